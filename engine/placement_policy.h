@@ -1,0 +1,69 @@
+// PlacementPolicy: what decides where a LUN's extents should live.
+//
+// The contract between whoever executes placement (the replay simulator in engine/replay, the
+// migration executor in ceph/) and whoever decides it (none, reactive, frequency, predictive,
+// oracle). A policy observes every served I/O in time order and, once per round, proposes
+// migrations best-first. The executor enforces what is physical (tier capacity, tenant quota,
+// bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
+// anything itself. Single-threaded: observe/plan/migrated are called from one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/io_event.h"
+
+namespace rbdtier {
+
+// A tier as policies see it: a pool of one device class at one site.
+struct TierSpec {
+    TierId id = 0;
+    std::string name;                 // e.g. "nvme-a"
+    std::string device_class;         // nvme, ssd, hdd
+    std::string site;                 // e.g. "site-a"
+    double read_latency_us = 0;       // per 4 KiB access, measured or configured
+    double write_latency_us = 0;
+    std::uint64_t capacity_bytes = 0; // 0 = unlimited
+    double cost_per_gib = 0;          // relative cost of keeping a GiB there
+};
+
+// One extent to move. `reason` says why, for people (migration history, CLI).
+struct MigrationOrder {
+    LunId lun = 0;
+    ExtentIndex extent = 0;
+    TierId from = 0;
+    TierId to = 0;
+    double net_benefit = 0;           // in the policy's units (µs of latency saved, net of cost)
+    double forecast_accesses = 0;     // expected accesses within the horizon, if predicted
+    std::string reason;
+};
+
+// Read-only view of where extents are now, kept by the executor.
+class PlacementView {
+public:
+    virtual ~PlacementView() = default;
+    virtual TierId tier_of(LunId lun, ExtentIndex extent) const = 0;
+    virtual TierId home_tier(LunId lun) const = 0;
+    virtual std::uint64_t used_bytes(TierId tier) const = 0;
+    virtual const std::vector<TierSpec>& tiers() const = 0;
+    virtual std::uint64_t extent_bytes() const = 0;
+};
+
+class PlacementPolicy {
+public:
+    virtual ~PlacementPolicy() = default;
+    virtual std::string_view name() const = 0;
+    // Every served I/O, in time order.
+    virtual void observe(const IoEvent& io) = 0;
+    // Migrations wanted at `now_us`, best first. May be empty.
+    virtual std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) = 0;
+    // The executor moved `order` (it was accepted and completed at `now_us`).
+    virtual void migrated(const MigrationOrder& order, std::uint64_t now_us) {
+        (void)order;
+        (void)now_us;
+    }
+};
+
+}  // namespace rbdtier
