@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs, from Debian 12's own packages, everything rbdtier needs to build, test,
+# benchmark and demo. Installs only what is missing, so a prepared machine pays a few dpkg queries.
+# Must run as root on a fresh machine (CI runs it so).
+set -euo pipefail
+
+packages=(
+    # build
+    cmake g++ make pkg-config clang-format
+    # libraries
+    librados-dev librbd-dev libtbb-dev libboost-dev nlohmann-json3-dev libcli11-dev libisal-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    # the local cluster, the reference handler, workloads
+    ceph-mon ceph-osd ceph-common tcmu-runner fio
+    # end-to-end test in a VM (tests/e2e)
+    qemu-system-x86 debootstrap cpio
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite, from a fresh machine to a verdict.
+#   1. installs what is missing (tools/install-deps.sh),
+#   2. builds everything (build/) and runs every test with CTest: unit tests, then the integration
+#      tests, which start a real local Ceph cluster (tests/cluster/cluster.sh) and stop it afterwards,
+#   3. builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#      and runs them.
+# Exit status 0 only if every step passed. Options: --no-asan, --jobs N, -R REGEX (passed to ctest).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=2
+asan=1
+ctest_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-asan) asan=0 ;;
+        --jobs) jobs=$2; shift ;;
+        -R|-E|-L|-LE) ctest_args+=("$1" "$2"); shift ;;
+        *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+"$root/tools/install-deps.sh"
+
+build="$root/build"
+cluster_dir="$build/test-cluster"
+stop_cluster() {
+    if [ -x "$root/tests/cluster/cluster.sh" ] && [ -d "$cluster_dir" ]; then
+        "$root/tests/cluster/cluster.sh" stop "$cluster_dir" >/dev/null 2>&1 || true
+    fi
+}
+trap stop_cluster EXIT
+
+start=$(date +%s)
+echo "== build ($build)"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$jobs"
+echo "== tests"
+(cd "$build" && ctest --output-on-failure --timeout 900 "${ctest_args[@]}")
+stop_cluster
+
+if [ "$asan" -eq 1 ]; then
+    asan_build="$root/build-asan"
+    echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
+    cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug -DRBDTIER_SANITIZE=ON \
+        -DRBDTIER_UNIT_ONLY=ON >/dev/null
+    cmake --build "$asan_build" -j "$jobs"
+    (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --output-on-failure -L unit)
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"
