@@ -1,0 +1,121 @@
+#include "ceph/extent_gate.h"
+
+#include <cassert>
+#include <stdexcept>
+
+namespace rbdtier::ceph {
+
+ExtentGate::ExtentGate(std::uint64_t extents)
+    : chunks_(std::make_unique<std::atomic<Chunk*>[]>(kMaxChunks)) {
+    for (std::uint64_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
+    grow(extents);
+}
+
+ExtentGate::~ExtentGate() {
+    for (std::uint64_t i = 0; i < kMaxChunks; ++i) delete chunks_[i].load();
+}
+
+void ExtentGate::grow(std::uint64_t extents) {
+    std::lock_guard lock(mutex_);
+    if (extents <= extents_.load()) return;
+    const std::uint64_t chunks = (extents + kChunkExtents - 1) >> kChunkShift;
+    if (chunks > kMaxChunks) throw std::length_error("ExtentGate: LUN larger than 1 PiB");
+    for (std::uint64_t i = 0; i < chunks; ++i) {
+        if (chunks_[i].load() != nullptr) continue;
+        chunks_[i].store(new Chunk, std::memory_order_release);  // atomics start at 0 (C++20)
+    }
+    extents_.store(extents, std::memory_order_release);
+}
+
+std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
+    assert(extent < extents());
+    return chunks_[extent >> kChunkShift].load(std::memory_order_acquire)
+        ->state[extent & (kChunkExtents - 1)];
+}
+
+std::atomic<std::uint64_t>& ExtentGate::version(std::uint64_t extent) const {
+    assert(extent < extents());
+    return chunks_[extent >> kChunkShift].load(std::memory_order_acquire)
+        ->version[extent & (kChunkExtents - 1)];
+}
+
+std::optional<ExtentGate::TierIndex> ExtentGate::enter(std::uint64_t extent) {
+    auto& s = state(extent);
+    std::uint32_t cur = s.load(std::memory_order_acquire);
+    for (;;) {
+        if (cur & kHeld) return std::nullopt;
+        if (s.compare_exchange_weak(cur, cur + kOneInFlight, std::memory_order_acq_rel)) {
+            return static_cast<TierIndex>(cur & kTierMask);
+        }
+    }
+}
+
+void ExtentGate::leave(std::uint64_t extent, bool wrote) {
+    // The version moves before the sub-I/O stops counting as in flight, so an executor that saw
+    // the extent drained also sees every write that completed.
+    if (wrote) version(extent).fetch_add(1, std::memory_order_acq_rel);
+    const std::uint32_t after =
+        state(extent).fetch_sub(kOneInFlight, std::memory_order_acq_rel) - kOneInFlight;
+    if ((after & kHeld) && (after >> 9) == 0) {
+        std::lock_guard lock(mutex_);
+        drained_.notify_all();
+    }
+}
+
+bool ExtentGate::defer(std::uint64_t extent, Deferred& resume) {
+    std::lock_guard lock(mutex_);
+    if (!(state(extent).load(std::memory_order_acquire) & kHeld)) return false;
+    parked_[extent].push_back(std::move(resume));
+    return true;
+}
+
+ExtentGate::TierIndex ExtentGate::tier(std::uint64_t extent) const {
+    return static_cast<TierIndex>(state(extent).load(std::memory_order_acquire) & kTierMask);
+}
+
+void ExtentGate::set_tier(std::uint64_t extent, TierIndex tier) {
+    auto& s = state(extent);
+    std::uint32_t cur = s.load(std::memory_order_acquire);
+    while (!s.compare_exchange_weak(cur, (cur & ~kTierMask) | tier, std::memory_order_acq_rel)) {
+    }
+}
+
+std::uint64_t ExtentGate::write_version(std::uint64_t extent) const {
+    return version(extent).load(std::memory_order_acquire);
+}
+
+std::uint32_t ExtentGate::in_flight(std::uint64_t extent) const {
+    return state(extent).load(std::memory_order_acquire) >> 9;
+}
+
+void ExtentGate::hold(std::uint64_t extent) {
+    std::lock_guard lock(mutex_);  // serialises with defer(): nothing parks on a free extent
+    state(extent).fetch_or(kHeld, std::memory_order_acq_rel);
+}
+
+bool ExtentGate::wait_drained(std::uint64_t extent,
+                              std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return drained_.wait_until(lock, deadline, [&] { return in_flight(extent) == 0; });
+}
+
+void ExtentGate::release(std::uint64_t extent, std::optional<TierIndex> new_tier) {
+    std::vector<Deferred> resume;
+    {
+        std::lock_guard lock(mutex_);
+        auto& s = state(extent);
+        std::uint32_t cur = s.load(std::memory_order_acquire);
+        std::uint32_t next;
+        do {
+            next = cur & ~kHeld;
+            if (new_tier) next = (next & ~kTierMask) | *new_tier;
+        } while (!s.compare_exchange_weak(cur, next, std::memory_order_acq_rel));
+        if (auto it = parked_.find(extent); it != parked_.end()) {
+            resume = std::move(it->second);
+            parked_.erase(it);
+        }
+    }
+    for (auto& r : resume) r();
+}
+
+}  // namespace rbdtier::ceph

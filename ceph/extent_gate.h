@@ -1,0 +1,87 @@
+// ExtentGate: where each extent of a LUN lives right now, and who is using it.
+//
+// Shared by the I/O path and the migration executor of one LUN. For every extent it keeps the
+// index of the tier image that holds it, the number of sub-I/Os in flight on it, a hold flag and a
+// write version (bumped by every completed write, discard or write-same).
+//
+// I/O path: enter(e) returns the tier to send the sub-I/O to, or nothing if the extent is held by
+// a migration commit, in which case the caller parks the sub-I/O with defer(); leave(e, wrote)
+// when the sub-I/O completes. One CAS and one atomic add: no lock, no allocation.
+// Executor: hold(e) stops new sub-I/Os, wait_drained(e) waits for those in flight, then it may
+// compare write versions and switch the tier with release(e, tier), which also restarts the
+// parked sub-I/Os. Only one executor task works on an extent at a time.
+// Extents beyond the capacity given at construction can be added with grow() at any time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace rbdtier::ceph {
+
+class ExtentGate {
+public:
+    using TierIndex = std::uint8_t;  // index into the LUN's tier images; 0 = home
+    using Deferred = std::function<void()>;
+
+    explicit ExtentGate(std::uint64_t extents);
+    ~ExtentGate();
+    ExtentGate(const ExtentGate&) = delete;
+    ExtentGate& operator=(const ExtentGate&) = delete;
+
+    // Makes room for `extents` extents (new ones start in the home tier). Never shrinks.
+    void grow(std::uint64_t extents);
+    std::uint64_t extents() const { return extents_.load(std::memory_order_acquire); }
+
+    // --- I/O path ---
+    std::optional<TierIndex> enter(std::uint64_t extent);
+    void leave(std::uint64_t extent, bool wrote);
+    // Parks `resume` until the extent is released. Returns false (and does not take `resume`)
+    // if the extent is no longer held: the caller must enter() again.
+    bool defer(std::uint64_t extent, Deferred& resume);
+
+    // --- executor / map loading ---
+    TierIndex tier(std::uint64_t extent) const;
+    void set_tier(std::uint64_t extent, TierIndex tier);  // while not serving I/O, or held
+    std::uint64_t write_version(std::uint64_t extent) const;
+    std::uint32_t in_flight(std::uint64_t extent) const;
+    void hold(std::uint64_t extent);
+    // Waits until no sub-I/O is in flight on a held extent. False at the deadline.
+    bool wait_drained(std::uint64_t extent, std::chrono::steady_clock::time_point deadline);
+    // Ends the hold, optionally moving the extent to `new_tier`, and resumes parked sub-I/Os.
+    void release(std::uint64_t extent, std::optional<TierIndex> new_tier = std::nullopt);
+
+private:
+    // state word: bits 0-7 tier, bit 8 held, bits 9-31 sub-I/Os in flight
+    static constexpr std::uint32_t kTierMask = 0xff;
+    static constexpr std::uint32_t kHeld = 1u << 8;
+    static constexpr std::uint32_t kOneInFlight = 1u << 9;
+    static constexpr std::uint64_t kChunkShift = 16;  // 65536 extents (256 GiB of 4 MiB) a chunk
+    static constexpr std::uint64_t kChunkExtents = 1ull << kChunkShift;
+    static constexpr std::uint64_t kMaxChunks = 4096;  // 1 PiB of 4 MiB extents
+
+    struct Chunk {
+        std::atomic<std::uint32_t> state[kChunkExtents];
+        std::atomic<std::uint64_t> version[kChunkExtents];
+    };
+
+    std::atomic<std::uint32_t>& state(std::uint64_t extent) const;
+    std::atomic<std::uint64_t>& version(std::uint64_t extent) const;
+
+    std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+    std::atomic<std::uint64_t> extents_{0};
+
+    // Slow path only: parked sub-I/Os, growth, and waiting for a drain.
+    mutable std::mutex mutex_;
+    std::condition_variable drained_;
+    std::unordered_map<std::uint64_t, std::vector<Deferred>> parked_;
+};
+
+}  // namespace rbdtier::ceph
