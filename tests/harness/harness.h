@@ -1,0 +1,150 @@
+// harness.h — plays tcmu-runner 1.5.4's part for one handler plugin (.so), in-process.
+//
+// Contract: Harness dlopen()s a handler (RTLD_NOW|RTLD_LOCAL), calls its handler_init(),
+// receives its tcmur_handler through our tcmur_register_handler(), and calls init/destroy.
+// Device is one LUN: geometry set as tcmu-runner's dev_added() does, cfgstring
+// "<subtype>/<cfg>", check_config → open → ... → close. Commands are SCSI CDBs + iovecs,
+// dispatched to the handler's callouts as tcmur_cmd_handler.c (v1.5.4) does: range and
+// length checks, UNMAP descriptor splitting, WRITE SAME / COMPARE AND WRITE through the
+// handler's writesame/caw callouts or emulated with read/write, SYNCHRONIZE CACHE → flush.
+// Completion comes from the handler's threads via tcmur_cmd_complete(); each Result holds
+// the TCMU_STS_* code, the SAM status and 18 bytes of fixed-format sense built like libtcmu.
+// Every command carries an initiator name, readable by the handler through
+// rbdtier_harness_cmd_initiator() (see handler/tcmu_abi.h).
+// The executable linking this library must export its symbols: use
+// rbdtier_harness_executable() in CMake (ENABLE_EXPORTS). Devices must be destroyed before
+// their Harness; completions run on handler threads, so callbacks must be thread-safe.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handler/tcmu_abi.h"
+#include "scsi.h"
+#include "sense.h"
+
+namespace rbdtier::harness {
+
+inline constexpr std::string_view kDefaultInitiator = "iqn.2026-01.org.rbdtier:harness";
+
+// Outcome of one SCSI command.
+struct Result {
+    int tcmu_status = TCMU_STS_OK;  // what the harness/handler returned
+    uint8_t scsi_status = kGood;    // SAM status
+    std::array<uint8_t, kFixedSenseLen> sense{};
+    std::chrono::nanoseconds latency{0};  // submit → completion
+
+    bool ok() const { return scsi_status == kGood; }
+    SenseView sense_view() const { return SenseView{sense}; }
+    std::string describe() const;  // e.g. "TCMU_STS_RANGE, sense key 0x5 asc/ascq 0x21/0x00"
+};
+
+// One command: CDB, data buffers (Data-Out or Data-In, owned by the caller until the
+// completion ran) and the initiator that sends it.
+struct Request {
+    Cdb cdb;
+    std::vector<iovec> iov;
+    std::string initiator{kDefaultInitiator};
+};
+
+using Completion = std::function<void(const Result&)>;
+
+// Geometry and configuration of one LUN.
+struct DeviceConfig {
+    std::string cfg;         // handler part of the cfgstring, e.g. "pool/image;conf=/x.conf"
+    uint64_t size_bytes = 0;  // LUN size, multiple of block_size
+    uint32_t block_size = 512;
+    uint32_t max_xfer_len = 2048;  // blocks per command (the kernel's hw_max_sectors)
+};
+
+namespace detail {
+struct DeviceCore;
+}
+
+// One open LUN. Thread-safe: commands may be submitted from any thread.
+class Device {
+public:
+    ~Device();  // drains in-flight commands, then calls the handler's close()
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+
+    // Asynchronous: returns once the command is dispatched; `done` runs exactly once,
+    // possibly on a handler thread, possibly before submit() returns.
+    void submit(Request req, Completion done);
+    // Synchronous: submit and wait for the completion.
+    Result execute(Request req);
+
+    // Convenience commands (synchronous). Transfers larger than max_xfer_len are split
+    // into several READ/WRITE(16) commands issued concurrently; the first failure wins.
+    Result read(uint64_t lba, void* buf, size_t len, std::string_view initiator = kDefaultInitiator);
+    Result readv(uint64_t lba, std::vector<iovec> iov,
+                 std::string_view initiator = kDefaultInitiator);
+    Result write(uint64_t lba, const void* buf, size_t len,
+                 std::string_view initiator = kDefaultInitiator);
+    Result writev(uint64_t lba, std::vector<iovec> iov,
+                  std::string_view initiator = kDefaultInitiator);
+    Result read10(uint32_t lba, void* buf, size_t len,
+                  std::string_view initiator = kDefaultInitiator);
+    Result write10(uint32_t lba, const void* buf, size_t len,
+                   std::string_view initiator = kDefaultInitiator);
+    Result unmap(std::span<const LbaRange> ranges,
+                 std::string_view initiator = kDefaultInitiator);
+    // WRITE SAME(16): `block` is one logical block repeated over `blocks` blocks.
+    Result write_same(uint64_t lba, uint32_t blocks, const void* block, bool unmap_bit,
+                      std::string_view initiator = kDefaultInitiator);
+    // COMPARE AND WRITE: `compare` and `write` are `blocks` blocks each.
+    Result compare_and_write(uint64_t lba, const void* compare, const void* write, uint8_t blocks,
+                             std::string_view initiator = kDefaultInitiator);
+    Result sync(bool sixteen = false, std::string_view initiator = kDefaultInitiator);
+
+    void drain();                // waits until no command is in flight
+    uint64_t in_flight() const;  // commands submitted and not yet completed
+    uint32_t block_size() const;
+    uint64_t num_lbas() const;
+    uint32_t max_xfer_len() const;
+    tcmu_device* raw() const;  // the tcmu_device the handler sees
+    // The runner's per-device state (lock_state, event counters) as the handler sees it.
+    const tcmur_device& runner_state() const;
+
+private:
+    friend class Harness;
+    explicit Device(std::unique_ptr<detail::DeviceCore> core);
+    Result rw_split(bool is_write, uint64_t lba, std::vector<iovec> iov,
+                    std::string_view initiator);
+    std::unique_ptr<detail::DeviceCore> core_;
+};
+
+// A loaded handler plugin.
+class Harness {
+public:
+    // Loads the plugin; throws std::runtime_error with the reason on failure.
+    explicit Harness(const std::string& so_path);
+    ~Harness();  // handler's destroy(), dlclose()
+    Harness(const Harness&) = delete;
+    Harness& operator=(const Harness&) = delete;
+
+    const tcmur_handler& handler() const { return *handler_; }
+    std::string subtype() const { return handler_->subtype ? handler_->subtype : ""; }
+    // The handler's check_config on "<subtype>/<cfg>": nullopt if valid (or no
+    // check_config), else the reason it gave.
+    std::optional<std::string> check_config(const std::string& cfg) const;
+    // Opens a LUN; throws std::runtime_error (with check_config's reason or open's errno).
+    std::unique_ptr<Device> open(const DeviceConfig& cfg);
+
+private:
+    void* dl_ = nullptr;
+    tcmur_handler* handler_ = nullptr;
+    std::string path_;
+};
+
+}  // namespace rbdtier::harness
