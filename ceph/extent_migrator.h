@@ -1,0 +1,99 @@
+// ExtentMigrator: moves one extent of a tiered LUN between its tier images, safely.
+//
+// migrate() follows DESIGN.md's protocol: copy (read the source tier image, crc32c, write the
+// destination, flush), verify (read back, same crc32c), commit (hold the extent, drain the
+// sub-I/Os in flight, check that no write completed since the copy began — else copy again, a
+// bounded number of times — then a guarded PlacementMap commit, then route the extent to its new
+// tier), clean (discard the extent in the source). A crash or an error at any step leaves the map
+// pointing at a complete copy; what a crash leaves behind (a copy nobody points at, a source not
+// yet discarded) is found and removed by scrub(). One migration per extent at a time; scrub
+// skips extents being migrated. Synchronous: call from the engine's worker threads, never from an
+// I/O thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ceph/extent_gate.h"
+#include "ceph/placement_map.h"
+#include "ceph/status.h"
+#include "ceph/tier_images.h"
+
+namespace rbdtier::ceph {
+
+// Where a test may have the process killed (SIGKILL) to prove crash safety; kNone in production.
+enum class CrashPoint { kNone, kDuringCopy, kAfterVerify, kAfterCommit };
+CrashPoint crash_point_from_name(const std::string& name);  // "", copy, verify, commit
+
+struct MigrationRecord {
+    std::uint64_t extent = 0;
+    std::string from;  // pools
+    std::string to;
+    std::uint64_t bytes = 0;
+    std::uint64_t start_unix_ms = 0;
+    std::uint64_t duration_us = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t generation = 0;
+    int copies = 0;        // 1 unless writes forced a re-copy
+    std::string outcome;   // "moved", or what failed
+    std::string reason;    // why the engine asked for it (forecast, net benefit)
+};
+
+struct ScrubReport {
+    std::uint64_t extents_checked = 0;
+    std::uint64_t stray_removed = 0;     // data where the map says it does not belong
+    std::uint64_t crc_verified = 0;      // mapped extents whose data still matches the map's crc
+    std::uint64_t crc_mismatch = 0;      // mapped, not written since migration, and different
+    std::vector<std::string> problems;
+};
+
+struct MigratorOptions {
+    int max_copies = 3;
+    std::chrono::milliseconds drain_timeout{5000};
+    CrashPoint crash_at = CrashPoint::kNone;
+};
+
+class ExtentMigrator {
+public:
+    ExtentMigrator(TierImages& images, PlacementMap& map, ExtentGate& gate, std::uint64_t lun_size,
+                   MigratorOptions options = {});
+
+    void set_lun_size(std::uint64_t bytes) { lun_size_.store(bytes); }
+
+    // Moves `extent` to tier image `to`; fills `record` whatever happens.
+    Status migrate(std::uint64_t extent, std::size_t to, MigrationRecord& record);
+
+    // Removes stray data and checks the crc32c of extents this migrator moved and nobody wrote
+    // since. Safe while I/O runs.
+    Status scrub(ScrubReport& report);
+
+private:
+    struct Busy;  // marks an extent as being worked on, for the lifetime of the guard
+    bool try_begin(std::uint64_t extent);
+    void end(std::uint64_t extent);
+    std::uint64_t extent_length(std::uint64_t extent) const;
+    Status copy(std::size_t from, std::size_t to, std::uint64_t offset, std::uint64_t length,
+                std::vector<char>& buffer, std::uint32_t& crc);
+    Status verify(std::size_t to, std::uint64_t offset, std::uint64_t length, std::uint32_t crc,
+                  std::vector<char>& buffer);
+    void crash_if(CrashPoint point) const;
+
+    TierImages& images_;
+    PlacementMap& map_;
+    ExtentGate& gate_;
+    std::atomic<std::uint64_t> lun_size_;
+    MigratorOptions options_;
+
+    std::mutex mutex_;
+    std::set<std::uint64_t> busy_;
+    // write version of each extent when this migrator committed it (to know it is unwritten)
+    std::map<std::uint64_t, std::uint64_t> committed_version_;
+};
+
+}  // namespace rbdtier::ceph

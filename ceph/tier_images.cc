@@ -1,0 +1,86 @@
+#include "ceph/tier_images.h"
+
+#include <cerrno>
+
+namespace rbdtier::ceph {
+
+Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& home_pool,
+                                    const std::string& image,
+                                    const std::vector<std::string>& tier_pools,
+                                    bool create_missing) {
+    std::vector<Tier> tiers;
+    auto home_io = IoContext::open(cluster, home_pool);
+    if (!home_io) return home_io.status();
+    auto home = Image::open(*home_io, image);
+    if (!home) return home.status();
+    auto info = home->stat();
+    if (!info) return info.status();
+    tiers.push_back(Tier{home_pool, std::move(*home_io), std::move(*home)});
+
+    for (const auto& pool : tier_pools) {
+        if (pool == home_pool) continue;
+        bool seen = false;
+        for (const auto& t : tiers) seen = seen || t.pool == pool;
+        if (seen) continue;
+        if (tiers.size() == 255) return Status::error(-E2BIG, "tiers of " + image + ": too many");
+        auto io = IoContext::open(cluster, pool);
+        if (!io) return io.status().with_context("open tier " + pool + " of " + image);
+        const std::string name = tier_image_name(image);
+        auto tier = Image::open(*io, name);
+        if (!tier && tier.status().code() == -ENOENT && create_missing) {
+            ImageCreateOptions options;
+            options.order = info->order;
+            if (Status s = create_image(*io, name, info->size, options); !s && s.code() != -EEXIST) {
+                return s.with_context("create tier image of " + image);
+            }
+            tier = Image::open(*io, name);
+        }
+        if (!tier) return tier.status().with_context("open tier " + pool + " of " + image);
+        auto tier_info = tier->stat();
+        if (!tier_info) return tier_info.status();
+        if (tier_info->object_size != info->object_size) {
+            return Status::error(-EINVAL, "tier image " + pool + "/" + name +
+                                              " has another object size than " + home_pool + "/" +
+                                              image);
+        }
+        if (tier_info->size < info->size) {
+            if (Status s = tier->resize(info->size); !s) return s;
+        }
+        tiers.push_back(Tier{pool, std::move(*io), std::move(*tier)});
+    }
+    return TierImages(std::move(tiers), info->object_size);
+}
+
+std::optional<std::size_t> TierImages::index_of(const std::string& pool) const {
+    for (std::size_t i = 0; i < tiers_.size(); ++i) {
+        if (tiers_[i].pool == pool) return i;
+    }
+    return {};
+}
+
+Status TierImages::resize(std::uint64_t bytes) {
+    for (auto& t : tiers_) {
+        auto size = t.image.size();
+        if (!size) return size.status();
+        if (*size != bytes) {
+            if (Status s = t.image.resize(bytes); !s) return s;
+        }
+    }
+    return Status::ok();
+}
+
+Status TierImages::remove(const Cluster& cluster, const std::string& image,
+                          const std::vector<std::string>& tier_pools,
+                          const std::string& home_pool) {
+    for (const auto& pool : tier_pools) {
+        if (pool == home_pool) continue;
+        auto io = IoContext::open(cluster, pool);
+        if (!io) return io.status();
+        if (Status s = remove_image(*io, tier_image_name(image)); !s && s.code() != -ENOENT) {
+            return s;
+        }
+    }
+    return Status::ok();
+}
+
+}  // namespace rbdtier::ceph
