@@ -29,13 +29,15 @@ void ExtentGate::grow(std::uint64_t extents) {
 
 std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
     assert(extent < extents());
-    return chunks_[extent >> kChunkShift].load(std::memory_order_acquire)
+    return chunks_[extent >> kChunkShift]
+        .load(std::memory_order_acquire)
         ->state[extent & (kChunkExtents - 1)];
 }
 
 std::atomic<std::uint64_t>& ExtentGate::version(std::uint64_t extent) const {
     assert(extent < extents());
-    return chunks_[extent >> kChunkShift].load(std::memory_order_acquire)
+    return chunks_[extent >> kChunkShift]
+        .load(std::memory_order_acquire)
         ->version[extent & (kChunkExtents - 1)];
 }
 

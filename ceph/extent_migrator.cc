@@ -66,7 +66,8 @@ Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offs
     rbd_image_t src = images_.image(from).handle();
     rbd_image_t dst = images_.image(to).handle();
     const ssize_t got = rbd_read(src, offset, length, buffer.data());
-    if (got < 0) return Status::error(static_cast<int>(got), "copy: read " + images_.image(from).spec());
+    if (got < 0)
+        return Status::error(static_cast<int>(got), "copy: read " + images_.image(from).spec());
     if (static_cast<std::uint64_t>(got) != length) {
         return Status::error(-EIO, "copy: short read from " + images_.image(from).spec());
     }
@@ -76,18 +77,21 @@ Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offs
         rc = rbd_discard(dst, offset, length);  // keep sparse extents sparse
     } else {
         const ssize_t put = rbd_write(dst, offset, length, buffer.data());
-        rc = put < 0 ? static_cast<int>(put) : (static_cast<std::uint64_t>(put) == length ? 0 : -EIO);
+        rc = put < 0 ? static_cast<int>(put)
+                     : (static_cast<std::uint64_t>(put) == length ? 0 : -EIO);
     }
     if (rc < 0) return Status::error(rc, "copy: write " + images_.image(to).spec());
     crash_if(CrashPoint::kDuringCopy);
-    if ((rc = rbd_flush(dst)) < 0) return Status::error(rc, "copy: flush " + images_.image(to).spec());
+    if ((rc = rbd_flush(dst)) < 0)
+        return Status::error(rc, "copy: flush " + images_.image(to).spec());
     return Status::ok();
 }
 
 Status ExtentMigrator::verify(std::size_t to, std::uint64_t offset, std::uint64_t length,
                               std::uint32_t crc, std::vector<char>& buffer) {
     const ssize_t got = rbd_read(images_.image(to).handle(), offset, length, buffer.data());
-    if (got < 0) return Status::error(static_cast<int>(got), "verify: read " + images_.image(to).spec());
+    if (got < 0)
+        return Status::error(static_cast<int>(got), "verify: read " + images_.image(to).spec());
     if (static_cast<std::uint64_t>(got) != length || crc32c(buffer.data(), length) != crc) {
         return Status::error(-EIO, "verify: checksum mismatch in " + images_.image(to).spec());
     }
@@ -108,7 +112,8 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     if (extent >= gate_.extents() || to >= images_.count()) {
         return finish(Status::error(-EINVAL, "extent or tier out of range"), "refused");
     }
-    if (!try_begin(extent)) return finish(Status::error(-EBUSY, "extent is being moved"), "refused");
+    if (!try_begin(extent))
+        return finish(Status::error(-EBUSY, "extent is being moved"), "refused");
     Busy busy{*this, extent};
 
     const std::size_t from = gate_.tier(extent);
@@ -123,12 +128,15 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     for (record.copies = 1; record.copies <= options_.max_copies; ++record.copies) {
         const std::uint64_t version = gate_.write_version(extent);
         std::uint32_t crc = 0;
-        if (Status s = copy(from, to, offset, length, data, crc); !s) return finish(s, "copy failed");
-        if (Status s = verify(to, offset, length, crc, check); !s) return finish(s, "verify failed");
+        if (Status s = copy(from, to, offset, length, data, crc); !s)
+            return finish(s, "copy failed");
+        if (Status s = verify(to, offset, length, crc, check); !s)
+            return finish(s, "verify failed");
         crash_if(CrashPoint::kAfterVerify);
 
         gate_.hold(extent);
-        if (!gate_.wait_drained(extent, std::chrono::steady_clock::now() + options_.drain_timeout)) {
+        if (!gate_.wait_drained(extent,
+                                std::chrono::steady_clock::now() + options_.drain_timeout)) {
             gate_.release(extent);
             return finish(Status::error(-ETIMEDOUT, "drain extent"), "commit failed");
         }
@@ -163,8 +171,7 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         }
         return finish(Status::ok(), "moved");
     }
-    return finish(Status::error(-EAGAIN, "extent kept being written during the copy"),
-                  "gave up");
+    return finish(Status::error(-EAGAIN, "extent kept being written during the copy"), "gave up");
 }
 
 Status ExtentMigrator::scrub(ScrubReport& report) {
@@ -218,8 +225,8 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
         Busy busy{*this, extent};
         const std::size_t where = images_.index_of(entry.pool).value_or(0);
         const std::uint64_t length = extent_length(extent);
-        const ssize_t got = rbd_read(images_.image(where).handle(), extent * object_size, length,
-                                     buffer.data());
+        const ssize_t got =
+            rbd_read(images_.image(where).handle(), extent * object_size, length, buffer.data());
         if (got < 0 || static_cast<std::uint64_t>(got) != length) {
             report.problems.push_back("read extent " + std::to_string(extent) + " for its crc");
             continue;

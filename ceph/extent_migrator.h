@@ -14,8 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,16 +40,16 @@ struct MigrationRecord {
     std::uint64_t duration_us = 0;
     std::uint32_t crc = 0;
     std::uint64_t generation = 0;
-    int copies = 0;        // 1 unless writes forced a re-copy
-    std::string outcome;   // "moved", or what failed
-    std::string reason;    // why the engine asked for it (forecast, net benefit)
+    int copies = 0;       // 1 unless writes forced a re-copy
+    std::string outcome;  // "moved", or what failed
+    std::string reason;   // why the engine asked for it (forecast, net benefit)
 };
 
 struct ScrubReport {
     std::uint64_t extents_checked = 0;
-    std::uint64_t stray_removed = 0;     // data where the map says it does not belong
-    std::uint64_t crc_verified = 0;      // mapped extents whose data still matches the map's crc
-    std::uint64_t crc_mismatch = 0;      // mapped, not written since migration, and different
+    std::uint64_t stray_removed = 0;  // data where the map says it does not belong
+    std::uint64_t crc_verified = 0;   // mapped extents whose data still matches the map's crc
+    std::uint64_t crc_mismatch = 0;   // mapped, not written since migration, and different
     std::vector<std::string> problems;
 };
 

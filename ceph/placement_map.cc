@@ -154,7 +154,9 @@ Status PlacementMap::commit(std::uint64_t extent, std::optional<PlacementEntry> 
     std::lock_guard lock(mutex_);
     const std::string oid = object_name(image_);
     const std::string key = extent_key(extent);
-    auto context = [&] { return "commit placement of extent " + key + " in " + io_.pool() + "/" + oid; };
+    auto context = [&] {
+        return "commit placement of extent " + key + " in " + io_.pool() + "/" + oid;
+    };
 
     const auto old = entries_.find(extent);
     const std::uint64_t old_generation = old == entries_.end() ? 0 : old->second.generation;

@@ -22,9 +22,9 @@
 namespace rbdtier::ceph {
 
 struct PlacementEntry {
-    std::string pool;             // the tier's pool; the data is in that pool's tier image
-    std::uint64_t generation = 0; // bumped by every commit of this extent
-    std::uint32_t crc = 0;        // crc32c of the extent's data as migrated
+    std::string pool;              // the tier's pool; the data is in that pool's tier image
+    std::uint64_t generation = 0;  // bumped by every commit of this extent
+    std::uint32_t crc = 0;         // crc32c of the extent's data as migrated
 
     bool operator==(const PlacementEntry&) const = default;
     std::string encode() const;

@@ -30,7 +30,8 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         if (!tier && tier.status().code() == -ENOENT && create_missing) {
             ImageCreateOptions options;
             options.order = info->order;
-            if (Status s = create_image(*io, name, info->size, options); !s && s.code() != -EEXIST) {
+            if (Status s = create_image(*io, name, info->size, options);
+                !s && s.code() != -EEXIST) {
                 return s.with_context("create tier image of " + image);
             }
             tier = Image::open(*io, name);

@@ -107,7 +107,10 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
                     break;
                 }
                 std::atomic<bool> resumed{false};
-                ExtentGate::Deferred d = [&] { resumed.store(true); parked_ran.fetch_add(1); };
+                ExtentGate::Deferred d = [&] {
+                    resumed.store(true);
+                    parked_ran.fetch_add(1);
+                };
                 if (gate.defer(e, d)) {
                     const auto deadline = std::chrono::steady_clock::now() + 10s;
                     while (!resumed.load() && std::chrono::steady_clock::now() < deadline) {

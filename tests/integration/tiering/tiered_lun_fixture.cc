@@ -1,0 +1,130 @@
+#include "tiered_lun_fixture.h"
+
+#include <rbd/librbd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+namespace rbdtier::test {
+
+std::string unique_name(const std::string& stem) {
+    return stem + "-" + std::to_string(::getpid()) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+}
+
+ceph::Cluster connect_test_cluster() {
+    const char* conf = std::getenv("RBDTIER_CEPH_CONF");
+    if (conf == nullptr) throw std::runtime_error("RBDTIER_CEPH_CONF is not set: run under ctest");
+    ceph::ClusterOptions options;
+    options.conf_path = conf;
+    options.conf = {{"rados_osd_op_timeout", "10"}, {"rados_mon_op_timeout", "10"}};
+    auto cluster = ceph::Cluster::connect(options);
+    if (!cluster) throw std::runtime_error(cluster.status().message());
+    return std::move(cluster).value();
+}
+
+std::unique_ptr<TieredLun> TieredLun::create(const std::string& pool, const std::string& name,
+                                             std::uint64_t size) {
+    {
+        auto cluster = connect_test_cluster();
+        auto io = ceph::IoContext::open(cluster, pool);
+        if (!io) throw std::runtime_error(io.status().message());
+        if (auto s = ceph::create_image(*io, name, size); !s) throw std::runtime_error(s.message());
+    }
+    return open(pool, name, size);
+}
+
+std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::string& name,
+                                           std::uint64_t size) {
+    std::unique_ptr<TieredLun> lun(new TieredLun);
+    lun->pool_ = pool;
+    lun->name_ = name;
+    lun->size_ = size;
+    lun->cluster_.emplace(connect_test_cluster());
+    auto images = ceph::TierImages::open(*lun->cluster_, pool, name, kAllPools, true);
+    if (!images) throw std::runtime_error(images.status().message());
+    lun->images_.emplace(std::move(*images));
+    auto io = ceph::IoContext::open(*lun->cluster_, pool);
+    if (!io) throw std::runtime_error(io.status().message());
+    auto map = ceph::PlacementMap::load(std::move(*io), name);
+    if (!map) throw std::runtime_error(map.status().message());
+    lun->map_.emplace(std::move(*map));
+    lun->gate_ = std::make_unique<ceph::ExtentGate>(size / lun->images_->object_size());
+    for (const auto& [extent, entry] : lun->map_->entries()) {
+        auto index = lun->images_->index_of(entry.pool);
+        if (!index) throw std::runtime_error("map names unknown pool " + entry.pool);
+        lun->gate_->set_tier(extent, static_cast<ceph::ExtentGate::TierIndex>(*index));
+    }
+    ceph::MigratorOptions options;
+    if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
+        options.crash_at = ceph::crash_point_from_name(crash);
+    }
+    lun->migrator_ = std::make_unique<ceph::ExtentMigrator>(*lun->images_, *lun->map_, *lun->gate_,
+                                                            size, options);
+    return lun;
+}
+
+TieredLun::~TieredLun() {
+    if (!remove_) return;
+    migrator_.reset();
+    gate_.reset();
+    (void)map_->remove();
+    map_.reset();
+    images_.reset();
+    (void)ceph::TierImages::remove(*cluster_, name_, kAllPools, pool_);
+    if (auto io = ceph::IoContext::open(*cluster_, pool_)) (void)ceph::remove_image(*io, name_);
+}
+
+void TieredLun::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier) {
+    for (;;) {
+        if (auto t = gate_->enter(extent)) {
+            tier = *t;
+            return;
+        }
+        std::promise<void> released;
+        ceph::ExtentGate::Deferred resume = [&] { released.set_value(); };
+        if (gate_->defer(extent, resume)) {
+            ASSERT_EQ(released.get_future().wait_for(std::chrono::seconds(30)),
+                      std::future_status::ready)
+                << "held extent never released";
+        }
+    }
+}
+
+template <typename Fn>
+void TieredLun::routed(std::uint64_t offset, std::uint64_t length, bool write, Fn&& fn) {
+    const std::uint64_t es = images_->object_size();
+    while (length > 0) {
+        const std::uint64_t extent = offset / es;
+        const std::uint64_t piece = std::min(length, (extent + 1) * es - offset);
+        ceph::ExtentGate::TierIndex tier = 0;
+        enter_or_wait(extent, tier);
+        fn(images_->image(tier).handle(), offset, piece);
+        gate_->leave(extent, write);
+        offset += piece;
+        length -= piece;
+    }
+}
+
+void TieredLun::write(std::uint64_t offset, const std::vector<char>& data) {
+    const char* p = data.data();
+    routed(offset, data.size(), true, [&](rbd_image_t image, std::uint64_t off, std::uint64_t len) {
+        ASSERT_EQ(rbd_write(image, off, len, p), static_cast<ssize_t>(len));
+        p += len;
+    });
+}
+
+std::vector<char> TieredLun::read(std::uint64_t offset, std::uint64_t length) {
+    std::vector<char> out(length);
+    char* p = out.data();
+    routed(offset, length, false, [&](rbd_image_t image, std::uint64_t off, std::uint64_t len) {
+        ASSERT_EQ(rbd_read(image, off, len, p), static_cast<ssize_t>(len));
+        p += len;
+    });
+    return out;
+}
+
+}  // namespace rbdtier::test

@@ -1,0 +1,70 @@
+// TieredLunFixture: a tiered LUN on the running local cluster, for tests of the migration
+// protocol below the handler: its tier images in all four pools, its placement map, an
+// ExtentGate loaded from the map, and routed synchronous reads/writes that go through the gate
+// exactly as the handler's tiered I/O path does (enter, I/O on the extent's tier image, leave).
+// The image is created with a name unique to the process and removed, with its tier images and
+// map, at the end.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ceph/cluster.h"
+#include "ceph/extent_gate.h"
+#include "ceph/extent_migrator.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/placement_map.h"
+#include "ceph/tier_images.h"
+
+namespace rbdtier::test {
+
+inline const std::vector<std::string> kAllPools = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
+
+class TieredLun {
+public:
+    // Creates `pool/name` of `size` bytes (4 MiB objects) and opens it tiered over kAllPools.
+    static std::unique_ptr<TieredLun> create(const std::string& pool, const std::string& name,
+                                             std::uint64_t size);
+    // Opens an existing tiered LUN (e.g. after a crash), loading the map into a new gate.
+    static std::unique_ptr<TieredLun> open(const std::string& pool, const std::string& name,
+                                           std::uint64_t size);
+    ~TieredLun();
+
+    void write(std::uint64_t offset, const std::vector<char>& data);
+    std::vector<char> read(std::uint64_t offset, std::uint64_t length);
+
+    ceph::Cluster& cluster() { return *cluster_; }
+    ceph::TierImages& images() { return *images_; }
+    ceph::PlacementMap& map() { return *map_; }
+    ceph::ExtentGate& gate() { return *gate_; }
+    ceph::ExtentMigrator& migrator() { return *migrator_; }
+    std::uint64_t extent_size() const { return images_->object_size(); }
+    std::uint64_t extents() const { return size_ / images_->object_size(); }
+    void remove_all_on_exit(bool yes) { remove_ = yes; }
+
+private:
+    TieredLun() = default;
+    void enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier);
+    template <typename Fn>
+    void routed(std::uint64_t offset, std::uint64_t length, bool write, Fn&& fn);
+
+    std::string pool_, name_;
+    std::uint64_t size_ = 0;
+    bool remove_ = true;
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::TierImages> images_;
+    std::optional<ceph::PlacementMap> map_;
+    std::unique_ptr<ceph::ExtentGate> gate_;
+    std::unique_ptr<ceph::ExtentMigrator> migrator_;
+};
+
+std::string unique_name(const std::string& stem);
+ceph::Cluster connect_test_cluster();
+
+}  // namespace rbdtier::test
