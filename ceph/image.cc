@@ -1,0 +1,156 @@
+#include "ceph/image.h"
+
+#include <array>
+#include <cerrno>
+#include <vector>
+
+namespace rbdtier::ceph {
+
+Result<Image> Image::open(const IoContext& io, const std::string& name,
+                          const std::string& snapshot) {
+    std::string spec = io.pool() + "/" + name + (snapshot.empty() ? "" : "@" + snapshot);
+    rbd_image_t handle = nullptr;
+    int rc = snapshot.empty()
+                 ? rbd_open(io.handle(), name.c_str(), &handle, nullptr)
+                 : rbd_open_read_only(io.handle(), name.c_str(), &handle, snapshot.c_str());
+    if (rc < 0) return Status::error(rc, "open image " + spec);
+    return Image(handle, std::move(spec));
+}
+
+Image& Image::operator=(Image&& other) noexcept {
+    if (this != &other) {
+        (void)close();
+        handle_ = std::exchange(other.handle_, nullptr);
+        spec_ = std::move(other.spec_);
+    }
+    return *this;
+}
+
+Image::~Image() {
+    (void)close();
+}
+
+Status Image::close() {
+    if (handle_ == nullptr) return Status();
+    int rc = rbd_close(std::exchange(handle_, nullptr));
+    return check(rc, [&] { return "close image " + spec_; });
+}
+
+Result<std::uint64_t> Image::size() const {
+    std::uint64_t bytes = 0;
+    int rc = rbd_get_size(handle_, &bytes);
+    if (rc < 0) return Status::error(rc, "get size of image " + spec_);
+    return bytes;
+}
+
+Result<ImageInfo> Image::stat() const {
+    rbd_image_info_t raw{};
+    int rc = rbd_stat(handle_, &raw, sizeof(raw));
+    if (rc < 0) return Status::error(rc, "stat image " + spec_);
+    return ImageInfo{raw.size, raw.obj_size, raw.num_objs, raw.order};
+}
+
+Result<std::uint64_t> Image::features() const {
+    std::uint64_t f = 0;
+    int rc = rbd_get_features(handle_, &f);
+    if (rc < 0) return Status::error(rc, "get features of image " + spec_);
+    return f;
+}
+
+Status Image::resize(std::uint64_t bytes) {
+    int rc = rbd_resize(handle_, bytes);
+    return check(rc, [&] { return "resize image " + spec_ + " to " + std::to_string(bytes); });
+}
+
+Result<std::optional<std::string>> Image::metadata_get(const std::string& key) const {
+    std::vector<char> buf(256);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        std::size_t len = buf.size();
+        int rc = rbd_metadata_get(handle_, key.c_str(), buf.data(), &len);
+        if (rc == -ENOENT) return std::optional<std::string>();
+        if (rc == -ERANGE) {
+            buf.resize(len > buf.size() ? len : buf.size() * 2);
+            continue;
+        }
+        if (rc < 0) return Status::error(rc, "get metadata " + key + " of image " + spec_);
+        // len counts the terminating NUL.
+        std::size_t n = (len > 0 && buf[len - 1] == '\0') ? len - 1 : len;
+        return std::optional<std::string>(std::string(buf.data(), n));
+    }
+    return Status::error(-ERANGE, "get metadata " + key + " of image " + spec_);
+}
+
+Status Image::metadata_set(const std::string& key, const std::string& value) {
+    int rc = rbd_metadata_set(handle_, key.c_str(), value.c_str());
+    return check(rc, [&] { return "set metadata " + key + " of image " + spec_; });
+}
+
+Result<bool> Image::is_exclusive_lock_owner() const {
+    int owner = 0;
+    int rc = rbd_is_exclusive_lock_owner(handle_, &owner);
+    if (rc < 0) return Status::error(rc, "check lock owner of image " + spec_);
+    return owner != 0;
+}
+
+Status Image::lock_acquire(rbd_lock_mode_t mode) {
+    int rc = rbd_lock_acquire(handle_, mode);
+    return check(rc, [&] { return "acquire lock on image " + spec_; });
+}
+
+Status Image::lock_release() {
+    int rc = rbd_lock_release(handle_);
+    return check(rc, [&] { return "release lock on image " + spec_; });
+}
+
+Result<LockOwner> Image::lock_owner() const {
+    std::array<char*, 4> owners{};
+    std::size_t count = owners.size();
+    LockOwner out;
+    int rc = rbd_lock_get_owners(handle_, &out.mode, owners.data(), &count);
+    if (rc == -ENOENT) return LockOwner{};
+    if (rc < 0) return Status::error(rc, "get lock owners of image " + spec_);
+    if (count > 0) {
+        out.owner = owners[0] != nullptr ? owners[0] : "";
+        rbd_lock_get_owners_cleanup(owners.data(), count);
+    }
+    return out;
+}
+
+Status Image::lock_break(rbd_lock_mode_t mode, const std::string& owner) {
+    int rc = rbd_lock_break(handle_, mode, owner.c_str());
+    return check(rc, [&] { return "break lock of " + owner + " on image " + spec_; });
+}
+
+namespace {
+
+struct ImageOptions {
+    rbd_image_options_t opts = nullptr;
+    ImageOptions() { rbd_image_options_create(&opts); }
+    ~ImageOptions() { rbd_image_options_destroy(opts); }
+    ImageOptions(const ImageOptions&) = delete;
+    ImageOptions& operator=(const ImageOptions&) = delete;
+};
+
+}  // namespace
+
+Status create_image(const IoContext& io, const std::string& name, std::uint64_t size,
+                    const ImageCreateOptions& options) {
+    const std::string what = "create image " + io.pool() + "/" + name;
+    ImageOptions opts;
+    int rc = rbd_image_options_set_uint64(opts.opts, RBD_IMAGE_OPTION_ORDER,
+                                          static_cast<std::uint64_t>(options.order));
+    if (rc < 0) return Status::error(rc, what + " (order option)");
+    if (options.features) {
+        rc = rbd_image_options_set_uint64(opts.opts, RBD_IMAGE_OPTION_FEATURES, *options.features);
+        if (rc < 0) return Status::error(rc, what + " (features option)");
+    }
+    rc = rbd_create4(io.handle(), name.c_str(), size, opts.opts);
+    return check(rc, [&] { return what; });
+}
+
+Status remove_image(const IoContext& io, const std::string& name) {
+    int rc = rbd_remove(io.handle(), name.c_str());
+    return check(rc, [&] { return "remove image " + io.pool() + "/" + name; });
+}
+
+}  // namespace rbdtier::ceph

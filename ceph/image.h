@@ -1,0 +1,82 @@
+// Image: an open RBD image (rbd_image_t), owned; plus create/remove helpers on an IoContext.
+//
+// open() opens "pool/image" (or "pool/image@snap", read-only). The IoContext (and its Cluster)
+// must outlive the Image. The destructor closes the image, waiting for in-flight aio; call
+// close() to see the error instead. Metadata, size and lock calls are synchronous (control
+// path); the data path uses handle() with rbd_aio_* directly. Move-only.
+#pragma once
+
+#include <rbd/librbd.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ceph/io_context.h"
+#include "ceph/status.h"
+
+namespace rbdtier::ceph {
+
+struct ImageInfo {
+    std::uint64_t size = 0;         // bytes
+    std::uint64_t object_size = 0;  // bytes (the extent size)
+    std::uint64_t num_objects = 0;
+    int order = 0;
+};
+
+struct LockOwner {
+    rbd_lock_mode_t mode = RBD_LOCK_MODE_EXCLUSIVE;
+    std::string owner;  // empty when nobody holds the lock
+};
+
+class Image {
+  public:
+    // snapshot empty = the writable head.
+    static Result<Image> open(const IoContext& io, const std::string& name,
+                              const std::string& snapshot = {});
+
+    Image(Image&& other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), spec_(std::move(other.spec_)) {}
+    Image& operator=(Image&& other) noexcept;
+    Image(const Image&) = delete;
+    Image& operator=(const Image&) = delete;
+    ~Image();
+
+    rbd_image_t handle() const { return handle_; }
+    const std::string& spec() const { return spec_; }  // "pool/image[@snap]", for messages
+
+    Status close();
+    Result<std::uint64_t> size() const;
+    Result<ImageInfo> stat() const;
+    Result<std::uint64_t> features() const;
+    Status resize(std::uint64_t bytes);
+
+    // Image metadata (rbd image-meta): std::nullopt when the key is absent.
+    Result<std::optional<std::string>> metadata_get(const std::string& key) const;
+    Status metadata_set(const std::string& key, const std::string& value);
+
+    // Exclusive lock (ALUA failover).
+    Result<bool> is_exclusive_lock_owner() const;
+    Status lock_acquire(rbd_lock_mode_t mode = RBD_LOCK_MODE_EXCLUSIVE);
+    Status lock_release();
+    Result<LockOwner> lock_owner() const;  // the first owner, if any
+    Status lock_break(rbd_lock_mode_t mode, const std::string& owner);
+
+  private:
+    Image(rbd_image_t handle, std::string spec) : handle_(handle), spec_(std::move(spec)) {}
+    rbd_image_t handle_ = nullptr;
+    std::string spec_;
+};
+
+struct ImageCreateOptions {
+    int order = 22;                         // 4 MiB objects
+    std::optional<std::uint64_t> features;  // default: the cluster's default features
+};
+
+Status create_image(const IoContext& io, const std::string& name, std::uint64_t size,
+                    const ImageCreateOptions& options = {});
+Status remove_image(const IoContext& io, const std::string& name);
+
+}  // namespace rbdtier::ceph

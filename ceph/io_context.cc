@@ -1,0 +1,25 @@
+#include "ceph/io_context.h"
+
+namespace rbdtier::ceph {
+
+Result<IoContext> IoContext::open(const Cluster& cluster, const std::string& pool) {
+    rados_ioctx_t handle = nullptr;
+    int rc = rados_ioctx_create(cluster.handle(), pool.c_str(), &handle);
+    if (rc < 0) return Status::error(rc, "open pool " + pool);
+    return IoContext(handle, pool);
+}
+
+IoContext& IoContext::operator=(IoContext&& other) noexcept {
+    if (this != &other) {
+        if (handle_ != nullptr) rados_ioctx_destroy(handle_);
+        handle_ = std::exchange(other.handle_, nullptr);
+        pool_ = std::move(other.pool_);
+    }
+    return *this;
+}
+
+IoContext::~IoContext() {
+    if (handle_ != nullptr) rados_ioctx_destroy(handle_);
+}
+
+}  // namespace rbdtier::ceph

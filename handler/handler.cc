@@ -1,0 +1,205 @@
+// handler_rbdtier.so: the tcmu-runner callouts of backstore user:rbdtier, forwarding to Lun.
+//
+// Only handler_init is exported. tcmu_*/tcmur_* resolve from the host process at load time.
+// Errors are reported once, here at the edge: logged with tcmu_dev_err and returned to the
+// runner (open: -errno; check_config: a reason string; I/O: TCMU_STS_*).
+#include <dlfcn.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "handler/lun.h"
+#include "handler/lun_config.h"
+#include "handler/tcmu_abi.h"
+
+namespace rbdtier {
+namespace {
+
+Lun* lun_of(tcmu_device* dev) {
+    return static_cast<Lun*>(tcmur_dev_get_private(dev));
+}
+
+char* copy_reason(const std::string& text) {
+    return strdup(text.c_str());
+}
+
+ceph::ClusterOptions probe_options(const LunConfig& cfg) {
+    ceph::ClusterOptions options;
+    options.id = cfg.client_id;
+    options.conf_path = cfg.conf_path;
+    // check_config must answer promptly even when the monitors are unreachable.
+    options.conf.emplace_back("client_mount_timeout", "15");
+    return options;
+}
+
+bool check_config(const char* cfgstring, char** reason) {
+    LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
+    if (!parsed.config) {
+        if (reason != nullptr) *reason = copy_reason(parsed.error);
+        return false;
+    }
+    const LunConfig& cfg = *parsed.config;
+    auto cluster = ceph::Cluster::connect(probe_options(cfg));
+    ceph::Status status;
+    if (!cluster) {
+        status = cluster.status();
+    } else if (auto io = ceph::IoContext::open(*cluster, cfg.pool); !io) {
+        status = io.status();
+    } else if (auto image = ceph::Image::open(*io, cfg.image); !image) {
+        status = image.status();
+    } else {
+        for (const std::string& tier : cfg.tiers) {
+            if (auto t = ceph::IoContext::open(*cluster, tier); !t) {
+                status = t.status().with_context("tiers=");
+                break;
+            }
+        }
+    }
+    if (status.is_ok()) return true;
+    if (reason != nullptr) *reason = copy_reason(status.message());
+    return false;
+}
+
+TcmuHost host_functions() {
+    TcmuHost host;
+    host.complete = tcmur_cmd_complete;
+    host.set_sense_info = tcmu_sense_set_info;
+    host.notify_cmd_timed_out = tcmu_notify_cmd_timed_out;
+    host.notify_lock_lost = tcmu_notify_lock_lost;
+    host.initiator = reinterpret_cast<rbdtier_harness_cmd_initiator_fn>(
+        dlsym(RTLD_DEFAULT, RBDTIER_HARNESS_CMD_INITIATOR_SYMBOL));
+    return host;
+}
+
+int open_lun(tcmu_device* dev, bool /*reopen*/) {
+    const char* cfgstring = tcmu_dev_get_cfgstring(dev);
+    LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
+    if (!parsed.config) {
+        tcmu_dev_err(dev, "bad config string '%s': %s\n", cfgstring ? cfgstring : "",
+                     parsed.error.c_str());
+        return -EINVAL;
+    }
+    const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
+    LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
+    auto lun = Lun::open(*parsed.config, geometry, host_functions());
+    if (!lun) {
+        tcmu_dev_err(dev, "%s\n", lun.status().message().c_str());
+        return lun.status().code();
+    }
+    Lun& l = **lun;
+    if (auto features = l.image().features();
+        features && (*features & RBD_FEATURE_EXCLUSIVE_LOCK) == 0) {
+        tcmu_dev_warn(dev, "image %s has no exclusive-lock feature: no ALUA failover\n",
+                      l.config().spec().c_str());
+    }
+    // As upstream: let librbd split big unmaps/copies (up to 4 objects per call), unmap
+    // granularity = one object, no write cache in front of RBD.
+    const std::uint64_t object_size = l.image_info().object_size;
+    const auto max_blocks = static_cast<std::uint32_t>(object_size * 4 / block_size);
+    tcmu_dev_set_opt_xcopy_rw_len(dev, max_blocks);
+    tcmu_dev_set_max_unmap_len(dev, max_blocks);
+    const auto gran = static_cast<std::uint32_t>(object_size / block_size);
+    tcmu_dev_set_opt_unmap_gran(dev, gran, false);
+    tcmu_dev_set_unmap_gran_align(dev, gran);
+    tcmu_dev_set_write_cache_enabled(dev, false);
+    tcmu_dev_info(dev, "opened %s (%llu bytes, %llu-byte objects)\n", l.config().spec().c_str(),
+                  static_cast<unsigned long long>(l.size()),
+                  static_cast<unsigned long long>(object_size));
+    tcmur_dev_set_private(dev, lun->release());
+    return 0;
+}
+
+void close_lun(tcmu_device* dev) {
+    std::unique_ptr<Lun> lun(lun_of(dev));
+    tcmur_dev_set_private(dev, nullptr);
+}
+
+int reconfig(tcmu_device* dev, tcmulib_cfg_info* cfg) {
+    switch (cfg->type) {
+        case TCMULIB_CFG_DEV_SIZE: {
+            ceph::Status st = lun_of(dev)->resize(cfg->data.dev_size);
+            if (!st) {
+                tcmu_dev_err(dev, "%s\n", st.message().c_str());
+                return st.code();
+            }
+            return 0;
+        }
+        default:
+            return -EOPNOTSUPP;
+    }
+}
+
+int read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, size_t iov_cnt, size_t len, off_t off) {
+    return lun_of(dev)->read(dev, cmd, iov, iov_cnt, len, static_cast<std::uint64_t>(off));
+}
+
+int write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, size_t iov_cnt, size_t len, off_t off) {
+    return lun_of(dev)->write(dev, cmd, iov, iov_cnt, len, static_cast<std::uint64_t>(off));
+}
+
+int flush(tcmu_device* dev, tcmur_cmd* cmd) {
+    return lun_of(dev)->flush(dev, cmd);
+}
+
+int unmap(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len) {
+    return lun_of(dev)->unmap(dev, cmd, off, len);
+}
+
+int writesame(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len, iovec* iov,
+              size_t iov_cnt) {
+    return lun_of(dev)->write_same(dev, cmd, off, len, iov, iov_cnt);
+}
+
+int caw(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len, iovec* iov, size_t iov_cnt) {
+    return lun_of(dev)->compare_and_write(dev, cmd, off, len, iov, iov_cnt);
+}
+
+int lock(tcmu_device* dev, uint16_t tag) {
+    return lun_of(dev)->lock(tag);
+}
+int unlock(tcmu_device* dev) {
+    return lun_of(dev)->unlock();
+}
+int get_lock_tag(tcmu_device* dev, uint16_t* tag) {
+    return lun_of(dev)->get_lock_tag(tag);
+}
+int get_lock_state(tcmu_device* dev) {
+    return lun_of(dev)->get_lock_state();
+}
+
+// The handler registration: the one piece of global state (tcmu-runner keeps a pointer).
+tcmur_handler g_handler = [] {
+    tcmur_handler h{};
+    h.name = "rbdtier: Ceph RBD with predictive tiering";
+    h.subtype = "rbdtier";
+    h.cfg_desc = kLunConfigHelp;
+    h.check_config = check_config;
+    h.reconfig = reconfig;
+    h.open = open_lun;
+    h.close = close_lun;
+    h.nr_threads = 0;  // asynchronous: callouts queue to librbd and return
+    h.read = read;
+    h.write = write;
+    h.flush = flush;
+    h.unmap = unmap;
+    h.writesame = writesame;
+    h.caw = caw;
+    h.lock = lock;
+    h.unlock = unlock;
+    h.get_lock_tag = get_lock_tag;
+    h.get_lock_state = get_lock_state;
+    return h;
+}();
+
+}  // namespace
+}  // namespace rbdtier
+
+extern "C" __attribute__((visibility("default"))) int handler_init(void) {
+    return tcmur_register_handler(&rbdtier::g_handler);
+}

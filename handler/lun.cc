@@ -1,0 +1,433 @@
+#include "handler/lun.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "ceph/completion.h"
+
+namespace rbdtier {
+
+namespace {
+
+// Where upstream handler_rbd keeps the ALUA lock tag, so mixed gateways agree.
+constexpr const char* kLockTagKey = "tcmu_rbd_locker_tag";
+
+std::uint64_t now_us() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+           static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+bool out_of_range(std::uint64_t off, std::uint64_t len, std::uint64_t size) {
+    return off > size || len > size - off;
+}
+
+IoOp event_op(IoKind kind) {
+    switch (kind) {
+        case IoKind::kRead:
+            return IoOp::kRead;
+        case IoKind::kUnmap:
+            return IoOp::kUnmap;
+        default:
+            return IoOp::kWrite;
+    }
+}
+
+// Copies len bytes of an iovec into dst; returns false if the iovec is shorter.
+bool gather(const iovec* iov, std::size_t iov_cnt, std::size_t len, char* dst) {
+    for (std::size_t i = 0; i < iov_cnt && len > 0; ++i) {
+        std::size_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
+        std::memcpy(dst, iov[i].iov_base, n);
+        dst += n;
+        len -= n;
+    }
+    return len == 0;
+}
+
+}  // namespace
+
+std::uint32_t name_id(const char* name) noexcept {
+    if (name == nullptr || *name == '\0') return 0;
+    std::uint32_t h = 2166136261u;
+    for (const char* p = name; *p != '\0'; ++p) {
+        h ^= static_cast<unsigned char>(*p);
+        h *= 16777619u;
+    }
+    return h == 0 ? 1 : h;
+}
+
+ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometry geometry,
+                                             const TcmuHost& host) {
+    ceph::ClusterOptions options;
+    options.id = config.client_id;
+    options.conf_path = config.conf_path;
+    options.conf.emplace_back("rbd_cache", "false");
+    if (config.osd_op_timeout_s) {
+        options.conf.emplace_back("rados_osd_op_timeout", std::to_string(*config.osd_op_timeout_s));
+    }
+    auto cluster = ceph::Cluster::connect(options);
+    if (!cluster) return cluster.status();
+    auto io = ceph::IoContext::open(*cluster, config.pool);
+    if (!io) return io.status();
+    auto image = ceph::Image::open(*io, config.image);
+    if (!image) return image.status();
+    auto info = image->stat();
+    if (!info) return info.status();
+    if (info->size < geometry.size_bytes) {
+        return ceph::Status::error(
+            -EINVAL, "image " + config.spec() + " has " + std::to_string(info->size) +
+                         " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
+                         " (grow it with rbd resize)");
+    }
+    return std::unique_ptr<Lun>(new Lun(config, host, std::move(cluster).value(),
+                                        std::move(io).value(), std::move(image).value(),
+                                        info.value(), geometry.size_bytes));
+}
+
+Lun::Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
+         ceph::Image image, ceph::ImageInfo info, std::uint64_t size)
+    : config_(std::move(config)),
+      host_(host),
+      id_(name_id(config_.spec().c_str())),
+      cluster_(std::move(cluster)),
+      io_(std::move(io)),
+      image_(std::move(image)),
+      info_(info),
+      size_(size) {}
+
+Lun::~Lun() {
+    // The runner drains commands before close; this only guards against a broken host.
+    while (in_flight_.load(std::memory_order_acquire) != 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
+                      std::uint64_t len) {
+    IoCommand* c = commands_.acquire();
+    if (c == nullptr) {
+        c = new (std::nothrow) IoCommand;
+        if (c == nullptr) return nullptr;
+        c->from_heap = true;
+    }
+    c->lun = this;
+    c->dev = dev;
+    c->cmd = cmd;
+    c->kind = kind;
+    c->offset = off;
+    c->length = len;
+    c->mismatch_offset = 0;
+    c->read_back = nullptr;
+    c->read_back_cnt = 0;
+    c->initiator = host_.initiator != nullptr ? name_id(host_.initiator(dev, cmd)) : 0;
+    c->start_us = now_us();
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    return c;
+}
+
+void Lun::recycle(IoCommand* c) {
+    if (c->from_heap) {
+        delete c;
+    } else {
+        commands_.release(c);
+    }
+}
+
+void Lun::discard(IoCommand* c) {
+    recycle(c);
+    in_flight_.fetch_sub(1, std::memory_order_release);
+}
+
+template <typename Submit>
+int Lun::submit(IoCommand* c, Submit&& submit_fn) {
+    IoKind kind = c->kind;
+    auto completion = ceph::Completion::create(c, &Lun::on_complete);
+    if (!completion) {
+        discard(c);
+        return TCMU_STS_NO_RESOURCE;
+    }
+    long rc = submit_fn(completion->handle());
+    if (rc < 0) {
+        discard(c);  // librbd did not take it: completion released by its owner here
+        return io_status_from_rbd(kind, rc).tcmu_status;
+    }
+    // Submitted: the completion now belongs to the op and comes back in on_complete (which
+    // may already have run); c must not be touched any more.
+    (void)completion->detach();
+    return TCMU_STS_OK;
+}
+
+const iovec* Lun::exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
+                              int* out_cnt) {
+    std::size_t total = 0;
+    std::size_t used = 0;
+    while (used < iov_cnt && total < len) total += iov[used++].iov_len;
+    if (total < len) return nullptr;
+    if (total == len && used == iov_cnt) {
+        *out_cnt = static_cast<int>(iov_cnt);
+        return iov;
+    }
+    // The iovec is longer than the command: serve exactly len bytes.
+    c->iov_scratch.assign(iov, iov + used);
+    c->iov_scratch.back().iov_len -= total - len;
+    *out_cnt = static_cast<int>(used);
+    return c->iov_scratch.data();
+}
+
+int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
+              std::uint64_t off) {
+    if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    IoCommand* c = begin(dev, cmd, IoKind::kRead, off, len);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    int cnt = 0;
+    const iovec* v = exact_iovec(c, iov, iov_cnt, len, &cnt);
+    if (v == nullptr) {
+        discard(c);
+        return TCMU_STS_INVALID_CDB;
+    }
+    rbd_image_t image = image_.handle();
+    if (cnt == 0 || cnt > IOV_MAX) {
+        // librbd takes 1..IOV_MAX segments: read into a bounce buffer, scatter on completion.
+        c->bounce.resize(len);
+        c->read_back = v;
+        c->read_back_cnt = static_cast<std::size_t>(cnt);
+        char* buf = c->bounce.data();
+        return submit(
+            c, [&](rbd_completion_t comp) { return rbd_aio_read(image, off, len, buf, comp); });
+    }
+    return submit(c,
+                  [&](rbd_completion_t comp) { return rbd_aio_readv(image, v, cnt, off, comp); });
+}
+
+int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
+               std::uint64_t off) {
+    if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    IoCommand* c = begin(dev, cmd, IoKind::kWrite, off, len);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    int cnt = 0;
+    const iovec* v = exact_iovec(c, iov, iov_cnt, len, &cnt);
+    if (v == nullptr) {
+        discard(c);
+        return TCMU_STS_INVALID_CDB;
+    }
+    rbd_image_t image = image_.handle();
+    if (cnt == 0 || cnt > IOV_MAX) {
+        c->bounce.resize(len);
+        (void)gather(v, static_cast<std::size_t>(cnt), len, c->bounce.data());
+        const char* buf = c->bounce.data();
+        return submit(
+            c, [&](rbd_completion_t comp) { return rbd_aio_write(image, off, len, buf, comp); });
+    }
+    return submit(c,
+                  [&](rbd_completion_t comp) { return rbd_aio_writev(image, v, cnt, off, comp); });
+}
+
+int Lun::flush(tcmu_device* dev, tcmur_cmd* cmd) {
+    IoCommand* c = begin(dev, cmd, IoKind::kFlush, 0, 0);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    rbd_image_t image = image_.handle();
+    return submit(c, [&](rbd_completion_t comp) { return rbd_aio_flush(image, comp); });
+}
+
+int Lun::unmap(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
+    if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    IoCommand* c = begin(dev, cmd, IoKind::kUnmap, off, len);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    rbd_image_t image = image_.handle();
+    return submit(c, [&](rbd_completion_t comp) { return rbd_aio_discard(image, off, len, comp); });
+}
+
+int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                    iovec* iov, std::size_t iov_cnt) {
+    if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    std::size_t pattern = 0;
+    for (std::size_t i = 0; i < iov_cnt; ++i) pattern += iov[i].iov_len;
+    if (pattern == 0 || len % pattern != 0) return TCMU_STS_INVALID_CDB;
+    IoCommand* c = begin(dev, cmd, IoKind::kWriteSame, off, len);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    const char* buf = static_cast<const char*>(iov[0].iov_base);
+    if (iov[0].iov_len < pattern) {
+        c->bounce.resize(pattern);
+        (void)gather(iov, iov_cnt, pattern, c->bounce.data());
+        buf = c->bounce.data();
+    }
+    rbd_image_t image = image_.handle();
+    return submit(c, [&](rbd_completion_t comp) {
+        return rbd_aio_writesame(image, off, len, buf, pattern, comp, 0);
+    });
+}
+
+int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                           iovec* iov, std::size_t iov_cnt) {
+    if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    IoCommand* c = begin(dev, cmd, IoKind::kCompareAndWrite, off, len);
+    if (c == nullptr) return TCMU_STS_NO_RESOURCE;
+    // The iovec holds the len bytes to compare, then the len bytes to write.
+    const char* buf = iov_cnt > 0 ? static_cast<const char*>(iov[0].iov_base) : nullptr;
+    if (iov_cnt == 0 || iov[0].iov_len < 2 * len) {
+        c->bounce.resize(2 * len);
+        if (!gather(iov, iov_cnt, 2 * len, c->bounce.data())) {
+            discard(c);
+            return TCMU_STS_INVALID_CDB;
+        }
+        buf = c->bounce.data();
+    }
+    rbd_image_t image = image_.handle();
+    std::uint64_t* mismatch = &c->mismatch_offset;
+    return submit(c, [&](rbd_completion_t comp) {
+        return rbd_aio_compare_and_write(image, off, len, buf, buf + len, comp, mismatch, 0);
+    });
+}
+
+void Lun::on_complete(rbd_completion_t completion, void* arg) {
+    long rc = 0;
+    {
+        ceph::Completion owned = ceph::Completion::adopt(completion);
+        rc = static_cast<long>(owned.return_value());
+    }  // released exactly once, here
+    auto* c = static_cast<IoCommand*>(arg);
+    c->lun->finish(c, rc);
+}
+
+void Lun::finish(IoCommand* c, long rc) {
+    const std::uint64_t end_us = now_us();
+    IoStatus status = io_status_from_rbd(c->kind, rc);
+    if (rc >= 0 && c->read_back != nullptr) {
+        std::size_t left = c->length;
+        const char* src = c->bounce.data();
+        for (std::size_t i = 0; i < c->read_back_cnt && left > 0; ++i) {
+            std::size_t n = c->read_back[i].iov_len < left ? c->read_back[i].iov_len : left;
+            std::memcpy(c->read_back[i].iov_base, src, n);
+            src += n;
+            left -= n;
+        }
+    }
+    if (status.tcmu_status == TCMU_STS_MISCOMPARE && host_.set_sense_info != nullptr &&
+        c->cmd != nullptr && c->cmd->lib_cmd != nullptr) {
+        std::uint64_t at = c->mismatch_offset >= c->offset ? c->mismatch_offset - c->offset : 0;
+        host_.set_sense_info(c->cmd->lib_cmd->sense_buf, static_cast<std::uint32_t>(at));
+    }
+    if (status.failure == IoFailure::kTimedOut && host_.notify_cmd_timed_out != nullptr) {
+        host_.notify_cmd_timed_out(c->dev);
+    } else if (status.failure == IoFailure::kFenced && host_.notify_lock_lost != nullptr) {
+        host_.notify_lock_lost(c->dev);
+    }
+    if (c->kind != IoKind::kFlush) {
+        if (IoObserver* observer = observer_.load(std::memory_order_acquire)) {
+            IoEvent event;
+            event.time_us = end_us;
+            event.offset = c->offset;
+            event.length = static_cast<std::uint32_t>(c->length);
+            event.latency_us = static_cast<std::uint32_t>(end_us - c->start_us);
+            event.lun = id_;
+            event.initiator = c->initiator;
+            event.op = event_op(c->kind);
+            observer->on_complete(event);
+        }
+    }
+    tcmu_device* dev = c->dev;
+    tcmur_cmd* cmd = c->cmd;
+    recycle(c);
+    host_.complete(dev, cmd, status.tcmu_status);
+    // Last touch of *this: close() may proceed once this reaches 0.
+    in_flight_.fetch_sub(1, std::memory_order_release);
+}
+
+// ---- exclusive lock (ALUA implicit failover) -------------------------------------------------
+
+// 1 = we own the lock, 0 = we do not, -ESHUTDOWN (blocklisted) / -ETIMEDOUT / -EIO.
+int Lun::has_lock() {
+    auto owner = image_.is_exclusive_lock_owner();
+    if (!owner) {
+        int rc = owner.status().code();
+        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
+    }
+    return *owner ? 1 : 0;
+}
+
+int Lun::get_lock_state() {
+    int rc = has_lock();
+    if (rc == 1) return TCMUR_DEV_LOCK_WRITE_LOCKED;
+    if (rc == 0 || rc == -ESHUTDOWN) return TCMUR_DEV_LOCK_UNLOCKED;
+    return TCMUR_DEV_LOCK_UNKNOWN;
+}
+
+// Breaks another client's exclusive lock (librbd blocklists it). 0 when nobody holds it.
+int Lun::break_lock() {
+    auto owner = image_.lock_owner();
+    if (!owner) return owner.status().code();
+    if (owner->owner.empty()) return 0;
+    if (owner->mode != RBD_LOCK_MODE_EXCLUSIVE) return -EIO;
+    return image_.lock_break(owner->mode, owner->owner).code();
+}
+
+// Stores "tcmu_tag=<tag>,rbd_client=<owner>" so other gateways can check the tag is current.
+int Lun::set_lock_tag(std::uint16_t tag) {
+    auto owner = image_.lock_owner();
+    if (!owner) return owner.status().code();
+    if (owner->owner.empty()) return -ENOENT;
+    std::string value = "tcmu_tag=" + std::to_string(tag) + ",rbd_client=" + owner->owner;
+    return image_.metadata_set(kLockTagKey, value).code();
+}
+
+int Lun::lock(std::uint16_t tag) {
+    int rc = has_lock();
+    if (rc == 0) {
+        rc = break_lock();
+        if (rc == 0) rc = image_.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE).code();
+    } else if (rc == 1) {
+        rc = 0;  // we may have failed between acquiring the lock and storing the tag
+    }
+    if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
+    return control_status_from_rbd(rc);
+}
+
+int Lun::unlock() {
+    int rc = has_lock();
+    if (rc == 0) return TCMU_STS_OK;
+    if (rc < 0) return control_status_from_rbd(rc);
+    return control_status_from_rbd(image_.lock_release().code());
+}
+
+int Lun::get_lock_tag(std::uint16_t* tag) {
+    auto stored = image_.metadata_get(kLockTagKey);
+    if (!stored) return control_status_from_rbd(stored.status().code());
+    if (!stored->has_value()) return TCMU_STS_NO_LOCK_HOLDERS;
+    auto owner = image_.lock_owner();
+    if (!owner) return control_status_from_rbd(owner.status().code());
+    // No owner (stale tag after a crash), a tag naming another client (a gateway is midway
+    // through taking the lock) or a malformed tag: report no holder so the initiator retries.
+    if (owner->owner.empty()) return TCMU_STS_NO_LOCK_HOLDERS;
+    const std::string& text = **stored;
+    const std::string client_key = ",rbd_client=";
+    std::size_t at = text.find(client_key);
+    if (!text.starts_with("tcmu_tag=") || at == std::string::npos ||
+        text.substr(at + client_key.size()) != owner->owner) {
+        return TCMU_STS_NO_LOCK_HOLDERS;
+    }
+    unsigned value = 0;
+    if (std::sscanf(text.c_str(), "tcmu_tag=%u,", &value) != 1 || value > 0xFFFF) {
+        return TCMU_STS_NO_LOCK_HOLDERS;
+    }
+    *tag = static_cast<std::uint16_t>(value);
+    return TCMU_STS_OK;
+}
+
+ceph::Status Lun::resize(std::uint64_t new_size) {
+    auto current = image_.size();
+    if (!current) return current.status();
+    if (*current < new_size) {
+        ceph::Status st = image_.resize(new_size);
+        if (!st) return st;
+    }
+    size_.store(new_size, std::memory_order_relaxed);
+    return ceph::Status::ok();
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,124 @@
+// Lun: one open rbdtier LUN — its Ceph client, home image and asynchronous I/O path.
+//
+// The tcmu callouts (handler.cc) forward to a Lun. I/O methods return TCMU_STS_OK when the
+// command was queued (it is then completed exactly once through host.complete from librbd's
+// completion thread) or a TCMU_STS_* failure when it was not queued (never completed then).
+// No lock is held across an I/O and no allocation of ours is made per command while fewer
+// than kMaxQueued commands are in flight. Every completed data command is timed (monotonic
+// µs) and given to the IoObserver, if one is set. Lock/size methods are synchronous control
+// calls made from the runner's threads. The host's functions are passed in (TcmuHost) so the
+// I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
+// commands.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/status.h"
+#include "handler/free_list.h"
+#include "handler/io_command.h"
+#include "handler/io_observer.h"
+#include "handler/lun_config.h"
+#include "handler/tcmu_abi.h"
+
+namespace rbdtier {
+
+// Functions of the host process (tcmu-runner or a test) used by the I/O path.
+struct TcmuHost {
+    void (*complete)(tcmu_device* dev, void* cmd, int status) = nullptr;
+    void (*set_sense_info)(std::uint8_t* sense_buf, std::uint32_t info) = nullptr;
+    void (*notify_cmd_timed_out)(tcmu_device* dev) = nullptr;  // optional
+    void (*notify_lock_lost)(tcmu_device* dev) = nullptr;      // optional
+    rbdtier_harness_cmd_initiator_fn initiator = nullptr;      // optional (harness only)
+};
+
+struct LunGeometry {
+    std::uint64_t size_bytes = 0;  // block_size * num_lbas
+    std::uint32_t block_size = 512;
+};
+
+// 32-bit FNV-1a of a name; never 0 (0 = the "shared" initiator / unknown).
+std::uint32_t name_id(const char* name) noexcept;
+
+class Lun {
+  public:
+    static constexpr std::uint32_t kMaxQueued = 512;
+
+    // Connects, opens pool and image, checks the image is at least the LUN's size.
+    static ceph::Result<std::unique_ptr<Lun>> open(const LunConfig& config, LunGeometry geometry,
+                                                   const TcmuHost& host);
+    ~Lun();
+    Lun(const Lun&) = delete;
+    Lun& operator=(const Lun&) = delete;
+
+    // Data path (offsets and lengths in bytes).
+    int read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
+             std::uint64_t off);
+    int write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
+              std::uint64_t off);
+    int flush(tcmu_device* dev, tcmur_cmd* cmd);
+    int unmap(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len);
+    int write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                   iovec* iov, std::size_t iov_cnt);
+    int compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                          iovec* iov, std::size_t iov_cnt);
+
+    // ALUA implicit failover with the RBD exclusive lock (TCMU_STS_* / tcmur_lock_state).
+    int lock(std::uint16_t tag);
+    int unlock();
+    int get_lock_tag(std::uint16_t* tag);
+    int get_lock_state();
+
+    // The LUN was resized to new_size: grow the image if it is smaller, then serve new_size.
+    ceph::Status resize(std::uint64_t new_size);
+
+    void set_observer(IoObserver* observer) {
+        observer_.store(observer, std::memory_order_release);
+    }
+    std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
+    const ceph::ImageInfo& image_info() const { return info_; }
+    const LunConfig& config() const { return config_; }
+    LunId id() const { return id_; }
+    ceph::Image& image() { return image_; }
+    std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+  private:
+    Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
+        ceph::Image image, ceph::ImageInfo info, std::uint64_t size);
+
+    IoCommand* begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
+                     std::uint64_t len);
+    void discard(IoCommand* c);  // submission failed: give the context back
+    void recycle(IoCommand* c);
+    // Creates the completion, calls submit(completion), and maps a submission failure.
+    template <typename Submit>
+    int submit(IoCommand* c, Submit&& submit_fn);
+    // iov trimmed to exactly len bytes; nullptr when the iovec holds fewer than len bytes.
+    const iovec* exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
+                             int* out_cnt);
+    static void on_complete(rbd_completion_t completion, void* arg);
+    void finish(IoCommand* c, long rc);
+    int has_lock();
+    int set_lock_tag(std::uint16_t tag);
+    int break_lock();
+
+    LunConfig config_;
+    TcmuHost host_;
+    LunId id_;
+    ceph::Cluster cluster_;
+    ceph::IoContext io_;
+    ceph::Image image_;
+    ceph::ImageInfo info_;
+    std::atomic<std::uint64_t> size_;
+    std::atomic<IoObserver*> observer_{nullptr};
+    std::atomic<std::uint32_t> in_flight_{0};
+    FreeList<IoCommand> commands_{kMaxQueued};
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,210 @@
+#include "handler/lun_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+namespace rbdtier {
+
+const char kLunConfigHelp[] =
+    "rbdtier config string: pool/image[;option=value...]\n"
+    "pool:   existing RADOS pool holding the LUN's home image\n"
+    "image:  existing RBD image (same size as the LUN)\n"
+    "options:\n"
+    "  osd_op_timeout=SECONDS       fail I/O after this long (rados_osd_op_timeout)\n"
+    "  conf=/etc/ceph/ceph.conf     ceph config file\n"
+    "  id=NAME                      ceph client id (client.NAME)\n"
+    "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
+    "  tiers=POOL[,POOL...]         pools the LUN's extents may move to\n"
+    "  policy=none|reactive|predictive  tiering policy\n";
+
+std::string_view to_string(TierPolicy policy) {
+    switch (policy) {
+        case TierPolicy::kNone:
+            return "none";
+        case TierPolicy::kReactive:
+            return "reactive";
+        case TierPolicy::kPredictive:
+            return "predictive";
+    }
+    return "none";
+}
+
+namespace {
+
+constexpr std::string_view kPrefix = "rbdtier/";
+constexpr std::string_view kKnownKeys = "osd_op_timeout, conf, id, tenant, tiers, policy";
+
+bool has_space(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
+    });
+}
+
+// Pool names: anything but whitespace, '/', '@', ';', ',' and '='.
+std::string check_pool_name(std::string_view pool, std::string_view what) {
+    if (pool.empty()) return std::string(what) + " is empty";
+    if (has_space(pool) || pool.find_first_of("/@;,=") != std::string_view::npos) {
+        return std::string(what) + " '" + std::string(pool) +
+               "' contains a character not allowed in a pool name (space / @ ; , =)";
+    }
+    return {};
+}
+
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+}
+
+LunConfigParse fail(std::string reason) {
+    return LunConfigParse{std::nullopt, std::move(reason)};
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (true) {
+        std::size_t pos = s.find(sep, start);
+        if (pos == std::string_view::npos) {
+            out.push_back(s.substr(start));
+            return out;
+        }
+        out.push_back(s.substr(start, pos - start));
+        start = pos + 1;
+    }
+}
+
+// Applies one key=value option; returns the reason on failure.
+std::string apply_option(std::string_view key, std::string_view value, LunConfig& cfg) {
+    const std::string k(key);
+    if (key == "osd_op_timeout") {
+        unsigned seconds = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+            seconds < 1 || seconds > 86400) {
+            return "osd_op_timeout='" + std::string(value) +
+                   "' is not a whole number of seconds between 1 and 86400";
+        }
+        cfg.osd_op_timeout_s = seconds;
+        return {};
+    }
+    if (value.empty()) return "option " + k + "= has no value";
+    if (key == "conf") {
+        if (value.front() != '/') {
+            return "conf=" + std::string(value) + " must be an absolute path to a ceph.conf";
+        }
+        if (has_space(value)) return "conf=" + std::string(value) + " contains whitespace";
+        cfg.conf_path = value;
+        return {};
+    }
+    if (key == "id") {
+        std::string_view id = value;
+        if (id.starts_with("client.")) id.remove_prefix(7);
+        if (id.empty() || !std::all_of(id.begin(), id.end(), is_name_char)) {
+            return "id='" + std::string(value) +
+                   "' is not a ceph client id (letters, digits, _ - . only, e.g. id=iscsi)";
+        }
+        cfg.client_id = id;
+        return {};
+    }
+    if (key == "tenant") {
+        if (!std::all_of(value.begin(), value.end(), is_name_char)) {
+            return "tenant='" + std::string(value) +
+                   "' may only contain letters, digits, _ - and .";
+        }
+        cfg.tenant = value;
+        return {};
+    }
+    if (key == "tiers") {
+        std::set<std::string_view> seen;
+        for (std::string_view pool : split(value, ',')) {
+            std::string why = check_pool_name(pool, "a pool in tiers=");
+            if (!why.empty()) return why + " (write tiers=poolA,poolB)";
+            if (!seen.insert(pool).second) {
+                return "tiers= lists pool '" + std::string(pool) + "' twice";
+            }
+            cfg.tiers.emplace_back(pool);
+        }
+        return {};
+    }
+    if (key == "policy") {
+        if (value == "none") {
+            cfg.policy = TierPolicy::kNone;
+        } else if (value == "reactive") {
+            cfg.policy = TierPolicy::kReactive;
+        } else if (value == "predictive") {
+            cfg.policy = TierPolicy::kPredictive;
+        } else {
+            return "policy='" + std::string(value) +
+                   "' is unknown (use none, reactive or predictive)";
+        }
+        return {};
+    }
+    return "unknown option '" + k + "' (known: " + std::string(kKnownKeys) + ")";
+}
+
+}  // namespace
+
+LunConfigParse parse_lun_config(std::string_view cfgstring) {
+    if (cfgstring.empty()) return fail("config string is empty: expected pool/image");
+    std::vector<std::string_view> parts = split(cfgstring, ';');
+    std::string_view spec = parts.front();
+
+    std::vector<std::string_view> names = split(spec, '/');
+    if (names.size() == 3) {
+        if (names[0] != kPrefix.substr(0, kPrefix.size() - 1)) {
+            return fail("'" + std::string(spec) +
+                        "' has too many '/': expected pool/image (RBD namespaces are not "
+                        "supported)");
+        }
+        names.erase(names.begin());
+    }
+    if (names.size() == 1) {
+        return fail("'" + std::string(spec) + "' names no pool: expected pool/image");
+    }
+    if (names.size() != 2) {
+        return fail("'" + std::string(spec) +
+                    "' has too many '/': expected pool/image (RBD namespaces are not supported)");
+    }
+
+    LunConfig cfg;
+    if (names[0].empty()) return fail("pool name is missing: expected pool/image");
+    if (std::string why = check_pool_name(names[0], "pool name"); !why.empty()) return fail(why);
+    cfg.pool = names[0];
+
+    std::string_view image = names[1];
+    if (std::size_t at = image.find('@'); at != std::string_view::npos) {
+        std::string_view snap = image.substr(at + 1);
+        image = image.substr(0, at);
+        if (snap.empty()) return fail("'@' after the image name must be followed by a snapshot");
+        return fail("snapshot '" + std::string(snap) + "' of image '" + std::string(image) +
+                    "' given, but rbdtier LUNs are writable and cannot be backed by a snapshot: "
+                    "clone it (rbd clone) and use the clone");
+    }
+    if (image.empty()) return fail("image name is missing: expected pool/image");
+    if (has_space(image) || image.find_first_of(",=") != std::string_view::npos) {
+        return fail("image name '" + std::string(image) +
+                    "' contains a character not allowed (space , =)");
+    }
+    cfg.image = image;
+
+    std::set<std::string_view> seen;
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        std::string_view opt = parts[i];
+        if (opt.empty()) continue;  // tolerate ";;" and a trailing ';'
+        std::size_t eq = opt.find('=');
+        if (eq == std::string_view::npos) {
+            return fail("option '" + std::string(opt) + "' is not of the form key=value");
+        }
+        std::string_view key = opt.substr(0, eq);
+        if (!seen.insert(key).second) {
+            return fail("option " + std::string(key) + "= is given twice");
+        }
+        if (std::string why = apply_option(key, opt.substr(eq + 1), cfg); !why.empty()) {
+            return fail(why);
+        }
+    }
+    return LunConfigParse{std::move(cfg), {}};
+}
+
+}  // namespace rbdtier

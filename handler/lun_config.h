@@ -1,0 +1,46 @@
+// LunConfig: the parsed tcmu cfgstring of one rbdtier LUN. Pure: no Ceph, no tcmu.
+//
+// Grammar (superset of upstream handler_rbd's):
+//   [rbdtier/]pool/image[@snap][;key=value]...
+//   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
+//         tenant=NAME  tiers=POOL[,POOL...]  policy=none|reactive|predictive
+// The "rbdtier/" prefix is what open() sees (tcmu prepends the subtype); check_config gets the
+// string as the user typed it, without it. parse_lun_config() either returns a LunConfig or a
+// one-line reason a person can act on; it never throws.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rbdtier {
+
+enum class TierPolicy { kNone, kReactive, kPredictive };
+
+std::string_view to_string(TierPolicy policy);
+
+struct LunConfig {
+    std::string pool;
+    std::string image;
+    std::optional<unsigned> osd_op_timeout_s;  // rados_osd_op_timeout
+    std::string conf_path;                     // empty = Ceph's default search
+    std::string client_id;                     // without "client."; empty = default
+    std::string tenant;                        // empty = the default tenant
+    std::vector<std::string> tiers;            // pools this LUN may use; empty = all
+    TierPolicy policy = TierPolicy::kNone;
+
+    std::string spec() const { return pool + "/" + image; }
+};
+
+struct [[nodiscard]] LunConfigParse {
+    std::optional<LunConfig> config;  // set on success
+    std::string error;                // set on failure
+};
+
+LunConfigParse parse_lun_config(std::string_view cfgstring);
+
+// The cfg_desc text shown by targetcli.
+extern const char kLunConfigHelp[];
+
+}  // namespace rbdtier

@@ -1,0 +1,127 @@
+// Unit tests of the cfgstring parser: accepted strings and the exact reasons for refusals.
+#include "handler/lun_config.h"
+
+#include <gtest/gtest.h>
+
+namespace rbdtier {
+namespace {
+
+LunConfig parse_ok(std::string_view s) {
+    LunConfigParse p = parse_lun_config(s);
+    EXPECT_TRUE(p.config.has_value()) << s << " -> " << p.error;
+    EXPECT_TRUE(p.error.empty());
+    return p.config.value_or(LunConfig{});
+}
+
+std::string parse_error(std::string_view s) {
+    LunConfigParse p = parse_lun_config(s);
+    EXPECT_FALSE(p.config.has_value()) << s;
+    return p.error;
+}
+
+TEST(LunConfig, PoolAndImage) {
+    LunConfig c = parse_ok("nvme-a/lun0");
+    EXPECT_EQ(c.pool, "nvme-a");
+    EXPECT_EQ(c.image, "lun0");
+    EXPECT_EQ(c.spec(), "nvme-a/lun0");
+    EXPECT_FALSE(c.osd_op_timeout_s.has_value());
+    EXPECT_TRUE(c.conf_path.empty());
+    EXPECT_TRUE(c.client_id.empty());
+    EXPECT_TRUE(c.tiers.empty());
+    EXPECT_EQ(c.policy, TierPolicy::kNone);
+}
+
+TEST(LunConfig, SubtypePrefixAsOpenSeesIt) {
+    LunConfig c = parse_ok("rbdtier/hdd-b/img.1;osd_op_timeout=5");
+    EXPECT_EQ(c.pool, "hdd-b");
+    EXPECT_EQ(c.image, "img.1");
+    EXPECT_EQ(c.osd_op_timeout_s, 5u);
+}
+
+TEST(LunConfig, AllOptions) {
+    LunConfig c = parse_ok(
+        "rbdtier/hdd-a/lun7;osd_op_timeout=30;conf=/etc/ceph/site.conf;id=client.iscsi;"
+        "tenant=acme;tiers=nvme-a,hdd-a,nvme-b;policy=predictive;");
+    EXPECT_EQ(c.osd_op_timeout_s, 30u);
+    EXPECT_EQ(c.conf_path, "/etc/ceph/site.conf");
+    EXPECT_EQ(c.client_id, "iscsi");
+    EXPECT_EQ(c.tenant, "acme");
+    ASSERT_EQ(c.tiers.size(), 3u);
+    EXPECT_EQ(c.tiers[0], "nvme-a");
+    EXPECT_EQ(c.tiers[2], "nvme-b");
+    EXPECT_EQ(c.policy, TierPolicy::kPredictive);
+    EXPECT_EQ(to_string(c.policy), "predictive");
+}
+
+TEST(LunConfig, PolicyValues) {
+    EXPECT_EQ(parse_ok("p/i;policy=reactive").policy, TierPolicy::kReactive);
+    EXPECT_EQ(parse_ok("p/i;policy=none").policy, TierPolicy::kNone);
+    EXPECT_EQ(parse_ok("p/i;id=admin").client_id, "admin");
+}
+
+TEST(LunConfig, RefusesMissingParts) {
+    EXPECT_EQ(parse_error(""), "config string is empty: expected pool/image");
+    EXPECT_EQ(parse_error("lun0"), "'lun0' names no pool: expected pool/image");
+    EXPECT_EQ(parse_error("/lun0"), "pool name is missing: expected pool/image");
+    EXPECT_EQ(parse_error("nvme-a/"), "image name is missing: expected pool/image");
+    EXPECT_EQ(parse_error("rbdtier/nvme-a/"), "image name is missing: expected pool/image");
+    EXPECT_EQ(parse_error("a/b/c"),
+              "'a/b/c' has too many '/': expected pool/image (RBD namespaces are not supported)");
+}
+
+TEST(LunConfig, RefusesSnapshot) {
+    EXPECT_EQ(parse_error("p/img@snap1"),
+              "snapshot 'snap1' of image 'img' given, but rbdtier LUNs are writable and cannot be "
+              "backed by a snapshot: clone it (rbd clone) and use the clone");
+    EXPECT_EQ(parse_error("p/img@"), "'@' after the image name must be followed by a snapshot");
+}
+
+TEST(LunConfig, RefusesBadOptions) {
+    EXPECT_EQ(parse_error("p/i;foo=1"),
+              "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tiers, policy)");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout"),
+              "option 'osd_op_timeout' is not of the form key=value");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout=abc"),
+              "osd_op_timeout='abc' is not a whole number of seconds between 1 and 86400");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout=0"),
+              "osd_op_timeout='0' is not a whole number of seconds between 1 and 86400");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout=5s"),
+              "osd_op_timeout='5s' is not a whole number of seconds between 1 and 86400");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout=99999999999"),
+              "osd_op_timeout='99999999999' is not a whole number of seconds between 1 and 86400");
+    EXPECT_EQ(parse_error("p/i;osd_op_timeout="),
+              "osd_op_timeout='' is not a whole number of seconds between 1 and 86400");
+    EXPECT_EQ(parse_error("p/i;conf="), "option conf= has no value");
+    EXPECT_EQ(parse_error("p/i;conf=ceph.conf"),
+              "conf=ceph.conf must be an absolute path to a ceph.conf");
+    EXPECT_EQ(parse_error("p/i;id=a b"),
+              "id='a b' is not a ceph client id (letters, digits, _ - . only, e.g. id=iscsi)");
+    EXPECT_EQ(parse_error("p/i;id=client."),
+              "id='client.' is not a ceph client id (letters, digits, _ - . only, e.g. id=iscsi)");
+    EXPECT_EQ(parse_error("p/i;policy=aggressive"),
+              "policy='aggressive' is unknown (use none, reactive or predictive)");
+    EXPECT_EQ(parse_error("p/i;tenant=a/b"),
+              "tenant='a/b' may only contain letters, digits, _ - and .");
+    EXPECT_EQ(parse_error("p/i;tiers=a,,b"), "a pool in tiers= is empty (write tiers=poolA,poolB)");
+    EXPECT_EQ(parse_error("p/i;tiers=a,b,a"), "tiers= lists pool 'a' twice");
+    EXPECT_EQ(parse_error("p/i;id=x;id=y"), "option id= is given twice");
+}
+
+TEST(LunConfig, RefusesBadNames) {
+    EXPECT_EQ(parse_error("my pool/i"),
+              "pool name 'my pool' contains a character not allowed in a pool name "
+              "(space / @ ; , =)");
+    EXPECT_EQ(parse_error("p/i mage"),
+              "image name 'i mage' contains a character not allowed "
+              "(space , =)");
+}
+
+TEST(LunConfig, HelpMentionsEveryKey) {
+    std::string help = kLunConfigHelp;
+    for (const char* key : {"osd_op_timeout=", "conf=", "id=", "tenant=", "tiers=", "policy="}) {
+        EXPECT_NE(help.find(key), std::string::npos) << key;
+    }
+}
+
+}  // namespace
+}  // namespace rbdtier
