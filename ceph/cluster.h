@@ -24,7 +24,7 @@ struct ClusterOptions {
 };
 
 class Cluster {
-  public:
+public:
     static Result<Cluster> connect(const ClusterOptions& options);
 
     Cluster(Cluster&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
@@ -40,7 +40,7 @@ class Cluster {
     // This client's address(es), as the lock owner/blocklist see them.
     Result<std::string> addresses() const;
 
-  private:
+private:
     explicit Cluster(rados_t handle) : handle_(handle) {}
     rados_t handle_ = nullptr;
 };

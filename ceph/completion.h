@@ -17,7 +17,7 @@
 namespace rbdtier::ceph {
 
 class Completion {
-  public:
+public:
     // callback may be null (then use wait()).
     static Result<Completion> create(void* arg, rbd_callback_t callback);
     // Takes ownership of a completion handed back by librbd to a callback.
@@ -37,7 +37,7 @@ class Completion {
     void wait() const { (void)rbd_aio_wait_for_complete(handle_); }
     bool is_complete() const { return rbd_aio_is_complete(handle_) != 0; }
 
-  private:
+private:
     explicit Completion(rbd_completion_t handle) : handle_(handle) {}
     void reset() {
         if (handle_ != nullptr) rbd_aio_release(std::exchange(handle_, nullptr));

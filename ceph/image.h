@@ -32,7 +32,7 @@ struct LockOwner {
 };
 
 class Image {
-  public:
+public:
     // snapshot empty = the writable head.
     static Result<Image> open(const IoContext& io, const std::string& name,
                               const std::string& snapshot = {});
@@ -64,7 +64,7 @@ class Image {
     Result<LockOwner> lock_owner() const;  // the first owner, if any
     Status lock_break(rbd_lock_mode_t mode, const std::string& owner);
 
-  private:
+private:
     Image(rbd_image_t handle, std::string spec) : handle_(handle), spec_(std::move(spec)) {}
     rbd_image_t handle_ = nullptr;
     std::string spec_;

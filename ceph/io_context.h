@@ -16,7 +16,7 @@
 namespace rbdtier::ceph {
 
 class IoContext {
-  public:
+public:
     static Result<IoContext> open(const Cluster& cluster, const std::string& pool);
 
     IoContext(IoContext&& other) noexcept
@@ -29,7 +29,7 @@ class IoContext {
     rados_ioctx_t handle() const { return handle_; }
     const std::string& pool() const { return pool_; }
 
-  private:
+private:
     IoContext(rados_ioctx_t handle, std::string pool) : handle_(handle), pool_(std::move(pool)) {}
     rados_ioctx_t handle_ = nullptr;
     std::string pool_;

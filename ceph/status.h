@@ -16,7 +16,7 @@
 namespace rbdtier::ceph {
 
 class [[nodiscard]] Status {
-  public:
+public:
     Status() = default;  // OK
 
     // code must be a negative errno (a positive one is negated, 0 becomes -EIO).
@@ -32,7 +32,7 @@ class [[nodiscard]] Status {
     // Prefixes more context: "open LUN lun0" + "open image p/i: ..." -> "open LUN lun0: open ..."
     Status with_context(std::string_view outer) const&;
 
-  private:
+private:
     int code_ = 0;
     std::string context_;
 };
@@ -46,7 +46,7 @@ Status check(int rc, ContextFn&& context) {
 
 template <typename T>
 class [[nodiscard]] Result {
-  public:
+public:
     Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit
     Result(Status status) : status_(std::move(status)) { assert(!status_.is_ok()); }  // NOLINT
 
@@ -61,7 +61,7 @@ class [[nodiscard]] Result {
     const T* operator->() const { return &*value_; }
     T& operator*() & { return *value_; }
 
-  private:
+private:
     std::optional<T> value_;
     Status status_;
 };

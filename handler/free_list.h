@@ -16,7 +16,7 @@ namespace rbdtier {
 
 template <typename T>
 class FreeList {
-  public:
+public:
     explicit FreeList(std::uint32_t capacity)
         : slots_(std::make_unique<T[]>(capacity)),
           next_(std::make_unique<std::atomic<std::uint32_t>[]>(capacity)),
@@ -62,7 +62,7 @@ class FreeList {
     }
     std::uint32_t capacity() const noexcept { return capacity_; }
 
-  private:
+private:
     std::unique_ptr<T[]> slots_;
     std::unique_ptr<std::atomic<std::uint32_t>[]> next_;
     std::uint32_t capacity_;

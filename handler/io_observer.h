@@ -10,7 +10,7 @@
 namespace rbdtier {
 
 class IoObserver {
-  public:
+public:
     virtual ~IoObserver() = default;
     virtual void on_complete(const IoEvent& event) noexcept = 0;
 };

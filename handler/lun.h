@@ -47,7 +47,7 @@ struct LunGeometry {
 std::uint32_t name_id(const char* name) noexcept;
 
 class Lun {
-  public:
+public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
     // Connects, opens pool and image, checks the image is at least the LUN's size.
@@ -88,7 +88,7 @@ class Lun {
     ceph::Image& image() { return image_; }
     std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
-  private:
+private:
     Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
         ceph::Image image, ceph::ImageInfo info, std::uint64_t size);
 
