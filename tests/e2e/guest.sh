@@ -1,0 +1,203 @@
+#!/bin/bash
+# tests/e2e/guest.sh: the guest half of the end-to-end test (run by the guest's init from the 9p share
+# mounted at /e2e; the host half is run.sh). Contract:
+#   in:  /e2e/params (shell variables written by run.sh), /e2e/handler/handler_<subtype>.so,
+#        /e2e/lib/ (host libraries the guest lacks), /e2e/ceph.conf (guest view of the cluster),
+#        /e2e/pattern.py (the deterministic data pattern shared with the host check).
+#   out: /e2e/result (key=value lines: phase timings, fio figures, status), exit status 0 only if every
+#        step passed. Every failure names its step in "FAIL: <reason>" and exits non-zero.
+# It serves the RBD image through the real kernel path: LIO (target_core_mod) -> TCMU
+# (target_core_user) -> tcmu-runner -> the handler -> librbd -> the host's cluster, and reaches it as an
+# iSCSI initiator (open-iscsi) on the guest's loopback portal.
+set -euo pipefail
+# shellcheck source=/dev/null
+source /e2e/params
+
+RESULT=/e2e/result
+: >"$RESULT"
+STEP=init
+TCMU_PID=""
+ISCSID_PID=""
+
+log() { echo "guest: $*"; }
+record() { echo "$1=$2" >>"$RESULT"; }
+fail() {
+  log "FAIL: $STEP: $*"
+  record status "FAIL: $STEP: $*"
+  exit 1
+}
+now_ms() { date +%s%3N; }
+T0=$(now_ms)
+phase_start() {
+  STEP=$1
+  PHASE_T=$(now_ms)
+  log "== $STEP"
+}
+phase_end() { record "time_$STEP" "$(($(now_ms) - PHASE_T))"; }
+
+# Wait until a command succeeds, at most $1 seconds.
+wait_for() {
+  local limit=$1
+  shift
+  local deadline=$(($(date +%s) + limit))
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# True when process $1 has exited (a zombie child counts as exited).
+gone() { [[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && ! grep -q '^status=' "$RESULT"; then
+    record status "FAIL: $STEP: exited with status $rc"
+  fi
+  # Leave the target as found so that the image is closed cleanly (releases its RBD lock).
+  iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
+  python3 /e2e/target.py clear >/dev/null 2>&1 || true
+  [[ -n $TCMU_PID ]] && kill "$TCMU_PID" 2>/dev/null && wait_for 20 gone "$TCMU_PID"
+  [[ -n $ISCSID_PID ]] && kill "$ISCSID_PID" 2>/dev/null
+  cp /var/log/tcmu-runner.log /e2e/tcmu-runner.log 2>/dev/null || true
+  sync
+}
+trap on_exit EXIT
+
+phase_start modules
+mkdir -p /etc/target # target_core_mod's db_root
+modprobe configfs || fail "modprobe configfs"
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+for m in virtio_net target_core_mod target_core_user iscsi_target_mod iscsi_tcp sd_mod nft_chain_nat nft_nat \
+  crc32c_generic; do
+  modprobe "$m" || fail "modprobe $m"
+done
+phase_end
+
+phase_start network
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+# The cluster advertises 127.0.0.1 addresses; QEMU's user network reaches the host's loopback at
+# 10.0.2.2. Send the cluster's ports (and only those) there.
+sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
+nft -f - <<EOF || fail "nft rules"
+table ip e2e {
+  chain out {
+    type nat hook output priority -100;
+    ip daddr 127.0.0.1 tcp dport { ${CEPH_PORTS// /, } } dnat to 10.0.2.2
+  }
+  chain post {
+    type nat hook postrouting priority 100;
+    oifname "eth0" ip saddr 127.0.0.1 snat to 10.0.2.15
+  }
+}
+EOF
+phase_end
+
+phase_start services
+mkdir -p /run/dbus /var/lib/dbus /var/log /etc/tcmu
+dbus-uuidgen --ensure
+dbus-daemon --system --fork || fail "dbus-daemon"
+export LD_LIBRARY_PATH=/e2e/lib
+tcmu-runner --handler-path /e2e/handler -l /var/log >/var/log/tcmu-runner.out 2>&1 &
+TCMU_PID=$!
+has_tcmu_name() {
+  dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames |
+    grep -q org.kernel.TCMUService1
+}
+wait_for 60 has_tcmu_name || fail "tcmu-runner did not register on D-Bus: $(tail -5 /var/log/tcmu-runner.out)"
+gone "$TCMU_PID" && fail "tcmu-runner died"
+phase_end
+
+if [[ -n ${BAD_CFGSTRING:-} ]]; then
+  phase_start negative
+  set +e
+  out=$(targetcli "/backstores/user:$SUBTYPE" create name=bad size=1M "cfgstring=$BAD_CFGSTRING" 2>&1)
+  rc=$?
+  set -e
+  log "targetcli with bad cfgstring: rc=$rc: $out"
+  [[ -d /sys/kernel/config/target/core/user_0/bad || -d /sys/kernel/config/target/core/user_1/bad ]] &&
+    fail "a backstore was created from a bad cfgstring"
+  grep -Eq -- "$BAD_CFG_EXPECT" <<<"$out" || fail "bad cfgstring not refused as expected ($BAD_CFG_EXPECT): $out"
+  record negative "refused: $(grep -Eo -- "$BAD_CFG_EXPECT" <<<"$out" | head -1)"
+  phase_end
+fi
+
+phase_start target
+out=$(targetcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING" 2>&1) ||
+  fail "targetcli create: $out"
+log "$out"
+python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
+phase_end
+
+phase_start login
+mkdir -p /etc/iscsi /run/lock/iscsi
+echo "InitiatorName=$INITIATOR_IQN" >/etc/iscsi/initiatorname.iscsi
+iscsid -f >/var/log/iscsid.log 2>&1 &
+ISCSID_PID=$!
+wait_for 20 iscsiadm -m session -P 0 || true # iscsid answers (exit 21 = no sessions is fine)
+iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 || fail "discovery"
+iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --login || fail "login"
+find_disk() {
+  local d
+  for d in /sys/block/sd*; do
+    [[ -e $d/device/model ]] || continue
+    if grep -q LIO-ORG "$d/device/vendor" && [[ -b /dev/${d##*/} ]]; then
+      DISK=/dev/${d##*/}
+      return 0
+    fi
+  done
+  return 1
+}
+DISK=""
+wait_for 60 find_disk || fail "no LIO disk appeared"
+find_disk
+bytes=$(blockdev --getsize64 "$DISK")
+log "disk $DISK: $bytes bytes, model $(cat "/sys/block/${DISK#/dev/}/device/model")"
+((bytes == LUN_BYTES)) || fail "disk size $bytes != $LUN_BYTES"
+record disk "$DISK"
+phase_end
+
+phase_start pattern
+python3 /e2e/pattern.py write "$SEED" "$PATTERN_BYTES" /tmp/pattern
+dd if=/tmp/pattern of="$DISK" bs=1M seek="$PATTERN_OFFSET" oflag=direct,seek_bytes conv=fsync status=none ||
+  fail "dd write"
+dd if="$DISK" of=/tmp/readback bs=1M skip="$PATTERN_OFFSET" count="$PATTERN_BYTES" \
+  iflag=direct,skip_bytes,count_bytes status=none || fail "dd read"
+cmp /tmp/pattern /tmp/readback || fail "pattern read back differs"
+record pattern_sha256 "$(sha256sum </tmp/pattern | cut -d' ' -f1)"
+phase_end
+
+phase_start fio
+fio --name=e2e --filename="$DISK" --direct=1 --ioengine=libaio --rw=randrw --rwmixread=50 --bs=4k \
+  --iodepth=8 --offset="$FIO_OFFSET" --size="$FIO_BYTES" --io_size="$FIO_IO_BYTES" \
+  --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 \
+  --output-format=json --output=/tmp/fio.json >/dev/null 2>/tmp/fio.err ||
+  fail "fio: $(tail -3 /tmp/fio.err) $(grep -m3 -i -E 'err|verify' /tmp/fio.json || true)"
+python3 - /tmp/fio.json >>"$RESULT" <<'EOF' || fail "fio output"
+import json, sys
+job = json.load(open(sys.argv[1]))["jobs"][0]
+if job["error"] != 0:
+    sys.exit(f"fio job error {job['error']}")
+for op in ("read", "write"):
+    s = job[op]
+    print(f"fio_{op}_iops={s['iops']:.0f}")
+    print(f"fio_{op}_kib={s['io_kbytes']}")
+    print(f"fio_{op}_lat_mean_us={s['lat_ns']['mean'] / 1000:.0f}")
+    print(f"fio_{op}_lat_p99_us={s['clat_ns'].get('percentile', {}).get('99.000000', 0) / 1000:.0f}")
+EOF
+phase_end
+
+phase_start teardown
+sync
+iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --logout || fail "logout"
+python3 /e2e/target.py clear || fail "target clear"
+kill "$TCMU_PID"
+wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner did not stop"
+TCMU_PID=""
+phase_end
+
+record time_guest_total "$(($(now_ms) - T0))"
+record status PASS
+log PASS

@@ -1,0 +1,471 @@
+#!/bin/bash
+# tests/e2e/run.sh: real-kernel end-to-end test of a tcmu-runner handler (issue 5). Contract:
+#   Boots a Debian 12 guest (Debian's kernel, a debootstrap root file system as initramfs, cached in
+#   --cache keyed by the package list and this script's version) under QEMU software emulation. In
+#   the guest, Debian's tcmu-runner loads the handler given with --handler, targetcli creates a
+#   user:<subtype> LUN on a fresh RBD image of a Ceph cluster running on this host, LIO exports it
+#   over iSCSI on the guest's loopback and open-iscsi drives I/O on it (a pattern with direct I/O, fio
+#   with crc32c verification). The host then finds the pattern in the RBD image, and proves its own
+#   check can fail by corrupting one byte of the image. With --bad-cfgstring, targetcli must refuse
+#   that cfgstring with the handler's check_config reason.
+#   Prints phase timings, fio figures and one last line "e2e: PASS" or "e2e: FAIL: <reason>"; the
+#   exit status is 0 only on PASS. The VM and any cluster it started are stopped by PID, also on
+#   failure or interruption; its temporary directory is removed unless --keep.
+# Usage: run.sh [--handler SO] [--subtype NAME] [--ceph-conf CONF] [--pool POOL] [--cache DIR]
+#               [--bad-cfgstring STR] [--bad-cfg-expect REGEX] [--smp N] [--keep]
+#   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF, else start one with
+#   tests/cluster/cluster.sh, else a one-OSD cluster of our own).
+set -euo pipefail
+
+SCRIPT_VERSION=3 # bump when the guest image recipe changes
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+
+HANDLER=/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so
+SUBTYPE=""
+CEPH_CONF=${RBDTIER_CEPH_CONF:-}
+POOL=nvme-a
+CACHE=${RBDTIER_E2E_CACHE:-/var/cache/rbdtier-e2e}
+BAD_CFGSTRING=""
+BAD_CFG_EXPECT='cfgstring invalid: .*[[:alnum:]]'
+SMP=2
+KEEP=0
+VM_TIMEOUT=480
+while (($#)); do
+  case $1 in
+  --handler) HANDLER=$2; shift 2 ;;
+  --subtype) SUBTYPE=$2; shift 2 ;;
+  --ceph-conf) CEPH_CONF=$2; shift 2 ;;
+  --pool) POOL=$2; shift 2 ;;
+  --cache) CACHE=$2; shift 2 ;;
+  --bad-cfgstring) BAD_CFGSTRING=$2; shift 2 ;;
+  --bad-cfg-expect) BAD_CFG_EXPECT=$2; shift 2 ;;
+  --smp) SMP=$2; shift 2 ;;
+  --keep) KEEP=1; shift ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+  *) echo "e2e: FAIL: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -n $SUBTYPE ]] || { SUBTYPE=$(basename "$HANDLER" .so); SUBTYPE=${SUBTYPE#handler_}; }
+
+# Guest packages. Libraries the handler needs that these lack are copied from the host per run.
+GUEST_PACKAGES=(kmod tcmu-runner targetcli-fb python3-rtslib-fb python3-dbus python3-gi open-iscsi
+  dbus fio librbd1 librados2 nftables iproute2 procps util-linux python3)
+# Kernel modules the guest loads (with their dependencies).
+GUEST_MODULES=(configfs target_core_mod target_core_user iscsi_target_mod iscsi_tcp libiscsi_tcp libiscsi
+  scsi_transport_iscsi sd_mod uio 9p 9pnet_virtio virtio_pci virtio_net nf_tables nft_nat nft_chain_nat
+  nf_nat nf_conntrack crc32c_generic crc32c_intel crc_t10dif)
+MIRROR=${RBDTIER_E2E_MIRROR:-http://deb.debian.org/debian}
+
+TMP=""
+QEMU_PID=""
+OWN_CLUSTER=""      # directory of a cluster this run started
+OWN_CLUSTER_KIND="" # cluster.sh | mini
+IMAGE=""
+T_START=$(date +%s%3N)
+PHASES=()
+
+say() { echo "e2e: $*"; }
+die() {
+  say "FAIL: $*"
+  exit 1
+}
+ms() { date +%s%3N; }
+phase() { # phase NAME START_MS
+  PHASES+=("$1=$(($(ms) - $2))ms")
+  say "phase $1: $(($(ms) - $2)) ms"
+}
+wait_for() { # wait_for SECONDS CMD...: run CMD until it succeeds or the deadline passes
+  local deadline=$(($(date +%s) + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.3
+  done
+}
+alive() { [[ -e /proc/$1 ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
+  local pid=$1
+  alive "$pid" || return 0
+  kill "$pid" 2>/dev/null || return 0
+  wait_for 10 bash -c "! { [[ -e /proc/$pid ]] && [[ \$(awk '{print \$3}' /proc/$pid/stat) != Z ]]; }" ||
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n $QEMU_PID ]]; then stop_pid "$QEMU_PID"; fi
+  if [[ -n $IMAGE && -n $CEPH_CONF ]]; then timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1; fi
+  if [[ -n $OWN_CLUSTER ]]; then
+    case $OWN_CLUSTER_KIND in
+    cluster.sh) "$REPO/tests/cluster/cluster.sh" stop "$OWN_CLUSTER" >/dev/null 2>&1 ;;
+    mini) mini_cluster_stop "$OWN_CLUSTER" ;;
+    esac
+  fi
+  if [[ -n $TMP ]]; then
+    if ((KEEP)); then say "kept $TMP"; else rm -rf "$TMP"; fi
+  fi
+  say "phases: ${PHASES[*]} total=$(($(ms) - T_START))ms"
+  if ((rc == 0)); then say PASS; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'die "interrupted"' INT TERM HUP
+
+# ---------------------------------------------------------------------------------------------------
+# Host prerequisites
+need_host_tools() {
+  local missing=()
+  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v cpio >/dev/null || missing+=(cpio)
+  command -v depmod >/dev/null || missing+=(kmod)
+  command -v rbd >/dev/null || missing+=(ceph-common)
+  command -v ceph-mon >/dev/null || missing+=(ceph-mon)
+  command -v ceph-osd >/dev/null || missing+=(ceph-osd)
+  command -v python3 >/dev/null || missing+=(python3)
+  command -v flock >/dev/null || missing+=(util-linux)
+  if ((${#missing[@]})); then
+    say "installing host packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; } ||
+      die "cannot install ${missing[*]}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Guest image: $CACHE/<key>/{vmlinuz,rootfs.cpio,files.txt}
+kernel_package() {
+  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'
+}
+
+guest_init() {
+  cat <<'EOF'
+#!/bin/bash
+# PID 1 of the e2e guest: mount the basics and the 9p share, run its guest.sh, power off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /run /tmp
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+for m in virtio_pci 9pnet_virtio 9p; do modprobe $m; done
+mkdir -p /e2e
+if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 e2e /e2e; then
+  bash /e2e/guest.sh 2>&1 | tee /e2e/guest.log
+else
+  echo "guest: FAIL: cannot mount the 9p share"
+fi
+sync
+echo o >/proc/sysrq-trigger
+sleep 30
+EOF
+}
+
+build_image() { # build_image DIR KERNEL_PKG
+  local out=$1 kpkg=$2 work root kver
+  work=$(mktemp -d "$CACHE/build.XXXXXX")
+  root=$work/root
+  say "building guest image in $work (debootstrap, kernel $kpkg)"
+  (cd "$work" && apt-get download -q "$kpkg" >/dev/null 2>&1) ||
+    { apt-get update -q >/dev/null && (cd "$work" && apt-get download -q "$kpkg" >/dev/null); } ||
+    { rm -rf "$work"; die "cannot download $kpkg"; }
+  local include
+  include=$(IFS=,; echo "${GUEST_PACKAGES[*]}")
+  if ! debootstrap --variant=minbase --include="$include" bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+    tail -20 "$work/debootstrap.log"
+    rm -rf "$work"
+    die "debootstrap failed"
+  fi
+  mkdir "$work/k"
+  dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
+  kver=$(ls "$work/k/lib/modules")
+  depmod -b "$work/k" "$kver"
+  # Copy the modules we load and what they depend on; nothing else (keeps the initramfs small).
+  local m line
+  for m in "${GUEST_MODULES[@]}"; do
+    modprobe -d "$work/k" -S "$kver" --show-depends "$m" 2>/dev/null || true
+  done | while read -r line; do
+    set -- $line
+    if [[ $1 == insmod ]]; then
+      mkdir -p "$root$(dirname "${2#"$work/k"}")"
+      cp "$2" "$root${2#"$work/k"}"
+    fi
+  done
+  cp "$work/k/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/" 2>/dev/null || true
+  depmod -b "$root" "$kver"
+  cp "$work/k/boot/vmlinuz-$kver" "$work/vmlinuz"
+  # Trim what a test guest never reads.
+  rm -rf "$root"/usr/share/{doc,man,info,locale,i18n} "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/*
+  guest_init >"$root/init"
+  chmod 755 "$root/init"
+  (cd "$root" && find . -type f -o -type l | sed 's|^\.||' | sort) >"$work/files.txt"
+  (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/rootfs.cpio"
+  rm -rf "$root" "$work/k" "$work"/*.deb
+  mv "$work" "$out"
+}
+
+ensure_image() {
+  local kpkg key
+  kpkg=$(kernel_package)
+  [[ -n $kpkg ]] || { apt-get update -q >/dev/null; kpkg=$(kernel_package); }
+  [[ -n $kpkg ]] || die "no linux-image-amd64 candidate in apt"
+  key=$( { echo "$SCRIPT_VERSION"; echo "$kpkg"; echo "$MIRROR"; printf '%s\n' "${GUEST_PACKAGES[@]}" \
+    "${GUEST_MODULES[@]}"; guest_init; } | sha256sum | cut -c1-16)
+  IMG=$CACHE/$key
+  mkdir -p "$CACHE"
+  (
+    flock 9
+    if [[ ! -s $IMG/rootfs.cpio ]]; then
+      rm -rf "$IMG"
+      build_image "$IMG" "$kpkg"
+    fi
+  ) 9>"$CACHE/.lock"
+  [[ -s $IMG/rootfs.cpio && -s $IMG/vmlinuz ]] || die "guest image $IMG incomplete"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# A one-OSD memstore cluster of our own (used only when tests/cluster/cluster.sh is absent).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+mini_cluster_start() { # mini_cluster_start DIR: one mon, one memstore OSD, pool $POOL; writes DIR/ceph.conf
+  local d=$1 port fsid uuid
+  port=$(free_port)
+  fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  mkdir -p "$d/run" "$d/log" "$d/mon.a" "$d/osd.0"
+  cat >"$d/ceph.conf" <<EOF
+[global]
+fsid = $fsid
+mon host = v2:127.0.0.1:$port
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms bind msgr1 = false
+public addr = 127.0.0.1
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+osd crush chooseleaf type = 0
+osd pool default pg autoscale mode = off
+run dir = $d/run
+log file = $d/log/\$name.log
+admin socket =
+[mon]
+mon data = $d/mon.\$id
+pid file = $d/run/\$name.pid
+admin socket = $d/run/\$name.asok
+[osd]
+osd data = $d/osd.\$id
+osd objectstore = memstore
+memstore device bytes = 1073741824
+pid file = $d/run/\$name.pid
+admin socket = $d/run/\$name.asok
+EOF
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port]" "$d/monmap" >/dev/null
+  ceph-mon -c "$d/ceph.conf" --mkfs -i a --monmap "$d/monmap" >/dev/null 2>&1
+  ceph-mon -c "$d/ceph.conf" -i a
+  uuid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  timeout 30 ceph -c "$d/ceph.conf" osd new "$uuid" 0 >/dev/null
+  ceph-osd -c "$d/ceph.conf" -i 0 --mkfs --osd-uuid "$uuid" >/dev/null 2>&1
+  ceph-osd -c "$d/ceph.conf" -i 0
+  osd_up() { ceph -c "$d/ceph.conf" osd dump -f json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["osds"][0]["up"] else 1)'; }
+  wait_for 60 osd_up || return 1
+  timeout 30 ceph -c "$d/ceph.conf" osd pool create "$POOL" 8 8 >/dev/null 2>&1
+  timeout 30 ceph -c "$d/ceph.conf" osd pool application enable "$POOL" rbd >/dev/null 2>&1
+}
+
+mini_cluster_stop() { # mini_cluster_stop DIR: stop its daemons by their pid files
+  local f pid
+  for f in "$1"/run/*.pid; do
+    [[ -e $f ]] || continue
+    pid=$(cat "$f")
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == ceph-* ]] && stop_pid "$pid"
+  done
+}
+
+ensure_cluster() {
+  if [[ -n $CEPH_CONF ]]; then
+    [[ -r $CEPH_CONF ]] || die "ceph.conf $CEPH_CONF not readable"
+    return
+  fi
+  OWN_CLUSTER=$TMP/cluster
+  if [[ -x $REPO/tests/cluster/cluster.sh ]]; then
+    OWN_CLUSTER_KIND=cluster.sh
+    "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" >"$TMP/cluster.log" 2>&1 ||
+      { tail -20 "$TMP/cluster.log"; die "tests/cluster/cluster.sh start failed"; }
+  else
+    OWN_CLUSTER_KIND=mini
+    mini_cluster_start "$OWN_CLUSTER" >"$TMP/cluster.log" 2>&1 ||
+      { tail -20 "$TMP/cluster.log"; die "could not start a local cluster"; }
+  fi
+  CEPH_CONF=$OWN_CLUSTER/ceph.conf
+}
+
+# Ports of every monitor and OSD public address on 127.0.0.1 (what the guest must reach).
+cluster_ports() {
+  { ceph -c "$CEPH_CONF" mon dump -f json 2>/dev/null; echo; ceph -c "$CEPH_CONF" osd dump -f json 2>/dev/null; } |
+    python3 -c '
+import json, sys
+ports = set()
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    vecs = [m["public_addrs"]["addrvec"] for m in d.get("mons", [])]
+    vecs += [o["public_addrs"]["addrvec"] for o in d.get("osds", []) if o.get("up")]
+    for v in vecs:
+        for a in v:
+            host, _, port = a["addr"].rpartition(":")
+            if host == "127.0.0.1" and port != "0":
+                ports.add(int(port))
+print(" ".join(map(str, sorted(ports))))'
+}
+
+# ---------------------------------------------------------------------------------------------------
+main() {
+  [[ $(id -u) == 0 ]] || die "must run as root (debootstrap, apt-get)"
+  [[ -r $HANDLER ]] || die "handler $HANDLER not found"
+  local t
+  t=$(ms)
+  need_host_tools
+  TMP=$(mktemp -d /tmp/rbdtier-e2e.XXXXXX)
+  ensure_image
+  phase image "$t"
+
+  t=$(ms)
+  ensure_cluster
+  IMAGE=e2e-$(basename "$TMP" | tr 'A-Z.' 'a-z-')
+  local lun_bytes=$((64 << 20))
+  timeout 60 rbd -c "$CEPH_CONF" create --size "${lun_bytes}B" "$POOL/$IMAGE" || die "rbd create $POOL/$IMAGE"
+  local ports
+  ports=$(cluster_ports)
+  [[ -n $ports ]] || die "no cluster ports on 127.0.0.1 found in the mon and osd maps"
+  phase cluster "$t"
+
+  # The share: handler, libraries the guest lacks, guest scripts, a ceph.conf for the guest.
+  local share=$TMP/share lib
+  mkdir -p "$share/handler" "$share/lib"
+  cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
+  cp "$HERE"/{guest.sh,target.py,pattern.py} "$share/"
+  local copied=()
+  while read -r lib; do
+    [[ -n $lib ]] || continue
+    if ! grep -qxF "$lib" "$IMG/files.txt" && ! grep -qxF "/usr$lib" "$IMG/files.txt"; then
+      cp -L "$lib" "$share/lib/"
+      copied+=("$(basename "$lib")")
+    fi
+  done < <(ldd "$HANDLER" | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
+  ((${#copied[@]})) && say "libraries copied for the guest: ${copied[*]}"
+  local mon_host
+  mon_host=$(ceph-conf -c "$CEPH_CONF" --lookup mon_host)
+  cat >"$share/ceph.conf" <<EOF
+[global]
+mon host = $mon_host
+auth cluster required = none
+auth service required = none
+auth client required = none
+log file = /var/log/ceph-client.log
+EOF
+  local seed=$((RANDOM * 32768 + RANDOM))
+  local pattern_offset=$((3 << 20)) pattern_bytes=$((2 << 20)) # crosses the 4 MiB object boundary
+  cat >"$share/params" <<EOF
+SUBTYPE=$SUBTYPE
+CFGSTRING='$POOL/$IMAGE;conf=/e2e/ceph.conf'
+BAD_CFGSTRING='$BAD_CFGSTRING'
+BAD_CFG_EXPECT='$BAD_CFG_EXPECT'
+LUN_SIZE=${lun_bytes}
+LUN_BYTES=$lun_bytes
+TARGET_IQN=iqn.2003-01.org.rbdtier:e2e
+INITIATOR_IQN=iqn.2003-01.org.rbdtier:e2e-initiator
+CEPH_PORTS='$ports'
+SEED=$seed
+PATTERN_OFFSET=$pattern_offset
+PATTERN_BYTES=$pattern_bytes
+FIO_OFFSET=$((16 << 20))
+FIO_BYTES=$((32 << 20))
+FIO_IO_BYTES=$((16 << 20))
+EOF
+
+  # Boot.
+  t=$(ms)
+  cat "$IMG/rootfs.cpio" >"$TMP/initrd" # own copy: the cache may be rebuilt while we run
+  say "booting guest (tcg, $SMP vCPU, 2 GiB), handler $HANDLER as user:$SUBTYPE, image $POOL/$IMAGE"
+  qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m 2048 -nodefaults -no-reboot \
+    -display none -serial "file:$TMP/console.log" -monitor none \
+    -kernel "$IMG/vmlinuz" -initrd "$TMP/initrd" \
+    -append "console=ttyS0 rdinit=/init panic=-1 net.ifnames=0 quiet" \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+    -virtfs "local,path=$share,mount_tag=e2e,security_model=none,id=e2e" \
+    </dev/null >"$TMP/qemu.log" 2>&1 &
+  QEMU_PID=$!
+  local deadline=$(($(date +%s) + VM_TIMEOUT))
+  while alive "$QEMU_PID"; do
+    if (($(date +%s) > deadline)); then
+      tail -30 "$TMP/console.log"
+      die "guest did not finish within ${VM_TIMEOUT}s"
+    fi
+    sleep 0.5
+  done
+  wait "$QEMU_PID" || true
+  QEMU_PID=""
+  rm -f "$TMP/initrd"
+  phase vm "$t"
+
+  if [[ ! -s $share/result ]]; then
+    tail -40 "$TMP/console.log"
+    cat "$TMP/qemu.log"
+    die "guest produced no result (see console above)"
+  fi
+  local line key val status=""
+  while IFS='=' read -r key val; do
+    case $key in
+    time_*) PHASES+=("guest_${key#time_}=${val}ms") ;;
+    fio_*) say "$key=$val" ;;
+    negative) say "negative path: $val" ;;
+    status) status=$val ;;
+    esac
+  done <"$share/result"
+  if [[ $status != PASS ]]; then
+    grep -E '^(guest|e2e):|tcmu|error|Error' "$share/guest.log" 2>/dev/null | tail -30 || tail -40 "$TMP/console.log"
+    [[ -s $share/tcmu-runner.log ]] && tail -15 "$share/tcmu-runner.log"
+    die "guest: ${status:-no status}"
+  fi
+
+  # Host side: is the pattern in the RBD image? And can this check fail?
+  t=$(ms)
+  rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/image" >/dev/null 2>&1 || die "rbd export"
+  local why
+  why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/image" "$pattern_offset") ||
+    die "pattern written in the guest is not in $POOL/$IMAGE: $why"
+  say "pattern found in $POOL/$IMAGE at offset $pattern_offset ($pattern_bytes bytes)"
+  # Self-check: corrupt one byte of the image's data object in RADOS and look again.
+  local info prefix objsize victim obj
+  info=$(rbd -c "$CEPH_CONF" info --format json "$POOL/$IMAGE")
+  prefix=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["block_name_prefix"])' <<<"$info")
+  objsize=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["object_size"])' <<<"$info")
+  victim=$((pattern_offset + pattern_bytes / 2 + 1234))
+  obj=$(printf '%s.%016x' "$prefix" $((victim / objsize)))
+  rados -c "$CEPH_CONF" -p "$POOL" get "$obj" "$TMP/obj" || die "rados get $obj"
+  python3 - "$TMP/obj" $((victim % objsize)) <<'EOF' || die "cannot corrupt $obj"
+import sys
+path, off = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, "rb").read())
+data[off] ^= 0x5A
+open(path, "wb").write(data)
+EOF
+  rados -c "$CEPH_CONF" -p "$POOL" put "$obj" "$TMP/obj" || die "rados put $obj"
+  rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/image.bad" >/dev/null 2>&1 || die "rbd export (corrupted)"
+  if why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/image.bad" "$pattern_offset"); then
+    die "self-check: the checker did not notice a corrupted byte at offset $victim"
+  fi
+  [[ $why == *"offset $victim:"* ]] || die "self-check: corruption at $victim reported as: $why"
+  say "self-check: corrupted byte detected ($why)"
+  rm -f "$TMP/image" "$TMP/image.bad" "$TMP/obj"
+  phase checks "$t"
+}
+
+main

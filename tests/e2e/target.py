@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+# tests/e2e/target.py: configures the guest's LIO iSCSI target with rtslib-fb in one process (one
+# targetcli call per step costs seconds under emulation). Contract:
+#   target.py export SUBTYPE SO_NAME IQN  export the existing user:SUBTYPE storage object SO_NAME as
+#                                         LUN 0 of target IQN, portal 127.0.0.1:3260, no auth, any
+#                                         initiator (demo mode, writable)
+#   target.py clear                       remove every target and storage object
+# Exits non-zero with a message on stderr when a step fails.
+import sys
+
+from rtslib_fb import LUN, TPG, FabricModule, NetworkPortal, RTSRoot, Target
+
+
+def export(subtype, so_name, iqn):
+    root = RTSRoot()
+    so = next((s for s in root.storage_objects
+               if s.plugin == "user" and s.name == so_name
+               and (s.config or "").startswith(subtype + "/")), None)
+    if so is None:
+        sys.exit(f"no user:{subtype} storage object named {so_name}")
+    target = Target(FabricModule("iscsi"), iqn, mode="create")
+    tpg = TPG(target, 1, mode="create")
+    tpg.set_attribute("authentication", "0")
+    tpg.set_attribute("generate_node_acls", "1")
+    tpg.set_attribute("demo_mode_write_protect", "0")
+    tpg.set_attribute("cache_dynamic_acls", "1")
+    LUN(tpg, 0, so)
+    NetworkPortal(tpg, "127.0.0.1", 3260, mode="create")
+    tpg.enable = True
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "export":
+        export(*sys.argv[2:])
+    elif len(sys.argv) == 2 and sys.argv[1] == "clear":
+        RTSRoot().clear_existing(confirm=True)
+    else:
+        sys.exit(__doc__ or "usage: target.py export SUBTYPE SO_NAME IQN | clear")
+
+
+if __name__ == "__main__":
+    main()
