@@ -61,7 +61,7 @@ using Completion = std::function<void(const Result&)>;
 
 // Geometry and configuration of one LUN.
 struct DeviceConfig {
-    std::string cfg;         // handler part of the cfgstring, e.g. "pool/image;conf=/x.conf"
+    std::string cfg;          // handler part of the cfgstring, e.g. "pool/image;conf=/x.conf"
     uint64_t size_bytes = 0;  // LUN size, multiple of block_size
     uint32_t block_size = 512;
     uint32_t max_xfer_len = 2048;  // blocks per command (the kernel's hw_max_sectors)
@@ -86,7 +86,8 @@ public:
 
     // Convenience commands (synchronous). Transfers larger than max_xfer_len are split
     // into several READ/WRITE(16) commands issued concurrently; the first failure wins.
-    Result read(uint64_t lba, void* buf, size_t len, std::string_view initiator = kDefaultInitiator);
+    Result read(uint64_t lba, void* buf, size_t len,
+                std::string_view initiator = kDefaultInitiator);
     Result readv(uint64_t lba, std::vector<iovec> iov,
                  std::string_view initiator = kDefaultInitiator);
     Result write(uint64_t lba, const void* buf, size_t len,
@@ -97,8 +98,7 @@ public:
                   std::string_view initiator = kDefaultInitiator);
     Result write10(uint32_t lba, const void* buf, size_t len,
                    std::string_view initiator = kDefaultInitiator);
-    Result unmap(std::span<const LbaRange> ranges,
-                 std::string_view initiator = kDefaultInitiator);
+    Result unmap(std::span<const LbaRange> ranges, std::string_view initiator = kDefaultInitiator);
     // WRITE SAME(16): `block` is one logical block repeated over `blocks` blocks.
     Result write_same(uint64_t lba, uint32_t blocks, const void* block, bool unmap_bit,
                       std::string_view initiator = kDefaultInitiator);

@@ -14,7 +14,9 @@ void put_be32(uint8_t* p, uint32_t v) {
 void put_be64(uint8_t* p, uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
 }
-uint16_t get_be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t get_be16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 uint32_t get_be32(const uint8_t* p) {
     uint32_t v = 0;
     for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];
@@ -45,12 +47,24 @@ Cdb make16(uint8_t op, uint64_t lba, uint32_t blocks) {
 }
 }  // namespace
 
-Cdb make_read10(uint32_t lba, uint16_t blocks) { return make10(kRead10, lba, blocks); }
-Cdb make_write10(uint32_t lba, uint16_t blocks) { return make10(kWrite10, lba, blocks); }
-Cdb make_read16(uint64_t lba, uint32_t blocks) { return make16(kRead16, lba, blocks); }
-Cdb make_write16(uint64_t lba, uint32_t blocks) { return make16(kWrite16, lba, blocks); }
-Cdb make_sync_cache10() { return make10(kSyncCache10, 0, 0); }
-Cdb make_sync_cache16() { return make16(kSyncCache16, 0, 0); }
+Cdb make_read10(uint32_t lba, uint16_t blocks) {
+    return make10(kRead10, lba, blocks);
+}
+Cdb make_write10(uint32_t lba, uint16_t blocks) {
+    return make10(kWrite10, lba, blocks);
+}
+Cdb make_read16(uint64_t lba, uint32_t blocks) {
+    return make16(kRead16, lba, blocks);
+}
+Cdb make_write16(uint64_t lba, uint32_t blocks) {
+    return make16(kWrite16, lba, blocks);
+}
+Cdb make_sync_cache10() {
+    return make10(kSyncCache10, 0, 0);
+}
+Cdb make_sync_cache16() {
+    return make16(kSyncCache16, 0, 0);
+}
 
 Cdb make_unmap(uint16_t param_list_len, bool anchor) {
     Cdb c;
@@ -141,14 +155,16 @@ UnmapParse parse_unmap_param_list(const uint8_t* data, size_t available, size_t 
         out.status = TCMU_STS_INVALID_PARAM_LIST_LEN;
         return out;
     }
-    // Descriptors beyond the parameter list length, or an incomplete last one, are ignored.
+    // An incomplete last descriptor is ignored (bddl rounded down to 16), as upstream.
     size_t bddl = get_be16(&data[2]) & ~0xFu;
-    size_t fit = (param_list_len - 8) & ~size_t{0xF};
-    if (bddl > fit) bddl = fit;
     if (bddl / 16 > kMaxUnmapBlockDescCount) {
         out.status = TCMU_STS_INVALID_PARAM_LIST;
         return out;
     }
+    // Upstream reads descriptors past the parameter list when bddl claims more than was
+    // sent; we ignore those instead (SBC-4: truncated descriptors are ignored).
+    size_t fit = (param_list_len - 8) & ~size_t{0xF};
+    if (bddl > fit) bddl = fit;
     for (size_t off = 8; off < 8 + bddl; off += 16)
         out.ranges.push_back({get_be64(&data[off]), get_be32(&data[off + 8])});
     return out;

@@ -147,7 +147,9 @@ const char* status_name(int sts) {
     }
 }
 
-uint32_t SenseView::info() const { return get_be32(&s[3]); }
+uint32_t SenseView::info() const {
+    return get_be32(&s[3]);
+}
 
 std::string SenseView::describe() const {
     char buf[96];

@@ -1,0 +1,97 @@
+#include "load.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+namespace rbdtier::harness {
+
+std::string LoadStats::summary() const {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "iops %.0f p50 %.1fus p99 %.1fus mean %.1fus (ops %llu, errors %llu)", iops,
+                  p50_us, p99_us, mean_us, static_cast<unsigned long long>(ops),
+                  static_cast<unsigned long long>(errors));
+    return buf;
+}
+
+LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
+    using Clock = std::chrono::steady_clock;
+    if (spec.qd == 0 || spec.io_size == 0 || spec.span_bytes < spec.io_size)
+        throw std::invalid_argument("run_closed_loop: bad qd/io_size/span");
+    const uint64_t slots_in_span = spec.span_bytes / spec.io_size;
+    std::mt19937_64 rng(spec.seed);
+    std::uniform_int_distribution<uint64_t> pick(0, slots_in_span - 1);
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<unsigned> free_slots;
+    for (unsigned i = 0; i < spec.qd; ++i) free_slots.push_back(spec.qd - 1 - i);
+    std::vector<double> lat_us;
+    lat_us.reserve(1 << 20);
+    uint64_t errors = 0;
+    bool measuring = false;
+
+    const auto t0 = Clock::now();
+    const auto t_measure = t0 + std::chrono::duration<double>(spec.warmup_seconds);
+    const auto t_end = t_measure + std::chrono::duration<double>(spec.seconds);
+    Clock::time_point measured_from{};
+    for (;;) {
+        unsigned slot;
+        {
+            std::unique_lock lk(mu);
+            cv.wait(lk, [&] { return !free_slots.empty(); });
+            auto now = Clock::now();
+            if (now >= t_end) break;
+            if (!measuring && now >= t_measure) {
+                measuring = true;
+                measured_from = now;
+            }
+            slot = free_slots.back();
+            free_slots.pop_back();
+        }
+        const auto start = Clock::now();
+        const bool counted = start >= t_measure;
+        submit(slot, pick(rng) * spec.io_size, [&, slot, start, counted](bool ok) {
+            const double us =
+                std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+            std::lock_guard lk(mu);
+            if (counted) {
+                lat_us.push_back(us);
+                if (!ok) ++errors;
+            }
+            free_slots.push_back(slot);
+            cv.notify_one();
+        });
+    }
+    const auto stop = Clock::now();
+    {
+        std::unique_lock lk(mu);  // wait for everything in flight
+        cv.wait(lk, [&] { return free_slots.size() == spec.qd; });
+    }
+    LoadStats s;
+    s.ops = lat_us.size();
+    s.errors = errors;
+    s.seconds = measuring ? std::chrono::duration<double>(stop - measured_from).count() : 0;
+    s.iops = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
+    if (!lat_us.empty()) {
+        std::sort(lat_us.begin(), lat_us.end());
+        auto pct = [&](double p) {
+            size_t i = static_cast<size_t>(p * static_cast<double>(lat_us.size() - 1));
+            return lat_us[i];
+        };
+        s.p50_us = pct(0.50);
+        s.p99_us = pct(0.99);
+        double sum = 0;
+        for (double v : lat_us) sum += v;
+        s.mean_us = sum / static_cast<double>(lat_us.size());
+    }
+    return s;
+}
+
+}  // namespace rbdtier::harness
