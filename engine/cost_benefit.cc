@@ -1,0 +1,152 @@
+#include "engine/cost_benefit.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/forecast/ewma_forecaster.h"
+#include "engine/forecast/recurrence_predictor.h"
+
+namespace rbdtier {
+
+void ScoringContext::prepare(const ResourceModel& resources) {
+    tiers = resources.tiers_fastest_first();
+    TierId max_id = 0;
+    for (TierId t : tiers) max_id = std::max(max_id, t);
+    stride = static_cast<std::size_t>(max_id) + 1;
+    read_latency_us.assign(stride, 0.0);
+    write_latency_us.assign(stride, 0.0);
+    move_cost_us.assign(stride * stride, 0.0);
+    for (TierId t : tiers) {
+        read_latency_us[t] = resources.access_latency_us(t, 0.0);
+        write_latency_us[t] = resources.access_latency_us(t, 1.0);
+        for (TierId u : tiers)
+            move_cost_us[t * stride + u] =
+                t == u ? 0.0 : resources.move_cost_us(t, u, extent_bytes);
+    }
+}
+
+ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx) {
+    ExtentScore out;
+    out.key = s.key;
+    const LunId lun = key_lun(s.key);
+    static const LunContext kDefaultLun = [] {
+        LunContext c;
+        c.reliability.fill(0.5);
+        return c;
+    }();
+    const LunContext* lc = &kDefaultLun;
+    if (ctx.luns != nullptr) {
+        auto it = ctx.luns->find(lun);
+        if (it != ctx.luns->end()) lc = &it->second;
+    }
+    out.tenant = lc->tenant;
+    out.home = ctx.luns != nullptr && lc != &kDefaultLun ? lc->home : ctx.default_home;
+    out.current = ctx.placement != nullptr ? ctx.placement->tier_of(s.key, out.home) : out.home;
+
+    std::array<float, kModelCount> p{}, e{};
+    if (s.last_tick != 0) {
+        // EWMA of the bucket series, scaled by the LUN's load outlook.
+        std::array<float, kBuckets> series;
+        const std::uint64_t now_bucket = ctx.now_tick / ctx.bucket_ticks;
+        s.series(now_bucket, ctx.bucket_ticks, series);
+        const float fraction = static_cast<float>(ctx.now_tick % ctx.bucket_ticks + 1) /
+                               static_cast<float>(ctx.bucket_ticks);
+        const float rate = EwmaForecaster::rate_of_buckets(series, ctx.ewma_alpha, fraction);
+        const float h_buckets =
+            static_cast<float>(ctx.horizon_ticks) / static_cast<float>(ctx.bucket_ticks);
+        const float ew = rate * h_buckets * static_cast<float>(lc->load_ratio);
+        e[static_cast<std::size_t>(ModelId::kEwma)] = ew;
+        p[static_cast<std::size_t>(ModelId::kEwma)] = static_cast<float>(poisson_p_any(ew));
+        // Recurrence of its episodes.
+        RecurrenceParams rp;
+        rp.horizon_ticks = ctx.horizon_ticks;
+        rp.episode_gap_ticks = ctx.episode_gap_ticks;
+        rp.lun_period_ticks = lc->period_ticks;
+        const Forecast rf = recurrence_forecast(s, ctx.now_tick, rp);
+        p[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.p_access);
+        e[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.expected);
+        out.write_fraction = static_cast<float>(s.write_fraction());
+    }
+    if (ctx.hints != nullptr && !ctx.hints->empty()) {
+        auto it = ctx.hints->find(s.key);
+        if (it != ctx.hints->end()) {
+            for (std::size_t m = 0; m < kModelCount; ++m) {
+                p[m] = std::max(p[m], it->second.p[m]);
+                e[m] = std::max(e[m], it->second.expected[m]);
+            }
+        }
+    }
+    float none = 1.0f, best_e = 0.0f;
+    std::size_t best_m = 0;
+    for (std::size_t m = 0; m < kModelCount; ++m) {
+        const float r = static_cast<float>(lc->reliability[m]);
+        none *= 1.0f - std::clamp(r * p[m], 0.0f, 1.0f);
+        const float em = r * e[m];
+        if (em > best_e) {
+            best_e = em;
+            best_m = m;
+        }
+    }
+    out.p_access = 1.0f - none;
+    out.model = static_cast<std::uint8_t>(best_m);
+    out.value = best_e * static_cast<float>(lc->priority);
+
+    // Best destination: the tier maximising value x latency saved - move cost.
+    const double wf = out.write_fraction;
+    const double here = ctx.latency(out.current, wf);
+    double best_gain = 0;
+    out.best = out.current;
+    for (TierId t : ctx.tiers) {
+        if (t == out.current) continue;
+        const double gain = out.value * (here - ctx.latency(t, wf)) -
+                            ctx.move_cost_factor * ctx.move_cost_us[out.current * ctx.stride + t];
+        if (gain > best_gain) {
+            best_gain = gain;
+            out.best = t;
+        }
+    }
+    out.gain_us = static_cast<float>(best_gain);
+    return out;
+}
+
+namespace {
+
+struct ScoreBody {
+    const ExtentTable* table;
+    const ScoringContext* ctx;
+    float min_value;
+    std::vector<ExtentScore> out;
+
+    ScoreBody(const ExtentTable& t, const ScoringContext& c, float m)
+        : table(&t), ctx(&c), min_value(m) {}
+    ScoreBody(ScoreBody& other, tbb::split)
+        : table(other.table), ctx(other.ctx), min_value(other.min_value) {}
+
+    void operator()(const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t i = r.begin(); i != r.end(); ++i) {
+            const ExtentStats& s = table->slot(i);
+            if (s.empty()) continue;
+            ExtentScore sc = score_extent(s, *ctx);
+            if (sc.value > min_value || sc.current != sc.home) out.push_back(sc);
+        }
+    }
+    void join(ScoreBody& rhs) { out.insert(out.end(), rhs.out.begin(), rhs.out.end()); }
+};
+
+}  // namespace
+
+void CostBenefit::score(const ExtentTable& table, const ScoringContext& ctx, float min_value,
+                        bool parallel, std::vector<ExtentScore>& out) {
+    ScoreBody body(table, ctx, min_value);
+    const tbb::blocked_range<std::size_t> all(0, table.capacity(), 4096);
+    if (parallel)
+        tbb::parallel_reduce(all, body);
+    else
+        body(all);
+    out = std::move(body.out);
+}
+
+}  // namespace rbdtier

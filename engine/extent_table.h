@@ -1,0 +1,63 @@
+// ExtentTable: the sparse map (LUN, extent) -> ExtentStats of every tracked extent.
+//
+// Open addressing with linear probing over a flat array of 64-byte records (the key lives in
+// the record), so a tracked extent costs its record plus the table's slack and an untracked
+// (cold) extent costs nothing. Any capacity is allowed (index = fast range reduction of a
+// mixed hash), growth is x1.5 at 85% load. No per-entry deletion: `rebuild()` keeps the entries
+// a predicate accepts (idle eviction). Not thread-safe; the engine thread owns it, and parallel
+// readers may scan `slot(i)` for i < capacity() while nobody writes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/extent_stats.h"
+
+namespace rbdtier {
+
+class ExtentTable {
+public:
+    explicit ExtentTable(std::size_t max_entries, std::size_t initial_capacity = 1024);
+
+    ExtentStats* find(ExtentKey key);
+    const ExtentStats* find(ExtentKey key) const;
+    // The entry for `key`, created empty (last_tick 0) if absent; nullptr when the table holds
+    // max_entries already.
+    ExtentStats* find_or_insert(ExtentKey key);
+
+    // Keeps only the entries for which keep(stats) is true; shrinks to fit them.
+    void rebuild(const std::function<bool(const ExtentStats&)>& keep);
+
+    std::size_t size() const { return size_; }
+    std::size_t capacity() const { return slots_.size(); }
+    std::size_t max_entries() const { return max_entries_; }
+    const ExtentStats& slot(std::size_t i) const { return slots_[i]; }
+    // Memory held by the table (slots), in bytes.
+    std::size_t memory_bytes() const { return slots_.capacity() * sizeof(ExtentStats); }
+    // Memory per tracked extent (records plus empty slots), in bytes.
+    double bytes_per_extent() const {
+        return size_ == 0 ? 0.0 : static_cast<double>(memory_bytes()) / static_cast<double>(size_);
+    }
+
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& s : slots_)
+            if (!s.empty()) f(s);
+    }
+
+private:
+    std::size_t index_of(ExtentKey key) const {
+        const unsigned __int128 h = mix_key(key);
+        return static_cast<std::size_t>((h * slots_.size()) >> 64);
+    }
+    void grow();
+    void insert_fresh(const ExtentStats& stats);
+
+    std::vector<ExtentStats> slots_;
+    std::size_t size_ = 0;
+    std::size_t max_entries_;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,105 @@
+#include "engine/feedback.h"
+
+#include <algorithm>
+
+namespace rbdtier {
+
+Feedback::Feedback(std::uint64_t horizon_us, std::uint64_t extent_bytes, std::size_t max_tracked)
+    : horizon_us_(horizon_us), extent_bytes_(extent_bytes), max_tracked_(max_tracked) {}
+
+const OutcomeCounters& Feedback::by_tenant(TenantIndex t) {
+    if (t >= by_tenant_.size()) by_tenant_.resize(t + 1);
+    return by_tenant_[t];
+}
+
+const ModelReliability& Feedback::reliability(LunId lun) const {
+    auto it = reliability_.find(lun);
+    return it == reliability_.end() ? default_reliability_ : it->second;
+}
+
+void Feedback::on_promotion(ExtentKey key, TenantIndex tenant, ModelId model,
+                            double saved_per_access_us, std::uint64_t now_us) {
+    if (auto it = promotions_.find(key); it != promotions_.end()) judge(key, it->second);
+    promotions_[key] = {tenant, model, saved_per_access_us, now_us, 0};
+}
+
+void Feedback::on_demotion(ExtentKey key, std::uint64_t now_us) {
+    (void)now_us;
+    auto it = promotions_.find(key);
+    if (it == promotions_.end()) return;
+    judge(key, it->second);
+    promotions_.erase(it);
+}
+
+void Feedback::on_access(ExtentKey key, std::uint64_t time_us) {
+    if (promotions_.empty()) return;
+    auto it = promotions_.find(key);
+    if (it != promotions_.end() && time_us >= it->second.since_us) ++it->second.accesses;
+}
+
+void Feedback::on_episode_start(TenantIndex tenant, bool promoted) {
+    if (tenant >= by_tenant_.size()) by_tenant_.resize(tenant + 1);
+    for (OutcomeCounters* c : {&by_tenant_[tenant], &total_}) {
+        ++c->episodes;
+        if (promoted) ++c->episodes_promoted;
+    }
+}
+
+void Feedback::judge(ExtentKey key, const Promotion& p) {
+    (void)key;
+    if (p.tenant >= by_tenant_.size()) by_tenant_.resize(p.tenant + 1);
+    const bool hit = p.accesses > 0;
+    for (OutcomeCounters* c :
+         {&by_model_[static_cast<std::size_t>(p.model)], &by_tenant_[p.tenant], &total_}) {
+        ++c->promotions;
+        if (hit)
+            ++c->hits;
+        else {
+            ++c->wasted;
+            c->wasted_bytes += extent_bytes_;
+        }
+        c->latency_saved_us += static_cast<double>(p.accesses) * p.saved_per_access_us;
+    }
+    ++window_judged_;
+    if (hit) ++window_hits_;
+    if (!hit) wasted_.push_back(key);
+    if (window_judged_ >= 32) {
+        const double precision =
+            static_cast<double>(window_hits_) / static_cast<double>(window_judged_);
+        if (precision < 0.5)
+            threshold_factor_ = std::min(4.0, threshold_factor_ + 0.25);
+        else if (precision > 0.75)
+            threshold_factor_ = std::max(0.0, threshold_factor_ - 0.25);
+        window_judged_ = window_hits_ = 0;
+    }
+}
+
+void Feedback::track_forecast(ExtentKey key, LunId lun, ModelId model, double p,
+                              std::uint64_t now_us) {
+    if (forecasts_.size() >= max_tracked_) return;
+    forecasts_.push_back(
+        {key, lun, model, static_cast<float>(p), to_tick(now_us), now_us + horizon_us_});
+}
+
+std::vector<ExtentKey> Feedback::settle(std::uint64_t now_us, const ExtentTable& table) {
+    while (!forecasts_.empty() && forecasts_.front().due_us <= now_us) {
+        const Pending& f = forecasts_.front();
+        const ExtentStats* s = table.find(f.key);
+        const bool accessed = s != nullptr && s->last_tick > f.issued_tick;
+        reliability_[f.lun].update(f.model, f.p, accessed);
+        forecasts_.pop_front();
+    }
+    for (auto it = promotions_.begin(); it != promotions_.end();) {
+        if (it->second.since_us + horizon_us_ <= now_us) {
+            judge(it->first, it->second);
+            it = promotions_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::vector<ExtentKey> out;
+    out.swap(wasted_);
+    return out;
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,110 @@
+// Feedback: did what the engine predicted happen, and did its migrations pay?
+//
+// Promotions: when a promotion completes, the engine registers it; accesses that follow are
+// counted (latency saved = accesses x latency difference); once its horizon has elapsed (or it
+// is demoted first) it is judged a hit (accessed within H) or wasted. Precision, wasted bytes
+// and latency saved are kept per model and per tenant. Recall per tenant: of the episodes in
+// which an extent became active, the share that found it already promoted.
+// Forecasts: a sample of per-extent forecasts is tracked until their horizon elapses, then
+// scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts.
+// threshold_factor() adapts the benefit threshold: raised while promotions are mostly wasted,
+// lowered while they mostly hit. settle() returns the promotions judged wasted, so they may be
+// demoted early.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/extent_table.h"
+#include "engine/forecast/ensemble.h"
+#include "engine/forecast/forecast.h"
+#include "engine/tenant.h"
+
+namespace rbdtier {
+
+struct OutcomeCounters {
+    std::uint64_t promotions = 0;  // judged
+    std::uint64_t hits = 0;
+    std::uint64_t wasted = 0;
+    std::uint64_t wasted_bytes = 0;
+    double latency_saved_us = 0;
+    std::uint64_t episodes = 0;           // extents becoming active (recall denominator)
+    std::uint64_t episodes_promoted = 0;  // ... that were already promoted
+    double precision() const {
+        return promotions == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(promotions);
+    }
+    double recall() const {
+        return episodes == 0
+                   ? 0.0
+                   : static_cast<double>(episodes_promoted) / static_cast<double>(episodes);
+    }
+};
+
+class Feedback {
+public:
+    Feedback(std::uint64_t horizon_us, std::uint64_t extent_bytes,
+             std::size_t max_tracked = 1 << 16);
+
+    // A promotion of `key` completed at now_us (`saved_per_access_us`: latency difference).
+    void on_promotion(ExtentKey key, TenantIndex tenant, ModelId model, double saved_per_access_us,
+                      std::uint64_t now_us);
+    // `key` was demoted: a promotion still being judged is judged now.
+    void on_demotion(ExtentKey key, std::uint64_t now_us);
+    // Every access (engine thread, in time order).
+    void on_access(ExtentKey key, std::uint64_t time_us);
+    // `key` became active; `promoted`: it was in a faster tier than home already.
+    void on_episode_start(TenantIndex tenant, bool promoted);
+
+    // Track a forecast (model said p) about `key`, issued now.
+    void track_forecast(ExtentKey key, LunId lun, ModelId model, double p, std::uint64_t now_us);
+
+    // Judges everything due; returns promotions judged wasted since the last call.
+    std::vector<ExtentKey> settle(std::uint64_t now_us, const ExtentTable& table);
+
+    const ModelReliability& reliability(LunId lun) const;
+    const OutcomeCounters& by_model(ModelId m) const {
+        return by_model_[static_cast<std::size_t>(m)];
+    }
+    const OutcomeCounters& by_tenant(TenantIndex t);
+    const OutcomeCounters& total() const { return total_; }
+    double threshold_factor() const { return threshold_factor_; }
+    std::size_t tracked_forecasts() const { return forecasts_.size(); }
+
+private:
+    struct Promotion {
+        TenantIndex tenant = 0;
+        ModelId model = ModelId::kEwma;
+        double saved_per_access_us = 0;
+        std::uint64_t since_us = 0;
+        std::uint64_t accesses = 0;
+    };
+    struct Pending {
+        ExtentKey key;
+        LunId lun;
+        ModelId model;
+        float p;
+        std::uint32_t issued_tick;
+        std::uint64_t due_us;
+    };
+    void judge(ExtentKey key, const Promotion& p);
+
+    std::uint64_t horizon_us_;
+    std::uint64_t extent_bytes_;
+    std::size_t max_tracked_;
+    std::unordered_map<ExtentKey, Promotion> promotions_;
+    std::deque<Pending> forecasts_;
+    std::unordered_map<LunId, ModelReliability> reliability_;
+    ModelReliability default_reliability_;
+    std::array<OutcomeCounters, kModelCount> by_model_{};
+    std::vector<OutcomeCounters> by_tenant_;
+    OutcomeCounters total_;
+    std::vector<ExtentKey> wasted_;
+    // Adaptive threshold over a window of recent judgements.
+    std::uint64_t window_judged_ = 0, window_hits_ = 0;
+    double threshold_factor_ = 0;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,68 @@
+// PlacementState: where the engine believes each extent lives, and what each tenant uses.
+//
+// Only extents away from their LUN's home tier are stored (absent = home). Updated when the
+// executor reports a completed migration; checked against the executor's PlacementView before
+// orders are issued. Keeps bytes used per (tenant, tier) so quotas can be checked without a scan.
+// Engine-thread only; read-only (and so safe to share) during parallel scoring.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/extent_key.h"
+#include "engine/tenant.h"
+
+namespace rbdtier {
+
+class PlacementState {
+public:
+    PlacementState(const TenantTable& tenants, std::uint64_t extent_bytes)
+        : tenants_(&tenants), extent_bytes_(extent_bytes) {}
+
+    void set_home(LunId lun, TierId home) { homes_[lun] = home; }
+    TierId home(LunId lun, TierId fallback) const {
+        auto it = homes_.find(lun);
+        return it == homes_.end() ? fallback : it->second;
+    }
+    bool has_home(LunId lun) const { return homes_.count(lun) != 0; }
+
+    TierId tier_of(ExtentKey key, TierId home_tier) const {
+        auto it = away_.find(key);
+        return it == away_.end() ? home_tier : it->second;
+    }
+    // Records that `key` now lives in `tier`.
+    void moved(ExtentKey key, TierId from, TierId to, TierId home_tier);
+
+    std::uint64_t tenant_used(TenantIndex t, TierId tier) const {
+        auto it = usage_.find(usage_key(t, tier));
+        return it == usage_.end() ? 0 : it->second;
+    }
+    const std::unordered_map<ExtentKey, TierId>& away() const { return away_; }
+
+private:
+    static std::uint64_t usage_key(TenantIndex t, TierId tier) {
+        return (static_cast<std::uint64_t>(t) << 16) | tier;
+    }
+    const TenantTable* tenants_;
+    std::uint64_t extent_bytes_;
+    std::unordered_map<LunId, TierId> homes_;
+    std::unordered_map<ExtentKey, TierId> away_;
+    std::unordered_map<std::uint64_t, std::uint64_t> usage_;  // only non-home tiers are counted
+};
+
+inline void PlacementState::moved(ExtentKey key, TierId from, TierId to, TierId home_tier) {
+    const TenantIndex t = tenants_->tenant_of(key_lun(key));
+    if (from != home_tier) {
+        auto& u = usage_[usage_key(t, from)];
+        u = u > extent_bytes_ ? u - extent_bytes_ : 0;
+    }
+    if (to == home_tier) {
+        away_.erase(key);
+    } else {
+        away_[key] = to;
+        usage_[usage_key(t, to)] += extent_bytes_;
+    }
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,36 @@
+// PredictivePolicy: the TieringEngine behind the PlacementPolicy contract (policy "predictive").
+//
+// The replay simulator instantiates it next to none/reactive/frequency/oracle; the handler will
+// drive the same engine. observe() records into the engine's profiler, plan() runs one engine
+// round, migrated() reports completions. Built from one EngineConfig.
+#pragma once
+
+#include <string_view>
+
+#include "engine/engine_config.h"
+#include "engine/placement_policy.h"
+#include "engine/tiering_engine.h"
+
+namespace rbdtier {
+
+class PredictivePolicy : public PlacementPolicy {
+public:
+    explicit PredictivePolicy(const EngineConfig& config) : engine_(config) {}
+
+    std::string_view name() const override { return "predictive"; }
+    void observe(const IoEvent& io) override { engine_.record(io); }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        return engine_.plan_round(now_us, view);
+    }
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
+        engine_.migrated(order, now_us);
+    }
+
+    TieringEngine& engine() { return engine_; }
+    const TieringEngine& engine() const { return engine_; }
+
+private:
+    TieringEngine engine_;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,147 @@
+#include "engine/profiler.h"
+
+#include <algorithm>
+#include <functional>
+#include <thread>
+
+namespace rbdtier {
+
+namespace {
+
+// The ring this thread writes to; moves to the next ring on contention or when full.
+std::size_t& thread_ring_hint() {
+    thread_local std::size_t hint =
+        static_cast<std::size_t>(mix_key(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+    return hint;
+}
+
+}  // namespace
+
+std::vector<double> LunStats::series(std::uint64_t now_bucket, std::size_t n) const {
+    std::vector<double> out;
+    n = std::min(n, kSeriesBuckets);
+    if (ios == 0 || now_bucket < first_bucket) return out;
+    const std::uint64_t avail = now_bucket - first_bucket + 1;
+    const std::uint64_t count = std::min<std::uint64_t>(n, avail);
+    out.reserve(count);
+    for (std::uint64_t b = now_bucket + 1 - count; b <= now_bucket; ++b) {
+        if (b > newest_bucket || newest_bucket - b >= kSeriesBuckets)
+            out.push_back(0.0);
+        else
+            out.push_back(ring[b % kSeriesBuckets]);
+    }
+    return out;
+}
+
+Profiler::Profiler(const EngineConfig& config)
+    : extent_bytes_(config.extent_bytes),
+      bucket_ticks_(
+          static_cast<std::uint32_t>(std::max<std::uint64_t>(1, config.bucket_us / kTickUs))),
+      episode_gap_ticks_(static_cast<std::uint32_t>(config.episode_gap_us / kTickUs)),
+      extents_(config.max_tracked_extents) {
+    const std::size_t n = std::max<std::size_t>(1, config.profiler_shards);
+    shards_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        shards_.push_back(std::make_unique<Shard>(config.profiler_ring_events));
+}
+
+void Profiler::record(const IoEvent& event) noexcept {
+    std::size_t& hint = thread_ring_hint();
+    const std::size_t n = shards_.size();
+    for (std::size_t attempt = 0; attempt < n; ++attempt) {
+        Shard& shard = *shards_[hint % n];
+        bool contended = false;
+        if (shard.ring.try_push(event, contended)) {
+            if (contended) ++hint;  // someone else writes here too: spread out next time
+            return;
+        }
+        ++hint;  // full: try the next ring
+    }
+    shards_[hint % n]->dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Profiler::dropped() const {
+    std::uint64_t d = 0;
+    for (const auto& s : shards_) d += s->dropped.load(std::memory_order_relaxed);
+    return d;
+}
+
+const InitiatorStats* Profiler::initiator(LunId lun, InitiatorId initiator) const {
+    auto it = initiators_.find(stream_key(lun, initiator));
+    return it == initiators_.end() ? nullptr : &it->second;
+}
+
+std::uint16_t Profiler::compact_initiator(InitiatorId id) {
+    auto [it, inserted] = compact_ids_.try_emplace(
+        id, static_cast<std::uint16_t>(std::min<std::size_t>(compact_ids_.size(), 0x7FFE)));
+    (void)inserted;
+    return it->second;
+}
+
+std::span<const IoEvent> Profiler::drain(std::uint64_t now_us) {
+    (void)now_us;
+    batch_.clear();
+    IoEvent e;
+    for (auto& shard : shards_)
+        while (shard->ring.try_pop(e)) batch_.push_back(e);
+    std::sort(batch_.begin(), batch_.end(),
+              [](const IoEvent& a, const IoEvent& b) { return a.time_us < b.time_us; });
+    for (const auto& ev : batch_) fold(ev);
+    return batch_;
+}
+
+void Profiler::fold(const IoEvent& e) {
+    ++folded_;
+    const std::uint32_t tick = to_tick(e.time_us);
+    auto& stream = initiators_[stream_key(e.lun, e.initiator)];
+    const bool sequential = stream.ios > 0 && e.offset == stream.next_offset;
+    if (stream.ios == 0) stream.first_us = e.time_us;
+    ++stream.ios;
+    stream.bytes += e.length;
+    if (e.op == IoOp::kRead)
+        ++stream.reads;
+    else
+        ++stream.writes;
+    if (sequential) ++stream.sequential_ios;
+    stream.next_offset = e.offset + e.length;
+    stream.last_us = std::max(stream.last_us, e.time_us);
+
+    auto& lun = luns_[e.lun];
+    const std::uint64_t b = tick / bucket_ticks_;
+    if (lun.ios == 0) {
+        lun.first_bucket = b;
+        lun.newest_bucket = b;
+    }
+    if (b > lun.newest_bucket) {
+        const std::uint64_t clear =
+            std::min<std::uint64_t>(b - lun.newest_bucket, LunStats::kSeriesBuckets);
+        for (std::uint64_t i = 1; i <= clear; ++i)
+            lun.ring[(lun.newest_bucket + i) % LunStats::kSeriesBuckets] = 0;
+        lun.newest_bucket = b;
+    }
+    if (lun.newest_bucket - b < LunStats::kSeriesBuckets) ++lun.ring[b % LunStats::kSeriesBuckets];
+    ++lun.ios;
+    lun.bytes += e.length;
+
+    const std::uint16_t initiator = compact_initiator(e.initiator);
+    // An I/O spanning extents counts once in each.
+    const std::uint64_t first = e.offset / extent_bytes_;
+    const std::uint64_t last =
+        (e.offset + std::max<std::uint32_t>(e.length, 1) - 1) / extent_bytes_;
+    for (std::uint64_t x = first; x <= last; ++x) {
+        ExtentStats* s = extents_.find_or_insert(make_extent_key(e.lun, x));
+        if (s == nullptr) continue;  // table full: the extent stays untracked
+        const std::uint64_t begin = std::max(e.offset, x * extent_bytes_);
+        const std::uint64_t end = std::min(e.offset + e.length, (x + 1) * extent_bytes_);
+        s->record(tick, bucket_ticks_, episode_gap_ticks_, e.op != IoOp::kRead,
+                  static_cast<std::uint32_t>(end > begin ? end - begin : 0), initiator, sequential);
+    }
+}
+
+void Profiler::evict_idle(std::uint64_t now_us, std::uint64_t idle_us) {
+    if (now_us <= idle_us) return;
+    const std::uint32_t horizon_tick = to_tick(now_us - idle_us);
+    extents_.rebuild([&](const ExtentStats& s) { return s.last_tick >= horizon_tick; });
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,229 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace rbdtier {
+
+Scheduler::Scheduler(const EngineConfig& config, const TenantTable& tenants)
+    : config_(config.validated()), tenants_(&tenants), granted_total_(tenants.size(), 0) {}
+
+bool Scheduler::settled(ExtentKey key, std::uint64_t now_us) const {
+    auto it = last_moved_.find(key);
+    if (it == last_moved_.end()) return true;
+    return it->second + config_.min_residency_us <= now_us || early_.count(key) != 0;
+}
+
+void Scheduler::refill(std::uint64_t now_us) {
+    const double burst =
+        config_.migration_bandwidth_bytes_per_s * 2.0 + static_cast<double>(config_.extent_bytes);
+    if (!started_) {
+        started_ = true;
+        tokens_ = burst;
+        last_refill_us_ = now_us;
+        return;
+    }
+    if (now_us > last_refill_us_) {
+        tokens_ =
+            std::min(burst, tokens_ + config_.migration_bandwidth_bytes_per_s *
+                                          static_cast<double>(now_us - last_refill_us_) / 1e6);
+        last_refill_us_ = now_us;
+    }
+}
+
+void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    in_flight_.erase(key);
+    last_moved_[key] = now_us;
+    early_.erase(key);
+}
+
+std::vector<MigrationOrder> Scheduler::schedule(
+    std::uint64_t now_us, std::span<const ExtentScore> scores, const ScoringContext& ctx,
+    const ResourceModel& resources, const PlacementState& placement, double threshold_us,
+    std::vector<std::uint8_t>* order_models) {
+    refill(now_us);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+        if (it->second <= now_us) {
+            ++stats_.expired;
+            it = in_flight_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (last_moved_.size() > 4096) {
+        for (auto it = last_moved_.begin(); it != last_moved_.end();) {
+            if (it->second + config_.min_residency_us <= now_us) {
+                early_.erase(it->first);
+                it = last_moved_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    std::vector<MigrationOrder> orders;
+    const double ext = static_cast<double>(config_.extent_bytes);
+    const std::size_t cap = config_.max_concurrent_migrations;
+    if (tokens_ < ext || in_flight_.size() >= cap) return orders;
+
+    // Bytes each tier holds or will hold once what is ordered (and in flight) lands.
+    std::vector<double> used(ctx.stride, 0.0), capacity(ctx.stride, 0.0);
+    for (TierId t : ctx.tiers) {
+        used[t] = static_cast<double>(resources.used(t));
+        const auto c = resources.capacity(t);
+        capacity[t] = c == std::numeric_limits<std::uint64_t>::max()
+                          ? std::numeric_limits<double>::infinity()
+                          : static_cast<double>(c);
+    }
+    // Residents of every non-home placement, coldest first (what keeping them there is worth).
+    struct Resident {
+        double keep = 0;
+        std::size_t index = 0;
+    };
+    std::vector<std::vector<Resident>> residents(ctx.stride);
+    std::vector<std::vector<std::size_t>> candidates(tenants_->size());
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        const ExtentScore& s = scores[i];
+        if (s.current != s.home) {
+            const double keep = s.value * (ctx.latency(s.home, s.write_fraction) -
+                                           ctx.latency(s.current, s.write_fraction));
+            residents[s.current].push_back({keep, i});
+        }
+        if (s.best != s.current && s.gain_us > threshold_us &&
+            ctx.latency(s.best, s.write_fraction) < ctx.latency(s.current, s.write_fraction) &&
+            s.tenant < candidates.size())
+            candidates[s.tenant].push_back(i);
+    }
+    for (auto& r : residents)
+        std::sort(r.begin(), r.end(), [](const Resident& a, const Resident& b) {
+            return a.keep < b.keep || (a.keep == b.keep && a.index < b.index);
+        });
+    for (auto& c : candidates)
+        std::sort(c.begin(), c.end(), [&](std::size_t a, std::size_t b) {
+            return scores[a].gain_us > scores[b].gain_us ||
+                   (scores[a].gain_us == scores[b].gain_us && a < b);
+        });
+    std::vector<std::size_t> next(tenants_->size(), 0);
+    std::vector<double> granted(tenants_->size(), 0.0);
+    std::unordered_map<std::uint64_t, double> quota_reserved;  // (tenant, tier) -> bytes ordered
+    std::unordered_set<ExtentKey> chosen;
+    auto quota_left = [&](TenantIndex t, TierId tier, TierId home) {
+        if (tier == home) return std::numeric_limits<double>::infinity();
+        const auto q = tenants_->quota(t, tier);
+        if (q == std::numeric_limits<std::uint64_t>::max())
+            return std::numeric_limits<double>::infinity();
+        const double used_q = static_cast<double>(placement.tenant_used(t, tier)) +
+                              quota_reserved[(static_cast<std::uint64_t>(t) << 16) | tier];
+        return static_cast<double>(q) - used_q;
+    };
+    auto emit = [&](const ExtentScore& s, TierId to, double net, std::string reason) {
+        MigrationOrder o;
+        o.lun = key_lun(s.key);
+        o.extent = key_extent(s.key);
+        o.from = s.current;
+        o.to = to;
+        o.net_benefit = net;
+        o.forecast_accesses = s.value;
+        o.reason = std::move(reason);
+        orders.push_back(std::move(o));
+        if (order_models != nullptr) order_models->push_back(s.model);
+        tokens_ -= ext;
+        used[to] += ext;
+        if (s.current != s.home) used[s.current] -= ext;
+        if (to != s.home) quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | to] += ext;
+        if (s.current != s.home)
+            quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | s.current] -= ext;
+        granted[s.tenant] += ext;
+        granted_total_[s.tenant] += config_.extent_bytes;
+        const double transfer_us = ext / config_.migration_bandwidth_bytes_per_s * 1e6;
+        in_flight_[s.key] = now_us +
+                            static_cast<std::uint64_t>(transfer_us * 2.0 *
+                                                       static_cast<double>(in_flight_.size() + 2)) +
+                            5'000'000;
+        chosen.insert(s.key);
+        ++stats_.orders;
+    };
+
+    while (orders.size() < config_.max_orders_per_round) {
+        if (tokens_ < ext || in_flight_.size() >= cap) {
+            ++stats_.skipped_budget;
+            break;
+        }
+        // Weighted fair choice of the tenant to serve.
+        TenantIndex t = 0;
+        double best_share = std::numeric_limits<double>::infinity();
+        bool any = false;
+        for (TenantIndex i = 0; i < candidates.size(); ++i) {
+            if (next[i] >= candidates[i].size()) continue;
+            const double share = granted[i] / tenants_->weight(i);
+            if (share < best_share) {
+                best_share = share;
+                t = i;
+                any = true;
+            }
+        }
+        if (!any) break;
+        const ExtentScore& x = scores[candidates[t][next[t]++]];
+        if (in_flight_.count(x.key) || chosen.count(x.key)) continue;
+        if (!settled(x.key, now_us)) {
+            ++stats_.skipped_hysteresis;
+            continue;
+        }
+        const double here = ctx.latency(x.current, x.write_fraction);
+        for (TierId d : ctx.tiers) {
+            const double there = ctx.latency(d, x.write_fraction);
+            if (there >= here) break;
+            const double benefit = x.value * (here - there);
+            const double gain =
+                benefit - ctx.move_cost_factor * ctx.move_cost_us[x.current * ctx.stride + d];
+            if (gain <= threshold_us) continue;
+            const bool room = used[d] + ext <= capacity[d];
+            const bool quota_ok = quota_left(x.tenant, d, x.home) >= ext;
+            if (room && quota_ok) {
+                emit(x, d, gain,
+                     "forecast " + std::string(model_name(static_cast<ModelId>(x.model))));
+                ++stats_.promotions;
+                break;
+            }
+            if (!quota_ok) ++stats_.skipped_quota;
+            // Displace the coldest resident (of this tenant when the quota binds).
+            if (tokens_ < 2 * ext || in_flight_.size() + 2 > cap) break;
+            const ExtentScore* victim = nullptr;
+            double victim_loss = 0;
+            TierId victim_to = 0;
+            for (const Resident& r : residents[d]) {
+                const ExtentScore& y = scores[r.index];
+                if (chosen.count(y.key) || in_flight_.count(y.key)) continue;
+                if (!quota_ok && y.tenant != x.tenant) continue;
+                if (!settled(y.key, now_us)) continue;
+                // y goes home (or to the slowest tier that has room, if home is d itself).
+                TierId to = y.home;
+                if (to == d || used[to] + ext > capacity[to]) break;
+                if (quota_left(y.tenant, to, y.home) < ext) break;
+                const double y_benefit = y.value * (ctx.latency(to, y.write_fraction) -
+                                                    ctx.latency(d, y.write_fraction));
+                if (benefit < (1.0 + config_.benefit_margin) * y_benefit) break;
+                victim_loss =
+                    y_benefit + ctx.move_cost_factor * ctx.move_cost_us[d * ctx.stride + to];
+                victim = &y;
+                victim_to = to;
+                break;
+            }
+            if (victim == nullptr || gain - victim_loss <= threshold_us) continue;
+            emit(*victim, victim_to, -victim_loss,
+                 "make room in " + resources.spec(d).name + " for extent " +
+                     std::to_string(key_extent(x.key)));
+            ++stats_.demotions;
+            ++stats_.displacements;
+            emit(x, d, gain - victim_loss,
+                 "forecast " + std::string(model_name(static_cast<ModelId>(x.model))) +
+                     ", displacing a colder extent");
+            ++stats_.promotions;
+            break;
+        }
+    }
+    return orders;
+}
+
+}  // namespace rbdtier

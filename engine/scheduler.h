@@ -1,0 +1,81 @@
+// Scheduler: turns scored extents into migration orders under every limit.
+//
+// Candidates (extents whose best tier is faster than where they are, with net gain above the
+// threshold) are served best-first per tenant, and tenants are served in weighted fair order
+// (the tenant with the fewest bytes granted per unit of bandwidth weight goes next). Limits:
+//  - bandwidth: a token bucket refilled at the migration bandwidth (burst = 2 s of it); every
+//    order spends one extent of tokens;
+//  - concurrency: at most max_concurrent_migrations orders in flight (an order leaves the
+//    flight when completed() is called, or after an expiry if the executor dropped it);
+//  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
+//  - hysteresis: an extent moved less than min_residency ago is not moved again (unless
+//    feedback marked its promotion wasted), and displacing a resident requires the newcomer to
+//    be worth (1 + benefit_margin) times what the resident is worth there.
+// When the destination is full (or the tenant's quota there is), the coldest resident (of that
+// tenant, for quota) is demoted to the next slower tier with room if that pays: the displaced
+// value is part of the cost. Orders come back best-first: a demotion precedes the promotion
+// it makes room for.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/cost_benefit.h"
+#include "engine/engine_config.h"
+#include "engine/placement_state.h"
+#include "engine/resource_model.h"
+#include "engine/tenant.h"
+
+namespace rbdtier {
+
+struct SchedulerStats {
+    std::uint64_t orders = 0;
+    std::uint64_t promotions = 0;
+    std::uint64_t demotions = 0;
+    std::uint64_t displacements = 0;
+    std::uint64_t expired = 0;         // orders never reported completed
+    std::uint64_t skipped_budget = 0;  // candidates left for lack of tokens/concurrency
+    std::uint64_t skipped_hysteresis = 0;
+    std::uint64_t skipped_quota = 0;
+};
+
+class Scheduler {
+public:
+    Scheduler(const EngineConfig& config, const TenantTable& tenants);
+
+    std::vector<MigrationOrder> schedule(std::uint64_t now_us, std::span<const ExtentScore> scores,
+                                         const ScoringContext& ctx, const ResourceModel& resources,
+                                         const PlacementState& placement, double threshold_us,
+                                         std::vector<std::uint8_t>* order_models = nullptr);
+    // The executor completed `order` (or reported it finished).
+    void completed(const MigrationOrder& order, std::uint64_t now_us);
+    // Feedback: the promotion of `key` was wasted; it may leave before its minimum residency.
+    void release_early(ExtentKey key) { early_.insert(key); }
+
+    std::size_t in_flight() const { return in_flight_.size(); }
+    double tokens_bytes() const { return tokens_; }
+    const SchedulerStats& stats() const { return stats_; }
+    std::uint64_t granted_bytes(TenantIndex t) const {
+        return t < granted_total_.size() ? granted_total_[t] : 0;
+    }
+
+private:
+    bool settled(ExtentKey key, std::uint64_t now_us) const;
+    void refill(std::uint64_t now_us);
+
+    EngineConfig config_;
+    const TenantTable* tenants_;
+    double tokens_ = 0;
+    std::uint64_t last_refill_us_ = 0;
+    bool started_ = false;
+    std::unordered_map<ExtentKey, std::uint64_t> in_flight_;   // key -> expiry
+    std::unordered_map<ExtentKey, std::uint64_t> last_moved_;  // key -> completion time
+    std::unordered_set<ExtentKey> early_;
+    std::vector<std::uint64_t> granted_total_;
+    SchedulerStats stats_;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,273 @@
+#include "engine/tiering_engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/forecast/ar_forecaster.h"
+#include "engine/forecast/ewma_forecaster.h"
+#include "engine/forecast/holt_winters_forecaster.h"
+
+namespace rbdtier {
+
+namespace {
+constexpr std::size_t kLunSeries = 256;  // buckets of LUN load the LUN-level models see
+constexpr std::size_t kForecastSamplesPerRound = 512;
+}  // namespace
+
+struct TieringEngine::LunModels {
+    EwmaForecaster ewma{0.3};
+    HoltWintersForecaster hw;
+    ArForecaster ar{3, 0};
+    Ensemble ensemble{3, 0.1};
+    std::uint64_t fitted_bucket = 0;
+    bool has_pending = false;
+    std::array<double, 3> pending{};  // each model's forecast of bucket fitted_bucket + 1
+};
+
+TieringEngine::TieringEngine(const EngineConfig& config)
+    : config_(config.validated()),
+      tenants_(config_.tenants, config_.lun_tenant),
+      resources_(config_),
+      profiler_(config_),
+      placement_(tenants_, config_.extent_bytes),
+      scan_(config_.extent_bytes, 4, 256, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
+      coaccess_(1 << 18, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
+      drift_(config_.extent_bytes, config_.bucket_us),
+      anomaly_(config_.extent_bytes, config_.bucket_us),
+      feedback_(config_.horizon_us, config_.extent_bytes),
+      scheduler_(config_, tenants_),
+      arena_(std::make_unique<tbb::task_arena>(
+          config_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(config_.threads))) {}
+
+TieringEngine::~TieringEngine() = default;
+
+void TieringEngine::consume(std::span<const IoEvent> events) {
+    started_.clear();
+    for (const IoEvent& e : events) {
+        const bool muted = anomaly_.observe(e);
+        const ExtentKey key = make_extent_key(e.lun, e.offset / config_.extent_bytes);
+        const auto* run = scan_.run(e.lun, e.initiator);
+        if (run == nullptr || run->muted != muted) scan_.mute(e.lun, e.initiator, muted);
+        if (!muted) {
+            scan_.observe(e);
+            drift_.observe(e);
+        }
+        feedback_.on_access(key, e.time_us);
+        const ExtentStats* s = profiler_.extents().find(key);
+        if (s != nullptr && s->episode_start == to_tick(e.time_us) && started_.insert(key).second) {
+            if (!muted) coaccess_.observe_episode_start(key, e.time_us);
+            const TierId home = placement_.home(e.lun, 0);
+            const TierId tier = placement_.tier_of(key, home);
+            const bool promoted =
+                placement_.has_home(e.lun) && tier != home &&
+                resources_.access_latency_us(tier) < resources_.access_latency_us(home);
+            feedback_.on_episode_start(tenants_.tenant_of(e.lun), promoted);
+        }
+    }
+}
+
+void TieringEngine::refresh_luns(std::uint64_t now_us, const PlacementView& view) {
+    const std::uint64_t now_bucket = profiler_.bucket_of(now_us);
+    const double h =
+        static_cast<double>(config_.horizon_us) / static_cast<double>(config_.bucket_us);
+    const auto h_steps = static_cast<std::size_t>(std::max(1.0, std::round(h)));
+    for (const auto& [lun, lstats] : profiler_.luns()) {
+        if (!placement_.has_home(lun)) placement_.set_home(lun, view.home_tier(lun));
+        auto& models = lun_models_[lun];
+        if (!models) models = std::make_unique<LunModels>();
+        LunOutlook& out = outlooks_[lun];
+        if (now_bucket > models->fitted_bucket + 0 && now_bucket >= 1 &&
+            (models->fitted_bucket == 0 || now_bucket > models->fitted_bucket)) {
+            const std::uint64_t complete = now_bucket - 1;  // last complete bucket
+            const auto series = lstats.series(complete, kLunSeries);
+            if (models->has_pending && complete == models->fitted_bucket + 1 && !series.empty())
+                models->ensemble.update(models->pending, series.back());
+            if (series.size() >= 8) {
+                models->hw.fit(series);
+                models->ar.fit(series);
+                const double level = models->ewma.level(series);
+                models->pending = {level, models->hw.forecast(1),
+                                   models->ar.fitted() ? models->ar.forecast(1) : level};
+                models->has_pending = true;
+                const auto w = models->ensemble.weights();
+                out.weights = {w[0], w[1], w[2]};
+                out.period_buckets = models->hw.period();
+                out.forecast_next = models->ensemble.combine(models->pending);
+                const std::array<double, 3> totals = {
+                    level * h, models->hw.total(h_steps) * h / static_cast<double>(h_steps),
+                    models->ar.fitted()
+                        ? models->ar.total(h_steps) * h / static_cast<double>(h_steps)
+                        : level * h};
+                const double combined = models->ensemble.combine(totals);
+                const double recent = level * h;
+                out.load_ratio = recent > 0.5 ? std::clamp(combined / recent, 0.25, 4.0) : 1.0;
+            }
+            models->fitted_bucket = complete;
+        }
+        LunContext& c = lun_context_[lun];
+        c.tenant = tenants_.tenant_of(lun);
+        c.priority = tenants_.priority(c.tenant);
+        c.home = placement_.home(lun, view.home_tier(lun));
+        c.period_ticks = static_cast<std::uint32_t>(out.period_buckets * profiler_.bucket_ticks());
+        c.load_ratio = out.load_ratio;
+        const ModelReliability& r = feedback_.reliability(lun);
+        for (std::size_t m = 0; m < kModelCount; ++m)
+            c.reliability[m] = r.reliability(static_cast<ModelId>(m));
+    }
+}
+
+void TieringEngine::collect_hints(std::uint64_t now_us) {
+    forecasts_.clear();
+    scan_.predict(now_us, config_.horizon_us, forecasts_);
+    coaccess_.predict(forecasts_);
+    drift_.predict(now_us, config_.horizon_us, forecasts_);
+    hints_.clear();
+    for (const ExtentForecast& f : forecasts_) {
+        if (anomaly_.quarantined(f.key)) continue;
+        double expected = f.forecast.expected;
+        if (f.model == ModelId::kCoAccess) {
+            // Scale by how large the follower's episodes are.
+            if (const ExtentStats* s = profiler_.extents().find(f.key))
+                expected *= std::max(1.0, 0.5 * (s->episode_count + s->prev_episode_count));
+        }
+        ExtentHint& h = hints_[f.key];
+        const auto m = static_cast<std::size_t>(f.model);
+        h.p[m] = std::max(h.p[m], static_cast<float>(f.forecast.p_access));
+        h.expected[m] = std::max(h.expected[m], static_cast<float>(expected));
+    }
+}
+
+void TieringEngine::prepare_context(std::uint64_t now_us) {
+    ctx_.now_tick = to_tick(now_us);
+    ctx_.bucket_ticks = profiler_.bucket_ticks();
+    ctx_.horizon_ticks = static_cast<std::uint32_t>(config_.horizon_us / kTickUs);
+    ctx_.episode_gap_ticks = static_cast<std::uint32_t>(config_.episode_gap_us / kTickUs);
+    ctx_.extent_bytes = config_.extent_bytes;
+    ctx_.move_cost_factor = config_.move_cost_factor;
+    ctx_.luns = &lun_context_;
+    ctx_.placement = &placement_;
+    ctx_.hints = &hints_;
+    ctx_.prepare(resources_);
+    if (!ctx_.tiers.empty()) ctx_.default_home = ctx_.tiers.back();
+}
+
+void TieringEngine::score_all(bool parallel, std::vector<ExtentScore>& out) {
+    if (parallel)
+        arena_->execute([&] { CostBenefit::score(profiler_.extents(), ctx_, 0.0f, true, out); });
+    else
+        CostBenefit::score(profiler_.extents(), ctx_, 0.0f, false, out);
+}
+
+std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
+                                                      const PlacementView& view) {
+    ++stats_.rounds;
+    const auto events = profiler_.drain(now_us);
+    stats_.events += events.size();
+    consume(events);
+    refresh_luns(now_us, view);
+    for (TierId t : resources_.tiers_fastest_first())
+        resources_.set_used_bytes(t, view.used_bytes(t));
+    for (ExtentKey k : feedback_.settle(now_us, profiler_.extents())) scheduler_.release_early(k);
+    collect_hints(now_us);
+    prepare_context(now_us);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const float min_value = 1e-3f;
+    arena_->execute(
+        [&] { CostBenefit::score(profiler_.extents(), ctx_, min_value, true, scores_); });
+    stats_.score_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats_.scored = profiler_.extents().size();
+    stats_.hinted = hints_.size();
+    // Extents predicted but never seen yet (the next extents of a scan, say).
+    for (const auto& [key, hint] : hints_) {
+        if (profiler_.extents().find(key) != nullptr) continue;
+        ExtentStats fresh;
+        fresh.key = key;
+        const ExtentScore s = score_extent(fresh, ctx_);
+        if (s.value > min_value) scores_.push_back(s);
+    }
+    // Extents placed away from home whose statistics were evicted: residents worth nothing.
+    for (const auto& [key, tier] : placement_.away()) {
+        if (profiler_.extents().find(key) != nullptr) continue;
+        ExtentStats gone;
+        gone.key = key;
+        scores_.push_back(score_extent(gone, ctx_));
+    }
+    // Quarantined extents are not promoted on an anomalous initiator's account.
+    for (ExtentScore& s : scores_)
+        if (s.current == s.home && anomaly_.quarantined(s.key)) s.gain_us = 0;
+    // A sample of forecasts is followed up, to learn each model's reliability per LUN.
+    const std::size_t stride = std::max<std::size_t>(1, scores_.size() / kForecastSamplesPerRound);
+    for (std::size_t i = stats_.rounds % stride; i < scores_.size(); i += stride) {
+        const ExtentScore& s = scores_[i];
+        if (s.p_access >= 0.05f)
+            feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model),
+                                     s.p_access, now_us);
+    }
+    const double move_us =
+        static_cast<double>(config_.extent_bytes) / config_.migration_bandwidth_bytes_per_s * 1e6;
+    stats_.threshold_us = config_.benefit_threshold_us + feedback_.threshold_factor() * move_us;
+
+    std::vector<std::uint8_t> models;
+    auto orders = scheduler_.schedule(now_us, scores_, ctx_, resources_, placement_,
+                                      stats_.threshold_us, &models);
+    std::vector<MigrationOrder> valid;
+    valid.reserve(orders.size());
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        MigrationOrder& o = orders[i];
+        const ExtentKey key = make_extent_key(o.lun, o.extent);
+        const TierId actual = view.tier_of(o.lun, o.extent);
+        if (actual != o.from) {
+            // The executor knows better: resynchronise and skip.
+            placement_.moved(key, o.from, actual, placement_.home(o.lun, view.home_tier(o.lun)));
+            continue;
+        }
+        order_model_[key] = models[i];
+        valid.push_back(std::move(o));
+    }
+    stats_.orders_last_round = valid.size();
+    if (now_us >= last_evict_us_ + 4 * config_.horizon_us) {
+        profiler_.evict_idle(now_us, config_.idle_evict_us);
+        last_evict_us_ = now_us;
+    }
+    return valid;
+}
+
+void TieringEngine::migrated(const MigrationOrder& order, std::uint64_t now_us) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    const TierId home = placement_.home(order.lun, order.from);
+    placement_.moved(key, order.from, order.to, home);
+    scheduler_.completed(order, now_us);
+    const double saved =
+        resources_.access_latency_us(order.from) - resources_.access_latency_us(order.to);
+    if (saved > 0) {
+        ModelId model = ModelId::kEwma;
+        if (auto it = order_model_.find(key); it != order_model_.end()) {
+            model = static_cast<ModelId>(it->second);
+            order_model_.erase(it);
+        }
+        feedback_.on_promotion(key, tenants_.tenant_of(order.lun), model, saved, now_us);
+    } else {
+        order_model_.erase(key);
+        feedback_.on_demotion(key, now_us);
+    }
+}
+
+EngineStats TieringEngine::stats() const {
+    EngineStats s = stats_;
+    s.dropped = profiler_.dropped();
+    s.tracked_extents = profiler_.extents().size();
+    s.bytes_per_extent = profiler_.bytes_per_extent();
+    return s;
+}
+
+ExtentScore TieringEngine::explain(LunId lun, ExtentIndex extent) const {
+    const ExtentKey key = make_extent_key(lun, extent);
+    if (const ExtentStats* s = profiler_.extents().find(key)) return score_extent(*s, ctx_);
+    ExtentStats fresh;
+    fresh.key = key;
+    return score_extent(fresh, ctx_);
+}
+
+}  // namespace rbdtier
