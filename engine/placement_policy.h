@@ -20,13 +20,13 @@ namespace rbdtier {
 // A tier as policies see it: a pool of one device class at one site.
 struct TierSpec {
     TierId id = 0;
-    std::string name;            // e.g. "nvme-a"
-    std::string device_class;    // nvme, ssd, hdd
-    std::string site;            // e.g. "site-a"
-    double read_latency_us = 0;  // per 4 KiB access, measured or configured
+    std::string name;                 // e.g. "nvme-a"
+    std::string device_class;         // nvme, ssd, hdd
+    std::string site;                 // e.g. "site-a"
+    double read_latency_us = 0;       // per 4 KiB access, measured or configured
     double write_latency_us = 0;
-    std::uint64_t capacity_bytes = 0;  // 0 = unlimited
-    double cost_per_gib = 0;           // relative cost of keeping a GiB there
+    std::uint64_t capacity_bytes = 0; // 0 = unlimited
+    double cost_per_gib = 0;          // relative cost of keeping a GiB there
 };
 
 // One extent to move. `reason` says why, for people (migration history, CLI).
@@ -35,8 +35,8 @@ struct MigrationOrder {
     ExtentIndex extent = 0;
     TierId from = 0;
     TierId to = 0;
-    double net_benefit = 0;        // in the policy's units (µs of latency saved, net of cost)
-    double forecast_accesses = 0;  // expected accesses within the horizon, if predicted
+    double net_benefit = 0;           // in the policy's units (µs of latency saved, net of cost)
+    double forecast_accesses = 0;     // expected accesses within the horizon, if predicted
     std::string reason;
 };
 
