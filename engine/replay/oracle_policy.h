@@ -1,0 +1,40 @@
+// OraclePolicy: the upper bound. It reads the trace ahead: at every plan it ranks extents by
+// the number of accesses they will get in [now, now + horizon) and places the top ones in the
+// fastest tiers (Belady-like), under the same executor, bandwidth and capacity as every other
+// policy. Residents get +0.5 so that ties do not bounce. The events must be the ones replayed
+// (sorted by time) and outlive the policy.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+
+#include "engine/placement_policy.h"
+#include "engine/replay/ranked_placement.h"
+
+namespace rbdtier {
+
+class OraclePolicy final : public PlacementPolicy {
+public:
+    OraclePolicy(std::span<const IoEvent> future, std::uint64_t extent_bytes,
+                 std::uint64_t horizon_us)
+        : future_(future), extent_bytes_(extent_bytes), horizon_us_(horizon_us) {}
+    std::string_view name() const override { return "oracle"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+
+private:
+    void add(const IoEvent& io, int delta);
+
+    std::span<const IoEvent> future_;
+    std::uint64_t extent_bytes_;
+    std::uint64_t horizon_us_;
+    std::size_t head_ = 0;  // first event still in the window
+    std::size_t tail_ = 0;  // first event after the window
+    std::unordered_map<ExtentKey, std::uint32_t> window_;
+    ResidentSet residents_;
+    std::unordered_map<LunId, TierId> homes_;
+};
+
+}  // namespace rbdtier

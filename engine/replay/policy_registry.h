@@ -1,0 +1,49 @@
+// PolicyRegistry: the placement policies the replay can compare, by name.
+//
+// A registry is a value (no global state): builtin_policy_registry() returns none, reactive,
+// frequency, oracle and, when the engine provides engine/predictive_policy.h, predictive.
+// A factory receives the replay configuration and the events about to be replayed (only the
+// oracle reads them). Unknown names give std::invalid_argument listing the known ones.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/io_event.h"
+#include "engine/placement_policy.h"
+#include "engine/replay/tier_model.h"
+
+namespace rbdtier {
+
+struct PolicyContext {
+    const ReplayConfig& config;
+    std::span<const IoEvent> events;
+};
+
+class PolicyRegistry {
+public:
+    using Factory = std::function<std::unique_ptr<PlacementPolicy>(const PolicyContext&)>;
+
+    void add(std::string name, std::string description, Factory factory);
+    bool contains(const std::string& name) const;
+    std::vector<std::string> names() const;  // in registration order
+    const std::string& description(const std::string& name) const;
+    std::unique_ptr<PlacementPolicy> create(const std::string& name,
+                                            const PolicyContext& context) const;
+
+private:
+    struct Entry {
+        std::string name;
+        std::string description;
+        Factory factory;
+    };
+    const Entry& find(const std::string& name) const;
+    std::vector<Entry> entries_;
+};
+
+PolicyRegistry builtin_policy_registry();
+
+}  // namespace rbdtier

@@ -1,0 +1,158 @@
+#include "engine/replay/ranked_placement.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace rbdtier {
+
+void ResidentSet::on_migrated(const MigrationOrder& order, TierId home) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    if (order.to == home)
+        extents_.erase(key);
+    else
+        extents_[key] = order.to;
+}
+
+namespace {
+
+struct Ranked {
+    ExtentKey key;
+    double effective;
+    TierId current;
+    TierId target;
+};
+
+MigrationOrder make_order(const Ranked& r, TierId to, std::string_view reason) {
+    MigrationOrder o;
+    o.lun = key_lun(r.key);
+    o.extent = key_extent(r.key);
+    o.from = r.current;
+    o.to = to;
+    o.net_benefit = r.effective;
+    o.forecast_accesses = r.effective;
+    o.reason = std::string(reason);
+    return o;
+}
+
+}  // namespace
+
+std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
+                                                  const ResidentSet& residents,
+                                                  const PlacementView& view, RankingBonus bonus,
+                                                  std::string_view reason) {
+    const auto& tiers = view.tiers();
+    const std::uint64_t e_bytes = view.extent_bytes();
+    constexpr TierId kNone = std::numeric_limits<TierId>::max();
+
+    std::unordered_map<ExtentKey, double> score;
+    score.reserve(candidates.size() + residents.extents().size());
+    for (const auto& c : candidates) score[c.key] = std::max(score[c.key], c.score);
+    for (const auto& [key, tier] : residents.extents()) {
+        (void)tier;
+        score.try_emplace(key, 0.0);
+    }
+
+    std::vector<Ranked> ranked;
+    ranked.reserve(score.size());
+    for (const auto& [key, s] : score) {
+        const bool resident = residents.contains(key);
+        const double eff = resident ? s * bonus.multiplier + bonus.addend : s;
+        const TierId current = view.tier_of(key_lun(key), key_extent(key));
+        ranked.push_back({key, eff, current, kNone});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+        return a.effective != b.effective ? a.effective > b.effective : a.key < b.key;
+    });
+
+    std::vector<TierId> by_speed(tiers.size());
+    for (std::size_t i = 0; i < tiers.size(); ++i) by_speed[i] = static_cast<TierId>(i);
+    std::stable_sort(by_speed.begin(), by_speed.end(), [&](TierId a, TierId b) {
+        return tiers[a].read_latency_us < tiers[b].read_latency_us;
+    });
+    std::vector<std::uint64_t> slots(tiers.size());
+    for (std::size_t t = 0; t < tiers.size(); ++t)
+        slots[t] = tiers[t].capacity_bytes == 0 ? std::numeric_limits<std::uint64_t>::max()
+                                                : tiers[t].capacity_bytes / e_bytes;
+
+    for (auto& r : ranked) {
+        const TierId home = view.home_tier(key_lun(r.key));
+        r.target = home;
+        if (!(r.effective > 0)) continue;
+        for (TierId t : by_speed) {
+            if (!(tiers[t].read_latency_us < tiers[home].read_latency_us)) break;
+            if (slots[t] > 0) {
+                --slots[t];
+                r.target = t;
+                break;
+            }
+        }
+    }
+
+    std::vector<std::int64_t> free(tiers.size());
+    for (std::size_t t = 0; t < tiers.size(); ++t)
+        free[t] = tiers[t].capacity_bytes == 0
+                      ? std::numeric_limits<std::int64_t>::max()
+                      : (static_cast<std::int64_t>(tiers[t].capacity_bytes) -
+                         static_cast<std::int64_t>(view.used_bytes(static_cast<TierId>(t)))) /
+                            static_cast<std::int64_t>(e_bytes);
+
+    std::vector<MigrationOrder> promotions, demotions;
+    std::vector<std::uint64_t> waiting(tiers.size(), 0);  // wanted extents without room
+    for (const auto& r : ranked) {
+        if (r.target == r.current) continue;
+        const TierId home = view.home_tier(key_lun(r.key));
+        if (r.target == home) continue;  // demotions are decided below
+        if (free[r.target] > 0) {
+            --free[r.target];
+            promotions.push_back(make_order(r, r.target, reason));
+        } else {
+            ++waiting[r.target];
+        }
+    }
+    // Lowest-ranked residents whose place is wanted by someone better.
+    for (auto it = ranked.rbegin(); it != ranked.rend(); ++it) {
+        const Ranked& r = *it;
+        const TierId home = view.home_tier(key_lun(r.key));
+        if (r.current == home || r.target == r.current) continue;
+        if (waiting[r.current] == 0) continue;
+        --waiting[r.current];
+        TierId to = home;
+        if (r.target != home && free[r.target] > 0) {
+            --free[r.target];
+            to = r.target;
+        }
+        demotions.push_back(make_order(r, to, reason));
+    }
+    promotions.insert(promotions.end(), std::make_move_iterator(demotions.begin()),
+                      std::make_move_iterator(demotions.end()));
+    return promotions;
+}
+
+std::size_t limited_tier_slots(const PlacementView& view) {
+    std::size_t slots = 0;
+    double slowest_unlimited = -1;
+    for (const auto& t : view.tiers())
+        if (t.capacity_bytes == 0)
+            slowest_unlimited = std::max(slowest_unlimited, t.read_latency_us);
+    for (const auto& t : view.tiers()) {
+        if (t.capacity_bytes == 0) {
+            if (t.read_latency_us < slowest_unlimited) return SIZE_MAX;
+            continue;
+        }
+        slots += t.capacity_bytes / view.extent_bytes();
+    }
+    return slots;
+}
+
+void keep_best(std::vector<ScoredExtent>& candidates, std::size_t keep) {
+    if (candidates.size() <= keep) return;
+    std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
+                     candidates.end(), [](const ScoredExtent& a, const ScoredExtent& b) {
+                         return a.score != b.score ? a.score > b.score : a.key < b.key;
+                     });
+    candidates.resize(keep);
+}
+
+}  // namespace rbdtier

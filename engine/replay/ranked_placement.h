@@ -1,0 +1,57 @@
+// Ranked placement: turns a ranking of extents into migration orders (shared by the frequency
+// and oracle policies).
+//
+// The highest-ranked extents get the fastest tiers (tiers faster than the extent's home, in
+// read-latency order, as many as each tier's capacity holds; unlimited tiers take everything
+// left). Extents already placed get a bonus (score * multiplier + addend) so that near ties do
+// not bounce. Orders: promotions into free space first (best first), then demotions of the
+// lowest-ranked residents of a tier, one per wanted extent that found no room (the room appears
+// when the demotion completes). ResidentSet remembers which extents the policy has away from
+// home, from the executor's `migrated` callbacks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/extent_key.h"
+#include "engine/placement_policy.h"
+
+namespace rbdtier {
+
+struct ScoredExtent {
+    ExtentKey key = 0;
+    double score = 0;
+};
+
+class ResidentSet {
+public:
+    void on_migrated(const MigrationOrder& order, TierId home);
+    const std::unordered_map<ExtentKey, TierId>& extents() const { return extents_; }
+    bool contains(ExtentKey key) const { return extents_.count(key) != 0; }
+
+private:
+    std::unordered_map<ExtentKey, TierId> extents_;  // key -> tier (never the home tier)
+};
+
+struct RankingBonus {
+    double multiplier = 1.0;
+    double addend = 0.0;
+};
+
+// `candidates` may hold duplicates of nothing; residents missing from it score 0.
+// Only extents with a positive effective score are placed.
+std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
+                                                  const ResidentSet& residents,
+                                                  const PlacementView& view, RankingBonus bonus,
+                                                  std::string_view reason);
+
+// Extents the capacity-limited tiers hold in total (a bound for truncating rankings);
+// SIZE_MAX when an unlimited tier is faster than another unlimited tier (room for everything).
+std::size_t limited_tier_slots(const PlacementView& view);
+
+// Keeps the `keep` best-scored candidates (unordered).
+void keep_best(std::vector<ScoredExtent>& candidates, std::size_t keep);
+
+}  // namespace rbdtier

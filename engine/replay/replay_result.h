@@ -1,0 +1,66 @@
+// ReplayResult: what one policy achieved on one trace under one tier model.
+//
+// Shares are of I/Os (and bytes) served from each tier; an I/O spanning extents in several tiers
+// is attributed to the tier of its first byte and costs the slowest part. A promotion is a
+// completed migration to a tier faster (lower read latency) than the extent's home; it is wasted
+// when the extent is not accessed in that tier before it leaves or the replay ends.
+//   precision = useful promotions / (useful + wasted promotions)
+//   recall    = (extent, round) pairs whose first access in the round found the extent already
+//               in a tier faster than its home / all (extent, round) pairs with an access whose
+//               home is not the fastest tier (how often the needed extent was there in time).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rbdtier {
+
+struct ReplayResult {
+    std::string policy;
+    std::uint64_t ios = 0;
+    std::uint64_t bytes = 0;
+    std::vector<std::string> tier_names;
+    std::vector<std::uint64_t> ios_per_tier;
+    std::vector<std::uint64_t> bytes_per_tier;
+    std::uint64_t fast_ios = 0;  // served from a tier faster than the LUN's home
+    double mean_latency_us = 0;
+    double p50_latency_us = 0;
+    double p99_latency_us = 0;
+
+    std::uint64_t migrations = 0;  // completed
+    std::uint64_t bytes_migrated = 0;
+    std::uint64_t promotions = 0;
+    std::uint64_t demotions = 0;
+    std::uint64_t useful_promotions = 0;
+    std::uint64_t wasted_promotions = 0;
+    std::uint64_t unfinished_migrations = 0;  // still in flight at the end
+
+    std::uint64_t orders = 0;  // proposed by the policy
+    std::uint64_t refused_capacity = 0;
+    std::uint64_t refused_quota = 0;
+    std::uint64_t refused_bandwidth = 0;
+    std::uint64_t refused_concurrency = 0;
+    std::uint64_t refused_invalid = 0;  // stale source, in flight, unknown tier, no-op
+
+    std::uint64_t recall_hits = 0;
+    std::uint64_t recall_needed = 0;
+    std::uint64_t rounds = 0;
+    std::uint64_t trace_duration_us = 0;
+    double wall_seconds = 0;
+
+    double fast_share() const { return ios ? static_cast<double>(fast_ios) / ios : 0.0; }
+    double precision() const {
+        const auto done = useful_promotions + wasted_promotions;
+        return done ? static_cast<double>(useful_promotions) / done : 0.0;
+    }
+    double recall() const {
+        return recall_needed ? static_cast<double>(recall_hits) / recall_needed : 0.0;
+    }
+    std::uint64_t refused() const {
+        return refused_capacity + refused_quota + refused_bandwidth + refused_concurrency +
+               refused_invalid;
+    }
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,337 @@
+#include "engine/replay/replay_simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <unordered_map>
+
+#include "engine/extent_key.h"
+
+namespace rbdtier {
+
+namespace {
+
+constexpr std::uint64_t kNoRound = 0;  // last_round is stored +1 so 0 means "never"
+
+struct ExtentState {
+    TierId tier = 0;
+    bool in_flight = false;
+    bool promoted_unused = false;  // arrived by promotion, not accessed in that tier yet
+    std::uint64_t last_round = kNoRound;
+};
+
+struct Migration {
+    MigrationOrder order;
+    ExtentKey key = 0;
+    std::size_t tenant = 0;  // index + 1, 0 = no tenant
+    std::uint64_t start_us = 0;
+    std::uint64_t finish_us = 0;
+};
+
+class Simulator final : public PlacementView {
+public:
+    Simulator(const ReplayConfig& config, PlacementPolicy& policy)
+        : config_(config), policy_(policy) {
+        config_.validate();
+        for (const auto& t : config_.tiers) specs_.push_back(t.spec);
+        used_.assign(specs_.size(), 0);
+        tenant_used_.assign(config_.tenants.size(), std::vector<std::uint64_t>(specs_.size(), 0));
+        for (std::size_t i = 0; i < config_.tenants.size(); ++i)
+            for (LunId lun : config_.tenants[i].luns) tenant_of_lun_[lun] = i + 1;
+        fastest_latency_ = specs_[0].read_latency_us;
+        for (const auto& s : specs_)
+            fastest_latency_ = std::min(fastest_latency_, s.read_latency_us);
+        bucket_ = static_cast<double>(config_.bucket_bytes());
+        tokens_ = bucket_;
+        extent_us_ = static_cast<std::uint64_t>(std::ceil(
+            static_cast<double>(config_.extent_bytes) / config_.bandwidth_bytes_per_s * 1e6));
+        result_.policy = std::string(policy_.name());
+        for (const auto& s : specs_) result_.tier_names.push_back(s.name);
+        result_.ios_per_tier.assign(specs_.size(), 0);
+        result_.bytes_per_tier.assign(specs_.size(), 0);
+    }
+
+    // PlacementView
+    TierId tier_of(LunId lun, ExtentIndex extent) const override {
+        auto it = extents_.find(make_extent_key(lun, extent));
+        return it == extents_.end() ? config_.home_of(lun) : it->second.tier;
+    }
+    TierId home_tier(LunId lun) const override { return config_.home_of(lun); }
+    std::uint64_t used_bytes(TierId tier) const override {
+        return tier < used_.size() ? used_[tier] : 0;
+    }
+    const std::vector<TierSpec>& tiers() const override { return specs_; }
+    std::uint64_t extent_bytes() const override { return config_.extent_bytes; }
+
+    ReplayResult run(std::span<const IoEvent> events, const ReplayProgress& progress) {
+        const auto wall_start = std::chrono::steady_clock::now();
+        latencies_.reserve(events.size());
+        if (!events.empty()) {
+            start_us_ = events.front().time_us;
+            next_round_ = start_us_;
+            last_refill_us_ = start_us_;
+        }
+        std::uint64_t prev = start_us_;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const IoEvent& io = events[i];
+            if (io.time_us < prev)
+                throw std::invalid_argument("events are not sorted by time at index " +
+                                            std::to_string(i));
+            prev = io.time_us;
+            while (io.time_us >= next_round_) {
+                round(next_round_);
+                next_round_ += config_.round_us;
+            }
+            complete_until(io.time_us);
+            serve(io);
+            if (progress && (i & 0xffff) == 0) progress(i, events.size());
+        }
+        finish(events.empty() ? start_us_ : events.back().time_us);
+        if (progress) progress(events.size(), events.size());
+        result_.wall_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        return std::move(result_);
+    }
+
+private:
+    bool faster_than_home(TierId tier, TierId home) const {
+        return specs_[tier].read_latency_us < specs_[home].read_latency_us;
+    }
+
+    void serve(const IoEvent& io) {
+        const std::uint64_t e_bytes = config_.extent_bytes;
+        const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
+        const std::uint64_t first = io.offset / e_bytes;
+        const std::uint64_t last = (io.offset + length - 1) / e_bytes;
+        const TierId home = config_.home_of(io.lun);
+        const bool home_is_fastest = specs_[home].read_latency_us <= fastest_latency_;
+        const std::uint64_t round_no = (io.time_us - start_us_) / config_.round_us + 1;
+        double latency = 0;
+        TierId first_tier = home;
+        for (std::uint64_t e = first; e <= last; ++e) {
+            const std::uint64_t lo = std::max(io.offset, e * e_bytes);
+            const std::uint64_t hi = std::min(io.offset + length, (e + 1) * e_bytes);
+            ExtentState& st =
+                extents_.try_emplace(make_extent_key(io.lun, e), ExtentState{home}).first->second;
+            if (e == first) first_tier = st.tier;
+            latency =
+                std::max(latency, modelled_latency_us(config_.tiers[st.tier], io.op, hi - lo));
+            result_.bytes_per_tier[st.tier] += hi - lo;
+            if (st.promoted_unused) {
+                st.promoted_unused = false;
+                ++result_.useful_promotions;
+            }
+            if (!home_is_fastest && st.last_round != round_no) {
+                ++result_.recall_needed;
+                if (faster_than_home(st.tier, home)) ++result_.recall_hits;
+            }
+            st.last_round = round_no;
+        }
+        ++result_.ios;
+        result_.bytes += io.length;
+        ++result_.ios_per_tier[first_tier];
+        if (faster_than_home(first_tier, home)) ++result_.fast_ios;
+        latencies_.push_back(static_cast<float>(latency));
+        IoEvent seen = io;
+        seen.latency_us = static_cast<std::uint32_t>(std::lround(latency));
+        policy_.observe(seen);
+    }
+
+    std::size_t tenant_of(LunId lun) const {
+        auto it = tenant_of_lun_.find(lun);
+        return it == tenant_of_lun_.end() ? 0 : it->second;
+    }
+
+    void round(std::uint64_t now) {
+        complete_until(now);
+        ++result_.rounds;
+        tokens_ = std::min(bucket_, tokens_ + config_.bandwidth_bytes_per_s *
+                                                  static_cast<double>(now - last_refill_us_) / 1e6);
+        last_refill_us_ = now;
+        auto orders = policy_.plan(now, *this);
+        for (auto& order : orders) execute(std::move(order), now);
+    }
+
+    void execute(MigrationOrder order, std::uint64_t now) {
+        ++result_.orders;
+        const std::uint64_t e_bytes = config_.extent_bytes;
+        if (order.to >= specs_.size() || order.from >= specs_.size() || order.to == order.from) {
+            ++result_.refused_invalid;
+            return;
+        }
+        const ExtentKey key = make_extent_key(order.lun, order.extent);
+        const TierId home = config_.home_of(order.lun);
+        auto it = extents_.find(key);
+        const TierId current = it == extents_.end() ? home : it->second.tier;
+        if (current != order.from || (it != extents_.end() && it->second.in_flight)) {
+            ++result_.refused_invalid;
+            return;
+        }
+        if (inflight_.size() >= config_.max_concurrent) {
+            ++result_.refused_concurrency;
+            return;
+        }
+        const std::uint64_t capacity = specs_[order.to].capacity_bytes;
+        if (order.to != home && capacity != 0 && used_[order.to] + e_bytes > capacity) {
+            ++result_.refused_capacity;
+            return;
+        }
+        const std::size_t tenant = tenant_of(order.lun);
+        if (tenant != 0 && order.to != home) {
+            const auto& quotas = config_.tenants[tenant - 1].quota_bytes;
+            auto q = quotas.find(order.to);
+            if (q != quotas.end() && tenant_used_[tenant - 1][order.to] + e_bytes > q->second) {
+                ++result_.refused_quota;
+                return;
+            }
+        }
+        if (tokens_ < static_cast<double>(e_bytes)) {
+            ++result_.refused_bandwidth;
+            return;
+        }
+        tokens_ -= static_cast<double>(e_bytes);
+        bytes_accepted_ += e_bytes;
+        if (order.to != home) {
+            used_[order.to] += e_bytes;
+            if (tenant != 0) tenant_used_[tenant - 1][order.to] += e_bytes;
+        }
+        ExtentState& st = extents_.try_emplace(key, ExtentState{home}).first->second;
+        st.in_flight = true;
+        Migration m;
+        m.key = key;
+        m.tenant = tenant;
+        m.start_us = std::max(now, link_free_us_);
+        m.finish_us = m.start_us + extent_us_;
+        link_free_us_ = m.finish_us;
+        m.order = std::move(order);
+        inflight_.push_back(std::move(m));
+        check_invariants(now);
+    }
+
+    void complete_until(std::uint64_t now) {
+        while (!inflight_.empty() && inflight_.front().finish_us <= now) {
+            Migration m = std::move(inflight_.front());
+            inflight_.pop_front();
+            const std::uint64_t e_bytes = config_.extent_bytes;
+            const TierId home = config_.home_of(m.order.lun);
+            ExtentState& st = extents_.at(m.key);
+            if (st.promoted_unused) ++result_.wasted_promotions;  // left before being used
+            if (m.order.from != home) {
+                if (used_[m.order.from] < e_bytes)
+                    throw InvariantViolation("tier usage underflow on " +
+                                             specs_[m.order.from].name);
+                used_[m.order.from] -= e_bytes;
+                if (m.tenant != 0) tenant_used_[m.tenant - 1][m.order.from] -= e_bytes;
+            }
+            st.tier = m.order.to;
+            st.in_flight = false;
+            st.promoted_unused = faster_than_home(m.order.to, home);
+            if (st.promoted_unused)
+                ++result_.promotions;
+            else
+                ++result_.demotions;
+            ++result_.migrations;
+            result_.bytes_migrated += e_bytes;
+            if (m.finish_us - m.start_us < extent_us_)
+                throw InvariantViolation("a migration finished faster than the bandwidth allows");
+            policy_.migrated(m.order, m.finish_us);
+            check_invariants(m.finish_us);
+        }
+    }
+
+    void check_invariants(std::uint64_t now) const {
+        for (std::size_t t = 0; t < specs_.size(); ++t) {
+            const auto cap = specs_[t].capacity_bytes;
+            if (cap != 0 && used_[t] > cap)
+                throw InvariantViolation("capacity of tier " + specs_[t].name + " exceeded: " +
+                                         std::to_string(used_[t]) + " > " + std::to_string(cap));
+        }
+        for (std::size_t i = 0; i < tenant_used_.size(); ++i)
+            for (const auto& [tier, quota] : config_.tenants[i].quota_bytes)
+                if (tenant_used_[i][tier] > quota)
+                    throw InvariantViolation("quota of tenant " + config_.tenants[i].name +
+                                             " on tier " + specs_[tier].name + " exceeded");
+        const double allowed =
+            bucket_ + config_.bandwidth_bytes_per_s * static_cast<double>(now - start_us_) / 1e6;
+        if (static_cast<double>(bytes_accepted_) > allowed + 1.0)
+            throw InvariantViolation("migration bandwidth budget exceeded");
+        if (inflight_.size() > config_.max_concurrent)
+            throw InvariantViolation("too many concurrent migrations");
+    }
+
+    void finish(std::uint64_t end_us) {
+        complete_until(end_us);
+        result_.unfinished_migrations = inflight_.size();
+        for (const auto& [key, st] : extents_) {
+            (void)key;
+            if (st.promoted_unused) ++result_.wasted_promotions;
+        }
+        result_.trace_duration_us = end_us - start_us_;
+        if (!latencies_.empty()) {
+            double sum = 0;
+            for (float l : latencies_) sum += l;
+            result_.mean_latency_us = sum / static_cast<double>(latencies_.size());
+            auto at = [&](double q) {
+                const auto k =
+                    static_cast<std::size_t>(q * static_cast<double>(latencies_.size() - 1));
+                std::nth_element(latencies_.begin(), latencies_.begin() + k, latencies_.end());
+                return static_cast<double>(latencies_[k]);
+            };
+            result_.p50_latency_us = at(0.50);
+            result_.p99_latency_us = at(0.99);
+        }
+    }
+
+    const ReplayConfig& config_;
+    PlacementPolicy& policy_;
+    std::vector<TierSpec> specs_;
+    std::vector<std::uint64_t> used_;
+    std::vector<std::vector<std::uint64_t>> tenant_used_;
+    std::unordered_map<LunId, std::size_t> tenant_of_lun_;
+    std::unordered_map<ExtentKey, ExtentState> extents_;
+    std::deque<Migration> inflight_;
+    std::vector<float> latencies_;
+    double fastest_latency_ = 0;
+    double bucket_ = 0;
+    double tokens_ = 0;
+    std::uint64_t extent_us_ = 0;
+    std::uint64_t bytes_accepted_ = 0;
+    std::uint64_t start_us_ = 0;
+    std::uint64_t next_round_ = 0;
+    std::uint64_t last_refill_us_ = 0;
+    std::uint64_t link_free_us_ = 0;
+    ReplayResult result_;
+};
+
+}  // namespace
+
+double modelled_latency_us(const TierModel& tier, IoOp op, std::uint64_t length) {
+    const double extra_kib = length > 4096 ? static_cast<double>(length - 4096) / 1024.0 : 0.0;
+    switch (op) {
+        case IoOp::kRead:
+            return tier.spec.read_latency_us + extra_kib * tier.read_us_per_kib;
+        case IoOp::kWrite:
+            return tier.spec.write_latency_us + extra_kib * tier.write_us_per_kib;
+        case IoOp::kUnmap:
+            return tier.spec.write_latency_us;
+    }
+    return tier.spec.read_latency_us;
+}
+
+void sort_by_time(std::vector<IoEvent>& events) {
+    const bool sorted =
+        std::is_sorted(events.begin(), events.end(),
+                       [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+    if (!sorted)
+        std::stable_sort(events.begin(), events.end(),
+                         [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+}
+
+ReplayResult replay(const ReplayConfig& config, std::span<const IoEvent> events,
+                    PlacementPolicy& policy, const ReplayProgress& progress) {
+    Simulator sim(config, policy);
+    return sim.run(events, progress);
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,119 @@
+#include "engine/replay/tier_model.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "engine/extent_key.h"
+
+namespace rbdtier {
+
+namespace {
+
+TierModel make_tier(TierId id, const char* name, const char* device_class, const char* site,
+                    double latency_us, double us_per_kib, double cost_per_gib) {
+    TierModel t;
+    t.spec.id = id;
+    t.spec.name = name;
+    t.spec.device_class = device_class;
+    t.spec.site = site;
+    t.spec.read_latency_us = latency_us;
+    t.spec.write_latency_us = latency_us;
+    t.spec.capacity_bytes = 0;
+    t.spec.cost_per_gib = cost_per_gib;
+    t.read_us_per_kib = us_per_kib;
+    t.write_us_per_kib = us_per_kib;
+    return t;
+}
+
+}  // namespace
+
+std::uint64_t ReplayConfig::bucket_bytes() const {
+    if (burst_bytes != 0) return burst_bytes;
+    const double one_round = bandwidth_bytes_per_s * static_cast<double>(round_us) / 1e6;
+    return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_round));
+}
+
+void ReplayConfig::validate() const {
+    if (tiers.empty()) throw std::invalid_argument("the tier model has no tiers");
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+        if (tiers[i].spec.id != i)
+            throw std::invalid_argument("tier '" + tiers[i].spec.name + "' has id " +
+                                        std::to_string(tiers[i].spec.id) + ", expected " +
+                                        std::to_string(i));
+        if (tiers[i].spec.read_latency_us < 0 || tiers[i].spec.write_latency_us < 0)
+            throw std::invalid_argument("tier '" + tiers[i].spec.name + "' has a negative latency");
+    }
+    if (default_home >= tiers.size()) throw std::invalid_argument("home tier out of range");
+    for (const auto& [lun, tier] : home)
+        if (tier >= tiers.size())
+            throw std::invalid_argument("home tier of LUN " + std::to_string(lun) +
+                                        " out of range");
+    if (extent_bytes == 0 || extent_bytes % 4096 != 0)
+        throw std::invalid_argument("extent size must be a positive multiple of 4 KiB");
+    if (!(bandwidth_bytes_per_s > 0)) throw std::invalid_argument("bandwidth must be positive");
+    if (bucket_bytes() < extent_bytes)
+        throw std::invalid_argument("bandwidth burst is smaller than one extent");
+    if (max_concurrent == 0) throw std::invalid_argument("concurrency cap must be at least 1");
+    if (round_us == 0) throw std::invalid_argument("round length must be positive");
+    std::unordered_set<LunId> seen;
+    for (const auto& tenant : tenants) {
+        for (LunId lun : tenant.luns)
+            if (!seen.insert(lun).second)
+                throw std::invalid_argument("LUN " + std::to_string(lun) +
+                                            " belongs to more than one tenant");
+        for (const auto& [tier, quota] : tenant.quota_bytes) {
+            (void)quota;
+            if (tier >= tiers.size())
+                throw std::invalid_argument("tenant '" + tenant.name +
+                                            "' has a quota on an "
+                                            "unknown tier");
+        }
+    }
+}
+
+std::vector<TierModel> default_tier_models() {
+    return {
+        make_tier(0, "nvme-a", "nvme", "site-a", 200, 0.5, 10),
+        make_tier(1, "hdd-a", "hdd", "site-a", 8000, 6.8, 1),
+        make_tier(2, "nvme-b", "nvme", "site-b", 1200, 0.9, 10),
+        make_tier(3, "hdd-b", "hdd", "site-b", 10000, 7.5, 1),
+    };
+}
+
+ReplayConfig default_replay_config() {
+    ReplayConfig config;
+    config.tiers = default_tier_models();
+    config.default_home = 1;
+    return config;
+}
+
+std::uint64_t working_set_extents(std::span<const IoEvent> events, std::uint64_t extent_bytes) {
+    std::unordered_set<ExtentKey> extents;
+    extents.reserve(events.size() / 4 + 16);
+    for (const auto& io : events) {
+        const std::uint64_t first = io.offset / extent_bytes;
+        const std::uint64_t last =
+            (io.offset + std::max<std::uint32_t>(io.length, 1) - 1) / extent_bytes;
+        for (std::uint64_t e = first; e <= last; ++e) extents.insert(make_extent_key(io.lun, e));
+    }
+    return extents.size();
+}
+
+void size_fast_tiers(ReplayConfig& config, std::span<const IoEvent> events, double fraction) {
+    const std::uint64_t ws = working_set_extents(events, config.extent_bytes);
+    const double home_latency = config.tiers.at(config.default_home).spec.read_latency_us;
+    const auto extents =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(ws) * fraction));
+    for (auto& tier : config.tiers)
+        if (tier.spec.read_latency_us < home_latency)
+            tier.spec.capacity_bytes = extents * config.extent_bytes;
+}
+
+ReplayConfig standard_replay_config(std::span<const IoEvent> events, double fast_fraction) {
+    ReplayConfig config = default_replay_config();
+    size_fast_tiers(config, events, fast_fraction);
+    return config;
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,71 @@
+// Tier model and replay configuration: the physical world the replay simulator enforces.
+//
+// A TierModel is a TierSpec (latency per 4 KiB access, capacity, cost) plus a transfer cost per
+// KiB beyond the first 4 KiB of a request. A TenantModel groups LUNs and caps the bytes they may
+// keep in each tier. ReplayConfig gathers tiers, homes, tenants, extent size, migration bandwidth
+// (token bucket), concurrency cap, round length and the policies' horizon. Tier ids are indexes
+// into `tiers`. Capacities and quotas count extents placed in a tier away from their home;
+// home-resident data is not counted (0 capacity = unlimited).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/io_event.h"
+#include "engine/placement_policy.h"
+
+namespace rbdtier {
+
+struct TierModel {
+    TierSpec spec;
+    double read_us_per_kib = 0;   // added per KiB of a read beyond the first 4 KiB
+    double write_us_per_kib = 0;  // same for writes
+};
+
+struct TenantModel {
+    std::string name;
+    std::vector<LunId> luns;
+    std::map<TierId, std::uint64_t> quota_bytes;  // absent tier = no quota
+    double priority = 1.0;
+};
+
+struct ReplayConfig {
+    std::vector<TierModel> tiers;
+    TierId default_home = 1;
+    std::map<LunId, TierId> home;  // per-LUN override of default_home
+    std::vector<TenantModel> tenants;
+    std::uint64_t extent_bytes = 4ull << 20;
+    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::uint64_t burst_bytes = 0;  // token bucket depth; 0 = one round of bandwidth
+    unsigned max_concurrent = 32;   // migrations in flight at once
+    std::uint64_t round_us = 1'000'000;
+    std::uint64_t horizon_us = 120'000'000;  // how far policies look ahead / forecast
+
+    TierId home_of(LunId lun) const {
+        auto it = home.find(lun);
+        return it == home.end() ? default_home : it->second;
+    }
+    std::uint64_t bucket_bytes() const;
+    // Throws std::invalid_argument with a reason when the configuration is unusable.
+    void validate() const;
+};
+
+// nvme-a 0.2 ms, hdd-a 8 ms (home), nvme-b 1.2 ms, hdd-b 10 ms; capacities unlimited.
+std::vector<TierModel> default_tier_models();
+ReplayConfig default_replay_config();
+
+// Sets the capacity of every tier faster than the default home to `fraction` of the trace's
+// working set (distinct extents touched), at least one extent.
+void size_fast_tiers(ReplayConfig& config, std::span<const IoEvent> events, double fraction);
+
+// The standard scenario used by the CLI and the acceptance tests: default tiers, home hdd-a,
+// every faster tier sized to `fast_fraction` of the working set of `events`.
+ReplayConfig standard_replay_config(std::span<const IoEvent> events, double fast_fraction = 0.1);
+
+// Distinct extents touched by `events` with the given extent size.
+std::uint64_t working_set_extents(std::span<const IoEvent> events, std::uint64_t extent_bytes);
+
+}  // namespace rbdtier

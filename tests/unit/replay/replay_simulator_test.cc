@@ -1,0 +1,231 @@
+#include "engine/replay/replay_simulator.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "engine/extent_key.h"
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kE = 4ull << 20;
+
+IoEvent read_at(std::uint64_t t_us, std::uint64_t extent, LunId lun = 0) {
+    IoEvent e;
+    e.time_us = t_us;
+    e.offset = extent * kE;
+    e.length = 4096;
+    e.lun = lun;
+    e.op = IoOp::kRead;
+    return e;
+}
+
+// A policy driven by a function: plan(now, view) -> orders. Records completions.
+class ScriptedPolicy final : public PlacementPolicy {
+public:
+    using Plan = std::function<std::vector<MigrationOrder>(std::uint64_t, const PlacementView&)>;
+    explicit ScriptedPolicy(Plan plan) : plan_(std::move(plan)) {}
+    std::string_view name() const override { return "scripted"; }
+    void observe(const IoEvent& io) override { seen.push_back(io); }
+    std::vector<MigrationOrder> plan(std::uint64_t now, const PlacementView& v) override {
+        return plan_(now, v);
+    }
+    void migrated(const MigrationOrder& o, std::uint64_t now) override { done.push_back({o, now}); }
+    std::vector<IoEvent> seen;
+    std::vector<std::pair<MigrationOrder, std::uint64_t>> done;
+
+private:
+    Plan plan_;
+};
+
+MigrationOrder order(ExtentIndex e, TierId from, TierId to, LunId lun = 0) {
+    MigrationOrder o;
+    o.lun = lun;
+    o.extent = e;
+    o.from = from;
+    o.to = to;
+    return o;
+}
+
+TEST(ReplaySimulator, NoMigrationMeansHomeLatency) {
+    ReplayConfig c = default_replay_config();
+    std::vector<IoEvent> ev = {read_at(0, 1), read_at(10, 2), read_at(20, 3)};
+    ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.ios, 3u);
+    EXPECT_EQ(r.ios_per_tier[1], 3u);
+    EXPECT_EQ(r.fast_ios, 0u);
+    EXPECT_DOUBLE_EQ(r.mean_latency_us, 8000);
+    EXPECT_EQ(p.seen.size(), 3u);
+    EXPECT_EQ(p.seen[0].latency_us, 8000u);
+}
+
+TEST(ReplaySimulator, ExtentIsInItsNewTierOnlyAfterTheCopyTime) {
+    ReplayConfig c = default_replay_config();
+    c.bandwidth_bytes_per_s = 4.0 * (1 << 20);  // one extent per second
+    c.round_us = 10'000'000;
+    // Promote extent 5 at the first round (t = 0); the copy takes 1 s of trace time.
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView& v) {
+        std::vector<MigrationOrder> out;
+        if (now == 0 && v.tier_of(0, 5) == 1) out.push_back(order(5, 1, 0));
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 5), read_at(999'999, 5), read_at(1'000'000, 5)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.ios_per_tier[1], 2u);
+    EXPECT_EQ(r.ios_per_tier[0], 1u);
+    ASSERT_EQ(p.done.size(), 1u);
+    EXPECT_EQ(p.done[0].second, 1'000'000u);
+    EXPECT_EQ(r.promotions, 1u);
+    EXPECT_EQ(r.useful_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotions, 0u);
+}
+
+TEST(ReplaySimulator, CapacityRefusesAndIsNeverExceeded) {
+    ReplayConfig c = default_replay_config();
+    c.tiers[0].spec.capacity_bytes = 3 * kE;
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0)
+            for (ExtentIndex e = 0; e < 10; ++e) out.push_back(order(e, 1, 0));
+        return out;
+    });
+    std::vector<IoEvent> ev;
+    for (std::uint64_t t = 0; t < 5; ++t) ev.push_back(read_at(t * 1'000'000, t));
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.migrations, 3u);
+    EXPECT_EQ(r.refused_capacity, 7u);
+}
+
+TEST(ReplaySimulator, TenantQuotaRefuses) {
+    ReplayConfig c = default_replay_config();
+    TenantModel t;
+    t.name = "small";
+    t.luns = {0};
+    t.quota_bytes[0] = 2 * kE;
+    c.tenants.push_back(t);
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0)
+            for (ExtentIndex e = 0; e < 5; ++e) {
+                out.push_back(order(e, 1, 0, 0));
+                out.push_back(order(e, 1, 0, 1));  // LUN 1 has no tenant: no quota
+            }
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 0), read_at(5'000'000, 0)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.refused_quota, 3u);
+    EXPECT_EQ(r.migrations, 7u);
+}
+
+TEST(ReplaySimulator, BandwidthAndConcurrencyBudgets) {
+    ReplayConfig c = default_replay_config();
+    c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // 2 extents per second, bucket = 2 extents
+    c.max_concurrent = 100;
+    ScriptedPolicy p([](std::uint64_t, const PlacementView& v) {
+        std::vector<MigrationOrder> out;
+        for (ExtentIndex e = 0; e < 50; ++e)
+            if (v.tier_of(0, e) == 1) out.push_back(order(e, 1, 0));
+        return out;
+    });
+    std::vector<IoEvent> ev;
+    for (std::uint64_t t = 0; t <= 10; ++t) ev.push_back(read_at(t * 1'000'000, 99));
+    const auto r = replay(c, ev, p);
+    // 10 s at 2 extents/s plus the initial bucket of 2 extents.
+    EXPECT_LE(r.migrations + r.unfinished_migrations, 22u);
+    EXPECT_GE(r.migrations, 18u);
+    EXPECT_GT(r.refused_bandwidth, 0u);
+
+    ReplayConfig cc = default_replay_config();
+    cc.max_concurrent = 4;
+    ScriptedPolicy q([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0)
+            for (ExtentIndex e = 0; e < 10; ++e) out.push_back(order(e, 1, 0));
+        return out;
+    });
+    const auto r2 = replay(cc, ev, q);
+    EXPECT_EQ(r2.migrations, 4u);
+    EXPECT_EQ(r2.refused_concurrency, 6u);
+}
+
+TEST(ReplaySimulator, StaleAndNonsenseOrdersAreRefused) {
+    ReplayConfig c = default_replay_config();
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0) {
+            out.push_back(order(1, 0, 2));   // not in tier 0
+            out.push_back(order(1, 1, 1));   // no-op
+            out.push_back(order(1, 1, 42));  // unknown tier
+            out.push_back(order(1, 1, 0));   // fine
+            out.push_back(order(1, 1, 2));   // already in flight
+        }
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 1), read_at(3'000'000, 1)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.refused_invalid, 4u);
+    EXPECT_EQ(r.migrations, 1u);
+    EXPECT_EQ(r.ios_per_tier[0], 1u);
+}
+
+TEST(ReplaySimulator, WastedPromotionIsCounted) {
+    ReplayConfig c = default_replay_config();
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0) out.push_back(order(7, 1, 0));  // never accessed
+        if (now == 0) out.push_back(order(1, 1, 0));  // accessed later
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 1), read_at(2'000'000, 1)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.promotions, 2u);
+    EXPECT_EQ(r.useful_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotions, 1u);
+    EXPECT_DOUBLE_EQ(r.precision(), 0.5);
+}
+
+TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {
+    ReplayConfig c = default_replay_config();
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0) out.push_back(order(0, 1, 0));
+        return out;
+    });
+    IoEvent span = read_at(2'000'000, 0);
+    span.offset = kE - 4096;
+    span.length = 8192;  // last 4 KiB of extent 0 (nvme-a) + first 4 KiB of extent 1 (hdd-a)
+    std::vector<IoEvent> ev = {read_at(0, 9), span};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.ios_per_tier[0], 1u);  // attributed to the first byte's tier
+    EXPECT_DOUBLE_EQ(r.p99_latency_us, 8000.0);
+}
+
+TEST(ReplaySimulator, UnsortedEventsAreRefused) {
+    ReplayConfig c = default_replay_config();
+    ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
+    std::vector<IoEvent> ev = {read_at(10, 1), read_at(5, 1)};
+    EXPECT_THROW(replay(c, ev, p), std::invalid_argument);
+    sort_by_time(ev);
+    EXPECT_NO_THROW(replay(c, ev, p));
+}
+
+TEST(ReplaySimulator, BadConfigurationIsRefused) {
+    ReplayConfig c = default_replay_config();
+    c.default_home = 9;
+    ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
+    std::vector<IoEvent> ev = {read_at(0, 1)};
+    EXPECT_THROW(replay(c, ev, p), std::invalid_argument);
+}
+
+TEST(ReplaySimulator, LatencyModel) {
+    const auto tiers = default_tier_models();
+    EXPECT_DOUBLE_EQ(modelled_latency_us(tiers[0], IoOp::kRead, 4096), 200);
+    EXPECT_DOUBLE_EQ(modelled_latency_us(tiers[0], IoOp::kRead, 8192), 202);
+    EXPECT_DOUBLE_EQ(modelled_latency_us(tiers[1], IoOp::kWrite, 512), 8000);
+}
+
+}  // namespace
+}  // namespace rbdtier
