@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     app.add_option("--bs", bs, "logical block size")->capture_default_str();
     app.add_option("--max-xfer", max_xfer, "max blocks per command")->capture_default_str();
     app.add_flag("--battery", battery, "run the functional battery on a fresh image");
-    app.add_option("--conf", conf, "ceph.conf (battery)");
+    app.add_option("--conf", conf, "ceph.conf (battery)")->envname("RBDTIER_CEPH_CONF");
     app.add_option("--pool", pool, "pool for the battery image")->capture_default_str();
     app.add_option("--subtype", subtype, "expected handler subtype (battery)");
     app.add_option("--extra-cfg", extra, "options appended to the battery cfgstring");
