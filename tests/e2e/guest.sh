@@ -110,17 +110,19 @@ wait_for 60 has_tcmu_name || fail "tcmu-runner did not register on D-Bus: $(tail
 gone "$TCMU_PID" && fail "tcmu-runner died"
 phase_end
 
-if [[ -n ${BAD_CFGSTRING:-} ]]; then
+if ((${#BAD_CFGSTRINGS[@]})); then
   phase_start negative
-  set +e
-  out=$(targetcli "/backstores/user:$SUBTYPE" create name=bad size=1M "cfgstring=$BAD_CFGSTRING" 2>&1)
-  rc=$?
-  set -e
-  log "targetcli with bad cfgstring: rc=$rc: $out"
-  [[ -d /sys/kernel/config/target/core/user_0/bad || -d /sys/kernel/config/target/core/user_1/bad ]] &&
-    fail "a backstore was created from a bad cfgstring"
-  grep -Eq -- "$BAD_CFG_EXPECT" <<<"$out" || fail "bad cfgstring not refused as expected ($BAD_CFG_EXPECT): $out"
-  record negative "refused: $(grep -Eo -- "$BAD_CFG_EXPECT" <<<"$out" | head -1)"
+  for i in "${!BAD_CFGSTRINGS[@]}"; do
+    bad=${BAD_CFGSTRINGS[$i]} expect=${BAD_CFG_EXPECTS[$i]}
+    rc=0
+    out=$(targetcli "/backstores/user:$SUBTYPE" create name=bad$i size=1M "cfgstring=$bad" 2>&1) || rc=$?
+    log "targetcli with bad cfgstring '$bad': rc=$rc: $out"
+    ls /sys/kernel/config/target/core/user_*/bad$i >/dev/null 2>&1 &&
+      fail "a backstore was created from the bad cfgstring '$bad'"
+    ((rc != 0)) || fail "targetcli accepted the bad cfgstring '$bad'"
+    grep -Eq -- "$expect" <<<"$out" || fail "bad cfgstring '$bad' not refused as expected ($expect): $out"
+    record "negative_$i" "'$bad' refused: $(grep -Eo -- 'cfgstring invalid: .*' <<<"$out" | head -1)"
+  done
   phase_end
 fi
 
@@ -136,7 +138,12 @@ mkdir -p /etc/iscsi /run/lock/iscsi
 echo "InitiatorName=$INITIATOR_IQN" >/etc/iscsi/initiatorname.iscsi
 iscsid -f >/var/log/iscsid.log 2>&1 &
 ISCSID_PID=$!
-wait_for 20 iscsiadm -m session -P 0 || true # iscsid answers (exit 21 = no sessions is fine)
+iscsid_up() { # iscsiadm reaches iscsid: 0 = sessions, 21 = none yet (20 = cannot connect)
+  local rc=0
+  iscsiadm -m session >/dev/null 2>&1 || rc=$?
+  ((rc == 0 || rc == 21))
+}
+wait_for 20 iscsid_up || fail "iscsid does not answer: $(tail -3 /var/log/iscsid.log)"
 iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 || fail "discovery"
 iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --login || fail "login"
 find_disk() {

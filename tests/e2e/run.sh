@@ -7,7 +7,9 @@
 #   over iSCSI on the guest's loopback and open-iscsi drives I/O on it (a pattern with direct I/O, fio
 #   with crc32c verification). The host then finds the pattern in the RBD image, and proves its own
 #   check can fail by corrupting one byte of the image. With --bad-cfgstring, targetcli must refuse
-#   that cfgstring with the handler's check_config reason.
+#   that cfgstring with the handler's check_config reason (as "cfgstring invalid: <reason>" matching
+#   --bad-cfg-expect; both options may be repeated, in pairs). For user:rbdtier, two such checks are
+#   on by default: a malformed option and an image that does not exist (found by asking the cluster).
 #   Prints phase timings, fio figures and one last line "e2e: PASS" or "e2e: FAIL: <reason>"; the
 #   exit status is 0 only on PASS. The VM and any cluster it started are stopped by PID, also on
 #   failure or interruption; its temporary directory is removed unless --keep.
@@ -26,8 +28,8 @@ SUBTYPE=""
 CEPH_CONF=${RBDTIER_CEPH_CONF:-}
 POOL=nvme-a
 CACHE=${RBDTIER_E2E_CACHE:-/var/cache/rbdtier-e2e}
-BAD_CFGSTRING=""
-BAD_CFG_EXPECT='cfgstring invalid: .*[[:alnum:]]'
+BAD_CFGSTRINGS=()
+BAD_CFG_EXPECTS=()
 SMP=2
 KEEP=0
 VM_TIMEOUT=480
@@ -38,8 +40,8 @@ while (($#)); do
   --ceph-conf) CEPH_CONF=$2; shift 2 ;;
   --pool) POOL=$2; shift 2 ;;
   --cache) CACHE=$2; shift 2 ;;
-  --bad-cfgstring) BAD_CFGSTRING=$2; shift 2 ;;
-  --bad-cfg-expect) BAD_CFG_EXPECT=$2; shift 2 ;;
+  --bad-cfgstring) BAD_CFGSTRINGS+=("$2"); shift 2 ;;
+  --bad-cfg-expect) BAD_CFG_EXPECTS+=("$2"); shift 2 ;;
   --smp) SMP=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
@@ -47,6 +49,7 @@ while (($#)); do
   esac
 done
 [[ -n $SUBTYPE ]] || { SUBTYPE=$(basename "$HANDLER" .so); SUBTYPE=${SUBTYPE#handler_}; }
+((${#BAD_CFGSTRINGS[@]} == ${#BAD_CFG_EXPECTS[@]})) || { echo "e2e: FAIL: --bad-cfgstring and --bad-cfg-expect come in pairs" >&2; exit 2; }
 
 # Guest packages. Libraries the handler needs that these lack are copied from the host per run.
 GUEST_PACKAGES=(kmod tcmu-runner targetcli-fb python3-rtslib-fb python3-dbus python3-gi open-iscsi
@@ -375,8 +378,6 @@ EOF
   cat >"$share/params" <<EOF
 SUBTYPE=$SUBTYPE
 CFGSTRING='$POOL/$IMAGE;conf=/e2e/ceph.conf'
-BAD_CFGSTRING='$BAD_CFGSTRING'
-BAD_CFG_EXPECT='$BAD_CFG_EXPECT'
 LUN_SIZE=${lun_bytes}
 LUN_BYTES=$lun_bytes
 TARGET_IQN=iqn.2003-01.org.rbdtier:e2e
@@ -387,8 +388,15 @@ PATTERN_OFFSET=$pattern_offset
 PATTERN_BYTES=$pattern_bytes
 FIO_OFFSET=$((16 << 20))
 FIO_BYTES=$((32 << 20))
-FIO_IO_BYTES=$((16 << 20))
+FIO_IO_BYTES=$((6 << 20))
 EOF
+  if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
+    BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
+      "$POOL/$IMAGE-absent;conf=/e2e/ceph.conf")
+    BAD_CFG_EXPECTS=("cfgstring invalid: .*osd_op_timeout='soon'"
+      "cfgstring invalid: .*([Nn]o such|[Nn]ot found|does not exist|ENOENT)")
+  fi
+  declare -p BAD_CFGSTRINGS BAD_CFG_EXPECTS >>"$share/params"
 
   # Boot.
   t=$(ms)
@@ -425,7 +433,7 @@ EOF
     case $key in
     time_*) PHASES+=("guest_${key#time_}=${val}ms") ;;
     fio_*) say "$key=$val" ;;
-    negative) say "negative path: $val" ;;
+    negative_*) say "negative path: $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
