@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace rbdtier::ceph {
@@ -73,9 +74,8 @@ Result<std::optional<std::string>> Image::metadata_get(const std::string& key) c
             continue;
         }
         if (rc < 0) return Status::error(rc, "get metadata " + key + " of image " + spec_);
-        // len counts the terminating NUL.
-        std::size_t n = (len > 0 && buf[len - 1] == '\0') ? len - 1 : len;
-        return std::optional<std::string>(std::string(buf.data(), n));
+        // librbd copies a NUL-terminated value and does not always report its length.
+        return std::optional<std::string>(std::string(buf.data(), strnlen(buf.data(), buf.size())));
     }
     return Status::error(-ERANGE, "get metadata " + key + " of image " + spec_);
 }

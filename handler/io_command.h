@@ -32,7 +32,10 @@ struct IoCommand {
     bool from_heap = false;            // allocated because the free list was empty
     const iovec* read_back = nullptr;  // read through bounce: scatter into this on completion
     std::size_t read_back_cnt = 0;
+    const char* caw_compare = nullptr;  // CAW: the data that was expected
+    bool caw_verifying = false;         // CAW: reading back to locate a miscompare
     std::vector<iovec> iov_scratch;
+    std::vector<char> verify;  // CAW read-back
     std::vector<char> bounce;
 };
 

@@ -125,6 +125,8 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
     c->mismatch_offset = 0;
     c->read_back = nullptr;
     c->read_back_cnt = 0;
+    c->caw_compare = nullptr;
+    c->caw_verifying = false;
     c->initiator = host_.initiator != nullptr ? name_id(host_.initiator(dev, cmd)) : 0;
     c->start_us = now_us();
     in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -278,6 +280,7 @@ int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, 
         }
         buf = c->bounce.data();
     }
+    c->caw_compare = buf;
     rbd_image_t image = image_.handle();
     std::uint64_t* mismatch = &c->mismatch_offset;
     return submit(c, [&](rbd_completion_t comp) {
@@ -295,7 +298,49 @@ void Lun::on_complete(rbd_completion_t completion, void* arg) {
     c->lun->finish(c, rc);
 }
 
+// librbd 16 reports a COMPARE AND WRITE miscompare at (start of the object + index) rather
+// than at (offset + index) as documented, so the offset it gives is not trusted: the range is
+// read back and compared. Without a usable read-back, librbd's value is interpreted both ways.
+std::uint64_t Lun::miscompare_index(const IoCommand* c) const {
+    if (c->caw_verifying && c->verify.size() == c->length && c->caw_compare != nullptr) {
+        for (std::size_t i = 0; i < c->length; ++i) {
+            if (c->verify[i] != c->caw_compare[i]) return i;
+        }
+    }
+    const std::uint64_t reported = c->mismatch_offset;
+    if (reported >= c->offset && reported - c->offset < c->length) return reported - c->offset;
+    const std::uint64_t object = info_.object_size != 0 ? info_.object_size : 1;
+    const std::uint64_t base = c->offset - c->offset % object;
+    if (reported >= base && reported - base < c->length) return reported - base;
+    return 0;
+}
+
+// First stage of locating a miscompare: read the range back (the command completes when the
+// read does). False if the read could not be queued.
+bool Lun::start_miscompare_read(IoCommand* c) {
+    c->caw_verifying = true;
+    c->verify.resize(c->length);
+    auto completion = ceph::Completion::create(c, &Lun::on_complete);
+    int rc = completion ? rbd_aio_read(image_.handle(), c->offset, c->length, c->verify.data(),
+                                       completion->handle())
+                        : -ENOMEM;
+    if (rc < 0) {
+        c->verify.clear();  // nothing read: miscompare_index() falls back to librbd's offset
+        return false;
+    }
+    (void)completion->detach();
+    return true;
+}
+
 void Lun::finish(IoCommand* c, long rc) {
+    if (c->kind == IoKind::kCompareAndWrite) {
+        if (!c->caw_verifying && rc == -EILSEQ) {
+            if (start_miscompare_read(c)) return;
+        } else if (c->caw_verifying) {
+            if (rc < 0) c->verify.clear();  // read-back failed: use librbd's offset
+            rc = -EILSEQ;                   // the command's outcome is the miscompare
+        }
+    }
     const std::uint64_t end_us = now_us();
     IoStatus status = io_status_from_rbd(c->kind, rc);
     if (rc >= 0 && c->read_back != nullptr) {
@@ -310,8 +355,8 @@ void Lun::finish(IoCommand* c, long rc) {
     }
     if (status.tcmu_status == TCMU_STS_MISCOMPARE && host_.set_sense_info != nullptr &&
         c->cmd != nullptr && c->cmd->lib_cmd != nullptr) {
-        std::uint64_t at = c->mismatch_offset >= c->offset ? c->mismatch_offset - c->offset : 0;
-        host_.set_sense_info(c->cmd->lib_cmd->sense_buf, static_cast<std::uint32_t>(at));
+        host_.set_sense_info(c->cmd->lib_cmd->sense_buf,
+                             static_cast<std::uint32_t>(miscompare_index(c)));
     }
     if (status.failure == IoFailure::kTimedOut && host_.notify_cmd_timed_out != nullptr) {
         host_.notify_cmd_timed_out(c->dev);

@@ -104,6 +104,8 @@ private:
                              int* out_cnt);
     static void on_complete(rbd_completion_t completion, void* arg);
     void finish(IoCommand* c, long rc);
+    bool start_miscompare_read(IoCommand* c);
+    std::uint64_t miscompare_index(const IoCommand* c) const;
     int has_lock();
     int set_lock_tag(std::uint16_t tag);
     int break_lock();

@@ -1,0 +1,156 @@
+#include "lun_fixture.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "handler/lun_config.h"
+
+namespace rbdtier::testing {
+
+std::string ceph_conf() {
+    const char* conf = std::getenv("RBDTIER_CEPH_CONF");
+    return conf != nullptr ? conf : "";
+}
+
+std::string unique_name(const std::string& stem) {
+    static std::atomic<int> counter{0};
+    return stem + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+HostCounters& host_counters() {
+    static HostCounters counters;
+    return counters;
+}
+
+namespace {
+
+TestCommand* test_command_of(void* cmd) {
+    auto* c = static_cast<tcmur_cmd*>(cmd);
+    return static_cast<TestCommand*>(c->lib_cmd->hm_private);
+}
+
+void fake_complete(tcmu_device*, void* cmd, int status) {
+    host_counters().completions++;
+    test_command_of(cmd)->complete(status);
+}
+
+void fake_sense_info(std::uint8_t* sense, std::uint32_t info) {
+    std::memset(sense, 0, 18);
+    sense[0] = 0x80 | 0x70;  // VALID, fixed format
+    sense[3] = static_cast<std::uint8_t>(info >> 24);
+    sense[4] = static_cast<std::uint8_t>(info >> 16);
+    sense[5] = static_cast<std::uint8_t>(info >> 8);
+    sense[6] = static_cast<std::uint8_t>(info);
+}
+
+void fake_timed_out(tcmu_device*) {
+    host_counters().timed_out++;
+}
+void fake_lock_lost(tcmu_device*) {
+    host_counters().lock_lost++;
+}
+
+const char* fake_initiator(tcmu_device*, tcmur_cmd* cmd) {
+    return static_cast<TestCommand*>(cmd->lib_cmd->hm_private)->initiator();
+}
+
+}  // namespace
+
+TcmuHost fake_host() {
+    TcmuHost host;
+    host.complete = fake_complete;
+    host.set_sense_info = fake_sense_info;
+    host.notify_cmd_timed_out = fake_timed_out;
+    host.notify_lock_lost = fake_lock_lost;
+    host.initiator = fake_initiator;
+    return host;
+}
+
+TestCommand::TestCommand(std::string initiator) : initiator_(std::move(initiator)) {
+    cmd_.lib_cmd = &lib_;
+    lib_.hm_private = this;
+}
+
+void TestCommand::complete(int status) {
+    completions_++;
+    std::lock_guard lock(mutex_);
+    status_ = status;
+    done_ = true;
+    cv_.notify_all();
+}
+
+int TestCommand::wait(std::chrono::seconds deadline) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_for(lock, deadline, [&] { return done_; })) return -1000;
+    return status_;
+}
+
+std::uint32_t TestCommand::sense_info() const {
+    return (std::uint32_t{lib_.sense_buf[3]} << 24) | (std::uint32_t{lib_.sense_buf[4]} << 16) |
+           (std::uint32_t{lib_.sense_buf[5]} << 8) | std::uint32_t{lib_.sense_buf[6]};
+}
+
+void RecordingObserver::on_complete(const IoEvent& event) noexcept {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+}
+
+std::vector<IoEvent> RecordingObserver::events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+}
+
+ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem)
+    : pool_(pool), name_(unique_name(stem)) {
+    ceph::ClusterOptions options;
+    options.conf_path = ceph_conf();
+    auto cluster = ceph::Cluster::connect(options);
+    if (!cluster) {
+        ADD_FAILURE() << cluster.status().message();
+        return;
+    }
+    cluster_ = std::make_unique<ceph::Cluster>(std::move(cluster).value());
+    auto io = ceph::IoContext::open(*cluster_, pool);
+    if (!io) {
+        ADD_FAILURE() << io.status().message();
+        return;
+    }
+    io_ = std::make_unique<ceph::IoContext>(std::move(io).value());
+    ceph::Status st = ceph::create_image(*io_, name_, size);
+    if (!st) {
+        ADD_FAILURE() << st.message();
+        return;
+    }
+    ok_ = true;
+}
+
+ScratchImage::~ScratchImage() {
+    if (ok_) {
+        ceph::Status st = ceph::remove_image(*io_, name_);
+        EXPECT_TRUE(st.is_ok()) << st.message();
+    }
+}
+
+LunConfig ScratchImage::config(const std::string& extra) const {
+    std::string s = pool_ + "/" + name_ + ";conf=" + ceph_conf();
+    if (!extra.empty()) s += ";" + extra;
+    LunConfigParse parsed = parse_lun_config(s);
+    EXPECT_TRUE(parsed.config.has_value()) << parsed.error;
+    return parsed.config.value_or(LunConfig{});
+}
+
+std::vector<char> pattern(std::size_t len, std::uint32_t seed) {
+    std::vector<char> out(len);
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (std::size_t i = 0; i < len; ++i) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out[i] = static_cast<char>(x);
+    }
+    return out;
+}
+
+}  // namespace rbdtier::testing
