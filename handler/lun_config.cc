@@ -150,15 +150,9 @@ LunConfigParse parse_lun_config(std::string_view cfgstring) {
     std::vector<std::string_view> parts = split(cfgstring, ';');
     std::string_view spec = parts.front();
 
+    // tcmu-runner hands both check_config and open "<subtype>/<what the user typed>".
+    if (spec.starts_with(kPrefix)) spec.remove_prefix(kPrefix.size());
     std::vector<std::string_view> names = split(spec, '/');
-    if (names.size() == 3) {
-        if (names[0] != kPrefix.substr(0, kPrefix.size() - 1)) {
-            return fail("'" + std::string(spec) +
-                        "' has too many '/': expected pool/image (RBD namespaces are not "
-                        "supported)");
-        }
-        names.erase(names.begin());
-    }
     if (names.size() == 1) {
         return fail("'" + std::string(spec) + "' names no pool: expected pool/image");
     }

@@ -4,9 +4,9 @@
 //   [rbdtier/]pool/image[@snap][;key=value]...
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
 //         tenant=NAME  tiers=POOL[,POOL...]  policy=none|reactive|predictive
-// The "rbdtier/" prefix is what open() sees (tcmu prepends the subtype); check_config gets the
-// string as the user typed it, without it. parse_lun_config() either returns a LunConfig or a
-// one-line reason a person can act on; it never throws.
+// tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
+// check_config and open; the prefix is optional here. parse_lun_config() either returns a
+// LunConfig or a one-line reason a person can act on; it never throws.
 #pragma once
 
 #include <optional>

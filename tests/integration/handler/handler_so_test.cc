@@ -9,11 +9,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "battery.h"
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
-#include "harness.h"
+#include "tests/harness/battery.h"
+#include "tests/harness/harness.h"
 
 namespace rbdtier {
 namespace {
@@ -64,7 +64,7 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
     EXPECT_EQ(h.check_config("nvme-a/img@snap" + c),
               "snapshot 'snap' of image 'img' given, but rbdtier LUNs are writable and cannot be "
               "backed by a snapshot: clone it (rbd clone) and use the clone");
-    EXPECT_EQ(h.check_config("nvme-a" + c), "'rbdtier/nvme-a' names no pool: expected pool/image");
+    EXPECT_EQ(h.check_config("nvme-a" + c), "'nvme-a' names no pool: expected pool/image");
     EXPECT_EQ(h.check_config("nvme-a/x;colour=blue"),
               "unknown option 'colour' (known: osd_op_timeout, conf, id, tenant, tiers, policy)");
     EXPECT_EQ(h.check_config("nvme-a/x;osd_op_timeout=soon"),

@@ -53,6 +53,12 @@ TEST(LunConfig, AllOptions) {
     EXPECT_EQ(to_string(c.policy), "predictive");
 }
 
+TEST(LunConfig, PoolNamedLikeTheSubtype) {
+    LunConfig c = parse_ok("rbdtier/rbdtier/img");
+    EXPECT_EQ(c.pool, "rbdtier");
+    EXPECT_EQ(c.image, "img");
+}
+
 TEST(LunConfig, PolicyValues) {
     EXPECT_EQ(parse_ok("p/i;policy=reactive").policy, TierPolicy::kReactive);
     EXPECT_EQ(parse_ok("p/i;policy=none").policy, TierPolicy::kNone);
@@ -65,6 +71,9 @@ TEST(LunConfig, RefusesMissingParts) {
     EXPECT_EQ(parse_error("/lun0"), "pool name is missing: expected pool/image");
     EXPECT_EQ(parse_error("nvme-a/"), "image name is missing: expected pool/image");
     EXPECT_EQ(parse_error("rbdtier/nvme-a/"), "image name is missing: expected pool/image");
+    EXPECT_EQ(parse_error("rbdtier/nvme-a"), "'nvme-a' names no pool: expected pool/image");
+    EXPECT_EQ(parse_error("rbdtier/a/b/c"),
+              "'a/b/c' has too many '/': expected pool/image (RBD namespaces are not supported)");
     EXPECT_EQ(parse_error("a/b/c"),
               "'a/b/c' has too many '/': expected pool/image (RBD namespaces are not supported)");
 }
