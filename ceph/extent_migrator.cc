@@ -125,19 +125,36 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     record.bytes = length;
 
     std::vector<char> data(length), check(length);
+    // A copy nobody will point at is removed at once (scrub would remove it too).
+    auto drop_copy = [&] { (void)rbd_discard(images_.image(to).handle(), offset, length); };
+    const auto drain = [&] {
+        gate_.hold(extent);
+        if (gate_.wait_drained(extent, std::chrono::steady_clock::now() + options_.drain_timeout)) {
+            return true;
+        }
+        gate_.release(extent);
+        return false;
+    };
     for (record.copies = 1; record.copies <= options_.max_copies; ++record.copies) {
+        // Writes that land during a copy make it stale; the last try holds them off instead.
+        const bool held_copy = record.copies == options_.max_copies;
+        if (held_copy && !drain()) {
+            drop_copy();
+            return finish(Status::error(-ETIMEDOUT, "drain extent"), "copy failed");
+        }
         const std::uint64_t version = gate_.write_version(extent);
         std::uint32_t crc = 0;
-        if (Status s = copy(from, to, offset, length, data, crc); !s)
+        Status s = copy(from, to, offset, length, data, crc);
+        if (s) s = verify(to, offset, length, crc, check);
+        if (!s) {
+            if (held_copy) gate_.release(extent);
+            drop_copy();
             return finish(s, "copy failed");
-        if (Status s = verify(to, offset, length, crc, check); !s)
-            return finish(s, "verify failed");
+        }
         crash_if(CrashPoint::kAfterVerify);
 
-        gate_.hold(extent);
-        if (!gate_.wait_drained(extent,
-                                std::chrono::steady_clock::now() + options_.drain_timeout)) {
-            gate_.release(extent);
+        if (!held_copy && !drain()) {
+            drop_copy();
             return finish(Status::error(-ETIMEDOUT, "drain extent"), "commit failed");
         }
         if (gate_.write_version(extent) != version) {  // written during the copy: copy again
@@ -146,10 +163,9 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         }
         std::optional<PlacementEntry> next;
         if (to != 0) next = PlacementEntry{images_.pool(to), 0, crc};
-        if (Status s = map_.commit(extent, next); !s) {
+        if (s = map_.commit(extent, next); !s) {
             gate_.release(extent);
-            // The copy in `to` is garbage now; remove it (scrub would, too).
-            (void)rbd_discard(images_.image(to).handle(), offset, length);
+            drop_copy();
             return finish(s, "commit failed");
         }
         crash_if(CrashPoint::kAfterCommit);
@@ -171,6 +187,7 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         }
         return finish(Status::ok(), "moved");
     }
+    drop_copy();
     return finish(Status::error(-EAGAIN, "extent kept being written during the copy"), "gave up");
 }
 

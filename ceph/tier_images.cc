@@ -59,6 +59,24 @@ std::optional<std::size_t> TierImages::index_of(const std::string& pool) const {
     return {};
 }
 
+Status TierImages::take_over() {
+    for (auto& t : tiers_) {
+        auto mine = t.image.is_exclusive_lock_owner();
+        if (!mine) return mine.status();
+        if (*mine) continue;
+        auto owner = t.image.lock_owner();
+        if (!owner) return owner.status();
+        if (!owner->owner.empty()) {
+            if (Status s = t.image.lock_break(owner->mode, owner->owner);
+                !s && s.code() != -ENOENT) {
+                return s;
+            }
+        }
+        if (Status s = t.image.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE); !s) return s;
+    }
+    return Status::ok();
+}
+
 Status TierImages::resize(std::uint64_t bytes) {
     for (auto& t : tiers_) {
         auto size = t.image.size();

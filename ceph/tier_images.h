@@ -36,6 +36,10 @@ public:
     std::optional<std::size_t> index_of(const std::string& pool) const;
     std::uint64_t object_size() const { return object_size_; }
 
+    // Takes the exclusive lock of every image, breaking (and so blocklisting) a previous
+    // owner's: what a gateway does when it takes a LUN over, after a failover or a crash.
+    Status take_over();
+
     // Resizes every tier image to `bytes` (the home image too).
     Status resize(std::uint64_t bytes);
 

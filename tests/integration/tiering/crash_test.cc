@@ -55,6 +55,9 @@ TEST_P(CrashAt, EveryByteSurvivesAndScrubCleans) {
     EXPECT_EQ(WTERMSIG(status), SIGKILL);
 
     auto lun = TieredLun::open("hdd-a", image, kSize);
+    // The restarted gateway takes the LUN over from the dead one, as after a failover.
+    auto taken = lun->images().take_over();
+    ASSERT_TRUE(taken.is_ok()) << taken.message();
     const auto entry = lun->map().find(2);
     if (GetParam() == "commit") {
         ASSERT_TRUE(entry);

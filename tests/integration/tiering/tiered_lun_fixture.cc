@@ -68,10 +68,10 @@ std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::s
 }
 
 TieredLun::~TieredLun() {
-    if (!remove_) return;
     migrator_.reset();
     gate_.reset();
-    (void)map_->remove();
+    if (!remove_ || !cluster_) return;
+    if (map_) (void)map_->remove();
     map_.reset();
     images_.reset();
     (void)ceph::TierImages::remove(*cluster_, name_, kAllPools, pool_);
