@@ -1,5 +1,7 @@
-// Registers the engine's PredictivePolicy when engine/predictive_policy.h exists; otherwise
-// the registry simply has no "predictive" entry.
+// Registers the engine's PredictivePolicy ("predictive") when engine/predictive_policy.h exists
+// and rbdtier_engine is linked; otherwise the registry simply has no "predictive" entry.
+// The engine's configuration is derived from the replay configuration, so that the policy
+// knows the same tiers, tenants, extent size, horizon and migration budget as the executor.
 #include "engine/replay/policy_registry.h"
 
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
@@ -9,12 +11,38 @@
 
 namespace rbdtier {
 
+#ifdef RBDTIER_HAVE_PREDICTIVE
+namespace {
+
+EngineConfig engine_config_for(const ReplayConfig& replay) {
+    EngineConfig c;
+    for (const auto& t : replay.tiers) c.tiers.push_back(t.spec);
+    c.tenants.push_back(TenantSpec{});  // tenant 0: LUNs of no tenant
+    for (std::size_t i = 0; i < replay.tenants.size(); ++i) {
+        const auto& t = replay.tenants[i];
+        TenantSpec spec;
+        spec.name = t.name;
+        spec.quota_bytes = t.quota_bytes;
+        spec.priority = t.priority;
+        c.tenants.push_back(spec);
+        for (LunId lun : t.luns) c.lun_tenant[lun] = static_cast<TenantIndex>(i + 1);
+    }
+    c.local_site = replay.tiers.at(replay.default_home).spec.site;
+    c.extent_bytes = replay.extent_bytes;
+    c.horizon_us = replay.horizon_us;
+    c.migration_bandwidth_bytes_per_s = replay.bandwidth_bytes_per_s;
+    c.max_concurrent_migrations = replay.max_concurrent;
+    return c;
+}
+
+}  // namespace
+#endif
+
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add("predictive", "forecast-driven cost/benefit placement (rbdtier engine)",
                  [](const PolicyContext& c) {
-                     return std::make_unique<PredictivePolicy>(c.config.extent_bytes,
-                                                               c.config.horizon_us);
+                     return std::make_unique<PredictivePolicy>(engine_config_for(c.config));
                  });
 #else
     (void)registry;
