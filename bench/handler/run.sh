@@ -25,7 +25,9 @@ stop_cluster() {
     local f pid
     while IFS= read -r f; do
         pid=$(cat "$f" 2>/dev/null || true)
-        if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+        # Only a process started for this cluster (its command line names DIR), never a
+        # process that reused the PID.
+        if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir"; then
             kill "$pid" 2>/dev/null || true
             for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
             kill -9 "$pid" 2>/dev/null || true
