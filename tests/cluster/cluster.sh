@@ -1,0 +1,665 @@
+#!/usr/bin/env bash
+# cluster.sh — a real, throw-away Ceph 16.2 cluster on loopback for rbdtier's tests, demo and
+# benchmarks, built from Debian's ceph-mon/ceph-osd packages.
+#
+# Contract
+#   cluster.sh start DIR [--port-base N] [--latency]
+#       1 monitor (mon.a) + 4 memstore OSDs, no mgr, auth none, msgr2 only, everything under DIR
+#       (conf, data, logs, admin sockets, pid files, crash dumps). DIR is wiped first (refused while
+#       a cluster started there is still running). Ports: the monitor listens on BASE, the OSDs bind
+#       in BASE+1..BASE+99; without --port-base a free block is picked (under a machine-wide lock,
+#       so several clusters can start side by side) and recorded in DIR/ports.
+#       CRUSH: root default > datacenter site-a { host a-nvme: osd.0 (nvme), host a-hdd: osd.1 (hdd) }
+#                            > datacenter site-b { host b-nvme: osd.2 (nvme), host b-hdd: osd.3 (hdd) }
+#       one rule and one size-1 pool per (class, site): nvme-a, hdd-a, nvme-b, hdd-b (8 PGs, app rbd).
+#       Returns once every pool takes a write and a read on its intended OSD; prints the time taken.
+#       --latency applies the default latency profile (see `latency`).
+#   cluster.sh stop DIR            stop every daemon started in DIR, by PID; idempotent.
+#   cluster.sh status DIR          daemons (pid, running/frozen/stopped), OSD map, pools, latencies.
+#   cluster.sh env DIR             shell `export` lines (CEPH_CONF, RBDTIER_CEPH_CONF, ...).
+#   cluster.sh check DIR           exit 0 iff 4 OSDs up/in and each pool maps to, writes and reads on
+#                                  its intended OSD.
+#   cluster.sh latency DIR OSD|POOL SECONDS
+#       emulate slow media / distance: sets osd_debug_inject_dispatch_delay_probability=1 and
+#       _duration=SECONDS (0 = off) at runtime through the OSD's admin socket; remembered and re-applied
+#       when the OSD is restarted. Note: the OSD sleeps at two or three points per op (fast dispatch
+#       and op dequeue), so one 4 KiB op costs about 3 x SECONDS (measured: 0.004 -> ~13 ms).
+#       Default profile (--latency): nvme-a 0, hdd-a 0.004, nvme-b 0.001, hdd-b 0.005.
+#   cluster.sh bench DIR [-n OPS] [POOL...]
+#       median latency of OPS (default 50) sequential 4 KiB writes and reads per pool, one line per
+#       pool: "POOL write_ms W read_ms R" (python3-rados, one client connection).
+#   cluster.sh osd-stop DIR N [--freeze]   /   cluster.sh osd-start DIR N
+#       Make osd.N unreachable without losing its data, and bring it back.
+#       Default (kill): SIGTERM to the OSD, which runs with `osd fast shutdown = false` so that it
+#       unmounts its store and memstore writes its objects to DIR/osd.N (memstore keeps nothing in a
+#       *fast* shutdown or a SIGKILL: the data is then gone and its PGs never come back). Clients get
+#       connection refused; the monitor marks the OSD down at once. osd-start runs the daemon again
+#       (memstore reloads its objects), waits until it is up and its pools answer.
+#       --freeze: SIGSTOP the OSD and mark it down (`ceph osd down`): TCP stays open but nothing
+#       answers, like a hung host. osd-start sends SIGCONT; the OSD notices it was marked down and
+#       boots again.
+#       Both modes leave the OSD in the map (`mon osd down out interval = 0`), so its PGs wait for it
+#       (size 1: I/O to its pools blocks until it returns or the client's osd_op_timeout fires).
+#
+# Exit status: 0 on success; otherwise non-zero with one message on stderr.
+set -euo pipefail
+
+readonly PY=/usr/bin/python3 # Debian's python, which has the rados module (not a pyenv one)
+readonly NUM_OSDS=4
+readonly OSD_CLASS=(nvme hdd nvme hdd)
+readonly OSD_SITE=(a a b b)
+readonly DEFAULT_LATENCY=(0 0.004 0.001 0.005)
+readonly PORT_SPAN=100
+readonly PORT_LOCK=/tmp/rbdtier-cluster-ports.lock
+readonly MEMSTORE_BYTES=${RBDTIER_MEMSTORE_BYTES:-2147483648}
+
+die() {
+    echo "cluster.sh: $*" >&2
+    exit 1
+}
+log() { echo "cluster.sh: $*" >&2; }
+phase() { [[ -z ${RBDTIER_CLUSTER_TRACE:-} ]] || echo "cluster.sh: [$(date +%T.%N | cut -c1-12)] $*" >&2; }
+now() { date +%s.%N; }
+
+pool_of_osd() { echo "${OSD_CLASS[$1]}-${OSD_SITE[$1]}"; }
+
+# wait_for SECONDS WHAT CMD...: poll CMD every 0.1 s until it succeeds or the deadline passes.
+wait_for() {
+    local secs=$1 what=$2
+    shift 2
+    local deadline
+    deadline=$(($(date +%s%N) + secs * 1000000000))
+    until "$@" >/dev/null 2>&1; do
+        if (($(date +%s%N) > deadline)); then
+            log "timed out after ${secs}s waiting for: $what"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+abs_dir() {
+    [[ -n ${1:-} ]] || die "missing DIR"
+    mkdir -p "$1"
+    (cd "$1" && pwd -P)
+}
+
+# The cluster's client commands; every one bounded in time.
+cephc() { timeout 60 ceph -c "$DIR/ceph.conf" --connect-timeout 20 "$@"; }
+radosc() { timeout 60 rados -c "$DIR/ceph.conf" "$@"; }
+asok() { timeout 15 ceph --admin-daemon "$DIR/run/$1.asok" "${@:2}"; }
+
+# --- processes -------------------------------------------------------------------------------
+
+# pid_of NAME: the live PID of daemon NAME started in DIR, or nothing. A PID is trusted only if
+# /proc shows a ceph daemon using this DIR's ceph.conf (guards against PID reuse).
+pid_of() {
+    local name=$1 pid
+    for f in "$DIR/run/$name.pid" "$DIR/run/$name.started"; do
+        [[ -s $f ]] || continue
+        pid=$(<"$f")
+        if [[ $pid =~ ^[0-9]+$ ]] && owns_pid "$pid"; then
+            echo "$pid"
+            return
+        fi
+    done
+}
+
+owns_pid() {
+    local cmd
+    cmd=$(tr "\\0" " " 2>/dev/null <"/proc/$1/cmdline") || return 1
+    [[ $cmd == @(ceph-mon|ceph-osd)" -c $DIR/ceph.conf "* ]]
+}
+
+daemon_names() {
+    local i
+    for ((i = 0; i < NUM_OSDS; i++)); do echo "osd.$i"; done
+    echo mon.a
+}
+
+proc_state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X; }
+
+# start_daemon NAME BINARY ARGS...: run a daemon (it forks), record its PID.
+start_daemon() {
+    local name=$1 bin=$2
+    shift 2
+    rm -f "$DIR/run/$name.pid"
+    "$bin" -c "$DIR/ceph.conf" "$@" >>"$DIR/log/$name.out" 2>&1 9>&- ||
+        die "$name failed to start (see $DIR/log/$name.out, $DIR/log/$name.log)"
+    wait_for 20 "$name pid file" test -s "$DIR/run/$name.pid" || die "$name wrote no pid file"
+    local pid
+    pid=$(<"$DIR/run/$name.pid")
+    owns_pid "$pid" || die "$name exited at start (see $DIR/log/$name.log)"
+    echo "$pid" >"$DIR/run/$name.started"
+    echo "$name $pid" >>"$DIR/run/daemons"
+}
+
+# stop_pids SECONDS PID...: SIGTERM (and SIGCONT, in case frozen), wait, then SIGKILL.
+stop_pids() {
+    local secs=$1
+    shift
+    (($# > 0)) || return 0
+    kill -TERM "$@" 2>/dev/null || true
+    kill -CONT "$@" 2>/dev/null || true
+    local deadline=$(($(date +%s%N) + secs * 1000000000)) p alive
+    while :; do
+        alive=()
+        for p in "$@"; do still_ours "$p" && alive+=("$p"); done
+        ((${#alive[@]} == 0)) && return 0
+        if (($(date +%s%N) > deadline)); then
+            log "SIGKILL to ${alive[*]} (no exit after ${secs}s)"
+            kill -KILL "${alive[@]}" 2>/dev/null || true
+            wait_for 10 "SIGKILLed daemons to go" no_pid_alive "${alive[@]}" ||
+                die "daemons ${alive[*]} survive SIGKILL"
+            return 0
+        fi
+        sleep 0.1
+    done
+}
+
+no_pid_alive() {
+    local p
+    for p in "$@"; do still_ours "$p" && return 1; done
+    return 0
+}
+
+# still_ours PID: a PID we already knew as ours has not finished exiting. An exiting process loses
+# its cmdline before it closes its files; a zombie has finished (only its parent's reaping is left).
+still_ours() {
+    [[ -e /proc/$1 && $(proc_state "$1") != Z ]] || return 1
+    local cmd
+    cmd=$(tr "\\0" " " 2>/dev/null <"/proc/$1/cmdline") || return 1
+    [[ -z $cmd ]] || owns_pid "$1"
+}
+
+# --- configuration ---------------------------------------------------------------------------
+
+port_busy() { # port_busy FROM TO: some socket uses a local port in [FROM, TO]
+    ss -Htan | awk -v lo="$1" -v hi="$2" '{n=split($4,a,":"); p=a[n]+0; if (p>=lo && p<=hi) f=1} END{exit !f}'
+}
+
+pick_port_base() {
+    local base
+    for ((base = 21000; base + PORT_SPAN <= 32700; base += PORT_SPAN)); do
+        port_busy "$base" $((base + PORT_SPAN - 1)) || {
+            echo "$base"
+            return
+        }
+    done
+    die "no free block of $PORT_SPAN ports in 21000-32700"
+}
+
+write_conf() {
+    local fsid=$1 base=$2
+    cat >"$DIR/ceph.conf" <<EOF
+# Generated by cluster.sh for a throw-away test cluster; ports $base-$((base + PORT_SPAN - 1)).
+[global]
+fsid = $fsid
+mon host = v2:127.0.0.1:$base
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind msgr1 = false
+ms bind msgr2 = true
+ms bind port min = $((base + 1))
+ms bind port max = $((base + PORT_SPAN - 1))
+auth cluster required = none
+auth service required = none
+auth client required = none
+run dir = $DIR/run
+crash dir = $DIR/crash
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+osd crush update on start = false
+osd class update on start = false
+mon osd down out interval = 0
+osd max markdown count = 1000
+paxos propose interval = 0.01
+paxos min wait = 0.001
+
+[mon]
+mon data = $DIR/\$name
+mon cluster log file = $DIR/log/cluster.log
+log file = $DIR/log/\$name.log
+admin socket = $DIR/run/\$name.asok
+pid file = $DIR/run/\$name.pid
+
+[osd]
+osd data = $DIR/\$name
+osd objectstore = memstore
+memstore device bytes = $MEMSTORE_BYTES
+osd fast shutdown = false
+log file = $DIR/log/\$name.log
+admin socket = $DIR/run/\$name.asok
+pid file = $DIR/run/\$name.pid
+EOF
+}
+
+# The CRUSH tree, rules and pools, as monitor commands sent over one client connection (each
+# ceph CLI call costs 0.2-1 s of python start-up on a loaded machine; this costs one).
+setup_crush_and_pools() {
+    local i s c cmds=()
+    for s in a b; do
+        cmds+=("{\"prefix\": \"osd crush add-bucket\", \"name\": \"site-$s\", \"type\": \"datacenter\"}")
+        cmds+=("{\"prefix\": \"osd crush move\", \"name\": \"site-$s\", \"args\": [\"root=default\"]}")
+    done
+    for ((i = 0; i < NUM_OSDS; i++)); do
+        s=${OSD_SITE[$i]} c=${OSD_CLASS[$i]}
+        cmds+=("{\"prefix\": \"osd crush add\", \"id\": $i, \"weight\": 0.002,
+                \"args\": [\"root=default\", \"datacenter=site-$s\", \"host=$s-$c\"]}")
+        cmds+=("{\"prefix\": \"osd crush rm-device-class\", \"ids\": [\"osd.$i\"]}")
+        cmds+=("{\"prefix\": \"osd crush set-device-class\", \"class\": \"$c\", \"ids\": [\"osd.$i\"]}")
+    done
+    for ((i = 0; i < NUM_OSDS; i++)); do
+        s=${OSD_SITE[$i]} c=${OSD_CLASS[$i]}
+        cmds+=("{\"prefix\": \"osd crush rule create-replicated\", \"name\": \"$c-$s\",
+                \"root\": \"site-$s\", \"type\": \"osd\", \"class\": \"$c\"}")
+        cmds+=("{\"prefix\": \"osd pool create\", \"pool\": \"$c-$s\", \"pg_num\": 8, \"pgp_num\": 8,
+                \"pool_type\": \"replicated\", \"rule\": \"$c-$s\"}")
+        cmds+=("{\"prefix\": \"osd pool application enable\", \"pool\": \"$c-$s\", \"app\": \"rbd\"}")
+    done
+    pytool mon "${cmds[@]}"
+}
+
+# --- checks ----------------------------------------------------------------------------------
+
+osds_up_in() { # osds_up_in N: the OSD map shows N OSDs up and N in
+    local j
+    j=$(cephc osd stat -f json) || return 1
+    [[ $(jq -r '"\(.num_up_osds) \(.num_in_osds)"' <<<"$j") == "$1 $1" ]]
+}
+
+osd_is_up() { # osd_is_up N [0|1]: osd.N is (1, default) / is not (0) up in the OSD map
+    local want=${2:-1} j
+    j=$(cephc osd dump -f json) || return 1
+    [[ $(jq -r --argjson n "$1" '.osds[] | select(.osd == $n) | .up' <<<"$j") == "$want" ]]
+}
+
+pool_answers() { # read the probe object in POOL
+    radosc --rados-osd-op-timeout 5 -p "$1" stat rbdtier-probe >/dev/null
+}
+
+# healthy: 4 OSDs up and in, each pool maps to its own OSD only and takes a write and a read there.
+# Returns non-zero (and says why on stderr) rather than exiting, so wait_for can retry it.
+healthy() {
+    local i spec=()
+    for ((i = 0; i < NUM_OSDS; i++)); do spec+=("$(pool_of_osd "$i"):$i"); done
+    pytool healthy "$NUM_OSDS" "${spec[@]}"
+}
+
+cmd_check() {
+    healthy || die "cluster in $DIR is not healthy"
+    echo "cluster in $DIR is healthy: $NUM_OSDS OSDs up/in, pools on their OSDs, all serving"
+}
+
+# --- latency ---------------------------------------------------------------------------------
+
+osd_arg() { # osd number from "N", "osd.N" or a pool name
+    local a=${1#osd.} i
+    if [[ $a =~ ^[0-9]+$ ]] && ((a < NUM_OSDS)); then
+        echo "$a"
+        return
+    fi
+    for ((i = 0; i < NUM_OSDS; i++)); do
+        [[ $(pool_of_osd "$i") == "$1" ]] && {
+            echo "$i"
+            return
+        }
+    done
+    die "no such OSD or pool: $1"
+}
+
+apply_latency() { # apply_latency N SECONDS
+    local prob=1
+    [[ $2 =~ ^[0-9]*\.?[0-9]+$ ]] || die "latency must be seconds (e.g. 0.004), got: $2"
+    [[ $2 =~ ^0*\.?0*$ ]] && prob=0
+    asok "osd.$1" config set osd_debug_inject_dispatch_delay_duration "$2" >/dev/null &&
+        asok "osd.$1" config set osd_debug_inject_dispatch_delay_probability "$prob" >/dev/null ||
+        die "osd.$1: admin socket did not take the latency setting"
+    echo "$2" >"$DIR/run/osd.$1.latency"
+}
+
+cmd_latency() {
+    (($# == 2)) || die "usage: cluster.sh latency DIR OSD|POOL SECONDS"
+    local n
+    n=$(osd_arg "$1")
+    [[ -n $(pid_of "osd.$n") ]] || die "osd.$n is not running"
+    apply_latency "$n" "$2"
+    log "osd.$n ($(pool_of_osd "$n")): injected dispatch delay $2 s"
+}
+
+# --- commands --------------------------------------------------------------------------------
+
+cmd_start() {
+    local base="" latency=0
+    while (($#)); do
+        case $1 in
+        --port-base)
+            base=${2:-}
+            [[ $base =~ ^[0-9]+$ ]] || die "--port-base needs a number"
+            shift 2
+            ;;
+        --latency)
+            latency=1
+            shift
+            ;;
+        *) die "start: unknown option $1" ;;
+        esac
+    done
+    local t0 n
+    t0=$(now)
+    for n in $(daemon_names); do
+        [[ -z $(pid_of "$n") ]] || die "a cluster is already running in $DIR ($n); stop it first"
+    done
+    if [[ -n $(ls -A "$DIR") ]]; then # only ever wipe a directory this script made
+        head -1 "$DIR/ceph.conf" 2>/dev/null | grep -q '^# Generated by cluster.sh' ||
+            die "$DIR is not empty and holds no cluster.sh cluster; refusing to wipe it"
+        find "$DIR" -mindepth 1 -delete
+    fi
+    mkdir -p "$DIR/run" "$DIR/log" "$DIR/crash"
+    trap 'log "start failed; stopping what was started"; cmd_stop >/dev/null 2>&1 || true' EXIT
+
+    # Ports: chosen and bound under one machine-wide lock, so parallel starts never collide.
+    exec 9>"$PORT_LOCK"
+    flock -w 120 9 || die "could not take $PORT_LOCK"
+    if [[ -z $base ]]; then
+        base=$(pick_port_base)
+    elif port_busy "$base" $((base + PORT_SPAN - 1)); then
+        die "ports $base-$((base + PORT_SPAN - 1)) are in use"
+    fi
+    printf 'mon %s\nosd_min %s\nosd_max %s\n' "$base" $((base + 1)) $((base + PORT_SPAN - 1)) \
+        >"$DIR/ports"
+
+    phase "ports chosen"
+    local fsid
+    fsid=$(uuidgen)
+    write_conf "$fsid" "$base"
+    monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$base]" "$DIR/monmap" \
+        >"$DIR/log/monmaptool.out"
+    ceph-mon -c "$DIR/ceph.conf" --mkfs -i a --monmap "$DIR/monmap" >"$DIR/log/mon.a.out" 2>&1 ||
+        die "ceph-mon --mkfs failed (see $DIR/log)"
+    phase "mon started"
+    start_daemon mon.a ceph-mon -i a
+    wait_for 20 "monitor answers" cephc osd stat || die "monitor does not answer"
+
+    phase "mon answers"
+    local i uuids=() mkfs=() cmds=()
+    for ((i = 0; i < NUM_OSDS; i++)); do
+        uuids[i]=$(uuidgen)
+        cmds+=("{\"prefix\": \"osd new\", \"uuid\": \"${uuids[i]}\", \"id\": $i}")
+    done
+    pytool mon "${cmds[@]}" || die "could not create the OSDs in the OSD map"
+    for ((i = 0; i < NUM_OSDS; i++)); do
+        mkdir -p "$DIR/osd.$i"
+        ceph-osd -c "$DIR/ceph.conf" -i "$i" --mkfs --osd-uuid "${uuids[i]}" \
+            >"$DIR/log/osd.$i.mkfs" 2>&1 9>&- &
+        mkfs+=($!)
+    done
+    phase "osds created"
+    for i in "${!mkfs[@]}"; do wait "${mkfs[$i]}" || die "ceph-osd --mkfs for osd.$i failed"; done
+    phase "osds mkfs done"
+    setup_crush_and_pools || die "could not set up CRUSH and pools"
+    phase "crush and pools done"
+    for ((i = 0; i < NUM_OSDS; i++)); do start_daemon "osd.$i" ceph-osd -i "$i"; done
+    phase "osds started"
+    wait_for 30 "$NUM_OSDS OSDs up and in" osds_up_in "$NUM_OSDS" || die "OSDs did not come up"
+    phase "osds up"
+    local t_ready
+    t_ready=$(now)
+    wait_for 30 "every pool serving on its OSD" healthy || die "pools are not healthy"
+    phase "healthy"
+    flock -u 9
+    exec 9>&-
+    if ((latency)); then
+        for ((i = 0; i < NUM_OSDS; i++)); do apply_latency "$i" "${DEFAULT_LATENCY[$i]}"; done
+    fi
+    trap - EXIT
+    awk -v t0="$t0" -v t1="$t_ready" -v t2="$(now)" -v b="$base" -v e=$((base + PORT_SPAN - 1)) \
+        -v l="$( ((latency)) && echo on || echo off)" 'BEGIN {
+        printf "cluster.sh: started in %.1f s (OSDs up after %.1f s); ports %s-%s; latency profile %s\n",
+            t2 - t0, t1 - t0, b, e, l }' >&2
+    echo "export CEPH_CONF=$DIR/ceph.conf"
+}
+
+cmd_stop() {
+    [[ -d $DIR/run ]] || return 0
+    local n p osds=() mons=()
+    for n in $(daemon_names); do
+        p=$(pid_of "$n")
+        [[ -n $p ]] || continue
+        if [[ $n == osd.* ]]; then osds+=("$p"); else mons+=("$p"); fi
+    done
+    # Whole-cluster stop discards data: no memstore save. Frozen OSDs are resumed first.
+    ((${#osds[@]})) && kill -CONT "${osds[@]}" 2>/dev/null || true
+    for n in $(daemon_names); do
+        [[ $n == osd.* && -n $(pid_of "$n") ]] &&
+            { asok "$n" config set osd_fast_shutdown true >/dev/null 2>&1 || true; } &
+    done
+    wait
+    stop_pids 30 "${osds[@]}" # OSDs first: they tell the monitor they are going
+    stop_pids 30 "${mons[@]}"
+    # Anything ever recorded in DIR/run/daemons must be gone.
+    if [[ -s $DIR/run/daemons ]]; then
+        local left=()
+        while read -r n p; do owns_pid "$p" && left+=("$p"); done <"$DIR/run/daemons"
+        stop_pids 10 "${left[@]}"
+    fi
+    rm -f "$DIR"/run/*.pid "$DIR"/run/*.stopped
+    log "stopped cluster in $DIR"
+}
+
+cmd_osd_stop() {
+    (($# >= 1)) || die "usage: cluster.sh osd-stop DIR N [--freeze]"
+    local n mode=kill p
+    n=$(osd_arg "$1")
+    [[ ${2:-} == --freeze ]] && mode=freeze
+    p=$(pid_of "osd.$n")
+    [[ -n $p ]] || die "osd.$n is not running"
+    [[ -e $DIR/run/osd.$n.stopped ]] && die "osd.$n is already stopped"
+    if [[ $mode == freeze ]]; then
+        kill -STOP "$p"
+        echo freeze >"$DIR/run/osd.$n.stopped"
+        cephc osd down "$n" >/dev/null 2>&1
+    else
+        echo kill >"$DIR/run/osd.$n.stopped"
+        stop_pids 60 "$p"
+        # A clean shutdown has told the monitor; make sure (it must not wait for a grace period).
+        osd_is_up "$n" 0 || cephc osd down "$n" >/dev/null 2>&1
+    fi
+    wait_for 30 "osd.$n marked down" osd_is_up "$n" 0 || die "osd.$n is still up in the map"
+    log "osd.$n ($(pool_of_osd "$n")) stopped ($mode)"
+}
+
+cmd_osd_start() {
+    (($# == 1)) || die "usage: cluster.sh osd-start DIR N"
+    local n mode p
+    n=$(osd_arg "$1")
+    [[ -e $DIR/run/osd.$n.stopped ]] || die "osd.$n was not stopped by osd-stop"
+    mode=$(<"$DIR/run/osd.$n.stopped")
+    if [[ $mode == freeze ]]; then
+        p=$(pid_of "osd.$n")
+        [[ -n $p ]] || die "frozen osd.$n has gone"
+        kill -CONT "$p"
+    else
+        [[ -z $(pid_of "osd.$n") ]] || die "osd.$n is still running"
+        start_daemon "osd.$n" ceph-osd -i "$n"
+    fi
+    rm -f "$DIR/run/osd.$n.stopped"
+    wait_for 60 "osd.$n up" osd_is_up "$n" 1 || die "osd.$n did not come back up"
+    if [[ -s $DIR/run/osd.$n.latency && $mode == kill ]]; then
+        apply_latency "$n" "$(<"$DIR/run/osd.$n.latency")"
+    fi
+    wait_for 60 "pool $(pool_of_osd "$n") answering" pool_answers "$(pool_of_osd "$n")" ||
+        die "pool $(pool_of_osd "$n") does not answer after osd.$n restarted"
+    log "osd.$n ($(pool_of_osd "$n")) started ($mode)"
+}
+
+cmd_status() {
+    [[ -f $DIR/ceph.conf ]] || die "no cluster in $DIR"
+    local n p state lat
+    echo "dir $DIR"
+    sed 's/^/ports: /' "$DIR/ports"
+    for n in $(daemon_names); do
+        p=$(pid_of "$n")
+        if [[ -z $p ]]; then
+            state=stopped
+        elif [[ $(proc_state "$p") == T ]]; then
+            state=frozen
+        else
+            state=running
+        fi
+        lat=""
+        [[ -s $DIR/run/$n.latency ]] && lat=" latency=$(<"$DIR/run/$n.latency")s"
+        echo "$n pid=${p:--} $state$lat"
+    done
+    [[ -n $(pid_of mon.a) ]] || return 0
+    cephc osd stat
+    cephc osd tree
+    local rules
+    rules=$(cephc osd crush rule dump -f json)
+    cephc osd pool ls detail -f json | jq -r --argjson rules "$rules" '.[] |
+        . as $p | ($rules[] | select(.rule_id == $p.crush_rule) | .rule_name) as $r |
+        "pool \(.pool_name): rule \($r), size \(.size), pg_num \(.pg_num), " +
+        "application \(.application_metadata | keys | join(","))"'
+}
+
+cmd_env() {
+    echo "export CEPH_CONF=$DIR/ceph.conf"
+    echo "export RBDTIER_CEPH_CONF=$DIR/ceph.conf"
+    echo "export RBDTIER_CLUSTER_DIR=$DIR"
+    echo "export RBDTIER_CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+}
+
+cmd_bench() {
+    local ops=50
+    if [[ ${1:-} == -n ]]; then
+        ops=${2:?}
+        shift 2
+    fi
+    local pools=("$@") i
+    if ((${#pools[@]} == 0)); then
+        for ((i = 0; i < NUM_OSDS; i++)); do pools+=("$(pool_of_osd "$i")"); done
+    fi
+    pytool bench "$ops" "${pools[@]}"
+}
+
+# pytool SUB ARGS...: the client-side work that is cheaper in one librados connection than in many
+# CLI calls. SUB is one of
+#   mon JSON...            send monitor commands in order; stop at the first that fails
+#   healthy N POOL:OSD...  N OSDs up and in; each POOL maps to OSD only; write+read a probe object
+#   bench OPS POOL...      median latency of OPS sequential 4 KiB writes and reads per pool
+pytool() {
+    timeout 300 "$PY" - "$DIR/ceph.conf" "$@" <<'EOF'
+import json, statistics, sys, time
+import rados
+
+conf, sub, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def fail(msg):
+    print('cluster.sh: ' + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def mon(cluster, cmd):
+    ret, out, err = cluster.mon_command(json.dumps(cmd), b'', timeout=30)
+    if ret != 0:
+        fail('monitor command %s failed: %s (%d)' % (json.dumps(cmd), err, ret))
+    return out
+
+
+def healthy(cluster, n, specs):
+    stat = json.loads(mon(cluster, {'prefix': 'osd stat', 'format': 'json'}))
+    if (stat['num_up_osds'], stat['num_in_osds']) != (n, n):
+        fail('%d OSDs up, %d in; want %d' % (stat['num_up_osds'], stat['num_in_osds'], n))
+    for spec in specs:
+        pool, osd = spec.rsplit(':', 1)
+        m = json.loads(mon(cluster, {'prefix': 'osd map', 'pool': pool,
+                                     'object': 'rbdtier-probe', 'format': 'json'}))
+        if m['up'] != [int(osd)] or m['acting'] != [int(osd)]:
+            fail('pool %s maps to up %s acting %s, not [%s]' % (pool, m['up'], m['acting'], osd))
+        data = ('probe %s %d' % (pool, time.time_ns())).encode()
+        with cluster.open_ioctx(pool) as io:
+            io.write_full('rbdtier-probe', data)
+            if io.read('rbdtier-probe', 4096) != data:
+                fail('pool %s: probe object reads back wrong' % pool)
+
+
+def bench(cluster, ops, pools):
+    data = bytes(range(256)) * 16  # 4 KiB
+    for pool in pools:
+        with cluster.open_ioctx(pool) as io:
+            names = ['rbdtier-bench.%d' % i for i in range(ops)]
+            io.write_full(names[0], data)  # warm up the session to the OSD
+            io.read(names[0], len(data))
+            w, r = [], []
+            for name in names:
+                t = time.perf_counter()
+                io.write_full(name, data)
+                w.append(time.perf_counter() - t)
+            for name in names:
+                t = time.perf_counter()
+                got = io.read(name, len(data))
+                r.append(time.perf_counter() - t)
+                if got != data:
+                    fail('%s: read back differs from what was written' % pool)
+            for name in names:
+                io.remove_object(name)
+            print('%s write_ms %.3f read_ms %.3f' % (
+                pool, statistics.median(w) * 1e3, statistics.median(r) * 1e3), flush=True)
+
+
+cluster = rados.Rados(conffile=conf, conf={
+    'client_mount_timeout': '15', 'rados_osd_op_timeout': '10', 'rados_mon_op_timeout': '15'})
+try:
+    cluster.connect(timeout=15)
+except rados.Error as e:
+    fail('cannot connect to the cluster: %s' % e)
+try:
+    if sub == 'mon':
+        for c in args:
+            mon(cluster, json.loads(c))
+    elif sub == 'healthy':
+        healthy(cluster, int(args[0]), args[1:])
+    elif sub == 'bench':
+        bench(cluster, int(args[0]), args[1:])
+    else:
+        fail('pytool: unknown subcommand ' + sub)
+except rados.Error as e:
+    fail('%s: %s' % (sub, e))
+finally:
+    cluster.shutdown()
+EOF
+}
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 2
+}
+
+main() {
+    (($# >= 2)) || usage
+    local cmd=$1
+    DIR=$(abs_dir "$2")
+    shift 2
+    case $cmd in
+    start) cmd_start "$@" ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    check) cmd_check ;;
+    latency) cmd_latency "$@" ;;
+    bench) cmd_bench "$@" ;;
+    osd-stop) cmd_osd_stop "$@" ;;
+    osd-start) cmd_osd_start "$@" ;;
+    *) usage ;;
+    esac
+}
+
+main "$@"
