@@ -20,7 +20,9 @@ TCMU_PID=""
 ISCSID_PID=""
 
 log() { echo "guest: $*"; }
-record() { echo "$1=$2" >>"$RESULT"; }
+record() { echo "$1=${2//$'\n'/ | }" >>"$RESULT"; } # one line per key
+# targetcli with its harmless first-run warning removed.
+tcli() { targetcli "$@" 2>&1 | grep -v 'Could not load preferences file'; return "${PIPESTATUS[0]}"; }
 fail() {
   log "FAIL: $STEP: $*"
   record status "FAIL: $STEP: $*"
@@ -51,8 +53,11 @@ gone() { [[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/nul
 
 on_exit() {
   local rc=$?
-  if ((rc != 0)) && ! grep -q '^status=' "$RESULT"; then
-    record status "FAIL: $STEP: exited with status $rc"
+  if ((rc != 0)); then
+    grep -q '^status=' "$RESULT" || record status "FAIL: $STEP: exited with status $rc"
+    echo "guest: last kernel messages:"
+    dmesg | tail -20
+    [[ -e /var/log/tcmu-runner.out ]] && { echo "guest: tcmu-runner output:"; tail -20 /var/log/tcmu-runner.out; }
   fi
   # Leave the target as found so that the image is closed cleanly (releases its RBD lock).
   iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
@@ -115,7 +120,7 @@ if ((${#BAD_CFGSTRINGS[@]})); then
   for i in "${!BAD_CFGSTRINGS[@]}"; do
     bad=${BAD_CFGSTRINGS[$i]} expect=${BAD_CFG_EXPECTS[$i]}
     rc=0
-    out=$(targetcli "/backstores/user:$SUBTYPE" create name=bad$i size=1M "cfgstring=$bad" 2>&1) || rc=$?
+    out=$(tcli "/backstores/user:$SUBTYPE" create name=bad$i size=1M "cfgstring=$bad") || rc=$?
     log "targetcli with bad cfgstring '$bad': rc=$rc: $out"
     ls /sys/kernel/config/target/core/user_*/bad$i >/dev/null 2>&1 &&
       fail "a backstore was created from the bad cfgstring '$bad'"
@@ -127,7 +132,7 @@ if ((${#BAD_CFGSTRINGS[@]})); then
 fi
 
 phase_start target
-out=$(targetcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING" 2>&1) ||
+out=$(tcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING") ||
   fail "targetcli create: $out"
 log "$out"
 python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"

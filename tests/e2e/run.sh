@@ -15,8 +15,10 @@
 #   failure or interruption; its temporary directory is removed unless --keep.
 # Usage: run.sh [--handler SO] [--subtype NAME] [--ceph-conf CONF] [--pool POOL] [--cache DIR]
 #               [--bad-cfgstring STR] [--bad-cfg-expect REGEX] [--smp N] [--keep]
-#   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF, else start one with
-#   tests/cluster/cluster.sh, else a one-OSD cluster of our own).
+#               [--cluster auto|script|mini]
+#   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF). Otherwise the test starts
+#   its own: with tests/cluster/cluster.sh (script), or a one-OSD cluster of its own (mini); auto
+#   (the default) takes the script when it exists.
 set -euo pipefail
 
 SCRIPT_VERSION=3 # bump when the guest image recipe changes
@@ -32,6 +34,7 @@ BAD_CFGSTRINGS=()
 BAD_CFG_EXPECTS=()
 SMP=2
 KEEP=0
+CLUSTER_KIND=auto
 VM_TIMEOUT=480
 while (($#)); do
   case $1 in
@@ -44,6 +47,7 @@ while (($#)); do
   --bad-cfg-expect) BAD_CFG_EXPECTS+=("$2"); shift 2 ;;
   --smp) SMP=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
+  --cluster) CLUSTER_KIND=$2; shift 2 ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
   *) echo "e2e: FAIL: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -223,7 +227,8 @@ ensure_image() {
   (
     flock 9
     if [[ ! -s $IMG/rootfs.cpio ]]; then
-      rm -rf "$IMG"
+      # Images of other keys and builds that were interrupted are of no further use.
+      find "$CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
       build_image "$IMG" "$kpkg"
     fi
   ) 9>"$CACHE/.lock"
@@ -295,7 +300,11 @@ ensure_cluster() {
     return
   fi
   OWN_CLUSTER=$TMP/cluster
-  if [[ -x $REPO/tests/cluster/cluster.sh ]]; then
+  if [[ $CLUSTER_KIND == auto ]]; then
+    CLUSTER_KIND=mini
+    [[ -x $REPO/tests/cluster/cluster.sh ]] && CLUSTER_KIND=script
+  fi
+  if [[ $CLUSTER_KIND == script ]]; then
     OWN_CLUSTER_KIND=cluster.sh
     "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" >"$TMP/cluster.log" 2>&1 ||
       { tail -20 "$TMP/cluster.log"; die "tests/cluster/cluster.sh start failed"; }
@@ -361,7 +370,7 @@ main() {
       cp -L "$lib" "$share/lib/"
       copied+=("$(basename "$lib")")
     fi
-  done < <(ldd "$HANDLER" | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
+  done < <(ldd "$HANDLER" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
   ((${#copied[@]})) && say "libraries copied for the guest: ${copied[*]}"
   local mon_host
   mon_host=$(ceph-conf -c "$CEPH_CONF" --lookup mon_host)
