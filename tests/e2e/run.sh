@@ -35,7 +35,7 @@ BAD_CFG_EXPECTS=()
 SMP=2
 KEEP=0
 CLUSTER_KIND=auto
-VM_TIMEOUT=480
+DEADLINE=840 # seconds for the whole run: fail cleanly before CTest's TIMEOUT (900) kills us
 while (($#)); do
   case $1 in
   --handler) HANDLER=$2; shift 2 ;;
@@ -263,22 +263,24 @@ log file = $d/log/\$name.log
 admin socket =
 [mon]
 mon data = $d/mon.\$id
-pid file = $d/run/\$name.pid
 admin socket = $d/run/\$name.asok
 [osd]
 osd data = $d/osd.\$id
 osd objectstore = memstore
 memstore device bytes = 1073741824
-pid file = $d/run/\$name.pid
 admin socket = $d/run/\$name.asok
 EOF
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port]" "$d/monmap" >/dev/null
   ceph-mon -c "$d/ceph.conf" --mkfs -i a --monmap "$d/monmap" >/dev/null 2>&1
-  ceph-mon -c "$d/ceph.conf" -i a
+  # In the foreground (-f) as our children, so that even a test runner killing our process tree
+  # takes them along.
+  ceph-mon -c "$d/ceph.conf" -i a -f >>"$d/log/mon.a.out" 2>&1 &
+  echo $! >"$d/run/mon.a.pid"
   uuid=$(python3 -c 'import uuid; print(uuid.uuid4())')
   timeout 30 ceph -c "$d/ceph.conf" osd new "$uuid" 0 >/dev/null
   ceph-osd -c "$d/ceph.conf" -i 0 --mkfs --osd-uuid "$uuid" >/dev/null 2>&1
-  ceph-osd -c "$d/ceph.conf" -i 0
+  ceph-osd -c "$d/ceph.conf" -i 0 -f >>"$d/log/osd.0.out" 2>&1 &
+  echo $! >"$d/run/osd.0.pid"
   osd_up() { ceph -c "$d/ceph.conf" osd dump -f json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["osds"][0]["up"] else 1)'; }
   wait_for 60 osd_up || return 1
   timeout 30 ceph -c "$d/ceph.conf" osd pool create "$POOL" 8 8 >/dev/null 2>&1
@@ -419,11 +421,11 @@ EOF
     -virtfs "local,path=$share,mount_tag=e2e,security_model=none,id=e2e" \
     </dev/null >"$TMP/qemu.log" 2>&1 &
   QEMU_PID=$!
-  local deadline=$(($(date +%s) + VM_TIMEOUT))
+  local deadline=$((T_START / 1000 + DEADLINE))
   while alive "$QEMU_PID"; do
     if (($(date +%s) > deadline)); then
       tail -30 "$TMP/console.log"
-      die "guest did not finish within ${VM_TIMEOUT}s"
+      die "guest still running at the run's deadline (${DEADLINE}s after start)"
     fi
     sleep 0.5
   done
