@@ -133,5 +133,44 @@ TEST_F(HandlerSo, DataWrittenWithLibrbdReadsBackThroughTheHandler) {
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
 }
 
+TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
+    ceph::ClusterOptions o;
+    o.conf_path = conf();
+    auto cluster = ceph::Cluster::connect(o);
+    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+    auto io = ceph::IoContext::open(*cluster, "nvme-b");
+    ASSERT_TRUE(io.is_ok());
+    const std::string name = "so-rc-" + std::to_string(getpid());
+    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    {
+        harness::Harness h(HANDLER_SO);
+        auto dev = h.open({"nvme-b/" + name + ";conf=" + conf(), 8 << 20});
+        const tcmur_handler& t = h.handler();
+
+        EXPECT_EQ(t.get_lock_state(dev->raw()), TCMUR_DEV_LOCK_UNLOCKED);
+        EXPECT_EQ(t.lock(dev->raw(), 7), TCMU_STS_OK);
+        EXPECT_EQ(t.get_lock_state(dev->raw()), TCMUR_DEV_LOCK_WRITE_LOCKED);
+        uint16_t tag = 0;
+        EXPECT_EQ(t.get_lock_tag(dev->raw(), &tag), TCMU_STS_OK);
+        EXPECT_EQ(tag, 7);
+        EXPECT_EQ(t.unlock(dev->raw()), TCMU_STS_OK);
+        EXPECT_EQ(t.get_lock_state(dev->raw()), TCMUR_DEV_LOCK_UNLOCKED);
+        // A resize takes the exclusive lock implicitly (librbd), so it comes second.
+        tcmulib_cfg_info grow{};
+        grow.type = TCMULIB_CFG_DEV_SIZE;
+        grow.data.dev_size = 12 << 20;
+        EXPECT_EQ(t.reconfig(dev->raw(), &grow), 0);
+        auto image = ceph::Image::open(*io, name);
+        ASSERT_TRUE(image.is_ok());
+        auto size = image->size();
+        ASSERT_TRUE(size.is_ok());
+        EXPECT_EQ(*size, 12u << 20) << "the image grew with the LUN";
+        tcmulib_cfg_info cfgstr{};
+        cfgstr.type = TCMULIB_CFG_DEV_CFGSTR;
+        EXPECT_EQ(t.reconfig(dev->raw(), &cfgstr), -EOPNOTSUPP);
+    }
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+}
+
 }  // namespace
 }  // namespace rbdtier
