@@ -36,13 +36,16 @@ int primary_osd(ceph::Cluster& cluster, const std::string& pool, const std::stri
     return std::atoi(json.c_str() + at + key.size());
 }
 
-int cluster_sh(const std::string& verb, int osd) {
+int cluster_sh(const std::string& verb, int osd, const std::string& flag = "") {
     std::string cmd = std::string("'") + std::getenv("RBDTIER_CLUSTER_SH") + "' " + verb + " '" +
-                      std::getenv("RBDTIER_CLUSTER_DIR") + "' " + std::to_string(osd);
+                      std::getenv("RBDTIER_CLUSTER_DIR") + "' " + std::to_string(osd) + " " + flag;
     return std::system(cmd.c_str());
 }
 
-TEST(OsdFault, TimeoutThenRecovery) {
+// "" = the OSD is shut down (connection refused); "--freeze" = SIGSTOPped (a hung host).
+class OsdFault : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OsdFault, TimeoutThenRecovery) {
     if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
     const char* sh = std::getenv("RBDTIER_CLUSTER_SH");
     ASSERT_NE(sh, nullptr);
@@ -67,7 +70,7 @@ TEST(OsdFault, TimeoutThenRecovery) {
     const int osd = primary_osd(image.cluster(), "nvme-a", object0);
     ASSERT_GE(osd, 0) << "no primary OSD for " << object0;
 
-    ASSERT_EQ(cluster_sh("osd-stop", osd), 0);
+    ASSERT_EQ(cluster_sh("osd-stop", osd, GetParam()), 0);
     // From here on the OSD must be restarted whatever happens.
     struct Restart {
         int osd;
@@ -115,6 +118,12 @@ TEST(OsdFault, TimeoutThenRecovery) {
               TCMU_STS_OK);
     EXPECT_EQ(back, after);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, OsdFault, ::testing::Values("", "--freeze"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                             return info.param.empty() ? std::string("Shutdown")
+                                                       : std::string("Freeze");
+                         });
 
 }  // namespace
 }  // namespace rbdtier::testing
