@@ -586,8 +586,10 @@ Result Device::compare_and_write(uint64_t lba, const void* compare, const void* 
     // One Data-Out buffer holding the verify data then the write data, as the kernel sends.
     size_t half = static_cast<size_t>(blocks) * block_size();
     std::vector<uint8_t> buf(2 * half);
-    std::memcpy(buf.data(), compare, half);
-    std::memcpy(buf.data() + half, write, half);
+    if (half) {
+        std::memcpy(buf.data(), compare, half);
+        std::memcpy(buf.data() + half, write, half);
+    }
     return execute(Request{
         make_compare_and_write(lba, blocks), {{buf.data(), buf.size()}}, std::string(initiator)});
 }
@@ -657,7 +659,8 @@ Harness::Harness(const std::string& so_path) : path_(so_path) {
 
 Harness::~Harness() {
     if (handler_ && handler_->destroy) handler_->destroy();
-    if (dl_) dlclose(dl_);
+    // Like tcmu-runner, the plugin stays mapped: handlers (and the Ceph libraries they pull
+    // in) keep threads and static state that do not survive being unloaded.
 }
 
 std::optional<std::string> Harness::check_config(const std::string& cfg) const {

@@ -129,7 +129,7 @@ class Harness {
 public:
     // Loads the plugin; throws std::runtime_error with the reason on failure.
     explicit Harness(const std::string& so_path);
-    ~Harness();  // handler's destroy(), dlclose()
+    ~Harness();  // handler's destroy(); the .so stays loaded, as in tcmu-runner
     Harness(const Harness&) = delete;
     Harness& operator=(const Harness&) = delete;
 

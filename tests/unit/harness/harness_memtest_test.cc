@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ struct Variant {
     const char* so;
     bool native;  // handler has writesame/caw/flush
 };
+
+// Readable test names in CTest ("GetParam() = native").
+void PrintTo(const Variant& v, std::ostream* os) {
+    *os << (v.native ? "native" : "emulated");
+}
 
 memtest_stats stats_of(const char* so) {
     void* h = dlopen(so, RTLD_NOW | RTLD_NOLOAD);
