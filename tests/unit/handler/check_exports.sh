@@ -10,4 +10,17 @@ nm -D --defined-only "$so" | grep -q ' T handler_init$' || { echo "FAIL: handler
 # It must not link a tcmu library: tcmu symbols stay undefined, resolved by the host.
 if ldd "$so" | grep -qi tcmu; then echo "FAIL: links a tcmu library" >&2; exit 1; fi
 nm -D --undefined-only "$so" | grep -q ' tcmur_register_handler$' || { echo "FAIL: tcmur_register_handler not undefined" >&2; exit 1; }
+
+# Every tcmu symbol it needs must be provided by the real tcmu-runner (and its libtcmu), when
+# installed, or the runner's dlopen(RTLD_NOW) would refuse the plugin.
+runner=/usr/bin/tcmu-runner
+if [ -x "$runner" ]; then
+    provided=$( { nm -D --defined-only "$runner"
+                  for lib in $(ldd "$runner" | awk '/tcmu/ {print $3}'); do nm -D --defined-only "$lib"; done
+                } | awk '{print $3}' | sort -u)
+    missing=$(nm -D --undefined-only "$so" | awk '{print $2}' | grep -E '^tcmur?_' | sort -u |
+              while read -r sym; do echo "$provided" | grep -qx "$sym" || echo "$sym"; done)
+    [ -z "$missing" ] || { echo "FAIL: not provided by $runner: $missing" >&2; exit 1; }
+    echo "tcmu symbols all provided by $runner"
+fi
 echo OK
