@@ -1,0 +1,27 @@
+// Command: one verb of the `rbdtier` CLI (replay, status, ...), each in its own file.
+//
+// main.cc creates every command, lets each add its subcommand and options to the CLI11 app,
+// parses, and runs the one chosen. run() returns the process exit code:
+// 0 success, 1 bad input or failure (reported once on stderr), 2 bad usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+namespace rbdtier::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+class Command {
+public:
+    virtual ~Command() = default;
+    // Adds the verb's subcommand to `app` and returns it.
+    virtual CLI::App* add_to(CLI::App& app) = 0;
+    virtual int run() = 0;
+};
+
+std::unique_ptr<Command> make_replay_command();
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,37 @@
+// rbdtier: the gateway admin CLI. Each verb lives in its own file (see command.h) and is
+// registered here.
+#include <iostream>
+#include <utility>
+#include <vector>
+
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+    using namespace rbdtier::cli;
+    CLI::App app{"rbdtier: predictive tiering for Ceph RBD iSCSI gateways"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "rbdtier 0.1.0");
+
+    std::vector<std::pair<std::unique_ptr<Command>, CLI::App*>> commands;
+    auto add = [&](std::unique_ptr<Command> command) {
+        CLI::App* sub = command->add_to(app);
+        commands.emplace_back(std::move(command), sub);
+    };
+    add(make_replay_command());
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    for (auto& [command, sub] : commands)
+        if (sub->parsed()) return command->run();
+    return kExitUsage;
+}

@@ -1,0 +1,252 @@
+// `rbdtier replay`: replays a block I/O trace (or writes a synthetic one) and compares
+// placement policies under a tier model. See `rbdtier replay --help`.
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/progress_bar.h"
+#include "cli/replay_config_json.h"
+#include "cli/replay_report.h"
+#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_simulator.h"
+#include "engine/replay/workload_generator.h"
+#include "engine/trace/msr_writer.h"
+#include "engine/trace/trace_error.h"
+#include "engine/trace/trace_reader.h"
+
+namespace rbdtier::cli {
+
+namespace {
+
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+class ReplayCommand final : public Command {
+public:
+    CLI::App* add_to(CLI::App& app) override {
+        sub_ = app.add_subcommand("replay",
+                                  "Replay a block I/O trace against a tier model under placement "
+                                  "policies, or generate a synthetic trace");
+        sub_->add_option("TRACE", trace_path_,
+                         "Trace file (MSR, SPC, Alibaba, Tencent, DiskSim, "
+                         "vscsi, CloudPhysics CSV)");
+        std::vector<std::string> formats;
+        for (auto f : all_trace_formats()) formats.emplace_back(trace_format_name(f));
+        formats.insert(formats.begin(), "auto");
+        sub_->add_option("--format", format_, "Trace format (default: detect from content)")
+            ->check(CLI::IsMember(formats));
+        sub_->add_option("--time-unit", time_unit_, "DiskSim time unit (default ms)")
+            ->check(CLI::IsMember({"ns", "us", "ms", "s"}));
+        sub_->add_option("--policy", policies_,
+                         "Comma-separated policies, or 'all' (default: all)");
+        sub_->add_option("--tiers", tiers_path_,
+                         "Tier model JSON (default: nvme-a, hdd-a home, "
+                         "nvme-b, hdd-b)");
+        sub_->add_option("--fast-fraction", fast_fraction_,
+                         "Capacity of each faster-than-home tier as a share of the working set "
+                         "(when the tier model gives none)")
+            ->check(CLI::Range(1e-6, 1.0));
+        sub_->add_option("--bandwidth", bandwidth_mib_s_, "Migration bandwidth, MiB/s")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--horizon", horizon_s_, "Policies' look-ahead horizon, seconds")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--round", round_s_, "Planning round, seconds of trace time")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--concurrency", concurrency_, "Migrations in flight at once")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--limit", limit_, "Replay only the first N I/Os");
+        sub_->add_flag("--json", json_, "Print results as JSON");
+        sub_->add_option("--generate", generate_,
+                         "Write a synthetic trace (MSR CSV) instead of replaying: periodic, "
+                         "diurnal, scan, shifting, uniform");
+        sub_->add_option("--seed", seed_, "Seed of the synthetic trace");
+        sub_->add_option("--duration", duration_s_, "Length of the synthetic trace, seconds")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--iops", iops_, "Mean I/O rate of the synthetic trace")
+            ->check(CLI::PositiveNumber);
+        sub_->add_option("--out", out_path_, "Where --generate writes the trace");
+        return sub_;
+    }
+
+    int run() override {
+        try {
+            if (!generate_.empty()) return generate();
+            return replay_trace();
+        } catch (const UsageError& e) {
+            std::cerr << "rbdtier replay: " << e.what() << "\n";
+            return kExitUsage;
+        } catch (const TraceError& e) {
+            std::cerr << "rbdtier replay: " << e.what() << "\n";
+            return kExitFailure;
+        } catch (const InvariantViolation& e) {
+            std::cerr << "rbdtier replay: invariant violated (a bug): " << e.what() << "\n";
+            return kExitFailure;
+        } catch (const std::exception& e) {
+            std::cerr << "rbdtier replay: " << e.what() << "\n";
+            return kExitFailure;
+        }
+    }
+
+private:
+    int generate() {
+        const auto kind = parse_workload_kind(generate_);
+        if (!kind) {
+            std::string known;
+            for (auto k : all_workload_kinds())
+                known += (known.empty() ? "" : ", ") + std::string(workload_kind_name(k));
+            throw UsageError("unknown workload '" + generate_ + "' (known: " + known + ")");
+        }
+        if (out_path_.empty()) throw UsageError("--generate needs --out FILE");
+        if (!trace_path_.empty()) throw UsageError("give either TRACE or --generate, not both");
+        WorkloadParams p;
+        p.seed = seed_;
+        p.duration_s = duration_s_;
+        p.iops = iops_;
+        std::vector<IoEvent> events;
+        try {
+            events = generate_workload(*kind, p);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+        write_msr_csv(out_path_, events);
+        std::cerr << "wrote " << events.size() << " I/Os (" << generate_ << ", seed " << seed_
+                  << ", " << duration_s_ << " s) to " << out_path_ << " as MSR CSV\n";
+        return kExitOk;
+    }
+
+    ReplayConfig build_config(const std::vector<IoEvent>& events, std::uint64_t working_set) {
+        ReplayConfig config;
+        std::vector<double> fractions;
+        if (!tiers_path_.empty()) {
+            try {
+                auto file = read_replay_config_file(tiers_path_);
+                config = std::move(file.config);
+                fractions = std::move(file.capacity_fraction);
+            } catch (const std::invalid_argument& e) {
+                throw std::runtime_error(e.what());  // bad input file: exit 1
+            }
+        } else {
+            config = default_replay_config();
+            fractions.assign(config.tiers.size(), -1.0);
+        }
+        (void)events;
+        const double home_latency = config.tiers[config.default_home].spec.read_latency_us;
+        for (std::size_t i = 0; i < config.tiers.size(); ++i) {
+            auto& spec = config.tiers[i].spec;
+            double fraction = fractions[i];
+            if (fraction < 0 && tiers_path_.empty() && spec.read_latency_us < home_latency)
+                fraction = fast_fraction_;
+            if (fraction > 0)
+                spec.capacity_bytes =
+                    std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
+                                                   static_cast<double>(working_set) * fraction)) *
+                    config.extent_bytes;
+        }
+        if (bandwidth_mib_s_ > 0) config.bandwidth_bytes_per_s = bandwidth_mib_s_ * (1 << 20);
+        if (horizon_s_ > 0) config.horizon_us = static_cast<std::uint64_t>(horizon_s_ * 1e6);
+        if (round_s_ > 0) config.round_us = static_cast<std::uint64_t>(round_s_ * 1e6);
+        if (concurrency_ > 0) config.max_concurrent = concurrency_;
+        try {
+            config.validate();
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+        return config;
+    }
+
+    int replay_trace() {
+        if (trace_path_.empty())
+            throw UsageError("give a TRACE file (or --generate KIND --out FILE)");
+        const auto registry = builtin_policy_registry();
+        std::vector<std::string> names;
+        if (policies_.empty() || policies_ == "all") {
+            names = registry.names();
+        } else {
+            for (const auto& n : split_list(policies_)) {
+                if (!registry.contains(n)) {
+                    std::string known;
+                    for (const auto& k : registry.names()) known += (known.empty() ? "" : ", ") + k;
+                    throw UsageError("unknown policy '" + n + "' (known: " + known + ")");
+                }
+                names.push_back(n);
+            }
+            if (names.empty()) throw UsageError("--policy names no policy");
+        }
+
+        TraceReaderOptions options;
+        options.format = parse_trace_format(format_).value_or(TraceFormat::kAuto);
+        if (!time_unit_.empty()) options.disksim_time_unit = *parse_time_unit(time_unit_);
+        LoadedTrace trace;
+        {
+            ProgressBar bar("reading trace");
+            trace = load_trace(
+                trace_path_, options, limit_,
+                [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+        }
+        TraceSummary summary;
+        summary.source = trace_path_;
+        summary.format = std::string(trace_format_name(trace.format));
+        summary.events = trace.events.size();
+        summary.skipped = trace.skipped;
+        summary.luns = trace.volumes.luns.names().size();
+        summary.duration_us =
+            trace.events.empty() ? 0 : trace.events.back().time_us - trace.events.front().time_us;
+        ReplayConfig probe = tiers_path_.empty() ? default_replay_config()
+                                                 : read_replay_config_file(tiers_path_).config;
+        summary.working_set_extents = working_set_extents(trace.events, probe.extent_bytes);
+        const ReplayConfig config = build_config(trace.events, summary.working_set_extents);
+
+        std::vector<ReplayResult> results;
+        for (const auto& name : names) {
+            auto policy = registry.create(name, {config, trace.events});
+            ProgressBar bar("replay: " + name);
+            results.push_back(
+                replay(config, trace.events, *policy,
+                       [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); }));
+        }
+        if (json_)
+            std::cout << replay_json(summary, config, results).dump(2) << "\n";
+        else
+            print_replay_table(std::cout, summary, config, results);
+        return kExitOk;
+    }
+
+    CLI::App* sub_ = nullptr;
+    std::string trace_path_;
+    std::string format_ = "auto";
+    std::string time_unit_;
+    std::string policies_;
+    std::string tiers_path_;
+    double fast_fraction_ = 0.1;
+    double bandwidth_mib_s_ = 0;
+    double horizon_s_ = 0;
+    double round_s_ = 0;
+    unsigned concurrency_ = 0;
+    std::uint64_t limit_ = 0;
+    bool json_ = false;
+    std::string generate_;
+    std::uint64_t seed_ = 1;
+    double duration_s_ = 3600;
+    double iops_ = 200;
+    std::string out_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_replay_command() {
+    return std::make_unique<ReplayCommand>();
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,190 @@
+#include "cli/replay_config_json.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace rbdtier::cli {
+
+namespace {
+
+using nlohmann::json;
+
+void only_keys(const json& j, const std::string& where, std::set<std::string> allowed) {
+    if (!j.is_object()) throw std::invalid_argument(where + ": expected an object");
+    for (const auto& [key, value] : j.items()) {
+        (void)value;
+        if (!allowed.count(key)) throw std::invalid_argument(where + ": unknown key '" + key + "'");
+    }
+}
+
+double number(const json& j, const std::string& where, double min) {
+    if (!j.is_number()) throw std::invalid_argument(where + ": expected a number");
+    const double v = j.get<double>();
+    if (!(v >= min))
+        throw std::invalid_argument(where + ": must be at least " + std::to_string(min));
+    return v;
+}
+
+std::string text(const json& j, const std::string& where) {
+    if (!j.is_string()) throw std::invalid_argument(where + ": expected a string");
+    return j.get<std::string>();
+}
+
+TierId tier_named(const ReplayConfig& c, const std::string& name, const std::string& where) {
+    for (const auto& t : c.tiers)
+        if (t.spec.name == name) return t.spec.id;
+    throw std::invalid_argument(where + ": unknown tier '" + name + "'");
+}
+
+}  // namespace
+
+ReplayConfigFile parse_replay_config_json(const std::string& input) {
+    json root;
+    try {
+        root = json::parse(input);
+    } catch (const json::parse_error& e) {
+        throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
+    }
+    only_keys(root, "$",
+              {"tiers", "home", "tenants", "extent_mib", "bandwidth_mib_s", "max_concurrent",
+               "round_s", "horizon_s"});
+    ReplayConfigFile out;
+    out.config = default_replay_config();
+    ReplayConfig& c = out.config;
+    out.capacity_fraction.assign(c.tiers.size(), -1.0);
+    if (root.contains("tiers")) {
+        const auto& tiers = root["tiers"];
+        if (!tiers.is_array() || tiers.empty())
+            throw std::invalid_argument("$.tiers: expected a non-empty array");
+        c.tiers.clear();
+        out.capacity_fraction.clear();
+        for (std::size_t i = 0; i < tiers.size(); ++i) {
+            const std::string w = "$.tiers[" + std::to_string(i) + "]";
+            const auto& t = tiers[i];
+            only_keys(t, w,
+                      {"name", "device_class", "site", "read_latency_us", "write_latency_us",
+                       "read_us_per_kib", "write_us_per_kib", "capacity_bytes", "capacity_gib",
+                       "capacity_fraction", "cost_per_gib"});
+            if (!t.contains("name")) throw std::invalid_argument(w + ": 'name' is required");
+            TierModel m;
+            m.spec.id = static_cast<TierId>(i);
+            m.spec.name = text(t["name"], w + ".name");
+            for (const auto& other : c.tiers)
+                if (other.spec.name == m.spec.name)
+                    throw std::invalid_argument(w + ".name: tier '" + m.spec.name +
+                                                "' defined twice");
+            m.spec.device_class =
+                t.contains("device_class") ? text(t["device_class"], w + ".device_class") : "";
+            m.spec.site = t.contains("site") ? text(t["site"], w + ".site") : "";
+            m.spec.read_latency_us = t.contains("read_latency_us")
+                                         ? number(t["read_latency_us"], w + ".read_latency_us", 0)
+                                         : 1000;
+            m.spec.write_latency_us =
+                t.contains("write_latency_us")
+                    ? number(t["write_latency_us"], w + ".write_latency_us", 0)
+                    : m.spec.read_latency_us;
+            m.read_us_per_kib = t.contains("read_us_per_kib")
+                                    ? number(t["read_us_per_kib"], w + ".read_us_per_kib", 0)
+                                    : 0;
+            m.write_us_per_kib = t.contains("write_us_per_kib")
+                                     ? number(t["write_us_per_kib"], w + ".write_us_per_kib", 0)
+                                     : m.read_us_per_kib;
+            const int capacity_keys = static_cast<int>(t.contains("capacity_bytes")) +
+                                      static_cast<int>(t.contains("capacity_gib")) +
+                                      static_cast<int>(t.contains("capacity_fraction"));
+            if (capacity_keys > 1)
+                throw std::invalid_argument(w +
+                                            ": give one of capacity_bytes, capacity_gib, "
+                                            "capacity_fraction");
+            double fraction = -1;
+            if (t.contains("capacity_bytes"))
+                m.spec.capacity_bytes = static_cast<std::uint64_t>(
+                    number(t["capacity_bytes"], w + ".capacity_bytes", 0));
+            if (t.contains("capacity_gib"))
+                m.spec.capacity_bytes = static_cast<std::uint64_t>(
+                    number(t["capacity_gib"], w + ".capacity_gib", 0) * (1ull << 30));
+            if (t.contains("capacity_fraction")) {
+                fraction = number(t["capacity_fraction"], w + ".capacity_fraction", 0);
+                if (fraction <= 0 || fraction > 1)
+                    throw std::invalid_argument(w + ".capacity_fraction: must be in (0, 1]");
+            }
+            m.spec.cost_per_gib =
+                t.contains("cost_per_gib") ? number(t["cost_per_gib"], w + ".cost_per_gib", 0) : 1;
+            c.tiers.push_back(m);
+            out.capacity_fraction.push_back(fraction);
+        }
+        c.default_home = 0;
+        // Without "home": the tier named hdd-a if there is one, else the first tier.
+        for (const auto& t : c.tiers)
+            if (t.spec.name == "hdd-a") c.default_home = t.spec.id;
+    }
+    if (root.contains("home"))
+        c.default_home = tier_named(c, text(root["home"], "$.home"), "$.home");
+    if (root.contains("extent_mib"))
+        c.extent_bytes = static_cast<std::uint64_t>(
+                             number(root["extent_mib"], "$.extent_mib", 0.004) * (1 << 20)) /
+                         4096 * 4096;
+    if (root.contains("bandwidth_mib_s"))
+        c.bandwidth_bytes_per_s =
+            number(root["bandwidth_mib_s"], "$.bandwidth_mib_s", 1e-6) * (1 << 20);
+    if (root.contains("max_concurrent"))
+        c.max_concurrent =
+            static_cast<unsigned>(number(root["max_concurrent"], "$.max_concurrent", 1));
+    if (root.contains("round_s"))
+        c.round_us = static_cast<std::uint64_t>(number(root["round_s"], "$.round_s", 1e-3) * 1e6);
+    if (root.contains("horizon_s"))
+        c.horizon_us =
+            static_cast<std::uint64_t>(number(root["horizon_s"], "$.horizon_s", 0) * 1e6);
+    if (root.contains("tenants")) {
+        const auto& tenants = root["tenants"];
+        if (!tenants.is_array()) throw std::invalid_argument("$.tenants: expected an array");
+        for (std::size_t i = 0; i < tenants.size(); ++i) {
+            const std::string w = "$.tenants[" + std::to_string(i) + "]";
+            const auto& t = tenants[i];
+            only_keys(t, w, {"name", "luns", "quota_bytes", "quota_gib", "priority"});
+            TenantModel m;
+            m.name =
+                t.contains("name") ? text(t["name"], w + ".name") : "tenant" + std::to_string(i);
+            if (t.contains("luns")) {
+                if (!t["luns"].is_array())
+                    throw std::invalid_argument(w + ".luns: expected an array");
+                for (std::size_t k = 0; k < t["luns"].size(); ++k)
+                    m.luns.push_back(static_cast<LunId>(
+                        number(t["luns"][k], w + ".luns[" + std::to_string(k) + "]", 0)));
+            }
+            for (const char* key : {"quota_bytes", "quota_gib"}) {
+                if (!t.contains(key)) continue;
+                const auto& q = t[key];
+                if (!q.is_object())
+                    throw std::invalid_argument(w + "." + key + ": expected an object");
+                for (const auto& [tier, value] : q.items()) {
+                    const std::string wq = w + "." + key + "." + tier;
+                    double v = number(value, wq, 0);
+                    if (std::string(key) == "quota_gib") v *= static_cast<double>(1ull << 30);
+                    m.quota_bytes[tier_named(c, tier, wq)] = static_cast<std::uint64_t>(v);
+                }
+            }
+            if (t.contains("priority")) m.priority = number(t["priority"], w + ".priority", 0);
+            c.tenants.push_back(m);
+        }
+    }
+    c.validate();
+    return out;
+}
+
+ReplayConfigFile read_replay_config_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument(path + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return parse_replay_config_json(ss.str());
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(path + ": " + e.what());
+    }
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,146 @@
+#include "cli/replay_report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace rbdtier::cli {
+
+namespace {
+
+std::string format(const char* fmt, auto... args) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    return buf;
+}
+
+std::size_t fastest_tier(const ReplayConfig& c) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < c.tiers.size(); ++i)
+        if (c.tiers[i].spec.read_latency_us < c.tiers[best].spec.read_latency_us) best = i;
+    return best;
+}
+
+}  // namespace
+
+std::string human_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 5) {
+        bytes /= 1024;
+        ++u;
+    }
+    return format(u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+}
+
+void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
+                        const std::vector<ReplayResult>& results) {
+    out << format("trace: %s (%s): %llu I/Os", trace.source.c_str(), trace.format.c_str(),
+                  static_cast<unsigned long long>(trace.events));
+    if (trace.skipped)
+        out << format(" (+%llu non-I/O records skipped)",
+                      static_cast<unsigned long long>(trace.skipped));
+    out << format(" over %.1f s, %llu LUNs, working set %llu extents (%s)\n",
+                  static_cast<double>(trace.duration_us) / 1e6,
+                  static_cast<unsigned long long>(trace.luns),
+                  static_cast<unsigned long long>(trace.working_set_extents),
+                  human_bytes(static_cast<double>(trace.working_set_extents) *
+                              static_cast<double>(config.extent_bytes))
+                      .c_str());
+    out << "tiers:";
+    for (const auto& t : config.tiers) {
+        out << format(" %s %.1f ms", t.spec.name.c_str(), t.spec.read_latency_us / 1000.0);
+        if (t.spec.id == config.default_home) out << " (home)";
+        if (t.spec.capacity_bytes)
+            out << " cap " << human_bytes(static_cast<double>(t.spec.capacity_bytes));
+        out << (t.spec.id + 1u == config.tiers.size() ? "" : ";");
+    }
+    out << format(
+        "\nbudget: %s/s migration bandwidth, %u concurrent, round %.1f s, horizon %.0f s, "
+        "extent %s\n\n",
+        human_bytes(config.bandwidth_bytes_per_s).c_str(), config.max_concurrent,
+        static_cast<double>(config.round_us) / 1e6, static_cast<double>(config.horizon_us) / 1e6,
+        human_bytes(static_cast<double>(config.extent_bytes)).c_str());
+    const auto fastest = fastest_tier(config);
+    out << format("%-11s %6s %7s %9s %8s %8s %10s %8s %6s %6s %8s %7s\n", "policy", "fast",
+                  config.tiers[fastest].spec.name.c_str(), "mean ms", "p50 ms", "p99 ms",
+                  "migrated", "wasted", "prec", "recall", "refused", "time s");
+    for (const auto& r : results) {
+        const double fastest_share =
+            r.ios ? static_cast<double>(r.ios_per_tier[fastest]) / static_cast<double>(r.ios) : 0;
+        out << format(
+            "%-11s %5.1f%% %6.1f%% %9.3f %8.3f %8.3f %10s %8llu %5.0f%% %5.0f%% %8llu %7.2f\n",
+            r.policy.c_str(), 100 * r.fast_share(), 100 * fastest_share, r.mean_latency_us / 1000,
+            r.p50_latency_us / 1000, r.p99_latency_us / 1000,
+            human_bytes(static_cast<double>(r.bytes_migrated)).c_str(),
+            static_cast<unsigned long long>(r.wasted_promotions), 100 * r.precision(),
+            100 * r.recall(), static_cast<unsigned long long>(r.refused()), r.wall_seconds);
+    }
+}
+
+nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
+                           const std::vector<ReplayResult>& results) {
+    using nlohmann::json;
+    json j;
+    j["trace"] = {{"source", trace.source},
+                  {"format", trace.format},
+                  {"events", trace.events},
+                  {"skipped", trace.skipped},
+                  {"luns", trace.luns},
+                  {"duration_s", static_cast<double>(trace.duration_us) / 1e6},
+                  {"working_set_extents", trace.working_set_extents}};
+    json tiers = json::array();
+    for (const auto& t : config.tiers)
+        tiers.push_back({{"name", t.spec.name},
+                         {"device_class", t.spec.device_class},
+                         {"site", t.spec.site},
+                         {"read_latency_us", t.spec.read_latency_us},
+                         {"write_latency_us", t.spec.write_latency_us},
+                         {"capacity_bytes", t.spec.capacity_bytes},
+                         {"home", t.spec.id == config.default_home}});
+    j["config"] = {{"tiers", tiers},
+                   {"extent_bytes", config.extent_bytes},
+                   {"bandwidth_bytes_per_s", config.bandwidth_bytes_per_s},
+                   {"max_concurrent", config.max_concurrent},
+                   {"round_s", static_cast<double>(config.round_us) / 1e6},
+                   {"horizon_s", static_cast<double>(config.horizon_us) / 1e6},
+                   {"tenants", config.tenants.size()}};
+    json rows = json::array();
+    for (const auto& r : results) {
+        json per_tier = json::object();
+        for (std::size_t i = 0; i < r.tier_names.size(); ++i)
+            per_tier[r.tier_names[i]] = {
+                {"ios", r.ios_per_tier[i]},
+                {"bytes", r.bytes_per_tier[i]},
+                {"io_share", r.ios ? static_cast<double>(r.ios_per_tier[i]) / r.ios : 0.0}};
+        rows.push_back({{"policy", r.policy},
+                        {"ios", r.ios},
+                        {"bytes", r.bytes},
+                        {"fast_share", r.fast_share()},
+                        {"tiers", per_tier},
+                        {"mean_latency_us", r.mean_latency_us},
+                        {"p50_latency_us", r.p50_latency_us},
+                        {"p99_latency_us", r.p99_latency_us},
+                        {"migrations", r.migrations},
+                        {"bytes_migrated", r.bytes_migrated},
+                        {"promotions", r.promotions},
+                        {"demotions", r.demotions},
+                        {"useful_promotions", r.useful_promotions},
+                        {"wasted_promotions", r.wasted_promotions},
+                        {"unfinished_migrations", r.unfinished_migrations},
+                        {"precision", r.precision()},
+                        {"recall", r.recall()},
+                        {"orders", r.orders},
+                        {"refused",
+                         {{"capacity", r.refused_capacity},
+                          {"quota", r.refused_quota},
+                          {"bandwidth", r.refused_bandwidth},
+                          {"concurrency", r.refused_concurrency},
+                          {"invalid", r.refused_invalid}}},
+                        {"rounds", r.rounds},
+                        {"wall_seconds", r.wall_seconds}});
+    }
+    j["results"] = rows;
+    return j;
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,51 @@
+#!/bin/sh
+# `rbdtier replay` end to end: generate, replay (table and JSON), exit codes 0 / 1 / 2 and
+# error messages with line numbers. Usage: cli_test.sh /path/to/rbdtier
+set -u
+RBDTIER=$1
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-cli-XXXXXX") || exit 1
+trap 'rm -rf "$DIR"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_rc() {  # expected-rc description command...
+    want=$1; what=$2; shift 2
+    "$@" >"$DIR/out" 2>"$DIR/err"; rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$DIR/err" >&2; fail "$what: exit $rc, expected $want"; }
+}
+
+expect_rc 0 "generate" "$RBDTIER" replay --generate shifting --seed 5 --duration 300 --iops 100 \
+    --out "$DIR/s.csv"
+[ -s "$DIR/s.csv" ] || fail "no trace written"
+lines=$(wc -l <"$DIR/s.csv")
+[ "$lines" -gt 25000 ] && [ "$lines" -lt 35000 ] || fail "unexpected trace size $lines"
+
+expect_rc 0 "replay table" "$RBDTIER" replay "$DIR/s.csv" --policy none,reactive,oracle
+grep -q '^none ' "$DIR/out" && grep -q '^reactive ' "$DIR/out" && grep -q '^oracle ' "$DIR/out" \
+    || fail "table lacks a policy row"
+grep -q '(msr)' "$DIR/out" || fail "format not detected as msr"
+
+expect_rc 0 "replay json" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --limit 1000
+grep -q '"policy": "none"' "$DIR/out" || fail "JSON lacks the policy"
+grep -q '"events": 1000' "$DIR/out" || fail "--limit not applied"
+
+printf '1,R,0,4096,1\n1,R,4096,4096,2\n1,Q,0,4096,3\n' >"$DIR/bad.csv"
+expect_rc 1 "malformed trace" "$RBDTIER" replay "$DIR/bad.csv"
+grep -q 'line 3' "$DIR/err" || fail "error does not name line 3: $(cat "$DIR/err")"
+
+: >"$DIR/empty.csv"
+expect_rc 1 "empty trace" "$RBDTIER" replay "$DIR/empty.csv"
+expect_rc 1 "missing trace" "$RBDTIER" replay "$DIR/nope.csv"
+expect_rc 2 "unknown policy" "$RBDTIER" replay "$DIR/s.csv" --policy bogus
+expect_rc 2 "unknown option" "$RBDTIER" replay "$DIR/s.csv" --bogus
+expect_rc 2 "unknown format" "$RBDTIER" replay "$DIR/s.csv" --format xyz
+expect_rc 2 "generate without --out" "$RBDTIER" replay --generate periodic
+expect_rc 2 "unknown workload" "$RBDTIER" replay --generate nope --out "$DIR/x.csv"
+expect_rc 2 "no trace" "$RBDTIER" replay
+
+printf '{"tiers":[{"name":"fast","read_latency_us":100,"capacity_fraction":0.2},' >"$DIR/t.json"
+printf '{"name":"slow","read_latency_us":5000}],"home":"slow","bandwidth_mib_s":50}' >>"$DIR/t.json"
+expect_rc 0 "tier model file" "$RBDTIER" replay "$DIR/s.csv" --tiers "$DIR/t.json" --policy reactive
+grep -q 'fast 0.1 ms cap' "$DIR/out" || fail "tier model not used"
+printf '{"tiers":[{"name":"x","speed":1}]}' >"$DIR/bad.json"
+expect_rc 1 "bad tier model" "$RBDTIER" replay "$DIR/s.csv" --tiers "$DIR/bad.json"
+grep -q "unknown key 'speed'" "$DIR/err" || fail "bad tier model message: $(cat "$DIR/err")"
+echo "cli_test: all passed"
