@@ -37,11 +37,11 @@ void Feedback::on_access(ExtentKey key, std::uint64_t time_us) {
     if (it != promotions_.end() && time_us >= it->second.since_us) ++it->second.accesses;
 }
 
-void Feedback::on_episode_start(TenantIndex tenant, bool promoted) {
+void Feedback::on_busy_access(TenantIndex tenant, bool promoted) {
     if (tenant >= by_tenant_.size()) by_tenant_.resize(tenant + 1);
     for (OutcomeCounters* c : {&by_tenant_[tenant], &total_}) {
-        ++c->episodes;
-        if (promoted) ++c->episodes_promoted;
+        ++c->busy_accesses;
+        if (promoted) ++c->busy_accesses_promoted;
     }
 }
 

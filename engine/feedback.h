@@ -3,8 +3,9 @@
 // Promotions: when a promotion completes, the engine registers it; accesses that follow are
 // counted (latency saved = accesses x latency difference); once its horizon has elapsed (or it
 // is demoted first) it is judged a hit (accessed within H) or wasted. Precision, wasted bytes
-// and latency saved are kept per model and per tenant. Recall per tenant: of the episodes in
-// which an extent became active, the share that found it already promoted.
+// and latency saved are kept per model and per tenant. Recall per tenant: of the accesses to
+// busy extents (in an episode of at least kBusyEpisode accesses), the share served from a tier
+// the engine had promoted the extent to.
 // Forecasts: a sample of per-extent forecasts is tracked until their horizon elapses, then
 // scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts.
 // threshold_factor() adapts the benefit threshold: raised while promotions are mostly wasted,
@@ -31,15 +32,15 @@ struct OutcomeCounters {
     std::uint64_t wasted = 0;
     std::uint64_t wasted_bytes = 0;
     double latency_saved_us = 0;
-    std::uint64_t episodes = 0;           // extents becoming active (recall denominator)
-    std::uint64_t episodes_promoted = 0;  // ... that were already promoted
+    std::uint64_t busy_accesses = 0;           // accesses to busy extents (recall denominator)
+    std::uint64_t busy_accesses_promoted = 0;  // ... served from a promoted tier
     double precision() const {
         return promotions == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(promotions);
     }
     double recall() const {
-        return episodes == 0
-                   ? 0.0
-                   : static_cast<double>(episodes_promoted) / static_cast<double>(episodes);
+        return busy_accesses == 0 ? 0.0
+                                  : static_cast<double>(busy_accesses_promoted) /
+                                        static_cast<double>(busy_accesses);
     }
 };
 
@@ -55,8 +56,9 @@ public:
     void on_demotion(ExtentKey key, std::uint64_t now_us);
     // Every access (engine thread, in time order).
     void on_access(ExtentKey key, std::uint64_t time_us);
-    // `key` became active; `promoted`: it was in a faster tier than home already.
-    void on_episode_start(TenantIndex tenant, bool promoted);
+    static constexpr std::uint16_t kBusyEpisode = 4;
+    // An access to a busy extent; `promoted`: served from a faster tier than home.
+    void on_busy_access(TenantIndex tenant, bool promoted);
 
     // Track a forecast (model said p) about `key`, issued now.
     void track_forecast(ExtentKey key, LunId lun, ModelId model, double p, std::uint64_t now_us);

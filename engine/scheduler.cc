@@ -16,8 +16,8 @@ bool Scheduler::settled(ExtentKey key, std::uint64_t now_us) const {
 }
 
 void Scheduler::refill(std::uint64_t now_us) {
-    const double burst =
-        config_.migration_bandwidth_bytes_per_s * 2.0 + static_cast<double>(config_.extent_bytes);
+    const double burst = std::max(static_cast<double>(config_.burst_bytes),
+                                  static_cast<double>(config_.extent_bytes));
     if (!started_) {
         started_ = true;
         tokens_ = burst;
@@ -45,7 +45,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
     std::vector<std::uint8_t>* order_models) {
     refill(now_us);
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-        if (it->second <= now_us) {
+        if (it->second.expiry_us <= now_us) {
             ++stats_.expired;
             it = in_flight_.erase(it);
         } else {
@@ -107,6 +107,8 @@ std::vector<MigrationOrder> Scheduler::schedule(
     std::vector<std::size_t> next(tenants_->size(), 0);
     std::vector<double> granted(tenants_->size(), 0.0);
     std::unordered_map<std::uint64_t, double> quota_reserved;  // (tenant, tier) -> bytes ordered
+    for (const auto& [key, f] : in_flight_)
+        if (f.counts_quota) quota_reserved[(static_cast<std::uint64_t>(f.tenant) << 16) | f.to] += ext;
     std::unordered_set<ExtentKey> chosen;
     auto quota_left = [&](TenantIndex t, TierId tier, TierId home) {
         if (tier == home) return std::numeric_limits<double>::infinity();
@@ -130,17 +132,20 @@ std::vector<MigrationOrder> Scheduler::schedule(
         if (order_models != nullptr) order_models->push_back(s.model);
         tokens_ -= ext;
         used[to] += ext;
-        if (s.current != s.home) used[s.current] -= ext;
+        // The source is freed only when the migration completes (the view will say so).
         if (to != s.home) quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | to] += ext;
-        if (s.current != s.home)
-            quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | s.current] -= ext;
         granted[s.tenant] += ext;
         granted_total_[s.tenant] += config_.extent_bytes;
         const double transfer_us = ext / config_.migration_bandwidth_bytes_per_s * 1e6;
-        in_flight_[s.key] = now_us +
-                            static_cast<std::uint64_t>(transfer_us * 2.0 *
-                                                       static_cast<double>(in_flight_.size() + 2)) +
-                            5'000'000;
+        Flight f;
+        f.expiry_us = now_us +
+                      static_cast<std::uint64_t>(transfer_us * 2.0 *
+                                                 static_cast<double>(in_flight_.size() + 2)) +
+                      5'000'000;
+        f.tenant = s.tenant;
+        f.to = to;
+        f.counts_quota = to != s.home;
+        in_flight_[s.key] = f;
         chosen.insert(s.key);
         ++stats_.orders;
     };
@@ -188,7 +193,6 @@ std::vector<MigrationOrder> Scheduler::schedule(
             }
             if (!quota_ok) ++stats_.skipped_quota;
             // Displace the coldest resident (of this tenant when the quota binds).
-            if (tokens_ < 2 * ext || in_flight_.size() + 2 > cap) break;
             const ExtentScore* victim = nullptr;
             double victim_loss = 0;
             TierId victim_to = 0;
@@ -211,15 +215,13 @@ std::vector<MigrationOrder> Scheduler::schedule(
                 break;
             }
             if (victim == nullptr || gain - victim_loss <= threshold_us) continue;
+            // The executor frees the victim's space only when its demotion completes: demote
+            // now, promote in a later round (the candidate will still rank high).
             emit(*victim, victim_to, -victim_loss,
                  "make room in " + resources.spec(d).name + " for extent " +
                      std::to_string(key_extent(x.key)));
             ++stats_.demotions;
             ++stats_.displacements;
-            emit(x, d, gain - victim_loss,
-                 "forecast " + std::string(model_name(static_cast<ModelId>(x.model))) +
-                     ", displacing a colder extent");
-            ++stats_.promotions;
             break;
         }
     }

@@ -3,8 +3,8 @@
 // Candidates (extents whose best tier is faster than where they are, with net gain above the
 // threshold) are served best-first per tenant, and tenants are served in weighted fair order
 // (the tenant with the fewest bytes granted per unit of bandwidth weight goes next). Limits:
-//  - bandwidth: a token bucket refilled at the migration bandwidth (burst = 2 s of it); every
-//    order spends one extent of tokens;
+//  - bandwidth: a token bucket refilled at the migration bandwidth (depth burst_bytes, by
+//    default one second of it); every order spends one extent of tokens;
 //  - concurrency: at most max_concurrent_migrations orders in flight (an order leaves the
 //    flight when completed() is called, or after an expiry if the executor dropped it);
 //  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
@@ -12,9 +12,9 @@
 //    feedback marked its promotion wasted), and displacing a resident requires the newcomer to
 //    be worth (1 + benefit_margin) times what the resident is worth there.
 // When the destination is full (or the tenant's quota there is), the coldest resident (of that
-// tenant, for quota) is demoted to the next slower tier with room if that pays: the displaced
-// value is part of the cost. Orders come back best-first: a demotion precedes the promotion
-// it makes room for.
+// tenant, for quota) is demoted home if that pays: the displaced value is part of the cost.
+// Executors free a tier's space only when a migration out of it completes, so the promotion
+// waits for a later round (it will still rank high); orders come back best-first.
 #pragma once
 
 #include <cstdint>
@@ -71,7 +71,13 @@ private:
     double tokens_ = 0;
     std::uint64_t last_refill_us_ = 0;
     bool started_ = false;
-    std::unordered_map<ExtentKey, std::uint64_t> in_flight_;   // key -> expiry
+    struct Flight {
+        std::uint64_t expiry_us = 0;
+        TenantIndex tenant = 0;
+        TierId to = 0;
+        bool counts_quota = false;  // destination is not home: counts against the tenant
+    };
+    std::unordered_map<ExtentKey, Flight> in_flight_;
     std::unordered_map<ExtentKey, std::uint64_t> last_moved_;  // key -> completion time
     std::unordered_set<ExtentKey> early_;
     std::vector<std::uint64_t> granted_total_;

@@ -54,14 +54,15 @@ void TieringEngine::consume(std::span<const IoEvent> events) {
         }
         feedback_.on_access(key, e.time_us);
         const ExtentStats* s = profiler_.extents().find(key);
-        if (s != nullptr && s->episode_start == to_tick(e.time_us) && started_.insert(key).second) {
-            if (!muted) coaccess_.observe_episode_start(key, e.time_us);
+        if (s == nullptr) continue;
+        if (s->episode_start == to_tick(e.time_us) && started_.insert(key).second && !muted)
+            coaccess_.observe_episode_start(key, e.time_us);
+        if (s->episode_count >= Feedback::kBusyEpisode && placement_.has_home(e.lun)) {
             const TierId home = placement_.home(e.lun, 0);
             const TierId tier = placement_.tier_of(key, home);
-            const bool promoted =
-                placement_.has_home(e.lun) && tier != home &&
-                resources_.access_latency_us(tier) < resources_.access_latency_us(home);
-            feedback_.on_episode_start(tenants_.tenant_of(e.lun), promoted);
+            feedback_.on_busy_access(tenants_.tenant_of(e.lun),
+                                     tier != home && resources_.access_latency_us(tier) <
+                                                         resources_.access_latency_us(home));
         }
     }
 }

@@ -17,8 +17,8 @@ Forecast recurrence_forecast(const ExtentStats& s, std::uint32_t now_tick,
         const double ratio = static_cast<double>(own) / p.lun_period_ticks;
         const double nearest = std::round(ratio);
         if (nearest >= 1 && nearest <= 3 && std::abs(ratio - nearest) <= 0.2 * nearest) {
-            period = p.lun_period_ticks;
-            confidence = nearest == 1 ? 0.9 : 0.7;
+            period = static_cast<std::uint32_t>(nearest) * p.lun_period_ticks;
+            confidence = 0.9;
         }
     }
     const std::uint32_t duration = s.last_tick - s.episode_start;

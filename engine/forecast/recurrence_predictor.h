@@ -3,7 +3,8 @@
 //
 // Stateless over an ExtentStats: the extent's own period is the distance between its last two
 // episode starts. When its LUN shows a season (Holt-Winters' autocorrelation period), an
-// extent period that matches it (or a small multiple of it: a skipped cycle) is trusted more.
+// extent period that matches it (or a small multiple of it: the extent is active every k-th
+// season) is snapped to that multiple and trusted more.
 // Predicts the next episode [start + k*period, + its duration] when it overlaps [now, now + H]
 // (while the current episode is over); expected accesses = mean episode size, scaled by the
 // overlap. No opinion (p = 0) otherwise.
