@@ -25,6 +25,16 @@ Lun* lun_of(tcmu_device* dev) {
     return static_cast<Lun*>(tcmur_dev_get_private(dev));
 }
 
+// Runs a control callout; no exception (an allocation failure) may cross into the C host.
+template <typename R, typename F>
+R guarded(R on_error, F&& body) noexcept {
+    try {
+        return body();
+    } catch (...) {
+        return on_error;
+    }
+}
+
 char* copy_reason(const std::string& text) {
     return strdup(text.c_str());
 }
@@ -38,7 +48,7 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     return options;
 }
 
-bool check_config(const char* cfgstring, char** reason) {
+bool check_config_impl(const char* cfgstring, char** reason) {
     LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
     if (!parsed.config) {
         if (reason != nullptr) *reason = copy_reason(parsed.error);
@@ -77,7 +87,7 @@ TcmuHost host_functions() {
     return host;
 }
 
-int open_lun(tcmu_device* dev, bool /*reopen*/) {
+int open_impl(tcmu_device* dev) {
     const char* cfgstring = tcmu_dev_get_cfgstring(dev);
     LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
     if (!parsed.config) {
@@ -115,12 +125,20 @@ int open_lun(tcmu_device* dev, bool /*reopen*/) {
     return 0;
 }
 
+bool check_config(const char* cfgstring, char** reason) {
+    return guarded(false, [&] { return check_config_impl(cfgstring, reason); });
+}
+
+int open_lun(tcmu_device* dev, bool /*reopen*/) {
+    return guarded(-ENOMEM, [&] { return open_impl(dev); });
+}
+
 void close_lun(tcmu_device* dev) {
     std::unique_ptr<Lun> lun(lun_of(dev));
     tcmur_dev_set_private(dev, nullptr);
 }
 
-int reconfig(tcmu_device* dev, tcmulib_cfg_info* cfg) {
+int reconfig_impl(tcmu_device* dev, tcmulib_cfg_info* cfg) {
     switch (cfg->type) {
         case TCMULIB_CFG_DEV_SIZE: {
             ceph::Status st = lun_of(dev)->resize(cfg->data.dev_size);
@@ -133,6 +151,10 @@ int reconfig(tcmu_device* dev, tcmulib_cfg_info* cfg) {
         default:
             return -EOPNOTSUPP;
     }
+}
+
+int reconfig(tcmu_device* dev, tcmulib_cfg_info* cfg) {
+    return guarded(-ENOMEM, [&] { return reconfig_impl(dev, cfg); });
 }
 
 int read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, size_t iov_cnt, size_t len, off_t off) {
@@ -161,16 +183,16 @@ int caw(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len, iovec* iov
 }
 
 int lock(tcmu_device* dev, uint16_t tag) {
-    return lun_of(dev)->lock(tag);
+    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->lock(tag); });
 }
 int unlock(tcmu_device* dev) {
-    return lun_of(dev)->unlock();
+    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->unlock(); });
 }
 int get_lock_tag(tcmu_device* dev, uint16_t* tag) {
-    return lun_of(dev)->get_lock_tag(tag);
+    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->get_lock_tag(tag); });
 }
 int get_lock_state(tcmu_device* dev) {
-    return lun_of(dev)->get_lock_state();
+    return guarded(int{TCMUR_DEV_LOCK_UNKNOWN}, [&] { return lun_of(dev)->get_lock_state(); });
 }
 
 // The handler registration: the one piece of global state (tcmu-runner keeps a pointer).

@@ -1,5 +1,6 @@
 #include "handler/lun.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +37,18 @@ IoOp event_op(IoKind kind) {
             return IoOp::kUnmap;
         default:
             return IoOp::kWrite;
+    }
+}
+
+// Sizes a per-command scratch vector (keeping its capacity across commands); false when the
+// memory is not there, so that no exception crosses into the C host.
+template <typename T>
+bool fit(std::vector<T>& v, std::size_t n) noexcept {
+    try {
+        v.resize(n);
+        return true;
+    } catch (const std::bad_alloc&) {
+        return false;
     }
 }
 
@@ -149,37 +162,41 @@ void Lun::discard(IoCommand* c) {
 template <typename Submit>
 int Lun::submit(IoCommand* c, Submit&& submit_fn) {
     IoKind kind = c->kind;
-    auto completion = ceph::Completion::create(c, &Lun::on_complete);
-    if (!completion) {
+    rbd_completion_t handle = nullptr;
+    if (rbd_aio_create_completion(c, &Lun::on_complete, &handle) < 0) {  // no Status: no alloc
         discard(c);
         return TCMU_STS_NO_RESOURCE;
     }
-    long rc = submit_fn(completion->handle());
+    ceph::Completion completion = ceph::Completion::adopt(handle);
+    long rc = submit_fn(completion.handle());
     if (rc < 0) {
-        discard(c);  // librbd did not take it: completion released by its owner here
+        discard(c);  // librbd did not take it: the completion is released here
         return io_status_from_rbd(kind, rc).tcmu_status;
     }
     // Submitted: the completion now belongs to the op and comes back in on_complete (which
     // may already have run); c must not be touched any more.
-    (void)completion->detach();
+    (void)completion.detach();
     return TCMU_STS_OK;
 }
 
-const iovec* Lun::exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
-                              int* out_cnt) {
+int Lun::exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
+                     const iovec** out, int* out_cnt) {
     std::size_t total = 0;
     std::size_t used = 0;
     while (used < iov_cnt && total < len) total += iov[used++].iov_len;
-    if (total < len) return nullptr;
-    if (total == len && used == iov_cnt) {
-        *out_cnt = static_cast<int>(iov_cnt);
-        return iov;
+    if (total < len) return TCMU_STS_INVALID_CDB;
+    if (len == 0 || (total == len && used == iov_cnt)) {
+        *out = iov;
+        *out_cnt = static_cast<int>(used);
+        return TCMU_STS_OK;
     }
     // The iovec is longer than the command: serve exactly len bytes.
-    c->iov_scratch.assign(iov, iov + used);
+    if (!fit(c->iov_scratch, used)) return TCMU_STS_NO_RESOURCE;
+    std::copy(iov, iov + used, c->iov_scratch.begin());
     c->iov_scratch.back().iov_len -= total - len;
+    *out = c->iov_scratch.data();
     *out_cnt = static_cast<int>(used);
-    return c->iov_scratch.data();
+    return TCMU_STS_OK;
 }
 
 int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
@@ -188,15 +205,18 @@ int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
     IoCommand* c = begin(dev, cmd, IoKind::kRead, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     int cnt = 0;
-    const iovec* v = exact_iovec(c, iov, iov_cnt, len, &cnt);
-    if (v == nullptr) {
+    const iovec* v = nullptr;
+    if (int st = exact_iovec(c, iov, iov_cnt, len, &v, &cnt); st != TCMU_STS_OK) {
         discard(c);
-        return TCMU_STS_INVALID_CDB;
+        return st;
     }
     rbd_image_t image = image_.handle();
     if (cnt == 0 || cnt > IOV_MAX) {
         // librbd takes 1..IOV_MAX segments: read into a bounce buffer, scatter on completion.
-        c->bounce.resize(len);
+        if (!fit(c->bounce, len)) {
+            discard(c);
+            return TCMU_STS_NO_RESOURCE;
+        }
         c->read_back = v;
         c->read_back_cnt = static_cast<std::size_t>(cnt);
         char* buf = c->bounce.data();
@@ -213,14 +233,17 @@ int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt
     IoCommand* c = begin(dev, cmd, IoKind::kWrite, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     int cnt = 0;
-    const iovec* v = exact_iovec(c, iov, iov_cnt, len, &cnt);
-    if (v == nullptr) {
+    const iovec* v = nullptr;
+    if (int st = exact_iovec(c, iov, iov_cnt, len, &v, &cnt); st != TCMU_STS_OK) {
         discard(c);
-        return TCMU_STS_INVALID_CDB;
+        return st;
     }
     rbd_image_t image = image_.handle();
     if (cnt == 0 || cnt > IOV_MAX) {
-        c->bounce.resize(len);
+        if (!fit(c->bounce, len)) {
+            discard(c);
+            return TCMU_STS_NO_RESOURCE;
+        }
         (void)gather(v, static_cast<std::size_t>(cnt), len, c->bounce.data());
         const char* buf = c->bounce.data();
         return submit(
@@ -255,7 +278,10 @@ int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::ui
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     const char* buf = static_cast<const char*>(iov[0].iov_base);
     if (iov[0].iov_len < pattern) {
-        c->bounce.resize(pattern);
+        if (!fit(c->bounce, pattern)) {
+            discard(c);
+            return TCMU_STS_NO_RESOURCE;
+        }
         (void)gather(iov, iov_cnt, pattern, c->bounce.data());
         buf = c->bounce.data();
     }
@@ -273,7 +299,10 @@ int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, 
     // The iovec holds the len bytes to compare, then the len bytes to write.
     const char* buf = iov_cnt > 0 ? static_cast<const char*>(iov[0].iov_base) : nullptr;
     if (iov_cnt == 0 || iov[0].iov_len < 2 * len) {
-        c->bounce.resize(2 * len);
+        if (!fit(c->bounce, 2 * len)) {
+            discard(c);
+            return TCMU_STS_NO_RESOURCE;
+        }
         if (!gather(iov, iov_cnt, 2 * len, c->bounce.data())) {
             discard(c);
             return TCMU_STS_INVALID_CDB;
@@ -319,16 +348,22 @@ std::uint64_t Lun::miscompare_index(const IoCommand* c) const {
 // read does). False if the read could not be queued.
 bool Lun::start_miscompare_read(IoCommand* c) {
     c->caw_verifying = true;
-    c->verify.resize(c->length);
-    auto completion = ceph::Completion::create(c, &Lun::on_complete);
-    int rc = completion ? rbd_aio_read(image_.handle(), c->offset, c->length, c->verify.data(),
-                                       completion->handle())
-                        : -ENOMEM;
-    if (rc < 0) {
+    if (!fit(c->verify, c->length)) {
+        c->verify.clear();
+        return false;
+    }
+    rbd_completion_t handle = nullptr;
+    if (rbd_aio_create_completion(c, &Lun::on_complete, &handle) < 0) {
         c->verify.clear();  // nothing read: miscompare_index() falls back to librbd's offset
         return false;
     }
-    (void)completion->detach();
+    ceph::Completion completion = ceph::Completion::adopt(handle);
+    if (rbd_aio_read(image_.handle(), c->offset, c->length, c->verify.data(), completion.handle()) <
+        0) {
+        c->verify.clear();
+        return false;
+    }
+    (void)completion.detach();
     return true;
 }
 

@@ -99,9 +99,10 @@ private:
     // Creates the completion, calls submit(completion), and maps a submission failure.
     template <typename Submit>
     int submit(IoCommand* c, Submit&& submit_fn);
-    // iov trimmed to exactly len bytes; nullptr when the iovec holds fewer than len bytes.
-    const iovec* exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
-                             int* out_cnt);
+    // *out = the iovec trimmed to exactly len bytes. TCMU_STS_INVALID_CDB when it holds fewer
+    // than len bytes, TCMU_STS_NO_RESOURCE when the trimmed copy cannot be allocated.
+    int exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
+                    const iovec** out, int* out_cnt);
     static void on_complete(rbd_completion_t completion, void* arg);
     void finish(IoCommand* c, long rc);
     bool start_miscompare_read(IoCommand* c);
