@@ -5,11 +5,12 @@
 // p50 and p99 per case and the ratios ours/handler_rbd and ours/librbd.
 //
 //   handler_bench --conf CEPH_CONF [--pool nvme-a] [--ours PATH] [--stock PATH]
-//                 [--seconds 5] [--span-mb 64] [--qd 1,16] [--ours-extra-cfg OPTS]
+//                 [--seconds 5] [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -30,7 +31,8 @@ struct Case {
     std::string target;  // ours, handler_rbd, librbd
     std::string op;      // randread, randwrite
     unsigned qd;
-    std::optional<LoadStats> stats;
+    std::optional<LoadStats> stats;  // latest run; after all rounds, the median-IOPS run
+    std::vector<LoadStats> runs;     // one per round
     std::string error;
 };
 
@@ -61,6 +63,7 @@ void run_harness_cases(const std::string& target, const std::string& so, const s
                                         {{bufs[slot].data(), 4096}}},
                                 [done = std::move(done)](const Result& r) { done(r.ok()); });
                 });
+            c.runs.push_back(*c.stats);
             std::cerr << target << " " << c.op << " qd" << c.qd << ": " << c.stats->summary()
                       << "\n";
         }
@@ -100,6 +103,7 @@ void run_librbd_cases(const IoCtx& io, const std::string& image, double seconds,
                         delete arg;
                     }
                 });
+            c.runs.push_back(*c.stats);
             std::cerr << "librbd " << c.op << " qd" << c.qd << ": " << c.stats->summary() << "\n";
         }
     } catch (const std::exception& e) {
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
     double seconds = 5;
     uint64_t span_mb = 64;
     std::vector<unsigned> qds = {1, 16};
+    unsigned rounds = 1;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
     app.add_option("--pool", pool)->capture_default_str();
     app.add_option("--ours", ours, "handler_rbdtier.so (skipped when empty)");
@@ -132,13 +137,16 @@ int main(int argc, char** argv) {
     app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
     app.add_option("--span-mb", span_mb, "image size / random span in MiB")->capture_default_str();
     app.add_option("--qd", qds, "queue depths")->delimiter(',')->capture_default_str();
+    app.add_option("--rounds", rounds, "rounds, targets in rotating order; median IOPS reported")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
 
     const uint64_t span = span_mb << 20;
     std::vector<Case> cases;
     for (const char* t : {"ours", "handler_rbd", "librbd"})
         for (const char* op : {"randread", "randwrite"})
-            for (unsigned qd : qds) cases.push_back({t, op, qd, std::nullopt, ""});
+            for (unsigned qd : qds) cases.push_back({t, op, qd, std::nullopt, {}, ""});
 
     try {
         RadosCluster cluster(conf);
@@ -153,12 +161,25 @@ int main(int argc, char** argv) {
                 img.write(off, chunk.data(), chunk.size());
         }
         const std::string cfg = pool + "/" + image + ";conf=" + conf;
-        run_librbd_cases(io, image, seconds, span, cases);
-        run_harness_cases("handler_rbd", stock, cfg, span, seconds, span, cases);
-        if (!ours.empty())
-            run_harness_cases("ours", ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra, span,
-                              seconds, span, cases);
+        const std::string ours_cfg = ours_extra.empty() ? cfg : cfg + ";" + ours_extra;
+        for (unsigned r = 0; r < rounds; ++r) {
+            for (unsigned k = 0; k < 3; ++k) {  // rotate the order: spread drift and warm-up
+                const unsigned which = (r + k) % 3;
+                if (which == 0)
+                    run_librbd_cases(io, image, seconds, span, cases);
+                else if (which == 1)
+                    run_harness_cases("handler_rbd", stock, cfg, span, seconds, span, cases);
+                else if (!ours.empty())
+                    run_harness_cases("ours", ours, ours_cfg, span, seconds, span, cases);
+            }
+        }
         remove_image(io, image);
+        for (Case& c : cases) {
+            if (c.runs.empty()) continue;
+            std::sort(c.runs.begin(), c.runs.end(),
+                      [](const LoadStats& a, const LoadStats& b) { return a.iops < b.iops; });
+            c.stats = c.runs[c.runs.size() / 2];
+        }
     } catch (const std::exception& e) {
         std::cerr << "handler_bench: " << e.what() << "\n";
         return 2;
