@@ -98,12 +98,13 @@ done
 
 # osd_cycle DIR N POOL [--freeze]: stop osd.N, its pool must not answer; start it, data is back.
 osd_cycle() {
-    local dir=$1 n=$2 pool=$3 mode=${4:-}
+    local dir=$1 n=$2 pool=$3 mode=()
+    [[ -n ${4:-} ]] && mode=("$4")
     head -c 1048576 /dev/urandom >"$TMP/blob"
     rados -c "$dir/ceph.conf" -p "$pool" put blob "$TMP/blob"
-    "$SH" osd-stop "$dir" "$n" $mode
+    "$SH" osd-stop "$dir" "$n" "${mode[@]}"
     if timeout 30 rados -c "$dir/ceph.conf" --rados-osd-op-timeout 3 -p "$pool" stat blob 2>/dev/null; then
-        fail "pool $pool answers while osd.$n is stopped ($mode)"
+        fail "pool $pool answers while osd.$n is stopped (${mode[*]:-kill})"
     fi
     # the other pools still work
     local other=nvme-a
@@ -112,7 +113,8 @@ osd_cycle() {
         fail "pool $other does not answer while osd.$n is stopped"
     "$SH" osd-start "$dir" "$n"
     rados -c "$dir/ceph.conf" --rados-osd-op-timeout 10 -p "$pool" get blob "$TMP/blob.back"
-    cmp -s "$TMP/blob" "$TMP/blob.back" || fail "data in $pool changed across osd-stop/start ($mode)"
+    cmp -s "$TMP/blob" "$TMP/blob.back" ||
+        fail "data in $pool changed across osd-stop/start (${mode[*]:-kill})"
 }
 
 step "osd-stop / osd-start keep the data (kill mode, osd.2 of B)"
