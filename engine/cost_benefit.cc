@@ -19,6 +19,13 @@ void ScoringContext::prepare(const ResourceModel& resources) {
     read_latency_us.assign(stride, 0.0);
     write_latency_us.assign(stride, 0.0);
     move_cost_us.assign(stride * stride, 0.0);
+    float w = 1.0f;
+    ewma_tail_weight = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+        ewma_weights[i] = w;
+        if (i > 0) ewma_tail_weight += w;
+        w *= 1.0f - ewma_alpha;
+    }
     for (TierId t : tiers) {
         read_latency_us[t] = resources.access_latency_us(t, 0.0);
         write_latency_us[t] = resources.access_latency_us(t, 1.0);
@@ -28,46 +35,73 @@ void ScoringContext::prepare(const ResourceModel& resources) {
     }
 }
 
-ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx) {
-    ExtentScore out;
-    out.key = s.key;
-    const LunId lun = key_lun(s.key);
-    static const LunContext kDefaultLun = [] {
+namespace {
+const LunContext& default_lun() {
+    static const LunContext kDefault = [] {
         LunContext c;
         c.reliability.fill(0.5);
         return c;
     }();
-    const LunContext* lc = &kDefaultLun;
+    return kDefault;
+}
+}  // namespace
+
+const LunContext& lun_context(const ScoringContext& ctx, LunId lun) {
     if (ctx.luns != nullptr) {
         auto it = ctx.luns->find(lun);
-        if (it != ctx.luns->end()) lc = &it->second;
+        if (it != ctx.luns->end()) return it->second;
     }
+    return default_lun();
+}
+
+ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx) {
+    return score_extent(s, ctx, nullptr);
+}
+
+ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const LunContext* lc) {
+    ExtentScore out;
+    out.key = s.key;
+    if (lc == nullptr) lc = &lun_context(ctx, key_lun(s.key));
+    const bool known = lc != &default_lun();
     out.tenant = lc->tenant;
-    out.home = ctx.luns != nullptr && lc != &kDefaultLun ? lc->home : ctx.default_home;
-    out.current = ctx.placement != nullptr ? ctx.placement->tier_of(s.key, out.home) : out.home;
+    out.home = known ? lc->home : ctx.default_home;
+    out.current = ctx.placement != nullptr && !ctx.placement->away().empty()
+                      ? ctx.placement->tier_of(s.key, out.home)
+                      : out.home;
 
     std::array<float, kModelCount> p{}, e{};
     if (s.last_tick != 0) {
-        // EWMA of the bucket series, scaled by the LUN's load outlook.
-        std::array<float, kBuckets> series;
+        // EWMA of the bucket ring, scaled by the LUN's load outlook. The newest bucket is
+        // partial: it weighs as much of a bucket as has elapsed.
         const std::uint64_t now_bucket = ctx.now_tick / ctx.bucket_ticks;
-        s.series(now_bucket, ctx.bucket_ticks, series);
-        const float fraction = static_cast<float>(ctx.now_tick % ctx.bucket_ticks + 1) /
-                               static_cast<float>(ctx.bucket_ticks);
-        const float rate = EwmaForecaster::rate_of_buckets(series, ctx.ewma_alpha, fraction);
-        const float h_buckets =
-            static_cast<float>(ctx.horizon_ticks) / static_cast<float>(ctx.bucket_ticks);
-        const float ew = rate * h_buckets * static_cast<float>(lc->load_ratio);
-        e[static_cast<std::size_t>(ModelId::kEwma)] = ew;
-        p[static_cast<std::size_t>(ModelId::kEwma)] = static_cast<float>(poisson_p_any(ew));
+        const std::uint64_t newest = s.last_tick / ctx.bucket_ticks;
+        if (now_bucket >= newest && now_bucket - newest < kBuckets) {
+            const float fraction =
+                std::max(0.05f, static_cast<float>(ctx.now_tick % ctx.bucket_ticks + 1) /
+                                    static_cast<float>(ctx.bucket_ticks));
+            float num = 0;
+            for (std::uint64_t age = now_bucket - newest; age < kBuckets; ++age) {
+                const std::uint64_t b = now_bucket - age;
+                if (newest - b >= kBuckets) break;
+                num += ctx.ewma_weights[age] * static_cast<float>(s.buckets[b % kBuckets]);
+            }
+            const float rate = num / (fraction + ctx.ewma_tail_weight);
+            const float h_buckets =
+                static_cast<float>(ctx.horizon_ticks) / static_cast<float>(ctx.bucket_ticks);
+            const float ew = rate * h_buckets * static_cast<float>(lc->load_ratio);
+            e[static_cast<std::size_t>(ModelId::kEwma)] = ew;
+            p[static_cast<std::size_t>(ModelId::kEwma)] = ew > 0 ? 1.0f - std::exp(-ew) : 0.0f;
+        }
         // Recurrence of its episodes.
         RecurrenceParams rp;
         rp.horizon_ticks = ctx.horizon_ticks;
         rp.episode_gap_ticks = ctx.episode_gap_ticks;
         rp.lun_period_ticks = lc->period_ticks;
-        const Forecast rf = recurrence_forecast(s, ctx.now_tick, rp);
-        p[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.p_access);
-        e[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.expected);
+        if (s.prev_episode_start != 0) {
+            const Forecast rf = recurrence_forecast(s, ctx.now_tick, rp);
+            p[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.p_access);
+            e[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.expected);
+        }
         out.write_fraction = static_cast<float>(s.write_fraction());
     }
     if (ctx.hints != nullptr && !ctx.hints->empty()) {
@@ -126,10 +160,17 @@ struct ScoreBody {
         : table(other.table), ctx(other.ctx), min_value(other.min_value) {}
 
     void operator()(const tbb::blocked_range<std::size_t>& r) {
+        LunId last_lun = 0;
+        const LunContext* lc = nullptr;
         for (std::size_t i = r.begin(); i != r.end(); ++i) {
             const ExtentStats& s = table->slot(i);
             if (s.empty()) continue;
-            ExtentScore sc = score_extent(s, *ctx);
+            const LunId lun = key_lun(s.key);
+            if (lc == nullptr || lun != last_lun) {
+                lc = &lun_context(*ctx, lun);
+                last_lun = lun;
+            }
+            ExtentScore sc = score_extent(s, *ctx, lc);
             if (sc.value > min_value || sc.current != sc.home) out.push_back(sc);
         }
     }

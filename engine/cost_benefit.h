@@ -59,6 +59,8 @@ struct ScoringContext {
     std::vector<double> write_latency_us;  // indexed by TierId
     std::vector<double> move_cost_us;      // [from * stride + to]
     std::size_t stride = 0;
+    std::array<float, kBuckets> ewma_weights{};  // (1 - alpha)^age, filled by prepare()
+    float ewma_tail_weight = 0;                  // sum of the weights of ages 1..kBuckets-1
 
     void prepare(const ResourceModel& resources);
     double latency(TierId t, double write_fraction) const {
@@ -80,6 +82,11 @@ struct ExtentScore {
 };
 
 ExtentScore score_extent(const ExtentStats& stats, const ScoringContext& ctx);
+// Same, with the extent's LUN context already looked up (nullptr: look it up).
+ExtentScore score_extent(const ExtentStats& stats, const ScoringContext& ctx,
+                         const LunContext* lun);
+// The LUN context scoring uses for `lun` (a default one when the LUN is unknown).
+const LunContext& lun_context(const ScoringContext& ctx, LunId lun);
 
 class CostBenefit {
 public:

@@ -19,7 +19,8 @@ EngineConfig EngineConfig::validated() const {
     if (c.idle_evict_us == 0) c.idle_evict_us = 64 * c.horizon_us;
     if (!(c.migration_bandwidth_bytes_per_s > 0))
         c.migration_bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    if (c.burst_bytes == 0) c.burst_bytes = static_cast<std::uint64_t>(c.migration_bandwidth_bytes_per_s);
+    if (c.burst_bytes == 0)
+        c.burst_bytes = static_cast<std::uint64_t>(c.migration_bandwidth_bytes_per_s);
     c.max_concurrent_migrations = std::max(1u, c.max_concurrent_migrations);
     c.max_orders_per_round = std::max<std::size_t>(1, c.max_orders_per_round);
     c.profiler_shards = std::clamp<std::size_t>(c.profiler_shards, 1, 256);

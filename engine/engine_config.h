@@ -30,7 +30,7 @@ struct EngineConfig {
     std::uint64_t episode_gap_us = 0;       // idle gap that ends an access episode (0 = H/2)
 
     double migration_bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    std::uint64_t burst_bytes = 0;          // token bucket depth (0 = one second of bandwidth)
+    std::uint64_t burst_bytes = 0;  // token bucket depth (0 = one second of bandwidth)
     unsigned max_concurrent_migrations = 16;
     std::size_t max_orders_per_round = 512;
 

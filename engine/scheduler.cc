@@ -108,7 +108,8 @@ std::vector<MigrationOrder> Scheduler::schedule(
     std::vector<double> granted(tenants_->size(), 0.0);
     std::unordered_map<std::uint64_t, double> quota_reserved;  // (tenant, tier) -> bytes ordered
     for (const auto& [key, f] : in_flight_)
-        if (f.counts_quota) quota_reserved[(static_cast<std::uint64_t>(f.tenant) << 16) | f.to] += ext;
+        if (f.counts_quota)
+            quota_reserved[(static_cast<std::uint64_t>(f.tenant) << 16) | f.to] += ext;
     std::unordered_set<ExtentKey> chosen;
     auto quota_left = [&](TenantIndex t, TierId tier, TierId home) {
         if (tier == home) return std::numeric_limits<double>::infinity();

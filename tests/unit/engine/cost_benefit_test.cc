@@ -1,0 +1,145 @@
+// Cost/benefit: the parallel scorer equals the serial one; the score ranks what it should.
+#include "engine/cost_benefit.h"
+
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include <random>
+
+#include "engine/profiler.h"
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kExt = 4ull << 20;
+
+EngineConfig two_tiers() {
+    EngineConfig c;
+    TierSpec fast{0, "nvme-a", "nvme", "site-a", 200, 200, 0, 10};
+    TierSpec slow{1, "hdd-a", "hdd", "site-a", 8000, 8000, 0, 1};
+    c.tiers = {fast, slow};
+    c.bucket_us = 1'000'000;
+    c.horizon_us = 6'000'000;
+    return c.validated();
+}
+
+struct Fixture {
+    EngineConfig cfg = two_tiers();
+    TenantTable tenants;
+    ResourceModel resources{cfg};
+    Profiler profiler{cfg};
+    PlacementState placement{tenants, cfg.extent_bytes};
+    std::unordered_map<LunId, LunContext> luns;
+    std::unordered_map<ExtentKey, ExtentHint> hints;
+    ScoringContext ctx;
+
+    void prepare(std::uint64_t now_us) {
+        ctx.now_tick = to_tick(now_us);
+        ctx.bucket_ticks = profiler.bucket_ticks();
+        ctx.horizon_ticks = static_cast<std::uint32_t>(cfg.horizon_us / kTickUs);
+        ctx.episode_gap_ticks = static_cast<std::uint32_t>(cfg.episode_gap_us / kTickUs);
+        ctx.luns = &luns;
+        ctx.placement = &placement;
+        ctx.hints = &hints;
+        ctx.prepare(resources);
+    }
+};
+
+TEST(CostBenefit, ParallelEqualsSerial) {
+    Fixture f;
+    std::mt19937_64 rng(11);
+    LunContext lc;
+    lc.home = 1;
+    lc.reliability.fill(0.7);
+    for (LunId lun = 1; lun <= 4; ++lun) f.luns[lun] = lc;
+    f.luns[3].priority = 2.0;
+    IoEvent e;
+    e.length = 4096;
+    for (int i = 0; i < 200'000; ++i) {
+        e.lun = 1 + static_cast<LunId>(rng() % 4);
+        e.offset = (rng() % 20'000) * kExt;
+        e.time_us = static_cast<std::uint64_t>(i) * 50;
+        e.op = rng() % 4 == 0 ? IoOp::kWrite : IoOp::kRead;
+        f.profiler.record(e);
+        if (i % 10'000 == 0) f.profiler.drain(e.time_us);
+    }
+    f.profiler.drain(e.time_us);
+    for (int i = 0; i < 500; ++i) f.placement.moved(make_extent_key(1 + i % 4, i * 13), 1, 0, 1);
+    for (int i = 0; i < 300; ++i)
+        f.hints[make_extent_key(2, i * 7)].p[2] = 0.9f,
+                                       f.hints[make_extent_key(2, i * 7)].expected[2] = 3;
+    f.prepare(e.time_us);
+    std::vector<ExtentScore> serial, parallel;
+    CostBenefit::score(f.profiler.extents(), f.ctx, 0.01f, false, serial);
+    {
+        tbb::global_control gc(tbb::global_control::max_allowed_parallelism, 2);
+        CostBenefit::score(f.profiler.extents(), f.ctx, 0.01f, true, parallel);
+    }
+    ASSERT_GT(serial.size(), 1000u);
+    ASSERT_EQ(serial.size(), parallel.size());
+    for (std::size_t i = 0; i < serial.size(); ++i) {
+        EXPECT_EQ(serial[i].key, parallel[i].key);
+        EXPECT_EQ(serial[i].value, parallel[i].value);
+        EXPECT_EQ(serial[i].gain_us, parallel[i].gain_us);
+        EXPECT_EQ(serial[i].best, parallel[i].best);
+    }
+}
+
+TEST(CostBenefit, HotExtentsGainColdOnesDoNot) {
+    Fixture f;
+    LunContext lc;
+    lc.home = 1;
+    lc.reliability.fill(1.0);
+    f.luns[1] = lc;
+    IoEvent e;
+    e.lun = 1;
+    e.length = 4096;
+    // Extent 1: 20 accesses per second for 10 s. Extent 2: one access.
+    for (int s = 0; s < 10; ++s)
+        for (int i = 0; i < 20; ++i) {
+            e.time_us = s * 1'000'000ull + i * 1000;
+            e.offset = 1 * kExt;
+            f.profiler.record(e);
+        }
+    e.offset = 2 * kExt;
+    e.time_us = 9'500'000;
+    f.profiler.record(e);
+    f.profiler.drain(10'000'000);
+    f.prepare(10'000'000);
+    const ExtentScore hot = score_extent(*f.profiler.extents().find(make_extent_key(1, 1)), f.ctx);
+    const ExtentScore cold = score_extent(*f.profiler.extents().find(make_extent_key(1, 2)), f.ctx);
+    EXPECT_EQ(hot.current, 1);
+    EXPECT_EQ(hot.best, 0);
+    // ~20/s x 6 s horizon x 7800 us saved, minus moving 4 MiB (20 ms at 200 MiB/s).
+    EXPECT_NEAR(hot.value, 120.0, 25.0);
+    EXPECT_NEAR(hot.gain_us, hot.value * 7800.0 - 20'000.0, 1.0);
+    EXPECT_LT(cold.value, 2.0);
+    EXPECT_LE(cold.gain_us, 0.0);
+    EXPECT_EQ(cold.best, cold.current);
+    // Priority scales the value.
+    f.luns[1].priority = 3.0;
+    const ExtentScore hot3 = score_extent(*f.profiler.extents().find(make_extent_key(1, 1)), f.ctx);
+    EXPECT_NEAR(hot3.value, 3 * hot.value, 1e-3);
+}
+
+TEST(ResourceModel, LatencyCapacityAndMoveCost) {
+    EngineConfig c = two_tiers();
+    c.tiers.push_back({2, "nvme-b", "nvme", "site-b", 200, 200, 1 << 30, 10});
+    c.local_site = "site-a";
+    c.remote_site_penalty_us = 1000;
+    ResourceModel r(c);
+    EXPECT_DOUBLE_EQ(r.access_latency_us(2), 1200);
+    EXPECT_EQ(r.tiers_fastest_first(), (std::vector<TierId>{0, 2, 1}));
+    r.set_used_bytes(2, 1 << 29);
+    EXPECT_EQ(r.free_bytes(2), 1u << 29);
+    EXPECT_EQ(r.capacity(0), std::numeric_limits<std::uint64_t>::max());
+    EXPECT_NEAR(r.move_cost_us(1, 0, 4 << 20), 20'000, 1);
+    r.set_utilization(1, 1.0);
+    EXPECT_NEAR(r.move_cost_us(1, 0, 4 << 20), 40'000, 1);
+    for (int i = 0; i < 200; ++i) r.observe_latency(0, IoOp::kRead, 5000);
+    EXPECT_GT(r.access_latency_us(0), 4000);
+    EXPECT_EQ(r.tiers_fastest_first().front(), 2);  // measured: nvme-a got slow
+}
+
+}  // namespace
+}  // namespace rbdtier

@@ -1,0 +1,91 @@
+// Feedback on a scripted scenario: precision, recall, wasted bytes, reliability, threshold.
+#include "engine/feedback.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/profiler.h"
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kExt = 4ull << 20;
+constexpr std::uint64_t kH = 10'000'000;
+
+TEST(Feedback, PrecisionWastedBytesAndLatencySaved) {
+    Feedback f(kH, kExt);
+    ExtentTable table(1000);
+    // Ten promotions at t=0: six by the scan model (5 accessed), four by recurrence (1 accessed).
+    for (int i = 0; i < 10; ++i) {
+        const ModelId m = i < 6 ? ModelId::kScan : ModelId::kRecurrence;
+        f.on_promotion(make_extent_key(1, i), i < 6 ? 0 : 1, m, 7800.0, 0);
+    }
+    for (int i : {0, 1, 2, 3, 4, 6})
+        for (int k = 0; k < 3; ++k) f.on_access(make_extent_key(1, i), 1'000'000 + k);
+    f.on_access(make_extent_key(1, 99), 1'000'000);  // not promoted: ignored
+    EXPECT_TRUE(f.settle(kH - 1, table).empty());    // nothing due yet
+    const auto wasted = f.settle(kH, table);
+    EXPECT_EQ(wasted.size(), 4u);
+    EXPECT_EQ(f.total().promotions, 10u);
+    EXPECT_EQ(f.total().hits, 6u);
+    EXPECT_DOUBLE_EQ(f.total().precision(), 0.6);
+    EXPECT_EQ(f.total().wasted_bytes, 4 * kExt);
+    EXPECT_DOUBLE_EQ(f.total().latency_saved_us, 6 * 3 * 7800.0);
+    EXPECT_NEAR(f.by_model(ModelId::kScan).precision(), 5.0 / 6, 1e-9);
+    EXPECT_NEAR(f.by_model(ModelId::kRecurrence).precision(), 0.25, 1e-9);
+    EXPECT_EQ(f.by_tenant(1).wasted, 3u);
+}
+
+TEST(Feedback, DemotionJudgesEarlyAndRecallCountsEpisodes) {
+    Feedback f(kH, kExt);
+    ExtentTable table(1000);
+    f.on_promotion(make_extent_key(1, 1), 0, ModelId::kEwma, 100.0, 0);
+    f.on_demotion(make_extent_key(1, 1), 1'000'000);
+    EXPECT_EQ(f.total().wasted, 1u);
+    EXPECT_EQ(f.settle(2'000'000, table).size(), 1u);
+    for (int i = 0; i < 8; ++i) f.on_busy_access(0, i < 6);
+    EXPECT_DOUBLE_EQ(f.total().recall(), 0.75);
+}
+
+TEST(Feedback, ThresholdRisesWhenPromotionsAreWastedAndFallsWhenTheyHit) {
+    Feedback f(kH, kExt);
+    ExtentTable table(1000);
+    std::uint64_t t = 0;
+    for (int batch = 0; batch < 3; ++batch) {
+        for (int i = 0; i < 32; ++i)
+            f.on_promotion(make_extent_key(1, batch * 100 + i), 0, ModelId::kEwma, 1, t);
+        t += kH;
+        f.settle(t, table);
+    }
+    const double raised = f.threshold_factor();
+    EXPECT_GT(raised, 0.5);
+    for (int batch = 0; batch < 2; ++batch) {
+        for (int i = 0; i < 32; ++i) {
+            f.on_promotion(make_extent_key(2, batch * 100 + i), 0, ModelId::kEwma, 1, t);
+            f.on_access(make_extent_key(2, batch * 100 + i), t + 1);
+        }
+        t += kH;
+        f.settle(t, table);
+    }
+    EXPECT_LT(f.threshold_factor(), raised);
+}
+
+TEST(Feedback, ForecastsScoreModelReliabilityPerLun) {
+    Feedback f(kH, kExt);
+    ExtentTable table(1000);
+    for (int i = 0; i < 200; ++i) {
+        f.track_forecast(make_extent_key(1, i), 1, ModelId::kDrift, 0.8, 0);
+        f.track_forecast(make_extent_key(1, 1000 + i), 1, ModelId::kScan, 0.8, 0);
+    }
+    // Only the scan's extents get accessed after the forecast.
+    for (int i = 0; i < 200; ++i) {
+        ExtentStats* s = table.find_or_insert(make_extent_key(1, 1000 + i));
+        s->record(to_tick(1'000'000), 100, 1000, false, 4096, 0, false);
+    }
+    f.settle(kH, table);
+    EXPECT_GT(f.reliability(1).reliability(ModelId::kScan), 0.9);
+    EXPECT_LT(f.reliability(1).reliability(ModelId::kDrift), 0.1);
+    EXPECT_DOUBLE_EQ(f.reliability(2).reliability(ModelId::kScan), 0.5);  // prior elsewhere
+}
+
+}  // namespace
+}  // namespace rbdtier

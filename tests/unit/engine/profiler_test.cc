@@ -1,0 +1,169 @@
+// Profiler: exact counts under concurrent recording, bucket arithmetic, bounded memory.
+#include "engine/profiler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kExt = 4ull << 20;
+
+EngineConfig config() {
+    EngineConfig c;
+    c.bucket_us = 1'000'000;
+    c.horizon_us = 6'000'000;
+    return c.validated();
+}
+
+IoEvent io(std::uint64_t t, std::uint64_t extent, InitiatorId ini = 1, LunId lun = 1,
+           IoOp op = IoOp::kRead) {
+    IoEvent e;
+    e.time_us = t;
+    e.offset = extent * kExt + 4096;
+    e.length = 4096;
+    e.lun = lun;
+    e.initiator = ini;
+    e.op = op;
+    return e;
+}
+
+std::uint32_t total_count(const ExtentStats& s, std::uint32_t bucket_ticks) {
+    std::uint32_t n = 0;
+    const std::uint64_t newest = s.last_tick / bucket_ticks;
+    for (std::uint64_t i = 0; i < kBuckets && i <= newest; ++i)
+        n += s.count_in_bucket(newest - i, bucket_ticks);
+    return n;
+}
+
+TEST(Profiler, RecordSize) {
+    EXPECT_EQ(sizeof(IoEvent), 40u);
+    EXPECT_EQ(Profiler::record_bytes(), 64u);
+}
+
+// Producers outpace a concurrent drainer on 2 cores: every event is either folded or counted
+// as dropped, and what was folded is counted exactly.
+TEST(Profiler, ConcurrentRecordsAreConservedWhileDraining) {
+    EngineConfig c = config();
+    c.profiler_shards = 4;
+    c.profiler_ring_events = 1 << 12;  // small: the drainer must keep up
+    Profiler p(c);
+    constexpr int kThreads = 4, kPerThread = 200'000, kExtents = 64;
+    std::atomic<int> done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                IoEvent e = io(5'000'000 + static_cast<std::uint64_t>(i % 1000), i % kExtents,
+                               static_cast<InitiatorId>(t));
+                p.record(e);
+            }
+            done.fetch_add(1);
+        });
+    // Drain concurrently until every producer finished, then once more.
+    while (done.load() < kThreads) p.drain(5'000'000);
+    for (auto& th : threads) th.join();
+    p.drain(5'000'000);
+    const std::uint64_t dropped = p.dropped();
+    EXPECT_EQ(p.recorded() + dropped, static_cast<std::uint64_t>(kThreads) * kPerThread);
+    std::uint64_t sum = 0;
+    for (int x = 0; x < kExtents; ++x) {
+        const ExtentStats* s = p.extents().find(make_extent_key(1, x));
+        ASSERT_NE(s, nullptr);
+        sum += total_count(*s, p.bucket_ticks());
+    }
+    EXPECT_EQ(sum, p.recorded());
+    std::uint64_t stream_ios = 0;
+    for (const auto& [k, st] : p.initiators()) stream_ios += st.ios;
+    EXPECT_EQ(stream_ios, p.recorded());
+}
+
+TEST(Profiler, ExactCountsWithoutDropsWhenRingsAreLargeEnough) {
+    EngineConfig c = config();
+    c.profiler_shards = 8;
+    c.profiler_ring_events = 1 << 16;
+    Profiler p(c);
+    constexpr int kThreads = 4, kPerThread = 100'000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) p.record(io(1'000'000, (i * 7 + t) % 1000, t));
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(p.dropped(), 0u);
+    const auto batch = p.drain(2'000'000);
+    EXPECT_EQ(batch.size(), static_cast<std::size_t>(kThreads * kPerThread));
+    std::uint64_t sum = 0;
+    p.extents().for_each([&](const ExtentStats& s) { sum += total_count(s, p.bucket_ticks()); });
+    EXPECT_EQ(sum, static_cast<std::uint64_t>(kThreads * kPerThread));
+    EXPECT_EQ(p.extents().size(), 1000u);
+    for (int t = 0; t < kThreads; ++t)
+        EXPECT_EQ(p.initiator(1, t)->ios, static_cast<std::uint64_t>(kPerThread));
+    EXPECT_NE(p.extents().find(make_extent_key(1, 0))->initiator & kSharedInitiator, 0);
+}
+
+TEST(Profiler, BucketsEpisodesAndMix) {
+    Profiler p(config());
+    // 3 reads in second 0, 2 writes in second 2, then a long gap, then 1 read: a new episode.
+    for (int i = 0; i < 3; ++i) p.record(io(100'000 + i, 9));
+    for (int i = 0; i < 2; ++i) p.record(io(2'100'000 + i, 9, 1, 1, IoOp::kWrite));
+    p.record(io(40'000'000, 9));
+    p.drain(40'000'000);
+    const ExtentStats* s = p.extents().find(make_extent_key(1, 9));
+    ASSERT_NE(s, nullptr);
+    const auto bt = p.bucket_ticks();
+    EXPECT_EQ(s->count_in_bucket(p.bucket_of(40'000'000), bt), 1u);
+    EXPECT_EQ(s->count_in_bucket(p.bucket_of(2'100'000), bt), 0u);  // forgotten: > 16 buckets ago
+    EXPECT_EQ(s->prev_episode_count, 5);
+    EXPECT_EQ(s->episode_count, 1);
+    EXPECT_EQ(s->episode_start, to_tick(40'000'000));
+    EXPECT_EQ(s->prev_episode_start, to_tick(100'000));
+    EXPECT_GT(s->write_share, 0);
+    EXPECT_EQ(s->kib, 6u * 4);
+    const auto series = p.luns().at(1).series(p.bucket_of(40'000'000), 64);
+    double total = 0;
+    for (double v : series) total += v;
+    EXPECT_EQ(total, 6.0);
+}
+
+TEST(Profiler, SequentialStreamsAreRecognised) {
+    Profiler p(config());
+    for (int i = 0; i < 100; ++i) {
+        IoEvent e = io(1000 + i, 0, 3);
+        e.offset = static_cast<std::uint64_t>(i) * 65536;
+        e.length = 65536;
+        p.record(e);
+    }
+    p.drain(10'000);
+    EXPECT_NEAR(p.initiator(1, 3)->sequential_fraction(), 0.99, 0.011);
+    EXPECT_GT(p.extents().find(make_extent_key(1, 0))->sequential_share, 200);
+}
+
+TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
+    EngineConfig c = config();
+    c.max_tracked_extents = 50'000;
+    c.profiler_ring_events = 1 << 17;
+    Profiler p(c);
+    for (int round = 0; round < 3; ++round) {
+        const int n = round == 1 ? 20'000 : 30'000;  // rounds 0 and 1 fill the table exactly
+        for (int i = 0; i < n; ++i) p.record(io(1'000'000 * (round + 1), round * 30'000 + i));
+        p.drain(1'000'000 * (round + 1));
+    }
+    EXPECT_EQ(p.extents().size(), 50'000u);  // capped: the rest stays untracked
+    EXPECT_LE(p.bytes_per_extent(), 64.0 / 0.5);
+    EXPECT_GE(p.bytes_per_extent(), 64.0);
+    // Only extents 30000..39999 are touched again recently.
+    for (int i = 30'000; i < 40'000; ++i) p.record(io(4'000'000, i));
+    p.drain(4'000'000);
+    p.evict_idle(4'500'000, 1'000'000);
+    EXPECT_EQ(p.extents().size(), 10'000u);
+    EXPECT_LE(p.bytes_per_extent(), 64.0 / 0.7);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(p.extents().find(make_extent_key(1, i)), nullptr);
+}
+
+}  // namespace
+}  // namespace rbdtier
