@@ -86,9 +86,12 @@ wait_for() {
     done
 }
 
-abs_dir() {
+abs_dir() { # abs_dir DIR CREATE(0|1): DIR as an absolute path
     [[ -n ${1:-} ]] || die "missing DIR"
-    mkdir -p "$1"
+    if [[ ! -d $1 ]]; then
+        (($2)) || return 1
+        mkdir -p "$1"
+    fi
     (cd "$1" && pwd -P)
 }
 
@@ -228,6 +231,10 @@ osd crush chooseleaf type = 0
 osd crush update on start = false
 osd class update on start = false
 mon osd down out interval = 0
+mon warn on osd down out interval zero = false
+mon warn on insecure global id reclaim allowed = false
+mon data avail warn = 2
+mon data avail crit = 1
 osd max markdown count = 1000
 paxos propose interval = 0.01
 paxos min wait = 0.001
@@ -670,7 +677,11 @@ usage() {
 main() {
     (($# >= 2)) || usage
     local cmd=$1
-    DIR=$(abs_dir "$2")
+    [[ $cmd == @(start|stop|status|env|check|latency|bench|osd-stop|osd-start) ]] || usage
+    if ! DIR=$(abs_dir "$2" "$([[ $cmd == start ]] && echo 1 || echo 0)"); then
+        [[ $cmd == stop ]] && exit 0 # nothing was ever started there
+        die "no cluster directory $2"
+    fi
     shift 2
     case $cmd in
     start) cmd_start "$@" ;;

@@ -47,8 +47,11 @@ wait "$pb" || fail "start B: $(cat "$TMP/start-b.log")"
 grep -h 'started in' "$TMP/start-a.log" "$TMP/start-b.log"
 
 step "both healthy, on different ports, isolated"
-"$SH" check "$A"
-"$SH" check "$B"
+for d in "$A" "$B"; do
+    "$SH" check "$d"
+    health=$(ceph -c "$d/ceph.conf" health)
+    [[ $health == HEALTH_OK ]] || fail "$d: $health"
+done
 port_a=$(awk '$1 == "mon" {print $2}' "$A/ports")
 port_b=$(awk '$1 == "mon" {print $2}' "$B/ports")
 [[ -n $port_a && -n $port_b && $port_a != "$port_b" ]] || fail "ports: A=$port_a B=$port_b"
