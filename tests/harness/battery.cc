@@ -75,7 +75,13 @@ void battery_body(const BatteryConfig& cfg, const std::string& image, Checker& c
     c.check(h.subtype() == cfg.subtype, "handler subtype is " + cfg.subtype, "got " + h.subtype());
     std::string dev_cfg = cfg.pool + "/" + image + ";conf=" + cfg.ceph_conf;
     if (!cfg.extra_cfg.empty()) dev_cfg += ";" + cfg.extra_cfg;
-    auto dev = h.open({dev_cfg, cfg.size, cfg.block_size, cfg.max_xfer_len});
+    DeviceConfig dc;
+    dc.cfg = dev_cfg;
+    dc.size_bytes = cfg.size;
+    dc.block_size = cfg.block_size;
+    dc.max_xfer_len = cfg.max_xfer_len;
+    dc.implicit_failover = cfg.implicit_failover;
+    auto dev = h.open(dc);
     const uint32_t bs = cfg.block_size;
     const uint64_t nlbas = dev->num_lbas();
     c.check(nlbas == cfg.size / bs, "num_lbas after open");
@@ -105,6 +111,18 @@ void battery_body(const BatteryConfig& cfg, const std::string& image, Checker& c
         std::vector<uint8_t> raw(io.len);
         direct.read(io.lba * bs, raw.data(), raw.size());
         c.check(raw == data, "librbd read-back equal " + name, first_diff(raw, data));
+    }
+
+    if (cfg.implicit_failover) {
+        const bool has_lock = h.handler().lock != nullptr;
+        c.check(has_lock, "handler has a lock callout (implicit failover)");
+        if (has_lock)
+            c.check(dev->runner_state().lock_state == TCMUR_DEV_LOCK_WRITE_LOCKED,
+                    "implicit failover: write lock held after the first write",
+                    "lock_state " + std::to_string(dev->runner_state().lock_state));
+        if (h.handler().get_lock_state)
+            c.check(h.handler().get_lock_state(dev->raw()) == TCMUR_DEV_LOCK_WRITE_LOCKED,
+                    "handler's get_lock_state says WRITE_LOCKED");
     }
 
     // 2. READ/WRITE(10).

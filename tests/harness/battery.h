@@ -33,6 +33,9 @@ struct BatteryConfig {
     // wrong when the command does not start an object. true: report that check as KNOWN
     // instead of failing (for the stock handler_rbd.so).
     bool librbd_caw_offset_bug_expected = false;
+    // Open the LUN with ALUA implicit failover: the harness takes the handler's lock
+    // before the first command (BUSY answers are retried) and the battery checks it.
+    bool implicit_failover = false;
 };
 
 int run_battery(const BatteryConfig& cfg, std::ostream& log);

@@ -57,6 +57,7 @@ struct HarnessCmd {
     std::vector<iovec> iov;  // lib.iovec points here; handlers may consume it
     std::string initiator;
     Completion done;
+    bool admitted = false;  // passed the ALUA check: counted in DeviceCore::admitted
     std::chrono::steady_clock::time_point start;
     DeviceCore* dev = nullptr;
     // Compound-command state (emulated WRITE SAME / CAW, UNMAP fan-out).
@@ -99,6 +100,15 @@ struct DeviceCore {
     tcmu_device dev;
     tcmur_handler* handler = nullptr;
     std::atomic<uint64_t> in_flight{0};
+    uint64_t admitted = 0;  // commands past the ALUA check, not finished (under idle_mu)
+    std::chrono::milliseconds busy_retry{30000};
+    // Implicit-failover lock acquisition (tcmur_device event work), one background thread.
+    std::mutex ev_mu;
+    std::condition_variable ev_cv;
+    bool ev_pending = false;
+    bool ev_stop = false;
+    uint64_t lock_generation = 0;  // bumped after every acquisition attempt (under ev_mu)
+    std::thread lock_thread;
     std::atomic<uint16_t> next_cmd_id{0};
     std::mutex idle_mu;
     std::condition_variable idle_cv;
@@ -115,6 +125,9 @@ struct DeviceCore {
     void start_workers(int n);
     void stop_workers();
     void command_done();
+    void start_lock_thread();
+    void stop_lock_thread();
+    void acquire_lock();  // tcmu_acquire_dev_lock() for implicit failover
 };
 
 }  // namespace rbdtier::harness::detail

@@ -34,6 +34,7 @@ DeviceCore::DeviceCore() {
 }
 
 DeviceCore::~DeviceCore() {
+    stop_lock_thread();
     stop_workers();
     tcmur_device& r = dev.rdev;
     pthread_mutex_destroy(&r.format_lock);
@@ -74,6 +75,88 @@ void DeviceCore::stop_workers() {
     workers.clear();
 }
 
+void DeviceCore::start_lock_thread() {
+    lock_thread = std::thread([this] {
+        for (;;) {
+            {
+                std::unique_lock lk(ev_mu);
+                ev_cv.wait(lk, [this] { return ev_stop || ev_pending; });
+                if (ev_stop) return;
+                ev_pending = false;
+            }
+            acquire_lock();
+        }
+    });
+}
+
+void DeviceCore::stop_lock_thread() {
+    {
+        std::lock_guard lk(ev_mu);
+        ev_stop = true;
+    }
+    ev_cv.notify_all();
+    if (lock_thread.joinable()) lock_thread.join();
+}
+
+void DeviceCore::acquire_lock() {
+    tcmur_device& r = dev.rdev;
+    {
+        // No command may be in the handler while we (re)open and lock.
+        std::unique_lock lk(idle_mu);
+        idle_cv.wait(lk, [this] { return admitted == 0; });
+    }
+    pthread_mutex_lock(&r.state_lock);
+    bool reopen = r.lock_lost || !(r.flags & TCMUR_DEV_FLAG_IS_OPEN);
+    pthread_mutex_unlock(&r.state_lock);
+    int ret = TCMU_STS_HW_ERR;
+    for (int retries = 0;; ++retries) {
+        if (reopen) {
+            pthread_mutex_lock(&r.state_lock);
+            bool was_open = r.flags & TCMUR_DEV_FLAG_IS_OPEN;
+            r.flags &= ~TCMUR_DEV_FLAG_IS_OPEN;
+            pthread_mutex_unlock(&r.state_lock);
+            if (was_open && handler->close) handler->close(&dev);
+            if (handler->open && handler->open(&dev, true) != 0) {
+                ret = TCMU_STS_FENCED;
+                break;
+            }
+            pthread_mutex_lock(&r.state_lock);
+            r.flags |= TCMUR_DEV_FLAG_IS_OPEN;
+            r.lock_lost = false;
+            pthread_mutex_unlock(&r.state_lock);
+        }
+        pthread_mutex_lock(&r.state_lock);
+        const bool read_locking = r.lock_state == TCMUR_DEV_LOCK_READ_LOCKING;
+        pthread_mutex_unlock(&r.state_lock);
+        if (read_locking) {  // a read lock is only a (re)open
+            ret = TCMU_STS_OK;
+            break;
+        }
+        ret = handler->lock(&dev, TCMU_INVALID_LOCK_TAG);
+        if (ret == TCMU_STS_FENCED && retries < 1) {
+            reopen = true;
+            continue;
+        }
+        break;
+    }
+    if (ret == TCMU_STS_TIMEOUT) tcmu_notify_conn_lost(&dev);
+    pthread_mutex_lock(&r.state_lock);
+    if (ret != TCMU_STS_OK)
+        r.lock_state = TCMUR_DEV_LOCK_UNLOCKED;
+    else if (r.lock_state == TCMUR_DEV_LOCK_READ_LOCKING)
+        r.lock_state = TCMUR_DEV_LOCK_READ_LOCKED;
+    else
+        r.lock_state = TCMUR_DEV_LOCK_WRITE_LOCKED;
+    pthread_mutex_unlock(&r.state_lock);
+    tcmu_info_message(&dev, __func__, __LINE__, "lock acquisition %s (state %d)",
+                      ret == TCMU_STS_OK ? "succeeded" : "failed", r.lock_state);
+    {
+        std::lock_guard lk(ev_mu);
+        ++lock_generation;
+    }
+    ev_cv.notify_all();
+}
+
 void DeviceCore::command_done() {
     // Decrement under idle_mu so drain() (and the destructor after it) cannot run between
     // the decrement and the notification.
@@ -99,6 +182,10 @@ int schedule(DeviceCore& d, tcmur_cmd* c, WorkFn fn) {
 
 // Completes a top-level command: status → SAM status + sense, user callback, accounting.
 void finish(HarnessCmd* h, int rc) {
+    if (h->admitted) {
+        std::lock_guard lk(h->dev->idle_mu);
+        if (--h->dev->admitted == 0) h->dev->idle_cv.notify_all();
+    }
     Result r;
     r.tcmu_status = rc;
     r.scsi_status = apply_status(rc, h->core.lib.sense_buf);
@@ -396,8 +483,66 @@ int flush_work(DeviceCore& d, tcmur_cmd* c) {
     return d.handler->flush(&d.dev, c);
 }
 
+// alua_check_state() for implicit failover (alua_implicit_transition): BUSY while a
+// background thread takes the lock.
+int alua_check(DeviceCore& d, bool is_read) {
+    tcmur_device& r = d.dev.rdev;
+    if (r.failover_type != TCMUR_DEV_FAILOVER_IMPLICIT || !d.handler->lock) return TCMU_STS_OK;
+    int ret = TCMU_STS_OK;
+    pthread_mutex_lock(&r.state_lock);
+    switch (r.lock_state) {
+        case TCMUR_DEV_LOCK_WRITE_LOCKED:
+            break;
+        case TCMUR_DEV_LOCK_WRITE_LOCKING:
+        case TCMUR_DEV_LOCK_READ_LOCKING:
+            ret = TCMU_STS_BUSY;
+            break;
+        default:
+            if (is_read && r.lock_state == TCMUR_DEV_LOCK_READ_LOCKED) break;
+            r.lock_state = is_read ? TCMUR_DEV_LOCK_READ_LOCKING : TCMUR_DEV_LOCK_WRITE_LOCKING;
+            {
+                std::lock_guard lk(d.ev_mu);
+                d.ev_pending = true;
+            }
+            d.ev_cv.notify_all();
+            ret = TCMU_STS_BUSY;
+    }
+    pthread_mutex_unlock(&r.state_lock);
+    return ret;
+}
+
+bool alua_checked(uint8_t op) {
+    switch (op) {
+        case kRead6:
+        case kRead10:
+        case kRead12:
+        case kRead16:
+        case kWrite6:
+        case kWrite10:
+        case kWrite12:
+        case kWrite16:
+        case kUnmap:
+        case kSyncCache10:
+        case kSyncCache16:
+        case kCompareAndWrite:
+        case kWriteSame10:
+        case kWriteSame16:
+            return true;
+        default:
+            return false;
+    }
+}
+
 int dispatch(DeviceCore& d, HarnessCmd* h) {
-    switch (h->cdb.opcode()) {
+    const uint8_t op = h->cdb.opcode();
+    if (alua_checked(op)) {
+        const bool is_read = op == kRead6 || op == kRead10 || op == kRead12 || op == kRead16;
+        if (int rc = alua_check(d, is_read)) return rc;
+        std::lock_guard lk(d.idle_mu);
+        ++d.admitted;
+        h->admitted = true;
+    }
+    switch (op) {
         case kRead6:
         case kRead10:
         case kRead12:
@@ -442,6 +587,7 @@ Device::Device(std::unique_ptr<DeviceCore> core) : core_(std::move(core)) {}
 
 Device::~Device() {
     drain();
+    core_->stop_lock_thread();
     if (core_->handler->close) core_->handler->close(&core_->dev);
     core_->stop_workers();
 }
@@ -469,10 +615,32 @@ void Device::submit(Request req, Completion done) {
 }
 
 Result Device::execute(Request req) {
+    const auto deadline = std::chrono::steady_clock::now() + core_->busy_retry;
+    for (;;) {
+        uint64_t gen;
+        {
+            std::lock_guard lk(core_->ev_mu);
+            gen = core_->lock_generation;
+        }
+        Result r = execute_once(req);
+        if (r.scsi_status != kBusy || std::chrono::steady_clock::now() >= deadline) return r;
+        wait_before_retry(gen);
+    }
+}
+
+void Device::wait_before_retry(uint64_t gen) {
+    // A lock acquisition finishing ends the wait at once; otherwise retry after 10 ms, the
+    // way an initiator retries BUSY.
+    std::unique_lock lk(core_->ev_mu);
+    core_->ev_cv.wait_for(lk, std::chrono::milliseconds(10),
+                          [&] { return core_->lock_generation != gen || core_->ev_stop; });
+}
+
+Result Device::execute_once(const Request& req) {
     std::mutex mu;
     std::condition_variable cv;
     std::optional<Result> out;
-    submit(std::move(req), [&](const Result& r) {
+    submit(req, [&](const Result& r) {
         std::lock_guard lk(mu);
         out = r;
         cv.notify_one();
@@ -519,29 +687,43 @@ Result Device::rw_split(bool is_write, uint64_t lba, std::vector<iovec> iov,
     if (len <= max_bytes)
         return execute(Request{make(lba, static_cast<uint32_t>(blocks)), std::move(iov),
                                std::string(initiator)});
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t pending = 0;
-    std::optional<Result> failure;
-    Result last;
-    for (size_t off = 0; off < len; off += max_bytes) {
-        size_t n = std::min(max_bytes, len - off);
+    // Chunks are issued concurrently; a BUSY answer (implicit failover) retries them all.
+    const auto deadline = std::chrono::steady_clock::now() + core_->busy_retry;
+    for (;;) {
+        uint64_t gen;
         {
-            std::lock_guard lk(mu);
-            ++pending;
+            std::lock_guard lk(core_->ev_mu);
+            gen = core_->lock_generation;
         }
-        submit(Request{make(lba + off / bs, static_cast<uint32_t>(n / bs)), slice(iov, off, n),
-                       std::string(initiator)},
-               [&](const Result& r) {
-                   std::lock_guard lk(mu);
-                   if (!r.ok() && !failure) failure = r;
-                   last = r;
-                   if (--pending == 0) cv.notify_one();
-               });
+        std::mutex mu;
+        std::condition_variable cv;
+        size_t pending = 0;
+        std::optional<Result> failure;
+        Result last;
+        for (size_t off = 0; off < len; off += max_bytes) {
+            size_t n = std::min(max_bytes, len - off);
+            {
+                std::lock_guard lk(mu);
+                ++pending;
+            }
+            submit(Request{make(lba + off / bs, static_cast<uint32_t>(n / bs)), slice(iov, off, n),
+                           std::string(initiator)},
+                   [&](const Result& r) {
+                       std::lock_guard lk(mu);
+                       if (!r.ok() && !failure) failure = r;
+                       last = r;
+                       if (--pending == 0) cv.notify_one();
+                   });
+        }
+        {
+            std::unique_lock lk(mu);
+            cv.wait(lk, [&] { return pending == 0; });
+        }
+        if (!failure) return last;
+        if (failure->scsi_status != kBusy || std::chrono::steady_clock::now() >= deadline)
+            return *failure;
+        wait_before_retry(gen);
     }
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return pending == 0; });
-    return failure ? *failure : last;
 }
 
 Result Device::read(uint64_t lba, void* buf, size_t len, std::string_view initiator) {
@@ -694,6 +876,11 @@ std::unique_ptr<Device> Harness::open(const DeviceConfig& cfg) {
     dev.opt_xcopy_rw_len = cfg.max_xfer_len;
     dev.unmap_enabled = true;
     dev.cfgstring = subtype() + "/" + cfg.cfg;
+    core->busy_retry = cfg.busy_retry;
+    if (cfg.implicit_failover) {
+        dev.rdev.failover_type = TCMUR_DEV_FAILOVER_IMPLICIT;
+        core->start_lock_thread();
+    }
     if (handler_->nr_threads > 0) core->start_workers(handler_->nr_threads);
     if (handler_->open) {
         int rc = handler_->open(&dev, false);

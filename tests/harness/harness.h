@@ -65,6 +65,14 @@ struct DeviceConfig {
     uint64_t size_bytes = 0;  // LUN size, multiple of block_size
     uint32_t block_size = 512;
     uint32_t max_xfer_len = 2048;  // blocks per command (the kernel's hw_max_sectors)
+    // ALUA implicit failover (a LUN of a multi-gateway target): as tcmu-runner 1.5.4
+    // alua_implicit_transition(), the first command (and every command after a lock loss)
+    // answers BUSY while a background thread takes the handler's lock (reopening the
+    // device first when the lock was lost). false: all-active, the lock is never taken.
+    bool implicit_failover = false;
+    // How long the synchronous helpers (execute, read, write, ...) retry a BUSY answer,
+    // as an initiator does. The asynchronous submit() never retries.
+    std::chrono::milliseconds busy_retry{30000};
 };
 
 namespace detail {
@@ -81,7 +89,7 @@ public:
     // Asynchronous: returns once the command is dispatched; `done` runs exactly once,
     // possibly on a handler thread, possibly before submit() returns.
     void submit(Request req, Completion done);
-    // Synchronous: submit and wait for the completion.
+    // Synchronous: submit and wait for the completion; BUSY is retried (busy_retry).
     Result execute(Request req);
 
     // Convenience commands (synchronous). Transfers larger than max_xfer_len are split
@@ -121,6 +129,9 @@ private:
     explicit Device(std::unique_ptr<detail::DeviceCore> core);
     Result rw_split(bool is_write, uint64_t lba, std::vector<iovec> iov,
                     std::string_view initiator);
+    Result execute_once(const Request& req);
+    // Waits (bounded) for a change of the lock state before a BUSY command is retried.
+    void wait_before_retry(uint64_t lock_generation_seen);
     std::unique_ptr<detail::DeviceCore> core_;
 };
 

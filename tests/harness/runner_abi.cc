@@ -94,9 +94,15 @@ void tcmu_notify_conn_lost(struct tcmu_device* dev) {
 }
 
 void tcmu_notify_lock_lost(struct tcmu_device* dev) {
+    // As tcmu-runner: ignored while a write lock is being (re)acquired (stale completions);
+    // otherwise the next command triggers a reopen and a new lock acquisition.
+    // (tcmu-runner also calls the handler's report_event; the harness does not.)
     pthread_mutex_lock(&dev->rdev.state_lock);
-    dev->rdev.lock_lost = true;
-    dev->rdev.lock_lost_cnt++;
+    if (dev->rdev.lock_state != TCMUR_DEV_LOCK_WRITE_LOCKING) {
+        dev->rdev.lock_lost = true;
+        dev->rdev.lock_state = TCMUR_DEV_LOCK_UNLOCKED;
+        dev->rdev.lock_lost_cnt++;
+    }
     pthread_mutex_unlock(&dev->rdev.state_lock);
     tcmu_info_message(dev, __func__, __LINE__, "handler reported lock lost");
 }

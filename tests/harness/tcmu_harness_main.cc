@@ -2,7 +2,7 @@
 //
 //   tcmu-harness --handler PATH --cfg STRING --size BYTES [--bs 512]   open + close
 //   tcmu-harness --handler PATH --battery --conf CEPH_CONF [--pool nvme-a] [--subtype rbd]
-//                [--extra-cfg OPTS] [--known-librbd-caw-offset-bug]
+//                [--extra-cfg OPTS] [--known-librbd-caw-offset-bug] [--implicit-failover]
 //   tcmu-harness --handler PATH --cfg STRING --size BYTES --bench randread|randwrite
 //                [--qd N] [--seconds S] [--io-size 4096]
 // Exit status 0 on success, 1 on failed checks or I/O errors, 2 on usage/setup errors.
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     uint32_t bs = 512, max_xfer = 2048;
     unsigned qd = 1;
     double seconds = 5, warmup = 1;
-    bool battery = false, caw_bug = false;
+    bool battery = false, caw_bug = false, implicit = false;
     app.add_option("--handler", handler, "handler .so to load")->required();
     app.add_option("--cfg", cfg, "handler part of the cfgstring (after '<subtype>/')");
     app.add_option("--size", size, "LUN size in bytes");
@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
     app.add_option("--pool", pool, "pool for the battery image")->capture_default_str();
     app.add_option("--subtype", subtype, "expected handler subtype (battery)");
     app.add_option("--extra-cfg", extra, "options appended to the battery cfgstring");
+    app.add_flag("--implicit-failover", implicit,
+                 "ALUA implicit failover: take the handler's lock before I/O");
     app.add_flag("--known-librbd-caw-offset-bug", caw_bug,
                  "battery: report the unaligned CAW miscompare offset check as KNOWN");
     app.add_option("--bench", bench, "randread or randwrite")
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
             bc.block_size = bs;
             bc.max_xfer_len = max_xfer;
             bc.librbd_caw_offset_bug_expected = caw_bug;
+            bc.implicit_failover = implicit;
             if (subtype.empty()) subtype = Harness(handler).subtype();
             bc.subtype = subtype;
             return run_battery(bc, std::cout) == 0 ? 0 : 1;
@@ -71,7 +74,13 @@ int main(int argc, char** argv) {
             return 2;
         }
         Harness h(handler);
-        auto dev = h.open({cfg, size, bs, max_xfer});
+        DeviceConfig dc;
+        dc.cfg = cfg;
+        dc.size_bytes = size;
+        dc.block_size = bs;
+        dc.max_xfer_len = max_xfer;
+        dc.implicit_failover = implicit;
+        auto dev = h.open(dc);
         std::cout << "opened " << h.subtype() << "/" << cfg << ": " << dev->num_lbas()
                   << " blocks of " << dev->block_size() << " bytes\n";
         if (bench.empty()) return 0;

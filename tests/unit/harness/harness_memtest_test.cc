@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -22,6 +23,7 @@ struct memtest_stats {
     unsigned reads, writes, unmaps, writesames, caws, flushes;
     uint64_t last_unmap_off, last_unmap_len;
     char last_initiator[128];
+    unsigned opens, reopens, locks;
 };
 }
 
@@ -260,6 +262,57 @@ TEST_P(HarnessMemtest, UnknownOpcodeIsInvalidCommand) {
     Result r = dev_->execute(Request{Cdb{{0x12}, 6}, {}});  // INQUIRY: not emulated
     EXPECT_EQ(r.sense_view().key(), kIllegalRequest);
     EXPECT_EQ(r.sense_view().asc(), 0x20);
+}
+
+TEST_P(HarnessMemtest, ImplicitFailoverTakesTheLockAndRetakesItAfterALoss) {
+    DeviceConfig dc{"dev2", kSize, kBs, 128};
+    dc.implicit_failover = true;
+    auto h = std::make_unique<Harness>(GetParam().so);
+    auto dev = h->open(dc);
+    EXPECT_EQ(dev->runner_state().lock_state, TCMUR_DEV_LOCK_UNKNOWN);
+    const memtest_stats s0 = stats_of(GetParam().so);
+    // Raw submit: the first write answers BUSY and starts the lock acquisition.
+    std::vector<uint8_t> buf = pattern(8 * kBs, 9);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result> first;
+    dev->submit(Request{make_write16(0, 8), {{buf.data(), buf.size()}}}, [&](const Result& r) {
+        std::lock_guard lk(mu);
+        first = r;
+        cv.notify_one();
+    });
+    {
+        std::unique_lock lk(mu);
+        ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return first.has_value(); }));
+    }
+    EXPECT_EQ(first->scsi_status, kBusy);
+    // The synchronous helper retries BUSY until the lock is held.
+    ASSERT_TRUE(dev->write(0, buf.data(), buf.size()).ok());
+    EXPECT_EQ(dev->runner_state().lock_state, TCMUR_DEV_LOCK_WRITE_LOCKED);
+    const memtest_stats s1 = stats_of(GetParam().so);
+    EXPECT_EQ(s1.locks - s0.locks, 1u);
+    EXPECT_EQ(s1.reopens, s0.reopens);
+    // Another gateway takes the lock: the handler notifies, the next command reopens the
+    // device and takes the lock again; the data survives.
+    void* so = dlopen(GetParam().so, RTLD_NOW | RTLD_NOLOAD);
+    ASSERT_NE(so, nullptr);
+    auto lose = reinterpret_cast<void (*)()>(dlsym(so, "memtest_lose_lock"));
+    ASSERT_NE(lose, nullptr);
+    lose();
+    dlclose(so);
+    EXPECT_EQ(dev->runner_state().lock_state, TCMUR_DEV_LOCK_UNLOCKED);
+    EXPECT_EQ(dev->runner_state().lock_lost_cnt, 1u);
+    std::vector<uint8_t> back(buf.size());
+    ASSERT_TRUE(dev->read(0, back.data(), back.size()).ok());
+    EXPECT_EQ(back, buf);
+    const memtest_stats s2 = stats_of(GetParam().so);
+    EXPECT_EQ(s2.reopens - s1.reopens, 1u);
+    // A read after a loss needs only a reopen (read lock), not the write lock.
+    EXPECT_EQ(s2.locks, s1.locks);
+    EXPECT_EQ(dev->runner_state().lock_state, TCMUR_DEV_LOCK_READ_LOCKED);
+    ASSERT_TRUE(dev->write(8, buf.data(), buf.size()).ok());
+    EXPECT_EQ(stats_of(GetParam().so).locks - s1.locks, 1u);
+    EXPECT_EQ(dev->runner_state().lock_state, TCMUR_DEV_LOCK_WRITE_LOCKED);
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, HarnessMemtest,

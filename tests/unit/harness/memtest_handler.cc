@@ -4,13 +4,17 @@
 //                             completes from its own completion thread
 //   handler_memtest_sync.so   subtype "memtest": nr_threads 2, no writesame/caw/flush (the
 //                             harness emulates them), completes inside the callout
-// cfgstring "memtest/<name>[;unmap_split]". memtest_stats() exposes what the handler saw.
+// cfgstring "memtest/<name>[;unmap_split]". memtest_get_stats() exposes what the handler
+// saw; memtest_lose_lock() plays a lock taken over by another gateway. The globals are
+// test instrumentation of this test-only plugin.
 #include <dlfcn.h>
 
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,8 +32,10 @@ struct memtest_stats {
     unsigned reads, writes, unmaps, writesames, caws, flushes;
     uint64_t last_unmap_off, last_unmap_len;
     char last_initiator[128];
+    unsigned opens, reopens, locks;
 };
 void memtest_get_stats(struct memtest_stats* out);
+void memtest_lose_lock(void);
 }
 
 namespace {
@@ -80,6 +86,10 @@ struct MemDev {
 
 std::mutex g_stats_mu;
 memtest_stats g_stats{};
+tcmu_device* g_last_dev = nullptr;  // the last device opened (for memtest_lose_lock)
+bool g_locked = false;
+// Closed devices, kept for a reopen of the same tcmu_device (a reopen keeps the data).
+std::map<tcmu_device*, std::unique_ptr<MemDev>> g_closed;
 
 MemDev* mem(tcmu_device* dev) {
     return static_cast<MemDev*>(tcmur_dev_get_private(dev));
@@ -100,14 +110,28 @@ void complete(tcmu_device* dev, tcmur_cmd* cmd, int sts) {
         tcmur_cmd_complete(dev, cmd, sts);
 }
 
-int mem_open(tcmu_device* dev, bool) {
-    auto* m = new MemDev;
-    m->data.assign(tcmu_dev_get_num_lbas(dev) * tcmu_dev_get_block_size(dev), 0);
-    m->initiator = reinterpret_cast<rbdtier_harness_cmd_initiator_fn>(
-        dlsym(RTLD_DEFAULT, RBDTIER_HARNESS_CMD_INITIATOR_SYMBOL));
-    tcmur_dev_set_private(dev, m);
+int mem_open(tcmu_device* dev, bool reopen) {
     const char* cfg = tcmu_dev_get_cfgstring(dev);
     if (std::strncmp(cfg, "memtest/", 8) != 0) return -EINVAL;
+    std::unique_ptr<MemDev> m;
+    {
+        std::lock_guard lk(g_stats_mu);
+        ++(reopen ? g_stats.reopens : g_stats.opens);
+        g_last_dev = dev;
+        g_locked = false;
+        auto it = g_closed.find(dev);
+        if (it != g_closed.end()) {
+            if (reopen) m = std::move(it->second);
+            g_closed.erase(it);
+        }
+    }
+    if (!m) {
+        m = std::make_unique<MemDev>();
+        m->data.assign(tcmu_dev_get_num_lbas(dev) * tcmu_dev_get_block_size(dev), 0);
+    }
+    m->initiator = reinterpret_cast<rbdtier_harness_cmd_initiator_fn>(
+        dlsym(RTLD_DEFAULT, RBDTIER_HARNESS_CMD_INITIATOR_SYMBOL));
+    tcmur_dev_set_private(dev, m.release());
     bool split = std::strstr(cfg, ";unmap_split") != nullptr;
     // 64-block granules, aligned, as a thin-provisioned device would advertise.
     tcmu_dev_set_opt_unmap_gran(dev, 64, split);
@@ -117,7 +141,21 @@ int mem_open(tcmu_device* dev, bool) {
 }
 
 void mem_close(tcmu_device* dev) {
-    delete mem(dev);
+    std::lock_guard lk(g_stats_mu);
+    g_locked = false;
+    g_closed[dev].reset(mem(dev));
+}
+
+int mem_lock(tcmu_device*, uint16_t) {
+    std::lock_guard lk(g_stats_mu);
+    ++g_stats.locks;
+    g_locked = true;
+    return TCMU_STS_OK;
+}
+
+int mem_get_lock_state(tcmu_device*) {
+    std::lock_guard lk(g_stats_mu);
+    return g_locked ? TCMUR_DEV_LOCK_WRITE_LOCKED : TCMUR_DEV_LOCK_UNLOCKED;
 }
 
 int mem_read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, size_t cnt, size_t len, off_t off) {
@@ -217,6 +255,8 @@ tcmur_handler g_handler = [] {
     h.read = mem_read;
     h.write = mem_write;
     h.unmap = mem_unmap;
+    h.lock = mem_lock;
+    h.get_lock_state = mem_get_lock_state;
 #if MEMTEST_ASYNC
     h.nr_threads = 0;
     h.flush = mem_flush;
@@ -241,5 +281,15 @@ int handler_init(void) {
 void memtest_get_stats(struct memtest_stats* out) {
     std::lock_guard lk(g_stats_mu);
     *out = g_stats;
+}
+
+void memtest_lose_lock(void) {
+    tcmu_device* dev;
+    {
+        std::lock_guard lk(g_stats_mu);
+        g_locked = false;
+        dev = g_last_dev;
+    }
+    if (dev) tcmu_notify_lock_lost(dev);
 }
 }
