@@ -395,6 +395,8 @@ cmd_start() {
     # Ports: chosen and bound under one machine-wide lock, so parallel starts never collide.
     exec 9>"$PORT_LOCK"
     flock -w 120 9 || die "could not take $PORT_LOCK"
+    local t_lock
+    t_lock=$(now)
     if [[ -z $base ]]; then
         base=$(pick_port_base)
     elif port_busy "$base" $((base + PORT_SPAN - 1)); then
@@ -448,11 +450,11 @@ cmd_start() {
         for ((i = 0; i < NUM_OSDS; i++)); do apply_latency "$i" "${DEFAULT_LATENCY[$i]}"; done
     fi
     trap - EXIT
-    awk -v t0="$t0" -v t1="$t_ready" -v t2="$(now)" -v b="$base" -v e=$((base + PORT_SPAN - 1)) \
-        -v l="$( ((latency)) && echo on || echo off)" 'BEGIN {
-        printf "cluster.sh: started in %.1f s (OSDs up after %.1f s); ports %s-%s; " \
-               "latency profile %s\n",
-            t2 - t0, t1 - t0, b, e, l }' >&2
+    awk -v t0="$t0" -v tl="$t_lock" -v t1="$t_ready" -v t2="$(now)" -v b="$base" \
+        -v e=$((base + PORT_SPAN - 1)) -v l="$( ((latency)) && echo on || echo off)" 'BEGIN {
+        printf "cluster.sh: started in %.1f s (%.1f s waiting for the port lock, OSDs up " \
+               "after %.1f s); ports %s-%s; latency profile %s\n",
+            t2 - t0, tl - t0, t1 - t0, b, e, l }' >&2
     echo "export CEPH_CONF=$DIR/ceph.conf"
 }
 
