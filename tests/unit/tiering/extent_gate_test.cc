@@ -125,7 +125,11 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
     for (unsigned i = 0; i < 3; ++i) threads.emplace_back(io, i + 1);
 
     std::mt19937 rng(42);
-    for (int round = 0; round < 2000; ++round) {
+    // At least 2000 moves, and enough I/O to interleave with them however the threads are run.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (int round = 0;
+         (round < 2000 || done.load() < 5000) && std::chrono::steady_clock::now() < deadline;
+         ++round) {
         const std::uint64_t e = rng() % kExtents;
         gate.hold(e);
         ASSERT_TRUE(gate.wait_drained(e, std::chrono::steady_clock::now() + 10s));
@@ -137,7 +141,7 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
     stop.store(true);
     for (auto& t : threads) t.join();
     EXPECT_EQ(violations.load(), 0);
-    EXPECT_GT(done.load(), 0);
+    EXPECT_GE(done.load(), 5000);
     for (std::uint64_t e = 0; e < kExtents; ++e) EXPECT_EQ(gate.in_flight(e), 0u);
 }
 
