@@ -10,7 +10,10 @@
 // Completion comes from the handler's threads via tcmur_cmd_complete(); each Result holds
 // the TCMU_STS_* code, the SAM status and 18 bytes of fixed-format sense built like libtcmu.
 // Every command carries an initiator name, readable by the handler through
-// rbdtier_harness_cmd_initiator() (see handler/tcmu_abi.h).
+// rbdtier_harness_cmd_initiator() (see handler/tcmu_abi.h). Failover is all-active by
+// default; DeviceConfig::implicit_failover emulates ALUA implicit failover (lock()).
+// Not emulated: SPC commands (INQUIRY, READ CAPACITY, ...: answered INVALID OPCODE),
+// EXTENDED COPY, WRITE VERIFY, FORMAT UNIT, explicit ALUA, unit attentions, timeouts.
 // The executable linking this library must export its symbols: use
 // rbdtier_harness_executable() in CMake (ENABLE_EXPORTS). Devices must be destroyed before
 // their Harness; completions run on handler threads, so callbacks must be thread-safe.
