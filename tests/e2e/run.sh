@@ -173,38 +173,47 @@ EOF
 }
 
 build_image() { # build_image DIR KERNEL_PKG
-  local out=$1 kpkg=$2 work root kver
+  local out=$1 kpkg=$2 work root kver scratch_base=$CACHE
   work=$(mktemp -d "$CACHE/build.XXXXXX")
-  root=$work/root
+  # Unpack in memory when there is room: dpkg's fsyncs cost minutes on a busy disk.
+  local avail
+  avail=$(df --output=avail -k /dev/shm 2>/dev/null | tail -1 | tr -d ' ')
+  if [[ $avail =~ ^[0-9]+$ ]] && ((avail > 2 * 1024 * 1024)); then scratch_base=/dev/shm; fi
+  BUILD_SCRATCH=$(mktemp -d "$scratch_base/rbdtier-e2e-build.XXXXXX")
+  root=$BUILD_SCRATCH/root
   say "building guest image in $work (debootstrap, kernel $kpkg)"
   (cd "$work" && apt-get download -q "$kpkg" >/dev/null 2>&1) ||
     { apt-get update -q >/dev/null && (cd "$work" && apt-get download -q "$kpkg" >/dev/null); } ||
     { rm -rf "$work"; die "cannot download $kpkg"; }
   local include
   include=$(IFS=,; echo "${GUEST_PACKAGES[*]}")
-  if ! debootstrap --variant=minbase --include="$include" bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+  mkdir -p "$CACHE/debs" # downloaded packages, kept for the next rebuild (a month at most)
+  find "$CACHE/debs" -name "*.deb" -mtime +30 -delete
+  if ! debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$include" bookworm "$root" "$MIRROR" \
+    >"$work/debootstrap.log" 2>&1; then
     tail -20 "$work/debootstrap.log"
     rm -rf "$work"
     die "debootstrap failed"
   fi
-  mkdir "$work/k"
-  dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
-  kver=$(ls "$work/k/lib/modules")
-  depmod -b "$work/k" "$kver"
+  local k=$BUILD_SCRATCH/k
+  mkdir "$k"
+  dpkg-deb -x "$work"/linux-image-*.deb "$k"
+  kver=$(ls "$k/lib/modules")
+  depmod -b "$k" "$kver"
   # Copy the modules we load and what they depend on; nothing else (keeps the initramfs small).
   local m line
   for m in "${GUEST_MODULES[@]}"; do
-    modprobe -d "$work/k" -S "$kver" --show-depends "$m" 2>/dev/null || true
+    modprobe -d "$k" -S "$kver" --show-depends "$m" 2>/dev/null || true
   done | while read -r line; do
     set -- $line
     if [[ $1 == insmod ]]; then
-      mkdir -p "$root$(dirname "${2#"$work/k"}")"
-      cp "$2" "$root${2#"$work/k"}"
+      mkdir -p "$root$(dirname "${2#"$k"}")"
+      cp "$2" "$root${2#"$k"}"
     fi
   done
-  cp "$work/k/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/" 2>/dev/null || true
+  cp "$k/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/" 2>/dev/null || true
   depmod -b "$root" "$kver"
-  cp "$work/k/boot/vmlinuz-$kver" "$work/vmlinuz"
+  cp "$k/boot/vmlinuz-$kver" "$work/vmlinuz"
   # The uncompressed ELF kernel boots through its PVH entry: saves the ~10 s that the bzImage
   # spends decompressing itself under emulation.
   python3 - "$work/vmlinuz" "$work/vmlinux" <<'EOF' || rm -f "$work/vmlinux"
@@ -231,7 +240,7 @@ EOF
   chmod 755 "$root/init"
   (cd "$root" && find . -type f -o -type l | sed 's|^\.||' | sort) >"$work/files.txt"
   (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/rootfs.cpio"
-  rm -rf "$root" "$work/k" "$work"/*.deb
+  rm -rf "$BUILD_SCRATCH" "$work"/*.deb
   mv "$work" "$out"
 }
 
@@ -246,9 +255,11 @@ ensure_image() {
   mkdir -p "$CACHE"
   (
     flock 9
+    BUILD_SCRATCH=""
+    trap 'rm -rf "$BUILD_SCRATCH" "$CACHE"/build.*' EXIT
     if [[ ! -s $IMG/rootfs.cpio ]]; then
       # Images of other keys and builds that were interrupted are of no further use.
-      find "$CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+      find "$CACHE" -mindepth 1 -maxdepth 1 -type d ! -name debs -exec rm -rf {} +
       build_image "$IMG" "$kpkg"
     fi
   ) 9>"$CACHE/.lock"
