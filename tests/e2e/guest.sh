@@ -120,9 +120,9 @@ if ((${#BAD_CFGSTRINGS[@]})); then
   for i in "${!BAD_CFGSTRINGS[@]}"; do
     bad=${BAD_CFGSTRINGS[$i]} expect=${BAD_CFG_EXPECTS[$i]}
     rc=0
-    out=$(tcli "/backstores/user:$SUBTYPE" create name=bad$i size=1M "cfgstring=$bad") || rc=$?
+    out=$(tcli "/backstores/user:$SUBTYPE" create name="bad$i" size=1M "cfgstring=$bad") || rc=$?
     log "targetcli with bad cfgstring '$bad': rc=$rc: $out"
-    ls /sys/kernel/config/target/core/user_*/bad$i >/dev/null 2>&1 &&
+    ls /sys/kernel/config/target/core/user_*/"bad$i" >/dev/null 2>&1 &&
       fail "a backstore was created from the bad cfgstring '$bad'"
     ((rc != 0)) || fail "targetcli accepted the bad cfgstring '$bad'"
     grep -Eq -- "$expect" <<<"$out" || fail "bad cfgstring '$bad' not refused as expected ($expect): $out"
@@ -210,6 +210,6 @@ wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner did not stop"
 TCMU_PID=""
 phase_end
 
-record time_guest_total "$(($(now_ms) - T0))"
+record time_total "$(($(now_ms) - T0))"
 record status PASS
 log PASS

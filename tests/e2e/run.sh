@@ -201,14 +201,13 @@ build_image() { # build_image DIR KERNEL_PKG
   kver=$(ls "$k/lib/modules")
   depmod -b "$k" "$kver"
   # Copy the modules we load and what they depend on; nothing else (keeps the initramfs small).
-  local m line
+  local m verb ko rest
   for m in "${GUEST_MODULES[@]}"; do
-    modprobe -d "$k" -S "$kver" --show-depends "$m" 2>/dev/null || true
-  done | while read -r line; do
-    set -- $line
-    if [[ $1 == insmod ]]; then
-      mkdir -p "$root$(dirname "${2#"$k"}")"
-      cp "$2" "$root${2#"$k"}"
+    modprobe -d "$k" -S "$kver" --show-depends "$m" 2>/dev/null || true # "builtin m" lines: skip
+  done | while read -r verb ko rest; do
+    if [[ $verb == insmod ]]; then
+      mkdir -p "$root$(dirname "${ko#"$k"}")"
+      cp "$ko" "$root${ko#"$k"}"
     fi
   done
   cp "$k/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/" 2>/dev/null || true
@@ -472,15 +471,23 @@ EOF
     cat "$TMP/qemu.log"
     die "guest produced no result (see console above)"
   fi
-  local line key val status=""
+  local key val status=""
+  local -A fio=()
   while IFS='=' read -r key val; do
     case $key in
     time_*) PHASES+=("guest_${key#time_}=${val}ms") ;;
-    fio_*) say "$key=$val" ;;
+    fio_*) fio[${key#fio_}]=$val ;;
     negative_*) say "negative path: $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
+  if [[ -n ${fio[write_iops]:-} ]]; then
+    say "fio in the guest (4 KiB random 50/50 read/write, iodepth 8, O_DIRECT, crc32c verified; reads" \
+      "include the verify pass): read ${fio[read_iops]} IOPS ${fio[read_kib]} KiB" \
+      "lat mean ${fio[read_lat_mean_us]} us p99 ${fio[read_lat_p99_us]} us;" \
+      "write ${fio[write_iops]} IOPS ${fio[write_kib]} KiB" \
+      "lat mean ${fio[write_lat_mean_us]} us p99 ${fio[write_lat_p99_us]} us"
+  fi
   if [[ $status != PASS ]]; then
     grep -E '^(guest|e2e):|tcmu|error|Error' "$share/guest.log" 2>/dev/null | tail -30 || tail -40 "$TMP/console.log"
     [[ -s $share/tcmu-runner.log ]] && tail -15 "$share/tcmu-runner.log"
