@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# run.sh [tiering_bench options]: starts a local cluster with latency emulated in its own
+# directory, runs bench/tiering/tiering_bench (off, reactive, predictive), stops the cluster by
+# PID even on failure. Build first (cmake --build build --target tiering_bench).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${RBDTIER_BUILD:-$root/build}/bench/tiering/tiering_bench
+dir=$(mktemp -d /tmp/rbdtier-tierbench.XXXXXX)
+cleanup() { "$root/tests/cluster/cluster.sh" stop "$dir/cluster" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+trap cleanup EXIT
+"$root/tests/cluster/cluster.sh" start "$dir/cluster" --latency
+"$bin" --conf "$dir/cluster/ceph.conf" "$@"

@@ -1,0 +1,108 @@
+// LunTiering: a placement policy at work on one tiered LUN of the live cluster.
+//
+// The I/O path reports every completed command with record() (any thread, lock-free: a bounded
+// ring; a full ring drops the event and counts it). A background thread runs rounds: it hands the
+// recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), and
+// carries them out one after another with the ExtentMigrator, under what is physical: a tier's
+// capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
+// (token bucket). The policy hears of each completed move (migrated()); every attempt is kept in
+// the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
+// the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
+// thread after the migration in progress.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ceph/extent_gate.h"
+#include "ceph/extent_migrator.h"
+#include "ceph/tier_images.h"
+#include "engine/event_ring.h"
+#include "engine/placement_policy.h"
+
+namespace rbdtier::ceph {
+
+struct LunTieringOptions {
+    LunId lun = 0;
+    std::uint64_t round_us = 1'000'000;
+    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::size_t event_ring = 1 << 16;
+    std::size_t history = 4096;  // migration records kept
+};
+
+struct LunTieringStats {
+    std::uint64_t rounds = 0;
+    std::uint64_t events = 0;
+    std::uint64_t dropped_events = 0;
+    std::uint64_t orders = 0;
+    std::uint64_t moved = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t refused_capacity = 0;
+    std::uint64_t deferred_bandwidth = 0;
+    std::uint64_t bytes_moved = 0;
+    std::vector<std::uint64_t> extents_in_tier;  // per tier id
+};
+
+class LunTiering {
+public:
+    // specs[i] describes tier image i (specs[i].id must be i).
+    LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& migrator,
+               std::vector<TierSpec> specs, std::unique_ptr<PlacementPolicy> policy,
+               LunTieringOptions options);
+    ~LunTiering();
+    LunTiering(const LunTiering&) = delete;
+    LunTiering& operator=(const LunTiering&) = delete;
+
+    void start();
+    void stop();
+    void set_paused(bool paused) { paused_.store(paused); }
+
+    std::uint64_t now_us() const;
+    void record(const IoEvent& event) noexcept {
+        bool contended = false;
+        if (!ring_.try_push(event, contended)) dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // Runs one round now, on the caller's thread (tests; not while start()ed).
+    void run_round();
+
+    LunTieringStats stats() const;
+    std::vector<MigrationRecord> history() const;
+    const std::vector<TierSpec>& tiers() const { return specs_; }
+
+private:
+    class View;
+    void loop();
+
+    TierImages& images_;
+    ExtentGate& gate_;
+    ExtentMigrator& migrator_;
+    std::vector<TierSpec> specs_;
+    std::unique_ptr<PlacementPolicy> policy_;
+    LunTieringOptions options_;
+    const std::chrono::steady_clock::time_point epoch_;
+
+    EventRing ring_;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<bool> paused_{false};
+
+    // Round state: touched by the round thread only, except under mutex_ for readers.
+    double tokens_ = 0;
+    std::uint64_t last_refill_us_ = 0;
+    mutable std::mutex mutex_;
+    LunTieringStats stats_;
+    std::deque<MigrationRecord> history_;
+
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace rbdtier::ceph
