@@ -103,7 +103,7 @@ cleanup() {
   local rc=$?
   set +e
   if [[ -n $QEMU_PID ]]; then stop_pid "$QEMU_PID"; fi
-  if [[ -n $IMAGE && -n $CEPH_CONF ]]; then timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1; fi
+  if [[ -n $IMAGE && -n $CEPH_CONF && -z $OWN_CLUSTER ]]; then timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1; fi
   if [[ -n $OWN_CLUSTER ]]; then
     case $OWN_CLUSTER_KIND in
     cluster.sh) "$REPO/tests/cluster/cluster.sh" stop "$OWN_CLUSTER" >/dev/null 2>&1 ;;
