@@ -1,0 +1,95 @@
+#include "ceph/lun_tiering.h"
+
+#include <gtest/gtest.h>
+#include <rbd/librbd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/replay/policy_registry.h"
+#include "tiered_lun_fixture.h"
+
+namespace rbdtier::test {
+namespace {
+
+constexpr std::uint64_t kExtent = 4 << 20;
+
+// Tier specs in TierImages order (kAllPools: hdd-a home, nvme-a, nvme-b, hdd-b).
+ReplayConfig live_config(std::uint64_t fast_capacity_extents) {
+    ReplayConfig c;
+    const double lat_us[] = {8000, 200, 1200, 10000};
+    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
+        TierModel m;
+        m.spec.id = static_cast<TierId>(i);
+        m.spec.name = kAllPools[i];
+        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
+        m.spec.site = i < 2 ? "site-a" : "site-b";
+        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
+        m.spec.capacity_bytes = i == 1 ? fast_capacity_extents * kExtent : 0;
+        c.tiers.push_back(m);
+    }
+    c.default_home = 0;
+    c.round_us = 100'000;
+    c.horizon_us = 5'000'000;
+    return c;
+}
+
+std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
+    std::uint64_t n = 0;
+    auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {
+        if (exists) ++*static_cast<std::uint64_t*>(arg);
+        return 0;
+    };
+    EXPECT_EQ(rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, cb, &n), 0);
+    return n;
+}
+
+// Reactive placement on the live cluster: the extents read get promoted to nvme-a, but never
+// more of them than nvme-a's capacity for this LUN, counted on the cluster itself.
+TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
+    const std::uint64_t size = 8 * kExtent;
+    auto lun = TieredLun::create("hdd-a", unique_name("lt"), size);
+    lun->write(0, std::vector<char>(size, 'q'));
+    const ReplayConfig config = live_config(/*fast_capacity_extents=*/2);
+    std::vector<TierSpec> specs;
+    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
+                             builtin_policy_registry().create("reactive", {config, {}}), options);
+
+    auto rounds = [&](std::uint64_t hot_extents, int count) {
+        for (int round = 0; round < count; ++round) {
+            for (std::uint64_t e = 0; e < hot_extents; ++e) {
+                IoEvent ev;
+                ev.time_us = tiering.now_us();
+                ev.offset = e * kExtent;
+                ev.length = 4096;
+                ev.op = IoOp::kRead;
+                tiering.record(ev);
+                (void)lun->read(e * kExtent, 4096);
+            }
+            tiering.run_round();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // time between rounds
+        }
+    };
+    // A hot set that fits: both extents end up in nvme-a.
+    rounds(2, 10);
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(0)), "nvme-a");
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(1)), "nvme-a");
+    EXPECT_EQ(allocated_extents(lun->images().image(1), size), 2u);
+    // One that does not: nvme-a never holds more than its capacity, counted on the cluster.
+    rounds(5, 10);
+    const auto stats = tiering.stats();
+    EXPECT_GT(stats.moved, 2u);
+    EXPECT_EQ(stats.failed, 0u);
+    EXPECT_LE(stats.extents_in_tier[1], 2u);
+    EXPECT_LE(allocated_extents(lun->images().image(1), size), 2u)
+        << "nvme-a holds more of this LUN than its capacity";
+    EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'q'));
+    ASSERT_FALSE(tiering.history().empty());
+    EXPECT_EQ(tiering.history().front().outcome, "moved");
+}
+
+}  // namespace
+}  // namespace rbdtier::test
