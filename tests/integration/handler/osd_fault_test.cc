@@ -70,8 +70,8 @@ TEST_P(OsdFault, TimeoutThenRecovery) {
     const int osd = primary_osd(image.cluster(), "nvme-a", object0);
     ASSERT_GE(osd, 0) << "no primary OSD for " << object0;
 
-    ASSERT_EQ(cluster_sh("osd-stop", osd, GetParam()), 0);
-    // From here on the OSD must be restarted whatever happens.
+    // Restarted whatever happens from here (also if osd-stop fails halfway), before the
+    // image and the LUN are torn down: they would block on a stopped OSD.
     struct Restart {
         int osd;
         ~Restart() {
@@ -80,6 +80,7 @@ TEST_P(OsdFault, TimeoutThenRecovery) {
             }
         }
     } restart{osd};
+    ASSERT_EQ(cluster_sh("osd-stop", osd, GetParam()), 0);
 
     const int timed_out_before = host_counters().timed_out.load();
     std::vector<char> during = pattern(4096, 2);
