@@ -78,6 +78,7 @@ private:
     FrequencyParams params_;
     std::unordered_map<ExtentKey, Heat> heat_;
     std::vector<ScoredExtent> ranking_;
+    std::vector<RankedExtent> ranked_extents_;
     bool ranked_ = false;
     bool settled_ = false;  // placement matches the ranking: idle until the next ranking
     std::uint64_t next_rank_us_ = 0;

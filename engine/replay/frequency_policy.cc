@@ -39,14 +39,15 @@ std::vector<MigrationOrder> FrequencyPolicy::plan(std::uint64_t now_us, const Pl
         }
         const std::size_t slots = limited_tier_slots(view);
         if (slots != SIZE_MAX) keep_best(ranking_, 2 * slots + residents_.extents().size());
+        // Ranked once per interval (residents' bonus as of now); pursued every round after.
+        ranked_extents_ = rank_extents(ranking_, residents_, {1.0 + params_.hysteresis, 0.0});
+        for (const auto& s : ranked_extents_) {
+            const LunId lun = key_lun(s.key);
+            if (!homes_.count(lun)) homes_[lun] = view.home_tier(lun);
+        }
     }
-    if (settled_ || (ranking_.empty() && residents_.extents().empty())) return {};
-    for (const auto& s : ranking_) {
-        const LunId lun = key_lun(s.key);
-        if (!homes_.count(lun)) homes_[lun] = view.home_tier(lun);
-    }
-    auto orders = plan_ranked_placement(ranking_, residents_, view, {1.0 + params_.hysteresis, 0.0},
-                                        "frequency: decayed heat rank");
+    if (settled_ || ranked_extents_.empty()) return {};
+    auto orders = orders_for_ranking(ranked_extents_, view, "frequency: decayed heat rank");
     settled_ = orders.empty();
     return orders;
 }

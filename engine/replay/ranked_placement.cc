@@ -38,34 +38,39 @@ MigrationOrder make_order(const Ranked& r, TierId to, std::string_view reason) {
 
 }  // namespace
 
-std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
-                                                  const ResidentSet& residents,
-                                                  const PlacementView& view, RankingBonus bonus,
-                                                  std::string_view reason) {
-    const auto& tiers = view.tiers();
-    const std::uint64_t e_bytes = view.extent_bytes();
-    constexpr TierId kNone = std::numeric_limits<TierId>::max();
-
+std::vector<RankedExtent> rank_extents(const std::vector<ScoredExtent>& candidates,
+                                       const ResidentSet& residents, RankingBonus bonus) {
     std::unordered_map<ExtentKey, double> score;
     score.reserve(candidates.size() + residents.extents().size());
-    for (const auto& c : candidates) score[c.key] = std::max(score[c.key], c.score);
+    for (const auto& c : candidates) {
+        auto [it, inserted] = score.try_emplace(c.key, c.score);
+        if (!inserted) it->second = std::max(it->second, c.score);
+    }
     for (const auto& [key, tier] : residents.extents()) {
         (void)tier;
         score.try_emplace(key, 0.0);
     }
-
-    std::vector<Ranked> ranked;
+    std::vector<RankedExtent> ranked;
     ranked.reserve(score.size());
-    for (const auto& [key, s] : score) {
-        const bool resident = residents.contains(key);
-        const double eff = resident ? s * bonus.multiplier + bonus.addend : s;
-        const TierId current = view.tier_of(key_lun(key), key_extent(key));
-        ranked.push_back({key, eff, current, kNone});
-    }
-    std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    for (const auto& [key, s] : score)
+        ranked.push_back({key, residents.contains(key) ? s * bonus.multiplier + bonus.addend : s});
+    std::sort(ranked.begin(), ranked.end(), [](const RankedExtent& a, const RankedExtent& b) {
         return a.effective != b.effective ? a.effective > b.effective : a.key < b.key;
     });
+    return ranked;
+}
 
+std::vector<MigrationOrder> orders_for_ranking(const std::vector<RankedExtent>& ranking,
+                                               const PlacementView& view, std::string_view reason) {
+    const auto& tiers = view.tiers();
+    const std::uint64_t e_bytes = view.extent_bytes();
+    constexpr TierId kNone = std::numeric_limits<TierId>::max();
+
+    std::vector<Ranked> ranked;
+    ranked.reserve(ranking.size());
+    for (const auto& r : ranking)
+        ranked.push_back(
+            {r.key, r.effective, view.tier_of(key_lun(r.key), key_extent(r.key)), kNone});
     std::vector<TierId> by_speed(tiers.size());
     for (std::size_t i = 0; i < tiers.size(); ++i) by_speed[i] = static_cast<TierId>(i);
     std::stable_sort(by_speed.begin(), by_speed.end(), [&](TierId a, TierId b) {
@@ -128,6 +133,13 @@ std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> cand
     promotions.insert(promotions.end(), std::make_move_iterator(demotions.begin()),
                       std::make_move_iterator(demotions.end()));
     return promotions;
+}
+
+std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
+                                                  const ResidentSet& residents,
+                                                  const PlacementView& view, RankingBonus bonus,
+                                                  std::string_view reason) {
+    return orders_for_ranking(rank_extents(candidates, residents, bonus), view, reason);
 }
 
 std::size_t limited_tier_slots(const PlacementView& view) {

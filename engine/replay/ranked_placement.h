@@ -40,8 +40,23 @@ struct RankingBonus {
     double addend = 0.0;
 };
 
-// `candidates` may hold duplicates of nothing; residents missing from it score 0.
-// Only extents with a positive effective score are placed.
+// An extent with its effective score (bonus applied), in ranking order.
+struct RankedExtent {
+    ExtentKey key = 0;
+    double effective = 0;
+};
+
+// Candidates (duplicates keep the best score) plus residents missing from them (score 0),
+// with the residents' bonus applied, best first.
+std::vector<RankedExtent> rank_extents(const std::vector<ScoredExtent>& candidates,
+                                       const ResidentSet& residents, RankingBonus bonus);
+
+// Orders that move placement towards `ranking` (see above). Only extents with a positive
+// effective score are placed.
+std::vector<MigrationOrder> orders_for_ranking(const std::vector<RankedExtent>& ranking,
+                                               const PlacementView& view, std::string_view reason);
+
+// rank_extents + orders_for_ranking.
 std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
                                                   const ResidentSet& residents,
                                                   const PlacementView& view, RankingBonus bonus,
