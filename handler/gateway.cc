@@ -1,0 +1,103 @@
+#include "handler/gateway.h"
+
+#include <algorithm>
+
+namespace rbdtier {
+
+Gateway::Gateway(GatewayConfig config, std::string config_path)
+    : config_path_(std::move(config_path)), config_(std::move(config)) {}
+
+Gateway::~Gateway() {
+    stop_admin_socket();
+}
+
+GatewayConfig Gateway::config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+}
+
+ConfigOutcome Gateway::reload() {
+    ConfigOutcome outcome = load_gateway_config(config_path_);
+    if (outcome.ok()) {
+        std::lock_guard lock(mutex_);
+        config_ = *outcome.config;
+    }
+    return outcome;
+}
+
+Gateway::Registration& Gateway::Registration::operator=(Registration&& other) noexcept {
+    if (this != &other) {
+        reset();
+        gateway_ = std::exchange(other.gateway_, nullptr);
+        name_ = std::move(other.name_);
+    }
+    return *this;
+}
+
+void Gateway::Registration::reset() {
+    if (gateway_) gateway_->remove_lun(name_);
+    gateway_ = nullptr;
+}
+
+Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
+    std::unique_lock lock(luns_mutex_);
+    if (std::any_of(luns_.begin(), luns_.end(),
+                    [&](const GatewayLun& l) { return l.name == lun.name; })) {
+        error = "LUN '" + lun.name + "' is already registered";
+        return {};
+    }
+    if (lun.tiering && paused()) lun.tiering->set_paused(true);
+    std::string name = lun.name;
+    luns_.push_back(std::move(lun));
+    return Registration(this, std::move(name));
+}
+
+void Gateway::remove_lun(const std::string& name) {
+    std::unique_lock lock(luns_mutex_);
+    std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
+}
+
+const GatewayLun* Gateway::find_lun(const std::string& name) const {
+    for (const auto& l : luns_)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+void Gateway::set_paused(bool paused) {
+    {
+        std::lock_guard lock(mutex_);
+        paused_ = paused;
+    }
+    auto lock = lock_luns();
+    for (const auto& l : luns_)
+        if (l.tiering) l.tiering->set_paused(paused);
+}
+
+bool Gateway::paused() const {
+    std::lock_guard lock(mutex_);
+    return paused_;
+}
+
+bool Gateway::start_admin_socket(AdminSocket::Handler handler, std::string& error) {
+    const GatewayConfig c = config();
+    AdminSocketOptions options;
+    options.path = c.admin_socket;
+    options.max_request_bytes = c.admin_max_request_bytes;
+    options.read_timeout = std::chrono::milliseconds(c.admin_read_timeout_ms);
+    auto socket = AdminSocket::start(std::move(options), std::move(handler), error);
+    if (!socket) return false;
+    std::lock_guard lock(mutex_);
+    admin_ = std::move(socket);
+    return true;
+}
+
+void Gateway::stop_admin_socket() {
+    std::unique_ptr<AdminSocket> socket;
+    {
+        std::lock_guard lock(mutex_);
+        socket = std::move(admin_);
+    }
+    socket.reset();
+}
+
+}  // namespace rbdtier

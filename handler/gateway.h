@@ -1,0 +1,103 @@
+// Gateway: the process-wide state of the rbdtier handler: its configuration, the LUNs open in
+// this process with their tiering, the gateway-wide pause switch, and the admin socket.
+//
+// One Gateway is created with the handler registration and is the only process-wide object;
+// everything else reaches it by reference. LUNs register when they open (add_lun returns a
+// Registration that unregisters on destruction, waiting for any admin command using the LUN to
+// finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
+// valid while it is registered. reload() re-reads the config file: a bad file is refused with
+// its line and reason and the last good config stays in force. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ceph/extent_migrator.h"
+#include "ceph/lun_tiering.h"
+#include "ceph/placement_map.h"
+#include "ceph/tier_images.h"
+#include "handler/admin_socket.h"
+#include "handler/gateway_config.h"
+
+namespace rbdtier {
+
+struct GatewayLun {
+    std::string name;  // the device name the admin uses
+    std::string pool;  // home pool and image
+    std::string image;
+    std::uint64_t size_bytes = 0;
+    std::string tenant = "default";
+    ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
+    ceph::PlacementMap* map = nullptr;
+    ceph::ExtentMigrator* migrator = nullptr;
+    ceph::LunTiering* tiering = nullptr;
+};
+
+class Gateway {
+public:
+    Gateway(GatewayConfig config, std::string config_path);
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    GatewayConfig config() const;
+    const std::string& config_path() const { return config_path_; }
+    // Re-reads config_path(); on failure the current config is kept and the outcome says why.
+    ConfigOutcome reload();
+
+    class Registration {
+    public:
+        Registration() = default;
+        Registration(Gateway* gateway, std::string name)
+            : gateway_(gateway), name_(std::move(name)) {}
+        Registration(Registration&& other) noexcept
+            : gateway_(std::exchange(other.gateway_, nullptr)), name_(std::move(other.name_)) {}
+        Registration& operator=(Registration&& other) noexcept;
+        ~Registration() { reset(); }
+        void reset();
+        bool registered() const { return gateway_ != nullptr; }
+
+    private:
+        Gateway* gateway_ = nullptr;
+        std::string name_;
+    };
+    // Refuses (empty Registration, `error` set) a name already registered.
+    Registration add_lun(GatewayLun lun, std::string& error);
+
+    // Holds the LUN list steady (no LUN can unregister) while an admin command uses it.
+    std::shared_lock<std::shared_mutex> lock_luns() const { return std::shared_lock(luns_mutex_); }
+    // With lock_luns() held:
+    const std::vector<GatewayLun>& luns() const { return luns_; }
+    const GatewayLun* find_lun(const std::string& name) const;
+
+    void set_paused(bool paused);
+    bool paused() const;
+
+    std::chrono::steady_clock::time_point started() const { return started_; }
+
+    // Serves the admin socket at config().admin_socket with `handler`; false and `error` when
+    // the socket cannot be made.
+    bool start_admin_socket(AdminSocket::Handler handler, std::string& error);
+    void stop_admin_socket();
+
+private:
+    void remove_lun(const std::string& name);
+
+    const std::string config_path_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    mutable std::mutex mutex_;  // config_, paused_, admin_
+    GatewayConfig config_;
+    bool paused_ = false;
+    std::unique_ptr<AdminSocket> admin_;
+
+    mutable std::shared_mutex luns_mutex_;
+    std::vector<GatewayLun> luns_;
+};
+
+}  // namespace rbdtier

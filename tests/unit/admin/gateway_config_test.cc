@@ -1,0 +1,119 @@
+#include "handler/gateway_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace rbdtier {
+namespace {
+
+TEST(GatewayConfig, EmptyFileGivesTheDefaults) {
+    const ConfigOutcome out = parse_gateway_config("", "rbdtier.conf");
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(*out.config, GatewayConfig{});
+}
+
+TEST(GatewayConfig, ReadsEverySettingCommentsAndTierSections) {
+    const char* text =
+        "# gateway\n"
+        "site = site-b   # where this gateway runs\n"
+        "admin_socket=/run/rbdtier/gw.asok\n"
+        "admin_max_request_bytes = 4096\n"
+        "admin_read_timeout_ms = 250\n"
+        "\n"
+        "metrics_address = 0.0.0.0\n"
+        "metrics_port = 9000\n"
+        "migration_bandwidth_mib_s = 50.5\n"
+        "horizon_s = 60\n"
+        "round_s = 0.5\n"
+        "tenant_pool = hdd-a\n"
+        "; another comment style\n"
+        "[tier nvme-a]\n"
+        "device_class = nvme\n"
+        "site = site-a\n"
+        "latency_ms = 0.3\n"
+        "capacity_bytes = 1073741824\n"
+        "[ tier hdd-b ]\n"
+        "cost_per_gib = 0.02\n";
+    const ConfigOutcome out = parse_gateway_config(text, "rbdtier.conf");
+    ASSERT_TRUE(out.ok()) << out.message();
+    const GatewayConfig& c = *out.config;
+    EXPECT_EQ(c.site, "site-b");
+    EXPECT_EQ(c.admin_socket, "/run/rbdtier/gw.asok");
+    EXPECT_EQ(c.admin_max_request_bytes, 4096u);
+    EXPECT_EQ(c.admin_read_timeout_ms, 250u);
+    EXPECT_EQ(c.metrics_address, "0.0.0.0");
+    EXPECT_EQ(c.metrics_port, 9000);
+    EXPECT_DOUBLE_EQ(c.migration_bandwidth_mib_s, 50.5);
+    EXPECT_DOUBLE_EQ(c.horizon_s, 60);
+    EXPECT_DOUBLE_EQ(c.round_s, 0.5);
+    EXPECT_EQ(c.tenant_pool, "hdd-a");
+    ASSERT_EQ(c.tiers.size(), 2u);
+    const TierOverride& nvme = c.tiers.at("nvme-a");
+    EXPECT_EQ(nvme.device_class, "nvme");
+    EXPECT_EQ(nvme.site, "site-a");
+    EXPECT_DOUBLE_EQ(*nvme.latency_ms, 0.3);
+    EXPECT_EQ(nvme.capacity_bytes, 1073741824u);
+    EXPECT_FALSE(nvme.cost_per_gib);
+    EXPECT_DOUBLE_EQ(*c.tiers.at("hdd-b").cost_per_gib, 0.02);
+    EXPECT_FALSE(c.tiers.at("hdd-b").site);
+}
+
+struct Bad {
+    const char* text;
+    int line;
+    const char* reason;  // a part of the reason
+};
+
+class GatewayConfigBad : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(GatewayConfigBad, IsRefusedWithLineAndReason) {
+    const Bad& bad = GetParam();
+    const ConfigOutcome out = parse_gateway_config(bad.text, "/etc/ceph/rbdtier.conf");
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.line, bad.line) << out.message();
+    EXPECT_NE(out.reason.find(bad.reason), std::string::npos) << out.message();
+    EXPECT_EQ(out.message().rfind("/etc/ceph/rbdtier.conf:" + std::to_string(bad.line) + ": ", 0),
+              0u)
+        << out.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lines, GatewayConfigBad,
+    ::testing::Values(
+        Bad{"site = a\nsitee = b\n", 2, "unknown key 'sitee'"},
+        Bad{"# c\n\nhorizon_s = soon\n", 3, "'soon' is not a number"},
+        Bad{"horizon_s = 0\n", 1, "must be greater than 0"},
+        Bad{"round_s = -1\n", 1, "must be greater than 0"},
+        Bad{"metrics_port = 70000\n", 1, "larger than 65535"},
+        Bad{"metrics_port = 12x\n", 1, "not a non-negative integer"},
+        Bad{"site = a\nsite = b\n", 2, "duplicate key 'site'"},
+        Bad{"just words\n", 1, "expected 'key = value'"}, Bad{"= value\n", 1, "missing key"},
+        Bad{"[pool nvme-a]\n", 1, "unknown section"}, Bad{"[tier nvme-a\n", 1, "without ']'"},
+        Bad{"[tier]\n", 1, "unknown section"}, Bad{"[tier a]\n[tier a]\n", 2, "duplicate section"},
+        Bad{"[tier a]\nspeed = 3\n", 2, "unknown tier key 'speed'"},
+        Bad{"[tier a]\nlatency_ms = -2\n", 2, "at least 0"},
+        Bad{"admin_socket = relative.asok\n", 1, "absolute path"},
+        Bad{"admin_max_request_bytes = 10\n", 1, "at least 1024"},
+        Bad{"site = two words\n", 1, "whitespace"}));
+
+TEST(GatewayConfig, MissingFileIsRefusedWithTheFileName) {
+    const ConfigOutcome out = load_gateway_config("/nonexistent/rbdtier.conf");
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.line, 0);
+    EXPECT_NE(out.message().find("/nonexistent/rbdtier.conf: cannot read"), std::string::npos);
+}
+
+TEST(GatewayConfig, LoadsAFile) {
+    const std::string path = ::testing::TempDir() + "/gateway_config_test.conf";
+    { std::ofstream(path) << "site = site-b\n[tier nvme-b]\nsite = site-b\n"; }
+    const ConfigOutcome out = load_gateway_config(path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(out.config->site, "site-b");
+    EXPECT_EQ(out.config->tiers.at("nvme-b").site, "site-b");
+}
+
+}  // namespace
+}  // namespace rbdtier
