@@ -6,16 +6,21 @@ namespace rbdtier::ceph {
 
 Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& home_pool,
                                     const std::string& image,
-                                    const std::vector<std::string>& tier_pools,
-                                    bool create_missing) {
+                                    const std::vector<std::string>& tier_pools, bool create_missing,
+                                    Image* home) {
     std::vector<Tier> tiers;
     auto home_io = IoContext::open(cluster, home_pool);
     if (!home_io) return home_io.status();
-    auto home = Image::open(*home_io, image);
-    if (!home) return home.status();
-    auto info = home->stat();
+    Tier first{home_pool, std::move(*home_io), nullptr, home};
+    if (home == nullptr) {
+        auto opened = Image::open(first.io, image);
+        if (!opened) return opened.status();
+        first.owned = std::make_unique<Image>(std::move(*opened));
+        first.image = first.owned.get();
+    }
+    auto info = first.image->stat();
     if (!info) return info.status();
-    tiers.push_back(Tier{home_pool, std::move(*home_io), std::move(*home)});
+    tiers.push_back(std::move(first));
 
     for (const auto& pool : tier_pools) {
         if (pool == home_pool) continue;
@@ -47,7 +52,9 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         if (tier_info->size < info->size) {
             if (Status s = tier->resize(info->size); !s) return s;
         }
-        tiers.push_back(Tier{pool, std::move(*io), std::move(*tier)});
+        auto owned = std::make_unique<Image>(std::move(*tier));
+        Image* raw = owned.get();
+        tiers.push_back(Tier{pool, std::move(*io), std::move(owned), raw});
     }
     return TierImages(std::move(tiers), info->object_size);
 }
@@ -61,28 +68,28 @@ std::optional<std::size_t> TierImages::index_of(const std::string& pool) const {
 
 Status TierImages::take_over() {
     for (auto& t : tiers_) {
-        auto mine = t.image.is_exclusive_lock_owner();
+        Image& image = *t.image;
+        auto mine = image.is_exclusive_lock_owner();
         if (!mine) return mine.status();
         if (*mine) continue;
-        auto owner = t.image.lock_owner();
+        auto owner = image.lock_owner();
         if (!owner) return owner.status();
         if (!owner->owner.empty()) {
-            if (Status s = t.image.lock_break(owner->mode, owner->owner);
-                !s && s.code() != -ENOENT) {
+            if (Status s = image.lock_break(owner->mode, owner->owner); !s && s.code() != -ENOENT) {
                 return s;
             }
         }
-        if (Status s = t.image.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE); !s) return s;
+        if (Status s = image.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE); !s) return s;
     }
     return Status::ok();
 }
 
 Status TierImages::resize(std::uint64_t bytes) {
     for (auto& t : tiers_) {
-        auto size = t.image.size();
+        auto size = t.image->size();
         if (!size) return size.status();
         if (*size != bytes) {
-            if (Status s = t.image.resize(bytes); !s) return s;
+            if (Status s = t.image->resize(bytes); !s) return s;
         }
     }
     return Status::ok();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,12 +26,15 @@ public:
     static std::string tier_image_name(const std::string& image) { return image + ".rbdtier"; }
 
     // tier_pools: every pool the LUN may use, in any order; the home pool may be among them.
+    // `home`, if given, is the already open home image (it must outlive the TierImages): one
+    // client must not open an image twice, or its two handles fight over the exclusive lock.
     static Result<TierImages> open(const Cluster& cluster, const std::string& home_pool,
                                    const std::string& image,
-                                   const std::vector<std::string>& tier_pools, bool create_missing);
+                                   const std::vector<std::string>& tier_pools, bool create_missing,
+                                   Image* home = nullptr);
 
     std::size_t count() const { return tiers_.size(); }
-    Image& image(std::size_t index) { return tiers_[index].image; }
+    Image& image(std::size_t index) { return *tiers_[index].image; }
     const std::string& pool(std::size_t index) const { return tiers_[index].pool; }
     const IoContext& io(std::size_t index) const { return tiers_[index].io; }
     std::optional<std::size_t> index_of(const std::string& pool) const;
@@ -51,7 +55,8 @@ private:
     struct Tier {
         std::string pool;
         IoContext io;
-        Image image;
+        std::unique_ptr<Image> owned;  // null for a home image opened by the caller
+        Image* image = nullptr;        // stable across moves of the TierImages
     };
     explicit TierImages(std::vector<Tier> tiers, std::uint64_t object_size)
         : tiers_(std::move(tiers)), object_size_(object_size) {}

@@ -5,8 +5,10 @@
 // reuse (for trimmed iovecs and CAW/WRITE SAME staging when the iovec is not contiguous).
 #pragma once
 
+#include <rbd/librbd.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -37,6 +39,22 @@ struct IoCommand {
     std::vector<iovec> iov_scratch;
     std::vector<char> verify;  // CAW read-back
     std::vector<char> bounce;
+
+    // What to issue, kept so that a tiered command can be split per tier and re-issued after
+    // waiting for a migration commit (see Lun::route).
+    const iovec* data_iov = nullptr;  // read/write: exactly `length` bytes; null: use data_buf
+    int data_iov_cnt = 0;
+    char* data_buf = nullptr;  // contiguous data: bounce, write-same pattern, CAW buffers
+    std::size_t pattern = 0;   // write same: pattern length
+    // Tiered LUNs: the extents this command entered in the ExtentGate, the image a CAW went
+    // to (for its read-back), and the parts still in flight when split across tiers.
+    std::uint64_t first_extent = 0;
+    std::uint64_t last_extent = 0;
+    bool gated = false;
+    rbd_image_t routed_image = nullptr;
+    std::atomic<int> parts{0};
+    std::atomic<long> part_error{0};
+    std::vector<iovec> slices;  // per-part iovec slices
 };
 
 }  // namespace rbdtier

@@ -98,9 +98,15 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
                          " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
                          " (grow it with rbd resize)");
     }
-    return std::unique_ptr<Lun>(new Lun(config, host, std::move(cluster).value(),
-                                        std::move(io).value(), std::move(image).value(),
-                                        info.value(), geometry.size_bytes));
+    std::unique_ptr<Lun> lun(new Lun(config, host, std::move(cluster).value(),
+                                     std::move(io).value(), std::move(image).value(), info.value(),
+                                     geometry.size_bytes));
+    if (!config.tiers.empty()) {
+        if (ceph::Status s = lun->enable_tiering(); !s) {
+            return s.with_context("enable tiering of " + config.spec());
+        }
+    }
+    return lun;
 }
 
 Lun::Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
@@ -137,6 +143,12 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
     c->length = len;
     c->mismatch_offset = 0;
     c->read_back = nullptr;
+    c->data_iov = nullptr;
+    c->data_iov_cnt = 0;
+    c->data_buf = nullptr;
+    c->pattern = 0;
+    c->gated = false;
+    c->routed_image = nullptr;
     c->read_back_cnt = 0;
     c->caw_compare = nullptr;
     c->caw_verifying = false;
@@ -210,7 +222,6 @@ int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
         discard(c);
         return st;
     }
-    rbd_image_t image = image_.handle();
     if (cnt == 0 || cnt > IOV_MAX) {
         // librbd takes 1..IOV_MAX segments: read into a bounce buffer, scatter on completion.
         if (!fit(c->bounce, len)) {
@@ -219,12 +230,12 @@ int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
         }
         c->read_back = v;
         c->read_back_cnt = static_cast<std::size_t>(cnt);
-        char* buf = c->bounce.data();
-        return submit(
-            c, [&](rbd_completion_t comp) { return rbd_aio_read(image, off, len, buf, comp); });
+        c->data_buf = c->bounce.data();
+    } else {
+        c->data_iov = v;
+        c->data_iov_cnt = cnt;
     }
-    return submit(c,
-                  [&](rbd_completion_t comp) { return rbd_aio_readv(image, v, cnt, off, comp); });
+    return dispatch(c);
 }
 
 int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
@@ -238,34 +249,31 @@ int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt
         discard(c);
         return st;
     }
-    rbd_image_t image = image_.handle();
     if (cnt == 0 || cnt > IOV_MAX) {
         if (!fit(c->bounce, len)) {
             discard(c);
             return TCMU_STS_NO_RESOURCE;
         }
         (void)gather(v, static_cast<std::size_t>(cnt), len, c->bounce.data());
-        const char* buf = c->bounce.data();
-        return submit(
-            c, [&](rbd_completion_t comp) { return rbd_aio_write(image, off, len, buf, comp); });
+        c->data_buf = c->bounce.data();
+    } else {
+        c->data_iov = v;
+        c->data_iov_cnt = cnt;
     }
-    return submit(c,
-                  [&](rbd_completion_t comp) { return rbd_aio_writev(image, v, cnt, off, comp); });
+    return dispatch(c);
 }
 
 int Lun::flush(tcmu_device* dev, tcmur_cmd* cmd) {
     IoCommand* c = begin(dev, cmd, IoKind::kFlush, 0, 0);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
-    rbd_image_t image = image_.handle();
-    return submit(c, [&](rbd_completion_t comp) { return rbd_aio_flush(image, comp); });
+    return dispatch(c);
 }
 
 int Lun::unmap(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     IoCommand* c = begin(dev, cmd, IoKind::kUnmap, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
-    rbd_image_t image = image_.handle();
-    return submit(c, [&](rbd_completion_t comp) { return rbd_aio_discard(image, off, len, comp); });
+    return dispatch(c);
 }
 
 int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
@@ -276,7 +284,7 @@ int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::ui
     if (pattern == 0 || len % pattern != 0) return TCMU_STS_INVALID_CDB;
     IoCommand* c = begin(dev, cmd, IoKind::kWriteSame, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
-    const char* buf = static_cast<const char*>(iov[0].iov_base);
+    char* buf = static_cast<char*>(iov[0].iov_base);
     if (iov[0].iov_len < pattern) {
         if (!fit(c->bounce, pattern)) {
             discard(c);
@@ -285,10 +293,9 @@ int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::ui
         (void)gather(iov, iov_cnt, pattern, c->bounce.data());
         buf = c->bounce.data();
     }
-    rbd_image_t image = image_.handle();
-    return submit(c, [&](rbd_completion_t comp) {
-        return rbd_aio_writesame(image, off, len, buf, pattern, comp, 0);
-    });
+    c->data_buf = buf;
+    c->pattern = pattern;
+    return dispatch(c);
 }
 
 int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
@@ -297,7 +304,7 @@ int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, 
     IoCommand* c = begin(dev, cmd, IoKind::kCompareAndWrite, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     // The iovec holds the len bytes to compare, then the len bytes to write.
-    const char* buf = iov_cnt > 0 ? static_cast<const char*>(iov[0].iov_base) : nullptr;
+    char* buf = iov_cnt > 0 ? static_cast<char*>(iov[0].iov_base) : nullptr;
     if (iov_cnt == 0 || iov[0].iov_len < 2 * len) {
         if (!fit(c->bounce, 2 * len)) {
             discard(c);
@@ -310,10 +317,43 @@ int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, 
         buf = c->bounce.data();
     }
     c->caw_compare = buf;
+    c->data_buf = buf;
+    return dispatch(c);
+}
+
+long Lun::issue(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len,
+                const iovec* v, int cnt, rbd_completion_t comp) {
+    char* buf = c->data_buf != nullptr ? c->data_buf + (off - c->offset) : nullptr;
+    switch (c->kind) {
+        case IoKind::kRead:
+            return v != nullptr ? rbd_aio_readv(image, v, cnt, off, comp)
+                                : rbd_aio_read(image, off, len, buf, comp);
+        case IoKind::kWrite:
+            return v != nullptr ? rbd_aio_writev(image, v, cnt, off, comp)
+                                : rbd_aio_write(image, off, len, buf, comp);
+        case IoKind::kFlush:
+            return rbd_aio_flush(image, comp);
+        case IoKind::kUnmap:
+            return rbd_aio_discard(image, off, len, comp);
+        case IoKind::kWriteSame:
+            return rbd_aio_writesame(image, off, len, c->data_buf, c->pattern, comp, 0);
+        case IoKind::kCompareAndWrite:
+            c->routed_image = image;
+            return rbd_aio_compare_and_write(image, off, len, c->data_buf, c->data_buf + len, comp,
+                                             &c->mismatch_offset, 0);
+    }
+    return -EINVAL;
+}
+
+int Lun::dispatch(IoCommand* c) {
+    if (gate_ != nullptr) {
+        const int status = route(c);
+        if (status != TCMU_STS_OK) discard(c);
+        return status;
+    }
     rbd_image_t image = image_.handle();
-    std::uint64_t* mismatch = &c->mismatch_offset;
     return submit(c, [&](rbd_completion_t comp) {
-        return rbd_aio_compare_and_write(image, off, len, buf, buf + len, comp, mismatch, 0);
+        return issue(c, image, c->offset, c->length, c->data_iov, c->data_iov_cnt, comp);
     });
 }
 
@@ -358,8 +398,8 @@ bool Lun::start_miscompare_read(IoCommand* c) {
         return false;
     }
     ceph::Completion completion = ceph::Completion::adopt(handle);
-    if (rbd_aio_read(image_.handle(), c->offset, c->length, c->verify.data(), completion.handle()) <
-        0) {
+    rbd_image_t image = c->routed_image != nullptr ? c->routed_image : image_.handle();
+    if (rbd_aio_read(image, c->offset, c->length, c->verify.data(), completion.handle()) < 0) {
         c->verify.clear();
         return false;
     }
@@ -411,6 +451,7 @@ void Lun::finish(IoCommand* c, long rc) {
             observer->on_complete(event);
         }
     }
+    if (c->gated) leave_extents(c, end_us);
     tcmu_device* dev = c->dev;
     tcmur_cmd* cmd = c->cmd;
     recycle(c);
@@ -465,6 +506,14 @@ int Lun::lock(std::uint16_t tag) {
         rc = 0;  // we may have failed between acquiring the lock and storing the tag
     }
     if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
+    if (rc == 0 && tiers_) {
+        // The new owner of the LUN takes its tier images too, and serves every extent from
+        // where the map says it is now (another gateway may have moved extents).
+        if (ceph::Status s = tiers_->take_over(); !s) rc = s.code();
+        if (rc == 0) {
+            if (ceph::Status s = load_placement(); !s) rc = s.code();
+        }
+    }
     return control_status_from_rbd(rc);
 }
 
@@ -505,6 +554,11 @@ ceph::Status Lun::resize(std::uint64_t new_size) {
     if (*current < new_size) {
         ceph::Status st = image_.resize(new_size);
         if (!st) return st;
+    }
+    if (tiers_) {
+        if (ceph::Status st = tiers_->resize(std::max(new_size, *current)); !st) return st;
+        gate_->grow((new_size + extent_bytes_ - 1) / extent_bytes_);
+        migrator_->set_lun_size(new_size);
     }
     size_.store(new_size, std::memory_order_relaxed);
     return ceph::Status::ok();

@@ -16,11 +16,17 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "ceph/cluster.h"
+#include "ceph/extent_gate.h"
+#include "ceph/extent_migrator.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "ceph/lun_tiering.h"
+#include "ceph/placement_map.h"
 #include "ceph/status.h"
+#include "ceph/tier_images.h"
 #include "handler/free_list.h"
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
@@ -81,6 +87,14 @@ public:
     void set_observer(IoObserver* observer) {
         observer_.store(observer, std::memory_order_release);
     }
+
+    // Tiering (cfgstring tiers=...): all null for a plain LUN.
+    bool tiered() const { return gate_ != nullptr; }
+    ceph::TierImages* tier_images() { return tiers_ ? &*tiers_ : nullptr; }
+    ceph::PlacementMap* placement_map() { return map_ ? &*map_ : nullptr; }
+    ceph::ExtentGate* extent_gate() { return gate_.get(); }
+    ceph::ExtentMigrator* migrator() { return migrator_.get(); }
+    ceph::LunTiering* tiering() { return tiering_.get(); }
     std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
     const ceph::ImageInfo& image_info() const { return info_; }
     const LunConfig& config() const { return config_; }
@@ -94,6 +108,22 @@ private:
 
     IoCommand* begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
                      std::uint64_t len);
+    // Issues c's operation on `image` for [off, off+len) of it (a part of c when split).
+    long issue(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len,
+               const iovec* v, int cnt, rbd_completion_t comp);
+    int dispatch(IoCommand* c);  // to the home image, or through route() when tiered
+
+    // Tiered I/O path (lun_routing.cc).
+    ceph::Status enable_tiering();
+    ceph::Status load_placement();  // map from RADOS into the gate (open, lock takeover)
+    int route(IoCommand* c);
+    void resume_routed(IoCommand* c);
+    template <typename Submit>
+    long submit_part(IoCommand* c, Submit&& submit_fn);
+    static void on_part_complete(rbd_completion_t completion, void* arg);
+    void part_done(IoCommand* c, long rc);
+    void leave_extents(IoCommand* c, std::uint64_t end_us);
+    void complete_now(IoCommand* c, int status);
     void discard(IoCommand* c);  // submission failed: give the context back
     void recycle(IoCommand* c);
     // Creates the completion, calls submit(completion), and maps a submission failure.
@@ -122,6 +152,13 @@ private:
     std::atomic<IoObserver*> observer_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
     FreeList<IoCommand> commands_{kMaxQueued};
+
+    std::optional<ceph::TierImages> tiers_;
+    std::optional<ceph::PlacementMap> map_;
+    std::unique_ptr<ceph::ExtentGate> gate_;
+    std::unique_ptr<ceph::ExtentMigrator> migrator_;
+    std::unique_ptr<ceph::LunTiering> tiering_;
+    std::uint64_t extent_bytes_ = 0;
 };
 
 }  // namespace rbdtier

@@ -1,0 +1,78 @@
+#include "ceph/tier_discovery.h"
+
+#include <rados/librados.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "ceph/io_context.h"
+
+namespace rbdtier::ceph {
+namespace {
+
+// Runs a monitor command; the parsed JSON reply, or null on any failure.
+nlohmann::json mon_command(const Cluster& cluster, const nlohmann::json& command) {
+    const std::string text = command.dump();
+    const char* cmd[] = {text.c_str()};
+    char* out = nullptr;
+    char* status = nullptr;
+    std::size_t out_len = 0, status_len = 0;
+    int rc = rados_mon_command(cluster.handle(), cmd, 1, nullptr, 0, &out, &out_len, &status,
+                               &status_len);
+    nlohmann::json reply;
+    if (rc >= 0 && out != nullptr) {
+        reply = nlohmann::json::parse(std::string(out, out_len), nullptr, false);
+        if (reply.is_discarded()) reply = nullptr;
+    }
+    if (out != nullptr) rados_buffer_free(out);
+    if (status != nullptr) rados_buffer_free(status);
+    return reply;
+}
+
+double median_round_trip_us(const Cluster& cluster, const std::string& pool) {
+    auto io = IoContext::open(cluster, pool);
+    if (!io) return 0;
+    std::vector<double> samples;
+    for (int i = 0; i < 5; ++i) {
+        std::uint64_t size = 0;
+        time_t mtime = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        int rc = rados_stat(io->handle(), "rbdtier_latency_probe", &size, &mtime);
+        const auto t1 = std::chrono::steady_clock::now();
+        if (rc < 0 && rc != -ENOENT) return 0;
+        samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    std::sort(samples.begin(), samples.end());
+    return samples[samples.size() / 2];
+}
+
+}  // namespace
+
+TierSpec describe_tier(const Cluster& cluster, const std::string& pool) {
+    TierSpec spec;
+    spec.name = pool;
+    const auto rule = mon_command(
+        cluster,
+        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "crush_rule"}, {"format", "json"}});
+    if (rule.is_object() && rule.contains("crush_rule") && rule["crush_rule"].is_string()) {
+        const auto dump = mon_command(
+            cluster,
+            {{"prefix", "osd crush rule dump"}, {"name", rule["crush_rule"]}, {"format", "json"}});
+        if (dump.is_object() && dump.contains("steps") && dump["steps"].is_array()) {
+            for (const auto& step : dump["steps"]) {
+                if (step.value("op", "") != "take") continue;
+                const std::string item = step.value("item_name", "");
+                const auto tilde = item.find('~');
+                const std::string bucket = item.substr(0, tilde);
+                if (tilde != std::string::npos) spec.device_class = item.substr(tilde + 1);
+                if (bucket != "default") spec.site = bucket;
+            }
+        }
+    }
+    spec.read_latency_us = spec.write_latency_us = median_round_trip_us(cluster, pool);
+    return spec;
+}
+
+}  // namespace rbdtier::ceph

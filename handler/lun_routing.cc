@@ -1,0 +1,275 @@
+// The tiered I/O path of a Lun: each command is sent, extent by extent, to the tier image that
+// holds the data, as the ExtentGate says, and waits (parked, not blocking a thread) while a
+// migration commits one of its extents. A command whose extents all live in one tier is one
+// librbd operation, as on a plain LUN; one that spans tiers is split into one operation per run
+// of extents in the same tier and completes when the last part does. COMPARE AND WRITE is
+// atomic only within one image, so one that would span tiers is refused (INVALID CDB): it
+// cannot happen for CAW of a block or two unless it crosses an extent boundary.
+#include <array>
+#include <climits>
+
+#include "ceph/completion.h"
+#include "ceph/tier_discovery.h"
+#include "engine/replay/policy_registry.h"
+#include "handler/lun.h"
+
+namespace rbdtier {
+
+namespace {
+
+// Appends to `out` the iovec entries covering [skip, skip+len) of v; returns how many.
+int slice_iovec(const iovec* v, int cnt, std::size_t skip, std::size_t len,
+                std::vector<iovec>& out) {
+    int n = 0;
+    for (int i = 0; i < cnt && len > 0; ++i) {
+        if (skip >= v[i].iov_len) {
+            skip -= v[i].iov_len;
+            continue;
+        }
+        const std::size_t take = std::min(v[i].iov_len - skip, len);
+        out.push_back(iovec{static_cast<char*>(v[i].iov_base) + skip, take});
+        skip = 0;
+        len -= take;
+        ++n;
+    }
+    return n;
+}
+
+bool writes(IoKind kind) {
+    return kind != IoKind::kRead && kind != IoKind::kFlush;
+}
+
+// The policy a LUN's cfgstring asks for, by the name the policy registry knows.
+std::string policy_name(TierPolicy policy) {
+    return std::string(to_string(policy));
+}
+
+}  // namespace
+
+ceph::Status Lun::enable_tiering() {
+    auto images =
+        ceph::TierImages::open(cluster_, config_.pool, config_.image, config_.tiers, true, &image_);
+    if (!images) return images.status();
+    tiers_.emplace(std::move(*images));
+    extent_bytes_ = tiers_->object_size();
+    auto io = ceph::IoContext::open(cluster_, config_.pool);
+    if (!io) return io.status();
+    auto map = ceph::PlacementMap::load(std::move(*io), config_.image);
+    if (!map) return map.status();
+    map_.emplace(std::move(*map));
+    const std::uint64_t size = this->size();
+    gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
+    if (ceph::Status s = load_placement(); !s) return s;
+    migrator_ = std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size);
+
+    // The policy sees the tiers as the LUN's tier images: id = index, home = 0.
+    ReplayConfig policy_config;
+    policy_config.default_home = 0;
+    policy_config.extent_bytes = extent_bytes_;
+    std::vector<TierSpec> specs;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) {
+        TierModel model;
+        model.spec = ceph::describe_tier(cluster_, tiers_->pool(i));
+        model.spec.id = static_cast<TierId>(i);
+        specs.push_back(model.spec);
+        policy_config.tiers.push_back(model);
+    }
+    auto policy = builtin_policy_registry().create(policy_name(config_.policy),
+                                                   PolicyContext{policy_config, {}});
+    ceph::LunTieringOptions options;
+    options.lun = id_;
+    tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
+                                                  std::move(policy), options);
+    if (config_.policy != TierPolicy::kNone) tiering_->start();
+    return ceph::Status::ok();
+}
+
+ceph::Status Lun::load_placement() {
+    if (ceph::Status s = map_->reload(); !s) return s;
+    for (std::uint64_t e = 0; e < gate_->extents(); ++e) gate_->set_tier(e, 0);
+    for (const auto& [extent, entry] : map_->entries()) {
+        auto index = tiers_->index_of(entry.pool);
+        if (!index) {
+            return ceph::Status::error(-EINVAL, "placement map of " + config_.spec() +
+                                                    " puts extent " + std::to_string(extent) +
+                                                    " in pool " + entry.pool +
+                                                    ", which is not among tiers=");
+        }
+        if (extent < gate_->extents()) {
+            gate_->set_tier(extent, static_cast<ceph::ExtentGate::TierIndex>(*index));
+        }
+    }
+    return ceph::Status::ok();
+}
+
+template <typename Submit>
+long Lun::submit_part(IoCommand* c, Submit&& submit_fn) {
+    rbd_completion_t handle = nullptr;
+    if (rbd_aio_create_completion(c, &Lun::on_part_complete, &handle) < 0) return -ENOMEM;
+    ceph::Completion completion = ceph::Completion::adopt(handle);
+    long rc = submit_fn(completion.handle());
+    if (rc < 0) return rc;
+    (void)completion.detach();
+    return 0;
+}
+
+void Lun::on_part_complete(rbd_completion_t completion, void* arg) {
+    long rc = 0;
+    {
+        ceph::Completion owned = ceph::Completion::adopt(completion);
+        rc = static_cast<long>(owned.return_value());
+    }
+    auto* c = static_cast<IoCommand*>(arg);
+    c->lun->part_done(c, rc);
+}
+
+void Lun::part_done(IoCommand* c, long rc) {
+    if (rc < 0) {
+        long none = 0;
+        c->part_error.compare_exchange_strong(none, rc, std::memory_order_acq_rel);
+    }
+    if (c->parts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    const long error = c->part_error.load(std::memory_order_acquire);
+    finish(c, error < 0 ? error : 0);
+}
+
+void Lun::leave_extents(IoCommand* c, std::uint64_t end_us) {
+    const bool wrote = writes(c->kind);
+    for (std::uint64_t e = c->first_extent; e <= c->last_extent; ++e) gate_->leave(e, wrote);
+    c->gated = false;
+    if (c->kind != IoKind::kFlush) {
+        IoEvent event;
+        event.time_us = tiering_->now_us();
+        event.offset = c->offset;
+        event.length = static_cast<std::uint32_t>(c->length);
+        event.latency_us = static_cast<std::uint32_t>(end_us - c->start_us);
+        event.lun = id_;
+        event.initiator = c->initiator;
+        event.op = c->kind == IoKind::kRead    ? IoOp::kRead
+                   : c->kind == IoKind::kUnmap ? IoOp::kUnmap
+                                               : IoOp::kWrite;
+        tiering_->record(event);
+    }
+}
+
+void Lun::complete_now(IoCommand* c, int status) {
+    tcmu_device* dev = c->dev;
+    tcmur_cmd* cmd = c->cmd;
+    recycle(c);
+    host_.complete(dev, cmd, status);
+    in_flight_.fetch_sub(1, std::memory_order_release);
+}
+
+void Lun::resume_routed(IoCommand* c) {
+    // Runs on the migrator's thread once the extent is released: the callout returned OK long
+    // ago, so a failure now must complete the command.
+    const int status = route(c);
+    if (status != TCMU_STS_OK) complete_now(c, status);
+}
+
+// Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete it)
+// or parked; any other status means nothing was submitted and c is untouched: the caller gives
+// it back (callout) or completes it (resumed).
+int Lun::route(IoCommand* c) {
+    if (c->kind == IoKind::kFlush) {
+        const int n = static_cast<int>(tiers_->count());
+        c->parts.store(n, std::memory_order_relaxed);
+        c->part_error.store(0, std::memory_order_relaxed);
+        for (int i = 0; i < n; ++i) {
+            rbd_image_t image = tiers_->image(static_cast<std::size_t>(i)).handle();
+            long rc =
+                submit_part(c, [&](rbd_completion_t comp) { return rbd_aio_flush(image, comp); });
+            if (rc < 0) {
+                if (i == 0) return io_status_from_rbd(IoKind::kFlush, rc).tcmu_status;
+                for (int k = i; k < n; ++k) part_done(c, rc);  // c may be gone now
+                return TCMU_STS_OK;
+            }
+        }
+        return TCMU_STS_OK;
+    }
+
+    const std::uint64_t first = c->offset / extent_bytes_;
+    const std::uint64_t last = c->length == 0 ? first : (c->offset + c->length - 1) / extent_bytes_;
+    if (last >= gate_->extents()) return TCMU_STS_RANGE;
+    const std::uint64_t count = last - first + 1;
+    constexpr std::size_t kInline = 16;
+    std::array<ceph::ExtentGate::TierIndex, kInline> inline_tiers{};
+    std::vector<ceph::ExtentGate::TierIndex> many;
+    ceph::ExtentGate::TierIndex* tier_of = inline_tiers.data();
+    if (count > kInline) {
+        try {
+            many.resize(count);
+        } catch (const std::bad_alloc&) {
+            return TCMU_STS_NO_RESOURCE;
+        }
+        tier_of = many.data();
+    }
+    // Enter every extent, or park the command on the one a migration holds.
+    for (std::uint64_t e = first; e <= last;) {
+        if (auto t = gate_->enter(e)) {
+            tier_of[e - first] = *t;
+            ++e;
+            continue;
+        }
+        for (std::uint64_t x = first; x < e; ++x) gate_->leave(x, false);
+        ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
+        if (gate_->defer(e, resume)) return TCMU_STS_OK;
+        e = first;  // released meanwhile: start over
+    }
+    c->gated = true;
+    c->first_extent = first;
+    c->last_extent = last;
+
+    int runs = 1;
+    for (std::uint64_t i = 1; i < count; ++i) runs += tier_of[i] != tier_of[i - 1];
+    auto refuse = [&](int status) {
+        for (std::uint64_t e = first; e <= last; ++e) gate_->leave(e, false);
+        c->gated = false;
+        return status;
+    };
+    if (runs > 1 && c->kind == IoKind::kCompareAndWrite) return refuse(TCMU_STS_INVALID_CDB);
+    if (runs > 1 && c->data_iov != nullptr) {
+        try {
+            c->slices.clear();
+            c->slices.reserve(static_cast<std::size_t>(c->data_iov_cnt) + runs);
+        } catch (const std::bad_alloc&) {
+            return refuse(TCMU_STS_NO_RESOURCE);
+        }
+    }
+    c->parts.store(runs, std::memory_order_relaxed);
+    c->part_error.store(0, std::memory_order_relaxed);
+
+    std::uint64_t run_start = c->offset;
+    std::uint64_t i = 0;
+    for (int r = 0; r < runs; ++r) {
+        const ceph::ExtentGate::TierIndex tier = tier_of[i];
+        while (i < count && tier_of[i] == tier) ++i;
+        const std::uint64_t run_end = std::min(c->offset + c->length, (first + i) * extent_bytes_);
+        const std::uint64_t rel = run_start - c->offset;
+        if (c->kind == IoKind::kWriteSame && rel % c->pattern != 0) {
+            if (r == 0) return refuse(TCMU_STS_INVALID_CDB);
+            for (int k = r; k < runs; ++k) part_done(c, -EINVAL);
+            return TCMU_STS_OK;
+        }
+        const iovec* v = c->data_iov;
+        int cnt = c->data_iov_cnt;
+        if (v != nullptr && runs > 1) {
+            const std::size_t at = c->slices.size();
+            cnt = slice_iovec(c->data_iov, c->data_iov_cnt, rel, run_end - run_start, c->slices);
+            v = c->slices.data() + at;
+        }
+        rbd_image_t image = tiers_->image(tier).handle();
+        const std::uint64_t off = run_start, len = run_end - run_start;
+        long rc = submit_part(
+            c, [&](rbd_completion_t comp) { return issue(c, image, off, len, v, cnt, comp); });
+        if (rc < 0) {
+            if (r == 0) return refuse(io_status_from_rbd(c->kind, rc).tcmu_status);
+            for (int k = r; k < runs; ++k) part_done(c, rc);  // c may be gone now
+            return TCMU_STS_OK;
+        }
+        run_start = run_end;
+    }
+    return TCMU_STS_OK;
+}
+
+}  // namespace rbdtier
