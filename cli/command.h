@@ -24,4 +24,15 @@ public:
 
 std::unique_ptr<Command> make_replay_command();
 
+// Gateway administration verbs (admin socket, see socket_command.h).
+std::unique_ptr<Command> make_status_command();
+std::unique_ptr<Command> make_lun_command();
+std::unique_ptr<Command> make_tier_command();
+std::unique_ptr<Command> make_migrations_command();
+std::unique_ptr<Command> make_map_command();
+std::unique_ptr<Command> make_pause_command();
+std::unique_ptr<Command> make_resume_command();
+std::unique_ptr<Command> make_scrub_command();
+std::unique_ptr<Command> make_reload_command();
+
 }  // namespace rbdtier::cli

@@ -18,6 +18,15 @@ int main(int argc, char** argv) {
         commands.emplace_back(std::move(command), sub);
     };
     add(make_replay_command());
+    add(make_status_command());
+    add(make_lun_command());
+    add(make_tier_command());
+    add(make_migrations_command());
+    add(make_map_command());
+    add(make_pause_command());
+    add(make_resume_command());
+    add(make_scrub_command());
+    add(make_reload_command());
 
     try {
         app.parse(argc, argv);

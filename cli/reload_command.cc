@@ -1,0 +1,29 @@
+// `rbdtier reload`: the gateway re-reads rbdtier.conf; a bad file is refused (line and reason)
+// and the running config stays.
+#include "cli/socket_command.h"
+
+namespace rbdtier::cli {
+namespace {
+
+class ReloadCommand final : public SocketCommand {
+public:
+    CLI::App* add_to(CLI::App& app) override {
+        CLI::App* sub = app.add_subcommand("reload", "Make the gateway re-read its rbdtier.conf");
+        add_common_options(sub);
+        return sub;
+    }
+
+protected:
+    nlohmann::json request() const override { return {{"command", "reload"}}; }
+    void render(const nlohmann::json& r, std::ostream& out) const override {
+        out << "reloaded " << r["config"].get<std::string>() << '\n';
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_reload_command() {
+    return std::make_unique<ReloadCommand>();
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,41 @@
+#include "cli/socket_command.h"
+
+#include "cli/admin_client.h"
+
+namespace rbdtier::cli {
+
+void SocketCommand::add_common_options(CLI::App* sub) {
+    sub->add_option("--socket", socket_,
+                    "Gateway admin socket (default: admin_socket from --config)");
+    sub->add_option("--config", config_, "rbdtier.conf to read the socket path from")
+        ->capture_default_str();
+    sub->add_option("--format", format_, "Output format")
+        ->check(CLI::IsMember({"table", "json"}))
+        ->capture_default_str();
+}
+
+int SocketCommand::run() {
+    nlohmann::json reply;
+    try {
+        nlohmann::json req = request();
+        req["version"] = 1;
+        reply = admin_call(resolve_admin_socket(socket_, config_), req);
+    } catch (const AdminClientError& e) {
+        if (format_ == "json") std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
+        std::cerr << "rbdtier: " << e.what() << '\n';
+        return kExitFailure;
+    }
+    if (reply.contains("error")) {
+        if (format_ == "json") std::cout << reply.dump(2) << '\n';
+        std::cerr << "rbdtier: " << reply["error"].get<std::string>() << '\n';
+        return kExitFailure;
+    }
+    const nlohmann::json& result = reply["result"];
+    if (format_ == "json")
+        std::cout << result.dump(2) << '\n';
+    else
+        render(result, std::cout);
+    return kExitOk;
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,36 @@
+// SocketCommand: a verb of the `rbdtier` CLI answered by the running gateway over its admin
+// socket (see handler/admin_commands.h for the protocol).
+//
+// Every such verb has --socket PATH (default: admin_socket from --config, itself defaulting to
+// /etc/ceph/rbdtier.conf) and --format table|json. The subclass adds its own arguments, builds
+// the request and renders the result as a table; --format json prints the gateway's reply
+// object as it is, errors included, for scripts. Exit codes: 0 success, 1 the gateway refused
+// the request or could not be reached (message on stderr), 2 bad usage.
+#pragma once
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/command.h"
+
+namespace rbdtier::cli {
+
+class SocketCommand : public Command {
+public:
+    int run() override;
+
+protected:
+    // Adds --socket, --config and --format to `sub` (call from add_to()).
+    void add_common_options(CLI::App* sub);
+    // The request for the chosen verb, without "version" (added by run()).
+    virtual nlohmann::json request() const = 0;
+    virtual void render(const nlohmann::json& result, std::ostream& out) const = 0;
+
+private:
+    std::string socket_;
+    std::string config_ = "/etc/ceph/rbdtier.conf";
+    std::string format_ = "table";
+};
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,46 @@
+// `rbdtier status`: the gateway at a glance (site, pause state, budgets, per-LUN lock and engine).
+#include "cli/socket_command.h"
+#include "cli/text_table.h"
+
+namespace rbdtier::cli {
+namespace {
+
+class StatusCommand final : public SocketCommand {
+public:
+    CLI::App* add_to(CLI::App& app) override {
+        CLI::App* sub = app.add_subcommand(
+            "status", "Show the gateway: site, engine state, LUNs and lock ownership");
+        add_common_options(sub);
+        return sub;
+    }
+
+protected:
+    nlohmann::json request() const override { return {{"command", "status"}}; }
+    void render(const nlohmann::json& r, std::ostream& out) const override {
+        out << "gateway  " << cell(r["gateway"]) << " (pid " << cell(r["pid"]) << ", up "
+            << cell(r["uptime_s"]) << " s)\n"
+            << "site     " << cell(r["site"]) << '\n'
+            << "config   " << cell(r["config"]) << '\n'
+            << "metrics  " << cell(r["metrics"]) << '\n'
+            << "engine   " << (r["paused"].get<bool>() ? "paused" : "running") << ", bandwidth "
+            << cell(r["migration_bandwidth_mib_s"]) << " MiB/s, horizon " << cell(r["horizon_s"])
+            << " s, round " << cell(r["round_s"]) << " s\n\n";
+        TextTable t({"LUN", "LOCK OWNER", "ROUNDS", "MOVED", "FAILED", "BYTES MOVED"});
+        for (const auto& l : r["luns"]) {
+            const auto& e = l["engine"];
+            const bool tiered = !e.is_null();
+            t.add({cell(l["name"]), cell(l["lock_owner"]), tiered ? cell(e["rounds"]) : "-",
+                   tiered ? cell(e["moved"]) : "-", tiered ? cell(e["failed"]) : "-",
+                   tiered ? human_bytes(e["bytes_moved"].get<std::uint64_t>()) : "-"});
+        }
+        t.print(out);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_status_command() {
+    return std::make_unique<StatusCommand>();
+}
+
+}  // namespace rbdtier::cli
