@@ -130,7 +130,8 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
                       c),
                   TCMU_STS_OK);
         std::copy(fresh.begin(), fresh.end(), shadow.begin() + at);
-        buf[100] ^= 1;  // the compare half no longer matches at byte 100
+        std::copy(fresh.begin(), fresh.end(), buf.begin());  // what is there now...
+        buf[100] ^= 1;  // ...but for byte 100
         TestCommand m;
         EXPECT_EQ(run(
                       [&](tcmur_cmd* cmd) {
