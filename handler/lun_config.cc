@@ -16,7 +16,8 @@ const char kLunConfigHelp[] =
     "  id=NAME                      ceph client id (client.NAME)\n"
     "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
     "  tiers=POOL[,POOL...]         pools the LUN's extents may move to\n"
-    "  policy=none|reactive|predictive  tiering policy\n";
+    "  policy=none|reactive|predictive  tiering policy\n"
+    "  quota=POOL:SIZE[,POOL:SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
 
 std::string_view to_string(TierPolicy policy) {
     switch (policy) {
@@ -33,7 +34,7 @@ std::string_view to_string(TierPolicy policy) {
 namespace {
 
 constexpr std::string_view kPrefix = "rbdtier/";
-constexpr std::string_view kKnownKeys = "osd_op_timeout, conf, id, tenant, tiers, policy";
+constexpr std::string_view kKnownKeys = "osd_op_timeout, conf, id, tenant, tiers, policy, quota";
 
 bool has_space(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) {
@@ -140,6 +141,37 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
         }
         return {};
     }
+    if (key == "quota") {
+        for (std::string_view item : split(value, ',')) {
+            const std::size_t colon = item.find(':');
+            const std::string example = " (write quota=nvme-a:64M,nvme-b:1G)";
+            if (colon == std::string_view::npos) {
+                return "quota entry '" + std::string(item) + "' is not POOL:SIZE" + example;
+            }
+            std::string_view pool = item.substr(0, colon);
+            std::string_view size = item.substr(colon + 1);
+            if (std::string why = check_pool_name(pool, "a pool in quota="); !why.empty()) {
+                return why + example;
+            }
+            std::uint64_t bytes = 0;
+            auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), bytes);
+            std::string_view unit(end, static_cast<std::size_t>(size.data() + size.size() - end));
+            int shift = -1;
+            if (unit.empty()) shift = 0;
+            if (unit == "K" || unit == "k") shift = 10;
+            if (unit == "M" || unit == "m") shift = 20;
+            if (unit == "G" || unit == "g") shift = 30;
+            if (unit == "T" || unit == "t") shift = 40;
+            if (ec != std::errc() || shift < 0 || bytes == 0 || bytes > (~0ull >> shift)) {
+                return "quota size '" + std::string(size) + "' for " + std::string(pool) +
+                       " is not a positive size" + example;
+            }
+            if (!cfg.quota.emplace(std::string(pool), bytes << shift).second) {
+                return "quota= gives pool '" + std::string(pool) + "' twice";
+            }
+        }
+        return {};
+    }
     return "unknown option '" + k + "' (known: " + std::string(kKnownKeys) + ")";
 }
 
@@ -196,6 +228,12 @@ LunConfigParse parse_lun_config(std::string_view cfgstring) {
         }
         if (std::string why = apply_option(key, opt.substr(eq + 1), cfg); !why.empty()) {
             return fail(why);
+        }
+    }
+    for (const auto& [pool, bytes] : cfg.quota) {
+        (void)bytes;
+        if (std::find(cfg.tiers.begin(), cfg.tiers.end(), pool) == cfg.tiers.end()) {
+            return fail("quota= names pool '" + pool + "', which is not in tiers=");
         }
     }
     return LunConfigParse{std::move(cfg), {}};

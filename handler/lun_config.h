@@ -4,11 +4,14 @@
 //   [rbdtier/]pool/image[@snap][;key=value]...
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
 //         tenant=NAME  tiers=POOL[,POOL...]  policy=none|reactive|predictive
+//         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T)
 // tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
 // check_config and open; the prefix is optional here. parse_lun_config() either returns a
 // LunConfig or a one-line reason a person can act on; it never throws.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +30,9 @@ struct LunConfig {
     std::string conf_path;                     // empty = Ceph's default search
     std::string client_id;                     // without "client."; empty = default
     std::string tenant;                        // empty = the default tenant
-    std::vector<std::string> tiers;            // pools this LUN may use; empty = all
+    std::vector<std::string> tiers;            // pools this LUN may use; empty = not tiered
     TierPolicy policy = TierPolicy::kNone;
+    std::map<std::string, std::uint64_t> quota;  // pool -> most bytes of this LUN it may hold
 
     std::string spec() const { return pool + "/" + image; }
 };

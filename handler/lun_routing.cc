@@ -71,6 +71,9 @@ ceph::Status Lun::enable_tiering() {
         TierModel model;
         model.spec = ceph::describe_tier(cluster_, tiers_->pool(i));
         model.spec.id = static_cast<TierId>(i);
+        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end()) {
+            model.spec.capacity_bytes = q->second;
+        }
         specs.push_back(model.spec);
         policy_config.tiers.push_back(model);
     }

@@ -134,3 +134,31 @@ TEST(LunConfig, HelpMentionsEveryKey) {
 
 }  // namespace
 }  // namespace rbdtier
+
+namespace rbdtier {
+namespace {
+
+TEST(LunConfigQuota, SizesPerTier) {
+    LunConfig c = parse_ok("hdd-a/lun;tiers=hdd-a,nvme-a,nvme-b;quota=nvme-a:64M,nvme-b:2G");
+    EXPECT_EQ(c.quota.at("nvme-a"), 64ull << 20);
+    EXPECT_EQ(c.quota.at("nvme-b"), 2ull << 30);
+    EXPECT_EQ(parse_ok("p/i;tiers=x;quota=x:4096").quota.at("x"), 4096u);
+}
+
+TEST(LunConfigQuota, RefusesWithAReason) {
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=x"),
+              "quota entry 'x' is not POOL:SIZE (write quota=nvme-a:64M,nvme-b:1G)");
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:12Q"),
+              "quota size '12Q' for x is not a positive size (write quota=nvme-a:64M,nvme-b:1G)");
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:0"),
+              "quota size '0' for x is not a positive size (write quota=nvme-a:64M,nvme-b:1G)");
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:99999999999T"),
+              "quota size '99999999999T' for x is not a positive size (write "
+              "quota=nvme-a:64M,nvme-b:1G)");
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=y:1G"),
+              "quota= names pool 'y', which is not in tiers=");
+    EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:1G,x:2G"), "quota= gives pool 'x' twice");
+}
+
+}  // namespace
+}  // namespace rbdtier
