@@ -29,7 +29,7 @@
 namespace rbdtier::ceph {
 
 struct LunTieringOptions {
-    LunId lun = 0;
+    LunId lun = 0;  // the LUN's id for the policy: 24 bits (engine/extent_key.h)
     std::uint64_t round_us = 1'000'000;
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
     std::size_t event_ring = 1 << 16;
@@ -64,7 +64,9 @@ public:
     void set_paused(bool paused) { paused_.store(paused); }
 
     std::uint64_t now_us() const;
-    void record(const IoEvent& event) noexcept {
+    // The event is this LUN's whatever its `lun` says (policies key extents by options.lun).
+    void record(IoEvent event) noexcept {
+        event.lun = options_.lun;
         bool contended = false;
         if (!ring_.try_push(event, contended)) dropped_.fetch_add(1, std::memory_order_relaxed);
     }

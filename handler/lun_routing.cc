@@ -80,7 +80,7 @@ ceph::Status Lun::enable_tiering() {
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;
-    options.lun = id_;
+    options.lun = id_ & 0xFFFFFFu;  // policies key extents by a 24-bit LUN id
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     if (config_.policy != TierPolicy::kNone) tiering_->start();

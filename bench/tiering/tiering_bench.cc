@@ -2,9 +2,10 @@
 // predictably, and the same run with tiering off, `reactive` and `predictive` placement.
 //
 // The LUN's home is hdd-a (slow); it may use nvme-a (fast, capacity-limited), nvme-b and hdd-b.
-// Readers issue 4 KiB reads: most inside a hot window that advances one extent every
-// --step-ms, the rest anywhere. Reads go through the ExtentGate to the image that holds each
-// extent, as the handler's tiered I/O path does; LunTiering runs the policy and the migrator.
+// Readers issue 4 KiB reads through the handler's I/O path (the Lun that handler_rbdtier.so
+// serves, driven as tcmu-runner does, without the .so loader): most inside a hot window that
+// advances one extent every --step-ms, the rest anywhere. The LUN's cfgstring asks for the
+// policy (tiers=...;policy=...;quota=nvme-a:...); the handler runs it and the migrator.
 // Prints per mode: mean/p50/p99 read latency, share of reads served from nvme-a, migrations and
 // bytes moved, and the ratios the product is judged by. Start the cluster with --latency.
 #include <rbd/librbd.h>
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -22,10 +24,10 @@
 #include "ceph/extent_gate.h"
 #include "ceph/extent_migrator.h"
 #include "ceph/image.h"
-#include "ceph/lun_tiering.h"
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
-#include "engine/replay/policy_registry.h"
+#include "handler/lun.h"
+#include "handler/lun_config.h"
 
 namespace rbdtier {
 namespace {
@@ -39,7 +41,6 @@ struct Params {
     unsigned fast_capacity = 8;  // extents nvme-a may hold
     unsigned readers = 8;
     double hot_share = 0.9;
-    std::uint64_t round_ms = 250;
 };
 
 struct ModeResult {
@@ -65,29 +66,25 @@ void must(const ceph::Status& s) {
 
 const std::vector<std::string> kPools = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 
-ReplayConfig tier_config(const Params& p, std::uint64_t extent_bytes) {
-    // The policies' idea of the tiers: latency as emulated by cluster.sh --latency, ids = the
-    // TierImages indexes (home hdd-a = 0).
-    ReplayConfig c;
-    const double lat_us[] = {13000, 300, 3800, 16500};
-    const char* cls[] = {"hdd", "nvme", "nvme", "hdd"};
-    const char* site[] = {"site-a", "site-a", "site-b", "site-b"};
-    for (std::size_t i = 0; i < kPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kPools[i];
-        m.spec.device_class = cls[i];
-        m.spec.site = site[i];
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        m.spec.capacity_bytes = i == 1 ? p.fast_capacity * extent_bytes : 0;
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.extent_bytes = extent_bytes;
-    c.round_us = p.round_ms * 1000;
-    c.horizon_us = 4ull * p.step_ms * 1000;
-    c.bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    return c;
+// The handler's command as the bench plays tcmu-runner: complete() stores the status and
+// wakes the reader waiting on it.
+struct BenchCommand {
+    tcmur_cmd cmd{};  // first: complete() gets a pointer to it
+    std::atomic<int> status{-1};
+};
+
+void bench_complete(tcmu_device*, void* cmd, int status) {
+    auto* c = reinterpret_cast<BenchCommand*>(static_cast<tcmur_cmd*>(cmd));
+    c->status.store(status, std::memory_order_release);
+    c->status.notify_one();
+}
+
+int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
+    c.status.store(-1);
+    const int queued = submit(&c.cmd);
+    if (queued != TCMU_STS_OK) return queued;
+    c.status.wait(-1, std::memory_order_acquire);
+    return c.status.load();
 }
 
 ModeResult run_mode(const Params& p, const std::string& mode) {
@@ -99,35 +96,30 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
     must(ceph::create_image(home_io, name, size));
-    std::optional<ceph::TierImages> opened(
-        must(ceph::TierImages::open(cluster, "hdd-a", name, kPools, true)));
-    ceph::TierImages& images = *opened;
+
+    std::string cfg = "hdd-a/" + name + ";conf=" + p.conf;
+    if (mode != "off") {
+        cfg += ";tiers=hdd-a,nvme-a,nvme-b,hdd-b;policy=" + mode +
+               ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M";
+    }
+    auto parsed = parse_lun_config(cfg);
+    if (!parsed.config) fail(parsed.error);
+    TcmuHost host;
+    host.complete = bench_complete;
+    auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
+    const std::size_t fast_tier =
+        lun->tiered() ? lun->tier_images()->index_of("nvme-a").value_or(99) : 99;
     {  // fill the LUN so that every read hits real data
         std::vector<char> data(extent_bytes, 'x');
+        BenchCommand c;
         for (unsigned e = 0; e < p.extents; ++e) {
-            if (rbd_write(images.image(0).handle(), e * extent_bytes, extent_bytes, data.data()) <
-                0) {
+            iovec v{data.data(), data.size()};
+            if (run_command(c, [&](tcmur_cmd* cmd) {
+                    return lun->write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
+                }) != TCMU_STS_OK) {
                 fail("prefill failed");
             }
         }
-    }
-    auto map = must(ceph::PlacementMap::load(must(ceph::IoContext::open(cluster, "hdd-a")), name));
-    ceph::ExtentGate gate(p.extents);
-    ceph::ExtentMigrator migrator(images, map, gate, size);
-
-    std::unique_ptr<ceph::LunTiering> tiering;
-    if (mode != "off") {
-        const ReplayConfig config = tier_config(p, extent_bytes);
-        const PolicyRegistry registry = builtin_policy_registry();
-        auto policy = registry.create(mode, PolicyContext{config, {}});
-        std::vector<TierSpec> specs;
-        for (const auto& t : config.tiers) specs.push_back(t.spec);
-        ceph::LunTieringOptions o;
-        o.round_us = config.round_us;
-        o.bandwidth_bytes_per_s = config.bandwidth_bytes_per_s;
-        tiering =
-            std::make_unique<ceph::LunTiering>(images, gate, migrator, specs, std::move(policy), o);
-        tiering->start();
     }
 
     const auto start = std::chrono::steady_clock::now();
@@ -140,6 +132,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
         std::vector<double> mine;
         std::uint64_t mine_fast = 0;
         char buf[4096];
+        BenchCommand c;
         for (auto now = std::chrono::steady_clock::now(); now < end;
              now = std::chrono::steady_clock::now()) {
             const auto ms =
@@ -152,26 +145,15 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
                 extent = rng() % p.extents;
             }
             const std::uint64_t off = extent * extent_bytes + (rng() % 1024) * 4096;
+            const bool on_fast = lun->tiered() && lun->extent_gate()->tier(extent) == fast_tier;
+            iovec v{buf, sizeof buf};
             const auto t0 = std::chrono::steady_clock::now();
-            std::optional<ceph::ExtentGate::TierIndex> tier;
-            while (!(tier = gate.enter(extent))) std::this_thread::yield();  // held: a moment
-            const ssize_t got = rbd_read(images.image(*tier).handle(), off, 4096, buf);
-            gate.leave(extent, false);
+            const int st = run_command(
+                c, [&](tcmur_cmd* cmd) { return lun->read(nullptr, cmd, &v, 1, 4096, off); });
             const auto t1 = std::chrono::steady_clock::now();
-            if (got != 4096) fail("read failed");
-            const double us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-            mine.push_back(us / 1000.0);
-            if (*tier == 1) ++mine_fast;
-            if (tiering) {
-                IoEvent ev;
-                ev.time_us = tiering->now_us();
-                ev.offset = off;
-                ev.length = 4096;
-                ev.latency_us = static_cast<std::uint32_t>(us);
-                ev.op = IoOp::kRead;
-                ev.initiator = id;
-                tiering->record(ev);
-            }
+            if (st != TCMU_STS_OK) fail("read failed with status " + std::to_string(st));
+            mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            if (on_fast) ++mine_fast;
         }
         std::lock_guard lock(merge);
         latencies.insert(latencies.end(), mine.begin(), mine.end());
@@ -183,12 +165,31 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
 
     ModeResult r;
     r.mode = mode;
-    if (tiering) {
-        tiering->stop();
-        const auto s = tiering->stats();
+    if (lun->tiering() != nullptr) {
+        lun->tiering()->stop();
+        const auto s = lun->tiering()->stats();
         r.moved = s.moved;
         r.bytes_moved = s.bytes_moved;
         r.failed = s.failed;
+        std::fprintf(stderr,
+                     "%s: rounds %llu events %llu dropped %llu orders %llu moved %llu failed %llu "
+                     "refused(capacity) %llu deferred(bandwidth) %llu\n",
+                     mode.c_str(), (unsigned long long)s.rounds, (unsigned long long)s.events,
+                     (unsigned long long)s.dropped_events, (unsigned long long)s.orders,
+                     (unsigned long long)s.moved, (unsigned long long)s.failed,
+                     (unsigned long long)s.refused_capacity,
+                     (unsigned long long)s.deferred_bandwidth);
+        for (const auto& t : lun->tiering()->tiers()) {
+            std::fprintf(stderr, "  tier %s class %s site %s latency %.0f us capacity %llu\n",
+                         t.name.c_str(), t.device_class.c_str(), t.site.c_str(), t.read_latency_us,
+                         (unsigned long long)t.capacity_bytes);
+        }
+        auto history = lun->tiering()->history();
+        if (!history.empty()) {
+            std::fprintf(stderr, "  last migration: extent %llu %s -> %s: %s\n",
+                         (unsigned long long)history.back().extent, history.back().from.c_str(),
+                         history.back().to.c_str(), history.back().outcome.c_str());
+        }
     }
     std::sort(latencies.begin(), latencies.end());
     r.reads = latencies.size();
@@ -200,10 +201,14 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
         r.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
         r.fast_share = static_cast<double>(fast) / latencies.size();
     }
-    tiering.reset();
-    must(map.remove());
-    opened.reset();  // close every image before removing them
-    must(ceph::TierImages::remove(cluster, name, kPools, "hdd-a"));
+    const bool tiered = lun->tiered();
+    lun.reset();
+    if (tiered) {
+        auto map =
+            must(ceph::PlacementMap::load(must(ceph::IoContext::open(cluster, "hdd-a")), name));
+        must(map.remove());
+        must(ceph::TierImages::remove(cluster, name, kPools, "hdd-a"));
+    }
     must(ceph::remove_image(home_io, name));
     return r;
 }
