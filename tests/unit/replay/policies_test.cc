@@ -39,8 +39,13 @@ class EveryWorkload : public ::testing::TestWithParam<WorkloadKind> {
 protected:
     static Outcome run_all(WorkloadKind kind) {
         WorkloadParams p;
+#ifdef RBDTIER_SMALL_WORKLOADS
+        p.duration_s = 900;
+        p.iops = 40;
+#else
         p.duration_s = 1800;
         p.iops = 100;
+#endif
         p.seed = 3;
         const auto events = generate_workload(kind, p);
         const ReplayConfig config = constrained_config(events);
