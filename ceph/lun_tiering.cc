@@ -99,6 +99,11 @@ void LunTiering::run_round() {
         stats_.dropped_events = dropped_.load(std::memory_order_relaxed);
     }
     if (paused_.load()) return;
+    if (options_.may_migrate && !options_.may_migrate()) {
+        std::lock_guard lock(mutex_);
+        ++stats_.rounds_not_owner;
+        return;
+    }
 
     // Token bucket: refill for the time passed, at most one second of bandwidth.
     tokens_ = std::min(options_.bandwidth_bytes_per_s,

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,6 +35,9 @@ struct LunTieringOptions {
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
     std::size_t event_ring = 1 << 16;
     std::size_t history = 4096;  // migration records kept
+    // Asked before every round's migrations: only the gateway holding the LUN's exclusive lock
+    // moves data (null: always).
+    std::function<bool()> may_migrate;
 };
 
 struct LunTieringStats {
@@ -45,6 +49,7 @@ struct LunTieringStats {
     std::uint64_t failed = 0;
     std::uint64_t refused_capacity = 0;
     std::uint64_t deferred_bandwidth = 0;
+    std::uint64_t rounds_not_owner = 0;  // rounds that moved nothing: another gateway owns the LUN
     std::uint64_t bytes_moved = 0;
     std::vector<std::uint64_t> extents_in_tier;  // per tier id
 };

@@ -81,6 +81,7 @@ ceph::Status Lun::enable_tiering() {
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;
     options.lun = id_ & 0xFFFFFFu;  // policies key extents by a 24-bit LUN id
+    options.may_migrate = [this] { return has_lock() == 1; };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     if (config_.policy != TierPolicy::kNone) tiering_->start();

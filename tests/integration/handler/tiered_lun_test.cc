@@ -131,7 +131,7 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
                   TCMU_STS_OK);
         std::copy(fresh.begin(), fresh.end(), shadow.begin() + at);
         std::copy(fresh.begin(), fresh.end(), buf.begin());  // what is there now...
-        buf[100] ^= 1;  // ...but for byte 100
+        buf[100] ^= 1;                                       // ...but for byte 100
         TestCommand m;
         EXPECT_EQ(run(
                       [&](tcmur_cmd* cmd) {
@@ -152,6 +152,40 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
     ASSERT_TRUE(second);
     EXPECT_EQ(second->lock(1), TCMU_STS_OK);
     EXPECT_EQ(read(*second, 0, kSize), shadow);
+}
+
+// Two gateways serve the LUN with the reactive policy; only the one holding the exclusive lock
+// moves extents, and after a lock handover the new owner serves every extent from its tier.
+TEST_F(TieredLunTest, OnlyTheLockOwnerMigrates) {
+    lun_.reset();
+    const std::string cfg = std::string(kTiers) + ";policy=reactive";
+    auto a = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto b = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    std::vector<char> shadow = pattern(kSize, 31);
+    ASSERT_EQ((*a)->lock(1), TCMU_STS_OK);
+    ASSERT_EQ(write(**a, 0, shadow), TCMU_STS_OK);
+    // Both see the whole LUN read (B only as recorded traffic: as ALUA standby it serves no
+    // I/O while A owns the LUN); only A may act on it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((*a)->tiering()->stats().moved < 2 && std::chrono::steady_clock::now() < deadline) {
+        EXPECT_EQ(read(**a, 0, kSize), shadow);
+        for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
+            IoEvent ev;
+            ev.time_us = (*b)->tiering()->now_us();
+            ev.offset = e * kExtent;
+            ev.length = 4096;
+            (*b)->tiering()->record(ev);
+        }
+    }
+    EXPECT_GE((*a)->tiering()->stats().moved, 2u);
+    EXPECT_EQ((*b)->tiering()->stats().moved, 0u);
+    EXPECT_GT((*b)->tiering()->stats().rounds_not_owner, 0u);
+    // Handover: B takes the lock (A is fenced), reloads the map and serves the right bytes.
+    (*a)->tiering()->stop();
+    ASSERT_EQ((*b)->lock(2), TCMU_STS_OK);
+    EXPECT_EQ(read(**b, 0, kSize), shadow);
+    a->reset();
 }
 
 // Writers and readers on the LUN while a migrator moves random extents between all four pools.
