@@ -85,7 +85,15 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
                 if (newest - b >= kBuckets) break;
                 num += ctx.ewma_weights[age] * static_cast<float>(s.buckets[b % kBuckets]);
             }
-            const float rate = num / (fraction + ctx.ewma_tail_weight);
+            float rate = num / (fraction + ctx.ewma_tail_weight);
+            // An extent that was busy and has been silent for many of its own inter-access
+            // times has ended its episode: its rate fades fast instead of bucket by bucket.
+            if (s.episode_count >= 3 && ctx.now_tick > s.last_tick) {
+                const float iat = std::max(1.0f, static_cast<float>(s.last_tick - s.episode_start) /
+                                                     static_cast<float>(s.episode_count - 1));
+                const float silent = static_cast<float>(ctx.now_tick - s.last_tick) / iat;
+                if (silent > 4.0f) rate *= std::exp(-(silent - 4.0f) / 4.0f);
+            }
             const float h_buckets =
                 static_cast<float>(ctx.horizon_ticks) / static_cast<float>(ctx.bucket_ticks);
             const float ew = rate * h_buckets * static_cast<float>(lc->load_ratio);
@@ -94,10 +102,11 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
         }
         // Recurrence of its episodes.
         RecurrenceParams rp;
+        rp.bucket_ticks = ctx.bucket_ticks;
         rp.horizon_ticks = ctx.horizon_ticks;
         rp.episode_gap_ticks = ctx.episode_gap_ticks;
         rp.lun_period_ticks = lc->period_ticks;
-        if (s.prev_episode_start != 0) {
+        if (s.period_buckets != 0) {
             const Forecast rf = recurrence_forecast(s, ctx.now_tick, rp);
             p[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.p_access);
             e[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.expected);

@@ -26,7 +26,7 @@ struct EngineConfig {
 
     std::uint64_t extent_bytes = 4ull << 20;
     std::uint64_t horizon_us = 60'000'000;  // forecast horizon H
-    std::uint64_t bucket_us = 0;            // width of one profiler time bucket (0 = H/6)
+    std::uint64_t bucket_us = 0;            // width of one profiler time bucket (0 = H/12)
     std::uint64_t episode_gap_us = 0;       // idle gap that ends an access episode (0 = H/2)
 
     double migration_bandwidth_bytes_per_s = 200.0 * (1 << 20);
@@ -34,10 +34,13 @@ struct EngineConfig {
     unsigned max_concurrent_migrations = 16;
     std::size_t max_orders_per_round = 512;
 
-    std::uint64_t min_residency_us = 0;  // hysteresis: 0 = one horizon
-    double benefit_margin = 0.25;        // a displacing extent must be worth (1+margin)x more
+    std::uint64_t min_residency_us = 0;  // hysteresis: 0 = H / 12
+    double benefit_margin = 1.0;         // a displacing extent must be worth (1+margin)x more
     double benefit_threshold_us = 0;     // minimum net benefit of a migration (adapted)
-    double move_cost_factor = 1.0;       // weight of the migration's I/O cost in the score
+    double min_expected_accesses = 0.5;  // a promotion needs this many credible accesses in H
+    double displacement_z = 1.0;    // a displacing extent must beat the victim by z Poisson sigmas
+    double move_cost_factor = 1.0;  // weight of the migration's I/O cost in the score
+    double idle_move_cost = 0.1;    // move cost weight when both tiers are idle
 
     std::uint64_t idle_evict_us = 0;  // forget extents idle this long (0 = 64 horizons)
     std::size_t max_tracked_extents = 8'000'000;

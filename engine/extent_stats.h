@@ -3,10 +3,13 @@
 // Access counts live in a ring of kBuckets fixed-width time buckets (u16, saturating); the ring
 // slot of bucket n is n % kBuckets and the newest bucket is the one holding `last_tick`. Times
 // are engine ticks (kTickUs each, u32: 497 days). The read/write mix and sequentiality are
-// decayed shares (u8). An "episode" is a run of accesses without an
-// idle gap longer than the configured episode gap; the starts of the last two episodes let the
-// recurrence forecaster see an extent that returns every period. The initiator set is compact:
-// the first initiator's compact id plus a "shared" bit once a second initiator shows up.
+// decayed shares (u8). An "episode" is a run of accesses without an idle gap longer than the
+// configured episode gap; an episode of at least kSubstantialEpisode accesses is substantial.
+// The start of the latest substantial episode (the anchor) and the distance between the last
+// two substantial starts (the extent's own period, in buckets) let the recurrence forecaster see
+// an extent that returns every period, undisturbed by stray accesses in between. The initiator
+// set is compact: the first initiator's compact id plus a "shared" bit once a second initiator
+// shows up.
 #pragma once
 
 #include <algorithm>
@@ -26,6 +29,7 @@ inline constexpr std::uint64_t tick_to_us(std::uint32_t tick) {
 }
 
 inline constexpr int kBuckets = 16;
+inline constexpr std::uint16_t kSubstantialEpisode = 4;
 inline constexpr std::uint16_t kSharedInitiator = 0x8000;
 
 struct ExtentStats {
@@ -33,11 +37,12 @@ struct ExtentStats {
     std::array<std::uint16_t, kBuckets> buckets{};  // access counts per time bucket (ring)
     std::uint32_t last_tick = 0;                    // last access; 0 = never accessed
     std::uint32_t episode_start = 0;                // tick of the current episode's first access
-    std::uint32_t prev_episode_start = 0;           // tick of the previous episode's start
-    std::uint32_t kib = 0;                          // bytes accessed / 1024 (saturating)
+    std::uint32_t anchor_start = 0;                 // tick: start of the last substantial episode
+    std::uint16_t period_buckets = 0;               // between the last two substantial starts
+    std::uint16_t mib = 0;                          // bytes accessed / 1 MiB (saturating)
     std::uint16_t initiator = 0;                    // compact id + 1; | kSharedInitiator
     std::uint16_t episode_count = 0;                // accesses in the current episode
-    std::uint16_t prev_episode_count = 0;           // accesses in the previous episode
+    std::uint16_t anchor_count = 0;                 // accesses in the last finished substantial one
     std::uint8_t write_share = 0;                   // decayed share of writes, 0..255
     std::uint8_t sequential_share = 0;              // decayed share of sequential accesses
 
@@ -84,8 +89,7 @@ struct ExtentStats {
                 too_old = true;
             }
             if (tick > last_tick && tick - last_tick > episode_gap_ticks) {
-                prev_episode_start = episode_start;
-                prev_episode_count = episode_count;
+                if (episode_count >= kSubstantialEpisode) anchor_count = episode_count;
                 episode_start = tick;
                 episode_count = 0;
             }
@@ -96,8 +100,20 @@ struct ExtentStats {
         }
         if (tick > last_tick) last_tick = tick;
         if (episode_count != 0xFFFF) ++episode_count;
-        const std::uint32_t k = (length + 1023) / 1024;
-        kib = kib > 0xFFFFFFFFu - k ? 0xFFFFFFFFu : kib + k;
+        if (episode_count == kSubstantialEpisode && episode_start != anchor_start) {
+            if (anchor_start != 0 && episode_start > anchor_start) {
+                const std::uint32_t p =
+                    (episode_start - anchor_start + bucket_ticks / 2) / bucket_ticks;
+                period_buckets = static_cast<std::uint16_t>(std::min<std::uint32_t>(p, 0xFFFF));
+            }
+            anchor_start = episode_start;
+        }
+        // Bytes in MiB: whole MiB, plus one more with probability (remainder / 1 MiB), decided
+        // by a hash of tick and key (deterministic, unbiased over many accesses).
+        const std::uint32_t whole = length >> 20;
+        const std::uint32_t part = length & ((1u << 20) - 1);
+        const std::uint32_t add = whole + ((mix_key(tick ^ key) & ((1u << 20) - 1)) < part ? 1 : 0);
+        mib = static_cast<std::uint16_t>(std::min<std::uint32_t>(0xFFFFu, mib + add));
         // Shares decay by 1/8 per access (integer EWMA toward 0 or 255).
         write_share =
             static_cast<std::uint8_t>(write_share + ((write ? 255 : 0) - write_share) / 8);

@@ -46,7 +46,8 @@ void Feedback::on_busy_access(TenantIndex tenant, bool promoted) {
 }
 
 void Feedback::judge(ExtentKey key, const Promotion& p) {
-    (void)key;
+    // The model that caused the promotion answers for it in its LUN's reliability.
+    reliability_[key_lun(key)].update(p.model, 0.9, p.accesses > 0);
     if (p.tenant >= by_tenant_.size()) by_tenant_.resize(p.tenant + 1);
     const bool hit = p.accesses > 0;
     for (OutcomeCounters* c :

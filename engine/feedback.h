@@ -7,7 +7,8 @@
 // busy extents (in an episode of at least kBusyEpisode accesses), the share served from a tier
 // the engine had promoted the extent to.
 // Forecasts: a sample of per-extent forecasts is tracked until their horizon elapses, then
-// scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts.
+// scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts;
+// every judged promotion is scored there too, against the model that caused it.
 // threshold_factor() adapts the benefit threshold: raised while promotions are mostly wasted,
 // lowered while they mostly hit. settle() returns the promotions judged wasted, so they may be
 // demoted early.

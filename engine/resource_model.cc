@@ -13,7 +13,8 @@ ResourceModel::ResourceModel(const EngineConfig& config)
     : local_site_(config.local_site),
       default_remote_us_(config.remote_site_penalty_us),
       bandwidth_(config.migration_bandwidth_bytes_per_s > 0 ? config.migration_bandwidth_bytes_per_s
-                                                            : 1) {
+                                                            : 1),
+      idle_move_cost_(config.idle_move_cost) {
     for (const auto& spec : config.tiers) {
         if (spec.id >= index_.size()) index_.resize(spec.id + 1, -1);
         index_[spec.id] = static_cast<int>(tiers_.size());
@@ -107,7 +108,7 @@ double ResourceModel::utilization(TierId tier) const {
 
 double ResourceModel::move_cost_us(TierId from, TierId to, std::uint64_t bytes) const {
     const double transfer_us = static_cast<double>(bytes) / bandwidth_ * 1e6;
-    return transfer_us * (1.0 + utilization(from) + utilization(to));
+    return transfer_us * (idle_move_cost_ + utilization(from) + utilization(to));
 }
 
 }  // namespace rbdtier

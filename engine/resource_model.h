@@ -5,7 +5,8 @@
 // distance of its site from the gateway's site (added to every access). Plus the migration
 // bandwidth. Plain setters: the replay tier model feeds it now, the ceph/ resource monitor
 // (df, OSD stats, completions) later. move_cost_us() prices moving `bytes` from one tier to
-// another: transfer time at the migration bandwidth, inflated by the load of both tiers.
+// another: transfer time at the migration bandwidth, weighted by the load of both tiers (plus
+// `idle_move_cost` when both are idle: moving data is never entirely free).
 // Engine-thread only.
 #pragma once
 
@@ -65,6 +66,7 @@ private:
     std::unordered_map<std::string, double> site_distance_;
     double default_remote_us_;
     double bandwidth_;
+    double idle_move_cost_;
 };
 
 }  // namespace rbdtier

@@ -1,6 +1,7 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -42,7 +43,7 @@ void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
 std::vector<MigrationOrder> Scheduler::schedule(
     std::uint64_t now_us, std::span<const ExtentScore> scores, const ScoringContext& ctx,
     const ResourceModel& resources, const PlacementState& placement, double threshold_us,
-    std::vector<std::uint8_t>* order_models) {
+    double min_accesses, std::vector<std::uint8_t>* order_models) {
     refill(now_us);
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
         if (it->second.expiry_us <= now_us) {
@@ -90,7 +91,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
                                            ctx.latency(s.current, s.write_fraction));
             residents[s.current].push_back({keep, i});
         }
-        if (s.best != s.current && s.gain_us > threshold_us &&
+        if (s.best != s.current && s.gain_us > threshold_us && s.value >= min_accesses &&
             ctx.latency(s.best, s.write_fraction) < ctx.latency(s.current, s.write_fraction) &&
             s.tenant < candidates.size())
             candidates[s.tenant].push_back(i);
@@ -202,13 +203,29 @@ std::vector<MigrationOrder> Scheduler::schedule(
                 if (chosen.count(y.key) || in_flight_.count(y.key)) continue;
                 if (!quota_ok && y.tenant != x.tenant) continue;
                 if (!settled(y.key, now_us)) continue;
-                // y goes home (or to the slowest tier that has room, if home is d itself).
+                // y steps down to the next slower tier that has room for it and is still
+                // faster than its home (a second-level fast tier), else home.
                 TierId to = y.home;
+                for (TierId u : ctx.tiers) {
+                    if (ctx.latency(u, y.write_fraction) <= ctx.latency(d, y.write_fraction))
+                        continue;
+                    if (u == y.home) break;
+                    if (ctx.latency(u, y.write_fraction) >= ctx.latency(y.home, y.write_fraction))
+                        break;
+                    if (used[u] + ext <= capacity[u] && quota_left(y.tenant, u, y.home) >= ext) {
+                        to = u;
+                        break;
+                    }
+                }
                 if (to == d || used[to] + ext > capacity[to]) break;
                 if (quota_left(y.tenant, to, y.home) < ext) break;
                 const double y_benefit = y.value * (ctx.latency(to, y.write_fraction) -
                                                     ctx.latency(d, y.write_fraction));
+                // Clearly better only: by the relative margin, and by more than the Poisson noise
+                // of the two estimates (under uniform random load, values differ by noise only).
                 if (benefit < (1.0 + config_.benefit_margin) * y_benefit) break;
+                if (x.value - y.value < config_.displacement_z * std::sqrt(x.value + y.value))
+                    break;
                 victim_loss =
                     y_benefit + ctx.move_cost_factor * ctx.move_cost_us[d * ctx.stride + to];
                 victim = &y;

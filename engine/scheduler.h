@@ -1,7 +1,8 @@
 // Scheduler: turns scored extents into migration orders under every limit.
 //
 // Candidates (extents whose best tier is faster than where they are, with net gain above the
-// threshold) are served best-first per tenant, and tenants are served in weighted fair order
+// threshold and at least `min_accesses` credible accesses within H) are served best-first per
+// tenant, and tenants are served in weighted fair order
 // (the tenant with the fewest bytes granted per unit of bandwidth weight goes next). Limits:
 //  - bandwidth: a token bucket refilled at the migration bandwidth (depth burst_bytes, by
 //    default one second of it); every order spends one extent of tokens;
@@ -10,7 +11,8 @@
 //  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
 //  - hysteresis: an extent moved less than min_residency ago is not moved again (unless
 //    feedback marked its promotion wasted), and displacing a resident requires the newcomer to
-//    be worth (1 + benefit_margin) times what the resident is worth there.
+//    be worth (1 + benefit_margin) times what the resident is worth there, and more than the
+//    resident by displacement_z Poisson standard deviations of the two forecasts.
 // When the destination is full (or the tenant's quota there is), the coldest resident (of that
 // tenant, for quota) is demoted home if that pays: the displaced value is part of the cost.
 // Executors free a tier's space only when a migration out of it completes, so the promotion
@@ -49,6 +51,7 @@ public:
     std::vector<MigrationOrder> schedule(std::uint64_t now_us, std::span<const ExtentScore> scores,
                                          const ScoringContext& ctx, const ResourceModel& resources,
                                          const PlacementState& placement, double threshold_us,
+                                         double min_accesses,
                                          std::vector<std::uint8_t>* order_models = nullptr);
     // The executor completed `order` (or reported it finished).
     void completed(const MigrationOrder& order, std::uint64_t now_us);

@@ -31,7 +31,7 @@ TieringEngine::TieringEngine(const EngineConfig& config)
       profiler_(config_),
       placement_(tenants_, config_.extent_bytes),
       scan_(config_.extent_bytes, 4, 256, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
-      coaccess_(1 << 18, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
+      coaccess_(1 << 18, std::max<std::uint64_t>(config_.bucket_us, 5'000'000), 0.5),
       drift_(config_.extent_bytes, config_.bucket_us),
       anomaly_(config_.extent_bytes, config_.bucket_us),
       feedback_(config_.horizon_us, config_.extent_bytes),
@@ -46,8 +46,7 @@ void TieringEngine::consume(std::span<const IoEvent> events) {
     for (const IoEvent& e : events) {
         const bool muted = anomaly_.observe(e);
         const ExtentKey key = make_extent_key(e.lun, e.offset / config_.extent_bytes);
-        const auto* run = scan_.run(e.lun, e.initiator);
-        if (run == nullptr || run->muted != muted) scan_.mute(e.lun, e.initiator, muted);
+        if (scan_.muted(e.lun, e.initiator) != muted) scan_.mute(e.lun, e.initiator, muted);
         if (!muted) {
             scan_.observe(e);
             drift_.observe(e);
@@ -127,9 +126,15 @@ void TieringEngine::collect_hints(std::uint64_t now_us) {
         if (anomaly_.quarantined(f.key)) continue;
         double expected = f.forecast.expected;
         if (f.model == ModelId::kCoAccess) {
-            // Scale by how large the follower's episodes are.
-            if (const ExtentStats* s = profiler_.extents().find(f.key))
-                expected *= std::max(1.0, 0.5 * (s->episode_count + s->prev_episode_count));
+            // A follower that is already busy needs no prediction; otherwise expect one of
+            // its typical (substantial) episodes.
+            if (const ExtentStats* s = profiler_.extents().find(f.key)) {
+                if (s->last_tick != 0 &&
+                    to_tick(now_us) - s->last_tick <
+                        static_cast<std::uint32_t>(config_.episode_gap_us / kTickUs))
+                    continue;
+                expected *= std::max<double>(1.0, s->anchor_count);
+            }
         }
         ExtentHint& h = hints_[f.key];
         const auto m = static_cast<std::size_t>(f.model);
@@ -208,11 +213,14 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     }
     const double move_us =
         static_cast<double>(config_.extent_bytes) / config_.migration_bandwidth_bytes_per_s * 1e6;
-    stats_.threshold_us = config_.benefit_threshold_us + feedback_.threshold_factor() * move_us;
+    // Feedback tightens the evidence a promotion needs while promotions are wasted.
+    (void)move_us;
+    stats_.threshold_us = config_.benefit_threshold_us;
+    stats_.min_accesses = config_.min_expected_accesses * (1.0 + feedback_.threshold_factor());
 
     std::vector<std::uint8_t> models;
     auto orders = scheduler_.schedule(now_us, scores_, ctx_, resources_, placement_,
-                                      stats_.threshold_us, &models);
+                                      stats_.threshold_us, stats_.min_accesses, &models);
     std::vector<MigrationOrder> valid;
     valid.reserve(orders.size());
     for (std::size_t i = 0; i < orders.size(); ++i) {

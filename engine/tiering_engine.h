@@ -52,6 +52,7 @@ struct EngineStats {
     std::size_t hinted = 0;  // extents with an event-model forecast in the last round
     std::size_t orders_last_round = 0;
     double threshold_us = 0;
+    double min_accesses = 0;   // credible accesses within H a promotion needs (adapted)
     double score_seconds = 0;  // time spent scoring in the last round
 };
 

@@ -18,7 +18,10 @@ void CoAccessPredictor::observe_episode_start(ExtentKey b, std::uint64_t t) {
             slot = &*std::min_element(
                 fs.begin(), fs.end(),
                 [](const Follower& x, const Follower& y) { return x.count < y.count; });
-            slot->key = b;  // space-saving: inherits the evicted count
+            // Replace the weakest follower; the newcomer starts from scratch (inheriting the
+            // evicted count would overstate its confidence).
+            slot->key = b;
+            slot->count = 0;
         }
         slot->count += 1.0f;
     }
@@ -38,7 +41,7 @@ void CoAccessPredictor::predict(std::vector<ExtentForecast>& out) {
         auto it = table_.find(a);
         if (it == table_.end()) continue;
         const Source& src = it->second;
-        if (src.episodes < 2) continue;
+        if (src.episodes < 3) continue;
         for (const auto& f : src.followers) {
             if (f.key == kNoExtent) continue;
             const double c = std::min(1.0, f.count / static_cast<double>(src.episodes));

@@ -4,8 +4,8 @@
 // Fed with episode starts (an extent becoming active after an idle gap), in time order. Each
 // start of B credits every recent start A (same LUN, within `window_us`, at most the last
 // kRecent starts) with "A -> B". The association table is bounded: at most `max_sources`
-// sources, each keeping its kFollowers strongest followers (space-saving replacement of the
-// weakest). predict() turns the sources that started since the previous predict() into
+// sources, each keeping its kFollowers strongest followers (a newcomer replaces the weakest and
+// starts from zero). predict() turns the sources that started since the previous predict() into
 // forecasts for their followers with confidence count(A->B) / episodes(A), when that reaches
 // `min_confidence`.
 #pragma once

@@ -84,7 +84,13 @@ void DriftPredictor::predict(std::uint64_t now_us, std::uint64_t horizon_us,
              x += 1, ++emitted) {
             const double t_enter = std::abs(x - front) / std::abs(f.speed);  // buckets from now
             const double in_h = std::clamp(h_buckets - t_enter, 0.0, covered_buckets);
-            const double e = per_bucket_extent * in_h;
+            // Urgency, as for recurrence: what the front reaches soon counts fully.
+            const double lead = h_buckets / 4;
+            const double urgency =
+                t_enter <= lead
+                    ? 1.0
+                    : std::max(0.1, 1.0 - (t_enter - lead) / std::max(1e-9, h_buckets - lead));
+            const double e = per_bucket_extent * in_h * urgency;
             if (e <= 0) continue;
             ExtentForecast ef;
             ef.key = make_extent_key(lun, static_cast<ExtentIndex>(x));

@@ -7,9 +7,13 @@ namespace rbdtier {
 
 Forecast recurrence_forecast(const ExtentStats& s, std::uint32_t now_tick,
                              const RecurrenceParams& p) {
-    if (s.prev_episode_start == 0 || s.episode_start <= s.prev_episode_start) return {};
-    if (now_tick <= s.last_tick || now_tick - s.last_tick <= p.episode_gap_ticks) return {};
-    const std::uint32_t own = s.episode_start - s.prev_episode_start;
+    if (s.anchor_start == 0 || s.period_buckets == 0) return {};
+    const bool anchor_is_current = s.anchor_start == s.episode_start;
+    // While the anchor episode is still going on, other models speak for it.
+    if (anchor_is_current &&
+        (now_tick <= s.last_tick || now_tick - s.last_tick <= p.episode_gap_ticks))
+        return {};
+    const std::uint32_t own = static_cast<std::uint32_t>(s.period_buckets) * p.bucket_ticks;
     if (own < 2 * p.episode_gap_ticks) return {};
     std::uint32_t period = own;
     double confidence = 0.5;
@@ -21,31 +25,44 @@ Forecast recurrence_forecast(const ExtentStats& s, std::uint32_t now_tick,
             confidence = 0.9;
         }
     }
-    const std::uint32_t duration = s.last_tick - s.episode_start;
-    const double size =
-        0.5 * (static_cast<double>(s.episode_count) + static_cast<double>(s.prev_episode_count));
-    std::uint64_t next = static_cast<std::uint64_t>(s.episode_start) + period;
+    // Duration and size of the anchor episode (the current one when it is the anchor).
+    // (A finished anchor's duration is not kept: assume a fifth of the period.)
+    // The anchor's duration is known while it is the current episode; a finished anchor is
+    // treated as a burst of `size` accesses at its start, still expected for a grace period
+    // (a fifth of the period) after its predicted start.
+    const std::uint32_t duration =
+        anchor_is_current ? std::min(s.last_tick - s.anchor_start, period / 2) : 0;
+    const std::uint32_t grace = anchor_is_current ? duration : period / 5;
+    const double size = anchor_is_current ? std::max<double>(s.episode_count, s.anchor_count)
+                                          : std::max<double>(s.anchor_count, kSubstantialEpisode);
+    std::uint64_t next = static_cast<std::uint64_t>(s.anchor_start) + period;
     int k = 1;
-    while (next + duration < now_tick && k < 4) {
+    while (next + grace < now_tick && k < 4) {
         next += period;
         ++k;
     }
-    if (next + duration < now_tick) return {};
+    if (next + grace < now_tick) return {};
     confidence *= std::pow(0.7, k - 1);
     const std::uint64_t window_end = static_cast<std::uint64_t>(now_tick) + p.horizon_ticks;
-    const std::uint64_t start = next > p.lead_ticks ? next - p.lead_ticks : 0;
-    if (start > window_end) return {};
+    if (next > window_end) return {};
     // Part of the predicted episode [next, next + duration] inside [now, now + H].
     double fraction = 1.0;
     if (duration > 0) {
         const std::uint64_t lo = std::max<std::uint64_t>(next, now_tick);
         const std::uint64_t hi = std::min<std::uint64_t>(next + duration, window_end);
-        fraction =
-            hi > lo ? static_cast<double>(hi - lo) / duration : (next >= now_tick ? 0.1 : 0.0);
-        if (next >= now_tick && next <= window_end) fraction = std::max(fraction, 0.1);
+        fraction = hi > lo ? static_cast<double>(hi - lo) / duration : 0.0;
+        if (next >= now_tick) fraction = std::max(fraction, 0.1);
     }
     if (fraction <= 0) return {};
-    return {confidence, confidence * size * fraction};
+    // Urgency: an episode due within the lead time counts fully; one due later in the horizon
+    // counts less (there is still time to move it), so what is needed now is not displaced by
+    // what is needed later.
+    const double lead = std::max<double>(p.lead_ticks, p.horizon_ticks / 4.0);
+    const double until = next > now_tick ? static_cast<double>(next - now_tick) : 0.0;
+    const double urgency =
+        until <= lead ? 1.0
+                      : std::max(0.1, 1.0 - (until - lead) / std::max(1.0, p.horizon_ticks - lead));
+    return {confidence, confidence * size * fraction * urgency};
 }
 
 }  // namespace rbdtier

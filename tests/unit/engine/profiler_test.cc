@@ -118,12 +118,13 @@ TEST(Profiler, BucketsEpisodesAndMix) {
     const auto bt = p.bucket_ticks();
     EXPECT_EQ(s->count_in_bucket(p.bucket_of(40'000'000), bt), 1u);
     EXPECT_EQ(s->count_in_bucket(p.bucket_of(2'100'000), bt), 0u);  // forgotten: > 16 buckets ago
-    EXPECT_EQ(s->prev_episode_count, 5);
+    EXPECT_EQ(s->anchor_count, 5);  // the first episode was substantial (>= 4 accesses)
     EXPECT_EQ(s->episode_count, 1);
     EXPECT_EQ(s->episode_start, to_tick(40'000'000));
-    EXPECT_EQ(s->prev_episode_start, to_tick(100'000));
+    EXPECT_EQ(s->anchor_start, to_tick(100'000));
+    EXPECT_EQ(s->period_buckets, 0);  // one substantial episode: no period yet
     EXPECT_GT(s->write_share, 0);
-    EXPECT_EQ(s->kib, 6u * 4);
+    EXPECT_LE(s->mib, 1u);
     const auto series = p.luns().at(1).series(p.bucket_of(40'000'000), 64);
     double total = 0;
     for (double v : series) total += v;

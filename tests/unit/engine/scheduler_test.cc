@@ -81,7 +81,7 @@ struct World {
     // Executes orders at once (completes them) the way a simple executor would.
     std::vector<MigrationOrder> round(std::uint64_t now, const std::vector<ExtentScore>& scores) {
         resources->set_used_bytes(0, used(0));
-        auto orders = scheduler->schedule(now, scores, ctx, *resources, *placement, 0.0);
+        auto orders = scheduler->schedule(now, scores, ctx, *resources, *placement, 0.0, 0.0);
         for (const auto& o : orders) {
             const ExtentKey k = make_extent_key(o.lun, o.extent);
             placement->moved(k, o.from, o.to, 1);
@@ -137,12 +137,14 @@ TEST(Scheduler, ConcurrencyCapHoldsUntilCompletion) {
     std::vector<ExtentScore> scores;
     for (int x = 0; x < 100; ++x) scores.push_back(w.score(1, x, 100.0f));
     w.resources->set_used_bytes(0, 0);
-    auto orders = w.scheduler->schedule(1'000'000, scores, w.ctx, *w.resources, *w.placement, 0.0);
+    auto orders =
+        w.scheduler->schedule(1'000'000, scores, w.ctx, *w.resources, *w.placement, 0.0, 0.0);
     EXPECT_EQ(orders.size(), 4u);
-    auto more = w.scheduler->schedule(1'100'000, scores, w.ctx, *w.resources, *w.placement, 0.0);
+    auto more =
+        w.scheduler->schedule(1'100'000, scores, w.ctx, *w.resources, *w.placement, 0.0, 0.0);
     EXPECT_TRUE(more.empty());
     w.scheduler->completed(orders[0], 1'200'000);
-    more = w.scheduler->schedule(1'300'000, scores, w.ctx, *w.resources, *w.placement, 0.0);
+    more = w.scheduler->schedule(1'300'000, scores, w.ctx, *w.resources, *w.placement, 0.0, 0.0);
     EXPECT_EQ(more.size(), 1u);
 }
 
