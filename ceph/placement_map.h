@@ -36,6 +36,7 @@ public:
     static std::string object_name(const std::string& image) { return "rbdtier_map." + image; }
 
     // `io` must be a context of its own (the map uses its last-version slot); the map owns it.
+    // Creates the (empty) map object if there is none, so that gateways can watch it.
     static Result<PlacementMap> load(IoContext io, const std::string& image);
 
     PlacementMap(PlacementMap&& other) noexcept;

@@ -25,6 +25,7 @@
 #include "ceph/io_context.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/placement_map.h"
+#include "ceph/placement_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
 #include "handler/free_list.h"
@@ -158,6 +159,7 @@ private:
     std::unique_ptr<ceph::ExtentGate> gate_;
     std::unique_ptr<ceph::ExtentMigrator> migrator_;
     std::unique_ptr<ceph::LunTiering> tiering_;
+    std::unique_ptr<ceph::PlacementWatch> watch_;  // follows the owner's migrations
     std::uint64_t extent_bytes_ = 0;
 };
 

@@ -61,6 +61,12 @@ ceph::Status Lun::enable_tiering() {
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
     if (ceph::Status s = load_placement(); !s) return s;
     migrator_ = std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size);
+    auto watch_io = ceph::IoContext::open(cluster_, config_.pool);
+    if (!watch_io) return watch_io.status();
+    auto watch = ceph::PlacementWatch::start(cluster_, std::move(*watch_io), config_.image, *map_,
+                                             *gate_, *tiers_);
+    if (!watch) return watch.status();
+    watch_ = std::move(*watch);
 
     // The policy sees the tiers as the LUN's tier images: id = index, home = 0.
     ReplayConfig policy_config;

@@ -188,6 +188,40 @@ TEST_F(TieredLunTest, OnlyTheLockOwnerMigrates) {
     a->reset();
 }
 
+// Two all-active gateways: B serves reads while A, the lock owner, moves extents; B follows
+// every move through the map object's watch/notify before A discards the old copy.
+TEST_F(TieredLunTest, AnotherGatewayFollowsTheOwnersMoves) {
+    auto b = open_lun();
+    ASSERT_TRUE(b);
+    std::vector<char> shadow = pattern(kSize, 41);
+    ASSERT_EQ(lun_->lock(1), TCMU_STS_OK);
+    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    std::atomic<bool> stop{false};
+    std::atomic<long> mismatches{0}, reads{0};
+    std::thread reader([&] {
+        while (!stop.load()) {
+            if (read(*b, 0, kSize) != shadow) ++mismatches;
+            ++reads;
+        }
+    });
+    std::mt19937 rng(9);
+    auto& images = *lun_->tier_images();
+    for (int i = 0; i < 40; ++i) {
+        const std::uint64_t extent = rng() % (kSize / kExtent);
+        std::size_t to = rng() % images.count();
+        if (to == lun_->extent_gate()->tier(extent)) to = (to + 1) % images.count();
+        ceph::MigrationRecord record;
+        ASSERT_TRUE(lun_->migrator()->migrate(extent, to, record).is_ok()) << record.outcome;
+    }
+    stop.store(true);
+    reader.join();
+    EXPECT_EQ(mismatches.load(), 0) << "of " << reads.load() << " full reads by gateway B";
+    EXPECT_GT(reads.load(), 3);
+    for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
+        EXPECT_EQ(b->extent_gate()->tier(e), lun_->extent_gate()->tier(e)) << e;
+    }
+}
+
 // Writers and readers on the LUN while a migrator moves random extents between all four pools.
 TEST_F(TieredLunTest, NoByteLostOrStaleWhileExtentsMove) {
     const char* env = std::getenv("RBDTIER_MIGRATION_SECONDS");
