@@ -11,7 +11,6 @@
 // All are single-threaded, as PlacementPolicy requires.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <unordered_map>
@@ -56,8 +55,7 @@ private:
 struct FrequencyParams {
     std::uint64_t interval_us = 60'000'000;
     std::uint64_t half_life_us = 300'000'000;
-    double hysteresis = 0.2;            // residents' heat counts (1 + hysteresis) times
-    std::size_t max_orders = SIZE_MAX;  // per round (the executor's concurrency cap is enough)
+    double hysteresis = 0.2;  // residents' heat counts (1 + hysteresis) times
 };
 
 class FrequencyPolicy final : public PlacementPolicy {

@@ -49,7 +49,6 @@ std::vector<MigrationOrder> FrequencyPolicy::plan(std::uint64_t now_us, const Pl
     if (settled_ || ranked_extents_.empty()) return {};
     auto orders = orders_for_ranking(ranked_extents_, view, "frequency: decayed heat rank");
     settled_ = orders.empty();
-    if (orders.size() > params_.max_orders) orders.resize(params_.max_orders);
     return orders;
 }
 

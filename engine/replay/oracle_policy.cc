@@ -35,10 +35,8 @@ std::vector<MigrationOrder> OraclePolicy::plan(std::uint64_t now_us, const Place
     const std::size_t slots = limited_tier_slots(view);
     if (slots != SIZE_MAX) keep_best(candidates, 2 * slots + residents_.extents().size());
     if (candidates.empty() && residents_.extents().empty()) return {};
-    auto orders = plan_ranked_placement(std::move(candidates), residents_, view, {1.0, 0.5},
-                                        "oracle: accesses within the horizon");
-    if (orders.size() > max_orders_) orders.resize(max_orders_);
-    return orders;
+    return plan_ranked_placement(std::move(candidates), residents_, view, {1.0, 0.5},
+                                 "oracle: accesses within the horizon");
 }
 
 void OraclePolicy::migrated(const MigrationOrder& order, std::uint64_t) {

@@ -5,7 +5,6 @@
 // (sorted by time) and outlive the policy.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -17,13 +16,9 @@ namespace rbdtier {
 
 class OraclePolicy final : public PlacementPolicy {
 public:
-    // At most `max_orders` orders per round (best first).
     OraclePolicy(std::span<const IoEvent> future, std::uint64_t extent_bytes,
-                 std::uint64_t horizon_us, std::size_t max_orders = SIZE_MAX)
-        : future_(future),
-          extent_bytes_(extent_bytes),
-          horizon_us_(horizon_us),
-          max_orders_(max_orders) {}
+                 std::uint64_t horizon_us)
+        : future_(future), extent_bytes_(extent_bytes), horizon_us_(horizon_us) {}
     std::string_view name() const override { return "oracle"; }
     void observe(const IoEvent&) override {}
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
@@ -35,7 +30,6 @@ private:
     std::span<const IoEvent> future_;
     std::uint64_t extent_bytes_;
     std::uint64_t horizon_us_;
-    std::size_t max_orders_;
     std::size_t head_ = 0;  // first event still in the window
     std::size_t tail_ = 0;  // first event after the window
     std::unordered_map<ExtentKey, std::uint32_t> window_;

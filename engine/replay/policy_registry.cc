@@ -52,14 +52,12 @@ PolicyRegistry builtin_policy_registry() {
     });
     r.add("frequency", "periodic decayed-heat ranking (FAST VP / Easy Tier)",
           [](const PolicyContext& c) {
-              FrequencyParams params;
-              params.max_orders = c.config.max_concurrent;
-              return std::make_unique<FrequencyPolicy>(c.config.extent_bytes, params);
+              return std::make_unique<FrequencyPolicy>(c.config.extent_bytes);
           });
     r.add("oracle", "knows the future accesses within the horizon (upper bound)",
           [](const PolicyContext& c) {
               return std::make_unique<OraclePolicy>(c.events, c.config.extent_bytes,
-                                                    c.config.horizon_us, c.config.max_concurrent);
+                                                    c.config.horizon_us);
           });
     register_predictive_policy(r);
     return r;
