@@ -163,7 +163,17 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         }
         std::optional<PlacementEntry> next;
         if (to != 0) next = PlacementEntry{images_.pool(to), 0, crc};
-        if (s = map_.commit(extent, next); !s) {
+        s = map_.commit(extent, next);
+        if (!s && (s.code() == -ERANGE || s.code() == -EOVERFLOW || s.code() == -ECANCELED)) {
+            // The map object changed since this gateway read it (another gateway opened the
+            // LUN, or committed). If the extent is still where we think, commit on the fresh map.
+            if (map_.reload()) {
+                const auto now = map_.find(extent);
+                const std::size_t mapped = now ? images_.index_of(now->pool).value_or(~0ul) : 0;
+                if (mapped == from) s = map_.commit(extent, next);
+            }
+        }
+        if (!s) {
             gate_.release(extent);
             drop_copy();
             return finish(s, "commit failed");

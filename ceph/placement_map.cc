@@ -72,11 +72,23 @@ Result<PlacementMap> PlacementMap::load(IoContext io, const std::string& image) 
     std::lock_guard lock(map.mutex_);
     {  // The object exists from the first load on, so that other gateways can watch it.
         const std::string oid = object_name(image);
-        WriteOp op(rados_create_write_op());
-        if (!op) return Status::error(-ENOMEM, "create placement map " + oid);
-        rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
-        int rc = rados_write_op_operate(op.get(), map.io_.handle(), oid.c_str(), nullptr, 0);
-        if (rc < 0) return Status::error(rc, "create placement map " + map.io_.pool() + "/" + oid);
+        std::uint64_t size = 0;
+        time_t mtime = 0;
+        int st = rados_stat(map.io_.handle(), oid.c_str(), &size, &mtime);
+        if (st < 0 && st != -ENOENT) {
+            return Status::error(st, "stat placement map " + map.io_.pool() + "/" + oid);
+        }
+        // Only when absent: a write to an existing map would change its version under the
+        // gateway that owns it.
+        if (st == -ENOENT) {
+            WriteOp op(rados_create_write_op());
+            if (!op) return Status::error(-ENOMEM, "create placement map " + oid);
+            rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+            int rc = rados_write_op_operate(op.get(), map.io_.handle(), oid.c_str(), nullptr, 0);
+            if (rc < 0) {
+                return Status::error(rc, "create placement map " + map.io_.pool() + "/" + oid);
+            }
+        }
     }
     if (Status s = map.read_all(); !s) return s;
     return map;

@@ -31,11 +31,11 @@ TEST(PlacementMap, GuardedCommitsRefuseStaleWriters) {
     ASSERT_TRUE(b) << b.status().message();
     EXPECT_TRUE(a->entries().empty());
 
-    // A creates the map; B, which read it absent, must not overwrite it.
+    // A changes the map; B, which read it before, must not overwrite it.
     ASSERT_TRUE(a->commit(1, ceph::PlacementEntry{"nvme-a", 0, 11}).is_ok());
     auto stale = b->commit(2, ceph::PlacementEntry{"nvme-b", 0, 22});
     EXPECT_FALSE(stale.is_ok());
-    EXPECT_EQ(stale.code(), -ECANCELED) << stale.message();
+    EXPECT_TRUE(stale.code() == -ERANGE || stale.code() == -EOVERFLOW) << stale.message();
     ASSERT_TRUE(b->reload().is_ok());
     ASSERT_TRUE(b->find(1));
     EXPECT_EQ(b->find(1)->pool, "nvme-a");
