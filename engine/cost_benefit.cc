@@ -1,7 +1,7 @@
 #include "engine/cost_benefit.h"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_reduce.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
@@ -165,8 +165,6 @@ struct ScoreBody {
 
     ScoreBody(const ExtentTable& t, const ScoringContext& c, float m)
         : table(&t), ctx(&c), min_value(m) {}
-    ScoreBody(ScoreBody& other, tbb::split)
-        : table(other.table), ctx(other.ctx), min_value(other.min_value) {}
 
     void operator()(const tbb::blocked_range<std::size_t>& r) {
         LunId last_lun = 0;
@@ -183,20 +181,42 @@ struct ScoreBody {
             if (sc.value > min_value || sc.current != sc.home) out.push_back(sc);
         }
     }
-    void join(ScoreBody& rhs) { out.insert(out.end(), rhs.out.begin(), rhs.out.end()); }
 };
 
 }  // namespace
 
 void CostBenefit::score(const ExtentTable& table, const ScoringContext& ctx, float min_value,
                         bool parallel, std::vector<ExtentScore>& out) {
-    ScoreBody body(table, ctx, min_value);
-    const tbb::blocked_range<std::size_t> all(0, table.capacity(), 4096);
-    if (parallel)
-        tbb::parallel_reduce(all, body);
-    else
-        body(all);
-    out = std::move(body.out);
+    if (!parallel) {
+        ScoreBody body(table, ctx, min_value);
+        body(tbb::blocked_range<std::size_t>(0, table.capacity()));
+        out = std::move(body.out);
+        return;
+    }
+    // Fixed blocks scored in parallel into their own vectors, then copied in parallel to their
+    // offsets: the result is in slot order, exactly what the serial path returns.
+    constexpr std::size_t kBlock = 16384;
+    const std::size_t n = table.capacity();
+    const std::size_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<std::vector<ExtentScore>> parts(blocks);
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, blocks, 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+            for (std::size_t b = r.begin(); b != r.end(); ++b) {
+                ScoreBody body(table, ctx, min_value);
+                body.out.reserve(kBlock);
+                body(tbb::blocked_range<std::size_t>(b * kBlock, std::min(n, (b + 1) * kBlock)));
+                parts[b] = std::move(body.out);
+            }
+        });
+    std::vector<std::size_t> offset(blocks + 1, 0);
+    for (std::size_t b = 0; b < blocks; ++b) offset[b + 1] = offset[b] + parts[b].size();
+    out.resize(offset[blocks]);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1),
+                      [&](const tbb::blocked_range<std::size_t>& r) {
+                          for (std::size_t b = r.begin(); b != r.end(); ++b)
+                              std::copy(parts[b].begin(), parts[b].end(), out.begin() + offset[b]);
+                      });
 }
 
 }  // namespace rbdtier

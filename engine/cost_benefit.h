@@ -9,8 +9,9 @@
 // saved; cost = bytes moved x load of source and destination (ResourceModel::move_cost_us).
 // The best destination and its net gain are kept; the scheduler adds the cost of displacing.
 // CostBenefit::score() runs the kernel over the whole ExtentTable either serially or in
-// parallel with TBB (parallel_reduce over blocked ranges, no locks, ordered join) and returns the
-// same vector both ways.
+// parallel with TBB (parallel_for over fixed blocks of slots, each scored into its own vector,
+// then copied in parallel to prefix-summed offsets; no locks) and returns the same vector, in
+// slot order, both ways.
 #pragma once
 
 #include <array>

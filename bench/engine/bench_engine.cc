@@ -1,3 +1,170 @@
-int main() {
+// bench_engine: micro-benchmarks of the engine's hot paths.
+//
+//  - Profiler::record() cost per call with 1 and 2 threads recording at once;
+//  - scoring throughput (extents/s) of the cost/benefit kernel: serial, and TBB with 1 and 2
+//    threads (tbb::global_control caps the parallelism);
+//  - memory per tracked extent (counter bytes_per_extent).
+// After the Google Benchmark runs, prints the ratios that matter (TBB speed-up 1 -> 2 threads,
+// parallel vs serial) from a direct timing.
+#include <benchmark/benchmark.h>
+#include <tbb/global_control.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "engine/cost_benefit.h"
+#include "engine/profiler.h"
+
+namespace {
+
+using namespace rbdtier;
+constexpr std::uint64_t kExt = 4ull << 20;
+
+EngineConfig bench_config() {
+    EngineConfig c;
+    c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, 0, 10},
+               {1, "hdd-a", "hdd", "site-a", 8000, 8000, 0, 1},
+               {2, "nvme-b", "nvme", "site-b", 1200, 1200, 0, 8}};
+    c.horizon_us = 120'000'000;
+    c.profiler_shards = 8;
+    c.profiler_ring_events = 1u << 18;
+    c.max_tracked_extents = 4'000'000;
+    return c.validated();
+}
+
+// A scoring world: a profiler table with `n` tracked extents over 8 LUNs, some placed away.
+struct ScoringWorld {
+    EngineConfig cfg = bench_config();
+    TenantTable tenants;
+    ResourceModel resources{cfg};
+    Profiler profiler{cfg};
+    PlacementState placement{tenants, cfg.extent_bytes};
+    std::unordered_map<LunId, LunContext> luns;
+    std::unordered_map<ExtentKey, ExtentHint> hints;
+    ScoringContext ctx;
+
+    explicit ScoringWorld(std::size_t n) {
+        std::mt19937_64 rng(1);
+        IoEvent e;
+        e.length = 4096;
+        const std::uint64_t per_lun = n / 8;
+        std::uint64_t t = 0;
+        for (std::size_t i = 0; i < n * 3; ++i) {
+            e.lun = static_cast<LunId>(i % 8);
+            e.offset = (i / 8 % per_lun) * kExt;  // every extent, three times
+            e.time_us = t;
+            t += 20;
+            e.op = rng() % 3 == 0 ? IoOp::kWrite : IoOp::kRead;
+            profiler.record(e);
+            if (i % 100'000 == 0) profiler.drain(t);
+        }
+        profiler.drain(t);
+        for (LunId l = 0; l < 8; ++l) {
+            LunContext c;
+            c.home = 1;
+            c.reliability.fill(0.6);
+            luns[l] = c;
+        }
+        for (std::size_t i = 0; i < n / 100; ++i)
+            placement.moved(make_extent_key(i % 8, i), 1, 0, 1);
+        ctx.now_tick = to_tick(t);
+        ctx.bucket_ticks = profiler.bucket_ticks();
+        ctx.horizon_ticks = static_cast<std::uint32_t>(cfg.horizon_us / kTickUs);
+        ctx.episode_gap_ticks = static_cast<std::uint32_t>(cfg.episode_gap_us / kTickUs);
+        ctx.luns = &luns;
+        ctx.placement = &placement;
+        ctx.hints = &hints;
+        ctx.prepare(resources);
+    }
+};
+
+ScoringWorld& world() {
+    static ScoringWorld w(1'000'000);  // built once, read-only afterwards
+    return w;
+}
+
+void BM_Score(benchmark::State& state, bool parallel, int threads) {
+    ScoringWorld& w = world();
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
+    std::vector<ExtentScore> out;
+    for (auto _ : state) {
+        CostBenefit::score(w.profiler.extents(), w.ctx, 0.0f, parallel, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() *
+                            static_cast<std::int64_t>(w.profiler.extents().size()));
+    state.counters["bytes_per_extent"] = w.profiler.bytes_per_extent();
+    state.counters["record_bytes"] = static_cast<double>(Profiler::record_bytes());
+}
+
+void BM_Record(benchmark::State& state, Profiler* p) {
+    if (state.thread_index() == 0) p->drain(0);  // start with empty rings (not timed)
+    IoEvent e;
+    e.length = 4096;
+    e.lun = static_cast<LunId>(state.thread_index());
+    e.initiator = static_cast<InitiatorId>(state.thread_index());
+    std::uint64_t i = 0;
+    for (auto _ : state) {
+        e.offset = (i & 4095) * kExt;
+        e.time_us = i++;
+        p->record(e);
+    }
+    state.SetItemsProcessed(state.iterations());
+    if (state.thread_index() == 0) state.counters["dropped"] = static_cast<double>(p->dropped());
+}
+
+double time_score(bool parallel, int threads, int reps) {
+    ScoringWorld& w = world();
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
+    std::vector<ExtentScore> out;
+    CostBenefit::score(w.profiler.extents(), w.ctx, 0.0f, parallel, out);  // warm up
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i)
+        CostBenefit::score(w.profiler.extents(), w.ctx, 0.0f, parallel, out);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(w.profiler.extents().size()) * reps / s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto profiler = std::make_unique<Profiler>(bench_config());
+    // 1M records per thread fit in the rings (8 x 256 Ki events): the record path never drops.
+    benchmark::RegisterBenchmark("profiler_record/threads:1", BM_Record, profiler.get())
+        ->Threads(1)
+        ->Iterations(1'000'000)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("profiler_record/threads:2", BM_Record, profiler.get())
+        ->Threads(2)
+        ->Iterations(1'000'000)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("score/serial", BM_Score, false, 1)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("score/tbb:1", BM_Score, true, 1)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("score/tbb:2", BM_Score, true, 2)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+
+    const double serial = time_score(false, 1, 5);
+    const double tbb1 = time_score(true, 1, 5);
+    const double tbb2 = time_score(true, 2, 5);
+    std::printf(
+        "\nscoring throughput (1M tracked extents): serial %.1f M/s, tbb 1 thread %.1f M/s, "
+        "tbb 2 threads %.1f M/s\n",
+        serial / 1e6, tbb1 / 1e6, tbb2 / 1e6);
+    std::printf("speed-up 1 -> 2 threads: %.2fx; tbb 2 threads vs serial: %.2fx\n", tbb2 / tbb1,
+                tbb2 / serial);
+    std::printf("memory per tracked extent: %.1f bytes (record %zu bytes)\n",
+                world().profiler.bytes_per_extent(), Profiler::record_bytes());
+    std::printf("hardware threads: %u\n", std::thread::hardware_concurrency());
     return 0;
 }
