@@ -34,5 +34,7 @@ std::unique_ptr<Command> make_pause_command();
 std::unique_ptr<Command> make_resume_command();
 std::unique_ptr<Command> make_scrub_command();
 std::unique_ptr<Command> make_reload_command();
+// Tenants, straight in RADOS (no gateway needed).
+std::unique_ptr<Command> make_tenant_command();
 
 }  // namespace rbdtier::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     add(make_resume_command());
     add(make_scrub_command());
     add(make_reload_command());
+    add(make_tenant_command());
 
     try {
         app.parse(argc, argv);

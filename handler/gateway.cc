@@ -1,6 +1,12 @@
 #include "handler/gateway.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+
+#include "handler/admin_commands.h"
+#include "handler/metrics_server.h"
 
 namespace rbdtier {
 
@@ -8,7 +14,58 @@ Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 
 Gateway::~Gateway() {
+    stop_services();
+}
+
+std::unique_ptr<Gateway> Gateway::load(const std::string& config_path, std::string& error) {
+    struct stat st {};
+    if (::stat(config_path.c_str(), &st) != 0 && errno == ENOENT)
+        return std::make_unique<Gateway>(GatewayConfig{}, config_path);
+    ConfigOutcome outcome = load_gateway_config(config_path);
+    if (!outcome.ok()) {
+        error = outcome.message();
+        return nullptr;
+    }
+    return std::make_unique<Gateway>(std::move(*outcome.config), config_path);
+}
+
+bool Gateway::start_services(std::string& error) {
+    stop_services();
+    commands_ = std::make_unique<AdminCommands>(*this);
+    AdminCommands* commands = commands_.get();
+    if (!start_admin_socket([commands](const nlohmann::json& r) { return commands->handle(r); },
+                            error)) {
+        commands_.reset();
+        return false;
+    }
+    const GatewayConfig c = config();
+    if (c.metrics_port != 0) {
+        auto metrics = MetricsServer::start(
+            c.metrics_address, c.metrics_port, [this] { return render_metrics(*this); }, error);
+        if (!metrics) {
+            stop_services();
+            return false;
+        }
+        std::lock_guard lock(mutex_);
+        metrics_ = std::move(metrics);
+    }
+    return true;
+}
+
+void Gateway::stop_services() {
+    std::unique_ptr<MetricsServer> metrics;
+    {
+        std::lock_guard lock(mutex_);
+        metrics = std::move(metrics_);
+    }
+    metrics.reset();
     stop_admin_socket();
+    commands_.reset();
+}
+
+std::uint16_t Gateway::metrics_port() const {
+    std::lock_guard lock(mutex_);
+    return metrics_ ? metrics_->port() : 0;
 }
 
 GatewayConfig Gateway::config() const {

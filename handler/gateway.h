@@ -24,8 +24,12 @@
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
+#include "handler/lun_io_metrics.h"
 
 namespace rbdtier {
+
+class AdminCommands;
+class MetricsServer;
 
 struct GatewayLun {
     std::string name;  // the device name the admin uses
@@ -37,11 +41,15 @@ struct GatewayLun {
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
+    const LunIoMetrics* io_metrics = nullptr;  // null until the I/O path records them
 };
 
 class Gateway {
 public:
     Gateway(GatewayConfig config, std::string config_path);
+    // The gateway of a tcmu-runner process: reads `config_path`; a missing file gives the
+    // defaults, a bad one is refused (nullptr, `error` has the file, line and reason).
+    static std::unique_ptr<Gateway> load(const std::string& config_path, std::string& error);
     ~Gateway();
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
@@ -86,6 +94,12 @@ public:
     bool start_admin_socket(AdminSocket::Handler handler, std::string& error);
     void stop_admin_socket();
 
+    // Serves the admin socket with the AdminCommands and, unless metrics_port is 0, the
+    // Prometheus endpoint. False and `error` when either cannot start (nothing is left running).
+    bool start_services(std::string& error);
+    void stop_services();
+    std::uint16_t metrics_port() const;  // bound port, 0 when not serving
+
 private:
     void remove_lun(const std::string& name);
 
@@ -95,6 +109,8 @@ private:
     GatewayConfig config_;
     bool paused_ = false;
     std::unique_ptr<AdminSocket> admin_;
+    std::unique_ptr<AdminCommands> commands_;
+    std::unique_ptr<MetricsServer> metrics_;
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;

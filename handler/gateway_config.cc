@@ -91,7 +91,13 @@ std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view
         return parse_double(v, c.migration_bandwidth_mib_s, 0, true);
     if (key == "horizon_s") return parse_double(v, c.horizon_s, 0, true);
     if (key == "round_s") return parse_double(v, c.round_s, 0, true);
-    if (key == "tenant_pool") return parse_word(v, c.tenant_pool);
+    if (key == "tenant_pool") {  // may be empty: the first tier pool
+        if (v.empty()) {
+            c.tenant_pool.clear();
+            return {};
+        }
+        return parse_word(v, c.tenant_pool);
+    }
     return "unknown key '" + std::string(key) + "'";
 }
 

@@ -115,5 +115,11 @@ TEST(GatewayConfig, LoadsAFile) {
     EXPECT_EQ(out.config->tiers.at("nvme-b").site, "site-b");
 }
 
+TEST(GatewayConfig, TheShippedExampleParsesToTheDefaults) {
+    const ConfigOutcome out = load_gateway_config(RBDTIER_EXAMPLE_CONF);
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(*out.config, GatewayConfig{});
+}
+
 }  // namespace
 }  // namespace rbdtier

@@ -1,0 +1,196 @@
+#include "ceph/tenant_store.h"
+
+#include <rados/librados.h>
+
+#include <cerrno>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace rbdtier::ceph {
+namespace {
+
+struct ReadOpFree {
+    void operator()(void* op) const { rados_release_read_op(static_cast<rados_read_op_t>(op)); }
+};
+struct WriteOpFree {
+    void operator()(void* op) const { rados_release_write_op(static_cast<rados_write_op_t>(op)); }
+};
+using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpFree>;
+using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpFree>;
+
+// Ends an omap iteration when it goes out of scope.
+class OmapIter {
+public:
+    ~OmapIter() {
+        if (iter_) rados_omap_get_end(iter_);
+    }
+    rados_omap_iter_t* out() { return &iter_; }
+    rados_omap_iter_t get() const { return iter_; }
+
+private:
+    rados_omap_iter_t iter_ = nullptr;
+};
+
+constexpr int kWriteAttempts = 5;
+
+}  // namespace
+
+std::string StoredTenant::encode() const {
+    nlohmann::json j = {{"quota_bytes", quota_bytes},
+                        {"bandwidth_weight", bandwidth_weight},
+                        {"priority", priority}};
+    return j.dump();
+}
+
+std::optional<StoredTenant> StoredTenant::decode(const std::string& name,
+                                                 const std::string& value) {
+    nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    StoredTenant t;
+    t.name = name;
+    try {
+        t.quota_bytes = j.value("quota_bytes", std::map<std::string, std::uint64_t>{});
+        t.bandwidth_weight = j.value("bandwidth_weight", 1.0);
+        t.priority = j.value("priority", 1.0);
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+TenantSpec StoredTenant::to_spec(const std::vector<std::string>& tier_pools) const {
+    TenantSpec spec;
+    spec.name = name;
+    spec.bandwidth_weight = bandwidth_weight;
+    spec.priority = priority;
+    for (std::size_t i = 0; i < tier_pools.size(); ++i)
+        if (auto it = quota_bytes.find(tier_pools[i]); it != quota_bytes.end())
+            spec.quota_bytes[static_cast<TierId>(i)] = it->second;
+    return spec;
+}
+
+std::string tenant_name_problem(const std::string& name) {
+    if (name.empty() || name.size() > 64) return "a tenant name has 1 to 64 characters";
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+            return "tenant name '" + name +
+                   "' has a character other than letters, digits, '_', '-', '.'";
+    return {};
+}
+
+Status TenantStore::read_all(std::map<std::string, std::string>& entries,
+                             std::uint64_t& version) const {
+    const auto context = [&] { return "read tenants " + io_.pool() + "/" + kObject; };
+    entries.clear();
+    version = 0;
+    std::string after;
+    for (bool more = true; more;) {
+        ReadOp op(rados_create_read_op());
+        if (!op) return Status::error(-ENOMEM, context());
+        OmapIter iter;
+        unsigned char pmore = 0;
+        int prval = 0;
+        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", 512, iter.out(), &pmore, &prval);
+        int rc = rados_read_op_operate(op.get(), io_.handle(), kObject, 0);
+        if (rc == -ENOENT) {
+            entries.clear();
+            version = 0;
+            return Status::ok();
+        }
+        if (rc >= 0 && prval < 0) rc = prval;
+        if (rc < 0) return Status::error(rc, context());
+        const std::uint64_t page_version = rados_get_last_version(io_.handle());
+        if (!after.empty() && page_version != version) {  // changed between pages: start over
+            entries.clear();
+            after.clear();
+            continue;
+        }
+        version = page_version;
+        for (;;) {
+            char *key = nullptr, *val = nullptr;
+            size_t key_len = 0, val_len = 0;
+            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
+                key == nullptr)
+                break;
+            after.assign(key, key_len);
+            entries[after] = std::string(val, val_len);
+        }
+        more = pmore != 0;
+    }
+    return Status::ok();
+}
+
+Result<std::vector<StoredTenant>> TenantStore::list() const {
+    std::map<std::string, std::string> entries;
+    std::uint64_t version = 0;
+    if (Status s = read_all(entries, version); !s) return s;
+    std::vector<StoredTenant> out;
+    for (const auto& [name, value] : entries) {
+        auto t = StoredTenant::decode(name, value);
+        if (!t)
+            return Status::error(-EINVAL, "tenant '" + name + "' in " + io_.pool() + "/" + kObject +
+                                              " is not valid JSON: " + value);
+        out.push_back(std::move(*t));
+    }
+    return out;
+}
+
+Result<StoredTenant> TenantStore::get(const std::string& name) const {
+    auto all = list();
+    if (!all) return all.status();
+    for (auto& t : all.value())
+        if (t.name == name) return std::move(t);
+    return Status::error(-ENOENT, "tenant '" + name + "'");
+}
+
+Status TenantStore::create(const StoredTenant& tenant) {
+    return write(tenant, Mode::kCreate);
+}
+Status TenantStore::update(const StoredTenant& tenant) {
+    return write(tenant, Mode::kUpdate);
+}
+Status TenantStore::remove(const std::string& name) {
+    StoredTenant t;
+    t.name = name;
+    return write(t, Mode::kRemove);
+}
+
+Status TenantStore::write(const StoredTenant& tenant, Mode mode) {
+    const auto context = [&] {
+        return "write tenant '" + tenant.name + "' to " + io_.pool() + "/" + kObject;
+    };
+    if (std::string problem = tenant_name_problem(tenant.name); !problem.empty())
+        return Status::error(-EINVAL, problem);
+    for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+        std::map<std::string, std::string> entries;
+        std::uint64_t version = 0;
+        if (Status s = read_all(entries, version); !s) return s;
+        const bool exists = entries.count(tenant.name) > 0;
+        if (mode == Mode::kCreate && exists)
+            return Status::error(-EEXIST, "tenant '" + tenant.name + "'");
+        if (mode != Mode::kCreate && !exists)
+            return Status::error(-ENOENT, "tenant '" + tenant.name + "'");
+        WriteOp op(rados_create_write_op());
+        if (!op) return Status::error(-ENOMEM, context());
+        if (version == 0)
+            rados_write_op_create(op.get(), LIBRADOS_CREATE_EXCLUSIVE, nullptr);
+        else
+            rados_write_op_assert_version(op.get(), version);
+        const char* keys[] = {tenant.name.c_str()};
+        const size_t key_lens[] = {tenant.name.size()};
+        const std::string value = tenant.encode();
+        const char* vals[] = {value.data()};
+        const size_t val_lens[] = {value.size()};
+        if (mode == Mode::kRemove)
+            rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
+        else
+            rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+        const int rc = rados_write_op_operate2(op.get(), io_.handle(), kObject, nullptr, 0);
+        if (rc >= 0) return Status::ok();
+        if (rc != -ERANGE && rc != -EOVERFLOW && rc != -EEXIST) return Status::error(rc, context());
+        // Somebody else wrote first: read again and retry.
+    }
+    return Status::error(-ECANCELED, context() + ": too many concurrent writers");
+}
+
+}  // namespace rbdtier::ceph

@@ -1,0 +1,284 @@
+#include "handler/metrics_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace rbdtier {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Tcp = asio::ip::tcp;
+
+namespace {
+
+std::string escape(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+// Collects samples per metric family and prints each family once with its HELP and TYPE.
+class Exposition {
+public:
+    void family(const std::string& name, const std::string& type, const std::string& help) {
+        order_.push_back(name);
+        meta_[name] = "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& family, const std::string& suffix, const std::string& labels,
+                double value) {
+        std::ostringstream line;
+        line.precision(17);
+        line << family << suffix;
+        if (!labels.empty()) line << '{' << labels << '}';
+        line << ' ' << value << '\n';
+        samples_[family] += line.str();
+    }
+    std::string text() const {
+        std::string out;
+        for (const auto& f : order_) {
+            out += meta_.at(f);
+            if (auto it = samples_.find(f); it != samples_.end()) out += it->second;
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::string> order_;
+    std::map<std::string, std::string> meta_, samples_;
+};
+
+std::string lbl(const std::string& lun) {
+    return "lun=\"" + escape(lun) + "\"";
+}
+
+}  // namespace
+
+std::string render_metrics(const Gateway& gateway) {
+    Exposition m;
+    m.family("rbdtier_up", "gauge", "1 while the gateway serves.");
+    m.family("rbdtier_paused", "gauge", "1 when migrations are paused gateway-wide.");
+    m.family("rbdtier_luns", "gauge", "LUNs open in this gateway.");
+    m.family("rbdtier_lun_size_bytes", "gauge", "Size of the LUN.");
+    m.family("rbdtier_lun_tier_bytes", "gauge",
+             "Bytes of the LUN held in each tier (placement map).");
+    m.family("rbdtier_engine_rounds_total", "counter", "Planning rounds run.");
+    m.family("rbdtier_engine_events_total", "counter", "I/O events handed to the engine.");
+    m.family("rbdtier_engine_dropped_events_total", "counter",
+             "I/O events dropped (engine ring full).");
+    m.family("rbdtier_engine_orders_total", "counter", "Migrations the policy asked for.");
+    m.family("rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome.");
+    m.family("rbdtier_engine_refused_total", "counter", "Migrations refused, by reason.");
+    m.family("rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers.");
+    m.family("rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction.");
+    m.family("rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction.");
+    m.family("rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands.");
+
+    m.sample("rbdtier_up", "", "", 1);
+    m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
+    auto lock = gateway.lock_luns();
+    m.sample("rbdtier_luns", "", "", static_cast<double>(gateway.luns().size()));
+    for (const auto& l : gateway.luns()) {
+        const std::string L = lbl(l.name);
+        m.sample("rbdtier_lun_size_bytes", "", L, static_cast<double>(l.size_bytes));
+        if (l.images) {
+            const std::uint64_t eb = l.images->object_size();
+            std::map<std::string, std::uint64_t> extents;
+            for (std::size_t i = 0; i < l.images->count(); ++i) extents[l.images->pool(i)] = 0;
+            std::uint64_t away = 0;
+            if (l.map)
+                for (const auto& [e, entry] : l.map->entries()) {
+                    ++extents[entry.pool];
+                    ++away;
+                }
+            const std::uint64_t total = eb ? (l.size_bytes + eb - 1) / eb : 0;
+            extents[l.pool] = total > away ? total - away : 0;
+            for (const auto& [pool, n] : extents)
+                m.sample("rbdtier_lun_tier_bytes", "", L + ",pool=\"" + escape(pool) + "\"",
+                         double(n * eb));
+        }
+        if (l.tiering) {
+            const auto s = l.tiering->stats();
+            m.sample("rbdtier_engine_rounds_total", "", L, double(s.rounds));
+            m.sample("rbdtier_engine_events_total", "", L, double(s.events));
+            m.sample("rbdtier_engine_dropped_events_total", "", L, double(s.dropped_events));
+            m.sample("rbdtier_engine_orders_total", "", L, double(s.orders));
+            m.sample("rbdtier_engine_migrations_total", "", L + ",outcome=\"moved\"",
+                     double(s.moved));
+            m.sample("rbdtier_engine_migrations_total", "", L + ",outcome=\"failed\"",
+                     double(s.failed));
+            m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"capacity\"",
+                     double(s.refused_capacity));
+            m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"bandwidth\"",
+                     double(s.deferred_bandwidth));
+            m.sample("rbdtier_engine_bytes_moved_total", "", L, double(s.bytes_moved));
+        }
+        if (l.io_metrics && l.images) {
+            for (std::size_t t = 0; t < l.images->count() && t < LunIoMetrics::kMaxTiers; ++t) {
+                for (auto dir : {LunIoMetrics::kRead, LunIoMetrics::kWrite}) {
+                    const auto s = l.io_metrics->snapshot(t, dir);
+                    const std::string labels =
+                        L + ",pool=\"" + escape(l.images->pool(t)) + "\",op=\"" +
+                        (dir == LunIoMetrics::kRead ? "read" : "write") + "\"";
+                    m.sample("rbdtier_lun_ios_total", "", labels, double(s.ios));
+                    m.sample("rbdtier_lun_io_bytes_total", "", labels, double(s.bytes));
+                    std::uint64_t cumulative = 0;
+                    for (std::size_t b = 0; b < LunIoMetrics::kBucketsUs.size(); ++b) {
+                        cumulative += s.buckets[b];
+                        std::ostringstream le;
+                        le << double(LunIoMetrics::kBucketsUs[b]) / 1e6;
+                        m.sample("rbdtier_lun_io_latency_seconds", "_bucket",
+                                 labels + ",le=\"" + le.str() + "\"", double(cumulative));
+                    }
+                    m.sample("rbdtier_lun_io_latency_seconds", "_bucket", labels + ",le=\"+Inf\"",
+                             double(s.ios));
+                    m.sample("rbdtier_lun_io_latency_seconds", "_sum", labels,
+                             double(s.latency_sum_us) / 1e6);
+                    m.sample("rbdtier_lun_io_latency_seconds", "_count", labels, double(s.ios));
+                }
+            }
+        }
+    }
+    return m.text();
+}
+
+namespace {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(Tcp::socket socket, const MetricsServer::Body& body,
+                std::chrono::milliseconds timeout)
+        : stream_(std::move(socket)), body_(body), timeout_(timeout) {}
+
+    void run() {
+        auto self = shared_from_this();
+        stream_.expires_after(timeout_);
+        http::async_read(stream_, buffer_, request_, [self](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->respond();
+        });
+    }
+
+private:
+    void respond() {
+        auto response = std::make_shared<http::response<http::string_body>>();
+        response->version(request_.version());
+        response->keep_alive(false);
+        response->set(http::field::server, "rbdtier");
+        const auto target = request_.target();
+        if (request_.method() != http::verb::get) {
+            response->result(http::status::method_not_allowed);
+            response->set(http::field::content_type, "text/plain");
+            response->body() = "only GET\n";
+        } else if (target != "/metrics" && target.substr(0, 9) != "/metrics?") {
+            response->result(http::status::not_found);
+            response->set(http::field::content_type, "text/plain");
+            response->body() = "try /metrics\n";
+        } else {
+            response->result(http::status::ok);
+            response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+            try {
+                response->body() = body_();
+            } catch (const std::exception& e) {
+                response->result(http::status::internal_server_error);
+                response->body() = std::string("metrics failed: ") + e.what() + "\n";
+            }
+        }
+        response->prepare_payload();
+        auto self = shared_from_this();
+        stream_.expires_after(timeout_);
+        http::async_write(stream_, *response,
+                          [self, response](beast::error_code, std::size_t) { self->close(); });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(Tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_{8192};
+    http::request<http::empty_body> request_;
+    const MetricsServer::Body& body_;
+    std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+struct MetricsServer::Impl {
+    Body body;
+    std::chrono::milliseconds timeout;
+    asio::io_context io{1};
+    Tcp::acceptor acceptor{io};
+    std::thread thread;
+    bool stopped = false;
+
+    void accept() {
+        acceptor.async_accept([this](beast::error_code ec, Tcp::socket socket) {
+            if (ec == asio::error::operation_aborted) return;
+            if (!ec) std::make_shared<HttpSession>(std::move(socket), body, timeout)->run();
+            accept();
+        });
+    }
+};
+
+std::unique_ptr<MetricsServer> MetricsServer::start(const std::string& address, std::uint16_t port,
+                                                    Body body, std::string& error,
+                                                    std::chrono::milliseconds timeout) {
+    auto impl = std::make_unique<Impl>();
+    impl->body = std::move(body);
+    impl->timeout = timeout;
+    beast::error_code ec;
+    const auto ip = asio::ip::make_address(address, ec);
+    if (ec) {
+        error = "metrics_address '" + address + "': " + ec.message();
+        return nullptr;
+    }
+    const Tcp::endpoint endpoint(ip, port);
+    impl->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) impl->acceptor.bind(endpoint, ec);
+    if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        error = "metrics endpoint " + address + ":" + std::to_string(port) + ": " + ec.message();
+        return nullptr;
+    }
+    impl->accept();
+    Impl* raw = impl.get();
+    impl->thread = std::thread([raw] { raw->io.run(); });
+    return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
+}
+
+MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetricsServer::~MetricsServer() {
+    stop();
+}
+
+std::uint16_t MetricsServer::port() const {
+    beast::error_code ec;
+    const auto ep = impl_->acceptor.local_endpoint(ec);
+    return ec ? 0 : ep.port();
+}
+
+void MetricsServer::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,347 @@
+// The `rbdtier` CLI against a Gateway serving a tiered LUN on the local cluster: every admin
+// verb with --format json, checked against what the LUN's LunTiering and placement map say;
+// bad input (unknown LUN, unknown verb, open socket permissions, malformed JSON, bad config on
+// reload) gets a clear message and a failing exit code while the LUN keeps serving I/O.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "../tiering/tiered_lun_fixture.h"
+#include "ceph/lun_tiering.h"
+#include "engine/replay/policy_registry.h"
+#include "handler/admin_commands.h"
+#include "handler/gateway.h"
+#include "handler/metrics_server.h"
+
+namespace rbdtier::test {
+namespace {
+
+using nlohmann::json;
+constexpr std::uint64_t kExtent = 4 << 20;
+constexpr std::uint64_t kExtents = 8;
+
+struct CliRun {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+CliRun run_cli(const std::string& args) {
+    const std::string err_path = ::testing::TempDir() + "/cli_err." + std::to_string(::getpid());
+    const std::string cmd = std::string(RBDTIER_CLI_PATH) + " " + args + " 2>" + err_path;
+    CliRun r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = slurp(err_path);
+    std::remove(err_path.c_str());
+    return r;
+}
+
+json run_json(const std::string& args) {
+    const CliRun r = run_cli(args + " --format json");
+    EXPECT_EQ(r.code, 0) << args << ": " << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out;
+    return j;
+}
+
+ReplayConfig live_config() {
+    ReplayConfig c;
+    const double lat_us[] = {8000, 200, 1200, 10000};
+    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
+        TierModel m;
+        m.spec.id = static_cast<TierId>(i);
+        m.spec.name = kAllPools[i];
+        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
+        m.spec.site = i < 2 ? "site-a" : "site-b";
+        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
+        m.spec.capacity_bytes = i == 1 ? 3 * kExtent : 0;
+        c.tiers.push_back(m);
+    }
+    c.default_home = 0;
+    c.round_us = 100'000;
+    c.horizon_us = 5'000'000;
+    return c;
+}
+
+class CliGateway : public ::testing::Test {
+protected:
+    void SetUp() override {
+        name_ = unique_name("adm");
+        lun_ = TieredLun::create("hdd-a", name_, kExtents * kExtent);
+        lun_->write(0, std::vector<char>(kExtents * kExtent, 'a'));
+        const ReplayConfig rc = live_config();
+        std::vector<TierSpec> specs;
+        for (const auto& t : rc.tiers) specs.push_back(t.spec);
+        ceph::LunTieringOptions options;
+        options.round_us = rc.round_us;
+        tiering_ = std::make_unique<ceph::LunTiering>(
+            lun_->images(), lun_->gate(), lun_->migrator(), specs,
+            builtin_policy_registry().create("reactive", {rc, {}}), options);
+        socket_ = ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".asok";
+        config_path_ =
+            ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".conf";
+        std::ofstream(config_path_)
+            << "site = site-a\nadmin_socket = " << socket_ << "\nmetrics_port = 0\n";
+        const ConfigOutcome config = load_gateway_config(config_path_);
+        ASSERT_TRUE(config.ok()) << config.message();
+        std::string error;
+        gateway_ = Gateway::load(config_path_, error);
+        ASSERT_TRUE(gateway_) << error;
+        GatewayLun g;
+        g.name = "lun0";
+        g.pool = "hdd-a";
+        g.image = name_;
+        g.size_bytes = kExtents * kExtent;
+        g.images = &lun_->images();
+        g.map = &lun_->map();
+        g.migrator = &lun_->migrator();
+        g.tiering = tiering_.get();
+        g.io_metrics = &io_metrics_;
+        registration_ = gateway_->add_lun(g, error);
+        ASSERT_TRUE(registration_.registered()) << error;
+        ASSERT_TRUE(gateway_->start_services(error)) << error;
+        EXPECT_EQ(gateway_->metrics_port(), 0);  // metrics_port = 0: disabled
+    }
+    void TearDown() override {
+        if (gateway_) gateway_->stop_services();
+        registration_.reset();
+        tiering_.reset();
+        std::remove(config_path_.c_str());
+    }
+
+    // Reads extents 0..2 until the policy has moved some of them (bounded number of rounds).
+    void promote_hot_extents() {
+        for (int round = 0; round < 50 && tiering_->stats().moved < 2; ++round) {
+            for (std::uint64_t e = 0; e < 3; ++e) {
+                IoEvent ev;
+                ev.time_us = tiering_->now_us();
+                ev.offset = e * kExtent;
+                ev.length = 4096;
+                ev.op = IoOp::kRead;
+                tiering_->record(ev);
+                (void)lun_->read(e * kExtent, 4096);
+            }
+            tiering_->run_round();
+        }
+        ASSERT_GE(tiering_->stats().moved, 1u);
+    }
+    std::string sock() const { return " --socket " + socket_; }
+
+    std::string name_, socket_, config_path_;
+    std::unique_ptr<TieredLun> lun_;
+    std::unique_ptr<ceph::LunTiering> tiering_;
+    std::unique_ptr<Gateway> gateway_;
+    LunIoMetrics io_metrics_;
+    Gateway::Registration registration_;
+};
+
+TEST_F(CliGateway, EveryVerbReportsWhatTheLunHolds) {
+    promote_hot_extents();
+    const auto stats = tiering_->stats();
+    const auto entries = lun_->map().entries();
+
+    const json status = run_json("status" + sock());
+    EXPECT_EQ(status["site"], "site-a");
+    EXPECT_EQ(status["paused"], false);
+    EXPECT_EQ(status["admin_socket"], socket_);
+    ASSERT_EQ(status["luns"].size(), 1u);
+    EXPECT_EQ(status["luns"][0]["name"], "lun0");
+    EXPECT_TRUE(status["luns"][0]["lock_owner"].is_boolean()) << status.dump();
+    EXPECT_EQ(status["luns"][0]["engine"]["moved"], stats.moved);
+
+    const json list = run_json("lun list" + sock());
+    ASSERT_EQ(list["luns"].size(), 1u);
+    EXPECT_EQ(list["luns"][0]["image"], name_);
+    std::uint64_t total = 0, on_nvme = 0;
+    for (const auto& t : list["luns"][0]["tiers"]) {
+        total += t["extents"].get<std::uint64_t>();
+        if (t["pool"] == "nvme-a") on_nvme = t["extents"];
+    }
+    EXPECT_EQ(total, kExtents);
+    std::uint64_t mapped_nvme = 0;
+    for (const auto& [e, entry] : entries) mapped_nvme += entry.pool == "nvme-a";
+    EXPECT_EQ(on_nvme, mapped_nvme);
+    EXPECT_GE(on_nvme, 1u);
+
+    const json show = run_json("lun show lun0" + sock());
+    EXPECT_EQ(show["size_bytes"], kExtents * kExtent);
+    EXPECT_EQ(show["extent_bytes"], kExtent);
+    EXPECT_EQ(show["engine"]["bytes_moved"], stats.bytes_moved);
+
+    const json tiers = run_json("tier list" + sock());
+    bool saw_nvme = false;
+    for (const auto& t : tiers["tiers"]) {
+        if (t["pool"] != "nvme-a") continue;
+        saw_nvme = true;
+        EXPECT_EQ(t["device_class"], "nvme");
+        EXPECT_EQ(t["local"], true);
+        EXPECT_EQ(t["used_bytes"], mapped_nvme * kExtent);
+        EXPECT_EQ(t["capacity_bytes"], 3 * kExtent);
+        EXPECT_DOUBLE_EQ(t["latency_ms"].get<double>(), 0.2);
+    }
+    EXPECT_TRUE(saw_nvme) << tiers.dump();
+
+    const json migrations = run_json("migrations --lun lun0" + sock());
+    const auto history = tiering_->history();
+    EXPECT_EQ(migrations["total"], history.size());
+    std::uint64_t moved = 0;
+    for (const auto& m : migrations["history"]) {
+        if (m["outcome"] != "moved") continue;
+        ++moved;
+        EXPECT_EQ(m["bytes"], kExtent);
+        const auto it = entries.find(m["extent"].get<std::uint64_t>());
+        if (it != entries.end() && it->second.pool == m["to"]) {  // still where this move put it
+            EXPECT_EQ(m["crc32c"], it->second.crc);
+        }
+    }
+    EXPECT_EQ(moved, stats.moved);
+
+    const json map = run_json("map lun0" + sock());
+    EXPECT_EQ(map["away"].size(), entries.size());
+    const CliRun map_table = run_cli("map lun0" + sock());
+    EXPECT_EQ(map_table.code, 0);
+    EXPECT_NE(map_table.out.find("legend: . = hdd-a (home)"), std::string::npos) << map_table.out;
+
+    const json scrub = run_json("scrub lun0" + sock());
+    EXPECT_EQ(scrub["crc_mismatch"], 0);
+    EXPECT_EQ(scrub["extents_checked"].get<std::uint64_t>() > 0, true) << scrub.dump();
+
+    // Human tables work too.
+    for (const char* verb : {"status", "lun list", "lun show lun0", "tier list", "migrations"}) {
+        const CliRun r = run_cli(std::string(verb) + sock());
+        EXPECT_EQ(r.code, 0) << verb << ": " << r.err;
+        EXPECT_FALSE(r.out.empty()) << verb;
+    }
+}
+
+TEST_F(CliGateway, PauseStopsMigrationsAndResumeRestartsThem) {
+    EXPECT_EQ(run_json("pause" + sock())["paused"], true);
+    EXPECT_EQ(run_json("status" + sock())["paused"], true);
+    EXPECT_EQ(run_json("lun show lun0" + sock())["engine"]["paused"], true);
+    EXPECT_EQ(run_json("resume" + sock())["paused"], false);
+    EXPECT_EQ(run_json("status" + sock())["paused"], false);
+}
+
+TEST_F(CliGateway, BadInputGetsAClearMessageAndIoGoesOn) {
+    CliRun r = run_cli("lun show nope" + sock());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("unknown LUN 'nope'"), std::string::npos) << r.err;
+    r = run_cli("lun show nope --format json" + sock());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(json::parse(r.out)["error"], "unknown LUN 'nope'");
+
+    r = run_cli("frobnicate" + sock());
+    EXPECT_EQ(r.code, 2);
+    r = run_cli("migrations --limit -3" + sock());
+    EXPECT_EQ(r.code, 2);
+
+    // Malformed JSON and a huge request straight on the socket.
+    {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, socket_.c_str(), sizeof(addr.sun_path) - 1);
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        const std::string junk = "{not json\n" + std::string(200'000, 'x');
+        (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
+        ::close(fd);
+    }
+    lun_->write(5 * kExtent, std::vector<char>(4096, 'z'));
+    EXPECT_EQ(lun_->read(5 * kExtent, 4096), std::vector<char>(4096, 'z'));
+    EXPECT_EQ(run_json("status" + sock())["luns"].size(), 1u);
+
+    // A socket others can reach is refused by the CLI.
+    ASSERT_EQ(::chmod(socket_.c_str(), 0666), 0);
+    r = run_cli("status" + sock());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("mode 0666"), std::string::npos) << r.err;
+    ASSERT_EQ(::chmod(socket_.c_str(), 0600), 0);
+
+    // A bad config on reload: refused with the line, the running config stays.
+    std::ofstream(config_path_) << "site = site-b\nround_s = never\n";
+    r = run_cli("reload" + sock());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find(config_path_ + ":2: round_s: 'never' is not a number"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(run_json("status" + sock())["site"], "site-a");
+    // The CLI finds the socket through --config as well.
+    std::ofstream(config_path_) << "site = site-b\nadmin_socket = " << socket_ << "\n";
+    EXPECT_EQ(run_json("reload --config " + config_path_)["reloaded"], true);
+    EXPECT_EQ(run_json("status --config " + config_path_)["site"], "site-b");
+}
+
+// The Prometheus endpoint shows the LUN's placement, engine counters and I/O histograms.
+TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
+    promote_hot_extents();
+    io_metrics_.record(1, LunIoMetrics::kRead, 4096, 300);
+    io_metrics_.record(1, LunIoMetrics::kRead, 4096, 20'000);
+    io_metrics_.record(0, LunIoMetrics::kWrite, 8192, 9000);
+    std::string error;
+    auto server = MetricsServer::start(
+        "127.0.0.1", 0, [this] { return render_metrics(*gateway_); }, error);
+    ASSERT_TRUE(server) << error;
+    const CliRun curl = [&] {
+        CliRun r;
+        const std::string cmd =
+            "python3 -c \"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("
+            "'http://127.0.0.1:" +
+            std::to_string(server->port()) + "/metrics').read().decode())\"";
+        FILE* p = ::popen(cmd.c_str(), "r");
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+        r.code = WEXITSTATUS(::pclose(p));
+        return r;
+    }();
+    ASSERT_EQ(curl.code, 0);
+    const std::string& text = curl.out;
+    std::uint64_t mapped_nvme = 0;
+    for (const auto& [e, entry] : lun_->map().entries()) mapped_nvme += entry.pool == "nvme-a";
+    EXPECT_NE(text.find("rbdtier_lun_tier_bytes{lun=\"lun0\",pool=\"nvme-a\"} " +
+                        std::to_string(mapped_nvme * kExtent) + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rbdtier_engine_migrations_total{lun=\"lun0\",outcome=\"moved\"} " +
+                        std::to_string(tiering_->stats().moved) + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "rbdtier_lun_io_latency_seconds_count{lun=\"lun0\",pool=\"nvme-a\",op=\"read\"} 2\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rbdtier_lun_io_latency_seconds_bucket{lun=\"lun0\",pool=\"nvme-a\",op="
+                        "\"read\",le=\"0.01\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find("rbdtier_lun_io_bytes_total{lun=\"lun0\",pool=\"hdd-a\",op=\"write\"} 8192\n"),
+        std::string::npos)
+        << text;
+}
+
+}  // namespace
+}  // namespace rbdtier::test

@@ -1,0 +1,78 @@
+#!/bin/sh
+# rpm_test.sh SOURCE_DIR WORK_DIR: builds the binary RPM from rpm/rbdtier.spec with rpmbuild, from
+# a tarball of the committed tree (git archive HEAD), and checks its file list, its config files
+# and that the packaged handler exports handler_init. Exit 77 (skipped) when rpmbuild is missing.
+# %check (unit tests) is skipped here (--nocheck) since CI runs them anyway; RBDTIER_RPM_CHECK=1
+# runs it too.
+set -eu
+
+src=${1:?usage: rpm_test.sh SOURCE_DIR WORK_DIR}
+work=${2:?usage: rpm_test.sh SOURCE_DIR WORK_DIR}
+
+if ! command -v rpmbuild >/dev/null 2>&1; then
+    echo "rpm_test: rpmbuild not found (Debian package 'rpm'); skipped" >&2
+    exit 77
+fi
+
+spec=$src/rpm/rbdtier.spec
+version=$(sed -n 's/^Version:[[:space:]]*//p' "$spec")
+rm -rf "$work"
+mkdir -p "$work/SOURCES" "$work/SPECS"
+cleanup() {
+    status=$?
+    [ "$status" -eq 0 ] && rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+
+git -C "$src" archive --format=tar.gz --prefix="rbdtier-$version/" -o "$work/SOURCES/rbdtier-$version.tar.gz" HEAD
+cp "$spec" "$work/SPECS/"
+
+check=--nocheck
+[ "${RBDTIER_RPM_CHECK:-0}" = 1 ] && check=
+# shellcheck disable=SC2086 # $check is one word or none
+rpmbuild -bb --nodeps $check \
+    --define "_topdir $work" \
+    --define "debug_package %{nil}" \
+    --define "_smp_mflags -j2" \
+    "$work/SPECS/rbdtier.spec" >"$work/rpmbuild.log" 2>&1 || {
+    tail -50 "$work/rpmbuild.log" >&2
+    echo "rpm_test: rpmbuild failed (log: $work/rpmbuild.log)" >&2
+    exit 1
+}
+
+rpmfile=$(find "$work/RPMS" -name "rbdtier-$version-*.rpm" | head -n 1)
+[ -n "$rpmfile" ] || { echo "rpm_test: no binary RPM produced" >&2; exit 1; }
+
+libdir=$(rpm --eval '%{_libdir}')
+expected=$(printf '%s\n' \
+    /etc/ceph/rbdtier.conf \
+    /etc/logrotate.d/rbdtier \
+    /usr/bin/rbdtier \
+    "$libdir/tcmu-runner/handler_rbdtier.so" \
+    /usr/lib/systemd/system/tcmu-runner.service.d/rbdtier.conf \
+    /usr/share/doc/rbdtier/README.md \
+    /usr/share/doc/rbdtier/tcmu.conf.note | sort)
+actual=$(rpm -qlp "$rpmfile" 2>/dev/null | grep -v '/\.build-id' | sort)
+if [ "$expected" != "$actual" ]; then
+    echo "rpm_test: file list differs (expected vs actual):" >&2
+    diff -u "$(printf '%s' "$expected" > "$work/expected"; echo "$work/expected")" \
+            "$(printf '%s' "$actual" > "$work/actual"; echo "$work/actual")" >&2 || true
+    exit 1
+fi
+
+configs=$(rpm -qcp "$rpmfile" 2>/dev/null | sort | tr '\n' ' ')
+[ "$configs" = "/etc/ceph/rbdtier.conf /etc/logrotate.d/rbdtier " ] || {
+    echo "rpm_test: config files are '$configs'" >&2
+    exit 1
+}
+
+mkdir -p "$work/root"
+(cd "$work/root" && rpm2cpio "$rpmfile" | cpio -idm --quiet)
+nm -D --defined-only "$work/root$libdir/tcmu-runner/handler_rbdtier.so" | grep -qw handler_init || {
+    echo "rpm_test: the packaged handler does not export handler_init" >&2
+    exit 1
+}
+"$work/root/usr/bin/rbdtier" --version
+
+echo "rpm_test: $(basename "$rpmfile") OK: $(echo "$actual" | wc -l) files"
