@@ -60,8 +60,9 @@ struct FrequencyParams {
 
 class FrequencyPolicy final : public PlacementPolicy {
 public:
-    FrequencyPolicy(std::uint64_t extent_bytes, FrequencyParams params = {})
-        : extent_bytes_(extent_bytes), params_(params) {}
+    FrequencyPolicy(std::uint64_t extent_bytes, FrequencyParams params = {},
+                    TenantSlots quotas = {})
+        : extent_bytes_(extent_bytes), params_(params), quotas_(std::move(quotas)) {}
     std::string_view name() const override { return "frequency"; }
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
@@ -76,6 +77,7 @@ private:
 
     std::uint64_t extent_bytes_;
     FrequencyParams params_;
+    TenantSlots quotas_;
     std::unordered_map<ExtentKey, Heat> heat_;
     std::vector<ScoredExtent> ranking_;
     std::vector<RankedExtent> ranked_extents_;

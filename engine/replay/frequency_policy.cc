@@ -47,7 +47,8 @@ std::vector<MigrationOrder> FrequencyPolicy::plan(std::uint64_t now_us, const Pl
         }
     }
     if (settled_ || ranked_extents_.empty()) return {};
-    auto orders = orders_for_ranking(ranked_extents_, view, "frequency: decayed heat rank");
+    auto orders =
+        orders_for_ranking(ranked_extents_, view, "frequency: decayed heat rank", &quotas_);
     settled_ = orders.empty();
     return orders;
 }

@@ -52,12 +52,14 @@ PolicyRegistry builtin_policy_registry() {
     });
     r.add("frequency", "periodic decayed-heat ranking (FAST VP / Easy Tier)",
           [](const PolicyContext& c) {
-              return std::make_unique<FrequencyPolicy>(c.config.extent_bytes);
+              return std::make_unique<FrequencyPolicy>(c.config.extent_bytes, FrequencyParams{},
+                                                       TenantSlots::from(c.config));
           });
     r.add("oracle", "knows the future accesses within the horizon (upper bound)",
           [](const PolicyContext& c) {
               return std::make_unique<OraclePolicy>(c.events, c.config.extent_bytes,
-                                                    c.config.horizon_us);
+                                                    c.config.horizon_us,
+                                                    TenantSlots::from(c.config));
           });
     register_predictive_policy(r);
     return r;

@@ -10,6 +10,7 @@
 // home, from the executor's `migrated` callbacks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
+#include "engine/replay/tier_model.h"
 
 namespace rbdtier {
 
@@ -51,16 +53,27 @@ struct RankedExtent {
 std::vector<RankedExtent> rank_extents(const std::vector<ScoredExtent>& candidates,
                                        const ResidentSet& residents, RankingBonus bonus);
 
-// Orders that move placement towards `ranking` (see above). Only extents with a positive
-// effective score are placed.
+// Tenant quotas in extents, for policies that are given the replay configuration
+// (PlacementView does not tell quotas). LUNs of no tenant have no quota.
+struct TenantSlots {
+    static constexpr std::uint64_t kUnlimited = UINT64_MAX;
+    std::unordered_map<LunId, std::size_t> tenant_of;  // LUN -> index into slots
+    std::vector<std::vector<std::uint64_t>> slots;     // [tenant][tier] extents allowed
+    static TenantSlots from(const ReplayConfig& config);
+};
+
+// Orders that move placement towards `ranking` (see above), within tenant quotas when given.
+// Only extents with a positive effective score are placed.
 std::vector<MigrationOrder> orders_for_ranking(const std::vector<RankedExtent>& ranking,
-                                               const PlacementView& view, std::string_view reason);
+                                               const PlacementView& view, std::string_view reason,
+                                               const TenantSlots* quotas = nullptr);
 
 // rank_extents + orders_for_ranking.
 std::vector<MigrationOrder> plan_ranked_placement(std::vector<ScoredExtent> candidates,
                                                   const ResidentSet& residents,
                                                   const PlacementView& view, RankingBonus bonus,
-                                                  std::string_view reason);
+                                                  std::string_view reason,
+                                                  const TenantSlots* quotas = nullptr);
 
 // Extents the capacity-limited tiers hold in total (a bound for truncating rankings);
 // SIZE_MAX when an unlimited tier is faster than another unlimited tier (room for everything).
