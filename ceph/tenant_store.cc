@@ -2,9 +2,13 @@
 
 #include <rados/librados.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
 
 namespace rbdtier::ceph {
 namespace {
@@ -31,7 +35,15 @@ private:
     rados_omap_iter_t iter_ = nullptr;
 };
 
-constexpr int kWriteAttempts = 5;
+constexpr int kWriteAttempts = 64;
+
+// A short, growing, jittered pause between attempts that lost a race, so writers spread out.
+void back_off(int attempt) {
+    static thread_local std::minstd_rand random(std::random_device{}());
+    const int cap_us = std::min(20'000, 200 << std::min(attempt, 6));
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(random() % static_cast<unsigned>(cap_us)));
+}
 
 }  // namespace
 
@@ -188,7 +200,7 @@ Status TenantStore::write(const StoredTenant& tenant, Mode mode) {
         const int rc = rados_write_op_operate2(op.get(), io_.handle(), kObject, nullptr, 0);
         if (rc >= 0) return Status::ok();
         if (rc != -ERANGE && rc != -EOVERFLOW && rc != -EEXIST) return Status::error(rc, context());
-        // Somebody else wrote first: read again and retry.
+        back_off(attempt);  // somebody else wrote first: read again and retry
     }
     return Status::error(-ECANCELED, context() + ": too many concurrent writers");
 }
