@@ -66,6 +66,8 @@ struct Bad {
     const char* reason;  // a part of the reason
 };
 
+void PrintTo(const Bad& bad, std::ostream* os) { *os << "line " << bad.line << ": " << bad.reason; }
+
 class GatewayConfigBad : public ::testing::TestWithParam<Bad> {};
 
 TEST_P(GatewayConfigBad, IsRefusedWithLineAndReason) {
