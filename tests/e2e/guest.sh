@@ -5,7 +5,11 @@
 #        /e2e/lib/ (host libraries the guest lacks), /e2e/ceph.conf (guest view of the cluster),
 #        /e2e/pattern.py (the deterministic data pattern shared with the host check).
 #   out: /e2e/result (key=value lines: phase timings, fio figures, status), exit status 0 only if every
-#        step passed. Every failure names its step in "FAIL: <reason>" and exits non-zero.
+#        step passed.
+#   TIERED=1 (a tiered LUN): after writing the pattern, keeps reading it back with direct I/O and
+#        comparing, and asks the host (/e2e/want_moved) to watch the placement map; stops once the
+#        host answers (/e2e/moved: every extent of the pattern is away from home) and compares once
+#        more, or fails after MOVE_WAIT_SECONDS. Every failure names its step in "FAIL: <reason>" and exits non-zero.
 # It serves the RBD image through the real kernel path: LIO (target_core_mod) -> TCMU
 # (target_core_user) -> tcmu-runner -> the handler -> librbd -> the host's cluster, and reaches it as an
 # iSCSI initiator (open-iscsi) on the guest's loopback portal.
@@ -132,9 +136,21 @@ if ((${#BAD_CFGSTRINGS[@]})); then
 fi
 
 phase_start target
-out=$(tcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING") ||
-  fail "targetcli create: $out"
-log "$out"
+if [[ $CFGSTRING == *[,:]* ]]; then
+  # A tiered cfgstring lists pools with ',' and quotas with ':'. targetcli cannot pass either:
+  # rtslib refuses ':' and the kernel's control file splits at ','. Its attrib/dev_config takes
+  # the string verbatim; tcmu-runner opens the LUN from there as from targetcli.
+  python3 /e2e/target.py create "$SUBTYPE" lun0 "$LUN_SIZE" "$CFGSTRING" || fail "create (attrib/dev_config)"
+  out=$(tcli ls "/backstores/user:$SUBTYPE" 1) || fail "targetcli ls: $out"
+  grep -q lun0 <<<"$out" || fail "targetcli does not list lun0: $out"
+  log "created through attrib/dev_config (',' and ':' in the cfgstring); targetcli sees it: $out"
+  record created_via "attrib/dev_config"
+else
+  out=$(tcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING") ||
+    fail "targetcli create: $out"
+  log "$out"
+  record created_via targetcli
+fi
 python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
 phase_end
 
@@ -180,6 +196,30 @@ dd if="$DISK" of=/tmp/readback bs=1M skip="$PATTERN_OFFSET" count="$PATTERN_BYTE
 cmp /tmp/pattern /tmp/readback || fail "pattern read back differs"
 record pattern_sha256 "$(sha256sum </tmp/pattern | cut -d' ' -f1)"
 phase_end
+
+if ((TIERED)); then
+  # The reactive policy promotes what is read; the host watches the placement map for us.
+  phase_start moves
+  read_pattern() {
+    dd if="$DISK" of=/tmp/readback bs=1M skip="$PATTERN_OFFSET" count="$PATTERN_BYTES" \
+      iflag=direct,skip_bytes,count_bytes status=none || fail "dd read (while extents move)"
+    cmp /tmp/pattern /tmp/readback || fail "pattern read back differs (while extents move)"
+  }
+  : >/e2e/want_moved
+  reads=0
+  deadline=$(($(date +%s) + MOVE_WAIT_SECONDS))
+  until [[ -e /e2e/moved ]]; do
+    (($(date +%s) < deadline)) ||
+      fail "the host saw no move of the pattern's extents within ${MOVE_WAIT_SECONDS}s of reads"
+    read_pattern
+    reads=$((reads + 1))
+  done
+  read_pattern # from the tier the extents moved to
+  reads=$((reads + 1))
+  log "pattern read and compared $reads times; moved: $(tr '\n' ' ' </e2e/moved)"
+  record move_reads "$reads"
+  phase_end
+fi
 
 phase_start fio
 fio --name=e2e --filename="$DISK" --direct=1 --ioengine=libaio --rw=randrw --rwmixread=50 --bs=4k \

@@ -10,15 +10,27 @@
 #   that cfgstring with the handler's check_config reason (as "cfgstring invalid: <reason>" matching
 #   --bad-cfg-expect; both options may be repeated, in pairs). For user:rbdtier, two such checks are
 #   on by default: a malformed option and an image that does not exist (found by asking the cluster).
+#   With user:rbdtier the LUN is tiered by default (--tiers, --no-tiers): cfgstring
+#   "hdd-a/<image>;tiers=hdd-a,nvme-a,nvme-b,hdd-b;policy=reactive;quota=nvme-a:16M" on a cluster.sh
+#   cluster with its latency profile (hdd-a slow, nvme-a fast), so the handler moves the extents the
+#   guest uses to faster tiers while it uses them. The guest keeps reading and comparing the pattern
+#   until this script has seen, in the placement map, every extent of the pattern away from home;
+#   fio's verified random I/O then runs on extents that move under it. The host reads the LUN back
+#   with lun_export (--lun-export; each extent from the tier image the map names) instead of
+#   `rbd export`, requires at least one extent away from home, and the self-check corrupts the byte
+#   in whichever image holds it.
 #   Prints phase timings, fio figures and one last line "e2e: PASS" or "e2e: FAIL: <reason>"; the
 #   exit status is 0 only on PASS. The VM and any cluster it started are stopped by PID, also on
 #   failure or interruption; its temporary directory is removed unless --keep.
 # Usage: run.sh [--handler SO] [--subtype NAME] [--ceph-conf CONF] [--pool POOL] [--cache DIR]
 #               [--bad-cfgstring STR] [--bad-cfg-expect REGEX] [--smp N] [--keep]
-#               [--cluster auto|script|mini]
+#               [--cluster auto|script|mini] [--tiers POOLS | --no-tiers] [--lun-export PATH]
 #   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF). Otherwise the test starts
 #   its own: with tests/cluster/cluster.sh (script), or a one-OSD cluster of its own (mini); auto
-#   (the default) takes the script when it exists.
+#   (the default) takes the script when it exists. A tiered LUN needs the script's four pools; the
+#   script's cluster is started with --latency (a --ceph-conf cluster must make the home pool slower
+#   than another tier itself, or nothing moves and the test fails saying so).
+#   --lun-export: default <dir of --handler>/../tests/e2e/lun_export (a build tree).
 set -euo pipefail
 
 SCRIPT_VERSION=4 # bump when the guest image recipe changes
@@ -28,7 +40,10 @@ REPO=$(cd "$HERE/../.." && pwd)
 HANDLER=/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so
 SUBTYPE=""
 CEPH_CONF=${RBDTIER_CEPH_CONF:-}
-POOL=nvme-a
+POOL=""
+TIERS=""     # empty: hdd-a,nvme-a,nvme-b,hdd-b for user:rbdtier
+NO_TIERS=0
+LUN_EXPORT=""
 CACHE=${RBDTIER_E2E_CACHE:-/var/cache/rbdtier-e2e}
 BAD_CFGSTRINGS=()
 BAD_CFG_EXPECTS=()
@@ -48,11 +63,22 @@ while (($#)); do
   --smp) SMP=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
   --cluster) CLUSTER_KIND=$2; shift 2 ;;
+  --tiers) TIERS=$2; shift 2 ;;
+  --no-tiers) NO_TIERS=1; shift ;;
+  --lun-export) LUN_EXPORT=$2; shift 2 ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
   *) echo "e2e: FAIL: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ -n $SUBTYPE ]] || { SUBTYPE=$(basename "$HANDLER" .so); SUBTYPE=${SUBTYPE#handler_}; }
+TIERED=0
+if [[ $SUBTYPE == rbdtier ]] && ((!NO_TIERS)); then
+  TIERED=1
+  TIERS=${TIERS:-hdd-a,nvme-a,nvme-b,hdd-b}
+  POOL=${POOL:-${TIERS%%,*}} # the first tier is home
+  LUN_EXPORT=${LUN_EXPORT:-$(dirname "$HANDLER")/../tests/e2e/lun_export}
+fi
+POOL=${POOL:-nvme-a}
 ((${#BAD_CFGSTRINGS[@]} == ${#BAD_CFG_EXPECTS[@]})) || { echo "e2e: FAIL: --bad-cfgstring and --bad-cfg-expect come in pairs" >&2; exit 2; }
 
 # Guest packages. Libraries the handler needs that these lack are copied from the host per run.
@@ -103,7 +129,16 @@ cleanup() {
   local rc=$?
   set +e
   if [[ -n $QEMU_PID ]]; then stop_pid "$QEMU_PID"; fi
-  if [[ -n $IMAGE && -n $CEPH_CONF && -z $OWN_CLUSTER ]]; then timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1; fi
+  if [[ -n $IMAGE && -n $CEPH_CONF && -z $OWN_CLUSTER ]]; then
+    timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1
+    if ((TIERED)); then
+      local tier
+      for tier in ${TIERS//,/ }; do
+        [[ $tier == "$POOL" ]] || timeout 60 rbd -c "$CEPH_CONF" rm "$tier/$IMAGE.rbdtier" >/dev/null 2>&1
+      done
+      timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "rbdtier_map.$IMAGE" >/dev/null 2>&1
+    fi
+  fi
   if [[ -n $OWN_CLUSTER ]]; then
     case $OWN_CLUSTER_KIND in
     cluster.sh) "$REPO/tests/cluster/cluster.sh" stop "$OWN_CLUSTER" >/dev/null 2>&1 ;;
@@ -338,9 +373,12 @@ ensure_cluster() {
   fi
   if [[ $CLUSTER_KIND == script ]]; then
     OWN_CLUSTER_KIND=cluster.sh
-    "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" >"$TMP/cluster.log" 2>&1 ||
+    local latency=()
+    ((TIERED)) && latency=(--latency) # slow hdd, fast nvme: what the reactive policy acts on
+    "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" "${latency[@]}" >"$TMP/cluster.log" 2>&1 ||
       { tail -20 "$TMP/cluster.log"; die "tests/cluster/cluster.sh start failed"; }
   else
+    ((!TIERED)) || die "a tiered LUN needs tests/cluster/cluster.sh's four pools (or use --no-tiers)"
     OWN_CLUSTER_KIND=mini
     mini_cluster_start "$OWN_CLUSTER" >"$TMP/cluster.log" 2>&1 ||
       { tail -20 "$TMP/cluster.log"; die "could not start a local cluster"; }
@@ -369,10 +407,25 @@ for line in sys.stdin:
 print(" ".join(map(str, sorted(ports))))'
 }
 
+# export_lun FILE SUMMARY: the LUN's bytes as an initiator sees them. Tiered: lun_export, each
+# extent from the image the placement map names (its summary lines to SUMMARY); else `rbd export`.
+export_lun() {
+  if ((TIERED)); then
+    timeout 120 "$LUN_EXPORT" --conf "$CEPH_CONF" --pool "$POOL" --image "$IMAGE" --out "$1" >"$2" 2>"$2.err" ||
+      die "lun_export: $(cat "$2.err")"
+  else
+    : >"$2"
+    timeout 120 rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$1" >/dev/null 2>&1 || die "rbd export"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------------
 main() {
   [[ $(id -u) == 0 ]] || die "must run as root (debootstrap, apt-get)"
   [[ -r $HANDLER ]] || die "handler $HANDLER not found"
+  if ((TIERED)); then
+    [[ -x $LUN_EXPORT ]] || die "lun_export $LUN_EXPORT not found (build target lun_export, or --lun-export)"
+  fi
   local t
   t=$(ms)
   need_host_tools
@@ -416,9 +469,15 @@ log file = /var/log/ceph-client.log
 EOF
   local seed=$((RANDOM * 32768 + RANDOM))
   local pattern_offset=$((3 << 20)) pattern_bytes=$((2 << 20)) # crosses the 4 MiB object boundary
+  local fio_offset=$((16 << 20)) fio_bytes=$((32 << 20))
+  local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
+  # 16 MiB of nvme-a: four extents; what the reactive policy promotes beyond goes to nvme-b.
+  ((TIERED)) && cfgstring+=";tiers=$TIERS;policy=reactive;quota=nvme-a:16M"
   cat >"$share/params" <<EOF
 SUBTYPE=$SUBTYPE
-CFGSTRING='$POOL/$IMAGE;conf=/e2e/ceph.conf'
+CFGSTRING='$cfgstring'
+TIERED=$TIERED
+MOVE_WAIT_SECONDS=120
 LUN_SIZE=${lun_bytes}
 LUN_BYTES=$lun_bytes
 TARGET_IQN=iqn.2003-01.org.rbdtier:e2e
@@ -427,8 +486,8 @@ CEPH_PORTS='$ports'
 SEED=$seed
 PATTERN_OFFSET=$pattern_offset
 PATTERN_BYTES=$pattern_bytes
-FIO_OFFSET=$((16 << 20))
-FIO_BYTES=$((32 << 20))
+FIO_OFFSET=$fio_offset
+FIO_BYTES=$fio_bytes
 FIO_IO_BYTES=$((6 << 20))
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
@@ -454,7 +513,27 @@ EOF
     </dev/null >"$TMP/qemu.log" 2>&1 &
   QEMU_PID=$!
   local deadline=$((T_START / 1000 + DEADLINE))
+  local extent_bytes=$((4 << 20)) # rbd create's default object size: the LUN's extent
+  local first_extent=$((pattern_offset / extent_bytes))
+  local last_extent=$(((pattern_offset + pattern_bytes - 1) / extent_bytes))
+  local next_poll=0 want_t=0
   while alive "$QEMU_PID"; do
+    # The guest asks (want_moved) and keeps reading the pattern until every extent under it is
+    # away from home in the placement map; then we tell it (moved).
+    if [[ -e $share/want_moved && ! -e $share/moved ]] && (($(ms) >= next_poll)); then
+      ((want_t)) || want_t=$(ms)
+      next_poll=$(($(ms) + 700))
+      local keys e all=1
+      keys=$(timeout 10 rados -c "$CEPH_CONF" -p "$POOL" listomapkeys "rbdtier_map.$IMAGE" 2>/dev/null) || keys=""
+      for ((e = first_extent; e <= last_extent; e++)); do
+        grep -qx "$(printf '%016x' "$e")" <<<"$keys" || all=0
+      done
+      if ((all)); then
+        say "placement map: the pattern's extents $first_extent-$last_extent are away from home" \
+          "$(($(ms) - want_t)) ms after the guest started reading them (map keys: ${keys//$'\n'/ }))"
+        echo "$keys" >"$share/moved.tmp" && mv "$share/moved.tmp" "$share/moved"
+      fi
+    fi
     if (($(date +%s) > deadline)); then
       tail -30 "$TMP/console.log"
       die "guest still running at the run's deadline (${DEADLINE}s after start)"
@@ -478,6 +557,8 @@ EOF
     time_*) PHASES+=("guest_${key#time_}=${val}ms") ;;
     fio_*) fio[${key#fio_}]=$val ;;
     negative_*) say "negative path: $val" ;;
+    created_via) say "LUN created through $val" ;;
+    move_reads) say "guest read and compared the pattern $val times while its extents moved" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
@@ -494,21 +575,49 @@ EOF
     die "guest: ${status:-no status}"
   fi
 
-  # Host side: is the pattern in the RBD image? And can this check fail?
+  # Host side: is the pattern in the RBD image(s)? And can this check fail?
   t=$(ms)
-  rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/image" >/dev/null 2>&1 || die "rbd export"
+  export_lun "$TMP/image" "$TMP/export.txt"
   local why
   why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/image" "$pattern_offset") ||
-    die "pattern written in the guest is not in $POOL/$IMAGE: $why"
-  say "pattern found in $POOL/$IMAGE at offset $pattern_offset ($pattern_bytes bytes)"
-  # Self-check: corrupt one byte of the image's data object in RADOS and look again.
-  local info prefix objsize victim obj
-  info=$(rbd -c "$CEPH_CONF" info --format json "$POOL/$IMAGE")
+    die "pattern written in the guest is not in the LUN's image(s): $why"
+  say "pattern found in the LUN ($POOL/$IMAGE$( ((TIERED)) && echo " and its tier images")) at offset" \
+    "$pattern_offset ($pattern_bytes bytes)"
+  if ((TIERED)); then
+    local summary away
+    summary=$(grep -m1 '^lun_export: extents=' "$TMP/export.txt") || die "lun_export printed no summary"
+    away=$(sed -n 's/.* away=\([0-9]*\).*/\1/p' <<<"$summary")
+    say "tiered LUN read back with lun_export: ${summary#lun_export: }"
+    grep '^lun_export: away ' "$TMP/export.txt" | sed 's/^lun_export: /e2e:   /'
+    ((away >= 1)) || die "no extent of the tiered LUN is away from home: the reactive policy moved nothing"
+    say "extents of fio's region (extents $((fio_offset / extent_bytes))-$(((fio_offset + fio_bytes - 1) / extent_bytes))," \
+      "used by fio's verified random I/O only) away from home:" \
+      "$(awk -v a=$((fio_offset / extent_bytes)) -v b=$(((fio_offset + fio_bytes - 1) / extent_bytes)) \
+        '$2 == "away" && $3 >= a && $3 <= b {n++} END {print n + 0}' "$TMP/export.txt")"
+    PHASES+=("extents_away=$away")
+    # The moved bytes really are elsewhere: the home image alone lacks them (the source is discarded).
+    rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/home" >/dev/null 2>&1 || die "rbd export"
+    if why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/home" "$pattern_offset"); then
+      say "note: the home image alone also holds the pattern (moved extents' source not discarded?)"
+    else
+      say "home image $POOL/$IMAGE alone lacks the pattern ($why): the LUN's bytes are in the tiers"
+    fi
+    rm -f "$TMP/home"
+  fi
+  # Self-check: corrupt one byte of the data object that holds it in RADOS and look again.
+  local info prefix objsize victim obj holder=$POOL holder_image=$IMAGE
+  victim=$((pattern_offset + pattern_bytes / 2 + 1234))
+  if ((TIERED)); then
+    holder=$(awk -v e=$((victim / extent_bytes)) '$1 == "lun_export:" && $2 == "away" && $3 == e {print $4}' \
+      "$TMP/export.txt")
+    holder=${holder:-$POOL}
+    [[ $holder == "$POOL" ]] || holder_image=$IMAGE.rbdtier
+  fi
+  info=$(rbd -c "$CEPH_CONF" info --format json "$holder/$holder_image")
   prefix=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["block_name_prefix"])' <<<"$info")
   objsize=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["object_size"])' <<<"$info")
-  victim=$((pattern_offset + pattern_bytes / 2 + 1234))
   obj=$(printf '%s.%016x' "$prefix" $((victim / objsize)))
-  rados -c "$CEPH_CONF" -p "$POOL" get "$obj" "$TMP/obj" || die "rados get $obj"
+  rados -c "$CEPH_CONF" -p "$holder" get "$obj" "$TMP/obj" || die "rados get $holder/$obj"
   python3 - "$TMP/obj" $((victim % objsize)) <<'EOF' || die "cannot corrupt $obj"
 import sys
 path, off = sys.argv[1], int(sys.argv[2])
@@ -516,13 +625,13 @@ data = bytearray(open(path, "rb").read())
 data[off] ^= 0x5A
 open(path, "wb").write(data)
 EOF
-  rados -c "$CEPH_CONF" -p "$POOL" put "$obj" "$TMP/obj" || die "rados put $obj"
-  rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/image.bad" >/dev/null 2>&1 || die "rbd export (corrupted)"
+  rados -c "$CEPH_CONF" -p "$holder" put "$obj" "$TMP/obj" || die "rados put $holder/$obj"
+  export_lun "$TMP/image.bad" "$TMP/export.bad.txt"
   if why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/image.bad" "$pattern_offset"); then
     die "self-check: the checker did not notice a corrupted byte at offset $victim"
   fi
   [[ $why == *"offset $victim:"* ]] || die "self-check: corruption at $victim reported as: $why"
-  say "self-check: corrupted byte detected ($why)"
+  say "self-check: corrupted byte in $holder/$holder_image detected ($why)"
   rm -f "$TMP/image" "$TMP/image.bad" "$TMP/obj"
   phase checks "$t"
 }

@@ -5,10 +5,36 @@
 #                                         LUN 0 of target IQN, portal 127.0.0.1:3260, no auth, any
 #                                         initiator (demo mode, writable)
 #   target.py clear                       remove every target and storage object
+#   target.py create SUBTYPE SO_NAME SIZE CFGSTRING
+#                                         create a user:SUBTYPE storage object whose cfgstring
+#                                         targetcli cannot pass (rtslib refuses ':', the kernel's
+#                                         control file splits at ','): the whole string goes to
+#                                         attrib/dev_config, which takes it verbatim
 # Exits non-zero with a message on stderr when a step fails.
 import sys
 
 from rtslib_fb import LUN, TPG, FabricModule, NetworkPortal, RTSRoot, Target
+from rtslib_fb import tcm
+from rtslib_fb.utils import fwrite
+
+
+class VerbatimUserStorageObject(tcm.UserBackedStorageObject):
+    """A user-backed storage object configured through attrib/dev_config instead of control."""
+
+    def _configure(self, config, size, wwn, hw_max_sectors, control):
+        self._check_self()
+        self._control("dev_size=%d" % size)
+        fwrite("%s/attrib/dev_config" % self.path, config)  # no newline: taken verbatim
+        self._enable()
+        tcm.StorageObject._configure(self, wwn)
+
+
+# rtslib finds a storage object's backstore by its class.
+tcm.bs_params[VerbatimUserStorageObject] = tcm.bs_params[tcm.UserBackedStorageObject]
+
+
+def create(subtype, so_name, size, cfgstring):
+    VerbatimUserStorageObject(so_name, config=f"{subtype}/{cfgstring}", size=int(size))
 
 
 def export(subtype, so_name, iqn):
@@ -32,10 +58,12 @@ def export(subtype, so_name, iqn):
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "export":
         export(*sys.argv[2:])
+    elif len(sys.argv) == 6 and sys.argv[1] == "create":
+        create(*sys.argv[2:])
     elif len(sys.argv) == 2 and sys.argv[1] == "clear":
         RTSRoot().clear_existing(confirm=True)
     else:
-        sys.exit(__doc__ or "usage: target.py export SUBTYPE SO_NAME IQN | clear")
+        sys.exit(__doc__ or "usage: target.py export SUBTYPE SO_NAME IQN | create ... | clear")
 
 
 if __name__ == "__main__":
