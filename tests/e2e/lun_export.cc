@@ -1,14 +1,17 @@
 // lun_export: writes the bytes of a tiered LUN, as an initiator sees them, to a file (host side of
 // the end-to-end test; `rbd export` of the home image alone misses every extent that has moved).
 //
-// Contract: lun_export --conf CEPH_CONF --pool HOME_POOL --image IMAGE [--size BYTES] --out FILE|-
+// Contract: lun_export --conf CEPH_CONF --pool HOME_POOL --image IMAGE [--size BYTES]
+//                      (--out FILE|- | --map-only)
 //   Loads the placement map `rbdtier_map.<IMAGE>` (omap in HOME_POOL), opens the home image and the
 //   tier images `<IMAGE>.rbdtier` of every pool the map names (never creates any), and writes the
 //   first BYTES (default: the home image's size) of the LUN to FILE, each extent read with librbd
 //   from the image the map says holds it. Then prints one summary line
 //     "lun_export: extents=N away=A [<pool>=<count>...]"
 //   and one line per extent away from home, "lun_export: away <extent> <pool> gen=<n>", on stdout
-//   (on stderr when FILE is "-"). Exit status 0 on success; otherwise one message on stderr, 1.
+//   (on stderr when FILE is "-"). --map-only prints the same lines without reading any data (cheap
+//   enough to watch the map while the LUN is in use). Exit status 0 on success; otherwise one
+//   message on stderr, 1.
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +39,7 @@ struct ExportRequest {
     std::string image;
     std::uint64_t size = 0;  // 0 = the home image's size
     std::string out;
+    bool map_only = false;
 };
 
 ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
@@ -61,12 +65,15 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
                                                 std::to_string(*home_size) + " bytes");
     }
 
-    std::FILE* out = request.out == "-" ? stdout : std::fopen(request.out.c_str(), "wb");
-    if (out == nullptr) return ceph::Status::error(-errno, "open " + request.out);
+    std::FILE* out = nullptr;
+    if (!request.map_only) {
+        out = request.out == "-" ? stdout : std::fopen(request.out.c_str(), "wb");
+        if (out == nullptr) return ceph::Status::error(-errno, "open " + request.out);
+    }
     struct Closer {
         std::FILE* file;
         ~Closer() {
-            if (file != stdout) std::fclose(file);
+            if (file != nullptr && file != stdout) std::fclose(file);
         }
     } closer{out};
 
@@ -88,6 +95,7 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
             tier = *index;
             if (tier != 0) ++away_per_pool[entry->pool];
         }
+        if (request.map_only) continue;
         const ssize_t got = rbd_read(images->image(tier).handle(), offset, length, buffer.data());
         const std::string what =
             "read extent " + std::to_string(extent) + " from " + images->image(tier).spec();
@@ -99,7 +107,8 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
             return ceph::Status::error(-EIO, "write " + request.out);
         }
     }
-    if (std::fflush(out) != 0) return ceph::Status::error(-EIO, "write " + request.out);
+    if (out != nullptr && std::fflush(out) != 0)
+        return ceph::Status::error(-EIO, "write " + request.out);
 
     std::uint64_t away = 0;
     for (const auto& [pool, count] : away_per_pool) away += count;
@@ -124,8 +133,14 @@ int main(int argc, char** argv) {
     app.add_option("--pool", request.pool, "the LUN's home pool")->required();
     app.add_option("--image", request.image, "the LUN's home image")->required();
     app.add_option("--size", request.size, "bytes to export (default: the image's size)");
-    app.add_option("--out", request.out, "output file, - for stdout")->required();
+    auto* out = app.add_option("--out", request.out, "output file, - for stdout");
+    auto* map_only = app.add_flag("--map-only", request.map_only, "print the placement only");
+    out->excludes(map_only);
     CLI11_PARSE(app, argc, argv);
+    if (request.out.empty() && !request.map_only) {
+        std::cerr << "lun_export: give --out FILE (or - for stdout) or --map-only\n";
+        return 2;
+    }
 
     std::ostream& summary = request.out == "-" ? std::cerr : std::cout;
     if (rbdtier::ceph::Status s = rbdtier::export_lun(request, summary); !s) {

@@ -419,6 +419,54 @@ export_lun() {
   fi
 }
 
+# watch_placement: reads the placement map (lun_export --map-only) into PLACE (extent -> pool;
+# absent = home) and logs each change in TRAIL (extent -> " -> pool -> ..."), counting MOVES_SEEN.
+declare -A PLACE=() TRAIL=()
+MOVES_SEEN=0
+watch_placement() {
+  local out word e pool
+  out=$(timeout 10 "$LUN_EXPORT" --conf "$CEPH_CONF" --pool "$POOL" --image "$IMAGE" --map-only 2>/dev/null) ||
+    return 1
+  local -A now=()
+  while read -r word word e pool _; do
+    [[ $word == away ]] && now[$e]=$pool
+  done <<<"$out"
+  for e in $(printf '%s\n' "${!PLACE[@]}" "${!now[@]}" | sort -nu); do
+    if [[ ${PLACE[$e]:-} != "${now[$e]:-}" ]]; then
+      MOVES_SEEN=$((MOVES_SEEN + 1))
+      TRAIL[$e]+=" -> ${now[$e]:-$POOL}"
+    fi
+  done
+  PLACE=()
+  for e in "${!now[@]}"; do PLACE[$e]=${now[$e]}; done
+}
+
+# corrupt_lun_byte OFFSET SUMMARY: flips one byte of the LUN in the RADOS object holding it (in the
+# tier image SUMMARY's "away" lines name, else in the home image); sets CORRUPTED_IN.
+CORRUPTED_IN=""
+corrupt_lun_byte() {
+  local offset=$1 holder="" image=$IMAGE info prefix objsize obj
+  if ((TIERED)); then
+    holder=$(awk -v e=$((offset / (4 << 20))) '$1 == "lun_export:" && $2 == "away" && $3 == e {print $4}' "$2")
+  fi
+  holder=${holder:-$POOL}
+  [[ $holder == "$POOL" ]] || image=$IMAGE.rbdtier
+  info=$(rbd -c "$CEPH_CONF" info --format json "$holder/$image") || die "rbd info $holder/$image"
+  prefix=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["block_name_prefix"])' <<<"$info")
+  objsize=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["object_size"])' <<<"$info")
+  obj=$(printf '%s.%016x' "$prefix" $((offset / objsize)))
+  rados -c "$CEPH_CONF" -p "$holder" get "$obj" "$TMP/obj" || die "rados get $holder/$obj"
+  python3 - "$TMP/obj" $((offset % objsize)) <<'EOF' || die "cannot corrupt $obj"
+import sys
+path, off = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, "rb").read())
+data[off] ^= 0x5A
+open(path, "wb").write(data)
+EOF
+  rados -c "$CEPH_CONF" -p "$holder" put "$obj" "$TMP/obj" || die "rados put $holder/$obj"
+  CORRUPTED_IN=$holder/$image
+}
+
 # ---------------------------------------------------------------------------------------------------
 main() {
   [[ $(id -u) == 0 ]] || die "must run as root (debootstrap, apt-get)"
@@ -518,20 +566,20 @@ EOF
   local last_extent=$(((pattern_offset + pattern_bytes - 1) / extent_bytes))
   local next_poll=0 want_t=0
   while alive "$QEMU_PID"; do
-    # The guest asks (want_moved) and keeps reading the pattern until every extent under it is
-    # away from home in the placement map; then we tell it (moved).
-    if [[ -e $share/want_moved && ! -e $share/moved ]] && (($(ms) >= next_poll)); then
+    # From the guest's first request (want_moved) on, watch the placement map about once a second
+    # and log every change; once every extent under the pattern is away from home, tell the guest
+    # (moved), which has kept reading the pattern until then.
+    if ((TIERED)) && [[ -e $share/want_moved ]] && (($(ms) >= next_poll)); then
       ((want_t)) || want_t=$(ms)
-      next_poll=$(($(ms) + 700))
-      local keys e all=1
-      keys=$(timeout 10 rados -c "$CEPH_CONF" -p "$POOL" listomapkeys "rbdtier_map.$IMAGE" 2>/dev/null) || keys=""
-      for ((e = first_extent; e <= last_extent; e++)); do
-        grep -qx "$(printf '%016x' "$e")" <<<"$keys" || all=0
-      done
-      if ((all)); then
-        say "placement map: the pattern's extents $first_extent-$last_extent are away from home" \
-          "$(($(ms) - want_t)) ms after the guest started reading them (map keys: ${keys//$'\n'/ }))"
-        echo "$keys" >"$share/moved.tmp" && mv "$share/moved.tmp" "$share/moved"
+      next_poll=$(($(ms) + 1000))
+      if watch_placement && [[ ! -e $share/moved ]]; then
+        local e all=1
+        for ((e = first_extent; e <= last_extent; e++)); do [[ -n ${PLACE[$e]:-} ]] || all=0; done
+        if ((all)); then
+          say "placement map: the pattern's extents $first_extent-$last_extent are away from home" \
+            "$(($(ms) - want_t)) ms after the guest started reading them"
+          : >"$share/moved"
+        fi
       fi
     fi
     if (($(date +%s) > deadline)); then
@@ -589,50 +637,58 @@ EOF
     away=$(sed -n 's/.* away=\([0-9]*\).*/\1/p' <<<"$summary")
     say "tiered LUN read back with lun_export: ${summary#lun_export: }"
     grep '^lun_export: away ' "$TMP/export.txt" | sed 's/^lun_export: /e2e:   /'
+    watch_placement || true # the last moves, made before tcmu-runner closed the LUN
+    say "placement changes seen while the guest ran (map read about once a second, so a lower" \
+      "bound): $MOVES_SEEN"
+    local e
+    for e in $(printf '%s\n' "${!TRAIL[@]}" | sort -n); do say "  extent $e: $POOL${TRAIL[$e]}"; done
+    PHASES+=("moves_seen=$MOVES_SEEN")
     ((away >= 1)) || die "no extent of the tiered LUN is away from home: the reactive policy moved nothing"
     say "extents of fio's region (extents $((fio_offset / extent_bytes))-$(((fio_offset + fio_bytes - 1) / extent_bytes))," \
       "used by fio's verified random I/O only) away from home:" \
       "$(awk -v a=$((fio_offset / extent_bytes)) -v b=$(((fio_offset + fio_bytes - 1) / extent_bytes)) \
         '$2 == "away" && $3 >= a && $3 <= b {n++} END {print n + 0}' "$TMP/export.txt")"
     PHASES+=("extents_away=$away")
-    # The moved bytes really are elsewhere: the home image alone lacks them (the source is discarded).
+    # Where an extent is away, the home image's copy is not what the initiator sees (discarded).
     rbd -c "$CEPH_CONF" export --no-progress "$POOL/$IMAGE" "$TMP/home" >/dev/null 2>&1 || die "rbd export"
-    if why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/home" "$pattern_offset"); then
-      say "note: the home image alone also holds the pattern (moved extents' source not discarded?)"
-    else
-      say "home image $POOL/$IMAGE alone lacks the pattern ($why): the LUN's bytes are in the tiers"
-    fi
+    local differ
+    # shellcheck disable=SC2046 # one argument per away extent
+    differ=$(python3 -c '
+import sys
+lun, home, size = open(sys.argv[1], "rb"), open(sys.argv[2], "rb"), int(sys.argv[3])
+differ = 0
+for e in map(int, sys.argv[4:]):
+    lun.seek(e * size)
+    home.seek(e * size)
+    differ += lun.read(size) != home.read(size)
+print(f"{differ} of {len(sys.argv) - 4}")' "$TMP/image" "$TMP/home" "$extent_bytes" \
+      $(awk '$2 == "away" {print $3}' "$TMP/export.txt"))
+    say "away extents whose bytes differ in the home image (its copy discarded): $differ"
     rm -f "$TMP/home"
   fi
   # Self-check: corrupt one byte of the data object that holds it in RADOS and look again.
-  local info prefix objsize victim obj holder=$POOL holder_image=$IMAGE
+  local victim
   victim=$((pattern_offset + pattern_bytes / 2 + 1234))
-  if ((TIERED)); then
-    holder=$(awk -v e=$((victim / extent_bytes)) '$1 == "lun_export:" && $2 == "away" && $3 == e {print $4}' \
-      "$TMP/export.txt")
-    holder=${holder:-$POOL}
-    [[ $holder == "$POOL" ]] || holder_image=$IMAGE.rbdtier
-  fi
-  info=$(rbd -c "$CEPH_CONF" info --format json "$holder/$holder_image")
-  prefix=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["block_name_prefix"])' <<<"$info")
-  objsize=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["object_size"])' <<<"$info")
-  obj=$(printf '%s.%016x' "$prefix" $((victim / objsize)))
-  rados -c "$CEPH_CONF" -p "$holder" get "$obj" "$TMP/obj" || die "rados get $holder/$obj"
-  python3 - "$TMP/obj" $((victim % objsize)) <<'EOF' || die "cannot corrupt $obj"
-import sys
-path, off = sys.argv[1], int(sys.argv[2])
-data = bytearray(open(path, "rb").read())
-data[off] ^= 0x5A
-open(path, "wb").write(data)
-EOF
-  rados -c "$CEPH_CONF" -p "$holder" put "$obj" "$TMP/obj" || die "rados put $holder/$obj"
+  corrupt_lun_byte "$victim" "$TMP/export.txt"
   export_lun "$TMP/image.bad" "$TMP/export.bad.txt"
   if why=$(python3 "$HERE/pattern.py" check "$seed" "$pattern_bytes" "$TMP/image.bad" "$pattern_offset"); then
     die "self-check: the checker did not notice a corrupted byte at offset $victim"
   fi
   [[ $why == *"offset $victim:"* ]] || die "self-check: corruption at $victim reported as: $why"
-  say "self-check: corrupted byte in $holder/$holder_image detected ($why)"
-  rm -f "$TMP/image" "$TMP/image.bad" "$TMP/obj"
+  say "self-check: corrupted byte in $CORRUPTED_IN detected ($why)"
+  if ((TIERED)) && [[ $CORRUPTED_IN == "$POOL/"* ]]; then
+    # The pattern's byte was at home: also corrupt a byte of an extent that is away, and see
+    # lun_export's bytes change there (and only there), read from that tier image.
+    local away_extent diff
+    away_extent=$(awk '$2 == "away" {print $3; exit}' "$TMP/export.txt")
+    victim=$((away_extent * extent_bytes + 4321))
+    corrupt_lun_byte "$victim" "$TMP/export.txt"
+    export_lun "$TMP/image.bad2" "$TMP/export.bad2.txt"
+    diff=$(cmp -l "$TMP/image.bad" "$TMP/image.bad2" | awk '{print $1 - 1}' | tr '\n' ' ') || true
+    [[ $diff == "$victim " ]] || die "self-check: corrupting offset $victim in $CORRUPTED_IN changed the LUN at: ${diff:-nothing}"
+    say "self-check: corrupted byte in $CORRUPTED_IN (extent $away_extent) seen by lun_export at offset $victim"
+  fi
+  rm -f "$TMP/image" "$TMP/image.bad" "$TMP/image.bad2" "$TMP/obj"
   phase checks "$t"
 }
 
