@@ -14,24 +14,30 @@ void SocketCommand::add_common_options(CLI::App* sub) {
         ->capture_default_str();
 }
 
-int SocketCommand::run() {
+int SocketCommand::exchange(nlohmann::json& result) const {
     nlohmann::json reply;
     try {
         nlohmann::json req = request();
         req["version"] = 1;
         reply = admin_call(resolve_admin_socket(socket_, config_), req);
     } catch (const AdminClientError& e) {
-        if (format_ == "json") std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
+        if (json_format()) std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
         std::cerr << "rbdtier: " << e.what() << '\n';
         return kExitFailure;
     }
     if (reply.contains("error")) {
-        if (format_ == "json") std::cout << reply.dump(2) << '\n';
+        if (json_format()) std::cout << reply.dump(2) << '\n';
         std::cerr << "rbdtier: " << reply["error"].get<std::string>() << '\n';
         return kExitFailure;
     }
-    const nlohmann::json& result = reply["result"];
-    if (format_ == "json")
+    result = std::move(reply["result"]);
+    return kExitOk;
+}
+
+int SocketCommand::run() {
+    nlohmann::json result;
+    if (int rc = exchange(result); rc != kExitOk) return rc;
+    if (json_format())
         std::cout << result.dump(2) << '\n';
     else
         render(result, std::cout);

@@ -26,6 +26,10 @@ protected:
     // The request for the chosen verb, without "version" (added by run()).
     virtual nlohmann::json request() const = 0;
     virtual void render(const nlohmann::json& result, std::ostream& out) const = 0;
+    // Sends request() and puts the gateway's result in `result`; on failure reports it (stderr,
+    // and stdout in json format) and returns the exit code.
+    int exchange(nlohmann::json& result) const;
+    bool json_format() const { return format_ == "json"; }
 
 private:
     std::string socket_;

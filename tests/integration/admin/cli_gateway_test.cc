@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -291,6 +292,36 @@ TEST_F(CliGateway, BadInputGetsAClearMessageAndIoGoesOn) {
     std::ofstream(config_path_) << "site = site-b\nadmin_socket = " << socket_ << "\n";
     EXPECT_EQ(run_json("reload --config " + config_path_)["reloaded"], true);
     EXPECT_EQ(run_json("status --config " + config_path_)["site"], "site-b");
+}
+
+// migrations --follow prints each record once, as JSON lines, and ends (exit 1) when the
+// gateway goes away.
+TEST_F(CliGateway, MigrationsFollowStreamsRecordsUntilTheGatewayStops) {
+    promote_hot_extents();
+    const std::size_t records = tiering_->history().size();
+    const std::string cmd = std::string(RBDTIER_CLI_PATH) + " migrations --follow --format json" +
+                            sock() + " 2>/dev/null";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::set<std::pair<std::uint64_t, std::uint64_t>> got;
+    char line[8192];
+    for (std::size_t i = 0; i < records && std::fgets(line, sizeof(line), p); ++i) {
+        const json m = json::parse(line);
+        EXPECT_EQ(m["lun"], "lun0");
+        EXPECT_TRUE(got.emplace(m["start_unix_ms"], m["extent"]).second)
+            << "printed twice: " << line;
+    }
+    EXPECT_EQ(got.size(), records);
+    gateway_->stop_services();
+    while (std::fgets(line, sizeof(line), p)) {
+        const json m = json::parse(line, nullptr, false);
+        if (m.is_discarded() || !m.contains("lun")) continue;  // e.g. the final error object
+        EXPECT_TRUE(got.emplace(m["start_unix_ms"], m["extent"]).second)
+            << "printed twice: " << line;
+    }
+    const int status = ::pclose(p);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1);
 }
 
 // The Prometheus endpoint shows the LUN's placement, engine counters and I/O histograms.
