@@ -18,7 +18,10 @@
 #   fio's verified random I/O then runs on extents that move under it. The host reads the LUN back
 #   with lun_export (--lun-export; each extent from the tier image the map names) instead of
 #   `rbd export`, requires at least one extent away from home, and the self-check corrupts the byte
-#   in whichever image holds it.
+#   in whichever image holds it (and, when that is home, a second byte in a tier image).
+#   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
+#   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
+#   which takes the string verbatim (target.py create), and shown with targetcli ls.
 #   Prints phase timings, fio figures and one last line "e2e: PASS" or "e2e: FAIL: <reason>"; the
 #   exit status is 0 only on PASS. The VM and any cluster it started are stopped by PID, also on
 #   failure or interruption; its temporary directory is removed unless --keep.
@@ -520,7 +523,10 @@ EOF
   local fio_offset=$((16 << 20)) fio_bytes=$((32 << 20))
   local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
   # 16 MiB of nvme-a: four extents; what the reactive policy promotes beyond goes to nvme-b.
-  ((TIERED)) && cfgstring+=";tiers=$TIERS;policy=reactive;quota=nvme-a:16M"
+  if ((TIERED)); then
+    cfgstring+=";tiers=$TIERS;policy=reactive"
+    [[ ,$TIERS, == *,nvme-a,* ]] && cfgstring+=";quota=nvme-a:16M"
+  fi
   cat >"$share/params" <<EOF
 SUBTYPE=$SUBTYPE
 CFGSTRING='$cfgstring'
