@@ -87,7 +87,8 @@ TEST(LunConfig, RefusesSnapshot) {
 
 TEST(LunConfig, RefusesBadOptions) {
     EXPECT_EQ(parse_error("p/i;foo=1"),
-              "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tiers, policy)");
+              "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tiers, policy, "
+              "quota)");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout"),
               "option 'osd_op_timeout' is not of the form key=value");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout=abc"),
