@@ -14,6 +14,8 @@ packages=(
     ceph-mon ceph-osd ceph-common python3-rados tcmu-runner fio jq uuid-runtime iproute2
     # end-to-end test in a VM (tests/e2e)
     qemu-system-x86 debootstrap cpio
+    # the RPM package test (tests/integration/admin/rpm_test.sh)
+    rpm
 )
 
 missing=()
