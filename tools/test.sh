@@ -5,15 +5,18 @@
 #      tests, which start a real local Ceph cluster (tests/cluster/cluster.sh) and stop it afterwards,
 #   3. builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #      and runs them.
-# Exit status 0 only if every step passed. Options: --no-asan, --jobs N, -R REGEX (passed to ctest).
+# Exit status 0 only if every step passed. Options: --no-asan, --jobs N, -R/-E/-L/-LE (to ctest),
+# --rpm (also build the binary RPM, label rpm: it rebuilds everything inside rpmbuild, ~10 min).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=2
 asan=1
+rpm=0
 ctest_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-asan) asan=0 ;;
+        --rpm) rpm=1 ;;
         --jobs) jobs=$2; shift ;;
         -R|-E|-L|-LE) ctest_args+=("$1" "$2"); shift ;;
         *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
@@ -37,7 +40,9 @@ echo "== build ($build)"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$jobs"
 echo "== tests"
-(cd "$build" && ctest --output-on-failure --timeout 900 "${ctest_args[@]}")
+if [ "$rpm" -eq 0 ]; then ctest_args+=(-LE rpm); fi
+# Tests that use the cluster hold its resource lock, the VM test takes both cores: -j is safe.
+(cd "$build" && ctest --output-on-failure --timeout 900 -j "$jobs" "${ctest_args[@]}")
 stop_cluster
 
 if [ "$asan" -eq 1 ]; then
@@ -47,6 +52,6 @@ if [ "$asan" -eq 1 ]; then
         -DRBDTIER_UNIT_ONLY=ON >/dev/null
     cmake --build "$asan_build" -j "$jobs"
     (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --output-on-failure)
+        ctest --output-on-failure -j "$jobs")
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"
