@@ -17,6 +17,7 @@ const char kLunConfigHelp[] =
     "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
     "  tiers=POOL[,POOL...]         pools the LUN's extents may move to\n"
     "  policy=none|reactive|predictive  tiering policy\n"
+    "  horizon=SECONDS              how far ahead the policy looks (default 120)\n"
     "  quota=POOL:SIZE[,POOL:SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
 
 std::string_view to_string(TierPolicy policy) {
@@ -34,7 +35,8 @@ std::string_view to_string(TierPolicy policy) {
 namespace {
 
 constexpr std::string_view kPrefix = "rbdtier/";
-constexpr std::string_view kKnownKeys = "osd_op_timeout, conf, id, tenant, tiers, policy, quota";
+constexpr std::string_view kKnownKeys =
+    "osd_op_timeout, conf, id, tenant, tiers, policy, quota, horizon";
 
 bool has_space(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) {
@@ -139,6 +141,17 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
             return "policy='" + std::string(value) +
                    "' is unknown (use none, reactive or predictive)";
         }
+        return {};
+    }
+    if (key == "horizon") {
+        unsigned seconds = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 ||
+            seconds > 86400) {
+            return "horizon='" + std::string(value) +
+                   "' is not a whole number of seconds from 1 to 86400 (e.g. horizon=120)";
+        }
+        cfg.horizon_s = seconds;
         return {};
     }
     if (key == "quota") {

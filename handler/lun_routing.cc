@@ -5,6 +5,7 @@
 // of extents in the same tier and completes when the last part does. COMPARE AND WRITE is
 // atomic only within one image, so one that would span tiers is refused (INVALID CDB): it
 // cannot happen for CAW of a block or two unless it crosses an extent boundary.
+#include <algorithm>
 #include <array>
 #include <climits>
 
@@ -72,6 +73,9 @@ ceph::Status Lun::enable_tiering() {
     ReplayConfig policy_config;
     policy_config.default_home = 0;
     policy_config.extent_bytes = extent_bytes_;
+    policy_config.horizon_us = std::uint64_t{config_.horizon_s} * 1'000'000;
+    policy_config.round_us =
+        std::clamp<std::uint64_t>(policy_config.horizon_us / 8, 100'000, 1'000'000);
     std::vector<TierSpec> specs;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         TierModel model;
@@ -87,6 +91,7 @@ ceph::Status Lun::enable_tiering() {
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;
     options.lun = id_ & 0xFFFFFFu;  // policies key extents by a 24-bit LUN id
+    options.round_us = policy_config.round_us;
     options.may_migrate = [this] { return has_lock() == 1; };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);

@@ -100,7 +100,8 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     std::string cfg = "hdd-a/" + name + ";conf=" + p.conf;
     if (mode != "off") {
         cfg += ";tiers=hdd-a,nvme-a,nvme-b,hdd-b;policy=" + mode +
-               ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M";
+               ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
+               ";horizon=" + std::to_string(std::max(1, 4 * p.step_ms / 1000));
     }
     auto parsed = parse_lun_config(cfg);
     if (!parsed.config) fail(parsed.error);

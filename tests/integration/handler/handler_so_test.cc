@@ -67,7 +67,7 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
     EXPECT_EQ(h.check_config("nvme-a" + c), "'nvme-a' names no pool: expected pool/image");
     EXPECT_EQ(h.check_config("nvme-a/x;colour=blue"),
               "unknown option 'colour' (known: osd_op_timeout, conf, id, tenant, tiers, policy, "
-              "quota)");
+              "quota, horizon)");
     EXPECT_EQ(h.check_config("nvme-a/x;osd_op_timeout=soon"),
               "osd_op_timeout='soon' is not a whole number of seconds between 1 and 86400");
     EXPECT_EQ(h.check_config("no-such-pool/x" + c),

@@ -88,7 +88,7 @@ TEST(LunConfig, RefusesSnapshot) {
 TEST(LunConfig, RefusesBadOptions) {
     EXPECT_EQ(parse_error("p/i;foo=1"),
               "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tiers, policy, "
-              "quota)");
+              "quota, horizon)");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout"),
               "option 'osd_op_timeout' is not of the form key=value");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout=abc"),
@@ -144,6 +144,15 @@ TEST(LunConfigQuota, SizesPerTier) {
     EXPECT_EQ(c.quota.at("nvme-a"), 64ull << 20);
     EXPECT_EQ(c.quota.at("nvme-b"), 2ull << 30);
     EXPECT_EQ(parse_ok("p/i;tiers=x;quota=x:4096").quota.at("x"), 4096u);
+}
+
+TEST(LunConfigHorizon, SecondsInRange) {
+    EXPECT_EQ(parse_ok("p/i").horizon_s, 120u);
+    EXPECT_EQ(parse_ok("p/i;horizon=6").horizon_s, 6u);
+    EXPECT_EQ(parse_error("p/i;horizon=0"),
+              "horizon='0' is not a whole number of seconds from 1 to 86400 (e.g. horizon=120)");
+    EXPECT_EQ(parse_error("p/i;horizon=2m"),
+              "horizon='2m' is not a whole number of seconds from 1 to 86400 (e.g. horizon=120)");
 }
 
 TEST(LunConfigQuota, RefusesWithAReason) {
