@@ -15,10 +15,10 @@ const char kLunConfigHelp[] =
     "  conf=/etc/ceph/ceph.conf     ceph config file\n"
     "  id=NAME                      ceph client id (client.NAME)\n"
     "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
-    "  tiers=POOL[,POOL...]         pools the LUN's extents may move to\n"
+    "  tiers=POOL[+POOL...]         pools the LUN's extents may move to\n"
     "  policy=none|reactive|predictive  tiering policy\n"
     "  horizon=SECONDS              how far ahead the policy looks (default 120)\n"
-    "  quota=POOL:SIZE[,POOL:SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
+    "  quota=POOL=SIZE[+POOL=SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
 
 std::string_view to_string(TierPolicy policy) {
     switch (policy) {
@@ -47,9 +47,9 @@ bool has_space(std::string_view s) {
 // Pool names: anything but whitespace, '/', '@', ';', ',' and '='.
 std::string check_pool_name(std::string_view pool, std::string_view what) {
     if (pool.empty()) return std::string(what) + " is empty";
-    if (has_space(pool) || pool.find_first_of("/@;,=") != std::string_view::npos) {
+    if (has_space(pool) || pool.find_first_of("/@;,=+:") != std::string_view::npos) {
         return std::string(what) + " '" + std::string(pool) +
-               "' contains a character not allowed in a pool name (space / @ ; , =)";
+               "' contains a character not allowed in a pool name (space / @ ; , = + :)";
     }
     return {};
 }
@@ -63,11 +63,12 @@ LunConfigParse fail(std::string reason) {
     return LunConfigParse{std::nullopt, std::move(reason)};
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
+// Splits at any of `seps`.
+std::vector<std::string_view> split(std::string_view s, std::string_view seps) {
     std::vector<std::string_view> out;
     std::size_t start = 0;
     while (true) {
-        std::size_t pos = s.find(sep, start);
+        std::size_t pos = s.find_first_of(seps, start);
         if (pos == std::string_view::npos) {
             out.push_back(s.substr(start));
             return out;
@@ -120,9 +121,11 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
     }
     if (key == "tiers") {
         std::set<std::string_view> seen;
-        for (std::string_view pool : split(value, ',')) {
+        // '+' or ',' between pools: targetcli passes a cfgstring through the kernel's control
+        // file, which splits at ','; so '+' is what works there.
+        for (std::string_view pool : split(value, "+,")) {
             std::string why = check_pool_name(pool, "a pool in tiers=");
-            if (!why.empty()) return why + " (write tiers=poolA,poolB)";
+            if (!why.empty()) return why + " (write tiers=poolA+poolB)";
             if (!seen.insert(pool).second) {
                 return "tiers= lists pool '" + std::string(pool) + "' twice";
             }
@@ -155,11 +158,13 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
         return {};
     }
     if (key == "quota") {
-        for (std::string_view item : split(value, ',')) {
-            const std::size_t colon = item.find(':');
-            const std::string example = " (write quota=nvme-a:64M,nvme-b:1G)";
+        // POOL=SIZE or POOL:SIZE, items joined by '+' or ','; targetcli (rtslib) refuses ':'
+        // and the kernel splits at ',', so '=' and '+' are what works there.
+        for (std::string_view item : split(value, "+,")) {
+            const std::size_t colon = item.find_first_of(":=");
+            const std::string example = " (write quota=nvme-a=64M+nvme-b=1G)";
             if (colon == std::string_view::npos) {
-                return "quota entry '" + std::string(item) + "' is not POOL:SIZE" + example;
+                return "quota entry '" + std::string(item) + "' is not POOL=SIZE" + example;
             }
             std::string_view pool = item.substr(0, colon);
             std::string_view size = item.substr(colon + 1);
@@ -192,12 +197,12 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
 
 LunConfigParse parse_lun_config(std::string_view cfgstring) {
     if (cfgstring.empty()) return fail("config string is empty: expected pool/image");
-    std::vector<std::string_view> parts = split(cfgstring, ';');
+    std::vector<std::string_view> parts = split(cfgstring, ";");
     std::string_view spec = parts.front();
 
     // tcmu-runner hands both check_config and open "<subtype>/<what the user typed>".
     if (spec.starts_with(kPrefix)) spec.remove_prefix(kPrefix.size());
-    std::vector<std::string_view> names = split(spec, '/');
+    std::vector<std::string_view> names = split(spec, "/");
     if (names.size() == 1) {
         return fail("'" + std::string(spec) + "' names no pool: expected pool/image");
     }

@@ -11,7 +11,7 @@
 #   --bad-cfg-expect; both options may be repeated, in pairs). For user:rbdtier, two such checks are
 #   on by default: a malformed option and an image that does not exist (found by asking the cluster).
 #   With user:rbdtier the LUN is tiered by default (--tiers, --no-tiers): cfgstring
-#   "hdd-a/<image>;tiers=hdd-a,nvme-a,nvme-b,hdd-b;policy=reactive;quota=nvme-a:16M" on a cluster.sh
+#   "hdd-a/<image>;tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=reactive;quota=nvme-a=16M" on a cluster.sh
 #   cluster with its latency profile (hdd-a slow, nvme-a fast), so the handler moves the extents the
 #   guest uses to faster tiers while it uses them. The guest keeps reading and comparing the pattern
 #   until this script has seen, in the placement map, every extent of the pattern away from home;
@@ -524,8 +524,10 @@ EOF
   local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
   # 16 MiB of nvme-a: four extents; what the reactive policy promotes beyond goes to nvme-b.
   if ((TIERED)); then
-    cfgstring+=";tiers=$TIERS;policy=reactive"
-    [[ ,$TIERS, == *,nvme-a,* ]] && cfgstring+=";quota=nvme-a:16M"
+    # '+' and '=' inside values: targetcli passes the string through the kernel's control
+    # file, which splits at ',', and rtslib refuses ':'.
+    cfgstring+=";tiers=${TIERS//,/+};policy=reactive"
+    [[ ,$TIERS, == *,nvme-a,* ]] && cfgstring+=";quota=nvme-a=16M"
   fi
   cat >"$share/params" <<EOF
 SUBTYPE=$SUBTYPE

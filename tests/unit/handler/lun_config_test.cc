@@ -112,7 +112,7 @@ TEST(LunConfig, RefusesBadOptions) {
               "policy='aggressive' is unknown (use none, reactive or predictive)");
     EXPECT_EQ(parse_error("p/i;tenant=a/b"),
               "tenant='a/b' may only contain letters, digits, _ - and .");
-    EXPECT_EQ(parse_error("p/i;tiers=a,,b"), "a pool in tiers= is empty (write tiers=poolA,poolB)");
+    EXPECT_EQ(parse_error("p/i;tiers=a,,b"), "a pool in tiers= is empty (write tiers=poolA+poolB)");
     EXPECT_EQ(parse_error("p/i;tiers=a,b,a"), "tiers= lists pool 'a' twice");
     EXPECT_EQ(parse_error("p/i;id=x;id=y"), "option id= is given twice");
 }
@@ -120,7 +120,7 @@ TEST(LunConfig, RefusesBadOptions) {
 TEST(LunConfig, RefusesBadNames) {
     EXPECT_EQ(parse_error("my pool/i"),
               "pool name 'my pool' contains a character not allowed in a pool name "
-              "(space / @ ; , =)");
+              "(space / @ ; , = + :)");
     EXPECT_EQ(parse_error("p/i mage"),
               "image name 'i mage' contains a character not allowed "
               "(space , =)");
@@ -138,6 +138,14 @@ TEST(LunConfig, HelpMentionsEveryKey) {
 
 namespace rbdtier {
 namespace {
+
+TEST(LunConfigQuota, TargetcliFriendlySeparators) {
+    // targetcli refuses ':' and the kernel splits the cfgstring at ',': '+' and '=' work.
+    LunConfig c = parse_ok("hdd-a/lun;tiers=hdd-a+nvme-a+nvme-b;quota=nvme-a=64M+nvme-b=2G");
+    EXPECT_EQ(c.tiers, (std::vector<std::string>{"hdd-a", "nvme-a", "nvme-b"}));
+    EXPECT_EQ(c.quota.at("nvme-a"), 64ull << 20);
+    EXPECT_EQ(c.quota.at("nvme-b"), 2ull << 30);
+}
 
 TEST(LunConfigQuota, SizesPerTier) {
     LunConfig c = parse_ok("hdd-a/lun;tiers=hdd-a,nvme-a,nvme-b;quota=nvme-a:64M,nvme-b:2G");
@@ -157,14 +165,14 @@ TEST(LunConfigHorizon, SecondsInRange) {
 
 TEST(LunConfigQuota, RefusesWithAReason) {
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x"),
-              "quota entry 'x' is not POOL:SIZE (write quota=nvme-a:64M,nvme-b:1G)");
+              "quota entry 'x' is not POOL=SIZE (write quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:12Q"),
-              "quota size '12Q' for x is not a positive size (write quota=nvme-a:64M,nvme-b:1G)");
+              "quota size '12Q' for x is not a positive size (write quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:0"),
-              "quota size '0' for x is not a positive size (write quota=nvme-a:64M,nvme-b:1G)");
+              "quota size '0' for x is not a positive size (write quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:99999999999T"),
               "quota size '99999999999T' for x is not a positive size (write "
-              "quota=nvme-a:64M,nvme-b:1G)");
+              "quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=y:1G"),
               "quota= names pool 'y', which is not in tiers=");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:1G,x:2G"), "quota= gives pool 'x' twice");
