@@ -71,7 +71,14 @@ TierSpec describe_tier(const Cluster& cluster, const std::string& pool) {
             }
         }
     }
-    spec.read_latency_us = spec.write_latency_us = median_round_trip_us(cluster, pool);
+    // A few round trips cannot tell media apart on an idle cluster (memstore, caches): the
+    // device class sets a floor, so an hdd pool never looks faster than an nvme one by noise.
+    double floor_us = 0;
+    if (spec.device_class == "nvme") floor_us = 100;
+    if (spec.device_class == "ssd") floor_us = 300;
+    if (spec.device_class == "hdd") floor_us = 5000;
+    spec.read_latency_us = spec.write_latency_us =
+        std::max(median_round_trip_us(cluster, pool), floor_us);
     return spec;
 }
 

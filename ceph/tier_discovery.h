@@ -1,8 +1,9 @@
 // describe_tier(): what a pool is, as a tier: its device class and site, found from the cluster
 // (the pool's CRUSH rule takes `<bucket>~<class>`: the bucket names the site, e.g. a datacenter
 // bucket, and the class the media), and its latency, measured now as the median of a few
-// round trips to one of its OSDs. Anything the cluster does not say stays empty; an unreachable
-// pool gets no latency. Control path only (it asks the monitors and OSDs synchronously).
+// round trips to one of its OSDs, never below what its device class costs (nvme 0.1 ms, ssd
+// 0.3 ms, hdd 5 ms). Anything the cluster does not say stays empty; an unreachable pool of
+// unknown class gets no latency. Control path only (it asks the monitors and OSDs synchronously).
 #pragma once
 
 #include <string>
