@@ -162,6 +162,7 @@ void battery_body(const BatteryConfig& cfg, const std::string& image, Checker& c
         std::condition_variable cv;
         unsigned pending = n, bad = 0;
         uint64_t max_in_flight = 0;
+        const uint64_t async_before = dev->async_handled();
         for (unsigned i = 0; i < n; ++i) {
             dev->submit(Request{make_write16(base + i * 8, 8),
                                 {{bufs[i].data(), 4096}},
@@ -177,6 +178,9 @@ void battery_body(const BatteryConfig& cfg, const std::string& image, Checker& c
             std::unique_lock lk(mu);
             cv.wait(lk, [&] { return pending == 0; });
         }
+        // Whether a completion beats the submitter back is the scheduler's business (a loaded
+        // machine sees max in flight 0); that the handler queued every command is not.
+        const uint64_t queued = dev->async_handled() - async_before;
         c.check(bad == 0, "qd" + std::to_string(n) + " writes all GOOD",
                 std::to_string(bad) + " failed");
         std::vector<uint8_t> all(n * 4096ull);
@@ -185,8 +189,9 @@ void battery_body(const BatteryConfig& cfg, const std::string& image, Checker& c
         for (unsigned i = 0; i < n; ++i)
             same = same && std::equal(bufs[i].begin(), bufs[i].end(), all.begin() + i * 4096ull);
         c.check(same, "qd writes landed at their LBAs");
-        c.check(max_in_flight >= 1, "commands were in flight concurrently",
-                "max in flight " + std::to_string(max_in_flight));
+        c.check(queued == n, "every qd command was queued, none completed inline",
+                std::to_string(queued) + " of " + std::to_string(n) + " queued, max in flight " +
+                    std::to_string(max_in_flight));
     }
 
     // 5. UNMAP (two descriptors: one whole 4 MiB object, one 64 KiB-aligned run), then zeros.

@@ -100,6 +100,7 @@ struct DeviceCore {
     tcmu_device dev;
     tcmur_handler* handler = nullptr;
     std::atomic<uint64_t> in_flight{0};
+    std::atomic<uint64_t> async_handled{0};  // commands the handler took asynchronously
     uint64_t admitted = 0;  // commands past the ALUA check, not finished (under idle_mu)
     std::chrono::milliseconds busy_retry{30000};
     // Implicit-failover lock acquisition (tcmur_device event work), one background thread.

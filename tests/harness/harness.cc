@@ -611,7 +611,10 @@ void Device::submit(Request req, Completion done) {
     h->core.owner = h;
     d.in_flight.fetch_add(1);
     int rc = detail::dispatch(d, h);
-    if (rc != TCMU_STS_ASYNC_HANDLED) detail::finish(h, rc);
+    if (rc == TCMU_STS_ASYNC_HANDLED)
+        d.async_handled.fetch_add(1);
+    else
+        detail::finish(h, rc);
 }
 
 Result Device::execute(Request req) {
@@ -788,6 +791,9 @@ void Device::drain() {
 
 uint64_t Device::in_flight() const {
     return core_->in_flight.load();
+}
+uint64_t Device::async_handled() const {
+    return core_->async_handled.load();
 }
 uint32_t Device::block_size() const {
     return core_->dev.block_size;

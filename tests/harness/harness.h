@@ -120,6 +120,9 @@ public:
 
     void drain();                // waits until no command is in flight
     uint64_t in_flight() const;  // commands submitted and not yet completed
+    // Commands whose dispatch returned TCMU_STS_ASYNC_HANDLED: the handler (or the runner's
+    // I/O thread) completes them later instead of inline.
+    uint64_t async_handled() const;
     uint32_t block_size() const;
     uint64_t num_lbas() const;
     uint32_t max_xfer_len() const;
