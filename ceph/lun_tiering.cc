@@ -1,6 +1,10 @@
 #include "ceph/lun_tiering.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <iterator>
+#include <limits>
+#include <string>
 
 namespace rbdtier::ceph {
 
@@ -85,6 +89,7 @@ void LunTiering::loop() {
 }
 
 void LunTiering::run_round() {
+    std::unique_lock policy_lock(policy_mutex_);
     IoEvent event;
     std::uint64_t events = 0;
     while (ring_.try_pop(event)) {
@@ -116,15 +121,33 @@ void LunTiering::run_round() {
         counts = stats_.extents_in_tier;
     }
     View view(gate_, specs_, images_.object_size(), counts);
-    const auto orders = policy_->plan(now, view);
-    for (const auto& order : orders) {
-        if (order.lun != options_.lun || order.extent >= gate_.extents() ||
-            order.to >= specs_.size() || gate_.tier(order.extent) != order.from) {
-            continue;  // stale or not ours
-        }
+    auto planned = policy_->plan(now, view);
+    policy_lock.unlock();
+    const auto orders = with_pins(std::move(planned), tokens_);
+    {
+        std::lock_guard lock(mutex_);
+        queue_ = orders;
+        queue_done_.assign(orders.size(), false);
+    }
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        const MigrationOrder& order = orders[i];
         const std::uint64_t bytes = images_.object_size();
         const std::uint64_t capacity = specs_[order.to].capacity_bytes;
         std::unique_lock lock(mutex_);
+        if (order.lun != options_.lun || order.extent >= gate_.extents() ||
+            order.to >= specs_.size() || gate_.tier(order.extent) != order.from) {
+            queue_done_[i] = true;
+            continue;  // stale or not ours
+        }
+        // A pin set since the round began wins over the order.
+        if (auto pin = pins_.upper_bound(order.extent); pin != pins_.begin()) {
+            --pin;
+            const PinnedRange& p = pin->second;
+            if (order.extent < p.first + p.count && order.to != p.tier) {
+                queue_done_[i] = true;
+                continue;
+            }
+        }
         ++stats_.orders;
         if (order.to != 0 && capacity != 0 &&
             (stats_.extents_in_tier[order.to] + 1) * bytes > capacity) {
@@ -140,19 +163,129 @@ void LunTiering::run_round() {
         record.reason = order.reason;
         lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
         const Status s = migrator_.migrate(order.extent, order.to, record);
+        if (s) {
+            policy_lock.lock();
+            policy_->migrated(order, now_us());
+            policy_lock.unlock();
+        }
         lock.lock();
+        queue_done_[i] = true;
         if (s) {
             ++stats_.moved;
             stats_.bytes_moved += record.bytes;
             --stats_.extents_in_tier[order.from];
             ++stats_.extents_in_tier[order.to];
-            policy_->migrated(order, now_us());
         } else {
             ++stats_.failed;
         }
         history_.push_back(std::move(record));
         if (history_.size() > options_.history) history_.pop_front();
     }
+}
+
+std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> orders,
+                                                  double budget_bytes) const {
+    std::vector<PinnedRange> pins;
+    {
+        std::lock_guard lock(mutex_);
+        if (pins_.empty()) return orders;
+        for (const auto& [first, pin] : pins_) pins.push_back(pin);
+    }
+    auto pinned = [&pins](ExtentIndex e) {
+        auto it = std::upper_bound(pins.begin(), pins.end(), e,
+                                   [](ExtentIndex x, const PinnedRange& p) { return x < p.first; });
+        return it != pins.begin() && e < std::prev(it)->first + std::prev(it)->count;
+    };
+    // Enough pin orders to use the budget (one more shows in the queue what waits for it).
+    const std::uint64_t bytes = images_.object_size();
+    const std::uint64_t most = static_cast<std::uint64_t>(budget_bytes / bytes) + 1;
+    std::vector<MigrationOrder> out;
+    for (const PinnedRange& p : pins) {
+        const ExtentIndex end = std::min<ExtentIndex>(p.first + p.count, gate_.extents());
+        for (ExtentIndex e = p.first; e < end && out.size() < most; ++e) {
+            const TierId now = gate_.tier(e);
+            if (now == p.tier) continue;
+            MigrationOrder o;
+            o.lun = options_.lun;
+            o.extent = e;
+            o.from = now;
+            o.to = p.tier;
+            o.reason = "pinned to " + specs_[p.tier].name;
+            out.push_back(std::move(o));
+        }
+    }
+    for (MigrationOrder& o : orders)
+        if (!pinned(o.extent)) out.push_back(std::move(o));
+    return out;
+}
+
+void LunTiering::cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
+                     std::uint64_t count) {
+    const ExtentIndex end = first + count;
+    auto it = pins.upper_bound(first);
+    if (it != pins.begin()) --it;
+    while (it != pins.end() && it->first < end) {
+        const PinnedRange p = it->second;
+        const ExtentIndex p_end = p.first + p.count;
+        if (p_end <= first) {
+            ++it;
+            continue;
+        }
+        it = pins.erase(it);
+        if (p.first < first) pins[p.first] = PinnedRange{p.first, first - p.first, p.tier};
+        if (p_end > end) pins[end] = PinnedRange{end, p_end - end, p.tier};
+    }
+}
+
+Status LunTiering::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
+    const std::uint64_t extents = gate_.extents();
+    if (tier >= specs_.size()) {
+        return Status::error(-EINVAL, "pin to tier " + std::to_string(tier) + ": the LUN has " +
+                                          std::to_string(specs_.size()) + " tiers");
+    }
+    if (count == 0 || first >= extents || count > extents - first) {
+        return Status::error(-EINVAL, "pin extents [" + std::to_string(first) + ", +" +
+                                          std::to_string(count) + "): the LUN has " +
+                                          std::to_string(extents) + " extents");
+    }
+    std::lock_guard lock(mutex_);
+    cut(pins_, first, count);
+    pins_[first] = PinnedRange{first, count, tier};
+    return Status::ok();
+}
+
+void LunTiering::unpin(ExtentIndex first, std::uint64_t count) {
+    if (count == 0) return;
+    count = std::min(count, std::numeric_limits<std::uint64_t>::max() - first);
+    std::lock_guard lock(mutex_);
+    cut(pins_, first, count);
+}
+
+std::vector<PinnedRange> LunTiering::pins() const {
+    std::lock_guard lock(mutex_);
+    std::vector<PinnedRange> out;
+    for (const auto& [first, pin] : pins_) out.push_back(pin);
+    return out;
+}
+
+std::vector<MigrationOrder> LunTiering::queue() const {
+    std::lock_guard lock(mutex_);
+    std::vector<MigrationOrder> out;
+    for (std::size_t i = 0; i < queue_.size(); ++i)
+        if (!queue_done_[i]) out.push_back(queue_[i]);
+    return out;
+}
+
+void LunTiering::inspect(
+    const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const {
+    std::lock_guard policy_lock(policy_mutex_);
+    std::vector<std::uint64_t> counts;
+    {
+        std::lock_guard lock(mutex_);
+        counts = stats_.extents_in_tier;
+    }
+    const View view(gate_, specs_, images_.object_size(), counts);
+    fn(*policy_, view);
 }
 
 LunTieringStats LunTiering::stats() const {

@@ -9,6 +9,10 @@
 // the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
 // the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
 // thread after the migration in progress.
+// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
+// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
+// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
+// with the policy while no round uses it. All public members are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -16,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -54,6 +59,14 @@ struct LunTieringStats {
     std::vector<std::uint64_t> extents_in_tier;  // per tier id
 };
 
+// Extents [first, first+count) pinned to `tier`.
+struct PinnedRange {
+    ExtentIndex first = 0;
+    std::uint64_t count = 0;
+    TierId tier = 0;
+    bool operator==(const PinnedRange&) const = default;
+};
+
 class LunTiering {
 public:
     // specs[i] describes tier image i (specs[i].id must be i).
@@ -83,9 +96,29 @@ public:
     std::vector<MigrationRecord> history() const;
     const std::vector<TierSpec>& tiers() const { return specs_; }
 
+    // Pins extents [first, first+count) to `tier`: rounds move them there first (within the
+    // bandwidth budget and tier capacity) and never move them elsewhere; the policy's orders for
+    // them are dropped. Refuses (EINVAL) a tier id out of range or an empty/out-of-LUN range; a
+    // new pin replaces overlap.
+    Status pin(ExtentIndex first, std::uint64_t count, TierId tier);
+    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned).
+    void unpin(ExtentIndex first, std::uint64_t count);
+    std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
+    // The orders of the last round that are not carried out yet (the migration queue), best
+    // first.
+    std::vector<MigrationOrder> queue() const;
+    // Runs fn with the policy while no round uses it (admin introspection; fn must be quick).
+    void inspect(const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const;
+
 private:
     class View;
     void loop();
+    // Orders that bring pinned extents to their tier (at most `budget_bytes` of them), and the
+    // policy's orders without those for pinned extents; pins first.
+    std::vector<MigrationOrder> with_pins(std::vector<MigrationOrder> orders,
+                                          double budget_bytes) const;
+    static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
+                    std::uint64_t count);
 
     TierImages& images_;
     ExtentGate& gate_;
@@ -105,6 +138,11 @@ private:
     mutable std::mutex mutex_;
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;
+    std::map<ExtentIndex, PinnedRange> pins_;  // by first extent; under mutex_
+    std::vector<MigrationOrder> queue_;        // under mutex_
+    std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
+    // Held by a round while it uses the policy, and by inspect().
+    mutable std::mutex policy_mutex_;
 
     std::mutex wake_mutex_;
     std::condition_variable wake_;

@@ -1,0 +1,154 @@
+// Pins on the live cluster: pinned extents go to their tier before anything else, stay there
+// whatever the policy wants, wait for the bandwidth budget in the queue, and a new pin replaces
+// the overlapping part of an older one.
+#include <gtest/gtest.h>
+#include <rbd/librbd.h>
+
+#include "ceph/lun_tiering.h"
+#include "engine/replay/policy_registry.h"
+#include "tiered_lun_fixture.h"
+
+namespace rbdtier::test {
+namespace {
+
+constexpr std::uint64_t kExtent = 4 << 20;
+
+ReplayConfig pin_config() {
+    ReplayConfig c;
+    const double lat_us[] = {8000, 200, 1200, 10000};
+    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
+        TierModel m;
+        m.spec.id = static_cast<TierId>(i);
+        m.spec.name = kAllPools[i];
+        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
+        m.spec.site = i < 2 ? "site-a" : "site-b";
+        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
+        c.tiers.push_back(m);
+    }
+    c.default_home = 0;
+    c.round_us = 100'000;
+    c.horizon_us = 5'000'000;
+    return c;
+}
+
+std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
+    std::uint64_t n = 0;
+    auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {
+        if (exists) ++*static_cast<std::uint64_t*>(arg);
+        return 0;
+    };
+    EXPECT_EQ(rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, cb, &n), 0);
+    return n;
+}
+
+std::vector<TierSpec> specs_of(const ReplayConfig& config) {
+    std::vector<TierSpec> specs;
+    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    return specs;
+}
+
+TEST(LunTieringPins, RefusesBadRangesAndReplacesOverlap) {
+    auto lun = TieredLun::create("hdd-a", unique_name("pin"), 8 * kExtent);
+    const ReplayConfig config = pin_config();
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+                             builtin_policy_registry().create("none", {config, {}}), {});
+    EXPECT_EQ(tiering.pin(0, 1, 4).code(), -EINVAL);  // tier out of range
+    EXPECT_EQ(tiering.pin(0, 0, 1).code(), -EINVAL);  // empty
+    EXPECT_EQ(tiering.pin(7, 2, 1).code(), -EINVAL);  // past the end
+    EXPECT_EQ(tiering.pin(8, 1, 1).code(), -EINVAL);
+    EXPECT_TRUE(tiering.pins().empty());
+
+    ASSERT_TRUE(tiering.pin(1, 4, 2));  // [1,5) -> nvme-b
+    ASSERT_TRUE(tiering.pin(3, 4, 1));  // [3,7) -> nvme-a replaces [3,5)
+    ASSERT_TRUE(tiering.pin(2, 1, 3));  // [2,3) -> hdd-b splits [1,3)
+    const std::vector<ceph::PinnedRange> want = {{1, 1, 2}, {2, 1, 3}, {3, 4, 1}};
+    EXPECT_EQ(tiering.pins(), want);
+    tiering.unpin(4, 2);  // leaves [3,4) and [6,7)
+    const std::vector<ceph::PinnedRange> after = {{1, 1, 2}, {2, 1, 3}, {3, 1, 1}, {6, 1, 1}};
+    EXPECT_EQ(tiering.pins(), after);
+    tiering.unpin(0, 100);
+    EXPECT_TRUE(tiering.pins().empty());
+}
+
+// Pinned extents move first and stay put while the reactive policy wants them elsewhere.
+TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
+    const std::uint64_t size = 8 * kExtent;
+    auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
+    lun->write(0, std::vector<char>(size, 'p'));
+    const ReplayConfig config = pin_config();
+    ceph::LunTieringOptions options;
+    options.bandwidth_bytes_per_s = 64.0 * kExtent;
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+                             builtin_policy_registry().create("reactive", {config, {}}), options);
+    ASSERT_TRUE(tiering.pin(2, 2, 2));  // extents 2, 3 -> nvme-b
+    for (int round = 0; round < 6; ++round) {
+        for (std::uint64_t e : {2u, 3u, 5u}) {  // all hot: reactive wants them on nvme-a
+            IoEvent ev;
+            ev.time_us = tiering.now_us();
+            ev.offset = e * kExtent;
+            ev.length = 4096;
+            ev.op = IoOp::kRead;
+            tiering.record(ev);
+        }
+        tiering.run_round();
+    }
+    EXPECT_EQ(lun->gate().tier(2), 2);
+    EXPECT_EQ(lun->gate().tier(3), 2);
+    EXPECT_EQ(lun->gate().tier(5), 1) << "the unpinned hot extent is the policy's";
+    EXPECT_EQ(allocated_extents(lun->images().image(2), size), 2u);  // on the cluster
+    for (const auto& o : tiering.queue()) EXPECT_TRUE(o.extent != 2 && o.extent != 3);
+    bool pinned_reason = false;
+    for (const auto& r : tiering.history()) pinned_reason |= r.reason == "pinned to nvme-b";
+    EXPECT_TRUE(pinned_reason);
+
+    // Unpinned, they are the policy's again: reactive promotes them to nvme-a.
+    tiering.unpin(2, 2);
+    for (int round = 0; round < 6; ++round) {
+        for (std::uint64_t e : {2u, 3u}) {
+            IoEvent ev;
+            ev.time_us = tiering.now_us();
+            ev.offset = e * kExtent;
+            ev.length = 4096;
+            ev.op = IoOp::kRead;
+            tiering.record(ev);
+        }
+        tiering.run_round();
+    }
+    EXPECT_EQ(lun->gate().tier(2), 1);
+    EXPECT_EQ(lun->gate().tier(3), 1);
+    EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'p'));
+
+    bool inspected = false;
+    tiering.inspect([&](const PlacementPolicy& policy, const PlacementView& view) {
+        inspected = true;
+        EXPECT_EQ(policy.name(), "reactive");
+        EXPECT_EQ(view.tiers().size(), 4u);
+        EXPECT_EQ(view.tier_of(0, 2), 1);
+        EXPECT_EQ(view.used_bytes(1), 3 * kExtent);
+    });
+    EXPECT_TRUE(inspected);
+}
+
+// A budget of one extent a round: the rest of a pinned range waits in the queue.
+TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
+    const std::uint64_t size = 6 * kExtent;
+    auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
+    lun->write(0, std::vector<char>(size, 'w'));
+    const ReplayConfig config = pin_config();
+    ceph::LunTieringOptions options;
+    options.bandwidth_bytes_per_s = kExtent;  // one extent a second
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+                             builtin_policy_registry().create("none", {config, {}}), options);
+    ASSERT_TRUE(tiering.pin(0, 4, 1));
+    tiering.run_round();
+    EXPECT_EQ(tiering.stats().moved, 1u);
+    const auto queue = tiering.queue();
+    ASSERT_FALSE(queue.empty());
+    EXPECT_EQ(queue.front().to, 1);
+    EXPECT_EQ(queue.front().reason, "pinned to nvme-a");
+    EXPECT_GE(tiering.stats().deferred_bandwidth, 1u);
+    EXPECT_EQ(allocated_extents(lun->images().image(1), size), 1u);
+}
+
+}  // namespace
+}  // namespace rbdtier::test
