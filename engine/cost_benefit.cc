@@ -83,14 +83,15 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
             for (std::uint64_t age = now_bucket - newest; age < kBuckets; ++age) {
                 const std::uint64_t b = now_bucket - age;
                 if (newest - b >= kBuckets) break;
-                num += ctx.ewma_weights[age] * static_cast<float>(s.buckets[b % kBuckets]);
+                num += ctx.ewma_weights[age] * s.bucket(b % kBuckets);
             }
             float rate = num / (fraction + ctx.ewma_tail_weight);
             // An extent that was busy and has been silent for many of its own inter-access
             // times has ended its episode: its rate fades fast instead of bucket by bucket.
             if (s.episode_count >= 3 && ctx.now_tick > s.last_tick) {
-                const float iat = std::max(1.0f, static_cast<float>(s.last_tick - s.episode_start) /
-                                                     static_cast<float>(s.episode_count - 1));
+                const float iat =
+                    std::max(1.0f, static_cast<float>(s.last_tick - s.episode_start()) /
+                                       static_cast<float>(s.episode_count - 1));
                 const float silent = static_cast<float>(ctx.now_tick - s.last_tick) / iat;
                 if (silent > 4.0f) rate *= std::exp(-(silent - 4.0f) / 4.0f);
             }
@@ -106,7 +107,7 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
         rp.horizon_ticks = ctx.horizon_ticks;
         rp.episode_gap_ticks = ctx.episode_gap_ticks;
         rp.lun_period_ticks = lc->period_ticks;
-        if (s.period_buckets != 0) {
+        if (s.period_buckets() != 0) {
             const Forecast rf = recurrence_forecast(s, ctx.now_tick, rp);
             p[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.p_access);
             e[static_cast<std::size_t>(ModelId::kRecurrence)] = static_cast<float>(rf.expected);

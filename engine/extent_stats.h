@@ -1,15 +1,19 @@
-// ExtentStats: what the profiler remembers about one tracked extent, in exactly 64 bytes.
+// ExtentStats: what the profiler remembers about one tracked extent, in exactly 40 bytes.
 //
-// Access counts live in a ring of kBuckets fixed-width time buckets (u16, saturating); the ring
-// slot of bucket n is n % kBuckets and the newest bucket is the one holding `last_tick`. Times
-// are engine ticks (kTickUs each, u32: 497 days). The read/write mix and sequentiality are
-// decayed shares (u8). An "episode" is a run of accesses without an idle gap longer than the
-// configured episode gap; an episode of at least kSubstantialEpisode accesses is substantial.
-// The start of the latest substantial episode (the anchor) and the distance between the last
-// two substantial starts (the extent's own period, in buckets) let the recurrence forecaster see
-// an extent that returns every period, undisturbed by stray accesses in between. The initiator
-// set is compact: the first initiator's compact id plus a "shared" bit once a second initiator
-// shows up.
+// Access counts live in a ring of kBuckets fixed-width time buckets (one-byte LogCounter codes:
+// exact up to 15, then within 1/16, unbiased); the ring slot of bucket n is n % kBuckets and the
+// newest bucket is the one holding `last_tick`. Times are engine ticks (kTickUs each, u32: 497
+// days). The read/write mix and sequentiality are decayed shares (u8); bytes are a LogCounter of
+// MiB. An "episode" is a run of accesses without an idle gap longer than the configured episode
+// gap; it starts episode_span ticks before last_tick (saturating at 0xFFFF ticks, 11 minutes: a
+// longer episode's start is then approximate). An episode of at least kSubstantialEpisode
+// accesses is substantial. The start of the latest substantial episode (the anchor) and the
+// distance between the last two substantial starts (the extent's own period, in buckets) let the
+// recurrence forecaster see an extent that returns every period, undisturbed by stray accesses in
+// between. The initiator set is compact: the first initiator's compact id (7 bits) plus a
+// "shared" bit once a second initiator shows up.
+// Random decisions (LogCounter) come from a hash of the key, the tick and the episode's count:
+// deterministic for a given sequence of accesses.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +21,7 @@
 #include <cstdint>
 
 #include "engine/extent_key.h"
+#include "engine/log_counter.h"
 
 namespace rbdtier {
 
@@ -28,35 +33,45 @@ inline constexpr std::uint64_t tick_to_us(std::uint32_t tick) {
     return tick == 0 ? 0 : static_cast<std::uint64_t>(tick - 1) * kTickUs;
 }
 
-inline constexpr int kBuckets = 16;
+inline constexpr int kBuckets = 12;
 inline constexpr std::uint16_t kSubstantialEpisode = 4;
-inline constexpr std::uint16_t kSharedInitiator = 0x8000;
+inline constexpr std::uint8_t kSharedInitiator = 0x80;
 
 struct ExtentStats {
+    static constexpr std::uint16_t kAnchorCurrent = 0x8000;  // in period_flags
+    static constexpr std::uint16_t kPeriodMask = 0x7FFF;
+
     ExtentKey key = kNoExtent;
-    std::array<std::uint16_t, kBuckets> buckets{};  // access counts per time bucket (ring)
-    std::uint32_t last_tick = 0;                    // last access; 0 = never accessed
-    std::uint32_t episode_start = 0;                // tick of the current episode's first access
-    std::uint32_t anchor_start = 0;                 // tick: start of the last substantial episode
-    std::uint16_t period_buckets = 0;               // between the last two substantial starts
-    std::uint16_t mib = 0;                          // bytes accessed / 1 MiB (saturating)
-    std::uint16_t initiator = 0;                    // compact id + 1; | kSharedInitiator
-    std::uint16_t episode_count = 0;                // accesses in the current episode
-    std::uint16_t anchor_count = 0;                 // accesses in the last finished substantial one
-    std::uint8_t write_share = 0;                   // decayed share of writes, 0..255
-    std::uint8_t sequential_share = 0;              // decayed share of sequential accesses
+    std::uint32_t last_tick = 0;                        // last access; 0 = never accessed
+    std::uint32_t anchor_start = 0;                     // start of the last substantial episode
+    std::array<std::uint8_t, kBuckets> bucket_codes{};  // LogCounter codes per bucket (ring)
+    std::uint16_t episode_span = 0;     // ticks from the current episode's start to last_tick
+    std::uint16_t period_flags = 0;     // period in buckets (15 bits) | kAnchorCurrent
+    std::uint16_t episode_count = 0;    // accesses in the current episode (saturating)
+    std::uint16_t anchor_count = 0;     // accesses in the last finished substantial episode
+    std::uint8_t initiator = 0;         // compact id + 1 (7 bits) | kSharedInitiator
+    std::uint8_t mib_code = 0;          // LogCounter of the MiB accessed
+    std::uint8_t write_share = 0;       // decayed share of writes, 0..255
+    std::uint8_t sequential_share = 0;  // decayed share of sequential accesses
 
     double write_fraction() const { return write_share / 255.0; }
     double sequential_fraction() const { return sequential_share / 255.0; }
-
     bool empty() const { return key == kNoExtent; }
+
+    std::uint32_t episode_start() const { return last_tick - episode_span; }
+    std::uint16_t period_buckets() const { return period_flags & kPeriodMask; }
+    // True while the anchor (last substantial episode) is the current episode.
+    bool anchor_is_current() const { return (period_flags & kAnchorCurrent) != 0; }
+    std::uint32_t mib() const { return LogCounter::decode(mib_code); }
+    // Decoded count of ring slot `slot`.
+    float bucket(std::size_t slot) const { return kLogCounterValues[bucket_codes[slot]]; }
 
     // Count of bucket `n` (absolute bucket number); 0 outside the remembered window.
     std::uint32_t count_in_bucket(std::uint64_t n, std::uint32_t bucket_ticks) const {
         if (last_tick == 0) return 0;
         const std::uint64_t newest = last_tick / bucket_ticks;
         if (n > newest || newest - n >= kBuckets) return 0;
-        return buckets[n % kBuckets];
+        return LogCounter::decode(bucket_codes[n % kBuckets]);
     }
 
     // The kBuckets counts ending at bucket `now_bucket`, oldest first.
@@ -77,55 +92,59 @@ struct ExtentStats {
         const std::uint64_t b = tick / bucket_ticks;
         bool too_old = false;
         if (last_tick == 0) {
-            buckets.fill(0);
-            episode_start = tick;
+            bucket_codes.fill(0);
+            episode_span = 0;
             episode_count = 0;
+            last_tick = tick;
         } else {
             const std::uint64_t newest = last_tick / bucket_ticks;
             if (b > newest) {
                 const std::uint64_t clear = std::min<std::uint64_t>(b - newest, kBuckets);
-                for (std::uint64_t i = 1; i <= clear; ++i) buckets[(newest + i) % kBuckets] = 0;
+                for (std::uint64_t i = 1; i <= clear; ++i)
+                    bucket_codes[(newest + i) % kBuckets] = 0;
             } else if (newest - b >= kBuckets) {
                 too_old = true;
             }
-            if (tick > last_tick && tick - last_tick > episode_gap_ticks) {
-                if (episode_count >= kSubstantialEpisode) anchor_count = episode_count;
-                episode_start = tick;
-                episode_count = 0;
+            if (tick > last_tick) {
+                if (tick - last_tick > episode_gap_ticks) {
+                    if (episode_count >= kSubstantialEpisode) anchor_count = episode_count;
+                    period_flags &= kPeriodMask;  // the anchor is now a finished episode
+                    episode_span = 0;
+                    episode_count = 0;
+                } else {
+                    episode_span = static_cast<std::uint16_t>(
+                        std::min<std::uint32_t>(0xFFFFu, episode_span + (tick - last_tick)));
+                }
+                last_tick = tick;
             }
         }
-        if (!too_old) {
-            auto& c = buckets[b % kBuckets];
-            if (c != 0xFFFF) ++c;
-        }
-        if (tick > last_tick) last_tick = tick;
+        const std::uint64_t random = mix_key(key ^ (static_cast<std::uint64_t>(tick) << 20) ^
+                                             (static_cast<std::uint64_t>(episode_count) << 52));
+        if (!too_old) LogCounter::increment(bucket_codes[b % kBuckets], random);
         if (episode_count != 0xFFFF) ++episode_count;
-        if (episode_count == kSubstantialEpisode && episode_start != anchor_start) {
-            if (anchor_start != 0 && episode_start > anchor_start) {
-                const std::uint32_t p =
-                    (episode_start - anchor_start + bucket_ticks / 2) / bucket_ticks;
-                period_buckets = static_cast<std::uint16_t>(std::min<std::uint32_t>(p, 0xFFFF));
+        if (episode_count == kSubstantialEpisode && !anchor_is_current()) {
+            const std::uint32_t start = episode_start();
+            if (anchor_start != 0 && start > anchor_start) {
+                const std::uint32_t p = (start - anchor_start + bucket_ticks / 2) / bucket_ticks;
+                period_flags = static_cast<std::uint16_t>(std::min<std::uint32_t>(p, kPeriodMask));
             }
-            anchor_start = episode_start;
+            anchor_start = start;
+            period_flags |= kAnchorCurrent;
         }
-        // Bytes in MiB: whole MiB, plus one more with probability (remainder / 1 MiB), decided
-        // by a hash of tick and key (deterministic, unbiased over many accesses).
-        const std::uint32_t whole = length >> 20;
-        const std::uint32_t part = length & ((1u << 20) - 1);
-        const std::uint32_t add = whole + ((mix_key(tick ^ key) & ((1u << 20) - 1)) < part ? 1 : 0);
-        mib = static_cast<std::uint16_t>(std::min<std::uint32_t>(0xFFFFu, mib + add));
+        // Bytes in MiB, unbiased (LogCounter).
+        LogCounter::add(mib_code, static_cast<double>(length) / (1 << 20), random >> 7);
         // Shares decay by 1/8 per access (integer EWMA toward 0 or 255).
         write_share =
             static_cast<std::uint8_t>(write_share + ((write ? 255 : 0) - write_share) / 8);
         sequential_share = static_cast<std::uint8_t>(
             sequential_share + ((sequential_access ? 255 : 0) - sequential_share) / 8);
-        const std::uint16_t id = static_cast<std::uint16_t>((initiator_id % 0x7FFF) + 1);
+        const std::uint8_t id = static_cast<std::uint8_t>((initiator_id % 0x7F) + 1);
         if (initiator == 0)
             initiator = id;
-        else if ((initiator & 0x7FFF) != id)
+        else if ((initiator & 0x7F) != id)
             initiator |= kSharedInitiator;
     }
 };
-static_assert(sizeof(ExtentStats) == 64, "ExtentStats must stay one cache line");
+static_assert(sizeof(ExtentStats) == 40, "ExtentStats must stay 40 bytes");
 
 }  // namespace rbdtier

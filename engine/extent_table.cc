@@ -49,7 +49,7 @@ void ExtentTable::insert_fresh(const ExtentStats& stats) {
 void ExtentTable::grow() {
     std::vector<ExtentStats> old;
     old.swap(slots_);
-    slots_.assign(old.size() + old.size() / 2 + 16, ExtentStats{});
+    slots_.assign(old.size() + old.size() / 3 + 16, ExtentStats{});
     slots_.shrink_to_fit();
     size_ = 0;
     for (const auto& s : old)

@@ -1,11 +1,13 @@
 // ExtentTable: the sparse map (LUN, extent) -> ExtentStats of every tracked extent.
 //
-// Open addressing with linear probing over a flat array of 64-byte records (the key lives in
+// Open addressing with linear probing over a flat array of 40-byte records (the key lives in
 // the record), so a tracked extent costs its record plus the table's slack and an untracked
 // (cold) extent costs nothing. Any capacity is allowed (index = fast range reduction of a
-// mixed hash), growth is x1.5 at 85% load. No per-entry deletion: `rebuild()` keeps the entries
-// a predicate accepts (idle eviction). Not thread-safe; the engine thread owns it, and parallel
-// readers may scan `slot(i)` for i < capacity() while nobody writes.
+// mixed hash); growth is x4/3 at 85% load, so the load stays between 64% and 85% and a tracked
+// extent costs at most 40 / 0.6375 = 62.7 bytes, all slack included. No per-entry deletion:
+// `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. Not thread-safe;
+// the engine thread owns it, and parallel readers may scan `slot(i)` for i < capacity() while
+// nobody writes.
 #pragma once
 
 #include <cstddef>

@@ -31,7 +31,7 @@ TieringEngine::TieringEngine(const EngineConfig& config)
       profiler_(config_),
       placement_(tenants_, config_.extent_bytes),
       scan_(config_.extent_bytes, 4, 256, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
-      coaccess_(1 << 18, std::max<std::uint64_t>(config_.bucket_us, 5'000'000), 0.5),
+      coaccess_(1 << 15, std::max<std::uint64_t>(config_.bucket_us, 5'000'000), 0.5),
       drift_(config_.extent_bytes, config_.bucket_us),
       anomaly_(config_.extent_bytes, config_.bucket_us),
       feedback_(config_.horizon_us, config_.extent_bytes),
@@ -54,7 +54,7 @@ void TieringEngine::consume(std::span<const IoEvent> events) {
         feedback_.on_access(key, e.time_us);
         const ExtentStats* s = profiler_.extents().find(key);
         if (s == nullptr) continue;
-        if (s->episode_start == to_tick(e.time_us) && started_.insert(key).second && !muted)
+        if (s->episode_start() == to_tick(e.time_us) && started_.insert(key).second && !muted)
             coaccess_.observe_episode_start(key, e.time_us);
         if (s->episode_count >= Feedback::kBusyEpisode && placement_.has_home(e.lun)) {
             const TierId home = placement_.home(e.lun, 0);
@@ -179,8 +179,10 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
 
     const auto t0 = std::chrono::steady_clock::now();
     const float min_value = 1e-3f;
+    // Per round: released when the round ends, so idle rounds hold no per-extent scores.
+    std::vector<ExtentScore> scores;
     arena_->execute(
-        [&] { CostBenefit::score(profiler_.extents(), ctx_, min_value, true, scores_); });
+        [&] { CostBenefit::score(profiler_.extents(), ctx_, min_value, true, scores); });
     stats_.score_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats_.scored = profiler_.extents().size();
@@ -191,22 +193,22 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
         ExtentStats fresh;
         fresh.key = key;
         const ExtentScore s = score_extent(fresh, ctx_);
-        if (s.value > min_value) scores_.push_back(s);
+        if (s.value > min_value) scores.push_back(s);
     }
     // Extents placed away from home whose statistics were evicted: residents worth nothing.
     for (const auto& [key, tier] : placement_.away()) {
         if (profiler_.extents().find(key) != nullptr) continue;
         ExtentStats gone;
         gone.key = key;
-        scores_.push_back(score_extent(gone, ctx_));
+        scores.push_back(score_extent(gone, ctx_));
     }
     // Quarantined extents are not promoted on an anomalous initiator's account.
-    for (ExtentScore& s : scores_)
+    for (ExtentScore& s : scores)
         if (s.current == s.home && anomaly_.quarantined(s.key)) s.gain_us = 0;
     // A sample of forecasts is followed up, to learn each model's reliability per LUN.
-    const std::size_t stride = std::max<std::size_t>(1, scores_.size() / kForecastSamplesPerRound);
-    for (std::size_t i = stats_.rounds % stride; i < scores_.size(); i += stride) {
-        const ExtentScore& s = scores_[i];
+    const std::size_t stride = std::max<std::size_t>(1, scores.size() / kForecastSamplesPerRound);
+    for (std::size_t i = stats_.rounds % stride; i < scores.size(); i += stride) {
+        const ExtentScore& s = scores[i];
         if (s.p_access >= 0.05f)
             feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model),
                                      s.p_access, now_us);
@@ -219,7 +221,7 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     stats_.min_accesses = config_.min_expected_accesses * (1.0 + feedback_.threshold_factor());
 
     std::vector<std::uint8_t> models;
-    auto orders = scheduler_.schedule(now_us, scores_, ctx_, resources_, placement_,
+    auto orders = scheduler_.schedule(now_us, scores, ctx_, resources_, placement_,
                                       stats_.threshold_us, stats_.min_accesses, &models);
     std::vector<MigrationOrder> valid;
     valid.reserve(orders.size());

@@ -112,7 +112,6 @@ private:
     std::unordered_map<ExtentKey, std::uint8_t> order_model_;  // issued promotion -> model
     std::unordered_set<ExtentKey> started_;
     std::vector<ExtentForecast> forecasts_;
-    std::vector<ExtentScore> scores_;
     ScoringContext ctx_;
     EngineStats stats_;
     std::uint64_t last_evict_us_ = 0;

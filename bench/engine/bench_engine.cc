@@ -3,10 +3,15 @@
 //  - Profiler::record() cost per call with 1 and 2 threads recording at once;
 //  - scoring throughput (extents/s) of the cost/benefit kernel: serial, and TBB with 1 and 2
 //    threads (tbb::global_control caps the parallelism);
-//  - memory per tracked extent (counter bytes_per_extent).
+//  - memory per tracked extent (counter bytes_per_extent: the extent table, slack included).
 // After the Google Benchmark runs, prints the ratios that matter (TBB speed-up 1 -> 2 threads,
-// parallel vs serial) from a direct timing.
+// parallel vs serial) from a direct timing, and memory per tracked extent measured two ways:
+// the extent table's bytes (records + empty slots) / tracked extents over a sweep of sizes (its
+// worst case: right after a growth), and all the heap a TieringEngine holds for 1M tracked
+// extents after a planning round (glibc's mallinfo2: every container of the engine), minus what
+// the same engine holds with none, / 1M.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <tbb/global_control.h>
 
 #include <chrono>
@@ -17,6 +22,7 @@
 
 #include "engine/cost_benefit.h"
 #include "engine/profiler.h"
+#include "engine/tiering_engine.h"
 
 namespace {
 
@@ -128,6 +134,90 @@ double time_score(bool parallel, int threads, int reps) {
     return static_cast<double>(w.profiler.extents().size()) * reps / s;
 }
 
+std::size_t heap_in_use() {
+    const struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+// Every extent at its LUN's home (hdd-a); nothing moves.
+class HomeView : public PlacementView {
+public:
+    explicit HomeView(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {}
+    TierId tier_of(LunId, ExtentIndex) const override { return 1; }
+    TierId home_tier(LunId) const override { return 1; }
+    std::uint64_t used_bytes(TierId) const override { return 0; }
+    const std::vector<TierSpec>& tiers() const override { return tiers_; }
+    std::uint64_t extent_bytes() const override { return kExt; }
+
+private:
+    std::vector<TierSpec> tiers_;
+};
+
+// Heap bytes a TieringEngine holds for `n` tracked extents (8 LUNs), after planning rounds,
+// beyond what an engine that tracks nothing holds (its rings, fixed tables).
+double engine_heap_per_extent(std::size_t n, std::uint64_t* dropped) {
+    EngineConfig c = bench_config();
+    c.profiler_ring_events = 1 << 16;
+    HomeView view(c.tiers);
+    const std::size_t base = heap_in_use();
+    std::size_t empty = 0;
+    {
+        TieringEngine e(c);
+        e.plan_round(1'000'000, view);
+        empty = heap_in_use() - base;
+    }
+    const std::size_t before = heap_in_use();
+    auto engine = std::make_unique<TieringEngine>(c);
+    IoEvent ev;
+    ev.length = 4096;
+    std::uint64_t t = 1'000'000;
+    for (std::size_t i = 0; i < n; ++i) {
+        ev.lun = static_cast<LunId>(i % 8);
+        ev.offset = (i / 8) * kExt;
+        ev.op = i % 3 == 0 ? IoOp::kWrite : IoOp::kRead;
+        ev.time_us = t;
+        t += 10;
+        engine->record(ev);
+        if ((i + 1) % 32768 == 0) engine->plan_round(t, view);
+    }
+    engine->plan_round(t, view);
+    *dropped = engine->stats().dropped;
+    const double held = static_cast<double>(heap_in_use() - before) - static_cast<double>(empty);
+    return held / static_cast<double>(engine->stats().tracked_extents);
+}
+
+// The extent table alone, over sizes from 10 k to 4 M tracked extents (x1.05 steps): the worst
+// bytes per tracked extent, and at which size.
+std::pair<double, std::size_t> table_worst_bytes_per_extent() {
+    double worst = 0;
+    std::size_t at = 0;
+    ExtentTable table(8'000'000);
+    std::size_t inserted = 0;
+    for (double n = 10'000; n <= 4'000'000; n *= 1.05) {
+        for (; inserted < static_cast<std::size_t>(n); ++inserted)
+            table.find_or_insert(make_extent_key(static_cast<LunId>(inserted % 8), inserted / 8));
+        // Also just after each growth.
+        if (table.bytes_per_extent() > worst) {
+            worst = table.bytes_per_extent();
+            at = inserted;
+        }
+    }
+    // Just after every growth in that range (the worst point of a growth cycle).
+    ExtentTable t2(8'000'000);
+    std::size_t cap = t2.capacity();
+    for (std::size_t i = 0; i < 4'000'000; ++i) {
+        t2.find_or_insert(make_extent_key(static_cast<LunId>(i % 8), i / 8));
+        if (t2.capacity() != cap) {
+            cap = t2.capacity();
+            if (i >= 10'000 && t2.bytes_per_extent() > worst) {
+                worst = t2.bytes_per_extent();
+                at = i + 1;
+            }
+        }
+    }
+    return {worst, at};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,8 +253,17 @@ int main(int argc, char** argv) {
         serial / 1e6, tbb1 / 1e6, tbb2 / 1e6);
     std::printf("speed-up 1 -> 2 threads: %.2fx; tbb 2 threads vs serial: %.2fx\n", tbb2 / tbb1,
                 tbb2 / serial);
-    std::printf("memory per tracked extent: %.1f bytes (record %zu bytes)\n",
+    std::printf("memory per tracked extent: %.1f bytes at 1M (extent table, record %zu bytes)\n",
                 world().profiler.bytes_per_extent(), Profiler::record_bytes());
+    const auto [worst, at] = table_worst_bytes_per_extent();
+    std::printf("extent table, worst over 10k..4M tracked extents: %.1f bytes (at %zu)\n", worst,
+                at);
+    std::uint64_t dropped = 0;
+    const double heap = engine_heap_per_extent(1'000'000, &dropped);
+    std::printf(
+        "whole engine heap per tracked extent (1M extents, after planning rounds): %.1f bytes "
+        "(%llu events dropped)\n",
+        heap, static_cast<unsigned long long>(dropped));
     std::printf("hardware threads: %u\n", std::thread::hardware_concurrency());
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "engine/forecast/coaccess_predictor.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace rbdtier {
 
@@ -26,7 +27,10 @@ void CoAccessPredictor::observe_episode_start(ExtentKey b, std::uint64_t t) {
         slot->count += 1.0f;
     }
     auto it = table_.find(b);
-    if (it == table_.end() && table_.size() < max_sources_) it = table_.emplace(b, Source{}).first;
+    if (it == table_.end()) {
+        if (table_.size() >= max_sources_) forget_older_half();
+        if (table_.size() < max_sources_) it = table_.emplace(b, Source{}).first;
+    }
     if (it != table_.end()) {
         ++it->second.episodes;
         it->second.last_start_us = t;
@@ -34,6 +38,22 @@ void CoAccessPredictor::observe_episode_start(ExtentKey b, std::uint64_t t) {
     }
     recent_[recent_pos_] = {b, t};
     recent_pos_ = (recent_pos_ + 1) % kRecent;
+}
+
+void CoAccessPredictor::forget_older_half() {
+    std::vector<std::uint64_t> starts;
+    starts.reserve(table_.size());
+    for (const auto& [key, src] : table_) starts.push_back(src.last_start_us);
+    if (starts.empty()) return;
+    auto mid = starts.begin() + static_cast<std::ptrdiff_t>(starts.size() / 2);
+    std::nth_element(starts.begin(), mid, starts.end());
+    const std::uint64_t cut = *mid;
+    for (auto it = table_.begin(); it != table_.end();)
+        it =
+            it->second.last_start_us < cut || (it->second.last_start_us == cut && table_.size() > 1)
+                ? table_.erase(it)
+                : std::next(it);
+    std::erase_if(started_, [&](ExtentKey k) { return table_.count(k) == 0; });
 }
 
 void CoAccessPredictor::predict(std::vector<ExtentForecast>& out) {

@@ -5,9 +5,10 @@
 // start of B credits every recent start A (same LUN, within `window_us`, at most the last
 // kRecent starts) with "A -> B". The association table is bounded: at most `max_sources`
 // sources, each keeping its kFollowers strongest followers (a newcomer replaces the weakest and
-// starts from zero). predict() turns the sources that started since the previous predict() into
-// forecasts for their followers with confidence count(A->B) / episodes(A), when that reaches
-// `min_confidence`.
+// starts from zero). When it is full, the older half of the sources (by their last start) is
+// forgotten, so the table follows what the LUNs do now instead of freezing on the first ones.
+// predict() turns the sources that started since the previous predict() into forecasts for their
+// followers with confidence count(A->B) / episodes(A), when that reaches `min_confidence`.
 #pragma once
 
 #include <array>
@@ -34,8 +35,14 @@ public:
     double confidence(ExtentKey a, ExtentKey b) const;
     std::size_t sources() const { return table_.size(); }
     std::size_t memory_bytes() const { return table_.size() * (sizeof(Source) + 32); }
+    // The last start of `key` as a source (0 when it is not one).
+    std::uint64_t last_start_us(ExtentKey key) const {
+        auto it = table_.find(key);
+        return it == table_.end() ? 0 : it->second.last_start_us;
+    }
 
 private:
+    void forget_older_half();
     struct Follower {
         ExtentKey key = kNoExtent;
         float count = 0;

@@ -7,13 +7,13 @@ namespace rbdtier {
 
 Forecast recurrence_forecast(const ExtentStats& s, std::uint32_t now_tick,
                              const RecurrenceParams& p) {
-    if (s.anchor_start == 0 || s.period_buckets == 0) return {};
-    const bool anchor_is_current = s.anchor_start == s.episode_start;
+    if (s.anchor_start == 0 || s.period_buckets() == 0) return {};
+    const bool anchor_is_current = s.anchor_is_current();
     // While the anchor episode is still going on, other models speak for it.
     if (anchor_is_current &&
         (now_tick <= s.last_tick || now_tick - s.last_tick <= p.episode_gap_ticks))
         return {};
-    const std::uint32_t own = static_cast<std::uint32_t>(s.period_buckets) * p.bucket_ticks;
+    const std::uint32_t own = static_cast<std::uint32_t>(s.period_buckets()) * p.bucket_ticks;
     if (own < 2 * p.episode_gap_ticks) return {};
     std::uint32_t period = own;
     double confidence = 0.5;

@@ -101,6 +101,9 @@ TEST(CoAccess, TableIsBounded) {
     for (std::uint64_t i = 0; i < 10000; ++i)
         p.observe_episode_start(make_extent_key(1, i), i * 10);
     EXPECT_LE(p.sources(), 100u);
+    // The recent sources are kept, the old ones forgotten.
+    EXPECT_EQ(p.last_start_us(make_extent_key(1, 9999)), 99'990u);
+    EXPECT_EQ(p.last_start_us(make_extent_key(1, 10)), 0u);
 }
 
 ExtentStats episodic(std::uint32_t period, std::uint32_t first, int episodes, int per_episode,
@@ -117,7 +120,7 @@ TEST(Recurrence, PredictsTheNextEpisodeOfAPeriodicExtent) {
     // Episodes every 60000 ticks (10 min), 30 accesses each.
     const std::uint32_t period = 60000, bucket = 1000, gap = 3000;
     const ExtentStats s = episodic(period, 1000, 3, 30, bucket, gap);
-    EXPECT_EQ(s.period_buckets * bucket, period);
+    EXPECT_EQ(s.period_buckets() * bucket, period);
     EXPECT_EQ(s.anchor_start, 1000 + 2 * period);
     RecurrenceParams p;
     p.bucket_ticks = bucket;

@@ -40,13 +40,46 @@ std::uint32_t total_count(const ExtentStats& s, std::uint32_t bucket_ticks) {
     return n;
 }
 
+TEST(LogCounter, ExactWhenSmallUnbiasedWhenLarge) {
+    for (std::uint32_t n = 0; n <= 15; ++n) {
+        std::uint8_t c = 0;
+        for (std::uint32_t i = 0; i < n; ++i) LogCounter::increment(c, mix_key(i));
+        EXPECT_EQ(LogCounter::decode(c), n);
+    }
+    // Mean of many independent counters after 5000 increments: within 1% of 5000.
+    double total = 0;
+    constexpr int kTrials = 2000;
+    for (int t = 0; t < kTrials; ++t) {
+        std::uint8_t c = 0;
+        for (int i = 0; i < 5000; ++i)
+            LogCounter::increment(c, mix_key((static_cast<std::uint64_t>(t) << 32) | i));
+        total += LogCounter::decode(c);
+    }
+    EXPECT_NEAR(total / kTrials, 5000.0, 50.0);
+    // Fractional additions are unbiased too (bytes in MiB).
+    double added = 0;
+    for (int t = 0; t < kTrials; ++t) {
+        std::uint8_t c = 0;
+        for (int i = 0; i < 300; ++i)
+            LogCounter::add(c, 0.3, mix_key((static_cast<std::uint64_t>(t) << 32) | i));
+        added += LogCounter::decode(c);
+    }
+    EXPECT_NEAR(added / kTrials, 90.0, 2.0);
+    std::uint8_t c = 0;
+    LogCounter::add(c, 1e9, 0);
+    EXPECT_EQ(c, 0xFF);
+    LogCounter::increment(c, 0);
+    EXPECT_EQ(c, 0xFF);
+}
+
 TEST(Profiler, RecordSize) {
     EXPECT_EQ(sizeof(IoEvent), 40u);
-    EXPECT_EQ(Profiler::record_bytes(), 64u);
+    EXPECT_EQ(Profiler::record_bytes(), 40u);
 }
 
 // Producers outpace a concurrent drainer on 2 cores: every event is either folded or counted
-// as dropped, and what was folded is counted exactly.
+// as dropped; what was folded is counted exactly per stream, and per extent by the one-byte
+// bucket counters (unbiased, ~18% deviation each at these counts: 64 of them sum within 10%).
 TEST(Profiler, ConcurrentRecordsAreConservedWhileDraining) {
     EngineConfig c = config();
     c.profiler_shards = 4;
@@ -76,7 +109,8 @@ TEST(Profiler, ConcurrentRecordsAreConservedWhileDraining) {
         ASSERT_NE(s, nullptr);
         sum += total_count(*s, p.bucket_ticks());
     }
-    EXPECT_EQ(sum, p.recorded());
+    EXPECT_NEAR(static_cast<double>(sum), static_cast<double>(p.recorded()),
+                0.10 * static_cast<double>(p.recorded()));
     std::uint64_t stream_ios = 0;
     for (const auto& [k, st] : p.initiators()) stream_ios += st.ios;
     EXPECT_EQ(stream_ios, p.recorded());
@@ -99,7 +133,8 @@ TEST(Profiler, ExactCountsWithoutDropsWhenRingsAreLargeEnough) {
     EXPECT_EQ(batch.size(), static_cast<std::size_t>(kThreads * kPerThread));
     std::uint64_t sum = 0;
     p.extents().for_each([&](const ExtentStats& s) { sum += total_count(s, p.bucket_ticks()); });
-    EXPECT_EQ(sum, static_cast<std::uint64_t>(kThreads * kPerThread));
+    // 1000 one-byte counters of ~400 accesses each: the sum is within 3% (about 5 deviations).
+    EXPECT_NEAR(static_cast<double>(sum), kThreads * kPerThread, 0.03 * kThreads * kPerThread);
     EXPECT_EQ(p.extents().size(), 1000u);
     for (int t = 0; t < kThreads; ++t)
         EXPECT_EQ(p.initiator(1, t)->ios, static_cast<std::uint64_t>(kPerThread));
@@ -117,14 +152,14 @@ TEST(Profiler, BucketsEpisodesAndMix) {
     ASSERT_NE(s, nullptr);
     const auto bt = p.bucket_ticks();
     EXPECT_EQ(s->count_in_bucket(p.bucket_of(40'000'000), bt), 1u);
-    EXPECT_EQ(s->count_in_bucket(p.bucket_of(2'100'000), bt), 0u);  // forgotten: > 16 buckets ago
+    EXPECT_EQ(s->count_in_bucket(p.bucket_of(2'100'000), bt), 0u);  // forgotten: > 12 buckets ago
     EXPECT_EQ(s->anchor_count, 5);  // the first episode was substantial (>= 4 accesses)
     EXPECT_EQ(s->episode_count, 1);
-    EXPECT_EQ(s->episode_start, to_tick(40'000'000));
+    EXPECT_EQ(s->episode_start(), to_tick(40'000'000));
     EXPECT_EQ(s->anchor_start, to_tick(100'000));
-    EXPECT_EQ(s->period_buckets, 0);  // one substantial episode: no period yet
+    EXPECT_EQ(s->period_buckets(), 0);  // one substantial episode: no period yet
     EXPECT_GT(s->write_share, 0);
-    EXPECT_LE(s->mib, 1u);
+    EXPECT_LE(s->mib(), 1u);
     const auto series = p.luns().at(1).series(p.bucket_of(40'000'000), 64);
     double total = 0;
     for (double v : series) total += v;
@@ -155,14 +190,15 @@ TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
         p.drain(1'000'000 * (round + 1));
     }
     EXPECT_EQ(p.extents().size(), 50'000u);  // capped: the rest stays untracked
-    EXPECT_LE(p.bytes_per_extent(), 64.0 / 0.5);
-    EXPECT_GE(p.bytes_per_extent(), 64.0);
+    // The whole table (records and empty slots) per tracked extent: within the 64-byte target.
+    EXPECT_LE(p.bytes_per_extent(), 64.0);
+    EXPECT_GE(p.bytes_per_extent(), 40.0);
     // Only extents 30000..39999 are touched again recently.
     for (int i = 30'000; i < 40'000; ++i) p.record(io(4'000'000, i));
     p.drain(4'000'000);
     p.evict_idle(4'500'000, 1'000'000);
     EXPECT_EQ(p.extents().size(), 10'000u);
-    EXPECT_LE(p.bytes_per_extent(), 64.0 / 0.7);
+    EXPECT_LE(p.bytes_per_extent(), 40.0 / 0.7);
     for (int i = 0; i < 100; ++i) EXPECT_EQ(p.extents().find(make_extent_key(1, i)), nullptr);
 }
 
