@@ -34,6 +34,11 @@ std::unique_ptr<Command> make_pause_command();
 std::unique_ptr<Command> make_resume_command();
 std::unique_ptr<Command> make_scrub_command();
 std::unique_ptr<Command> make_reload_command();
+std::unique_ptr<Command> make_heat_command();
+std::unique_ptr<Command> make_forecast_command();
+std::unique_ptr<Command> make_alerts_command();
+std::unique_ptr<Command> make_pin_command();
+std::unique_ptr<Command> make_unpin_command();
 // Tenants, straight in RADOS (no gateway needed).
 std::unique_ptr<Command> make_tenant_command();
 

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
     add(make_resume_command());
     add(make_scrub_command());
     add(make_reload_command());
+    add(make_heat_command());
+    add(make_forecast_command());
+    add(make_alerts_command());
+    add(make_pin_command());
+    add(make_unpin_command());
     add(make_tenant_command());
 
     try {

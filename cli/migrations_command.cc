@@ -1,4 +1,5 @@
-// `rbdtier migrations [--lun LUN] [--limit N] [--follow]`: the migration history (newest last);
+// `rbdtier migrations [--lun LUN] [--limit N] [--follow]`: the migration queue (the last round's
+// orders not carried out yet, best first, with net benefit and reason) and history (newest last);
 // --follow keeps asking the gateway every second and prints each new record once (JSON lines
 // with --format json) until the gateway goes away or the user interrupts.
 #include <chrono>
@@ -63,6 +64,20 @@ protected:
         return r;
     }
     void render(const nlohmann::json& r, std::ostream& out) const override {
+        if (r.contains("queue")) {
+            TextTable q({"LUN", "EXTENT", "FROM", "TO", "NET BENEFIT", "FORECAST", "REASON"});
+            for (const auto& o : r["queue"]) {
+                char benefit[32], forecast[32];
+                std::snprintf(benefit, sizeof(benefit), "%.0f", o["net_benefit"].get<double>());
+                std::snprintf(forecast, sizeof(forecast), "%.2f",
+                              o["forecast_accesses"].get<double>());
+                q.add({cell(o["lun"]), cell(o["extent"]), cell(o["from"]), cell(o["to"]), benefit,
+                       forecast, cell(o["reason"])});
+            }
+            out << "queue (" << r["queue"].size() << " order(s) not carried out yet):\n";
+            q.print(out);
+            out << "history:\n";
+        }
         rows(r["history"]).print(out);
         out << r["history"].size() << " of " << cell(r["total"]) << " records\n";
     }

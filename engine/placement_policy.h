@@ -6,9 +6,13 @@
 // migrations best-first. The executor enforces what is physical (tier capacity, tenant quota,
 // bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
 // anything itself. Single-threaded: observe/plan/migrated are called from one thread.
+// Introspection (outlook, accuracy, alerts) is optional and for people (`rbdtier heat`,
+// `forecast accuracy`, `alerts`): a policy that knows nothing answers nothing. It is called
+// between rounds, never concurrently with observe/plan/migrated.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,13 +24,13 @@ namespace rbdtier {
 // A tier as policies see it: a pool of one device class at one site.
 struct TierSpec {
     TierId id = 0;
-    std::string name;                 // e.g. "nvme-a"
-    std::string device_class;         // nvme, ssd, hdd
-    std::string site;                 // e.g. "site-a"
-    double read_latency_us = 0;       // per 4 KiB access, measured or configured
+    std::string name;            // e.g. "nvme-a"
+    std::string device_class;    // nvme, ssd, hdd
+    std::string site;            // e.g. "site-a"
+    double read_latency_us = 0;  // per 4 KiB access, measured or configured
     double write_latency_us = 0;
-    std::uint64_t capacity_bytes = 0; // 0 = unlimited
-    double cost_per_gib = 0;          // relative cost of keeping a GiB there
+    std::uint64_t capacity_bytes = 0;  // 0 = unlimited
+    double cost_per_gib = 0;           // relative cost of keeping a GiB there
 };
 
 // One extent to move. `reason` says why, for people (migration history, CLI).
@@ -35,8 +39,8 @@ struct MigrationOrder {
     ExtentIndex extent = 0;
     TierId from = 0;
     TierId to = 0;
-    double net_benefit = 0;           // in the policy's units (µs of latency saved, net of cost)
-    double forecast_accesses = 0;     // expected accesses within the horizon, if predicted
+    double net_benefit = 0;        // in the policy's units (µs of latency saved, net of cost)
+    double forecast_accesses = 0;  // expected accesses within the horizon, if predicted
     std::string reason;
 };
 
@@ -49,6 +53,45 @@ public:
     virtual std::uint64_t used_bytes(TierId tier) const = 0;
     virtual const std::vector<TierSpec>& tiers() const = 0;
     virtual std::uint64_t extent_bytes() const = 0;
+};
+
+// What a policy thinks of one extent now (times in the executor's clock).
+struct ExtentOutlook {
+    double recent_accesses = 0;    // heat: accesses the policy remembers in its recent window
+    double p_access = 0;           // probability of an access within the horizon
+    double forecast_accesses = 0;  // expected accesses within the horizon
+    TierId best = 0;               // where the policy would have it
+    double net_benefit = 0;        // of moving it to `best` (<= 0: staying is best)
+    std::string model;             // the model behind the forecast
+};
+
+// Whether promotions paid: judged promotions, hits (accessed within the horizon), wasted ones.
+struct AccuracyCounters {
+    std::string name;  // the model or tenant
+    std::uint64_t promotions = 0;
+    std::uint64_t hits = 0;
+    std::uint64_t wasted = 0;
+    std::uint64_t wasted_bytes = 0;
+    double precision = 0;  // hits / promotions
+    double recall = 0;     // accesses to busy extents served from a promoted tier (0: unknown)
+    double latency_saved_us = 0;
+};
+
+struct ForecastAccuracy {
+    std::vector<AccuracyCounters> models;
+    std::vector<AccuracyCounters> tenants;
+    AccuracyCounters total;
+};
+
+// An access pattern that does not fit the profile (kept out of the fast tiers).
+struct PolicyAlert {
+    std::string kind;  // "scan", "overwrite burst"
+    InitiatorId initiator = 0;
+    ExtentIndex first_extent = 0;
+    ExtentIndex last_extent = 0;
+    std::uint64_t extents = 0;
+    std::uint64_t time_us = 0;
+    std::string description;
 };
 
 class PlacementPolicy {
@@ -64,6 +107,17 @@ public:
         (void)order;
         (void)now_us;
     }
+
+    // Introspection (see the top of this file).
+    virtual std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,
+                                                 std::uint64_t now_us) const {
+        (void)lun;
+        (void)extent;
+        (void)now_us;
+        return std::nullopt;
+    }
+    virtual std::optional<ForecastAccuracy> accuracy() const { return std::nullopt; }
+    virtual std::vector<PolicyAlert> alerts() const { return {}; }
 };
 
 }  // namespace rbdtier

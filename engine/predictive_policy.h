@@ -2,7 +2,9 @@
 //
 // The replay simulator instantiates it next to none/reactive/frequency/oracle; the handler will
 // drive the same engine. observe() records into the engine's profiler, plan() runs one engine
-// round, migrated() reports completions. Built from one EngineConfig.
+// round, migrated() reports completions. Built from one EngineConfig. Introspection: outlook()
+// from the profiler (heat) and the engine's explain(), accuracy() from its feedback (per
+// model and per tenant), alerts() from its anomaly detector.
 #pragma once
 
 #include <string_view>
@@ -26,11 +28,17 @@ public:
         engine_.migrated(order, now_us);
     }
 
+    std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,
+                                         std::uint64_t now_us) const override;
+    std::optional<ForecastAccuracy> accuracy() const override;
+    std::vector<PolicyAlert> alerts() const override;
+
     TieringEngine& engine() { return engine_; }
     const TieringEngine& engine() const { return engine_; }
 
 private:
-    TieringEngine engine_;
+    // mutable: Feedback::by_tenant() sizes its table on first use (a read for us).
+    mutable TieringEngine engine_;
 };
 
 }  // namespace rbdtier

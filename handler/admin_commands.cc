@@ -6,6 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "handler/admin_range.h"
+
 namespace rbdtier {
 namespace {
 
@@ -106,6 +108,58 @@ json summary(const GatewayLun& lun, bool paused) {
             {"tiers", std::move(tiers)}, {"engine", engine_json(lun, paused)}};
 }
 
+std::string pool_of(const GatewayLun& lun, TierId tier) {
+    if (lun.images && tier < lun.images->count()) return lun.images->pool(tier);
+    return "tier " + std::to_string(tier);
+}
+
+const ceph::LunTiering& need_tiering(const GatewayLun& lun) {
+    if (!lun.tiering) throw CommandError("LUN '" + lun.name + "' is not tiered");
+    return *lun.tiering;
+}
+
+// The LUN the request names, or every tiered LUN.
+std::vector<const GatewayLun*> chosen_luns(const Gateway& gateway, const json& request) {
+    std::vector<const GatewayLun*> out;
+    if (request.contains("lun")) {
+        const GatewayLun& l = need_lun(gateway, request);
+        need_tiering(l);
+        out.push_back(&l);
+        return out;
+    }
+    for (const auto& l : gateway.luns())
+        if (l.tiering) out.push_back(&l);
+    return out;
+}
+
+std::string need_string(const json& request, const char* key) {
+    auto it = request.find(key);
+    if (it == request.end() || !it->is_string())
+        throw CommandError(std::string("missing argument '") + key + "'");
+    return it->get<std::string>();
+}
+
+json accuracy_json(const AccuracyCounters& c) {
+    return {{"name", c.name},
+            {"promotions", c.promotions},
+            {"hits", c.hits},
+            {"wasted", c.wasted},
+            {"wasted_bytes", c.wasted_bytes},
+            {"precision", c.precision},
+            {"recall", c.recall},
+            {"latency_saved_ms", c.latency_saved_us / 1000.0}};
+}
+
+json pins_json(const GatewayLun& lun) {
+    json out = json::array();
+    for (const auto& p : lun.tiering->pins())
+        out.push_back({{"first_extent", p.first},
+                       {"last_extent", p.first + p.count - 1},
+                       {"count", p.count},
+                       {"tier", pool_of(lun, p.tier)}});
+    return out;
+}
+
 json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
     return {{"lun", lun},
             {"extent", r.extent},
@@ -125,8 +179,9 @@ json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
 
 const std::vector<std::string>& AdminCommands::known() {
     static const std::vector<std::string> names = {
-        "status", "lun list", "lun show", "tier list", "migrations",
-        "map",    "pause",    "resume",   "scrub",     "reload"};
+        "status", "lun list", "lun show", "tier list", "migrations",        "map",
+        "heat",   "pause",    "resume",   "scrub",     "forecast accuracy", "alerts",
+        "pin",    "unpin",    "reload"};
     return names;
 }
 
@@ -164,6 +219,14 @@ json AdminCommands::handle(const json& request) {
                 result = map(need_lun(gateway_, request));
             else if (name == "scrub")
                 result = scrub(need_lun(gateway_, request));
+            else if (name == "heat")
+                result = heat(need_lun(gateway_, request));
+            else if (name == "forecast accuracy")
+                result = forecast_accuracy(request);
+            else if (name == "alerts")
+                result = alerts(request);
+            else if (name == "pin" || name == "unpin")
+                result = pin(need_lun(gateway_, request), request, name == "pin");
             else {
                 json reply = admin_error("unknown command '" + name + "'");
                 reply["known"] = known();
@@ -198,6 +261,7 @@ json AdminCommands::status() const {
         {"migration_bandwidth_mib_s", c.migration_bandwidth_mib_s},
         {"horizon_s", c.horizon_s},
         {"round_s", c.round_s},
+        {"service", gateway_.service_json()},
         {"luns", std::move(luns)}};
 }
 
@@ -208,9 +272,40 @@ json AdminCommands::lun_list() const {
     return {{"luns", std::move(out)}};
 }
 
+namespace {
+// What the I/O path served, per tier image: commands, bytes, mean latency, share of reads.
+json io_json(const GatewayLun& lun) {
+    json out = json::array();
+    if (!lun.io_metrics) return out;
+    const std::size_t tiers =
+        std::min<std::size_t>(lun.images ? lun.images->count() : 1, LunIoMetrics::kMaxTiers);
+    std::uint64_t all_reads = 0;
+    for (std::size_t t = 0; t < tiers; ++t)
+        all_reads += lun.io_metrics->snapshot(t, LunIoMetrics::kRead).ios;
+    auto mean_ms = [](const LunIoMetrics::Series& s) {
+        return s.ios ? json(double(s.latency_sum_us) / double(s.ios) / 1000.0) : json(nullptr);
+    };
+    for (std::size_t t = 0; t < tiers; ++t) {
+        const auto r = lun.io_metrics->snapshot(t, LunIoMetrics::kRead);
+        const auto w = lun.io_metrics->snapshot(t, LunIoMetrics::kWrite);
+        out.push_back({{"pool", lun.images ? lun.images->pool(t) : lun.pool},
+                       {"reads", r.ios},
+                       {"writes", w.ios},
+                       {"read_bytes", r.bytes},
+                       {"write_bytes", w.bytes},
+                       {"read_latency_ms", mean_ms(r)},
+                       {"write_latency_ms", mean_ms(w)},
+                       {"read_hit_share",
+                        all_reads ? json(double(r.ios) / double(all_reads)) : json(nullptr)}});
+    }
+    return out;
+}
+}  // namespace
+
 json AdminCommands::lun_show(const GatewayLun& lun) const {
     json out = summary(lun, gateway_.paused());
     out["lock_owner"] = lock_json(lun);
+    out["io"] = io_json(lun);
     return out;
 }
 
@@ -274,12 +369,21 @@ json AdminCommands::migrations(const json& request) const {
         for (const auto& l : gateway_.luns()) luns.push_back(&l);
     }
     json history = json::array();
+    json queue = json::array();
     json counters = json::array();
     std::vector<std::pair<std::uint64_t, json>> records;
     for (const GatewayLun* l : luns) {
         if (!l->tiering) continue;
         for (const auto& r : l->tiering->history())
             records.emplace_back(r.start_unix_ms, record_json(l->name, r));
+        for (const auto& o : l->tiering->queue())
+            queue.push_back({{"lun", l->name},
+                             {"extent", o.extent},
+                             {"from", pool_of(*l, o.from)},
+                             {"to", pool_of(*l, o.to)},
+                             {"net_benefit", o.net_benefit},
+                             {"forecast_accesses", o.forecast_accesses},
+                             {"reason", o.reason}});
         counters.push_back({{"lun", l->name}, {"engine", engine_json(*l, gateway_.paused())}});
     }
     std::stable_sort(records.begin(), records.end(),
@@ -287,8 +391,10 @@ json AdminCommands::migrations(const json& request) const {
     const std::size_t first = records.size() > limit ? records.size() - limit : 0;
     for (std::size_t i = first; i < records.size(); ++i)
         history.push_back(std::move(records[i].second));
-    return {
-        {"history", std::move(history)}, {"total", records.size()}, {"luns", std::move(counters)}};
+    return {{"queue", std::move(queue)},
+            {"history", std::move(history)},
+            {"total", records.size()},
+            {"luns", std::move(counters)}};
 }
 
 json AdminCommands::map(const GatewayLun& lun) const {
@@ -304,6 +410,129 @@ json AdminCommands::map(const GatewayLun& lun) const {
             {"extents", extent_count(lun)},
             {"extent_bytes", extent_bytes(lun)},
             {"away", std::move(entries)}};
+}
+
+json AdminCommands::heat(const GatewayLun& lun) const {
+    const ceph::LunTiering& tiering = need_tiering(lun);
+    const std::uint64_t extents = extent_count(lun);
+    std::vector<std::size_t> tier_of(extents, 0);
+    if (lun.map && lun.images)
+        for (const auto& [extent, entry] : lun.map->entries())
+            if (extent < extents)
+                if (auto index = lun.images->index_of(entry.pool)) tier_of[extent] = *index;
+    std::vector<std::int64_t> pinned(extents, -1);
+    for (const auto& p : tiering.pins())
+        for (std::uint64_t e = p.first; e < p.first + p.count && e < extents; ++e)
+            pinned[e] = static_cast<std::int64_t>(p.tier);
+    const std::uint64_t now = tiering.now_us();
+    const LunId policy_lun = lun.policy_lun;
+    json rows = json::array();
+    std::string policy_name;
+    bool known = false;
+    tiering.inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+        policy_name = policy.name();
+        for (std::uint64_t e = 0; e < extents; ++e) {
+            json row = {{"extent", e}, {"tier", pool_of(lun, tier_of[e])}};
+            if (auto o = policy.outlook(policy_lun, e, now)) {
+                known = true;
+                row["heat"] = o->recent_accesses;
+                row["p_access"] = o->p_access;
+                row["forecast_accesses"] = o->forecast_accesses;
+                row["wanted"] = pool_of(lun, o->best);
+                row["net_benefit"] = o->net_benefit;
+                row["model"] = o->model;
+            } else {
+                row["heat"] = 0;
+                row["p_access"] = nullptr;
+                row["forecast_accesses"] = nullptr;
+                row["wanted"] = nullptr;
+            }
+            row["pinned"] =
+                pinned[e] < 0 ? json(nullptr) : json(pool_of(lun, static_cast<TierId>(pinned[e])));
+            rows.push_back(std::move(row));
+        }
+    });
+    json tiers = json::array();
+    for (std::size_t i = 0; lun.images && i < lun.images->count(); ++i)
+        tiers.push_back(lun.images->pool(i));
+    return {{"lun", lun.name},
+            {"policy", policy_name},
+            {"forecasts", known},
+            {"extents", extents},
+            {"extent_bytes", extent_bytes(lun)},
+            {"home", lun.pool},
+            {"tiers", std::move(tiers)},
+            {"heat", std::move(rows)}};
+}
+
+json AdminCommands::forecast_accuracy(const json& request) const {
+    json luns = json::array();
+    for (const GatewayLun* l : chosen_luns(gateway_, request)) {
+        json entry = {{"lun", l->name}, {"tenant", l->tenant}};
+        l->tiering->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+            entry["policy"] = std::string(policy.name());
+            const auto a = policy.accuracy();
+            entry["available"] = a.has_value();
+            if (!a) return;
+            json models = json::array();
+            for (const auto& m : a->models) models.push_back(accuracy_json(m));
+            json tenants = json::array();
+            for (const auto& t : a->tenants) tenants.push_back(accuracy_json(t));
+            entry["models"] = std::move(models);
+            entry["tenants"] = std::move(tenants);
+            entry["total"] = accuracy_json(a->total);
+        });
+        luns.push_back(std::move(entry));
+    }
+    return {{"luns", std::move(luns)}};
+}
+
+json AdminCommands::alerts(const json& request) const {
+    json out = json::array();
+    for (const GatewayLun* l : chosen_luns(gateway_, request)) {
+        const std::uint64_t now = l->tiering->now_us();
+        l->tiering->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+            for (const auto& a : policy.alerts())
+                out.push_back({{"lun", l->name},
+                               {"policy", std::string(policy.name())},
+                               {"kind", a.kind},
+                               {"initiator", a.initiator},
+                               {"first_extent", a.first_extent},
+                               {"last_extent", a.last_extent},
+                               {"extents", a.extents},
+                               {"age_s", now >= a.time_us ? double(now - a.time_us) / 1e6 : 0.0},
+                               {"description", a.description}});
+        });
+    }
+    return {{"alerts", std::move(out)}};
+}
+
+json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) const {
+    need_tiering(lun);
+    ceph::LunTiering& tiering = *lun.tiering;
+    const std::string text = need_string(request, "range");
+    const ExtentRangeParse parsed = parse_extent_range(text, extent_bytes(lun), extent_count(lun));
+    if (!parsed.range) throw CommandError(parsed.error);
+    const ExtentRange r = *parsed.range;
+    json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
+    if (pin) {
+        const std::string tier = need_string(request, "tier");
+        const auto index = lun.images->index_of(tier);
+        if (!index) {
+            std::string known;
+            for (std::size_t i = 0; i < lun.images->count(); ++i)
+                known += (i ? ", " : "") + lun.images->pool(i);
+            throw CommandError("unknown tier '" + tier + "' for LUN '" + lun.name +
+                               "' (its tiers: " + known + ")");
+        }
+        const ceph::Status st = tiering.pin(r.first, r.count, static_cast<TierId>(*index));
+        if (!st) throw CommandError("pin refused: " + st.message());
+        out["tier"] = tier;
+    } else {
+        tiering.unpin(r.first, r.count);
+    }
+    out["pins"] = pins_json(lun);
+    return out;
 }
 
 json AdminCommands::scrub(const GatewayLun& lun) const {

@@ -7,7 +7,14 @@
 //   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters
 //   tier list                   pools in use: device class, site, latency, capacity, used
 //   migrations {lun?, limit?}   migration history (newest last) and per-LUN counters
+//   migrations also lists the queue: the last round's orders not carried out yet (net benefit,
+//                               forecast accesses, reason)
 //   map {lun}                   placement of every extent away from home
+//   heat {lun}                  per extent: tier, heat, forecast, where the policy wants it, pin
+//   forecast accuracy {lun?}    precision/recall/wasted bytes per model and per tenant
+//   alerts {lun?}               anomalies the engine noticed (kept out of the fast tiers)
+//   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents or "0M-64M" bytes)
+//   unpin {lun,range}           hand them back to the policy
 //   pause | resume              stop/restart migrations on every LUN of the gateway
 //   scrub {lun}                 removes stray data, verifies migrated extents' crc32c
 //   reload                      re-reads rbdtier.conf (a bad file is refused, the old one kept)
@@ -38,6 +45,10 @@ private:
     nlohmann::json tier_list() const;
     nlohmann::json migrations(const nlohmann::json& request) const;
     nlohmann::json map(const GatewayLun& lun) const;
+    nlohmann::json heat(const GatewayLun& lun) const;
+    nlohmann::json forecast_accuracy(const nlohmann::json& request) const;
+    nlohmann::json alerts(const nlohmann::json& request) const;
+    nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin) const;
     nlohmann::json scrub(const GatewayLun& lun) const;
     nlohmann::json reload();
 

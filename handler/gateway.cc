@@ -1,6 +1,7 @@
 #include "handler/gateway.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,10 +11,24 @@
 
 namespace rbdtier {
 
+namespace {
+std::string local_hostname() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+    return name;
+}
+}  // namespace
+
 Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 
 Gateway::~Gateway() {
+    std::unique_ptr<ceph::ServiceRegistration> service;
+    {
+        std::lock_guard lock(mutex_);
+        service = std::move(service_);
+    }
+    service.reset();  // its thread reads the LUN list: gone before the gateway
     stop_services();
 }
 
@@ -33,23 +48,29 @@ bool Gateway::start_services(std::string& error) {
     stop_services();
     commands_ = std::make_unique<AdminCommands>(*this);
     AdminCommands* commands = commands_.get();
+    bool ok = true;
+    std::string socket_error;
     if (!start_admin_socket([commands](const nlohmann::json& r) { return commands->handle(r); },
-                            error)) {
-        commands_.reset();
-        return false;
+                            socket_error)) {
+        error = "admin socket: " + socket_error;
+        ok = false;
     }
     const GatewayConfig c = config();
     if (c.metrics_port != 0) {
+        std::string metrics_error;
         auto metrics = MetricsServer::start(
-            c.metrics_address, c.metrics_port, [this] { return render_metrics(*this); }, error);
+            c.metrics_address, c.metrics_port, [this] { return render_metrics(*this); },
+            metrics_error);
         if (!metrics) {
-            stop_services();
-            return false;
+            if (!ok) error += "\n";
+            error += "metrics endpoint: " + metrics_error;
+            ok = false;
+        } else {
+            std::lock_guard lock(mutex_);
+            metrics_ = std::move(metrics);
         }
-        std::lock_guard lock(mutex_);
-        metrics_ = std::move(metrics);
     }
-    return true;
+    return ok;
 }
 
 void Gateway::stop_services() {
@@ -61,6 +82,74 @@ void Gateway::stop_services() {
     metrics.reset();
     stop_admin_socket();
     commands_.reset();
+}
+
+bool Gateway::admin_socket_serving() const {
+    std::lock_guard lock(mutex_);
+    return admin_ != nullptr;
+}
+
+void Gateway::register_service(const ceph::ClusterOptions& cluster,
+                               std::function<void(const ceph::Status&)> on_error,
+                               std::chrono::milliseconds period) {
+    std::lock_guard lock(mutex_);
+    if (service_) return;
+    ceph::ServiceRegistrationOptions o;
+    o.cluster = cluster;
+    // Never let an unreachable cluster hold the registration thread for minutes.
+    o.cluster.conf.emplace_back("client_mount_timeout", "10");
+    o.daemon = local_hostname() + ":rbdtier";
+    o.metadata = {{"daemon_type", "gateway"},
+                  {"daemon_prefix", local_hostname()},
+                  {"handler", "rbdtier"},
+                  {"site", config_.site},
+                  {"admin_socket", config_.admin_socket}};
+    o.status = [this] { return service_status(); };
+    o.on_error = std::move(on_error);
+    o.period = period;
+    service_ = ceph::ServiceRegistration::start(std::move(o));
+}
+
+nlohmann::json Gateway::service_json() const {
+    std::lock_guard lock(mutex_);
+    if (!service_) return nullptr;
+    return {{"type", service_->service()},
+            {"daemon", service_->daemon()},
+            {"registered", service_->registered()},
+            {"status_updates", service_->status_updates()}};
+}
+
+ceph::ServiceDict Gateway::service_status() const {
+    const bool paused_now = paused();
+    std::string owned;
+    std::uint64_t moved = 0;
+    std::uint64_t bytes = 0;
+    std::size_t tiered = 0;
+    std::size_t count = 0;
+    {
+        auto lock = lock_luns();
+        count = luns_.size();
+        for (const auto& l : luns_) {
+            if (l.images) {
+                auto owner = l.images->image(0).is_exclusive_lock_owner();
+                if (owner && *owner) owned += (owned.empty() ? "" : ",") + l.name;
+            }
+            if (l.tiering) {
+                ++tiered;
+                const auto s = l.tiering->stats();
+                moved += s.moved;
+                bytes += s.bytes_moved;
+            }
+        }
+    }
+    return {{"site", config().site},
+            {"luns", std::to_string(count)},
+            {"lock_owner", owned.empty() ? "none" : owned},
+            {"engine", tiered == 0  ? "idle"
+                       : paused_now ? "paused"
+                                    : "running"},
+            {"migrations", std::to_string(moved)},
+            {"bytes_moved", std::to_string(bytes)}};
 }
 
 std::uint16_t Gateway::metrics_port() const {

@@ -6,13 +6,17 @@
 // Registration that unregisters on destruction, waiting for any admin command using the LUN to
 // finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
-// its line and reason and the last good config stays in force. Thread-safe.
+// its line and reason and the last good config stays in force. The services (admin socket,
+// metrics endpoint, the cluster's service map) are independent: one that cannot start does not
+// keep the others from running, nor the LUNs from serving. Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -21,6 +25,7 @@
 #include "ceph/extent_migrator.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/placement_map.h"
+#include "ceph/service_registration.h"
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
@@ -42,6 +47,7 @@ struct GatewayLun {
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
     const LunIoMetrics* io_metrics = nullptr;  // null until the I/O path records them
+    LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
 };
 
 class Gateway {
@@ -95,10 +101,24 @@ public:
     void stop_admin_socket();
 
     // Serves the admin socket with the AdminCommands and, unless metrics_port is 0, the
-    // Prometheus endpoint. False and `error` when either cannot start (nothing is left running).
+    // Prometheus endpoint. False and `error` (one line per service) when one of them cannot
+    // start; whichever did start keeps running.
     bool start_services(std::string& error);
     void stop_services();
     std::uint16_t metrics_port() const;  // bound port, 0 when not serving
+    bool admin_socket_serving() const;
+
+    // Registers the gateway in the cluster's service map (service "tcmu-runner", daemon
+    // "<host>:rbdtier") through a client of its own made with `cluster`, publishing
+    // service_status() every `period`. Errors go to `on_error` (from another thread). Once.
+    void register_service(const ceph::ClusterOptions& cluster,
+                          std::function<void(const ceph::Status&)> on_error,
+                          std::chrono::milliseconds period = std::chrono::seconds(5));
+    // {"type","daemon","registered","status_updates"}, or null when not registered.
+    nlohmann::json service_json() const;
+    // What the service map shows: site, LUNs, the LUNs whose lock this gateway owns, engine
+    // state, migrations and bytes moved.
+    ceph::ServiceDict service_status() const;
 
 private:
     void remove_lun(const std::string& name);
@@ -111,6 +131,7 @@ private:
     std::unique_ptr<AdminSocket> admin_;
     std::unique_ptr<AdminCommands> commands_;
     std::unique_ptr<MetricsServer> metrics_;
+    std::unique_ptr<ceph::ServiceRegistration> service_;
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;

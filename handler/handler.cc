@@ -1,28 +1,128 @@
-// handler_rbdtier.so: the tcmu-runner callouts of backstore user:rbdtier, forwarding to Lun.
+// handler_rbdtier.so: the tcmu-runner callouts of backstore user:rbdtier, forwarding to Lun,
+// and the process's one Gateway (admin socket, metrics, service map).
 //
 // Only handler_init is exported. tcmu_*/tcmur_* resolve from the host process at load time.
 // Errors are reported once, here at the edge: logged with tcmu_dev_err and returned to the
-// runner (open: -errno; check_config: a reason string; I/O: TCMU_STS_*).
+// runner (open: -errno; check_config: a reason string; I/O: TCMU_STS_*). The Gateway is made
+// at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad =
+// logged with its line and reason, defaults used); its services start at the first open and
+// whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
+// Each open LUN registers with the gateway (by "pool/image") and counts its I/O per tier.
 #include <dlfcn.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "handler/gateway.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
+#include "handler/lun_io_metrics.h"
 #include "handler/tcmu_abi.h"
 
 namespace rbdtier {
 namespace {
 
+// What the handler keeps per open device. Destroyed in reverse: the registration first (no admin
+// command uses the LUN any more), then the Lun (drains its I/O), then the metrics it fed.
+struct OpenLun {
+    LunIoMetrics metrics;
+    std::unique_ptr<Lun> lun;
+    Gateway::Registration registration;
+};
+
+// The gateway of this process, as the handler registration owns it.
+class GatewayHost {
+public:
+    // At registration: reads the config. Never fails (a bad file leaves the defaults).
+    void init();
+    // At each open: starts the services once, and registers the LUN.
+    Gateway::Registration add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics);
+    // At teardown (handler destroy / unload): stops the services when no LUN is open.
+    void shutdown();
+
+private:
+    std::mutex mutex_;
+    std::unique_ptr<Gateway> gateway_;
+    bool started_ = false;
+};
+
+GatewayHost& gateway_host() {
+    static GatewayHost host;  // part of the handler registration: one per loaded plugin
+    return host;
+}
+
+void GatewayHost::init() {
+    std::lock_guard lock(mutex_);
+    if (gateway_) return;  // registered again by another user of the same loaded plugin
+    const char* env = std::getenv("RBDTIER_CONF");
+    const std::string path = env != nullptr && *env != '\0' ? env : GatewayConfig::kDefaultPath;
+    std::string error;
+    gateway_ = Gateway::load(path, error);
+    if (!gateway_) {
+        tcmu_err("rbdtier: %s; using the default gateway settings\n", error.c_str());
+        gateway_ = std::make_unique<Gateway>(GatewayConfig{}, path);
+    }
+}
+
+Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics) {
+    std::unique_lock lock(mutex_);
+    if (!gateway_) {
+        lock.unlock();
+        init();
+        lock.lock();
+    }
+    if (!started_) {
+        started_ = true;
+        std::string error;
+        if (!gateway_->start_services(error)) {
+            tcmu_warn(
+                "rbdtier: gateway administration partly unavailable (LUNs serve anyway): %s\n",
+                error.c_str());
+        }
+        ceph::ClusterOptions cluster;
+        cluster.id = lun.config().client_id;
+        cluster.conf_path = lun.config().conf_path;
+        gateway_->register_service(cluster, [](const ceph::Status& s) {
+            tcmu_warn("rbdtier: %s\n", s.message().c_str());
+        });
+    }
+    GatewayLun g;
+    g.name = lun.config().spec();
+    g.pool = lun.config().pool;
+    g.image = lun.config().image;
+    g.size_bytes = lun.size();
+    if (!lun.config().tenant.empty()) g.tenant = lun.config().tenant;
+    g.images = lun.tier_images();
+    g.map = lun.placement_map();
+    g.migrator = lun.migrator();
+    g.tiering = lun.tiering();
+    g.io_metrics = &metrics;
+    g.policy_lun = lun.id() & 0xFFFFFFu;  // as enable_tiering() gives it to LunTiering
+    std::string error;
+    Gateway::Registration r = gateway_->add_lun(std::move(g), error);
+    if (!r.registered()) tcmu_dev_warn(dev, "not shown on the admin socket: %s\n", error.c_str());
+    return r;
+}
+
+void GatewayHost::shutdown() {
+    std::lock_guard lock(mutex_);
+    if (!gateway_) return;
+    auto luns = gateway_->lock_luns();
+    if (!gateway_->luns().empty()) return;  // another user of the plugin still serves LUNs
+    luns.unlock();
+    gateway_.reset();
+    started_ = false;
+}
+
 Lun* lun_of(tcmu_device* dev) {
-    return static_cast<Lun*>(tcmur_dev_get_private(dev));
+    return static_cast<OpenLun*>(tcmur_dev_get_private(dev))->lun.get();
 }
 
 // Runs a control callout; no exception (an allocation failure) may cross into the C host.
@@ -121,7 +221,11 @@ int open_impl(tcmu_device* dev) {
     tcmu_dev_info(dev, "opened %s (%llu bytes, %llu-byte objects)\n", l.config().spec().c_str(),
                   static_cast<unsigned long long>(l.size()),
                   static_cast<unsigned long long>(object_size));
-    tcmur_dev_set_private(dev, lun->release());
+    auto open_lun = std::make_unique<OpenLun>();
+    open_lun->lun = std::move(lun).value();
+    open_lun->lun->set_io_metrics(&open_lun->metrics);
+    open_lun->registration = gateway_host().add(dev, *open_lun->lun, open_lun->metrics);
+    tcmur_dev_set_private(dev, open_lun.release());
     return 0;
 }
 
@@ -134,8 +238,19 @@ int open_lun(tcmu_device* dev, bool /*reopen*/) {
 }
 
 void close_lun(tcmu_device* dev) {
-    std::unique_ptr<Lun> lun(lun_of(dev));
+    std::unique_ptr<OpenLun> open_lun(static_cast<OpenLun*>(tcmur_dev_get_private(dev)));
     tcmur_dev_set_private(dev, nullptr);
+}
+
+int init_handler() {
+    return guarded(0, [] {
+        gateway_host().init();
+        return 0;
+    });
+}
+
+void destroy_handler() {
+    gateway_host().shutdown();
 }
 
 int reconfig_impl(tcmu_device* dev, tcmulib_cfg_info* cfg) {
@@ -216,6 +331,8 @@ tcmur_handler g_handler = [] {
     h.unlock = unlock;
     h.get_lock_tag = get_lock_tag;
     h.get_lock_state = get_lock_state;
+    h.init = init_handler;
+    h.destroy = destroy_handler;
     return h;
 }();
 

@@ -439,6 +439,13 @@ void Lun::finish(IoCommand* c, long rc) {
         host_.notify_lock_lost(c->dev);
     }
     if (c->kind != IoKind::kFlush) {
+        if (LunIoMetrics* metrics = io_metrics_.load(std::memory_order_acquire);
+            metrics && rc >= 0) {
+            const std::size_t tier = gate_ != nullptr ? gate_->tier(c->first_extent) : 0;
+            metrics->record(tier,
+                            c->kind == IoKind::kRead ? LunIoMetrics::kRead : LunIoMetrics::kWrite,
+                            c->length, end_us - c->start_us);
+        }
         if (IoObserver* observer = observer_.load(std::memory_order_acquire)) {
             IoEvent event;
             event.time_us = end_us;

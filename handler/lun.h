@@ -5,9 +5,10 @@
 // completion thread) or a TCMU_STS_* failure when it was not queued (never completed then).
 // No lock is held across an I/O and no allocation of ours is made per command while fewer
 // than kMaxQueued commands are in flight. Every completed data command is timed (monotonic
-// µs) and given to the IoObserver, if one is set. Lock/size methods are synchronous control
-// calls made from the runner's threads. The host's functions are passed in (TcmuHost) so the
-// I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
+// µs) and given to the IoObserver, if one is set, and counted in the LunIoMetrics, if set
+// (per tier image: the tier of the command's first extent). Lock/size methods are synchronous
+// control calls made from the runner's threads. The host's functions are passed in (TcmuHost) so
+// the I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
 // commands.
 #pragma once
 
@@ -32,6 +33,7 @@
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
 #include "handler/lun_config.h"
+#include "handler/lun_io_metrics.h"
 #include "handler/tcmu_abi.h"
 
 namespace rbdtier {
@@ -87,6 +89,10 @@ public:
 
     void set_observer(IoObserver* observer) {
         observer_.store(observer, std::memory_order_release);
+    }
+    // Counts every completed data command from now on; `metrics` must outlive the Lun.
+    void set_io_metrics(LunIoMetrics* metrics) {
+        io_metrics_.store(metrics, std::memory_order_release);
     }
 
     // Tiering (cfgstring tiers=...): all null for a plain LUN.
@@ -151,6 +157,7 @@ private:
     ceph::ImageInfo info_;
     std::atomic<std::uint64_t> size_;
     std::atomic<IoObserver*> observer_{nullptr};
+    std::atomic<LunIoMetrics*> io_metrics_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
     FreeList<IoCommand> commands_{kMaxQueued};
 

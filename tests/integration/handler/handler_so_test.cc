@@ -2,12 +2,25 @@
 // registration, the functional battery (data byte-exact through the handler and librbd,
 // UNMAP, WRITE SAME, COMPARE AND WRITE, range sense, ...), check_config/open refusals with
 // the reason a person needs, and data written with librbd read back through the handler.
+// Gateway administration inside the .so: a LUN opened through the handler shows on the admin
+// socket its config names, answered by the real `rbdtier` CLI while I/O keeps being served and
+// checked; the gateway registers in the cluster's service map; a bad or unusable config never
+// keeps a LUN from serving.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "ceph/cluster.h"
 #include "ceph/image.h"
@@ -169,6 +182,277 @@ TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
         tcmulib_cfg_info cfgstr{};
         cfgstr.type = TCMULIB_CFG_DEV_CFGSTR;
         EXPECT_EQ(t.reconfig(dev->raw(), &cfgstr), -EOPNOTSUPP);
+    }
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+}
+
+// ---- gateway administration in the .so -------------------------------------------------------
+
+struct CliRun {
+    int code = -1;
+    std::string out;
+};
+
+CliRun run_command(const std::string& command) {
+    CliRun r;
+    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+nlohmann::json cli_json(const std::string& args, const std::string& socket) {
+    const CliRun r = run_command(std::string(RBDTIER_CLI_PATH) + " " + args +
+                                 " --format json --socket " + socket);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.out;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << args << ": " << r.out;
+    return j;
+}
+
+// A temp dir with an rbdtier.conf, named in $RBDTIER_CONF while it lives.
+class GatewayConf {
+public:
+    explicit GatewayConf(const std::string& body_after_socket, bool with_socket = true) {
+        char tmpl[] = "/tmp/rbdtier-so-gw.XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+        dir_ = tmpl;
+        socket_ = dir_ + "/gw.asok";
+        path_ = dir_ + "/rbdtier.conf";
+        std::ofstream out(path_);
+        if (with_socket) out << "admin_socket = " << socket_ << "\n";
+        out << body_after_socket;
+        out.close();
+        ::setenv("RBDTIER_CONF", path_.c_str(), 1);
+    }
+    ~GatewayConf() {
+        ::unsetenv("RBDTIER_CONF");
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    const std::string& socket() const { return socket_; }
+    const std::string& dir() const { return dir_; }
+
+private:
+    std::string dir_, socket_, path_;
+};
+
+// Writes and reads back one pattern after another on a LUN until stopped; counts and checks.
+class IoLoop {
+public:
+    IoLoop(harness::Device& dev, std::uint64_t size) : dev_(dev), size_(size) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~IoLoop() { stop(); }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    std::uint64_t done() const { return done_.load(); }
+    std::uint64_t failed() const { return failed_.load(); }
+    std::string first_failure() const {
+        std::lock_guard lock(mutex_);
+        return first_failure_;
+    }
+
+private:
+    void fail(const std::string& what) {
+        failed_.fetch_add(1);
+        std::lock_guard lock(mutex_);
+        if (first_failure_.empty()) first_failure_ = what;
+    }
+    void run() {
+        std::vector<char> data(64 * 1024);
+        std::vector<char> back(data.size());
+        for (std::uint64_t i = 0; !stop_; ++i) {
+            const std::uint64_t off = (i * 5 * 1024 * 1024 + i * 4096) % (size_ - data.size());
+            const std::uint64_t lba = off / 512;
+            for (std::size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>(i + k * 13);
+            harness::Result w = dev_.write(lba, data.data(), data.size());
+            if (!w.ok()) {
+                fail("write: " + w.describe());
+                continue;
+            }
+            harness::Result r = dev_.read(lba, back.data(), back.size());
+            if (!r.ok()) {
+                fail("read: " + r.describe());
+                continue;
+            }
+            if (back != data) {
+                fail("data read back differs at lba " + std::to_string(lba));
+                continue;
+            }
+            done_.fetch_add(1);
+        }
+    }
+
+    harness::Device& dev_;
+    const std::uint64_t size_;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::uint64_t> done_{0};
+    std::atomic<std::uint64_t> failed_{0};
+    mutable std::mutex mutex_;
+    std::string first_failure_;
+    std::thread thread_;
+};
+
+// Waits until pred() holds or the deadline passes; returns pred().
+template <typename Pred>
+bool wait_for(Pred&& pred, std::chrono::seconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > end) return pred();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+}
+
+const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name) {
+    for (const auto& e : array)
+        if (e.value("name", "") == name) return &e;
+    return nullptr;
+}
+
+TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
+    GatewayConf gw("site = site-a\nmetrics_port = 0\n");
+    ceph::ClusterOptions o;
+    o.conf_path = conf();
+    auto cluster = ceph::Cluster::connect(o);
+    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+    auto plain_io = ceph::IoContext::open(*cluster, "nvme-a");
+    auto tiered_io = ceph::IoContext::open(*cluster, "hdd-a");
+    ASSERT_TRUE(plain_io.is_ok() && tiered_io.is_ok());
+    const std::string plain = "so-gw-p-" + std::to_string(getpid());
+    const std::string tiered = "so-gw-t-" + std::to_string(getpid());
+    constexpr std::uint64_t kSize = 32 << 20;
+    ASSERT_TRUE(ceph::create_image(*plain_io, plain, kSize).is_ok());
+    ASSERT_TRUE(ceph::create_image(*tiered_io, tiered, kSize).is_ok());
+    {
+        harness::Harness h(HANDLER_SO);
+        auto p = h.open({"nvme-a/" + plain + ";conf=" + conf(), kSize});
+        auto t = h.open(
+            {"hdd-a/" + tiered + ";conf=" + conf() + ";tiers=hdd-a+nvme-a;policy=reactive", kSize});
+        IoLoop plain_loop(*p, kSize);
+        IoLoop tiered_loop(*t, kSize);
+        ASSERT_TRUE(wait_for([&] { return plain_loop.done() > 3 && tiered_loop.done() > 3; },
+                             std::chrono::seconds(60)));
+        const std::uint64_t before = plain_loop.done() + tiered_loop.done();
+
+        struct stat st {};
+        ASSERT_EQ(::stat(gw.socket().c_str(), &st), 0) << "the .so made no admin socket";
+        EXPECT_TRUE(S_ISSOCK(st.st_mode));
+        EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+        const nlohmann::json s = cli_json("status", gw.socket());
+        ASSERT_TRUE(s.contains("luns")) << s.dump();
+        EXPECT_EQ(s["pid"], ::getpid()) << "the gateway runs inside this (the runner's) process";
+        EXPECT_EQ(s["site"], "site-a");
+        EXPECT_EQ(s["admin_socket"], gw.socket());
+        ASSERT_EQ(s["luns"].size(), 2u) << s.dump();
+        ASSERT_NE(find_named(s["luns"], "nvme-a/" + plain), nullptr) << s.dump();
+        const nlohmann::json* ts = find_named(s["luns"], "hdd-a/" + tiered);
+        ASSERT_NE(ts, nullptr) << s.dump();
+        EXPECT_TRUE((*ts)["engine"].is_object()) << "the tiered LUN has an engine";
+        ASSERT_TRUE(s["service"].is_object()) << s.dump();
+        EXPECT_EQ(s["service"]["type"], "tcmu-runner");
+
+        nlohmann::json list = cli_json("lun list", gw.socket());
+        const nlohmann::json& luns = list["luns"];
+        ASSERT_EQ(luns.size(), 2u) << list.dump();
+        const nlohmann::json* pl = find_named(luns, "nvme-a/" + plain);
+        const nlohmann::json* tl = find_named(luns, "hdd-a/" + tiered);
+        ASSERT_TRUE(pl && tl) << list.dump();
+        EXPECT_EQ((*pl)["tiered"], false);
+        EXPECT_EQ((*pl)["size_bytes"], kSize);
+        EXPECT_EQ((*tl)["tiered"], true);
+        EXPECT_EQ((*tl)["pool"], "hdd-a");
+        EXPECT_EQ((*tl)["image"], tiered);
+        EXPECT_EQ((*tl)["extents"], kSize / (4 << 20));
+        EXPECT_EQ((*tl)["tiers"].size(), 2u);
+
+        // The I/O the handler served is counted per tier (LunIoMetrics fed on completion).
+        nlohmann::json show = cli_json("lun show hdd-a/" + tiered, gw.socket());
+        const nlohmann::json& io = show["io"];
+        ASSERT_TRUE(io.is_array()) << show.dump();
+        std::uint64_t reads = 0, writes = 0;
+        for (const auto& tier : io) {
+            reads += tier["reads"].get<std::uint64_t>();
+            writes += tier["writes"].get<std::uint64_t>();
+        }
+        EXPECT_GE(reads, 3u) << show.dump();
+        EXPECT_GE(writes, 3u) << show.dump();
+
+        // The gateway is in the service map (rados_service_register took it) and keeps its
+        // status current.
+        EXPECT_TRUE(wait_for(
+            [&] {
+                nlohmann::json j = cli_json("status", gw.socket());
+                return j["service"].is_object() && j["service"].value("registered", false) &&
+                       j["service"].value("status_updates", 0) >= 1;
+            },
+            std::chrono::seconds(30)))
+            << cli_json("status", gw.socket()).dump();
+        // The map itself is ceph-mgr's: shown by `ceph service dump` only when a manager runs.
+        const CliRun mgr = run_command("timeout 20 ceph --conf " + conf() + " mgr stat -f json");
+        nlohmann::json mgr_stat = nlohmann::json::parse(mgr.out, nullptr, false);
+        if (!mgr_stat.is_discarded() && mgr_stat.value("available", false)) {
+            EXPECT_TRUE(wait_for(
+                [&] {
+                    const CliRun dump =
+                        run_command("timeout 20 ceph --conf " + conf() + " service dump -f json");
+                    return dump.out.find(":rbdtier") != std::string::npos;
+                },
+                std::chrono::seconds(60)));
+        } else {
+            std::cout << "[ note ] no ceph-mgr in this cluster: `ceph service dump` cannot show "
+                         "the registration (checked through the admin socket instead)\n";
+        }
+
+        // Bad input on the socket does not disturb the LUNs.
+        const CliRun bad = run_command(std::string(RBDTIER_CLI_PATH) +
+                                       " lun show no/such --socket " + gw.socket());
+        EXPECT_EQ(bad.code, 1) << bad.out;
+        EXPECT_NE(bad.out.find("unknown LUN 'no/such'"), std::string::npos) << bad.out;
+
+        ASSERT_TRUE(wait_for([&] { return plain_loop.done() + tiered_loop.done() > before + 4; },
+                             std::chrono::seconds(60)))
+            << "I/O stalled while the admin socket was used";
+        plain_loop.stop();
+        tiered_loop.stop();
+        EXPECT_EQ(plain_loop.failed(), 0u) << plain_loop.first_failure();
+        EXPECT_EQ(tiered_loop.failed(), 0u) << tiered_loop.first_failure();
+    }
+    // The last LUN closed and the plugin went away: so did the socket.
+    EXPECT_FALSE(std::filesystem::exists(gw.socket()));
+    ASSERT_TRUE(ceph::remove_image(*plain_io, plain).is_ok());
+    ASSERT_TRUE(ceph::remove_image(*tiered_io, tiered).is_ok());
+}
+
+TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
+    ceph::ClusterOptions o;
+    o.conf_path = conf();
+    auto cluster = ceph::Cluster::connect(o);
+    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+    auto io = ceph::IoContext::open(*cluster, "nvme-b");
+    ASSERT_TRUE(io.is_ok());
+    const std::string name = "so-gw-bad-" + std::to_string(getpid());
+    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    // A config with a mistake, and one whose socket directory does not exist.
+    for (const std::string& body :
+         {std::string("admin_socket = /tmp/x.asok\nsitee = b\n"),
+          std::string("admin_socket = /nonexistent-dir/rbdtier/gw.asok\nmetrics_port = 0\n")}) {
+        GatewayConf gw(body, false);
+        harness::Harness h(HANDLER_SO);
+        auto dev = h.open({"nvme-b/" + name + ";conf=" + conf(), 8 << 20});
+        std::vector<char> data(8192, 'q'), back(8192);
+        ASSERT_TRUE(dev->write(16, data.data(), data.size()).ok()) << body;
+        ASSERT_TRUE(dev->read(16, back.data(), back.size()).ok()) << body;
+        EXPECT_EQ(back, data) << body;
+        EXPECT_FALSE(std::filesystem::exists("/tmp/x.asok")) << "the bad config was not used";
     }
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
 }

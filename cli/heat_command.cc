@@ -1,0 +1,95 @@
+// `rbdtier heat LUN`: per extent, how hot it is, what the policy forecasts, where it is and where
+// the policy wants it, as a compact terminal map (64 extents per line, four rows per line):
+//   heat   ' ' cold .. '@' hottest (log scale against the LUN's hottest extent)
+//   p      forecast probability of access within the horizon, tenths ('0'..'9', '*' = 1)
+//   tier   where the extent is ('.' = home, else the tier's legend symbol)
+//   want   where the policy would have it ('.' = where it is; 'P' marks a pinned extent)
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "cli/socket_command.h"
+
+namespace rbdtier::cli {
+namespace {
+
+class HeatCommand final : public SocketCommand {
+public:
+    CLI::App* add_to(CLI::App& app) override {
+        CLI::App* sub = app.add_subcommand(
+            "heat", "Heat, forecast and placement of every extent of a LUN as a compact map");
+        sub->add_option("LUN", lun_, "LUN name")->required();
+        add_common_options(sub);
+        return sub;
+    }
+
+protected:
+    nlohmann::json request() const override { return {{"command", "heat"}, {"lun", lun_}}; }
+    void render(const nlohmann::json& r, std::ostream& out) const override {
+        const std::string home = r["home"].get<std::string>();
+        std::map<std::string, char> symbol{{home, '.'}};
+        const std::string symbols = "123456789";
+        std::size_t next = 0;
+        for (const auto& t : r["tiers"]) {
+            const std::string pool = t.get<std::string>();
+            if (!symbol.count(pool)) symbol[pool] = symbols[std::min(next++, symbols.size() - 1)];
+        }
+        double hottest = 0;
+        for (const auto& e : r["heat"]) hottest = std::max(hottest, e["heat"].get<double>());
+        const std::string ramp = " .:-=+*#%@";
+        out << "LUN " << r["lun"].get<std::string>() << ": " << r["extents"] << " extents, policy "
+            << r["policy"].get<std::string>()
+            << (r["forecasts"].get<bool>() ? "" : " (no forecasts from this policy)") << '\n'
+            << "heat ' '..'@' (hottest: " << hottest << " recent accesses); p: tenths; tiers: ";
+        for (const auto& [pool, c] : symbol)
+            out << c << '=' << pool << (pool == home ? " (home)" : "") << ' ';
+        out << '\n';
+        const auto& rows = r["heat"];
+        for (std::size_t row = 0; row < rows.size(); row += 64) {
+            std::string heat, p, tier, want;
+            for (std::size_t i = row; i < std::min(rows.size(), row + 64); ++i) {
+                const auto& e = rows[i];
+                const double h = e["heat"].get<double>();
+                std::size_t level = 0;
+                if (h > 0 && hottest > 0)
+                    level = 1 + static_cast<std::size_t>(std::log1p(h) / std::log1p(hottest) *
+                                                         double(ramp.size() - 2));
+                heat += ramp[std::min(level, ramp.size() - 1)];
+                if (e["p_access"].is_number()) {
+                    const int tenth = static_cast<int>(e["p_access"].get<double>() * 10);
+                    p += tenth >= 10 ? '*' : static_cast<char>('0' + std::max(tenth, 0));
+                } else {
+                    p += ' ';
+                }
+                const std::string at = e["tier"].get<std::string>();
+                tier += symbol.count(at) ? symbol[at] : '?';
+                if (e["pinned"].is_string()) {
+                    want += 'P';
+                } else if (e["wanted"].is_string() && e["wanted"].get<std::string>() != at) {
+                    const std::string w = e["wanted"].get<std::string>();
+                    want += symbol.count(w) ? symbol[w] : '?';
+                } else {
+                    want += '.';
+                }
+            }
+            char label[24];
+            std::snprintf(label, sizeof(label), "%8zu ", row);
+            out << label << "heat |" << heat << "|\n"
+                << "         p    |" << p << "|\n"
+                << "         tier |" << tier << "|\n"
+                << "         want |" << want << "|\n";
+        }
+    }
+
+private:
+    std::string lun_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_heat_command() {
+    return std::make_unique<HeatCommand>();
+}
+
+}  // namespace rbdtier::cli

@@ -1,0 +1,88 @@
+#include "handler/admin_range.h"
+
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+namespace rbdtier {
+namespace {
+
+struct Bound {
+    std::uint64_t value = 0;
+    bool bytes = false;  // had a unit
+};
+
+std::optional<Bound> parse_bound(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    Bound b;
+    std::uint64_t multiplier = 1;
+    const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+    if (std::isalpha(static_cast<unsigned char>(s.back()))) {
+        switch (unit) {
+            case 'K':
+                multiplier = 1ull << 10;
+                break;
+            case 'M':
+                multiplier = 1ull << 20;
+                break;
+            case 'G':
+                multiplier = 1ull << 30;
+                break;
+            case 'T':
+                multiplier = 1ull << 40;
+                break;
+            default:
+                return std::nullopt;
+        }
+        b.bytes = true;
+        s.remove_suffix(1);
+    }
+    if (s.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    if (v > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
+    b.value = v * multiplier;
+    return b;
+}
+
+ExtentRangeParse refuse(std::string_view text, const std::string& why) {
+    return {std::nullopt, "range '" + std::string(text) + "' " + why};
+}
+
+}  // namespace
+
+ExtentRangeParse parse_extent_range(std::string_view text, std::uint64_t extent_bytes,
+                                    std::uint64_t extents) {
+    if (extent_bytes == 0 || extents == 0) return refuse(text, "names no extent: the LUN has none");
+    const std::size_t dash = text.find('-');
+    const std::string_view lo_text = text.substr(0, dash);
+    const std::string_view hi_text = dash == std::string_view::npos ? text : text.substr(dash + 1);
+    const auto lo = parse_bound(lo_text);
+    const auto hi = parse_bound(hi_text);
+    if (!lo || !hi)
+        return refuse(text,
+                      "is not FIRST-LAST in extents (e.g. 0-15) or in bytes with a unit "
+                      "(e.g. 0M-64M)");
+    if (lo->bytes != hi->bytes)
+        return refuse(text, "mixes extents and bytes: give a unit on both ends or on neither");
+    ExtentRange r;
+    if (lo->bytes) {
+        if (dash == std::string_view::npos) return refuse(text, "needs an end: e.g. 0M-64M");
+        if (hi->value <= lo->value) return refuse(text, "is empty or ends before it starts");
+        r.first = lo->value / extent_bytes;
+        const std::uint64_t last = (hi->value - 1) / extent_bytes;
+        r.count = last - r.first + 1;
+    } else {
+        if (hi->value < lo->value) return refuse(text, "ends before it starts");
+        r.first = lo->value;
+        r.count = hi->value - lo->value + 1;
+    }
+    if (r.first >= extents || r.count > extents - r.first)
+        return refuse(text, "goes past the LUN's end (" + std::to_string(extents) + " extents of " +
+                                std::to_string(extent_bytes >> 20) + " MiB: 0-" +
+                                std::to_string(extents - 1) + ")");
+    return {r, {}};
+}
+
+}  // namespace rbdtier
