@@ -2,6 +2,8 @@
 // verb with --format json, checked against what the LUN's LunTiering and placement map say;
 // bad input (unknown LUN, unknown verb, open socket permissions, malformed JSON, bad config on
 // reload) gets a clear message and a failing exit code while the LUN keeps serving I/O.
+// heat, forecast accuracy, alerts, pin/unpin and the migration queue: their JSON against what
+// the LunTiering and its policy hold; bad ranges, unknown tiers/LUNs refused with the reason.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -372,6 +374,190 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
         text.find("rbdtier_lun_io_bytes_total{lun=\"lun0\",pool=\"hdd-a\",op=\"write\"} 8192\n"),
         std::string::npos)
         << text;
+}
+
+// heat, pin/unpin (extent and byte ranges), the queue, and refusals, with the reactive policy.
+TEST_F(CliGateway, HeatPinUnpinAndQueue) {
+    promote_hot_extents();
+    const auto entries = lun_->map().entries();
+
+    json heat = run_json("heat lun0" + sock());
+    EXPECT_EQ(heat["lun"], "lun0");
+    EXPECT_EQ(heat["policy"], "reactive");
+    EXPECT_EQ(heat["forecasts"], false) << "reactive makes no forecasts";
+    EXPECT_EQ(heat["extents"], kExtents);
+    EXPECT_EQ(heat["home"], "hdd-a");
+    ASSERT_EQ(heat["heat"].size(), kExtents);
+    for (std::uint64_t e = 0; e < kExtents; ++e) {
+        const auto it = entries.find(e);
+        const std::string where = it == entries.end() ? "hdd-a" : it->second.pool;
+        EXPECT_EQ(heat["heat"][e]["extent"], e);
+        EXPECT_EQ(heat["heat"][e]["tier"], where) << "extent " << e;
+        EXPECT_TRUE(heat["heat"][e]["pinned"].is_null());
+    }
+    CliRun table = run_cli("heat lun0" + sock());
+    EXPECT_EQ(table.code, 0) << table.err;
+    EXPECT_NE(table.out.find("tier |"), std::string::npos) << table.out;
+
+    // Pin extents 4-5 to nvme-b (extents) and 24M-32M (= extents 6-7) to hdd-b (bytes).
+    json pinned = run_json("pin lun0 4-5 nvme-b" + sock());
+    EXPECT_EQ(pinned["first_extent"], 4);
+    EXPECT_EQ(pinned["count"], 2);
+    EXPECT_EQ(pinned["tier"], "nvme-b");
+    pinned = run_json("pin lun0 24M-32M hdd-b" + sock());
+    EXPECT_EQ(pinned["first_extent"], 6);
+    EXPECT_EQ(pinned["count"], 2);
+    ASSERT_EQ(pinned["pins"].size(), 2u) << pinned.dump();
+    EXPECT_EQ(pinned["pins"][0],
+              json({{"first_extent", 4}, {"last_extent", 5}, {"count", 2}, {"tier", "nvme-b"}}));
+    EXPECT_EQ(pinned["pins"][1],
+              json({{"first_extent", 6}, {"last_extent", 7}, {"count", 2}, {"tier", "hdd-b"}}));
+    const auto pins = tiering_->pins();
+    ASSERT_EQ(pins.size(), 2u);
+    EXPECT_EQ(pins[0].tier, *lun_->images().index_of("nvme-b"));
+    // Rounds carry the pins out (bounded): the map then has them where they are pinned.
+    for (int round = 0; round < 40; ++round) {
+        const auto map = lun_->map().entries();
+        auto at = [&](std::uint64_t e) {
+            auto it = map.find(e);
+            return it == map.end() ? std::string("hdd-a") : it->second.pool;
+        };
+        if (at(4) == "nvme-b" && at(5) == "nvme-b" && at(6) == "hdd-b" && at(7) == "hdd-b") break;
+        tiering_->run_round();
+    }
+    heat = run_json("heat lun0" + sock());
+    for (std::uint64_t e : {4, 5}) {
+        EXPECT_EQ(heat["heat"][e]["tier"], "nvme-b") << heat.dump();
+        EXPECT_EQ(heat["heat"][e]["pinned"], "nvme-b");
+    }
+    for (std::uint64_t e : {6, 7}) EXPECT_EQ(heat["heat"][e]["tier"], "hdd-b") << heat.dump();
+
+    const json unpinned = run_json("unpin lun0 5-6" + sock());
+    ASSERT_EQ(unpinned["pins"].size(), 2u) << unpinned.dump();
+    EXPECT_EQ(unpinned["pins"][0]["last_extent"], 4);
+    EXPECT_EQ(unpinned["pins"][1]["first_extent"], 7);
+    EXPECT_EQ(run_json("unpin lun0 0-7" + sock())["pins"].size(), 0u);
+    EXPECT_TRUE(tiering_->pins().empty());
+
+    // The queue sits beside the history; each order names its reason.
+    const json migrations = run_json("migrations" + sock());
+    ASSERT_TRUE(migrations["queue"].is_array()) << migrations.dump();
+    EXPECT_EQ(migrations["queue"].size(), tiering_->queue().size());
+    for (const auto& o : migrations["queue"]) {
+        EXPECT_TRUE(o["net_benefit"].is_number());
+        EXPECT_FALSE(o["reason"].get<std::string>().empty());
+    }
+    table = run_cli("migrations" + sock());
+    EXPECT_NE(table.out.find("queue ("), std::string::npos) << table.out;
+
+    // Refusals, each with its reason and exit code 1, and the gateway still serves.
+    struct Bad {
+        std::string args, message;
+    };
+    const std::vector<Bad> bad = {
+        {"pin lun0 9-3 nvme-a", "range '9-3' ends before it starts"},
+        {"pin lun0 0-8 nvme-a", "range '0-8' goes past the LUN's end (8 extents of 4 MiB: 0-7)"},
+        {"pin lun0 abc nvme-a", "range 'abc' is not FIRST-LAST"},
+        {"pin lun0 0M-4 nvme-a", "mixes extents and bytes"},
+        {"pin lun0 8M-8M nvme-a", "is empty"},
+        {"pin lun0 0-1 ssd-z",
+         "unknown tier 'ssd-z' for LUN 'lun0' (its tiers: hdd-a, nvme-a, nvme-b, hdd-b)"},
+        {"pin nope 0-1 nvme-a", "unknown LUN 'nope'"},
+        {"heat nope", "unknown LUN 'nope'"},
+        {"unpin lun0 -3", "range '-3' is not FIRST-LAST"},
+    };
+    for (const Bad& b : bad) {
+        const CliRun r = run_cli(b.args + sock());
+        EXPECT_EQ(r.code, 1) << b.args << ": " << r.err;
+        EXPECT_NE(r.err.find(b.message), std::string::npos) << b.args << ": " << r.err;
+    }
+    EXPECT_EQ(run_cli("pin lun0 0-1" + sock()).code, 2) << "TIER is required";
+    EXPECT_TRUE(tiering_->pins().empty());
+    lun_->write(3 * kExtent, std::vector<char>(4096, 'h'));
+    EXPECT_EQ(lun_->read(3 * kExtent, 4096), std::vector<char>(4096, 'h'));
+}
+
+// forecast accuracy, alerts and heat with the predictive policy: numbers from its engine.
+TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
+    registration_.reset();
+    tiering_.reset();
+    const ReplayConfig rc = live_config();
+    std::vector<TierSpec> specs;
+    for (const auto& t : rc.tiers) specs.push_back(t.spec);
+    ceph::LunTieringOptions options;
+    options.round_us = rc.round_us;
+    tiering_ = std::make_unique<ceph::LunTiering>(
+        lun_->images(), lun_->gate(), lun_->migrator(), specs,
+        builtin_policy_registry().create("predictive", {rc, {}}), options);
+    GatewayLun g;
+    g.name = "lun0";
+    g.pool = "hdd-a";
+    g.image = name_;
+    g.size_bytes = kExtents * kExtent;
+    g.images = &lun_->images();
+    g.map = &lun_->map();
+    g.migrator = &lun_->migrator();
+    g.tiering = tiering_.get();
+    std::string error;
+    registration_ = gateway_->add_lun(g, error);
+    ASSERT_TRUE(registration_.registered()) << error;
+
+    // Extents 0 and 1 read often, extent 2 a little, the rest never.
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 20; ++i) {
+            IoEvent ev;
+            ev.time_us = tiering_->now_us();
+            ev.offset = (i % 10 == 0 ? 2 : i % 2) * kExtent;
+            ev.length = 4096;
+            ev.op = IoOp::kRead;
+            tiering_->record(ev);
+        }
+        tiering_->run_round();
+    }
+    const json heat = run_json("heat lun0" + sock());
+    EXPECT_EQ(heat["policy"], "predictive");
+    EXPECT_EQ(heat["forecasts"], true);
+    ASSERT_EQ(heat["heat"].size(), kExtents);
+    const double h0 = heat["heat"][0]["heat"].get<double>();
+    const double h2 = heat["heat"][2]["heat"].get<double>();
+    EXPECT_GT(h0, h2) << heat.dump();
+    EXPECT_GT(h2, 0) << heat.dump();
+    EXPECT_EQ(heat["heat"][5]["heat"], 0) << "never accessed";
+    EXPECT_TRUE(heat["heat"][5]["p_access"].is_null());
+    EXPECT_TRUE(heat["heat"][0]["p_access"].is_number());
+    EXPECT_GE(heat["heat"][0]["forecast_accesses"].get<double>(),
+              heat["heat"][2]["forecast_accesses"].get<double>());
+
+    const json accuracy = run_json("forecast accuracy --lun lun0" + sock());
+    ASSERT_EQ(accuracy["luns"].size(), 1u);
+    const json& a = accuracy["luns"][0];
+    EXPECT_EQ(a["policy"], "predictive");
+    EXPECT_EQ(a["available"], true);
+    std::set<std::string> models;
+    std::uint64_t promotions = 0;
+    for (const auto& m : a["models"]) {
+        models.insert(m["name"].get<std::string>());
+        promotions += m["promotions"].get<std::uint64_t>();
+        EXPECT_GE(m["precision"].get<double>(), 0.0);
+        EXPECT_LE(m["precision"].get<double>(), 1.0);
+        EXPECT_EQ(m["hits"].get<std::uint64_t>() + m["wasted"].get<std::uint64_t>(),
+                  m["promotions"].get<std::uint64_t>());
+    }
+    EXPECT_EQ(models, (std::set<std::string>{"ewma", "recurrence", "scan", "coaccess", "drift"}));
+    EXPECT_EQ(a["total"]["promotions"], promotions) << "the models' promotions add up";
+    ASSERT_EQ(a["tenants"].size(), 1u);
+    EXPECT_EQ(a["tenants"][0]["name"], "default");
+    EXPECT_EQ(a["tenants"][0]["promotions"], a["total"]["promotions"]);
+    const CliRun table = run_cli("forecast accuracy" + sock());
+    EXPECT_EQ(table.code, 0) << table.err;
+    EXPECT_NE(table.out.find("PRECISION"), std::string::npos) << table.out;
+
+    const json alerts = run_json("alerts" + sock());
+    ASSERT_TRUE(alerts["alerts"].is_array());
+    EXPECT_EQ(alerts["alerts"].size(), 0u) << "reads of three extents are no anomaly";
+    EXPECT_EQ(run_cli("alerts" + sock()).code, 0);
+    EXPECT_EQ(run_cli("forecast accuracy --lun nope" + sock()).code, 1);
+    EXPECT_EQ(run_cli("forecast" + sock()).code, 2) << "forecast needs its subcommand";
 }
 
 }  // namespace
