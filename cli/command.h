@@ -39,6 +39,7 @@ std::unique_ptr<Command> make_forecast_command();
 std::unique_ptr<Command> make_alerts_command();
 std::unique_ptr<Command> make_pin_command();
 std::unique_ptr<Command> make_unpin_command();
+std::unique_ptr<Command> make_report_command();
 // Tenants, straight in RADOS (no gateway needed).
 std::unique_ptr<Command> make_tenant_command();
 

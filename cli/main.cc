@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     add(make_alerts_command());
     add(make_pin_command());
     add(make_unpin_command());
+    add(make_report_command());
     add(make_tenant_command());
 
     try {

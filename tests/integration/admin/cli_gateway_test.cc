@@ -560,5 +560,38 @@ TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
     EXPECT_EQ(run_cli("forecast" + sock()).code, 2) << "forecast needs its subcommand";
 }
 
+// report: a self-contained HTML file with the heat, placement and latency pictures.
+TEST_F(CliGateway, ReportWritesHeatPlacementAndLatencyPictures) {
+    promote_hot_extents();
+    io_metrics_.record(0, LunIoMetrics::kRead, 4096, 9000);
+    const std::string out =
+        ::testing::TempDir() + "/report." + std::to_string(::getpid()) + ".html";
+    const json r = run_json("report lun0 --out " + out + " --seconds 0.6 --interval 0.2" + sock());
+    const std::size_t samples = r["samples"].get<std::size_t>();
+    EXPECT_GE(samples, 2u);
+    EXPECT_EQ(r["extents"], kExtents);
+    const std::string html = slurp(out);
+    auto count = [&](const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count("<svg"), 3u);
+    EXPECT_EQ(count("</svg>"), 3u);
+    EXPECT_EQ(count("class='placement'"), samples * kExtents) << "one cell per extent and sample";
+    EXPECT_NE(html.find("nvme-a"), std::string::npos);
+    EXPECT_EQ(html.find("<script"), std::string::npos) << "self-contained, nothing to run";
+    EXPECT_EQ(html.find(" src="), std::string::npos) << "nothing fetched from elsewhere";
+    std::remove(out.c_str());
+
+    CliRun bad = run_cli("report nope --out " + out + " --seconds 0" + sock());
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("unknown LUN 'nope'"), std::string::npos) << bad.err;
+    bad = run_cli("report lun0 --out /nonexistent-dir/r.html --seconds 0" + sock());
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/r.html"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace rbdtier::test
