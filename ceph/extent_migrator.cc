@@ -61,24 +61,37 @@ void ExtentMigrator::crash_if(CrashPoint point) const {
     if (options_.crash_at == point && point != CrashPoint::kNone) std::raise(SIGKILL);
 }
 
+std::uint64_t ExtentMigrator::chunk_for(std::size_t tier, std::uint64_t length) const {
+    const std::uint64_t c = tier < options_.chunk_bytes.size() ? options_.chunk_bytes[tier] : 0;
+    return c == 0 ? std::max<std::uint64_t>(length, 1) : std::max<std::uint64_t>(c, 4096);
+}
+
 Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offset,
                             std::uint64_t length, std::vector<char>& buffer, std::uint32_t& crc) {
     rbd_image_t src = images_.image(from).handle();
     rbd_image_t dst = images_.image(to).handle();
-    const ssize_t got = rbd_read(src, offset, length, buffer.data());
-    if (got < 0)
-        return Status::error(static_cast<int>(got), "copy: read " + images_.image(from).spec());
-    if (static_cast<std::uint64_t>(got) != length) {
-        return Status::error(-EIO, "copy: short read from " + images_.image(from).spec());
+    const std::uint64_t read_chunk = chunk_for(from, length);
+    for (std::uint64_t at = 0; at < length; at += read_chunk) {
+        const std::uint64_t n = std::min(read_chunk, length - at);
+        const ssize_t got = rbd_read(src, offset + at, n, buffer.data() + at);
+        if (got < 0)
+            return Status::error(static_cast<int>(got), "copy: read " + images_.image(from).spec());
+        if (static_cast<std::uint64_t>(got) != n) {
+            return Status::error(-EIO, "copy: short read from " + images_.image(from).spec());
+        }
     }
     crc = crc32c(buffer.data(), length);
-    int rc;
+    int rc = 0;
     if (all_zero(buffer.data(), length)) {
         rc = rbd_discard(dst, offset, length);  // keep sparse extents sparse
     } else {
-        const ssize_t put = rbd_write(dst, offset, length, buffer.data());
-        rc = put < 0 ? static_cast<int>(put)
-                     : (static_cast<std::uint64_t>(put) == length ? 0 : -EIO);
+        const std::uint64_t write_chunk = chunk_for(to, length);
+        for (std::uint64_t at = 0; at < length && rc == 0; at += write_chunk) {
+            const std::uint64_t n = std::min(write_chunk, length - at);
+            const ssize_t put = rbd_write(dst, offset + at, n, buffer.data() + at);
+            rc =
+                put < 0 ? static_cast<int>(put) : (static_cast<std::uint64_t>(put) == n ? 0 : -EIO);
+        }
     }
     if (rc < 0) return Status::error(rc, "copy: write " + images_.image(to).spec());
     crash_if(CrashPoint::kDuringCopy);
@@ -89,10 +102,19 @@ Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offs
 
 Status ExtentMigrator::verify(std::size_t to, std::uint64_t offset, std::uint64_t length,
                               std::uint32_t crc, std::vector<char>& buffer) {
-    const ssize_t got = rbd_read(images_.image(to).handle(), offset, length, buffer.data());
-    if (got < 0)
-        return Status::error(static_cast<int>(got), "verify: read " + images_.image(to).spec());
-    if (static_cast<std::uint64_t>(got) != length || crc32c(buffer.data(), length) != crc) {
+    const std::uint64_t chunk = chunk_for(to, length);
+    for (std::uint64_t at = 0; at < length; at += chunk) {
+        const std::uint64_t n = std::min(chunk, length - at);
+        const ssize_t got =
+            rbd_read(images_.image(to).handle(), offset + at, n, buffer.data() + at);
+        if (got < 0) {
+            return Status::error(static_cast<int>(got), "verify: read " + images_.image(to).spec());
+        }
+        if (static_cast<std::uint64_t>(got) != n) {
+            return Status::error(-EIO, "verify: short read from " + images_.image(to).spec());
+        }
+    }
+    if (crc32c(buffer.data(), length) != crc) {
         return Status::error(-EIO, "verify: checksum mismatch in " + images_.image(to).spec());
     }
     return Status::ok();

@@ -57,6 +57,11 @@ struct MigratorOptions {
     int max_copies = 3;
     std::chrono::milliseconds drain_timeout{5000};
     CrashPoint crash_at = CrashPoint::kNone;
+    // Copy and verify I/O size per tier image (index; absent or 0: the whole extent in one op).
+    // Smaller pieces keep one migration op from holding foreground I/O behind it for long (on
+    // the OSD and on the client's connection to it): worth it where an access costs little, not
+    // where every op costs a seek.
+    std::vector<std::uint64_t> chunk_bytes;
 };
 
 class ExtentMigrator {
@@ -83,6 +88,7 @@ private:
     Status verify(std::size_t to, std::uint64_t offset, std::uint64_t length, std::uint32_t crc,
                   std::vector<char>& buffer);
     void crash_if(CrashPoint point) const;
+    std::uint64_t chunk_for(std::size_t tier, std::uint64_t length) const;
 
     TierImages& images_;
     PlacementMap& map_;

@@ -44,6 +44,7 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       epoch_(std::chrono::steady_clock::now()),
       ring_(options.event_ring) {
     stats_.extents_in_tier.assign(specs_.size(), 0);
+    pool_full_.assign(specs_.size(), false);
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
         const auto t = gate_.tier(e);
         if (t < stats_.extents_in_tier.size()) ++stats_.extents_in_tier[t];
@@ -89,6 +90,8 @@ void LunTiering::loop() {
 }
 
 void LunTiering::run_round() {
+    // Pools and tenant first: it asks the cluster, and inspect() must not wait for that.
+    if (!paused_.load()) sample_resources(now_us());
     std::unique_lock policy_lock(policy_mutex_);
     IoEvent event;
     std::uint64_t events = 0;
@@ -116,11 +119,13 @@ void LunTiering::run_round() {
     last_refill_us_ = now;
 
     std::vector<std::uint64_t> counts;
+    std::vector<TierSpec> tiers;
     {
         std::lock_guard lock(mutex_);
         counts = stats_.extents_in_tier;
+        tiers = effective_tiers_locked();
     }
-    View view(gate_, specs_, images_.object_size(), counts);
+    View view(gate_, tiers, images_.object_size(), counts);
     auto planned = policy_->plan(now, view);
     policy_lock.unlock();
     const auto orders = with_pins(std::move(planned), tokens_);
@@ -154,6 +159,7 @@ void LunTiering::run_round() {
             ++stats_.refused_capacity;
             continue;
         }
+        if (refuse_locked(order.to)) continue;
         if (tokens_ < static_cast<double>(bytes)) {
             ++stats_.deferred_bandwidth;
             continue;
@@ -280,11 +286,13 @@ void LunTiering::inspect(
     const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const {
     std::lock_guard policy_lock(policy_mutex_);
     std::vector<std::uint64_t> counts;
+    std::vector<TierSpec> tiers;
     {
         std::lock_guard lock(mutex_);
         counts = stats_.extents_in_tier;
+        tiers = effective_tiers_locked();
     }
-    const View view(gate_, specs_, images_.object_size(), counts);
+    const View view(gate_, tiers, images_.object_size(), counts);
     fn(*policy_, view);
 }
 
@@ -298,6 +306,98 @@ LunTieringStats LunTiering::stats() const {
 std::vector<MigrationRecord> LunTiering::history() const {
     std::lock_guard lock(mutex_);
     return {history_.begin(), history_.end()};
+}
+
+void LunTiering::set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor) {
+    monitor_ = std::move(monitor);
+    next_sample_us_ = 0;
+}
+
+void LunTiering::set_tenant_room_source(TenantRoomSource source) {
+    tenant_source_ = std::move(source);
+    next_sample_us_ = 0;
+}
+
+void LunTiering::sample_resources(std::uint64_t now) {
+    if ((!monitor_ && !tenant_source_) || now < next_sample_us_) return;
+    next_sample_us_ = now + options_.resource_interval_us;
+    std::optional<ResourceSample> sample;
+    if (monitor_) sample = monitor_->sample();
+    std::optional<TenantRoom> room;
+    std::string problem;
+    if (tenant_source_) {
+        auto r = tenant_source_();
+        if (r) {
+            room = std::move(*r);
+        } else {
+            problem = "tenant: " + r.status().message();
+        }
+    }
+    std::lock_guard lock(mutex_);
+    ++stats_.resource_samples;
+    stats_.resource_problem = problem;
+    if (sample) {
+        for (std::size_t t = 0; t < specs_.size() && t < sample->pools.size(); ++t) {
+            const double ratio = t < options_.pool_full_ratio.size() ? options_.pool_full_ratio[t]
+                                                                     : kDefaultPoolFullRatio;
+            pool_full_[t] = sample->pools[t].full(ratio, images_.object_size());
+        }
+        resources_ = std::move(sample);
+    }
+    if (room) tenant_room_ = std::move(room);
+}
+
+bool LunTiering::refuse_locked(TierId tier) {
+    if (tier < pool_full_.size() && pool_full_[tier]) {
+        ++stats_.refused_pool_full;
+        return true;
+    }
+    if (tier != 0 && tenant_room_) {  // only extents away from home count against a quota
+        const std::uint64_t bytes = images_.object_size();
+        const auto room =
+            tenant_room_->room(images_.pool(tier), stats_.extents_in_tier[tier] * bytes);
+        if (room && *room < bytes) {
+            ++stats_.refused_tenant_quota;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::vector<TierSpec> LunTiering::effective_tiers_locked() const {
+    std::vector<TierSpec> tiers = specs_;
+    const std::uint64_t bytes = images_.object_size();
+    for (std::size_t t = 1; t < tiers.size(); ++t) {
+        const std::uint64_t own = stats_.extents_in_tier[t] * bytes;
+        std::optional<std::uint64_t> limit;
+        if (pool_full_[t]) limit = own;
+        if (tenant_room_) {
+            if (auto room = tenant_room_->room(images_.pool(t), own)) {
+                limit = std::min(limit.value_or(UINT64_MAX), own + *room);
+            }
+        }
+        if (!limit) continue;
+        // capacity 0 means unlimited: a tier with no room at all shows one byte.
+        const std::uint64_t cap = std::max<std::uint64_t>(*limit, 1);
+        tiers[t].capacity_bytes =
+            tiers[t].capacity_bytes == 0 ? cap : std::min(tiers[t].capacity_bytes, cap);
+    }
+    return tiers;
+}
+
+std::vector<TierSpec> LunTiering::effective_tiers() const {
+    std::lock_guard lock(mutex_);
+    return effective_tiers_locked();
+}
+
+std::optional<ResourceSample> LunTiering::resources() const {
+    std::lock_guard lock(mutex_);
+    return resources_;
+}
+
+std::optional<TenantRoom> LunTiering::tenant_room() const {
+    std::lock_guard lock(mutex_);
+    return tenant_room_;
 }
 
 }  // namespace rbdtier::ceph

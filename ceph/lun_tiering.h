@@ -13,6 +13,12 @@
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
 // with the policy while no round uses it. All public members are thread-safe.
+// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
+// the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
+// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
+// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
+// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
+// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
 #pragma once
 
 #include <atomic>
@@ -23,11 +29,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "ceph/extent_gate.h"
 #include "ceph/extent_migrator.h"
+#include "ceph/resource_monitor.h"
+#include "ceph/tenant_quota.h"
 #include "ceph/tier_images.h"
 #include "engine/event_ring.h"
 #include "engine/placement_policy.h"
@@ -43,7 +53,19 @@ struct LunTieringOptions {
     // Asked before every round's migrations: only the gateway holding the LUN's exclusive lock
     // moves data (null: always).
     std::function<bool()> may_migrate;
+    // How often the resource monitor and the tenant are sampled (on the rounds thread).
+    std::uint64_t resource_interval_us = 5'000'000;
+    // Per tier id: a pool used to this fraction of its capacity is full (absent:
+    // kDefaultPoolFullRatio, Ceph's nearfull ratio). A pool without room for one extent is
+    // full whatever its ratio.
+    std::vector<double> pool_full_ratio;
 };
+
+inline constexpr double kDefaultPoolFullRatio = 0.85;
+
+// What gives the tenant's room on each pool (e.g. TenantQuota::refresh); called on the rounds
+// thread. An error keeps the last known room.
+using TenantRoomSource = std::function<Result<TenantRoom>()>;
 
 struct LunTieringStats {
     std::uint64_t rounds = 0;
@@ -54,7 +76,11 @@ struct LunTieringStats {
     std::uint64_t failed = 0;
     std::uint64_t refused_capacity = 0;
     std::uint64_t deferred_bandwidth = 0;
-    std::uint64_t rounds_not_owner = 0;  // rounds that moved nothing: another gateway owns the LUN
+    std::uint64_t rounds_not_owner = 0;   // rounds that moved nothing: another gateway owns the LUN
+    std::uint64_t refused_pool_full = 0;  // orders into a full pool
+    std::uint64_t refused_tenant_quota = 0;  // orders beyond the tenant's quota
+    std::uint64_t resource_samples = 0;
+    std::string resource_problem;  // the last sampling error (tenant, pools), empty if none
     std::uint64_t bytes_moved = 0;
     std::vector<std::uint64_t> extents_in_tier;  // per tier id
 };
@@ -92,6 +118,15 @@ public:
     // Runs one round now, on the caller's thread (tests; not while start()ed).
     void run_round();
 
+    // Set before start(). The monitor's pools must be the TierImages' pools, in their order.
+    void set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor);
+    void set_tenant_room_source(TenantRoomSource source);
+    std::optional<ResourceSample> resources() const;  // the last sample, if any
+    std::optional<TenantRoom> tenant_room() const;    // the last known, if any
+    // The tiers as the policy sees them now: capacity_bytes lowered to what the pools and the
+    // tenant allow.
+    std::vector<TierSpec> effective_tiers() const;
+
     LunTieringStats stats() const;
     std::vector<MigrationRecord> history() const;
     const std::vector<TierSpec>& tiers() const { return specs_; }
@@ -119,6 +154,11 @@ private:
                                           double budget_bytes) const;
     static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
                     std::uint64_t count);
+    void sample_resources(std::uint64_t now);
+    std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
+    // True if one more extent may not go into `tier` now (its pool is full, or the tenant's
+    // quota there is used up); counts the refusal. Under mutex_.
+    bool refuse_locked(TierId tier);
 
     TierImages& images_;
     ExtentGate& gate_;
@@ -143,6 +183,13 @@ private:
     std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
     // Held by a round while it uses the policy, and by inspect().
     mutable std::mutex policy_mutex_;
+
+    std::unique_ptr<ResourceMonitor> monitor_;  // rounds thread
+    TenantRoomSource tenant_source_;
+    std::uint64_t next_sample_us_ = 0;
+    std::optional<ResourceSample> resources_;  // under mutex_
+    std::vector<bool> pool_full_;              // per tier; under mutex_
+    std::optional<TenantRoom> tenant_room_;    // under mutex_
 
     std::mutex wake_mutex_;
     std::condition_variable wake_;

@@ -15,6 +15,7 @@ const char kLunConfigHelp[] =
     "  conf=/etc/ceph/ceph.conf     ceph config file\n"
     "  id=NAME                      ceph client id (client.NAME)\n"
     "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
+    "  tenant_pool=POOL             pool holding the tenants (default: first of tiers=)\n"
     "  tiers=POOL[+POOL...]         pools the LUN's extents may move to\n"
     "  policy=none|reactive|predictive  tiering policy\n"
     "  horizon=SECONDS              how far ahead the policy looks (default 120)\n"
@@ -36,7 +37,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "rbdtier/";
 constexpr std::string_view kKnownKeys =
-    "osd_op_timeout, conf, id, tenant, tiers, policy, quota, horizon";
+    "osd_op_timeout, conf, id, tenant, tenant_pool, tiers, policy, quota, horizon";
 
 bool has_space(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) {
@@ -117,6 +118,12 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
                    "' may only contain letters, digits, _ - and .";
         }
         cfg.tenant = value;
+        return {};
+    }
+    if (key == "tenant_pool") {
+        std::string why = check_pool_name(value, "tenant_pool=");
+        if (!why.empty()) return why;
+        cfg.tenant_pool = value;
         return {};
     }
     if (key == "tiers") {

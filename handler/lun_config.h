@@ -3,7 +3,7 @@
 // Grammar (superset of upstream handler_rbd's):
 //   [rbdtier/]pool/image[@snap][;key=value]...
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
-//         tenant=NAME  tiers=POOL[,POOL...]  policy=none|reactive|predictive
+//         tenant=NAME  tenant_pool=POOL  tiers=POOL[,POOL...]  policy=none|reactive|predictive
 //         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T)
 //         horizon=SECONDS (1..86400, default 120)
 // tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
@@ -31,7 +31,8 @@ struct LunConfig {
     std::string conf_path;                     // empty = Ceph's default search
     std::string client_id;                     // without "client."; empty = default
     std::string tenant;                        // empty = the default tenant
-    std::vector<std::string> tiers;            // pools this LUN may use; empty = not tiered
+    std::string tenant_pool;         // where the tenants are; empty = the first of `tiers`
+    std::vector<std::string> tiers;  // pools this LUN may use; empty = not tiered
     TierPolicy policy = TierPolicy::kNone;
     unsigned horizon_s = 120;  // how far ahead the policy looks; rounds are 1/8 of it (<= 1 s)
     std::map<std::string, std::uint64_t> quota;  // pool -> most bytes of this LUN it may hold

@@ -10,6 +10,8 @@
 #include <climits>
 
 #include "ceph/completion.h"
+#include "ceph/resource_monitor.h"
+#include "ceph/tenant_quota.h"
 #include "ceph/tier_discovery.h"
 #include "engine/replay/policy_registry.h"
 #include "handler/lun.h"
@@ -36,6 +38,8 @@ int slice_iovec(const iovec* v, int cnt, std::size_t skip, std::size_t len,
     return n;
 }
 
+constexpr std::uint64_t kFastTierCopyChunk = 1 << 20;
+
 bool writes(IoKind kind) {
     return kind != IoKind::kRead && kind != IoKind::kFlush;
 }
@@ -61,7 +65,19 @@ ceph::Status Lun::enable_tiering() {
     const std::uint64_t size = this->size();
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
     if (ceph::Status s = load_placement(); !s) return s;
-    migrator_ = std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size);
+    // Copies move 1 MiB at a time on fast media (foreground reads there take a fraction of a
+    // millisecond: a 4 MiB op would hold them up), the whole extent at once where every op costs
+    // a seek.
+    std::vector<TierSpec> discovered;
+    ceph::MigratorOptions migrator_options;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) {
+        discovered.push_back(ceph::describe_tier(cluster_, tiers_->pool(i)));
+        const bool fast =
+            discovered.back().device_class == "nvme" || discovered.back().device_class == "ssd";
+        migrator_options.chunk_bytes.push_back(fast ? kFastTierCopyChunk : 0);
+    }
+    migrator_ =
+        std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);
     auto watch_io = ceph::IoContext::open(cluster_, config_.pool);
     if (!watch_io) return watch_io.status();
     auto watch = ceph::PlacementWatch::start(cluster_, std::move(*watch_io), config_.image, *map_,
@@ -79,7 +95,7 @@ ceph::Status Lun::enable_tiering() {
     std::vector<TierSpec> specs;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         TierModel model;
-        model.spec = ceph::describe_tier(cluster_, tiers_->pool(i));
+        model.spec = discovered[i];
         model.spec.id = static_cast<TierId>(i);
         if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end()) {
             model.spec.capacity_bytes = q->second;
@@ -95,6 +111,19 @@ ceph::Status Lun::enable_tiering() {
     options.may_migrate = [this] { return has_lock() == 1; };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
+    // What the pools and the tenant leave room for, sampled on the rounds thread.
+    std::vector<std::string> pools;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
+    tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(cluster_, pools));
+    if (!config_.tenant.empty()) {
+        const std::string tenant_pool =
+            config_.tenant_pool.empty() ? config_.tiers.front() : config_.tenant_pool;
+        auto quota = std::make_shared<ceph::TenantQuota>(
+            cluster_, tenant_pool, config_.tenant,
+            ceph::TenantLunRef{config_.pool, config_.image, pools});
+        if (ceph::Status s = quota->register_self(); !s) return s;
+        tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
+    }
     if (config_.policy != TierPolicy::kNone) tiering_->start();
     return ceph::Status::ok();
 }

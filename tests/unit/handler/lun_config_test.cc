@@ -41,8 +41,9 @@ TEST(LunConfig, SubtypePrefixAsOpenSeesIt) {
 TEST(LunConfig, AllOptions) {
     LunConfig c = parse_ok(
         "rbdtier/hdd-a/lun7;osd_op_timeout=30;conf=/etc/ceph/site.conf;id=client.iscsi;"
-        "tenant=acme;tiers=nvme-a,hdd-a,nvme-b;policy=predictive;");
+        "tenant=acme;tenant_pool=meta;tiers=nvme-a,hdd-a,nvme-b;policy=predictive;");
     EXPECT_EQ(c.osd_op_timeout_s, 30u);
+    EXPECT_EQ(c.tenant_pool, "meta");
     EXPECT_EQ(c.conf_path, "/etc/ceph/site.conf");
     EXPECT_EQ(c.client_id, "iscsi");
     EXPECT_EQ(c.tenant, "acme");
@@ -87,8 +88,8 @@ TEST(LunConfig, RefusesSnapshot) {
 
 TEST(LunConfig, RefusesBadOptions) {
     EXPECT_EQ(parse_error("p/i;foo=1"),
-              "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tiers, policy, "
-              "quota, horizon)");
+              "unknown option 'foo' (known: osd_op_timeout, conf, id, tenant, tenant_pool, tiers, "
+              "policy, quota, horizon)");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout"),
               "option 'osd_op_timeout' is not of the form key=value");
     EXPECT_EQ(parse_error("p/i;osd_op_timeout=abc"),
@@ -110,6 +111,9 @@ TEST(LunConfig, RefusesBadOptions) {
               "id='client.' is not a ceph client id (letters, digits, _ - . only, e.g. id=iscsi)");
     EXPECT_EQ(parse_error("p/i;policy=aggressive"),
               "policy='aggressive' is unknown (use none, reactive or predictive)");
+    EXPECT_EQ(parse_error("p/i;tenant_pool=a/b"),
+              "tenant_pool= 'a/b' contains a character not allowed in a pool name "
+              "(space / @ ; , = + :)");
     EXPECT_EQ(parse_error("p/i;tenant=a/b"),
               "tenant='a/b' may only contain letters, digits, _ - and .");
     EXPECT_EQ(parse_error("p/i;tiers=a,,b"), "a pool in tiers= is empty (write tiers=poolA+poolB)");
@@ -128,7 +132,8 @@ TEST(LunConfig, RefusesBadNames) {
 
 TEST(LunConfig, HelpMentionsEveryKey) {
     std::string help = kLunConfigHelp;
-    for (const char* key : {"osd_op_timeout=", "conf=", "id=", "tenant=", "tiers=", "policy="}) {
+    for (const char* key :
+         {"osd_op_timeout=", "conf=", "id=", "tenant=", "tenant_pool=", "tiers=", "policy="}) {
         EXPECT_NE(help.find(key), std::string::npos) << key;
     }
 }

@@ -1,0 +1,208 @@
+#include "ceph/resource_monitor.h"
+
+#include <rados/librados.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ceph/io_context.h"
+
+namespace rbdtier::ceph {
+namespace {
+
+// A reply buffer from librados, freed with rados_buffer_free.
+struct RadosBuffer {
+    char* data = nullptr;
+    std::size_t length = 0;
+    RadosBuffer() = default;
+    RadosBuffer(const RadosBuffer&) = delete;
+    RadosBuffer& operator=(const RadosBuffer&) = delete;
+    ~RadosBuffer() {
+        if (data != nullptr) rados_buffer_free(data);
+    }
+    nlohmann::json json() const {
+        if (data == nullptr) return nullptr;
+        auto j = nlohmann::json::parse(std::string(data, length), nullptr, false);
+        return j.is_discarded() ? nlohmann::json(nullptr) : j;
+    }
+};
+
+nlohmann::json mon_command(const Cluster& cluster, const nlohmann::json& command) {
+    const std::string text = command.dump();
+    const char* cmd[] = {text.c_str()};
+    RadosBuffer out, status;
+    const int rc = rados_mon_command(cluster.handle(), cmd, 1, nullptr, 0, &out.data, &out.length,
+                                     &status.data, &status.length);
+    return rc < 0 ? nlohmann::json(nullptr) : out.json();
+}
+
+nlohmann::json osd_command(const Cluster& cluster, int osd, const nlohmann::json& command) {
+    const std::string text = command.dump();
+    const char* cmd[] = {text.c_str()};
+    RadosBuffer out, status;
+    const int rc = rados_osd_command(cluster.handle(), osd, cmd, 1, nullptr, 0, &out.data,
+                                     &out.length, &status.data, &status.length);
+    return rc < 0 ? nlohmann::json(nullptr) : out.json();
+}
+
+std::uint64_t u64(const nlohmann::json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return 0;
+    const double v = j[key].get<double>();
+    return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+}
+
+// Every OSD below `node` in a `osd crush tree` reply.
+void collect_osds(const nlohmann::json& nodes, int node, std::vector<int>& out, int depth = 0) {
+    if (node >= 0) {
+        out.push_back(node);
+        return;
+    }
+    if (depth > 16) return;  // a malformed tree must not recurse forever
+    for (const auto& n : nodes) {
+        if (n.value("id", 0) != node || !n.contains("children")) continue;
+        for (const auto& c : n["children"])
+            if (c.is_number_integer()) collect_osds(nodes, c.get<int>(), out, depth + 1);
+    }
+}
+
+std::uint64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+GatewayResources gateway_resources_now() {
+    GatewayResources g;
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    if (std::getline(stat, line)) {
+        // The command name (field 2) may hold spaces: fields are counted after its ')'.
+        const auto close = line.rfind(')');
+        if (close != std::string::npos) {
+            std::istringstream rest(line.substr(close + 1));
+            std::string field;
+            unsigned long long utime = 0, stime = 0;
+            for (int i = 3; rest >> field && i <= 15; ++i) {
+                if (i == 14) utime = std::stoull(field);
+                if (i == 15) stime = std::stoull(field);
+            }
+            const long ticks = ::sysconf(_SC_CLK_TCK);
+            if (ticks > 0) g.cpu_seconds = static_cast<double>(utime + stime) / ticks;
+        }
+    }
+    std::ifstream statm("/proc/self/statm");
+    unsigned long long size = 0, resident = 0;
+    if (statm >> size >> resident) {
+        const long page = ::sysconf(_SC_PAGESIZE);
+        g.vm_bytes = size * static_cast<unsigned long long>(page);
+        g.rss_bytes = resident * static_cast<unsigned long long>(page);
+    }
+    return g;
+}
+
+ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools)
+    : cluster_(cluster), pools_(std::move(pools)) {}
+
+std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
+    if (auto it = osds_.find(pool); it != osds_.end()) return it->second;
+    std::vector<int> osds;
+    const auto rule = mon_command(
+        cluster_,
+        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "crush_rule"}, {"format", "json"}});
+    if (!rule.is_object() || !rule.contains("crush_rule") || !rule["crush_rule"].is_string()) {
+        return osds;  // not cached: the monitors may answer next time
+    }
+    const auto dump = mon_command(
+        cluster_,
+        {{"prefix", "osd crush rule dump"}, {"name", rule["crush_rule"]}, {"format", "json"}});
+    const auto tree = mon_command(
+        cluster_, {{"prefix", "osd crush tree"}, {"shadow", "--show-shadow"}, {"format", "json"}});
+    if (!dump.is_object() || !dump.contains("steps") || !tree.is_object() ||
+        !tree.contains("nodes")) {
+        return osds;
+    }
+    for (const auto& step : dump["steps"]) {
+        if (step.value("op", "") == "take" && step.contains("item") &&
+            step["item"].is_number_integer()) {
+            collect_osds(tree["nodes"], step["item"].get<int>(), osds);
+        }
+    }
+    osds_[pool] = osds;
+    return osds;
+}
+
+PoolResources ResourceMonitor::sample_pool(const std::string& pool,
+                                           const std::map<std::string, DfEntry>& df) {
+    PoolResources r;
+    r.pool = pool;
+    if (auto io = IoContext::open(cluster_, pool)) {
+        rados_pool_stat_t st{};
+        if (rados_ioctx_pool_stat(io->handle(), &st) == 0) r.objects = st.num_objects;
+    }
+    if (auto it = df.find(pool); it != df.end() && (it->second.stored + it->second.max_avail) > 0) {
+        r.stored_bytes = it->second.stored;
+        r.objects = std::max(r.objects, it->second.objects);
+        r.max_avail_bytes = it->second.max_avail;
+        r.source = "df";
+        return r;
+    }
+    // No manager statistics: the OSDs' own statfs, per replica.
+    const auto size_reply = mon_command(
+        cluster_,
+        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "size"}, {"format", "json"}});
+    const std::uint64_t replicas = std::max<std::uint64_t>(1, u64(size_reply, "size"));
+    std::uint64_t total = 0, used = 0, avail = 0;
+    int answered = 0;
+    for (int osd : osds_of(pool)) {
+        const auto perf = osd_command(cluster_, osd, {{"prefix", "perf dump"}});
+        if (!perf.is_object() || !perf.contains("osd")) continue;
+        const auto& counters = perf["osd"];
+        total += u64(counters, "stat_bytes");
+        used += u64(counters, "stat_bytes_used");
+        avail += u64(counters, "stat_bytes_avail");
+        ++answered;
+    }
+    if (answered == 0 || total == 0) return r;
+    r.stored_bytes = used / replicas;
+    r.max_avail_bytes = avail / replicas;
+    r.source = "osd statfs";
+    return r;
+}
+
+ResourceSample ResourceMonitor::sample() {
+    ResourceSample s;
+    s.unix_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    std::map<std::string, DfEntry> df;
+    const auto reply = mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}});
+    if (reply.is_object() && reply.contains("pools") && reply["pools"].is_array()) {
+        for (const auto& p : reply["pools"]) {
+            if (!p.contains("name") || !p["name"].is_string() || !p.contains("stats")) continue;
+            const auto& st = p["stats"];
+            DfEntry e;
+            e.stored = st.contains("stored") ? u64(st, "stored") : u64(st, "bytes_used");
+            e.objects = u64(st, "objects");
+            e.max_avail = u64(st, "max_avail");
+            df[p["name"].get<std::string>()] = e;
+        }
+    }
+    for (const auto& pool : pools_) s.pools.push_back(sample_pool(pool, df));
+
+    s.gateway = gateway_resources_now();
+    const std::uint64_t now = now_us();
+    if (last_cpu_seconds_ >= 0 && now > last_sample_us_) {
+        s.gateway.cpu_cores = (s.gateway.cpu_seconds - last_cpu_seconds_) /
+                              (static_cast<double>(now - last_sample_us_) / 1e6);
+    }
+    last_cpu_seconds_ = s.gateway.cpu_seconds;
+    last_sample_us_ = now;
+    return s;
+}
+
+}  // namespace rbdtier::ceph

@@ -1,0 +1,242 @@
+#include "ceph/tenant_quota.h"
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+
+#include "ceph/io_context.h"
+#include "ceph/tenant_store.h"
+#include "ceph/tier_images.h"
+
+namespace rbdtier::ceph {
+namespace {
+
+struct ReadOpFree {
+    void operator()(void* op) const { rados_release_read_op(static_cast<rados_read_op_t>(op)); }
+};
+struct WriteOpFree {
+    void operator()(void* op) const { rados_release_write_op(static_cast<rados_write_op_t>(op)); }
+};
+using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpFree>;
+using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpFree>;
+
+class OmapIter {
+public:
+    OmapIter() = default;
+    OmapIter(const OmapIter&) = delete;
+    OmapIter& operator=(const OmapIter&) = delete;
+    ~OmapIter() {
+        if (iter_ != nullptr) rados_omap_get_end(iter_);
+    }
+    rados_omap_iter_t* out() { return &iter_; }
+    rados_omap_iter_t get() const { return iter_; }
+
+private:
+    rados_omap_iter_t iter_ = nullptr;
+};
+
+// An RBD image opened read-only (no exclusive lock), closed on scope exit.
+class ReadOnlyImage {
+public:
+    ReadOnlyImage() = default;
+    ReadOnlyImage(const ReadOnlyImage&) = delete;
+    ReadOnlyImage& operator=(const ReadOnlyImage&) = delete;
+    ~ReadOnlyImage() {
+        if (image_ != nullptr) rbd_close(image_);
+    }
+    int open(rados_ioctx_t io, const std::string& name) {
+        return rbd_open_read_only(io, name.c_str(), &image_, nullptr);
+    }
+    rbd_image_t get() const { return image_; }
+
+private:
+    rbd_image_t image_ = nullptr;
+};
+
+// All entries of the registry whose key starts with `prefix`.
+Status read_registry(const IoContext& io, const std::string& prefix,
+                     std::map<std::string, std::string>& entries) {
+    const auto context = [&] {
+        return "read tenant LUNs " + io.pool() + "/" + TenantQuota::kRegistryObject;
+    };
+    entries.clear();
+    std::string after;
+    for (bool more = true; more;) {
+        ReadOp op(rados_create_read_op());
+        if (!op) return Status::error(-ENOMEM, context());
+        OmapIter iter;
+        unsigned char pmore = 0;
+        int prval = 0;
+        rados_read_op_omap_get_vals2(op.get(), after.c_str(), prefix.c_str(), 512, iter.out(),
+                                     &pmore, &prval);
+        int rc = rados_read_op_operate(op.get(), io.handle(), TenantQuota::kRegistryObject, 0);
+        if (rc == -ENOENT) return Status::ok();
+        if (rc >= 0 && prval < 0) rc = prval;
+        if (rc < 0) return Status::error(rc, context());
+        for (;;) {
+            char *key = nullptr, *val = nullptr;
+            size_t key_len = 0, val_len = 0;
+            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
+                key == nullptr) {
+                break;
+            }
+            after.assign(key, key_len);
+            entries[after] = std::string(val, val_len);
+        }
+        more = pmore != 0;
+    }
+    return Status::ok();
+}
+
+std::string lun_suffix(const TenantLunRef& lun) {
+    return "/" + lun.home_pool + "/" + lun.image;
+}
+
+}  // namespace
+
+Result<std::uint64_t> allocated_bytes(const Cluster& cluster, const std::string& pool,
+                                      const std::string& image) {
+    auto io = IoContext::open(cluster, pool);
+    if (!io) return io.status();
+    ReadOnlyImage img;
+    if (int rc = img.open(io->handle(), image); rc < 0) {
+        return Status::error(rc, "open " + pool + "/" + image + " read-only");
+    }
+    std::uint64_t size = 0;
+    if (int rc = rbd_get_size(img.get(), &size); rc < 0) {
+        return Status::error(rc, "size of " + pool + "/" + image);
+    }
+    std::uint64_t bytes = 0;
+    auto count = [](std::uint64_t, std::size_t len, int exists, void* arg) -> int {
+        if (exists) *static_cast<std::uint64_t*>(arg) += len;
+        return 0;
+    };
+    if (int rc = rbd_diff_iterate2(img.get(), nullptr, 0, size, 0, 1, count, &bytes); rc < 0) {
+        return Status::error(rc, "allocation of " + pool + "/" + image);
+    }
+    return bytes;
+}
+
+TenantQuota::TenantQuota(const Cluster& cluster, std::string tenant_pool, std::string tenant,
+                         TenantLunRef self)
+    : cluster_(cluster),
+      tenant_pool_(std::move(tenant_pool)),
+      tenant_(std::move(tenant)),
+      self_(std::move(self)) {}
+
+Status TenantQuota::register_self() {
+    auto io = IoContext::open(cluster_, tenant_pool_);
+    if (!io) return io.status();
+    std::map<std::string, std::string> all;
+    if (Status s = read_registry(*io, "", all); !s) return s;
+    const std::string key = tenant_ + lun_suffix(self_);
+    std::vector<std::string> stale;  // this LUN under another tenant
+    const std::string suffix = lun_suffix(self_);
+    for (const auto& [k, v] : all) {
+        if (k != key && k.size() > suffix.size() &&
+            k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+            k.find('/') == k.size() - suffix.size()) {
+            stale.push_back(k);
+        }
+    }
+    const std::string value = nlohmann::json{{"tiers", self_.tiers}}.dump();
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "register LUN");
+    std::vector<const char*> stale_keys;
+    std::vector<size_t> stale_lens;
+    for (const auto& k : stale) {
+        stale_keys.push_back(k.c_str());
+        stale_lens.push_back(k.size());
+    }
+    if (!stale.empty()) {
+        rados_write_op_omap_rm_keys2(op.get(), stale_keys.data(), stale_lens.data(),
+                                     stale_keys.size());
+    }
+    const char* keys[] = {key.c_str()};
+    const char* vals[] = {value.data()};
+    const size_t key_lens[] = {key.size()};
+    const size_t val_lens[] = {value.size()};
+    rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+    const int rc = rados_write_op_operate2(op.get(), io->handle(), kRegistryObject, nullptr, 0);
+    if (rc < 0) {
+        return Status::error(rc, "register " + self_.home_pool + "/" + self_.image +
+                                     " under tenant " + tenant_ + " in " + tenant_pool_ + "/" +
+                                     kRegistryObject);
+    }
+    return Status::ok();
+}
+
+Status TenantQuota::unregister_self() {
+    auto io = IoContext::open(cluster_, tenant_pool_);
+    if (!io) return io.status();
+    const std::string key = tenant_ + lun_suffix(self_);
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "unregister LUN");
+    const char* keys[] = {key.c_str()};
+    const size_t key_lens[] = {key.size()};
+    rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
+    const int rc = rados_write_op_operate2(op.get(), io->handle(), kRegistryObject, nullptr, 0);
+    if (rc < 0 && rc != -ENOENT) {
+        return Status::error(rc, "unregister " + self_.home_pool + "/" + self_.image +
+                                     " from tenant " + tenant_);
+    }
+    return Status::ok();
+}
+
+Result<std::vector<TenantLunRef>> TenantQuota::luns() const {
+    auto io = IoContext::open(cluster_, tenant_pool_);
+    if (!io) return io.status();
+    std::map<std::string, std::string> entries;
+    if (Status s = read_registry(*io, tenant_ + "/", entries); !s) return s;
+    std::vector<TenantLunRef> out;
+    for (const auto& [key, value] : entries) {
+        // <tenant>/<home pool>/<image>: the image name holds no '/'.
+        const auto last = key.rfind('/');
+        const auto first = key.find('/');
+        if (first == std::string::npos || last <= first) continue;
+        TenantLunRef lun;
+        lun.home_pool = key.substr(first + 1, last - first - 1);
+        lun.image = key.substr(last + 1);
+        const auto j = nlohmann::json::parse(value, nullptr, false);
+        if (j.is_object() && j.contains("tiers") && j["tiers"].is_array()) {
+            for (const auto& t : j["tiers"])
+                if (t.is_string()) lun.tiers.push_back(t.get<std::string>());
+        }
+        out.push_back(std::move(lun));
+    }
+    return out;
+}
+
+Result<TenantRoom> TenantQuota::refresh() const {
+    TenantRoom room;
+    auto io = IoContext::open(cluster_, tenant_pool_);
+    if (!io) return io.status();
+    TenantStore store(*io);
+    auto tenant = store.get(tenant_);
+    if (!tenant) {
+        if (tenant.status().code() == -ENOENT) return room;  // unknown tenant: no quota
+        return tenant.status();
+    }
+    room.tenant_found = true;
+    room.quota = tenant->quota_bytes;
+    auto luns = this->luns();
+    if (!luns) return luns.status();
+    for (const TenantLunRef& lun : *luns) {
+        if (lun.home_pool == self_.home_pool && lun.image == self_.image) continue;
+        for (const std::string& pool : lun.tiers) {
+            if (pool == lun.home_pool || room.quota.count(pool) == 0) continue;
+            auto bytes = allocated_bytes(cluster_, pool, TierImages::tier_image_name(lun.image));
+            if (!bytes) {
+                if (bytes.status().code() == -ENOENT) continue;  // LUN removed since
+                return bytes.status();
+            }
+            room.others[pool] += *bytes;
+        }
+    }
+    return room;
+}
+
+}  // namespace rbdtier::ceph

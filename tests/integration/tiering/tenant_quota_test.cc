@@ -1,0 +1,166 @@
+// Tenant quotas on the live cluster: a tenant at its quota on a tier gets no more extents there,
+// counted on the cluster (its other LUNs' tier images), and a quota raised with the tenant
+// store takes effect at the next refresh.
+#include "ceph/tenant_quota.h"
+
+#include <gtest/gtest.h>
+
+#include "ceph/io_context.h"
+#include "ceph/lun_tiering.h"
+#include "ceph/tenant_store.h"
+#include "engine/replay/policy_registry.h"
+#include "tiered_lun_fixture.h"
+
+namespace rbdtier::test {
+namespace {
+
+constexpr std::uint64_t kExtent = 4 << 20;
+
+ReplayConfig reactive_config() {
+    ReplayConfig c;
+    const double lat_us[] = {8000, 200, 1200, 10000};
+    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
+        TierModel m;
+        m.spec.id = static_cast<TierId>(i);
+        m.spec.name = kAllPools[i];
+        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
+        m.spec.site = i < 2 ? "site-a" : "site-b";
+        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
+        c.tiers.push_back(m);
+    }
+    c.default_home = 0;
+    c.round_us = 100'000;
+    c.horizon_us = 5'000'000;
+    return c;
+}
+
+// Bytes of `lun` in nvme-a, as the cluster says.
+std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string& name) {
+    auto bytes =
+        ceph::allocated_bytes(lun.cluster(), "nvme-a", ceph::TierImages::tier_image_name(name));
+    EXPECT_TRUE(bytes) << bytes.status().message();
+    return bytes ? *bytes : 0;
+}
+
+// Hot reads of extents [0, extents) for some rounds; the most bytes `lun` held in nvme-a after
+// any of them, measured on the cluster (the reactive policy may evict and promote again).
+std::uint64_t heat(ceph::LunTiering& tiering, TieredLun& lun, const std::string& name,
+                   std::uint64_t extents, int rounds) {
+    std::uint64_t most = 0;
+    for (int round = 0; round < rounds; ++round) {
+        for (std::uint64_t e = 0; e < extents; ++e) {
+            for (int i = 0; i < 4; ++i) {
+                IoEvent ev;
+                ev.time_us = tiering.now_us();
+                ev.offset = e * kExtent;
+                ev.length = 4096;
+                ev.op = IoOp::kRead;
+                tiering.record(ev);
+            }
+        }
+        tiering.run_round();
+        most = std::max(most, nvme_a_bytes(lun, name));
+    }
+    return most;
+}
+
+TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
+    const std::uint64_t size = 4 * kExtent;
+    const std::string name_a = unique_name("ten-a"), name_b = unique_name("ten-b");
+    auto a = TieredLun::create("hdd-a", name_a, size);
+    auto b = TieredLun::create("hdd-a", name_b, size);
+    a->write(0, std::vector<char>(size, 'a'));
+    b->write(0, std::vector<char>(size, 'b'));
+
+    auto io = ceph::IoContext::open(a->cluster(), "hdd-a");
+    ASSERT_TRUE(io);
+    ceph::TenantStore store(*io);
+    ceph::StoredTenant tenant;
+    tenant.name = unique_name("acme");
+    tenant.quota_bytes["nvme-a"] = 2 * kExtent;
+    ASSERT_TRUE(store.create(tenant));
+
+    ceph::TenantQuota quota_a(a->cluster(), "hdd-a", tenant.name, {"hdd-a", name_a, kAllPools});
+    ceph::TenantQuota quota_b(b->cluster(), "hdd-a", tenant.name, {"hdd-a", name_b, kAllPools});
+    ASSERT_TRUE(quota_a.register_self());
+    ASSERT_TRUE(quota_b.register_self());
+    auto luns = quota_b.luns();
+    ASSERT_TRUE(luns);
+    EXPECT_EQ(luns->size(), 2u);
+
+    // LUN a fills the tenant's nvme-a quota: 2 extents, on the cluster.
+    for (std::uint64_t e : {0u, 1u}) {
+        ceph::MigrationRecord record;
+        ASSERT_TRUE(a->migrator().migrate(e, 1, record)) << record.outcome;
+    }
+    ASSERT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
+
+    const ReplayConfig config = reactive_config();
+    std::vector<TierSpec> specs;
+    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    ceph::LunTieringOptions options;
+    options.resource_interval_us = 0;  // re-read the tenant every round
+    ceph::LunTiering tiering(b->images(), b->gate(), b->migrator(), specs,
+                             builtin_policy_registry().create("reactive", {config, {}}), options);
+    tiering.set_tenant_room_source([&] { return quota_b.refresh(); });
+
+    EXPECT_EQ(heat(tiering, *b, name_b, 3, 6), 0u) << "the tenant was at its quota on nvme-a";
+    ASSERT_TRUE(tiering.tenant_room());
+    EXPECT_TRUE(tiering.tenant_room()->tenant_found);
+    EXPECT_EQ(tiering.tenant_room()->others.at("nvme-a"), 2 * kExtent) << "measured LUN a";
+    EXPECT_EQ(tiering.stats().extents_in_tier[1], 0u);
+    EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, 1u) << "the policy sees no room";
+    EXPECT_TRUE(tiering.stats().resource_problem.empty()) << tiering.stats().resource_problem;
+
+    // `rbdtier tenant set`: room for two more extents; LUN b takes them, and no more.
+    tenant.quota_bytes["nvme-a"] = 4 * kExtent;
+    ASSERT_TRUE(store.update(tenant));
+    EXPECT_EQ(heat(tiering, *b, name_b, 3, 8), 2 * kExtent) << "room used, never exceeded";
+    EXPECT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
+    EXPECT_EQ(b->read(0, size), std::vector<char>(size, 'b'));
+
+    EXPECT_TRUE(quota_a.unregister_self());
+    EXPECT_TRUE(quota_b.unregister_self());
+    EXPECT_TRUE(store.remove(tenant.name));
+}
+
+// The per-LUN quota (tier capacity) and the tenant's: the smaller wins.
+TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
+    const std::uint64_t size = 4 * kExtent;
+    const std::string name = unique_name("ten-c");
+    auto lun = TieredLun::create("hdd-a", name, size);
+    lun->write(0, std::vector<char>(size, 'c'));
+    auto io = ceph::IoContext::open(lun->cluster(), "hdd-a");
+    ASSERT_TRUE(io);
+    ceph::TenantStore store(*io);
+    ceph::StoredTenant tenant;
+    tenant.name = unique_name("small");
+    tenant.quota_bytes["nvme-a"] = 3 * kExtent;
+    ASSERT_TRUE(store.create(tenant));
+    ceph::TenantQuota quota(lun->cluster(), "hdd-a", tenant.name, {"hdd-a", name, kAllPools});
+    ASSERT_TRUE(quota.register_self());
+
+    const ReplayConfig config = reactive_config();
+    std::vector<TierSpec> specs;
+    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    specs[1].capacity_bytes = 1 * kExtent;  // quota=nvme-a=4M
+    ceph::LunTieringOptions options;
+    options.resource_interval_us = 0;
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
+                             builtin_policy_registry().create("reactive", {config, {}}), options);
+    tiering.set_tenant_room_source([&] { return quota.refresh(); });
+    EXPECT_EQ(heat(tiering, *lun, name, 3, 6), 1 * kExtent) << "the LUN's quota is the smaller";
+    EXPECT_LE(tiering.effective_tiers()[1].capacity_bytes, 1 * kExtent);
+
+    tenant.quota_bytes["nvme-a"] = 0;  // now the tenant's is: nothing more goes there
+    ASSERT_TRUE(store.update(tenant));
+    tiering.run_round();
+    const std::uint64_t held = nvme_a_bytes(*lun, name);
+    EXPECT_LE(heat(tiering, *lun, name, 3, 6), held) << "what it holds may stay, no more";
+    EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, std::max<std::uint64_t>(held, 1));
+    EXPECT_TRUE(quota.unregister_self());
+    EXPECT_TRUE(store.remove(tenant.name));
+}
+
+}  // namespace
+}  // namespace rbdtier::test
