@@ -136,7 +136,11 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
     }
     out.p_access = 1.0f - none;
     out.model = static_cast<std::uint8_t>(best_m);
-    out.value = best_e * static_cast<float>(lc->priority);
+    out.forecast = best_e;
+    out.proven = lc->proven;
+    const float believed =
+        lc->trust >= 1.0f ? best_e : lc->base_accesses + lc->trust * (best_e - lc->base_accesses);
+    out.value = believed * static_cast<float>(lc->priority);
 
     // Best destination: the tier maximising value x latency saved - move cost.
     const double wf = out.write_fraction;
@@ -179,7 +183,8 @@ struct ScoreBody {
                 last_lun = lun;
             }
             ExtentScore sc = score_extent(s, *ctx, lc);
-            if (sc.value > min_value || sc.current != sc.home) out.push_back(sc);
+            if (sc.value > min_value || sc.forecast > min_value || sc.current != sc.home)
+                out.push_back(sc);
         }
     }
 };

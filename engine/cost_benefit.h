@@ -4,7 +4,9 @@
 // score_extent() is the per-extent kernel: it combines the forecasts of the extent models
 // (EWMA of its bucket counts scaled by its LUN's load forecast, recurrence, and the scan /
 // co-access / drift hints), each scaled by its LUN's reliability for that model, into
-// P(access within H) (noisy-OR) and expected accesses (the most credible model's); value =
+// P(access within H) (noisy-OR) and expected accesses (the most credible model's), regressed
+// toward the LUN's base rate as far as the LUN's measured forecast skill says (LunContext::trust:
+// with no skill every extent is worth the base rate, so none displaces another); value =
 // expected accesses x tenant priority. For each tier, benefit of moving there = value x latency
 // saved; cost = bytes moved x load of source and destination (ResourceModel::move_cost_us).
 // The best destination and its net gain are kept; the scheduler adds the cost of displacing.
@@ -34,6 +36,9 @@ struct LunContext {
     std::uint32_t period_ticks = 0;  // detected season of the LUN's load (0 = none)
     double load_ratio = 1.0;         // forecast load over H / recent load (LUN-level models)
     std::array<double, kModelCount> reliability{};
+    float trust = 1.0f;          // how far per-extent differences are believed (ForecastSkill)
+    float base_accesses = 0.0f;  // the LUN's base rate: accesses within H per tracked extent
+    bool proven = true;          // the LUN's forecast skill has been measured
 };
 
 // Forecasts of the event-driven models for one extent.
@@ -71,7 +76,8 @@ struct ScoringContext {
 
 struct ExtentScore {
     ExtentKey key = kNoExtent;
-    float value = 0;  // expected accesses within H x tenant priority
+    float value = 0;     // expected accesses within H (regressed by trust) x tenant priority
+    float forecast = 0;  // expected accesses within H as the models said (before regression)
     float p_access = 0;
     float gain_us = 0;  // net benefit of moving to `best` (<= 0 when staying is best)
     float write_fraction = 0;
@@ -79,6 +85,7 @@ struct ExtentScore {
     TierId best = 0;
     TierId home = 0;
     std::uint8_t model = 0;  // dominant ModelId
+    bool proven = true;      // its LUN's forecast skill is measured: it may displace others
     TenantIndex tenant = 0;
 };
 
@@ -91,7 +98,7 @@ const LunContext& lun_context(const ScoringContext& ctx, LunId lun);
 
 class CostBenefit {
 public:
-    // Scores of every extent worth keeping an eye on: value above `min_value`, or living away
+    // Scores of every extent worth keeping an eye on: value or forecast above `min_value`, or away
     // from home (candidates to displace). Same result serial or parallel.
     static void score(const ExtentTable& table, const ScoringContext& ctx, float min_value,
                       bool parallel, std::vector<ExtentScore>& out);

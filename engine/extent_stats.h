@@ -5,14 +5,14 @@
 // newest bucket is the one holding `last_tick`. Times are engine ticks (kTickUs each, u32: 497
 // days). The read/write mix and sequentiality are decayed shares (u8); bytes are a LogCounter of
 // MiB. An "episode" is a run of accesses without an idle gap longer than the configured episode
-// gap; it starts episode_span ticks before last_tick (saturating at 0xFFFF ticks, 11 minutes: a
-// longer episode's start is then approximate). An episode of at least kSubstantialEpisode
-// accesses is substantial. The start of the latest substantial episode (the anchor) and the
-// distance between the last two substantial starts (the extent's own period, in buckets) let the
-// recurrence forecaster see an extent that returns every period, undisturbed by stray accesses in
-// between. The initiator set is compact: the first initiator's compact id (7 bits) plus a
-// "shared" bit once a second initiator shows up.
-// Random decisions (LogCounter) come from a hash of the key, the tick and the episode's count:
+// gap; it starts episode_span ticks before last_tick (a 16-bit float: exact up to 8191 ticks,
+// then each addition rounded without bias to a step of 1/4096 of the span, up to 15 days). An
+// episode of at least kSubstantialEpisode accesses is substantial. The start of the latest
+// substantial episode (the anchor) and the distance between the last two substantial starts (the
+// extent's own period, in buckets) let the recurrence forecaster see an extent that returns every
+// period, undisturbed by stray accesses in between. The initiator set is compact: the first
+// initiator's compact id (7 bits) plus a "shared" bit once a second initiator shows up. Random
+// decisions (LogCounter) come from a hash of the key, the tick and the episode's count:
 // deterministic for a given sequence of accesses.
 #pragma once
 
@@ -45,7 +45,7 @@ struct ExtentStats {
     std::uint32_t last_tick = 0;                        // last access; 0 = never accessed
     std::uint32_t anchor_start = 0;                     // start of the last substantial episode
     std::array<std::uint8_t, kBuckets> bucket_codes{};  // LogCounter codes per bucket (ring)
-    std::uint16_t episode_span = 0;     // ticks from the current episode's start to last_tick
+    std::uint16_t episode_span = 0;     // ticks from the episode's start to last_tick (span code)
     std::uint16_t period_flags = 0;     // period in buckets (15 bits) | kAnchorCurrent
     std::uint16_t episode_count = 0;    // accesses in the current episode (saturating)
     std::uint16_t anchor_count = 0;     // accesses in the last finished substantial episode
@@ -58,7 +58,33 @@ struct ExtentStats {
     double sequential_fraction() const { return sequential_share / 255.0; }
     bool empty() const { return key == kNoExtent; }
 
-    std::uint32_t episode_start() const { return last_tick - episode_span; }
+    // (Rounding may make the span a little longer than the time since tick 1: clamped there.)
+    std::uint32_t episode_start() const {
+        const std::uint32_t span = decode_span(episode_span);
+        return span < last_tick ? last_tick - span : std::min<std::uint32_t>(last_tick, 1);
+    }
+
+    // Span code: e = code >> 12, m = code & 0xFFF; e == 0: m ticks, else (4096 + m) << (e - 1).
+    static constexpr std::uint32_t decode_span(std::uint16_t code) {
+        const std::uint32_t e = code >> 12, m = code & 0xFFFu;
+        return e == 0 ? m : (4096u + m) << (e - 1);
+    }
+    // The code of `ticks`, rounded up with probability (remainder / step) by `random`.
+    static constexpr std::uint16_t encode_span(std::uint64_t ticks, std::uint64_t random) {
+        if (ticks < 8192) return static_cast<std::uint16_t>(ticks);
+        std::uint32_t shift = 1;
+        while ((ticks >> shift) >= 8192) ++shift;
+        if (shift > 14) return 0xFFFF;
+        const std::uint64_t step = std::uint64_t{1} << shift;
+        std::uint64_t mant = ticks >> shift;
+        if ((random & (step - 1)) < (ticks & (step - 1))) ++mant;
+        if (mant == 8192) {
+            mant = 4096;
+            ++shift;
+            if (shift > 14) return 0xFFFF;
+        }
+        return static_cast<std::uint16_t>(((shift + 1) << 12) | (mant - 4096));
+    }
     std::uint16_t period_buckets() const { return period_flags & kPeriodMask; }
     // True while the anchor (last substantial episode) is the current episode.
     bool anchor_is_current() const { return (period_flags & kAnchorCurrent) != 0; }
@@ -112,8 +138,9 @@ struct ExtentStats {
                     episode_span = 0;
                     episode_count = 0;
                 } else {
-                    episode_span = static_cast<std::uint16_t>(
-                        std::min<std::uint32_t>(0xFFFFu, episode_span + (tick - last_tick)));
+                    episode_span =
+                        encode_span(std::uint64_t{decode_span(episode_span)} + (tick - last_tick),
+                                    mix_key(key ^ tick));
                 }
                 last_tick = tick;
             }

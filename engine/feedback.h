@@ -8,7 +8,11 @@
 // the engine had promoted the extent to.
 // Forecasts: a sample of per-extent forecasts is tracked until their horizon elapses, then
 // scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts;
-// every judged promotion is scored there too, against the model that caused it.
+// every judged promotion is scored there too, against the model that caused it. The sampled
+// forecasts' expected accesses also feed the LUN's ForecastSkill (how much better than the base
+// rate the forecasts tell extents apart), judged sooner: the accesses in the kSkillBuckets whole
+// profiler buckets after the one the forecast was made in, scaled to H (so the engine learns
+// within a minute or so whether a LUN's forecasts are worth anything).
 // threshold_factor() adapts the benefit threshold: raised while promotions are mostly wasted,
 // lowered while they mostly hit. settle() returns the promotions judged wasted, so they may be
 // demoted early.
@@ -23,6 +27,7 @@
 #include "engine/extent_table.h"
 #include "engine/forecast/ensemble.h"
 #include "engine/forecast/forecast.h"
+#include "engine/forecast/forecast_skill.h"
 #include "engine/tenant.h"
 
 namespace rbdtier {
@@ -48,7 +53,7 @@ struct OutcomeCounters {
 class Feedback {
 public:
     Feedback(std::uint64_t horizon_us, std::uint64_t extent_bytes,
-             std::size_t max_tracked = 1 << 16);
+             std::size_t max_tracked = 1 << 17);
 
     // A promotion of `key` completed at now_us (`saved_per_access_us`: latency difference).
     void on_promotion(ExtentKey key, TenantIndex tenant, ModelId model, double saved_per_access_us,
@@ -61,13 +66,20 @@ public:
     // An access to a busy extent; `promoted`: served from a faster tier than home.
     void on_busy_access(TenantIndex tenant, bool promoted);
 
-    // Track a forecast (model said p) about `key`, issued now.
-    void track_forecast(ExtentKey key, LunId lun, ModelId model, double p, std::uint64_t now_us);
+    // Track a forecast (model said p; `expected` accesses within H, < 0: unknown) about `key`,
+    // issued now. Forecasts with p < kMinTrackedP only feed the skill measure.
+    static constexpr double kMinTrackedP = 0.05;
+    static constexpr std::uint32_t kSkillBuckets = 3;
+    void track_forecast(ExtentKey key, LunId lun, ModelId model, double p, std::uint64_t now_us,
+                        double expected = -1);
+    // Width of the profiler's buckets, to count accesses (0: skill not measured).
+    void set_bucket_ticks(std::uint32_t ticks) { bucket_ticks_ = ticks; }
 
     // Judges everything due; returns promotions judged wasted since the last call.
     std::vector<ExtentKey> settle(std::uint64_t now_us, const ExtentTable& table);
 
     const ModelReliability& reliability(LunId lun) const;
+    const ForecastSkill& skill(LunId lun) const;
     const OutcomeCounters& by_model(ModelId m) const {
         return by_model_[static_cast<std::size_t>(m)];
     }
@@ -92,6 +104,13 @@ private:
         std::uint32_t issued_tick;
         std::uint64_t due_us;
     };
+    struct SkillSample {
+        ExtentKey key;
+        LunId lun;
+        float expected;             // accesses within H, as forecast
+        std::uint64_t last_bucket;  // the window: buckets (last - kSkillBuckets, last]
+        std::uint64_t due_us;       // when bucket `last` is complete
+    };
     void judge(ExtentKey key, const Promotion& p);
 
     std::uint64_t horizon_us_;
@@ -99,8 +118,12 @@ private:
     std::size_t max_tracked_;
     std::unordered_map<ExtentKey, Promotion> promotions_;
     std::deque<Pending> forecasts_;
+    std::deque<SkillSample> skill_samples_;
     std::unordered_map<LunId, ModelReliability> reliability_;
     ModelReliability default_reliability_;
+    std::unordered_map<LunId, ForecastSkill> skill_;
+    ForecastSkill default_skill_;
+    std::uint32_t bucket_ticks_ = 0;
     std::array<OutcomeCounters, kModelCount> by_model_{};
     std::vector<OutcomeCounters> by_tenant_;
     OutcomeCounters total_;

@@ -194,6 +194,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
                 break;
             }
             if (!quota_ok) ++stats_.skipped_quota;
+            if (!x.proven) continue;
             // Displace the coldest resident (of this tenant when the quota binds).
             const ExtentScore* victim = nullptr;
             double victim_loss = 0;

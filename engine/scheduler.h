@@ -14,7 +14,9 @@
 //    be worth (1 + benefit_margin) times what the resident is worth there, and more than the
 //    resident by displacement_z Poisson standard deviations of the two forecasts.
 // When the destination is full (or the tenant's quota there is), the coldest resident (of that
-// tenant, for quota) is demoted home if that pays: the displaced value is part of the cost.
+// tenant, for quota) is demoted home if that pays: the displaced value is part of the cost. An
+// extent whose LUN's forecast skill is not yet measured (ExtentScore::proven) fills free room
+// but displaces nobody.
 // Executors free a tier's space only when a migration out of it completes, so the promotion
 // waits for a later round (it will still rank high); orders come back best-first.
 #pragma once
@@ -59,6 +61,7 @@ public:
     void release_early(ExtentKey key) { early_.insert(key); }
 
     std::size_t in_flight() const { return in_flight_.size(); }
+    bool in_flight(ExtentKey key) const { return in_flight_.count(key) != 0; }
     double tokens_bytes() const { return tokens_; }
     const SchedulerStats& stats() const { return stats_; }
     std::uint64_t granted_bytes(TenantIndex t) const {

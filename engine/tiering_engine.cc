@@ -12,6 +12,7 @@ namespace rbdtier {
 namespace {
 constexpr std::size_t kLunSeries = 256;  // buckets of LUN load the LUN-level models see
 constexpr std::size_t kForecastSamplesPerRound = 512;
+constexpr std::size_t kTopSamplesPerRound = 32;
 }  // namespace
 
 struct TieringEngine::LunModels {
@@ -37,7 +38,9 @@ TieringEngine::TieringEngine(const EngineConfig& config)
       feedback_(config_.horizon_us, config_.extent_bytes),
       scheduler_(config_, tenants_),
       arena_(std::make_unique<tbb::task_arena>(
-          config_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(config_.threads))) {}
+          config_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(config_.threads))) {
+    feedback_.set_bucket_ticks(profiler_.bucket_ticks());
+}
 
 TieringEngine::~TieringEngine() = default;
 
@@ -113,6 +116,10 @@ void TieringEngine::refresh_luns(std::uint64_t now_us, const PlacementView& view
         const ModelReliability& r = feedback_.reliability(lun);
         for (std::size_t m = 0; m < kModelCount; ++m)
             c.reliability[m] = r.reliability(static_cast<ModelId>(m));
+        const ForecastSkill& skill = feedback_.skill(lun);
+        c.trust = static_cast<float>(skill.trust());
+        c.proven = skill.proven();
+        c.base_accesses = static_cast<float>(skill.base_rate());
     }
 }
 
@@ -193,7 +200,7 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
         ExtentStats fresh;
         fresh.key = key;
         const ExtentScore s = score_extent(fresh, ctx_);
-        if (s.value > min_value) scores.push_back(s);
+        if (s.value > min_value || s.forecast > min_value) scores.push_back(s);
     }
     // Extents placed away from home whose statistics were evicted: residents worth nothing.
     for (const auto& [key, tier] : placement_.away()) {
@@ -209,9 +216,24 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     const std::size_t stride = std::max<std::size_t>(1, scores.size() / kForecastSamplesPerRound);
     for (std::size_t i = stats_.rounds % stride; i < scores.size(); i += stride) {
         const ExtentScore& s = scores[i];
-        if (s.p_access >= 0.05f)
-            feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model),
-                                     s.p_access, now_us);
+        feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model), s.p_access,
+                                 now_us, s.forecast);
+    }
+    // The most forecast extents drive the decisions: they are followed up every round too
+    // (for the forecast skill only: p = 0 keeps them out of the models' reliability).
+    if (scores.size() > kForecastSamplesPerRound) {
+        std::vector<std::size_t> top(scores.size());
+        for (std::size_t i = 0; i < top.size(); ++i) top[i] = i;
+        const auto k = static_cast<std::ptrdiff_t>(kTopSamplesPerRound);
+        std::nth_element(
+            top.begin(), top.begin() + k, top.end(),
+            [&](std::size_t a, std::size_t b) { return scores[a].forecast > scores[b].forecast; });
+        for (auto it = top.begin(); it != top.begin() + k; ++it) {
+            const ExtentScore& s = scores[*it];
+            if (*it % stride != stats_.rounds % stride)  // not already sampled above
+                feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model), 0.0,
+                                         now_us, s.forecast);
+        }
     }
     const double move_us =
         static_cast<double>(config_.extent_bytes) / config_.migration_bandwidth_bytes_per_s * 1e6;
@@ -223,6 +245,10 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     std::vector<std::uint8_t> models;
     auto orders = scheduler_.schedule(now_us, scores, ctx_, resources_, placement_,
                                       stats_.threshold_us, stats_.min_accesses, &models);
+    // Orders the executor refused or lost never come back through migrated(): forget them
+    // once the scheduler no longer counts them in flight (it expires them).
+    std::erase_if(order_model_,
+                  [&](const auto& entry) { return !scheduler_.in_flight(entry.first); });
     std::vector<MigrationOrder> valid;
     valid.reserve(orders.size());
     for (std::size_t i = 0; i < orders.size(); ++i) {

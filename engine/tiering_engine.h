@@ -75,6 +75,8 @@ public:
     Feedback& feedback() { return feedback_; }
     const SchedulerStats& scheduler_stats() const { return scheduler_.stats(); }
     std::size_t in_flight() const { return scheduler_.in_flight(); }
+    // Issued orders still awaiting migrated() (refused or lost ones leave when they expire).
+    std::size_t awaited_orders() const { return order_model_.size(); }
     const std::unordered_map<LunId, LunOutlook>& outlooks() const { return outlooks_; }
     ResourceModel& resources() { return resources_; }
     const Profiler& profiler() const { return profiler_; }
@@ -109,7 +111,7 @@ private:
     std::unordered_map<LunId, LunOutlook> outlooks_;
     std::unordered_map<LunId, LunContext> lun_context_;
     std::unordered_map<ExtentKey, ExtentHint> hints_;
-    std::unordered_map<ExtentKey, std::uint8_t> order_model_;  // issued promotion -> model
+    std::unordered_map<ExtentKey, std::uint8_t> order_model_;  // order in flight -> model
     std::unordered_set<ExtentKey> started_;
     std::vector<ExtentForecast> forecasts_;
     ScoringContext ctx_;

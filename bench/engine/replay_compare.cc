@@ -13,35 +13,11 @@
 
 #include "engine/predictive_policy.h"
 #include "engine/replay/policy_registry.h"
+#include "engine/replay/predictive_config.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 
 namespace {
-
-// The engine configuration the replay registry builds (policy_registry), with overrides.
-rbdtier::EngineConfig engine_config(const rbdtier::ReplayConfig& replay,
-                                    const rbdtier::EngineConfig& knobs) {
-    using namespace rbdtier;
-    EngineConfig c = knobs;
-    c.tiers.clear();
-    for (const auto& t : replay.tiers) c.tiers.push_back(t.spec);
-    c.tenants = {TenantSpec{}};
-    for (std::size_t i = 0; i < replay.tenants.size(); ++i) {
-        const auto& t = replay.tenants[i];
-        TenantSpec spec;
-        spec.name = t.name;
-        spec.quota_bytes = t.quota_bytes;
-        spec.priority = t.priority;
-        c.tenants.push_back(spec);
-        for (LunId lun : t.luns) c.lun_tenant[lun] = static_cast<TenantIndex>(i + 1);
-    }
-    c.local_site = replay.tiers.at(replay.default_home).spec.site;
-    c.extent_bytes = replay.extent_bytes;
-    c.horizon_us = replay.horizon_us;
-    c.migration_bandwidth_bytes_per_s = replay.bandwidth_bytes_per_s;
-    c.max_concurrent_migrations = replay.max_concurrent;
-    return c;
-}
 
 // Wraps a policy and tallies, per phase bin of a period, which tier served the I/Os.
 class PhaseProbe : public rbdtier::PlacementPolicy {
@@ -143,7 +119,7 @@ int main(int argc, char** argv) {
         for (const auto& name : policies) {
             std::unique_ptr<PlacementPolicy> policy;
             if (name == "predictive")
-                policy = std::make_unique<PredictivePolicy>(engine_config(config, knobs));
+                policy = std::make_unique<PredictivePolicy>(engine_config_for(config, knobs));
             else
                 policy = registry.create(name, {config, events});
             PhaseProbe* probe = nullptr;
@@ -190,6 +166,14 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(r.refused_bandwidth),
                         static_cast<unsigned long long>(r.refused_concurrency),
                         static_cast<unsigned long long>(r.refused_invalid));
+                    for (const auto& [lun, outlook] : p->engine().outlooks()) {
+                        const ForecastSkill& sk = fb.skill(lun);
+                        std::printf(
+                            "    lun %u skill: slope %.3f r %.3f trust %.2f base %.2f samples "
+                            "%zu\n",
+                            static_cast<unsigned>(lun), sk.slope(), sk.correlation(), sk.trust(),
+                            sk.base_rate(), sk.samples());
+                    }
                     for (std::size_t m = 0; m < kModelCount; ++m) {
                         const auto& c = fb.by_model(static_cast<ModelId>(m));
                         if (c.promotions)

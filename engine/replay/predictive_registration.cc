@@ -1,23 +1,25 @@
 // Registers the engine's PredictivePolicy ("predictive") when engine/predictive_policy.h exists
 // and rbdtier_engine is linked; otherwise the registry simply has no "predictive" entry.
-// The engine's configuration is derived from the replay configuration, so that the policy
-// knows the same tiers, tenants, extent size, horizon and migration budget as the executor.
+// The engine's configuration is derived from the replay configuration (engine_config_for, see
+// predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
+// and migration budget as the executor.
 #include "engine/replay/policy_registry.h"
 
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
 #include "engine/predictive_policy.h"
+#include "engine/replay/predictive_config.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
 #endif
 
 namespace rbdtier {
 
 #ifdef RBDTIER_HAVE_PREDICTIVE
-namespace {
-
-EngineConfig engine_config_for(const ReplayConfig& replay) {
-    EngineConfig c;
+EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& knobs) {
+    EngineConfig c = knobs;
+    c.tiers.clear();
     for (const auto& t : replay.tiers) c.tiers.push_back(t.spec);
-    c.tenants.push_back(TenantSpec{});  // tenant 0: LUNs of no tenant
+    c.tenants = {TenantSpec{}};  // tenant 0: LUNs of no tenant
+    c.lun_tenant.clear();
     for (std::size_t i = 0; i < replay.tenants.size(); ++i) {
         const auto& t = replay.tenants[i];
         TenantSpec spec;
@@ -34,8 +36,6 @@ EngineConfig engine_config_for(const ReplayConfig& replay) {
     c.max_concurrent_migrations = replay.max_concurrent;
     return c;
 }
-
-}  // namespace
 #endif
 
 void register_predictive_policy(PolicyRegistry& registry) {

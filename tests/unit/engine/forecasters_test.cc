@@ -8,6 +8,7 @@
 #include "engine/forecast/ar_forecaster.h"
 #include "engine/forecast/ensemble.h"
 #include "engine/forecast/ewma_forecaster.h"
+#include "engine/forecast/forecast_skill.h"
 #include "engine/forecast/holt_winters_forecaster.h"
 #include "engine/forecast/seasonality.h"
 
@@ -187,6 +188,44 @@ TEST(ModelReliability, LearnsPrecision) {
     EXPECT_NEAR(r.reliability(ModelId::kDrift), 0.2, 0.1);
     EXPECT_LT(r.log_loss(ModelId::kScan), r.log_loss(ModelId::kDrift));
     EXPECT_DOUBLE_EQ(r.reliability(ModelId::kCoAccess), 0.5);
+}
+
+// White noise: every extent has the same Poisson future; forecasts from its own noisy past tell
+// nothing. The skill is ~0 and the base rate is the true rate.
+TEST(ForecastSkill, NoiseEarnsNoTrust) {
+    std::mt19937_64 rng(3);
+    std::poisson_distribution<int> accesses(6.0);
+    ForecastSkill skill;
+    EXPECT_FALSE(skill.proven());
+    EXPECT_EQ(skill.trust(), 1.0);  // unproven: taken as is (the engine displaces nothing)
+    for (int i = 0; i < 20'000; ++i) skill.add(accesses(rng), accesses(rng));
+    EXPECT_TRUE(skill.proven());
+    EXPECT_NEAR(skill.slope(), 0.0, 0.05);
+    EXPECT_EQ(skill.trust(), 0.0);
+    EXPECT_NEAR(skill.base_rate(), 6.0, 0.2);
+}
+
+// A known structure: a few hot extents (rate 50) among many quiet ones (rate 0.2); the
+// forecast is each extent's rate, the outcome a Poisson draw of it. Full trust.
+TEST(ForecastSkill, RealStructureEarnsFullTrust) {
+    std::mt19937_64 rng(5);
+    ForecastSkill skill;
+    for (int i = 0; i < 20'000; ++i) {
+        const double rate = i % 50 == 0 ? 50.0 : 0.2;
+        std::poisson_distribution<int> accesses(rate);
+        skill.add(rate, accesses(rng));
+    }
+    EXPECT_NEAR(skill.slope(), 1.0, 0.05);
+    EXPECT_EQ(skill.trust(), 1.0);
+    // Forecasts twice too high still rank right: trust stays full (slope 0.5 > kFullSkill).
+    ForecastSkill doubled;
+    for (int i = 0; i < 20'000; ++i) {
+        const double rate = i % 50 == 0 ? 50.0 : 0.2;
+        std::poisson_distribution<int> accesses(rate);
+        doubled.add(2 * rate, accesses(rng));
+    }
+    EXPECT_NEAR(doubled.slope(), 0.5, 0.05);
+    EXPECT_EQ(doubled.trust(), 1.0);
 }
 
 }  // namespace

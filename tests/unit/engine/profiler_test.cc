@@ -72,6 +72,29 @@ TEST(LogCounter, ExactWhenSmallUnbiasedWhenLarge) {
     EXPECT_EQ(c, 0xFF);
 }
 
+// The episode span's 16-bit float: exact up to 8191 ticks, within 1/4096 above, unbiased.
+TEST(ExtentStats, EpisodeSpanCode) {
+    for (std::uint64_t t : {0ull, 1ull, 4095ull, 4096ull, 8191ull})
+        EXPECT_EQ(ExtentStats::decode_span(ExtentStats::encode_span(t, 0)), t);
+    for (std::uint64_t t : {8192ull, 100'000ull, 3'600'00ull * 24, 100'000'000ull}) {
+        double sum = 0;
+        for (std::uint64_t r = 0; r < 4000; ++r)
+            sum += ExtentStats::decode_span(ExtentStats::encode_span(t, mix_key(r)));
+        const double one = ExtentStats::decode_span(ExtentStats::encode_span(t, 0));
+        EXPECT_NEAR(one, static_cast<double>(t), static_cast<double>(t) / 4096.0);
+        EXPECT_NEAR(sum / 4000.0, static_cast<double>(t), static_cast<double>(t) / 40'000.0);
+    }
+    EXPECT_EQ(ExtentStats::encode_span(1ull << 40, 0), 0xFFFF);  // saturates
+    // A two-hour episode of accesses every 2 s keeps its start (a 16-bit tick count would not).
+    ExtentStats s;
+    s.key = make_extent_key(1, 1);
+    for (std::uint32_t t = 1; t <= 720'000; t += 200)
+        s.record(t, 1000, 3000, false, 4096, 0, false);
+    // (Each addition is rounded to 128 ticks without bias: the start is within 1% of the span.)
+    EXPECT_NEAR(static_cast<double>(s.episode_start()), 1.0, 7'200.0);
+    EXPECT_GE(s.episode_start(), 1u);
+}
+
 TEST(Profiler, RecordSize) {
     EXPECT_EQ(sizeof(IoEvent), 40u);
     EXPECT_EQ(Profiler::record_bytes(), 40u);
