@@ -26,7 +26,7 @@ const ExtentStats* ExtentTable::find(ExtentKey key) const {
 ExtentStats* ExtentTable::find_or_insert(ExtentKey key) {
     if (ExtentStats* s = find(key)) return s;
     if (size_ >= max_entries_) return nullptr;
-    if ((size_ + 1) * 100 > slots_.size() * 85) grow();
+    if ((size_ + 1) * 100 > slots_.size() * 88) grow();
     std::size_t i = index_of(key);
     while (!slots_[i].empty()) {
         if (++i == slots_.size()) i = 0;
@@ -49,7 +49,7 @@ void ExtentTable::insert_fresh(const ExtentStats& stats) {
 void ExtentTable::grow() {
     std::vector<ExtentStats> old;
     old.swap(slots_);
-    slots_.assign(old.size() + old.size() / 3 + 16, ExtentStats{});
+    slots_.assign(old.size() + old.size() / 4 + 16, ExtentStats{});
     slots_.shrink_to_fit();
     size_ = 0;
     for (const auto& s : old)

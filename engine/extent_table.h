@@ -3,8 +3,9 @@
 // Open addressing with linear probing over a flat array of 40-byte records (the key lives in
 // the record), so a tracked extent costs its record plus the table's slack and an untracked
 // (cold) extent costs nothing. Any capacity is allowed (index = fast range reduction of a
-// mixed hash); growth is x4/3 at 85% load, so the load stays between 64% and 85% and a tracked
-// extent costs at most 40 / 0.6375 = 62.7 bytes, all slack included. No per-entry deletion:
+// mixed hash); growth is x1.25 at 88% load, so the load stays between 70% and 88% and a tracked
+// extent costs at most 40 / 0.704 = 56.8 bytes, all slack included (a hit still takes ~5
+// probes at the highest load). No per-entry deletion:
 // `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. Not thread-safe;
 // the engine thread owns it, and parallel readers may scan `slot(i)` for i < capacity() while
 // nobody writes.

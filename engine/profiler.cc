@@ -81,11 +81,37 @@ std::uint16_t Profiler::compact_initiator(InitiatorId id) {
 std::span<const IoEvent> Profiler::drain(std::uint64_t now_us) {
     (void)now_us;
     batch_.clear();
+    // Each ring's events are usually in time order already (one writer thread, or writers that
+    // rarely overtake each other): sort a ring's run only when it is not, then merge the runs.
+    const auto by_time = [](const IoEvent& a, const IoEvent& b) { return a.time_us < b.time_us; };
+    std::vector<std::size_t> run_ends;
+    run_ends.reserve(shards_.size());
     IoEvent e;
-    for (auto& shard : shards_)
+    for (auto& shard : shards_) {
+        const auto start = static_cast<std::ptrdiff_t>(batch_.size());
         while (shard->ring.try_pop(e)) batch_.push_back(e);
-    std::sort(batch_.begin(), batch_.end(),
-              [](const IoEvent& a, const IoEvent& b) { return a.time_us < b.time_us; });
+        if (!std::is_sorted(batch_.begin() + start, batch_.end(), by_time))
+            std::sort(batch_.begin() + start, batch_.end(), by_time);
+        if (batch_.size() > static_cast<std::size_t>(start)) run_ends.push_back(batch_.size());
+    }
+    // Bottom-up pairwise merges of adjacent runs.
+    while (run_ends.size() > 1) {
+        std::vector<std::size_t> merged;
+        std::size_t begin = 0;
+        for (std::size_t r = 0; r < run_ends.size(); r += 2) {
+            if (r + 1 < run_ends.size()) {
+                std::inplace_merge(batch_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   batch_.begin() + static_cast<std::ptrdiff_t>(run_ends[r]),
+                                   batch_.begin() + static_cast<std::ptrdiff_t>(run_ends[r + 1]),
+                                   by_time);
+                begin = run_ends[r + 1];
+            } else {
+                begin = run_ends[r];
+            }
+            merged.push_back(begin);
+        }
+        run_ends.swap(merged);
+    }
     for (const auto& ev : batch_) fold(ev);
     return batch_;
 }

@@ -32,7 +32,7 @@ TieringEngine::TieringEngine(const EngineConfig& config)
       profiler_(config_),
       placement_(tenants_, config_.extent_bytes),
       scan_(config_.extent_bytes, 4, 256, std::max<std::uint64_t>(config_.bucket_us, 5'000'000)),
-      coaccess_(1 << 15, std::max<std::uint64_t>(config_.bucket_us, 5'000'000), 0.5),
+      coaccess_(1 << 14, std::max<std::uint64_t>(config_.bucket_us, 5'000'000), 0.5),
       drift_(config_.extent_bytes, config_.bucket_us),
       anomaly_(config_.extent_bytes, config_.bucket_us),
       feedback_(config_.horizon_us, config_.extent_bytes),

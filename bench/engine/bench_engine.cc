@@ -1,6 +1,7 @@
 // bench_engine: micro-benchmarks of the engine's hot paths.
 //
-//  - Profiler::record() cost per call with 1 and 2 threads recording at once;
+//  - Profiler::record() cost per call with 1 and 2 threads recording at once, and the amortized
+//    cost per I/O including the engine thread's drain and fold into the extent table;
 //  - scoring throughput (extents/s) of the cost/benefit kernel: serial, and TBB with 1 and 2
 //    threads (tbb::global_control caps the parallelism);
 //  - memory per tracked extent (counter bytes_per_extent: the extent table, slack included).
@@ -122,6 +123,30 @@ void BM_Record(benchmark::State& state, Profiler* p) {
     if (state.thread_index() == 0) state.counters["dropped"] = static_cast<double>(p->dropped());
 }
 
+// Amortized cost of an I/O including the engine thread's share: record, then drain (sort by
+// time, fold into the extent table) every 64 Ki events, over 256 Ki extents of 8 LUNs.
+void BM_RecordAndFold(benchmark::State& state) {
+    EngineConfig c = bench_config();
+    c.profiler_ring_events = 1 << 17;
+    Profiler p(c);
+    IoEvent e;
+    e.length = 4096;
+    std::uint64_t i = 0;
+    std::mt19937_64 rng(9);
+    for (auto _ : state) {
+        const std::uint64_t r = rng();
+        e.lun = static_cast<LunId>(r & 7);
+        e.offset = ((r >> 3) & 32767) * kExt;
+        e.time_us = i;
+        p.record(e);
+        if ((++i & 65535) == 0) p.drain(i);
+    }
+    p.drain(i);
+    state.SetItemsProcessed(state.iterations());
+    state.counters["dropped"] = static_cast<double>(p.dropped());
+    state.counters["tracked"] = static_cast<double>(p.extents().size());
+}
+
 double time_score(bool parallel, int threads, int reps) {
     ScoringWorld& w = world();
     tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
@@ -230,6 +255,9 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("profiler_record/threads:2", BM_Record, profiler.get())
         ->Threads(2)
         ->Iterations(1'000'000)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("profiler_record_and_fold/threads:1", BM_RecordAndFold)
+        ->Iterations(4'000'000)
         ->UseRealTime();
     benchmark::RegisterBenchmark("score/serial", BM_Score, false, 1)
         ->Unit(benchmark::kMillisecond)

@@ -164,6 +164,29 @@ TEST(Profiler, ExactCountsWithoutDropsWhenRingsAreLargeEnough) {
     EXPECT_NE(p.extents().find(make_extent_key(1, 0))->initiator & kSharedInitiator, 0);
 }
 
+// Threads whose clocks interleave, each writing its own rings in time order (and one ring out of
+// order): the drained batch is in time order, every event once.
+TEST(Profiler, DrainedBatchIsInTimeOrder) {
+    EngineConfig c = config();
+    c.profiler_shards = 4;
+    c.profiler_ring_events = 1 << 14;
+    Profiler p(c);
+    constexpr int kThreads = 3, kPerThread = 5000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                // Thread 2 goes backwards in time.
+                const int k = t == 2 ? kPerThread - 1 - i : i;
+                p.record(io(static_cast<std::uint64_t>(k) * kThreads + t, k % 50, t));
+            }
+        });
+    for (auto& th : threads) th.join();
+    const auto batch = p.drain(1'000'000);
+    ASSERT_EQ(batch.size(), static_cast<std::size_t>(kThreads * kPerThread));
+    for (std::size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(batch[i].time_us, i) << i;
+}
+
 TEST(Profiler, BucketsEpisodesAndMix) {
     Profiler p(config());
     // 3 reads in second 0, 2 writes in second 2, then a long gap, then 1 read: a new episode.
