@@ -48,6 +48,8 @@ public:
     void shutdown();
 
 private:
+    void load();  // with mutex_ held
+
     std::mutex mutex_;
     std::unique_ptr<Gateway> gateway_;
     bool started_ = false;
@@ -60,7 +62,10 @@ GatewayHost& gateway_host() {
 
 void GatewayHost::init() {
     std::lock_guard lock(mutex_);
-    if (gateway_) return;  // registered again by another user of the same loaded plugin
+    if (!gateway_) load();  // else: registered again by another user of the loaded plugin
+}
+
+void GatewayHost::load() {
     const char* env = std::getenv("RBDTIER_CONF");
     const std::string path = env != nullptr && *env != '\0' ? env : GatewayConfig::kDefaultPath;
     std::string error;
@@ -72,12 +77,8 @@ void GatewayHost::init() {
 }
 
 Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics) {
-    std::unique_lock lock(mutex_);
-    if (!gateway_) {
-        lock.unlock();
-        init();
-        lock.lock();
-    }
+    std::lock_guard lock(mutex_);
+    if (!gateway_) load();  // a host that never called init()
     if (!started_) {
         started_ = true;
         std::string error;

@@ -4,9 +4,11 @@
 // the reason a person needs, and data written with librbd read back through the handler.
 // Gateway administration inside the .so: a LUN opened through the handler shows on the admin
 // socket its config names, answered by the real `rbdtier` CLI while I/O keeps being served and
-// checked; the gateway registers in the cluster's service map; a bad or unusable config never
-// keeps a LUN from serving.
+// checked; the gateway registers in the cluster's service map (read through a ceph-mgr the test
+// starts when the cluster has none); a bad or unusable config never keeps a LUN from serving.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,9 +80,10 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
               "snapshot 'snap' of image 'img' given, but rbdtier LUNs are writable and cannot be "
               "backed by a snapshot: clone it (rbd clone) and use the clone");
     EXPECT_EQ(h.check_config("nvme-a" + c), "'nvme-a' names no pool: expected pool/image");
-    EXPECT_EQ(h.check_config("nvme-a/x;colour=blue"),
-              "unknown option 'colour' (known: osd_op_timeout, conf, id, tenant, tiers, policy, "
-              "quota, horizon)");
+    EXPECT_EQ(
+        h.check_config("nvme-a/x;colour=blue"),
+        "unknown option 'colour' (known: osd_op_timeout, conf, id, tenant, tenant_pool, tiers, "
+        "policy, quota, horizon)");
     EXPECT_EQ(h.check_config("nvme-a/x;osd_op_timeout=soon"),
               "osd_op_timeout='soon' is not a whole number of seconds between 1 and 86400");
     EXPECT_EQ(h.check_config("no-such-pool/x" + c),
@@ -396,21 +399,7 @@ TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
             },
             std::chrono::seconds(30)))
             << cli_json("status", gw.socket()).dump();
-        // The map itself is ceph-mgr's: shown by `ceph service dump` only when a manager runs.
-        const CliRun mgr = run_command("timeout 20 ceph --conf " + conf() + " mgr stat -f json");
-        nlohmann::json mgr_stat = nlohmann::json::parse(mgr.out, nullptr, false);
-        if (!mgr_stat.is_discarded() && mgr_stat.value("available", false)) {
-            EXPECT_TRUE(wait_for(
-                [&] {
-                    const CliRun dump =
-                        run_command("timeout 20 ceph --conf " + conf() + " service dump -f json");
-                    return dump.out.find(":rbdtier") != std::string::npos;
-                },
-                std::chrono::seconds(60)));
-        } else {
-            std::cout << "[ note ] no ceph-mgr in this cluster: `ceph service dump` cannot show "
-                         "the registration (checked through the admin socket instead)\n";
-        }
+        // What `ceph service dump` then shows: GatewayShowsInTheServiceMap.
 
         // Bad input on the socket does not disturb the LUNs.
         const CliRun bad = run_command(std::string(RBDTIER_CLI_PATH) +
@@ -453,6 +442,122 @@ TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
         ASSERT_TRUE(dev->read(16, back.data(), back.size()).ok()) << body;
         EXPECT_EQ(back, data) << body;
         EXPECT_FALSE(std::filesystem::exists("/tmp/x.asok")) << "the bad config was not used";
+    }
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+}
+
+// A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID.
+class OwnMgr {
+public:
+    explicit OwnMgr(const std::string& ceph_conf) {
+        char tmpl[] = "/tmp/rbdtier-so-mgr.XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+        dir_ = tmpl;
+        std::filesystem::create_directories(dir_ + "/data");
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            const std::string data = dir_ + "/data", log = dir_ + "/mgr.log";
+            const int out = ::open((dir_ + "/mgr.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (out >= 0) {
+                ::dup2(out, 1);
+                ::dup2(out, 2);
+            }
+            ::execl(kBinary, kBinary, "-f", "-i", "rbdtier-so-test", "-c", ceph_conf.c_str(),
+                    "--mgr-data", data.c_str(), "--log-file", log.c_str(), "--pid-file", "",
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    ~OwnMgr() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            int status = 0;
+            ::waitpid(pid_, &status, 0);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    static constexpr const char* kBinary = "/usr/bin/ceph-mgr";
+
+private:
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
+bool mgr_available(const std::string& ceph_conf) {
+    const CliRun r = run_command("timeout 20 ceph --conf " + ceph_conf + " mgr stat -f json");
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    return !j.is_discarded() && j.value("available", false);
+}
+
+// `ceph service status` shows the gateway (service tcmu-runner, daemon <host>:rbdtier) with the
+// LUN whose lock it holds, and `ceph -s` lists it. Needs a manager: the test starts its own when
+// the cluster has none and ceph-mgr is installed (skipped otherwise).
+TEST_F(HandlerSo, GatewayShowsInTheServiceMap) {
+    std::unique_ptr<OwnMgr> mgr;
+    if (!mgr_available(conf())) {
+        if (!std::filesystem::exists(OwnMgr::kBinary))
+            GTEST_SKIP() << "no ceph-mgr: the service map cannot be read";
+        mgr = std::make_unique<OwnMgr>(conf());
+        ASSERT_TRUE(wait_for([&] { return mgr_available(conf()); }, std::chrono::seconds(90)))
+            << "the test's ceph-mgr did not become available";
+    }
+    GatewayConf gw("metrics_port = 0\n");
+    ceph::ClusterOptions o;
+    o.conf_path = conf();
+    auto cluster = ceph::Cluster::connect(o);
+    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+    auto io = ceph::IoContext::open(*cluster, "hdd-a");
+    ASSERT_TRUE(io.is_ok());
+    const std::string name = "so-svc-" + std::to_string(getpid());
+    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
+    const std::string daemon = std::string(host) + ":rbdtier";
+    {
+        harness::Harness h(HANDLER_SO);
+        harness::DeviceConfig dc{"hdd-a/" + name + ";conf=" + conf() + ";tiers=hdd-a+nvme-a",
+                                 8 << 20};
+        dc.implicit_failover = true;  // a write takes the RBD exclusive lock, as ALUA does
+        auto dev = h.open(dc);
+        std::vector<char> data(4096, 's');
+        ASSERT_TRUE(dev->write(0, data.data(), data.size()).ok());
+        // `ceph ... -f json` of the manager, or null when it does not answer (yet) with an object.
+        auto ceph_json = [&](const std::string& args) {
+            const CliRun r = run_command("timeout 20 ceph --conf " + conf() + " " + args +
+                                         " -f json 2>/dev/null");
+            nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+            return j.is_object() ? j : nlohmann::json();
+        };
+        using Ptr = nlohmann::json::json_pointer;
+        const Ptr status_ptr("/tcmu-runner/" + daemon + "/status");
+        nlohmann::json status;
+        ASSERT_TRUE(wait_for(
+            [&] {
+                status = ceph_json("service status");
+                return status.contains(status_ptr) && status[status_ptr].is_object() &&
+                       status[status_ptr].value("lock_owner", "") == "hdd-a/" + name;
+            },
+            std::chrono::seconds(60)))
+            << status.dump();
+        const nlohmann::json& st = status[status_ptr];
+        EXPECT_EQ(st["luns"], "1");
+        EXPECT_EQ(st["engine"], "running");
+        EXPECT_EQ(st["site"], "site-a");
+        // The service map (digested by the monitor a little later) has the daemon's metadata.
+        const Ptr meta_ptr("/services/tcmu-runner/daemons/" + daemon + "/metadata");
+        nlohmann::json dump;
+        ASSERT_TRUE(wait_for(
+            [&] {
+                dump = ceph_json("service dump");
+                return dump.contains(meta_ptr) && dump[meta_ptr].is_object();
+            },
+            std::chrono::seconds(60)))
+            << dump.dump();
+        EXPECT_EQ(dump[meta_ptr].value("handler", ""), "rbdtier");
+        EXPECT_EQ(dump[meta_ptr].value("admin_socket", ""), gw.socket());
+        const CliRun s = run_command("timeout 20 ceph --conf " + conf() + " -s");
+        EXPECT_NE(s.out.find("tcmu-runner: 1 gateway active"), std::string::npos) << s.out;
     }
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
 }
