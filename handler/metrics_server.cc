@@ -81,6 +81,16 @@ std::string render_metrics(const Gateway& gateway) {
     m.family("rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome.");
     m.family("rbdtier_engine_refused_total", "counter", "Migrations refused, by reason.");
     m.family("rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers.");
+    m.family("rbdtier_engine_queue_length", "gauge",
+             "Orders of the last round not carried out yet (the migration queue).");
+    m.family("rbdtier_engine_pinned_extents", "gauge", "Extents pinned to a tier by an admin.");
+    m.family("rbdtier_engine_alerts", "gauge", "Anomalies the policy has raised.");
+    m.family("rbdtier_forecast_promotions_total", "counter",
+             "Promotions judged (accessed within the horizon or wasted), per model.");
+    m.family("rbdtier_forecast_precision", "gauge",
+             "Share of judged promotions that hit, per model.");
+    m.family("rbdtier_forecast_wasted_bytes_total", "counter",
+             "Bytes of promotions that were not accessed within the horizon, per model.");
     m.family("rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction.");
     m.family("rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction.");
     m.family("rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands.");
@@ -123,6 +133,21 @@ std::string render_metrics(const Gateway& gateway) {
             m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"bandwidth\"",
                      double(s.deferred_bandwidth));
             m.sample("rbdtier_engine_bytes_moved_total", "", L, double(s.bytes_moved));
+            m.sample("rbdtier_engine_queue_length", "", L, double(l.tiering->queue().size()));
+            std::uint64_t pinned = 0;
+            for (const auto& p : l.tiering->pins()) pinned += p.count;
+            m.sample("rbdtier_engine_pinned_extents", "", L, double(pinned));
+            l.tiering->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+                m.sample("rbdtier_engine_alerts", "", L, double(policy.alerts().size()));
+                const auto accuracy = policy.accuracy();
+                if (!accuracy) return;
+                for (const auto& c : accuracy->models) {
+                    const std::string ML = L + ",model=\"" + escape(c.name) + "\"";
+                    m.sample("rbdtier_forecast_promotions_total", "", ML, double(c.promotions));
+                    m.sample("rbdtier_forecast_precision", "", ML, c.precision);
+                    m.sample("rbdtier_forecast_wasted_bytes_total", "", ML, double(c.wasted_bytes));
+                }
+            });
         }
         if (l.io_metrics && l.images) {
             for (std::size_t t = 0; t < l.images->count() && t < LunIoMetrics::kMaxTiers; ++t) {

@@ -332,6 +332,7 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
     io_metrics_.record(1, LunIoMetrics::kRead, 4096, 300);
     io_metrics_.record(1, LunIoMetrics::kRead, 4096, 20'000);
     io_metrics_.record(0, LunIoMetrics::kWrite, 8192, 9000);
+    ASSERT_TRUE(tiering_->pin(5, 2, 3).is_ok());
     std::string error;
     auto server = MetricsServer::start(
         "127.0.0.1", 0, [this] { return render_metrics(*gateway_); }, error);
@@ -374,6 +375,16 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
         text.find("rbdtier_lun_io_bytes_total{lun=\"lun0\",pool=\"hdd-a\",op=\"write\"} 8192\n"),
         std::string::npos)
         << text;
+    EXPECT_NE(text.find("rbdtier_engine_pinned_extents{lun=\"lun0\"} 2\n"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rbdtier_engine_queue_length{lun=\"lun0\"} " +
+                        std::to_string(tiering_->queue().size()) + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rbdtier_engine_alerts{lun=\"lun0\"} 0\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("rbdtier_forecast_precision{lun=\"lun0\""), std::string::npos)
+        << "reactive makes no forecasts to judge";
+    EXPECT_NE(text.find("# TYPE rbdtier_forecast_precision gauge"), std::string::npos);
 }
 
 // heat, pin/unpin (extent and byte ranges), the queue, and refusals, with the reactive policy.
@@ -548,6 +559,13 @@ TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
     ASSERT_EQ(a["tenants"].size(), 1u);
     EXPECT_EQ(a["tenants"][0]["name"], "default");
     EXPECT_EQ(a["tenants"][0]["promotions"], a["total"]["promotions"]);
+    const std::string metrics = render_metrics(*gateway_);
+    for (const auto& m : a["models"])
+        EXPECT_NE(
+            metrics.find("rbdtier_forecast_promotions_total{lun=\"lun0\",model=\"" +
+                         m["name"].get<std::string>() + "\"} " + m["promotions"].dump() + "\n"),
+            std::string::npos)
+            << metrics;
     const CliRun table = run_cli("forecast accuracy" + sock());
     EXPECT_EQ(table.code, 0) << table.err;
     EXPECT_NE(table.out.find("PRECISION"), std::string::npos) << table.out;
