@@ -72,10 +72,12 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
     std::array<float, kModelCount> p{}, e{};
     if (s.last_tick != 0) {
         // EWMA of the bucket ring, scaled by the LUN's load outlook. The newest bucket is
-        // partial: it weighs as much of a bucket as has elapsed.
+        // partial: it weighs as much of a bucket as has elapsed. A lone access (an episode of
+        // one) is no evidence of a rate: the EWMA speaks from the second access of an episode
+        // on (a lone access extrapolated to a rate made most of the wasted promotions).
         const std::uint64_t now_bucket = ctx.now_tick / ctx.bucket_ticks;
         const std::uint64_t newest = s.last_tick / ctx.bucket_ticks;
-        if (now_bucket >= newest && now_bucket - newest < kBuckets) {
+        if (now_bucket >= newest && now_bucket - newest < kBuckets && s.episode_count >= 2) {
             const float fraction =
                 std::max(0.05f, static_cast<float>(ctx.now_tick % ctx.bucket_ticks + 1) /
                                     static_cast<float>(ctx.bucket_ticks));

@@ -2,11 +2,12 @@
 // would be worth more.
 //
 // score_extent() is the per-extent kernel: it combines the forecasts of the extent models
-// (EWMA of its bucket counts scaled by its LUN's load forecast, recurrence, and the scan /
-// co-access / drift hints), each scaled by its LUN's reliability for that model, into
-// P(access within H) (noisy-OR) and expected accesses (the most credible model's), regressed
-// toward the LUN's base rate as far as the LUN's measured forecast skill says (LunContext::trust:
-// with no skill every extent is worth the base rate, so none displaces another); value =
+// (EWMA of its bucket counts scaled by its LUN's load forecast, once its current episode has
+// two accesses; recurrence; and the scan / co-access / drift hints), each scaled by its LUN's
+// reliability for that model, into P(access within H) (noisy-OR) and expected accesses (the
+// most credible model's), regressed toward the LUN's base rate as far as the LUN's measured
+// forecast skill says (LunContext::trust: with no skill every extent is worth the base rate, so
+// none displaces another); value =
 // expected accesses x tenant priority. For each tier, benefit of moving there = value x latency
 // saved; cost = bytes moved x load of source and destination (ResourceModel::move_cost_us).
 // The best destination and its net gain are kept; the scheduler adds the cost of displacing.
