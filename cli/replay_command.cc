@@ -1,5 +1,6 @@
 // `rbdtier replay`: replays a block I/O trace (or writes a synthetic one) and compares
 // placement policies under a tier model. See `rbdtier replay --help`.
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/progress_bar.h"
 #include "cli/replay_config_json.h"
+#include "cli/replay_plot.h"
 #include "cli/replay_report.h"
 #include "engine/replay/policy_registry.h"
 #include "engine/replay/replay_simulator.h"
@@ -68,6 +70,8 @@ public:
             ->check(CLI::PositiveNumber);
         sub_->add_option("--limit", limit_, "Replay only the first N I/Os");
         sub_->add_flag("--json", json_, "Print results as JSON");
+        sub_->add_option("--plot", plot_path_,
+                         "Also write the results as pictures to this HTML file");
         sub_->add_option("--generate", generate_,
                          "Write a synthetic trace (MSR CSV) instead of replaying: periodic, "
                          "diurnal, scan, shifting, uniform");
@@ -216,6 +220,14 @@ private:
                 replay(config, trace.events, *policy,
                        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); }));
         }
+        if (!plot_path_.empty()) {
+            std::ofstream plot(plot_path_);
+            if (plot) write_replay_plot(plot, summary, results);
+            if (!plot) {
+                std::cerr << "rbdtier: cannot write " << plot_path_ << "\n";
+                return kExitFailure;
+            }
+        }
         if (json_)
             std::cout << replay_json(summary, config, results).dump(2) << "\n";
         else
@@ -241,6 +253,7 @@ private:
     double duration_s_ = 3600;
     double iops_ = 200;
     std::string out_path_;
+    std::string plot_path_;
 };
 
 }  // namespace

@@ -611,5 +611,35 @@ TEST_F(CliGateway, ReportWritesHeatPlacementAndLatencyPictures) {
     EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/r.html"), std::string::npos) << bad.err;
 }
 
+// replay --plot: the policies' results as a self-contained HTML file (no gateway needed).
+TEST(ReplayPlot, WritesLatencyShareAndMigrationPictures) {
+    const std::string base = ::testing::TempDir() + "/replay-plot." + std::to_string(::getpid());
+    ASSERT_EQ(run_cli("replay --generate periodic --duration 300 --out " + base + ".csv").code, 0);
+    const CliRun r =
+        run_cli("replay " + base + ".csv --policy none,reactive --plot " + base + ".html --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(json::parse(r.out, nullptr, false).is_discarded()) << r.out;
+    const std::string html = slurp(base + ".html");
+    EXPECT_NE(html.find("<h1>rbdtier replay</h1>"), std::string::npos);
+    std::size_t bars = 0, shares = 0;
+    for (auto at = html.find("class='bar'"); at != std::string::npos;
+         at = html.find("class='bar'", at + 1))
+        ++bars;
+    for (auto at = html.find("class='share'"); at != std::string::npos;
+         at = html.find("class='share'", at + 1))
+        ++shares;
+    EXPECT_EQ(bars, 4u) << "mean and p99 for each of the two policies";
+    EXPECT_GE(shares, 2u);
+    EXPECT_NE(html.find("<td>reactive</td>"), std::string::npos);
+    EXPECT_EQ(html.find("<script"), std::string::npos);
+    EXPECT_NE(r.out.find("\"reactive\""), std::string::npos) << "the JSON is printed as well";
+    const CliRun bad =
+        run_cli("replay " + base + ".csv --policy none --plot /nonexistent-dir/p.html");
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/p.html"), std::string::npos) << bad.err;
+    std::remove((base + ".csv").c_str());
+    std::remove((base + ".html").c_str());
+}
+
 }  // namespace
 }  // namespace rbdtier::test
