@@ -22,15 +22,21 @@ protected:
             << "site     " << cell(r["site"]) << '\n'
             << "config   " << cell(r["config"]) << '\n'
             << "metrics  " << cell(r["metrics"]) << '\n'
-            << "engine   " << (r["paused"].get<bool>() ? "paused" : "running") << ", bandwidth "
-            << cell(r["migration_bandwidth_mib_s"]) << " MiB/s, horizon " << cell(r["horizon_s"])
-            << " s, round " << cell(r["round_s"]) << " s\n\n";
-        TextTable t({"LUN", "LOCK OWNER", "ROUNDS", "MOVED", "FAILED", "BYTES MOVED"});
+            << "engine   " << (r["paused"].get<bool>() ? "paused" : "running") << '\n'
+            << "defaults bandwidth " << cell(r["migration_bandwidth_mib_s"]) << " MiB/s, horizon "
+            << cell(r["horizon_s"]) << " s, round " << cell(r["round_s"])
+            << " s (rbdtier.conf; a LUN's horizon= overrides)\n\n";
+        TextTable t({"LUN", "LOCK OWNER", "HORIZON", "ROUNDS", "MOVED", "FAILED", "BYTES MOVED"});
         for (const auto& l : r["luns"]) {
             const auto& e = l["engine"];
             const bool tiered = !e.is_null();
-            t.add({cell(l["name"]), cell(l["lock_owner"]), tiered ? cell(e["rounds"]) : "-",
-                   tiered ? cell(e["moved"]) : "-", tiered ? cell(e["failed"]) : "-",
+            const std::string horizon =
+                tiered && l.contains("horizon_s") && l["horizon_s"].is_number()
+                    ? cell(l["horizon_s"]) + " s"
+                    : "-";
+            t.add({cell(l["name"]), cell(l["lock_owner"]), horizon,
+                   tiered ? cell(e["rounds"]) : "-", tiered ? cell(e["moved"]) : "-",
+                   tiered ? cell(e["failed"]) : "-",
                    tiered ? human_bytes(e["bytes_moved"].get<std::uint64_t>()) : "-"});
         }
         t.print(out);

@@ -244,8 +244,10 @@ json AdminCommands::status() const {
     const bool paused = gateway_.paused();
     json luns = json::array();
     for (const auto& l : gateway_.luns())
-        luns.push_back(
-            {{"name", l.name}, {"lock_owner", lock_json(l)}, {"engine", engine_json(l, paused)}});
+        luns.push_back({{"name", l.name},
+                        {"lock_owner", lock_json(l)},
+                        {"horizon_s", l.horizon_s > 0 ? json(l.horizon_s) : json(nullptr)},
+                        {"engine", engine_json(l, paused)}});
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - gateway_.started());
     return {

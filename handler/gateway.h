@@ -47,6 +47,7 @@ struct GatewayLun {
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
     const LunIoMetrics* io_metrics = nullptr;  // null until the I/O path records them
+    double horizon_s = 0;  // the LUN's own horizon (cfgstring horizon=); 0 = not known
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
 };
 

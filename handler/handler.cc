@@ -105,6 +105,7 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     g.migrator = lun.migrator();
     g.tiering = lun.tiering();
     g.io_metrics = &metrics;
+    g.horizon_s = lun.config().horizon_s;
     g.policy_lun = lun.id() & 0xFFFFFFu;  // as enable_tiering() gives it to LunTiering
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);

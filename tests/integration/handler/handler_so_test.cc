@@ -360,6 +360,7 @@ TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
         const nlohmann::json* ts = find_named(s["luns"], "hdd-a/" + tiered);
         ASSERT_NE(ts, nullptr) << s.dump();
         EXPECT_TRUE((*ts)["engine"].is_object()) << "the tiered LUN has an engine";
+        EXPECT_EQ((*ts)["horizon_s"], 120) << "cfgstring default horizon";
         ASSERT_TRUE(s["service"].is_object()) << s.dump();
         EXPECT_EQ(s["service"]["type"], "tcmu-runner");
 
