@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "cli/socket_command.h"
 
@@ -20,12 +21,18 @@ public:
         CLI::App* sub = app.add_subcommand(
             "heat", "Heat, forecast and placement of every extent of a LUN as a compact map");
         sub->add_option("LUN", lun_, "LUN name")->required();
+        sub->add_option("--first", first_, "First extent shown")->capture_default_str();
+        sub->add_option("--count", count_, "Extents shown (the gateway caps it at 16384)");
         add_common_options(sub);
         return sub;
     }
 
 protected:
-    nlohmann::json request() const override { return {{"command", "heat"}, {"lun", lun_}}; }
+    nlohmann::json request() const override {
+        nlohmann::json r = {{"command", "heat"}, {"lun", lun_}, {"first", first_}};
+        if (count_) r["count"] = *count_;
+        return r;
+    }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         const std::string home = r["home"].get<std::string>();
         std::map<std::string, char> symbol{{home, '.'}};
@@ -40,7 +47,12 @@ protected:
         const std::string ramp = " .:-=+*#%@";
         out << "LUN " << r["lun"].get<std::string>() << ": " << r["extents"] << " extents, policy "
             << r["policy"].get<std::string>()
-            << (r["forecasts"].get<bool>() ? "" : " (no forecasts from this policy)") << '\n'
+            << (r["forecasts"].get<bool>() ? "" : " (no forecasts from this policy)");
+        if (r["truncated"].get<bool>())
+            out << "; extents " << r["first"] << ".."
+                << r["first"].get<std::uint64_t>() + r["count"].get<std::uint64_t>() - 1
+                << " shown (--first, --count)";
+        out << '\n'
             << "heat ' '..'@' (hottest: " << hottest << " recent accesses); p: tenths; tiers: ";
         for (const auto& [pool, c] : symbol)
             out << c << '=' << pool << (pool == home ? " (home)" : "") << ' ';
@@ -74,7 +86,9 @@ protected:
                 }
             }
             char label[24];
-            std::snprintf(label, sizeof(label), "%8zu ", row);
+            std::snprintf(
+                label, sizeof(label), "%8llu ",
+                static_cast<unsigned long long>(rows[row]["extent"].get<std::uint64_t>()));
             out << label << "heat |" << heat << "|\n"
                 << "         p    |" << p << "|\n"
                 << "         tier |" << tier << "|\n"
@@ -84,6 +98,8 @@ protected:
 
 private:
     std::string lun_;
+    std::uint64_t first_ = 0;
+    std::optional<std::uint64_t> count_;
 };
 
 }  // namespace

@@ -220,7 +220,7 @@ json AdminCommands::handle(const json& request) {
             else if (name == "scrub")
                 result = scrub(need_lun(gateway_, request));
             else if (name == "heat")
-                result = heat(need_lun(gateway_, request));
+                result = heat(need_lun(gateway_, request), request);
             else if (name == "forecast accuracy")
                 result = forecast_accuracy(request);
             else if (name == "alerts")
@@ -414,18 +414,33 @@ json AdminCommands::map(const GatewayLun& lun) const {
             {"away", std::move(entries)}};
 }
 
-json AdminCommands::heat(const GatewayLun& lun) const {
+json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
     const ceph::LunTiering& tiering = need_tiering(lun);
     const std::uint64_t extents = extent_count(lun);
-    std::vector<std::size_t> tier_of(extents, 0);
+    // A window of the LUN: [first, first+count), at most kMaxHeatExtents per request.
+    auto number = [&](const char* key, std::uint64_t fallback) {
+        auto it = request.find(key);
+        if (it == request.end()) return fallback;
+        if (!it->is_number_unsigned())
+            throw CommandError(std::string("'") + key + "' must be a non-negative integer");
+        return it->get<std::uint64_t>();
+    };
+    const std::uint64_t first = number("first", 0);
+    if (first > 0 && first >= extents)
+        throw CommandError("'first' " + std::to_string(first) + " is past the LUN's end (" +
+                           std::to_string(extents) + " extents)");
+    const std::uint64_t count =
+        std::min({number("count", kMaxHeatExtents), kMaxHeatExtents, extents - first});
+    const std::uint64_t end = first + count;
+    std::vector<std::size_t> tier_of(count, 0);
     if (lun.map && lun.images)
         for (const auto& [extent, entry] : lun.map->entries())
-            if (extent < extents)
-                if (auto index = lun.images->index_of(entry.pool)) tier_of[extent] = *index;
-    std::vector<std::int64_t> pinned(extents, -1);
+            if (extent >= first && extent < end)
+                if (auto index = lun.images->index_of(entry.pool)) tier_of[extent - first] = *index;
+    std::vector<std::int64_t> pinned(count, -1);
     for (const auto& p : tiering.pins())
-        for (std::uint64_t e = p.first; e < p.first + p.count && e < extents; ++e)
-            pinned[e] = static_cast<std::int64_t>(p.tier);
+        for (std::uint64_t e = std::max(p.first, first); e < p.first + p.count && e < end; ++e)
+            pinned[e - first] = static_cast<std::int64_t>(p.tier);
     const std::uint64_t now = tiering.now_us();
     const LunId policy_lun = lun.policy_lun;
     json rows = json::array();
@@ -433,8 +448,8 @@ json AdminCommands::heat(const GatewayLun& lun) const {
     bool known = false;
     tiering.inspect([&](const PlacementPolicy& policy, const PlacementView&) {
         policy_name = policy.name();
-        for (std::uint64_t e = 0; e < extents; ++e) {
-            json row = {{"extent", e}, {"tier", pool_of(lun, tier_of[e])}};
+        for (std::uint64_t e = first; e < end; ++e) {
+            json row = {{"extent", e}, {"tier", pool_of(lun, tier_of[e - first])}};
             if (auto o = policy.outlook(policy_lun, e, now)) {
                 known = true;
                 row["heat"] = o->recent_accesses;
@@ -461,6 +476,9 @@ json AdminCommands::heat(const GatewayLun& lun) const {
             {"policy", policy_name},
             {"forecasts", known},
             {"extents", extents},
+            {"first", first},
+            {"count", count},
+            {"truncated", end < extents || first > 0},
             {"extent_bytes", extent_bytes(lun)},
             {"home", lun.pool},
             {"tiers", std::move(tiers)},

@@ -10,7 +10,8 @@
 //   migrations also lists the queue: the last round's orders not carried out yet (net benefit,
 //                               forecast accesses, reason)
 //   map {lun}                   placement of every extent away from home
-//   heat {lun}                  per extent: tier, heat, forecast, where the policy wants it, pin
+//   heat {lun,first?,count?}    per extent: tier, heat, forecast, where the policy wants it, pin
+//                               (a window of at most kMaxHeatExtents extents; "truncated")
 //   forecast accuracy {lun?}    precision/recall/wasted bytes per model and per tenant
 //   alerts {lun?}               anomalies the engine noticed (kept out of the fast tiers)
 //   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents or "0M-64M" bytes)
@@ -21,6 +22,7 @@
 // Runs on the admin socket's thread; holds the gateway's LUN list steady while it works.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -32,6 +34,7 @@ namespace rbdtier {
 class AdminCommands {
 public:
     static constexpr int kProtocolVersion = 1;
+    static constexpr std::uint64_t kMaxHeatExtents = 16384;  // per heat request
 
     explicit AdminCommands(Gateway& gateway) : gateway_(gateway) {}
 
@@ -45,7 +48,7 @@ private:
     nlohmann::json tier_list() const;
     nlohmann::json migrations(const nlohmann::json& request) const;
     nlohmann::json map(const GatewayLun& lun) const;
-    nlohmann::json heat(const GatewayLun& lun) const;
+    nlohmann::json heat(const GatewayLun& lun, const nlohmann::json& request) const;
     nlohmann::json forecast_accuracy(const nlohmann::json& request) const;
     nlohmann::json alerts(const nlohmann::json& request) const;
     nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin) const;

@@ -406,6 +406,16 @@ TEST_F(CliGateway, HeatPinUnpinAndQueue) {
         EXPECT_EQ(heat["heat"][e]["tier"], where) << "extent " << e;
         EXPECT_TRUE(heat["heat"][e]["pinned"].is_null());
     }
+    EXPECT_EQ(heat["truncated"], false);
+    const json window = run_json("heat lun0 --first 2 --count 3" + sock());
+    EXPECT_EQ(window["first"], 2);
+    EXPECT_EQ(window["count"], 3);
+    EXPECT_EQ(window["truncated"], true);
+    ASSERT_EQ(window["heat"].size(), 3u);
+    EXPECT_EQ(window["heat"][0]["extent"], 2);
+    EXPECT_EQ(window["heat"][2]["tier"], heat["heat"][4]["tier"]);
+    EXPECT_EQ(run_json("heat lun0 --first 5 --count 100" + sock())["count"], 3)
+        << "a window ends at the LUN's end";
     CliRun table = run_cli("heat lun0" + sock());
     EXPECT_EQ(table.code, 0) << table.err;
     EXPECT_NE(table.out.find("tier |"), std::string::npos) << table.out;
@@ -475,6 +485,7 @@ TEST_F(CliGateway, HeatPinUnpinAndQueue) {
          "unknown tier 'ssd-z' for LUN 'lun0' (its tiers: hdd-a, nvme-a, nvme-b, hdd-b)"},
         {"pin nope 0-1 nvme-a", "unknown LUN 'nope'"},
         {"heat nope", "unknown LUN 'nope'"},
+        {"heat lun0 --first 8", "'first' 8 is past the LUN's end (8 extents)"},
         {"unpin lun0 -3", "range '-3' is not FIRST-LAST"},
     };
     for (const Bad& b : bad) {
