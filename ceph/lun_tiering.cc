@@ -66,10 +66,12 @@ void LunTiering::start() {
     std::lock_guard lock(wake_mutex_);
     if (thread_.joinable()) return;
     stopping_ = false;
+    stop_requested_.store(false);
     thread_ = std::thread([this] { loop(); });
 }
 
 void LunTiering::stop() {
+    stop_requested_.store(true);
     {
         std::lock_guard lock(wake_mutex_);
         stopping_ = true;
@@ -135,6 +137,8 @@ void LunTiering::run_round() {
         queue_done_.assign(orders.size(), false);
     }
     for (std::size_t i = 0; i < orders.size(); ++i) {
+        // Paused or stopping: the rest of the round waits (it stays in the queue).
+        if (paused_.load() || stop_requested_.load()) break;
         const MigrationOrder& order = orders[i];
         const std::uint64_t bytes = images_.object_size();
         const std::uint64_t capacity = specs_[order.to].capacity_bytes;

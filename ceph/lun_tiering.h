@@ -8,7 +8,7 @@
 // (token bucket). The policy hears of each completed move (migrated()); every attempt is kept in
 // the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
 // the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
-// thread after the migration in progress.
+// thread after the migration in progress; set_paused(true) stops a round after it too.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -171,6 +171,7 @@ private:
     EventRing ring_;
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<bool> paused_{false};
+    std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
     // Round state: touched by the round thread only, except under mutex_ for readers.
     double tokens_ = 0;

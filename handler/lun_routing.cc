@@ -38,7 +38,8 @@ int slice_iovec(const iovec* v, int cnt, std::size_t skip, std::size_t len,
     return n;
 }
 
-constexpr std::uint64_t kFastTierCopyChunk = 1 << 20;
+constexpr std::uint64_t kQuickTierCopyChunk = 1 << 20;
+constexpr double kQuickTierLatencyUs = 2000;
 
 bool writes(IoKind kind) {
     return kind != IoKind::kRead && kind != IoKind::kFlush;
@@ -65,16 +66,17 @@ ceph::Status Lun::enable_tiering() {
     const std::uint64_t size = this->size();
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
     if (ceph::Status s = load_placement(); !s) return s;
-    // Copies move 1 MiB at a time on fast media (foreground reads there take a fraction of a
-    // millisecond: a 4 MiB op would hold them up), the whole extent at once where every op costs
-    // a seek.
+    // Copies move 1 MiB at a time to and from tiers an access costs under 2 ms (local
+    // fast media: a 4 MiB op would hold their foreground reads up for several times their
+    // latency), and the whole extent at once elsewhere (every op there costs a seek or a
+    // round trip to a remote site, so more ops would cost foreground I/O more).
     std::vector<TierSpec> discovered;
     ceph::MigratorOptions migrator_options;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         discovered.push_back(ceph::describe_tier(cluster_, tiers_->pool(i)));
-        const bool fast =
-            discovered.back().device_class == "nvme" || discovered.back().device_class == "ssd";
-        migrator_options.chunk_bytes.push_back(fast ? kFastTierCopyChunk : 0);
+        const double latency = discovered.back().read_latency_us;
+        const bool quick = latency > 0 && latency < kQuickTierLatencyUs;
+        migrator_options.chunk_bytes.push_back(quick ? kQuickTierCopyChunk : 0);
     }
     migrator_ =
         std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh [tiering_bench options]: starts a local cluster with latency emulated in its own
-# directory, runs bench/tiering/tiering_bench (off, reactive, predictive), stops the cluster by
-# PID even on failure. Build first (cmake --build build --target tiering_bench).
+# directory, runs bench/tiering/tiering_bench (off, reactive, predictive; after each tiered mode
+# the same requests with the engine migrating vs paused), stops the cluster by PID even on
+# failure. Build first (cmake --build build --target tiering_bench; RBDTIER_BUILD=<build dir>).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${RBDTIER_BUILD:-$root/build}/bench/tiering/tiering_bench

@@ -77,6 +77,7 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
     lun->write(0, std::vector<char>(size, 'p'));
     const ReplayConfig config = pin_config();
     ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
     options.bandwidth_bytes_per_s = 64.0 * kExtent;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
                              builtin_policy_registry().create("reactive", {config, {}}), options);
@@ -136,6 +137,7 @@ TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
     lun->write(0, std::vector<char>(size, 'w'));
     const ReplayConfig config = pin_config();
     ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
     options.bandwidth_bytes_per_s = kExtent;  // one extent a second
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
                              builtin_policy_registry().create("none", {config, {}}), options);

@@ -169,6 +169,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     ASSERT_GT(nvme_ratio, 0.0);
     {
         ceph::LunTieringOptions options;
+        options.round_us = config.round_us;
         options.resource_interval_us = 0;  // every round
         options.pool_full_ratio = {0.99, nvme_ratio / 2, 0.99, 0.99};
         ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
@@ -194,6 +195,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     }
     {
         ceph::LunTieringOptions options;
+        options.round_us = config.round_us;
         options.resource_interval_us = 0;
         ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
                                  builtin_policy_registry().create("reactive", {config, {}}),

@@ -99,6 +99,7 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     std::vector<TierSpec> specs;
     for (const auto& t : config.tiers) specs.push_back(t.spec);
     ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
     options.resource_interval_us = 0;  // re-read the tenant every round
     ceph::LunTiering tiering(b->images(), b->gate(), b->migrator(), specs,
                              builtin_policy_registry().create("reactive", {config, {}}), options);
@@ -145,6 +146,7 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     for (const auto& t : config.tiers) specs.push_back(t.spec);
     specs[1].capacity_bytes = 1 * kExtent;  // quota=nvme-a=4M
     ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
     options.resource_interval_us = 0;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
                              builtin_policy_registry().create("reactive", {config, {}}), options);
