@@ -11,7 +11,7 @@ packages=(
     librados-dev librbd-dev libtbb-dev libboost-dev nlohmann-json3-dev libcli11-dev libisal-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     # the local cluster, the reference handler, workloads
-    ceph-mon ceph-osd ceph-common python3-rados tcmu-runner fio jq uuid-runtime iproute2
+    ceph-mon ceph-osd ceph-mgr ceph-common python3-rados tcmu-runner fio jq uuid-runtime iproute2
     # end-to-end test in a VM (tests/e2e)
     qemu-system-x86 debootstrap cpio
     # the RPM package test (tests/integration/admin/rpm_test.sh)
