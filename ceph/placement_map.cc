@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "ceph/rados_op.h"
+
 namespace rbdtier::ceph {
 namespace {
 
@@ -21,15 +23,6 @@ std::optional<std::uint64_t> parse_key(std::string_view key) {
     if (ec != std::errc() || end != key.data() + key.size() || key.size() != 16) return {};
     return extent;
 }
-
-struct ReadOpDeleter {
-    void operator()(void* op) const { rados_release_read_op(static_cast<rados_read_op_t>(op)); }
-};
-struct WriteOpDeleter {
-    void operator()(void* op) const { rados_release_write_op(static_cast<rados_write_op_t>(op)); }
-};
-using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpDeleter>;
-using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpDeleter>;
 
 }  // namespace
 
@@ -108,25 +101,20 @@ Status PlacementMap::read_all() {
     for (bool more = true; more;) {
         ReadOp op(rados_create_read_op());
         if (!op) return Status::error(-ENOMEM, context());
-        rados_omap_iter_t iter = nullptr;
+        OmapIter iter;
         unsigned char pmore = 0;
         int prval = 0;
-        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", 1024, &iter, &pmore, &prval);
+        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", 1024, iter.out(), &pmore, &prval);
         int rc = rados_read_op_operate(op.get(), io_.handle(), oid.c_str(), 0);
         if (rc == -ENOENT) {
-            if (iter != nullptr) rados_omap_get_end(iter);
             entries.clear();
             version = 0;
             break;
         }
         if (rc >= 0 && prval < 0) rc = prval;
-        if (rc < 0) {
-            if (iter != nullptr) rados_omap_get_end(iter);
-            return Status::error(rc, context());
-        }
+        if (rc < 0) return Status::error(rc, context());
         const std::uint64_t page_version = rados_get_last_version(io_.handle());
         if (!after.empty() && page_version != version) {  // changed under us: start over
-            rados_omap_get_end(iter);
             entries.clear();
             after.clear();
             continue;
@@ -136,7 +124,8 @@ Status PlacementMap::read_all() {
         for (;;) {
             char *key = nullptr, *val = nullptr;
             size_t key_len = 0, val_len = 0;
-            if (rados_omap_get_next2(iter, &key, &val, &key_len, &val_len) < 0 || key == nullptr) {
+            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
+                key == nullptr) {
                 break;
             }
             std::string k(key, key_len), v(val, val_len);
@@ -149,7 +138,6 @@ Status PlacementMap::read_all() {
             }
             entries[*extent] = std::move(*entry);
         }
-        rados_omap_get_end(iter);
         if (!bad) return bad;
         more = pmore != 0;
     }

@@ -180,7 +180,13 @@ ResourceSample ResourceMonitor::sample() {
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
     std::map<std::string, DfEntry> df;
-    const auto reply = mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}});
+    // `df` answers from the manager's statistics; with no active manager the monitor still
+    // answers, from the last statistics it had, which never change again: ask the OSDs then.
+    const auto mgr = mon_command(cluster_, {{"prefix", "mgr stat"}, {"format", "json"}});
+    const bool mgr_active = mgr.is_object() && mgr.contains("available") &&
+                            mgr["available"].is_boolean() && mgr["available"].get<bool>();
+    const auto reply = mgr_active ? mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}})
+                                  : nlohmann::json();
     if (reply.is_object() && reply.contains("pools") && reply["pools"].is_array()) {
         for (const auto& p : reply["pools"]) {
             if (!p.contains("name") || !p["name"].is_string() || !p.contains("stats")) continue;

@@ -3,7 +3,8 @@
 //
 // Per pool: bytes stored and objects from `rados_ioctx_pool_stat`, and the room left (max_avail)
 // from the monitor's `df`. Both come from the manager's statistics; a cluster without a manager
-// (the local test cluster) has none, and then the pool's OSDs are found from its CRUSH rule (the
+// (the local test cluster) has none, and one whose manager is down has only stale ones (`mgr
+// stat` tells which), and then the pool's OSDs are found from its CRUSH rule (the
 // bucket its `take` step names, in the shadow tree) and their own statfs counters are read
 // (`perf dump` through rados_osd_command: osd.stat_bytes, stat_bytes_used, stat_bytes_avail),
 // divided by the pool's replica count. `source` says which one answered ("df", "osd statfs");

@@ -8,35 +8,12 @@
 #include <type_traits>
 
 #include "ceph/io_context.h"
+#include "ceph/rados_op.h"
 #include "ceph/tenant_store.h"
 #include "ceph/tier_images.h"
 
 namespace rbdtier::ceph {
 namespace {
-
-struct ReadOpFree {
-    void operator()(void* op) const { rados_release_read_op(static_cast<rados_read_op_t>(op)); }
-};
-struct WriteOpFree {
-    void operator()(void* op) const { rados_release_write_op(static_cast<rados_write_op_t>(op)); }
-};
-using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpFree>;
-using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpFree>;
-
-class OmapIter {
-public:
-    OmapIter() = default;
-    OmapIter(const OmapIter&) = delete;
-    OmapIter& operator=(const OmapIter&) = delete;
-    ~OmapIter() {
-        if (iter_ != nullptr) rados_omap_get_end(iter_);
-    }
-    rados_omap_iter_t* out() { return &iter_; }
-    rados_omap_iter_t get() const { return iter_; }
-
-private:
-    rados_omap_iter_t iter_ = nullptr;
-};
 
 // An RBD image opened read-only (no exclusive lock), closed on scope exit.
 class ReadOnlyImage {
@@ -180,8 +157,8 @@ Status TenantQuota::unregister_self() {
     rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
     const int rc = rados_write_op_operate2(op.get(), io->handle(), kRegistryObject, nullptr, 0);
     if (rc < 0 && rc != -ENOENT) {
-        return Status::error(rc, "unregister " + self_.home_pool + "/" + self_.image +
-                                     " from tenant " + tenant_);
+        return Status::error(
+            rc, "unregister " + self_.home_pool + "/" + self_.image + " from tenant " + tenant_);
     }
     return Status::ok();
 }

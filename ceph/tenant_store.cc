@@ -10,30 +10,10 @@
 #include <random>
 #include <thread>
 
+#include "ceph/rados_op.h"
+
 namespace rbdtier::ceph {
 namespace {
-
-struct ReadOpFree {
-    void operator()(void* op) const { rados_release_read_op(static_cast<rados_read_op_t>(op)); }
-};
-struct WriteOpFree {
-    void operator()(void* op) const { rados_release_write_op(static_cast<rados_write_op_t>(op)); }
-};
-using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpFree>;
-using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpFree>;
-
-// Ends an omap iteration when it goes out of scope.
-class OmapIter {
-public:
-    ~OmapIter() {
-        if (iter_) rados_omap_get_end(iter_);
-    }
-    rados_omap_iter_t* out() { return &iter_; }
-    rados_omap_iter_t get() const { return iter_; }
-
-private:
-    rados_omap_iter_t iter_ = nullptr;
-};
 
 constexpr int kWriteAttempts = 64;
 

@@ -447,10 +447,12 @@ TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
 }
 
-// A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID.
+// A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID and then
+// failed in the monitor's map at once, so the cluster is left as it was found (without it, the
+// monitor keeps answering `df` from the dead manager's last figures until its beacon grace ends).
 class OwnMgr {
 public:
-    explicit OwnMgr(const std::string& ceph_conf) {
+    explicit OwnMgr(const std::string& ceph_conf) : ceph_conf_(ceph_conf) {
         char tmpl[] = "/tmp/rbdtier-so-mgr.XXXXXX";
         if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
         dir_ = tmpl;
@@ -463,8 +465,8 @@ public:
                 ::dup2(out, 1);
                 ::dup2(out, 2);
             }
-            ::execl(kBinary, kBinary, "-f", "-i", "rbdtier-so-test", "-c", ceph_conf.c_str(),
-                    "--mgr-data", data.c_str(), "--log-file", log.c_str(), "--pid-file", "",
+            ::execl(kBinary, kBinary, "-f", "-i", kName, "-c", ceph_conf.c_str(), "--mgr-data",
+                    data.c_str(), "--log-file", log.c_str(), "--pid-file", "",
                     static_cast<char*>(nullptr));
             ::_exit(127);
         }
@@ -474,13 +476,17 @@ public:
             ::kill(pid_, SIGTERM);
             int status = 0;
             ::waitpid(pid_, &status, 0);
+            (void)run_command("timeout 20 ceph --conf " + ceph_conf_ + " mgr fail " + kName +
+                              " 2>&1");
         }
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
     static constexpr const char* kBinary = "/usr/bin/ceph-mgr";
+    static constexpr const char* kName = "rbdtier-so-test";
 
 private:
+    std::string ceph_conf_;
     std::string dir_;
     pid_t pid_ = -1;
 };

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/replay/policy_registry.h"
+#include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
@@ -14,45 +15,14 @@ namespace {
 
 constexpr std::uint64_t kExtent = 4 << 20;
 
-// Tier specs in TierImages order (kAllPools: hdd-a home, nvme-a, nvme-b, hdd-b).
-ReplayConfig live_config(std::uint64_t fast_capacity_extents) {
-    ReplayConfig c;
-    const double lat_us[] = {8000, 200, 1200, 10000};
-    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kAllPools[i];
-        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
-        m.spec.site = i < 2 ? "site-a" : "site-b";
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        m.spec.capacity_bytes = i == 1 ? fast_capacity_extents * kExtent : 0;
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.round_us = 100'000;
-    c.horizon_us = 5'000'000;
-    return c;
-}
-
-std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
-    std::uint64_t n = 0;
-    auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {
-        if (exists) ++*static_cast<std::uint64_t*>(arg);
-        return 0;
-    };
-    EXPECT_EQ(rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, cb, &n), 0);
-    return n;
-}
-
 // Reactive placement on the live cluster: the extents read get promoted to nvme-a, but never
 // more of them than nvme-a's capacity for this LUN, counted on the cluster itself.
 TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     const std::uint64_t size = 8 * kExtent;
     auto lun = TieredLun::create("hdd-a", unique_name("lt"), size);
     lun->write(0, std::vector<char>(size, 'q'));
-    const ReplayConfig config = live_config(/*fast_capacity_extents=*/2);
-    std::vector<TierSpec> specs;
-    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    const ReplayConfig config = live_tier_config(/*nvme_a_extents=*/2);
+    std::vector<TierSpec> specs = tier_specs(config);
     ceph::LunTieringOptions options;
     options.round_us = config.round_us;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,

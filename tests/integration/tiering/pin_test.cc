@@ -6,6 +6,7 @@
 
 #include "ceph/lun_tiering.h"
 #include "engine/replay/policy_registry.h"
+#include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
@@ -13,44 +14,10 @@ namespace {
 
 constexpr std::uint64_t kExtent = 4 << 20;
 
-ReplayConfig pin_config() {
-    ReplayConfig c;
-    const double lat_us[] = {8000, 200, 1200, 10000};
-    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kAllPools[i];
-        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
-        m.spec.site = i < 2 ? "site-a" : "site-b";
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.round_us = 100'000;
-    c.horizon_us = 5'000'000;
-    return c;
-}
-
-std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
-    std::uint64_t n = 0;
-    auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {
-        if (exists) ++*static_cast<std::uint64_t*>(arg);
-        return 0;
-    };
-    EXPECT_EQ(rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, cb, &n), 0);
-    return n;
-}
-
-std::vector<TierSpec> specs_of(const ReplayConfig& config) {
-    std::vector<TierSpec> specs;
-    for (const auto& t : config.tiers) specs.push_back(t.spec);
-    return specs;
-}
-
 TEST(LunTieringPins, RefusesBadRangesAndReplacesOverlap) {
     auto lun = TieredLun::create("hdd-a", unique_name("pin"), 8 * kExtent);
-    const ReplayConfig config = pin_config();
-    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+    const ReplayConfig config = live_tier_config();
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              builtin_policy_registry().create("none", {config, {}}), {});
     EXPECT_EQ(tiering.pin(0, 1, 4).code(), -EINVAL);  // tier out of range
     EXPECT_EQ(tiering.pin(0, 0, 1).code(), -EINVAL);  // empty
@@ -75,11 +42,11 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
     const std::uint64_t size = 8 * kExtent;
     auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
     lun->write(0, std::vector<char>(size, 'p'));
-    const ReplayConfig config = pin_config();
+    const ReplayConfig config = live_tier_config();
     ceph::LunTieringOptions options;
     options.round_us = config.round_us;
     options.bandwidth_bytes_per_s = 64.0 * kExtent;
-    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              builtin_policy_registry().create("reactive", {config, {}}), options);
     ASSERT_TRUE(tiering.pin(2, 2, 2));  // extents 2, 3 -> nvme-b
     for (int round = 0; round < 6; ++round) {
@@ -135,11 +102,11 @@ TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
     const std::uint64_t size = 6 * kExtent;
     auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
     lun->write(0, std::vector<char>(size, 'w'));
-    const ReplayConfig config = pin_config();
+    const ReplayConfig config = live_tier_config();
     ceph::LunTieringOptions options;
     options.round_us = config.round_us;
     options.bandwidth_bytes_per_s = kExtent;  // one extent a second
-    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs_of(config),
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              builtin_policy_registry().create("none", {config, {}}), options);
     ASSERT_TRUE(tiering.pin(0, 4, 1));
     tiering.run_round();

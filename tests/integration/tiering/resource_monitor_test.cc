@@ -13,6 +13,7 @@
 #include "ceph/io_context.h"
 #include "ceph/lun_tiering.h"
 #include "engine/replay/policy_registry.h"
+#include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
@@ -96,34 +97,6 @@ TEST(ResourceMonitor, GatewayCpuAndMemory) {
     EXPECT_GT(second.gateway.cpu_cores, 0.1);
 }
 
-ReplayConfig reactive_config() {
-    ReplayConfig c;
-    const double lat_us[] = {8000, 200, 1200, 10000};
-    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kAllPools[i];
-        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
-        m.spec.site = i < 2 ? "site-a" : "site-b";
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.round_us = 100'000;
-    c.horizon_us = 5'000'000;
-    return c;
-}
-
-std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
-    std::uint64_t n = 0;
-    auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {
-        if (exists) ++*static_cast<std::uint64_t*>(arg);
-        return 0;
-    };
-    EXPECT_EQ(rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, cb, &n), 0);
-    return n;
-}
-
 // Hot reads of extents 0-2 for a few rounds.
 void heat(ceph::LunTiering& tiering, int rounds) {
     for (int round = 0; round < rounds; ++round) {
@@ -151,9 +124,8 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     std::vector<std::string> pools;
     for (std::size_t i = 0; i < lun->images().count(); ++i) pools.push_back(lun->images().pool(i));
     ASSERT_EQ(pools, kAllPools);
-    const ReplayConfig config = reactive_config();
-    std::vector<TierSpec> specs;
-    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    const ReplayConfig config = live_tier_config();
+    std::vector<TierSpec> specs = tier_specs(config);
 
     // Our 16 MiB stay in nvme-a through the test (whatever earlier tests free meanwhile): a
     // threshold at half of that makes nvme-a full, and no other pool.

@@ -9,30 +9,13 @@
 #include "ceph/lun_tiering.h"
 #include "ceph/tenant_store.h"
 #include "engine/replay/policy_registry.h"
+#include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
 namespace {
 
 constexpr std::uint64_t kExtent = 4 << 20;
-
-ReplayConfig reactive_config() {
-    ReplayConfig c;
-    const double lat_us[] = {8000, 200, 1200, 10000};
-    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kAllPools[i];
-        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
-        m.spec.site = i < 2 ? "site-a" : "site-b";
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.round_us = 100'000;
-    c.horizon_us = 5'000'000;
-    return c;
-}
 
 // Bytes of `lun` in nvme-a, as the cluster says.
 std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string& name) {
@@ -95,9 +78,8 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     }
     ASSERT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
 
-    const ReplayConfig config = reactive_config();
-    std::vector<TierSpec> specs;
-    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    const ReplayConfig config = live_tier_config();
+    std::vector<TierSpec> specs = tier_specs(config);
     ceph::LunTieringOptions options;
     options.round_us = config.round_us;
     options.resource_interval_us = 0;  // re-read the tenant every round
@@ -141,9 +123,8 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     ceph::TenantQuota quota(lun->cluster(), "hdd-a", tenant.name, {"hdd-a", name, kAllPools});
     ASSERT_TRUE(quota.register_self());
 
-    const ReplayConfig config = reactive_config();
-    std::vector<TierSpec> specs;
-    for (const auto& t : config.tiers) specs.push_back(t.spec);
+    const ReplayConfig config = live_tier_config();
+    std::vector<TierSpec> specs = tier_specs(config);
     specs[1].capacity_bytes = 1 * kExtent;  // quota=nvme-a=4M
     ceph::LunTieringOptions options;
     options.round_us = config.round_us;

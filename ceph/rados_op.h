@@ -1,0 +1,37 @@
+// RAII for librados compound operations and omap iterators: ReadOp and WriteOp own a
+// rados_read_op_t / rados_write_op_t (made with rados_create_read_op / rados_create_write_op)
+// and release it; OmapIter ends the omap iteration an operation filled in (out()).
+#pragma once
+
+#include <rados/librados.h>
+
+#include <memory>
+#include <type_traits>
+
+namespace rbdtier::ceph {
+
+struct ReadOpRelease {
+    void operator()(rados_read_op_t op) const { rados_release_read_op(op); }
+};
+struct WriteOpRelease {
+    void operator()(rados_write_op_t op) const { rados_release_write_op(op); }
+};
+using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpRelease>;
+using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpRelease>;
+
+class OmapIter {
+public:
+    OmapIter() = default;
+    OmapIter(const OmapIter&) = delete;
+    OmapIter& operator=(const OmapIter&) = delete;
+    ~OmapIter() {
+        if (iter_ != nullptr) rados_omap_get_end(iter_);
+    }
+    rados_omap_iter_t* out() { return &iter_; }
+    rados_omap_iter_t get() const { return iter_; }
+
+private:
+    rados_omap_iter_t iter_ = nullptr;
+};
+
+}  // namespace rbdtier::ceph
