@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../tiering/live_tiers.h"
 #include "../tiering/tiered_lun_fixture.h"
 #include "ceph/lun_tiering.h"
 #include "engine/replay/policy_registry.h"
@@ -70,34 +71,14 @@ json run_json(const std::string& args) {
     return j;
 }
 
-ReplayConfig live_config() {
-    ReplayConfig c;
-    const double lat_us[] = {8000, 200, 1200, 10000};
-    for (std::size_t i = 0; i < kAllPools.size(); ++i) {
-        TierModel m;
-        m.spec.id = static_cast<TierId>(i);
-        m.spec.name = kAllPools[i];
-        m.spec.device_class = i == 1 || i == 2 ? "nvme" : "hdd";
-        m.spec.site = i < 2 ? "site-a" : "site-b";
-        m.spec.read_latency_us = m.spec.write_latency_us = lat_us[i];
-        m.spec.capacity_bytes = i == 1 ? 3 * kExtent : 0;
-        c.tiers.push_back(m);
-    }
-    c.default_home = 0;
-    c.round_us = 100'000;
-    c.horizon_us = 5'000'000;
-    return c;
-}
-
 class CliGateway : public ::testing::Test {
 protected:
     void SetUp() override {
         name_ = unique_name("adm");
         lun_ = TieredLun::create("hdd-a", name_, kExtents * kExtent);
         lun_->write(0, std::vector<char>(kExtents * kExtent, 'a'));
-        const ReplayConfig rc = live_config();
-        std::vector<TierSpec> specs;
-        for (const auto& t : rc.tiers) specs.push_back(t.spec);
+        const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
+        std::vector<TierSpec> specs = tier_specs(rc);
         ceph::LunTieringOptions options;
         options.round_us = rc.round_us;
         tiering_ = std::make_unique<ceph::LunTiering>(
@@ -503,9 +484,8 @@ TEST_F(CliGateway, HeatPinUnpinAndQueue) {
 TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
     registration_.reset();
     tiering_.reset();
-    const ReplayConfig rc = live_config();
-    std::vector<TierSpec> specs;
-    for (const auto& t : rc.tiers) specs.push_back(t.spec);
+    const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
+    std::vector<TierSpec> specs = tier_specs(rc);
     ceph::LunTieringOptions options;
     options.round_us = rc.round_us;
     tiering_ = std::make_unique<ceph::LunTiering>(
