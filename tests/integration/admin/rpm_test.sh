@@ -3,7 +3,8 @@
 # a tarball of the committed tree (git archive HEAD), and checks its file list, its config files
 # and that the packaged handler exports handler_init. Exit 77 (skipped) when rpmbuild is missing.
 # %check (unit tests) is skipped here (--nocheck) since CI runs them anyway; RBDTIER_RPM_CHECK=1
-# runs it too.
+# runs it too. It builds unoptimized (-O0, build type Packaging) to check packaging in little time;
+# RBDTIER_RPM_BUILD_TYPE=RelWithDebInfo builds as the package would ship.
 set -eu
 
 src=${1:?usage: rpm_test.sh SOURCE_DIR WORK_DIR}
@@ -11,6 +12,11 @@ work=${2:?usage: rpm_test.sh SOURCE_DIR WORK_DIR}
 
 if ! command -v rpmbuild >/dev/null 2>&1; then
     echo "rpm_test: rpmbuild not found (Debian package 'rpm'); skipped" >&2
+    exit 77
+fi
+
+if ! git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+    echo "rpm_test: $src is not a git checkout (the source tarball is made with git archive); skipped" >&2
     exit 77
 fi
 
@@ -35,6 +41,8 @@ rpmbuild -bb --nodeps $check \
     --define "_topdir $work" \
     --define "debug_package %{nil}" \
     --define "_smp_mflags -j2" \
+    --define "rbdtier_build_type ${RBDTIER_RPM_BUILD_TYPE:-Packaging}" \
+    --define "optflags -O0" \
     "$work/SPECS/rbdtier.spec" >"$work/rpmbuild.log" 2>&1 || {
     tail -50 "$work/rpmbuild.log" >&2
     echo "rpm_test: rpmbuild failed (log: $work/rpmbuild.log)" >&2
