@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
 
 namespace rbdtier::ceph {
@@ -94,55 +95,20 @@ Status PlacementMap::reload() {
 
 Status PlacementMap::read_all() {
     const std::string oid = object_name(image_);
-    const auto context = [&] { return "read placement map " + io_.pool() + "/" + oid; };
+    auto snap = read_omap_snapshot(io_, oid, "placement map");
+    if (!snap) return snap.status();
     std::map<std::uint64_t, PlacementEntry> entries;
-    std::string after;
-    std::uint64_t version = 0;
-    for (bool more = true; more;) {
-        ReadOp op(rados_create_read_op());
-        if (!op) return Status::error(-ENOMEM, context());
-        OmapIter iter;
-        unsigned char pmore = 0;
-        int prval = 0;
-        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", 1024, iter.out(), &pmore, &prval);
-        int rc = rados_read_op_operate(op.get(), io_.handle(), oid.c_str(), 0);
-        if (rc == -ENOENT) {
-            entries.clear();
-            version = 0;
-            break;
+    for (const auto& [k, v] : snap->entries) {
+        auto extent = parse_key(k);
+        auto entry = PlacementEntry::decode(v);
+        if (!extent || !entry) {
+            return Status::error(-EINVAL, "read placement map " + io_.pool() + "/" + oid +
+                                              ": bad entry '" + k + "' = '" + v + "'");
         }
-        if (rc >= 0 && prval < 0) rc = prval;
-        if (rc < 0) return Status::error(rc, context());
-        const std::uint64_t page_version = rados_get_last_version(io_.handle());
-        if (!after.empty() && page_version != version) {  // changed under us: start over
-            entries.clear();
-            after.clear();
-            continue;
-        }
-        version = page_version;
-        Status bad;
-        for (;;) {
-            char *key = nullptr, *val = nullptr;
-            size_t key_len = 0, val_len = 0;
-            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
-                key == nullptr) {
-                break;
-            }
-            std::string k(key, key_len), v(val, val_len);
-            after = k;
-            auto extent = parse_key(k);
-            auto entry = PlacementEntry::decode(v);
-            if (!extent || !entry) {
-                bad = Status::error(-EINVAL, context() + ": bad entry '" + k + "' = '" + v + "'");
-                break;
-            }
-            entries[*extent] = std::move(*entry);
-        }
-        if (!bad) return bad;
-        more = pmore != 0;
+        entries[*extent] = std::move(*entry);
     }
     entries_ = std::move(entries);
-    version_ = version;
+    version_ = snap->version;
     return Status::ok();
 }
 

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "ceph/io_context.h"
+#include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
 #include "ceph/tenant_store.h"
 #include "ceph/tier_images.h"
@@ -36,35 +37,9 @@ private:
 // All entries of the registry whose key starts with `prefix`.
 Status read_registry(const IoContext& io, const std::string& prefix,
                      std::map<std::string, std::string>& entries) {
-    const auto context = [&] {
-        return "read tenant LUNs " + io.pool() + "/" + TenantQuota::kRegistryObject;
-    };
-    entries.clear();
-    std::string after;
-    for (bool more = true; more;) {
-        ReadOp op(rados_create_read_op());
-        if (!op) return Status::error(-ENOMEM, context());
-        OmapIter iter;
-        unsigned char pmore = 0;
-        int prval = 0;
-        rados_read_op_omap_get_vals2(op.get(), after.c_str(), prefix.c_str(), 512, iter.out(),
-                                     &pmore, &prval);
-        int rc = rados_read_op_operate(op.get(), io.handle(), TenantQuota::kRegistryObject, 0);
-        if (rc == -ENOENT) return Status::ok();
-        if (rc >= 0 && prval < 0) rc = prval;
-        if (rc < 0) return Status::error(rc, context());
-        for (;;) {
-            char *key = nullptr, *val = nullptr;
-            size_t key_len = 0, val_len = 0;
-            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
-                key == nullptr) {
-                break;
-            }
-            after.assign(key, key_len);
-            entries[after] = std::string(val, val_len);
-        }
-        more = pmore != 0;
-    }
+    auto snap = read_omap_snapshot(io, TenantQuota::kRegistryObject, "tenant LUNs", prefix);
+    if (!snap) return snap.status();
+    entries = std::move(snap->entries);
     return Status::ok();
 }
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
 
 namespace rbdtier::ceph {
@@ -72,43 +73,10 @@ std::string tenant_name_problem(const std::string& name) {
 
 Status TenantStore::read_all(std::map<std::string, std::string>& entries,
                              std::uint64_t& version) const {
-    const auto context = [&] { return "read tenants " + io_.pool() + "/" + kObject; };
-    entries.clear();
-    version = 0;
-    std::string after;
-    for (bool more = true; more;) {
-        ReadOp op(rados_create_read_op());
-        if (!op) return Status::error(-ENOMEM, context());
-        OmapIter iter;
-        unsigned char pmore = 0;
-        int prval = 0;
-        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", 512, iter.out(), &pmore, &prval);
-        int rc = rados_read_op_operate(op.get(), io_.handle(), kObject, 0);
-        if (rc == -ENOENT) {
-            entries.clear();
-            version = 0;
-            return Status::ok();
-        }
-        if (rc >= 0 && prval < 0) rc = prval;
-        if (rc < 0) return Status::error(rc, context());
-        const std::uint64_t page_version = rados_get_last_version(io_.handle());
-        if (!after.empty() && page_version != version) {  // changed between pages: start over
-            entries.clear();
-            after.clear();
-            continue;
-        }
-        version = page_version;
-        for (;;) {
-            char *key = nullptr, *val = nullptr;
-            size_t key_len = 0, val_len = 0;
-            if (rados_omap_get_next2(iter.get(), &key, &val, &key_len, &val_len) < 0 ||
-                key == nullptr)
-                break;
-            after.assign(key, key_len);
-            entries[after] = std::string(val, val_len);
-        }
-        more = pmore != 0;
-    }
+    auto snap = read_omap_snapshot(io_, kObject, "tenants");
+    if (!snap) return snap.status();
+    entries = std::move(snap->entries);
+    version = snap->version;
     return Status::ok();
 }
 
