@@ -49,6 +49,7 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
         const auto t = gate_.tier(e);
         if (t < stats_.extents_in_tier.size()) ++stats_.extents_in_tier[t];
     }
+    bandwidth_.store(options_.bandwidth_bytes_per_s);
     tokens_ = options_.bandwidth_bytes_per_s;  // one second of burst
 }
 
@@ -116,8 +117,8 @@ void LunTiering::run_round() {
     }
 
     // Token bucket: refill for the time passed, at most one second of bandwidth.
-    tokens_ = std::min(options_.bandwidth_bytes_per_s,
-                       tokens_ + options_.bandwidth_bytes_per_s * (now - last_refill_us_) / 1e6);
+    const double bandwidth = bandwidth_.load();
+    tokens_ = std::min(bandwidth, tokens_ + bandwidth * (now - last_refill_us_) / 1e6);
     last_refill_us_ = now;
 
     std::vector<std::uint64_t> counts;

@@ -106,6 +106,11 @@ public:
     void start();
     void stop();
     void set_paused(bool paused) { paused_.store(paused); }
+    // The migration bandwidth budget from the next round on (bytes/s; the token bucket keeps
+    // at most one second of it). The policy plans with the budget it was made with; what
+    // exceeds this one is deferred.
+    void set_bandwidth(double bytes_per_s) { bandwidth_.store(bytes_per_s); }
+    double bandwidth() const { return bandwidth_.load(); }
 
     std::uint64_t now_us() const;
     // The event is this LUN's whatever its `lun` says (policies key extents by options.lun).
@@ -174,6 +179,7 @@ private:
     std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
     // Round state: touched by the round thread only, except under mutex_ for readers.
+    std::atomic<double> bandwidth_;
     double tokens_ = 0;
     std::uint64_t last_refill_us_ = 0;
     mutable std::mutex mutex_;

@@ -23,18 +23,21 @@ protected:
             << "config   " << cell(r["config"]) << '\n'
             << "metrics  " << cell(r["metrics"]) << '\n'
             << "engine   " << (r["paused"].get<bool>() ? "paused" : "running") << '\n'
-            << "defaults bandwidth " << cell(r["migration_bandwidth_mib_s"]) << " MiB/s, horizon "
-            << cell(r["horizon_s"]) << " s, round " << cell(r["round_s"])
-            << " s (rbdtier.conf; a LUN's horizon= overrides)\n\n";
-        TextTable t({"LUN", "LOCK OWNER", "HORIZON", "ROUNDS", "MOVED", "FAILED", "BYTES MOVED"});
+            << "tiering  bandwidth " << cell(r["migration_bandwidth_mib_s"])
+            << " MiB/s shared by the LUNs, horizon " << cell(r["horizon_s"]) << " s, round "
+            << cell(r["round_s"]) << " s (rbdtier.conf; a LUN's horizon= overrides)\n\n";
+        TextTable t({"LUN", "LOCK OWNER", "HORIZON", "ROUND", "MiB/s", "ROUNDS", "MOVED", "FAILED",
+                     "BYTES MOVED"});
+        auto with_unit = [](const nlohmann::json& v, const char* unit) {
+            return v.is_number() ? cell(v) + unit : std::string("-");
+        };
         for (const auto& l : r["luns"]) {
             const auto& e = l["engine"];
             const bool tiered = !e.is_null();
-            const std::string horizon =
-                tiered && l.contains("horizon_s") && l["horizon_s"].is_number()
-                    ? cell(l["horizon_s"]) + " s"
-                    : "-";
-            t.add({cell(l["name"]), cell(l["lock_owner"]), horizon,
+            t.add({cell(l["name"]), cell(l["lock_owner"]),
+                   with_unit(l.value("horizon_s", nlohmann::json()), " s"),
+                   with_unit(l.value("round_s", nlohmann::json()), " s"),
+                   with_unit(l.value("migration_bandwidth_mib_s", nlohmann::json()), ""),
                    tiered ? cell(e["rounds"]) : "-", tiered ? cell(e["moved"]) : "-",
                    tiered ? cell(e["failed"]) : "-",
                    tiered ? human_bytes(e["bytes_moved"].get<std::uint64_t>()) : "-"});

@@ -26,10 +26,12 @@ void Feedback::on_promotion(ExtentKey key, TenantIndex tenant, ModelId model,
                             double saved_per_access_us, std::uint64_t now_us) {
     if (auto it = promotions_.find(key); it != promotions_.end()) judge(key, it->second);
     promotions_[key] = {tenant, model, saved_per_access_us, now_us, 0};
+    promoted_by_[key] = model;
 }
 
 void Feedback::on_demotion(ExtentKey key, std::uint64_t now_us) {
     (void)now_us;
+    promoted_by_.erase(key);
     auto it = promotions_.find(key);
     if (it == promotions_.end()) return;
     judge(key, it->second);
@@ -42,12 +44,16 @@ void Feedback::on_access(ExtentKey key, std::uint64_t time_us) {
     if (it != promotions_.end() && time_us >= it->second.since_us) ++it->second.accesses;
 }
 
-void Feedback::on_busy_access(TenantIndex tenant, bool promoted) {
+void Feedback::on_busy_access(ExtentKey key, TenantIndex tenant, bool promoted) {
     if (tenant >= by_tenant_.size()) by_tenant_.resize(tenant + 1);
     for (OutcomeCounters* c : {&by_tenant_[tenant], &total_}) {
         ++c->busy_accesses;
         if (promoted) ++c->busy_accesses_promoted;
     }
+    for (OutcomeCounters& m : by_model_) ++m.busy_accesses;
+    if (!promoted) return;
+    if (auto it = promoted_by_.find(key); it != promoted_by_.end())
+        ++by_model_[static_cast<std::size_t>(it->second)].busy_accesses_promoted;
 }
 
 void Feedback::judge(ExtentKey key, const Promotion& p) {

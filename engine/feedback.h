@@ -3,9 +3,10 @@
 // Promotions: when a promotion completes, the engine registers it; accesses that follow are
 // counted (latency saved = accesses x latency difference); once its horizon has elapsed (or it
 // is demoted first) it is judged a hit (accessed within H) or wasted. Precision, wasted bytes
-// and latency saved are kept per model and per tenant. Recall per tenant: of the accesses to
-// busy extents (in an episode of at least kBusyEpisode accesses), the share served from a tier
-// the engine had promoted the extent to.
+// and latency saved are kept per model and per tenant. Recall: of the accesses to busy extents
+// (in an episode of at least kBusyEpisode accesses), the share served from a tier the engine had
+// promoted the extent to — per tenant (of its accesses), and per model (of all accesses, served
+// thanks to that model's promotions: the models' recalls add up to the total).
 // Forecasts: a sample of per-extent forecasts is tracked until their horizon elapses, then
 // scored (accessed or not) into a per-LUN ModelReliability, which scales the models' forecasts;
 // every judged promotion is scored there too, against the model that caused it. The sampled
@@ -63,8 +64,8 @@ public:
     // Every access (engine thread, in time order).
     void on_access(ExtentKey key, std::uint64_t time_us);
     static constexpr std::uint16_t kBusyEpisode = 4;
-    // An access to a busy extent; `promoted`: served from a faster tier than home.
-    void on_busy_access(TenantIndex tenant, bool promoted);
+    // An access to busy extent `key`; `promoted`: served from a faster tier than home.
+    void on_busy_access(ExtentKey key, TenantIndex tenant, bool promoted);
 
     // Track a forecast (model said p; `expected` accesses within H, < 0: unknown) about `key`,
     // issued now. Forecasts with p < kMinTrackedP only feed the skill measure.
@@ -117,6 +118,7 @@ private:
     std::uint64_t extent_bytes_;
     std::size_t max_tracked_;
     std::unordered_map<ExtentKey, Promotion> promotions_;
+    std::unordered_map<ExtentKey, ModelId> promoted_by_;  // extents away from home, until demoted
     std::deque<Pending> forecasts_;
     std::deque<SkillSample> skill_samples_;
     std::unordered_map<LunId, ModelReliability> reliability_;

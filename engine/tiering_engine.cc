@@ -62,7 +62,7 @@ void TieringEngine::consume(std::span<const IoEvent> events) {
         if (s->episode_count >= Feedback::kBusyEpisode && placement_.has_home(e.lun)) {
             const TierId home = placement_.home(e.lun, 0);
             const TierId tier = placement_.tier_of(key, home);
-            feedback_.on_busy_access(tenants_.tenant_of(e.lun),
+            feedback_.on_busy_access(key, tenants_.tenant_of(e.lun),
                                      tier != home && resources_.access_latency_us(tier) <
                                                          resources_.access_latency_us(home));
         }

@@ -81,8 +81,11 @@ json engine_json(const GatewayLun& lun, bool paused) {
 }
 
 json lock_json(const GatewayLun& lun) {
-    if (!lun.images) return nullptr;
-    auto owner = lun.images->image(0).is_exclusive_lock_owner();
+    const ceph::Image* image = lun.home_image ? lun.home_image
+                               : lun.images   ? &lun.images->image(0)
+                                              : nullptr;
+    if (!image) return nullptr;
+    auto owner = image->is_exclusive_lock_owner();
     if (!owner) return json{{"error", owner.status().message()}};
     return owner.value();
 }
@@ -247,6 +250,9 @@ json AdminCommands::status() const {
         luns.push_back({{"name", l.name},
                         {"lock_owner", lock_json(l)},
                         {"horizon_s", l.horizon_s > 0 ? json(l.horizon_s) : json(nullptr)},
+                        {"round_s", l.round_s > 0 ? json(l.round_s) : json(nullptr)},
+                        {"migration_bandwidth_mib_s",
+                         l.tiering ? json(l.tiering->bandwidth() / (1 << 20)) : json(nullptr)},
                         {"engine", engine_json(l, paused)}});
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - gateway_.started());

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "handler/admin_commands.h"
+#include "handler/bandwidth_share.h"
 #include "handler/metrics_server.h"
 
 namespace rbdtier {
@@ -165,10 +166,27 @@ GatewayConfig Gateway::config() const {
 ConfigOutcome Gateway::reload() {
     ConfigOutcome outcome = load_gateway_config(config_path_);
     if (outcome.ok()) {
-        std::lock_guard lock(mutex_);
-        config_ = *outcome.config;
+        {
+            std::lock_guard lock(mutex_);
+            config_ = *outcome.config;
+        }
+        auto luns = lock_luns();
+        share_migration_bandwidth();
     }
     return outcome;
+}
+
+void Gateway::share_migration_bandwidth() const {
+    std::vector<ceph::LunTiering*> tierings;
+    std::vector<std::string> tenants;
+    for (const auto& l : luns_) {
+        if (!l.tiering) continue;
+        tierings.push_back(l.tiering);
+        tenants.push_back(l.tenant);
+    }
+    const double total = config().migration_bandwidth_mib_s * (1 << 20);
+    const std::vector<double> shares = share_bandwidth(total, tenants);
+    for (std::size_t i = 0; i < tierings.size(); ++i) tierings[i]->set_bandwidth(shares[i]);
 }
 
 Gateway::Registration& Gateway::Registration::operator=(Registration&& other) noexcept {
@@ -195,12 +213,14 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
     if (lun.tiering && paused()) lun.tiering->set_paused(true);
     std::string name = lun.name;
     luns_.push_back(std::move(lun));
+    share_migration_bandwidth();
     return Registration(this, std::move(name));
 }
 
 void Gateway::remove_lun(const std::string& name) {
     std::unique_lock lock(luns_mutex_);
     std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
+    share_migration_bandwidth();
 }
 
 const GatewayLun* Gateway::find_lun(const std::string& name) const {

@@ -6,7 +6,9 @@
 // Registration that unregisters on destruction, waiting for any admin command using the LUN to
 // finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
-// its line and reason and the last good config stays in force. The services (admin socket,
+// its line and reason and the last good config stays in force. The migration bandwidth budget
+// of the config is divided between the tiered LUNs (share_bandwidth) whenever a LUN comes or goes
+// and on reload; the other tiering settings reach a LUN when it opens. The services (admin socket,
 // metrics endpoint, the cluster's service map) are independent: one that cannot start does not
 // keep the others from running, nor the LUNs from serving. Thread-safe.
 #pragma once
@@ -42,12 +44,14 @@ struct GatewayLun {
     std::string image;
     std::uint64_t size_bytes = 0;
     std::string tenant = "default";
+    ceph::Image* home_image = nullptr;   // lock ownership; null: not known
     ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
     const LunIoMetrics* io_metrics = nullptr;  // null until the I/O path records them
-    double horizon_s = 0;  // the LUN's own horizon (cfgstring horizon=); 0 = not known
+    double horizon_s = 0;  // the tiering's horizon and round in effect (0 = not known)
+    double round_s = 0;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
 };
 
@@ -123,6 +127,8 @@ public:
 
 private:
     void remove_lun(const std::string& name);
+    // Gives each tiered LUN its share of the config's migration bandwidth; with luns_mutex_ held.
+    void share_migration_bandwidth() const;
 
     const std::string config_path_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

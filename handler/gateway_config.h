@@ -36,7 +36,7 @@ struct GatewayConfig {
     std::string metrics_address = "127.0.0.1";
     std::uint16_t metrics_port = 9287;  // 0 disables the metrics endpoint
     double migration_bandwidth_mib_s = 200;
-    double horizon_s = 300;
+    double horizon_s = 120;
     double round_s = 1;
     std::string tenant_pool;                    // empty: the first tier pool
     std::map<std::string, TierOverride> tiers;  // by pool

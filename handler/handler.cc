@@ -7,7 +7,8 @@
 // at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad =
 // logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
-// Each open LUN registers with the gateway (by "pool/image") and counts its I/O per tier.
+// Each open LUN registers with the gateway (by "pool/image") and counts its I/O per tier; a
+// tiered LUN runs with the gateway config's tiering settings as they are when it opens.
 #include <dlfcn.h>
 
 #include <cerrno>
@@ -42,6 +43,8 @@ class GatewayHost {
 public:
     // At registration: reads the config. Never fails (a bad file leaves the defaults).
     void init();
+    // What a LUN opened now runs with (the config as last read).
+    GatewayConfig config();
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -63,6 +66,12 @@ GatewayHost& gateway_host() {
 void GatewayHost::init() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // else: registered again by another user of the loaded plugin
+}
+
+GatewayConfig GatewayHost::config() {
+    std::lock_guard lock(mutex_);
+    if (!gateway_) load();  // a host that never called init()
+    return gateway_->config();
 }
 
 void GatewayHost::load() {
@@ -100,12 +109,16 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     g.image = lun.config().image;
     g.size_bytes = lun.size();
     if (!lun.config().tenant.empty()) g.tenant = lun.config().tenant;
+    g.home_image = &lun.image();
     g.images = lun.tier_images();
     g.map = lun.placement_map();
     g.migrator = lun.migrator();
     g.tiering = lun.tiering();
     g.io_metrics = &metrics;
-    g.horizon_s = lun.config().horizon_s;
+    if (lun.tiered()) {
+        g.horizon_s = lun.tiering_settings().horizon_s;
+        g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
+    }
     g.policy_lun = lun.id() & 0xFFFFFFu;  // as enable_tiering() gives it to LunTiering
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);
@@ -199,7 +212,9 @@ int open_impl(tcmu_device* dev) {
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
-    auto lun = Lun::open(*parsed.config, geometry, host_functions());
+    const TieringSettings settings =
+        resolve_tiering_settings(*parsed.config, gateway_host().config());
+    auto lun = Lun::open(*parsed.config, geometry, host_functions(), settings);
     if (!lun) {
         tcmu_dev_err(dev, "%s\n", lun.status().message().c_str());
         return lun.status().code();

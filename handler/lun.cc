@@ -76,7 +76,8 @@ std::uint32_t name_id(const char* name) noexcept {
 }
 
 ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometry geometry,
-                                             const TcmuHost& host) {
+                                             const TcmuHost& host,
+                                             const TieringSettings& settings) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -98,7 +99,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
                          " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
                          " (grow it with rbd resize)");
     }
-    std::unique_ptr<Lun> lun(new Lun(config, host, std::move(cluster).value(),
+    std::unique_ptr<Lun> lun(new Lun(config, settings, host, std::move(cluster).value(),
                                      std::move(io).value(), std::move(image).value(), info.value(),
                                      geometry.size_bytes));
     if (!config.tiers.empty()) {
@@ -109,9 +110,10 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
     return lun;
 }
 
-Lun::Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
-         ceph::Image image, ceph::ImageInfo info, std::uint64_t size)
+Lun::Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph::Cluster cluster,
+         ceph::IoContext io, ceph::Image image, ceph::ImageInfo info, std::uint64_t size)
     : config_(std::move(config)),
+      settings_(std::move(settings)),
       host_(host),
       id_(name_id(config_.spec().c_str())),
       cluster_(std::move(cluster)),

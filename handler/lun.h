@@ -35,6 +35,7 @@
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
 #include "handler/tcmu_abi.h"
+#include "handler/tiering_settings.h"
 
 namespace rbdtier {
 
@@ -59,9 +60,11 @@ class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
-    // Connects, opens pool and image, checks the image is at least the LUN's size.
+    // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
+    // tiers= starts its tiering with `settings` (the gateway's, resolved for this LUN).
     static ceph::Result<std::unique_ptr<Lun>> open(const LunConfig& config, LunGeometry geometry,
-                                                   const TcmuHost& host);
+                                                   const TcmuHost& host,
+                                                   const TieringSettings& settings = {});
     ~Lun();
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;
@@ -105,13 +108,14 @@ public:
     std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
     const ceph::ImageInfo& image_info() const { return info_; }
     const LunConfig& config() const { return config_; }
+    const TieringSettings& tiering_settings() const { return settings_; }
     LunId id() const { return id_; }
     ceph::Image& image() { return image_; }
     std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
 private:
-    Lun(LunConfig config, const TcmuHost& host, ceph::Cluster cluster, ceph::IoContext io,
-        ceph::Image image, ceph::ImageInfo info, std::uint64_t size);
+    Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph::Cluster cluster,
+        ceph::IoContext io, ceph::Image image, ceph::ImageInfo info, std::uint64_t size);
 
     IoCommand* begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
                      std::uint64_t len);
@@ -149,6 +153,7 @@ private:
     int break_lock();
 
     LunConfig config_;
+    TieringSettings settings_;
     TcmuHost host_;
     LunId id_;
     ceph::Cluster cluster_;

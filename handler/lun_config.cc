@@ -15,10 +15,11 @@ const char kLunConfigHelp[] =
     "  conf=/etc/ceph/ceph.conf     ceph config file\n"
     "  id=NAME                      ceph client id (client.NAME)\n"
     "  tenant=NAME                  tenant the LUN belongs to (quota, priority)\n"
-    "  tenant_pool=POOL             pool holding the tenants (default: first of tiers=)\n"
+    "  tenant_pool=POOL             pool holding the tenants (default: rbdtier.conf, else first of "
+    "tiers=)\n"
     "  tiers=POOL[+POOL...]         pools the LUN's extents may move to\n"
     "  policy=none|reactive|predictive  tiering policy\n"
-    "  horizon=SECONDS              how far ahead the policy looks (default 120)\n"
+    "  horizon=SECONDS              how far ahead the policy looks (default: rbdtier.conf)\n"
     "  quota=POOL=SIZE[+POOL=SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
 
 std::string_view to_string(TierPolicy policy) {

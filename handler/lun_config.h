@@ -5,7 +5,7 @@
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
 //         tenant=NAME  tenant_pool=POOL  tiers=POOL[,POOL...]  policy=none|reactive|predictive
 //         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T)
-//         horizon=SECONDS (1..86400, default 120)
+//         horizon=SECONDS (1..86400; default: rbdtier.conf horizon_s)
 // tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
 // check_config and open; the prefix is optional here. parse_lun_config() either returns a
 // LunConfig or a one-line reason a person can act on; it never throws.
@@ -34,7 +34,7 @@ struct LunConfig {
     std::string tenant_pool;         // where the tenants are; empty = the first of `tiers`
     std::vector<std::string> tiers;  // pools this LUN may use; empty = not tiered
     TierPolicy policy = TierPolicy::kNone;
-    unsigned horizon_s = 120;  // how far ahead the policy looks; rounds are 1/8 of it (<= 1 s)
+    std::optional<unsigned> horizon_s;  // how far ahead the policy looks; unset: rbdtier.conf's
     std::map<std::string, std::uint64_t> quota;  // pool -> most bytes of this LUN it may hold
 
     std::string spec() const { return pool + "/" + image; }

@@ -87,20 +87,27 @@ ceph::Status Lun::enable_tiering() {
     if (!watch) return watch.status();
     watch_ = std::move(*watch);
 
-    // The policy sees the tiers as the LUN's tier images: id = index, home = 0.
+    // The policy sees the tiers as the LUN's tier images: id = index, home = 0; what the gateway's
+    // config says of a tier overrides what discovery found, and the LUN's quota= caps it.
     ReplayConfig policy_config;
     policy_config.default_home = 0;
+    policy_config.local_site = settings_.site;
     policy_config.extent_bytes = extent_bytes_;
-    policy_config.horizon_us = std::uint64_t{config_.horizon_s} * 1'000'000;
-    policy_config.round_us =
-        std::clamp<std::uint64_t>(policy_config.horizon_us / 8, 100'000, 1'000'000);
+    policy_config.horizon_us = static_cast<std::uint64_t>(settings_.horizon_s * 1e6);
+    policy_config.round_us = settings_.round_us;
+    policy_config.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     std::vector<TierSpec> specs;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         TierModel model;
         model.spec = discovered[i];
         model.spec.id = static_cast<TierId>(i);
+        if (auto o = settings_.tier_overrides.find(tiers_->pool(i));
+            o != settings_.tier_overrides.end()) {
+            apply_tier_override(model.spec, o->second);
+        }
         if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end()) {
-            model.spec.capacity_bytes = q->second;
+            const std::uint64_t cap = model.spec.capacity_bytes;
+            model.spec.capacity_bytes = cap == 0 ? q->second : std::min(cap, q->second);
         }
         specs.push_back(model.spec);
         policy_config.tiers.push_back(model);
@@ -110,6 +117,7 @@ ceph::Status Lun::enable_tiering() {
     ceph::LunTieringOptions options;
     options.lun = id_ & 0xFFFFFFu;  // policies key extents by a 24-bit LUN id
     options.round_us = policy_config.round_us;
+    options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.may_migrate = [this] { return has_lock() == 1; };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
@@ -118,8 +126,8 @@ ceph::Status Lun::enable_tiering() {
     for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
     tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(cluster_, pools));
     if (!config_.tenant.empty()) {
-        const std::string tenant_pool =
-            config_.tenant_pool.empty() ? config_.tiers.front() : config_.tenant_pool;
+        const std::string& tenant_pool =
+            settings_.tenant_pool.empty() ? config_.tiers.front() : settings_.tenant_pool;
         auto quota = std::make_shared<ceph::TenantQuota>(
             cluster_, tenant_pool, config_.tenant,
             ceph::TenantLunRef{config_.pool, config_.image, pools});

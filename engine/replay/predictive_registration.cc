@@ -29,7 +29,8 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
         c.tenants.push_back(spec);
         for (LunId lun : t.luns) c.lun_tenant[lun] = static_cast<TenantIndex>(i + 1);
     }
-    c.local_site = replay.tiers.at(replay.default_home).spec.site;
+    c.local_site = !replay.local_site.empty() ? replay.local_site
+                                              : replay.tiers.at(replay.default_home).spec.site;
     c.extent_bytes = replay.extent_bytes;
     c.horizon_us = replay.horizon_us;
     c.migration_bandwidth_bytes_per_s = replay.bandwidth_bytes_per_s;

@@ -43,6 +43,7 @@ struct ReplayConfig {
     unsigned max_concurrent = 32;   // migrations in flight at once
     std::uint64_t round_us = 1'000'000;
     std::uint64_t horizon_us = 120'000'000;  // how far policies look ahead / forecast
+    std::string local_site;  // the gateway's site; empty: the default home tier's site
 
     TierId home_of(LunId lun) const {
         auto it = home.find(lun);

@@ -42,8 +42,28 @@ TEST(Feedback, DemotionJudgesEarlyAndRecallCountsEpisodes) {
     f.on_demotion(make_extent_key(1, 1), 1'000'000);
     EXPECT_EQ(f.total().wasted, 1u);
     EXPECT_EQ(f.settle(2'000'000, table).size(), 1u);
-    for (int i = 0; i < 8; ++i) f.on_busy_access(0, i < 6);
+    for (int i = 0; i < 8; ++i) f.on_busy_access(make_extent_key(1, 2), 0, i < 6);
     EXPECT_DOUBLE_EQ(f.total().recall(), 0.75);
+}
+
+// Each model answers for the busy accesses its promotions served, out of all of them.
+TEST(Feedback, RecallPerModelAddsUpToTheTotal) {
+    Feedback f(kH, kExt);
+    const ExtentKey by_scan = make_extent_key(1, 1), by_ewma = make_extent_key(1, 2),
+                    demoted = make_extent_key(1, 3), never = make_extent_key(1, 4);
+    f.on_promotion(by_scan, 0, ModelId::kScan, 100.0, 0);
+    f.on_promotion(by_ewma, 0, ModelId::kEwma, 100.0, 0);
+    f.on_promotion(demoted, 0, ModelId::kEwma, 100.0, 0);
+    f.on_demotion(demoted, 10);
+    for (int i = 0; i < 3; ++i) f.on_busy_access(by_scan, 0, true);
+    f.on_busy_access(by_ewma, 0, true);
+    f.on_busy_access(demoted, 0, false);
+    for (int i = 0; i < 3; ++i) f.on_busy_access(never, 0, false);
+    EXPECT_DOUBLE_EQ(f.by_model(ModelId::kScan).recall(), 3.0 / 8);
+    EXPECT_DOUBLE_EQ(f.by_model(ModelId::kEwma).recall(), 1.0 / 8);
+    EXPECT_DOUBLE_EQ(f.by_model(ModelId::kRecurrence).recall(), 0);
+    EXPECT_DOUBLE_EQ(f.total().recall(), 4.0 / 8);
+    EXPECT_EQ(f.by_model(ModelId::kDrift).busy_accesses, 8u);
 }
 
 TEST(Feedback, ThresholdRisesWhenPromotionsAreWastedAndFallsWhenTheyHit) {

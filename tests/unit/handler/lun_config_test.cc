@@ -160,7 +160,7 @@ TEST(LunConfigQuota, SizesPerTier) {
 }
 
 TEST(LunConfigHorizon, SecondsInRange) {
-    EXPECT_EQ(parse_ok("p/i").horizon_s, 120u);
+    EXPECT_EQ(parse_ok("p/i").horizon_s, std::nullopt) << "rbdtier.conf decides";
     EXPECT_EQ(parse_ok("p/i;horizon=6").horizon_s, 6u);
     EXPECT_EQ(parse_error("p/i;horizon=0"),
               "horizon='0' is not a whole number of seconds from 1 to 86400 (e.g. horizon=120)");

@@ -1,0 +1,104 @@
+// What a tiered LUN runs with: its cfgstring, then rbdtier.conf, then the built-in defaults;
+// and the gateway's migration bandwidth divided between tenants, then their LUNs.
+#include "handler/tiering_settings.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "handler/bandwidth_share.h"
+
+namespace rbdtier {
+namespace {
+
+LunConfig lun(std::optional<unsigned> horizon_s = std::nullopt) {
+    LunConfig c;
+    c.pool = "hdd-a";
+    c.image = "img";
+    c.tiers = {"hdd-a", "nvme-a", "hdd-b"};
+    c.horizon_s = horizon_s;
+    return c;
+}
+
+TEST(TieringSettings, DefaultsAreTheDefaultConfigs) {
+    const TieringSettings s = resolve_tiering_settings(lun(), GatewayConfig{});
+    TieringSettings expected;
+    expected.horizon_s = 120;
+    expected.round_us = 1'000'000;
+    expected.bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    expected.site = "site-a";
+    expected.tenant_pool = "hdd-a";
+    EXPECT_EQ(s, expected);
+}
+
+TEST(TieringSettings, CfgstringBeatsConfigBeatsDefaults) {
+    GatewayConfig g;
+    g.horizon_s = 40;
+    g.round_s = 0.5;
+    g.migration_bandwidth_mib_s = 64;
+    g.site = "site-b";
+    g.tenant_pool = "nvme-b";
+    TieringSettings s = resolve_tiering_settings(lun(), g);
+    EXPECT_DOUBLE_EQ(s.horizon_s, 40);
+    EXPECT_EQ(s.round_us, 500'000u);
+    EXPECT_DOUBLE_EQ(s.bandwidth_bytes_per_s, 64.0 * (1 << 20));
+    EXPECT_EQ(s.site, "site-b");
+    EXPECT_EQ(s.tenant_pool, "nvme-b");
+
+    LunConfig c = lun(8);
+    c.tenant_pool = "hdd-b";
+    s = resolve_tiering_settings(c, g);
+    EXPECT_DOUBLE_EQ(s.horizon_s, 8) << "the LUN's horizon= wins";
+    EXPECT_EQ(s.tenant_pool, "hdd-b");
+}
+
+TEST(TieringSettings, RoundsAreAtLeastEightPerHorizonAndAtMostTenPerSecond) {
+    GatewayConfig g;
+    g.round_s = 2;
+    EXPECT_EQ(resolve_tiering_settings(lun(8), g).round_us, 1'000'000u) << "8 s / 8";
+    EXPECT_EQ(resolve_tiering_settings(lun(2), g).round_us, 250'000u);
+    EXPECT_EQ(resolve_tiering_settings(lun(1), g).round_us, 125'000u);
+    g.round_s = 0.01;
+    EXPECT_EQ(resolve_tiering_settings(lun(120), g).round_us, 100'000u);
+}
+
+TEST(TieringSettings, OnlyTheLunsTiersOverridesApply) {
+    GatewayConfig g;
+    g.tiers["nvme-a"].latency_ms = 0.4;
+    g.tiers["nvme-a"].capacity_bytes = 1 << 30;
+    g.tiers["ssd-x"].latency_ms = 1;
+    const TieringSettings s = resolve_tiering_settings(lun(), g);
+    ASSERT_EQ(s.tier_overrides.size(), 1u);
+    TierSpec spec;
+    spec.name = "nvme-a";
+    spec.device_class = "nvme";
+    spec.site = "site-a";
+    spec.read_latency_us = 150;
+    spec.cost_per_gib = 3;
+    apply_tier_override(spec, s.tier_overrides.at("nvme-a"));
+    EXPECT_DOUBLE_EQ(spec.read_latency_us, 400);
+    EXPECT_DOUBLE_EQ(spec.write_latency_us, 400);
+    EXPECT_EQ(spec.capacity_bytes, 1u << 30);
+    EXPECT_EQ(spec.device_class, "nvme") << "not overridden: as discovered";
+    EXPECT_EQ(spec.site, "site-a");
+    EXPECT_DOUBLE_EQ(spec.cost_per_gib, 3);
+    TierOverride o;
+    o.site = "site-b";
+    o.device_class = "hdd";
+    o.cost_per_gib = 0.5;
+    apply_tier_override(spec, o);
+    EXPECT_EQ(spec.site, "site-b");
+    EXPECT_EQ(spec.device_class, "hdd");
+    EXPECT_DOUBLE_EQ(spec.cost_per_gib, 0.5);
+}
+
+TEST(BandwidthShare, EquallyBetweenTenantsThenTheirLuns) {
+    EXPECT_TRUE(share_bandwidth(100, {}).empty());
+    EXPECT_EQ(share_bandwidth(100, {"a"}), std::vector<double>({100}));
+    const std::vector<double> s = share_bandwidth(120, {"a", "b", "a", "a", "c"});
+    EXPECT_EQ(s, std::vector<double>({40.0 / 3, 40, 40.0 / 3, 40.0 / 3, 40}));
+    EXPECT_DOUBLE_EQ(std::accumulate(s.begin(), s.end(), 0.0), 120);
+}
+
+}  // namespace
+}  // namespace rbdtier
