@@ -53,6 +53,23 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
     tokens_ = options_.bandwidth_bytes_per_s;  // one second of burst
 }
 
+double LunTiering::budget_use(std::uint64_t window_us) const {
+    const double allowed = bandwidth() * static_cast<double>(window_us) / 1e6;
+    if (!(allowed > 0)) return 0;
+    const auto now_unix_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    std::uint64_t bytes = 0;
+    std::lock_guard lock(mutex_);
+    for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+        const std::uint64_t end_us = it->start_unix_ms * 1000 + it->duration_us;
+        if (end_us + window_us < now_unix_us) break;  // older ones ended before the window
+        if (it->outcome == "moved") bytes += it->bytes;
+    }
+    return static_cast<double>(bytes) / allowed;
+}
+
 LunTiering::~LunTiering() {
     stop();
 }

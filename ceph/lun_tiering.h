@@ -111,6 +111,9 @@ public:
     // exceeds this one is deferred.
     void set_bandwidth(double bytes_per_s) { bandwidth_.store(bytes_per_s); }
     double bandwidth() const { return bandwidth_.load(); }
+    // Share of the budget used over the last `window_us`: bytes moved by migrations that ended
+    // within it, over what the budget allowed in it (0 when the budget is 0).
+    double budget_use(std::uint64_t window_us = 10'000'000) const;
 
     std::uint64_t now_us() const;
     // The event is this LUN's whatever its `lun` says (policies key extents by options.lun).

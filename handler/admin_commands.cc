@@ -32,32 +32,6 @@ const GatewayLun& need_lun(const Gateway& gateway, const json& request) {
     return *lun;
 }
 
-std::uint64_t extent_bytes(const GatewayLun& lun) {
-    return lun.images ? lun.images->object_size() : 0;
-}
-
-std::uint64_t extent_count(const GatewayLun& lun) {
-    const std::uint64_t e = extent_bytes(lun);
-    return e ? (lun.size_bytes + e - 1) / e : 0;
-}
-
-// Extents per pool from the placement map (the truth); the home pool holds the rest.
-std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
-    std::map<std::string, std::uint64_t> out;
-    if (!lun.images) return out;
-    for (std::size_t i = 0; i < lun.images->count(); ++i) out[lun.images->pool(i)] = 0;
-    std::uint64_t away = 0;
-    if (lun.map) {
-        for (const auto& [extent, entry] : lun.map->entries()) {
-            ++out[entry.pool];
-            ++away;
-        }
-    }
-    const std::uint64_t total = extent_count(lun);
-    out[lun.pool] = total > away ? total - away : 0;
-    return out;
-}
-
 const TierSpec* spec_of(const GatewayLun& lun, const std::string& pool) {
     if (!lun.tiering) return nullptr;
     for (const auto& s : lun.tiering->tiers())

@@ -20,6 +20,31 @@ std::string local_hostname() {
 }
 }  // namespace
 
+std::uint64_t extent_bytes(const GatewayLun& lun) {
+    return lun.images ? lun.images->object_size() : 0;
+}
+
+std::uint64_t extent_count(const GatewayLun& lun) {
+    const std::uint64_t e = extent_bytes(lun);
+    return e ? (lun.size_bytes + e - 1) / e : 0;
+}
+
+std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
+    std::map<std::string, std::uint64_t> out;
+    if (!lun.images) return out;
+    for (std::size_t i = 0; i < lun.images->count(); ++i) out[lun.images->pool(i)] = 0;
+    std::uint64_t away = 0;
+    if (lun.map) {
+        for (const auto& [extent, entry] : lun.map->entries()) {
+            ++out[entry.pool];
+            ++away;
+        }
+    }
+    const std::uint64_t total = extent_count(lun);
+    out[lun.pool] = total > away ? total - away : 0;
+    return out;
+}
+
 Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 

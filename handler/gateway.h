@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -54,6 +55,12 @@ struct GatewayLun {
     double round_s = 0;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
 };
+
+// The LUN's extent size (its tier images' object size; 0 when not tiered), extent count, and
+// extents per pool from its placement map (the truth; the home pool holds the rest).
+std::uint64_t extent_bytes(const GatewayLun& lun);
+std::uint64_t extent_count(const GatewayLun& lun);
+std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun);
 
 class Gateway {
 public:

@@ -81,6 +81,10 @@ std::string render_metrics(const Gateway& gateway) {
     m.family("rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome.");
     m.family("rbdtier_engine_refused_total", "counter", "Migrations refused, by reason.");
     m.family("rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers.");
+    m.family("rbdtier_engine_bandwidth_budget_bytes", "gauge",
+             "The LUN's share of the gateway's migration bandwidth budget, bytes per second.");
+    m.family("rbdtier_engine_budget_use_ratio", "gauge",
+             "Bytes migrated in the last 10 s over what the LUN's budget allowed in them.");
     m.family("rbdtier_engine_queue_length", "gauge",
              "Orders of the last round not carried out yet (the migration queue).");
     m.family("rbdtier_engine_pinned_extents", "gauge", "Extents pinned to a tier by an admin.");
@@ -89,11 +93,16 @@ std::string render_metrics(const Gateway& gateway) {
              "Promotions judged (accessed within the horizon or wasted), per model.");
     m.family("rbdtier_forecast_precision", "gauge",
              "Share of judged promotions that hit, per model.");
+    m.family("rbdtier_forecast_recall", "gauge",
+             "Share of accesses to busy extents served from a tier a model's promotion put them "
+             "in, per model.");
     m.family("rbdtier_forecast_wasted_bytes_total", "counter",
              "Bytes of promotions that were not accessed within the horizon, per model.");
     m.family("rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction.");
     m.family("rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction.");
     m.family("rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands.");
+    m.family("rbdtier_lun_read_hit_share", "gauge",
+             "Share of the LUN's reads served from each tier.");
 
     m.sample("rbdtier_up", "", "", 1);
     m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
@@ -102,22 +111,10 @@ std::string render_metrics(const Gateway& gateway) {
     for (const auto& l : gateway.luns()) {
         const std::string L = lbl(l.name);
         m.sample("rbdtier_lun_size_bytes", "", L, static_cast<double>(l.size_bytes));
-        if (l.images) {
-            const std::uint64_t eb = l.images->object_size();
-            std::map<std::string, std::uint64_t> extents;
-            for (std::size_t i = 0; i < l.images->count(); ++i) extents[l.images->pool(i)] = 0;
-            std::uint64_t away = 0;
-            if (l.map)
-                for (const auto& [e, entry] : l.map->entries()) {
-                    ++extents[entry.pool];
-                    ++away;
-                }
-            const std::uint64_t total = eb ? (l.size_bytes + eb - 1) / eb : 0;
-            extents[l.pool] = total > away ? total - away : 0;
-            for (const auto& [pool, n] : extents)
-                m.sample("rbdtier_lun_tier_bytes", "", L + ",pool=\"" + escape(pool) + "\"",
-                         double(n * eb));
-        }
+        const std::uint64_t eb = extent_bytes(l);
+        for (const auto& [pool, n] : extents_per_pool(l))
+            m.sample("rbdtier_lun_tier_bytes", "", L + ",pool=\"" + escape(pool) + "\"",
+                     double(n * eb));
         if (l.tiering) {
             const auto s = l.tiering->stats();
             m.sample("rbdtier_engine_rounds_total", "", L, double(s.rounds));
@@ -133,6 +130,8 @@ std::string render_metrics(const Gateway& gateway) {
             m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"bandwidth\"",
                      double(s.deferred_bandwidth));
             m.sample("rbdtier_engine_bytes_moved_total", "", L, double(s.bytes_moved));
+            m.sample("rbdtier_engine_bandwidth_budget_bytes", "", L, l.tiering->bandwidth());
+            m.sample("rbdtier_engine_budget_use_ratio", "", L, l.tiering->budget_use());
             m.sample("rbdtier_engine_queue_length", "", L, double(l.tiering->queue().size()));
             std::uint64_t pinned = 0;
             for (const auto& p : l.tiering->pins()) pinned += p.count;
@@ -145,17 +144,29 @@ std::string render_metrics(const Gateway& gateway) {
                     const std::string ML = L + ",model=\"" + escape(c.name) + "\"";
                     m.sample("rbdtier_forecast_promotions_total", "", ML, double(c.promotions));
                     m.sample("rbdtier_forecast_precision", "", ML, c.precision);
+                    m.sample("rbdtier_forecast_recall", "", ML, c.recall);
                     m.sample("rbdtier_forecast_wasted_bytes_total", "", ML, double(c.wasted_bytes));
                 }
             });
         }
-        if (l.io_metrics && l.images) {
-            for (std::size_t t = 0; t < l.images->count() && t < LunIoMetrics::kMaxTiers; ++t) {
+        if (l.io_metrics) {  // an untiered LUN's I/O is all its home pool's
+            const std::size_t tiers =
+                std::min<std::size_t>(l.images ? l.images->count() : 1, LunIoMetrics::kMaxTiers);
+            auto pool = [&](std::size_t t) { return l.images ? l.images->pool(t) : l.pool; };
+            std::uint64_t reads = 0;
+            for (std::size_t t = 0; t < tiers; ++t)
+                reads += l.io_metrics->snapshot(t, LunIoMetrics::kRead).ios;
+            for (std::size_t t = 0; t < tiers; ++t) {
+                const auto r = l.io_metrics->snapshot(t, LunIoMetrics::kRead);
+                if (reads > 0)
+                    m.sample("rbdtier_lun_read_hit_share", "",
+                             L + ",pool=\"" + escape(pool(t)) + "\"",
+                             double(r.ios) / double(reads));
                 for (auto dir : {LunIoMetrics::kRead, LunIoMetrics::kWrite}) {
                     const auto s = l.io_metrics->snapshot(t, dir);
-                    const std::string labels =
-                        L + ",pool=\"" + escape(l.images->pool(t)) + "\",op=\"" +
-                        (dir == LunIoMetrics::kRead ? "read" : "write") + "\"";
+                    const std::string labels = L + ",pool=\"" + escape(pool(t)) + "\",op=\"" +
+                                               (dir == LunIoMetrics::kRead ? "read" : "write") +
+                                               "\"";
                     m.sample("rbdtier_lun_ios_total", "", labels, double(s.ios));
                     m.sample("rbdtier_lun_io_bytes_total", "", labels, double(s.bytes));
                     std::uint64_t cumulative = 0;

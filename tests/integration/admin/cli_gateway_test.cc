@@ -87,8 +87,8 @@ protected:
         socket_ = ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".asok";
         config_path_ =
             ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".conf";
-        std::ofstream(config_path_)
-            << "site = site-a\nadmin_socket = " << socket_ << "\nmetrics_port = 0\n";
+        std::ofstream(config_path_) << "site = site-a\nadmin_socket = " << socket_
+                                    << "\nmetrics_port = 0\nmigration_bandwidth_mib_s = 64\n";
         const ConfigOutcome config = load_gateway_config(config_path_);
         ASSERT_TRUE(config.ok()) << config.message();
         std::string error;
@@ -270,11 +270,17 @@ TEST_F(CliGateway, BadInputGetsAClearMessageAndIoGoesOn) {
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find(config_path_ + ":2: round_s: 'never' is not a number"), std::string::npos)
         << r.err;
-    EXPECT_EQ(run_json("status" + sock())["site"], "site-a");
-    // The CLI finds the socket through --config as well.
-    std::ofstream(config_path_) << "site = site-b\nadmin_socket = " << socket_ << "\n";
+    json status = run_json("status" + sock());
+    EXPECT_EQ(status["site"], "site-a");
+    EXPECT_EQ(status["luns"][0]["migration_bandwidth_mib_s"], 64);
+    // The CLI finds the socket through --config as well. The new budget reaches the LUN at once.
+    std::ofstream(config_path_) << "site = site-b\nadmin_socket = " << socket_
+                                << "\nmigration_bandwidth_mib_s = 32\n";
     EXPECT_EQ(run_json("reload --config " + config_path_)["reloaded"], true);
-    EXPECT_EQ(run_json("status --config " + config_path_)["site"], "site-b");
+    status = run_json("status --config " + config_path_);
+    EXPECT_EQ(status["site"], "site-b");
+    EXPECT_EQ(status["luns"][0]["migration_bandwidth_mib_s"], 32);
+    EXPECT_DOUBLE_EQ(tiering_->bandwidth(), 32.0 * (1 << 20));
 }
 
 // migrations --follow prints each record once, as JSON lines, and ends (exit 1) when the
@@ -363,6 +369,19 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("rbdtier_engine_alerts{lun=\"lun0\"} 0\n"), std::string::npos) << text;
+    // The only tiered LUN has the whole budget of rbdtier.conf (64 MiB/s); what it moved in the
+    // last 10 s is a share of it.
+    EXPECT_NE(text.find("rbdtier_engine_bandwidth_budget_bytes{lun=\"lun0\"} 67108864\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rbdtier_engine_budget_use_ratio{lun=\"lun0\"} "), std::string::npos)
+        << text;
+    EXPECT_GT(tiering_->budget_use(), 0) << "extents were just promoted";
+    EXPECT_LE(tiering_->budget_use(), 1.0 + 1.0 / 10) << "at most the budget (+ 1 s of burst)";
+    EXPECT_NE(text.find("rbdtier_lun_read_hit_share{lun=\"lun0\",pool=\"nvme-a\"} 1\n"),
+              std::string::npos)
+        << "both reads recorded were served by nvme-a\n"
+        << text;
     EXPECT_EQ(text.find("rbdtier_forecast_precision{lun=\"lun0\""), std::string::npos)
         << "reactive makes no forecasts to judge";
     EXPECT_NE(text.find("# TYPE rbdtier_forecast_precision gauge"), std::string::npos);
