@@ -12,13 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -27,15 +25,17 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "so_gateway.h"
 #include "tests/harness/battery.h"
 #include "tests/harness/harness.h"
 
 namespace rbdtier {
 namespace {
 
+using namespace so_test;
+
 std::string conf() {
-    const char* c = std::getenv("RBDTIER_CEPH_CONF");
-    return c != nullptr ? c : "";
+    return so_test::ceph_conf();
 }
 
 class HandlerSo : public ::testing::Test {
@@ -190,135 +190,6 @@ TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
 }
 
 // ---- gateway administration in the .so -------------------------------------------------------
-
-struct CliRun {
-    int code = -1;
-    std::string out;
-};
-
-CliRun run_command(const std::string& command) {
-    CliRun r;
-    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-nlohmann::json cli_json(const std::string& args, const std::string& socket) {
-    const CliRun r = run_command(std::string(RBDTIER_CLI_PATH) + " " + args +
-                                 " --format json --socket " + socket);
-    EXPECT_EQ(r.code, 0) << args << ": " << r.out;
-    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << args << ": " << r.out;
-    return j;
-}
-
-// A temp dir with an rbdtier.conf, named in $RBDTIER_CONF while it lives.
-class GatewayConf {
-public:
-    explicit GatewayConf(const std::string& body_after_socket, bool with_socket = true) {
-        char tmpl[] = "/tmp/rbdtier-so-gw.XXXXXX";
-        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = tmpl;
-        socket_ = dir_ + "/gw.asok";
-        path_ = dir_ + "/rbdtier.conf";
-        std::ofstream out(path_);
-        if (with_socket) out << "admin_socket = " << socket_ << "\n";
-        out << body_after_socket;
-        out.close();
-        ::setenv("RBDTIER_CONF", path_.c_str(), 1);
-    }
-    ~GatewayConf() {
-        ::unsetenv("RBDTIER_CONF");
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-    const std::string& socket() const { return socket_; }
-    const std::string& dir() const { return dir_; }
-
-private:
-    std::string dir_, socket_, path_;
-};
-
-// Writes and reads back one pattern after another on a LUN until stopped; counts and checks.
-class IoLoop {
-public:
-    IoLoop(harness::Device& dev, std::uint64_t size) : dev_(dev), size_(size) {
-        thread_ = std::thread([this] { run(); });
-    }
-    ~IoLoop() { stop(); }
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    std::uint64_t done() const { return done_.load(); }
-    std::uint64_t failed() const { return failed_.load(); }
-    std::string first_failure() const {
-        std::lock_guard lock(mutex_);
-        return first_failure_;
-    }
-
-private:
-    void fail(const std::string& what) {
-        failed_.fetch_add(1);
-        std::lock_guard lock(mutex_);
-        if (first_failure_.empty()) first_failure_ = what;
-    }
-    void run() {
-        std::vector<char> data(64 * 1024);
-        std::vector<char> back(data.size());
-        for (std::uint64_t i = 0; !stop_; ++i) {
-            const std::uint64_t off = (i * 5 * 1024 * 1024 + i * 4096) % (size_ - data.size());
-            const std::uint64_t lba = off / 512;
-            for (std::size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>(i + k * 13);
-            harness::Result w = dev_.write(lba, data.data(), data.size());
-            if (!w.ok()) {
-                fail("write: " + w.describe());
-                continue;
-            }
-            harness::Result r = dev_.read(lba, back.data(), back.size());
-            if (!r.ok()) {
-                fail("read: " + r.describe());
-                continue;
-            }
-            if (back != data) {
-                fail("data read back differs at lba " + std::to_string(lba));
-                continue;
-            }
-            done_.fetch_add(1);
-        }
-    }
-
-    harness::Device& dev_;
-    const std::uint64_t size_;
-    std::atomic<bool> stop_{false};
-    std::atomic<std::uint64_t> done_{0};
-    std::atomic<std::uint64_t> failed_{0};
-    mutable std::mutex mutex_;
-    std::string first_failure_;
-    std::thread thread_;
-};
-
-// Waits until pred() holds or the deadline passes; returns pred().
-template <typename Pred>
-bool wait_for(Pred&& pred, std::chrono::seconds deadline) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return pred();
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return true;
-}
-
-const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name) {
-    for (const auto& e : array)
-        if (e.value("name", "") == name) return &e;
-    return nullptr;
-}
 
 TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
     GatewayConf gw("site = site-a\nmetrics_port = 0\n");

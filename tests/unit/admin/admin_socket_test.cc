@@ -13,74 +13,15 @@
 #include <fstream>
 #include <optional>
 
+#include "tests/support/raw_admin_client.h"
+
 namespace rbdtier {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// A raw client: the tests need to send what no well-behaved client would.
-class RawClient {
-public:
-    explicit RawClient(const std::string& path) {
-        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    }
-    ~RawClient() { ::close(fd_); }
-    bool connected() const { return connected_; }
-
-    // Sends all of `data`; false when the peer closed (e.g. cut a huge request).
-    bool send(const std::string& data) {
-        std::size_t done = 0;
-        while (done < data.size()) {
-            const ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            done += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
-    // One line within `deadline`, or nullopt (timeout or EOF before a newline).
-    std::optional<std::string> line(std::chrono::milliseconds deadline = 5000ms) {
-        const auto until = std::chrono::steady_clock::now() + deadline;
-        for (;;) {
-            if (auto nl = pending_.find('\n'); nl != std::string::npos) {
-                std::string out = pending_.substr(0, nl);
-                pending_.erase(0, nl + 1);
-                return out;
-            }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                until - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return std::nullopt;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            char buf[4096];
-            const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-            if (n <= 0) return std::nullopt;
-            pending_.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    // True when the server closed the connection within `deadline`.
-    bool closed_within(std::chrono::milliseconds deadline) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(deadline.count())) <= 0) return false;
-        char c;
-        return ::recv(fd_, &c, 1, MSG_DONTWAIT) == 0 || (p.revents & (POLLHUP | POLLERR));
-    }
-    json request(const json& r) {
-        EXPECT_TRUE(send(r.dump() + "\n"));
-        auto l = line();
-        EXPECT_TRUE(l.has_value());
-        return l ? json::parse(*l) : json();
-    }
-
-private:
-    int fd_ = -1;
-    bool connected_ = false;
-    std::string pending_;
-};
+using test_support::RawClient;
 
 std::string socket_path(const std::string& stem) {
     return ::testing::TempDir() + "/" + stem + "." + std::to_string(::getpid()) + ".asok";

@@ -1,0 +1,99 @@
+// so_gateway: what the tests of handler_rbdtier.so's gateway (admin socket, `rbdtier` CLI) share.
+//
+// ceph_conf(): the test cluster's ceph.conf ($RBDTIER_CEPH_CONF, empty outside the fixture).
+// run_command(): a shell command's exit code and output (stdout and stderr together).
+// cli_json(): the real `rbdtier` CLI (RBDTIER_CLI_PATH) with --format json on a socket; expects
+// exit 0 and JSON (gtest failures otherwise). GatewayConf: a temp dir with an rbdtier.conf named
+// in $RBDTIER_CONF while it lives (the .so reads it when it registers). IoLoop: a thread writing
+// and reading back patterns on a LUN until stopped, counting what succeeded and what failed.
+// wait_for(): polls a condition until it holds or a deadline passes. find_named(): the element
+// of a JSON array whose "name" is given.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "tests/harness/harness.h"
+
+namespace rbdtier::so_test {
+
+std::string ceph_conf();
+
+struct CliRun {
+    int code = -1;
+    std::string out;
+};
+
+CliRun run_command(const std::string& command);
+
+// `rbdtier ARGS --format json --socket SOCKET`, parsed; gtest failures when it does not exit 0
+// or prints no JSON.
+nlohmann::json cli_json(const std::string& args, const std::string& socket);
+
+class GatewayConf {
+public:
+    // The file holds "admin_socket = <dir>/gw.asok" (unless !with_socket) then `body`.
+    explicit GatewayConf(const std::string& body_after_socket, bool with_socket = true);
+    ~GatewayConf();
+    GatewayConf(const GatewayConf&) = delete;
+    GatewayConf& operator=(const GatewayConf&) = delete;
+
+    const std::string& socket() const { return socket_; }
+    const std::string& dir() const { return dir_; }
+    const std::string& path() const { return path_; }
+    // Replaces the file's content (the socket line included, as in the constructor).
+    void rewrite(const std::string& body_after_socket, bool with_socket = true) const;
+
+private:
+    std::string dir_, socket_, path_;
+};
+
+class IoLoop {
+public:
+    // Patterns of 64 KiB spread over the LUN, sent as `initiator`.
+    IoLoop(harness::Device& dev, std::uint64_t size,
+           std::string_view initiator = harness::kDefaultInitiator);
+    ~IoLoop() { stop(); }
+    IoLoop(const IoLoop&) = delete;
+    IoLoop& operator=(const IoLoop&) = delete;
+
+    void stop();
+    std::uint64_t done() const { return done_.load(); }
+    std::uint64_t failed() const { return failed_.load(); }
+    std::string first_failure() const;
+
+private:
+    void fail(const std::string& what);
+    void run();
+
+    harness::Device& dev_;
+    const std::uint64_t size_;
+    const std::string initiator_;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::uint64_t> done_{0};
+    std::atomic<std::uint64_t> failed_{0};
+    mutable std::mutex mutex_;
+    std::string first_failure_;
+    std::thread thread_;
+};
+
+// Waits until pred() holds or the deadline passes; returns pred().
+template <typename Pred>
+bool wait_for(Pred&& pred, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > end) return pred();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+}
+
+const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name);
+
+}  // namespace rbdtier::so_test
