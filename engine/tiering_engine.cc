@@ -171,6 +171,21 @@ void TieringEngine::score_all(bool parallel, std::vector<ExtentScore>& out) {
         CostBenefit::score(profiler_.extents(), ctx_, 0.0f, false, out);
 }
 
+void TieringEngine::sync_capacity(const PlacementView& view) {
+    // The executor's limits of now (a full pool, a tenant's quota) narrow the configured ones;
+    // capacity 0 means unlimited on both sides.
+    auto narrower = [](std::uint64_t a, std::uint64_t b) {
+        if (a == 0) return b;
+        return b == 0 ? a : std::min(a, b);
+    };
+    for (const TierSpec& configured : config_.tiers) {
+        std::uint64_t cap = configured.capacity_bytes;
+        for (const TierSpec& now : view.tiers())
+            if (now.id == configured.id) cap = narrower(cap, now.capacity_bytes);
+        resources_.set_capacity(configured.id, cap);
+    }
+}
+
 std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
                                                       const PlacementView& view) {
     ++stats_.rounds;
@@ -180,6 +195,7 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     refresh_luns(now_us, view);
     for (TierId t : resources_.tiers_fastest_first())
         resources_.set_used_bytes(t, view.used_bytes(t));
+    sync_capacity(view);
     for (ExtentKey k : feedback_.settle(now_us, profiler_.extents())) scheduler_.release_early(k);
     collect_hints(now_us);
     prepare_context(now_us);

@@ -91,6 +91,7 @@ private:
     struct LunModels;
     void consume(std::span<const IoEvent> events);
     void refresh_luns(std::uint64_t now_us, const PlacementView& view);
+    void sync_capacity(const PlacementView& view);
     void collect_hints(std::uint64_t now_us);
     void prepare_context(std::uint64_t now_us);
 

@@ -118,6 +118,22 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
     EXPECT_LE(ex.refused, 1u);
 }
 
+// The executor's view narrows a tier (a full pool, a tenant at its quota): the engine plans no
+// more than fits, instead of orders the executor would refuse.
+TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
+    PredictivePolicy policy(config(40));
+    std::vector<TierSpec> narrowed = config(40).tiers;
+    narrowed[0].capacity_bytes = 4 * kExt;
+    InstantExecutor ex(narrowed);
+    for (std::uint64_t sec = 0; sec < 600; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
+    EXPECT_EQ(ex.migrations, 4u) << "four extents fit";
+    EXPECT_EQ(ex.refused, 0u) << "no order for what does not fit";
+}
+
 TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
