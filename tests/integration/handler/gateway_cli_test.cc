@@ -334,6 +334,7 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     const json* ps = find_named(status["luns"], plain_lun);
     ASSERT_TRUE(ts && ps) << status.dump();
     EXPECT_EQ((*ts)["horizon_s"], 2) << "the cfgstring's horizon";
+    EXPECT_EQ((*ts)["lock_owner"], true) << "implicit failover took the lock";
     EXPECT_TRUE((*ts)["engine"].is_object());
     EXPECT_TRUE((*ps)["engine"].is_null()) << "the untiered LUN has no engine";
 
@@ -373,7 +374,13 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     EXPECT_EQ((*tl)["pool"], "hdd-a");
     EXPECT_EQ((*tl)["image"], tiered);
     EXPECT_EQ((*tl)["tenant"], tenant) << "the cfgstring's tenant";
-    EXPECT_EQ((*tl)["size_bytes"], kTieredSize);
+    {
+        auto image = ceph::Image::open(*hdd_a, tiered);
+        ASSERT_TRUE(image.is_ok()) << image.status().message();
+        auto size = image->size();
+        ASSERT_TRUE(size.is_ok());
+        EXPECT_EQ((*tl)["size_bytes"], *size) << "the home image's size";
+    }
     EXPECT_EQ((*tl)["extent_bytes"], kExtent);
     EXPECT_EQ((*tl)["extents"], kTieredExtents);
     std::map<std::string, std::uint64_t> per_pool;
