@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -386,6 +387,9 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     std::map<std::string, std::uint64_t> per_pool;
     for (const auto& [e, entry] : map) ++per_pool[entry.pool];
     per_pool["hdd-a"] = kTieredExtents - map.size();
+    std::cout << "placement when paused (extents):";
+    for (const auto& [pool, n] : per_pool) std::cout << ' ' << pool << '=' << n;
+    std::cout << "; migrations " << paused_history["total"] << std::endl;
     ASSERT_EQ((*tl)["tiers"].size(), kTiers.size()) << tl->dump();
     for (const auto& t : (*tl)["tiers"]) {
         const std::string pool = t["pool"];
