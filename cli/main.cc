@@ -35,6 +35,21 @@ int main(int argc, char** argv) {
     add(make_report_command());
     add(make_tenant_command());
 
+    // A first word that names no verb: say which word, and the verbs there are (CLI11 would only
+    // say a subcommand is required).
+    if (argc > 1 && argv[1][0] != '-') {
+        std::string known;
+        bool found = false;
+        for (const auto& [command, sub] : commands) {
+            found = found || sub->check_name(argv[1]);
+            known += (known.empty() ? "" : ", ") + sub->get_name();
+        }
+        if (!found) {
+            std::cerr << "rbdtier: unknown command '" << argv[1] << "' (known: " << known
+                      << "); rbdtier --help tells more\n";
+            return kExitUsage;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -444,8 +444,9 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
                 row["forecast_accesses"] = nullptr;
                 row["wanted"] = nullptr;
             }
-            row["pinned"] =
-                pinned[e] < 0 ? json(nullptr) : json(pool_of(lun, static_cast<TierId>(pinned[e])));
+            row["pinned"] = pinned[e - first] < 0
+                                ? json(nullptr)
+                                : json(pool_of(lun, static_cast<TierId>(pinned[e - first])));
             rows.push_back(std::move(row));
         }
     });

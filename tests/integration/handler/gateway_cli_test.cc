@@ -202,8 +202,7 @@ struct ClusterLeftovers {
     }
 };
 
-// Needs no gateway. Known bug (reported): cli/main.cc's require_subcommand(1) answers "A
-// subcommand is required" before CLI11 gets to name the unexpected argument.
+// Needs no gateway. (CLI11 alone answered "A subcommand is required", naming nothing.)
 TEST(GatewayCliUsage, UnknownVerbIsNamed) {
     const Split r = cli("frobnicate --socket /nonexistent.asok");
     EXPECT_EQ(r.code, 2) << r.err;
@@ -560,9 +559,8 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
             EXPECT_EQ(row["tier"], want) << row.dump();
         }
     }
-    // A window shows the same pins. Known bug (reported): AdminCommands::heat() indexes its
-    // window's pin vector by the absolute extent (pinned[e], not pinned[e - first]), so a
-    // window not starting at 0 shows another extent's pin or reads past the vector.
+    // A window shows the same pins (heat() once indexed the window's pins by the absolute
+    // extent, reading past them for a window not starting at 0).
     const json pinned_window = cli_json("heat " + tiered_lun + " --first 40 --count 4", sock);
     for (std::uint64_t i = 0; i < 4; ++i)
         EXPECT_EQ(pinned_window["heat"][i]["pinned"], pinned_heat["heat"][40 + i]["pinned"])

@@ -1,0 +1,170 @@
+// rbdtier.conf reaches the LUNs of the real handler_rbdtier.so (loaded by the harness, on the
+// local cluster): the horizon (unless a LUN's cfgstring says horizon=), the round, a [tier]
+// section's capacity and latency, and the migration bandwidth budget, divided between the
+// tiered LUNs and divided again when the config is reloaded or a LUN closes. The engine keeps
+// within what the config says: no more extents in the narrowed tier, no more bytes moved than
+// the budget allows. An untiered LUN shows its lock ownership too.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/placement_map.h"
+#include "ceph/tier_images.h"
+#include "so_gateway.h"
+
+namespace rbdtier {
+namespace {
+
+using nlohmann::json;
+using namespace so_test;
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t kExtent = 4 << 20;
+constexpr std::uint64_t kSize = 8 * kExtent;
+constexpr double kMiB = 1 << 20;
+
+class GatewaySettings : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
+        ceph::ClusterOptions o;
+        o.conf_path = ceph_conf();
+        auto cluster = ceph::Cluster::connect(o);
+        ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+        cluster_.emplace(std::move(*cluster));
+        const std::string tag = std::to_string(::getpid());
+        for (auto& [pool, name] : images_) {
+            name = "so-set-" + pool + "-" + std::to_string(names_++) + "-" + tag;
+            auto io = ceph::IoContext::open(*cluster_, pool);
+            ASSERT_TRUE(io.is_ok()) << io.status().message();
+            ASSERT_TRUE(ceph::create_image(*io, name, kSize).is_ok()) << name;
+        }
+    }
+    void TearDown() override {
+        if (!cluster_) return;
+        for (const auto& [pool, name] : images_) {
+            auto io = ceph::IoContext::open(*cluster_, pool);
+            if (!io) continue;
+            if (pool == "hdd-a") {  // tiered: its tier image and placement map go too
+                (void)ceph::TierImages::remove(*cluster_, name, {"nvme-a"}, pool);
+                auto map_io = ceph::IoContext::open(*cluster_, pool);
+                if (map_io) {
+                    auto map = ceph::PlacementMap::load(std::move(*map_io), name);
+                    if (map) (void)map->remove();
+                }
+            }
+            (void)ceph::remove_image(*io, name);
+        }
+    }
+    std::string spec(std::size_t i) const { return images_[i].first + "/" + images_[i].second; }
+    std::string cfg(std::size_t i, const std::string& options) const {
+        return spec(i) + ";conf=" + ceph_conf() + options;
+    }
+
+    std::optional<ceph::Cluster> cluster_;
+    int names_ = 0;
+    // Two tiered LUNs (home hdd-a, tier nvme-a) and an untiered one.
+    std::vector<std::pair<std::string, std::string>> images_ = {
+        {"hdd-a", ""}, {"hdd-a", ""}, {"nvme-b", ""}};
+};
+
+const json& lun_named(const json& status, const std::string& name) {
+    const json* l = find_named(status["luns"], name);
+    if (l == nullptr) throw std::runtime_error("no LUN " + name + " in " + status.dump());
+    return *l;
+}
+
+std::uint64_t extents_in(const json& lun_show, const std::string& pool) {
+    for (const auto& t : lun_show["tiers"])
+        if (t["pool"] == pool) return t["extents"].get<std::uint64_t>();
+    return 0;
+}
+
+TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
+    const std::string body =
+        "metrics_port = 0\nhorizon_s = 16\nround_s = 0.5\nmigration_bandwidth_mib_s = 8\n"
+        "[tier nvme-a]\ncapacity_bytes = 8388608\nlatency_ms = 0.5\n";
+    GatewayConf gw(body);
+    harness::Harness h(HANDLER_SO);
+    // Only the holder of a LUN's exclusive lock migrates: writes take it, as ALUA failover does.
+    auto open = [&](const std::string& cfgstring) {
+        harness::DeviceConfig dc{cfgstring, kSize};
+        dc.implicit_failover = true;
+        return h.open(dc);
+    };
+    auto a = open(cfg(0, ";tiers=hdd-a+nvme-a;policy=reactive"));
+    auto b = open(cfg(1, ";tiers=hdd-a+nvme-a;policy=reactive;horizon=2"));
+    auto plain = open(cfg(2, ""));
+    std::vector<char> block(4096, 'w');
+    for (auto* dev : {a.get(), b.get(), plain.get()})
+        ASSERT_TRUE(dev->write(0, block.data(), block.size()).ok());
+
+    json status = cli_json("status", gw.socket());
+    const json& la = lun_named(status, spec(0));
+    const json& lb = lun_named(status, spec(1));
+    const json& lp = lun_named(status, spec(2));
+    EXPECT_EQ(la["horizon_s"], 16) << "rbdtier.conf's horizon";
+    EXPECT_EQ(la["round_s"], 0.5) << "rbdtier.conf's round (16 s / 8 is longer)";
+    EXPECT_EQ(lb["horizon_s"], 2) << "the cfgstring's horizon= wins";
+    EXPECT_EQ(lb["round_s"], 0.25) << "at least 8 rounds per horizon";
+    EXPECT_EQ(la["migration_bandwidth_mib_s"], 4) << "8 MiB/s shared by two LUNs of one tenant";
+    EXPECT_EQ(lb["migration_bandwidth_mib_s"], 4);
+    EXPECT_EQ(lp["lock_owner"], true) << "an untiered LUN shows its lock too: " << lp.dump();
+    EXPECT_EQ(la["lock_owner"], true);
+    EXPECT_TRUE(lp["engine"].is_null());
+
+    const json tiers = cli_json("tier list", gw.socket());
+    const json* nvme = nullptr;
+    for (const auto& t : tiers["tiers"])
+        if (t["pool"] == "nvme-a") nvme = &t;
+    ASSERT_NE(nvme, nullptr) << tiers.dump();
+    EXPECT_EQ((*nvme)["capacity_bytes"], 8u << 20) << "the [tier nvme-a] section";
+    EXPECT_EQ((*nvme)["latency_ms"], 0.5);
+
+    // Four extents of LUN a read over and over: the reactive policy wants all four in nvme-a,
+    // where two fit; the budget (4 MiB/s: one extent a second, one second of burst) paces it.
+    std::vector<char> back(4096);
+    auto read_hot = [&] {
+        for (std::uint64_t e = 0; e < 4; ++e)
+            if (!a->read(e * kExtent / 512, back.data(), back.size()).ok()) return false;
+        return true;
+    };
+    auto show_a = [&] { return cli_json("lun show " + spec(0), gw.socket()); };
+    ASSERT_TRUE(wait_for([&] { return read_hot() && extents_in(show_a(), "nvme-a") == 2; }, 60s))
+        << show_a().dump();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t moved0 = show_a()["engine"]["bytes_moved"].get<std::uint64_t>();
+    std::uint64_t most_in_nvme = 0;
+    while (std::chrono::steady_clock::now() - t0 < 4s) {
+        ASSERT_TRUE(read_hot());
+        most_in_nvme = std::max(most_in_nvme, extents_in(show_a(), "nvme-a"));
+    }
+    const json end = show_a();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double moved =
+        static_cast<double>(end["engine"]["bytes_moved"].get<std::uint64_t>() - moved0);
+    EXPECT_LE(most_in_nvme, 2u) << "8 MiB of nvme-a hold two extents";
+    // What the budget allows in the window, its one second of burst, and the move in flight.
+    EXPECT_LE(moved, 4 * kMiB * (seconds + 1) + kExtent) << end.dump();
+
+    // A reload divides the new budget at once; a LUN closing leaves its share to the others.
+    gw.rewrite("metrics_port = 0\nmigration_bandwidth_mib_s = 2\n");
+    EXPECT_EQ(cli_json("reload", gw.socket())["reloaded"], true);
+    status = cli_json("status", gw.socket());
+    EXPECT_EQ(lun_named(status, spec(0))["migration_bandwidth_mib_s"], 1);
+    EXPECT_EQ(lun_named(status, spec(1))["migration_bandwidth_mib_s"], 1);
+    EXPECT_EQ(lun_named(status, spec(0))["horizon_s"], 16) << "the horizon stays the LUN's own";
+    b.reset();
+    status = cli_json("status", gw.socket());
+    EXPECT_EQ(status["luns"].size(), 2u);
+    EXPECT_EQ(lun_named(status, spec(0))["migration_bandwidth_mib_s"], 2);
+}
+
+}  // namespace
+}  // namespace rbdtier
