@@ -28,9 +28,12 @@ protected:
         for (const auto& a : r["alerts"]) {
             char initiator[16], age[32];
             std::snprintf(initiator, sizeof(initiator), "%08x", a["initiator"].get<unsigned>());
+            const auto name = a.find("initiator_name");
             std::snprintf(age, sizeof(age), "%.0f s", a["age_s"].get<double>());
-            t.add({cell(a["lun"]), cell(a["kind"]), initiator, cell(a["extents"]),
-                   cell(a["first_extent"]) + "-" + cell(a["last_extent"]), age});
+            t.add({cell(a["lun"]), cell(a["kind"]),
+                   name != a.end() && name->is_string() ? name->get<std::string>() : initiator,
+                   cell(a["extents"]), cell(a["first_extent"]) + "-" + cell(a["last_extent"]),
+                   age});
         }
         t.print(out);
         out << r["alerts"].size() << " alert(s)\n";

@@ -493,16 +493,20 @@ json AdminCommands::alerts(const json& request) const {
     for (const GatewayLun* l : chosen_luns(gateway_, request)) {
         const std::uint64_t now = l->tiering->now_us();
         l->tiering->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
-            for (const auto& a : policy.alerts())
+            for (const auto& a : policy.alerts()) {
+                std::optional<std::string> name;
+                if (l->initiators) name = l->initiators->name_of(a.initiator);
                 out.push_back({{"lun", l->name},
                                {"policy", std::string(policy.name())},
                                {"kind", a.kind},
                                {"initiator", a.initiator},
+                               {"initiator_name", name ? json(*name) : json(nullptr)},
                                {"first_extent", a.first_extent},
                                {"last_extent", a.last_extent},
                                {"extents", a.extents},
                                {"age_s", now >= a.time_us ? double(now - a.time_us) / 1e6 : 0.0},
                                {"description", a.description}});
+            }
         });
     }
     return {{"alerts", std::move(out)}};

@@ -32,6 +32,7 @@
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
+#include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
 
 namespace rbdtier {
@@ -50,7 +51,8 @@ struct GatewayLun {
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
-    const LunIoMetrics* io_metrics = nullptr;  // null until the I/O path records them
+    const LunIoMetrics* io_metrics = nullptr;    // null until the I/O path records them
+    const InitiatorNames* initiators = nullptr;  // names of the ids alerts carry; null: none
     double horizon_s = 0;  // the tiering's horizon and round in effect (0 = not known)
     double round_s = 0;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)

@@ -115,6 +115,7 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     g.migrator = lun.migrator();
     g.tiering = lun.tiering();
     g.io_metrics = &metrics;
+    g.initiators = &lun.initiators();
     if (lun.tiered()) {
         g.horizon_s = lun.tiering_settings().horizon_s;
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;

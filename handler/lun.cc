@@ -65,16 +65,6 @@ bool gather(const iovec* iov, std::size_t iov_cnt, std::size_t len, char* dst) {
 
 }  // namespace
 
-std::uint32_t name_id(const char* name) noexcept {
-    if (name == nullptr || *name == '\0') return 0;
-    std::uint32_t h = 2166136261u;
-    for (const char* p = name; *p != '\0'; ++p) {
-        h ^= static_cast<unsigned char>(*p);
-        h *= 16777619u;
-    }
-    return h == 0 ? 1 : h;
-}
-
 ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometry geometry,
                                              const TcmuHost& host,
                                              const TieringSettings& settings) {
@@ -154,7 +144,12 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
     c->read_back_cnt = 0;
     c->caw_compare = nullptr;
     c->caw_verifying = false;
-    c->initiator = host_.initiator != nullptr ? name_id(host_.initiator(dev, cmd)) : 0;
+    c->initiator = 0;
+    if (host_.initiator != nullptr) {
+        const char* initiator = host_.initiator(dev, cmd);
+        c->initiator = name_id(initiator);
+        initiators_.note(c->initiator, initiator);
+    }
     c->start_us = now_us();
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     return c;

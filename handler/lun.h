@@ -9,7 +9,8 @@
 // (per tier image: the tier of the command's first extent). Lock/size methods are synchronous
 // control calls made from the runner's threads. The host's functions are passed in (TcmuHost) so
 // the I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
-// commands.
+// commands. (The initiator of a command is known only where the host says it: the harness;
+// tcmu-runner 1.5.4 does not pass it to handlers, and all its commands count as initiator 0.)
 #pragma once
 
 #include <sys/uio.h>
@@ -30,6 +31,7 @@
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
 #include "handler/free_list.h"
+#include "handler/initiator_names.h"
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
 #include "handler/lun_config.h"
@@ -52,9 +54,6 @@ struct LunGeometry {
     std::uint64_t size_bytes = 0;  // block_size * num_lbas
     std::uint32_t block_size = 512;
 };
-
-// 32-bit FNV-1a of a name; never 0 (0 = the "shared" initiator / unknown).
-std::uint32_t name_id(const char* name) noexcept;
 
 class Lun {
 public:
@@ -109,6 +108,7 @@ public:
     const ceph::ImageInfo& image_info() const { return info_; }
     const LunConfig& config() const { return config_; }
     const TieringSettings& tiering_settings() const { return settings_; }
+    const InitiatorNames& initiators() const { return initiators_; }
     LunId id() const { return id_; }
     ceph::Image& image() { return image_; }
     std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -154,6 +154,7 @@ private:
 
     LunConfig config_;
     TieringSettings settings_;
+    InitiatorNames initiators_;
     TcmuHost host_;
     LunId id_;
     ceph::Cluster cluster_;
