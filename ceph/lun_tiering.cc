@@ -355,7 +355,10 @@ void LunTiering::sample_resources(std::uint64_t now) {
             problem = "tenant: " + r.status().message();
         }
     }
-    std::lock_guard lock(mutex_);
+    std::function<void()> weight_listener;
+    std::unique_lock lock(mutex_);
+    if (room && (!tenant_room_ || tenant_room_->bandwidth_weight != room->bandwidth_weight))
+        weight_listener = weight_listener_;
     ++stats_.resource_samples;
     stats_.resource_problem = problem;
     if (sample) {
@@ -367,6 +370,13 @@ void LunTiering::sample_resources(std::uint64_t now) {
         resources_ = std::move(sample);
     }
     if (room) tenant_room_ = std::move(room);
+    lock.unlock();
+    if (weight_listener) weight_listener();
+}
+
+void LunTiering::set_tenant_weight_listener(std::function<void()> listener) {
+    std::lock_guard lock(mutex_);
+    weight_listener_ = std::move(listener);
 }
 
 bool LunTiering::refuse_locked(TierId tier) {

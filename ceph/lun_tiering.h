@@ -129,6 +129,9 @@ public:
     // Set before start(). The monitor's pools must be the TierImages' pools, in their order.
     void set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor);
     void set_tenant_room_source(TenantRoomSource source);
+    // Called on the rounds thread, with no lock held, when a tenant sample brings a bandwidth
+    // weight other than the last known one (the first sample included). Any time; null: none.
+    void set_tenant_weight_listener(std::function<void()> listener);
     std::optional<ResourceSample> resources() const;  // the last sample, if any
     std::optional<TenantRoom> tenant_room() const;    // the last known, if any
     // The tiers as the policy sees them now: capacity_bytes lowered to what the pools and the
@@ -196,6 +199,7 @@ private:
 
     std::unique_ptr<ResourceMonitor> monitor_;  // rounds thread
     TenantRoomSource tenant_source_;
+    std::function<void()> weight_listener_;  // under mutex_
     std::uint64_t next_sample_us_ = 0;
     std::optional<ResourceSample> resources_;  // under mutex_
     std::vector<bool> pool_full_;              // per tier; under mutex_

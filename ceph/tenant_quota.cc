@@ -174,6 +174,7 @@ Result<TenantRoom> TenantQuota::refresh() const {
     }
     room.tenant_found = true;
     room.quota = tenant->quota_bytes;
+    room.bandwidth_weight = tenant->bandwidth_weight;
     auto luns = this->luns();
     if (!luns) return luns.status();
     for (const TenantLunRef& lun : *luns) {

@@ -33,6 +33,7 @@ struct TenantRoom {
     bool tenant_found = false;                    // false: unknown tenant, no quota
     std::map<std::string, std::uint64_t> quota;   // by pool; absent = unlimited
     std::map<std::string, std::uint64_t> others;  // bytes the tenant's other LUNs hold, by pool
+    double bandwidth_weight = 1.0;                // the tenant's share of a migration budget
     // Bytes the LUN itself may still add in `pool`, given it holds `own` there; nullopt =
     // unlimited.
     std::optional<std::uint64_t> room(const std::string& pool, std::uint64_t own) const {

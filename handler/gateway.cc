@@ -204,13 +204,16 @@ ConfigOutcome Gateway::reload() {
 void Gateway::share_migration_bandwidth() const {
     std::vector<ceph::LunTiering*> tierings;
     std::vector<std::string> tenants;
+    std::map<std::string, double> weights;  // as the tenants' LUNs last read them
     for (const auto& l : luns_) {
         if (!l.tiering) continue;
         tierings.push_back(l.tiering);
         tenants.push_back(l.tenant);
+        if (auto room = l.tiering->tenant_room(); room && room->tenant_found)
+            weights[l.tenant] = room->bandwidth_weight;
     }
     const double total = config().migration_bandwidth_mib_s * (1 << 20);
-    const std::vector<double> shares = share_bandwidth(total, tenants);
+    const std::vector<double> shares = share_bandwidth(total, tenants, weights);
     for (std::size_t i = 0; i < tierings.size(); ++i) tierings[i]->set_bandwidth(shares[i]);
 }
 
@@ -236,6 +239,13 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
         return {};
     }
     if (lun.tiering && paused()) lun.tiering->set_paused(true);
+    if (lun.tiering) {
+        // A tenant's weight read anew (tenant set --bandwidth-weight) re-divides the budget.
+        lun.tiering->set_tenant_weight_listener([this] {
+            auto luns = lock_luns();
+            share_migration_bandwidth();
+        });
+    }
     std::string name = lun.name;
     luns_.push_back(std::move(lun));
     share_migration_bandwidth();
@@ -244,6 +254,8 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
 
 void Gateway::remove_lun(const std::string& name) {
     std::unique_lock lock(luns_mutex_);
+    for (const auto& l : luns_)
+        if (l.name == name && l.tiering) l.tiering->set_tenant_weight_listener(nullptr);
     std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
     share_migration_bandwidth();
 }

@@ -7,8 +7,9 @@
 // finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
 // its line and reason and the last good config stays in force. The migration bandwidth budget
-// of the config is divided between the tiered LUNs (share_bandwidth) whenever a LUN comes or goes
-// and on reload; the other tiering settings reach a LUN when it opens. The services (admin socket,
+// of the config is divided between the tiered LUNs (share_bandwidth, by their tenants' bandwidth
+// weights) whenever a LUN comes or goes, on reload, and when a LUN reads a new weight of its
+// tenant; the other tiering settings reach a LUN when it opens. The services (admin socket,
 // metrics endpoint, the cluster's service map) are independent: one that cannot start does not
 // keep the others from running, nor the LUNs from serving. Thread-safe.
 #pragma once

@@ -1,8 +1,9 @@
 // rbdtier.conf reaches the LUNs of the real handler_rbdtier.so (loaded by the harness, on the
 // local cluster): the horizon (unless a LUN's cfgstring says horizon=), the round, a [tier]
 // section's capacity and latency, and the migration bandwidth budget, divided between the
-// tiered LUNs and divided again when the config is reloaded or a LUN closes. The engine keeps
-// within what the config says: no more extents in the narrowed tier, no more bytes moved than
+// tiered LUNs by their tenants' bandwidth weights (as stored in RADOS, followed when changed)
+// and divided again when the config is reloaded or a LUN closes. The engine keeps within what
+// the config says: no more extents in the narrowed tier, no more bytes moved than its share of
 // the budget allows. An untiered LUN shows its lock ownership too.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/placement_map.h"
+#include "ceph/tenant_store.h"
 #include "ceph/tier_images.h"
 #include "so_gateway.h"
 
@@ -47,6 +49,10 @@ protected:
     }
     void TearDown() override {
         if (!cluster_) return;
+        if (auto io = ceph::IoContext::open(*cluster_, "hdd-a")) {
+            ceph::TenantStore store(*io);
+            for (const std::string& t : {gold(), silver()}) (void)store.remove(t);
+        }
         for (const auto& [pool, name] : images_) {
             auto io = ceph::IoContext::open(*cluster_, pool);
             if (!io) continue;
@@ -61,6 +67,8 @@ protected:
             (void)ceph::remove_image(*io, name);
         }
     }
+    std::string gold() const { return "gold-" + std::to_string(::getpid()); }
+    std::string silver() const { return "silver-" + std::to_string(::getpid()); }
     std::string spec(std::size_t i) const { return images_[i].first + "/" + images_[i].second; }
     std::string cfg(std::size_t i, const std::string& options) const {
         return spec(i) + ";conf=" + ceph_conf() + options;
@@ -90,6 +98,17 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
         "metrics_port = 0\nhorizon_s = 16\nround_s = 0.5\nmigration_bandwidth_mib_s = 8\n"
         "[tier nvme-a]\ncapacity_bytes = 8388608\nlatency_ms = 0.5\n";
     GatewayConf gw(body);
+    // Two tenants in the tenant pool (the first tier, hdd-a): gold weighs 3, silver 1.
+    auto tenant_io = ceph::IoContext::open(*cluster_, "hdd-a");
+    ASSERT_TRUE(tenant_io.is_ok());
+    ceph::TenantStore tenants(*tenant_io);
+    ceph::StoredTenant t;
+    t.name = gold();
+    t.bandwidth_weight = 3;
+    ASSERT_TRUE(tenants.create(t).is_ok());
+    t.name = silver();
+    t.bandwidth_weight = 1;
+    ASSERT_TRUE(tenants.create(t).is_ok());
     harness::Harness h(HANDLER_SO);
     // Only the holder of a LUN's exclusive lock migrates: writes take it, as ALUA failover does.
     auto open = [&](const std::string& cfgstring) {
@@ -97,8 +116,8 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
         dc.implicit_failover = true;
         return h.open(dc);
     };
-    auto a = open(cfg(0, ";tiers=hdd-a+nvme-a;policy=reactive"));
-    auto b = open(cfg(1, ";tiers=hdd-a+nvme-a;policy=reactive;horizon=2"));
+    auto a = open(cfg(0, ";tiers=hdd-a+nvme-a;policy=reactive;tenant=" + gold()));
+    auto b = open(cfg(1, ";tiers=hdd-a+nvme-a;policy=reactive;horizon=2;tenant=" + silver()));
     auto plain = open(cfg(2, ""));
     std::vector<char> block(4096, 'w');
     for (auto* dev : {a.get(), b.get(), plain.get()})
@@ -112,10 +131,18 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
     EXPECT_EQ(la["round_s"], 0.5) << "rbdtier.conf's round (16 s / 8 is longer)";
     EXPECT_EQ(lb["horizon_s"], 2) << "the cfgstring's horizon= wins";
     EXPECT_EQ(lb["round_s"], 0.25) << "at least 8 rounds per horizon";
-    EXPECT_EQ(la["migration_bandwidth_mib_s"], 4) << "8 MiB/s shared by two LUNs of one tenant";
-    EXPECT_EQ(lb["migration_bandwidth_mib_s"], 4);
     EXPECT_EQ(lp["lock_owner"], true) << "an untiered LUN shows its lock too: " << lp.dump();
     EXPECT_EQ(la["lock_owner"], true);
+
+    // The budget follows the tenants' weights once the LUNs have read them: 8 MiB/s as 6 + 2.
+    auto shares = [&] {
+        const json s = cli_json("status", gw.socket());
+        return std::make_pair(lun_named(s, spec(0))["migration_bandwidth_mib_s"].get<double>(),
+                              lun_named(s, spec(1))["migration_bandwidth_mib_s"].get<double>());
+    };
+    std::pair<double, double> now;
+    EXPECT_TRUE(wait_for([&] { return (now = shares()) == std::make_pair(6.0, 2.0); }, 30s))
+        << now.first << " + " << now.second;
     EXPECT_TRUE(lp["engine"].is_null());
 
     const json tiers = cli_json("tier list", gw.socket());
@@ -127,7 +154,7 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
     EXPECT_EQ((*nvme)["latency_ms"], 0.5);
 
     // Four extents of LUN a read over and over: the reactive policy wants all four in nvme-a,
-    // where two fit; the budget (4 MiB/s: one extent a second, one second of burst) paces it.
+    // where two fit; its share of the budget (6 MiB/s, one second of burst) paces it.
     std::vector<char> back(4096);
     auto read_hot = [&] {
         for (std::uint64_t e = 0; e < 4; ++e)
@@ -151,7 +178,14 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
         static_cast<double>(end["engine"]["bytes_moved"].get<std::uint64_t>() - moved0);
     EXPECT_LE(most_in_nvme, 2u) << "8 MiB of nvme-a hold two extents";
     // What the budget allows in the window, its one second of burst, and the move in flight.
-    EXPECT_LE(moved, 4 * kMiB * (seconds + 1) + kExtent) << end.dump();
+    EXPECT_LE(moved, 6 * kMiB * (seconds + 1) + kExtent) << end.dump();
+
+    // A tenant's weight changed in RADOS (as `rbdtier tenant set` does) re-divides the budget.
+    const CliRun set = run_command(std::string(RBDTIER_CLI_PATH) + " tenant set " + gold() +
+                                   " --bandwidth-weight 1 --pool hdd-a --ceph-conf " + ceph_conf());
+    ASSERT_EQ(set.code, 0) << set.out;
+    EXPECT_TRUE(wait_for([&] { return (now = shares()) == std::make_pair(4.0, 4.0); }, 30s))
+        << now.first << " + " << now.second;
 
     // A reload divides the new budget at once; a LUN closing leaves its share to the others.
     gw.rewrite("metrics_port = 0\nmigration_bandwidth_mib_s = 2\n");
