@@ -50,9 +50,13 @@ std::optional<ForecastAccuracy> PredictivePolicy::accuracy() const {
             counters(std::string(kModelNames[m]), feedback.by_model(static_cast<ModelId>(m))));
     const auto& tenants = engine_.config().tenants;
     const std::size_t n = tenants.empty() ? 1 : tenants.size();
-    for (std::size_t t = 0; t < n; ++t)
-        a.tenants.push_back(counters(tenants.empty() ? "default" : tenants[t].name,
-                                     feedback.by_tenant(static_cast<TenantIndex>(t))));
+    for (std::size_t t = 0; t < n; ++t) {
+        const OutcomeCounters& c = feedback.by_tenant(static_cast<TenantIndex>(t));
+        // A tenant with nothing judged and no busy access has nothing to say (e.g. tenant 0,
+        // "default", in the engine of a LUN that belongs to another tenant).
+        if (n > 1 && c.promotions == 0 && c.busy_accesses == 0) continue;
+        a.tenants.push_back(counters(tenants.empty() ? "default" : tenants[t].name, c));
+    }
     a.total = counters("total", feedback.total());
     return a;
 }

@@ -112,6 +112,14 @@ ceph::Status Lun::enable_tiering() {
         specs.push_back(model.spec);
         policy_config.tiers.push_back(model);
     }
+    if (!config_.tenant.empty()) {
+        // The policy's accounting (accuracy per tenant) names the LUN's tenant; its quotas are
+        // the executor's to enforce (they change while the LUN is open).
+        TenantModel tenant;
+        tenant.name = config_.tenant;
+        tenant.luns.push_back(id_ & 0xFFFFFFu);
+        policy_config.tenants.push_back(std::move(tenant));
+    }
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;

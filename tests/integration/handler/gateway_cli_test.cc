@@ -487,13 +487,17 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     EXPECT_EQ(acc["tenant"], tenant);
     ASSERT_EQ(acc["available"], true) << acc.dump();
     std::uint64_t promotions = 0;
+    double recall = 0;  // each model's share of busy accesses it served: together, at most all
     for (const auto& m : acc["models"]) {
         promotions += m["promotions"].get<std::uint64_t>();
+        recall += m["recall"].get<double>();
         EXPECT_LE(m["hits"].get<std::uint64_t>() + m["wasted"].get<std::uint64_t>(),
                   m["promotions"].get<std::uint64_t>())
             << m.dump();
     }
     EXPECT_EQ(acc["total"]["promotions"], promotions) << acc.dump();
+    EXPECT_LE(recall, acc["total"]["recall"].get<double>() + 1e-9) << acc.dump();
+    for (const auto& t : acc["tenants"]) EXPECT_EQ(t["name"], tenant) << "the LUN's own tenant";
     EXPECT_EQ(cli_json("forecast accuracy", sock)["luns"].size(), 1u)
         << "only the tiered LUN makes forecasts";
 
