@@ -7,9 +7,11 @@
 // at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad =
 // logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
-// Each open LUN registers with the gateway (by "pool/image") and counts its I/O per tier; a
-// tiered LUN runs with the gateway config's tiering settings as they are when it opens.
+// Each open re-reads the config (as `rbdtier reload` does) and the LUN runs with its tiering
+// settings as they are then; each open LUN registers with the gateway (by "pool/image") and
+// counts its I/O per tier.
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -43,8 +45,9 @@ class GatewayHost {
 public:
     // At registration: reads the config. Never fails (a bad file leaves the defaults).
     void init();
-    // What a LUN opened now runs with (the config as last read).
-    GatewayConfig config();
+    // What a LUN opened now runs with: the config file read anew (a bad one is logged on `dev`
+    // with its line and reason, and the last good config stays; a missing one changes nothing).
+    GatewayConfig config_for_open(tcmu_device* dev);
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -68,9 +71,16 @@ void GatewayHost::init() {
     if (!gateway_) load();  // else: registered again by another user of the loaded plugin
 }
 
-GatewayConfig GatewayHost::config() {
+GatewayConfig GatewayHost::config_for_open(tcmu_device* dev) {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
+    struct stat st {};
+    if (::stat(gateway_->config_path().c_str(), &st) == 0) {
+        const ConfigOutcome outcome = gateway_->reload();
+        if (!outcome.ok())
+            tcmu_dev_warn(dev, "rbdtier: %s; keeping the last good gateway settings\n",
+                          outcome.message().c_str());
+    }
     return gateway_->config();
 }
 
@@ -214,7 +224,7 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     const TieringSettings settings =
-        resolve_tiering_settings(*parsed.config, gateway_host().config());
+        resolve_tiering_settings(*parsed.config, gateway_host().config_for_open(dev));
     auto lun = Lun::open(*parsed.config, geometry, host_functions(), settings);
     if (!lun) {
         tcmu_dev_err(dev, "%s\n", lun.status().message().c_str());

@@ -198,6 +198,25 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
     status = cli_json("status", gw.socket());
     EXPECT_EQ(status["luns"].size(), 2u);
     EXPECT_EQ(lun_named(status, spec(0))["migration_bandwidth_mib_s"], 2);
+
+    // Each open reads the file anew: a LUN opened after an edit runs with it, no reload needed;
+    // a bad file at open is logged and the last good settings stay.
+    const std::string b_cfg = cfg(1, ";tiers=hdd-a+nvme-a;policy=reactive;tenant=" + silver());
+    gw.rewrite("metrics_port = 0\nmigration_bandwidth_mib_s = 2\nhorizon_s = 24\n");
+    b = open(b_cfg);
+    status = cli_json("status", gw.socket());
+    EXPECT_EQ(lun_named(status, spec(1))["horizon_s"], 24) << status.dump();
+    EXPECT_EQ(status["horizon_s"], 24);
+    b.reset();
+    gw.rewrite("metrics_port = 0\nhorizon_s = soon\nsite = site-b\n");
+    b = open(b_cfg);
+    std::vector<char> check(4096);
+    ASSERT_TRUE(b->write(8, block.data(), block.size()).ok()) << "the LUN serves regardless";
+    ASSERT_TRUE(b->read(8, check.data(), check.size()).ok());
+    EXPECT_EQ(check, block);
+    status = cli_json("status", gw.socket());
+    EXPECT_EQ(lun_named(status, spec(1))["horizon_s"], 24) << "the last good settings";
+    EXPECT_EQ(status["site"], "site-a");
 }
 
 }  // namespace
