@@ -71,38 +71,6 @@ std::array<std::string_view, N> split(std::string_view line, char sep,
                       shown(value));
 }
 
-std::uint64_t to_u64(std::string_view s, std::size_t index, const char* name, int base = 10) {
-    std::uint64_t v = 0;
-    if (base == 16 && s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        s.remove_prefix(2);
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size())
-        bad_field(index, name, s,
-                  ec == std::errc::result_out_of_range ? "out of range" : "not a number");
-    return v;
-}
-
-double to_double(std::string_view s, std::size_t index, const char* name) {
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < 0)
-        bad_field(index, name, s, "not a non-negative number");
-    return v;
-}
-
-std::int64_t scaled_us(double value, double us_per_unit, std::size_t index, const char* name,
-                       std::string_view raw) {
-    const double us = value * us_per_unit;
-    if (us > 9.2e18) bad_field(index, name, raw, "out of range");
-    return static_cast<std::int64_t>(std::llround(us));
-}
-
-std::uint64_t sectors(std::uint64_t n, std::size_t index, const char* name, std::string_view raw) {
-    if (n > std::numeric_limits<std::uint64_t>::max() / kSector)
-        bad_field(index, name, raw, "out of range");
-    return n * kSector;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -114,164 +82,181 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-// MSR Cambridge: Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime
-class MsrParser final : public LineParser {
+// The N named fields of one trace line (names: string literals, in column order). Each accessor
+// reads field i (0-based) and converts it, or throws RecordError
+// "field <i+1> (<name>): <what>: '<value>'".
+template <std::size_t N>
+class Fields {
 public:
-    void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 7> kNames = {
-            "Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime"};
-        const auto f = split<7>(line, ',', kNames);
-        const std::uint64_t ticks = to_u64(f[0], 0, kNames[0]);
-        out.time_us = static_cast<std::int64_t>(ticks / 10);
-        if (f[1].empty()) bad_field(1, kNames[1], f[1], "empty");
-        to_u64(f[2], 2, kNames[2]);
-        if (iequals(f[3], "read"))
-            out.op = IoOp::kRead;
-        else if (iequals(f[3], "write"))
-            out.op = IoOp::kWrite;
-        else
-            bad_field(3, kNames[3], f[3], "expected Read or Write");
-        out.offset = to_u64(f[4], 4, kNames[4]);
-        out.length = to_u64(f[5], 5, kNames[5]);
-        const std::uint64_t rt = f[6].empty() ? 0 : to_u64(f[6], 6, kNames[6]);
-        out.latency_us = static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(rt / 10, std::numeric_limits<std::uint32_t>::max()));
-        key_.assign(f[1]);
-        key_ += '/';
-        key_.append(f[2]);
+    Fields(std::string_view line, char sep, const std::array<const char*, N>& names)
+        : names_(names), fields_(split<N>(line, sep, names_)) {}
+
+    std::string_view text(std::size_t i) const { return fields_[i]; }
+
+    [[noreturn]] void bad(std::size_t i, const char* what) const {
+        bad_field(i, names_[i], fields_[i], what);
+    }
+
+    std::uint64_t u64(std::size_t i, int base = 10) const {
+        std::string_view s = fields_[i];
+        std::uint64_t v = 0;
+        if (base == 16 && s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+            s.remove_prefix(2);
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+        if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+            bad_field(i, names_[i], s,
+                      ec == std::errc::result_out_of_range ? "out of range" : "not a number");
+        return v;
+    }
+
+    // A count of 512-byte sectors, in bytes.
+    std::uint64_t sector_bytes(std::size_t i) const {
+        const std::uint64_t n = u64(i);
+        if (n > std::numeric_limits<std::uint64_t>::max() / kSector) bad(i, "out of range");
+        return n * kSector;
+    }
+
+    // A non-negative time in units of `us_per_unit` microseconds, in whole microseconds.
+    std::int64_t time_us(std::size_t i, double us_per_unit) const {
+        const std::string_view s = fields_[i];
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) ||
+            v < 0)
+            bad(i, "not a non-negative number");
+        const double us = v * us_per_unit;
+        if (us > 9.2e18) bad(i, "out of range");
+        return static_cast<std::int64_t>(std::llround(us));
+    }
+
+    // Read or write, by a case-insensitive word; anything else is `what`.
+    IoOp op(std::size_t i, std::string_view read, std::string_view write, const char* what) const {
+        if (iequals(fields_[i], read)) return IoOp::kRead;
+        if (iequals(fields_[i], write)) return IoOp::kWrite;
+        bad(i, what);
+    }
+
+private:
+    std::array<const char*, N> names_;
+    std::array<std::string_view, N> fields_;
+};
+
+// A parser whose volume key is built from the line (valid until the next parse).
+class KeyedParser : public LineParser {
+protected:
+    // Sets out.volume to prefix + id, with no initiator of its own, as a data I/O record.
+    void name_volume(TraceRecord& out, std::string_view prefix, std::string_view id) {
+        key_.assign(prefix);
+        key_.append(id);
         out.volume = key_;
-        out.initiator = std::string_view(key_).substr(0, f[1].size());
+        out.initiator = {};
         out.skip = false;
     }
 
 private:
     std::string key_;
+};
+
+// MSR Cambridge: Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime
+class MsrParser final : public KeyedParser {
+public:
+    void parse(std::string_view line, TraceRecord& out) override {
+        const Fields<7> f(
+            line, ',',
+            {"Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime"});
+        out.time_us = static_cast<std::int64_t>(f.u64(0) / 10);
+        const std::string_view host = f.text(1);
+        if (host.empty()) f.bad(1, "empty");
+        f.u64(2);
+        out.op = f.op(3, "read", "write", "expected Read or Write");
+        out.offset = f.u64(4);
+        out.length = f.u64(5);
+        const std::uint64_t rt = f.text(6).empty() ? 0 : f.u64(6);
+        out.latency_us = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(rt / 10, std::numeric_limits<std::uint32_t>::max()));
+        host_slash_.assign(host);
+        host_slash_ += '/';
+        name_volume(out, host_slash_, f.text(2));
+        out.initiator = out.volume.substr(0, host.size());
+    }
+
+private:
+    std::string host_slash_;
 };
 
 // SNIA/UMass SPC: ASU,LBA,Size,Opcode,Timestamp
-class SpcParser final : public LineParser {
+class SpcParser final : public KeyedParser {
 public:
     void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 5> kNames = {"ASU", "LBA", "Size", "Opcode",
-                                                              "Timestamp"};
-        const auto f = split<5>(line, ',', kNames);
-        to_u64(f[0], 0, kNames[0]);
-        out.offset = sectors(to_u64(f[1], 1, kNames[1]), 1, kNames[1], f[1]);
-        out.length = to_u64(f[2], 2, kNames[2]);
-        if (iequals(f[3], "r"))
-            out.op = IoOp::kRead;
-        else if (iequals(f[3], "w"))
-            out.op = IoOp::kWrite;
-        else
-            bad_field(3, kNames[3], f[3], "expected r or w");
-        out.time_us = scaled_us(to_double(f[4], 4, kNames[4]), 1e6, 4, kNames[4], f[4]);
-        key_.assign("asu");
-        key_.append(f[0]);
-        out.volume = key_;
-        out.initiator = {};
-        out.skip = false;
+        const Fields<5> f(line, ',', {"ASU", "LBA", "Size", "Opcode", "Timestamp"});
+        f.u64(0);
+        out.offset = f.sector_bytes(1);
+        out.length = f.u64(2);
+        out.op = f.op(3, "r", "w", "expected r or w");
+        out.time_us = f.time_us(4, 1e6);
+        name_volume(out, "asu", f.text(0));
     }
-
-private:
-    std::string key_;
 };
 
 // Alibaba block traces: device_id,opcode,offset,length,timestamp (µs)
-class AlibabaParser final : public LineParser {
+class AlibabaParser final : public KeyedParser {
 public:
     void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 5> kNames = {"device_id", "opcode", "offset",
-                                                              "length", "timestamp"};
-        const auto f = split<5>(line, ',', kNames);
-        to_u64(f[0], 0, kNames[0]);
-        if (iequals(f[1], "r"))
-            out.op = IoOp::kRead;
-        else if (iequals(f[1], "w"))
-            out.op = IoOp::kWrite;
-        else
-            bad_field(1, kNames[1], f[1], "expected R or W");
-        out.offset = to_u64(f[2], 2, kNames[2]);
-        out.length = to_u64(f[3], 3, kNames[3]);
-        out.time_us = static_cast<std::int64_t>(to_u64(f[4], 4, kNames[4]));
-        key_.assign("dev");
-        key_.append(f[0]);
-        out.volume = key_;
-        out.initiator = {};
-        out.skip = false;
+        const Fields<5> f(line, ',', {"device_id", "opcode", "offset", "length", "timestamp"});
+        f.u64(0);
+        out.op = f.op(1, "r", "w", "expected R or W");
+        out.offset = f.u64(2);
+        out.length = f.u64(3);
+        out.time_us = static_cast<std::int64_t>(f.u64(4));
+        name_volume(out, "dev", f.text(0));
     }
-
-private:
-    std::string key_;
 };
 
 // Tencent CBS: Timestamp,Offset,Size,IOType,VolumeID (seconds, sectors, sectors, 0 read 1 write)
-class TencentParser final : public LineParser {
+class TencentParser final : public KeyedParser {
 public:
     void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 5> kNames = {"Timestamp", "Offset", "Size",
-                                                              "IOType", "VolumeID"};
-        const auto f = split<5>(line, ',', kNames);
-        out.time_us = scaled_us(to_double(f[0], 0, kNames[0]), 1e6, 0, kNames[0], f[0]);
-        out.offset = sectors(to_u64(f[1], 1, kNames[1]), 1, kNames[1], f[1]);
-        out.length = sectors(to_u64(f[2], 2, kNames[2]), 2, kNames[2], f[2]);
-        if (f[3] == "0")
-            out.op = IoOp::kRead;
-        else if (f[3] == "1")
-            out.op = IoOp::kWrite;
-        else
-            bad_field(3, kNames[3], f[3], "expected 0 (read) or 1 (write)");
-        to_u64(f[4], 4, kNames[4]);
-        key_.assign("vol");
-        key_.append(f[4]);
-        out.volume = key_;
-        out.initiator = {};
-        out.skip = false;
+        const Fields<5> f(line, ',', {"Timestamp", "Offset", "Size", "IOType", "VolumeID"});
+        out.time_us = f.time_us(0, 1e6);
+        out.offset = f.sector_bytes(1);
+        out.length = f.sector_bytes(2);
+        out.op = f.op(3, "0", "1", "expected 0 (read) or 1 (write)");
+        f.u64(4);
+        name_volume(out, "vol", f.text(4));
     }
-
-private:
-    std::string key_;
 };
 
 // DiskSim ASCII: arrival_time device lba size flags (blank separated; sectors; flags bit 0 = read)
-class DiskSimParser final : public LineParser {
+class DiskSimParser final : public KeyedParser {
 public:
     explicit DiskSimParser(TimeUnit unit) : us_per_unit_(microseconds_per(unit)) {}
     void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 5> kNames = {"arrival_time", "device", "lba",
-                                                              "size", "flags"};
-        const auto f = split<5>(line, ' ', kNames);
-        out.time_us = scaled_us(to_double(f[0], 0, kNames[0]), us_per_unit_, 0, kNames[0], f[0]);
-        to_u64(f[1], 1, kNames[1]);
-        out.offset = sectors(to_u64(f[2], 2, kNames[2]), 2, kNames[2], f[2]);
-        out.length = sectors(to_u64(f[3], 3, kNames[3]), 3, kNames[3], f[3]);
-        out.op = (to_u64(f[4], 4, kNames[4]) & 1) ? IoOp::kRead : IoOp::kWrite;
-        key_.assign("dev");
-        key_.append(f[1]);
-        out.volume = key_;
-        out.initiator = {};
-        out.skip = false;
+        const Fields<5> f(line, ' ', {"arrival_time", "device", "lba", "size", "flags"});
+        out.time_us = f.time_us(0, us_per_unit_);
+        f.u64(1);
+        out.offset = f.sector_bytes(2);
+        out.length = f.sector_bytes(3);
+        out.op = (f.u64(4) & 1) ? IoOp::kRead : IoOp::kWrite;
+        name_volume(out, "dev", f.text(1));
     }
     bool is_header(std::string_view) const override { return false; }
 
 private:
     double us_per_unit_;
-    std::string key_;
 };
 
 // CloudPhysics CSV: version,time,op,size,lbn (µs, SCSI opcode in hex, bytes, sectors)
 class CloudPhysicsCsvParser final : public LineParser {
 public:
     void parse(std::string_view line, TraceRecord& out) override {
-        static constexpr std::array<const char*, 5> kNames = {"version", "time", "op", "size",
-                                                              "lbn"};
-        const auto f = split<5>(line, ',', kNames);
-        to_u64(f[0], 0, kNames[0]);
-        out.time_us = static_cast<std::int64_t>(to_u64(f[1], 1, kNames[1]));
-        const std::uint64_t opcode = to_u64(f[2], 2, kNames[2], 16);
-        if (opcode > 0xff) bad_field(2, kNames[2], f[2], "not a SCSI opcode");
+        const Fields<5> f(line, ',', {"version", "time", "op", "size", "lbn"});
+        f.u64(0);
+        out.time_us = static_cast<std::int64_t>(f.u64(1));
+        const std::uint64_t opcode = f.u64(2, 16);
+        if (opcode > 0xff) f.bad(2, "not a SCSI opcode");
         out.skip = !scsi_opcode_op(static_cast<unsigned>(opcode), out.op);
-        out.length = to_u64(f[3], 3, kNames[3]);
-        out.offset = sectors(to_u64(f[4], 4, kNames[4]), 4, kNames[4], f[4]);
+        out.length = f.u64(3);
+        out.offset = f.sector_bytes(4);
         out.volume = "disk";
         out.initiator = {};
     }
