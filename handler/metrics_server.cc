@@ -63,46 +63,52 @@ std::string lbl(const std::string& lun) {
     return "lun=\"" + escape(lun) + "\"";
 }
 
+// Every family the endpoint exposes, in the order it prints them.
+struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+};
+constexpr Family kFamilies[] = {
+    {"rbdtier_up", "gauge", "1 while the gateway serves."},
+    {"rbdtier_paused", "gauge", "1 when migrations are paused gateway-wide."},
+    {"rbdtier_luns", "gauge", "LUNs open in this gateway."},
+    {"rbdtier_lun_size_bytes", "gauge", "Size of the LUN."},
+    {"rbdtier_lun_tier_bytes", "gauge", "Bytes of the LUN held in each tier (placement map)."},
+    {"rbdtier_engine_rounds_total", "counter", "Planning rounds run."},
+    {"rbdtier_engine_events_total", "counter", "I/O events handed to the engine."},
+    {"rbdtier_engine_dropped_events_total", "counter", "I/O events dropped (engine ring full)."},
+    {"rbdtier_engine_orders_total", "counter", "Migrations the policy asked for."},
+    {"rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome."},
+    {"rbdtier_engine_refused_total", "counter", "Migrations refused, by reason."},
+    {"rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers."},
+    {"rbdtier_engine_bandwidth_budget_bytes", "gauge",
+     "The LUN's share of the gateway's migration bandwidth budget, bytes per second."},
+    {"rbdtier_engine_budget_use_ratio", "gauge",
+     "Bytes migrated in the last 10 s over what the LUN's budget allowed in them."},
+    {"rbdtier_engine_queue_length", "gauge",
+     "Orders of the last round not carried out yet (the migration queue)."},
+    {"rbdtier_engine_pinned_extents", "gauge", "Extents pinned to a tier by an admin."},
+    {"rbdtier_engine_alerts", "gauge", "Anomalies the policy has raised."},
+    {"rbdtier_forecast_promotions_total", "counter",
+     "Promotions judged (accessed within the horizon or wasted), per model."},
+    {"rbdtier_forecast_precision", "gauge", "Share of judged promotions that hit, per model."},
+    {"rbdtier_forecast_recall", "gauge",
+     "Share of accesses to busy extents served from a tier a model's promotion put them "
+     "in, per model."},
+    {"rbdtier_forecast_wasted_bytes_total", "counter",
+     "Bytes of promotions that were not accessed within the horizon, per model."},
+    {"rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction."},
+    {"rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction."},
+    {"rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands."},
+    {"rbdtier_lun_read_hit_share", "gauge", "Share of the LUN's reads served from each tier."},
+};
+
 }  // namespace
 
 std::string render_metrics(const Gateway& gateway) {
     Exposition m;
-    m.family("rbdtier_up", "gauge", "1 while the gateway serves.");
-    m.family("rbdtier_paused", "gauge", "1 when migrations are paused gateway-wide.");
-    m.family("rbdtier_luns", "gauge", "LUNs open in this gateway.");
-    m.family("rbdtier_lun_size_bytes", "gauge", "Size of the LUN.");
-    m.family("rbdtier_lun_tier_bytes", "gauge",
-             "Bytes of the LUN held in each tier (placement map).");
-    m.family("rbdtier_engine_rounds_total", "counter", "Planning rounds run.");
-    m.family("rbdtier_engine_events_total", "counter", "I/O events handed to the engine.");
-    m.family("rbdtier_engine_dropped_events_total", "counter",
-             "I/O events dropped (engine ring full).");
-    m.family("rbdtier_engine_orders_total", "counter", "Migrations the policy asked for.");
-    m.family("rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome.");
-    m.family("rbdtier_engine_refused_total", "counter", "Migrations refused, by reason.");
-    m.family("rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers.");
-    m.family("rbdtier_engine_bandwidth_budget_bytes", "gauge",
-             "The LUN's share of the gateway's migration bandwidth budget, bytes per second.");
-    m.family("rbdtier_engine_budget_use_ratio", "gauge",
-             "Bytes migrated in the last 10 s over what the LUN's budget allowed in them.");
-    m.family("rbdtier_engine_queue_length", "gauge",
-             "Orders of the last round not carried out yet (the migration queue).");
-    m.family("rbdtier_engine_pinned_extents", "gauge", "Extents pinned to a tier by an admin.");
-    m.family("rbdtier_engine_alerts", "gauge", "Anomalies the policy has raised.");
-    m.family("rbdtier_forecast_promotions_total", "counter",
-             "Promotions judged (accessed within the horizon or wasted), per model.");
-    m.family("rbdtier_forecast_precision", "gauge",
-             "Share of judged promotions that hit, per model.");
-    m.family("rbdtier_forecast_recall", "gauge",
-             "Share of accesses to busy extents served from a tier a model's promotion put them "
-             "in, per model.");
-    m.family("rbdtier_forecast_wasted_bytes_total", "counter",
-             "Bytes of promotions that were not accessed within the horizon, per model.");
-    m.family("rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction.");
-    m.family("rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction.");
-    m.family("rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands.");
-    m.family("rbdtier_lun_read_hit_share", "gauge",
-             "Share of the LUN's reads served from each tier.");
+    for (const Family& f : kFamilies) m.family(f.name, f.type, f.help);
 
     m.sample("rbdtier_up", "", "", 1);
     m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
