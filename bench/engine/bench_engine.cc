@@ -24,6 +24,7 @@
 #include "engine/cost_benefit.h"
 #include "engine/profiler.h"
 #include "engine/tiering_engine.h"
+#include "tests/support/scoring_candidates.h"
 
 namespace {
 
@@ -43,17 +44,8 @@ EngineConfig bench_config() {
 }
 
 // A scoring world: a profiler table with `n` tracked extents over 8 LUNs, some placed away.
-struct ScoringWorld {
-    EngineConfig cfg = bench_config();
-    TenantTable tenants;
-    ResourceModel resources{cfg};
-    Profiler profiler{cfg};
-    PlacementState placement{tenants, cfg.extent_bytes};
-    std::unordered_map<LunId, LunContext> luns;
-    std::unordered_map<ExtentKey, ExtentHint> hints;
-    ScoringContext ctx;
-
-    explicit ScoringWorld(std::size_t n) {
+struct ScoringWorld : test_support::ScoringCandidates {
+    explicit ScoringWorld(std::size_t n) : ScoringCandidates(bench_config()) {
         std::mt19937_64 rng(1);
         IoEvent e;
         e.length = 4096;
@@ -69,22 +61,10 @@ struct ScoringWorld {
             if (i % 100'000 == 0) profiler.drain(t);
         }
         profiler.drain(t);
-        for (LunId l = 0; l < 8; ++l) {
-            LunContext c;
-            c.home = 1;
-            c.reliability.fill(0.6);
-            luns[l] = c;
-        }
+        add_luns(0, 7, 0.6);
         for (std::size_t i = 0; i < n / 100; ++i)
             placement.moved(make_extent_key(i % 8, i), 1, 0, 1);
-        ctx.now_tick = to_tick(t);
-        ctx.bucket_ticks = profiler.bucket_ticks();
-        ctx.horizon_ticks = static_cast<std::uint32_t>(cfg.horizon_us / kTickUs);
-        ctx.episode_gap_ticks = static_cast<std::uint32_t>(cfg.episode_gap_us / kTickUs);
-        ctx.luns = &luns;
-        ctx.placement = &placement;
-        ctx.hints = &hints;
-        ctx.prepare(resources);
+        prepare(t);
     }
 };
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine/profiler.h"
+#include "tests/support/scoring_candidates.h"
 
 namespace rbdtier {
 namespace {
@@ -23,35 +24,15 @@ EngineConfig two_tiers() {
     return c.validated();
 }
 
-struct Fixture {
-    EngineConfig cfg = two_tiers();
-    TenantTable tenants;
-    ResourceModel resources{cfg};
-    Profiler profiler{cfg};
-    PlacementState placement{tenants, cfg.extent_bytes};
-    std::unordered_map<LunId, LunContext> luns;
-    std::unordered_map<ExtentKey, ExtentHint> hints;
-    ScoringContext ctx;
-
-    void prepare(std::uint64_t now_us) {
-        ctx.now_tick = to_tick(now_us);
-        ctx.bucket_ticks = profiler.bucket_ticks();
-        ctx.horizon_ticks = static_cast<std::uint32_t>(cfg.horizon_us / kTickUs);
-        ctx.episode_gap_ticks = static_cast<std::uint32_t>(cfg.episode_gap_us / kTickUs);
-        ctx.luns = &luns;
-        ctx.placement = &placement;
-        ctx.hints = &hints;
-        ctx.prepare(resources);
-    }
+// The scorer's inputs over two tiers.
+struct Fixture : test_support::ScoringCandidates {
+    Fixture() : ScoringCandidates(two_tiers()) {}
 };
 
 TEST(CostBenefit, ParallelEqualsSerial) {
     Fixture f;
     std::mt19937_64 rng(11);
-    LunContext lc;
-    lc.home = 1;
-    lc.reliability.fill(0.7);
-    for (LunId lun = 1; lun <= 4; ++lun) f.luns[lun] = lc;
+    f.add_luns(1, 4, 0.7);
     f.luns[3].priority = 2.0;
     IoEvent e;
     e.length = 4096;
@@ -87,10 +68,7 @@ TEST(CostBenefit, ParallelEqualsSerial) {
 
 TEST(CostBenefit, HotExtentsGainColdOnesDoNot) {
     Fixture f;
-    LunContext lc;
-    lc.home = 1;
-    lc.reliability.fill(1.0);
-    f.luns[1] = lc;
+    f.add_luns(1, 1, 1.0);
     IoEvent e;
     e.lun = 1;
     e.length = 4096;
