@@ -33,6 +33,18 @@ std::vector<TierSpec> tier_specs(const ReplayConfig& config) {
     return specs;
 }
 
+void record_reads(ceph::LunTiering& tiering, std::uint64_t extent, int reads) {
+    constexpr std::uint64_t kExtent = 4 << 20;
+    for (int i = 0; i < reads; ++i) {
+        IoEvent ev;
+        ev.time_us = tiering.now_us();
+        ev.offset = extent * kExtent;
+        ev.length = 4096;
+        ev.op = IoOp::kRead;
+        tiering.record(ev);
+    }
+}
+
 std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size) {
     std::uint64_t n = 0;
     auto cb = [](std::uint64_t, std::size_t, int exists, void* arg) -> int {

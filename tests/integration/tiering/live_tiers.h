@@ -1,12 +1,13 @@
 // LiveTiers: the four pools of the local test cluster as a placement policy sees them, for tests
-// that run a LunTiering on a TieredLun (kAllPools order: hdd-a home, nvme-a, nvme-b, hdd-b), and
-// what the cluster itself says a tier image holds.
+// that run a LunTiering on a TieredLun (kAllPools order: hdd-a home, nvme-a, nvme-b, hdd-b), the
+// reads such tests feed it, and what the cluster itself says a tier image holds.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "ceph/image.h"
+#include "ceph/lun_tiering.h"
 #include "engine/placement_policy.h"
 #include "engine/replay/tier_model.h"
 
@@ -18,6 +19,9 @@ ReplayConfig live_tier_config(std::uint64_t nvme_a_extents = 0);
 
 // The TierSpecs of `config`, in tier id order (what LunTiering takes).
 std::vector<TierSpec> tier_specs(const ReplayConfig& config);
+
+// Records `reads` 4 KiB reads of `extent` (4 MiB extents) at the tiering's clock.
+void record_reads(ceph::LunTiering& tiering, std::uint64_t extent, int reads = 1);
 
 // Objects of `image` that hold data in [0, size), as rbd_diff_iterate2 reports them.
 std::uint64_t allocated_extents(ceph::Image& image, std::uint64_t size);

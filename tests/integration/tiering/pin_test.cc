@@ -50,14 +50,8 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
                              builtin_policy_registry().create("reactive", {config, {}}), options);
     ASSERT_TRUE(tiering.pin(2, 2, 2));  // extents 2, 3 -> nvme-b
     for (int round = 0; round < 6; ++round) {
-        for (std::uint64_t e : {2u, 3u, 5u}) {  // all hot: reactive wants them on nvme-a
-            IoEvent ev;
-            ev.time_us = tiering.now_us();
-            ev.offset = e * kExtent;
-            ev.length = 4096;
-            ev.op = IoOp::kRead;
-            tiering.record(ev);
-        }
+        // All hot: reactive wants them on nvme-a.
+        for (std::uint64_t e : {2u, 3u, 5u}) record_reads(tiering, e);
         tiering.run_round();
     }
     EXPECT_EQ(lun->gate().tier(2), 2);
@@ -72,14 +66,7 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
     // Unpinned, they are the policy's again: reactive promotes them to nvme-a.
     tiering.unpin(2, 2);
     for (int round = 0; round < 6; ++round) {
-        for (std::uint64_t e : {2u, 3u}) {
-            IoEvent ev;
-            ev.time_us = tiering.now_us();
-            ev.offset = e * kExtent;
-            ev.length = 4096;
-            ev.op = IoOp::kRead;
-            tiering.record(ev);
-        }
+        for (std::uint64_t e : {2u, 3u}) record_reads(tiering, e);
         tiering.run_round();
     }
     EXPECT_EQ(lun->gate().tier(2), 1);

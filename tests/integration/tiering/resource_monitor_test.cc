@@ -26,8 +26,7 @@ constexpr std::uint64_t kMiB = 1 << 20;
 class ScratchImage {
 public:
     ScratchImage(ceph::Cluster& cluster, const std::string& pool, std::uint64_t bytes)
-        : io_(std::move(ceph::IoContext::open(cluster, pool).value())),
-          name_(unique_name("scratch")) {
+        : io_(open_test_pool(cluster, pool)), name_(unique_name("scratch")) {
         EXPECT_TRUE(ceph::create_image(io_, name_, bytes));
         auto image = ceph::Image::open(io_, name_);
         EXPECT_TRUE(image);
@@ -100,16 +99,7 @@ TEST(ResourceMonitor, GatewayCpuAndMemory) {
 // Hot reads of extents 0-2 for a few rounds.
 void heat(ceph::LunTiering& tiering, int rounds) {
     for (int round = 0; round < rounds; ++round) {
-        for (std::uint64_t e = 0; e < 3; ++e) {
-            for (int i = 0; i < 4; ++i) {
-                IoEvent ev;
-                ev.time_us = tiering.now_us();
-                ev.offset = e * kExtent;
-                ev.length = 4096;
-                ev.op = IoOp::kRead;
-                tiering.record(ev);
-            }
-        }
+        for (std::uint64_t e = 0; e < 3; ++e) record_reads(tiering, e, 4);
         tiering.run_round();
     }
 }

@@ -25,22 +25,36 @@ std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string& name) {
     return bytes ? *bytes : 0;
 }
 
+// A tenant of hdd-a's tenant store with a quota on nvme-a (created by the test, as with `rbdtier
+// tenant create`), and the quota its LUNs see.
+struct QuotaTenant {
+    QuotaTenant(ceph::Cluster& cluster, const std::string& stem, std::uint64_t nvme_a_quota)
+        : io(open_test_pool(cluster, "hdd-a")) {
+        tenant.name = unique_name(stem);
+        tenant.quota_bytes["nvme-a"] = nvme_a_quota;
+    }
+    // `rbdtier tenant set --quota nvme-a=...`.
+    ceph::Status set_nvme_a_quota(std::uint64_t bytes) {
+        tenant.quota_bytes["nvme-a"] = bytes;
+        return store.update(tenant);
+    }
+    // The tenant's quota as the tiered LUN hdd-a/`name` reads it.
+    ceph::TenantQuota quota_of(TieredLun& lun, const std::string& name) const {
+        return ceph::TenantQuota(lun.cluster(), "hdd-a", tenant.name, {"hdd-a", name, kAllPools});
+    }
+
+    ceph::IoContext io;
+    ceph::TenantStore store{io};
+    ceph::StoredTenant tenant;
+};
+
 // Hot reads of extents [0, extents) for some rounds; the most bytes `lun` held in nvme-a after
 // any of them, measured on the cluster (the reactive policy may evict and promote again).
 std::uint64_t heat(ceph::LunTiering& tiering, TieredLun& lun, const std::string& name,
                    std::uint64_t extents, int rounds) {
     std::uint64_t most = 0;
     for (int round = 0; round < rounds; ++round) {
-        for (std::uint64_t e = 0; e < extents; ++e) {
-            for (int i = 0; i < 4; ++i) {
-                IoEvent ev;
-                ev.time_us = tiering.now_us();
-                ev.offset = e * kExtent;
-                ev.length = 4096;
-                ev.op = IoOp::kRead;
-                tiering.record(ev);
-            }
-        }
+        for (std::uint64_t e = 0; e < extents; ++e) record_reads(tiering, e, 4);
         tiering.run_round();
         most = std::max(most, nvme_a_bytes(lun, name));
     }
@@ -55,16 +69,11 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     a->write(0, std::vector<char>(size, 'a'));
     b->write(0, std::vector<char>(size, 'b'));
 
-    auto io = ceph::IoContext::open(a->cluster(), "hdd-a");
-    ASSERT_TRUE(io);
-    ceph::TenantStore store(*io);
-    ceph::StoredTenant tenant;
-    tenant.name = unique_name("acme");
-    tenant.quota_bytes["nvme-a"] = 2 * kExtent;
-    ASSERT_TRUE(store.create(tenant));
+    QuotaTenant t(a->cluster(), "acme", 2 * kExtent);
+    ASSERT_TRUE(t.store.create(t.tenant));
 
-    ceph::TenantQuota quota_a(a->cluster(), "hdd-a", tenant.name, {"hdd-a", name_a, kAllPools});
-    ceph::TenantQuota quota_b(b->cluster(), "hdd-a", tenant.name, {"hdd-a", name_b, kAllPools});
+    ceph::TenantQuota quota_a = t.quota_of(*a, name_a);
+    ceph::TenantQuota quota_b = t.quota_of(*b, name_b);
     ASSERT_TRUE(quota_a.register_self());
     ASSERT_TRUE(quota_b.register_self());
     auto luns = quota_b.luns();
@@ -96,15 +105,14 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     EXPECT_TRUE(tiering.stats().resource_problem.empty()) << tiering.stats().resource_problem;
 
     // `rbdtier tenant set`: room for two more extents; LUN b takes them, and no more.
-    tenant.quota_bytes["nvme-a"] = 4 * kExtent;
-    ASSERT_TRUE(store.update(tenant));
+    ASSERT_TRUE(t.set_nvme_a_quota(4 * kExtent));
     EXPECT_EQ(heat(tiering, *b, name_b, 3, 8), 2 * kExtent) << "room used, never exceeded";
     EXPECT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
     EXPECT_EQ(b->read(0, size), std::vector<char>(size, 'b'));
 
     EXPECT_TRUE(quota_a.unregister_self());
     EXPECT_TRUE(quota_b.unregister_self());
-    EXPECT_TRUE(store.remove(tenant.name));
+    EXPECT_TRUE(t.store.remove(t.tenant.name));
 }
 
 // The per-LUN quota (tier capacity) and the tenant's: the smaller wins.
@@ -113,14 +121,9 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     const std::string name = unique_name("ten-c");
     auto lun = TieredLun::create("hdd-a", name, size);
     lun->write(0, std::vector<char>(size, 'c'));
-    auto io = ceph::IoContext::open(lun->cluster(), "hdd-a");
-    ASSERT_TRUE(io);
-    ceph::TenantStore store(*io);
-    ceph::StoredTenant tenant;
-    tenant.name = unique_name("small");
-    tenant.quota_bytes["nvme-a"] = 3 * kExtent;
-    ASSERT_TRUE(store.create(tenant));
-    ceph::TenantQuota quota(lun->cluster(), "hdd-a", tenant.name, {"hdd-a", name, kAllPools});
+    QuotaTenant t(lun->cluster(), "small", 3 * kExtent);
+    ASSERT_TRUE(t.store.create(t.tenant));
+    ceph::TenantQuota quota = t.quota_of(*lun, name);
     ASSERT_TRUE(quota.register_self());
 
     const ReplayConfig config = live_tier_config();
@@ -135,14 +138,14 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     EXPECT_EQ(heat(tiering, *lun, name, 3, 6), 1 * kExtent) << "the LUN's quota is the smaller";
     EXPECT_LE(tiering.effective_tiers()[1].capacity_bytes, 1 * kExtent);
 
-    tenant.quota_bytes["nvme-a"] = 0;  // now the tenant's is: nothing more goes there
-    ASSERT_TRUE(store.update(tenant));
+    // Now the tenant's is: nothing more goes there.
+    ASSERT_TRUE(t.set_nvme_a_quota(0));
     tiering.run_round();
     const std::uint64_t held = nvme_a_bytes(*lun, name);
     EXPECT_LE(heat(tiering, *lun, name, 3, 6), held) << "what it holds may stay, no more";
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, std::max<std::uint64_t>(held, 1));
     EXPECT_TRUE(quota.unregister_self());
-    EXPECT_TRUE(store.remove(tenant.name));
+    EXPECT_TRUE(t.store.remove(t.tenant.name));
 }
 
 }  // namespace

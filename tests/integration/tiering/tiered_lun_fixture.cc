@@ -26,13 +26,18 @@ ceph::Cluster connect_test_cluster() {
     return std::move(cluster).value();
 }
 
+ceph::IoContext open_test_pool(ceph::Cluster& cluster, const std::string& pool) {
+    auto io = ceph::IoContext::open(cluster, pool);
+    if (!io) throw std::runtime_error(io.status().message());
+    return std::move(io).value();
+}
+
 std::unique_ptr<TieredLun> TieredLun::create(const std::string& pool, const std::string& name,
                                              std::uint64_t size) {
     {
         auto cluster = connect_test_cluster();
-        auto io = ceph::IoContext::open(cluster, pool);
-        if (!io) throw std::runtime_error(io.status().message());
-        if (auto s = ceph::create_image(*io, name, size); !s) throw std::runtime_error(s.message());
+        auto io = open_test_pool(cluster, pool);
+        if (auto s = ceph::create_image(io, name, size); !s) throw std::runtime_error(s.message());
     }
     return open(pool, name, size);
 }
@@ -47,9 +52,7 @@ std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::s
     auto images = ceph::TierImages::open(*lun->cluster_, pool, name, kAllPools, true);
     if (!images) throw std::runtime_error(images.status().message());
     lun->images_.emplace(std::move(*images));
-    auto io = ceph::IoContext::open(*lun->cluster_, pool);
-    if (!io) throw std::runtime_error(io.status().message());
-    auto map = ceph::PlacementMap::load(std::move(*io), name);
+    auto map = ceph::PlacementMap::load(open_test_pool(*lun->cluster_, pool), name);
     if (!map) throw std::runtime_error(map.status().message());
     lun->map_.emplace(std::move(*map));
     lun->gate_ = std::make_unique<ceph::ExtentGate>(size / lun->images_->object_size());

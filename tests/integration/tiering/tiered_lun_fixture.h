@@ -65,6 +65,9 @@ private:
 };
 
 std::string unique_name(const std::string& stem);
+// A connection to the running test cluster ($RBDTIER_CEPH_CONF); throws std::runtime_error.
 ceph::Cluster connect_test_cluster();
+// `pool` opened on `cluster`; throws std::runtime_error with Ceph's message.
+ceph::IoContext open_test_pool(ceph::Cluster& cluster, const std::string& pool);
 
 }  // namespace rbdtier::test
