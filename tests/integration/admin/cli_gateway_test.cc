@@ -26,6 +26,7 @@
 #include "handler/admin_commands.h"
 #include "handler/gateway.h"
 #include "handler/metrics_server.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier::test {
 namespace {
@@ -50,15 +51,8 @@ std::string slurp(const std::string& path) {
 CliRun run_cli(const std::string& args) {
     const std::string err_path = ::testing::TempDir() + "/cli_err." + std::to_string(::getpid());
     const std::string cmd = std::string(RBDTIER_CLI_PATH) + " " + args + " 2>" + err_path;
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = slurp(err_path);
+    const test_support::ShellRun run = test_support::run_shell(cmd);
+    CliRun r{run.code, run.out, slurp(err_path)};
     std::remove(err_path.c_str());
     return r;
 }
@@ -77,13 +71,7 @@ protected:
         name_ = unique_name("adm");
         lun_ = TieredLun::create("hdd-a", name_, kExtents * kExtent);
         lun_->write(0, std::vector<char>(kExtents * kExtent, 'a'));
-        const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
-        std::vector<TierSpec> specs = tier_specs(rc);
-        ceph::LunTieringOptions options;
-        options.round_us = rc.round_us;
-        tiering_ = std::make_unique<ceph::LunTiering>(
-            lun_->images(), lun_->gate(), lun_->migrator(), specs,
-            builtin_policy_registry().create("reactive", {rc, {}}), options);
+        start_tiering("reactive");
         socket_ = ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".asok";
         config_path_ =
             ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".conf";
@@ -94,15 +82,7 @@ protected:
         std::string error;
         gateway_ = Gateway::load(config_path_, error);
         ASSERT_TRUE(gateway_) << error;
-        GatewayLun g;
-        g.name = "lun0";
-        g.pool = "hdd-a";
-        g.image = name_;
-        g.size_bytes = kExtents * kExtent;
-        g.images = &lun_->images();
-        g.map = &lun_->map();
-        g.migrator = &lun_->migrator();
-        g.tiering = tiering_.get();
+        GatewayLun g = lun0();
         g.io_metrics = &io_metrics_;
         registration_ = gateway_->add_lun(g, error);
         ASSERT_TRUE(registration_.registered()) << error;
@@ -114,6 +94,30 @@ protected:
         registration_.reset();
         tiering_.reset();
         std::remove(config_path_.c_str());
+    }
+
+    // tiering_: the built-in `policy` on the LUN, over live_tier_config(3)'s tiers.
+    void start_tiering(const std::string& policy) {
+        const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
+        ceph::LunTieringOptions options;
+        options.round_us = rc.round_us;
+        tiering_ = std::make_unique<ceph::LunTiering>(
+            lun_->images(), lun_->gate(), lun_->migrator(), tier_specs(rc),
+            builtin_policy_registry().create(policy, {rc, {}}), options);
+    }
+
+    // The LUN as the gateway serves it: "lun0", run by tiering_.
+    GatewayLun lun0() {
+        GatewayLun g;
+        g.name = "lun0";
+        g.pool = "hdd-a";
+        g.image = name_;
+        g.size_bytes = kExtents * kExtent;
+        g.images = &lun_->images();
+        g.map = &lun_->map();
+        g.migrator = &lun_->migrator();
+        g.tiering = tiering_.get();
+        return g;
     }
 
     // Reads extents 0..2 until the policy has moved some of them (bounded number of rounds).
@@ -324,19 +328,10 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
     auto server = MetricsServer::start(
         "127.0.0.1", 0, [this] { return render_metrics(*gateway_); }, error);
     ASSERT_TRUE(server) << error;
-    const CliRun curl = [&] {
-        CliRun r;
-        const std::string cmd =
-            "python3 -c \"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("
-            "'http://127.0.0.1:" +
-            std::to_string(server->port()) + "/metrics').read().decode())\"";
-        FILE* p = ::popen(cmd.c_str(), "r");
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-        r.code = WEXITSTATUS(::pclose(p));
-        return r;
-    }();
+    const test_support::ShellRun curl = test_support::run_shell(
+        "python3 -c \"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("
+        "'http://127.0.0.1:" +
+        std::to_string(server->port()) + "/metrics').read().decode())\"");
     ASSERT_EQ(curl.code, 0);
     const std::string& text = curl.out;
     std::uint64_t mapped_nvme = 0;
@@ -503,24 +498,9 @@ TEST_F(CliGateway, HeatPinUnpinAndQueue) {
 TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
     registration_.reset();
     tiering_.reset();
-    const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
-    std::vector<TierSpec> specs = tier_specs(rc);
-    ceph::LunTieringOptions options;
-    options.round_us = rc.round_us;
-    tiering_ = std::make_unique<ceph::LunTiering>(
-        lun_->images(), lun_->gate(), lun_->migrator(), specs,
-        builtin_policy_registry().create("predictive", {rc, {}}), options);
-    GatewayLun g;
-    g.name = "lun0";
-    g.pool = "hdd-a";
-    g.image = name_;
-    g.size_bytes = kExtents * kExtent;
-    g.images = &lun_->images();
-    g.map = &lun_->map();
-    g.migrator = &lun_->migrator();
-    g.tiering = tiering_.get();
+    start_tiering("predictive");
     std::string error;
-    registration_ = gateway_->add_lun(g, error);
+    registration_ = gateway_->add_lun(lun0(), error);
     ASSERT_TRUE(registration_.registered()) << error;
 
     // Extents 0 and 1 read often, extent 2 a little, the rest never.

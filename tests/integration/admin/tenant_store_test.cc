@@ -2,7 +2,6 @@
 #include "ceph/tenant_store.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "../tiering/tiered_lun_fixture.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier::test {
 namespace {
@@ -19,11 +19,7 @@ constexpr const char* kPool = "nvme-a";
 
 struct Store {
     ceph::Cluster cluster = connect_test_cluster();
-    ceph::IoContext io = [this] {
-        auto io = ceph::IoContext::open(cluster, kPool);
-        if (!io) throw std::runtime_error(io.status().message());
-        return std::move(io).value();
-    }();
+    ceph::IoContext io = open_test_pool(cluster, kPool);
     ceph::TenantStore store{io};
 };
 
@@ -94,24 +90,13 @@ TEST(TenantStore, ConcurrentWritersLoseNothing) {
     ASSERT_TRUE(a.store.remove(nb));
 }
 
-struct CliRun {
-    int code = -1;
-    std::string out;
-};
+using CliRun = test_support::ShellRun;
 
 CliRun cli(const std::string& args) {
     const std::string cmd = std::string(RBDTIER_CLI_PATH) + " " + args + " --pool " + kPool +
                             " --ceph-conf " + std::getenv("RBDTIER_CEPH_CONF") +
                             " --format json 2>/dev/null";
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test_support::run_shell(cmd);
 }
 
 TEST(TenantCli, CreateSetShowListWithoutAGateway) {
