@@ -31,12 +31,7 @@ TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     auto rounds = [&](std::uint64_t hot_extents, int count) {
         for (int round = 0; round < count; ++round) {
             for (std::uint64_t e = 0; e < hot_extents; ++e) {
-                IoEvent ev;
-                ev.time_us = tiering.now_us();
-                ev.offset = e * kExtent;
-                ev.length = 4096;
-                ev.op = IoOp::kRead;
-                tiering.record(ev);
+                record_reads(tiering, e);
                 (void)lun->read(e * kExtent, 4096);
             }
             tiering.run_round();

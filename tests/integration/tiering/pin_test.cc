@@ -37,17 +37,32 @@ TEST(LunTieringPins, RefusesBadRangesAndReplacesOverlap) {
     EXPECT_TRUE(tiering.pins().empty());
 }
 
+// A tiered LUN of `extents` extents, written through with `fill`, and a LunTiering running the
+// built-in `policy` on it with a migration budget of `bandwidth` bytes/s.
+struct TieredWithBudget {
+    TieredWithBudget(std::uint64_t extents, char fill, const std::string& policy, double bandwidth)
+        : size(extents * kExtent), lun(TieredLun::create("hdd-a", unique_name("pin"), size)) {
+        lun->write(0, std::vector<char>(size, fill));
+        ceph::LunTieringOptions options;
+        options.round_us = config.round_us;
+        options.bandwidth_bytes_per_s = bandwidth;
+        tiering = std::make_unique<ceph::LunTiering>(
+            lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
+            builtin_policy_registry().create(policy, {config, {}}), options);
+    }
+
+    const std::uint64_t size;
+    std::unique_ptr<TieredLun> lun;
+    const ReplayConfig config = live_tier_config();
+    std::unique_ptr<ceph::LunTiering> tiering;
+};
+
 // Pinned extents move first and stay put while the reactive policy wants them elsewhere.
 TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
-    const std::uint64_t size = 8 * kExtent;
-    auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
-    lun->write(0, std::vector<char>(size, 'p'));
-    const ReplayConfig config = live_tier_config();
-    ceph::LunTieringOptions options;
-    options.round_us = config.round_us;
-    options.bandwidth_bytes_per_s = 64.0 * kExtent;
-    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
-                             builtin_policy_registry().create("reactive", {config, {}}), options);
+    TieredWithBudget t(8, 'p', "reactive", 64.0 * kExtent);
+    const std::uint64_t size = t.size;
+    auto& lun = t.lun;
+    ceph::LunTiering& tiering = *t.tiering;
     ASSERT_TRUE(tiering.pin(2, 2, 2));  // extents 2, 3 -> nvme-b
     for (int round = 0; round < 6; ++round) {
         // All hot: reactive wants them on nvme-a.
@@ -86,15 +101,10 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
 
 // A budget of one extent a round: the rest of a pinned range waits in the queue.
 TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
-    const std::uint64_t size = 6 * kExtent;
-    auto lun = TieredLun::create("hdd-a", unique_name("pin"), size);
-    lun->write(0, std::vector<char>(size, 'w'));
-    const ReplayConfig config = live_tier_config();
-    ceph::LunTieringOptions options;
-    options.round_us = config.round_us;
-    options.bandwidth_bytes_per_s = kExtent;  // one extent a second
-    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
-                             builtin_policy_registry().create("none", {config, {}}), options);
+    TieredWithBudget t(6, 'w', "none", kExtent);  // one extent a second
+    const std::uint64_t size = t.size;
+    auto& lun = t.lun;
+    ceph::LunTiering& tiering = *t.tiering;
     ASSERT_TRUE(tiering.pin(0, 4, 1));
     tiering.run_round();
     EXPECT_EQ(tiering.stats().moved, 1u);

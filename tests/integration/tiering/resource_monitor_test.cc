@@ -129,17 +129,24 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     ASSERT_GE(nvme.stored_bytes, 16 * kMiB);
     const double nvme_ratio = 16.0 * kMiB / static_cast<double>(nvme.capacity_bytes());
     ASSERT_GT(nvme_ratio, 0.0);
-    {
+    // The reactive policy on the LUN, sampling the pools every round, after 6 rounds of heat;
+    // `pool_full_ratio` empty: Ceph's default threshold.
+    auto heated = [&](std::vector<double> pool_full_ratio) {
         ceph::LunTieringOptions options;
         options.round_us = config.round_us;
         options.resource_interval_us = 0;  // every round
-        options.pool_full_ratio = {0.99, nvme_ratio / 2, 0.99, 0.99};
-        ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
-                                 builtin_policy_registry().create("reactive", {config, {}}),
-                                 options);
-        tiering.set_resource_monitor(
+        options.pool_full_ratio = std::move(pool_full_ratio);
+        auto tiering = std::make_unique<ceph::LunTiering>(
+            lun->images(), lun->gate(), lun->migrator(), specs,
+            builtin_policy_registry().create("reactive", {config, {}}), options);
+        tiering->set_resource_monitor(
             std::make_unique<ceph::ResourceMonitor>(lun->cluster(), pools));
-        heat(tiering, 6);
+        heat(*tiering, 6);
+        return tiering;
+    };
+    {
+        const auto owned = heated({0.99, nvme_ratio / 2, 0.99, 0.99});
+        ceph::LunTiering& tiering = *owned;
         const auto stats = tiering.stats();
         ASSERT_TRUE(tiering.resources());
         const auto& seen = tiering.resources()->pools[1];
@@ -156,16 +163,8 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
         EXPECT_EQ(tiering.resources()->pools[1].pool, "nvme-a");
     }
     {
-        ceph::LunTieringOptions options;
-        options.round_us = config.round_us;
-        options.resource_interval_us = 0;
-        ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
-                                 builtin_policy_registry().create("reactive", {config, {}}),
-                                 options);
-        tiering.set_resource_monitor(
-            std::make_unique<ceph::ResourceMonitor>(lun->cluster(), pools));
-        heat(tiering, 6);
-        EXPECT_EQ(tiering.stats().refused_pool_full, 0u);
+        const auto tiering = heated({});
+        EXPECT_EQ(tiering->stats().refused_pool_full, 0u);
         EXPECT_EQ(allocated_extents(lun->images().image(1), size), 3u)
             << "with room, the hot extents go to nvme-a";
     }
