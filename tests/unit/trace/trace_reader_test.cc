@@ -32,16 +32,25 @@ std::vector<IoEvent> read_all(const std::string& path, TraceReaderOptions opt = 
     return out;
 }
 
-TEST(TraceReader, Msr) {
+// The events of a trace file `name` holding `text`, read with the format detected; expects the
+// detection to find `format`.
+std::vector<IoEvent> read_detected(const std::string& name, const std::string& text,
+                                   TraceFormat format, VolumeTable* volumes = nullptr,
+                                   std::uint64_t* skipped = nullptr) {
     TempDir dir;
-    const auto path = dir.file("msr.csv",
-                               "128166372003061629,hm,1,Read,3154152960,32768,1255\n"
-                               "128166372016382155,prxy,0,Write,1235955712,4096,2082\r\n"
-                               "128166372026382245,hm,1,write,3154185728,65536,0\n");
-    TraceFormat f;
+    TraceFormat detected = TraceFormat::kAuto;
+    auto ev = read_all(dir.file(name, text), {}, &detected, volumes, skipped);
+    EXPECT_EQ(detected, format) << name;
+    return ev;
+}
+
+TEST(TraceReader, Msr) {
     VolumeTable v;
-    const auto ev = read_all(path, {}, &f, &v);
-    EXPECT_EQ(f, TraceFormat::kMsr);
+    const auto ev = read_detected("msr.csv",
+                                  "128166372003061629,hm,1,Read,3154152960,32768,1255\n"
+                                  "128166372016382155,prxy,0,Write,1235955712,4096,2082\r\n"
+                                  "128166372026382245,hm,1,write,3154185728,65536,0\n",
+                                  TraceFormat::kMsr, &v);
     ASSERT_EQ(ev.size(), 3u);
     EXPECT_EQ(ev[0].time_us, 0u);
     EXPECT_EQ(ev[1].time_us, 128166372016382155ull / 10 - 128166372003061629ull / 10);
@@ -58,14 +67,11 @@ TEST(TraceReader, Msr) {
 }
 
 TEST(TraceReader, Spc) {
-    TempDir dir;
-    const auto path = dir.file("spc.csv",
-                               "0,303567,3584,w,0.000000\n"
-                               "1,55590,3072,R,0.000454\n"
-                               "0,10,512,r,1.5\n");
-    TraceFormat f;
-    const auto ev = read_all(path, {}, &f);
-    EXPECT_EQ(f, TraceFormat::kSpc);
+    const auto ev = read_detected("spc.csv",
+                                  "0,303567,3584,w,0.000000\n"
+                                  "1,55590,3072,R,0.000454\n"
+                                  "0,10,512,r,1.5\n",
+                                  TraceFormat::kSpc);
     ASSERT_EQ(ev.size(), 3u);
     EXPECT_EQ(ev[0].offset, 303567u * 512);
     EXPECT_EQ(ev[0].length, 3584u);
@@ -78,15 +84,12 @@ TEST(TraceReader, Spc) {
 }
 
 TEST(TraceReader, AlibabaWithHeader) {
-    TempDir dir;
-    const auto path = dir.file("ali.csv",
-                               "device_id,opcode,offset,length,timestamp\n"
-                               "419,W,8532952064,4096,1577808000000162\n"
-                               "419,R,8532956160,8192,1577808000000200\n"
-                               "7,W,0,4096,1577808000001162\n");
-    TraceFormat f;
-    const auto ev = read_all(path, {}, &f);
-    EXPECT_EQ(f, TraceFormat::kAlibaba);
+    const auto ev = read_detected("ali.csv",
+                                  "device_id,opcode,offset,length,timestamp\n"
+                                  "419,W,8532952064,4096,1577808000000162\n"
+                                  "419,R,8532956160,8192,1577808000000200\n"
+                                  "7,W,0,4096,1577808000001162\n",
+                                  TraceFormat::kAlibaba);
     ASSERT_EQ(ev.size(), 3u);
     EXPECT_EQ(ev[1].time_us, 38u);
     EXPECT_EQ(ev[2].time_us, 1000u);
@@ -96,13 +99,10 @@ TEST(TraceReader, AlibabaWithHeader) {
 }
 
 TEST(TraceReader, Tencent) {
-    TempDir dir;
-    const auto path = dir.file("tencent.csv",
-                               "1538323199,105352008,584,1,1576\n"
-                               "1538323200,40,8,0,1577\n");
-    TraceFormat f;
-    const auto ev = read_all(path, {}, &f);
-    EXPECT_EQ(f, TraceFormat::kTencent);
+    const auto ev = read_detected("tencent.csv",
+                                  "1538323199,105352008,584,1,1576\n"
+                                  "1538323200,40,8,0,1577\n",
+                                  TraceFormat::kTencent);
     ASSERT_EQ(ev.size(), 2u);
     EXPECT_EQ(ev[0].offset, 105352008ull * 512);
     EXPECT_EQ(ev[0].length, 584u * 512);
@@ -113,15 +113,12 @@ TEST(TraceReader, Tencent) {
 }
 
 TEST(TraceReader, CloudPhysicsCsvSkipsOtherCommands) {
-    TempDir dir;
-    const auto path = dir.file("cp.csv",
-                               "1,1000,28,4096,2048\n"
-                               "1,1500,35,0,0\n"
-                               "1,2000,2a,8192,4096\n");
-    TraceFormat f;
     std::uint64_t skipped = 0;
-    const auto ev = read_all(path, {}, &f, nullptr, &skipped);
-    EXPECT_EQ(f, TraceFormat::kCloudPhysicsCsv);
+    const auto ev = read_detected("cp.csv",
+                                  "1,1000,28,4096,2048\n"
+                                  "1,1500,35,0,0\n"
+                                  "1,2000,2a,8192,4096\n",
+                                  TraceFormat::kCloudPhysicsCsv, nullptr, &skipped);
     ASSERT_EQ(ev.size(), 2u);
     EXPECT_EQ(skipped, 1u);
     EXPECT_EQ(ev[0].op, IoOp::kRead);
@@ -147,15 +144,12 @@ std::string vscsi_record(std::uint32_t sn, std::uint32_t len, std::uint16_t cmd,
 }
 
 TEST(TraceReader, VscsiBinary) {
-    TempDir dir;
-    const auto path =
-        dir.file("trace.vscsi",
-                 vscsi_record(1, 4096, 0x28, 100, 5000) + vscsi_record(2, 0, 0x00, 0, 5100) +
-                     vscsi_record(3, 65536, 0x2a, 200, 7000) + vscsi_record(4, 512, 0x88, 1, 9000));
-    TraceFormat f;
     std::uint64_t skipped = 0;
-    const auto ev = read_all(path, {}, &f, nullptr, &skipped);
-    EXPECT_EQ(f, TraceFormat::kVscsi);
+    const auto ev = read_detected(
+        "trace.vscsi",
+        vscsi_record(1, 4096, 0x28, 100, 5000) + vscsi_record(2, 0, 0x00, 0, 5100) +
+            vscsi_record(3, 65536, 0x2a, 200, 7000) + vscsi_record(4, 512, 0x88, 1, 9000),
+        TraceFormat::kVscsi, nullptr, &skipped);
     ASSERT_EQ(ev.size(), 3u);
     EXPECT_EQ(skipped, 1u);
     EXPECT_EQ(ev[0].offset, 100u * 512);
