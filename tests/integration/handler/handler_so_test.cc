@@ -94,14 +94,8 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
               "read ceph config /nonexistent.conf: No such file or directory");
 
     // An existing image, with tiers: accepted; a missing tier pool: refused.
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto io = ceph::IoContext::open(*cluster, "nvme-a");
-    ASSERT_TRUE(io.is_ok());
-    const std::string name = "so-check-" + std::to_string(getpid());
-    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    TestImage image("nvme-a", "so-check", 8 << 20);
+    const std::string& name = image.name();
     EXPECT_EQ(h.check_config("nvme-a/" + name + c + ";tiers=hdd-a,nvme-b;policy=predictive"),
               std::nullopt);
     EXPECT_EQ(h.check_config("nvme-a/" + name + c + ";tiers=hdd-a,ssd-z"),
@@ -110,22 +104,16 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
     // open() refuses what check_config refuses, and a LUN larger than its image.
     EXPECT_THROW(h.open({"nvme-a/no-such-image" + c, 8 << 20}), std::runtime_error);
     EXPECT_THROW(h.open({"nvme-a/" + name + c, 16 << 20}), std::runtime_error);
-    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ASSERT_TRUE(image.remove().is_ok());
 }
 
 TEST_F(HandlerSo, DataWrittenWithLibrbdReadsBackThroughTheHandler) {
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto io = ceph::IoContext::open(*cluster, "hdd-a");
-    ASSERT_TRUE(io.is_ok());
-    const std::string name = "so-rb-" + std::to_string(getpid());
-    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    TestImage rbd("hdd-a", "so-rb", 8 << 20);
+    const std::string& name = rbd.name();
     std::vector<char> data(3 * 4096 + 512);
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 3);
     {
-        auto image = ceph::Image::open(*io, name);
+        auto image = ceph::Image::open(rbd.io(), name);
         ASSERT_TRUE(image.is_ok());
         ASSERT_EQ(rbd_write(image->handle(), 5 * 4096, data.size(), data.data()),
                   static_cast<ssize_t>(data.size()));
@@ -147,18 +135,12 @@ TEST_F(HandlerSo, DataWrittenWithLibrbdReadsBackThroughTheHandler) {
         EXPECT_EQ(past.sense_view().key(), 0x5) << past.describe();   // ILLEGAL REQUEST
         EXPECT_EQ(past.sense_view().asc(), 0x21) << past.describe();  // LBA out of range
     }
-    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ASSERT_TRUE(rbd.remove().is_ok());
 }
 
 TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto io = ceph::IoContext::open(*cluster, "nvme-b");
-    ASSERT_TRUE(io.is_ok());
-    const std::string name = "so-rc-" + std::to_string(getpid());
-    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    TestImage rbd("nvme-b", "so-rc", 8 << 20);
+    const std::string& name = rbd.name();
     {
         harness::Harness h(HANDLER_SO);
         auto dev = h.open({"nvme-b/" + name + ";conf=" + conf(), 8 << 20});
@@ -177,7 +159,7 @@ TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
         grow.type = TCMULIB_CFG_DEV_SIZE;
         grow.data.dev_size = 12 << 20;
         EXPECT_EQ(t.reconfig(dev->raw(), &grow), 0);
-        auto image = ceph::Image::open(*io, name);
+        auto image = ceph::Image::open(rbd.io(), name);
         ASSERT_TRUE(image.is_ok());
         auto size = image->size();
         ASSERT_TRUE(size.is_ok());
@@ -186,25 +168,18 @@ TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
         cfgstr.type = TCMULIB_CFG_DEV_CFGSTR;
         EXPECT_EQ(t.reconfig(dev->raw(), &cfgstr), -EOPNOTSUPP);
     }
-    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ASSERT_TRUE(rbd.remove().is_ok());
 }
 
 // ---- gateway administration in the .so -------------------------------------------------------
 
 TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
     GatewayConf gw("site = site-a\nmetrics_port = 0\n");
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto plain_io = ceph::IoContext::open(*cluster, "nvme-a");
-    auto tiered_io = ceph::IoContext::open(*cluster, "hdd-a");
-    ASSERT_TRUE(plain_io.is_ok() && tiered_io.is_ok());
-    const std::string plain = "so-gw-p-" + std::to_string(getpid());
-    const std::string tiered = "so-gw-t-" + std::to_string(getpid());
     constexpr std::uint64_t kSize = 32 << 20;
-    ASSERT_TRUE(ceph::create_image(*plain_io, plain, kSize).is_ok());
-    ASSERT_TRUE(ceph::create_image(*tiered_io, tiered, kSize).is_ok());
+    TestImage plain_image("nvme-a", "so-gw-p", kSize);
+    TestImage tiered_image("hdd-a", "so-gw-t", kSize);
+    const std::string& plain = plain_image.name();
+    const std::string& tiered = tiered_image.name();
     {
         harness::Harness h(HANDLER_SO);
         auto p = h.open({"nvme-a/" + plain + ";conf=" + conf(), kSize});
@@ -289,19 +264,13 @@ TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
     }
     // The last LUN closed and the plugin went away: so did the socket.
     EXPECT_FALSE(std::filesystem::exists(gw.socket()));
-    ASSERT_TRUE(ceph::remove_image(*plain_io, plain).is_ok());
-    ASSERT_TRUE(ceph::remove_image(*tiered_io, tiered).is_ok());
+    ASSERT_TRUE(plain_image.remove().is_ok());
+    ASSERT_TRUE(tiered_image.remove().is_ok());
 }
 
 TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto io = ceph::IoContext::open(*cluster, "nvme-b");
-    ASSERT_TRUE(io.is_ok());
-    const std::string name = "so-gw-bad-" + std::to_string(getpid());
-    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    TestImage image("nvme-b", "so-gw-bad", 8 << 20);
+    const std::string& name = image.name();
     // A config with a mistake, and one whose socket directory does not exist.
     for (const std::string& body :
          {std::string("admin_socket = /tmp/x.asok\nsitee = b\n"),
@@ -315,7 +284,7 @@ TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
         EXPECT_EQ(back, data) << body;
         EXPECT_FALSE(std::filesystem::exists("/tmp/x.asok")) << "the bad config was not used";
     }
-    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ASSERT_TRUE(image.remove().is_ok());
 }
 
 // A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID and then
@@ -381,14 +350,8 @@ TEST_F(HandlerSo, GatewayShowsInTheServiceMap) {
             << "the test's ceph-mgr did not become available";
     }
     GatewayConf gw("metrics_port = 0\n");
-    ceph::ClusterOptions o;
-    o.conf_path = conf();
-    auto cluster = ceph::Cluster::connect(o);
-    ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-    auto io = ceph::IoContext::open(*cluster, "hdd-a");
-    ASSERT_TRUE(io.is_ok());
-    const std::string name = "so-svc-" + std::to_string(getpid());
-    ASSERT_TRUE(ceph::create_image(*io, name, 8 << 20).is_ok());
+    TestImage image("hdd-a", "so-svc", 8 << 20);
+    const std::string& name = image.name();
     char host[256] = {};
     ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
     const std::string daemon = std::string(host) + ":rbdtier";
@@ -437,7 +400,7 @@ TEST_F(HandlerSo, GatewayShowsInTheServiceMap) {
         const CliRun s = run_command("timeout 20 ceph --conf " + conf() + " -s");
         EXPECT_NE(s.out.find("tcmu-runner: 1 gateway active"), std::string::npos) << s.out;
     }
-    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ASSERT_TRUE(image.remove().is_ok());
 }
 
 }  // namespace

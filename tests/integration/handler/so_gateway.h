@@ -7,29 +7,36 @@
 // in $RBDTIER_CONF while it lives (the .so reads it when it registers). IoLoop: a thread writing
 // and reading back patterns on a LUN until stopped, counting what succeeded and what failed.
 // wait_for(): polls a condition until it holds or a deadline passes. find_named(): the element
-// of a JSON array whose "name" is given.
+// of a JSON array whose "name" is given. TestImage: an RBD image made on the test cluster for one
+// test (header-only: it needs rbdtier_ceph, which the test executables link).
 #pragma once
+
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
 #include "tests/harness/harness.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier::so_test {
 
 std::string ceph_conf();
 
-struct CliRun {
-    int code = -1;
-    std::string out;
-};
+using CliRun = test_support::ShellRun;
 
+// `command` with its stderr joined to its stdout.
 CliRun run_command(const std::string& command);
 
 // `rbdtier ARGS --format json --socket SOCKET`, parsed; gtest failures when it does not exit 0
@@ -93,6 +100,45 @@ bool wait_for(Pred&& pred, std::chrono::milliseconds deadline) {
     }
     return true;
 }
+
+// The image "<stem>-<pid>" of `size` bytes in `pool`, created on the test cluster (ceph_conf())
+// over a connection of its own; throws std::runtime_error when the cluster, pool or image cannot
+// be had. remove() removes it (for the test to check); if the test ends first, the destructor
+// removes it, unchecked.
+class TestImage {
+public:
+    TestImage(const std::string& pool, const std::string& stem, std::uint64_t size)
+        : name_(stem + "-" + std::to_string(::getpid())) {
+        ceph::ClusterOptions options;
+        options.conf_path = ceph_conf();
+        auto cluster = ceph::Cluster::connect(options);
+        if (!cluster.is_ok()) throw std::runtime_error(cluster.status().message());
+        cluster_.emplace(std::move(cluster).value());
+        auto io = ceph::IoContext::open(*cluster_, pool);
+        if (!io.is_ok()) throw std::runtime_error(io.status().message());
+        io_.emplace(std::move(io).value());
+        if (const ceph::Status s = ceph::create_image(*io_, name_, size); !s.is_ok())
+            throw std::runtime_error("create " + pool + "/" + name_ + ": " + s.message());
+    }
+    ~TestImage() {
+        if (!removed_) (void)ceph::remove_image(*io_, name_);
+    }
+    TestImage(const TestImage&) = delete;
+    TestImage& operator=(const TestImage&) = delete;
+
+    const std::string& name() const { return name_; }
+    const ceph::IoContext& io() const { return *io_; }
+    ceph::Status remove() {
+        removed_ = true;
+        return ceph::remove_image(*io_, name_);
+    }
+
+private:
+    std::string name_;
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::IoContext> io_;
+    bool removed_ = false;
+};
 
 const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name);
 
