@@ -223,9 +223,8 @@ int open_impl(tcmu_device* dev) {
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
-    const TieringSettings settings =
-        resolve_tiering_settings(*parsed.config, gateway_host().config_for_open(dev));
-    auto lun = Lun::open(*parsed.config, geometry, host_functions(), settings);
+    auto lun =
+        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open(dev));
     if (!lun) {
         tcmu_dev_err(dev, "%s\n", lun.status().message().c_str());
         return lun.status().code();

@@ -66,8 +66,7 @@ bool gather(const iovec* iov, std::size_t iov_cnt, std::size_t len, char* dst) {
 }  // namespace
 
 ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometry geometry,
-                                             const TcmuHost& host,
-                                             const TieringSettings& settings) {
+                                             const TcmuHost& host, const GatewayConfig& gateway) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -89,9 +88,9 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
                          " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
                          " (grow it with rbd resize)");
     }
-    std::unique_ptr<Lun> lun(new Lun(config, settings, host, std::move(cluster).value(),
-                                     std::move(io).value(), std::move(image).value(), info.value(),
-                                     geometry.size_bytes));
+    std::unique_ptr<Lun> lun(new Lun(config, resolve_tiering_settings(config, gateway), host,
+                                     std::move(cluster).value(), std::move(io).value(),
+                                     std::move(image).value(), info.value(), geometry.size_bytes));
     if (!config.tiers.empty()) {
         if (ceph::Status s = lun->enable_tiering(); !s) {
             return s.with_context("enable tiering of " + config.spec());

@@ -60,10 +60,11 @@ public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
     // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
-    // tiers= starts its tiering with `settings` (the gateway's, resolved for this LUN).
+    // tiers= starts its tiering with the settings its config and the gateway's give
+    // (resolve_tiering_settings).
     static ceph::Result<std::unique_ptr<Lun>> open(const LunConfig& config, LunGeometry geometry,
                                                    const TcmuHost& host,
-                                                   const TieringSettings& settings = {});
+                                                   const GatewayConfig& gateway = {});
     ~Lun();
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;

@@ -159,9 +159,14 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
 TEST_F(TieredLunTest, OnlyTheLockOwnerMigrates) {
     lun_.reset();
     const std::string cfg = std::string(kTiers) + ";policy=reactive";
-    auto a = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto a = Lun::open(image_->config(cfg + ";horizon=4"), LunGeometry{kSize, 512}, fake_host());
     auto b = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok() && b.is_ok());
+    // The cfgstring's horizon, else the (default) gateway config's; rounds follow.
+    EXPECT_EQ((*a)->tiering_settings().horizon_s, 4);
+    EXPECT_EQ((*a)->tiering_settings().round_us, 500'000u);
+    EXPECT_EQ((*b)->tiering_settings().horizon_s, GatewayConfig{}.horizon_s);
+    EXPECT_EQ((*b)->tiering_settings().round_us, 1'000'000u);
     std::vector<char> shadow = pattern(kSize, 31);
     ASSERT_EQ((*a)->lock(1), TCMU_STS_OK);
     ASSERT_EQ(write(**a, 0, shadow), TCMU_STS_OK);
