@@ -411,8 +411,7 @@ std::vector<TierSpec> LunTiering::effective_tiers_locked() const {
         if (!limit) continue;
         // capacity 0 means unlimited: a tier with no room at all shows one byte.
         const std::uint64_t cap = std::max<std::uint64_t>(*limit, 1);
-        tiers[t].capacity_bytes =
-            tiers[t].capacity_bytes == 0 ? cap : std::min(tiers[t].capacity_bytes, cap);
+        tiers[t].capacity_bytes = tighter_capacity(tiers[t].capacity_bytes, cap);
     }
     return tiers;
 }

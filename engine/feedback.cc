@@ -50,7 +50,6 @@ void Feedback::on_busy_access(ExtentKey key, TenantIndex tenant, bool promoted) 
         ++c->busy_accesses;
         if (promoted) ++c->busy_accesses_promoted;
     }
-    for (OutcomeCounters& m : by_model_) ++m.busy_accesses;
     if (!promoted) return;
     if (auto it = promoted_by_.find(key); it != promoted_by_.end())
         ++by_model_[static_cast<std::size_t>(it->second)].busy_accesses_promoted;

@@ -81,8 +81,11 @@ public:
 
     const ModelReliability& reliability(LunId lun) const;
     const ForecastSkill& skill(LunId lun) const;
-    const OutcomeCounters& by_model(ModelId m) const {
-        return by_model_[static_cast<std::size_t>(m)];
+    // A model's recall is out of all busy accesses: its busy_accesses is the total's.
+    OutcomeCounters by_model(ModelId m) const {
+        OutcomeCounters c = by_model_[static_cast<std::size_t>(m)];
+        c.busy_accesses = total_.busy_accesses;
+        return c;
     }
     const OutcomeCounters& by_tenant(TenantIndex t);
     const OutcomeCounters& total() const { return total_; }

@@ -11,6 +11,7 @@
 // between rounds, never concurrently with observe/plan/migrated.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,12 @@ struct TierSpec {
     std::uint64_t capacity_bytes = 0;  // 0 = unlimited
     double cost_per_gib = 0;           // relative cost of keeping a GiB there
 };
+
+// The tighter of two capacities, 0 meaning unlimited on either side.
+inline std::uint64_t tighter_capacity(std::uint64_t a, std::uint64_t b) {
+    if (a == 0) return b;
+    return b == 0 ? a : std::min(a, b);
+}
 
 // One extent to move. `reason` says why, for people (migration history, CLI).
 struct MigrationOrder {

@@ -172,16 +172,11 @@ void TieringEngine::score_all(bool parallel, std::vector<ExtentScore>& out) {
 }
 
 void TieringEngine::sync_capacity(const PlacementView& view) {
-    // The executor's limits of now (a full pool, a tenant's quota) narrow the configured ones;
-    // capacity 0 means unlimited on both sides.
-    auto narrower = [](std::uint64_t a, std::uint64_t b) {
-        if (a == 0) return b;
-        return b == 0 ? a : std::min(a, b);
-    };
+    // The executor's limits of now (a full pool, a tenant's quota) narrow the configured ones.
     for (const TierSpec& configured : config_.tiers) {
         std::uint64_t cap = configured.capacity_bytes;
         for (const TierSpec& now : view.tiers())
-            if (now.id == configured.id) cap = narrower(cap, now.capacity_bytes);
+            if (now.id == configured.id) cap = tighter_capacity(cap, now.capacity_bytes);
         resources_.set_capacity(configured.id, cap);
     }
 }

@@ -130,7 +130,7 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
         g.horizon_s = lun.tiering_settings().horizon_s;
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
     }
-    g.policy_lun = lun.id() & 0xFFFFFFu;  // as enable_tiering() gives it to LunTiering
+    g.policy_lun = lun.policy_lun();
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);
     if (!r.registered()) tcmu_dev_warn(dev, "not shown on the admin socket: %s\n", error.c_str());

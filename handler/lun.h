@@ -111,6 +111,8 @@ public:
     const TieringSettings& tiering_settings() const { return settings_; }
     const InitiatorNames& initiators() const { return initiators_; }
     LunId id() const { return id_; }
+    // The LUN's id as its tiering's policy keys extents: 24 bits (engine/extent_key.h).
+    LunId policy_lun() const { return id_ & 0xFFFFFFu; }
     ceph::Image& image() { return image_; }
     std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 

@@ -105,10 +105,8 @@ ceph::Status Lun::enable_tiering() {
             o != settings_.tier_overrides.end()) {
             apply_tier_override(model.spec, o->second);
         }
-        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end()) {
-            const std::uint64_t cap = model.spec.capacity_bytes;
-            model.spec.capacity_bytes = cap == 0 ? q->second : std::min(cap, q->second);
-        }
+        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end())
+            model.spec.capacity_bytes = tighter_capacity(model.spec.capacity_bytes, q->second);
         specs.push_back(model.spec);
         policy_config.tiers.push_back(model);
     }
@@ -117,13 +115,13 @@ ceph::Status Lun::enable_tiering() {
         // the executor's to enforce (they change while the LUN is open).
         TenantModel tenant;
         tenant.name = config_.tenant;
-        tenant.luns.push_back(id_ & 0xFFFFFFu);
+        tenant.luns.push_back(policy_lun());
         policy_config.tenants.push_back(std::move(tenant));
     }
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;
-    options.lun = id_ & 0xFFFFFFu;  // policies key extents by a 24-bit LUN id
+    options.lun = policy_lun();
     options.round_us = policy_config.round_us;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.may_migrate = [this] { return has_lock() == 1; };
@@ -134,10 +132,8 @@ ceph::Status Lun::enable_tiering() {
     for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
     tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(cluster_, pools));
     if (!config_.tenant.empty()) {
-        const std::string& tenant_pool =
-            settings_.tenant_pool.empty() ? config_.tiers.front() : settings_.tenant_pool;
         auto quota = std::make_shared<ceph::TenantQuota>(
-            cluster_, tenant_pool, config_.tenant,
+            cluster_, settings_.tenant_pool, config_.tenant,
             ceph::TenantLunRef{config_.pool, config_.image, pools});
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });

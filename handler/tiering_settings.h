@@ -24,7 +24,7 @@ struct TieringSettings {
     std::uint64_t round_us = 1'000'000;
     double bandwidth_bytes_per_s = GatewayConfig{}.migration_bandwidth_mib_s * (1 << 20);
     std::string site = GatewayConfig{}.site;
-    std::string tenant_pool;                             // empty: the first tier
+    std::string tenant_pool;  // resolved: never empty for a LUN with tiers
     std::map<std::string, TierOverride> tier_overrides;  // by pool
 
     bool operator==(const TieringSettings&) const = default;
