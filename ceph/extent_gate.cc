@@ -120,4 +120,13 @@ void ExtentGate::release(std::uint64_t extent, std::optional<TierIndex> new_tier
     for (auto& r : resume) r();
 }
 
+bool ExtentGate::reroute(std::uint64_t extent, TierIndex tier,
+                         std::chrono::steady_clock::time_point deadline) {
+    if (this->tier(extent) == tier) return true;
+    hold(extent);
+    const bool drained = wait_drained(extent, deadline);
+    release(extent, tier);
+    return drained;
+}
+
 }  // namespace rbdtier::ceph

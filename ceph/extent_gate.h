@@ -57,6 +57,11 @@ public:
     bool wait_drained(std::uint64_t extent, std::chrono::steady_clock::time_point deadline);
     // Ends the hold, optionally moving the extent to `new_tier`, and resumes parked sub-I/Os.
     void release(std::uint64_t extent, std::optional<TierIndex> new_tier = std::nullopt);
+    // Routes the extent to `tier` the safe way (hold, drain, release to it) unless it is there
+    // already. For whoever follows the map (a reload, a notify); not while an executor task
+    // works on the extent. False if the drain timed out (the extent is moved anyway).
+    bool reroute(std::uint64_t extent, TierIndex tier,
+                 std::chrono::steady_clock::time_point deadline);
 
 private:
     // state word: bits 0-7 tier, bit 8 held, bits 9-31 sub-I/Os in flight

@@ -25,9 +25,11 @@ bool all_zero(const char* p, std::size_t n) {
 }  // namespace
 
 CrashPoint crash_point_from_name(const std::string& name) {
+    if (name == "intent") return CrashPoint::kAfterIntent;
     if (name == "copy") return CrashPoint::kDuringCopy;
     if (name == "verify") return CrashPoint::kAfterVerify;
     if (name == "commit") return CrashPoint::kAfterCommit;
+    if (name == "clean") return CrashPoint::kAfterClean;
     return CrashPoint::kNone;
 }
 
@@ -134,21 +136,47 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     if (extent >= gate_.extents() || to >= images_.count()) {
         return finish(Status::error(-EINVAL, "extent or tier out of range"), "refused");
     }
+    std::shared_lock quiesce(quiesce_);
+    if (!map_.fence_held()) {
+        return finish(Status::error(-ESTALE, "this gateway does not own the LUN"), "refused");
+    }
     if (!try_begin(extent))
         return finish(Status::error(-EBUSY, "extent is being moved"), "refused");
     Busy busy{*this, extent};
 
-    const std::size_t from = gate_.tier(extent);
+    // The source is what the map says, and the commit compares against exactly that entry.
+    const std::optional<PlacementEntry> source = map_.find(extent);
+    const auto from_index = source ? images_.index_of(source->pool) : std::optional<std::size_t>(0);
+    if (!from_index) {
+        return finish(Status::error(-EINVAL, "the map puts the extent in pool " + source->pool +
+                                                 ", not a tier of this LUN"),
+                      "refused");
+    }
+    const std::size_t from = *from_index;
     record.from = images_.pool(from);
     record.to = images_.pool(to);
     if (from == to) return finish(Status::error(-EALREADY, "extent already there"), "refused");
+    if (gate_.tier(extent) != from) {
+        return finish(
+            Status::error(-ESTALE, "the extent is routed to " + images_.pool(gate_.tier(extent)) +
+                                       " but mapped to " + images_.pool(from)),
+            "refused");
+    }
     const std::uint64_t offset = extent * images_.object_size();
     const std::uint64_t length = extent_length(extent);
     record.bytes = length;
 
+    if (Status s = map_.set_intent(extent, images_.pool(to)); !s) return finish(s, "refused");
+    crash_if(CrashPoint::kAfterIntent);
     std::vector<char> data(length), check(length);
-    // A copy nobody will point at is removed at once (scrub would remove it too).
-    auto drop_copy = [&] { (void)rbd_discard(images_.image(to).handle(), offset, length); };
+    // A copy nobody will point at is removed at once, with its intent; if either fails the
+    // intent stays for the next owner. Never after losing the LUN: the new owner may use it.
+    auto drop_copy = [&] {
+        if (!map_.fence_held()) return;
+        if (rbd_discard(images_.image(to).handle(), offset, length) == 0) {
+            (void)map_.clear_intent(extent);
+        }
+    };
     const auto drain = [&] {
         gate_.hold(extent);
         if (gate_.wait_drained(extent, std::chrono::steady_clock::now() + options_.drain_timeout)) {
@@ -185,19 +213,13 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         }
         std::optional<PlacementEntry> next;
         if (to != 0) next = PlacementEntry{images_.pool(to), 0, crc};
-        s = map_.commit(extent, next);
-        if (!s && (s.code() == -ERANGE || s.code() == -EOVERFLOW || s.code() == -ECANCELED)) {
-            // The map object changed since this gateway read it (another gateway opened the
-            // LUN, or committed). If the extent is still where we think, commit on the fresh map.
-            if (map_.reload()) {
-                const auto now = map_.find(extent);
-                const std::size_t mapped = now ? images_.index_of(now->pool).value_or(~0ul) : 0;
-                if (mapped == from) s = map_.commit(extent, next);
-            }
-        }
+        NotifyOutcome notified;
+        s = map_.commit(extent, source, next, images_.pool(from), &notified);
         if (!s) {
+            // Lost the LUN, or the map changed behind this gateway: the copy's fate is the
+            // intent's (the owner's take_ownership or scrub removes it).
             gate_.release(extent);
-            drop_copy();
+            if (s.code() != -ESTALE && s.code() != -ECANCELED) drop_copy();
             return finish(s, "commit failed");
         }
         crash_if(CrashPoint::kAfterCommit);
@@ -210,20 +232,102 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
             std::lock_guard lock(mutex_);
             committed_version_[extent] = committed_version;
         }
+        if (!notified.silent_notifiers.empty()) {
+            // A gateway that did not acknowledge may still read the source: keep it (and its
+            // intent) until the owner cleans intents again.
+            return finish(Status::ok(), "moved");
+        }
         // Clean: nothing routes to `from` any more, and nothing was in flight at the switch.
         int rc = rbd_discard(images_.image(from).handle(), offset, length);
         if (rc < 0) {
             return finish(Status::error(rc, "clean " + images_.image(from).spec() +
-                                                " (scrub will remove the stale copy)"),
+                                                " (its intent stays: the owner removes it later)"),
                           "moved, clean failed");
         }
+        crash_if(CrashPoint::kAfterClean);
+        (void)map_.clear_intent(extent);
         return finish(Status::ok(), "moved");
     }
     drop_copy();
     return finish(Status::error(-EAGAIN, "extent kept being written during the copy"), "gave up");
 }
 
+Status ExtentMigrator::route_to_map() {
+    const auto entries = map_.entries();
+    const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+    for (const auto& [extent, entry] : entries) {
+        if (!images_.index_of(entry.pool)) {
+            return Status::error(-EINVAL, "placement map of " + images_.home_name() +
+                                              " puts extent " + std::to_string(extent) +
+                                              " in pool " + entry.pool +
+                                              ", which is not among its tiers");
+        }
+    }
+    for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
+        auto it = entries.find(e);
+        const std::size_t tier = it == entries.end() ? 0 : *images_.index_of(it->second.pool);
+        (void)gate_.reroute(e, static_cast<ExtentGate::TierIndex>(tier), deadline);
+    }
+    return Status::ok();
+}
+
+Status ExtentMigrator::sync_routing() {
+    std::unique_lock quiesce(quiesce_);
+    if (Status s = map_.reload(); !s) return s;
+    return route_to_map();
+}
+
+Status ExtentMigrator::take_ownership() {
+    {
+        std::unique_lock quiesce(quiesce_);
+        if (Status s = map_.acquire_fence(); !s) return s;
+        if (Status s = route_to_map(); !s) return s;
+    }
+    return clean_intents();
+}
+
+Status ExtentMigrator::release_ownership() {
+    std::unique_lock quiesce(quiesce_);
+    return map_.release_fence();
+}
+
+Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
+    std::shared_lock quiesce(quiesce_);
+    if (!map_.fence_held()) return Status::error(-ESTALE, "clean intents: not the LUN's owner");
+    const std::uint64_t object_size = images_.object_size();
+    for (const auto& [extent, pool] : map_.intents()) {
+        if (!try_begin(extent)) continue;  // a migration of ours is using it
+        Busy busy{*this, extent};
+        const auto entry = map_.find(extent);
+        const std::string mapped = entry ? entry->pool : images_.pool(0);
+        const auto index = images_.index_of(pool);
+        if (index && pool != mapped && extent < gate_.extents()) {
+            const std::uint64_t offset = extent * object_size;
+            const std::uint64_t length = extent_length(extent);
+            if (length > 0) {
+                int rc = rbd_discard(images_.image(*index).handle(), offset, length);
+                if (rc < 0) {
+                    return Status::error(rc, "clean leftover copy of extent " +
+                                                 std::to_string(extent) + " in " +
+                                                 images_.image(*index).spec());
+                }
+            }
+        }
+        if (Status s = map_.clear_intent(extent); !s) return s;
+        if (cleaned != nullptr) ++*cleaned;
+    }
+    return Status::ok();
+}
+
 Status ExtentMigrator::scrub(ScrubReport& report) {
+    if (!map_.fence_held()) {
+        return Status::error(-ESTALE,
+                             "scrub: this gateway does not own the LUN (only the owner "
+                             "scrubs, against the map it holds under its lock)");
+    }
+    if (Status s = map_.reload(); !s) return s.with_context("scrub");
+    if (Status s = clean_intents(&report.intents_cleaned); !s) return s.with_context("scrub");
+    std::shared_lock quiesce(quiesce_);
     const std::uint64_t object_size = images_.object_size();
     const std::uint64_t size = lun_size_.load();
     const auto entries = map_.entries();
@@ -248,9 +352,11 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
             if (mapped_index(extent) == i || !try_begin(extent)) continue;
             Busy busy{*this, extent};
             // Re-check under the busy mark: a migration may have committed meanwhile.
+            if (!map_.fence_held()) return Status::error(-ESTALE, "scrub: lost the LUN");
             auto now = map_.find(extent);
             const std::size_t where = now ? images_.index_of(now->pool).value_or(0) : 0;
             if (where == i || gate_.tier(extent) == i) continue;
+            if (map_.intents().count(extent) != 0) continue;  // a migration's, cleaned with it
             rc = rbd_discard(images_.image(i).handle(), extent * object_size,
                              std::min(object_size, size - extent * object_size));
             if (rc < 0) {

@@ -1,14 +1,21 @@
 // ExtentMigrator: moves one extent of a tiered LUN between its tier images, safely.
 //
-// migrate() follows DESIGN.md's protocol: copy (read the source tier image, crc32c, write the
-// destination, flush), verify (read back, same crc32c), commit (hold the extent, drain the
-// sub-I/Os in flight, check that no write completed since the copy began — else copy again, a
-// bounded number of times — then a guarded PlacementMap commit, then route the extent to its new
-// tier), clean (discard the extent in the source). A crash or an error at any step leaves the map
-// pointing at a complete copy; what a crash leaves behind (a copy nobody points at, a source not
-// yet discarded) is found and removed by scrub(). One migration per extent at a time; scrub
-// skips extents being migrated. Synchronous: call from the engine's worker threads, never from an
-// I/O thread.
+// Only the LUN's owner migrates: take_ownership() takes the map's fence (PlacementMap), reloads
+// the map, routes every extent where it says and cleans what interrupted migrations left; every
+// map change after that is fenced, so a gateway that lost the LUN changes nothing.
+// migrate() follows DESIGN.md's protocol. The source is the extent's committed map entry, never
+// the in-memory routing. Intent: record in the map that the destination may hold a copy nobody
+// points at. Copy (read the source, crc32c, write the destination, flush), verify (read back, same
+// crc32c). Commit: hold the extent, drain the sub-I/Os in flight, check that no write completed
+// since the copy began (else copy again, a bounded number of times), then one fenced write that
+// compares the entry with the one the copy started from, sets the new entry and turns the intent
+// into one for the source; then route the extent to its new tier. Clean: discard the extent in
+// the source, then clear the intent. A crash or an error at any step leaves the map pointing at a
+// complete copy and an intent naming the one copy that may be left over, which the next owner's
+// take_ownership() removes; scrub() finds anything else. A commit whose notify some gateway did
+// not acknowledge keeps the source (that gateway may still read it) and its intent.
+// Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone.
+// Synchronous: call from the engine's worker threads, never from an I/O thread.
 #pragma once
 
 #include <atomic>
@@ -17,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -28,8 +36,9 @@
 namespace rbdtier::ceph {
 
 // Where a test may have the process killed (SIGKILL) to prove crash safety; kNone in production.
-enum class CrashPoint { kNone, kDuringCopy, kAfterVerify, kAfterCommit };
-CrashPoint crash_point_from_name(const std::string& name);  // "", copy, verify, commit
+enum class CrashPoint { kNone, kAfterIntent, kDuringCopy, kAfterVerify, kAfterCommit, kAfterClean };
+// "", intent, copy, verify, commit, clean
+CrashPoint crash_point_from_name(const std::string& name);
 
 struct MigrationRecord {
     std::uint64_t extent = 0;
@@ -47,9 +56,10 @@ struct MigrationRecord {
 
 struct ScrubReport {
     std::uint64_t extents_checked = 0;
-    std::uint64_t stray_removed = 0;  // data where the map says it does not belong
-    std::uint64_t crc_verified = 0;   // mapped extents whose data still matches the map's crc
-    std::uint64_t crc_mismatch = 0;   // mapped, not written since migration, and different
+    std::uint64_t intents_cleaned = 0;  // copies left by interrupted migrations, removed
+    std::uint64_t stray_removed = 0;    // data where the map says it does not belong
+    std::uint64_t crc_verified = 0;     // mapped extents whose data still matches the map's crc
+    std::uint64_t crc_mismatch = 0;     // mapped, not written since migration, and different
     std::vector<std::string> problems;
 };
 
@@ -74,12 +84,26 @@ public:
     // Moves `extent` to tier image `to`; fills `record` whatever happens.
     Status migrate(std::uint64_t extent, std::size_t to, MigrationRecord& record);
 
-    // Removes stray data and checks the crc32c of extents this migrator moved and nobody wrote
-    // since. Safe while I/O runs.
+    // Makes this gateway the LUN's owner (see above). Safe while I/O runs.
+    Status take_ownership();
+    // Waits for the migration in progress, then gives the fence up (the LUN's lock is being
+    // released: nothing migrates after this returns).
+    Status release_ownership();
+    bool owner() const { return map_.fence_held(); }
+    // Reloads the map and routes every extent where it says (a follower's view, or the owner's
+    // after a notify it did not send). Waits for the migration in progress.
+    Status sync_routing();
+    // Removes what interrupted migrations left (the map's intents); the owner only.
+    Status clean_intents(std::uint64_t* cleaned = nullptr);
+
+    // The owner only, against the map re-read now: removes stray data (what the map does not
+    // point at, intents first) and checks the crc32c of extents this migrator moved and nobody
+    // wrote since. Safe while I/O runs.
     Status scrub(ScrubReport& report);
 
 private:
-    struct Busy;  // marks an extent as being worked on, for the lifetime of the guard
+    Status route_to_map();  // with quiesce_ held exclusively
+    struct Busy;            // marks an extent as being worked on, for the lifetime of the guard
     bool try_begin(std::uint64_t extent);
     void end(std::uint64_t extent);
     std::uint64_t extent_length(std::uint64_t extent) const;
@@ -96,6 +120,8 @@ private:
     std::atomic<std::uint64_t> lun_size_;
     MigratorOptions options_;
 
+    // Shared by migrate() and scrub(), exclusive for a reload of the map and routing.
+    std::shared_mutex quiesce_;
     std::mutex mutex_;
     std::set<std::uint64_t> busy_;
     // write version of each extent when this migrator committed it (to know it is unwritten)

@@ -9,7 +9,7 @@ namespace rbdtier::ceph {
 
 Result<Image> Image::open(const IoContext& io, const std::string& name,
                           const std::string& snapshot) {
-    std::string spec = io.pool() + "/" + name + (snapshot.empty() ? "" : "@" + snapshot);
+    std::string spec = io.where() + "/" + name + (snapshot.empty() ? "" : "@" + snapshot);
     rbd_image_t handle = nullptr;
     int rc = snapshot.empty()
                  ? rbd_open(io.handle(), name.c_str(), &handle, nullptr)
@@ -49,6 +49,13 @@ Result<ImageInfo> Image::stat() const {
     int rc = rbd_stat(handle_, &raw, sizeof(raw));
     if (rc < 0) return Status::error(rc, "stat image " + spec_);
     return ImageInfo{raw.size, raw.obj_size, raw.num_objs, raw.order};
+}
+
+Result<std::string> Image::id() const {
+    char buf[128];
+    int rc = rbd_get_id(handle_, buf, sizeof buf);
+    if (rc < 0) return Status::error(rc, "get id of image " + spec_);
+    return std::string(buf);
 }
 
 Result<std::uint64_t> Image::features() const {

@@ -45,12 +45,13 @@ public:
     ~Image();
 
     rbd_image_t handle() const { return handle_; }
-    const std::string& spec() const { return spec_; }  // "pool/image[@snap]", for messages
+    const std::string& spec() const { return spec_; }  // "pool[/ns]/image[@snap]"
 
     Status close();
     Result<std::uint64_t> size() const;
     Result<ImageInfo> stat() const;
     Result<std::uint64_t> features() const;
+    Result<std::string> id() const;  // the RBD image id: stable across renames
     Status resize(std::uint64_t bytes);
 
     // Image metadata (rbd image-meta): std::nullopt when the key is absent.

@@ -2,11 +2,13 @@
 
 namespace rbdtier::ceph {
 
-Result<IoContext> IoContext::open(const Cluster& cluster, const std::string& pool) {
+Result<IoContext> IoContext::open(const Cluster& cluster, const std::string& pool,
+                                  const std::string& ns) {
     rados_ioctx_t handle = nullptr;
     int rc = rados_ioctx_create(cluster.handle(), pool.c_str(), &handle);
     if (rc < 0) return Status::error(rc, "open pool " + pool);
-    return IoContext(handle, pool);
+    rados_ioctx_set_namespace(handle, ns.c_str());
+    return IoContext(handle, pool, ns);
 }
 
 IoContext& IoContext::operator=(IoContext&& other) noexcept {
@@ -14,6 +16,7 @@ IoContext& IoContext::operator=(IoContext&& other) noexcept {
         if (handle_ != nullptr) rados_ioctx_destroy(handle_);
         handle_ = std::exchange(other.handle_, nullptr);
         pool_ = std::move(other.pool_);
+        ns_ = std::move(other.ns_);
     }
     return *this;
 }

@@ -1,5 +1,8 @@
 #include "ceph/placement_map.h"
 
+#include <rados/rados_types.h>
+
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cinttypes>
@@ -12,17 +15,52 @@
 namespace rbdtier::ceph {
 namespace {
 
+constexpr const char* kHeaderKey = "header";
+constexpr std::string_view kIntentPrefix = "intent.";
+constexpr std::string_view kCopyPrefix = "copy=";
+
 std::string extent_key(std::uint64_t extent) {
     char key[17];
     std::snprintf(key, sizeof key, "%016" PRIx64, extent);
     return key;
 }
 
-std::optional<std::uint64_t> parse_key(std::string_view key) {
+std::string intent_key(std::uint64_t extent) {
+    return std::string(kIntentPrefix) + extent_key(extent);
+}
+
+std::optional<std::uint64_t> parse_extent_key(std::string_view key) {
     std::uint64_t extent = 0;
     auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), extent, 16);
     if (ec != std::errc() || end != key.data() + key.size() || key.size() != 16) return {};
     return extent;
+}
+
+// A cls_lock_assert_op as the OSD's "lock" class decodes it (ENCODE_START(1, 1): version,
+// compat, length; then name, type, cookie, tag; strings as u32 length + bytes, little-endian).
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_string(std::string& out, const std::string& s) {
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+}
+std::string assert_locked_op(const std::string& cookie) {
+    constexpr char kExclusive = 1;
+    std::string body;
+    put_string(body, kFenceLock);
+    body.push_back(kExclusive);
+    put_string(body, cookie);
+    put_string(body, "");  // tag
+    std::string op{1, 1};
+    put_u32(op, static_cast<std::uint32_t>(body.size()));
+    return op + body;
+}
+
+std::string new_cookie(const IoContext& io) {
+    static std::atomic<std::uint64_t> next{0};
+    const std::uint64_t instance = rados_get_instance_id(rados_ioctx_get_cluster(io.handle()));
+    return "rbdtier." + std::to_string(instance) + "." + std::to_string(next.fetch_add(1));
 }
 
 }  // namespace
@@ -55,37 +93,110 @@ std::optional<PlacementEntry> PlacementEntry::decode(const std::string& text) {
     return e;
 }
 
+std::string MapHeader::encode() const {
+    std::string pools;
+    for (const auto& t : tiers) pools += (pools.empty() ? "" : "+") + t;
+    return "format=" + std::to_string(format) + " lun=" + lun + " tiers=" + pools;
+}
+
+std::optional<MapHeader> MapHeader::decode(const std::string& text) {
+    // format=<n> lun=<key> tiers=<pool>[+<pool>...]
+    constexpr std::string_view kFormat = "format=", kLun = " lun=", kTiers = " tiers=";
+    const auto lun_at = text.find(kLun);
+    const auto tiers_at = text.find(kTiers);
+    if (!text.starts_with(kFormat) || lun_at == std::string::npos ||
+        tiers_at == std::string::npos || tiers_at < lun_at) {
+        return {};
+    }
+    MapHeader h;
+    const char* f = text.data() + kFormat.size();
+    auto [end, ec] = std::from_chars(f, text.data() + lun_at, h.format);
+    if (ec != std::errc() || end != text.data() + lun_at) return {};
+    h.lun = text.substr(lun_at + kLun.size(), tiers_at - lun_at - kLun.size());
+    if (h.lun.empty()) return {};
+    std::string_view rest = std::string_view(text).substr(tiers_at + kTiers.size());
+    while (!rest.empty()) {
+        const auto plus = rest.find('+');
+        const std::string_view pool = rest.substr(0, plus);
+        if (pool.empty()) return {};
+        h.tiers.emplace_back(pool);
+        if (plus == std::string_view::npos) break;
+        rest.remove_prefix(plus + 1);
+        if (rest.empty()) return {};
+    }
+    return h;
+}
+
+PlacementMap::PlacementMap(IoContext io, LunIdentity lun)
+    : io_(std::move(io)),
+      lun_(std::move(lun)),
+      oid_(lun_.map_object_name()),
+      cookie_(new_cookie(io_)) {}
+
 PlacementMap::PlacementMap(PlacementMap&& other) noexcept
     : io_(std::move(other.io_)),
-      image_(std::move(other.image_)),
+      lun_(std::move(other.lun_)),
+      oid_(std::move(other.oid_)),
+      cookie_(std::move(other.cookie_)),
+      header_(std::move(other.header_)),
+      header_value_(std::move(other.header_value_)),
       entries_(std::move(other.entries_)),
-      version_(other.version_) {}
+      intents_(std::move(other.intents_)),
+      fenced_(std::exchange(other.fenced_, false)),
+      last_notify_(std::move(other.last_notify_)) {}
 
-Result<PlacementMap> PlacementMap::load(IoContext io, const std::string& image) {
-    PlacementMap map(std::move(io), image);
-    std::lock_guard lock(map.mutex_);
-    {  // The object exists from the first load on, so that other gateways can watch it.
-        const std::string oid = object_name(image);
-        std::uint64_t size = 0;
-        time_t mtime = 0;
-        int st = rados_stat(map.io_.handle(), oid.c_str(), &size, &mtime);
-        if (st < 0 && st != -ENOENT) {
-            return Status::error(st, "stat placement map " + map.io_.pool() + "/" + oid);
-        }
-        // Only when absent: a write to an existing map would change its version under the
-        // gateway that owns it.
-        if (st == -ENOENT) {
-            WriteOp op(rados_create_write_op());
-            if (!op) return Status::error(-ENOMEM, "create placement map " + oid);
-            rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
-            int rc = rados_write_op_operate(op.get(), map.io_.handle(), oid.c_str(), nullptr, 0);
-            if (rc < 0) {
-                return Status::error(rc, "create placement map " + map.io_.pool() + "/" + oid);
-            }
-        }
+PlacementMap::~PlacementMap() {
+    if (io_.handle() != nullptr && fence_held()) (void)release_fence();
+}
+
+Result<bool> PlacementMap::exists(const IoContext& io, const LunIdentity& lun) {
+    std::uint64_t size = 0;
+    time_t mtime = 0;
+    const std::string oid = lun.map_object_name();
+    int rc = rados_stat(io.handle(), oid.c_str(), &size, &mtime);
+    if (rc == -ENOENT) return false;
+    if (rc < 0) return Status::error(rc, "stat placement map " + io.where() + "/" + oid);
+    return true;
+}
+
+Result<PlacementMap> PlacementMap::create(IoContext io, const LunIdentity& lun,
+                                          const std::vector<std::string>& tiers) {
+    PlacementMap map(std::move(io), lun);
+    MapHeader header;
+    header.lun = lun.key();
+    header.tiers = tiers;
+    const std::string value = header.encode();
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "create placement map " + map.oid_);
+    rados_write_op_create(op.get(), LIBRADOS_CREATE_EXCLUSIVE, nullptr);
+    const char* keys[] = {kHeaderKey};
+    const size_t key_lens[] = {std::char_traits<char>::length(kHeaderKey)};
+    const char* vals[] = {value.data()};
+    const size_t val_lens[] = {value.size()};
+    rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+    int rc = rados_write_op_operate(op.get(), map.io_.handle(), map.oid_.c_str(), nullptr, 0);
+    if (rc < 0) {
+        return Status::error(rc, "create placement map " + map.io_.where() + "/" + map.oid_);
     }
+    std::lock_guard lock(map.mutex_);
     if (Status s = map.read_all(); !s) return s;
     return map;
+}
+
+Result<PlacementMap> PlacementMap::open(IoContext io, const LunIdentity& lun) {
+    PlacementMap map(std::move(io), lun);
+    std::lock_guard lock(map.mutex_);
+    if (Status s = map.read_all(); !s) return s;
+    return map;
+}
+
+Status PlacementMap::remove(const IoContext& io, const LunIdentity& lun) {
+    const std::string oid = lun.map_object_name();
+    int rc = rados_remove(io.handle(), oid.c_str());
+    if (rc < 0 && rc != -ENOENT) {
+        return Status::error(rc, "remove placement map " + io.where() + "/" + oid);
+    }
+    return Status::ok();
 }
 
 Status PlacementMap::reload() {
@@ -94,22 +205,56 @@ Status PlacementMap::reload() {
 }
 
 Status PlacementMap::read_all() {
-    const std::string oid = object_name(image_);
-    auto snap = read_omap_snapshot(io_, oid, "placement map");
+    const std::string where = "placement map " + io_.where() + "/" + oid_;
+    auto snap = read_omap_snapshot(io_, oid_, "placement map");
     if (!snap) return snap.status();
+    if (snap->version == 0) return Status::error(-ENOENT, "read " + where);
+    auto bad = [&](const std::string& why) {
+        return Status::error(-EINVAL, "read " + where + ": " + why);
+    };
+    std::optional<MapHeader> header;
+    std::string header_value;
     std::map<std::uint64_t, PlacementEntry> entries;
+    std::map<std::uint64_t, std::string> intents;
     for (const auto& [k, v] : snap->entries) {
-        auto extent = parse_key(k);
-        auto entry = PlacementEntry::decode(v);
-        if (!extent || !entry) {
-            return Status::error(-EINVAL, "read placement map " + io_.pool() + "/" + oid +
-                                              ": bad entry '" + k + "' = '" + v + "'");
+        if (k == kHeaderKey) {
+            header = MapHeader::decode(v);
+            header_value = v;
+            if (!header) return bad("bad header '" + v + "'");
+        } else if (k.starts_with(kIntentPrefix)) {
+            auto extent = parse_extent_key(std::string_view(k).substr(kIntentPrefix.size()));
+            if (!extent || !v.starts_with(kCopyPrefix) || v.size() == kCopyPrefix.size()) {
+                return bad("bad intent '" + k + "' = '" + v + "'");
+            }
+            intents[*extent] = v.substr(kCopyPrefix.size());
+        } else {
+            auto extent = parse_extent_key(k);
+            auto entry = PlacementEntry::decode(v);
+            if (!extent || !entry) return bad("bad entry '" + k + "' = '" + v + "'");
+            entries[*extent] = std::move(*entry);
         }
-        entries[*extent] = std::move(*entry);
     }
+    if (!header) {
+        return bad("no header (not a format " + std::to_string(kPlacementMapFormat) +
+                   " placement map)");
+    }
+    if (header->format != kPlacementMapFormat) {
+        return bad("format " + std::to_string(header->format) + ", this gateway reads format " +
+                   std::to_string(kPlacementMapFormat));
+    }
+    if (header->lun != lun_.key()) {
+        return bad("it belongs to LUN " + header->lun + ", not " + lun_.key());
+    }
+    header_ = std::move(*header);
+    header_value_ = std::move(header_value);
     entries_ = std::move(entries);
-    version_ = snap->version;
+    intents_ = std::move(intents);
     return Status::ok();
+}
+
+MapHeader PlacementMap::header() const {
+    std::lock_guard lock(mutex_);
+    return header_;
 }
 
 std::optional<PlacementEntry> PlacementMap::find(std::uint64_t extent) const {
@@ -124,75 +269,216 @@ std::map<std::uint64_t, PlacementEntry> PlacementMap::entries() const {
     return entries_;
 }
 
-Status PlacementMap::commit(std::uint64_t extent, std::optional<PlacementEntry> next) {
+std::map<std::uint64_t, std::string> PlacementMap::intents() const {
     std::lock_guard lock(mutex_);
-    const std::string oid = object_name(image_);
-    const std::string key = extent_key(extent);
-    auto context = [&] {
-        return "commit placement of extent " + key + " in " + io_.pool() + "/" + oid;
-    };
+    return intents_;
+}
 
-    const auto old = entries_.find(extent);
-    const std::uint64_t old_generation = old == entries_.end() ? 0 : old->second.generation;
-    if (next) next->generation = old_generation + 1;
-
+Status PlacementMap::add_tiers(const std::vector<std::string>& pools) {
+    std::lock_guard lock(mutex_);
+    MapHeader next = header_;
+    for (const auto& p : pools) {
+        bool known = false;
+        for (const auto& t : next.tiers) known = known || t == p;
+        if (!known) next.tiers.push_back(p);
+    }
+    if (next == header_) return Status::ok();
+    const std::string value = next.encode();
     WriteOp op(rados_create_write_op());
-    if (!op) return Status::error(-ENOMEM, context());
-    if (version_ == 0) {
-        rados_write_op_create(op.get(), LIBRADOS_CREATE_EXCLUSIVE, nullptr);
-    } else {
-        rados_write_op_assert_version(op.get(), version_);
-    }
+    if (!op) return Status::error(-ENOMEM, "update placement map header " + oid_);
     int cmp_rval = 0;
-    std::string old_value;
-    if (old != entries_.end()) {
-        old_value = old->second.encode();
-        rados_write_op_omap_cmp(op.get(), key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, old_value.data(),
-                                old_value.size(), &cmp_rval);
-    }
-    const char* keys[] = {key.c_str()};
-    const size_t key_lens[] = {key.size()};
-    std::string value;
-    if (next) {
-        value = next->encode();
-        const char* vals[] = {value.data()};
-        const size_t val_lens[] = {value.size()};
-        rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
-    } else {
-        rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
-    }
-    int rc = rados_write_op_operate(op.get(), io_.handle(), oid.c_str(), nullptr, 0);
+    rados_write_op_omap_cmp(op.get(), kHeaderKey, LIBRADOS_CMPXATTR_OP_EQ, header_value_.data(),
+                            header_value_.size(), &cmp_rval);
+    const char* keys[] = {kHeaderKey};
+    const size_t key_lens[] = {std::char_traits<char>::length(kHeaderKey)};
+    const char* vals[] = {value.data()};
+    const size_t val_lens[] = {value.size()};
+    rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+    int rc = rados_write_op_operate(op.get(), io_.handle(), oid_.c_str(), nullptr, 0);
     if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
-    if (rc < 0) {
-        if (rc == -EEXIST) rc = -ECANCELED;  // somebody created the map since we read it
-        return Status::error(rc, context());
+    if (rc < 0) return Status::error(rc, "update placement map header " + io_.where() + "/" + oid_);
+    header_ = std::move(next);
+    header_value_ = value;
+    return Status::ok();
+}
+
+Status PlacementMap::acquire_fence() {
+    std::lock_guard lock(mutex_);
+    const std::string what = "take the owner lock of " + io_.where() + "/" + oid_;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        int rc = rados_lock_exclusive(io_.handle(), oid_.c_str(), kFenceLock, cookie_.c_str(),
+                                      "rbdtier LUN owner", nullptr, LIBRADOS_LOCK_FLAG_MAY_RENEW);
+        if (rc == 0 || rc == -EEXIST) {
+            fenced_ = true;
+            return read_all();
+        }
+        if (rc != -EBUSY) return Status::error(rc, what);
+        // Another gateway (or an earlier instance of this one) holds it: the caller owns the
+        // LUN now, so the other's commits must fail from here on.
+        int exclusive = 0;
+        char tag[256], clients[1024], cookies[1024], addrs[1024];
+        size_t tag_len = sizeof tag, clients_len = sizeof clients, cookies_len = sizeof cookies,
+               addrs_len = sizeof addrs;
+        ssize_t n =
+            rados_list_lockers(io_.handle(), oid_.c_str(), kFenceLock, &exclusive, tag, &tag_len,
+                               clients, &clients_len, cookies, &cookies_len, addrs, &addrs_len);
+        if (n < 0) return Status::error(static_cast<int>(n), what + " (list holders)");
+        const char* client = clients;
+        const char* cookie = cookies;
+        for (ssize_t i = 0; i < n; ++i) {
+            rc = rados_break_lock(io_.handle(), oid_.c_str(), kFenceLock, client, cookie);
+            if (rc < 0 && rc != -ENOENT) return Status::error(rc, what + " (break)");
+            client += std::char_traits<char>::length(client) + 1;
+            cookie += std::char_traits<char>::length(cookie) + 1;
+        }
     }
-    version_ = rados_get_last_version(io_.handle());
-    if (next) {
-        entries_[extent] = std::move(*next);
-    } else {
-        entries_.erase(extent);
-    }
-    // Tell other gateways (watchers of the map object) to reload. Best effort: a gateway that
-    // misses it reloads when it takes the exclusive lock, before it serves or migrates.
-    char* reply = nullptr;
-    size_t reply_len = 0;
-    if (rados_notify2(io_.handle(), oid.c_str(), key.data(), key.size(), 3000, &reply,
-                      &reply_len) >= 0 &&
-        reply != nullptr) {
-        rados_buffer_free(reply);
+    return Status::error(-EBUSY, what);
+}
+
+Status PlacementMap::release_fence() {
+    std::lock_guard lock(mutex_);
+    if (!fenced_) return Status::ok();
+    fenced_ = false;
+    int rc = rados_unlock(io_.handle(), oid_.c_str(), kFenceLock, cookie_.c_str());
+    if (rc < 0 && rc != -ENOENT) {
+        return Status::error(rc, "release the owner lock of " + io_.where() + "/" + oid_);
     }
     return Status::ok();
 }
 
-Status PlacementMap::remove() {
+bool PlacementMap::fence_held() const {
     std::lock_guard lock(mutex_);
-    const std::string oid = object_name(image_);
-    int rc = rados_remove(io_.handle(), oid.c_str());
-    if (rc < 0 && rc != -ENOENT) return Status::error(rc, "remove placement map " + oid);
-    entries_.clear();
-    version_ = 0;
+    return fenced_;
+}
+
+template <typename Fill>
+Status PlacementMap::fenced_write(const std::string& what, Fill&& fill) {
+    const std::string context = what + " in " + io_.where() + "/" + oid_;
+    if (!fenced_) return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, context);
+    const std::string assertion = assert_locked_op(cookie_);
+    int lock_rval = 0;
+    rados_write_op_exec(op.get(), "lock", "assert_locked", assertion.data(), assertion.size(),
+                        &lock_rval);
+    int cmp_rval = 0;
+    fill(op.get(), &cmp_rval);
+    int rc = rados_write_op_operate(op.get(), io_.handle(), oid_.c_str(), nullptr, 0);
+    if (rc < 0 && lock_rval < 0) {
+        fenced_ = false;
+        return Status::error(-ESTALE, context + ": this gateway no longer owns the LUN (" +
+                                          Status::error(lock_rval, "lock").message() + ")");
+    }
+    if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
+    if (rc < 0) return Status::error(rc, context);
     return Status::ok();
+}
+
+Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
+                            std::optional<PlacementEntry> next, const std::string& leftover_pool,
+                            NotifyOutcome* notified) {
+    const std::string key = extent_key(extent);
+    {
+        std::lock_guard lock(mutex_);
+        if (next) next->generation = (expected ? expected->generation : 0) + 1;
+        // An absent key compares equal to the empty value: "still at home".
+        const std::string old_value = expected ? expected->encode() : std::string();
+        const std::string value = next ? next->encode() : std::string();
+        const std::string intent = intent_key(extent);
+        const std::string leftover = std::string(kCopyPrefix) + leftover_pool;
+        Status s = fenced_write("commit placement of extent " + key, [&](rados_write_op_t op,
+                                                                         int* cmp_rval) {
+            rados_write_op_omap_cmp(op, key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, old_value.data(),
+                                    old_value.size(), cmp_rval);
+            const char* keys[] = {key.c_str()};
+            const size_t key_lens[] = {key.size()};
+            if (next) {
+                const char* vals[] = {value.data()};
+                const size_t val_lens[] = {value.size()};
+                rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
+            } else {
+                rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
+            }
+            const char* intent_keys[] = {intent.c_str()};
+            const size_t intent_lens[] = {intent.size()};
+            const char* intent_vals[] = {leftover.data()};
+            const size_t intent_val_lens[] = {leftover.size()};
+            rados_write_op_omap_set2(op, intent_keys, intent_vals, intent_lens, intent_val_lens, 1);
+        });
+        if (!s) return s;
+        if (next) {
+            entries_[extent] = std::move(*next);
+        } else {
+            entries_.erase(extent);
+        }
+        intents_[extent] = leftover_pool;
+    }
+    NotifyOutcome outcome = notify(key);
+    if (notified != nullptr) *notified = std::move(outcome);
+    return Status::ok();
+}
+
+Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_pool) {
+    std::lock_guard lock(mutex_);
+    const std::string key = intent_key(extent);
+    const std::string value = std::string(kCopyPrefix) + copy_pool;
+    Status s = fenced_write("record migration intent of extent " + extent_key(extent),
+                            [&](rados_write_op_t op, int*) {
+                                const char* keys[] = {key.c_str()};
+                                const size_t key_lens[] = {key.size()};
+                                const char* vals[] = {value.data()};
+                                const size_t val_lens[] = {value.size()};
+                                rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
+                            });
+    if (s) intents_[extent] = copy_pool;
+    return s;
+}
+
+Status PlacementMap::clear_intent(std::uint64_t extent) {
+    std::lock_guard lock(mutex_);
+    const std::string key = intent_key(extent);
+    Status s = fenced_write("clear migration intent of extent " + extent_key(extent),
+                            [&](rados_write_op_t op, int*) {
+                                const char* keys[] = {key.c_str()};
+                                const size_t key_lens[] = {key.size()};
+                                rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
+                            });
+    if (s) intents_.erase(extent);
+    return s;
+}
+
+NotifyOutcome PlacementMap::notify(const std::string& key) {
+    // Tell other gateways (watchers of the map object) to reload; they acknowledge after they
+    // have. Who did not is kept for the caller (and `rbdtier status`).
+    char* reply = nullptr;
+    size_t reply_len = 0;
+    NotifyOutcome outcome;
+    outcome.error =
+        rados_notify2(io_.handle(), oid_.c_str(), key.data(), key.size(), 3000, &reply, &reply_len);
+    if (reply != nullptr) {
+        notify_ack_t* acks = nullptr;
+        notify_timeout_t* timeouts = nullptr;
+        size_t n_acks = 0, n_timeouts = 0;
+        if (rados_decode_notify_response(reply, reply_len, &acks, &n_acks, &timeouts,
+                                         &n_timeouts) == 0) {
+            for (size_t i = 0; i < n_timeouts; ++i) {
+                outcome.silent_notifiers.push_back(timeouts[i].notifier_id);
+            }
+            rados_free_notify_response(acks, n_acks, timeouts);
+        }
+        rados_buffer_free(reply);
+    }
+    if (outcome.error == -ETIMEDOUT && outcome.silent_notifiers.empty()) {
+        outcome.silent_notifiers.push_back(0);  // somebody, unknown
+    }
+    std::lock_guard lock(mutex_);
+    last_notify_ = outcome;
+    return outcome;
+}
+
+NotifyOutcome PlacementMap::last_notify() const {
+    std::lock_guard lock(mutex_);
+    return last_notify_;
 }
 
 }  // namespace rbdtier::ceph

@@ -1,13 +1,25 @@
 // PlacementMap: the only truth about where each extent of a tiered LUN lives.
 //
-// Kept in RADOS as the omap of one object, `rbdtier_map.<image>`, in the home image's pool. One
-// key per extent that is not at home: "%016x" of the extent index -> "pool=<pool> gen=<n>
-// crc=<crc32c hex>" (readable with `rados listomapvals`). An absent key means the home tier.
-// load() reads every entry; commit() changes one entry with a guarded write: it applies only if
-// nobody changed the object since this map last read or wrote it (object version) and the
-// extent's stored value is still the one this map holds; otherwise nothing changes and the
-// caller must reload(). Every successful commit bumps the extent's generation and notifies
-// watchers of the object. Thread-safe; commits are serialised.
+// Kept in RADOS as the omap of one object, LunIdentity::map_object_name(), in the home image's
+// pool and namespace. On-disk format 2 (readable with `rados listomapvals`):
+//   "header"                -> "format=2 lun=<LunIdentity::key()> tiers=<pool>+<pool>..."
+//   "%016x" of the extent   -> "pool=<pool> gen=<n> crc=<crc32c hex>"   (absent: home tier)
+//   "intent.%016x"          -> "copy=<pool>": that pool's tier image may hold a copy of the
+//                              extent that the map does not point at (a migration's destination
+//                              before its commit, its source after), to be discarded
+// A map object that is absent, has no valid header, names another LUN or holds a bad entry is
+// an error, never an empty map: open() refuses it with the reason.
+//
+// Ownership (the fence): only the gateway that owns the LUN changes its map. It takes an
+// exclusive RADOS lock (kFenceLock) on the map object with acquire_fence(), breaking a previous
+// owner's, and every change — commit(), set_intent(), clear_intent() — asserts that lock in the
+// same write op: a gateway whose lock was broken (or that is blocklisted) cannot change the map,
+// its write fails with -ESTALE and fence_held() turns false.
+// commit() is a compare-and-set on one entry: it applies only if the stored value is still the
+// one the caller read (an absent entry included), bumps the generation and points the extent's
+// intent at the copy the commit leaves behind; -ECANCELED otherwise (reload()). Commits notify the
+// object's watchers with the extent's key; last_notify() tells which of them did not acknowledge.
+// Thread-safe; changes are serialised.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +27,16 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ceph/io_context.h"
+#include "ceph/lun_identity.h"
 #include "ceph/status.h"
 
 namespace rbdtier::ceph {
+
+inline constexpr int kPlacementMapFormat = 2;
+inline constexpr const char* kFenceLock = "rbdtier";
 
 struct PlacementEntry {
     std::string pool;              // the tier's pool; the data is in that pool's tier image
@@ -31,41 +48,90 @@ struct PlacementEntry {
     static std::optional<PlacementEntry> decode(const std::string& text);
 };
 
+struct MapHeader {
+    int format = kPlacementMapFormat;
+    std::string lun;                 // LunIdentity::key()
+    std::vector<std::string> tiers;  // pools holding a tier image of the LUN (not the home pool)
+
+    bool operator==(const MapHeader&) const = default;
+    std::string encode() const;
+    static std::optional<MapHeader> decode(const std::string& text);
+};
+
+// Watchers that did not acknowledge the last notify (gateways whose view may be old).
+struct NotifyOutcome {
+    int error = 0;                                // of rados_notify2 itself
+    std::vector<std::uint64_t> silent_notifiers;  // client instance ids that timed out
+};
+
 class PlacementMap {
 public:
-    static std::string object_name(const std::string& image) { return "rbdtier_map." + image; }
-
-    // `io` must be a context of its own (the map uses its last-version slot); the map owns it.
-    // Creates the (empty) map object if there is none, so that gateways can watch it.
-    static Result<PlacementMap> load(IoContext io, const std::string& image);
+    // Whether the LUN has a map object at all (a missing map is not an empty one).
+    static Result<bool> exists(const IoContext& io, const LunIdentity& lun);
+    // Creates the map object with its header (exclusively: -EEXIST if there is one).
+    // `io` must be a context of its own on the home pool and namespace; the map owns it.
+    static Result<PlacementMap> create(IoContext io, const LunIdentity& lun,
+                                       const std::vector<std::string>& tiers);
+    // Reads an existing map; refuses one without a valid header, of another LUN, or with a bad
+    // entry (the reason in the Status). -ENOENT: there is no map.
+    static Result<PlacementMap> open(IoContext io, const LunIdentity& lun);
+    // Deletes the map object (explicit admin action only).
+    static Status remove(const IoContext& io, const LunIdentity& lun);
 
     PlacementMap(PlacementMap&& other) noexcept;
     PlacementMap(const PlacementMap&) = delete;
     PlacementMap& operator=(const PlacementMap&) = delete;
+    ~PlacementMap();
 
-    const std::string& image() const { return image_; }
+    const LunIdentity& lun() const { return lun_; }
+    const std::string& object_name() const { return oid_; }
     const std::string& home_pool() const { return io_.pool(); }
+    MapHeader header() const;
     std::optional<PlacementEntry> find(std::uint64_t extent) const;
     std::map<std::uint64_t, PlacementEntry> entries() const;
+    std::map<std::uint64_t, std::string> intents() const;  // extent -> pool of the copy
 
-    // Sets the extent's entry (nullopt: back home, the key is removed), guarded as above.
-    // The new entry's generation is the stored one + 1, whatever `next.generation` says.
-    // -ECANCELED / -ERANGE / -EOVERFLOW: somebody else changed the map; reload().
-    Status commit(std::uint64_t extent, std::optional<PlacementEntry> next);
+    // Adds pools to the header's tier list (a compare-and-set on the header; not fenced: it
+    // only widens where scrub and repair look).
+    Status add_tiers(const std::vector<std::string>& pools);
+
+    // --- fenced changes (the owner only) ---
+    Status acquire_fence();  // then reload()s, so the owner works from the map under its lock
+    Status release_fence();
+    bool fence_held() const;
+    // Sets the extent's entry (nullopt: back home) if the stored one is still `expected`
+    // (nullopt: absent), and its intent to `leftover_pool` (the copy the move leaves). The new
+    // entry's generation is expected's + 1, whatever `next.generation` says. `notified`, if
+    // given, receives the outcome of this commit's notify.
+    Status commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
+                  std::optional<PlacementEntry> next, const std::string& leftover_pool,
+                  NotifyOutcome* notified = nullptr);
+    Status set_intent(std::uint64_t extent, const std::string& copy_pool);
+    Status clear_intent(std::uint64_t extent);
+
     Status reload();
-
-    // Deletes the map object (explicit admin action only).
-    Status remove();
+    NotifyOutcome last_notify() const;
 
 private:
-    PlacementMap(IoContext io, std::string image) : io_(std::move(io)), image_(std::move(image)) {}
+    PlacementMap(IoContext io, LunIdentity lun);
     Status read_all();  // with mutex_ held
+    // Runs a fenced write op built by `fill`; maps a failed lock assertion to -ESTALE and
+    // marks the fence lost. With mutex_ held.
+    template <typename Fill>
+    Status fenced_write(const std::string& what, Fill&& fill);
+    NotifyOutcome notify(const std::string& key);  // without mutex_ held
 
     IoContext io_;
-    std::string image_;
+    LunIdentity lun_;
+    std::string oid_;
+    std::string cookie_;  // this map's lock cookie, unique per instance
     mutable std::mutex mutex_;
+    MapHeader header_;
+    std::string header_value_;  // as stored, for the header's compare-and-set
     std::map<std::uint64_t, PlacementEntry> entries_;
-    std::uint64_t version_ = 0;  // object version seen last; 0 = object absent
+    std::map<std::uint64_t, std::string> intents_;
+    bool fenced_ = false;
+    NotifyOutcome last_notify_;
 };
 
 }  // namespace rbdtier::ceph

@@ -1,45 +1,80 @@
 #include "ceph/placement_watch.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 namespace rbdtier::ceph {
 
 Result<std::unique_ptr<PlacementWatch>> PlacementWatch::start(const Cluster& cluster, IoContext io,
-                                                              const std::string& image,
                                                               PlacementMap& map, ExtentGate& gate,
-                                                              TierImages& images) {
+                                                              TierImages& images,
+                                                              std::function<Status()> resync) {
     const std::uint64_t self = rados_get_instance_id(cluster.handle());
-    std::unique_ptr<PlacementWatch> watch(new PlacementWatch(
-        std::move(io), PlacementMap::object_name(image), self, map, gate, images));
-    int rc = rados_watch3(watch->io_.handle(), watch->oid_.c_str(), &watch->cookie_,
-                          &PlacementWatch::on_notify, &PlacementWatch::on_error, 30, watch.get());
-    if (rc < 0) return Status::error(rc, "watch placement map " + watch->oid_);
-    watch->watching_ = true;
+    std::unique_ptr<PlacementWatch> watch(new PlacementWatch(std::move(io), map.object_name(), self,
+                                                             map, gate, images, std::move(resync)));
+    if (int rc = watch->watch(); rc < 0) {
+        return Status::error(rc, "watch placement map " + watch->oid_);
+    }
     return watch;
 }
 
 PlacementWatch::PlacementWatch(IoContext io, std::string oid, std::uint64_t self, PlacementMap& map,
-                               ExtentGate& gate, TierImages& images)
+                               ExtentGate& gate, TierImages& images, std::function<Status()> resync)
     : io_(std::move(io)),
       oid_(std::move(oid)),
       self_(self),
       map_(map),
       gate_(gate),
       images_(images),
+      resync_(std::move(resync)),
       thread_([this] { run(); }) {}
 
-PlacementWatch::~PlacementWatch() {
-    if (watching_) {
-        (void)rados_unwatch2(io_.handle(), cookie_);
-        (void)rados_watch_flush(rados_ioctx_get_cluster(io_.handle()));
+int PlacementWatch::watch() {
+    int rc = rados_watch3(io_.handle(), oid_.c_str(), &cookie_, &PlacementWatch::on_notify,
+                          &PlacementWatch::on_error, 30, this);
+    std::lock_guard lock(mutex_);
+    watching_ = rc == 0;
+    return rc;
+}
+
+// Watches again until it works (or the watch stops), backing off from 100 ms to 5 s, then
+// reloads everything: notifies sent while the watch was down were missed.
+void PlacementWatch::rewatch() {
+    auto backoff = std::chrono::milliseconds(100);
+    for (;;) {
+        bool was_watching = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            was_watching = watching_;
+            watching_ = false;
+        }
+        if (was_watching) (void)rados_unwatch2(io_.handle(), cookie_);
+        if (watch() == 0) break;
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, backoff, [this] { return stopping_; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
+    Status s = resync_ ? resync_() : map_.reload();
+    std::lock_guard lock(mutex_);
+    ++rewatches_;
+    error_ = s ? 0 : s.code();
+}
+
+PlacementWatch::~PlacementWatch() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
     thread_.join();
+    if (watching_) {
+        (void)rados_unwatch2(io_.handle(), cookie_);
+        (void)rados_watch_flush(rados_ioctx_get_cluster(io_.handle()));
+    }
 }
 
 void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t,
@@ -55,8 +90,12 @@ void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t
 
 void PlacementWatch::on_error(void* arg, std::uint64_t, int err) {
     auto* self = static_cast<PlacementWatch*>(arg);
-    std::lock_guard lock(self->mutex_);
-    self->error_ = err;  // the gateway reloads the whole map when it takes the lock over
+    {
+        std::lock_guard lock(self->mutex_);
+        self->error_ = err;
+        self->queue_.push_back(Notify{0, 0, {}, true});
+    }
+    self->wake_.notify_one();
 }
 
 void PlacementWatch::run() {
@@ -67,7 +106,11 @@ void PlacementWatch::run() {
         Notify n = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        apply(n);
+        if (n.rewatch) {
+            rewatch();
+        } else {
+            apply(n);
+        }
         lock.lock();
     }
 }
@@ -77,13 +120,22 @@ void PlacementWatch::apply(const Notify& n) {
     const auto [end, ec] =
         std::from_chars(n.payload.data(), n.payload.data() + n.payload.size(), extent, 16);
     const bool valid = ec == std::errc() && end == n.payload.data() + n.payload.size();
-    if (n.notifier != self_ && valid && extent < gate_.extents() && map_.reload()) {
+    if (n.notifier != self_ && valid && extent < gate_.extents()) {
+        if (Status s = map_.reload(); !s) {
+            // No acknowledgement: the owner keeps the old copy this gateway may still read.
+            std::lock_guard lock(mutex_);
+            error_ = s.code();
+            return;
+        }
         const auto entry = map_.find(extent);
-        const std::size_t tier = entry ? images_.index_of(entry->pool).value_or(0) : 0;
-        gate_.hold(extent);
-        (void)gate_.wait_drained(extent,
-                                 std::chrono::steady_clock::now() + std::chrono::seconds(2));
-        gate_.release(extent, static_cast<ExtentGate::TierIndex>(tier));
+        const auto tier = entry ? images_.index_of(entry->pool) : std::optional<std::size_t>(0);
+        if (!tier) {
+            std::lock_guard lock(mutex_);
+            error_ = -EINVAL;  // mapped to a pool this gateway has no image of
+            return;
+        }
+        (void)gate_.reroute(extent, static_cast<ExtentGate::TierIndex>(*tier),
+                            std::chrono::steady_clock::now() + std::chrono::seconds(2));
         std::lock_guard lock(mutex_);
         ++moved_;
     }
@@ -93,6 +145,11 @@ void PlacementWatch::apply(const Notify& n) {
 std::uint64_t PlacementWatch::extents_moved() const {
     std::lock_guard lock(mutex_);
     return moved_;
+}
+
+std::uint64_t PlacementWatch::rewatches() const {
+    std::lock_guard lock(mutex_);
+    return rewatches_;
 }
 
 int PlacementWatch::last_error() const {

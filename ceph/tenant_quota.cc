@@ -94,7 +94,8 @@ Status TenantQuota::register_self() {
             stale.push_back(k);
         }
     }
-    const std::string value = nlohmann::json{{"tiers", self_.tiers}}.dump();
+    const std::string value =
+        nlohmann::json{{"tiers", self_.tiers}, {"tier_image", self_.tier_image}}.dump();
     WriteOp op(rados_create_write_op());
     if (!op) return Status::error(-ENOMEM, "register LUN");
     std::vector<const char*> stale_keys;
@@ -157,6 +158,9 @@ Result<std::vector<TenantLunRef>> TenantQuota::luns() const {
             for (const auto& t : j["tiers"])
                 if (t.is_string()) lun.tiers.push_back(t.get<std::string>());
         }
+        if (j.is_object() && j.contains("tier_image") && j["tier_image"].is_string()) {
+            lun.tier_image = j["tier_image"].get<std::string>();
+        }
         out.push_back(std::move(lun));
     }
     return out;
@@ -179,9 +183,10 @@ Result<TenantRoom> TenantQuota::refresh() const {
     if (!luns) return luns.status();
     for (const TenantLunRef& lun : *luns) {
         if (lun.home_pool == self_.home_pool && lun.image == self_.image) continue;
+        if (lun.tier_image.empty()) continue;  // registered by a format-1 gateway: not used
         for (const std::string& pool : lun.tiers) {
             if (pool == lun.home_pool || room.quota.count(pool) == 0) continue;
-            auto bytes = allocated_bytes(cluster_, pool, TierImages::tier_image_name(lun.image));
+            auto bytes = allocated_bytes(cluster_, pool, lun.tier_image);
             if (!bytes) {
                 if (bytes.status().code() == -ENOENT) continue;  // LUN removed since
                 return bytes.status();

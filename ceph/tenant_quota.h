@@ -27,6 +27,7 @@ struct TenantLunRef {
     std::string home_pool;
     std::string image;
     std::vector<std::string> tiers;  // every pool the LUN may use (home may be among them)
+    std::string tier_image;          // its tier images' name (LunIdentity::tier_image_name)
 };
 
 struct TenantRoom {

@@ -4,12 +4,31 @@
 
 namespace rbdtier::ceph {
 
+namespace {
+
+// Uses a tier image only if it is tagged for `lun`; tags an untagged one (made by this
+// code, which tags right after creating: a crash in between leaves it untagged).
+Status check_tag(Image& tier, const LunIdentity& lun, const std::string& home_spec) {
+    auto tag = tier.metadata_get(kTierImageTag);
+    if (!tag) return tag.status();
+    if (!tag->has_value()) return tier.metadata_set(kTierImageTag, lun.key());
+    if (**tag != lun.key()) {
+        return Status::error(-EPERM, "tier image " + tier.spec() + " is tagged for LUN " + **tag +
+                                         ", not for " + home_spec + " (" + lun.key() +
+                                         "): refusing to use it");
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
 Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& home_pool,
-                                    const std::string& image,
-                                    const std::vector<std::string>& tier_pools, bool create_missing,
+                                    const std::string& ns, const std::string& image,
+                                    const std::vector<std::string>& tier_pools,
+                                    const std::function<bool(const std::string&)>& create_missing,
                                     Image* home) {
     std::vector<Tier> tiers;
-    auto home_io = IoContext::open(cluster, home_pool);
+    auto home_io = IoContext::open(cluster, home_pool, ns);
     if (!home_io) return home_io.status();
     Tier first{home_pool, std::move(*home_io), nullptr, home};
     if (home == nullptr) {
@@ -20,8 +39,12 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
     }
     auto info = first.image->stat();
     if (!info) return info.status();
+    auto lun = LunIdentity::of(first.io, *first.image);
+    if (!lun) return lun.status();
+    const std::string home_spec = first.image->spec();
     tiers.push_back(std::move(first));
 
+    const std::string name = lun->tier_image_name();
     for (const auto& pool : tier_pools) {
         if (pool == home_pool) continue;
         bool seen = false;
@@ -29,25 +52,24 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         if (seen) continue;
         if (tiers.size() == 255) return Status::error(-E2BIG, "tiers of " + image + ": too many");
         auto io = IoContext::open(cluster, pool);
-        if (!io) return io.status().with_context("open tier " + pool + " of " + image);
-        const std::string name = tier_image_name(image);
+        if (!io) return io.status().with_context("open tier " + pool + " of " + home_spec);
         auto tier = Image::open(*io, name);
-        if (!tier && tier.status().code() == -ENOENT && create_missing) {
+        if (!tier && tier.status().code() == -ENOENT && create_missing && create_missing(pool)) {
             ImageCreateOptions options;
             options.order = info->order;
             if (Status s = create_image(*io, name, info->size, options);
                 !s && s.code() != -EEXIST) {
-                return s.with_context("create tier image of " + image);
+                return s.with_context("create tier image of " + home_spec);
             }
             tier = Image::open(*io, name);
         }
-        if (!tier) return tier.status().with_context("open tier " + pool + " of " + image);
+        if (!tier) return tier.status().with_context("open tier " + pool + " of " + home_spec);
+        if (Status s = check_tag(*tier, *lun, home_spec); !s) return s;
         auto tier_info = tier->stat();
         if (!tier_info) return tier_info.status();
         if (tier_info->object_size != info->object_size) {
-            return Status::error(-EINVAL, "tier image " + pool + "/" + name +
-                                              " has another object size than " + home_pool + "/" +
-                                              image);
+            return Status::error(-EINVAL, "tier image " + tier->spec() +
+                                              " has another object size than " + home_spec);
         }
         if (tier_info->size < info->size) {
             if (Status s = tier->resize(info->size); !s) return s;
@@ -56,7 +78,26 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         Image* raw = owned.get();
         tiers.push_back(Tier{pool, std::move(*io), std::move(owned), raw});
     }
-    return TierImages(std::move(tiers), info->object_size);
+    return TierImages(std::move(tiers), info->object_size, std::move(*lun), image);
+}
+
+Result<std::vector<std::string>> TierImages::present(const Cluster& cluster, const LunIdentity& lun,
+                                                     const std::vector<std::string>& pools,
+                                                     const std::string& home_pool) {
+    std::vector<std::string> found;
+    const std::string name = lun.tier_image_name();
+    for (const auto& pool : pools) {
+        if (pool == home_pool) continue;
+        auto io = IoContext::open(cluster, pool);
+        if (!io) return io.status();
+        auto tier = Image::open(*io, name);
+        if (tier) {
+            found.push_back(pool);
+        } else if (tier.status().code() != -ENOENT) {
+            return tier.status();
+        }
+    }
+    return found;
 }
 
 std::optional<std::size_t> TierImages::index_of(const std::string& pool) const {
@@ -95,14 +136,14 @@ Status TierImages::resize(std::uint64_t bytes) {
     return Status::ok();
 }
 
-Status TierImages::remove(const Cluster& cluster, const std::string& image,
+Status TierImages::remove(const Cluster& cluster, const LunIdentity& lun,
                           const std::vector<std::string>& tier_pools,
                           const std::string& home_pool) {
     for (const auto& pool : tier_pools) {
         if (pool == home_pool) continue;
         auto io = IoContext::open(cluster, pool);
         if (!io) return io.status();
-        if (Status s = remove_image(*io, tier_image_name(image)); !s && s.code() != -ENOENT) {
+        if (Status s = remove_image(*io, lun.tier_image_name()); !s && s.code() != -ENOENT) {
             return s;
         }
     }

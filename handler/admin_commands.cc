@@ -548,6 +548,7 @@ json AdminCommands::scrub(const GatewayLun& lun) const {
     return {{"lun", lun.name},
             {"extents_checked", report.extents_checked},
             {"stray_removed", report.stray_removed},
+            {"intents_cleaned", report.intents_cleaned},
             {"crc_verified", report.crc_verified},
             {"crc_mismatch", report.crc_mismatch},
             {"problems", report.problems}};

@@ -185,7 +185,7 @@ bool check_config_impl(const char* cfgstring, char** reason) {
     ceph::Status status;
     if (!cluster) {
         status = cluster.status();
-    } else if (auto io = ceph::IoContext::open(*cluster, cfg.pool); !io) {
+    } else if (auto io = ceph::IoContext::open(*cluster, cfg.pool, cfg.ns); !io) {
         status = io.status();
     } else if (auto image = ceph::Image::open(*io, cfg.image); !image) {
         status = image.status();

@@ -76,7 +76,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
     }
     auto cluster = ceph::Cluster::connect(options);
     if (!cluster) return cluster.status();
-    auto io = ceph::IoContext::open(*cluster, config.pool);
+    auto io = ceph::IoContext::open(*cluster, config.pool, config.ns);
     if (!io) return io.status();
     auto image = ceph::Image::open(*io, config.image);
     if (!image) return image.status();
@@ -510,11 +510,15 @@ int Lun::lock(std::uint16_t tag) {
     }
     if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
     if (rc == 0 && tiers_) {
-        // The new owner of the LUN takes its tier images too, and serves every extent from
-        // where the map says it is now (another gateway may have moved extents).
+        // The new owner of the LUN takes its tier images and the map's fence too (the previous
+        // owner can commit nothing from now on), and serves every extent from where the map
+        // says it is now; what the previous owner's interrupted migrations left is removed.
         if (ceph::Status s = tiers_->take_over(); !s) rc = s.code();
         if (rc == 0) {
-            if (ceph::Status s = load_placement(); !s) rc = s.code();
+            if (ceph::Status s = migrator_->take_ownership(); !s) {
+                tiering_problem(s);
+                rc = s.code();
+            }
         }
     }
     return control_status_from_rbd(rc);
@@ -524,7 +528,13 @@ int Lun::unlock() {
     int rc = has_lock();
     if (rc == 0) return TCMU_STS_OK;
     if (rc < 0) return control_status_from_rbd(rc);
-    return control_status_from_rbd(image_.lock_release().code());
+    rc = image_.lock_release().code();
+    // Nothing migrates once the lock is gone: wait for the migration in progress (its commit
+    // is still fenced by this gateway's lock on the map), then give the fence up.
+    if (migrator_) {
+        if (ceph::Status s = migrator_->release_ownership(); !s) tiering_problem(s);
+    }
+    return control_status_from_rbd(rc);
 }
 
 int Lun::get_lock_tag(std::uint16_t* tag) {

@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 
 #include "ceph/cluster.h"
 #include "ceph/extent_gate.h"
@@ -105,6 +107,9 @@ public:
     ceph::ExtentGate* extent_gate() { return gate_.get(); }
     ceph::ExtentMigrator* migrator() { return migrator_.get(); }
     ceph::LunTiering* tiering() { return tiering_.get(); }
+    ceph::PlacementWatch* placement_watch() { return watch_.get(); }
+    // The last reason this gateway could not own or follow the LUN's tiering ("" if none).
+    std::string tiering_problem() const;
     std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
     const ceph::ImageInfo& image_info() const { return info_; }
     const LunConfig& config() const { return config_; }
@@ -129,7 +134,8 @@ private:
 
     // Tiered I/O path (lun_routing.cc).
     ceph::Status enable_tiering();
-    ceph::Status load_placement();  // map from RADOS into the gate (open, lock takeover)
+    bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
+    void tiering_problem(const ceph::Status& s);
     int route(IoCommand* c);
     void resume_routed(IoCommand* c);
     template <typename Submit>
@@ -176,6 +182,8 @@ private:
     std::unique_ptr<ceph::ExtentMigrator> migrator_;
     std::unique_ptr<ceph::LunTiering> tiering_;
     std::unique_ptr<ceph::PlacementWatch> watch_;  // follows the owner's migrations
+    mutable std::mutex problem_mutex_;
+    std::string tiering_problem_;
     std::uint64_t extent_bytes_ = 0;
 };
 

@@ -7,7 +7,7 @@
 namespace rbdtier {
 
 const char kLunConfigHelp[] =
-    "rbdtier config string: pool/image[;option=value...]\n"
+    "rbdtier config string: pool[/namespace]/image[;option=value...]\n"
     "pool:   existing RADOS pool holding the LUN's home image\n"
     "image:  existing RBD image (same size as the LUN)\n"
     "options:\n"
@@ -214,17 +214,24 @@ LunConfigParse parse_lun_config(std::string_view cfgstring) {
     if (names.size() == 1) {
         return fail("'" + std::string(spec) + "' names no pool: expected pool/image");
     }
-    if (names.size() != 2) {
+    if (names.size() > 3) {
         return fail("'" + std::string(spec) +
-                    "' has too many '/': expected pool/image (RBD namespaces are not supported)");
+                    "' has too many '/': expected pool/image or pool/namespace/image");
     }
 
     LunConfig cfg;
     if (names[0].empty()) return fail("pool name is missing: expected pool/image");
     if (std::string why = check_pool_name(names[0], "pool name"); !why.empty()) return fail(why);
     cfg.pool = names[0];
+    if (names.size() == 3) {
+        if (names[1].empty()) return fail("namespace is missing: expected pool/namespace/image");
+        if (std::string why = check_pool_name(names[1], "namespace"); !why.empty()) {
+            return fail(why);
+        }
+        cfg.ns = names[1];
+    }
 
-    std::string_view image = names[1];
+    std::string_view image = names.back();
     if (std::size_t at = image.find('@'); at != std::string_view::npos) {
         std::string_view snap = image.substr(at + 1);
         image = image.substr(0, at);

@@ -1,7 +1,7 @@
 // LunConfig: the parsed tcmu cfgstring of one rbdtier LUN. Pure: no Ceph, no tcmu.
 //
 // Grammar (superset of upstream handler_rbd's):
-//   [rbdtier/]pool/image[@snap][;key=value]...
+//   [rbdtier/]pool[/namespace]/image[@snap][;key=value]...
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
 //         tenant=NAME  tenant_pool=POOL  tiers=POOL[,POOL...]  policy=none|reactive|predictive
 //         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T)
@@ -26,6 +26,7 @@ std::string_view to_string(TierPolicy policy);
 
 struct LunConfig {
     std::string pool;
+    std::string ns;  // RBD namespace of the image; "" = the pool's default one
     std::string image;
     std::optional<unsigned> osd_op_timeout_s;  // rados_osd_op_timeout
     std::string conf_path;                     // empty = Ceph's default search
@@ -37,7 +38,7 @@ struct LunConfig {
     std::optional<unsigned> horizon_s;  // how far ahead the policy looks; unset: rbdtier.conf's
     std::map<std::string, std::uint64_t> quota;  // pool -> most bytes of this LUN it may hold
 
-    std::string spec() const { return pool + "/" + image; }
+    std::string spec() const { return pool + "/" + (ns.empty() ? "" : ns + "/") + image; }
 };
 
 struct [[nodiscard]] LunConfigParse {

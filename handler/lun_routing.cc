@@ -13,6 +13,7 @@
 #include "ceph/resource_monitor.h"
 #include "ceph/tenant_quota.h"
 #include "ceph/tier_discovery.h"
+#include "ceph/tiered_lun_store.h"
 #include "engine/replay/policy_registry.h"
 #include "handler/lun.h"
 
@@ -53,19 +54,14 @@ std::string policy_name(TierPolicy policy) {
 }  // namespace
 
 ceph::Status Lun::enable_tiering() {
-    auto images =
-        ceph::TierImages::open(cluster_, config_.pool, config_.image, config_.tiers, true, &image_);
-    if (!images) return images.status();
-    tiers_.emplace(std::move(*images));
+    auto store = ceph::open_tiered_lun_store(cluster_, config_.pool, config_.ns, config_.image,
+                                             config_.tiers, &image_);
+    if (!store) return store.status();
+    tiers_.emplace(std::move(store->images));
+    map_.emplace(std::move(store->map));
     extent_bytes_ = tiers_->object_size();
-    auto io = ceph::IoContext::open(cluster_, config_.pool);
-    if (!io) return io.status();
-    auto map = ceph::PlacementMap::load(std::move(*io), config_.image);
-    if (!map) return map.status();
-    map_.emplace(std::move(*map));
     const std::uint64_t size = this->size();
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
-    if (ceph::Status s = load_placement(); !s) return s;
     // Copies move 1 MiB at a time to and from tiers an access costs under 2 ms (local
     // fast media: a 4 MiB op would hold their foreground reads up for several times their
     // latency), and the whole extent at once elsewhere (every op there costs a seek or a
@@ -80,12 +76,14 @@ ceph::Status Lun::enable_tiering() {
     }
     migrator_ =
         std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);
-    auto watch_io = ceph::IoContext::open(cluster_, config_.pool);
+    // Watch first, then route from the map: no move of the owner's can fall in between.
+    auto watch_io = ceph::IoContext::open(cluster_, config_.pool, config_.ns);
     if (!watch_io) return watch_io.status();
-    auto watch = ceph::PlacementWatch::start(cluster_, std::move(*watch_io), config_.image, *map_,
-                                             *gate_, *tiers_);
+    auto watch = ceph::PlacementWatch::start(cluster_, std::move(*watch_io), *map_, *gate_, *tiers_,
+                                             [this] { return migrator_->sync_routing(); });
     if (!watch) return watch.status();
     watch_ = std::move(*watch);
+    if (ceph::Status s = migrator_->sync_routing(); !s) return s;
 
     // The policy sees the tiers as the LUN's tier images: id = index, home = 0; what the gateway's
     // config says of a tier overrides what discovery found, and the LUN's quota= caps it.
@@ -124,7 +122,7 @@ ceph::Status Lun::enable_tiering() {
     options.lun = policy_lun();
     options.round_us = policy_config.round_us;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
-    options.may_migrate = [this] { return has_lock() == 1; };
+    options.may_migrate = [this] { return has_lock() == 1 && take_tiering_ownership(); };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
@@ -134,7 +132,8 @@ ceph::Status Lun::enable_tiering() {
     if (!config_.tenant.empty()) {
         auto quota = std::make_shared<ceph::TenantQuota>(
             cluster_, settings_.tenant_pool, config_.tenant,
-            ceph::TenantLunRef{config_.pool, config_.image, pools});
+            ceph::TenantLunRef{config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns,
+                               config_.image, pools, tiers_->lun().tier_image_name()});
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
@@ -142,22 +141,25 @@ ceph::Status Lun::enable_tiering() {
     return ceph::Status::ok();
 }
 
-ceph::Status Lun::load_placement() {
-    if (ceph::Status s = map_->reload(); !s) return s;
-    for (std::uint64_t e = 0; e < gate_->extents(); ++e) gate_->set_tier(e, 0);
-    for (const auto& [extent, entry] : map_->entries()) {
-        auto index = tiers_->index_of(entry.pool);
-        if (!index) {
-            return ceph::Status::error(-EINVAL, "placement map of " + config_.spec() +
-                                                    " puts extent " + std::to_string(extent) +
-                                                    " in pool " + entry.pool +
-                                                    ", which is not among tiers=");
-        }
-        if (extent < gate_->extents()) {
-            gate_->set_tier(extent, static_cast<ceph::ExtentGate::TierIndex>(*index));
-        }
+// The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and
+// so fences the previous owner's commits) before its first migration.
+bool Lun::take_tiering_ownership() {
+    if (migrator_->owner()) return true;
+    if (ceph::Status s = migrator_->take_ownership(); !s) {
+        tiering_problem(s);
+        return false;
     }
-    return ceph::Status::ok();
+    return true;
+}
+
+void Lun::tiering_problem(const ceph::Status& s) {
+    std::lock_guard lock(problem_mutex_);
+    tiering_problem_ = s.message();
+}
+
+std::string Lun::tiering_problem() const {
+    std::lock_guard lock(problem_mutex_);
+    return tiering_problem_;
 }
 
 template <typename Submit>

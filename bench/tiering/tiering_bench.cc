@@ -30,6 +30,7 @@
 #include "ceph/image.h"
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
+#include "ceph/tiered_lun_store.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
 
@@ -298,10 +299,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     const bool tiered = lun->tiered();
     lun.reset();
     if (tiered) {
-        auto map =
-            must(ceph::PlacementMap::load(must(ceph::IoContext::open(cluster, "hdd-a")), name));
-        must(map.remove());
-        must(ceph::TierImages::remove(cluster, name, kPools, "hdd-a"));
+        must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
     }
     must(ceph::remove_image(home_io, name));
     return r;

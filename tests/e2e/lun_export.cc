@@ -3,8 +3,8 @@
 //
 // Contract: lun_export --conf CEPH_CONF --pool HOME_POOL --image IMAGE [--size BYTES]
 //                      (--out FILE|- | --map-only)
-//   Loads the placement map `rbdtier_map.<IMAGE>` (omap in HOME_POOL), opens the home image and the
-//   tier images `<IMAGE>.rbdtier` of every pool the map names (never creates any), and writes the
+//   Loads the LUN's placement map (`rbdtier_map.<image id>`, omap in HOME_POOL), opens the home
+//   image and its tier images in every pool the map names (never creates any), and writes the
 //   first BYTES (default: the home image's size) of the LUN to FILE, each extent read with librbd
 //   from the image the map says holds it. Then prints one summary line
 //     "lun_export: extents=N away=A [<pool>=<count>...]"
@@ -25,7 +25,9 @@
 #include <vector>
 
 #include "ceph/cluster.h"
+#include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "ceph/lun_identity.h"
 #include "ceph/placement_map.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
@@ -45,15 +47,22 @@ struct ExportRequest {
 ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
     auto cluster = ceph::Cluster::connect({.id = {}, .conf_path = request.conf, .conf = {}});
     if (!cluster) return cluster.status();
+    auto home_io = ceph::IoContext::open(*cluster, request.pool);
+    if (!home_io) return home_io.status();
+    auto home = ceph::Image::open(*home_io, request.image);
+    if (!home) return home.status();
+    auto lun = ceph::LunIdentity::of(*home_io, *home);
+    if (!lun) return lun.status();
     auto map_io = ceph::IoContext::open(*cluster, request.pool);
     if (!map_io) return map_io.status();
-    auto map = ceph::PlacementMap::load(std::move(*map_io), request.image);
+    auto map = ceph::PlacementMap::open(std::move(*map_io), *lun);
     if (!map) return map.status().with_context("load placement map of " + request.image);
     const auto entries = map->entries();
 
     std::vector<std::string> pools;
     for (const auto& [extent, entry] : entries) pools.push_back(entry.pool);
-    auto images = ceph::TierImages::open(*cluster, request.pool, request.image, pools, false);
+    auto images =
+        ceph::TierImages::open(*cluster, request.pool, "", request.image, pools, {}, &*home);
     if (!images) return images.status();
 
     auto home_size = images->image(0).size();

@@ -128,19 +128,34 @@ stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
     kill -9 "$pid" 2>/dev/null || true
 }
 
+# lun_names: sets TIER_IMAGE and MAP_OBJECT, the names of $POOL/$IMAGE's tier images and
+# placement map (format 2: from the LUN's identity, its pool id and RBD image id).
+TIER_IMAGE=""
+MAP_OBJECT=""
+lun_names() {
+  local id pool_id
+  id=$(timeout 60 rbd -c "$CEPH_CONF" info --format json "$POOL/$IMAGE" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || return 1
+  pool_id=$(timeout 60 ceph -c "$CEPH_CONF" osd pool ls detail --format json |
+    python3 -c 'import json,sys; print([p["pool_id"] for p in json.load(sys.stdin) if p["pool_name"] == sys.argv[1]][0])' "$POOL") ||
+    return 1
+  TIER_IMAGE="rbdtier.$pool_id.$id"
+  MAP_OBJECT="rbdtier_map.$id"
+}
+
 cleanup() {
   local rc=$?
   set +e
   if [[ -n $QEMU_PID ]]; then stop_pid "$QEMU_PID"; fi
   if [[ -n $IMAGE && -n $CEPH_CONF && -z $OWN_CLUSTER ]]; then
-    timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1
-    if ((TIERED)); then
+    if ((TIERED)) && lun_names; then
       local tier
       for tier in ${TIERS//,/ }; do
-        [[ $tier == "$POOL" ]] || timeout 60 rbd -c "$CEPH_CONF" rm "$tier/$IMAGE.rbdtier" >/dev/null 2>&1
+        [[ $tier == "$POOL" ]] || timeout 60 rbd -c "$CEPH_CONF" rm "$tier/$TIER_IMAGE" >/dev/null 2>&1
       done
-      timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "rbdtier_map.$IMAGE" >/dev/null 2>&1
+      timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "$MAP_OBJECT" >/dev/null 2>&1
     fi
+    timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1
   fi
   if [[ -n $OWN_CLUSTER ]]; then
     case $OWN_CLUSTER_KIND in
@@ -453,7 +468,10 @@ corrupt_lun_byte() {
     holder=$(awk -v e=$((offset / (4 << 20))) '$1 == "lun_export:" && $2 == "away" && $3 == e {print $4}' "$2")
   fi
   holder=${holder:-$POOL}
-  [[ $holder == "$POOL" ]] || image=$IMAGE.rbdtier
+  if [[ $holder != "$POOL" ]]; then
+    lun_names || die "cannot name the tier images of $POOL/$IMAGE"
+    image=$TIER_IMAGE
+  fi
   info=$(rbd -c "$CEPH_CONF" info --format json "$holder/$image") || die "rbd info $holder/$image"
   prefix=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["block_name_prefix"])' <<<"$info")
   objsize=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["object_size"])' <<<"$info")

@@ -36,6 +36,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tenant_store.h"
 #include "ceph/tier_images.h"
+#include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 #include "tests/support/raw_admin_client.h"
 
@@ -83,10 +84,7 @@ Split cli(const std::string& args) {
 // The placement map as it is in RADOS now (a fresh load, not the gateway's copy).
 std::map<std::uint64_t, ceph::PlacementEntry> rados_map(const ceph::Cluster& cluster,
                                                         const std::string& image) {
-    auto io = ceph::IoContext::open(cluster, "hdd-a");
-    EXPECT_TRUE(io.is_ok()) << io.status().message();
-    if (!io) return {};
-    auto map = ceph::PlacementMap::load(std::move(*io), image);
+    auto map = ceph::read_placement_map(cluster, "hdd-a", "", image);
     EXPECT_TRUE(map.is_ok()) << map.status().message();
     if (!map) return {};
     return map->entries();
@@ -178,10 +176,7 @@ struct ClusterLeftovers {
     const ceph::Cluster& cluster;
     std::string tiered, plain, tenant;
     ~ClusterLeftovers() {
-        if (auto io = ceph::IoContext::open(cluster, "hdd-a")) {
-            if (auto map = ceph::PlacementMap::load(std::move(*io), tiered)) (void)map->remove();
-        }
-        (void)ceph::TierImages::remove(cluster, tiered, kTiers, "hdd-a");
+        (void)ceph::remove_tiered_lun_store(cluster, "hdd-a", "", tiered, kTiers);
         if (auto io = ceph::IoContext::open(cluster, "hdd-a")) {
             (void)ceph::remove_image(*io, tiered);
             ceph::TenantStore store(*io);

@@ -17,6 +17,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tenant_store.h"
 #include "ceph/tier_images.h"
+#include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 
 namespace rbdtier {
@@ -57,12 +58,7 @@ protected:
             auto io = ceph::IoContext::open(*cluster_, pool);
             if (!io) continue;
             if (pool == "hdd-a") {  // tiered: its tier image and placement map go too
-                (void)ceph::TierImages::remove(*cluster_, name, {"nvme-a"}, pool);
-                auto map_io = ceph::IoContext::open(*cluster_, pool);
-                if (map_io) {
-                    auto map = ceph::PlacementMap::load(std::move(*map_io), name);
-                    if (map) (void)map->remove();
-                }
+                (void)ceph::remove_tiered_lun_store(*cluster_, pool, "", name, {"nvme-a"});
             }
             (void)ceph::remove_image(*io, name);
         }

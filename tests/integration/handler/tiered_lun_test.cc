@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "ceph/tiered_lun_store.h"
 #include "lun_fixture.h"
 
 namespace rbdtier::testing {
@@ -29,18 +30,16 @@ protected:
         ASSERT_TRUE(image_->ok());
         lun_ = open_lun();
         ASSERT_TRUE(lun_ && lun_->tiered());
+        // The tests drive the migrator directly, as the LUN's owner.
+        auto owned = lun_->migrator()->take_ownership();
+        ASSERT_TRUE(owned.is_ok()) << owned.message();
     }
     void TearDown() override {
         lun_.reset();
         if (image_) {
             // Tier images and the map go with the LUN's image (explicit admin action).
-            if (auto io = ceph::IoContext::open(image_->cluster(), "hdd-a")) {
-                if (auto map = ceph::PlacementMap::load(std::move(*io), image_->name())) {
-                    (void)map->remove();
-                }
-            }
-            (void)ceph::TierImages::remove(image_->cluster(), image_->name(),
-                                           {"nvme-a", "nvme-b", "hdd-b"}, "hdd-a");
+            (void)ceph::remove_tiered_lun_store(image_->cluster(), "hdd-a", "", image_->name(),
+                                                {"nvme-a", "nvme-b", "hdd-b"});
         }
         image_.reset();
     }

@@ -18,9 +18,9 @@ namespace {
 constexpr std::uint64_t kExtent = 4 << 20;
 
 // Bytes of `lun` in nvme-a, as the cluster says.
-std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string& name) {
+std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string&) {
     auto bytes =
-        ceph::allocated_bytes(lun.cluster(), "nvme-a", ceph::TierImages::tier_image_name(name));
+        ceph::allocated_bytes(lun.cluster(), "nvme-a", lun.images().lun().tier_image_name());
     EXPECT_TRUE(bytes) << bytes.status().message();
     return bytes ? *bytes : 0;
 }
@@ -40,7 +40,8 @@ struct QuotaTenant {
     }
     // The tenant's quota as the tiered LUN hdd-a/`name` reads it.
     ceph::TenantQuota quota_of(TieredLun& lun, const std::string& name) const {
-        return ceph::TenantQuota(lun.cluster(), "hdd-a", tenant.name, {"hdd-a", name, kAllPools});
+        return ceph::TenantQuota(lun.cluster(), "hdd-a", tenant.name,
+                                 {"hdd-a", name, kAllPools, lun.images().lun().tier_image_name()});
     }
 
     ceph::IoContext io;

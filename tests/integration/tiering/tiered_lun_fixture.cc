@@ -8,6 +8,8 @@
 #include <future>
 #include <thread>
 
+#include "ceph/tiered_lun_store.h"
+
 namespace rbdtier::test {
 
 std::string unique_name(const std::string& stem) {
@@ -43,30 +45,26 @@ std::unique_ptr<TieredLun> TieredLun::create(const std::string& pool, const std:
 }
 
 std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::string& name,
-                                           std::uint64_t size) {
+                                           std::uint64_t size, bool own) {
     std::unique_ptr<TieredLun> lun(new TieredLun);
     lun->pool_ = pool;
     lun->name_ = name;
     lun->size_ = size;
     lun->cluster_.emplace(connect_test_cluster());
-    auto images = ceph::TierImages::open(*lun->cluster_, pool, name, kAllPools, true);
-    if (!images) throw std::runtime_error(images.status().message());
-    lun->images_.emplace(std::move(*images));
-    auto map = ceph::PlacementMap::load(open_test_pool(*lun->cluster_, pool), name);
-    if (!map) throw std::runtime_error(map.status().message());
-    lun->map_.emplace(std::move(*map));
+    auto store = ceph::open_tiered_lun_store(*lun->cluster_, pool, "", name, kAllPools);
+    if (!store) throw std::runtime_error(store.status().message());
+    lun->images_.emplace(std::move(store->images));
+    lun->map_.emplace(std::move(store->map));
     lun->gate_ = std::make_unique<ceph::ExtentGate>(size / lun->images_->object_size());
-    for (const auto& [extent, entry] : lun->map_->entries()) {
-        auto index = lun->images_->index_of(entry.pool);
-        if (!index) throw std::runtime_error("map names unknown pool " + entry.pool);
-        lun->gate_->set_tier(extent, static_cast<ceph::ExtentGate::TierIndex>(*index));
-    }
     ceph::MigratorOptions options;
     if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
         options.crash_at = ceph::crash_point_from_name(crash);
     }
     lun->migrator_ = std::make_unique<ceph::ExtentMigrator>(*lun->images_, *lun->map_, *lun->gate_,
                                                             size, options);
+    // As the LUN's owner it routes from the map and cleans intents; otherwise it only routes.
+    auto s = own ? lun->migrator_->take_ownership() : lun->migrator_->sync_routing();
+    if (!s) throw std::runtime_error(s.message());
     return lun;
 }
 
@@ -74,10 +72,9 @@ TieredLun::~TieredLun() {
     migrator_.reset();
     gate_.reset();
     if (!remove_ || !cluster_) return;
-    if (map_) (void)map_->remove();
     map_.reset();
     images_.reset();
-    (void)ceph::TierImages::remove(*cluster_, name_, kAllPools, pool_);
+    (void)ceph::remove_tiered_lun_store(*cluster_, pool_, "", name_, kAllPools);
     if (auto io = ceph::IoContext::open(*cluster_, pool_)) (void)ceph::remove_image(*io, name_);
 }
 

@@ -31,9 +31,10 @@ public:
     // Creates `pool/name` of `size` bytes (4 MiB objects) and opens it tiered over kAllPools.
     static std::unique_ptr<TieredLun> create(const std::string& pool, const std::string& name,
                                              std::uint64_t size);
-    // Opens an existing tiered LUN (e.g. after a crash), loading the map into a new gate.
+    // Opens an existing tiered LUN (e.g. after a crash), loading the map into a new gate; as its
+    // owner (take_ownership: the previous owner is fenced) unless `own` is false.
     static std::unique_ptr<TieredLun> open(const std::string& pool, const std::string& name,
-                                           std::uint64_t size);
+                                           std::uint64_t size, bool own = true);
     ~TieredLun();
 
     void write(std::uint64_t offset, const std::vector<char>& data);

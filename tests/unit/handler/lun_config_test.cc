@@ -73,10 +73,21 @@ TEST(LunConfig, RefusesMissingParts) {
     EXPECT_EQ(parse_error("nvme-a/"), "image name is missing: expected pool/image");
     EXPECT_EQ(parse_error("rbdtier/nvme-a/"), "image name is missing: expected pool/image");
     EXPECT_EQ(parse_error("rbdtier/nvme-a"), "'nvme-a' names no pool: expected pool/image");
-    EXPECT_EQ(parse_error("rbdtier/a/b/c"),
-              "'a/b/c' has too many '/': expected pool/image (RBD namespaces are not supported)");
-    EXPECT_EQ(parse_error("a/b/c"),
-              "'a/b/c' has too many '/': expected pool/image (RBD namespaces are not supported)");
+    EXPECT_EQ(parse_error("rbdtier/a/b/c/d"),
+              "'a/b/c/d' has too many '/': expected pool/image or pool/namespace/image");
+    EXPECT_EQ(parse_error("a//c"), "namespace is missing: expected pool/namespace/image");
+    EXPECT_EQ(parse_error("a/b/"), "image name is missing: expected pool/image");
+}
+
+TEST(LunConfig, ReadsRbdNamespace) {
+    const LunConfig ns = parse_ok("rbdtier/hdd-a/tenant1/db");
+    EXPECT_EQ(ns.pool, "hdd-a");
+    EXPECT_EQ(ns.ns, "tenant1");
+    EXPECT_EQ(ns.image, "db");
+    EXPECT_EQ(ns.spec(), "hdd-a/tenant1/db");
+    const LunConfig plain = parse_ok("hdd-a/db");
+    EXPECT_EQ(plain.ns, "");
+    EXPECT_EQ(plain.spec(), "hdd-a/db");
 }
 
 TEST(LunConfig, RefusesSnapshot) {

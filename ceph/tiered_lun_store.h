@@ -1,0 +1,53 @@
+// TieredLunStore: what holds a tiered LUN's data — its tier images and its placement map —
+// opened together, refusing every state in which using them could lose or mix data.
+//
+// open_tiered_lun_store() on first use (no map, no tier image of this LUN) creates the map with
+// its header, then the tier images, tagged. Later it refuses, with the reason in the Status:
+//   - a LUN with format-1 tiering data (a map named after the image): never read, never deleted;
+//   - tier images of the LUN without a map (`rbdtier lun repair` rebuilds it);
+//   - a map without a valid header, of another LUN, or with a bad entry;
+//   - an extent mapped (or a migration intended) to a pool that `tier_pools` does not list, or
+//     to a tier image that is missing;
+//   - a tier image tagged for another LUN.
+// A pool new to the LUN is added to the header before its tier image is made. The Cluster (and
+// `home`, if given) must outlive the store. Control path; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/placement_map.h"
+#include "ceph/status.h"
+#include "ceph/tier_images.h"
+
+namespace rbdtier::ceph {
+
+struct TieredLunStore {
+    TierImages images;
+    PlacementMap map;
+};
+
+Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::string& home_pool,
+                                             const std::string& ns, const std::string& image,
+                                             const std::vector<std::string>& tier_pools,
+                                             Image* home = nullptr);
+
+// The identity of the home image `home_pool[/ns]/image`.
+Result<LunIdentity> identity_of(const Cluster& cluster, const std::string& home_pool,
+                                const std::string& ns, const std::string& image);
+
+// The LUN's placement map as it is in RADOS now (read-only use: no fence). Opens the home image
+// to learn its identity.
+Result<PlacementMap> read_placement_map(const Cluster& cluster, const std::string& home_pool,
+                                        const std::string& ns, const std::string& image);
+
+// Removes the LUN's tier images (in `tier_pools` and in the pools its map's header lists) and
+// its map; the home image stays. Explicit admin action (and tests) only.
+Status remove_tiered_lun_store(const Cluster& cluster, const std::string& home_pool,
+                               const std::string& ns, const std::string& image,
+                               const std::vector<std::string>& tier_pools);
+
+}  // namespace rbdtier::ceph

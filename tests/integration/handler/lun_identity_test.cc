@@ -1,0 +1,184 @@
+// A tiered LUN's data is its own: tier images and map are named from the home image's identity
+// (pool id, namespace, image id), never its name, and a tier image tagged for another LUN is
+// never used. Deterministic regressions, each for a way data was lost or crossed between LUNs
+// when tier images were named `<image>.rbdtier`.
+#include "ceph/lun_identity.h"
+
+#include <gtest/gtest.h>
+#include <rbd/librbd.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "ceph/tiered_lun_store.h"
+#include "lun_fixture.h"
+
+namespace rbdtier::testing {
+namespace {
+
+constexpr std::uint64_t kExtent = 4ull << 20;
+constexpr std::uint64_t kSize = 4 * kExtent;
+
+int write(Lun& lun, std::uint64_t off, const std::vector<char>& data) {
+    TestCommand c;
+    iovec v{const_cast<char*>(data.data()), data.size()};
+    return run([&](tcmur_cmd* cmd) { return lun.write(nullptr, cmd, &v, 1, data.size(), off); }, c);
+}
+
+std::vector<char> read(Lun& lun, std::uint64_t off, std::size_t len) {
+    std::vector<char> out(len);
+    iovec v{out.data(), len};
+    TestCommand c;
+    EXPECT_EQ(run([&](tcmur_cmd* cmd) { return lun.read(nullptr, cmd, &v, 1, len, off); }, c),
+              TCMU_STS_OK);
+    return out;
+}
+
+std::unique_ptr<Lun> open_lun(const LunConfig& config) {
+    auto lun = Lun::open(config, LunGeometry{kSize, 512}, fake_host());
+    EXPECT_TRUE(lun.is_ok()) << lun.status().message();
+    return lun ? std::move(lun).value() : nullptr;
+}
+
+void move(Lun& lun, std::uint64_t extent, const std::string& pool) {
+    ceph::MigrationRecord record;
+    auto to = lun.tier_images()->index_of(pool);
+    ASSERT_TRUE(to);
+    ASSERT_TRUE(lun.migrator()->migrate(extent, *to, record).is_ok()) << record.outcome;
+}
+
+// Two LUNs `hdd-a/N` and `hdd-b/N` that may both use nvme-a. (Before: they shared one tier
+// image `N.rbdtier`; the second LUN's lock takeover blocklisted the first gateway, and every
+// extent moved to nvme-a read back the other LUN's data.)
+TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
+    ScratchImage a_image("hdd-a", kSize, "samename");
+    ASSERT_TRUE(a_image.ok());
+    auto b_io = ceph::IoContext::open(a_image.cluster(), "hdd-b");
+    ASSERT_TRUE(b_io);
+    ASSERT_TRUE(ceph::create_image(*b_io, a_image.name(), kSize).is_ok());
+    LunConfig b_config = a_image.config("tiers=hdd-b+nvme-a");
+    b_config.pool = "hdd-b";
+    {
+        auto a = open_lun(a_image.config("tiers=hdd-a+nvme-a"));
+        auto b = open_lun(b_config);
+        ASSERT_TRUE(a && b);
+        EXPECT_NE(a->tier_images()->image(1).spec(), b->tier_images()->image(1).spec());
+        const auto a_data = pattern(kSize, 71), b_data = pattern(kSize, 72);
+        ASSERT_EQ(a->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(write(*a, 0, a_data), TCMU_STS_OK);
+        ASSERT_EQ(b->lock(2), TCMU_STS_OK);
+        ASSERT_EQ(write(*b, 0, b_data), TCMU_STS_OK);
+        for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
+            move(*a, e, "nvme-a");
+            move(*b, e, "nvme-a");
+        }
+        EXPECT_EQ(read(*a, 0, kSize), a_data);
+        EXPECT_EQ(read(*b, 0, kSize), b_data);
+    }
+    (void)ceph::remove_tiered_lun_store(a_image.cluster(), "hdd-a", "", a_image.name(), {"nvme-a"});
+    (void)ceph::remove_tiered_lun_store(a_image.cluster(), "hdd-b", "", a_image.name(), {"nvme-a"});
+    (void)ceph::remove_image(*b_io, a_image.name());
+}
+
+// A tier image tagged for another LUN is refused at open, with the reason.
+TEST(LunIdentity, TierImageOfAnotherLunIsRefused) {
+    ScratchImage image("hdd-a", kSize, "tagged");
+    ASSERT_TRUE(image.ok());
+    std::string tier_name;
+    {
+        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
+        ASSERT_TRUE(lun);
+        tier_name = lun->tier_images()->lun().tier_image_name();
+    }
+    {
+        auto io = ceph::IoContext::open(image.cluster(), "nvme-a");
+        ASSERT_TRUE(io);
+        auto tier = ceph::Image::open(*io, tier_name);
+        ASSERT_TRUE(tier);
+        ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "999//other").is_ok());
+    }
+    auto refused =
+        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.status().message().find("tagged for LUN 999//other"), std::string::npos)
+        << refused.status().message();
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// `rbd rename` of the home image keeps the LUN's data. (Before: the renamed LUN found no map
+// under its new name, read every moved extent from home — zeros — and orphaned the tier data.)
+TEST(LunIdentity, RenamedHomeImageKeepsItsData) {
+    ScratchImage image("hdd-a", kSize, "rename");
+    ASSERT_TRUE(image.ok());
+    const auto data = pattern(kSize, 73);
+    {
+        auto lun = open_lun(image.config("tiers=hdd-a+nvme-b"));
+        ASSERT_TRUE(lun);
+        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(write(*lun, 0, data), TCMU_STS_OK);
+        move(*lun, 1, "nvme-b");
+        move(*lun, 3, "nvme-b");
+    }
+    const std::string renamed = image.name() + "-renamed";
+    ASSERT_EQ(rbd_rename(image.io().handle(), image.name().c_str(), renamed.c_str()), 0);
+    LunConfig config = image.config("tiers=hdd-a+nvme-b");
+    config.image = renamed;
+    {
+        auto lun = open_lun(config);
+        ASSERT_TRUE(lun);
+        EXPECT_EQ(read(*lun, 0, kSize), data);
+    }
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", renamed, {"nvme-b"});
+    ASSERT_EQ(rbd_rename(image.io().handle(), renamed.c_str(), image.name().c_str()), 0);
+}
+
+// A LUN in an RBD namespace (`pool/namespace/image`).
+TEST(LunIdentity, LunInAnRbdNamespace) {
+    ScratchImage scratch("hdd-a", 4096, "ns-anchor");  // a cluster connection, removed at the end
+    ASSERT_TRUE(scratch.ok());
+    const std::string ns = "ns" + std::to_string(::getpid());
+    ASSERT_EQ(rbd_namespace_create(scratch.io().handle(), ns.c_str()), 0);
+    auto ns_io = ceph::IoContext::open(scratch.cluster(), "hdd-a", ns);
+    ASSERT_TRUE(ns_io);
+    ASSERT_TRUE(ceph::create_image(*ns_io, "db", kSize).is_ok());
+    LunConfig config = scratch.config("tiers=hdd-a+nvme-a");
+    config.ns = ns;
+    config.image = "db";
+    const auto data = pattern(kSize, 74);
+    {
+        auto lun = open_lun(config);
+        ASSERT_TRUE(lun);
+        EXPECT_EQ(lun->tier_images()->lun().ns, ns);
+        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(write(*lun, 0, data), TCMU_STS_OK);
+        move(*lun, 2, "nvme-a");
+        EXPECT_EQ(read(*lun, 0, kSize), data);
+    }
+    {
+        auto lun = open_lun(config);
+        ASSERT_TRUE(lun);
+        EXPECT_EQ(read(*lun, 0, kSize), data);
+    }
+    EXPECT_TRUE(
+        ceph::remove_tiered_lun_store(scratch.cluster(), "hdd-a", ns, "db", {"nvme-a"}).is_ok());
+    EXPECT_TRUE(ceph::remove_image(*ns_io, "db").is_ok());
+    EXPECT_EQ(rbd_namespace_remove(scratch.io().handle(), ns.c_str()), 0);
+}
+
+// Tiering data in the format-1 layout (a map named after the image) is refused, never used.
+TEST(LunIdentity, FormatOneDataIsRefused) {
+    ScratchImage image("hdd-a", kSize, "format1");
+    ASSERT_TRUE(image.ok());
+    const std::string legacy = ceph::legacy_map_object_name(image.name());
+    ASSERT_EQ(rados_write_full(image.io().handle(), legacy.c_str(), "", 0), 0);
+    auto refused =
+        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.status().message().find("format-1"), std::string::npos)
+        << refused.status().message();
+    EXPECT_EQ(rados_remove(image.io().handle(), legacy.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace rbdtier::testing

@@ -1,0 +1,143 @@
+// Who may change a tiered LUN's placement, and from what: deterministic regressions for paths
+// that lost data when two gateways (two RADOS clients) worked on one LUN or a gateway's view was
+// old. Each test's comment says what went wrong before.
+#include <gtest/gtest.h>
+#include <rbd/librbd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "ceph/tiered_lun_store.h"
+#include "tiered_lun_fixture.h"
+
+namespace rbdtier::test {
+namespace {
+
+constexpr std::uint64_t kExtent = 4ull << 20;
+constexpr std::uint64_t kSize = 4 * kExtent;
+
+std::vector<char> random_bytes(std::size_t n, unsigned seed) {
+    std::vector<char> data(n);
+    std::mt19937 rng(seed);
+    for (auto& c : data) c = static_cast<char>(rng());
+    return data;
+}
+
+// The source of a migration is the committed map entry, never the gateway's routing: with a
+// routing that disagrees with the map (an old view), the migration is refused and no byte moves.
+// (Before: it copied from where the routing pointed — here an empty tier image — committed that
+// copy and discarded the live data at home.)
+TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
+    auto lun = TieredLun::create("hdd-a", unique_name("own-src"), kSize);
+    const auto data = random_bytes(kSize, 1);
+    lun->write(0, data);
+    const auto nvme_a = *lun->images().index_of("nvme-a");
+    const auto nvme_b = *lun->images().index_of("nvme-b");
+    lun->gate().set_tier(1, static_cast<ceph::ExtentGate::TierIndex>(nvme_a));  // an old view
+    ceph::MigrationRecord record;
+    const auto s = lun->migrator().migrate(1, nvme_b, record);
+    EXPECT_FALSE(s.is_ok()) << record.outcome;
+    EXPECT_FALSE(lun->map().find(1)) << "nothing committed";
+    lun->gate().set_tier(1, 0);
+    EXPECT_EQ(lun->read(0, kSize), data);
+}
+
+// Every commit is fenced: once another gateway has taken the LUN over, the old owner's
+// migrations change nothing. (Before: the old owner moved the extent and discarded the copy the
+// new owner was reading, which then read zeros.)
+TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
+    const std::string name = unique_name("own-fence");
+    auto old_owner = TieredLun::create("hdd-a", name, kSize);
+    const auto data = random_bytes(kSize, 2);
+    old_owner->write(0, data);
+    auto new_owner = TieredLun::open("hdd-a", name, kSize);  // takes the LUN over
+    new_owner->remove_all_on_exit(false);
+
+    ceph::MigrationRecord record;
+    const auto s =
+        old_owner->migrator().migrate(2, *old_owner->images().index_of("nvme-b"), record);
+    EXPECT_FALSE(s.is_ok()) << record.outcome;
+    EXPECT_EQ(s.code(), -ESTALE) << s.message();
+    EXPECT_EQ(new_owner->read(0, kSize), data);
+    ASSERT_TRUE(new_owner->map().reload().is_ok());
+    EXPECT_FALSE(new_owner->map().find(2));
+    EXPECT_TRUE(new_owner->map().intents().empty());
+
+    // The new owner moves it; the old one cannot scrub it away either.
+    ASSERT_TRUE(
+        new_owner->migrator().migrate(2, *new_owner->images().index_of("nvme-b"), record).is_ok())
+        << record.outcome;
+    ceph::ScrubReport report;
+    EXPECT_EQ(old_owner->migrator().scrub(report).code(), -ESTALE);
+    EXPECT_EQ(report.stray_removed, 0u);
+    EXPECT_EQ(new_owner->read(0, kSize), data);
+}
+
+// Scrub runs only on the owner and against the map re-read under its lock. (Before: a gateway
+// whose map was older than the owner's moves deleted the moved extents as strays: live data.)
+TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
+    const std::string name = unique_name("own-scrub");
+    auto owner = TieredLun::create("hdd-a", name, kSize);
+    const auto data = random_bytes(kSize, 3);
+    owner->write(0, data);
+    auto follower = TieredLun::open("hdd-a", name, kSize, /*own=*/false);
+    follower->remove_all_on_exit(false);
+    for (std::uint64_t e = 0; e < 4; ++e) {
+        ceph::MigrationRecord record;
+        const auto to = *owner->images().index_of(e % 2 ? "nvme-a" : "hdd-b");
+        ASSERT_TRUE(owner->migrator().migrate(e, to, record).is_ok()) << record.outcome;
+    }
+    ceph::ScrubReport report;
+    EXPECT_EQ(follower->migrator().scrub(report).code(), -ESTALE);
+    EXPECT_EQ(report.stray_removed, 0u);
+    EXPECT_EQ(owner->read(0, kSize), data);
+
+    // The owner's scrub finds nothing to remove, and the data stays.
+    ASSERT_TRUE(owner->migrator().scrub(report).is_ok());
+    EXPECT_EQ(report.stray_removed, 0u);
+    EXPECT_EQ(owner->read(0, kSize), data);
+}
+
+// A LUN whose tier images exist without a map is refused, and nothing is deleted. (Before: a
+// missing map read as empty — everything at home — and the next scrub deleted all tier data.)
+TEST(Ownership, MissingMapIsRefusedNotEmpty) {
+    const std::string name = unique_name("own-nomap");
+    auto lun = TieredLun::create("hdd-a", name, kSize);
+    const auto data = random_bytes(kSize, 4);
+    lun->write(0, data);
+    ceph::MigrationRecord record;
+    ASSERT_TRUE(lun->migrator().migrate(1, *lun->images().index_of("nvme-b"), record).is_ok());
+    const ceph::LunIdentity identity = lun->images().lun();
+    lun->remove_all_on_exit(false);
+    lun.reset();
+    auto cluster = connect_test_cluster();
+    auto home = open_test_pool(cluster, "hdd-a");
+    ASSERT_TRUE(ceph::PlacementMap::remove(home, identity).is_ok());
+
+    auto refused = ceph::open_tiered_lun_store(cluster, "hdd-a", "", name, kAllPools);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.status().message().find("placement map"), std::string::npos)
+        << refused.status().message();
+    EXPECT_NE(refused.status().message().find("rbdtier lun repair"), std::string::npos)
+        << refused.status().message();
+    auto exists = ceph::PlacementMap::exists(home, identity);
+    ASSERT_TRUE(exists);
+    EXPECT_FALSE(*exists) << "refusing creates no empty map";
+    {  // The moved extent is still in its tier image.
+        auto nvme_b = open_test_pool(cluster, "nvme-b");
+        auto tier = ceph::Image::open(nvme_b, identity.tier_image_name());
+        ASSERT_TRUE(tier) << tier.status().message();
+        std::vector<char> got(kExtent);
+        ASSERT_EQ(rbd_read(tier->handle(), kExtent, kExtent, got.data()),
+                  static_cast<ssize_t>(kExtent));
+        EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + kExtent));
+    }
+    ASSERT_TRUE(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kAllPools).is_ok());
+    ASSERT_TRUE(ceph::remove_image(home, name).is_ok());
+}
+
+}  // namespace
+}  // namespace rbdtier::test
