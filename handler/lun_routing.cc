@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdlib>
 
 #include "ceph/completion.h"
 #include "ceph/resource_monitor.h"
@@ -73,6 +74,10 @@ ceph::Status Lun::enable_tiering() {
         const double latency = discovered.back().read_latency_us;
         const bool quick = latency > 0 && latency < kQuickTierLatencyUs;
         migrator_options.chunk_bytes.push_back(quick ? kQuickTierCopyChunk : 0);
+    }
+    // Fault tests (tests/soak) have the gateway killed at a step of its migrations.
+    if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
+        migrator_options.crash_at = ceph::crash_point_from_name(crash);
     }
     migrator_ =
         std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);
