@@ -299,3 +299,119 @@ TEST_F(TieredLunTest, NoByteLostOrStaleWhileExtentsMove) {
 
 }  // namespace
 }  // namespace rbdtier::testing
+
+namespace rbdtier::testing {
+namespace {
+
+// UNMAP, WRITE SAME and COMPARE AND WRITE racing migrations of the extents they touch, and the
+// LUN growing while extents move: every byte read back matches a shadow copy. Each worker owns
+// every other 64 KiB chunk (disjoint, so the shadow is exact without a lock); UNMAPs are 64 KiB
+// aligned, where librbd deallocates whole (reads zeros after).
+TEST_F(TieredLunTest, EveryCommandKindWhileExtentsMove) {
+    constexpr std::uint64_t kChunk = 65536;
+    constexpr std::uint64_t kGrown = kSize + 2 * kExtent;
+    std::vector<char> shadow = pattern(kSize, 51);
+    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    shadow.resize(kGrown, 0);  // what the LUN reads there once it has grown
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> size{kSize};
+    std::atomic<long> mismatches{0}, errors{0}, ios{0};
+    auto worker = [&](int id) {
+        std::mt19937 rng(200 + id);
+        while (!stop.load()) {
+            const std::uint64_t chunks = size.load() / kChunk;
+            std::uint64_t chunk = rng() % chunks;
+            if (chunk % 2 != static_cast<std::uint64_t>(id)) chunk = chunk ^ 1;
+            if (chunk >= chunks) continue;
+            const std::uint64_t base = chunk * kChunk;
+            TestCommand c;
+            int st = TCMU_STS_OK;
+            switch (rng() % 4) {
+                case 0: {  // UNMAP of the whole chunk
+                    st = run(
+                        [&](tcmur_cmd* cmd) { return lun_->unmap(nullptr, cmd, base, kChunk); }, c);
+                    std::fill(shadow.begin() + base, shadow.begin() + base + kChunk, 0);
+                    break;
+                }
+                case 1: {  // WRITE SAME of one block over part of the chunk
+                    std::vector<char> block = pattern(512, rng());
+                    iovec v{block.data(), block.size()};
+                    const std::uint64_t off = base + (rng() % 64) * 512;
+                    const std::uint64_t len = 512 * (1 + rng() % ((base + kChunk - off) / 512));
+                    st = run(
+                        [&](tcmur_cmd* cmd) {
+                            return lun_->write_same(nullptr, cmd, off, len, &v, 1);
+                        },
+                        c);
+                    for (std::uint64_t i = 0; i < len; i += 512) {
+                        std::copy(block.begin(), block.end(), shadow.begin() + off + i);
+                    }
+                    break;
+                }
+                case 2: {  // COMPARE AND WRITE of one block: match (writes), or a miscompare
+                    const std::uint64_t off = base + (rng() % 128) * 512;
+                    std::vector<char> buf(1024);
+                    std::copy(shadow.begin() + off, shadow.begin() + off + 512, buf.begin());
+                    const bool mismatch = rng() % 4 == 0;
+                    if (mismatch) buf[100] = static_cast<char>(buf[100] ^ 1);
+                    auto data = pattern(512, rng());
+                    std::copy(data.begin(), data.end(), buf.begin() + 512);
+                    iovec v{buf.data(), buf.size()};
+                    st = run(
+                        [&](tcmur_cmd* cmd) {
+                            return lun_->compare_and_write(nullptr, cmd, off, 512, &v, 1);
+                        },
+                        c);
+                    if (mismatch) {
+                        if (st != TCMU_STS_MISCOMPARE || c.sense_info() != 100u) ++mismatches;
+                        st = TCMU_STS_OK;
+                    } else {
+                        std::copy(data.begin(), data.end(), shadow.begin() + off);
+                    }
+                    break;
+                }
+                default: {  // READ of the chunk
+                    auto got = read(*lun_, base, kChunk, &st);
+                    if (!std::equal(got.begin(), got.end(), shadow.begin() + base)) ++mismatches;
+                    break;
+                }
+            }
+            if (st != TCMU_STS_OK) ++errors;
+            ++ios;
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) threads.emplace_back(worker, i);
+    std::mt19937 rng(8);
+    long moved = 0;
+    auto& images = *lun_->tier_images();
+    for (int i = 0; i < 60; ++i) {
+        if (i == 30) {  // the LUN grows by two extents while extents move and commands run
+            ASSERT_TRUE(lun_->resize(kGrown).is_ok());
+            size.store(kGrown);
+        }
+        const std::uint64_t extent = rng() % (size.load() / kExtent);
+        std::size_t to = rng() % images.count();
+        if (to == lun_->extent_gate()->tier(extent)) to = (to + 1) % images.count();
+        ceph::MigrationRecord record;
+        if (lun_->migrator()->migrate(extent, to, record).is_ok()) {
+            ++moved;
+        } else {
+            ADD_FAILURE() << record.outcome;
+        }
+    }
+    stop.store(true);
+    for (auto& t : threads) t.join();
+    std::printf("%ld migrations, %ld commands\n", moved, ios.load());
+    EXPECT_EQ(mismatches.load(), 0);
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_GT(ios.load(), 100);
+    EXPECT_EQ(read(*lun_, 0, kGrown), shadow);
+    ceph::ScrubReport report;
+    ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
+    EXPECT_EQ(report.stray_removed, 0u);
+    EXPECT_EQ(report.crc_mismatch, 0u);
+}
+
+}  // namespace
+}  // namespace rbdtier::testing
