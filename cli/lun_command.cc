@@ -67,6 +67,20 @@ protected:
                 << ", failed " << cell(e["failed"]) << ", "
                 << human_bytes(e["bytes_moved"].get<std::uint64_t>()) << " moved\n";
         }
+        if (const auto& p = r.value("placement", nlohmann::json()); p.is_object()) {
+            std::string silent;
+            for (const auto& g : p["unacknowledged_by"]) silent += " " + g.get<std::string>();
+            out << "placement   map " << cell(p["map_object"]) << " (format " << cell(p["format"])
+                << "), tier images " << cell(p["tier_image"]) << "\n"
+                << "            "
+                << (p["owner"].get<bool>() ? "this gateway owns the LUN"
+                                           : "another gateway owns the LUN")
+                << ", " << cell(p["intents"]) << " migrations to clean up"
+                << (silent.empty() ? "" : ", last move not acknowledged by" + silent) << "\n";
+            if (const std::string problem = p.value("problem", ""); !problem.empty()) {
+                out << "problem     " << problem << "\n";
+            }
+        }
     }
 
 private:

@@ -64,6 +64,29 @@ json lock_json(const GatewayLun& lun) {
     return owner.value();
 }
 
+// Where the LUN's placement lives and whether this gateway's view of it can be trusted: owner
+// (holds the map's fence), the gateways that did not acknowledge the last move, the watch.
+json placement_json(const GatewayLun& lun) {
+    if (!lun.map || !lun.migrator || !lun.images) return nullptr;
+    json silent = json::array();
+    for (std::uint64_t id : lun.map->last_notify().silent_notifiers) {
+        silent.push_back(id == 0 ? std::string("unknown") : "client." + std::to_string(id));
+    }
+    json out = {{"format", ceph::kPlacementMapFormat},
+                {"lun_id", lun.images->lun().key()},
+                {"map_object", lun.map->object_name()},
+                {"tier_image", lun.images->lun().tier_image_name()},
+                {"owner", lun.migrator->owner()},
+                {"intents", lun.map->intents().size()},
+                {"unacknowledged_by", std::move(silent)}};
+    if (lun.watch) {
+        out["watch_error"] = lun.watch->last_error();
+        out["rewatches"] = lun.watch->rewatches();
+    }
+    out["problem"] = lun.tiering_problem ? lun.tiering_problem() : std::string();
+    return out;
+}
+
 json summary(const GatewayLun& lun, bool paused) {
     json tiers = json::array();
     const std::uint64_t eb = extent_bytes(lun);
@@ -78,11 +101,17 @@ json summary(const GatewayLun& lun, bool paused) {
         }
         tiers.push_back(std::move(t));
     }
-    return {{"name", lun.name},          {"pool", lun.pool},
-            {"image", lun.image},        {"size_bytes", lun.size_bytes},
-            {"tenant", lun.tenant},      {"tiered", lun.images != nullptr},
-            {"extent_bytes", eb},        {"extents", extent_count(lun)},
-            {"tiers", std::move(tiers)}, {"engine", engine_json(lun, paused)}};
+    return {{"name", lun.name},
+            {"pool", lun.pool},
+            {"image", lun.image},
+            {"size_bytes", lun.size_bytes},
+            {"tenant", lun.tenant},
+            {"tiered", lun.images != nullptr},
+            {"extent_bytes", eb},
+            {"extents", extent_count(lun)},
+            {"tiers", std::move(tiers)},
+            {"engine", engine_json(lun, paused)},
+            {"placement", placement_json(lun)}};
 }
 
 std::string pool_of(const GatewayLun& lun, TierId tier) {

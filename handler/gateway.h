@@ -29,6 +29,7 @@
 #include "ceph/extent_migrator.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/placement_map.h"
+#include "ceph/placement_watch.h"
 #include "ceph/service_registration.h"
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
@@ -52,8 +53,10 @@ struct GatewayLun {
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
     ceph::LunTiering* tiering = nullptr;
-    const LunIoMetrics* io_metrics = nullptr;    // null until the I/O path records them
-    const InitiatorNames* initiators = nullptr;  // names of the ids alerts carry; null: none
+    const ceph::PlacementWatch* watch = nullptr;   // how this gateway follows the owner's moves
+    std::function<std::string()> tiering_problem;  // why it cannot own/follow tiering ("": fine)
+    const LunIoMetrics* io_metrics = nullptr;      // null until the I/O path records them
+    const InitiatorNames* initiators = nullptr;    // names of the ids alerts carry; null: none
     double horizon_s = 0;  // the tiering's horizon and round in effect (0 = not known)
     double round_s = 0;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)

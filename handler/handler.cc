@@ -124,6 +124,8 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     g.map = lun.placement_map();
     g.migrator = lun.migrator();
     g.tiering = lun.tiering();
+    g.watch = lun.placement_watch();
+    g.tiering_problem = [&lun] { return lun.tiering_problem(); };
     g.io_metrics = &metrics;
     g.initiators = &lun.initiators();
     if (lun.tiered()) {

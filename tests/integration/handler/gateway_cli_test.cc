@@ -387,6 +387,18 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         }
     }
     EXPECT_LE(per_pool["nvme-a"], 4u) << "at most the 16M quota of nvme-a";
+    {  // placement: named from the LUN's identity (the image id), owned by this gateway
+        auto identity = ceph::identity_of(*cluster, "hdd-a", "", tiered);
+        ASSERT_TRUE(identity.is_ok()) << identity.status().message();
+        const json& p = (*tl)["placement"];
+        EXPECT_EQ(p["format"], 2) << tl->dump();
+        EXPECT_EQ(p["lun_id"], identity->key());
+        EXPECT_EQ(p["tier_image"], identity->tier_image_name());
+        EXPECT_EQ(p["map_object"], "rbdtier_map." + identity->image_id);
+        EXPECT_EQ(p["owner"], true) << "the gateway that migrates holds the map's fence";
+        EXPECT_EQ(p["problem"], "");
+        EXPECT_TRUE((*pl)["placement"].is_null()) << "an untiered LUN has none";
+    }
     {
         const std::uint64_t done = plain_loop.done();  // each one: a write, then a read
         const json show = cli_json("lun show " + plain_lun, sock);
