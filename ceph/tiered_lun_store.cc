@@ -1,9 +1,13 @@
 #include "ceph/tiered_lun_store.h"
 
+#include <rbd/librbd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <set>
+
+#include "ceph/checksum.h"
 
 namespace rbdtier::ceph {
 namespace {
@@ -121,6 +125,103 @@ Result<PlacementMap> read_placement_map(const Cluster& cluster, const std::strin
     auto map_io = IoContext::open(cluster, home_pool, ns);
     if (!map_io) return map_io.status();
     return PlacementMap::open(std::move(*map_io), *lun);
+}
+
+namespace {
+
+// Extents (object indexes) with data in `image`.
+Result<std::set<std::uint64_t>> allocated_extents(Image& image, std::uint64_t size,
+                                                  std::uint64_t object_size) {
+    std::vector<std::uint64_t> offsets;
+    auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
+        if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);
+        return 0;
+    };
+    int rc = rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, collect, &offsets);
+    if (rc < 0) return Status::error(rc, "list data of " + image.spec());
+    std::set<std::uint64_t> extents;
+    for (std::uint64_t off : offsets) extents.insert(off / object_size);
+    return extents;
+}
+
+Status read_extent(Image& image, std::uint64_t offset, std::vector<char>& out) {
+    const ssize_t got = rbd_read(image.handle(), offset, out.size(), out.data());
+    if (got < 0) return Status::error(static_cast<int>(got), "read " + image.spec());
+    if (static_cast<std::size_t>(got) != out.size()) {
+        return Status::error(-EIO, "short read from " + image.spec());
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
+Result<MapRepair> repair_placement_map(const Cluster& cluster, const std::string& home_pool,
+                                       const std::string& ns, const std::string& image,
+                                       const std::vector<std::string>& candidate_pools,
+                                       bool write) {
+    const std::string spec = home_pool + "/" + (ns.empty() ? "" : ns + "/") + image;
+    auto lun = identity_of(cluster, home_pool, ns, image);
+    if (!lun) return lun.status();
+    auto home_io = IoContext::open(cluster, home_pool, ns);
+    if (!home_io) return home_io.status();
+    auto exists = PlacementMap::exists(*home_io, *lun);
+    if (!exists) return exists.status();
+    if (*exists) {
+        return Status::error(-EEXIST, spec + " has a placement map (" + lun->map_object_name() +
+                                          "): nothing to repair");
+    }
+    MapRepair repair;
+    auto present = TierImages::present(cluster, *lun, candidate_pools, home_pool);
+    if (!present) return present.status();
+    repair.tier_pools = *present;
+    auto images = TierImages::open(cluster, home_pool, ns, image, *present, {});
+    if (!images) return images.status();
+    auto size = images->image(0).size();
+    if (!size) return size.status();
+    const std::uint64_t object_size = images->object_size();
+    std::map<std::uint64_t, std::vector<std::size_t>> holders;
+    for (std::size_t i = 0; i < images->count(); ++i) {
+        auto extents = allocated_extents(images->image(i), *size, object_size);
+        if (!extents) return extents.status();
+        for (std::uint64_t e : *extents) holders[e].push_back(i);
+    }
+    std::map<std::uint64_t, std::uint32_t> crc;
+    for (const auto& [extent, where] : holders) {
+        const std::uint64_t offset = extent * object_size;
+        std::vector<char> first(std::min(object_size, *size - offset)), other(first.size());
+        if (Status s = read_extent(images->image(where.front()), offset, first); !s) return s;
+        bool same = true;
+        for (std::size_t k = 1; k < where.size() && same; ++k) {
+            if (Status s = read_extent(images->image(where[k]), offset, other); !s) return s;
+            same = other == first;
+        }
+        if (!same) {
+            for (std::size_t i : where) repair.ambiguous[extent].push_back(images->pool(i));
+            continue;
+        }
+        // One copy, or equal copies: the first tier image holding it (home if only home).
+        const std::size_t chosen =
+            where.size() > 1 && where.front() == 0 ? where[1] : where.front();
+        if (chosen != 0) {
+            repair.placed[extent] = images->pool(chosen);
+            crc[extent] = crc32c(first.data(), first.size());
+        }
+    }
+    if (!write || !repair.ambiguous.empty()) return repair;
+
+    auto map_io = IoContext::open(cluster, home_pool, ns);
+    if (!map_io) return map_io.status();
+    auto map = PlacementMap::create(std::move(*map_io), *lun, repair.tier_pools);
+    if (!map) return map.status().with_context("repair " + spec);
+    if (Status s = map->acquire_fence(); !s) return s.with_context("repair " + spec);
+    for (const auto& [extent, pool] : repair.placed) {
+        Status s = map->commit(extent, std::nullopt, PlacementEntry{pool, 0, crc[extent]}, pool);
+        if (s) s = map->clear_intent(extent);
+        if (!s) return s.with_context("repair " + spec);
+    }
+    if (Status s = map->release_fence(); !s) return s;
+    repair.written = true;
+    return repair;
 }
 
 Status remove_tiered_lun_store(const Cluster& cluster, const std::string& home_pool,

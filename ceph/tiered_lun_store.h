@@ -13,6 +13,8 @@
 // `home`, if given) must outlive the store. Control path; not thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +45,27 @@ Result<LunIdentity> identity_of(const Cluster& cluster, const std::string& home_
 // to learn its identity.
 Result<PlacementMap> read_placement_map(const Cluster& cluster, const std::string& home_pool,
                                         const std::string& ns, const std::string& image);
+
+// What repair_placement_map() found: per extent away from home, the pool holding it; the
+// extents whose data is in more than one image, differently (which copy is current cannot be
+// told); and the pools holding a tier image of the LUN.
+struct MapRepair {
+    std::map<std::uint64_t, std::string> placed;
+    std::map<std::uint64_t, std::vector<std::string>> ambiguous;
+    std::vector<std::string> tier_pools;
+    bool written = false;
+};
+
+// Rebuilds a LUN's missing placement map from what its tier images (in `candidate_pools`, the
+// home pool excepted) hold, allocation by allocation (`rbd diff`): an extent with data in one
+// image lives there; in several images with the same bytes, in the first tier image (the other
+// copies are strays for scrub); in several with different bytes, it is ambiguous. The map is
+// written (with `write`, and only if no extent is ambiguous) with each entry's crc32c; nothing
+// is ever deleted. -EEXIST if the LUN has a map. No gateway may serve the LUN meanwhile (none
+// can: a tiered LUN without a map is refused at open).
+Result<MapRepair> repair_placement_map(const Cluster& cluster, const std::string& home_pool,
+                                       const std::string& ns, const std::string& image,
+                                       const std::vector<std::string>& candidate_pools, bool write);
 
 // Removes the LUN's tier images (in `tier_pools` and in the pools its map's header lists) and
 // its map; the home image stays. Explicit admin action (and tests) only.

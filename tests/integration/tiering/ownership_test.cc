@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "ceph/tiered_lun_store.h"
@@ -135,6 +137,58 @@ TEST(Ownership, MissingMapIsRefusedNotEmpty) {
                   static_cast<ssize_t>(kExtent));
         EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + kExtent));
     }
+
+    // `rbdtier lun repair` rebuilds the map from what the tier images hold; the LUN opens again
+    // with every byte where it was.
+    auto repaired = ceph::repair_placement_map(cluster, "hdd-a", "", name, kAllPools, true);
+    ASSERT_TRUE(repaired) << repaired.status().message();
+    EXPECT_TRUE(repaired->written);
+    EXPECT_TRUE(repaired->ambiguous.empty());
+    EXPECT_EQ(repaired->placed, (std::map<std::uint64_t, std::string>{{1, "nvme-b"}}));
+    {
+        auto again = TieredLun::open("hdd-a", name, kSize);
+        again->remove_all_on_exit(false);
+        EXPECT_EQ(again->map().find(1)->pool, "nvme-b");
+        EXPECT_EQ(again->read(0, kSize), data);
+        ceph::ScrubReport report;
+        ASSERT_TRUE(again->migrator().scrub(report).is_ok());
+        EXPECT_EQ(report.crc_mismatch, 0u);
+    }
+    EXPECT_EQ(
+        ceph::repair_placement_map(cluster, "hdd-a", "", name, kAllPools, true).status().code(),
+        -EEXIST)
+        << "a LUN with a map is not repaired";
+    ASSERT_TRUE(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kAllPools).is_ok());
+    ASSERT_TRUE(ceph::remove_image(home, name).is_ok());
+}
+
+// Repair writes nothing when an extent's copies differ (which one is current cannot be told),
+// and says which extents and pools.
+TEST(Ownership, RepairRefusesAmbiguousExtents) {
+    const std::string name = unique_name("own-ambig");
+    auto lun = TieredLun::create("hdd-a", name, kSize);
+    const auto data = random_bytes(kSize, 5);
+    lun->write(0, data);
+    ceph::MigrationRecord record;
+    ASSERT_TRUE(lun->migrator().migrate(2, *lun->images().index_of("nvme-a"), record).is_ok());
+    // A copy left at home that differs (as if the move had been interrupted after new writes).
+    std::vector<char> other(kExtent, 'x');
+    ASSERT_EQ(rbd_write(lun->images().image(0).handle(), 2 * kExtent, kExtent, other.data()),
+              static_cast<ssize_t>(kExtent));
+    const ceph::LunIdentity identity = lun->images().lun();
+    lun->remove_all_on_exit(false);
+    lun.reset();
+    auto cluster = connect_test_cluster();
+    auto home = open_test_pool(cluster, "hdd-a");
+    ASSERT_TRUE(ceph::PlacementMap::remove(home, identity).is_ok());
+    auto repaired = ceph::repair_placement_map(cluster, "hdd-a", "", name, kAllPools, true);
+    ASSERT_TRUE(repaired) << repaired.status().message();
+    EXPECT_FALSE(repaired->written);
+    EXPECT_EQ(repaired->ambiguous,
+              (std::map<std::uint64_t, std::vector<std::string>>{{2, {"hdd-a", "nvme-a"}}}));
+    auto exists = ceph::PlacementMap::exists(home, identity);
+    ASSERT_TRUE(exists);
+    EXPECT_FALSE(*exists);
     ASSERT_TRUE(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kAllPools).is_ok());
     ASSERT_TRUE(ceph::remove_image(home, name).is_ok());
 }
