@@ -374,6 +374,28 @@ private:
         while (!out.empty() && out.back() == '\n') out.pop_back();
         return out;
     }
+    // Where a stuck gateway's threads are (gdb, when the machine has it), into the event log.
+    void dump_stacks(pid_t pid) {
+        const std::string out = run_cli_raw("gdb -p " + std::to_string(pid) +
+                                            " -batch -ex 'thread apply all bt 30' 2>/dev/null");
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("Thread ", 0) == 0 || line.find("rbdtier::") != std::string::npos ||
+                line.find(" rbd_") != std::string::npos ||
+                line.find(" rados_") != std::string::npos) {
+                log("  " + line.substr(0, 220));
+            }
+        }
+    }
+    std::string run_cli_raw(const std::string& cmd) {
+        std::string out;
+        if (FILE* p = ::popen(cmd.c_str(), "r")) {
+            char buf[4096];
+            while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+            ::pclose(p);
+        }
+        return out;
+    }
     std::uint64_t pick(std::uint64_t n) {
         return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
     }
@@ -588,12 +610,33 @@ void Soak::issue() {
     });
 }
 
+// Waits until no command is in flight; a gateway that died meanwhile (at a crash point) is
+// reaped, which answers its commands "lost".
 void Soak::drain(std::chrono::seconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
     std::unique_lock lock(mutex_);
-    if (!done_.wait_for(lock, deadline, [this] { return in_flight_.empty(); })) {
+    while (!done_.wait_for(lock, std::chrono::seconds(1), [this] { return in_flight_.empty(); })) {
         lock.unlock();
-        fail("commands did not complete within " + std::to_string(deadline.count()) + " s");
-        for (auto& g : gateways_) g->kill();
+        for (std::size_t g = 0; g < gateways_.size(); ++g) {
+            if (gateways_[g]->reap_if_dead()) {
+                count_migrations(g);
+                ++totals_.crash_point_deaths;
+                log(gateways_[g]->name() + " died at its crash point");
+            }
+        }
+        if (std::chrono::steady_clock::now() > end) {
+            std::string which;
+            {
+                std::lock_guard guard(mutex_);
+                for (const auto& [id, f] : in_flight_) which += " " + std::to_string(id);
+            }
+            fail("commands did not complete within " + std::to_string(deadline.count()) +
+                 " s:" + which);
+            dump_stacks(active().pid());
+            for (auto& g : gateways_) g->kill();
+            return;
+        }
+        lock.lock();
     }
 }
 
@@ -835,7 +878,10 @@ void Soak::run() {
                 respawn(g, "");
             }
         }
-        if (!active().alive()) respawn(active_, "");
+        if (!active().alive() && gateways_[1 - active_]->alive()) active_ = 1 - active_;
+        for (std::size_t g = 0; g < gateways_.size(); ++g) {
+            if (!gateways_[g]->alive()) respawn(g, "");
+        }
         {
             std::unique_lock lock(mutex_);
             if (!done_.wait_for(lock, std::chrono::seconds(120),
@@ -843,6 +889,7 @@ void Soak::run() {
                 lock.unlock();
                 fail("no command completed on " + active().name() + " (pid " +
                      std::to_string(active().pid()) + ") for 120 s");
+                dump_stacks(active().pid());
                 break;
             }
         }
