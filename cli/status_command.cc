@@ -43,6 +43,20 @@ protected:
                    tiered ? human_bytes(e["bytes_moved"].get<std::uint64_t>()) : "-"});
         }
         t.print(out);
+        // What an admin must know about a tiered LUN's placement: a move some gateway did not
+        // acknowledge (its view may be old), or why this gateway cannot own or follow the LUN.
+        for (const auto& l : r["luns"]) {
+            const auto& p = l.value("placement", nlohmann::json());
+            if (!p.is_object()) continue;
+            std::string silent;
+            for (const auto& g : p["unacknowledged_by"]) silent += " " + g.get<std::string>();
+            if (!silent.empty()) {
+                out << cell(l["name"]) << ": last move not acknowledged by" << silent << '\n';
+            }
+            if (const std::string problem = p.value("problem", ""); !problem.empty()) {
+                out << cell(l["name"]) << ": " << problem << '\n';
+            }
+        }
     }
 };
 

@@ -256,7 +256,8 @@ json AdminCommands::status() const {
                         {"round_s", l.round_s > 0 ? json(l.round_s) : json(nullptr)},
                         {"migration_bandwidth_mib_s",
                          l.tiering ? json(l.tiering->bandwidth() / (1 << 20)) : json(nullptr)},
-                        {"engine", engine_json(l, paused)}});
+                        {"engine", engine_json(l, paused)},
+                        {"placement", placement_json(l)}});
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - gateway_.started());
     return {

@@ -322,6 +322,8 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     EXPECT_EQ((*ts)["lock_owner"], true) << "implicit failover took the lock";
     EXPECT_TRUE((*ts)["engine"].is_object());
     EXPECT_TRUE((*ps)["engine"].is_null()) << "the untiered LUN has no engine";
+    EXPECT_TRUE((*ts)["placement"]["unacknowledged_by"].empty()) << status.dump();
+    EXPECT_TRUE((*ps)["placement"].is_null());
 
     // The engine moves a hot extent out of hdd-a (to a fast tier).
     ASSERT_TRUE(wait_for(
