@@ -31,13 +31,6 @@ struct StoppedOsd {
     ~StoppedOsd() { cluster_sh("osd-start " + std::to_string(id)); }
 };
 
-std::vector<char> pattern(std::uint64_t n, unsigned seed) {
-    std::vector<char> data(n);
-    std::mt19937 rng(seed);
-    for (auto& c : data) c = static_cast<char>(rng());
-    return data;
-}
-
 TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
     auto lun = TieredLun::create("hdd-a", unique_name("fault-dst"), kSize);
     const auto data = pattern(kSize, 5);

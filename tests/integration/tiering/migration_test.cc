@@ -15,13 +15,6 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1 << 20;
 
-std::vector<char> pattern(std::uint64_t length, std::uint32_t seed) {
-    std::vector<char> data(length);
-    std::mt19937 rng(seed);
-    for (auto& c : data) c = static_cast<char>(rng());
-    return data;
-}
-
 // Extents that hold data in image `index` (whole objects).
 std::vector<std::uint64_t> allocated_extents(TieredLun& lun, std::size_t index,
                                              std::uint64_t size) {

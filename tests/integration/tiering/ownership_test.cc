@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -21,20 +20,13 @@ namespace {
 constexpr std::uint64_t kExtent = 4ull << 20;
 constexpr std::uint64_t kSize = 4 * kExtent;
 
-std::vector<char> random_bytes(std::size_t n, unsigned seed) {
-    std::vector<char> data(n);
-    std::mt19937 rng(seed);
-    for (auto& c : data) c = static_cast<char>(rng());
-    return data;
-}
-
 // The source of a migration is the committed map entry, never the gateway's routing: with a
 // routing that disagrees with the map (an old view), the migration is refused and no byte moves.
 // (Before: it copied from where the routing pointed — here an empty tier image — committed that
 // copy and discarded the live data at home.)
 TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
     auto lun = TieredLun::create("hdd-a", unique_name("own-src"), kSize);
-    const auto data = random_bytes(kSize, 1);
+    const auto data = pattern(kSize, 1);
     lun->write(0, data);
     const auto nvme_a = *lun->images().index_of("nvme-a");
     const auto nvme_b = *lun->images().index_of("nvme-b");
@@ -53,7 +45,7 @@ TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
 TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
     const std::string name = unique_name("own-fence");
     auto old_owner = TieredLun::create("hdd-a", name, kSize);
-    const auto data = random_bytes(kSize, 2);
+    const auto data = pattern(kSize, 2);
     old_owner->write(0, data);
     auto new_owner = TieredLun::open("hdd-a", name, kSize);  // takes the LUN over
     new_owner->remove_all_on_exit(false);
@@ -83,7 +75,7 @@ TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
 TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
     const std::string name = unique_name("own-scrub");
     auto owner = TieredLun::create("hdd-a", name, kSize);
-    const auto data = random_bytes(kSize, 3);
+    const auto data = pattern(kSize, 3);
     owner->write(0, data);
     auto follower = TieredLun::open("hdd-a", name, kSize, /*own=*/false);
     follower->remove_all_on_exit(false);
@@ -108,7 +100,7 @@ TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
 TEST(Ownership, MissingMapIsRefusedNotEmpty) {
     const std::string name = unique_name("own-nomap");
     auto lun = TieredLun::create("hdd-a", name, kSize);
-    const auto data = random_bytes(kSize, 4);
+    const auto data = pattern(kSize, 4);
     lun->write(0, data);
     ceph::MigrationRecord record;
     ASSERT_TRUE(lun->migrator().migrate(1, *lun->images().index_of("nvme-b"), record).is_ok());
@@ -167,7 +159,7 @@ TEST(Ownership, MissingMapIsRefusedNotEmpty) {
 TEST(Ownership, RepairRefusesAmbiguousExtents) {
     const std::string name = unique_name("own-ambig");
     auto lun = TieredLun::create("hdd-a", name, kSize);
-    const auto data = random_bytes(kSize, 5);
+    const auto data = pattern(kSize, 5);
     lun->write(0, data);
     ceph::MigrationRecord record;
     ASSERT_TRUE(lun->migrator().migrate(2, *lun->images().index_of("nvme-a"), record).is_ok());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "ceph/tiered_lun_store.h"
@@ -15,6 +16,13 @@ namespace rbdtier::test {
 std::string unique_name(const std::string& stem) {
     return stem + "-" + std::to_string(::getpid()) + "-" +
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+}
+
+std::vector<char> pattern(std::uint64_t length, std::uint32_t seed) {
+    std::vector<char> data(length);
+    std::mt19937 rng(seed);
+    for (auto& c : data) c = static_cast<char>(rng());
+    return data;
 }
 
 ceph::Cluster connect_test_cluster() {

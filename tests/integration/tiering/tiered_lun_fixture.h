@@ -66,6 +66,8 @@ private:
 };
 
 std::string unique_name(const std::string& stem);
+// `length` bytes determined by `seed` (test data a shadow copy can be checked against).
+std::vector<char> pattern(std::uint64_t length, std::uint32_t seed);
 // A connection to the running test cluster ($RBDTIER_CEPH_CONF); throws std::runtime_error.
 ceph::Cluster connect_test_cluster();
 // `pool` opened on `cluster`; throws std::runtime_error with Ceph's message.
