@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -191,7 +192,12 @@ public:
 
     void send(const std::string& request, std::uint64_t id, Reply reply) {
         {
-            std::lock_guard lock(mutex_);
+            std::unique_lock lock(mutex_);
+            if (eof_) {  // nobody reads its replies any more: the process is gone
+                lock.unlock();
+                reply("lost", name_ + " exited");
+                return;
+            }
             pending_[id] = std::move(reply);
         }
         const std::string line = std::to_string(id) + " " + request + "\n";
@@ -248,6 +254,7 @@ private:
             pollfd pfd{out_, POLLIN, 0};
             if (::poll(&pfd, 1, 200) <= 0) continue;
             const ssize_t n = ::read(out_, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             buffer.append(chunk, static_cast<std::size_t>(n));
             std::size_t nl;
@@ -406,7 +413,8 @@ private:
         return false;
     }
     void issue();
-    void drain(std::chrono::seconds deadline = std::chrono::seconds(180));
+    bool wait_in_flight(std::size_t limit, std::chrono::seconds deadline);
+    void drain() { (void)wait_in_flight(1, std::chrono::seconds(180)); }
     void event();
     void verify_at_rest();
     GatewayProcess& active() { return *gateways_[active_]; }
@@ -424,6 +432,7 @@ private:
     std::uint64_t seed_;
     double seconds_;
     std::string events_;  // the kinds of event drawn (RBDTIER_SOAK_EVENTS)
+    std::string crash_only_ = env("RBDTIER_SOAK_CRASH_AT");  // one crash point for every restart
     std::chrono::steady_clock::time_point start_;
     std::string dir_;
     std::vector<LunSpec> luns_;
@@ -610,12 +619,13 @@ void Soak::issue() {
     });
 }
 
-// Waits until no command is in flight; a gateway that died meanwhile (at a crash point) is
-// reaped, which answers its commands "lost".
-void Soak::drain(std::chrono::seconds deadline) {
+// Waits until fewer than `limit` commands are in flight; a gateway that died meanwhile (at a crash
+// point) is reaped, which answers its commands "lost". False (and a failure) at the deadline.
+bool Soak::wait_in_flight(std::size_t limit, std::chrono::seconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     std::unique_lock lock(mutex_);
-    while (!done_.wait_for(lock, std::chrono::seconds(1), [this] { return in_flight_.empty(); })) {
+    while (
+        !done_.wait_for(lock, std::chrono::seconds(1), [&] { return in_flight_.size() < limit; })) {
         lock.unlock();
         for (std::size_t g = 0; g < gateways_.size(); ++g) {
             if (gateways_[g]->reap_if_dead()) {
@@ -630,14 +640,15 @@ void Soak::drain(std::chrono::seconds deadline) {
                 std::lock_guard guard(mutex_);
                 for (const auto& [id, f] : in_flight_) which += " " + std::to_string(id);
             }
-            fail("commands did not complete within " + std::to_string(deadline.count()) +
-                 " s:" + which);
+            fail("commands did not complete on " + active().name() + " within " +
+                 std::to_string(deadline.count()) + " s:" + which);
             dump_stacks(active().pid());
             for (auto& g : gateways_) g->kill();
-            return;
+            return false;
         }
         lock.lock();
     }
+    return true;
 }
 
 void Soak::event() {
@@ -665,7 +676,9 @@ void Soak::event() {
             drain();
             const std::size_t dead = active_;
             if (gateways_[other]->alive()) active_ = other;
-            respawn(dead, pick(2) ? std::string(kCrashPoints[pick(5)]) : std::string());
+            std::string crash = pick(2) ? std::string(kCrashPoints[pick(5)]) : std::string();
+            if (!crash_only_.empty() && !crash.empty()) crash = crash_only_;
+            respawn(dead, crash);
             break;
         }
         case 3: {  // an OSD stopped and restarted while commands run
@@ -882,17 +895,7 @@ void Soak::run() {
         for (std::size_t g = 0; g < gateways_.size(); ++g) {
             if (!gateways_[g]->alive()) respawn(g, "");
         }
-        {
-            std::unique_lock lock(mutex_);
-            if (!done_.wait_for(lock, std::chrono::seconds(120),
-                                [this] { return in_flight_.size() < kQueueDepth; })) {
-                lock.unlock();
-                fail("no command completed on " + active().name() + " (pid " +
-                     std::to_string(active().pid()) + ") for 120 s");
-                dump_stacks(active().pid());
-                break;
-            }
-        }
+        if (!wait_in_flight(kQueueDepth, std::chrono::seconds(120))) break;
         issue();
         if (++since_event >= 40 + pick(80)) {
             since_event = 0;
