@@ -1,12 +1,14 @@
 #include "ceph/extent_gate.h"
 
 #include <cassert>
+#include <limits>
 #include <stdexcept>
 
 namespace rbdtier::ceph {
 
 ExtentGate::ExtentGate(std::uint64_t extents)
-    : chunks_(std::make_unique<std::atomic<Chunk*>[]>(kMaxChunks)) {
+    : chunks_(std::make_unique<std::atomic<Chunk*>[]>(kMaxChunks)),
+      lease_until_ns_(std::numeric_limits<std::int64_t>::max()) {
     for (std::uint64_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
     grow(extents);
 }
@@ -69,6 +71,58 @@ bool ExtentGate::defer(std::uint64_t extent, Deferred& resume) {
     if (!(state(extent).load(std::memory_order_acquire) & kHeld)) return false;
     parked_[extent].push_back(std::move(resume));
     return true;
+}
+
+namespace {
+
+std::int64_t ns_of(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+ExtentGate::Lease ExtentGate::lease(std::chrono::steady_clock::time_point now) const {
+    if (ns_of(now) < lease_until_ns_.load(std::memory_order_acquire)) return Lease::kValid;
+    return refusing_.load(std::memory_order_acquire) ? Lease::kRefused : Lease::kExpired;
+}
+
+bool ExtentGate::defer_until_routable(Deferred& resume) {
+    std::lock_guard lock(mutex_);  // serialises with extend_lease() and refuse()
+    if (lease(std::chrono::steady_clock::now()) != Lease::kExpired) return false;
+    unroutable_.push_back(std::move(resume));
+    return true;
+}
+
+std::vector<ExtentGate::Deferred> ExtentGate::take_unroutable() {
+    std::vector<Deferred> resume;
+    resume.swap(unroutable_);
+    return resume;
+}
+
+void ExtentGate::suspend() {
+    std::lock_guard lock(mutex_);
+    lease_until_ns_.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_release);
+}
+
+void ExtentGate::extend_lease(std::chrono::steady_clock::time_point until) {
+    std::vector<Deferred> resume;
+    {
+        std::lock_guard lock(mutex_);
+        refusing_.store(false, std::memory_order_release);
+        lease_until_ns_.store(ns_of(until), std::memory_order_release);
+        resume = take_unroutable();
+    }
+    for (auto& r : resume) r();
+}
+
+void ExtentGate::refuse() {
+    std::vector<Deferred> resume;
+    {
+        std::lock_guard lock(mutex_);
+        refusing_.store(true, std::memory_order_release);
+        resume = take_unroutable();
+    }
+    for (auto& r : resume) r();
 }
 
 ExtentGate::TierIndex ExtentGate::tier(std::uint64_t extent) const {

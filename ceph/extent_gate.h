@@ -11,6 +11,13 @@
 // compare write versions and switch the tier with release(e, tier), which also restarts the
 // parked sub-I/Os. Only one executor task works on an extent at a time.
 // Extents beyond the capacity given at construction can be added with grow() at any time.
+//
+// Routing lease: the tiers the gate names are only trusted while its lease runs (a gateway that
+// follows another's moves holds it while its watch on the map is known to be alive; a gate
+// nobody renews keeps the lease it was built with: forever). Before routing a command the I/O
+// path asks lease(now): kExpired parks the command with defer_until_routable() until
+// extend_lease() (the routing was reloaded) or refuse() (reloading keeps failing: parked and new
+// commands get kRefused, which the I/O path answers with BUSY, until the next extend_lease()).
 #pragma once
 
 #include <atomic>
@@ -47,6 +54,12 @@ public:
     // if the extent is no longer held: the caller must enter() again.
     bool defer(std::uint64_t extent, Deferred& resume);
 
+    enum class Lease { kValid, kExpired, kRefused };
+    Lease lease(std::chrono::steady_clock::time_point now) const;
+    // Parks `resume` until the lease is extended or refused. Returns false (and does not take
+    // `resume`) if the lease is valid again: the caller must route again.
+    bool defer_until_routable(Deferred& resume);
+
     // --- executor / map loading ---
     TierIndex tier(std::uint64_t extent) const;
     void set_tier(std::uint64_t extent, TierIndex tier);  // while not serving I/O, or held
@@ -62,6 +75,12 @@ public:
     // works on the extent. False if the drain timed out (the extent is moved anyway).
     bool reroute(std::uint64_t extent, TierIndex tier,
                  std::chrono::steady_clock::time_point deadline);
+
+    // --- whoever keeps the routing current ---
+    void suspend();  // the lease ends now: new commands park
+    // Valid until `until`; resumes the parked commands.
+    void extend_lease(std::chrono::steady_clock::time_point until);
+    void refuse();  // parked and new commands are refused until the next extend_lease()
 
 private:
     // state word: bits 0-7 tier, bit 8 held, bits 9-31 sub-I/Os in flight
@@ -87,6 +106,12 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable drained_;
     std::unordered_map<std::uint64_t, std::vector<Deferred>> parked_;
+
+    // The lease: steady_clock nanoseconds it runs to, and whether expired means refused.
+    std::atomic<std::int64_t> lease_until_ns_;
+    std::atomic<bool> refusing_{false};
+    std::vector<Deferred> unroutable_;        // under mutex_
+    std::vector<Deferred> take_unroutable();  // with mutex_ held
 };
 
 }  // namespace rbdtier::ceph

@@ -18,6 +18,7 @@ Result<std::unique_ptr<PlacementWatch>> PlacementWatch::start(const Cluster& clu
     if (int rc = watch->watch(); rc < 0) {
         return Status::error(rc, "watch placement map " + watch->oid_);
     }
+    gate.extend_lease(std::chrono::steady_clock::now() + kLeaseTerm);
     return watch;
 }
 
@@ -33,35 +34,69 @@ PlacementWatch::PlacementWatch(IoContext io, std::string oid, std::uint64_t self
       thread_([this] { run(); }) {}
 
 int PlacementWatch::watch() {
-    int rc = rados_watch3(io_.handle(), oid_.c_str(), &cookie_, &PlacementWatch::on_notify,
-                          &PlacementWatch::on_error, 30, this);
+    int rc =
+        rados_watch3(io_.handle(), oid_.c_str(), &cookie_, &PlacementWatch::on_notify,
+                     &PlacementWatch::on_error, static_cast<std::uint32_t>(kTimeout.count()), this);
     std::lock_guard lock(mutex_);
     watching_ = rc == 0;
     return rc;
 }
 
-// Watches again until it works (or the watch stops), backing off from 100 ms to 5 s, then
-// reloads everything: notifies sent while the watch was down were missed.
-void PlacementWatch::rewatch() {
+void PlacementWatch::recover(bool rewatch) {
+    gate_.suspend();
+    const auto since = std::chrono::steady_clock::now();
     auto backoff = std::chrono::milliseconds(100);
-    for (;;) {
-        bool was_watching = false;
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            was_watching = watching_;
-            watching_ = false;
+    for (bool refused = false;;) {
+        int rc = 0;
+        if (rewatch) {
+            bool was_watching = false;
+            {
+                std::lock_guard lock(mutex_);
+                if (stopping_) return;
+                was_watching = watching_;
+                watching_ = false;
+            }
+            if (was_watching) (void)rados_unwatch2(io_.handle(), cookie_);
+            rc = watch();
         }
-        if (was_watching) (void)rados_unwatch2(io_.handle(), cookie_);
-        if (watch() == 0) break;
+        if (rc == 0) {
+            // Notifies sent while the watch was down, or whose reload failed, were missed.
+            Status s = resync_ ? resync_() : map_.reload();
+            if (s) break;
+            rc = s.code();
+        }
         std::unique_lock lock(mutex_);
+        error_ = rc;
+        rewatch = rewatch || !watching_;
+        if (!refused && std::chrono::steady_clock::now() - since >= kRefuseAfter) {
+            lock.unlock();
+            gate_.refuse();
+            refused = true;
+            lock.lock();
+        }
         wake_.wait_for(lock, backoff, [this] { return stopping_; });
+        if (stopping_) return;
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
-    Status s = resync_ ? resync_() : map_.reload();
-    std::lock_guard lock(mutex_);
-    ++rewatches_;
-    error_ = s ? 0 : s.code();
+    {
+        std::lock_guard lock(mutex_);
+        ++rewatches_;
+        error_ = 0;
+    }
+    if (!renew_lease()) gate_.extend_lease(std::chrono::steady_clock::now() + kLeaseTerm);
+}
+
+bool PlacementWatch::renew_lease() {
+    int age_ms = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (!watching_) return false;
+        age_ms = rados_watch_check(io_.handle(), cookie_);
+    }
+    if (age_ms < 0 || std::chrono::milliseconds(age_ms) >= kLeaseTerm) return false;
+    gate_.extend_lease(std::chrono::steady_clock::now() - std::chrono::milliseconds(age_ms) +
+                       kLeaseTerm);
+    return true;
 }
 
 PlacementWatch::~PlacementWatch() {
@@ -90,6 +125,7 @@ void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t
 
 void PlacementWatch::on_error(void* arg, std::uint64_t, int err) {
     auto* self = static_cast<PlacementWatch*>(arg);
+    self->gate_.suspend();  // at once: notifies may be missed from now on
     {
         std::lock_guard lock(self->mutex_);
         self->error_ = err;
@@ -99,23 +135,31 @@ void PlacementWatch::on_error(void* arg, std::uint64_t, int err) {
 }
 
 void PlacementWatch::run() {
+    auto next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     std::unique_lock lock(mutex_);
     for (;;) {
-        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        wake_.wait_until(lock, next_check, [this] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
-        Notify n = std::move(queue_.front());
-        queue_.pop_front();
+        std::optional<Notify> n;
+        if (!queue_.empty()) {
+            n = std::move(queue_.front());
+            queue_.pop_front();
+        }
         lock.unlock();
-        if (n.rewatch) {
-            rewatch();
-        } else {
-            apply(n);
+        if (n && n->rewatch) {
+            recover(/*rewatch=*/true);
+        } else if (n && !apply(*n)) {
+            recover(/*rewatch=*/false);
+        }
+        if (const auto now = std::chrono::steady_clock::now(); now >= next_check) {
+            if (!renew_lease()) recover(/*rewatch=*/true);
+            next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         }
         lock.lock();
     }
 }
 
-void PlacementWatch::apply(const Notify& n) {
+bool PlacementWatch::apply(const Notify& n) {
     std::uint64_t extent = 0;
     const auto [end, ec] =
         std::from_chars(n.payload.data(), n.payload.data() + n.payload.size(), extent, 16);
@@ -125,14 +169,14 @@ void PlacementWatch::apply(const Notify& n) {
             // No acknowledgement: the owner keeps the old copy this gateway may still read.
             std::lock_guard lock(mutex_);
             error_ = s.code();
-            return;
+            return false;
         }
         const auto entry = map_.find(extent);
         const auto tier = entry ? images_.index_of(entry->pool) : std::optional<std::size_t>(0);
         if (!tier) {
             std::lock_guard lock(mutex_);
             error_ = -EINVAL;  // mapped to a pool this gateway has no image of
-            return;
+            return false;
         }
         (void)gate_.reroute(extent, static_cast<ExtentGate::TierIndex>(*tier),
                             std::chrono::steady_clock::now() + std::chrono::seconds(2));
@@ -140,6 +184,7 @@ void PlacementWatch::apply(const Notify& n) {
         ++moved_;
     }
     (void)rados_notify_ack(io_.handle(), oid_.c_str(), n.id, cookie_, nullptr, 0);
+    return true;
 }
 
 std::uint64_t PlacementWatch::extents_moved() const {
@@ -150,6 +195,18 @@ std::uint64_t PlacementWatch::extents_moved() const {
 std::uint64_t PlacementWatch::rewatches() const {
     std::lock_guard lock(mutex_);
     return rewatches_;
+}
+
+std::string PlacementWatch::routing() const {
+    switch (gate_.lease(std::chrono::steady_clock::now())) {
+        case ExtentGate::Lease::kValid:
+            return "valid";
+        case ExtentGate::Lease::kExpired:
+            return "suspended";
+        case ExtentGate::Lease::kRefused:
+            return "refused";
+    }
+    return "valid";
 }
 
 int PlacementWatch::last_error() const {

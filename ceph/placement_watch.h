@@ -6,12 +6,20 @@
 // ExtentGate (hold, drain the sub-I/Os in flight, route to the new tier, release) and only then
 // acknowledges: a follower whose reload failed does not, and the owner, which waits for the
 // acknowledgements, keeps the old copy. Notifies from this client itself are acknowledged at
-// once. When the watch fails (the connection to the OSD was lost, or the watch timed out) it
-// watches again, with backoff, then calls `resync` (reload the whole map and route every extent)
-// since notifies may have been missed. The work runs on the watch's own thread, never in
-// librados's callback.
+// once.
+//
+// A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
+// gate's routing is trusted only while the watch is known to be alive. Every second the watch
+// asks librados when the OSD last confirmed it and extends the gate's lease to that moment plus
+// kLeaseTerm (well inside the 30 s after which the OSD drops a silent watcher, so the lease ends
+// before the watch can). When the watch fails, is not confirmed in time, or a reload fails, it
+// suspends the gate's routing (commands park), watches again with backoff, reloads the whole map
+// and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
+// kRefuseAfter the parked commands are refused (BUSY) until it works. The work runs on the
+// watch's own thread, never in librados's callback.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -42,9 +50,15 @@ public:
     PlacementWatch(const PlacementWatch&) = delete;
     PlacementWatch& operator=(const PlacementWatch&) = delete;
 
+    static constexpr std::chrono::seconds kTimeout{30};      // the OSD drops a silent watcher
+    static constexpr std::chrono::seconds kLeaseTerm{15};    // routing trusted past confirmation
+    static constexpr std::chrono::seconds kRefuseAfter{20};  // parked commands then get BUSY
+
     std::uint64_t extents_moved() const;  // by notifies from other gateways
     int last_error() const;               // of the watch itself (0: healthy)
-    std::uint64_t rewatches() const;      // times the watch was re-established
+    std::uint64_t rewatches() const;      // times the routing was recovered
+    // "valid", "suspended" (commands park while the map is reloaded) or "refused" (BUSY).
+    std::string routing() const;
 
 private:
     struct Notify {
@@ -56,12 +70,15 @@ private:
     PlacementWatch(IoContext io, std::string oid, std::uint64_t self, PlacementMap& map,
                    ExtentGate& gate, TierImages& images, std::function<Status()> resync);
     int watch();  // with nothing else using cookie_
-    void rewatch();
+    // Suspends routing, then watches again (if `rewatch`) and resyncs until both work.
+    void recover(bool rewatch);
+    // Extends the gate's lease from the watch's last confirmation; false if it is not valid.
+    bool renew_lease();
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                           std::uint64_t notifier_id, void* data, std::size_t data_len);
     static void on_error(void* arg, std::uint64_t cookie, int err);
     void run();
-    void apply(const Notify& n);
+    bool apply(const Notify& n);  // false: the routing may be stale (not acknowledged)
 
     IoContext io_;
     std::string oid_;

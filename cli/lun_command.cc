@@ -118,6 +118,11 @@ protected:
                                            : "another gateway owns the LUN")
                 << ", " << cell(p["intents"]) << " migrations to clean up"
                 << (silent.empty() ? "" : ", last move not acknowledged by" + silent) << "\n";
+            if (const std::string routing = p.value("routing", "valid"); routing != "valid") {
+                out << "routing     " << routing
+                    << " until the placement map is reloaded (watch error "
+                    << cell(p.value("watch_error", nlohmann::json())) << ")\n";
+            }
             if (const std::string problem = p.value("problem", ""); !problem.empty()) {
                 out << "problem     " << problem << "\n";
             }

@@ -53,6 +53,11 @@ protected:
             if (!silent.empty()) {
                 out << cell(l["name"]) << ": last move not acknowledged by" << silent << '\n';
             }
+            if (const std::string routing = p.value("routing", "valid"); routing != "valid") {
+                out << cell(l["name"]) << ": routing " << routing
+                    << " until the placement map is reloaded (watch error "
+                    << cell(p.value("watch_error", nlohmann::json())) << ")\n";
+            }
             if (const std::string problem = p.value("problem", ""); !problem.empty()) {
                 out << cell(l["name"]) << ": " << problem << '\n';
             }

@@ -82,6 +82,7 @@ json placement_json(const GatewayLun& lun) {
     if (lun.watch) {
         out["watch_error"] = lun.watch->last_error();
         out["rewatches"] = lun.watch->rewatches();
+        out["routing"] = lun.watch->routing();
     }
     out["problem"] = lun.tiering_problem ? lun.tiering_problem() : std::string();
     return out;

@@ -342,6 +342,12 @@ long Lun::issue(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_
 }
 
 int Lun::dispatch(IoCommand* c) {
+    // A transfer length of zero moves no data and is not an error (SBC-4); librbd must not see
+    // it (a zero-length read into no buffer fails an assertion and aborts the process).
+    if (c->length == 0 && c->kind != IoKind::kFlush) {
+        complete_now(c, TCMU_STS_OK);
+        return TCMU_STS_OK;
+    }
     if (gate_ != nullptr) {
         const int status = route(c);
         if (status != TCMU_STS_OK) discard(c);

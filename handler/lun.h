@@ -100,6 +100,8 @@ public:
         io_metrics_.store(metrics, std::memory_order_release);
     }
 
+    ceph::Cluster& cluster() { return cluster_; }  // this LUN's RADOS client
+
     // Tiering (cfgstring tiers=...): all null for a plain LUN.
     bool tiered() const { return gate_ != nullptr; }
     ceph::TierImages* tier_images() { return tiers_ ? &*tiers_ : nullptr; }

@@ -7,6 +7,7 @@
 // cannot happen for CAW of a block or two unless it crosses an extent boundary.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 
@@ -253,6 +254,18 @@ int Lun::route(IoCommand* c) {
         return TCMU_STS_OK;
     }
 
+    // A routing that may be stale (the map's watch is down) serves nothing until it is reloaded.
+    switch (gate_->lease(std::chrono::steady_clock::now())) {
+        case ceph::ExtentGate::Lease::kValid:
+            break;
+        case ceph::ExtentGate::Lease::kRefused:
+            return TCMU_STS_BUSY;
+        case ceph::ExtentGate::Lease::kExpired: {
+            ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
+            if (gate_->defer_until_routable(resume)) return TCMU_STS_OK;
+            return route(c);  // the lease was renewed or refused meanwhile
+        }
+    }
     const std::uint64_t first = c->offset / extent_bytes_;
     const std::uint64_t last = c->length == 0 ? first : (c->offset + c->length - 1) / extent_bytes_;
     if (last >= gate_->extents()) return TCMU_STS_RANGE;

@@ -399,6 +399,8 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         EXPECT_EQ(p["map_object"], "rbdtier_map." + identity->image_id);
         EXPECT_EQ(p["owner"], true) << "the gateway that migrates holds the map's fence";
         EXPECT_EQ(p["problem"], "");
+        EXPECT_EQ(p["routing"], "valid") << "its watch on the map is alive";
+        EXPECT_EQ(p["watch_error"], 0);
         EXPECT_TRUE((*pl)["placement"].is_null()) << "an untiered LUN has none";
     }
     {

@@ -1,9 +1,11 @@
 #include "lun_fixture.h"
 
+#include <rados/librados.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "handler/lun_config.h"
 
@@ -151,6 +153,56 @@ std::vector<char> pattern(std::size_t len, std::uint32_t seed) {
         out[i] = static_cast<char>(x);
     }
     return out;
+}
+
+}  // namespace rbdtier::testing
+
+namespace rbdtier::testing {
+
+void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uint32_t block) {
+    std::vector<char> buf(2 * block, 'x');
+    iovec one{buf.data(), buf.size()};
+    iovec none{buf.data(), 0};
+    for (const std::uint64_t off : {std::uint64_t{0}, size - block}) {
+        struct Case {
+            const char* what;
+            std::function<int(tcmur_cmd*)> submit;
+        };
+        const Case cases[] = {
+            {"READ, no iovec",
+             [&](tcmur_cmd* c) { return lun.read(nullptr, c, nullptr, 0, 0, off); }},
+            {"READ, empty iovec",
+             [&](tcmur_cmd* c) { return lun.read(nullptr, c, &none, 1, 0, off); }},
+            {"READ, a buffer", [&](tcmur_cmd* c) { return lun.read(nullptr, c, &one, 1, 0, off); }},
+            {"WRITE, no iovec",
+             [&](tcmur_cmd* c) { return lun.write(nullptr, c, nullptr, 0, 0, off); }},
+            {"WRITE, a buffer",
+             [&](tcmur_cmd* c) { return lun.write(nullptr, c, &one, 1, 0, off); }},
+            {"UNMAP", [&](tcmur_cmd* c) { return lun.unmap(nullptr, c, off, 0); }},
+            {"WRITE SAME",
+             [&](tcmur_cmd* c) { return lun.write_same(nullptr, c, off, 0, &one, 1); }},
+            {"COMPARE AND WRITE",
+             [&](tcmur_cmd* c) { return lun.compare_and_write(nullptr, c, off, 0, &one, 1); }},
+        };
+        for (const Case& k : cases) {
+            TestCommand c;
+            EXPECT_EQ(run(k.submit, c), TCMU_STS_OK) << k.what << " of 0 blocks at " << off;
+        }
+    }
+}
+
+int mon_command(ceph::Cluster& cluster, const std::string& json, std::string* out) {
+    const char* cmds[] = {json.c_str()};
+    char* buf = nullptr;
+    std::size_t buf_len = 0;
+    char* status = nullptr;
+    std::size_t status_len = 0;
+    const int rc =
+        rados_mon_command(cluster.handle(), cmds, 1, "", 0, &buf, &buf_len, &status, &status_len);
+    if (out != nullptr) out->assign(buf != nullptr ? buf : "", buf_len);
+    rados_buffer_free(buf);
+    rados_buffer_free(status);
+    return rc;
 }
 
 }  // namespace rbdtier::testing

@@ -103,5 +103,10 @@ private:
 };
 
 std::vector<char> pattern(std::size_t len, std::uint32_t seed);
+// Sends every data command with a transfer length of zero to `lun` (at its first and last
+// block) and checks each completes GOOD, as SBC-4 has it: nothing transferred, not an error.
+void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uint32_t block);
+// Sends a JSON command to the monitors; returns its result (0 or a negative errno).
+int mon_command(ceph::Cluster& cluster, const std::string& json, std::string* out = nullptr);
 
 }  // namespace rbdtier::testing

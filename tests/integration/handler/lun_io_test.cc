@@ -76,6 +76,14 @@ TEST_F(LunIoTest, WriteReadBackExactThroughLunAndLibrbd) {
     }
 }
 
+// A transfer length of zero transfers nothing and is GOOD. (Before: librbd was asked for a
+// zero-length read into no buffer, and its assertion aborted the whole process.)
+TEST_F(LunIoTest, ZeroLengthCommandsCompleteGood) {
+    expect_zero_length_commands_complete(*lun_, kSize, kBlock);
+    std::vector<char> back(4096);
+    EXPECT_EQ(read(0, back), TCMU_STS_OK) << "the LUN still serves";
+}
+
 TEST_F(LunIoTest, ManySmallIovecsAndTrimmedIovec) {
     const std::size_t len = 64 * 1024;
     std::vector<char> data = pattern(len, 7);

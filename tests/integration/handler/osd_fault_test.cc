@@ -19,17 +19,8 @@ constexpr std::uint64_t kSize = 16ull << 20;
 int primary_osd(ceph::Cluster& cluster, const std::string& pool, const std::string& object) {
     std::string cmd = R"({"prefix": "osd map", "pool": ")" + pool + R"(", "object": ")" + object +
                       R"(", "format": "json"})";
-    const char* cmds[] = {cmd.c_str()};
-    char* out = nullptr;
-    std::size_t out_len = 0;
-    char* status = nullptr;
-    std::size_t status_len = 0;
-    int rc =
-        rados_mon_command(cluster.handle(), cmds, 1, "", 0, &out, &out_len, &status, &status_len);
-    std::string json(out != nullptr ? out : "", out_len);
-    rados_buffer_free(out);
-    rados_buffer_free(status);
-    if (rc < 0) return -1;
+    std::string json;
+    if (mon_command(cluster, cmd, &json) < 0) return -1;
     const std::string key = "\"acting_primary\":";
     std::size_t at = json.find(key);
     if (at == std::string::npos) return -1;

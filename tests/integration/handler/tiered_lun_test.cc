@@ -61,9 +61,19 @@ protected:
         iovec v[2] = {{out.data(), half}, {out.data() + half, len - half}};
         TestCommand c;
         int st = run([&](tcmur_cmd* cmd) { return lun.read(nullptr, cmd, v, 2, len, off); }, c);
-        if (status != nullptr) *status = st;
-        EXPECT_EQ(st, TCMU_STS_OK);
+        if (status != nullptr) {
+            *status = st;  // the caller checks it
+        } else {
+            EXPECT_EQ(st, TCMU_STS_OK);
+        }
         return out;
+    }
+    // A second gateway of the LUN, while this one takes the lock and writes `data` over it.
+    std::unique_ptr<Lun> open_follower(const std::vector<char>& data) {
+        auto b = open_lun();
+        EXPECT_EQ(lun_->lock(1), TCMU_STS_OK);
+        EXPECT_EQ(write(*lun_, 0, data), TCMU_STS_OK);
+        return b;
     }
     void move(std::uint64_t extent, const std::string& pool) {
         ceph::MigrationRecord record;
@@ -76,6 +86,13 @@ protected:
     std::unique_ptr<ScratchImage> image_;
     std::unique_ptr<Lun> lun_;
 };
+
+// The same on a tiered LUN, whose commands are routed through the gate first.
+TEST_F(TieredLunTest, ZeroLengthCommandsCompleteGood) {
+    move(kSize / kExtent - 1, "nvme-b");
+    expect_zero_length_commands_complete(*lun_, kSize, 512);
+    EXPECT_EQ(read(*lun_, 0, 4096), std::vector<char>(4096, 0));
+}
 
 TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
     std::vector<char> shadow = pattern(kSize, 11);
@@ -195,11 +212,9 @@ TEST_F(TieredLunTest, OnlyTheLockOwnerMigrates) {
 // Two all-active gateways: B serves reads while A, the lock owner, moves extents; B follows
 // every move through the map object's watch/notify before A discards the old copy.
 TEST_F(TieredLunTest, AnotherGatewayFollowsTheOwnersMoves) {
-    auto b = open_lun();
-    ASSERT_TRUE(b);
     std::vector<char> shadow = pattern(kSize, 41);
-    ASSERT_EQ(lun_->lock(1), TCMU_STS_OK);
-    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    auto b = open_follower(shadow);
+    ASSERT_TRUE(b);
     std::atomic<bool> stop{false};
     std::atomic<long> mismatches{0}, reads{0};
     std::thread reader([&] {
@@ -411,6 +426,125 @@ TEST_F(TieredLunTest, EveryCommandKindWhileExtentsMove) {
     ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
     EXPECT_EQ(report.stray_removed, 0u);
     EXPECT_EQ(report.crc_mismatch, 0u);
+}
+
+}  // namespace
+}  // namespace rbdtier::testing
+
+namespace rbdtier::testing {
+namespace {
+
+// The client address of a RADOS connection, as `ceph osd blocklist` names it.
+std::string client_address(ceph::Cluster& cluster) {
+    char* addrs = nullptr;
+    if (rados_getaddrs(cluster.handle(), &addrs) < 0) return {};
+    std::string a(addrs);
+    rados_buffer_free(addrs);
+    // "[v2:127.0.0.1:0/123,v1:...]" or "127.0.0.1:0/123": the first, without its protocol.
+    a.erase(0, a.find_first_not_of('['));
+    a = a.substr(0, a.find_first_of(",]"));
+    if (const auto colon = a.find(':'); a.compare(0, 3, "v2:") == 0 ||
+                                        a.compare(0, 3, "v1:") == 0 ||
+                                        a.compare(0, 4, "any:") == 0) {
+        a.erase(0, colon + 1);
+    }
+    return a;
+}
+
+// Cuts `follower`'s RADOS client off the cluster (`ceph osd blocklist add`, sent through
+// `admin`) until its watch on the map has failed; unblock() (or the destructor) lets it back.
+class CutOff {
+public:
+    CutOff(Lun& admin, Lun& follower)
+        : admin_(admin), follower_(follower), address_(client_address(follower.cluster())) {
+        EXPECT_FALSE(address_.empty());
+        EXPECT_EQ(blocklist("add"), 0) << address_;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (follower.placement_watch()->last_error() == 0 &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        watch_broke_ = follower.placement_watch()->last_error() != 0;
+    }
+    ~CutOff() {
+        if (blocked_) (void)blocklist("rm");
+    }
+    bool watch_broke() const { return watch_broke_; }
+    // Its client then sees the map without the entry (and its requests bring that map to the
+    // OSDs): it may do I/O again.
+    void unblock() {
+        EXPECT_EQ(blocklist("rm"), 0);
+        blocked_ = false;
+        EXPECT_EQ(rados_wait_for_latest_osdmap(follower_.cluster().handle()), 0);
+    }
+
+private:
+    int blocklist(const std::string& op) {
+        return mon_command(admin_.cluster(), R"({"prefix": "osd blocklist", "blocklistop": ")" +
+                                                 op + R"(", "addr": ")" + address_ + R"("})");
+    }
+    Lun& admin_;
+    Lun& follower_;
+    std::string address_;
+    bool blocked_ = true;
+    bool watch_broke_ = false;
+};
+
+// A gateway whose watch on the map broke serves nothing until it has reloaded the map: the owner
+// cannot wait for a gateway that is not watching, so it moves and discards extents meanwhile.
+// Here the follower is cut off (blocklisted) while the owner moves an extent and rewrites it,
+// then let back: its first read must be the new data. (Before: it kept serving its old routing
+// until the re-watch, retried with backoff, happened to succeed; the read got the old bytes.)
+TEST_F(TieredLunTest, AFollowerReloadsTheMapBeforeServingAfterItsWatchBroke) {
+    std::vector<char> shadow = pattern(kSize, 61);
+    auto b = open_follower(shadow);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+
+    CutOff cut(*lun_, *b);
+    ASSERT_TRUE(cut.watch_broke()) << "the follower's watch did not break";
+
+    // The owner moves extent 2 and rewrites it while the follower cannot hear about it.
+    move(2, "nvme-a");
+    const std::vector<char> fresh = pattern(kExtent, 62);
+    ASSERT_EQ(write(*lun_, 2 * kExtent, fresh), TCMU_STS_OK);
+    std::copy(fresh.begin(), fresh.end(), shadow.begin() + 2 * kExtent);
+
+    cut.unblock();
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+    EXPECT_EQ(b->extent_gate()->tier(2), lun_->extent_gate()->tier(2));
+}
+
+// While a follower cannot reload the map, its commands park; if that lasts, they are answered
+// BUSY (the initiator retries) instead of hanging, and it serves again once it can reload.
+TEST_F(TieredLunTest, AFollowerThatCannotReloadAnswersBusyThenServesAgain) {
+    std::vector<char> shadow = pattern(kSize, 63);
+    auto b = open_follower(shadow);
+    ASSERT_TRUE(b);
+
+    CutOff cut(*lun_, *b);
+    ASSERT_TRUE(cut.watch_broke()) << "the follower's watch did not break";
+
+    std::vector<char> out(4096);
+    iovec v{out.data(), out.size()};
+    TestCommand c;
+    ASSERT_EQ(b->read(nullptr, c.cmd(), &v, 1, out.size(), 0), TCMU_STS_OK);  // parked
+    const auto parked_at = std::chrono::steady_clock::now();
+    EXPECT_EQ(c.wait(std::chrono::seconds(60)), TCMU_STS_BUSY);
+    EXPECT_GE(std::chrono::steady_clock::now() - parked_at, std::chrono::seconds(5))
+        << "answered before the reload could have been retried";
+
+    cut.unblock();
+    int status = -1;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::vector<char> got;
+    for (;;) {  // BUSY until the follower has reloaded; an initiator retries like this
+        got = read(*b, 0, kSize, &status);
+        if (status != TCMU_STS_BUSY || std::chrono::steady_clock::now() > until) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(status, TCMU_STS_OK);
+    EXPECT_EQ(got, shadow);
 }
 
 }  // namespace

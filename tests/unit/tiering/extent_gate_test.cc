@@ -61,6 +61,48 @@ TEST(ExtentGate, DeferOnFreeExtentRefuses) {
     EXPECT_FALSE(ran);
 }
 
+TEST(ExtentGate, RoutingNobodyRenewsIsValidForever) {
+    ExtentGate gate(1);
+    EXPECT_EQ(gate.lease(std::chrono::steady_clock::now() + std::chrono::hours(24 * 365)),
+              ExtentGate::Lease::kValid);
+}
+
+TEST(ExtentGate, ExpiredLeaseParksUntilExtended) {
+    ExtentGate gate(2);
+    const auto now = std::chrono::steady_clock::now();
+    gate.extend_lease(now + 10s);
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kValid);
+    EXPECT_EQ(gate.lease(now + 10s), ExtentGate::Lease::kExpired);  // it ran out: not renewed
+    gate.suspend();
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kExpired);
+    int resumed = 0;
+    ExtentGate::Deferred d = [&] { ++resumed; };
+    ASSERT_TRUE(gate.defer_until_routable(d));
+    EXPECT_EQ(resumed, 0);
+    gate.extend_lease(std::chrono::steady_clock::now() + 10s);
+    EXPECT_EQ(resumed, 1);
+    EXPECT_EQ(gate.lease(std::chrono::steady_clock::now()), ExtentGate::Lease::kValid);
+    ExtentGate::Deferred again = [&] { ++resumed; };
+    EXPECT_FALSE(gate.defer_until_routable(again));  // valid: route now
+    EXPECT_TRUE(static_cast<bool>(again));
+}
+
+TEST(ExtentGate, RefusedLeaseResumesParkedAndRefusesUntilExtended) {
+    ExtentGate gate(1);
+    gate.suspend();
+    int resumed = 0;
+    ExtentGate::Deferred d = [&] { ++resumed; };
+    ASSERT_TRUE(gate.defer_until_routable(d));
+    gate.refuse();
+    EXPECT_EQ(resumed, 1);
+    const auto now = std::chrono::steady_clock::now();
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kRefused);
+    ExtentGate::Deferred more = [&] { ++resumed; };
+    EXPECT_FALSE(gate.defer_until_routable(more));  // refused: answer now
+    gate.extend_lease(now + 10s);
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kValid);
+}
+
 TEST(ExtentGate, WaitDrainedTimesOutWhileInFlightThenSucceeds) {
     ExtentGate gate(1);
     ASSERT_TRUE(gate.enter(0));
