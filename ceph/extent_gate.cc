@@ -83,7 +83,7 @@ std::int64_t ns_of(std::chrono::steady_clock::time_point t) {
 
 ExtentGate::Lease ExtentGate::lease(std::chrono::steady_clock::time_point now) const {
     if (ns_of(now) < lease_until_ns_.load(std::memory_order_acquire)) return Lease::kValid;
-    return refusing_.load(std::memory_order_acquire) ? Lease::kRefused : Lease::kExpired;
+    return refusal_.load(std::memory_order_acquire);
 }
 
 bool ExtentGate::defer_until_routable(Deferred& resume) {
@@ -108,7 +108,7 @@ void ExtentGate::extend_lease(std::chrono::steady_clock::time_point until) {
     std::vector<Deferred> resume;
     {
         std::lock_guard lock(mutex_);
-        refusing_.store(false, std::memory_order_release);
+        refusal_.store(Lease::kExpired, std::memory_order_release);
         lease_until_ns_.store(ns_of(until), std::memory_order_release);
         resume = take_unroutable();
     }
@@ -116,10 +116,19 @@ void ExtentGate::extend_lease(std::chrono::steady_clock::time_point until) {
 }
 
 void ExtentGate::refuse() {
+    end_lease(Lease::kRefused);
+}
+
+void ExtentGate::fence() {
+    end_lease(Lease::kFenced);
+}
+
+void ExtentGate::end_lease(Lease why) {
     std::vector<Deferred> resume;
     {
         std::lock_guard lock(mutex_);
-        refusing_.store(true, std::memory_order_release);
+        refusal_.store(why, std::memory_order_release);
+        lease_until_ns_.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_release);
         resume = take_unroutable();
     }
     for (auto& r : resume) r();

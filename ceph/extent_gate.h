@@ -17,7 +17,9 @@
 // nobody renews keeps the lease it was built with: forever). Before routing a command the I/O
 // path asks lease(now): kExpired parks the command with defer_until_routable() until
 // extend_lease() (the routing was reloaded) or refuse() (reloading keeps failing: parked and new
-// commands get kRefused, which the I/O path answers with BUSY, until the next extend_lease()).
+// commands get kRefused, which the I/O path answers with BUSY, until the next extend_lease()),
+// or fence() (this gateway's RADOS client is blocklisted: kFenced, answered as librbd answers a
+// fenced client, until the next extend_lease()).
 #pragma once
 
 #include <atomic>
@@ -54,7 +56,7 @@ public:
     // if the extent is no longer held: the caller must enter() again.
     bool defer(std::uint64_t extent, Deferred& resume);
 
-    enum class Lease { kValid, kExpired, kRefused };
+    enum class Lease { kValid, kExpired, kRefused, kFenced };
     Lease lease(std::chrono::steady_clock::time_point now) const;
     // Parks `resume` until the lease is extended or refused. Returns false (and does not take
     // `resume`) if the lease is valid again: the caller must route again.
@@ -81,6 +83,7 @@ public:
     // Valid until `until`; resumes the parked commands.
     void extend_lease(std::chrono::steady_clock::time_point until);
     void refuse();  // parked and new commands are refused until the next extend_lease()
+    void fence();   // the same, as fenced: this gateway's client is blocklisted
 
 private:
     // state word: bits 0-7 tier, bit 8 held, bits 9-31 sub-I/Os in flight
@@ -109,9 +112,10 @@ private:
 
     // The lease: steady_clock nanoseconds it runs to, and whether expired means refused.
     std::atomic<std::int64_t> lease_until_ns_;
-    std::atomic<bool> refusing_{false};
-    std::vector<Deferred> unroutable_;        // under mutex_
-    std::vector<Deferred> take_unroutable();  // with mutex_ held
+    std::atomic<Lease> refusal_{Lease::kExpired};  // what an ended lease means
+    std::vector<Deferred> unroutable_;             // under mutex_
+    std::vector<Deferred> take_unroutable();       // with mutex_ held
+    void end_lease(Lease why);
 };
 
 }  // namespace rbdtier::ceph

@@ -211,6 +211,13 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
             gate_.release(extent);
             continue;
         }
+        if (options_.may_commit) {
+            if (Status refused = options_.may_commit(); !refused) {
+                gate_.release(extent);
+                drop_copy();
+                return finish(refused, "commit refused");
+            }
+        }
         std::optional<PlacementEntry> next;
         if (to != 0) next = PlacementEntry{images_.pool(to), 0, crc};
         NotifyOutcome notified;

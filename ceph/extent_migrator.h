@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -72,6 +73,9 @@ struct MigratorOptions {
     // the OSD and on the client's connection to it): worth it where an access costs little, not
     // where every op costs a seek.
     std::vector<std::uint64_t> chunk_bytes;
+    // Asked right before each commit (after the copy): an error refuses the commit (the copy is
+    // dropped). For what the map's fence cannot see, e.g. that another gateway may be writing.
+    std::function<Status()> may_commit;
 };
 
 class ExtentMigrator {

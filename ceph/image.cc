@@ -99,6 +99,21 @@ Result<bool> Image::is_exclusive_lock_owner() const {
     return owner != 0;
 }
 
+Result<std::size_t> Image::watcher_count() const {
+    std::vector<rbd_image_watcher_t> watchers(8);
+    for (;;) {
+        std::size_t n = watchers.size();
+        int rc = rbd_watchers_list(handle_, watchers.data(), &n);
+        if (rc == -ERANGE && n > watchers.size()) {
+            watchers.resize(n);
+            continue;
+        }
+        if (rc < 0) return Status::error(rc, "list watchers of image " + spec_);
+        rbd_watchers_list_cleanup(watchers.data(), n);
+        return n;
+    }
+}
+
 Status Image::lock_acquire(rbd_lock_mode_t mode) {
     int rc = rbd_lock_acquire(handle_, mode);
     return check(rc, [&] { return "acquire lock on image " + spec_; });

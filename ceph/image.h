@@ -64,6 +64,8 @@ public:
     Status lock_release();
     Result<LockOwner> lock_owner() const;  // the first owner, if any
     Status lock_break(rbd_lock_mode_t mode, const std::string& owner);
+    // Clients watching the image's header: one per open of the image (each gateway serving it).
+    Result<std::size_t> watcher_count() const;
 
 private:
     Image(rbd_image_t handle, std::string spec) : handle_(handle), spec_(std::move(spec)) {}

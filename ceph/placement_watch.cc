@@ -68,7 +68,11 @@ void PlacementWatch::recover(bool rewatch) {
         std::unique_lock lock(mutex_);
         error_ = rc;
         rewatch = rewatch || !watching_;
-        if (!refused && std::chrono::steady_clock::now() - since >= kRefuseAfter) {
+        if (rc == -ESHUTDOWN) {  // blocklisted: nothing this client sends can succeed
+            lock.unlock();
+            gate_.fence();
+            lock.lock();
+        } else if (!refused && std::chrono::steady_clock::now() - since >= kRefuseAfter) {
             lock.unlock();
             gate_.refuse();
             refused = true;
@@ -205,6 +209,8 @@ std::string PlacementWatch::routing() const {
             return "suspended";
         case ExtentGate::Lease::kRefused:
             return "refused";
+        case ExtentGate::Lease::kFenced:
+            return "fenced";
     }
     return "valid";
 }

@@ -15,8 +15,9 @@
 // before the watch can). When the watch fails, is not confirmed in time, or a reload fails, it
 // suspends the gate's routing (commands park), watches again with backoff, reloads the whole map
 // and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
-// kRefuseAfter the parked commands are refused (BUSY) until it works. The work runs on the
-// watch's own thread, never in librados's callback.
+// kRefuseAfter the parked commands are refused (BUSY) until it works, and at once if this
+// client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN). The work
+// runs on the watch's own thread, never in librados's callback.
 #pragma once
 
 #include <chrono>
@@ -57,7 +58,8 @@ public:
     std::uint64_t extents_moved() const;  // by notifies from other gateways
     int last_error() const;               // of the watch itself (0: healthy)
     std::uint64_t rewatches() const;      // times the routing was recovered
-    // "valid", "suspended" (commands park while the map is reloaded) or "refused" (BUSY).
+    // "valid", "suspended" (commands park while the map is reloaded), "refused" (BUSY) or
+    // "fenced" (this client is blocklisted).
     std::string routing() const;
 
 private:

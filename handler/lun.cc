@@ -515,6 +515,7 @@ int Lun::lock(std::uint16_t tag) {
         rc = 0;  // we may have failed between acquiring the lock and storing the tag
     }
     if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
+    lock_by_callout_.store(rc == 0);
     if (rc == 0 && tiers_) {
         // The new owner of the LUN takes its tier images and the map's fence too (the previous
         // owner can commit nothing from now on), and serves every extent from where the map
@@ -534,6 +535,7 @@ int Lun::unlock() {
     int rc = has_lock();
     if (rc == 0) return TCMU_STS_OK;
     if (rc < 0) return control_status_from_rbd(rc);
+    lock_by_callout_.store(false);
     rc = image_.lock_release().code();
     // Nothing migrates once the lock is gone: wait for the migration in progress (its commit
     // is still fenced by this gateway's lock on the map), then give the fence up.

@@ -137,7 +137,10 @@ private:
     // Tiered I/O path (lun_routing.cc).
     ceph::Status enable_tiering();
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
-    void tiering_problem(const ceph::Status& s);
+    // Whether this gateway may change the LUN's placement now (checked every round and before
+    // every commit): it holds the exclusive lock, and no other gateway can write behind it.
+    ceph::Status may_move_extents();
+    void tiering_problem(const ceph::Status& s);  // ok clears it
     int route(IoCommand* c);
     void resume_routed(IoCommand* c);
     template <typename Submit>
@@ -176,6 +179,7 @@ private:
     std::atomic<IoObserver*> observer_{nullptr};
     std::atomic<LunIoMetrics*> io_metrics_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
+    std::atomic<bool> lock_by_callout_{false};  // taken by lock(), not handed over by librbd
     FreeList<IoCommand> commands_{kMaxQueued};
 
     std::optional<ceph::TierImages> tiers_;

@@ -80,6 +80,7 @@ ceph::Status Lun::enable_tiering() {
     if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
         migrator_options.crash_at = ceph::crash_point_from_name(crash);
     }
+    migrator_options.may_commit = [this] { return may_move_extents(); };
     migrator_ =
         std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);
     // Watch first, then route from the map: no move of the owner's can fall in between.
@@ -128,7 +129,16 @@ ceph::Status Lun::enable_tiering() {
     options.lun = policy_lun();
     options.round_us = policy_config.round_us;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
-    options.may_migrate = [this] { return has_lock() == 1 && take_tiering_ownership(); };
+    options.may_migrate = [this] {
+        if (has_lock() != 1) return false;  // a standby: another gateway owns the LUN
+        if (ceph::Status s = may_move_extents(); !s) {
+            tiering_problem(s);
+            return false;
+        }
+        if (!take_tiering_ownership()) return false;
+        tiering_problem(ceph::Status::ok());  // whatever stopped it before is over
+        return true;
+    };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
@@ -147,6 +157,25 @@ ceph::Status Lun::enable_tiering() {
     return ceph::Status::ok();
 }
 
+// With ALUA the lock is taken through the lock callout, and another gateway cannot write without
+// breaking it (which blocklists this one and so fences its commits). Without ALUA librbd hands
+// the lock to whichever gateway writes, at any moment, without telling this one: a second
+// gateway could then write an extent's old copy while this one copies it, so extents move only
+// while no other gateway has the LUN open (each open watches the image's header).
+ceph::Status Lun::may_move_extents() {
+    if (has_lock() != 1) return ceph::Status::error(-EBUSY, "not the holder of the LUN's lock");
+    if (lock_by_callout_.load()) return ceph::Status::ok();
+    auto gateways = image_.watcher_count();
+    if (!gateways) return gateways.status();
+    if (*gateways > 1) {
+        return ceph::Status::error(
+            -EBUSY, std::to_string(*gateways) +
+                        " gateways serve the LUN without ALUA: extents move only under ALUA "
+                        "implicit failover (one lock owner) or with a single gateway");
+    }
+    return ceph::Status::ok();
+}
+
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and
 // so fences the previous owner's commits) before its first migration.
 bool Lun::take_tiering_ownership() {
@@ -160,7 +189,7 @@ bool Lun::take_tiering_ownership() {
 
 void Lun::tiering_problem(const ceph::Status& s) {
     std::lock_guard lock(problem_mutex_);
-    tiering_problem_ = s.message();
+    tiering_problem_ = s ? std::string() : s.message();
 }
 
 std::string Lun::tiering_problem() const {
@@ -260,6 +289,10 @@ int Lun::route(IoCommand* c) {
             break;
         case ceph::ExtentGate::Lease::kRefused:
             return TCMU_STS_BUSY;
+        case ceph::ExtentGate::Lease::kFenced:
+            // As librbd answers a blocklisted client: the runner learns the lock is lost.
+            if (host_.notify_lock_lost != nullptr) host_.notify_lock_lost(c->dev);
+            return io_status_from_rbd(c->kind, -ESHUTDOWN).tcmu_status;
         case ceph::ExtentGate::Lease::kExpired: {
             ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
             if (gate_->defer_until_routable(resume)) return TCMU_STS_OK;

@@ -30,9 +30,8 @@ protected:
         ASSERT_TRUE(image_->ok());
         lun_ = open_lun();
         ASSERT_TRUE(lun_ && lun_->tiered());
-        // The tests drive the migrator directly, as the LUN's owner.
-        auto owned = lun_->migrator()->take_ownership();
-        ASSERT_TRUE(owned.is_ok()) << owned.message();
+        // The tests drive the migrator directly, as the LUN's owner (its lock callout taken).
+        ASSERT_EQ(lun_->lock(1), TCMU_STS_OK);
     }
     void TearDown() override {
         lun_.reset();
@@ -67,6 +66,20 @@ protected:
             EXPECT_EQ(st, TCMU_STS_OK);
         }
         return out;
+    }
+    // Reads, retrying while the LUN answers BUSY (as an initiator does), for up to a minute.
+    std::vector<char> read_until_served(Lun& lun, std::uint64_t off, std::size_t len) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        for (;;) {
+            int status = -1;
+            auto got = read(lun, off, len, &status);
+            if (status == TCMU_STS_OK) return got;
+            if (status != TCMU_STS_BUSY || std::chrono::steady_clock::now() > until) {
+                ADD_FAILURE() << "read answered " << status;
+                return got;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
     }
     // A second gateway of the LUN, while this one takes the lock and writes `data` over it.
     std::unique_ptr<Lun> open_follower(const std::vector<char>& data) {
@@ -511,40 +524,68 @@ TEST_F(TieredLunTest, AFollowerReloadsTheMapBeforeServingAfterItsWatchBroke) {
     std::copy(fresh.begin(), fresh.end(), shadow.begin() + 2 * kExtent);
 
     cut.unblock();
-    EXPECT_EQ(read(*b, 0, kSize), shadow);
+    EXPECT_EQ(read_until_served(*b, 0, kSize), shadow);
     EXPECT_EQ(b->extent_gate()->tier(2), lun_->extent_gate()->tier(2));
 }
 
-// While a follower cannot reload the map, its commands park; if that lasts, they are answered
-// BUSY (the initiator retries) instead of hanging, and it serves again once it can reload.
-TEST_F(TieredLunTest, AFollowerThatCannotReloadAnswersBusyThenServesAgain) {
+// A follower cut off from the cluster (blocklisted) answers as librbd answers a fenced client:
+// BUSY, and the runner is told the lock is lost; once let back and reloaded, it serves the data.
+TEST_F(TieredLunTest, AFollowerCutOffAnswersFencedThenServesAgain) {
     std::vector<char> shadow = pattern(kSize, 63);
     auto b = open_follower(shadow);
     ASSERT_TRUE(b);
-
     CutOff cut(*lun_, *b);
     ASSERT_TRUE(cut.watch_broke()) << "the follower's watch did not break";
 
-    std::vector<char> out(4096);
-    iovec v{out.data(), out.size()};
-    TestCommand c;
-    ASSERT_EQ(b->read(nullptr, c.cmd(), &v, 1, out.size(), 0), TCMU_STS_OK);  // parked
-    const auto parked_at = std::chrono::steady_clock::now();
-    EXPECT_EQ(c.wait(std::chrono::seconds(60)), TCMU_STS_BUSY);
-    EXPECT_GE(std::chrono::steady_clock::now() - parked_at, std::chrono::seconds(5))
-        << "answered before the reload could have been retried";
+    const int lost_before = host_counters().lock_lost.load();
+    int status = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {  // parked until the follower has found it is blocklisted
+        (void)read(*b, 0, 4096, &status);
+    } while (status == TCMU_STS_OK && std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(status, TCMU_STS_BUSY);
+    EXPECT_EQ(b->placement_watch()->routing(), "fenced");
+    EXPECT_GT(host_counters().lock_lost.load(), lost_before);
 
     cut.unblock();
-    int status = -1;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    std::vector<char> got;
-    for (;;) {  // BUSY until the follower has reloaded; an initiator retries like this
-        got = read(*b, 0, kSize, &status);
-        if (status != TCMU_STS_BUSY || std::chrono::steady_clock::now() > until) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_EQ(status, TCMU_STS_OK);
-    EXPECT_EQ(got, shadow);
+    EXPECT_EQ(read_until_served(*b, 0, kSize), shadow);
+}
+
+}  // namespace
+}  // namespace rbdtier::testing
+
+namespace rbdtier::testing {
+namespace {
+
+// Without ALUA (no lock callouts) librbd hands the exclusive lock to whichever gateway writes,
+// so a second gateway could write an extent's old copy while the owner copies it: only a sole
+// gateway migrates then, and the LUN says why the others do not. (Before: the gateway holding
+// the lock at the start of a round migrated with another gateway serving the LUN.)
+TEST_F(TieredLunTest, WithoutAluaOnlyASoleGatewayMigrates) {
+    lun_.reset();
+    const std::string cfg = std::string(kTiers) + ";policy=reactive;horizon=4";
+    auto a = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto b = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    const std::vector<char> shadow = pattern(kSize, 71);
+    ASSERT_EQ(write(**a, 0, shadow), TCMU_STS_OK);  // takes the lock, as librbd does it
+    auto busy_rounds = [&](Lun& lun, std::uint64_t rounds) {
+        const std::uint64_t until = lun.tiering()->stats().rounds + rounds;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (lun.tiering()->stats().rounds < until && lun.tiering()->stats().moved == 0 &&
+               std::chrono::steady_clock::now() < deadline) {
+            EXPECT_EQ(read(lun, 0, kSize), shadow);
+        }
+    };
+    busy_rounds(**a, 40);
+    EXPECT_EQ((*a)->get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
+    EXPECT_EQ((*a)->tiering()->stats().moved, 0u) << "moved with another gateway serving";
+    EXPECT_NE((*a)->tiering_problem().find("ALUA"), std::string::npos) << (*a)->tiering_problem();
+
+    b->reset();  // the other gateway goes: this one is alone and may move extents
+    busy_rounds(**a, 40);
+    EXPECT_GT((*a)->tiering()->stats().moved, 0u);
+    EXPECT_EQ(read(**a, 0, kSize), shadow);
 }
 
 }  // namespace

@@ -101,6 +101,10 @@ TEST(ExtentGate, RefusedLeaseResumesParkedAndRefusesUntilExtended) {
     EXPECT_FALSE(gate.defer_until_routable(more));  // refused: answer now
     gate.extend_lease(now + 10s);
     EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kValid);
+    gate.fence();  // ends a valid lease at once
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kFenced);
+    gate.extend_lease(now + 10s);
+    EXPECT_EQ(gate.lease(now), ExtentGate::Lease::kValid);
 }
 
 TEST(ExtentGate, WaitDrainedTimesOutWhileInFlightThenSucceeds) {
