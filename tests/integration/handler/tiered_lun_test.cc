@@ -67,6 +67,26 @@ protected:
         }
         return out;
     }
+    // Moves a random extent below `extents` to another tier; false (and a test failure) if the
+    // migration failed.
+    bool move_random(Lun& lun, std::mt19937& rng, std::uint64_t extents) {
+        auto& images = *lun.tier_images();
+        const std::uint64_t extent = rng() % extents;
+        std::size_t to = rng() % images.count();
+        if (to == lun.extent_gate()->tier(extent)) to = (to + 1) % images.count();
+        ceph::MigrationRecord record;
+        if (lun.migrator()->migrate(extent, to, record).is_ok()) return true;
+        ADD_FAILURE() << "extent " << extent << ": " << record.outcome;
+        return false;
+    }
+    // The LUN reads back `shadow` whole, and the owner's scrub finds nothing unmapped or corrupt.
+    void expect_at_rest(const std::vector<char>& shadow) {
+        EXPECT_EQ(read(*lun_, 0, shadow.size()), shadow);
+        ceph::ScrubReport report;
+        ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
+        EXPECT_EQ(report.stray_removed, 0u);
+        EXPECT_EQ(report.crc_mismatch, 0u);
+    }
     // Reads, retrying while the LUN answers BUSY (as an initiator does), for up to a minute.
     std::vector<char> read_until_served(Lun& lun, std::uint64_t off, std::size_t len) {
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -237,14 +257,7 @@ TEST_F(TieredLunTest, AnotherGatewayFollowsTheOwnersMoves) {
         }
     });
     std::mt19937 rng(9);
-    auto& images = *lun_->tier_images();
-    for (int i = 0; i < 40; ++i) {
-        const std::uint64_t extent = rng() % (kSize / kExtent);
-        std::size_t to = rng() % images.count();
-        if (to == lun_->extent_gate()->tier(extent)) to = (to + 1) % images.count();
-        ceph::MigrationRecord record;
-        ASSERT_TRUE(lun_->migrator()->migrate(extent, to, record).is_ok()) << record.outcome;
-    }
+    for (int i = 0; i < 40; ++i) (void)move_random(*lun_, rng, kSize / kExtent);
     stop.store(true);
     reader.join();
     EXPECT_EQ(mismatches.load(), 0) << "of " << reads.load() << " full reads by gateway B";
@@ -298,17 +311,11 @@ TEST_F(TieredLunTest, NoByteLostOrStaleWhileExtentsMove) {
     std::mt19937 rng(7);
     long moved = 0, failed = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    auto& images = *lun_->tier_images();
     while (std::chrono::steady_clock::now() < deadline) {
-        const std::uint64_t extent = rng() % (kSize / kExtent);
-        std::size_t to = rng() % images.count();
-        if (to == lun_->extent_gate()->tier(extent)) to = (to + 1) % images.count();
-        ceph::MigrationRecord record;
-        if (lun_->migrator()->migrate(extent, to, record).is_ok()) {
+        if (move_random(*lun_, rng, kSize / kExtent)) {
             ++moved;
         } else {
             ++failed;
-            ADD_FAILURE() << record.outcome;
         }
     }
     stop.store(true);
@@ -318,11 +325,7 @@ TEST_F(TieredLunTest, NoByteLostOrStaleWhileExtentsMove) {
     EXPECT_EQ(mismatches.load(), 0);
     EXPECT_EQ(errors.load(), 0);
     EXPECT_GT(moved, 10);
-    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
-    ceph::ScrubReport report;
-    ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
-    EXPECT_EQ(report.stray_removed, 0u);
-    EXPECT_EQ(report.crc_mismatch, 0u);
+    expect_at_rest(shadow);
 }
 
 }  // namespace
@@ -412,21 +415,12 @@ TEST_F(TieredLunTest, EveryCommandKindWhileExtentsMove) {
     for (int i = 0; i < 2; ++i) threads.emplace_back(worker, i);
     std::mt19937 rng(8);
     long moved = 0;
-    auto& images = *lun_->tier_images();
     for (int i = 0; i < 60; ++i) {
         if (i == 30) {  // the LUN grows by two extents while extents move and commands run
             ASSERT_TRUE(lun_->resize(kGrown).is_ok());
             size.store(kGrown);
         }
-        const std::uint64_t extent = rng() % (size.load() / kExtent);
-        std::size_t to = rng() % images.count();
-        if (to == lun_->extent_gate()->tier(extent)) to = (to + 1) % images.count();
-        ceph::MigrationRecord record;
-        if (lun_->migrator()->migrate(extent, to, record).is_ok()) {
-            ++moved;
-        } else {
-            ADD_FAILURE() << record.outcome;
-        }
+        if (move_random(*lun_, rng, size.load() / kExtent)) ++moved;
     }
     stop.store(true);
     for (auto& t : threads) t.join();
@@ -434,11 +428,7 @@ TEST_F(TieredLunTest, EveryCommandKindWhileExtentsMove) {
     EXPECT_EQ(mismatches.load(), 0);
     EXPECT_EQ(errors.load(), 0);
     EXPECT_GT(ios.load(), 100);
-    EXPECT_EQ(read(*lun_, 0, kGrown), shadow);
-    ceph::ScrubReport report;
-    ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
-    EXPECT_EQ(report.stray_removed, 0u);
-    EXPECT_EQ(report.crc_mismatch, 0u);
+    expect_at_rest(shadow);
 }
 
 }  // namespace

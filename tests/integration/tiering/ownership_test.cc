@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,30 @@ namespace {
 
 constexpr std::uint64_t kExtent = 4ull << 20;
 constexpr std::uint64_t kSize = 4 * kExtent;
+
+// One LUN served by two gateways: `first` created it and wrote `data`; `second` opened it after,
+// taking it over (its owner now) or not.
+struct TwoGateways {
+    std::unique_ptr<TieredLun> first, second;
+    std::vector<char> data;
+};
+TwoGateways two_gateways(const std::string& stem, std::uint32_t seed, bool take_over) {
+    const std::string name = unique_name(stem);
+    TwoGateways g{TieredLun::create("hdd-a", name, kSize), nullptr, pattern(kSize, seed)};
+    g.first->write(0, g.data);
+    g.second = TieredLun::open("hdd-a", name, kSize, take_over);
+    g.second->remove_all_on_exit(false);
+    return g;
+}
+
+// A scrub by `gateway`, which does not own the LUN, is refused and removes nothing; `owner` still
+// reads `data`.
+void expect_scrub_refused(TieredLun& gateway, TieredLun& owner, const std::vector<char>& data) {
+    ceph::ScrubReport report;
+    EXPECT_EQ(gateway.migrator().scrub(report).code(), -ESTALE);
+    EXPECT_EQ(report.stray_removed, 0u);
+    EXPECT_EQ(owner.read(0, kSize), data);
+}
 
 // The source of a migration is the committed map entry, never the gateway's routing: with a
 // routing that disagrees with the map (an old view), the migration is refused and no byte moves.
@@ -43,12 +68,10 @@ TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
 // migrations change nothing. (Before: the old owner moved the extent and discarded the copy the
 // new owner was reading, which then read zeros.)
 TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
-    const std::string name = unique_name("own-fence");
-    auto old_owner = TieredLun::create("hdd-a", name, kSize);
-    const auto data = pattern(kSize, 2);
-    old_owner->write(0, data);
-    auto new_owner = TieredLun::open("hdd-a", name, kSize);  // takes the LUN over
-    new_owner->remove_all_on_exit(false);
+    auto g = two_gateways("own-fence", 2, /*take_over=*/true);
+    auto& old_owner = g.first;
+    auto& new_owner = g.second;
+    const auto& data = g.data;
 
     ceph::MigrationRecord record;
     const auto s =
@@ -64,32 +87,25 @@ TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
     ASSERT_TRUE(
         new_owner->migrator().migrate(2, *new_owner->images().index_of("nvme-b"), record).is_ok())
         << record.outcome;
-    ceph::ScrubReport report;
-    EXPECT_EQ(old_owner->migrator().scrub(report).code(), -ESTALE);
-    EXPECT_EQ(report.stray_removed, 0u);
-    EXPECT_EQ(new_owner->read(0, kSize), data);
+    expect_scrub_refused(*old_owner, *new_owner, data);
 }
 
 // Scrub runs only on the owner and against the map re-read under its lock. (Before: a gateway
 // whose map was older than the owner's moves deleted the moved extents as strays: live data.)
 TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
-    const std::string name = unique_name("own-scrub");
-    auto owner = TieredLun::create("hdd-a", name, kSize);
-    const auto data = pattern(kSize, 3);
-    owner->write(0, data);
-    auto follower = TieredLun::open("hdd-a", name, kSize, /*own=*/false);
-    follower->remove_all_on_exit(false);
+    auto g = two_gateways("own-scrub", 3, /*take_over=*/false);
+    auto& owner = g.first;
+    auto& follower = g.second;
+    const auto& data = g.data;
     for (std::uint64_t e = 0; e < 4; ++e) {
         ceph::MigrationRecord record;
         const auto to = *owner->images().index_of(e % 2 ? "nvme-a" : "hdd-b");
         ASSERT_TRUE(owner->migrator().migrate(e, to, record).is_ok()) << record.outcome;
     }
-    ceph::ScrubReport report;
-    EXPECT_EQ(follower->migrator().scrub(report).code(), -ESTALE);
-    EXPECT_EQ(report.stray_removed, 0u);
-    EXPECT_EQ(owner->read(0, kSize), data);
+    expect_scrub_refused(*follower, *owner, data);
 
     // The owner's scrub finds nothing to remove, and the data stays.
+    ceph::ScrubReport report;
     ASSERT_TRUE(owner->migrator().scrub(report).is_ok());
     EXPECT_EQ(report.stray_removed, 0u);
     EXPECT_EQ(owner->read(0, kSize), data);
