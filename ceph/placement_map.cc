@@ -131,13 +131,15 @@ PlacementMap::PlacementMap(IoContext io, LunIdentity lun)
     : io_(std::move(io)),
       lun_(std::move(lun)),
       oid_(lun_.map_object_name()),
-      cookie_(new_cookie(io_)) {}
+      cookie_(new_cookie(io_)),
+      assertion_(assert_locked_op(cookie_)) {}
 
 PlacementMap::PlacementMap(PlacementMap&& other) noexcept
     : io_(std::move(other.io_)),
       lun_(std::move(other.lun_)),
       oid_(std::move(other.oid_)),
       cookie_(std::move(other.cookie_)),
+      assertion_(std::move(other.assertion_)),
       header_(std::move(other.header_)),
       header_value_(std::move(other.header_value_)),
       entries_(std::move(other.entries_)),
@@ -357,9 +359,8 @@ Status PlacementMap::fenced_write(const std::string& what, Fill&& fill) {
     if (!fenced_) return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
     WriteOp op(rados_create_write_op());
     if (!op) return Status::error(-ENOMEM, context);
-    const std::string assertion = assert_locked_op(cookie_);
     int lock_rval = 0;
-    rados_write_op_exec(op.get(), "lock", "assert_locked", assertion.data(), assertion.size(),
+    rados_write_op_exec(op.get(), "lock", "assert_locked", assertion_.data(), assertion_.size(),
                         &lock_rval);
     int cmp_rval = 0;
     fill(op.get(), &cmp_rval);

@@ -124,7 +124,8 @@ private:
     IoContext io_;
     LunIdentity lun_;
     std::string oid_;
-    std::string cookie_;  // this map's lock cookie, unique per instance
+    std::string cookie_;     // this map's lock cookie, unique per instance
+    std::string assertion_;  // the encoded lock.assert_locked input for cookie_
     mutable std::mutex mutex_;
     MapHeader header_;
     std::string header_value_;  // as stored, for the header's compare-and-set
