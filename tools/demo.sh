@@ -12,6 +12,8 @@
 #      hot set under none / reactive / frequency / predictive / oracle placement.
 # The cluster is stopped by PID at the end, also on failure.
 set -euo pipefail
+# Not root: run again through sudo (tools/lib/as-root.bash).
+source "$(cd "${BASH_SOURCE[0]%/*}" && pwd)/lib/as-root.bash"
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
 run="$root/.run"

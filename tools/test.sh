@@ -8,6 +8,8 @@
 # Exit status 0 only if every step passed. Options: --no-asan, --jobs N, -R/-E/-L/-LE (to ctest),
 # --no-rpm (skip the binary RPM build, label rpm: rpmbuild from a tarball of HEAD, ~2 min).
 set -euo pipefail
+# Not root: run again through sudo (tools/lib/as-root.bash).
+source "$(cd "${BASH_SOURCE[0]%/*}" && pwd)/lib/as-root.bash"
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=2
 asan=1
