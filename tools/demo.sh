@@ -22,7 +22,7 @@ mkdir -p "$run"
 
 "$root/tools/install-deps.sh"
 echo "== build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON >/dev/null
 cmake --build "$build" -j 2 --target handler_rbdtier tcmu-harness rbdtier tiering_bench >/dev/null
 
 stop() { "$root/tests/cluster/cluster.sh" stop "$cluster" >/dev/null 2>&1 || true; }
