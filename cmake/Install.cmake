@@ -16,13 +16,14 @@ set(RBDTIER_SYSTEMD_DIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system CACHE PATH
 set(RBDTIER_BASH_COMPLETION_DIR ${CMAKE_INSTALL_FULL_DATADIR}/bash-completion/completions CACHE PATH
     "Where bash completions go")
 
-# rbdtier.conf: an admin's edited file is never overwritten by a later `cmake --install`.
+# rbdtier.conf: an admin's edited file is never overwritten by a later `cmake --install`
+# (file(INSTALL) adds DESTDIR itself; the check for an existing file has to).
 install(CODE "
   set(_conf \"\$ENV{DESTDIR}${RBDTIER_CONF_DIR}/rbdtier.conf\")
   if(EXISTS \"\${_conf}\")
     message(STATUS \"Kept: \${_conf}\")
   else()
-    file(INSTALL \"${CMAKE_SOURCE_DIR}/conf/rbdtier.conf\" DESTINATION \"\$ENV{DESTDIR}${RBDTIER_CONF_DIR}\"
+    file(INSTALL \"${CMAKE_SOURCE_DIR}/conf/rbdtier.conf\" DESTINATION \"${RBDTIER_CONF_DIR}\"
          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()")
 install(FILES ${CMAKE_SOURCE_DIR}/conf/tcmu-runner-rbdtier.conf
