@@ -8,7 +8,8 @@
 #   - not root, with a stand-in sudo first in PATH: each runs itself again through it (sudo's
 #     arguments: --preserve-env with CI and RBDTIER_*, then the script) and does nothing else;
 #   - not root, with no sudo in PATH: each stops at once, exit 1, saying it needs root.
-# Run as root, the last two run as user nobody (setpriv). Prints "N passed, N failed".
+# Run as root, the last two run as user nobody (setpriv), on a copy of tools/ that nobody can
+# read. Prints "N passed, N failed".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,6 +46,10 @@ chmod 755 "$work/with-sudo/sudo"
 # No sudo: just what starting a script needs (env for the shebang, bash).
 ln -s "$(command -v env)" "$work/no-sudo/env"
 ln -s "$(command -v bash)" "$work/no-sudo/bash"
+# The scripts run from a copy of tools/ that any user can read (the checkout may not be).
+mkdir "$work/tree"
+cp -r "$root/tools" "$work/tree/"
+chmod -R a+rX "$work/tree"
 chmod 777 "$work"
 as_user=()
 if ((EUID == 0)); then as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups); fi
@@ -66,7 +71,7 @@ for cmd in "${commands[@]}"; do
     fi
 
     rm -f "$work/sudo.args"
-    out=$(cd "$root" && "${as_user[@]}" env -i PATH="$work/with-sudo:/usr/bin:/bin" CI=true \
+    out=$(cd "$work/tree" && "${as_user[@]}" env -i PATH="$work/with-sudo:/usr/bin:/bin" CI=true \
         RBDTIER_CHECK_MARK=1 "$cmd" --no-such-option 2>&1 </dev/null) || true
     args=$(tr '\n' ' ' <"$work/sudo.args" 2>/dev/null || true)
     if [[ $args == "--preserve-env=CI,RBDTIER_CHECK_MARK -- $cmd --no-such-option " ]]; then
@@ -76,7 +81,7 @@ for cmd in "${commands[@]}"; do
     fi
 
     rc=0
-    out=$(cd "$root" && "${as_user[@]}" env -i PATH="$work/no-sudo" "$cmd" 2>&1 </dev/null) || rc=$?
+    out=$(cd "$work/tree" && "${as_user[@]}" env -i PATH="$work/no-sudo" "$cmd" 2>&1 </dev/null) || rc=$?
     if ((rc == 1)) && [[ $out == *"needs root"* ]]; then
         ok "$cmd, not root, no sudo: exit 1, '$out'"
     else
