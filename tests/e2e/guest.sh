@@ -116,8 +116,9 @@ if [[ -n ${DEB:-} ]]; then
   out=$(dpkg -i "/e2e/$DEB" 2>&1) || fail "dpkg -i $DEB: $(tail -5 <<<"$out")"
   dpkg -s rbdtier >/dev/null 2>&1 || fail "dpkg -i $DEB: rbdtier not installed"
   handler_path=() # tcmu-runner's own handler directory, where the package put the handler
-  record installed "$(dpkg-query -W -f='${Package} ${Version}' rbdtier): $(dpkg -L rbdtier | grep -c .) paths," \
-    "handler $(dpkg -L rbdtier | grep '/tcmu-runner/handler_rbdtier.so$')"
+  handler_file=$(dpkg -L rbdtier | grep '/tcmu-runner/handler_rbdtier.so$') ||
+    fail "the package has no handler in a tcmu-runner handler directory"
+  record installed "$(dpkg-query -W -f='${Package} ${Version}' rbdtier): $(dpkg -L rbdtier | grep -c .) paths, handler $handler_file"
 fi
 tcmu-runner "${handler_path[@]}" -l /var/log >/var/log/tcmu-runner.out 2>&1 &
 TCMU_PID=$!
