@@ -32,12 +32,12 @@ start=$(date +%s)
     echo "deb_test: dpkg-buildpackage failed (log: $work/build.log)" >&2
     exit 1
 }
-deb=$(ls "$work"/rbdtier_*.deb | grep -v dbgsym | head -n 1)
+deb=$(find "$work" -maxdepth 1 -name 'rbdtier_*.deb' | head -n 1)
 [ -n "$deb" ] || { echo "deb_test: no .deb produced" >&2; exit 1; }
 echo "deb_test: built $(basename "$deb") in $(($(date +%s) - start)) s"
 
 # lintian: errors fail, warnings and info are shown.
-changes=$(ls "$work"/rbdtier_*.changes | head -n 1)
+changes=$(find "$work" -maxdepth 1 -name 'rbdtier_*.changes' | head -n 1)
 lintian --fail-on error --info "$changes" >"$work/lintian.log" 2>&1 || {
     cat "$work/lintian.log" >&2
     echo "deb_test: lintian found errors" >&2
