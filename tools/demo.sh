@@ -12,6 +12,8 @@
 #      hot set under none / reactive / frequency / predictive / oracle placement.
 # The cluster is stopped by PID at the end, also on failure.
 set -euo pipefail
+# Not root: run again through sudo (tools/lib/as-root.bash).
+source "$(cd "${BASH_SOURCE[0]%/*}" && pwd)/lib/as-root.bash"
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
 run="$root/.run"
@@ -20,7 +22,7 @@ mkdir -p "$run"
 
 "$root/tools/install-deps.sh"
 echo "== build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON >/dev/null
 cmake --build "$build" -j 2 --target handler_rbdtier tcmu-harness rbdtier tiering_bench >/dev/null
 
 stop() { "$root/tests/cluster/cluster.sh" stop "$cluster" >/dev/null 2>&1 || true; }

@@ -14,8 +14,10 @@ packages=(
     ceph-mon ceph-osd ceph-mgr ceph-common python3-rados tcmu-runner fio jq uuid-runtime iproute2
     # end-to-end test in a VM (tests/e2e)
     qemu-system-x86 debootstrap cpio
-    # the RPM package test (tests/integration/admin/rpm_test.sh)
-    rpm
+    # the package tests: .deb (tests/packaging/deb_test.sh), RPM (tests/integration/admin/rpm_test.sh)
+    dpkg-dev debhelper devscripts lintian rpm rpmlint
+    # the bash completion test (tests/packaging)
+    bash-completion
 )
 
 missing=()

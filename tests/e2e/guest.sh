@@ -1,7 +1,9 @@
 #!/bin/bash
 # tests/e2e/guest.sh: the guest half of the end-to-end test (run by the guest's init from the 9p share
 # mounted at /e2e; the host half is run.sh). Contract:
-#   in:  /e2e/params (shell variables written by run.sh), /e2e/handler/handler_<subtype>.so,
+#   in:  /e2e/params (shell variables written by run.sh), /e2e/handler/handler_<subtype>.so, or
+#        with DEB set, /e2e/$DEB: the handler's Debian package, installed with dpkg -i (tcmu-runner
+#        then loads the handler from its own handler directory, as on a gateway),
 #        /e2e/lib/ (host libraries the guest lacks), /e2e/ceph.conf (guest view of the cluster),
 #        /e2e/pattern.py (the deterministic data pattern shared with the host check).
 #   out: /e2e/result (key=value lines: phase timings, fio figures, status), exit status 0 only if every
@@ -109,7 +111,16 @@ mkdir -p /run/dbus /var/lib/dbus /var/log /etc/tcmu
 dbus-uuidgen --ensure
 dbus-daemon --system --fork || fail "dbus-daemon"
 export LD_LIBRARY_PATH=/e2e/lib
-tcmu-runner --handler-path /e2e/handler -l /var/log >/var/log/tcmu-runner.out 2>&1 &
+handler_path=(--handler-path /e2e/handler)
+if [[ -n ${DEB:-} ]]; then
+  out=$(dpkg -i "/e2e/$DEB" 2>&1) || fail "dpkg -i $DEB: $(tail -5 <<<"$out")"
+  dpkg -s rbdtier >/dev/null 2>&1 || fail "dpkg -i $DEB: rbdtier not installed"
+  handler_path=() # tcmu-runner's own handler directory, where the package put the handler
+  handler_file=$(dpkg -L rbdtier | grep '/tcmu-runner/handler_rbdtier.so$') ||
+    fail "the package has no handler in a tcmu-runner handler directory"
+  record installed "$(dpkg-query -W -f='${Package} ${Version}' rbdtier): $(dpkg -L rbdtier | grep -c .) paths, handler $handler_file"
+fi
+tcmu-runner "${handler_path[@]}" -l /var/log >/var/log/tcmu-runner.out 2>&1 &
 TCMU_PID=$!
 has_tcmu_name() {
   dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames |

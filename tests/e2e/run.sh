@@ -28,15 +28,20 @@
 # Usage: run.sh [--handler SO] [--subtype NAME] [--ceph-conf CONF] [--pool POOL] [--cache DIR]
 #               [--bad-cfgstring STR] [--bad-cfg-expect REGEX] [--smp N] [--keep]
 #               [--cluster auto|script|mini] [--tiers POOLS | --no-tiers] [--lun-export PATH]
+#               [--deb PATH]
 #   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF). Otherwise the test starts
 #   its own: with tests/cluster/cluster.sh (script), or a one-OSD cluster of its own (mini); auto
 #   (the default) takes the script when it exists. A tiered LUN needs the script's four pools; the
 #   script's cluster is started with --latency (a --ceph-conf cluster must make the home pool slower
 #   than another tier itself, or nothing moves and the test fails saying so).
 #   --lun-export: default <dir of --handler>/../tests/e2e/lun_export (a build tree).
+#   --deb: install the handler in the guest from this Debian package (dpkg -i; tcmu-runner loads it
+#   from its own handler directory) instead of copying --handler there; --handler then only names
+#   the subtype and where lun_export is. The package's dependencies must be in the guest image
+#   (GUEST_PACKAGES): dpkg -i fails otherwise, which is part of the test.
 set -euo pipefail
 
-SCRIPT_VERSION=4 # bump when the guest image recipe changes
+SCRIPT_VERSION=5 # bump when the guest image recipe changes
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
@@ -47,6 +52,7 @@ POOL=""
 TIERS=""     # empty: hdd-a,nvme-a,nvme-b,hdd-b for user:rbdtier
 NO_TIERS=0
 LUN_EXPORT=""
+DEB=""
 CACHE=${RBDTIER_E2E_CACHE:-/var/cache/rbdtier-e2e}
 BAD_CFGSTRINGS=()
 BAD_CFG_EXPECTS=()
@@ -69,6 +75,7 @@ while (($#)); do
   --tiers) TIERS=$2; shift 2 ;;
   --no-tiers) NO_TIERS=1; shift ;;
   --lun-export) LUN_EXPORT=$2; shift 2 ;;
+  --deb) DEB=$2; shift 2 ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
   *) echo "e2e: FAIL: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -84,9 +91,10 @@ fi
 POOL=${POOL:-nvme-a}
 ((${#BAD_CFGSTRINGS[@]} == ${#BAD_CFG_EXPECTS[@]})) || { echo "e2e: FAIL: --bad-cfgstring and --bad-cfg-expect come in pairs" >&2; exit 2; }
 
-# Guest packages. Libraries the handler needs that these lack are copied from the host per run.
+# Guest packages. Libraries the handler needs that these lack are copied from the host per run;
+# libtbb12 and libisal2 are there for the rbdtier package's dependencies (--deb).
 GUEST_PACKAGES=(kmod tcmu-runner targetcli-fb python3-rtslib-fb python3-dbus python3-gi open-iscsi
-  dbus fio librbd1 librados2 nftables iproute2 procps util-linux python3)
+  dbus fio librbd1 librados2 libtbb12 libisal2 nftables iproute2 procps util-linux python3)
 # Kernel modules the guest loads (with their dependencies).
 GUEST_MODULES=(configfs target_core_mod target_core_user iscsi_target_mod iscsi_tcp libiscsi_tcp libiscsi
   scsi_transport_iscsi sd_mod uio 9p 9pnet_virtio virtio_pci virtio_net nf_tables nft_nat nft_chain_nat
@@ -492,6 +500,7 @@ EOF
 main() {
   [[ $(id -u) == 0 ]] || die "must run as root (debootstrap, apt-get)"
   [[ -r $HANDLER ]] || die "handler $HANDLER not found"
+  [[ -z $DEB || -r $DEB ]] || die "package $DEB not found"
   if ((TIERED)); then
     [[ -x $LUN_EXPORT ]] || die "lun_export $LUN_EXPORT not found (build target lun_export, or --lun-export)"
   fi
@@ -515,7 +524,11 @@ main() {
   # The share: handler, libraries the guest lacks, guest scripts, a ceph.conf for the guest.
   local share=$TMP/share lib
   mkdir -p "$share/handler" "$share/lib"
-  cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
+  if [[ -n $DEB ]]; then
+    cp -L "$DEB" "$share/"
+  else
+    cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
+  fi
   cp "$HERE"/{guest.sh,target.py,pattern.py} "$share/"
   local copied=()
   while read -r lib; do
@@ -549,6 +562,7 @@ EOF
   fi
   cat >"$share/params" <<EOF
 SUBTYPE=$SUBTYPE
+DEB='${DEB:+$(basename "$DEB")}'
 CFGSTRING='$cfgstring'
 TIERED=$TIERED
 MOVE_WAIT_SECONDS=60
@@ -577,7 +591,7 @@ EOF
   cat "$IMG/rootfs.cpio" >"$TMP/initrd" # own copies: the cache may be rebuilt while we run
   local kernel=$TMP/kernel
   if [[ -s $IMG/vmlinux ]]; then cat "$IMG/vmlinux" >"$kernel"; else cat "$IMG/vmlinuz" >"$kernel"; fi
-  say "booting guest (tcg, $SMP vCPU, 2 GiB), handler $HANDLER as user:$SUBTYPE, image $POOL/$IMAGE"
+  say "booting guest (tcg, $SMP vCPU, 2 GiB), handler ${DEB:-$HANDLER} as user:$SUBTYPE, image $POOL/$IMAGE"
   qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m 2048 -nodefaults -no-reboot \
     -display none -serial "file:$TMP/console.log" -monitor none \
     -kernel "$kernel" -initrd "$TMP/initrd" \
@@ -632,6 +646,7 @@ EOF
     fio_*) fio[${key#fio_}]=$val ;;
     negative_*) say "negative path: $val" ;;
     created_via) say "LUN created through $val" ;;
+    installed) say "installed in the guest with dpkg -i: $val" ;;
     move_reads) say "guest read and compared the pattern $val times while its extents moved" ;;
     status) status=$val ;;
     esac

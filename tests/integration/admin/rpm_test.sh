@@ -3,8 +3,10 @@
 # a tarball of the committed tree (git archive HEAD), and checks its file list, its config files
 # and that the packaged handler exports handler_init. Exit 77 (skipped) when rpmbuild is missing.
 # %check (unit tests) is skipped here (--nocheck) since CI runs them anyway; RBDTIER_RPM_CHECK=1
-# runs it too. It builds unoptimized (-O0, build type Packaging) to check packaging in little time;
-# RBDTIER_RPM_BUILD_TYPE=RelWithDebInfo builds as the package would ship.
+# runs it too. It builds unoptimized (optflags -O0) to check packaging in little time;
+# RBDTIER_RPM_OPTFLAGS="-O2 -g" builds as the package would ship. Debian's rpmbuild lacks Fedora's
+# %cmake macros: tests/packaging/fedora-cmake.macros stands in for them. rpmlint checks the spec
+# first (errors fail).
 set -eu
 
 src=${1:?usage: rpm_test.sh SOURCE_DIR WORK_DIR}
@@ -21,6 +23,18 @@ if ! git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1; then
 fi
 
 spec=$src/rpm/rbdtier.spec
+if command -v rpmlint >/dev/null 2>&1; then
+    rpmlint -c "$src/rpm/rpmlint.toml" "$spec" >"${TMPDIR:-/tmp}/rpmlint.$$" 2>&1 || {
+        cat "${TMPDIR:-/tmp}/rpmlint.$$" >&2
+        rm -f "${TMPDIR:-/tmp}/rpmlint.$$"
+        echo "rpm_test: rpmlint found errors in $spec" >&2
+        exit 1
+    }
+    echo "rpm_test: rpmlint: $(tail -n 1 "${TMPDIR:-/tmp}/rpmlint.$$" | sed 's/^ *//')"
+    rm -f "${TMPDIR:-/tmp}/rpmlint.$$"
+else
+    echo "rpm_test: rpmlint not found; spec not linted" >&2
+fi
 version=$(sed -n 's/^Version:[[:space:]]*//p' "$spec")
 rm -rf "$work"
 mkdir -p "$work/SOURCES" "$work/SPECS"
@@ -38,11 +52,11 @@ check=--nocheck
 [ "${RBDTIER_RPM_CHECK:-0}" = 1 ] && check=
 # shellcheck disable=SC2086 # $check is one word or none
 rpmbuild -bb --nodeps $check \
+    --load "$src/tests/packaging/fedora-cmake.macros" \
     --define "_topdir $work" \
     --define "debug_package %{nil}" \
     --define "_smp_mflags -j2" \
-    --define "rbdtier_build_type ${RBDTIER_RPM_BUILD_TYPE:-Packaging}" \
-    --define "optflags -O0" \
+    --define "optflags ${RBDTIER_RPM_OPTFLAGS:--O0}" \
     "$work/SPECS/rbdtier.spec" >"$work/rpmbuild.log" 2>&1 || {
     tail -50 "$work/rpmbuild.log" >&2
     echo "rpm_test: rpmbuild failed (log: $work/rpmbuild.log)" >&2
@@ -55,13 +69,18 @@ rpmfile=$(find "$work/RPMS" -name "rbdtier-$version-*.rpm" | head -n 1)
 libdir=$(rpm --eval '%{_libdir}')
 expected=$(printf '%s\n' \
     /etc/ceph/rbdtier.conf \
-    /etc/logrotate.d/rbdtier \
     /usr/bin/rbdtier \
     "$libdir/tcmu-runner/handler_rbdtier.so" \
+    /usr/lib/systemd/system/tcmu-runner.service.d \
     /usr/lib/systemd/system/tcmu-runner.service.d/rbdtier.conf \
+    /usr/share/bash-completion/completions/rbdtier \
     /usr/share/doc/rbdtier/README.md \
-    /usr/share/doc/rbdtier/tcmu.conf.note | sort)
-actual=$(rpm -qlp "$rpmfile" 2>/dev/null | grep -v '/\.build-id' | sort)
+    /usr/share/doc/rbdtier/tcmu.conf.note \
+    /usr/share/licenses/rbdtier \
+    /usr/share/licenses/rbdtier/LICENSE \
+    /usr/share/man/man8/rbdtier.8.gz | sort)
+# Fedora's rpm gzips man pages after %install; Debian's rpmbuild may not: either is right.
+actual=$(rpm -qlp "$rpmfile" 2>/dev/null | grep -v '/\.build-id' | sed 's|/man8/rbdtier\.8$|/man8/rbdtier.8.gz|' | sort)
 if [ "$expected" != "$actual" ]; then
     echo "rpm_test: file list differs (expected vs actual):" >&2
     diff -u "$(printf '%s' "$expected" > "$work/expected"; echo "$work/expected")" \
@@ -70,7 +89,7 @@ if [ "$expected" != "$actual" ]; then
 fi
 
 configs=$(rpm -qcp "$rpmfile" 2>/dev/null | sort | tr '\n' ' ')
-[ "$configs" = "/etc/ceph/rbdtier.conf /etc/logrotate.d/rbdtier " ] || {
+[ "$configs" = "/etc/ceph/rbdtier.conf " ] || {
     echo "rpm_test: config files are '$configs'" >&2
     exit 1
 }
