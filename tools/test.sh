@@ -4,12 +4,12 @@
 #   2. builds everything (build/) and runs every test with CTest: unit tests, then the integration
 #      tests, which start a real local Ceph cluster (tests/cluster/cluster.sh) and stop it afterwards,
 #      Among them the packages (label packaging): the README's first commands, the man page and
-#      bash completion against the CLI, the .deb (dpkg-buildpackage + lintian, errors fail; the VM
-#      test installs it) and the RPM (rpmlint on the spec, rpmbuild),
-#   3. builds the handler and the CLI as a Release build (build-release/, -O3, -Werror, no tests),
-#   4. builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#      bash completion against the CLI, the .deb (dpkg-buildpackage + lintian, errors fail; built
+#      as a Release build, -O3 and -Werror over Debian's flags; the VM test installs it) and the
+#      RPM (rpmlint on the spec, rpmbuild),
+#   3. builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #      and runs them.
-# Exit status 0 only if every step passed. Options: --no-asan, --no-release, --jobs N,
+# Exit status 0 only if every step passed. Options: --no-asan, --jobs N,
 # -R/-E/-L/-LE (to ctest), --no-rpm (skip the binary RPM build, label rpm: rpmbuild from a
 # tarball of HEAD, ~2 min).
 set -euo pipefail
@@ -18,13 +18,11 @@ source "$(cd "${BASH_SOURCE[0]%/*}" && pwd)/lib/as-root.bash"
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=2
 asan=1
-release=1
 rpm=1
 ctest_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-asan) asan=0 ;;
-        --no-release) release=0 ;;
         --no-rpm) rpm=0 ;;
         --jobs) jobs=$2; shift ;;
         -R|-E|-L|-LE) ctest_args+=("$1" "$2"); shift ;;
@@ -53,15 +51,6 @@ if [ "$rpm" -eq 0 ]; then ctest_args+=(-LE rpm); fi
 # Tests that use the cluster hold its resource lock, the VM test takes both cores: -j is safe.
 (cd "$build" && ctest --output-on-failure --timeout 900 -j "$jobs" "${ctest_args[@]}")
 stop_cluster
-
-if [ "$release" -eq 1 ]; then
-    release_build="$root/build-release"
-    echo "== Release build of the handler and the CLI ($release_build)"
-    release_start=$(date +%s)
-    cmake -S "$root" -B "$release_build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    cmake --build "$release_build" -j "$jobs" --target handler_rbdtier rbdtier >/dev/null
-    echo "== Release build passed in $(( $(date +%s) - release_start )) s"
-fi
 
 if [ "$asan" -eq 1 ]; then
     asan_build="$root/build-asan"

@@ -26,7 +26,9 @@ rm -rf "$work"
 mkdir -p "$work/src"
 git -C "$src" archive HEAD | tar -x -C "$work/src"
 start=$(date +%s)
-(cd "$work/src" && DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b) \
+# Also the project's Release build: -O3 and -Werror on top of Debian's flags.
+(cd "$work/src" && DEB_BUILD_OPTIONS="parallel=2 nocheck" RBDTIER_BUILD_TYPE=Release \
+    RBDTIER_WERROR=ON dpkg-buildpackage -us -uc -b) \
     >"$work/build.log" 2>&1 || {
     tail -40 "$work/build.log" >&2
     echo "deb_test: dpkg-buildpackage failed (log: $work/build.log)" >&2
