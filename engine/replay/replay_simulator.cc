@@ -19,6 +19,8 @@ struct ExtentState {
     bool in_flight = false;
     bool promoted_unused = false;  // arrived by promotion, not accessed in that tier yet
     std::uint64_t last_round = kNoRound;
+    bool waiting = false;             // accessed in a tier not faster than home, not promoted since
+    std::uint64_t first_wait_us = 0;  // the first such access
 };
 
 struct Migration {
@@ -122,6 +124,13 @@ private:
                 st.promoted_unused = false;
                 ++result_.useful_promotions;
             }
+            if (!home_is_fastest && !faster_than_home(st.tier, home)) {
+                ++slow_accesses_;
+                if (!st.waiting) {
+                    st.waiting = true;
+                    st.first_wait_us = io.time_us;
+                }
+            }
             if (!home_is_fastest && st.last_round != round_no) {
                 ++result_.recall_needed;
                 if (faster_than_home(st.tier, home)) ++result_.recall_hits;
@@ -149,16 +158,24 @@ private:
         tokens_ = std::min(bucket_, tokens_ + config_.bandwidth_bytes_per_s *
                                                   static_cast<double>(now - last_refill_us_) / 1e6);
         last_refill_us_ = now;
+        const bool channel_idle = inflight_.empty();
+        const bool demand = slow_accesses_ > 0;
+        slow_accesses_ = 0;
+        const std::uint64_t promotions_before = promotions_accepted_;
         auto orders = policy_.plan(now, *this);
-        for (auto& order : orders) execute(std::move(order), now);
+        for (const auto& order : orders)
+            if (!execute(order, now)) policy_.dropped(order, now);
+        if (channel_idle && demand && promotions_accepted_ == promotions_before)
+            ++result_.idle_rounds_without_promotion;
     }
 
-    void execute(MigrationOrder order, std::uint64_t now) {
+    // Whether `order` was accepted.
+    bool execute(const MigrationOrder& order, std::uint64_t now) {
         ++result_.orders;
         const std::uint64_t e_bytes = config_.extent_bytes;
         if (order.to >= specs_.size() || order.from >= specs_.size() || order.to == order.from) {
             ++result_.refused_invalid;
-            return;
+            return false;
         }
         const ExtentKey key = make_extent_key(order.lun, order.extent);
         const TierId home = config_.home_of(order.lun);
@@ -166,16 +183,16 @@ private:
         const TierId current = it == extents_.end() ? home : it->second.tier;
         if (current != order.from || (it != extents_.end() && it->second.in_flight)) {
             ++result_.refused_invalid;
-            return;
+            return false;
         }
         if (inflight_.size() >= config_.max_concurrent) {
             ++result_.refused_concurrency;
-            return;
+            return false;
         }
         const std::uint64_t capacity = specs_[order.to].capacity_bytes;
         if (order.to != home && capacity != 0 && used_[order.to] + e_bytes > capacity) {
             ++result_.refused_capacity;
-            return;
+            return false;
         }
         const std::size_t tenant = tenant_of(order.lun);
         if (tenant != 0 && order.to != home) {
@@ -183,12 +200,12 @@ private:
             auto q = quotas.find(order.to);
             if (q != quotas.end() && tenant_used_[tenant - 1][order.to] + e_bytes > q->second) {
                 ++result_.refused_quota;
-                return;
+                return false;
             }
         }
         if (tokens_ < static_cast<double>(e_bytes)) {
             ++result_.refused_bandwidth;
-            return;
+            return false;
         }
         tokens_ -= static_cast<double>(e_bytes);
         bytes_accepted_ += e_bytes;
@@ -198,15 +215,17 @@ private:
         }
         ExtentState& st = extents_.try_emplace(key, ExtentState{home}).first->second;
         st.in_flight = true;
+        if (faster_than_home(order.to, home)) ++promotions_accepted_;
         Migration m;
         m.key = key;
         m.tenant = tenant;
         m.start_us = std::max(now, link_free_us_);
         m.finish_us = m.start_us + extent_us_;
         link_free_us_ = m.finish_us;
-        m.order = std::move(order);
+        m.order = order;
         inflight_.push_back(std::move(m));
         check_invariants(now);
+        return true;
     }
 
     void complete_until(std::uint64_t now) {
@@ -216,7 +235,10 @@ private:
             const std::uint64_t e_bytes = config_.extent_bytes;
             const TierId home = config_.home_of(m.order.lun);
             ExtentState& st = extents_.at(m.key);
-            if (st.promoted_unused) ++result_.wasted_promotions;  // left before being used
+            if (st.promoted_unused) {  // left before being used
+                ++result_.wasted_promotions;
+                result_.wasted_promotion_bytes += e_bytes;
+            }
             if (m.order.from != home) {
                 if (used_[m.order.from] < e_bytes)
                     throw InvariantViolation("tier usage underflow on " +
@@ -227,6 +249,11 @@ private:
             st.tier = m.order.to;
             st.in_flight = false;
             st.promoted_unused = faster_than_home(m.order.to, home);
+            if (st.promoted_unused && st.waiting) {
+                result_.promotion_wait_us_sum += m.finish_us - st.first_wait_us;
+                ++result_.promotions_after_wait;
+            }
+            if (st.promoted_unused) st.waiting = false;
             if (st.promoted_unused)
                 ++result_.promotions;
             else
@@ -265,7 +292,10 @@ private:
         result_.unfinished_migrations = inflight_.size();
         for (const auto& [key, st] : extents_) {
             (void)key;
-            if (st.promoted_unused) ++result_.wasted_promotions;
+            if (st.promoted_unused) {
+                ++result_.wasted_promotions;
+                result_.wasted_promotion_bytes += config_.extent_bytes;
+            }
         }
         result_.trace_duration_us = end_us - start_us_;
         if (!latencies_.empty()) {
@@ -301,6 +331,8 @@ private:
     std::uint64_t next_round_ = 0;
     std::uint64_t last_refill_us_ = 0;
     std::uint64_t link_free_us_ = 0;
+    std::uint64_t slow_accesses_ = 0;  // extent accesses served slower than possible, this round
+    std::uint64_t promotions_accepted_ = 0;  // promotions accepted so far
     ReplayResult result_;
 };
 

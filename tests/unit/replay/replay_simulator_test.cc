@@ -187,6 +187,35 @@ TEST(ReplaySimulator, WastedPromotionIsCounted) {
     EXPECT_DOUBLE_EQ(r.precision(), 0.5);
 }
 
+TEST(ReplaySimulator, ExplainCountersOnATinyStream) {
+    ReplayConfig c = default_replay_config();
+    c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // one extent per 0.5 s
+    c.round_us = 1'000'000;
+    // Round at 2 s: promote extent 5 (first slow access at 0.5 s, done at 2.5 s: waited 2 s)
+    // and extent 6 (never accessed: its promotion is never used). Rounds at 1 s and 2 s start
+    // with an idle channel after slow accesses; the one at 1 s promotes nothing.
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView& v) {
+        std::vector<MigrationOrder> out;
+        if (now == 2'000'000 && v.tier_of(0, 5) == 1) {
+            out.push_back(order(5, 1, 0));
+            out.push_back(order(6, 1, 0));
+        }
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 7), read_at(500'000, 5), read_at(1'500'000, 5),
+                               read_at(5'500'000, 5), read_at(5'600'000, 5)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.promotions, 2u);
+    EXPECT_EQ(r.useful_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotion_bytes, kE);
+    EXPECT_EQ(r.promotions_after_wait, 1u);
+    EXPECT_DOUBLE_EQ(r.mean_promotion_wait_us(), 2'000'000.0);
+    // Rounds: 0 s (no demand yet), 1 s (idle, demand, nothing: counted), 2 s (promotes),
+    // 3 s to 5 s (no slow access in the round before).
+    EXPECT_EQ(r.idle_rounds_without_promotion, 1u);
+}
+
 TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {
     ReplayConfig c = default_replay_config();
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
