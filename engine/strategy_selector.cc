@@ -5,16 +5,8 @@
 
 namespace rbdtier {
 
-GhostPlacement::GhostPlacement(std::unique_ptr<PlacementPolicy> policy, GhostChannel channel,
-                               std::uint64_t extent_bytes)
-    : policy_(std::move(policy)), channel_(channel), extent_bytes_(extent_bytes) {
-    const double bw = std::max(channel_.bandwidth_bytes_per_s, 1.0);
-    extent_us_ = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::ceil(static_cast<double>(extent_bytes_) / bw * 1e6)));
-    bucket_ = channel_.burst_bytes != 0 ? static_cast<double>(channel_.burst_bytes) : bw;
-    bucket_ = std::max(bucket_, static_cast<double>(extent_bytes_));
-    tokens_ = bucket_;
-}
+GhostPlacement::GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel)
+    : policy_(std::move(policy)), spec_(channel), extent_bytes_(channel.extent_bytes) {}
 
 TierId GhostPlacement::home_or_default(LunId lun) const {
     auto it = homes_.find(lun);
@@ -35,7 +27,7 @@ std::uint64_t GhostPlacement::used_bytes(TierId tier) const {
 }
 
 double GhostPlacement::serve(const IoEvent& io) {
-    if (!started_) return 0;
+    if (!channel_) return 0;
     complete_until(io.time_us);
     const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
     const std::uint64_t first = io.offset / extent_bytes_;
@@ -55,27 +47,29 @@ double GhostPlacement::serve(const IoEvent& io) {
 }
 
 void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
-    if (!started_) {
-        started_ = true;
+    if (!channel_) {
+        channel_.emplace(spec_, now_us);
         tiers_ = real.tiers();
         used_.assign(tiers_.size(), 0);
-        last_refill_us_ = now_us;
     }
     default_home_ = real.home_tier(0);
     complete_until(now_us);
-    if (now_us > last_refill_us_) {
-        tokens_ =
-            std::min(bucket_, tokens_ + channel_.bandwidth_bytes_per_s *
-                                            static_cast<double>(now_us - last_refill_us_) / 1e6);
-        last_refill_us_ = now_us;
-    }
-    for (const MigrationOrder& o : policy_->plan(now_us, *this)) {
+    auto orders = policy_->plan(now_us, *this);
+    for (const MigrationOrder& o : orders)
         if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
-        if (!execute(o, now_us)) policy_->dropped(o, now_us);
-    }
+    for (const MigrationOrder& o : channel_->replace_queue(std::move(orders), now_us))
+        policy_->dropped(o, now_us);
+    complete_until(now_us);
 }
 
-bool GhostPlacement::execute(const MigrationOrder& order, std::uint64_t now_us) {
+void GhostPlacement::complete_until(std::uint64_t now_us) {
+    channel_->advance(
+        now_us, [this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
+        [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+        [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); });
+}
+
+bool GhostPlacement::admit(const MigrationOrder& order) {
     if (order.to >= tiers_.size() || order.from >= tiers_.size() || order.to == order.from)
         return false;
     const ExtentKey key = make_extent_key(order.lun, order.extent);
@@ -83,44 +77,31 @@ bool GhostPlacement::execute(const MigrationOrder& order, std::uint64_t now_us) 
     auto it = extents_.find(key);
     const TierId current = it == extents_.end() ? home : it->second.tier;
     if (current != order.from || (it != extents_.end() && it->second.in_flight)) return false;
-    if (inflight_.size() >= channel_.max_concurrent) return false;
     const std::uint64_t capacity = tiers_[order.to].capacity_bytes;
     if (order.to != home && capacity != 0 && used_[order.to] + extent_bytes_ > capacity)
         return false;
-    if (tokens_ < static_cast<double>(extent_bytes_)) return false;
-    tokens_ -= static_cast<double>(extent_bytes_);
     if (order.to != home) used_[order.to] += extent_bytes_;
-    State& st = extents_.try_emplace(key, State{home, false}).first->second;
-    st.in_flight = true;
-    const std::uint64_t start = std::max(now_us, link_free_us_);
-    link_free_us_ = start + extent_us_;
-    inflight_.push_back({order, link_free_us_});
+    extents_.try_emplace(key, State{home, false}).first->second.in_flight = true;
     return true;
 }
 
-void GhostPlacement::complete_until(std::uint64_t now_us) {
-    while (!inflight_.empty() && inflight_.front().finish_us <= now_us) {
-        const Flight f = std::move(inflight_.front());
-        inflight_.pop_front();
-        const TierId home = home_or_default(f.order.lun);
-        State& st = extents_.at(make_extent_key(f.order.lun, f.order.extent));
-        if (f.order.from != home)
-            used_[f.order.from] -= std::min(used_[f.order.from], extent_bytes_);
-        st.tier = f.order.to;
-        st.in_flight = false;
-        policy_->migrated(f.order, f.finish_us);
-    }
+void GhostPlacement::complete(const MigrationOrder& order, std::uint64_t now_us) {
+    const TierId home = home_or_default(order.lun);
+    State& st = extents_.at(make_extent_key(order.lun, order.extent));
+    if (order.from != home) used_[order.from] -= std::min(used_[order.from], extent_bytes_);
+    st.tier = order.to;
+    st.in_flight = false;
+    policy_->migrated(order, now_us);
 }
 
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
-                                   GhostChannel channel, std::uint64_t extent_bytes,
-                                   SelectorParams params)
+                                   ChannelSpec channel, SelectorParams params)
     : name_(std::move(name)), params_(params) {
     ghosts_.reserve(candidates.size());
     for (const auto& c : candidates) {
         names_.push_back(c.name);
         live_.push_back(c.make());
-        ghosts_.emplace_back(c.make(), channel, extent_bytes);
+        ghosts_.emplace_back(c.make(), channel);
     }
     rounds_followed_.assign(candidates.size(), 0);
 }
@@ -139,11 +120,16 @@ void StrategySelector::observe(const IoEvent& io) {
     LunState& s = luns_[io.lun];
     if (s.cost.empty()) {
         s.cost.assign(ghosts_.size(), 0.0);
+        s.round_cost.assign(ghosts_.size(), 0.0);
         s.at_us = io.time_us;
     }
     decay(s, io.time_us);
     s.active = true;
-    for (std::size_t i = 0; i < ghosts_.size(); ++i) s.cost[i] += ghosts_[i].serve(io);
+    for (std::size_t i = 0; i < ghosts_.size(); ++i) {
+        const double latency = ghosts_[i].serve(io);
+        s.cost[i] += latency;
+        s.round_cost[i] += latency;
+    }
 }
 
 std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
@@ -156,20 +142,25 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         std::size_t best = s.choice;
         for (std::size_t i = 0; i < s.cost.size(); ++i)
             if (s.cost[i] < s.cost[best]) best = i;
-        if (s.active) ++s.rounds;
+        const bool active = s.active;
+        if (active) ++s.rounds;
         s.active = false;
-        if (best != s.choice && s.rounds > params_.warmup_rounds &&
-            s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice]) {
-            s.streak = best == s.challenger ? s.streak + 1 : 1;
+        const bool ahead = best != s.choice && s.rounds > params_.warmup_rounds &&
+                           s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
+        if (!ahead) {
+            s.streak = 0;
+        } else if (active) {
+            // A round confirms only if the challenger also served this round's I/O faster.
+            const bool faster = s.round_cost[best] < s.round_cost[s.choice];
+            s.streak = faster ? (best == s.challenger ? s.streak + 1 : 1) : 0;
             s.challenger = best;
             if (s.streak >= params_.confirm_rounds) {
                 s.choice = best;
                 s.streak = 0;
                 ++switches_;
             }
-        } else {
-            s.streak = 0;
         }
+        std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
         ++rounds_followed_[s.choice];
     }
     std::vector<MigrationOrder> orders;

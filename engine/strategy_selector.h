@@ -5,42 +5,37 @@
 // forecast-driven placement) runs twice: a live instance that observes every I/O, is told every
 // completed migration and plans every round against the real placement, and a ghost instance
 // that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies and
-// capacities, the real migration bandwidth as a token bucket, a serialized link and the
-// concurrency cap) in which its own orders are executed. Every observed I/O is served by each
+// capacities) in which its own orders are executed by a MigrationChannel with the real budget
+// (the same executor model as the replay's). Every observed I/O is served by each
 // ghost; its modelled latency is added, per LUN, to that candidate's cost, decayed with a
 // half-life (the recent window). A LUN switches to the candidate with the lowest windowed cost
 // only when that cost has been lower than its current candidate's by more than `switch_margin`
-// in `confirm_rounds` consecutive rounds, and never before it has had I/O in `warmup_rounds` rounds
-// (hysteresis: a switch costs migrations, so it must pay); the real orders are the live orders of
+// in `confirm_rounds` rounds with I/O in a row in which the challenger also served that round's
+// own I/O faster (a burst long past, still in the window, does not confirm anything), and never
+// before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations, so it
+// must pay); the real orders are the live orders of
 // each LUN's candidate, and the orders of the others are dropped (told to them as such).
 // A LUN starts with the first candidate. Single-threaded, as PlacementPolicy requires.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/extent_key.h"
+#include "engine/migration_channel.h"
 #include "engine/placement_policy.h"
 
 namespace rbdtier {
 
-// The channel a ghost executes its orders on (the executor's budget).
-struct GhostChannel {
-    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    std::uint64_t burst_bytes = 0;  // token bucket depth; 0 = one second of bandwidth
-    unsigned max_concurrent = 32;
-};
-
 // A shadow placement of all extents: where one candidate strategy would have put them.
 class GhostPlacement final : public PlacementView {
 public:
-    GhostPlacement(std::unique_ptr<PlacementPolicy> policy, GhostChannel channel,
-                   std::uint64_t extent_bytes);
+    GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel);
 
     // Serves `io` as the real executor would from this placement; returns its latency (µs of
     // the slowest extent it touches) and shows the I/O to the ghost's policy. 0 (and nothing
@@ -63,29 +58,20 @@ private:
         TierId tier = 0;
         bool in_flight = false;
     };
-    struct Flight {
-        MigrationOrder order;
-        std::uint64_t finish_us = 0;
-    };
     void complete_until(std::uint64_t now_us);
-    bool execute(const MigrationOrder& order, std::uint64_t now_us);  // whether accepted
+    bool admit(const MigrationOrder& order);  // whether it may start; reserves its room
+    void complete(const MigrationOrder& order, std::uint64_t now_us);
     TierId home_or_default(LunId lun) const;
 
     std::unique_ptr<PlacementPolicy> policy_;
-    GhostChannel channel_;
+    ChannelSpec spec_;
     std::uint64_t extent_bytes_;
-    std::uint64_t extent_us_ = 1;
+    std::optional<MigrationChannel> channel_;  // from the first round
     std::vector<TierSpec> tiers_;
     std::vector<std::uint64_t> used_;
     std::unordered_map<ExtentKey, State> extents_;
     std::unordered_map<LunId, TierId> homes_;
     TierId default_home_ = 0;
-    std::deque<Flight> inflight_;
-    double tokens_ = 0;
-    double bucket_ = 0;
-    std::uint64_t last_refill_us_ = 0;
-    std::uint64_t link_free_us_ = 0;
-    bool started_ = false;
 };
 
 struct SelectorParams {
@@ -104,7 +90,7 @@ public:
     };
 
     StrategySelector(std::string name, const std::vector<Candidate>& candidates,
-                     GhostChannel channel, std::uint64_t extent_bytes, SelectorParams params = {});
+                     ChannelSpec channel, SelectorParams params = {});
 
     std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override;
@@ -137,6 +123,7 @@ private:
         bool active = false;         // had I/O since the last round
         std::uint64_t at_us = 0;     // costs are decayed to this time
         std::vector<double> cost;
+        std::vector<double> round_cost;  // since the last round, undecayed
     };
     void decay(LunState& s, std::uint64_t now_us) const;
 

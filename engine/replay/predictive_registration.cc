@@ -64,12 +64,7 @@ void register_predictive_policy(PolicyRegistry& registry) {
                 {"forecast",
                  [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
             };
-            GhostChannel channel;
-            channel.bandwidth_bytes_per_s = config.bandwidth_bytes_per_s;
-            channel.burst_bytes = config.bucket_bytes();
-            channel.max_concurrent = config.max_concurrent;
-            return std::make_unique<StrategySelector>("predictive", candidates, channel,
-                                                      config.extent_bytes);
+            return std::make_unique<StrategySelector>("predictive", candidates, config.channel());
         });
     registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {

@@ -59,14 +59,6 @@ ReplayConfig config_for(const std::vector<IoEvent>& events) {
     return c;
 }
 
-GhostChannel channel_of(const ReplayConfig& c) {
-    GhostChannel ch;
-    ch.bandwidth_bytes_per_s = c.bandwidth_bytes_per_s;
-    ch.burst_bytes = c.bucket_bytes();
-    ch.max_concurrent = c.max_concurrent;
-    return ch;
-}
-
 struct Outcome {
     ReplayResult selected;
     std::size_t choice = 0;
@@ -82,7 +74,7 @@ Outcome run_all(const std::vector<IoEvent>& events) {
         {"lookahead",
          [&] { return std::make_unique<OraclePolicy>(events, c.extent_bytes, c.horizon_us); }},
     };
-    StrategySelector selector("selector", candidates, channel_of(c), c.extent_bytes);
+    StrategySelector selector("selector", candidates, c.channel());
     Outcome r;
     r.selected = replay(c, events, selector);
     r.choice = selector.choice(0);
@@ -128,7 +120,7 @@ TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
         "selector",
         {{"a", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
          {"b", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }}},
-        channel_of(c), c.extent_bytes);
+        c.channel());
     const auto r = replay(c, events, selector);
     EXPECT_EQ(selector.switches(), 0u);
     EXPECT_EQ(selector.choice(0), 0u);
@@ -136,6 +128,49 @@ TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
     EXPECT_DOUBLE_EQ(r.mean_latency_us, replay(c, events, alone).mean_latency_us);
     EXPECT_GT(selector.windowed_cost(0, 0), 0.0);
     EXPECT_DOUBLE_EQ(selector.windowed_cost(0, 0), selector.windowed_cost(0, 1));
+}
+
+// Keeps a fixed set of extents in the fastest tier.
+class FixedSetPolicy final : public PlacementPolicy {
+public:
+    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : first_(first), count_(count) {}
+    std::string_view name() const override { return "fixed"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
+        std::vector<MigrationOrder> out;
+        for (ExtentIndex e = first_; e < first_ + count_; ++e) {
+            MigrationOrder o;
+            o.extent = e;
+            o.from = view.tier_of(0, e);
+            o.to = 0;
+            if (o.from != o.to) out.push_back(o);
+        }
+        return out;
+    }
+
+private:
+    ExtentIndex first_, count_;
+};
+
+TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
+    // Steady reads of extents 0-4 (candidate "a" keeps them fast) for 200 s, and one 5 s
+    // burst on extents 100-104 ("b" keeps those fast) at 120 s. The burst leaves "b" ahead in
+    // the windowed cost for minutes, but "a" serves every later round faster: no switch.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 200'000'000; t += 100'000) events.push_back(read_at(t, t % 5));
+    for (std::uint64_t t = 120'000'000; t < 125'000'000; t += 2'500)
+        events.push_back(read_at(t + 1, 100 + t % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
+                              c.channel());
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0))
+        << "the burst must leave b ahead in the window";
+    EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 0u);
 }
 
 TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelector) {
