@@ -1,5 +1,6 @@
 #include "handler/admin_socket.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,7 +13,9 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <vector>
 
+#include "tests/support/descriptor_pressure.h"
 #include "tests/support/raw_admin_client.h"
 
 namespace rbdtier {
@@ -27,6 +30,10 @@ std::string socket_path(const std::string& stem) {
     return ::testing::TempDir() + "/" + stem + "." + std::to_string(::getpid()) + ".asok";
 }
 
+std::string nul(const std::string& request) {
+    return request + std::string(1, '\0');
+}
+
 class AdminSocketTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -39,7 +46,8 @@ protected:
             o,
             [this](const json& r) {
                 ++handled_;
-                return json{{"echo", r}};
+                if (r["prefix"] == "fail") return AdminReply::failure(ENOENT, "unknown LUN 'x'");
+                return AdminReply::ok({{"echo", r}});
             },
             error);
         ASSERT_TRUE(socket_) << error;
@@ -56,49 +64,59 @@ TEST_F(AdminSocketTest, SocketFileIsOwnerOnly) {
     EXPECT_EQ(st.st_uid, ::getuid());
 }
 
-TEST_F(AdminSocketTest, AnswersEachLineOnOneConnection) {
+TEST_F(AdminSocketTest, AnswersOneNulTerminatedCommandPerConnectionLengthFirst) {
     RawClient c(socket_->path());
     ASSERT_TRUE(c.connected());
-    for (int i = 0; i < 3; ++i) {
-        const json reply = c.request({{"version", 1}, {"command", "status"}, {"n", i}});
-        EXPECT_EQ(reply["echo"]["n"], i);
-    }
-    EXPECT_EQ(handled_.load(), 3);
+    ASSERT_TRUE(c.send(nul(R"({"prefix": "status", "n": 1})")));
+    auto body = c.reply();
+    ASSERT_TRUE(body);
+    // json-pretty unless "format":"json", as Ceph daemons answer.
+    const json expected = {{"echo", {{"prefix", "status"}, {"n", 1}}}};
+    EXPECT_EQ(*body, expected.dump(4) + "\n");
+    EXPECT_TRUE(c.closed_within(2000ms)) << "one exchange per connection";
+
+    RawClient compact(socket_->path());
+    ASSERT_TRUE(compact.send("{\"prefix\":\"status\",\"format\":\"json\"}\n"));  // \n ends it too
+    body = compact.reply();
+    ASSERT_TRUE(body);
+    EXPECT_EQ(*body, R"({"echo":{"format":"json","prefix":"status"}})");
+    EXPECT_EQ(handled_.load(), 2);
 }
 
-TEST_F(AdminSocketTest, MalformedJsonGetsAnErrorAndTheConnectionStays) {
-    RawClient c(socket_->path());
-    ASSERT_TRUE(c.send("{\"version\":1,\"command\":\n"));
-    auto l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "malformed request: not valid JSON");
-    ASSERT_TRUE(c.send("[1,2]\n"));
-    l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "malformed request: not a JSON object");
-    EXPECT_EQ(handled_.load(), 0);
-    EXPECT_EQ(c.request({{"version", 1}})["echo"]["version"], 1);
+TEST_F(AdminSocketTest, FailuresAreCephErrorText) {
+    RawClient failing(socket_->path());
+    ASSERT_TRUE(failing.send(nul(R"({"prefix":"fail"})")));
+    EXPECT_EQ(failing.reply(), "ERROR: (2) No such file or directory\nunknown LUN 'x'\n");
+    for (const char* bad :
+         {R"({"prefix":)", "[1,2]", R"({"command":"status"})", "", R"({"prefix":7})"}) {
+        RawClient c(socket_->path());
+        ASSERT_TRUE(c.send(nul(bad)));
+        const auto body = c.reply();
+        ASSERT_TRUE(body) << bad;
+        EXPECT_EQ(body->rfind("ERROR: (22) Invalid argument\ninvalid request: ", 0), 0u)
+            << bad << " -> " << *body;
+    }
+    EXPECT_EQ(handled_.load(), 1);
 }
 
 TEST_F(AdminSocketTest, HugeRequestIsRefusedAndCut) {
     RawClient c(socket_->path());
-    const std::string huge = "{\"version\":1,\"command\":\"" + std::string(1 << 20, 'x') + "\"}\n";
-    c.send(huge);  // the server may close before all of it is sent
-    auto l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "request larger than 1024 bytes");
+    c.send(std::string(1 << 20, 'x'));  // the server may close before all of it is sent
+    EXPECT_EQ(c.reply(), "ERROR: (90) Message too long\nrequest larger than 1024 bytes\n");
     EXPECT_TRUE(c.closed_within(2000ms));
     EXPECT_EQ(handled_.load(), 0);
 }
 
 TEST_F(AdminSocketTest, SlowClientDoesNotBlockAnotherAndIsCut) {
     RawClient slow(socket_->path());
-    ASSERT_TRUE(slow.send("{\"version\":1,"));  // and never finishes
+    ASSERT_TRUE(slow.send("{\"prefix\":"));  // and never finishes
     RawClient quick(socket_->path());
     const auto t0 = std::chrono::steady_clock::now();
-    EXPECT_EQ(quick.request({{"version", 1}, {"command", "x"}})["echo"]["command"], "x");
+    EXPECT_EQ(quick.request({{"prefix", "x"}})["echo"]["prefix"], "x");
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms);  // well before the slow one's timeout
-    EXPECT_TRUE(slow.closed_within(3000ms));                  // cut after read_timeout (300 ms)
+    EXPECT_EQ(slow.reply(3000ms),
+              "ERROR: (110) Connection timed out\nno complete request within 300 ms\n");
+    EXPECT_TRUE(slow.closed_within(3000ms));
 }
 
 TEST_F(AdminSocketTest, HandlerExceptionBecomesAnError) {
@@ -106,25 +124,25 @@ TEST_F(AdminSocketTest, HandlerExceptionBecomesAnError) {
     o.path = socket_path("admin_socket_throw");
     std::string error;
     auto s = AdminSocket::start(
-        o, [](const json&) -> json { throw std::runtime_error("boom"); }, error);
+        o, [](const json&) -> AdminReply { throw std::runtime_error("boom"); }, error);
     ASSERT_TRUE(s) << error;
     RawClient c(o.path);
-    EXPECT_EQ(c.request({{"version", 1}})["error"], "internal error: boom");
+    ASSERT_TRUE(c.send(nul(R"({"prefix":"status"})")));
+    EXPECT_EQ(c.reply(), "ERROR: (5) Input/output error\ninternal error: boom\n");
 }
 
 TEST_F(AdminSocketTest, RefusesAPathInUseAndANonSocket) {
     AdminSocketOptions o;
     o.path = socket_->path();
     std::string error;
-    EXPECT_FALSE(AdminSocket::start(
-        o, [](const json&) { return json(); }, error));
+    auto nothing = [](const json&) { return AdminReply::ok(nullptr); };
+    EXPECT_FALSE(AdminSocket::start(o, nothing, error));
     EXPECT_NE(error.find("in use"), std::string::npos) << error;
 
     o.path = socket_path("admin_socket_plain_file");
     std::ofstream(o.path) << "x";
     error.clear();
-    EXPECT_FALSE(AdminSocket::start(
-        o, [](const json&) { return json(); }, error));
+    EXPECT_FALSE(AdminSocket::start(o, nothing, error));
     EXPECT_NE(error.find("not a socket"), std::string::npos) << error;
     ::unlink(o.path.c_str());
 }
@@ -134,7 +152,7 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
     o.path = socket_path("admin_socket_stale");
     std::string error;
     auto first = AdminSocket::start(
-        o, [](const json&) { return json(); }, error);
+        o, [](const json&) { return AdminReply::ok(nullptr); }, error);
     ASSERT_TRUE(first) << error;
     // Leave a stale socket file behind: a bound, closed socket.
     first->stop();
@@ -149,12 +167,12 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
     auto second = AdminSocket::start(
         o,
         [](const json&) {
-            return json{{"ok", 1}};
+            return AdminReply::ok({{"ok", 1}});
         },
         error);
     ASSERT_TRUE(second) << error;
     RawClient c(o.path);
-    EXPECT_EQ(c.request({{"version", 1}})["ok"], 1);
+    EXPECT_EQ(c.request({{"prefix", "status"}})["ok"], 1);
     second->stop();
     struct stat st {};
     EXPECT_NE(::lstat(o.path.c_str(), &st), 0);
