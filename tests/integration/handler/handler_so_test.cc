@@ -381,7 +381,7 @@ public:
             int status = 0;
             ::waitpid(pid_, &status, 0);
             (void)run_command("timeout 20 ceph --conf " + ceph_conf_ + " mgr fail " + kName +
-                             ");
+                              " 2>&1");
         }
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
