@@ -178,5 +178,107 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
     EXPECT_NE(::lstat(o.path.c_str(), &st), 0);
 }
 
+// ---- hostile clients ---------------------------------------------------------------------------
+
+constexpr std::size_t kSessionLimit = 64;  // the socket's default session limit
+
+sockaddr_un unix_address(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    return addr;
+}
+
+// 10,000 clients connect and say nothing: the server keeps at most its session limit of them
+// (the oldest told why and closed), and another client's status is answered at once.
+TEST_F(AdminSocketTest, TenThousandIdleClientsNeitherDelayStatusNorHoldDescriptors) {
+    constexpr std::size_t kWanted = 10000;
+    const rlim_t limit = test_support::raise_descriptor_limit(kWanted + 2000);
+    const std::size_t clients = std::min<std::size_t>(kWanted, limit - 1000);
+    const std::size_t before = test_support::open_descriptors();
+    test_support::IdleClients idle;
+    const sockaddr_un addr = unix_address(socket_->path());
+    ASSERT_EQ(idle.open(reinterpret_cast<const sockaddr*>(&addr), sizeof(addr), clients, 20s),
+              clients);
+
+    RawClient quick(socket_->path());
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(quick.request({{"prefix", "status"}})["echo"]["prefix"], "status");
+    const auto latency = std::chrono::steady_clock::now() - t0;
+    std::printf("status with %zu idle clients: %.2f ms\n", clients,
+                std::chrono::duration<double, std::milli>(latency).count());
+    EXPECT_LT(latency, 1s);
+    // The server's own descriptors: what is open beyond the clients' (and quick's).
+    const std::size_t server_held = test_support::open_descriptors() - before - clients - 1;
+    EXPECT_LE(server_held, kSessionLimit + 1) << "of " << clients;
+    // The first idle client was closed to make room, and told why.
+    std::string told(4096, '\0');
+    pollfd p{idle.fd(0), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1);
+    const ssize_t n = ::recv(idle.fd(0), told.data(), told.size(), 0);
+    ASSERT_GT(n, 4);
+    told.resize(static_cast<std::size_t>(n));
+    EXPECT_NE(told.find("ERROR: (11) Resource temporarily unavailable\ntoo many sessions"),
+              std::string::npos)
+        << told.substr(4);
+}
+
+// A request sent a byte at a time is cut at its deadline (the deadline is the request's, not
+// the byte's), and others are answered meanwhile.
+TEST_F(AdminSocketTest, ByteByByteClientIsCutAtItsDeadlineAndBlocksNobody) {
+    RawClient drip(socket_->path());
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<std::string> cut;
+    const std::string request = "{\"prefix\":\"status\",\"pad\":\"" + std::string(900, 'x');
+    for (std::size_t i = 0; i < request.size() && !cut; ++i) {
+        if (!drip.send(request.substr(i, 1))) break;
+        cut = drip.reply(20ms);
+        if (i % 10 == 0) {
+            RawClient other(socket_->path());
+            const auto t1 = std::chrono::steady_clock::now();
+            EXPECT_EQ(other.request({{"prefix", "x"}})["echo"]["prefix"], "x");
+            EXPECT_LT(std::chrono::steady_clock::now() - t1, 250ms);
+        }
+    }
+    if (!cut) cut = drip.reply(2s);
+    EXPECT_EQ(cut, "ERROR: (110) Connection timed out\nno complete request within 300 ms\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+// A 1 GiB request: the server reads no more than its limit, answers why and closes, so the
+// client cannot push the gigabyte.
+TEST_F(AdminSocketTest, AGigabyteRequestIsRefusedAfterTheLimit) {
+    RawClient c(socket_->path());
+    const std::string chunk(1 << 16, 'x');
+    std::size_t sent = 0;
+    while (sent < (std::size_t{1} << 30) && c.send(chunk)) sent += chunk.size();
+    EXPECT_LT(sent, std::size_t{64} << 20) << "the server kept reading";
+    EXPECT_EQ(c.reply(), "ERROR: (90) Message too long\nrequest larger than 1024 bytes\n");
+}
+
+// Out of descriptors (EMFILE), a client waits in the backlog: the acceptor must not spin
+// meanwhile, and answers it once descriptors are free.
+TEST_F(AdminSocketTest, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) {
+    std::optional<RawClient> waiting;
+    {
+        test_support::DescriptorExhaustion exhausted;
+        exhausted.release(1);
+        waiting.emplace(socket_->path());
+        ASSERT_TRUE(waiting->connected());
+        ASSERT_TRUE(waiting->send(nul(R"({"prefix":"status"})")));
+        const auto cpu0 = test_support::cpu_time();
+        const auto wall0 = std::chrono::steady_clock::now();
+        EXPECT_FALSE(waiting->reply(1000ms)) << "answered without a descriptor?";
+        const auto cpu = test_support::cpu_time() - cpu0;
+        const auto wall = std::chrono::steady_clock::now() - wall0;
+        std::printf("out of descriptors: %.1f ms CPU in %.1f ms\n", cpu.count() / 1000.0,
+                    std::chrono::duration<double, std::milli>(wall).count());
+        EXPECT_LT(cpu, 100ms) << "the acceptor spins";
+    }
+    const auto body = waiting->reply(3000ms);
+    ASSERT_TRUE(body) << "not answered once descriptors were free";
+    EXPECT_EQ(json::parse(*body)["echo"]["prefix"], "status");
+}
+
 }  // namespace
 }  // namespace rbdtier

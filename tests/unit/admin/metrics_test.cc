@@ -8,12 +8,16 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "handler/lun_io_metrics.h"
 #include "handler/metrics_server.h"
+#include "tests/support/descriptor_pressure.h"
 
 namespace rbdtier {
 namespace {
+
+using namespace std::chrono_literals;
 
 // One HTTP exchange over TCP to 127.0.0.1:port: the whole response (the server closes).
 std::string http(std::uint16_t port, const std::string& request) {
@@ -138,6 +142,107 @@ TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
     EXPECT_FALSE(MetricsServer::start(
         "not-an-address", 0, [] { return std::string(); }, error2));
     EXPECT_NE(error2.find("metrics_address 'not-an-address'"), std::string::npos) << error2;
+}
+
+// ---- hostile clients ---------------------------------------------------------------------------
+
+constexpr std::size_t kSessionLimit = 64;  // the endpoint's default connection limit
+
+class MetricsServerHostile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string error;
+        server_ = MetricsServer::start(
+            "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, 500ms);
+        ASSERT_TRUE(server_) << error;
+        addr_.sin_family = AF_INET;
+        addr_.sin_port = htons(server_->port());
+        addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    // A scrape: its response and how long it took.
+    std::pair<std::string, std::chrono::steady_clock::duration> scrape() const {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::string r = http(server_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        return {r, std::chrono::steady_clock::now() - t0};
+    }
+    std::unique_ptr<MetricsServer> server_;
+    sockaddr_in addr_{};
+};
+
+TEST_F(MetricsServerHostile, ManyIdleConnectionsNeitherDelayAScrapeNorHoldDescriptors) {
+    constexpr std::size_t kWanted = 2000;
+    const rlim_t limit = test_support::raise_descriptor_limit(2 * kWanted + 1000);
+    const std::size_t clients = std::min<std::size_t>(kWanted, limit - 500);
+    const std::size_t before = test_support::open_descriptors();
+    test_support::IdleClients idle;
+    ASSERT_EQ(idle.open(reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_), clients, 20s),
+              clients);
+    const auto [response, latency] = scrape();
+    std::printf("scrape with %zu idle connections: %.2f ms\n", clients,
+                std::chrono::duration<double, std::milli>(latency).count());
+    EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+    EXPECT_LT(latency, 1s);
+    const std::size_t server_held = test_support::open_descriptors() - before - clients;
+    EXPECT_LE(server_held, kSessionLimit + 1) << "of " << clients;
+}
+
+TEST_F(MetricsServerHostile, HugeHeadersAreRefusedWith431) {
+    const std::string huge =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(1 << 20, 'a') + "\r\n\r\n";
+    const std::string response = http(server_->port(), huge);
+    EXPECT_EQ(response.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u)
+        << response.substr(0, 200);
+    EXPECT_EQ(scrape().first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+}
+
+TEST_F(MetricsServerHostile, ARequestDrippedAByteAtATimeIsCutAtItsDeadline) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)), 0);
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(2000, 'a') + "\r\n\r\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    bool cut = false;
+    for (std::size_t i = 0; i < request.size() && !cut; ++i) {
+        if (::send(fd, request.data() + i, 1, MSG_NOSIGNAL) != 1) break;
+        pollfd p{fd, POLLIN, 0};
+        cut = ::poll(&p, 1, 10) == 1;
+        if (i % 20 == 0) {
+            const auto [r, latency] = scrape();
+            EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+            EXPECT_LT(latency, 250ms);
+        }
+    }
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1) << "never cut";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    ::close(fd);
+}
+
+TEST_F(MetricsServerHostile, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) {
+    int waiting = -1;
+    {
+        test_support::DescriptorExhaustion exhausted;
+        exhausted.release(1);
+        waiting = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(waiting, 0);
+        ASSERT_EQ(::connect(waiting, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)),
+                  0);  // the kernel completes the handshake; the server cannot accept it
+        const std::string get = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+        ASSERT_EQ(::send(waiting, get.data(), get.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(get.size()));
+        const auto cpu0 = test_support::cpu_time();
+        pollfd p{waiting, POLLIN, 0};
+        EXPECT_EQ(::poll(&p, 1, 1000), 0) << "answered without a descriptor?";
+        const auto cpu = test_support::cpu_time() - cpu0;
+        std::printf("out of descriptors: %.1f ms CPU in 1000 ms\n", cpu.count() / 1000.0);
+        EXPECT_LT(cpu, 100ms) << "the acceptor spins";
+    }
+    pollfd p{waiting, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1) << "not answered once descriptors were free";
+    char buf[64] = {};
+    ASSERT_GT(::recv(waiting, buf, sizeof(buf) - 1, 0), 0);
+    EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 200 OK", 0), 0u) << buf;
+    ::close(waiting);
 }
 
 }  // namespace
