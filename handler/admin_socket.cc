@@ -14,6 +14,8 @@
 #include <system_error>
 #include <thread>
 
+#include "handler/connection_guard.h"
+
 namespace rbdtier {
 
 namespace asio = boost::asio;
@@ -49,14 +51,28 @@ constexpr std::size_t kReadChunk = 4096;
 
 // One exchange: reads a request up to its NUL (or newline), answers it, closes. The deadline
 // bounds the request's arrival and, re-armed, the reply's departure.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public SessionLimit::Member {
 public:
     Session(Local::socket socket, const AdminSocketOptions& options,
-            const AdminSocket::Handler& handler)
+            const AdminSocket::Handler& handler, ServerLog& log)
         : socket_(std::move(socket)),
           deadline_(socket_.get_executor()),
           options_(options),
-          handler_(handler) {}
+          handler_(handler),
+          log_(log) {}
+
+    // Too many sessions: this one, the oldest, makes room at once. The reason is written
+    // without blocking (it fits the socket's buffer of a client that has read nothing).
+    void cut(const std::string& why) override {
+        if (state_ == State::kReading) {
+            const std::string frame =
+                framed(admin_reply_body(AdminReply::failure(EAGAIN, why), true));
+            boost::system::error_code ignored;
+            socket_.non_blocking(true, ignored);
+            socket_.write_some(asio::buffer(frame), ignored);
+        }
+        close();
+    }
 
     void start() {
         arm_deadline();
@@ -71,12 +87,18 @@ private:
         deadline_.expires_after(options_.read_timeout);
         deadline_.async_wait([self](boost::system::error_code ec) {
             if (ec) return;  // re-armed or cancelled
-            if (self->state_ == State::kReading)
-                self->refuse(ETIMEDOUT, "no complete request within " +
-                                            std::to_string(self->options_.read_timeout.count()) +
-                                            " ms");
-            else
-                self->close();  // the client does not read its reply
+            const std::string ms = std::to_string(self->options_.read_timeout.count()) + " ms";
+            if (self->state_ == State::kReading) {
+                self->log_.warn("timeout", "admin socket " + self->options_.path +
+                                               ": a client sent no complete request within " + ms +
+                                               "; closed");
+                self->refuse(ETIMEDOUT, "no complete request within " + ms);
+            } else {
+                self->log_.warn("slow reader", "admin socket " + self->options_.path +
+                                                   ": a client did not read its reply within " +
+                                                   ms + "; closed");
+                self->close();
+            }
         });
     }
 
@@ -100,9 +122,12 @@ private:
             return answer();
         }
         if (ec) return close();  // gone before its request was complete
-        if (request_.size() > options_.max_request_bytes)
-            return refuse(EMSGSIZE, "request larger than " +
-                                        std::to_string(options_.max_request_bytes) + " bytes");
+        if (request_.size() > options_.max_request_bytes) {
+            const std::string why =
+                "request larger than " + std::to_string(options_.max_request_bytes) + " bytes";
+            log_.warn("size", "admin socket " + options_.path + ": " + why + " refused");
+            return refuse(EMSGSIZE, why);
+        }
         read_more();
     }
 
@@ -131,11 +156,15 @@ private:
         send(admin_reply_body(AdminReply::failure(error, message), true));
     }
 
+    // The reply on the wire: its length (4 bytes, big-endian), then its bytes.
+    static std::string framed(const std::string& body) {
+        const std::uint32_t length = htonl(static_cast<std::uint32_t>(body.size()));
+        return std::string(reinterpret_cast<const char*>(&length), sizeof(length)) + body;
+    }
+
     void send(const std::string& body) {
         state_ = State::kReplying;
-        const std::uint32_t length = htonl(static_cast<std::uint32_t>(body.size()));
-        reply_.assign(reinterpret_cast<const char*>(&length), sizeof(length));
-        reply_ += body;
+        reply_ = framed(body);
         arm_deadline();
         auto self = shared_from_this();
         asio::async_write(socket_, asio::buffer(reply_),
@@ -154,6 +183,7 @@ private:
     asio::steady_timer deadline_;
     const AdminSocketOptions& options_;
     const AdminSocket::Handler& handler_;
+    ServerLog& log_;
     State state_ = State::kReading;
     std::string request_;
     std::string reply_;
@@ -162,17 +192,37 @@ private:
 }  // namespace
 
 struct AdminSocket::Impl {
+    explicit Impl(AdminSocketOptions o)
+        : options(std::move(o)),
+          log(options.log),
+          sessions(options.max_sessions),
+          pause(io.get_executor(), options.accept_pause) {}
+
     AdminSocketOptions options;
     Handler handler;
+    ServerLog log;
+    SessionLimit sessions;  // before io: the sessions io holds leave it when io goes
     asio::io_context io{1};
     Local::acceptor acceptor{io};
+    AcceptPause pause;
     std::thread thread;
     bool stopped = false;
 
     void accept() {
         acceptor.async_accept([this](boost::system::error_code ec, Local::socket socket) {
             if (ec == asio::error::operation_aborted) return;
-            if (!ec) std::make_shared<Session>(std::move(socket), options, handler)->start();
+            if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
+                log.warn("accept", "admin socket " + options.path + ": accept failed (" +
+                                       ec.message() + "); accepting again in " +
+                                       std::to_string(options.accept_pause.count()) + " ms");
+                return pause.then([this] { accept(); });
+            }
+            auto session = std::make_shared<Session>(std::move(socket), options, handler, log);
+            if (sessions.admit(*session))
+                log.warn("sessions", "admin socket " + options.path + ": more than " +
+                                         std::to_string(sessions.max()) +
+                                         " sessions; the oldest closed to make room");
+            session->start();
             accept();
         });
     }
@@ -180,8 +230,7 @@ struct AdminSocket::Impl {
 
 std::unique_ptr<AdminSocket> AdminSocket::start(AdminSocketOptions options, Handler handler,
                                                 std::string& error) {
-    auto impl = std::make_unique<Impl>();
-    impl->options = std::move(options);
+    auto impl = std::make_unique<Impl>(std::move(options));
     impl->handler = std::move(handler);
     const std::string& path = impl->options.path;
     if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {

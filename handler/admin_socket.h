@@ -8,10 +8,16 @@
 // the command's result as JSON (pretty-printed unless the request has "format":"json"); failure
 // is "ERROR: (<errno>) <strerror>\n<message>\n", as Ceph daemons answer. The socket frames and
 // guards; the handler answers every well-formed request (a JSON object with a string "prefix").
-// A request longer than max_request_bytes, or not complete within read_timeout, is answered
-// with such an error and the connection closed, so a slow or hostile client never stalls
-// another one. The handler runs on the socket's thread: it must be thread-safe with respect to
-// the rest of the gateway and should not block for long.
+//
+// Guards, so that no client can stall another or grow the process without bound; each answers
+// with such an error, closes the connection and is logged (at most once per kind every 10 s):
+// a request longer than max_request_bytes; a request not complete within read_timeout from the
+// connection (a byte at a time does not extend it), and a reply not read within it; more than
+// max_sessions connections open: the oldest is closed to make room (so idle connections cannot
+// lock out a client that sends its request at once). A failed accept (EMFILE/ENFILE: the
+// process is out of descriptors) is logged and accepting resumes after accept_pause, never in
+// a spin. The handler runs on the socket's thread: it must be thread-safe with respect to the
+// rest of the gateway and should not block for long; `log` is called from that thread.
 //
 // The socket file is created owner-only (0600). start() refuses a path where a live socket
 // answers, or that exists and is not a socket; a stale socket file is replaced. The file is
@@ -31,6 +37,9 @@ struct AdminSocketOptions {
     std::string path;
     std::size_t max_request_bytes = 64 * 1024;
     std::chrono::milliseconds read_timeout{5000};
+    std::size_t max_sessions = 64;
+    std::chrono::milliseconds accept_pause{100};
+    std::function<void(const std::string& line)> log;  // warnings; null: not logged
 };
 
 // What a command answers: its result, or an errno and a message.

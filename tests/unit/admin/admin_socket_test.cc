@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -41,6 +42,10 @@ protected:
         o.path = socket_path("admin_socket_test");
         o.max_request_bytes = 1024;
         o.read_timeout = 300ms;
+        o.log = [this](const std::string& line) {
+            std::lock_guard lock(mutex_);
+            logged_ += line + "\n";
+        };
         std::string error;
         socket_ = AdminSocket::start(
             o,
@@ -52,8 +57,14 @@ protected:
             error);
         ASSERT_TRUE(socket_) << error;
     }
+    std::string logged() const {
+        std::lock_guard lock(mutex_);
+        return logged_;
+    }
     std::unique_ptr<AdminSocket> socket_;
     std::atomic<int> handled_{0};
+    mutable std::mutex mutex_;
+    std::string logged_;
 };
 
 TEST_F(AdminSocketTest, SocketFileIsOwnerOnly) {
@@ -180,8 +191,6 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
 
 // ---- hostile clients ---------------------------------------------------------------------------
 
-constexpr std::size_t kSessionLimit = 64;  // the socket's default session limit
-
 sockaddr_un unix_address(const std::string& path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -210,7 +219,7 @@ TEST_F(AdminSocketTest, TenThousandIdleClientsNeitherDelayStatusNorHoldDescripto
     EXPECT_LT(latency, 1s);
     // The server's own descriptors: what is open beyond the clients' (and quick's).
     const std::size_t server_held = test_support::open_descriptors() - before - clients - 1;
-    EXPECT_LE(server_held, kSessionLimit + 1) << "of " << clients;
+    EXPECT_LE(server_held, AdminSocketOptions{}.max_sessions + 1) << "of " << clients;
     // The first idle client was closed to make room, and told why.
     std::string told(4096, '\0');
     pollfd p{idle.fd(0), POLLIN, 0};
@@ -221,6 +230,9 @@ TEST_F(AdminSocketTest, TenThousandIdleClientsNeitherDelayStatusNorHoldDescripto
     EXPECT_NE(told.find("ERROR: (11) Resource temporarily unavailable\ntoo many sessions"),
               std::string::npos)
         << told.substr(4);
+    EXPECT_NE(logged().find("more than 64 sessions; the oldest closed to make room"),
+              std::string::npos)
+        << logged();
 }
 
 // A request sent a byte at a time is cut at its deadline (the deadline is the request's, not
@@ -243,6 +255,9 @@ TEST_F(AdminSocketTest, ByteByByteClientIsCutAtItsDeadlineAndBlocksNobody) {
     if (!cut) cut = drip.reply(2s);
     EXPECT_EQ(cut, "ERROR: (110) Connection timed out\nno complete request within 300 ms\n");
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_NE(logged().find(": a client sent no complete request within 300 ms; closed"),
+              std::string::npos)
+        << logged();
 }
 
 // A 1 GiB request: the server reads no more than its limit, answers why and closes, so the
@@ -254,6 +269,8 @@ TEST_F(AdminSocketTest, AGigabyteRequestIsRefusedAfterTheLimit) {
     while (sent < (std::size_t{1} << 30) && c.send(chunk)) sent += chunk.size();
     EXPECT_LT(sent, std::size_t{64} << 20) << "the server kept reading";
     EXPECT_EQ(c.reply(), "ERROR: (90) Message too long\nrequest larger than 1024 bytes\n");
+    EXPECT_NE(logged().find(": request larger than 1024 bytes refused"), std::string::npos)
+        << logged();
 }
 
 // Out of descriptors (EMFILE), a client waits in the backlog: the acceptor must not spin
@@ -278,6 +295,9 @@ TEST_F(AdminSocketTest, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) {
     const auto body = waiting->reply(3000ms);
     ASSERT_TRUE(body) << "not answered once descriptors were free";
     EXPECT_EQ(json::parse(*body)["echo"]["prefix"], "status");
+    EXPECT_NE(logged().find(": accept failed (Too many open files); accepting again in 100 ms"),
+              std::string::npos)
+        << logged();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -106,9 +107,10 @@ TEST(Metrics, TextExpositionIsWellFormed) {
 
 TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
     std::string error;
+    MetricsServerLimits limits;
+    limits.timeout = 500ms;
     auto server = MetricsServer::start(
-        "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error,
-        std::chrono::milliseconds(500));
+        "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, limits);
     ASSERT_TRUE(server) << error;
     ASSERT_NE(server->port(), 0);
 
@@ -146,19 +148,32 @@ TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
 
 // ---- hostile clients ---------------------------------------------------------------------------
 
-constexpr std::size_t kSessionLimit = 64;  // the endpoint's default connection limit
-
 class MetricsServerHostile : public ::testing::Test {
 protected:
     void SetUp() override {
         std::string error;
         server_ = MetricsServer::start(
-            "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, 500ms);
+            "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, limits());
         ASSERT_TRUE(server_) << error;
         addr_.sin_family = AF_INET;
         addr_.sin_port = htons(server_->port());
         addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
+    MetricsServerLimits limits() {
+        MetricsServerLimits l;
+        l.timeout = 500ms;
+        l.log = [this](const std::string& line) {
+            std::lock_guard lock(mutex_);
+            logged_ += line + "\n";
+        };
+        return l;
+    }
+    std::string logged() const {
+        std::lock_guard lock(mutex_);
+        return logged_;
+    }
+    mutable std::mutex mutex_;
+    std::string logged_;
     // A scrape: its response and how long it took.
     std::pair<std::string, std::chrono::steady_clock::duration> scrape() const {
         const auto t0 = std::chrono::steady_clock::now();
@@ -183,7 +198,10 @@ TEST_F(MetricsServerHostile, ManyIdleConnectionsNeitherDelayAScrapeNorHoldDescri
     EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
     EXPECT_LT(latency, 1s);
     const std::size_t server_held = test_support::open_descriptors() - before - clients;
-    EXPECT_LE(server_held, kSessionLimit + 1) << "of " << clients;
+    EXPECT_LE(server_held, MetricsServerLimits{}.max_sessions + 1) << "of " << clients;
+    EXPECT_NE(logged().find("metrics endpoint: more than 64 connections; the oldest closed"),
+              std::string::npos)
+        << logged();
 }
 
 TEST_F(MetricsServerHostile, HugeHeadersAreRefusedWith431) {
@@ -193,6 +211,8 @@ TEST_F(MetricsServerHostile, HugeHeadersAreRefusedWith431) {
     EXPECT_EQ(response.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u)
         << response.substr(0, 200);
     EXPECT_EQ(scrape().first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+    EXPECT_NE(logged().find("request headers larger than 8192 bytes refused"), std::string::npos)
+        << logged();
 }
 
 TEST_F(MetricsServerHostile, ARequestDrippedAByteAtATimeIsCutAtItsDeadline) {
@@ -243,6 +263,10 @@ TEST_F(MetricsServerHostile, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) 
     ASSERT_GT(::recv(waiting, buf, sizeof(buf) - 1, 0), 0);
     EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 200 OK", 0), 0u) << buf;
     ::close(waiting);
+    EXPECT_NE(logged().find("metrics endpoint: accept failed (Too many open files); accepting "
+                            "again in 100 ms"),
+              std::string::npos)
+        << logged();
 }
 
 }  // namespace
