@@ -72,9 +72,11 @@ struct Family {
     const char* help;
 };
 constexpr Family kFamilies[] = {
+    {"rbdtier_build_info", "gauge", "1, with the rbdtier version as a label."},
     {"rbdtier_up", "gauge", "1 while the gateway serves."},
     {"rbdtier_paused", "gauge", "1 when migrations are paused gateway-wide."},
     {"rbdtier_luns", "gauge", "LUNs open in this gateway."},
+    {"rbdtier_lun_info", "gauge", "1 per LUN, with its home pool and image and its tenant."},
     {"rbdtier_lun_size_bytes", "gauge", "Size of the LUN."},
     {"rbdtier_lun_tier_bytes", "gauge", "Bytes of the LUN held in each tier (placement map)."},
     {"rbdtier_engine_rounds_total", "counter", "Planning rounds run."},
@@ -84,8 +86,8 @@ constexpr Family kFamilies[] = {
     {"rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome."},
     {"rbdtier_engine_refused_total", "counter", "Migrations refused, by reason."},
     {"rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers."},
-    {"rbdtier_engine_bandwidth_budget_bytes", "gauge",
-     "The LUN's share of the gateway's migration bandwidth budget, bytes per second."},
+    {"rbdtier_engine_bandwidth_budget_bytes_per_second", "gauge",
+     "The LUN's share of the gateway's migration bandwidth budget."},
     {"rbdtier_engine_budget_use_ratio", "gauge",
      "Bytes migrated in the last 10 s over what the LUN's budget allowed in them."},
     {"rbdtier_engine_queue_length", "gauge",
@@ -94,8 +96,9 @@ constexpr Family kFamilies[] = {
     {"rbdtier_engine_alerts", "gauge", "Anomalies the policy has raised."},
     {"rbdtier_forecast_promotions_total", "counter",
      "Promotions judged (accessed within the horizon or wasted), per model."},
-    {"rbdtier_forecast_precision", "gauge", "Share of judged promotions that hit, per model."},
-    {"rbdtier_forecast_recall", "gauge",
+    {"rbdtier_forecast_precision_ratio", "gauge",
+     "Share of judged promotions that hit, per model."},
+    {"rbdtier_forecast_recall_ratio", "gauge",
      "Share of accesses to busy extents served from a tier a model's promotion put them "
      "in, per model."},
     {"rbdtier_forecast_wasted_bytes_total", "counter",
@@ -103,7 +106,7 @@ constexpr Family kFamilies[] = {
     {"rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction."},
     {"rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction."},
     {"rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands."},
-    {"rbdtier_lun_read_hit_share", "gauge", "Share of the LUN's reads served from each tier."},
+    {"rbdtier_lun_read_hit_ratio", "gauge", "Share of the LUN's reads served from each tier."},
 };
 
 }  // namespace
@@ -112,16 +115,21 @@ std::string render_metrics(const Gateway& gateway) {
     Exposition m;
     for (const Family& f : kFamilies) m.family(f.name, f.type, f.help);
 
+    m.sample("rbdtier_build_info", "", "version=\"" + escape(RBDTIER_VERSION) + "\"", 1);
     m.sample("rbdtier_up", "", "", 1);
     m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
     auto lock = gateway.lock_luns();
     m.sample("rbdtier_luns", "", "", static_cast<double>(gateway.luns().size()));
     for (const auto& l : gateway.luns()) {
         const std::string L = lbl(l.name);
+        m.sample("rbdtier_lun_info", "",
+                 L + ",pool=\"" + escape(l.pool) + "\",image=\"" + escape(l.image) +
+                     "\",tenant=\"" + escape(l.tenant) + "\"",
+                 1);
         m.sample("rbdtier_lun_size_bytes", "", L, static_cast<double>(l.size_bytes));
         const std::uint64_t eb = extent_bytes(l);
         for (const auto& [pool, n] : extents_per_pool(l))
-            m.sample("rbdtier_lun_tier_bytes", "", L + ",pool=\"" + escape(pool) + "\"",
+            m.sample("rbdtier_lun_tier_bytes", "", L + ",tier=\"" + escape(pool) + "\"",
                      double(n * eb));
         if (l.tiering) {
             const auto s = l.tiering->stats();
@@ -138,7 +146,8 @@ std::string render_metrics(const Gateway& gateway) {
             m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"bandwidth\"",
                      double(s.deferred_bandwidth));
             m.sample("rbdtier_engine_bytes_moved_total", "", L, double(s.bytes_moved));
-            m.sample("rbdtier_engine_bandwidth_budget_bytes", "", L, l.tiering->bandwidth());
+            m.sample("rbdtier_engine_bandwidth_budget_bytes_per_second", "", L,
+                     l.tiering->bandwidth());
             m.sample("rbdtier_engine_budget_use_ratio", "", L, l.tiering->budget_use());
             m.sample("rbdtier_engine_queue_length", "", L, double(l.tiering->queue().size()));
             std::uint64_t pinned = 0;
@@ -151,8 +160,8 @@ std::string render_metrics(const Gateway& gateway) {
                 for (const auto& c : accuracy->models) {
                     const std::string ML = L + ",model=\"" + escape(c.name) + "\"";
                     m.sample("rbdtier_forecast_promotions_total", "", ML, double(c.promotions));
-                    m.sample("rbdtier_forecast_precision", "", ML, c.precision);
-                    m.sample("rbdtier_forecast_recall", "", ML, c.recall);
+                    m.sample("rbdtier_forecast_precision_ratio", "", ML, c.precision);
+                    m.sample("rbdtier_forecast_recall_ratio", "", ML, c.recall);
                     m.sample("rbdtier_forecast_wasted_bytes_total", "", ML, double(c.wasted_bytes));
                 }
             });
@@ -167,12 +176,12 @@ std::string render_metrics(const Gateway& gateway) {
             for (std::size_t t = 0; t < tiers; ++t) {
                 const auto r = l.io_metrics->snapshot(t, LunIoMetrics::kRead);
                 if (reads > 0)
-                    m.sample("rbdtier_lun_read_hit_share", "",
-                             L + ",pool=\"" + escape(pool(t)) + "\"",
+                    m.sample("rbdtier_lun_read_hit_ratio", "",
+                             L + ",tier=\"" + escape(pool(t)) + "\"",
                              double(r.ios) / double(reads));
                 for (auto dir : {LunIoMetrics::kRead, LunIoMetrics::kWrite}) {
                     const auto s = l.io_metrics->snapshot(t, dir);
-                    const std::string labels = L + ",pool=\"" + escape(pool(t)) + "\",op=\"" +
+                    const std::string labels = L + ",tier=\"" + escape(pool(t)) + "\",op=\"" +
                                                (dir == LunIoMetrics::kRead ? "read" : "write") +
                                                "\"";
                     m.sample("rbdtier_lun_ios_total", "", labels, double(s.ios));

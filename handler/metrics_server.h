@@ -4,7 +4,11 @@
 // render_metrics() reads the Gateway: per LUN its size and bytes per tier (from the placement
 // map), the engine's counters (rounds, migrations by outcome, bytes moved, dropped events,
 // refusals), and, where the I/O path records them (GatewayLun::io_metrics), I/Os, bytes and a
-// latency histogram per tier and direction; gateway-wide: up, paused, LUN count.
+// latency histogram per tier and direction; gateway-wide: build info, up, paused, LUN count.
+// Names follow Prometheus' conventions (base units: _seconds, _bytes, _ratio; _total on
+// counters; rbdtier_build_info{version}, rbdtier_lun_info{lun,pool,image,tenant}). Labels are
+// few and bounded by what the gateway serves: lun ("pool/image"), tier (a tier's pool, at most
+// LunIoMetrics::kMaxTiers per LUN), op, model, outcome, reason, le.
 // MetricsServer binds address:port (127.0.0.1 by default; port 0 picks a free one, see port()),
 // answers GET /metrics with the text and anything else with 404/405, one request per connection.
 // No client can stall another or grow the process without bound (MetricsServerLimits): the

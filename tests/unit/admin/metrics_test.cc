@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -14,6 +16,7 @@
 #include "handler/lun_io_metrics.h"
 #include "handler/metrics_server.h"
 #include "tests/support/descriptor_pressure.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier {
 namespace {
@@ -103,6 +106,65 @@ TEST(Metrics, TextExpositionIsWellFormed) {
     EXPECT_NE(text.find("rbdtier_lun_size_bytes{lun=\"we\\\"ird\\\\lun\"} 1048576\n"),
               std::string::npos)
         << text;
+}
+
+// The exposition as a real Prometheus parser reads it (python3-prometheus-client), with the
+// names and labels Prometheus' conventions want: base units, _total on counters, a build_info
+// gauge, labels from a small fixed set.
+TEST(Metrics, ARealPrometheusParserReadsItAndTheNamesFollowTheConventions) {
+    Gateway gateway(GatewayConfig{}, "/nonexistent.conf");
+    LunIoMetrics io;
+    io.record(0, LunIoMetrics::kRead, 4096, 300);
+    io.record(0, LunIoMetrics::kWrite, 8192, 9000);
+    GatewayLun lun;
+    lun.name = "rbd/img0";
+    lun.pool = "rbd";
+    lun.image = "img0";
+    lun.tenant = "team-a";
+    lun.size_bytes = 1 << 30;
+    lun.io_metrics = &io;
+    std::string error;
+    auto registration = gateway.add_lun(lun, error);
+    ASSERT_TRUE(registration.registered()) << error;
+    const std::string path =
+        ::testing::TempDir() + "/metrics." + std::to_string(::getpid()) + ".prom";
+    std::ofstream(path) << render_metrics(gateway);
+
+    // One line per family ("name type"), one per sample ("sample name label=value,..."), and
+    // "BAD ..." for whatever breaks a convention.
+    const test_support::ShellRun parsed = test_support::run_shell("/usr/bin/python3 - " + path +
+                                                                  R"py( 2>&1 <<'EOF'
+import re, sys
+from prometheus_client.parser import text_string_to_metric_families
+allowed = {"pool", "image", "lun", "tier", "tenant", "initiator", "op", "model", "outcome",
+           "reason", "le", "version"}
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    print(f.name, f.type)
+    if re.search(r"_(ms|us|milliseconds|microseconds|mib|kib|percent|share)(_|$)", f.name):
+        print("BAD", f.name, "is not in base units")
+    for s in f.samples:
+        print("sample", s.name, ",".join(k + "=" + v for k, v in sorted(s.labels.items())))
+        if f.type == "counter" and not s.name.endswith("_total"):
+            print("BAD", s.name, "is a counter without _total")
+        if set(s.labels) - allowed:
+            print("BAD", s.name, "has labels", sorted(set(s.labels) - allowed))
+EOF)py");
+    std::remove(path.c_str());
+    ASSERT_EQ(parsed.code, 0) << "is python3-prometheus-client installed (tools/install-deps.sh)?\n"
+                              << parsed.out;
+    EXPECT_EQ(parsed.out.find("BAD"), std::string::npos) << parsed.out;
+    for (const char* line :
+         {"rbdtier_build_info gauge\n", "sample rbdtier_build_info version=" RBDTIER_VERSION "\n",
+          "rbdtier_lun_info gauge\n",
+          "sample rbdtier_lun_info image=img0,lun=rbd/img0,pool=rbd,"
+          "tenant=team-a\n",
+          "rbdtier_lun_ios counter\n",
+          "sample rbdtier_lun_ios_total lun=rbd/img0,op=read,tier=rbd\n",
+          "rbdtier_lun_io_latency_seconds histogram\n",
+          "sample rbdtier_lun_io_latency_seconds_bucket le=0.0005,lun=rbd/img0,"
+          "op=read,tier=rbd\n",
+          "rbdtier_lun_read_hit_ratio gauge\n"})
+        EXPECT_NE(parsed.out.find(line), std::string::npos) << line << "in:\n" << parsed.out;
 }
 
 TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
