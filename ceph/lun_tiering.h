@@ -13,6 +13,9 @@
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
 // with the policy while no round uses it. All public members are thread-safe.
+// Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
+// from it are brought back first, and nothing moves anywhere else (pins to other tiers are
+// refused) until it is released; it covers extents added by a resize too.
 // Resources (optional, set before start()): every resource_interval_us the rounds thread samples
 // the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
 // hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
@@ -147,9 +150,14 @@ public:
     // them are dropped. Refuses (EINVAL) a tier id out of range or an empty/out-of-LUN range; a
     // new pin replaces overlap.
     Status pin(ExtentIndex first, std::uint64_t count, TierId tier);
-    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned).
+    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned;
+    // not the home pin: set_home_pinned(false)).
     void unpin(ExtentIndex first, std::uint64_t count);
     std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
+    // The home pin (see above): set, it replaces every pin (pins() shows the whole LUN pinned
+    // to tier 0); released, the LUN is the policy's again, without pins.
+    void set_home_pinned(bool pinned);
+    bool home_pinned() const;
     // The orders of the last round that are not carried out yet (the migration queue), best
     // first.
     std::vector<MigrationOrder> queue() const;
@@ -192,6 +200,7 @@ private:
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;
     std::map<ExtentIndex, PinnedRange> pins_;  // by first extent; under mutex_
+    bool home_pinned_ = false;                 // under mutex_
     std::vector<MigrationOrder> queue_;        // under mutex_
     std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
     // Held by a round while it uses the policy, and by inspect().

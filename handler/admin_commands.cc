@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "ceph/lun_lifecycle.h"
 #include "handler/admin_range.h"
 
 namespace rbdtier {
@@ -88,6 +89,11 @@ json placement_json(const GatewayLun& lun) {
     return out;
 }
 
+// Extents outside the home image, from the map (what a tool reading the home image misses).
+std::uint64_t extents_away(const GatewayLun& lun) {
+    return lun.map ? lun.map->entries().size() : 0;
+}
+
 json summary(const GatewayLun& lun, bool paused) {
     json tiers = json::array();
     const std::uint64_t eb = extent_bytes(lun);
@@ -111,6 +117,8 @@ json summary(const GatewayLun& lun, bool paused) {
             {"extent_bytes", eb},
             {"extents", extent_count(lun)},
             {"tiers", std::move(tiers)},
+            {"extents_away", extents_away(lun)},
+            {"home_pinned", lun.tiering ? json(lun.tiering->home_pinned()) : json(nullptr)},
             {"engine", engine_json(lun, paused)},
             {"placement", placement_json(lun)}};
 }
@@ -186,9 +194,9 @@ json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
 
 const std::vector<std::string>& AdminCommands::known() {
     static const std::vector<std::string> names = {
-        "status", "lun list", "lun show", "tier list", "migrations",        "map",
-        "heat",   "pause",    "resume",   "scrub",     "forecast accuracy", "alerts",
-        "pin",    "unpin",    "reload"};
+        "status", "lun list", "lun show", "tier list",   "migrations",        "map",
+        "heat",   "pause",    "resume",   "scrub",       "forecast accuracy", "alerts",
+        "pin",    "unpin",    "reload",   "lun evacuate"};
     return names;
 }
 
@@ -218,6 +226,8 @@ json AdminCommands::handle(const json& request) {
                 result = lun_list();
             else if (name == "lun show")
                 result = lun_show(need_lun(gateway_, request));
+            else if (name == "lun evacuate")
+                result = evacuate(need_lun(gateway_, request));
             else if (name == "tier list")
                 result = tier_list();
             else if (name == "migrations")
@@ -551,6 +561,21 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     if (!parsed.range) throw CommandError(parsed.error);
     const ExtentRange r = *parsed.range;
     json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
+    const std::string release = "`rbdtier unpin " + lun.name + " all` hands it back to tiering";
+    if (tiering.home_pinned()) {
+        const bool whole = r.first == 0 && r.count >= extent_count(lun);
+        if (!pin && whole) {
+            if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
+            if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, false); !st)
+                throw CommandError("release the home pin of " + lun.name + ": " + st.message());
+            tiering.set_home_pinned(false);
+            out["pins"] = pins_json(lun);
+            return out;
+        }
+        if (!pin || need_string(request, "tier") != lun.images->pool(0))
+            throw CommandError("LUN '" + lun.name +
+                               "' is pinned home whole (evacuated): " + release);
+    }
     if (pin) {
         const std::string tier = need_string(request, "tier");
         const auto index = lun.images->index_of(tier);
@@ -569,6 +594,16 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     }
     out["pins"] = pins_json(lun);
     return out;
+}
+
+json AdminCommands::evacuate(const GatewayLun& lun) const {
+    need_tiering(lun);
+    if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
+    // In RADOS first: whichever gateway owns the LUN, now or after a failover, follows it.
+    if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, true); !st)
+        throw CommandError("pin " + lun.name + " home: " + st.message());
+    lun.tiering->set_home_pinned(true);
+    return lun_show(lun);
 }
 
 json AdminCommands::scrub(const GatewayLun& lun) const {
