@@ -15,9 +15,13 @@ void SocketCommand::add_common_options(CLI::App* sub) {
 }
 
 int SocketCommand::exchange(nlohmann::json& result) const {
+    return exchange(request(), result);
+}
+
+int SocketCommand::exchange(const nlohmann::json& request, nlohmann::json& result) const {
     nlohmann::json reply;
     try {
-        nlohmann::json req = request();
+        nlohmann::json req = request;
         req["version"] = 1;
         reply = admin_call(resolve_admin_socket(socket_, config_), req);
     } catch (const AdminClientError& e) {
