@@ -156,7 +156,9 @@ ceph::Status Lun::enable_tiering() {
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
     (void)follow_home_pin();  // the rounds read it again before they move anything
-    if (config_.policy != TierPolicy::kNone) tiering_->start();
+    // Whatever the policy: pins and the home pin are carried out by the rounds (under
+    // policy=none they are all that moves).
+    tiering_->start();
     return ceph::Status::ok();
 }
 
