@@ -278,9 +278,12 @@ TEST_F(LunLifecycle, EvacuateWhileIoRunsThenExportAndRemove) {
     cli_json("pin " + lun + " 6-11 nvme-b", gw.socket());
     {
         TempFile file("life-moving.img");
-        const CliRun r = cli("lun export " + lun + " " + file.path + conf);
+        const CliRun r = cli("lun export " + lun + " " + file.path + conf + " --format json");
         ASSERT_EQ(r.code, 0) << r.out;
         EXPECT_EQ(compare_file(file.path, shadow), "") << "export while extents move";
+        const json done = json::parse(r.out, nullptr, false);
+        std::printf("export while moving: %d extents from tiers, %d read again\n",
+                    done.value("extents_away", -1), done.value("reread_extents", -1));
     }
     ASSERT_TRUE(wait_for([&] { return rados_map(*cluster_, image).size() >= 12; }, 60s))
         << "pinned extents never moved: " << rados_map(*cluster_, image).size();
@@ -303,12 +306,23 @@ TEST_F(LunLifecycle, EvacuateWhileIoRunsThenExportAndRemove) {
     // Evacuate while a thread writes and reads back.
     ShadowIo io(*dev, shadow);
     ASSERT_TRUE(wait_for([&] { return io.writes() > 20; }, 30s)) << io.failure();
+    const std::uint64_t writes_before = io.writes(), reads_before = io.reads();
+    const std::uint64_t moved_before =
+        cli_json("lun show " + lun, gw.socket())["engine"]["moved"].get<std::uint64_t>();
     const CliRun evac = cli("lun evacuate " + lun + sock + " --timeout 120 --format json");
     ASSERT_EQ(evac.code, 0) << evac.out;
     const json evacuated = json::parse(evac.out, nullptr, false);
     EXPECT_EQ(evacuated.value("extents_away", 99), 0) << evac.out;
     EXPECT_EQ(evacuated.value("home_pinned", false), true) << evac.out;
     const std::uint64_t writes_at_evacuation = io.writes();
+    const std::uint64_t moved_home =
+        evacuated["engine"]["moved"].get<std::uint64_t>() - moved_before;
+    EXPECT_GE(moved_home, 12u) << evac.out;
+    EXPECT_GT(writes_at_evacuation, writes_before) << "no write while extents came home";
+    std::printf("evacuation: %lu extents home while %lu writes and %lu checked reads ran\n",
+                static_cast<unsigned long>(moved_home),
+                static_cast<unsigned long>(writes_at_evacuation - writes_before),
+                static_cast<unsigned long>(io.reads() - reads_before));
     // The policy still wants the extents out: a few more rounds under I/O move none.
     std::this_thread::sleep_for(3s);
     EXPECT_TRUE(rados_map(*cluster_, image).empty()) << "an extent left home after evacuation";
