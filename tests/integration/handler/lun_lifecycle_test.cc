@@ -43,15 +43,6 @@ using namespace std::chrono_literals;
 constexpr std::uint64_t kExtent = 4 << 20;
 const std::vector<std::string> kTiers = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 
-// The placement map as it is in RADOS now (a fresh load, not the gateway's copy).
-std::map<std::uint64_t, ceph::PlacementEntry> rados_map(const ceph::Cluster& cluster,
-                                                        const std::string& image) {
-    auto map = ceph::read_placement_map(cluster, "hdd-a", "", image);
-    EXPECT_TRUE(map.is_ok()) << map.status().message();
-    if (!map) return {};
-    return map->entries();
-}
-
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;
