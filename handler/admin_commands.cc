@@ -561,7 +561,6 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     if (!parsed.range) throw CommandError(parsed.error);
     const ExtentRange r = *parsed.range;
     json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
-    const std::string release = "`rbdtier unpin " + lun.name + " all` hands it back to tiering";
     if (tiering.home_pinned()) {
         const bool whole = r.first == 0 && r.count >= extent_count(lun);
         if (!pin && whole) {
@@ -573,8 +572,8 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
             return out;
         }
         if (!pin || need_string(request, "tier") != lun.images->pool(0))
-            throw CommandError("LUN '" + lun.name +
-                               "' is pinned home whole (evacuated): " + release);
+            throw CommandError("LUN '" + lun.name + "' is pinned home whole (evacuated): " +
+                               "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
         const std::string tier = need_string(request, "tier");
