@@ -296,16 +296,23 @@ Status LunTiering::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
     return Status::ok();
 }
 
-void LunTiering::set_home_pinned(bool pinned) {
+void LunTiering::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
     std::lock_guard lock(mutex_);
     if (pinned == home_pinned_) return;
+    if (if_version && *if_version != home_pin_version_) return;
     home_pinned_ = pinned;
+    ++home_pin_version_;
     pins_.clear();
 }
 
 bool LunTiering::home_pinned() const {
     std::lock_guard lock(mutex_);
     return home_pinned_;
+}
+
+std::uint64_t LunTiering::home_pin_version() const {
+    std::lock_guard lock(mutex_);
+    return home_pin_version_;
 }
 
 void LunTiering::unpin(ExtentIndex first, std::uint64_t count) {

@@ -155,9 +155,13 @@ public:
     void unpin(ExtentIndex first, std::uint64_t count);
     std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
     // The home pin (see above): set, it replaces every pin (pins() shows the whole LUN pinned
-    // to tier 0); released, the LUN is the policy's again, without pins.
-    void set_home_pinned(bool pinned);
+    // to tier 0); released, the LUN is the policy's again, without pins. Each change bumps
+    // home_pin_version(); given `if_version`, the call changes nothing unless the version is
+    // still that one (whoever follows the pin in RADOS passes the version it saw before reading
+    // it, so a stale read cannot undo a newer change).
+    void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
     bool home_pinned() const;
+    std::uint64_t home_pin_version() const;
     // The orders of the last round that are not carried out yet (the migration queue), best
     // first.
     std::vector<MigrationOrder> queue() const;
@@ -201,6 +205,7 @@ private:
     std::deque<MigrationRecord> history_;
     std::map<ExtentIndex, PinnedRange> pins_;  // by first extent; under mutex_
     bool home_pinned_ = false;                 // under mutex_
+    std::uint64_t home_pin_version_ = 0;       // under mutex_
     std::vector<MigrationOrder> queue_;        // under mutex_
     std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
     // Held by a round while it uses the policy, and by inspect().

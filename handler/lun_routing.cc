@@ -182,12 +182,14 @@ ceph::Status Lun::may_move_extents() {
 }
 
 bool Lun::follow_home_pin() {
+    // An admin command may change the pin while it is read: the newer change wins.
+    const std::uint64_t seen = tiering_->home_pin_version();
     auto pinned = ceph::home_pinned(image_);
     if (!pinned) {
         tiering_problem(pinned.status().with_context("read the LUN's home pin"));
         return false;
     }
-    tiering_->set_home_pinned(*pinned);
+    tiering_->set_home_pinned(*pinned, seen);
     return true;
 }
 

@@ -147,8 +147,14 @@ TEST(LunTieringPins, HomePinBringsEveryExtentHomeAndKeepsItThere) {
     for (const auto& o : tiering.queue()) EXPECT_EQ(o.to, 0) << "extent " << o.extent;
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'h'));
 
+    // A release read before the pin was set (a stale read of RADOS) changes nothing.
+    const std::uint64_t version = tiering.home_pin_version();
+    tiering.set_home_pinned(false, version - 1);
+    EXPECT_TRUE(tiering.home_pinned()) << "a stale release undid the pin";
+
     // Released: the LUN is the policy's again, without the pins it had before.
-    tiering.set_home_pinned(false);
+    tiering.set_home_pinned(false, version);
+    EXPECT_EQ(tiering.home_pin_version(), version + 1);
     EXPECT_TRUE(tiering.pins().empty());
     for (int round = 0; round < 6; ++round) {
         record_reads(tiering, 4);
