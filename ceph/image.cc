@@ -18,6 +18,14 @@ Result<Image> Image::open(const IoContext& io, const std::string& name,
     return Image(handle, std::move(spec));
 }
 
+Result<Image> Image::open_read_only(const IoContext& io, const std::string& name) {
+    std::string spec = io.where() + "/" + name;
+    rbd_image_t handle = nullptr;
+    int rc = rbd_open_read_only(io.handle(), name.c_str(), &handle, nullptr);
+    if (rc < 0) return Status::error(rc, "open image " + spec + " read-only");
+    return Image(handle, std::move(spec));
+}
+
 Image& Image::operator=(Image&& other) noexcept {
     if (this != &other) {
         (void)close();
@@ -90,6 +98,12 @@ Result<std::optional<std::string>> Image::metadata_get(const std::string& key) c
 Status Image::metadata_set(const std::string& key, const std::string& value) {
     int rc = rbd_metadata_set(handle_, key.c_str(), value.c_str());
     return check(rc, [&] { return "set metadata " + key + " of image " + spec_; });
+}
+
+Status Image::metadata_remove(const std::string& key) {
+    int rc = rbd_metadata_remove(handle_, key.c_str());
+    if (rc == -ENOENT) return Status::ok();
+    return check(rc, [&] { return "remove metadata " + key + " of image " + spec_; });
 }
 
 Result<bool> Image::is_exclusive_lock_owner() const {

@@ -1,6 +1,8 @@
 // Image: an open RBD image (rbd_image_t), owned; plus create/remove helpers on an IoContext.
 //
-// open() opens "pool/image" (or "pool/image@snap", read-only). The IoContext (and its Cluster)
+// open() opens "pool/image" (or "pool/image@snap", read-only); open_read_only() opens the writable
+// head read-only: no exclusive lock, no watch on the header (so it does not count among the
+// image's watchers, the gateways serving it). The IoContext (and its Cluster)
 // must outlive the Image. The destructor closes the image, waiting for in-flight aio; call
 // close() to see the error instead. Metadata, size and lock calls are synchronous (control
 // path); the data path uses handle() with rbd_aio_* directly. Move-only.
@@ -36,6 +38,7 @@ public:
     // snapshot empty = the writable head.
     static Result<Image> open(const IoContext& io, const std::string& name,
                               const std::string& snapshot = {});
+    static Result<Image> open_read_only(const IoContext& io, const std::string& name);
 
     Image(Image&& other) noexcept
         : handle_(std::exchange(other.handle_, nullptr)), spec_(std::move(other.spec_)) {}
@@ -57,6 +60,7 @@ public:
     // Image metadata (rbd image-meta): std::nullopt when the key is absent.
     Result<std::optional<std::string>> metadata_get(const std::string& key) const;
     Status metadata_set(const std::string& key, const std::string& value);
+    Status metadata_remove(const std::string& key);  // an absent key is no error
 
     // Exclusive lock (ALUA failover).
     Result<bool> is_exclusive_lock_owner() const;

@@ -172,6 +172,10 @@ void LunTiering::run_round() {
             continue;  // stale or not ours
         }
         // A pin set since the round began wins over the order.
+        if (home_pinned_ && order.to != 0) {
+            queue_done_[i] = true;
+            continue;
+        }
         if (auto pin = pins_.upper_bound(order.extent); pin != pins_.begin()) {
             --pin;
             const PinnedRange& p = pin->second;
@@ -243,8 +247,12 @@ std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> or
     std::vector<PinnedRange> pins;
     {
         std::lock_guard lock(mutex_);
-        if (pins_.empty()) return orders;
-        for (const auto& [first, pin] : pins_) pins.push_back(pin);
+        if (home_pinned_) {
+            pins.push_back(PinnedRange{0, gate_.extents(), 0});
+        } else {
+            if (pins_.empty()) return orders;
+            for (const auto& [first, pin] : pins_) pins.push_back(pin);
+        }
     }
     auto pinned = [&pins](ExtentIndex e) {
         auto it = std::upper_bound(pins.begin(), pins.end(), e,
@@ -304,9 +312,34 @@ Status LunTiering::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
                                           std::to_string(extents) + " extents");
     }
     std::lock_guard lock(mutex_);
+    if (home_pinned_) {
+        if (tier == 0) return Status::ok();  // pinned there already
+        return Status::error(-EBUSY,
+                             "the LUN is pinned home whole (evacuated): release that "
+                             "first");
+    }
     cut(pins_, first, count);
     pins_[first] = PinnedRange{first, count, tier};
     return Status::ok();
+}
+
+void LunTiering::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
+    std::lock_guard lock(mutex_);
+    if (pinned == home_pinned_) return;
+    if (if_version && *if_version != home_pin_version_) return;
+    home_pinned_ = pinned;
+    ++home_pin_version_;
+    pins_.clear();
+}
+
+bool LunTiering::home_pinned() const {
+    std::lock_guard lock(mutex_);
+    return home_pinned_;
+}
+
+std::uint64_t LunTiering::home_pin_version() const {
+    std::lock_guard lock(mutex_);
+    return home_pin_version_;
 }
 
 void LunTiering::unpin(ExtentIndex first, std::uint64_t count) {
@@ -318,6 +351,7 @@ void LunTiering::unpin(ExtentIndex first, std::uint64_t count) {
 
 std::vector<PinnedRange> LunTiering::pins() const {
     std::lock_guard lock(mutex_);
+    if (home_pinned_) return {PinnedRange{0, gate_.extents(), 0}};
     std::vector<PinnedRange> out;
     for (const auto& [first, pin] : pins_) out.push_back(pin);
     return out;

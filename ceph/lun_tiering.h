@@ -7,20 +7,23 @@
 // capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
 // (token bucket): each order starts as soon as the bucket holds its bytes, and what the budget
 // cannot carry before the next round is due is left to that round's plan (the executor model of
-// engine/migration_channel.h, which replays use). The policy hears of each completed move
-// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages indexes
-// (0 = home). Times are microseconds on the steady clock since the LunTiering was made (now_us()).
-// stop() (or the destructor) ends the thread after the migration in progress; set_paused(true)
-// stops a round after it too. Pins (admin): a pinned extent is moved to its pin's tier before any
-// policy order (within the bandwidth budget and the tier's capacity) and never elsewhere; the
-// policy's orders for it are dropped. queue() shows the last round's orders not carried out yet;
-// inspect() runs a function with the policy while no round uses it. All public members are
-// thread-safe. Resources (optional, set before start()): every resource_interval_us the rounds
-// thread samples the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its
-// other LUNs hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier
-// takes no more than the tenant's quota there allows (its other LUNs' usage, measured on the
-// cluster, plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit
-// wins. The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
+// engine/migration_channel.h, which replays use). The policy hears of each completed move (migrated()); every attempt is kept in
+// the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
+// the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
+// thread after the migration in progress; set_paused(true) stops a round after it too.
+// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
+// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
+// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
+// with the policy while no round uses it. All public members are thread-safe.
+// Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
+// from it are brought back first, and nothing moves anywhere else (pins to other tiers are
+// refused) until it is released; it covers extents added by a resize too.
+// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
+// the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
+// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
+// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
+// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
+// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
 #pragma once
 
 #include <atomic>
@@ -149,9 +152,18 @@ public:
     // them are dropped. Refuses (EINVAL) a tier id out of range or an empty/out-of-LUN range; a
     // new pin replaces overlap.
     Status pin(ExtentIndex first, std::uint64_t count, TierId tier);
-    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned).
+    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned;
+    // not the home pin: set_home_pinned(false)).
     void unpin(ExtentIndex first, std::uint64_t count);
     std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
+    // The home pin (see above): set, it replaces every pin (pins() shows the whole LUN pinned
+    // to tier 0); released, the LUN is the policy's again, without pins. Each change bumps
+    // home_pin_version(); given `if_version`, the call changes nothing unless the version is
+    // still that one (whoever follows the pin in RADOS passes the version it saw before reading
+    // it, so a stale read cannot undo a newer change).
+    void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
+    bool home_pinned() const;
+    std::uint64_t home_pin_version() const;
     // The orders of the last round that are not carried out yet (the migration queue), best
     // first.
     std::vector<MigrationOrder> queue() const;
@@ -199,6 +211,8 @@ private:
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;
     std::map<ExtentIndex, PinnedRange> pins_;  // by first extent; under mutex_
+    bool home_pinned_ = false;                 // under mutex_
+    std::uint64_t home_pin_version_ = 0;       // under mutex_
     std::vector<MigrationOrder> queue_;        // under mutex_
     std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
     // Held by a round while it uses the policy, and by inspect().

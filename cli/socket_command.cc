@@ -15,9 +15,13 @@ void SocketCommand::add_common_options(CLI::App* sub) {
 }
 
 int SocketCommand::exchange(nlohmann::json& result) const {
+    return exchange(request(), result);
+}
+
+int SocketCommand::exchange(const nlohmann::json& request, nlohmann::json& result) const {
     nlohmann::json reply;
     try {
-        reply = admin_call(resolve_admin_socket(socket_, config_), request());
+        reply = admin_call(resolve_admin_socket(socket_, config_), request);
     } catch (const AdminClientError& e) {
         if (json_format()) std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
         std::cerr << "rbdtier: " << e.what() << '\n';

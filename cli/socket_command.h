@@ -29,6 +29,8 @@ protected:
     // Sends request() and puts the gateway's result in `result`; on failure reports it (stderr,
     // and stdout in json format) and returns the exit code.
     int exchange(nlohmann::json& result) const;
+    // The same with another request (verbs that ask more than once, e.g. to follow progress).
+    int exchange(const nlohmann::json& request, nlohmann::json& result) const;
     bool json_format() const { return format_ == "json"; }
 
 private:

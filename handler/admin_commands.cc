@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "ceph/lun_lifecycle.h"
 #include "handler/admin_range.h"
 
 namespace rbdtier {
@@ -34,6 +35,8 @@ constexpr CommandSpec kCommands[] = {
     {"status", "gateway, site, pause state; per LUN lock ownership, engine and placement"},
     {"lun list", "LUNs: size, tenant, extents and bytes per tier, engine counters"},
     {"lun show name=lun,type=CephString", "one LUN: tiers, engine, lock owner, I/O per tier"},
+    {"lun evacuate name=lun,type=CephString",
+     "bring every extent home and keep it there (the home image alone is then the LUN)"},
     {"tier list", "pools in use: device class, site, latency, capacity, used"},
     {"migrations name=lun,type=CephString,req=false name=limit,type=CephInt,range=0,req=false",
      "migration queue, history (newest last, at most limit, default 50) and counters"},
@@ -45,7 +48,7 @@ constexpr CommandSpec kCommands[] = {
      "precision, recall and wasted bytes per forecast model and per tenant"},
     {"alerts name=lun,type=CephString,req=false", "anomalies the engine noticed"},
     {"pin name=lun,type=CephString name=range,type=CephString name=tier,type=CephString",
-     "keep extents in a tier (range: 0-15 extents or 0M-64M bytes)"},
+     "keep extents in a tier (range: 0-15 extents, 0M-64M bytes or all)"},
     {"unpin name=lun,type=CephString name=range,type=CephString",
      "hand pinned extents back to the policy"},
     {"pause", "stop migrations on every LUN of the gateway"},
@@ -167,6 +170,11 @@ json placement_json(const GatewayLun& lun) {
     return out;
 }
 
+// Extents outside the home image, from the map (what a tool reading the home image misses).
+std::uint64_t extents_away(const GatewayLun& lun) {
+    return lun.map ? lun.map->entries().size() : 0;
+}
+
 json summary(const GatewayLun& lun, bool paused) {
     json tiers = json::array();
     const std::uint64_t eb = extent_bytes(lun);
@@ -190,6 +198,8 @@ json summary(const GatewayLun& lun, bool paused) {
             {"extent_bytes", eb},
             {"extents", extent_count(lun)},
             {"tiers", std::move(tiers)},
+            {"extents_away", extents_away(lun)},
+            {"home_pinned", lun.tiering ? json(lun.tiering->home_pinned()) : json(nullptr)},
             {"engine", engine_json(lun, paused)},
             {"placement", placement_json(lun)}};
 }
@@ -315,6 +325,8 @@ AdminReply AdminCommands::handle(const json& request) {
                 result = lun_list();
             else if (name == "lun show")
                 result = lun_show(need_lun(gateway_, request));
+            else if (name == "lun evacuate")
+                result = evacuate(need_lun(gateway_, request));
             else if (name == "tier list")
                 result = tier_list();
             else if (name == "migrations")
@@ -646,6 +658,20 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     if (!parsed.range) throw CommandError(parsed.error);
     const ExtentRange r = *parsed.range;
     json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
+    if (tiering.home_pinned()) {
+        const bool whole = r.first == 0 && r.count >= extent_count(lun);
+        if (!pin && whole) {
+            if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
+            if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, false); !st)
+                throw CommandError("release the home pin of " + lun.name + ": " + st.message());
+            tiering.set_home_pinned(false);
+            out["pins"] = pins_json(lun);
+            return out;
+        }
+        if (!pin || need_string(request, "tier") != lun.images->pool(0))
+            throw CommandError("LUN '" + lun.name + "' is pinned home whole (evacuated): " +
+                               "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
+    }
     if (pin) {
         const std::string tier = need_string(request, "tier");
         const auto index = lun.images->index_of(tier);
@@ -664,6 +690,16 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     }
     out["pins"] = pins_json(lun);
     return out;
+}
+
+json AdminCommands::evacuate(const GatewayLun& lun) const {
+    need_tiering(lun);
+    if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
+    // In RADOS first: whichever gateway owns the LUN, now or after a failover, follows it.
+    if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, true); !st)
+        throw CommandError("pin " + lun.name + " home: " + st.message());
+    lun.tiering->set_home_pinned(true);
+    return lun_show(lun);
 }
 
 json AdminCommands::scrub(const GatewayLun& lun) const {

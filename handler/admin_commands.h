@@ -4,7 +4,11 @@
 // Ceph daemons do; `get_command_descriptions` gives each command's signature in Ceph's form, so
 // `ceph daemon PATH <command> [args]` works. Commands:
 //   status                      gateway, site, pause state, per-LUN lock ownership and engine
-//   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters
+//   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters,
+//                               extents away from the home image, whether it is pinned home
+//   lun evacuate {lun}          pins the LUN home whole (in RADOS: the home image's metadata,
+//                               ceph/lun_lifecycle.h): its owner brings every extent home and
+//                               moves none out; replies as lun show (poll it for progress)
 //   tier list                   pools in use: device class, site, latency, capacity, used
 //   migrations {lun?, limit?}   migration history (newest last) and per-LUN counters
 //   migrations also lists the queue: the last round's orders not carried out yet (net benefit,
@@ -14,8 +18,10 @@
 //                               (a window of at most kMaxHeatExtents extents; "truncated")
 //   forecast accuracy {lun?}    precision/recall/wasted bytes per model and per tenant
 //   alerts {lun?}               anomalies the engine noticed (kept out of the fast tiers)
-//   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents or "0M-64M" bytes)
-//   unpin {lun,range}           hand them back to the policy
+//   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents, "0M-64M" bytes,
+//                               "all")
+//   unpin {lun,range}           hand them back to the policy; on a LUN pinned home whole, only
+//                               the whole LUN ("all"), which releases the home pin
 //   pause | resume              stop/restart migrations on every LUN of the gateway
 //   scrub {lun}                 removes stray data, verifies migrated extents' crc32c
 //   reload                      re-reads rbdtier.conf (a bad file is refused, the old one kept)
@@ -58,6 +64,7 @@ private:
     nlohmann::json alerts(const nlohmann::json& request) const;
     nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin) const;
     nlohmann::json scrub(const GatewayLun& lun) const;
+    nlohmann::json evacuate(const GatewayLun& lun) const;
     nlohmann::json reload();
 
     Gateway& gateway_;

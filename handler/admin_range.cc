@@ -55,6 +55,7 @@ ExtentRangeParse refuse(std::string_view text, const std::string& why) {
 ExtentRangeParse parse_extent_range(std::string_view text, std::uint64_t extent_bytes,
                                     std::uint64_t extents) {
     if (extent_bytes == 0 || extents == 0) return refuse(text, "names no extent: the LUN has none");
+    if (text == "all") return {ExtentRange{0, extents}, {}};
     const std::size_t dash = text.find('-');
     const std::string_view lo_text = text.substr(0, dash);
     const std::string_view hi_text = dash == std::string_view::npos ? text : text.substr(dash + 1);

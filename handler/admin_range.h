@@ -3,7 +3,8 @@
 // Two forms, both inclusive of every extent they touch:
 //   "A-B"         extents A through B (extent indexes, B >= A); "A" alone is one extent;
 //   "XU-YU"       bytes [X, Y) with a unit on both ends (K, M, G, T: binary; e.g. "0M-64M",
-//                 "4096K-8M"); a byte range must not be empty.
+//                 "4096K-8M"); a byte range must not be empty;
+//   "all"         every extent of the LUN.
 // The range must lie within the LUN's `extents`. Refusals say what is wrong ("range '9-3' ends
 // before it starts"). Pure.
 #pragma once

@@ -137,6 +137,9 @@ private:
     // Tiered I/O path (lun_routing.cc).
     ceph::Status enable_tiering();
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
+    // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
+    // false, with the problem noted, when it cannot be read (nothing moves then).
+    bool follow_home_pin();
     // Whether this gateway may change the LUN's placement now (checked every round and before
     // every commit): it holds the exclusive lock, and no other gateway can write behind it.
     ceph::Status may_move_extents();

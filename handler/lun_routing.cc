@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "ceph/completion.h"
+#include "ceph/lun_lifecycle.h"
 #include "ceph/resource_monitor.h"
 #include "ceph/tenant_quota.h"
 #include "ceph/tier_discovery.h"
@@ -130,6 +131,7 @@ ceph::Status Lun::enable_tiering() {
     options.round_us = policy_config.round_us;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.may_migrate = [this] {
+        if (!follow_home_pin()) return false;
         if (has_lock() != 1) return false;  // a standby: another gateway owns the LUN
         if (ceph::Status s = may_move_extents(); !s) {
             tiering_problem(s);
@@ -153,7 +155,10 @@ ceph::Status Lun::enable_tiering() {
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
-    if (config_.policy != TierPolicy::kNone) tiering_->start();
+    (void)follow_home_pin();  // the rounds read it again before they move anything
+    // Whatever the policy: pins and the home pin are carried out by the rounds (under
+    // policy=none they are all that moves).
+    tiering_->start();
     return ceph::Status::ok();
 }
 
@@ -174,6 +179,18 @@ ceph::Status Lun::may_move_extents() {
                         "implicit failover (one lock owner) or with a single gateway");
     }
     return ceph::Status::ok();
+}
+
+bool Lun::follow_home_pin() {
+    // An admin command may change the pin while it is read: the newer change wins.
+    const std::uint64_t seen = tiering_->home_pin_version();
+    auto pinned = ceph::home_pinned(image_);
+    if (!pinned) {
+        tiering_problem(pinned.status().with_context("read the LUN's home pin"));
+        return false;
+    }
+    tiering_->set_home_pinned(*pinned, seen);
+    return true;
 }
 
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and

@@ -81,15 +81,6 @@ Split cli(const std::string& args) {
     return s;
 }
 
-// The placement map as it is in RADOS now (a fresh load, not the gateway's copy).
-std::map<std::uint64_t, ceph::PlacementEntry> rados_map(const ceph::Cluster& cluster,
-                                                        const std::string& image) {
-    auto map = ceph::read_placement_map(cluster, "hdd-a", "", image);
-    EXPECT_TRUE(map.is_ok()) << map.status().message();
-    if (!map) return {};
-    return map->entries();
-}
-
 std::string pool_at(const std::map<std::uint64_t, ceph::PlacementEntry>& map, std::uint64_t e) {
     auto it = map.find(e);
     return it == map.end() ? "hdd-a" : it->second.pool;

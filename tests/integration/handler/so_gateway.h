@@ -8,14 +8,17 @@
 // and reading back patterns on a LUN until stopped, counting what succeeded and what failed.
 // wait_for(): polls a condition until it holds or a deadline passes. find_named(): the element
 // of a JSON array whose "name" is given. TestImage: an RBD image made on the test cluster for one
-// test (header-only: it needs rbdtier_ceph, which the test executables link).
+// test, and rados_map(): the placement map of a LUN at home in hdd-a as RADOS holds it now
+// (header-only: they need rbdtier_ceph, which the test executables link).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +30,8 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "ceph/placement_map.h"
+#include "ceph/tiered_lun_store.h"
 #include "tests/harness/harness.h"
 #include "tests/support/shell_command.h"
 
@@ -139,6 +144,16 @@ private:
     std::optional<ceph::IoContext> io_;
     bool removed_ = false;
 };
+
+// The placement map of the LUN at home in hdd-a/`image`, as it is in RADOS now (a fresh load,
+// not the gateway's copy); a gtest failure and an empty map when it cannot be read.
+inline std::map<std::uint64_t, ceph::PlacementEntry> rados_map(const ceph::Cluster& cluster,
+                                                               const std::string& image) {
+    auto map = ceph::read_placement_map(cluster, "hdd-a", "", image);
+    EXPECT_TRUE(map.is_ok()) << map.status().message();
+    if (!map) return {};
+    return map->entries();
+}
 
 const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name);
 

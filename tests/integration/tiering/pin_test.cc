@@ -1,6 +1,7 @@
 // Pins on the live cluster: pinned extents go to their tier before anything else, stay there
 // whatever the policy wants, wait for the bandwidth budget in the queue, and a new pin replaces
-// the overlapping part of an older one.
+// the overlapping part of an older one. The home pin brings every extent home against the
+// policy, keeps them there, and refuses pins elsewhere until it is released.
 #include <gtest/gtest.h>
 #include <rbd/librbd.h>
 
@@ -114,6 +115,52 @@ TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
     EXPECT_EQ(queue.front().reason, "pinned to nvme-a");
     EXPECT_GE(tiering.stats().deferred_bandwidth, 1u);
     EXPECT_EQ(allocated_extents(lun->images().image(1), size), 1u);
+}
+
+// Home pin: the extents away come home first, the policy moves none out while it holds.
+TEST(LunTieringPins, HomePinBringsEveryExtentHomeAndKeepsItThere) {
+    TieredWithBudget t(6, 'h', "reactive", 64.0 * kExtent);
+    const std::uint64_t size = t.size;
+    auto& lun = t.lun;
+    ceph::LunTiering& tiering = *t.tiering;
+    ASSERT_TRUE(tiering.pin(0, 2, 2));  // extents 0, 1 -> nvme-b
+    for (int round = 0; round < 6; ++round) {
+        for (std::uint64_t e : {0u, 1u, 4u}) record_reads(tiering, e);  // 4: reactive's
+        tiering.run_round();
+    }
+    ASSERT_EQ(lun->gate().tier(0), 2);
+    ASSERT_EQ(lun->gate().tier(4), 1);
+
+    tiering.set_home_pinned(true);
+    EXPECT_TRUE(tiering.home_pinned());
+    const std::vector<ceph::PinnedRange> whole = {{0, 6, 0}};
+    EXPECT_EQ(tiering.pins(), whole) << "the home pin replaces the others";
+    EXPECT_EQ(tiering.pin(2, 1, 1).code(), -EBUSY) << "no pin elsewhere while pinned home";
+    EXPECT_TRUE(tiering.pin(2, 1, 0)) << "home: pinned there already";
+    for (int round = 0; round < 6; ++round) {
+        for (std::uint64_t e : {0u, 1u, 4u, 5u}) record_reads(tiering, e);  // reactive wants them
+        tiering.run_round();
+    }
+    for (std::uint64_t e = 0; e < 6; ++e) EXPECT_EQ(lun->gate().tier(e), 0) << "extent " << e;
+    for (std::size_t i = 1; i < lun->images().count(); ++i)
+        EXPECT_EQ(allocated_extents(lun->images().image(i), size), 0u) << "tier " << i;
+    for (const auto& o : tiering.queue()) EXPECT_EQ(o.to, 0) << "extent " << o.extent;
+    EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'h'));
+
+    // A release read before the pin was set (a stale read of RADOS) changes nothing.
+    const std::uint64_t version = tiering.home_pin_version();
+    tiering.set_home_pinned(false, version - 1);
+    EXPECT_TRUE(tiering.home_pinned()) << "a stale release undid the pin";
+
+    // Released: the LUN is the policy's again, without the pins it had before.
+    tiering.set_home_pinned(false, version);
+    EXPECT_EQ(tiering.home_pin_version(), version + 1);
+    EXPECT_TRUE(tiering.pins().empty());
+    for (int round = 0; round < 6; ++round) {
+        record_reads(tiering, 4);
+        tiering.run_round();
+    }
+    EXPECT_EQ(lun->gate().tier(4), 1) << "reactive promotes again";
 }
 
 }  // namespace
