@@ -84,9 +84,9 @@ class GatewayHost {
 public:
     // At registration: reads the config. Never fails (a bad file leaves the defaults).
     void init();
-    // What a LUN opened now runs with: the config file read anew (a bad one is logged on `dev`
-    // with its line and reason, and the last good config stays; a missing one changes nothing).
-    GatewayConfig config_for_open(tcmu_device* dev);
+    // What a LUN opened now runs with: the config file read anew (a bad one is logged with its
+    // line and reason, and the last good config stays; a missing one changes nothing).
+    GatewayConfig config_for_open();
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -110,16 +110,15 @@ void GatewayHost::init() {
     if (!gateway_) load();  // else: registered again by another user of the loaded plugin
 }
 
-GatewayConfig GatewayHost::config_for_open(tcmu_device* dev) {
+GatewayConfig GatewayHost::config_for_open() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     struct stat st {};
     if (::stat(gateway_->config_path().c_str(), &st) == 0) {
         const ConfigOutcome outcome = gateway_->reload();
         if (!outcome.ok()) {
-            RBDTIER_LOG_WARNING(tcmu_dev_get_uio_name(dev), outcome.message()
-                                                                << "; keeping the last good "
-                                                                   "gateway settings");
+            RBDTIER_LOG_WARNING("", outcome.message()
+                                        << "; keeping the last good gateway settings");
         }
     }
     return gateway_->config();
@@ -267,7 +266,7 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     auto lun =
-        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open(dev));
+        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open());
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

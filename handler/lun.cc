@@ -616,8 +616,10 @@ int Lun::lock(std::uint16_t tag) {
     if (rc == 0) {
         lock_lost_noted_.store(false);
         lock_held_noted_.store(true);
-        RBDTIER_LOG_INFO(config_.spec(), "took the exclusive lock (ALUA tag "
-                                             << tag << (tiers_ ? "), and the LUN's tiering" : ")"));
+        RBDTIER_LOG_INFO(
+            config_.spec(), "took the exclusive lock" << [tag](log::Emitter& line) {
+                if (tag != TCMU_INVALID_LOCK_TAG) line << " (ALUA tag " << tag << ")";
+            } << (tiers_ ? ", and the LUN's tiering" : ""));
     } else {
         RBDTIER_LOG_WARNING(config_.spec(), "could not take the exclusive lock: "
                                                 << failed << " (answered "

@@ -158,7 +158,7 @@ void log_scsi_answer(std::string_view lun, std::uint8_t opcode, int status, long
             line << ", sense key " << log::Hex{a.sense_key, 1} << " " << a.sense_key_name
                  << ", ASC/ASCQ " << log::Hex{a.asc_ascq, 4} << " " << a.meaning;
         }
-        if (rc < 0) {
+        if (rc < 0 && status != TCMU_STS_MISCOMPARE) {  // librbd's -EILSEQ says no more
             line << " (librbd: " << std::generic_category().message(static_cast<int>(-rc)) << ")";
         }
     };
