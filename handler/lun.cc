@@ -558,9 +558,9 @@ void Lun::note_lock_lost(const char* why) {
 
 int Lun::get_lock_state() {
     int rc = has_lock();
-    if (rc != 1 && lock_held_noted_.load()) {
-        note_lock_lost(rc == -ESHUTDOWN ? "this gateway's client is blocklisted"
-                                        : "another gateway holds it");
+    if ((rc == 0 || rc == -ESHUTDOWN) && lock_held_noted_.load()) {
+        note_lock_lost(rc == 0 ? "another gateway holds it"
+                               : "this gateway's client is blocklisted");
     }
     if (rc == 1) return TCMUR_DEV_LOCK_WRITE_LOCKED;
     if (rc == 0 || rc == -ESHUTDOWN) return TCMUR_DEV_LOCK_UNLOCKED;
