@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "ceph/checksum.h"
+#include "common/log.h"
 
 namespace rbdtier::ceph {
 namespace {
@@ -131,6 +132,7 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
                                  std::chrono::steady_clock::now() - started)
                                  .count();
         record.outcome = s ? std::string("moved") : std::move(outcome) + ": " + s.message();
+        log_migration(record, s);
         return s;
     };
     if (extent >= gate_.extents() || to >= images_.count()) {
@@ -259,6 +261,29 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     return finish(Status::error(-EAGAIN, "extent kept being written during the copy"), "gave up");
 }
 
+void ExtentMigrator::log_migration(const MigrationRecord& r, const Status& s) const {
+    const auto said = [&r](log::Emitter& line) {
+        line << "extent " << r.extent;
+        if (!r.from.empty()) line << " from " << r.from << " to " << r.to;
+    };
+    const auto why = [&r](log::Emitter& line) {
+        if (!r.reason.empty()) line << " (" << r.reason << ")";
+    };
+    const std::string& lun = images_.lun_name();
+    if (s && r.outcome == "moved") {
+        RBDTIER_LOG_DEBUG(lun, "moved " << said << ": " << r.bytes << " bytes in "
+                                        << static_cast<double>(r.duration_us) / 1000 << " ms, "
+                                        << r.copies << (r.copies == 1 ? " copy" : " copies")
+                                        << why);
+    } else if (s.code() == -EALREADY || s.code() == -EBUSY) {
+        // The extent is there already, or a migration of it is under way: nothing went wrong.
+        RBDTIER_LOG_DEBUG(lun, "did not move " << said << ": " << r.outcome << why);
+    } else {
+        RBDTIER_LOG_LIMITED(log::Level::kWarning, lun,
+                            "did not move " << said << ": " << r.outcome << why);
+    }
+}
+
 Status ExtentMigrator::route_to_map() {
     const auto entries = map_.entries();
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
@@ -275,6 +300,9 @@ Status ExtentMigrator::route_to_map() {
         const std::size_t tier = it == entries.end() ? 0 : *images_.index_of(it->second.pool);
         (void)gate_.reroute(e, static_cast<ExtentGate::TierIndex>(tier), deadline);
     }
+    RBDTIER_LOG_INFO(images_.lun_name(), "placement map loaded: " << entries.size() << " of "
+                                                                  << gate_.extents()
+                                                                  << " extents away from home");
     return Status::ok();
 }
 
@@ -290,12 +318,20 @@ Status ExtentMigrator::take_ownership() {
         if (Status s = map_.acquire_fence(); !s) return s;
         if (Status s = route_to_map(); !s) return s;
     }
-    return clean_intents();
+    std::uint64_t cleaned = 0;
+    if (Status s = clean_intents(&cleaned); !s) return s;
+    RBDTIER_LOG_INFO(images_.lun_name(), "owns the LUN's placement: map fenced, "
+                                             << cleaned
+                                             << " copies left by interrupted migrations removed");
+    return Status::ok();
 }
 
 Status ExtentMigrator::release_ownership() {
     std::unique_lock quiesce(quiesce_);
-    return map_.release_fence();
+    const bool held = map_.fence_held();
+    Status s = map_.release_fence();
+    if (s && held) RBDTIER_LOG_INFO(images_.lun_name(), "gave up the LUN's placement");
+    return s;
 }
 
 Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {

@@ -16,6 +16,8 @@
 // not acknowledge keeps the source (that gateway may still read it) and its intent.
 // Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone.
 // Synchronous: call from the engine's worker threads, never from an I/O thread.
+// Logs (common/log.h) every migration's outcome, each map load and each change of ownership:
+// the callers do not log them again.
 #pragma once
 
 #include <atomic>
@@ -116,6 +118,9 @@ private:
     Status verify(std::size_t to, std::uint64_t offset, std::uint64_t length, std::uint32_t crc,
                   std::vector<char>& buffer);
     void crash_if(CrashPoint point) const;
+    // Moved at debug; not moved at warning (rate-limited) with the reason, unless there was
+    // nothing to do (already there, being moved).
+    void log_migration(const MigrationRecord& record, const Status& s) const;
     std::uint64_t chunk_for(std::size_t tier, std::uint64_t length) const;
 
     TierImages& images_;

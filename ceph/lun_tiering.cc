@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "common/log.h"
+
 namespace rbdtier::ceph {
 
 // The policy's view of where the LUN's extents are: read from the gate, counted per tier.
@@ -159,6 +161,14 @@ void LunTiering::run_round() {
         // Each order starts as soon as the budget has its bytes; what the budget cannot carry
         // before the next round is due waits for that round's plan.
         if (!await_tokens(bytes, now + options_.round_us)) {
+            RBDTIER_LOG_LIMITED(log::Level::kDebug, images_.lun_name(),
+                                "extent " << orders[i].extent << " to "
+                                          << images_.pool(orders[i].to)
+                                          << " waits: the migration budget ("
+                                          << bandwidth_.load() / (1 << 20)
+                                          << " MiB/s) is used up; "
+                                          << orders.size() - i - 1
+                                          << " more orders wait with it for the next round");
             std::lock_guard lock(mutex_);
             stats_.deferred_bandwidth += orders.size() - i;
             break;
@@ -188,9 +198,13 @@ void LunTiering::run_round() {
         if (order.to != 0 && capacity != 0 &&
             (stats_.extents_in_tier[order.to] + 1) * bytes > capacity) {
             ++stats_.refused_capacity;
+            RBDTIER_LOG_LIMITED(log::Level::kInfo, images_.lun_name(),
+                                "extent " << order.extent << " not moved to "
+                                          << images_.pool(order.to) << ": the tier's capacity ("
+                                          << capacity << " bytes) is used");
             continue;
         }
-        if (refuse_locked(order.to)) continue;
+        if (refuse_locked(order)) continue;
         tokens_ -= static_cast<double>(bytes);
         MigrationRecord record;
         record.reason = order.reason;
@@ -421,6 +435,16 @@ void LunTiering::sample_resources(std::uint64_t now) {
     if (room && (!tenant_room_ || tenant_room_->bandwidth_weight != room->bandwidth_weight))
         weight_listener = weight_listener_;
     ++stats_.resource_samples;
+    if (problem != stats_.resource_problem) {
+        if (problem.empty()) {
+            RBDTIER_LOG_INFO(images_.lun_name(), "pools and tenant sampled again");
+        } else {
+            RBDTIER_LOG_WARNING(images_.lun_name(),
+                                "sampling pools and tenant: " << problem
+                                                              << " (the last known room "
+                                                                 "stays in force)");
+        }
+    }
     stats_.resource_problem = problem;
     if (sample) {
         for (std::size_t t = 0; t < specs_.size() && t < sample->pools.size(); ++t) {
@@ -440,17 +464,25 @@ void LunTiering::set_tenant_weight_listener(std::function<void()> listener) {
     weight_listener_ = std::move(listener);
 }
 
-bool LunTiering::refuse_locked(TierId tier) {
+bool LunTiering::refuse_locked(const MigrationOrder& order) {
+    const TierId tier = order.to;
     if (tier < pool_full_.size() && pool_full_[tier]) {
         ++stats_.refused_pool_full;
+        RBDTIER_LOG_LIMITED(log::Level::kWarning, images_.lun_name(),
+                            "extent " << order.extent << " not moved to " << images_.pool(tier)
+                                      << ": the pool is full");
         return true;
     }
     if (tier != 0 && tenant_room_) {  // only extents away from home count against a quota
         const std::uint64_t bytes = images_.object_size();
-        const auto room =
-            tenant_room_->room(images_.pool(tier), stats_.extents_in_tier[tier] * bytes);
+        const std::string& pool = images_.pool(tier);
+        const auto room = tenant_room_->room(pool, stats_.extents_in_tier[tier] * bytes);
         if (room && *room < bytes) {
             ++stats_.refused_tenant_quota;
+            RBDTIER_LOG_LIMITED(log::Level::kWarning, images_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool
+                                          << ": the tenant's quota there ("
+                                          << tenant_room_->quota.at(pool) << " bytes) is used");
             return true;
         }
     }

@@ -24,6 +24,9 @@
 // more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
 // plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
 // The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
+// Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
+// tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem.
+// Migrations log themselves (ExtentMigrator).
 #pragma once
 
 #include <atomic>
@@ -186,9 +189,9 @@ private:
     void refill_tokens(std::uint64_t now);
     bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
-    // True if one more extent may not go into `tier` now (its pool is full, or the tenant's
-    // quota there is used up); counts the refusal. Under mutex_.
-    bool refuse_locked(TierId tier);
+    // True if the order's extent may not go into its tier now (its pool is full, or the
+    // tenant's quota there is used up); counts and logs the refusal. Under mutex_.
+    bool refuse_locked(const MigrationOrder& order);
 
     TierImages& images_;
     ExtentGate& gate_;

@@ -5,8 +5,17 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
+#include <system_error>
+
+#include "common/log.h"
 
 namespace rbdtier::ceph {
+
+namespace {
+std::string errno_text(int rc) {
+    return std::generic_category().message(rc < 0 ? -rc : rc);
+}
+}  // namespace
 
 Result<std::unique_ptr<PlacementWatch>> PlacementWatch::start(const Cluster& cluster, IoContext io,
                                                               PlacementMap& map, ExtentGate& gate,
@@ -42,11 +51,17 @@ int PlacementWatch::watch() {
     return rc;
 }
 
-void PlacementWatch::recover(bool rewatch) {
+void PlacementWatch::recover(bool rewatch, const char* why) {
     gate_.suspend();
+    const std::string& lun = images_.lun_name();
+    const int error = last_error();
+    RBDTIER_LOG_WARNING(
+        lun, "placement map: " << why << [error](log::Emitter& line) {
+            if (error != 0) line << " (" << errno_text(error) << ")";
+        } << "; commands wait until it is reloaded");
     const auto since = std::chrono::steady_clock::now();
     auto backoff = std::chrono::milliseconds(100);
-    for (bool refused = false;;) {
+    for (bool refused = false, fenced = false;;) {
         int rc = 0;
         if (rewatch) {
             bool was_watching = false;
@@ -71,11 +86,22 @@ void PlacementWatch::recover(bool rewatch) {
         if (rc == -ESHUTDOWN) {  // blocklisted: nothing this client sends can succeed
             lock.unlock();
             gate_.fence();
+            if (!fenced) {
+                RBDTIER_LOG_WARNING(lun,
+                                    "placement map: this gateway's client is blocklisted; "
+                                    "commands fail as on a fenced client");
+            }
+            fenced = true;
             lock.lock();
         } else if (!refused && std::chrono::steady_clock::now() - since >= kRefuseAfter) {
             lock.unlock();
             gate_.refuse();
             refused = true;
+            RBDTIER_LOG_ERROR(
+                lun, "placement map not reloaded for "
+                         << std::chrono::duration_cast<std::chrono::seconds>(kRefuseAfter).count()
+                         << " s (" << errno_text(rc)
+                         << "); commands are answered BUSY until it is");
             lock.lock();
         }
         wake_.wait_for(lock, backoff, [this] { return stopping_; });
@@ -88,6 +114,11 @@ void PlacementWatch::recover(bool rewatch) {
         error_ = 0;
     }
     if (!renew_lease()) gate_.extend_lease(std::chrono::steady_clock::now() + kLeaseTerm);
+    RBDTIER_LOG_INFO(lun, "placement map reloaded after "
+                              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - since)
+                                     .count()
+                              << " ms; commands are served again");
 }
 
 bool PlacementWatch::renew_lease() {
@@ -151,12 +182,12 @@ void PlacementWatch::run() {
         }
         lock.unlock();
         if (n && n->rewatch) {
-            recover(/*rewatch=*/true);
+            recover(/*rewatch=*/true, "the watch failed");
         } else if (n && !apply(*n)) {
-            recover(/*rewatch=*/false);
+            recover(/*rewatch=*/false, "following the owner's move failed");
         }
         if (const auto now = std::chrono::steady_clock::now(); now >= next_check) {
-            if (!renew_lease()) recover(/*rewatch=*/true);
+            if (!renew_lease()) recover(/*rewatch=*/true, "the watch is not confirmed in time");
             next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         }
         lock.lock();
@@ -184,6 +215,8 @@ bool PlacementWatch::apply(const Notify& n) {
         }
         (void)gate_.reroute(extent, static_cast<ExtentGate::TierIndex>(*tier),
                             std::chrono::steady_clock::now() + std::chrono::seconds(2));
+        RBDTIER_LOG_DEBUG(images_.lun_name(), "followed the owner's move of extent "
+                                                  << extent << " to " << images_.pool(*tier));
         std::lock_guard lock(mutex_);
         ++moved_;
     }

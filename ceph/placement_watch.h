@@ -17,7 +17,8 @@
 // and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
 // kRefuseAfter the parked commands are refused (BUSY) until it works, and at once if this
 // client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN). The work
-// runs on the watch's own thread, never in librados's callback.
+// runs on the watch's own thread, never in librados's callback. Each of these changes is logged
+// (common/log.h) once: suspended with the reason, refused, fenced, served again.
 #pragma once
 
 #include <chrono>
@@ -73,7 +74,7 @@ private:
                    ExtentGate& gate, TierImages& images, std::function<Status()> resync);
     int watch();  // with nothing else using cookie_
     // Suspends routing, then watches again (if `rewatch`) and resyncs until both work.
-    void recover(bool rewatch);
+    void recover(bool rewatch, const char* why);
     // Extends the gate's lease from the watch's last confirmation; false if it is not valid.
     bool renew_lease();
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,

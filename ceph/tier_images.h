@@ -44,6 +44,8 @@ public:
 
     const LunIdentity& lun() const { return lun_; }
     const std::string& home_name() const { return home_name_; }
+    // The LUN's name in logs: its home image's "pool[/ns]/image".
+    const std::string& lun_name() const { return tiers_[0].image->spec(); }
     std::size_t count() const { return tiers_.size(); }
     Image& image(std::size_t index) { return *tiers_[index].image; }
     const std::string& pool(std::size_t index) const { return tiers_[index].pool; }

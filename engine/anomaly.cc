@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/log.h"
+
 namespace rbdtier {
 
 namespace {
@@ -60,6 +62,10 @@ void AnomalyDetector::raise(Stream& s, LunId lun, InitiatorId initiator, Anomaly
     a.kind = kind;
     a.time_us = t;
     a.extents = s.touched.size();
+    RBDTIER_LOG_LIMITED(log::Level::kWarning, "",
+                        "anomaly: " << a.describe()
+                                    << "; its extents are not promoted on its "
+                                       "account until it ends");
     alerts_.push_back(a);
     for (ExtentIndex x : s.touched) quarantine_.insert(make_extent_key(lun, x));
 }

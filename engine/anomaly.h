@@ -8,7 +8,8 @@
 // kind scan or overwrite burst, with the initiator, LUN, extent range and time. While alerted,
 // the stream is muted: its extents are quarantined (not promoted on its account) until an
 // unmuted initiator accesses them; the alert ends after a window back within the baseline.
-// Anomalous windows do not feed the baseline. Engine-thread only.
+// Anomalous windows do not feed the baseline. Each alert is logged (common/log.h, warning,
+// rate-limited). Engine-thread only.
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "ceph/lun_lifecycle.h"
+#include "common/log.h"
 #include "handler/admin_range.h"
 
 namespace rbdtier {
@@ -706,7 +707,24 @@ json AdminCommands::scrub(const GatewayLun& lun) const {
     if (!lun.migrator) throw CommandError("LUN '" + lun.name + "' is not tiered");
     ceph::ScrubReport report;
     const ceph::Status st = lun.migrator->scrub(report);
-    if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
+    if (!st) {
+        RBDTIER_LOG_WARNING(lun.name, "scrub failed: " << st.message());
+        throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
+    }
+    const auto counts = [&report](log::Emitter& line) {
+        line << report.extents_checked << " extents checked, " << report.crc_verified
+             << " checksums verified, " << report.crc_mismatch << " checksum mismatches, "
+             << report.stray_removed << " stray copies and " << report.intents_cleaned
+             << " leftover copies removed";
+        for (const std::string& p : report.problems) line << "; " << p;
+    };
+    if (report.crc_mismatch != 0) {
+        RBDTIER_LOG_ERROR(lun.name, "scrub found damaged extents: " << counts);
+    } else if (!report.problems.empty()) {
+        RBDTIER_LOG_WARNING(lun.name, "scrub found problems: " << counts);
+    } else {
+        RBDTIER_LOG_INFO(lun.name, "scrub: " << counts);
+    }
     return {{"lun", lun.name},
             {"extents_checked", report.extents_checked},
             {"stray_removed", report.stray_removed},

@@ -2,8 +2,10 @@
 // and the process's one Gateway (admin socket, metrics, service map).
 //
 // Only handler_init is exported. tcmu_*/tcmur_* resolve from the host process at load time.
-// Errors are reported once, here at the edge: logged with tcmu_dev_err and returned to the
-// runner (open: -errno; check_config: a reason string; I/O: TCMU_STS_*). The Gateway is made
+// Every line of rbdtier's log (common/log.h) goes to tcmu-runner's log from handler_init on, at
+// its level; tcmu-runner writes what its log_level lets through. Errors are reported once, at
+// the edge: logged and returned to the runner (open: -errno; check_config: a reason string;
+// I/O: TCMU_STS_*, logged by the Lun with what the initiator gets). The Gateway is made
 // at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad =
 // logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
@@ -23,6 +25,7 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "common/log.h"
 #include "handler/gateway.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
@@ -31,6 +34,42 @@
 
 namespace rbdtier {
 namespace {
+
+// Writes rbdtier's lines to tcmu-runner's log, tagged "rbdtier", with the call site's function
+// and line. tcmu-runner filters them by its own log_level (/etc/tcmu/tcmu.conf).
+class TcmuLogSink final : public log::Sink {
+public:
+    void write(const log::Record& r) noexcept override {
+        const char* space = r.lun.empty() ? "" : " ";
+        const char* lun = r.lun.c_str();
+        const char* text = r.text.c_str();
+        switch (r.level) {
+            case log::Level::kError:
+                tcmu_err_message(nullptr, r.function, r.line, "rbdtier%s%s: %s\n", space, lun,
+                                 text);
+                break;
+            case log::Level::kWarning:
+                tcmu_warn_message(nullptr, r.function, r.line, "rbdtier%s%s: %s\n", space, lun,
+                                  text);
+                break;
+            case log::Level::kInfo:
+                tcmu_info_message(nullptr, r.function, r.line, "rbdtier%s%s: %s\n", space, lun,
+                                  text);
+                break;
+            case log::Level::kDebug:
+                tcmu_dbg_message(nullptr, r.function, r.line, "rbdtier%s%s: %s\n", space, lun,
+                                 text);
+                break;
+        }
+    }
+};
+
+// Binds the log to tcmu-runner's, once per loaded plugin, for as long as it is loaded.
+void bind_tcmu_log() {
+    static TcmuLogSink& sink = *new TcmuLogSink;
+    static log::Binding& binding = *new log::Binding(sink, log::Level::kDebug);
+    (void)binding;
+}
 
 // What the handler keeps per open device. Destroyed in reverse: the registration first (no admin
 // command uses the LUN any more), then the Lun (drains its I/O), then the metrics it fed.
@@ -45,11 +84,11 @@ class GatewayHost {
 public:
     // At registration: reads the config. Never fails (a bad file leaves the defaults).
     void init();
-    // What a LUN opened now runs with: the config file read anew (a bad one is logged on `dev`
-    // with its line and reason, and the last good config stays; a missing one changes nothing).
-    GatewayConfig config_for_open(tcmu_device* dev);
+    // What a LUN opened now runs with: the config file read anew (a bad one is logged with its
+    // line and reason, and the last good config stays; a missing one changes nothing).
+    GatewayConfig config_for_open();
     // At each open: starts the services once, and registers the LUN.
-    Gateway::Registration add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics);
+    Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
     void shutdown();
 
@@ -71,15 +110,16 @@ void GatewayHost::init() {
     if (!gateway_) load();  // else: registered again by another user of the loaded plugin
 }
 
-GatewayConfig GatewayHost::config_for_open(tcmu_device* dev) {
+GatewayConfig GatewayHost::config_for_open() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     struct stat st {};
     if (::stat(gateway_->config_path().c_str(), &st) == 0) {
         const ConfigOutcome outcome = gateway_->reload();
-        if (!outcome.ok())
-            tcmu_dev_warn(dev, "rbdtier: %s; keeping the last good gateway settings\n",
-                          outcome.message().c_str());
+        if (!outcome.ok()) {
+            RBDTIER_LOG_WARNING("", outcome.message()
+                                        << "; keeping the last good gateway settings");
+        }
     }
     return gateway_->config();
 }
@@ -90,29 +130,27 @@ void GatewayHost::load() {
     std::string error;
     gateway_ = Gateway::load(path, error);
     if (!gateway_) {
-        tcmu_err("rbdtier: %s; using the default gateway settings\n", error.c_str());
+        RBDTIER_LOG_ERROR("", error << "; using the default gateway settings");
         gateway_ = std::make_unique<Gateway>(GatewayConfig{}, path);
     }
 }
 
-Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMetrics& metrics) {
+Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     if (!started_) {
         started_ = true;
         std::string error;
-        auto log = [](const std::string& line) { tcmu_warn("rbdtier: %s\n", line.c_str()); };
+        auto log = [](const std::string& line) { RBDTIER_LOG_WARNING("", line); };
         if (!gateway_->start_services(error, log)) {
-            tcmu_warn(
-                "rbdtier: gateway administration partly unavailable (LUNs serve anyway): %s\n",
-                error.c_str());
+            RBDTIER_LOG_WARNING(
+                "", "gateway administration partly unavailable (LUNs serve anyway): " << error);
         }
         ceph::ClusterOptions cluster;
         cluster.id = lun.config().client_id;
         cluster.conf_path = lun.config().conf_path;
-        gateway_->register_service(cluster, [](const ceph::Status& s) {
-            tcmu_warn("rbdtier: %s\n", s.message().c_str());
-        });
+        gateway_->register_service(
+            cluster, [](const ceph::Status& s) { RBDTIER_LOG_WARNING("", s.message()); });
     }
     GatewayLun g;
     g.name = lun.config().spec();
@@ -136,7 +174,8 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     g.policy_lun = lun.policy_lun();
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);
-    if (!r.registered()) tcmu_dev_warn(dev, "not shown on the admin socket: %s\n", error.c_str());
+    if (!r.registered())
+        RBDTIER_LOG_WARNING(lun.config().spec(), "not shown on the admin socket: " << error);
     return r;
 }
 
@@ -220,23 +259,25 @@ int open_impl(tcmu_device* dev) {
     const char* cfgstring = tcmu_dev_get_cfgstring(dev);
     LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
     if (!parsed.config) {
-        tcmu_dev_err(dev, "bad config string '%s': %s\n", cfgstring ? cfgstring : "",
-                     parsed.error.c_str());
+        RBDTIER_LOG_ERROR(tcmu_dev_get_uio_name(dev), "bad config string '"
+                                                          << (cfgstring ? cfgstring : "")
+                                                          << "': " << parsed.error);
         return -EINVAL;
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     auto lun =
-        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open(dev));
+        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open());
     if (!lun) {
-        tcmu_dev_err(dev, "%s\n", lun.status().message().c_str());
+        RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();
     }
     Lun& l = **lun;
     if (auto features = l.image().features();
         features && (*features & RBD_FEATURE_EXCLUSIVE_LOCK) == 0) {
-        tcmu_dev_warn(dev, "image %s has no exclusive-lock feature: no ALUA failover\n",
-                      l.config().spec().c_str());
+        RBDTIER_LOG_WARNING(l.config().spec(),
+                            "the image has no exclusive-lock feature: no ALUA "
+                            "failover");
     }
     // As upstream: let librbd split big unmaps/copies (up to 4 objects per call), unmap
     // granularity = one object, no write cache in front of RBD.
@@ -248,13 +289,10 @@ int open_impl(tcmu_device* dev) {
     tcmu_dev_set_opt_unmap_gran(dev, gran, false);
     tcmu_dev_set_unmap_gran_align(dev, gran);
     tcmu_dev_set_write_cache_enabled(dev, false);
-    tcmu_dev_info(dev, "opened %s (%llu bytes, %llu-byte objects)\n", l.config().spec().c_str(),
-                  static_cast<unsigned long long>(l.size()),
-                  static_cast<unsigned long long>(object_size));
     auto open_lun = std::make_unique<OpenLun>();
     open_lun->lun = std::move(lun).value();
     open_lun->lun->set_io_metrics(&open_lun->metrics);
-    open_lun->registration = gateway_host().add(dev, *open_lun->lun, open_lun->metrics);
+    open_lun->registration = gateway_host().add(*open_lun->lun, open_lun->metrics);
     tcmur_dev_set_private(dev, open_lun.release());
     return 0;
 }
@@ -288,7 +326,8 @@ int reconfig_impl(tcmu_device* dev, tcmulib_cfg_info* cfg) {
         case TCMULIB_CFG_DEV_SIZE: {
             ceph::Status st = lun_of(dev)->resize(cfg->data.dev_size);
             if (!st) {
-                tcmu_dev_err(dev, "%s\n", st.message().c_str());
+                RBDTIER_LOG_ERROR(lun_of(dev)->config().spec(),
+                                  "resize to " << cfg->data.dev_size << " bytes: " << st.message());
                 return st.code();
             }
             return 0;
@@ -370,5 +409,6 @@ tcmur_handler g_handler = [] {
 }  // namespace rbdtier
 
 extern "C" __attribute__((visibility("default"))) int handler_init(void) {
+    rbdtier::bind_tcmu_log();
     return tcmur_register_handler(&rbdtier::g_handler);
 }

@@ -7,9 +7,11 @@
 #include <ctime>
 #include <new>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "ceph/completion.h"
+#include "common/log.h"
 
 namespace rbdtier {
 
@@ -96,7 +98,29 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
             return s.with_context("enable tiering of " + config.spec());
         }
     }
+    lun->log_open();
     return lun;
+}
+
+void Lun::log_open() {
+    opened_ = true;
+    if (!tiers_) {
+        RBDTIER_LOG_INFO(config_.spec(), "opened: " << size() << " bytes, " << info_.object_size
+                                                    << "-byte objects, no tiers");
+        return;
+    }
+    std::string tiers;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) {
+        tiers += (i == 0 ? "" : ", ") + tiers_->pool(i) + (i == 0 ? " (home)" : "");
+    }
+    RBDTIER_LOG_INFO(
+        config_.spec(),
+        "opened: " << size() << " bytes, " << info_.object_size << "-byte objects, tiers " << tiers
+                   << "; policy " << to_string(config_.policy) << "; tenant "
+                   << (config_.tenant.empty() ? "none" : config_.tenant) << "; horizon "
+                   << settings_.horizon_s << " s, round "
+                   << static_cast<double>(settings_.round_us) / 1e6 << " s, migration budget "
+                   << settings_.bandwidth_bytes_per_s / (1 << 20) << " MiB/s");
 }
 
 Lun::Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph::Cluster cluster,
@@ -116,6 +140,13 @@ Lun::~Lun() {
     while (in_flight_.load(std::memory_order_acquire) != 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    if (opened_) RBDTIER_LOG_INFO(config_.spec(), "closed");
+}
+
+void Lun::log_answer(const tcmur_cmd* cmd, int status, long rc) const {
+    if (status == TCMU_STS_OK || status == TCMU_STS_ASYNC_HANDLED) return;
+    const bool has_cdb = cmd != nullptr && cmd->lib_cmd != nullptr && cmd->lib_cmd->cdb != nullptr;
+    log_scsi_answer(config_.spec(), has_cdb ? cmd->lib_cmd->cdb[0] : 0, status, rc);
 }
 
 IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
@@ -207,8 +238,43 @@ int Lun::exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t 
     return TCMU_STS_OK;
 }
 
+// The data callouts: a command not queued is answered with the status returned, logged here;
+// a queued one is logged when it completes (finish, complete_now).
 int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
               std::uint64_t off) {
+    return answered(cmd, read_command(dev, cmd, iov, iov_cnt, len, off));
+}
+
+int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
+               std::uint64_t off) {
+    return answered(cmd, write_command(dev, cmd, iov, iov_cnt, len, off));
+}
+
+int Lun::flush(tcmu_device* dev, tcmur_cmd* cmd) {
+    return answered(cmd, flush_command(dev, cmd));
+}
+
+int Lun::unmap(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
+    return answered(cmd, unmap_command(dev, cmd, off, len));
+}
+
+int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                    iovec* iov, std::size_t iov_cnt) {
+    return answered(cmd, write_same_command(dev, cmd, off, len, iov, iov_cnt));
+}
+
+int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                           iovec* iov, std::size_t iov_cnt) {
+    return answered(cmd, compare_and_write_command(dev, cmd, off, len, iov, iov_cnt));
+}
+
+int Lun::answered(const tcmur_cmd* cmd, int status) const {
+    log_answer(cmd, status);
+    return status;
+}
+
+int Lun::read_command(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
+                      std::size_t len, std::uint64_t off) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     IoCommand* c = begin(dev, cmd, IoKind::kRead, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
@@ -234,8 +300,8 @@ int Lun::read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
     return dispatch(c);
 }
 
-int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt, std::size_t len,
-               std::uint64_t off) {
+int Lun::write_command(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
+                       std::size_t len, std::uint64_t off) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     IoCommand* c = begin(dev, cmd, IoKind::kWrite, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
@@ -259,21 +325,21 @@ int Lun::write(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt
     return dispatch(c);
 }
 
-int Lun::flush(tcmu_device* dev, tcmur_cmd* cmd) {
+int Lun::flush_command(tcmu_device* dev, tcmur_cmd* cmd) {
     IoCommand* c = begin(dev, cmd, IoKind::kFlush, 0, 0);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     return dispatch(c);
 }
 
-int Lun::unmap(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
+int Lun::unmap_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     IoCommand* c = begin(dev, cmd, IoKind::kUnmap, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     return dispatch(c);
 }
 
-int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
-                    iovec* iov, std::size_t iov_cnt) {
+int Lun::write_same_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                            iovec* iov, std::size_t iov_cnt) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     std::size_t pattern = 0;
     for (std::size_t i = 0; i < iov_cnt; ++i) pattern += iov[i].iov_len;
@@ -294,8 +360,8 @@ int Lun::write_same(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::ui
     return dispatch(c);
 }
 
-int Lun::compare_and_write(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
-                           iovec* iov, std::size_t iov_cnt) {
+int Lun::compare_and_write_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off,
+                                   std::uint64_t len, iovec* iov, std::size_t iov_cnt) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
     IoCommand* c = begin(dev, cmd, IoKind::kCompareAndWrite, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
@@ -464,6 +530,9 @@ void Lun::finish(IoCommand* c, long rc) {
     tcmu_device* dev = c->dev;
     tcmur_cmd* cmd = c->cmd;
     recycle(c);
+    if (status.failure == IoFailure::kFenced)
+        note_lock_lost("this gateway's client is blocklisted");
+    log_answer(cmd, status.tcmu_status, rc);
     host_.complete(dev, cmd, status.tcmu_status);
     // Last touch of *this: close() may proceed once this reaches 0.
     in_flight_.fetch_sub(1, std::memory_order_release);
@@ -481,8 +550,18 @@ int Lun::has_lock() {
     return *owner ? 1 : 0;
 }
 
+void Lun::note_lock_lost(const char* why) {
+    lock_held_noted_.store(false);
+    if (lock_lost_noted_.exchange(true)) return;
+    RBDTIER_LOG_WARNING(config_.spec(), "lost the exclusive lock: " << why);
+}
+
 int Lun::get_lock_state() {
     int rc = has_lock();
+    if ((rc == 0 || rc == -ESHUTDOWN) && lock_held_noted_.load()) {
+        note_lock_lost(rc == 0 ? "another gateway holds it"
+                               : "this gateway's client is blocklisted");
+    }
     if (rc == 1) return TCMUR_DEV_LOCK_WRITE_LOCKED;
     if (rc == 0 || rc == -ESHUTDOWN) return TCMUR_DEV_LOCK_UNLOCKED;
     return TCMUR_DEV_LOCK_UNKNOWN;
@@ -516,19 +595,37 @@ int Lun::lock(std::uint16_t tag) {
     }
     if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
     lock_by_callout_.store(rc == 0);
+    std::string failed = "librbd: " + std::generic_category().message(-rc);
     if (rc == 0 && tiers_) {
         // The new owner of the LUN takes its tier images and the map's fence too (the previous
         // owner can commit nothing from now on), and serves every extent from where the map
         // says it is now; what the previous owner's interrupted migrations left is removed.
-        if (ceph::Status s = tiers_->take_over(); !s) rc = s.code();
+        if (ceph::Status s = tiers_->take_over(); !s) {
+            rc = s.code();
+            failed = "tier images: " + s.message();
+        }
         if (rc == 0) {
             if (ceph::Status s = migrator_->take_ownership(); !s) {
                 tiering_problem(s);
                 rc = s.code();
+                failed = "tiering: " + s.message();
             }
         }
     }
-    return control_status_from_rbd(rc);
+    const int status = control_status_from_rbd(rc);
+    if (rc == 0) {
+        lock_lost_noted_.store(false);
+        lock_held_noted_.store(true);
+        RBDTIER_LOG_INFO(
+            config_.spec(), "took the exclusive lock" << [tag](log::Emitter& line) {
+                if (tag != TCMU_INVALID_LOCK_TAG) line << " (ALUA tag " << tag << ")";
+            } << (tiers_ ? ", and the LUN's tiering" : ""));
+    } else {
+        RBDTIER_LOG_WARNING(config_.spec(), "could not take the exclusive lock: "
+                                                << failed << " (answered "
+                                                << scsi_answer(status).status_name << ")");
+    }
+    return status;
 }
 
 int Lun::unlock() {
@@ -536,11 +633,18 @@ int Lun::unlock() {
     if (rc == 0) return TCMU_STS_OK;
     if (rc < 0) return control_status_from_rbd(rc);
     lock_by_callout_.store(false);
+    lock_held_noted_.store(false);
     rc = image_.lock_release().code();
     // Nothing migrates once the lock is gone: wait for the migration in progress (its commit
     // is still fenced by this gateway's lock on the map), then give the fence up.
     if (migrator_) {
         if (ceph::Status s = migrator_->release_ownership(); !s) tiering_problem(s);
+    }
+    if (rc == 0) {
+        RBDTIER_LOG_INFO(config_.spec(), "released the exclusive lock");
+    } else {
+        RBDTIER_LOG_WARNING(config_.spec(), "releasing the exclusive lock: librbd: "
+                                                << std::generic_category().message(-rc));
     }
     return control_status_from_rbd(rc);
 }

@@ -1,5 +1,7 @@
 // Lun: one open rbdtier LUN — its Ceph client, home image and asynchronous I/O path.
 //
+// Logs (common/log.h) its open (size, tiers, policy) and close, the lock taken, released or
+// lost, and every command answered with anything but GOOD (log_scsi_answer, rate-limited).
 // The tcmu callouts (handler.cc) forward to a Lun. I/O methods return TCMU_STS_OK when the
 // command was queued (it is then completed exactly once through host.complete from librbd's
 // completion thread) or a TCMU_STS_* failure when it was not queued (never completed then).
@@ -127,6 +129,21 @@ private:
     Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph::Cluster cluster,
         ceph::IoContext io, ceph::Image image, ceph::ImageInfo info, std::uint64_t size);
 
+    // The data callouts' work; the public ones log what they return (answered).
+    int read_command(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
+                     std::size_t len, std::uint64_t off);
+    int write_command(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, std::size_t iov_cnt,
+                      std::size_t len, std::uint64_t off);
+    int flush_command(tcmu_device* dev, tcmur_cmd* cmd);
+    int unmap_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len);
+    int write_same_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
+                           iovec* iov, std::size_t iov_cnt);
+    int compare_and_write_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off,
+                                  std::uint64_t len, iovec* iov, std::size_t iov_cnt);
+    int answered(const tcmur_cmd* cmd, int status) const;  // logs status (log_answer), returns it
+    // Logs what the initiator gets for `cmd` answered with `status` (TCMU_STS_*; nothing for
+    // OK): log_scsi_answer, with librbd's error when `rc` < 0.
+    void log_answer(const tcmur_cmd* cmd, int status, long rc = 0) const;
     IoCommand* begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
                      std::uint64_t len);
     // Issues c's operation on `image` for [off, off+len) of it (a part of c when split).
@@ -168,6 +185,9 @@ private:
     int has_lock();
     int set_lock_tag(std::uint16_t tag);
     int break_lock();
+    void log_open();
+    // Logs (once until the lock is taken again) that the LUN's exclusive lock is gone.
+    void note_lock_lost(const char* why);
 
     LunConfig config_;
     TieringSettings settings_;
@@ -183,6 +203,9 @@ private:
     std::atomic<LunIoMetrics*> io_metrics_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
     std::atomic<bool> lock_by_callout_{false};  // taken by lock(), not handed over by librbd
+    std::atomic<bool> lock_held_noted_{false};  // logged as taken, not logged as released/lost
+    std::atomic<bool> lock_lost_noted_{false};  // the loss is logged
+    bool opened_ = false;                       // open() succeeded: its close is logged
     FreeList<IoCommand> commands_{kMaxQueued};
 
     std::optional<ceph::TierImages> tiers_;

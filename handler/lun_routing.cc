@@ -17,6 +17,7 @@
 #include "ceph/tenant_quota.h"
 #include "ceph/tier_discovery.h"
 #include "ceph/tiered_lun_store.h"
+#include "common/log.h"
 #include "engine/replay/policy_registry.h"
 #include "handler/lun.h"
 
@@ -205,8 +206,15 @@ bool Lun::take_tiering_ownership() {
 }
 
 void Lun::tiering_problem(const ceph::Status& s) {
+    std::string problem = s ? std::string() : s.message();
     std::lock_guard lock(problem_mutex_);
-    tiering_problem_ = s ? std::string() : s.message();
+    if (problem == tiering_problem_) return;
+    if (problem.empty()) {
+        RBDTIER_LOG_INFO(config_.spec(), "extents move again (was: " << tiering_problem_ << ")");
+    } else {
+        RBDTIER_LOG_WARNING(config_.spec(), "extents do not move: " << problem);
+    }
+    tiering_problem_ = std::move(problem);
 }
 
 std::string Lun::tiering_problem() const {
@@ -268,6 +276,7 @@ void Lun::complete_now(IoCommand* c, int status) {
     tcmu_device* dev = c->dev;
     tcmur_cmd* cmd = c->cmd;
     recycle(c);
+    log_answer(cmd, status);
     host_.complete(dev, cmd, status);
     in_flight_.fetch_sub(1, std::memory_order_release);
 }
@@ -308,6 +317,7 @@ int Lun::route(IoCommand* c) {
             return TCMU_STS_BUSY;
         case ceph::ExtentGate::Lease::kFenced:
             // As librbd answers a blocklisted client: the runner learns the lock is lost.
+            note_lock_lost("this gateway's client is blocklisted (placement map fenced)");
             if (host_.notify_lock_lost != nullptr) host_.notify_lock_lost(c->dev);
             return io_status_from_rbd(c->kind, -ESHUTDOWN).tcmu_status;
         case ceph::ExtentGate::Lease::kExpired: {

@@ -163,6 +163,14 @@ else
   record created_via targetcli
 fi
 python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
+if [[ $SUBTYPE == rbdtier ]]; then
+  # The handler logs through tcmu-runner: the LUN's open is in its log (info, the default level).
+  logged_open() { grep -q 'rbdtier .*: opened: ' /var/log/tcmu-runner.log; }
+  wait_for 10 logged_open || fail "no LUN open line of rbdtier in /var/log/tcmu-runner.log"
+  opened=$(grep -m1 'rbdtier .*: opened: ' /var/log/tcmu-runner.log)
+  log "tcmu-runner.log: $opened"
+  record log_open "${opened#*rbdtier }"
+fi
 phase_end
 
 phase_start login

@@ -12,6 +12,7 @@
 // Every command carries an initiator name, readable by the handler through
 // rbdtier_harness_cmd_initiator() (see handler/tcmu_abi.h). Failover is all-active by
 // default; DeviceConfig::implicit_failover emulates ALUA implicit failover (lock()).
+// LogCapture keeps what the handler logs through the runner's log functions, for tests.
 // Not emulated: SPC commands (INQUIRY, READ CAPACITY, ...: answered INVALID OPCODE),
 // EXTENDED COPY, WRITE VERIFY, FORMAT UNIT, explicit ALUA, unit attentions, timeouts.
 // The executable linking this library must export its symbols: use
@@ -162,6 +163,18 @@ private:
     void* dl_ = nullptr;
     tcmur_handler* handler_ = nullptr;
     std::string path_;
+};
+
+// While one exists, every line a handler writes to the runner's log (tcmu_*_message) is also
+// kept, whatever RBDTIER_HARNESS_LOG lets through to stderr, as "<level> <function>: <text>"
+// (level: crit, err, warn, info, dbg; no trailing newline). One at a time; thread-safe.
+class LogCapture {
+public:
+    LogCapture();
+    ~LogCapture();
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
+    std::vector<std::string> lines() const;
 };
 
 }  // namespace rbdtier::harness

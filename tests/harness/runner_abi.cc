@@ -8,9 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "device_core.h"
 #include "handler/tcmu_abi.h"
+#include "harness.h"
 #include "scsi.h"
 #include "sense.h"
 
@@ -28,17 +33,50 @@ int log_threshold() {
     return level;
 }
 
+// What a LogCapture keeps (null while none exists).
+std::mutex g_capture_mutex;
+std::optional<std::vector<std::string>> g_capture;
+
 void vlog(int level, const char* tag, tcmu_device* dev, const char* func, int line, const char* fmt,
           va_list ap) {
-    if (level > log_threshold()) return;
+    bool capturing = false;
+    {
+        std::lock_guard lock(g_capture_mutex);
+        capturing = g_capture.has_value();
+    }
+    if (level > log_threshold() && !capturing) return;
     char msg[1024];
     std::vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = std::strlen(msg);
     while (n > 0 && msg[n - 1] == '\n') msg[--n] = '\0';
+    if (capturing) {
+        std::lock_guard lock(g_capture_mutex);
+        if (g_capture) g_capture->push_back(std::string(tag) + " " + func + ": " + msg);
+    }
+    if (level > log_threshold()) return;
     std::fprintf(stderr, "[tcmu %s] %s%s%s:%d: %s\n", tag, dev ? dev->uio_name : "", dev ? " " : "",
                  func, line, msg);
 }
 }  // namespace
+
+namespace rbdtier::harness {
+
+LogCapture::LogCapture() {
+    std::lock_guard lock(g_capture_mutex);
+    g_capture.emplace();
+}
+
+LogCapture::~LogCapture() {
+    std::lock_guard lock(g_capture_mutex);
+    g_capture.reset();
+}
+
+std::vector<std::string> LogCapture::lines() const {
+    std::lock_guard lock(g_capture_mutex);
+    return g_capture.value_or(std::vector<std::string>{});
+}
+
+}  // namespace rbdtier::harness
 
 extern "C" {
 

@@ -1,7 +1,8 @@
 // handler_rbdtier.so loaded and driven the way tcmu-runner 1.5.4 does it (tests/harness):
 // registration, the functional battery (data byte-exact through the handler and librbd,
 // UNMAP, WRITE SAME, COMPARE AND WRITE, range sense, ...), check_config/open refusals with
-// the reason a person needs, and data written with librbd read back through the handler.
+// the reason a person needs, data written with librbd read back through the handler, and the
+// handler's log lines in the runner's log.
 // Gateway administration inside the .so: a LUN opened through the handler shows on the admin
 // socket its config names, answered by the real `rbdtier` CLI while I/O keeps being served and
 // checked; the gateway registers in the cluster's service map (read through a ceph-mgr the test
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -117,6 +119,23 @@ TEST_F(HandlerSo, DataWrittenWithLibrbdReadsBackThroughTheHandler) {
         ASSERT_TRUE(image.is_ok());
         ASSERT_EQ(rbd_write(image->handle(), 5 * 4096, data.size(), data.data()),
                   static_cast<ssize_t>(data.size()));
+    }
+    {
+        harness::LogCapture log;
+        {
+            harness::Harness h(HANDLER_SO);
+            (void)h.open({"hdd-a/" + name + ";conf=" + conf(), 8 << 20});
+        }
+        // The handler writes through the runner's log functions, at their levels.
+        const auto lines = log.lines();
+        const std::string lun = "rbdtier hdd-a/" + name + ": ";
+        const auto logged = [&lines](const std::string& text) {
+            return std::any_of(lines.begin(), lines.end(), [&text](const std::string& l) {
+                return l.find(text) != std::string::npos;
+            });
+        };
+        EXPECT_TRUE(logged("info log_open: " + lun + "opened: 8388608 bytes")) << lines.size();
+        EXPECT_TRUE(logged("info ~Lun: " + lun + "closed")) << lines.size();
     }
     {
         harness::Harness h(HANDLER_SO);

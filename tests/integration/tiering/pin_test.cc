@@ -6,6 +6,7 @@
 #include <rbd/librbd.h>
 
 #include "ceph/lun_tiering.h"
+#include "common/log.h"
 #include "engine/replay/policy_registry.h"
 #include "live_tiers.h"
 #include "tiered_lun_fixture.h"
@@ -107,7 +108,16 @@ TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
     auto& lun = t.lun;
     ceph::LunTiering& tiering = *t.tiering;
     ASSERT_TRUE(tiering.pin(0, 4, 1));
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
     tiering.run_round();
+    // The admin reads, at debug, the move and what waits for the budget.
+    const std::string& name = lun->images().lun_name();
+    EXPECT_EQ(capture.find(log::Level::kDebug, name, "moved extent 0 from hdd-a to nvme-a").size(),
+              1u);
+    EXPECT_EQ(capture.find(log::Level::kDebug, name, "(pinned to nvme-a)").size(), 1u);
+    EXPECT_FALSE(
+        capture.find(log::Level::kDebug, name, "to nvme-a waits: the migration budget").empty());
     EXPECT_EQ(tiering.stats().moved, 1u);
     const auto queue = tiering.queue();
     ASSERT_FALSE(queue.empty());

@@ -8,6 +8,7 @@
 #include "ceph/io_context.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/tenant_store.h"
+#include "common/log.h"
 #include "engine/replay/policy_registry.h"
 #include "live_tiers.h"
 #include "tiered_lun_fixture.h"
@@ -104,6 +105,22 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     EXPECT_EQ(tiering.stats().extents_in_tier[1], 0u);
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, 1u) << "the policy sees no room";
     EXPECT_TRUE(tiering.stats().resource_problem.empty()) << tiering.stats().resource_problem;
+
+    // A pin does not get past the quota either, and the admin reads why in the log.
+    {
+        log::CaptureSink capture;
+        log::Binding binding(capture, log::Level::kDebug);
+        ASSERT_TRUE(tiering.pin(3, 1, 1));
+        tiering.run_round();
+        tiering.unpin(3, 1);
+        EXPECT_GE(tiering.stats().refused_tenant_quota, 1u);
+        EXPECT_EQ(capture
+                      .find(log::Level::kWarning, b->images().lun_name(),
+                            "extent 3 not moved to nvme-a: the tenant's quota there (8388608 "
+                            "bytes) is used")
+                      .size(),
+                  1u);
+    }
 
     // `rbdtier tenant set`: room for two more extents; LUN b takes them, and no more.
     ASSERT_TRUE(t.set_nvme_a_quota(4 * kExtent));

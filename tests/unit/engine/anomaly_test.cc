@@ -5,6 +5,8 @@
 
 #include <random>
 
+#include "common/log.h"
+
 namespace rbdtier {
 namespace {
 
@@ -40,6 +42,8 @@ TEST(Anomaly, NormalTrafficRaisesNothing) {
 }
 
 TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
     AnomalyDetector d(kExt, kWindow);
     std::mt19937_64 rng(2);
     normal_traffic(d, rng, 7, 0, 30);
@@ -66,6 +70,10 @@ TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
     EXPECT_FALSE(d.muted(1, 7));
     EXPECT_EQ(d.alerts().size(), 1u);
     EXPECT_NE(a.describe().find("scan by initiator 7"), std::string::npos);
+    // The admin reads it in the log, once.
+    const auto logged = capture.find(log::Level::kWarning, "", "anomaly: scan by initiator 7");
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_NE(logged[0].text.find("on LUN 1"), std::string::npos);
 }
 
 TEST(Anomaly, HabitualScannerIsNotAnomalous) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "common/log.h"
 #include "handler/tcmu_abi.h"
 
 namespace rbdtier {
@@ -54,6 +55,49 @@ TEST(TcmuStatus, ControlPath) {
     EXPECT_EQ(control_status_from_rbd(-ETIMEDOUT), TCMU_STS_TIMEOUT);
     EXPECT_EQ(control_status_from_rbd(-ENOMEM), TCMU_STS_NO_RESOURCE);
     EXPECT_EQ(control_status_from_rbd(-EIO), TCMU_STS_HW_ERR);
+}
+
+TEST(ScsiAnswer, WhatTheInitiatorGets) {
+    EXPECT_STREQ(scsi_answer(TCMU_STS_BUSY).status_name, "BUSY");
+    EXPECT_STREQ(scsi_answer(TCMU_STS_NO_RESOURCE).status_name, "TASK SET FULL");
+    const ScsiAnswer rd = scsi_answer(TCMU_STS_RD_ERR);
+    EXPECT_EQ(rd.status, 0x02);
+    EXPECT_EQ(rd.sense_key, 0x3);
+    EXPECT_EQ(rd.asc_ascq, 0x1100);
+    EXPECT_EQ(scsi_answer(TCMU_STS_RANGE).asc_ascq, 0x2100);
+    EXPECT_EQ(scsi_answer(TCMU_STS_FENCED).sense_key, 0x2);
+    EXPECT_EQ(scsi_answer(TCMU_STS_MISCOMPARE).sense_key, 0xE);
+}
+
+TEST(ScsiAnswer, IsLoggedWithTheLunOpcodeAndSense) {
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    log_scsi_answer("rbd/disk", 0x28, TCMU_STS_RD_ERR, -EIO);
+    log_scsi_answer("rbd/disk", 0x2a, TCMU_STS_RANGE);
+    log_scsi_answer("rbd/disk", 0x89, TCMU_STS_MISCOMPARE);
+    log_scsi_answer("rbd/disk", 0x2a, TCMU_STS_BUSY, -ESHUTDOWN);
+    const auto error = capture.find(log::Level::kError, "rbd/disk", "opcode 0x28 (READ(10))");
+    ASSERT_EQ(error.size(), 1u);
+    EXPECT_EQ(error[0].text,
+              "opcode 0x28 (READ(10)) answered CHECK CONDITION, sense key 0x3 MEDIUM ERROR, "
+              "ASC/ASCQ 0x1100 unrecovered read error (librbd: Input/output error)");
+    EXPECT_EQ(
+        capture.find(log::Level::kWarning, "rbd/disk", "ASC/ASCQ 0x2100 LBA out of range").size(),
+        1u);
+    EXPECT_EQ(capture.find(log::Level::kDebug, "rbd/disk", "sense key 0xe MISCOMPARE").size(), 1u);
+    const auto busy = capture.find(log::Level::kInfo, "rbd/disk", "answered BUSY");
+    ASSERT_EQ(busy.size(), 1u);
+    EXPECT_EQ(busy[0].text.find("sense"), std::string::npos);  // a status, no sense data
+}
+
+TEST(ScsiAnswer, ALunFailingEveryCommandIsRateLimited) {
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    for (int i = 0; i < 1000; ++i) log_scsi_answer("rbd/flaky", 0x2a, TCMU_STS_WR_ERR, -EIO);
+    log_scsi_answer("rbd/other", 0x2a, TCMU_STS_WR_ERR, -EIO);
+    EXPECT_EQ(capture.find(log::Level::kError, "rbd/flaky", "WRITE(10)").size(),
+              log::RateLimit::kDefaultBurst);
+    EXPECT_EQ(capture.find(log::Level::kError, "rbd/other", "WRITE(10)").size(), 1u);
 }
 
 }  // namespace
