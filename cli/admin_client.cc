@@ -51,10 +51,11 @@ void check_socket_file(const std::string& path) {
         throw AdminClientError("cannot stat " + path + ": " + std::strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode)) throw AdminClientError(path + " is not a socket");
-    if (st.st_mode & 077)
+    if (st.st_mode & 007)
         throw AdminClientError("refusing admin socket " + path + ": mode " +
                                octal_mode(st.st_mode) +
-                               " lets others reach it (it must be 0600, owner-only)");
+                               " lets every user reach it (it must be 0600, or 0660 with "
+                               "admin_socket_group)");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "handler/admin_socket.h"
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "handler/connection_guard.h"
 
@@ -256,6 +258,27 @@ std::unique_ptr<AdminSocket> AdminSocket::start(AdminSocketOptions options, Hand
         ec.assign(errno, boost::system::system_category());
     if (!ec) impl->acceptor.bind(Local::endpoint(path), ec);
     if (!ec && ::chmod(path.c_str(), 0600) != 0) ec.assign(errno, boost::system::system_category());
+    if (!ec && !impl->options.group.empty()) {
+        // The admins' group: read/write for its members, still nobody else.
+        group buf{};
+        group* found = nullptr;
+        std::vector<char> names(16384);
+        const int rc =
+            ::getgrnam_r(impl->options.group.c_str(), &buf, names.data(), names.size(), &found);
+        if (rc != 0 || found == nullptr) {
+            error = "admin socket " + path + ": group '" + impl->options.group +
+                    "' (admin_socket_group) " +
+                    (rc != 0 ? std::string("cannot be read: ") + std::strerror(rc)
+                             : std::string("does not exist"));
+            boost::system::error_code ignored;
+            impl->acceptor.close(ignored);
+            ::unlink(path.c_str());
+            return nullptr;
+        }
+        if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0 ||
+            ::chmod(path.c_str(), 0660) != 0)
+            ec.assign(errno, boost::system::system_category());
+    }
     if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         error = "admin socket " + path + ": " + ec.message();

@@ -35,6 +35,7 @@ namespace rbdtier {
 
 struct AdminSocketOptions {
     std::string path;
+    std::string group;  // a group given access (mode 0660) if not empty; else owner only (0600)
     std::size_t max_request_bytes = 64 * 1024;
     std::chrono::milliseconds read_timeout{5000};
     std::size_t max_sessions = 64;

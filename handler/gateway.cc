@@ -292,6 +292,7 @@ bool Gateway::start_admin_socket(AdminSocket::Handler handler, std::string& erro
     const GatewayConfig c = config();
     AdminSocketOptions options;
     options.path = c.admin_socket;
+    options.group = c.admin_socket_group;
     options.max_request_bytes = c.admin_max_request_bytes;
     options.read_timeout = std::chrono::milliseconds(c.admin_read_timeout_ms);
     options.max_sessions = c.admin_max_sessions;

@@ -69,6 +69,7 @@ std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view
         if (v.size() >= 108) return "admin_socket path is longer than a Unix socket allows (107)";
         return parse_word(v, c.admin_socket);
     }
+    if (key == "admin_socket_group") return parse_word(v, c.admin_socket_group);
     if (key == "admin_max_request_bytes") {
         auto r = parse_uint(v, u, 16u << 20);
         if (r.empty() && u < 1024) r = "admin_max_request_bytes must be at least 1024";

@@ -31,6 +31,7 @@ struct GatewayConfig {
 
     std::string site = "site-a";
     std::string admin_socket = "/var/run/ceph/rbdtier.asok";
+    std::string admin_socket_group;  // given access to the socket (mode 0660); empty: owner only
     std::size_t admin_max_request_bytes = 64 * 1024;
     std::uint32_t admin_read_timeout_ms = 5000;
     std::size_t admin_max_sessions = 64;  // beyond it the oldest connection makes room

@@ -728,6 +728,9 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         EXPECT_EQ(r.code, 1);
         EXPECT_NE(r.err.find("mode 0666"), std::string::npos) << r.err;
     }
+    // One its group can reach (admin_socket_group) is the admins' to use.
+    ASSERT_EQ(::chmod(sock.c_str(), 0660), 0);
+    EXPECT_EQ(cli_json("status", sock)["luns"].size(), 2u);
     ASSERT_EQ(::chmod(sock.c_str(), 0600), 0);
 
     // reload: a good config is applied, a bad one refused with file:line: reason.

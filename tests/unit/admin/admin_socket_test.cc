@@ -1,6 +1,7 @@
 #include "handler/admin_socket.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -73,6 +74,37 @@ TEST_F(AdminSocketTest, SocketFileIsOwnerOnly) {
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     EXPECT_EQ(st.st_uid, ::getuid());
+}
+
+TEST(AdminSocketGroup, AGroupGetsReadWriteAccessAndAnUnknownGroupIsAClearError) {
+    group* own = ::getgrgid(::getegid());
+    ASSERT_NE(own, nullptr);
+    const std::string own_name = own->gr_name;
+    const gid_t own_gid = own->gr_gid;
+    const auto handler = [](const json&) { return AdminReply::ok({}); };
+    AdminSocketOptions o;
+    o.path = socket_path("admin_socket_group");
+    o.group = own_name;
+    std::string error;
+    {
+        auto socket = AdminSocket::start(o, handler, error);
+        ASSERT_TRUE(socket) << error;
+        struct stat st {};
+        ASSERT_EQ(::lstat(o.path.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0660u);
+        EXPECT_EQ(st.st_gid, own_gid);
+        RawClient c(o.path);
+        ASSERT_TRUE(c.connected());
+        EXPECT_TRUE(c.send(nul(R"({"prefix":"status"})")));
+        EXPECT_TRUE(c.reply(2s).has_value());
+    }
+    o.group = "no-such-group-rbdtier-test";
+    EXPECT_FALSE(AdminSocket::start(o, handler, error));
+    EXPECT_NE(error.find("group 'no-such-group-rbdtier-test' (admin_socket_group) does not exist"),
+              std::string::npos)
+        << error;
+    struct stat st {};
+    EXPECT_NE(::lstat(o.path.c_str(), &st), 0) << "no socket file is left behind";
 }
 
 TEST_F(AdminSocketTest, AnswersOneNulTerminatedCommandPerConnectionLengthFirst) {
@@ -216,7 +248,9 @@ TEST_F(AdminSocketTest, TenThousandIdleClientsNeitherDelayStatusNorHoldDescripto
     const auto latency = std::chrono::steady_clock::now() - t0;
     std::printf("status with %zu idle clients: %.2f ms\n", clients,
                 std::chrono::duration<double, std::milli>(latency).count());
-    EXPECT_LT(latency, 1s);
+    // A bound, not a benchmark: generous for sanitizer builds on a loaded machine, and still far
+    // below the minutes a server that serves the idle clients first would take.
+    EXPECT_LT(latency, 5s);
     // The server's own descriptors: what is open beyond the clients' (and quick's).
     const std::size_t server_held = test_support::open_descriptors() - before - clients - 1;
     EXPECT_LE(server_held, AdminSocketOptions{}.max_sessions + 1) << "of " << clients;
