@@ -19,6 +19,17 @@ nlohmann::json admin_error(const std::string& message) {
     return {{"version", 1}, {"error", message}};
 }
 
+nlohmann::json answer_admin_request(std::string_view line, const AdminSocket::Handler& handler) {
+    nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded()) return admin_error("malformed request: not valid JSON");
+    if (!request.is_object()) return admin_error("malformed request: not a JSON object");
+    try {
+        return handler(request);
+    } catch (const std::exception& e) {
+        return admin_error(std::string("internal error: ") + e.what());
+    }
+}
+
 namespace {
 
 // True when something accepts connections at `path`.
@@ -68,18 +79,7 @@ private:
         std::string line(asio::buffers_begin(buffer_.data()),
                          asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n) - 1);
         buffer_.consume(n);
-        reply(answer(line), /*then_close=*/false);
-    }
-
-    nlohmann::json answer(const std::string& line) const {
-        nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (request.is_discarded()) return admin_error("malformed request: not valid JSON");
-        if (!request.is_object()) return admin_error("malformed request: not a JSON object");
-        try {
-            return handler_(request);
-        } catch (const std::exception& e) {
-            return admin_error(std::string("internal error: ") + e.what());
-        }
+        reply(answer_admin_request(line, handler_), /*then_close=*/false);
     }
 
     void reply(const nlohmann::json& body, bool then_close) {

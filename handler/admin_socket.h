@@ -21,6 +21,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace rbdtier {
 
@@ -53,5 +54,10 @@ private:
 
 // One error reply in the protocol's shape.
 nlohmann::json admin_error(const std::string& message);
+
+// The reply to one request line (without its '\n'): an error for a line that is not a JSON
+// object, else what `handler` answers (its exceptions become "internal error: ..." replies).
+// This is all a session does with the bytes of a line; never throws.
+nlohmann::json answer_admin_request(std::string_view line, const AdminSocket::Handler& handler);
 
 }  // namespace rbdtier

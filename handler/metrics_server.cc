@@ -197,6 +197,36 @@ std::string render_metrics(const Gateway& gateway) {
 
 namespace {
 
+// The response to one parsed request: GET /metrics gets body(), anything else 404/405.
+http::response<http::string_body> metrics_response(const http::request<http::empty_body>& request,
+                                                   const MetricsServer::Body& body) {
+    http::response<http::string_body> response;
+    response.version(request.version());
+    response.keep_alive(false);
+    response.set(http::field::server, "rbdtier");
+    const auto target = request.target();
+    if (request.method() != http::verb::get) {
+        response.result(http::status::method_not_allowed);
+        response.set(http::field::content_type, "text/plain");
+        response.body() = "only GET\n";
+    } else if (target != "/metrics" && target.substr(0, 9) != "/metrics?") {
+        response.result(http::status::not_found);
+        response.set(http::field::content_type, "text/plain");
+        response.body() = "try /metrics\n";
+    } else {
+        response.result(http::status::ok);
+        response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        try {
+            response.body() = body();
+        } catch (const std::exception& e) {
+            response.result(http::status::internal_server_error);
+            response.body() = std::string("metrics failed: ") + e.what() + "\n";
+        }
+    }
+    response.prepare_payload();
+    return response;
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
     HttpSession(Tcp::socket socket, const MetricsServer::Body& body,
@@ -214,30 +244,8 @@ public:
 
 private:
     void respond() {
-        auto response = std::make_shared<http::response<http::string_body>>();
-        response->version(request_.version());
-        response->keep_alive(false);
-        response->set(http::field::server, "rbdtier");
-        const auto target = request_.target();
-        if (request_.method() != http::verb::get) {
-            response->result(http::status::method_not_allowed);
-            response->set(http::field::content_type, "text/plain");
-            response->body() = "only GET\n";
-        } else if (target != "/metrics" && target.substr(0, 9) != "/metrics?") {
-            response->result(http::status::not_found);
-            response->set(http::field::content_type, "text/plain");
-            response->body() = "try /metrics\n";
-        } else {
-            response->result(http::status::ok);
-            response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-            try {
-                response->body() = body_();
-            } catch (const std::exception& e) {
-                response->result(http::status::internal_server_error);
-                response->body() = std::string("metrics failed: ") + e.what() + "\n";
-            }
-        }
-        response->prepare_payload();
+        auto response =
+            std::make_shared<http::response<http::string_body>>(metrics_response(request_, body_));
         auto self = shared_from_this();
         stream_.expires_after(timeout_);
         http::async_write(stream_, *response,
@@ -258,6 +266,20 @@ private:
 };
 
 }  // namespace
+
+std::string answer_metrics_request(std::string_view raw, const MetricsServer::Body& body) {
+    http::request_parser<http::empty_body> parser;
+    beast::error_code ec;
+    while (!parser.is_done() && !raw.empty()) {
+        const std::size_t used = parser.put(asio::buffer(raw.data(), raw.size()), ec);
+        raw.remove_prefix(used);
+        if ((ec && ec != http::error::need_more) || used == 0) break;
+    }
+    if (!parser.is_done()) return {};
+    std::ostringstream out;
+    out << metrics_response(parser.get(), body);
+    return out.str();
+}
 
 struct MetricsServer::Impl {
     Body body;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "handler/gateway.h"
 
@@ -41,5 +42,11 @@ private:
     explicit MetricsServer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// What the endpoint sends back for the bytes of one connection, `raw`, parsed as a session
+// parses them (one request, Beast's default limits): the serialized HTTP response, or "" when
+// the bytes are not a complete, valid request (a session then waits for more, or drops the
+// connection on a parse error). Never throws: a throwing `body` gives a 500 response.
+std::string answer_metrics_request(std::string_view raw, const MetricsServer::Body& body);
 
 }  // namespace rbdtier
