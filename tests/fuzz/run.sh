@@ -49,9 +49,10 @@ run_one() {
     "$bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$dir/" "${dict[@]}" \
         "$dir/corpus" "$here/corpus/$t" >"$dir/fuzz.log" 2>&1 || true
+    # Figures from the log (a target that crashed while loading its corpus has none: "?").
     local execs cov crashes
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "$dir/fuzz.log" | tail -1 | cut -d' ' -f2)
+    cov=$(sed -n 's/.* cov: \([0-9]*\) .*/\1/p' "$dir/fuzz.log" | tail -1)
     crashes=$(find "$dir" -maxdepth 1 -type f \
         \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     printf '%-24s executions %12s  cov %6s  crashes %3s  %s\n' "$t" "${execs:-?}" "${cov:-?}" \
@@ -63,14 +64,15 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 running=0
 for t in "${targets[@]}"; do
-    run_one "$t" >>"$results" &
+    run_one "$t" | tee -a "$results" &
     running=$((running + 1))
     if [ "$running" -ge "$jobs" ]; then
-        wait -n
+        wait -n || true
         running=$((running - 1))
     fi
 done
 wait
+echo "== summary"
 sort "$results"
 if awk '$7 != 0 { bad = 1 } END { exit !bad }' "$results"; then
     echo "run.sh: crashes found: see the work dirs above" >&2
