@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -133,10 +134,7 @@ void LunTiering::run_round() {
         return;
     }
 
-    // Token bucket: refill for the time passed, at most one second of bandwidth.
-    const double bandwidth = bandwidth_.load();
-    tokens_ = std::min(bandwidth, tokens_ + bandwidth * (now - last_refill_us_) / 1e6);
-    last_refill_us_ = now;
+    refill_tokens(now);
 
     std::vector<std::uint64_t> counts;
     std::vector<TierSpec> tiers;
@@ -154,11 +152,18 @@ void LunTiering::run_round() {
         queue_ = orders;
         queue_done_.assign(orders.size(), false);
     }
+    const std::uint64_t bytes = images_.object_size();
     for (std::size_t i = 0; i < orders.size(); ++i) {
         // Paused or stopping: the rest of the round waits (it stays in the queue).
         if (paused_.load() || stop_requested_.load()) break;
+        // Each order starts as soon as the budget has its bytes; what the budget cannot carry
+        // before the next round is due waits for that round's plan.
+        if (!await_tokens(bytes, now + options_.round_us)) {
+            std::lock_guard lock(mutex_);
+            stats_.deferred_bandwidth += orders.size() - i;
+            break;
+        }
         const MigrationOrder& order = orders[i];
-        const std::uint64_t bytes = images_.object_size();
         const std::uint64_t capacity = specs_[order.to].capacity_bytes;
         std::unique_lock lock(mutex_);
         if (order.lun != options_.lun || order.extent >= gate_.extents() ||
@@ -182,10 +187,6 @@ void LunTiering::run_round() {
             continue;
         }
         if (refuse_locked(order.to)) continue;
-        if (tokens_ < static_cast<double>(bytes)) {
-            ++stats_.deferred_bandwidth;
-            continue;
-        }
         tokens_ -= static_cast<double>(bytes);
         MigrationRecord record;
         record.reason = order.reason;
@@ -208,6 +209,32 @@ void LunTiering::run_round() {
         }
         history_.push_back(std::move(record));
         if (history_.size() > options_.history) history_.pop_front();
+    }
+}
+
+void LunTiering::refill_tokens(std::uint64_t now) {
+    const double bandwidth = bandwidth_.load();
+    if (now > last_refill_us_)
+        tokens_ = std::min(bandwidth,
+                           tokens_ + bandwidth * static_cast<double>(now - last_refill_us_) / 1e6);
+    else
+        tokens_ = std::min(bandwidth, tokens_);
+    last_refill_us_ = std::max(last_refill_us_, now);
+}
+
+bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
+    for (;;) {
+        const std::uint64_t now = now_us();
+        refill_tokens(now);
+        const double missing = static_cast<double>(bytes) - tokens_;
+        if (missing <= 0) return true;
+        const double bandwidth = bandwidth_.load();
+        if (!(bandwidth > 0)) return false;
+        const auto wait_us = static_cast<std::uint64_t>(std::ceil(missing / bandwidth * 1e6));
+        if (now + wait_us > deadline_us) return false;
+        std::unique_lock lock(wake_mutex_);
+        if (wake_.wait_for(lock, std::chrono::microseconds(wait_us), [this] { return stopping_; }))
+            return false;
     }
 }
 

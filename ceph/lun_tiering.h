@@ -5,20 +5,22 @@
 // recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), and
 // carries them out one after another with the ExtentMigrator, under what is physical: a tier's
 // capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
-// (token bucket). The policy hears of each completed move (migrated()); every attempt is kept in
-// the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
-// the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
-// thread after the migration in progress; set_paused(true) stops a round after it too.
-// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
-// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
-// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
-// with the policy while no round uses it. All public members are thread-safe.
-// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
-// the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
-// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
-// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
-// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
-// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
+// (token bucket): each order starts as soon as the bucket holds its bytes, and what the budget
+// cannot carry before the next round is due is left to that round's plan (the executor model of
+// engine/migration_channel.h, which replays use). The policy hears of each completed move
+// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages indexes
+// (0 = home). Times are microseconds on the steady clock since the LunTiering was made (now_us()).
+// stop() (or the destructor) ends the thread after the migration in progress; set_paused(true)
+// stops a round after it too. Pins (admin): a pinned extent is moved to its pin's tier before any
+// policy order (within the bandwidth budget and the tier's capacity) and never elsewhere; the
+// policy's orders for it are dropped. queue() shows the last round's orders not carried out yet;
+// inspect() runs a function with the policy while no round uses it. All public members are
+// thread-safe. Resources (optional, set before start()): every resource_interval_us the rounds
+// thread samples the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its
+// other LUNs hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier
+// takes no more than the tenant's quota there allows (its other LUNs' usage, measured on the
+// cluster, plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit
+// wins. The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
 #pragma once
 
 #include <atomic>
@@ -166,6 +168,11 @@ private:
     static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
                     std::uint64_t count);
     void sample_resources(std::uint64_t now);
+    // The token bucket (rounds thread): refilled for the time passed, at most one second of
+    // bandwidth deep. await_tokens waits until `bytes` of tokens are there, unless that would be
+    // after `deadline_us` or the tiering stops; whether they are there.
+    void refill_tokens(std::uint64_t now);
+    bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
     // True if one more extent may not go into `tier` now (its pool is full, or the tenant's
     // quota there is used up); counts the refusal. Under mutex_.

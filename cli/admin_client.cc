@@ -1,12 +1,15 @@
 #include "cli/admin_client.h"
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -14,6 +17,8 @@
 
 namespace rbdtier::cli {
 namespace {
+
+constexpr std::uint32_t kMaxReplyBytes = 256u << 20;
 
 // Owns one file descriptor.
 class Fd {
@@ -71,20 +76,27 @@ nlohmann::json admin_call(const std::string& socket_path, const nlohmann::json& 
                                    " (stale socket file)");
         throw AdminClientError("cannot connect to " + socket_path + ": " + std::strerror(e));
     }
-    const std::string line = request.dump() + "\n";
-    for (std::size_t done = 0; done < line.size();) {
-        const ssize_t n = ::send(fd.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL);
-        if (n <= 0)
-            throw AdminClientError("gateway closed the connection while sending the request");
-        done += static_cast<std::size_t>(n);
-    }
-    std::string reply;
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        if (auto nl = reply.find('\n'); nl != std::string::npos) {
-            reply.resize(nl);
+    nlohmann::json command = request;
+    command["format"] = "json";
+    std::string wire = command.dump();
+    wire.push_back('\0');
+    // A gateway that refuses the request (too large) may close before all of it is sent; its
+    // reply says why, so it is read all the same.
+    bool sent = true;
+    for (std::size_t done = 0; done < wire.size();) {
+        const ssize_t n = ::send(fd.get(), wire.data() + done, wire.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) {
+            sent = false;
             break;
         }
+        done += static_cast<std::size_t>(n);
+    }
+    // The length, then the body; the reply is complete when `want` bytes have come.
+    std::string reply;
+    std::size_t want = 4;
+    bool have_length = false;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (reply.size() < want) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
         if (left.count() <= 0)
@@ -95,14 +107,35 @@ nlohmann::json admin_call(const std::string& socket_path, const nlohmann::json& 
             throw AdminClientError(std::string("poll: ") + std::strerror(errno));
         if (r <= 0) continue;
         char buf[65536];
-        const ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
-        if (n <= 0) throw AdminClientError("gateway closed the connection without a reply");
+        const ssize_t n = ::recv(fd.get(), buf, std::min(sizeof(buf), want - reply.size()), 0);
+        if (n <= 0)
+            throw AdminClientError(sent ? "gateway closed the connection without a reply"
+                                        : "gateway closed the connection while sending the "
+                                          "request");
         reply.append(buf, static_cast<std::size_t>(n));
+        if (!have_length && reply.size() == 4) {
+            std::uint32_t length = 0;
+            std::memcpy(&length, reply.data(), sizeof(length));
+            length = ntohl(length);
+            if (length > kMaxReplyBytes)
+                throw AdminClientError("gateway announced a reply of " + std::to_string(length) +
+                                       " bytes, more than the " + std::to_string(kMaxReplyBytes) +
+                                       " accepted");
+            reply.clear();
+            want = length;
+            have_length = true;
+        }
+    }
+    if (reply.rfind("ERROR: ", 0) == 0) {  // "ERROR: (22) Invalid argument\n<message>\n"
+        const std::size_t nl = reply.find('\n');
+        std::string message = nl == std::string::npos ? reply.substr(7) : reply.substr(nl + 1);
+        while (!message.empty() && message.back() == '\n') message.pop_back();
+        if (message.empty()) message = reply.substr(7, nl == std::string::npos ? nl : nl - 7);
+        return {{"error", message}};
     }
     nlohmann::json out = nlohmann::json::parse(reply, nullptr, false);
-    if (out.is_discarded() || !out.is_object())
-        throw AdminClientError("gateway sent a malformed reply");
-    return out;
+    if (out.is_discarded()) throw AdminClientError("gateway sent a malformed reply");
+    return {{"result", std::move(out)}};
 }
 
 std::string resolve_admin_socket(const std::string& explicit_path, const std::string& config_path) {

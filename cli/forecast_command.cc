@@ -20,7 +20,7 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"command", "forecast accuracy"}};
+        nlohmann::json r = {{"prefix", "forecast accuracy"}};
         if (!lun_.empty()) r["lun"] = lun_;
         return r;
     }

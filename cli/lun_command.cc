@@ -72,8 +72,8 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        if (show_->parsed()) return {{"command", "lun show"}, {"lun", lun_}};
-        return {{"command", "lun list"}};
+        if (show_->parsed()) return {{"prefix", "lun show"}, {"lun", lun_}};
+        return {{"prefix", "lun list"}};
     }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         if (!show_->parsed()) {

@@ -17,7 +17,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"command", pause_ ? "pause" : "resume"}}; }
+    nlohmann::json request() const override { return {{"prefix", pause_ ? "pause" : "resume"}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "migrations " << (r["paused"].get<bool>() ? "paused" : "running") << '\n';
     }

@@ -14,7 +14,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"command", "reload"}}; }
+    nlohmann::json request() const override { return {{"prefix", "reload"}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "reloaded " << r["config"].get<std::string>() << '\n';
     }

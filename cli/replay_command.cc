@@ -42,8 +42,8 @@ public:
                                   "Replay a block I/O trace against a tier model under placement "
                                   "policies, or generate a synthetic trace");
         sub_->add_option("TRACE", trace_path_,
-                         "Trace file (MSR, SPC, Alibaba, Tencent, DiskSim, "
-                         "vscsi, CloudPhysics CSV)");
+                         "Trace file (MSR, SPC, Alibaba, Tencent, DiskSim, vscsi, CloudPhysics "
+                         "CSV, replayer/FlashNet, blkreplay; gzip is read as it is)");
         std::vector<std::string> formats;
         for (auto f : all_trace_formats()) formats.emplace_back(trace_format_name(f));
         formats.insert(formats.begin(), "auto");
@@ -70,6 +70,9 @@ public:
             ->check(CLI::PositiveNumber);
         sub_->add_option("--limit", limit_, "Replay only the first N I/Os");
         sub_->add_flag("--json", json_, "Print results as JSON");
+        sub_->add_flag("--explain", explain_,
+                       "Also print why each policy wins or loses (promotions used, wasted, "
+                       "waits, idle rounds)");
         sub_->add_option("--plot", plot_path_,
                          "Also write the results as pictures to this HTML file");
         sub_->add_option("--generate", generate_,
@@ -232,6 +235,7 @@ private:
             std::cout << replay_json(summary, config, results).dump(2) << "\n";
         else
             print_replay_table(std::cout, summary, config, results);
+        if (explain_ && !json_) print_replay_explain(std::cout, results);
         return kExitOk;
     }
 
@@ -248,6 +252,7 @@ private:
     unsigned concurrency_ = 0;
     std::uint64_t limit_ = 0;
     bool json_ = false;
+    bool explain_ = false;
     std::string generate_;
     std::uint64_t seed_ = 1;
     double duration_s_ = 3600;

@@ -77,6 +77,25 @@ void print_replay_table(std::ostream& out, const TraceSummary& trace, const Repl
     }
 }
 
+void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& results) {
+    out << "\nwhy (promotions completed, used before leaving the fast tier, bytes of promotions "
+           "never used,\nmean wait from an extent's first slow access to its promotion, rounds "
+           "with an idle channel,\nslow accesses in the round before and no promotion):\n";
+    out << format("%-11s %10s %10s %6s %12s %10s %14s\n", "policy", "promoted", "used", "used%",
+                  "unused", "wait s", "idle rounds");
+    for (const auto& r : results) {
+        const double used =
+            r.promotions ? static_cast<double>(r.useful_promotions) / r.promotions : 0.0;
+        out << format("%-11s %10llu %10llu %5.0f%% %12s %10.1f %8llu/%-5llu\n", r.policy.c_str(),
+                      static_cast<unsigned long long>(r.promotions),
+                      static_cast<unsigned long long>(r.useful_promotions), 100 * used,
+                      human_bytes(static_cast<double>(r.wasted_promotion_bytes)).c_str(),
+                      r.mean_promotion_wait_us() / 1e6,
+                      static_cast<unsigned long long>(r.idle_rounds_without_promotion),
+                      static_cast<unsigned long long>(r.rounds));
+    }
+}
+
 nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
                            const std::vector<ReplayResult>& results) {
     using nlohmann::json;
@@ -127,6 +146,14 @@ nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config
                         {"useful_promotions", r.useful_promotions},
                         {"wasted_promotions", r.wasted_promotions},
                         {"unfinished_migrations", r.unfinished_migrations},
+                        {"explain",
+                         {{"promotions", r.promotions},
+                          {"promotions_used", r.useful_promotions},
+                          {"wasted_promotion_bytes", r.wasted_promotion_bytes},
+                          {"mean_promotion_wait_s", r.mean_promotion_wait_us() / 1e6},
+                          {"promotions_after_wait", r.promotions_after_wait},
+                          {"idle_rounds_without_promotion", r.idle_rounds_without_promotion},
+                          {"rounds", r.rounds}}},
                         {"precision", r.precision()},
                         {"recall", r.recall()},
                         {"orders", r.orders},

@@ -27,6 +27,9 @@ struct TraceSummary {
 
 void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
                         const std::vector<ReplayResult>& results);
+// Per policy, why it wins or loses: promotions made and used, bytes of unused promotions, the
+// mean wait before a promotion, rounds that left the channel idle despite slow accesses.
+void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& results);
 nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
                            const std::vector<ReplayResult>& results);
 

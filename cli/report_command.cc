@@ -134,7 +134,7 @@ public:
     }
 
 protected:
-    json request() const override { return {{"command", asking_}, {"lun", lun_}}; }
+    json request() const override { return {{"prefix", asking_}, {"lun", lun_}}; }
     void render(const json&, std::ostream&) const override {}
 
 private:

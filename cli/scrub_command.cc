@@ -19,7 +19,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"command", "scrub"}, {"lun", lun_}}; }
+    nlohmann::json request() const override { return {{"prefix", "scrub"}, {"lun", lun_}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "extents checked  " << r["extents_checked"] << '\n'
             << "stray removed    " << r["stray_removed"] << '\n'

@@ -17,9 +17,7 @@ void SocketCommand::add_common_options(CLI::App* sub) {
 int SocketCommand::exchange(nlohmann::json& result) const {
     nlohmann::json reply;
     try {
-        nlohmann::json req = request();
-        req["version"] = 1;
-        reply = admin_call(resolve_admin_socket(socket_, config_), req);
+        reply = admin_call(resolve_admin_socket(socket_, config_), request());
     } catch (const AdminClientError& e) {
         if (json_format()) std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
         std::cerr << "rbdtier: " << e.what() << '\n';

@@ -23,7 +23,7 @@ public:
 protected:
     // Adds --socket, --config and --format to `sub` (call from add_to()).
     void add_common_options(CLI::App* sub);
-    // The request for the chosen verb, without "version" (added by run()).
+    // The request for the chosen verb: {"prefix": "<command>", ...arguments}.
     virtual nlohmann::json request() const = 0;
     virtual void render(const nlohmann::json& result, std::ostream& out) const = 0;
     // Sends request() and puts the gateway's result in `result`; on failure reports it (stderr,

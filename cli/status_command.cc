@@ -15,7 +15,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"command", "status"}}; }
+    nlohmann::json request() const override { return {{"prefix", "status"}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "gateway  " << cell(r["gateway"]) << " (pid " << cell(r["pid"]) << ", up "
             << cell(r["uptime_s"]) << " s)\n"

@@ -114,6 +114,12 @@ public:
         (void)order;
         (void)now_us;
     }
+    // The executor did not take `order` (it refused it, or followed another strategy's orders):
+    // nothing moved, and nothing of the budget was spent on it.
+    virtual void dropped(const MigrationOrder& order, std::uint64_t now_us) {
+        (void)order;
+        (void)now_us;
+    }
 
     // Introspection (see the top of this file).
     virtual std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,

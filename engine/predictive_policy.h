@@ -7,6 +7,7 @@
 // model and per tenant), alerts() from its anomaly detector.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "engine/engine_config.h"
@@ -17,9 +18,10 @@ namespace rbdtier {
 
 class PredictivePolicy : public PlacementPolicy {
 public:
-    explicit PredictivePolicy(const EngineConfig& config) : engine_(config) {}
+    explicit PredictivePolicy(const EngineConfig& config, std::string name = "predictive")
+        : engine_(config), name_(std::move(name)) {}
 
-    std::string_view name() const override { return "predictive"; }
+    std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override { engine_.record(io); }
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
         return engine_.plan_round(now_us, view);
@@ -27,6 +29,7 @@ public:
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
         engine_.migrated(order, now_us);
     }
+    void dropped(const MigrationOrder& order, std::uint64_t) override { engine_.dropped(order); }
 
     std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,
                                          std::uint64_t now_us) const override;
@@ -39,6 +42,7 @@ public:
 private:
     // mutable: Feedback::by_tenant() sizes its table on first use (a read for us).
     mutable TieringEngine engine_;
+    std::string name_;
 };
 
 }  // namespace rbdtier

@@ -40,6 +40,13 @@ void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
     early_.erase(key);
 }
 
+void Scheduler::dropped(const MigrationOrder& order) {
+    if (in_flight_.erase(make_extent_key(order.lun, order.extent)) == 0) return;
+    const double burst = std::max(static_cast<double>(config_.burst_bytes),
+                                  static_cast<double>(config_.extent_bytes));
+    tokens_ = std::min(burst, tokens_ + static_cast<double>(config_.extent_bytes));
+}
+
 std::vector<MigrationOrder> Scheduler::schedule(
     std::uint64_t now_us, std::span<const ExtentScore> scores, const ScoringContext& ctx,
     const ResourceModel& resources, const PlacementState& placement, double threshold_us,

@@ -57,6 +57,8 @@ public:
                                          std::vector<std::uint8_t>* order_models = nullptr);
     // The executor completed `order` (or reported it finished).
     void completed(const MigrationOrder& order, std::uint64_t now_us);
+    // The executor did not take `order`: it leaves the flight and its tokens come back.
+    void dropped(const MigrationOrder& order);
     // Feedback: the promotion of `key` was wasted; it may leave before its minimum residency.
     void release_early(ExtentKey key) { early_.insert(key); }
 

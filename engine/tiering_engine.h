@@ -66,6 +66,8 @@ public:
     void record(const IoEvent& event) noexcept { profiler_.record(event); }
     std::vector<MigrationOrder> plan_round(std::uint64_t now_us, const PlacementView& view);
     void migrated(const MigrationOrder& order, std::uint64_t now_us);
+    // The executor did not take `order` (see PlacementPolicy::dropped).
+    void dropped(const MigrationOrder& order) { scheduler_.dropped(order); }
 
     // Status.
     const EngineConfig& config() const { return config_; }

@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 #include "handler/admin_range.h"
 
@@ -13,10 +16,86 @@ namespace {
 
 using nlohmann::json;
 
-// A request the gateway refuses; becomes {"error": ...}.
+// A request the gateway refuses; becomes the reply's error, with `error` as its errno.
 struct CommandError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit CommandError(const std::string& message, int error = EINVAL)
+        : std::runtime_error(message), error(error) {}
+    int error;
 };
+
+// Every command: its signature in Ceph's command-description syntax (the words of the prefix,
+// then one "name=...,type=..." word per argument) and its help line. What `help` and
+// `get_command_descriptions` list, and what `ceph daemon` validates a command line against.
+struct CommandSpec {
+    const char* desc;
+    const char* help;
+};
+constexpr CommandSpec kCommands[] = {
+    {"status", "gateway, site, pause state; per LUN lock ownership, engine and placement"},
+    {"lun list", "LUNs: size, tenant, extents and bytes per tier, engine counters"},
+    {"lun show name=lun,type=CephString", "one LUN: tiers, engine, lock owner, I/O per tier"},
+    {"tier list", "pools in use: device class, site, latency, capacity, used"},
+    {"migrations name=lun,type=CephString,req=false name=limit,type=CephInt,range=0,req=false",
+     "migration queue, history (newest last, at most limit, default 50) and counters"},
+    {"map name=lun,type=CephString", "placement of every extent away from home"},
+    {"heat name=lun,type=CephString name=first,type=CephInt,range=0,req=false "
+     "name=count,type=CephInt,range=0,req=false",
+     "per extent: tier, heat, forecast, wanted tier, pin (at most 16384 extents from first)"},
+    {"forecast accuracy name=lun,type=CephString,req=false",
+     "precision, recall and wasted bytes per forecast model and per tenant"},
+    {"alerts name=lun,type=CephString,req=false", "anomalies the engine noticed"},
+    {"pin name=lun,type=CephString name=range,type=CephString name=tier,type=CephString",
+     "keep extents in a tier (range: 0-15 extents or 0M-64M bytes)"},
+    {"unpin name=lun,type=CephString name=range,type=CephString",
+     "hand pinned extents back to the policy"},
+    {"pause", "stop migrations on every LUN of the gateway"},
+    {"resume", "restart migrations on every LUN of the gateway"},
+    {"scrub name=lun,type=CephString", "remove stray data, verify migrated extents' crc32c"},
+    {"reload", "re-read rbdtier.conf (a bad file is refused, the last good one kept)"},
+    {"version", "get rbdtier version"},
+    {"help", "list available commands"},
+    {"get_command_descriptions", "list available commands"},
+};
+
+// The prefix of a command description: its words up to the first argument.
+std::string prefix_of(std::string_view desc) {
+    std::string out;
+    while (!desc.empty()) {
+        const std::size_t end = std::min(desc.find(' '), desc.size());
+        const std::string_view word = desc.substr(0, end);
+        if (word.find('=') != std::string_view::npos) break;
+        if (!out.empty()) out += ' ';
+        out += word;
+        desc.remove_prefix(std::min(end + 1, desc.size()));
+    }
+    return out;
+}
+
+// A description as Ceph's dump_cmd_to_json() gives it: a word per prefix word, an object of
+// key/value strings per argument.
+json signature_of(std::string_view desc) {
+    json sig = json::array();
+    while (!desc.empty()) {
+        const std::size_t end = std::min(desc.find(' '), desc.size());
+        std::string_view word = desc.substr(0, end);
+        desc.remove_prefix(std::min(end + 1, desc.size()));
+        if (word.find_first_of(",=") == std::string_view::npos) {
+            sig.push_back(std::string(word));
+            continue;
+        }
+        json arg = json::object();
+        while (!word.empty()) {
+            const std::size_t comma = std::min(word.find(','), word.size());
+            const std::string_view kv = word.substr(0, comma);
+            const std::size_t eq = std::min(kv.find('='), kv.size());
+            arg[std::string(kv.substr(0, eq))] =
+                std::string(kv.substr(std::min(eq + 1, kv.size())));
+            word.remove_prefix(std::min(comma + 1, word.size()));
+        }
+        sig.push_back(std::move(arg));
+    }
+    return sig;
+}
 
 std::string hostname() {
     char name[256] = {};
@@ -28,7 +107,7 @@ const GatewayLun& need_lun(const Gateway& gateway, const json& request) {
     auto it = request.find("lun");
     if (it == request.end() || !it->is_string()) throw CommandError("missing argument 'lun'");
     const GatewayLun* lun = gateway.find_lun(it->get<std::string>());
-    if (!lun) throw CommandError("unknown LUN '" + it->get<std::string>() + "'");
+    if (!lun) throw CommandError("unknown LUN '" + it->get<std::string>() + "'", ENOENT);
     return *lun;
 }
 
@@ -185,27 +264,45 @@ json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
 }  // namespace
 
 const std::vector<std::string>& AdminCommands::known() {
-    static const std::vector<std::string> names = {
-        "status", "lun list", "lun show", "tier list", "migrations",        "map",
-        "heat",   "pause",    "resume",   "scrub",     "forecast accuracy", "alerts",
-        "pin",    "unpin",    "reload"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const CommandSpec& c : kCommands) out.push_back(prefix_of(c.desc));
+        return out;
+    }();
     return names;
 }
 
-json AdminCommands::handle(const json& request) {
-    auto version = request.find("version");
-    if (version == request.end() || !version->is_number_integer())
-        return admin_error("malformed request: missing integer 'version'");
-    if (version->get<std::int64_t>() != kProtocolVersion)
-        return admin_error("unsupported protocol version " + version->dump() +
-                           " (this gateway speaks " + std::to_string(kProtocolVersion) + ")");
-    auto command = request.find("command");
-    if (command == request.end() || !command->is_string())
-        return admin_error("malformed request: missing string 'command'");
-    const std::string name = command->get<std::string>();
+json AdminCommands::help() {
+    json out = json::object();
+    for (const CommandSpec& c : kCommands) out[prefix_of(c.desc)] = c.help;
+    return out;
+}
+
+json AdminCommands::command_descriptions() {
+    json out = json::object();
+    int n = 0;
+    for (const CommandSpec& c : kCommands) {
+        char section[16];
+        std::snprintf(section, sizeof(section), "cmd%03d", n++);
+        out[section] = {{"sig", signature_of(c.desc)}, {"help", c.help}};
+    }
+    return out;
+}
+
+AdminReply AdminCommands::handle(const json& request) {
+    auto prefix = request.find("prefix");
+    if (prefix == request.end() || !prefix->is_string())
+        return AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
+    const std::string name = prefix->get<std::string>();
     try {
         json result;
-        if (name == "reload") {
+        if (name == "help") {
+            result = help();
+        } else if (name == "get_command_descriptions") {
+            result = command_descriptions();
+        } else if (name == "version") {
+            result = {{"version", RBDTIER_VERSION}};
+        } else if (name == "reload") {
             result = reload();
         } else if (name == "pause" || name == "resume") {
             gateway_.set_paused(name == "pause");
@@ -234,15 +331,13 @@ json AdminCommands::handle(const json& request) {
                 result = alerts(request);
             else if (name == "pin" || name == "unpin")
                 result = pin(need_lun(gateway_, request), request, name == "pin");
-            else {
-                json reply = admin_error("unknown command '" + name + "'");
-                reply["known"] = known();
-                return reply;
-            }
+            else
+                return AdminReply::failure(
+                    EINVAL, "unknown command prefix " + name + " ('help' lists the commands)");
         }
-        return {{"version", kProtocolVersion}, {"result", std::move(result)}};
+        return AdminReply::ok(std::move(result));
     } catch (const CommandError& e) {
-        return admin_error(e.what());
+        return AdminReply::failure(e.error, e.what());
     }
 }
 
@@ -575,7 +670,7 @@ json AdminCommands::scrub(const GatewayLun& lun) const {
     if (!lun.migrator) throw CommandError("LUN '" + lun.name + "' is not tiered");
     ceph::ScrubReport report;
     const ceph::Status st = lun.migrator->scrub(report);
-    if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message());
+    if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
     return {{"lun", lun.name},
             {"extents_checked", report.extents_checked},
             {"stray_removed", report.stray_removed},

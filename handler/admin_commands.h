@@ -1,8 +1,8 @@
-// AdminCommands: what the gateway answers on its admin socket (see admin_socket.h for framing).
-//
-// Request: {"version":1,"command":"<name>", ...arguments}. Reply: {"version":1,"result":{...}} on
-// success, {"version":1,"error":"..."} on failure; an unknown command also lists the known ones
-// ("known":[...]). Commands:
+// AdminCommands: what the gateway answers on its admin socket (see admin_socket.h for the
+// protocol, Ceph's). A request is {"prefix":"<command>", ...arguments}; the reply is the
+// command's result, or an errno and a message. `help` maps each command to its description, as
+// Ceph daemons do; `get_command_descriptions` gives each command's signature in Ceph's form, so
+// `ceph daemon PATH <command> [args]` works. Commands:
 //   status                      gateway, site, pause state, per-LUN lock ownership and engine
 //   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters
 //   tier list                   pools in use: device class, site, latency, capacity, used
@@ -19,7 +19,10 @@
 //   pause | resume              stop/restart migrations on every LUN of the gateway
 //   scrub {lun}                 removes stray data, verifies migrated extents' crc32c
 //   reload                      re-reads rbdtier.conf (a bad file is refused, the old one kept)
-// Runs on the admin socket's thread; holds the gateway's LUN list steady while it works.
+//   version | help | get_command_descriptions
+// Errors: EINVAL for a bad request or argument, ENOENT for an unknown LUN, EIO when the work
+// itself failed. Runs on the admin socket's thread; holds the gateway's LUN list steady while it
+// works.
 #pragma once
 
 #include <cstdint>
@@ -27,19 +30,21 @@
 #include <string>
 #include <vector>
 
+#include "handler/admin_socket.h"
 #include "handler/gateway.h"
 
 namespace rbdtier {
 
 class AdminCommands {
 public:
-    static constexpr int kProtocolVersion = 1;
     static constexpr std::uint64_t kMaxHeatExtents = 16384;  // per heat request
 
     explicit AdminCommands(Gateway& gateway) : gateway_(gateway) {}
 
-    nlohmann::json handle(const nlohmann::json& request);
-    static const std::vector<std::string>& known();
+    AdminReply handle(const nlohmann::json& request);
+    static const std::vector<std::string>& known();  // every command's prefix
+    static nlohmann::json help();                    // {"<prefix>": "<description>", ...}
+    static nlohmann::json command_descriptions();    // {"cmd000": {"sig": [...], "help"}, ...}
 
 private:
     nlohmann::json status() const;

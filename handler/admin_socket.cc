@@ -1,5 +1,6 @@
 #include "handler/admin_socket.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -7,27 +8,49 @@
 
 #include <boost/asio.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string_view>
+#include <system_error>
 #include <thread>
+
+#include "handler/connection_guard.h"
 
 namespace rbdtier {
 
 namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 
-nlohmann::json admin_error(const std::string& message) {
-    return {{"version", 1}, {"error", message}};
+std::string admin_reply_body(const AdminReply& reply, bool pretty) {
+    if (reply.error != 0) {  // "(22) Invalid argument": how Ceph's cpp_strerror() says an errno
+
+        return "ERROR: (" + std::to_string(reply.error) + ") " +
+               std::system_category().message(reply.error) + "\n" + reply.message + "\n";
+    }
+    std::string out =
+        reply.result.dump(pretty ? 4 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (pretty) out += '\n';
+    return out;
 }
 
-nlohmann::json answer_admin_request(std::string_view line, const AdminSocket::Handler& handler) {
-    nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded()) return admin_error("malformed request: not valid JSON");
-    if (!request.is_object()) return admin_error("malformed request: not a JSON object");
-    try {
-        return handler(request);
-    } catch (const std::exception& e) {
-        return admin_error(std::string("internal error: ") + e.what());
+std::string answer_admin_request(std::string_view request, const AdminSocket::Handler& handler) {
+    const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
+    bool pretty = true;
+    AdminReply reply;
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        reply = AdminReply::failure(EINVAL, "invalid request: not a JSON object");
+    } else if (auto p = parsed.find("prefix"); p == parsed.end() || !p->is_string()) {
+        reply = AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
+    } else {
+        auto f = parsed.find("format");
+        pretty = f == parsed.end() || *f != "json";
+        try {
+            reply = handler(parsed);
+        } catch (const std::exception& e) {
+            reply = AdminReply::failure(EIO, std::string("internal error: ") + e.what());
+        }
     }
+    return admin_reply_body(reply, pretty);
 }
 
 namespace {
@@ -44,87 +67,167 @@ bool socket_answers(const std::string& path) {
     return ok;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+constexpr std::size_t kReadChunk = 4096;
+
+// One exchange: reads a request up to its NUL (or newline), answers it, closes. The deadline
+// bounds the request's arrival and, re-armed, the reply's departure.
+class Session : public std::enable_shared_from_this<Session>, public SessionLimit::Member {
 public:
     Session(Local::socket socket, const AdminSocketOptions& options,
-            const AdminSocket::Handler& handler)
+            const AdminSocket::Handler& handler, ServerLog& log)
         : socket_(std::move(socket)),
-          timer_(socket_.get_executor()),
-          buffer_(options.max_request_bytes + 1),
+          deadline_(socket_.get_executor()),
           options_(options),
-          handler_(handler) {}
+          handler_(handler),
+          log_(log) {}
 
-    void read() {
-        auto self = shared_from_this();
-        timer_.expires_after(options_.read_timeout);
-        timer_.async_wait([self](boost::system::error_code ec) {
-            if (!ec) self->close();  // the client was too slow
-        });
-        asio::async_read_until(socket_, buffer_, '\n',
-                               [self](boost::system::error_code ec, std::size_t n) {
-                                   self->timer_.cancel();
-                                   self->on_line(ec, n);
-                               });
+    // Too many sessions: this one, the oldest, makes room at once. The reason is written
+    // without blocking (it fits the socket's buffer of a client that has read nothing).
+    void cut(const std::string& why) override {
+        if (state_ == State::kReading) {
+            const std::string frame =
+                framed(admin_reply_body(AdminReply::failure(EAGAIN, why), true));
+            boost::system::error_code ignored;
+            socket_.non_blocking(true, ignored);
+            socket_.write_some(asio::buffer(frame), ignored);
+        }
+        close();
+    }
+
+    void start() {
+        arm_deadline();
+        read_more();
     }
 
 private:
-    void on_line(boost::system::error_code ec, std::size_t n) {
-        if (ec == asio::error::not_found) {
-            reply(admin_error("request larger than " + std::to_string(options_.max_request_bytes) +
-                              " bytes"),
-                  /*then_close=*/true);
-            return;
-        }
-        if (ec) return close();
-        std::string line(asio::buffers_begin(buffer_.data()),
-                         asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n) - 1);
-        buffer_.consume(n);
-        reply(answer_admin_request(line, handler_), /*then_close=*/false);
+    enum class State { kReading, kReplying, kClosed };
+
+    void arm_deadline() {
+        auto self = shared_from_this();
+        deadline_.expires_after(options_.read_timeout);
+        deadline_.async_wait([self](boost::system::error_code ec) {
+            if (ec) return;  // re-armed or cancelled
+            const std::string ms = std::to_string(self->options_.read_timeout.count()) + " ms";
+            if (self->state_ == State::kReading) {
+                self->log_.warn("timeout", "admin socket " + self->options_.path +
+                                               ": a client sent no complete request within " + ms +
+                                               "; closed");
+                self->refuse(ETIMEDOUT, "no complete request within " + ms);
+            } else {
+                self->log_.warn("slow reader", "admin socket " + self->options_.path +
+                                                   ": a client did not read its reply within " +
+                                                   ms + "; closed");
+                self->close();
+            }
+        });
     }
 
-    void reply(const nlohmann::json& body, bool then_close) {
+    void read_more() {
         auto self = shared_from_this();
-        auto text = std::make_shared<std::string>(
-            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-        timer_.expires_after(options_.read_timeout);  // a client that never reads is cut too
-        timer_.async_wait([self](boost::system::error_code ec) {
-            if (!ec) self->close();
-        });
-        asio::async_write(socket_, asio::buffer(*text),
-                          [self, text, then_close](boost::system::error_code ec, std::size_t) {
-                              self->timer_.cancel();
-                              if (ec || then_close) return self->close();
-                              self->read();
-                          });
+        const std::size_t have = request_.size();
+        const std::size_t room = std::min(kReadChunk, options_.max_request_bytes + 1 - have);
+        request_.resize(have + room);
+        socket_.async_read_some(asio::buffer(request_.data() + have, room),
+                                [self, have](boost::system::error_code ec, std::size_t n) {
+                                    self->request_.resize(have + n);
+                                    self->on_read(ec, have);
+                                });
+    }
+
+    void on_read(boost::system::error_code ec, std::size_t from) {
+        if (state_ != State::kReading) return;
+        const auto end = request_.find_first_of(std::string_view("\0\n", 2), from);
+        if (end != std::string::npos) {
+            request_.resize(end);
+            return answer();
+        }
+        if (ec) return close();  // gone before its request was complete
+        if (request_.size() > options_.max_request_bytes) {
+            const std::string why =
+                "request larger than " + std::to_string(options_.max_request_bytes) + " bytes";
+            log_.warn("size", "admin socket " + options_.path + ": " + why + " refused");
+            return refuse(EMSGSIZE, why);
+        }
+        read_more();
+    }
+
+    void answer() {
+        const std::string body = answer_admin_request(request_, handler_);
+        std::string().swap(request_);
+        send(body);
+    }
+
+    void refuse(int error, const std::string& message) {
+        send(admin_reply_body(AdminReply::failure(error, message), true));
+    }
+
+    // The reply on the wire: its length (4 bytes, big-endian), then its bytes.
+    static std::string framed(const std::string& body) {
+        const std::uint32_t length = htonl(static_cast<std::uint32_t>(body.size()));
+        return std::string(reinterpret_cast<const char*>(&length), sizeof(length)) + body;
+    }
+
+    void send(const std::string& body) {
+        state_ = State::kReplying;
+        reply_ = framed(body);
+        arm_deadline();
+        auto self = shared_from_this();
+        asio::async_write(socket_, asio::buffer(reply_),
+                          [self](boost::system::error_code, std::size_t) { self->close(); });
     }
 
     void close() {
+        state_ = State::kClosed;
+        deadline_.cancel();
         boost::system::error_code ignored;
         socket_.shutdown(Local::socket::shutdown_both, ignored);
         socket_.close(ignored);
     }
 
     Local::socket socket_;
-    asio::steady_timer timer_;
-    asio::streambuf buffer_;
+    asio::steady_timer deadline_;
     const AdminSocketOptions& options_;
     const AdminSocket::Handler& handler_;
+    ServerLog& log_;
+    State state_ = State::kReading;
+    std::string request_;
+    std::string reply_;
 };
 
 }  // namespace
 
 struct AdminSocket::Impl {
+    explicit Impl(AdminSocketOptions o)
+        : options(std::move(o)),
+          log(options.log),
+          sessions(options.max_sessions),
+          pause(io.get_executor(), options.accept_pause) {}
+
     AdminSocketOptions options;
     Handler handler;
+    ServerLog log;
+    SessionLimit sessions;  // before io: the sessions io holds leave it when io goes
     asio::io_context io{1};
     Local::acceptor acceptor{io};
+    AcceptPause pause;
     std::thread thread;
     bool stopped = false;
 
     void accept() {
         acceptor.async_accept([this](boost::system::error_code ec, Local::socket socket) {
             if (ec == asio::error::operation_aborted) return;
-            if (!ec) std::make_shared<Session>(std::move(socket), options, handler)->read();
+            if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
+                log.warn("accept", "admin socket " + options.path + ": accept failed (" +
+                                       ec.message() + "); accepting again in " +
+                                       std::to_string(options.accept_pause.count()) + " ms");
+                return pause.then([this] { accept(); });
+            }
+            auto session = std::make_shared<Session>(std::move(socket), options, handler, log);
+            if (sessions.admit(*session))
+                log.warn("sessions", "admin socket " + options.path + ": more than " +
+                                         std::to_string(sessions.max()) +
+                                         " sessions; the oldest closed to make room");
+            session->start();
             accept();
         });
     }
@@ -132,8 +235,7 @@ struct AdminSocket::Impl {
 
 std::unique_ptr<AdminSocket> AdminSocket::start(AdminSocketOptions options, Handler handler,
                                                 std::string& error) {
-    auto impl = std::make_unique<Impl>();
-    impl->options = std::move(options);
+    auto impl = std::make_unique<Impl>(std::move(options));
     impl->handler = std::move(handler);
     const std::string& path = impl->options.path;
     if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {

@@ -1,14 +1,23 @@
-// AdminSocket: the gateway's admin socket, a Unix domain stream socket served with Boost.Asio on
-// a thread of its own (never on an I/O thread).
+// AdminSocket: the gateway's admin socket, a Unix domain stream socket that speaks the admin
+// socket protocol of the Ceph daemons (what `ceph daemon PATH CMD` and `ceph --admin-daemon PATH
+// CMD` send), served with Boost.Asio on a thread of its own (never on an I/O thread).
 //
-// Protocol: one JSON object per line each way. A request is {"version":1,"command":"...",...};
-// the socket itself only frames and guards: a line that is not a JSON object gets
-// {"version":1,"error":"malformed request: ..."}, a line longer than max_request_bytes gets an
-// error and the connection is closed, and a client that does not finish a line within
-// read_timeout is disconnected, so a slow or hostile client never stalls another one. Every
-// well-formed request goes to the handler, whose reply is sent back as one line. The handler
-// runs on the socket's thread: it must be thread-safe with respect to the rest of the gateway
-// and should not block for long.
+// Protocol, one exchange per connection: the client sends a JSON object whose "prefix" names the
+// command, with the command's arguments beside it, ended by a NUL byte (a newline also ends it);
+// the server answers with a 4-byte big-endian length and that many bytes, then closes. Success is
+// the command's result as JSON (pretty-printed unless the request has "format":"json"); failure
+// is "ERROR: (<errno>) <strerror>\n<message>\n", as Ceph daemons answer. The socket frames and
+// guards; the handler answers every well-formed request (a JSON object with a string "prefix").
+//
+// Guards, so that no client can stall another or grow the process without bound; each answers
+// with such an error, closes the connection and is logged (at most once per kind every 10 s):
+// a request longer than max_request_bytes; a request not complete within read_timeout from the
+// connection (a byte at a time does not extend it), and a reply not read within it; more than
+// max_sessions connections open: the oldest is closed to make room (so idle connections cannot
+// lock out a client that sends its request at once). A failed accept (EMFILE/ENFILE: the
+// process is out of descriptors) is logged and accepting resumes after accept_pause, never in
+// a spin. The handler runs on the socket's thread: it must be thread-safe with respect to the
+// rest of the gateway and should not block for long; `log` is called from that thread.
 //
 // The socket file is created owner-only (0600). start() refuses a path where a live socket
 // answers, or that exists and is not a socket; a stale socket file is replaced. The file is
@@ -29,11 +38,29 @@ struct AdminSocketOptions {
     std::string path;
     std::size_t max_request_bytes = 64 * 1024;
     std::chrono::milliseconds read_timeout{5000};
+    std::size_t max_sessions = 64;
+    std::chrono::milliseconds accept_pause{100};
+    std::function<void(const std::string& line)> log;  // warnings; null: not logged
 };
+
+// What a command answers: its result, or an errno and a message.
+struct AdminReply {
+    int error = 0;  // 0: success; else a positive errno (EINVAL, ENOENT, ...)
+    std::string message;
+    nlohmann::json result;
+
+    static AdminReply ok(nlohmann::json result) { return {0, {}, std::move(result)}; }
+    static AdminReply failure(int error, std::string message) {
+        return {error, std::move(message), nullptr};
+    }
+};
+
+// The reply's bytes after the length: the result as JSON, or Ceph's "ERROR: ..." text.
+std::string admin_reply_body(const AdminReply& reply, bool pretty);
 
 class AdminSocket {
 public:
-    using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+    using Handler = std::function<AdminReply(const nlohmann::json& request)>;
 
     // Binds and starts serving; on failure returns nullptr and sets `error`.
     static std::unique_ptr<AdminSocket> start(AdminSocketOptions options, Handler handler,
@@ -52,12 +79,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// One error reply in the protocol's shape.
-nlohmann::json admin_error(const std::string& message);
-
-// The reply to one request line (without its '\n'): an error for a line that is not a JSON
-// object, else what `handler` answers (its exceptions become "internal error: ..." replies).
-// This is all a session does with the bytes of a line; never throws.
-nlohmann::json answer_admin_request(std::string_view line, const AdminSocket::Handler& handler);
+// The reply body to one request (its bytes up to, not including, the NUL or newline): an error
+// for what is not a JSON object with a string "prefix", else what `handler` answers (its
+// exceptions become EIO replies). All a session does with a request's bytes; never throws.
+std::string answer_admin_request(std::string_view request,
+                                 const std::function<AdminReply(const nlohmann::json&)>& handler);
 
 }  // namespace rbdtier

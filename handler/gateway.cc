@@ -70,8 +70,12 @@ std::unique_ptr<Gateway> Gateway::load(const std::string& config_path, std::stri
     return std::make_unique<Gateway>(std::move(*outcome.config), config_path);
 }
 
-bool Gateway::start_services(std::string& error) {
+bool Gateway::start_services(std::string& error, std::function<void(const std::string&)> log) {
     stop_services();
+    {
+        std::lock_guard lock(mutex_);
+        service_log_ = log;
+    }
     commands_ = std::make_unique<AdminCommands>(*this);
     AdminCommands* commands = commands_.get();
     bool ok = true;
@@ -84,9 +88,12 @@ bool Gateway::start_services(std::string& error) {
     const GatewayConfig c = config();
     if (c.metrics_port != 0) {
         std::string metrics_error;
+        MetricsServerLimits limits;
+        limits.max_sessions = c.metrics_max_sessions;
+        limits.log = log;
         auto metrics = MetricsServer::start(
             c.metrics_address, c.metrics_port, [this] { return render_metrics(*this); },
-            metrics_error);
+            metrics_error, limits);
         if (!metrics) {
             if (!ok) error += "\n";
             error += "metrics endpoint: " + metrics_error;
@@ -287,6 +294,11 @@ bool Gateway::start_admin_socket(AdminSocket::Handler handler, std::string& erro
     options.path = c.admin_socket;
     options.max_request_bytes = c.admin_max_request_bytes;
     options.read_timeout = std::chrono::milliseconds(c.admin_read_timeout_ms);
+    options.max_sessions = c.admin_max_sessions;
+    {
+        std::lock_guard lock(mutex_);
+        options.log = service_log_;
+    }
     auto socket = AdminSocket::start(std::move(options), std::move(handler), error);
     if (!socket) return false;
     std::lock_guard lock(mutex_);

@@ -120,8 +120,9 @@ public:
 
     // Serves the admin socket with the AdminCommands and, unless metrics_port is 0, the
     // Prometheus endpoint. False and `error` (one line per service) when one of them cannot
-    // start; whichever did start keeps running.
-    bool start_services(std::string& error);
+    // start; whichever did start keeps running. What the servers refuse (hostile or broken
+    // clients, accept failures) goes to `log`, from their threads.
+    bool start_services(std::string& error, std::function<void(const std::string&)> log = {});
     void stop_services();
     std::uint16_t metrics_port() const;  // bound port, 0 when not serving
     bool admin_socket_serving() const;
@@ -148,6 +149,7 @@ private:
     mutable std::mutex mutex_;  // config_, paused_, admin_
     GatewayConfig config_;
     bool paused_ = false;
+    std::function<void(const std::string&)> service_log_;
     std::unique_ptr<AdminSocket> admin_;
     std::unique_ptr<AdminCommands> commands_;
     std::unique_ptr<MetricsServer> metrics_;

@@ -81,6 +81,13 @@ std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view
         if (r.empty()) c.admin_read_timeout_ms = static_cast<std::uint32_t>(u);
         return r;
     }
+    if (key == "admin_max_sessions" || key == "metrics_max_sessions") {
+        auto r = parse_uint(v, u, 4096);
+        if (r.empty() && u == 0) r = std::string(key) + " must be at least 1";
+        if (r.empty())
+            (key == "admin_max_sessions" ? c.admin_max_sessions : c.metrics_max_sessions) = u;
+        return r;
+    }
     if (key == "metrics_address") return parse_word(v, c.metrics_address);
     if (key == "metrics_port") {
         auto r = parse_uint(v, u, 65535);

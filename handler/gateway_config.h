@@ -33,8 +33,10 @@ struct GatewayConfig {
     std::string admin_socket = "/var/run/ceph/rbdtier.asok";
     std::size_t admin_max_request_bytes = 64 * 1024;
     std::uint32_t admin_read_timeout_ms = 5000;
+    std::size_t admin_max_sessions = 64;  // beyond it the oldest connection makes room
     std::string metrics_address = "127.0.0.1";
-    std::uint16_t metrics_port = 9287;  // 0 disables the metrics endpoint
+    std::uint16_t metrics_port = 10031;  // 0 disables the metrics endpoint
+    std::size_t metrics_max_sessions = 64;
     double migration_bandwidth_mib_s = 200;
     double horizon_s = 120;
     double round_s = 1;

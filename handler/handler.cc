@@ -101,7 +101,8 @@ Gateway::Registration GatewayHost::add(tcmu_device* dev, Lun& lun, const LunIoMe
     if (!started_) {
         started_ = true;
         std::string error;
-        if (!gateway_->start_services(error)) {
+        auto log = [](const std::string& line) { tcmu_warn("rbdtier: %s\n", line.c_str()); };
+        if (!gateway_->start_services(error, log)) {
             tcmu_warn(
                 "rbdtier: gateway administration partly unavailable (LUNs serve anyway): %s\n",
                 error.c_str());

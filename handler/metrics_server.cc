@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "handler/connection_guard.h"
+
 namespace rbdtier {
 
 namespace asio = boost::asio;
@@ -70,9 +72,11 @@ struct Family {
     const char* help;
 };
 constexpr Family kFamilies[] = {
+    {"rbdtier_build_info", "gauge", "1, with the rbdtier version as a label."},
     {"rbdtier_up", "gauge", "1 while the gateway serves."},
     {"rbdtier_paused", "gauge", "1 when migrations are paused gateway-wide."},
     {"rbdtier_luns", "gauge", "LUNs open in this gateway."},
+    {"rbdtier_lun_info", "gauge", "1 per LUN, with its home pool and image and its tenant."},
     {"rbdtier_lun_size_bytes", "gauge", "Size of the LUN."},
     {"rbdtier_lun_tier_bytes", "gauge", "Bytes of the LUN held in each tier (placement map)."},
     {"rbdtier_engine_rounds_total", "counter", "Planning rounds run."},
@@ -82,8 +86,8 @@ constexpr Family kFamilies[] = {
     {"rbdtier_engine_migrations_total", "counter", "Migrations carried out, by outcome."},
     {"rbdtier_engine_refused_total", "counter", "Migrations refused, by reason."},
     {"rbdtier_engine_bytes_moved_total", "counter", "Bytes moved between tiers."},
-    {"rbdtier_engine_bandwidth_budget_bytes", "gauge",
-     "The LUN's share of the gateway's migration bandwidth budget, bytes per second."},
+    {"rbdtier_engine_bandwidth_budget_bytes_per_second", "gauge",
+     "The LUN's share of the gateway's migration bandwidth budget."},
     {"rbdtier_engine_budget_use_ratio", "gauge",
      "Bytes migrated in the last 10 s over what the LUN's budget allowed in them."},
     {"rbdtier_engine_queue_length", "gauge",
@@ -92,8 +96,9 @@ constexpr Family kFamilies[] = {
     {"rbdtier_engine_alerts", "gauge", "Anomalies the policy has raised."},
     {"rbdtier_forecast_promotions_total", "counter",
      "Promotions judged (accessed within the horizon or wasted), per model."},
-    {"rbdtier_forecast_precision", "gauge", "Share of judged promotions that hit, per model."},
-    {"rbdtier_forecast_recall", "gauge",
+    {"rbdtier_forecast_precision_ratio", "gauge",
+     "Share of judged promotions that hit, per model."},
+    {"rbdtier_forecast_recall_ratio", "gauge",
      "Share of accesses to busy extents served from a tier a model's promotion put them "
      "in, per model."},
     {"rbdtier_forecast_wasted_bytes_total", "counter",
@@ -101,7 +106,7 @@ constexpr Family kFamilies[] = {
     {"rbdtier_lun_ios_total", "counter", "Commands served, per tier and direction."},
     {"rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction."},
     {"rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands."},
-    {"rbdtier_lun_read_hit_share", "gauge", "Share of the LUN's reads served from each tier."},
+    {"rbdtier_lun_read_hit_ratio", "gauge", "Share of the LUN's reads served from each tier."},
 };
 
 }  // namespace
@@ -110,16 +115,21 @@ std::string render_metrics(const Gateway& gateway) {
     Exposition m;
     for (const Family& f : kFamilies) m.family(f.name, f.type, f.help);
 
+    m.sample("rbdtier_build_info", "", "version=\"" + escape(RBDTIER_VERSION) + "\"", 1);
     m.sample("rbdtier_up", "", "", 1);
     m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
     auto lock = gateway.lock_luns();
     m.sample("rbdtier_luns", "", "", static_cast<double>(gateway.luns().size()));
     for (const auto& l : gateway.luns()) {
         const std::string L = lbl(l.name);
+        m.sample("rbdtier_lun_info", "",
+                 L + ",pool=\"" + escape(l.pool) + "\",image=\"" + escape(l.image) +
+                     "\",tenant=\"" + escape(l.tenant) + "\"",
+                 1);
         m.sample("rbdtier_lun_size_bytes", "", L, static_cast<double>(l.size_bytes));
         const std::uint64_t eb = extent_bytes(l);
         for (const auto& [pool, n] : extents_per_pool(l))
-            m.sample("rbdtier_lun_tier_bytes", "", L + ",pool=\"" + escape(pool) + "\"",
+            m.sample("rbdtier_lun_tier_bytes", "", L + ",tier=\"" + escape(pool) + "\"",
                      double(n * eb));
         if (l.tiering) {
             const auto s = l.tiering->stats();
@@ -136,7 +146,8 @@ std::string render_metrics(const Gateway& gateway) {
             m.sample("rbdtier_engine_refused_total", "", L + ",reason=\"bandwidth\"",
                      double(s.deferred_bandwidth));
             m.sample("rbdtier_engine_bytes_moved_total", "", L, double(s.bytes_moved));
-            m.sample("rbdtier_engine_bandwidth_budget_bytes", "", L, l.tiering->bandwidth());
+            m.sample("rbdtier_engine_bandwidth_budget_bytes_per_second", "", L,
+                     l.tiering->bandwidth());
             m.sample("rbdtier_engine_budget_use_ratio", "", L, l.tiering->budget_use());
             m.sample("rbdtier_engine_queue_length", "", L, double(l.tiering->queue().size()));
             std::uint64_t pinned = 0;
@@ -149,8 +160,8 @@ std::string render_metrics(const Gateway& gateway) {
                 for (const auto& c : accuracy->models) {
                     const std::string ML = L + ",model=\"" + escape(c.name) + "\"";
                     m.sample("rbdtier_forecast_promotions_total", "", ML, double(c.promotions));
-                    m.sample("rbdtier_forecast_precision", "", ML, c.precision);
-                    m.sample("rbdtier_forecast_recall", "", ML, c.recall);
+                    m.sample("rbdtier_forecast_precision_ratio", "", ML, c.precision);
+                    m.sample("rbdtier_forecast_recall_ratio", "", ML, c.recall);
                     m.sample("rbdtier_forecast_wasted_bytes_total", "", ML, double(c.wasted_bytes));
                 }
             });
@@ -165,12 +176,12 @@ std::string render_metrics(const Gateway& gateway) {
             for (std::size_t t = 0; t < tiers; ++t) {
                 const auto r = l.io_metrics->snapshot(t, LunIoMetrics::kRead);
                 if (reads > 0)
-                    m.sample("rbdtier_lun_read_hit_share", "",
-                             L + ",pool=\"" + escape(pool(t)) + "\"",
+                    m.sample("rbdtier_lun_read_hit_ratio", "",
+                             L + ",tier=\"" + escape(pool(t)) + "\"",
                              double(r.ios) / double(reads));
                 for (auto dir : {LunIoMetrics::kRead, LunIoMetrics::kWrite}) {
                     const auto s = l.io_metrics->snapshot(t, dir);
-                    const std::string labels = L + ",pool=\"" + escape(pool(t)) + "\",op=\"" +
+                    const std::string labels = L + ",tier=\"" + escape(pool(t)) + "\",op=\"" +
                                                (dir == LunIoMetrics::kRead ? "read" : "write") +
                                                "\"";
                     m.sample("rbdtier_lun_ios_total", "", labels, double(s.ios));
@@ -197,62 +208,93 @@ std::string render_metrics(const Gateway& gateway) {
 
 namespace {
 
-// The response to one parsed request: GET /metrics gets body(), anything else 404/405.
-http::response<http::string_body> metrics_response(const http::request<http::empty_body>& request,
-                                                   const MetricsServer::Body& body) {
-    http::response<http::string_body> response;
-    response.version(request.version());
-    response.keep_alive(false);
-    response.set(http::field::server, "rbdtier");
-    const auto target = request.target();
-    if (request.method() != http::verb::get) {
-        response.result(http::status::method_not_allowed);
-        response.set(http::field::content_type, "text/plain");
-        response.body() = "only GET\n";
-    } else if (target != "/metrics" && target.substr(0, 9) != "/metrics?") {
-        response.result(http::status::not_found);
-        response.set(http::field::content_type, "text/plain");
-        response.body() = "try /metrics\n";
-    } else {
-        response.result(http::status::ok);
-        response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        try {
-            response.body() = body();
-        } catch (const std::exception& e) {
-            response.result(http::status::internal_server_error);
-            response.body() = std::string("metrics failed: ") + e.what() + "\n";
-        }
-    }
-    response.prepare_payload();
-    return response;
-}
-
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public std::enable_shared_from_this<HttpSession>, public SessionLimit::Member {
 public:
     HttpSession(Tcp::socket socket, const MetricsServer::Body& body,
-                std::chrono::milliseconds timeout)
-        : stream_(std::move(socket)), body_(body), timeout_(timeout) {}
+                const MetricsServerLimits& limits, ServerLog& log)
+        : stream_(std::move(socket)), body_(body), limits_(limits), log_(log) {
+        parser_.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+        parser_.body_limit(kMaxBodyBytes);
+    }
 
     void run() {
         auto self = shared_from_this();
-        stream_.expires_after(timeout_);
-        http::async_read(stream_, buffer_, request_, [self](beast::error_code ec, std::size_t) {
-            if (ec) return self->close();
-            self->respond();
-        });
+        stream_.expires_after(limits_.timeout);  // the whole request, however it trickles in
+        http::async_read(stream_, buffer_, parser_,
+                         [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    // Too many connections: this one, the oldest, makes room. Best effort, never blocking.
+    void cut(const std::string& why) override {
+        if (!responding_) {
+            const std::string text =
+                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                "Content-Type: text/plain\r\nContent-Length: " +
+                std::to_string(why.size() + 1) + "\r\n\r\n" + why + "\n";
+            beast::error_code ignored;
+            stream_.socket().non_blocking(true, ignored);
+            stream_.socket().write_some(asio::buffer(text), ignored);
+        }
+        close();
     }
 
 private:
-    void respond() {
-        auto response =
-            std::make_shared<http::response<http::string_body>>(metrics_response(request_, body_));
+    static constexpr std::uint64_t kMaxBodyBytes = 4096;
+
+    void on_read(beast::error_code ec) {
+        if (responding_) return;
+        if (ec == http::error::header_limit) {
+            log_.warn("header", "metrics endpoint: request headers larger than " +
+                                    std::to_string(limits_.max_header_bytes) + " bytes refused");
+            return respond(http::status::request_header_fields_too_large,
+                           "request headers larger than " +
+                               std::to_string(limits_.max_header_bytes) + " bytes\n");
+        }
+        if (ec == http::error::body_limit)
+            return respond(http::status::payload_too_large, "a scrape has no body\n");
+        if (ec == beast::error::timeout) {
+            log_.warn("timeout", "metrics endpoint: a client sent no complete request within " +
+                                     std::to_string(limits_.timeout.count()) + " ms; closed");
+            return close();
+        }
+        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+            return close();
+        if (ec) return respond(http::status::bad_request, "malformed request\n");
+        const auto& request = parser_.get();
+        if (request.method() != http::verb::get)
+            return respond(http::status::method_not_allowed, "only GET\n");
+        const auto target = request.target();
+        if (target != "/metrics" && target.substr(0, 9) != "/metrics?")
+            return respond(http::status::not_found, "try /metrics\n");
+        try {
+            respond(http::status::ok, body_());
+        } catch (const std::exception& e) {
+            respond(http::status::internal_server_error,
+                    std::string("metrics failed: ") + e.what() + "\n");
+        }
+    }
+
+    void respond(http::status status, std::string body) {
+        responding_ = true;
+        auto response = std::make_shared<http::response<http::string_body>>();
+        response->version(parser_.is_header_done() ? parser_.get().version() : 11);
+        response->result(status);
+        response->keep_alive(false);
+        response->set(http::field::server, "rbdtier");
+        response->set(http::field::content_type, status == http::status::ok
+                                                     ? "text/plain; version=0.0.4; charset=utf-8"
+                                                     : "text/plain");
+        response->body() = std::move(body);
+        response->prepare_payload();
         auto self = shared_from_this();
-        stream_.expires_after(timeout_);
+        stream_.expires_after(limits_.timeout);
         http::async_write(stream_, *response,
                           [self, response](beast::error_code, std::size_t) { self->close(); });
     }
 
     void close() {
+        responding_ = true;
         beast::error_code ignored;
         stream_.socket().shutdown(Tcp::socket::shutdown_both, ignored);
         stream_.socket().close(ignored);
@@ -260,39 +302,47 @@ private:
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{8192};
-    http::request<http::empty_body> request_;
+    http::request_parser<http::empty_body> parser_;
     const MetricsServer::Body& body_;
-    std::chrono::milliseconds timeout_;
+    const MetricsServerLimits& limits_;
+    ServerLog& log_;
+    bool responding_ = false;
 };
 
 }  // namespace
 
-std::string answer_metrics_request(std::string_view raw, const MetricsServer::Body& body) {
-    http::request_parser<http::empty_body> parser;
-    beast::error_code ec;
-    while (!parser.is_done() && !raw.empty()) {
-        const std::size_t used = parser.put(asio::buffer(raw.data(), raw.size()), ec);
-        raw.remove_prefix(used);
-        if ((ec && ec != http::error::need_more) || used == 0) break;
-    }
-    if (!parser.is_done()) return {};
-    std::ostringstream out;
-    out << metrics_response(parser.get(), body);
-    return out.str();
-}
-
 struct MetricsServer::Impl {
+    explicit Impl(MetricsServerLimits l)
+        : limits(std::move(l)),
+          log(limits.log),
+          sessions(limits.max_sessions),
+          pause(io.get_executor(), limits.accept_pause) {}
+
     Body body;
-    std::chrono::milliseconds timeout;
+    MetricsServerLimits limits;
+    ServerLog log;
+    SessionLimit sessions;  // before io: the sessions io holds leave it when io goes
     asio::io_context io{1};
     Tcp::acceptor acceptor{io};
+    AcceptPause pause;
     std::thread thread;
     bool stopped = false;
 
     void accept() {
         acceptor.async_accept([this](beast::error_code ec, Tcp::socket socket) {
             if (ec == asio::error::operation_aborted) return;
-            if (!ec) std::make_shared<HttpSession>(std::move(socket), body, timeout)->run();
+            if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
+                log.warn("accept", "metrics endpoint: accept failed (" + ec.message() +
+                                       "); accepting again in " +
+                                       std::to_string(limits.accept_pause.count()) + " ms");
+                return pause.then([this] { accept(); });
+            }
+            auto session = std::make_shared<HttpSession>(std::move(socket), body, limits, log);
+            if (sessions.admit(*session))
+                log.warn("sessions", "metrics endpoint: more than " +
+                                         std::to_string(sessions.max()) +
+                                         " connections; the oldest closed to make room");
+            session->run();
             accept();
         });
     }
@@ -300,10 +350,9 @@ struct MetricsServer::Impl {
 
 std::unique_ptr<MetricsServer> MetricsServer::start(const std::string& address, std::uint16_t port,
                                                     Body body, std::string& error,
-                                                    std::chrono::milliseconds timeout) {
-    auto impl = std::make_unique<Impl>();
+                                                    MetricsServerLimits limits) {
+    auto impl = std::make_unique<Impl>(std::move(limits));
     impl->body = std::move(body);
-    impl->timeout = timeout;
     beast::error_code ec;
     const auto ip = asio::ip::make_address(address, ec);
     if (ec) {

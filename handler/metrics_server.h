@@ -4,18 +4,28 @@
 // render_metrics() reads the Gateway: per LUN its size and bytes per tier (from the placement
 // map), the engine's counters (rounds, migrations by outcome, bytes moved, dropped events,
 // refusals), and, where the I/O path records them (GatewayLun::io_metrics), I/Os, bytes and a
-// latency histogram per tier and direction; gateway-wide: up, paused, LUN count.
+// latency histogram per tier and direction; gateway-wide: build info, up, paused, LUN count.
+// Names follow Prometheus' conventions (base units: _seconds, _bytes, _ratio; _total on
+// counters; rbdtier_build_info{version}, rbdtier_lun_info{lun,pool,image,tenant}). Labels are
+// few and bounded by what the gateway serves: lun ("pool/image"), tier (a tier's pool, at most
+// LunIoMetrics::kMaxTiers per LUN), op, model, outcome, reason, le.
 // MetricsServer binds address:port (127.0.0.1 by default; port 0 picks a free one, see port()),
-// answers GET /metrics with the text and anything else with 404/405, one request per connection,
-// each connection cut after a timeout. stop() / the destructor ends the thread.
+// answers GET /metrics with the text and anything else with 404/405, one request per connection.
+// No client can stall another or grow the process without bound (MetricsServerLimits): the
+// request must be complete within `timeout` of the connection (a byte at a time does not extend
+// it) and the response read within `timeout`; headers over max_header_bytes get 431; beyond
+// max_sessions connections the oldest gets 503 and is closed to make room; a failed accept
+// (EMFILE/ENFILE: out of descriptors) pauses accepting for accept_pause, never spins. Each is
+// logged through `log` (from the server's thread; at most once per kind every 10 s).
+// stop() / the destructor ends the thread.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "handler/gateway.h"
 
@@ -23,12 +33,20 @@ namespace rbdtier {
 
 std::string render_metrics(const Gateway& gateway);
 
+struct MetricsServerLimits {
+    std::chrono::milliseconds timeout{5000};
+    std::size_t max_sessions = 64;
+    std::size_t max_header_bytes = 8192;
+    std::chrono::milliseconds accept_pause{100};
+    std::function<void(const std::string& line)> log;  // warnings; null: not logged
+};
+
 class MetricsServer {
 public:
     using Body = std::function<std::string()>;
-    static std::unique_ptr<MetricsServer> start(
-        const std::string& address, std::uint16_t port, Body body, std::string& error,
-        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    static std::unique_ptr<MetricsServer> start(const std::string& address, std::uint16_t port,
+                                                Body body, std::string& error,
+                                                MetricsServerLimits limits = {});
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
@@ -42,11 +60,5 @@ private:
     explicit MetricsServer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
-
-// What the endpoint sends back for the bytes of one connection, `raw`, parsed as a session
-// parses them (one request, Beast's default limits): the serialized HTTP response, or "" when
-// the bytes are not a complete, valid request (a session then waits for more, or drops the
-// connection on a parse error). Never throws: a throwing `body` gives a 500 response.
-std::string answer_metrics_request(std::string_view raw, const MetricsServer::Body& body);
 
 }  // namespace rbdtier

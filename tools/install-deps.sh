@@ -14,6 +14,8 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev
     # the local cluster, the reference handler, workloads
     ceph-mon ceph-osd ceph-mgr ceph-common python3-rados tcmu-runner fio jq uuid-runtime iproute2
+    # the metrics test reads the exposition with a real Prometheus parser
+    python3-prometheus-client
     # end-to-end test in a VM (tests/e2e)
     qemu-system-x86 debootstrap cpio
     # the package tests: .deb (tests/packaging/deb_test.sh), RPM (tests/integration/admin/rpm_test.sh)

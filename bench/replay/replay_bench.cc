@@ -3,6 +3,7 @@
 // Usage: replay_bench [--ios N] [--lines N] [--kind KIND] [--policy a,b,...] [--no-parse]
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -109,6 +110,18 @@ void format_line(TraceFormat format, const IoEvent& e, std::string& out) {
             out.append(reinterpret_cast<const char*>(r), sizeof r);
             return;
         }
+        case TraceFormat::kReplayer:
+            n = std::snprintf(buf, sizeof buf, "%.3f %u %llu %u %d\n",
+                              static_cast<double>(e.time_us) / 1e3, e.lun,
+                              static_cast<unsigned long long>(e.offset / 512 * 512),
+                              std::max(512u, e.length / 512 * 512), read ? 1 : 0);
+            break;
+        case TraceFormat::kBlkReplay:
+            n = std::snprintf(buf, sizeof buf, "%.9f ; %llu ; %u ; %c ; 0.0 ; 0.0\n",
+                              static_cast<double>(e.time_us) / 1e6,
+                              static_cast<unsigned long long>(e.offset / 512), e.length / 512,
+                              read ? 'R' : 'W');
+            break;
         case TraceFormat::kAuto:
             return;
     }

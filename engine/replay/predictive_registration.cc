@@ -1,5 +1,7 @@
-// Registers the engine's PredictivePolicy ("predictive") when engine/predictive_policy.h exists
-// and rbdtier_engine is linked; otherwise the registry simply has no "predictive" entry.
+// Registers "predictive" (a StrategySelector over reactive, frequency and the engine's forecast
+// placement) and "forecast" (the engine's PredictivePolicy alone) when
+// engine/predictive_policy.h exists and rbdtier_engine is linked; otherwise the registry simply
+// has neither entry.
 // The engine's configuration is derived from the replay configuration (engine_config_for, see
 // predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
 // and migration budget as the executor.
@@ -7,7 +9,9 @@
 
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
 #include "engine/predictive_policy.h"
+#include "engine/replay/baseline_policies.h"
 #include "engine/replay/predictive_config.h"
+#include "engine/strategy_selector.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
 #endif
 
@@ -41,9 +45,31 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
-    registry.add("predictive", "forecast-driven cost/benefit placement (rbdtier engine)",
+    registry.add(
+        "predictive",
+        "follows, per LUN, whichever of reactive, frequency and forecast placement "
+        "does best in shadow simulations of the live stream (rbdtier engine)",
+        [](const PolicyContext& c) {
+            const ReplayConfig& config = c.config;
+            const EngineConfig engine = engine_config_for(config);
+            const TenantSlots quotas = TenantSlots::from(config);
+            std::vector<StrategySelector::Candidate> candidates = {
+                {"reactive",
+                 [&config] { return std::make_unique<ReactivePolicy>(config.extent_bytes); }},
+                {"frequency",
+                 [&config, quotas] {
+                     return std::make_unique<FrequencyPolicy>(config.extent_bytes,
+                                                              FrequencyParams{}, quotas);
+                 }},
+                {"forecast",
+                 [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
+            };
+            return std::make_unique<StrategySelector>("predictive", candidates, config.channel());
+        });
+    registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {
-                     return std::make_unique<PredictivePolicy>(engine_config_for(c.config));
+                     return std::make_unique<PredictivePolicy>(engine_config_for(c.config),
+                                                               "forecast");
                  });
 #else
     (void)registry;

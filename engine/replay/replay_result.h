@@ -8,6 +8,14 @@
 //   recall    = (extent, round) pairs whose first access in the round found the extent already
 //               in a tier faster than its home / all (extent, round) pairs with an access whose
 //               home is not the fastest tier (how often the needed extent was there in time).
+// Why a policy wins or loses:
+//   wasted_promotion_bytes        bandwidth spent on promotions never used before they left
+//   mean_promotion_wait_us        for promotions of an extent accessed while it sat in a tier not
+//                                 faster than its home: from that first access to the completed
+//                                 promotion (how late the policy reacts or how early it predicts)
+//   idle_rounds_without_promotion rounds that began with no migration in flight, followed a round
+//                                 with accesses served slower than possible, and accepted no
+//                                 promotion (bandwidth left unused while there was demand)
 #pragma once
 
 #include <cstdint>
@@ -35,6 +43,10 @@ struct ReplayResult {
     std::uint64_t useful_promotions = 0;
     std::uint64_t wasted_promotions = 0;
     std::uint64_t unfinished_migrations = 0;  // still in flight at the end
+    std::uint64_t wasted_promotion_bytes = 0;
+    std::uint64_t promotion_wait_us_sum = 0;  // over promotions_after_wait
+    std::uint64_t promotions_after_wait = 0;
+    std::uint64_t idle_rounds_without_promotion = 0;
 
     std::uint64_t orders = 0;  // proposed by the policy
     std::uint64_t refused_capacity = 0;
@@ -56,6 +68,11 @@ struct ReplayResult {
     }
     double recall() const {
         return recall_needed ? static_cast<double>(recall_hits) / recall_needed : 0.0;
+    }
+    double mean_promotion_wait_us() const {
+        return promotions_after_wait ? static_cast<double>(promotion_wait_us_sum) /
+                                           static_cast<double>(promotions_after_wait)
+                                     : 0.0;
     }
     std::uint64_t refused() const {
         return refused_capacity + refused_quota + refused_bandwidth + refused_concurrency +

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include "engine/extent_key.h"
+#include "engine/migration_channel.h"
 
 namespace rbdtier {
 
@@ -19,14 +20,8 @@ struct ExtentState {
     bool in_flight = false;
     bool promoted_unused = false;  // arrived by promotion, not accessed in that tier yet
     std::uint64_t last_round = kNoRound;
-};
-
-struct Migration {
-    MigrationOrder order;
-    ExtentKey key = 0;
-    std::size_t tenant = 0;  // index + 1, 0 = no tenant
-    std::uint64_t start_us = 0;
-    std::uint64_t finish_us = 0;
+    bool waiting = false;             // accessed in a tier not faster than home, not promoted since
+    std::uint64_t first_wait_us = 0;  // the first such access
 };
 
 class Simulator final : public PlacementView {
@@ -42,10 +37,6 @@ public:
         fastest_latency_ = specs_[0].read_latency_us;
         for (const auto& s : specs_)
             fastest_latency_ = std::min(fastest_latency_, s.read_latency_us);
-        bucket_ = static_cast<double>(config_.bucket_bytes());
-        tokens_ = bucket_;
-        extent_us_ = static_cast<std::uint64_t>(std::ceil(
-            static_cast<double>(config_.extent_bytes) / config_.bandwidth_bytes_per_s * 1e6));
         result_.policy = std::string(policy_.name());
         for (const auto& s : specs_) result_.tier_names.push_back(s.name);
         result_.ios_per_tier.assign(specs_.size(), 0);
@@ -70,8 +61,8 @@ public:
         if (!events.empty()) {
             start_us_ = events.front().time_us;
             next_round_ = start_us_;
-            last_refill_us_ = start_us_;
         }
+        channel_.emplace(config_.channel(), start_us_);
         std::uint64_t prev = start_us_;
         for (std::size_t i = 0; i < events.size(); ++i) {
             const IoEvent& io = events[i];
@@ -122,6 +113,13 @@ private:
                 st.promoted_unused = false;
                 ++result_.useful_promotions;
             }
+            if (!home_is_fastest && !faster_than_home(st.tier, home)) {
+                ++slow_accesses_;
+                if (!st.waiting) {
+                    st.waiting = true;
+                    st.first_wait_us = io.time_us;
+                }
+            }
             if (!home_is_fastest && st.last_round != round_no) {
                 ++result_.recall_needed;
                 if (faster_than_home(st.tier, home)) ++result_.recall_hits;
@@ -146,19 +144,37 @@ private:
     void round(std::uint64_t now) {
         complete_until(now);
         ++result_.rounds;
-        tokens_ = std::min(bucket_, tokens_ + config_.bandwidth_bytes_per_s *
-                                                  static_cast<double>(now - last_refill_us_) / 1e6);
-        last_refill_us_ = now;
+        const bool channel_idle = channel_->in_flight() == 0;
+        const bool demand = slow_accesses_ > 0;
+        slow_accesses_ = 0;
+        const std::uint64_t promotions_before = promotions_accepted_;
         auto orders = policy_.plan(now, *this);
-        for (auto& order : orders) execute(std::move(order), now);
+        result_.orders += orders.size();
+        const bool short_of_tokens = channel_->short_of_tokens();
+        for (const auto& left : channel_->replace_queue(std::move(orders), now)) {
+            // The round's budget ran out before this order could start: the next plan replaces it.
+            ++(short_of_tokens ? result_.refused_bandwidth : result_.refused_concurrency);
+            policy_.dropped(left, now);
+        }
+        complete_until(now);
+        if (channel_idle && demand && promotions_accepted_ == promotions_before)
+            ++result_.idle_rounds_without_promotion;
     }
 
-    void execute(MigrationOrder order, std::uint64_t now) {
-        ++result_.orders;
+    // Completes and starts migrations up to `now`, in time order.
+    void complete_until(std::uint64_t now) {
+        channel_->advance(
+            now, [this](const MigrationOrder& o, std::uint64_t t) { return admit(o, t); },
+            [this](const MigrationOrder& o, std::uint64_t t) { policy_.dropped(o, t); },
+            [this](const MigrationChannel::Flight& f) { complete(f); });
+    }
+
+    // Whether `order`, at the head of the queue at `now`, may start; reserves its room if so.
+    bool admit(const MigrationOrder& order, std::uint64_t now) {
         const std::uint64_t e_bytes = config_.extent_bytes;
         if (order.to >= specs_.size() || order.from >= specs_.size() || order.to == order.from) {
             ++result_.refused_invalid;
-            return;
+            return false;
         }
         const ExtentKey key = make_extent_key(order.lun, order.extent);
         const TierId home = config_.home_of(order.lun);
@@ -166,16 +182,12 @@ private:
         const TierId current = it == extents_.end() ? home : it->second.tier;
         if (current != order.from || (it != extents_.end() && it->second.in_flight)) {
             ++result_.refused_invalid;
-            return;
-        }
-        if (inflight_.size() >= config_.max_concurrent) {
-            ++result_.refused_concurrency;
-            return;
+            return false;
         }
         const std::uint64_t capacity = specs_[order.to].capacity_bytes;
         if (order.to != home && capacity != 0 && used_[order.to] + e_bytes > capacity) {
             ++result_.refused_capacity;
-            return;
+            return false;
         }
         const std::size_t tenant = tenant_of(order.lun);
         if (tenant != 0 && order.to != home) {
@@ -183,64 +195,57 @@ private:
             auto q = quotas.find(order.to);
             if (q != quotas.end() && tenant_used_[tenant - 1][order.to] + e_bytes > q->second) {
                 ++result_.refused_quota;
-                return;
+                return false;
             }
         }
-        if (tokens_ < static_cast<double>(e_bytes)) {
-            ++result_.refused_bandwidth;
-            return;
-        }
-        tokens_ -= static_cast<double>(e_bytes);
-        bytes_accepted_ += e_bytes;
         if (order.to != home) {
             used_[order.to] += e_bytes;
             if (tenant != 0) tenant_used_[tenant - 1][order.to] += e_bytes;
         }
         ExtentState& st = extents_.try_emplace(key, ExtentState{home}).first->second;
         st.in_flight = true;
-        Migration m;
-        m.key = key;
-        m.tenant = tenant;
-        m.start_us = std::max(now, link_free_us_);
-        m.finish_us = m.start_us + extent_us_;
-        link_free_us_ = m.finish_us;
-        m.order = std::move(order);
-        inflight_.push_back(std::move(m));
-        check_invariants(now);
+        if (faster_than_home(order.to, home)) ++promotions_accepted_;
+        check_invariants(now, 1);
+        return true;
     }
 
-    void complete_until(std::uint64_t now) {
-        while (!inflight_.empty() && inflight_.front().finish_us <= now) {
-            Migration m = std::move(inflight_.front());
-            inflight_.pop_front();
-            const std::uint64_t e_bytes = config_.extent_bytes;
-            const TierId home = config_.home_of(m.order.lun);
-            ExtentState& st = extents_.at(m.key);
-            if (st.promoted_unused) ++result_.wasted_promotions;  // left before being used
-            if (m.order.from != home) {
-                if (used_[m.order.from] < e_bytes)
-                    throw InvariantViolation("tier usage underflow on " +
-                                             specs_[m.order.from].name);
-                used_[m.order.from] -= e_bytes;
-                if (m.tenant != 0) tenant_used_[m.tenant - 1][m.order.from] -= e_bytes;
-            }
-            st.tier = m.order.to;
-            st.in_flight = false;
-            st.promoted_unused = faster_than_home(m.order.to, home);
-            if (st.promoted_unused)
-                ++result_.promotions;
-            else
-                ++result_.demotions;
-            ++result_.migrations;
-            result_.bytes_migrated += e_bytes;
-            if (m.finish_us - m.start_us < extent_us_)
-                throw InvariantViolation("a migration finished faster than the bandwidth allows");
-            policy_.migrated(m.order, m.finish_us);
-            check_invariants(m.finish_us);
+    void complete(const MigrationChannel::Flight& m) {
+        const std::uint64_t e_bytes = config_.extent_bytes;
+        const TierId home = config_.home_of(m.order.lun);
+        const std::size_t tenant = tenant_of(m.order.lun);
+        ExtentState& st = extents_.at(make_extent_key(m.order.lun, m.order.extent));
+        if (st.promoted_unused) {  // left before being used
+            ++result_.wasted_promotions;
+            result_.wasted_promotion_bytes += e_bytes;
         }
+        if (m.order.from != home) {
+            if (used_[m.order.from] < e_bytes)
+                throw InvariantViolation("tier usage underflow on " + specs_[m.order.from].name);
+            used_[m.order.from] -= e_bytes;
+            if (tenant != 0) tenant_used_[tenant - 1][m.order.from] -= e_bytes;
+        }
+        st.tier = m.order.to;
+        st.in_flight = false;
+        st.promoted_unused = faster_than_home(m.order.to, home);
+        if (st.promoted_unused && st.waiting) {
+            result_.promotion_wait_us_sum += m.finish_us - st.first_wait_us;
+            ++result_.promotions_after_wait;
+        }
+        if (st.promoted_unused) st.waiting = false;
+        if (st.promoted_unused)
+            ++result_.promotions;
+        else
+            ++result_.demotions;
+        ++result_.migrations;
+        result_.bytes_migrated += e_bytes;
+        if (m.finish_us - m.start_us < channel_->extent_us())
+            throw InvariantViolation("a migration finished faster than the bandwidth allows");
+        policy_.migrated(m.order, m.finish_us);
+        check_invariants(m.finish_us, 0);
     }
 
-    void check_invariants(std::uint64_t now) const {
+    // `starting`: a migration admitted but not yet handed to the channel.
+    void check_invariants(std::uint64_t now, std::size_t starting) const {
         for (std::size_t t = 0; t < specs_.size(); ++t) {
             const auto cap = specs_[t].capacity_bytes;
             if (cap != 0 && used_[t] > cap)
@@ -252,20 +257,25 @@ private:
                 if (tenant_used_[i][tier] > quota)
                     throw InvariantViolation("quota of tenant " + config_.tenants[i].name +
                                              " on tier " + specs_[tier].name + " exceeded");
-        const double allowed =
-            bucket_ + config_.bandwidth_bytes_per_s * static_cast<double>(now - start_us_) / 1e6;
-        if (static_cast<double>(bytes_accepted_) > allowed + 1.0)
+        const double allowed = channel_->bucket_bytes() + config_.bandwidth_bytes_per_s *
+                                                              static_cast<double>(now - start_us_) /
+                                                              1e6;
+        const auto started = channel_->bytes_started() + starting * config_.extent_bytes;
+        if (static_cast<double>(started) > allowed + 1.0)
             throw InvariantViolation("migration bandwidth budget exceeded");
-        if (inflight_.size() > config_.max_concurrent)
+        if (channel_->in_flight() + starting > config_.max_concurrent)
             throw InvariantViolation("too many concurrent migrations");
     }
 
     void finish(std::uint64_t end_us) {
         complete_until(end_us);
-        result_.unfinished_migrations = inflight_.size();
+        result_.unfinished_migrations = channel_->in_flight();
         for (const auto& [key, st] : extents_) {
             (void)key;
-            if (st.promoted_unused) ++result_.wasted_promotions;
+            if (st.promoted_unused) {
+                ++result_.wasted_promotions;
+                result_.wasted_promotion_bytes += config_.extent_bytes;
+            }
         }
         result_.trace_duration_us = end_us - start_us_;
         if (!latencies_.empty()) {
@@ -290,17 +300,13 @@ private:
     std::vector<std::vector<std::uint64_t>> tenant_used_;
     std::unordered_map<LunId, std::size_t> tenant_of_lun_;
     std::unordered_map<ExtentKey, ExtentState> extents_;
-    std::deque<Migration> inflight_;
+    std::optional<MigrationChannel> channel_;  // from the first event's time
     std::vector<float> latencies_;
     double fastest_latency_ = 0;
-    double bucket_ = 0;
-    double tokens_ = 0;
-    std::uint64_t extent_us_ = 0;
-    std::uint64_t bytes_accepted_ = 0;
     std::uint64_t start_us_ = 0;
     std::uint64_t next_round_ = 0;
-    std::uint64_t last_refill_us_ = 0;
-    std::uint64_t link_free_us_ = 0;
+    std::uint64_t slow_accesses_ = 0;  // extent accesses served slower than possible, this round
+    std::uint64_t promotions_accepted_ = 0;  // promotions accepted so far
     ReplayResult result_;
 };
 

@@ -3,14 +3,16 @@
 // Every I/O is served from the tier its extents are in (latency = the tier's per-4 KiB latency
 // plus per-KiB transfer; the slowest extent of a spanning request counts), then shown to the
 // policy (`observe`, with latency_us set to the modelled latency). At every round boundary
-// (ReplayConfig::round_us of trace time, starting at the first event) finished migrations are
-// committed and the policy's `plan` is executed in order under the physical constraints: tier
-// capacity and tenant quotas (destination space is reserved from acceptance; the source is freed
-// at completion), a token bucket of bandwidth, the concurrency cap. Orders that do not fit are
-// refused and counted. An accepted migration occupies the link for extent_bytes / bandwidth of
-// trace time (migrations are serialized on the link) and the extent is in its new tier only
-// once it completes. Invariants (capacity, quota, bandwidth, concurrency) are re-checked after
-// every change; a violation throws InvariantViolation, failing the replay loudly.
+// (ReplayConfig::round_us of trace time, starting at the first event) the policy's `plan` becomes
+// the queue of a MigrationChannel, which starts each order, best first, as soon as a slot and
+// bandwidth tokens allow (as the live executor carries a round's orders out), until the next
+// round's plan replaces what has not started (told to the policy as dropped). An order that
+// reaches the head of the queue is refused (and dropped) if it breaks tier capacity or a tenant
+// quota (destination space is reserved from the start; the source is freed at completion) or is
+// stale. An accepted migration occupies the link for extent_bytes / bandwidth of trace time
+// (migrations are serialized on the link) and the extent is in its new tier only once it
+// completes. Invariants (capacity, quota, bandwidth, concurrency) are re-checked after every
+// change; a violation throws InvariantViolation, failing the replay loudly.
 // Events must be sorted by time (see sort_by_time). One simulator per run; not thread-safe.
 #pragma once
 

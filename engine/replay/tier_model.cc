@@ -38,6 +38,15 @@ std::uint64_t ReplayConfig::bucket_bytes() const {
     return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_round));
 }
 
+ChannelSpec ReplayConfig::channel() const {
+    ChannelSpec spec;
+    spec.bandwidth_bytes_per_s = bandwidth_bytes_per_s;
+    spec.bucket_bytes = bucket_bytes();
+    spec.max_concurrent = max_concurrent;
+    spec.extent_bytes = extent_bytes;
+    return spec;
+}
+
 void ReplayConfig::validate() const {
     if (tiers.empty()) throw std::invalid_argument("the tier model has no tiers");
     for (std::size_t i = 0; i < tiers.size(); ++i) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/io_event.h"
+#include "engine/migration_channel.h"
 #include "engine/placement_policy.h"
 
 namespace rbdtier {
@@ -50,6 +51,8 @@ struct ReplayConfig {
         return it == home.end() ? default_home : it->second;
     }
     std::uint64_t bucket_bytes() const;
+    // The executor's budget as a MigrationChannel models it.
+    ChannelSpec channel() const;
     // Throws std::invalid_argument with a reason when the configuration is unusable.
     void validate() const;
 };

@@ -253,6 +253,40 @@ private:
     double us_per_unit_;
 };
 
+// replayer / FlashNet: arrival_ms devno offset size op (blank separated; bytes; 1 read, 0 write)
+class ReplayerParser final : public KeyedParser {
+public:
+    void parse(std::string_view line, TraceRecord& out) override {
+        const Fields<5> f(line, ' ', {"arrival_ms", "devno", "offset", "size", "op"});
+        out.time_us = f.time_us(0, 1e3);
+        f.u64(1);
+        out.offset = f.u64(2);
+        out.length = f.u64(3);
+        out.op = f.op(4, "1", "0", "expected 1 (read) or 0 (write)");
+        name_volume(out, "dev", f.text(1));
+    }
+    bool is_header(std::string_view) const override { return false; }
+};
+
+// blkreplay load: start ; sector ; length ; op ; delay ; duration (seconds, sectors, R/W); one
+// device per file. Lines that are not records (the free-text header, which some files repeat
+// mid-file) are skipped.
+class BlkReplayParser final : public LineParser {
+public:
+    void parse(std::string_view line, TraceRecord& out) override {
+        const Fields<6> f(line, ';', {"start", "sector", "length", "op", "delay", "duration"});
+        out.time_us = f.time_us(0, 1e6);
+        out.offset = f.sector_bytes(1);
+        out.length = f.sector_bytes(2);
+        out.op = f.op(3, "r", "w", "expected R or W");
+        out.volume = "disk";
+        out.initiator = {};
+        out.skip = false;
+    }
+    bool is_header(std::string_view) const override { return false; }
+    bool skips_malformed() const override { return true; }
+};
+
 // CloudPhysics CSV: version,time,op,size,lbn (µs, SCSI opcode in hex, bytes, sectors)
 class CloudPhysicsCsvParser final : public LineParser {
 public:
@@ -314,6 +348,10 @@ std::unique_ptr<LineParser> make_line_parser(TraceFormat format, TimeUnit disksi
             return std::make_unique<DiskSimParser>(disksim_unit);
         case TraceFormat::kCloudPhysicsCsv:
             return std::make_unique<CloudPhysicsCsvParser>();
+        case TraceFormat::kReplayer:
+            return std::make_unique<ReplayerParser>();
+        case TraceFormat::kBlkReplay:
+            return std::make_unique<BlkReplayParser>();
         case TraceFormat::kAuto:
         case TraceFormat::kVscsi:
             break;

@@ -38,6 +38,8 @@ class LineParser {
 public:
     virtual ~LineParser() = default;
     virtual bool is_header(std::string_view line) const;
+    // True when a line that is not a record is skipped rather than an error.
+    virtual bool skips_malformed() const { return false; }
     virtual void parse(std::string_view line, TraceRecord& out) = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/trace/line_parsers.h"
 
@@ -14,10 +15,11 @@ struct Named {
     std::string_view name;
 };
 constexpr Named kNames[] = {
-    {TraceFormat::kAuto, "auto"},       {TraceFormat::kMsr, "msr"},
-    {TraceFormat::kSpc, "spc"},         {TraceFormat::kAlibaba, "alibaba"},
-    {TraceFormat::kTencent, "tencent"}, {TraceFormat::kDiskSim, "disksim"},
-    {TraceFormat::kVscsi, "vscsi"},     {TraceFormat::kCloudPhysicsCsv, "cloudphysics-csv"},
+    {TraceFormat::kAuto, "auto"},         {TraceFormat::kMsr, "msr"},
+    {TraceFormat::kSpc, "spc"},           {TraceFormat::kAlibaba, "alibaba"},
+    {TraceFormat::kTencent, "tencent"},   {TraceFormat::kDiskSim, "disksim"},
+    {TraceFormat::kVscsi, "vscsi"},       {TraceFormat::kCloudPhysicsCsv, "cloudphysics-csv"},
+    {TraceFormat::kReplayer, "replayer"}, {TraceFormat::kBlkReplay, "blkreplay"},
 };
 
 bool looks_binary(std::string_view head) {
@@ -66,6 +68,56 @@ bool text_fits(TraceFormat format, std::string_view head) {
         first = false;
     }
     return parsed > 0 && parsed >= failed;
+}
+
+// Complete lines of `head` (a possibly cut last line is left out), without trailing blanks.
+std::vector<std::string_view> head_lines(std::string_view head) {
+    std::vector<std::string_view> out;
+    while (!head.empty()) {
+        const std::size_t nl = head.find('\n');
+        if (nl == std::string_view::npos && !out.empty()) break;
+        std::string_view line = head.substr(0, nl);
+        head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+        out.push_back(line);
+    }
+    return out;
+}
+
+// blkreplay: some line is a record, and the records come after free text or nothing at all.
+bool blkreplay_fits(std::string_view head) {
+    auto parser = make_line_parser(TraceFormat::kBlkReplay, TimeUnit::kSeconds);
+    TraceRecord record;
+    int parsed = 0;
+    for (std::string_view line : head_lines(head)) {
+        if (line.find(';') == std::string_view::npos) continue;
+        try {
+            parser->parse(line, record);
+            if (++parsed >= 2) return true;
+        } catch (const RecordError&) {
+        }
+    }
+    return parsed > 0;
+}
+
+// The replayer layout: DiskSim's columns, with byte offsets and sizes (whole sectors) and op 0/1.
+bool replayer_fits(std::string_view head) {
+    if (!text_fits(TraceFormat::kReplayer, head)) return false;
+    auto parser = make_line_parser(TraceFormat::kReplayer, TimeUnit::kMilliseconds);
+    TraceRecord record;
+    int parsed = 0;
+    for (std::string_view line : head_lines(head)) {
+        if (line.empty() || line.front() == '#') continue;
+        try {
+            parser->parse(line, record);
+        } catch (const RecordError&) {
+            continue;
+        }
+        if (record.length < 512 || record.length % 512 != 0 || record.offset % 512 != 0)
+            return false;
+        if (++parsed >= 16) break;
+    }
+    return parsed > 0;
 }
 
 }  // namespace
@@ -117,6 +169,8 @@ std::optional<TraceFormat> detect_trace_format(std::string_view head) {
         if (vscsi_v1(head)) return TraceFormat::kVscsi;
         return std::nullopt;
     }
+    if (blkreplay_fits(head)) return TraceFormat::kBlkReplay;
+    if (replayer_fits(head)) return TraceFormat::kReplayer;
     for (TraceFormat f :
          {TraceFormat::kMsr, TraceFormat::kSpc, TraceFormat::kAlibaba, TraceFormat::kTencent,
           TraceFormat::kCloudPhysicsCsv, TraceFormat::kDiskSim})

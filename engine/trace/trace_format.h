@@ -1,9 +1,13 @@
 // Trace formats rbdtier can read, their names, and detection from a trace's first bytes.
 //
-// Names (CLI --format): msr, spc, alibaba, tencent, disksim, vscsi, cloudphysics-csv; "auto"
-// means detect. Detection looks at the first 4 KiB: binary with a vscsi v1 version field in the
-// first records -> vscsi; otherwise the first non-empty text lines (after an optional header)
-// are matched against each format's field shapes. See TRACE-FORMATS.md for the columns.
+// Names (CLI --format): msr, spc, alibaba, tencent, disksim, vscsi, cloudphysics-csv, replayer,
+// blkreplay; "auto" means detect. Detection looks at the first 16 KiB (decompressed when the
+// file is gzip): binary with a vscsi v1 version field in the first records -> vscsi; a text with
+// `start ; sector ; length ; R|W ; delay ; duration` records after free text -> blkreplay;
+// otherwise the first non-empty text lines (after an optional header) are matched against each
+// format's field shapes. The replayer layout has DiskSim's columns but bytes: it is told apart
+// by offsets and sizes that are all whole 512-byte sectors and an op of 0 or 1.
+// See TRACE-FORMATS.md for the columns.
 #pragma once
 
 #include <optional>
@@ -21,7 +25,9 @@ enum class TraceFormat {
     kTencent,
     kDiskSim,
     kVscsi,
-    kCloudPhysicsCsv
+    kCloudPhysicsCsv,
+    kReplayer,
+    kBlkReplay
 };
 
 std::optional<TraceFormat> parse_trace_format(std::string_view name);

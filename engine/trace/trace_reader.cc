@@ -74,7 +74,10 @@ protected:
     }
 
 public:
-    std::uint64_t bytes_consumed() const override { return consumed_; }
+    // Progress is in bytes of the file on disk (compressed ones count compressed bytes).
+    std::uint64_t bytes_consumed() const override {
+        return file_.compressed() ? file_.raw_offset() : consumed_;
+    }
 };
 
 class TextReader final : public ReaderBase {
@@ -96,6 +99,7 @@ public:
             try {
                 parser_->parse(line, record_);
             } catch (const RecordError& e) {
+                if (parser_->skips_malformed()) continue;
                 fail(line_no_, "line", e.what());
             }
             if (record_.skip) {
@@ -212,7 +216,7 @@ private:
 
 TraceFormat detect(const std::string& path) {
     InputFile file(path);
-    std::string head(4096, '\0');
+    std::string head(16384, '\0');
     head.resize(file.read_full(head.data(), head.size()));
     if (head.empty()) throw TraceError(path + ": empty trace (no records)", 0);
     if (auto f = detect_trace_format(head)) return *f;

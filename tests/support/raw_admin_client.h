@@ -1,8 +1,11 @@
-// RawClient: one connection to a gateway's admin socket (handler/admin_socket.h), spoken to raw,
-// for tests that must send what no well-behaved client would (malformed JSON, oversized lines,
-// nothing at all). Header-only; gtest checks in request(). Not thread-safe.
+// RawClient: one connection to a gateway's admin socket (handler/admin_socket.h, Ceph's
+// protocol), spoken to raw, for tests that must send what no well-behaved client would
+// (malformed JSON, oversized requests, a byte at a time, nothing at all). reply() reads one
+// length-prefixed reply; request() sends a JSON command NUL-terminated and parses the reply.
+// Header-only; gtest checks in request(). Not thread-safe.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -45,15 +49,21 @@ public:
         }
         return true;
     }
-    // One line within `deadline`, or nullopt (timeout or EOF before a newline).
-    std::optional<std::string> line(
+    // One reply's body (after its 4-byte big-endian length) within `deadline`, or nullopt
+    // (timeout, or EOF before the whole reply).
+    std::optional<std::string> reply(
         std::chrono::milliseconds deadline = std::chrono::milliseconds(5000)) {
         const auto until = std::chrono::steady_clock::now() + deadline;
         for (;;) {
-            if (auto nl = pending_.find('\n'); nl != std::string::npos) {
-                std::string out = pending_.substr(0, nl);
-                pending_.erase(0, nl + 1);
-                return out;
+            if (pending_.size() >= 4) {
+                std::uint32_t length = 0;
+                std::memcpy(&length, pending_.data(), 4);
+                length = ntohl(length);
+                if (pending_.size() >= 4 + std::size_t{length}) {
+                    std::string out = pending_.substr(4, length);
+                    pending_.erase(0, 4 + std::size_t{length});
+                    return out;
+                }
             }
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 until - std::chrono::steady_clock::now());
@@ -73,12 +83,16 @@ public:
         char c;
         return ::recv(fd_, &c, 1, MSG_DONTWAIT) == 0 || (p.revents & (POLLHUP | POLLERR));
     }
-    // One request, its reply (null, with a gtest failure, when none comes).
+    // One request, its reply parsed (null, with a gtest failure, when none comes or it is not
+    // JSON, e.g. an "ERROR: ..." reply).
     nlohmann::json request(const nlohmann::json& r) {
-        EXPECT_TRUE(send(r.dump() + "\n"));
-        auto l = line();
-        EXPECT_TRUE(l.has_value());
-        return l ? nlohmann::json::parse(*l) : nlohmann::json();
+        EXPECT_TRUE(send(r.dump() + std::string(1, '\0')));
+        auto body = reply();
+        EXPECT_TRUE(body.has_value());
+        if (!body) return nullptr;
+        nlohmann::json out = nlohmann::json::parse(*body, nullptr, false);
+        EXPECT_FALSE(out.is_discarded()) << *body;
+        return out.is_discarded() ? nlohmann::json() : out;
     }
 
 private:

@@ -336,7 +336,7 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
     const std::string& text = curl.out;
     std::uint64_t mapped_nvme = 0;
     for (const auto& [e, entry] : lun_->map().entries()) mapped_nvme += entry.pool == "nvme-a";
-    EXPECT_NE(text.find("rbdtier_lun_tier_bytes{lun=\"lun0\",pool=\"nvme-a\"} " +
+    EXPECT_NE(text.find("rbdtier_lun_tier_bytes{lun=\"lun0\",tier=\"nvme-a\"} " +
                         std::to_string(mapped_nvme * kExtent) + "\n"),
               std::string::npos)
         << text;
@@ -346,15 +346,15 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
         << text;
     EXPECT_NE(
         text.find(
-            "rbdtier_lun_io_latency_seconds_count{lun=\"lun0\",pool=\"nvme-a\",op=\"read\"} 2\n"),
+            "rbdtier_lun_io_latency_seconds_count{lun=\"lun0\",tier=\"nvme-a\",op=\"read\"} 2\n"),
         std::string::npos)
         << text;
-    EXPECT_NE(text.find("rbdtier_lun_io_latency_seconds_bucket{lun=\"lun0\",pool=\"nvme-a\",op="
+    EXPECT_NE(text.find("rbdtier_lun_io_latency_seconds_bucket{lun=\"lun0\",tier=\"nvme-a\",op="
                         "\"read\",le=\"0.01\"} 1\n"),
               std::string::npos)
         << text;
     EXPECT_NE(
-        text.find("rbdtier_lun_io_bytes_total{lun=\"lun0\",pool=\"hdd-a\",op=\"write\"} 8192\n"),
+        text.find("rbdtier_lun_io_bytes_total{lun=\"lun0\",tier=\"hdd-a\",op=\"write\"} 8192\n"),
         std::string::npos)
         << text;
     EXPECT_NE(text.find("rbdtier_engine_pinned_extents{lun=\"lun0\"} 2\n"), std::string::npos)
@@ -366,20 +366,21 @@ TEST_F(CliGateway, MetricsShowPlacementEngineAndIo) {
     EXPECT_NE(text.find("rbdtier_engine_alerts{lun=\"lun0\"} 0\n"), std::string::npos) << text;
     // The only tiered LUN has the whole budget of rbdtier.conf (64 MiB/s); what it moved in the
     // last 10 s is a share of it.
-    EXPECT_NE(text.find("rbdtier_engine_bandwidth_budget_bytes{lun=\"lun0\"} 67108864\n"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("rbdtier_engine_bandwidth_budget_bytes_per_second{lun=\"lun0\"} 67108864\n"),
+        std::string::npos)
         << text;
     EXPECT_NE(text.find("rbdtier_engine_budget_use_ratio{lun=\"lun0\"} "), std::string::npos)
         << text;
     EXPECT_GT(tiering_->budget_use(), 0) << "extents were just promoted";
     EXPECT_LE(tiering_->budget_use(), 1.0 + 1.0 / 10) << "at most the budget (+ 1 s of burst)";
-    EXPECT_NE(text.find("rbdtier_lun_read_hit_share{lun=\"lun0\",pool=\"nvme-a\"} 1\n"),
+    EXPECT_NE(text.find("rbdtier_lun_read_hit_ratio{lun=\"lun0\",tier=\"nvme-a\"} 1\n"),
               std::string::npos)
         << "both reads recorded were served by nvme-a\n"
         << text;
-    EXPECT_EQ(text.find("rbdtier_forecast_precision{lun=\"lun0\""), std::string::npos)
+    EXPECT_EQ(text.find("rbdtier_forecast_precision_ratio{lun=\"lun0\""), std::string::npos)
         << "reactive makes no forecasts to judge";
-    EXPECT_NE(text.find("# TYPE rbdtier_forecast_precision gauge"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE rbdtier_forecast_precision_ratio gauge"), std::string::npos);
 }
 
 // heat, pin/unpin (extent and byte ranges), the queue, and refusals, with the reactive policy.

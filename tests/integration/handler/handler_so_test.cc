@@ -173,6 +173,70 @@ TEST_F(HandlerSo, ReconfigGrowsAndLockCalloutsWork) {
 
 // ---- gateway administration in the .so -------------------------------------------------------
 
+// The admin socket is a Ceph admin socket: the real `ceph` binary talks to it with `ceph daemon
+// PATH CMD` and `ceph --admin-daemon PATH CMD`, with no cluster config (it needs none), while
+// the `rbdtier` CLI keeps working on the same socket.
+TEST_F(HandlerSo, CephDaemonCommandSpeaksToTheAdminSocket) {
+    GatewayConf gw("site = site-a\nmetrics_port = 0\n");
+    constexpr std::uint64_t kSize = 16 << 20;
+    TestImage image("nvme-a", "so-asok", kSize);
+    const std::string lun = "nvme-a/" + image.name();
+    harness::Harness h(HANDLER_SO);
+    auto dev = h.open({lun + ";conf=" + conf(), kSize});
+    IoLoop loop(*dev, kSize);
+    ASSERT_TRUE(wait_for([&] { return loop.done() > 2; }, std::chrono::seconds(60)));
+
+    const std::string ceph = "env CEPH_CONF=/nonexistent ceph --conf /nonexistent ";
+    const std::string& sock = gw.socket();
+    auto ceph_json = [&](const std::string& args) {
+        const CliRun r = run_command(ceph + args);
+        EXPECT_EQ(r.code, 0) << args << ": " << r.out;
+        nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << args << ": " << r.out;
+        return j;
+    };
+
+    const nlohmann::json help = ceph_json("--admin-daemon " + sock + " help");
+    for (const char* name : {"status", "lun list", "lun show", "tier list", "migrations", "map",
+                             "heat", "forecast accuracy", "alerts", "pin", "unpin", "pause",
+                             "resume", "scrub", "reload", "version", "help"}) {
+        ASSERT_TRUE(help.contains(name)) << name << " missing: " << help.dump();
+        EXPECT_FALSE(help[name].get<std::string>().empty()) << name;
+    }
+
+    const nlohmann::json status = ceph_json("daemon " + sock + " status");
+    EXPECT_EQ(status["site"], "site-a") << status.dump();
+    EXPECT_EQ(status["pid"], ::getpid());
+    ASSERT_NE(find_named(status["luns"], lun), nullptr) << status.dump();
+
+    // Arguments, validated by ceph's argparse against the command descriptions.
+    const nlohmann::json show = ceph_json("daemon " + sock + " lun show " + lun);
+    EXPECT_EQ(show["name"], lun) << show.dump();
+    EXPECT_EQ(ceph_json("daemon " + sock + " migrations " + lun + " 5")["total"], 0);
+    EXPECT_TRUE(ceph_json("daemon " + sock + " tier list")["tiers"].is_array());
+    // --format json: compact, one line.
+    const CliRun compact = run_command(ceph + "--format json daemon " + sock + " version");
+    EXPECT_EQ(compact.out.find('\n'), std::string::npos) << compact.out;
+    EXPECT_NE(compact.out.find("\"version\""), std::string::npos) << compact.out;
+    // A refusal is Ceph's error text; an unknown command is refused by ceph itself.
+    const CliRun missing = run_command(ceph + "daemon " + sock + " lun show no/such");
+    EXPECT_NE(missing.out.find("ERROR: (2) No such file or directory\nunknown LUN 'no/such'"),
+              std::string::npos)
+        << missing.out;
+    const CliRun unknown = run_command(ceph + "daemon " + sock + " frobnicate");
+    EXPECT_NE(unknown.code, 0) << unknown.out;
+    EXPECT_NE(unknown.out.find("invalid command"), std::string::npos) << unknown.out;
+
+    // The rbdtier CLI, on top of the same protocol.
+    EXPECT_EQ(cli_json("lun show " + lun, sock)["name"], lun);
+    const CliRun bad =
+        run_command(std::string(RBDTIER_CLI_PATH) + " lun show no/such --socket " + sock);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("rbdtier: unknown LUN 'no/such'"), std::string::npos) << bad.out;
+    loop.stop();
+    EXPECT_EQ(loop.failed(), 0u) << loop.first_failure();
+}
+
 TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
     GatewayConf gw("site = site-a\nmetrics_port = 0\n");
     constexpr std::uint64_t kSize = 32 << 20;

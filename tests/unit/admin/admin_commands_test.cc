@@ -12,41 +12,74 @@ namespace {
 using nlohmann::json;
 
 json req(const std::string& command, json extra = json::object()) {
-    extra["version"] = 1;
-    extra["command"] = command;
+    extra["prefix"] = command;
     return extra;
 }
 
-TEST(AdminCommands, UnknownCommandListsTheKnownOnes) {
-    Gateway gateway({}, "/nonexistent.conf");
-    AdminCommands commands(gateway);
-    const json reply = commands.handle(req("frobnicate"));
-    EXPECT_EQ(reply["error"], "unknown command 'frobnicate'");
-    EXPECT_EQ(reply["known"].size(), AdminCommands::known().size());
-    EXPECT_NE(std::find(reply["known"].begin(), reply["known"].end(), "status"),
-              reply["known"].end());
+// The reply as the CLI sees it: {"result": ...}, or {"error": "<message>", "errno": N}.
+json handle(AdminCommands& commands, const json& request) {
+    const AdminReply r = commands.handle(request);
+    if (r.error != 0) return {{"error", r.message}, {"errno", r.error}};
+    return {{"result", r.result}};
 }
 
-TEST(AdminCommands, VersionAndCommandAreRequired) {
+TEST(AdminCommands, UnknownCommandIsEinvalAndHelpListsEveryCommand) {
     Gateway gateway({}, "/nonexistent.conf");
     AdminCommands commands(gateway);
-    EXPECT_EQ(commands.handle(json{{"command", "status"}})["error"],
-              "malformed request: missing integer 'version'");
-    EXPECT_NE(commands.handle(json{{"version", 2}, {"command", "status"}})["error"]
-                  .get<std::string>()
-                  .find("unsupported protocol version 2"),
-              std::string::npos);
-    EXPECT_EQ(commands.handle(json{{"version", 1}, {"command", 3}})["error"],
-              "malformed request: missing string 'command'");
+    const json reply = handle(commands, req("frobnicate"));
+    EXPECT_EQ(reply["error"], "unknown command prefix frobnicate ('help' lists the commands)");
+    EXPECT_EQ(reply["errno"], EINVAL);
+    EXPECT_EQ(handle(commands, json{{"command", "status"}})["error"],
+              "invalid request: no string \"prefix\"");
+
+    const json help = handle(commands, req("help"))["result"];
+    EXPECT_EQ(help.size(), AdminCommands::known().size());
+    for (const std::string& name : AdminCommands::known()) {
+        ASSERT_TRUE(help.contains(name)) << name;
+        EXPECT_FALSE(help[name].get<std::string>().empty()) << name;
+    }
+    for (const char* name : {"status", "lun show", "pin", "reload", "help", "version"})
+        EXPECT_TRUE(help.contains(name)) << name;
+    EXPECT_EQ(handle(commands, req("version"))["result"]["version"], RBDTIER_VERSION);
+}
+
+// What `ceph daemon` reads before it sends a command: each command's signature, in the form of
+// Ceph's dump_cmd_to_json(), which its argparse validates the command line against.
+TEST(AdminCommands, CommandDescriptionsAreCephSignatures) {
+    Gateway gateway({}, "/nonexistent.conf");
+    AdminCommands commands(gateway);
+    const json d = handle(commands, req("get_command_descriptions"))["result"];
+    ASSERT_EQ(d.size(), AdminCommands::known().size());
+    EXPECT_EQ(d["cmd000"]["sig"], json::array({"status"}));
+    bool found_pin = false;
+    for (const auto& [section, c] : d.items()) {
+        EXPECT_TRUE(c["help"].is_string()) << section;
+        if (c["sig"][0] != "pin") continue;
+        found_pin = true;
+        EXPECT_EQ(c["sig"], json::parse(R"(["pin",
+            {"name":"lun","type":"CephString"},
+            {"name":"range","type":"CephString"},
+            {"name":"tier","type":"CephString"}])"));
+    }
+    EXPECT_TRUE(found_pin);
+    bool found_heat = false;
+    for (const auto& [section, c] : d.items()) {
+        if (c["sig"][0] != "heat") continue;
+        found_heat = true;
+        EXPECT_EQ(c["sig"][2], json::parse(R"({"name":"first","type":"CephInt","range":"0",
+            "req":"false"})"));
+    }
+    EXPECT_TRUE(found_heat);
 }
 
 TEST(AdminCommands, LunCommandsNeedAKnownLun) {
     Gateway gateway({}, "/nonexistent.conf");
     AdminCommands commands(gateway);
-    EXPECT_EQ(commands.handle(req("lun show"))["error"], "missing argument 'lun'");
-    EXPECT_EQ(commands.handle(req("lun show", {{"lun", "nope"}}))["error"], "unknown LUN 'nope'");
-    EXPECT_EQ(commands.handle(req("scrub", {{"lun", "nope"}}))["error"], "unknown LUN 'nope'");
-    EXPECT_EQ(commands.handle(req("migrations", {{"limit", -1}}))["error"],
+    EXPECT_EQ(handle(commands, req("lun show"))["error"], "missing argument 'lun'");
+    EXPECT_EQ(handle(commands, req("lun show", {{"lun", "nope"}}))["error"], "unknown LUN 'nope'");
+    EXPECT_EQ(handle(commands, req("lun show", {{"lun", "nope"}}))["errno"], ENOENT);
+    EXPECT_EQ(handle(commands, req("scrub", {{"lun", "nope"}}))["error"], "unknown LUN 'nope'");
+    EXPECT_EQ(handle(commands, req("migrations", {{"limit", -1}}))["error"],
               "'limit' must be a non-negative integer");
 }
 
@@ -66,32 +99,31 @@ TEST(AdminCommands, StatusAndLunListSeeRegisteredLuns) {
     EXPECT_FALSE(gateway.add_lun(lun, error).registered());
     EXPECT_EQ(error, "LUN 'lun0' is already registered");
 
-    json status = commands.handle(req("status"));
+    json status = handle(commands, req("status"));
     ASSERT_TRUE(status.contains("result")) << status.dump();
-    EXPECT_EQ(status["version"], 1);
     EXPECT_EQ(status["result"]["site"], "site-b");
     EXPECT_EQ(status["result"]["paused"], false);
     ASSERT_EQ(status["result"]["luns"].size(), 1u);
     EXPECT_EQ(status["result"]["luns"][0]["name"], "lun0");
     EXPECT_TRUE(status["result"]["luns"][0]["engine"].is_null());
 
-    const json list = commands.handle(req("lun list"));
+    const json list = handle(commands, req("lun list"));
     ASSERT_EQ(list["result"]["luns"].size(), 1u);
     EXPECT_EQ(list["result"]["luns"][0]["size_bytes"], 1u << 30);
     EXPECT_EQ(list["result"]["luns"][0]["tiered"], false);
-    EXPECT_EQ(commands.handle(req("map", {{"lun", "lun0"}}))["error"], "LUN 'lun0' is not tiered");
+    EXPECT_EQ(handle(commands, req("map", {{"lun", "lun0"}}))["error"], "LUN 'lun0' is not tiered");
 
     registration.reset();
-    EXPECT_EQ(commands.handle(req("lun list"))["result"]["luns"].size(), 0u);
+    EXPECT_EQ(handle(commands, req("lun list"))["result"]["luns"].size(), 0u);
 }
 
 TEST(AdminCommands, PauseAndResume) {
     Gateway gateway({}, "/nonexistent.conf");
     AdminCommands commands(gateway);
-    EXPECT_EQ(commands.handle(req("pause"))["result"]["paused"], true);
+    EXPECT_EQ(handle(commands, req("pause"))["result"]["paused"], true);
     EXPECT_TRUE(gateway.paused());
-    EXPECT_EQ(commands.handle(req("status"))["result"]["paused"], true);
-    EXPECT_EQ(commands.handle(req("resume"))["result"]["paused"], false);
+    EXPECT_EQ(handle(commands, req("status"))["result"]["paused"], true);
+    EXPECT_EQ(handle(commands, req("resume"))["result"]["paused"], false);
     EXPECT_FALSE(gateway.paused());
 }
 
@@ -105,14 +137,14 @@ TEST(AdminCommands, ReloadKeepsTheLastGoodConfig) {
     AdminCommands commands(gateway);
 
     std::ofstream(path) << "site = site-b\nhorizon_s = later\n";
-    const json refused = commands.handle(req("reload"));
+    const json refused = handle(commands, req("reload"));
     EXPECT_EQ(refused["error"], "config refused, previous one kept: " + path +
                                     ":2: horizon_s: 'later' is not a number");
     EXPECT_EQ(gateway.config().site, "site-a");
     EXPECT_DOUBLE_EQ(gateway.config().horizon_s, 10);
 
     std::ofstream(path) << "site = site-b\nhorizon_s = 20\n";
-    EXPECT_EQ(commands.handle(req("reload"))["result"]["reloaded"], true);
+    EXPECT_EQ(handle(commands, req("reload"))["result"]["reloaded"], true);
     EXPECT_EQ(gateway.config().site, "site-b");
     EXPECT_DOUBLE_EQ(gateway.config().horizon_s, 20);
     std::remove(path.c_str());

@@ -1,5 +1,6 @@
 #include "handler/admin_socket.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,8 +12,11 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <vector>
 
+#include "tests/support/descriptor_pressure.h"
 #include "tests/support/raw_admin_client.h"
 
 namespace rbdtier {
@@ -27,6 +31,10 @@ std::string socket_path(const std::string& stem) {
     return ::testing::TempDir() + "/" + stem + "." + std::to_string(::getpid()) + ".asok";
 }
 
+std::string nul(const std::string& request) {
+    return request + std::string(1, '\0');
+}
+
 class AdminSocketTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -34,18 +42,29 @@ protected:
         o.path = socket_path("admin_socket_test");
         o.max_request_bytes = 1024;
         o.read_timeout = 300ms;
+        o.log = [this](const std::string& line) {
+            std::lock_guard lock(mutex_);
+            logged_ += line + "\n";
+        };
         std::string error;
         socket_ = AdminSocket::start(
             o,
             [this](const json& r) {
                 ++handled_;
-                return json{{"echo", r}};
+                if (r["prefix"] == "fail") return AdminReply::failure(ENOENT, "unknown LUN 'x'");
+                return AdminReply::ok({{"echo", r}});
             },
             error);
         ASSERT_TRUE(socket_) << error;
     }
+    std::string logged() const {
+        std::lock_guard lock(mutex_);
+        return logged_;
+    }
     std::unique_ptr<AdminSocket> socket_;
     std::atomic<int> handled_{0};
+    mutable std::mutex mutex_;
+    std::string logged_;
 };
 
 TEST_F(AdminSocketTest, SocketFileIsOwnerOnly) {
@@ -56,49 +75,59 @@ TEST_F(AdminSocketTest, SocketFileIsOwnerOnly) {
     EXPECT_EQ(st.st_uid, ::getuid());
 }
 
-TEST_F(AdminSocketTest, AnswersEachLineOnOneConnection) {
+TEST_F(AdminSocketTest, AnswersOneNulTerminatedCommandPerConnectionLengthFirst) {
     RawClient c(socket_->path());
     ASSERT_TRUE(c.connected());
-    for (int i = 0; i < 3; ++i) {
-        const json reply = c.request({{"version", 1}, {"command", "status"}, {"n", i}});
-        EXPECT_EQ(reply["echo"]["n"], i);
-    }
-    EXPECT_EQ(handled_.load(), 3);
+    ASSERT_TRUE(c.send(nul(R"({"prefix": "status", "n": 1})")));
+    auto body = c.reply();
+    ASSERT_TRUE(body);
+    // json-pretty unless "format":"json", as Ceph daemons answer.
+    const json expected = {{"echo", {{"prefix", "status"}, {"n", 1}}}};
+    EXPECT_EQ(*body, expected.dump(4) + "\n");
+    EXPECT_TRUE(c.closed_within(2000ms)) << "one exchange per connection";
+
+    RawClient compact(socket_->path());
+    ASSERT_TRUE(compact.send("{\"prefix\":\"status\",\"format\":\"json\"}\n"));  // \n ends it too
+    body = compact.reply();
+    ASSERT_TRUE(body);
+    EXPECT_EQ(*body, R"({"echo":{"format":"json","prefix":"status"}})");
+    EXPECT_EQ(handled_.load(), 2);
 }
 
-TEST_F(AdminSocketTest, MalformedJsonGetsAnErrorAndTheConnectionStays) {
-    RawClient c(socket_->path());
-    ASSERT_TRUE(c.send("{\"version\":1,\"command\":\n"));
-    auto l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "malformed request: not valid JSON");
-    ASSERT_TRUE(c.send("[1,2]\n"));
-    l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "malformed request: not a JSON object");
-    EXPECT_EQ(handled_.load(), 0);
-    EXPECT_EQ(c.request({{"version", 1}})["echo"]["version"], 1);
+TEST_F(AdminSocketTest, FailuresAreCephErrorText) {
+    RawClient failing(socket_->path());
+    ASSERT_TRUE(failing.send(nul(R"({"prefix":"fail"})")));
+    EXPECT_EQ(failing.reply(), "ERROR: (2) No such file or directory\nunknown LUN 'x'\n");
+    for (const char* bad :
+         {R"({"prefix":)", "[1,2]", R"({"command":"status"})", "", R"({"prefix":7})"}) {
+        RawClient c(socket_->path());
+        ASSERT_TRUE(c.send(nul(bad)));
+        const auto body = c.reply();
+        ASSERT_TRUE(body) << bad;
+        EXPECT_EQ(body->rfind("ERROR: (22) Invalid argument\ninvalid request: ", 0), 0u)
+            << bad << " -> " << *body;
+    }
+    EXPECT_EQ(handled_.load(), 1);
 }
 
 TEST_F(AdminSocketTest, HugeRequestIsRefusedAndCut) {
     RawClient c(socket_->path());
-    const std::string huge = "{\"version\":1,\"command\":\"" + std::string(1 << 20, 'x') + "\"}\n";
-    c.send(huge);  // the server may close before all of it is sent
-    auto l = c.line();
-    ASSERT_TRUE(l);
-    EXPECT_EQ(json::parse(*l)["error"], "request larger than 1024 bytes");
+    c.send(std::string(1 << 20, 'x'));  // the server may close before all of it is sent
+    EXPECT_EQ(c.reply(), "ERROR: (90) Message too long\nrequest larger than 1024 bytes\n");
     EXPECT_TRUE(c.closed_within(2000ms));
     EXPECT_EQ(handled_.load(), 0);
 }
 
 TEST_F(AdminSocketTest, SlowClientDoesNotBlockAnotherAndIsCut) {
     RawClient slow(socket_->path());
-    ASSERT_TRUE(slow.send("{\"version\":1,"));  // and never finishes
+    ASSERT_TRUE(slow.send("{\"prefix\":"));  // and never finishes
     RawClient quick(socket_->path());
     const auto t0 = std::chrono::steady_clock::now();
-    EXPECT_EQ(quick.request({{"version", 1}, {"command", "x"}})["echo"]["command"], "x");
+    EXPECT_EQ(quick.request({{"prefix", "x"}})["echo"]["prefix"], "x");
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms);  // well before the slow one's timeout
-    EXPECT_TRUE(slow.closed_within(3000ms));                  // cut after read_timeout (300 ms)
+    EXPECT_EQ(slow.reply(3000ms),
+              "ERROR: (110) Connection timed out\nno complete request within 300 ms\n");
+    EXPECT_TRUE(slow.closed_within(3000ms));
 }
 
 TEST_F(AdminSocketTest, HandlerExceptionBecomesAnError) {
@@ -106,25 +135,25 @@ TEST_F(AdminSocketTest, HandlerExceptionBecomesAnError) {
     o.path = socket_path("admin_socket_throw");
     std::string error;
     auto s = AdminSocket::start(
-        o, [](const json&) -> json { throw std::runtime_error("boom"); }, error);
+        o, [](const json&) -> AdminReply { throw std::runtime_error("boom"); }, error);
     ASSERT_TRUE(s) << error;
     RawClient c(o.path);
-    EXPECT_EQ(c.request({{"version", 1}})["error"], "internal error: boom");
+    ASSERT_TRUE(c.send(nul(R"({"prefix":"status"})")));
+    EXPECT_EQ(c.reply(), "ERROR: (5) Input/output error\ninternal error: boom\n");
 }
 
 TEST_F(AdminSocketTest, RefusesAPathInUseAndANonSocket) {
     AdminSocketOptions o;
     o.path = socket_->path();
     std::string error;
-    EXPECT_FALSE(AdminSocket::start(
-        o, [](const json&) { return json(); }, error));
+    auto nothing = [](const json&) { return AdminReply::ok(nullptr); };
+    EXPECT_FALSE(AdminSocket::start(o, nothing, error));
     EXPECT_NE(error.find("in use"), std::string::npos) << error;
 
     o.path = socket_path("admin_socket_plain_file");
     std::ofstream(o.path) << "x";
     error.clear();
-    EXPECT_FALSE(AdminSocket::start(
-        o, [](const json&) { return json(); }, error));
+    EXPECT_FALSE(AdminSocket::start(o, nothing, error));
     EXPECT_NE(error.find("not a socket"), std::string::npos) << error;
     ::unlink(o.path.c_str());
 }
@@ -134,7 +163,7 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
     o.path = socket_path("admin_socket_stale");
     std::string error;
     auto first = AdminSocket::start(
-        o, [](const json&) { return json(); }, error);
+        o, [](const json&) { return AdminReply::ok(nullptr); }, error);
     ASSERT_TRUE(first) << error;
     // Leave a stale socket file behind: a bound, closed socket.
     first->stop();
@@ -149,15 +178,126 @@ TEST(AdminSocket, ReplacesAStaleSocketAndRemovesItsFileOnStop) {
     auto second = AdminSocket::start(
         o,
         [](const json&) {
-            return json{{"ok", 1}};
+            return AdminReply::ok({{"ok", 1}});
         },
         error);
     ASSERT_TRUE(second) << error;
     RawClient c(o.path);
-    EXPECT_EQ(c.request({{"version", 1}})["ok"], 1);
+    EXPECT_EQ(c.request({{"prefix", "status"}})["ok"], 1);
     second->stop();
     struct stat st {};
     EXPECT_NE(::lstat(o.path.c_str(), &st), 0);
+}
+
+// ---- hostile clients ---------------------------------------------------------------------------
+
+sockaddr_un unix_address(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    return addr;
+}
+
+// 10,000 clients connect and say nothing: the server keeps at most its session limit of them
+// (the oldest told why and closed), and another client's status is answered at once.
+TEST_F(AdminSocketTest, TenThousandIdleClientsNeitherDelayStatusNorHoldDescriptors) {
+    constexpr std::size_t kWanted = 10000;
+    const rlim_t limit = test_support::raise_descriptor_limit(kWanted + 2000);
+    const std::size_t clients = std::min<std::size_t>(kWanted, limit - 1000);
+    const std::size_t before = test_support::open_descriptors();
+    test_support::IdleClients idle;
+    const sockaddr_un addr = unix_address(socket_->path());
+    ASSERT_EQ(idle.open(reinterpret_cast<const sockaddr*>(&addr), sizeof(addr), clients, 20s),
+              clients);
+
+    RawClient quick(socket_->path());
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(quick.request({{"prefix", "status"}})["echo"]["prefix"], "status");
+    const auto latency = std::chrono::steady_clock::now() - t0;
+    std::printf("status with %zu idle clients: %.2f ms\n", clients,
+                std::chrono::duration<double, std::milli>(latency).count());
+    EXPECT_LT(latency, 1s);
+    // The server's own descriptors: what is open beyond the clients' (and quick's).
+    const std::size_t server_held = test_support::open_descriptors() - before - clients - 1;
+    EXPECT_LE(server_held, AdminSocketOptions{}.max_sessions + 1) << "of " << clients;
+    // The first idle client was closed to make room, and told why.
+    std::string told(4096, '\0');
+    pollfd p{idle.fd(0), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1);
+    const ssize_t n = ::recv(idle.fd(0), told.data(), told.size(), 0);
+    ASSERT_GT(n, 4);
+    told.resize(static_cast<std::size_t>(n));
+    EXPECT_NE(told.find("ERROR: (11) Resource temporarily unavailable\ntoo many sessions"),
+              std::string::npos)
+        << told.substr(4);
+    EXPECT_NE(logged().find("more than 64 sessions; the oldest closed to make room"),
+              std::string::npos)
+        << logged();
+}
+
+// A request sent a byte at a time is cut at its deadline (the deadline is the request's, not
+// the byte's), and others are answered meanwhile.
+TEST_F(AdminSocketTest, ByteByByteClientIsCutAtItsDeadlineAndBlocksNobody) {
+    RawClient drip(socket_->path());
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<std::string> cut;
+    const std::string request = "{\"prefix\":\"status\",\"pad\":\"" + std::string(900, 'x');
+    for (std::size_t i = 0; i < request.size() && !cut; ++i) {
+        if (!drip.send(request.substr(i, 1))) break;
+        cut = drip.reply(20ms);
+        if (i % 10 == 0) {
+            RawClient other(socket_->path());
+            const auto t1 = std::chrono::steady_clock::now();
+            EXPECT_EQ(other.request({{"prefix", "x"}})["echo"]["prefix"], "x");
+            EXPECT_LT(std::chrono::steady_clock::now() - t1, 250ms);
+        }
+    }
+    if (!cut) cut = drip.reply(2s);
+    EXPECT_EQ(cut, "ERROR: (110) Connection timed out\nno complete request within 300 ms\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_NE(logged().find(": a client sent no complete request within 300 ms; closed"),
+              std::string::npos)
+        << logged();
+}
+
+// A 1 GiB request: the server reads no more than its limit, answers why and closes, so the
+// client cannot push the gigabyte.
+TEST_F(AdminSocketTest, AGigabyteRequestIsRefusedAfterTheLimit) {
+    RawClient c(socket_->path());
+    const std::string chunk(1 << 16, 'x');
+    std::size_t sent = 0;
+    while (sent < (std::size_t{1} << 30) && c.send(chunk)) sent += chunk.size();
+    EXPECT_LT(sent, std::size_t{64} << 20) << "the server kept reading";
+    EXPECT_EQ(c.reply(), "ERROR: (90) Message too long\nrequest larger than 1024 bytes\n");
+    EXPECT_NE(logged().find(": request larger than 1024 bytes refused"), std::string::npos)
+        << logged();
+}
+
+// Out of descriptors (EMFILE), a client waits in the backlog: the acceptor must not spin
+// meanwhile, and answers it once descriptors are free.
+TEST_F(AdminSocketTest, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) {
+    std::optional<RawClient> waiting;
+    {
+        test_support::DescriptorExhaustion exhausted;
+        exhausted.release(1);
+        waiting.emplace(socket_->path());
+        ASSERT_TRUE(waiting->connected());
+        ASSERT_TRUE(waiting->send(nul(R"({"prefix":"status"})")));
+        const auto cpu0 = test_support::cpu_time();
+        const auto wall0 = std::chrono::steady_clock::now();
+        EXPECT_FALSE(waiting->reply(1000ms)) << "answered without a descriptor?";
+        const auto cpu = test_support::cpu_time() - cpu0;
+        const auto wall = std::chrono::steady_clock::now() - wall0;
+        std::printf("out of descriptors: %.1f ms CPU in %.1f ms\n", cpu.count() / 1000.0,
+                    std::chrono::duration<double, std::milli>(wall).count());
+        EXPECT_LT(cpu, 100ms) << "the acceptor spins";
+    }
+    const auto body = waiting->reply(3000ms);
+    ASSERT_TRUE(body) << "not answered once descriptors were free";
+    EXPECT_EQ(json::parse(*body)["echo"]["prefix"], "status");
+    EXPECT_NE(logged().find(": accept failed (Too many open files); accepting again in 100 ms"),
+              std::string::npos)
+        << logged();
 }
 
 }  // namespace

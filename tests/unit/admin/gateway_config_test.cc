@@ -89,6 +89,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"horizon_s = 0\n", 1, "must be greater than 0"},
         Bad{"round_s = -1\n", 1, "must be greater than 0"},
         Bad{"metrics_port = 70000\n", 1, "larger than 65535"},
+        Bad{"admin_max_sessions = 0\n", 1, "admin_max_sessions must be at least 1"},
+        Bad{"metrics_max_sessions = 5000\n", 1, "larger than 4096"},
         Bad{"metrics_port = 12x\n", 1, "not a non-negative integer"},
         Bad{"site = a\nsite = b\n", 2, "duplicate key 'site'"},
         Bad{"just words\n", 1, "expected 'key = value'"}, Bad{"= value\n", 1, "missing key"},

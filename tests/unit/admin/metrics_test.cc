@@ -5,15 +5,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "handler/lun_io_metrics.h"
 #include "handler/metrics_server.h"
+#include "tests/support/descriptor_pressure.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier {
 namespace {
+
+using namespace std::chrono_literals;
 
 // One HTTP exchange over TCP to 127.0.0.1:port: the whole response (the server closes).
 std::string http(std::uint16_t port, const std::string& request) {
@@ -100,11 +108,71 @@ TEST(Metrics, TextExpositionIsWellFormed) {
         << text;
 }
 
+// The exposition as a real Prometheus parser reads it (python3-prometheus-client), with the
+// names and labels Prometheus' conventions want: base units, _total on counters, a build_info
+// gauge, labels from a small fixed set.
+TEST(Metrics, ARealPrometheusParserReadsItAndTheNamesFollowTheConventions) {
+    Gateway gateway(GatewayConfig{}, "/nonexistent.conf");
+    LunIoMetrics io;
+    io.record(0, LunIoMetrics::kRead, 4096, 300);
+    io.record(0, LunIoMetrics::kWrite, 8192, 9000);
+    GatewayLun lun;
+    lun.name = "rbd/img0";
+    lun.pool = "rbd";
+    lun.image = "img0";
+    lun.tenant = "team-a";
+    lun.size_bytes = 1 << 30;
+    lun.io_metrics = &io;
+    std::string error;
+    auto registration = gateway.add_lun(lun, error);
+    ASSERT_TRUE(registration.registered()) << error;
+    const std::string path =
+        ::testing::TempDir() + "/metrics." + std::to_string(::getpid()) + ".prom";
+    std::ofstream(path) << render_metrics(gateway);
+
+    // One line per family ("name type"), one per sample ("sample name label=value,..."), and
+    // "BAD ..." for whatever breaks a convention.
+    const test_support::ShellRun parsed = test_support::run_shell("/usr/bin/python3 - " + path +
+                                                                  R"py( 2>&1 <<'EOF'
+import re, sys
+from prometheus_client.parser import text_string_to_metric_families
+allowed = {"pool", "image", "lun", "tier", "tenant", "initiator", "op", "model", "outcome",
+           "reason", "le", "version"}
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    print(f.name, f.type)
+    if re.search(r"_(ms|us|milliseconds|microseconds|mib|kib|percent|share)(_|$)", f.name):
+        print("BAD", f.name, "is not in base units")
+    for s in f.samples:
+        print("sample", s.name, ",".join(k + "=" + v for k, v in sorted(s.labels.items())))
+        if f.type == "counter" and not s.name.endswith("_total"):
+            print("BAD", s.name, "is a counter without _total")
+        if set(s.labels) - allowed:
+            print("BAD", s.name, "has labels", sorted(set(s.labels) - allowed))
+EOF)py");
+    std::remove(path.c_str());
+    ASSERT_EQ(parsed.code, 0) << "is python3-prometheus-client installed (tools/install-deps.sh)?\n"
+                              << parsed.out;
+    EXPECT_EQ(parsed.out.find("BAD"), std::string::npos) << parsed.out;
+    for (const char* line :
+         {"rbdtier_build_info gauge\n", "sample rbdtier_build_info version=" RBDTIER_VERSION "\n",
+          "rbdtier_lun_info gauge\n",
+          "sample rbdtier_lun_info image=img0,lun=rbd/img0,pool=rbd,"
+          "tenant=team-a\n",
+          "rbdtier_lun_ios counter\n",
+          "sample rbdtier_lun_ios_total lun=rbd/img0,op=read,tier=rbd\n",
+          "rbdtier_lun_io_latency_seconds histogram\n",
+          "sample rbdtier_lun_io_latency_seconds_bucket le=0.0005,lun=rbd/img0,"
+          "op=read,tier=rbd\n",
+          "rbdtier_lun_read_hit_ratio gauge\n"})
+        EXPECT_NE(parsed.out.find(line), std::string::npos) << line << "in:\n" << parsed.out;
+}
+
 TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
     std::string error;
+    MetricsServerLimits limits;
+    limits.timeout = 500ms;
     auto server = MetricsServer::start(
-        "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error,
-        std::chrono::milliseconds(500));
+        "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, limits);
     ASSERT_TRUE(server) << error;
     ASSERT_NE(server->port(), 0);
 
@@ -138,6 +206,129 @@ TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
     EXPECT_FALSE(MetricsServer::start(
         "not-an-address", 0, [] { return std::string(); }, error2));
     EXPECT_NE(error2.find("metrics_address 'not-an-address'"), std::string::npos) << error2;
+}
+
+// ---- hostile clients ---------------------------------------------------------------------------
+
+class MetricsServerHostile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string error;
+        server_ = MetricsServer::start(
+            "127.0.0.1", 0, [] { return std::string("rbdtier_up 1\n"); }, error, limits());
+        ASSERT_TRUE(server_) << error;
+        addr_.sin_family = AF_INET;
+        addr_.sin_port = htons(server_->port());
+        addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    MetricsServerLimits limits() {
+        MetricsServerLimits l;
+        l.timeout = 500ms;
+        l.log = [this](const std::string& line) {
+            std::lock_guard lock(mutex_);
+            logged_ += line + "\n";
+        };
+        return l;
+    }
+    std::string logged() const {
+        std::lock_guard lock(mutex_);
+        return logged_;
+    }
+    mutable std::mutex mutex_;
+    std::string logged_;
+    // A scrape: its response and how long it took.
+    std::pair<std::string, std::chrono::steady_clock::duration> scrape() const {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::string r = http(server_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        return {r, std::chrono::steady_clock::now() - t0};
+    }
+    std::unique_ptr<MetricsServer> server_;
+    sockaddr_in addr_{};
+};
+
+TEST_F(MetricsServerHostile, ManyIdleConnectionsNeitherDelayAScrapeNorHoldDescriptors) {
+    constexpr std::size_t kWanted = 2000;
+    const rlim_t limit = test_support::raise_descriptor_limit(2 * kWanted + 1000);
+    const std::size_t clients = std::min<std::size_t>(kWanted, limit - 500);
+    const std::size_t before = test_support::open_descriptors();
+    test_support::IdleClients idle;
+    ASSERT_EQ(idle.open(reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_), clients, 20s),
+              clients);
+    const auto [response, latency] = scrape();
+    std::printf("scrape with %zu idle connections: %.2f ms\n", clients,
+                std::chrono::duration<double, std::milli>(latency).count());
+    EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+    EXPECT_LT(latency, 1s);
+    const std::size_t server_held = test_support::open_descriptors() - before - clients;
+    EXPECT_LE(server_held, MetricsServerLimits{}.max_sessions + 1) << "of " << clients;
+    EXPECT_NE(logged().find("metrics endpoint: more than 64 connections; the oldest closed"),
+              std::string::npos)
+        << logged();
+}
+
+TEST_F(MetricsServerHostile, HugeHeadersAreRefusedWith431) {
+    const std::string huge =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(1 << 20, 'a') + "\r\n\r\n";
+    const std::string response = http(server_->port(), huge);
+    EXPECT_EQ(response.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u)
+        << response.substr(0, 200);
+    EXPECT_EQ(scrape().first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+    EXPECT_NE(logged().find("request headers larger than 8192 bytes refused"), std::string::npos)
+        << logged();
+}
+
+TEST_F(MetricsServerHostile, ARequestDrippedAByteAtATimeIsCutAtItsDeadline) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)), 0);
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(2000, 'a') + "\r\n\r\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    bool cut = false;
+    for (std::size_t i = 0; i < request.size() && !cut; ++i) {
+        if (::send(fd, request.data() + i, 1, MSG_NOSIGNAL) != 1) break;
+        pollfd p{fd, POLLIN, 0};
+        cut = ::poll(&p, 1, 10) == 1;
+        if (i % 20 == 0) {
+            const auto [r, latency] = scrape();
+            EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+            EXPECT_LT(latency, 250ms);
+        }
+    }
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1) << "never cut";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    ::close(fd);
+}
+
+TEST_F(MetricsServerHostile, OutOfDescriptorsTheAcceptorDoesNotSpinAndRecovers) {
+    int waiting = -1;
+    {
+        test_support::DescriptorExhaustion exhausted;
+        exhausted.release(1);
+        waiting = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(waiting, 0);
+        ASSERT_EQ(::connect(waiting, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)),
+                  0);  // the kernel completes the handshake; the server cannot accept it
+        const std::string get = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+        ASSERT_EQ(::send(waiting, get.data(), get.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(get.size()));
+        const auto cpu0 = test_support::cpu_time();
+        pollfd p{waiting, POLLIN, 0};
+        EXPECT_EQ(::poll(&p, 1, 1000), 0) << "answered without a descriptor?";
+        const auto cpu = test_support::cpu_time() - cpu0;
+        std::printf("out of descriptors: %.1f ms CPU in 1000 ms\n", cpu.count() / 1000.0);
+        EXPECT_LT(cpu, 100ms) << "the acceptor spins";
+    }
+    pollfd p{waiting, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 3000), 1) << "not answered once descriptors were free";
+    char buf[64] = {};
+    ASSERT_GT(::recv(waiting, buf, sizeof(buf) - 1, 0), 0);
+    EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 200 OK", 0), 0u) << buf;
+    ::close(waiting);
+    EXPECT_NE(logged().find("metrics endpoint: accept failed (Too many open files); accepting "
+                            "again in 100 ms"),
+              std::string::npos)
+        << logged();
 }
 
 }  // namespace

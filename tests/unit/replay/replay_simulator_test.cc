@@ -137,18 +137,45 @@ TEST(ReplaySimulator, BandwidthAndConcurrencyBudgets) {
     EXPECT_LE(r.migrations + r.unfinished_migrations, 22u);
     EXPECT_GE(r.migrations, 18u);
     EXPECT_GT(r.refused_bandwidth, 0u);
+}
 
-    ReplayConfig cc = default_replay_config();
-    cc.max_concurrent = 4;
-    ScriptedPolicy q([](std::uint64_t now, const PlacementView&) {
+// A full channel makes an order wait for a slot, as the live executor does: with one migration
+// at a time, a round's orders run one after another within the round, not one per round.
+TEST(ReplaySimulator, OrdersWaitForAFreeSlotWithinTheRound) {
+    ReplayConfig c = default_replay_config();
+    c.max_concurrent = 1;
+    c.bandwidth_bytes_per_s = 40.0 * (1 << 20);  // 10 extents per second, 100 ms each
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
+        std::vector<MigrationOrder> out;
+        if (now == 0)
+            for (ExtentIndex e = 0; e < 5; ++e) out.push_back(order(e, 1, 0));
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 99), read_at(999'000, 99), read_at(3'000'000, 99)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.migrations, 5u);
+    EXPECT_EQ(r.refused_concurrency, 0u);
+    ASSERT_EQ(p.done.size(), 5u);
+    for (std::size_t i = 0; i < p.done.size(); ++i)  // back to back on the link
+        EXPECT_EQ(p.done[i].second, (i + 1) * 100'000u) << "migration " << i;
+}
+
+// What the channel could not start before the next round is replaced by that round's plan.
+TEST(ReplaySimulator, OrdersNotStartedByTheNextRoundAreDropped) {
+    ReplayConfig c = default_replay_config();
+    c.max_concurrent = 1;
+    c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // 2 extents per second, 500 ms each
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
         std::vector<MigrationOrder> out;
         if (now == 0)
             for (ExtentIndex e = 0; e < 10; ++e) out.push_back(order(e, 1, 0));
         return out;
     });
-    const auto r2 = replay(cc, ev, q);
-    EXPECT_EQ(r2.migrations, 4u);
-    EXPECT_EQ(r2.refused_concurrency, 6u);
+    std::vector<IoEvent> ev = {read_at(0, 99), read_at(5'000'000, 99)};
+    const auto r = replay(c, ev, p);
+    // Started at 0, 500 and 1000 ms (the slot frees at 1 s, before the next round's plan).
+    EXPECT_EQ(r.migrations, 3u);
+    EXPECT_EQ(r.refused_concurrency + r.refused_bandwidth, 7u);
 }
 
 TEST(ReplaySimulator, StaleAndNonsenseOrdersAreRefused) {
@@ -185,6 +212,35 @@ TEST(ReplaySimulator, WastedPromotionIsCounted) {
     EXPECT_EQ(r.useful_promotions, 1u);
     EXPECT_EQ(r.wasted_promotions, 1u);
     EXPECT_DOUBLE_EQ(r.precision(), 0.5);
+}
+
+TEST(ReplaySimulator, ExplainCountersOnATinyStream) {
+    ReplayConfig c = default_replay_config();
+    c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // one extent per 0.5 s
+    c.round_us = 1'000'000;
+    // Round at 2 s: promote extent 5 (first slow access at 0.5 s, done at 2.5 s: waited 2 s)
+    // and extent 6 (never accessed: its promotion is never used). Rounds at 1 s and 2 s start
+    // with an idle channel after slow accesses; the one at 1 s promotes nothing.
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView& v) {
+        std::vector<MigrationOrder> out;
+        if (now == 2'000'000 && v.tier_of(0, 5) == 1) {
+            out.push_back(order(5, 1, 0));
+            out.push_back(order(6, 1, 0));
+        }
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 7), read_at(500'000, 5), read_at(1'500'000, 5),
+                               read_at(5'500'000, 5), read_at(5'600'000, 5)};
+    const auto r = replay(c, ev, p);
+    EXPECT_EQ(r.promotions, 2u);
+    EXPECT_EQ(r.useful_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotions, 1u);
+    EXPECT_EQ(r.wasted_promotion_bytes, kE);
+    EXPECT_EQ(r.promotions_after_wait, 1u);
+    EXPECT_DOUBLE_EQ(r.mean_promotion_wait_us(), 2'000'000.0);
+    // Rounds: 0 s (no demand yet), 1 s (idle, demand, nothing: counted), 2 s (promotes),
+    // 3 s to 5 s (no slow access in the round before).
+    EXPECT_EQ(r.idle_rounds_without_promotion, 1u);
 }
 
 TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {

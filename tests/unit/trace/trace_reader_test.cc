@@ -3,6 +3,7 @@
 #include "engine/trace/trace_reader.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -170,16 +171,85 @@ void check_disksim_sample(const std::vector<IoEvent>& ev, const VolumeTable& v) 
     EXPECT_EQ(v.luns.names()[ev[2].lun], "dev13");
 }
 
-TEST(TraceReader, DiskSimExcerptInNanoseconds) {
+TEST(TraceReader, DiskSimInNanoseconds) {
+    TempDir dir;
     TraceReaderOptions opt;
     opt.disksim_time_unit = TimeUnit::kNanoseconds;
     TraceFormat f;
-    VolumeTable v;
-    const auto ev = read_all(
-        std::string(RBDTIER_TRACE_TEST_DATA) + "/tpcc_small_head200.disksim.trace", opt, &f, &v);
+    const auto ev =
+        read_all(dir.file("ns.trace", "1000000 4 100 16 0\n1315000 3 7 8 1\n"), opt, &f);
     EXPECT_EQ(f, TraceFormat::kDiskSim);
-    EXPECT_EQ(ev.size(), 200u);
-    check_disksim_sample(ev, v);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[1].time_us, 315u);
+    EXPECT_EQ(ev[0].offset, 100u * 512);
+    EXPECT_EQ(ev[0].length, 16u * 512);
+    EXPECT_EQ(ev[0].op, IoOp::kWrite);
+    EXPECT_EQ(ev[1].op, IoOp::kRead);
+}
+
+TEST(TraceReader, ReplayerLayoutIsBytesNotSectors) {
+    VolumeTable v;
+    const auto ev = read_detected("flashnet.trace",
+                                  "0.000 0 200626176 4096 0\n"
+                                  "223.412 0 3159347200 36864 1\n"
+                                  "223.5 2 512 512 1\n",
+                                  TraceFormat::kReplayer, &v);
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(ev[0].offset, 200626176u);
+    EXPECT_EQ(ev[0].length, 4096u);
+    EXPECT_EQ(ev[0].op, IoOp::kWrite);
+    EXPECT_EQ(ev[1].op, IoOp::kRead);
+    EXPECT_EQ(ev[1].time_us, 223412u);
+    EXPECT_EQ(ev[1].length, 36864u);
+    EXPECT_EQ(v.luns.names()[ev[2].lun], "dev2");
+    EXPECT_NE(ev[0].lun, ev[2].lun);
+}
+
+const char* const kBlkReplay =
+    "Copyright someone\n"
+    "\n"
+    "free text; with a semicolon\n"
+    "#####\n"
+    "start ; sector; length ; op ;  replay_delay=0 ; replay_duration=0\n"
+    "      0.000000000 ;     49339162 ;    3 ; W ; 0.0 ; 0.0\n"
+    "      0.300422537 ;     13108142 ;    8 ; R ; 0.0 ; 0.0\n"
+    "start ; sector; length ; op ;  replay_delay=0 ; replay_duration=0\n"
+    "   3057.138185628 ;     12889353 ;    8 ; w ; 0.0 ; 0.0\n";
+
+void check_blkreplay(const std::vector<IoEvent>& ev) {
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(ev[0].offset, 49339162ull * 512);
+    EXPECT_EQ(ev[0].length, 3u * 512);
+    EXPECT_EQ(ev[0].op, IoOp::kWrite);
+    EXPECT_EQ(ev[1].op, IoOp::kRead);
+    EXPECT_EQ(ev[1].time_us, 300423u);
+    EXPECT_EQ(ev[2].time_us, 3057138186u);
+    EXPECT_EQ(ev[2].op, IoOp::kWrite);
+    EXPECT_EQ(ev[0].lun, ev[2].lun);
+}
+
+TEST(TraceReader, BlkReplaySkipsFreeTextAndRepeatedHeaders) {
+    check_blkreplay(read_detected("x.load", kBlkReplay, TraceFormat::kBlkReplay));
+}
+
+TEST(TraceReader, GzipIsReadTransparently) {
+    TempDir dir;
+    const std::string path = dir.file("x.load.gz", "");
+    gzFile gz = gzopen(path.c_str(), "wb");
+    ASSERT_NE(gz, nullptr);
+    ASSERT_EQ(gzwrite(gz, kBlkReplay, static_cast<unsigned>(std::strlen(kBlkReplay))),
+              static_cast<int>(std::strlen(kBlkReplay)));
+    ASSERT_EQ(gzclose(gz), Z_OK);
+    TraceFormat f = TraceFormat::kAuto;
+    check_blkreplay(read_all(path, {}, &f));
+    EXPECT_EQ(f, TraceFormat::kBlkReplay);
+}
+
+TEST(TraceReader, DamagedGzipIsAnError) {
+    TempDir dir;
+    std::string bytes("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate", 30);
+    const std::string path = dir.file("bad.gz", bytes);
+    EXPECT_THROW(read_all(path, {.format = TraceFormat::kBlkReplay}), TraceError);
 }
 
 TEST(TraceReader, DiskSimFullRealSample) {

@@ -1,0 +1,86 @@
+#include "engine/migration_channel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace rbdtier {
+
+namespace {
+constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
+}
+
+MigrationChannel::MigrationChannel(ChannelSpec spec, std::uint64_t start_us)
+    : spec_(spec), clock_us_(start_us), refilled_us_(start_us) {
+    spec_.bandwidth_bytes_per_s = std::max(spec_.bandwidth_bytes_per_s, 1.0);
+    spec_.max_concurrent = std::max(spec_.max_concurrent, 1u);
+    const double bytes = static_cast<double>(spec_.extent_bytes);
+    bucket_ = spec_.bucket_bytes != 0 ? static_cast<double>(spec_.bucket_bytes)
+                                      : spec_.bandwidth_bytes_per_s;
+    bucket_ = std::max(bucket_, bytes);
+    tokens_ = bucket_;
+    extent_us_ = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(bytes / spec_.bandwidth_bytes_per_s * 1e6)));
+}
+
+void MigrationChannel::refill(std::uint64_t now_us) {
+    if (now_us <= refilled_us_) return;
+    tokens_ = std::min(bucket_, tokens_ + spec_.bandwidth_bytes_per_s *
+                                              static_cast<double>(now_us - refilled_us_) / 1e6);
+    refilled_us_ = now_us;
+}
+
+std::uint64_t MigrationChannel::next_start_us() const {
+    if (queue_.empty() || flights_.size() >= spec_.max_concurrent) return kNever;
+    const double need = static_cast<double>(spec_.extent_bytes);
+    const double tokens =
+        std::min(bucket_, tokens_ + spec_.bandwidth_bytes_per_s *
+                                        static_cast<double>(clock_us_ - refilled_us_) / 1e6);
+    if (tokens >= need) return clock_us_;
+    return clock_us_ + static_cast<std::uint64_t>(
+                           std::ceil((need - tokens) / spec_.bandwidth_bytes_per_s * 1e6));
+}
+
+std::vector<MigrationOrder> MigrationChannel::replace_queue(std::vector<MigrationOrder> orders,
+                                                            std::uint64_t now_us) {
+    clock_us_ = std::max(clock_us_, now_us);
+    std::vector<MigrationOrder> left(std::make_move_iterator(queue_.begin()),
+                                     std::make_move_iterator(queue_.end()));
+    queue_.assign(std::make_move_iterator(orders.begin()), std::make_move_iterator(orders.end()));
+    return left;
+}
+
+void MigrationChannel::advance(std::uint64_t now_us, const Admit& admit, const Refused& refused,
+                               const Completed& completed) {
+    const double need = static_cast<double>(spec_.extent_bytes);
+    for (;;) {
+        const std::uint64_t done_at = flights_.empty() ? kNever : flights_.front().finish_us;
+        const std::uint64_t start_at = next_start_us();
+        const std::uint64_t t = std::min(done_at, start_at);
+        if (t == kNever || t > now_us) break;
+        clock_us_ = std::max(clock_us_, t);
+        if (done_at <= start_at) {
+            const Flight flight = std::move(flights_.front());
+            flights_.pop_front();
+            completed(flight);
+            continue;
+        }
+        refill(clock_us_);
+        tokens_ = std::max(tokens_, need);  // start_at was computed to have them (rounding)
+        MigrationOrder order = std::move(queue_.front());
+        queue_.pop_front();
+        if (!admit(order, clock_us_)) {
+            refused(order, clock_us_);
+            continue;
+        }
+        tokens_ -= need;
+        bytes_started_ += spec_.extent_bytes;
+        Flight flight{std::move(order), std::max(clock_us_, link_free_us_), 0};
+        flight.finish_us = flight.start_us + extent_us_;
+        link_free_us_ = flight.finish_us;
+        flights_.push_back(std::move(flight));
+    }
+    clock_us_ = std::max(clock_us_, now_us);
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,219 @@
+#include "engine/strategy_selector.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rbdtier {
+
+GhostPlacement::GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel)
+    : policy_(std::move(policy)), spec_(channel), extent_bytes_(channel.extent_bytes) {}
+
+TierId GhostPlacement::home_or_default(LunId lun) const {
+    auto it = homes_.find(lun);
+    return it == homes_.end() ? default_home_ : it->second;
+}
+
+TierId GhostPlacement::tier_of(LunId lun, ExtentIndex extent) const {
+    auto it = extents_.find(make_extent_key(lun, extent));
+    return it == extents_.end() ? home_or_default(lun) : it->second.tier;
+}
+
+TierId GhostPlacement::home_tier(LunId lun) const {
+    return home_or_default(lun);
+}
+
+std::uint64_t GhostPlacement::used_bytes(TierId tier) const {
+    return tier < used_.size() ? used_[tier] : 0;
+}
+
+double GhostPlacement::serve(const IoEvent& io) {
+    if (!channel_) return 0;
+    complete_until(io.time_us);
+    const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
+    const std::uint64_t first = io.offset / extent_bytes_;
+    const std::uint64_t last = (io.offset + length - 1) / extent_bytes_;
+    double latency = 0;
+    for (std::uint64_t e = first; e <= last; ++e) {
+        const TierId t = tier_of(io.lun, e);
+        if (t >= tiers_.size()) continue;
+        const TierSpec& spec = tiers_[t];
+        latency =
+            std::max(latency, io.op == IoOp::kRead ? spec.read_latency_us : spec.write_latency_us);
+    }
+    IoEvent seen = io;
+    seen.latency_us = static_cast<std::uint32_t>(std::lround(latency));
+    policy_->observe(seen);
+    return latency;
+}
+
+void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
+    if (!channel_) {
+        channel_.emplace(spec_, now_us);
+        tiers_ = real.tiers();
+        used_.assign(tiers_.size(), 0);
+    }
+    default_home_ = real.home_tier(0);
+    complete_until(now_us);
+    auto orders = policy_->plan(now_us, *this);
+    for (const MigrationOrder& o : orders)
+        if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
+    for (const MigrationOrder& o : channel_->replace_queue(std::move(orders), now_us))
+        policy_->dropped(o, now_us);
+    complete_until(now_us);
+}
+
+void GhostPlacement::complete_until(std::uint64_t now_us) {
+    channel_->advance(
+        now_us, [this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
+        [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+        [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); });
+}
+
+bool GhostPlacement::admit(const MigrationOrder& order) {
+    if (order.to >= tiers_.size() || order.from >= tiers_.size() || order.to == order.from)
+        return false;
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    const TierId home = home_or_default(order.lun);
+    auto it = extents_.find(key);
+    const TierId current = it == extents_.end() ? home : it->second.tier;
+    if (current != order.from || (it != extents_.end() && it->second.in_flight)) return false;
+    const std::uint64_t capacity = tiers_[order.to].capacity_bytes;
+    if (order.to != home && capacity != 0 && used_[order.to] + extent_bytes_ > capacity)
+        return false;
+    if (order.to != home) used_[order.to] += extent_bytes_;
+    extents_.try_emplace(key, State{home, false}).first->second.in_flight = true;
+    return true;
+}
+
+void GhostPlacement::complete(const MigrationOrder& order, std::uint64_t now_us) {
+    const TierId home = home_or_default(order.lun);
+    State& st = extents_.at(make_extent_key(order.lun, order.extent));
+    if (order.from != home) used_[order.from] -= std::min(used_[order.from], extent_bytes_);
+    st.tier = order.to;
+    st.in_flight = false;
+    policy_->migrated(order, now_us);
+}
+
+StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
+                                   ChannelSpec channel, SelectorParams params)
+    : name_(std::move(name)), params_(params) {
+    ghosts_.reserve(candidates.size());
+    for (const auto& c : candidates) {
+        names_.push_back(c.name);
+        live_.push_back(c.make());
+        ghosts_.emplace_back(c.make(), channel);
+    }
+    rounds_followed_.assign(candidates.size(), 0);
+}
+
+void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
+    if (now_us <= s.at_us) return;
+    const double f =
+        std::exp2(-static_cast<double>(now_us - s.at_us) /
+                  static_cast<double>(std::max<std::uint64_t>(params_.half_life_us, 1)));
+    for (double& c : s.cost) c *= f;
+    s.at_us = now_us;
+}
+
+void StrategySelector::observe(const IoEvent& io) {
+    for (auto& p : live_) p->observe(io);
+    LunState& s = luns_[io.lun];
+    if (s.cost.empty()) {
+        s.cost.assign(ghosts_.size(), 0.0);
+        s.round_cost.assign(ghosts_.size(), 0.0);
+        s.at_us = io.time_us;
+    }
+    decay(s, io.time_us);
+    s.active = true;
+    for (std::size_t i = 0; i < ghosts_.size(); ++i) {
+        const double latency = ghosts_[i].serve(io);
+        s.cost[i] += latency;
+        s.round_cost[i] += latency;
+    }
+}
+
+std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
+                                                   const PlacementView& view) {
+    for (auto& g : ghosts_) g.round(now_us, view);
+    for (auto& [lun, s] : luns_) {
+        (void)lun;
+        if (s.cost.empty()) continue;
+        decay(s, now_us);
+        std::size_t best = s.choice;
+        for (std::size_t i = 0; i < s.cost.size(); ++i)
+            if (s.cost[i] < s.cost[best]) best = i;
+        const bool active = s.active;
+        if (active) ++s.rounds;
+        s.active = false;
+        const bool ahead = best != s.choice && s.rounds > params_.warmup_rounds &&
+                           s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
+        if (!ahead) {
+            s.streak = 0;
+        } else if (active) {
+            // A round confirms only if the challenger also served this round's I/O faster.
+            const bool faster = s.round_cost[best] < s.round_cost[s.choice];
+            s.streak = faster ? (best == s.challenger ? s.streak + 1 : 1) : 0;
+            s.challenger = best;
+            if (s.streak >= params_.confirm_rounds) {
+                s.choice = best;
+                s.streak = 0;
+                ++switches_;
+            }
+        }
+        std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
+        ++rounds_followed_[s.choice];
+    }
+    std::vector<MigrationOrder> orders;
+    for (std::size_t i = 0; i < live_.size(); ++i) {
+        auto mine = live_[i]->plan(now_us, view);
+        for (auto& o : mine) {
+            if (choice(o.lun) == i)
+                orders.push_back(std::move(o));
+            else
+                live_[i]->dropped(o, now_us);
+        }
+    }
+    return orders;
+}
+
+void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_us) {
+    for (auto& p : live_) p->migrated(order, now_us);
+}
+
+void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us) {
+    live_[choice(order.lun)]->dropped(order, now_us);
+}
+
+std::size_t StrategySelector::choice(LunId lun) const {
+    auto it = luns_.find(lun);
+    return it == luns_.end() ? 0 : it->second.choice;
+}
+
+double StrategySelector::windowed_cost(LunId lun, std::size_t i) const {
+    auto it = luns_.find(lun);
+    return it == luns_.end() || i >= it->second.cost.size() ? 0.0 : it->second.cost[i];
+}
+
+std::optional<ExtentOutlook> StrategySelector::outlook(LunId lun, ExtentIndex extent,
+                                                       std::uint64_t now_us) const {
+    for (const auto& p : live_)
+        if (auto o = p->outlook(lun, extent, now_us)) return o;
+    return std::nullopt;
+}
+
+std::optional<ForecastAccuracy> StrategySelector::accuracy() const {
+    for (const auto& p : live_)
+        if (auto a = p->accuracy()) return a;
+    return std::nullopt;
+}
+
+std::vector<PolicyAlert> StrategySelector::alerts() const {
+    std::vector<PolicyAlert> out;
+    for (const auto& p : live_) {
+        auto a = p->alerts();
+        out.insert(out.end(), a.begin(), a.end());
+    }
+    return out;
+}
+
+}  // namespace rbdtier

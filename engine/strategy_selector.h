@@ -1,0 +1,140 @@
+// StrategySelector: a placement policy that follows, per LUN, whichever candidate strategy is
+// doing best on the live access stream.
+//
+// Each candidate (e.g. reactive promote-on-access with LRU eviction, decayed frequency ranking,
+// forecast-driven placement) runs twice: a live instance that observes every I/O, is told every
+// completed migration and plans every round against the real placement, and a ghost instance
+// that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies and
+// capacities) in which its own orders are executed by a MigrationChannel with the real budget
+// (the same executor model as the replay's). Every observed I/O is served by each
+// ghost; its modelled latency is added, per LUN, to that candidate's cost, decayed with a
+// half-life (the recent window). A LUN switches to the candidate with the lowest windowed cost
+// only when that cost has been lower than its current candidate's by more than `switch_margin`
+// in `confirm_rounds` rounds with I/O in a row in which the challenger also served that round's
+// own I/O faster (a burst long past, still in the window, does not confirm anything), and never
+// before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations, so it
+// must pay); the real orders are the live orders of
+// each LUN's candidate, and the orders of the others are dropped (told to them as such).
+// A LUN starts with the first candidate. Single-threaded, as PlacementPolicy requires.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/extent_key.h"
+#include "engine/migration_channel.h"
+#include "engine/placement_policy.h"
+
+namespace rbdtier {
+
+// A shadow placement of all extents: where one candidate strategy would have put them.
+class GhostPlacement final : public PlacementView {
+public:
+    GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel);
+
+    // Serves `io` as the real executor would from this placement; returns its latency (µs of
+    // the slowest extent it touches) and shows the I/O to the ghost's policy. 0 (and nothing
+    // shown) before the first round, when the tiers are not known yet.
+    double serve(const IoEvent& io);
+    // One planning round at `now_us`: completes due migrations, refills the bucket, plans and
+    // executes the ghost policy's orders. `real` gives the tiers and the LUNs' homes.
+    void round(std::uint64_t now_us, const PlacementView& real);
+
+    TierId tier_of(LunId lun, ExtentIndex extent) const override;
+    TierId home_tier(LunId lun) const override;
+    std::uint64_t used_bytes(TierId tier) const override;
+    const std::vector<TierSpec>& tiers() const override { return tiers_; }
+    std::uint64_t extent_bytes() const override { return extent_bytes_; }
+
+    const PlacementPolicy& policy() const { return *policy_; }
+
+private:
+    struct State {
+        TierId tier = 0;
+        bool in_flight = false;
+    };
+    void complete_until(std::uint64_t now_us);
+    bool admit(const MigrationOrder& order);  // whether it may start; reserves its room
+    void complete(const MigrationOrder& order, std::uint64_t now_us);
+    TierId home_or_default(LunId lun) const;
+
+    std::unique_ptr<PlacementPolicy> policy_;
+    ChannelSpec spec_;
+    std::uint64_t extent_bytes_;
+    std::optional<MigrationChannel> channel_;  // from the first round
+    std::vector<TierSpec> tiers_;
+    std::vector<std::uint64_t> used_;
+    std::unordered_map<ExtentKey, State> extents_;
+    std::unordered_map<LunId, TierId> homes_;
+    TierId default_home_ = 0;
+};
+
+struct SelectorParams {
+    double switch_margin = 0.03;               // switch when better by more than this share
+    std::uint64_t half_life_us = 600'000'000;  // of the windowed cost
+    unsigned confirm_rounds = 10;              // ... in this many consecutive rounds
+    unsigned warmup_rounds = 60;               // rounds with I/O watched before any switch
+};
+
+class StrategySelector final : public PlacementPolicy {
+public:
+    using Factory = std::function<std::unique_ptr<PlacementPolicy>()>;
+    struct Candidate {
+        std::string name;
+        Factory make;  // called twice: the live instance and the ghost's
+    };
+
+    StrategySelector(std::string name, const std::vector<Candidate>& candidates,
+                     ChannelSpec channel, SelectorParams params = {});
+
+    std::string_view name() const override { return name_; }
+    void observe(const IoEvent& io) override;
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
+
+    // Introspection is the live instance's of each LUN's candidate (or the first candidate's).
+    std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,
+                                         std::uint64_t now_us) const override;
+    std::optional<ForecastAccuracy> accuracy() const override;
+    std::vector<PolicyAlert> alerts() const override;
+
+    // The candidate `lun` follows now (index into the candidates; 0 for an unseen LUN).
+    std::size_t choice(LunId lun) const;
+    const std::string& candidate_name(std::size_t i) const { return names_.at(i); }
+    std::size_t candidates() const { return names_.size(); }
+    // Windowed cost of candidate `i`'s ghost for `lun` (µs, decayed), for tests and people.
+    double windowed_cost(LunId lun, std::size_t i) const;
+    std::uint64_t switches() const { return switches_; }
+    // LUN-rounds spent following each candidate.
+    const std::vector<std::uint64_t>& rounds_followed() const { return rounds_followed_; }
+
+private:
+    struct LunState {
+        std::size_t choice = 0;
+        std::size_t challenger = 0;  // the candidate that has been better lately
+        unsigned streak = 0;         // consecutive rounds it has been better by the margin
+        std::uint64_t rounds = 0;    // rounds in which the LUN had I/O
+        bool active = false;         // had I/O since the last round
+        std::uint64_t at_us = 0;     // costs are decayed to this time
+        std::vector<double> cost;
+        std::vector<double> round_cost;  // since the last round, undecayed
+    };
+    void decay(LunState& s, std::uint64_t now_us) const;
+
+    std::string name_;
+    std::vector<std::string> names_;
+    std::vector<std::unique_ptr<PlacementPolicy>> live_;
+    std::vector<GhostPlacement> ghosts_;
+    SelectorParams params_;
+    std::unordered_map<LunId, LunState> luns_;
+    std::uint64_t switches_ = 0;
+    std::vector<std::uint64_t> rounds_followed_;
+};
+
+}  // namespace rbdtier

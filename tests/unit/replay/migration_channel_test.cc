@@ -1,0 +1,119 @@
+#include "engine/migration_channel.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kE = 4ull << 20;
+
+MigrationOrder order(ExtentIndex e) {
+    MigrationOrder o;
+    o.extent = e;
+    o.from = 1;
+    o.to = 0;
+    return o;
+}
+
+std::vector<MigrationOrder> orders(ExtentIndex n) {
+    std::vector<MigrationOrder> out;
+    for (ExtentIndex e = 0; e < n; ++e) out.push_back(order(e));
+    return out;
+}
+
+// Drives a channel and records what happened, admitting everything except `refuse`.
+struct Driver {
+    explicit Driver(ChannelSpec spec) : channel(spec, 0) {}
+    void advance(std::uint64_t now) {
+        channel.advance(
+            now,
+            [this](const MigrationOrder& o, std::uint64_t t) {
+                if (o.extent == refuse) return false;
+                started.push_back({o.extent, t});
+                return true;
+            },
+            [this](const MigrationOrder& o, std::uint64_t) { refused.push_back(o.extent); },
+            [this](const MigrationChannel::Flight& f) {
+                completed.push_back({f.order.extent, f.finish_us});
+            });
+    }
+    MigrationChannel channel;
+    ExtentIndex refuse = ~ExtentIndex{0};
+    std::vector<std::pair<ExtentIndex, std::uint64_t>> started, completed;
+    std::vector<ExtentIndex> refused;
+};
+
+ChannelSpec spec(double extents_per_s, unsigned concurrent, std::uint64_t bucket_extents = 0) {
+    ChannelSpec s;
+    s.bandwidth_bytes_per_s = extents_per_s * kE;
+    s.bucket_bytes = bucket_extents * kE;
+    s.max_concurrent = concurrent;
+    s.extent_bytes = kE;
+    return s;
+}
+
+TEST(MigrationChannel, OneSlotStartsTheNextOrderWhenTheLastCompletes) {
+    Driver d(spec(10, 1));  // 100 ms per extent
+    d.channel.replace_queue(orders(3), 0);
+    d.advance(1'000'000);
+    ASSERT_EQ(d.started.size(), 3u);
+    EXPECT_EQ(d.started[0].second, 0u);
+    EXPECT_EQ(d.started[1].second, 100'000u);
+    EXPECT_EQ(d.started[2].second, 200'000u);
+    ASSERT_EQ(d.completed.size(), 3u);
+    EXPECT_EQ(d.completed[2].second, 300'000u);
+    EXPECT_EQ(d.channel.in_flight(), 0u);
+}
+
+TEST(MigrationChannel, ManySlotsShareOneLink) {
+    Driver d(spec(10, 8));
+    d.channel.replace_queue(orders(4), 0);
+    d.advance(0);
+    EXPECT_EQ(d.started.size(), 4u);  // all start at once...
+    EXPECT_EQ(d.channel.in_flight(), 4u);
+    d.advance(1'000'000);
+    ASSERT_EQ(d.completed.size(), 4u);  // ...and complete one link turn after another
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(d.completed[i].second, (i + 1) * 100'000u);
+}
+
+TEST(MigrationChannel, AnEmptyBucketDelaysTheStartUntilItRefills) {
+    Driver d(spec(2, 8, 1));  // bucket of one extent, refilled in 500 ms
+    d.channel.replace_queue(orders(3), 0);
+    d.advance(999'999);
+    ASSERT_EQ(d.started.size(), 2u);
+    EXPECT_EQ(d.started[0].second, 0u);
+    EXPECT_EQ(d.started[1].second, 500'000u);
+    d.advance(1'000'000);
+    ASSERT_EQ(d.started.size(), 3u);
+    EXPECT_EQ(d.started[2].second, 1'000'000u);
+    EXPECT_LE(d.channel.bytes_started(), kE + 2 * kE);  // bucket + 1 s of bandwidth
+}
+
+TEST(MigrationChannel, ARefusedOrderLeavesTheQueueAndTheNextOneStarts) {
+    Driver d(spec(10, 1));
+    d.refuse = 1;
+    d.channel.replace_queue(orders(3), 0);
+    d.advance(1'000'000);
+    EXPECT_EQ(d.refused, std::vector<ExtentIndex>{1});
+    ASSERT_EQ(d.started.size(), 2u);
+    EXPECT_EQ(d.started[1].first, 2u);
+    EXPECT_EQ(d.started[1].second, 100'000u);
+}
+
+TEST(MigrationChannel, ANewQueueHandsBackWhatNeverStarted) {
+    Driver d(spec(10, 1));
+    d.channel.replace_queue(orders(5), 0);
+    d.advance(150'000);  // two started (0 and 100 ms), one of them done
+    const auto left = d.channel.replace_queue(orders(1), 150'000);
+    ASSERT_EQ(left.size(), 3u);
+    EXPECT_EQ(left.front().extent, 2u);
+    d.advance(1'000'000);
+    ASSERT_EQ(d.started.size(), 3u);
+    EXPECT_EQ(d.started[2].first, 0u);
+    EXPECT_EQ(d.started[2].second, 200'000u);  // when the slot frees
+}
+
+}  // namespace
+}  // namespace rbdtier

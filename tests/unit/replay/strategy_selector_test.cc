@@ -1,0 +1,190 @@
+// StrategySelector on workloads built to favour one candidate: it must follow that candidate,
+// and its real latency must come close to the best candidate's own replay.
+#include "engine/strategy_selector.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "engine/replay/baseline_policies.h"
+#include "engine/replay/oracle_policy.h"
+#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_simulator.h"
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kE = 4ull << 20;
+
+IoEvent read_at(std::uint64_t t_us, std::uint64_t extent, LunId lun = 0) {
+    IoEvent e;
+    e.time_us = t_us;
+    e.offset = extent * kE + (t_us % 1000) * 4096;
+    e.length = 4096;
+    e.lun = lun;
+    e.op = IoOp::kRead;
+    return e;
+}
+
+// A hot set of 6 extents that moves to never-seen extents every 40 s, 50 reads/s at random
+// within it, for 20 minutes: promote-on-access wins, ranking by decayed heat lags behind.
+std::vector<IoEvent> shifting_hot_set(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 20'000) {
+        const std::uint64_t phase = t / 40'000'000;
+        out.push_back(read_at(t, phase * 100 + rng() % 6));
+    }
+    return out;
+}
+
+// Every 60 s a scan reads 60 extents in turn, 5 reads each, 1 s per extent; nothing in between
+// is reused soon after: reacting promotes what the scan has just left, foresight wins.
+std::vector<IoEvent> periodic_scans(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    for (std::uint64_t period = 0; period < 20; ++period)
+        for (std::uint64_t e = 0; e < 60; ++e)
+            for (std::uint64_t k = 0; k < 5; ++k)
+                out.push_back(read_at(
+                    period * 60'000'000 + e * 1'000'000 + k * 200'000 + rng() % 1000, 1000 + e));
+    sort_by_time(out);
+    return out;
+}
+
+ReplayConfig config_for(const std::vector<IoEvent>& events) {
+    ReplayConfig c = standard_replay_config(events, 0.1);
+    c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
+    c.max_concurrent = 32;
+    return c;
+}
+
+struct Outcome {
+    ReplayResult selected;
+    std::size_t choice = 0;
+    std::string choice_name;
+    std::map<std::string, ReplayResult> alone;
+};
+
+Outcome run_all(const std::vector<IoEvent>& events) {
+    const ReplayConfig c = config_for(events);
+    const std::vector<StrategySelector::Candidate> candidates = {
+        {"reactive", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
+        {"frequency", [&] { return std::make_unique<FrequencyPolicy>(c.extent_bytes); }},
+        {"lookahead",
+         [&] { return std::make_unique<OraclePolicy>(events, c.extent_bytes, c.horizon_us); }},
+    };
+    StrategySelector selector("selector", candidates, c.channel());
+    Outcome r;
+    r.selected = replay(c, events, selector);
+    r.choice = selector.choice(0);
+    r.choice_name = selector.candidate_name(r.choice);
+    for (const auto& cand : candidates) {
+        auto p = cand.make();
+        r.alone[cand.name] = replay(c, events, *p);
+    }
+    return r;
+}
+
+TEST(StrategySelector, FollowsReactiveWhenReactingWins) {
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    const Outcome r = run_all(shifting_hot_set(seed));
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const double reactive = r.alone.at("reactive").mean_latency_us;
+    const double frequency = r.alone.at("frequency").mean_latency_us;
+    ASSERT_LT(reactive, frequency * 0.9) << "the workload must favour reactive over frequency";
+    // The look-ahead candidate sees the future, so it may win too; never frequency.
+    EXPECT_NE(r.choice_name, "frequency");
+    EXPECT_LE(r.selected.mean_latency_us, reactive * 1.02);
+}
+
+TEST(StrategySelector, FollowsTheForecastOnPeriodicScans) {
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    const Outcome r = run_all(periodic_scans(seed));
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const double reactive = r.alone.at("reactive").mean_latency_us;
+    const double lookahead = r.alone.at("lookahead").mean_latency_us;
+    ASSERT_LT(lookahead, reactive * 0.8) << "the workload must favour foresight";
+    EXPECT_EQ(r.choice_name, "lookahead");
+    const double best_simple = std::min(reactive, r.alone.at("frequency").mean_latency_us);
+    EXPECT_LT(r.selected.mean_latency_us, best_simple * 0.9);
+}
+
+TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
+    // Two identical candidates: the costs tie, so the selector never switches.
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    StrategySelector selector(
+        "selector",
+        {{"a", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
+         {"b", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }}},
+        c.channel());
+    const auto r = replay(c, events, selector);
+    EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 0u);
+    ReactivePolicy alone(c.extent_bytes);
+    EXPECT_DOUBLE_EQ(r.mean_latency_us, replay(c, events, alone).mean_latency_us);
+    EXPECT_GT(selector.windowed_cost(0, 0), 0.0);
+    EXPECT_DOUBLE_EQ(selector.windowed_cost(0, 0), selector.windowed_cost(0, 1));
+}
+
+// Keeps a fixed set of extents in the fastest tier.
+class FixedSetPolicy final : public PlacementPolicy {
+public:
+    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : first_(first), count_(count) {}
+    std::string_view name() const override { return "fixed"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
+        std::vector<MigrationOrder> out;
+        for (ExtentIndex e = first_; e < first_ + count_; ++e) {
+            MigrationOrder o;
+            o.extent = e;
+            o.from = view.tier_of(0, e);
+            o.to = 0;
+            if (o.from != o.to) out.push_back(o);
+        }
+        return out;
+    }
+
+private:
+    ExtentIndex first_, count_;
+};
+
+TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
+    // Steady reads of extents 0-4 (candidate "a" keeps them fast) for 200 s, and one 5 s
+    // burst on extents 100-104 ("b" keeps those fast) at 120 s. The burst leaves "b" ahead in
+    // the windowed cost for minutes, but "a" serves every later round faster: no switch.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 200'000'000; t += 100'000) events.push_back(read_at(t, t % 5));
+    for (std::uint64_t t = 120'000'000; t < 125'000'000; t += 2'500)
+        events.push_back(read_at(t + 1, 100 + t % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
+                              c.channel());
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0))
+        << "the burst must leave b ahead in the window";
+    EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 0u);
+}
+
+TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelector) {
+    const auto registry = builtin_policy_registry();
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    const auto events = shifting_hot_set(11);
+    const ReplayConfig c = config_for(events);
+    auto p = registry.create("predictive", {c, events});
+    EXPECT_NE(dynamic_cast<StrategySelector*>(p.get()), nullptr);
+    const auto sel = replay(c, events, *p);
+    auto reactive = registry.create("reactive", {c, events});
+    const auto rr = replay(c, events, *reactive);
+    EXPECT_LE(sel.mean_latency_us, rr.mean_latency_us * 1.02);
+}
+
+}  // namespace
+}  // namespace rbdtier
