@@ -127,6 +127,42 @@ std::optional<MapHeader> MapHeader::decode(const std::string& text) {
     return h;
 }
 
+PlacementOmapDecode decode_placement_omap(const std::map<std::string, std::string>& omap,
+                                          const std::string& lun_key) {
+    auto bad = [](std::string why) { return PlacementOmapDecode{std::nullopt, std::move(why)}; };
+    DecodedPlacementMap map;
+    std::optional<MapHeader> header;
+    for (const auto& [k, v] : omap) {
+        if (k == kHeaderKey) {
+            header = MapHeader::decode(v);
+            map.header_value = v;
+            if (!header) return bad("bad header '" + v + "'");
+        } else if (k.starts_with(kIntentPrefix)) {
+            auto extent = parse_extent_key(std::string_view(k).substr(kIntentPrefix.size()));
+            if (!extent || !v.starts_with(kCopyPrefix) || v.size() == kCopyPrefix.size()) {
+                return bad("bad intent '" + k + "' = '" + v + "'");
+            }
+            map.intents[*extent] = v.substr(kCopyPrefix.size());
+        } else {
+            auto extent = parse_extent_key(k);
+            auto entry = PlacementEntry::decode(v);
+            if (!extent || !entry) return bad("bad entry '" + k + "' = '" + v + "'");
+            map.entries[*extent] = std::move(*entry);
+        }
+    }
+    if (!header) {
+        return bad("no header (not a format " + std::to_string(kPlacementMapFormat) +
+                   " placement map)");
+    }
+    if (header->format != kPlacementMapFormat) {
+        return bad("format " + std::to_string(header->format) + ", this gateway reads format " +
+                   std::to_string(kPlacementMapFormat));
+    }
+    if (header->lun != lun_key) return bad("it belongs to LUN " + header->lun + ", not " + lun_key);
+    map.header = std::move(*header);
+    return {std::move(map), {}};
+}
+
 PlacementMap::PlacementMap(IoContext io, LunIdentity lun)
     : io_(std::move(io)),
       lun_(std::move(lun)),
@@ -211,46 +247,12 @@ Status PlacementMap::read_all() {
     auto snap = read_omap_snapshot(io_, oid_, "placement map");
     if (!snap) return snap.status();
     if (snap->version == 0) return Status::error(-ENOENT, "read " + where);
-    auto bad = [&](const std::string& why) {
-        return Status::error(-EINVAL, "read " + where + ": " + why);
-    };
-    std::optional<MapHeader> header;
-    std::string header_value;
-    std::map<std::uint64_t, PlacementEntry> entries;
-    std::map<std::uint64_t, std::string> intents;
-    for (const auto& [k, v] : snap->entries) {
-        if (k == kHeaderKey) {
-            header = MapHeader::decode(v);
-            header_value = v;
-            if (!header) return bad("bad header '" + v + "'");
-        } else if (k.starts_with(kIntentPrefix)) {
-            auto extent = parse_extent_key(std::string_view(k).substr(kIntentPrefix.size()));
-            if (!extent || !v.starts_with(kCopyPrefix) || v.size() == kCopyPrefix.size()) {
-                return bad("bad intent '" + k + "' = '" + v + "'");
-            }
-            intents[*extent] = v.substr(kCopyPrefix.size());
-        } else {
-            auto extent = parse_extent_key(k);
-            auto entry = PlacementEntry::decode(v);
-            if (!extent || !entry) return bad("bad entry '" + k + "' = '" + v + "'");
-            entries[*extent] = std::move(*entry);
-        }
-    }
-    if (!header) {
-        return bad("no header (not a format " + std::to_string(kPlacementMapFormat) +
-                   " placement map)");
-    }
-    if (header->format != kPlacementMapFormat) {
-        return bad("format " + std::to_string(header->format) + ", this gateway reads format " +
-                   std::to_string(kPlacementMapFormat));
-    }
-    if (header->lun != lun_.key()) {
-        return bad("it belongs to LUN " + header->lun + ", not " + lun_.key());
-    }
-    header_ = std::move(*header);
-    header_value_ = std::move(header_value);
-    entries_ = std::move(entries);
-    intents_ = std::move(intents);
+    PlacementOmapDecode decoded = decode_placement_omap(snap->entries, lun_.key());
+    if (!decoded.map) return Status::error(-EINVAL, "read " + where + ": " + decoded.error);
+    header_ = std::move(decoded.map->header);
+    header_value_ = std::move(decoded.map->header_value);
+    entries_ = std::move(decoded.map->entries);
+    intents_ = std::move(decoded.map->intents);
     return Status::ok();
 }
 

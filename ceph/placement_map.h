@@ -58,6 +58,26 @@ struct MapHeader {
     static std::optional<MapHeader> decode(const std::string& text);
 };
 
+// A map object's omap, decoded: the header (and its value as stored, for the header's
+// compare-and-set), the entries and the intents by extent.
+struct DecodedPlacementMap {
+    MapHeader header;
+    std::string header_value;
+    std::map<std::uint64_t, PlacementEntry> entries;
+    std::map<std::uint64_t, std::string> intents;  // extent -> pool of the copy
+};
+
+struct [[nodiscard]] PlacementOmapDecode {
+    std::optional<DecodedPlacementMap> map;  // set on success
+    std::string error;                       // set on failure: which key or value, and why
+};
+
+// Decodes the omap values of LUN `lun_key`'s map object (key -> value, as read from RADOS).
+// Refuses a bad header, entry or intent, a missing header, another format or another LUN's
+// map. Pure: any bytes in, a map or a reason out.
+PlacementOmapDecode decode_placement_omap(const std::map<std::string, std::string>& omap,
+                                          const std::string& lun_key);
+
 // Watchers that did not acknowledge the last notify (gateways whose view may be old).
 struct NotifyOutcome {
     int error = 0;                                // of rados_notify2 itself

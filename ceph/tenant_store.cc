@@ -37,16 +37,25 @@ std::string StoredTenant::encode() const {
 
 std::optional<StoredTenant> StoredTenant::decode(const std::string& name,
                                                  const std::string& value) {
-    nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+    const nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
     StoredTenant t;
     t.name = name;
-    try {
-        t.quota_bytes = j.value("quota_bytes", std::map<std::string, std::uint64_t>{});
-        t.bandwidth_weight = j.value("bandwidth_weight", 1.0);
-        t.priority = j.value("priority", 1.0);
-    } catch (const nlohmann::json::exception&) {
-        return std::nullopt;
+    // Each field is checked for its JSON type before it is converted: a quota is a whole number
+    // of bytes (not negative, not a float beyond 2^64), a weight or priority any number.
+    if (auto q = j.find("quota_bytes"); q != j.end()) {
+        if (!q->is_object()) return std::nullopt;
+        for (const auto& [pool, bytes] : q->items()) {
+            if (!bytes.is_number_unsigned()) return std::nullopt;
+            t.quota_bytes[pool] = bytes.get<std::uint64_t>();
+        }
+    }
+    for (auto [key, out] :
+         {std::pair{"bandwidth_weight", &t.bandwidth_weight}, std::pair{"priority", &t.priority}}) {
+        auto it = j.find(key);
+        if (it == j.end()) continue;
+        if (!it->is_number()) return std::nullopt;
+        *out = it->get<double>();
     }
     return t;
 }

@@ -31,6 +31,8 @@ struct StoredTenant {
 
     bool operator==(const StoredTenant&) const = default;
     std::string encode() const;  // the omap value
+    // nullopt unless `value` is a JSON object whose quotas are whole numbers of bytes and whose
+    // weight and priority are numbers.
     static std::optional<StoredTenant> decode(const std::string& name, const std::string& value);
     // Quotas of pools not in `tier_pools` (index = TierId) are dropped.
     TenantSpec to_spec(const std::vector<std::string>& tier_pools) const;

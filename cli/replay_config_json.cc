@@ -1,6 +1,9 @@
 #include "cli/replay_config_json.h"
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -28,6 +31,20 @@ double number(const json& j, const std::string& where, double min) {
     return v;
 }
 
+// `j` (a number, at least `min`) times `scale` as an integer of type T; refused, not wrapped,
+// when the product does not fit in T.
+template <typename T>
+T scaled(const json& j, const std::string& where, double min, double scale) {
+    const double v = number(j, where, min);
+    const double limit = std::ldexp(1.0, std::numeric_limits<T>::digits);  // the first too large
+    if (!(v * scale < limit)) {
+        char bound[32];
+        std::snprintf(bound, sizeof bound, "%.15g", limit / scale);
+        throw std::invalid_argument(where + ": must be below " + bound);
+    }
+    return static_cast<T>(v * scale);
+}
+
 std::string text(const json& j, const std::string& where) {
     if (!j.is_string()) throw std::invalid_argument(where + ": expected a string");
     return j.get<std::string>();
@@ -45,7 +62,7 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
     json root;
     try {
         root = json::parse(input);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a syntax error, or a number beyond a double
         throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
     }
     only_keys(root, "$",
@@ -101,11 +118,11 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
                                             "capacity_fraction");
             double fraction = -1;
             if (t.contains("capacity_bytes"))
-                m.spec.capacity_bytes = static_cast<std::uint64_t>(
-                    number(t["capacity_bytes"], w + ".capacity_bytes", 0));
+                m.spec.capacity_bytes =
+                    scaled<std::uint64_t>(t["capacity_bytes"], w + ".capacity_bytes", 0, 1);
             if (t.contains("capacity_gib"))
-                m.spec.capacity_bytes = static_cast<std::uint64_t>(
-                    number(t["capacity_gib"], w + ".capacity_gib", 0) * (1ull << 30));
+                m.spec.capacity_bytes =
+                    scaled<std::uint64_t>(t["capacity_gib"], w + ".capacity_gib", 0, 1ull << 30);
             if (t.contains("capacity_fraction")) {
                 fraction = number(t["capacity_fraction"], w + ".capacity_fraction", 0);
                 if (fraction <= 0 || fraction > 1)
@@ -124,20 +141,17 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
     if (root.contains("home"))
         c.default_home = tier_named(c, text(root["home"], "$.home"), "$.home");
     if (root.contains("extent_mib"))
-        c.extent_bytes = static_cast<std::uint64_t>(
-                             number(root["extent_mib"], "$.extent_mib", 0.004) * (1 << 20)) /
-                         4096 * 4096;
+        c.extent_bytes =
+            scaled<std::uint64_t>(root["extent_mib"], "$.extent_mib", 0.004, 1 << 20) / 4096 * 4096;
     if (root.contains("bandwidth_mib_s"))
         c.bandwidth_bytes_per_s =
             number(root["bandwidth_mib_s"], "$.bandwidth_mib_s", 1e-6) * (1 << 20);
     if (root.contains("max_concurrent"))
-        c.max_concurrent =
-            static_cast<unsigned>(number(root["max_concurrent"], "$.max_concurrent", 1));
+        c.max_concurrent = scaled<unsigned>(root["max_concurrent"], "$.max_concurrent", 1, 1);
     if (root.contains("round_s"))
-        c.round_us = static_cast<std::uint64_t>(number(root["round_s"], "$.round_s", 1e-3) * 1e6);
+        c.round_us = scaled<std::uint64_t>(root["round_s"], "$.round_s", 1e-3, 1e6);
     if (root.contains("horizon_s"))
-        c.horizon_us =
-            static_cast<std::uint64_t>(number(root["horizon_s"], "$.horizon_s", 0) * 1e6);
+        c.horizon_us = scaled<std::uint64_t>(root["horizon_s"], "$.horizon_s", 0, 1e6);
     if (root.contains("tenants")) {
         const auto& tenants = root["tenants"];
         if (!tenants.is_array()) throw std::invalid_argument("$.tenants: expected an array");
@@ -152,8 +166,8 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
                 if (!t["luns"].is_array())
                     throw std::invalid_argument(w + ".luns: expected an array");
                 for (std::size_t k = 0; k < t["luns"].size(); ++k)
-                    m.luns.push_back(static_cast<LunId>(
-                        number(t["luns"][k], w + ".luns[" + std::to_string(k) + "]", 0)));
+                    m.luns.push_back(
+                        scaled<LunId>(t["luns"][k], w + ".luns[" + std::to_string(k) + "]", 0, 1));
             }
             for (const char* key : {"quota_bytes", "quota_gib"}) {
                 if (!t.contains(key)) continue;
@@ -162,9 +176,9 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
                     throw std::invalid_argument(w + "." + key + ": expected an object");
                 for (const auto& [tier, value] : q.items()) {
                     const std::string wq = w + "." + key + "." + tier;
-                    double v = number(value, wq, 0);
-                    if (std::string(key) == "quota_gib") v *= static_cast<double>(1ull << 30);
-                    m.quota_bytes[tier_named(c, tier, wq)] = static_cast<std::uint64_t>(v);
+                    const double scale = std::string(key) == "quota_gib" ? 1ull << 30 : 1;
+                    m.quota_bytes[tier_named(c, tier, wq)] =
+                        scaled<std::uint64_t>(value, wq, 0, scale);
                 }
             }
             if (t.contains("priority")) m.priority = number(t["priority"], w + ".priority", 0);

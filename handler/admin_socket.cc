@@ -35,6 +35,26 @@ std::string admin_reply_body(const AdminReply& reply, bool pretty) {
     return out;
 }
 
+std::string answer_admin_request(std::string_view request, const AdminSocket::Handler& handler) {
+    const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
+    bool pretty = true;
+    AdminReply reply;
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        reply = AdminReply::failure(EINVAL, "invalid request: not a JSON object");
+    } else if (auto p = parsed.find("prefix"); p == parsed.end() || !p->is_string()) {
+        reply = AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
+    } else {
+        auto f = parsed.find("format");
+        pretty = f == parsed.end() || *f != "json";
+        try {
+            reply = handler(parsed);
+        } catch (const std::exception& e) {
+            reply = AdminReply::failure(EIO, std::string("internal error: ") + e.what());
+        }
+    }
+    return admin_reply_body(reply, pretty);
+}
+
 namespace {
 
 // True when something accepts connections at `path`.
@@ -134,24 +154,9 @@ private:
     }
 
     void answer() {
-        const nlohmann::json request = nlohmann::json::parse(request_, nullptr, false);
+        const std::string body = answer_admin_request(request_, handler_);
         std::string().swap(request_);
-        bool pretty = true;
-        AdminReply reply;
-        if (request.is_discarded() || !request.is_object()) {
-            reply = AdminReply::failure(EINVAL, "invalid request: not a JSON object");
-        } else if (auto p = request.find("prefix"); p == request.end() || !p->is_string()) {
-            reply = AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
-        } else {
-            auto f = request.find("format");
-            pretty = f == request.end() || *f != "json";
-            try {
-                reply = handler_(request);
-            } catch (const std::exception& e) {
-                reply = AdminReply::failure(EIO, std::string("internal error: ") + e.what());
-            }
-        }
-        send(admin_reply_body(reply, pretty));
+        send(body);
     }
 
     void refuse(int error, const std::string& message) {

@@ -30,6 +30,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace rbdtier {
 
@@ -78,5 +79,11 @@ private:
     explicit AdminSocket(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// The reply body to one request (its bytes up to, not including, the NUL or newline): an error
+// for what is not a JSON object with a string "prefix", else what `handler` answers (its
+// exceptions become EIO replies). All a session does with a request's bytes; never throws.
+std::string answer_admin_request(std::string_view request,
+                                 const std::function<AdminReply(const nlohmann::json&)>& handler);
 
 }  // namespace rbdtier

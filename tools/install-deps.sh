@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
     # build
     cmake g++ make pkg-config clang-format
+    # the sanitizer build and the fuzzers (tools/test.sh step 3, tests/fuzz): clang and libFuzzer
+    clang-14 libclang-rt-14-dev
     # libraries
     librados-dev librbd-dev libtbb-dev libboost-dev nlohmann-json3-dev libcli11-dev libisal-dev
     libgtest-dev libgmock-dev libbenchmark-dev

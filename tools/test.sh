@@ -7,8 +7,10 @@
 #      bash completion against the CLI, the .deb (dpkg-buildpackage + lintian, errors fail; built
 #      as a Release build, -O3 and -Werror over Debian's flags; the VM test installs it) and the
 #      RPM (rpmlint on the spec, rpmbuild),
-#   3. builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-#      and runs them.
+#   3. builds the unit tests again with clang 14, AddressSanitizer + UndefinedBehaviorSanitizer
+#      (build-asan/), and with them the libFuzzer targets of tests/fuzz (one per parser of
+#      outside input); runs the unit tests, then each fuzzer over its checked-in corpus and for
+#      10 s from it (CTest label fuzz; tests/fuzz/run.sh runs them longer).
 # Exit status 0 only if every step passed. Options: --no-asan, --jobs N,
 # -R/-E/-L/-LE (to ctest), --no-rpm (skip the binary RPM build, label rpm: rpmbuild from a
 # tarball of HEAD, ~2 min).
@@ -54,9 +56,14 @@ stop_cluster
 
 if [ "$asan" -eq 1 ]; then
     asan_build="$root/build-asan"
-    echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
-    cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug -DRBDTIER_SANITIZE=ON \
-        -DRBDTIER_UNIT_ONLY=ON >/dev/null
+    echo "== unit tests and fuzzers under AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
+    # A build dir configured with another compiler (GCC, before) cannot switch in place.
+    if [ -f "$asan_build/CMakeCache.txt" ] &&
+        ! grep -q '^CMAKE_CXX_COMPILER:.*clang++-14$' "$asan_build/CMakeCache.txt"; then
+        rm -rf "$asan_build"
+    fi
+    CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug \
+        -DRBDTIER_SANITIZE=ON -DRBDTIER_UNIT_ONLY=ON -DRBDTIER_FUZZ=ON >/dev/null
     cmake --build "$asan_build" -j "$jobs"
     (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --output-on-failure -j "$jobs")

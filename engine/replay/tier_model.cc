@@ -1,6 +1,7 @@
 #include "engine/replay/tier_model.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -31,6 +32,9 @@ TierModel make_tier(TierId id, const char* name, const char* device_class, const
 std::uint64_t ReplayConfig::bucket_bytes() const {
     if (burst_bytes != 0) return burst_bytes;
     const double one_round = bandwidth_bytes_per_s * static_cast<double>(round_us) / 1e6;
+    // A round's worth that no uint64 holds (a bandwidth of "unlimited") saturates.
+    constexpr double kTooLarge = 18446744073709551616.0;  // 2^64
+    if (!(one_round < kTooLarge)) return std::numeric_limits<std::uint64_t>::max();
     return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_round));
 }
 

@@ -116,6 +116,14 @@ public:
         return n * kSector;
     }
 
+    // A time in whole microseconds (an unsigned integer that a signed 64-bit time holds).
+    std::int64_t whole_time_us(std::size_t i) const {
+        const std::uint64_t v = u64(i);
+        if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            bad(i, "out of range");
+        return static_cast<std::int64_t>(v);
+    }
+
     // A non-negative time in units of `us_per_unit` microseconds, in whole microseconds.
     std::int64_t time_us(std::size_t i, double us_per_unit) const {
         const std::string_view s = fields_[i];
@@ -207,7 +215,7 @@ public:
         out.op = f.op(1, "r", "w", "expected R or W");
         out.offset = f.u64(2);
         out.length = f.u64(3);
-        out.time_us = static_cast<std::int64_t>(f.u64(4));
+        out.time_us = f.whole_time_us(4);
         name_volume(out, "dev", f.text(0));
     }
 };
@@ -285,7 +293,7 @@ public:
     void parse(std::string_view line, TraceRecord& out) override {
         const Fields<5> f(line, ',', {"version", "time", "op", "size", "lbn"});
         f.u64(0);
-        out.time_us = static_cast<std::int64_t>(f.u64(1));
+        out.time_us = f.whole_time_us(1);
         const std::uint64_t opcode = f.u64(2, 16);
         if (opcode > 0xff) f.bad(2, "not a SCSI opcode");
         out.skip = !scsi_opcode_op(static_cast<unsigned>(opcode), out.op);

@@ -160,6 +160,26 @@ TEST(TraceErrors, OutOfRangeValues) {
               std::string::npos);
 }
 
+// Microsecond times are signed 64-bit inside: a time beyond 2^63 - 1 is refused with its line,
+// never wrapped to a negative time (whose distance to the next one overflows).
+TEST(TraceErrors, TimesBeyondTheSignedRangeAreRefused) {
+    TempDir dir;
+    TraceReaderOptions opt;
+    opt.format = TraceFormat::kAlibaba;
+    std::uint64_t at = 0;
+    std::string msg = error_of(
+        dir.file("ali.csv", "1,R,0,4096,9223372036854775809\n1,R,0,4096,9223372036854775807\n"),
+        opt, &at);
+    EXPECT_EQ(at, 1u);
+    EXPECT_NE(msg.find("field 5 (timestamp): out of range"), std::string::npos) << msg;
+    opt.format = TraceFormat::kCloudPhysicsCsv;
+    msg = error_of(
+        dir.file("cp.csv", "1,9223372036854775809,28,4096,0\n1,9223372036854775807,28,4096,0\n"),
+        opt, &at);
+    EXPECT_EQ(at, 1u);
+    EXPECT_NE(msg.find("field 2 (time): out of range"), std::string::npos) << msg;
+}
+
 // Deterministic fuzz: corrupt bytes of valid traces; every outcome must be a clean read or a
 // TraceError with a location inside the file, never a crash or another exception.
 TEST(TraceErrors, CorruptedTracesNeverCrash) {
