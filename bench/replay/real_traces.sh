@@ -9,7 +9,7 @@ rbdtier=$1
 fast=${2:-0.1}
 bw=${3:-50}
 conc=${4:-32}
-policies=${5:-none,reactive,frequency,forecast,predictive,oracle}
+policies=${5:-none,reactive,frequency,predictive,adaptive,oracle}
 traces=${TRACES:-/work/shared/data/traces}
 model=$(mktemp)
 trap 'rm -f "$model"' EXIT

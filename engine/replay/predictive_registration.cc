@@ -1,5 +1,5 @@
-// Registers "predictive" (a StrategySelector over reactive, frequency and the engine's forecast
-// placement) and "forecast" (the engine's PredictivePolicy alone) when
+// Registers "predictive" (the engine's forecast-driven PredictivePolicy) and "adaptive" (a
+// StrategySelector over reactive, frequency and that forecast placement) when
 // engine/predictive_policy.h exists and rbdtier_engine is linked; otherwise the registry simply
 // has neither entry.
 // The engine's configuration is derived from the replay configuration (engine_config_for, see
@@ -46,7 +46,7 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add(
-        "predictive",
+        "adaptive",
         "follows, per LUN, whichever of reactive, frequency and forecast placement "
         "does best in shadow simulations of the live stream (rbdtier engine)",
         [](const PolicyContext& c) {
@@ -64,12 +64,12 @@ void register_predictive_policy(PolicyRegistry& registry) {
                 {"forecast",
                  [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
             };
-            return std::make_unique<StrategySelector>("predictive", candidates, config.channel());
+            return std::make_unique<StrategySelector>("adaptive", candidates, config.channel());
         });
-    registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
+    registry.add("predictive", "forecast-driven cost/benefit placement (rbdtier engine)",
                  [](const PolicyContext& c) {
                      return std::make_unique<PredictivePolicy>(engine_config_for(c.config),
-                                                               "forecast");
+                                                               "predictive");
                  });
 #else
     (void)registry;

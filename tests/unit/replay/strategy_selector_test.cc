@@ -173,12 +173,12 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     EXPECT_EQ(selector.choice(0), 0u);
 }
 
-TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelector) {
+TEST(StrategySelector, TheRegisteredAdaptivePolicyIsASelector) {
     const auto registry = builtin_policy_registry();
-    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    if (!registry.contains("adaptive")) GTEST_SKIP() << "adaptive not built";
     const auto events = shifting_hot_set(11);
     const ReplayConfig c = config_for(events);
-    auto p = registry.create("predictive", {c, events});
+    auto p = registry.create("adaptive", {c, events});
     EXPECT_NE(dynamic_cast<StrategySelector*>(p.get()), nullptr);
     const auto sel = replay(c, events, *p);
     auto reactive = registry.create("reactive", {c, events});
