@@ -67,22 +67,22 @@ ExtentRangeParse parse_extent_range(std::string_view text, std::uint64_t extent_
                       "(e.g. 0M-64M)");
     if (lo->bytes != hi->bytes)
         return refuse(text, "mixes extents and bytes: give a unit on both ends or on neither");
-    ExtentRange r;
+    std::uint64_t first = lo->value;
+    std::uint64_t last = hi->value;
     if (lo->bytes) {
         if (dash == std::string_view::npos) return refuse(text, "needs an end: e.g. 0M-64M");
         if (hi->value <= lo->value) return refuse(text, "is empty or ends before it starts");
-        r.first = lo->value / extent_bytes;
-        const std::uint64_t last = (hi->value - 1) / extent_bytes;
-        r.count = last - r.first + 1;
-    } else {
-        if (hi->value < lo->value) return refuse(text, "ends before it starts");
-        r.first = lo->value;
-        r.count = hi->value - lo->value + 1;
+        first = lo->value / extent_bytes;
+        last = (hi->value - 1) / extent_bytes;
+    } else if (hi->value < lo->value) {
+        return refuse(text, "ends before it starts");
     }
-    if (r.first >= extents || r.count > extents - r.first)
+    // Bound the last index before counting: last - first + 1 wraps when last is 2^64 - 1.
+    if (last >= extents)
         return refuse(text, "goes past the LUN's end (" + std::to_string(extents) + " extents of " +
                                 std::to_string(extent_bytes >> 20) + " MiB: 0-" +
                                 std::to_string(extents - 1) + ")");
+    const ExtentRange r{first, last - first + 1};
     return {r, {}};
 }
 
