@@ -161,14 +161,12 @@ void LunTiering::run_round() {
         // Each order starts as soon as the budget has its bytes; what the budget cannot carry
         // before the next round is due waits for that round's plan.
         if (!await_tokens(bytes, now + options_.round_us)) {
-            RBDTIER_LOG_LIMITED(log::Level::kDebug, images_.lun_name(),
-                                "extent " << orders[i].extent << " to "
-                                          << images_.pool(orders[i].to)
-                                          << " waits: the migration budget ("
-                                          << bandwidth_.load() / (1 << 20)
-                                          << " MiB/s) is used up; "
-                                          << orders.size() - i - 1
-                                          << " more orders wait with it for the next round");
+            RBDTIER_LOG_LIMITED(
+                log::Level::kDebug, images_.lun_name(),
+                "extent " << orders[i].extent << " to " << images_.pool(orders[i].to)
+                          << " waits: the migration budget (" << bandwidth_.load() / (1 << 20)
+                          << " MiB/s) is used up; " << orders.size() - i - 1
+                          << " more orders wait with it for the next round");
             std::lock_guard lock(mutex_);
             stats_.deferred_bandwidth += orders.size() - i;
             break;
@@ -405,6 +403,15 @@ std::vector<MigrationRecord> LunTiering::history() const {
     return {history_.begin(), history_.end()};
 }
 
+void LunTiering::set_bandwidth(double bytes_per_s) {
+    const double before = bandwidth_.exchange(bytes_per_s);
+    if (before != bytes_per_s) {
+        RBDTIER_LOG_INFO(images_.lun_name(), "migration budget " << bytes_per_s / (1 << 20)
+                                                                 << " MiB/s (was "
+                                                                 << before / (1 << 20) << ")");
+    }
+}
+
 void LunTiering::set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor) {
     monitor_ = std::move(monitor);
     next_sample_us_ = 0;
@@ -434,6 +441,24 @@ void LunTiering::sample_resources(std::uint64_t now) {
     std::unique_lock lock(mutex_);
     if (room && (!tenant_room_ || tenant_room_->bandwidth_weight != room->bandwidth_weight))
         weight_listener = weight_listener_;
+    if (room && (!tenant_room_ || tenant_room_->tenant_found != room->tenant_found ||
+                 tenant_room_->quota != room->quota ||
+                 tenant_room_->bandwidth_weight != room->bandwidth_weight)) {
+        RBDTIER_LOG_INFO(images_.lun_name(), [&room](log::Emitter& line) {
+            if (!room->tenant_found) {
+                line << "tenant not found: no quota, bandwidth weight " << room->bandwidth_weight;
+                return;
+            }
+            line << "tenant's quota:";
+            if (room->quota.empty()) line << " none";
+            const char* separator = " ";
+            for (const auto& [pool, bytes] : room->quota) {
+                line << separator << pool << ' ' << bytes << " bytes";
+                separator = ", ";
+            }
+            line << "; bandwidth weight " << room->bandwidth_weight;
+        });
+    }
     ++stats_.resource_samples;
     if (problem != stats_.resource_problem) {
         if (problem.empty()) {

@@ -7,26 +7,25 @@
 // capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
 // (token bucket): each order starts as soon as the bucket holds its bytes, and what the budget
 // cannot carry before the next round is due is left to that round's plan (the executor model of
-// engine/migration_channel.h, which replays use). The policy hears of each completed move (migrated()); every attempt is kept in
-// the migration history. Tier ids are the TierImages indexes (0 = home). Times are microseconds on
-// the steady clock since the LunTiering was made (now_us()). stop() (or the destructor) ends the
-// thread after the migration in progress; set_paused(true) stops a round after it too.
-// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
-// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
-// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
-// with the policy while no round uses it. All public members are thread-safe.
-// Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
-// from it are brought back first, and nothing moves anywhere else (pins to other tiers are
-// refused) until it is released; it covers extents added by a resize too.
-// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
-// the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
-// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
-// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
-// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
-// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
-// Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
-// tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem.
-// Migrations log themselves (ExtentMigrator).
+// engine/migration_channel.h, which replays use). The policy hears of each completed move
+// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages indexes
+// (0 = home). Times are microseconds on the steady clock since the LunTiering was made (now_us()).
+// stop() (or the destructor) ends the thread after the migration in progress; set_paused(true)
+// stops a round after it too. Pins (admin): a pinned extent is moved to its pin's tier before any
+// policy order (within the bandwidth budget and the tier's capacity) and never elsewhere; the
+// policy's orders for it are dropped. queue() shows the last round's orders not carried out yet;
+// inspect() runs a function with the policy while no round uses it. All public members are
+// thread-safe. Home pin (the LUN taken out of tiering): every extent is pinned to the home tier,
+// those away from it are brought back first, and nothing moves anywhere else (pins to other tiers
+// are refused) until it is released; it covers extents added by a resize too. Resources (optional,
+// set before start()): every resource_interval_us the rounds thread samples the tier pools' usage
+// (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs hold (a TenantRoom
+// source). A tier whose pool is full takes no more extents; a tier takes no more than the tenant's
+// quota there allows (its other LUNs' usage, measured on the cluster, plus this LUN's own, known
+// exactly) nor more than its own capacity: the smallest limit wins. The policy sees the same limits
+// as the tiers' capacity_bytes in its PlacementView. Logged (common/log.h), rate-limited: every
+// order refused for capacity, a full pool or the tenant's quota, and deferred for the bandwidth
+// budget; a change of the sampling problem. Migrations log themselves (ExtentMigrator).
 #pragma once
 
 #include <atomic>
@@ -116,8 +115,8 @@ public:
     void set_paused(bool paused) { paused_.store(paused); }
     // The migration bandwidth budget from the next round on (bytes/s; the token bucket keeps
     // at most one second of it). The policy plans with the budget it was made with; what
-    // exceeds this one is deferred.
-    void set_bandwidth(double bytes_per_s) { bandwidth_.store(bytes_per_s); }
+    // exceeds this one is deferred. A new budget is logged.
+    void set_bandwidth(double bytes_per_s);
     double bandwidth() const { return bandwidth_.load(); }
     // Share of the budget used over the last `window_us`: bytes moved by migrations that ended
     // within it, over what the budget allowed in it (0 when the budget is 0).

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -300,11 +301,45 @@ json AdminCommands::command_descriptions() {
     return out;
 }
 
+namespace {
+
+// The commands that change what the gateway does; handle() logs each of them once.
+bool changes_state(const std::string& name) {
+    for (const char* c : {"lun evacuate", "pin", "unpin", "pause", "resume", "scrub", "reload"})
+        if (name == c) return true;
+    return false;
+}
+
+// " range=0-3 tier=nvme-a": the request's arguments but its prefix, LUN and output format, each
+// value cut at kMaxLoggedValue characters (a request may be large; a log line stays short).
+void append_arguments(log::Emitter& line, const json& request) {
+    constexpr std::size_t kMaxLoggedValue = 80;
+    if (!request.is_object()) return;
+    for (const auto& [key, value] : request.items()) {
+        if (key == "prefix" || key == "lun" || key == "format") continue;
+        std::string text = value.is_string()
+                               ? value.get<std::string>()
+                               : value.dump(-1, ' ', false, json::error_handler_t::replace);
+        if (text.size() > kMaxLoggedValue) text = text.substr(0, kMaxLoggedValue) + "...";
+        line << ' ' << key.substr(0, kMaxLoggedValue) << '=' << text;
+    }
+}
+
+// The LUN a request names, as it names it ("" for none).
+std::string lun_named(const json& request) {
+    auto it = request.find("lun");
+    return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
 AdminReply AdminCommands::handle(const json& request) {
     auto prefix = request.find("prefix");
     if (prefix == request.end() || !prefix->is_string())
         return AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
     const std::string name = prefix->get<std::string>();
+    Outcome done;
+    const auto arguments = [&request](log::Emitter& line) { append_arguments(line, request); };
     try {
         json result;
         if (name == "help") {
@@ -314,10 +349,12 @@ AdminReply AdminCommands::handle(const json& request) {
         } else if (name == "version") {
             result = {{"version", RBDTIER_VERSION}};
         } else if (name == "reload") {
-            result = reload();
+            result = reload(done);
         } else if (name == "pause" || name == "resume") {
             gateway_.set_paused(name == "pause");
             result = {{"paused", gateway_.paused()}};
+            done.text = std::string("migrations ") + (name == "pause" ? "paused" : "resumed") +
+                        " on every LUN of the gateway";
         } else {
             auto lock = gateway_.lock_luns();
             if (name == "status")
@@ -327,7 +364,7 @@ AdminReply AdminCommands::handle(const json& request) {
             else if (name == "lun show")
                 result = lun_show(need_lun(gateway_, request));
             else if (name == "lun evacuate")
-                result = evacuate(need_lun(gateway_, request));
+                result = evacuate(need_lun(gateway_, request), done);
             else if (name == "tier list")
                 result = tier_list();
             else if (name == "migrations")
@@ -335,7 +372,7 @@ AdminReply AdminCommands::handle(const json& request) {
             else if (name == "map")
                 result = map(need_lun(gateway_, request));
             else if (name == "scrub")
-                result = scrub(need_lun(gateway_, request));
+                result = scrub(need_lun(gateway_, request), done);
             else if (name == "heat")
                 result = heat(need_lun(gateway_, request), request);
             else if (name == "forecast accuracy")
@@ -343,13 +380,21 @@ AdminReply AdminCommands::handle(const json& request) {
             else if (name == "alerts")
                 result = alerts(request);
             else if (name == "pin" || name == "unpin")
-                result = pin(need_lun(gateway_, request), request, name == "pin");
+                result = pin(need_lun(gateway_, request), request, name == "pin", done);
             else
                 return AdminReply::failure(
                     EINVAL, "unknown command prefix " + name + " ('help' lists the commands)");
         }
+        if (changes_state(name))
+            RBDTIER_LOG(done.level, lun_named(request),
+                        "admin " << name << arguments << ": " << done.text);
         return AdminReply::ok(std::move(result));
     } catch (const CommandError& e) {
+        if (changes_state(name))
+            RBDTIER_LOG_WARNING(lun_named(request),
+                                "admin " << name << arguments
+                                         << (e.error == EIO ? " failed: " : " refused: ")
+                                         << e.what());
         return AdminReply::failure(e.error, e.what());
     }
 }
@@ -651,7 +696,7 @@ json AdminCommands::alerts(const json& request) const {
     return {{"alerts", std::move(out)}};
 }
 
-json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) const {
+json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Outcome& done) const {
     need_tiering(lun);
     ceph::LunTiering& tiering = *lun.tiering;
     const std::string text = need_string(request, "range");
@@ -659,6 +704,9 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
     if (!parsed.range) throw CommandError(parsed.error);
     const ExtentRange r = *parsed.range;
     json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
+    const std::string extents = r.count == 1 ? "extent " + std::to_string(r.first)
+                                             : "extents " + std::to_string(r.first) + "-" +
+                                                   std::to_string(r.first + r.count - 1);
     if (tiering.home_pinned()) {
         const bool whole = r.first == 0 && r.count >= extent_count(lun);
         if (!pin && whole) {
@@ -666,6 +714,7 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
             if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, false); !st)
                 throw CommandError("release the home pin of " + lun.name + ": " + st.message());
             tiering.set_home_pinned(false);
+            done.text = "home pin released: the policy places the LUN's extents again";
             out["pins"] = pins_json(lun);
             return out;
         }
@@ -686,45 +735,43 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin) co
         const ceph::Status st = tiering.pin(r.first, r.count, static_cast<TierId>(*index));
         if (!st) throw CommandError("pin refused: " + st.message());
         out["tier"] = tier;
+        done.text = extents + " pinned to " + tier;
     } else {
         tiering.unpin(r.first, r.count);
+        done.text = extents + " handed back to the policy";
     }
     out["pins"] = pins_json(lun);
     return out;
 }
 
-json AdminCommands::evacuate(const GatewayLun& lun) const {
+json AdminCommands::evacuate(const GatewayLun& lun, Outcome& done) const {
     need_tiering(lun);
     if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
     // In RADOS first: whichever gateway owns the LUN, now or after a failover, follows it.
     if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, true); !st)
         throw CommandError("pin " + lun.name + " home: " + st.message());
     lun.tiering->set_home_pinned(true);
+    done.text = "pinned home whole: its owner brings every extent home (" +
+                std::to_string(extents_away(lun)) + " away now) and moves none out";
     return lun_show(lun);
 }
 
-json AdminCommands::scrub(const GatewayLun& lun) const {
+json AdminCommands::scrub(const GatewayLun& lun, Outcome& done) const {
     if (!lun.migrator) throw CommandError("LUN '" + lun.name + "' is not tiered");
     ceph::ScrubReport report;
     const ceph::Status st = lun.migrator->scrub(report);
-    if (!st) {
-        RBDTIER_LOG_WARNING(lun.name, "scrub failed: " << st.message());
-        throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
-    }
-    const auto counts = [&report](log::Emitter& line) {
-        line << report.extents_checked << " extents checked, " << report.crc_verified
-             << " checksums verified, " << report.crc_mismatch << " checksum mismatches, "
-             << report.stray_removed << " stray copies and " << report.intents_cleaned
-             << " leftover copies removed";
-        for (const std::string& p : report.problems) line << "; " << p;
-    };
+    if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
     if (report.crc_mismatch != 0) {
-        RBDTIER_LOG_ERROR(lun.name, "scrub found damaged extents: " << counts);
+        done = {log::Level::kError, "found damaged extents: "};
     } else if (!report.problems.empty()) {
-        RBDTIER_LOG_WARNING(lun.name, "scrub found problems: " << counts);
-    } else {
-        RBDTIER_LOG_INFO(lun.name, "scrub: " << counts);
+        done = {log::Level::kWarning, "found problems: "};
     }
+    done.text += std::to_string(report.extents_checked) + " extents checked, " +
+                 std::to_string(report.crc_verified) + " checksums verified, " +
+                 std::to_string(report.crc_mismatch) + " checksum mismatches, " +
+                 std::to_string(report.stray_removed) + " stray copies and " +
+                 std::to_string(report.intents_cleaned) + " leftover copies removed";
+    for (const std::string& p : report.problems) done.text += "; " + p;
     return {{"lun", lun.name},
             {"extents_checked", report.extents_checked},
             {"stray_removed", report.stray_removed},
@@ -734,10 +781,16 @@ json AdminCommands::scrub(const GatewayLun& lun) const {
             {"problems", report.problems}};
 }
 
-json AdminCommands::reload() {
+json AdminCommands::reload(Outcome& done) {
     const ConfigOutcome outcome = gateway_.reload();
     if (!outcome.ok())
         throw CommandError("config refused, previous one kept: " + outcome.message());
+    const GatewayConfig& c = *outcome.config;
+    std::ostringstream text;
+    text << gateway_.config_path() << " in force: site " << c.site << ", migration bandwidth "
+         << c.migration_bandwidth_mib_s << " MiB/s, horizon " << c.horizon_s << " s, round "
+         << c.round_s << " s";
+    done.text = text.str();
     return {{"config", gateway_.config_path()}, {"reloaded", true}};
 }
 

@@ -26,6 +26,10 @@
 //   scrub {lun}                 removes stray data, verifies migrated extents' crc32c
 //   reload                      re-reads rbdtier.conf (a bad file is refused, the old one kept)
 //   version | help | get_command_descriptions
+// The commands that change what the gateway does (lun evacuate, pin, unpin, pause, resume, scrub,
+// reload) are logged once each (common/log.h): the LUN, the command, its arguments and what it
+// did, at info (a scrub that found damage or problems: error or warning); refused or failed, at
+// warning with the reason. Queries are not logged.
 // Errors: EINVAL for a bad request or argument, ENOENT for an unknown LUN, EIO when the work
 // itself failed. Runs on the admin socket's thread; holds the gateway's LUN list steady while it
 // works.
@@ -36,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway.h"
 
@@ -53,6 +58,12 @@ public:
     static nlohmann::json command_descriptions();    // {"cmd000": {"sig": [...], "help"}, ...}
 
 private:
+    // What a command that changes the gateway's state did, for the line handle() logs.
+    struct Outcome {
+        log::Level level = log::Level::kInfo;
+        std::string text;
+    };
+
     nlohmann::json status() const;
     nlohmann::json lun_list() const;
     nlohmann::json lun_show(const GatewayLun& lun) const;
@@ -62,10 +73,11 @@ private:
     nlohmann::json heat(const GatewayLun& lun, const nlohmann::json& request) const;
     nlohmann::json forecast_accuracy(const nlohmann::json& request) const;
     nlohmann::json alerts(const nlohmann::json& request) const;
-    nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin) const;
-    nlohmann::json scrub(const GatewayLun& lun) const;
-    nlohmann::json evacuate(const GatewayLun& lun) const;
-    nlohmann::json reload();
+    nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin,
+                       Outcome& done) const;
+    nlohmann::json scrub(const GatewayLun& lun, Outcome& done) const;
+    nlohmann::json evacuate(const GatewayLun& lun, Outcome& done) const;
+    nlohmann::json reload(Outcome& done);
 
     Gateway& gateway_;
 };

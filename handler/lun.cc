@@ -606,7 +606,7 @@ int Lun::lock(std::uint16_t tag) {
         }
         if (rc == 0) {
             if (ceph::Status s = migrator_->take_ownership(); !s) {
-                tiering_problem(s);
+                tiering_problem(s, /*caller_logs=*/true);  // logged below, with the lock
                 rc = s.code();
                 failed = "tiering: " + s.message();
             }

@@ -160,7 +160,9 @@ private:
     // Whether this gateway may change the LUN's placement now (checked every round and before
     // every commit): it holds the exclusive lock, and no other gateway can write behind it.
     ceph::Status may_move_extents();
-    void tiering_problem(const ceph::Status& s);  // ok clears it
+    // Notes why extents do not move (ok clears it) for `status`, and logs the change; not when
+    // `caller_logs`, whose caller reports the failure itself (one failure, one log record).
+    void tiering_problem(const ceph::Status& s, bool caller_logs = false);
     int route(IoCommand* c);
     void resume_routed(IoCommand* c);
     template <typename Submit>

@@ -205,14 +205,17 @@ bool Lun::take_tiering_ownership() {
     return true;
 }
 
-void Lun::tiering_problem(const ceph::Status& s) {
+void Lun::tiering_problem(const ceph::Status& s, bool caller_logs) {
     std::string problem = s ? std::string() : s.message();
     std::lock_guard lock(problem_mutex_);
     if (problem == tiering_problem_) return;
-    if (problem.empty()) {
-        RBDTIER_LOG_INFO(config_.spec(), "extents move again (was: " << tiering_problem_ << ")");
-    } else {
-        RBDTIER_LOG_WARNING(config_.spec(), "extents do not move: " << problem);
+    if (!caller_logs) {
+        if (problem.empty()) {
+            RBDTIER_LOG_INFO(config_.spec(),
+                             "extents move again (was: " << tiering_problem_ << ")");
+        } else {
+            RBDTIER_LOG_WARNING(config_.spec(), "extents do not move: " << problem);
+        }
     }
     tiering_problem_ = std::move(problem);
 }

@@ -1,16 +1,22 @@
 // What a tiered LUN tells the admin through the log (common/log.h), on the local cluster: its
 // open with tiers and policy, the map load, taking the lock and the LUN's placement, a
 // migration, the loss of the lock to another gateway (and what the initiator is answered
-// then), the release of the lock and the close.
+// then), the release of the lock and the close; a failed take of the lock, in one record; the
+// admin's commands that change the LUN, once each.
 #include <gtest/gtest.h>
+#include <rados/librados.h>
 #include <sys/uio.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "ceph/tiered_lun_store.h"
 #include "common/log.h"
+#include "handler/admin_commands.h"
+#include "handler/gateway.h"
 #include "lun_fixture.h"
 
 namespace rbdtier::testing {
@@ -91,6 +97,143 @@ TEST(LunLog, OpenMigrationLockLossAndCloseAreLogged) {
         for (const log::Record& r : capture.records())
             std::cerr << log::to_string(r.level) << " " << r.render() << "\n";
     }
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+void dump(const log::CaptureSink& capture) {
+    for (const log::Record& r : capture.records())
+        std::cerr << log::to_string(r.level) << " " << r.render() << "\n";
+}
+
+// A lock take that fails in the LUN's tiering (its placement map cannot be read) is one log
+// record, at warning, with the reason; the reason is kept for `status` all the same.
+TEST(LunLog, AFailedLockTakeIsOneRecord) {
+    if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    ScratchImage image("hdd-a", kSize, "lockfail");
+    ASSERT_TRUE(image.ok());
+    const std::string lun = "hdd-a/" + image.name();
+    auto a = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_TRUE(a.is_ok()) << a.status().message();
+    (*a)->tiering()->set_paused(true);  // no round takes the LUN's tiering meanwhile
+
+    // The map's header names another LUN: taking the LUN's placement is refused.
+    {
+        rados_write_op_t op = rados_create_write_op();
+        const char* key = "header";
+        const char* value = "format=2 lun=someone-else tiers=hdd-a+nvme-a";
+        const std::size_t length = std::char_traits<char>::length(value);
+        rados_write_op_omap_set(op, &key, &value, &length, 1);
+        const int rc = rados_write_op_operate(
+            op, image.io().handle(), (*a)->placement_map()->object_name().c_str(), nullptr, 0);
+        rados_release_write_op(op);
+        ASSERT_EQ(rc, 0);
+    }
+    capture.clear();
+    EXPECT_NE((*a)->lock(1), TCMU_STS_OK);
+    std::vector<log::Record> said;
+    for (const log::Record& r : capture.records())
+        if (r.level <= log::Level::kWarning) said.push_back(r);
+    if (said.size() != 1) dump(capture);
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_EQ(said[0].lun, lun);
+    EXPECT_NE(said[0].text.find("could not take the exclusive lock: tiering: "), std::string::npos)
+        << said[0].text;
+    EXPECT_FALSE((*a)->tiering_problem().empty());
+    if (HasFailure()) dump(capture);
+    a->reset();
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// The admin's commands that change a tiered LUN are logged once each: the LUN, the command, its
+// arguments and what it did, or why it was refused; the queries are not.
+TEST(LunLog, AdminCommandsThatChangeTheLunAreLoggedOnce) {
+    if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    ScratchImage image("hdd-a", kSize, "admin");
+    ASSERT_TRUE(image.ok());
+    const std::string name = "hdd-a/" + image.name();
+    auto opened = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+    Lun& lun = **opened;
+    ASSERT_EQ(lun.lock(1), TCMU_STS_OK);
+
+    const std::string conf = ::testing::TempDir() + "/" + image.name() + ".conf";
+    Gateway gateway({}, conf);
+    GatewayLun g;
+    g.name = name;
+    g.pool = "hdd-a";
+    g.image = image.name();
+    g.size_bytes = kSize;
+    g.home_image = &lun.image();
+    g.images = lun.tier_images();
+    g.map = lun.placement_map();
+    g.migrator = lun.migrator();
+    g.tiering = lun.tiering();
+    g.watch = lun.placement_watch();
+    g.tiering_problem = [&lun] { return lun.tiering_problem(); };
+    g.policy_lun = lun.policy_lun();
+    std::string error;
+    auto registration = gateway.add_lun(std::move(g), error);
+    ASSERT_TRUE(registration.registered()) << error;
+    AdminCommands commands(gateway);
+    const auto command = [&](const std::string& prefix, nlohmann::json args) {
+        args["prefix"] = prefix;
+        args["lun"] = name;
+        return commands.handle(args);
+    };
+    const auto admin_lines = [&] {
+        std::vector<log::Record> out;
+        for (const log::Record& r : capture.records())
+            if (r.text.rfind("admin ", 0) == 0) out.push_back(r);
+        return out;
+    };
+    using log::Level;
+    capture.clear();
+
+    EXPECT_EQ(command("pin", {{"range", "0-1"}, {"tier", "nvme-a"}}).error, 0);
+    EXPECT_EQ(command("unpin", {{"range", "1"}}).error, 0);
+    EXPECT_EQ(command("pin", {{"range", "2"}, {"tier", "ssd-z"}}).error, EINVAL);
+    for (const char* query : {"lun show", "map", "heat", "migrations", "alerts"})
+        EXPECT_EQ(command(query, {}).error, 0) << query;
+    EXPECT_EQ(command("lun evacuate", {}).error, 0);
+    EXPECT_EQ(command("unpin", {{"range", "all"}}).error, 0);
+    EXPECT_EQ(command("scrub", {}).error, 0);
+
+    const std::vector<log::Record> lines = admin_lines();
+    if (lines.size() != 6) dump(capture);
+    ASSERT_EQ(lines.size(), 6u);
+    const std::pair<Level, std::string> want[] = {
+        {Level::kInfo, "admin pin range=0-1 tier=nvme-a: extents 0-1 pinned to nvme-a"},
+        {Level::kInfo, "admin unpin range=1: extent 1 handed back to the policy"},
+        {Level::kWarning, "admin pin range=2 tier=ssd-z refused: unknown tier 'ssd-z'"},
+        {Level::kInfo, "admin lun evacuate: pinned home whole"},
+        {Level::kInfo, "admin unpin range=all: home pin released"},
+        {Level::kInfo, "admin scrub: "},
+    };
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        EXPECT_EQ(lines[i].level, want[i].first) << lines[i].text;
+        EXPECT_EQ(lines[i].lun, name);
+        EXPECT_EQ(lines[i].text.rfind(want[i].second, 0), 0u) << lines[i].text;
+    }
+    EXPECT_NE(lines[5].text.find("0 checksum mismatches"), std::string::npos) << lines[5].text;
+
+    // A reload that changes the migration budget: the gateway says so, and the LUN its new share.
+    capture.clear();
+    std::ofstream(conf) << "migration_bandwidth_mib_s = 50\n";
+    EXPECT_EQ(commands.handle({{"prefix", "reload"}}).error, 0);
+    const auto reloaded = capture.find(Level::kInfo, "", "admin reload: ");
+    ASSERT_EQ(reloaded.size(), 1u);
+    EXPECT_EQ(reloaded[0].lun, "");
+    EXPECT_NE(reloaded[0].text.find("migration bandwidth 50 MiB/s"), std::string::npos)
+        << reloaded[0].text;
+    EXPECT_EQ(capture.find(Level::kInfo, name, "migration budget 50 MiB/s (was 200)").size(), 1u);
+    if (HasFailure()) dump(capture);
+    std::remove(conf.c_str());
+    registration.reset();
+    opened->reset();
     (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
 }
 

@@ -122,9 +122,15 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
                   1u);
     }
 
-    // `rbdtier tenant set`: room for two more extents; LUN b takes them, and no more.
+    // `rbdtier tenant set`: room for two more extents; LUN b takes them, and no more. The LUN
+    // says once that it follows the tenant's new quota.
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
     ASSERT_TRUE(t.set_nvme_a_quota(4 * kExtent));
     EXPECT_EQ(heat(tiering, *b, name_b, 3, 8), 2 * kExtent) << "room used, never exceeded";
+    const auto followed = capture.find(log::Level::kInfo, b->images().lun_name(), "tenant's");
+    ASSERT_EQ(followed.size(), 1u);
+    EXPECT_EQ(followed[0].text, "tenant's quota: nvme-a 16777216 bytes; bandwidth weight 1");
     EXPECT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
     EXPECT_EQ(b->read(0, size), std::vector<char>(size, 'b'));
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/log.h"
+
 namespace rbdtier {
 namespace {
 
@@ -147,6 +149,97 @@ TEST(AdminCommands, ReloadKeepsTheLastGoodConfig) {
     EXPECT_EQ(handle(commands, req("reload"))["result"]["reloaded"], true);
     EXPECT_EQ(gateway.config().site, "site-b");
     EXPECT_DOUBLE_EQ(gateway.config().horizon_s, 20);
+    std::remove(path.c_str());
+}
+
+// Commands that change the gateway's state are logged once each, with their arguments and
+// outcome (info) or the reason they were refused (warning); queries are not logged.
+TEST(AdminCommands, StateChangesAreLoggedOnceAndQueriesNot) {
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    using log::Level;
+    Gateway gateway({}, "/nonexistent.conf");
+    AdminCommands commands(gateway);
+    std::string error;
+    GatewayLun lun;
+    lun.name = "hdd-a/img0";
+    lun.pool = "hdd-a";
+    lun.image = "img0";
+    auto registration = gateway.add_lun(lun, error);
+    ASSERT_TRUE(registration.registered()) << error;
+    capture.clear();
+
+    for (const char* query : {"status", "lun list", "tier list", "migrations", "alerts",
+                              "forecast accuracy", "help", "version", "get_command_descriptions"})
+        (void)handle(commands, req(query));
+    (void)handle(commands, req("lun show", {{"lun", "hdd-a/img0"}}));
+    (void)handle(commands, req("map", {{"lun", "hdd-a/img0"}}));   // refused: not tiered
+    (void)handle(commands, req("heat", {{"lun", "hdd-a/img0"}}));  // refused: not tiered
+    (void)handle(commands, req("frobnicate"));
+    EXPECT_TRUE(capture.records().empty()) << capture.records()[0].render();
+
+    ASSERT_EQ(handle(commands, req("pause"))["result"]["paused"], true);
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_EQ(capture.records()[0].level, Level::kInfo);
+    EXPECT_EQ(capture.records()[0].render(),
+              "admin pause: migrations paused on every LUN of the gateway");
+    capture.clear();
+    ASSERT_EQ(handle(commands, req("resume"))["result"]["paused"], false);
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_EQ(capture.records()[0].render(),
+              "admin resume: migrations resumed on every LUN of the gateway");
+    capture.clear();
+
+    // Refused: the LUN, the command and its arguments, and why.
+    (void)handle(commands, req("pin", {{"lun", "hdd-a/img0"}, {"range", "0-3"}, {"tier", "n"}}));
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_EQ(capture.records()[0].level, Level::kWarning);
+    EXPECT_EQ(capture.records()[0].render(),
+              "hdd-a/img0: admin pin range=0-3 tier=n refused: LUN 'hdd-a/img0' is not tiered");
+    capture.clear();
+    (void)handle(commands, req("scrub", {{"lun", "nope"}}));
+    (void)handle(commands, req("unpin", {{"range", "all"}}));
+    (void)handle(commands, req("lun evacuate", {{"lun", "hdd-a/img0"}}));
+    const auto refused = capture.records();
+    ASSERT_EQ(refused.size(), 3u);
+    EXPECT_EQ(refused[0].render(), "nope: admin scrub refused: unknown LUN 'nope'");
+    EXPECT_EQ(refused[1].render(), "admin unpin range=all refused: missing argument 'lun'");
+    EXPECT_EQ(refused[2].render(),
+              "hdd-a/img0: admin lun evacuate refused: LUN 'hdd-a/img0' is not tiered");
+    for (const log::Record& r : refused) EXPECT_EQ(r.level, Level::kWarning) << r.text;
+
+    // A long argument is cut: the line stays short whatever the request holds.
+    capture.clear();
+    (void)handle(commands, req("pin", {{"lun", "hdd-a/img0"}, {"range", std::string(10000, '9')}}));
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_LT(capture.records()[0].text.size(), 400u) << capture.records()[0].text;
+}
+
+TEST(AdminCommands, ReloadIsLoggedWithTheSettingsInForceOrWhyItWasRefused) {
+    const std::string path =
+        ::testing::TempDir() + "/admin_reload_log." + std::to_string(::getpid()) + ".conf";
+    std::ofstream(path) << "site = site-a\n";
+    Gateway gateway(*load_gateway_config(path).config, path);
+    AdminCommands commands(gateway);
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+
+    std::ofstream(path) << "site = site-b\nmigration_bandwidth_mib_s = 50\n";
+    EXPECT_EQ(handle(commands, req("reload"))["result"]["reloaded"], true);
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_EQ(capture.records()[0].level, log::Level::kInfo);
+    EXPECT_EQ(capture.records()[0].render(),
+              "admin reload: " + path +
+                  " in force: site site-b, migration bandwidth 50 MiB/s, horizon 120 s, round 1 s");
+    capture.clear();
+
+    std::ofstream(path) << "site = site-c\nhorizon_s = later\n";
+    EXPECT_EQ(handle(commands, req("reload"))["errno"], EINVAL);
+    ASSERT_EQ(capture.records().size(), 1u);
+    EXPECT_EQ(capture.records()[0].level, log::Level::kWarning);
+    EXPECT_EQ(capture.records()[0].render(),
+              "admin reload refused: config refused, previous one kept: " + path +
+                  ":2: horizon_s: 'later' is not a number");
     std::remove(path.c_str());
 }
 
