@@ -586,6 +586,9 @@ int Lun::set_lock_tag(std::uint16_t tag) {
 }
 
 int Lun::lock(std::uint16_t tag) {
+    // A round that sees the lock taken waits for its tiering to be taken too (and then finds
+    // it taken) instead of taking it a second time.
+    std::lock_guard ownership(ownership_mutex_);
     int rc = has_lock();
     if (rc == 0) {
         rc = break_lock();
@@ -629,6 +632,7 @@ int Lun::lock(std::uint16_t tag) {
 }
 
 int Lun::unlock() {
+    std::lock_guard ownership(ownership_mutex_);  // no round takes the tiering meanwhile
     int rc = has_lock();
     if (rc == 0) return TCMU_STS_OK;
     if (rc < 0) return control_status_from_rbd(rc);

@@ -216,6 +216,9 @@ private:
     std::unique_ptr<ceph::ExtentMigrator> migrator_;
     std::unique_ptr<ceph::LunTiering> tiering_;
     std::unique_ptr<ceph::PlacementWatch> watch_;  // follows the owner's migrations
+    // Held by the lock callouts and by a round taking the LUN's tiering: a round that falls into
+    // a lock take finds the tiering taken instead of taking it (fencing, logging) a second time.
+    std::mutex ownership_mutex_;
     mutable std::mutex problem_mutex_;
     std::string tiering_problem_;
     std::uint64_t extent_bytes_ = 0;

@@ -197,6 +197,7 @@ bool Lun::follow_home_pin() {
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and
 // so fences the previous owner's commits) before its first migration.
 bool Lun::take_tiering_ownership() {
+    std::lock_guard ownership(ownership_mutex_);
     if (migrator_->owner()) return true;
     if (ceph::Status s = migrator_->take_ownership(); !s) {
         tiering_problem(s);
