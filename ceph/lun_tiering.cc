@@ -113,6 +113,8 @@ void LunTiering::loop() {
 }
 
 void LunTiering::run_round() {
+    // What the policy logs without naming a LUN (it knows it by number) is about this one.
+    const log::LunScope scope(images_.lun_name());
     // Pools and tenant first: it asks the cluster, and inspect() must not wait for that.
     if (!paused_.load()) sample_resources(now_us());
     std::unique_lock policy_lock(policy_mutex_);

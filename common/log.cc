@@ -23,6 +23,8 @@ State& state() {
     return s;
 }
 
+thread_local std::string_view scoped_lun;  // LunScope
+
 }  // namespace
 
 std::string_view to_string(Level level) {
@@ -64,6 +66,18 @@ Binding::~Binding() {
     s.threshold.store(previous_threshold_);
 }
 
+LunScope::LunScope(std::string_view lun) noexcept : previous_(scoped_lun) {
+    scoped_lun = lun;
+}
+
+LunScope::~LunScope() {
+    scoped_lun = previous_;
+}
+
+std::string_view lun_or_scope(std::string_view lun) noexcept {
+    return lun.empty() ? scoped_lun : lun;
+}
+
 void CaptureSink::write(const Record& record) noexcept {
     try {
         std::lock_guard lock(mutex_);
@@ -102,7 +116,7 @@ Emitter::Emitter(Level level, std::string_view lun, const char* function, int li
     record_.function = function;
     record_.line = line;
     try {
-        record_.lun.assign(lun);
+        record_.lun.assign(lun_or_scope(lun));
     } catch (...) {
     }
 }

@@ -5,6 +5,9 @@
 // log::Hex, or a function that appends to the line). Nothing is written until a sink is bound: the
 // handler binds one writing to tcmu-runner's log, tests bind a CaptureSink. A line whose level is
 // off costs one relaxed atomic load; its operands are not evaluated. Logging never throws.
+// A LunScope names the LUN of the lines logged without one on its thread while it lives: code
+// that knows a LUN only by number (engine/) logs with "", inside the scope of the code that knows
+// its name (a LUN's tiering rounds).
 // RBDTIER_LOG_LIMITED is for what can repeat fast (per command, per round): at each call site, per
 // LUN, at most RateLimit::kDefaultBurst lines in every RateLimit::kDefaultWindow; the first line
 // let through after some were suppressed says how many (a count not followed by another line of
@@ -62,6 +65,22 @@ private:
     Sink* previous_sink_;
     int previous_threshold_;
 };
+
+// Lines of this thread logged with no LUN are about `lun` while the scope lives (scopes nest;
+// destroy them in reverse order). `lun` must outlive the scope.
+class LunScope {
+public:
+    explicit LunScope(std::string_view lun) noexcept;
+    ~LunScope();
+    LunScope(const LunScope&) = delete;
+    LunScope& operator=(const LunScope&) = delete;
+
+private:
+    std::string_view previous_;
+};
+
+// `lun`, or when it is empty the LUN of this thread's innermost LunScope ("" without one).
+std::string_view lun_or_scope(std::string_view lun) noexcept;
 
 // Keeps every line (for tests). Thread-safe.
 class CaptureSink : public Sink {
@@ -174,7 +193,7 @@ private:
     do {                                                                                   \
         if (::rbdtier::log::enabled(level)) {                                              \
             static auto& rbdtier_log_limit_ = *new ::rbdtier::log::RateLimit;              \
-            const std::string_view rbdtier_log_lun_ = (lun);                               \
+            const std::string_view rbdtier_log_lun_ = ::rbdtier::log::lun_or_scope(lun);   \
             if (const auto rbdtier_log_pass_ = rbdtier_log_limit_.admit(rbdtier_log_lun_)) \
                 ::rbdtier::log::Emitter((level), rbdtier_log_lun_, __func__, __LINE__,     \
                                         rbdtier_log_pass_.suppressed)                      \

@@ -330,6 +330,8 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     auto rounds = [&] {
         return cli_json("lun show " + tiered_lun, sock)["engine"]["rounds"].get<std::uint64_t>();
     };
+    // What the admin did from here to `resume` lands in the runner's log, once each.
+    auto runner_log = std::make_unique<harness::LogCapture>();
     EXPECT_EQ(cli_json("pause", sock)["paused"], true);
     const std::uint64_t paused_at = rounds();
     // The round under way when paused ends after its migration; two rounds later it is over.
@@ -533,6 +535,23 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         {"migrations", "--follow", "--format", "json", "--lun", tiered_lun, "--socket", sock});
     EXPECT_EQ(cli_json("resume", sock)["paused"], false);
     EXPECT_EQ(cli_json("status", sock)["paused"], false);
+    {
+        const std::vector<std::string> lines = runner_log->lines();
+        runner_log.reset();
+        const auto count = [&lines](const std::string& text) {
+            return std::count_if(lines.begin(), lines.end(), [&text](const std::string& l) {
+                return l.find(text) != std::string::npos;
+            });
+        };
+        EXPECT_EQ(count("info handle: rbdtier: admin pause: migrations paused"), 1);
+        EXPECT_EQ(count("info handle: rbdtier " + tiered_lun +
+                        ": admin pin range=40-41 tier=nvme-b: extents 40-41 pinned to nvme-b"),
+                  1);
+        EXPECT_EQ(count("info handle: rbdtier " + tiered_lun + ": admin scrub: "), 1);
+        EXPECT_EQ(count("info handle: rbdtier: admin resume: migrations resumed"), 1);
+        EXPECT_EQ(count("rbdtier: admin status"), 0) << "queries are not logged";
+        EXPECT_EQ(count(": admin lun show"), 0) << "queries are not logged";
+    }
     std::map<std::uint64_t, ceph::PlacementEntry> after;
     EXPECT_TRUE(wait_for(
         [&] {

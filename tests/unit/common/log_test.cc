@@ -85,6 +85,36 @@ TEST(Log, FindSelectsByLevelLunAndText) {
     EXPECT_TRUE(capture.records().empty());
 }
 
+// Code that knows a LUN only by number logs with no LUN; the scope of its caller names it, on
+// the caller's thread only, and rate limits count per scoped LUN.
+TEST(Log, ALunScopeNamesTheLunOfLinesWithoutOne) {
+    CaptureSink capture;
+    Binding binding(capture, Level::kDebug);
+    const auto limited = [](int i) { RBDTIER_LOG_LIMITED(Level::kWarning, "", "refused " << i); };
+    {
+        const LunScope outer("p/a");
+        RBDTIER_LOG_INFO("", "in the scope");
+        RBDTIER_LOG_INFO("p/b", "named");
+        {
+            const LunScope inner("p/c");
+            RBDTIER_LOG_INFO("", "inner");
+            for (int i = 0; i < 3; ++i) limited(i);
+        }
+        RBDTIER_LOG_INFO("", "outer again");
+        std::thread([] { RBDTIER_LOG_INFO("", "another thread"); }).join();
+        for (int i = 0; i < 25; ++i) limited(i);
+    }
+    RBDTIER_LOG_INFO("", "no scope");
+    std::vector<std::string> luns;
+    for (const Record& r : capture.records())
+        if (r.level == Level::kInfo) luns.push_back(r.lun);
+    EXPECT_EQ(luns, (std::vector<std::string>{"p/a", "p/b", "p/c", "p/a", "", ""}));
+    EXPECT_EQ(capture.find(Level::kWarning, "p/c", "refused").size(), 3u);
+    EXPECT_EQ(capture.find(Level::kWarning, "p/a", "refused").size(), RateLimit::kDefaultBurst);
+    EXPECT_EQ(lun_or_scope("x"), "x");
+    EXPECT_EQ(lun_or_scope(""), "");
+}
+
 TEST(RateLimit, LetsABurstThroughPerWindowAndCountsTheRest) {
     RateLimit limit(3, 60s);
     const auto t0 = RateLimit::Clock::time_point{} + 1000s;

@@ -44,6 +44,7 @@ TEST(Anomaly, NormalTrafficRaisesNothing) {
 TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
     log::CaptureSink capture;
     log::Binding binding(capture, log::Level::kDebug);
+    const log::LunScope scope("hdd-a/lun1");  // as a LUN's tiering rounds name it
     AnomalyDetector d(kExt, kWindow);
     std::mt19937_64 rng(2);
     normal_traffic(d, rng, 7, 0, 30);
@@ -71,7 +72,8 @@ TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
     EXPECT_EQ(d.alerts().size(), 1u);
     EXPECT_NE(a.describe().find("scan by initiator 7"), std::string::npos);
     // The admin reads it in the log, once.
-    const auto logged = capture.find(log::Level::kWarning, "", "anomaly: scan by initiator 7");
+    const auto logged =
+        capture.find(log::Level::kWarning, "hdd-a/lun1", "anomaly: scan by initiator 7");
     ASSERT_EQ(logged.size(), 1u);
     EXPECT_NE(logged[0].text.find("on LUN 1"), std::string::npos);
 }
