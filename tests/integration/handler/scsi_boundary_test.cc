@@ -631,6 +631,39 @@ TEST_F(ScsiBoundary, EveryCommandShapeOnATieredLun) {
     run_table(";tiers=hdd-a+nvme-a");
 }
 
+// What the handler advertises in the Block Limits and Block Device Characteristics VPD pages
+// (through the runner's tcmu_dev_set_*): librbd's discard granularity as the optimal unmap
+// granularity and its alignment (64 KiB by default), 4 objects as the maximum unmap length,
+// and non-rotating media only when every pool of the LUN's data takes solid-state OSDs
+// (nvme-a and nvme-b are of class nvme on the test cluster, hdd-a of class hdd).
+TEST_F(ScsiBoundary, VpdLimitsAndMediumAreThoseOfLibrbdAndThePools) {
+    struct Row {
+        std::string pool, tiers;
+        bool solid_state;
+    };
+    const Row rows[] = {
+        {"hdd-a", "", false},
+        {"nvme-a", "", true},
+        {"hdd-a", "hdd-a+nvme-a", false},
+        {"nvme-a", "nvme-a+nvme-b", true},
+    };
+    for (const Row& row : rows) {
+        SCOPED_TRACE(row.pool + " tiers=" + row.tiers);
+        so_test::TestImage image(row.pool, "scsi-vpd", kLunBytes);
+        {
+            harness::Harness h(HANDLER_SO);
+            const std::string tiers = row.tiers.empty() ? "" : ";tiers=" + row.tiers;
+            auto dev = h.open(
+                {row.pool + "/" + image.name() + ";conf=" + conf() + tiers, kLunBytes, kBlock});
+            EXPECT_EQ(tcmu_dev_get_opt_unmap_gran(dev->raw()), (64u << 10) / kBlock);
+            EXPECT_EQ(tcmu_dev_get_unmap_gran_align(dev->raw()), (64u << 10) / kBlock);
+            EXPECT_EQ(tcmu_dev_get_max_unmap_len(dev->raw()), 4 * (4u << 20) / kBlock);
+            EXPECT_EQ(tcmu_dev_get_solid_state_media(dev->raw()), row.solid_state);
+        }
+        (void)image.remove();
+    }
+}
+
 // ---- handler_rbd, row by row in child processes ----
 
 // The child: opens the stock handler on the image named in the environment and runs the rows
@@ -685,8 +718,8 @@ bool run_child(std::size_t first, const std::string& log, const std::string& ima
 }
 
 // Every row on Debian's handler_rbd.so, which must answer as the table says (`upstream`
-// where it differs: rbdtier does better there). The rows where it aborts the process are
-// printed.
+// where it differs: rbdtier does better there), and the same Block Limits and medium as
+// rbdtier on the same image. The rows where it aborts the process are printed.
 TEST_F(ScsiBoundary, UpstreamHandlerRbdAnswersAsTheTableSays) {
     if (!std::filesystem::exists(kStockHandlerRbd)) GTEST_SKIP() << "no stock handler_rbd.so";
     so_test::TestImage image("hdd-a", "scsi-upstream", kLunBytes);
@@ -733,6 +766,16 @@ TEST_F(ScsiBoundary, UpstreamHandlerRbdAnswersAsTheTableSays) {
                                     << describe(answers[i]) << ", expected " << describe(want);
     }
     std::filesystem::remove(log);
+    {
+        harness::Harness h(HANDLER_SO);
+        auto dev = h.open({"hdd-a/" + image.name() + ";conf=" + conf(), kLunBytes, kBlock});
+        const std::string ours = std::to_string(tcmu_dev_get_max_unmap_len(dev->raw())) + " " +
+                                 std::to_string(tcmu_dev_get_opt_unmap_gran(dev->raw())) + " " +
+                                 std::to_string(tcmu_dev_get_unmap_gran_align(dev->raw())) + " " +
+                                 (tcmu_dev_get_solid_state_media(dev->raw()) ? "1" : "0");
+        EXPECT_EQ(ours, upstream_geometry)
+            << "max unmap, unmap granularity, alignment, solid state: rbdtier against handler_rbd";
+    }
     (void)image.remove();
 }
 
