@@ -27,6 +27,26 @@ std::uint64_t now_us() noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
 }
 
+constexpr std::uint8_t kWriteSame10 = 0x41;
+constexpr std::uint8_t kWriteSame16 = 0x93;
+
+// The command of an unmap callout when it is a WRITE SAME whose Data-Out block is not all
+// zeros, else null. tcmu-runner hands a WRITE SAME with the UNMAP bit to the unmap callout
+// whatever its data; unmapped blocks read zeros, so such a block must be written, not dropped.
+const tcmulib_cmd* nonzero_write_same(const tcmur_cmd* cmd) {
+    if (cmd == nullptr || cmd->lib_cmd == nullptr || cmd->lib_cmd->cdb == nullptr) return nullptr;
+    const tcmulib_cmd* lib = cmd->lib_cmd;
+    if ((lib->cdb[0] != kWriteSame10 && lib->cdb[0] != kWriteSame16) || lib->iovec == nullptr)
+        return nullptr;
+    for (std::size_t i = 0; i < lib->iov_cnt; ++i) {
+        const auto* p = static_cast<const unsigned char*>(lib->iovec[i].iov_base);
+        if (p != nullptr &&
+            std::any_of(p, p + lib->iovec[i].iov_len, [](unsigned char b) { return b != 0; }))
+            return lib;
+    }
+    return nullptr;
+}
+
 bool out_of_range(std::uint64_t off, std::uint64_t len, std::uint64_t size) {
     return off > size || len > size - off;
 }
@@ -333,6 +353,10 @@ int Lun::flush_command(tcmu_device* dev, tcmur_cmd* cmd) {
 
 int Lun::unmap_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    // A WRITE SAME with UNMAP of a block that is not zeros: write it (SBC-4 lets the device
+    // unmap only what then reads back as written).
+    if (const tcmulib_cmd* ws = nonzero_write_same(cmd))
+        return write_same_command(dev, cmd, off, len, ws->iovec, ws->iov_cnt);
     IoCommand* c = begin(dev, cmd, IoKind::kUnmap, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     return dispatch(c);

@@ -123,7 +123,24 @@ struct Case {
     std::function<void(harness::Device& dev, const Geometry& g)> prepare = {};
     // What the stock handler_rbd gives where it differs from `expected` (rbdtier is better).
     std::optional<Answer> upstream = {};
+    // Run after the command on rbdtier: what is wrong with the LUN's data ("" when right).
+    std::function<std::string(harness::Device& dev, const Geometry& g)> check = {};
 };
+
+// Checks that `blocks` blocks from `lba` all hold `fill`.
+std::string expect_blocks(harness::Device& dev, std::uint64_t lba, std::uint64_t blocks,
+                          std::uint8_t fill) {
+    std::vector<std::uint8_t> back(blocks * kBlock, static_cast<std::uint8_t>(~fill));
+    const harness::Result r = dev.read(lba, back.data(), back.size());
+    if (!r.ok()) return "read back: " + r.describe();
+    for (std::size_t i = 0; i < back.size(); ++i) {
+        if (back[i] != fill) {
+            return "byte " + std::to_string(i) + " from LBA " + std::to_string(lba) + " reads " +
+                   std::to_string(back[i]) + ", not " + std::to_string(fill);
+        }
+    }
+    return "";
+}
 
 Request with_data(Cdb cdb, iovec data) {
     Request r;
@@ -501,6 +518,26 @@ std::vector<Case> boundary_table() {
                                 0x3c);
             },
             kGood);
+        // UNMAP asks to unmap "if possible": blocks the device unmaps read zeros (LBPRZ), so a
+        // block that is not all zeros must be written, never dropped; a zero block may unmap.
+        for (std::uint8_t fill : {std::uint8_t{0x3c}, std::uint8_t{0}}) {
+            t.push_back({n + " UNMAP of " + (fill ? "a non-zero" : "a zero") +
+                             " block over aligned granules reads the block back",
+                         [ws, fill](const Geometry& g, Buffers& b) {
+                             return transfer(ws(2 * g.unmap_gran, 2 * g.unmap_gran, true, false), 1,
+                                             b, fill);
+                         },
+                         kGood,
+                         [](harness::Device& dev, const Geometry& g) {
+                             std::vector<std::uint8_t> other(2 * g.unmap_gran * kBlock, 0xa5);
+                             ASSERT_TRUE(
+                                 dev.write(2 * g.unmap_gran, other.data(), other.size()).ok());
+                         },
+                         {},
+                         [fill](harness::Device& dev, const Geometry& g) {
+                             return expect_blocks(dev, 2 * g.unmap_gran, 2 * g.unmap_gran, fill);
+                         }});
+        }
         add(
             n + " of a non-zero block with UNMAP, the whole LUN or the CDB's maximum",
             [ws, sixteen](const Geometry& g, Buffers& b) {
@@ -616,6 +653,9 @@ protected:
                 const Answer got = run_row(*dev, g, c);
                 EXPECT_EQ(got, c.expected)
                     << c.name << ": got " << describe(got) << ", expected " << describe(c.expected);
+                if (c.check) {
+                    EXPECT_EQ(c.check(*dev, g), "") << c.name;
+                }
             }
             expect_still_serving(*dev);
         }
@@ -691,6 +731,10 @@ TEST(UpstreamChild, Run) {
         std::fflush(log);
         const Answer a = run_row(*dev, g, table[i]);
         std::fprintf(log, "%zu %u %u %u %u\n", i, a.status, a.key, a.asc, a.ascq);
+        if (table[i].check) {
+            const std::string wrong = table[i].check(*dev, g);
+            if (!wrong.empty()) std::fprintf(log, "check %zu %s\n", i, wrong.c_str());
+        }
         std::fflush(log);
     }
     std::fclose(log);
@@ -729,6 +773,7 @@ TEST_F(ScsiBoundary, UpstreamHandlerRbdAnswersAsTheTableSays) {
     const std::vector<Case> table = boundary_table();
     std::map<std::size_t, Answer> answers;
     std::string upstream_geometry;
+    std::map<std::size_t, std::string> data_wrong;  // rows whose data check fails on handler_rbd
     std::size_t next = 0;
     for (int children = 0; next < table.size() && children < 50; ++children) {
         const bool clean = run_child(next, log, image.name());
@@ -743,6 +788,12 @@ TEST_F(ScsiBoundary, UpstreamHandlerRbdAnswersAsTheTableSays) {
                 upstream_geometry = line.substr(word.size() + 1);
             } else if (word == "begin") {
                 s >> last_begun;
+            } else if (word == "check") {
+                std::size_t row = 0;
+                s >> row;
+                std::string wrong;
+                std::getline(s, wrong);
+                data_wrong[row] = wrong;
             } else {
                 unsigned st = 0, key = 0, asc = 0, ascq = 0;
                 s >> st >> key >> asc >> ascq;
@@ -760,6 +811,8 @@ TEST_F(ScsiBoundary, UpstreamHandlerRbdAnswersAsTheTableSays) {
         next = last_begun + 1;
     }
     ASSERT_EQ(answers.size(), table.size());
+    for (const auto& [row, wrong] : data_wrong)
+        std::printf("handler_rbd after %s:%s\n", table[row].name.c_str(), wrong.c_str());
     for (std::size_t i = 0; i < table.size(); ++i) {
         const Answer want = table[i].upstream.value_or(table[i].expected);
         EXPECT_EQ(answers[i], want) << "handler_rbd on " << table[i].name << ": "
