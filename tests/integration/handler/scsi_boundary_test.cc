@@ -640,14 +640,16 @@ protected:
         if (conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
     }
 
-    void run_table(const std::string& extra_cfg) {
-        so_test::TestImage image("hdd-a", "scsi-bound", kLunBytes);
+    // The table on a fresh image "<stem>-<pid>" of lun_bytes in hdd-a, opened with extra_cfg.
+    void run_table(const std::string& stem, const std::string& extra_cfg,
+                   std::uint64_t lun_bytes = kLunBytes) {
+        so_test::TestImage image("hdd-a", stem, lun_bytes);
         {
             harness::Harness h(HANDLER_SO);
             auto dev = h.open(
-                {"hdd-a/" + image.name() + ";conf=" + conf() + extra_cfg, kLunBytes, kBlock});
+                {"hdd-a/" + image.name() + ";conf=" + conf() + extra_cfg, lun_bytes, kBlock});
             const Geometry g = geometry_of(*dev);
-            ASSERT_EQ(g.lbas, kLunBytes / kBlock);
+            ASSERT_EQ(g.lbas, lun_bytes / kBlock);
             for (const Case& c : boundary_table()) {
                 SCOPED_TRACE(c.name);
                 const Answer got = run_row(*dev, g, c);
@@ -664,11 +666,17 @@ protected:
 };
 
 TEST_F(ScsiBoundary, EveryCommandShapeOnAPlainLun) {
-    run_table("");
+    run_table("scsi-plain", "");
 }
 
 TEST_F(ScsiBoundary, EveryCommandShapeOnATieredLun) {
-    run_table(";tiers=hdd-a+nvme-a");
+    run_table("scsi-tiered", ";tiers=hdd-a+nvme-a");
+}
+
+// The last extent of the LUN only partly there: 7 blocks short of 16 extents.
+TEST_F(ScsiBoundary, EveryCommandShapeOnLunsWithAPartialLastExtent) {
+    run_table("scsi-plain-part", "", kLunBytes - 7 * kBlock);
+    run_table("scsi-tiered-part", ";tiers=hdd-a+nvme-a", kLunBytes - 7 * kBlock);
 }
 
 // What the handler advertises in the Block Limits and Block Device Characteristics VPD pages
