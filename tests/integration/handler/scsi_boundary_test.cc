@@ -502,13 +502,14 @@ std::vector<Case> boundary_table() {
                     return transfer(ws(g.lbas, 1, unmap, false), 1, b, 0);
                 },
                 kLbaOutOfRange);
-            // tcmu-runner 1.5.4 ignores ANCHOR in WRITE SAME (the handler never sees it).
+            // ANC_SUP is 0 in the Logical Block Provisioning VPD: ANCHOR is refused (SBC-4).
+            // tcmu-runner 1.5.4 does not look at it; handler_rbd answers GOOD.
             add(
                 u + " ANCHOR of one granule",
                 [ws, unmap](const Geometry& g, Buffers& b) {
                     return transfer(ws(0, g.unmap_gran, unmap, true), 1, b, 0);
                 },
-                kGood);
+                kInvalidFieldInCdb, kGood);
         }
         add(
             n + " of the maximum blocks the CDB or the LUN allows",
