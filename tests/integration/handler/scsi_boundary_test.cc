@@ -9,11 +9,14 @@
 // descriptors and more, descriptors past the end or longer than the Block Limits maximum, and
 // malformed parameter lists; WRITE SAME 10/16 with and without UNMAP and ANCHOR, of zero blocks
 // (WSNZ is 1: refused), to the end and past it; COMPARE AND WRITE of one block (the maximum
-// tcmu-runner advertises) and more. After the table the LUN still serves I/O and has nothing
-// in flight. Nothing may abort the process.
+// tcmu-runner advertises) and more. Some rows also check the data afterwards (a WRITE SAME with
+// UNMAP of a non-zero block reads that block back). The table runs on plain and tiered LUNs of
+// whole extents and of a partial last extent; after it the LUN still serves I/O and has nothing
+// in flight. Nothing may abort the process. The VPD limits and medium the handler gives the
+// runner are checked against librbd's discard granularity and the pools' device classes.
 //
-// handler_rbd takes the whole process down on a zero-length transfer (a zero-length
-// rbd_aio_read into no buffer fails an assertion in librbd). So the stock handler's rows run
+// handler_rbd takes the whole process down on a zero-length READ or WRITE AND VERIFY in one
+// empty iovec (a zero-length rbd_aio_readv fails an assertion in librbd). So its rows run
 // in a child process (this executable, re-run as UpstreamChild.Run) that logs each row before
 // and after sending it; a row whose child died is reported as "aborts", and the remaining rows
 // go on in a new child.
