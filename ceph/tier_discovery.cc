@@ -48,28 +48,47 @@ double median_round_trip_us(const Cluster& cluster, const std::string& pool) {
     return samples[samples.size() / 2];
 }
 
+// The CRUSH rule's first `take` item of the pool ("<bucket>[~<class>]"), or "".
+std::string take_item(const Cluster& cluster, const std::string& pool) {
+    const auto rule = mon_command(
+        cluster,
+        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "crush_rule"}, {"format", "json"}});
+    if (!rule.is_object() || !rule.contains("crush_rule") || !rule["crush_rule"].is_string())
+        return "";
+    const auto dump = mon_command(
+        cluster,
+        {{"prefix", "osd crush rule dump"}, {"name", rule["crush_rule"]}, {"format", "json"}});
+    if (!dump.is_object() || !dump.contains("steps") || !dump["steps"].is_array()) return "";
+    for (const auto& step : dump["steps"]) {
+        if (step.is_object() && step.value("op", "") == "take" && step.contains("item_name") &&
+            step["item_name"].is_string())
+            return step["item_name"].get<std::string>();
+    }
+    return "";
+}
+
 }  // namespace
+
+std::string pool_device_class(const Cluster& cluster, const std::string& pool) {
+    const std::string item = take_item(cluster, pool);
+    const auto tilde = item.find('~');
+    return tilde == std::string::npos ? "" : item.substr(tilde + 1);
+}
+
+bool pool_is_solid_state(const Cluster& cluster, const std::string& pool) {
+    const std::string c = pool_device_class(cluster, pool);
+    return c == "ssd" || c == "nvme";
+}
 
 TierSpec describe_tier(const Cluster& cluster, const std::string& pool) {
     TierSpec spec;
     spec.name = pool;
-    const auto rule = mon_command(
-        cluster,
-        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "crush_rule"}, {"format", "json"}});
-    if (rule.is_object() && rule.contains("crush_rule") && rule["crush_rule"].is_string()) {
-        const auto dump = mon_command(
-            cluster,
-            {{"prefix", "osd crush rule dump"}, {"name", rule["crush_rule"]}, {"format", "json"}});
-        if (dump.is_object() && dump.contains("steps") && dump["steps"].is_array()) {
-            for (const auto& step : dump["steps"]) {
-                if (step.value("op", "") != "take") continue;
-                const std::string item = step.value("item_name", "");
-                const auto tilde = item.find('~');
-                const std::string bucket = item.substr(0, tilde);
-                if (tilde != std::string::npos) spec.device_class = item.substr(tilde + 1);
-                if (bucket != "default") spec.site = bucket;
-            }
-        }
+    const std::string item = take_item(cluster, pool);
+    if (!item.empty()) {
+        const auto tilde = item.find('~');
+        const std::string bucket = item.substr(0, tilde);
+        if (tilde != std::string::npos) spec.device_class = item.substr(tilde + 1);
+        if (bucket != "default") spec.site = bucket;
     }
     // A few round trips cannot tell media apart on an idle cluster (memstore, caches): the
     // device class sets a floor, so an hdd pool never looks faster than an nvme one by noise.

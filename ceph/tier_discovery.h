@@ -15,4 +15,12 @@ namespace rbdtier::ceph {
 
 TierSpec describe_tier(const Cluster& cluster, const std::string& pool);
 
+// The device class the pool's CRUSH rule takes (`<bucket>~<class>`), e.g. "nvme"; "" when the
+// rule names none or the monitors do not answer.
+std::string pool_device_class(const Cluster& cluster, const std::string& pool);
+
+// Whether the pool's CRUSH rule takes solid-state media only (class "ssd" or "nvme"), as
+// upstream handler_rbd decides what the Block Device Characteristics VPD page reports.
+bool pool_is_solid_state(const Cluster& cluster, const std::string& pool);
+
 }  // namespace rbdtier::ceph

@@ -27,6 +27,39 @@ std::uint64_t now_us() noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
 }
 
+constexpr std::uint8_t kWriteSame10 = 0x41;
+constexpr std::uint8_t kWriteSame16 = 0x93;
+
+// The ring command behind a callout when it is a WRITE SAME (10 or 16), else null.
+const tcmulib_cmd* write_same_of(const tcmur_cmd* cmd) {
+    if (cmd == nullptr || cmd->lib_cmd == nullptr || cmd->lib_cmd->cdb == nullptr) return nullptr;
+    const std::uint8_t op = cmd->lib_cmd->cdb[0];
+    return op == kWriteSame10 || op == kWriteSame16 ? cmd->lib_cmd : nullptr;
+}
+
+// A WRITE SAME with the ANCHOR bit: refused (INVALID FIELD IN CDB), as SBC-4 has it when the
+// Logical Block Provisioning VPD says ANC_SUP 0, which tcmu-runner does; the runner itself
+// does not look at the bit.
+bool anchored_write_same(const tcmur_cmd* cmd) {
+    const tcmulib_cmd* lib = write_same_of(cmd);
+    return lib != nullptr && (lib->cdb[1] & 0x10) != 0;
+}
+
+// The command of an unmap callout when it is a WRITE SAME whose Data-Out block is not all
+// zeros, else null. tcmu-runner hands a WRITE SAME with the UNMAP bit to the unmap callout
+// whatever its data; unmapped blocks read zeros, so such a block must be written, not dropped.
+const tcmulib_cmd* nonzero_write_same(const tcmur_cmd* cmd) {
+    const tcmulib_cmd* lib = write_same_of(cmd);
+    if (lib == nullptr || lib->iovec == nullptr) return nullptr;
+    for (std::size_t i = 0; i < lib->iov_cnt; ++i) {
+        const auto* p = static_cast<const unsigned char*>(lib->iovec[i].iov_base);
+        if (p != nullptr &&
+            std::any_of(p, p + lib->iovec[i].iov_len, [](unsigned char b) { return b != 0; }))
+            return lib;
+    }
+    return nullptr;
+}
+
 bool out_of_range(std::uint64_t off, std::uint64_t len, std::uint64_t size) {
     return off > size || len > size - off;
 }
@@ -333,6 +366,11 @@ int Lun::flush_command(tcmu_device* dev, tcmur_cmd* cmd) {
 
 int Lun::unmap_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    if (anchored_write_same(cmd)) return TCMU_STS_INVALID_CDB;
+    // A WRITE SAME with UNMAP of a block that is not zeros: write it (SBC-4 lets the device
+    // unmap only what then reads back as written).
+    if (const tcmulib_cmd* ws = nonzero_write_same(cmd))
+        return write_same_command(dev, cmd, off, len, ws->iovec, ws->iov_cnt);
     IoCommand* c = begin(dev, cmd, IoKind::kUnmap, off, len);
     if (c == nullptr) return TCMU_STS_NO_RESOURCE;
     return dispatch(c);
@@ -341,6 +379,7 @@ int Lun::unmap_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std:
 int Lun::write_same_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64_t off, std::uint64_t len,
                             iovec* iov, std::size_t iov_cnt) {
     if (out_of_range(off, len, size())) return TCMU_STS_RANGE;
+    if (anchored_write_same(cmd)) return TCMU_STS_INVALID_CDB;
     std::size_t pattern = 0;
     for (std::size_t i = 0; i < iov_cnt; ++i) pattern += iov[i].iov_len;
     if (pattern == 0 || len % pattern != 0) return TCMU_STS_INVALID_CDB;

@@ -11,8 +11,10 @@
 // (per tier image: the tier of the command's first extent). Lock/size methods are synchronous
 // control calls made from the runner's threads. The host's functions are passed in (TcmuHost) so
 // the I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
-// commands. (The initiator of a command is known only where the host says it: the harness;
-// tcmu-runner 1.5.4 does not pass it to handlers, and all its commands count as initiator 0.)
+// commands. An unmap callout made for a WRITE SAME with UNMAP whose block is not all zeros
+// writes that block instead (unmapped blocks read zeros); a WRITE SAME with ANCHOR is refused. (The
+// initiator of a command is known only where the host says it: the harness; tcmu-runner 1.5.4 does
+// not pass it to handlers, and all its commands count as initiator 0.)
 #pragma once
 
 #include <sys/uio.h>

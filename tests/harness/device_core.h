@@ -60,8 +60,9 @@ struct HarnessCmd {
     bool admitted = false;  // passed the ALUA check: counted in DeviceCore::admitted
     std::chrono::steady_clock::time_point start;
     DeviceCore* dev = nullptr;
-    // Compound-command state (emulated WRITE SAME / CAW, UNMAP fan-out).
+    // Compound-command state (emulated WRITE SAME / CAW / WRITE AND VERIFY, UNMAP fan-out).
     std::vector<uint8_t> buf;
+    std::vector<iovec> written;  // WRITE AND VERIFY: the Data-Out as sent, to compare with
     iovec state_iov{};
     uint64_t cur_lba = 0;
     uint64_t lba_cnt = 0;

@@ -302,13 +302,17 @@ int align_and_split_unmap(DeviceCore& d, HarnessCmd* h, uint64_t lba, uint64_t n
     return rc;
 }
 
-// Runs the descriptors (already validated for count) and always completes the command.
-int run_unmap(DeviceCore& d, HarnessCmd* h, const std::vector<LbaRange>& ranges) {
+// Runs the descriptors (already validated for count) and always completes the command. An
+// UNMAP's descriptors are limited to max_unmap_len blocks each (Block Limits VPD); a WRITE
+// SAME with UNMAP is not (its limit is MAXIMUM WRITE SAME LENGTH, and upstream's
+// handle_unmap_in_writesame() splits it whatever its length): `from_write_same`.
+int run_unmap(DeviceCore& d, HarnessCmd* h, const std::vector<LbaRange>& ranges,
+              bool from_write_same = false) {
     h->unmap_refs = 1;  // held while submitting
     h->unmap_status = TCMU_STS_OK;
     int rc = TCMU_STS_OK;
     for (const LbaRange& r : ranges) {
-        if (r.blocks > d.dev.max_unmap_len) {
+        if (!from_write_same && r.blocks > d.dev.max_unmap_len) {
             rc = TCMU_STS_INVALID_PARAM_LIST;
             break;
         }
@@ -381,7 +385,7 @@ int handle_writesame(DeviceCore& d, HarnessCmd* h) {
         uint32_t align = d.dev.unmap_gran_align;
         // Not aligned (or no alignment advertised): plain write same, as upstream.
         if (align && lba % align == 0 && cnt % align == 0)
-            return run_unmap(d, h, {LbaRange{lba, cnt}});
+            return run_unmap(d, h, {LbaRange{lba, cnt}}, true);
     }
     if (d.handler->writesame) {
         rc.done = generic_cbk;
@@ -478,6 +482,55 @@ int handle_caw(DeviceCore& d, HarnessCmd* h) {
     return r;
 }
 
+// ---- WRITE AND VERIFY ----------------------------------------------------------------
+// handle_write_verify(): the write through the handler's write, then a read of the same
+// blocks through its read, compared with the Data-Out (MISCOMPARE with the offset).
+int verify_read_work(DeviceCore& d, tcmur_cmd* c) {
+    c->iovec->iov_base = c->iov_base_copy;  // the handler may have consumed it
+    c->iovec->iov_len = c->requested;
+    return d.handler->read(&d.dev, c, c->iovec, c->iov_cnt, c->requested,
+                           static_cast<off_t>(lba_bytes(d, cdb_lba(c->lib_cmd->cdb))));
+}
+
+void verify_read_cbk(tcmu_device*, tcmur_cmd* c, int rc) {
+    HarnessCmd* h = owner_of(c);
+    if (rc == TCMU_STS_OK) {
+        off_t miss = tcmu_iovec_compare(c->iov_base_copy, h->written.data(), c->requested);
+        if (miss != -1) {
+            tcmu_sense_set_info(c->lib_cmd->sense_buf, static_cast<uint32_t>(miss));
+            rc = TCMU_STS_MISCOMPARE;
+        }
+    }
+    finish(h, rc);
+}
+
+void verify_write_cbk(tcmu_device* dev, tcmur_cmd* c, int rc) {
+    HarnessCmd* h = owner_of(c);
+    if (rc != TCMU_STS_OK) return finish(h, rc);
+    c->iovec = &h->state_iov;
+    c->iov_cnt = 1;
+    c->done = verify_read_cbk;
+    rc = schedule(*dev->core, c, verify_read_work);
+    if (rc != TCMU_STS_ASYNC_HANDLED) finish(h, rc);
+}
+
+int handle_write_verify(DeviceCore& d, HarnessCmd* h) {
+    tcmulib_cmd& lib = h->core.lib;
+    tcmur_cmd& rc = h->core.rcmd;
+    uint32_t sectors = cdb_xfer_length(lib.cdb);
+    size_t len = tcmu_iovec_length(lib.iovec, lib.iov_cnt);
+    if (len != lba_bytes(d, sectors)) return TCMU_STS_HW_ERR;
+    if (int r = check_lbas(d, cdb_lba(lib.cdb), sectors)) return r;
+    if (!d.handler->read || !d.handler->write) return TCMU_STS_INVALID_CMD;
+    h->written.assign(lib.iovec, lib.iovec + lib.iov_cnt);
+    h->buf.assign(len, 0);
+    h->state_iov = {h->buf.data(), len};
+    rc.iov_base_copy = h->buf.data();
+    rc.requested = len;
+    rc.done = verify_write_cbk;
+    return schedule(d, &rc, write_work);
+}
+
 // ---- SYNCHRONIZE CACHE ---------------------------------------------------------------
 int flush_work(DeviceCore& d, tcmur_cmd* c) {
     return d.handler->flush(&d.dev, c);
@@ -521,6 +574,8 @@ bool alua_checked(uint8_t op) {
         case kWrite10:
         case kWrite12:
         case kWrite16:
+        case kWriteVerify10:
+        case kWriteVerify16:
         case kUnmap:
         case kSyncCache10:
         case kSyncCache16:
@@ -553,6 +608,9 @@ int dispatch(DeviceCore& d, HarnessCmd* h) {
         case kWrite12:
         case kWrite16:
             return handle_rw(d, h, true);
+        case kWriteVerify10:
+        case kWriteVerify16:
+            return handle_write_verify(d, h);
         case kUnmap:
             return handle_unmap(d, h);
         case kSyncCache10:

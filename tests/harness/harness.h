@@ -6,7 +6,8 @@
 // "<subtype>/<cfg>", check_config → open → ... → close. Commands are SCSI CDBs + iovecs,
 // dispatched to the handler's callouts as tcmur_cmd_handler.c (v1.5.4) does: range and
 // length checks, UNMAP descriptor splitting, WRITE SAME / COMPARE AND WRITE through the
-// handler's writesame/caw callouts or emulated with read/write, SYNCHRONIZE CACHE → flush.
+// handler's writesame/caw callouts or emulated with read/write, WRITE AND VERIFY (10/16) as
+// a write then a read compared with the data, SYNCHRONIZE CACHE → flush.
 // Completion comes from the handler's threads via tcmur_cmd_complete(); each Result holds
 // the TCMU_STS_* code, the SAM status and 18 bytes of fixed-format sense built like libtcmu.
 // Every command carries an initiator name, readable by the handler through
@@ -14,7 +15,7 @@
 // default; DeviceConfig::implicit_failover emulates ALUA implicit failover (lock()).
 // LogCapture keeps what the handler logs through the runner's log functions, for tests.
 // Not emulated: SPC commands (INQUIRY, READ CAPACITY, ...: answered INVALID OPCODE),
-// EXTENDED COPY, WRITE VERIFY, FORMAT UNIT, explicit ALUA, unit attentions, timeouts.
+// EXTENDED COPY, FORMAT UNIT, explicit ALUA, unit attentions, timeouts.
 // The executable linking this library must export its symbols: use
 // rbdtier_harness_executable() in CMake (ENABLE_EXPORTS). Devices must be destroyed before
 // their Harness; completions run on handler threads, so callbacks must be thread-safe.

@@ -37,6 +37,14 @@ Cdb make10(uint8_t op, uint32_t lba, uint16_t blocks) {
     put_be16(&c.bytes[7], blocks);
     return c;
 }
+Cdb make12(uint8_t op, uint32_t lba, uint32_t blocks) {
+    Cdb c;
+    c.len = 12;
+    c.bytes[0] = op;
+    put_be32(&c.bytes[2], lba);
+    put_be32(&c.bytes[6], blocks);
+    return c;
+}
 Cdb make16(uint8_t op, uint64_t lba, uint32_t blocks) {
     Cdb c;
     c.len = 16;
@@ -52,6 +60,18 @@ Cdb make_read10(uint32_t lba, uint16_t blocks) {
 }
 Cdb make_write10(uint32_t lba, uint16_t blocks) {
     return make10(kWrite10, lba, blocks);
+}
+Cdb make_read12(uint32_t lba, uint32_t blocks) {
+    return make12(kRead12, lba, blocks);
+}
+Cdb make_write12(uint32_t lba, uint32_t blocks) {
+    return make12(kWrite12, lba, blocks);
+}
+Cdb make_write_verify10(uint32_t lba, uint16_t blocks) {
+    return make10(kWriteVerify10, lba, blocks);
+}
+Cdb make_write_verify16(uint64_t lba, uint32_t blocks) {
+    return make16(kWriteVerify16, lba, blocks);
 }
 Cdb make_read16(uint64_t lba, uint32_t blocks) {
     return make16(kRead16, lba, blocks);
@@ -75,9 +95,17 @@ Cdb make_unmap(uint16_t param_list_len, bool anchor) {
     return c;
 }
 
-Cdb make_write_same16(uint64_t lba, uint32_t blocks, bool unmap) {
+Cdb make_write_same10(uint32_t lba, uint16_t blocks, bool unmap, bool anchor) {
+    Cdb c = make10(kWriteSame10, lba, blocks);
+    if (unmap) c.bytes[1] |= 0x08;
+    if (anchor) c.bytes[1] |= 0x10;
+    return c;
+}
+
+Cdb make_write_same16(uint64_t lba, uint32_t blocks, bool unmap, bool anchor) {
     Cdb c = make16(kWriteSame16, lba, blocks);
     if (unmap) c.bytes[1] |= 0x08;
+    if (anchor) c.bytes[1] |= 0x10;
     return c;
 }
 

@@ -21,12 +21,14 @@ enum Opcode : uint8_t {
     kWrite6 = 0x0a,
     kRead10 = 0x28,
     kWrite10 = 0x2a,
+    kWriteVerify10 = 0x2e,
     kSyncCache10 = 0x35,
     kWriteSame10 = 0x41,
     kUnmap = 0x42,
     kRead16 = 0x88,
     kCompareAndWrite = 0x89,
     kWrite16 = 0x8a,
+    kWriteVerify16 = 0x8e,
     kSyncCache16 = 0x91,
     kWriteSame16 = 0x93,
     kRead12 = 0xa8,
@@ -49,12 +51,18 @@ struct Cdb {
 // Builders.
 Cdb make_read10(uint32_t lba, uint16_t blocks);
 Cdb make_write10(uint32_t lba, uint16_t blocks);
+Cdb make_read12(uint32_t lba, uint32_t blocks);
+Cdb make_write12(uint32_t lba, uint32_t blocks);
 Cdb make_read16(uint64_t lba, uint32_t blocks);
 Cdb make_write16(uint64_t lba, uint32_t blocks);
+Cdb make_write_verify10(uint32_t lba, uint16_t blocks);
+Cdb make_write_verify16(uint64_t lba, uint32_t blocks);
 Cdb make_sync_cache10();
 Cdb make_sync_cache16();
 Cdb make_unmap(uint16_t param_list_len, bool anchor = false);
-Cdb make_write_same16(uint64_t lba, uint32_t blocks, bool unmap);
+// WRITE SAME: `unmap` sets the UNMAP bit, `anchor` the ANCHOR bit.
+Cdb make_write_same10(uint32_t lba, uint16_t blocks, bool unmap, bool anchor = false);
+Cdb make_write_same16(uint64_t lba, uint32_t blocks, bool unmap, bool anchor = false);
 Cdb make_compare_and_write(uint64_t lba, uint8_t blocks);
 
 // Decoders with tcmu-runner 1.5.4 semantics. cdb_length returns -1 for unsupported
