@@ -44,7 +44,7 @@ Status read_registry(const IoContext& io, const std::string& prefix,
 }
 
 std::string lun_suffix(const TenantLunRef& lun) {
-    return "/" + lun.home_pool + "/" + lun.image;
+    return tenant_registry_suffix(lun.home_pool, lun.image);
 }
 
 }  // namespace
@@ -85,15 +85,9 @@ Status TenantQuota::register_self() {
     std::map<std::string, std::string> all;
     if (Status s = read_registry(*io, "", all); !s) return s;
     const std::string key = tenant_ + lun_suffix(self_);
-    std::vector<std::string> stale;  // this LUN under another tenant
-    const std::string suffix = lun_suffix(self_);
-    for (const auto& [k, v] : all) {
-        if (k != key && k.size() > suffix.size() &&
-            k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-            k.find('/') == k.size() - suffix.size()) {
-            stale.push_back(k);
-        }
-    }
+    // This LUN under another tenant.
+    std::vector<std::string> stale = tenant_registry_keys_of(all, lun_suffix(self_));
+    std::erase(stale, key);
     const std::string value =
         nlohmann::json{{"tiers", self_.tiers}, {"tier_image", self_.tier_image}}.dump();
     WriteOp op(rados_create_write_op());

@@ -20,6 +20,7 @@
 
 #include "ceph/cluster.h"
 #include "ceph/status.h"
+#include "ceph/tenant_registry.h"
 
 namespace rbdtier::ceph {
 
@@ -48,13 +49,13 @@ struct TenantRoom {
 
 class TenantQuota {
 public:
-    static constexpr const char* kRegistryObject = "rbdtier_tenant_luns";
+    static constexpr const char* kRegistryObject = kTenantRegistryObject;
 
     TenantQuota(const Cluster& cluster, std::string tenant_pool, std::string tenant,
                 TenantLunRef self);
 
-    // Records `self` under its tenant (and under no other); unregister_self() forgets it (when
-    // the LUN is removed).
+    // Records `self` under its tenant (and under no other); unregister_self() forgets it
+    // (remove_lun_tiering() does, for every tenant, when the LUN is removed).
     Status register_self();
     Status unregister_self();
     // The tenant's LUNs, from the registry.

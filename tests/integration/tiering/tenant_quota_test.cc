@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "ceph/io_context.h"
+#include "ceph/lun_lifecycle.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/tenant_store.h"
 #include "common/log.h"
@@ -164,6 +169,44 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, std::max<std::uint64_t>(held, 1));
     EXPECT_TRUE(quota.unregister_self());
     EXPECT_TRUE(t.store.remove(t.tenant.name));
+}
+
+// `rbdtier lun remove` (remove_lun_tiering) takes the LUN out of its tenant's registry: a removed
+// LUN left its entry there for good, and every refresh of the tenant's other LUNs went on
+// listing it and looking for its tier images.
+TEST(TenantQuota, RemovingALunTakesItOutOfItsTenantsRegistry) {
+    constexpr int kLuns = 3;
+    ceph::Cluster cluster = connect_test_cluster();
+    ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
+    const std::string tenant = unique_name("gone");
+    const std::string stay = unique_name("ten-stay");
+    auto kept = TieredLun::create("hdd-a", stay, kExtent);
+    ceph::TenantQuota kept_quota(
+        cluster, "hdd-a", tenant,
+        {"hdd-a", stay, kAllPools, kept->images().lun().tier_image_name()});
+    ASSERT_TRUE(kept_quota.register_self());
+    for (int i = 0; i < kLuns; ++i) {
+        const std::string name = unique_name("ten-gone-" + std::to_string(i));
+        std::string tier_image;
+        {
+            auto lun = TieredLun::create("hdd-a", name, kExtent);
+            tier_image = lun->images().lun().tier_image_name();
+            lun->remove_all_on_exit(false);  // removed below, as `rbdtier lun remove` does
+        }
+        ceph::TenantQuota quota(cluster, "hdd-a", tenant, {"hdd-a", name, kAllPools, tier_image});
+        ASSERT_TRUE(quota.register_self());
+        auto removed = ceph::remove_lun_tiering(cluster, {"hdd-a", "", name}, kAllPools, true);
+        ASSERT_TRUE(removed) << removed.status().message();
+        EXPECT_TRUE(ceph::remove_image(hdd_a, name));
+    }
+    auto luns = kept_quota.luns();
+    ASSERT_TRUE(luns) << luns.status().message();
+    std::vector<std::string> images;
+    for (const auto& lun : *luns) images.push_back(lun.image);
+    std::cout << "registry entries of the tenant after " << kLuns
+              << " LUNs made and removed: " << images.size() << " (one kept LUN)\n";
+    EXPECT_EQ(images, std::vector<std::string>{stay}) << "removed LUNs left in the registry";
+    EXPECT_TRUE(kept_quota.unregister_self());
 }
 
 }  // namespace
