@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,44 @@ TEST(TenantQuota, RemovingALunTakesItOutOfItsTenantsRegistry) {
               << " LUNs made and removed: " << images.size() << " (one kept LUN)\n";
     EXPECT_EQ(images, std::vector<std::string>{stay}) << "removed LUNs left in the registry";
     EXPECT_TRUE(kept_quota.unregister_self());
+}
+
+// Every LUN of a tenant refreshes its room each resource interval, and each refresh measured
+// every other LUN's tier images: L LUNs cost L x (L - 1) image measurements per interval. LUNs
+// of one gateway share the measurements: each tier image is measured once per interval.
+TEST(TenantQuota, RefreshesOfATenantsLunsMeasureEachTierImageOnce) {
+    constexpr int kLuns = 4;
+    ceph::Cluster cluster = connect_test_cluster();
+    ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
+    QuotaTenant t(cluster, "many", 64 * kExtent);
+    ASSERT_TRUE(t.store.create(t.tenant));
+    std::vector<std::unique_ptr<TieredLun>> luns;
+    std::vector<std::unique_ptr<ceph::TenantQuota>> quotas;
+    // The LUNs of one gateway share the process's cache; a minute: no entry expires here.
+    auto allocations = std::make_shared<ceph::AllocationCache>(std::chrono::minutes(1));
+    for (int i = 0; i < kLuns; ++i) {
+        const std::string name = unique_name("ten-many-" + std::to_string(i));
+        luns.push_back(TieredLun::create("hdd-a", name, kExtent));
+        quotas.push_back(std::make_unique<ceph::TenantQuota>(
+            cluster, "hdd-a", t.tenant.name,
+            ceph::TenantLunRef{"hdd-a", name, kAllPools,
+                               luns.back()->images().lun().tier_image_name()},
+            allocations));
+        ASSERT_TRUE(quotas.back()->register_self());
+    }
+    std::uint64_t measured = 0;
+    for (const auto& quota : quotas) {  // one resource interval: every LUN refreshes once
+        auto room = quota->refresh();
+        ASSERT_TRUE(room) << room.status().message();
+        EXPECT_EQ(room->others.at("nvme-a"), 0u);
+        measured += quota->measurements();
+    }
+    std::cout << kLuns << " LUNs of one tenant, one refresh each: " << measured
+              << " tier image measurements\n";
+    EXPECT_LE(measured, static_cast<std::uint64_t>(kLuns));
+    EXPECT_EQ(allocations->size(), static_cast<std::size_t>(kLuns));
+    for (const auto& quota : quotas) EXPECT_TRUE(quota->unregister_self());
+    EXPECT_TRUE(t.store.remove(t.tenant.name));
 }
 
 }  // namespace
