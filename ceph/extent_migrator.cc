@@ -239,7 +239,10 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         record.generation = entry ? entry->generation : 0;
         {
             std::lock_guard lock(mutex_);
-            committed_version_[extent] = committed_version;
+            if (to == 0)
+                committed_version_.erase(extent);  // at home: no map entry, no crc to check
+            else
+                committed_version_[extent] = committed_version;
         }
         if (!notified.silent_notifiers.empty()) {
             // A gateway that did not acknowledge may still read the source: keep it (and its
@@ -439,6 +442,11 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
         }
     }
     return Status::ok();
+}
+
+std::size_t ExtentMigrator::committed_versions() const {
+    std::lock_guard lock(mutex_);
+    return committed_version_.size();
 }
 
 }  // namespace rbdtier::ceph

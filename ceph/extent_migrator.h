@@ -106,6 +106,8 @@ public:
     // point at, intents first) and checks the crc32c of extents this migrator moved and nobody
     // wrote since. Safe while I/O runs.
     Status scrub(ScrubReport& report);
+    // Extents whose write version at commit scrub() keeps (to check their crc32c).
+    std::size_t committed_versions() const;
 
 private:
     Status route_to_map();  // with quiesce_ held exclusively
@@ -131,9 +133,10 @@ private:
 
     // Shared by migrate() and scrub(), exclusive for a reload of the map and routing.
     std::shared_mutex quiesce_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::set<std::uint64_t> busy_;
-    // write version of each extent when this migrator committed it (to know it is unwritten)
+    // write version of each extent when this migrator committed it away from home (to know it
+    // is unwritten); an extent committed home has no crc to check and leaves
     std::map<std::uint64_t, std::uint64_t> committed_version_;
 };
 

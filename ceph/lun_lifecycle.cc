@@ -13,6 +13,7 @@
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
 #include "ceph/placement_map.h"
+#include "ceph/tenant_registry.h"
 
 namespace rbdtier::ceph {
 namespace {
@@ -172,7 +173,8 @@ Result<LunExport> export_lun(const Cluster& cluster, const HomeImageRef& home, i
 }
 
 Result<LunRemoval> remove_lun_tiering(const Cluster& cluster, const HomeImageRef& home,
-                                      const std::vector<std::string>& tier_pools, bool force) {
+                                      const std::vector<std::string>& tier_pools, bool force,
+                                      const std::vector<std::string>& tenant_pools) {
     auto home_io = IoContext::open(cluster, home.pool, home.ns);
     if (!home_io) return home_io.status();
     LunIdentity lun;
@@ -227,6 +229,15 @@ Result<LunRemoval> remove_lun_tiering(const Cluster& cluster, const HomeImageRef
     auto home_image = Image::open(*home_io, home.image);
     if (!home_image) return home_image.status();
     if (Status s = set_home_pinned(*home_image, false); !s) return s;
+    // The tenant registry lists the LUN under its home pool as the gateway names it.
+    const std::string registry_home = home.ns.empty() ? home.pool : home.pool + "/" + home.ns;
+    std::set<std::string> registries(tenant_pools.begin(), tenant_pools.end());
+    registries.insert(home.pool);
+    registries.insert(pools.begin(), pools.end());
+    for (const auto& pool : registries) {
+        if (Status s = unregister_tenant_lun(cluster, pool, registry_home, home.image); !s)
+            return s;
+    }
     return out;
 }
 

@@ -18,7 +18,8 @@
 // remove_lun_tiering() refuses while any client watches the home image (a gateway has the LUN
 // open), and, unless forced, while extents live outside the home image (their data would be
 // lost); it removes the tier images (the pools of the map's header and `tier_pools`), the map
-// object and the home pin. The home image stays, a plain RBD image.
+// object, the home pin, and the LUN's entries in the tenant registry (ceph/tenant_registry.h) of
+// each of those pools and of `tenant_pools`. The home image stays, a plain RBD image.
 //
 // Synchronous control-path calls; the Cluster must outlive them. Not for the I/O path.
 #pragma once
@@ -69,6 +70,7 @@ struct LunRemoval {
 };
 
 Result<LunRemoval> remove_lun_tiering(const Cluster& cluster, const HomeImageRef& home,
-                                      const std::vector<std::string>& tier_pools, bool force);
+                                      const std::vector<std::string>& tier_pools, bool force,
+                                      const std::vector<std::string>& tenant_pools = {});
 
 }  // namespace rbdtier::ceph

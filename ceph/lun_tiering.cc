@@ -45,15 +45,14 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       policy_(std::move(policy)),
       options_(options),
       epoch_(std::chrono::steady_clock::now()),
-      ring_(options.event_ring) {
+      ring_(options.event_ring),
+      bucket_(options.bandwidth_bytes_per_s, 0, 0) {
     stats_.extents_in_tier.assign(specs_.size(), 0);
     pool_full_.assign(specs_.size(), false);
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
         const auto t = gate_.tier(e);
         if (t < stats_.extents_in_tier.size()) ++stats_.extents_in_tier[t];
     }
-    bandwidth_.store(options_.bandwidth_bytes_per_s);
-    tokens_ = options_.bandwidth_bytes_per_s;  // one second of burst
 }
 
 double LunTiering::budget_use(std::uint64_t window_us) const {
@@ -138,7 +137,7 @@ void LunTiering::run_round() {
         return;
     }
 
-    refill_tokens(now);
+    bucket_.refill(now);
 
     std::vector<std::uint64_t> counts;
     std::vector<TierSpec> tiers;
@@ -150,7 +149,7 @@ void LunTiering::run_round() {
     View view(gate_, tiers, images_.object_size(), counts);
     auto planned = policy_->plan(now, view);
     policy_lock.unlock();
-    const auto orders = with_pins(std::move(planned), tokens_);
+    const auto orders = with_pins(std::move(planned), bucket_.level());
     {
         std::lock_guard lock(mutex_);
         queue_ = orders;
@@ -166,7 +165,7 @@ void LunTiering::run_round() {
             RBDTIER_LOG_LIMITED(
                 log::Level::kDebug, images_.lun_name(),
                 "extent " << orders[i].extent << " to " << images_.pool(orders[i].to)
-                          << " waits: the migration budget (" << bandwidth_.load() / (1 << 20)
+                          << " waits: the migration budget (" << bucket_.rate() / (1 << 20)
                           << " MiB/s) is used up; " << orders.size() - i - 1
                           << " more orders wait with it for the next round");
             std::lock_guard lock(mutex_);
@@ -205,7 +204,7 @@ void LunTiering::run_round() {
             continue;
         }
         if (refuse_locked(order)) continue;
-        tokens_ -= static_cast<double>(bytes);
+        bucket_.take(static_cast<double>(bytes));
         MigrationRecord record;
         record.reason = order.reason;
         lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
@@ -230,30 +229,14 @@ void LunTiering::run_round() {
     }
 }
 
-void LunTiering::refill_tokens(std::uint64_t now) {
-    const double bandwidth = bandwidth_.load();
-    if (now > last_refill_us_)
-        tokens_ = std::min(bandwidth,
-                           tokens_ + bandwidth * static_cast<double>(now - last_refill_us_) / 1e6);
-    else
-        tokens_ = std::min(bandwidth, tokens_);
-    last_refill_us_ = std::max(last_refill_us_, now);
-}
-
 bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
-    for (;;) {
-        const std::uint64_t now = now_us();
-        refill_tokens(now);
-        const double missing = static_cast<double>(bytes) - tokens_;
-        if (missing <= 0) return true;
-        const double bandwidth = bandwidth_.load();
-        if (!(bandwidth > 0)) return false;
-        const auto wait_us = static_cast<std::uint64_t>(std::ceil(missing / bandwidth * 1e6));
-        if (now + wait_us > deadline_us) return false;
-        std::unique_lock lock(wake_mutex_);
-        if (wake_.wait_for(lock, std::chrono::microseconds(wait_us), [this] { return stopping_; }))
-            return false;
-    }
+    return bucket_.await(
+        static_cast<double>(bytes), deadline_us, [this] { return now_us(); },
+        [this](std::uint64_t wait_us) {
+            std::unique_lock lock(wake_mutex_);
+            return !wake_.wait_for(lock, std::chrono::microseconds(wait_us),
+                                   [this] { return stopping_; });
+        });
 }
 
 std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> orders,
@@ -406,7 +389,8 @@ std::vector<MigrationRecord> LunTiering::history() const {
 }
 
 void LunTiering::set_bandwidth(double bytes_per_s) {
-    const double before = bandwidth_.exchange(bytes_per_s);
+    const double before = bucket_.rate();
+    bucket_.set_rate(bytes_per_s);
     if (before != bytes_per_s) {
         RBDTIER_LOG_INFO(images_.lun_name(), "migration budget " << bytes_per_s / (1 << 20)
                                                                  << " MiB/s (was "

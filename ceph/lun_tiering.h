@@ -5,27 +5,29 @@
 // recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), and
 // carries them out one after another with the ExtentMigrator, under what is physical: a tier's
 // capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
-// (token bucket): each order starts as soon as the bucket holds its bytes, and what the budget
-// cannot carry before the next round is due is left to that round's plan (the executor model of
-// engine/migration_channel.h, which replays use). The policy hears of each completed move
-// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages indexes
-// (0 = home). Times are microseconds on the steady clock since the LunTiering was made (now_us()).
-// stop() (or the destructor) ends the thread after the migration in progress; set_paused(true)
-// stops a round after it too. Pins (admin): a pinned extent is moved to its pin's tier before any
-// policy order (within the bandwidth budget and the tier's capacity) and never elsewhere; the
-// policy's orders for it are dropped. queue() shows the last round's orders not carried out yet;
-// inspect() runs a function with the policy while no round uses it. All public members are
-// thread-safe. Home pin (the LUN taken out of tiering): every extent is pinned to the home tier,
-// those away from it are brought back first, and nothing moves anywhere else (pins to other tiers
-// are refused) until it is released; it covers extents added by a resize too. Resources (optional,
-// set before start()): every resource_interval_us the rounds thread samples the tier pools' usage
-// (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs hold (a TenantRoom
-// source). A tier whose pool is full takes no more extents; a tier takes no more than the tenant's
-// quota there allows (its other LUNs' usage, measured on the cluster, plus this LUN's own, known
-// exactly) nor more than its own capacity: the smallest limit wins. The policy sees the same limits
-// as the tiers' capacity_bytes in its PlacementView. Logged (common/log.h), rate-limited: every
-// order refused for capacity, a full pool or the tenant's quota, and deferred for the bandwidth
-// budget; a change of the sampling problem. Migrations log themselves (ExtentMigrator).
+// (a TokenBucket, one second deep): each order starts as soon as the bucket holds its bytes, and
+// what the budget cannot carry before the next round is due is left to that round's plan (the
+// executor model of engine/migration_channel.h, which replays use). The policy hears of each
+// completed move (migrated()); every attempt is kept in the migration history. Tier ids are the
+// TierImages indexes (0 = home). Times are microseconds on the steady clock since the LunTiering
+// was made (now_us()). stop() (or the destructor) ends the thread after the migration in
+// progress; set_paused(true) stops a round after it too.
+// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
+// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
+// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
+// with the policy while no round uses it. All public members are thread-safe.
+// Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
+// from it are brought back first, and nothing moves anywhere else (pins to other tiers are
+// refused) until it is released; it covers extents added by a resize too.
+// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
+// the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
+// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
+// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
+// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
+// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
+// Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
+// tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem.
+// Migrations log themselves (ExtentMigrator).
 #pragma once
 
 #include <atomic>
@@ -48,6 +50,7 @@
 #include "ceph/tier_images.h"
 #include "engine/event_ring.h"
 #include "engine/placement_policy.h"
+#include "engine/token_bucket.h"
 
 namespace rbdtier::ceph {
 
@@ -117,7 +120,7 @@ public:
     // at most one second of it). The policy plans with the budget it was made with; what
     // exceeds this one is deferred. A new budget is logged.
     void set_bandwidth(double bytes_per_s);
-    double bandwidth() const { return bandwidth_.load(); }
+    double bandwidth() const { return bucket_.rate(); }
     // Share of the budget used over the last `window_us`: bytes moved by migrations that ended
     // within it, over what the budget allowed in it (0 when the budget is 0).
     double budget_use(std::uint64_t window_us = 10'000'000) const;
@@ -182,10 +185,8 @@ private:
     static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
                     std::uint64_t count);
     void sample_resources(std::uint64_t now);
-    // The token bucket (rounds thread): refilled for the time passed, at most one second of
-    // bandwidth deep. await_tokens waits until `bytes` of tokens are there, unless that would be
-    // after `deadline_us` or the tiering stops; whether they are there.
-    void refill_tokens(std::uint64_t now);
+    // Waits until `bytes` of the budget's tokens are there, unless that would be after
+    // `deadline_us` or the tiering stops; whether they are there (rounds thread).
     bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
     // True if the order's extent may not go into its tier now (its pool is full, or the
@@ -206,9 +207,9 @@ private:
     std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
     // Round state: touched by the round thread only, except under mutex_ for readers.
-    std::atomic<double> bandwidth_;
-    double tokens_ = 0;
-    std::uint64_t last_refill_us_ = 0;
+    // The migration bandwidth budget, one second of it deep; its rate is set from any thread,
+    // the rest is the round thread's.
+    TokenBucket bucket_;
     mutable std::mutex mutex_;
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;

@@ -43,8 +43,15 @@ Status read_registry(const IoContext& io, const std::string& prefix,
     return Status::ok();
 }
 
+// The cluster's id (to keep the measurements of two clusters apart); "" if it cannot be read.
+std::string cluster_fsid(const Cluster& cluster) {
+    char fsid[64] = {};
+    if (rados_cluster_fsid(cluster.handle(), fsid, sizeof fsid - 1) < 0) return "";
+    return fsid;
+}
+
 std::string lun_suffix(const TenantLunRef& lun) {
-    return "/" + lun.home_pool + "/" + lun.image;
+    return tenant_registry_suffix(lun.home_pool, lun.image);
 }
 
 }  // namespace
@@ -72,12 +79,41 @@ Result<std::uint64_t> allocated_bytes(const Cluster& cluster, const std::string&
     return bytes;
 }
 
+Result<std::uint64_t> AllocationCache::allocated(const std::string& fsid, const std::string& pool,
+                                                 const std::string& image, const Measure& measure) {
+    auto key = std::make_tuple(fsid, pool, image);
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(key);
+        if (it != entries_.end() && std::chrono::steady_clock::now() - it->second.at < max_age_)
+            return it->second.bytes;
+    }
+    auto bytes = measure();
+    if (!bytes) return bytes;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= max_age_; });
+    entries_[std::move(key)] = Entry{*bytes, now};
+    return bytes;
+}
+
+std::size_t AllocationCache::size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+std::shared_ptr<AllocationCache> AllocationCache::process() {
+    static const auto cache = std::make_shared<AllocationCache>(kProcessMaxAge);
+    return cache;
+}
+
 TenantQuota::TenantQuota(const Cluster& cluster, std::string tenant_pool, std::string tenant,
-                         TenantLunRef self)
+                         TenantLunRef self, std::shared_ptr<AllocationCache> allocations)
     : cluster_(cluster),
       tenant_pool_(std::move(tenant_pool)),
       tenant_(std::move(tenant)),
-      self_(std::move(self)) {}
+      self_(std::move(self)),
+      allocations_(std::move(allocations)) {}
 
 Status TenantQuota::register_self() {
     auto io = IoContext::open(cluster_, tenant_pool_);
@@ -85,15 +121,9 @@ Status TenantQuota::register_self() {
     std::map<std::string, std::string> all;
     if (Status s = read_registry(*io, "", all); !s) return s;
     const std::string key = tenant_ + lun_suffix(self_);
-    std::vector<std::string> stale;  // this LUN under another tenant
-    const std::string suffix = lun_suffix(self_);
-    for (const auto& [k, v] : all) {
-        if (k != key && k.size() > suffix.size() &&
-            k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-            k.find('/') == k.size() - suffix.size()) {
-            stale.push_back(k);
-        }
-    }
+    // This LUN under another tenant.
+    std::vector<std::string> stale = tenant_registry_keys_of(all, lun_suffix(self_));
+    std::erase(stale, key);
     const std::string value =
         nlohmann::json{{"tiers", self_.tiers}, {"tier_image", self_.tier_image}}.dump();
     WriteOp op(rados_create_write_op());
@@ -181,12 +211,18 @@ Result<TenantRoom> TenantQuota::refresh() const {
     room.bandwidth_weight = tenant->bandwidth_weight;
     auto luns = this->luns();
     if (!luns) return luns.status();
+    const std::string fsid = allocations_ ? cluster_fsid(cluster_) : std::string();
     for (const TenantLunRef& lun : *luns) {
         if (lun.home_pool == self_.home_pool && lun.image == self_.image) continue;
         if (lun.tier_image.empty()) continue;  // registered by a format-1 gateway: not used
         for (const std::string& pool : lun.tiers) {
             if (pool == lun.home_pool || room.quota.count(pool) == 0) continue;
-            auto bytes = allocated_bytes(cluster_, pool, lun.tier_image);
+            const auto measure = [&]() -> Result<std::uint64_t> {
+                measurements_.fetch_add(1);
+                return allocated_bytes(cluster_, pool, lun.tier_image);
+            };
+            auto bytes = allocations_ ? allocations_->allocated(fsid, pool, lun.tier_image, measure)
+                                      : measure();
             if (!bytes) {
                 if (bytes.status().code() == -ENOENT) continue;  // LUN removed since
                 return bytes.status();

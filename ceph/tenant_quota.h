@@ -4,7 +4,8 @@
 // on the cluster: every tiered LUN registers itself under its tenant (omap of the object
 // `rbdtier_tenant_luns` in the tenant pool, key `<tenant>/<home pool>/<image>`, value the LUN's
 // tier pools as JSON), and refresh() counts the allocated bytes of each registered LUN's tier
-// image in each pool (rbd_diff_iterate2, whole objects; opened read-only, so no lock is taken).
+// image in each pool (rbd_diff_iterate2, whole objects; opened read-only, so no lock is taken),
+// or takes a recent measurement from an AllocationCache shared with the process's other LUNs.
 // Only tier images count (extents away from home), as the engine counts tenant usage; the LUN
 // itself (`self`) is left out, because its own placement is known exactly by its caller.
 // refresh() also re-reads the tenant, so `rbdtier tenant set` takes effect at the next refresh.
@@ -12,14 +13,21 @@
 // Cluster must outlive it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ceph/cluster.h"
 #include "ceph/status.h"
+#include "ceph/tenant_registry.h"
 
 namespace rbdtier::ceph {
 
@@ -46,29 +54,68 @@ struct TenantRoom {
     }
 };
 
+// Allocations measured on the cluster (allocated_bytes), shared by the TenantQuota of every LUN
+// of a process: a tier image measured less than max_age ago is not measured again, so the
+// refreshes of a tenant's L LUNs within max_age measure each tier image once (L measurements),
+// not L x (L - 1). Entries older than max_age are dropped whenever a measurement is stored, so
+// removed images leave it. Errors are not kept. Thread-safe; a measurement runs without the
+// lock (two LUNs may measure one image at the same time).
+class AllocationCache {
+public:
+    using Measure = std::function<Result<std::uint64_t>()>;
+    explicit AllocationCache(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+
+    // The bytes allocated in `pool`/`image` of the cluster with id `fsid`: measure() unless a
+    // measurement younger than max_age is kept.
+    Result<std::uint64_t> allocated(const std::string& fsid, const std::string& pool,
+                                    const std::string& image, const Measure& measure);
+    std::size_t size() const;
+
+    // The process's cache (the gateway's LUNs): measurements kept kProcessMaxAge, less than
+    // the tiering's resource interval.
+    static constexpr std::chrono::seconds kProcessMaxAge{4};
+    static std::shared_ptr<AllocationCache> process();
+
+private:
+    struct Entry {
+        std::uint64_t bytes = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    const std::chrono::steady_clock::duration max_age_;
+    mutable std::mutex mutex_;
+    std::map<std::tuple<std::string, std::string, std::string>, Entry> entries_;
+};
+
 class TenantQuota {
 public:
-    static constexpr const char* kRegistryObject = "rbdtier_tenant_luns";
+    static constexpr const char* kRegistryObject = kTenantRegistryObject;
 
+    // `allocations` (null: none) shares the measurements of the tenant's LUNs with the
+    // TenantQuota of other LUNs.
     TenantQuota(const Cluster& cluster, std::string tenant_pool, std::string tenant,
-                TenantLunRef self);
+                TenantLunRef self, std::shared_ptr<AllocationCache> allocations = nullptr);
 
-    // Records `self` under its tenant (and under no other); unregister_self() forgets it (when
-    // the LUN is removed).
+    // Records `self` under its tenant (and under no other); unregister_self() forgets it
+    // (remove_lun_tiering() does, for every tenant, when the LUN is removed).
     Status register_self();
     Status unregister_self();
     // The tenant's LUNs, from the registry.
     Result<std::vector<TenantLunRef>> luns() const;
-    // Re-reads the tenant and measures its other LUNs' usage.
+    // Re-reads the tenant and measures its other LUNs' usage (or takes the allocation cache's
+    // recent measurements).
     Result<TenantRoom> refresh() const;
 
     const std::string& tenant() const { return tenant_; }
+    // Tier images this quota has measured on the cluster so far (not taken from the cache).
+    std::uint64_t measurements() const { return measurements_.load(); }
 
 private:
     const Cluster& cluster_;
     std::string tenant_pool_;
     std::string tenant_;
     TenantLunRef self_;
+    std::shared_ptr<AllocationCache> allocations_;
+    mutable std::atomic<std::uint64_t> measurements_{0};
 };
 
 // Bytes allocated in `pool/image` (whole objects), or an error.

@@ -8,37 +8,34 @@ namespace rbdtier {
 
 namespace {
 constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
+
+// The spec with its floors: a positive bandwidth, one slot.
+ChannelSpec floored(ChannelSpec spec) {
+    spec.bandwidth_bytes_per_s = std::max(spec.bandwidth_bytes_per_s, 1.0);
+    spec.max_concurrent = std::max(spec.max_concurrent, 1u);
+    return spec;
 }
 
+// bucket_bytes, or one second of bandwidth, and never less than one extent.
+double bucket_depth(const ChannelSpec& spec) {
+    const double depth = spec.bucket_bytes != 0 ? static_cast<double>(spec.bucket_bytes)
+                                                : spec.bandwidth_bytes_per_s;
+    return std::max(depth, static_cast<double>(spec.extent_bytes));
+}
+}  // namespace
+
 MigrationChannel::MigrationChannel(ChannelSpec spec, std::uint64_t start_us)
-    : spec_(spec), clock_us_(start_us), refilled_us_(start_us) {
-    spec_.bandwidth_bytes_per_s = std::max(spec_.bandwidth_bytes_per_s, 1.0);
-    spec_.max_concurrent = std::max(spec_.max_concurrent, 1u);
+    : spec_(floored(spec)),
+      bucket_(spec_.bandwidth_bytes_per_s, bucket_depth(spec_), start_us),
+      clock_us_(start_us) {
     const double bytes = static_cast<double>(spec_.extent_bytes);
-    bucket_ = spec_.bucket_bytes != 0 ? static_cast<double>(spec_.bucket_bytes)
-                                      : spec_.bandwidth_bytes_per_s;
-    bucket_ = std::max(bucket_, bytes);
-    tokens_ = bucket_;
     extent_us_ = std::max<std::uint64_t>(
         1, static_cast<std::uint64_t>(std::ceil(bytes / spec_.bandwidth_bytes_per_s * 1e6)));
 }
 
-void MigrationChannel::refill(std::uint64_t now_us) {
-    if (now_us <= refilled_us_) return;
-    tokens_ = std::min(bucket_, tokens_ + spec_.bandwidth_bytes_per_s *
-                                              static_cast<double>(now_us - refilled_us_) / 1e6);
-    refilled_us_ = now_us;
-}
-
 std::uint64_t MigrationChannel::next_start_us() const {
     if (queue_.empty() || flights_.size() >= spec_.max_concurrent) return kNever;
-    const double need = static_cast<double>(spec_.extent_bytes);
-    const double tokens =
-        std::min(bucket_, tokens_ + spec_.bandwidth_bytes_per_s *
-                                        static_cast<double>(clock_us_ - refilled_us_) / 1e6);
-    if (tokens >= need) return clock_us_;
-    return clock_us_ + static_cast<std::uint64_t>(
-                           std::ceil((need - tokens) / spec_.bandwidth_bytes_per_s * 1e6));
+    return clock_us_ + bucket_.wait_us(static_cast<double>(spec_.extent_bytes), clock_us_);
 }
 
 std::vector<MigrationOrder> MigrationChannel::replace_queue(std::vector<MigrationOrder> orders,
@@ -65,15 +62,15 @@ void MigrationChannel::advance(std::uint64_t now_us, const Admit& admit, const R
             completed(flight);
             continue;
         }
-        refill(clock_us_);
-        tokens_ = std::max(tokens_, need);  // start_at was computed to have them (rounding)
+        bucket_.refill(clock_us_);
+        bucket_.cover(need);  // start_at was computed to have them (rounding)
         MigrationOrder order = std::move(queue_.front());
         queue_.pop_front();
         if (!admit(order, clock_us_)) {
             refused(order, clock_us_);
             continue;
         }
-        tokens_ -= need;
+        bucket_.take(need);
         bytes_started_ += spec_.extent_bytes;
         Flight flight{std::move(order), std::max(clock_us_, link_free_us_), 0};
         flight.finish_us = flight.start_us + extent_us_;

@@ -3,12 +3,12 @@
 //
 // A round's orders wait in a queue, best first, and each starts as soon as the channel allows
 // it: a slot free (at most max_concurrent in flight) and one extent of tokens in a bucket
-// refilled continuously at the bandwidth (depth bucket_bytes). Started migrations share one link:
-// each occupies it for extent_bytes / bandwidth, one after another, and completes at the end of
-// its turn. The next round's orders replace whatever of the queue has not started (those are
-// handed back, to be told dropped). The owner decides, when an order reaches the head of the
-// queue, whether it may start at all (capacity, quota, stale source): a refused order leaves the
-// queue and the next one is tried at once.
+// refilled continuously at the bandwidth (a TokenBucket, depth bucket_bytes). Started
+// migrations share one link: each occupies it for extent_bytes / bandwidth, one after another,
+// and completes at the end of its turn. The next round's orders replace whatever of the queue
+// has not started (those are handed back, to be told dropped). The owner decides, when an order
+// reaches the head of the queue, whether it may start at all (capacity, quota, stale source): a
+// refused order leaves the queue and the next one is tried at once.
 // Events are processed in time order by advance(): completions and starts interleave exactly.
 // Times are microseconds on the caller's clock, never decreasing. Not thread-safe.
 #pragma once
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/placement_policy.h"
+#include "engine/token_bucket.h"
 
 namespace rbdtier {
 
@@ -58,22 +59,21 @@ public:
     std::size_t queued() const { return queue_.size(); }
     // Bytes started so far (for invariant checks against bandwidth x time + bucket).
     std::uint64_t bytes_started() const { return bytes_started_; }
-    double bucket_bytes() const { return bucket_; }
+    double bucket_bytes() const { return bucket_.depth(); }
     std::uint64_t extent_us() const { return extent_us_; }
     // Whether the head of the queue waits for tokens (as opposed to a slot), for statistics.
-    bool short_of_tokens() const { return tokens_ < static_cast<double>(spec_.extent_bytes); }
+    bool short_of_tokens() const {
+        return bucket_.level() < static_cast<double>(spec_.extent_bytes);
+    }
 
 private:
-    void refill(std::uint64_t now_us);
     // When the head of the queue could start (UINT64_MAX: nothing to start, or no slot).
     std::uint64_t next_start_us() const;
 
     ChannelSpec spec_;
-    double bucket_ = 0;
-    double tokens_ = 0;
+    TokenBucket bucket_;
     std::uint64_t extent_us_ = 1;
     std::uint64_t clock_us_ = 0;  // the last time processed
-    std::uint64_t refilled_us_ = 0;
     std::uint64_t link_free_us_ = 0;
     std::uint64_t bytes_started_ = 0;
     std::deque<MigrationOrder> queue_;

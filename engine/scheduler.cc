@@ -17,20 +17,13 @@ bool Scheduler::settled(ExtentKey key, std::uint64_t now_us) const {
 }
 
 void Scheduler::refill(std::uint64_t now_us) {
-    const double burst = std::max(static_cast<double>(config_.burst_bytes),
-                                  static_cast<double>(config_.extent_bytes));
-    if (!started_) {
-        started_ = true;
-        tokens_ = burst;
-        last_refill_us_ = now_us;
+    if (!bucket_) {
+        const double burst = std::max(static_cast<double>(config_.burst_bytes),
+                                      static_cast<double>(config_.extent_bytes));
+        bucket_.emplace(config_.migration_bandwidth_bytes_per_s, burst, now_us);
         return;
     }
-    if (now_us > last_refill_us_) {
-        tokens_ =
-            std::min(burst, tokens_ + config_.migration_bandwidth_bytes_per_s *
-                                          static_cast<double>(now_us - last_refill_us_) / 1e6);
-        last_refill_us_ = now_us;
-    }
+    bucket_->refill(now_us);
 }
 
 void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
@@ -42,9 +35,7 @@ void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
 
 void Scheduler::dropped(const MigrationOrder& order) {
     if (in_flight_.erase(make_extent_key(order.lun, order.extent)) == 0) return;
-    const double burst = std::max(static_cast<double>(config_.burst_bytes),
-                                  static_cast<double>(config_.extent_bytes));
-    tokens_ = std::min(burst, tokens_ + static_cast<double>(config_.extent_bytes));
+    if (bucket_) bucket_->give_back(static_cast<double>(config_.extent_bytes));
 }
 
 std::vector<MigrationOrder> Scheduler::schedule(
@@ -73,7 +64,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
     std::vector<MigrationOrder> orders;
     const double ext = static_cast<double>(config_.extent_bytes);
     const std::size_t cap = config_.max_concurrent_migrations;
-    if (tokens_ < ext || in_flight_.size() >= cap) return orders;
+    if (bucket_->level() < ext || in_flight_.size() >= cap) return orders;
 
     // Bytes each tier holds or will hold once what is ordered (and in flight) lands.
     std::vector<double> used(ctx.stride, 0.0), capacity(ctx.stride, 0.0);
@@ -139,7 +130,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         o.reason = std::move(reason);
         orders.push_back(std::move(o));
         if (order_models != nullptr) order_models->push_back(s.model);
-        tokens_ -= ext;
+        bucket_->take(ext);
         used[to] += ext;
         // The source is freed only when the migration completes (the view will say so).
         if (to != s.home) quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | to] += ext;
@@ -160,7 +151,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
     };
 
     while (orders.size() < config_.max_orders_per_round) {
-        if (tokens_ < ext || in_flight_.size() >= cap) {
+        if (bucket_->level() < ext || in_flight_.size() >= cap) {
             ++stats_.skipped_budget;
             break;
         }

@@ -4,8 +4,8 @@
 // threshold and at least `min_accesses` credible accesses within H) are served best-first per
 // tenant, and tenants are served in weighted fair order
 // (the tenant with the fewest bytes granted per unit of bandwidth weight goes next). Limits:
-//  - bandwidth: a token bucket refilled at the migration bandwidth (depth burst_bytes, by
-//    default one second of it); every order spends one extent of tokens;
+//  - bandwidth: a token bucket (engine/token_bucket.h) refilled at the migration bandwidth
+//    (depth burst_bytes, by default one second of it); every order spends one extent of tokens;
 //  - concurrency: at most max_concurrent_migrations orders in flight (an order leaves the
 //    flight when completed() is called, or after an expiry if the executor dropped it);
 //  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,6 +33,7 @@
 #include "engine/placement_state.h"
 #include "engine/resource_model.h"
 #include "engine/tenant.h"
+#include "engine/token_bucket.h"
 
 namespace rbdtier {
 
@@ -64,7 +66,7 @@ public:
 
     std::size_t in_flight() const { return in_flight_.size(); }
     bool in_flight(ExtentKey key) const { return in_flight_.count(key) != 0; }
-    double tokens_bytes() const { return tokens_; }
+    double tokens_bytes() const { return bucket_ ? bucket_->level() : 0; }
     const SchedulerStats& stats() const { return stats_; }
     std::uint64_t granted_bytes(TenantIndex t) const {
         return t < granted_total_.size() ? granted_total_[t] : 0;
@@ -76,9 +78,7 @@ private:
 
     EngineConfig config_;
     const TenantTable* tenants_;
-    double tokens_ = 0;
-    std::uint64_t last_refill_us_ = 0;
-    bool started_ = false;
+    std::optional<TokenBucket> bucket_;  // from the first schedule()
     struct Flight {
         std::uint64_t expiry_us = 0;
         TenantIndex tenant = 0;

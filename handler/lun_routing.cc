@@ -152,7 +152,8 @@ ceph::Status Lun::enable_tiering() {
         auto quota = std::make_shared<ceph::TenantQuota>(
             cluster_, settings_.tenant_pool, config_.tenant,
             ceph::TenantLunRef{config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns,
-                               config_.image, pools, tiers_->lun().tier_image_name()});
+                               config_.image, pools, tiers_->lun().tier_image_name()},
+            ceph::AllocationCache::process());
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }

@@ -27,19 +27,14 @@ using nlohmann::json;
 using namespace so_test;
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kExtent = 4 << 20;
 constexpr std::uint64_t kSize = 8 * kExtent;
 constexpr double kMiB = 1 << 20;
 
-class GatewaySettings : public ::testing::Test {
+class GatewaySettings : public ClusterTest {
 protected:
     void SetUp() override {
-        if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
-        ceph::ClusterOptions o;
-        o.conf_path = ceph_conf();
-        auto cluster = ceph::Cluster::connect(o);
-        ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
-        cluster_.emplace(std::move(*cluster));
+        ClusterTest::SetUp();
+        if (!set_up()) return;
         const std::string tag = std::to_string(::getpid());
         for (auto& [pool, name] : images_) {
             name = "so-set-" + pool + "-" + std::to_string(names_++) + "-" + tag;
@@ -70,7 +65,6 @@ protected:
         return spec(i) + ";conf=" + ceph_conf() + options;
     }
 
-    std::optional<ceph::Cluster> cluster_;
     int names_ = 0;
     // Two tiered LUNs (home hdd-a, tier nvme-a) and an untiered one.
     std::vector<std::pair<std::string, std::string>> images_ = {
@@ -95,9 +89,7 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
         "[tier nvme-a]\ncapacity_bytes = 8388608\nlatency_ms = 0.5\n";
     GatewayConf gw(body);
     // Two tenants in the tenant pool (the first tier, hdd-a): gold weighs 3, silver 1.
-    auto tenant_io = ceph::IoContext::open(*cluster_, "hdd-a");
-    ASSERT_TRUE(tenant_io.is_ok());
-    ceph::TenantStore tenants(*tenant_io);
+    ceph::TenantStore tenants(*hdd_a_);
     ceph::StoredTenant t;
     t.name = gold();
     t.bandwidth_weight = 3;

@@ -40,7 +40,6 @@ using nlohmann::json;
 using namespace so_test;
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kExtent = 4 << 20;
 const std::vector<std::string> kTiers = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 
 std::string slurp(const std::string& path) {
@@ -152,23 +151,7 @@ struct Leftovers {
     }
 };
 
-class LunLifecycle : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
-        ceph::ClusterOptions o;
-        o.conf_path = ceph_conf();
-        auto c = ceph::Cluster::connect(o);
-        ASSERT_TRUE(c.is_ok()) << c.status().message();
-        cluster_.emplace(std::move(c).value());
-        auto io = ceph::IoContext::open(*cluster_, "hdd-a");
-        ASSERT_TRUE(io.is_ok()) << io.status().message();
-        hdd_a_.emplace(std::move(io).value());
-    }
-
-    std::optional<ceph::Cluster> cluster_;
-    std::optional<ceph::IoContext> hdd_a_;
-};
+using LunLifecycle = ClusterTest;
 
 TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
     const std::string image = "life-none-" + std::to_string(::getpid());

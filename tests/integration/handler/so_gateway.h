@@ -8,8 +8,9 @@
 // and reading back patterns on a LUN until stopped, counting what succeeded and what failed.
 // wait_for(): polls a condition until it holds or a deadline passes. find_named(): the element
 // of a JSON array whose "name" is given. TestImage: an RBD image made on the test cluster for one
-// test, and rados_map(): the placement map of a LUN at home in hdd-a as RADOS holds it now
-// (header-only: they need rbdtier_ceph, which the test executables link).
+// test, and rados_map(): the placement map of a LUN at home in hdd-a as RADOS holds it now;
+// ClusterTest: a fixture connected to the test cluster, with hdd-a open (header-only: they need
+// rbdtier_ceph, which the test executables link). kExtent: the LUNs' extent size.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -154,6 +155,33 @@ inline std::map<std::uint64_t, ceph::PlacementEntry> rados_map(const ceph::Clust
     if (!map) return {};
     return map->entries();
 }
+
+// A test on the local cluster: skipped when RBDTIER_CEPH_CONF is not set; otherwise cluster_ is
+// connected and hdd_a_ open on hdd-a (the pool of the tests' home images and tenants), or the
+// test has failed. A fixture that sets up more calls ClusterTest::SetUp() first and stops if
+// it skipped or failed.
+class ClusterTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
+        ceph::ClusterOptions o;
+        o.conf_path = ceph_conf();
+        auto cluster = ceph::Cluster::connect(o);
+        ASSERT_TRUE(cluster.is_ok()) << cluster.status().message();
+        cluster_.emplace(std::move(cluster).value());
+        auto io = ceph::IoContext::open(*cluster_, "hdd-a");
+        ASSERT_TRUE(io.is_ok()) << io.status().message();
+        hdd_a_.emplace(std::move(io).value());
+    }
+    // Whether SetUp() left the test to run.
+    bool set_up() const { return !IsSkipped() && !HasFailure(); }
+
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::IoContext> hdd_a_;
+};
+
+// The extent size of the tests' LUNs (the engine's default).
+inline constexpr std::uint64_t kExtent = 4 << 20;
 
 const nlohmann::json* find_named(const nlohmann::json& array, const std::string& name);
 

@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "ceph/io_context.h"
+#include "ceph/lun_lifecycle.h"
 #include "ceph/lun_tiering.h"
 #include "ceph/tenant_store.h"
 #include "common/log.h"
@@ -169,6 +175,82 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     EXPECT_LE(heat(tiering, *lun, name, 3, 6), held) << "what it holds may stay, no more";
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, std::max<std::uint64_t>(held, 1));
     EXPECT_TRUE(quota.unregister_self());
+    EXPECT_TRUE(t.store.remove(t.tenant.name));
+}
+
+// `rbdtier lun remove` (remove_lun_tiering) takes the LUN out of its tenant's registry: a removed
+// LUN left its entry there for good, and every refresh of the tenant's other LUNs went on
+// listing it and looking for its tier images.
+TEST(TenantQuota, RemovingALunTakesItOutOfItsTenantsRegistry) {
+    constexpr int kLuns = 3;
+    ceph::Cluster cluster = connect_test_cluster();
+    ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
+    const std::string tenant = unique_name("gone");
+    const std::string stay = unique_name("ten-stay");
+    auto kept = TieredLun::create("hdd-a", stay, kExtent);
+    ceph::TenantQuota kept_quota(
+        cluster, "hdd-a", tenant,
+        {"hdd-a", stay, kAllPools, kept->images().lun().tier_image_name()});
+    ASSERT_TRUE(kept_quota.register_self());
+    for (int i = 0; i < kLuns; ++i) {
+        const std::string name = unique_name("ten-gone-" + std::to_string(i));
+        std::string tier_image;
+        {
+            auto lun = TieredLun::create("hdd-a", name, kExtent);
+            tier_image = lun->images().lun().tier_image_name();
+            lun->remove_all_on_exit(false);  // removed below, as `rbdtier lun remove` does
+        }
+        ceph::TenantQuota quota(cluster, "hdd-a", tenant, {"hdd-a", name, kAllPools, tier_image});
+        ASSERT_TRUE(quota.register_self());
+        auto removed = ceph::remove_lun_tiering(cluster, {"hdd-a", "", name}, kAllPools, true);
+        ASSERT_TRUE(removed) << removed.status().message();
+        EXPECT_TRUE(ceph::remove_image(hdd_a, name));
+    }
+    auto luns = kept_quota.luns();
+    ASSERT_TRUE(luns) << luns.status().message();
+    std::vector<std::string> images;
+    for (const auto& lun : *luns) images.push_back(lun.image);
+    std::cout << "registry entries of the tenant after " << kLuns
+              << " LUNs made and removed: " << images.size() << " (one kept LUN)\n";
+    EXPECT_EQ(images, std::vector<std::string>{stay}) << "removed LUNs left in the registry";
+    EXPECT_TRUE(kept_quota.unregister_self());
+}
+
+// Every LUN of a tenant refreshes its room each resource interval, and each refresh measured
+// every other LUN's tier images: L LUNs cost L x (L - 1) image measurements per interval. LUNs
+// of one gateway share the measurements: each tier image is measured once per interval.
+TEST(TenantQuota, RefreshesOfATenantsLunsMeasureEachTierImageOnce) {
+    constexpr int kLuns = 4;
+    ceph::Cluster cluster = connect_test_cluster();
+    ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
+    QuotaTenant t(cluster, "many", 64 * kExtent);
+    ASSERT_TRUE(t.store.create(t.tenant));
+    std::vector<std::unique_ptr<TieredLun>> luns;
+    std::vector<std::unique_ptr<ceph::TenantQuota>> quotas;
+    // The LUNs of one gateway share the process's cache; a minute: no entry expires here.
+    auto allocations = std::make_shared<ceph::AllocationCache>(std::chrono::minutes(1));
+    for (int i = 0; i < kLuns; ++i) {
+        const std::string name = unique_name("ten-many-" + std::to_string(i));
+        luns.push_back(TieredLun::create("hdd-a", name, kExtent));
+        quotas.push_back(std::make_unique<ceph::TenantQuota>(
+            cluster, "hdd-a", t.tenant.name,
+            ceph::TenantLunRef{"hdd-a", name, kAllPools,
+                               luns.back()->images().lun().tier_image_name()},
+            allocations));
+        ASSERT_TRUE(quotas.back()->register_self());
+    }
+    std::uint64_t measured = 0;
+    for (const auto& quota : quotas) {  // one resource interval: every LUN refreshes once
+        auto room = quota->refresh();
+        ASSERT_TRUE(room) << room.status().message();
+        EXPECT_EQ(room->others.at("nvme-a"), 0u);
+        measured += quota->measurements();
+    }
+    std::cout << kLuns << " LUNs of one tenant, one refresh each: " << measured
+              << " tier image measurements\n";
+    EXPECT_LE(measured, static_cast<std::uint64_t>(kLuns));
+    EXPECT_EQ(allocations->size(), static_cast<std::size_t>(kLuns));
+    for (const auto& quota : quotas) EXPECT_TRUE(quota->unregister_self());
     EXPECT_TRUE(t.store.remove(t.tenant.name));
 }
 

@@ -4,22 +4,17 @@
 
 #include <vector>
 
+#include "replay_test_support.h"
+
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kE = 4ull << 20;
+using replay_test::kE;
 
-MigrationOrder order(ExtentIndex e) {
-    MigrationOrder o;
-    o.extent = e;
-    o.from = 1;
-    o.to = 0;
-    return o;
-}
-
+// Orders promoting extents 0..n-1 from tier 1 home.
 std::vector<MigrationOrder> orders(ExtentIndex n) {
     std::vector<MigrationOrder> out;
-    for (ExtentIndex e = 0; e < n; ++e) out.push_back(order(e));
+    for (ExtentIndex e = 0; e < n; ++e) out.push_back(replay_test::order(e, 1, 0));
     return out;
 }
 

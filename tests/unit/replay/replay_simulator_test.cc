@@ -5,21 +5,14 @@
 #include <functional>
 
 #include "engine/extent_key.h"
+#include "replay_test_support.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kE = 4ull << 20;
-
-IoEvent read_at(std::uint64_t t_us, std::uint64_t extent, LunId lun = 0) {
-    IoEvent e;
-    e.time_us = t_us;
-    e.offset = extent * kE;
-    e.length = 4096;
-    e.lun = lun;
-    e.op = IoOp::kRead;
-    return e;
-}
+using replay_test::kE;
+using replay_test::order;
+using replay_test::read_at;
 
 // A policy driven by a function: plan(now, view) -> orders. Records completions.
 class ScriptedPolicy final : public PlacementPolicy {
@@ -38,15 +31,6 @@ public:
 private:
     Plan plan_;
 };
-
-MigrationOrder order(ExtentIndex e, TierId from, TierId to, LunId lun = 0) {
-    MigrationOrder o;
-    o.lun = lun;
-    o.extent = e;
-    o.from = from;
-    o.to = to;
-    return o;
-}
 
 TEST(ReplaySimulator, NoMigrationMeansHomeLatency) {
     ReplayConfig c = default_replay_config();

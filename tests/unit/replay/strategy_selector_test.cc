@@ -10,21 +10,12 @@
 #include "engine/replay/oracle_policy.h"
 #include "engine/replay/policy_registry.h"
 #include "engine/replay/replay_simulator.h"
+#include "replay_test_support.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kE = 4ull << 20;
-
-IoEvent read_at(std::uint64_t t_us, std::uint64_t extent, LunId lun = 0) {
-    IoEvent e;
-    e.time_us = t_us;
-    e.offset = extent * kE + (t_us % 1000) * 4096;
-    e.length = 4096;
-    e.lun = lun;
-    e.op = IoOp::kRead;
-    return e;
-}
+using replay_test::scattered_read_at;
 
 // A hot set of 6 extents that moves to never-seen extents every 40 s, 50 reads/s at random
 // within it, for 20 minutes: promote-on-access wins, ranking by decayed heat lags behind.
@@ -33,7 +24,7 @@ std::vector<IoEvent> shifting_hot_set(std::uint32_t seed) {
     std::vector<IoEvent> out;
     for (std::uint64_t t = 0; t < 1'200'000'000; t += 20'000) {
         const std::uint64_t phase = t / 40'000'000;
-        out.push_back(read_at(t, phase * 100 + rng() % 6));
+        out.push_back(scattered_read_at(t, phase * 100 + rng() % 6));
     }
     return out;
 }
@@ -46,7 +37,7 @@ std::vector<IoEvent> periodic_scans(std::uint32_t seed) {
     for (std::uint64_t period = 0; period < 20; ++period)
         for (std::uint64_t e = 0; e < 60; ++e)
             for (std::uint64_t k = 0; k < 5; ++k)
-                out.push_back(read_at(
+                out.push_back(scattered_read_at(
                     period * 60'000'000 + e * 1'000'000 + k * 200'000 + rng() % 1000, 1000 + e));
     sort_by_time(out);
     return out;
@@ -157,9 +148,10 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     // burst on extents 100-104 ("b" keeps those fast) at 120 s. The burst leaves "b" ahead in
     // the windowed cost for minutes, but "a" serves every later round faster: no switch.
     std::vector<IoEvent> events;
-    for (std::uint64_t t = 0; t < 200'000'000; t += 100'000) events.push_back(read_at(t, t % 5));
+    for (std::uint64_t t = 0; t < 200'000'000; t += 100'000)
+        events.push_back(scattered_read_at(t, t % 5));
     for (std::uint64_t t = 120'000'000; t < 125'000'000; t += 2'500)
-        events.push_back(read_at(t + 1, 100 + t % 5));
+        events.push_back(scattered_read_at(t + 1, 100 + t % 5));
     sort_by_time(events);
     const ReplayConfig c = standard_replay_config(events, 0.5);
     StrategySelector selector("selector",
