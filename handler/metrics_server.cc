@@ -233,11 +233,6 @@ MetricsReply make_reply(http::status status, std::string text, unsigned version)
     return MetricsReply{static_cast<unsigned>(status), out.str()};
 }
 
-// The most bytes one request may take: its header, its body and chunk framing around the body.
-std::size_t max_request_bytes(std::size_t max_header_bytes) {
-    return max_header_bytes + 2 * MetricsRequest::kMaxBodyBytes;
-}
-
 }  // namespace
 
 MetricsRequest::MetricsRequest(std::size_t max_header_bytes)
@@ -246,7 +241,6 @@ MetricsRequest::MetricsRequest(std::size_t max_header_bytes)
     parser_->http.header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(max_header_bytes_, std::numeric_limits<std::uint32_t>::max())));
     parser_->http.body_limit(kMaxBodyBytes);
-    parser_->http.eager(true);
 }
 
 MetricsRequest::~MetricsRequest() = default;
@@ -265,15 +259,12 @@ std::optional<MetricsReply> MetricsRequest::feed(std::string_view bytes,
         return make_reply(status, std::move(text), version());
     };
 
-    // The parser sees at most max_request_bytes() of the request; more is refused below.
-    const std::size_t room = max_request_bytes(max_header_bytes_) - taken_;
-    const bool over = bytes.size() > room;
-    pending_.append(bytes.substr(0, room));
-    taken_ += std::min(bytes.size(), room);
-
+    pending_.append(bytes);
     std::string_view data = pending_;
     beast::error_code ec;
-    while (!data.empty() && !parser.is_done()) {
+    // Not eager: put() stops once the header is complete, so a chunked body is refused before
+    // any of it is parsed (Boost 1.74's chunk parser asserts on a final chunk cut short).
+    while (!data.empty() && !parser.is_done() && !(parser.is_header_done() && parser.chunked())) {
         const std::size_t used = parser.put(asio::buffer(data.data(), data.size()), ec);
         data.remove_prefix(used);
         if (ec == http::error::need_more) {
@@ -286,14 +277,10 @@ std::optional<MetricsReply> MetricsRequest::feed(std::string_view bytes,
         return reply(
             http::status::request_header_fields_too_large,
             "request headers larger than " + std::to_string(max_header_bytes_) + " bytes\n");
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit || (!ec && parser.is_header_done() && parser.chunked()))
         return reply(http::status::payload_too_large, "a scrape has no body\n");
     if (ec) return reply(http::status::bad_request, "malformed request: " + ec.message() + "\n");
     if (!parser.is_done()) {
-        if (over)
-            return reply(http::status::payload_too_large,
-                         "request larger than " +
-                             std::to_string(max_request_bytes(max_header_bytes_)) + " bytes\n");
         pending_ = std::string(data);
         return std::nullopt;
     }

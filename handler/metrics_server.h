@@ -23,9 +23,9 @@
 // tests use it): Beast's request parser with the header limit and a body limit, then the
 // response, serialized: 200 with the text for GET /metrics (query allowed), 404 for another
 // target, 405 for another method, 400 for a malformed or incomplete request (with the parser's
-// reason), 413 for a body over kMaxBodyBytes, 431 for headers over max_header_bytes, 500 when
-// the body function throws. It never throws and holds at most max_header_bytes + kMaxBodyBytes
-// + one feed of the client's bytes.
+// reason), 413 for a body over kMaxBodyBytes or any chunked body, 431 for headers over
+// max_header_bytes, 500 when the body function throws. It never throws and holds at most
+// max_header_bytes + kMaxBodyBytes + one feed of the client's bytes.
 #pragma once
 
 #include <chrono>
@@ -98,8 +98,7 @@ public:
 private:
     std::unique_ptr<Parser> parser_;
     std::size_t max_header_bytes_;
-    std::string pending_;    // bytes the parser has not consumed yet (an incomplete header)
-    std::size_t taken_ = 0;  // bytes of the request handed to the parser so far
+    std::string pending_;  // bytes the parser has not consumed yet (an incomplete header)
     bool received_ = false;
     bool answered_ = false;
 };
