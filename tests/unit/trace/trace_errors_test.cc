@@ -220,7 +220,7 @@ TEST(TraceErrors, RangesPastAnyLunAreRefusedWithTheirLine) {
     opt.format = TraceFormat::kAlibaba;
     EXPECT_EQ(error_of(dir.file("edge.csv", "1,R,4611686018427383808,4096,1\n"), opt), "");
 
-    // A binary record: block 2^55 - 1 (byte 2^64 - 512) with 4096 bytes wraps 2^64.
+    // A binary record: block 2^55 - 1 (byte 2^64 - 512), far past 2^62 but below 2^64 / 512.
     std::string rec = record(0x28, 0x0100);
     for (int i = 0; i < 6; ++i) rec[16 + i] = static_cast<char>(0xff);
     rec[22] = 0x7f;
