@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "ceph/omap_snapshot.h"
@@ -35,18 +36,23 @@ std::string StoredTenant::encode() const {
     return j.dump();
 }
 
-std::optional<StoredTenant> StoredTenant::decode(const std::string& name,
-                                                 const std::string& value) {
+std::optional<StoredTenant> StoredTenant::decode(const std::string& name, const std::string& value,
+                                                 std::string* why) {
+    const auto refuse = [why](std::string reason) -> std::optional<StoredTenant> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
     const nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    if (j.is_discarded() || !j.is_object()) return refuse("not a JSON object");
     StoredTenant t;
     t.name = name;
     // Each field is checked for its JSON type before it is converted: a quota is a whole number
-    // of bytes (not negative, not a float beyond 2^64), a weight or priority any number.
+    // of bytes (not negative, not a float beyond 2^64), a weight or priority a number in range.
     if (auto q = j.find("quota_bytes"); q != j.end()) {
-        if (!q->is_object()) return std::nullopt;
+        if (!q->is_object()) return refuse("quota_bytes is not an object");
         for (const auto& [pool, bytes] : q->items()) {
-            if (!bytes.is_number_unsigned()) return std::nullopt;
+            if (!bytes.is_number_unsigned())
+                return refuse("quota_bytes of '" + pool + "' is not a whole number of bytes");
             t.quota_bytes[pool] = bytes.get<std::uint64_t>();
         }
     }
@@ -54,10 +60,24 @@ std::optional<StoredTenant> StoredTenant::decode(const std::string& name,
          {std::pair{"bandwidth_weight", &t.bandwidth_weight}, std::pair{"priority", &t.priority}}) {
         auto it = j.find(key);
         if (it == j.end()) continue;
-        if (!it->is_number()) return std::nullopt;
+        if (!it->is_number()) return refuse(std::string(key) + " is not a number");
         *out = it->get<double>();
     }
+    if (std::string problem = t.value_problem(); !problem.empty()) return refuse(problem);
     return t;
+}
+
+std::string StoredTenant::value_problem() const {
+    for (auto [key, value] :
+         {std::pair{"bandwidth_weight", bandwidth_weight}, std::pair{"priority", priority}}) {
+        if (!(value > 0 && value <= kMaxWeight)) {  // NaN too
+            std::ostringstream text;
+            text << key << ' ' << value
+                 << " is out of range: must be greater than 0 and at most 1000000";
+            return text.str();
+        }
+    }
+    return {};
 }
 
 TenantSpec StoredTenant::to_spec(const std::vector<std::string>& tier_pools) const {
@@ -95,10 +115,11 @@ Result<std::vector<StoredTenant>> TenantStore::list() const {
     if (Status s = read_all(entries, version); !s) return s;
     std::vector<StoredTenant> out;
     for (const auto& [name, value] : entries) {
-        auto t = StoredTenant::decode(name, value);
+        std::string why;
+        auto t = StoredTenant::decode(name, value, &why);
         if (!t)
             return Status::error(-EINVAL, "tenant '" + name + "' in " + io_.pool() + "/" + kObject +
-                                              " is not valid JSON: " + value);
+                                              " is not valid (" + why + "): " + value);
         out.push_back(std::move(*t));
     }
     return out;
@@ -130,6 +151,9 @@ Status TenantStore::write(const StoredTenant& tenant, Mode mode) {
     };
     if (std::string problem = tenant_name_problem(tenant.name); !problem.empty())
         return Status::error(-EINVAL, problem);
+    if (mode != Mode::kRemove)
+        if (std::string problem = tenant.value_problem(); !problem.empty())
+            return Status::error(-EINVAL, "tenant '" + tenant.name + "': " + problem);
     for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
         std::map<std::string, std::string> entries;
         std::uint64_t version = 0;

@@ -24,6 +24,9 @@
 namespace rbdtier::ceph {
 
 struct StoredTenant {
+    // bandwidth_weight and priority are greater than 0 and at most this.
+    static constexpr double kMaxWeight = 1e6;
+
     std::string name;
     std::map<std::string, std::uint64_t> quota_bytes;  // by pool; absent = unlimited
     double bandwidth_weight = 1.0;
@@ -32,8 +35,14 @@ struct StoredTenant {
     bool operator==(const StoredTenant&) const = default;
     std::string encode() const;  // the omap value
     // nullopt unless `value` is a JSON object whose quotas are whole numbers of bytes and whose
-    // weight and priority are numbers.
-    static std::optional<StoredTenant> decode(const std::string& name, const std::string& value);
+    // weight and priority are numbers in range (value_problem()); `why`, when given, gets the
+    // reason.
+    static std::optional<StoredTenant> decode(const std::string& name, const std::string& value,
+                                              std::string* why = nullptr);
+    // Empty when bandwidth_weight and priority are in (0, kMaxWeight], else which is not and
+    // the range ("bandwidth_weight 0 is out of range: must be greater than 0 and at most
+    // 1000000"). create() and update() refuse such a tenant with -EINVAL.
+    std::string value_problem() const;
     // Quotas of pools not in `tier_pools` (index = TierId) are dropped.
     TenantSpec to_spec(const std::vector<std::string>& tier_pools) const;
 };

@@ -12,7 +12,12 @@
 //    "horizon_s": 120}
 // Every key is optional except tiers[].name; unknown keys are refused. capacity_fraction is a
 // share of the trace's working set, resolved once the trace is loaded. Errors throw
-// std::invalid_argument with the JSON path of the offending value.
+// std::invalid_argument with the JSON path of the offending value. Every number has a range,
+// and a value outside it is refused with the range ("$.horizon_s: 100000 is out of range: must
+// be at least 0 and at most 86400"): latencies 0..3.6e9 us, us_per_kib 0..1e6, capacity_bytes
+// and quota_bytes 0..2^62, capacity_gib and quota_gib 0..2^32, capacity_fraction (0, 1],
+// cost_per_gib 0..1e9, extent_mib 0.004..1024, bandwidth_mib_s 1e-6..1048576, max_concurrent
+// 1..65536, round_s 0.001..3600, horizon_s 0..86400, luns 0..2^24-1, priority (0, 1e6].
 #pragma once
 
 #include <string>

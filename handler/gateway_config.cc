@@ -29,26 +29,46 @@ std::string_view strip_comment(std::string_view line) {
     return line;
 }
 
-// Each parser returns an empty string on success, else the reason.
-std::string parse_double(std::string_view v, double& out, double min, bool min_exclusive) {
+// Each parser returns an empty string on success, else the reason; a reason for a value out of
+// range gives the range.
+
+// A bound as text: whole numbers in full ("86400", "1000000000"), others shortest ("0.5").
+std::string bound_text(double d) {
+    if (d == std::floor(d) && std::fabs(d) < 1e18) return std::to_string(static_cast<long long>(d));
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+    return ec == std::errc() ? std::string(buf, end) : std::to_string(d);
+}
+
+// A finite number in [min, max], or in (min, max] when min_exclusive.
+std::string parse_double(std::string_view v, double& out, double min, bool min_exclusive,
+                         double max) {
+    const std::string range = std::string(min_exclusive ? "greater than " : "at least ") +
+                              bound_text(min) + " and at most " + bound_text(max);
     double d = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-    if (ec != std::errc() || p != v.data() + v.size() || !std::isfinite(d))
-        return "'" + std::string(v) + "' is not a number";
-    if (min_exclusive ? d <= min : d < min)
-        return "'" + std::string(v) + "' must be " +
-               (min_exclusive ? "greater than " : "at least ") +
-               std::to_string(static_cast<long long>(min));
+    if ((ec != std::errc() && ec != std::errc::result_out_of_range) || p != v.data() + v.size() ||
+        std::isnan(d))
+        return "'" + std::string(v) + "' is not a number (must be " + range + ")";
+    if (ec == std::errc::result_out_of_range || !std::isfinite(d) ||
+        (min_exclusive ? d <= min : d < min) || d > max)
+        return "'" + std::string(v) + "' is out of range: must be " + range;
     out = d;
     return {};
 }
 
-std::string parse_uint(std::string_view v, std::uint64_t& out, std::uint64_t max) {
+// A whole number in [min, max].
+std::string parse_uint(std::string_view v, std::uint64_t& out, std::uint64_t min,
+                       std::uint64_t max) {
     std::uint64_t u = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), u);
-    if (ec != std::errc() || p != v.data() + v.size())
-        return "'" + std::string(v) + "' is not a non-negative integer";
-    if (u > max) return "'" + std::string(v) + "' is larger than " + std::to_string(max);
+    const std::string range = "from " + std::to_string(min) + " to " + std::to_string(max);
+    const bool whole = p == v.data() + v.size() && !v.empty();
+    if ((ec == std::errc::result_out_of_range && whole) ||
+        (ec == std::errc() && whole && (u < min || u > max)))
+        return "'" + std::string(v) + "' is out of range: must be " + range;
+    if (ec != std::errc() || !whole)
+        return "'" + std::string(v) + "' is not a non-negative integer (must be " + range + ")";
     out = u;
     return {};
 }
@@ -63,6 +83,7 @@ std::string parse_word(std::string_view v, std::string& out) {
 
 std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view v) {
     std::uint64_t u = 0;
+    std::string r;
     if (key == "site") return parse_word(v, c.site);
     if (key == "admin_socket") {
         if (v.empty() || v.front() != '/') return "admin_socket must be an absolute path";
@@ -71,34 +92,35 @@ std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view
     }
     if (key == "admin_socket_group") return parse_word(v, c.admin_socket_group);
     if (key == "admin_max_request_bytes") {
-        auto r = parse_uint(v, u, 16u << 20);
-        if (r.empty() && u < 1024) r = "admin_max_request_bytes must be at least 1024";
+        r = parse_uint(v, u, GatewayLimits::kAdminRequestBytes.min,
+                       GatewayLimits::kAdminRequestBytes.max);
         if (r.empty()) c.admin_max_request_bytes = u;
         return r;
     }
     if (key == "admin_read_timeout_ms") {
-        auto r = parse_uint(v, u, 3'600'000);
-        if (r.empty() && u == 0) r = "admin_read_timeout_ms must be greater than 0";
+        r = parse_uint(v, u, GatewayLimits::kAdminReadTimeoutMs.min,
+                       GatewayLimits::kAdminReadTimeoutMs.max);
         if (r.empty()) c.admin_read_timeout_ms = static_cast<std::uint32_t>(u);
         return r;
     }
     if (key == "admin_max_sessions" || key == "metrics_max_sessions") {
-        auto r = parse_uint(v, u, 4096);
-        if (r.empty() && u == 0) r = std::string(key) + " must be at least 1";
+        r = parse_uint(v, u, GatewayLimits::kMaxSessions.min, GatewayLimits::kMaxSessions.max);
         if (r.empty())
             (key == "admin_max_sessions" ? c.admin_max_sessions : c.metrics_max_sessions) = u;
         return r;
     }
     if (key == "metrics_address") return parse_word(v, c.metrics_address);
     if (key == "metrics_port") {
-        auto r = parse_uint(v, u, 65535);
+        r = parse_uint(v, u, GatewayLimits::kMetricsPort.min, GatewayLimits::kMetricsPort.max);
         if (r.empty()) c.metrics_port = static_cast<std::uint16_t>(u);
         return r;
     }
     if (key == "migration_bandwidth_mib_s")
-        return parse_double(v, c.migration_bandwidth_mib_s, 0, true);
-    if (key == "horizon_s") return parse_double(v, c.horizon_s, 0, true);
-    if (key == "round_s") return parse_double(v, c.round_s, 0, true);
+        return parse_double(v, c.migration_bandwidth_mib_s, 0, true,
+                            GatewayLimits::kMaxBandwidthMibS);
+    if (key == "horizon_s")
+        return parse_double(v, c.horizon_s, 0, true, GatewayLimits::kMaxHorizonS);
+    if (key == "round_s") return parse_double(v, c.round_s, 0, true, GatewayLimits::kMaxRoundS);
     if (key == "tenant_pool") {  // may be empty: the first tier pool
         if (v.empty()) {
             c.tenant_pool.clear();
@@ -121,13 +143,13 @@ std::string tier_key(TierOverride& t, std::string_view key, std::string_view v) 
         r = parse_word(v, word);
         if (r.empty()) t.site = word;
     } else if (key == "latency_ms") {
-        r = parse_double(v, d, 0, false);
+        r = parse_double(v, d, 0, false, GatewayLimits::kMaxLatencyMs);
         if (r.empty()) t.latency_ms = d;
     } else if (key == "capacity_bytes") {
-        r = parse_uint(v, u, UINT64_MAX);
+        r = parse_uint(v, u, 0, GatewayLimits::kMaxCapacityBytes);
         if (r.empty()) t.capacity_bytes = u;
     } else if (key == "cost_per_gib") {
-        r = parse_double(v, d, 0, false);
+        r = parse_double(v, d, 0, false, GatewayLimits::kMaxCostPerGib);
         if (r.empty()) t.cost_per_gib = d;
     } else {
         r = "unknown tier key '" + std::string(key) + "'";

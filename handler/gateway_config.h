@@ -6,6 +6,9 @@
 // gateway settings (see conf/rbdtier.conf for each one and its default). Unknown keys, bad
 // values, duplicate keys and sections are refused: parsing stops at the first problem and reports
 // the file, the line number and the reason. Pure: no I/O except load_gateway_config().
+// Every number has a range (GatewayLimits, also in conf/rbdtier.conf); a value outside it, a
+// value that is not a number, NaN or infinity is refused with the key and the range, e.g.
+// "rbdtier.conf:3: horizon_s: '1e9' is out of range: must be greater than 0 and at most 86400".
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,25 @@
 #include <string_view>
 
 namespace rbdtier {
+
+// The range of each numeric setting of rbdtier.conf.
+struct GatewayLimits {
+    struct Whole {
+        std::uint64_t min, max;
+    };
+    static constexpr Whole kAdminRequestBytes{1024, 16u << 20};
+    static constexpr Whole kAdminReadTimeoutMs{1, 3'600'000};
+    static constexpr Whole kMaxSessions{1, 4096};  // admin_ and metrics_max_sessions
+    static constexpr Whole kMetricsPort{0, 65535};
+    // Greater than 0 and at most:
+    static constexpr double kMaxBandwidthMibS = 1 << 20;  // migration_bandwidth_mib_s: 1 TiB/s
+    static constexpr double kMaxHorizonS = 86400;         // horizon_s: a day, as horizon=
+    static constexpr double kMaxRoundS = 3600;            // round_s
+    // [tier POOL]: at least 0 and at most:
+    static constexpr double kMaxLatencyMs = 3'600'000;              // latency_ms: an hour
+    static constexpr std::uint64_t kMaxCapacityBytes = 1ull << 62;  // capacity_bytes: 4 EiB
+    static constexpr double kMaxCostPerGib = 1e9;                   // cost_per_gib
+};
 
 struct TierOverride {
     std::optional<std::string> device_class;

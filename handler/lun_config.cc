@@ -37,6 +37,8 @@ std::string_view to_string(TierPolicy policy) {
 namespace {
 
 constexpr std::string_view kPrefix = "rbdtier/";
+// The largest quota: 2^62 bytes (4194304T, 4 EiB), where the engine's extent keys end.
+constexpr std::uint64_t kMaxQuotaBytes = std::uint64_t{1} << 62;
 constexpr std::string_view kKnownKeys =
     "osd_op_timeout, conf, id, tenant, tenant_pool, tiers, policy, quota, horizon";
 
@@ -188,9 +190,9 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
             if (unit == "M" || unit == "m") shift = 20;
             if (unit == "G" || unit == "g") shift = 30;
             if (unit == "T" || unit == "t") shift = 40;
-            if (ec != std::errc() || shift < 0 || bytes == 0 || bytes > (~0ull >> shift)) {
+            if (ec != std::errc() || shift < 0 || bytes == 0 || bytes > (kMaxQuotaBytes >> shift)) {
                 return "quota size '" + std::string(size) + "' for " + std::string(pool) +
-                       " is not a positive size" + example;
+                       " is not a size from 1 byte to 4194304T" + example;
             }
             if (!cfg.quota.emplace(std::string(pool), bytes << shift).second) {
                 return "quota= gives pool '" + std::string(pool) + "' twice";

@@ -4,7 +4,8 @@
 //   [rbdtier/]pool[/namespace]/image[@snap][;key=value]...
 //   keys: osd_op_timeout=SECONDS (1..86400)  conf=/abs/path/ceph.conf  id=CLIENT_ID
 //         tenant=NAME  tenant_pool=POOL  tiers=POOL[,POOL...]  policy=none|reactive|predictive
-//         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T)
+//         quota=POOL:SIZE[,POOL:SIZE...]  (pools among tiers=; SIZE with K/M/G/T, from 1 byte
+//                                          to 4194304T = 2^62 bytes)
 //         horizon=SECONDS (1..86400; default: rbdtier.conf horizon_s)
 // tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
 // check_config and open; the prefix is optional here. parse_lun_config() either returns a

@@ -1,8 +1,11 @@
 #include "handler/metrics_server.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -206,22 +209,130 @@ std::string render_metrics(const Gateway& gateway) {
     return m.text();
 }
 
+// ---- one request, without I/O ----------------------------------------------------------------
+
+struct MetricsRequest::Parser {
+    http::request_parser<http::string_body> http;
+};
+
+namespace {
+
+MetricsReply make_reply(http::status status, std::string text, unsigned version) {
+    http::response<http::string_body> response;
+    response.version(version);
+    response.result(status);
+    response.keep_alive(false);
+    response.set(http::field::server, "rbdtier");
+    response.set(http::field::content_type, status == http::status::ok
+                                                ? "text/plain; version=0.0.4; charset=utf-8"
+                                                : "text/plain");
+    response.body() = std::move(text);
+    response.prepare_payload();
+    std::ostringstream out;
+    out << response;
+    return MetricsReply{static_cast<unsigned>(status), out.str()};
+}
+
+}  // namespace
+
+MetricsRequest::MetricsRequest(std::size_t max_header_bytes)
+    : parser_(std::make_unique<Parser>()),
+      max_header_bytes_(max_header_bytes == 0 ? 1 : max_header_bytes) {
+    parser_->http.header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(max_header_bytes_, std::numeric_limits<std::uint32_t>::max())));
+    parser_->http.body_limit(kMaxBodyBytes);
+}
+
+MetricsRequest::~MetricsRequest() = default;
+
+std::optional<MetricsReply> MetricsRequest::feed(std::string_view bytes,
+                                                 const MetricsServer::Body& body) {
+    if (answered_ || bytes.empty()) return std::nullopt;
+    received_ = true;
+    auto& parser = parser_->http;
+    const auto version = [&parser]() -> unsigned {
+        return parser.is_header_done() && parser.get().version() == 10 ? 10 : 11;
+    };
+    const auto reply = [&](http::status status, std::string text) {
+        answered_ = true;
+        pending_.clear();
+        return make_reply(status, std::move(text), version());
+    };
+
+    pending_.append(bytes);
+    std::string_view data = pending_;
+    beast::error_code ec;
+    // Not eager: put() stops once the header is complete, so a chunked body is refused before
+    // any of it is parsed (Boost 1.74's chunk parser asserts on a final chunk cut short).
+    while (!data.empty() && !parser.is_done() && !(parser.is_header_done() && parser.chunked())) {
+        const std::size_t used = parser.put(asio::buffer(data.data(), data.size()), ec);
+        data.remove_prefix(used);
+        if (ec == http::error::need_more) {
+            ec = {};
+            break;
+        }
+        if (ec || used == 0) break;
+    }
+    if (ec == http::error::header_limit)
+        return reply(
+            http::status::request_header_fields_too_large,
+            "request headers larger than " + std::to_string(max_header_bytes_) + " bytes\n");
+    if (ec == http::error::body_limit || (!ec && parser.is_header_done() && parser.chunked()))
+        return reply(http::status::payload_too_large, "a scrape has no body\n");
+    if (ec) return reply(http::status::bad_request, "malformed request: " + ec.message() + "\n");
+    if (!parser.is_done()) {
+        pending_ = std::string(data);
+        return std::nullopt;
+    }
+
+    const auto& request = parser.get();
+    if (request.method() != http::verb::get)
+        return reply(http::status::method_not_allowed, "only GET\n");
+    const auto target = request.target();
+    if (target != "/metrics" && target.substr(0, 9) != "/metrics?")
+        return reply(http::status::not_found, "try /metrics\n");
+    try {
+        return reply(http::status::ok, body());
+    } catch (const std::exception& e) {
+        return reply(http::status::internal_server_error,
+                     std::string("metrics failed: ") + e.what() + "\n");
+    }
+}
+
+std::optional<MetricsReply> MetricsRequest::end() {
+    if (answered_ || !received_) return std::nullopt;
+    answered_ = true;
+    pending_.clear();
+    const unsigned version =
+        parser_->http.is_header_done() && parser_->http.get().version() == 10 ? 10 : 11;
+    return make_reply(http::status::bad_request, "malformed request: incomplete\n", version);
+}
+
+std::string answer_metrics_request(std::string_view raw, const MetricsServer::Body& body,
+                                   std::size_t max_header_bytes) {
+    MetricsRequest request(max_header_bytes);
+    auto reply = request.feed(raw, body);
+    if (!reply) reply = request.end();
+    return reply ? std::move(reply->bytes) : std::string();
+}
+
+// ---- the server ---------------------------------------------------------------------------------
+
 namespace {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public SessionLimit::Member {
 public:
     HttpSession(Tcp::socket socket, const MetricsServer::Body& body,
                 const MetricsServerLimits& limits, ServerLog& log)
-        : stream_(std::move(socket)), body_(body), limits_(limits), log_(log) {
-        parser_.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser_.body_limit(kMaxBodyBytes);
-    }
+        : stream_(std::move(socket)),
+          request_(limits.max_header_bytes),
+          body_(body),
+          limits_(limits),
+          log_(log) {}
 
     void run() {
-        auto self = shared_from_this();
         stream_.expires_after(limits_.timeout);  // the whole request, however it trickles in
-        http::async_read(stream_, buffer_, parser_,
-                         [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        read();
     }
 
     // Too many connections: this one, the oldest, makes room. Best effort, never blocking.
@@ -239,58 +350,39 @@ public:
     }
 
 private:
-    static constexpr std::uint64_t kMaxBodyBytes = 4096;
+    void read() {
+        auto self = shared_from_this();
+        stream_.async_read_some(asio::buffer(chunk_), [self](beast::error_code ec, std::size_t n) {
+            self->on_read(ec, n);
+        });
+    }
 
-    void on_read(beast::error_code ec) {
+    void on_read(beast::error_code ec, std::size_t n) {
         if (responding_) return;
-        if (ec == http::error::header_limit) {
-            log_.warn("header", "metrics endpoint: request headers larger than " +
-                                    std::to_string(limits_.max_header_bytes) + " bytes refused");
-            return respond(http::status::request_header_fields_too_large,
-                           "request headers larger than " +
-                               std::to_string(limits_.max_header_bytes) + " bytes\n");
-        }
-        if (ec == http::error::body_limit)
-            return respond(http::status::payload_too_large, "a scrape has no body\n");
-        if (ec == beast::error::timeout) {
+        std::optional<MetricsReply> reply;
+        if (n > 0) reply = request_.feed(std::string_view(chunk_.data(), n), body_);
+        if (!reply && ec == beast::error::timeout) {
             log_.warn("timeout", "metrics endpoint: a client sent no complete request within " +
                                      std::to_string(limits_.timeout.count()) + " ms; closed");
             return close();
         }
-        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-            return close();
-        if (ec) return respond(http::status::bad_request, "malformed request\n");
-        const auto& request = parser_.get();
-        if (request.method() != http::verb::get)
-            return respond(http::status::method_not_allowed, "only GET\n");
-        const auto target = request.target();
-        if (target != "/metrics" && target.substr(0, 9) != "/metrics?")
-            return respond(http::status::not_found, "try /metrics\n");
-        try {
-            respond(http::status::ok, body_());
-        } catch (const std::exception& e) {
-            respond(http::status::internal_server_error,
-                    std::string("metrics failed: ") + e.what() + "\n");
-        }
+        if (!reply && (ec == asio::error::eof || ec == http::error::end_of_stream))
+            reply = request_.end();  // half-closed after part of a request: 400
+        if (!reply && ec) return close();
+        if (!reply) return read();
+        if (reply->status == static_cast<unsigned>(http::status::request_header_fields_too_large))
+            log_.warn("header", "metrics endpoint: request headers larger than " +
+                                    std::to_string(limits_.max_header_bytes) + " bytes refused");
+        respond(std::move(reply->bytes));
     }
 
-    void respond(http::status status, std::string body) {
+    void respond(std::string bytes) {
         responding_ = true;
-        auto response = std::make_shared<http::response<http::string_body>>();
-        response->version(parser_.is_header_done() ? parser_.get().version() : 11);
-        response->result(status);
-        response->keep_alive(false);
-        response->set(http::field::server, "rbdtier");
-        response->set(http::field::content_type, status == http::status::ok
-                                                     ? "text/plain; version=0.0.4; charset=utf-8"
-                                                     : "text/plain");
-        response->body() = std::move(body);
-        response->prepare_payload();
+        auto text = std::make_shared<std::string>(std::move(bytes));
         auto self = shared_from_this();
         stream_.expires_after(limits_.timeout);
-        http::async_write(stream_, *response,
-                          [self, response](beast::error_code, std::size_t) { self->close(); });
+        asio::async_write(stream_, asio::buffer(*text),
+                          [self, text](beast::error_code, std::size_t) { self->close(); });
     }
 
     void close() {
@@ -301,8 +393,8 @@ private:
     }
 
     beast::tcp_stream stream_;
-    beast::flat_buffer buffer_{8192};
-    http::request_parser<http::empty_body> parser_;
+    std::array<char, 4096> chunk_{};
+    MetricsRequest request_;
     const MetricsServer::Body& body_;
     const MetricsServerLimits& limits_;
     ServerLog& log_;

@@ -18,6 +18,14 @@
 // (EMFILE/ENFILE: out of descriptors) pauses accepting for accept_pause, never spins. Each is
 // logged through `log` (from the server's thread; at most once per kind every 10 s).
 // stop() / the destructor ends the thread.
+// MetricsRequest is what a session answers, without any I/O (the server's sessions feed it the
+// bytes they read; answer_metrics_request() answers a whole buffer, as the fuzzer and the unit
+// tests use it): Beast's request parser with the header limit and a body limit, then the
+// response, serialized: 200 with the text for GET /metrics (query allowed), 404 for another
+// target, 405 for another method, 400 for a malformed or incomplete request (with the parser's
+// reason), 413 for a body over kMaxBodyBytes or any chunked body, 431 for headers over
+// max_header_bytes, 500 when the body function throws. It never throws and holds at most
+// max_header_bytes + kMaxBodyBytes + one feed of the client's bytes.
 #pragma once
 
 #include <chrono>
@@ -25,7 +33,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "handler/gateway.h"
 
@@ -60,5 +70,43 @@ private:
     explicit MetricsServer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// The response a session sends: its HTTP status code and its bytes (status line to body).
+struct MetricsReply {
+    unsigned status = 0;
+    std::string bytes;
+};
+
+class MetricsRequest {
+public:
+    static constexpr std::size_t kMaxBodyBytes = 4096;
+
+    explicit MetricsRequest(std::size_t max_header_bytes = MetricsServerLimits{}.max_header_bytes);
+    ~MetricsRequest();
+    MetricsRequest(const MetricsRequest&) = delete;
+    MetricsRequest& operator=(const MetricsRequest&) = delete;
+
+    // Takes the next bytes the client sent: the reply once the request is complete or refused,
+    // nullopt while more bytes are needed. After a reply, further bytes are ignored (nullopt).
+    std::optional<MetricsReply> feed(std::string_view bytes, const MetricsServer::Body& body);
+    // The client closed its side: a 400 reply when part of a request came, nullopt when nothing
+    // came (or a reply was already given).
+    std::optional<MetricsReply> end();
+
+    struct Parser;
+
+private:
+    std::unique_ptr<Parser> parser_;
+    std::size_t max_header_bytes_;
+    std::string pending_;  // bytes the parser has not consumed yet (an incomplete header)
+    bool received_ = false;
+    bool answered_ = false;
+};
+
+// The response to everything one client sent before closing its side, `raw`: the bytes of the
+// reply ("" when `raw` is empty). Bytes after one complete request are ignored.
+std::string answer_metrics_request(
+    std::string_view raw, const MetricsServer::Body& body,
+    std::size_t max_header_bytes = MetricsServerLimits{}.max_header_bytes);
 
 }  // namespace rbdtier

@@ -16,6 +16,11 @@ namespace {
 constexpr std::size_t kChunk = 1 << 20;
 constexpr std::size_t kMaxLine = 1 << 20;
 constexpr std::size_t kVscsiRecord = 32;
+// Where a record's bytes must end: 2^40 extents of 4 MiB, where the engine's extent keys end
+// (far past any RBD image). Beyond it an extent index would alias another.
+constexpr std::uint64_t kMaxEndBytes = std::uint64_t{1} << 62;
+// LUN ids an extent key holds (24 bits); a trace with more volumes would alias them.
+constexpr std::uint32_t kMaxVolumes = 1u << 24;
 
 // Shared by text and binary readers: time origin, units, volume ids.
 class ReaderBase : public TraceReader {
@@ -33,6 +38,10 @@ protected:
     void emit(const TraceRecord& r, IoEvent& out, std::uint64_t where, const char* unit) {
         if (r.length > std::numeric_limits<std::uint32_t>::max())
             fail(where, unit, "request of " + std::to_string(r.length) + " bytes is too large");
+        if (r.offset >= kMaxEndBytes || r.length > kMaxEndBytes - r.offset)
+            fail(where, unit,
+                 "offset " + std::to_string(r.offset) + " + length " + std::to_string(r.length) +
+                     " is not within the first 2^62 bytes (4 EiB): past any LUN");
         if (!has_origin_) {
             origin_ = r.time_us;
             has_origin_ = true;
@@ -43,6 +52,10 @@ protected:
         out.latency_us = r.latency_us;
         out.op = r.op;
         out.lun = volumes_.luns.id_of(r.volume);
+        if (out.lun >= kMaxVolumes)
+            fail(where, unit,
+                 "more than " + std::to_string(kMaxVolumes) +
+                     " volumes (the engine keys extents of at most that many LUNs)");
         out.initiator = volumes_.initiators.id_of(r.initiator.empty() ? r.volume : r.initiator);
         ++events_;
     }

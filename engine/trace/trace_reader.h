@@ -6,7 +6,9 @@
 // lengths are bytes; the volume key of each format becomes a LUN id and the host (or the
 // volume) an initiator id, both dense in order of first appearance (volumes()).
 // Errors (unreadable or empty file, unknown format, malformed or truncated record, a request
-// larger than 4 GiB) throw TraceError naming the file and the 1-based line or record number.
+// larger than 4 GiB, an offset + length past 2^62 bytes (where the engine's extent keys end;
+// also any sum that would wrap 2^64), more than 2^24 volumes) throw TraceError naming the file
+// and the 1-based line or record number.
 // Records that are not data I/O (other SCSI commands) are skipped and counted.
 #pragma once
 

@@ -1,6 +1,7 @@
 // Fuzz target: a tenant record as read from RADOS (StoredTenant::decode of an omap value of
 // rbdtier_tenants). Input: the first line is the omap key (the name), the rest the value. A
-// record that decodes must survive encode() -> decode() unchanged and turn into a TenantSpec.
+// record that decodes has its weight and priority in range, survives encode() -> decode()
+// unchanged and turns into a TenantSpec.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)rbdtier::ceph::tenant_name_problem(name);
     const auto tenant = StoredTenant::decode(name, value);
     if (!tenant) return 0;
+    if (!tenant->value_problem().empty()) std::abort();
     const auto again = StoredTenant::decode(name, tenant->encode());
     if (!again || !(*again == *tenant)) std::abort();
     (void)tenant->to_spec({"nvme-a", "hdd-a"});

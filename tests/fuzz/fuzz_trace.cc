@@ -1,7 +1,8 @@
 // Fuzz target: one trace reader (TraceReader over a file, as `rbdtier replay` reads one). Built
 // once per format: RBDTIER_FUZZ_TRACE_FORMAT names it ("auto": format detection first). The
 // input is the trace file's content; reading it must give events or a TraceError (no other
-// exception, no crash, no undefined behaviour).
+// exception, no crash, no undefined behaviour), and every event must lie within the first 2^62
+// bytes of its LUN (an offset + length that wraps 2^64 or aliases an extent key is refused).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -59,7 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         auto reader = rbdtier::TraceReader::open(path, options);
         rbdtier::IoEvent event;
+        constexpr std::uint64_t kMaxEnd = std::uint64_t{1} << 62;
         while (reader->next(event)) {
+            if (event.offset >= kMaxEnd || event.length > kMaxEnd - event.offset) std::abort();
         }
         (void)reader->volumes();
     } catch (const rbdtier::TraceError&) {

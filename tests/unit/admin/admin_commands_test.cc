@@ -140,8 +140,10 @@ TEST(AdminCommands, ReloadKeepsTheLastGoodConfig) {
 
     std::ofstream(path) << "site = site-b\nhorizon_s = later\n";
     const json refused = handle(commands, req("reload"));
-    EXPECT_EQ(refused["error"], "config refused, previous one kept: " + path +
-                                    ":2: horizon_s: 'later' is not a number");
+    EXPECT_EQ(refused["error"],
+              "config refused, previous one kept: " + path +
+                  ":2: horizon_s: 'later' is not a number (must be greater than 0 "
+                  "and at most 86400)");
     EXPECT_EQ(gateway.config().site, "site-a");
     EXPECT_DOUBLE_EQ(gateway.config().horizon_s, 10);
 

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 namespace rbdtier {
 namespace {
@@ -66,7 +69,9 @@ struct Bad {
     const char* reason;  // a part of the reason
 };
 
-void PrintTo(const Bad& bad, std::ostream* os) { *os << "line " << bad.line << ": " << bad.reason; }
+void PrintTo(const Bad& bad, std::ostream* os) {
+    *os << "line " << bad.line << ": " << bad.reason;
+}
 
 class GatewayConfigBad : public ::testing::TestWithParam<Bad> {};
 
@@ -88,9 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"# c\n\nhorizon_s = soon\n", 3, "'soon' is not a number"},
         Bad{"horizon_s = 0\n", 1, "must be greater than 0"},
         Bad{"round_s = -1\n", 1, "must be greater than 0"},
-        Bad{"metrics_port = 70000\n", 1, "larger than 65535"},
-        Bad{"admin_max_sessions = 0\n", 1, "admin_max_sessions must be at least 1"},
-        Bad{"metrics_max_sessions = 5000\n", 1, "larger than 4096"},
+        Bad{"metrics_port = 70000\n", 1,
+            "metrics_port: '70000' is out of range: must be from 0 to 65535"},
+        Bad{"admin_max_sessions = 0\n", 1,
+            "admin_max_sessions: '0' is out of range: must be from 1 to 4096"},
+        Bad{"metrics_max_sessions = 5000\n", 1, "must be from 1 to 4096"},
         Bad{"metrics_port = 12x\n", 1, "not a non-negative integer"},
         Bad{"site = a\nsite = b\n", 2, "duplicate key 'site'"},
         Bad{"just words\n", 1, "expected 'key = value'"}, Bad{"= value\n", 1, "missing key"},
@@ -99,8 +106,81 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"[tier a]\nspeed = 3\n", 2, "unknown tier key 'speed'"},
         Bad{"[tier a]\nlatency_ms = -2\n", 2, "at least 0"},
         Bad{"admin_socket = relative.asok\n", 1, "absolute path"},
-        Bad{"admin_max_request_bytes = 10\n", 1, "at least 1024"},
+        Bad{"admin_max_request_bytes = 10\n", 1, "must be from 1024 to 16777216"},
         Bad{"site = two words\n", 1, "whitespace"}));
+
+// Every numeric setting at and around the ends of its range, and values no range holds: each
+// is accepted inside the range, else refused naming the key and the range.
+struct NumericKey {
+    const char* key;
+    bool in_tier;  // a [tier POOL] key
+    bool whole;    // an integer; else a real number
+    double min;
+    bool min_exclusive;
+    double max;
+    const char* range;  // as the error gives it
+};
+
+std::string number_text(double d) {
+    std::ostringstream out;
+    out.precision(17);
+    out << d;
+    return out.str();
+}
+
+TEST(GatewayConfig, EveryNumericSettingIsBoundedAndNamesItsRange) {
+    const NumericKey keys[] = {
+        {"admin_max_request_bytes", false, true, 1024, false, 16 << 20, "from 1024 to 16777216"},
+        {"admin_read_timeout_ms", false, true, 1, false, 3'600'000, "from 1 to 3600000"},
+        {"admin_max_sessions", false, true, 1, false, 4096, "from 1 to 4096"},
+        {"metrics_max_sessions", false, true, 1, false, 4096, "from 1 to 4096"},
+        {"metrics_port", false, true, 0, false, 65535, "from 0 to 65535"},
+        {"migration_bandwidth_mib_s", false, false, 0, true, 1 << 20,
+         "greater than 0 and at most 1048576"},
+        {"horizon_s", false, false, 0, true, 86400, "greater than 0 and at most 86400"},
+        {"round_s", false, false, 0, true, 3600, "greater than 0 and at most 3600"},
+        {"latency_ms", true, false, 0, false, 3'600'000, "at least 0 and at most 3600000"},
+        {"capacity_bytes", true, true, 0, false, 4611686018427387904.0,
+         "from 0 to 4611686018427387904"},
+        {"cost_per_gib", true, false, 0, false, 1e9, "at least 0 and at most 1000000000"},
+    };
+    for (const NumericKey& k : keys) {
+        std::vector<std::pair<std::string, bool>> values;  // value, accepted
+        if (k.whole) {
+            const auto min = static_cast<std::uint64_t>(k.min);
+            const auto max = static_cast<std::uint64_t>(k.max);
+            if (min > 0) values.push_back({std::to_string(min - 1), false});
+            values.push_back({std::to_string(min), true});
+            values.push_back({std::to_string(max), true});
+            values.push_back({std::to_string(max + 1), false});
+            values.push_back({"0", min == 0});
+            values.push_back({"99999999999999999999999", false});
+        } else {
+            values.push_back({number_text(k.min), !k.min_exclusive});
+            values.push_back({number_text(k.min + 0.001), true});
+            values.push_back({number_text(k.max), true});
+            values.push_back({number_text(k.max * 1.001), false});
+            values.push_back({"0", !k.min_exclusive});
+            values.push_back({"1e308", false});
+            values.push_back({"1e999", false});
+            values.push_back({"nan", false});
+            values.push_back({"inf", false});
+            values.push_back({"-inf", false});
+        }
+        values.push_back({"-1", false});
+        for (const auto& [value, accepted] : values) {
+            SCOPED_TRACE(std::string(k.key) + " = " + value);
+            const std::string text =
+                std::string(k.in_tier ? "[tier nvme-a]\n" : "") + k.key + " = " + value + "\n";
+            const ConfigOutcome out = parse_gateway_config(text, "rbdtier.conf");
+            EXPECT_EQ(out.ok(), accepted) << out.message();
+            if (out.ok()) continue;
+            EXPECT_NE(out.reason.find(std::string(k.key) + ": '" + value + "'"), std::string::npos)
+                << out.message();
+            EXPECT_NE(out.reason.find(k.range), std::string::npos) << out.message();
+        }
+    }
+}
 
 TEST(GatewayConfig, MissingFileIsRefusedWithTheFileName) {
     const ConfigOutcome out = load_gateway_config("/nonexistent/rbdtier.conf");

@@ -11,6 +11,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "handler/lun_io_metrics.h"
@@ -165,6 +167,117 @@ EOF)py");
           "op=read,tier=rbd\n",
           "rbdtier_lun_read_hit_ratio gauge\n"})
         EXPECT_NE(parsed.out.find(line), std::string::npos) << line << "in:\n" << parsed.out;
+}
+
+// ---- one request, without a socket ----------------------------------------------------------
+
+const MetricsServer::Body kUp = [] { return std::string("rbdtier_up 1\n"); };
+
+// The status line of a reply ("" when there is none).
+std::string status_line(const std::string& reply) {
+    return reply.substr(0, reply.find("\r\n"));
+}
+
+TEST(MetricsRequest, AnswersEachKindOfRequestWithItsStatus) {
+    const std::string big_header =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(9000, 'a') + "\r\n\r\n";
+    const std::string endless_header =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(1 << 20, 'a');
+    const std::string big_body =
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n";
+    const std::string chunked_body =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n1388\r\n" +
+        std::string(5000, 'b') + "\r\n0\r\n\r\n";
+    const std::string small_chunked =
+        "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\nabcd\r\n0\r\n\r\n";
+    const struct {
+        const char* what;
+        std::string request;
+        std::string status_line;
+        std::string body;  // "" to skip
+    } cases[] = {
+        {"scrape", "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK", "rbdtier_up 1\n"},
+        {"scrape with a query", "GET /metrics?name[]=up HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK", ""},
+        {"HTTP/1.0 scrape", "GET /metrics HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK", ""},
+        {"scrape with a small body", "GET /metrics HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd",
+         "HTTP/1.1 200 OK", ""},
+        {"another target", "GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+         "try /metrics\n"},
+        {"root", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found", ""},
+        {"a prefix of /metrics", "GET /metricsx HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found", ""},
+        {"POST", "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+         "HTTP/1.1 405 Method Not Allowed", "only GET\n"},
+        {"garbage", "\x01\x02 nonsense\r\n\r\n", "HTTP/1.1 400 Bad Request", ""},
+        {"no version", "GET /metrics\r\n\r\n", "HTTP/1.1 400 Bad Request", ""},
+        {"bad header line", "GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", "HTTP/1.1 400 Bad Request",
+         ""},
+        {"incomplete, then closed", "GET /metrics HTTP/1.1\r\nHost: x\r\n",
+         "HTTP/1.1 400 Bad Request", "malformed request: incomplete\n"},
+        {"body shorter than its length", "GET /metrics HTTP/1.1\r\nContent-Length: 9\r\n\r\nab",
+         "HTTP/1.1 400 Bad Request", ""},
+        {"headers over the limit", big_header, "HTTP/1.1 431 Request Header Fields Too Large",
+         "request headers larger than 8192 bytes\n"},
+        {"headers that never end", endless_header, "HTTP/1.1 431 Request Header Fields Too Large",
+         ""},
+        {"body over the limit", big_body, "HTTP/1.1 413 Payload Too Large",
+         "a scrape has no body\n"},
+        {"chunked body over the limit", chunked_body, "HTTP/1.1 413 Payload Too Large", ""},
+        {"any chunked body", small_chunked, "HTTP/1.1 413 Payload Too Large",
+         "a scrape has no body\n"},
+        {"a chunked body cut short",
+         "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+         "HTTP/1.1 413 Payload Too Large", ""},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        const std::string reply = answer_metrics_request(c.request, kUp);
+        EXPECT_EQ(status_line(reply), c.status_line) << reply.substr(0, 300);
+        if (reply.rfind("HTTP/1.1", 0) == 0) {  // HTTP/1.0 closes without saying so
+            EXPECT_NE(reply.find("\r\nConnection: close\r\n"), std::string::npos) << reply;
+        }
+        if (!c.body.empty()) {
+            EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), c.body) << reply;
+        }
+        // Fed a byte at a time, as a slow client sends it, the answer is the same.
+        MetricsRequest dripped;
+        std::optional<MetricsReply> r;
+        for (std::size_t i = 0; i < c.request.size() && !r; ++i)
+            r = dripped.feed(std::string_view(c.request).substr(i, 1), kUp);
+        if (!r) r = dripped.end();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->bytes, reply);
+        EXPECT_EQ(r->status, std::stoul(c.status_line.substr(9, 3)));
+    }
+}
+
+TEST(MetricsRequest, NothingSentGetsNoReplyAndAFailingBodyGets500) {
+    EXPECT_EQ(answer_metrics_request("", kUp), "");
+    MetricsRequest request;
+    EXPECT_FALSE(request.end());
+    const std::string reply = answer_metrics_request(
+        "GET /metrics HTTP/1.1\r\n\r\n", []() -> std::string { throw std::runtime_error("gone"); });
+    EXPECT_EQ(status_line(reply), "HTTP/1.1 500 Internal Server Error") << reply;
+    EXPECT_NE(reply.find("metrics failed: gone\n"), std::string::npos) << reply;
+}
+
+TEST(MetricsRequest, AnswersOnceAndIgnoresWhatFollows) {
+    MetricsRequest request;
+    const auto first =
+        request.feed("GET /metrics HTTP/1.1\r\n\r\nGET /other HTTP/1.1\r\n\r\n", kUp);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status, 200u);
+    EXPECT_FALSE(request.feed("GET /metrics HTTP/1.1\r\n\r\n", kUp));
+    EXPECT_FALSE(request.end());
+}
+
+TEST(MetricsRequest, TheHeaderLimitIsTheConfiguredOne) {
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nX-Pad: " + std::string(200, 'a') + "\r\n\r\n";
+    EXPECT_EQ(status_line(answer_metrics_request(request, kUp, 100)),
+              "HTTP/1.1 431 Request Header Fields Too Large");
+    EXPECT_EQ(status_line(answer_metrics_request(request, kUp, 1000)), "HTTP/1.1 200 OK");
 }
 
 TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {

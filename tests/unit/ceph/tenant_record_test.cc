@@ -2,6 +2,9 @@
 // refused, never converted with undefined behaviour or wrapped.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include "ceph/tenant_store.h"
 
 namespace rbdtier::ceph {
@@ -29,6 +32,41 @@ TEST(TenantRecord, WeightAndPriorityMustBeNumbers) {
     EXPECT_FALSE(StoredTenant::decode("t", R"({"priority":null})"));
     EXPECT_FALSE(StoredTenant::decode("t", "not json"));
     EXPECT_FALSE(StoredTenant::decode("t", "[]"));
+}
+
+// bandwidth_weight and priority are in (0, 1e6]: 0 would take a tenant's whole share of the
+// bandwidth away (or divide by it), a negative or huge one is nonsense; each is refused with the
+// key and the range, as stored and before it is stored.
+TEST(TenantRecord, WeightAndPriorityAreInRange) {
+    const struct {
+        const char* value;
+        bool accepted;
+    } cases[] = {{"0", false},       {"-1", false},
+                 {"1e-300", true},   {"0.5", true},
+                 {"1", true},        {"1000000", true},
+                 {"1000001", false}, {"1e300", false},
+                 {"-1e300", false},  {"1.7976931348623157e308", false}};
+    for (const char* key : {"bandwidth_weight", "priority"}) {
+        for (const auto& c : cases) {
+            SCOPED_TRACE(std::string(key) + " = " + c.value);
+            std::string why;
+            const auto t =
+                StoredTenant::decode("t", std::string("{\"") + key + "\":" + c.value + "}", &why);
+            EXPECT_EQ(t.has_value(), c.accepted) << why;
+            if (t) continue;
+            EXPECT_EQ(why.rfind(std::string(key) + " ", 0), 0u) << why;
+            EXPECT_NE(why.find("out of range: must be greater than 0 and at most 1000000"),
+                      std::string::npos)
+                << why;
+        }
+    }
+    StoredTenant t;
+    t.priority = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_NE(t.value_problem().find("priority"), std::string::npos);
+    t.priority = std::numeric_limits<double>::infinity();
+    EXPECT_NE(t.value_problem().find("priority"), std::string::npos);
+    t.priority = 2;
+    EXPECT_EQ(t.value_problem(), "");
 }
 
 }  // namespace

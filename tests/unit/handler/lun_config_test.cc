@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace rbdtier {
 namespace {
 
@@ -149,6 +153,62 @@ TEST(LunConfig, HelpMentionsEveryKey) {
     }
 }
 
+// Every number of the cfgstring at and around the ends of its range, and values no range holds:
+// inside it the string parses, outside it the refusal names the key and the range.
+TEST(LunConfig, EveryNumberIsBoundedAndTheRefusalNamesTheKeyAndTheRange) {
+    const struct {
+        const char* prefix;                                // the cfgstring up to the value
+        const char* range;                                 // as the refusal gives it
+        std::vector<std::pair<std::string, bool>> values;  // value, accepted
+    } keys[] = {
+        {"p/i;osd_op_timeout=",
+         "osd_op_timeout='%' is not a whole number of seconds between 1 and 86400",
+         {{"0", false},
+          {"1", true},
+          {"86400", true},
+          {"86401", false},
+          {"-1", false},
+          {"99999999999999999999999", false},
+          {"nan", false}}},
+        {"p/i;horizon=",
+         "horizon='%' is not a whole number of seconds from 1 to 86400",
+         {{"0", false},
+          {"1", true},
+          {"86400", true},
+          {"86401", false},
+          {"-1", false},
+          {"99999999999999999999999", false},
+          {"inf", false}}},
+        {"p/i;tiers=x;quota=x=",
+         "quota size '%' for x is not a size from 1 byte to 4194304T",
+         {{"0", false},
+          {"1", true},
+          {"4194304T", true},
+          {"4194305T", false},
+          {"4096G", true},
+          {"4294967296G", true},
+          {"4294967297G", false},
+          {"4611686018427387904", true},
+          {"4611686018427387905", false},
+          {"18446744073709551615", false},
+          {"16777216T", false},
+          {"-1", false},
+          {"99999999999999999999999", false}}},
+    };
+    for (const auto& k : keys) {
+        for (const auto& [value, accepted] : k.values) {
+            const std::string cfg = k.prefix + value;
+            SCOPED_TRACE(cfg);
+            const LunConfigParse p = parse_lun_config(cfg);
+            EXPECT_EQ(p.config.has_value(), accepted) << p.error;
+            if (accepted) continue;
+            std::string expected = k.range;
+            expected.replace(expected.find('%'), 1, value);
+            EXPECT_EQ(p.error.rfind(expected, 0), 0u) << p.error;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace rbdtier
 
@@ -183,11 +243,13 @@ TEST(LunConfigQuota, RefusesWithAReason) {
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x"),
               "quota entry 'x' is not POOL=SIZE (write quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:12Q"),
-              "quota size '12Q' for x is not a positive size (write quota=nvme-a=64M+nvme-b=1G)");
+              "quota size '12Q' for x is not a size from 1 byte to 4194304T (write "
+              "quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:0"),
-              "quota size '0' for x is not a positive size (write quota=nvme-a=64M+nvme-b=1G)");
+              "quota size '0' for x is not a size from 1 byte to 4194304T (write "
+              "quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=x:99999999999T"),
-              "quota size '99999999999T' for x is not a positive size (write "
+              "quota size '99999999999T' for x is not a size from 1 byte to 4194304T (write "
               "quota=nvme-a=64M+nvme-b=1G)");
     EXPECT_EQ(parse_error("p/i;tiers=x;quota=y:1G"),
               "quota= names pool 'y', which is not in tiers=");

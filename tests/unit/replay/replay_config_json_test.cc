@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rbdtier::cli {
 namespace {
@@ -42,31 +46,86 @@ TEST(ReplayConfigJson, ANumberTooLargeForJsonIsRefusedAsBadJson) {
     EXPECT_NE(refusal(R"({"round_s": 1e999})").find("not valid JSON"), std::string::npos);
 }
 
-TEST(ReplayConfigJson, NumbersTooLargeForTheirSettingAreRefusedWithThePath) {
-    EXPECT_NE(refusal(R"({"tiers":[{"name":"a","capacity_bytes":1e300}]})")
-                  .find("$.tiers[0].capacity_bytes: must be below"),
-              std::string::npos);
-    EXPECT_NE(refusal(R"({"tiers":[{"name":"a","capacity_gib":1e300}]})")
-                  .find("$.tiers[0].capacity_gib: must be below"),
-              std::string::npos);
-    EXPECT_NE(refusal(R"({"max_concurrent": 1e10})").find("$.max_concurrent: must be below"),
-              std::string::npos);
-    EXPECT_NE(refusal(R"({"round_s": 1e300})").find("$.round_s: must be below"), std::string::npos);
-    EXPECT_NE(refusal(R"({"horizon_s": 1e300})").find("$.horizon_s: must be below"),
-              std::string::npos);
-    EXPECT_NE(refusal(R"({"extent_mib": 1e300})").find("$.extent_mib: must be below"),
-              std::string::npos);
-    EXPECT_NE(
-        refusal(R"({"tenants":[{"luns":[1e20]}]})").find("$.tenants[0].luns[0]: must be below"),
-        std::string::npos);
-    EXPECT_NE(refusal(R"({"tenants":[{"quota_gib":{"hdd-a":1e300}}]})")
-                  .find("$.tenants[0].quota_gib.hdd-a: must be below"),
-              std::string::npos);
+// Every numeric setting at and around the ends of its range, and values no range holds: inside
+// it the file parses, outside it the refusal names the JSON path and the range.
+TEST(ReplayConfigJson, EveryNumberIsBoundedAndTheRefusalNamesThePathAndTheRange) {
+    const struct {
+        const char* path;  // as the refusal names it
+        const char* before;
+        const char* after;  // the JSON around the value
+        double min;
+        bool min_exclusive;
+        double max;
+        const char* range;
+    } keys[] = {
+        {"$.tiers[0].read_latency_us", R"({"tiers":[{"name":"a","read_latency_us":)", "}]}", 0,
+         false, 3.6e9, "at least 0 and at most 3600000000"},
+        {"$.tiers[0].write_us_per_kib", R"({"tiers":[{"name":"a","write_us_per_kib":)", "}]}", 0,
+         false, 1e6, "at least 0 and at most 1000000"},
+        {"$.tiers[0].capacity_bytes", R"({"tiers":[{"name":"a","capacity_bytes":)", "}]}", 0, false,
+         4611686018427387904.0, "at least 0 and at most 4611686018427387904"},
+        {"$.tiers[0].capacity_gib", R"({"tiers":[{"name":"a","capacity_gib":)", "}]}", 0, false,
+         4294967296.0, "at least 0 and at most 4294967296"},
+        {"$.tiers[0].capacity_fraction", R"({"tiers":[{"name":"a","capacity_fraction":)", "}]}", 0,
+         true, 1, "greater than 0 and at most 1"},
+        {"$.tiers[0].cost_per_gib", R"({"tiers":[{"name":"a","cost_per_gib":)", "}]}", 0, false,
+         1e9, "at least 0 and at most 1000000000"},
+        {"$.extent_mib", R"({"extent_mib":)", "}", 0.004, false, 1024,
+         "at least 0.004 and at most 1024"},
+        {"$.bandwidth_mib_s", R"({"bandwidth_mib_s":)", "}", 1e-6, false, 1 << 20,
+         "at least 1e-06 and at most 1048576"},
+        {"$.max_concurrent", R"({"max_concurrent":)", "}", 1, false, 65536,
+         "at least 1 and at most 65536"},
+        {"$.round_s", R"({"round_s":)", "}", 0.001, false, 3600, "at least 0.001 and at most 3600"},
+        {"$.horizon_s", R"({"horizon_s":)", "}", 0, false, 86400, "at least 0 and at most 86400"},
+        {"$.tenants[0].luns[0]", R"({"tenants":[{"luns":[)", "]}]}", 0, false, 16777215,
+         "at least 0 and at most 16777215"},
+        {"$.tenants[0].quota_bytes.hdd-a", R"({"tenants":[{"quota_bytes":{"hdd-a":)", "}}]}", 0,
+         false, 4611686018427387904.0, "at least 0 and at most 4611686018427387904"},
+        {"$.tenants[0].quota_gib.hdd-a", R"({"tenants":[{"quota_gib":{"hdd-a":)", "}}]}", 0, false,
+         4294967296.0, "at least 0 and at most 4294967296"},
+        {"$.tenants[0].priority", R"({"tenants":[{"priority":)", "}]}", 0, true, 1e6,
+         "greater than 0 and at most 1000000"},
+    };
+    const auto text = [](double v) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return std::string(buf);
+    };
+    for (const auto& k : keys) {
+        const bool whole = k.min == std::floor(k.min) && k.max == std::floor(k.max) &&
+                           std::string(k.path).find("luns") != std::string::npos;
+        const std::vector<std::pair<std::string, bool>> values = {
+            {text(k.min), !k.min_exclusive},
+            {text(k.min + (whole ? 1 : k.max * 1e-6)), true},
+            {text(k.max), true},
+            {text(k.max * 1.01 + 1), false},
+            {text(k.min - 1), false},
+            {"-1", false},
+            {"0", k.min == 0 && !k.min_exclusive},
+            {"1e300", false},
+            {"-1e300", false},
+        };
+        for (const auto& [value, accepted] : values) {
+            SCOPED_TRACE(std::string(k.path) + " = " + value);
+            const std::string why = refusal(k.before + value + k.after);
+            EXPECT_EQ(why.empty(), accepted) << why;
+            if (accepted) continue;
+            EXPECT_EQ(why.rfind(std::string(k.path) + ": ", 0), 0u) << why;
+            EXPECT_NE(why.find(k.range), std::string::npos) << why;
+        }
+    }
 }
 
-TEST(ReplayConfigJson, AHugeBandwidthSaturatesTheBurstInsteadOfOverflowing) {
-    const ReplayConfigFile f = parse_replay_config_json(R"({"bandwidth_mib_s": 1e300})");
-    EXPECT_EQ(f.config.bucket_bytes(), std::numeric_limits<std::uint64_t>::max());
+TEST(ReplayConfigJson, NonNumbersAreRefusedWithThePath) {
+    EXPECT_EQ(refusal(R"({"horizon_s": "soon"})"), "$.horizon_s: expected a number");
+    EXPECT_EQ(refusal(R"({"horizon_s": null})"), "$.horizon_s: expected a number");
+}
+
+TEST(ReplayConfigJson, TheLargestBandwidthFitsTheBurst) {
+    const ReplayConfigFile f =
+        parse_replay_config_json(R"({"bandwidth_mib_s": 1048576, "round_s": 3600})");
+    EXPECT_EQ(f.config.bucket_bytes(), (1ull << 40) * 3600);
 }
 
 }  // namespace

@@ -180,6 +180,58 @@ TEST(TraceErrors, TimesBeyondTheSignedRangeAreRefused) {
     EXPECT_NE(msg.find("field 2 (time): out of range"), std::string::npos) << msg;
 }
 
+// An offset + length past 2^62 bytes (4 EiB: where the engine's extent keys end, far past any
+// RBD image), or one whose sum wraps 2^64, is refused with its line, never wrapped or aliased.
+TEST(TraceErrors, RangesPastAnyLunAreRefusedWithTheirLine) {
+    TempDir dir;
+    const struct {
+        const char* what;
+        TraceFormat format;
+        std::string second_line;  // the first line is a valid record of the format
+        const char* first_line;
+    } cases[] = {
+        {"msr wraps", TraceFormat::kMsr, "128166372003061630,hm,1,Read,18446744073709551615,4096,1",
+         "128166372003061629,hm,1,Read,0,4096,1"},
+        {"alibaba wraps", TraceFormat::kAlibaba, "1,R,18446744073709547520,8192,2", "1,R,0,4096,1"},
+        {"alibaba ends past 4 EiB", TraceFormat::kAlibaba, "1,R,4611686018427383808,8192,2",
+         "1,R,0,4096,1"},
+        {"alibaba starts at 4 EiB", TraceFormat::kAlibaba, "1,W,4611686018427387904,0,2",
+         "1,R,0,4096,1"},
+        {"spc sectors past 4 EiB", TraceFormat::kSpc, "0,9007199254740992,4096,r,0.1",
+         "0,0,4096,r,0.0"},
+        {"disksim sectors wrap", TraceFormat::kDiskSim, "1.0 0 36028797018963967 8 1",
+         "0.5 0 0 8 1"},
+        {"replayer wraps", TraceFormat::kReplayer, "2 0 18446744073709551615 4096 1",
+         "1 0 0 4096 1"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        TraceReaderOptions opt;
+        opt.format = c.format;
+        std::uint64_t at = 0;
+        const std::string msg = error_of(
+            dir.file("t.trace", std::string(c.first_line) + "\n" + c.second_line + "\n"), opt, &at);
+        EXPECT_EQ(at, 2u) << msg;
+        EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("is not within the first 2^62 bytes"), std::string::npos) << msg;
+    }
+    // The last bytes below 4 EiB are read.
+    TraceReaderOptions opt;
+    opt.format = TraceFormat::kAlibaba;
+    EXPECT_EQ(error_of(dir.file("edge.csv", "1,R,4611686018427383808,4096,1\n"), opt), "");
+
+    // A binary record: block 2^55 - 1 (byte 2^64 - 512), far past 2^62 but below 2^64 / 512.
+    std::string rec = record(0x28, 0x0100);
+    for (int i = 0; i < 6; ++i) rec[16 + i] = static_cast<char>(0xff);
+    rec[22] = 0x7f;
+    opt.format = TraceFormat::kVscsi;
+    std::uint64_t at = 0;
+    const std::string msg = error_of(dir.file("v.vscsi", record(0x28, 0x0100) + rec), opt, &at);
+    EXPECT_EQ(at, 2u) << msg;
+    EXPECT_NE(msg.find("record 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is not within the first 2^62 bytes"), std::string::npos) << msg;
+}
+
 // Deterministic fuzz: corrupt bytes of valid traces; every outcome must be a clean read or a
 // TraceError with a location inside the file, never a crash or another exception.
 TEST(TraceErrors, CorruptedTracesNeverCrash) {
