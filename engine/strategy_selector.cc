@@ -113,7 +113,11 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
         names_.push_back(c.name);
         live_.push_back(c.make());
         ghosts_.emplace_back(c.make(), channel);
-        ghosts_.back().set_migration_cost(params_.migration_cost_us);
+        const double weight = params_.migration_charge;
+        ghosts_.back().set_migration_cost([weight, cost = params_.migration_cost_us](
+                                              const TierSpec& from, const TierSpec& to) {
+            return weight * (cost ? cost(from, to) : from.read_latency_us + to.write_latency_us);
+        });
     }
     rounds_followed_.assign(candidates.size(), 0);
 }
@@ -157,6 +161,7 @@ void StrategySelector::observe(const IoEvent& io) {
     for (auto& p : live_) p->observe(io);
     LunState& s = lun_state(io.lun, io.time_us);
     s.active = true;
+    ++s.ios;
     for (std::size_t i = 0; i < ghosts_.size(); ++i) {
         const double latency = ghosts_[i].serve(io);
         s.cost[i] += latency;
@@ -190,10 +195,11 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             // The challenger must be no worse lately either; a round in which it served the
             // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
             if (best != s.challenger || s.recent[best] > s.recent[s.choice]) s.streak = 0;
-            if (s.recent[best] <= s.recent[s.choice] && s.round_cost[best] < s.round_cost[s.choice])
-                ++s.streak;
+            if (s.recent[best] <= s.recent[s.choice] &&
+                s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0)
+                s.streak_ios = s.ios;
             s.challenger = best;
-            if (s.streak >= params_.confirm_rounds) {
+            if (s.streak >= params_.confirm_rounds && s.ios - s.streak_ios >= params_.confirm_ios) {
                 s.choice = best;
                 s.streak = 0;
                 ++switches_;

@@ -6,16 +6,21 @@
 // completed migration and plans every round against the real placement, and a ghost instance
 // that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies and
 // capacities) in which its own orders are executed by a MigrationChannel with the real budget
-// (the same executor model as the replay's). Every observed I/O is served by each
-// ghost; its modelled latency is added, per LUN, to that candidate's cost, decayed with a
-// half-life (the window), and also with a short one (the recent cost). A LUN switches to the
-// candidate with the lowest windowed cost only when that cost has been lower than its current
-// candidate's by more than `switch_margin`, and its recent cost no higher, in every round with
-// I/O of a streak in which it served the round's I/O (migrations included) at a lower cost in
-// `confirm_rounds` rounds (rounds where it did not hold the streak: a challenger that wins every
-// few rounds, as on recurring bursts, gets there; a burst long past, still in the windows,
-// confirms nothing), and never before it has had I/O in `warmup_rounds` rounds
-// (hysteresis: a switch costs migrations, so it must pay); the real orders are the live orders of
+// (the same executor model as the replay's). Every observed I/O is served by each ghost; its
+// modelled latency is added, per LUN, to that candidate's cost, and so is the cost of every
+// migration the ghost starts (one access of the source tier and one of the destination, or
+// SelectorParams::migration_cost_us, times migration_charge), so a strategy that churns pays for
+// its transfers, and its ghost channel delays its later orders as the real one would. Costs are
+// decayed with a half-life (the window), and also with a short one (the recent cost). A LUN
+// switches to the candidate with the lowest windowed cost only when that cost has been lower
+// than its current candidate's by more than `switch_margin`, and its recent cost no higher, in
+// every round with I/O of a streak in which it served the round's I/O (migrations included) at
+// a lower cost in `confirm_rounds` rounds (rounds where it did not hold the streak: a challenger
+// that wins every few rounds, as on recurring bursts, gets there; a burst long past, still in
+// the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the LUN (a handful of
+// reads on a near-idle LUN is no reason to move its data before the next burst), and never
+// before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations, so it
+// must pay); the real orders are the live orders of
 // each LUN's candidate, and the orders of the others are dropped (told to them as such). A LUN
 // starts with the first candidate. Single-threaded, as PlacementPolicy requires.
 #pragma once
@@ -93,10 +98,12 @@ struct SelectorParams {
     std::uint64_t half_life_us = 600'000'000;        // of the windowed cost
     std::uint64_t recent_half_life_us = 10'000'000;  // of the recent cost
     unsigned confirm_rounds = 10;                    // ... in this many consecutive rounds
-    unsigned warmup_rounds = 60;                     // rounds with I/O watched before any switch
+    std::uint64_t confirm_ios = 1000;  // ... over which the LUN has had at least this many I/Os
+    unsigned warmup_rounds = 60;       // rounds with I/O watched before any switch
     // Cost (µs) charged to a ghost for one migration it starts; empty: the source tier's read
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;
+    double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -137,11 +144,13 @@ public:
 private:
     struct LunState {
         std::size_t choice = 0;
-        std::size_t challenger = 0;  // the candidate that has been better lately
-        unsigned streak = 0;         // consecutive rounds it has been better by the margin
-        std::uint64_t rounds = 0;    // rounds in which the LUN had I/O
-        bool active = false;         // had I/O since the last round
-        std::uint64_t at_us = 0;     // costs are decayed to this time
+        std::size_t challenger = 0;    // the candidate that has been better lately
+        unsigned streak = 0;           // consecutive rounds it has been better by the margin
+        std::uint64_t ios = 0;         // I/Os seen (all time)
+        std::uint64_t streak_ios = 0;  // `ios` when the streak began
+        std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
+        bool active = false;           // had I/O since the last round
+        std::uint64_t at_us = 0;       // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;      // decayed with the short half-life
         std::vector<double> round_cost;  // since the last round, undecayed

@@ -281,6 +281,23 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     EXPECT_EQ(selector.choice(0), 0u);
 }
 
+TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
+    // A near-idle LUN: one read every 5 s of extents 100-104 for 20 minutes ("b" keeps them
+    // fast, "a" does not). "b" is ahead every round with I/O, but 240 reads are too few to bet
+    // the placement on: the next burst would be served by whatever the selector followed.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 5'000'000)
+        events.push_back(read_at(t, 100 + (t / 5'000'000) % 5));
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
+                              c.channel());
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0) * 0.97);
+    EXPECT_EQ(selector.switches(), 0u);
+}
+
 TEST(StrategySelector, TheRegisteredAdaptivePolicyIsASelector) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("adaptive")) GTEST_SKIP() << "adaptive not built";
