@@ -82,7 +82,18 @@ bool GhostPlacement::admit(const MigrationOrder& order) {
         return false;
     if (order.to != home) used_[order.to] += extent_bytes_;
     extents_.try_emplace(key, State{home, false}).first->second.in_flight = true;
+    const TierSpec& from = tiers_[order.from];
+    const TierSpec& to = tiers_[order.to];
+    charges_[order.lun] +=
+        migration_cost_ ? migration_cost_(from, to) : from.read_latency_us + to.write_latency_us;
+    ++migrations_;
     return true;
+}
+
+std::unordered_map<LunId, double> GhostPlacement::take_charges() {
+    std::unordered_map<LunId, double> out;
+    out.swap(charges_);
+    return out;
 }
 
 void GhostPlacement::complete(const MigrationOrder& order, std::uint64_t now_us) {
@@ -102,39 +113,70 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
         names_.push_back(c.name);
         live_.push_back(c.make());
         ghosts_.emplace_back(c.make(), channel);
+        const double weight = params_.migration_charge;
+        ghosts_.back().set_migration_cost([weight, cost = params_.migration_cost_us](
+                                              const TierSpec& from, const TierSpec& to) {
+            return weight * (cost ? cost(from, to) : from.read_latency_us + to.write_latency_us);
+        });
     }
     rounds_followed_.assign(candidates.size(), 0);
 }
 
 void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
     if (now_us <= s.at_us) return;
-    const double f =
-        std::exp2(-static_cast<double>(now_us - s.at_us) /
-                  static_cast<double>(std::max<std::uint64_t>(params_.half_life_us, 1)));
+    const auto factor = [&](std::uint64_t half_life_us) {
+        return std::exp2(-static_cast<double>(now_us - s.at_us) /
+                         static_cast<double>(std::max<std::uint64_t>(half_life_us, 1)));
+    };
+    const double f = factor(params_.half_life_us);
+    const double g = factor(params_.recent_half_life_us);
     for (double& c : s.cost) c *= f;
+    for (double& c : s.recent) c *= g;
     s.at_us = now_us;
+}
+
+StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t now_us) {
+    LunState& s = luns_[lun];
+    if (s.cost.empty()) {
+        s.cost.assign(ghosts_.size(), 0.0);
+        s.recent.assign(ghosts_.size(), 0.0);
+        s.round_cost.assign(ghosts_.size(), 0.0);
+        s.at_us = now_us;
+    }
+    decay(s, now_us);
+    return s;
+}
+
+void StrategySelector::charge(std::size_t i, std::uint64_t now_us) {
+    if (!ghosts_[i].has_charges()) return;
+    for (const auto& [lun, cost] : ghosts_[i].take_charges()) {
+        LunState& s = lun_state(lun, now_us);
+        s.cost[i] += cost;
+        s.recent[i] += cost;
+        s.round_cost[i] += cost;
+    }
 }
 
 void StrategySelector::observe(const IoEvent& io) {
     for (auto& p : live_) p->observe(io);
-    LunState& s = luns_[io.lun];
-    if (s.cost.empty()) {
-        s.cost.assign(ghosts_.size(), 0.0);
-        s.round_cost.assign(ghosts_.size(), 0.0);
-        s.at_us = io.time_us;
-    }
-    decay(s, io.time_us);
+    LunState& s = lun_state(io.lun, io.time_us);
     s.active = true;
+    ++s.ios;
     for (std::size_t i = 0; i < ghosts_.size(); ++i) {
         const double latency = ghosts_[i].serve(io);
         s.cost[i] += latency;
+        s.recent[i] += latency;
         s.round_cost[i] += latency;
+        charge(i, io.time_us);
     }
 }
 
 std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                                                    const PlacementView& view) {
-    for (auto& g : ghosts_) g.round(now_us, view);
+    for (std::size_t i = 0; i < ghosts_.size(); ++i) {
+        ghosts_[i].round(now_us, view);
+        charge(i, now_us);
+    }
     for (auto& [lun, s] : luns_) {
         (void)lun;
         if (s.cost.empty()) continue;
@@ -150,11 +192,14 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         if (!ahead) {
             s.streak = 0;
         } else if (active) {
-            // A round confirms only if the challenger also served this round's I/O faster.
-            const bool faster = s.round_cost[best] < s.round_cost[s.choice];
-            s.streak = faster ? (best == s.challenger ? s.streak + 1 : 1) : 0;
+            // The challenger must be no worse lately either; a round in which it served the
+            // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
+            if (best != s.challenger || s.recent[best] > s.recent[s.choice]) s.streak = 0;
+            if (s.recent[best] <= s.recent[s.choice] &&
+                s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0)
+                s.streak_ios = s.ios;
             s.challenger = best;
-            if (s.streak >= params_.confirm_rounds) {
+            if (s.streak >= params_.confirm_rounds && s.ios - s.streak_ios >= params_.confirm_ios) {
                 s.choice = best;
                 s.streak = 0;
                 ++switches_;

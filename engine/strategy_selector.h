@@ -6,16 +6,23 @@
 // completed migration and plans every round against the real placement, and a ghost instance
 // that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies and
 // capacities) in which its own orders are executed by a MigrationChannel with the real budget
-// (the same executor model as the replay's). Every observed I/O is served by each
-// ghost; its modelled latency is added, per LUN, to that candidate's cost, decayed with a
-// half-life (the recent window). A LUN switches to the candidate with the lowest windowed cost
-// only when that cost has been lower than its current candidate's by more than `switch_margin`
-// in `confirm_rounds` rounds with I/O in a row in which the challenger also served that round's
-// own I/O faster (a burst long past, still in the window, does not confirm anything), and never
+// (the same executor model as the replay's). Every observed I/O is served by each ghost; its
+// modelled latency is added, per LUN, to that candidate's cost, and so is the cost of every
+// migration the ghost starts (one access of the source tier and one of the destination, or
+// SelectorParams::migration_cost_us, times migration_charge), so a strategy that churns pays for
+// its transfers, and its ghost channel delays its later orders as the real one would. Costs are
+// decayed with a half-life (the window), and also with a short one (the recent cost). A LUN
+// switches to the candidate with the lowest windowed cost only when that cost has been lower
+// than its current candidate's by more than `switch_margin`, and its recent cost no higher, in
+// every round with I/O of a streak in which it served the round's I/O (migrations included) at
+// a lower cost in `confirm_rounds` rounds (rounds where it did not hold the streak: a challenger
+// that wins every few rounds, as on recurring bursts, gets there; a burst long past, still in
+// the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the LUN (a handful of
+// reads on a near-idle LUN is no reason to move its data before the next burst), and never
 // before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations, so it
 // must pay); the real orders are the live orders of
-// each LUN's candidate, and the orders of the others are dropped (told to them as such).
-// A LUN starts with the first candidate. Single-threaded, as PlacementPolicy requires.
+// each LUN's candidate, and the orders of the others are dropped (told to them as such). A LUN
+// starts with the first candidate. Single-threaded, as PlacementPolicy requires.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +60,15 @@ public:
 
     const PlacementPolicy& policy() const { return *policy_; }
 
+    // The price of one migration from `from` to `to` (µs), charged when it starts.
+    using MigrationCost = std::function<double(const TierSpec& from, const TierSpec& to)>;
+    void set_migration_cost(MigrationCost cost) { migration_cost_ = std::move(cost); }
+    // The migration charges of the LUNs since the last call, emptied.
+    std::unordered_map<LunId, double> take_charges();
+    bool has_charges() const { return !charges_.empty(); }
+    // Migrations the ghost has started.
+    std::uint64_t migrations() const { return migrations_; }
+
 private:
     struct State {
         TierId tier = 0;
@@ -72,13 +88,22 @@ private:
     std::unordered_map<ExtentKey, State> extents_;
     std::unordered_map<LunId, TierId> homes_;
     TierId default_home_ = 0;
+    MigrationCost migration_cost_;
+    std::unordered_map<LunId, double> charges_;
+    std::uint64_t migrations_ = 0;
 };
 
 struct SelectorParams {
-    double switch_margin = 0.03;               // switch when better by more than this share
-    std::uint64_t half_life_us = 600'000'000;  // of the windowed cost
-    unsigned confirm_rounds = 10;              // ... in this many consecutive rounds
-    unsigned warmup_rounds = 60;               // rounds with I/O watched before any switch
+    double switch_margin = 0.03;                     // switch when better by more than this share
+    std::uint64_t half_life_us = 600'000'000;        // of the windowed cost
+    std::uint64_t recent_half_life_us = 10'000'000;  // of the recent cost
+    unsigned confirm_rounds = 10;                    // ... in this many consecutive rounds
+    std::uint64_t confirm_ios = 1000;  // ... over which the LUN has had at least this many I/Os
+    unsigned warmup_rounds = 60;       // rounds with I/O watched before any switch
+    // Cost (µs) charged to a ghost for one migration it starts; empty: the source tier's read
+    // latency plus the destination's write latency (one access of each).
+    GhostPlacement::MigrationCost migration_cost_us;
+    double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -113,19 +138,27 @@ public:
     std::uint64_t switches() const { return switches_; }
     // LUN-rounds spent following each candidate.
     const std::vector<std::uint64_t>& rounds_followed() const { return rounds_followed_; }
+    // Migrations candidate `i`'s ghost has started (all LUNs).
+    std::uint64_t ghost_migrations(std::size_t i) const { return ghosts_.at(i).migrations(); }
 
 private:
     struct LunState {
         std::size_t choice = 0;
-        std::size_t challenger = 0;  // the candidate that has been better lately
-        unsigned streak = 0;         // consecutive rounds it has been better by the margin
-        std::uint64_t rounds = 0;    // rounds in which the LUN had I/O
-        bool active = false;         // had I/O since the last round
-        std::uint64_t at_us = 0;     // costs are decayed to this time
+        std::size_t challenger = 0;    // the candidate that has been better lately
+        unsigned streak = 0;           // consecutive rounds it has been better by the margin
+        std::uint64_t ios = 0;         // I/Os seen (all time)
+        std::uint64_t streak_ios = 0;  // `ios` when the streak began
+        std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
+        bool active = false;           // had I/O since the last round
+        std::uint64_t at_us = 0;       // costs are decayed to this time
         std::vector<double> cost;
+        std::vector<double> recent;      // decayed with the short half-life
         std::vector<double> round_cost;  // since the last round, undecayed
     };
     void decay(LunState& s, std::uint64_t now_us) const;
+    LunState& lun_state(LunId lun, std::uint64_t now_us);
+    // Adds the migration charges ghost `i` has made since the last call to its LUNs' costs.
+    void charge(std::size_t i, std::uint64_t now_us);
 
     std::string name_;
     std::vector<std::string> names_;

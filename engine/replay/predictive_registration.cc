@@ -41,31 +41,33 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
     c.max_concurrent_migrations = replay.max_concurrent;
     return c;
 }
+
+// A StrategySelector over reactive, none, frequency and the forecast engine; each shadow
+// migration costs one access of its source tier and one of its destination.
+std::unique_ptr<PlacementPolicy> make_adaptive(const ReplayConfig& config, std::string name) {
+    const EngineConfig engine = engine_config_for(config);
+    const TenantSlots quotas = TenantSlots::from(config);
+    std::vector<StrategySelector::Candidate> candidates = {
+        {"reactive", [&config] { return std::make_unique<ReactivePolicy>(config.extent_bytes); }},
+        {"none", [] { return std::make_unique<NonePolicy>(); }},
+        {"frequency",
+         [&config, quotas] {
+             return std::make_unique<FrequencyPolicy>(config.extent_bytes, FrequencyParams{},
+                                                      quotas);
+         }},
+        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
+    };
+    return std::make_unique<StrategySelector>(std::move(name), candidates, config.channel());
+}
 #endif
 
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
-    registry.add(
-        "adaptive",
-        "follows, per LUN, whichever of reactive, frequency and forecast placement "
-        "does best in shadow simulations of the live stream (rbdtier engine)",
-        [](const PolicyContext& c) {
-            const ReplayConfig& config = c.config;
-            const EngineConfig engine = engine_config_for(config);
-            const TenantSlots quotas = TenantSlots::from(config);
-            std::vector<StrategySelector::Candidate> candidates = {
-                {"reactive",
-                 [&config] { return std::make_unique<ReactivePolicy>(config.extent_bytes); }},
-                {"frequency",
-                 [&config, quotas] {
-                     return std::make_unique<FrequencyPolicy>(config.extent_bytes,
-                                                              FrequencyParams{}, quotas);
-                 }},
-                {"forecast",
-                 [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
-            };
-            return std::make_unique<StrategySelector>("adaptive", candidates, config.channel());
-        });
+    registry.add("adaptive",
+                 "follows, per LUN, whichever of reactive, none, frequency and forecast placement "
+                 "does best in shadow simulations of the live stream, migrations paid for (rbdtier "
+                 "engine)",
+                 [](const PolicyContext& c) { return make_adaptive(c.config, "adaptive"); });
     registry.add("predictive", "forecast-driven cost/benefit placement (rbdtier engine)",
                  [](const PolicyContext& c) {
                      return std::make_unique<PredictivePolicy>(engine_config_for(c.config),

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "engine/replay/baseline_policies.h"
@@ -15,6 +16,7 @@
 namespace rbdtier {
 namespace {
 
+using replay_test::kE;
 using replay_test::scattered_read_at;
 
 // A hot set of 6 extents that moves to never-seen extents every 40 s, 50 reads/s at random
@@ -29,16 +31,55 @@ std::vector<IoEvent> shifting_hot_set(std::uint32_t seed) {
     return out;
 }
 
-// Every 60 s a scan reads 60 extents in turn, 5 reads each, 1 s per extent; nothing in between
-// is reused soon after: reacting promotes what the scan has just left, foresight wins.
+// Every 60 s a scan reads 60 extents in turn, 20 reads each, 1 s per extent; nothing in between
+// is reused soon after: reacting promotes what the scan has just left, foresight wins (by more
+// than it spends moving the scan's extents in and out).
 std::vector<IoEvent> periodic_scans(std::uint32_t seed) {
     std::mt19937 rng(seed);
     std::vector<IoEvent> out;
     for (std::uint64_t period = 0; period < 20; ++period)
         for (std::uint64_t e = 0; e < 60; ++e)
-            for (std::uint64_t k = 0; k < 5; ++k)
+            for (std::uint64_t k = 0; k < 20; ++k)
                 out.push_back(scattered_read_at(
-                    period * 60'000'000 + e * 1'000'000 + k * 200'000 + rng() % 1000, 1000 + e));
+                    period * 60'000'000 + e * 1'000'000 + k * 50'000 + rng() % 1000, 1000 + e));
+    sort_by_time(out);
+    return out;
+}
+
+// 50 reads/s for 20 minutes, each of an extent drawn uniformly from 20,000: an extent comes
+// back about once in 400 s, so nothing a policy moves is used enough to pay for its transfer.
+std::vector<IoEvent> uniform_random(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 20'000)
+        out.push_back(scattered_read_at(t, rng() % 20'000));
+    return out;
+}
+
+// A stable set of 40 extents takes 70% of 50 reads/s for 20 minutes; the rest are one-off reads
+// of extents drawn from 5,000, more than the channel can promote: promoting every access
+// evicts hot extents for cold ones, ranking by heat keeps the hot set.
+std::vector<IoEvent> stable_skew(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 20'000)
+        out.push_back(scattered_read_at(t, rng() % 10 < 7 ? rng() % 40 : 1000 + rng() % 5000));
+    return out;
+}
+
+// Every 10 s a burst of 100 reads/s on 4 never-seen extents for 4 s, on a background of one
+// read/s of cold extents: promoting on the first access catches most of a burst, a heat
+// ranking once a minute catches none.
+std::vector<IoEvent> short_bursts(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    for (std::uint64_t burst = 0; burst < 120; ++burst) {
+        const std::uint64_t start = burst * 10'000'000;
+        for (std::uint64_t t = 0; t < 4'000'000; t += 10'000)
+            out.push_back(scattered_read_at(start + t + 3, 100'000 + burst * 4 + rng() % 4));
+        for (std::uint64_t t = 0; t < 10'000'000; t += 1'000'000)
+            out.push_back(scattered_read_at(start + t + 5, 200'000 + rng() % 10'000));
+    }
     sort_by_time(out);
     return out;
 }
@@ -57,22 +98,35 @@ struct Outcome {
     std::map<std::string, ReplayResult> alone;
 };
 
-Outcome run_all(const std::vector<IoEvent>& events) {
-    const ReplayConfig c = config_for(events);
-    const std::vector<StrategySelector::Candidate> candidates = {
+// Replays `events` under a selector over none, reactive, frequency and (if `lookahead`) a
+// look-ahead stand-in for the forecast, starting with `first`, and under each candidate alone.
+Outcome run_all(const std::vector<IoEvent>& events, const ReplayConfig& c,
+                const std::string& first = "reactive", bool lookahead = true) {
+    std::vector<StrategySelector::Candidate> candidates = {
+        {"none", [] { return std::make_unique<NonePolicy>(); }},
         {"reactive", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
         {"frequency", [&] { return std::make_unique<FrequencyPolicy>(c.extent_bytes); }},
         {"lookahead",
          [&] { return std::make_unique<OraclePolicy>(events, c.extent_bytes, c.horizon_us); }},
     };
+    if (!lookahead) candidates.pop_back();
+    std::stable_partition(candidates.begin(), candidates.end(),
+                          [&](const auto& x) { return x.name == first; });
     StrategySelector selector("selector", candidates, c.channel());
     Outcome r;
     r.selected = replay(c, events, selector);
     r.choice = selector.choice(0);
     r.choice_name = selector.candidate_name(r.choice);
-    for (const auto& cand : candidates) {
-        auto p = cand.make();
-        r.alone[cand.name] = replay(c, events, *p);
+    std::cout << "selector: " << r.selected.mean_latency_us << " us, " << r.selected.migrations
+              << " migrations, " << selector.switches() << " switches, follows " << r.choice_name
+              << "\n";
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        auto p = candidates[i].make();
+        const ReplayResult& alone = r.alone[candidates[i].name] = replay(c, events, *p);
+        std::cout << "  " << candidates[i].name << ": alone " << alone.mean_latency_us << " us, "
+                  << alone.migrations << " migrations; ghost " << selector.ghost_migrations(i)
+                  << " migrations, windowed cost " << selector.windowed_cost(0, i) << ", followed "
+                  << selector.rounds_followed()[i] << " rounds\n";
     }
     return r;
 }
@@ -80,7 +134,8 @@ Outcome run_all(const std::vector<IoEvent>& events) {
 TEST(StrategySelector, FollowsReactiveWhenReactingWins) {
     const std::uint32_t seed = std::random_device{}();
     std::cout << "seed " << seed << "\n";
-    const Outcome r = run_all(shifting_hot_set(seed));
+    const auto events = shifting_hot_set(seed);
+    const Outcome r = run_all(events, config_for(events));
     SCOPED_TRACE("seed " + std::to_string(seed));
     const double reactive = r.alone.at("reactive").mean_latency_us;
     const double frequency = r.alone.at("frequency").mean_latency_us;
@@ -93,7 +148,8 @@ TEST(StrategySelector, FollowsReactiveWhenReactingWins) {
 TEST(StrategySelector, FollowsTheForecastOnPeriodicScans) {
     const std::uint32_t seed = std::random_device{}();
     std::cout << "seed " << seed << "\n";
-    const Outcome r = run_all(periodic_scans(seed));
+    const auto events = periodic_scans(seed);
+    const Outcome r = run_all(events, config_for(events));
     SCOPED_TRACE("seed " + std::to_string(seed));
     const double reactive = r.alone.at("reactive").mean_latency_us;
     const double lookahead = r.alone.at("lookahead").mean_latency_us;
@@ -101,6 +157,59 @@ TEST(StrategySelector, FollowsTheForecastOnPeriodicScans) {
     EXPECT_EQ(r.choice_name, "lookahead");
     const double best_simple = std::min(reactive, r.alone.at("frequency").mean_latency_us);
     EXPECT_LT(r.selected.mean_latency_us, best_simple * 0.9);
+}
+
+TEST(StrategySelector, FollowsReactiveOnShortBursts) {
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    const auto events = short_bursts(seed);
+    // Starting from none, it has to find reactive on its own.
+    const Outcome r = run_all(events, config_for(events), "none", false);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const double reactive = r.alone.at("reactive").mean_latency_us;
+    const double none = r.alone.at("none").mean_latency_us;
+    ASSERT_LT(reactive, r.alone.at("frequency").mean_latency_us * 0.8)
+        << "the workload must favour reactive over frequency";
+    ASSERT_LT(reactive, none * 0.8);
+    EXPECT_EQ(r.choice_name, "reactive");
+    // All but the rounds it watched before switching are served as reactive would.
+    EXPECT_GE((none - r.selected.mean_latency_us) / (none - reactive), 0.8);
+}
+
+TEST(StrategySelector, FollowsFrequencyOnAStableSkewedSet) {
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    const auto events = stable_skew(seed);
+    // The fast tiers hold about the hot set (40 extents).
+    const double fraction = 48.0 / static_cast<double>(working_set_extents(events, kE));
+    ReplayConfig c = config_for(events);
+    size_fast_tiers(c, events, fraction);
+    const Outcome r = run_all(events, c, "reactive", false);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const double frequency = r.alone.at("frequency").mean_latency_us;
+    ASSERT_LT(frequency, r.alone.at("reactive").mean_latency_us)
+        << "the workload must favour frequency over reactive";
+    EXPECT_EQ(r.choice_name, "frequency");
+    EXPECT_LE(r.selected.mean_latency_us, frequency * 1.02);
+    // Following reactive would have churned through the cold reads.
+    EXPECT_LT(r.selected.migrations, r.alone.at("reactive").migrations / 4);
+}
+
+TEST(StrategySelector, MovesNothingOnUniformRandom) {
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    const auto events = uniform_random(seed);
+    const ReplayConfig c = config_for(events);
+    const Outcome r = run_all(events, c, "reactive", false);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const double none = r.alone.at("none").mean_latency_us;
+    // Reacting does place some reads in the fast tier, but most of what it promotes is
+    // evicted unused: a transfer for less than one fast read.
+    ASSERT_GT(r.alone.at("reactive").migrations, 2 * r.alone.at("reactive").useful_promotions);
+    EXPECT_EQ(r.choice_name, "none");
+    EXPECT_LE(r.selected.mean_latency_us, none * 1.01);
+    // What it moved before it had watched long enough to switch, and no more.
+    EXPECT_LT(r.selected.migrations, r.alone.at("reactive").migrations / 10);
 }
 
 TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
@@ -163,6 +272,23 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
         << "the burst must leave b ahead in the window";
     EXPECT_EQ(selector.switches(), 0u);
     EXPECT_EQ(selector.choice(0), 0u);
+}
+
+TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
+    // A near-idle LUN: one read every 5 s of extents 100-104 for 20 minutes ("b" keeps them
+    // fast, "a" does not). "b" is ahead every round with I/O, but 240 reads are too few to bet
+    // the placement on: the next burst would be served by whatever the selector followed.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 5'000'000)
+        events.push_back(scattered_read_at(t, 100 + (t / 5'000'000) % 5));
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
+                              c.channel());
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0) * 0.97);
+    EXPECT_EQ(selector.switches(), 0u);
 }
 
 TEST(StrategySelector, TheRegisteredAdaptivePolicyIsASelector) {
