@@ -239,9 +239,10 @@ TEST(AdminCommands, ReloadIsLoggedWithTheSettingsInForceOrWhyItWasRefused) {
     EXPECT_EQ(handle(commands, req("reload"))["errno"], EINVAL);
     ASSERT_EQ(capture.records().size(), 1u);
     EXPECT_EQ(capture.records()[0].level, log::Level::kWarning);
-    EXPECT_EQ(capture.records()[0].render(),
-              "admin reload refused: config refused, previous one kept: " + path +
-                  ":2: horizon_s: 'later' is not a number");
+    EXPECT_EQ(
+        capture.records()[0].render(),
+        "admin reload refused: config refused, previous one kept: " + path +
+            ":2: horizon_s: 'later' is not a number (must be greater than 0 and at most 86400)");
     std::remove(path.c_str());
 }
 
