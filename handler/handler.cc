@@ -28,6 +28,7 @@
 #include "ceph/io_context.h"
 #include "ceph/tier_discovery.h"
 #include "common/log.h"
+#include "handler/callout_guard.h"
 #include "handler/gateway.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
@@ -195,13 +196,12 @@ Lun* lun_of(tcmu_device* dev) {
     return static_cast<OpenLun*>(tcmur_dev_get_private(dev))->lun.get();
 }
 
-// Runs a control callout; no exception (an allocation failure) may cross into the C host.
-template <typename R, typename F>
-R guarded(R on_error, F&& body) noexcept {
+// The LUN's name for a log line of one of its callouts ("" if it cannot be had).
+std::string name_of(tcmu_device* dev) noexcept {
     try {
-        return body();
+        return lun_of(dev)->config().spec();
     } catch (...) {
-        return on_error;
+        return {};
     }
 }
 
@@ -328,11 +328,11 @@ int open_impl(tcmu_device* dev) {
 }
 
 bool check_config(const char* cfgstring, char** reason) {
-    return guarded(false, [&] { return check_config_impl(cfgstring, reason); });
+    return guarded("", "check_config", false, [&] { return check_config_impl(cfgstring, reason); });
 }
 
 int open_lun(tcmu_device* dev, bool /*reopen*/) {
-    return guarded(-ENOMEM, [&] { return open_impl(dev); });
+    return guarded("", "open", -ENOMEM, [&] { return open_impl(dev); });
 }
 
 void close_lun(tcmu_device* dev) {
@@ -341,7 +341,7 @@ void close_lun(tcmu_device* dev) {
 }
 
 int init_handler() {
-    return guarded(0, [] {
+    return guarded("", "handler init", 0, [] {
         gateway_host().init();
         return 0;
     });
@@ -368,7 +368,7 @@ int reconfig_impl(tcmu_device* dev, tcmulib_cfg_info* cfg) {
 }
 
 int reconfig(tcmu_device* dev, tcmulib_cfg_info* cfg) {
-    return guarded(-ENOMEM, [&] { return reconfig_impl(dev, cfg); });
+    return guarded(name_of(dev), "reconfig", -ENOMEM, [&] { return reconfig_impl(dev, cfg); });
 }
 
 int read(tcmu_device* dev, tcmur_cmd* cmd, iovec* iov, size_t iov_cnt, size_t len, off_t off) {
@@ -397,16 +397,20 @@ int caw(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len, iovec* iov
 }
 
 int lock(tcmu_device* dev, uint16_t tag) {
-    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->lock(tag); });
+    return guarded(name_of(dev), "lock", int{TCMU_STS_NO_RESOURCE},
+                   [&] { return lun_of(dev)->lock(tag); });
 }
 int unlock(tcmu_device* dev) {
-    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->unlock(); });
+    return guarded(name_of(dev), "unlock", int{TCMU_STS_NO_RESOURCE},
+                   [&] { return lun_of(dev)->unlock(); });
 }
 int get_lock_tag(tcmu_device* dev, uint16_t* tag) {
-    return guarded(int{TCMU_STS_NO_RESOURCE}, [&] { return lun_of(dev)->get_lock_tag(tag); });
+    return guarded(name_of(dev), "get_lock_tag", int{TCMU_STS_NO_RESOURCE},
+                   [&] { return lun_of(dev)->get_lock_tag(tag); });
 }
 int get_lock_state(tcmu_device* dev) {
-    return guarded(int{TCMUR_DEV_LOCK_UNKNOWN}, [&] { return lun_of(dev)->get_lock_state(); });
+    return guarded(name_of(dev), "get_lock_state", int{TCMUR_DEV_LOCK_UNKNOWN},
+                   [&] { return lun_of(dev)->get_lock_state(); });
 }
 
 // The handler registration: the one piece of global state (tcmu-runner keeps a pointer).
