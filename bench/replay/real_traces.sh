@@ -2,7 +2,9 @@
 # Replays every real trace of the shared trace folder (not tpcc_small: too short to judge a
 # policy) in a two-tier model: fast tier 0.3 ms holding FAST of the working set, slow home
 # 8 ms, BW MiB/s of migration bandwidth, at most CONC migrations at once. Prints one line per
-# trace and policy: mean latency (ms) and the share of the none->oracle gap closed.
+# trace: each policy's mean latency (ms) with the share of the none->oracle gap it closes, then
+# adaptive and predictive against the best of reactive and frequency (ratio of mean latencies;
+# above 1.02 is marked LOSS).
 # Usage: real_traces.sh RBDTIER [FAST=0.1] [BW=50] [CONC=32] [POLICIES=...]
 set -eu
 rbdtier=$1
@@ -29,8 +31,18 @@ r = {x["policy"]: x["mean_latency_us"] / 1000 for x in j["results"]}
 none, oracle = r.get("none"), r.get("oracle")
 cells = []
 for p, v in r.items():
-    gap = "" if none is None or oracle is None or none - oracle <= 0 else " (%.0f%%)" % (100 * (none - v) / (none - oracle))
+    gap = ""
+    if none is not None and oracle is not None and none - oracle > 0:
+        gap = " (%.0f%%)" % (100 * (none - v) / (none - oracle))
     cells.append("%s %.2f%s" % (p, v, gap))
-print("%s fast=%s bw=%s conc=%s | %s" % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], " | ".join(cells)))
+simple = [r[p] for p in ("reactive", "frequency") if p in r]
+if simple:
+    best = min(simple)
+    for p in ("adaptive", "predictive"):
+        if p in r and best > 0:
+            ratio = r[p] / best
+            cells.append("%s/best %.3f%s" % (p, ratio, " LOSS" if ratio > 1.02 else ""))
+print("%s fast=%s bw=%s conc=%s | %s" % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
+                                        " | ".join(cells)), flush=True)
 ' "$(basename "$t")" "$fast" "$bw" "$conc"
 done

@@ -1,10 +1,7 @@
 #!/bin/sh
-# Replays every real trace of the shared trace folder (not tpcc_small: too short to judge a
-# policy) under every policy, in the two-tier model of real_traces.sh (fast tier 0.3 ms, slow
-# home 8 ms), across a sweep of fast-tier share, migration bandwidth and concurrency. Prints one
-# line per trace and setting: each policy's mean latency (ms) with the share of the none->oracle
-# gap it closes, then adaptive and predictive against the best of reactive and frequency
-# (ratio of mean latencies; above 1.02 is marked LOSS).
+# Runs real_traces.sh (every real trace of the shared trace folder, every policy, the two-tier
+# model: fast tier 0.3 ms, slow home 8 ms) across a sweep of fast-tier share, migration
+# bandwidth and concurrency, one line per trace and setting, as real_traces.sh prints them.
 # Usage: sweep.sh RBDTIER [FASTS="0.05 0.1 0.2"] [BWS="20 50 200"] [CONCS="1 32"]
 # Environment: TRACES (folder), POLICIES (comma list).
 set -eu
@@ -13,43 +10,11 @@ fasts=${2:-0.05 0.1 0.2}
 bws=${3:-20 50 200}
 concs=${4:-1 32}
 policies=${POLICIES:-none,reactive,frequency,predictive,adaptive,oracle}
-traces=${TRACES:-/work/shared/data/traces}
-model=$(mktemp)
-trap 'rm -f "$model"' EXIT
+here=$(dirname "$0")
 for fast in $fasts; do
     for bw in $bws; do
         for conc in $concs; do
-            cat >"$model" <<JSON
-{"tiers": [{"name": "fast", "read_latency_us": 300, "write_latency_us": 300,
-            "capacity_fraction": $fast},
-           {"name": "slow", "read_latency_us": 8000, "write_latency_us": 8000}],
- "home": "slow", "bandwidth_mib_s": $bw, "max_concurrent": $conc}
-JSON
-            for t in "$traces"/*; do
-                case $t in *README* | *tpcc_small*) continue ;; esac
-                "$rbdtier" replay "$t" --tiers "$model" --policy "$policies" --json |
-                    python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-r = {x["policy"]: x["mean_latency_us"] / 1000 for x in j["results"]}
-none, oracle = r.get("none"), r.get("oracle")
-cells = []
-for p, v in r.items():
-    gap = ""
-    if none is not None and oracle is not None and none - oracle > 0:
-        gap = " (%.0f%%)" % (100 * (none - v) / (none - oracle))
-    cells.append("%s %.2f%s" % (p, v, gap))
-simple = [r[p] for p in ("reactive", "frequency") if p in r]
-if simple:
-    best = min(simple)
-    for p in ("adaptive", "predictive"):
-        if p in r and best > 0:
-            ratio = r[p] / best
-            cells.append("%s/best %.3f%s" % (p, ratio, " LOSS" if ratio > 1.02 else ""))
-print("%s fast=%s bw=%s conc=%s | %s" % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
-                                        " | ".join(cells)), flush=True)
-' "$(basename "$t")" "$fast" "$bw" "$conc"
-            done
+            "$here/real_traces.sh" "$rbdtier" "$fast" "$bw" "$conc" "$policies"
         done
     done
 done
