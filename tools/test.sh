@@ -9,8 +9,9 @@
 #      RPM (rpmlint on the spec, rpmbuild),
 #   3. builds the unit tests again with clang 14, AddressSanitizer + UndefinedBehaviorSanitizer
 #      (build-asan/), and with them the libFuzzer targets of tests/fuzz (one per parser of
-#      outside input); runs the unit tests, then each fuzzer over its checked-in corpus and for
-#      10 s from it (CTest label fuzz; tests/fuzz/run.sh runs them longer).
+#      outside input); runs the unit tests but those labelled long (hour-scale simulations, run
+#      in step 2), then each fuzzer over its checked-in corpus and for 10 s from it (CTest label
+#      fuzz; tests/fuzz/run.sh runs them longer).
 # Exit status 0 only if every step passed. Options: --no-asan, --jobs N,
 # -R/-E/-L/-LE (to ctest), --no-rpm (skip the binary RPM build, label rpm: rpmbuild from a
 # tarball of HEAD, ~2 min).
@@ -65,7 +66,9 @@ if [ "$asan" -eq 1 ]; then
     CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug \
         -DRBDTIER_SANITIZE=ON -DRBDTIER_UNIT_ONLY=ON -DRBDTIER_FUZZ=ON >/dev/null
     cmake --build "$asan_build" -j "$jobs"
+    # Label long: hour-scale policy simulations, a few seconds each in build/ (run above) and
+    # minutes under the sanitizers; shorter tests run the same code here.
     (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --output-on-failure -j "$jobs")
+        ctest --output-on-failure -j "$jobs" -LE long)
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"
