@@ -15,8 +15,9 @@
 #                           > datacenter site-b > host b-nvme > osd.2 (class nvme)
 #                                                > host b-hdd  > osd.3 (class hdd)
 #       one rule and one size-1 pool per (class, site): nvme-a, hdd-a, nvme-b, hdd-b (8 PGs each,
-#       application rbd). The OSDs drop a client's watch 10 s after its last ping (Ceph: 30 s), so
-#       a killed client stops delaying librbd's lock notifications sooner.
+#       application rbd). The OSDs drop a client's watch 10 s after its last ping (Ceph: 30 s;
+#       a watch that sets its own timeout, like the placement map's 30 s, keeps it), so a killed
+#       client stops delaying librbd's lock notifications sooner.
 #       Returns once every pool takes a write and a read on its intended OSD; prints the time taken.
 #       --latency applies the default latency profile (see `latency`).
 #   cluster.sh stop DIR            stop every daemon started in DIR, by PID; idempotent.
@@ -253,7 +254,8 @@ osd objectstore = memstore
 memstore device bytes = $MEMSTORE_BYTES
 osd fast shutdown = false
 # A killed client's watches go after 10 s instead of 30 (clients ping every 5 s): until then
-# every lock notification librbd sends on the image waits 5 s for the dead one's answer.
+# every lock notification librbd sends on the image waits 5 s for the dead one's answer. Only
+# watches that name no timeout of their own (librbd's): the placement map's asks for 30 s.
 osd client watch timeout = 10
 log file = $DIR/log/\$name.log
 admin socket = $DIR/run/\$name.asok
