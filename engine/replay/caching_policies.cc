@@ -137,10 +137,13 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     // Extents to promote, best first: the read-ahead of runs (the latest run first, nearest
     // extent first), then those accessed this round (most recent first), then those still
     // wanted from earlier rounds (most recent first).
+    const std::size_t max_orders =
+        params_.max_orders_per_round > 0 ? params_.max_orders_per_round : kMaxCandidatesPerRound;
+    const std::size_t max_candidates = std::min(max_orders, kMaxCandidatesPerRound);
     std::vector<ExtentKey> candidates;
     std::unordered_set<ExtentKey> seen, accessed_now;
     auto consider = [&](ExtentKey key) {
-        if (candidates.size() >= kMaxCandidatesPerRound || !seen.insert(key).second) return;
+        if (candidates.size() >= max_candidates || !seen.insert(key).second) return;
         if (residents_.count(key) || promoting_.count(key)) return;
         candidates.push_back(key);
     };
@@ -240,7 +243,8 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     // coldest resident), so that one-off reads do not push out extents that keep coming back.
     std::size_t paired = static_cast<std::size_t>(
         std::max<std::int64_t>(0, free + static_cast<std::int64_t>(demoting_.size())));
-    for (auto it = victims.begin(); it != victims.end() && deficit > 0; ++it) {
+    for (auto it = victims.begin();
+         it != victims.end() && deficit > 0 && orders.size() < max_orders; ++it) {
         const ExtentKey key = *it;
         if (demoting_.count(key) || accessed_now.count(key)) continue;
         if (params_.evict_coldest) {
@@ -312,6 +316,17 @@ std::vector<CachingVariant> caching_variants() {
          "protecting reused extents",
          slru},
     };
+}
+
+std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
+                                                     const ReplayConfig& config) {
+    CachingParams params = variant.params;
+    const double per_round = config.bandwidth_bytes_per_s * static_cast<double>(config.round_us) /
+                             1e6 /
+                             static_cast<double>(std::max<std::uint64_t>(config.extent_bytes, 1));
+    params.max_orders_per_round =
+        2 * (static_cast<std::size_t>(std::ceil(per_round)) + config.max_concurrent);
+    return std::make_unique<CachingPolicy>(variant.name, config.extent_bytes, params);
 }
 
 }  // namespace rbdtier

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -39,6 +40,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
+#include "engine/replay/tier_model.h"
 
 namespace rbdtier {
 
@@ -52,6 +54,10 @@ struct CachingParams {
     std::uint64_t heat_half_life_us = 0;  // 0: promote most recent first; else hottest first
     bool evict_coldest = false;           // evict the lowest heat first (needs heat_half_life_us)
     unsigned admit_accesses = 1;
+    // Orders proposed per round at most (0: no limit). What the channel cannot start within a
+    // round is dropped at the next one, so proposing more only costs CPU (in a selector's
+    // ghosts, for every candidate); make_caching_policy sets it from the budget.
+    std::size_t max_orders_per_round = 0;
     std::uint64_t admit_window_us = 60'000'000;
 };
 
@@ -120,5 +126,10 @@ struct CachingVariant {
     CachingParams params;
 };
 std::vector<CachingVariant> caching_variants();
+
+// `variant` for the replay configuration `config`: its extent size, and at most twice the
+// orders per round that the budget (bandwidth over a round, plus the concurrency) can start.
+std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
+                                                     const ReplayConfig& config);
 
 }  // namespace rbdtier

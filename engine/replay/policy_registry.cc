@@ -63,10 +63,8 @@ PolicyRegistry builtin_policy_registry() {
                                                     TenantSlots::from(c.config));
           });
     for (const auto& variant : caching_variants())
-        r.add(variant.name, variant.description, [variant](const PolicyContext& c) {
-            return std::make_unique<CachingPolicy>(variant.name, c.config.extent_bytes,
-                                                   variant.params);
-        });
+        r.add(variant.name, variant.description,
+              [variant](const PolicyContext& c) { return make_caching_policy(variant, c.config); });
     register_predictive_policy(r);
     return r;
 }
