@@ -88,8 +88,10 @@ void CachingPolicy::observe(const IoEvent& io) {
             mark.time_us = std::max(mark.time_us, io.time_us);
             mark.length = std::max(mark.length, run);
             if (mark.length >= 3) {
+                const bool paying =
+                    !params_.prefetch_feedback || 2 * read_ahead_used_ >= read_ahead_wasted_;
                 const std::uint64_t depth =
-                    std::min<std::uint64_t>(params_.prefetch_depth, 2 * mark.length);
+                    paying ? std::min<std::uint64_t>(params_.prefetch_depth, 2 * mark.length) : 1;
                 for (std::uint64_t d = 1; d <= depth; ++d)
                     runs_.push_back(make_extent_key(io.lun, e + d));
             }
@@ -100,6 +102,7 @@ void CachingPolicy::observe(const IoEvent& io) {
             heat.value = h;
             heat.at_us = std::max(heat.at_us, io.time_us);
         }
+        if (read_ahead_unused_.erase(key)) count_read_ahead(true);
         auto it = residents_.find(key);
         if (it != residents_.end()) {
             touch_resident(key, it->second);
@@ -198,7 +201,9 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
 
     std::int64_t need_room = 0;
     std::vector<double> needy_heat;  // of the extents that found no room, in promotion order
-    for (ExtentKey key : candidates) {
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const ExtentKey key = candidates[i];
+        const bool is_read_ahead = i < read_ahead_count;
         const LunId lun = key_lun(key);
         const TierId home = view.home_tier(lun);
         homes_[lun] = home;
@@ -212,12 +217,24 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             o.extent = key_extent(key);
             o.from = current;
             o.to = fast_;
-            o.reason = name_ + ": accessed";
+            o.reason = name_ + (is_read_ahead ? ": read-ahead" : ": accessed");
             promoting_.insert(key);
+            if (is_read_ahead) {
+                read_ahead_orders_.insert(key);
+                read_ahead_unused_.insert(key);
+            }
             orders.push_back(std::move(o));
         } else {
             ++need_room;
-            if (params_.evict_coldest) needy_heat.push_back(heat_at(key, now_us));
+            if (params_.evict_coldest) {
+                // A read-ahead extent is as hot as the nearest extent of its run behind it.
+                double h = heat_at(key, now_us);
+                for (std::uint64_t d = 1;
+                     h == 0 && is_read_ahead && d <= params_.prefetch_depth && d <= key_extent(key);
+                     ++d)
+                    h = heat_at(make_extent_key(lun, key_extent(key) - d), now_us);
+                needy_heat.push_back(h);
+            }
         }
     }
 
@@ -277,26 +294,39 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     return orders;
 }
 
+void CachingPolicy::count_read_ahead(bool used) {
+    (used ? read_ahead_used_ : read_ahead_wasted_) += 1;
+    if (read_ahead_used_ + read_ahead_wasted_ > 64) {
+        read_ahead_used_ /= 2;
+        read_ahead_wasted_ /= 2;
+    }
+}
+
 void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     promoting_.erase(key);
     demoting_.erase(key);
     wanted_.erase(key);
-    if (order.to == fast_)
+    read_ahead_orders_.erase(key);
+    if (order.to == fast_) {
         insert_resident(key);
-    else
+    } else {
         erase_resident(key);
+        if (read_ahead_unused_.erase(key)) count_read_ahead(false);
+    }
 }
 
 void CachingPolicy::dropped(const MigrationOrder& order, std::uint64_t) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     promoting_.erase(key);
     demoting_.erase(key);
+    if (read_ahead_orders_.erase(key)) read_ahead_unused_.erase(key);  // never moved: no cost
 }
 
 std::vector<CachingVariant> caching_variants() {
     CachingParams readahead;
     readahead.prefetch_depth = 32;
+    readahead.prefetch_feedback = true;
     CachingParams lrfu;
     lrfu.heat_half_life_us = 60'000'000;
     lrfu.evict_coldest = true;

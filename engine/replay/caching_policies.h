@@ -11,7 +11,9 @@
 //   - read-ahead: an access to extent e of a LUN within `run_window_us` of an access to e-1
 //     extends the run ending at e-1; once a run spans three extents, the next ones are
 //     promoted ahead of the walk, twice the run's length (at most `prefetch_depth`), and before
-//     anything else (sequential scans and bursts of writes that walk the LUN);
+//     anything else (sequential scans and bursts of writes that walk the LUN); with
+//     `prefetch_feedback`, only one extent ahead while most read-ahead goes unused, and with
+//     coldest eviction a read-ahead extent counts as hot as the run that asked for it;
 //   - segmented LRU (scan resistance): residents accessed again after their promotion are
 //     protected (at most `protected_share` of the tier); eviction takes the least recently used
 //     probationary resident first, so one-touch extents do not push out reused ones;
@@ -50,6 +52,8 @@ struct CachingParams {
     double reserve_share = 0.0;  // of the fastest tier's slots; 0 = no demotion ahead of need
     std::size_t prefetch_depth = 0;
     std::uint64_t run_window_us = 2'000'000;
+    // Read ahead one extent only while less than a third of recent read-ahead was used.
+    bool prefetch_feedback = false;
     double protected_share = 0.0;         // 0 = plain LRU eviction
     std::uint64_t heat_half_life_us = 0;  // 0: promote most recent first; else hottest first
     bool evict_coldest = false;           // evict the lowest heat first (needs heat_half_life_us)
@@ -112,14 +116,18 @@ private:
         std::uint64_t length = 0;  // extents of the run ending here (1: no run)
     };
     std::unordered_map<ExtentKey, RunMark> last_access_;  // for run detection
+    std::unordered_set<ExtentKey> read_ahead_orders_;     // promotions ordered as read-ahead
+    std::unordered_set<ExtentKey> read_ahead_unused_;     // read ahead, resident, not yet used
+    double read_ahead_used_ = 1, read_ahead_wasted_ = 0;  // decayed counts
+    void count_read_ahead(bool used);
     std::unordered_set<ExtentKey> promoting_, demoting_;  // ordered, not yet done
     std::unordered_map<LunId, TierId> homes_;
     TierId fast_ = 0;
 };
 
 // The variants registered by name (builtin_policy_registry), each with what it is for:
-// readahead (carry-over + read-ahead), lrfu (carry-over + 1-minute heat order + coldest
-// eviction), slru (carry-over + 10-minute heat order + segmented LRU).
+// readahead (carry-over + read-ahead with feedback), lrfu (carry-over + 1-minute heat order +
+// coldest eviction), slru (carry-over + 10-minute heat order + segmented LRU).
 struct CachingVariant {
     std::string name;
     std::string description;
