@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "engine/replay/baseline_policies.h"
+#include "engine/replay/caching_policies.h"
 #include "engine/replay/oracle_policy.h"
 
 namespace rbdtier {
@@ -61,6 +62,9 @@ PolicyRegistry builtin_policy_registry() {
                                                     c.config.horizon_us,
                                                     TenantSlots::from(c.config));
           });
+    for (const auto& variant : caching_variants())
+        r.add(variant.name, variant.description,
+              [variant](const PolicyContext& c) { return make_caching_policy(variant, c.config); });
     register_predictive_policy(r);
     return r;
 }

@@ -10,6 +10,7 @@
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
 #include "engine/predictive_policy.h"
 #include "engine/replay/baseline_policies.h"
+#include "engine/replay/caching_policies.h"
 #include "engine/replay/predictive_config.h"
 #include "engine/strategy_selector.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
@@ -57,6 +58,8 @@ std::unique_ptr<PlacementPolicy> make_adaptive(const ReplayConfig& config, std::
          }},
         {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
     };
+    for (const auto& v : caching_variants())
+        candidates.push_back({v.name, [&config, v] { return make_caching_policy(v, config); }});
     return std::make_unique<StrategySelector>(std::move(name), candidates, config.channel());
 }
 #endif

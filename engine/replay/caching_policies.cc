@@ -1,0 +1,362 @@
+#include "engine/replay/caching_policies.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace rbdtier {
+
+namespace {
+
+constexpr std::size_t kMaxCandidatesPerRound = 4096;
+
+TierId fastest_tier(const std::vector<TierSpec>& tiers) {
+    TierId best = 0;
+    for (std::size_t t = 1; t < tiers.size(); ++t)
+        if (tiers[t].read_latency_us < tiers[best].read_latency_us) best = static_cast<TierId>(t);
+    return best;
+}
+
+}  // namespace
+
+CachingPolicy::CachingPolicy(std::string name, std::uint64_t extent_bytes, CachingParams params)
+    : name_(std::move(name)), extent_bytes_(extent_bytes), params_(params) {}
+
+void CachingPolicy::touch_resident(ExtentKey key, Resident& r) {
+    (r.protected_ ? protected_ : probationary_).erase({r.last_use, key});
+    r.last_use = ++seq_;
+    if (params_.protected_share > 0) r.protected_ = true;  // reused after its promotion
+    (r.protected_ ? protected_ : probationary_).insert({r.last_use, key});
+    // An overfull protected segment hands its least recently used resident back to probation.
+    while (protected_.size() > protected_slots_) {
+        const auto oldest = *protected_.begin();
+        protected_.erase(protected_.begin());
+        residents_[oldest.second].protected_ = false;
+        probationary_.insert(oldest);
+    }
+}
+
+void CachingPolicy::insert_resident(ExtentKey key) {
+    erase_resident(key);
+    Resident r{++seq_, false};
+    probationary_.insert({r.last_use, key});
+    residents_.emplace(key, r);
+}
+
+void CachingPolicy::erase_resident(ExtentKey key) {
+    auto it = residents_.find(key);
+    if (it == residents_.end()) return;
+    (it->second.protected_ ? protected_ : probationary_).erase({it->second.last_use, key});
+    residents_.erase(it);
+}
+
+bool CachingPolicy::admitted(ExtentKey key) const {
+    if (params_.admit_accesses <= 1) return true;
+    auto it = history_.find(key);
+    return it != history_.end() && it->second.accesses >= params_.admit_accesses;
+}
+
+void CachingPolicy::want(ExtentKey key, std::uint64_t until_us) {
+    if (!params_.carry_over) return;
+    auto& until = wanted_[key];
+    until = std::max(until, until_us);
+}
+
+double CachingPolicy::heat_at(ExtentKey key, std::uint64_t now_us) const {
+    auto it = heat_.find(key);
+    if (it == heat_.end()) return 0;
+    const double age = static_cast<double>(now_us - std::min(now_us, it->second.at_us));
+    return it->second.value * std::exp2(-age / static_cast<double>(params_.heat_half_life_us));
+}
+
+void CachingPolicy::observe(const IoEvent& io) {
+    const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
+    const std::uint64_t first = io.offset / extent_bytes_;
+    const std::uint64_t last = (io.offset + length - 1) / extent_bytes_;
+    for (std::uint64_t e = first; e <= last; ++e) {
+        const ExtentKey key = make_extent_key(io.lun, e);
+        if (params_.prefetch_depth > 0) {
+            std::uint64_t run = 1;
+            if (e > 0) {
+                auto prev = last_access_.find(make_extent_key(io.lun, e - 1));
+                if (prev != last_access_.end() &&
+                    io.time_us - std::min(prev->second.time_us, io.time_us) <=
+                        params_.run_window_us)
+                    run = prev->second.length + 1;
+            }
+            RunMark& mark = last_access_[key];
+            mark.time_us = std::max(mark.time_us, io.time_us);
+            mark.length = std::max(mark.length, run);
+            if (mark.length >= 3) {
+                const bool paying =
+                    !params_.prefetch_feedback || 2 * read_ahead_used_ >= read_ahead_wasted_;
+                const std::uint64_t depth =
+                    paying ? std::min<std::uint64_t>(params_.prefetch_depth, 2 * mark.length) : 1;
+                for (std::uint64_t d = 1; d <= depth; ++d)
+                    runs_.push_back(make_extent_key(io.lun, e + d));
+            }
+        }
+        if (params_.heat_half_life_us > 0) {
+            const double h = heat_at(key, io.time_us) + 1.0;
+            Heat& heat = heat_[key];
+            heat.value = h;
+            heat.at_us = std::max(heat.at_us, io.time_us);
+        }
+        if (read_ahead_unused_.erase(key)) count_read_ahead(true);
+        auto it = residents_.find(key);
+        if (it != residents_.end()) {
+            touch_resident(key, it->second);
+            continue;
+        }
+        if (params_.admit_accesses > 1) {
+            History& h = history_[key];
+            if (h.accesses > 0 && io.time_us > h.last_us + params_.admit_window_us) h.accesses = 0;
+            ++h.accesses;
+            h.last_us = std::max(h.last_us, io.time_us);
+        }
+        accessed_.push_back(key);
+        if (accessed_.size() > 16 * kMaxCandidatesPerRound)
+            accessed_.erase(accessed_.begin(), accessed_.begin() + 8 * kMaxCandidatesPerRound);
+    }
+}
+
+std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const PlacementView& view) {
+    std::vector<MigrationOrder> orders;
+    const auto& tiers = view.tiers();
+    if (tiers.empty()) return orders;
+    fast_ = fastest_tier(tiers);
+    const auto e_bytes = static_cast<std::int64_t>(view.extent_bytes());
+    const std::uint64_t capacity = tiers[fast_].capacity_bytes;
+    const std::int64_t slots =
+        capacity == 0 ? INT64_MAX / 2 : static_cast<std::int64_t>(capacity) / e_bytes;
+    std::int64_t free = capacity == 0 ? INT64_MAX / 2
+                                      : (static_cast<std::int64_t>(capacity) -
+                                         static_cast<std::int64_t>(view.used_bytes(fast_))) /
+                                            e_bytes;
+    if (params_.protected_share > 0 && capacity != 0)
+        protected_slots_ = std::max<std::size_t>(
+            1, static_cast<std::size_t>(params_.protected_share * static_cast<double>(slots)));
+
+    // Extents to promote, best first: the read-ahead of runs (the latest run first, nearest
+    // extent first), then those accessed this round (most recent first), then those still
+    // wanted from earlier rounds (most recent first).
+    const std::size_t max_orders =
+        params_.max_orders_per_round > 0 ? params_.max_orders_per_round : kMaxCandidatesPerRound;
+    const std::size_t max_candidates = std::min(max_orders, kMaxCandidatesPerRound);
+    std::vector<ExtentKey> candidates;
+    std::unordered_set<ExtentKey> seen, accessed_now;
+    auto consider = [&](ExtentKey key) {
+        if (candidates.size() >= max_candidates || !seen.insert(key).second) return;
+        if (residents_.count(key) || promoting_.count(key)) return;
+        candidates.push_back(key);
+    };
+    // runs_ holds the read-ahead of each access in order, nearest first: walk the accesses
+    // from the latest and keep each one's order.
+    for (std::size_t end = runs_.size(); end > 0;) {
+        std::size_t begin = end - 1;
+        while (begin > 0 && key_lun(runs_[begin - 1]) == key_lun(runs_[begin]) &&
+               key_extent(runs_[begin - 1]) + 1 == key_extent(runs_[begin]))
+            --begin;
+        for (std::size_t i = begin; i < end; ++i) consider(runs_[i]);
+        end = begin;
+    }
+    const std::size_t read_ahead_count = candidates.size();
+    for (auto it = accessed_.rbegin(); it != accessed_.rend(); ++it) {
+        accessed_now.insert(*it);
+        if (admitted(*it)) {
+            consider(*it);
+            want(*it, now_us + params_.want_ttl_us);
+        }
+    }
+    std::vector<std::pair<std::uint64_t, ExtentKey>> carried;
+    for (auto it = wanted_.begin(); it != wanted_.end();) {
+        if (it->second < now_us || residents_.count(it->first)) {
+            it = wanted_.erase(it);
+            continue;
+        }
+        carried.push_back({it->second, it->first});
+        ++it;
+    }
+    std::sort(carried.begin(), carried.end(), std::greater<>());
+    for (const auto& [until, key] : carried) consider(key);
+    if (params_.heat_half_life_us > 0) {
+        // Hottest first, the read-ahead of runs staying ahead of everything else.
+        const auto first_wanted =
+            candidates.begin() + static_cast<std::ptrdiff_t>(read_ahead_count);
+        std::vector<std::pair<double, ExtentKey>> by_heat;
+        for (auto it = first_wanted; it != candidates.end(); ++it)
+            by_heat.push_back({heat_at(*it, now_us), *it});
+        std::stable_sort(by_heat.begin(), by_heat.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        auto out = first_wanted;
+        for (const auto& [h, key] : by_heat) *out++ = key;
+        if (now_us >= next_heat_prune_us_) {
+            next_heat_prune_us_ = now_us + params_.heat_half_life_us;
+            for (auto it = heat_.begin(); it != heat_.end();)
+                it = heat_at(it->first, now_us) < 1e-3 ? heat_.erase(it) : std::next(it);
+        }
+    }
+    accessed_.clear();
+    runs_.clear();
+
+    std::int64_t need_room = 0;
+    std::vector<double> needy_heat;  // of the extents that found no room, in promotion order
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const ExtentKey key = candidates[i];
+        const bool is_read_ahead = i < read_ahead_count;
+        const LunId lun = key_lun(key);
+        const TierId home = view.home_tier(lun);
+        homes_[lun] = home;
+        const TierId current = view.tier_of(lun, key_extent(key));
+        if (current == fast_ || !(tiers[fast_].read_latency_us < tiers[current].read_latency_us))
+            continue;
+        if (free > 0) {
+            --free;
+            MigrationOrder o;
+            o.lun = lun;
+            o.extent = key_extent(key);
+            o.from = current;
+            o.to = fast_;
+            o.reason = name_ + (is_read_ahead ? ": read-ahead" : ": accessed");
+            promoting_.insert(key);
+            if (is_read_ahead) {
+                read_ahead_orders_.insert(key);
+                read_ahead_unused_.insert(key);
+            }
+            orders.push_back(std::move(o));
+        } else {
+            ++need_room;
+            if (params_.evict_coldest) {
+                // A read-ahead extent is as hot as the nearest extent of its run behind it.
+                double h = heat_at(key, now_us);
+                for (std::uint64_t d = 1;
+                     h == 0 && is_read_ahead && d <= params_.prefetch_depth && d <= key_extent(key);
+                     ++d)
+                    h = heat_at(make_extent_key(lun, key_extent(key) - d), now_us);
+                needy_heat.push_back(h);
+            }
+        }
+    }
+
+    // Room: demote least recently used residents (probationary first) for the extents that
+    // found none, and ahead of need for the reserve, counting demotions already under way.
+    const auto reserve = static_cast<std::int64_t>(
+        std::ceil(params_.reserve_share * static_cast<double>(capacity == 0 ? 0 : slots)));
+    std::int64_t deficit = need_room + reserve - free - static_cast<std::int64_t>(demoting_.size());
+    std::vector<ExtentKey> victims;
+    if (deficit > 0) {
+        if (params_.evict_coldest) {
+            std::vector<std::pair<double, ExtentKey>> by_heat;
+            for (const auto& [key, r] : residents_) by_heat.push_back({heat_at(key, now_us), key});
+            std::sort(by_heat.begin(), by_heat.end());
+            for (const auto& [h, key] : by_heat) victims.push_back(key);
+        } else {
+            for (const Lru* segment : {&probationary_, &protected_})
+                for (const auto& [use, key] : *segment) victims.push_back(key);
+        }
+    }
+    // Coldest-first eviction trades a resident only for a hotter extent (the k-th extent that
+    // found no room, past those that room already being freed will take, against the k-th
+    // coldest resident), so that one-off reads do not push out extents that keep coming back.
+    std::size_t paired = static_cast<std::size_t>(
+        std::max<std::int64_t>(0, free + static_cast<std::int64_t>(demoting_.size())));
+    for (auto it = victims.begin();
+         it != victims.end() && deficit > 0 && orders.size() < max_orders; ++it) {
+        const ExtentKey key = *it;
+        if (demoting_.count(key) || accessed_now.count(key)) continue;
+        if (params_.evict_coldest) {
+            if (paired >= needy_heat.size() || !(heat_at(key, now_us) < needy_heat[paired])) break;
+            ++paired;
+        }
+        const LunId lun = key_lun(key);
+        auto home = homes_.find(lun);
+        const TierId to = home != homes_.end() ? home->second : view.home_tier(lun);
+        const TierId current = view.tier_of(lun, key_extent(key));
+        if (current == to) continue;
+        MigrationOrder d;
+        d.lun = lun;
+        d.extent = key_extent(key);
+        d.from = current;
+        d.to = to;
+        d.reason = name_ + (params_.evict_coldest ? ": coldest eviction" : ": LRU eviction");
+        demoting_.insert(key);
+        orders.push_back(std::move(d));
+        --deficit;
+    }
+
+    // History older than its window can no longer admit or start a run.
+    for (auto it = history_.begin(); it != history_.end();)
+        it = now_us > it->second.last_us + params_.admit_window_us ? history_.erase(it)
+                                                                   : std::next(it);
+    for (auto it = last_access_.begin(); it != last_access_.end();)
+        it = now_us > it->second.time_us + params_.run_window_us ? last_access_.erase(it)
+                                                                 : std::next(it);
+    return orders;
+}
+
+void CachingPolicy::count_read_ahead(bool used) {
+    (used ? read_ahead_used_ : read_ahead_wasted_) += 1;
+    if (read_ahead_used_ + read_ahead_wasted_ > 64) {
+        read_ahead_used_ /= 2;
+        read_ahead_wasted_ /= 2;
+    }
+}
+
+void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    promoting_.erase(key);
+    demoting_.erase(key);
+    wanted_.erase(key);
+    read_ahead_orders_.erase(key);
+    if (order.to == fast_) {
+        insert_resident(key);
+    } else {
+        erase_resident(key);
+        if (read_ahead_unused_.erase(key)) count_read_ahead(false);
+    }
+}
+
+void CachingPolicy::dropped(const MigrationOrder& order, std::uint64_t) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    promoting_.erase(key);
+    demoting_.erase(key);
+    if (read_ahead_orders_.erase(key)) read_ahead_unused_.erase(key);  // never moved: no cost
+}
+
+std::vector<CachingVariant> caching_variants() {
+    CachingParams readahead;
+    readahead.prefetch_depth = 32;
+    readahead.prefetch_feedback = true;
+    CachingParams lrfu;
+    lrfu.heat_half_life_us = 60'000'000;
+    lrfu.evict_coldest = true;
+    CachingParams slru;
+    slru.heat_half_life_us = 600'000'000;
+    slru.protected_share = 0.8;
+    return {
+        {"readahead",
+         "promote on access and the next extents of a sequential run ahead of it, evict LRU",
+         readahead},
+        {"lrfu",
+         "promote on access hottest first (1-minute decayed heat), evict the coldest resident "
+         "only for a hotter extent",
+         lrfu},
+        {"slru",
+         "promote on access hottest first (10-minute decayed heat), segmented LRU eviction "
+         "protecting reused extents",
+         slru},
+    };
+}
+
+std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
+                                                     const ReplayConfig& config) {
+    CachingParams params = variant.params;
+    const double per_round = config.bandwidth_bytes_per_s * static_cast<double>(config.round_us) /
+                             1e6 /
+                             static_cast<double>(std::max<std::uint64_t>(config.extent_bytes, 1));
+    params.max_orders_per_round =
+        2 * (static_cast<std::size_t>(std::ceil(per_round)) + config.max_concurrent);
+    return std::make_unique<CachingPolicy>(variant.name, config.extent_bytes, params);
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,143 @@
+// Promote-on-access placement policies that attack what plain reactive placement loses on real
+// traces (candidates for the strategy selector, and standalone policies in the registry).
+//
+// CachingPolicy promotes accessed extents into the fastest tier, as ReactivePolicy does, and
+// differs in switchable ways, each aimed at one kind of miss:
+//   - carry-over: an accessed extent that found no room stays wanted (for `want_ttl_us` after
+//     its last access) and is promoted as soon as an eviction frees room, instead of waiting
+//     for another access after the eviction (reactive needs two accesses once the tier is full);
+//   - reserve: least recently used residents are demoted ahead of need so that `reserve_share`
+//     of the tier's slots is free or being freed, and a promotion does not wait for room;
+//   - read-ahead: an access to extent e of a LUN within `run_window_us` of an access to e-1
+//     extends the run ending at e-1; once a run spans three extents, the next ones are
+//     promoted ahead of the walk, twice the run's length (at most `prefetch_depth`), and before
+//     anything else (sequential scans and bursts of writes that walk the LUN); with
+//     `prefetch_feedback`, only one extent ahead while most read-ahead goes unused, and with
+//     coldest eviction a read-ahead extent counts as hot as the run that asked for it;
+//   - segmented LRU (scan resistance): residents accessed again after their promotion are
+//     protected (at most `protected_share` of the tier); eviction takes the least recently used
+//     probationary resident first, so one-touch extents do not push out reused ones;
+//   - heat order: with `heat_half_life_us`, the extents wanted in a round are promoted hottest
+//     first (exponentially decayed access count) rather than most recent first, so that a
+//     saturated channel carries the extents that keep coming back;
+//   - coldest eviction (with heat order, `evict_coldest`): the resident with the lowest heat
+//     goes first, and only to make room for a hotter extent (TinyLFU-style admission), so one-off
+//     reads neither evict a hot set nor spend the channel on trading one-off extents;
+//   - admission: an extent is promoted only once it has been accessed `admit_accesses` times
+//     within `admit_window_us` (the history remembers non-resident extents that long), which
+//     spends no bandwidth on extents touched once.
+// Demotions go to the LUN's home tier. The executor enforces capacity, quotas and budget;
+// orders it refuses or drops are simply wanted again later. Single-threaded, as
+// PlacementPolicy requires. Memory: one entry per resident, per wanted extent and per extent
+// accessed within the longest window (older history is pruned every round).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/extent_key.h"
+#include "engine/placement_policy.h"
+#include "engine/replay/tier_model.h"
+
+namespace rbdtier {
+
+struct CachingParams {
+    bool carry_over = true;
+    std::uint64_t want_ttl_us = 10'000'000;
+    double reserve_share = 0.0;  // of the fastest tier's slots; 0 = no demotion ahead of need
+    std::size_t prefetch_depth = 0;
+    std::uint64_t run_window_us = 2'000'000;
+    // Read ahead one extent only while less than a third of recent read-ahead was used.
+    bool prefetch_feedback = false;
+    double protected_share = 0.0;         // 0 = plain LRU eviction
+    std::uint64_t heat_half_life_us = 0;  // 0: promote most recent first; else hottest first
+    bool evict_coldest = false;           // evict the lowest heat first (needs heat_half_life_us)
+    unsigned admit_accesses = 1;
+    // Orders proposed per round at most (0: no limit). What the channel cannot start within a
+    // round is dropped at the next one, so proposing more only costs CPU (in a selector's
+    // ghosts, for every candidate); make_caching_policy sets it from the budget.
+    std::size_t max_orders_per_round = 0;
+    std::uint64_t admit_window_us = 60'000'000;
+};
+
+class CachingPolicy final : public PlacementPolicy {
+public:
+    CachingPolicy(std::string name, std::uint64_t extent_bytes, CachingParams params);
+    std::string_view name() const override { return name_; }
+    void observe(const IoEvent& io) override;
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
+
+private:
+    struct Resident {
+        std::uint64_t last_use = 0;  // sequence number of the last access (or promotion)
+        bool protected_ = false;
+    };
+    struct History {
+        std::uint64_t last_us = 0;
+        unsigned accesses = 0;  // within admit_window_us of last_us
+    };
+    using Lru = std::set<std::pair<std::uint64_t, ExtentKey>>;
+
+    void touch_resident(ExtentKey key, Resident& r);
+    void insert_resident(ExtentKey key);
+    void erase_resident(ExtentKey key);
+    bool admitted(ExtentKey key) const;
+    void want(ExtentKey key, std::uint64_t until_us);
+    // The next resident to demote that is not already leaving and not in `keep`; 0 if none.
+    bool next_victim(const std::unordered_set<ExtentKey>& keep, ExtentKey& victim) const;
+
+    std::string name_;
+    std::uint64_t extent_bytes_;
+    CachingParams params_;
+    std::uint64_t seq_ = 0;
+    std::vector<ExtentKey> accessed_;  // since the last plan, in access order
+    std::vector<ExtentKey> runs_;      // read-ahead extents found since the last plan
+    std::unordered_map<ExtentKey, std::uint64_t> wanted_;  // key -> wanted until (µs)
+    std::unordered_map<ExtentKey, Resident> residents_;
+    Lru probationary_, protected_;
+    std::size_t protected_slots_ = SIZE_MAX;
+    std::unordered_map<ExtentKey, History> history_;
+    struct Heat {
+        double value = 0;
+        std::uint64_t at_us = 0;
+    };
+    double heat_at(ExtentKey key, std::uint64_t now_us) const;
+    std::unordered_map<ExtentKey, Heat> heat_;
+    std::uint64_t next_heat_prune_us_ = 0;
+    struct RunMark {
+        std::uint64_t time_us = 0;
+        std::uint64_t length = 0;  // extents of the run ending here (1: no run)
+    };
+    std::unordered_map<ExtentKey, RunMark> last_access_;  // for run detection
+    std::unordered_set<ExtentKey> read_ahead_orders_;     // promotions ordered as read-ahead
+    std::unordered_set<ExtentKey> read_ahead_unused_;     // read ahead, resident, not yet used
+    double read_ahead_used_ = 1, read_ahead_wasted_ = 0;  // decayed counts
+    void count_read_ahead(bool used);
+    std::unordered_set<ExtentKey> promoting_, demoting_;  // ordered, not yet done
+    std::unordered_map<LunId, TierId> homes_;
+    TierId fast_ = 0;
+};
+
+// The variants registered by name (builtin_policy_registry), each with what it is for:
+// readahead (carry-over + read-ahead with feedback), lrfu (carry-over + 1-minute heat order +
+// coldest eviction), slru (carry-over + 10-minute heat order + segmented LRU).
+struct CachingVariant {
+    std::string name;
+    std::string description;
+    CachingParams params;
+};
+std::vector<CachingVariant> caching_variants();
+
+// `variant` for the replay configuration `config`: its extent size, and at most twice the
+// orders per round that the budget (bandwidth over a round, plus the concurrency) can start.
+std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
+                                                     const ReplayConfig& config);
+
+}  // namespace rbdtier
