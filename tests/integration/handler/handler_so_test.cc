@@ -376,6 +376,46 @@ TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
     ASSERT_TRUE(image.remove().is_ok());
 }
 
+// `rbdtier health` on a gateway with a tiered LUN: HEALTH_OK (exit 0), then an admin pause
+// makes it HEALTH_WARN (exit 1) with the reason, in text and JSON, until resumed; a gateway
+// that cannot be asked is exit 3.
+TEST_F(HandlerSo, HealthSaysWhatIsWrongUntilItClears) {
+    GatewayConf gw("metrics_port = 0\n");
+    TestImage image("hdd-a", "so-health", 8 << 20);
+    harness::Harness h(HANDLER_SO);
+    auto dev =
+        h.open({"hdd-a/" + image.name() + ";conf=" + conf() + ";tiers=hdd-a+nvme-a", 8 << 20});
+    const std::string cli = std::string(RBDTIER_CLI_PATH) + " health --socket " + gw.socket();
+    CliRun r = run_command(cli);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "HEALTH_OK\n");
+
+    (void)cli_json("pause", gw.socket());
+    r = run_command(cli);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out,
+              "HEALTH_WARN migrations paused by an admin\n"
+              "[WRN] ENGINE_PAUSED: migrations paused by an admin\n"
+              "    no extent of 1 tiered LUN moves until `rbdtier resume`\n");
+    r = run_command(cli + " --format json");
+    EXPECT_EQ(r.code, 1) << r.out;
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    EXPECT_EQ(j["status"], "HEALTH_WARN");
+    EXPECT_EQ(j["checks"]["ENGINE_PAUSED"]["severity"], "HEALTH_WARN") << r.out;
+
+    (void)cli_json("resume", gw.socket());
+    r = run_command(cli);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "HEALTH_OK\n");
+
+    r = run_command(std::string(RBDTIER_CLI_PATH) + " health --socket " + gw.dir() +
+                    "/no-such.asok 2>&1");
+    EXPECT_EQ(r.code, 3) << r.out;
+    dev.reset();
+    ASSERT_TRUE(image.remove().is_ok());
+}
+
 // A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID and then
 // failed in the monitor's map at once, so the cluster is left as it was found (without it, the
 // monitor keeps answering `df` from the dead manager's last figures until its beacon grace ends).
@@ -534,6 +574,28 @@ TEST_F(HandlerSo, EveryLunShowsInTheServiceMapAsAPortal) {
         },
         std::chrono::seconds(60)))
         << s.out;
+
+    // The gateway's health is each LUN's status: an admin pause shows on the tiered LUN.
+    (void)cli_json("pause", gw.socket());
+    EXPECT_TRUE(wait_for(
+        [&] {
+            status = ceph_json("service status");
+            return status.contains(status_of(tiered_daemon)) &&
+                   status[status_of(tiered_daemon)].value("health", "") == "HEALTH_WARN" &&
+                   status[status_of(tiered_daemon)].value("health_checks", "") == "ENGINE_PAUSED" &&
+                   status[status_of(tiered_daemon)].value("engine", "") == "paused";
+        },
+        std::chrono::seconds(60)))
+        << status.dump();
+    (void)cli_json("resume", gw.socket());
+    EXPECT_TRUE(wait_for(
+        [&] {
+            status = ceph_json("service status");
+            return status.contains(status_of(tiered_daemon)) &&
+                   status[status_of(tiered_daemon)].value("health", "") == "HEALTH_OK";
+        },
+        std::chrono::seconds(60)))
+        << status.dump();
 
     // The plain LUN closed: its daemon leaves the map; the tiered one stays.
     pdev.reset();
