@@ -163,7 +163,7 @@ HealthReport evaluate_health(const GatewayHealthFacts& facts) {
         for (const PoolHealthFacts& pool : lun.pools) {
             if (pool.full) {
                 if (pool.home) {
-                    c.add("TIER_POOL_FULL", HealthLevel::kErr,
+                    c.add("TIER_POOL_FULL", HealthLevel::kWarn,
                           "pool " + pool.pool + " is full: it is the home pool of " + lun.lun);
                 } else {
                     c.add(

@@ -8,8 +8,10 @@
 //   ENGINE_PAUSED           WARN  an admin paused migrations (rbdtier pause)
 //   TENANT_QUOTA_EXCEEDED   WARN  a tenant holds its quota of a pool or more (nothing more moves
 //                                 there for it)
-//   TIER_POOL_FULL          WARN  a tier pool is full (nothing more moves there); ERR when it is
-//                                 the LUN's home pool (writes to home data will fail)
+//   TIER_POOL_FULL          WARN  a pool of a LUN is full at its full ratio (by default Ceph's
+//                                 nearfull ratio, which Ceph itself only warns about): nothing
+//                                 more moves into a full tier pool; a full home pool is named
+//                                 as such (extents moving home are refused)
 //   TIER_POOL_UNREACHABLE   WARN  the resource monitor cannot sample a pool (the last error)
 //   TIERING_NOT_OWNED       WARN  the gateway can neither own nor follow the LUN's tiering
 //   FOLLOWER_BEHIND         WARN  the placement routing is suspended (commands park while the

@@ -70,7 +70,7 @@ TEST(GatewayHealth, TenantQuotaReachedOrExceededWarnsOncePerTenantAndPool) {
     EXPECT_EQ(c.detail[0], "tenant t1 holds 64 MiB of its 64 MiB quota in pool nvme-a");
 }
 
-TEST(GatewayHealth, AFullTierPoolWarnsAFullHomePoolIsAnError) {
+TEST(GatewayHealth, AFullPoolWarnsAndSaysWhetherItIsAHomePool) {
     LunHealthFacts a = tiered_lun("hdd-a/a");
     a.pools[1].full = true;
     HealthReport r = one(a);
@@ -79,9 +79,10 @@ TEST(GatewayHealth, AFullTierPoolWarnsAFullHomePoolIsAnError) {
               "pool nvme-a is full: no extent of hdd-a/a moves there");
     a.pools[0].full = true;
     r = one(a);
-    EXPECT_EQ(r.status, HealthLevel::kErr);
-    EXPECT_EQ(check(r, "TIER_POOL_FULL").severity, HealthLevel::kErr);
+    EXPECT_EQ(r.status, HealthLevel::kWarn);
     EXPECT_EQ(check(r, "TIER_POOL_FULL").summary, "2 pools full");
+    EXPECT_EQ(check(r, "TIER_POOL_FULL").detail[0],
+              "pool hdd-a is full: it is the home pool of hdd-a/a");
 }
 
 TEST(GatewayHealth, AnUnreachablePoolWarnsWithTheMonitorsError) {
