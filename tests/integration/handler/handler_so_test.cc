@@ -416,6 +416,55 @@ TEST_F(HandlerSo, HealthSaysWhatIsWrongUntilItClears) {
     ASSERT_TRUE(image.remove().is_ok());
 }
 
+// A tenant holding its whole quota of a tier pool is HEALTH_WARN TENANT_QUOTA_EXCEEDED with
+// the tenant, the bytes and the pool, until its quota is raised (each LUN re-reads its tenant
+// every resource interval, 5 s).
+TEST_F(HandlerSo, HealthWarnsWhileATenantHoldsItsWholeQuota) {
+    GatewayConf gw("metrics_port = 0\n");
+    TestImage image("hdd-a", "so-quota", 16 << 20);
+    const std::string cli = RBDTIER_CLI_PATH;
+    const std::string tenant = "so-health-" + std::to_string(::getpid());
+    const std::string tenant_opts = " --pool hdd-a --ceph-conf " + conf() + " --format json";
+    CliRun r = run_command(cli + " tenant create " + tenant + " --quota nvme-a=4M" + tenant_opts);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string lun = "hdd-a/" + image.name();
+    harness::Harness h(HANDLER_SO);
+    harness::DeviceConfig dc{
+        lun + ";conf=" + conf() + ";tiers=hdd-a+nvme-a;policy=reactive;tenant=" + tenant, 16 << 20};
+    dc.implicit_failover = true;  // a write takes the RBD exclusive lock: the LUN migrates
+    auto dev = h.open(dc);
+    std::vector<char> data(4096, 'q');
+    ASSERT_TRUE(dev->write(0, data.data(), data.size()).ok());
+    (void)cli_json("pin " + lun + " 0-0 nvme-a", gw.socket());  // 4 MiB: the whole quota
+
+    const std::string health = cli + " health --format json --socket " + gw.socket();
+    nlohmann::json j;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            r = run_command(health);
+            j = nlohmann::json::parse(r.out, nullptr, false);
+            return r.code == 1 && j.is_object() && j["checks"].contains("TENANT_QUOTA_EXCEEDED");
+        },
+        std::chrono::seconds(90)))
+        << r.code << " " << r.out;
+    EXPECT_EQ(j["status"], "HEALTH_WARN");
+    EXPECT_EQ(j["checks"]["TENANT_QUOTA_EXCEEDED"]["detail"][0]["message"],
+              "tenant " + tenant + " holds 4 MiB of its 4 MiB quota in pool nvme-a")
+        << j.dump();
+
+    r = run_command(cli + " tenant set " + tenant + " --quota nvme-a=1G" + tenant_opts);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            r = run_command(health);
+            return r.code == 0;
+        },
+        std::chrono::seconds(60)))
+        << r.code << " " << r.out;
+    dev.reset();
+    ASSERT_TRUE(image.remove().is_ok());
+}
+
 // A ceph-mgr of this test's own (the service map is the manager's), stopped by its PID and then
 // failed in the monitor's map at once, so the cluster is left as it was found (without it, the
 // monitor keeps answering `df` from the dead manager's last figures until its beacon grace ends).
