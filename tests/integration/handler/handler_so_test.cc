@@ -423,7 +423,10 @@ TEST_F(HandlerSo, HealthWarnsWhileATenantHoldsItsWholeQuota) {
     GatewayConf gw("metrics_port = 0\n");
     TestImage image("hdd-a", "so-quota", 16 << 20);
     const std::string cli = RBDTIER_CLI_PATH;
-    const std::string tenant = "so-health-" + std::to_string(::getpid());
+    // Tenants stay in RADOS: a name of this run's own (also with --gtest_repeat).
+    const std::string tenant =
+        "so-health-" + std::to_string(::getpid()) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
     const std::string tenant_opts = " --pool hdd-a --ceph-conf " + conf() + " --format json";
     CliRun r = run_command(cli + " tenant create " + tenant + " --quota nvme-a=4M" + tenant_opts);
     ASSERT_EQ(r.code, 0) << r.out;
