@@ -388,6 +388,17 @@ std::vector<MigrationRecord> LunTiering::history() const {
     return {history_.begin(), history_.end()};
 }
 
+std::vector<MigrationRecord> LunTiering::history(std::size_t last) const {
+    std::lock_guard lock(mutex_);
+    const std::size_t skip = history_.size() > last ? history_.size() - last : 0;
+    return {history_.begin() + static_cast<std::ptrdiff_t>(skip), history_.end()};
+}
+
+std::vector<bool> LunTiering::pools_full() const {
+    std::lock_guard lock(mutex_);
+    return pool_full_;
+}
+
 void LunTiering::set_bandwidth(double bytes_per_s) {
     const double before = bucket_.rate();
     bucket_.set_rate(bytes_per_s);

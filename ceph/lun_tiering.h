@@ -150,6 +150,8 @@ public:
 
     LunTieringStats stats() const;
     std::vector<MigrationRecord> history() const;
+    std::vector<MigrationRecord> history(std::size_t last) const;  // the newest `last` of them
+    std::vector<bool> pools_full() const;  // per tier id, as the last resource sample found
     const std::vector<TierSpec>& tiers() const { return specs_; }
 
     // Pins extents [first, first+count) to `tier`: rounds move them there first (within the

@@ -1,19 +1,25 @@
-// ServiceRegistration: this gateway in the cluster's service map (rados_service_register), as
-// upstream handler_rbd registers its LUNs, so `ceph service dump` / `ceph -s` list it.
+// The cluster's service map (kept by ceph-mgr): a daemon registered on a RADOS client, and a
+// thread that publishes the status of registered daemons.
 //
-// start() returns at once; a thread of its own connects a librados client of its own (the
-// monitors may be slow or away: opening LUNs must never wait for this), registers the daemon
-// (service type, daemon name, static metadata) and then publishes status() every `period`
-// (and on update_now()) with rados_service_update_status. A failure is handed to on_error once
-// per kind (connect, register, status update) and the thread keeps trying at the next period.
-// The service map itself is kept by ceph-mgr: without a manager the registration is accepted
-// but shows nowhere. stop() / the destructor ends the thread and shuts the client down.
+// register_service_daemon() registers one daemon (service type, daemon name, static metadata)
+// on an existing, connected client with rados_service_register; update_service_status()
+// replaces that daemon's status with rados_service_update_status. librados takes ONE
+// registration per client (a second rados_service_register on a client answers EEXIST), so a
+// process that shows several daemons, as upstream handler_rbd shows every image it serves,
+// registers each on a client of its own; rbdtier's LUNs each have one already (handler/lun.h).
+// Neither call waits for the cluster: librados hands the registration and the status to its
+// manager session and sends them when it has one. Without a manager the registration is
+// accepted but shows nowhere. The daemon leaves the map when its client shuts down (the client
+// tells the manager it closes; a manager that misses it drops the daemon after
+// mgr_service_beacon_grace).
+//
+// ServiceStatusPublisher: one thread that calls `publish` every `period` and on update_now(),
+// for all the daemons of a process at once (not a thread per daemon). stop() / the destructor
+// ends the thread; `publish` is never called after stop() returns.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,43 +34,31 @@ namespace rbdtier::ceph {
 
 using ServiceDict = std::map<std::string, std::string>;
 
-struct ServiceRegistrationOptions {
-    ClusterOptions cluster;
-    std::string service = "tcmu-runner";  // the daemon type upstream handler_rbd uses
-    std::string daemon;                   // e.g. "gw1:rbdtier"
-    ServiceDict metadata;
-    std::function<ServiceDict()> status;  // called on the registration's thread
-    std::function<void(const Status&)> on_error;
-    std::chrono::milliseconds period{5000};
-};
+// The service type upstream handler_rbd registers its images under.
+inline constexpr const char* kTcmuRunnerService = "tcmu-runner";
 
-class ServiceRegistration {
+// The packed form librados takes for metadata and status: key\0value\0...\0
+std::string pack_service_dict(const ServiceDict& dict);
+
+Status register_service_daemon(Cluster& cluster, const std::string& service,
+                               const std::string& daemon, const ServiceDict& metadata);
+Status update_service_status(Cluster& cluster, const ServiceDict& status);
+
+class ServiceStatusPublisher {
 public:
-    static std::unique_ptr<ServiceRegistration> start(ServiceRegistrationOptions options);
-    ~ServiceRegistration();
-    ServiceRegistration(const ServiceRegistration&) = delete;
-    ServiceRegistration& operator=(const ServiceRegistration&) = delete;
+    ServiceStatusPublisher(std::chrono::milliseconds period, std::function<void()> publish);
+    ~ServiceStatusPublisher();
+    ServiceStatusPublisher(const ServiceStatusPublisher&) = delete;
+    ServiceStatusPublisher& operator=(const ServiceStatusPublisher&) = delete;
 
-    void stop();
     void update_now();
-
-    bool registered() const { return registered_.load(); }
-    std::uint64_t status_updates() const { return updates_.load(); }
-    const std::string& service() const { return options_.service; }
-    const std::string& daemon() const { return options_.daemon; }
-
-    // The packed form librados takes for metadata and status: key\0value\0...\0
-    static std::string pack(const ServiceDict& dict);
+    void stop();
 
 private:
-    explicit ServiceRegistration(ServiceRegistrationOptions options);
     void run();
-    void report(const Status& status, int kind);
 
-    ServiceRegistrationOptions options_;
-    std::atomic<bool> registered_{false};
-    std::atomic<std::uint64_t> updates_{0};
-    unsigned reported_ = 0;  // kinds already reported (thread only)
+    const std::chrono::milliseconds period_;
+    const std::function<void()> publish_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

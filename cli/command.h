@@ -26,6 +26,7 @@ std::unique_ptr<Command> make_replay_command();
 
 // Gateway administration verbs (admin socket, see socket_command.h).
 std::unique_ptr<Command> make_status_command();
+std::unique_ptr<Command> make_health_command();
 std::unique_ptr<Command> make_lun_command();
 std::unique_ptr<Command> make_tier_command();
 std::unique_ptr<Command> make_migrations_command();

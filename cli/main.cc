@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(make_replay_command());
     add(make_status_command());
+    add(make_health_command());
     add(make_lun_command());
     add(make_tier_command());
     add(make_migrations_command());

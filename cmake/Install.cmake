@@ -7,6 +7,7 @@
 #   systemd drop-in     -> RBDTIER_SYSTEMD_DIR/tcmu-runner.service.d/rbdtier.conf
 #   rbdtier.8 man page  -> <mandir>/man8
 #   bash completion     -> RBDTIER_BASH_COMPLETION_DIR/rbdtier
+#   Grafana dashboard   -> <datadir>/rbdtier/grafana/rbdtier.json
 #   notes, README       -> <docdir>
 # No logrotate file: rbdtier logs through tcmu-runner's log, which tcmu-runner's package rotates.
 set(RBDTIER_CONF_DIR /etc/ceph CACHE PATH
@@ -31,5 +32,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/conf/tcmu-runner-rbdtier.conf
 install(FILES ${CMAKE_SOURCE_DIR}/doc/rbdtier.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${CMAKE_SOURCE_DIR}/conf/bash-completion.rbdtier DESTINATION ${RBDTIER_BASH_COMPLETION_DIR}
         RENAME rbdtier)
+install(FILES ${CMAKE_SOURCE_DIR}/conf/grafana/rbdtier.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/rbdtier/grafana)
 install(FILES ${CMAKE_SOURCE_DIR}/conf/tcmu.conf.note ${CMAKE_SOURCE_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -35,6 +35,7 @@ struct CommandSpec {
 };
 constexpr CommandSpec kCommands[] = {
     {"status", "gateway, site, pause state; per LUN lock ownership, engine and placement"},
+    {"health", "HEALTH_OK, HEALTH_WARN or HEALTH_ERR, with each problem and what it concerns"},
     {"lun list", "LUNs: size, tenant, extents and bytes per tier, engine counters"},
     {"lun show name=lun,type=CephString", "one LUN: tiers, engine, lock owner, I/O per tier"},
     {"lun evacuate name=lun,type=CephString",
@@ -350,6 +351,8 @@ AdminReply AdminCommands::handle(const json& request) {
             result = {{"version", RBDTIER_VERSION}};
         } else if (name == "reload") {
             result = reload(done);
+        } else if (name == "health") {
+            result = gateway_.health().to_json();  // takes the LUN list itself
         } else if (name == "pause" || name == "resume") {
             gateway_.set_paused(name == "pause");
             result = {{"paused", gateway_.paused()}};
@@ -761,6 +764,7 @@ json AdminCommands::scrub(const GatewayLun& lun, Outcome& done) const {
     ceph::ScrubReport report;
     const ceph::Status st = lun.migrator->scrub(report);
     if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
+    gateway_.note_scrub(lun.name, report.crc_mismatch);  // damage shows in health until clean
     if (report.crc_mismatch != 0) {
         done = {log::Level::kError, "found damaged extents: "};
     } else if (!report.problems.empty()) {

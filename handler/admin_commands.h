@@ -4,6 +4,8 @@
 // Ceph daemons do; `get_command_descriptions` gives each command's signature in Ceph's form, so
 // `ceph daemon PATH <command> [args]` works. Commands:
 //   status                      gateway, site, pause state, per-LUN lock ownership and engine
+//   health                      HEALTH_OK|WARN|ERR and its checks (gateway_health.h), in the
+//                               form of `ceph health detail -f json`
 //   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters,
 //                               extents away from the home image, whether it is pinned home
 //   lun evacuate {lun}          pins the LUN home whole (in RADOS: the home image's metadata,

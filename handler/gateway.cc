@@ -49,12 +49,12 @@ Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 
 Gateway::~Gateway() {
-    std::unique_ptr<ceph::ServiceRegistration> service;
+    std::unique_ptr<ceph::ServiceStatusPublisher> publisher;
     {
         std::lock_guard lock(mutex_);
-        service = std::move(service_);
+        publisher = std::move(publisher_);
     }
-    service.reset();  // its thread reads the LUN list: gone before the gateway
+    publisher.reset();  // its thread reads the LUN list: gone before the gateway
     stop_services();
 }
 
@@ -122,67 +122,201 @@ bool Gateway::admin_socket_serving() const {
     return admin_ != nullptr;
 }
 
-void Gateway::register_service(const ceph::ClusterOptions& cluster,
-                               std::function<void(const ceph::Status&)> on_error,
-                               std::chrono::milliseconds period) {
+void Gateway::start_service_map(std::function<void(const ceph::Status&)> on_error,
+                                std::chrono::milliseconds period) {
+    {
+        std::lock_guard lock(service_mutex_);
+        if (service_error_) return;
+        service_error_ = on_error ? std::move(on_error) : [](const ceph::Status&) {};
+    }
+    auto publisher =
+        std::make_unique<ceph::ServiceStatusPublisher>(period, [this] { publish_service_map(); });
     std::lock_guard lock(mutex_);
-    if (service_) return;
-    ceph::ServiceRegistrationOptions o;
-    o.cluster = cluster;
-    // Never let an unreachable cluster hold the registration thread for minutes.
-    o.cluster.conf.emplace_back("client_mount_timeout", "10");
-    o.daemon = local_hostname() + ":rbdtier";
-    o.metadata = {{"daemon_type", "gateway"},
-                  {"daemon_prefix", local_hostname()},
-                  {"handler", "rbdtier"},
-                  {"site", config_.site},
-                  {"admin_socket", config_.admin_socket}};
-    o.status = [this] { return service_status(); };
-    o.on_error = std::move(on_error);
-    o.period = period;
-    service_ = ceph::ServiceRegistration::start(std::move(o));
+    publisher_ = std::move(publisher);
+}
+
+namespace {
+std::string daemon_name(const GatewayLun& lun) {
+    return local_hostname() + ":" + lun.pool + "/" + (lun.ns.empty() ? "" : lun.ns + "/") +
+           lun.image;
+}
+}  // namespace
+
+void Gateway::publish_service_map() {
+    const GatewayConfig c = config();
+    std::function<void(const ceph::Status&)> on_error;
+    {
+        std::lock_guard lock(service_mutex_);
+        on_error = service_error_;
+    }
+    auto luns = lock_luns();
+    for (const GatewayLun& l : luns_) {
+        if (!l.cluster) continue;
+        bool registered = false;
+        {
+            std::lock_guard lock(service_mutex_);
+            registered = service_entries_[l.name].registered;
+        }
+        if (!registered) {
+            const std::string daemon = daemon_name(l);
+            ceph::ServiceDict metadata = {
+                {"daemon_type", "portal"}, {"daemon_prefix", local_hostname()},
+                {"pool_name", l.pool},     {"image_name", l.image},
+                {"handler", "rbdtier"},    {"lun", l.name},
+                {"site", c.site},          {"admin_socket", c.admin_socket}};
+            if (!l.ns.empty()) metadata["pool_namespace"] = l.ns;
+            if (l.home_image) {
+                if (auto id = l.home_image->id()) metadata["image_id"] = *id;
+            }
+            const ceph::Status st = ceph::register_service_daemon(
+                *l.cluster, ceph::kTcmuRunnerService, daemon, metadata);
+            std::lock_guard lock(service_mutex_);
+            ServiceEntry& e = service_entries_[l.name];
+            e.daemon = daemon;
+            if (st) {
+                e.registered = true;
+            } else if (!e.register_failed) {
+                e.register_failed = true;
+                on_error(st);
+            }
+            if (!e.registered) continue;
+        }
+        const ceph::ServiceDict status = service_status(l);
+        const ceph::Status st = ceph::update_service_status(*l.cluster, status);
+        std::lock_guard lock(service_mutex_);
+        ServiceEntry& e = service_entries_[l.name];
+        if (st) {
+            ++e.status_updates;
+        } else if (!e.update_failed) {
+            e.update_failed = true;
+            on_error(st.with_context(l.name));
+        }
+    }
 }
 
 nlohmann::json Gateway::service_json() const {
-    std::lock_guard lock(mutex_);
-    if (!service_) return nullptr;
-    return {{"type", service_->service()},
-            {"daemon", service_->daemon()},
-            {"registered", service_->registered()},
-            {"status_updates", service_->status_updates()}};
+    std::lock_guard lock(service_mutex_);
+    if (!service_error_) return nullptr;
+    nlohmann::json daemons = nlohmann::json::array();
+    for (const auto& [name, e] : service_entries_) {
+        daemons.push_back({{"daemon", e.daemon},
+                           {"lun", name},
+                           {"registered", e.registered},
+                           {"status_updates", e.status_updates}});
+    }
+    return {{"type", ceph::kTcmuRunnerService}, {"daemons", std::move(daemons)}};
 }
 
-ceph::ServiceDict Gateway::service_status() const {
-    const bool paused_now = paused();
-    std::string owned;
-    std::uint64_t moved = 0;
-    std::uint64_t bytes = 0;
-    std::size_t tiered = 0;
-    std::size_t count = 0;
+ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
+    bool owner = false;
+    if (l.home_image) {
+        auto o = l.home_image->is_exclusive_lock_owner();
+        owner = o && *o;
+    }
+    std::uint64_t lost = 0;
     {
-        auto lock = lock_luns();
-        count = luns_.size();
-        for (const auto& l : luns_) {
-            if (l.images) {
-                auto owner = l.images->image(0).is_exclusive_lock_owner();
-                if (owner && *owner) owned += (owned.empty() ? "" : ",") + l.name;
-            }
-            if (l.tiering) {
-                ++tiered;
-                const auto s = l.tiering->stats();
-                moved += s.moved;
-                bytes += s.bytes_moved;
-            }
+        std::lock_guard lock(service_mutex_);
+        auto it = service_entries_.find(l.name);
+        if (it != service_entries_.end()) {
+            // Counted as handler_rbd counts it: the lock held at one look and not at the next.
+            ServiceEntry& e = it->second;
+            if (e.had_lock && !owner) ++e.lock_lost;
+            e.had_lock = owner;
+            lost = e.lock_lost;
         }
     }
-    return {{"site", config().site},
-            {"luns", std::to_string(count)},
-            {"lock_owner", owned.empty() ? "none" : owned},
-            {"engine", tiered == 0  ? "idle"
-                       : paused_now ? "paused"
-                                    : "running"},
-            {"migrations", std::to_string(moved)},
-            {"bytes_moved", std::to_string(bytes)}};
+    std::string tier_bytes;
+    const std::uint64_t eb = extent_bytes(l);
+    for (const auto& [pool, extents] : extents_per_pool(l))
+        tier_bytes += (tier_bytes.empty() ? "" : ",") + pool + "=" + std::to_string(extents * eb);
+    std::uint64_t away = 0;
+    if (l.map) away = l.map->entries().size();
+    ceph::LunTieringStats stats;
+    if (l.tiering) stats = l.tiering->stats();
+    const HealthReport health = lun_health(l);
+    ceph::ServiceDict out = {{"lock_owner", owner ? "true" : "false"},
+                             {"lock_lost_cnt", std::to_string(lost)},
+                             {"site", config().site},
+                             {"tenant", l.tenant},
+                             {"policy", l.policy},
+                             {"engine", !l.tiering ? "none"
+                                        : paused() ? "paused"
+                                                   : "running"},
+                             {"extents_away", std::to_string(away)},
+                             {"migrations", std::to_string(stats.moved)},
+                             {"migrations_failed", std::to_string(stats.failed)},
+                             {"bytes_moved", std::to_string(stats.bytes_moved)},
+                             {"health", to_string(health.status)}};
+    if (!tier_bytes.empty()) out["tier_bytes"] = tier_bytes;
+    if (!health.checks.empty()) out["health_checks"] = health.codes();
+    return out;
+}
+
+LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
+    LunHealthFacts f;
+    f.lun = l.name;
+    f.tenant = l.tenant;
+    f.tiered = l.tiering != nullptr;
+    if (l.tiering_problem) f.tiering_problem = l.tiering_problem();
+    if (l.watch) f.routing = l.watch->routing();
+    {
+        std::lock_guard lock(service_mutex_);
+        auto it = scrub_damage_.find(l.name);
+        if (it != scrub_damage_.end()) f.scrub_mismatches = it->second;
+    }
+    if (!l.tiering) return f;
+    const ceph::LunTieringStats stats = l.tiering->stats();
+    f.resource_problem = stats.resource_problem;
+    for (const ceph::MigrationRecord& r : l.tiering->history(kRecentMigrations)) {
+        ++f.recent_migrations;
+        // A refusal (extent busy, already there, not the owner) is a decision, not a failure.
+        if (r.outcome != "moved" && r.outcome.rfind("refused", 0) != 0) ++f.recent_failures;
+    }
+    const std::vector<bool> full = l.tiering->pools_full();
+    const std::optional<ceph::TenantRoom> room = l.tiering->tenant_room();
+    const std::uint64_t eb = extent_bytes(l);
+    const std::map<std::string, std::uint64_t> extents = extents_per_pool(l);
+    for (std::size_t t = 0; l.images && t < l.images->count(); ++t) {
+        PoolHealthFacts p;
+        p.pool = l.images->pool(t);
+        p.home = p.pool == l.pool;
+        p.full = t < full.size() && full[t];
+        if (room && room->tenant_found && !p.home) {
+            if (auto q = room->quota.find(p.pool); q != room->quota.end()) {
+                p.tenant_quota_bytes = q->second;
+                const auto own = extents.find(p.pool);
+                const auto others = room->others.find(p.pool);
+                p.tenant_held_bytes = (own == extents.end() ? 0 : own->second * eb) +
+                                      (others == room->others.end() ? 0 : others->second);
+            }
+        }
+        f.pools.push_back(std::move(p));
+    }
+    return f;
+}
+
+HealthReport Gateway::lun_health(const GatewayLun& lun) const {
+    GatewayHealthFacts facts;
+    facts.paused = paused() && lun.tiering != nullptr;
+    facts.luns.push_back(health_facts(lun));
+    return evaluate_health(facts);
+}
+
+HealthReport Gateway::health() const {
+    GatewayHealthFacts facts;
+    facts.paused = paused();
+    auto luns = lock_luns();
+    for (const GatewayLun& l : luns_) facts.luns.push_back(health_facts(l));
+    return evaluate_health(facts);
+}
+
+void Gateway::note_scrub(const std::string& lun, std::uint64_t mismatches) {
+    std::lock_guard lock(service_mutex_);
+    if (mismatches == 0) {
+        scrub_damage_.erase(lun);
+    } else {
+        scrub_damage_[lun] = mismatches;
+    }
 }
 
 std::uint16_t Gateway::metrics_port() const {
@@ -256,6 +390,11 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
     std::string name = lun.name;
     luns_.push_back(std::move(lun));
     share_migration_bandwidth();
+    lock.unlock();
+    {
+        std::lock_guard slock(mutex_);
+        if (publisher_) publisher_->update_now();  // registered in the service map at once
+    }
     return Registration(this, std::move(name));
 }
 
@@ -265,6 +404,10 @@ void Gateway::remove_lun(const std::string& name) {
         if (l.name == name && l.tiering) l.tiering->set_tenant_weight_listener(nullptr);
     std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
     share_migration_bandwidth();
+    // The LUN's client, closed with it, takes its service map entry away.
+    std::lock_guard slock(service_mutex_);
+    service_entries_.erase(name);
+    scrub_damage_.erase(name);
 }
 
 const GatewayLun* Gateway::find_lun(const std::string& name) const {

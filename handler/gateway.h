@@ -11,7 +11,8 @@
 // weights) whenever a LUN comes or goes, on reload, and when a LUN reads a new weight of its
 // tenant; the other tiering settings reach a LUN when it opens. The services (admin socket,
 // metrics endpoint, the cluster's service map) are independent: one that cannot start does not
-// keep the others from running, nor the LUNs from serving. Thread-safe.
+// keep the others from running, nor the LUNs from serving. health() judges what the gateway
+// knows of its LUNs (gateway_health.h). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -34,6 +35,7 @@
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
+#include "handler/gateway_health.h"
 #include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
 
@@ -46,8 +48,11 @@ struct GatewayLun {
     std::string name;  // the device name the admin uses
     std::string pool;  // home pool and image
     std::string image;
+    std::string ns;  // RBD namespace of the home image ("" = the pool's default one)
     std::uint64_t size_bytes = 0;
     std::string tenant = "default";
+    std::string policy = "none";         // the LUN's tiering policy, by name
+    ceph::Cluster* cluster = nullptr;    // the LUN's own RADOS client (its service map entry)
     ceph::Image* home_image = nullptr;   // lock ownership; null: not known
     ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
     ceph::PlacementMap* map = nullptr;
@@ -127,22 +132,49 @@ public:
     std::uint16_t metrics_port() const;  // bound port, 0 when not serving
     bool admin_socket_serving() const;
 
-    // Registers the gateway in the cluster's service map (service "tcmu-runner", daemon
-    // "<host>:rbdtier") through a client of its own made with `cluster`, publishing
-    // service_status() every `period`. Errors go to `on_error` (from another thread). Once.
-    void register_service(const ceph::ClusterOptions& cluster,
-                          std::function<void(const ceph::Status&)> on_error,
-                          std::chrono::milliseconds period = std::chrono::seconds(5));
-    // {"type","daemon","registered","status_updates"}, or null when not registered.
+    // Shows every LUN in the cluster's service map as upstream handler_rbd does: service
+    // "tcmu-runner", daemon "<host>:<pool>/[<namespace>/]<image>", metadata daemon_type
+    // "portal", daemon_prefix, pool_name, image_name, image_id (pool_namespace when there is
+    // one) plus handler "rbdtier", lun, site and admin_socket; registered on the LUN's own
+    // client (librados takes one registration per client), which takes the entry away when
+    // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
+    // and publishes each LUN's service_status() every `period` and when a LUN opens. Errors go
+    // to `on_error` (from that thread), once per LUN and kind. Once; the first call wins.
+    void start_service_map(std::function<void(const ceph::Status&)> on_error,
+                           std::chrono::milliseconds period = std::chrono::seconds(5));
+    // {"type", "daemons": [{"daemon","lun","registered","status_updates"}]}, or null when the
+    // service map is not in use.
     nlohmann::json service_json() const;
-    // What the service map shows: site, LUNs, the LUNs whose lock this gateway owns, engine
-    // state, migrations and bytes moved.
-    ceph::ServiceDict service_status() const;
+    // What the service map shows for one LUN (with lock_luns() held): lock_owner true/false
+    // and lock_lost_cnt as handler_rbd reports them; site, tenant, policy, engine
+    // (none|paused|running), extents_away, tier_bytes ("pool=bytes,..."), migrations,
+    // migrations_failed, bytes_moved, health (HEALTH_OK|WARN|ERR) and health_checks (codes).
+    ceph::ServiceDict service_status(const GatewayLun& lun) const;
+
+    // The gateway's health (gateway_health.h) from what it knows of its LUNs now; lun_health
+    // the same for one LUN (with lock_luns() held).
+    HealthReport health() const;
+    HealthReport lun_health(const GatewayLun& lun) const;
+    // What the last scrub of `lun` found (checksum mismatches; 0 = clean), for health().
+    void note_scrub(const std::string& lun, std::uint64_t mismatches);
 
 private:
     void remove_lun(const std::string& name);
     // Gives each tiered LUN its share of the config's migration bandwidth; with luns_mutex_ held.
     void share_migration_bandwidth() const;
+    LunHealthFacts health_facts(const GatewayLun& lun) const;  // with lock_luns() held
+    void publish_service_map();                                // the publisher's thread
+
+    // A LUN's entry in the service map; under service_mutex_.
+    struct ServiceEntry {
+        std::string daemon;
+        bool registered = false;
+        bool register_failed = false;  // reported once
+        bool update_failed = false;    // reported once
+        std::uint64_t status_updates = 0;
+        bool had_lock = false;
+        std::uint64_t lock_lost = 0;
+    };
 
     const std::string config_path_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -153,7 +185,12 @@ private:
     std::unique_ptr<AdminSocket> admin_;
     std::unique_ptr<AdminCommands> commands_;
     std::unique_ptr<MetricsServer> metrics_;
-    std::unique_ptr<ceph::ServiceRegistration> service_;
+
+    mutable std::mutex service_mutex_;  // service_entries_, scrub_damage_, service_error_
+    mutable std::map<std::string, ServiceEntry> service_entries_;  // by LUN name
+    std::map<std::string, std::uint64_t> scrub_damage_;            // by LUN name
+    std::function<void(const ceph::Status&)> service_error_;
+    std::unique_ptr<ceph::ServiceStatusPublisher> publisher_;  // null: no service map
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;

@@ -149,16 +149,16 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
             RBDTIER_LOG_WARNING(
                 "", "gateway administration partly unavailable (LUNs serve anyway): " << error);
         }
-        ceph::ClusterOptions cluster;
-        cluster.id = lun.config().client_id;
-        cluster.conf_path = lun.config().conf_path;
-        gateway_->register_service(
-            cluster, [](const ceph::Status& s) { RBDTIER_LOG_WARNING("", s.message()); });
+        gateway_->start_service_map(
+            [](const ceph::Status& s) { RBDTIER_LOG_WARNING("", s.message()); });
     }
     GatewayLun g;
     g.name = lun.config().spec();
     g.pool = lun.config().pool;
     g.image = lun.config().image;
+    g.ns = lun.config().ns;
+    g.policy = std::string(to_string(lun.config().policy));
+    g.cluster = &lun.cluster();
     g.size_bytes = lun.size();
     if (!lun.config().tenant.empty()) g.tenant = lun.config().tenant;
     g.home_image = &lun.image();

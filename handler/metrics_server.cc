@@ -9,8 +9,10 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "handler/connection_guard.h"
+#include "handler/gateway_health.h"
 
 namespace rbdtier {
 
@@ -110,6 +112,14 @@ constexpr Family kFamilies[] = {
     {"rbdtier_lun_io_bytes_total", "counter", "Bytes served, per tier and direction."},
     {"rbdtier_lun_io_latency_seconds", "histogram", "Latency of served commands."},
     {"rbdtier_lun_read_hit_ratio", "gauge", "Share of the LUN's reads served from each tier."},
+    {"rbdtier_health_status", "gauge",
+     "The gateway's health (rbdtier health): 0 HEALTH_OK, 1 HEALTH_WARN, 2 HEALTH_ERR."},
+    {"rbdtier_health_checks", "gauge",
+     "Items (LUNs, pools, tenants) each failing health check concerns, by code and severity."},
+    {"rbdtier_tenant_quota_bytes", "gauge",
+     "A tenant's quota of a tier pool, as its LUNs last read it (absent: unlimited)."},
+    {"rbdtier_tenant_used_bytes", "gauge",
+     "Bytes a tenant's LUNs hold in a tier pool with a quota, as the quota counts them."},
 };
 
 }  // namespace
@@ -121,6 +131,14 @@ std::string render_metrics(const Gateway& gateway) {
     m.sample("rbdtier_build_info", "", "version=\"" + escape(RBDTIER_VERSION) + "\"", 1);
     m.sample("rbdtier_up", "", "", 1);
     m.sample("rbdtier_paused", "", "", gateway.paused() ? 1 : 0);
+    const HealthReport health = gateway.health();  // takes the LUN list itself
+    m.sample("rbdtier_health_status", "", "", static_cast<double>(health.status));
+    for (const HealthCheck& c : health.checks)
+        m.sample("rbdtier_health_checks", "",
+                 "code=\"" + escape(c.code) + "\",severity=\"" + to_string(c.severity) + "\"",
+                 static_cast<double>(c.detail.size()));
+    // Per tenant and pool: quota and use, as the LUNs of the tenant last read them.
+    std::map<std::pair<std::string, std::string>, std::pair<std::uint64_t, std::uint64_t>> quotas;
     auto lock = gateway.lock_luns();
     m.sample("rbdtier_luns", "", "", static_cast<double>(gateway.luns().size()));
     for (const auto& l : gateway.luns()) {
@@ -135,6 +153,17 @@ std::string render_metrics(const Gateway& gateway) {
             m.sample("rbdtier_lun_tier_bytes", "", L + ",tier=\"" + escape(pool) + "\"",
                      double(n * eb));
         if (l.tiering) {
+            if (const auto room = l.tiering->tenant_room(); room && room->tenant_found) {
+                const auto extents = extents_per_pool(l);
+                for (const auto& [pool, quota] : room->quota) {
+                    const auto own = extents.find(pool);
+                    const auto others = room->others.find(pool);
+                    const std::uint64_t used = (own == extents.end() ? 0 : own->second * eb) +
+                                               (others == room->others.end() ? 0 : others->second);
+                    auto& q = quotas[{l.tenant, pool}];
+                    q = {quota, std::max(q.second, used)};
+                }
+            }
             const auto s = l.tiering->stats();
             m.sample("rbdtier_engine_rounds_total", "", L, double(s.rounds));
             m.sample("rbdtier_engine_events_total", "", L, double(s.events));
@@ -205,6 +234,12 @@ std::string render_metrics(const Gateway& gateway) {
                 }
             }
         }
+    }
+    for (const auto& [key, q] : quotas) {
+        const std::string labels =
+            "tenant=\"" + escape(key.first) + "\",tier=\"" + escape(key.second) + "\"";
+        m.sample("rbdtier_tenant_quota_bytes", "", labels, double(q.first));
+        m.sample("rbdtier_tenant_used_bytes", "", labels, double(q.second));
     }
     return m.text();
 }

@@ -4,11 +4,14 @@
 // render_metrics() reads the Gateway: per LUN its size and bytes per tier (from the placement
 // map), the engine's counters (rounds, migrations by outcome, bytes moved, dropped events,
 // refusals), and, where the I/O path records them (GatewayLun::io_metrics), I/Os, bytes and a
-// latency histogram per tier and direction; gateway-wide: build info, up, paused, LUN count.
+// latency histogram per tier and direction; gateway-wide: build info, up, paused, LUN count,
+// health (Gateway::health(): the status 0/1/2 and each failing check by code and severity),
+// and per tenant and tier pool with a quota, the quota and what the tenant holds there.
 // Names follow Prometheus' conventions (base units: _seconds, _bytes, _ratio; _total on
 // counters; rbdtier_build_info{version}, rbdtier_lun_info{lun,pool,image,tenant}). Labels are
 // few and bounded by what the gateway serves: lun ("pool/image"), tier (a tier's pool, at most
-// LunIoMetrics::kMaxTiers per LUN), op, model, outcome, reason, le.
+// LunIoMetrics::kMaxTiers per LUN), op, model, outcome, reason, le, tenant, code (the health
+// checks' codes, a fixed set), severity.
 // MetricsServer binds address:port (127.0.0.1 by default; port 0 picks a free one, see port()),
 // answers GET /metrics with the text and anything else with 404/405, one request per connection.
 // No client can stall another or grow the process without bound (MetricsServerLimits): the

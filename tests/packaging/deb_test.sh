@@ -61,7 +61,8 @@ expected=$(printf '%s\n' \
     /usr/share/doc/rbdtier/changelog.gz \
     /usr/share/doc/rbdtier/copyright \
     /usr/share/doc/rbdtier/tcmu.conf.note \
-    /usr/share/man/man8/rbdtier.8.gz | sort)
+    /usr/share/man/man8/rbdtier.8.gz \
+    /usr/share/rbdtier/grafana/rbdtier.json | sort)
 actual=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort)
 if [ "$expected" != "$actual" ]; then
     echo "deb_test: file list differs (- expected, + actual):" >&2

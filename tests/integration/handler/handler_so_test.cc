@@ -5,8 +5,9 @@
 // handler's log lines in the runner's log.
 // Gateway administration inside the .so: a LUN opened through the handler shows on the admin
 // socket its config names, answered by the real `rbdtier` CLI while I/O keeps being served and
-// checked; the gateway registers in the cluster's service map (read through a ceph-mgr the test
-// starts when the cluster has none); a bad or unusable config never keeps a LUN from serving.
+// checked; each LUN registers in the cluster's service map as upstream handler_rbd's do (read
+// through a ceph-mgr the test starts when the cluster has none); a bad or unusable config never
+// keeps a LUN from serving.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -319,17 +320,22 @@ TEST_F(HandlerSo, GatewayAnswersTheCliWhileLunsServeIo) {
         EXPECT_GE(reads, 3u) << show.dump();
         EXPECT_GE(writes, 3u) << show.dump();
 
-        // The gateway is in the service map (rados_service_register took it) and keeps its
-        // status current.
+        // Each LUN is in the service map (rados_service_register on its own client took it)
+        // and the gateway keeps its status current.
         EXPECT_TRUE(wait_for(
             [&] {
                 nlohmann::json j = cli_json("status", gw.socket());
-                return j["service"].is_object() && j["service"].value("registered", false) &&
-                       j["service"].value("status_updates", 0) >= 1;
+                if (!j["service"].is_object() || !j["service"]["daemons"].is_array() ||
+                    j["service"]["daemons"].size() != 2)
+                    return false;
+                for (const auto& d : j["service"]["daemons"])
+                    if (!d.value("registered", false) || d.value("status_updates", 0) < 1)
+                        return false;
+                return true;
             },
             std::chrono::seconds(30)))
             << cli_json("status", gw.socket()).dump();
-        // What `ceph service dump` then shows: GatewayShowsInTheServiceMap.
+        // What `ceph service dump` then shows: EveryLunShowsInTheServiceMapAsAPortal.
 
         // Bad input on the socket does not disturb the LUNs.
         const CliRun bad = run_command(std::string(RBDTIER_CLI_PATH) +
@@ -367,6 +373,98 @@ TEST_F(HandlerSo, LunsServeWhenTheGatewayConfigIsBadOrItsSocketCannotBeMade) {
         EXPECT_EQ(back, data) << body;
         EXPECT_FALSE(std::filesystem::exists("/tmp/x.asok")) << "the bad config was not used";
     }
+    ASSERT_TRUE(image.remove().is_ok());
+}
+
+// `rbdtier health` on a gateway with a tiered LUN: HEALTH_OK (exit 0), then an admin pause
+// makes it HEALTH_WARN (exit 1) with the reason, in text and JSON, until resumed; a gateway
+// that cannot be asked is exit 3.
+TEST_F(HandlerSo, HealthSaysWhatIsWrongUntilItClears) {
+    GatewayConf gw("metrics_port = 0\n");
+    TestImage image("hdd-a", "so-health", 8 << 20);
+    harness::Harness h(HANDLER_SO);
+    auto dev =
+        h.open({"hdd-a/" + image.name() + ";conf=" + conf() + ";tiers=hdd-a+nvme-a", 8 << 20});
+    const std::string cli = std::string(RBDTIER_CLI_PATH) + " health --socket " + gw.socket();
+    CliRun r = run_command(cli);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "HEALTH_OK\n");
+
+    (void)cli_json("pause", gw.socket());
+    r = run_command(cli);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out,
+              "HEALTH_WARN migrations paused by an admin\n"
+              "[WRN] ENGINE_PAUSED: migrations paused by an admin\n"
+              "    no extent of 1 tiered LUN moves until `rbdtier resume`\n");
+    r = run_command(cli + " --format json");
+    EXPECT_EQ(r.code, 1) << r.out;
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    EXPECT_EQ(j["status"], "HEALTH_WARN");
+    EXPECT_EQ(j["checks"]["ENGINE_PAUSED"]["severity"], "HEALTH_WARN") << r.out;
+
+    (void)cli_json("resume", gw.socket());
+    r = run_command(cli);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "HEALTH_OK\n");
+
+    r = run_command(std::string(RBDTIER_CLI_PATH) + " health --socket " + gw.dir() +
+                    "/no-such.asok 2>&1");
+    EXPECT_EQ(r.code, 3) << r.out;
+    dev.reset();
+    ASSERT_TRUE(image.remove().is_ok());
+}
+
+// A tenant holding its whole quota of a tier pool is HEALTH_WARN TENANT_QUOTA_EXCEEDED with
+// the tenant, the bytes and the pool, until its quota is raised (each LUN re-reads its tenant
+// every resource interval, 5 s).
+TEST_F(HandlerSo, HealthWarnsWhileATenantHoldsItsWholeQuota) {
+    GatewayConf gw("metrics_port = 0\n");
+    TestImage image("hdd-a", "so-quota", 16 << 20);
+    const std::string cli = RBDTIER_CLI_PATH;
+    // Tenants stay in RADOS: a name of this run's own (also with --gtest_repeat).
+    const std::string tenant =
+        "so-health-" + std::to_string(::getpid()) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    const std::string tenant_opts = " --pool hdd-a --ceph-conf " + conf() + " --format json";
+    CliRun r = run_command(cli + " tenant create " + tenant + " --quota nvme-a=4M" + tenant_opts);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string lun = "hdd-a/" + image.name();
+    harness::Harness h(HANDLER_SO);
+    harness::DeviceConfig dc{
+        lun + ";conf=" + conf() + ";tiers=hdd-a+nvme-a;policy=reactive;tenant=" + tenant, 16 << 20};
+    dc.implicit_failover = true;  // a write takes the RBD exclusive lock: the LUN migrates
+    auto dev = h.open(dc);
+    std::vector<char> data(4096, 'q');
+    ASSERT_TRUE(dev->write(0, data.data(), data.size()).ok());
+    (void)cli_json("pin " + lun + " 0-0 nvme-a", gw.socket());  // 4 MiB: the whole quota
+
+    const std::string health = cli + " health --format json --socket " + gw.socket();
+    nlohmann::json j;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            r = run_command(health);
+            j = nlohmann::json::parse(r.out, nullptr, false);
+            return r.code == 1 && j.is_object() && j["checks"].contains("TENANT_QUOTA_EXCEEDED");
+        },
+        std::chrono::seconds(90)))
+        << r.code << " " << r.out;
+    EXPECT_EQ(j["status"], "HEALTH_WARN");
+    EXPECT_EQ(j["checks"]["TENANT_QUOTA_EXCEEDED"]["detail"][0]["message"],
+              "tenant " + tenant + " holds 4 MiB of its 4 MiB quota in pool nvme-a")
+        << j.dump();
+
+    r = run_command(cli + " tenant set " + tenant + " --quota nvme-a=1G" + tenant_opts);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            r = run_command(health);
+            return r.code == 0;
+        },
+        std::chrono::seconds(60)))
+        << r.code << " " << r.out;
+    dev.reset();
     ASSERT_TRUE(image.remove().is_ok());
 }
 
@@ -420,10 +518,13 @@ bool mgr_available(const std::string& ceph_conf) {
     return !j.is_discarded() && j.value("available", false);
 }
 
-// `ceph service status` shows the gateway (service tcmu-runner, daemon <host>:rbdtier) with the
-// LUN whose lock it holds, and `ceph -s` lists it. Needs a manager: the test starts its own when
-// the cluster has none and ceph-mgr is installed (skipped otherwise).
-TEST_F(HandlerSo, GatewayShowsInTheServiceMap) {
+// Each open LUN is a daemon of service tcmu-runner in the service map, registered the way
+// upstream handler_rbd does it (daemon "<host>:<pool>/<image>", daemon_type portal, pool_name,
+// image_name, image_id) plus rbdtier's own metadata (handler, admin_socket) and status (lock
+// owner, engine, policy, health); `ceph -s` counts them as portals; a LUN closed leaves the
+// map. Needs a manager: the test starts its own when the cluster has none and ceph-mgr is
+// installed (skipped otherwise).
+TEST_F(HandlerSo, EveryLunShowsInTheServiceMapAsAPortal) {
     std::unique_ptr<OwnMgr> mgr;
     if (!mgr_available(conf())) {
         if (!std::filesystem::exists(OwnMgr::kBinary))
@@ -433,58 +534,141 @@ TEST_F(HandlerSo, GatewayShowsInTheServiceMap) {
             << "the test's ceph-mgr did not become available";
     }
     GatewayConf gw("metrics_port = 0\n");
-    TestImage image("hdd-a", "so-svc", 8 << 20);
-    const std::string& name = image.name();
+    TestImage tiered_image("hdd-a", "so-svc-t", 8 << 20);
+    TestImage plain_image("hdd-a", "so-svc-p", 8 << 20);
+    const std::string& tiered = tiered_image.name();
+    const std::string& plain = plain_image.name();
     char host[256] = {};
     ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
-    const std::string daemon = std::string(host) + ":rbdtier";
-    {
-        harness::Harness h(HANDLER_SO);
-        harness::DeviceConfig dc{"hdd-a/" + name + ";conf=" + conf() + ";tiers=hdd-a+nvme-a",
-                                 8 << 20};
-        dc.implicit_failover = true;  // a write takes the RBD exclusive lock, as ALUA does
-        auto dev = h.open(dc);
-        std::vector<char> data(4096, 's');
-        ASSERT_TRUE(dev->write(0, data.data(), data.size()).ok());
-        // `ceph ... -f json` of the manager, or null when it does not answer (yet) with an object.
-        auto ceph_json = [&](const std::string& args) {
-            const CliRun r = run_command("timeout 20 ceph --conf " + conf() + " " + args +
-                                         " -f json 2>/dev/null");
-            nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
-            return j.is_object() ? j : nlohmann::json();
-        };
-        using Ptr = nlohmann::json::json_pointer;
-        const Ptr status_ptr("/tcmu-runner/" + daemon + "/status");
-        nlohmann::json status;
-        ASSERT_TRUE(wait_for(
-            [&] {
-                status = ceph_json("service status");
-                return status.contains(status_ptr) && status[status_ptr].is_object() &&
-                       status[status_ptr].value("lock_owner", "") == "hdd-a/" + name;
-            },
-            std::chrono::seconds(60)))
-            << status.dump();
-        const nlohmann::json& st = status[status_ptr];
-        EXPECT_EQ(st["luns"], "1");
-        EXPECT_EQ(st["engine"], "running");
-        EXPECT_EQ(st["site"], "site-a");
-        // The service map (digested by the monitor a little later) has the daemon's metadata.
-        const Ptr meta_ptr("/services/tcmu-runner/daemons/" + daemon + "/metadata");
-        nlohmann::json dump;
-        ASSERT_TRUE(wait_for(
-            [&] {
-                dump = ceph_json("service dump");
-                // This process's entry (one of an earlier run may linger under the same name).
-                return dump.contains(meta_ptr) && dump[meta_ptr].is_object() &&
-                       dump[meta_ptr].value("admin_socket", "") == gw.socket();
-            },
-            std::chrono::seconds(60)))
-            << dump.dump();
-        EXPECT_EQ(dump[meta_ptr].value("handler", ""), "rbdtier");
-        const CliRun s = run_command("timeout 20 ceph --conf " + conf() + " -s");
-        EXPECT_NE(s.out.find("tcmu-runner: 1 gateway active"), std::string::npos) << s.out;
+    const std::string tiered_daemon = std::string(host) + ":hdd-a/" + tiered;
+    const std::string plain_daemon = std::string(host) + ":hdd-a/" + plain;
+    // `ceph ... -f json` of the manager, or null when it does not answer (yet) with an object.
+    auto ceph_json = [&](const std::string& args) {
+        const CliRun r =
+            run_command("timeout 20 ceph --conf " + conf() + " " + args + " -f json 2>/dev/null");
+        nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+        return j.is_object() ? j : nlohmann::json();
+    };
+    using Ptr = nlohmann::json::json_pointer;
+    // A daemon name as one token of a JSON pointer ("/" in it escaped as "~1").
+    auto token = [](const std::string& daemon) {
+        std::string out;
+        for (char ch : daemon) out += ch == '/' ? std::string("~1") : std::string(1, ch);
+        return out;
+    };
+    auto status_of = [&](const std::string& daemon) {
+        return Ptr("/tcmu-runner/" + token(daemon) + "/status");
+    };
+    auto metadata_of = [&](const std::string& daemon) {
+        return Ptr("/services/tcmu-runner/daemons/" + token(daemon) + "/metadata");
+    };
+    harness::Harness h(HANDLER_SO);
+    harness::DeviceConfig tdc{"hdd-a/" + tiered + ";conf=" + conf() + ";tiers=hdd-a+nvme-a",
+                              8 << 20};
+    tdc.implicit_failover = true;  // a write takes the RBD exclusive lock, as ALUA does
+    auto tdev = h.open(tdc);
+    auto pdev = h.open({"hdd-a/" + plain + ";conf=" + conf(), 8 << 20});
+    std::vector<char> data(4096, 's');
+    ASSERT_TRUE(tdev->write(0, data.data(), data.size()).ok());
+
+    // Status, as handler_rbd reports it (lock_owner true/false) and rbdtier's own fields.
+    nlohmann::json status;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            status = ceph_json("service status");
+            return status.contains(status_of(tiered_daemon)) &&
+                   status[status_of(tiered_daemon)].value("lock_owner", "") == "true" &&
+                   status.contains(status_of(plain_daemon));
+        },
+        std::chrono::seconds(60)))
+        << status.dump();
+    const nlohmann::json& ts = status[status_of(tiered_daemon)];
+    EXPECT_EQ(ts.value("engine", ""), "running") << ts.dump();
+    EXPECT_EQ(ts.value("health", ""), "HEALTH_OK") << ts.dump();
+    EXPECT_EQ(ts.value("site", ""), "site-a") << ts.dump();
+    EXPECT_TRUE(ts.contains("lock_lost_cnt")) << ts.dump();
+    EXPECT_TRUE(ts.contains("extents_away")) << ts.dump();
+    const nlohmann::json& ps = status[status_of(plain_daemon)];
+    EXPECT_EQ(ps.value("engine", ""), "none") << ps.dump();
+    EXPECT_EQ(ps.value("health", ""), "HEALTH_OK") << ps.dump();
+
+    // The service map (digested by the monitor a little later) has each LUN's metadata.
+    nlohmann::json dump;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            dump = ceph_json("service dump");
+            return dump.contains(metadata_of(tiered_daemon)) &&
+                   dump.contains(metadata_of(plain_daemon)) &&
+                   dump[metadata_of(tiered_daemon)].value("admin_socket", "") == gw.socket() &&
+                   dump[metadata_of(plain_daemon)].value("admin_socket", "") == gw.socket();
+        },
+        std::chrono::seconds(60)))
+        << dump.dump();
+    for (const auto& [daemon, image] :
+         {std::pair{tiered_daemon, tiered}, std::pair{plain_daemon, plain}}) {
+        const nlohmann::json& m = dump[metadata_of(daemon)];
+        EXPECT_EQ(m.value("daemon_type", ""), "portal") << m.dump();
+        EXPECT_EQ(m.value("daemon_prefix", ""), host) << m.dump();
+        EXPECT_EQ(m.value("pool_name", ""), "hdd-a") << m.dump();
+        EXPECT_EQ(m.value("image_name", ""), image) << m.dump();
+        EXPECT_FALSE(m.value("image_id", "").empty()) << m.dump();
+        EXPECT_EQ(m.value("handler", ""), "rbdtier") << m.dump();
     }
-    ASSERT_TRUE(image.remove().is_ok());
+    // No gateway-wide entry of the old kind (one of an older build may linger from elsewhere).
+    const Ptr old_entry("/services/tcmu-runner/daemons/" + std::string(host) +
+                        ":rbdtier/metadata/admin_socket");
+    EXPECT_FALSE(dump.contains(old_entry) && dump[old_entry] == gw.socket()) << dump.dump();
+    CliRun s;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            s = run_command("timeout 20 ceph --conf " + conf() + " -s");
+            return s.out.find("tcmu-runner: 2 portals active") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << s.out;
+
+    // The gateway's health is each LUN's status: an admin pause shows on the tiered LUN.
+    (void)cli_json("pause", gw.socket());
+    EXPECT_TRUE(wait_for(
+        [&] {
+            status = ceph_json("service status");
+            return status.contains(status_of(tiered_daemon)) &&
+                   status[status_of(tiered_daemon)].value("health", "") == "HEALTH_WARN" &&
+                   status[status_of(tiered_daemon)].value("health_checks", "") == "ENGINE_PAUSED" &&
+                   status[status_of(tiered_daemon)].value("engine", "") == "paused";
+        },
+        std::chrono::seconds(60)))
+        << status.dump();
+    (void)cli_json("resume", gw.socket());
+    EXPECT_TRUE(wait_for(
+        [&] {
+            status = ceph_json("service status");
+            return status.contains(status_of(tiered_daemon)) &&
+                   status[status_of(tiered_daemon)].value("health", "") == "HEALTH_OK";
+        },
+        std::chrono::seconds(60)))
+        << status.dump();
+
+    // The plain LUN closed: its daemon leaves the map; the tiered one stays.
+    pdev.reset();
+    EXPECT_TRUE(wait_for(
+        [&] {
+            dump = ceph_json("service dump");
+            return dump.contains(metadata_of(tiered_daemon)) &&
+                   !dump.contains(metadata_of(plain_daemon));
+        },
+        std::chrono::seconds(90)))
+        << dump.dump();
+    EXPECT_TRUE(wait_for(
+        [&] {
+            s = run_command("timeout 20 ceph --conf " + conf() + " -s");
+            return s.out.find("tcmu-runner: 1 portal active") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << s.out;
+    tdev.reset();
+    ASSERT_TRUE(tiered_image.remove().is_ok());
+    ASSERT_TRUE(plain_image.remove().is_ok());
 }
 
 }  // namespace
