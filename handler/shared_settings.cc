@@ -176,20 +176,10 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
 
     std::map<std::string, SettingSource> cluster_source;
     for (const auto& name : cluster_setting_names()) cluster_source[name] = SettingSource::kGateway;
-    for (const auto& [key, value] : cluster) {
-        const GatewayConfig before = out.gateway;
-        if (std::string why = apply_cluster_setting(out.gateway, key, value); !why.empty()) {
-            std::string fallback = "the rbdtier.conf value";
-            if (key == "horizon_s") fallback = number_text(before.horizon_s) + " (rbdtier.conf)";
-            if (key == "round_s") fallback = number_text(before.round_s) + " (rbdtier.conf)";
-            if (key == "migration_bandwidth_mib_s")
-                fallback = number_text(before.migration_bandwidth_mib_s) + " (rbdtier.conf)";
-            out.problems.push_back(std::string(kClusterSettingsObject) + " " + key + "='" + value +
-                                   "': " + why + "; using " + fallback);
-            continue;
-        }
-        cluster_source[key] = SettingSource::kCluster;
-    }
+    out.gateway = apply_cluster_settings(conf, cluster, out.problems);
+    for (const auto& [key, value] : cluster)
+        if (cluster_source.count(key) && cluster_setting_problem(key, value).empty())
+            cluster_source[key] = SettingSource::kCluster;
 
     for (const auto& name : {"policy", "quota", "tenant"})
         out.report.push_back({name, lun_value(out.lun, name), lun_source[name]});
@@ -204,6 +194,24 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
     out.report.push_back({"migration_bandwidth_mib_s",
                           number_text(out.gateway.migration_bandwidth_mib_s),
                           cluster_source["migration_bandwidth_mib_s"]});
+    return out;
+}
+
+GatewayConfig apply_cluster_settings(const GatewayConfig& conf,
+                                     const std::map<std::string, std::string>& cluster,
+                                     std::vector<std::string>& problems) {
+    GatewayConfig out = conf;
+    for (const auto& [key, value] : cluster) {
+        if (std::string why = apply_cluster_setting(out, key, value); !why.empty()) {
+            std::string fallback = "the rbdtier.conf value";
+            if (key == "horizon_s") fallback = number_text(conf.horizon_s) + " (rbdtier.conf)";
+            if (key == "round_s") fallback = number_text(conf.round_s) + " (rbdtier.conf)";
+            if (key == "migration_bandwidth_mib_s")
+                fallback = number_text(conf.migration_bandwidth_mib_s) + " (rbdtier.conf)";
+            problems.push_back(std::string(kClusterSettingsObject) + " " + key + "='" + value +
+                               "': " + why + "; using " + fallback);
+        }
+    }
     return out;
 }
 

@@ -82,6 +82,12 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
                                      const std::map<std::string, std::string>& image_metadata,
                                      const std::map<std::string, std::string>& cluster);
 
+// `conf` with what the cluster object says applied (the cluster-wide part of
+// apply_shared_settings); each value refused adds a line to `problems` and is not used.
+GatewayConfig apply_cluster_settings(const GatewayConfig& conf,
+                                     const std::map<std::string, std::string>& cluster,
+                                     std::vector<std::string>& problems);
+
 // The cluster-wide keys that `conf` sets to something other than the built-in default (an
 // admin upgrading from a version that kept them in rbdtier.conf): the gateway warns that they
 // are now only this gateway's default and names `rbdtier config set` as their place.
