@@ -400,7 +400,7 @@ AdminReply AdminCommands::handle(const json& request) {
 }
 
 json AdminCommands::status() const {
-    const GatewayConfig c = gateway_.config();
+    const GatewayConfig c = gateway_.config_in_effect();
     const bool paused = gateway_.paused();
     json luns = json::array();
     for (const auto& l : gateway_.luns())
@@ -483,7 +483,7 @@ json AdminCommands::lun_show(const GatewayLun& lun) const {
 }
 
 json AdminCommands::tier_list() const {
-    const GatewayConfig c = gateway_.config();
+    const GatewayConfig c = gateway_.config_in_effect();
     struct Row {
         json info = json::object();
         std::uint64_t used = 0;
