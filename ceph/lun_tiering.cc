@@ -46,7 +46,8 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       options_(options),
       epoch_(std::chrono::steady_clock::now()),
       ring_(options.event_ring),
-      bucket_(options.bandwidth_bytes_per_s, 0, 0) {
+      bucket_(options.bandwidth_bytes_per_s, 0, 0),
+      round_us_(options.round_us) {
     stats_.extents_in_tier.assign(specs_.size(), 0);
     pool_full_.assign(specs_.size(), false);
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
@@ -106,7 +107,7 @@ void LunTiering::loop() {
         lock.unlock();
         run_round();
         lock.lock();
-        wake_.wait_for(lock, std::chrono::microseconds(options_.round_us),
+        wake_.wait_for(lock, std::chrono::microseconds(round_us_.load()),
                        [this] { return stopping_; });
     }
 }
@@ -114,6 +115,7 @@ void LunTiering::loop() {
 void LunTiering::run_round() {
     // What the policy logs without naming a LUN (it knows it by number) is about this one.
     const log::LunScope scope(images_.lun_name());
+    if (round_hook_) round_hook_();
     // Pools and tenant first: it asks the cluster, and inspect() must not wait for that.
     if (!paused_.load()) sample_resources(now_us());
     std::unique_lock policy_lock(policy_mutex_);
@@ -161,7 +163,7 @@ void LunTiering::run_round() {
         if (paused_.load() || stop_requested_.load()) break;
         // Each order starts as soon as the budget has its bytes; what the budget cannot carry
         // before the next round is due waits for that round's plan.
-        if (!await_tokens(bytes, now + options_.round_us)) {
+        if (!await_tokens(bytes, now + round_us_.load())) {
             RBDTIER_LOG_LIMITED(
                 log::Level::kDebug, images_.lun_name(),
                 "extent " << orders[i].extent << " to " << images_.pool(orders[i].to)
@@ -479,6 +481,12 @@ void LunTiering::sample_resources(std::uint64_t now) {
     if (room) tenant_room_ = std::move(room);
     lock.unlock();
     if (weight_listener) weight_listener();
+}
+
+void LunTiering::replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us) {
+    std::lock_guard policy_lock(policy_mutex_);
+    policy_ = std::move(policy);
+    round_us_.store(round_us);
 }
 
 void LunTiering::set_tenant_weight_listener(std::function<void()> listener) {

@@ -174,6 +174,14 @@ public:
     // The orders of the last round that are not carried out yet (the migration queue), best
     // first.
     std::vector<MigrationOrder> queue() const;
+    // From the next round on, plans with `policy` (what the old one learned is dropped) every
+    // `round_us`: the LUN's policy or horizon changed while it is open. Any thread but the
+    // rounds thread inside a round; the round hook may call it.
+    void replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us);
+    std::uint64_t round_us() const { return round_us_.load(); }
+    // Called at the start of every round (paused or not) on the rounds thread, with no lock
+    // held (e.g. to follow settings kept in the cluster). Set before start(); null: none.
+    void set_round_hook(std::function<void()> hook) { round_hook_ = std::move(hook); }
     // Runs fn with the policy while no round uses it (admin introspection; fn must be quick).
     void inspect(const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const;
 
@@ -226,6 +234,8 @@ private:
     std::unique_ptr<ResourceMonitor> monitor_;  // rounds thread
     TenantRoomSource tenant_source_;
     std::function<void()> weight_listener_;  // under mutex_
+    std::function<void()> round_hook_;       // set before start()
+    std::atomic<std::uint64_t> round_us_;    // options_.round_us, or what replace_policy set
     std::uint64_t next_sample_us_ = 0;
     std::optional<ResourceSample> resources_;  // under mutex_
     std::vector<bool> pool_full_;              // per tier; under mutex_

@@ -43,5 +43,7 @@ std::unique_ptr<Command> make_unpin_command();
 std::unique_ptr<Command> make_report_command();
 // Tenants, straight in RADOS (no gateway needed).
 std::unique_ptr<Command> make_tenant_command();
+// Tiering settings every gateway shares, straight in RADOS (no gateway needed).
+std::unique_ptr<Command> make_config_command();
 
 }  // namespace rbdtier::cli

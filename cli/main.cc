@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     add(make_unpin_command());
     add(make_report_command());
     add(make_tenant_command());
+    add(make_config_command());
 
     // A first word that names no verb: say which word, and the verbs there are (CLI11 would only
     // say a subcommand is required).

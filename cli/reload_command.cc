@@ -17,6 +17,13 @@ protected:
     nlohmann::json request() const override { return {{"prefix", "reload"}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "reloaded " << r["config"].get<std::string>() << '\n';
+        const auto local = r.value("local_tiering_keys", nlohmann::json::array());
+        if (!local.empty()) {
+            out << "note:";
+            for (const auto& key : local) out << ' ' << key.get<std::string>();
+            out << " in this file only apply where the cluster sets nothing; `rbdtier config set` "
+                   "sets them for every gateway\n";
+        }
     }
 };
 

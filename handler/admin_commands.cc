@@ -403,7 +403,7 @@ AdminReply AdminCommands::handle(const json& request) {
 }
 
 json AdminCommands::status() const {
-    const GatewayConfig c = gateway_.config();
+    const GatewayConfig c = gateway_.config_in_effect();
     const bool paused = gateway_.paused();
     json luns = json::array();
     for (const auto& l : gateway_.luns())
@@ -473,13 +473,20 @@ json io_json(const GatewayLun& lun) {
 
 json AdminCommands::lun_show(const GatewayLun& lun) const {
     json out = summary(lun, gateway_.paused());
+    if (lun.settings) {
+        json settings = json::object();
+        for (const auto& e : lun.settings())
+            settings[e.name] = {{"value", e.value}, {"source", std::string(to_string(e.source))}};
+        out["settings"] = std::move(settings);
+    }
+    if (lun.settings_problems) out["settings_problems"] = lun.settings_problems();
     out["lock_owner"] = lock_json(lun);
     out["io"] = io_json(lun);
     return out;
 }
 
 json AdminCommands::tier_list() const {
-    const GatewayConfig c = gateway_.config();
+    const GatewayConfig c = gateway_.config_in_effect();
     struct Row {
         json info = json::object();
         std::uint64_t used = 0;
@@ -789,13 +796,15 @@ json AdminCommands::reload(Outcome& done) {
     const ConfigOutcome outcome = gateway_.reload();
     if (!outcome.ok())
         throw CommandError("config refused, previous one kept: " + outcome.message());
-    const GatewayConfig& c = *outcome.config;
+    const GatewayConfig c = gateway_.config_in_effect();
     std::ostringstream text;
     text << gateway_.config_path() << " in force: site " << c.site << ", migration bandwidth "
          << c.migration_bandwidth_mib_s << " MiB/s, horizon " << c.horizon_s << " s, round "
          << c.round_s << " s";
     done.text = text.str();
-    return {{"config", gateway_.config_path()}, {"reloaded", true}};
+    // Tiering keys the file sets: only this gateway's default under the cluster's settings.
+    const std::vector<std::string> local = local_tiering_keys(*outcome.config);
+    return {{"config", gateway_.config_path()}, {"reloaded", true}, {"local_tiering_keys", local}};
 }
 
 }  // namespace rbdtier

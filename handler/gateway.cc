@@ -329,6 +329,22 @@ GatewayConfig Gateway::config() const {
     return config_;
 }
 
+GatewayConfig Gateway::config_in_effect() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> problems;  // the LUNs that read them log them
+    return apply_cluster_settings(config_, cluster_settings_, problems);
+}
+
+void Gateway::set_cluster_settings(const std::map<std::string, std::string>& cluster) {
+    {
+        std::lock_guard lock(mutex_);
+        if (cluster == cluster_settings_) return;
+        cluster_settings_ = cluster;
+    }
+    auto luns = lock_luns();
+    share_migration_bandwidth();
+}
+
 ConfigOutcome Gateway::reload() {
     ConfigOutcome outcome = load_gateway_config(config_path_);
     if (outcome.ok()) {
@@ -353,7 +369,7 @@ void Gateway::share_migration_bandwidth() const {
         if (auto room = l.tiering->tenant_room(); room && room->tenant_found)
             weights[l.tenant] = room->bandwidth_weight;
     }
-    const double total = config().migration_bandwidth_mib_s * (1 << 20);
+    const double total = config_in_effect().migration_bandwidth_mib_s * (1 << 20);
     const std::vector<double> shares = share_bandwidth(total, tenants, weights);
     for (std::size_t i = 0; i < tierings.size(); ++i) tierings[i]->set_bandwidth(shares[i]);
 }

@@ -8,10 +8,12 @@
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
 // its line and reason and the last good config stays in force. The migration bandwidth budget
 // of the config is divided between the tiered LUNs (share_bandwidth, by their tenants' bandwidth
-// weights) whenever a LUN comes or goes, on reload, and when a LUN reads a new weight of its
-// tenant; the other tiering settings reach a LUN when it opens. The services (admin socket,
-// metrics endpoint, the cluster's service map) are independent: one that cannot start does not
-// keep the others from running, nor the LUNs from serving. health() judges what the gateway
+// weights) whenever a LUN comes or goes, on reload, when a LUN reads a new weight of its
+// tenant, and when the cluster-wide settings (handler/shared_settings.h, as the LUNs read them
+// from RADOS: set_cluster_settings) change; the cluster's values beat the file's
+// (config_in_effect()). The other tiering settings reach a LUN when it opens. The services (admin
+// socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
+// not keep the others from running, nor the LUNs from serving. health() judges what the gateway
 // knows of its LUNs (gateway_health.h). Thread-safe.
 #pragma once
 
@@ -38,6 +40,7 @@
 #include "handler/gateway_health.h"
 #include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
+#include "handler/shared_settings.h"
 
 namespace rbdtier {
 
@@ -65,6 +68,10 @@ struct GatewayLun {
     double horizon_s = 0;  // the tiering's horizon and round in effect (0 = not known)
     double round_s = 0;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
+    // The settings in effect and where each comes from; the values in RADOS not used (null:
+    // not known).
+    std::function<std::vector<EffectiveSetting>()> settings;
+    std::function<std::vector<std::string>()> settings_problems;
 };
 
 // The LUN's extent size (its tier images' object size; 0 when not tiered), extent count, and
@@ -83,7 +90,11 @@ public:
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
 
-    GatewayConfig config() const;
+    GatewayConfig config() const;  // as rbdtier.conf says
+    // config() with the cluster-wide settings applied (what the tiering runs with).
+    GatewayConfig config_in_effect() const;
+    // The cluster object's entries as a LUN last read them; a change re-divides the budget.
+    void set_cluster_settings(const std::map<std::string, std::string>& cluster);
     const std::string& config_path() const { return config_path_; }
     // Re-reads config_path(); on failure the current config is kept and the outcome says why.
     ConfigOutcome reload();
@@ -180,6 +191,7 @@ private:
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     mutable std::mutex mutex_;  // config_, paused_, admin_
     GatewayConfig config_;
+    std::map<std::string, std::string> cluster_settings_;
     bool paused_ = false;
     std::function<void(const std::string&)> service_log_;
     std::unique_ptr<AdminSocket> admin_;

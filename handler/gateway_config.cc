@@ -159,6 +159,15 @@ std::string tier_key(TierOverride& t, std::string_view key, std::string_view v) 
 
 }  // namespace
 
+std::string apply_gateway_setting(GatewayConfig& config, std::string_view key,
+                                  std::string_view value) {
+    return gateway_key(config, key, value);
+}
+
+std::string apply_tier_setting(TierOverride& tier, std::string_view key, std::string_view value) {
+    return tier_key(tier, key, value);
+}
+
 std::string ConfigOutcome::message() const {
     if (ok()) return "OK";
     if (line > 0) return file + ":" + std::to_string(line) + ": " + reason;

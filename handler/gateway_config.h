@@ -81,6 +81,14 @@ struct ConfigOutcome {
 };
 
 ConfigOutcome parse_gateway_config(std::string_view text, const std::string& file);
+
+// Applies one `key = value` of the file's gateway part (outside a section) or of a [tier POOL]
+// section to `config` / `tier` as the file parser does; returns why it is refused ("" when
+// applied): "unknown key '...'", or the value's problem with the range. The one parser of each
+// key: the settings kept in the cluster (handler/shared_settings.h) are checked with it too.
+std::string apply_gateway_setting(GatewayConfig& config, std::string_view key,
+                                  std::string_view value);
+std::string apply_tier_setting(TierOverride& tier, std::string_view key, std::string_view value);
 // Reads and parses `path`. A missing file is refused too (the caller decides on defaults).
 ConfigOutcome load_gateway_config(const std::string& path);
 

@@ -136,6 +136,11 @@ void GatewayHost::load() {
         RBDTIER_LOG_ERROR("", error << "; using the default gateway settings");
         gateway_ = std::make_unique<Gateway>(GatewayConfig{}, path);
     }
+    for (const std::string& key : local_tiering_keys(gateway_->config()))
+        RBDTIER_LOG_WARNING("", path << ": " << key
+                                     << " is a cluster-wide tiering setting now: this value "
+                                        "applies only where the cluster sets nothing; `rbdtier "
+                                        "config set` sets it for every gateway");
 }
 
 Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
@@ -175,6 +180,16 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
     }
     g.policy_lun = lun.policy_lun();
+    g.settings = [&lun] { return lun.settings_report(); };
+    g.settings_problems = [&lun] { return lun.settings_problems(); };
+    if (lun.tiered()) {
+        // The cluster-wide budget as the LUN reads it, now and whenever it changes.
+        gateway_->set_cluster_settings(lun.cluster_settings());
+        lun.set_cluster_settings_listener([this](const std::map<std::string, std::string>& c) {
+            std::lock_guard lock(mutex_);
+            if (gateway_) gateway_->set_cluster_settings(c);
+        });
+    }
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);
     if (!r.registered())

@@ -126,6 +126,26 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
     std::unique_ptr<Lun> lun(new Lun(config, resolve_tiering_settings(config, gateway), host,
                                      std::move(cluster).value(), std::move(io).value(),
                                      std::move(image).value(), info.value(), geometry.size_bytes));
+    lun->base_config_ = config;
+    lun->base_gateway_ = gateway;
+    lun->shared_ = apply_shared_settings(config, gateway, {}, {});
+    if (!config.tiers.empty()) {
+        // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
+        SharedSettings shared;
+        std::map<std::string, std::string> cluster_object;
+        std::string why;
+        if (lun->read_shared_settings(shared, cluster_object, why)) {
+            lun->log_new_problems_locked(shared.problems);
+            lun->shared_ = std::move(shared);
+            lun->cluster_seen_ = std::move(cluster_object);
+            lun->config_ = lun->shared_.lun;
+            lun->settings_ = resolve_tiering_settings(lun->shared_.lun, lun->shared_.gateway);
+        } else {
+            lun->read_problem_ = why;
+            RBDTIER_LOG_WARNING(config.spec(),
+                                why << "; using the cfgstring and rbdtier.conf settings");
+        }
+    }
     if (!config.tiers.empty()) {
         if (ceph::Status s = lun->enable_tiering(); !s) {
             return s.with_context("enable tiering of " + config.spec());

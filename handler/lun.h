@@ -21,10 +21,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ceph/cluster.h"
 #include "ceph/extent_gate.h"
@@ -36,12 +39,14 @@
 #include "ceph/placement_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
+#include "engine/replay/tier_model.h"
 #include "handler/free_list.h"
 #include "handler/initiator_names.h"
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
+#include "handler/shared_settings.h"
 #include "handler/tcmu_abi.h"
 #include "handler/tiering_settings.h"
 
@@ -64,10 +69,17 @@ struct LunGeometry {
 class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
+    static constexpr std::uint64_t kSharedSettingsRefreshUs = 2'000'000;
 
     // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
-    // tiers= starts its tiering with the settings its config and the gateway's give
-    // (resolve_tiering_settings).
+    // tiers= starts its tiering with the settings the cluster, its config and the gateway's give
+    // (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
+    // metadata and the cluster object in the tenant pool are read first; a value refused there
+    // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
+    // While open, the rounds re-read both every kSharedSettingsRefresh: a new policy, horizon or
+    // round takes effect at once (a new policy object; what the old one learned is dropped), a
+    // new quota, tenant or tier override when the LUN is opened again (logged), a new
+    // cluster-wide budget through set_cluster_settings_listener().
     static ceph::Result<std::unique_ptr<Lun>> open(const LunConfig& config, LunGeometry geometry,
                                                    const TcmuHost& host,
                                                    const GatewayConfig& gateway = {});
@@ -119,7 +131,18 @@ public:
     std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
     const ceph::ImageInfo& image_info() const { return info_; }
     const LunConfig& config() const { return config_; }
+    // The settings the LUN was opened with (config() has the image metadata applied).
     const TieringSettings& tiering_settings() const { return settings_; }
+    // The settings in effect now and where each comes from (policy, horizon_s, round_s, ...),
+    // and the values in RADOS not used (one line each, as logged). Any thread.
+    std::vector<EffectiveSetting> settings_report() const;
+    std::vector<std::string> settings_problems() const;
+    // The cluster object's entries as last read (empty when not read).
+    std::map<std::string, std::string> cluster_settings() const;
+    // Called (rounds thread, no lock of the LUN held) with the cluster object's entries when a
+    // re-read finds them changed. Set once, before the first change matters (at registration).
+    void set_cluster_settings_listener(
+        std::function<void(const std::map<std::string, std::string>&)> listener);
     const InitiatorNames& initiators() const { return initiators_; }
     LunId id() const { return id_; }
     // The LUN's id as its tiering's policy keys extents: 24 bits (engine/extent_key.h).
@@ -190,6 +213,16 @@ private:
     int set_lock_tag(std::uint16_t tag);
     int break_lock();
     void log_open();
+    // Reads the home image's "rbdtier.*" metadata and the cluster object (tiered LUNs only) and
+    // applies them over base_config_ and base_gateway_; false (with `why`) when RADOS cannot be
+    // read.
+    bool read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
+                              std::string& why);
+    // The round hook: re-reads the shared settings every kSharedSettingsRefreshUs and applies
+    // what changed (see open()).
+    void follow_shared_settings();
+    // Logs the problems of `fresh` not logged last time (under shared_mutex_).
+    void log_new_problems_locked(const std::vector<std::string>& fresh);
     // Logs (once until the lock is taken again) that the LUN's exclusive lock is gone.
     void note_lock_lost(const char* why);
 
@@ -224,6 +257,17 @@ private:
     mutable std::mutex problem_mutex_;
     std::string tiering_problem_;
     std::uint64_t extent_bytes_ = 0;
+
+    // Shared settings (handler/shared_settings.h).
+    LunConfig base_config_;       // the cfgstring as given
+    GatewayConfig base_gateway_;  // rbdtier.conf at open
+    ReplayConfig policy_config_;  // what the policy was made with (horizon and round change)
+    mutable std::mutex shared_mutex_;
+    SharedSettings shared_;                            // in effect now
+    std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
+    std::string read_problem_;                         // the last failed read, "" if none
+    std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
+    std::uint64_t next_shared_read_us_ = 0;  // rounds thread only
 };
 
 }  // namespace rbdtier

@@ -205,6 +205,10 @@ std::string apply_option(std::string_view key, std::string_view value, LunConfig
 
 }  // namespace
 
+std::string apply_lun_option(std::string_view key, std::string_view value, LunConfig& cfg) {
+    return apply_option(key, value, cfg);
+}
+
 LunConfigParse parse_lun_config(std::string_view cfgstring) {
     if (cfgstring.empty()) return fail("config string is empty: expected pool/image");
     std::vector<std::string_view> parts = split(cfgstring, ";");

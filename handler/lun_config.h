@@ -49,6 +49,12 @@ struct [[nodiscard]] LunConfigParse {
 
 LunConfigParse parse_lun_config(std::string_view cfgstring);
 
+// Applies one option (a key of the grammar above, without its '=') to `cfg` as the cfgstring
+// parser does; returns why `value` is refused ("" when applied). The one parser of each option:
+// the settings kept in the cluster (handler/shared_settings.h) are checked with it too. The
+// check that quota= names pools of tiers= is the caller's (it needs both).
+std::string apply_lun_option(std::string_view key, std::string_view value, LunConfig& cfg);
+
 // The cfg_desc text shown by targetcli.
 extern const char kLunConfigHelp[];
 

@@ -14,6 +14,7 @@
 #include "ceph/completion.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/resource_monitor.h"
+#include "ceph/settings_store.h"
 #include "ceph/tenant_quota.h"
 #include "ceph/tier_discovery.h"
 #include "ceph/tiered_lun_store.h"
@@ -125,6 +126,7 @@ ceph::Status Lun::enable_tiering() {
         tenant.luns.push_back(policy_lun());
         policy_config.tenants.push_back(std::move(tenant));
     }
+    policy_config_ = policy_config;
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
     ceph::LunTieringOptions options;
@@ -157,11 +159,127 @@ ceph::Status Lun::enable_tiering() {
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
+    next_shared_read_us_ = tiering_->now_us() + kSharedSettingsRefreshUs;
+    tiering_->set_round_hook([this] { follow_shared_settings(); });
     (void)follow_home_pin();  // the rounds read it again before they move anything
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
     // policy=none they are all that moves).
     tiering_->start();
     return ceph::Status::ok();
+}
+
+bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
+                               std::string& why) {
+    auto metadata = ceph::image_metadata(image_, std::string(kLunSettingPrefix));
+    if (!metadata) {
+        why = metadata.status().with_context("read the LUN's settings").message();
+        return false;
+    }
+    const std::string pool = resolve_tiering_settings(base_config_, base_gateway_).tenant_pool;
+    auto io = ceph::IoContext::open(cluster_, pool);
+    if (!io) {
+        why = io.status().with_context("read the cluster's tiering settings").message();
+        return false;
+    }
+    auto object = ceph::object_settings(*io, kClusterSettingsObject);
+    if (!object) {
+        why = object.status().with_context("read the cluster's tiering settings").message();
+        return false;
+    }
+    cluster = std::move(*object);
+    out = apply_shared_settings(base_config_, base_gateway_, *metadata, cluster);
+    return true;
+}
+
+void Lun::log_new_problems_locked(const std::vector<std::string>& fresh) {
+    for (const std::string& p : fresh)
+        if (std::find(shared_.problems.begin(), shared_.problems.end(), p) ==
+            shared_.problems.end())
+            RBDTIER_LOG_WARNING(config_.spec(), "setting not used: " << p);
+}
+
+void Lun::follow_shared_settings() {
+    const std::uint64_t now = tiering_->now_us();
+    if (now < next_shared_read_us_) return;
+    next_shared_read_us_ = now + kSharedSettingsRefreshUs;
+    SharedSettings fresh;
+    std::map<std::string, std::string> cluster;
+    std::string why;
+    const bool read = read_shared_settings(fresh, cluster, why);
+    std::function<void(const std::map<std::string, std::string>&)> listener;
+    {
+        std::lock_guard lock(shared_mutex_);
+        if (!read) {
+            if (why != read_problem_)
+                RBDTIER_LOG_WARNING(config_.spec(), why << "; keeping the settings in effect");
+            read_problem_ = why;
+            return;
+        }
+        read_problem_.clear();
+        log_new_problems_locked(fresh.problems);
+        const TieringSettings was = resolve_tiering_settings(shared_.lun, shared_.gateway);
+        const TieringSettings is = resolve_tiering_settings(fresh.lun, fresh.gateway);
+        if (fresh.lun.policy != shared_.lun.policy || was.horizon_s != is.horizon_s ||
+            was.round_us != is.round_us) {
+            ReplayConfig c = policy_config_;
+            c.horizon_us = static_cast<std::uint64_t>(is.horizon_s * 1e6);
+            c.round_us = is.round_us;
+            tiering_->replace_policy(builtin_policy_registry().create(policy_name(fresh.lun.policy),
+                                                                      PolicyContext{c, {}}),
+                                     is.round_us);
+            RBDTIER_LOG_INFO(config_.spec(), "settings changed in the cluster: policy "
+                                                 << to_string(fresh.lun.policy) << " (was "
+                                                 << to_string(shared_.lun.policy) << "), horizon "
+                                                 << is.horizon_s << " s (was " << was.horizon_s
+                                                 << "), round "
+                                                 << static_cast<double>(is.round_us) / 1e6 << " s");
+        }
+        // Quota, tenant and tier overrides shape the tiers and the tenant's registration made
+        // at open: they change when the LUN is opened again.
+        if (fresh.lun.quota != shared_.lun.quota || fresh.lun.tenant != shared_.lun.tenant ||
+            fresh.gateway.tiers != shared_.gateway.tiers)
+            RBDTIER_LOG_INFO(config_.spec(),
+                             "quota, tenant or tier settings changed in the cluster: they take "
+                             "effect when the LUN is opened again");
+        for (const char* name : {"quota", "tenant"}) {  // as at open (see above)
+            auto named = [&](const EffectiveSetting& e) { return e.name == name; };
+            auto now_it = std::find_if(fresh.report.begin(), fresh.report.end(), named);
+            auto was_it = std::find_if(shared_.report.begin(), shared_.report.end(), named);
+            if (now_it != fresh.report.end() && was_it != shared_.report.end()) *now_it = *was_it;
+        }
+        fresh.lun.quota = shared_.lun.quota;
+        fresh.lun.tenant = shared_.lun.tenant;
+        fresh.gateway.tiers = shared_.gateway.tiers;
+        shared_ = std::move(fresh);
+        if (cluster != cluster_seen_) {
+            cluster_seen_ = cluster;
+            listener = cluster_listener_;
+        }
+    }
+    if (listener) listener(cluster);
+}
+
+std::vector<EffectiveSetting> Lun::settings_report() const {
+    std::lock_guard lock(shared_mutex_);
+    return shared_.report;
+}
+
+std::vector<std::string> Lun::settings_problems() const {
+    std::lock_guard lock(shared_mutex_);
+    std::vector<std::string> out = shared_.problems;
+    if (!read_problem_.empty()) out.push_back(read_problem_);
+    return out;
+}
+
+std::map<std::string, std::string> Lun::cluster_settings() const {
+    std::lock_guard lock(shared_mutex_);
+    return cluster_seen_;
+}
+
+void Lun::set_cluster_settings_listener(
+    std::function<void(const std::map<std::string, std::string>&)> listener) {
+    std::lock_guard lock(shared_mutex_);
+    cluster_listener_ = std::move(listener);
 }
 
 // With ALUA the lock is taken through the lock callout, and another gateway cannot write without

@@ -1,0 +1,90 @@
+#include "ceph/settings_store.h"
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "ceph/omap_snapshot.h"
+#include "ceph/rados_op.h"
+
+namespace rbdtier::ceph {
+
+Result<std::map<std::string, std::string>> image_metadata(const Image& image,
+                                                          const std::string& prefix) {
+    const auto context = [&] { return "list metadata of image " + image.spec(); };
+    std::map<std::string, std::string> out;
+    std::string start;
+    constexpr std::uint64_t kPage = 64;
+    while (true) {
+        std::vector<char> keys(4096), values(16384);
+        std::uint64_t got = 0;
+        int rc = -ERANGE;
+        for (int attempt = 0; attempt < 6 && rc == -ERANGE; ++attempt) {
+            std::size_t key_len = keys.size(), val_len = values.size();
+            rc = rbd_metadata_list(image.handle(), start.c_str(), kPage, keys.data(), &key_len,
+                                   values.data(), &val_len);
+            if (rc == -ERANGE) {
+                keys.resize(std::max(key_len, keys.size() * 2));
+                values.resize(std::max(val_len, values.size() * 2));
+            }
+        }
+        if (rc < 0) return Status::error(rc, context());
+        // keys and values: NUL-terminated strings one after another, as many of each.
+        const char* k = keys.data();
+        const char* v = values.data();
+        const char* k_end = keys.data() + keys.size();
+        const char* v_end = values.data() + values.size();
+        std::string last;
+        while (k < k_end && *k != '\0' && v < v_end) {
+            const std::string key(k, strnlen(k, static_cast<std::size_t>(k_end - k)));
+            const std::string value(v, strnlen(v, static_cast<std::size_t>(v_end - v)));
+            k += key.size() + 1;
+            v += value.size() + 1;
+            ++got;
+            last = key;
+            if (key.compare(0, prefix.size(), prefix) == 0) out[key] = value;
+        }
+        if (got < kPage || last.empty()) return out;
+        start = last;
+    }
+}
+
+Result<std::map<std::string, std::string>> object_settings(const IoContext& io,
+                                                           const std::string& oid) {
+    auto snap = read_omap_snapshot(io, oid, "settings");
+    if (!snap) return snap.status();
+    return std::move(snap->entries);
+}
+
+Status set_object_setting(const IoContext& io, const std::string& oid, const std::string& key,
+                          const std::string& value) {
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "set " + key + " in " + io.pool() + "/" + oid);
+    rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+    const char* keys[] = {key.c_str()};
+    const char* vals[] = {value.data()};
+    const std::size_t key_lens[] = {key.size()};
+    const std::size_t val_lens[] = {value.size()};
+    rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+    int rc = rados_write_op_operate2(op.get(), io.handle(), oid.c_str(), nullptr, 0);
+    if (rc < 0) return Status::error(rc, "set " + key + " in " + io.pool() + "/" + oid);
+    return Status::ok();
+}
+
+Status remove_object_setting(const IoContext& io, const std::string& oid, const std::string& key) {
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "remove " + key + " from " + io.pool() + "/" + oid);
+    const char* keys[] = {key.c_str()};
+    const std::size_t key_lens[] = {key.size()};
+    rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
+    int rc = rados_write_op_operate2(op.get(), io.handle(), oid.c_str(), nullptr, 0);
+    if (rc == -ENOENT) return Status::ok();
+    if (rc < 0) return Status::error(rc, "remove " + key + " from " + io.pool() + "/" + oid);
+    return Status::ok();
+}
+
+}  // namespace rbdtier::ceph

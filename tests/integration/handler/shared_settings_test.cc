@@ -1,0 +1,187 @@
+// Tiering settings kept in the cluster reach the LUNs of the real handler_rbdtier.so (loaded by
+// the harness, on the local cluster), written with the real `rbdtier config` CLI: two opens of
+// one LUN with different rbdtier.conf and cfgstrings (two gateways, one after the other, as at a
+// failover) run it with the same settings; a running gateway follows a change within a deadline;
+// a bad value put in RADOS behind the CLI's back is logged and falls back.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/settings_store.h"
+#include "ceph/tiered_lun_store.h"
+#include "so_gateway.h"
+
+namespace rbdtier {
+namespace {
+
+using nlohmann::json;
+using namespace so_test;
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t kSize = 8 * kExtent;
+// The pool of this test's cluster-wide object (its LUN's tenant_pool=): not hdd-a, where the
+// other tests' LUNs would read it.
+constexpr const char* kSettingsPool = "nvme-b";
+
+class SharedSettingsTest : public ClusterTest {
+protected:
+    void SetUp() override {
+        ClusterTest::SetUp();
+        if (!set_up()) return;
+        name_ = "shared-set-" + std::to_string(::getpid());
+        ASSERT_TRUE(ceph::create_image(*hdd_a_, name_, kSize).is_ok());
+        auto io = ceph::IoContext::open(*cluster_, kSettingsPool);
+        ASSERT_TRUE(io.is_ok()) << io.status().message();
+        settings_io_.emplace(std::move(io).value());
+        clear_cluster_object();
+    }
+    void TearDown() override {
+        if (!cluster_ || name_.empty()) return;
+        clear_cluster_object();
+        (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", name_, {"nvme-a"});
+        (void)ceph::remove_image(*hdd_a_, name_);
+    }
+    void clear_cluster_object() {
+        if (!settings_io_) return;
+        auto all = ceph::object_settings(*settings_io_, "rbdtier.config");
+        if (!all) return;
+        for (const auto& [k, v] : *all)
+            (void)ceph::remove_object_setting(*settings_io_, "rbdtier.config", k);
+    }
+    std::string spec() const { return "hdd-a/" + name_; }
+    std::string cfg(const std::string& options) const {
+        return spec() + ";conf=" + ceph_conf() +
+               ";tiers=hdd-a+nvme-a;tenant_pool=" + kSettingsPool + options;
+    }
+    // `rbdtier config ARGS` against the test cluster.
+    CliRun config(const std::string& args) const {
+        return run_command(std::string(RBDTIER_CLI_PATH) + " config " + args + " --pool " +
+                           kSettingsPool + " --ceph-conf " + ceph_conf());
+    }
+    // The LUN's settings as `rbdtier lun show` reports them: name -> "value (source)".
+    static std::map<std::string, std::string> settings(const json& show) {
+        std::map<std::string, std::string> out;
+        if (!show.contains("settings")) return out;
+        for (const auto& [name, s] : show["settings"].items())
+            out[name] = s["value"].get<std::string>() + " (" + s["source"].get<std::string>() + ")";
+        return out;
+    }
+
+    std::string name_;
+    std::optional<ceph::IoContext> settings_io_;
+};
+
+TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
+    // What every gateway must agree on, set once in the cluster with the CLI.
+    for (const std::string& args : std::vector<std::string>{
+             "set horizon_s 90", "set round_s 0.5", "set migration_bandwidth_mib_s 40",
+             "set --lun " + spec() + " policy reactive", "set --lun " + spec() + " horizon 30",
+             "set --lun " + spec() + " quota nvme-a=64M"}) {
+        const CliRun r = config(args);
+        ASSERT_EQ(r.code, 0) << args << ": " << r.out;
+    }
+    const CliRun get = config("get --lun " + spec() + " rbdtier.horizon");
+    EXPECT_EQ(get.code, 0);
+    EXPECT_EQ(get.out, "30\n");
+
+    // Gateway A, and later gateway B, with their own rbdtier.conf and cfgstring.
+    GatewayConf gw(
+        "metrics_port = 0\nhorizon_s = 10\nround_s = 0.25\n"
+        "migration_bandwidth_mib_s = 10\n");
+    harness::Harness h(HANDLER_SO);
+    auto open = [&](const std::string& options) {
+        harness::DeviceConfig dc{cfg(options), kSize};
+        dc.implicit_failover = true;
+        return h.open(dc);
+    };
+    auto dev = open(";policy=none");
+    ASSERT_TRUE(dev);
+    const json a = cli_json("lun show " + spec(), gw.socket());
+    const json status_a = cli_json("status", gw.socket());
+    const std::map<std::string, std::string> expected = {
+        {"policy", "reactive (image)"},       {"horizon_s", "30 (image)"},
+        {"round_s", "0.5 (cluster)"},         {"migration_bandwidth_mib_s", "40 (cluster)"},
+        {"quota", "nvme-a=67108864 (image)"}, {"tenant", " (cfgstring)"}};
+    EXPECT_EQ(settings(a), expected) << a.dump();
+    dev.reset();
+
+    gw.rewrite("metrics_port = 0\nhorizon_s = 600\nround_s = 3\nmigration_bandwidth_mib_s = 900\n");
+    dev = open(";policy=predictive;horizon=5");
+    ASSERT_TRUE(dev);
+    const json b = cli_json("lun show " + spec(), gw.socket());
+    EXPECT_EQ(settings(b), settings(a)) << "gateway B runs the LUN as gateway A did: " << b.dump();
+    const json status_b = cli_json("status", gw.socket());
+    for (const char* key : {"horizon_s", "round_s", "migration_bandwidth_mib_s"})
+        EXPECT_EQ(status_b["luns"][0][key], status_a["luns"][0][key]) << key;
+    EXPECT_EQ(status_b["luns"][0]["migration_bandwidth_mib_s"], 40) << status_b.dump();
+
+    // A change while the LUN is open is followed within a deadline.
+    ASSERT_EQ(config("set --lun " + spec() + " policy predictive").code, 0);
+    ASSERT_EQ(config("set --lun " + spec() + " horizon 60").code, 0);
+    ASSERT_EQ(config("set migration_bandwidth_mib_s 20").code, 0);
+    std::map<std::string, std::string> now;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            now = settings(cli_json("lun show " + spec(), gw.socket()));
+            return now["policy"] == "predictive (image)" && now["horizon_s"] == "60 (image)" &&
+                   now["migration_bandwidth_mib_s"] == "20 (cluster)";
+        },
+        20s))
+        << now["policy"] << ", " << now["horizon_s"] << ", " << now["migration_bandwidth_mib_s"];
+    EXPECT_TRUE(wait_for(
+        [&] {
+            return cli_json("status", gw.socket())["luns"][0]["migration_bandwidth_mib_s"] == 20;
+        },
+        20s))
+        << "the gateway's budget follows the cluster's";
+
+    // The CLI refuses a bad value before writing it, with the cfgstring parser's reason.
+    const CliRun bad = config("set --lun " + spec() + " horizon soon");
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.out.find("horizon='soon'"), std::string::npos) << bad.out;
+    EXPECT_NE(config("set metrics_port 1").out.find("unknown cluster setting"), std::string::npos);
+
+    // Written behind its back (as `rbd image-meta set` could): logged, and the setting falls back
+    // to the cfgstring's horizon=5; the LUN keeps serving.
+    harness::LogCapture log;
+    {
+        auto image = ceph::Image::open(*hdd_a_, name_);
+        ASSERT_TRUE(image.is_ok()) << image.status().message();
+        ASSERT_TRUE(image->metadata_set("rbdtier.horizon", "soon").is_ok());
+    }
+    json show;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            show = cli_json("lun show " + spec(), gw.socket());
+            return settings(show)["horizon_s"] == "5 (cfgstring)";
+        },
+        20s))
+        << show.dump();
+    ASSERT_TRUE(show.contains("settings_problems"));
+    ASSERT_EQ(show["settings_problems"].size(), 1u) << show.dump();
+    const std::string problem = show["settings_problems"][0];
+    EXPECT_NE(problem.find("image metadata rbdtier.horizon='soon'"), std::string::npos) << problem;
+    EXPECT_NE(problem.find("using 5 (cfgstring)"), std::string::npos) << problem;
+    const auto lines = log.lines();
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.rfind("warn", 0) == 0 && l.find("rbdtier.horizon='soon'") != std::string::npos;
+    })) << "the problem is logged as a warning";
+    std::vector<char> block(4096, 's');
+    EXPECT_TRUE(dev->write(0, block.data(), block.size()).ok());
+
+    const CliRun list = config("list --lun " + spec());
+    EXPECT_EQ(list.code, 0);
+    EXPECT_NE(list.out.find("rbdtier.horizon"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("not a whole number"), std::string::npos) << list.out;
+    EXPECT_EQ(config("rm --lun " + spec() + " horizon").code, 0);
+    EXPECT_EQ(config("get --lun " + spec() + " horizon").code, 1);
+}
+
+}  // namespace
+}  // namespace rbdtier
