@@ -94,6 +94,31 @@ void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& re
                       static_cast<unsigned long long>(r.idle_rounds_without_promotion),
                       static_cast<unsigned long long>(r.rounds));
     }
+    for (const auto& r : results) {
+        if (!r.selection) continue;
+        const SelectionReport& sel = *r.selection;
+        out << "\n"
+            << r.policy << " follows, per LUN, the candidate whose shadow placement served "
+            << "its I/O at the lowest cost\n(rounds followed each candidate, then the switches, "
+            << "s from the start of the trace):\n";
+        for (const LunSelection& lun : sel.luns) {
+            out << format("  LUN %llu:", static_cast<unsigned long long>(lun.lun));
+            for (std::size_t i = 0; i < sel.candidates.size() && i < lun.rounds.size(); ++i)
+                out << format(" %s %llu", sel.candidates[i].c_str(),
+                              static_cast<unsigned long long>(lun.rounds[i]));
+            out << format("; %zu switch%s\n", lun.switches.size(),
+                          lun.switches.size() == 1 ? "" : "es");
+            constexpr std::size_t kShown = 12;
+            for (std::size_t k = 0; k < lun.switches.size() && k < kShown; ++k) {
+                const StrategySwitch& sw = lun.switches[k];
+                out << format("    %9.1f s  %s -> %s\n",
+                              static_cast<double>(sw.time_us - r.start_us) / 1e6,
+                              sel.candidates.at(sw.from).c_str(), sel.candidates.at(sw.to).c_str());
+            }
+            if (lun.switches.size() > kShown)
+                out << format("    ... %zu more\n", lun.switches.size() - kShown);
+        }
+    }
 }
 
 nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
@@ -165,6 +190,23 @@ nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config
                           {"invalid", r.refused_invalid}}},
                         {"rounds", r.rounds},
                         {"wall_seconds", r.wall_seconds}});
+        if (r.selection) {
+            json luns = json::array();
+            for (const LunSelection& lun : r.selection->luns) {
+                json followed = json::object();
+                for (std::size_t i = 0; i < lun.rounds.size(); ++i)
+                    followed[r.selection->candidates.at(i)] = lun.rounds[i];
+                json switches = json::array();
+                for (const StrategySwitch& sw : lun.switches)
+                    switches.push_back(
+                        {{"time_s", static_cast<double>(sw.time_us - r.start_us) / 1e6},
+                         {"from", r.selection->candidates.at(sw.from)},
+                         {"to", r.selection->candidates.at(sw.to)}});
+                luns.push_back(
+                    {{"lun", lun.lun}, {"rounds_followed", followed}, {"switches", switches}});
+            }
+            rows.back()["selection"] = {{"candidates", r.selection->candidates}, {"luns", luns}};
+        }
     }
     j["results"] = rows;
     return j;

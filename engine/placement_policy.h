@@ -6,9 +6,9 @@
 // migrations best-first. The executor enforces what is physical (tier capacity, tenant quota,
 // bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
 // anything itself. Single-threaded: observe/plan/migrated are called from one thread.
-// Introspection (outlook, accuracy, alerts) is optional and for people (`rbdtier heat`,
-// `forecast accuracy`, `alerts`): a policy that knows nothing answers nothing. It is called
-// between rounds, never concurrently with observe/plan/migrated.
+// Introspection (outlook, accuracy, alerts, selection) is optional and for people (`rbdtier heat`,
+// `forecast accuracy`, `alerts`, `replay --explain`): a policy that knows nothing answers nothing.
+// It is called between rounds, never concurrently with observe/plan/migrated.
 #pragma once
 
 #include <algorithm>
@@ -101,6 +101,23 @@ struct PolicyAlert {
     std::string description;
 };
 
+// How a policy that follows one of several candidate strategies per LUN (StrategySelector) chose:
+// per LUN, the rounds it followed each candidate and its switches, in time order.
+struct StrategySwitch {
+    std::uint64_t time_us = 0;
+    std::size_t from = 0;  // index into SelectionReport::candidates
+    std::size_t to = 0;
+};
+struct LunSelection {
+    LunId lun = 0;
+    std::vector<std::uint64_t> rounds;  // rounds spent following each candidate
+    std::vector<StrategySwitch> switches;
+};
+struct SelectionReport {
+    std::vector<std::string> candidates;
+    std::vector<LunSelection> luns;  // by LUN id
+};
+
 class PlacementPolicy {
 public:
     virtual ~PlacementPolicy() = default;
@@ -131,6 +148,8 @@ public:
     }
     virtual std::optional<ForecastAccuracy> accuracy() const { return std::nullopt; }
     virtual std::vector<PolicyAlert> alerts() const { return {}; }
+    // For a policy that selects among strategies: which it followed, per LUN, and when it switched.
+    virtual std::optional<SelectionReport> selection() const { return std::nullopt; }
 };
 
 }  // namespace rbdtier

@@ -141,6 +141,7 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.cost.assign(ghosts_.size(), 0.0);
         s.recent.assign(ghosts_.size(), 0.0);
         s.round_cost.assign(ghosts_.size(), 0.0);
+        s.followed.assign(ghosts_.size(), 0);
         s.at_us = now_us;
     }
     decay(s, now_us);
@@ -200,6 +201,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                 s.streak_ios = s.ios;
             s.challenger = best;
             if (s.streak >= params_.confirm_rounds && s.ios - s.streak_ios >= params_.confirm_ios) {
+                s.switches.push_back({now_us, s.choice, best});
                 s.choice = best;
                 s.streak = 0;
                 ++switches_;
@@ -207,6 +209,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
         ++rounds_followed_[s.choice];
+        ++s.followed[s.choice];
     }
     std::vector<MigrationOrder> orders;
     for (std::size_t i = 0; i < live_.size(); ++i) {
@@ -250,6 +253,16 @@ std::optional<ForecastAccuracy> StrategySelector::accuracy() const {
     for (const auto& p : live_)
         if (auto a = p->accuracy()) return a;
     return std::nullopt;
+}
+
+std::optional<SelectionReport> StrategySelector::selection() const {
+    SelectionReport out;
+    out.candidates = names_;
+    for (const auto& [lun, s] : luns_)
+        if (!s.cost.empty()) out.luns.push_back({lun, s.followed, s.switches});
+    std::sort(out.luns.begin(), out.luns.end(),
+              [](const LunSelection& a, const LunSelection& b) { return a.lun < b.lun; });
+    return out;
 }
 
 std::vector<PolicyAlert> StrategySelector::alerts() const {

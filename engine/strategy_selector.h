@@ -10,19 +10,20 @@
 // modelled latency is added, per LUN, to that candidate's cost, and so is the cost of every
 // migration the ghost starts (one access of the source tier and one of the destination, or
 // SelectorParams::migration_cost_us, times migration_charge), so a strategy that churns pays for
-// its transfers, and its ghost channel delays its later orders as the real one would. Costs are
-// decayed with a half-life (the window), and also with a short one (the recent cost). A LUN
-// switches to the candidate with the lowest windowed cost only when that cost has been lower
-// than its current candidate's by more than `switch_margin`, and its recent cost no higher, in
-// every round with I/O of a streak in which it served the round's I/O (migrations included) at
-// a lower cost in `confirm_rounds` rounds (rounds where it did not hold the streak: a challenger
-// that wins every few rounds, as on recurring bursts, gets there; a burst long past, still in
-// the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the LUN (a handful of
-// reads on a near-idle LUN is no reason to move its data before the next burst), and never
-// before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations, so it
-// must pay); the real orders are the live orders of
-// each LUN's candidate, and the orders of the others are dropped (told to them as such). A LUN
-// starts with the first candidate. Single-threaded, as PlacementPolicy requires.
+// its transfers, and its ghost channel delays its later
+// orders as the real one would. Costs are decayed with a half-life (the window), and also with a
+// short one (the recent cost). A LUN switches to the candidate with the lowest windowed cost only
+// when that cost has been lower than its current candidate's by more than `switch_margin`, and its
+// recent cost no higher, in every round with I/O of a streak in which it served the round's I/O
+// (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
+// the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
+// long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
+// LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
+// and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
+// so it must pay); the real orders are the live orders of each LUN's candidate, and the orders of
+// the others are dropped (told to them as such). A LUN starts with the first candidate. selection()
+// reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
+// PlacementPolicy requires.
 #pragma once
 
 #include <cstdint>
@@ -128,6 +129,8 @@ public:
                                          std::uint64_t now_us) const override;
     std::optional<ForecastAccuracy> accuracy() const override;
     std::vector<PolicyAlert> alerts() const override;
+    // Per LUN, the rounds spent following each candidate and every switch.
+    std::optional<SelectionReport> selection() const override;
 
     // The candidate `lun` follows now (index into the candidates; 0 for an unseen LUN).
     std::size_t choice(LunId lun) const;
@@ -152,8 +155,10 @@ private:
         bool active = false;           // had I/O since the last round
         std::uint64_t at_us = 0;       // costs are decayed to this time
         std::vector<double> cost;
-        std::vector<double> recent;      // decayed with the short half-life
-        std::vector<double> round_cost;  // since the last round, undecayed
+        std::vector<double> recent;            // decayed with the short half-life
+        std::vector<double> round_cost;        // since the last round, undecayed
+        std::vector<std::uint64_t> followed;   // rounds spent following each candidate
+        std::vector<StrategySwitch> switches;  // in time order
     };
     void decay(LunState& s, std::uint64_t now_us) const;
     LunState& lun_state(LunId lun, std::uint64_t now_us);

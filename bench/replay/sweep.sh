@@ -9,7 +9,7 @@ rbdtier=$1
 fasts=${2:-0.05 0.1 0.2}
 bws=${3:-20 50 200}
 concs=${4:-1 32}
-policies=${POLICIES:-none,reactive,frequency,predictive,adaptive,oracle}
+policies=${POLICIES:-none,reactive,frequency,forecast,predictive,oracle}
 here=$(dirname "$0")
 for fast in $fasts; do
     for bw in $bws; do

@@ -1,7 +1,8 @@
 // PolicyRegistry: the placement policies the replay can compare, by name.
 //
 // A registry is a value (no global state): builtin_policy_registry() returns none, reactive,
-// frequency, oracle and, when the engine provides engine/predictive_policy.h, predictive.
+// frequency, oracle and, when the engine provides engine/predictive_policy.h, predictive (the
+// strategy selector) and forecast (the engine's forecast placement alone).
 // A factory receives the replay configuration and the events about to be replayed (only the
 // oracle reads them). Unknown names give std::invalid_argument listing the known ones.
 #pragma once

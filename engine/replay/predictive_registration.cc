@@ -1,7 +1,8 @@
-// Registers "predictive" (the engine's forecast-driven PredictivePolicy) and "adaptive" (a
-// StrategySelector over reactive, frequency and that forecast placement) when
+// Registers "predictive" (a StrategySelector that follows, per LUN, whichever of the candidates of
+// selector_candidates() does best on the live stream) and "forecast" (the engine's
+// forecast-driven PredictivePolicy alone, one of those candidates) when
 // engine/predictive_policy.h exists and rbdtier_engine is linked; otherwise the registry simply
-// has neither entry.
+// has neither entry. "predictive" is what a LUN with policy=predictive runs.
 // The engine's configuration is derived from the replay configuration (engine_config_for, see
 // predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
 // and migration budget as the executor.
@@ -43,38 +44,49 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
     return c;
 }
 
-// A StrategySelector over reactive, none, frequency and the forecast engine; each shadow
-// migration costs one access of its source tier and one of its destination.
-std::unique_ptr<PlacementPolicy> make_adaptive(const ReplayConfig& config, std::string name) {
+// The strategies the selector chooses among, in one place. The first is where every LUN starts:
+// the forecast engine, which a LUN follows until another candidate's shadow placement, its
+// migrations paid for, has served the LUN's own I/O at a lower cost for long enough.
+std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
     const EngineConfig engine = engine_config_for(config);
     const TenantSlots quotas = TenantSlots::from(config);
+    const std::uint64_t extent_bytes = config.extent_bytes;
     std::vector<StrategySelector::Candidate> candidates = {
-        {"reactive", [&config] { return std::make_unique<ReactivePolicy>(config.extent_bytes); }},
-        {"none", [] { return std::make_unique<NonePolicy>(); }},
-        {"frequency",
-         [&config, quotas] {
-             return std::make_unique<FrequencyPolicy>(config.extent_bytes, FrequencyParams{},
-                                                      quotas);
-         }},
         {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
+        {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
+        {"frequency",
+         [extent_bytes, quotas] {
+             return std::make_unique<FrequencyPolicy>(extent_bytes, FrequencyParams{}, quotas);
+         }},
+        {"none", [] { return std::make_unique<NonePolicy>(); }},
     };
     for (const auto& v : caching_variants())
-        candidates.push_back({v.name, [&config, v] { return make_caching_policy(v, config); }});
-    return std::make_unique<StrategySelector>(std::move(name), candidates, config.channel());
+        candidates.push_back({v.name, [config, v] { return make_caching_policy(v, config); }});
+    return candidates;
+}
+
+std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
+    // A LUN leaves the forecast once another candidate has been ahead for confirm_rounds rounds
+    // and confirm_ios I/Os, after 10 rounds with I/O: where reacting wins from the first
+    // accesses, a longer watch costs more than the switch it guards.
+    SelectorParams params;
+    params.warmup_rounds = 10;
+    return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
+                                              config.channel(), params);
 }
 #endif
 
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
-    registry.add("adaptive",
-                 "follows, per LUN, whichever of reactive, none, frequency and forecast placement "
-                 "does best in shadow simulations of the live stream, migrations paid for (rbdtier "
-                 "engine)",
-                 [](const PolicyContext& c) { return make_adaptive(c.config, "adaptive"); });
-    registry.add("predictive", "forecast-driven cost/benefit placement (rbdtier engine)",
+    registry.add("predictive",
+                 "follows, per LUN, whichever of forecast placement, reactive, frequency, none, "
+                 "readahead, lrfu and slru does best in shadow placements of the live stream, "
+                 "migrations paid for; starts on the forecast (rbdtier engine)",
+                 [](const PolicyContext& c) { return make_predictive(c.config); });
+    registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {
                      return std::make_unique<PredictivePolicy>(engine_config_for(c.config),
-                                                               "predictive");
+                                                               "forecast");
                  });
 #else
     (void)registry;

@@ -19,8 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "engine/placement_policy.h"
 
 namespace rbdtier {
 
@@ -58,8 +61,11 @@ struct ReplayResult {
     std::uint64_t recall_hits = 0;
     std::uint64_t recall_needed = 0;
     std::uint64_t rounds = 0;
+    std::uint64_t start_us = 0;  // time of the trace's first I/O
     std::uint64_t trace_duration_us = 0;
     double wall_seconds = 0;
+    // Which candidate strategy each LUN followed, when the policy selects among several.
+    std::optional<SelectionReport> selection;
 
     double fast_share() const { return ios ? static_cast<double>(fast_ios) / ios : 0.0; }
     double precision() const {

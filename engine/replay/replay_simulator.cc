@@ -277,6 +277,7 @@ private:
                 result_.wasted_promotion_bytes += config_.extent_bytes;
             }
         }
+        result_.start_us = start_us_;
         result_.trace_duration_us = end_us - start_us_;
         if (!latencies_.empty()) {
             double sum = 0;
@@ -291,6 +292,7 @@ private:
             result_.p50_latency_us = at(0.50);
             result_.p99_latency_us = at(0.99);
         }
+        result_.selection = policy_.selection();
     }
 
     const ReplayConfig& config_;

@@ -23,6 +23,15 @@ grep -q '^none ' "$DIR/out" && grep -q '^reactive ' "$DIR/out" && grep -q '^orac
     || fail "table lacks a policy row"
 grep -q '(msr)' "$DIR/out" || fail "format not detected as msr"
 
+# The selector explains which candidate each LUN followed, in the table and in the JSON.
+expect_rc 0 "replay explain" "$RBDTIER" replay "$DIR/s.csv" --policy predictive --explain \
+    --limit 5000
+grep -q '^predictive follows, per LUN' "$DIR/out" && grep -q '^  LUN 0: forecast [0-9]' "$DIR/out" \
+    || fail "--explain lacks the selector's choices"
+expect_rc 0 "replay json selection" "$RBDTIER" replay "$DIR/s.csv" --policy predictive,forecast \
+    --json --limit 5000
+grep -q '"rounds_followed"' "$DIR/out" || fail "JSON lacks the selector's choices"
+
 expect_rc 0 "replay json" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --limit 1000
 grep -q '"policy": "none"' "$DIR/out" || fail "JSON lacks the policy"
 grep -q '"events": 1000' "$DIR/out" || fail "--limit not applied"

@@ -76,7 +76,7 @@ TEST_P(EveryWorkload, PhysicsHoldsAndOracleBoundsTheBaselines) {
         EXPECT_LE(static_cast<double>(r.bytes_migrated), budget);
         // The oracle is a look-ahead heuristic, not an optimum: it bounds the policies that
         // cannot see the future (a forecasting policy may beat it on short traces).
-        if (name != "predictive" && name != "adaptive") {
+        if (name != "predictive" && name != "forecast") {
             EXPECT_GE(oracle.fast_share() + 1e-9, r.fast_share());
             EXPECT_LE(oracle.mean_latency_us, r.mean_latency_us * 1.0001 + 1);
         }

@@ -291,14 +291,38 @@ TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
     EXPECT_EQ(selector.switches(), 0u);
 }
 
-TEST(StrategySelector, TheRegisteredAdaptivePolicyIsASelector) {
+TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnTheForecast) {
     const auto registry = builtin_policy_registry();
-    if (!registry.contains("adaptive")) GTEST_SKIP() << "adaptive not built";
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    ASSERT_TRUE(registry.contains("forecast")) << "the forecast engine alone, as a policy";
     const auto events = shifting_hot_set(11);
     const ReplayConfig c = config_for(events);
-    auto p = registry.create("adaptive", {c, events});
-    EXPECT_NE(dynamic_cast<StrategySelector*>(p.get()), nullptr);
+    auto p = registry.create("predictive", {c, events});
+    auto* selector = dynamic_cast<StrategySelector*>(p.get());
+    ASSERT_NE(selector, nullptr);
+    EXPECT_EQ(selector->name(), "predictive");
+    EXPECT_EQ(selector->candidate_name(selector->choice(0)), "forecast");
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < selector->candidates(); ++i)
+        names.push_back(selector->candidate_name(i));
+    EXPECT_EQ(names, (std::vector<std::string>{"forecast", "reactive", "frequency", "none"}));
     const auto sel = replay(c, events, *p);
+    // The replay carries which candidate the LUN followed, round by round, and its switches.
+    ASSERT_TRUE(sel.selection.has_value());
+    EXPECT_EQ(sel.selection->candidates, names);
+    ASSERT_EQ(sel.selection->luns.size(), 1u);
+    const LunSelection& lun = sel.selection->luns[0];
+    std::uint64_t followed = 0;
+    for (auto n : lun.rounds) followed += n;
+    EXPECT_GT(followed, 0u);
+    EXPECT_EQ(lun.switches.size(), selector->switches());
+    for (std::size_t k = 0; k < lun.switches.size(); ++k) {
+        EXPECT_EQ(lun.switches[k].from, k == 0 ? 0u : lun.switches[k - 1].to);
+        EXPECT_GT(lun.rounds.at(lun.switches[k].to), 0u);
+    }
+    if (!lun.switches.empty()) {
+        EXPECT_EQ(lun.switches.back().to, selector->choice(0));
+    }
     auto reactive = registry.create("reactive", {c, events});
     const auto rr = replay(c, events, *reactive);
     EXPECT_LE(sel.mean_latency_us, rr.mean_latency_us * 1.02);
