@@ -11,7 +11,6 @@
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
 #include "engine/predictive_policy.h"
 #include "engine/replay/baseline_policies.h"
-#include "engine/replay/caching_policies.h"
 #include "engine/replay/predictive_config.h"
 #include "engine/strategy_selector.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
@@ -51,7 +50,7 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
     const EngineConfig engine = engine_config_for(config);
     const TenantSlots quotas = TenantSlots::from(config);
     const std::uint64_t extent_bytes = config.extent_bytes;
-    std::vector<StrategySelector::Candidate> candidates = {
+    return {
         {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
         {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
         {"frequency",
@@ -60,9 +59,6 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
          }},
         {"none", [] { return std::make_unique<NonePolicy>(); }},
     };
-    for (const auto& v : caching_variants())
-        candidates.push_back({v.name, [config, v] { return make_caching_policy(v, config); }});
-    return candidates;
 }
 
 std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
@@ -79,9 +75,9 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add("predictive",
-                 "follows, per LUN, whichever of forecast placement, reactive, frequency, none, "
-                 "readahead, lrfu and slru does best in shadow placements of the live stream, "
-                 "migrations paid for; starts on the forecast (rbdtier engine)",
+                 "follows, per LUN, whichever of forecast placement, reactive, frequency and none "
+                 "does best in shadow placements of the live stream, migrations paid for; starts "
+                 "on the forecast (rbdtier engine)",
                  [](const PolicyContext& c) { return make_predictive(c.config); });
     registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {
