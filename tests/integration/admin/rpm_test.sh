@@ -79,7 +79,10 @@ expected=$(printf '%s\n' \
     /usr/share/doc/rbdtier/tcmu.conf.note \
     /usr/share/licenses/rbdtier \
     /usr/share/licenses/rbdtier/LICENSE \
-    /usr/share/man/man8/rbdtier.8.gz | sort)
+    /usr/share/man/man8/rbdtier.8.gz \
+    /usr/share/rbdtier \
+    /usr/share/rbdtier/grafana \
+    /usr/share/rbdtier/grafana/rbdtier.json | sort)
 # Fedora's rpm gzips man pages after %install; Debian's rpmbuild may not: either is right.
 actual=$(rpm -qlp "$rpmfile" 2>/dev/null | grep -v '/\.build-id' | sed 's|/man8/rbdtier\.8$|/man8/rbdtier.8.gz|' | sort)
 if [ "$expected" != "$actual" ]; then
