@@ -189,6 +189,10 @@ Lun::Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph:
       size_(size) {}
 
 Lun::~Lun() {
+    // The rounds (and the settings follow-up and migrations they run) and the map's watch run on
+    // their own threads in this LUN's members: they end before any member is destroyed.
+    if (tiering_) tiering_->stop();
+    watch_.reset();
     // The runner drains commands before close; this only guards against a broken host.
     while (in_flight_.load(std::memory_order_acquire) != 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

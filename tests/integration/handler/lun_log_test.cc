@@ -6,13 +6,19 @@
 #include <gtest/gtest.h>
 #include <rados/librados.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <thread>
 
+#include "ceph/io_context.h"
+#include "ceph/settings_store.h"
 #include "ceph/tiered_lun_store.h"
 #include "common/log.h"
 #include "handler/admin_commands.h"
@@ -143,6 +149,61 @@ TEST(LunLog, AFailedLockTakeIsOneRecord) {
     EXPECT_FALSE((*a)->tiering_problem().empty());
     if (HasFailure()) dump(capture);
     a->reset();
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// Closing a LUN first ends its tiering rounds: while a round is still running in the LUN (here
+// held in the cluster-settings listener it calls), the close waits, and nothing of the LUN goes
+// away ("closed" is logged before its parts are torn down).
+TEST(LunLog, ALunClosesOnlyAfterItsRoundInProgressEnds) {
+    if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
+    log::CaptureSink capture;
+    log::Binding binding(capture, log::Level::kDebug);
+    ScratchImage image("hdd-a", kSize, "closing");
+    ASSERT_TRUE(image.ok());
+    const std::string lun = "hdd-a/" + image.name();
+    auto a = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_TRUE(a.is_ok()) << a.status().message();
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool in_round = false, release = false;
+    (*a)->set_cluster_settings_listener([&](const std::map<std::string, std::string>&) {
+        std::unique_lock lock(mutex);
+        in_round = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+    });
+    // A change of the cluster-wide settings object (the tenant pool is the first tier's) that
+    // means nothing to this LUN: a tier section of a pool it does not use.
+    auto io = ceph::IoContext::open(image.cluster(), "hdd-a");
+    ASSERT_TRUE(io.is_ok()) << io.status().message();
+    const std::string key = "tier.closing-" + std::to_string(::getpid()) + ".site";
+    ASSERT_TRUE(ceph::set_object_setting(*io, "rbdtier.config", key, "b").is_ok());
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return in_round; }))
+            << "no round read the changed cluster settings";
+    }
+
+    std::thread closer([&] { a->reset(); });
+    // The round is held: the close must not get past its first step until it is let go.
+    bool closed_during_round = false;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!closed_during_round && std::chrono::steady_clock::now() < until) {
+        closed_during_round = !capture.find(log::Level::kInfo, lun, "closed").empty();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    cv.notify_all();
+    closer.join();
+    EXPECT_FALSE(closed_during_round) << "the LUN was torn down while a round ran in it";
+    EXPECT_EQ(capture.find(log::Level::kInfo, lun, "closed").size(), 1u);
+    if (HasFailure()) dump(capture);
+    (void)ceph::remove_object_setting(*io, "rbdtier.config", key);
     (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
 }
 
