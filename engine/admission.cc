@@ -1,0 +1,332 @@
+#include "engine/admission.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <iterator>
+#include <limits>
+
+namespace rbdtier {
+
+std::string_view refusal_name(Refusal refusal) {
+    switch (refusal) {
+        case Refusal::kNone:
+            return "admitted";
+        case Refusal::kInvalid:
+            return "invalid";
+        case Refusal::kStale:
+            return "stale";
+        case Refusal::kPinned:
+            return "pinned";
+        case Refusal::kHysteresis:
+            return "hysteresis";
+        case Refusal::kCapacity:
+            return "capacity";
+        case Refusal::kPoolFull:
+            return "pool full";
+        case Refusal::kQuota:
+            return "quota";
+        case Refusal::kBudget:
+            return "budget";
+        case Refusal::kConcurrency:
+            return "concurrency";
+    }
+    return "unknown";
+}
+
+// --- Hysteresis ---
+
+void Hysteresis::moved(ExtentKey key, std::uint64_t now_us) {
+    last_moved_[key] = now_us;
+    early_.erase(key);
+}
+
+bool Hysteresis::settled(ExtentKey key, std::uint64_t now_us) const {
+    auto it = last_moved_.find(key);
+    if (it == last_moved_.end()) return true;
+    return it->second + window_us_ <= now_us || early_.count(key) != 0;
+}
+
+void Hysteresis::prune(std::uint64_t now_us, std::size_t keep) {
+    if (last_moved_.size() <= keep) return;
+    for (auto it = last_moved_.begin(); it != last_moved_.end();) {
+        if (it->second + window_us_ <= now_us) {
+            early_.erase(it->first);
+            it = last_moved_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+// --- PinTable ---
+
+void PinTable::cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
+                   std::uint64_t count) {
+    const ExtentIndex end = first + count;
+    auto it = pins.upper_bound(first);
+    if (it != pins.begin()) --it;
+    while (it != pins.end() && it->first < end) {
+        const PinnedRange p = it->second;
+        const ExtentIndex p_end = p.first + p.count;
+        if (p_end <= first) {
+            ++it;
+            continue;
+        }
+        it = pins.erase(it);
+        if (p.first < first) pins[p.first] = PinnedRange{p.first, first - p.first, p.tier};
+        if (p_end > end) pins[end] = PinnedRange{end, p_end - end, p.tier};
+    }
+}
+
+std::optional<AdmissionError> PinTable::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
+    if (tier >= tiers_) {
+        return AdmissionError{-EINVAL, "pin to tier " + std::to_string(tier) + ": the LUN has " +
+                                           std::to_string(tiers_) + " tiers"};
+    }
+    if (count == 0 || first >= extents_ || count > extents_ - first) {
+        return AdmissionError{-EINVAL, "pin extents [" + std::to_string(first) + ", +" +
+                                           std::to_string(count) + "): the LUN has " +
+                                           std::to_string(extents_) + " extents"};
+    }
+    if (home_pinned_) {
+        if (tier == home_) return std::nullopt;  // pinned there already
+        return AdmissionError{-EBUSY,
+                              "the LUN is pinned home whole (evacuated): release that first"};
+    }
+    cut(pins_, first, count);
+    pins_[first] = PinnedRange{first, count, tier};
+    return std::nullopt;
+}
+
+void PinTable::unpin(ExtentIndex first, std::uint64_t count) {
+    if (count == 0) return;
+    count = std::min(count, std::numeric_limits<std::uint64_t>::max() - first);
+    cut(pins_, first, count);
+}
+
+void PinTable::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
+    if (pinned == home_pinned_) return;
+    if (if_version && *if_version != home_pin_version_) return;
+    home_pinned_ = pinned;
+    ++home_pin_version_;
+    pins_.clear();
+}
+
+std::vector<PinnedRange> PinTable::ranges() const {
+    if (home_pinned_) return {PinnedRange{0, extents_, home_}};
+    std::vector<PinnedRange> out;
+    out.reserve(pins_.size());
+    for (const auto& [first, pin] : pins_) out.push_back(pin);
+    return out;
+}
+
+std::optional<TierId> PinTable::pinned_tier(ExtentIndex extent) const {
+    if (home_pinned_) return home_;
+    auto it = pins_.upper_bound(extent);
+    if (it == pins_.begin()) return std::nullopt;
+    --it;
+    if (extent < it->second.first + it->second.count) return it->second.tier;
+    return std::nullopt;
+}
+
+std::vector<MigrationOrder> PinTable::with_pins(LunId lun, std::vector<MigrationOrder> planned,
+                                                const std::function<TierId(ExtentIndex)>& tier_of,
+                                                std::size_t most,
+                                                const std::vector<TierSpec>& tiers) const {
+    if (empty()) return planned;
+    std::vector<MigrationOrder> out;
+    for (const PinnedRange& p : ranges()) {
+        const ExtentIndex end = std::min<ExtentIndex>(p.first + p.count, extents_);
+        for (ExtentIndex e = p.first; e < end && out.size() < most; ++e) {
+            const TierId now = tier_of(e);
+            if (now == p.tier) continue;
+            MigrationOrder o;
+            o.lun = lun;
+            o.extent = e;
+            o.from = now;
+            o.to = p.tier;
+            o.reason = "pinned to " + (p.tier < tiers.size() ? tiers[p.tier].name
+                                                             : "tier " + std::to_string(p.tier));
+            out.push_back(std::move(o));
+        }
+    }
+    for (MigrationOrder& o : planned)
+        if (!pinned_tier(o.extent)) out.push_back(std::move(o));
+    return out;
+}
+
+// --- Admission ---
+
+Admission::Admission(AdmissionConfig config, std::vector<std::uint64_t> capacity_bytes)
+    : config_(config),
+      capacity_(std::move(capacity_bytes)),
+      used_(capacity_.size(), 0),
+      pool_full_(capacity_.size(), false),
+      hysteresis_(config.hysteresis_us) {}
+
+Admission::TenantLedger& Admission::tenant_ledger(TenantId tenant) {
+    if (tenant >= tenants_.size()) tenants_.resize(tenant + 1);
+    TenantLedger& t = tenants_[tenant];
+    t.quota.resize(capacity_.size());
+    t.used.resize(capacity_.size(), 0);
+    t.elsewhere.resize(capacity_.size(), 0);
+    return t;
+}
+
+std::optional<Admission::TenantId> Admission::tenant_of(LunId lun) const {
+    auto it = tenant_of_lun_.find(lun);
+    if (it == tenant_of_lun_.end()) return std::nullopt;
+    return it->second;
+}
+
+void Admission::set_tenant(LunId lun, TenantId tenant) {
+    tenant_ledger(tenant);
+    tenant_of_lun_[lun] = tenant;
+}
+
+void Admission::set_quota(TenantId tenant, TierId tier, std::optional<std::uint64_t> quota_bytes,
+                          std::uint64_t held_elsewhere) {
+    if (tier >= capacity_.size()) return;
+    TenantLedger& t = tenant_ledger(tenant);
+    t.quota[tier] = quota_bytes;
+    t.elsewhere[tier] = held_elsewhere;
+}
+
+void Admission::set_pool_full(TierId tier, bool full) {
+    if (tier < pool_full_.size()) pool_full_[tier] = full;
+}
+
+std::uint64_t Admission::tenant_used(TenantId tenant, TierId tier) const {
+    if (tenant >= tenants_.size() || tier >= tenants_[tenant].used.size()) return 0;
+    return tenants_[tenant].used[tier];
+}
+
+bool Admission::account(LunId lun, TierId tier, int sign) {
+    if (tier >= used_.size()) return false;
+    const std::uint64_t bytes = config_.extent_bytes;
+    const auto tenant = tenant_of(lun);
+    if (sign > 0) {
+        used_[tier] += bytes;
+        if (tenant) tenants_[*tenant].used[tier] += bytes;
+        return true;
+    }
+    if (used_[tier] < bytes) return false;
+    used_[tier] -= bytes;
+    if (tenant) {
+        std::uint64_t& t = tenants_[*tenant].used[tier];
+        if (t < bytes) return false;
+        t -= bytes;
+    }
+    return true;
+}
+
+void Admission::place(LunId lun, TierId tier, TierId home) {
+    if (tier != home) account(lun, tier, +1);
+}
+
+Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
+                         std::uint64_t now_us, const PinTable* pins) const {
+    const std::size_t tiers = capacity_.size();
+    if (order.to >= tiers || order.from >= tiers || order.to == order.from)
+        return Refusal::kInvalid;
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    if (place.current != order.from || place.in_flight || in_flight_.count(key) != 0)
+        return Refusal::kStale;
+    if (pins != nullptr) {
+        if (auto tier = pins->pinned_tier(order.extent); tier && *tier != order.to)
+            return Refusal::kPinned;
+    }
+    if (!hysteresis_.settled(key, now_us)) return Refusal::kHysteresis;
+    const std::uint64_t bytes = config_.extent_bytes;
+    const bool away = order.to != place.home;
+    if (away && capacity_[order.to] != 0 && used_[order.to] + bytes > capacity_[order.to])
+        return Refusal::kCapacity;
+    if (pool_full_[order.to]) return Refusal::kPoolFull;
+    if (away) {
+        if (const auto tenant = tenant_of(order.lun)) {
+            const TenantLedger& t = tenants_[*tenant];
+            const auto& quota = t.quota[order.to];
+            if (quota && t.used[order.to] + t.elsewhere[order.to] + bytes > *quota)
+                return Refusal::kQuota;
+        }
+    }
+    return Refusal::kNone;
+}
+
+Refusal Admission::admit(const MigrationOrder& order, const ExtentPlace& place,
+                         std::uint64_t now_us, const PinTable* pins) {
+    const Refusal r = check(order, place, now_us, pins);
+    if (r != Refusal::kNone) return r;
+    if (order.to != place.home) account(order.lun, order.to, +1);
+    in_flight_.insert(make_extent_key(order.lun, order.extent));
+    return r;
+}
+
+bool Admission::completed(const MigrationOrder& order, TierId home, std::uint64_t now_us) {
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
+    in_flight_.erase(key);
+    hysteresis_.moved(key, now_us);
+    hysteresis_.prune(now_us);
+    if (order.from == home) return true;
+    return account(order.lun, order.from, -1);
+}
+
+void Admission::abandoned(const MigrationOrder& order, TierId home) {
+    if (in_flight_.erase(make_extent_key(order.lun, order.extent)) == 0) return;
+    if (order.to != home) account(order.lun, order.to, -1);
+}
+
+AdmittedRound Admission::admit_round(
+    std::span<const MigrationOrder> proposed,
+    const std::function<ExtentPlace(const MigrationOrder&)>& place_of, std::uint64_t now_us,
+    double budget_bytes, std::size_t free_slots,
+    const std::function<const PinTable*(LunId)>& pins_of) {
+    AdmittedRound round;
+    const double bytes = static_cast<double>(config_.extent_bytes);
+    for (const MigrationOrder& order : proposed) {
+        Refusal r = Refusal::kNone;
+        if (budget_bytes < bytes) {
+            r = Refusal::kBudget;
+        } else if (free_slots == 0) {
+            r = Refusal::kConcurrency;
+        } else {
+            const PinTable* pins = pins_of ? pins_of(order.lun) : nullptr;
+            r = admit(order, place_of(order), now_us, pins);
+        }
+        if (r != Refusal::kNone) {
+            round.refused.emplace_back(order, r);
+            continue;
+        }
+        budget_bytes -= bytes;
+        --free_slots;
+        round.admitted.push_back(order);
+    }
+    return round;
+}
+
+std::vector<TierSpec> Admission::effective_tiers(std::vector<TierSpec> tiers, LunId lun,
+                                                 TierId home) const {
+    const auto tenant = tenant_of(lun);
+    for (std::size_t t = 0; t < tiers.size() && t < capacity_.size(); ++t) {
+        if (t == home) continue;
+        const std::uint64_t own = used_[t];
+        std::optional<std::uint64_t> limit;
+        if (pool_full_[t]) limit = own;
+        if (tenant) {
+            const TenantLedger& l = tenants_[*tenant];
+            if (const auto& quota = l.quota[t]) {
+                const std::uint64_t held = l.used[t] + l.elsewhere[t];
+                const std::uint64_t room = held >= *quota ? 0 : *quota - held;
+                limit =
+                    std::min(limit.value_or(std::numeric_limits<std::uint64_t>::max()), own + room);
+            }
+        }
+        if (!limit) continue;
+        // capacity 0 means unlimited: a tier with no room at all shows one byte.
+        const std::uint64_t cap = std::max<std::uint64_t>(*limit, 1);
+        tiers[t].capacity_bytes = tighter_capacity(tiers[t].capacity_bytes, cap);
+    }
+    return tiers;
+}
+
+}  // namespace rbdtier

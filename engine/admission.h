@@ -1,0 +1,236 @@
+// Admission: the one rule that decides whether a proposed migration may start.
+//
+// Policies propose migrations (engine/placement_policy.h); executors carry them out: the live
+// LUN tiering in ceph/ and the replay simulator in engine/replay/. Both ask this component, at
+// the moment an order would start, whether it may, so a replay runs the gateway's own
+// decisions. The scheduler shares its hysteresis ledger (Hysteresis below).
+//
+// An order is checked in this order, the first failing rule giving the refusal:
+//  1. invalid:     a tier id out of range, or from == to;
+//  2. stale:       the extent is not in `from` (any more), or a migration of it is in flight;
+//  3. pinned:      the LUN's PinTable puts the extent in another tier (pins win over policies);
+//  4. hysteresis:  the extent completed a move less than hysteresis_us ago (unless released
+//                  early); 0 disables the rule;
+//  5. capacity:    the destination, unless it is the extent's home, would hold more than its
+//                  capacity_bytes of extents away from their home (0 = unlimited);
+//  6. pool full:   the destination's pool is full (any destination, home included: nothing is
+//                  written into a full pool);
+//  7. quota:       the destination, unless it is home, would hold more of the LUN's tenant than
+//                  the tenant's quota there: the bytes of all the tenant's LUNs in this ledger
+//                  plus what the tenant holds elsewhere (other gateways, measured on the cluster);
+//  8. budget and concurrency (admit_round only): one extent of budget bytes and one free slot
+//     per admitted order; executors that wait for tokens over time (a TokenBucket, a
+//     MigrationChannel) check those themselves and ask admit() per order.
+// Admitting reserves the destination (capacity and quota count it from the start); the source is
+// freed only when the migration completes (completed()); a migration that was admitted but did
+// not move gives its reservation back (abandoned()). Capacities and quotas count only extents
+// away from their home, as TierSpec and TenantModel do.
+// Everything is deterministic: no clock is read (times are the caller's), no hash order shows.
+// Not thread-safe: the executor serializes calls (the live tiering under its mutex).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/extent_key.h"
+#include "engine/placement_policy.h"
+
+namespace rbdtier {
+
+enum class Refusal : std::uint8_t {
+    kNone = 0,  // admitted
+    kInvalid,
+    kStale,
+    kPinned,
+    kHysteresis,
+    kCapacity,
+    kPoolFull,
+    kQuota,
+    kBudget,
+    kConcurrency,
+};
+
+// "invalid", "stale", "pinned", ... ("admitted" for kNone).
+std::string_view refusal_name(Refusal refusal);
+
+// Hysteresis: when each extent last completed a move, and which may leave early (feedback found
+// the promotion wasted). settled() is true once `window_us` has passed since the last move.
+class Hysteresis {
+public:
+    explicit Hysteresis(std::uint64_t window_us = 0) : window_us_(window_us) {}
+
+    void moved(ExtentKey key, std::uint64_t now_us);
+    void release_early(ExtentKey key) { early_.insert(key); }
+    bool settled(ExtentKey key, std::uint64_t now_us) const;
+    // Forgets extents settled at `now_us` once more than `keep` are remembered.
+    void prune(std::uint64_t now_us, std::size_t keep = 4096);
+    std::uint64_t window_us() const { return window_us_; }
+
+private:
+    std::uint64_t window_us_;
+    std::unordered_map<ExtentKey, std::uint64_t> last_moved_;  // key -> completion time
+    std::unordered_set<ExtentKey> early_;
+};
+
+// Extents [first, first+count) pinned to `tier`.
+struct PinnedRange {
+    ExtentIndex first = 0;
+    std::uint64_t count = 0;
+    TierId tier = 0;
+    bool operator==(const PinnedRange&) const = default;
+};
+
+// A refusal a person can act on: an errno value (negative) and why.
+struct AdmissionError {
+    int code = 0;
+    std::string message;
+};
+
+// The pins of one LUN of `extents` extents with `tiers` tiers (home is tier `home`), set by
+// admins. A pin replaces what it overlaps. The home pin (the LUN taken out of tiering) pins every
+// extent home, replaces every pin and refuses pins elsewhere until it is released; each change of
+// it bumps home_pin_version(). Not thread-safe.
+class PinTable {
+public:
+    PinTable(std::uint64_t extents, std::size_t tiers, TierId home = 0)
+        : extents_(extents), tiers_(tiers), home_(home) {}
+
+    // Refuses (-EINVAL) a tier out of range or an empty or out-of-LUN range, (-EBUSY) a pin
+    // away from home while the LUN is pinned home.
+    std::optional<AdmissionError> pin(ExtentIndex first, std::uint64_t count, TierId tier);
+    // Releases [first, first+count) (parts of pins outside it stay; not the home pin).
+    void unpin(ExtentIndex first, std::uint64_t count);
+    // Sets or releases the home pin; given `if_version`, changes nothing unless the version is
+    // still that one.
+    void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
+    bool home_pinned() const { return home_pinned_; }
+    std::uint64_t home_pin_version() const { return home_pin_version_; }
+    // By first extent, never overlapping; the home pin shows as the whole LUN pinned home.
+    std::vector<PinnedRange> ranges() const;
+    // The tier `extent` is pinned to, if it is.
+    std::optional<TierId> pinned_tier(ExtentIndex extent) const;
+    bool empty() const { return !home_pinned_ && pins_.empty(); }
+
+    // The round's orders with pins applied: first orders that bring pinned extents of LUN `lun`
+    // to their tier from where `tier_of` says they are (at most `most` of them, reason "pinned
+    // to <tier name>"), then `planned` without its orders for pinned extents.
+    std::vector<MigrationOrder> with_pins(LunId lun, std::vector<MigrationOrder> planned,
+                                          const std::function<TierId(ExtentIndex)>& tier_of,
+                                          std::size_t most,
+                                          const std::vector<TierSpec>& tiers) const;
+
+private:
+    static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
+                    std::uint64_t count);
+
+    std::uint64_t extents_;
+    std::size_t tiers_;
+    TierId home_;
+    std::map<ExtentIndex, PinnedRange> pins_;  // by first extent
+    bool home_pinned_ = false;
+    std::uint64_t home_pin_version_ = 0;
+};
+
+// Where the executor says an order's extent is now.
+struct ExtentPlace {
+    TierId current = 0;
+    TierId home = 0;
+    bool in_flight = false;
+};
+
+struct AdmissionConfig {
+    std::uint64_t extent_bytes = 4ull << 20;
+    std::uint64_t hysteresis_us = 0;  // 0: no hysteresis at admission
+};
+
+// The orders of a round that were admitted, in their proposed order, and the others with why.
+struct AdmittedRound {
+    std::vector<MigrationOrder> admitted;
+    std::vector<std::pair<MigrationOrder, Refusal>> refused;  // in proposed order
+};
+
+class Admission {
+public:
+    using TenantId = std::size_t;
+
+    // capacity_bytes[t]: what tier t may hold of extents away from their home (0 = unlimited).
+    Admission(AdmissionConfig config, std::vector<std::uint64_t> capacity_bytes);
+
+    // The LUN's tenant (a LUN without one has no quota).
+    void set_tenant(LunId lun, TenantId tenant);
+    // The tenant's quota on `tier` (nullopt: none) and the bytes it holds there outside this
+    // ledger (its LUNs on other gateways).
+    void set_quota(TenantId tenant, TierId tier, std::optional<std::uint64_t> quota_bytes,
+                   std::uint64_t held_elsewhere = 0);
+    void set_pool_full(TierId tier, bool full);
+    bool pool_full(TierId tier) const { return tier < pool_full_.size() && pool_full_[tier]; }
+
+    // Accounts one extent of `lun` found in `tier` (before any migration; no-op at home).
+    void place(LunId lun, TierId tier, TierId home);
+
+    // The first rule `order` breaks at `now_us` (kNone: it may start); changes nothing.
+    Refusal check(const MigrationOrder& order, const ExtentPlace& place, std::uint64_t now_us,
+                  const PinTable* pins = nullptr) const;
+    // check(), and if admitted, reserves the destination.
+    Refusal admit(const MigrationOrder& order, const ExtentPlace& place, std::uint64_t now_us,
+                  const PinTable* pins = nullptr);
+    // An admitted migration moved the extent at `now_us`: frees the source, starts the
+    // hysteresis window. False if the ledger held nothing of the source (an executor bug).
+    bool completed(const MigrationOrder& order, TierId home, std::uint64_t now_us);
+    // An admitted migration did not move: its destination reservation is given back.
+    void abandoned(const MigrationOrder& order, TierId home);
+    // Feedback: the extent may leave before its hysteresis window ends.
+    void release_early(LunId lun, ExtentIndex extent) {
+        hysteresis_.release_early(make_extent_key(lun, extent));
+    }
+
+    // Admits `proposed` in order, each against the state the previous admissions left, within
+    // `budget_bytes` (one extent each) and `free_slots` migrations; `place_of` says where each
+    // order's extent is, `pins_of` (may be null, or return null) the pins of its LUN.
+    AdmittedRound admit_round(std::span<const MigrationOrder> proposed,
+                              const std::function<ExtentPlace(const MigrationOrder&)>& place_of,
+                              std::uint64_t now_us, double budget_bytes, std::size_t free_slots,
+                              const std::function<const PinTable*(LunId)>& pins_of = {});
+
+    // `tiers` with capacity_bytes lowered to what LUN `lun` (home `home`) may still reach: a
+    // full pool keeps what the ledger holds there, a quota what the tenant may add; a tier with
+    // no room shows one byte (0 means unlimited).
+    std::vector<TierSpec> effective_tiers(std::vector<TierSpec> tiers, LunId lun,
+                                          TierId home) const;
+
+    // Bytes of extents away from their home in `tier`, reserved ones included.
+    std::uint64_t used(TierId tier) const { return tier < used_.size() ? used_[tier] : 0; }
+    // Bytes of the tenant's LUNs in `tier` in this ledger (not those held elsewhere).
+    std::uint64_t tenant_used(TenantId tenant, TierId tier) const;
+    std::uint64_t extent_bytes() const { return config_.extent_bytes; }
+
+private:
+    struct TenantLedger {
+        std::vector<std::optional<std::uint64_t>> quota;  // per tier
+        std::vector<std::uint64_t> used;                  // per tier, this ledger
+        std::vector<std::uint64_t> elsewhere;             // per tier, outside it
+    };
+    TenantLedger& tenant_ledger(TenantId tenant);
+    std::optional<TenantId> tenant_of(LunId lun) const;
+    // Adds (or with `sign` -1 removes) one extent of `lun` in `tier` to the ledger.
+    bool account(LunId lun, TierId tier, int sign);
+
+    AdmissionConfig config_;
+    std::vector<std::uint64_t> capacity_;
+    std::vector<std::uint64_t> used_;
+    std::vector<bool> pool_full_;
+    std::unordered_map<LunId, TenantId> tenant_of_lun_;
+    std::vector<TenantLedger> tenants_;
+    std::unordered_set<ExtentKey> in_flight_;  // admitted, not completed or abandoned
+    Hysteresis hysteresis_;
+};
+
+}  // namespace rbdtier
