@@ -35,6 +35,16 @@ private:
     const std::vector<std::uint64_t>& counts_;
 };
 
+namespace {
+// Per tier id: the capacity the admission holds it to (0 = unlimited).
+std::vector<std::uint64_t> capacities(const std::vector<TierSpec>& specs) {
+    std::vector<std::uint64_t> out;
+    out.reserve(specs.size());
+    for (const TierSpec& s : specs) out.push_back(s.capacity_bytes);
+    return out;
+}
+}  // namespace
+
 LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& migrator,
                        std::vector<TierSpec> specs, std::unique_ptr<PlacementPolicy> policy,
                        LunTieringOptions options)
@@ -47,12 +57,15 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       epoch_(std::chrono::steady_clock::now()),
       ring_(options.event_ring),
       bucket_(options.bandwidth_bytes_per_s, 0, 0),
+      pins_(gate_.extents(), specs_.size(), 0),
+      admission_(AdmissionConfig{images_.object_size(), 0}, capacities(specs_)),
       round_us_(options.round_us) {
     stats_.extents_in_tier.assign(specs_.size(), 0);
-    pool_full_.assign(specs_.size(), false);
+    admission_.set_tenant(options_.lun, 0);
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
         const auto t = gate_.tier(e);
         if (t < stats_.extents_in_tier.size()) ++stats_.extents_in_tier[t];
+        admission_.place(options_.lun, t, 0);
     }
 }
 
@@ -175,37 +188,24 @@ void LunTiering::run_round() {
             break;
         }
         const MigrationOrder& order = orders[i];
-        const std::uint64_t capacity = specs_[order.to].capacity_bytes;
         std::unique_lock lock(mutex_);
-        if (order.lun != options_.lun || order.extent >= gate_.extents() ||
-            order.to >= specs_.size() || gate_.tier(order.extent) != order.from) {
+        if (order.lun != options_.lun || order.extent >= gate_.extents()) {
             queue_done_[i] = true;
-            continue;  // stale or not ours
+            continue;  // not ours
         }
         // A pin set since the round began wins over the order.
-        if (home_pinned_ && order.to != 0) {
+        const ExtentPlace place{gate_.tier(order.extent), 0, false};
+        const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
+        if (refusal == Refusal::kInvalid || refusal == Refusal::kStale ||
+            refusal == Refusal::kPinned) {
             queue_done_[i] = true;
             continue;
         }
-        if (auto pin = pins_.upper_bound(order.extent); pin != pins_.begin()) {
-            --pin;
-            const PinnedRange& p = pin->second;
-            if (order.extent < p.first + p.count && order.to != p.tier) {
-                queue_done_[i] = true;
-                continue;
-            }
-        }
         ++stats_.orders;
-        if (order.to != 0 && capacity != 0 &&
-            (stats_.extents_in_tier[order.to] + 1) * bytes > capacity) {
-            ++stats_.refused_capacity;
-            RBDTIER_LOG_LIMITED(log::Level::kInfo, images_.lun_name(),
-                                "extent " << order.extent << " not moved to "
-                                          << images_.pool(order.to) << ": the tier's capacity ("
-                                          << capacity << " bytes) is used");
+        if (refusal != Refusal::kNone) {
+            refused_locked(order, refusal);
             continue;
         }
-        if (refuse_locked(order)) continue;
         bucket_.take(static_cast<double>(bytes));
         MigrationRecord record;
         record.reason = order.reason;
@@ -219,11 +219,18 @@ void LunTiering::run_round() {
         lock.lock();
         queue_done_[i] = true;
         if (s) {
+            if (!admission_.completed(order, 0, now_us())) {
+                RBDTIER_LOG_WARNING(images_.lun_name(),
+                                    "extent " << order.extent << " left "
+                                              << images_.pool(order.from)
+                                              << " but the admission counted nothing there");
+            }
             ++stats_.moved;
             stats_.bytes_moved += record.bytes;
             --stats_.extents_in_tier[order.from];
             ++stats_.extents_in_tier[order.to];
         } else {
+            admission_.abandoned(order, 0);
             ++stats_.failed;
         }
         history_.push_back(std::move(record));
@@ -243,117 +250,49 @@ bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
 
 std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> orders,
                                                   double budget_bytes) const {
-    std::vector<PinnedRange> pins;
+    PinTable pins(0, 0);
     {
         std::lock_guard lock(mutex_);
-        if (home_pinned_) {
-            pins.push_back(PinnedRange{0, gate_.extents(), 0});
-        } else {
-            if (pins_.empty()) return orders;
-            for (const auto& [first, pin] : pins_) pins.push_back(pin);
-        }
+        if (pins_.empty()) return orders;
+        pins = pins_;
     }
-    auto pinned = [&pins](ExtentIndex e) {
-        auto it = std::upper_bound(pins.begin(), pins.end(), e,
-                                   [](ExtentIndex x, const PinnedRange& p) { return x < p.first; });
-        return it != pins.begin() && e < std::prev(it)->first + std::prev(it)->count;
-    };
     // Enough pin orders to use the budget (one more shows in the queue what waits for it).
-    const std::uint64_t bytes = images_.object_size();
-    const std::uint64_t most = static_cast<std::uint64_t>(budget_bytes / bytes) + 1;
-    std::vector<MigrationOrder> out;
-    for (const PinnedRange& p : pins) {
-        const ExtentIndex end = std::min<ExtentIndex>(p.first + p.count, gate_.extents());
-        for (ExtentIndex e = p.first; e < end && out.size() < most; ++e) {
-            const TierId now = gate_.tier(e);
-            if (now == p.tier) continue;
-            MigrationOrder o;
-            o.lun = options_.lun;
-            o.extent = e;
-            o.from = now;
-            o.to = p.tier;
-            o.reason = "pinned to " + specs_[p.tier].name;
-            out.push_back(std::move(o));
-        }
-    }
-    for (MigrationOrder& o : orders)
-        if (!pinned(o.extent)) out.push_back(std::move(o));
-    return out;
-}
-
-void LunTiering::cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
-                     std::uint64_t count) {
-    const ExtentIndex end = first + count;
-    auto it = pins.upper_bound(first);
-    if (it != pins.begin()) --it;
-    while (it != pins.end() && it->first < end) {
-        const PinnedRange p = it->second;
-        const ExtentIndex p_end = p.first + p.count;
-        if (p_end <= first) {
-            ++it;
-            continue;
-        }
-        it = pins.erase(it);
-        if (p.first < first) pins[p.first] = PinnedRange{p.first, first - p.first, p.tier};
-        if (p_end > end) pins[end] = PinnedRange{end, p_end - end, p.tier};
-    }
+    const auto most = static_cast<std::size_t>(budget_bytes / images_.object_size()) + 1;
+    return pins.with_pins(
+        options_.lun, std::move(orders), [this](ExtentIndex e) { return gate_.tier(e); }, most,
+        specs_);
 }
 
 Status LunTiering::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
-    const std::uint64_t extents = gate_.extents();
-    if (tier >= specs_.size()) {
-        return Status::error(-EINVAL, "pin to tier " + std::to_string(tier) + ": the LUN has " +
-                                          std::to_string(specs_.size()) + " tiers");
-    }
-    if (count == 0 || first >= extents || count > extents - first) {
-        return Status::error(-EINVAL, "pin extents [" + std::to_string(first) + ", +" +
-                                          std::to_string(count) + "): the LUN has " +
-                                          std::to_string(extents) + " extents");
-    }
     std::lock_guard lock(mutex_);
-    if (home_pinned_) {
-        if (tier == 0) return Status::ok();  // pinned there already
-        return Status::error(-EBUSY,
-                             "the LUN is pinned home whole (evacuated): release that "
-                             "first");
-    }
-    cut(pins_, first, count);
-    pins_[first] = PinnedRange{first, count, tier};
+    if (auto error = pins_.pin(first, count, tier))
+        return Status::error(error->code, error->message);
     return Status::ok();
 }
 
 void LunTiering::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
     std::lock_guard lock(mutex_);
-    if (pinned == home_pinned_) return;
-    if (if_version && *if_version != home_pin_version_) return;
-    home_pinned_ = pinned;
-    ++home_pin_version_;
-    pins_.clear();
+    pins_.set_home_pinned(pinned, if_version);
 }
 
 bool LunTiering::home_pinned() const {
     std::lock_guard lock(mutex_);
-    return home_pinned_;
+    return pins_.home_pinned();
 }
 
 std::uint64_t LunTiering::home_pin_version() const {
     std::lock_guard lock(mutex_);
-    return home_pin_version_;
+    return pins_.home_pin_version();
 }
 
 void LunTiering::unpin(ExtentIndex first, std::uint64_t count) {
-    if (count == 0) return;
-    count = std::min(count, std::numeric_limits<std::uint64_t>::max() - first);
     std::lock_guard lock(mutex_);
-    cut(pins_, first, count);
+    pins_.unpin(first, count);
 }
 
 std::vector<PinnedRange> LunTiering::pins() const {
     std::lock_guard lock(mutex_);
-    if (home_pinned_) return {PinnedRange{0, gate_.extents(), 0}};
-    std::vector<PinnedRange> out;
-    for (const auto& [first, pin] : pins_) out.push_back(pin);
-    return out;
+    return pins_.ranges();
 }
 
 std::vector<MigrationOrder> LunTiering::queue() const {
@@ -398,7 +337,10 @@ std::vector<MigrationRecord> LunTiering::history(std::size_t last) const {
 
 std::vector<bool> LunTiering::pools_full() const {
     std::lock_guard lock(mutex_);
-    return pool_full_;
+    std::vector<bool> full(specs_.size());
+    for (std::size_t t = 0; t < full.size(); ++t)
+        full[t] = admission_.pool_full(static_cast<TierId>(t));
+    return full;
 }
 
 void LunTiering::set_bandwidth(double bytes_per_s) {
@@ -474,11 +416,24 @@ void LunTiering::sample_resources(std::uint64_t now) {
         for (std::size_t t = 0; t < specs_.size() && t < sample->pools.size(); ++t) {
             const double ratio = t < options_.pool_full_ratio.size() ? options_.pool_full_ratio[t]
                                                                      : kDefaultPoolFullRatio;
-            pool_full_[t] = sample->pools[t].full(ratio, images_.object_size());
+            admission_.set_pool_full(static_cast<TierId>(t),
+                                     sample->pools[t].full(ratio, images_.object_size()));
         }
         resources_ = std::move(sample);
     }
-    if (room) tenant_room_ = std::move(room);
+    if (room) {
+        // The tenant's quota on each tier pool, and what its other LUNs hold there.
+        for (std::size_t t = 1; t < specs_.size(); ++t) {
+            const std::string& pool = images_.pool(t);
+            const auto quota = room->quota.find(pool);
+            const auto others = room->others.find(pool);
+            admission_.set_quota(
+                0, static_cast<TierId>(t),
+                quota == room->quota.end() ? std::nullopt : std::optional(quota->second),
+                others == room->others.end() ? 0 : others->second);
+        }
+        tenant_room_ = std::move(room);
+    }
     lock.unlock();
     if (weight_listener) weight_listener();
 }
@@ -494,49 +449,45 @@ void LunTiering::set_tenant_weight_listener(std::function<void()> listener) {
     weight_listener_ = std::move(listener);
 }
 
-bool LunTiering::refuse_locked(const MigrationOrder& order) {
-    const TierId tier = order.to;
-    if (tier < pool_full_.size() && pool_full_[tier]) {
-        ++stats_.refused_pool_full;
-        RBDTIER_LOG_LIMITED(log::Level::kWarning, images_.lun_name(),
-                            "extent " << order.extent << " not moved to " << images_.pool(tier)
-                                      << ": the pool is full");
-        return true;
-    }
-    if (tier != 0 && tenant_room_) {  // only extents away from home count against a quota
-        const std::uint64_t bytes = images_.object_size();
-        const std::string& pool = images_.pool(tier);
-        const auto room = tenant_room_->room(pool, stats_.extents_in_tier[tier] * bytes);
-        if (room && *room < bytes) {
+void LunTiering::refused_locked(const MigrationOrder& order, Refusal refusal) {
+    const std::string& pool = images_.pool(order.to);
+    switch (refusal) {
+        case Refusal::kCapacity:
+            ++stats_.refused_capacity;
+            RBDTIER_LOG_LIMITED(log::Level::kInfo, images_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool
+                                          << ": the tier's capacity ("
+                                          << specs_[order.to].capacity_bytes << " bytes) is used");
+            return;
+        case Refusal::kPoolFull:
+            ++stats_.refused_pool_full;
+            RBDTIER_LOG_LIMITED(
+                log::Level::kWarning, images_.lun_name(),
+                "extent " << order.extent << " not moved to " << pool << ": the pool is full");
+            return;
+        case Refusal::kQuota: {
             ++stats_.refused_tenant_quota;
+            std::uint64_t quota = 0;
+            if (tenant_room_) {
+                if (auto q = tenant_room_->quota.find(pool); q != tenant_room_->quota.end())
+                    quota = q->second;
+            }
             RBDTIER_LOG_LIMITED(log::Level::kWarning, images_.lun_name(),
                                 "extent " << order.extent << " not moved to " << pool
-                                          << ": the tenant's quota there ("
-                                          << tenant_room_->quota.at(pool) << " bytes) is used");
-            return true;
+                                          << ": the tenant's quota there (" << quota
+                                          << " bytes) is used");
+            return;
         }
+        default:
+            RBDTIER_LOG_LIMITED(log::Level::kInfo, images_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool << ": "
+                                          << refusal_name(refusal));
+            return;
     }
-    return false;
 }
 
 std::vector<TierSpec> LunTiering::effective_tiers_locked() const {
-    std::vector<TierSpec> tiers = specs_;
-    const std::uint64_t bytes = images_.object_size();
-    for (std::size_t t = 1; t < tiers.size(); ++t) {
-        const std::uint64_t own = stats_.extents_in_tier[t] * bytes;
-        std::optional<std::uint64_t> limit;
-        if (pool_full_[t]) limit = own;
-        if (tenant_room_) {
-            if (auto room = tenant_room_->room(images_.pool(t), own)) {
-                limit = std::min(limit.value_or(UINT64_MAX), own + *room);
-            }
-        }
-        if (!limit) continue;
-        // capacity 0 means unlimited: a tier with no room at all shows one byte.
-        const std::uint64_t cap = std::max<std::uint64_t>(*limit, 1);
-        tiers[t].capacity_bytes = tighter_capacity(tiers[t].capacity_bytes, cap);
-    }
-    return tiers;
+    return admission_.effective_tiers(specs_, options_.lun, 0);
 }
 
 std::vector<TierSpec> LunTiering::effective_tiers() const {

@@ -1,17 +1,21 @@
-// LunTiering: a placement policy at work on one tiered LUN of the live cluster.
+// LunTiering: binds one tiered LUN of the live cluster (its TierImages, ExtentGate and
+// ExtentMigrator) to a placement policy and to the engine's admission rule.
 //
 // The I/O path reports every completed command with record() (any thread, lock-free: a bounded
 // ring; a full ring drops the event and counts it). A background thread runs rounds: it hands the
-// recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), and
-// carries them out one after another with the ExtentMigrator, under what is physical: a tier's
-// capacity (bytes of extents away from home; 0 = unlimited) and a migration bandwidth budget
-// (a TokenBucket, one second deep): each order starts as soon as the bucket holds its bytes, and
-// what the budget cannot carry before the next round is due is left to that round's plan (the
-// executor model of engine/migration_channel.h, which replays use). The policy hears of each
-// completed move (migrated()); every attempt is kept in the migration history. Tier ids are the
-// TierImages indexes (0 = home). Times are microseconds on the steady clock since the LunTiering
-// was made (now_us()). stop() (or the destructor) ends the thread after the migration in
-// progress; set_paused(true) stops a round after it too.
+// recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), puts
+// the LUN's pins first (PinTable::with_pins), and carries the orders out one after another with
+// the ExtentMigrator. Whether each order may start is decided by engine/admission.h at the moment
+// it would start (stale or invalid orders, pins, a tier's capacity of extents away from home,
+// a full pool, the tenant's quota), the same rule the replay simulator applies; what is
+// physical stays here: a migration bandwidth budget (a TokenBucket, one second deep): each
+// order starts as soon as the bucket holds its bytes, and what the budget cannot carry before
+// the next round is due is left to that round's plan (the executor model of
+// engine/migration_channel.h, which replays use). The policy hears of each completed move
+// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages
+// indexes (0 = home). Times are microseconds on the steady clock since the LunTiering was made
+// (now_us()). stop() (or the destructor) ends the thread after the migration in progress;
+// set_paused(true) stops a round after it too.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -21,10 +25,11 @@
 // refused) until it is released; it covers extents added by a resize too.
 // Resources (optional, set before start()): every resource_interval_us the rounds thread samples
 // the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
-// hold (a TenantRoom source). A tier whose pool is full takes no more extents; a tier takes no
-// more than the tenant's quota there allows (its other LUNs' usage, measured on the cluster,
-// plus this LUN's own, known exactly) nor more than its own capacity: the smallest limit wins.
-// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView.
+// hold (a TenantRoom source), and hands both to the admission: a tier whose pool is full takes no
+// more extents; a tier takes no more than the tenant's quota there allows (its other LUNs'
+// usage, measured on the cluster, plus this LUN's own, known exactly) nor more than its own
+// capacity: the smallest limit wins. The policy sees the same limits as the tiers'
+// capacity_bytes in its PlacementView (Admission::effective_tiers).
 // Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
 // tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem.
 // Migrations log themselves (ExtentMigrator).
@@ -48,6 +53,7 @@
 #include "ceph/resource_monitor.h"
 #include "ceph/tenant_quota.h"
 #include "ceph/tier_images.h"
+#include "engine/admission.h"
 #include "engine/event_ring.h"
 #include "engine/placement_policy.h"
 #include "engine/token_bucket.h"
@@ -95,13 +101,8 @@ struct LunTieringStats {
     std::vector<std::uint64_t> extents_in_tier;  // per tier id
 };
 
-// Extents [first, first+count) pinned to `tier`.
-struct PinnedRange {
-    ExtentIndex first = 0;
-    std::uint64_t count = 0;
-    TierId tier = 0;
-    bool operator==(const PinnedRange&) const = default;
-};
+// Extents [first, first+count) pinned to `tier` (engine/admission.h).
+using PinnedRange = rbdtier::PinnedRange;
 
 class LunTiering {
 public:
@@ -188,20 +189,18 @@ public:
 private:
     class View;
     void loop();
-    // Orders that bring pinned extents to their tier (at most `budget_bytes` of them), and the
-    // policy's orders without those for pinned extents; pins first.
+    // Orders that bring pinned extents to their tier (as many as `budget_bytes` carries, and
+    // one more), and the policy's orders without those for pinned extents; pins first.
     std::vector<MigrationOrder> with_pins(std::vector<MigrationOrder> orders,
                                           double budget_bytes) const;
-    static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
-                    std::uint64_t count);
     void sample_resources(std::uint64_t now);
     // Waits until `bytes` of the budget's tokens are there, unless that would be after
     // `deadline_us` or the tiering stops; whether they are there (rounds thread).
     bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
-    // True if the order's extent may not go into its tier now (its pool is full, or the
-    // tenant's quota there is used up); counts and logs the refusal. Under mutex_.
-    bool refuse_locked(const MigrationOrder& order);
+    // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
+    // quota. Under mutex_.
+    void refused_locked(const MigrationOrder& order, Refusal refusal);
 
     TierImages& images_;
     ExtentGate& gate_;
@@ -223,11 +222,10 @@ private:
     mutable std::mutex mutex_;
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;
-    std::map<ExtentIndex, PinnedRange> pins_;  // by first extent; under mutex_
-    bool home_pinned_ = false;                 // under mutex_
-    std::uint64_t home_pin_version_ = 0;       // under mutex_
-    std::vector<MigrationOrder> queue_;        // under mutex_
-    std::vector<bool> queue_done_;             // queue_[i] carried out (moved or failed)
+    PinTable pins_;                      // under mutex_
+    Admission admission_;                // under mutex_
+    std::vector<MigrationOrder> queue_;  // under mutex_
+    std::vector<bool> queue_done_;       // queue_[i] carried out (moved or failed)
     // Held by a round while it uses the policy, and by inspect().
     mutable std::mutex policy_mutex_;
 
@@ -238,7 +236,6 @@ private:
     std::atomic<std::uint64_t> round_us_;    // options_.round_us, or what replace_policy set
     std::uint64_t next_sample_us_ = 0;
     std::optional<ResourceSample> resources_;  // under mutex_
-    std::vector<bool> pool_full_;              // per tier; under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
 
     std::mutex wake_mutex_;

@@ -15,6 +15,20 @@ namespace {
 
 constexpr std::uint64_t kExtent = 4 << 20;
 
+// A policy that proposes the same orders every round (what a confused or stale policy may do).
+class ScriptedPolicy final : public PlacementPolicy {
+public:
+    explicit ScriptedPolicy(std::vector<MigrationOrder> orders) : orders_(std::move(orders)) {}
+    std::string_view name() const override { return "scripted"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
+        return orders_;
+    }
+
+private:
+    std::vector<MigrationOrder> orders_;
+};
+
 // Reactive placement on the live cluster: the extents read get promoted to nvme-a, but never
 // more of them than nvme-a's capacity for this LUN, counted on the cluster itself.
 TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
@@ -54,6 +68,41 @@ TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'q'));
     ASSERT_FALSE(tiering.history().empty());
     EXPECT_EQ(tiering.history().front().outcome, "moved");
+}
+
+// An order to the tier the extent is already in, or to a tier the LUN does not have, is refused
+// before the migrator is asked: it spends no budget, is no failed migration and leaves no
+// history; the valid order of the same round still moves.
+TEST(LunTiering, RefusesOrdersToTheTierTheExtentIsIn) {
+    const std::uint64_t size = 4 * kExtent;
+    auto lun = TieredLun::create("hdd-a", unique_name("lt"), size);
+    lun->write(0, std::vector<char>(size, 'z'));
+    const ReplayConfig config = live_tier_config();
+    const std::vector<TierSpec> specs = tier_specs(config);
+    std::vector<MigrationOrder> orders(3);
+    orders[0].extent = 0;  // already in home (tier 0)
+    orders[0].from = 0;
+    orders[0].to = 0;
+    orders[1].extent = 1;  // no such tier
+    orders[1].from = 0;
+    orders[1].to = static_cast<TierId>(specs.size());
+    orders[2].extent = 2;  // a real move
+    orders[2].from = 0;
+    orders[2].to = 1;
+    ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
+                             std::make_unique<ScriptedPolicy>(orders), options);
+    tiering.run_round();
+    const auto stats = tiering.stats();
+    EXPECT_EQ(stats.failed, 0u) << "a same-tier order reached the migrator";
+    EXPECT_EQ(stats.moved, 1u);
+    const auto history = tiering.history();
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history.front().extent, 2u);
+    EXPECT_EQ(history.front().outcome, "moved");
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(2)), "nvme-a");
+    EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'z'));
 }
 
 }  // namespace
