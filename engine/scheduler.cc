@@ -8,13 +8,10 @@
 namespace rbdtier {
 
 Scheduler::Scheduler(const EngineConfig& config, const TenantTable& tenants)
-    : config_(config.validated()), tenants_(&tenants), granted_total_(tenants.size(), 0) {}
-
-bool Scheduler::settled(ExtentKey key, std::uint64_t now_us) const {
-    auto it = last_moved_.find(key);
-    if (it == last_moved_.end()) return true;
-    return it->second + config_.min_residency_us <= now_us || early_.count(key) != 0;
-}
+    : config_(config.validated()),
+      tenants_(&tenants),
+      hysteresis_(config_.min_residency_us),
+      granted_total_(tenants.size(), 0) {}
 
 void Scheduler::refill(std::uint64_t now_us) {
     if (!bucket_) {
@@ -29,8 +26,7 @@ void Scheduler::refill(std::uint64_t now_us) {
 void Scheduler::completed(const MigrationOrder& order, std::uint64_t now_us) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     in_flight_.erase(key);
-    last_moved_[key] = now_us;
-    early_.erase(key);
+    hysteresis_.moved(key, now_us);
 }
 
 void Scheduler::dropped(const MigrationOrder& order) {
@@ -51,16 +47,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
             ++it;
         }
     }
-    if (last_moved_.size() > 4096) {
-        for (auto it = last_moved_.begin(); it != last_moved_.end();) {
-            if (it->second + config_.min_residency_us <= now_us) {
-                early_.erase(it->first);
-                it = last_moved_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
+    hysteresis_.prune(now_us);
     std::vector<MigrationOrder> orders;
     const double ext = static_cast<double>(config_.extent_bytes);
     const std::size_t cap = config_.max_concurrent_migrations;
@@ -171,7 +158,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         if (!any) break;
         const ExtentScore& x = scores[candidates[t][next[t]++]];
         if (in_flight_.count(x.key) || chosen.count(x.key)) continue;
-        if (!settled(x.key, now_us)) {
+        if (!hysteresis_.settled(x.key, now_us)) {
             ++stats_.skipped_hysteresis;
             continue;
         }
@@ -201,7 +188,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
                 const ExtentScore& y = scores[r.index];
                 if (chosen.count(y.key) || in_flight_.count(y.key)) continue;
                 if (!quota_ok && y.tenant != x.tenant) continue;
-                if (!settled(y.key, now_us)) continue;
+                if (!hysteresis_.settled(y.key, now_us)) continue;
                 // y steps down to the next slower tier that has room for it and is still
                 // faster than its home (a second-level fast tier), else home.
                 TierId to = y.home;

@@ -10,7 +10,8 @@
 //    flight when completed() is called, or after an expiry if the executor dropped it);
 //  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
 //  - hysteresis: an extent moved less than min_residency ago is not moved again (unless
-//    feedback marked its promotion wasted), and displacing a resident requires the newcomer to
+//    feedback marked its promotion wasted; the Hysteresis ledger of engine/admission.h, which
+//    the executors' admission keeps too), and displacing a resident requires the newcomer to
 //    be worth (1 + benefit_margin) times what the resident is worth there, and more than the
 //    resident by displacement_z Poisson standard deviations of the two forecasts.
 // When the destination is full (or the tenant's quota there is), the coldest resident (of that
@@ -28,6 +29,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/admission.h"
 #include "engine/cost_benefit.h"
 #include "engine/engine_config.h"
 #include "engine/placement_state.h"
@@ -62,7 +64,7 @@ public:
     // The executor did not take `order`: it leaves the flight and its tokens come back.
     void dropped(const MigrationOrder& order);
     // Feedback: the promotion of `key` was wasted; it may leave before its minimum residency.
-    void release_early(ExtentKey key) { early_.insert(key); }
+    void release_early(ExtentKey key) { hysteresis_.release_early(key); }
 
     std::size_t in_flight() const { return in_flight_.size(); }
     bool in_flight(ExtentKey key) const { return in_flight_.count(key) != 0; }
@@ -73,7 +75,6 @@ public:
     }
 
 private:
-    bool settled(ExtentKey key, std::uint64_t now_us) const;
     void refill(std::uint64_t now_us);
 
     EngineConfig config_;
@@ -86,8 +87,7 @@ private:
         bool counts_quota = false;  // destination is not home: counts against the tenant
     };
     std::unordered_map<ExtentKey, Flight> in_flight_;
-    std::unordered_map<ExtentKey, std::uint64_t> last_moved_;  // key -> completion time
-    std::unordered_set<ExtentKey> early_;
+    Hysteresis hysteresis_;  // when each extent last completed a move
     std::vector<std::uint64_t> granted_total_;
     SchedulerStats stats_;
 };

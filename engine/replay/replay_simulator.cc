@@ -6,6 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "engine/admission.h"
 #include "engine/extent_key.h"
 #include "engine/migration_channel.h"
 
@@ -24,16 +25,25 @@ struct ExtentState {
     std::uint64_t first_wait_us = 0;  // the first such access
 };
 
+// The admission the executor applies: every tier's capacity, every tenant's LUNs and quotas.
+Admission make_admission(const ReplayConfig& config) {
+    config.validate();
+    std::vector<std::uint64_t> capacity;
+    for (const auto& t : config.tiers) capacity.push_back(t.spec.capacity_bytes);
+    Admission admission(AdmissionConfig{config.extent_bytes, 0}, std::move(capacity));
+    for (std::size_t i = 0; i < config.tenants.size(); ++i) {
+        for (LunId lun : config.tenants[i].luns) admission.set_tenant(lun, i);
+        for (const auto& [tier, quota] : config.tenants[i].quota_bytes)
+            admission.set_quota(i, tier, quota);
+    }
+    return admission;
+}
+
 class Simulator final : public PlacementView {
 public:
     Simulator(const ReplayConfig& config, PlacementPolicy& policy)
-        : config_(config), policy_(policy) {
-        config_.validate();
+        : config_(config), policy_(policy), admission_(make_admission(config)) {
         for (const auto& t : config_.tiers) specs_.push_back(t.spec);
-        used_.assign(specs_.size(), 0);
-        tenant_used_.assign(config_.tenants.size(), std::vector<std::uint64_t>(specs_.size(), 0));
-        for (std::size_t i = 0; i < config_.tenants.size(); ++i)
-            for (LunId lun : config_.tenants[i].luns) tenant_of_lun_[lun] = i + 1;
         fastest_latency_ = specs_[0].read_latency_us;
         for (const auto& s : specs_)
             fastest_latency_ = std::min(fastest_latency_, s.read_latency_us);
@@ -49,9 +59,7 @@ public:
         return it == extents_.end() ? config_.home_of(lun) : it->second.tier;
     }
     TierId home_tier(LunId lun) const override { return config_.home_of(lun); }
-    std::uint64_t used_bytes(TierId tier) const override {
-        return tier < used_.size() ? used_[tier] : 0;
-    }
+    std::uint64_t used_bytes(TierId tier) const override { return admission_.used(tier); }
     const std::vector<TierSpec>& tiers() const override { return specs_; }
     std::uint64_t extent_bytes() const override { return config_.extent_bytes; }
 
@@ -136,11 +144,6 @@ private:
         policy_.observe(seen);
     }
 
-    std::size_t tenant_of(LunId lun) const {
-        auto it = tenant_of_lun_.find(lun);
-        return it == tenant_of_lun_.end() ? 0 : it->second;
-    }
-
     void round(std::uint64_t now) {
         complete_until(now);
         ++result_.rounds;
@@ -169,38 +172,26 @@ private:
             [this](const MigrationChannel::Flight& f) { complete(f); });
     }
 
-    // Whether `order`, at the head of the queue at `now`, may start; reserves its room if so.
+    // Whether `order`, at the head of the queue at `now`, may start (engine/admission.h);
+    // reserves its room if so.
     bool admit(const MigrationOrder& order, std::uint64_t now) {
-        const std::uint64_t e_bytes = config_.extent_bytes;
-        if (order.to >= specs_.size() || order.from >= specs_.size() || order.to == order.from) {
-            ++result_.refused_invalid;
-            return false;
-        }
-        const ExtentKey key = make_extent_key(order.lun, order.extent);
         const TierId home = config_.home_of(order.lun);
+        const ExtentKey key = make_extent_key(order.lun, order.extent);
         auto it = extents_.find(key);
-        const TierId current = it == extents_.end() ? home : it->second.tier;
-        if (current != order.from || (it != extents_.end() && it->second.in_flight)) {
-            ++result_.refused_invalid;
-            return false;
-        }
-        const std::uint64_t capacity = specs_[order.to].capacity_bytes;
-        if (order.to != home && capacity != 0 && used_[order.to] + e_bytes > capacity) {
-            ++result_.refused_capacity;
-            return false;
-        }
-        const std::size_t tenant = tenant_of(order.lun);
-        if (tenant != 0 && order.to != home) {
-            const auto& quotas = config_.tenants[tenant - 1].quota_bytes;
-            auto q = quotas.find(order.to);
-            if (q != quotas.end() && tenant_used_[tenant - 1][order.to] + e_bytes > q->second) {
+        const ExtentPlace place{it == extents_.end() ? home : it->second.tier, home,
+                                it != extents_.end() && it->second.in_flight};
+        switch (admission_.admit(order, place, now)) {
+            case Refusal::kNone:
+                break;
+            case Refusal::kCapacity:
+                ++result_.refused_capacity;
+                return false;
+            case Refusal::kQuota:
                 ++result_.refused_quota;
                 return false;
-            }
-        }
-        if (order.to != home) {
-            used_[order.to] += e_bytes;
-            if (tenant != 0) tenant_used_[tenant - 1][order.to] += e_bytes;
+            default:  // invalid or stale
+                ++result_.refused_invalid;
+                return false;
         }
         ExtentState& st = extents_.try_emplace(key, ExtentState{home}).first->second;
         st.in_flight = true;
@@ -212,18 +203,13 @@ private:
     void complete(const MigrationChannel::Flight& m) {
         const std::uint64_t e_bytes = config_.extent_bytes;
         const TierId home = config_.home_of(m.order.lun);
-        const std::size_t tenant = tenant_of(m.order.lun);
         ExtentState& st = extents_.at(make_extent_key(m.order.lun, m.order.extent));
         if (st.promoted_unused) {  // left before being used
             ++result_.wasted_promotions;
             result_.wasted_promotion_bytes += e_bytes;
         }
-        if (m.order.from != home) {
-            if (used_[m.order.from] < e_bytes)
-                throw InvariantViolation("tier usage underflow on " + specs_[m.order.from].name);
-            used_[m.order.from] -= e_bytes;
-            if (tenant != 0) tenant_used_[tenant - 1][m.order.from] -= e_bytes;
-        }
+        if (!admission_.completed(m.order, home, m.finish_us))
+            throw InvariantViolation("tier usage underflow on " + specs_[m.order.from].name);
         st.tier = m.order.to;
         st.in_flight = false;
         st.promoted_unused = faster_than_home(m.order.to, home);
@@ -248,13 +234,14 @@ private:
     void check_invariants(std::uint64_t now, std::size_t starting) const {
         for (std::size_t t = 0; t < specs_.size(); ++t) {
             const auto cap = specs_[t].capacity_bytes;
-            if (cap != 0 && used_[t] > cap)
+            const auto used = admission_.used(static_cast<TierId>(t));
+            if (cap != 0 && used > cap)
                 throw InvariantViolation("capacity of tier " + specs_[t].name + " exceeded: " +
-                                         std::to_string(used_[t]) + " > " + std::to_string(cap));
+                                         std::to_string(used) + " > " + std::to_string(cap));
         }
-        for (std::size_t i = 0; i < tenant_used_.size(); ++i)
+        for (std::size_t i = 0; i < config_.tenants.size(); ++i)
             for (const auto& [tier, quota] : config_.tenants[i].quota_bytes)
-                if (tenant_used_[i][tier] > quota)
+                if (admission_.tenant_used(i, tier) > quota)
                     throw InvariantViolation("quota of tenant " + config_.tenants[i].name +
                                              " on tier " + specs_[tier].name + " exceeded");
         const double allowed = channel_->bucket_bytes() + config_.bandwidth_bytes_per_s *
@@ -297,10 +284,8 @@ private:
 
     const ReplayConfig& config_;
     PlacementPolicy& policy_;
+    Admission admission_;  // tier and tenant usage, reserved from a migration's start
     std::vector<TierSpec> specs_;
-    std::vector<std::uint64_t> used_;
-    std::vector<std::vector<std::uint64_t>> tenant_used_;
-    std::unordered_map<LunId, std::size_t> tenant_of_lun_;
     std::unordered_map<ExtentKey, ExtentState> extents_;
     std::optional<MigrationChannel> channel_;  // from the first event's time
     std::vector<float> latencies_;

@@ -9,6 +9,8 @@
 #include <map>
 #include <random>
 
+#include "tests/unit/replay/replay_test_support.h"
+
 namespace rbdtier {
 namespace {
 
@@ -17,14 +19,7 @@ constexpr TierId kHome = 0;
 constexpr TierId kFast = 1;
 constexpr TierId kSlow = 2;
 
-MigrationOrder order(LunId lun, ExtentIndex extent, TierId from, TierId to) {
-    MigrationOrder o;
-    o.lun = lun;
-    o.extent = extent;
-    o.from = from;
-    o.to = to;
-    return o;
-}
+using replay_test::order;
 
 ExtentPlace at(TierId current) {
     return ExtentPlace{current, kHome, false};
@@ -37,65 +32,65 @@ TEST(Admission, TenantQuotaHoldsAcrossItsLuns) {
     admission.set_tenant(3, 1);
     admission.set_quota(0, kFast, 3 * kExtent, /*held_elsewhere=*/kExtent);
     // The tenant holds one extent elsewhere: two more fit, whichever of its LUNs asks.
-    EXPECT_EQ(admission.admit(order(1, 0, kHome, kFast), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.admit(order(2, 0, kHome, kFast), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.admit(order(2, 1, kHome, kFast), at(kHome), 0), Refusal::kQuota);
-    EXPECT_EQ(admission.admit(order(1, 1, kHome, kFast), at(kHome), 0), Refusal::kQuota);
+    EXPECT_EQ(admission.admit(order(0, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(0, kHome, kFast, 2), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(1, kHome, kFast, 2), at(kHome), 0), Refusal::kQuota);
+    EXPECT_EQ(admission.admit(order(1, kHome, kFast, 1), at(kHome), 0), Refusal::kQuota);
     // Another tenant, and the same tenant on a tier without quota, are not limited by it.
-    EXPECT_EQ(admission.admit(order(3, 0, kHome, kFast), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.admit(order(1, 2, kHome, kSlow), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(0, kHome, kFast, 3), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(2, kHome, kSlow, 1), at(kHome), 0), Refusal::kNone);
     EXPECT_EQ(admission.tenant_used(0, kFast), 2 * kExtent);
     // Going home is never refused by a quota; completing it frees the tenant's room.
-    ASSERT_TRUE(admission.completed(order(1, 0, kHome, kFast), kHome, 10));
-    EXPECT_EQ(admission.admit(order(1, 0, kFast, kHome), at(kFast), 20), Refusal::kNone);
-    ASSERT_TRUE(admission.completed(order(1, 0, kFast, kHome), kHome, 30));
-    EXPECT_EQ(admission.admit(order(2, 1, kHome, kFast), at(kHome), 40), Refusal::kNone);
+    ASSERT_TRUE(admission.completed(order(0, kHome, kFast, 1), kHome, 10));
+    EXPECT_EQ(admission.admit(order(0, kFast, kHome, 1), at(kFast), 20), Refusal::kNone);
+    ASSERT_TRUE(admission.completed(order(0, kFast, kHome, 1), kHome, 30));
+    EXPECT_EQ(admission.admit(order(1, kHome, kFast, 2), at(kHome), 40), Refusal::kNone);
 }
 
 TEST(Admission, CapacityCountsReservationsAndFreesTheSourceOnCompletion) {
     Admission admission({kExtent, 0}, {0, 2 * kExtent, 0});
     admission.place(1, kFast, kHome);
-    EXPECT_EQ(admission.admit(order(1, 1, kHome, kFast), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.admit(order(1, 2, kHome, kFast), at(kHome), 0), Refusal::kCapacity);
+    EXPECT_EQ(admission.admit(order(1, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(2, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
     // The demotion frees its room only once it completes.
-    const MigrationOrder down = order(1, 0, kFast, kHome);
+    const MigrationOrder down = order(0, kFast, kHome, 1);
     EXPECT_EQ(admission.admit(down, at(kFast), 0), Refusal::kNone);
-    EXPECT_EQ(admission.admit(order(1, 2, kHome, kFast), at(kHome), 0), Refusal::kCapacity);
+    EXPECT_EQ(admission.admit(order(2, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
     ASSERT_TRUE(admission.completed(down, kHome, 5));
-    EXPECT_EQ(admission.admit(order(1, 2, kHome, kFast), at(kHome), 5), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(2, kHome, kFast, 1), at(kHome), 5), Refusal::kNone);
     // An admitted move that did not happen gives its reservation back.
-    admission.abandoned(order(1, 2, kHome, kFast), kHome);
+    admission.abandoned(order(2, kHome, kFast, 1), kHome);
     EXPECT_EQ(admission.used(kFast), kExtent);
 }
 
 TEST(Admission, InvalidStaleAndFullPoolsAreRefused) {
     Admission admission({kExtent, 0}, {0, 0, 0});
-    EXPECT_EQ(admission.check(order(1, 0, kHome, kHome), at(kHome), 0), Refusal::kInvalid);
-    EXPECT_EQ(admission.check(order(1, 0, kHome, 3), at(kHome), 0), Refusal::kInvalid);
-    EXPECT_EQ(admission.check(order(1, 0, kFast, kSlow), at(kHome), 0), Refusal::kStale);
-    EXPECT_EQ(admission.admit(order(1, 0, kHome, kFast), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.check(order(1, 0, kHome, kSlow), at(kHome), 0), Refusal::kStale)
+    EXPECT_EQ(admission.check(order(0, kHome, kHome, 1), at(kHome), 0), Refusal::kInvalid);
+    EXPECT_EQ(admission.check(order(0, kHome, 3, 1), at(kHome), 0), Refusal::kInvalid);
+    EXPECT_EQ(admission.check(order(0, kFast, kSlow, 1), at(kHome), 0), Refusal::kStale);
+    EXPECT_EQ(admission.admit(order(0, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(0, kHome, kSlow, 1), at(kHome), 0), Refusal::kStale)
         << "an extent in flight is not admitted twice";
     admission.set_pool_full(kSlow, true);
-    EXPECT_EQ(admission.check(order(1, 1, kHome, kSlow), at(kHome), 0), Refusal::kPoolFull);
+    EXPECT_EQ(admission.check(order(1, kHome, kSlow, 1), at(kHome), 0), Refusal::kPoolFull);
     admission.set_pool_full(kHome, true);
-    EXPECT_EQ(admission.check(order(1, 2, kSlow, kHome), at(kSlow), 0), Refusal::kPoolFull);
+    EXPECT_EQ(admission.check(order(2, kSlow, kHome, 1), at(kSlow), 0), Refusal::kPoolFull);
 }
 
 TEST(Admission, PinsWinOverPolicyOrders) {
     PinTable pins(8, 3);
     ASSERT_FALSE(pins.pin(2, 2, kSlow));
     Admission admission({kExtent, 0}, {0, 0, 0});
-    EXPECT_EQ(admission.check(order(1, 2, kHome, kFast), at(kHome), 0, &pins), Refusal::kPinned);
-    EXPECT_EQ(admission.check(order(1, 3, kHome, kSlow), at(kHome), 0, &pins), Refusal::kNone);
-    EXPECT_EQ(admission.check(order(1, 4, kHome, kFast), at(kHome), 0, &pins), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(2, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kPinned);
+    EXPECT_EQ(admission.check(order(3, kHome, kSlow, 1), at(kHome), 0, &pins), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(4, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kNone);
     // The round: the pin orders come first, the policy's orders for pinned extents go.
     std::vector<TierSpec> specs(3);
     specs[0].name = "hdd";
     specs[1].name = "nvme";
     specs[2].name = "ssd";
     const auto orders = pins.with_pins(
-        1, {order(1, 2, kHome, kFast), order(1, 5, kHome, kFast)},
+        1, {order(2, kHome, kFast, 1), order(5, kHome, kFast, 1)},
         [](ExtentIndex) { return kHome; }, 10, specs);
     ASSERT_EQ(orders.size(), 3u);
     EXPECT_EQ(orders[0].extent, 2u);
@@ -107,7 +102,7 @@ TEST(Admission, PinsWinOverPolicyOrders) {
     // nothing.
     const std::uint64_t version = pins.home_pin_version();
     pins.set_home_pinned(true);
-    EXPECT_EQ(admission.check(order(1, 4, kHome, kFast), at(kHome), 0, &pins), Refusal::kPinned);
+    EXPECT_EQ(admission.check(order(4, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kPinned);
     ASSERT_TRUE(pins.pin(0, 1, kFast));
     EXPECT_EQ(pins.pin(0, 1, kFast)->code, -EBUSY);
     pins.set_home_pinned(false, version);
@@ -132,7 +127,7 @@ TEST(Admission, PinTableRefusesBadRangesAndReplacesOverlap) {
 TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
     Admission admission({kExtent, 0}, {0, 0, 0});
     std::vector<MigrationOrder> proposed;
-    for (ExtentIndex e = 0; e < 6; ++e) proposed.push_back(order(1, e, kHome, kFast));
+    for (ExtentIndex e = 0; e < 6; ++e) proposed.push_back(order(e, kHome, kFast, 1));
     auto place = [](const MigrationOrder&) { return at(kHome); };
     // 3.5 extents of budget, 5 slots: three go, the rest wait for budget.
     auto round = admission.admit_round(proposed, place, 0, 3.5 * kExtent, 5);
@@ -149,17 +144,17 @@ TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
 TEST(Admission, AnExtentJustMovedDoesNotMoveBackWithinTheWindow) {
     constexpr std::uint64_t kWindow = 60'000'000;
     Admission admission({kExtent, kWindow}, {0, 0, 0});
-    const MigrationOrder up = order(1, 7, kHome, kFast);
+    const MigrationOrder up = order(7, kHome, kFast, 1);
     ASSERT_EQ(admission.admit(up, at(kHome), 0), Refusal::kNone);
     ASSERT_TRUE(admission.completed(up, kHome, 1'000'000));
-    const MigrationOrder back = order(1, 7, kFast, kHome);
+    const MigrationOrder back = order(7, kFast, kHome, 1);
     EXPECT_EQ(admission.check(back, at(kFast), 1'000'000 + kWindow - 1), Refusal::kHysteresis);
     EXPECT_EQ(admission.check(back, at(kFast), 1'000'000 + kWindow), Refusal::kNone);
     // Feedback found the promotion wasted: it may leave at once.
     admission.release_early(1, 7);
     EXPECT_EQ(admission.check(back, at(kFast), 1'000'001), Refusal::kNone);
     // Other extents are not held by it.
-    EXPECT_EQ(admission.check(order(1, 8, kHome, kFast), at(kHome), 1'000'001), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(8, kHome, kFast, 1), at(kHome), 1'000'001), Refusal::kNone);
 }
 
 TEST(Admission, SameProposalsGiveTheSameAnswerInTheSameOrder) {
@@ -170,7 +165,7 @@ TEST(Admission, SameProposalsGiveTheSameAnswerInTheSameOrder) {
         std::vector<MigrationOrder> proposed;
         for (LunId lun = 1; lun <= 3; ++lun)
             for (ExtentIndex e = 0; e < 4; ++e)
-                proposed.push_back(order(lun, e, kHome, (e % 2) ? kFast : kSlow));
+                proposed.push_back(order(e, kHome, (e % 2) ? kFast : kSlow, lun));
         return admission.admit_round(
             proposed, [](const MigrationOrder&) { return at(kHome); }, 0, 8.0 * kExtent, 32);
     };
@@ -225,7 +220,7 @@ TEST(Admission, RandomOrdersNeverBreakCapacityOrQuota) {
         const auto it = where.find(make_extent_key(lun, e));
         const TierId now = it == where.end() ? kHome : it->second;
         const auto to = static_cast<TierId>(rng() % 3);
-        const MigrationOrder o = order(lun, e, now, to);
+        const MigrationOrder o = order(e, now, to, lun);
         if (admission.admit(o, at(now), step) == Refusal::kNone)
             flights.emplace_back(o, rng() % 4 != 0);
         for (TierId t = 1; t < 3; ++t) ASSERT_LE(admission.used(t), capacity[t]);
