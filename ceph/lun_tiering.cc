@@ -163,14 +163,19 @@ void LunTiering::run_round() {
     }
     View view(gate_, tiers, images_.object_size(), counts);
     auto planned = policy_->plan(now, view);
+    // Pin orders first; the policy hears at once of its orders that pins overrule.
+    std::vector<MigrationOrder> overruled;
+    std::size_t pin_orders = 0;
+    const auto orders = with_pins(std::move(planned), bucket_.level(), pin_orders, overruled);
+    for (const MigrationOrder& o : overruled) policy_->dropped(o, now);
     policy_lock.unlock();
-    const auto orders = with_pins(std::move(planned), bucket_.level());
     {
         std::lock_guard lock(mutex_);
         queue_ = orders;
         queue_done_.assign(orders.size(), false);
     }
     const std::uint64_t bytes = images_.object_size();
+    std::vector<bool> attempted(orders.size(), false);  // handed to the migrator
     for (std::size_t i = 0; i < orders.size(); ++i) {
         // Paused or stopping: the rest of the round waits (it stays in the queue).
         if (paused_.load() || stop_requested_.load()) break;
@@ -207,6 +212,7 @@ void LunTiering::run_round() {
             continue;
         }
         bucket_.take(static_cast<double>(bytes));
+        attempted[i] = true;
         MigrationRecord record;
         record.reason = order.reason;
         lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
@@ -236,6 +242,11 @@ void LunTiering::run_round() {
         history_.push_back(std::move(record));
         if (history_.size() > options_.history) history_.pop_front();
     }
+    // The policy's orders this round did not hand to the migrator (refused, or left for the
+    // budget, a pause or a stop): nothing moved and no budget was spent on them.
+    policy_lock.lock();
+    for (std::size_t i = pin_orders; i < orders.size(); ++i)
+        if (!attempted[i]) policy_->dropped(orders[i], now_us());
 }
 
 bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
@@ -249,7 +260,9 @@ bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
 }
 
 std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> orders,
-                                                  double budget_bytes) const {
+                                                  double budget_bytes, std::size_t& pin_orders,
+                                                  std::vector<MigrationOrder>& overruled) const {
+    pin_orders = 0;
     PinTable pins(0, 0);
     {
         std::lock_guard lock(mutex_);
@@ -258,9 +271,12 @@ std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> or
     }
     // Enough pin orders to use the budget (one more shows in the queue what waits for it).
     const auto most = static_cast<std::size_t>(budget_bytes / images_.object_size()) + 1;
-    return pins.with_pins(
+    const std::size_t planned = orders.size();
+    auto out = pins.with_pins(
         options_.lun, std::move(orders), [this](ExtentIndex e) { return gate_.tier(e); }, most,
-        specs_);
+        specs_, &overruled);
+    pin_orders = out.size() - (planned - overruled.size());
+    return out;
 }
 
 Status LunTiering::pin(ExtentIndex first, std::uint64_t count, TierId tier) {

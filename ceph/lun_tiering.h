@@ -190,9 +190,11 @@ private:
     class View;
     void loop();
     // Orders that bring pinned extents to their tier (as many as `budget_bytes` carries, and
-    // one more), and the policy's orders without those for pinned extents; pins first.
-    std::vector<MigrationOrder> with_pins(std::vector<MigrationOrder> orders,
-                                          double budget_bytes) const;
+    // one more; `pin_orders` of them, first), then the policy's orders without those for
+    // pinned extents (put in `overruled`).
+    std::vector<MigrationOrder> with_pins(std::vector<MigrationOrder> orders, double budget_bytes,
+                                          std::size_t& pin_orders,
+                                          std::vector<MigrationOrder>& overruled) const;
     void sample_resources(std::uint64_t now);
     // Waits until `bytes` of the budget's tokens are there, unless that would be after
     // `deadline_us` or the tiering stops; whether they are there (rounds thread).

@@ -132,7 +132,8 @@ std::optional<TierId> PinTable::pinned_tier(ExtentIndex extent) const {
 std::vector<MigrationOrder> PinTable::with_pins(LunId lun, std::vector<MigrationOrder> planned,
                                                 const std::function<TierId(ExtentIndex)>& tier_of,
                                                 std::size_t most,
-                                                const std::vector<TierSpec>& tiers) const {
+                                                const std::vector<TierSpec>& tiers,
+                                                std::vector<MigrationOrder>* overruled) const {
     if (empty()) return planned;
     std::vector<MigrationOrder> out;
     for (const PinnedRange& p : ranges()) {
@@ -150,8 +151,12 @@ std::vector<MigrationOrder> PinTable::with_pins(LunId lun, std::vector<Migration
             out.push_back(std::move(o));
         }
     }
-    for (MigrationOrder& o : planned)
-        if (!pinned_tier(o.extent)) out.push_back(std::move(o));
+    for (MigrationOrder& o : planned) {
+        if (!pinned_tier(o.extent))
+            out.push_back(std::move(o));
+        else if (overruled != nullptr)
+            overruled->push_back(std::move(o));
+    }
     return out;
 }
 

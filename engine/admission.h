@@ -121,11 +121,12 @@ public:
 
     // The round's orders with pins applied: first orders that bring pinned extents of LUN `lun`
     // to their tier from where `tier_of` says they are (at most `most` of them, reason "pinned
-    // to <tier name>"), then `planned` without its orders for pinned extents.
+    // to <tier name>"), then `planned` without its orders for pinned extents (those go to
+    // `overruled`, if given).
     std::vector<MigrationOrder> with_pins(LunId lun, std::vector<MigrationOrder> planned,
                                           const std::function<TierId(ExtentIndex)>& tier_of,
-                                          std::size_t most,
-                                          const std::vector<TierSpec>& tiers) const;
+                                          std::size_t most, const std::vector<TierSpec>& tiers,
+                                          std::vector<MigrationOrder>* overruled = nullptr) const;
 
 private:
     static void cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rbd/librbd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -15,19 +16,39 @@ namespace {
 
 constexpr std::uint64_t kExtent = 4 << 20;
 
-// A policy that proposes the same orders every round (what a confused or stale policy may do).
+// A policy that proposes the same orders every round (what a confused or stale policy may do)
+// and keeps what the executor told it: the extents of the orders it dropped and migrated.
 class ScriptedPolicy final : public PlacementPolicy {
 public:
-    explicit ScriptedPolicy(std::vector<MigrationOrder> orders) : orders_(std::move(orders)) {}
+    explicit ScriptedPolicy(std::vector<MigrationOrder> orders,
+                            std::vector<ExtentIndex>* dropped = nullptr,
+                            std::vector<ExtentIndex>* migrated = nullptr)
+        : orders_(std::move(orders)), dropped_(dropped), migrated_(migrated) {}
     std::string_view name() const override { return "scripted"; }
     void observe(const IoEvent&) override {}
     std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
         return orders_;
     }
+    void dropped(const MigrationOrder& order, std::uint64_t) override {
+        if (dropped_ != nullptr) dropped_->push_back(order.extent);
+    }
+    void migrated(const MigrationOrder& order, std::uint64_t) override {
+        if (migrated_ != nullptr) migrated_->push_back(order.extent);
+    }
 
 private:
     std::vector<MigrationOrder> orders_;
+    std::vector<ExtentIndex>* dropped_;
+    std::vector<ExtentIndex>* migrated_;
 };
+
+MigrationOrder move(ExtentIndex extent, TierId from, TierId to) {
+    MigrationOrder o;
+    o.extent = extent;
+    o.from = from;
+    o.to = to;
+    return o;
+}
 
 // Reactive placement on the live cluster: the extents read get promoted to nvme-a, but never
 // more of them than nvme-a's capacity for this LUN, counted on the cluster itself.
@@ -103,6 +124,33 @@ TEST(LunTiering, RefusesOrdersToTheTierTheExtentIsIn) {
     EXPECT_EQ(history.front().outcome, "moved");
     EXPECT_EQ(lun->images().pool(lun->gate().tier(2)), "nvme-a");
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'z'));
+}
+
+// Every order of the policy's that the round does not carry out is told dropped, as the replay
+// simulator tells it (a predictive policy's scheduler gets its budget and slot back): refused
+// as invalid, for a pin or for the tier's capacity. Pin orders are not the policy's.
+TEST(LunTiering, TellsThePolicyWhichOfItsOrdersWereNotCarriedOut) {
+    const std::uint64_t size = 4 * kExtent;
+    auto lun = TieredLun::create("hdd-a", unique_name("lt"), size);
+    lun->write(0, std::vector<char>(size, 'd'));
+    const ReplayConfig config = live_tier_config(/*nvme_a_extents=*/1);
+    const std::vector<TierSpec> specs = tier_specs(config);
+    std::vector<ExtentIndex> dropped, migrated;
+    const std::vector<MigrationOrder> orders = {move(0, 0, 0), move(1, 0, 1), move(2, 0, 1),
+                                                move(3, 0, 1)};
+    ceph::LunTieringOptions options;
+    options.round_us = config.round_us;
+    ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
+                             std::make_unique<ScriptedPolicy>(orders, &dropped, &migrated),
+                             options);
+    ASSERT_TRUE(tiering.pin(1, 1, 2));
+    tiering.run_round();
+    std::sort(dropped.begin(), dropped.end());
+    EXPECT_EQ(dropped, (std::vector<ExtentIndex>{0, 1, 3}));
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(1)), "nvme-b");
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(2)), "nvme-a");
+    EXPECT_EQ(tiering.stats().refused_capacity, 1u);
+    EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'd'));
 }
 
 }  // namespace
