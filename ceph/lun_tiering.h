@@ -12,7 +12,9 @@
 // order starts as soon as the bucket holds its bytes, and what the budget cannot carry before
 // the next round is due is left to that round's plan (the executor model of
 // engine/migration_channel.h, which replays use). The policy hears of each completed move
-// (migrated()); every attempt is kept in the migration history. Tier ids are the TierImages
+// (migrated()) and, at the end of the round, of each of its orders not handed to the migrator
+// (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as a
+// replay tells it; every attempt is kept in the migration history. Tier ids are the TierImages
 // indexes (0 = home). Times are microseconds on the steady clock since the LunTiering was made
 // (now_us()). stop() (or the destructor) ends the thread after the migration in progress;
 // set_paused(true) stops a round after it too.
