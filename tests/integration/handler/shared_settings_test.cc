@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <string>
 
 #include "ceph/cluster.h"
@@ -181,6 +182,90 @@ TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
     EXPECT_NE(list.out.find("not a whole number"), std::string::npos) << list.out;
     EXPECT_EQ(config("rm --lun " + spec() + " horizon").code, 0);
     EXPECT_EQ(config("get --lun " + spec() + " horizon").code, 1);
+}
+
+// With several tiered LUNs open on one gateway, the cluster object is read once a period for all
+// of them (the gateway's copy, counted in `status`), not once per LUN; a cluster-wide change
+// reaches every LUN, and `status` shows the policy, horizon and round in force now.
+TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLuns) {
+    constexpr std::size_t kLuns = 4;
+    std::vector<std::string> names = {name_};
+    for (std::size_t i = 1; i < kLuns; ++i) {
+        names.push_back(name_ + "-" + std::to_string(i));
+        ASSERT_TRUE(ceph::create_image(*hdd_a_, names.back(), kSize).is_ok());
+    }
+    struct Leftovers {
+        const ceph::Cluster& cluster;
+        const ceph::IoContext& home;
+        std::vector<std::string> names;
+        ~Leftovers() {
+            for (std::size_t i = 1; i < names.size(); ++i) {
+                (void)ceph::remove_tiered_lun_store(cluster, "hdd-a", "", names[i], {"nvme-a"});
+                (void)ceph::remove_image(home, names[i]);
+            }
+        }
+    } leftovers{*cluster_, *hdd_a_, names};
+
+    GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 0.25\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    for (const std::string& name : names) {
+        harness::DeviceConfig dc{"hdd-a/" + name + ";conf=" + ceph_conf() +
+                                     ";tiers=hdd-a+nvme-a;policy=none;tenant_pool=" + kSettingsPool,
+                                 kSize};
+        devs.push_back(h.open(dc));
+        ASSERT_TRUE(devs.back()) << name;
+    }
+
+    // Every LUN looks at the cluster object every period; RADOS is read about once a period.
+    json counters;
+    auto lookups_and_reads = [&](std::uint64_t& lookups, std::uint64_t& reads) {
+        const json status = cli_json("status", gw.socket());
+        counters = status.value("cluster_settings", json());
+        lookups = reads = 0;
+        if (!counters.is_array()) return false;
+        for (const auto& c : counters) {
+            if (c.value("pool", "") != kSettingsPool) continue;
+            lookups = c.value("lookups", 0u);
+            reads = c.value("reads", 0u);
+            return true;
+        }
+        return false;
+    };
+    std::uint64_t lookups = 0, reads = 0;
+    ASSERT_TRUE(
+        wait_for([&] { return lookups_and_reads(lookups, reads) && lookups >= 5 * kLuns; }, 60s))
+        << "the gateway counts its LUNs' looks at the cluster object: " << counters.dump();
+    std::cout << kLuns << " LUNs looked " << lookups << " times at the cluster object, read "
+              << reads << " times\n";
+    EXPECT_LE(reads, lookups / kLuns + 2)
+        << lookups << " looks by " << kLuns << " LUNs took " << reads << " reads of "
+        << kSettingsPool << "/rbdtier.config";
+
+    // A change in the cluster reaches every LUN, and `status` shows what is in force now.
+    ASSERT_EQ(config("set horizon_s 40").code, 0);
+    ASSERT_EQ(config("set round_s 0.5").code, 0);
+    ASSERT_EQ(config("set --lun hdd-a/" + names[1] + " policy reactive").code, 0);
+    json luns;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            luns = cli_json("status", gw.socket())["luns"];
+            if (luns.size() != kLuns) return false;
+            for (const auto& l : luns) {
+                const std::string want = l["name"] == "hdd-a/" + names[1] ? "reactive" : "none";
+                if (l["horizon_s"] != 40 || l["round_s"] != 0.5 || l["policy"] != want)
+                    return false;
+            }
+            return true;
+        },
+        30s))
+        << luns.dump();
+    const CliRun text =
+        run_command(std::string(RBDTIER_CLI_PATH) + " status --socket " + gw.socket());
+    EXPECT_EQ(text.code, 0);
+    EXPECT_NE(text.out.find("40.0 s"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("reactive"), std::string::npos) << text.out;
+    devs.clear();
 }
 
 }  // namespace
