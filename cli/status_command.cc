@@ -9,10 +9,9 @@ namespace {
 class StatusCommand final : public SocketCommand {
 public:
     CLI::App* add_to(CLI::App& app) override {
-        CLI::App* sub = app.add_subcommand(
-            "status", "Show the gateway: site, engine state, LUNs and lock ownership");
-        add_common_options(sub);
-        return sub;
+        return add_verb(app, "status",
+                        "Show the gateway: site, engine state, LUNs, lock ownership and the "
+                        "tiering settings in force");
     }
 
 protected:
