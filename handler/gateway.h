@@ -11,7 +11,9 @@
 // weights) whenever a LUN comes or goes, on reload, when a LUN reads a new weight of its
 // tenant, and when the cluster-wide settings (handler/shared_settings.h, as the LUNs read them
 // from RADOS: set_cluster_settings) change; the cluster's values beat the file's
-// (config_in_effect()). The other tiering settings reach a LUN when it opens. The services (admin
+// (config_in_effect()). The other tiering settings reach a LUN when it opens, and while it is open
+// through its own re-reads, which take the cluster object from the gateway's copy
+// (cluster_settings_object()). The services (admin
 // socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
 // not keep the others from running, nor the LUNs from serving. health() judges what the gateway
 // knows of its LUNs (gateway_health.h). Thread-safe.

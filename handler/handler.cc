@@ -10,8 +10,9 @@
 // logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
 // Each open re-reads the config (as `rbdtier reload` does) and the LUN runs with its tiering
-// settings as they are then; each open LUN registers with the gateway (by "pool/image") and
-// counts its I/O per tier.
+// settings as they are then; each open LUN registers with the gateway (by "pool/image"), counts
+// its I/O per tier, and reads the cluster's settings object through the gateway's copy (one
+// RADOS read per period and pool for all the LUNs).
 #include <dlfcn.h>
 #include <sys/stat.h>
 
