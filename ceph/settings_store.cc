@@ -87,4 +87,55 @@ Status remove_object_setting(const IoContext& io, const std::string& oid, const 
     return Status::ok();
 }
 
+Result<std::map<std::string, std::string>> SharedObjectSettings::read(const Cluster& cluster,
+                                                                      const std::string& client_key,
+                                                                      const std::string& pool,
+                                                                      const std::string& oid) {
+    std::shared_ptr<Copy> copy;
+    {
+        std::lock_guard lock(mutex_);
+        std::shared_ptr<Copy>& slot = copies_[client_key + '\n' + pool + '\n' + oid];
+        if (!slot) {
+            slot = std::make_shared<Copy>();
+            slot->counters.pool = pool;
+            slot->counters.oid = oid;
+        }
+        copy = slot;
+    }
+    std::lock_guard lock(copy->mutex);
+    ++copy->counters.lookups;
+    const auto now = std::chrono::steady_clock::now();
+    if (!copy->read_once || now - copy->read_at >= period_) {
+        ++copy->counters.reads;
+        copy->read_once = true;
+        copy->entries.clear();
+        if (auto io = IoContext::open(cluster, pool); !io) {
+            copy->status = io.status();
+        } else if (auto entries = object_settings(*io, oid); !entries) {
+            copy->status = entries.status();
+        } else {
+            copy->status = Status::ok();
+            copy->entries = std::move(*entries);
+        }
+        // The period counts from the read's end: a slow read does not make the next one due.
+        copy->read_at = std::chrono::steady_clock::now();
+    }
+    if (!copy->status) return copy->status;
+    return copy->entries;
+}
+
+std::vector<SharedObjectSettings::Counters> SharedObjectSettings::counters() const {
+    std::vector<std::shared_ptr<Copy>> copies;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [key, copy] : copies_) copies.push_back(copy);
+    }
+    std::vector<Counters> out;
+    for (const auto& copy : copies) {
+        std::lock_guard lock(copy->mutex);
+        out.push_back(copy->counters);
+    }
+    return out;
+}
+
 }  // namespace rbdtier::ceph

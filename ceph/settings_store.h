@@ -3,11 +3,20 @@
 // holding the cluster-wide settings. Values are read and written as they are: checking them is
 // the caller's (the CLI checks before it writes; the gateway checks what it reads). Synchronous
 // control-path calls; the IoContext or Image must stay open during the call.
+//
+// SharedObjectSettings: one process's copy of such an object, read at most once per period for
+// all its readers (a gateway's LUNs: one omap read per period and pool, not one per LUN).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/status.h"
@@ -26,5 +35,47 @@ Status set_object_setting(const IoContext& io, const std::string& oid, const std
                           const std::string& value);
 // Removes `key` from the omap of `oid`; an absent key or object is no error.
 Status remove_object_setting(const IoContext& io, const std::string& oid, const std::string& key);
+
+// The omap of one settings object per (cluster, pool), shared by every reader of the process.
+// read() gives what the last read found when it is younger than `period`, else reads now, with
+// the caller's own client (used during the call only: nothing outlives it), while readers of the
+// same object wait for that one read. A failed read is kept for the period too (every reader
+// gets its error; the next period reads again). Thread-safe; callers may be any threads.
+class SharedObjectSettings {
+public:
+    explicit SharedObjectSettings(std::chrono::milliseconds period) : period_(period) {}
+    SharedObjectSettings(const SharedObjectSettings&) = delete;
+    SharedObjectSettings& operator=(const SharedObjectSettings&) = delete;
+
+    // `client_key` names the cluster and client identity `cluster` is connected as (e.g. its
+    // conf path and id): readers with the same key and pool share one copy.
+    Result<std::map<std::string, std::string>> read(const Cluster& cluster,
+                                                    const std::string& client_key,
+                                                    const std::string& pool,
+                                                    const std::string& oid);
+
+    // Per object read: how often readers asked and how often RADOS was read.
+    struct Counters {
+        std::string pool;
+        std::string oid;
+        std::uint64_t lookups = 0;
+        std::uint64_t reads = 0;
+    };
+    std::vector<Counters> counters() const;
+
+private:
+    struct Copy {
+        std::mutex mutex;  // held during its read: readers of the object wait for it
+        bool read_once = false;
+        std::chrono::steady_clock::time_point read_at;
+        Status status;
+        std::map<std::string, std::string> entries;
+        Counters counters;
+    };
+
+    const std::chrono::milliseconds period_;
+    mutable std::mutex mutex_;                             // copies_ (not what is in them)
+    std::map<std::string, std::shared_ptr<Copy>> copies_;  // by client key, pool and oid
+};
 
 }  // namespace rbdtier::ceph

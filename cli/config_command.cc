@@ -18,6 +18,7 @@
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/settings_store.h"
+#include "cli/cluster_options.h"
 #include "cli/command.h"
 #include "cli/text_table.h"
 #include "handler/gateway_config.h"
@@ -26,9 +27,7 @@
 namespace rbdtier::cli {
 namespace {
 
-struct ConfigError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using ConfigError = ClusterCommandError;
 
 class ConfigCommand final : public Command {
 public:
@@ -46,27 +45,13 @@ public:
             s->add_option("--lun", lun_,
                           "The LUN's home image, POOL/IMAGE or POOL/NAMESPACE/IMAGE (without: "
                           "the cluster-wide settings)");
-            s->add_option("--pool", pool_,
-                          "Pool of the cluster-wide object rbdtier.config (default: tenant_pool "
-                          "of --config)");
-            s->add_option("--config", config_, "rbdtier.conf")->capture_default_str();
-            s->add_option("--ceph-conf", ceph_conf_, "ceph.conf (default: Ceph's search path)");
-            s->add_option("--id", id_, "Ceph client id (without 'client.')");
-            s->add_option("--format", format_, "Output format")
-                ->check(CLI::IsMember({"table", "json"}))
-                ->capture_default_str();
+            options_.add_to(s, "Pool of the cluster-wide object rbdtier.config");
         }
         return sub;
     }
 
     int run() override {
-        try {
-            return execute();
-        } catch (const ConfigError& e) {
-            if (format_ == "json") std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
-            std::cerr << "rbdtier: " << e.what() << '\n';
-            return kExitFailure;
-        }
+        return options_.run([this] { return execute(); });
     }
 
 private:
@@ -76,16 +61,6 @@ private:
         if (std::string_view(k).starts_with(kLunSettingPrefix))
             k.erase(0, kLunSettingPrefix.size());
         return k;
-    }
-
-    std::string settings_pool() const {
-        if (!pool_.empty()) return pool_;
-        const ConfigOutcome c = load_gateway_config(config_);
-        if (c.ok() && !c.config->tenant_pool.empty()) return c.config->tenant_pool;
-        throw ConfigError(
-            "no pool for the cluster-wide settings: give --pool POOL or set "
-            "tenant_pool in " +
-            config_);
     }
 
     // Checks before connecting: a bad key or value is refused without touching the cluster.
@@ -112,13 +87,8 @@ private:
 
     int execute() {
         check();
-        ceph::ClusterOptions options;
-        options.conf_path = ceph_conf_;
-        options.id = id_;
-        options.conf = {{"rados_mon_op_timeout", "15"}, {"rados_osd_op_timeout", "15"}};
-        auto cluster = ceph::Cluster::connect(options);
-        if (!cluster) throw ConfigError(cluster.status().message());
-        return lun_.empty() ? cluster_wide(*cluster) : per_lun(*cluster);
+        ceph::Cluster cluster = options_.connect();
+        return lun_.empty() ? cluster_wide(cluster) : per_lun(cluster);
     }
 
     int per_lun(ceph::Cluster& cluster) {
@@ -128,9 +98,8 @@ private:
             throw ConfigError("--lun '" + lun_ + "' is not POOL/IMAGE or POOL/NAMESPACE/IMAGE");
         const std::string pool = lun_.substr(0, first);
         const std::string ns = first == last ? "" : lun_.substr(first + 1, last - first - 1);
-        auto io = ceph::IoContext::open(cluster, pool, ns);
-        if (!io) throw ConfigError(io.status().message());
-        auto image = ceph::Image::open(*io, lun_.substr(last + 1));
+        const ceph::IoContext io = ClusterOptions::open(cluster, pool, ns);
+        auto image = ceph::Image::open(io, lun_.substr(last + 1));
         if (!image) throw ConfigError(image.status().message());
         const std::string key = std::string(kLunSettingPrefix) + lun_key();
         if (set_->parsed() || rm_->parsed()) {
@@ -158,17 +127,16 @@ private:
     }
 
     int cluster_wide(ceph::Cluster& cluster) {
-        const std::string pool = settings_pool();
-        auto io = ceph::IoContext::open(cluster, pool);
-        if (!io) throw ConfigError(io.status().message());
+        const ceph::IoContext io =
+            ClusterOptions::open(cluster, options_.pool("the cluster-wide settings"));
         if (set_->parsed() || rm_->parsed()) {
             const ceph::Status s =
-                set_->parsed() ? ceph::set_object_setting(*io, kClusterSettingsObject, key_, value_)
-                               : ceph::remove_object_setting(*io, kClusterSettingsObject, key_);
+                set_->parsed() ? ceph::set_object_setting(io, kClusterSettingsObject, key_, value_)
+                               : ceph::remove_object_setting(io, kClusterSettingsObject, key_);
             if (!s) throw ConfigError(s.message());
             return done(key_);
         }
-        auto all = ceph::object_settings(*io, kClusterSettingsObject);
+        auto all = ceph::object_settings(io, kClusterSettingsObject);
         if (!all) throw ConfigError(all.status().message());
         if (get_->parsed()) {
             auto it = all->find(key_);
@@ -188,7 +156,7 @@ private:
 
     int done(const std::string& key) const {
         const bool set = set_->parsed();
-        if (format_ == "json") {
+        if (options_.json()) {
             std::cout << nlohmann::json{{"key", key},
                                         {"value", set ? nlohmann::json(value_) : nullptr},
                                         {"lun", lun_.empty() ? nlohmann::json(nullptr)
@@ -204,7 +172,7 @@ private:
 
     int print_value(const std::string& key, const std::optional<std::string>& value) const {
         if (!value) throw ConfigError(key + " is not set in " + where());
-        if (format_ == "json")
+        if (options_.json())
             std::cout << nlohmann::json{{"key", key}, {"value", *value}}.dump(2) << '\n';
         else
             std::cout << *value << '\n';
@@ -213,7 +181,7 @@ private:
 
     template <typename Problem>
     void print_list(const std::map<std::string, std::string>& settings, Problem problem) const {
-        if (format_ == "json") {
+        if (options_.json()) {
             nlohmann::json out = nlohmann::json::array();
             for (const auto& [k, v] : settings)
                 out.push_back({{"key", k}, {"value", v}, {"problem", problem(k, v)}});
@@ -226,8 +194,8 @@ private:
     }
 
     CLI::App *set_ = nullptr, *get_ = nullptr, *rm_ = nullptr, *list_ = nullptr;
-    std::string key_, value_, lun_, pool_, ceph_conf_, id_, format_ = "table";
-    std::string config_ = GatewayConfig::kDefaultPath;
+    std::string key_, value_, lun_;
+    ClusterOptions options_;
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
 // gateway's reply (`ceph health detail -f json`'s form). Exit status, for monitoring scripts
 // (Nagios' convention): 0 HEALTH_OK, 1 HEALTH_WARN, 2 HEALTH_ERR, 3 the gateway could not be
 // asked or gave an answer of another form (message on stderr). Bad usage exits 2 before the
-// gateway is asked, as for every verb.
+// gateway is asked, as for every verb (CLI11's message on stderr, nothing on stdout, so a
+// script tells it from HEALTH_ERR, which prints its verdict).
 #include <iostream>
 
 #include "cli/socket_command.h"
@@ -18,10 +19,9 @@ constexpr int kExitHealthUnknown = 3;
 class HealthCommand final : public SocketCommand {
 public:
     CLI::App* add_to(CLI::App& app) override {
-        CLI::App* sub = app.add_subcommand(
-            "health", "HEALTH_OK / HEALTH_WARN / HEALTH_ERR and why (exit 0 / 1 / 2; 3 unknown)");
-        add_common_options(sub);
-        return sub;
+        return add_verb(app, "health",
+                        "HEALTH_OK / HEALTH_WARN / HEALTH_ERR and why (exit 0 / 1 / 2; 3 "
+                        "unknown; bad usage 2, with nothing on stdout)");
     }
 
     int run() override {
@@ -32,16 +32,16 @@ public:
             std::cerr << "rbdtier: the gateway's health reply is not of the known form\n";
             return kExitHealthUnknown;
         }
-        if (json_format())
-            std::cout << result.dump(2) << '\n';
-        else
-            std::cout << report.text();
+        print(result);
         return static_cast<int>(report.status);
     }
 
 protected:
     nlohmann::json request() const override { return {{"prefix", "health"}}; }
-    void render(const nlohmann::json&, std::ostream&) const override {}
+    void render(const nlohmann::json& result, std::ostream& out) const override {
+        HealthReport report;
+        if (HealthReport::from_json(result, report)) out << report.text();
+    }
 };
 
 }  // namespace

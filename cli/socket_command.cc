@@ -14,6 +14,20 @@ void SocketCommand::add_common_options(CLI::App* sub) {
         ->capture_default_str();
 }
 
+CLI::App* SocketCommand::add_verb(CLI::App& app, const std::string& name,
+                                  const std::string& description) {
+    CLI::App* sub = app.add_subcommand(name, description);
+    add_common_options(sub);
+    return sub;
+}
+
+void SocketCommand::print(const nlohmann::json& result) const {
+    if (json_format())
+        std::cout << result.dump(2) << '\n';
+    else
+        render(result, std::cout);
+}
+
 int SocketCommand::exchange(nlohmann::json& result) const {
     return exchange(request(), result);
 }
@@ -39,10 +53,7 @@ int SocketCommand::exchange(const nlohmann::json& request, nlohmann::json& resul
 int SocketCommand::run() {
     nlohmann::json result;
     if (int rc = exchange(result); rc != kExitOk) return rc;
-    if (json_format())
-        std::cout << result.dump(2) << '\n';
-    else
-        render(result, std::cout);
+    print(result);
     return kExitOk;
 }
 

@@ -23,6 +23,10 @@ public:
 protected:
     // Adds --socket, --config and --format to `sub` (call from add_to()).
     void add_common_options(CLI::App* sub);
+    // Adds the verb `name` to `app` with those options, and returns it.
+    CLI::App* add_verb(CLI::App& app, const std::string& name, const std::string& description);
+    // Prints `result`: as it is with --format json, else render()ed.
+    void print(const nlohmann::json& result) const;
     // The request for the chosen verb: {"prefix": "<command>", ...arguments}.
     virtual nlohmann::json request() const = 0;
     virtual void render(const nlohmann::json& result, std::ostream& out) const = 0;

@@ -1,4 +1,5 @@
-// `rbdtier status`: the gateway at a glance (site, pause state, budgets, per-LUN lock and engine).
+// `rbdtier status`: the gateway at a glance (site, pause state, budgets, per-LUN lock and engine,
+// and each tiered LUN's policy, horizon and round in force now).
 #include "cli/socket_command.h"
 #include "cli/text_table.h"
 
@@ -8,10 +9,9 @@ namespace {
 class StatusCommand final : public SocketCommand {
 public:
     CLI::App* add_to(CLI::App& app) override {
-        CLI::App* sub = app.add_subcommand(
-            "status", "Show the gateway: site, engine state, LUNs and lock ownership");
-        add_common_options(sub);
-        return sub;
+        return add_verb(app, "status",
+                        "Show the gateway: site, engine state, LUNs, lock ownership and the "
+                        "tiering settings in force");
     }
 
 protected:
@@ -25,9 +25,10 @@ protected:
             << "engine   " << (r["paused"].get<bool>() ? "paused" : "running") << '\n'
             << "tiering  bandwidth " << cell(r["migration_bandwidth_mib_s"])
             << " MiB/s shared by the LUNs, horizon " << cell(r["horizon_s"]) << " s, round "
-            << cell(r["round_s"]) << " s (rbdtier.conf; a LUN's horizon= overrides)\n\n";
-        TextTable t({"LUN", "LOCK OWNER", "HORIZON", "ROUND", "MiB/s", "ROUNDS", "MOVED", "FAILED",
-                     "BYTES MOVED"});
+            << cell(r["round_s"])
+            << " s (the cluster's settings, else rbdtier.conf; each LUN's in force below)\n\n";
+        TextTable t({"LUN", "LOCK OWNER", "POLICY", "HORIZON", "ROUND", "MiB/s", "ROUNDS", "MOVED",
+                     "FAILED", "BYTES MOVED"});
         auto with_unit = [](const nlohmann::json& v, const char* unit) {
             return v.is_number() ? cell(v) + unit : std::string("-");
         };
@@ -35,6 +36,7 @@ protected:
             const auto& e = l["engine"];
             const bool tiered = !e.is_null();
             t.add({cell(l["name"]), cell(l["lock_owner"]),
+                   cell(l.value("policy", nlohmann::json())),
                    with_unit(l.value("horizon_s", nlohmann::json()), " s"),
                    with_unit(l.value("round_s", nlohmann::json()), " s"),
                    with_unit(l.value("migration_bandwidth_mib_s", nlohmann::json()), ""),

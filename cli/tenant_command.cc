@@ -7,6 +7,7 @@
 #include "ceph/cluster.h"
 #include "ceph/io_context.h"
 #include "ceph/tenant_store.h"
+#include "cli/cluster_options.h"
 #include "cli/command.h"
 #include "cli/text_table.h"
 #include "handler/gateway_config.h"
@@ -14,9 +15,7 @@
 namespace rbdtier::cli {
 namespace {
 
-struct TenantError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using TenantError = ClusterCommandError;
 
 // "nvme-a=10G" -> {"nvme-a", 10 GiB}; suffixes K, M, G, T (binary), none = bytes.
 std::pair<std::string, std::uint64_t> parse_quota(const std::string& text) {
@@ -80,48 +79,21 @@ public:
             s->add_option("--priority", priority_, "Multiplies the benefit of its migrations")
                 ->check(CLI::PositiveNumber);
         }
-        for (CLI::App* s : {list_, show_, create_, set_}) {
-            s->add_option("--pool", pool_,
-                          "Pool holding the tenants (default: tenant_pool of --config)");
-            s->add_option("--config", config_, "rbdtier.conf")->capture_default_str();
-            s->add_option("--ceph-conf", ceph_conf_, "ceph.conf (default: Ceph's search path)");
-            s->add_option("--id", id_, "Ceph client id (without 'client.')");
-            s->add_option("--format", format_, "Output format")
-                ->check(CLI::IsMember({"table", "json"}))
-                ->capture_default_str();
-        }
+        for (CLI::App* s : {list_, show_, create_, set_})
+            options_.add_to(s, "Pool holding the tenants");
         return sub;
     }
 
     int run() override {
-        try {
-            return execute();
-        } catch (const TenantError& e) {
-            if (format_ == "json") std::cout << nlohmann::json{{"error", e.what()}}.dump(2) << '\n';
-            std::cerr << "rbdtier: " << e.what() << '\n';
-            return kExitFailure;
-        }
+        return options_.run([this] { return execute(); });
     }
 
 private:
-    std::string tenant_pool() const {
-        if (!pool_.empty()) return pool_;
-        const ConfigOutcome c = load_gateway_config(config_);
-        if (c.ok() && !c.config->tenant_pool.empty()) return c.config->tenant_pool;
-        throw TenantError("no tenant pool: give --pool POOL or set tenant_pool in " + config_);
-    }
-
     int execute() {
-        const std::string pool = tenant_pool();
-        ceph::ClusterOptions options;
-        options.conf_path = ceph_conf_;
-        options.id = id_;
-        options.conf = {{"rados_mon_op_timeout", "15"}, {"rados_osd_op_timeout", "15"}};
-        auto cluster = ceph::Cluster::connect(options);
-        if (!cluster) throw TenantError(cluster.status().message());
-        auto io = ceph::IoContext::open(*cluster, pool);
-        if (!io) throw TenantError(io.status().message());
-        ceph::TenantStore store(*io);
+        const std::string pool = options_.pool("the tenants");
+        const ceph::Cluster cluster = options_.connect();
+        const ceph::IoContext io = ClusterOptions::open(cluster, pool);
+        ceph::TenantStore store(io);
 
         if (list_->parsed()) {
             auto all = store.list();
@@ -156,7 +128,7 @@ private:
     }
 
     void print_list(const nlohmann::json& tenants) const {
-        if (format_ == "json") {
+        if (options_.json()) {
             std::cout << nlohmann::json{{"tenants", tenants}}.dump(2) << '\n';
             return;
         }
@@ -166,7 +138,7 @@ private:
         t.print(std::cout);
     }
     void print_one(const nlohmann::json& x) const {
-        if (format_ == "json") {
+        if (options_.json()) {
             std::cout << x.dump(2) << '\n';
             return;
         }
@@ -182,8 +154,8 @@ private:
     }
 
     CLI::App *list_ = nullptr, *show_ = nullptr, *create_ = nullptr, *set_ = nullptr;
-    std::string name_, pool_, ceph_conf_, id_, format_ = "table";
-    std::string config_ = GatewayConfig::kDefaultPath;
+    std::string name_;
+    ClusterOptions options_;
     std::vector<std::string> quotas_;
     std::optional<double> weight_, priority_;
 };

@@ -406,15 +406,22 @@ json AdminCommands::status() const {
     const GatewayConfig c = gateway_.config_in_effect();
     const bool paused = gateway_.paused();
     json luns = json::array();
-    for (const auto& l : gateway_.luns())
+    for (const auto& l : gateway_.luns()) {
+        const TieringInForce now = tiering_in_force(l);
         luns.push_back({{"name", l.name},
                         {"lock_owner", lock_json(l)},
-                        {"horizon_s", l.horizon_s > 0 ? json(l.horizon_s) : json(nullptr)},
-                        {"round_s", l.round_s > 0 ? json(l.round_s) : json(nullptr)},
+                        {"policy", now.policy},
+                        {"horizon_s", now.horizon_s > 0 ? json(now.horizon_s) : json(nullptr)},
+                        {"round_s", now.round_s > 0 ? json(now.round_s) : json(nullptr)},
                         {"migration_bandwidth_mib_s",
                          l.tiering ? json(l.tiering->bandwidth() / (1 << 20)) : json(nullptr)},
                         {"engine", engine_json(l, paused)},
                         {"placement", placement_json(l)}});
+    }
+    json cluster_settings = json::array();
+    for (const auto& c : gateway_.cluster_settings_object()->counters())
+        cluster_settings.push_back(
+            {{"pool", c.pool}, {"object", c.oid}, {"lookups", c.lookups}, {"reads", c.reads}});
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - gateway_.started());
     return {
@@ -431,6 +438,7 @@ json AdminCommands::status() const {
         {"horizon_s", c.horizon_s},
         {"round_s", c.round_s},
         {"service", gateway_.service_json()},
+        {"cluster_settings", std::move(cluster_settings)},
         {"luns", std::move(luns)}};
 }
 

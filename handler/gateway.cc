@@ -45,6 +45,11 @@ std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
     return out;
 }
 
+TieringInForce tiering_in_force(const GatewayLun& lun) {
+    if (lun.in_force) return lun.in_force();
+    return {lun.policy, lun.horizon_s, lun.round_s};
+}
+
 Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 
@@ -238,7 +243,7 @@ ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
                              {"lock_lost_cnt", std::to_string(lost)},
                              {"site", config().site},
                              {"tenant", l.tenant},
-                             {"policy", l.policy},
+                             {"policy", tiering_in_force(l).policy},
                              {"engine", !l.tiering ? "none"
                                         : paused() ? "paused"
                                                    : "running"},

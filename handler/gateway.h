@@ -11,7 +11,9 @@
 // weights) whenever a LUN comes or goes, on reload, when a LUN reads a new weight of its
 // tenant, and when the cluster-wide settings (handler/shared_settings.h, as the LUNs read them
 // from RADOS: set_cluster_settings) change; the cluster's values beat the file's
-// (config_in_effect()). The other tiering settings reach a LUN when it opens. The services (admin
+// (config_in_effect()). The other tiering settings reach a LUN when it opens, and while it is open
+// through its own re-reads, which take the cluster object from the gateway's copy
+// (cluster_settings_object()). The services (admin
 // socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
 // not keep the others from running, nor the LUNs from serving. health() judges what the gateway
 // knows of its LUNs (gateway_health.h). Thread-safe.
@@ -34,6 +36,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/placement_watch.h"
 #include "ceph/service_registration.h"
+#include "ceph/settings_store.h"
 #include "ceph/tier_images.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
@@ -41,6 +44,7 @@
 #include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
 #include "handler/shared_settings.h"
+#include "handler/tiering_settings.h"
 
 namespace rbdtier {
 
@@ -65,8 +69,10 @@ struct GatewayLun {
     std::function<std::string()> tiering_problem;  // why it cannot own/follow tiering ("": fine)
     const LunIoMetrics* io_metrics = nullptr;      // null until the I/O path records them
     const InitiatorNames* initiators = nullptr;    // names of the ids alerts carry; null: none
-    double horizon_s = 0;  // the tiering's horizon and round in effect (0 = not known)
+    double horizon_s = 0;  // the tiering's horizon and round at open (0 = not known)
     double round_s = 0;
+    // The policy, horizon and round in force now (null: those above and `policy`).
+    std::function<TieringInForce()> in_force;
     LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
     // The settings in effect and where each comes from; the values in RADOS not used (null:
     // not known).
@@ -79,6 +85,8 @@ struct GatewayLun {
 std::uint64_t extent_bytes(const GatewayLun& lun);
 std::uint64_t extent_count(const GatewayLun& lun);
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun);
+// The LUN's policy, horizon and round in force now (horizon and round 0 when not known).
+TieringInForce tiering_in_force(const GatewayLun& lun);
 
 class Gateway {
 public:
@@ -93,6 +101,12 @@ public:
     GatewayConfig config() const;  // as rbdtier.conf says
     // config() with the cluster-wide settings applied (what the tiering runs with).
     GatewayConfig config_in_effect() const;
+    // The gateway's copy of the cluster object (per client and pool), which its LUNs read
+    // through (Lun::open): one RADOS read per kSharedSettingsPeriod for all of them; its
+    // counters are in `status`. Shared: a LUN may keep it after the gateway is gone.
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object() const {
+        return cluster_settings_object_;
+    }
     // The cluster object's entries as a LUN last read them; a change re-divides the budget.
     void set_cluster_settings(const std::map<std::string, std::string>& cluster);
     const std::string& config_path() const { return config_path_; }
@@ -192,6 +206,8 @@ private:
     mutable std::mutex mutex_;  // config_, paused_, admin_
     GatewayConfig config_;
     std::map<std::string, std::string> cluster_settings_;
+    const std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object_ =
+        std::make_shared<ceph::SharedObjectSettings>(kSharedSettingsPeriod);
     bool paused_ = false;
     std::function<void(const std::string&)> service_log_;
     std::unique_ptr<AdminSocket> admin_;

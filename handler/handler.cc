@@ -10,8 +10,9 @@
 // logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
 // Each open re-reads the config (as `rbdtier reload` does) and the LUN runs with its tiering
-// settings as they are then; each open LUN registers with the gateway (by "pool/image") and
-// counts its I/O per tier.
+// settings as they are then; each open LUN registers with the gateway (by "pool/image"), counts
+// its I/O per tier, and reads the cluster's settings object through the gateway's copy (one
+// RADOS read per period and pool for all the LUNs).
 #include <dlfcn.h>
 #include <sys/stat.h>
 
@@ -90,6 +91,8 @@ public:
     // What a LUN opened now runs with: the config file read anew (a bad one is logged with its
     // line and reason, and the last good config stays; a missing one changes nothing).
     GatewayConfig config_for_open();
+    // The gateway's copy of the cluster settings object, which every LUN reads through.
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object();
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -125,6 +128,12 @@ GatewayConfig GatewayHost::config_for_open() {
         }
     }
     return gateway_->config();
+}
+
+std::shared_ptr<ceph::SharedObjectSettings> GatewayHost::cluster_settings_object() {
+    std::lock_guard lock(mutex_);
+    if (!gateway_) load();  // a host that never called init()
+    return gateway_->cluster_settings_object();
 }
 
 void GatewayHost::load() {
@@ -178,6 +187,7 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
     if (lun.tiered()) {
         g.horizon_s = lun.tiering_settings().horizon_s;
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
+        g.in_force = [&lun] { return lun.tiering_in_force(); };
     }
     g.policy_lun = lun.policy_lun();
     g.settings = [&lun] { return lun.settings_report(); };
@@ -301,7 +311,8 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     auto lun =
-        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open());
+        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open(),
+                  gateway_host().cluster_settings_object());
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

@@ -100,8 +100,9 @@ bool gather(const iovec* iov, std::size_t iov_cnt, std::size_t len, char* dst) {
 
 }  // namespace
 
-ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometry geometry,
-                                             const TcmuHost& host, const GatewayConfig& gateway) {
+ceph::Result<std::unique_ptr<Lun>> Lun::open(
+    const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
+    const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -128,6 +129,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(const LunConfig& config, LunGeometr
                                      std::move(image).value(), info.value(), geometry.size_bytes));
     lun->base_config_ = config;
     lun->base_gateway_ = gateway;
+    lun->cluster_object_ = std::move(cluster_object);
     lun->shared_ = apply_shared_settings(config, gateway, {}, {});
     if (!config.tiers.empty()) {
         // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.

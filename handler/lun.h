@@ -37,6 +37,7 @@
 #include "ceph/lun_tiering.h"
 #include "ceph/placement_map.h"
 #include "ceph/placement_watch.h"
+#include "ceph/settings_store.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
 #include "engine/replay/tier_model.h"
@@ -69,7 +70,8 @@ struct LunGeometry {
 class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
-    static constexpr std::uint64_t kSharedSettingsRefreshUs = 2'000'000;
+    static constexpr std::uint64_t kSharedSettingsRefreshUs =
+        std::chrono::microseconds(kSharedSettingsPeriod).count();
 
     // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
     // tiers= starts its tiering with the settings the cluster, its config and the gateway's give
@@ -79,10 +81,13 @@ public:
     // While open, the rounds re-read both every kSharedSettingsRefresh: a new policy, horizon or
     // round takes effect at once (a new policy object; what the old one learned is dropped), a
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
-    // cluster-wide budget through set_cluster_settings_listener().
-    static ceph::Result<std::unique_ptr<Lun>> open(const LunConfig& config, LunGeometry geometry,
-                                                   const TcmuHost& host,
-                                                   const GatewayConfig& gateway = {});
+    // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
+    // through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read per
+    // period and pool for all of them), else by the LUN itself.
+    static ceph::Result<std::unique_ptr<Lun>> open(
+        const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
+        const GatewayConfig& gateway = {},
+        std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr);
     ~Lun();
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;
@@ -137,6 +142,8 @@ public:
     // and the values in RADOS not used (one line each, as logged). Any thread.
     std::vector<EffectiveSetting> settings_report() const;
     std::vector<std::string> settings_problems() const;
+    // The policy, horizon and round the rounds run with now (a tiered LUN). Any thread.
+    TieringInForce tiering_in_force() const;
     // The cluster object's entries as last read (empty when not read).
     std::map<std::string, std::string> cluster_settings() const;
     // Called (rounds thread, no lock of the LUN held) with the cluster object's entries when a
@@ -267,7 +274,8 @@ private:
     std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
     std::string read_problem_;                         // the last failed read, "" if none
     std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
-    std::uint64_t next_shared_read_us_ = 0;  // rounds thread only
+    std::uint64_t next_shared_read_us_ = 0;                       // rounds thread only
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_object_;  // null: read it ourselves
 };
 
 }  // namespace rbdtier

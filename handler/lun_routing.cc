@@ -176,12 +176,17 @@ bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::s
         return false;
     }
     const std::string pool = resolve_tiering_settings(base_config_, base_gateway_).tenant_pool;
-    auto io = ceph::IoContext::open(cluster_, pool);
-    if (!io) {
-        why = io.status().with_context("read the cluster's tiering settings").message();
-        return false;
-    }
-    auto object = ceph::object_settings(*io, kClusterSettingsObject);
+    auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
+        if (cluster_object_) {
+            // The gateway's copy: LUNs of one client identity and pool share one read a period.
+            return cluster_object_->read(cluster_,
+                                         base_config_.conf_path + '\n' + base_config_.client_id,
+                                         pool, kClusterSettingsObject);
+        }
+        auto io = ceph::IoContext::open(cluster_, pool);
+        if (!io) return io.status();
+        return ceph::object_settings(*io, kClusterSettingsObject);
+    }();
     if (!object) {
         why = object.status().with_context("read the cluster's tiering settings").message();
         return false;
@@ -269,6 +274,12 @@ std::vector<std::string> Lun::settings_problems() const {
     std::vector<std::string> out = shared_.problems;
     if (!read_problem_.empty()) out.push_back(read_problem_);
     return out;
+}
+
+TieringInForce Lun::tiering_in_force() const {
+    std::lock_guard lock(shared_mutex_);
+    const TieringSettings s = resolve_tiering_settings(shared_.lun, shared_.gateway);
+    return {policy_name(shared_.lun.policy), s.horizon_s, static_cast<double>(s.round_us) / 1e6};
 }
 
 std::map<std::string, std::string> Lun::cluster_settings() const {

@@ -28,6 +28,7 @@
 // cluster object are reported the same way (ignored). Never throws on any input.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -39,6 +40,9 @@
 namespace rbdtier {
 
 inline constexpr std::string_view kLunSettingPrefix = "rbdtier.";
+// How often a running LUN reads its settings again, and how long a gateway's copy of the cluster
+// object serves its LUNs before it is read again.
+inline constexpr std::chrono::seconds kSharedSettingsPeriod{2};
 inline constexpr const char* kClusterSettingsObject = "rbdtier.config";
 // Cluster-wide keys of one tier: "tier.<POOL>.<key>" (key of a [tier POOL] section).
 inline constexpr std::string_view kTierSettingPrefix = "tier.";

@@ -32,6 +32,14 @@ struct TieringSettings {
 
 TieringSettings resolve_tiering_settings(const LunConfig& lun, const GatewayConfig& gateway);
 
+// What a tiered LUN's rounds run with now: its policy (by name), horizon and round (seconds).
+struct TieringInForce {
+    std::string policy;
+    double horizon_s = 0;
+    double round_s = 0;
+    bool operator==(const TieringInForce&) const = default;
+};
+
 // `spec` with what `o` sets (latency_ms sets the read and write latency; capacity_bytes 0 =
 // unlimited).
 void apply_tier_override(TierSpec& spec, const TierOverride& o);

@@ -185,6 +185,18 @@ TEST(GatewayCliUsage, UnknownVerbIsNamed) {
     EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
 }
 
+// `rbdtier health` exits 2 on bad usage as every verb does, before any gateway is asked, with
+// CLI11's reason on stderr and nothing on stdout (HEALTH_ERR, also 2, prints its verdict there).
+TEST(GatewayCliUsage, HealthUsageErrorsExit2WithNothingOnStdout) {
+    for (const std::string args : {"health --bogus", "health extra", "health --format xml",
+                                   "health --socket", "health --format json --bogus"}) {
+        const Split r = cli(args);
+        EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+        EXPECT_EQ(r.out, "") << args;
+        EXPECT_NE(r.err, "") << args;
+    }
+}
+
 class GatewayCli : public ::testing::Test {
 protected:
     void SetUp() override {

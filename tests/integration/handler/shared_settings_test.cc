@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <string>
 
 #include "ceph/cluster.h"
@@ -181,6 +182,108 @@ TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
     EXPECT_NE(list.out.find("not a whole number"), std::string::npos) << list.out;
     EXPECT_EQ(config("rm --lun " + spec() + " horizon").code, 0);
     EXPECT_EQ(config("get --lun " + spec() + " horizon").code, 1);
+}
+
+// With several tiered LUNs open on one gateway, the cluster object is read once a period for all
+// of them (the gateway's copy, counted in `status`), not once per LUN; a cluster-wide change
+// reaches every LUN.
+TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLuns) {
+    constexpr std::size_t kLuns = 4;
+    std::vector<std::string> names = {name_};
+    for (std::size_t i = 1; i < kLuns; ++i) {
+        names.push_back(name_ + "-" + std::to_string(i));
+        ASSERT_TRUE(ceph::create_image(*hdd_a_, names.back(), kSize).is_ok());
+    }
+    struct Leftovers {
+        const ceph::Cluster& cluster;
+        const ceph::IoContext& home;
+        std::vector<std::string> names;
+        ~Leftovers() {
+            for (std::size_t i = 1; i < names.size(); ++i) {
+                (void)ceph::remove_tiered_lun_store(cluster, "hdd-a", "", names[i], {"nvme-a"});
+                (void)ceph::remove_image(home, names[i]);
+            }
+        }
+    } leftovers{*cluster_, *hdd_a_, names};
+
+    GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 0.25\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    for (const std::string& name : names) {
+        harness::DeviceConfig dc{"hdd-a/" + name + ";conf=" + ceph_conf() +
+                                     ";tiers=hdd-a+nvme-a;policy=none;tenant_pool=" + kSettingsPool,
+                                 kSize};
+        devs.push_back(h.open(dc));
+        ASSERT_TRUE(devs.back()) << name;
+    }
+
+    // Every LUN looks at the cluster object every period; RADOS is read about once a period.
+    json counters;
+    auto lookups_and_reads = [&](std::uint64_t& lookups, std::uint64_t& reads) {
+        const json status = cli_json("status", gw.socket());
+        counters = status.value("cluster_settings", json());
+        lookups = reads = 0;
+        if (!counters.is_array()) return false;
+        for (const auto& c : counters) {
+            if (c.value("pool", "") != kSettingsPool) continue;
+            lookups = c.value("lookups", 0u);
+            reads = c.value("reads", 0u);
+            return true;
+        }
+        return false;
+    };
+    std::uint64_t lookups = 0, reads = 0;
+    ASSERT_TRUE(
+        wait_for([&] { return lookups_and_reads(lookups, reads) && lookups >= 5 * kLuns; }, 60s))
+        << "the gateway counts its LUNs' looks at the cluster object: " << counters.dump();
+    std::cout << kLuns << " LUNs looked " << lookups << " times at the cluster object, read "
+              << reads << " times\n";
+    EXPECT_LE(reads, lookups / kLuns + 2)
+        << lookups << " looks by " << kLuns << " LUNs took " << reads << " reads of "
+        << kSettingsPool << "/rbdtier.config";
+
+    // A change in the cluster reaches every LUN.
+    ASSERT_EQ(config("set round_s 0.5").code, 0);
+    json luns;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            luns = cli_json("status", gw.socket())["luns"];
+            return luns.size() == kLuns && std::all_of(luns.begin(), luns.end(), [](const json& l) {
+                       return l["round_s"] == 0.5;
+                   });
+        },
+        30s))
+        << luns.dump();
+    devs.clear();
+}
+
+// `rbdtier status` shows the policy, horizon and round a LUN runs with now, after a change with
+// `rbdtier config set`, not those it opened with.
+TEST_F(SharedSettingsTest, StatusShowsThePolicyHorizonAndRoundInForceNow) {
+    GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 0.25\n");
+    harness::Harness h(HANDLER_SO);
+    harness::DeviceConfig dc{cfg(";policy=none"), kSize};
+    auto dev = h.open(dc);
+    ASSERT_TRUE(dev);
+    json lun = cli_json("status", gw.socket())["luns"][0];
+    EXPECT_EQ(lun["horizon_s"], 10) << lun.dump();
+    EXPECT_EQ(lun["round_s"], 0.25) << lun.dump();
+
+    ASSERT_EQ(config("set horizon_s 40").code, 0);
+    ASSERT_EQ(config("set round_s 0.5").code, 0);
+    ASSERT_EQ(config("set --lun " + spec() + " policy reactive").code, 0);
+    EXPECT_TRUE(wait_for(
+        [&] {
+            lun = cli_json("status", gw.socket())["luns"][0];
+            return lun["horizon_s"] == 40 && lun["round_s"] == 0.5 && lun["policy"] == "reactive";
+        },
+        30s))
+        << lun.dump();
+    const CliRun text =
+        run_command(std::string(RBDTIER_CLI_PATH) + " status --socket " + gw.socket());
+    EXPECT_EQ(text.code, 0);
+    EXPECT_NE(text.out.find("reactive  40.0 s   0.5 s"), std::string::npos) << text.out;
+    dev.reset();
 }
 
 }  // namespace
