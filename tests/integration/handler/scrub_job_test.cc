@@ -4,7 +4,8 @@
 // its read of the extent the test moved there for as long as the test wants. While it is held, the
 // socket still answers `status` and `health` (the scrub runs off the socket's thread), `scrub
 // status` says it runs, a second scrub of the LUN and a scrub of an unknown LUN are refused with a
-// clear error. Once the OSD is back the scrub ends and reports; `rbdtier scrub` waits for it and
+// clear error, and another LUN opens and closes (the scrub holds no lock of the gateway's LUN
+// list). Once the OSD is back the scrub ends and reports; `rbdtier scrub` waits for it and
 // prints the report. A LUN closed while its scrub is held closes once the OSD is back: the scrub is
 // cancelled and joined first, and the LUN is gone from the socket. No timed assertion: each step
 // waits on a condition with a deadline.
@@ -178,7 +179,25 @@ TEST_F(ScrubJob, SocketAnswersWhileAScrubIsHeld) {
     ASSERT_TRUE(unknown.is_string()) << unknown.dump();
     EXPECT_NE(unknown.get<std::string>().find("unknown LUN 'no/such'"), std::string::npos)
         << unknown;
-    EXPECT_EQ(running["state"], "running") << "the scrub was held all along";
+    // LUNs open and close meanwhile: the scrub holds no lock of the gateway's LUN list.
+    {
+        TestImage plain("hdd-a", "so-scrub-plain", 8 << 20);
+        const std::string plain_lun = "hdd-a/" + plain.name();
+        auto opening = std::async(std::launch::async, [&] {
+            return harness_->open({plain_lun + ";conf=" + ceph_conf(), 8 << 20});
+        });
+        ASSERT_EQ(opening.wait_for(kDeadline), std::future_status::ready)
+            << "a LUN could not open while a scrub ran";
+        std::unique_ptr<harness::Device> other = opening.get();
+        const json both = ask(socket(), {{"prefix", "status"}});
+        ASSERT_TRUE(both.is_object()) << both.dump();
+        EXPECT_NE(find_named(both["luns"], plain_lun), nullptr) << both.dump();
+        other.reset();
+        const json after = ask(socket(), {{"prefix", "status"}});
+        ASSERT_TRUE(after.is_object()) << after.dump();
+        EXPECT_EQ(find_named(after["luns"], plain_lun), nullptr) << after.dump();
+    }
+    EXPECT_EQ(scrub_status()["state"], "running") << "the scrub was held all along";
 
     // The OSD is back: the scrub ends, with its report.
     frozen.thaw();
