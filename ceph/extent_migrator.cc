@@ -365,7 +365,12 @@ Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
     return Status::ok();
 }
 
-Status ExtentMigrator::scrub(ScrubReport& report) {
+Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
+    const auto cancelled = [control] { return control && control->cancel.load(); };
+    const auto step = [control](std::uint64_t n) {
+        if (control) control->steps_done.fetch_add(n);
+    };
+    const Status kCancelled = Status::error(-ECANCELED, "scrub");
     if (!map_.fence_held()) {
         return Status::error(-ESTALE,
                              "scrub: this gateway does not own the LUN (only the owner "
@@ -383,8 +388,10 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
         return images_.index_of(it->second.pool).value_or(0);
     };
     report.extents_checked = (size + object_size - 1) / object_size;
+    if (control) control->steps_total = images_.count() * report.extents_checked + entries.size();
     std::vector<char> buffer(object_size);
     for (std::size_t i = 0; i < images_.count(); ++i) {
+        if (cancelled()) return kCancelled;
         std::vector<std::uint64_t> allocated;
         auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
             if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);
@@ -394,6 +401,7 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
                                    &allocated);
         if (rc < 0) return Status::error(rc, "scrub: list data of " + images_.image(i).spec());
         for (std::uint64_t off : allocated) {
+            if (cancelled()) return kCancelled;
             const std::uint64_t extent = off / object_size;
             if (mapped_index(extent) == i || !try_begin(extent)) continue;
             Busy busy{*this, extent};
@@ -413,6 +421,7 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
             }
             ++report.stray_removed;
         }
+        step(report.extents_checked);
     }
     std::map<std::uint64_t, std::uint64_t> committed;
     {
@@ -420,6 +429,8 @@ Status ExtentMigrator::scrub(ScrubReport& report) {
         committed = committed_version_;
     }
     for (const auto& [extent, entry] : entries) {
+        if (cancelled()) return kCancelled;
+        step(1);
         auto it = committed.find(extent);
         if (it == committed.end() || gate_.write_version(extent) != it->second) continue;
         if (!try_begin(extent)) continue;

@@ -66,6 +66,16 @@ struct ScrubReport {
     std::vector<std::string> problems;
 };
 
+// How a scrub reports its progress and is told to stop: steps_total is set once the scrub
+// knows its work (each tier image's listing counts as many steps as the LUN has extents, each
+// mapped extent's checksum one more), steps_done grows as it goes; once cancel is set the scrub
+// stops at its next step with -ECANCELED. Shared between the scrub's thread and its observers.
+struct ScrubControl {
+    std::atomic<bool> cancel{false};
+    std::atomic<std::uint64_t> steps_done{0};
+    std::atomic<std::uint64_t> steps_total{0};
+};
+
 struct MigratorOptions {
     int max_copies = 3;
     std::chrono::milliseconds drain_timeout{5000};
@@ -104,8 +114,9 @@ public:
 
     // The owner only, against the map re-read now: removes stray data (what the map does not
     // point at, intents first) and checks the crc32c of extents this migrator moved and nobody
-    // wrote since. Safe while I/O runs.
-    Status scrub(ScrubReport& report);
+    // wrote since. Safe while I/O runs. With `control`: progress is reported there, and a
+    // cancel stops the scrub at its next step (-ECANCELED; what it did so far is in `report`).
+    Status scrub(ScrubReport& report, ScrubControl* control = nullptr);
     // Extents whose write version at commit scrub() keeps (to check their crc32c).
     std::size_t committed_versions() const;
 

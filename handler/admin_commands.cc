@@ -56,7 +56,11 @@ constexpr CommandSpec kCommands[] = {
      "hand pinned extents back to the policy"},
     {"pause", "stop migrations on every LUN of the gateway"},
     {"resume", "restart migrations on every LUN of the gateway"},
-    {"scrub name=lun,type=CephString", "remove stray data, verify migrated extents' crc32c"},
+    {"scrub name=lun,type=CephString",
+     "start a scrub of a LUN: remove stray data, verify migrated extents' crc32c "
+     "(scrub status follows it)"},
+    {"scrub status name=lun,type=CephString",
+     "the LUN's scrub: running (with its progress) or how it ended, and its report"},
     {"reload", "re-read rbdtier.conf (a bad file is refused, the last good one kept)"},
     {"version", "get rbdtier version"},
     {"help", "list available commands"},
@@ -376,6 +380,8 @@ AdminReply AdminCommands::handle(const json& request) {
                 result = map(need_lun(gateway_, request));
             else if (name == "scrub")
                 result = scrub(need_lun(gateway_, request), done);
+            else if (name == "scrub status")
+                result = scrub_status(need_lun(gateway_, request));
             else if (name == "heat")
                 result = heat(need_lun(gateway_, request), request);
             else if (name == "forecast accuracy")
@@ -388,7 +394,7 @@ AdminReply AdminCommands::handle(const json& request) {
                 return AdminReply::failure(
                     EINVAL, "unknown command prefix " + name + " ('help' lists the commands)");
         }
-        if (changes_state(name))
+        if (changes_state(name) && !done.logged_later)
             RBDTIER_LOG(done.level, lun_named(request),
                         "admin " << name << arguments << ": " << done.text);
         return AdminReply::ok(std::move(result));
@@ -600,19 +606,10 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
     const ceph::LunTiering& tiering = need_tiering(lun);
     const std::uint64_t extents = extent_count(lun);
     // A window of the LUN: [first, first+count), at most kMaxHeatExtents per request.
-    auto number = [&](const char* key, std::uint64_t fallback) {
-        auto it = request.find(key);
-        if (it == request.end()) return fallback;
-        if (!it->is_number_unsigned())
-            throw CommandError(std::string("'") + key + "' must be a non-negative integer");
-        return it->get<std::uint64_t>();
-    };
-    const std::uint64_t first = number("first", 0);
-    if (first > 0 && first >= extents)
-        throw CommandError("'first' " + std::to_string(first) + " is past the LUN's end (" +
-                           std::to_string(extents) + " extents)");
-    const std::uint64_t count =
-        std::min({number("count", kMaxHeatExtents), kMaxHeatExtents, extents - first});
+    const HeatWindowParse window = parse_heat_window(request, extents, kMaxHeatExtents);
+    if (!window.window) throw CommandError(window.error);
+    const std::uint64_t first = window.window->first;
+    const std::uint64_t count = window.window->count;
     const std::uint64_t end = first + count;
     std::vector<std::size_t> tier_of(count, 0);
     if (lun.map && lun.images)
@@ -717,8 +714,8 @@ json AdminCommands::alerts(const json& request) const {
 json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Outcome& done) const {
     need_tiering(lun);
     ceph::LunTiering& tiering = *lun.tiering;
-    const std::string text = need_string(request, "range");
-    const ExtentRangeParse parsed = parse_extent_range(text, extent_bytes(lun), extent_count(lun));
+    const ExtentRangeParse parsed =
+        parse_range_argument(request, extent_bytes(lun), extent_count(lun));
     if (!parsed.range) throw CommandError(parsed.error);
     const ExtentRange r = *parsed.range;
     json out = {{"lun", lun.name}, {"first_extent", r.first}, {"count", r.count}};
@@ -741,16 +738,12 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
                                "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
-        const std::string tier = need_string(request, "tier");
-        const auto index = lun.images->index_of(tier);
-        if (!index) {
-            std::string known;
-            for (std::size_t i = 0; i < lun.images->count(); ++i)
-                known += (i ? ", " : "") + lun.images->pool(i);
-            throw CommandError("unknown tier '" + tier + "' for LUN '" + lun.name +
-                               "' (its tiers: " + known + ")");
-        }
-        const ceph::Status st = tiering.pin(r.first, r.count, static_cast<TierId>(*index));
+        std::vector<std::string> tiers;
+        for (std::size_t i = 0; i < lun.images->count(); ++i) tiers.push_back(lun.images->pool(i));
+        const TierParse chosen = parse_tier_argument(request, tiers, lun.name);
+        if (!chosen.index) throw CommandError(chosen.error);
+        const std::string& tier = chosen.tier;
+        const ceph::Status st = tiering.pin(r.first, r.count, static_cast<TierId>(*chosen.index));
         if (!st) throw CommandError("pin refused: " + st.message());
         out["tier"] = tier;
         done.text = extents + " pinned to " + tier;
@@ -774,30 +767,86 @@ json AdminCommands::evacuate(const GatewayLun& lun, Outcome& done) const {
     return lun_show(lun);
 }
 
+namespace {
+
+// The line a scrub's end logs, after "admin scrub": at info when clean, at warning with the
+// problems it found, at error with damage; a failed scrub at warning with the reason.
+void log_scrub_end(const std::string& lun, const ScrubJobSnapshot& end) {
+    const ceph::ScrubReport& report = end.report;
+    if (end.state == ScrubJobState::kFailed) {
+        RBDTIER_LOG_WARNING(lun, "admin scrub failed: " << end.error);
+        return;
+    }
+    log::Level level = log::Level::kInfo;
+    std::string text;
+    if (report.crc_mismatch != 0) {
+        level = log::Level::kError;
+        text = "found damaged extents: ";
+    } else if (!report.problems.empty()) {
+        level = log::Level::kWarning;
+        text = "found problems: ";
+    }
+    text += std::to_string(report.extents_checked) + " extents checked, " +
+            std::to_string(report.crc_verified) + " checksums verified, " +
+            std::to_string(report.crc_mismatch) + " checksum mismatches, " +
+            std::to_string(report.stray_removed) + " stray copies and " +
+            std::to_string(report.intents_cleaned) + " leftover copies removed";
+    for (const std::string& p : report.problems) text += "; " + p;
+    RBDTIER_LOG(level, lun, "admin scrub: " << text);
+}
+
+json scrub_json(const std::string& lun, const ScrubJobSnapshot& job) {
+    json out = {{"lun", lun},
+                {"state", to_string(job.state)},
+                {"steps_done", job.steps_done},
+                {"steps_total", job.steps_total},
+                {"elapsed_s", job.elapsed_s}};
+    if (job.state == ScrubJobState::kFailed) out["error"] = job.error;
+    if (job.state != ScrubJobState::kRunning) {
+        const ceph::ScrubReport& r = job.report;
+        out["extents_checked"] = r.extents_checked;
+        out["stray_removed"] = r.stray_removed;
+        out["intents_cleaned"] = r.intents_cleaned;
+        out["crc_verified"] = r.crc_verified;
+        out["crc_mismatch"] = r.crc_mismatch;
+        out["problems"] = r.problems;
+    }
+    return out;
+}
+
+}  // namespace
+
 json AdminCommands::scrub(const GatewayLun& lun, Outcome& done) const {
     if (!lun.migrator) throw CommandError("LUN '" + lun.name + "' is not tiered");
-    ceph::ScrubReport report;
-    const ceph::Status st = lun.migrator->scrub(report);
-    if (!st) throw CommandError("scrub of " + lun.name + " failed: " + st.message(), EIO);
-    gateway_.note_scrub(lun.name, report.crc_mismatch);  // damage shows in health until clean
-    if (report.crc_mismatch != 0) {
-        done = {log::Level::kError, "found damaged extents: "};
-    } else if (!report.problems.empty()) {
-        done = {log::Level::kWarning, "found problems: "};
-    }
-    done.text += std::to_string(report.extents_checked) + " extents checked, " +
-                 std::to_string(report.crc_verified) + " checksums verified, " +
-                 std::to_string(report.crc_mismatch) + " checksum mismatches, " +
-                 std::to_string(report.stray_removed) + " stray copies and " +
-                 std::to_string(report.intents_cleaned) + " leftover copies removed";
-    for (const std::string& p : report.problems) done.text += "; " + p;
-    return {{"lun", lun.name},
-            {"extents_checked", report.extents_checked},
-            {"stray_removed", report.stray_removed},
-            {"intents_cleaned", report.intents_cleaned},
-            {"crc_verified", report.crc_verified},
-            {"crc_mismatch", report.crc_mismatch},
-            {"problems", report.problems}};
+    if (!lun.migrator->owner())
+        throw CommandError("scrub of " + lun.name +
+                               " refused: this gateway does not own the LUN (only the owner "
+                               "scrubs, against the map it holds under its lock)",
+                           EBUSY);
+    // The scrub runs as a job: this thread (the admin socket's) answers at once. The job uses
+    // the migrator, which lives until the LUN unregisters; that cancels and joins the job first.
+    ceph::ExtentMigrator* migrator = lun.migrator;
+    Gateway* gateway = &gateway_;
+    auto work = [migrator](ceph::ScrubReport& report, ceph::ScrubControl& control) {
+        return migrator->scrub(report, &control);
+    };
+    auto finished = [gateway, name = lun.name](const ScrubJobSnapshot& end) {
+        if (end.state == ScrubJobState::kDone)  // damage shows in health until a clean scrub
+            gateway->note_scrub(name, end.report.crc_mismatch);
+        log_scrub_end(name, end);
+    };
+    std::string error;
+    if (!gateway_.scrubs().start(lun.name, std::move(work), std::move(finished), error))
+        throw CommandError(error, EBUSY);
+    done.logged_later = true;  // the job logs how it ended
+    auto now = gateway_.scrubs().state(lun.name);
+    return now ? scrub_json(lun.name, *now) : json{{"lun", lun.name}, {"state", "running"}};
+}
+
+json AdminCommands::scrub_status(const GatewayLun& lun) const {
+    auto now = gateway_.scrubs().state(lun.name);
+    if (!now) throw CommandError("no scrub of " + lun.name + " since it opened", ENOENT);
+    return scrub_json(lun.name, *now);
 }
 
 json AdminCommands::reload(Outcome& done) {

@@ -25,16 +25,23 @@
 //   unpin {lun,range}           hand them back to the policy; on a LUN pinned home whole, only
 //                               the whole LUN ("all"), which releases the home pin
 //   pause | resume              stop/restart migrations on every LUN of the gateway
-//   scrub {lun}                 removes stray data, verifies migrated extents' crc32c
+//   scrub {lun}                 starts a scrub of the LUN (removes stray data, verifies migrated
+//                               extents' crc32c) on a thread of its own and answers at once
+//                               ({lun, state: running, steps_done, steps_total}); EBUSY when
+//                               one of the LUN runs already or this gateway does not own it
+//   scrub status {lun}          the LUN's current or last scrub: state running|done|failed
+//                               (error), progress, elapsed_s and, once ended, its report
+//                               (extents_checked, stray_removed, intents_cleaned, crc_verified,
+//                               crc_mismatch, problems); ENOENT when none ran since it opened
 //   reload                      re-reads rbdtier.conf (a bad file is refused, the old one kept)
 //   version | help | get_command_descriptions
 // The commands that change what the gateway does (lun evacuate, pin, unpin, pause, resume, scrub,
 // reload) are logged once each (common/log.h): the LUN, the command, its arguments and what it
-// did, at info (a scrub that found damage or problems: error or warning); refused or failed, at
-// warning with the reason. Queries are not logged.
+// did, at info (a scrub that found damage or problems: error or warning; a scrub logs when it
+// ends, from its job); refused or failed, at warning with the reason. Queries are not logged.
 // Errors: EINVAL for a bad request or argument, ENOENT for an unknown LUN, EIO when the work
-// itself failed. Runs on the admin socket's thread; holds the gateway's LUN list steady while it
-// works.
+// itself failed, EBUSY for a scrub already running. Runs on the admin socket's thread; holds the
+// gateway's LUN list steady while it works, never while a scrub runs.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +71,7 @@ private:
     struct Outcome {
         log::Level level = log::Level::kInfo;
         std::string text;
+        bool logged_later = false;  // the command logs its outcome itself when it ends
     };
 
     nlohmann::json status() const;
@@ -78,6 +86,7 @@ private:
     nlohmann::json pin(const GatewayLun& lun, const nlohmann::json& request, bool pin,
                        Outcome& done) const;
     nlohmann::json scrub(const GatewayLun& lun, Outcome& done) const;
+    nlohmann::json scrub_status(const GatewayLun& lun) const;
     nlohmann::json evacuate(const GatewayLun& lun, Outcome& done) const;
     nlohmann::json reload(Outcome& done);
 

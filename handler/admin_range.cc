@@ -1,5 +1,6 @@
 #include "handler/admin_range.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
@@ -84,6 +85,59 @@ ExtentRangeParse parse_extent_range(std::string_view text, std::uint64_t extent_
                                 std::to_string(extents - 1) + ")");
     const ExtentRange r{first, last - first + 1};
     return {r, {}};
+}
+
+ExtentRangeParse parse_range_argument(const nlohmann::json& request, std::uint64_t extent_bytes,
+                                      std::uint64_t extents) {
+    auto it = request.find("range");
+    if (it == request.end() || !it->is_string()) return {std::nullopt, "missing argument 'range'"};
+    return parse_extent_range(it->get<std::string>(), extent_bytes, extents);
+}
+
+HeatWindowParse parse_heat_window(const nlohmann::json& request, std::uint64_t extents,
+                                  std::uint64_t max_extents) {
+    HeatWindowParse out;
+    std::uint64_t first = 0;
+    std::uint64_t count = max_extents;
+    for (auto [key, value] : {std::pair<const char*, std::uint64_t*>{"first", &first},
+                              std::pair<const char*, std::uint64_t*>{"count", &count}}) {
+        auto it = request.find(key);
+        if (it == request.end()) continue;
+        if (!it->is_number_unsigned()) {
+            out.error = std::string("'") + key + "' must be a non-negative integer";
+            return out;
+        }
+        *value = it->get<std::uint64_t>();
+    }
+    if (first > 0 && first >= extents) {
+        out.error = "'first' " + std::to_string(first) + " is past the LUN's end (" +
+                    std::to_string(extents) + " extents)";
+        return out;
+    }
+    // first < extents here, or first == 0 (an empty LUN: an empty window).
+    out.window = HeatWindow{first, std::min({count, max_extents, extents - first})};
+    return out;
+}
+
+TierParse parse_tier_argument(const nlohmann::json& request, const std::vector<std::string>& tiers,
+                              const std::string& lun) {
+    TierParse out;
+    auto it = request.find("tier");
+    if (it == request.end() || !it->is_string()) {
+        out.error = "missing argument 'tier'";
+        return out;
+    }
+    out.tier = it->get<std::string>();
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+        if (tiers[i] == out.tier) {
+            out.index = i;
+            return out;
+        }
+    }
+    std::string known;
+    for (std::size_t i = 0; i < tiers.size(); ++i) known += (i ? ", " : "") + tiers[i];
+    out.error = "unknown tier '" + out.tier + "' for LUN '" + lun + "' (its tiers: " + known + ")";
+    return out;
 }
 
 }  // namespace rbdtier

@@ -54,6 +54,7 @@ Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)), config_(std::move(config)) {}
 
 Gateway::~Gateway() {
+    scrubs_.cancel_all();
     std::unique_ptr<ceph::ServiceStatusPublisher> publisher;
     {
         std::lock_guard lock(mutex_);
@@ -420,11 +421,16 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
 }
 
 void Gateway::remove_lun(const std::string& name) {
-    std::unique_lock lock(luns_mutex_);
-    for (const auto& l : luns_)
-        if (l.name == name && l.tiering) l.tiering->set_tenant_weight_listener(nullptr);
-    std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
-    share_migration_bandwidth();
+    {
+        std::unique_lock lock(luns_mutex_);
+        for (const auto& l : luns_)
+            if (l.name == name && l.tiering) l.tiering->set_tenant_weight_listener(nullptr);
+        std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
+        share_migration_bandwidth();
+    }
+    // No scrub of it can start now (it is not listed); the one running ends before the LUN
+    // closes, outside the list's lock (LUNs keep opening and closing meanwhile).
+    scrubs_.cancel(name);
     // The LUN's client, closed with it, takes its service map entry away.
     std::lock_guard slock(service_mutex_);
     service_entries_.erase(name);

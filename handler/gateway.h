@@ -16,7 +16,10 @@
 // (cluster_settings_object()). The services (admin
 // socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
 // not keep the others from running, nor the LUNs from serving. health() judges what the gateway
-// knows of its LUNs (gateway_health.h). Thread-safe.
+// knows of its LUNs (gateway_health.h). Scrubs run as jobs of their own (scrubs(),
+// handler/scrub_jobs.h), never on the admin socket's thread nor under the LUN list's lock; a
+// LUN's scrub is cancelled and joined when the LUN unregisters (before it closes) and every
+// scrub when the gateway goes. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -43,6 +46,7 @@
 #include "handler/gateway_health.h"
 #include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
+#include "handler/scrub_jobs.h"
 #include "handler/shared_settings.h"
 #include "handler/tiering_settings.h"
 
@@ -182,6 +186,9 @@ public:
     HealthReport lun_health(const GatewayLun& lun) const;
     // What the last scrub of `lun` found (checksum mismatches; 0 = clean), for health().
     void note_scrub(const std::string& lun, std::uint64_t mismatches);
+    // The scrubs of the LUNs. A job is started with lock_luns() held, for a registered LUN: what
+    // its work uses stays valid until the LUN unregisters, which cancels and joins it first.
+    ScrubJobs& scrubs() const { return scrubs_; }
 
 private:
     void remove_lun(const std::string& name);
@@ -222,6 +229,8 @@ private:
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;
+
+    mutable ScrubJobs scrubs_;  // last: its jobs end before anything they use goes
 };
 
 }  // namespace rbdtier

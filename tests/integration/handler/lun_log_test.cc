@@ -262,6 +262,15 @@ TEST(LunLog, AdminCommandsThatChangeTheLunAreLoggedOnce) {
     EXPECT_EQ(command("lun evacuate", {}).error, 0);
     EXPECT_EQ(command("unpin", {{"range", "all"}}).error, 0);
     EXPECT_EQ(command("scrub", {}).error, 0);
+    // The scrub runs as a job of its own: its line comes when it ends.
+    const auto scrub_state = [&] {
+        const nlohmann::json r = command("scrub status", {}).result;
+        return r.is_object() ? r.value("state", "") : std::string("none");
+    };
+    const auto scrub_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (scrub_state() == "running" && std::chrono::steady_clock::now() < scrub_until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(scrub_state(), "done");
 
     const std::vector<log::Record> lines = admin_lines();
     if (lines.size() != 6) dump(capture);

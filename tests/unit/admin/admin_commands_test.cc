@@ -246,5 +246,26 @@ TEST(AdminCommands, ReloadIsLoggedWithTheSettingsInForceOrWhyItWasRefused) {
     std::remove(path.c_str());
 }
 
+TEST(AdminCommands, ScrubOfAnUntieredOrUnknownLunIsRefused) {
+    Gateway gateway({}, "/nonexistent.conf");
+    GatewayLun lun;
+    lun.name = "hdd-a/img0";
+    lun.pool = "hdd-a";
+    lun.image = "img0";
+    lun.size_bytes = 1 << 30;
+    std::string error;
+    auto registration = gateway.add_lun(lun, error);
+    ASSERT_TRUE(registration.registered()) << error;
+    AdminCommands commands(gateway);
+    EXPECT_EQ(handle(commands, req("scrub", {{"lun", "hdd-a/img0"}}))["error"],
+              "LUN 'hdd-a/img0' is not tiered");
+    const json none = handle(commands, req("scrub status", {{"lun", "hdd-a/img0"}}));
+    EXPECT_EQ(none["errno"], ENOENT);
+    EXPECT_EQ(none["error"], "no scrub of hdd-a/img0 since it opened");
+    const json unknown = handle(commands, req("scrub status", {{"lun", "nope"}}));
+    EXPECT_EQ(unknown["errno"], ENOENT);
+    EXPECT_EQ(unknown["error"], "unknown LUN 'nope'");
+}
+
 }  // namespace
 }  // namespace rbdtier

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace rbdtier {
 namespace {
@@ -55,6 +56,45 @@ TEST(ExtentRangeParse, RefusesMalformedText) {
         EXPECT_FALSE(p.range) << bad;
         EXPECT_FALSE(p.error.empty()) << bad;
     }
+}
+
+TEST(TieredArguments, HeatWindowStaysInsideTheLun) {
+    using nlohmann::json;
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    auto w = parse_heat_window(json{{"first", 40u}, {"count", 100u}}, 48, 16384);
+    ASSERT_TRUE(w.window) << w.error;
+    EXPECT_EQ(w.window->first, 40u);
+    EXPECT_EQ(w.window->count, 8u) << "cut at the LUN's end";
+    w = parse_heat_window(json::object(), 1u << 20, 16384);
+    ASSERT_TRUE(w.window);
+    EXPECT_EQ(w.window->count, 16384u) << "at most the cap";
+    w = parse_heat_window(json::object(), 0, 16384);
+    ASSERT_TRUE(w.window) << "an empty LUN: an empty window";
+    EXPECT_EQ(w.window->count, 0u);
+    w = parse_heat_window(json{{"first", max}}, 48, 16384);
+    EXPECT_FALSE(w.window);
+    EXPECT_EQ(w.error, "'first' 18446744073709551615 is past the LUN's end (48 extents)");
+    w = parse_heat_window(json{{"count", -1}}, 48, 16384);
+    EXPECT_EQ(w.error, "'count' must be a non-negative integer");
+    w = parse_heat_window(json{{"first", "3"}}, 48, 16384);
+    EXPECT_EQ(w.error, "'first' must be a non-negative integer");
+}
+
+TEST(TieredArguments, PinTierAndRangeAreNamedWhenRefused) {
+    using nlohmann::json;
+    const std::vector<std::string> tiers = {"hdd-a", "nvme-a"};
+    auto t = parse_tier_argument(json{{"tier", "nvme-a"}}, tiers, "hdd-a/img0");
+    ASSERT_TRUE(t.index);
+    EXPECT_EQ(*t.index, 1u);
+    t = parse_tier_argument(json{{"tier", "ssd-z"}}, tiers, "hdd-a/img0");
+    EXPECT_FALSE(t.index);
+    EXPECT_EQ(t.error, "unknown tier 'ssd-z' for LUN 'hdd-a/img0' (its tiers: hdd-a, nvme-a)");
+    EXPECT_EQ(parse_tier_argument(json{{"tier", 1}}, tiers, "l").error, "missing argument 'tier'");
+    EXPECT_EQ(parse_range_argument(json{{"range", 7}}, kExtent, 16).error,
+              "missing argument 'range'");
+    const auto r = parse_range_argument(json{{"range", "2-3"}}, kExtent, 16);
+    ASSERT_TRUE(r.range) << r.error;
+    EXPECT_EQ(r.range->count, 2u);
 }
 
 }  // namespace
