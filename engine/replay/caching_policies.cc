@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
 #include <utility>
 
 namespace rbdtier {
@@ -324,26 +323,13 @@ void CachingPolicy::dropped(const MigrationOrder& order, std::uint64_t) {
     if (read_ahead_orders_.erase(key)) read_ahead_unused_.erase(key);  // never moved: no cost
 }
 
-CachingVariant lrfu_variant(std::uint64_t heat_half_life_us) {
-    CachingParams lrfu;
-    lrfu.heat_half_life_us = heat_half_life_us;
-    lrfu.evict_coldest = true;
-    if (heat_half_life_us == 60'000'000)
-        return {"lrfu",
-                "promote on access hottest first (1-minute decayed heat), evict the coldest "
-                "resident only for a hotter extent",
-                lrfu};
-    const std::string seconds = std::to_string(heat_half_life_us / 1'000'000);
-    return {"lrfu-" + seconds + "s",
-            "promote on access hottest first (" + seconds +
-                "-second decayed heat), evict the coldest resident only for a hotter extent",
-            lrfu};
-}
-
 std::vector<CachingVariant> caching_variants() {
     CachingParams readahead;
     readahead.prefetch_depth = 32;
     readahead.prefetch_feedback = true;
+    CachingParams lrfu;
+    lrfu.heat_half_life_us = 60'000'000;
+    lrfu.evict_coldest = true;
     CachingParams slru;
     slru.heat_half_life_us = 600'000'000;
     slru.protected_share = 0.8;
@@ -351,7 +337,10 @@ std::vector<CachingVariant> caching_variants() {
         {"readahead",
          "promote on access and the next extents of a sequential run ahead of it, evict LRU",
          readahead},
-        lrfu_variant(),
+        {"lrfu",
+         "promote on access hottest first (1-minute decayed heat), evict the coldest resident "
+         "only for a hotter extent",
+         lrfu},
         {"slru",
          "promote on access hottest first (10-minute decayed heat), segmented LRU eviction "
          "protecting reused extents",

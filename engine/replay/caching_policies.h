@@ -134,10 +134,6 @@ struct CachingVariant {
     CachingParams params;
 };
 std::vector<CachingVariant> caching_variants();
-// The lrfu variant with heat decayed over `heat_half_life_us`; named "lrfu" at the registered
-// 1-minute half-life and "lrfu-<seconds>s" otherwise (a selector candidate may need a shorter
-// one: it starts on it, and a hot set that moves faster than the heat decays is missed).
-CachingVariant lrfu_variant(std::uint64_t heat_half_life_us = 60'000'000);
 
 // `variant` for the replay configuration `config`: its extent size, and at most twice the
 // orders per round that the budget (bandwidth over a round, plus the concurrency) can start.

@@ -380,7 +380,7 @@ TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
     EXPECT_EQ(selector.switches(), 0u);
 }
 
-TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnTheForecast) {
+TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
     ASSERT_TRUE(registry.contains("forecast")) << "the forecast engine alone, as a policy";
@@ -390,11 +390,12 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnTheFo
     auto* selector = dynamic_cast<StrategySelector*>(p.get());
     ASSERT_NE(selector, nullptr);
     EXPECT_EQ(selector->name(), "predictive");
-    EXPECT_EQ(selector->candidate_name(selector->choice(0)), "forecast");
+    EXPECT_EQ(selector->candidate_name(selector->choice(0)), "reactive");
     std::vector<std::string> names;
     for (std::size_t i = 0; i < selector->candidates(); ++i)
         names.push_back(selector->candidate_name(i));
-    EXPECT_EQ(names, (std::vector<std::string>{"forecast", "reactive", "frequency", "none"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"reactive", "lrfu", "forecast", "frequency", "none",
+                                               "readahead", "slru"}));
     const auto sel = replay(c, events, *p);
     std::cout << "predictive: " << sel.mean_latency_us << " us, " << sel.migrations
               << " migrations, " << selector->switches() << " switches, follows "
