@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace rbdtier {
 
@@ -105,6 +106,17 @@ void GhostPlacement::complete(const MigrationOrder& order, std::uint64_t now_us)
     policy_->migrated(order, now_us);
 }
 
+namespace {
+
+// Whether `order` moves its extent to a tier with a higher read latency (a demotion).
+bool to_slower_tier(const PlacementView& view, const MigrationOrder& order) {
+    const auto& tiers = view.tiers();
+    if (order.from >= tiers.size() || order.to >= tiers.size()) return false;
+    return tiers[order.to].read_latency_us > tiers[order.from].read_latency_us;
+}
+
+}  // namespace
+
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                                    ChannelSpec channel, SelectorParams params)
     : name_(std::move(name)), params_(params) {
@@ -120,6 +132,13 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
         });
     }
     rounds_followed_.assign(candidates.size(), 0);
+    if (!params_.reference.empty()) {
+        auto it = std::find(names_.begin(), names_.end(), params_.reference);
+        if (it == names_.end())
+            throw std::invalid_argument("strategy selector: reference candidate '" +
+                                        params_.reference + "' is not one of its candidates");
+        reference_ = static_cast<std::size_t>(it - names_.begin());
+    }
 }
 
 void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
@@ -208,6 +227,9 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
+        s.trusted = reference_ == SIZE_MAX || s.choice == reference_ ||
+                    (s.rounds > params_.warmup_rounds &&
+                     s.cost[s.choice] < (1.0 - params_.switch_margin) * s.cost[reference_]);
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
@@ -215,7 +237,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
     for (std::size_t i = 0; i < live_.size(); ++i) {
         auto mine = live_[i]->plan(now_us, view);
         for (auto& o : mine) {
-            if (choice(o.lun) == i)
+            if (choice(o.lun) == i && (trusted(o.lun) || !to_slower_tier(view, o)))
                 orders.push_back(std::move(o));
             else
                 live_[i]->dropped(o, now_us);
@@ -230,6 +252,11 @@ void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_u
 
 void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us) {
     live_[choice(order.lun)]->dropped(order, now_us);
+}
+
+bool StrategySelector::trusted(LunId lun) const {
+    auto it = luns_.find(lun);
+    return it == luns_.end() ? reference_ == SIZE_MAX : it->second.trusted;
 }
 
 std::size_t StrategySelector::choice(LunId lun) const {

@@ -21,7 +21,12 @@
 // LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay); the real orders are the live orders of each LUN's candidate, and the orders of
-// the others are dropped (told to them as such). A LUN starts with the first candidate. selection()
+// the others are dropped (told to them as such). A LUN starts with the first candidate.
+// Probation (SelectorParams::reference, a candidate's name): while the candidate a LUN follows is
+// not the reference and has not served the LUN at a windowed cost lower than the reference's by
+// `switch_margin` (after `warmup_rounds`), its orders that move an extent to a slower tier
+// (demotions, evictions) are dropped: it may fill free room in faster tiers but not trade extents,
+// so a candidate that has not proven itself cannot churn the LUN's data. selection()
 // reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
 // PlacementPolicy requires.
 #pragma once
@@ -105,6 +110,9 @@ struct SelectorParams {
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;
     double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
+    // Name of the candidate the followed one must beat before it may demote (see probation
+    // above); empty: no probation. A name that is not a candidate's is refused by the selector.
+    std::string reference;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -115,6 +123,7 @@ public:
         Factory make;  // called twice: the live instance and the ghost's
     };
 
+    // Throws std::invalid_argument when params.reference names no candidate.
     StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                      ChannelSpec channel, SelectorParams params = {});
 
@@ -153,6 +162,7 @@ private:
         std::uint64_t streak_ios = 0;  // `ios` when the streak began
         std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
         bool active = false;           // had I/O since the last round
+        bool trusted = false;          // its candidate may demote (out of probation)
         std::uint64_t at_us = 0;       // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;            // decayed with the short half-life
@@ -161,6 +171,8 @@ private:
         std::vector<StrategySwitch> switches;  // in time order
     };
     void decay(LunState& s, std::uint64_t now_us) const;
+    // Whether the candidate `lun` follows may move extents to slower tiers (see probation).
+    bool trusted(LunId lun) const;
     LunState& lun_state(LunId lun, std::uint64_t now_us);
     // Adds the migration charges ghost `i` has made since the last call to its LUNs' costs.
     void charge(std::size_t i, std::uint64_t now_us);
@@ -170,6 +182,7 @@ private:
     std::vector<std::unique_ptr<PlacementPolicy>> live_;
     std::vector<GhostPlacement> ghosts_;
     SelectorParams params_;
+    std::size_t reference_ = SIZE_MAX;  // index of params_.reference; SIZE_MAX: no probation
     std::unordered_map<LunId, LunState> luns_;
     std::uint64_t switches_ = 0;
     std::vector<std::uint64_t> rounds_followed_;

@@ -11,6 +11,7 @@
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
 #include "engine/predictive_policy.h"
 #include "engine/replay/baseline_policies.h"
+#include "engine/replay/caching_policies.h"
 #include "engine/replay/predictive_config.h"
 #include "engine/strategy_selector.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
@@ -44,29 +45,52 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 }
 
 // The strategies the selector chooses among, in one place. The first is where every LUN starts:
-// the forecast engine, which a LUN follows until another candidate's shadow placement, its
-// migrations paid for, has served the LUN's own I/O at a lower cost for long enough.
+// reactive (promote on access), which is never far from the best simple policy while the shadows
+// have seen too little to tell them apart, and which catches a moving hot set from its first
+// accesses; it is on probation against the forecast (see make_predictive). The caching variants
+// (lrfu, readahead, slru) are the best simple policy in most real-trace settings. A LUN follows
+// a candidate until another one's shadow placement, its migrations paid for, has served the LUN's
+// own I/O at a lower cost for long enough.
 std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
     const EngineConfig engine = engine_config_for(config);
     const TenantSlots quotas = TenantSlots::from(config);
     const std::uint64_t extent_bytes = config.extent_bytes;
-    return {
-        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }},
-        {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
-        {"frequency",
-         [extent_bytes, quotas] {
-             return std::make_unique<FrequencyPolicy>(extent_bytes, FrequencyParams{}, quotas);
-         }},
-        {"none", [] { return std::make_unique<NonePolicy>(); }},
+    std::vector<CachingVariant> caching = caching_variants();
+    const auto candidate = [&config](const CachingVariant& v) {
+        return StrategySelector::Candidate{v.name,
+                                           [config, v] { return make_caching_policy(v, config); }};
     };
+    std::vector<StrategySelector::Candidate> candidates = {
+        {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
+    };
+    for (const auto& v : caching)
+        if (v.name == "lrfu") candidates.push_back(candidate(v));
+    candidates.push_back(
+        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }});
+    candidates.push_back({"frequency", [extent_bytes, quotas] {
+                              return std::make_unique<FrequencyPolicy>(extent_bytes,
+                                                                       FrequencyParams{}, quotas);
+                          }});
+    candidates.push_back({"none", [] { return std::make_unique<NonePolicy>(); }});
+    for (const auto& v : caching)
+        if (v.name != "lrfu") candidates.push_back(candidate(v));
+    return candidates;
 }
 
 std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
-    // A LUN leaves the forecast once another candidate has been ahead for confirm_rounds rounds
-    // and confirm_ios I/Os, after 10 rounds with I/O: where reacting wins from the first
-    // accesses, a longer watch costs more than the switch it guards.
     SelectorParams params;
+    // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
+    // first accesses, a longer watch costs more than the switch it guards.
     params.warmup_rounds = 10;
+    // Until the followed candidate's shadow beats the forecast's, it may fill free room but not
+    // demote: on structureless load no caching strategy gets there, so it never trades extents.
+    params.reference = "forecast";
+    // A migration is charged a tenth of one access of each tier: the full price made the
+    // selector shy of the caching strategies that won the real-trace sweep.
+    params.migration_charge = 0.1;
+    // 1% better is enough to switch (or to leave probation): the margin guards against noise,
+    // and confirm_rounds/confirm_ios against short-lived leads.
+    params.switch_margin = 0.01;
     return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
                                               config.channel(), params);
 }
@@ -75,9 +99,10 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add("predictive",
-                 "follows, per LUN, whichever of forecast placement, reactive, frequency and none "
-                 "does best in shadow placements of the live stream, migrations paid for; starts "
-                 "on the forecast (rbdtier engine)",
+                 "follows, per LUN, whichever of reactive, lrfu, forecast placement, frequency, "
+                 "none, readahead and slru does best in shadow placements of the live stream, "
+                 "migrations paid for; starts on reactive; a candidate may not demote until it "
+                 "beats the forecast (rbdtier engine)",
                  [](const PolicyContext& c) { return make_predictive(c.config); });
     registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 
 #include "engine/replay/baseline_policies.h"
 #include "engine/replay/oracle_policy.h"
@@ -212,6 +213,94 @@ TEST(StrategySelector, MovesNothingOnUniformRandom) {
     EXPECT_LT(r.selected.migrations, r.alone.at("reactive").migrations / 10);
 }
 
+// Forwards to a selector and counts the orders to slower tiers it passes on while LUN 0 follows
+// its first candidate.
+class DemotionCounter final : public PlacementPolicy {
+public:
+    explicit DemotionCounter(StrategySelector& selector) : selector_(selector) {}
+    std::string_view name() const override { return selector_.name(); }
+    void observe(const IoEvent& io) override { selector_.observe(io); }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        auto orders = selector_.plan(now_us, view);
+        if (selector_.choice(0) == 0)
+            for (const MigrationOrder& o : orders)
+                if (view.tiers().at(o.to).read_latency_us > view.tiers().at(o.from).read_latency_us)
+                    ++demotions_;
+        return orders;
+    }
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
+        selector_.migrated(order, now_us);
+    }
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override {
+        selector_.dropped(order, now_us);
+    }
+    std::uint64_t demotions() const { return demotions_; }
+
+private:
+    StrategySelector& selector_;
+    std::uint64_t demotions_ = 0;
+};
+
+// Reactive first, none second.
+std::vector<StrategySelector::Candidate> reactive_then_none(const ReplayConfig& c) {
+    return {{"reactive", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
+            {"none", [] { return std::make_unique<NonePolicy>(); }}};
+}
+
+TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
+    // Uniform random reads on a fast tier of 1% of them: reactive fills it within seconds and
+    // then trades an extent for every read, and never serves the LUN better than none.
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto events = uniform_random(seed);
+    ReplayConfig c = standard_replay_config(events, 0.01);
+    c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
+    c.max_concurrent = 32;
+    SelectorParams params;
+    params.reference = "none";
+    StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
+    DemotionCounter counted(selector);
+    const auto r = replay(c, events, counted);
+    // On probation, reactive may fill the free room but not demote to make more.
+    EXPECT_EQ(counted.demotions(), 0u);
+    const auto& home = c.tiers.at(c.default_home).spec;
+    std::uint64_t fast_room = 0;  // extents the tiers faster than home hold
+    for (const auto& t : c.tiers)
+        if (t.spec.read_latency_us < home.read_latency_us)
+            fast_room += t.spec.capacity_bytes / c.extent_bytes;
+    EXPECT_LE(r.migrations, fast_room);
+    // Without probation, the same selector trades extents while it still follows reactive.
+    StrategySelector free_selector("selector", reactive_then_none(c), c.channel());
+    DemotionCounter free_counted(free_selector);
+    replay(c, events, free_counted);
+    EXPECT_GT(free_counted.demotions(), 0u);
+}
+
+TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
+    // On a moving hot set reactive soon serves the LUN far better than none: it may then
+    // demote, and the selector does as well as reactive alone.
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.reference = "none";
+    StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
+    const auto r = replay(c, events, selector);
+    EXPECT_EQ(selector.choice(0), 0u);
+    EXPECT_GT(r.demotions, 0u);
+    ReactivePolicy alone(c.extent_bytes);
+    EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
+}
+
+TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.reference = "forecast";
+    EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(), params),
+                 std::invalid_argument);
+}
+
 TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
     // Two identical candidates: the costs tie, so the selector never switches.
     const auto events = shifting_hot_set(7);
@@ -291,7 +380,7 @@ TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
     EXPECT_EQ(selector.switches(), 0u);
 }
 
-TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnTheForecast) {
+TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
     ASSERT_TRUE(registry.contains("forecast")) << "the forecast engine alone, as a policy";
@@ -301,12 +390,21 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnTheFo
     auto* selector = dynamic_cast<StrategySelector*>(p.get());
     ASSERT_NE(selector, nullptr);
     EXPECT_EQ(selector->name(), "predictive");
-    EXPECT_EQ(selector->candidate_name(selector->choice(0)), "forecast");
+    EXPECT_EQ(selector->candidate_name(selector->choice(0)), "reactive");
     std::vector<std::string> names;
     for (std::size_t i = 0; i < selector->candidates(); ++i)
         names.push_back(selector->candidate_name(i));
-    EXPECT_EQ(names, (std::vector<std::string>{"forecast", "reactive", "frequency", "none"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"reactive", "lrfu", "forecast", "frequency", "none",
+                                               "readahead", "slru"}));
     const auto sel = replay(c, events, *p);
+    std::cout << "predictive: " << sel.mean_latency_us << " us, " << sel.migrations
+              << " migrations, " << selector->switches() << " switches, follows "
+              << selector->candidate_name(selector->choice(0)) << "\n";
+    for (std::size_t i = 0; i < selector->candidates(); ++i)
+        std::cout << "  " << selector->candidate_name(i) << ": ghost "
+                  << selector->ghost_migrations(i) << " migrations, windowed cost "
+                  << selector->windowed_cost(0, i) << ", followed "
+                  << selector->rounds_followed()[i] << " rounds\n";
     // The replay carries which candidate the LUN followed, round by round, and its switches.
     ASSERT_TRUE(sel.selection.has_value());
     EXPECT_EQ(sel.selection->candidates, names);

@@ -1,0 +1,39 @@
+#!/bin/sh
+# `predictive` on the shared real traces, in the settings where the selector over forecast,
+# reactive, frequency and none lost most (two-tier model: fast 0.3 ms holding FAST of the working
+# set, slow home 8 ms, BW MiB/s, CONC concurrent migrations): its mean latency is at most 2% above
+# the best of reactive and frequency, and never above none's. Exits 77 (skipped) when the traces
+# are not there. Usage: real_traces_test.sh /path/to/rbdtier [TRACES_DIR]
+set -u
+RBDTIER=$1
+TRACES=${2:-/work/shared/data/traces}
+[ -d "$TRACES" ] || { echo "no traces in $TRACES: skipped"; exit 77; }
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-real-XXXXXX") || exit 1
+trap 'rm -rf "$DIR"' EXIT
+failed=0
+check() {  # trace fast bw conc
+    cat >"$DIR/model.json" <<JSON
+{"tiers": [{"name": "fast", "read_latency_us": 300, "write_latency_us": 300,
+            "capacity_fraction": $2},
+           {"name": "slow", "read_latency_us": 8000, "write_latency_us": 8000}],
+ "home": "slow", "bandwidth_mib_s": $3, "max_concurrent": $4}
+JSON
+    "$RBDTIER" replay "$TRACES/$1" --tiers "$DIR/model.json" \
+        --policy none,reactive,frequency,predictive --json >"$DIR/out.json" ||
+        { echo "FAIL: $1 fast=$2 bw=$3 conc=$4: replay failed"; failed=1; return; }
+    python3 - "$DIR/out.json" "$1 fast=$2 bw=$3 conc=$4" <<'PY' || failed=1
+import json, sys
+r = {x["policy"]: x["mean_latency_us"] for x in json.load(open(sys.argv[1]))["results"]}
+simple = min(r["reactive"], r["frequency"])
+ok = r["predictive"] <= 1.02 * simple and r["predictive"] <= r["none"]
+print("%s %s: predictive %.0f us, best of reactive/frequency %.0f us (ratio %.3f), none %.0f us"
+      % ("ok" if ok else "FAIL", sys.argv[2], r["predictive"], simple, r["predictive"] / simple,
+         r["none"]))
+sys.exit(0 if ok else 1)
+PY
+}
+check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.1 200 32
+check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.05 200 32
+check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.2 200 1
+check msrc-flashnet_cut105-rw20-80_replayer-ms.trace 0.1 200 1
+exit $failed
