@@ -2,6 +2,9 @@
 //
 // open_descriptors(): how many descriptors this process has open (/proc/self/fd).
 // cpu_time(): user + system CPU time this process (all its threads) has used (getrusage).
+// mostly_idle(cpu, wall): true when `cpu` is under a quarter of `wall`: a thread in a busy loop
+// (e.g. an acceptor retrying accept() on EMFILE) uses far more, one that waits uses next to none;
+// a relative bound, so a loaded machine's slowness does not decide it.
 // raise_descriptor_limit(): raises the soft RLIMIT_NOFILE towards `wanted` (at most the hard
 // limit); returns the soft limit in force.
 // DescriptorExhaustion: while it lives, the process can open no descriptor: the soft limit is
@@ -47,6 +50,10 @@ inline std::chrono::microseconds cpu_time() {
         return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
     };
     return us(u.ru_utime) + us(u.ru_stime);
+}
+
+inline bool mostly_idle(std::chrono::microseconds cpu, std::chrono::steady_clock::duration wall) {
+    return cpu * 4 < wall;
 }
 
 inline rlim_t raise_descriptor_limit(rlim_t wanted) {

@@ -83,11 +83,17 @@ public:
         char c;
         return ::recv(fd_, &c, 1, MSG_DONTWAIT) == 0 || (p.revents & (POLLHUP | POLLERR));
     }
-    // One request, its reply parsed (null, with a gtest failure, when none comes or it is not
-    // JSON, e.g. an "ERROR: ..." reply).
-    nlohmann::json request(const nlohmann::json& r) {
+    // True when the server has sent something or closed by now; does not wait, reads nothing.
+    bool answered_or_closed() const {
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    }
+    // One request, its reply (within `deadline`) parsed (null, with a gtest failure, when none
+    // comes or it is not JSON, e.g. an "ERROR: ..." reply).
+    nlohmann::json request(const nlohmann::json& r,
+                           std::chrono::milliseconds deadline = std::chrono::milliseconds(5000)) {
         EXPECT_TRUE(send(r.dump() + std::string(1, '\0')));
-        auto body = reply();
+        auto body = reply(deadline);
         EXPECT_TRUE(body.has_value());
         if (!body) return nullptr;
         nlohmann::json out = nlohmann::json::parse(*body, nullptr, false);
