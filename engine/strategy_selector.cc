@@ -219,7 +219,12 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                 s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0)
                 s.streak_ios = s.ios;
             s.challenger = best;
-            if (s.streak >= params_.confirm_rounds && s.ios - s.streak_ios >= params_.confirm_ios) {
+            const std::uint64_t span = s.ios - s.streak_ios;
+            const bool confirmed =
+                (s.streak >= params_.confirm_rounds && span >= params_.confirm_ios) ||
+                (params_.fast_confirm_ios > 0 && s.streak >= params_.fast_confirm_rounds &&
+                 span >= params_.fast_confirm_ios);
+            if (confirmed) {
                 s.switches.push_back({now_us, s.choice, best});
                 s.choice = best;
                 s.streak = 0;

@@ -19,6 +19,7 @@
 // the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
 // LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
+// or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay); the real orders are the live orders of each LUN's candidate, and the orders of
 // the others are dropped (told to them as such). A LUN starts with the first candidate.
@@ -105,7 +106,12 @@ struct SelectorParams {
     std::uint64_t recent_half_life_us = 10'000'000;  // of the recent cost
     unsigned confirm_rounds = 10;                    // ... in this many consecutive rounds
     std::uint64_t confirm_ios = 1000;  // ... over which the LUN has had at least this many I/Os
-    unsigned warmup_rounds = 60;       // rounds with I/O watched before any switch
+    // A streak of at least `fast_confirm_rounds` rounds over which the LUN has had at least
+    // `fast_confirm_ios` I/Os confirms as well: evidence is counted in I/Os, so a burst of
+    // thousands of I/Os a second is decided in a few rounds, not after it is over (0: off).
+    std::uint64_t fast_confirm_ios = 3000;
+    unsigned fast_confirm_rounds = 3;
+    unsigned warmup_rounds = 60;  // rounds with I/O watched before any switch
     // Cost (µs) charged to a ghost for one migration it starts; empty: the source tier's read
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;

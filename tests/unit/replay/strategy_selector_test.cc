@@ -380,6 +380,35 @@ TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
     EXPECT_EQ(selector.switches(), 0u);
 }
 
+TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
+    // A near-idle LUN: one read a second of extents 0-4 ("a" keeps them fast) for 300 s, then
+    // an 8 s burst of 2,000 reads a second on extents 100-104 ("b" keeps those fast). 16,000
+    // reads are evidence enough: the selector must follow "b" within 4 rounds of the burst's
+    // start, not after the burst is over.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 300'000'000; t += 1'000'000)
+        events.push_back(scattered_read_at(t, t / 1'000'000 % 5));
+    const std::uint64_t burst_us = 300'000'000;
+    for (std::uint64_t t = 0; t < 8'000'000; t += 500)
+        events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 500 % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
+                              c.channel());
+    replay(c, events, selector);
+    const auto report = selector.selection();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_EQ(report->luns.size(), 1u);
+    ASSERT_FALSE(report->luns[0].switches.empty()) << "the burst must make the selector switch";
+    const StrategySwitch& first = report->luns[0].switches.front();
+    EXPECT_EQ(first.to, 1u);
+    EXPECT_GE(first.time_us, burst_us);
+    EXPECT_LE(first.time_us, burst_us + 4'000'000)
+        << "switched " << first.time_us - burst_us << " us into the burst";
+}
+
 TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
