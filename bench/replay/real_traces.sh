@@ -13,7 +13,7 @@ fast=${2:-0.1}
 bw=${3:-50}
 conc=${4:-32}
 policies=${5:-none,reactive,frequency,forecast,predictive,oracle}
-traces=${TRACES:-/work/shared/data/traces}
+traces=${TRACES:-$(dirname "$0")/../../../shared/data/traces}
 model=$(mktemp)
 trap 'rm -f "$model"' EXIT
 cat >"$model" <<JSON

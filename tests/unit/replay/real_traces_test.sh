@@ -3,10 +3,11 @@
 # reactive, frequency and none lost most (two-tier model: fast 0.3 ms holding FAST of the working
 # set, slow home 8 ms, BW MiB/s, CONC concurrent migrations): its mean latency is at most 2% above
 # the best of reactive and frequency, and never above none's. Exits 77 (skipped) when the traces
-# are not there. Usage: real_traces_test.sh /path/to/rbdtier [TRACES_DIR]
+# are not there. Usage: real_traces_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
+# the project)]
 set -u
 RBDTIER=$1
-TRACES=${2:-/work/shared/data/traces}
+TRACES=${2:-$(dirname "$0")/../../../../shared/data/traces}
 [ -d "$TRACES" ] || { echo "no traces in $TRACES: skipped"; exit 77; }
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-real-XXXXXX") || exit 1
 trap 'rm -rf "$DIR"' EXIT
