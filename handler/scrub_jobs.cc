@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+
 namespace rbdtier {
 
 const char* to_string(ScrubJobState state) {
@@ -56,7 +58,7 @@ bool ScrubJobs::start(const std::string& lun, Work work, Finished finished, std:
             previous = std::move(it->second);
         }
         // The thread is a member of the job it runs: joined by whoever takes the job out.
-        auto run = [job, work = std::move(work), finished = std::move(finished)] {
+        auto run = [job, lun, work = std::move(work), finished = std::move(finished)] {
             ceph::ScrubReport report;
             ceph::Status status = ceph::Status::ok();
             try {
@@ -72,7 +74,12 @@ bool ScrubJobs::start(const std::string& lun, Work work, Finished finished, std:
             if (!status) final.error = status.message();
             final.report = report;
             // The outcome is acted on (health, log) before anyone polling can see it ended.
-            if (!cancelled && finished) finished(final);
+            if (cancelled) {
+                RBDTIER_LOG_INFO(lun, "scrub cancelled after " << final.steps_done << " of "
+                                                               << final.steps_total << " steps");
+            } else if (finished) {
+                finished(final);
+            }
             std::lock_guard lock(job->mutex);
             job->state = final.state;
             job->error = final.error;

@@ -8,8 +8,8 @@
 // failed (the error) or cancelled; progress in steps as the work counts them, and its report.
 // cancel() asks the LUN's job to stop and waits until its thread has ended (what `work` uses
 // must outlive that wait: a LUN cancels its scrub before it closes), then forgets it; a
-// cancelled job's `finished` is not called. The destructor cancels every job. Thread-safe;
-// `finished` must not call back into ScrubJobs.
+// cancelled job's `finished` is not called; it is logged (info) with how far it got. The
+// destructor cancels every job. Thread-safe; `finished` must not call back into ScrubJobs.
 #pragma once
 
 #include <atomic>

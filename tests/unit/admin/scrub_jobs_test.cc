@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
+
 namespace rbdtier {
 namespace {
 
@@ -111,7 +113,9 @@ TEST(ScrubJobs, OnePerLunReportsProgressAndEnds) {
     EXPECT_FALSE(jobs.state("lun0").has_value()) << "cancel forgets the job";
 }
 
-TEST(ScrubJobs, CancelStopsAndJoinsWithoutFinished) {
+TEST(ScrubJobs, CancelStopsAndJoinsWithoutFinishedAndIsLogged) {
+    log::CaptureSink capture;
+    const log::Binding binding(capture, log::Level::kInfo);
     Gate gate;
     bool finished_called = false;
     bool work_returned = false;
@@ -132,6 +136,8 @@ TEST(ScrubJobs, CancelStopsAndJoinsWithoutFinished) {
         jobs.cancel("lun1");
         EXPECT_TRUE(work_returned) << "cancel() returns once the work has ended";
         EXPECT_FALSE(finished_called) << "a cancelled scrub is not acted on";
+        EXPECT_EQ(capture.find(log::Level::kInfo, "lun1", "scrub cancelled").size(), 1u)
+            << "a cancelled scrub says so in the log, once";
         // Another LUN's job, still running when the jobs go: the destructor cancels it.
         ASSERT_TRUE(jobs.start(
             "lun2",
