@@ -46,7 +46,6 @@
 #include "ceph/tiered_lun_store.h"
 #include "engine/replay/policy_registry.h"
 #include "engine/replay/replay_simulator.h"
-#include "engine/trace/trace_error.h"
 #include "engine/trace/trace_reader.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
