@@ -1,7 +1,11 @@
 // `rbdtier replay`: replays a block I/O trace (or writes a synthetic one) and compares
 // placement policies under a tier model. See `rbdtier replay --help`.
+#include <tbb/parallel_for.h>
+
+#include <atomic>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -10,6 +14,7 @@
 #include "cli/replay_config_json.h"
 #include "cli/replay_plot.h"
 #include "cli/replay_report.h"
+#include "cli/replay_sweep.h"
 #include "engine/replay/policy_registry.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
@@ -56,25 +61,36 @@ public:
         sub_->add_option("--tiers", tiers_path_,
                          "Tier model JSON (default: nvme-a, hdd-a home, "
                          "nvme-b, hdd-b)");
-        sub_->add_option("--fast-fraction", fast_fraction_,
-                         "Capacity of each faster-than-home tier as a share of the working set "
-                         "(when the tier model gives none)")
-            ->check(CLI::Range(1e-6, 1.0));
-        sub_->add_option("--bandwidth", bandwidth_mib_s_, "Migration bandwidth, MiB/s")
-            ->check(CLI::PositiveNumber);
+        fast_fraction_option_ =
+            sub_->add_option("--fast-fraction", fast_fraction_,
+                             "Capacity of each faster-than-home tier as a share of the working set "
+                             "(when the tier model gives none)")
+                ->check(CLI::Range(1e-6, 1.0));
+        bandwidth_option_ =
+            sub_->add_option("--bandwidth", bandwidth_mib_s_, "Migration bandwidth, MiB/s")
+                ->check(CLI::PositiveNumber);
         sub_->add_option("--horizon", horizon_s_, "Policies' look-ahead horizon, seconds")
             ->check(CLI::PositiveNumber);
         sub_->add_option("--round", round_s_, "Planning round, seconds of trace time")
             ->check(CLI::PositiveNumber);
-        sub_->add_option("--concurrency", concurrency_, "Migrations in flight at once")
-            ->check(CLI::PositiveNumber);
+        concurrency_option_ =
+            sub_->add_option("--concurrency", concurrency_, "Migrations in flight at once")
+                ->check(CLI::PositiveNumber);
         sub_->add_option("--limit", limit_, "Replay only the first N I/Os");
+        sub_->add_option("--sweep", sweep_specs_,
+                         "What-if: replay every policy at every point of the grid the sweeps "
+                         "span, e.g. --sweep fast=5%,10%,20% --sweep bandwidth=20,50,200 "
+                         "[--sweep concurrency=1,32] (fast: share of the working set in each "
+                         "faster-than-home tier; bandwidth: MiB/s; at most " +
+                             std::to_string(kMaxSweepPoints) + " points)")
+            ->allow_extra_args(false);
         sub_->add_flag("--json", json_, "Print results as JSON");
         sub_->add_flag("--explain", explain_,
                        "Also print why each policy wins or loses (promotions used, wasted, "
                        "waits, idle rounds)");
         sub_->add_option("--plot", plot_path_,
-                         "Also write the results as pictures to this HTML file");
+                         "Also write the results as pictures to this HTML file (with --sweep: "
+                         "mean and p99 of each policy across each swept dimension)");
         sub_->add_option("--generate", generate_,
                          "Write a synthetic trace (MSR CSV) instead of replaying: periodic, "
                          "diurnal, scan, shifting, uniform");
@@ -133,7 +149,8 @@ private:
         return kExitOk;
     }
 
-    ReplayConfig build_config(const std::vector<IoEvent>& events, std::uint64_t working_set) {
+    // The replay's configuration at one sweep point (an empty point: the options alone).
+    ReplayConfig build_config(std::uint64_t working_set, const SweepPoint& point) {
         ReplayConfig config;
         std::vector<double> fractions;
         if (!tiers_path_.empty()) {
@@ -148,13 +165,16 @@ private:
             config = default_replay_config();
             fractions.assign(config.tiers.size(), -1.0);
         }
-        (void)events;
         const double home_latency = config.tiers[config.default_home].spec.read_latency_us;
         for (std::size_t i = 0; i < config.tiers.size(); ++i) {
             auto& spec = config.tiers[i].spec;
+            const bool faster = spec.read_latency_us < home_latency;
             double fraction = fractions[i];
-            if (fraction < 0 && tiers_path_.empty() && spec.read_latency_us < home_latency)
+            if (faster && point.fast_fraction) {
+                fraction = *point.fast_fraction;
+            } else if (fraction < 0 && tiers_path_.empty() && faster) {
                 fraction = fast_fraction_;
+            }
             if (fraction > 0)
                 spec.capacity_bytes =
                     std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
@@ -162,9 +182,12 @@ private:
                     config.extent_bytes;
         }
         if (bandwidth_mib_s_ > 0) config.bandwidth_bytes_per_s = bandwidth_mib_s_ * (1 << 20);
+        if (point.bandwidth_mib_s)
+            config.bandwidth_bytes_per_s = *point.bandwidth_mib_s * (1 << 20);
         if (horizon_s_ > 0) config.horizon_us = static_cast<std::uint64_t>(horizon_s_ * 1e6);
         if (round_s_ > 0) config.round_us = static_cast<std::uint64_t>(round_s_ * 1e6);
         if (concurrency_ > 0) config.max_concurrent = concurrency_;
+        if (point.concurrency) config.max_concurrent = *point.concurrency;
         try {
             config.validate();
         } catch (const std::invalid_argument& e) {
@@ -173,6 +196,70 @@ private:
         return config;
     }
 
+    // The sweeps asked, checked against the options they would contradict.
+    std::vector<Sweep> parse_sweep_options() {
+        std::vector<Sweep> sweeps;
+        try {
+            sweeps = parse_sweeps(sweep_specs_);
+        } catch (const SweepError& e) {
+            throw UsageError(e.what());
+        }
+        for (const Sweep& s : sweeps) {
+            const CLI::Option* same = s.dimension == SweepDimension::kFast ? fast_fraction_option_
+                                      : s.dimension == SweepDimension::kBandwidth
+                                          ? bandwidth_option_
+                                          : concurrency_option_;
+            if (same->count() > 0)
+                throw UsageError("--sweep " + std::string(sweep_dimension_name(s.dimension)) +
+                                 " and " + same->get_name() + " both given: give one of them");
+        }
+        return sweeps;
+    }
+
+    // Every policy at every point, in parallel (each replay has its own simulator and policy;
+    // the events are shared read-only). Results keep the points' and the policies' order.
+    std::vector<SweepPointResult> run_sweep(const PolicyRegistry& registry,
+                                            const std::vector<std::string>& names,
+                                            const std::vector<IoEvent>& events,
+                                            std::uint64_t working_set,
+                                            const std::vector<SweepPoint>& grid) {
+        std::vector<SweepPointResult> points(grid.size());
+        std::vector<ReplayConfig> configs;
+        for (std::size_t i = 0; i < grid.size(); ++i) {
+            configs.push_back(build_config(working_set, grid[i]));
+            const ReplayConfig& c = configs.back();
+            SweepPointResult& p = points[i];
+            p.point = grid[i];
+            p.bandwidth_mib_s = c.bandwidth_bytes_per_s / (1 << 20);
+            p.concurrency = c.max_concurrent;
+            const double home_latency = c.tiers[c.default_home].spec.read_latency_us;
+            const TierModel* fastest = &c.tiers[c.default_home];
+            for (const auto& t : c.tiers)
+                if (t.spec.read_latency_us < fastest->spec.read_latency_us) fastest = &t;
+            p.fast_capacity_extents = fastest->spec.read_latency_us < home_latency
+                                          ? fastest->spec.capacity_bytes / c.extent_bytes
+                                          : 0;
+            p.fast_fraction = grid[i].fast_fraction.value_or(
+                working_set ? static_cast<double>(p.fast_capacity_extents) /
+                                  static_cast<double>(working_set)
+                            : 0.0);
+            p.results.resize(names.size());
+        }
+        const std::size_t runs = grid.size() * names.size();
+        std::mutex bar_mutex;
+        std::atomic<std::uint64_t> done{0};
+        ProgressBar bar("sweep: " + std::to_string(grid.size()) + " points x " +
+                        std::to_string(names.size()) + " policies");
+        tbb::parallel_for(std::size_t{0}, runs, [&](std::size_t k) {
+            const std::size_t i = k / names.size(), j = k % names.size();
+            auto policy = registry.create(names[j], {configs[i], events});
+            points[i].results[j] = replay(configs[i], events, *policy);
+            const std::uint64_t finished = done.fetch_add(1) + 1;
+            std::lock_guard lock(bar_mutex);
+            bar.update(finished, runs);
+        });
+        return points;
+    }
     int replay_trace() {
         if (trace_path_.empty())
             throw UsageError("give a TRACE file (or --generate KIND --out FILE)");
@@ -191,6 +278,7 @@ private:
             }
             if (names.empty()) throw UsageError("--policy names no policy");
         }
+        const std::vector<Sweep> sweeps = parse_sweep_options();  // before the trace is read
 
         TraceReaderOptions options;
         options.format = parse_trace_format(format_).value_or(TraceFormat::kAuto);
@@ -213,7 +301,30 @@ private:
         ReplayConfig probe = tiers_path_.empty() ? default_replay_config()
                                                  : read_replay_config_file(tiers_path_).config;
         summary.working_set_extents = working_set_extents(trace.events, probe.extent_bytes);
-        const ReplayConfig config = build_config(trace.events, summary.working_set_extents);
+        if (!sweeps.empty()) {
+            const auto points = run_sweep(registry, names, trace.events,
+                                          summary.working_set_extents, sweep_points(sweeps));
+            if (!plot_path_.empty()) {
+                std::ofstream plot(plot_path_);
+                if (plot) write_sweep_plot(plot, summary, sweeps, points);
+                if (!plot) {
+                    std::cerr << "rbdtier: cannot write " << plot_path_ << "\n";
+                    return kExitFailure;
+                }
+            }
+            if (json_) {
+                std::cout << sweep_json(summary, sweeps, points).dump(2) << "\n";
+            } else {
+                print_sweep_table(std::cout, summary, probe.extent_bytes, sweeps, points);
+                if (explain_)
+                    for (std::size_t i = 0; i < points.size(); ++i) {
+                        std::cout << "\npoint " << i + 1 << ":";
+                        print_replay_explain(std::cout, points[i].results);
+                    }
+            }
+            return kExitOk;
+        }
+        const ReplayConfig config = build_config(summary.working_set_extents, SweepPoint{});
 
         std::vector<ReplayResult> results;
         for (const auto& name : names) {
@@ -259,6 +370,10 @@ private:
     double iops_ = 200;
     std::string out_path_;
     std::string plot_path_;
+    std::vector<std::string> sweep_specs_;
+    CLI::Option* fast_fraction_option_ = nullptr;
+    CLI::Option* bandwidth_option_ = nullptr;
+    CLI::Option* concurrency_option_ = nullptr;
 };
 
 }  // namespace

@@ -32,8 +32,9 @@ std::string human_bytes(double bytes) {
     return format(u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
 }
 
-void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
-                        const std::vector<ReplayResult>& results) {
+namespace {
+
+void print_trace_line(std::ostream& out, const TraceSummary& trace, std::uint64_t extent_bytes) {
     out << format("trace: %s (%s): %llu I/Os", trace.source.c_str(), trace.format.c_str(),
                   static_cast<unsigned long long>(trace.events));
     if (trace.skipped)
@@ -44,8 +45,21 @@ void print_replay_table(std::ostream& out, const TraceSummary& trace, const Repl
                   static_cast<unsigned long long>(trace.luns),
                   static_cast<unsigned long long>(trace.working_set_extents),
                   human_bytes(static_cast<double>(trace.working_set_extents) *
-                              static_cast<double>(config.extent_bytes))
+                              static_cast<double>(extent_bytes))
                       .c_str());
+}
+
+const ReplayResult* find_policy(const std::vector<ReplayResult>& results, const char* name) {
+    for (const auto& r : results)
+        if (r.policy == name) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
+                        const std::vector<ReplayResult>& results) {
+    print_trace_line(out, trace, config.extent_bytes);
     out << "tiers:";
     for (const auto& t : config.tiers) {
         out << format(" %s %.1f ms", t.spec.name.c_str(), t.spec.read_latency_us / 1000.0);
@@ -209,6 +223,96 @@ nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config
         }
     }
     j["results"] = rows;
+    return j;
+}
+
+std::string sweep_winner(const std::vector<ReplayResult>& results) {
+    const ReplayResult* best = nullptr;
+    for (const auto& r : results)
+        if (r.policy != "oracle" && (!best || r.mean_latency_us < best->mean_latency_us)) best = &r;
+    if (!best && !results.empty()) best = &results.front();
+    return best ? best->policy : std::string();
+}
+
+void print_sweep_table(std::ostream& out, const TraceSummary& trace, std::uint64_t extent_bytes,
+                       const std::vector<Sweep>& sweeps,
+                       const std::vector<SweepPointResult>& points) {
+    print_trace_line(out, trace, extent_bytes);
+    out << "sweep:";
+    for (const Sweep& s : sweeps) {
+        out << " " << sweep_dimension_name(s.dimension) << "=";
+        for (std::size_t i = 0; i < s.values.size(); ++i)
+            out << (i ? "," : "") << sweep_value_label(s.dimension, s.values[i]);
+    }
+    out << format(" (%zu points)\n", points.size());
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const SweepPointResult& p = points[i];
+        out << format("\npoint %zu/%zu: fast ", i + 1, points.size());
+        if (p.fast_capacity_extents == 0)
+            out << "unlimited";
+        else
+            out << format("%s (%llu extents)",
+                          sweep_value_label(SweepDimension::kFast, p.fast_fraction).c_str(),
+                          static_cast<unsigned long long>(p.fast_capacity_extents));
+        out << format(", bandwidth %g MiB/s, concurrency %u\n", p.bandwidth_mib_s, p.concurrency);
+        out << format("  %-11s %9s %9s %7s %10s\n", "policy", "mean ms", "p99 ms", "fast",
+                      "migrated");
+        for (const auto& r : p.results)
+            out << format("  %-11s %9.3f %9.3f %6.1f%% %10s\n", r.policy.c_str(),
+                          r.mean_latency_us / 1000, r.p99_latency_us / 1000, 100 * r.fast_share(),
+                          human_bytes(static_cast<double>(r.bytes_migrated)).c_str());
+        const std::string winner = sweep_winner(p.results);
+        const ReplayResult* best = find_policy(p.results, winner.c_str());
+        if (!best) continue;
+        out << format("  best: %s (mean %.3f ms", winner.c_str(), best->mean_latency_us / 1000);
+        const ReplayResult* none = find_policy(p.results, "none");
+        const ReplayResult* oracle = find_policy(p.results, "oracle");
+        if (none && oracle && none->mean_latency_us > oracle->mean_latency_us)
+            out << format(", %.0f%% of the none-to-oracle gap",
+                          100 * (none->mean_latency_us - best->mean_latency_us) /
+                              (none->mean_latency_us - oracle->mean_latency_us));
+        out << ")\n";
+    }
+}
+
+nlohmann::json sweep_json(const TraceSummary& trace, const std::vector<Sweep>& sweeps,
+                          const std::vector<SweepPointResult>& points) {
+    using nlohmann::json;
+    json j;
+    j["trace"] = {{"source", trace.source},
+                  {"format", trace.format},
+                  {"events", trace.events},
+                  {"skipped", trace.skipped},
+                  {"luns", trace.luns},
+                  {"duration_s", static_cast<double>(trace.duration_us) / 1e6},
+                  {"working_set_extents", trace.working_set_extents}};
+    json dims = json::array();
+    for (const Sweep& s : sweeps)
+        dims.push_back(
+            {{"dimension", std::string(sweep_dimension_name(s.dimension))}, {"values", s.values}});
+    j["sweep"] = dims;
+    json rows = json::array();
+    for (const SweepPointResult& p : points) {
+        json results = json::array();
+        for (const auto& r : p.results)
+            results.push_back({{"policy", r.policy},
+                               {"mean_latency_us", r.mean_latency_us},
+                               {"p50_latency_us", r.p50_latency_us},
+                               {"p99_latency_us", r.p99_latency_us},
+                               {"fast_share", r.fast_share()},
+                               {"migrations", r.migrations},
+                               {"bytes_migrated", r.bytes_migrated},
+                               {"promotions", r.promotions},
+                               {"useful_promotions", r.useful_promotions},
+                               {"wasted_promotion_bytes", r.wasted_promotion_bytes}});
+        rows.push_back({{"fast_fraction", p.fast_fraction},
+                        {"fast_capacity_extents", p.fast_capacity_extents},
+                        {"bandwidth_mib_s", p.bandwidth_mib_s},
+                        {"concurrency", p.concurrency},
+                        {"winner", sweep_winner(p.results)},
+                        {"results", results}});
+    }
+    j["points"] = rows;
     return j;
 }
 

@@ -11,6 +11,19 @@
 // migrations to foreground I/O: the same requests from the same placement with the engine
 // migrating and paused, alternated (p50/p99 overall, per serving tier, and at the same tier mix).
 // Start the cluster with --latency.
+//
+// --trace FILE replays a recorded trace instead, live, on a two-tier LUN (home hdd-a, nvme-a
+// holding --fast-capacity extents): its I/Os are issued at their recorded times divided by a
+// compression factor (default: what makes the trace last --target-seconds), each extent mapped
+// onto the LUN modulo its size in 4 MiB extents (offset within the extent kept; volumes of a
+// multi-volume trace shifted apart first), sizes clamped to --max-io-kib and to the LUN's end,
+// unmaps left out; reads and writes as recorded, from --readers workers (an I/O that finds no
+// free worker starts late: the mean lateness is printed). Once per mode (none, reactive,
+// predictive) and --runs times, each run on a fresh LUN; every run is printed, then the median
+// per mode and the ratios predictive/reactive and predictive/none. Beside them, the same mapped
+// I/Os through the replay simulator with the LUN's tier model: the tiers' latencies as measured
+// live (mean per tier and op over all runs), nvme-a's capacity, the LUN's bandwidth, horizon and
+// round, one migration at a time (as the LUN's executor runs them).
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +44,9 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
+#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_simulator.h"
+#include "engine/trace/trace_reader.h"
 #include "handler/lun.h"
 #include "handler/lun_config.h"
 
@@ -48,6 +64,13 @@ struct Params {
     double hot_share = 0.9;
     int interference_seconds = 5;  // per phase; 0: no migrating-vs-paused comparison
     int interference_rounds = 6;   // migrating + paused phases, alternated
+    // --trace: replay a trace file live.
+    std::string trace;
+    double time_factor = 0;      // trace time / live time; 0: fit into target_seconds
+    int target_seconds = 60;     // the run's length when time_factor is 0
+    unsigned max_io_kib = 1024;  // larger I/Os are clamped to this
+    int runs = 3;
+    std::uint64_t limit = 0;  // first N I/Os of the trace (0: all)
 };
 
 // One read's latency and the tier index that served it (0 = home; 0 when not tiered).
@@ -390,6 +413,297 @@ void print_interference(const ModeResult& r) {
         moved, unmoved.p99, all.p99);
 }
 
+// One I/O of the trace as issued on the LUN.
+struct TraceIo {
+    std::uint64_t at_us = 0;  // from the start of the run
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;
+    bool write = false;
+};
+
+struct TracePlan {
+    std::vector<TraceIo> ios;
+    double factor = 1;
+    double trace_seconds = 0;
+    std::uint64_t skipped_unmaps = 0, clamped = 0;
+};
+
+TracePlan plan_trace(const Params& p) {
+    constexpr std::uint64_t kExtent = 4 << 20;
+    LoadedTrace trace;
+    try {
+        trace = load_trace(p.trace, TraceReaderOptions{}, p.limit);
+    } catch (const std::exception& e) {
+        fail(std::string("cannot replay the trace: ") + e.what());
+    }
+    sort_by_time(trace.events);
+    if (trace.events.empty()) fail("the trace has no I/O");
+    TracePlan plan;
+    const std::uint64_t t0 = trace.events.front().time_us;
+    plan.trace_seconds = static_cast<double>(trace.events.back().time_us - t0) / 1e6;
+    plan.factor =
+        p.time_factor > 0 ? p.time_factor : std::max(1.0, plan.trace_seconds / p.target_seconds);
+    const std::uint64_t lun_bytes = std::uint64_t{p.extents} * kExtent;
+    const std::uint64_t max_io = std::uint64_t{p.max_io_kib} << 10;
+    for (const IoEvent& e : trace.events) {
+        if (e.op == IoOp::kUnmap) {
+            ++plan.skipped_unmaps;
+            continue;
+        }
+        // Volumes apart by a prime number of extents, then modulo the LUN: hot extents stay hot
+        // and an I/O keeps its place inside its extent.
+        const std::uint64_t extent = (e.offset / kExtent + std::uint64_t{e.lun} * 7919) % p.extents;
+        const std::uint64_t offset = extent * kExtent + (e.offset % kExtent) / 512 * 512;
+        std::uint64_t length = std::max<std::uint64_t>(512, (e.length + 511) / 512 * 512);
+        if (length > max_io || offset + length > lun_bytes) ++plan.clamped;
+        length = std::min({length, max_io, lun_bytes - offset});
+        plan.ios.push_back(
+            {static_cast<std::uint64_t>(static_cast<double>(e.time_us - t0) / plan.factor), offset,
+             static_cast<std::uint32_t>(length), e.op == IoOp::kWrite});
+    }
+    if (plan.ios.empty()) fail("the trace has no read or write");
+    return plan;
+}
+
+// What one live run of one mode measured.
+struct TraceRun {
+    double mean_ms = 0, p99_ms = 0, late_ms = 0, fast_share = 0;
+    std::uint64_t ios = 0, moved = 0, bytes_moved = 0;
+    // Per tier index (0 home, 1 nvme-a) and op (0 read, 1 write): latency sum (ms) and count.
+    double sum_ms[2][2] = {};
+    std::uint64_t count[2][2] = {};
+    double bandwidth = 0, horizon_s = 0, round_s = 0;
+};
+
+TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::string& mode) {
+    ceph::ClusterOptions options;
+    options.conf_path = p.conf;
+    auto cluster = must(ceph::Cluster::connect(options));
+    auto home_io = must(ceph::IoContext::open(cluster, "hdd-a"));
+    const std::string name = "tierbench-trace-" + mode + "-" + std::to_string(::getpid());
+    const std::uint64_t extent_bytes = 4 << 20;
+    const std::uint64_t size = p.extents * extent_bytes;
+    must(ceph::create_image(home_io, name, size));
+    // The replay's horizon (120 s of trace time) in live time.
+    const int horizon = std::max(1, static_cast<int>(std::lround(120.0 / plan.factor)));
+    const std::string cfg = "hdd-a/" + name + ";conf=" + p.conf +
+                            ";tiers=hdd-a,nvme-a;policy=" + mode +
+                            ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
+                            ";horizon=" + std::to_string(horizon);
+    auto parsed = parse_lun_config(cfg);
+    if (!parsed.config) fail(parsed.error);
+    TcmuHost host;
+    host.complete = bench_complete;
+    auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
+    if (!lun->tiered()) fail("the LUN is not tiered: " + lun->tiering_problem());
+    {  // fill the LUN so that every read hits real data
+        std::vector<char> data(extent_bytes, 'x');
+        BenchCommand c;
+        for (unsigned e = 0; e < p.extents; ++e) {
+            iovec v{data.data(), data.size()};
+            if (run_command(c, [&](tcmur_cmd* cmd) {
+                    return lun->write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
+                }) != TCMU_STS_OK) {
+                fail("prefill failed");
+            }
+        }
+    }
+    TraceRun r;
+    r.bandwidth = lun->tiering()->bandwidth();
+    r.horizon_s = lun->tiering_in_force().horizon_s;
+    r.round_s = lun->tiering_in_force().round_s;
+    const auto before = lun->tiering()->stats();
+
+    std::atomic<std::size_t> next{0};
+    std::mutex merge;
+    std::vector<double> latencies;
+    double late_sum = 0;
+    const auto start = std::chrono::steady_clock::now();
+    auto worker = [&] {
+        std::vector<char> buf(std::size_t{p.max_io_kib} << 10, 'y');
+        BenchCommand c;
+        std::vector<double> mine;
+        double late = 0, sum[2][2] = {};
+        std::uint64_t count[2][2] = {};
+        for (std::size_t i = next++; i < plan.ios.size(); i = next++) {
+            const TraceIo& io = plan.ios[i];
+            const auto due = start + std::chrono::microseconds(io.at_us);
+            std::this_thread::sleep_until(due);  // pacing: the trace's own arrival times
+            const std::uint64_t extent = io.offset / extent_bytes;
+            const std::uint8_t tier = lun->extent_gate()->tier(extent) == 0 ? 0 : 1;
+            iovec v{buf.data(), io.length};
+            const auto t0 = std::chrono::steady_clock::now();
+            const int st = run_command(c, [&](tcmur_cmd* cmd) {
+                return io.write ? lun->write(nullptr, cmd, &v, 1, io.length, io.offset)
+                                : lun->read(nullptr, cmd, &v, 1, io.length, io.offset);
+            });
+            const auto t1 = std::chrono::steady_clock::now();
+            if (st != TCMU_STS_OK) fail("trace I/O failed with status " + std::to_string(st));
+            const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            mine.push_back(ms);
+            late += std::chrono::duration<double, std::milli>(t0 - due).count();
+            sum[tier][io.write] += ms;
+            ++count[tier][io.write];
+        }
+        std::lock_guard lock(merge);
+        latencies.insert(latencies.end(), mine.begin(), mine.end());
+        late_sum += late;
+        for (int t = 0; t < 2; ++t)
+            for (int o = 0; o < 2; ++o) {
+                r.sum_ms[t][o] += sum[t][o];
+                r.count[t][o] += count[t][o];
+            }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < p.readers; ++i) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+
+    const auto after = lun->tiering()->stats();
+    r.moved = after.moved - before.moved;
+    r.bytes_moved = after.bytes_moved - before.bytes_moved;
+    lun->tiering()->stop();
+    std::sort(latencies.begin(), latencies.end());
+    r.ios = latencies.size();
+    double sum = 0;
+    for (double l : latencies) sum += l;
+    r.mean_ms = sum / static_cast<double>(r.ios);
+    r.p99_ms = latencies[std::min(r.ios - 1, r.ios * 99 / 100)];
+    r.late_ms = late_sum / static_cast<double>(r.ios);
+    r.fast_share = static_cast<double>(r.count[1][0] + r.count[1][1]) / static_cast<double>(r.ios);
+    lun.reset();
+    must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
+    must(ceph::remove_image(home_io, name));
+    return r;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The replay simulator on the mapped I/Os with the tier model the live runs measured.
+std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
+                                      const std::vector<std::string>& modes,
+                                      const std::vector<TraceRun>& runs) {
+    double sum[2][2] = {};
+    std::uint64_t count[2][2] = {};
+    for (const TraceRun& r : runs)
+        for (int t = 0; t < 2; ++t)
+            for (int o = 0; o < 2; ++o) {
+                sum[t][o] += r.sum_ms[t][o];
+                count[t][o] += r.count[t][o];
+            }
+    // A tier (or op) never served live: the other op's mean, else the emulated profile.
+    const double fallback[2] = {8000, 300};
+    auto latency_us = [&](int tier, int op) {
+        if (count[tier][op]) return 1000 * sum[tier][op] / static_cast<double>(count[tier][op]);
+        if (count[tier][1 - op])
+            return 1000 * sum[tier][1 - op] / static_cast<double>(count[tier][1 - op]);
+        return fallback[tier];
+    };
+    ReplayConfig config;
+    config.tiers.resize(2);
+    const char* names[2] = {"hdd-a", "nvme-a"};
+    const char* classes[2] = {"hdd", "nvme"};
+    for (int t = 0; t < 2; ++t) {
+        TierSpec& spec = config.tiers[t].spec;
+        spec.id = static_cast<TierId>(t);
+        spec.name = names[t];
+        spec.device_class = classes[t];
+        spec.site = "site-a";
+        spec.read_latency_us = latency_us(t, 0);
+        spec.write_latency_us = latency_us(t, 1);
+    }
+    config.tiers[1].spec.capacity_bytes = std::uint64_t{p.fast_capacity} * (4 << 20);
+    config.default_home = 0;
+    config.bandwidth_bytes_per_s = runs.front().bandwidth;
+    config.max_concurrent = 1;
+    config.round_us = static_cast<std::uint64_t>(runs.front().round_s * 1e6);
+    config.horizon_us = static_cast<std::uint64_t>(runs.front().horizon_s * 1e6);
+    std::printf(
+        "replay model: hdd-a %.2f/%.2f ms, nvme-a %.2f/%.2f ms (read/write, measured live), "
+        "nvme-a %u extents, %.0f MiB/s, 1 migration at a time, round %.2f s, horizon %.0f s\n",
+        config.tiers[0].spec.read_latency_us / 1000, config.tiers[0].spec.write_latency_us / 1000,
+        config.tiers[1].spec.read_latency_us / 1000, config.tiers[1].spec.write_latency_us / 1000,
+        p.fast_capacity, config.bandwidth_bytes_per_s / (1 << 20), runs.front().round_s,
+        runs.front().horizon_s);
+    std::vector<IoEvent> events;
+    for (const TraceIo& io : plan.ios)
+        events.push_back(
+            {io.at_us, io.offset, io.length, 0, 0, 0, io.write ? IoOp::kWrite : IoOp::kRead});
+    const auto registry = builtin_policy_registry();
+    std::vector<ReplayResult> results;
+    for (const std::string& mode : modes) {
+        auto policy = registry.create(mode, {config, events});
+        results.push_back(replay(config, events, *policy));
+    }
+    return results;
+}
+
+int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
+    const TracePlan plan = plan_trace(p);
+    const double live_s = static_cast<double>(plan.ios.back().at_us) / 1e6;
+    std::printf(
+        "trace %s: %zu I/Os over %.1f s, replayed live in %.1f s (time / %.2f) on a %u-extent "
+        "LUN (nvme-a holds %u), %llu clamped to %u KiB or the LUN's end, %llu unmaps left out, "
+        "%u workers, %d run(s) per mode\n",
+        p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
+        p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
+        static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
+    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s\n", "run", "mode", "ios", "mean_ms",
+                "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved");
+    std::vector<std::vector<TraceRun>> by_mode(modes.size());
+    std::vector<TraceRun> all;
+    // Runs interleave the modes (run 1: none, reactive, predictive; run 2: ...) so that a change
+    // of the shared machine's load does not favour one mode.
+    for (int run = 1; run <= p.runs; ++run) {
+        for (std::size_t m = 0; m < modes.size(); ++m) {
+            const TraceRun r = run_trace_mode(p, plan, modes[m]);
+            by_mode[m].push_back(r);
+            all.push_back(r);
+            std::printf("%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f\n", run,
+                        modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms,
+                        r.p99_ms, r.late_ms, 100 * r.fast_share,
+                        static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0);
+            std::fflush(stdout);
+        }
+    }
+    const auto replayed = replay_plan(p, plan, modes, all);
+    std::printf("\n%-11s %12s %12s %12s %12s\n", "mode", "live_mean", "live_p99", "replay_mean",
+                "replay_p99");
+    std::vector<double> live_mean(modes.size()), replay_mean(modes.size());
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+        std::vector<double> means, p99s;
+        for (const TraceRun& r : by_mode[m]) {
+            means.push_back(r.mean_ms);
+            p99s.push_back(r.p99_ms);
+        }
+        live_mean[m] = median(means);
+        replay_mean[m] = replayed[m].mean_latency_us / 1000;
+        std::printf("%-11s %12.2f %12.2f %12.2f %12.2f\n", modes[m].c_str(), live_mean[m],
+                    median(p99s), replay_mean[m], replayed[m].p99_latency_us / 1000);
+    }
+    std::printf("(live: median of %d run(s), ms)\n", p.runs);
+    auto index = [&](const char* m) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < modes.size(); ++i)
+            if (modes[i] == m) return i;
+        return std::nullopt;
+    };
+    const auto none = index("none"), reactive = index("reactive"), predictive = index("predictive");
+    auto ratio = [&](const char* label, std::optional<std::size_t> a, std::optional<std::size_t> b,
+                     const char* target) {
+        if (!a || !b) return;
+        const double live = live_mean[*a] / live_mean[*b];
+        const double model = replay_mean[*a] / replay_mean[*b];
+        std::printf("%s mean latency: live %.2f, replay %.2f, live/replay %.2f (target %s)\n",
+                    label, live, model, live / model, target);
+    };
+    ratio("predictive/reactive", predictive, reactive, "<= 0.8 where replay shows a gap");
+    ratio("predictive/none", predictive, none, "<= 0.5");
+    return 0;
+}
+
 }  // namespace
 }  // namespace rbdtier
 
@@ -414,7 +728,35 @@ int main(int argc, char** argv) {
     app.add_option("--interference-rounds", p.interference_rounds,
                    "migrating and paused phases, alternated")
         ->capture_default_str();
+    app.add_option("--trace", p.trace,
+                   "replay this trace file live (any format rbdtier replay reads) instead of the "
+                   "synthetic workload; modes default to none, reactive, predictive");
+    app.add_option("--time-factor", p.time_factor,
+                   "--trace: trace time / live time (default: fit into --target-seconds)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--target-seconds", p.target_seconds,
+                   "--trace: live length of a run when --time-factor is not given")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-io-kib", p.max_io_kib, "--trace: larger I/Os are clamped to this")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 65536u));
+    app.add_option("--runs", p.runs, "--trace: runs per mode (the median is reported)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
+    app.add_option("--limit", p.limit, "--trace: the first N I/Os only");
+    app.add_option("--fast-capacity", p.fast_capacity, "extents nvme-a may hold")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
+    if (!p.trace.empty()) {
+        if (app.count("--modes") == 0) modes = {"none", "reactive", "predictive"};
+        for (const auto& m : modes)
+            if (m != "none" && m != "reactive" && m != "predictive")
+                fail("--trace runs the modes none, reactive and predictive (not " + m + ")");
+        if (p.extents == 0) fail("--extents must be at least 1");
+        return run_trace_bench(p, modes);
+    }
 
     std::vector<ModeResult> results;
     std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s\n", "mode", "reads", "mean_ms", "p50_ms",
