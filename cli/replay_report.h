@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/policy/tier_model.h"
 #include "engine/replay/replay_result.h"
-#include "engine/replay/tier_model.h"
 
 namespace rbdtier::cli {
 

@@ -22,7 +22,7 @@
 #include "../tiering/live_tiers.h"
 #include "../tiering/tiered_lun_fixture.h"
 #include "ceph/lun_tiering.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "handler/admin_commands.h"
 #include "handler/gateway.h"
 #include "handler/metrics_server.h"
