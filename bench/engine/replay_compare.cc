@@ -1,5 +1,5 @@
 // engine_replay_compare: predictive against the baseline policies on the synthetic workloads,
-// through the replay simulator (helper "replay"'s), with the acceptance figures.
+// through the replay simulator (engine/replay/), with the acceptance figures.
 //
 // Usage: engine_replay_compare [workload ...] [--duration S] [--iops N] [--seed N]
 // Prints per workload and policy: mean/p99 latency, fast share, migrations, wasted, refused, and
