@@ -1,6 +1,5 @@
 #include "cli/admin_client.h"
 
-#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,13 +11,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
+#include "common/admin_protocol.h"
 #include "handler/gateway_config.h"
 
 namespace rbdtier::cli {
 namespace {
-
-constexpr std::uint32_t kMaxReplyBytes = 256u << 20;
 
 // Owns one file descriptor.
 class Fd {
@@ -77,10 +76,7 @@ nlohmann::json admin_call(const std::string& socket_path, const nlohmann::json& 
                                    " (stale socket file)");
         throw AdminClientError("cannot connect to " + socket_path + ": " + std::strerror(e));
     }
-    nlohmann::json command = request;
-    command["format"] = "json";
-    std::string wire = command.dump();
-    wire.push_back('\0');
+    const std::string wire = encode_admin_request(request);
     // A gateway that refuses the request (too large) may close before all of it is sent; its
     // reply says why, so it is read all the same.
     bool sent = true;
@@ -94,7 +90,7 @@ nlohmann::json admin_call(const std::string& socket_path, const nlohmann::json& 
     }
     // The length, then the body; the reply is complete when `want` bytes have come.
     std::string reply;
-    std::size_t want = 4;
+    std::size_t want = kAdminLengthBytes;
     bool have_length = false;
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (reply.size() < want) {
@@ -114,29 +110,21 @@ nlohmann::json admin_call(const std::string& socket_path, const nlohmann::json& 
                                         : "gateway closed the connection while sending the "
                                           "request");
         reply.append(buf, static_cast<std::size_t>(n));
-        if (!have_length && reply.size() == 4) {
-            std::uint32_t length = 0;
-            std::memcpy(&length, reply.data(), sizeof(length));
-            length = ntohl(length);
-            if (length > kMaxReplyBytes)
+        if (!have_length && reply.size() == kAdminLengthBytes) {
+            const std::uint32_t length = admin_reply_length(reply);
+            if (length > kAdminMaxReplyBytes)
                 throw AdminClientError("gateway announced a reply of " + std::to_string(length) +
-                                       " bytes, more than the " + std::to_string(kMaxReplyBytes) +
-                                       " accepted");
+                                       " bytes, more than the " +
+                                       std::to_string(kAdminMaxReplyBytes) + " accepted");
             reply.clear();
             want = length;
             have_length = true;
         }
     }
-    if (reply.rfind("ERROR: ", 0) == 0) {  // "ERROR: (22) Invalid argument\n<message>\n"
-        const std::size_t nl = reply.find('\n');
-        std::string message = nl == std::string::npos ? reply.substr(7) : reply.substr(nl + 1);
-        while (!message.empty() && message.back() == '\n') message.pop_back();
-        if (message.empty()) message = reply.substr(7, nl == std::string::npos ? nl : nl - 7);
-        return {{"error", message}};
-    }
-    nlohmann::json out = nlohmann::json::parse(reply, nullptr, false);
-    if (out.is_discarded()) throw AdminClientError("gateway sent a malformed reply");
-    return {{"result", std::move(out)}};
+    std::optional<AdminReply> parsed = parse_admin_reply_body(reply);
+    if (!parsed) throw AdminClientError("gateway sent a malformed reply");
+    if (parsed->error != 0) return {{"error", parsed->message}};
+    return {{"result", std::move(parsed->result)}};
 }
 
 std::string resolve_admin_socket(const std::string& explicit_path, const std::string& config_path) {

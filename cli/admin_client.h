@@ -2,11 +2,11 @@
 //
 // admin_call() checks the socket before talking to it (it must exist, be a socket, and be
 // owner-only: a socket others can reach is refused, since anyone could then steer the gateway),
-// connects, and speaks Ceph's admin-socket protocol (handler/admin_socket.h): the request with
-// "format":"json", NUL-terminated; back a 4-byte big-endian length and that many bytes, within
-// `timeout`. It returns {"result": <the command's JSON>} or, when the gateway refused the
-// request ("ERROR: (errno) ...\n<message>\n"), {"error": "<message>"}. Transport problems and
-// replies that are neither become AdminClientError with a message a person can act on.
+// connects, and speaks the gateway's admin-socket protocol (common/admin_protocol.h, Ceph's):
+// the request with "format":"json", NUL-terminated; back a 4-byte big-endian length and that
+// many bytes, within `timeout`. It returns {"result": <the command's JSON>} or, when the gateway
+// refused the request ("ERROR: (errno) ...\n<message>\n"), {"error": "<message>"}. Transport
+// problems and replies that are neither become AdminClientError with a message a person can act on.
 #pragma once
 
 #include <chrono>

@@ -19,7 +19,7 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"prefix", "alerts"}};
+        nlohmann::json r = {{kAdminPrefixKey, kCommandAlerts}};
         if (!lun_.empty()) r["lun"] = lun_;
         return r;
     }

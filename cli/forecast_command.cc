@@ -20,7 +20,7 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"prefix", "forecast accuracy"}};
+        nlohmann::json r = {{kAdminPrefixKey, kCommandForecastAccuracy}};
         if (!lun_.empty()) r["lun"] = lun_;
         return r;
     }

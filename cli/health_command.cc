@@ -37,7 +37,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "health"}}; }
+    nlohmann::json request() const override { return {{kAdminPrefixKey, kCommandHealth}}; }
     void render(const nlohmann::json& result, std::ostream& out) const override {
         HealthReport report;
         if (HealthReport::from_json(result, report)) out << report.text();

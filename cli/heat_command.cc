@@ -29,7 +29,7 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"prefix", "heat"}, {"lun", lun_}, {"first", first_}};
+        nlohmann::json r = {{kAdminPrefixKey, kCommandHeat}, {"lun", lun_}, {"first", first_}};
         if (count_) r["count"] = *count_;
         return r;
     }

@@ -177,9 +177,9 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        if (show_->parsed()) return {{"prefix", "lun show"}, {"lun", lun_}};
-        if (evacuate_->parsed()) return {{"prefix", "lun evacuate"}, {"lun", lun_}};
-        return {{"prefix", "lun list"}};
+        if (show_->parsed()) return {{kAdminPrefixKey, kCommandLunShow}, {"lun", lun_}};
+        if (evacuate_->parsed()) return {{kAdminPrefixKey, kCommandLunEvacuate}, {"lun", lun_}};
+        return {{kAdminPrefixKey, kCommandLunList}};
     }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         if (!show_->parsed()) {
@@ -290,7 +290,8 @@ private:
                           << '\n';
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
-            if (int rc = exchange({{"prefix", "lun show"}, {"lun", lun_}}, r); rc != kExitOk)
+            if (int rc = exchange({{kAdminPrefixKey, kCommandLunShow}, {"lun", lun_}}, r);
+                rc != kExitOk)
                 return rc;
         }
         bar.finish();

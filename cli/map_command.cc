@@ -18,7 +18,9 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "map"}, {"lun", lun_}}; }
+    nlohmann::json request() const override {
+        return {{kAdminPrefixKey, kCommandMap}, {"lun", lun_}};
+    }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         const auto extents = r["extents"].get<std::uint64_t>();
         std::map<std::uint64_t, std::string> away;

@@ -59,7 +59,7 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"prefix", "migrations"}, {"limit", limit_}};
+        nlohmann::json r = {{kAdminPrefixKey, kCommandMigrations}, {"limit", limit_}};
         if (!lun_.empty()) r["lun"] = lun_;
         return r;
     }

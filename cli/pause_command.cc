@@ -17,7 +17,9 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", pause_ ? "pause" : "resume"}}; }
+    nlohmann::json request() const override {
+        return {{kAdminPrefixKey, pause_ ? kCommandPause : kCommandResume}};
+    }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "migrations " << (r["paused"].get<bool>() ? "paused" : "running") << '\n';
     }

@@ -27,7 +27,9 @@ public:
 
 protected:
     nlohmann::json request() const override {
-        nlohmann::json r = {{"prefix", pin_ ? "pin" : "unpin"}, {"lun", lun_}, {"range", range_}};
+        nlohmann::json r = {{kAdminPrefixKey, pin_ ? kCommandPin : kCommandUnpin},
+                            {"lun", lun_},
+                            {"range", range_}};
         if (pin_) r["tier"] = tier_;
         return r;
     }

@@ -14,7 +14,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "reload"}}; }
+    nlohmann::json request() const override { return {{kAdminPrefixKey, kCommandReload}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "reloaded " << r["config"].get<std::string>() << '\n';
         const auto local = r.value("local_tiering_keys", nlohmann::json::array());

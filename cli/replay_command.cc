@@ -15,7 +15,7 @@
 #include "cli/replay_plot.h"
 #include "cli/replay_report.h"
 #include "cli/replay_sweep.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 #include "engine/trace/msr_writer.h"
@@ -263,7 +263,7 @@ private:
     int replay_trace() {
         if (trace_path_.empty())
             throw UsageError("give a TRACE file (or --generate KIND --out FILE)");
-        const auto registry = builtin_policy_registry();
+        const auto registry = replay_policy_registry();
         std::vector<std::string> names;
         if (policies_.empty() || policies_ == "all") {
             names = registry.names();

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier::cli {
 

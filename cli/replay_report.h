@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "cli/replay_sweep.h"
+#include "engine/policy/tier_model.h"
 #include "engine/replay/replay_result.h"
-#include "engine/replay/tier_model.h"
 
 namespace rbdtier::cli {
 

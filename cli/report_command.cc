@@ -92,9 +92,9 @@ public:
             Sample s;
             s.t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             json heat, show;
-            asking_ = "heat";
+            asking_ = kCommandHeat;
             if (int rc = exchange(heat); rc != kExitOk) return rc;
-            asking_ = "lun show";
+            asking_ = kCommandLunShow;
             if (int rc = exchange(show); rc != kExitOk) return rc;
             if (first.is_null()) first = heat;
             s.heat = heat["heat"];
@@ -134,7 +134,7 @@ public:
     }
 
 protected:
-    json request() const override { return {{"prefix", asking_}, {"lun", lun_}}; }
+    json request() const override { return {{kAdminPrefixKey, asking_}, {"lun", lun_}}; }
     void render(const json&, std::ostream&) const override {}
 
 private:
@@ -239,7 +239,7 @@ private:
     std::string lun_, out_;
     double seconds_ = 60;
     double interval_ = 1;
-    std::string asking_ = "heat";
+    std::string asking_ = kCommandHeat;
 };
 
 }  // namespace

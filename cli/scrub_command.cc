@@ -27,7 +27,8 @@ public:
 
     int run() override {
         nlohmann::json result;
-        const nlohmann::json status_request = {{"prefix", "scrub status"}, {"lun", lun_}};
+        const nlohmann::json status_request = {{kAdminPrefixKey, kCommandScrubStatus},
+                                               {"lun", lun_}};
         if (int rc = exchange(status_ ? status_request : request(), result); rc != kExitOk)
             return rc;
         if (!status_ && !no_wait_) {
@@ -51,7 +52,9 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "scrub"}, {"lun", lun_}}; }
+    nlohmann::json request() const override {
+        return {{kAdminPrefixKey, kCommandScrub}, {"lun", lun_}};
+    }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "state            " << r.value("state", "") << '\n';
         if (r.value("state", "") == "running") {

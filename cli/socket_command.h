@@ -1,5 +1,6 @@
 // SocketCommand: a verb of the `rbdtier` CLI answered by the running gateway over its admin
-// socket (see handler/admin_commands.h for the protocol).
+// socket (the protocol and its command names: common/admin_protocol.h; what each command
+// answers: handler/admin_commands.h).
 //
 // Every such verb has --socket PATH (default: admin_socket from --config, itself defaulting to
 // /etc/ceph/rbdtier.conf) and --format table|json. The subclass adds its own arguments, builds
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "common/admin_protocol.h"
 
 namespace rbdtier::cli {
 

@@ -15,7 +15,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "status"}}; }
+    nlohmann::json request() const override { return {{kAdminPrefixKey, kCommandStatus}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         out << "gateway  " << cell(r["gateway"]) << " (pid " << cell(r["pid"]) << ", up "
             << cell(r["uptime_s"]) << " s)\n"

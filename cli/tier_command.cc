@@ -17,7 +17,7 @@ public:
     }
 
 protected:
-    nlohmann::json request() const override { return {{"prefix", "tier list"}}; }
+    nlohmann::json request() const override { return {{kAdminPrefixKey, kCommandTierList}}; }
     void render(const nlohmann::json& r, std::ostream& out) const override {
         TextTable t(
             {"POOL", "CLASS", "SITE", "LOCAL", "LATENCY", "CAPACITY", "USED", "UTIL", "LUNS"});

@@ -26,60 +26,57 @@ struct CommandError : std::runtime_error {
     int error;
 };
 
-// Every command: its signature in Ceph's command-description syntax (the words of the prefix,
-// then one "name=...,type=..." word per argument) and its help line. What `help` and
-// `get_command_descriptions` list, and what `ceph daemon` validates a command line against.
+// Every command: its prefix (common/admin_protocol.h), its arguments in Ceph's
+// command-description syntax (one "name=...,type=..." word per argument) and its help line. What
+// `help` and `get_command_descriptions` list, and what `ceph daemon` validates a command line
+// against.
 struct CommandSpec {
-    const char* desc;
+    const char* prefix;
+    const char* arguments;
     const char* help;
+
+    std::string description() const {
+        return *arguments ? std::string(prefix) + " " + arguments : std::string(prefix);
+    }
 };
 constexpr CommandSpec kCommands[] = {
-    {"status", "gateway, site, pause state; per LUN lock ownership, engine and placement"},
-    {"health", "HEALTH_OK, HEALTH_WARN or HEALTH_ERR, with each problem and what it concerns"},
-    {"lun list", "LUNs: size, tenant, extents and bytes per tier, engine counters"},
-    {"lun show name=lun,type=CephString", "one LUN: tiers, engine, lock owner, I/O per tier"},
-    {"lun evacuate name=lun,type=CephString",
+    {kCommandStatus, "",
+     "gateway, site, pause state; per LUN lock ownership, engine and placement"},
+    {kCommandHealth, "",
+     "HEALTH_OK, HEALTH_WARN or HEALTH_ERR, with each problem and what it concerns"},
+    {kCommandLunList, "", "LUNs: size, tenant, extents and bytes per tier, engine counters"},
+    {kCommandLunShow, "name=lun,type=CephString",
+     "one LUN: tiers, engine, lock owner, I/O per tier"},
+    {kCommandLunEvacuate, "name=lun,type=CephString",
      "bring every extent home and keep it there (the home image alone is then the LUN)"},
-    {"tier list", "pools in use: device class, site, latency, capacity, used"},
-    {"migrations name=lun,type=CephString,req=false name=limit,type=CephInt,range=0,req=false",
+    {kCommandTierList, "", "pools in use: device class, site, latency, capacity, used"},
+    {kCommandMigrations,
+     "name=lun,type=CephString,req=false name=limit,type=CephInt,range=0,req=false",
      "migration queue, history (newest last, at most limit, default 50) and counters"},
-    {"map name=lun,type=CephString", "placement of every extent away from home"},
-    {"heat name=lun,type=CephString name=first,type=CephInt,range=0,req=false "
+    {kCommandMap, "name=lun,type=CephString", "placement of every extent away from home"},
+    {kCommandHeat,
+     "name=lun,type=CephString name=first,type=CephInt,range=0,req=false "
      "name=count,type=CephInt,range=0,req=false",
      "per extent: tier, heat, forecast, wanted tier, pin (at most 16384 extents from first)"},
-    {"forecast accuracy name=lun,type=CephString,req=false",
+    {kCommandForecastAccuracy, "name=lun,type=CephString,req=false",
      "precision, recall and wasted bytes per forecast model and per tenant"},
-    {"alerts name=lun,type=CephString,req=false", "anomalies the engine noticed"},
-    {"pin name=lun,type=CephString name=range,type=CephString name=tier,type=CephString",
+    {kCommandAlerts, "name=lun,type=CephString,req=false", "anomalies the engine noticed"},
+    {kCommandPin, "name=lun,type=CephString name=range,type=CephString name=tier,type=CephString",
      "keep extents in a tier (range: 0-15 extents, 0M-64M bytes or all)"},
-    {"unpin name=lun,type=CephString name=range,type=CephString",
+    {kCommandUnpin, "name=lun,type=CephString name=range,type=CephString",
      "hand pinned extents back to the policy"},
-    {"pause", "stop migrations on every LUN of the gateway"},
-    {"resume", "restart migrations on every LUN of the gateway"},
-    {"scrub name=lun,type=CephString",
+    {kCommandPause, "", "stop migrations on every LUN of the gateway"},
+    {kCommandResume, "", "restart migrations on every LUN of the gateway"},
+    {kCommandScrub, "name=lun,type=CephString",
      "start a scrub of a LUN: remove stray data, verify migrated extents' crc32c "
      "(scrub status follows it)"},
-    {"scrub status name=lun,type=CephString",
+    {kCommandScrubStatus, "name=lun,type=CephString",
      "the LUN's scrub: running (with its progress) or how it ended, and its report"},
-    {"reload", "re-read rbdtier.conf (a bad file is refused, the last good one kept)"},
-    {"version", "get rbdtier version"},
-    {"help", "list available commands"},
-    {"get_command_descriptions", "list available commands"},
+    {kCommandReload, "", "re-read rbdtier.conf (a bad file is refused, the last good one kept)"},
+    {kCommandVersion, "", "get rbdtier version"},
+    {kCommandHelp, "", "list available commands"},
+    {kCommandDescriptions, "", "list available commands"},
 };
-
-// The prefix of a command description: its words up to the first argument.
-std::string prefix_of(std::string_view desc) {
-    std::string out;
-    while (!desc.empty()) {
-        const std::size_t end = std::min(desc.find(' '), desc.size());
-        const std::string_view word = desc.substr(0, end);
-        if (word.find('=') != std::string_view::npos) break;
-        if (!out.empty()) out += ' ';
-        out += word;
-        desc.remove_prefix(std::min(end + 1, desc.size()));
-    }
-    return out;
-}
 
 // A description as Ceph's dump_cmd_to_json() gives it: a word per prefix word, an object of
 // key/value strings per argument.
@@ -114,7 +111,7 @@ std::string hostname() {
 }
 
 const GatewayLun& need_lun(const Gateway& gateway, const json& request) {
-    auto it = request.find("lun");
+    auto it = request.find(kAdminLunKey);
     if (it == request.end() || !it->is_string()) throw CommandError("missing argument 'lun'");
     const GatewayLun* lun = gateway.find_lun(it->get<std::string>());
     if (!lun) throw CommandError("unknown LUN '" + it->get<std::string>() + "'", ENOENT);
@@ -283,7 +280,7 @@ json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
 const std::vector<std::string>& AdminCommands::known() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (const CommandSpec& c : kCommands) out.push_back(prefix_of(c.desc));
+        for (const CommandSpec& c : kCommands) out.push_back(c.prefix);
         return out;
     }();
     return names;
@@ -291,7 +288,7 @@ const std::vector<std::string>& AdminCommands::known() {
 
 json AdminCommands::help() {
     json out = json::object();
-    for (const CommandSpec& c : kCommands) out[prefix_of(c.desc)] = c.help;
+    for (const CommandSpec& c : kCommands) out[c.prefix] = c.help;
     return out;
 }
 
@@ -301,7 +298,7 @@ json AdminCommands::command_descriptions() {
     for (const CommandSpec& c : kCommands) {
         char section[16];
         std::snprintf(section, sizeof(section), "cmd%03d", n++);
-        out[section] = {{"sig", signature_of(c.desc)}, {"help", c.help}};
+        out[section] = {{"sig", signature_of(c.description())}, {"help", c.help}};
     }
     return out;
 }
@@ -310,7 +307,8 @@ namespace {
 
 // The commands that change what the gateway does; handle() logs each of them once.
 bool changes_state(const std::string& name) {
-    for (const char* c : {"lun evacuate", "pin", "unpin", "pause", "resume", "scrub", "reload"})
+    for (const char* c : {kCommandLunEvacuate, kCommandPin, kCommandUnpin, kCommandPause,
+                          kCommandResume, kCommandScrub, kCommandReload})
         if (name == c) return true;
     return false;
 }
@@ -321,7 +319,7 @@ void append_arguments(log::Emitter& line, const json& request) {
     constexpr std::size_t kMaxLoggedValue = 80;
     if (!request.is_object()) return;
     for (const auto& [key, value] : request.items()) {
-        if (key == "prefix" || key == "lun" || key == "format") continue;
+        if (key == kAdminPrefixKey || key == kAdminLunKey || key == kAdminFormatKey) continue;
         std::string text = value.is_string()
                                ? value.get<std::string>()
                                : value.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -332,64 +330,63 @@ void append_arguments(log::Emitter& line, const json& request) {
 
 // The LUN a request names, as it names it ("" for none).
 std::string lun_named(const json& request) {
-    auto it = request.find("lun");
+    auto it = request.find(kAdminLunKey);
     return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
 
 AdminReply AdminCommands::handle(const json& request) {
-    auto prefix = request.find("prefix");
-    if (prefix == request.end() || !prefix->is_string())
-        return AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
-    const std::string name = prefix->get<std::string>();
+    if (auto problem = admin_request_problem(request)) return AdminReply::failure(EINVAL, *problem);
+    const std::string name = request[kAdminPrefixKey].get<std::string>();
     Outcome done;
     const auto arguments = [&request](log::Emitter& line) { append_arguments(line, request); };
     try {
         json result;
-        if (name == "help") {
+        if (name == kCommandHelp) {
             result = help();
-        } else if (name == "get_command_descriptions") {
+        } else if (name == kCommandDescriptions) {
             result = command_descriptions();
-        } else if (name == "version") {
+        } else if (name == kCommandVersion) {
             result = {{"version", RBDTIER_VERSION}};
-        } else if (name == "reload") {
+        } else if (name == kCommandReload) {
             result = reload(done);
-        } else if (name == "health") {
+        } else if (name == kCommandHealth) {
             result = gateway_.health().to_json();  // takes the LUN list itself
-        } else if (name == "pause" || name == "resume") {
-            gateway_.set_paused(name == "pause");
+        } else if (name == kCommandPause || name == kCommandResume) {
+            gateway_.set_paused(name == kCommandPause);
             result = {{"paused", gateway_.paused()}};
-            done.text = std::string("migrations ") + (name == "pause" ? "paused" : "resumed") +
+            done.text = std::string("migrations ") +
+                        (name == kCommandPause ? "paused" : "resumed") +
                         " on every LUN of the gateway";
         } else {
             auto lock = gateway_.lock_luns();
-            if (name == "status")
+            if (name == kCommandStatus)
                 result = status();
-            else if (name == "lun list")
+            else if (name == kCommandLunList)
                 result = lun_list();
-            else if (name == "lun show")
+            else if (name == kCommandLunShow)
                 result = lun_show(need_lun(gateway_, request));
-            else if (name == "lun evacuate")
+            else if (name == kCommandLunEvacuate)
                 result = evacuate(need_lun(gateway_, request), done);
-            else if (name == "tier list")
+            else if (name == kCommandTierList)
                 result = tier_list();
-            else if (name == "migrations")
+            else if (name == kCommandMigrations)
                 result = migrations(request);
-            else if (name == "map")
+            else if (name == kCommandMap)
                 result = map(need_lun(gateway_, request));
-            else if (name == "scrub")
+            else if (name == kCommandScrub)
                 result = scrub(need_lun(gateway_, request), done);
-            else if (name == "scrub status")
+            else if (name == kCommandScrubStatus)
                 result = scrub_status(need_lun(gateway_, request));
-            else if (name == "heat")
+            else if (name == kCommandHeat)
                 result = heat(need_lun(gateway_, request), request);
-            else if (name == "forecast accuracy")
+            else if (name == kCommandForecastAccuracy)
                 result = forecast_accuracy(request);
-            else if (name == "alerts")
+            else if (name == kCommandAlerts)
                 result = alerts(request);
-            else if (name == "pin" || name == "unpin")
-                result = pin(need_lun(gateway_, request), request, name == "pin", done);
+            else if (name == kCommandPin || name == kCommandUnpin)
+                result = pin(need_lun(gateway_, request), request, name == kCommandPin, done);
             else
                 return AdminReply::failure(
                     EINVAL, "unknown command prefix " + name + " ('help' lists the commands)");

@@ -1,6 +1,5 @@
 #include "handler/admin_socket.h"
 
-#include <arpa/inet.h>
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,7 +11,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -23,28 +21,14 @@ namespace rbdtier {
 namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 
-std::string admin_reply_body(const AdminReply& reply, bool pretty) {
-    if (reply.error != 0) {  // "(22) Invalid argument": how Ceph's cpp_strerror() says an errno
-
-        return "ERROR: (" + std::to_string(reply.error) + ") " +
-               std::system_category().message(reply.error) + "\n" + reply.message + "\n";
-    }
-    std::string out =
-        reply.result.dump(pretty ? 4 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (pretty) out += '\n';
-    return out;
-}
-
 std::string answer_admin_request(std::string_view request, const AdminSocket::Handler& handler) {
     const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
     bool pretty = true;
     AdminReply reply;
-    if (parsed.is_discarded() || !parsed.is_object()) {
-        reply = AdminReply::failure(EINVAL, "invalid request: not a JSON object");
-    } else if (auto p = parsed.find("prefix"); p == parsed.end() || !p->is_string()) {
-        reply = AdminReply::failure(EINVAL, "invalid request: no string \"prefix\"");
+    if (auto problem = admin_request_problem(parsed)) {
+        reply = AdminReply::failure(EINVAL, *problem);
     } else {
-        auto f = parsed.find("format");
+        auto f = parsed.find(kAdminFormatKey);
         pretty = f == parsed.end() || *f != "json";
         try {
             reply = handler(parsed);
@@ -88,7 +72,7 @@ public:
     void cut(const std::string& why) override {
         if (state_ == State::kReading) {
             const std::string frame =
-                framed(admin_reply_body(AdminReply::failure(EAGAIN, why), true));
+                frame_admin_reply(admin_reply_body(AdminReply::failure(EAGAIN, why), true));
             boost::system::error_code ignored;
             socket_.non_blocking(true, ignored);
             socket_.write_some(asio::buffer(frame), ignored);
@@ -138,7 +122,7 @@ private:
 
     void on_read(boost::system::error_code ec, std::size_t from) {
         if (state_ != State::kReading) return;
-        const auto end = request_.find_first_of(std::string_view("\0\n", 2), from);
+        const auto end = admin_request_end(request_, from);
         if (end != std::string::npos) {
             request_.resize(end);
             return answer();
@@ -163,15 +147,9 @@ private:
         send(admin_reply_body(AdminReply::failure(error, message), true));
     }
 
-    // The reply on the wire: its length (4 bytes, big-endian), then its bytes.
-    static std::string framed(const std::string& body) {
-        const std::uint32_t length = htonl(static_cast<std::uint32_t>(body.size()));
-        return std::string(reinterpret_cast<const char*>(&length), sizeof(length)) + body;
-    }
-
     void send(const std::string& body) {
         state_ = State::kReplying;
-        reply_ = framed(body);
+        reply_ = frame_admin_reply(body);
         arm_deadline();
         auto self = shared_from_this();
         asio::async_write(socket_, asio::buffer(reply_),

@@ -2,12 +2,10 @@
 // socket protocol of the Ceph daemons (what `ceph daemon PATH CMD` and `ceph --admin-daemon PATH
 // CMD` send), served with Boost.Asio on a thread of its own (never on an I/O thread).
 //
-// Protocol, one exchange per connection: the client sends a JSON object whose "prefix" names the
-// command, with the command's arguments beside it, ended by a NUL byte (a newline also ends it);
-// the server answers with a 4-byte big-endian length and that many bytes, then closes. Success is
-// the command's result as JSON (pretty-printed unless the request has "format":"json"); failure
-// is "ERROR: (<errno>) <strerror>\n<message>\n", as Ceph daemons answer. The socket frames and
-// guards; the handler answers every well-formed request (a JSON object with a string "prefix").
+// Protocol (common/admin_protocol.h), one exchange per connection: a JSON request ended by a NUL
+// (or a newline), answered by a length-prefixed reply, then the connection is closed. The socket
+// frames and guards; the handler answers every well-formed request (a JSON object with a string
+// "prefix").
 //
 // Guards, so that no client can stall another or grow the process without bound; each answers
 // with such an error, closes the connection and is logged (at most once per kind every 10 s):
@@ -32,6 +30,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/admin_protocol.h"
+
 namespace rbdtier {
 
 struct AdminSocketOptions {
@@ -43,21 +43,6 @@ struct AdminSocketOptions {
     std::chrono::milliseconds accept_pause{100};
     std::function<void(const std::string& line)> log;  // warnings; null: not logged
 };
-
-// What a command answers: its result, or an errno and a message.
-struct AdminReply {
-    int error = 0;  // 0: success; else a positive errno (EINVAL, ENOENT, ...)
-    std::string message;
-    nlohmann::json result;
-
-    static AdminReply ok(nlohmann::json result) { return {0, {}, std::move(result)}; }
-    static AdminReply failure(int error, std::string message) {
-        return {error, std::move(message), nullptr};
-    }
-};
-
-// The reply's bytes after the length: the result as JSON, or Ceph's "ERROR: ..." text.
-std::string admin_reply_body(const AdminReply& reply, bool pretty);
 
 class AdminSocket {
 public:

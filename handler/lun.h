@@ -40,7 +40,7 @@
 #include "ceph/settings_store.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 #include "handler/free_list.h"
 #include "handler/initiator_names.h"
 #include "handler/io_command.h"

@@ -19,7 +19,7 @@
 #include "ceph/tier_discovery.h"
 #include "ceph/tiered_lun_store.h"
 #include "common/log.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "handler/lun.h"
 
 namespace rbdtier {

@@ -1,5 +1,5 @@
 // engine_replay_compare: predictive against the baseline policies on the synthetic workloads,
-// through the replay simulator (helper "replay"'s), with the acceptance figures.
+// through the replay simulator (engine/replay/), with the acceptance figures.
 //
 // Usage: engine_replay_compare [workload ...] [--duration S] [--iops N] [--seed N]
 // Prints per workload and policy: mean/p99 latency, fast share, migrations, wasted, refused, and
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/policy/predictive_config.h"
 #include "engine/predictive_policy.h"
-#include "engine/replay/policy_registry.h"
-#include "engine/replay/predictive_config.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
         }
     }
     if (kinds.empty()) kinds = all_workload_kinds();
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     for (WorkloadKind kind : kinds) {
         const auto events = generate_workload(kind, params);
         const ReplayConfig config = standard_replay_config(events);

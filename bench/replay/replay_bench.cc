@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 #include "engine/trace/trace_error.h"
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
                 kind_name.c_str(), events.size(), p.duration_s, seconds_since(t),
                 static_cast<double>(events.size()) / seconds_since(t) / 1e6);
     const ReplayConfig config = standard_replay_config(events);
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     const auto names = policy_list.empty() ? registry.names() : split(policy_list);
     std::printf("\n%-11s %12s %12s %8s %8s %10s %12s\n", "policy", "I/Os/s wall", "I/Os/s cpu",
                 "wall s", "cpu s", "mean ms", "migrations");

@@ -44,7 +44,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
 #include "handler/lun.h"

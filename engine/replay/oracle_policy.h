@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "engine/placement_policy.h"
-#include "engine/replay/ranked_placement.h"
+#include "engine/policy/ranked_placement.h"
 
 namespace rbdtier {
 

@@ -25,8 +25,8 @@
 
 #include "engine/io_event.h"
 #include "engine/placement_policy.h"
+#include "engine/policy/tier_model.h"
 #include "engine/replay/replay_result.h"
-#include "engine/replay/tier_model.h"
 
 namespace rbdtier {
 

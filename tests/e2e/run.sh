@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/run.sh: real-kernel end-to-end test of a tcmu-runner handler (issue 5). Contract:
+# tests/e2e/run.sh: real-kernel end-to-end test of a tcmu-runner handler. Contract:
 #   Boots a Debian 12 guest (Debian's kernel, a debootstrap root file system as initramfs, cached in
 #   --cache keyed by the package list and this script's version) under QEMU software emulation. In
 #   the guest, Debian's tcmu-runner loads the handler given with --handler, targetcli creates a

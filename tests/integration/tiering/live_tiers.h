@@ -9,7 +9,7 @@
 #include "ceph/image.h"
 #include "ceph/lun_tiering.h"
 #include "engine/placement_policy.h"
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier::test {
 

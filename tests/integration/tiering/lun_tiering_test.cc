@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 

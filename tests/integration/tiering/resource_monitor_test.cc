@@ -13,7 +13,7 @@
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/lun_tiering.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
 #include "tiered_lun_fixture.h"
 

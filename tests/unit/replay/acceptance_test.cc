@@ -9,7 +9,7 @@
 #include <map>
 
 #include "engine/placement_policy.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 
@@ -23,7 +23,7 @@ std::map<std::string, ReplayResult> run(WorkloadKind kind) {
     p.seed = 11;
     const auto events = generate_workload(kind, p);
     const ReplayConfig config = standard_replay_config(events);
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     std::map<std::string, ReplayResult> out;
     for (const char* name : {"none", "reactive", "frequency", "oracle", "predictive"}) {
         auto policy = registry.create(name, {config, events});
@@ -35,7 +35,7 @@ std::map<std::string, ReplayResult> run(WorkloadKind kind) {
 class Structured : public ::testing::TestWithParam<WorkloadKind> {};
 
 TEST_P(Structured, PredictiveBeatsBaselinesAndClosesTheGap) {
-    if (!builtin_policy_registry().contains("predictive"))
+    if (!replay_policy_registry().contains("predictive"))
         GTEST_SKIP() << "predictive policy not built yet";
     const auto r = run(GetParam());
     const double none = r.at("none").mean_latency_us, oracle = r.at("oracle").mean_latency_us;
@@ -82,7 +82,7 @@ private:
 };
 
 TEST(Unstructured, PredictiveNoWorseThanNoneOnUniformRandom) {
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive policy not built yet";
     WorkloadParams p;
     p.duration_s = 3600;

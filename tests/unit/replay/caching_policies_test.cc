@@ -1,7 +1,7 @@
 // The promote-on-access candidates (caching_policies.h) on workloads built to favour each, and
 // on one where none may churn: each must beat reactive placement where its idea applies, and
 // move no more than reactive does on structureless load.
-#include "engine/replay/caching_policies.h"
+#include "engine/policy/caching_policies.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <random>
 #include <string>
 
-#include "engine/replay/baseline_policies.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/baseline_policies.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
 
@@ -54,7 +54,7 @@ ReplayConfig two_tiers(const std::vector<IoEvent>& events, std::uint64_t fast_ex
 
 ReplayResult run(const std::string& name, const ReplayConfig& c,
                  const std::vector<IoEvent>& events) {
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     auto policy = registry.create(name, {c, events});
     return replay(c, events, *policy);  // throws if physics breaks
 }
@@ -154,7 +154,7 @@ TEST(CachingPolicies, NoMoreChurnThanReactiveOnUniformRandomLoad) {
 }
 
 TEST(CachingPolicies, VariantsAreRegisteredWithADescription) {
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     for (const auto& v : caching_variants()) {
         SCOPED_TRACE(v.name);
         ASSERT_TRUE(registry.contains(v.name));

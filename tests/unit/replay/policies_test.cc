@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 
@@ -49,7 +49,7 @@ protected:
         p.seed = 3;
         const auto events = generate_workload(kind, p);
         const ReplayConfig config = constrained_config(events);
-        const auto registry = builtin_policy_registry();
+        const auto registry = replay_policy_registry();
         Outcome out;
         for (const auto& name : registry.names()) {
             auto policy = registry.create(name, {config, events});
@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(Workloads, EveryWorkload, ::testing::ValuesIn(all_workl
                          });
 
 TEST(PolicyRegistry, KnowsTheBaselinesAndRefusesUnknownNames) {
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     for (const char* name : {"none", "reactive", "frequency", "oracle"})
         EXPECT_TRUE(registry.contains(name)) << name;
     ReplayConfig c = default_replay_config();

@@ -1,6 +1,6 @@
 // StrategySelector on workloads built to favour one candidate: it must follow that candidate,
 // and its real latency must come close to the best candidate's own replay.
-#include "engine/strategy_selector.h"
+#include "engine/policy/strategy_selector.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <random>
 #include <stdexcept>
 
-#include "engine/replay/baseline_policies.h"
+#include "engine/policy/baseline_policies.h"
 #include "engine/replay/oracle_policy.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
 
@@ -410,7 +410,7 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
 }
 
 TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
     ASSERT_TRUE(registry.contains("forecast")) << "the forecast engine alone, as a policy";
     const auto events = shifting_hot_set(11);

@@ -1,4 +1,4 @@
-#include "engine/replay/caching_policies.h"
+#include "engine/policy/caching_policies.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "engine/replay/baseline_policies.h"
+#include "engine/policy/baseline_policies.h"
 
 namespace rbdtier {
 

@@ -18,7 +18,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
-#include "engine/replay/ranked_placement.h"
+#include "engine/policy/ranked_placement.h"
 
 namespace rbdtier {
 

@@ -6,14 +6,14 @@
 // The engine's configuration is derived from the replay configuration (engine_config_for, see
 // predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
 // and migration budget as the executor.
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 
 #if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
+#include "engine/policy/baseline_policies.h"
+#include "engine/policy/caching_policies.h"
+#include "engine/policy/predictive_config.h"
+#include "engine/policy/strategy_selector.h"
 #include "engine/predictive_policy.h"
-#include "engine/replay/baseline_policies.h"
-#include "engine/replay/caching_policies.h"
-#include "engine/replay/predictive_config.h"
-#include "engine/strategy_selector.h"
 #define RBDTIER_HAVE_PREDICTIVE 1
 #endif
 

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/replay/baseline_policies.h"
+#include "engine/policy/baseline_policies.h"
 
 namespace rbdtier {
 

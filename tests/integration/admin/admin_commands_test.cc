@@ -22,7 +22,7 @@
 #include "../tiering/live_tiers.h"
 #include "../tiering/tiered_lun_fixture.h"
 #include "ceph/lun_tiering.h"
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 #include "handler/admin_commands.h"
 #include "handler/gateway.h"
 #include "handler/metrics_server.h"
@@ -35,26 +35,13 @@ using nlohmann::json;
 constexpr std::uint64_t kExtent = 4 << 20;
 constexpr std::uint64_t kExtents = 8;
 
-struct CliRun {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
+using CliRun = test_support::SplitRun;
+using test_support::read_file;
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
+// The CLI with stdout and stderr apart.
 CliRun run_cli(const std::string& args) {
-    const std::string err_path = ::testing::TempDir() + "/cli_err." + std::to_string(::getpid());
-    const std::string cmd = std::string(RBDTIER_CLI_PATH) + " " + args + " 2>" + err_path;
-    const test_support::ShellRun run = test_support::run_shell(cmd);
-    CliRun r{run.code, run.out, slurp(err_path)};
-    std::remove(err_path.c_str());
-    return r;
+    return test_support::run_split(std::string(RBDTIER_CLI_PATH) + " " + args,
+                                   ::testing::TempDir());
 }
 
 json run_json(const std::string& args) {
@@ -579,7 +566,7 @@ TEST_F(CliGateway, ReportWritesHeatPlacementAndLatencyPictures) {
     const std::size_t samples = r["samples"].get<std::size_t>();
     EXPECT_GE(samples, 2u);
     EXPECT_EQ(r["extents"], kExtents);
-    const std::string html = slurp(out);
+    const std::string html = read_file(out);
     auto count = [&](const std::string& needle) {
         std::size_t n = 0;
         for (auto at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1))
@@ -610,7 +597,7 @@ TEST(ReplayPlot, WritesLatencyShareAndMigrationPictures) {
         run_cli("replay " + base + ".csv --policy none,reactive --plot " + base + ".html --json");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_FALSE(json::parse(r.out, nullptr, false).is_discarded()) << r.out;
-    const std::string html = slurp(base + ".html");
+    const std::string html = read_file(base + ".html");
     EXPECT_NE(html.find("<h1>rbdtier replay</h1>"), std::string::npos);
     std::size_t bars = 0, shares = 0;
     for (auto at = html.find("class='bar'"); at != std::string::npos;

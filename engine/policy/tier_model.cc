@@ -1,4 +1,4 @@
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 #include <algorithm>
 #include <limits>

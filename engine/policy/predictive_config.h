@@ -9,7 +9,7 @@
 #pragma once
 
 #include "engine/engine_config.h"
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier {
 

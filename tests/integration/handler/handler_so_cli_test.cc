@@ -1,5 +1,5 @@
 // Every `rbdtier` CLI verb against the gateway inside the real handler_rbdtier.so, loaded by the
-// harness the way tcmu-runner loads it, on the local cluster (issue 6). Two LUNs serve checked
+// harness the way tcmu-runner loads it, on the local cluster. Two LUNs serve checked
 // I/O the whole time: a tiered one (home hdd-a, all four pools, predictive policy, a 2 s horizon,
 // a small nvme-a quota, a tenant) and an untiered one. Each verb's JSON is checked against what
 // the test knows on its own: what it wrote and read, the placement map and the tenant store read
@@ -39,6 +39,7 @@
 #include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 #include "tests/support/raw_admin_client.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier {
 namespace {
@@ -56,29 +57,13 @@ const std::vector<std::string> kTiers = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 constexpr const char* kScanner = "iqn.2026-01.org.rbdtier:scanner";
 constexpr const char* kHotReader = "iqn.2026-01.org.rbdtier:hot-reader";
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using Split = test_support::SplitRun;
+using test_support::read_file;
 
 // The CLI with stdout and stderr apart (exit codes and messages of refusals).
-struct Split {
-    int code = -1;
-    std::string out, err;
-};
-
 Split cli(const std::string& args) {
-    const std::string err_path = ::testing::TempDir() + "/so-cli-err." + std::to_string(::getpid());
-    const CliRun r =
-        run_command(std::string(RBDTIER_CLI_PATH) + " " + args + " 2>" + err_path + " ; exit $?");
-    Split s;
-    s.code = r.code;
-    s.out = r.out;
-    s.err = slurp(err_path);
-    std::remove(err_path.c_str());
-    return s;
+    return test_support::run_split(std::string(RBDTIER_CLI_PATH) + " " + args,
+                                   ::testing::TempDir());
 }
 
 std::string pool_at(const std::map<std::uint64_t, ceph::PlacementEntry>& map, std::uint64_t e) {
@@ -666,7 +651,7 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         "report " + tiered_lun + " --out " + report + " --seconds 0.5 --interval 0.25", sock);
     EXPECT_GE(rep["samples"].get<std::uint64_t>(), 2u) << rep.dump();
     EXPECT_EQ(rep["extents"], kTieredExtents);
-    const std::string html = slurp(report);
+    const std::string html = read_file(report);
     EXPECT_NE(html.find("<svg"), std::string::npos);
     EXPECT_NE(html.find(tiered_lun), std::string::npos);
 

@@ -1,4 +1,4 @@
-#include "engine/replay/ranked_placement.h"
+#include "engine/policy/ranked_placement.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,10 +1,9 @@
-#include "engine/replay/policy_registry.h"
+#include "engine/policy/policy_registry.h"
 
 #include <stdexcept>
 
-#include "engine/replay/baseline_policies.h"
-#include "engine/replay/caching_policies.h"
-#include "engine/replay/oracle_policy.h"
+#include "engine/policy/baseline_policies.h"
+#include "engine/policy/caching_policies.h"
 
 namespace rbdtier {
 
@@ -55,12 +54,6 @@ PolicyRegistry builtin_policy_registry() {
           [](const PolicyContext& c) {
               return std::make_unique<FrequencyPolicy>(c.config.extent_bytes, FrequencyParams{},
                                                        TenantSlots::from(c.config));
-          });
-    r.add("oracle", "knows the future accesses within the horizon (upper bound)",
-          [](const PolicyContext& c) {
-              return std::make_unique<OraclePolicy>(c.events, c.config.extent_bytes,
-                                                    c.config.horizon_us,
-                                                    TenantSlots::from(c.config));
           });
     for (const auto& variant : caching_variants())
         r.add(variant.name, variant.description,

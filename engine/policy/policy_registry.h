@@ -1,10 +1,13 @@
-// PolicyRegistry: the placement policies the replay can compare, by name.
+// PolicyRegistry: placement policies by name.
 //
-// A registry is a value (no global state): builtin_policy_registry() returns none, reactive,
-// frequency, oracle and, when the engine provides engine/predictive_policy.h, predictive (the
-// strategy selector) and forecast (the engine's forecast placement alone).
-// A factory receives the replay configuration and the events about to be replayed (only the
-// oracle reads them). Unknown names give std::invalid_argument listing the known ones.
+// A registry is a value (no global state): builtin_policy_registry() returns the policies a live
+// gateway can run: none, reactive, frequency, the caching variants and, when the engine provides
+// engine/predictive_policy.h, predictive (the strategy selector) and forecast (the engine's
+// forecast placement alone). The replay adds the policies that need the recorded future
+// (engine/replay/replay_policies.h).
+// A factory receives the tiering configuration and the events about to be replayed (empty on a
+// live gateway; only replay-only policies read them). Unknown names give std::invalid_argument
+// listing the known ones.
 #pragma once
 
 #include <functional>
@@ -15,7 +18,7 @@
 
 #include "engine/io_event.h"
 #include "engine/placement_policy.h"
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier {
 

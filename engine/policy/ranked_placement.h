@@ -18,7 +18,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
-#include "engine/replay/tier_model.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier {
 

@@ -1,4 +1,4 @@
-#include "engine/strategy_selector.h"
+#include "engine/policy/strategy_selector.h"
 
 #include <algorithm>
 #include <cmath>
