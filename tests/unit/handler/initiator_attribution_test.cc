@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/log.h"
 
@@ -227,6 +230,37 @@ TEST(InitiatorAttribution, SamplerThreadPublishesWithinADeadline) {
         std::this_thread::yield();
     EXPECT_EQ(a.next(), name_id(kA));
     a.stop();
+}
+
+TEST(InitiatorAttribution, CommandsDuringSamplesGetOnlyPublishedInitiators) {
+    FakeConfigfs cfs;
+    cfs.export_lun(0);
+    cfs.map(kA, 0, 0);
+    cfs.map(kB, 0, 0);
+    InitiatorAttribution a(cfs.root(), "core/user_1/lun0", nullptr, "p/i");
+    a.sample();
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0};
+    std::vector<std::thread> io;
+    for (int t = 0; t < 3; ++t)
+        io.emplace_back([&] {
+            while (!done.load()) {
+                const std::uint32_t id = a.next();
+                if (id != 0 && id != name_id(kA) && id != name_id(kB)) bad.fetch_add(1);
+            }
+        });
+    // Alternate exact A, exact B and apportioned A+B while the I/O threads draw.
+    std::uint64_t ca = 0, cb = 0;
+    for (int i = 0; i < 60; ++i) {
+        ca += (i % 3 != 1) ? 5 : 0;
+        cb += (i % 3 != 0) ? 7 : 0;
+        cfs.set(kA, 0, ca, 0, 0);
+        cfs.set(kB, 0, cb, 0, 0);
+        a.sample();
+    }
+    done.store(true);
+    for (auto& t : io) t.join();
+    EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(BackstoreOfUio, ParsesTheKernelsUioName) {
