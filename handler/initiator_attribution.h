@@ -20,6 +20,8 @@
 //     none moved                              -> the previous attribution stays (idle LUN);
 //     nothing known (no backstore or ACL in configfs, a demo-mode TPG, unreadable or garbage
 //     counters)                               -> shared: initiator 0.
+//   The attribution follows the counters one interval late: the first commands of an initiator
+//   that starts while another was active count as the other's until the next sample.
 //   The topology is found again at every sample (ACLs come and go while the LUN is open); an
 //   initiator seen for the first time only sets its baseline. A counter that goes backwards
 //   (ACL recreated) sets a new baseline. Each distinct problem is logged once (warning) until
