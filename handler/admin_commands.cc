@@ -480,6 +480,52 @@ json io_json(const GatewayLun& lun) {
     }
     return out;
 }
+// Who sends the LUN's commands: how they are attributed now (configfs counters, or the host's
+// own names), and what each initiator did as attributed (commands, bytes, extents touched).
+json initiators_json(const GatewayLun& lun) {
+    json out = json::object();
+    if (lun.attribution) {
+        const AttributionReport r = lun.attribution->report();
+        json counters = json::array();
+        for (const InitiatorCounters& c : r.initiators)
+            counters.push_back({{"initiator", c.id},
+                                {"name", c.name},
+                                {"num_cmds", c.num_cmds},
+                                {"read_mib", c.read_mib},
+                                {"write_mib", c.write_mib},
+                                {"cmds_last_interval", c.cmds_delta},
+                                {"share", c.share}});
+        out["source"] = "configfs";
+        out["attribution"] = to_string(r.kind);
+        out["problem"] = r.problem.empty() ? json(nullptr) : json(r.problem);
+        out["backstore"] = r.backstore;
+        out["samples"] = r.samples;
+        out["configfs"] = std::move(counters);
+    } else {
+        out["source"] = lun.activity ? "host" : "none";
+    }
+    json activity = json::array();
+    if (lun.activity) {
+        for (const InitiatorActivity::Entry& e : lun.activity->entries()) {
+            std::optional<std::string> name;
+            if (lun.initiators && e.initiator != 0) name = lun.initiators->name_of(e.initiator);
+            json extents = json::array();
+            for (const auto& [first, last] : e.extents) extents.push_back({first, last});
+            activity.push_back({{"initiator", e.initiator},
+                                {"initiator_name", e.initiator == 0 ? json("shared")
+                                                   : name           ? json(*name)
+                                                                    : json(nullptr)},
+                                {"commands", e.commands},
+                                {"read_bytes", e.read_bytes},
+                                {"write_bytes", e.write_bytes},
+                                {"extents", std::move(extents)}});
+        }
+        out["untracked_commands"] = lun.activity->untracked_commands();
+        out["extent_bytes"] = lun.activity->extent_bytes();
+    }
+    out["activity"] = std::move(activity);
+    return out;
+}
 }  // namespace
 
 json AdminCommands::lun_show(const GatewayLun& lun) const {
@@ -493,6 +539,7 @@ json AdminCommands::lun_show(const GatewayLun& lun) const {
     if (lun.settings_problems) out["settings_problems"] = lun.settings_problems();
     out["lock_owner"] = lock_json(lun);
     out["io"] = io_json(lun);
+    out["initiators"] = initiators_json(lun);
     return out;
 }
 

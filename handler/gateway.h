@@ -44,6 +44,7 @@
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
 #include "handler/gateway_health.h"
+#include "handler/initiator_attribution.h"
 #include "handler/initiator_names.h"
 #include "handler/lun_io_metrics.h"
 #include "handler/scrub_jobs.h"
@@ -73,6 +74,10 @@ struct GatewayLun {
     std::function<std::string()> tiering_problem;  // why it cannot own/follow tiering ("": fine)
     const LunIoMetrics* io_metrics = nullptr;      // null until the I/O path records them
     const InitiatorNames* initiators = nullptr;    // names of the ids alerts carry; null: none
+    // Who sends the LUN's commands: the configfs attribution (null: the host names initiators,
+    // or none is known) and what each initiator did (null: not recorded).
+    const InitiatorAttribution* attribution = nullptr;
+    const InitiatorActivity* activity = nullptr;
     double horizon_s = 0;  // the tiering's horizon and round at open (0 = not known)
     double round_s = 0;
     // The policy, horizon and round in force now (null: those above and `policy`).

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -38,6 +39,12 @@
 
 namespace rbdtier {
 namespace {
+
+// Where the kernel shows a TCMU device's UIO name and the target's configuration, and how often
+// a LUN's initiator counters there are sampled (handler/initiator_attribution.h).
+constexpr const char* kUioClassRoot = "/sys/class/uio";
+constexpr const char* kConfigfsTargetRoot = "/sys/kernel/config/target";
+constexpr std::chrono::milliseconds kAttributionPeriod{500};
 
 // Writes rbdtier's lines to tcmu-runner's log, tagged "rbdtier", with the call site's function
 // and line. tcmu-runner filters them by its own log_level (/etc/tcmu/tcmu.conf).
@@ -184,6 +191,8 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
     g.tiering_problem = [&lun] { return lun.tiering_problem(); };
     g.io_metrics = &metrics;
     g.initiators = &lun.initiators();
+    g.attribution = lun.initiator_attribution();
+    g.activity = &lun.initiator_activity();
     if (lun.tiered()) {
         g.horizon_s = lun.tiering_settings().horizon_s;
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
@@ -310,14 +319,26 @@ int open_impl(tcmu_device* dev) {
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
-    auto lun =
-        Lun::open(*parsed.config, geometry, host_functions(), gateway_host().config_for_open(),
-                  gateway_host().cluster_settings_object());
+    const TcmuHost host = host_functions();
+    auto lun = Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
+                         gateway_host().cluster_settings_object());
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();
     }
     Lun& l = **lun;
+    if (host.initiator == nullptr) {
+        // The runner does not say which initiator sent a command: the target's configfs does.
+        const char* uio = tcmu_dev_get_uio_name(dev);
+        const BackstoreLookup found = backstore_of_uio(kUioClassRoot, uio != nullptr ? uio : "");
+        if (found.backstore.empty()) {
+            RBDTIER_LOG_WARNING(l.config().spec(),
+                                "commands counted as from the shared initiator: " << found.error);
+        } else {
+            l.attribute_initiators_from_configfs(kConfigfsTargetRoot, found.backstore,
+                                                 kAttributionPeriod);
+        }
+    }
     if (auto features = l.image().features();
         features && (*features & RBD_FEATURE_EXCLUSIVE_LOCK) == 0) {
         RBDTIER_LOG_WARNING(l.config().spec(),

@@ -188,13 +188,23 @@ Lun::Lun(LunConfig config, TieringSettings settings, const TcmuHost& host, ceph:
       io_(std::move(io)),
       image_(std::move(image)),
       info_(info),
-      size_(size) {}
+      size_(size) {
+    activity_ = std::make_unique<InitiatorActivity>(size, info_.object_size);
+}
+
+void Lun::attribute_initiators_from_configfs(std::string configfs_root, std::string backstore,
+                                             std::chrono::milliseconds period) {
+    attribution_ = std::make_unique<InitiatorAttribution>(
+        std::move(configfs_root), std::move(backstore), &initiators_, config_.spec());
+    attribution_->start(period);
+}
 
 Lun::~Lun() {
     // The rounds (and the settings follow-up and migrations they run) and the map's watch run on
     // their own threads in this LUN's members: they end before any member is destroyed.
     if (tiering_) tiering_->stop();
     watch_.reset();
+    if (attribution_) attribution_->stop();
     // The runner drains commands before close; this only guards against a broken host.
     while (in_flight_.load(std::memory_order_acquire) != 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -238,7 +248,13 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
         const char* initiator = host_.initiator(dev, cmd);
         c->initiator = name_id(initiator);
         initiators_.note(c->initiator, initiator);
+    } else if (attribution_) {
+        c->initiator = attribution_->next();
     }
+    activity_->record(
+        c->initiator,
+        kind == IoKind::kWrite || kind == IoKind::kWriteSame || kind == IoKind::kCompareAndWrite,
+        kind != IoKind::kFlush && kind != IoKind::kUnmap, off, len);
     c->start_us = now_us();
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     return c;

@@ -12,9 +12,11 @@
 // control calls made from the runner's threads. The host's functions are passed in (TcmuHost) so
 // the I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
 // commands. An unmap callout made for a WRITE SAME with UNMAP whose block is not all zeros
-// writes that block instead (unmapped blocks read zeros); a WRITE SAME with ANCHOR is refused. (The
-// initiator of a command is known only where the host says it: the harness; tcmu-runner 1.5.4 does
-// not pass it to handlers, and all its commands count as initiator 0.)
+// writes that block instead (unmapped blocks read zeros); a WRITE SAME with ANCHOR is refused. The
+// initiator of a command is the one the host names (the harness); tcmu-runner 1.5.4 names none, so
+// with attribute_initiators_from_configfs() it is the one the target's configfs counters point at
+// (handler/initiator_attribution.h), else initiator 0 (shared). Every command is counted, with its
+// extents, under its initiator in initiator_activity().
 #pragma once
 
 #include <sys/uio.h>
@@ -42,6 +44,7 @@
 #include "ceph/tier_images.h"
 #include "engine/policy/tier_model.h"
 #include "handler/free_list.h"
+#include "handler/initiator_attribution.h"
 #include "handler/initiator_names.h"
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
@@ -151,6 +154,14 @@ public:
     void set_cluster_settings_listener(
         std::function<void(const std::map<std::string, std::string>&)> listener);
     const InitiatorNames& initiators() const { return initiators_; }
+    // Attributes the commands the host does not name an initiator for from the target's
+    // configfs under `configfs_root`, the LUN's backstore being `backstore` there, sampled every
+    // `period` on a thread of the attribution's own. Call before the first command.
+    void attribute_initiators_from_configfs(std::string configfs_root, std::string backstore,
+                                            std::chrono::milliseconds period);
+    // The configfs attribution, or null when not made (the host names initiators, or no backstore).
+    const InitiatorAttribution* initiator_attribution() const { return attribution_.get(); }
+    const InitiatorActivity& initiator_activity() const { return *activity_; }
     LunId id() const { return id_; }
     // The LUN's id as its tiering's policy keys extents: 24 bits (engine/extent_key.h).
     LunId policy_lun() const { return id_ & 0xFFFFFFu; }
@@ -236,6 +247,9 @@ private:
     LunConfig config_;
     TieringSettings settings_;
     InitiatorNames initiators_;
+    // Ends (its sampler stopped) before initiators_, whose names it notes.
+    std::unique_ptr<InitiatorAttribution> attribution_;
+    std::unique_ptr<InitiatorActivity> activity_;
     TcmuHost host_;
     LunId id_;
     ceph::Cluster cluster_;

@@ -12,6 +12,13 @@
 #        comparing, and asks the host (/e2e/want_moved) to watch the placement map; stops once the
 #        host answers (/e2e/moved: every extent of the pattern is away from home) and compares once
 #        more, or fails after MOVE_WAIT_SECONDS. Every failure names its step in "FAIL: <reason>" and exits non-zero.
+#   SUBTYPE=rbdtier: the LUN is exported to two initiator names only (an ACL each, no demo mode):
+#        INITIATOR_IQN (the default iface) does the pattern, moves and fio phases; then a second
+#        iface with its own InitiatorName (INITIATOR_B_IQN) logs in and writes its own region
+#        (B_OFFSET, B_BYTES). Before each initiator's I/O the guest waits (bounded) until the
+#        handler's admin socket says the LUN's commands are that initiator's alone (exact
+#        attribution from configfs), and at the end it checks with `lun show` that each region
+#        is attributed to its initiator and not to the other (initiators.py).
 # It serves the RBD image through the real kernel path: LIO (target_core_mod) -> TCMU
 # (target_core_user) -> tcmu-runner -> the handler -> librbd -> the host's cluster, and reaches it as an
 # iSCSI initiator (open-iscsi) on the guest's loopback portal.
@@ -107,7 +114,7 @@ EOF
 phase_end
 
 phase_start services
-mkdir -p /run/dbus /var/lib/dbus /var/log /etc/tcmu
+mkdir -p /run/dbus /var/lib/dbus /var/log /etc/tcmu /var/run/ceph # the handler's admin socket
 dbus-uuidgen --ensure
 dbus-daemon --system --fork || fail "dbus-daemon"
 export LD_LIBRARY_PATH=/e2e/lib
@@ -162,7 +169,13 @@ else
   log "$out"
   record created_via targetcli
 fi
-python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
+if [[ $SUBTYPE == rbdtier ]]; then
+  # ACLs, not demo mode: the kernel then counts each initiator's commands in configfs.
+  python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" "$INITIATOR_IQN" "$INITIATOR_B_IQN" ||
+    fail "iSCSI export"
+else
+  python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
+fi
 if [[ $SUBTYPE == rbdtier ]]; then
   # The handler logs through tcmu-runner: the LUN's open is in its log (info, the default level).
   logged_open() { grep -q 'rbdtier .*: opened: ' /var/log/tcmu-runner.log; }
@@ -204,6 +217,14 @@ bytes=$(blockdev --getsize64 "$DISK")
 log "disk $DISK: $bytes bytes, model $(cat "/sys/block/${DISK#/dev/}/device/model")"
 ((bytes == LUN_BYTES)) || fail "disk size $bytes != $LUN_BYTES"
 record disk "$DISK"
+LUN_NAME=${CFGSTRING%%;*} # the handler's name of the LUN: pool/image
+if [[ $SUBTYPE == rbdtier ]]; then
+  # The login's commands move INITIATOR_IQN's counters: from the next sample on, the handler
+  # attributes the LUN's commands to it.
+  out=$(python3 /e2e/initiators.py wait "$ASOK" "$LUN_NAME" "$INITIATOR_IQN" 20) ||
+    fail "attribution to $INITIATOR_IQN: $out"
+  log "after the first login: $out"
+fi
 phase_end
 
 phase_start pattern
@@ -260,9 +281,46 @@ for op in ("read", "write"):
 EOF
 phase_end
 
+if [[ $SUBTYPE == rbdtier ]]; then
+  # A second initiator name on its own iface, its own region of the same LUN.
+  phase_start initiators
+  iscsiadm -m iface -I e2e-b --op=new >/dev/null || fail "iface new"
+  iscsiadm -m iface -I e2e-b --op=update -n iface.initiatorname -v "$INITIATOR_B_IQN" >/dev/null ||
+    fail "iface update"
+  iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 -I e2e-b >/dev/null || fail "discovery (iface e2e-b)"
+  iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 -I e2e-b --login >/dev/null || fail "login (iface e2e-b)"
+  find_disk_b() {
+    local d
+    for d in /sys/block/sd*; do
+      [[ -e $d/device/vendor ]] && grep -q LIO-ORG "$d/device/vendor" || continue
+      [[ /dev/${d##*/} != "$DISK" && -b /dev/${d##*/} ]] || continue
+      DISK_B=/dev/${d##*/}
+      return 0
+    done
+    return 1
+  }
+  DISK_B=""
+  wait_for 60 find_disk_b || fail "no second LIO disk appeared"
+  find_disk_b
+  out=$(python3 /e2e/initiators.py wait "$ASOK" "$LUN_NAME" "$INITIATOR_B_IQN" 20) ||
+    fail "attribution to $INITIATOR_B_IQN: $out"
+  log "after the second login: $out"
+  dd if=/tmp/pattern of="$DISK_B" bs=1M seek="$B_OFFSET" count="$B_BYTES" \
+    oflag=direct,seek_bytes iflag=count_bytes conv=fsync status=none || fail "dd write ($DISK_B)"
+  dd if="$DISK_B" of=/tmp/readback_b bs=1M skip="$B_OFFSET" count="$B_BYTES" \
+    iflag=direct,skip_bytes,count_bytes status=none || fail "dd read ($DISK_B)"
+  head -c "$B_BYTES" /tmp/pattern >/tmp/pattern_b # no /dev/fd in the guest: no <(...)
+  cmp /tmp/pattern_b /tmp/readback_b || fail "region of $INITIATOR_B_IQN read back differs"
+  out=$(python3 /e2e/initiators.py check "$ASOK" "$LUN_NAME" "$INITIATOR_IQN" "$A_EXTENTS" \
+    "$INITIATOR_B_IQN" "$B_EXTENTS") || fail "per-initiator view: $out"
+  log "per-initiator view: $out"
+  record initiators "$out"
+  phase_end
+fi
+
 phase_start teardown
 sync
-iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --logout || fail "logout"
+iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --logout >/dev/null || fail "logout"
 python3 /e2e/target.py clear || fail "target clear"
 kill "$TCMU_PID"
 wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner did not stop"

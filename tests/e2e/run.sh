@@ -529,7 +529,7 @@ main() {
   else
     cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
   fi
-  cp "$HERE"/{guest.sh,target.py,pattern.py} "$share/"
+  cp "$HERE"/{guest.sh,target.py,pattern.py,initiators.py} "$share/"
   local copied=()
   while read -r lib; do
     [[ -n $lib ]] || continue
@@ -552,6 +552,11 @@ EOF
   local seed=$((RANDOM * 32768 + RANDOM))
   local pattern_offset=$((3 << 20)) pattern_bytes=$((2 << 20)) # crosses the 4 MiB object boundary
   local fio_offset=$((16 << 20)) fio_bytes=$((32 << 20))
+  # The second initiator's region: extent 14, which the first never touches. Extents 0 and 15 are
+  # left out of the per-initiator check: each login's partition scan reads the LUN's first and
+  # last blocks. The first initiator's: the pattern's second extent and fio's.
+  local b_offset=$((56 << 20)) b_bytes=$((2 << 20))
+  local a_extents="1,$((fio_offset >> 22))-$(((fio_offset + fio_bytes - 1) >> 22))"
   local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
   # 16 MiB of nvme-a: four extents; what the reactive policy promotes beyond goes to nvme-b.
   if ((TIERED)); then
@@ -577,6 +582,12 @@ PATTERN_BYTES=$pattern_bytes
 FIO_OFFSET=$fio_offset
 FIO_BYTES=$fio_bytes
 FIO_IO_BYTES=$((6 << 20))
+INITIATOR_B_IQN=iqn.2003-01.org.rbdtier:e2e-initiator-b
+ASOK=/var/run/ceph/rbdtier.asok
+B_OFFSET=$b_offset
+B_BYTES=$b_bytes
+A_EXTENTS=$a_extents
+B_EXTENTS=$((b_offset / (4 << 20)))
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
     BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
@@ -648,6 +659,7 @@ EOF
     created_via) say "LUN created through $val" ;;
     installed) say "installed in the guest with dpkg -i: $val" ;;
     move_reads) say "guest read and compared the pattern $val times while its extents moved" ;;
+    initiators) say "per-initiator view (lun show): $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # tests/e2e/target.py: configures the guest's LIO iSCSI target with rtslib-fb in one process (one
 # targetcli call per step costs seconds under emulation). Contract:
-#   target.py export SUBTYPE SO_NAME IQN  export the existing user:SUBTYPE storage object SO_NAME as
-#                                         LUN 0 of target IQN, portal 127.0.0.1:3260, no auth, any
-#                                         initiator (demo mode, writable)
+#   target.py export SUBTYPE SO_NAME IQN [INITIATOR...]
+#                                         export the existing user:SUBTYPE storage object SO_NAME as
+#                                         LUN 0 of target IQN, portal 127.0.0.1:3260, no auth; to
+#                                         any initiator (demo mode, writable) without INITIATORs,
+#                                         else to those only (an ACL each, mapping LUN 0)
 #   target.py clear                       remove every target and storage object
 #   target.py create SUBTYPE SO_NAME SIZE CFGSTRING
 #                                         create a user:SUBTYPE storage object whose cfgstring
@@ -13,7 +15,7 @@
 # Exits non-zero with a message on stderr when a step fails.
 import sys
 
-from rtslib_fb import LUN, TPG, FabricModule, NetworkPortal, RTSRoot, Target
+from rtslib_fb import LUN, TPG, FabricModule, MappedLUN, NetworkPortal, NodeACL, RTSRoot, Target
 from rtslib_fb import tcm
 from rtslib_fb.utils import fwrite
 
@@ -37,7 +39,7 @@ def create(subtype, so_name, size, cfgstring):
     VerbatimUserStorageObject(so_name, config=f"{subtype}/{cfgstring}", size=int(size))
 
 
-def export(subtype, so_name, iqn):
+def export(subtype, so_name, iqn, *initiators):
     root = RTSRoot()
     so = next((s for s in root.storage_objects
                if s.plugin == "user" and s.name == so_name
@@ -47,16 +49,21 @@ def export(subtype, so_name, iqn):
     target = Target(FabricModule("iscsi"), iqn, mode="create")
     tpg = TPG(target, 1, mode="create")
     tpg.set_attribute("authentication", "0")
-    tpg.set_attribute("generate_node_acls", "1")
-    tpg.set_attribute("demo_mode_write_protect", "0")
-    tpg.set_attribute("cache_dynamic_acls", "1")
-    LUN(tpg, 0, so)
+    if initiators:
+        tpg.set_attribute("generate_node_acls", "0")
+    else:
+        tpg.set_attribute("generate_node_acls", "1")
+        tpg.set_attribute("demo_mode_write_protect", "0")
+        tpg.set_attribute("cache_dynamic_acls", "1")
+    lun = LUN(tpg, 0, so)
+    for initiator in initiators:
+        MappedLUN(NodeACL(tpg, initiator, mode="create"), 0, lun, write_protect=False)
     NetworkPortal(tpg, "127.0.0.1", 3260, mode="create")
     tpg.enable = True
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "export":
+    if len(sys.argv) >= 5 and sys.argv[1] == "export":
         export(*sys.argv[2:])
     elif len(sys.argv) == 6 and sys.argv[1] == "create":
         create(*sys.argv[2:])
