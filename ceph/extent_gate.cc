@@ -27,6 +27,7 @@ void ExtentGate::grow(std::uint64_t extents) {
         chunks_[i].store(new Chunk, std::memory_order_release);  // atomics start at 0 (C++20)
     }
     extents_.store(extents, std::memory_order_release);
+    placement_changed();
 }
 
 std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
@@ -143,6 +144,7 @@ void ExtentGate::set_tier(std::uint64_t extent, TierIndex tier) {
     std::uint32_t cur = s.load(std::memory_order_acquire);
     while (!s.compare_exchange_weak(cur, (cur & ~kTierMask) | tier, std::memory_order_acq_rel)) {
     }
+    placement_changed();
 }
 
 std::uint64_t ExtentGate::write_version(std::uint64_t extent) const {
@@ -189,6 +191,7 @@ bool ExtentGate::reroute(std::uint64_t extent, TierIndex tier,
     hold(extent);
     const bool drained = wait_drained(extent, deadline);
     release(extent, tier);
+    placement_changed();
     return drained;
 }
 

@@ -11,6 +11,10 @@
 // compare write versions and switch the tier with release(e, tier), which also restarts the
 // parked sub-I/Os. Only one executor task works on an extent at a time.
 // Extents beyond the capacity given at construction can be added with grow() at any time.
+// Placement epoch: bumped whenever the routing changes by another hand than a migration's own
+// commit (release() with a new tier): reroute() that moves an extent (following the map on a
+// reload, a notify or a takeover), set_tier(), and grow(). Whoever keeps counts of the extents
+// per tier on top of the gate recounts from it when the epoch is not the one it counted at.
 //
 // Routing lease: the tiers the gate names are only trusted while its lease runs (a gateway that
 // follows another's moves holds it while its watch on the map is known to be alive; a gate
@@ -48,6 +52,10 @@ public:
     // Makes room for `extents` extents (new ones start in the home tier). Never shrinks.
     void grow(std::uint64_t extents);
     std::uint64_t extents() const { return extents_.load(std::memory_order_acquire); }
+    // See the top of this file. Read it before reading the tiers it covers.
+    std::uint64_t placement_epoch() const {
+        return placement_epoch_.load(std::memory_order_acquire);
+    }
 
     // --- I/O path ---
     std::optional<TierIndex> enter(std::uint64_t extent);
@@ -104,6 +112,8 @@ private:
 
     std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
     std::atomic<std::uint64_t> extents_{0};
+    std::atomic<std::uint64_t> placement_epoch_{0};
+    void placement_changed() { placement_epoch_.fetch_add(1, std::memory_order_acq_rel); }
 
     // Slow path only: parked sub-I/Os, growth, and waiting for a drain.
     mutable std::mutex mutex_;

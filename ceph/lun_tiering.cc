@@ -6,6 +6,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "common/log.h"
 
@@ -27,6 +28,7 @@ public:
     }
     const std::vector<TierSpec>& tiers() const override { return specs_; }
     std::uint64_t extent_bytes() const override { return extent_bytes_; }
+    std::uint64_t extents(LunId) const override { return gate_.extents(); }
 
 private:
     const ExtentGate& gate_;
@@ -60,13 +62,46 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       pins_(gate_.extents(), specs_.size(), 0),
       admission_(AdmissionConfig{images_.object_size(), 0}, capacities(specs_)),
       round_us_(options.round_us) {
-    stats_.extents_in_tier.assign(specs_.size(), 0);
     admission_.set_tenant(options_.lun, 0);
-    for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
+    stats_.extents_in_tier = count_extents(placement_epoch_);
+    admission_.replace_placement(options_.lun, 0, stats_.extents_in_tier);
+}
+
+std::vector<std::uint64_t> LunTiering::count_extents(std::uint64_t& epoch) const {
+    epoch = gate_.placement_epoch();  // first: a change during the count shows next time
+    std::vector<std::uint64_t> counts(specs_.size(), 0);
+    const std::uint64_t extents = gate_.extents();
+    for (std::uint64_t e = 0; e < extents; ++e) {
         const auto t = gate_.tier(e);
-        if (t < stats_.extents_in_tier.size()) ++stats_.extents_in_tier[t];
-        admission_.place(options_.lun, t, 0);
+        if (t < counts.size()) ++counts[t];
     }
+    return counts;
+}
+
+void LunTiering::follow_placement(std::uint64_t now) {
+    if (gate_.placement_epoch() == placement_epoch_) return;
+    const std::uint64_t extents = gate_.extents();
+    auto counts = count_extents(placement_epoch_);
+    std::vector<std::uint64_t> before;
+    std::vector<TierSpec> tiers;
+    {
+        std::lock_guard lock(mutex_);
+        before = std::exchange(stats_.extents_in_tier, counts);
+        admission_.replace_placement(options_.lun, 0, counts);
+        pins_.grow(extents);
+        tiers = effective_tiers_locked();
+    }
+    if (before != counts) {
+        RBDTIER_LOG_INFO(images_.lun_name(), [&](log::Emitter& line) {
+            line << "placement changed by another hand (map reloaded, LUN taken over or "
+                    "grown): extents per pool now";
+            for (std::size_t t = 0; t < counts.size(); ++t)
+                line << (t == 0 ? " " : ", ") << images_.pool(t) << ' ' << counts[t] << " (was "
+                     << before[t] << ')';
+        });
+    }
+    const View view(gate_, tiers, images_.object_size(), counts);
+    policy_->placement_changed(options_.lun, now, view);
 }
 
 double LunTiering::budget_use(std::uint64_t window_us) const {
@@ -145,8 +180,14 @@ void LunTiering::run_round() {
         stats_.events += events;
         stats_.dropped_events = dropped_.load(std::memory_order_relaxed);
     }
-    if (paused_.load()) return;
-    if (options_.may_migrate && !options_.may_migrate()) {
+    if (paused_.load()) {
+        follow_placement(now);
+        return;
+    }
+    // Asked first: taking the LUN over reloads the map and may reroute extents.
+    const bool owner = !options_.may_migrate || options_.may_migrate();
+    follow_placement(now);
+    if (!owner) {
         std::lock_guard lock(mutex_);
         ++stats_.rounds_not_owner;
         return;

@@ -35,6 +35,12 @@
 // Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
 // tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem.
 // Migrations log themselves (ExtentMigrator).
+// Placement changed by another hand: the counts of extents per tier (stats, the policy's view)
+// and the admission's ledger follow the rounds' own migrations; when the gate's routing changes
+// otherwise (ExtentGate::placement_epoch: the map reloaded on a takeover or after a watch error,
+// another gateway's moves followed, a resize), the next round recounts them from the gate
+// (before it plans, after may_migrate, which may take the LUN over), grows the pins to the LUN's
+// extents and tells the policy (PlacementPolicy::placement_changed); a changed count is logged.
 #pragma once
 
 #include <atomic>
@@ -198,6 +204,11 @@ private:
                                           std::size_t& pin_orders,
                                           std::vector<MigrationOrder>& overruled) const;
     void sample_resources(std::uint64_t now);
+    // Recounts the extents per tier from the gate if its placement epoch moved since the last
+    // count (see the top of this file). Rounds thread, with policy_mutex_ held.
+    void follow_placement(std::uint64_t now);
+    // The gate's extents per tier id, read after `epoch` (the gate's placement epoch).
+    std::vector<std::uint64_t> count_extents(std::uint64_t& epoch) const;
     // Waits until `bytes` of the budget's tokens are there, unless that would be after
     // `deadline_us` or the tiering stops; whether they are there (rounds thread).
     bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
@@ -239,6 +250,7 @@ private:
     std::function<void()> round_hook_;       // set before start()
     std::atomic<std::uint64_t> round_us_;    // options_.round_us, or what replace_policy set
     std::uint64_t next_sample_us_ = 0;
+    std::uint64_t placement_epoch_ = 0;        // the gate's, at the last count (rounds thread)
     std::optional<ResourceSample> resources_;  // under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
 

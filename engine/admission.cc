@@ -210,13 +210,17 @@ bool Admission::account(LunId lun, TierId tier, int sign) {
     if (tier >= used_.size()) return false;
     const std::uint64_t bytes = config_.extent_bytes;
     const auto tenant = tenant_of(lun);
+    std::vector<std::uint64_t>& held = lun_used_[lun];
+    held.resize(capacity_.size(), 0);
     if (sign > 0) {
         used_[tier] += bytes;
+        held[tier] += bytes;
         if (tenant) tenants_[*tenant].used[tier] += bytes;
         return true;
     }
     if (used_[tier] < bytes) return false;
     used_[tier] -= bytes;
+    held[tier] -= std::min(held[tier], bytes);
     if (tenant) {
         std::uint64_t& t = tenants_[*tenant].used[tier];
         if (t < bytes) return false;
@@ -227,6 +231,30 @@ bool Admission::account(LunId lun, TierId tier, int sign) {
 
 void Admission::place(LunId lun, TierId tier, TierId home) {
     if (tier != home) account(lun, tier, +1);
+}
+
+void Admission::replace_placement(LunId lun, TierId home,
+                                  std::span<const std::uint64_t> extents_in_tier) {
+    const std::size_t tiers = capacity_.size();
+    // What the LUN's migrations in flight reserved stays on top of its placement.
+    std::vector<std::uint64_t> next(tiers, 0);
+    for (const auto& [key, to] : in_flight_)
+        if (key_lun(key) == lun && to != home && to < tiers) next[to] += config_.extent_bytes;
+    for (std::size_t t = 0; t < tiers && t < extents_in_tier.size(); ++t)
+        if (t != home) next[t] += extents_in_tier[t] * config_.extent_bytes;
+    std::vector<std::uint64_t>& held = lun_used_[lun];
+    held.resize(tiers, 0);
+    const auto tenant = tenant_of(lun);
+    // Each tier's total moves by the difference; counts never go below zero.
+    const auto shift = [](std::uint64_t& total, std::uint64_t before, std::uint64_t after) {
+        total =
+            after >= before ? total + (after - before) : total - std::min(total, before - after);
+    };
+    for (std::size_t t = 0; t < tiers; ++t) {
+        shift(used_[t], held[t], next[t]);
+        if (tenant) shift(tenants_[*tenant].used[t], held[t], next[t]);
+        held[t] = next[t];
+    }
 }
 
 Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
@@ -263,7 +291,7 @@ Refusal Admission::admit(const MigrationOrder& order, const ExtentPlace& place,
     const Refusal r = check(order, place, now_us, pins);
     if (r != Refusal::kNone) return r;
     if (order.to != place.home) account(order.lun, order.to, +1);
-    in_flight_.insert(make_extent_key(order.lun, order.extent));
+    in_flight_.emplace(make_extent_key(order.lun, order.extent), order.to);
     return r;
 }
 

@@ -24,11 +24,14 @@
 // Admitting reserves the destination (capacity and quota count it from the start); the source is
 // freed only when the migration completes (completed()); a migration that was admitted but did
 // not move gives its reservation back (abandoned()). Capacities and quotas count only extents
-// away from their home, as TierSpec and TenantModel do.
+// away from their home, as TierSpec and TenantModel do. When a LUN's placement changes by
+// another hand than the executor's admitted orders (another gateway moved its extents, a map
+// reload), replace_placement() sets what the ledger holds of it from the new placement.
 // Everything is deterministic: no clock is read (times are the caller's), no hash order shows.
 // Not thread-safe: the executor serializes calls (the live tiering under its mutex).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -108,6 +111,10 @@ public:
     std::optional<AdmissionError> pin(ExtentIndex first, std::uint64_t count, TierId tier);
     // Releases [first, first+count) (parts of pins outside it stay; not the home pin).
     void unpin(ExtentIndex first, std::uint64_t count);
+    // The LUN now has `extents` extents (a resize); never shrinks. The home pin covers the
+    // extents added; other pins stay as they are.
+    void grow(std::uint64_t extents) { extents_ = std::max(extents_, extents); }
+    std::uint64_t extents() const { return extents_; }
     // Sets or releases the home pin; given `if_version`, changes nothing unless the version is
     // still that one.
     void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
@@ -176,6 +183,11 @@ public:
 
     // Accounts one extent of `lun` found in `tier` (before any migration; no-op at home).
     void place(LunId lun, TierId tier, TierId home);
+    // What the ledger holds of `lun` becomes `extents_in_tier[t]` extents in each tier t (its
+    // home `home` not counted; tiers beyond capacity_bytes ignored), as a placement changed by
+    // another hand says: its admitted migrations still in flight keep their reservations, the
+    // other LUNs' holdings and the hysteresis stay.
+    void replace_placement(LunId lun, TierId home, std::span<const std::uint64_t> extents_in_tier);
 
     // The first rule `order` breaks at `now_us` (kNone: it may start); changes nothing.
     Refusal check(const MigrationOrder& order, const ExtentPlace& place, std::uint64_t now_us,
@@ -230,7 +242,10 @@ private:
     std::vector<bool> pool_full_;
     std::unordered_map<LunId, TenantId> tenant_of_lun_;
     std::vector<TenantLedger> tenants_;
-    std::unordered_set<ExtentKey> in_flight_;  // admitted, not completed or abandoned
+    // Per LUN, per tier: its extents in this ledger (reservations included).
+    std::unordered_map<LunId, std::vector<std::uint64_t>> lun_used_;
+    // Admitted, not completed or abandoned: the extent and its destination.
+    std::unordered_map<ExtentKey, TierId> in_flight_;
     Hysteresis hysteresis_;
 };
 

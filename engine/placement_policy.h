@@ -60,6 +60,12 @@ public:
     virtual std::uint64_t used_bytes(TierId tier) const = 0;
     virtual const std::vector<TierSpec>& tiers() const = 0;
     virtual std::uint64_t extent_bytes() const = 0;
+    // How many extents LUN `lun` has (0: the executor does not say), for a policy that reads
+    // the placement of every extent again (placement_changed()).
+    virtual std::uint64_t extents(LunId lun) const {
+        (void)lun;
+        return 0;
+    }
 };
 
 // What a policy thinks of one extent now (times in the executor's clock).
@@ -136,6 +142,17 @@ public:
     virtual void dropped(const MigrationOrder& order, std::uint64_t now_us) {
         (void)order;
         (void)now_us;
+    }
+
+    // The placement of LUN `lun` changed at `now_us` by another hand than this policy's orders
+    // (another gateway moved extents and this one took the LUN over, the map was reloaded, the
+    // LUN grew): what the policy keeps of where its extents are and how full each tier is must
+    // be read again from `view` (view.extents(lun) of them). A policy that reads the view in
+    // every plan() keeps nothing.
+    virtual void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) {
+        (void)lun;
+        (void)now_us;
+        (void)view;
     }
 
     // Introspection (see the top of this file).

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/extent_key.h"
@@ -33,6 +34,10 @@ public:
     }
     // Records that `key` now lives in `tier`.
     void moved(ExtentKey key, TierId from, TierId to, TierId home_tier);
+    // LUN `lun` (home `home_tier`) has `extents` extents, extent e in tier_of(e): replaces what
+    // was recorded of it (its placement changed by another hand than the executor's reports).
+    template <typename TierOf>
+    void replace_lun(LunId lun, TierId home_tier, std::uint64_t extents, TierOf&& tier_of);
 
     std::uint64_t tenant_used(TenantIndex t, TierId tier) const {
         auto it = usage_.find(usage_key(t, tier));
@@ -62,6 +67,19 @@ inline void PlacementState::moved(ExtentKey key, TierId from, TierId to, TierId 
     } else {
         away_[key] = to;
         usage_[usage_key(t, to)] += extent_bytes_;
+    }
+}
+
+template <typename TierOf>
+void PlacementState::replace_lun(LunId lun, TierId home_tier, std::uint64_t extents,
+                                 TierOf&& tier_of) {
+    std::vector<std::pair<ExtentKey, TierId>> was;
+    for (const auto& [key, tier] : away_)
+        if (key_lun(key) == lun) was.emplace_back(key, tier);
+    for (const auto& [key, tier] : was) moved(key, tier, home_tier, home_tier);
+    for (ExtentIndex e = 0; e < extents; ++e) {
+        const TierId tier = tier_of(e);
+        if (tier != home_tier) moved(make_extent_key(lun, e), home_tier, tier, home_tier);
     }
 }
 

@@ -30,6 +30,9 @@ public:
         engine_.migrated(order, now_us);
     }
     void dropped(const MigrationOrder& order, std::uint64_t) override { engine_.dropped(order); }
+    void placement_changed(LunId lun, std::uint64_t, const PlacementView& view) override {
+        engine_.placement_changed(lun, view);
+    }
 
     std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,
                                          std::uint64_t now_us) const override;

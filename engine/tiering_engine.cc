@@ -282,6 +282,13 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     return valid;
 }
 
+void TieringEngine::placement_changed(LunId lun, const PlacementView& view) {
+    const TierId home = view.home_tier(lun);
+    placement_.set_home(lun, home);
+    placement_.replace_lun(lun, home, view.extents(lun),
+                           [&](ExtentIndex e) { return view.tier_of(lun, e); });
+}
+
 void TieringEngine::migrated(const MigrationOrder& order, std::uint64_t now_us) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     const TierId home = placement_.home(order.lun, order.from);

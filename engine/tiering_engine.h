@@ -68,6 +68,9 @@ public:
     void migrated(const MigrationOrder& order, std::uint64_t now_us);
     // The executor did not take `order` (see PlacementPolicy::dropped).
     void dropped(const MigrationOrder& order) { scheduler_.dropped(order); }
+    // LUN `lun`'s placement changed by another hand (see PlacementPolicy::placement_changed):
+    // where its extents are, and what its tenant uses, are read again from `view`.
+    void placement_changed(LunId lun, const PlacementView& view);
 
     // Status.
     const EngineConfig& config() const { return config_; }

@@ -36,6 +36,8 @@ public:
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+    // Reads the LUN's extents away from home again from the view.
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;
 
 private:
     struct Resident {
@@ -67,6 +69,8 @@ public:
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+    // Reads the LUN's extents away from home again from the view.
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;
 
 private:
     struct Heat {

@@ -316,6 +316,27 @@ void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t) {
     }
 }
 
+void CachingPolicy::placement_changed(LunId lun, std::uint64_t, const PlacementView& view) {
+    fast_ = fastest_tier(view.tiers());
+    homes_[lun] = view.home_tier(lun);
+    std::vector<ExtentKey> gone;
+    for (const auto& [key, resident] : residents_)
+        if (key_lun(key) == lun && view.tier_of(lun, key_extent(key)) != fast_) gone.push_back(key);
+    for (ExtentKey key : gone) {
+        erase_resident(key);
+        read_ahead_unused_.erase(key);
+    }
+    // Extents another hand put in the fast tier: not used since as far as this policy knows, so
+    // the first to be demoted.
+    const std::uint64_t extents = view.extents(lun);
+    for (ExtentIndex e = 0; e < extents; ++e) {
+        const ExtentKey key = make_extent_key(lun, e);
+        if (view.tier_of(lun, e) != fast_ || residents_.count(key) != 0) continue;
+        probationary_.insert({0, key});
+        residents_.emplace(key, Resident{0, false});
+    }
+}
+
 void CachingPolicy::dropped(const MigrationOrder& order, std::uint64_t) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     promoting_.erase(key);

@@ -72,6 +72,8 @@ public:
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
+    // Reads the LUN's extents away from home again from the view.
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;
     void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
 
 private:

@@ -53,6 +53,13 @@ std::vector<MigrationOrder> FrequencyPolicy::plan(std::uint64_t now_us, const Pl
     return orders;
 }
 
+void FrequencyPolicy::placement_changed(LunId lun, std::uint64_t, const PlacementView& view) {
+    const TierId home = view.home_tier(lun);
+    homes_[lun] = home;
+    residents_.replace_lun(lun, home, view);
+    settled_ = false;  // the placement may not match the ranking any more
+}
+
 void FrequencyPolicy::migrated(const MigrationOrder& order, std::uint64_t) {
     auto it = homes_.find(order.lun);
     residents_.on_migrated(order, it == homes_.end() ? TierId{0xffff} : it->second);

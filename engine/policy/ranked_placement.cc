@@ -15,6 +15,15 @@ void ResidentSet::on_migrated(const MigrationOrder& order, TierId home) {
         extents_[key] = order.to;
 }
 
+void ResidentSet::replace_lun(LunId lun, TierId home, const PlacementView& view) {
+    std::erase_if(extents_, [lun](const auto& entry) { return key_lun(entry.first) == lun; });
+    const std::uint64_t extents = view.extents(lun);
+    for (ExtentIndex e = 0; e < extents; ++e) {
+        const TierId tier = view.tier_of(lun, e);
+        if (tier != home) extents_[make_extent_key(lun, e)] = tier;
+    }
+}
+
 namespace {
 
 struct Ranked {

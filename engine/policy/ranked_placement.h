@@ -30,6 +30,9 @@ struct ScoredExtent {
 class ResidentSet {
 public:
     void on_migrated(const MigrationOrder& order, TierId home);
+    // LUN `lun`'s residents become the extents `view` places away from `home` (its placement
+    // changed by another hand).
+    void replace_lun(LunId lun, TierId home, const PlacementView& view);
     const std::unordered_map<ExtentKey, TierId>& extents() const { return extents_; }
     bool contains(ExtentKey key) const { return extents_.count(key) != 0; }
 

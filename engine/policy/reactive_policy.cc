@@ -110,6 +110,31 @@ std::vector<MigrationOrder> ReactivePolicy::plan(std::uint64_t, const PlacementV
     return orders;
 }
 
+void ReactivePolicy::placement_changed(LunId lun, std::uint64_t, const PlacementView& view) {
+    const TierId home = view.home_tier(lun);
+    homes_[lun] = home;
+    for (auto it = residents_.begin(); it != residents_.end();) {
+        const bool stale = key_lun(it->first) == lun &&
+                           view.tier_of(lun, key_extent(it->first)) != it->second.tier;
+        if (!stale) {
+            ++it;
+            continue;
+        }
+        lru_[it->second.tier].erase({it->second.last_use, it->first});
+        it = residents_.erase(it);
+    }
+    // Extents another hand put away from home: not used since as far as this policy knows, so
+    // the first to be evicted.
+    const std::uint64_t extents = view.extents(lun);
+    for (ExtentIndex e = 0; e < extents; ++e) {
+        const TierId tier = view.tier_of(lun, e);
+        const ExtentKey key = make_extent_key(lun, e);
+        if (tier == home || residents_.count(key) != 0) continue;
+        lru_[tier].insert({0, key});
+        residents_.emplace(key, Resident{tier, 0});
+    }
+}
+
 void ReactivePolicy::migrated(const MigrationOrder& order, std::uint64_t) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     auto it = residents_.find(key);

@@ -255,6 +255,11 @@ void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_u
     for (auto& p : live_) p->migrated(order, now_us);
 }
 
+void StrategySelector::placement_changed(LunId lun, std::uint64_t now_us,
+                                         const PlacementView& view) {
+    for (auto& p : live_) p->placement_changed(lun, now_us, view);
+}
+
 void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us) {
     live_[choice(order.lun)]->dropped(order, now_us);
 }

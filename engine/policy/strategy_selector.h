@@ -138,6 +138,8 @@ public:
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
     void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
+    // Told to every live candidate (the ghosts keep their own placements).
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;
 
     // Introspection is the live instance's of each LUN's candidate (or the first candidate's).
     std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,

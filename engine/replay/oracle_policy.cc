@@ -49,6 +49,12 @@ std::vector<MigrationOrder> OraclePolicy::plan(std::uint64_t now_us, const Place
                                  "oracle: accesses within the horizon", &quotas_);
 }
 
+void OraclePolicy::placement_changed(LunId lun, std::uint64_t, const PlacementView& view) {
+    const TierId home = view.home_tier(lun);
+    homes_[lun] = home;
+    residents_.replace_lun(lun, home, view);
+}
+
 void OraclePolicy::migrated(const MigrationOrder& order, std::uint64_t) {
     auto it = homes_.find(order.lun);
     residents_.on_migrated(order, it == homes_.end() ? TierId{0xffff} : it->second);

@@ -160,8 +160,10 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
         const auto owned = heated({0.99, nvme_ratio / 2, 0.99, 0.99});
         ceph::LunTiering& tiering = *owned;
         const auto stats = tiering.stats();
-        ASSERT_TRUE(tiering.resources());
-        const auto& seen = tiering.resources()->pools[1];
+        // A copy held for the trace: resources() returns the sample by value.
+        const auto sample = tiering.resources();
+        ASSERT_TRUE(sample);
+        const auto& seen = sample->pools[1];
         SCOPED_TRACE(
             "nvme-a as sampled: " + seen.source + " stored " + std::to_string(seen.stored_bytes) +
             " avail " + std::to_string(seen.max_avail_bytes) + " ratio " +

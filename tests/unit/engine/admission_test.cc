@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
+#include <vector>
 
 #include "tests/unit/replay/replay_test_support.h"
 
@@ -61,6 +63,57 @@ TEST(Admission, CapacityCountsReservationsAndFreesTheSourceOnCompletion) {
     // An admitted move that did not happen gives its reservation back.
     admission.abandoned(order(2, kHome, kFast, 1), kHome);
     EXPECT_EQ(admission.used(kFast), kExtent);
+}
+
+// The LUN's placement changed by another hand (another gateway's moves, found on takeover):
+// the ledger holds what the new placement says, for capacity and quota, keeps the reservations
+// of the LUN's migrations in flight, and leaves the other LUNs' holdings alone.
+TEST(Admission, ReplacingALunsPlacementRecountsCapacityAndQuota) {
+    Admission admission({kExtent, 0}, {0, 2 * kExtent, 0});
+    admission.set_tenant(1, 0);
+    admission.set_tenant(2, 0);
+    admission.set_quota(0, kSlow, 3 * kExtent);
+    admission.place(2, kSlow, kHome);  // another LUN of the tenant
+    // LUN 1 started with nothing away from home; another gateway filled the fast tier.
+    const std::vector<std::uint64_t> filled = {6, 2, 1};
+    admission.replace_placement(1, kHome, filled);
+    EXPECT_EQ(admission.used(kFast), 2 * kExtent);
+    EXPECT_EQ(admission.used(kSlow), 2 * kExtent);
+    EXPECT_EQ(admission.tenant_used(0, kSlow), 2 * kExtent);
+    EXPECT_EQ(admission.check(order(3, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
+    EXPECT_EQ(admission.admit(order(3, kHome, kSlow, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(4, kHome, kSlow, 1), at(kHome), 0), Refusal::kQuota);
+    // It emptied the fast tier again while extent 3's move was in flight: the move's
+    // reservation stays, the room frees.
+    admission.replace_placement(1, kHome, std::vector<std::uint64_t>{8, 0, 0});
+    EXPECT_EQ(admission.used(kFast), 0u);
+    EXPECT_EQ(admission.used(kSlow), 2 * kExtent) << "LUN 2's extent and the reservation";
+    EXPECT_EQ(admission.admit(order(5, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.admit(order(6, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.check(order(7, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
+    // Completing moves counted from the new placement finds their source in the ledger.
+    ASSERT_TRUE(admission.completed(order(3, kHome, kSlow, 1), kHome, 1));
+    ASSERT_TRUE(admission.completed(order(5, kHome, kFast, 1), kHome, 1));
+    ASSERT_TRUE(admission.admit(order(5, kFast, kHome, 1), at(kFast), 2) == Refusal::kNone);
+    ASSERT_TRUE(admission.completed(order(5, kFast, kHome, 1), kHome, 3));
+    EXPECT_EQ(admission.used(kFast), kExtent);  // extent 6's reservation
+    admission.abandoned(order(6, kHome, kFast, 1), kHome);
+    EXPECT_EQ(admission.used(kFast), 0u);
+    EXPECT_EQ(admission.tenant_used(0, kSlow), 2 * kExtent);
+}
+
+// A LUN that grew: pins reach the extents added.
+TEST(Admission, PinTableGrowsWithTheLun) {
+    PinTable pins(4, 3);
+    EXPECT_TRUE(pins.pin(5, 1, kFast).has_value()) << "outside the LUN";
+    pins.grow(6);
+    EXPECT_EQ(pins.extents(), 6u);
+    EXPECT_FALSE(pins.pin(5, 1, kFast).has_value());
+    EXPECT_EQ(pins.pinned_tier(5), std::optional<TierId>(kFast));
+    pins.grow(2);  // never shrinks
+    EXPECT_EQ(pins.extents(), 6u);
+    pins.set_home_pinned(true);
+    EXPECT_EQ(pins.ranges(), (std::vector<PinnedRange>{{0, 6, kHome}}));
 }
 
 TEST(Admission, InvalidStaleAndFullPoolsAreRefused) {

@@ -195,6 +195,45 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
 
 // An executor that refuses every order never calls migrated(): the engine must not keep
 // remembering those orders (it forgets them once the scheduler expires them).
+// A placement set by another hand (another gateway's moves found on a takeover): the engine
+// reads where the LUN's extents are from the view, forgetting what it recorded before.
+TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
+    class Fixed : public PlacementView {
+    public:
+        std::map<ExtentIndex, TierId> fast;  // extents in tier 0; the others at home (1)
+        std::vector<TierSpec> specs = config(4).tiers;
+        TierId tier_of(LunId, ExtentIndex x) const override { return fast.count(x) ? 0 : 1; }
+        TierId home_tier(LunId) const override { return 1; }
+        std::uint64_t used_bytes(TierId t) const override {
+            return t == 0 ? fast.size() * kExt : 0;
+        }
+        const std::vector<TierSpec>& tiers() const override { return specs; }
+        std::uint64_t extent_bytes() const override { return kExt; }
+        std::uint64_t extents(LunId) const override { return 6; }
+    } view;
+    PredictivePolicy policy(config(4));
+    MigrationOrder own;  // a move of its own, recorded as usual
+    own.lun = 1;
+    own.extent = 4;
+    own.from = 1;
+    own.to = 0;
+    policy.migrated(own, 0);
+    ASSERT_EQ(policy.engine().placement().tier_of(make_extent_key(1, 4), 1), 0);
+
+    view.fast = {{2, 0}, {3, 0}};
+    policy.placement_changed(1, 10, view);
+    const PlacementState& placement = policy.engine().placement();
+    EXPECT_EQ(placement.away().size(), 2u);
+    EXPECT_EQ(placement.tier_of(make_extent_key(1, 2), 1), 0);
+    EXPECT_EQ(placement.tier_of(make_extent_key(1, 3), 1), 0);
+    EXPECT_EQ(placement.tier_of(make_extent_key(1, 4), 1), 1) << "moved home by another hand";
+
+    view.fast = {{5, 0}};
+    policy.placement_changed(1, 20, view);
+    EXPECT_EQ(placement.away().size(), 1u);
+    EXPECT_EQ(placement.tier_of(make_extent_key(1, 5), 1), 0);
+}
+
 TEST(TieringEngine, RefusedOrdersAreForgotten) {
     PredictivePolicy policy(config(1000));
     InstantExecutor view(config(1000).tiers);  // used as a view only: nothing ever moves

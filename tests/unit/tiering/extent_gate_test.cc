@@ -131,6 +131,26 @@ TEST(ExtentGate, GrowKeepsStateAndAddsHomeExtents) {
 
 // Many I/O threads against one executor that keeps moving extents: no sub-I/O may be inside an
 // extent between a successful drain and the release, and every parked sub-I/O runs once.
+// The placement epoch moves when the routing changes by another hand than a migration's commit
+// (reroute to another tier, set_tier, grow), and only then.
+TEST(ExtentGate, PlacementEpochCountsChangesByOtherHands) {
+    ExtentGate gate(4);
+    const std::uint64_t start = gate.placement_epoch();
+    gate.hold(1);
+    gate.release(1, 2);  // a migration's own commit
+    EXPECT_EQ(gate.placement_epoch(), start);
+    EXPECT_TRUE(gate.reroute(1, 2, std::chrono::steady_clock::now() + 1s));  // already there
+    EXPECT_EQ(gate.placement_epoch(), start);
+    EXPECT_TRUE(gate.reroute(1, 0, std::chrono::steady_clock::now() + 1s));
+    EXPECT_EQ(gate.placement_epoch(), start + 1);
+    gate.set_tier(3, 1);
+    EXPECT_EQ(gate.placement_epoch(), start + 2);
+    gate.grow(4);  // no growth
+    EXPECT_EQ(gate.placement_epoch(), start + 2);
+    gate.grow(6);
+    EXPECT_EQ(gate.placement_epoch(), start + 3);
+}
+
 TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
     constexpr std::uint64_t kExtents = 8;
     ExtentGate gate(kExtents);
