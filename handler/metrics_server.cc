@@ -290,11 +290,16 @@ std::optional<MetricsReply> MetricsRequest::feed(std::string_view bytes,
     };
     const auto reply = [&](http::status status, std::string text) {
         answered_ = true;
-        pending_.clear();
+        pending_ = std::string();
+        header_ = std::string();
         return make_reply(status, std::move(text), version());
     };
 
     pending_.append(bytes);
+    if (!parser.is_header_done() && header_over_limit(bytes))
+        return reply(
+            http::status::request_header_fields_too_large,
+            "request headers larger than " + std::to_string(max_header_bytes_) + " bytes\n");
     std::string_view data = pending_;
     beast::error_code ec;
     // Not eager: put() stops once the header is complete, so a chunked body is refused before
@@ -332,6 +337,18 @@ std::optional<MetricsReply> MetricsRequest::feed(std::string_view bytes,
         return reply(http::status::internal_server_error,
                      std::string("metrics failed: ") + e.what() + "\n");
     }
+}
+
+bool MetricsRequest::header_over_limit(std::string_view bytes) {
+    // Beast's own limit check depends on where reads ended (it may take the request line before
+    // the rest of the header has come), so the header's bytes are kept here and measured whole.
+    const std::size_t from = header_.size() < 3 ? 0 : header_.size() - 3;
+    header_.append(bytes);
+    const std::size_t end = header_.find("\r\n\r\n", from);
+    const bool over = end == std::string::npos ? header_.size() >= max_header_bytes_
+                                               : end + 4 > max_header_bytes_;
+    if (end != std::string::npos || over) header_ = std::string();
+    return over;
 }
 
 std::optional<MetricsReply> MetricsRequest::end() {

@@ -26,9 +26,9 @@
 // tests use it): Beast's request parser with the header limit and a body limit, then the
 // response, serialized: 200 with the text for GET /metrics (query allowed), 404 for another
 // target, 405 for another method, 400 for a malformed or incomplete request (with the parser's
-// reason), 413 for a body over kMaxBodyBytes or any chunked body, 431 for headers over
-// max_header_bytes, 500 when the body function throws. It never throws and holds at most
-// max_header_bytes + kMaxBodyBytes + one feed of the client's bytes.
+// reason), 413 for a body over kMaxBodyBytes or any chunked body, 431 for headers (through
+// the blank line) over max_header_bytes, 500 when the body function throws. It never throws and
+// holds at most 2 * max_header_bytes + kMaxBodyBytes + two feeds of the client's bytes.
 #pragma once
 
 #include <chrono>
@@ -99,9 +99,15 @@ public:
     struct Parser;
 
 private:
+    // Adds the client's next bytes to header_ and tells whether the header, from its first byte
+    // through its blank line, is or will be longer than max_header_bytes, decided the same
+    // however the bytes were cut into reads. Once that is known, header_ is released.
+    bool header_over_limit(std::string_view bytes);
+
     std::unique_ptr<Parser> parser_;
     std::size_t max_header_bytes_;
     std::string pending_;  // bytes the parser has not consumed yet (an incomplete header)
+    std::string header_;   // the header's bytes so far, until its end or its size is known
     bool received_ = false;
     bool answered_ = false;
 };

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -280,6 +281,32 @@ TEST(MetricsRequest, TheHeaderLimitIsTheConfiguredOne) {
     EXPECT_EQ(status_line(answer_metrics_request(request, kUp, 100)),
               "HTTP/1.1 431 Request Header Fields Too Large");
     EXPECT_EQ(status_line(answer_metrics_request(request, kUp, 1000)), "HTTP/1.1 200 OK");
+}
+
+// The header limit counts the header's bytes up to and including its blank line, and how the
+// client's bytes were cut into reads does not move it: a header of exactly the limit is
+// served, one byte more gets 431, fed whole or a few bytes at a time.
+TEST(MetricsRequest, TheHeaderLimitDoesNotDependOnHowTheBytesWereCut) {
+    constexpr std::size_t kLimit = 8192;
+    const std::string start = "GET /metrics HTTP/1.1\r\nX-Pad: ";
+    for (const std::size_t header : {kLimit - 1, kLimit, kLimit + 1, kLimit + 3}) {
+        const std::string raw = start + std::string(header - start.size() - 4, 'a') + "\r\n\r\n";
+        ASSERT_EQ(raw.size(), header);
+        const unsigned expected = header <= kLimit ? 200u : 431u;
+        EXPECT_EQ(status_line(answer_metrics_request(raw, kUp, kLimit)).substr(9, 3),
+                  std::to_string(expected))
+            << "whole, header of " << header << " bytes";
+        for (std::size_t cut = 1; cut <= 128; ++cut) {
+            MetricsRequest request(kLimit);
+            std::optional<MetricsReply> reply;
+            for (std::size_t at = 0; at < raw.size() && !reply; at += cut)
+                reply = request.feed(std::string_view(raw).substr(at, cut), kUp);
+            if (!reply) reply = request.end();
+            ASSERT_TRUE(reply);
+            EXPECT_EQ(reply->status, expected)
+                << "header of " << header << " bytes cut every " << cut << " bytes";
+        }
+    }
 }
 
 TEST(MetricsServer, ServesGetMetricsOnlyAndASlowClientBlocksNobody) {
