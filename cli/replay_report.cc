@@ -135,17 +135,24 @@ void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& re
     }
 }
 
+namespace {
+// The trace as the JSON reports describe it.
+nlohmann::json trace_json(const TraceSummary& trace) {
+    return {{"source", trace.source},
+            {"format", trace.format},
+            {"events", trace.events},
+            {"skipped", trace.skipped},
+            {"luns", trace.luns},
+            {"duration_s", static_cast<double>(trace.duration_us) / 1e6},
+            {"working_set_extents", trace.working_set_extents}};
+}
+}  // namespace
+
 nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
                            const std::vector<ReplayResult>& results) {
     using nlohmann::json;
     json j;
-    j["trace"] = {{"source", trace.source},
-                  {"format", trace.format},
-                  {"events", trace.events},
-                  {"skipped", trace.skipped},
-                  {"luns", trace.luns},
-                  {"duration_s", static_cast<double>(trace.duration_us) / 1e6},
-                  {"working_set_extents", trace.working_set_extents}};
+    j["trace"] = trace_json(trace);
     json tiers = json::array();
     for (const auto& t : config.tiers)
         tiers.push_back({{"name", t.spec.name},
@@ -279,13 +286,7 @@ nlohmann::json sweep_json(const TraceSummary& trace, const std::vector<Sweep>& s
                           const std::vector<SweepPointResult>& points) {
     using nlohmann::json;
     json j;
-    j["trace"] = {{"source", trace.source},
-                  {"format", trace.format},
-                  {"events", trace.events},
-                  {"skipped", trace.skipped},
-                  {"luns", trace.luns},
-                  {"duration_s", static_cast<double>(trace.duration_us) / 1e6},
-                  {"working_set_extents", trace.working_set_extents}};
+    j["trace"] = trace_json(trace);
     json dims = json::array();
     for (const Sweep& s : sweeps)
         dims.push_back(

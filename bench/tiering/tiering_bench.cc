@@ -135,6 +135,20 @@ int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
 // The workload: p.readers threads of 4 KiB reads for `seconds`, most inside a hot window that
 // advances one extent every p.step_ms, as if `offset_ms` of the workload had passed already.
 // Readers' random streams come from `seed`: the same seed and offset replay the same requests.
+// Writes every one of the LUN's first `extents` extents, so that every read hits real data.
+void prefill(Lun& lun, unsigned extents, std::uint64_t extent_bytes) {
+    std::vector<char> data(extent_bytes, 'x');
+    BenchCommand c;
+    for (unsigned e = 0; e < extents; ++e) {
+        iovec v{data.data(), data.size()};
+        if (run_command(c, [&](tcmur_cmd* cmd) {
+                return lun.write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
+            }) != TCMU_STS_OK) {
+            fail("prefill failed");
+        }
+    }
+}
+
 std::vector<Sample> run_workload(const Params& p, Lun& lun, std::int64_t offset_ms, int seconds,
                                  unsigned seed) {
     const std::uint64_t extent_bytes = 4 << 20;
@@ -259,18 +273,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     const std::size_t fast_tier =
         lun->tiered() ? lun->tier_images()->index_of("nvme-a").value_or(99) : 99;
-    {  // fill the LUN so that every read hits real data
-        std::vector<char> data(extent_bytes, 'x');
-        BenchCommand c;
-        for (unsigned e = 0; e < p.extents; ++e) {
-            iovec v{data.data(), data.size()};
-            if (run_command(c, [&](tcmur_cmd* cmd) {
-                    return lun->write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
-                }) != TCMU_STS_OK) {
-                fail("prefill failed");
-            }
-        }
-    }
+    prefill(*lun, p.extents, extent_bytes);
 
     const auto samples = run_workload(p, *lun, 0, p.seconds, 1);
     ModeResult r;
@@ -496,18 +499,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     host.complete = bench_complete;
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     if (!lun->tiered()) fail("the LUN is not tiered: " + lun->tiering_problem());
-    {  // fill the LUN so that every read hits real data
-        std::vector<char> data(extent_bytes, 'x');
-        BenchCommand c;
-        for (unsigned e = 0; e < p.extents; ++e) {
-            iovec v{data.data(), data.size()};
-            if (run_command(c, [&](tcmur_cmd* cmd) {
-                    return lun->write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
-                }) != TCMU_STS_OK) {
-                fail("prefill failed");
-            }
-        }
-    }
+    prefill(*lun, p.extents, extent_bytes);
     TraceRun r;
     r.bandwidth = lun->tiering()->bandwidth();
     r.horizon_s = lun->tiering_in_force().horizon_s;

@@ -66,7 +66,7 @@ PY
 }
 
 # Synthetic: 3 fast shares x 2 bandwidths x 2 concurrencies = 12 points.
-expect_rc 0 "generate" "$RBDTIER" replay --generate shifting --seed 11 --duration 600 --iops 50 \
+expect_rc 0 "generate" "$RBDTIER" replay --generate shifting --seed 11 --duration 200 --iops 50 \
     --out "$DIR/s.csv"
 expect_rc 0 "sweep json" "$RBDTIER" replay "$DIR/s.csv" --policy none,reactive,frequency,oracle \
     --sweep fast=5%,10%,20% --sweep bandwidth=20,200 --sweep concurrency=1,32 --json
