@@ -84,6 +84,18 @@ std::string parse_word(std::string_view v, std::string& out) {
 std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view v) {
     std::uint64_t u = 0;
     std::string r;
+    if (key == "handler_subtype") {
+        if (v == "rbdtier") {
+            c.handler_subtype = HandlerSubtype::kRbdtier;
+        } else if (v == "rbd") {
+            c.handler_subtype = HandlerSubtype::kRbd;
+        } else {
+            return "'" + std::string(v) +
+                   "' is not a handler subtype (rbdtier, or rbd to serve user:rbd in place of "
+                   "handler_rbd)";
+        }
+        return {};
+    }
     if (key == "site") return parse_word(v, c.site);
     if (key == "admin_socket") {
         if (v.empty() || v.front() != '/') return "admin_socket must be an absolute path";
@@ -158,6 +170,10 @@ std::string tier_key(TierOverride& t, std::string_view key, std::string_view v) 
 }
 
 }  // namespace
+
+const char* to_string(HandlerSubtype subtype) {
+    return subtype == HandlerSubtype::kRbd ? "rbd" : "rbdtier";
+}
 
 std::string apply_gateway_setting(GatewayConfig& config, std::string_view key,
                                   std::string_view value) {

@@ -9,6 +9,11 @@
 // Every number has a range (GatewayLimits, also in conf/rbdtier.conf); a value outside it, a
 // value that is not a number, NaN or infinity is refused with the key and the range, e.g.
 // "rbdtier.conf:3: horizon_s: '1e9' is out of range: must be greater than 0 and at most 86400".
+//
+// handler_subtype (rbdtier | rbd) is read once, when tcmu-runner loads the handler: it is the
+// backstore subtype the handler registers as. "rbd" makes it a drop-in for upstream handler_rbd
+// (targetcli user:rbd, ceph-iscsi/gwcli), reading handler_rbd's cfgstring (handler/lun_config.h);
+// handler_rbd.so must then be out of tcmu-runner's handler directory (README "ceph-iscsi").
 #pragma once
 
 #include <cstdint>
@@ -48,8 +53,18 @@ struct TierOverride {
     bool operator==(const TierOverride&) const = default;
 };
 
+// The backstore subtype the handler registers as, and so the cfgstring form it reads.
+enum class HandlerSubtype {
+    kRbdtier,  // user:rbdtier, the rbdtier cfgstring (tiering options in it)
+    kRbd,      // user:rbd in place of handler_rbd, handler_rbd's cfgstring (tiering per image)
+};
+// "rbdtier" or "rbd": the subtype as tcmu-runner and targetcli name it.
+const char* to_string(HandlerSubtype subtype);
+
 struct GatewayConfig {
     static constexpr const char* kDefaultPath = "/etc/ceph/rbdtier.conf";
+
+    HandlerSubtype handler_subtype = HandlerSubtype::kRbdtier;
 
     std::string site = "site-a";
     std::string admin_socket = "/var/run/ceph/rbdtier.asok";

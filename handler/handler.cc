@@ -13,6 +13,14 @@
 // settings as they are then; each open LUN registers with the gateway (by "pool/image"), counts
 // its I/O per tier, and reads the cluster's settings object through the gateway's copy (one
 // RADOS read per period and pool for all the LUNs).
+//
+// The subtype registered is rbdtier.conf's handler_subtype as it is at load: "rbdtier" (the
+// rbdtier cfgstring), or "rbd" in place of upstream handler_rbd (its cfgstring; handler_rbd.so
+// must be out of the handler directory, else whichever registers second is refused, and the
+// refusal is logged with the remedy). A later change of the key takes effect when tcmu-runner
+// restarts. In both, the home image's rbdtier.tiers metadata, read at open, makes the LUN tiered
+// (handler/shared_settings.h); a value there that its parser refuses fails the open with the
+// reason rather than serve the LUN without its tiers.
 #include <dlfcn.h>
 #include <sys/stat.h>
 
@@ -28,6 +36,7 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "ceph/settings_store.h"
 #include "ceph/tier_discovery.h"
 #include "common/log.h"
 #include "handler/callout_guard.h"
@@ -35,6 +44,7 @@
 #include "handler/lun.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
+#include "handler/shared_settings.h"
 #include "handler/tcmu_abi.h"
 
 namespace rbdtier {
@@ -45,6 +55,10 @@ namespace {
 constexpr const char* kUioClassRoot = "/sys/class/uio";
 constexpr const char* kConfigfsTargetRoot = "/sys/kernel/config/target";
 constexpr std::chrono::milliseconds kAttributionPeriod{500};
+
+// The subtype registered at load (rbdtier.conf handler_subtype then), which the cfgstring form
+// follows. Written once by handler_init, before tcmu-runner calls anything else.
+HandlerSubtype g_subtype = HandlerSubtype::kRbdtier;
 
 // Writes rbdtier's lines to tcmu-runner's log, tagged "rbdtier", with the call site's function
 // and line. tcmu-runner filters them by its own log_level (/etc/tcmu/tcmu.conf).
@@ -95,6 +109,8 @@ class GatewayHost {
 public:
     // At registration: reads the config. Never fails (a bad file leaves the defaults).
     void init();
+    // The subtype the config read at init asks for.
+    HandlerSubtype subtype();
     // What a LUN opened now runs with: the config file read anew (a bad one is logged with its
     // line and reason, and the last good config stays; a missing one changes nothing).
     GatewayConfig config_for_open();
@@ -123,6 +139,12 @@ void GatewayHost::init() {
     if (!gateway_) load();  // else: registered again by another user of the loaded plugin
 }
 
+HandlerSubtype GatewayHost::subtype() {
+    std::lock_guard lock(mutex_);
+    if (!gateway_) load();
+    return gateway_->config().handler_subtype;
+}
+
 GatewayConfig GatewayHost::config_for_open() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
@@ -133,6 +155,13 @@ GatewayConfig GatewayHost::config_for_open() {
             RBDTIER_LOG_WARNING("", outcome.message()
                                         << "; keeping the last good gateway settings");
         }
+    }
+    if (gateway_->config().handler_subtype != g_subtype) {
+        RBDTIER_LOG_WARNING(
+            "", gateway_->config_path()
+                    << ": handler_subtype = " << to_string(gateway_->config().handler_subtype)
+                    << " takes effect when tcmu-runner restarts; serving as "
+                    << to_string(g_subtype) << " until then");
     }
     return gateway_->config();
 }
@@ -243,6 +272,37 @@ char* copy_reason(const std::string& text) {
     return strdup(text.c_str());
 }
 
+// The cfgstring as tcmu-runner hands it to check_config and open ("<subtype>/" first: targetcli
+// and ceph-iscsi write it so).
+LunConfigParse parse_open_cfgstring(const char* cfgstring) {
+    const std::string_view text = cfgstring != nullptr ? cfgstring : "";
+    return g_subtype == HandlerSubtype::kRbd ? parse_rbd_open_cfgstring(text)
+                                             : parse_lun_config(text);
+}
+
+// `cfg`, when its cfgstring names no tiers, with those its home image's metadata names
+// (rbdtier.tiers), which decide whether the LUN is tiered. (With tiers= in the cfgstring the LUN
+// reads its metadata itself, where rbdtier.tiers comes first too.) Reads the metadata with a
+// client of its own (`options`), closed before the LUN opens. A cluster, pool or image that
+// cannot be opened leaves `cfg` as it is: the check or open that follows reports it.
+ceph::Status apply_image_tiers(LunConfig& cfg, const ceph::ClusterOptions& options) {
+    if (!cfg.tiers.empty()) return ceph::Status::ok();
+    auto cluster = ceph::Cluster::connect(options);
+    if (!cluster) return ceph::Status::ok();
+    auto io = ceph::IoContext::open(*cluster, cfg.pool, cfg.ns);
+    if (!io) return ceph::Status::ok();
+    auto image = ceph::Image::open_read_only(*io, cfg.image);
+    if (!image) return ceph::Status::ok();
+    auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
+    if (!metadata) return metadata.status().with_context("read the image's rbdtier.tiers");
+    std::string problem;
+    std::vector<std::string> tiers = image_tiers(*metadata, problem);
+    if (!problem.empty())
+        return ceph::Status::error(-EINVAL, problem + " (correct it with rbd image-meta set)");
+    cfg.tiers = std::move(tiers);
+    return ceph::Status::ok();
+}
+
 ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     ceph::ClusterOptions options;
     options.id = cfg.client_id;
@@ -253,12 +313,16 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
 }
 
 bool check_config_impl(const char* cfgstring, char** reason) {
-    LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
+    LunConfigParse parsed = parse_open_cfgstring(cfgstring);
     if (!parsed.config) {
         if (reason != nullptr) *reason = copy_reason(parsed.error);
         return false;
     }
-    const LunConfig& cfg = *parsed.config;
+    LunConfig& cfg = *parsed.config;
+    if (ceph::Status s = apply_image_tiers(cfg, probe_options(cfg)); !s) {
+        if (reason != nullptr) *reason = copy_reason(s.message());
+        return false;
+    }
     auto cluster = ceph::Cluster::connect(probe_options(cfg));
     ceph::Status status;
     if (!cluster) {
@@ -310,12 +374,22 @@ TcmuHost host_functions() {
 
 int open_impl(tcmu_device* dev) {
     const char* cfgstring = tcmu_dev_get_cfgstring(dev);
-    LunConfigParse parsed = parse_lun_config(cfgstring != nullptr ? cfgstring : "");
+    LunConfigParse parsed = parse_open_cfgstring(cfgstring);
     if (!parsed.config) {
         RBDTIER_LOG_ERROR(tcmu_dev_get_uio_name(dev), "bad config string '"
                                                           << (cfgstring ? cfgstring : "")
                                                           << "': " << parsed.error);
         return -EINVAL;
+    }
+    ceph::ClusterOptions options;
+    options.id = parsed.config->client_id;
+    options.conf_path = parsed.config->conf_path;
+    if (parsed.config->osd_op_timeout_s)
+        options.conf.emplace_back("rados_osd_op_timeout",
+                                  std::to_string(*parsed.config->osd_op_timeout_s));
+    if (ceph::Status s = apply_image_tiers(*parsed.config, options); !s) {
+        RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << s.message());
+        return s.code();
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
@@ -491,5 +565,22 @@ tcmur_handler g_handler = [] {
 
 extern "C" __attribute__((visibility("default"))) int handler_init(void) {
     rbdtier::bind_tcmu_log();
-    return tcmur_register_handler(&rbdtier::g_handler);
+    return rbdtier::guarded("", "handler_init", -1, [] {
+        rbdtier::gateway_host().init();
+        rbdtier::g_subtype = rbdtier::gateway_host().subtype();
+        const bool rbd = rbdtier::g_subtype == rbdtier::HandlerSubtype::kRbd;
+        rbdtier::g_handler.subtype = rbdtier::to_string(rbdtier::g_subtype);
+        rbdtier::g_handler.cfg_desc = rbd ? rbdtier::kRbdConfigHelp : rbdtier::kLunConfigHelp;
+        const int rc = tcmur_register_handler(&rbdtier::g_handler);
+        if (rc != 0 && rbd) {
+            RBDTIER_LOG_ERROR("",
+                              "not registered as subtype rbd: another handler (upstream "
+                              "handler_rbd.so) has it. Divert it out of tcmu-runner's handler "
+                              "directory (README: rbdtier under ceph-iscsi) and restart "
+                              "tcmu-runner");
+        } else if (rc == 0) {
+            RBDTIER_LOG_INFO("", "registered as subtype " << rbdtier::g_handler.subtype);
+        }
+        return rc;
+    });
 }

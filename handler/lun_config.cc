@@ -22,6 +22,16 @@ const char kLunConfigHelp[] =
     "  horizon=SECONDS              how far ahead the policy looks (default: rbdtier.conf)\n"
     "  quota=POOL=SIZE[+POOL=SIZE]  most of this LUN a tier may hold (SIZE: bytes, K, M, G, T)\n";
 
+const char kRbdConfigHelp[] =
+    "RBD config string (rbdtier serving user:rbd): pool/image[;option=value...]\n"
+    "pool:   existing RADOS pool holding the image\n"
+    "image:  existing RBD image (same size as the LUN)\n"
+    "options:\n"
+    "  osd_op_timeout=SECONDS       fail I/O after this long (0: never)\n"
+    "  conf=/etc/ceph/ceph.conf     ceph config file\n"
+    "  id=NAME                      ceph client id (client.NAME)\n"
+    "tiering: rbd image-meta set POOL/IMAGE rbdtier.tiers POOL[+POOL...] (and rbdtier.policy)\n";
+
 std::string_view to_string(TierPolicy policy) {
     switch (policy) {
         case TierPolicy::kNone:
@@ -37,6 +47,11 @@ std::string_view to_string(TierPolicy policy) {
 namespace {
 
 constexpr std::string_view kPrefix = "rbdtier/";
+constexpr std::string_view kRbdPrefix = "rbd/";
+// The options of the rbdtier form that are not handler_rbd's, each between spaces.
+constexpr std::string_view kTieringKeys = " tenant tenant_pool tiers policy quota horizon ";
+// Which grammar a cfgstring is read with.
+enum class Form { kRbdtier, kRbd };
 // The largest quota: 2^62 bytes (4194304T, 4 EiB), where the engine's extent keys end.
 constexpr std::uint64_t kMaxQuotaBytes = std::uint64_t{1} << 62;
 constexpr std::string_view kKnownKeys =
@@ -209,16 +224,24 @@ std::string apply_lun_option(std::string_view key, std::string_view value, LunCo
     return apply_option(key, value, cfg);
 }
 
-LunConfigParse parse_lun_config(std::string_view cfgstring) {
+namespace {
+
+// The one parser of both forms.
+LunConfigParse parse(std::string_view cfgstring, Form form) {
     if (cfgstring.empty()) return fail("config string is empty: expected pool/image");
     std::vector<std::string_view> parts = split(cfgstring, ";");
     std::string_view spec = parts.front();
 
     // tcmu-runner hands both check_config and open "<subtype>/<what the user typed>".
-    if (spec.starts_with(kPrefix)) spec.remove_prefix(kPrefix.size());
+    if (form == Form::kRbdtier && spec.starts_with(kPrefix)) spec.remove_prefix(kPrefix.size());
     std::vector<std::string_view> names = split(spec, "/");
     if (names.size() == 1) {
         return fail("'" + std::string(spec) + "' names no pool: expected pool/image");
+    }
+    if (form == Form::kRbd && names.size() > 2) {
+        return fail("'" + std::string(spec) +
+                    "' has too many '/': user:rbd takes pool/image (RBD namespaces are served "
+                    "as user:rbdtier pool/namespace/image)");
     }
     if (names.size() > 3) {
         return fail("'" + std::string(spec) +
@@ -265,7 +288,28 @@ LunConfigParse parse_lun_config(std::string_view cfgstring) {
         if (!seen.insert(key).second) {
             return fail("option " + std::string(key) + "= is given twice");
         }
-        if (std::string why = apply_option(key, opt.substr(eq + 1), cfg); !why.empty()) {
+        std::string_view value = opt.substr(eq + 1);
+        if (form == Form::kRbd) {
+            if (key != "osd_op_timeout" && key != "conf" && key != "id") {
+                if (kTieringKeys.find(" " + std::string(key) + " ") != std::string_view::npos) {
+                    return fail("option " + std::string(key) +
+                                "= is a tiering option, not one of user:rbd's: set it on the "
+                                "image (rbd image-meta set " +
+                                cfg.pool + "/" + cfg.image + " rbdtier." + std::string(key) +
+                                " VALUE)");
+                }
+                return fail("unknown option '" + std::string(key) +
+                            "' (user:rbd knows osd_op_timeout, conf, id)");
+            }
+            if (key == "osd_op_timeout" && value == "0") {
+                cfg.osd_op_timeout_s = 0;  // librados: no timeout
+                continue;
+            }
+        }
+        if (std::string why = apply_option(key, value, cfg); !why.empty()) {
+            if (form == Form::kRbd && key == "osd_op_timeout")
+                why = "osd_op_timeout='" + std::string(value) +
+                      "' is not a whole number of seconds between 0 and 86400";
             return fail(why);
         }
     }
@@ -276,6 +320,24 @@ LunConfigParse parse_lun_config(std::string_view cfgstring) {
         }
     }
     return LunConfigParse{std::move(cfg), {}};
+}
+
+}  // namespace
+
+LunConfigParse parse_lun_config(std::string_view cfgstring) {
+    return parse(cfgstring, Form::kRbdtier);
+}
+
+LunConfigParse parse_rbd_cfgstring(std::string_view cfgstring) {
+    return parse(cfgstring, Form::kRbd);
+}
+
+LunConfigParse parse_rbd_open_cfgstring(std::string_view cfgstring) {
+    if (!cfgstring.starts_with(kRbdPrefix)) {
+        return fail("config string '" + std::string(cfgstring) +
+                    "' does not start with the subtype 'rbd/' that tcmu-runner puts first");
+    }
+    return parse(cfgstring.substr(kRbdPrefix.size()), Form::kRbd);
 }
 
 }  // namespace rbdtier

@@ -10,6 +10,18 @@
 // tcmu-runner prepends the subtype ("rbdtier/") to what the user typed before calling
 // check_config and open; the prefix is optional here. parse_lun_config() either returns a
 // LunConfig or a one-line reason a person can act on; it never throws.
+//
+// handler_rbd's form (the handler registered as subtype "rbd", gateway_config.h), as targetcli
+// user:rbd and ceph-iscsi write it:
+//   pool/image[;key=value]...
+//   keys: osd_op_timeout=SECONDS (0..86400; 0 = no timeout, as librados takes it)
+//         conf=/abs/path/ceph.conf  id=CLIENT_ID (with or without "client.")
+// parse_rbd_cfgstring() takes what the user typed; parse_rbd_open_cfgstring() what check_config
+// and open are handed ("rbd/" + what the user typed, as targetcli and ceph-iscsi write it: the
+// prefix is required and removed, so a pool named "rbd" is never mistaken for it). An RBD
+// namespace, a snapshot, the tiering options and unknown options are refused with the reason
+// (handler_rbd ignores unknown options; a typo here would otherwise go unnoticed). The LUN is
+// tiered only when its image metadata says so (handler/shared_settings.h: rbdtier.tiers).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +60,8 @@ struct [[nodiscard]] LunConfigParse {
 };
 
 LunConfigParse parse_lun_config(std::string_view cfgstring);
+LunConfigParse parse_rbd_cfgstring(std::string_view cfgstring);
+LunConfigParse parse_rbd_open_cfgstring(std::string_view cfgstring);
 
 // Applies one option (a key of the grammar above, without its '=') to `cfg` as the cfgstring
 // parser does; returns why `value` is refused ("" when applied). The one parser of each option:
@@ -55,7 +69,8 @@ LunConfigParse parse_lun_config(std::string_view cfgstring);
 // check that quota= names pools of tiers= is the caller's (it needs both).
 std::string apply_lun_option(std::string_view key, std::string_view value, LunConfig& cfg);
 
-// The cfg_desc text shown by targetcli.
+// The cfg_desc text shown by targetcli, of each form.
 extern const char kLunConfigHelp[];
+extern const char kRbdConfigHelp[];
 
 }  // namespace rbdtier

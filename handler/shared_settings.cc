@@ -16,6 +16,12 @@ std::string number_text(double d) {
     return out.str();
 }
 
+std::string tiers_text(const std::vector<std::string>& tiers) {
+    std::string out;
+    for (const std::string& pool : tiers) out += (out.empty() ? "" : "+") + pool;
+    return out;
+}
+
 std::string quota_text(const std::map<std::string, std::uint64_t>& quota) {
     std::string out;
     for (const auto& [pool, bytes] : quota)
@@ -29,6 +35,7 @@ std::string lun_value(const LunConfig& cfg, std::string_view name) {
     if (name == "horizon") return cfg.horizon_s ? std::to_string(*cfg.horizon_s) : "";
     if (name == "quota") return quota_text(cfg.quota);
     if (name == "tenant") return cfg.tenant;
+    if (name == "tiers") return tiers_text(cfg.tiers);
     return {};
 }
 
@@ -38,6 +45,7 @@ void take_lun_setting(LunConfig& to, const LunConfig& from, std::string_view nam
     if (name == "horizon") to.horizon_s = from.horizon_s;
     if (name == "quota") to.quota = from.quota;
     if (name == "tenant") to.tenant = from.tenant;
+    if (name == "tiers") to.tiers = from.tiers;
 }
 
 // Parses `value` of a known per-LUN setting into a fresh LunConfig (so a cfgstring's quota= does
@@ -115,7 +123,7 @@ std::string_view to_string(SettingSource source) {
 }
 
 const std::vector<std::string>& lun_setting_names() {
-    static const std::vector<std::string> names = {"policy", "horizon", "quota", "tenant"};
+    static const std::vector<std::string> names = {"policy", "horizon", "quota", "tenant", "tiers"};
     return names;
 }
 
@@ -136,6 +144,19 @@ std::string lun_setting_problem(std::string_view name, std::string_view value,
     return parse_lun_setting(name, value, tiers, parsed);
 }
 
+std::vector<std::string> image_tiers(const std::map<std::string, std::string>& image_metadata,
+                                     std::string& problem) {
+    problem.clear();
+    const auto it = image_metadata.find(std::string(kLunSettingPrefix) + "tiers");
+    if (it == image_metadata.end()) return {};
+    LunConfig parsed;
+    if (std::string why = apply_lun_option("tiers", it->second, parsed); !why.empty()) {
+        problem = "image metadata " + it->first + "='" + it->second + "': " + why;
+        return {};
+    }
+    return parsed.tiers;
+}
+
 std::string cluster_setting_problem(std::string_view name, std::string_view value) {
     GatewayConfig scratch;
     return apply_cluster_setting(scratch, name, value);
@@ -151,7 +172,14 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
     for (const auto& name : lun_setting_names()) lun_source[name] = SettingSource::kCfgstring;
 
     const std::string image = cfgstring.spec();
-    for (const auto& [key, value] : image_metadata) {
+    // tiers first: quota is checked against the tiers in effect.
+    std::vector<std::pair<std::string, std::string>> ordered;
+    const std::string tiers_key = std::string(kLunSettingPrefix) + "tiers";
+    if (auto it = image_metadata.find(tiers_key); it != image_metadata.end())
+        ordered.emplace_back(*it);
+    for (const auto& entry : image_metadata)
+        if (entry.first != tiers_key) ordered.emplace_back(entry);
+    for (const auto& [key, value] : ordered) {
         if (!std::string_view(key).starts_with(kLunSettingPrefix)) continue;
         const std::string name = key.substr(kLunSettingPrefix.size());
         if (std::find(std::begin(kNotSettings), std::end(kNotSettings), name) !=
@@ -163,8 +191,7 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
             continue;
         }
         LunConfig parsed;
-        if (std::string why = parse_lun_setting(name, value, cfgstring.tiers, parsed);
-            !why.empty()) {
+        if (std::string why = parse_lun_setting(name, value, out.lun.tiers, parsed); !why.empty()) {
             std::string fallback = lun_value(cfgstring, name);
             out.problems.push_back(where + ": " + why + "; using " +
                                    (fallback.empty() ? "none" : fallback) + " (cfgstring)");

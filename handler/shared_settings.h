@@ -5,9 +5,13 @@
 // Two places, both plain text values, readable and writable with Ceph's own tools:
 //   per LUN:      image metadata of the LUN's home image, key "rbdtier.<name>"
 //                 (`rbd image-meta set POOL/IMAGE rbdtier.horizon 60`), names lun_setting_names():
-//                 policy, horizon, quota, tenant; each value is written as the cfgstring option
-//                 of the same name (policy=..., horizon=SECONDS, quota=POOL=SIZE[+...],
-//                 tenant=NAME) and checked by the same parser (apply_lun_option).
+//                 policy, horizon, quota, tenant, tiers; each value is written as the cfgstring
+//                 option of the same name (policy=..., horizon=SECONDS, quota=POOL=SIZE[+...],
+//                 tenant=NAME, tiers=POOL[+POOL...]) and checked by the same parser
+//                 (apply_lun_option). tiers decides whether the LUN is tiered at all, so it is
+//                 read when the LUN opens (image_tiers(), by the handler before the LUN is
+//                 opened) and a change takes effect at the next open; it is how a LUN served as
+//                 user:rbd (handler_rbd's cfgstring, which has no tiering options) is tiered.
 //   cluster-wide: omap of the object kClusterSettingsObject ("rbdtier.config") in the tenant pool
 //                 (`rados -p POOL listomapvals rbdtier.config`), names cluster_setting_names():
 //                 migration_bandwidth_mib_s, horizon_s, round_s, and tier.<POOL>.<key> for the
@@ -60,6 +64,11 @@ const std::vector<std::string>& cluster_setting_names();
 // empty, are the LUN's tiers= pools, which quota must name.
 std::string lun_setting_problem(std::string_view name, std::string_view value,
                                 const std::vector<std::string>& tiers = {});
+// The pools the image metadata's rbdtier.tiers names, checked as the cfgstring's tiers= is:
+// empty when the key is absent; when its value is refused, empty and `problem` says why.
+std::vector<std::string> image_tiers(const std::map<std::string, std::string>& image_metadata,
+                                     std::string& problem);
+
 // Why `value` is refused for the cluster-wide setting `name` ("" when valid).
 std::string cluster_setting_problem(std::string_view name, std::string_view value);
 

@@ -19,6 +19,14 @@
 #        handler's admin socket says the LUN's commands are that initiator's alone (exact
 #        attribution from configfs), and at the end it checks with `lun show` that each region
 #        is attributed to its initiator and not to the other (initiators.py).
+#   RBD_MODE=1 (after the user:rbdtier phases, in the same boot): serves a second image as user:rbd,
+#        as ceph-iscsi creates LUNs: Debian's handler_rbd.so diverted out of tcmu-runner's handler
+#        directory with dpkg-divert, rbdtier.conf handler_subtype = rbd, our handler in that
+#        directory (the package's place), tcmu-runner restarted, targetcli
+#        /backstores/user:rbd create with handler_rbd's cfgstring (RBD_CFGSTRING). Proves our
+#        handler serves it (its log: "registered as subtype rbd", the LUN opened with the tiers
+#        its image metadata names, RBD_TIERS; its admin socket lists the LUN) and writes a
+#        pattern (seed SEED, RBD_PATTERN_BYTES at offset 0) through iSCSI, read back and compared.
 # It serves the RBD image through the real kernel path: LIO (target_core_mod) -> TCMU
 # (target_core_user) -> tcmu-runner -> the handler -> librbd -> the host's cluster, and reaches it as an
 # iSCSI initiator (open-iscsi) on the guest's loopback portal.
@@ -326,6 +334,67 @@ kill "$TCMU_PID"
 wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner did not stop"
 TCMU_PID=""
 phase_end
+
+if ((${RBD_MODE:-0})); then
+  phase_start rbd_mode
+  handler_dir=/usr/lib/x86_64-linux-gnu/tcmu-runner
+  diverted_dir=/usr/lib/x86_64-linux-gnu/tcmu-runner-diverted
+  [[ -e $handler_dir/handler_rbd.so ]] || fail "Debian's handler_rbd.so is not in $handler_dir"
+  # Our handler where tcmu-runner looks by default (the package puts it there).
+  [[ -e $handler_dir/handler_rbdtier.so ]] || cp /e2e/handler/handler_rbdtier.so "$handler_dir/" ||
+    fail "copy the handler to $handler_dir"
+  # The README's swap: divert handler_rbd.so out of the directory (tcmu-runner loads every
+  # handler_* file there), then switch our handler to subtype rbd.
+  mkdir -p "$diverted_dir" /etc/ceph
+  out=$(dpkg-divert --local --rename --divert "$diverted_dir/handler_rbd.so" \
+    --add "$handler_dir/handler_rbd.so" 2>&1) || fail "dpkg-divert: $out"
+  [[ ! -e $handler_dir/handler_rbd.so && -e $diverted_dir/handler_rbd.so ]] ||
+    fail "handler_rbd.so not diverted: $(ls "$handler_dir" "$diverted_dir")"
+  if grep -q '^handler_subtype' /etc/ceph/rbdtier.conf 2>/dev/null; then
+    sed -i 's/^handler_subtype.*/handler_subtype = rbd/' /etc/ceph/rbdtier.conf
+  else
+    echo "handler_subtype = rbd" >>/etc/ceph/rbdtier.conf
+  fi
+  : >/var/log/tcmu-runner.log
+  tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
+  TCMU_PID=$!
+  wait_for 60 has_tcmu_name || fail "tcmu-runner (rbd mode) did not register on D-Bus"
+  gone "$TCMU_PID" && fail "tcmu-runner (rbd mode) died"
+  grep -q 'rbdtier: registered as subtype rbd' /var/log/tcmu-runner.log ||
+    fail "our handler did not register as subtype rbd: $(grep -m3 rbdtier /var/log/tcmu-runner.log)"
+  out=$(tcli /backstores/user:rbd create name=gw0 size="$RBD_LUN_SIZE" "cfgstring=$RBD_CFGSTRING") ||
+    fail "targetcli user:rbd create: $out"
+  log "$out"
+  python3 /e2e/target.py export rbd gw0 "$RBD_TARGET_IQN" || fail "iSCSI export (user:rbd)"
+  RBD_LUN=${RBD_CFGSTRING%%;*}
+  opened_rbd() { grep -q "rbdtier $RBD_LUN: opened: .*tiers $RBD_TIERS; policy reactive" /var/log/tcmu-runner.log; }
+  wait_for 10 opened_rbd ||
+    fail "no tiered open of $RBD_LUN by rbdtier: $(grep -m3 "$RBD_LUN" /var/log/tcmu-runner.log)"
+  opened=$(grep -m1 "rbdtier $RBD_LUN: opened: " /var/log/tcmu-runner.log)
+  record rbd_mode_log "${opened#*rbdtier }"
+  out=$(python3 /e2e/initiators.py luns "$ASOK") || fail "admin socket (rbd mode): $out"
+  grep -qxF "$RBD_LUN" <<<"$out" || fail "the admin socket does not list $RBD_LUN: $out"
+  record rbd_mode_admin_socket "lists $(tr '\n' ' ' <<<"$out")"
+  iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 >/dev/null || fail "discovery (user:rbd)"
+  iscsiadm -m node -T "$RBD_TARGET_IQN" -p 127.0.0.1:3260 --login >/dev/null || fail "login (user:rbd)"
+  DISK=""
+  wait_for 60 find_disk || fail "no LIO disk appeared (user:rbd)"
+  find_disk
+  bytes=$(blockdev --getsize64 "$DISK")
+  ((bytes == RBD_LUN_SIZE)) || fail "user:rbd disk size $bytes != $RBD_LUN_SIZE"
+  python3 /e2e/pattern.py write "$SEED" "$RBD_PATTERN_BYTES" /tmp/pattern_rbd
+  dd if=/tmp/pattern_rbd of="$DISK" bs=1M oflag=direct conv=fsync status=none || fail "dd write (user:rbd)"
+  dd if="$DISK" of=/tmp/readback_rbd bs=1M count="$RBD_PATTERN_BYTES" iflag=direct,count_bytes \
+    status=none || fail "dd read (user:rbd)"
+  cmp /tmp/pattern_rbd /tmp/readback_rbd || fail "pattern read back differs (user:rbd)"
+  record rbd_mode_io "$DISK: $RBD_PATTERN_BYTES bytes written and read back through $RBD_TARGET_IQN"
+  iscsiadm -m node -T "$RBD_TARGET_IQN" -p 127.0.0.1:3260 --logout >/dev/null || fail "logout (user:rbd)"
+  python3 /e2e/target.py clear || fail "target clear (user:rbd)"
+  kill "$TCMU_PID"
+  wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner (rbd mode) did not stop"
+  TCMU_PID=""
+  phase_end
+fi
 
 record time_total "$(($(now_ms) - T0))"
 record status PASS

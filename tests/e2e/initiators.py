@@ -10,6 +10,8 @@
 #       EXTENTS_*: "first-last" extent ranges joined by ','. Checks that each initiator's extents
 #       (as the handler attributed its commands) include its own ranges and none of the other's;
 #       prints one summary line; exit 1 with the reason when not.
+#   initiators.py luns ASOK
+#       prints the name of each LUN the handler serves (`lun list`), one a line.
 # Exits 2 on a usage error or when the socket cannot be asked.
 import json
 import socket
@@ -98,8 +100,16 @@ def check(asok, lun, iqn_a, spec_a, iqn_b, spec_b):
     return 0
 
 
+def luns(asok):
+    for lun in ask(asok, {"prefix": "lun list", "format": "json"})["luns"]:
+        print(lun["name"])
+    return 0
+
+
 def main():
     try:
+        if len(sys.argv) == 3 and sys.argv[1] == "luns":
+            return luns(sys.argv[2])
         if len(sys.argv) == 6 and sys.argv[1] == "wait":
             return wait(*sys.argv[2:])
         if len(sys.argv) == 8 and sys.argv[1] == "check":
@@ -107,7 +117,7 @@ def main():
     except (OSError, ValueError, KeyError) as e:
         print(f"cannot ask the admin socket: {e}")
         return 2
-    print(__doc__ or "usage: initiators.py wait|check ...", file=sys.stderr)
+    print(__doc__ or "usage: initiators.py wait|check|luns ...", file=sys.stderr)
     return 2
 
 

@@ -19,6 +19,14 @@
 #   with lun_export (--lun-export; each extent from the tier image the map names) instead of
 #   `rbd export`, requires at least one extent away from home, and the self-check corrupts the byte
 #   in whichever image holds it (and, when that is home, a second byte in a tier image).
+#   With user:rbdtier the same guest then serves a second image as user:rbd, the way ceph-iscsi's
+#   gwcli/rbd-target-api create LUNs: the handler switched to subtype rbd (rbdtier.conf
+#   handler_subtype = rbd), Debian's handler_rbd.so diverted out of tcmu-runner's handler directory
+#   with dpkg-divert (the README's recipe), targetcli /backstores/user:rbd with handler_rbd's
+#   cfgstring "<pool>/<image>-rbd;osd_op_timeout=30;conf=...", tiering enabled only by the image's
+#   metadata (rbdtier.tiers, rbdtier.policy, set here with `rbd image-meta set`). The guest proves
+#   our handler serves it: its "registered as subtype rbd" and tiered "opened:" log lines, and its
+#   admin socket listing the LUN; a pattern written over iSCSI is then found in the image.
 #   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
 #   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
 #   which takes the string verbatim (target.py create), and shown with targetcli ls.
@@ -106,6 +114,8 @@ QEMU_PID=""
 OWN_CLUSTER=""      # directory of a cluster this run started
 OWN_CLUSTER_KIND="" # cluster.sh | mini
 IMAGE=""
+RBD_IMAGE=""  # the image served as user:rbd (tiered by its metadata), when TIERED
+RBD_TIER=""   # the tier its metadata names besides home
 T_START=$(date +%s%3N)
 PHASES=()
 
@@ -140,9 +150,9 @@ stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
 # placement map (format 2: from the LUN's identity, its pool id and RBD image id).
 TIER_IMAGE=""
 MAP_OBJECT=""
-lun_names() {
+lun_names() { # lun_names [IMAGE]: of $IMAGE by default
   local id pool_id
-  id=$(timeout 60 rbd -c "$CEPH_CONF" info --format json "$POOL/$IMAGE" |
+  id=$(timeout 60 rbd -c "$CEPH_CONF" info --format json "$POOL/${1:-$IMAGE}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || return 1
   pool_id=$(timeout 60 ceph -c "$CEPH_CONF" osd pool ls detail --format json |
     python3 -c 'import json,sys; print([p["pool_id"] for p in json.load(sys.stdin) if p["pool_name"] == sys.argv[1]][0])' "$POOL") ||
@@ -164,6 +174,13 @@ cleanup() {
       timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "$MAP_OBJECT" >/dev/null 2>&1
     fi
     timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$IMAGE" >/dev/null 2>&1
+    if [[ -n $RBD_IMAGE ]]; then
+      if lun_names "$RBD_IMAGE"; then
+        timeout 60 rbd -c "$CEPH_CONF" rm "$RBD_TIER/$TIER_IMAGE" >/dev/null 2>&1
+        timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "$MAP_OBJECT" >/dev/null 2>&1
+      fi
+      timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$RBD_IMAGE" >/dev/null 2>&1
+    fi
   fi
   if [[ -n $OWN_CLUSTER ]]; then
     case $OWN_CLUSTER_KIND in
@@ -516,6 +533,17 @@ main() {
   IMAGE=e2e-$(basename "$TMP" | tr 'A-Z.' 'a-z-')
   local lun_bytes=$((64 << 20))
   timeout 60 rbd -c "$CEPH_CONF" create --size "${lun_bytes}B" "$POOL/$IMAGE" || die "rbd create $POOL/$IMAGE"
+  local rbd_bytes=$((16 << 20))
+  if ((TIERED)); then
+    # Served as user:rbd with handler_rbd's cfgstring; tiered only by its image metadata.
+    RBD_IMAGE=$IMAGE-rbd
+    RBD_TIER=$(tr ',' '\n' <<<"$TIERS" | grep -vxF "$POOL" | head -1)
+    timeout 60 rbd -c "$CEPH_CONF" create --size "${rbd_bytes}B" "$POOL/$RBD_IMAGE" ||
+      die "rbd create $POOL/$RBD_IMAGE"
+    timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$RBD_IMAGE" rbdtier.tiers "$POOL+$RBD_TIER" >/dev/null &&
+      timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$RBD_IMAGE" rbdtier.policy reactive >/dev/null ||
+      die "rbd image-meta set $POOL/$RBD_IMAGE"
+  fi
   local ports
   ports=$(cluster_ports)
   [[ -n $ports ]] || die "no cluster ports on 127.0.0.1 found in the mon and osd maps"
@@ -588,6 +616,12 @@ B_OFFSET=$b_offset
 B_BYTES=$b_bytes
 A_EXTENTS=$a_extents
 B_EXTENTS=$((b_offset / (4 << 20)))
+RBD_MODE=$TIERED
+RBD_CFGSTRING='$POOL/$RBD_IMAGE;osd_op_timeout=30;conf=/e2e/ceph.conf'
+RBD_LUN_SIZE=$rbd_bytes
+RBD_TIERS='$POOL (home), $RBD_TIER'
+RBD_TARGET_IQN=iqn.2003-01.org.rbdtier:e2e-rbd
+RBD_PATTERN_BYTES=$((1 << 20))
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
     BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
@@ -660,6 +694,7 @@ EOF
     installed) say "installed in the guest with dpkg -i: $val" ;;
     move_reads) say "guest read and compared the pattern $val times while its extents moved" ;;
     initiators) say "per-initiator view (lun show): $val" ;;
+    rbd_mode_*) say "user:rbd: ${key#rbd_mode_}: $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
@@ -718,6 +753,15 @@ print(f"{differ} of {len(sys.argv) - 4}")' "$TMP/image" "$TMP/home" "$extent_byt
       $(awk '$2 == "away" {print $3}' "$TMP/export.txt"))
     say "away extents whose bytes differ in the home image (its copy discarded): $differ"
     rm -f "$TMP/home"
+  fi
+  if [[ -n $RBD_IMAGE ]]; then
+    # The user:rbd LUN: its pattern (offset 0) as the LUN holds it, wherever its extents are.
+    timeout 120 "$LUN_EXPORT" --conf "$CEPH_CONF" --pool "$POOL" --image "$RBD_IMAGE" --out "$TMP/rbd.img" \
+      >"$TMP/rbd.txt" 2>&1 || die "lun_export $POOL/$RBD_IMAGE: $(cat "$TMP/rbd.txt")"
+    why=$(python3 "$HERE/pattern.py" check "$seed" $((1 << 20)) "$TMP/rbd.img" 0) ||
+      die "pattern written over user:rbd is not in $POOL/$RBD_IMAGE: $why"
+    say "user:rbd: pattern found in $POOL/$RBD_IMAGE ($(grep -m1 '^lun_export: extents=' "$TMP/rbd.txt" || true))"
+    rm -f "$TMP/rbd.img"
   fi
   # Self-check: corrupt one byte of the data object that holds it in RADOS and look again.
   local victim

@@ -3,7 +3,9 @@
 // starting with '@' goes to the cluster object, others to the image metadata (prefixed
 // "rbdtier."). Whatever they hold, the result must be settings the gateway could have parsed
 // itself (horizon, round and budget in their ranges, quota pools among the tiers), and every
-// entry not used must have a problem line.
+// entry not used must have a problem line. rbdtier.tiers, when valid, gives the tiers that quota
+// must name.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "handler/shared_settings.h"
 #include "handler/tiering_settings.h"
@@ -42,13 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!(s.gateway.migration_bandwidth_mib_s > 0) ||
         !std::isfinite(s.gateway.migration_bandwidth_mib_s))
         std::abort();
+    // The tiers in effect: the metadata's rbdtier.tiers when valid, else the cfgstring's.
+    std::string tiers_problem;
+    std::vector<std::string> tiers = rbdtier::image_tiers(metadata, tiers_problem);
+    if (tiers.empty()) tiers = base.config->tiers;
+    if (s.lun.tiers != tiers) std::abort();
     for (const auto& [pool, bytes] : s.lun.quota)
-        if ((pool != "hdd-a" && pool != "nvme-a") || bytes == 0) std::abort();
+        if (std::find(tiers.begin(), tiers.end(), pool) == tiers.end() || bytes == 0) std::abort();
     std::size_t refused = 0;
     for (const auto& [k, v] : metadata) {
         const std::string name = k.substr(8);
         if (name == "pin" || name == "lun") continue;
-        if (!rbdtier::lun_setting_problem(name, v, base.config->tiers).empty()) ++refused;
+        if (!rbdtier::lun_setting_problem(name, v, tiers).empty()) ++refused;
     }
     for (const auto& [k, v] : cluster)
         if (!rbdtier::cluster_setting_problem(k, v).empty()) ++refused;

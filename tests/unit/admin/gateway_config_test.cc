@@ -17,6 +17,22 @@ TEST(GatewayConfig, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(*out.config, GatewayConfig{});
 }
 
+TEST(GatewayConfig, HandlerSubtypeIsRbdtierOrRbd) {
+    EXPECT_EQ(GatewayConfig{}.handler_subtype, HandlerSubtype::kRbdtier);
+    ConfigOutcome out = parse_gateway_config("handler_subtype = rbd\n", "rbdtier.conf");
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(out.config->handler_subtype, HandlerSubtype::kRbd);
+    EXPECT_STREQ(to_string(out.config->handler_subtype), "rbd");
+    out = parse_gateway_config("handler_subtype = rbdtier\n", "rbdtier.conf");
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(out.config->handler_subtype, HandlerSubtype::kRbdtier);
+    out = parse_gateway_config("\nhandler_subtype = glfs\n", "rbdtier.conf");
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.message(),
+              "rbdtier.conf:2: handler_subtype: 'glfs' is not a handler subtype (rbdtier, or rbd "
+              "to serve user:rbd in place of handler_rbd)");
+}
+
 TEST(GatewayConfig, ReadsEverySettingCommentsAndTierSections) {
     const char* text =
         "# gateway\n"

@@ -159,7 +159,7 @@ TEST(SharedSettings, ValuesAreCheckedByTheParsersOfTheCfgstringAndTheConf) {
     EXPECT_EQ(lun_setting_problem("quota", "nvme-a=1G", {"hdd-a", "nvme-a"}), "");
     EXPECT_NE(lun_setting_problem("quota", "nvme-b=1G", {"hdd-a", "nvme-a"}).find("not in tiers="),
               std::string::npos);
-    EXPECT_NE(lun_setting_problem("tiers", "a+b").find("unknown setting"), std::string::npos);
+    EXPECT_EQ(lun_setting_problem("tiers", "a+b"), "");  // read at open (image_tiers)
     EXPECT_NE(lun_setting_problem("pin", "home").find("unknown setting"), std::string::npos);
     EXPECT_EQ(cluster_setting_problem("horizon_s", "120"), "");
     EXPECT_NE(cluster_setting_problem("horizon_s", "86401").find("at most 86400"),
@@ -179,6 +179,56 @@ TEST(SharedSettings, LocalTieringKeysAreThoseAConfChangedFromTheDefault) {
     conf.horizon_s = 60;
     conf.tiers["nvme-a"].latency_ms = 1;
     EXPECT_EQ(local_tiering_keys(conf), (std::vector<std::string>{"horizon_s", "[tier nvme-a]"}));
+}
+
+// rbdtier.tiers on the image tiers a LUN whose cfgstring names no tiers (a user:rbd LUN).
+TEST(SharedSettings, ImageTiersTierALunWhoseCfgstringHasNone) {
+    std::string problem = "stale";
+    EXPECT_TRUE(image_tiers({}, problem).empty());
+    EXPECT_TRUE(problem.empty());
+    EXPECT_TRUE(image_tiers({{"rbdtier.policy", "reactive"}}, problem).empty());
+
+    const std::map<std::string, std::string> meta = {{"rbdtier.tiers", "nvme-a+hdd-b"},
+                                                     {"rbdtier.policy", "reactive"}};
+    EXPECT_EQ(image_tiers(meta, problem), (std::vector<std::string>{"nvme-a", "hdd-b"}));
+    EXPECT_TRUE(problem.empty()) << problem;
+
+    auto rbd = parse_rbd_cfgstring("hdd-a/img;osd_op_timeout=30");
+    ASSERT_TRUE(rbd.config) << rbd.error;
+    LunConfig cfg = *rbd.config;
+    cfg.tiers = image_tiers(meta, problem);
+    const SharedSettings s =
+        apply_shared_settings(cfg, GatewayConfig{}, meta, {{"rbdtier.quota", "nvme-a=1G"}});
+    EXPECT_EQ(s.lun.tiers, (std::vector<std::string>{"nvme-a", "hdd-b"}));
+    EXPECT_EQ(s.lun.policy, TierPolicy::kReactive);
+    EXPECT_EQ(source_of(s, "policy"), SettingSource::kImage);
+}
+
+// A quota in the metadata is checked against the tiers the metadata gives, not the cfgstring's.
+TEST(SharedSettings, ImageQuotaIsCheckedAgainstTheImageTiers) {
+    auto rbd = parse_rbd_cfgstring("hdd-a/img");
+    ASSERT_TRUE(rbd.config) << rbd.error;
+    const std::map<std::string, std::string> meta = {{"rbdtier.tiers", "nvme-a"},
+                                                     {"rbdtier.quota", "nvme-a=1G"}};
+    SharedSettings s = apply_shared_settings(*rbd.config, GatewayConfig{}, meta, {});
+    EXPECT_TRUE(s.problems.empty()) << s.problems.front();
+    EXPECT_EQ(s.lun.quota.at("nvme-a"), std::uint64_t{1} << 30);
+
+    s = apply_shared_settings(*rbd.config, GatewayConfig{},
+                              {{"rbdtier.tiers", "nvme-a"}, {"rbdtier.quota", "ssd-x=1G"}}, {});
+    ASSERT_EQ(s.problems.size(), 1u);
+    EXPECT_NE(s.problems[0].find("not in tiers="), std::string::npos) << s.problems[0];
+}
+
+TEST(SharedSettings, RefusedImageTiersSayWhy) {
+    std::string problem;
+    EXPECT_TRUE(image_tiers({{"rbdtier.tiers", "nvme-a+nvme-a"}}, problem).empty());
+    EXPECT_NE(problem.find("rbdtier.tiers='nvme-a+nvme-a'"), std::string::npos) << problem;
+    EXPECT_NE(problem.find("twice"), std::string::npos) << problem;
+    EXPECT_TRUE(image_tiers({{"rbdtier.tiers", ""}}, problem).empty());
+    EXPECT_NE(problem.find("no value"), std::string::npos) << problem;
+    EXPECT_EQ(lun_setting_problem("tiers", "a/b").find("a pool in tiers="), 0u);
+    EXPECT_TRUE(lun_setting_problem("tiers", "nvme-a+hdd-b").empty());
 }
 
 // Whatever bytes sit in RADOS: no crash, and every refused value is a problem line.
