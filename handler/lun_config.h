@@ -41,7 +41,7 @@ struct LunConfig {
     std::string pool;
     std::string ns;  // RBD namespace of the image; "" = the pool's default one
     std::string image;
-    std::optional<unsigned> osd_op_timeout_s;  // rados_osd_op_timeout
+    std::optional<unsigned> osd_op_timeout_s;  // rados_osd_op_timeout (0: none, rbd form only)
     std::string conf_path;                     // empty = Ceph's default search
     std::string client_id;                     // without "client."; empty = default
     std::string tenant;                        // empty = the default tenant

@@ -362,6 +362,7 @@ if ((${RBD_MODE:-0})); then
   gone "$TCMU_PID" && fail "tcmu-runner (rbd mode) died"
   grep -q 'rbdtier: registered as subtype rbd' /var/log/tcmu-runner.log ||
     fail "our handler did not register as subtype rbd: $(grep -m3 rbdtier /var/log/tcmu-runner.log)"
+  record rbd_mode_handler "$out; tcmu-runner.log: $(grep -m1 -o 'rbdtier: registered as subtype rbd' /var/log/tcmu-runner.log)"
   out=$(tcli /backstores/user:rbd create name=gw0 size="$RBD_LUN_SIZE" "cfgstring=$RBD_CFGSTRING") ||
     fail "targetcli user:rbd create: $out"
   log "$out"
