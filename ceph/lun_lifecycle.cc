@@ -80,6 +80,33 @@ Status set_home_pinned(Image& home, bool pinned) {
     return home.metadata_remove(kHomePinKey);
 }
 
+Status check_home_holds_all(const Cluster& cluster, const IoContext& home_io,
+                            const Image& home_image, const HomeImageRef& home) {
+    auto lun = LunIdentity::of(home_io, home_image);
+    if (!lun) return lun.status();
+    auto map_io = IoContext::open(cluster, home.pool, home.ns);
+    if (!map_io) return map_io.status();
+    auto map = PlacementMap::open(std::move(*map_io), *lun);
+    if (!map) {
+        if (map.status().code() == -ENOENT) return Status::ok();
+        return map.status().with_context("placement map of " + home.spec());
+    }
+    const auto entries = map->entries();
+    if (entries.empty()) return Status::ok();
+    std::map<std::string, std::uint64_t> per_pool;
+    for (const auto& [extent, entry] : entries) ++per_pool[entry.pool];
+    std::string pools;
+    for (const auto& [pool, count] : per_pool)
+        pools += (pools.empty() ? "" : ", ") + pool + ": " + std::to_string(count);
+    return Status::error(-EBUSY, std::to_string(entries.size()) + " extents in tier pools (" +
+                                     pools + ") of " + home.spec() +
+                                     " are not in its home image: open it with its tiers "
+                                     "(tiers= in the cfgstring, or rbd image-meta set " +
+                                     home.spec() +
+                                     " rbdtier.tiers), or bring them home first with rbdtier "
+                                     "lun evacuate");
+}
+
 Result<LunExport> export_lun(const Cluster& cluster, const HomeImageRef& home, int fd,
                              const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
     auto home_io = IoContext::open(cluster, home.pool, home.ns);

@@ -31,6 +31,7 @@
 
 #include "ceph/cluster.h"
 #include "ceph/image.h"
+#include "ceph/io_context.h"
 #include "ceph/status.h"
 
 namespace rbdtier::ceph {
@@ -48,6 +49,14 @@ struct HomeImageRef {
     std::string image;
     std::string spec() const { return pool + "/" + (ns.empty() ? "" : ns + "/") + image; }
 };
+
+// Whether the home image alone holds the LUN's data, as a LUN opened without its tiers needs:
+// ok when the LUN has no placement map or its map puts every extent home; -EBUSY when extents
+// live in tier images (how many, in which pools, and what to do); the map's error when it
+// exists but cannot be read (an unreadable map is not an empty one). `home_io` and `home_image`
+// are the LUN's home pool context and image.
+Status check_home_holds_all(const Cluster& cluster, const IoContext& home_io,
+                            const Image& home_image, const HomeImageRef& home);
 
 struct LunExport {
     std::uint64_t size_bytes = 0;

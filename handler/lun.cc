@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ceph/completion.h"
+#include "ceph/lun_lifecycle.h"
 #include "common/log.h"
 
 namespace rbdtier {
@@ -123,6 +124,11 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
             -EINVAL, "image " + config.spec() + " has " + std::to_string(info->size) +
                          " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
                          " (grow it with rbd resize)");
+    }
+    if (config.tiers.empty()) {
+        // Served from the home image alone: refused while a placement map puts extents elsewhere.
+        const ceph::HomeImageRef home{config.pool, config.ns, config.image};
+        if (ceph::Status s = ceph::check_home_holds_all(*cluster, *io, *image, home); !s) return s;
     }
     std::unique_ptr<Lun> lun(new Lun(config, resolve_tiering_settings(config, gateway), host,
                                      std::move(cluster).value(), std::move(io).value(),

@@ -128,6 +128,47 @@ TEST_F(RbdModeTest, ImageMetadataTiersTheLun) {
     }
 }
 
+// A LUN some of whose extents live in tier images (its placement map says so) is refused when
+// opened without its tiers, instead of being served from the home image, which holds stale data
+// for those extents; with its tiers back it serves what was written.
+TEST_F(RbdModeTest, ALunWithExtentsInTierImagesIsNotServedWithoutItsTiers) {
+    image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
+    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\nround_s = 0.25\n");
+    harness::LogCapture log;
+    harness::Harness h(HANDLER_SO);
+    ASSERT_EQ(h.subtype(), "rbd");
+    harness::DeviceConfig dc{upstream_cfg(), kSize};
+    dc.implicit_failover = true;
+    std::vector<char> block(kExtent, 'n');
+    {
+        auto dev = h.open(dc);
+        for (std::uint64_t e = 0; e < 2; ++e)
+            ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
+        const json pinned = cli_json("pin hdd-a/" + image_ + " 0-1 nvme-a", gw.socket());
+        ASSERT_EQ(pinned["count"], 2) << pinned.dump();
+        ASSERT_TRUE(wait_for(
+            [&] {
+                const auto map = rados_map(*cluster_, image_);
+                return map.count(0) == 1 && map.count(1) == 1;
+            },
+            30s))
+            << "the pinned extents never moved";
+    }
+    const CliRun removed = run_command("rbd -c " + ceph_conf() + " image-meta remove hdd-a/" +
+                                       image_ + " rbdtier.tiers");
+    ASSERT_EQ(removed.code, 0) << removed.out;
+    EXPECT_THROW(h.open(dc), std::runtime_error);
+    EXPECT_TRUE(logged(log, "2 extents in tier pools")) << all_lines(log);
+
+    image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
+    auto dev = h.open(dc);
+    std::vector<char> back(kExtent);
+    for (std::uint64_t e = 0; e < 2; ++e) {
+        ASSERT_TRUE(dev->read(e * kExtent / 512, back.data(), back.size()).ok());
+        EXPECT_EQ(back, block) << "extent " << e;
+    }
+}
+
 TEST_F(RbdModeTest, TieringOptionsAndBadImageTiersAreRefusedWithTheReason) {
     GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\n");
     harness::LogCapture log;
