@@ -170,16 +170,24 @@ TEST(GatewayCliUsage, UnknownVerbIsNamed) {
     EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
 }
 
-// `rbdtier health` exits 2 on bad usage as every verb does, before any gateway is asked, with
-// CLI11's reason on stderr and nothing on stdout (HEALTH_ERR, also 2, prints its verdict there).
-TEST(GatewayCliUsage, HealthUsageErrorsExit2WithNothingOnStdout) {
+// `rbdtier health` follows Nagios' plugin convention: bad usage is UNKNOWN (exit 3), not
+// CRITICAL, so a mistyped check is never taken for HEALTH_ERR (2). It is refused before any
+// gateway is asked, with CLI11's reason and "bad usage" on stderr and nothing on stdout.
+TEST(GatewayCliUsage, HealthUsageErrorsAreUnknownNotHealthErr) {
     for (const std::string args : {"health --bogus", "health extra", "health --format xml",
                                    "health --socket", "health --format json --bogus"}) {
         const Split r = cli(args);
-        EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+        EXPECT_EQ(r.code, 3) << args << ": " << r.err;
         EXPECT_EQ(r.out, "") << args;
-        EXPECT_NE(r.err, "") << args;
+        EXPECT_NE(r.err.find("bad usage"), std::string::npos) << args << ": " << r.err;
     }
+    // Other verbs keep exit 2 for bad usage.
+    const Split status = cli("status --bogus");
+    EXPECT_EQ(status.code, 2) << status.err;
+    // --help is not an error.
+    const Split help = cli("health --help");
+    EXPECT_EQ(help.code, 0) << help.err;
+    EXPECT_NE(help.out.find("bad usage 3"), std::string::npos) << help.out;
 }
 
 class GatewayCli : public ::testing::Test {
