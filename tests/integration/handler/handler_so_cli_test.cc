@@ -466,6 +466,30 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     ASSERT_EQ(window["heat"].size(), 8u);
     EXPECT_EQ(window["heat"][0]["extent"], 40);
 
+    // The text forms name the initiators too: lun show has a row per initiator with the extents
+    // it touched (the hot reader: 0-2), heat a `who` row with a legend naming them.
+    {
+        const Split show = cli("lun show " + tiered_lun + " --socket " + sock);
+        EXPECT_EQ(show.code, 0) << show.err;
+        EXPECT_NE(show.out.find("initiators  named by the host"), std::string::npos) << show.out;
+        std::istringstream lines(show.out);
+        bool hot_row = false, loop_row = false;
+        for (std::string line; std::getline(lines, line);) {
+            hot_row = hot_row ||
+                      (line.rfind(kHotReader, 0) == 0 && line.substr(line.size() - 4) == " 0-2");
+            loop_row = loop_row || line.rfind(std::string(harness::kDefaultInitiator), 0) == 0;
+        }
+        EXPECT_TRUE(hot_row) << show.out;
+        EXPECT_TRUE(loop_row) << show.out;
+        const Split text = cli("heat " + tiered_lun + " --socket " + sock);
+        EXPECT_EQ(text.code, 0) << text.err;
+        EXPECT_NE(text.out.find("who: "), std::string::npos) << text.out;
+        EXPECT_NE(text.out.find(std::string("=") + kHotReader), std::string::npos) << text.out;
+        EXPECT_NE(text.out.find("         who  |+++"), std::string::npos)
+            << "extents 0-2: the hot reader and the I/O loop\n"
+            << text.out;
+    }
+
     // migrations: history records against the RADOS map, the queue with reasons.
     const json& history = paused_history["history"];
     EXPECT_GE(paused_history["total"].get<std::uint64_t>(), 1u);
