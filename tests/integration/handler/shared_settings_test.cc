@@ -263,6 +263,16 @@ TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
     // Not notified: found by the periodic re-read.
     shell(rados + "setomapval rbdtier.config horizon_s 50");
     applied_within("rados setomapval alone", "horizon_s", "50 (cluster)", kUnnotified);
+
+    // The watched object removed (the watch breaks): the gateway watches it again, and a later
+    // notified change applies at once again.
+    shell(rados + "rm rbdtier.config");
+    ASSERT_TRUE(wait_for([&] { return run_command(rados + "stat rbdtier.config").code == 0; }, 10s))
+        << "the gateway makes the object again to watch it";
+    shell(rados + "setomapval rbdtier.config horizon_s 55");
+    shell(rados + "notify rbdtier.config settings");
+    applied_within("after the object was removed", "horizon_s", "55 (cluster)", kNotified);
+
     std::vector<char> block(4096, 'w');
     EXPECT_TRUE(dev->write(0, block.data(), block.size()).ok()) << "the LUN kept serving";
     dev.reset();
