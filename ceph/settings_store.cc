@@ -87,10 +87,22 @@ Status remove_object_setting(const IoContext& io, const std::string& oid, const 
     return Status::ok();
 }
 
-Result<std::map<std::string, std::string>> SharedObjectSettings::read(const Cluster& cluster,
-                                                                      const std::string& client_key,
-                                                                      const std::string& pool,
-                                                                      const std::string& oid) {
+Status notify_settings_changed(const IoContext& io, const std::string& oid,
+                               std::chrono::milliseconds timeout) {
+    char* reply = nullptr;
+    std::size_t reply_len = 0;
+    static constexpr char kPayload[] = "settings";
+    const int rc = rados_notify2(io.handle(), oid.c_str(), kPayload, sizeof kPayload - 1,
+                                 static_cast<std::uint64_t>(timeout.count()), &reply, &reply_len);
+    if (reply != nullptr) rados_buffer_free(reply);
+    if (rc == -ENOENT) return Status::ok();
+    if (rc < 0) return Status::error(rc, "notify the watchers of " + io.pool() + "/" + oid);
+    return Status::ok();
+}
+
+Result<std::map<std::string, std::string>> SharedObjectSettings::read(
+    const Cluster& cluster, const std::string& client_key, const std::string& pool,
+    const std::string& oid, std::chrono::steady_clock::time_point changed_at) {
     std::shared_ptr<Copy> copy;
     {
         std::lock_guard lock(mutex_);
@@ -105,8 +117,9 @@ Result<std::map<std::string, std::string>> SharedObjectSettings::read(const Clus
     std::lock_guard lock(copy->mutex);
     ++copy->counters.lookups;
     const auto now = std::chrono::steady_clock::now();
-    if (!copy->read_once || now - copy->read_at >= period_) {
+    if (!copy->read_once || now - copy->read_at >= period_ || copy->read_started < changed_at) {
         ++copy->counters.reads;
+        copy->read_started = now;
         copy->read_once = true;
         copy->entries.clear();
         if (auto io = IoContext::open(cluster, pool); !io) {

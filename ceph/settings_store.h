@@ -35,9 +35,15 @@ Status set_object_setting(const IoContext& io, const std::string& oid, const std
                           const std::string& value);
 // Removes `key` from the omap of `oid`; an absent key or object is no error.
 Status remove_object_setting(const IoContext& io, const std::string& oid, const std::string& key);
+// Tells the watchers of `oid` (the gateways, ceph/settings_watch.h) that its settings changed,
+// and waits up to `timeout` for their acknowledgements. A missing object or no watcher is no
+// error; a watcher that does not answer in time is (-ETIMEDOUT: it re-reads on its own period).
+Status notify_settings_changed(const IoContext& io, const std::string& oid,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // The omap of one settings object per (cluster, pool), shared by every reader of the process.
-// read() gives what the last read found when it is younger than `period`, else reads now, with
+// read() gives what the last read found when it is younger than `period` and began after
+// `changed_at` (when the caller learned of a change: a notify), else reads now, with
 // the caller's own client (used during the call only: nothing outlives it), while readers of the
 // same object wait for that one read. A failed read is kept for the period too (every reader
 // gets its error; the next period reads again). Thread-safe; callers may be any threads.
@@ -49,10 +55,9 @@ public:
 
     // `client_key` names the cluster and client identity `cluster` is connected as (e.g. its
     // conf path and id): readers with the same key and pool share one copy.
-    Result<std::map<std::string, std::string>> read(const Cluster& cluster,
-                                                    const std::string& client_key,
-                                                    const std::string& pool,
-                                                    const std::string& oid);
+    Result<std::map<std::string, std::string>> read(
+        const Cluster& cluster, const std::string& client_key, const std::string& pool,
+        const std::string& oid, std::chrono::steady_clock::time_point changed_at = {});
 
     // Per object read: how often readers asked and how often RADOS was read.
     struct Counters {
@@ -67,7 +72,8 @@ private:
     struct Copy {
         std::mutex mutex;  // held during its read: readers of the object wait for it
         bool read_once = false;
-        std::chrono::steady_clock::time_point read_at;
+        std::chrono::steady_clock::time_point read_at;       // when the last read ended
+        std::chrono::steady_clock::time_point read_started;  // and began
         Status status;
         std::map<std::string, std::string> entries;
         Counters counters;

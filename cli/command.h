@@ -2,7 +2,8 @@
 //
 // main.cc creates every command, lets each add its subcommand and options to the CLI11 app,
 // parses, and runs the one chosen. run() returns the process exit code:
-// 0 success, 1 bad input or failure (reported once on stderr), 2 bad usage.
+// 0 success, 1 bad input or failure (reported once on stderr), 2 bad usage (usage_exit_code()
+// of the verb: `health` answers 3, UNKNOWN, as Nagios' plugin guidelines say).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,8 @@ public:
     // Adds the verb's subcommand to `app` and returns it.
     virtual CLI::App* add_to(CLI::App& app) = 0;
     virtual int run() = 0;
+    // The exit code when the verb's arguments are refused (CLI11's reason on stderr).
+    virtual int usage_exit_code() const { return kExitUsage; }
 };
 
 std::unique_ptr<Command> make_replay_command();

@@ -7,9 +7,12 @@
 //               tenant_pool of rbdtier.conf): migration_bandwidth_mib_s, horizon_s, round_s,
 //               tier.POOL.KEY.
 // set checks VALUE with the parser the gateway uses (the cfgstring's or rbdtier.conf's) and
-// refuses a bad one before anything is written (exit 1); the gateways serving a LUN follow a
-// change within a few seconds. get prints the stored value (exit 1 when not set); list prints
-// every stored value with what a gateway would say of it.
+// refuses a bad one before anything is written (exit 1). The gateways serving a LUN apply a
+// change at once: a per-LUN one through the image's header update (librbd notifies it), a
+// cluster-wide one because set/rm notify the object's watchers after writing (a failed notify
+// is a warning on stderr: the gateways then re-read within kSharedSettingsPeriod). get prints the
+// stored value (exit 1 when not set); list prints every stored value with what a gateway would say
+// of it.
 #include <algorithm>
 #include <iostream>
 #include <optional>
@@ -134,6 +137,13 @@ private:
                 set_->parsed() ? ceph::set_object_setting(io, kClusterSettingsObject, key_, value_)
                                : ceph::remove_object_setting(io, kClusterSettingsObject, key_);
             if (!s) throw ConfigError(s.message());
+            // The gateways watch the object: told, they re-read it at once (else on their
+            // period). The change is made either way: a failed notify is only a warning.
+            if (const ceph::Status n = ceph::notify_settings_changed(io, kClusterSettingsObject);
+                !n) {
+                std::cerr << "rbdtier: warning: " << n.message() << "; gateways re-read within "
+                          << kSharedSettingsPeriod.count() << " s\n";
+            }
             return done(key_);
         }
         auto all = ceph::object_settings(io, kClusterSettingsObject);
@@ -165,7 +175,7 @@ private:
                       << '\n';
         } else {
             std::cout << key << (set ? " = " + value_ : " removed") << " in " << where()
-                      << "; gateways follow within a few seconds\n";
+                      << "; gateways apply it at once\n";
         }
         return kExitOk;
     }

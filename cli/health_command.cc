@@ -2,10 +2,11 @@
 // HEALTH_OK, HEALTH_WARN or HEALTH_ERR with the checks' summaries, then one line per check and
 // its detail lines (handler/gateway_health.h has the checks). --format json prints the
 // gateway's reply (`ceph health detail -f json`'s form). Exit status, for monitoring scripts
-// (Nagios' convention): 0 HEALTH_OK, 1 HEALTH_WARN, 2 HEALTH_ERR, 3 the gateway could not be
-// asked or gave an answer of another form (message on stderr). Bad usage exits 2 before the
-// gateway is asked, as for every verb (CLI11's message on stderr, nothing on stdout, so a
-// script tells it from HEALTH_ERR, which prints its verdict).
+// (Nagios' plugin convention): 0 HEALTH_OK, 1 HEALTH_WARN, 2 HEALTH_ERR (CRITICAL), 3 UNKNOWN:
+// the gateway could not be asked or gave an answer of another form, or the arguments are bad
+// (before the gateway is asked: CLI11's reason and "bad usage" on stderr, nothing on stdout).
+// Every other verb exits 2 on bad usage; this one does not, so a mistyped check is never
+// taken for HEALTH_ERR.
 #include <iostream>
 
 #include "cli/socket_command.h"
@@ -21,8 +22,10 @@ public:
     CLI::App* add_to(CLI::App& app) override {
         return add_verb(app, "health",
                         "HEALTH_OK / HEALTH_WARN / HEALTH_ERR and why (exit 0 / 1 / 2; 3 "
-                        "unknown; bad usage 2, with nothing on stdout)");
+                        "unknown: gateway not asked, or bad usage 3, with nothing on stdout)");
     }
+
+    int usage_exit_code() const override { return kExitHealthUnknown; }
 
     int run() override {
         nlohmann::json result;

@@ -4,12 +4,15 @@
 //   p      forecast probability of access within the horizon, tenths ('0'..'9', '*' = 1)
 //   tier   where the extent is ('.' = home, else the tier's legend symbol)
 //   want   where the policy would have it ('.' = where it is; 'P' marks a pinned extent)
+//   who    which initiator's commands touched it (cli/initiator_text.h: a, b, ... named in the
+//          legend, '~' shared, '+' several, ' ' none); shown when any initiator touched one
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
 
+#include "cli/initiator_text.h"
 #include "cli/socket_command.h"
 
 namespace rbdtier::cli {
@@ -58,8 +61,15 @@ protected:
             out << c << '=' << pool << (pool == home ? " (home)" : "") << ' ';
         out << '\n';
         const auto& rows = r["heat"];
+        const InitiatorMap who =
+            rows.empty() ? InitiatorMap{}
+                         : initiator_map(r.value("initiators", nlohmann::json()),
+                                         rows.front()["extent"].get<std::uint64_t>(),
+                                         rows.back()["extent"].get<std::uint64_t>() -
+                                             rows.front()["extent"].get<std::uint64_t>() + 1);
+        if (!who.legend.empty()) out << who.legend << '\n';
         for (std::size_t row = 0; row < rows.size(); row += 64) {
-            std::string heat, p, tier, want;
+            std::string heat, p, tier, want, by;
             for (std::size_t i = row; i < std::min(rows.size(), row + 64); ++i) {
                 const auto& e = rows[i];
                 const double h = e["heat"].get<double>();
@@ -74,6 +84,8 @@ protected:
                 } else {
                     p += ' ';
                 }
+                const auto w = who.by_extent.find(e["extent"].get<std::uint64_t>());
+                by += w == who.by_extent.end() ? ' ' : w->second;
                 const std::string at = e["tier"].get<std::string>();
                 tier += symbol.count(at) ? symbol[at] : '?';
                 if (e["pinned"].is_string()) {
@@ -93,6 +105,7 @@ protected:
                 << "         p    |" << p << "|\n"
                 << "         tier |" << tier << "|\n"
                 << "         want |" << want << "|\n";
+            if (!who.legend.empty()) out << "         who  |" << by << "|\n";
         }
     }
 

@@ -1,12 +1,13 @@
 // `rbdtier lun list` and `rbdtier lun show LUN`: the gateway's LUNs, where their extents are
 // (show warns while extents live outside the home image: tools reading it alone see part of the
-// LUN). `rbdtier lun evacuate LUN`: the gateway pins the LUN home whole and its owner brings
-// every extent home; the CLI follows the progress until none is away (or --no-wait, --timeout).
-// Straight in RADOS, no gateway needed (ceph/lun_lifecycle.h, ceph/tiered_lun_store.h):
-// `rbdtier lun export POOL/[NS/]IMAGE FILE`, the LUN's bytes wherever its extents are;
-// `rbdtier lun remove POOL/[NS/]IMAGE [--force]`, its tier images and map, once no gateway has
-// it open; `rbdtier lun repair POOL/[NS/]IMAGE`, a missing placement map rebuilt from what its
-// tier images hold (no gateway serves a LUN without its map).
+// LUN), and show's initiators: how commands are attributed and what each initiator did. `rbdtier
+// lun evacuate LUN`: the gateway pins the LUN home whole and its owner brings every extent home;
+// the CLI follows the progress until none is away (or --no-wait, --timeout). Straight in RADOS, no
+// gateway needed (ceph/lun_lifecycle.h, ceph/tiered_lun_store.h): `rbdtier lun export
+// POOL/[NS/]IMAGE FILE`, the LUN's bytes wherever its extents are; `rbdtier lun remove
+// POOL/[NS/]IMAGE [--force]`, its tier images and map, once no gateway has it open; `rbdtier lun
+// repair POOL/[NS/]IMAGE`, a missing placement map rebuilt from what its tier images hold (no
+// gateway serves a LUN without its map).
 #include <fcntl.h>
 #include <rados/librados.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "ceph/cluster.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/tiered_lun_store.h"
+#include "cli/initiator_text.h"
 #include "cli/progress_bar.h"
 #include "cli/socket_command.h"
 #include "cli/text_table.h"
@@ -237,6 +239,10 @@ protected:
             if (const std::string problem = p.value("problem", ""); !problem.empty()) {
                 out << "problem     " << problem << "\n";
             }
+        }
+        if (r.contains("initiators")) {
+            out << '\n';
+            render_initiators(r["initiators"], out);
         }
     }
 

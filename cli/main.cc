@@ -62,6 +62,16 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
+        // The verb named first decides the code (its subcommand may not count as parsed).
+        for (const auto& [command, sub] : commands) {
+            if (argc > 1 && sub->check_name(argv[1])) {
+                const int code = command->usage_exit_code();
+                if (code != kExitUsage)
+                    std::cerr << "rbdtier " << sub->get_name() << ": bad usage (exit " << code
+                              << ")\n";
+                return code;
+            }
+        }
         return kExitUsage;
     }
     for (auto& [command, sub] : commands)

@@ -706,7 +706,8 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
             {"extent_bytes", extent_bytes(lun)},
             {"home", lun.pool},
             {"tiers", std::move(tiers)},
-            {"heat", std::move(rows)}};
+            {"heat", std::move(rows)},
+            {"initiators", initiators_json(lun)}};
 }
 
 json AdminCommands::forecast_accuracy(const json& request) const {

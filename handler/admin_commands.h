@@ -17,7 +17,8 @@
 //                               forecast accesses, reason)
 //   map {lun}                   placement of every extent away from home
 //   heat {lun,first?,count?}    per extent: tier, heat, forecast, where the policy wants it, pin
-//                               (a window of at most kMaxHeatExtents extents; "truncated")
+//                               (a window of at most kMaxHeatExtents extents; "truncated"), and
+//                               the LUN's initiators as lun show has them
 //   forecast accuracy {lun?}    precision/recall/wasted bytes per model and per tenant
 //   alerts {lun?}               anomalies the engine noticed (kept out of the fast tiers)
 //   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents, "0M-64M" bytes,

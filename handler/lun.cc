@@ -206,8 +206,9 @@ void Lun::attribute_initiators_from_configfs(std::string configfs_root, std::str
 }
 
 Lun::~Lun() {
-    // The rounds (and the settings follow-up and migrations they run) and the map's watch run on
+    // The settings watch, the rounds (and the migrations they run) and the map's watch run on
     // their own threads in this LUN's members: they end before any member is destroyed.
+    settings_watch_.reset();
     if (tiering_) tiering_->stop();
     watch_.reset();
     if (attribution_) attribution_->stop();

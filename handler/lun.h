@@ -40,6 +40,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/placement_watch.h"
 #include "ceph/settings_store.h"
+#include "ceph/settings_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
 #include "engine/policy/tier_model.h"
@@ -73,15 +74,15 @@ struct LunGeometry {
 class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
-    static constexpr std::uint64_t kSharedSettingsRefreshUs =
-        std::chrono::microseconds(kSharedSettingsPeriod).count();
 
     // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
     // tiers= starts its tiering with the settings the cluster, its config and the gateway's give
     // (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
     // metadata and the cluster object in the tenant pool are read first; a value refused there
     // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
-    // While open, the rounds re-read both every kSharedSettingsRefresh: a new policy, horizon or
+    // While open, a change of either is applied at once when the LUN is notified of it (the
+    // image's header update, a notify of the cluster object: ceph/settings_watch.h, on a thread of
+    // the watch's own), and both are re-read every kSharedSettingsPeriod: a new policy, horizon or
     // round takes effect at once (a new policy object; what the old one learned is dropped), a
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
     // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
@@ -149,8 +150,9 @@ public:
     TieringInForce tiering_in_force() const;
     // The cluster object's entries as last read (empty when not read).
     std::map<std::string, std::string> cluster_settings() const;
-    // Called (rounds thread, no lock of the LUN held) with the cluster object's entries when a
-    // re-read finds them changed. Set once, before the first change matters (at registration).
+    // Called (settings watch thread, no lock of the LUN held) with the cluster object's entries
+    // when a re-read finds them changed. Set once, before the first change matters (at
+    // registration).
     void set_cluster_settings_listener(
         std::function<void(const std::map<std::string, std::string>&)> listener);
     const InitiatorNames& initiators() const { return initiators_; }
@@ -233,12 +235,13 @@ private:
     void log_open();
     // Reads the home image's "rbdtier.*" metadata and the cluster object (tiered LUNs only) and
     // applies them over base_config_ and base_gateway_; false (with `why`) when RADOS cannot be
-    // read.
+    // read. The gateway's copy of the cluster object is used unless read before `changed_at`.
     bool read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                              std::string& why);
-    // The round hook: re-reads the shared settings every kSharedSettingsRefreshUs and applies
-    // what changed (see open()).
-    void follow_shared_settings();
+                              std::string& why,
+                              std::chrono::steady_clock::time_point changed_at = {});
+    // Re-reads the shared settings and applies what changed (see open()); the settings watch's
+    // thread only.
+    void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
     // Logs the problems of `fresh` not logged last time (under shared_mutex_).
     void log_new_problems_locked(const std::vector<std::string>& fresh);
     // Logs (once until the lock is taken again) that the LUN's exclusive lock is gone.
@@ -288,8 +291,9 @@ private:
     std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
     std::string read_problem_;                         // the last failed read, "" if none
     std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
-    std::uint64_t next_shared_read_us_ = 0;                       // rounds thread only
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object_;  // null: read it ourselves
+    // Calls follow_shared_settings; stopped first in ~Lun (it uses the tiering and the image).
+    std::unique_ptr<ceph::SettingsWatch> settings_watch_;
 };
 
 }  // namespace rbdtier

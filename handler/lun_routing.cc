@@ -159,8 +159,13 @@ ceph::Status Lun::enable_tiering() {
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
-    next_shared_read_us_ = tiering_->now_us() + kSharedSettingsRefreshUs;
-    tiering_->set_round_hook([this] { follow_shared_settings(); });
+    // Settings changed in the cluster are applied when notified, whatever the rounds do.
+    settings_watch_ = std::make_unique<ceph::SettingsWatch>(
+        cluster_, image_, resolve_tiering_settings(base_config_, base_gateway_).tenant_pool,
+        kClusterSettingsObject, config_.spec(), kSharedSettingsPeriod,
+        [this](std::chrono::steady_clock::time_point changed_at) {
+            follow_shared_settings(changed_at);
+        });
     (void)follow_home_pin();  // the rounds read it again before they move anything
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
     // policy=none they are all that moves).
@@ -169,7 +174,7 @@ ceph::Status Lun::enable_tiering() {
 }
 
 bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                               std::string& why) {
+                               std::string& why, std::chrono::steady_clock::time_point changed_at) {
     auto metadata = ceph::image_metadata(image_, std::string(kLunSettingPrefix));
     if (!metadata) {
         why = metadata.status().with_context("read the LUN's settings").message();
@@ -181,7 +186,7 @@ bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::s
             // The gateway's copy: LUNs of one client identity and pool share one read a period.
             return cluster_object_->read(cluster_,
                                          base_config_.conf_path + '\n' + base_config_.client_id,
-                                         pool, kClusterSettingsObject);
+                                         pool, kClusterSettingsObject, changed_at);
         }
         auto io = ceph::IoContext::open(cluster_, pool);
         if (!io) return io.status();
@@ -203,14 +208,11 @@ void Lun::log_new_problems_locked(const std::vector<std::string>& fresh) {
             RBDTIER_LOG_WARNING(config_.spec(), "setting not used: " << p);
 }
 
-void Lun::follow_shared_settings() {
-    const std::uint64_t now = tiering_->now_us();
-    if (now < next_shared_read_us_) return;
-    next_shared_read_us_ = now + kSharedSettingsRefreshUs;
+void Lun::follow_shared_settings(std::chrono::steady_clock::time_point changed_at) {
     SharedSettings fresh;
     std::map<std::string, std::string> cluster;
     std::string why;
-    const bool read = read_shared_settings(fresh, cluster, why);
+    const bool read = read_shared_settings(fresh, cluster, why, changed_at);
     std::function<void(const std::map<std::string, std::string>&)> listener;
     {
         std::lock_guard lock(shared_mutex_);

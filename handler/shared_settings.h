@@ -44,9 +44,12 @@
 namespace rbdtier {
 
 inline constexpr std::string_view kLunSettingPrefix = "rbdtier.";
-// How often a running LUN reads its settings again, and how long a gateway's copy of the cluster
-// object serves its LUNs before it is read again.
-inline constexpr std::chrono::seconds kSharedSettingsPeriod{2};
+// A running LUN applies a change at once when it is notified (ceph/settings_watch.h: the home
+// image's header update, a notify of the cluster object); it also re-reads its settings every
+// kSharedSettingsPeriod, for a write that notified nobody (`rados setomapval` alone) or a watch
+// that was down. A gateway's copy of the cluster object serves its LUNs that long too, unless a
+// notify came after it was read.
+inline constexpr std::chrono::seconds kSharedSettingsPeriod{10};
 inline constexpr const char* kClusterSettingsObject = "rbdtier.config";
 // Cluster-wide keys of one tier: "tier.<POOL>.<key>" (key of a [tier POOL] section).
 inline constexpr std::string_view kTierSettingPrefix = "tier.";

@@ -170,16 +170,24 @@ TEST(GatewayCliUsage, UnknownVerbIsNamed) {
     EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
 }
 
-// `rbdtier health` exits 2 on bad usage as every verb does, before any gateway is asked, with
-// CLI11's reason on stderr and nothing on stdout (HEALTH_ERR, also 2, prints its verdict there).
-TEST(GatewayCliUsage, HealthUsageErrorsExit2WithNothingOnStdout) {
+// `rbdtier health` follows Nagios' plugin convention: bad usage is UNKNOWN (exit 3), not
+// CRITICAL, so a mistyped check is never taken for HEALTH_ERR (2). It is refused before any
+// gateway is asked, with CLI11's reason and "bad usage" on stderr and nothing on stdout.
+TEST(GatewayCliUsage, HealthUsageErrorsAreUnknownNotHealthErr) {
     for (const std::string args : {"health --bogus", "health extra", "health --format xml",
                                    "health --socket", "health --format json --bogus"}) {
         const Split r = cli(args);
-        EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+        EXPECT_EQ(r.code, 3) << args << ": " << r.err;
         EXPECT_EQ(r.out, "") << args;
-        EXPECT_NE(r.err, "") << args;
+        EXPECT_NE(r.err.find("bad usage"), std::string::npos) << args << ": " << r.err;
     }
+    // Other verbs keep exit 2 for bad usage.
+    const Split status = cli("status --bogus");
+    EXPECT_EQ(status.code, 2) << status.err;
+    // --help is not an error.
+    const Split help = cli("health --help");
+    EXPECT_EQ(help.code, 0) << help.err;
+    EXPECT_NE(help.out.find("bad usage 3"), std::string::npos) << help.out;
 }
 
 class GatewayCli : public ::testing::Test {
@@ -457,6 +465,30 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     EXPECT_EQ(window["count"], 8) << "a window ends at the LUN's end";
     ASSERT_EQ(window["heat"].size(), 8u);
     EXPECT_EQ(window["heat"][0]["extent"], 40);
+
+    // The text forms name the initiators too: lun show has a row per initiator with the extents
+    // it touched (the hot reader: 0-2), heat a `who` row with a legend naming them.
+    {
+        const Split show = cli("lun show " + tiered_lun + " --socket " + sock);
+        EXPECT_EQ(show.code, 0) << show.err;
+        EXPECT_NE(show.out.find("initiators  named by the host"), std::string::npos) << show.out;
+        std::istringstream lines(show.out);
+        bool hot_row = false, loop_row = false;
+        for (std::string line; std::getline(lines, line);) {
+            hot_row = hot_row ||
+                      (line.rfind(kHotReader, 0) == 0 && line.substr(line.size() - 4) == " 0-2");
+            loop_row = loop_row || line.rfind(std::string(harness::kDefaultInitiator), 0) == 0;
+        }
+        EXPECT_TRUE(hot_row) << show.out;
+        EXPECT_TRUE(loop_row) << show.out;
+        const Split text = cli("heat " + tiered_lun + " --socket " + sock);
+        EXPECT_EQ(text.code, 0) << text.err;
+        EXPECT_NE(text.out.find("who: "), std::string::npos) << text.out;
+        EXPECT_NE(text.out.find(std::string("=") + kHotReader), std::string::npos) << text.out;
+        EXPECT_NE(text.out.find("         who  |+++"), std::string::npos)
+            << "extents 0-2: the hot reader and the I/O loop\n"
+            << text.out;
+    }
 
     // migrations: history records against the RADOS map, the queue with reasons.
     const json& history = paused_history["history"];

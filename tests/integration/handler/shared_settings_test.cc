@@ -2,13 +2,16 @@
 // the harness, on the local cluster), written with the real `rbdtier config` CLI: two opens of
 // one LUN with different rbdtier.conf and cfgstrings (two gateways, one after the other, as at a
 // failover) run it with the same settings; a running gateway follows a change within a deadline;
-// a bad value put in RADOS behind the CLI's back is logged and falls back.
+// a bad value put in RADOS behind the CLI's back is logged and falls back. Changes made with
+// Ceph's own `rbd` and `rados` binaries reach a gateway whose rounds are far apart: at once when
+// notified (the image's header update, `rados notify`), within the period otherwise.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "ceph/cluster.h"
@@ -182,6 +185,97 @@ TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
     EXPECT_NE(list.out.find("not a whole number"), std::string::npos) << list.out;
     EXPECT_EQ(config("rm --lun " + spec() + " horizon").code, 0);
     EXPECT_EQ(config("get --lun " + spec() + " horizon").code, 1);
+}
+
+// A gateway whose rounds are 10 minutes apart (so nothing a round does can be what applies a
+// change) follows settings changed with Ceph's own tools: `rbd image-meta set` on the home image
+// and `rados setomapval` + `rados notify` on the cluster object apply within a few seconds;
+// `rados setomapval` alone, which notifies nobody, within the period; `rbdtier config set`
+// notifies by itself. A malformed value written by hand is refused with a log line and the next
+// source down is used. Prints how long each change took to show in `rbdtier lun show`.
+TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
+    GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 600\n");
+    harness::Harness h(HANDLER_SO);
+    harness::DeviceConfig dc{cfg(";policy=none"), kSize};
+    auto dev = h.open(dc);
+    ASSERT_TRUE(dev);
+    const std::string rbd = "rbd -c " + ceph_conf() + " ";
+    const std::string rados = "rados -c " + ceph_conf() + " -p " + kSettingsPool + " ";
+    auto shell = [](const std::string& command) {
+        const CliRun r = run_command(command);
+        EXPECT_EQ(r.code, 0) << command << ": " << r.out;
+    };
+    std::map<std::string, std::string> now;
+    json show;
+    // Waits until `setting` shows `expected` in `lun show`; prints and returns how long it took.
+    auto applied_within = [&](const std::string& what, const std::string& setting,
+                              const std::string& expected, std::chrono::seconds deadline) {
+        const auto start = std::chrono::steady_clock::now();
+        const bool ok = wait_for(
+            [&] {
+                show = cli_json("lun show " + spec(), gw.socket());
+                now = settings(show);
+                return now[setting] == expected;
+            },
+            deadline);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+        std::cout << what << ": " << setting << " = " << expected << " shown after " << ms << " ms"
+                  << (ok ? "" : " (not in time)") << "\n";
+        EXPECT_TRUE(ok) << what << ": " << setting << " is '" << now[setting] << "', not '"
+                        << expected << "' after " << deadline.count() << " s: " << show.dump();
+        return ok;
+    };
+    constexpr auto kNotified = 2s;     // notified: at once (tens of ms here), not on a poll
+    constexpr auto kUnnotified = 20s;  // the period (kSharedSettingsPeriod, 10 s) and a margin
+
+    shell(rbd + "image-meta set " + spec() + " rbdtier.policy reactive");
+    applied_within("rbd image-meta set", "policy", "reactive (image)", kNotified);
+    shell(rbd + "image-meta remove " + spec() + " rbdtier.policy");
+    applied_within("rbd image-meta remove", "policy", "none (cfgstring)", kNotified);
+
+    shell(rados + "setomapval rbdtier.config horizon_s 45");
+    shell(rados + "notify rbdtier.config settings");
+    applied_within("rados setomapval + notify", "horizon_s", "45 (cluster)", kNotified);
+
+    ASSERT_EQ(config("set round_s 0.5").code, 0);
+    applied_within("rbdtier config set", "round_s", "0.5 (cluster)", kNotified);
+
+    // Malformed, by hand: refused with a log line; rbdtier.conf's round_s is used.
+    harness::LogCapture log;
+    shell(rados + "setomapval rbdtier.config round_s fast");
+    shell(rados + "notify rbdtier.config settings");
+    applied_within("malformed round_s", "round_s", "600 (rbdtier.conf)", kNotified);
+    ASSERT_TRUE(show.contains("settings_problems")) << show.dump();
+    const std::string problems = show["settings_problems"].dump();
+    EXPECT_NE(problems.find("round_s='fast'"), std::string::npos) << problems;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            const auto lines = log.lines();
+            return std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+                return l.rfind("warn", 0) == 0 && l.find("round_s='fast'") != std::string::npos;
+            });
+        },
+        kNotified))
+        << "the refused value is logged as a warning";
+
+    // Not notified: found by the periodic re-read.
+    shell(rados + "setomapval rbdtier.config horizon_s 50");
+    applied_within("rados setomapval alone", "horizon_s", "50 (cluster)", kUnnotified);
+
+    // The watched object removed (the watch breaks): the gateway watches it again, and a later
+    // notified change applies at once again.
+    shell(rados + "rm rbdtier.config");
+    ASSERT_TRUE(wait_for([&] { return run_command(rados + "stat rbdtier.config").code == 0; }, 10s))
+        << "the gateway makes the object again to watch it";
+    shell(rados + "setomapval rbdtier.config horizon_s 55");
+    shell(rados + "notify rbdtier.config settings");
+    applied_within("after the object was removed", "horizon_s", "55 (cluster)", kNotified);
+
+    std::vector<char> block(4096, 'w');
+    EXPECT_TRUE(dev->write(0, block.data(), block.size()).ok()) << "the LUN kept serving";
+    dev.reset();
 }
 
 // With several tiered LUNs open on one gateway, the cluster object is read once a period for all
