@@ -258,7 +258,7 @@ TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
     c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
     c.max_concurrent = 32;
     SelectorParams params;
-    params.reference = "none";
+    params.references = {"none"};
     StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
     DemotionCounter counted(selector);
     const auto r = replay(c, events, counted);
@@ -283,7 +283,7 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
     SelectorParams params;
-    params.reference = "none";
+    params.references = {"none"};
     StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
     const auto r = replay(c, events, selector);
     EXPECT_EQ(selector.choice(0), 0u);
@@ -292,11 +292,71 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
 }
 
+TEST(StrategySelector, NeverFollowsACandidateThatIsNotFollowable) {
+    // On a moving hot set reactive's shadow is far cheaper than none's, but reactive is only a
+    // yardstick here (not followable, and first in the list): the LUN starts on none, the first
+    // followable candidate, and stays there.
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"yardstick"};
+    StrategySelector::Candidate yardstick{
+        "yardstick", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }};
+    yardstick.followable = false;
+    StrategySelector selector("selector",
+                              {yardstick, {"none", [] { return std::make_unique<NonePolicy>(); }}},
+                              c.channel(), params);
+    EXPECT_EQ(selector.choice(0), 1u);
+    const auto r = replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 0), 0.5 * selector.windowed_cost(0, 1))
+        << "the yardstick's shadow must be the cheapest";
+    EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 1u);
+    EXPECT_EQ(selector.rounds_followed()[0], 0u);
+    EXPECT_EQ(r.migrations, 0u);
+}
+
+TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade) {
+    // On a moving hot set reactive serves the LUN far better than filling the fast tier once
+    // and keeping it: measured against "fill" (reactive that never demotes, never followed),
+    // reactive leaves probation and demotes, and the selector does as well as reactive alone.
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto events = shifting_hot_set(seed);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"fill"};
+    StrategySelector::Candidate fill{"fill", [&] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
+                                     }};
+    fill.followable = false;
+    auto candidates = reactive_then_none(c);
+    candidates.push_back(fill);
+    StrategySelector selector("selector", candidates, c.channel(), params);
+    DemotionCounter counted(selector);
+    const auto r = replay(c, events, counted);
+    EXPECT_GT(counted.demotions(), 0u);
+    EXPECT_EQ(selector.rounds_followed()[2], 0u);
+    ReactivePolicy alone(c.extent_bytes);
+    EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
+}
+
+TEST(StrategySelector, NoFollowableCandidateIsRefused) {
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    StrategySelector::Candidate only{"none", [] { return std::make_unique<NonePolicy>(); }};
+    only.followable = false;
+    EXPECT_THROW(StrategySelector("selector", {only}, c.channel()), std::invalid_argument);
+}
+
 TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
     SelectorParams params;
-    params.reference = "forecast";
+    params.references = {"forecast"};
     EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(), params),
                  std::invalid_argument);
 }
@@ -424,7 +484,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReact
     for (std::size_t i = 0; i < selector->candidates(); ++i)
         names.push_back(selector->candidate_name(i));
     EXPECT_EQ(names, (std::vector<std::string>{"reactive", "lrfu", "forecast", "frequency", "none",
-                                               "readahead", "slru"}));
+                                               "readahead", "slru", "fill"}));
     const auto sel = replay(c, events, *p);
     std::cout << "predictive: " << sel.mean_latency_us << " us, " << sel.migrations
               << " migrations, " << selector->switches() << " switches, follows "
@@ -450,6 +510,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReact
     if (!lun.switches.empty()) {
         EXPECT_EQ(lun.switches.back().to, selector->choice(0));
     }
+    EXPECT_EQ(lun.rounds.back(), 0u) << "fill, the yardstick of probation, is never followed";
     auto reactive = registry.create("reactive", {c, events});
     const auto rr = replay(c, events, *reactive);
     EXPECT_LE(sel.mean_latency_us, rr.mean_latency_us * 1.02);
