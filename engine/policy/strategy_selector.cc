@@ -246,8 +246,18 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                 (params_.fast_confirm_ios > 0 && s.streak >= params_.fast_confirm_rounds &&
                  span >= params_.fast_confirm_ios);
             if (confirmed) {
-                s.switches.push_back({now_us, s.choice, best});
-                s.choice = best;
+                // The evidence is that the current candidate serves the LUN worse; the one to
+                // follow is, of those ahead of it in the window by the margin that served this
+                // round better, the one that served the LUN best lately: at a burst the first to
+                // lead the window is often one whose lead is from before the burst.
+                std::size_t target = best;
+                for (std::size_t i = 0; i < s.cost.size(); ++i)
+                    if (followable_[i] && i != s.choice &&
+                        s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
+                        s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
+                        target = i;
+                s.switches.push_back({now_us, s.choice, target});
+                s.choice = target;
                 s.streak = 0;
                 ++switches_;
             }

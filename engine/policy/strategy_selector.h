@@ -21,16 +21,18 @@
 // LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
 // or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
-// so it must pay); the real orders are the live orders of each LUN's candidate, and the orders of
-// the others are dropped (told to them as such). A LUN starts with the first followable candidate.
-// A candidate that is not followable (Candidate::followable false) is shadowed and measured like
-// the others but never followed, however cheap its shadow: it is a yardstick, not a strategy.
-// Probation (SelectorParams::references, candidates' names, followable or not): while the
-// candidate a LUN follows is none of the references and has not served the LUN at a windowed cost
-// lower than at least one reference's by `switch_margin` (after `warmup_rounds`), its orders that
-// move an extent to a slower tier (demotions, evictions) are dropped: it may fill free room in
-// faster tiers but not trade extents, so a candidate that has not proven itself cannot churn the
-// LUN's data.
+// so it must pay). Once confirmed, the LUN switches to the candidate that served it best lately
+// (lowest recent cost) of those ahead of its current one in the window by the margin that also
+// served the round better, which is not always the leader of the window; the real orders are the
+// live orders of each LUN's candidate, and the orders of the others are dropped (told to them as
+// such). A LUN starts with the first followable candidate. A candidate that is not followable
+// (Candidate::followable false) is shadowed and measured like the others but never followed,
+// however cheap its shadow: it is a yardstick, not a strategy. Probation
+// (SelectorParams::references, candidates' names, followable or not): while the candidate a LUN
+// follows is none of the references and has not served the LUN at a windowed cost lower than at
+// least one reference's by `switch_margin` (after `warmup_rounds`), its orders that move an extent
+// to a slower tier (demotions, evictions) are dropped: it may fill free room in faster tiers but
+// not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
 // selection()
 // reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
 // PlacementPolicy requires.

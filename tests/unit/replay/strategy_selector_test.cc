@@ -379,26 +379,29 @@ TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
     EXPECT_DOUBLE_EQ(selector.windowed_cost(0, 0), selector.windowed_cost(0, 1));
 }
 
-// Keeps a fixed set of extents in the fastest tier.
+// Keeps a fixed set of extents (ranges of `count` from `first`) in the fastest tier.
 class FixedSetPolicy final : public PlacementPolicy {
 public:
-    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : first_(first), count_(count) {}
+    using Range = std::pair<ExtentIndex, ExtentIndex>;  // first, count
+    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : ranges_{{first, count}} {}
+    explicit FixedSetPolicy(std::vector<Range> ranges) : ranges_(std::move(ranges)) {}
     std::string_view name() const override { return "fixed"; }
     void observe(const IoEvent&) override {}
     std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
         std::vector<MigrationOrder> out;
-        for (ExtentIndex e = first_; e < first_ + count_; ++e) {
-            MigrationOrder o;
-            o.extent = e;
-            o.from = view.tier_of(0, e);
-            o.to = 0;
-            if (o.from != o.to) out.push_back(o);
-        }
+        for (const auto& [first, count] : ranges_)
+            for (ExtentIndex e = first; e < first + count; ++e) {
+                MigrationOrder o;
+                o.extent = e;
+                o.from = view.tier_of(0, e);
+                o.to = 0;
+                if (o.from != o.to) out.push_back(o);
+            }
         return out;
     }
 
 private:
-    ExtentIndex first_, count_;
+    std::vector<Range> ranges_;
 };
 
 TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
@@ -466,6 +469,41 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
     EXPECT_EQ(first.to, 1u);
     EXPECT_GE(first.time_us, burst_us);
     EXPECT_LE(first.time_us, burst_us + 4'000'000)
+        << "switched " << first.time_us - burst_us << " us into the burst";
+}
+
+TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
+    // Extents 200-204 are read three times a second for 300 s (too few reads to confirm a
+    // switch): "c", which keeps them and four of the five burst extents fast, leads the window.
+    // Then a burst of 1,000 reads a second on extents 100-104 for 8 s: "b", which keeps all five
+    // fast, serves it best, but c's lead from before the burst keeps it first in the window
+    // while the burst is confirmed. The selector must go straight to b, not through c.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 300'000'000; t += 333'333)
+        events.push_back(scattered_read_at(t, 200 + t / 333'333 % 5));
+    const std::uint64_t burst_us = 300'000'000;
+    for (std::uint64_t t = 0; t < 8'000'000; t += 1'000)
+        events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 1'000 % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.7);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }},
+                               {"c",
+                                [] {
+                                    return std::make_unique<FixedSetPolicy>(
+                                        std::vector<FixedSetPolicy::Range>{{200, 5}, {100, 4}});
+                                }}},
+                              c.channel());
+    replay(c, events, selector);
+    const auto report = selector.selection();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_EQ(report->luns.size(), 1u);
+    ASSERT_FALSE(report->luns[0].switches.empty()) << "the burst must make the selector switch";
+    const StrategySwitch& first = report->luns[0].switches.front();
+    EXPECT_EQ(selector.candidate_name(first.to), "b");
+    EXPECT_GE(first.time_us, burst_us);
+    EXPECT_LE(first.time_us, burst_us + 5'000'000)
         << "switched " << first.time_us - burst_us << " us into the burst";
 }
 
