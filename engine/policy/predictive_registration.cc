@@ -47,10 +47,10 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 // The strategies the selector chooses among, in one place. The first is where every LUN starts:
 // reactive (promote on access), which is never far from the best simple policy while the shadows
 // have seen too little to tell them apart, and which catches a moving hot set from its first
-// accesses; it is on probation against the forecast (see make_predictive). The caching variants
-// (lrfu, readahead, slru) are the best simple policy in most real-trace settings. A LUN follows
-// a candidate until another one's shadow placement, its migrations paid for, has served the LUN's
-// own I/O at a lower cost for long enough.
+// accesses; it is on probation against "fill" and the forecast (see make_predictive). The caching
+// variants (lrfu, readahead, slru) are the best simple policy in most real-trace settings. A LUN
+// follows a candidate until another one's shadow placement, its migrations paid for, has served the
+// LUN's own I/O at a lower cost for long enough.
 std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
     const EngineConfig engine = engine_config_for(config);
     const TenantSlots quotas = TenantSlots::from(config);
@@ -74,6 +74,15 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
     candidates.push_back({"none", [] { return std::make_unique<NonePolicy>(); }});
     for (const auto& v : caching)
         if (v.name != "lrfu") candidates.push_back(candidate(v));
+    // Reactive that never demotes: the yardstick of probation (see make_predictive), never
+    // followed, since a LUN that follows it keeps a stale fast tier once the hot set moves.
+    StrategySelector::Candidate fill{"fill", [extent_bytes] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(extent_bytes));
+                                     }};
+    fill.followable = false;
+    candidates.push_back(std::move(fill));
     return candidates;
 }
 
@@ -82,9 +91,13 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
     // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
     // first accesses, a longer watch costs more than the switch it guards.
     params.warmup_rounds = 10;
-    // Until the followed candidate's shadow beats the forecast's, it may fill free room but not
-    // demote: on structureless load no caching strategy gets there, so it never trades extents.
-    params.reference = "forecast";
+    // Until the followed candidate's shadow beats filling the free room and keeping it ("fill",
+    // never followed) or the forecast's placement, it may fill free room but not demote: on
+    // structureless load no caching strategy beats either, so it never trades extents. Either
+    // yardstick alone freezes a winner with a full fast tier, which no shadow models: the forecast
+    // one a candidate whose trades pay but that trails the forecast, the fill one a candidate
+    // that beats the forecast while a stale full fast tier still serves about as well as its own.
+    params.references = {"fill", "forecast"};
     // A migration is charged a tenth of one access of each tier: the full price made the
     // selector shy of the caching strategies that won the real-trace sweep.
     params.migration_charge = 0.1;
@@ -102,7 +115,8 @@ void register_predictive_policy(PolicyRegistry& registry) {
                  "follows, per LUN, whichever of reactive, lrfu, forecast placement, frequency, "
                  "none, readahead and slru does best in shadow placements of the live stream, "
                  "migrations paid for; starts on reactive; a candidate may not demote until it "
-                 "beats the forecast (rbdtier engine)",
+                 "beats fill (reactive that never demotes, shadowed but never followed) or the "
+                 "forecast (rbdtier engine)",
                  [](const PolicyContext& c) { return make_predictive(c.config); });
     registry.add("forecast", "forecast-driven cost/benefit placement alone (rbdtier engine)",
                  [](const PolicyContext& c) {

@@ -117,12 +117,27 @@ bool to_slower_tier(const PlacementView& view, const MigrationOrder& order) {
 
 }  // namespace
 
+FillOnly::FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner)
+    : name_(std::move(name)), inner_(std::move(inner)) {}
+
+std::vector<MigrationOrder> FillOnly::plan(std::uint64_t now_us, const PlacementView& view) {
+    std::vector<MigrationOrder> kept;
+    for (MigrationOrder& o : inner_->plan(now_us, view)) {
+        if (to_slower_tier(view, o))
+            inner_->dropped(o, now_us);
+        else
+            kept.push_back(std::move(o));
+    }
+    return kept;
+}
+
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                                    ChannelSpec channel, SelectorParams params)
     : name_(std::move(name)), params_(params) {
     ghosts_.reserve(candidates.size());
     for (const auto& c : candidates) {
         names_.push_back(c.name);
+        followable_.push_back(c.followable);
         live_.push_back(c.make());
         ghosts_.emplace_back(c.make(), channel);
         const double weight = params_.migration_charge;
@@ -132,12 +147,16 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
         });
     }
     rounds_followed_.assign(candidates.size(), 0);
-    if (!params_.reference.empty()) {
-        auto it = std::find(names_.begin(), names_.end(), params_.reference);
+    first_ = static_cast<std::size_t>(std::find(followable_.begin(), followable_.end(), true) -
+                                      followable_.begin());
+    if (first_ == followable_.size())
+        throw std::invalid_argument("strategy selector: no candidate may be followed");
+    for (const std::string& reference : params_.references) {
+        auto it = std::find(names_.begin(), names_.end(), reference);
         if (it == names_.end())
-            throw std::invalid_argument("strategy selector: reference candidate '" +
-                                        params_.reference + "' is not one of its candidates");
-        reference_ = static_cast<std::size_t>(it - names_.begin());
+            throw std::invalid_argument("strategy selector: reference candidate '" + reference +
+                                        "' is not one of its candidates");
+        references_.push_back(static_cast<std::size_t>(it - names_.begin()));
     }
 }
 
@@ -161,6 +180,8 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.recent.assign(ghosts_.size(), 0.0);
         s.round_cost.assign(ghosts_.size(), 0.0);
         s.followed.assign(ghosts_.size(), 0);
+        s.choice = first_;
+        s.challenger = first_;
         s.at_us = now_us;
     }
     decay(s, now_us);
@@ -203,7 +224,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         decay(s, now_us);
         std::size_t best = s.choice;
         for (std::size_t i = 0; i < s.cost.size(); ++i)
-            if (s.cost[i] < s.cost[best]) best = i;
+            if (followable_[i] && s.cost[i] < s.cost[best]) best = i;
         const bool active = s.active;
         if (active) ++s.rounds;
         s.active = false;
@@ -225,16 +246,28 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                 (params_.fast_confirm_ios > 0 && s.streak >= params_.fast_confirm_rounds &&
                  span >= params_.fast_confirm_ios);
             if (confirmed) {
-                s.switches.push_back({now_us, s.choice, best});
-                s.choice = best;
+                // The evidence is that the current candidate serves the LUN worse; the one to
+                // follow is, of those ahead of it in the window by the margin that served this
+                // round better, the one that served the LUN best lately: at a burst the first to
+                // lead the window is often one whose lead is from before the burst.
+                std::size_t target = best;
+                for (std::size_t i = 0; i < s.cost.size(); ++i)
+                    if (followable_[i] && i != s.choice &&
+                        s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
+                        s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
+                        target = i;
+                s.switches.push_back({now_us, s.choice, target});
+                s.choice = target;
                 s.streak = 0;
                 ++switches_;
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
-        s.trusted = reference_ == SIZE_MAX || s.choice == reference_ ||
-                    (s.rounds > params_.warmup_rounds &&
-                     s.cost[s.choice] < (1.0 - params_.switch_margin) * s.cost[reference_]);
+        s.trusted = references_.empty();
+        for (std::size_t r : references_)
+            s.trusted = s.trusted || s.choice == r ||
+                        (s.rounds > params_.warmup_rounds &&
+                         s.cost[s.choice] < (1.0 - params_.switch_margin) * s.cost[r]);
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
@@ -266,12 +299,12 @@ void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us
 
 bool StrategySelector::trusted(LunId lun) const {
     auto it = luns_.find(lun);
-    return it == luns_.end() ? reference_ == SIZE_MAX : it->second.trusted;
+    return it == luns_.end() ? references_.empty() : it->second.trusted;
 }
 
 std::size_t StrategySelector::choice(LunId lun) const {
     auto it = luns_.find(lun);
-    return it == luns_.end() ? 0 : it->second.choice;
+    return it == luns_.end() ? first_ : it->second.choice;
 }
 
 double StrategySelector::windowed_cost(LunId lun, std::size_t i) const {

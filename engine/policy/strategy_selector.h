@@ -21,13 +21,19 @@
 // LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
 // or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
-// so it must pay); the real orders are the live orders of each LUN's candidate, and the orders of
-// the others are dropped (told to them as such). A LUN starts with the first candidate.
-// Probation (SelectorParams::reference, a candidate's name): while the candidate a LUN follows is
-// not the reference and has not served the LUN at a windowed cost lower than the reference's by
-// `switch_margin` (after `warmup_rounds`), its orders that move an extent to a slower tier
-// (demotions, evictions) are dropped: it may fill free room in faster tiers but not trade extents,
-// so a candidate that has not proven itself cannot churn the LUN's data. selection()
+// so it must pay). Once confirmed, the LUN switches to the candidate that served it best lately
+// (lowest recent cost) of those ahead of its current one in the window by the margin that also
+// served the round better, which is not always the leader of the window; the real orders are the
+// live orders of each LUN's candidate, and the orders of the others are dropped (told to them as
+// such). A LUN starts with the first followable candidate. A candidate that is not followable
+// (Candidate::followable false) is shadowed and measured like the others but never followed,
+// however cheap its shadow: it is a yardstick, not a strategy. Probation
+// (SelectorParams::references, candidates' names, followable or not): while the candidate a LUN
+// follows is none of the references and has not served the LUN at a windowed cost lower than at
+// least one reference's by `switch_margin` (after `warmup_rounds`), its orders that move an extent
+// to a slower tier (demotions, evictions) are dropped: it may fill free room in faster tiers but
+// not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
+// selection()
 // reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
 // PlacementPolicy requires.
 #pragma once
@@ -100,6 +106,32 @@ private:
     std::uint64_t migrations_ = 0;
 };
 
+// A placement policy that runs `inner` but drops its orders that move an extent to a slower
+// tier (told to `inner` as dropped): it fills free room in faster tiers and never trades extents.
+// As a candidate that is never followed it is the yardstick of probation: trading pays where a
+// strategy's shadow beats filling the free room and keeping it.
+class FillOnly final : public PlacementPolicy {
+public:
+    FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner);
+
+    std::string_view name() const override { return name_; }
+    void observe(const IoEvent& io) override { inner_->observe(io); }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
+        inner_->migrated(order, now_us);
+    }
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override {
+        inner_->dropped(order, now_us);
+    }
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override {
+        inner_->placement_changed(lun, now_us, view);
+    }
+
+private:
+    std::string name_;
+    std::unique_ptr<PlacementPolicy> inner_;
+};
+
 struct SelectorParams {
     double switch_margin = 0.03;                     // switch when better by more than this share
     std::uint64_t half_life_us = 600'000'000;        // of the windowed cost
@@ -116,9 +148,10 @@ struct SelectorParams {
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;
     double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
-    // Name of the candidate the followed one must beat before it may demote (see probation
-    // above); empty: no probation. A name that is not a candidate's is refused by the selector.
-    std::string reference;
+    // Names of the candidates the followed one must beat (any one of them) before it may demote
+    // (see probation above); empty: no probation. A name that is not a candidate's is refused by
+    // the selector.
+    std::vector<std::string> references;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -127,9 +160,12 @@ public:
     struct Candidate {
         std::string name;
         Factory make;  // called twice: the live instance and the ghost's
+        // Whether a LUN may follow it; false: shadowed and measured only (a yardstick).
+        bool followable = true;
     };
 
-    // Throws std::invalid_argument when params.reference names no candidate.
+    // Throws std::invalid_argument when one of params.references names no candidate or when no
+    // candidate is followable.
     StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                      ChannelSpec channel, SelectorParams params = {});
 
@@ -149,7 +185,8 @@ public:
     // Per LUN, the rounds spent following each candidate and every switch.
     std::optional<SelectionReport> selection() const override;
 
-    // The candidate `lun` follows now (index into the candidates; 0 for an unseen LUN).
+    // The candidate `lun` follows now (index into the candidates; the first followable one for
+    // an unseen LUN).
     std::size_t choice(LunId lun) const;
     const std::string& candidate_name(std::size_t i) const { return names_.at(i); }
     std::size_t candidates() const { return names_.size(); }
@@ -190,7 +227,9 @@ private:
     std::vector<std::unique_ptr<PlacementPolicy>> live_;
     std::vector<GhostPlacement> ghosts_;
     SelectorParams params_;
-    std::size_t reference_ = SIZE_MAX;  // index of params_.reference; SIZE_MAX: no probation
+    std::vector<std::size_t> references_;  // indices of params_.references; empty: no probation
+    std::vector<bool> followable_;         // per candidate
+    std::size_t first_ = 0;                // the first followable candidate, where a LUN starts
     std::unordered_map<LunId, LunState> luns_;
     std::uint64_t switches_ = 0;
     std::vector<std::uint64_t> rounds_followed_;

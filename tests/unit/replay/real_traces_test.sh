@@ -37,4 +37,8 @@ check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.1 200 32
 check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.05 200 32
 check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.2 200 1
 check msrc-flashnet_cut105-rw20-80_replayer-ms.trace 0.1 200 1
+# Low bandwidth, many slots: reactive pays for its trades but trails the forecast's shadow; frozen
+# on probation against the forecast alone, with a full fast tier, it served the LUN worse than both.
+check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.1 20 32
+check msrc-flashnet_cut1370-rw40-60_replayer-ms.trace 0.2 50 32
 exit $failed

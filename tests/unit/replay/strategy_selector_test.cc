@@ -258,7 +258,7 @@ TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
     c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
     c.max_concurrent = 32;
     SelectorParams params;
-    params.reference = "none";
+    params.references = {"none"};
     StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
     DemotionCounter counted(selector);
     const auto r = replay(c, events, counted);
@@ -283,7 +283,7 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
     SelectorParams params;
-    params.reference = "none";
+    params.references = {"none"};
     StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
     const auto r = replay(c, events, selector);
     EXPECT_EQ(selector.choice(0), 0u);
@@ -292,11 +292,71 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
 }
 
+TEST(StrategySelector, NeverFollowsACandidateThatIsNotFollowable) {
+    // On a moving hot set reactive's shadow is far cheaper than none's, but reactive is only a
+    // yardstick here (not followable, and first in the list): the LUN starts on none, the first
+    // followable candidate, and stays there.
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"yardstick"};
+    StrategySelector::Candidate yardstick{
+        "yardstick", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }};
+    yardstick.followable = false;
+    StrategySelector selector("selector",
+                              {yardstick, {"none", [] { return std::make_unique<NonePolicy>(); }}},
+                              c.channel(), params);
+    EXPECT_EQ(selector.choice(0), 1u);
+    const auto r = replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 0), 0.5 * selector.windowed_cost(0, 1))
+        << "the yardstick's shadow must be the cheapest";
+    EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 1u);
+    EXPECT_EQ(selector.rounds_followed()[0], 0u);
+    EXPECT_EQ(r.migrations, 0u);
+}
+
+TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade) {
+    // On a moving hot set reactive serves the LUN far better than filling the fast tier once
+    // and keeping it: measured against "fill" (reactive that never demotes, never followed),
+    // reactive leaves probation and demotes, and the selector does as well as reactive alone.
+    const std::uint32_t seed = std::random_device{}();
+    std::cout << "seed " << seed << "\n";
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto events = shifting_hot_set(seed);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"fill"};
+    StrategySelector::Candidate fill{"fill", [&] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
+                                     }};
+    fill.followable = false;
+    auto candidates = reactive_then_none(c);
+    candidates.push_back(fill);
+    StrategySelector selector("selector", candidates, c.channel(), params);
+    DemotionCounter counted(selector);
+    const auto r = replay(c, events, counted);
+    EXPECT_GT(counted.demotions(), 0u);
+    EXPECT_EQ(selector.rounds_followed()[2], 0u);
+    ReactivePolicy alone(c.extent_bytes);
+    EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
+}
+
+TEST(StrategySelector, NoFollowableCandidateIsRefused) {
+    const auto events = shifting_hot_set(7);
+    const ReplayConfig c = config_for(events);
+    StrategySelector::Candidate only{"none", [] { return std::make_unique<NonePolicy>(); }};
+    only.followable = false;
+    EXPECT_THROW(StrategySelector("selector", {only}, c.channel()), std::invalid_argument);
+}
+
 TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
     SelectorParams params;
-    params.reference = "forecast";
+    params.references = {"forecast"};
     EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(), params),
                  std::invalid_argument);
 }
@@ -319,26 +379,29 @@ TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
     EXPECT_DOUBLE_EQ(selector.windowed_cost(0, 0), selector.windowed_cost(0, 1));
 }
 
-// Keeps a fixed set of extents in the fastest tier.
+// Keeps a fixed set of extents (ranges of `count` from `first`) in the fastest tier.
 class FixedSetPolicy final : public PlacementPolicy {
 public:
-    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : first_(first), count_(count) {}
+    using Range = std::pair<ExtentIndex, ExtentIndex>;  // first, count
+    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : ranges_{{first, count}} {}
+    explicit FixedSetPolicy(std::vector<Range> ranges) : ranges_(std::move(ranges)) {}
     std::string_view name() const override { return "fixed"; }
     void observe(const IoEvent&) override {}
     std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
         std::vector<MigrationOrder> out;
-        for (ExtentIndex e = first_; e < first_ + count_; ++e) {
-            MigrationOrder o;
-            o.extent = e;
-            o.from = view.tier_of(0, e);
-            o.to = 0;
-            if (o.from != o.to) out.push_back(o);
-        }
+        for (const auto& [first, count] : ranges_)
+            for (ExtentIndex e = first; e < first + count; ++e) {
+                MigrationOrder o;
+                o.extent = e;
+                o.from = view.tier_of(0, e);
+                o.to = 0;
+                if (o.from != o.to) out.push_back(o);
+            }
         return out;
     }
 
 private:
-    ExtentIndex first_, count_;
+    std::vector<Range> ranges_;
 };
 
 TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
@@ -409,6 +472,41 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
         << "switched " << first.time_us - burst_us << " us into the burst";
 }
 
+TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
+    // Extents 200-204 are read three times a second for 300 s (too few reads to confirm a
+    // switch): "c", which keeps them and four of the five burst extents fast, leads the window.
+    // Then a burst of 1,000 reads a second on extents 100-104 for 8 s: "b", which keeps all five
+    // fast, serves it best, but c's lead from before the burst keeps it first in the window
+    // while the burst is confirmed. The selector must go straight to b, not through c.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 300'000'000; t += 333'333)
+        events.push_back(scattered_read_at(t, 200 + t / 333'333 % 5));
+    const std::uint64_t burst_us = 300'000'000;
+    for (std::uint64_t t = 0; t < 8'000'000; t += 1'000)
+        events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 1'000 % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.7);
+    StrategySelector selector("selector",
+                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
+                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }},
+                               {"c",
+                                [] {
+                                    return std::make_unique<FixedSetPolicy>(
+                                        std::vector<FixedSetPolicy::Range>{{200, 5}, {100, 4}});
+                                }}},
+                              c.channel());
+    replay(c, events, selector);
+    const auto report = selector.selection();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_EQ(report->luns.size(), 1u);
+    ASSERT_FALSE(report->luns[0].switches.empty()) << "the burst must make the selector switch";
+    const StrategySwitch& first = report->luns[0].switches.front();
+    EXPECT_EQ(selector.candidate_name(first.to), "b");
+    EXPECT_GE(first.time_us, burst_us);
+    EXPECT_LE(first.time_us, burst_us + 5'000'000)
+        << "switched " << first.time_us - burst_us << " us into the burst";
+}
+
 TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
     const auto registry = replay_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
@@ -424,7 +522,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReact
     for (std::size_t i = 0; i < selector->candidates(); ++i)
         names.push_back(selector->candidate_name(i));
     EXPECT_EQ(names, (std::vector<std::string>{"reactive", "lrfu", "forecast", "frequency", "none",
-                                               "readahead", "slru"}));
+                                               "readahead", "slru", "fill"}));
     const auto sel = replay(c, events, *p);
     std::cout << "predictive: " << sel.mean_latency_us << " us, " << sel.migrations
               << " migrations, " << selector->switches() << " switches, follows "
@@ -450,6 +548,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReact
     if (!lun.switches.empty()) {
         EXPECT_EQ(lun.switches.back().to, selector->choice(0));
     }
+    EXPECT_EQ(lun.rounds.back(), 0u) << "fill, the yardstick of probation, is never followed";
     auto reactive = registry.create("reactive", {c, events});
     const auto rr = replay(c, events, *reactive);
     EXPECT_LE(sel.mean_latency_us, rr.mean_latency_us * 1.02);
