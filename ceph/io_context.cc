@@ -11,6 +11,14 @@ Result<IoContext> IoContext::open(const Cluster& cluster, const std::string& poo
     return IoContext(handle, pool, ns);
 }
 
+Result<IoContext> IoContext::duplicate() const {
+    rados_ioctx_t handle = nullptr;
+    int rc = rados_ioctx_create2(rados_ioctx_get_cluster(handle_), pool_id(), &handle);
+    if (rc < 0) return Status::error(rc, "open pool " + pool_);
+    rados_ioctx_set_namespace(handle, ns_.c_str());
+    return IoContext(handle, pool_, ns_);
+}
+
 IoContext& IoContext::operator=(IoContext&& other) noexcept {
     if (this != &other) {
         if (handle_ != nullptr) rados_ioctx_destroy(handle_);

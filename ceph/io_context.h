@@ -20,6 +20,9 @@ class IoContext {
 public:
     static Result<IoContext> open(const Cluster& cluster, const std::string& pool,
                                   const std::string& ns = {});
+    // Another context on the same pool and namespace of the same cluster connection, with a
+    // last-version slot of its own (for a reader that runs beside this context's writers).
+    Result<IoContext> duplicate() const;
 
     IoContext(IoContext&& other) noexcept
         : handle_(std::exchange(other.handle_, nullptr)),

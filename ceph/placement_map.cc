@@ -172,6 +172,7 @@ PlacementMap::PlacementMap(IoContext io, LunIdentity lun)
 
 PlacementMap::PlacementMap(PlacementMap&& other) noexcept
     : io_(std::move(other.io_)),
+      reader_(std::move(other.reader_)),
       lun_(std::move(other.lun_)),
       oid_(std::move(other.oid_)),
       cookie_(std::move(other.cookie_)),
@@ -181,7 +182,9 @@ PlacementMap::PlacementMap(PlacementMap&& other) noexcept
       entries_(std::move(other.entries_)),
       intents_(std::move(other.intents_)),
       fenced_(std::exchange(other.fenced_, false)),
-      last_notify_(std::move(other.last_notify_)) {}
+      last_notify_(std::move(other.last_notify_)),
+      changes_(other.changes_),
+      reload_hook_(std::move(other.reload_hook_)) {}
 
 PlacementMap::~PlacementMap() {
     if (io_.handle() != nullptr && fence_held()) (void)release_fence();
@@ -195,6 +198,13 @@ Result<bool> PlacementMap::exists(const IoContext& io, const LunIdentity& lun) {
     if (rc == -ENOENT) return false;
     if (rc < 0) return Status::error(rc, "stat placement map " + io.where() + "/" + oid);
     return true;
+}
+
+Status PlacementMap::load() {
+    auto reader = io_.duplicate();
+    if (!reader) return reader.status().with_context("placement map " + oid_);
+    reader_.emplace(std::move(*reader));
+    return reload();
 }
 
 Result<PlacementMap> PlacementMap::create(IoContext io, const LunIdentity& lun,
@@ -216,15 +226,13 @@ Result<PlacementMap> PlacementMap::create(IoContext io, const LunIdentity& lun,
     if (rc < 0) {
         return Status::error(rc, "create placement map " + map.io_.where() + "/" + map.oid_);
     }
-    std::lock_guard lock(map.mutex_);
-    if (Status s = map.read_all(); !s) return s;
+    if (Status s = map.load(); !s) return s;
     return map;
 }
 
 Result<PlacementMap> PlacementMap::open(IoContext io, const LunIdentity& lun) {
     PlacementMap map(std::move(io), lun);
-    std::lock_guard lock(map.mutex_);
-    if (Status s = map.read_all(); !s) return s;
+    if (Status s = map.load(); !s) return s;
     return map;
 }
 
@@ -238,22 +246,64 @@ Status PlacementMap::remove(const IoContext& io, const LunIdentity& lun) {
 }
 
 Status PlacementMap::reload() {
+    std::lock_guard reloading(reload_mutex_);
+    // Optimistic reads: installed only if no change began or ended while the read ran.
+    for (int attempt = 0; attempt < kOptimisticReads; ++attempt) {
+        std::uint64_t seen = 0;
+        {
+            std::lock_guard lock(mutex_);
+            seen = changes_;
+        }
+        auto map = read_map();
+        if (!map) return map.status();
+        if (reload_hook_) reload_hook_();
+        std::lock_guard lock(mutex_);
+        if (changes_ == seen && !changing_) {
+            install(std::move(*map));
+            return Status::ok();
+        }
+    }
+    // Changes keep landing during the reads: hold them off for one read (lookups still answer).
+    std::lock_guard no_changes(change_mutex_);
+    auto map = read_map();
+    if (!map) return map.status();
     std::lock_guard lock(mutex_);
-    return read_all();
+    install(std::move(*map));
+    return Status::ok();
 }
 
-Status PlacementMap::read_all() {
-    const std::string where = "placement map " + io_.where() + "/" + oid_;
-    auto snap = read_omap_snapshot(io_, oid_, "placement map");
+Result<DecodedPlacementMap> PlacementMap::read_map() const {
+    const std::string where = "placement map " + reader_->where() + "/" + oid_;
+    auto snap = read_omap_snapshot(*reader_, oid_, "placement map");
     if (!snap) return snap.status();
     if (snap->version == 0) return Status::error(-ENOENT, "read " + where);
     PlacementOmapDecode decoded = decode_placement_omap(snap->entries, lun_.key());
     if (!decoded.map) return Status::error(-EINVAL, "read " + where + ": " + decoded.error);
-    header_ = std::move(decoded.map->header);
-    header_value_ = std::move(decoded.map->header_value);
-    entries_ = std::move(decoded.map->entries);
-    intents_ = std::move(decoded.map->intents);
-    return Status::ok();
+    return std::move(*decoded.map);
+}
+
+void PlacementMap::install(DecodedPlacementMap map) {
+    header_ = std::move(map.header);
+    header_value_ = std::move(map.header_value);
+    entries_ = std::move(map.entries);
+    intents_ = std::move(map.intents);
+}
+
+void PlacementMap::begin_change() {
+    std::lock_guard lock(mutex_);
+    ++changes_;
+    changing_ = true;
+}
+
+void PlacementMap::end_change() {
+    std::lock_guard lock(mutex_);
+    ++changes_;
+    changing_ = false;
+}
+
+bool PlacementMap::fenced() const {
+    std::lock_guard lock(mutex_);
+    return fenced_;
 }
 
 MapHeader PlacementMap::header() const {
@@ -279,42 +329,60 @@ std::map<std::uint64_t, std::string> PlacementMap::intents() const {
 }
 
 Status PlacementMap::add_tiers(const std::vector<std::string>& pools) {
-    std::lock_guard lock(mutex_);
-    MapHeader next = header_;
+    std::lock_guard changing(change_mutex_);
+    MapHeader next;
+    std::string expected_value;
+    {
+        std::lock_guard lock(mutex_);
+        next = header_;
+        expected_value = header_value_;
+    }
+    const MapHeader current = next;
     for (const auto& p : pools) {
         bool known = false;
         for (const auto& t : next.tiers) known = known || t == p;
         if (!known) next.tiers.push_back(p);
     }
-    if (next == header_) return Status::ok();
+    if (next == current) return Status::ok();
     const std::string value = next.encode();
     WriteOp op(rados_create_write_op());
     if (!op) return Status::error(-ENOMEM, "update placement map header " + oid_);
     int cmp_rval = 0;
-    rados_write_op_omap_cmp(op.get(), kHeaderKey, LIBRADOS_CMPXATTR_OP_EQ, header_value_.data(),
-                            header_value_.size(), &cmp_rval);
+    rados_write_op_omap_cmp(op.get(), kHeaderKey, LIBRADOS_CMPXATTR_OP_EQ, expected_value.data(),
+                            expected_value.size(), &cmp_rval);
     const char* keys[] = {kHeaderKey};
     const size_t key_lens[] = {std::char_traits<char>::length(kHeaderKey)};
     const char* vals[] = {value.data()};
     const size_t val_lens[] = {value.size()};
     rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
+    begin_change();
     int rc = rados_write_op_operate(op.get(), io_.handle(), oid_.c_str(), nullptr, 0);
     if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
+    if (rc >= 0) {
+        std::lock_guard lock(mutex_);
+        header_ = std::move(next);
+        header_value_ = value;
+    }
+    end_change();
     if (rc < 0) return Status::error(rc, "update placement map header " + io_.where() + "/" + oid_);
-    header_ = std::move(next);
-    header_value_ = value;
     return Status::ok();
 }
 
 Status PlacementMap::acquire_fence() {
-    std::lock_guard lock(mutex_);
+    if (Status s = take_fence(); !s) return s;
+    return reload();
+}
+
+Status PlacementMap::take_fence() {
+    std::lock_guard changing(change_mutex_);
     const std::string what = "take the owner lock of " + io_.where() + "/" + oid_;
     for (int attempt = 0; attempt < 4; ++attempt) {
         int rc = rados_lock_exclusive(io_.handle(), oid_.c_str(), kFenceLock, cookie_.c_str(),
                                       "rbdtier LUN owner", nullptr, LIBRADOS_LOCK_FLAG_MAY_RENEW);
         if (rc == 0 || rc == -EEXIST) {
+            std::lock_guard lock(mutex_);
             fenced_ = true;
-            return read_all();
+            return Status::ok();
         }
         if (rc != -EBUSY) return Status::error(rc, what);
         // Another gateway (or an earlier instance of this one) holds it: the caller owns the
@@ -340,9 +408,12 @@ Status PlacementMap::acquire_fence() {
 }
 
 Status PlacementMap::release_fence() {
-    std::lock_guard lock(mutex_);
-    if (!fenced_) return Status::ok();
-    fenced_ = false;
+    std::lock_guard changing(change_mutex_);
+    {
+        std::lock_guard lock(mutex_);
+        if (!fenced_) return Status::ok();
+        fenced_ = false;
+    }
     int rc = rados_unlock(io_.handle(), oid_.c_str(), kFenceLock, cookie_.c_str());
     if (rc < 0 && rc != -ENOENT) {
         return Status::error(rc, "release the owner lock of " + io_.where() + "/" + oid_);
@@ -351,14 +422,13 @@ Status PlacementMap::release_fence() {
 }
 
 bool PlacementMap::fence_held() const {
-    std::lock_guard lock(mutex_);
-    return fenced_;
+    return fenced();
 }
 
-template <typename Fill>
-Status PlacementMap::fenced_write(const std::string& what, Fill&& fill) {
+template <typename Fill, typename Apply>
+Status PlacementMap::fenced_write(const std::string& what, Fill&& fill, Apply&& apply) {
     const std::string context = what + " in " + io_.where() + "/" + oid_;
-    if (!fenced_) return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
+    if (!fenced()) return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
     WriteOp op(rados_create_write_op());
     if (!op) return Status::error(-ENOMEM, context);
     int lock_rval = 0;
@@ -366,13 +436,19 @@ Status PlacementMap::fenced_write(const std::string& what, Fill&& fill) {
                         &lock_rval);
     int cmp_rval = 0;
     fill(op.get(), &cmp_rval);
+    begin_change();
     int rc = rados_write_op_operate(op.get(), io_.handle(), oid_.c_str(), nullptr, 0);
+    if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
+    {
+        std::lock_guard lock(mutex_);
+        if (rc >= 0) apply();
+        if (rc < 0 && lock_rval < 0) fenced_ = false;
+    }
+    end_change();
     if (rc < 0 && lock_rval < 0) {
-        fenced_ = false;
         return Status::error(-ESTALE, context + ": this gateway no longer owns the LUN (" +
                                           Status::error(lock_rval, "lock").message() + ")");
     }
-    if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
     if (rc < 0) return Status::error(rc, context);
     return Status::ok();
 }
@@ -382,15 +458,14 @@ Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementE
                             NotifyOutcome* notified) {
     const std::string key = extent_key(extent);
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard changing(change_mutex_);
         if (next) next->generation = (expected ? expected->generation : 0) + 1;
         // An absent key compares equal to the empty value: "still at home".
         const std::string old_value = expected ? expected->encode() : std::string();
         const std::string value = next ? next->encode() : std::string();
         const std::string intent = intent_key(extent);
         const std::string leftover = std::string(kCopyPrefix) + leftover_pool;
-        Status s = fenced_write("commit placement of extent " + key, [&](rados_write_op_t op,
-                                                                         int* cmp_rval) {
+        const auto fill = [&](rados_write_op_t op, int* cmp_rval) {
             rados_write_op_omap_cmp(op, key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, old_value.data(),
                                     old_value.size(), cmp_rval);
             const char* keys[] = {key.c_str()};
@@ -407,14 +482,16 @@ Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementE
             const char* intent_vals[] = {leftover.data()};
             const size_t intent_val_lens[] = {leftover.size()};
             rados_write_op_omap_set2(op, intent_keys, intent_vals, intent_lens, intent_val_lens, 1);
-        });
-        if (!s) return s;
-        if (next) {
-            entries_[extent] = std::move(*next);
-        } else {
-            entries_.erase(extent);
-        }
-        intents_[extent] = leftover_pool;
+        };
+        const auto apply = [&] {  // with mutex_ held
+            if (next) {
+                entries_[extent] = std::move(*next);
+            } else {
+                entries_.erase(extent);
+            }
+            intents_[extent] = leftover_pool;
+        };
+        if (Status s = fenced_write("commit placement of extent " + key, fill, apply); !s) return s;
     }
     NotifyOutcome outcome = notify(key);
     if (notified != nullptr) *notified = std::move(outcome);
@@ -422,31 +499,33 @@ Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementE
 }
 
 Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_pool) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard changing(change_mutex_);
     const std::string key = intent_key(extent);
     const std::string value = std::string(kCopyPrefix) + copy_pool;
-    Status s = fenced_write("record migration intent of extent " + extent_key(extent),
-                            [&](rados_write_op_t op, int*) {
-                                const char* keys[] = {key.c_str()};
-                                const size_t key_lens[] = {key.size()};
-                                const char* vals[] = {value.data()};
-                                const size_t val_lens[] = {value.size()};
-                                rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
-                            });
-    if (s) intents_[extent] = copy_pool;
+    Status s = fenced_write(
+        "record migration intent of extent " + extent_key(extent),
+        [&](rados_write_op_t op, int*) {
+            const char* keys[] = {key.c_str()};
+            const size_t key_lens[] = {key.size()};
+            const char* vals[] = {value.data()};
+            const size_t val_lens[] = {value.size()};
+            rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
+        },
+        [&] { intents_[extent] = copy_pool; });
     return s;
 }
 
 Status PlacementMap::clear_intent(std::uint64_t extent) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard changing(change_mutex_);
     const std::string key = intent_key(extent);
-    Status s = fenced_write("clear migration intent of extent " + extent_key(extent),
-                            [&](rados_write_op_t op, int*) {
-                                const char* keys[] = {key.c_str()};
-                                const size_t key_lens[] = {key.size()};
-                                rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
-                            });
-    if (s) intents_.erase(extent);
+    Status s = fenced_write(
+        "clear migration intent of extent " + extent_key(extent),
+        [&](rados_write_op_t op, int*) {
+            const char* keys[] = {key.c_str()};
+            const size_t key_lens[] = {key.size()};
+            rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
+        },
+        [&] { intents_.erase(extent); });
     return s;
 }
 

@@ -20,9 +20,17 @@
 // intent at the copy the commit leaves behind; -ECANCELED otherwise (reload()). Commits notify the
 // object's watchers with the extent's key; last_notify() tells which of them did not acknowledge.
 // Thread-safe; changes are serialised.
+// Lookups never wait on the OSDs: header(), find(), entries() and intents() answer from memory
+// under a lock that is never held across a RADOS round trip, so a change or a reload waiting on a
+// slow or unreachable OSD holds up neither the I/O path nor the admin socket. reload() reads the
+// object without that lock and installs what it read only if no change (commit, intent, header)
+// was made through this map since the read began nor is still being made; otherwise it reads
+// again, so a change that lands during its read is never overwritten by the older snapshot.
+// After a few such retries it reads with the changes held off (lookups still answer).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -129,23 +137,48 @@ public:
     Status set_intent(std::uint64_t extent, const std::string& copy_pool);
     Status clear_intent(std::uint64_t extent);
 
+    // Reads the whole map again (see the top of this file). On failure the map is unchanged.
     Status reload();
     NotifyOutcome last_notify() const;
 
+    // For tests: called by reload() after each read that it may install, before it checks for
+    // changes made meanwhile and installs, with none of the map's locks held but reload's own
+    // (the hook may commit). Not while reload() runs.
+    void set_reload_hook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
+
+    static constexpr int kOptimisticReads = 4;  // reads a reload tries before holding changes off
+
 private:
     PlacementMap(IoContext io, LunIdentity lun);
-    Status read_all();  // with mutex_ held
-    // Runs a fenced write op built by `fill`; maps a failed lock assertion to -ESTALE and
-    // marks the fence lost. With mutex_ held.
-    template <typename Fill>
-    Status fenced_write(const std::string& what, Fill&& fill);
+    // Opens reader_, then reads the map. For create() and open().
+    Status load();
+    // Reads and decodes the map object through reader_, without mutex_. With reload_mutex_ held.
+    Result<DecodedPlacementMap> read_map() const;
+    void install(DecodedPlacementMap map);  // with mutex_ held
+    // Marks a change begun / ended (mutex_ taken inside): reload() installs nothing read while a
+    // change ran.
+    void begin_change();
+    void end_change();
+    bool fenced() const;
+    // Takes the owner lock (breaking another holder's), without reading the map.
+    Status take_fence();
+    // Runs a fenced write op built by `fill` and, if it applied, `apply` (with mutex_ held) to
+    // the map in memory; maps a failed lock assertion to -ESTALE and marks the fence lost. The
+    // write is a change (begin_change/end_change). With change_mutex_ held, without mutex_.
+    template <typename Fill, typename Apply>
+    Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply);
     NotifyOutcome notify(const std::string& key);  // without mutex_ held
 
-    IoContext io_;
+    IoContext io_;                     // writes, locks and notifies
+    std::optional<IoContext> reader_;  // reload()'s reads: a last-version slot no writer touches
     LunIdentity lun_;
     std::string oid_;
     std::string cookie_;     // this map's lock cookie, unique per instance
     std::string assertion_;  // the encoded lock.assert_locked input for cookie_
+    // Lock order: reload_mutex_, change_mutex_, mutex_. Only mutex_ is taken by lookups, and it
+    // is never held across a RADOS call.
+    std::mutex reload_mutex_;  // one reload at a time (reader_'s last-version slot)
+    std::mutex change_mutex_;  // serialises changes, held across their RADOS write
     mutable std::mutex mutex_;
     MapHeader header_;
     std::string header_value_;  // as stored, for the header's compare-and-set
@@ -153,6 +186,9 @@ private:
     std::map<std::uint64_t, std::string> intents_;
     bool fenced_ = false;
     NotifyOutcome last_notify_;
+    std::uint64_t changes_ = 0;  // bumped when a change begins and when it ends
+    bool changing_ = false;      // a change is between begin_change() and end_change()
+    std::function<void()> reload_hook_;
 };
 
 }  // namespace rbdtier::ceph
