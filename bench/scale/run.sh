@@ -6,7 +6,8 @@
 # Stops the cluster by PID even on failure.
 #
 #   bench/scale/run.sh BUILD_DIR [N ...]      (default N: 10 50 200)
-#   env: RUNS (3), SETTLE_S (3), SIZE_GIB (100), POLICY (predictive),
+#   env: RUNS (3), SETTLE_S (3), SIZE_GIB (100), POLICY (predictive), OURS (handler_rbdtier.so
+#        to measure, default: the one in BUILD_DIR),
 #        STOCK (/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so),
 #        RBDTIER_CLUSTER_SH (tests/cluster/cluster.sh)
 set -euo pipefail
@@ -22,7 +23,7 @@ runs=${RUNS:-3}
 stock=${STOCK:-/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so}
 cluster_sh=${RBDTIER_CLUSTER_SH:-$repo/tests/cluster/cluster.sh}
 bench=$(find "$build" -name scale_bench -type f -perm -u+x | head -n1)
-ours=$(find "$build" -name handler_rbdtier.so -type f | head -n1)
+ours=${OURS:-$(find "$build" -name handler_rbdtier.so -type f | head -n1)}
 [[ -x $cluster_sh ]] || { echo "run.sh: no cluster script at $cluster_sh" >&2; exit 2; }
 [[ -n $bench ]] || { echo "run.sh: scale_bench not built in $build" >&2; exit 2; }
 [[ -n $ours ]] || { echo "run.sh: handler_rbdtier.so not built in $build" >&2; exit 2; }
