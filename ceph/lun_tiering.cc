@@ -133,31 +133,28 @@ std::uint64_t LunTiering::now_us() const {
 
 void LunTiering::start() {
     std::lock_guard lock(wake_mutex_);
-    if (thread_.joinable()) return;
+    if (registration_) return;
     stopping_ = false;
     stop_requested_.store(false);
-    thread_ = std::thread([this] { loop(); });
+    if (!driver_) driver_ = options_.driver ? options_.driver : RoundDriver::shared();
+    // The first round is due at once, the next ones round_us after each one ended.
+    registration_ = driver_->add([this] {
+        run_round();
+        return round_us_.load();
+    });
 }
 
 void LunTiering::stop() {
     stop_requested_.store(true);
+    std::optional<RoundDriver::Id> registration;
     {
         std::lock_guard lock(wake_mutex_);
         stopping_ = true;
+        registration = std::exchange(registration_, std::nullopt);
     }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
-
-void LunTiering::loop() {
-    std::unique_lock lock(wake_mutex_);
-    while (!stopping_) {
-        lock.unlock();
-        run_round();
-        lock.lock();
-        wake_.wait_for(lock, std::chrono::microseconds(round_us_.load()),
-                       [this] { return stopping_; });
-    }
+    wake_.notify_all();  // a round waiting for its budget gives up
+    // Waits for the round in progress, which may need wake_mutex_ until it ends.
+    if (registration) driver_->remove(*registration);
 }
 
 void LunTiering::run_round() {

@@ -2,22 +2,27 @@
 // ExtentMigrator) to a placement policy and to the engine's admission rule.
 //
 // The I/O path reports every completed command with record() (any thread, lock-free: a bounded
-// ring; a full ring drops the event and counts it). A background thread runs rounds: it hands the
-// recorded events to the policy in order, asks it for migrations (PlacementPolicy::plan), puts
-// the LUN's pins first (PinTable::with_pins), and carries the orders out one after another with
-// the ExtentMigrator. Whether each order may start is decided by engine/admission.h at the moment
-// it would start (stale or invalid orders, pins, a tier's capacity of extents away from home,
-// a full pool, the tenant's quota), the same rule the replay simulator applies; what is
-// physical stays here: a migration bandwidth budget (a TokenBucket, one second deep): each
-// order starts as soon as the bucket holds its bytes, and what the budget cannot carry before
-// the next round is due is left to that round's plan (the executor model of
+// ring; a full ring drops the event and counts it). Rounds run, once start()ed, every round_us on
+// a worker of a RoundDriver (engine/round_driver.h: by default the process's, a fixed pool of
+// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs):
+// a round hands the recorded events to the policy in order, asks it for migrations
+// (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins), and carries the orders
+// out one after another with the ExtentMigrator. Whether each order may start is decided by
+// engine/admission.h at the moment it would start (stale or invalid orders, pins, a tier's capacity
+// of extents away from home, a full pool, the tenant's quota), the same rule the replay simulator
+// applies; what is physical stays here: a migration bandwidth budget (a TokenBucket, one second
+// deep): each order starts as soon as the bucket holds its bytes, and what the budget cannot carry
+// before the next round is due is left to that round's plan (the executor model of
 // engine/migration_channel.h, which replays use). The policy hears of each completed move
 // (migrated()) and, at the end of the round, of each of its orders not handed to the migrator
 // (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as a
 // replay tells it; every attempt is kept in the migration history. Tier ids are the TierImages
 // indexes (0 = home). Times are microseconds on the steady clock since the LunTiering was made
-// (now_us()). stop() (or the destructor) ends the thread after the migration in progress;
-// set_paused(true) stops a round after it too.
+// (now_us()). stop() (or the destructor) ends the rounds: a round in progress stops after its
+// migration in progress, and stop() returns once it ended (so the LUN's images, gate and
+// migrator may go then); set_paused(true) stops a round after its migration in progress too.
+// A round holds its worker while it migrates and while it waits for its budget (never past the
+// next round's due time): with more such rounds than workers, the others' rounds start late.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -25,7 +30,7 @@
 // Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
 // from it are brought back first, and nothing moves anywhere else (pins to other tiers are
 // refused) until it is released; it covers extents added by a resize too.
-// Resources (optional, set before start()): every resource_interval_us the rounds thread samples
+// Resources (optional, set before start()): every resource_interval_us a round samples
 // the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
 // hold (a TenantRoom source), and hands both to the admission: a tier whose pool is full takes no
 // more extents; a tier takes no more than the tenant's quota there allows (its other LUNs'
@@ -53,7 +58,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ceph/extent_gate.h"
@@ -64,6 +68,7 @@
 #include "engine/admission.h"
 #include "engine/event_ring.h"
 #include "engine/placement_policy.h"
+#include "engine/round_driver.h"
 #include "engine/token_bucket.h"
 
 namespace rbdtier::ceph {
@@ -74,10 +79,12 @@ struct LunTieringOptions {
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
     std::size_t event_ring = 1 << 16;
     std::size_t history = 4096;  // migration records kept
+    // Where the rounds run (null: RoundDriver::shared(), the process's).
+    std::shared_ptr<RoundDriver> driver;
     // Asked before every round's migrations: only the gateway holding the LUN's exclusive lock
     // moves data (null: always).
     std::function<bool()> may_migrate;
-    // How often the resource monitor and the tenant are sampled (on the rounds thread).
+    // How often the resource monitor and the tenant are sampled (in a round).
     std::uint64_t resource_interval_us = 5'000'000;
     // Per tier id: a pool used to this fraction of its capacity is full (absent:
     // kDefaultPoolFullRatio, Ceph's nearfull ratio). A pool without room for one extent is
@@ -87,8 +94,8 @@ struct LunTieringOptions {
 
 inline constexpr double kDefaultPoolFullRatio = 0.85;
 
-// What gives the tenant's room on each pool (e.g. TenantQuota::refresh); called on the rounds
-// thread. An error keeps the last known room.
+// What gives the tenant's room on each pool (e.g. TenantQuota::refresh); called in a round. An
+// error keeps the last known room.
 using TenantRoomSource = std::function<Result<TenantRoom>()>;
 
 struct LunTieringStats {
@@ -148,7 +155,7 @@ public:
     // Set before start(). The monitor's pools must be the TierImages' pools, in their order.
     void set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor);
     void set_tenant_room_source(TenantRoomSource source);
-    // Called on the rounds thread, with no lock held, when a tenant sample brings a bandwidth
+    // Called in a round, with no lock held, when a tenant sample brings a bandwidth
     // weight other than the last known one (the first sample included). Any time; null: none.
     void set_tenant_weight_listener(std::function<void()> listener);
     std::optional<ResourceSample> resources() const;  // the last sample, if any
@@ -184,11 +191,11 @@ public:
     // first.
     std::vector<MigrationOrder> queue() const;
     // From the next round on, plans with `policy` (what the old one learned is dropped) every
-    // `round_us`: the LUN's policy or horizon changed while it is open. Any thread but the
-    // rounds thread inside a round; the round hook may call it.
+    // `round_us`: the LUN's policy or horizon changed while it is open. Any thread, but not from a
+    // round's policy calls; the round hook may call it.
     void replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us);
     std::uint64_t round_us() const { return round_us_.load(); }
-    // Called at the start of every round (paused or not) on the rounds thread, with no lock
+    // Called at the start of every round (paused or not), in the round, with no lock
     // held (e.g. to follow settings kept in the cluster). Set before start(); null: none.
     void set_round_hook(std::function<void()> hook) { round_hook_ = std::move(hook); }
     // Runs fn with the policy while no round uses it (admin introspection; fn must be quick).
@@ -196,7 +203,6 @@ public:
 
 private:
     class View;
-    void loop();
     // Orders that bring pinned extents to their tier (as many as `budget_bytes` carries, and
     // one more; `pin_orders` of them, first), then the policy's orders without those for
     // pinned extents (put in `overruled`).
@@ -210,7 +216,7 @@ private:
     // The gate's extents per tier id, read after `epoch` (the gate's placement epoch).
     std::vector<std::uint64_t> count_extents(std::uint64_t& epoch) const;
     // Waits until `bytes` of the budget's tokens are there, unless that would be after
-    // `deadline_us` or the tiering stops; whether they are there (rounds thread).
+    // `deadline_us` or the tiering stops; whether they are there (in a round).
     bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
     // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
@@ -230,9 +236,9 @@ private:
     std::atomic<bool> paused_{false};
     std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
-    // Round state: touched by the round thread only, except under mutex_ for readers.
+    // Round state: touched by the rounds only (one at a time), except under mutex_ for readers.
     // The migration bandwidth budget, one second of it deep; its rate is set from any thread,
-    // the rest is the round thread's.
+    // the rest is the rounds'.
     TokenBucket bucket_;
     mutable std::mutex mutex_;
     LunTieringStats stats_;
@@ -244,20 +250,21 @@ private:
     // Held by a round while it uses the policy, and by inspect().
     mutable std::mutex policy_mutex_;
 
-    std::unique_ptr<ResourceMonitor> monitor_;  // rounds thread
+    std::unique_ptr<ResourceMonitor> monitor_;  // rounds
     TenantRoomSource tenant_source_;
     std::function<void()> weight_listener_;  // under mutex_
     std::function<void()> round_hook_;       // set before start()
     std::atomic<std::uint64_t> round_us_;    // options_.round_us, or what replace_policy set
     std::uint64_t next_sample_us_ = 0;
-    std::uint64_t placement_epoch_ = 0;        // the gate's, at the last count (rounds thread)
+    std::uint64_t placement_epoch_ = 0;        // the gate's, at the last count (rounds)
     std::optional<ResourceSample> resources_;  // under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
 
     std::mutex wake_mutex_;
-    std::condition_variable wake_;
+    std::condition_variable wake_;  // stop(): a round waiting for its budget gives up
     bool stopping_ = false;
-    std::thread thread_;
+    std::shared_ptr<RoundDriver> driver_;          // from the first start() on
+    std::optional<RoundDriver::Id> registration_;  // under wake_mutex_, while started
 };
 
 }  // namespace rbdtier::ceph

@@ -1,0 +1,157 @@
+// scale_bench — what N open LUNs cost one process: N thin images opened, idle, through
+//   ours:        handler_rbdtier.so via the harness, tiered (tiers=HOME+TIER, policy as given),
+//   handler_rbd: Debian's handler_rbd.so via the harness, the same images untiered,
+//   librbd:      plain rbd_open of the same images (no handler),
+// then, after the LUNs settled (a few rounds of the tiering), the process's thread count and RSS
+// (/proc/self/status). One target and one N per process, so that each figure is the process's
+// own; bench/scale/run.sh runs every (target, N) several times and prints the medians and the
+// cost per LUN.
+//
+//   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
+//               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
+//
+// Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
+// for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
+// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened).
+
+#include <rbd/librbd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/harness/harness.h"
+#include "tests/harness/rbd_client.h"
+
+using namespace rbdtier::harness;
+
+namespace {
+
+struct ProcessUse {
+    unsigned long threads = 0;
+    unsigned long rss_kib = 0;
+};
+
+// Threads and VmRSS of this process, as /proc/self/status gives them.
+ProcessUse process_use() {
+    ProcessUse use;
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "Threads:") {
+            status >> use.threads;
+        } else if (key == "VmRSS:") {
+            status >> use.rss_kib;
+        }
+        status.ignore(4096, '\n');
+    }
+    return use;
+}
+
+// Opens image `name` with librbd; closes it when destroyed.
+class PlainImage {
+public:
+    PlainImage(const IoCtx& io, const std::string& name) {
+        if (int rc = rbd_open(io.get(), name.c_str(), &image_, nullptr); rc < 0)
+            throw std::runtime_error("rbd_open " + name + ": " + std::to_string(rc));
+    }
+    ~PlainImage() { rbd_close(image_); }
+    PlainImage(const PlainImage&) = delete;
+    PlainImage& operator=(const PlainImage&) = delete;
+
+private:
+    rbd_image_t image_ = nullptr;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"scale_bench: threads and RSS of one process with N idle LUNs open"};
+    std::string conf, target, so, pool = "hdd-a", tier = "nvme-a", prefix = "scale",
+                                  policy = "predictive";
+    unsigned luns = 10;
+    std::uint64_t size_gib = 100;
+    double settle_s = 3;
+    app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
+    app.add_option("--target", target, "ours, handler_rbd or librbd")
+        ->required()
+        ->check(CLI::IsMember({"ours", "handler_rbd", "librbd"}));
+    app.add_option("--so", so, "the handler .so (ours, handler_rbd)");
+    app.add_option("--luns", luns, "LUNs to open")->check(CLI::PositiveNumber);
+    app.add_option("--pool", pool, "home pool of the images")->capture_default_str();
+    app.add_option("--tier", tier, "second tier pool (ours)")->capture_default_str();
+    app.add_option("--policy", policy, "tiering policy (ours)")->capture_default_str();
+    app.add_option("--size-gib", size_gib, "image size")->capture_default_str();
+    app.add_option("--settle-s", settle_s, "idle time before measuring")->capture_default_str();
+    app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (target != "librbd" && so.empty()) {
+        std::cerr << "scale_bench: --so is required for --target " << target << "\n";
+        return 2;
+    }
+
+    try {
+        const std::uint64_t size = size_gib << 30;
+        std::vector<std::string> names;
+        {
+            // Images made (if missing) on a connection of its own, closed before measuring.
+            RadosCluster cluster(conf);
+            IoCtx io(cluster, pool);
+            for (unsigned i = 0; i < luns; ++i) {
+                names.push_back(prefix + "-" + std::to_string(i));
+                int order = 0;
+                const int rc = rbd_create(io.get(), names.back().c_str(), size, &order);
+                if (rc < 0 && rc != -EEXIST)
+                    throw std::runtime_error("rbd_create " + names.back() + ": " +
+                                             std::to_string(rc));
+            }
+        }
+        const ProcessUse base = process_use();
+        const auto start = std::chrono::steady_clock::now();
+        ProcessUse use;
+        if (target == "librbd") {
+            RadosCluster cluster(conf);
+            IoCtx io(cluster, pool);
+            std::vector<std::unique_ptr<PlainImage>> open;
+            for (const std::string& name : names)
+                open.push_back(std::make_unique<PlainImage>(io, name));
+            const double open_s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+            use = process_use();
+            std::printf(
+                "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu "
+                "base_rss_kib=%lu open_s=%.1f\n",
+                target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s);
+            return 0;
+        }
+        Harness h(so);
+        std::vector<std::unique_ptr<Device>> open;
+        for (const std::string& name : names) {
+            std::string cfg = pool + "/" + name + ";conf=" + conf;
+            if (target == "ours") cfg += ";tiers=" + pool + "+" + tier + ";policy=" + policy;
+            open.push_back(h.open({cfg, size, 512, 2048}));
+        }
+        const double open_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
+        std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+        use = process_use();
+        std::printf(
+            "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu base_rss_kib=%lu "
+            "open_s=%.1f\n",
+            target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s);
+        std::fflush(stdout);
+        open.clear();
+    } catch (const std::exception& e) {
+        std::cerr << "scale_bench: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,118 @@
+#include "engine/round_driver.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace rbdtier {
+
+RoundDriver::RoundDriver(std::size_t workers) {
+    const std::size_t n = std::max<std::size_t>(workers, 1);
+    threads_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
+}
+
+RoundDriver::~RoundDriver() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    due_changed_.notify_all();
+    for (std::thread& t : threads_) t.join();
+}
+
+std::shared_ptr<RoundDriver> RoundDriver::shared() {
+    static std::mutex mutex;
+    static std::weak_ptr<RoundDriver> current;
+    std::lock_guard lock(mutex);
+    if (auto driver = current.lock()) return driver;
+    auto driver = std::make_shared<RoundDriver>(kSharedWorkers);
+    current = driver;
+    return driver;
+}
+
+RoundDriver::Id RoundDriver::add(Round round) {
+    std::lock_guard lock(mutex_);
+    const Id id = next_id_++;
+    const auto now = Clock::now();
+    entries_.emplace(id, Entry{std::move(round), now, false, false, false, {}});
+    schedule_.emplace(now, id);
+    due_changed_.notify_one();
+    return id;
+}
+
+void RoundDriver::remove(Id id) {
+    std::unique_lock lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    if (it->second.running && it->second.runner == std::this_thread::get_id())
+        throw std::logic_error("RoundDriver::remove: a round cannot remove itself");
+    if (!it->second.running) {
+        schedule_.erase({it->second.due, id});
+        entries_.erase(it);
+        return;
+    }
+    // The round in progress is not rescheduled; wait for it to end.
+    it->second.removing = true;
+    round_ended_.wait(lock, [&] { return entries_.find(id) == entries_.end(); });
+}
+
+void RoundDriver::wake(Id id) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    if (it->second.running) {
+        it->second.woken = true;  // the round in progress reschedules it for now
+        return;
+    }
+    schedule_.erase({it->second.due, id});
+    it->second.due = std::min(it->second.due, Clock::now());
+    schedule_.emplace(it->second.due, id);
+    due_changed_.notify_one();
+}
+
+std::size_t RoundDriver::registered() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+void RoundDriver::work() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (schedule_.empty()) {
+            due_changed_.wait(lock);
+            continue;
+        }
+        const auto [due, id] = *schedule_.begin();  // copies: the set node is erased below
+        if (due > Clock::now()) {
+            due_changed_.wait_until(lock, due);
+            continue;
+        }
+        schedule_.erase(schedule_.begin());
+        Entry& entry = entries_.at(id);
+        entry.running = true;
+        entry.runner = std::this_thread::get_id();
+        // Another worker may take the next one while this round runs.
+        if (!schedule_.empty()) due_changed_.notify_one();
+        const Round& round = entry.round;  // stable: map nodes do not move, remove() waits
+        lock.unlock();
+        const std::uint64_t delay_us = round();
+        lock.lock();
+        // The entry is still there: only this worker erases a running one.
+        Entry& after = entries_.at(id);
+        if (after.removing) {
+            entries_.erase(id);
+            round_ended_.notify_all();
+            continue;
+        }
+        after.running = false;
+        after.runner = {};
+        // A wake() during the round makes the next one due at once.
+        const auto now = Clock::now();
+        after.due = after.woken ? now : now + std::chrono::microseconds(delay_us);
+        after.woken = false;
+        schedule_.emplace(after.due, id);
+    }
+}
+
+}  // namespace rbdtier

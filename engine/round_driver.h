@@ -1,0 +1,82 @@
+// RoundDriver: runs the periodic rounds of many tiered LUNs on a fixed pool of worker threads,
+// so that a gateway's thread count does not grow with its LUN count.
+//
+// A round is a function registered with add(): it returns how many microseconds after it ended
+// it wants to run again. Rounds run in the order they are due, each on one worker at a time
+// (never two runs of one registration at once); a registration's first round is due at once.
+// With more rounds due than workers, the later ones wait for a worker: a round that blocks (a
+// migration, waiting for its bandwidth budget) holds its worker for that long, so the pool is
+// sized for the rounds that may block at once, the same for any number of LUNs.
+//
+// remove() ends a registration: when it returns, its round is not running and never runs again,
+// so whatever the round uses may be destroyed. It waits for a round in progress: a round must
+// not remove itself (remove() from within its own round throws std::logic_error). wake() makes
+// a registration's next round due now.
+//
+// shared(): the process's driver, made by the first caller and destroyed (its workers joined)
+// when the last holder lets go; every tiered LUN of a gateway registers there. Thread-safe.
+// The destructor requires every registration removed. A round must not throw (as the body of a
+// thread of its own: it would end the process).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace rbdtier {
+
+class RoundDriver {
+public:
+    using Id = std::uint64_t;
+    // Runs one round; returns the microseconds until the next one is due.
+    using Round = std::function<std::uint64_t()>;
+
+    // Rounds that may block at once in the process's driver (migrations are synchronous).
+    static constexpr std::size_t kSharedWorkers = 4;
+
+    // `workers` threads (at least one), started at once.
+    explicit RoundDriver(std::size_t workers);
+    ~RoundDriver();
+    RoundDriver(const RoundDriver&) = delete;
+    RoundDriver& operator=(const RoundDriver&) = delete;
+
+    static std::shared_ptr<RoundDriver> shared();
+
+    Id add(Round round);
+    void remove(Id id);  // an unknown or removed id: nothing happens
+    void wake(Id id);
+    std::size_t workers() const { return threads_.size(); }
+    std::size_t registered() const;
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Entry {
+        Round round;
+        Clock::time_point due;
+        bool running = false;
+        bool removing = false;   // remove() waits for the round in progress to end
+        bool woken = false;      // wake() while running: the next round is due at once
+        std::thread::id runner;  // while running
+    };
+    void work();
+
+    mutable std::mutex mutex_;
+    std::condition_variable due_changed_;  // a new or earlier round, or stopping
+    std::condition_variable round_ended_;  // a removed entry's last round ended
+    std::map<Id, Entry> entries_;
+    std::set<std::pair<Clock::time_point, Id>> schedule_;  // entries not running, by due time
+    Id next_id_ = 1;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,196 @@
+// RoundDriver: rounds of many registrations on a fixed pool of workers, one run of a
+// registration at a time, remove() waiting for a round in progress, wake(), shared().
+
+#include "engine/round_driver.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Polls `done` until it holds or `limit` passes; whether it held.
+template <typename Pred>
+bool wait_until(Pred done, std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+unsigned long process_threads() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "Threads:") {
+            unsigned long n = 0;
+            status >> n;
+            return n;
+        }
+        status.ignore(4096, '\n');
+    }
+    return 0;
+}
+
+// A gate a round waits at until the test opens it.
+class Latch {
+public:
+    void open() {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    void wait() {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool open_ = false;
+};
+
+TEST(RoundDriver, ManyRegistrationsRunOnTheSameWorkers) {
+    RoundDriver driver(3);
+    const unsigned long threads_before = process_threads();
+    constexpr int kRegistrations = 300;
+    std::vector<std::atomic<int>> rounds(kRegistrations);
+    std::vector<RoundDriver::Id> ids;
+    for (int i = 0; i < kRegistrations; ++i)
+        ids.push_back(driver.add([&rounds, i]() -> std::uint64_t {
+            rounds[i].fetch_add(1);
+            return 1000;  // 1 ms
+        }));
+    EXPECT_EQ(process_threads(), threads_before);  // registrations start no thread
+    EXPECT_EQ(driver.workers(), 3u);
+    EXPECT_EQ(driver.registered(), static_cast<std::size_t>(kRegistrations));
+    EXPECT_TRUE(wait_until([&] {
+        for (const auto& r : rounds)
+            if (r.load() < 3) return false;
+        return true;
+    })) << "every registration runs its rounds";
+    for (RoundDriver::Id id : ids) driver.remove(id);
+    EXPECT_EQ(driver.registered(), 0u);
+}
+
+TEST(RoundDriver, OneRegistrationNeverRunsTwiceAtOnce) {
+    RoundDriver driver(4);
+    std::atomic<int> inside{0}, overlaps{0}, rounds{0};
+    const auto id = driver.add([&]() -> std::uint64_t {
+        if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+        std::this_thread::sleep_for(200us);  // keeps the round running while others are free
+        inside.fetch_sub(1);
+        rounds.fetch_add(1);
+        return 0;  // due again at once
+    });
+    // wake() during a round must not start a second run either.
+    EXPECT_TRUE(wait_until([&] {
+        driver.wake(id);
+        return rounds.load() >= 200;
+    }));
+    driver.remove(id);
+    EXPECT_EQ(overlaps.load(), 0);
+}
+
+TEST(RoundDriver, RemoveWaitsForTheRoundInProgressAndNoRoundFollows) {
+    RoundDriver driver(2);
+    Latch release;
+    std::atomic<bool> started{false}, ended{false};
+    std::atomic<int> rounds{0};
+    const auto id = driver.add([&]() -> std::uint64_t {
+        rounds.fetch_add(1);
+        started.store(true);
+        release.wait();
+        ended.store(true);
+        return 0;
+    });
+    ASSERT_TRUE(wait_until([&] { return started.load(); }));
+    std::atomic<bool> removed{false};
+    std::thread remover([&] {
+        driver.remove(id);
+        removed.store(true);
+        // What the round uses may go now: it ended and never runs again.
+        EXPECT_TRUE(ended.load());
+    });
+    // remove() is blocked while the round runs (it cannot return before `ended`, checked above);
+    // let the round end.
+    release.open();
+    remover.join();
+    EXPECT_TRUE(removed.load());
+    const int after_remove = rounds.load();
+    // Another registration's rounds show the workers still go round; the removed one is absent.
+    std::atomic<int> other{0};
+    const auto other_id = driver.add([&]() -> std::uint64_t {
+        other.fetch_add(1);
+        return 0;
+    });
+    EXPECT_TRUE(wait_until([&] { return other.load() >= 50; }));
+    driver.remove(other_id);
+    EXPECT_EQ(rounds.load(), after_remove);
+    driver.remove(id);  // twice: nothing happens
+}
+
+TEST(RoundDriver, ARoundCannotRemoveItself) {
+    RoundDriver driver(1);
+    std::atomic<RoundDriver::Id> self{0};
+    std::atomic<int> refused{0};
+    Latch registered;
+    const auto id = driver.add([&]() -> std::uint64_t {
+        registered.wait();
+        try {
+            driver.remove(self.load());
+        } catch (const std::logic_error&) {
+            refused.fetch_add(1);
+        }
+        return 1'000'000;
+    });
+    self.store(id);
+    registered.open();
+    EXPECT_TRUE(wait_until([&] { return refused.load() == 1; }));
+    driver.remove(id);
+}
+
+TEST(RoundDriver, WakeMakesTheNextRoundDueNow) {
+    RoundDriver driver(1);
+    std::atomic<int> rounds{0};
+    const auto id = driver.add([&]() -> std::uint64_t {
+        rounds.fetch_add(1);
+        return 3'600'000'000;  // an hour
+    });
+    ASSERT_TRUE(wait_until([&] { return rounds.load() == 1; }));
+    driver.wake(id);
+    EXPECT_TRUE(wait_until([&] { return rounds.load() == 2; }));
+    driver.remove(id);
+}
+
+TEST(RoundDriver, SharedIsOneDriverWhileHeld) {
+    auto a = RoundDriver::shared();
+    auto b = RoundDriver::shared();
+    EXPECT_EQ(a.get(), b.get());
+    EXPECT_EQ(a->workers(), RoundDriver::kSharedWorkers);
+    a.reset();
+    b.reset();
+    // Released by all: the next caller gets a driver of its own (the old one's workers joined).
+    auto c = RoundDriver::shared();
+    EXPECT_NE(c, nullptr);
+    EXPECT_EQ(c->registered(), 0u);
+}
+
+}  // namespace
+}  // namespace rbdtier
