@@ -6,6 +6,7 @@
 // atomic only within one image, so one that would span tiers is refused (INVALID CDB): it
 // cannot happen for CAW of a block or two unless it crosses an extent boundary.
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <chrono>
 #include <climits>
@@ -192,12 +193,18 @@ bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::s
         if (!io) return io.status();
         return ceph::object_settings(*io, kClusterSettingsObject);
     }();
-    if (!object) {
+    // A pool that does not exist holds no cluster-wide settings; the LUN's own still apply.
+    const bool no_pool = !object && object.status().code() == -ENOENT;
+    if (!object && !no_pool) {
         why = object.status().with_context("read the cluster's tiering settings").message();
         return false;
     }
-    cluster = std::move(*object);
+    cluster = no_pool ? std::map<std::string, std::string>{} : std::move(*object);
     out = apply_shared_settings(base_config_, base_gateway_, *metadata, cluster);
+    if (no_pool)
+        out.problems.push_back("cluster-wide settings (" + std::string(kClusterSettingsObject) +
+                               "): pool " + pool +
+                               " does not exist (tenant_pool); none are read from it");
     return true;
 }
 

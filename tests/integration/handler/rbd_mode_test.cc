@@ -169,6 +169,23 @@ TEST_F(RbdModeTest, ALunWithExtentsInTierImagesIsNotServedWithoutItsTiers) {
     }
 }
 
+// The per-LUN settings in the image's metadata apply even when the pool of the cluster-wide
+// settings object does not exist (rbdtier.conf's tenant_pool = rbd, as shipped, on a cluster
+// without an rbd pool): no pool holds no cluster-wide settings, and that is said in the log.
+TEST_F(RbdModeTest, ImageMetadataAppliesWithoutTheClusterSettingsPool) {
+    image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
+    image_meta_set("rbdtier.policy", "reactive");
+    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\ntenant_pool = no-such-pool\n");
+    harness::LogCapture log;
+    harness::Harness h(HANDLER_SO);
+    ASSERT_EQ(h.subtype(), "rbd");
+    harness::DeviceConfig dc{upstream_cfg(), kSize};
+    dc.implicit_failover = true;
+    auto dev = h.open(dc);
+    EXPECT_TRUE(logged(log, "tiers hdd-a (home), nvme-a; policy reactive")) << all_lines(log);
+    EXPECT_TRUE(logged(log, "pool no-such-pool does not exist")) << all_lines(log);
+}
+
 TEST_F(RbdModeTest, TieringOptionsAndBadImageTiersAreRefusedWithTheReason) {
     GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\n");
     harness::LogCapture log;
