@@ -181,7 +181,8 @@ struct AdminSocket::Impl {
         : options(std::move(o)),
           log(options.log),
           sessions(options.max_sessions),
-          pause(io.get_executor(), options.accept_pause) {}
+          pause(io.get_executor(), options.accept_pause),
+          name("admin socket " + options.path) {}
 
     AdminSocketOptions options;
     Handler handler;
@@ -190,25 +191,13 @@ struct AdminSocket::Impl {
     asio::io_context io{1};
     Local::acceptor acceptor{io};
     AcceptPause pause;
+    const std::string name;  // in the log
     std::thread thread;
     bool stopped = false;
 
     void accept() {
-        acceptor.async_accept([this](boost::system::error_code ec, Local::socket socket) {
-            if (ec == asio::error::operation_aborted) return;
-            if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
-                log.warn("accept", "admin socket " + options.path + ": accept failed (" +
-                                       ec.message() + "); accepting again in " +
-                                       std::to_string(options.accept_pause.count()) + " ms");
-                return pause.then([this] { accept(); });
-            }
-            auto session = std::make_shared<Session>(std::move(socket), options, handler, log);
-            if (sessions.admit(*session))
-                log.warn("sessions", "admin socket " + options.path + ": more than " +
-                                         std::to_string(sessions.max()) +
-                                         " sessions; the oldest closed to make room");
-            session->start();
-            accept();
+        accept_sessions(acceptor, pause, sessions, log, name, "sessions", [this](auto socket) {
+            return std::make_shared<Session>(std::move(socket), options, handler, log);
         });
     }
 };

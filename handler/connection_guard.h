@@ -9,6 +9,10 @@
 // AcceptPause: what an acceptor does after a failed accept. Re-arming at once is what makes an
 // acceptor spin when the process is out of descriptors (EMFILE/ENFILE): the listening socket
 // stays readable and every accept fails again. It waits `pause` first, then accepts again.
+// accept_sessions: a server's accept loop, on these three: accepts until the acceptor is closed or
+// its io_context stops; a failed accept is logged and retried after the AcceptPause; each
+// accepted socket becomes a session (make(socket): a shared_ptr to a SessionLimit::Member with
+// start()), admitted to the SessionLimit (logged when the oldest was cut) and started.
 // ServerLog: a warning sink that says each kind of trouble at most once per `period`, with the
 // number of times it happened since, so a flood cannot flood the log.
 //
@@ -16,6 +20,7 @@
 // from it). A SessionLimit must outlive its Members (declare it before the io_context).
 #pragma once
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
@@ -90,11 +95,38 @@ public:
     void then(std::function<void()> accept);
     void cancel() { timer_.cancel(); }
     std::uint64_t pauses() const { return pauses_; }
+    std::chrono::milliseconds pause() const { return pause_; }
 
 private:
     boost::asio::steady_timer timer_;
     std::chrono::milliseconds pause_;
     std::uint64_t pauses_ = 0;
 };
+
+// `server` names the server in the log ("admin socket PATH"), `sessions_word` its sessions
+// ("sessions", "connections"). Everything passed must outlive the loop (the server's Impl).
+template <class Acceptor, class MakeSession>
+void accept_sessions(Acceptor& acceptor, AcceptPause& pause, SessionLimit& sessions, ServerLog& log,
+                     const std::string& server, const char* sessions_word, MakeSession make) {
+    acceptor.async_accept([&acceptor, &pause, &sessions, &log, &server, sessions_word, make](
+                              boost::system::error_code ec, auto socket) {
+        auto again = [&acceptor, &pause, &sessions, &log, &server, sessions_word, make] {
+            accept_sessions(acceptor, pause, sessions, log, server, sessions_word, make);
+        };
+        if (ec == boost::asio::error::operation_aborted) return;
+        if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
+            log.warn("accept", server + ": accept failed (" + ec.message() +
+                                   "); accepting again in " +
+                                   std::to_string(pause.pause().count()) + " ms");
+            return pause.then(again);
+        }
+        auto session = make(std::move(socket));
+        if (sessions.admit(*session))
+            log.warn("sessions", server + ": more than " + std::to_string(sessions.max()) + " " +
+                                     sessions_word + "; the oldest closed to make room");
+        session->start();
+        again();
+    });
+}
 
 }  // namespace rbdtier

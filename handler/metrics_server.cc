@@ -382,7 +382,7 @@ public:
           limits_(limits),
           log_(log) {}
 
-    void run() {
+    void start() {
         stream_.expires_after(limits_.timeout);  // the whole request, however it trickles in
         read();
     }
@@ -469,25 +469,13 @@ struct MetricsServer::Impl {
     asio::io_context io{1};
     Tcp::acceptor acceptor{io};
     AcceptPause pause;
+    const std::string name = "metrics endpoint";  // in the log
     std::thread thread;
     bool stopped = false;
 
     void accept() {
-        acceptor.async_accept([this](beast::error_code ec, Tcp::socket socket) {
-            if (ec == asio::error::operation_aborted) return;
-            if (ec) {  // out of descriptors (EMFILE/ENFILE) above all: wait, never spin
-                log.warn("accept", "metrics endpoint: accept failed (" + ec.message() +
-                                       "); accepting again in " +
-                                       std::to_string(limits.accept_pause.count()) + " ms");
-                return pause.then([this] { accept(); });
-            }
-            auto session = std::make_shared<HttpSession>(std::move(socket), body, limits, log);
-            if (sessions.admit(*session))
-                log.warn("sessions", "metrics endpoint: more than " +
-                                         std::to_string(sessions.max()) +
-                                         " connections; the oldest closed to make room");
-            session->run();
-            accept();
+        accept_sessions(acceptor, pause, sessions, log, name, "connections", [this](auto socket) {
+            return std::make_shared<HttpSession>(std::move(socket), body, limits, log);
         });
     }
 };
