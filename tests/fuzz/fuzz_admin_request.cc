@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin_input.h"
 #include "handler/admin_commands.h"
 #include "handler/admin_range.h"
 #include "handler/admin_socket.h"
@@ -93,16 +94,10 @@ void check_tiered_arguments(const nlohmann::json& request) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Fixture* fixture = new Fixture;  // one gateway for the whole run, as in a daemon
-    std::string_view input(reinterpret_cast<const char*>(data), size);
-    while (!input.empty()) {
-        const std::size_t end = input.find_first_of(std::string_view("\0\n", 2));
-        const std::string_view request = input.substr(0, end);
-        input.remove_prefix(end == std::string_view::npos ? input.size() : end + 1);
-        const std::string body = rbdtier::answer_admin_request(request, fixture->handler);
-        if (body.empty()) std::abort();
+    answer_admin_input(data, size, fixture->handler, [](std::string_view request) {
         const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
         if (parsed.is_object()) check_tiered_arguments(parsed);
-    }
+    });
     // A pause request in the input must not outlive it.
     fixture->gateway.set_paused(false);
     return 0;

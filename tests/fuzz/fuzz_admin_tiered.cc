@@ -20,6 +20,7 @@
 #include <string_view>
 #include <thread>
 
+#include "admin_input.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
@@ -124,14 +125,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::string_view input(reinterpret_cast<const char*>(data), size);
-    while (!input.empty()) {
-        const std::size_t end = input.find_first_of(std::string_view("\0\n", 2));
-        const std::string_view request = input.substr(0, end);
-        input.remove_prefix(end == std::string_view::npos ? input.size() : end + 1);
-        const std::string body = rbdtier::answer_admin_request(request, fixture->handler);
-        if (body.empty()) std::abort();
-    }
+    answer_admin_input(data, size, fixture->handler, [](std::string_view) {});
     fixture->reset();
     return 0;
 }
