@@ -5,12 +5,7 @@ set -u
 RBDTIER=$1
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-cli-XXXXXX") || exit 1
 trap 'rm -rf "$DIR"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_rc() {  # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$DIR/out" 2>"$DIR/err"; rc=$?
-    [ "$rc" -eq "$want" ] || { cat "$DIR/err" >&2; fail "$what: exit $rc, expected $want"; }
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 expect_rc 0 "generate" "$RBDTIER" replay --generate shifting --seed 5 --duration 300 --iops 100 \
     --out "$DIR/s.csv"

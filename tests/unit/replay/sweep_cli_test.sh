@@ -10,12 +10,7 @@ RBDTIER=$1
 TRACES=${2:-$(dirname "$0")/../../../../shared/data/traces}
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-sweep-XXXXXX") || exit 1
 trap 'rm -rf "$DIR"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_rc() {  # expected-rc description command...
-    want=$1; what=$2; shift 2
-    "$@" >"$DIR/out" 2>"$DIR/err"; rc=$?
-    [ "$rc" -eq "$want" ] || { cat "$DIR/err" >&2; fail "$what: exit $rc, expected $want"; }
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # check_json FILE POINTS POLICIES FAST_VALUES: every point x policy present, latencies sane, the
 # fast share's effect monotone for oracle and reactive at every (bandwidth, concurrency).
