@@ -57,6 +57,12 @@
 
 namespace rbdtier {
 
+// With no tiers in `config`, takes those the home image's metadata names (rbdtier.tiers, in
+// `metadata`, the image's "rbdtier.*" keys), which make the LUN tiered; -EINVAL with the reason
+// (and the remedy) when the value there is refused. Tiers in `config` are left as they are.
+ceph::Status take_image_tiers(LunConfig& config,
+                              const std::map<std::string, std::string>& metadata);
+
 // Functions of the host process (tcmu-runner or a test) used by the I/O path.
 struct TcmuHost {
     void (*complete)(tcmu_device* dev, void* cmd, int status) = nullptr;
@@ -75,8 +81,13 @@ class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
-    // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
-    // tiers= starts its tiering with the settings the cluster, its config and the gateway's give
+    // Connects (one RADOS client, the LUN's own for as long as it is open), opens pool and image,
+    // checks the image is at least the LUN's size, and reads the image's "rbdtier.*" metadata
+    // once: when the cfgstring names no tiers, the metadata's rbdtier.tiers does
+    // (take_image_tiers: a value refused there fails the open with the reason, and so does a
+    // failed read); a LUN without tiers is refused while its placement map puts extents outside
+    // the home image (ceph::check_home_holds_all, through the LUN's own pool context). A LUN with
+    // tiers starts its tiering with the settings the cluster, its config and the gateway's give
     // (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
     // metadata and the cluster object in the tenant pool are read first; a value refused there
     // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
@@ -233,12 +244,14 @@ private:
     int set_lock_tag(std::uint16_t tag);
     int break_lock();
     void log_open();
-    // Reads the home image's "rbdtier.*" metadata and the cluster object (tiered LUNs only) and
-    // applies them over base_config_ and base_gateway_; false (with `why`) when RADOS cannot be
-    // read. The gateway's copy of the cluster object is used unless read before `changed_at`.
-    bool read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                              std::string& why,
-                              std::chrono::steady_clock::time_point changed_at = {});
+    // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
+    // given) and the cluster object (tiered LUNs only) and applies them over base_config_ and
+    // base_gateway_; false (with `why`) when RADOS cannot be read. The gateway's copy of the
+    // cluster object is used unless read before `changed_at`.
+    bool read_shared_settings(
+        SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
+        std::chrono::steady_clock::time_point changed_at = {},
+        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
     // Re-reads the shared settings and applies what changed (see open()); the settings watch's
     // thread only.
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
