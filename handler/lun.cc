@@ -226,7 +226,9 @@ void Lun::attribute_initiators_from_configfs(std::string configfs_root, std::str
 
 Lun::~Lun() {
     // The settings watch, the rounds (and the migrations they run) and the map's watch run on
-    // their own threads in this LUN's members: they end before any member is destroyed.
+    // the process's shared threads (the watch hub, the rounds driver) and use this LUN's
+    // members: each is ended, waiting for its work in progress and its callbacks in flight,
+    // before any member is destroyed.
     settings_watch_.reset();
     if (tiering_) tiering_->stop();
     watch_.reset();

@@ -92,9 +92,9 @@ public:
     // metadata and the cluster object in the tenant pool are read first; a value refused there
     // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
     // While open, a change of either is applied at once when the LUN is notified of it (the
-    // image's header update, a notify of the cluster object: ceph/settings_watch.h, on a thread of
-    // the watch's own), and both are re-read every kSharedSettingsPeriod: a new policy, horizon or
-    // round takes effect at once (a new policy object; what the old one learned is dropped), a
+    // image's header update, a notify of the cluster object: ceph/settings_watch.h, on the
+    // process's watch hub), and both are re-read every kSharedSettingsPeriod: a new policy, horizon
+    // or round takes effect at once (a new policy object; what the old one learned is dropped), a
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
     // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
     // through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read per
@@ -161,7 +161,7 @@ public:
     TieringInForce tiering_in_force() const;
     // The cluster object's entries as last read (empty when not read).
     std::map<std::string, std::string> cluster_settings() const;
-    // Called (settings watch thread, no lock of the LUN held) with the cluster object's entries
+    // Called (on the watch hub, no lock of the LUN held) with the cluster object's entries
     // when a re-read finds them changed. Set once, before the first change matters (at
     // registration).
     void set_cluster_settings_listener(
@@ -252,8 +252,8 @@ private:
         SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
         std::chrono::steady_clock::time_point changed_at = {},
         const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
-    // Re-reads the shared settings and applies what changed (see open()); the settings watch's
-    // thread only.
+    // Re-reads the shared settings and applies what changed (see open()); from the settings
+    // watch's step only (one call at a time).
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
     // Logs the problems of `fresh` not logged last time (under shared_mutex_).
     void log_new_problems_locked(const std::vector<std::string>& fresh);
