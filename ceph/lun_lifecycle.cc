@@ -12,6 +12,7 @@
 
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
+#include "ceph/omap_snapshot.h"
 #include "ceph/placement_map.h"
 #include "ceph/tenant_registry.h"
 
@@ -80,18 +81,19 @@ Status set_home_pinned(Image& home, bool pinned) {
     return home.metadata_remove(kHomePinKey);
 }
 
-Status check_home_holds_all(const Cluster& cluster, const IoContext& home_io,
-                            const Image& home_image, const HomeImageRef& home) {
+Status check_home_holds_all(const IoContext& home_io, const Image& home_image,
+                            const HomeImageRef& home) {
     auto lun = LunIdentity::of(home_io, home_image);
     if (!lun) return lun.status();
-    auto map_io = IoContext::open(cluster, home.pool, home.ns);
-    if (!map_io) return map_io.status();
-    auto map = PlacementMap::open(std::move(*map_io), *lun);
-    if (!map) {
-        if (map.status().code() == -ENOENT) return Status::ok();
-        return map.status().with_context("placement map of " + home.spec());
-    }
-    const auto entries = map->entries();
+    const std::string oid = lun->map_object_name();
+    auto snapshot = read_omap_snapshot(home_io, oid, "placement map");
+    if (!snapshot) return snapshot.status().with_context("placement map of " + home.spec());
+    if (snapshot->version == 0) return Status::ok();  // no map: never tiered, or removed
+    PlacementOmapDecode map = decode_placement_omap(snapshot->entries, lun->key());
+    if (!map.map)
+        return Status::error(-EINVAL,
+                             "placement map of " + home.spec() + " (" + oid + "): " + map.error);
+    const auto& entries = map.map->entries;
     if (entries.empty()) return Status::ok();
     std::map<std::string, std::uint64_t> per_pool;
     for (const auto& [extent, entry] : entries) ++per_pool[entry.pool];

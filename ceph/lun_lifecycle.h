@@ -54,9 +54,9 @@ struct HomeImageRef {
 // ok when the LUN has no placement map or its map puts every extent home; -EBUSY when extents
 // live in tier images (how many, in which pools, and what to do); the map's error when it
 // exists but cannot be read (an unreadable map is not an empty one). `home_io` and `home_image`
-// are the LUN's home pool context and image.
-Status check_home_holds_all(const Cluster& cluster, const IoContext& home_io,
-                            const Image& home_image, const HomeImageRef& home);
+// are the LUN's home pool context and image; the map is read through `home_io` (one read).
+Status check_home_holds_all(const IoContext& home_io, const Image& home_image,
+                            const HomeImageRef& home);
 
 struct LunExport {
     std::uint64_t size_bytes = 0;

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <optional>
 #include <system_error>
+#include <utility>
 
+#include "ceph/watch_hub.h"
 #include "common/log.h"
 
 namespace rbdtier::ceph {
@@ -15,24 +17,43 @@ namespace {
 std::string errno_text(int rc) {
     return std::generic_category().message(rc < 0 ? -rc : rc);
 }
+
+constexpr std::chrono::seconds kCheckPeriod{1};  // the lease is renewed this often
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr int kNotifiesPerStep = 64;  // then the other LUNs' steps get their turn
+
+// Microseconds from now until `at` (0 when it has passed), for the hub.
+std::uint64_t micros_until(std::chrono::steady_clock::time_point at) {
+    const auto left = at - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return 0;
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(left).count());
+}
 }  // namespace
 
 Result<std::unique_ptr<PlacementWatch>> PlacementWatch::start(const Cluster& cluster, IoContext io,
                                                               PlacementMap& map, ExtentGate& gate,
                                                               TierImages& images,
-                                                              std::function<Status()> resync) {
+                                                              std::function<Status()> resync,
+                                                              std::shared_ptr<RoundDriver> hub) {
     const std::uint64_t self = rados_get_instance_id(cluster.handle());
     std::unique_ptr<PlacementWatch> watch(new PlacementWatch(std::move(io), map.object_name(), self,
-                                                             map, gate, images, std::move(resync)));
+                                                             map, gate, images, std::move(resync),
+                                                             hub ? std::move(hub) : watch_hub()));
     if (int rc = watch->watch(); rc < 0) {
         return Status::error(rc, "watch placement map " + watch->oid_);
     }
     gate.extend_lease(std::chrono::steady_clock::now() + kLeaseTerm);
+    PlacementWatch* raw = watch.get();
+    // Under mutex_: a callback that queues meanwhile wakes the step once it is registered.
+    std::lock_guard lock(watch->mutex_);
+    watch->step_ = watch->hub_->add([raw] { return raw->step(); });
     return watch;
 }
 
 PlacementWatch::PlacementWatch(IoContext io, std::string oid, std::uint64_t self, PlacementMap& map,
-                               ExtentGate& gate, TierImages& images, std::function<Status()> resync)
+                               ExtentGate& gate, TierImages& images, std::function<Status()> resync,
+                               std::shared_ptr<RoundDriver> hub)
     : io_(std::move(io)),
       oid_(std::move(oid)),
       self_(self),
@@ -40,7 +61,8 @@ PlacementWatch::PlacementWatch(IoContext io, std::string oid, std::uint64_t self
       gate_(gate),
       images_(images),
       resync_(std::move(resync)),
-      thread_([this] { run(); }) {}
+      hub_(std::move(hub)),
+      next_check_(Clock::now() + kCheckPeriod) {}
 
 int PlacementWatch::watch() {
     int rc =
@@ -51,74 +73,82 @@ int PlacementWatch::watch() {
     return rc;
 }
 
-void PlacementWatch::recover(bool rewatch, const char* why) {
+void PlacementWatch::begin_recovery(bool rewatch, const char* why) {
     gate_.suspend();
-    const std::string& lun = images_.lun_name();
     const int error = last_error();
     RBDTIER_LOG_WARNING(
-        lun, "placement map: " << why << [error](log::Emitter& line) {
+        images_.lun_name(), "placement map: " << why << [error](log::Emitter& line) {
             if (error != 0) line << " (" << errno_text(error) << ")";
         } << "; commands wait until it is reloaded");
-    const auto since = std::chrono::steady_clock::now();
-    auto backoff = std::chrono::milliseconds(100);
-    for (bool refused = false, fenced = false;;) {
-        int rc = 0;
-        if (rewatch) {
-            bool was_watching = false;
+    Recovery r;
+    r.rewatch = rewatch;
+    r.since = Clock::now();
+    r.retry_at = r.since;
+    recovery_ = r;
+    (void)try_recovery();
+}
+
+bool PlacementWatch::try_recovery() {
+    Recovery& r = *recovery_;
+    const std::string& lun = images_.lun_name();
+    int rc = 0;
+    if (r.rewatch) {
+        bool was_watching = false;
+        {
+            std::lock_guard lock(mutex_);
+            was_watching = watching_;
+            watching_ = false;
+        }
+        if (was_watching) (void)rados_unwatch2(io_.handle(), cookie_);
+        rc = watch();
+    }
+    if (rc == 0) {
+        // Notifies sent while the watch was down, or whose reload failed, were missed.
+        Status s = resync_ ? resync_() : map_.reload();
+        if (s) {
             {
                 std::lock_guard lock(mutex_);
-                if (stopping_) return;
-                was_watching = watching_;
-                watching_ = false;
+                ++rewatches_;
+                error_ = 0;
             }
-            if (was_watching) (void)rados_unwatch2(io_.handle(), cookie_);
-            rc = watch();
+            if (!renew_lease()) gate_.extend_lease(Clock::now() + kLeaseTerm);
+            RBDTIER_LOG_INFO(lun, "placement map reloaded after "
+                                      << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             Clock::now() - r.since)
+                                             .count()
+                                      << " ms; commands are served again");
+            recovery_.reset();
+            next_check_ = Clock::now() + kCheckPeriod;
+            return true;
         }
-        if (rc == 0) {
-            // Notifies sent while the watch was down, or whose reload failed, were missed.
-            Status s = resync_ ? resync_() : map_.reload();
-            if (s) break;
-            rc = s.code();
-        }
-        std::unique_lock lock(mutex_);
-        error_ = rc;
-        rewatch = rewatch || !watching_;
-        if (rc == -ESHUTDOWN) {  // blocklisted: nothing this client sends can succeed
-            lock.unlock();
-            gate_.fence();
-            if (!fenced) {
-                RBDTIER_LOG_WARNING(lun,
-                                    "placement map: this gateway's client is blocklisted; "
-                                    "commands fail as on a fenced client");
-            }
-            fenced = true;
-            lock.lock();
-        } else if (!refused && std::chrono::steady_clock::now() - since >= kRefuseAfter) {
-            lock.unlock();
-            gate_.refuse();
-            refused = true;
-            RBDTIER_LOG_ERROR(
-                lun, "placement map not reloaded for "
-                         << std::chrono::duration_cast<std::chrono::seconds>(kRefuseAfter).count()
-                         << " s (" << errno_text(rc)
-                         << "); commands are answered BUSY until it is");
-            lock.lock();
-        }
-        wake_.wait_for(lock, backoff, [this] { return stopping_; });
-        if (stopping_) return;
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        rc = s.code();
     }
+    bool watching = false;
     {
         std::lock_guard lock(mutex_);
-        ++rewatches_;
-        error_ = 0;
+        error_ = rc;
+        watching = watching_;
     }
-    if (!renew_lease()) gate_.extend_lease(std::chrono::steady_clock::now() + kLeaseTerm);
-    RBDTIER_LOG_INFO(lun, "placement map reloaded after "
-                              << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - since)
-                                     .count()
-                              << " ms; commands are served again");
+    r.rewatch = r.rewatch || !watching;
+    if (rc == -ESHUTDOWN) {  // blocklisted: nothing this client sends can succeed
+        gate_.fence();
+        if (!r.fenced) {
+            RBDTIER_LOG_WARNING(lun,
+                                "placement map: this gateway's client is blocklisted; "
+                                "commands fail as on a fenced client");
+        }
+        r.fenced = true;
+    } else if (!r.refused && Clock::now() - r.since >= kRefuseAfter) {
+        gate_.refuse();
+        r.refused = true;
+        RBDTIER_LOG_ERROR(
+            lun, "placement map not reloaded for "
+                     << std::chrono::duration_cast<std::chrono::seconds>(kRefuseAfter).count()
+                     << " s (" << errno_text(rc) << "); commands are answered BUSY until it is");
+    }
+    r.retry_at = Clock::now() + r.backoff;
+    r.backoff = std::min(r.backoff * 2, kMaxBackoff);
+    return false;
 }
 
 bool PlacementWatch::renew_lease() {
@@ -135,16 +165,26 @@ bool PlacementWatch::renew_lease() {
 }
 
 PlacementWatch::~PlacementWatch() {
+    std::optional<RoundDriver::Id> step;
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        step = std::exchange(step_, std::nullopt);
     }
-    wake_.notify_all();
-    thread_.join();
+    if (step) hub_->remove(*step);  // waits for a step in progress; none runs afterwards
     if (watching_) {
         (void)rados_unwatch2(io_.handle(), cookie_);
+        // Waits for librados's callbacks in flight: none touches this watch afterwards.
         (void)rados_watch_flush(rados_ioctx_get_cluster(io_.handle()));
     }
+}
+
+void PlacementWatch::wake() {
+    std::optional<RoundDriver::Id> step;
+    {
+        std::lock_guard lock(mutex_);
+        step = step_;
+    }
+    if (step) hub_->wake(*step);  // a step removed meanwhile: nothing happens
 }
 
 void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t,
@@ -155,7 +195,7 @@ void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t
         self->queue_.push_back(
             Notify{notify_id, notifier_id, std::string(static_cast<char*>(data), data_len)});
     }
-    self->wake_.notify_one();
+    self->wake();
 }
 
 void PlacementWatch::on_error(void* arg, std::uint64_t, int err) {
@@ -166,32 +206,38 @@ void PlacementWatch::on_error(void* arg, std::uint64_t, int err) {
         self->error_ = err;
         self->queue_.push_back(Notify{0, 0, {}, true});
     }
-    self->wake_.notify_one();
+    self->wake();
 }
 
-void PlacementWatch::run() {
-    auto next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        wake_.wait_until(lock, next_check, [this] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
+std::uint64_t PlacementWatch::step() {
+    if (recovery_) {
+        if (Clock::now() < recovery_->retry_at || !try_recovery())
+            return micros_until(recovery_->retry_at);
+    }
+    for (int handled = 0; handled < kNotifiesPerStep && !recovery_; ++handled) {
         std::optional<Notify> n;
-        if (!queue_.empty()) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty()) break;
             n = std::move(queue_.front());
             queue_.pop_front();
         }
-        lock.unlock();
-        if (n && n->rewatch) {
-            recover(/*rewatch=*/true, "the watch failed");
-        } else if (n && !apply(*n)) {
-            recover(/*rewatch=*/false, "following the owner's move failed");
+        if (n->rewatch) {
+            begin_recovery(/*rewatch=*/true, "the watch failed");
+        } else if (!apply(*n)) {
+            begin_recovery(/*rewatch=*/false, "following the owner's move failed");
         }
-        if (const auto now = std::chrono::steady_clock::now(); now >= next_check) {
-            if (!renew_lease()) recover(/*rewatch=*/true, "the watch is not confirmed in time");
-            next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        }
-        lock.lock();
     }
+    if (!recovery_ && Clock::now() >= next_check_) {
+        if (!renew_lease()) begin_recovery(/*rewatch=*/true, "the watch is not confirmed in time");
+        if (!recovery_) next_check_ = Clock::now() + kCheckPeriod;
+    }
+    if (recovery_) return micros_until(recovery_->retry_at);
+    {
+        std::lock_guard lock(mutex_);
+        if (!queue_.empty()) return 0;
+    }
+    return micros_until(next_check_);
 }
 
 bool PlacementWatch::apply(const Notify& n) {

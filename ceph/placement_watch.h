@@ -17,19 +17,23 @@
 // and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
 // kRefuseAfter the parked commands are refused (BUSY) until it works, and at once if this
 // client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN). The work
-// runs on the watch's own thread, never in librados's callback. Each of these changes is logged
-// (common/log.h) once: suspended with the reason, refused, fenced, served again.
+// runs as a step on the process's watch hub (ceph/watch_hub.h, one thread for every LUN's
+// watches), never in librados's callback, which only queues what came and wakes the step; while
+// the routing is being recovered the step comes back after each backoff instead of waiting in
+// it. Each of these changes is logged (common/log.h) once: suspended with the reason, refused,
+// fenced, served again. Destruction removes the step (waiting for a run in progress), then ends
+// the watch and waits for librados's callbacks in flight: the map, gate and images are not
+// touched once it has returned.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "ceph/cluster.h"
 #include "ceph/extent_gate.h"
@@ -37,17 +41,18 @@
 #include "ceph/placement_map.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
+#include "engine/round_driver.h"
 
 namespace rbdtier::ceph {
 
 class PlacementWatch {
 public:
     // `io` is a context of its own on the home pool; the Cluster, map, gate and images must
-    // outlive the watch.
-    static Result<std::unique_ptr<PlacementWatch>> start(const Cluster& cluster, IoContext io,
-                                                         PlacementMap& map, ExtentGate& gate,
-                                                         TierImages& images,
-                                                         std::function<Status()> resync);
+    // outlive the watch. Its steps run on `hub` (null: the process's, watch_hub()).
+    static Result<std::unique_ptr<PlacementWatch>> start(
+        const Cluster& cluster, IoContext io, PlacementMap& map, ExtentGate& gate,
+        TierImages& images, std::function<Status()> resync,
+        std::shared_ptr<RoundDriver> hub = nullptr);
     ~PlacementWatch();
     PlacementWatch(const PlacementWatch&) = delete;
     PlacementWatch& operator=(const PlacementWatch&) = delete;
@@ -70,17 +75,33 @@ private:
         std::string payload;
         bool rewatch = false;  // not a notify: the watch failed
     };
+    using Clock = std::chrono::steady_clock;
+    // The recovery of the routing in progress (the hub's thread only).
+    struct Recovery {
+        bool rewatch = false;  // the watch is to be made again before the resync
+        Clock::time_point since;
+        Clock::time_point retry_at;
+        std::chrono::milliseconds backoff{100};
+        bool refused = false;
+        bool fenced = false;
+    };
     PlacementWatch(IoContext io, std::string oid, std::uint64_t self, PlacementMap& map,
-                   ExtentGate& gate, TierImages& images, std::function<Status()> resync);
+                   ExtentGate& gate, TierImages& images, std::function<Status()> resync,
+                   std::shared_ptr<RoundDriver> hub);
     int watch();  // with nothing else using cookie_
-    // Suspends routing, then watches again (if `rewatch`) and resyncs until both work.
-    void recover(bool rewatch, const char* why);
+    // Suspends routing and starts recovering it: the watch made again (if `rewatch`), then the
+    // map reloaded and every extent routed (resync); the first attempt at once.
+    void begin_recovery(bool rewatch, const char* why);
+    // One attempt of the recovery in progress; true when the routing is recovered.
+    bool try_recovery();
     // Extends the gate's lease from the watch's last confirmation; false if it is not valid.
     bool renew_lease();
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                           std::uint64_t notifier_id, void* data, std::size_t data_len);
     static void on_error(void* arg, std::uint64_t cookie, int err);
-    void run();
+    void wake();  // the step is due now (from librados's callbacks)
+    // The hub's step: what came, the lease, the recovery; microseconds until the next one.
+    std::uint64_t step();
     bool apply(const Notify& n);  // false: the routing may be stale (not acknowledged)
 
     IoContext io_;
@@ -94,13 +115,15 @@ private:
     bool watching_ = false;
 
     mutable std::mutex mutex_;
-    std::condition_variable wake_;
     std::deque<Notify> queue_;
-    bool stopping_ = false;
     std::uint64_t moved_ = 0;
     std::uint64_t rewatches_ = 0;
     int error_ = 0;
-    std::thread thread_;
+    std::shared_ptr<RoundDriver> hub_;
+    std::optional<RoundDriver::Id> step_;  // under mutex_: registered with hub_
+    // The hub's thread only.
+    Clock::time_point next_check_;
+    std::optional<Recovery> recovery_;
 };
 
 }  // namespace rbdtier::ceph

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "ceph/rados_op.h"
+#include "ceph/watch_hub.h"
 #include "common/log.h"
 
 namespace rbdtier::ceph {
@@ -24,7 +25,8 @@ std::string errno_text(int rc) {
 
 SettingsWatch::SettingsWatch(const Cluster& cluster, Image& image, std::string pool,
                              std::string oid, std::string lun, std::chrono::milliseconds backstop,
-                             std::function<void(std::chrono::steady_clock::time_point)> reread)
+                             std::function<void(std::chrono::steady_clock::time_point)> reread,
+                             std::shared_ptr<RoundDriver> hub)
     : cluster_(cluster),
       image_(image),
       pool_(std::move(pool)),
@@ -32,18 +34,34 @@ SettingsWatch::SettingsWatch(const Cluster& cluster, Image& image, std::string p
       lun_(std::move(lun)),
       backstop_(backstop),
       reread_(std::move(reread)),
-      thread_([this] { run(); }) {}
+      backoff_(kFirstBackoff),
+      next_watch_(std::chrono::steady_clock::now()),
+      next_reread_(std::chrono::steady_clock::now() + backstop),
+      hub_(hub ? std::move(hub) : watch_hub()) {
+    // Under mutex_: a callback that comes meanwhile wakes the step once it is registered.
+    std::lock_guard lock(mutex_);
+    step_ = hub_->add([this] { return step(); });
+}
 
 SettingsWatch::~SettingsWatch() {
+    std::optional<RoundDriver::Id> step;
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        step = std::exchange(step_, std::nullopt);
     }
-    wake_.notify_all();
-    thread_.join();
+    if (step) hub_->remove(*step);  // waits for a step in progress; none runs afterwards
     // librbd waits for a callback in flight before it returns; librados's are flushed.
     if (counters_.image_watched) (void)rbd_update_unwatch(image_.handle(), image_handle_);
     unwatch_object();
+}
+
+void SettingsWatch::wake() {
+    std::optional<RoundDriver::Id> step;
+    {
+        std::lock_guard lock(mutex_);
+        step = step_;
+    }
+    if (step) hub_->wake(*step);  // a step removed meanwhile: nothing happens
 }
 
 SettingsWatch::Counters SettingsWatch::counters() const {
@@ -58,7 +76,7 @@ void SettingsWatch::on_image_update(void* arg) {
         ++self->counters_.image_notifies;
         self->changed_ = true;
     }
-    self->wake_.notify_one();
+    self->wake();
 }
 
 void SettingsWatch::on_object_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
@@ -73,7 +91,7 @@ void SettingsWatch::on_object_notify(void* arg, std::uint64_t notify_id, std::ui
         self->changed_ = true;
         self->object_changed_at_ = std::chrono::steady_clock::now();
     }
-    self->wake_.notify_one();
+    self->wake();
 }
 
 void SettingsWatch::on_object_error(void* arg, std::uint64_t, int err) {
@@ -83,7 +101,7 @@ void SettingsWatch::on_object_error(void* arg, std::uint64_t, int err) {
         self->object_failed_ = true;
         self->object_error_ = err;
     }
-    self->wake_.notify_one();
+    self->wake();
 }
 
 void SettingsWatch::watch_image() {
@@ -123,71 +141,71 @@ void SettingsWatch::unwatch_object() {
     object_cookie_ = 0;
 }
 
-void SettingsWatch::run() {
-    watch_image();  // librbd re-establishes its own watch of the header after a failure
-    auto backoff = kFirstBackoff;
-    auto next_watch = std::chrono::steady_clock::now();
-    auto next_reread = std::chrono::steady_clock::now() + backstop_;
-    bool outage_logged = false;
+std::uint64_t SettingsWatch::step() {
+    using Clock = std::chrono::steady_clock;
+    if (!image_watch_tried_) {
+        image_watch_tried_ = true;
+        watch_image();  // librbd re-establishes its own watch of the header after a failure
+    }
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        const auto now = std::chrono::steady_clock::now();
-        if (object_failed_ || (!counters_.object_watched && now >= next_watch)) {
-            const bool failed = object_failed_;
-            const int failure = object_error_;
-            object_failed_ = false;
-            counters_.object_watched = false;
-            lock.unlock();
-            if (failed) {
-                unwatch_object();
-                RBDTIER_LOG_WARNING(lun_, "watch of " << pool_ << "/" << oid_ << " failed ("
-                                                      << errno_text(failure)
-                                                      << "); watching it again");
-                outage_logged = true;
+    const auto now = Clock::now();
+    if (object_failed_ || (!counters_.object_watched && now >= next_watch_)) {
+        const bool failed = object_failed_;
+        const int failure = object_error_;
+        object_failed_ = false;
+        counters_.object_watched = false;
+        lock.unlock();
+        if (failed) {
+            unwatch_object();
+            RBDTIER_LOG_WARNING(lun_, "watch of " << pool_ << "/" << oid_ << " failed ("
+                                                  << errno_text(failure) << "); watching it again");
+            outage_logged_ = true;
+        }
+        const int rc = watch_object();
+        lock.lock();
+        if (rc == 0) {
+            counters_.object_watched = true;
+            if (failed || outage_logged_) ++counters_.rewatches;
+            if (outage_logged_) {
+                RBDTIER_LOG_INFO(
+                    lun_, "watching " << pool_ << "/" << oid_ << " for settings changes again");
             }
-            const int rc = watch_object();
-            lock.lock();
-            if (rc == 0) {
-                counters_.object_watched = true;
-                if (failed || outage_logged) ++counters_.rewatches;
-                if (outage_logged) {
-                    RBDTIER_LOG_INFO(
-                        lun_, "watching " << pool_ << "/" << oid_ << " for settings changes again");
-                }
-                // Whatever changed while it was not watched: one re-read now, past any cached
-                // copy after an outage (the first watch follows the LUN's own read at open).
-                changed_ = true;
-                if (failed || outage_logged) object_changed_at_ = std::chrono::steady_clock::now();
-                outage_logged = false;
-                backoff = kFirstBackoff;
-            } else {
-                object_cookie_ = 0;
-                if (!outage_logged) {
-                    RBDTIER_LOG_WARNING(
-                        lun_, "cannot watch " << pool_ << "/" << oid_ << " for settings changes ("
+            // Whatever changed while it was not watched: one re-read now, past any cached copy
+            // after an outage (the first watch follows the LUN's own read at open).
+            changed_ = true;
+            if (failed || outage_logged_) object_changed_at_ = Clock::now();
+            outage_logged_ = false;
+            backoff_ = kFirstBackoff;
+        } else {
+            object_cookie_ = 0;
+            if (!outage_logged_) {
+                RBDTIER_LOG_WARNING(lun_, "cannot watch "
+                                              << pool_ << "/" << oid_ << " for settings changes ("
                                               << errno_text(rc) << "); re-reading them every "
                                               << backstop_.count() << " ms until it can");
-                }
-                outage_logged = true;
-                next_watch = std::chrono::steady_clock::now() + backoff;
-                backoff = std::min(backoff * 2, kMaxBackoff);
             }
-            continue;
+            outage_logged_ = true;
+            next_watch_ = Clock::now() + backoff_;
+            backoff_ = std::min(backoff_ * 2, kMaxBackoff);
         }
-        if (changed_ || now >= next_reread) {
-            changed_ = false;
-            const auto changed_at = std::exchange(object_changed_at_, {});
-            ++counters_.rereads;
-            lock.unlock();
-            reread_(changed_at);
-            lock.lock();
-            next_reread = std::chrono::steady_clock::now() + backstop_;
-            continue;
-        }
-        auto until = next_reread;
-        if (!counters_.object_watched) until = std::min(until, next_watch);
-        wake_.wait_until(lock, until, [this] { return stopping_ || changed_ || object_failed_; });
     }
+    if (changed_ || Clock::now() >= next_reread_) {
+        changed_ = false;
+        const auto changed_at = std::exchange(object_changed_at_, {});
+        ++counters_.rereads;
+        lock.unlock();
+        reread_(changed_at);
+        lock.lock();
+        next_reread_ = Clock::now() + backstop_;
+    }
+    // A notification during the re-read, or a failed watch: due again at once.
+    if (changed_ || object_failed_) return 0;
+    auto until = next_reread_;
+    if (!counters_.object_watched) until = std::min(until, next_watch_);
+    const auto left = until - Clock::now();
+    if (left <= left.zero()) return 0;
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(left).count());
 }
 
 }  // namespace rbdtier::ceph

@@ -20,7 +20,9 @@
 // refusal is logged with the remedy). A later change of the key takes effect when tcmu-runner
 // restarts. In both, the home image's rbdtier.tiers metadata, read at open, makes the LUN tiered
 // (handler/shared_settings.h); a value there that its parser refuses fails the open with the
-// reason rather than serve the LUN without its tiers.
+// reason rather than serve the LUN without its tiers. An open connects one RADOS client, the
+// LUN's own, and reads the image's metadata once through it (Lun::open); check_config connects
+// one client of its own.
 #include <dlfcn.h>
 #include <sys/stat.h>
 
@@ -280,29 +282,6 @@ LunConfigParse parse_open_cfgstring(const char* cfgstring) {
                                              : parse_lun_config(text);
 }
 
-// `cfg`, when its cfgstring names no tiers, with those its home image's metadata names
-// (rbdtier.tiers), which decide whether the LUN is tiered. (With tiers= in the cfgstring the LUN
-// reads its metadata itself, where rbdtier.tiers comes first too.) Reads the metadata with a
-// client of its own (`options`), closed before the LUN opens. A cluster, pool or image that
-// cannot be opened leaves `cfg` as it is: the check or open that follows reports it.
-ceph::Status apply_image_tiers(LunConfig& cfg, const ceph::ClusterOptions& options) {
-    if (!cfg.tiers.empty()) return ceph::Status::ok();
-    auto cluster = ceph::Cluster::connect(options);
-    if (!cluster) return ceph::Status::ok();
-    auto io = ceph::IoContext::open(*cluster, cfg.pool, cfg.ns);
-    if (!io) return ceph::Status::ok();
-    auto image = ceph::Image::open_read_only(*io, cfg.image);
-    if (!image) return ceph::Status::ok();
-    auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
-    if (!metadata) return metadata.status().with_context("read the image's rbdtier.tiers");
-    std::string problem;
-    std::vector<std::string> tiers = image_tiers(*metadata, problem);
-    if (!problem.empty())
-        return ceph::Status::error(-EINVAL, problem + " (correct it with rbd image-meta set)");
-    cfg.tiers = std::move(tiers);
-    return ceph::Status::ok();
-}
-
 ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     ceph::ClusterOptions options;
     options.id = cfg.client_id;
@@ -312,6 +291,9 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     return options;
 }
 
+// Connects one client of its own (closed before it returns), opens the pool and the image, and
+// checks the tiers: those of the cfgstring, else those the image's rbdtier.tiers names (read
+// through that client, as the LUN's open will).
 bool check_config_impl(const char* cfgstring, char** reason) {
     LunConfigParse parsed = parse_open_cfgstring(cfgstring);
     if (!parsed.config) {
@@ -319,10 +301,6 @@ bool check_config_impl(const char* cfgstring, char** reason) {
         return false;
     }
     LunConfig& cfg = *parsed.config;
-    if (ceph::Status s = apply_image_tiers(cfg, probe_options(cfg)); !s) {
-        if (reason != nullptr) *reason = copy_reason(s.message());
-        return false;
-    }
     auto cluster = ceph::Cluster::connect(probe_options(cfg));
     ceph::Status status;
     if (!cluster) {
@@ -331,7 +309,12 @@ bool check_config_impl(const char* cfgstring, char** reason) {
         status = io.status();
     } else if (auto image = ceph::Image::open(*io, cfg.image); !image) {
         status = image.status();
-    } else {
+    } else if (cfg.tiers.empty()) {
+        auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
+        status = metadata ? take_image_tiers(cfg, *metadata)
+                          : metadata.status().with_context("read the image's rbdtier.tiers");
+    }
+    if (status.is_ok()) {
         for (const std::string& tier : cfg.tiers) {
             if (auto t = ceph::IoContext::open(*cluster, tier); !t) {
                 status = t.status().with_context("tiers=");
@@ -380,16 +363,6 @@ int open_impl(tcmu_device* dev) {
                                                           << (cfgstring ? cfgstring : "")
                                                           << "': " << parsed.error);
         return -EINVAL;
-    }
-    ceph::ClusterOptions options;
-    options.id = parsed.config->client_id;
-    options.conf_path = parsed.config->conf_path;
-    if (parsed.config->osd_op_timeout_s)
-        options.conf.emplace_back("rados_osd_op_timeout",
-                                  std::to_string(*parsed.config->osd_op_timeout_s));
-    if (ceph::Status s = apply_image_tiers(*parsed.config, options); !s) {
-        RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << s.message());
-        return s.code();
     }
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};

@@ -101,6 +101,17 @@ bool gather(const iovec* iov, std::size_t iov_cnt, std::size_t len, char* dst) {
 
 }  // namespace
 
+ceph::Status take_image_tiers(LunConfig& config,
+                              const std::map<std::string, std::string>& metadata) {
+    if (!config.tiers.empty()) return ceph::Status::ok();
+    std::string problem;
+    std::vector<std::string> tiers = image_tiers(metadata, problem);
+    if (!problem.empty())
+        return ceph::Status::error(-EINVAL, problem + " (correct it with rbd image-meta set)");
+    config.tiers = std::move(tiers);
+    return ceph::Status::ok();
+}
+
 ceph::Result<std::unique_ptr<Lun>> Lun::open(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
     const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object) {
@@ -125,24 +136,32 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
                          " bytes, fewer than the LUN's " + std::to_string(geometry.size_bytes) +
                          " (grow it with rbd resize)");
     }
-    if (config.tiers.empty()) {
-        // Served from the home image alone: refused while a placement map puts extents elsewhere.
-        const ceph::HomeImageRef home{config.pool, config.ns, config.image};
-        if (ceph::Status s = ceph::check_home_holds_all(*cluster, *io, *image, home); !s) return s;
+    // The image's rbdtier.* metadata, read once here: whether the LUN is tiered (rbdtier.tiers,
+    // unless the cfgstring names tiers) and, for a tiered LUN, its settings.
+    LunConfig opened = config;
+    const auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix));
+    if (opened.tiers.empty()) {
+        if (!metadata) return metadata.status().with_context("read the image's rbdtier.tiers");
+        if (ceph::Status s = take_image_tiers(opened, metadata.value()); !s) return s;
     }
-    std::unique_ptr<Lun> lun(new Lun(config, resolve_tiering_settings(config, gateway), host,
+    if (opened.tiers.empty()) {
+        // Served from the home image alone: refused while a placement map puts extents elsewhere.
+        const ceph::HomeImageRef home{opened.pool, opened.ns, opened.image};
+        if (ceph::Status s = ceph::check_home_holds_all(*io, *image, home); !s) return s;
+    }
+    std::unique_ptr<Lun> lun(new Lun(opened, resolve_tiering_settings(opened, gateway), host,
                                      std::move(cluster).value(), std::move(io).value(),
                                      std::move(image).value(), info.value(), geometry.size_bytes));
-    lun->base_config_ = config;
+    lun->base_config_ = opened;
     lun->base_gateway_ = gateway;
     lun->cluster_object_ = std::move(cluster_object);
-    lun->shared_ = apply_shared_settings(config, gateway, {}, {});
-    if (!config.tiers.empty()) {
+    lun->shared_ = apply_shared_settings(opened, gateway, {}, {});
+    if (!opened.tiers.empty()) {
         // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
         SharedSettings shared;
         std::map<std::string, std::string> cluster_object;
         std::string why;
-        if (lun->read_shared_settings(shared, cluster_object, why)) {
+        if (lun->read_shared_settings(shared, cluster_object, why, {}, &metadata)) {
             lun->log_new_problems_locked(shared.problems);
             lun->shared_ = std::move(shared);
             lun->cluster_seen_ = std::move(cluster_object);
@@ -150,13 +169,13 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
             lun->settings_ = resolve_tiering_settings(lun->shared_.lun, lun->shared_.gateway);
         } else {
             lun->read_problem_ = why;
-            RBDTIER_LOG_WARNING(config.spec(),
+            RBDTIER_LOG_WARNING(opened.spec(),
                                 why << "; using the cfgstring and rbdtier.conf settings");
         }
     }
-    if (!config.tiers.empty()) {
+    if (!opened.tiers.empty()) {
         if (ceph::Status s = lun->enable_tiering(); !s) {
-            return s.with_context("enable tiering of " + config.spec());
+            return s.with_context("enable tiering of " + opened.spec());
         }
     }
     lun->log_open();
@@ -207,7 +226,9 @@ void Lun::attribute_initiators_from_configfs(std::string configfs_root, std::str
 
 Lun::~Lun() {
     // The settings watch, the rounds (and the migrations they run) and the map's watch run on
-    // their own threads in this LUN's members: they end before any member is destroyed.
+    // the process's shared threads (the watch hub, the rounds driver) and use this LUN's
+    // members: each is ended, waiting for its work in progress and its callbacks in flight,
+    // before any member is destroyed.
     settings_watch_.reset();
     if (tiering_) tiering_->stop();
     watch_.reset();

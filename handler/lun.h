@@ -57,6 +57,12 @@
 
 namespace rbdtier {
 
+// With no tiers in `config`, takes those the home image's metadata names (rbdtier.tiers, in
+// `metadata`, the image's "rbdtier.*" keys), which make the LUN tiered; -EINVAL with the reason
+// (and the remedy) when the value there is refused. Tiers in `config` are left as they are.
+ceph::Status take_image_tiers(LunConfig& config,
+                              const std::map<std::string, std::string>& metadata);
+
 // Functions of the host process (tcmu-runner or a test) used by the I/O path.
 struct TcmuHost {
     void (*complete)(tcmu_device* dev, void* cmd, int status) = nullptr;
@@ -75,15 +81,20 @@ class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
-    // Connects, opens pool and image, checks the image is at least the LUN's size; a LUN with
-    // tiers= starts its tiering with the settings the cluster, its config and the gateway's give
+    // Connects (one RADOS client, the LUN's own for as long as it is open), opens pool and image,
+    // checks the image is at least the LUN's size, and reads the image's "rbdtier.*" metadata
+    // once: when the cfgstring names no tiers, the metadata's rbdtier.tiers does
+    // (take_image_tiers: a value refused there fails the open with the reason, and so does a
+    // failed read); a LUN without tiers is refused while its placement map puts extents outside
+    // the home image (ceph::check_home_holds_all, through the LUN's own pool context). A LUN with
+    // tiers starts its tiering with the settings the cluster, its config and the gateway's give
     // (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
     // metadata and the cluster object in the tenant pool are read first; a value refused there
     // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
     // While open, a change of either is applied at once when the LUN is notified of it (the
-    // image's header update, a notify of the cluster object: ceph/settings_watch.h, on a thread of
-    // the watch's own), and both are re-read every kSharedSettingsPeriod: a new policy, horizon or
-    // round takes effect at once (a new policy object; what the old one learned is dropped), a
+    // image's header update, a notify of the cluster object: ceph/settings_watch.h, on the
+    // process's watch hub), and both are re-read every kSharedSettingsPeriod: a new policy, horizon
+    // or round takes effect at once (a new policy object; what the old one learned is dropped), a
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
     // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
     // through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read per
@@ -150,7 +161,7 @@ public:
     TieringInForce tiering_in_force() const;
     // The cluster object's entries as last read (empty when not read).
     std::map<std::string, std::string> cluster_settings() const;
-    // Called (settings watch thread, no lock of the LUN held) with the cluster object's entries
+    // Called (on the watch hub, no lock of the LUN held) with the cluster object's entries
     // when a re-read finds them changed. Set once, before the first change matters (at
     // registration).
     void set_cluster_settings_listener(
@@ -233,14 +244,16 @@ private:
     int set_lock_tag(std::uint16_t tag);
     int break_lock();
     void log_open();
-    // Reads the home image's "rbdtier.*" metadata and the cluster object (tiered LUNs only) and
-    // applies them over base_config_ and base_gateway_; false (with `why`) when RADOS cannot be
-    // read. The gateway's copy of the cluster object is used unless read before `changed_at`.
-    bool read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                              std::string& why,
-                              std::chrono::steady_clock::time_point changed_at = {});
-    // Re-reads the shared settings and applies what changed (see open()); the settings watch's
-    // thread only.
+    // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
+    // given) and the cluster object (tiered LUNs only) and applies them over base_config_ and
+    // base_gateway_; false (with `why`) when RADOS cannot be read. The gateway's copy of the
+    // cluster object is used unless read before `changed_at`.
+    bool read_shared_settings(
+        SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
+        std::chrono::steady_clock::time_point changed_at = {},
+        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
+    // Re-reads the shared settings and applies what changed (see open()); from the settings
+    // watch's step only (one call at a time).
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
     // Logs the problems of `fresh` not logged last time (under shared_mutex_).
     void log_new_problems_locked(const std::vector<std::string>& fresh);

@@ -6,8 +6,8 @@
 // atomic only within one image, so one that would span tiers is refused (INVALID CDB): it
 // cannot happen for CAW of a block or two unless it crosses an extent boundary.
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -175,8 +175,10 @@ ceph::Status Lun::enable_tiering() {
 }
 
 bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                               std::string& why, std::chrono::steady_clock::time_point changed_at) {
-    auto metadata = ceph::image_metadata(image_, std::string(kLunSettingPrefix));
+                               std::string& why, std::chrono::steady_clock::time_point changed_at,
+                               const ceph::Result<std::map<std::string, std::string>>* read) {
+    auto metadata =
+        read != nullptr ? *read : ceph::image_metadata(image_, std::string(kLunSettingPrefix));
     if (!metadata) {
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;

@@ -3,13 +3,17 @@
 // handler_rbd's cfgstring, as targetcli user:rbd and ceph-iscsi write it, serves I/O untiered;
 // with rbdtier.tiers set on the image (`rbd image-meta set`, the real rbd CLI) the same
 // cfgstring opens it tiered and a pin moves its extents; tiering options in the cfgstring and a
-// bad rbdtier.tiers are refused with the reason. Its own executable: the subtype is read once,
-// when the handler registers.
+// bad rbdtier.tiers are refused with the reason; an open connects one RADOS client (counted by
+// the monitor's global ids), check_config one of its own. Its own executable: the subtype is read
+// once, when the handler registers.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,16 +32,28 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kSize = 8 * kExtent;
 
-bool logged(const harness::LogCapture& log, const std::string& part) {
-    const auto lines = log.lines();
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
+// The global id the monitor gives a new client now: every connect takes the same number of
+// them, so the ids two probes get tell how many clients connected between them.
+std::uint64_t probe_global_id() {
+    ceph::ClusterOptions o;
+    o.conf_path = ceph_conf();
+    auto cluster = ceph::Cluster::connect(o);
+    EXPECT_TRUE(cluster.is_ok()) << cluster.status().message();
+    return cluster ? rados_get_instance_id(cluster->handle()) : 0;
 }
 
-std::string all_lines(const harness::LogCapture& log) {
-    std::string out;
-    for (const auto& l : log.lines()) out += l + "\n";
-    return out;
+// How many RADOS clients connected to the cluster while `action` ran (this process is the
+// cluster's only client meanwhile).
+std::uint64_t clients_connected_by(const std::function<void()>& action) {
+    const std::uint64_t first = probe_global_id();
+    const std::uint64_t per_client = probe_global_id() - first;
+    const std::uint64_t before = probe_global_id();
+    action();
+    const std::uint64_t after = probe_global_id();
+    EXPECT_GT(per_client, 0u);
+    if (per_client == 0) return 0;
+    EXPECT_EQ((after - before) % per_client, 0u) << "global ids " << before << " -> " << after;
+    return (after - before) / per_client - 1;
 }
 
 class RbdModeTest : public ClusterTest {
@@ -64,20 +80,43 @@ protected:
                                      " " + key + " " + value);
         ASSERT_EQ(r.code, 0) << r.out;
     }
+    // The gateway as ceph-iscsi would run it: rbdtier.conf with handler_subtype = rbd, no
+    // metrics, then `conf`; its log captured from registration on; the .so loaded by the harness
+    // (registered as subtype rbd); dc_ the LUN of image_ with handler_rbd's cfgstring and ALUA
+    // implicit failover.
+    void start_gateway(const std::string& conf = "") {
+        gw_.emplace("metrics_port = 0\nhandler_subtype = rbd\n" + conf);
+        log_.emplace();
+        harness_.emplace(HANDLER_SO);
+        ASSERT_EQ(harness_->subtype(), "rbd");
+        dc_ = harness::DeviceConfig{upstream_cfg(), kSize};
+        dc_.implicit_failover = true;
+    }
+    bool logged(const std::string& part) const {
+        const auto lines = log_->lines();
+        return std::any_of(lines.begin(), lines.end(),
+                           [&](const std::string& l) { return l.find(part) != std::string::npos; });
+    }
+    std::string all_lines() const {
+        std::string out;
+        for (const auto& l : log_->lines()) out += l + "\n";
+        return out;
+    }
+
     std::string image_;
+    // Made by start_gateway(), in this order (the harness goes first, the conf last).
+    std::optional<GatewayConf> gw_;
+    std::optional<harness::LogCapture> log_;
+    std::optional<harness::Harness> harness_;
+    harness::DeviceConfig dc_;
 };
 
 TEST_F(RbdModeTest, UpstreamCfgstringServesUntiered) {
-    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\n");
-    harness::LogCapture log;
-    harness::Harness h(HANDLER_SO);
-    ASSERT_EQ(h.subtype(), "rbd");
-    EXPECT_TRUE(logged(log, "registered as subtype rbd")) << all_lines(log);
-    EXPECT_EQ(h.check_config(upstream_cfg()), std::nullopt);
+    ASSERT_NO_FATAL_FAILURE(start_gateway());
+    EXPECT_TRUE(logged("registered as subtype rbd")) << all_lines();
+    EXPECT_EQ(harness_->check_config(upstream_cfg()), std::nullopt);
 
-    harness::DeviceConfig dc{upstream_cfg(), kSize};
-    dc.implicit_failover = true;
-    auto dev = h.open(dc);
+    auto dev = harness_->open(dc_);
     std::vector<char> block(kExtent, 'r');
     for (std::uint64_t e = 0; e < kSize / kExtent; e += 3)
         ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
@@ -86,29 +125,24 @@ TEST_F(RbdModeTest, UpstreamCfgstringServesUntiered) {
         ASSERT_TRUE(dev->read(e * kExtent / 512, back.data(), back.size()).ok());
         EXPECT_EQ(back, block) << "extent " << e;
     }
-    EXPECT_TRUE(logged(log, "hdd-a/" + image_ + ": opened: " + std::to_string(kSize) +
-                                " bytes, 4194304-byte objects, no tiers"))
-        << all_lines(log);
+    EXPECT_TRUE(logged("hdd-a/" + image_ + ": opened: " + std::to_string(kSize) +
+                       " bytes, 4194304-byte objects, no tiers"))
+        << all_lines();
     // Our gateway serves it: the admin socket lists the LUN.
-    const json luns = cli_json("lun list", gw.socket());
+    const json luns = cli_json("lun list", gw_->socket());
     EXPECT_NE(luns.dump().find("hdd-a/" + image_), std::string::npos) << luns.dump();
 }
 
 TEST_F(RbdModeTest, ImageMetadataTiersTheLun) {
     image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
-    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\nround_s = 0.25\n");
-    harness::LogCapture log;
-    harness::Harness h(HANDLER_SO);
-    ASSERT_EQ(h.subtype(), "rbd");
-    harness::DeviceConfig dc{upstream_cfg(), kSize};
-    dc.implicit_failover = true;
-    auto dev = h.open(dc);
-    EXPECT_TRUE(logged(log, "tiers hdd-a (home), nvme-a")) << all_lines(log);
+    ASSERT_NO_FATAL_FAILURE(start_gateway("round_s = 0.25\n"));
+    auto dev = harness_->open(dc_);
+    EXPECT_TRUE(logged("tiers hdd-a (home), nvme-a")) << all_lines();
 
     std::vector<char> block(kExtent, 't');
     for (std::uint64_t e = 0; e < 4; ++e)
         ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
-    const json pinned = cli_json("pin hdd-a/" + image_ + " 0-3 nvme-a", gw.socket());
+    const json pinned = cli_json("pin hdd-a/" + image_ + " 0-3 nvme-a", gw_->socket());
     EXPECT_EQ(pinned["count"], 4) << pinned.dump();
     ASSERT_TRUE(wait_for(
         [&] {
@@ -133,18 +167,13 @@ TEST_F(RbdModeTest, ImageMetadataTiersTheLun) {
 // for those extents; with its tiers back it serves what was written.
 TEST_F(RbdModeTest, ALunWithExtentsInTierImagesIsNotServedWithoutItsTiers) {
     image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
-    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\nround_s = 0.25\n");
-    harness::LogCapture log;
-    harness::Harness h(HANDLER_SO);
-    ASSERT_EQ(h.subtype(), "rbd");
-    harness::DeviceConfig dc{upstream_cfg(), kSize};
-    dc.implicit_failover = true;
+    ASSERT_NO_FATAL_FAILURE(start_gateway("round_s = 0.25\n"));
     std::vector<char> block(kExtent, 'n');
     {
-        auto dev = h.open(dc);
+        auto dev = harness_->open(dc_);
         for (std::uint64_t e = 0; e < 2; ++e)
             ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
-        const json pinned = cli_json("pin hdd-a/" + image_ + " 0-1 nvme-a", gw.socket());
+        const json pinned = cli_json("pin hdd-a/" + image_ + " 0-1 nvme-a", gw_->socket());
         ASSERT_EQ(pinned["count"], 2) << pinned.dump();
         ASSERT_TRUE(wait_for(
             [&] {
@@ -157,11 +186,11 @@ TEST_F(RbdModeTest, ALunWithExtentsInTierImagesIsNotServedWithoutItsTiers) {
     const CliRun removed = run_command("rbd -c " + ceph_conf() + " image-meta remove hdd-a/" +
                                        image_ + " rbdtier.tiers");
     ASSERT_EQ(removed.code, 0) << removed.out;
-    EXPECT_THROW(h.open(dc), std::runtime_error);
-    EXPECT_TRUE(logged(log, "2 extents in tier pools")) << all_lines(log);
+    EXPECT_THROW(harness_->open(dc_), std::runtime_error);
+    EXPECT_TRUE(logged("2 extents in tier pools")) << all_lines();
 
     image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
-    auto dev = h.open(dc);
+    auto dev = harness_->open(dc_);
     std::vector<char> back(kExtent);
     for (std::uint64_t e = 0; e < 2; ++e) {
         ASSERT_TRUE(dev->read(e * kExtent / 512, back.data(), back.size()).ok());
@@ -175,37 +204,56 @@ TEST_F(RbdModeTest, ALunWithExtentsInTierImagesIsNotServedWithoutItsTiers) {
 TEST_F(RbdModeTest, ImageMetadataAppliesWithoutTheClusterSettingsPool) {
     image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
     image_meta_set("rbdtier.policy", "reactive");
-    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\ntenant_pool = no-such-pool\n");
-    harness::LogCapture log;
-    harness::Harness h(HANDLER_SO);
-    ASSERT_EQ(h.subtype(), "rbd");
-    harness::DeviceConfig dc{upstream_cfg(), kSize};
-    dc.implicit_failover = true;
-    auto dev = h.open(dc);
-    EXPECT_TRUE(logged(log, "tiers hdd-a (home), nvme-a; policy reactive")) << all_lines(log);
-    EXPECT_TRUE(logged(log, "pool no-such-pool does not exist")) << all_lines(log);
+    ASSERT_NO_FATAL_FAILURE(start_gateway("tenant_pool = no-such-pool\n"));
+    auto dev = harness_->open(dc_);
+    EXPECT_TRUE(logged("tiers hdd-a (home), nvme-a; policy reactive")) << all_lines();
+    EXPECT_TRUE(logged("pool no-such-pool does not exist")) << all_lines();
 }
 
 TEST_F(RbdModeTest, TieringOptionsAndBadImageTiersAreRefusedWithTheReason) {
-    GatewayConf gw("metrics_port = 0\nhandler_subtype = rbd\n");
-    harness::LogCapture log;
-    harness::Harness h(HANDLER_SO);
-    ASSERT_EQ(h.subtype(), "rbd");
-    const auto why = h.check_config(upstream_cfg() + ";tiers=hdd-a+nvme-a");
+    ASSERT_NO_FATAL_FAILURE(start_gateway());
+    const auto why = harness_->check_config(upstream_cfg() + ";tiers=hdd-a+nvme-a");
     ASSERT_TRUE(why.has_value());
     EXPECT_NE(why->find("rbd image-meta set hdd-a/" + image_ + " rbdtier.tiers"), std::string::npos)
         << *why;
-    const auto unknown = h.check_config(upstream_cfg() + ";osd_op_timout=30");
+    const auto unknown = harness_->check_config(upstream_cfg() + ";osd_op_timout=30");
     ASSERT_TRUE(unknown.has_value());
     EXPECT_NE(unknown->find("unknown option 'osd_op_timout'"), std::string::npos) << *unknown;
 
     // A bad rbdtier.tiers: the LUN is not served without its tiers (its data may be there).
     image_meta_set("rbdtier.tiers", "nvme-a+nvme-a");
-    const auto bad = h.check_config(upstream_cfg());
+    const auto bad = harness_->check_config(upstream_cfg());
     ASSERT_TRUE(bad.has_value());
     EXPECT_NE(bad->find("rbdtier.tiers='nvme-a+nvme-a'"), std::string::npos) << *bad;
-    harness::DeviceConfig dc{upstream_cfg(), kSize};
-    EXPECT_THROW(h.open(dc), std::runtime_error);
+    EXPECT_THROW(harness_->open(dc_), std::runtime_error);
+}
+
+// A LUN's open connects one RADOS client and reads the image's metadata through it (whether the
+// LUN is tiered, and its settings); check_config connects one of its own.
+TEST_F(RbdModeTest, OpeningALunConnectsOneRadosClient) {
+    image_meta_set("rbdtier.tiers", "hdd-a+nvme-a");
+    ASSERT_NO_FATAL_FAILURE(start_gateway());
+    std::optional<std::string> refused;
+    EXPECT_EQ(clients_connected_by([&] { refused = harness_->check_config(upstream_cfg()); }), 1u)
+        << "check_config";
+    EXPECT_EQ(refused, std::nullopt);
+    std::unique_ptr<harness::Device> dev;
+    // The harness calls check_config, then open.
+    EXPECT_EQ(clients_connected_by([&] { dev = harness_->open(dc_); }), 2u) << "check and open";
+    EXPECT_TRUE(logged("tiers hdd-a (home), nvme-a")) << all_lines();
+    std::vector<char> block(4096, 'c'), back(4096);
+    ASSERT_TRUE(dev->write(0, block.data(), block.size()).ok());
+    ASSERT_TRUE(dev->read(0, back.data(), back.size()).ok());
+    EXPECT_EQ(back, block);
+    dev.reset();
+
+    // An untiered LUN too: its open reads the metadata (no rbdtier.tiers) and checks the map.
+    const CliRun removed = run_command("rbd -c " + ceph_conf() + " image-meta remove hdd-a/" +
+                                       image_ + " rbdtier.tiers");
+    ASSERT_EQ(removed.code, 0) << removed.out;
+    EXPECT_EQ(clients_connected_by([&] { dev = harness_->open(dc_); }), 2u) << "check and open";
+    ASSERT_TRUE(dev->read(0, back.data(), back.size()).ok());
+    EXPECT_EQ(back, block);
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -16,6 +15,7 @@
 
 #include "ceph/lun_tiering.h"
 #include "live_tiers.h"
+#include "tests/support/process_threads.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
@@ -25,19 +25,7 @@ constexpr std::uint64_t kExtent = 4 << 20;
 // The workers of the process's shared rounds driver (engine/round_driver.h).
 constexpr unsigned long kSharedRoundWorkers = 4;
 
-unsigned long process_threads() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    while (status >> key) {
-        if (key == "Threads:") {
-            unsigned long n = 0;
-            status >> n;
-            return n;
-        }
-        status.ignore(4096, '\n');
-    }
-    return 0;
-}
+using test_support::process_threads;
 
 // Polls `done` until it holds or `limit` passes; whether it held.
 template <typename Pred>

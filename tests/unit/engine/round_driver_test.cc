@@ -8,12 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/process_threads.h"
 
 namespace rbdtier {
 namespace {
@@ -31,19 +32,7 @@ bool wait_until(Pred done, std::chrono::milliseconds limit = 10s) {
     return true;
 }
 
-unsigned long process_threads() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    while (status >> key) {
-        if (key == "Threads:") {
-            unsigned long n = 0;
-            status >> n;
-            return n;
-        }
-        status.ignore(4096, '\n');
-    }
-    return 0;
-}
+using test_support::process_threads;
 
 // A gate a round waits at until the test opens it.
 class Latch {

@@ -1,0 +1,190 @@
+// The watches of a gateway's tiered LUNs (the placement map's, the settings'), loaded as
+// tcmu-runner loads handler_rbdtier.so (the harness) on the local cluster:
+//   - the process's threads beyond librados's and librbd's own (those named as the process: the
+//     Ceph libraries name theirs) do not grow with the number of tiered LUNs;
+//   - LUNs closed and opened again while their map object and the cluster settings object are
+//     notified without pause: each close waits for the callbacks in flight, the notifier is
+//     answered throughout, and every LUN reads back what was written. The moments of the closes
+//     are random: the seed is printed, RBDTIER_SEED replays it.
+// Its own executable: the thread counts are this process's alone.
+#include <gtest/gtest.h>
+#include <rados/librados.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ceph/cluster.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/lun_identity.h"
+#include "ceph/tiered_lun_store.h"
+#include "so_gateway.h"
+#include "tests/support/process_threads.h"
+
+namespace rbdtier {
+namespace {
+
+using namespace so_test;
+using namespace std::chrono_literals;
+using test_support::process_threads;
+using test_support::threads_named_as_process;
+
+constexpr std::uint64_t kSize = 4 * kExtent;
+
+class WatchHubTest : public ClusterTest {
+protected:
+    void TearDown() override {
+        if (!cluster_) return;
+        for (const std::string& image : images_) {
+            (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", image, {"nvme-a"});
+            (void)ceph::remove_image(*hdd_a_, image);
+        }
+    }
+    // A new image in hdd-a for a LUN of this test; removed (with its tiering) at the end.
+    std::string make_image() {
+        const std::string name = "watch-" + std::to_string(::getpid()) + "-" +
+                                 ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                                 "-" + std::to_string(images_.size());
+        const ceph::Status s = ceph::create_image(*hdd_a_, name, kSize);
+        EXPECT_TRUE(s.is_ok()) << s.message();
+        images_.push_back(name);
+        return name;
+    }
+    static harness::DeviceConfig lun_config(const std::string& image, bool tiered) {
+        return {"hdd-a/" + image + ";conf=" + ceph_conf() + (tiered ? ";tiers=hdd-a+nvme-a" : ""),
+                kSize};
+    }
+    std::vector<std::string> images_;
+};
+
+// One block written and read back: what librbd starts on a LUN's first I/O is running.
+void touch(harness::Device& dev, char fill) {
+    std::vector<char> block(4096, fill), back(4096);
+    ASSERT_TRUE(dev.write(0, block.data(), block.size()).ok());
+    ASSERT_TRUE(dev.read(0, back.data(), back.size()).ok());
+    ASSERT_EQ(back, block);
+}
+
+TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
+    if (!set_up()) return;
+    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    auto open = [&](bool tiered) {
+        devs.push_back(h.open(lun_config(make_image(), tiered)));
+        touch(*devs.back(), tiered ? 't' : 'p');
+    };
+    // The gateway's services and its shared workers start with its first tiered LUN.
+    open(true);
+    ASSERT_FALSE(HasFailure());
+    const unsigned long all_before = process_threads();
+    const unsigned long ours_before = threads_named_as_process();
+    constexpr unsigned long kTiered = 6;
+    for (unsigned long i = 0; i < kTiered; ++i) open(true);
+    open(false);
+    ASSERT_FALSE(HasFailure());
+    // Threads of ours that end on their own (none expected) are given time to.
+    const bool constant = wait_for([&] { return threads_named_as_process() <= ours_before; }, 10s);
+    const unsigned long ours = threads_named_as_process();
+    const unsigned long all = process_threads();
+    std::printf(
+        "threads: %lu (%lu of rbdtier and the test) with one tiered LUN; %lu (%lu) with "
+        "%lu more tiered and a plain one\n",
+        all_before, ours_before, all, ours, kTiered);
+    EXPECT_TRUE(constant) << ours - ours_before << " threads beyond librados's and librbd's "
+                          << "started for " << kTiered << " more tiered LUNs";
+    devs.clear();
+}
+
+TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
+    if (!set_up()) return;
+    unsigned seed = std::random_device{}();
+    if (const char* s = std::getenv("RBDTIER_SEED")) seed = static_cast<unsigned>(std::stoul(s));
+    std::printf("seed %u (RBDTIER_SEED=%u replays it)\n", seed, seed);
+    std::mt19937 random(seed);
+
+    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
+    harness::Harness h(HANDLER_SO);
+    constexpr int kLuns = 3;
+    std::vector<std::string> images;
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    std::vector<std::string> map_objects;
+    for (int i = 0; i < kLuns; ++i) {
+        images.push_back(make_image());
+        devs.push_back(h.open(lun_config(images.back(), true)));
+        touch(*devs.back(), static_cast<char>('a' + i));
+        ASSERT_FALSE(HasFailure());
+        auto image = ceph::Image::open_read_only(*hdd_a_, images.back());
+        ASSERT_TRUE(image.is_ok()) << image.status().message();
+        auto lun = ceph::LunIdentity::of(*hdd_a_, *image);
+        ASSERT_TRUE(lun.is_ok()) << lun.status().message();
+        map_objects.push_back(lun->map_object_name());
+    }
+
+    // Notifies every LUN's map object (a move of extent 0, as another gateway's commit says) and
+    // the cluster settings object, over a client of its own, until told to stop.
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> notifies{0}, late{0}, failed{0};
+    std::thread notifier([&] {
+        auto io = ceph::IoContext::open(*cluster_, "hdd-a");
+        if (!io) {
+            failed.fetch_add(1);
+            return;
+        }
+        std::vector<std::string> objects = map_objects;
+        objects.push_back("rbdtier.config");
+        constexpr std::uint64_t kTimeoutMs = 5000;
+        while (!stop.load()) {
+            for (const std::string& oid : objects) {
+                const std::string payload = oid == "rbdtier.config" ? "settings" : "0";
+                char* reply = nullptr;
+                std::size_t reply_len = 0;
+                const auto sent = std::chrono::steady_clock::now();
+                const int rc =
+                    rados_notify2(io->handle(), oid.c_str(), payload.data(),
+                                  static_cast<int>(payload.size()), kTimeoutMs, &reply, &reply_len);
+                if (reply != nullptr) rados_buffer_free(reply);
+                notifies.fetch_add(1);
+                if (std::chrono::steady_clock::now() - sent >
+                    std::chrono::milliseconds(kTimeoutMs) + 5s)
+                    late.fetch_add(1);
+                if (rc < 0 && rc != -ETIMEDOUT) failed.fetch_add(1);
+            }
+        }
+    });
+
+    constexpr int kCloses = 8;
+    for (int round = 0; round < kCloses; ++round) {
+        const int i = static_cast<int>(random() % kLuns);
+        const std::uint64_t seen = notifies.load();
+        // Closes land anywhere among the notifies: wait for a few, then a random moment.
+        ASSERT_TRUE(wait_for([&] { return notifies.load() >= seen + 3; }, 30s))
+            << "the notifier is not answered";
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 50'000));
+        devs[static_cast<std::size_t>(i)].reset();
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 50'000));
+        devs[static_cast<std::size_t>(i)] =
+            h.open(lun_config(images[static_cast<std::size_t>(i)], true));
+        std::vector<char> back(4096);
+        ASSERT_TRUE(devs[static_cast<std::size_t>(i)]->read(0, back.data(), back.size()).ok());
+        EXPECT_EQ(back, std::vector<char>(4096, static_cast<char>('a' + i)))
+            << "LUN " << i << " after close " << round << " (seed " << seed << ")";
+    }
+    stop.store(true);
+    notifier.join();
+    EXPECT_GT(notifies.load(), static_cast<std::uint64_t>(kCloses));
+    EXPECT_EQ(failed.load(), 0u) << "notifies failed (seed " << seed << ")";
+    EXPECT_EQ(late.load(), 0u) << "notifies answered after their timeout (seed " << seed << ")";
+    devs.clear();
+}
+
+}  // namespace
+}  // namespace rbdtier

@@ -1,0 +1,51 @@
+// How many threads this process has now, as the kernel counts them; header-only.
+//
+// process_threads(): all of them (the "Threads:" line of /proc/self/status; 0 when unreadable).
+// threads_named_as_process(): those whose name (/proc/self/task/*/comm) is the process's own, the
+// main thread's. librados and librbd name every thread they start (msgr-worker-0, tp_librbd,
+// safe_timer, ...); a thread started without a name of its own inherits its creator's, so the
+// threads of rbdtier (and of the test) started from the process's threads keep the process's
+// name: this counts them apart from the Ceph libraries' threads.
+#pragma once
+
+#include <dirent.h>
+
+#include <fstream>
+#include <string>
+
+namespace rbdtier::test_support {
+
+inline unsigned long process_threads() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "Threads:") {
+            unsigned long n = 0;
+            status >> n;
+            return n;
+        }
+        status.ignore(4096, '\n');
+    }
+    return 0;
+}
+
+inline unsigned long threads_named_as_process() {
+    auto name_of = [](const std::string& comm_path) {
+        std::ifstream comm(comm_path);
+        std::string name;
+        std::getline(comm, name);
+        return name;
+    };
+    const std::string own = name_of("/proc/self/comm");
+    unsigned long n = 0;
+    if (DIR* tasks = ::opendir("/proc/self/task")) {
+        while (const dirent* e = ::readdir(tasks)) {
+            if (e->d_name[0] == '.') continue;
+            if (name_of(std::string("/proc/self/task/") + e->d_name + "/comm") == own) ++n;
+        }
+        ::closedir(tasks);
+    }
+    return n;
+}
+
+}  // namespace rbdtier::test_support
