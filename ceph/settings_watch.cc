@@ -1,7 +1,6 @@
 #include "ceph/settings_watch.h"
 
 #include <rados/librados.h>
-#include <rbd/librbd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,26 +17,54 @@ constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::uint32_t kWatchTimeoutS = 30;  // the OSD drops a silent watcher after this
 
+// librbd's notifies on an image's header are a NotifyMessage encoded as Ceph encodes a
+// versioned struct: version (u8), compat version (u8), length of what follows (u32 LE), then the
+// op (u32 LE) and the op's payload. An empty payload is an old client's header update.
+constexpr std::size_t kNotifyOpOffset = 6;
+constexpr std::uint32_t kNotifyOpHeaderUpdate = 3;
+
+// Whether a notify of the image's header may mean that its metadata changed: a header update,
+// or a payload that is not a NotifyMessage (a change is assumed: a re-read costs little).
+bool may_change_header(const void* data, std::size_t len) {
+    if (len == 0) return true;
+    if (data == nullptr || len < kNotifyOpOffset + sizeof(std::uint32_t)) return true;
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    std::uint32_t op = 0;
+    for (std::size_t i = 0; i < sizeof op; ++i)
+        op |= static_cast<std::uint32_t>(bytes[kNotifyOpOffset + i]) << (8 * i);
+    return op == kNotifyOpHeaderUpdate;
+}
+
 std::string errno_text(int rc) {
     return std::generic_category().message(rc < 0 ? -rc : rc);
 }
 }  // namespace
 
-SettingsWatch::SettingsWatch(const Cluster& cluster, Image& image, std::string pool,
-                             std::string oid, std::string lun, std::chrono::milliseconds backstop,
+SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Image& image,
+                             std::string pool, std::string oid, std::string lun,
+                             std::chrono::milliseconds backstop,
                              std::function<void(std::chrono::steady_clock::time_point)> reread,
                              std::shared_ptr<RoundDriver> hub)
     : cluster_(cluster),
+      home_(home),
       image_(image),
       pool_(std::move(pool)),
-      oid_(std::move(oid)),
       lun_(std::move(lun)),
       backstop_(backstop),
       reread_(std::move(reread)),
-      backoff_(kFirstBackoff),
-      next_watch_(std::chrono::steady_clock::now()),
       next_reread_(std::chrono::steady_clock::now() + backstop),
       hub_(hub ? std::move(hub) : watch_hub()) {
+    const auto now = std::chrono::steady_clock::now();
+    header_.owner = this;
+    header_.is_header = true;
+    header_.where = home_.where() + "/rbd_header (of " + image_.spec() + ")";
+    header_.backoff = kFirstBackoff;
+    header_.next_watch = now;
+    object_.owner = this;
+    object_.oid = std::move(oid);
+    object_.where = pool_ + "/" + object_.oid;
+    object_.backoff = kFirstBackoff;
+    object_.next_watch = now;
     // Under mutex_: a callback that comes meanwhile wakes the step once it is registered.
     std::lock_guard lock(mutex_);
     step_ = hub_->add([this] { return step(); });
@@ -50,9 +77,10 @@ SettingsWatch::~SettingsWatch() {
         step = std::exchange(step_, std::nullopt);
     }
     if (step) hub_->remove(*step);  // waits for a step in progress; none runs afterwards
-    // librbd waits for a callback in flight before it returns; librados's are flushed.
-    if (counters_.image_watched) (void)rbd_update_unwatch(image_.handle(), image_handle_);
-    unwatch_object();
+    unwatch(header_);
+    unwatch(object_);
+    // The callbacks in flight of both watches have returned once this has.
+    (void)rados_watch_flush(cluster_.handle());
 }
 
 void SettingsWatch::wake() {
@@ -69,126 +97,127 @@ SettingsWatch::Counters SettingsWatch::counters() const {
     return counters_;
 }
 
-void SettingsWatch::on_image_update(void* arg) {
-    auto* self = static_cast<SettingsWatch*>(arg);
+void SettingsWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
+                              std::uint64_t, void* data, std::size_t data_len) {
+    auto* w = static_cast<Watched*>(arg);
+    SettingsWatch* self = w->owner;
+    // The notifier waits for every watcher's acknowledgement: give it at once, empty (the
+    // re-read is this watch's business, not the notifier's).
+    (void)rados_notify_ack(w->io->handle(), w->oid.c_str(), notify_id, handle, nullptr, 0);
+    if (w->is_header && !may_change_header(data, data_len)) return;
     {
         std::lock_guard lock(self->mutex_);
-        ++self->counters_.image_notifies;
         self->changed_ = true;
+        if (w->is_header) {
+            ++self->counters_.image_notifies;
+        } else {
+            ++self->counters_.object_notifies;
+            self->object_changed_at_ = std::chrono::steady_clock::now();
+        }
     }
     self->wake();
 }
 
-void SettingsWatch::on_object_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
-                                     std::uint64_t, void*, std::size_t) {
-    auto* self = static_cast<SettingsWatch*>(arg);
-    // The notifier waits for every watcher's acknowledgement: give it at once (the re-read is
-    // this watch's business, not the notifier's).
-    (void)rados_notify_ack(self->io_->handle(), self->oid_.c_str(), notify_id, handle, nullptr, 0);
+void SettingsWatch::on_error(void* arg, std::uint64_t, int err) {
+    auto* w = static_cast<Watched*>(arg);
+    SettingsWatch* self = w->owner;
     {
         std::lock_guard lock(self->mutex_);
-        ++self->counters_.object_notifies;
-        self->changed_ = true;
-        self->object_changed_at_ = std::chrono::steady_clock::now();
+        w->failed = true;
+        w->error = err;
     }
     self->wake();
 }
 
-void SettingsWatch::on_object_error(void* arg, std::uint64_t, int err) {
-    auto* self = static_cast<SettingsWatch*>(arg);
-    {
-        std::lock_guard lock(self->mutex_);
-        self->object_failed_ = true;
-        self->object_error_ = err;
-    }
-    self->wake();
-}
-
-void SettingsWatch::watch_image() {
-    const int rc =
-        rbd_update_watch(image_.handle(), &image_handle_, &SettingsWatch::on_image_update, this);
-    std::lock_guard lock(mutex_);
-    counters_.image_watched = rc == 0;
-    if (rc < 0) {
-        RBDTIER_LOG_WARNING(lun_, "cannot watch image "
-                                      << image_.spec() << " for settings changes ("
-                                      << errno_text(rc) << "); re-reading them every "
-                                      << backstop_.count() << " ms instead");
-    }
-}
-
-int SettingsWatch::watch_object() {
-    if (!io_) {
-        auto io = IoContext::open(cluster_, pool_);
+int SettingsWatch::watch(Watched& w) {
+    if (!w.io) {
+        auto io = w.is_header ? home_.duplicate() : IoContext::open(cluster_, pool_);
         if (!io) return io.status().code() < 0 ? io.status().code() : -EIO;
-        io_.emplace(std::move(io).value());
+        w.io.emplace(std::move(io).value());
     }
-    // A missing object cannot be watched: create it empty (an existing one is left as it is).
-    WriteOp op(rados_create_write_op());
-    if (!op) return -ENOMEM;
-    rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
-    if (int rc = rados_write_op_operate2(op.get(), io_->handle(), oid_.c_str(), nullptr, 0); rc < 0)
-        return rc;
-    return rados_watch3(io_->handle(), oid_.c_str(), &object_cookie_,
-                        &SettingsWatch::on_object_notify, &SettingsWatch::on_object_error,
-                        kWatchTimeoutS, this);
+    if (w.is_header) {
+        if (w.oid.empty()) {
+            auto id = image_.id();
+            if (!id) return id.status().code() < 0 ? id.status().code() : -EIO;
+            w.oid = "rbd_header." + *id;
+        }
+    } else {
+        // A missing object cannot be watched: create it empty (an existing one is left as it is).
+        WriteOp op(rados_create_write_op());
+        if (!op) return -ENOMEM;
+        rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+        if (int rc = rados_write_op_operate2(op.get(), w.io->handle(), w.oid.c_str(), nullptr, 0);
+            rc < 0)
+            return rc;
+    }
+    return rados_watch3(w.io->handle(), w.oid.c_str(), &w.cookie, &SettingsWatch::on_notify,
+                        &SettingsWatch::on_error, kWatchTimeoutS, &w);
 }
 
-void SettingsWatch::unwatch_object() {
-    if (!io_ || object_cookie_ == 0) return;
-    (void)rados_unwatch2(io_->handle(), object_cookie_);
-    (void)rados_watch_flush(cluster_.handle());
-    object_cookie_ = 0;
+void SettingsWatch::unwatch(Watched& w) {
+    if (!w.io || w.cookie == 0) return;
+    (void)rados_unwatch2(w.io->handle(), w.cookie);
+    w.cookie = 0;
+}
+
+void SettingsWatch::keep_watched(Watched& w, std::unique_lock<std::mutex>& lock) {
+    using Clock = std::chrono::steady_clock;
+    if (!w.failed && (w.watched || Clock::now() < w.next_watch)) return;
+    const bool failed = w.failed;
+    const int failure = w.error;
+    w.failed = false;
+    w.watched = false;
+    if (w.is_header)
+        counters_.image_watched = false;
+    else
+        counters_.object_watched = false;
+    lock.unlock();
+    if (failed) {
+        unwatch(w);
+        // Its callbacks in flight return before the watch is made again.
+        (void)rados_watch_flush(cluster_.handle());
+        RBDTIER_LOG_WARNING(lun_, "watch of " << w.where << " failed (" << errno_text(failure)
+                                              << "); watching it again");
+        w.outage_logged = true;
+    }
+    const int rc = watch(w);
+    lock.lock();
+    if (rc == 0) {
+        w.watched = true;
+        if (w.is_header)
+            counters_.image_watched = true;
+        else
+            counters_.object_watched = true;
+        if (failed || w.outage_logged) ++counters_.rewatches;
+        if (w.outage_logged) {
+            RBDTIER_LOG_INFO(lun_, "watching " << w.where << " for settings changes again");
+        }
+        // Whatever changed while it was not watched: one re-read now, past any cached copy of
+        // the settings object after an outage (the first watches follow the LUN's own read at
+        // open).
+        changed_ = true;
+        if (!w.is_header && (failed || w.outage_logged)) object_changed_at_ = Clock::now();
+        w.outage_logged = false;
+        w.backoff = kFirstBackoff;
+    } else {
+        w.cookie = 0;
+        if (!w.outage_logged) {
+            RBDTIER_LOG_WARNING(lun_, "cannot watch "
+                                          << w.where << " for settings changes (" << errno_text(rc)
+                                          << "); re-reading them every " << backstop_.count()
+                                          << " ms until it can");
+        }
+        w.outage_logged = true;
+        w.next_watch = Clock::now() + w.backoff;
+        w.backoff = std::min(w.backoff * 2, kMaxBackoff);
+    }
 }
 
 std::uint64_t SettingsWatch::step() {
     using Clock = std::chrono::steady_clock;
-    if (!image_watch_tried_) {
-        image_watch_tried_ = true;
-        watch_image();  // librbd re-establishes its own watch of the header after a failure
-    }
     std::unique_lock lock(mutex_);
-    const auto now = Clock::now();
-    if (object_failed_ || (!counters_.object_watched && now >= next_watch_)) {
-        const bool failed = object_failed_;
-        const int failure = object_error_;
-        object_failed_ = false;
-        counters_.object_watched = false;
-        lock.unlock();
-        if (failed) {
-            unwatch_object();
-            RBDTIER_LOG_WARNING(lun_, "watch of " << pool_ << "/" << oid_ << " failed ("
-                                                  << errno_text(failure) << "); watching it again");
-            outage_logged_ = true;
-        }
-        const int rc = watch_object();
-        lock.lock();
-        if (rc == 0) {
-            counters_.object_watched = true;
-            if (failed || outage_logged_) ++counters_.rewatches;
-            if (outage_logged_) {
-                RBDTIER_LOG_INFO(
-                    lun_, "watching " << pool_ << "/" << oid_ << " for settings changes again");
-            }
-            // Whatever changed while it was not watched: one re-read now, past any cached copy
-            // after an outage (the first watch follows the LUN's own read at open).
-            changed_ = true;
-            if (failed || outage_logged_) object_changed_at_ = Clock::now();
-            outage_logged_ = false;
-            backoff_ = kFirstBackoff;
-        } else {
-            object_cookie_ = 0;
-            if (!outage_logged_) {
-                RBDTIER_LOG_WARNING(lun_, "cannot watch "
-                                              << pool_ << "/" << oid_ << " for settings changes ("
-                                              << errno_text(rc) << "); re-reading them every "
-                                              << backstop_.count() << " ms until it can");
-            }
-            outage_logged_ = true;
-            next_watch_ = Clock::now() + backoff_;
-            backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-        }
-    }
+    keep_watched(header_, lock);
+    keep_watched(object_, lock);
     if (changed_ || Clock::now() >= next_reread_) {
         changed_ = false;
         const auto changed_at = std::exchange(object_changed_at_, {});
@@ -199,9 +228,10 @@ std::uint64_t SettingsWatch::step() {
         next_reread_ = Clock::now() + backstop_;
     }
     // A notification during the re-read, or a failed watch: due again at once.
-    if (changed_ || object_failed_) return 0;
+    if (changed_ || header_.failed || object_.failed) return 0;
     auto until = next_reread_;
-    if (!counters_.object_watched) until = std::min(until, next_watch_);
+    for (const Watched* w : {&header_, &object_})
+        if (!w->watched) until = std::min(until, w->next_watch);
     const auto left = until - Clock::now();
     if (left <= left.zero()) return 0;
     return static_cast<std::uint64_t>(

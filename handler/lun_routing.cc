@@ -162,7 +162,7 @@ ceph::Status Lun::enable_tiering() {
     }
     // Settings changed in the cluster are applied when notified, whatever the rounds do.
     settings_watch_ = std::make_unique<ceph::SettingsWatch>(
-        cluster_, image_, resolve_tiering_settings(base_config_, base_gateway_).tenant_pool,
+        cluster_, io_, image_, resolve_tiering_settings(base_config_, base_gateway_).tenant_pool,
         kClusterSettingsObject, config_.spec(), kSharedSettingsPeriod,
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);

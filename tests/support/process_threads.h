@@ -6,6 +6,7 @@
 // safe_timer, ...); a thread started without a name of its own inherits its creator's, so the
 // threads of rbdtier (and of the test) started from the process's threads keep the process's
 // name: this counts them apart from the Ceph libraries' threads.
+// threads_named(name): those named `name` (e.g. "tp_librbd", one of librbd's thread pools).
 #pragma once
 
 #include <dirent.h>
@@ -29,23 +30,30 @@ inline unsigned long process_threads() {
     return 0;
 }
 
-inline unsigned long threads_named_as_process() {
-    auto name_of = [](const std::string& comm_path) {
-        std::ifstream comm(comm_path);
-        std::string name;
-        std::getline(comm, name);
-        return name;
-    };
-    const std::string own = name_of("/proc/self/comm");
+namespace detail {
+inline std::string thread_name(const std::string& comm_path) {
+    std::ifstream comm(comm_path);
+    std::string name;
+    std::getline(comm, name);
+    return name;
+}
+}  // namespace detail
+
+inline unsigned long threads_named(const std::string& name) {
     unsigned long n = 0;
     if (DIR* tasks = ::opendir("/proc/self/task")) {
         while (const dirent* e = ::readdir(tasks)) {
             if (e->d_name[0] == '.') continue;
-            if (name_of(std::string("/proc/self/task/") + e->d_name + "/comm") == own) ++n;
+            if (detail::thread_name(std::string("/proc/self/task/") + e->d_name + "/comm") == name)
+                ++n;
         }
         ::closedir(tasks);
     }
     return n;
+}
+
+inline unsigned long threads_named_as_process() {
+    return threads_named(detail::thread_name("/proc/self/comm"));
 }
 
 }  // namespace rbdtier::test_support

@@ -2,10 +2,12 @@
 // tcmu-runner loads handler_rbdtier.so (the harness) on the local cluster:
 //   - the process's threads beyond librados's and librbd's own (those named as the process: the
 //     Ceph libraries name theirs) do not grow with the number of tiered LUNs;
-//   - LUNs closed and opened again while their map object and the cluster settings object are
-//     notified without pause: each close waits for the callbacks in flight, the notifier is
-//     answered throughout, and every LUN reads back what was written. The moments of the closes
-//     are random: the seed is printed, RBDTIER_SEED replays it.
+//   - `rbd image-meta set` on each LUN's image, heard by each tiered LUN's settings watch, costs a
+//     tiered LUN no thread more than it costs a plain one (no librbd thread pool per image);
+//   - LUNs closed and opened again while their map object, their image's header and the cluster
+//     settings object are notified without pause: each close waits for the callbacks in flight, the
+//     notifier is answered throughout, and every LUN reads back what was written. The moments of
+//     the closes are random: the seed is printed, RBDTIER_SEED replays it.
 // Its own executable: the thread counts are this process's alone.
 #include <gtest/gtest.h>
 #include <rados/librados.h>
@@ -35,6 +37,7 @@ namespace {
 using namespace so_test;
 using namespace std::chrono_literals;
 using test_support::process_threads;
+using test_support::threads_named;
 using test_support::threads_named_as_process;
 
 constexpr std::uint64_t kSize = 4 * kExtent;
@@ -73,6 +76,32 @@ void touch(harness::Device& dev, char fill) {
     ASSERT_EQ(back, block);
 }
 
+// The acks of a notify's reply (rados_notify2): how many, and how many carry a payload. The reply
+// is Ceph's encoding of map<pair<gid, cookie>, bufferlist> (the acks) then the watchers that timed
+// out: u32 count, then per ack two u64, a u32 length and that many bytes, all little-endian.
+struct Acks {
+    std::uint64_t all = 0;
+    std::uint64_t with_payload = 0;
+};
+Acks acks_of(const char* reply, std::size_t len) {
+    auto u32_at = [&](std::size_t at) {
+        std::uint32_t v = 0;
+        for (std::size_t i = 0; i < 4; ++i)
+            v |= static_cast<std::uint32_t>(static_cast<unsigned char>(reply[at + i])) << (8 * i);
+        return v;
+    };
+    Acks acks;
+    if (reply == nullptr || len < 4) return acks;
+    std::size_t at = 4;
+    for (std::uint32_t n = u32_at(0); n > 0 && at + 20 <= len; --n) {
+        const std::uint32_t ack_len = u32_at(at + 16);
+        ++acks.all;
+        if (ack_len > 0) ++acks.with_payload;
+        at += 20 + ack_len;
+    }
+    return acks;
+}
+
 TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
     if (!set_up()) return;
     GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
@@ -104,6 +133,61 @@ TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
     devs.clear();
 }
 
+TEST_F(WatchHubTest, HeaderChangesAreHeardWithoutAThreadPerTieredLun) {
+    if (!set_up()) return;
+    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    // Opens a LUN, writes to it, then sets a per-LUN setting in its image's metadata with `rbd
+    // image-meta set` (librbd notifies the image's header); a tiered LUN must apply it at once,
+    // heard through its settings watch (its periodic re-read is 10 s away).
+    auto open = [&](bool tiered) {
+        const std::string image = make_image();
+        devs.push_back(h.open(lun_config(image, tiered)));
+        touch(*devs.back(), tiered ? 't' : 'p');
+        const std::string set =
+            "rbd -c " + ceph_conf() + " image-meta set hdd-a/" + image + " rbdtier.horizon 60";
+        const CliRun r = run_command(set);
+        ASSERT_EQ(r.code, 0) << set << ": " << r.out;
+        if (!tiered) return;
+        nlohmann::json show;
+        const bool heard = wait_for(
+            [&] {
+                show = cli_json("lun show hdd-a/" + image, gw.socket());
+                const auto& s = show["settings"]["horizon_s"];
+                return s.is_object() && s["value"] == "60" && s["source"] == "image";
+            },
+            5s);
+        EXPECT_TRUE(heard) << "the change of " << image << " is not applied: " << show.dump();
+    };
+    // The gateway's services and a LUN of each kind: whatever the process starts once.
+    open(true);
+    open(false);
+    ASSERT_FALSE(HasFailure());
+    constexpr unsigned long kLuns = 4;
+    const unsigned long before = process_threads();
+    for (unsigned long i = 0; i < kLuns; ++i) open(false);
+    ASSERT_FALSE(HasFailure());
+    const unsigned long with_plain = process_threads();
+    for (unsigned long i = 0; i < kLuns; ++i) open(true);
+    ASSERT_FALSE(HasFailure());
+    // Threads that end on their own (none expected) are given time to.
+    auto grown = [](unsigned long from, unsigned long to) {
+        return static_cast<long>(to) - static_cast<long>(from);
+    };
+    const bool same = wait_for(
+        [&] { return grown(with_plain, process_threads()) <= grown(before, with_plain); }, 10s);
+    const unsigned long with_tiered = process_threads();
+    std::printf(
+        "threads: %lu; %lu with %lu more plain LUNs; %lu with %lu more tiered LUNs "
+        "(%lu named tp_librbd), after an rbd image-meta set on each\n",
+        before, with_plain, kLuns, with_tiered, kLuns, threads_named("tp_librbd"));
+    EXPECT_TRUE(same) << kLuns << " tiered LUNs added " << grown(with_plain, with_tiered)
+                      << " threads, " << kLuns << " plain LUNs " << grown(before, with_plain)
+                      << " (" << threads_named("tp_librbd") << " threads named tp_librbd)";
+    devs.clear();
+}
+
 TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
     if (!set_up()) return;
     unsigned seed = std::random_device{}();
@@ -117,6 +201,7 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
     std::vector<std::string> images;
     std::vector<std::unique_ptr<harness::Device>> devs;
     std::vector<std::string> map_objects;
+    std::vector<std::string> headers;  // the images' header objects
     for (int i = 0; i < kLuns; ++i) {
         images.push_back(make_image());
         devs.push_back(h.open(lun_config(images.back(), true)));
@@ -127,12 +212,16 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
         auto lun = ceph::LunIdentity::of(*hdd_a_, *image);
         ASSERT_TRUE(lun.is_ok()) << lun.status().message();
         map_objects.push_back(lun->map_object_name());
+        auto id = image->id();
+        ASSERT_TRUE(id.is_ok()) << id.status().message();
+        headers.push_back("rbd_header." + *id);
     }
 
-    // Notifies every LUN's map object (a move of extent 0, as another gateway's commit says) and
-    // the cluster settings object, over a client of its own, until told to stop.
+    // Notifies every LUN's map object (a move of extent 0, as another gateway's commit says), its
+    // image's header and the cluster settings object, over a client of its own, until told to
+    // stop.
     std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> notifies{0}, late{0}, failed{0};
+    std::atomic<std::uint64_t> notifies{0}, late{0}, failed{0}, header_acks{0}, doubly_answered{0};
     std::thread notifier([&] {
         auto io = ceph::IoContext::open(*cluster_, "hdd-a");
         if (!io) {
@@ -141,16 +230,28 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
         }
         std::vector<std::string> objects = map_objects;
         objects.push_back("rbdtier.config");
+        objects.insert(objects.end(), headers.begin(), headers.end());
         constexpr std::uint64_t kTimeoutMs = 5000;
         while (!stop.load()) {
             for (const std::string& oid : objects) {
-                const std::string payload = oid == "rbdtier.config" ? "settings" : "0";
+                // An empty notify of a header is a header update (as old librbd clients send).
+                const std::string payload = oid == "rbdtier.config"            ? "settings"
+                                            : oid.rfind("rbd_header.", 0) == 0 ? ""
+                                                                               : "0";
                 char* reply = nullptr;
                 std::size_t reply_len = 0;
                 const auto sent = std::chrono::steady_clock::now();
                 const int rc =
                     rados_notify2(io->handle(), oid.c_str(), payload.data(),
                                   static_cast<int>(payload.size()), kTimeoutMs, &reply, &reply_len);
+                // librbd's own watch of the header answers with a payload (its ResponseMessage);
+                // librbd's notifiers read two such answers as two lock owners: every other
+                // watcher's ack must be empty.
+                if (rc == 0 && oid.rfind("rbd_header.", 0) == 0) {
+                    const Acks acks = acks_of(reply, reply_len);
+                    header_acks.fetch_add(acks.all);
+                    if (acks.with_payload > 1) doubly_answered.fetch_add(1);
+                }
                 if (reply != nullptr) rados_buffer_free(reply);
                 notifies.fetch_add(1);
                 if (std::chrono::steady_clock::now() - sent >
@@ -183,6 +284,12 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
     EXPECT_GT(notifies.load(), static_cast<std::uint64_t>(kCloses));
     EXPECT_EQ(failed.load(), 0u) << "notifies failed (seed " << seed << ")";
     EXPECT_EQ(late.load(), 0u) << "notifies answered after their timeout (seed " << seed << ")";
+    std::printf("%llu notifies, %llu acks of header updates\n",
+                static_cast<unsigned long long>(notifies.load()),
+                static_cast<unsigned long long>(header_acks.load()));
+    EXPECT_GT(header_acks.load(), 0u);
+    EXPECT_EQ(doubly_answered.load(), 0u)
+        << "header updates answered with a payload by more than librbd (seed " << seed << ")";
     devs.clear();
 }
 
