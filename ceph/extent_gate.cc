@@ -7,41 +7,64 @@
 namespace rbdtier::ceph {
 
 ExtentGate::ExtentGate(std::uint64_t extents)
-    : chunks_(std::make_unique<std::atomic<Chunk*>[]>(kMaxChunks)),
+    : directories_(std::make_unique<std::atomic<Directory*>[]>(kMaxDirectories)),
       lease_until_ns_(std::numeric_limits<std::int64_t>::max()) {
-    for (std::uint64_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
+    for (std::uint64_t i = 0; i < kMaxDirectories; ++i) directories_[i].store(nullptr);
     grow(extents);
 }
 
 ExtentGate::~ExtentGate() {
-    for (std::uint64_t i = 0; i < kMaxChunks; ++i) delete chunks_[i].load();
+    for (std::uint64_t d = 0; d < kMaxDirectories; ++d) {
+        Directory* directory = directories_[d].load();
+        if (directory == nullptr) continue;
+        for (auto& c : directory->chunks) delete c.load();
+        delete directory;
+    }
 }
 
 void ExtentGate::grow(std::uint64_t extents) {
     std::lock_guard lock(mutex_);
     if (extents <= extents_.load()) return;
-    const std::uint64_t chunks = (extents + kChunkExtents - 1) >> kChunkShift;
-    if (chunks > kMaxChunks) throw std::length_error("ExtentGate: LUN larger than 1 PiB");
-    for (std::uint64_t i = 0; i < chunks; ++i) {
-        if (chunks_[i].load() != nullptr) continue;
-        chunks_[i].store(new Chunk, std::memory_order_release);  // atomics start at 0 (C++20)
+    if (extents > kMaxExtents) throw std::length_error("ExtentGate: LUN larger than 1 PiB");
+    const std::uint64_t directories =
+        (extents + (kDirectoryChunks << kChunkShift) - 1) >> (kDirectoryShift + kChunkShift);
+    for (std::uint64_t i = 0; i < directories; ++i) {
+        if (directories_[i].load() != nullptr) continue;
+        // Chunk pointers start null (C++20 atomics are value-initialised).
+        directories_[i].store(new Directory, std::memory_order_release);
     }
     extents_.store(extents, std::memory_order_release);
     placement_changed();
 }
 
-std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
+std::atomic<ExtentGate::Chunk*>& ExtentGate::chunk_slot(std::uint64_t extent) const {
     assert(extent < extents());
-    return chunks_[extent >> kChunkShift]
+    return directories_[extent >> (kDirectoryShift + kChunkShift)]
         .load(std::memory_order_acquire)
-        ->state[extent & (kChunkExtents - 1)];
+        ->chunks[(extent >> kChunkShift) & (kDirectoryChunks - 1)];
+}
+
+ExtentGate::Chunk& ExtentGate::chunk(std::uint64_t extent) const {
+    std::atomic<Chunk*>& slot = chunk_slot(extent);
+    Chunk* existing = slot.load(std::memory_order_acquire);
+    if (existing != nullptr) return *existing;
+    auto fresh = std::make_unique<Chunk>();  // every extent home, free, at version 0
+    if (slot.compare_exchange_strong(existing, fresh.get(), std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+        return *fresh.release();
+    return *existing;  // another thread installed it first
+}
+
+const ExtentGate::Chunk* ExtentGate::find_chunk(std::uint64_t extent) const {
+    return chunk_slot(extent).load(std::memory_order_acquire);
+}
+
+std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
+    return chunk(extent).state[extent & (kChunkExtents - 1)];
 }
 
 std::atomic<std::uint64_t>& ExtentGate::version(std::uint64_t extent) const {
-    assert(extent < extents());
-    return chunks_[extent >> kChunkShift]
-        .load(std::memory_order_acquire)
-        ->version[extent & (kChunkExtents - 1)];
+    return chunk(extent).version[extent & (kChunkExtents - 1)];
 }
 
 std::optional<ExtentGate::TierIndex> ExtentGate::enter(std::uint64_t extent) {
@@ -69,7 +92,10 @@ void ExtentGate::leave(std::uint64_t extent, bool wrote) {
 
 bool ExtentGate::defer(std::uint64_t extent, Deferred& resume) {
     std::lock_guard lock(mutex_);
-    if (!(state(extent).load(std::memory_order_acquire) & kHeld)) return false;
+    const Chunk* c = find_chunk(extent);  // an extent never held has no chunk: not held
+    if (c == nullptr ||
+        !(c->state[extent & (kChunkExtents - 1)].load(std::memory_order_acquire) & kHeld))
+        return false;
     parked_[extent].push_back(std::move(resume));
     return true;
 }
@@ -136,7 +162,10 @@ void ExtentGate::end_lease(Lease why) {
 }
 
 ExtentGate::TierIndex ExtentGate::tier(std::uint64_t extent) const {
-    return static_cast<TierIndex>(state(extent).load(std::memory_order_acquire) & kTierMask);
+    const Chunk* c = find_chunk(extent);
+    if (c == nullptr) return 0;  // untouched: home
+    return static_cast<TierIndex>(
+        c->state[extent & (kChunkExtents - 1)].load(std::memory_order_acquire) & kTierMask);
 }
 
 void ExtentGate::set_tier(std::uint64_t extent, TierIndex tier) {
@@ -148,11 +177,16 @@ void ExtentGate::set_tier(std::uint64_t extent, TierIndex tier) {
 }
 
 std::uint64_t ExtentGate::write_version(std::uint64_t extent) const {
-    return version(extent).load(std::memory_order_acquire);
+    const Chunk* c = find_chunk(extent);
+    return c == nullptr ? 0
+                        : c->version[extent & (kChunkExtents - 1)].load(std::memory_order_acquire);
 }
 
 std::uint32_t ExtentGate::in_flight(std::uint64_t extent) const {
-    return state(extent).load(std::memory_order_acquire) >> 9;
+    const Chunk* c = find_chunk(extent);
+    return c == nullptr
+               ? 0
+               : c->state[extent & (kChunkExtents - 1)].load(std::memory_order_acquire) >> 9;
 }
 
 void ExtentGate::hold(std::uint64_t extent) {

@@ -11,6 +11,10 @@
 // compare write versions and switch the tier with release(e, tier), which also restarts the
 // parked sub-I/Os. Only one executor task works on an extent at a time.
 // Extents beyond the capacity given at construction can be added with grow() at any time.
+// Memory follows use: the per-extent words live in chunks of 4,096 extents (48 KiB), each
+// allocated when the first sub-I/O, hold or routing change reaches one of its extents (one CAS
+// installs it; readers of an extent whose chunk is absent see it at home, free, at version 0), so
+// an idle LUN costs a few KiB whatever its size; a chunk stays until the gate goes.
 // Placement epoch: bumped whenever the routing changes by another hand than a migration's own
 // commit (release() with a new tier): reroute() that moves an extent (following the map on a
 // reload, a notify or a takeover), set_tier(), and grow(). Whoever keeps counts of the extents
@@ -98,19 +102,34 @@ private:
     static constexpr std::uint32_t kTierMask = 0xff;
     static constexpr std::uint32_t kHeld = 1u << 8;
     static constexpr std::uint32_t kOneInFlight = 1u << 9;
-    static constexpr std::uint64_t kChunkShift = 16;  // 65536 extents (256 GiB of 4 MiB) a chunk
+    // Extent words in chunks of 4,096 extents (16 GiB of 4 MiB), allocated on first use; chunk
+    // pointers in directories of 256 chunks (4 TiB), allocated by grow(); 256 directories: 1 PiB
+    // of 4 MiB extents.
+    static constexpr std::uint64_t kChunkShift = 12;
     static constexpr std::uint64_t kChunkExtents = 1ull << kChunkShift;
-    static constexpr std::uint64_t kMaxChunks = 4096;  // 1 PiB of 4 MiB extents
+    static constexpr std::uint64_t kDirectoryShift = 8;
+    static constexpr std::uint64_t kDirectoryChunks = 1ull << kDirectoryShift;
+    static constexpr std::uint64_t kMaxDirectories = 256;
+    static constexpr std::uint64_t kMaxExtents = kMaxDirectories << (kDirectoryShift + kChunkShift);
 
     struct Chunk {
         std::atomic<std::uint32_t> state[kChunkExtents];
         std::atomic<std::uint64_t> version[kChunkExtents];
     };
+    struct Directory {
+        std::atomic<Chunk*> chunks[kDirectoryChunks];
+    };
 
+    // The slot of the extent's chunk (its directory exists: extent < extents()).
+    std::atomic<Chunk*>& chunk_slot(std::uint64_t extent) const;
+    // The extent's chunk, allocated if it was not yet (writers).
+    Chunk& chunk(std::uint64_t extent) const;
+    // The extent's chunk if it was allocated, else null (readers: the extent is untouched).
+    const Chunk* find_chunk(std::uint64_t extent) const;
     std::atomic<std::uint32_t>& state(std::uint64_t extent) const;
     std::atomic<std::uint64_t>& version(std::uint64_t extent) const;
 
-    std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+    std::unique_ptr<std::atomic<Directory*>[]> directories_;
     std::atomic<std::uint64_t> extents_{0};
     std::atomic<std::uint64_t> placement_epoch_{0};
     void placement_changed() { placement_epoch_.fetch_add(1, std::memory_order_acq_rel); }

@@ -5,7 +5,7 @@
 namespace rbdtier {
 
 ExtentTable::ExtentTable(std::size_t max_entries, std::size_t initial_capacity)
-    : slots_(std::max<std::size_t>(initial_capacity, 16)), max_entries_(max_entries) {}
+    : max_entries_(max_entries), initial_capacity_(std::max<std::size_t>(initial_capacity, 16)) {}
 
 ExtentStats* ExtentTable::find(ExtentKey key) {
     return const_cast<ExtentStats*>(static_cast<const ExtentTable*>(this)->find(key));
@@ -26,6 +26,7 @@ const ExtentStats* ExtentTable::find(ExtentKey key) const {
 ExtentStats* ExtentTable::find_or_insert(ExtentKey key) {
     if (ExtentStats* s = find(key)) return s;
     if (size_ >= max_entries_) return nullptr;
+    if (slots_.empty()) slots_.assign(initial_capacity_, ExtentStats{});
     if ((size_ + 1) * 100 > slots_.size() * 88) grow();
     std::size_t i = index_of(key);
     while (!slots_[i].empty()) {

@@ -6,7 +6,9 @@
 // mixed hash); growth is x1.25 at 88% load, so the load stays between 70% and 88% and a tracked
 // extent costs at most 40 / 0.704 = 56.8 bytes, all slack included (a hit still takes ~5
 // probes at the highest load). No per-entry deletion:
-// `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. Not thread-safe;
+// `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. A table nothing
+// was inserted into holds no slots: the first insert allocates `initial_capacity` of them (the
+// capacities, and so the slot order, are those of a table allocated when built). Not thread-safe;
 // the engine thread owns it, and parallel readers may scan `slot(i)` for i < capacity() while
 // nobody writes.
 #pragma once
@@ -58,9 +60,10 @@ private:
     void grow();
     void insert_fresh(const ExtentStats& stats);
 
-    std::vector<ExtentStats> slots_;
+    std::vector<ExtentStats> slots_;  // empty until the first insert
     std::size_t size_ = 0;
     std::size_t max_entries_;
+    std::size_t initial_capacity_;
 };
 
 }  // namespace rbdtier

@@ -99,10 +99,18 @@ std::unordered_map<LunId, double> GhostPlacement::take_charges() {
 
 void GhostPlacement::complete(const MigrationOrder& order, std::uint64_t now_us) {
     const TierId home = home_or_default(order.lun);
-    State& st = extents_.at(make_extent_key(order.lun, order.extent));
+    const auto it = extents_.find(make_extent_key(order.lun, order.extent));
+    if (it == extents_.end())
+        throw std::logic_error("GhostPlacement: a migration completed that never started");
     if (order.from != home) used_[order.from] -= std::min(used_[order.from], extent_bytes_);
-    st.tier = order.to;
-    st.in_flight = false;
+    // An extent back home needs no record: tier_of() answers home for an absent one.
+    if (order.to == home) {
+        extents_.erase(it);
+        // Gives back the buckets of a table that held many more extents than it does now.
+        if (extents_.bucket_count() > 64 && extents_.size() * 8 < extents_.bucket_count())
+            extents_.rehash(0);
+    } else
+        it->second = State{order.to, false};
     policy_->migrated(order, now_us);
 }
 

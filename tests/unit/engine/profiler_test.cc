@@ -5,8 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include "tests/support/heap_bytes.h"
 
 namespace rbdtier {
 namespace {
@@ -246,6 +250,17 @@ TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
     EXPECT_EQ(p.extents().size(), 10'000u);
     EXPECT_LE(p.bytes_per_extent(), 40.0 / 0.7);
     for (int i = 0; i < 100; ++i) EXPECT_EQ(p.extents().find(make_extent_key(1, i)), nullptr);
+}
+
+TEST(Profiler, AProfilerThatRecordedNothingHoldsNoRingSlots) {
+    // The rings of the default configuration hold 8 x 32,768 events: none of them is allocated
+    // before an event comes.
+    const std::size_t before = test_support::heap_bytes();
+    auto p = std::make_unique<Profiler>(EngineConfig{}.validated());
+    p->drain(1'000'000);
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "idle profiler: " << held << " bytes\n";
+    EXPECT_LE(held, 16u * 1024);
 }
 
 }  // namespace

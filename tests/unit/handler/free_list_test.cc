@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <iostream>
+#include <memory>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include "tests/support/heap_bytes.h"
 
 namespace rbdtier {
 namespace {
@@ -61,6 +65,54 @@ TEST(FreeList, ConcurrentAcquireReleaseNeverSharesASlot) {
     EXPECT_NE(list.acquire(), nullptr);
     EXPECT_NE(list.acquire(), nullptr);
     EXPECT_EQ(list.acquire(), nullptr);
+}
+
+// Slots the size of a command context, as many as a LUN queues: none exists before it is needed.
+struct Context {
+    char bytes[272] = {};
+};
+
+TEST(FreeList, HoldsNoSlotBeforeOneIsAcquired) {
+    const std::size_t before = test_support::heap_bytes();
+    auto list = std::make_unique<FreeList<Context>>(512);
+    const std::size_t idle = test_support::heap_bytes() - before;
+    std::cout << "free list of 512 contexts, none used: " << idle << " bytes\n";
+    EXPECT_LE(idle, 1024u);
+    // Sixteen in flight at a time (QD16), over and over: the slots of sixteen, give or take a
+    // chunk, not of 512.
+    for (int round = 0; round < 100; ++round) {
+        std::vector<Context*> held;
+        for (int i = 0; i < 16; ++i) held.push_back(list->acquire());
+        for (Context* c : held) {
+            ASSERT_NE(c, nullptr);
+            ASSERT_TRUE(list->owns(c));
+            list->release(c);
+        }
+    }
+    const std::size_t used = test_support::heap_bytes() - before;
+    std::cout << "after QD16: " << used << " bytes\n";
+    EXPECT_LE(used, 2 * 32 * sizeof(Context) + 1024);
+}
+
+TEST(FreeList, HandsOutExactlyItsCapacityAcrossChunks) {
+    for (const std::uint32_t capacity : {1u, 31u, 32u, 33u, 100u}) {
+        FreeList<Context> list(capacity);
+        std::set<Context*> seen;
+        for (std::uint32_t i = 0; i < capacity; ++i) {
+            Context* c = list.acquire();
+            ASSERT_NE(c, nullptr) << capacity;
+            EXPECT_TRUE(list.owns(c));
+            EXPECT_TRUE(seen.insert(c).second);
+        }
+        EXPECT_EQ(list.acquire(), nullptr) << capacity;
+        for (Context* c : seen) list.release(c);
+        std::set<Context*> again;
+        for (std::uint32_t i = 0; i < capacity; ++i) again.insert(list.acquire());
+        EXPECT_EQ(again, seen) << capacity;  // the same slots, reused
+        EXPECT_EQ(list.acquire(), nullptr) << capacity;
+        Context outside;
+        EXPECT_FALSE(list.owns(&outside));
+    }
 }
 
 }  // namespace

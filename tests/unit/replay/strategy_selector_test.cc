@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <random>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/policy/baseline_policies.h"
 #include "engine/replay/oracle_policy.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
+#include "tests/support/heap_bytes.h"
 
 namespace rbdtier {
 namespace {
@@ -552,6 +555,117 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReact
     auto reactive = registry.create("reactive", {c, events});
     const auto rr = replay(c, events, *reactive);
     EXPECT_LE(sel.mean_latency_us, rr.mean_latency_us * 1.02);
+}
+
+}  // namespace
+}  // namespace rbdtier
+
+namespace rbdtier {
+namespace {
+
+// Memory: what a LUN that does nothing costs, and what a ghost keeps of extents back home.
+
+// A view of a LUN whose extents are all at home (tier 1 of a fast tier 0 and a slow tier 1).
+class AllAtHome final : public PlacementView {
+public:
+    AllAtHome() {
+        TierSpec fast;
+        fast.id = 0;
+        fast.name = "fast";
+        fast.read_latency_us = fast.write_latency_us = 300;
+        TierSpec slow;
+        slow.id = 1;
+        slow.name = "slow";
+        slow.read_latency_us = slow.write_latency_us = 8000;
+        tiers_ = {fast, slow};
+    }
+    TierId tier_of(LunId, ExtentIndex) const override { return 1; }
+    TierId home_tier(LunId) const override { return 1; }
+    std::uint64_t used_bytes(TierId) const override { return 0; }
+    const std::vector<TierSpec>& tiers() const override { return tiers_; }
+    std::uint64_t extent_bytes() const override { return kE; }
+    std::uint64_t extents(LunId) const override { return 25'600; }  // 100 GiB
+
+private:
+    std::vector<TierSpec> tiers_;
+};
+
+// Plans, once, the orders it is given next.
+class Scripted final : public PlacementPolicy {
+public:
+    std::string_view name() const override { return "scripted"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
+        return std::exchange(next_, {});
+    }
+    std::vector<MigrationOrder>* next = &next_;
+
+private:
+    std::vector<MigrationOrder> next_;
+};
+
+TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
+    const auto registry = builtin_policy_registry();
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    ReplayConfig c;
+    for (const AllAtHome view; const TierSpec& t : view.tiers()) {
+        TierModel m;
+        m.spec = t;
+        c.tiers.push_back(m);
+    }
+    c.default_home = 1;
+    const AllAtHome view;
+    const auto idle_lun = [&] {
+        auto policy = registry.create("predictive", {c, {}});
+        for (std::uint64_t round = 1; round <= 3; ++round)
+            EXPECT_TRUE(policy->plan(round * c.round_us, view).empty());
+        return policy;
+    };
+    // The first LUN also sets up what the process shares (the scoring threads' pool).
+    const auto first = idle_lun();
+    const std::size_t before = test_support::heap_bytes();
+    const auto policy = idle_lun();
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "predictive policy of an idle 25,600-extent LUN: " << held << " bytes\n";
+    EXPECT_LE(held, 56u * 1024);  // 2 bytes an extent: no per-extent state
+}
+
+TEST(GhostPlacement, KeepsNoRecordOfAnExtentBackHome) {
+    constexpr std::uint64_t kExtents = 5000;
+    auto scripted = std::make_unique<Scripted>();
+    std::vector<MigrationOrder>* next = scripted->next;
+    ChannelSpec channel;
+    channel.bandwidth_bytes_per_s = 1e15;
+    channel.max_concurrent = kExtents;
+    channel.extent_bytes = kE;
+    GhostPlacement ghost(std::move(scripted), channel);
+    const AllAtHome real;
+    std::uint64_t now = 1'000'000;
+    ghost.round(now, real);  // the ghost learns the tiers
+    const auto move_all = [&](TierId from, TierId to) {
+        for (std::uint64_t e = 0; e < kExtents; ++e) {
+            MigrationOrder order;
+            order.extent = e;
+            order.from = from;
+            order.to = to;
+            next->push_back(order);
+        }
+        // Rounds until every move completed (a deadline in rounds, not in time).
+        for (int round = 0; round < 100 && ghost.tier_of(0, kExtents - 1) != to; ++round)
+            ghost.round(now += 1'000'000, real);
+        for (std::uint64_t e = 0; e < kExtents; ++e) ASSERT_EQ(ghost.tier_of(0, e), to);
+    };
+    const std::size_t before = test_support::heap_bytes();
+    move_all(1, 0);
+    const std::size_t away = test_support::heap_bytes() - before;
+    move_all(0, 1);
+    ghost.round(now += 1'000'000, real);
+    const std::size_t home = test_support::heap_bytes() - before;
+    std::cout << kExtents << " extents away: " << away << " bytes; back home: " << home
+              << " bytes\n";
+    // Back home, at most the hash table's empty buckets stay (8 bytes an extent).
+    EXPECT_LE(home, kExtents * 12);
+    EXPECT_EQ(ghost.migrations(), 2 * kExtents);
 }
 
 }  // namespace

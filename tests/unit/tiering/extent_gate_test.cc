@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <iostream>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "tests/support/heap_bytes.h"
 
 namespace rbdtier::ceph {
 namespace {
@@ -209,6 +213,48 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
     EXPECT_EQ(violations.load(), 0);
     EXPECT_GE(done.load(), 5000);
     for (std::uint64_t e = 0; e < kExtents; ++e) EXPECT_EQ(gate.in_flight(e), 0u);
+}
+
+// Memory follows use: an extent nobody wrote to, routed or held costs nothing, whatever the LUN's
+// size. 25,600 extents: a 100 GiB LUN of 4 MiB extents.
+TEST(ExtentGate, AnIdleGateHoldsNoPerExtentState) {
+    const std::size_t before = rbdtier::test_support::heap_bytes();
+    auto gate = std::make_unique<ExtentGate>(25'600);
+    // Reading every extent's routing (as counting extents per tier does) allocates nothing.
+    for (std::uint64_t e = 0; e < gate->extents(); ++e) {
+        ASSERT_EQ(gate->tier(e), 0);
+        ASSERT_EQ(gate->in_flight(e), 0u);
+        ASSERT_EQ(gate->write_version(e), 0u);
+    }
+    const std::size_t held = rbdtier::test_support::heap_bytes() - before;
+    std::cout << "idle gate of 25,600 extents: " << held << " bytes\n";
+    EXPECT_LE(held, 8u * 1024);
+}
+
+TEST(ExtentGate, StateIsKeptForTheExtentsUsedOnly) {
+    const std::size_t before = rbdtier::test_support::heap_bytes();
+    auto gate = std::make_unique<ExtentGate>(25'600);
+    // I/O on two extents far apart, one moved away from home.
+    for (const std::uint64_t e : {std::uint64_t{3}, std::uint64_t{25'000}}) {
+        ASSERT_TRUE(gate->enter(e));
+        gate->leave(e, /*wrote=*/true);
+    }
+    gate->set_tier(12'000, 2);
+    const std::size_t held = rbdtier::test_support::heap_bytes() - before;
+    std::cout << "gate of 25,600 extents, 3 used: " << held << " bytes\n";
+    EXPECT_LE(held, 3 * 56u * 1024);  // three chunks of extents at most
+    EXPECT_EQ(gate->write_version(3), 1u);
+    EXPECT_EQ(gate->write_version(25'000), 1u);
+    EXPECT_EQ(gate->write_version(4), 0u);
+    EXPECT_EQ(gate->tier(12'000), 2);
+    EXPECT_EQ(gate->tier(12'001), 0);
+}
+
+TEST(ExtentGate, RefusesALunBeyondOnePebibyte) {
+    ExtentGate gate(1);
+    gate.grow(std::uint64_t{1} << 28);  // 1 PiB of 4 MiB extents
+    EXPECT_EQ(gate.tier((std::uint64_t{1} << 28) - 1), 0);
+    EXPECT_THROW(gate.grow((std::uint64_t{1} << 28) + 1), std::length_error);
 }
 
 }  // namespace
