@@ -91,6 +91,29 @@ bool GhostPlacement::admit(const MigrationOrder& order) {
     return true;
 }
 
+std::vector<MigrationOrder> GhostPlacement::promotions_to_follow(LunId lun,
+                                                                 const PlacementView& real) const {
+    std::vector<MigrationOrder> out;
+    const TierId home = home_or_default(lun);
+    if (home >= tiers_.size()) return out;
+    const double home_latency = tiers_[home].read_latency_us;
+    for (const auto& [key, state] : extents_) {
+        if (key_lun(key) != lun || state.tier >= tiers_.size() ||
+            tiers_[state.tier].read_latency_us >= home_latency)
+            continue;
+        const ExtentIndex extent = key_extent(key);
+        const TierId now = real.tier_of(lun, extent);
+        if (now == state.tier) continue;
+        MigrationOrder o;
+        o.lun = lun;
+        o.extent = extent;
+        o.from = now;
+        o.to = state.tier;
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
 std::unordered_map<LunId, double> GhostPlacement::take_charges() {
     std::unordered_map<LunId, double> out;
     out.swap(charges_);
@@ -123,6 +146,13 @@ bool to_slower_tier(const PlacementView& view, const MigrationOrder& order) {
     return tiers[order.to].read_latency_us > tiers[order.from].read_latency_us;
 }
 
+// The price (µs) of one migration from `from` to `to`: `cost`'s, or one read of the source
+// tier and one write of the destination.
+double price_of(const GhostPlacement::MigrationCost& cost, const TierSpec& from,
+                const TierSpec& to) {
+    return cost ? cost(from, to) : from.read_latency_us + to.write_latency_us;
+}
+
 }  // namespace
 
 FillOnly::FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner)
@@ -141,18 +171,18 @@ std::vector<MigrationOrder> FillOnly::plan(std::uint64_t now_us, const Placement
 
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                                    ChannelSpec channel, SelectorParams params)
-    : name_(std::move(name)), params_(params) {
+    : name_(std::move(name)), params_(params), channel_(channel) {
     ghosts_.reserve(candidates.size());
     for (const auto& c : candidates) {
         names_.push_back(c.name);
         followable_.push_back(c.followable);
         live_.push_back(c.make());
         ghosts_.emplace_back(c.make(), channel);
-        const double weight = params_.migration_charge;
-        ghosts_.back().set_migration_cost([weight, cost = params_.migration_cost_us](
-                                              const TierSpec& from, const TierSpec& to) {
-            return weight * (cost ? cost(from, to) : from.read_latency_us + to.write_latency_us);
-        });
+        ghosts_.back().set_migration_cost(
+            [weight = params_.migration_charge, cost = params_.migration_cost_us](
+                const TierSpec& from, const TierSpec& to) {
+                return weight * price_of(cost, from, to);
+            });
     }
     rounds_followed_.assign(candidates.size(), 0);
     first_ = static_cast<std::size_t>(std::find(followable_.begin(), followable_.end(), true) -
@@ -166,6 +196,24 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
                                         "' is not one of its candidates");
         references_.push_back(static_cast<std::size_t>(it - names_.begin()));
     }
+}
+
+double StrategySelector::switch_cost(LunId lun, std::size_t i, const PlacementView& real,
+                                     double lead_per_us) const {
+    if (params_.switch_charge <= 0) return 0;
+    const auto& tiers = real.tiers();
+    double price = 0;
+    std::uint64_t moves = 0;
+    for (const MigrationOrder& o : ghosts_.at(i).promotions_to_follow(lun, real)) {
+        if (o.from >= tiers.size() || o.to >= tiers.size()) continue;
+        price += price_of(params_.migration_cost_us, tiers[o.from], tiers[o.to]);
+        ++moves;
+    }
+    // The channel moves one extent at a time at its bandwidth.
+    const double replace_us = static_cast<double>(moves) *
+                              static_cast<double>(channel_.extent_bytes) /
+                              std::max(channel_.bandwidth_bytes_per_s, 1.0) * 1e6;
+    return params_.switch_charge * (price + lead_per_us * replace_us);
 }
 
 void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
@@ -187,6 +235,7 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.cost.assign(ghosts_.size(), 0.0);
         s.recent.assign(ghosts_.size(), 0.0);
         s.round_cost.assign(ghosts_.size(), 0.0);
+        s.streak_lead.assign(ghosts_.size(), 0.0);
         s.followed.assign(ghosts_.size(), 0);
         s.choice = first_;
         s.challenger = first_;
@@ -227,7 +276,6 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         charge(i, now_us);
     }
     for (auto& [lun, s] : luns_) {
-        (void)lun;
         if (s.cost.empty()) continue;
         decay(s, now_us);
         std::size_t best = s.choice;
@@ -245,14 +293,24 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
             if (best != s.challenger || s.recent[best] > s.recent[s.choice]) s.streak = 0;
             if (s.recent[best] <= s.recent[s.choice] &&
-                s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0)
+                s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0) {
                 s.streak_ios = s.ios;
+                s.streak_us = last_round_us_;
+                std::fill(s.streak_lead.begin(), s.streak_lead.end(), 0.0);
+            }
+            if (s.streak > 0)
+                for (std::size_t i = 0; i < s.cost.size(); ++i)
+                    s.streak_lead[i] += s.round_cost[s.choice] - s.round_cost[i];
             s.challenger = best;
             const std::uint64_t span = s.ios - s.streak_ios;
-            const bool confirmed =
+            // Enough I/Os over the streak confirm it; a streak of fewer I/Os (a near-idle LUN)
+            // confirms once the challenger's lead over it pays for the switch.
+            const bool by_ios =
                 (s.streak >= params_.confirm_rounds && span >= params_.confirm_ios) ||
                 (params_.fast_confirm_ios > 0 && s.streak >= params_.fast_confirm_rounds &&
                  span >= params_.fast_confirm_ios);
+            const bool confirmed =
+                by_ios || (params_.switch_charge > 0 && s.streak >= params_.confirm_rounds);
             if (confirmed) {
                 // The evidence is that the current candidate serves the LUN worse; the one to
                 // follow is, of those ahead of it in the window by the margin that served this
@@ -264,10 +322,19 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                         s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
                         s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
                         target = i;
-                s.switches.push_back({now_us, s.choice, target});
-                s.choice = target;
-                s.streak = 0;
-                ++switches_;
+                // A switch re-places the LUN's data: without the I/Os to confirm it, the lead the
+                // challenger has built over the streak must pay for that first; until it does,
+                // the streak goes on gathering lead.
+                const double lead = s.streak_lead[target];
+                const double lead_per_us =
+                    std::max(lead, 0.0) /
+                    static_cast<double>(std::max<std::uint64_t>(now_us - s.streak_us, 1));
+                if (by_ios || lead > switch_cost(lun, target, view, lead_per_us)) {
+                    s.switches.push_back({now_us, s.choice, target});
+                    s.choice = target;
+                    s.streak = 0;
+                    ++switches_;
+                }
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
@@ -279,6 +346,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
+    last_round_us_ = now_us;
     std::vector<MigrationOrder> orders;
     for (std::size_t i = 0; i < live_.size(); ++i) {
         auto mine = live_[i]->plan(now_us, view);

@@ -18,7 +18,9 @@
 // (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
 // the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
-// LUN (a handful of reads on a near-idle LUN is no reason to move its data before the next burst),
+// LUN, or over which (a near-idle LUN) the challenger has served the LUN cheaper by more than the
+// switch would cost (SelectorParams::switch_charge: a handful of reads is no reason to re-place
+// much data, a lead that pays for moving a few extents is),
 // or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay). Once confirmed, the LUN switches to the candidate that served it best lately
@@ -81,6 +83,10 @@ public:
     bool has_charges() const { return !charges_.empty(); }
     // Migrations the ghost has started.
     std::uint64_t migrations() const { return migrations_; }
+    // The promotions that would bring LUN `lun`'s extents to where this ghost holds them in
+    // tiers faster than its home, from where `real` holds them (one order per extent that is
+    // elsewhere in `real`; in-flight ghost migrations count at their source).
+    std::vector<MigrationOrder> promotions_to_follow(LunId lun, const PlacementView& real) const;
 
 private:
     struct State {
@@ -148,6 +154,12 @@ struct SelectorParams {
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;
     double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
+    // A streak of `confirm_rounds` rounds that spans fewer than `confirm_ios` I/Os (a near-idle
+    // LUN) confirms once the challenger's lead over it exceeds this many times the switch's cost:
+    // the promotions that bring the LUN's placement to the challenger's shadow placement
+    // (migration_cost_us each, unscaled) plus the lead forgone while the channel runs them at
+    // the streak's rate. 1: the real LUN pays a switch in full (0: only confirm_ios confirms).
+    double switch_charge = 1.0;
     // Names of the candidates the followed one must beat (any one of them) before it may demote
     // (see probation above); empty: no probation. A name that is not a candidate's is refused by
     // the selector.
@@ -205,6 +217,7 @@ private:
         unsigned streak = 0;           // consecutive rounds it has been better by the margin
         std::uint64_t ios = 0;         // I/Os seen (all time)
         std::uint64_t streak_ios = 0;  // `ios` when the streak began
+        std::uint64_t streak_us = 0;   // when the streak's first round began
         std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
         bool active = false;           // had I/O since the last round
         bool trusted = false;          // its candidate may demote (out of probation)
@@ -212,6 +225,7 @@ private:
         std::vector<double> cost;
         std::vector<double> recent;            // decayed with the short half-life
         std::vector<double> round_cost;        // since the last round, undecayed
+        std::vector<double> streak_lead;       // µs cheaper than `choice` over the streak
         std::vector<std::uint64_t> followed;   // rounds spent following each candidate
         std::vector<StrategySwitch> switches;  // in time order
     };
@@ -221,12 +235,20 @@ private:
     LunState& lun_state(LunId lun, std::uint64_t now_us);
     // Adds the migration charges ghost `i` has made since the last call to its LUNs' costs.
     void charge(std::size_t i, std::uint64_t now_us);
+    // The cost (µs) of moving LUN `lun`'s placement in `real` to candidate `i`'s shadow
+    // placement, times switch_charge: its promotions at migration_cost_us each, plus the lead
+    // forgone while the channel runs them (`lead_per_us` µs of lead per µs, for as long as the
+    // channel takes to move them at its bandwidth).
+    double switch_cost(LunId lun, std::size_t i, const PlacementView& real,
+                       double lead_per_us) const;
 
     std::string name_;
     std::vector<std::string> names_;
     std::vector<std::unique_ptr<PlacementPolicy>> live_;
     std::vector<GhostPlacement> ghosts_;
     SelectorParams params_;
+    ChannelSpec channel_;
+    std::uint64_t last_round_us_ = 0;      // when the last round was planned
     std::vector<std::size_t> references_;  // indices of params_.references; empty: no probation
     std::vector<bool> followable_;         // per candidate
     std::size_t first_ = 0;                // the first followable candidate, where a LUN starts

@@ -386,7 +386,6 @@ TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
 class FixedSetPolicy final : public PlacementPolicy {
 public:
     using Range = std::pair<ExtentIndex, ExtentIndex>;  // first, count
-    FixedSetPolicy(ExtentIndex first, ExtentIndex count) : ranges_{{first, count}} {}
     explicit FixedSetPolicy(std::vector<Range> ranges) : ranges_(std::move(ranges)) {}
     std::string_view name() const override { return "fixed"; }
     void observe(const IoEvent&) override {}
@@ -407,6 +406,22 @@ private:
     std::vector<Range> ranges_;
 };
 
+// A candidate that keeps the ranges of extents `ranges` in the fastest tier.
+struct FixedSet {
+    std::string name;
+    std::vector<FixedSetPolicy::Range> ranges;
+};
+
+// A selector over fixed-set candidates (the first is where the LUN starts), on `c`'s channel.
+StrategySelector fixed_set_selector(const std::vector<FixedSet>& sets, const ReplayConfig& c,
+                                    SelectorParams params = {}) {
+    std::vector<StrategySelector::Candidate> candidates;
+    for (const FixedSet& set : sets)
+        candidates.push_back(
+            {set.name, [ranges = set.ranges] { return std::make_unique<FixedSetPolicy>(ranges); }});
+    return StrategySelector("selector", candidates, c.channel(), std::move(params));
+}
+
 TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     // Steady reads of extents 0-4 (candidate "a" keeps them fast) for 200 s, and one 5 s
     // burst on extents 100-104 ("b" keeps those fast) at 120 s. The burst leaves "b" ahead in
@@ -418,10 +433,7 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
         events.push_back(scattered_read_at(t + 1, 100 + t % 5));
     sort_by_time(events);
     const ReplayConfig c = standard_replay_config(events, 0.5);
-    StrategySelector selector("selector",
-                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
-                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
-                              c.channel());
+    StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c);
     replay(c, events, selector);
     EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0))
         << "the burst must leave b ahead in the window";
@@ -429,21 +441,74 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     EXPECT_EQ(selector.choice(0), 0u);
 }
 
-TEST(StrategySelector, AHandfulOfIosConfirmsNoSwitch) {
-    // A near-idle LUN: one read every 5 s of extents 100-104 for 20 minutes ("b" keeps them
-    // fast, "a" does not). "b" is ahead every round with I/O, but 240 reads are too few to bet
-    // the placement on: the next burst would be served by whatever the selector followed.
+// One read every 2 s of extents 100-104 in turn, for 20 minutes: a near-idle LUN, 600 reads,
+// too few for confirm_ios.
+std::vector<IoEvent> near_idle_reads() {
     std::vector<IoEvent> events;
-    for (std::uint64_t t = 0; t < 1'200'000'000; t += 5'000'000)
-        events.push_back(scattered_read_at(t, 100 + (t / 5'000'000) % 5));
-    const ReplayConfig c = standard_replay_config(events, 0.5);
-    StrategySelector selector("selector",
-                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
-                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
-                              c.channel());
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 2'000'000)
+        events.push_back(scattered_read_at(t, 100 + (t / 2'000'000) % 5));
+    return events;
+}
+
+// The standard scenario with unlimited fast tiers and free shadow migrations: only a switch
+// pays for moving data.
+std::pair<ReplayConfig, SelectorParams> unlimited_fast_tiers(const std::vector<IoEvent>& events) {
+    ReplayConfig c = standard_replay_config(events, 1.0);
+    const double home = c.tiers.at(c.default_home).spec.read_latency_us;
+    for (auto& t : c.tiers)
+        if (t.spec.read_latency_us < home) t.spec.capacity_bytes = 0;
+    SelectorParams params;
+    params.migration_charge = 0;
+    return {c, params};
+}
+
+TEST(StrategySelector, ANearIdleLunFollowsAChallengerWhoseLeadPaysForItsSwitch) {
+    // "b" keeps the five extents read fast, "a" does not: b serves every read 7.8 ms faster.
+    // Following b means promoting 5 extents (about 41 ms of transfers and a tenth of a second of
+    // the channel), which b's lead pays within a few reads: the selector follows b, though the
+    // LUN has far fewer I/Os than confirm_ios.
+    const auto events = near_idle_reads();
+    const auto [c, params] = unlimited_fast_tiers(events);
+    StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c, params);
     replay(c, events, selector);
-    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0) * 0.97);
+    EXPECT_EQ(selector.choice(0), 1u);
+    const auto report = selector.selection();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_EQ(report->luns.size(), 1u);
+    ASSERT_EQ(report->luns[0].switches.size(), 1u);
+    EXPECT_LE(report->luns[0].switches[0].time_us, 300'000'000u);
+}
+
+TEST(StrategySelector, ANearIdleLunDoesNotFollowAChallengerWhoseLeadDoesNotPayForItsSwitch) {
+    // The same reads, but "b" also keeps 1,000 extents nobody reads fast: following it means
+    // promoting 1,005 extents, 8 s of transfers and 20 s of the channel, and b's lead of about
+    // 4 ms a second would take more than the 20 minutes to pay for that. A handful of reads is
+    // no reason to re-place that much data: no switch, though b leads the window all along.
+    const auto events = near_idle_reads();
+    const auto [c, params] = unlimited_fast_tiers(events);
+    StrategySelector selector =
+        fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}, {1000, 1000}}}}, c, params);
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0) * 0.97)
+        << "b must lead the window by more than the margin";
     EXPECT_EQ(selector.switches(), 0u);
+    EXPECT_EQ(selector.choice(0), 0u);
+}
+
+TEST(StrategySelector, ABusyLunSwitchesOnItsIosWhateverTheSwitchCosts) {
+    // 50 reads a second of extents 100-104 for 200 s: the streak spans confirm_ios I/Os within
+    // seconds, which confirms the switch to "b" though its 1,005 promotions cost more than its
+    // lead by then (b's live instance plans against the real placement, it does not copy its
+    // shadow's).
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 200'000'000; t += 20'000)
+        events.push_back(scattered_read_at(t + 1, 100 + (t / 20'000) % 5));
+    const auto [c, params] = unlimited_fast_tiers(events);
+    StrategySelector selector =
+        fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}, {1000, 1000}}}}, c, params);
+    replay(c, events, selector);
+    EXPECT_EQ(selector.choice(0), 1u);
+    EXPECT_EQ(selector.switches(), 1u);
 }
 
 TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
@@ -459,10 +524,7 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
         events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 500 % 5));
     sort_by_time(events);
     const ReplayConfig c = standard_replay_config(events, 0.5);
-    StrategySelector selector("selector",
-                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
-                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }}},
-                              c.channel());
+    StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c);
     replay(c, events, selector);
     const auto report = selector.selection();
     ASSERT_TRUE(report.has_value());
@@ -477,7 +539,8 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
 
 TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
     // Extents 200-204 are read three times a second for 300 s (too few reads to confirm a
-    // switch): "c", which keeps them and four of the five burst extents fast, leads the window.
+    // switch; no lead confirms one either, switch_charge 0): "c", which keeps them and four of
+    // the five burst extents fast, leads the window.
     // Then a burst of 1,000 reads a second on extents 100-104 for 8 s: "b", which keeps all five
     // fast, serves it best, but c's lead from before the burst keeps it first in the window
     // while the burst is confirmed. The selector must go straight to b, not through c.
@@ -489,15 +552,10 @@ TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
         events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 1'000 % 5));
     sort_by_time(events);
     const ReplayConfig c = standard_replay_config(events, 0.7);
-    StrategySelector selector("selector",
-                              {{"a", [] { return std::make_unique<FixedSetPolicy>(0, 5); }},
-                               {"b", [] { return std::make_unique<FixedSetPolicy>(100, 5); }},
-                               {"c",
-                                [] {
-                                    return std::make_unique<FixedSetPolicy>(
-                                        std::vector<FixedSetPolicy::Range>{{200, 5}, {100, 4}});
-                                }}},
-                              c.channel());
+    SelectorParams params;
+    params.switch_charge = 0;
+    StrategySelector selector = fixed_set_selector(
+        {{"a", {{0, 5}}}, {"b", {{100, 5}}}, {"c", {{200, 5}, {100, 4}}}}, c, params);
     replay(c, events, selector);
     const auto report = selector.selection();
     ASSERT_TRUE(report.has_value());
