@@ -448,7 +448,7 @@ EOF
   wait_for 60 has_tcmu_name || fail "tcmu-runner (ceph-iscsi) did not register on D-Bus"
   grep -q 'rbdtier: registered as subtype rbd' /var/log/tcmu-runner.log ||
     fail "our handler did not register as subtype rbd: $(grep -m3 -i 'rbd' /var/log/tcmu-runner.log)"
-  # api PATH METHOD [curl args]: a REST call as gwcli and the dashboard make it; prints the
+  # api METHOD PATH [curl args]: a REST call as gwcli and the dashboard make it; prints the
   # reply's body, fails unless HTTP 200.
   api() {
     local method=$1 path=$2 out code
@@ -460,14 +460,17 @@ EOF
     [[ $code == 200 ]] || { echo "$method /api/$path: HTTP $code: $out"; return 1; }
     echo "$out"
   }
-  api_up() { api GET _ping; }
+  api_up_or_gone() { gone "$API_PID" || api GET _ping; }
   start_api() { # rbd-target-api as its systemd unit runs it (logging to stderr: no syslog here)
     local t
     t=$(now_ms)
     rbd-target-api >>/var/log/rbd-target-api.out 2>&1 &
     API_PID=$!
-    wait_for 180 api_up || fail "rbd-target-api did not answer within 180 s: $(tail -5 /var/log/rbd-target-api.out)"
-    gone "$API_PID" && fail "rbd-target-api exited: $(tail -5 /var/log/rbd-target-api.out)"
+    wait_for 180 api_up_or_gone || fail "rbd-target-api did not answer within 180 s: $(tail -5 /var/log/rbd-target-api.out)"
+    if gone "$API_PID"; then
+      API_PID=""
+      fail "rbd-target-api exited: $(tail -5 /var/log/rbd-target-api.out)"
+    fi
     API_START_MS=$(($(now_ms) - t))
   }
   start_api
@@ -522,7 +525,7 @@ for so in RTSRoot().storage_objects:
   record gw_backstore "$backstore"
   opened_gw() { grep -q "rbdtier $GW_DISK: opened: .*tiers $GW_TIERS; policy reactive" /var/log/tcmu-runner.log; }
   wait_for 10 opened_gw ||
-    fail "no tiered open of $GW_DISK by rbdtier: $(grep -m3 "$GW_DISK" /var/log/tcmu-runner.log)"
+    fail "no tiered open of $GW_DISK by rbdtier: $(grep -m3 -e "$GW_DISK" -e 'subtype rbd' /var/log/tcmu-runner.log)"
   record gw_log "$(grep -m1 "rbdtier $GW_DISK: opened: " /var/log/tcmu-runner.log | sed 's/.*rbdtier //')"
   out=$(python3 /e2e/initiators.py luns "$ASOK") || fail "admin socket (ceph-iscsi): $out"
   grep -qxF "$GW_DISK" <<<"$out" || fail "the admin socket does not list $GW_DISK: $out"
@@ -582,7 +585,7 @@ for so in RTSRoot().storage_objects:
   record gw_api_restart_ms "$API_START_MS"
   has_gw_backstore || fail "rbd-target-api did not restore the backstore of $GW_DISK"
   wait_for 10 opened_gw ||
-    fail "no tiered open of $GW_DISK by rbdtier after the restart: $(grep -m3 "$GW_DISK" /var/log/tcmu-runner.log)"
+    fail "no tiered open of $GW_DISK by rbdtier after the restart: $(grep -m3 -e "$GW_DISK" -e 'subtype rbd' /var/log/tcmu-runner.log)"
   record gw_restored "$(gw_backstore); $(grep -m1 "rbdtier $GW_DISK: opened: " /var/log/tcmu-runner.log | sed 's/.*rbdtier //')"
   gw_login
   gw_read_compare
