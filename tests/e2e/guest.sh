@@ -27,6 +27,21 @@
 #        handler serves it (its log: "registered as subtype rbd", the LUN opened with the tiers
 #        its image metadata names, RBD_TIERS; its admin socket lists the LUN) and writes a
 #        pattern (seed SEED, RBD_PATTERN_BYTES at offset 0) through iSCSI, read back and compared.
+#   GW_MODE=1 (after RBD_MODE, same boot, handler still subtype rbd): ceph-iscsi 3.5 manages a
+#        LUN. The guest is named GW_NAME (resolving to GW_IP, the portal), /etc/ceph/ceph.conf and
+#        /etc/ceph/iscsi-gateway.cfg (gateway.conf in GW_CONFIG_POOL, API user GW_API_USER,
+#        minimum_gateways 1) are written, tcmu-runner and rbd-target-api started. Through the REST
+#        API (curl, as gwcli and the dashboard call it) it creates the target GW_TARGET_IQN and the
+#        gateway; `gwcli /disks create` the disk GW_POOL/GW_IMAGE (an existing image whose
+#        metadata tiers it: GW_TIERS, reactive); the API adds it to the target and gives
+#        INITIATOR_IQN an ACL for it; GET /api/config must show all four. Proves our handler serves
+#        ceph-iscsi's user:rbd backstore (its tiered "opened:" log line, its admin socket), logs in
+#        to GW_IP, writes a pattern (seed GW_SEED, GW_PATTERN_BYTES at offset 0) and reads it
+#        until the admin socket shows an extent away from home (MOVE_WAIT_SECONDS at most). Then
+#        stops rbd-target-api (which removes its LIO objects: checked) and tcmu-runner, starts
+#        both, and requires the LUN restored by rbd-target-api from gateway.conf, opened tiered by
+#        our handler again, the pattern read back through a new login. Records the time of each
+#        ceph-iscsi step (gw_*_ms).
 # It serves the RBD image through the real kernel path: LIO (target_core_mod) -> TCMU
 # (target_core_user) -> tcmu-runner -> the handler -> librbd -> the host's cluster, and reaches it as an
 # iSCSI initiator (open-iscsi) on the guest's loopback portal.
@@ -39,6 +54,7 @@ RESULT=/e2e/result
 STEP=init
 TCMU_PID=""
 ISCSID_PID=""
+API_PID="" # ceph-iscsi's rbd-target-api (GW_MODE)
 
 log() { echo "guest: $*"; }
 record() { echo "$1=${2//$'\n'/ | }" >>"$RESULT"; } # one line per key
@@ -82,10 +98,14 @@ on_exit() {
   fi
   # Leave the target as found so that the image is closed cleanly (releases its RBD lock).
   iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
+  if [[ -n $API_PID ]]; then
+    kill "$API_PID" 2>/dev/null && wait_for 60 gone "$API_PID"
+  fi
   python3 /e2e/target.py clear >/dev/null 2>&1 || true
   [[ -n $TCMU_PID ]] && kill "$TCMU_PID" 2>/dev/null && wait_for 20 gone "$TCMU_PID"
   [[ -n $ISCSID_PID ]] && kill "$ISCSID_PID" 2>/dev/null
   cp /var/log/tcmu-runner.log /e2e/tcmu-runner.log 2>/dev/null || true
+  cp /var/log/rbd-target-api.out /e2e/rbd-target-api.out 2>/dev/null || true
   sync
 }
 trap on_exit EXIT
@@ -393,6 +413,190 @@ if ((${RBD_MODE:-0})); then
   python3 /e2e/target.py clear || fail "target clear (user:rbd)"
   kill "$TCMU_PID"
   wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner (rbd mode) did not stop"
+  TCMU_PID=""
+  phase_end
+fi
+
+if ((${GW_MODE:-0})); then
+  # ceph-iscsi's own management of the LUN: rbd-target-api (the REST API gwcli and the Ceph
+  # dashboard call) and gwcli create the target, this gateway, the disk and the client ACL; our
+  # handler, still subtype rbd with handler_rbd.so diverted, serves the user:rbd backstore that
+  # ceph-iscsi makes; then both are restarted and ceph-iscsi restores the LUN from its
+  # gateway.conf object.
+  phase_start gateway_api
+  # What ceph-iscsi needs of the host: a name that resolves to the portal's address (its
+  # gateways are named by socket.getfqdn()), /etc/ceph/ceph.conf, iscsi-gateway.cfg.
+  hostname "$GW_NAME"
+  echo "$GW_NAME" >/etc/hostname
+  printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n%s %s\n' "$GW_IP" "$GW_NAME" >/etc/hosts
+  cp /e2e/ceph.conf /etc/ceph/ceph.conf
+  cat >/etc/ceph/iscsi-gateway.cfg <<EOF
+[config]
+cluster_client_name = client.admin
+pool = $GW_CONFIG_POOL
+minimum_gateways = 1
+trusted_ip_list = $GW_IP,127.0.0.1
+api_secure = false
+api_user = $GW_API_USER
+api_password = $GW_API_PASSWORD
+log_to_stderr = true
+log_to_file = false
+EOF
+  : >/var/log/tcmu-runner.log
+  tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
+  TCMU_PID=$!
+  wait_for 60 has_tcmu_name || fail "tcmu-runner (ceph-iscsi) did not register on D-Bus"
+  grep -q 'rbdtier: registered as subtype rbd' /var/log/tcmu-runner.log ||
+    fail "our handler did not register as subtype rbd: $(grep -m3 -i 'rbd' /var/log/tcmu-runner.log)"
+  # api METHOD PATH [curl args]: a REST call as gwcli and the dashboard make it; prints the
+  # reply's body, fails unless HTTP 200.
+  api() {
+    local method=$1 path=$2 out code
+    shift 2
+    out=$(curl -sS -u "$GW_API_USER:$GW_API_PASSWORD" -X "$method" -w '\n%{http_code}' "$@" \
+      "http://127.0.0.1:5000/api/$path" 2>&1) || { echo "$method /api/$path: $out"; return 1; }
+    code=${out##*$'\n'}
+    out=${out%$'\n'*}
+    [[ $code == 200 ]] || { echo "$method /api/$path: HTTP $code: $out"; return 1; }
+    echo "$out"
+  }
+  api_up_or_gone() { gone "$API_PID" || api GET _ping; }
+  start_api() { # rbd-target-api as its systemd unit runs it (logging to stderr: no syslog here)
+    local t
+    t=$(now_ms)
+    rbd-target-api >>/var/log/rbd-target-api.out 2>&1 &
+    API_PID=$!
+    wait_for 180 api_up_or_gone || fail "rbd-target-api did not answer within 180 s: $(tail -5 /var/log/rbd-target-api.out)"
+    if gone "$API_PID"; then
+      API_PID=""
+      fail "rbd-target-api exited: $(tail -5 /var/log/rbd-target-api.out)"
+    fi
+    API_START_MS=$(($(now_ms) - t))
+  }
+  start_api
+  record gw_api_start_ms "$API_START_MS"
+  log "rbd-target-api answers after $API_START_MS ms"
+  GW_DISK=$GW_POOL/$GW_IMAGE
+  t=$(now_ms)
+  out=$(api PUT "target/$GW_TARGET_IQN") || fail "create the target: $out"
+  out=$(api PUT "gateway/$GW_TARGET_IQN/$GW_NAME" -d "ip_address=$GW_IP") || fail "create the gateway: $out"
+  record gw_api_target_gateway_ms "$(($(now_ms) - t))"
+  # The disk through gwcli, as an admin types it; gwcli in batch mode exits 0 and logs errors only
+  # to ~/gwcli.log, so its effect is checked in the API's view of the configuration.
+  t=$(now_ms)
+  gwcli /disks create "pool=$GW_POOL" "image=$GW_IMAGE" "size=$((GW_LUN_SIZE >> 20))M" >/tmp/gwcli.out 2>&1 ||
+    fail "gwcli /disks create: $(tail -5 /tmp/gwcli.out)"
+  record gw_gwcli_disk_create_ms "$(($(now_ms) - t))"
+  out=$(api GET "disk/$GW_POOL/$GW_IMAGE") ||
+    fail "gwcli /disks create did not define $GW_DISK: $out; $(tail -5 /root/gwcli.log 2>/dev/null)"
+  t=$(now_ms)
+  out=$(api PUT "targetlun/$GW_TARGET_IQN" -d "disk=$GW_DISK") || fail "add the disk to the target: $out"
+  out=$(api PUT "client/$GW_TARGET_IQN/$INITIATOR_IQN") || fail "create the client: $out"
+  out=$(api PUT "clientlun/$GW_TARGET_IQN/$INITIATOR_IQN" -d "disk=$GW_DISK") ||
+    fail "map the disk to the client: $out"
+  record gw_api_lun_client_ms "$(($(now_ms) - t))"
+  # The configuration as gwcli and the dashboard read it (`gwcli ls` would also show the pools,
+  # which needs `ceph df`, a mgr command: the test cluster runs no mgr).
+  out=$(api GET config) || fail "read the configuration: $out"
+  out=$(python3 -c '
+import json, sys
+c = json.loads(sys.stdin.read())
+disk, target, gateway, client = sys.argv[1:]
+t = c["targets"].get(target, {})
+if c["disks"].get(disk, {}).get("backstore") != "user:rbd" or disk not in t.get("disks", {}) \
+        or gateway not in t.get("portals", {}) or disk not in t.get("clients", {}).get(client, {}).get("luns", {}):
+    sys.exit("not all of " + " ".join(sys.argv[1:]) + " in it: " + json.dumps(c))
+wwn = c["disks"][disk]["wwn"]
+print(f"disk {disk} (user:rbd, wwn {wwn}) in target {target} on {gateway}, client {client}")
+' "$GW_DISK" "$GW_TARGET_IQN" "$GW_NAME" "$INITIATOR_IQN" <<<"$out" 2>&1) || fail "ceph-iscsi's configuration: $out"
+  log "ceph-iscsi's configuration: $out"
+  record gw_config "$out"
+  # What ceph-iscsi made in LIO: a user:rbd backstore with handler_rbd's cfgstring.
+  gw_backstore() { python3 -c '
+import sys
+from rtslib_fb import RTSRoot
+for so in RTSRoot().storage_objects:
+    if so.plugin == "user" and (so.config or "").startswith("rbd/" + sys.argv[1] + ";"):
+        print(so.name, so.config)
+' "$GW_DISK"; }
+  has_gw_backstore() { [[ -n $(gw_backstore) ]]; }
+  has_gw_backstore || fail "no user:rbd backstore of $GW_DISK in LIO"
+  backstore=$(gw_backstore)
+  record gw_backstore "$backstore"
+  opened_gw() { grep -q "rbdtier $GW_DISK: opened: .*tiers $GW_TIERS; policy reactive" /var/log/tcmu-runner.log; }
+  wait_for 10 opened_gw ||
+    fail "no tiered open of $GW_DISK by rbdtier: $(grep -m3 -e "$GW_DISK" -e 'subtype rbd' /var/log/tcmu-runner.log)"
+  record gw_log "$(grep -m1 "rbdtier $GW_DISK: opened: " /var/log/tcmu-runner.log | sed 's/.*rbdtier //')"
+  out=$(python3 /e2e/initiators.py luns "$ASOK") || fail "admin socket (ceph-iscsi): $out"
+  grep -qxF "$GW_DISK" <<<"$out" || fail "the admin socket does not list $GW_DISK: $out"
+  phase_end
+
+  phase_start gateway_io
+  # gw_login: logs in to ceph-iscsi's portal and sets DISK to the LUN.
+  # The default iface only: INITIATOR_IQN has the ACL (the initiators phase's iface e2e-b has
+  # none, and the target refuses it).
+  gw_login() {
+    iscsiadm -m discovery -t sendtargets -p "$GW_IP:3260" -I default >/dev/null || fail "discovery ($GW_IP)"
+    iscsiadm -m node -T "$GW_TARGET_IQN" -p "$GW_IP:3260" -I default --login >/dev/null ||
+      fail "login ($GW_TARGET_IQN)"
+    DISK=""
+    wait_for 60 find_disk || fail "no LIO disk appeared ($GW_TARGET_IQN)"
+    find_disk
+    bytes=$(blockdev --getsize64 "$DISK")
+    ((bytes == GW_LUN_SIZE)) || fail "ceph-iscsi's disk size $bytes != $GW_LUN_SIZE"
+  }
+  gw_read_compare() { # reads the pattern back through the LUN and compares
+    dd if="$DISK" of=/tmp/readback_gw bs=1M count="$GW_PATTERN_BYTES" iflag=direct,count_bytes \
+      status=none || fail "dd read ($GW_TARGET_IQN)"
+    cmp /tmp/pattern_gw /tmp/readback_gw || fail "pattern read back differs ($GW_TARGET_IQN)"
+  }
+  gw_login
+  python3 /e2e/pattern.py write "$GW_SEED" "$GW_PATTERN_BYTES" /tmp/pattern_gw
+  dd if=/tmp/pattern_gw of="$DISK" bs=1M oflag=direct conv=fsync status=none || fail "dd write ($GW_TARGET_IQN)"
+  gw_read_compare
+  # The reactive policy promotes what is read: read until an extent is in the tier.
+  reads=0
+  deadline=$(($(date +%s) + MOVE_WAIT_SECONDS))
+  until out=$(python3 /e2e/initiators.py away "$ASOK" "$GW_DISK"); do
+    (($(date +%s) < deadline)) || fail "no extent of $GW_DISK left home within ${MOVE_WAIT_SECONDS}s of reads: $out"
+    gw_read_compare
+    reads=$((reads + 1))
+  done
+  gw_read_compare
+  log "$GW_DISK after $reads reads: $out"
+  record gw_placement "after $reads reads: $out"
+  iscsiadm -m node -T "$GW_TARGET_IQN" -p "$GW_IP:3260" -I default --logout >/dev/null || fail "logout ($GW_TARGET_IQN)"
+  phase_end
+
+  phase_start gateway_restart
+  # As at a gateway's reboot: rbd-target-api's stop removes its LIO objects, tcmu-runner stops;
+  # both start again and rbd-target-api restores the LUN from its gateway.conf object.
+  kill "$API_PID"
+  wait_for 60 gone "$API_PID" || fail "rbd-target-api did not stop"
+  API_PID=""
+  ! has_gw_backstore || fail "the backstore of $GW_DISK is still in LIO after rbd-target-api stopped"
+  kill "$TCMU_PID"
+  wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner (ceph-iscsi) did not stop"
+  : >/var/log/tcmu-runner.log
+  tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
+  TCMU_PID=$!
+  wait_for 60 has_tcmu_name || fail "tcmu-runner (restart) did not register on D-Bus"
+  start_api
+  record gw_api_restart_ms "$API_START_MS"
+  has_gw_backstore || fail "rbd-target-api did not restore the backstore of $GW_DISK"
+  wait_for 10 opened_gw ||
+    fail "no tiered open of $GW_DISK by rbdtier after the restart: $(grep -m3 -e "$GW_DISK" -e 'subtype rbd' /var/log/tcmu-runner.log)"
+  record gw_restored "$(gw_backstore); $(grep -m1 "rbdtier $GW_DISK: opened: " /var/log/tcmu-runner.log | sed 's/.*rbdtier //')"
+  gw_login
+  gw_read_compare
+  out=$(python3 /e2e/initiators.py away "$ASOK" "$GW_DISK") || fail "after the restart: $out"
+  record gw_after_restart "pattern read back through $DISK; $out"
+  iscsiadm -m node -T "$GW_TARGET_IQN" -p "$GW_IP:3260" -I default --logout >/dev/null || fail "logout ($GW_TARGET_IQN, restored)"
+  kill "$API_PID"
+  wait_for 60 gone "$API_PID" || fail "rbd-target-api did not stop"
+  API_PID=""
+  kill "$TCMU_PID"
+  wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner (ceph-iscsi) did not stop"
   TCMU_PID=""
   phase_end
 fi

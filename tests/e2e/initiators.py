@@ -12,6 +12,9 @@
 #       prints one summary line; exit 1 with the reason when not.
 #   initiators.py luns ASOK
 #       prints the name of each LUN the handler serves (`lun list`), one a line.
+#   initiators.py away ASOK LUN
+#       prints where the LUN's extents are (`lun show`: "away N; POOL=EXTENTS ..."); exit 0 when
+#       at least one extent is away from home, 1 when none is.
 # Exits 2 on a usage error or when the socket cannot be asked.
 import json
 import socket
@@ -106,8 +109,18 @@ def luns(asok):
     return 0
 
 
+def away(asok, lun):
+    show = ask(asok, {"prefix": "lun show", "lun": lun, "format": "json"})
+    tiers = " ".join(f"{t['pool']}{' (home)' if t.get('home') else ''}={t['extents']}"
+                     for t in show.get("tiers", []))
+    print(f"away {show.get('extents_away', 0)}; {tiers}")
+    return 0 if show.get("extents_away", 0) > 0 else 1
+
+
 def main():
     try:
+        if len(sys.argv) == 4 and sys.argv[1] == "away":
+            return away(sys.argv[2], sys.argv[3])
         if len(sys.argv) == 3 and sys.argv[1] == "luns":
             return luns(sys.argv[2])
         if len(sys.argv) == 6 and sys.argv[1] == "wait":
@@ -117,7 +130,7 @@ def main():
     except (OSError, ValueError, KeyError) as e:
         print(f"cannot ask the admin socket: {e}")
         return 2
-    print(__doc__ or "usage: initiators.py wait|check|luns ...", file=sys.stderr)
+    print(__doc__ or "usage: initiators.py wait|check|luns|away ...", file=sys.stderr)
     return 2
 
 

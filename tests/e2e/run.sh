@@ -27,6 +27,14 @@
 #   metadata (rbdtier.tiers, rbdtier.policy, set here with `rbd image-meta set`). The guest proves
 #   our handler serves it: its "registered as subtype rbd" and tiered "opened:" log lines, and its
 #   admin socket listing the LUN; a pattern written over iSCSI is then found in the image.
+#   Then ceph-iscsi 3.5 (Debian's package: rbd-target-api, gwcli) manages a third image in that
+#   guest, against this host's cluster, with its gateway.conf object in the home pool: its REST API
+#   and gwcli create the target, the gateway (the guest), the disk (the image, tiered by its
+#   metadata as above) and a client ACL; our handler must serve the user:rbd backstore ceph-iscsi
+#   makes, an extent must move to the tier, and after rbd-target-api and tcmu-runner restart,
+#   ceph-iscsi must restore the LUN from gateway.conf and the pattern read back. The host finds
+#   that pattern with lun_export (an extent away from home) and the disk, target, gateway and
+#   client in gateway.conf.
 #   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
 #   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
 #   which takes the string verbatim (target.py create), and shown with targetcli ls.
@@ -100,9 +108,14 @@ POOL=${POOL:-nvme-a}
 ((${#BAD_CFGSTRINGS[@]} == ${#BAD_CFG_EXPECTS[@]})) || { echo "e2e: FAIL: --bad-cfgstring and --bad-cfg-expect come in pairs" >&2; exit 2; }
 
 # Guest packages. Libraries the handler needs that these lack are copied from the host per run;
-# libtbb12 and libisal2 are there for the rbdtier package's dependencies (--deb).
+# libtbb12 and libisal2 are there for the rbdtier package's dependencies (--deb). ceph-iscsi
+# (rbd-target-api, gwcli) and what it runs: ceph-common (rbd-target-api's start runs
+# `ceph osd blocklist ls`) and curl (the REST calls gwcli and the dashboard make);
+# python3-cffi-backend by name: debootstrap does not resolve the virtual package
+# python3-cryptography depends on.
 GUEST_PACKAGES=(kmod tcmu-runner targetcli-fb python3-rtslib-fb python3-dbus python3-gi open-iscsi
-  dbus fio librbd1 librados2 libtbb12 libisal2 nftables iproute2 procps util-linux python3)
+  dbus fio librbd1 librados2 libtbb12 libisal2 nftables iproute2 procps util-linux python3
+  ceph-iscsi ceph-common curl python3-cffi-backend)
 # Kernel modules the guest loads (with their dependencies).
 GUEST_MODULES=(configfs target_core_mod target_core_user iscsi_target_mod iscsi_tcp libiscsi_tcp libiscsi
   scsi_transport_iscsi sd_mod uio 9p 9pnet_virtio virtio_pci virtio_net nf_tables nft_nat nft_chain_nat
@@ -116,6 +129,7 @@ OWN_CLUSTER_KIND="" # cluster.sh | mini
 IMAGE=""
 RBD_IMAGE=""  # the image served as user:rbd (tiered by its metadata), when TIERED
 RBD_TIER=""   # the tier its metadata names besides home
+GW_IMAGE=""   # the image ceph-iscsi's rbd-target-api and gwcli serve (tiered by its metadata)
 T_START=$(date +%s%3N)
 PHASES=()
 
@@ -180,6 +194,14 @@ cleanup() {
         timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "$MAP_OBJECT" >/dev/null 2>&1
       fi
       timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$RBD_IMAGE" >/dev/null 2>&1
+    fi
+    if [[ -n $GW_IMAGE ]]; then
+      if lun_names "$GW_IMAGE"; then
+        timeout 60 rbd -c "$CEPH_CONF" rm "$RBD_TIER/$TIER_IMAGE" >/dev/null 2>&1
+        timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm "$MAP_OBJECT" >/dev/null 2>&1
+      fi
+      timeout 60 rbd -c "$CEPH_CONF" rm "$POOL/$GW_IMAGE" >/dev/null 2>&1
+      timeout 60 rados -c "$CEPH_CONF" -p "$POOL" rm gateway.conf >/dev/null 2>&1
     fi
   fi
   if [[ -n $OWN_CLUSTER ]]; then
@@ -543,6 +565,17 @@ main() {
     timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$RBD_IMAGE" rbdtier.tiers "$POOL+$RBD_TIER" >/dev/null &&
       timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$RBD_IMAGE" rbdtier.policy reactive >/dev/null ||
       die "rbd image-meta set $POOL/$RBD_IMAGE"
+    # Served by ceph-iscsi (rbd-target-api, gwcli), tiered the same way. Its gateway.conf object
+    # goes in $POOL: none may be there yet.
+    if timeout 60 rados -c "$CEPH_CONF" -p "$POOL" stat gateway.conf >/dev/null 2>&1; then
+      die "$POOL already holds a gateway.conf object (ceph-iscsi's configuration): use another cluster"
+    fi
+    GW_IMAGE=$IMAGE-gw
+    timeout 60 rbd -c "$CEPH_CONF" create --size "${rbd_bytes}B" "$POOL/$GW_IMAGE" ||
+      die "rbd create $POOL/$GW_IMAGE"
+    timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$GW_IMAGE" rbdtier.tiers "$POOL+$RBD_TIER" >/dev/null &&
+      timeout 60 rbd -c "$CEPH_CONF" image-meta set "$POOL/$GW_IMAGE" rbdtier.policy reactive >/dev/null ||
+      die "rbd image-meta set $POOL/$GW_IMAGE"
   fi
   local ports
   ports=$(cluster_ports)
@@ -622,6 +655,19 @@ RBD_LUN_SIZE=$rbd_bytes
 RBD_TIERS='$POOL (home), $RBD_TIER'
 RBD_TARGET_IQN=iqn.2003-01.org.rbdtier:e2e-rbd
 RBD_PATTERN_BYTES=$((1 << 20))
+GW_MODE=$TIERED
+GW_NAME=e2e-gw
+GW_IP=10.0.2.15
+GW_CONFIG_POOL=$POOL
+GW_POOL=$POOL
+GW_IMAGE=$GW_IMAGE
+GW_LUN_SIZE=$rbd_bytes
+GW_TIERS='$POOL (home), $RBD_TIER'
+GW_TARGET_IQN=iqn.2003-01.org.rbdtier:e2e-gw
+GW_API_USER=e2e
+GW_API_PASSWORD=e2e-$seed
+GW_SEED=$((seed + 1))
+GW_PATTERN_BYTES=$((1 << 20))
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
     BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
@@ -695,6 +741,8 @@ EOF
     move_reads) say "guest read and compared the pattern $val times while its extents moved" ;;
     initiators) say "per-initiator view (lun show): $val" ;;
     rbd_mode_*) say "user:rbd: ${key#rbd_mode_}: $val" ;;
+    gw_*_ms) PHASES+=("${key%_ms}=${val}ms") ;;
+    gw_*) say "ceph-iscsi: ${key#gw_}: $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
@@ -708,6 +756,7 @@ EOF
   if [[ $status != PASS ]]; then
     grep -E '^(guest|e2e):|tcmu|error|Error' "$share/guest.log" 2>/dev/null | tail -30 || tail -40 "$TMP/console.log"
     [[ -s $share/tcmu-runner.log ]] && tail -15 "$share/tcmu-runner.log"
+    [[ -s $share/rbd-target-api.out ]] && tail -15 "$share/rbd-target-api.out"
     die "guest: ${status:-no status}"
   fi
 
@@ -762,6 +811,39 @@ print(f"{differ} of {len(sys.argv) - 4}")' "$TMP/image" "$TMP/home" "$extent_byt
       die "pattern written over user:rbd is not in $POOL/$RBD_IMAGE: $why"
     say "user:rbd: pattern found in $POOL/$RBD_IMAGE ($(grep -m1 '^lun_export: extents=' "$TMP/rbd.txt" || true))"
     rm -f "$TMP/rbd.img"
+  fi
+  if [[ -n $GW_IMAGE ]]; then
+    # The LUN ceph-iscsi served: its pattern, read wherever its extents are, one at least away.
+    timeout 120 "$LUN_EXPORT" --conf "$CEPH_CONF" --pool "$POOL" --image "$GW_IMAGE" --out "$TMP/gw.img" \
+      >"$TMP/gw.txt" 2>&1 || die "lun_export $POOL/$GW_IMAGE: $(cat "$TMP/gw.txt")"
+    why=$(python3 "$HERE/pattern.py" check "$((seed + 1))" $((1 << 20)) "$TMP/gw.img" 0) ||
+      die "pattern written through ceph-iscsi's target is not in $POOL/$GW_IMAGE: $why"
+    local gw_summary
+    gw_summary=$(grep -m1 '^lun_export: extents=' "$TMP/gw.txt") || die "lun_export printed no summary"
+    [[ $gw_summary =~ away=[1-9] ]] || die "no extent of $POOL/$GW_IMAGE is away from home: $gw_summary"
+    say "ceph-iscsi: pattern found in $POOL/$GW_IMAGE (${gw_summary#lun_export: })"
+    rm -f "$TMP/gw.img"
+    # ceph-iscsi's own record of the LUN, from which it restored it: its gateway.conf object.
+    timeout 60 rados -c "$CEPH_CONF" -p "$POOL" get gateway.conf "$TMP/gateway.conf" ||
+      die "no gateway.conf object in $POOL"
+    why=$(python3 - "$TMP/gateway.conf" "$POOL/$GW_IMAGE" iqn.2003-01.org.rbdtier:e2e-gw e2e-gw \
+      iqn.2003-01.org.rbdtier:e2e-initiator <<'EOF'
+import json, sys
+path, disk, target, gateway, client = sys.argv[1:]
+c = json.load(open(path))
+d = c["disks"].get(disk)
+if d is None or d.get("backstore") != "user:rbd":
+    sys.exit(f"disk {disk} not in it as user:rbd: {json.dumps(c['disks'])}")
+t = c["targets"].get(target)
+if t is None or disk not in t["disks"] or gateway not in t["portals"]:
+    sys.exit(f"target {target} with {disk} on {gateway} not in it: {json.dumps(c['targets'])}")
+if disk not in t["clients"].get(client, {}).get("luns", {}):
+    sys.exit(f"client {client} of {disk} not in it: {json.dumps(t['clients'])}")
+print(f"gateway.conf epoch {c['epoch']}: disk {disk} ({d['backstore']}, wwn {d['wwn']}, owner {d['owner']}),"
+      f" target {target} on {','.join(t['portals'])}, client {client}")
+EOF
+    ) || die "ceph-iscsi's gateway.conf in $POOL: $why"
+    say "ceph-iscsi: $why"
   fi
   # Self-check: corrupt one byte of the data object that holds it in RADOS and look again.
   local victim
