@@ -58,7 +58,8 @@ LunTiering::LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& mig
       options_(options),
       epoch_(std::chrono::steady_clock::now()),
       ring_(options.event_ring),
-      bucket_(options.bandwidth_bytes_per_s, 0, 0),
+      budget_(options.budget ? options.budget
+                             : std::make_shared<GatewayBudget>(options.bandwidth_bytes_per_s, 1)),
       pins_(gate_.extents(), specs_.size(), 0),
       admission_(AdmissionConfig{images_.object_size(), 0}, capacities(specs_)),
       round_us_(options.round_us) {
@@ -134,7 +135,6 @@ std::uint64_t LunTiering::now_us() const {
 void LunTiering::start() {
     std::lock_guard lock(wake_mutex_);
     if (registration_) return;
-    stopping_ = false;
     stop_requested_.store(false);
     if (!driver_) driver_ = options_.driver ? options_.driver : RoundDriver::shared();
     // The first round is due at once, the next ones round_us after each one ended.
@@ -149,12 +149,16 @@ void LunTiering::stop() {
     std::optional<RoundDriver::Id> registration;
     {
         std::lock_guard lock(wake_mutex_);
-        stopping_ = true;
         registration = std::exchange(registration_, std::nullopt);
     }
-    wake_.notify_all();  // a round waiting for its budget gives up
+    budget_->wake_all();  // a round waiting for its budget gives up
     // Waits for the round in progress, which may need wake_mutex_ until it ends.
     if (registration) driver_->remove(*registration);
+}
+
+void LunTiering::set_paused(bool paused) {
+    paused_.store(paused);
+    if (paused) budget_->wake_all();  // a round waiting for its budget gives up
 }
 
 void LunTiering::run_round() {
@@ -190,21 +194,21 @@ void LunTiering::run_round() {
         return;
     }
 
-    bucket_.refill(now);
-
     std::vector<std::uint64_t> counts;
     std::vector<TierSpec> tiers;
+    double weight = 1;  // the tenant's bandwidth weight, as last sampled
     {
         std::lock_guard lock(mutex_);
         counts = stats_.extents_in_tier;
         tiers = effective_tiers_locked();
+        if (tenant_room_ && tenant_room_->tenant_found) weight = tenant_room_->bandwidth_weight;
     }
     View view(gate_, tiers, images_.object_size(), counts);
     auto planned = policy_->plan(now, view);
     // Pin orders first; the policy hears at once of its orders that pins overrule.
     std::vector<MigrationOrder> overruled;
     std::size_t pin_orders = 0;
-    const auto orders = with_pins(std::move(planned), bucket_.level(), pin_orders, overruled);
+    const auto orders = with_pins(std::move(planned), budget_->bandwidth(), pin_orders, overruled);
     for (const MigrationOrder& o : overruled) policy_->dropped(o, now);
     policy_lock.unlock();
     {
@@ -213,19 +217,31 @@ void LunTiering::run_round() {
         queue_done_.assign(orders.size(), false);
     }
     const std::uint64_t bytes = images_.object_size();
+    auto interrupted = [this] { return paused_.load() || stop_requested_.load(); };
     std::vector<bool> attempted(orders.size(), false);  // handed to the migrator
     for (std::size_t i = 0; i < orders.size(); ++i) {
         // Paused or stopping: the rest of the round waits (it stays in the queue).
-        if (paused_.load() || stop_requested_.load()) break;
-        // Each order starts as soon as the budget has its bytes; what the budget cannot carry
-        // before the next round is due waits for that round's plan.
-        if (!await_tokens(bytes, now + round_us_.load())) {
+        if (interrupted()) break;
+        // Each order starts once the gateway's budget grants it; what the budget cannot grant
+        // before the next round is due waits for that round's plan. The budget has a clock of
+        // its own: the deadline is the time left in this round.
+        const std::uint64_t elapsed = now_us() - now;
+        const std::uint64_t round = round_us_.load();
+        const std::uint64_t deadline = budget_->now_us() + (round > elapsed ? round - elapsed : 0);
+        // Pin orders (an admin's) go before any policy order of the tenant.
+        const double benefit =
+            i < pin_orders ? std::numeric_limits<double>::max() : orders[i].net_benefit;
+        auto grant = budget_->acquire(BudgetRequest{options_.tenant, weight, benefit, bytes},
+                                      deadline, interrupted);
+        if (!grant) {
+            if (interrupted()) break;
             RBDTIER_LOG_LIMITED(
                 log::Level::kDebug, images_.lun_name(),
                 "extent " << orders[i].extent << " to " << images_.pool(orders[i].to)
-                          << " waits: the migration budget (" << bucket_.rate() / (1 << 20)
-                          << " MiB/s) is used up; " << orders.size() - i - 1
-                          << " more orders wait with it for the next round");
+                          << " waits: the migration budget (" << budget_->bandwidth() / (1 << 20)
+                          << " MiB/s, shared by the gateway's tiered LUNs) has no room for it "
+                             "before the next round; "
+                          << orders.size() - i - 1 << " more orders wait with it");
             std::lock_guard lock(mutex_);
             stats_.deferred_bandwidth += orders.size() - i;
             break;
@@ -233,6 +249,7 @@ void LunTiering::run_round() {
         const MigrationOrder& order = orders[i];
         std::unique_lock lock(mutex_);
         if (order.lun != options_.lun || order.extent >= gate_.extents()) {
+            grant->unused();
             queue_done_[i] = true;
             continue;  // not ours
         }
@@ -241,15 +258,16 @@ void LunTiering::run_round() {
         const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
         if (refusal == Refusal::kInvalid || refusal == Refusal::kStale ||
             refusal == Refusal::kPinned) {
+            grant->unused();
             queue_done_[i] = true;
             continue;
         }
         ++stats_.orders;
         if (refusal != Refusal::kNone) {
+            grant->unused();
             refused_locked(order, refusal);
             continue;
         }
-        bucket_.take(static_cast<double>(bytes));
         attempted[i] = true;
         MigrationRecord record;
         record.reason = order.reason;
@@ -285,16 +303,6 @@ void LunTiering::run_round() {
     policy_lock.lock();
     for (std::size_t i = pin_orders; i < orders.size(); ++i)
         if (!attempted[i]) policy_->dropped(orders[i], now_us());
-}
-
-bool LunTiering::await_tokens(std::uint64_t bytes, std::uint64_t deadline_us) {
-    return bucket_.await(
-        static_cast<double>(bytes), deadline_us, [this] { return now_us(); },
-        [this](std::uint64_t wait_us) {
-            std::unique_lock lock(wake_mutex_);
-            return !wake_.wait_for(lock, std::chrono::microseconds(wait_us),
-                                   [this] { return stopping_; });
-        });
 }
 
 std::vector<MigrationOrder> LunTiering::with_pins(std::vector<MigrationOrder> orders,
@@ -397,16 +405,6 @@ std::vector<bool> LunTiering::pools_full() const {
     return full;
 }
 
-void LunTiering::set_bandwidth(double bytes_per_s) {
-    const double before = bucket_.rate();
-    bucket_.set_rate(bytes_per_s);
-    if (before != bytes_per_s) {
-        RBDTIER_LOG_INFO(images_.lun_name(), "migration budget " << bytes_per_s / (1 << 20)
-                                                                 << " MiB/s (was "
-                                                                 << before / (1 << 20) << ")");
-    }
-}
-
 void LunTiering::set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor) {
     monitor_ = std::move(monitor);
     next_sample_us_ = 0;
@@ -432,10 +430,7 @@ void LunTiering::sample_resources(std::uint64_t now) {
             problem = "tenant: " + r.status().message();
         }
     }
-    std::function<void()> weight_listener;
     std::unique_lock lock(mutex_);
-    if (room && (!tenant_room_ || tenant_room_->bandwidth_weight != room->bandwidth_weight))
-        weight_listener = weight_listener_;
     if (room && (!tenant_room_ || tenant_room_->tenant_found != room->tenant_found ||
                  tenant_room_->quota != room->quota ||
                  tenant_room_->bandwidth_weight != room->bandwidth_weight)) {
@@ -488,19 +483,12 @@ void LunTiering::sample_resources(std::uint64_t now) {
         }
         tenant_room_ = std::move(room);
     }
-    lock.unlock();
-    if (weight_listener) weight_listener();
 }
 
 void LunTiering::replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us) {
     std::lock_guard policy_lock(policy_mutex_);
     policy_ = std::move(policy);
     round_us_.store(round_us);
-}
-
-void LunTiering::set_tenant_weight_listener(std::function<void()> listener) {
-    std::lock_guard lock(mutex_);
-    weight_listener_ = std::move(listener);
 }
 
 void LunTiering::refused_locked(const MigrationOrder& order, Refusal refusal) {

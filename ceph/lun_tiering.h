@@ -10,19 +10,22 @@
 // out one after another with the ExtentMigrator. Whether each order may start is decided by
 // engine/admission.h at the moment it would start (stale or invalid orders, pins, a tier's capacity
 // of extents away from home, a full pool, the tenant's quota), the same rule the replay simulator
-// applies; what is physical stays here: a migration bandwidth budget (a TokenBucket, one second
-// deep): each order starts as soon as the bucket holds its bytes, and what the budget cannot carry
-// before the next round is due is left to that round's plan (the executor model of
-// engine/migration_channel.h, which replays use). The policy hears of each completed move
-// (migrated()) and, at the end of the round, of each of its orders not handed to the migrator
-// (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as a
-// replay tells it; every attempt is kept in the migration history. Tier ids are the TierImages
+// applies; what is physical stays here: each order asks the gateway's migration budget
+// (engine/gateway_budget.h, shared by every tiered LUN of the gateway: one token bucket one second
+// deep and a limit on migrations at once) for one extent, stating the LUN's tenant, the tenant's
+// bandwidth weight and the order's net benefit (pin orders: the highest), and starts when it is
+// granted; what the budget cannot grant before the next round is due is left to that round's plan
+// (the executor model of engine/migration_channel.h, which replays use). The policy hears of each
+// completed move (migrated()) and, at the end of the round, of each of its orders not handed to the
+// migrator (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as
+// a replay tells it; every attempt is kept in the migration history. Tier ids are the TierImages
 // indexes (0 = home). Times are microseconds on the steady clock since the LunTiering was made
 // (now_us()). stop() (or the destructor) ends the rounds: a round in progress stops after its
 // migration in progress, and stop() returns once it ended (so the LUN's images, gate and
 // migrator may go then); set_paused(true) stops a round after its migration in progress too.
 // A round holds its worker while it migrates and while it waits for its budget (never past the
-// next round's due time): with more such rounds than workers, the others' rounds start late.
+// next round's due time; a stop or a pause wakes it): with more such rounds than workers, the
+// others' rounds start late.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -32,7 +35,8 @@
 // refused) until it is released; it covers extents added by a resize too.
 // Resources (optional, set before start()): every resource_interval_us a round samples
 // the tier pools' usage (ResourceMonitor) and re-reads the LUN's tenant and what its other LUNs
-// hold (a TenantRoom source), and hands both to the admission: a tier whose pool is full takes no
+// hold (a TenantRoom source; its bandwidth weight goes with the LUN's requests to the budget),
+// and hands both to the admission: a tier whose pool is full takes no
 // more extents; a tier takes no more than the tenant's quota there allows (its other LUNs'
 // usage, measured on the cluster, plus this LUN's own, known exactly) nor more than its own
 // capacity: the smallest limit wins. The policy sees the same limits as the tiers'
@@ -49,7 +53,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -67,16 +70,20 @@
 #include "ceph/tier_images.h"
 #include "engine/admission.h"
 #include "engine/event_ring.h"
+#include "engine/gateway_budget.h"
 #include "engine/placement_policy.h"
 #include "engine/round_driver.h"
-#include "engine/token_bucket.h"
 
 namespace rbdtier::ceph {
 
 struct LunTieringOptions {
     LunId lun = 0;  // the LUN's id for the policy: 24 bits (engine/extent_key.h)
     std::uint64_t round_us = 1'000'000;
+    // The migration budget the LUN draws from: the gateway's, shared with its other LUNs (null:
+    // one of the LUN's own, of bandwidth_bytes_per_s, one migration at a time).
+    std::shared_ptr<GatewayBudget> budget;
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::string tenant;  // the LUN's tenant in the budget ("": none)
     std::size_t event_ring = 1 << 16;
     std::size_t history = 4096;  // migration records kept
     // Where the rounds run (null: RoundDriver::shared(), the process's).
@@ -131,14 +138,13 @@ public:
 
     void start();
     void stop();
-    void set_paused(bool paused) { paused_.store(paused); }
-    // The migration bandwidth budget from the next round on (bytes/s; the token bucket keeps
-    // at most one second of it). The policy plans with the budget it was made with; what
-    // exceeds this one is deferred. A new budget is logged.
-    void set_bandwidth(double bytes_per_s);
-    double bandwidth() const { return bucket_.rate(); }
-    // Share of the budget used over the last `window_us`: bytes moved by migrations that ended
-    // within it, over what the budget allowed in it (0 when the budget is 0).
+    // Paused: a round waiting for its budget gives up, one migrating stops after that move.
+    void set_paused(bool paused);
+    // The budget the LUN draws from, and its bandwidth (bytes/s).
+    const std::shared_ptr<GatewayBudget>& budget() const { return budget_; }
+    double bandwidth() const { return budget_->bandwidth(); }
+    // Share of the budget this LUN used over the last `window_us`: bytes it moved by migrations
+    // that ended within it, over what the budget allowed in it (0 when the budget is 0).
     double budget_use(std::uint64_t window_us = 10'000'000) const;
 
     std::uint64_t now_us() const;
@@ -155,9 +161,6 @@ public:
     // Set before start(). The monitor's pools must be the TierImages' pools, in their order.
     void set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor);
     void set_tenant_room_source(TenantRoomSource source);
-    // Called in a round, with no lock held, when a tenant sample brings a bandwidth
-    // weight other than the last known one (the first sample included). Any time; null: none.
-    void set_tenant_weight_listener(std::function<void()> listener);
     std::optional<ResourceSample> resources() const;  // the last sample, if any
     std::optional<TenantRoom> tenant_room() const;    // the last known, if any
     // The tiers as the policy sees them now: capacity_bytes lowered to what the pools and the
@@ -215,9 +218,6 @@ private:
     void follow_placement(std::uint64_t now);
     // The gate's extents per tier id, read after `epoch` (the gate's placement epoch).
     std::vector<std::uint64_t> count_extents(std::uint64_t& epoch) const;
-    // Waits until `bytes` of the budget's tokens are there, unless that would be after
-    // `deadline_us` or the tiering stops; whether they are there (in a round).
-    bool await_tokens(std::uint64_t bytes, std::uint64_t deadline_us);
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
     // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
     // quota. Under mutex_.
@@ -237,9 +237,7 @@ private:
     std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
     // Round state: touched by the rounds only (one at a time), except under mutex_ for readers.
-    // The migration bandwidth budget, one second of it deep; its rate is set from any thread,
-    // the rest is the rounds'.
-    TokenBucket bucket_;
+    const std::shared_ptr<GatewayBudget> budget_;
     mutable std::mutex mutex_;
     LunTieringStats stats_;
     std::deque<MigrationRecord> history_;
@@ -252,17 +250,14 @@ private:
 
     std::unique_ptr<ResourceMonitor> monitor_;  // rounds
     TenantRoomSource tenant_source_;
-    std::function<void()> weight_listener_;  // under mutex_
-    std::function<void()> round_hook_;       // set before start()
-    std::atomic<std::uint64_t> round_us_;    // options_.round_us, or what replace_policy set
+    std::function<void()> round_hook_;     // set before start()
+    std::atomic<std::uint64_t> round_us_;  // options_.round_us, or what replace_policy set
     std::uint64_t next_sample_us_ = 0;
     std::uint64_t placement_epoch_ = 0;        // the gate's, at the last count (rounds)
     std::optional<ResourceSample> resources_;  // under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
 
     std::mutex wake_mutex_;
-    std::condition_variable wake_;  // stop(): a round waiting for its budget gives up
-    bool stopping_ = false;
     std::shared_ptr<RoundDriver> driver_;          // from the first start() on
     std::optional<RoundDriver::Id> registration_;  // under wake_mutex_, while started
 };

@@ -405,6 +405,28 @@ AdminReply AdminCommands::handle(const json& request) {
     }
 }
 
+namespace {
+// The gateway's migration budget: its bandwidth and concurrency, what is in flight and waiting,
+// and what each tenant was granted.
+json budget_json(const GatewayBudget& budget) {
+    const GatewayBudgetStats s = budget.stats();
+    json tenants = json::array();
+    for (const TenantBudgetStats& t : s.tenants)
+        tenants.push_back({{"tenant", t.tenant},
+                           {"weight", t.weight},
+                           {"grants", t.grants},
+                           {"granted_bytes", t.granted_bytes},
+                           {"waiting", t.waiting}});
+    return {{"bandwidth_mib_s", s.bandwidth_bytes_per_s / (1 << 20)},
+            {"max_concurrent", s.max_concurrent},
+            {"in_flight", s.in_flight},
+            {"waiting", s.waiting},
+            {"grants", s.grants},
+            {"granted_bytes", s.granted_bytes},
+            {"tenants", std::move(tenants)}};
+}
+}  // namespace
+
 json AdminCommands::status() const {
     const GatewayConfig c = gateway_.config_in_effect();
     const bool paused = gateway_.paused();
@@ -438,6 +460,7 @@ json AdminCommands::status() const {
         {"uptime_s", uptime.count()},
         {"paused", paused},
         {"migration_bandwidth_mib_s", c.migration_bandwidth_mib_s},
+        {"migration_budget", budget_json(*gateway_.migration_budget())},
         {"horizon_s", c.horizon_s},
         {"round_s", c.round_s},
         {"service", gateway_.service_json()},

@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include "handler/admin_commands.h"
-#include "handler/bandwidth_share.h"
 #include "handler/metrics_server.h"
 
 namespace rbdtier {
@@ -51,7 +50,10 @@ TieringInForce tiering_in_force(const GatewayLun& lun) {
 }
 
 Gateway::Gateway(GatewayConfig config, std::string config_path)
-    : config_path_(std::move(config_path)), config_(std::move(config)) {}
+    : config_path_(std::move(config_path)),
+      config_(std::move(config)),
+      budget_(std::make_shared<GatewayBudget>(config_.migration_bandwidth_mib_s * (1 << 20),
+                                              kMaxConcurrentMigrations)) {}
 
 Gateway::~Gateway() {
     scrubs_.cancel_all();
@@ -347,8 +349,7 @@ void Gateway::set_cluster_settings(const std::map<std::string, std::string>& clu
         if (cluster == cluster_settings_) return;
         cluster_settings_ = cluster;
     }
-    auto luns = lock_luns();
-    share_migration_bandwidth();
+    apply_migration_bandwidth();
 }
 
 ConfigOutcome Gateway::reload() {
@@ -358,26 +359,14 @@ ConfigOutcome Gateway::reload() {
             std::lock_guard lock(mutex_);
             config_ = *outcome.config;
         }
-        auto luns = lock_luns();
-        share_migration_bandwidth();
+        apply_migration_bandwidth();
     }
     return outcome;
 }
 
-void Gateway::share_migration_bandwidth() const {
-    std::vector<ceph::LunTiering*> tierings;
-    std::vector<std::string> tenants;
-    std::map<std::string, double> weights;  // as the tenants' LUNs last read them
-    for (const auto& l : luns_) {
-        if (!l.tiering) continue;
-        tierings.push_back(l.tiering);
-        tenants.push_back(l.tenant);
-        if (auto room = l.tiering->tenant_room(); room && room->tenant_found)
-            weights[l.tenant] = room->bandwidth_weight;
-    }
-    const double total = config_in_effect().migration_bandwidth_mib_s * (1 << 20);
-    const std::vector<double> shares = share_bandwidth(total, tenants, weights);
-    for (std::size_t i = 0; i < tierings.size(); ++i) tierings[i]->set_bandwidth(shares[i]);
+void Gateway::apply_migration_bandwidth() {
+    // Logged by whoever changed it: the reload, the LUNs that read the cluster's settings.
+    budget_->set_bandwidth(config_in_effect().migration_bandwidth_mib_s * (1 << 20));
 }
 
 Gateway::Registration& Gateway::Registration::operator=(Registration&& other) noexcept {
@@ -402,16 +391,8 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
         return {};
     }
     if (lun.tiering && paused()) lun.tiering->set_paused(true);
-    if (lun.tiering) {
-        // A tenant's weight read anew (tenant set --bandwidth-weight) re-divides the budget.
-        lun.tiering->set_tenant_weight_listener([this] {
-            auto luns = lock_luns();
-            share_migration_bandwidth();
-        });
-    }
     std::string name = lun.name;
     luns_.push_back(std::move(lun));
-    share_migration_bandwidth();
     lock.unlock();
     {
         std::lock_guard slock(mutex_);
@@ -423,10 +404,7 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
 void Gateway::remove_lun(const std::string& name) {
     {
         std::unique_lock lock(luns_mutex_);
-        for (const auto& l : luns_)
-            if (l.name == name && l.tiering) l.tiering->set_tenant_weight_listener(nullptr);
         std::erase_if(luns_, [&](const GatewayLun& l) { return l.name == name; });
-        share_migration_bandwidth();
     }
     // No scrub of it can start now (it is not listed); the one running ends before the LUN
     // closes, outside the list's lock (LUNs keep opening and closing meanwhile).

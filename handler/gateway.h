@@ -6,12 +6,13 @@
 // Registration that unregisters on destruction, waiting for any admin command using the LUN to
 // finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
-// its line and reason and the last good config stays in force. The migration bandwidth budget
-// of the config is divided between the tiered LUNs (share_bandwidth, by their tenants' bandwidth
-// weights) whenever a LUN comes or goes, on reload, when a LUN reads a new weight of its
-// tenant, and when the cluster-wide settings (handler/shared_settings.h, as the LUNs read them
-// from RADOS: set_cluster_settings) change; the cluster's values beat the file's
-// (config_in_effect()). The other tiering settings reach a LUN when it opens, and while it is open
+// its line and reason and the last good config stays in force. The gateway's migration budget
+// (migration_budget(), engine/gateway_budget.h) is one for all its tiered LUNs: they open with it
+// and draw from it, the busy ones taking what the idle ones leave, tenants by their bandwidth
+// weights; its bandwidth follows the config on reload and when the cluster-wide settings
+// (handler/shared_settings.h, as the LUNs read them from RADOS: set_cluster_settings) change;
+// the cluster's values beat the file's (config_in_effect()). The other tiering settings reach a
+// LUN when it opens, and while it is open
 // through its own re-reads, which take the cluster object from the gateway's copy
 // (cluster_settings_object()). The services (admin
 // socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
@@ -41,6 +42,8 @@
 #include "ceph/service_registration.h"
 #include "ceph/settings_store.h"
 #include "ceph/tier_images.h"
+#include "engine/gateway_budget.h"
+#include "engine/round_driver.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
 #include "handler/gateway_health.h"
@@ -116,8 +119,15 @@ public:
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object() const {
         return cluster_settings_object_;
     }
-    // The cluster object's entries as a LUN last read them; a change re-divides the budget.
+    // The cluster object's entries as a LUN last read them; a change of the bandwidth applies
+    // to the budget at once.
     void set_cluster_settings(const std::map<std::string, std::string>& cluster);
+    // The migration budget every tiered LUN of the gateway draws from (Lun::open takes it).
+    // Shared: a LUN may keep it after the gateway is gone.
+    std::shared_ptr<GatewayBudget> migration_budget() const { return budget_; }
+    // Migrations in flight at once in the gateway: as many as the rounds that may migrate at
+    // once (engine/round_driver.h).
+    static constexpr unsigned kMaxConcurrentMigrations = RoundDriver::kSharedWorkers;
     const std::string& config_path() const { return config_path_; }
     // Re-reads config_path(); on failure the current config is kept and the outcome says why.
     ConfigOutcome reload();
@@ -197,8 +207,8 @@ public:
 
 private:
     void remove_lun(const std::string& name);
-    // Gives each tiered LUN its share of the config's migration bandwidth; with luns_mutex_ held.
-    void share_migration_bandwidth() const;
+    // Sets the budget's bandwidth to the config in effect.
+    void apply_migration_bandwidth();
     LunHealthFacts health_facts(const GatewayLun& lun) const;  // with lock_luns() held
     void publish_service_map();                                // the publisher's thread
 
@@ -220,6 +230,7 @@ private:
     std::map<std::string, std::string> cluster_settings_;
     const std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object_ =
         std::make_shared<ceph::SharedObjectSettings>(kSharedSettingsPeriod);
+    const std::shared_ptr<GatewayBudget> budget_;
     bool paused_ = false;
     std::function<void(const std::string&)> service_log_;
     std::unique_ptr<AdminSocket> admin_;

@@ -118,6 +118,8 @@ public:
     GatewayConfig config_for_open();
     // The gateway's copy of the cluster settings object, which every LUN reads through.
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object();
+    // The gateway's migration budget, which every tiered LUN draws from.
+    std::shared_ptr<GatewayBudget> migration_budget();
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -172,6 +174,12 @@ std::shared_ptr<ceph::SharedObjectSettings> GatewayHost::cluster_settings_object
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     return gateway_->cluster_settings_object();
+}
+
+std::shared_ptr<GatewayBudget> GatewayHost::migration_budget() {
+    std::lock_guard lock(mutex_);
+    if (!gateway_) load();  // a host that never called init()
+    return gateway_->migration_budget();
 }
 
 void GatewayHost::load() {
@@ -367,8 +375,9 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     const TcmuHost host = host_functions();
-    auto lun = Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
-                         gateway_host().cluster_settings_object());
+    auto lun =
+        Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
+                  gateway_host().cluster_settings_object(), gateway_host().migration_budget());
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

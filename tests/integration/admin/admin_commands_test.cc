@@ -4,6 +4,8 @@
 // reload) gets a clear message and a failing exit code while the LUN keeps serving I/O.
 // heat, forecast accuracy, alerts, pin/unpin and the migration queue: their JSON against what
 // the LunTiering and its policy hold; bad ranges, unknown tiers/LUNs refused with the reason.
+#include "handler/admin_commands.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,7 +25,6 @@
 #include "../tiering/tiered_lun_fixture.h"
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
-#include "handler/admin_commands.h"
 #include "handler/gateway.h"
 #include "handler/metrics_server.h"
 #include "tests/support/shell_command.h"
@@ -58,7 +59,6 @@ protected:
         name_ = unique_name("adm");
         lun_ = TieredLun::create("hdd-a", name_, kExtents * kExtent);
         lun_->write(0, std::vector<char>(kExtents * kExtent, 'a'));
-        start_tiering("reactive");
         socket_ = ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".asok";
         config_path_ =
             ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".conf";
@@ -69,6 +69,7 @@ protected:
         std::string error;
         gateway_ = Gateway::load(config_path_, error);
         ASSERT_TRUE(gateway_) << error;
+        start_tiering("reactive");
         GatewayLun g = lun0();
         g.io_metrics = &io_metrics_;
         registration_ = gateway_->add_lun(g, error);
@@ -83,11 +84,13 @@ protected:
         std::remove(config_path_.c_str());
     }
 
-    // tiering_: the built-in `policy` on the LUN, over live_tier_config(3)'s tiers.
+    // tiering_: the built-in `policy` on the LUN, over live_tier_config(3)'s tiers, drawing from
+    // the gateway's migration budget.
     void start_tiering(const std::string& policy) {
         const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
         ceph::LunTieringOptions options;
         options.round_us = rc.round_us;
+        options.budget = gateway_->migration_budget();
         tiering_ = std::make_unique<ceph::LunTiering>(
             lun_->images(), lun_->gate(), lun_->migrator(), tier_specs(rc),
             builtin_policy_registry().create(policy, {rc, {}}), options);

@@ -1,12 +1,7 @@
-// What a tiered LUN runs with: its cfgstring, then rbdtier.conf, then the built-in defaults;
-// and the gateway's migration bandwidth divided between tenants (by weight), then their LUNs.
+// What a tiered LUN runs with: its cfgstring, then rbdtier.conf, then the built-in defaults.
 #include "handler/tiering_settings.h"
 
 #include <gtest/gtest.h>
-
-#include <numeric>
-
-#include "handler/bandwidth_share.h"
 
 namespace rbdtier {
 namespace {
@@ -90,22 +85,6 @@ TEST(TieringSettings, OnlyTheLunsTiersOverridesApply) {
     EXPECT_EQ(spec.site, "site-b");
     EXPECT_EQ(spec.device_class, "hdd");
     EXPECT_DOUBLE_EQ(spec.cost_per_gib, 0.5);
-}
-
-TEST(BandwidthShare, EquallyBetweenTenantsThenTheirLuns) {
-    EXPECT_TRUE(share_bandwidth(100, {}).empty());
-    EXPECT_EQ(share_bandwidth(100, {"a"}), std::vector<double>({100}));
-    const std::vector<double> s = share_bandwidth(120, {"a", "b", "a", "a", "c"});
-    EXPECT_EQ(s, std::vector<double>({40.0 / 3, 40, 40.0 / 3, 40.0 / 3, 40}));
-    EXPECT_DOUBLE_EQ(std::accumulate(s.begin(), s.end(), 0.0), 120);
-}
-
-TEST(BandwidthShare, TenantsByTheirWeights) {
-    // gold weighs 3, silver 1 (unknown weights count 1, as do weights that are not positive).
-    EXPECT_EQ(share_bandwidth(100, {"gold", "silver", "gold"}, {{"gold", 3}}),
-              std::vector<double>({37.5, 25, 37.5}));
-    EXPECT_EQ(share_bandwidth(100, {"gold", "silver"}, {{"gold", 3}, {"silver", 0}}),
-              std::vector<double>({75, 25}));
 }
 
 }  // namespace

@@ -1,0 +1,264 @@
+#include "engine/gateway_budget.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <utility>
+
+namespace rbdtier {
+
+namespace {
+std::uint64_t steady_us() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+double usable_weight(double weight) {
+    return weight > 0 && std::isfinite(weight) ? weight : 1.0;
+}
+
+double usable_benefit(double benefit) {
+    return std::isnan(benefit) ? std::numeric_limits<double>::lowest() : benefit;
+}
+}  // namespace
+
+GatewayBudget::GatewayBudget(double bandwidth_bytes_per_s, unsigned max_concurrent, Clock clock)
+    : clock_(clock ? std::move(clock) : Clock(steady_us)),
+      bucket_(bandwidth_bytes_per_s, 0, clock_()),
+      max_concurrent_(std::max(max_concurrent, 1u)) {}
+
+void GatewayBudget::set_bandwidth(double bytes_per_s) {
+    {
+        std::lock_guard lock(mutex_);
+        bucket_.refill(clock_());  // the time until now at the old rate
+        bucket_.set_rate(bytes_per_s);
+    }
+    changed_.notify_all();
+}
+
+double GatewayBudget::bandwidth() const {
+    return bucket_.rate();
+}
+
+void GatewayBudget::set_max_concurrent(unsigned max_concurrent) {
+    {
+        std::lock_guard lock(mutex_);
+        max_concurrent_ = std::max(max_concurrent, 1u);
+    }
+    changed_.notify_all();
+}
+
+unsigned GatewayBudget::max_concurrent() const {
+    std::lock_guard lock(mutex_);
+    return max_concurrent_;
+}
+
+GatewayBudget::Ticket GatewayBudget::submit(const BudgetRequest& request) {
+    std::lock_guard lock(mutex_);
+    return submit_locked(request);
+}
+
+GatewayBudget::Ticket GatewayBudget::submit_locked(const BudgetRequest& request) {
+    const Ticket ticket = next_ticket_++;
+    const double benefit = usable_benefit(request.benefit);
+    Tenant& tenant = tenants_[request.tenant];
+    tenant.weight = usable_weight(request.weight);
+    // Back from idle: it starts where the gateway is, owed nothing for the time it asked nothing.
+    if (tenant.waiting.empty()) tenant.virtual_time = std::max(tenant.virtual_time, virtual_time_);
+    tenant.waiting.insert(Waiting{benefit, ticket, request.bytes});
+    entries_.emplace(ticket, Entry{request.tenant, benefit, request.bytes, false});
+    return ticket;
+}
+
+std::vector<GatewayBudget::Ticket> GatewayBudget::dispatch() {
+    std::vector<Ticket> out;
+    {
+        std::lock_guard lock(mutex_);
+        out = dispatch_locked(clock_());
+    }
+    if (!out.empty()) changed_.notify_all();
+    return out;
+}
+
+GatewayBudget::Tenant* GatewayBudget::next_tenant_locked() {
+    Tenant* best = nullptr;
+    for (auto& [name, tenant] : tenants_) {  // by name: ties go to the first
+        if (tenant.waiting.empty()) continue;
+        if (best == nullptr || tenant.virtual_time < best->virtual_time) best = &tenant;
+    }
+    return best;
+}
+
+std::vector<GatewayBudget::Ticket> GatewayBudget::dispatch_locked(std::uint64_t now) {
+    std::vector<Ticket> out;
+    bucket_.refill(now);
+    while (in_flight_ < max_concurrent_) {
+        Tenant* tenant = next_tenant_locked();
+        if (tenant == nullptr) break;
+        const Waiting next = *tenant->waiting.begin();
+        const auto bytes = static_cast<double>(next.bytes);
+        if (bucket_.level() < bytes) {
+            // Only a rounding error short of what wait_us() promised: it is there.
+            if (bucket_.wait_us(bytes, now) != 0 || bytes > bucket_.depth()) break;
+            bucket_.cover(bytes);
+        }
+        bucket_.take(bytes);
+        tenant->waiting.erase(tenant->waiting.begin());
+        virtual_time_ = tenant->virtual_time;  // the start tag of this grant
+        tenant->virtual_time += bytes / tenant->weight;
+        ++tenant->grants;
+        tenant->granted_bytes += next.bytes;
+        ++grants_;
+        granted_bytes_ += next.bytes;
+        ++in_flight_;
+        entries_.at(next.ticket).granted = true;
+        out.push_back(next.ticket);
+    }
+    return out;
+}
+
+bool GatewayBudget::granted(Ticket ticket) const {
+    std::lock_guard lock(mutex_);
+    const auto it = entries_.find(ticket);
+    return it != entries_.end() && it->second.granted;
+}
+
+void GatewayBudget::withdraw(Ticket ticket) {
+    {
+        std::lock_guard lock(mutex_);
+        withdraw_locked(ticket);
+    }
+    changed_.notify_all();
+}
+
+void GatewayBudget::withdraw_locked(Ticket ticket) {
+    const auto it = entries_.find(ticket);
+    if (it == entries_.end()) return;
+    if (it->second.granted) {
+        finish_locked(ticket, false);
+        return;
+    }
+    tenants_.at(it->second.tenant)
+        .waiting.erase(Waiting{it->second.benefit, ticket, it->second.bytes});
+    entries_.erase(it);
+}
+
+void GatewayBudget::finish(Ticket ticket, bool used) {
+    {
+        std::lock_guard lock(mutex_);
+        finish_locked(ticket, used);
+    }
+    changed_.notify_all();
+}
+
+void GatewayBudget::finish_locked(Ticket ticket, bool used) {
+    const auto it = entries_.find(ticket);
+    if (it == entries_.end() || !it->second.granted) return;
+    --in_flight_;
+    if (!used) {
+        const std::uint64_t bytes = it->second.bytes;
+        bucket_.give_back(static_cast<double>(bytes));
+        Tenant& tenant = tenants_.at(it->second.tenant);
+        tenant.granted_bytes -= bytes;
+        tenant.virtual_time -= static_cast<double>(bytes) / tenant.weight;
+        --tenant.grants;
+        --grants_;
+        granted_bytes_ -= bytes;
+    }
+    entries_.erase(it);
+}
+
+std::uint64_t GatewayBudget::next_grant_us() const {
+    std::lock_guard lock(mutex_);
+    return next_grant_us_locked(clock_());
+}
+
+std::uint64_t GatewayBudget::next_grant_us_locked(std::uint64_t now) const {
+    const Tenant* best = nullptr;
+    for (const auto& [name, tenant] : tenants_) {
+        if (tenant.waiting.empty()) continue;
+        if (best == nullptr || tenant.virtual_time < best->virtual_time) best = &tenant;
+    }
+    if (best == nullptr) return kNever;
+    const auto bytes = static_cast<double>(best->waiting.begin()->bytes);
+    if (bytes > bucket_.depth()) return kNever;
+    return bucket_.wait_us(bytes, now);
+}
+
+std::optional<GatewayBudget::Grant> GatewayBudget::acquire(
+    const BudgetRequest& request, std::uint64_t deadline_us,
+    const std::function<bool()>& interrupted) {
+    std::unique_lock lock(mutex_);
+    const auto bytes = static_cast<double>(request.bytes);
+    // Never there by the deadline, whatever the others do.
+    auto hopeless = [&](std::uint64_t now) {
+        if (bytes > bucket_.depth()) return true;
+        const std::uint64_t wait = bucket_.wait_us(bytes, now);
+        return wait == kNever || now >= deadline_us || wait > deadline_us - now;
+    };
+    if ((interrupted && interrupted()) || hopeless(clock_())) return std::nullopt;
+    const Ticket ticket = submit_locked(request);
+    for (;;) {
+        const std::uint64_t now = clock_();
+        if (!dispatch_locked(now).empty()) changed_.notify_all();
+        if (entries_.at(ticket).granted) return Grant(*this, ticket);
+        if ((interrupted && interrupted()) || hopeless(now)) {
+            withdraw_locked(ticket);
+            // Withdrawn from the head of the line, the next one may go now.
+            if (!dispatch_locked(now).empty()) changed_.notify_all();
+            return std::nullopt;
+        }
+        // Until the deadline or the next grant's tokens, whichever is first; a finish, a new rate
+        // or wake_all() wakes it earlier.
+        std::uint64_t wait = deadline_us - now;
+        if (in_flight_ < max_concurrent_) {
+            const std::uint64_t tokens = next_grant_us_locked(now);
+            wait = std::min(wait, std::max<std::uint64_t>(tokens, 1));
+        }
+        changed_.wait_for(lock, std::chrono::microseconds(wait));
+    }
+}
+
+void GatewayBudget::wake_all() {
+    { std::lock_guard lock(mutex_); }  // a waiter between its check and its wait sees the change
+    changed_.notify_all();
+}
+
+GatewayBudgetStats GatewayBudget::stats() const {
+    std::lock_guard lock(mutex_);
+    GatewayBudgetStats s;
+    s.bandwidth_bytes_per_s = bucket_.rate();
+    s.max_concurrent = max_concurrent_;
+    s.in_flight = in_flight_;
+    s.grants = grants_;
+    s.granted_bytes = granted_bytes_;
+    for (const auto& [name, tenant] : tenants_) {
+        s.waiting += tenant.waiting.size();
+        s.tenants.push_back(
+            {name, tenant.weight, tenant.grants, tenant.granted_bytes, tenant.waiting.size()});
+    }
+    return s;
+}
+
+GatewayBudget::Grant::Grant(Grant&& other) noexcept
+    : budget_(std::exchange(other.budget_, nullptr)),
+      ticket_(std::exchange(other.ticket_, 0)),
+      used_(other.used_) {}
+
+GatewayBudget::Grant& GatewayBudget::Grant::operator=(Grant&& other) noexcept {
+    if (this != &other) {
+        reset();
+        budget_ = std::exchange(other.budget_, nullptr);
+        ticket_ = std::exchange(other.ticket_, 0);
+        used_ = other.used_;
+    }
+    return *this;
+}
+
+void GatewayBudget::Grant::reset() {
+    if (budget_ != nullptr) budget_->finish(ticket_, used_);
+    budget_ = nullptr;
+}
+
+}  // namespace rbdtier

@@ -1,0 +1,265 @@
+// GatewayBudget on a fake clock: weighted fair share between saturated tenants, everything to a
+// tenant alone, best benefit first within a tenant, the concurrency limit, a waiter woken by a
+// stop and never kept past its deadline, and randomized arrivals (seed printed; RBDTIER_SEED
+// replays one) checked against the invariants: never more than the bucket allows, never more in
+// flight than the limit, never idle while a request could be served.
+#include "engine/gateway_budget.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t kExtent = 4 << 20;
+
+// A clock the test moves.
+struct FakeClock {
+    std::atomic<std::uint64_t> now{1'000'000};
+    GatewayBudget::Clock clock() {
+        return [this] { return now.load(); };
+    }
+};
+
+BudgetRequest request(const std::string& tenant, double weight, double benefit = 0) {
+    return BudgetRequest{tenant, weight, benefit, kExtent};
+}
+
+// Tenants that always have `waiting` requests in line; every grant ends at once. Runs for
+// `seconds` of fake time in 10 ms steps, then withdraws what waits; the grants of each tenant.
+std::map<std::string, std::uint64_t> saturate(GatewayBudget& budget, FakeClock& clock,
+                                              const std::map<std::string, double>& weights,
+                                              int seconds, int waiting = 4) {
+    std::map<GatewayBudget::Ticket, std::string> tickets;
+    for (const auto& [tenant, weight] : weights)
+        for (int i = 0; i < waiting; ++i) tickets[budget.submit(request(tenant, weight))] = tenant;
+    std::map<std::string, std::uint64_t> grants;
+    for (int step = 0; step < seconds * 100; ++step) {
+        clock.now += 10'000;
+        for (const GatewayBudget::Ticket t : budget.dispatch()) {
+            const std::string tenant = tickets.at(t);
+            ++grants[tenant];
+            budget.finish(t, true);
+            tickets.erase(t);
+            tickets[budget.submit(request(tenant, weights.at(tenant)))] = tenant;
+        }
+    }
+    for (const auto& [ticket, tenant] : tickets) budget.withdraw(ticket);  // they stop asking
+    return grants;
+}
+
+TEST(GatewayBudget, SaturatedTenantsShareByWeight) {
+    FakeClock clock;
+    GatewayBudget budget(10.0 * kExtent, 16, clock.clock());  // ten extents a second
+    const auto grants = saturate(budget, clock, {{"gold", 3}, {"silver", 1}}, 100);
+    const double gold = static_cast<double>(grants.at("gold"));
+    const double silver = static_cast<double>(grants.at("silver"));
+    EXPECT_NEAR(gold / silver, 3.0, 0.3) << gold << " : " << silver;
+    // Work-conserving: together they get the whole budget (plus the bucket's first second).
+    EXPECT_NEAR(gold + silver, 10.0 * 100 + 10, 2);
+}
+
+TEST(GatewayBudget, ATenantAloneGetsEverything) {
+    FakeClock clock;
+    GatewayBudget budget(10.0 * kExtent, 16, clock.clock());
+    // Another tenant's LUN asked once long ago and is idle now: its share is not kept for it.
+    const GatewayBudget::Ticket old = budget.submit(request("silver", 5));
+    ASSERT_EQ(budget.dispatch(), std::vector<GatewayBudget::Ticket>{old});
+    budget.finish(old, true);
+    const auto grants = saturate(budget, clock, {{"gold", 1}}, 50);
+    EXPECT_NEAR(static_cast<double>(grants.at("gold")), 10.0 * 50 + 9, 2);
+    const GatewayBudgetStats s = budget.stats();
+    EXPECT_EQ(s.tenants.size(), 2u);
+    EXPECT_EQ(s.in_flight, 0u);
+}
+
+TEST(GatewayBudget, ATenantBackFromIdleIsOwedNothing) {
+    FakeClock clock;
+    GatewayBudget budget(10.0 * kExtent, 16, clock.clock());
+    (void)saturate(budget, clock, {{"gold", 1}}, 20);
+    // silver joins after 20 s alone for gold: from now on they split evenly, no catching up.
+    const auto grants = saturate(budget, clock, {{"gold", 1}, {"silver", 1}}, 20);
+    const double gold = static_cast<double>(grants.at("gold"));
+    const double silver = static_cast<double>(grants.at("silver"));
+    EXPECT_NEAR(gold / silver, 1.0, 0.1) << gold << " : " << silver;
+}
+
+TEST(GatewayBudget, WithinATenantTheHighestBenefitGoesFirst) {
+    FakeClock clock;
+    GatewayBudget budget(1.0 * kExtent, 16, clock.clock());  // one extent deep
+    const GatewayBudget::Ticket first = budget.submit(request("gold", 1, 0));
+    ASSERT_EQ(budget.dispatch().size(), 1u);  // the bucket's one extent
+    budget.finish(first, true);
+    // Three LUNs of the tenant wait, in this order, with these benefits.
+    const GatewayBudget::Ticket low = budget.submit(request("gold", 1, 1));
+    const GatewayBudget::Ticket high = budget.submit(request("gold", 1, 5));
+    const GatewayBudget::Ticket mid = budget.submit(request("gold", 1, 3));
+    const GatewayBudget::Ticket nan = budget.submit(request("gold", 1, std::nan("")));
+    EXPECT_TRUE(budget.dispatch().empty()) << "the bucket is empty";
+    EXPECT_EQ(budget.next_grant_us(), 1'000'000u);
+    std::vector<GatewayBudget::Ticket> order;
+    for (int i = 0; i < 4; ++i) {
+        clock.now += 1'000'000;
+        const auto granted = budget.dispatch();
+        ASSERT_EQ(granted.size(), 1u);
+        order.push_back(granted[0]);
+        budget.finish(granted[0], true);
+    }
+    EXPECT_EQ(order, (std::vector<GatewayBudget::Ticket>{high, mid, low, nan}));
+}
+
+TEST(GatewayBudget, TheConcurrencyLimitHoldsAndUnusedBytesComeBack) {
+    FakeClock clock;
+    GatewayBudget budget(100.0 * kExtent, 2, clock.clock());
+    std::vector<GatewayBudget::Ticket> tickets;
+    for (int i = 0; i < 5; ++i) tickets.push_back(budget.submit(request("gold", 1)));
+    const auto granted = budget.dispatch();
+    ASSERT_EQ(granted.size(), 2u);
+    EXPECT_TRUE(budget.dispatch().empty()) << "two in flight";
+    EXPECT_EQ(budget.stats().in_flight, 2u);
+    budget.finish(granted[0], true);
+    EXPECT_EQ(budget.dispatch().size(), 1u);
+    budget.finish(granted[1], false);  // refused after all: its bytes go back
+    EXPECT_EQ(budget.stats().granted_bytes, 2 * kExtent);
+    budget.set_max_concurrent(10);
+    EXPECT_EQ(budget.dispatch().size(), 2u) << "the last two";
+    budget.withdraw(tickets[4]);  // granted: it ends unused
+    EXPECT_EQ(budget.stats().in_flight, 2u);
+}
+
+TEST(GatewayBudget, AStopWakesAWaiterAndNoneWaitsPastItsDeadline) {
+    FakeClock clock;
+    GatewayBudget budget(1.0 * kExtent, 16, clock.clock());
+    std::atomic<bool> stopped{false};
+    auto interrupted = [&] { return stopped.load(); };
+    auto held = budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted);
+    ASSERT_TRUE(held.has_value()) << "the full bucket's extent";
+    // The next extent is 1 s away on a clock that does not move: the waiter waits for the stop.
+    auto waiter = std::async(std::launch::async, [&] {
+        return budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted).has_value();
+    });
+    EXPECT_EQ(waiter.wait_for(200ms), std::future_status::timeout) << "it waits";
+    stopped.store(true);
+    budget.wake_all();
+    ASSERT_EQ(waiter.wait_for(30s), std::future_status::ready) << "the stop did not wake it";
+    EXPECT_FALSE(waiter.get());
+    EXPECT_EQ(budget.stats().waiting, 0u);
+    stopped.store(false);
+
+    // Waiting for a slot (the only one is held), its deadline ends the wait.
+    GatewayBudget one_slot(10.0 * kExtent, 1, clock.clock());
+    auto slot = one_slot.acquire(request("gold", 1), clock.now + 10'000'000, interrupted);
+    ASSERT_TRUE(slot.has_value());
+    auto blocked = std::async(std::launch::async, [&] {
+        return one_slot.acquire(request("silver", 1), clock.now + 500'000, interrupted).has_value();
+    });
+    EXPECT_EQ(blocked.wait_for(100ms), std::future_status::timeout);
+    clock.now += 600'000;  // past the deadline
+    one_slot.wake_all();
+    ASSERT_EQ(blocked.wait_for(30s), std::future_status::ready);
+    EXPECT_FALSE(blocked.get());
+    EXPECT_EQ(one_slot.stats().waiting, 0u);
+    slot.reset();
+
+    // Tokens that cannot come by the deadline: it gives up at once, nothing waits.
+    EXPECT_FALSE(budget.acquire(request("gold", 1), clock.now + 1, interrupted).has_value());
+    EXPECT_FALSE(
+        budget
+            .acquire(BudgetRequest{"gold", 1, 0, 2 * kExtent}, clock.now + 10'000'000, interrupted)
+            .has_value())
+        << "larger than the bucket is deep";
+    budget.set_bandwidth(0);
+    EXPECT_FALSE(budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted));
+    // A grant held ends when it goes: the slot is free.
+    held.reset();
+    EXPECT_EQ(budget.stats().in_flight, 0u);
+}
+
+TEST(GatewayBudget, AWaiterIsGrantedWhenTheTokensCome) {
+    FakeClock clock;
+    GatewayBudget budget(1.0 * kExtent, 16, clock.clock());
+    auto never = [] { return false; };
+    ASSERT_TRUE(budget.acquire(request("gold", 1), clock.now + 10'000'000, never));
+    auto waiter = std::async(std::launch::async, [&] {
+        return budget.acquire(request("silver", 1), clock.now + 10'000'000, never).has_value();
+    });
+    EXPECT_EQ(waiter.wait_for(100ms), std::future_status::timeout);
+    clock.now += 1'000'000;
+    budget.wake_all();
+    ASSERT_EQ(waiter.wait_for(30s), std::future_status::ready);
+    EXPECT_TRUE(waiter.get());
+}
+
+TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
+    std::uint64_t seed = std::random_device{}();
+    if (const char* s = std::getenv("RBDTIER_SEED")) seed = std::strtoull(s, nullptr, 10);
+    std::printf("RBDTIER_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    SCOPED_TRACE("RBDTIER_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    FakeClock clock;
+    const std::uint64_t start = clock.now;
+    const double rate = static_cast<double>(1 + rng() % 20) * kExtent;
+    const unsigned limit = 1 + static_cast<unsigned>(rng() % 6);
+    GatewayBudget budget(rate, limit, clock.clock());
+    const std::vector<std::pair<std::string, double>> tenants = {
+        {"a", 1}, {"b", 2.5}, {"c", 0.5}, {"", 1}};
+    std::map<GatewayBudget::Ticket, std::uint64_t> in_flight;  // ticket -> when it ends
+    std::vector<GatewayBudget::Ticket> waiting;
+    std::uint64_t used_bytes = 0;  // granted and kept (not given back)
+    for (int step = 0; step < 20'000; ++step) {
+        clock.now += rng() % 50'000;
+        // Some grants end (some unused), some requests arrive, some leave.
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+            if (it->second <= clock.now) {
+                const bool used = rng() % 8 != 0;
+                budget.finish(it->first, used);
+                if (!used) used_bytes -= kExtent;
+                it = in_flight.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (std::uint64_t n = rng() % 4; n > 0; --n) {
+            const auto& [tenant, weight] = tenants[rng() % tenants.size()];
+            waiting.push_back(
+                budget.submit(request(tenant, weight, static_cast<double>(rng() % 100))));
+        }
+        if (!waiting.empty() && rng() % 10 == 0) {
+            const std::size_t i = rng() % waiting.size();
+            budget.withdraw(waiting[i]);
+            waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        for (const GatewayBudget::Ticket t : budget.dispatch()) {
+            in_flight[t] = clock.now + rng() % 2'000'000;
+            std::erase(waiting, t);
+            used_bytes += kExtent;
+        }
+        const GatewayBudgetStats s = budget.stats();
+        ASSERT_LE(s.in_flight, limit) << "step " << step;
+        ASSERT_EQ(s.in_flight, in_flight.size());
+        ASSERT_EQ(s.waiting, waiting.size());
+        ASSERT_EQ(s.granted_bytes, used_bytes);
+        // Never more than the bucket: one second deep, then the rate.
+        const double elapsed_s = static_cast<double>(clock.now - start) / 1e6;
+        ASSERT_LE(static_cast<double>(used_bytes), rate * (1 + elapsed_s) + 1) << "step " << step;
+        // Work-conserving: a request waits only for tokens or for a slot.
+        if (!waiting.empty() && s.in_flight < limit) {
+            ASSERT_GT(budget.next_grant_us(), 0u) << "step " << step;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace rbdtier
