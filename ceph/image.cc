@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <vector>
 
 namespace rbdtier::ceph {
@@ -123,8 +124,12 @@ Result<std::size_t> Image::watcher_count() const {
             continue;
         }
         if (rc < 0) return Status::error(rc, "list watchers of image " + spec_);
+        // One client may watch the header more than once (librbd's own watch and a settings
+        // watch): clients are told apart by their global id.
+        std::set<std::int64_t> clients;
+        for (std::size_t i = 0; i < n; ++i) clients.insert(watchers[i].id);
         rbd_watchers_list_cleanup(watchers.data(), n);
-        return n;
+        return clients.size();
     }
 }
 

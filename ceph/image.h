@@ -68,7 +68,8 @@ public:
     Status lock_release();
     Result<LockOwner> lock_owner() const;  // the first owner, if any
     Status lock_break(rbd_lock_mode_t mode, const std::string& owner);
-    // Clients watching the image's header: one per open of the image (each gateway serving it).
+    // Clients watching the image's header: one per client that has the image open (each gateway
+    // serving it), however many watches that client holds on the header.
     Result<std::size_t> watcher_count() const;
 
 private:
