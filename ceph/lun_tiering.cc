@@ -133,7 +133,7 @@ std::uint64_t LunTiering::now_us() const {
 }
 
 void LunTiering::start() {
-    std::lock_guard lock(wake_mutex_);
+    std::lock_guard lock(registration_mutex_);
     if (registration_) return;
     stop_requested_.store(false);
     if (!driver_) driver_ = options_.driver ? options_.driver : RoundDriver::shared();
@@ -148,11 +148,11 @@ void LunTiering::stop() {
     stop_requested_.store(true);
     std::optional<RoundDriver::Id> registration;
     {
-        std::lock_guard lock(wake_mutex_);
+        std::lock_guard lock(registration_mutex_);
         registration = std::exchange(registration_, std::nullopt);
     }
     budget_->wake_all();  // a round waiting for its budget gives up
-    // Waits for the round in progress, which may need wake_mutex_ until it ends.
+    // Waits for the round in progress, outside registration_mutex_ (a round never takes it).
     if (registration) driver_->remove(*registration);
 }
 

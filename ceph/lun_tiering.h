@@ -257,9 +257,9 @@ private:
     std::optional<ResourceSample> resources_;  // under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
 
-    std::mutex wake_mutex_;
+    std::mutex registration_mutex_;  // guards registration_ (start() and stop() on any thread)
     std::shared_ptr<RoundDriver> driver_;          // from the first start() on
-    std::optional<RoundDriver::Id> registration_;  // under wake_mutex_, while started
+    std::optional<RoundDriver::Id> registration_;  // under registration_mutex_, while started
 };
 
 }  // namespace rbdtier::ceph
