@@ -15,12 +15,13 @@
 // librados/librbd watches, which wait for their callbacks in flight, before any of its members
 // goes: nothing of a closed LUN is touched afterwards.
 //
-// The hub is made by the first caller and ended (its thread joined) when the last holder lets go.
-// Thread-safe.
+// The hub is the process's RoundDriver of tag kWatchHubTag (RoundDriver::process_wide): made by
+// the first caller and ended (its threads joined) when the last holder lets go. Thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "engine/round_driver.h"
 
@@ -28,6 +29,7 @@ namespace rbdtier::ceph {
 
 // Steps that may wait on an unreachable pool at once before the others' steps start late.
 inline constexpr std::size_t kWatchHubThreads = 4;
+inline constexpr std::string_view kWatchHubTag = "watch hub";
 
 std::shared_ptr<RoundDriver> watch_hub();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 namespace rbdtier {
 
@@ -21,13 +22,23 @@ RoundDriver::~RoundDriver() {
     for (std::thread& t : threads_) t.join();
 }
 
-std::shared_ptr<RoundDriver> RoundDriver::shared() {
+std::shared_ptr<RoundDriver> RoundDriver::process_wide(std::string_view tag, std::size_t workers) {
+    struct Slot {
+        std::size_t workers;
+        std::weak_ptr<RoundDriver> driver;
+    };
     static std::mutex mutex;
-    static std::weak_ptr<RoundDriver> current;
+    static std::map<std::string, Slot, std::less<>> slots;
     std::lock_guard lock(mutex);
-    if (auto driver = current.lock()) return driver;
-    auto driver = std::make_shared<RoundDriver>(kSharedWorkers);
-    current = driver;
+    auto it = slots.find(tag);
+    if (it == slots.end()) it = slots.emplace(std::string(tag), Slot{workers, {}}).first;
+    if (it->second.workers != workers)
+        throw std::logic_error("RoundDriver::process_wide('" + std::string(tag) + "'): asked for " +
+                               std::to_string(workers) + " workers, the tag has " +
+                               std::to_string(it->second.workers));
+    if (auto driver = it->second.driver.lock()) return driver;
+    auto driver = std::make_shared<RoundDriver>(workers);
+    it->second.driver = driver;
     return driver;
 }
 

@@ -13,8 +13,11 @@
 // not remove itself (remove() from within its own round throws std::logic_error). wake() makes
 // a registration's next round due now.
 //
-// shared(): the process's driver, made by the first caller and destroyed (its workers joined)
-// when the last holder lets go; every tiered LUN of a gateway registers there. Thread-safe.
+// process_wide(tag, workers): the process's driver for `tag`, made by the first caller and
+// destroyed (its workers joined) when the last holder lets go; the next caller then makes a new
+// one. A tag always comes with the same worker count (another count throws std::logic_error).
+// Thread-safe. shared() is the one of the tiered LUNs' rounds (tag kRoundsTag, kSharedWorkers);
+// the watches of ceph/ have theirs (ceph/watch_hub.h).
 // The destructor requires every registration removed. A round must not throw (as the body of a
 // thread of its own: it would end the process).
 #pragma once
@@ -28,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -49,7 +53,13 @@ public:
     RoundDriver(const RoundDriver&) = delete;
     RoundDriver& operator=(const RoundDriver&) = delete;
 
-    static std::shared_ptr<RoundDriver> shared();
+    // The tag of shared(): every tiered LUN of a gateway registers its rounds there.
+    static constexpr std::string_view kRoundsTag = "rounds";
+
+    static std::shared_ptr<RoundDriver> process_wide(std::string_view tag, std::size_t workers);
+    static std::shared_ptr<RoundDriver> shared() {
+        return process_wide(kRoundsTag, kSharedWorkers);
+    }
 
     Id add(Round round);
     void remove(Id id);  // an unknown or removed id: nothing happens

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,6 +180,31 @@ TEST(RoundDriver, SharedIsOneDriverWhileHeld) {
     auto c = RoundDriver::shared();
     EXPECT_NE(c, nullptr);
     EXPECT_EQ(c->registered(), 0u);
+}
+
+TEST(RoundDriver, ProcessWideIsOneDriverPerTagWhileHeld) {
+    auto a = RoundDriver::process_wide("test-a", 2);
+    auto again = RoundDriver::process_wide("test-a", 2);
+    auto b = RoundDriver::process_wide("test-b", 1);
+    EXPECT_EQ(a.get(), again.get());
+    EXPECT_NE(a.get(), b.get());
+    EXPECT_EQ(a->workers(), 2u);
+    EXPECT_EQ(b->workers(), 1u);
+    // shared() is the rounds' tag, not one of these.
+    auto rounds = RoundDriver::shared();
+    EXPECT_NE(rounds.get(), a.get());
+    EXPECT_EQ(
+        rounds.get(),
+        RoundDriver::process_wide(RoundDriver::kRoundsTag, RoundDriver::kSharedWorkers).get());
+}
+
+TEST(RoundDriver, ProcessWideRefusesAnotherWorkerCountForATag) {
+    auto a = RoundDriver::process_wide("test-count", 2);
+    EXPECT_THROW(RoundDriver::process_wide("test-count", 3), std::logic_error);
+    a.reset();
+    // Even with no holder left: a tag's worker count is fixed for the process.
+    EXPECT_THROW(RoundDriver::process_wide("test-count", 3), std::logic_error);
+    EXPECT_EQ(RoundDriver::process_wide("test-count", 2)->workers(), 2u);
 }
 
 }  // namespace
