@@ -1,24 +1,41 @@
 // handler_bench — 4 KiB random read/write at queue depth 1 and 16 through
-//   (a) our handler_rbdtier.so via the harness, (b) Debian's handler_rbd.so via the harness,
-//   (c) raw librbd aio (rbd_aio_read/rbd_aio_write),
-// on one cluster in one run, on the same freshly created and pre-filled image. Prints IOPS,
-// p50 and p99 per case and the ratios ours/handler_rbd and ours/librbd.
+//   handler_rbd  Debian's handler_rbd.so via the harness,
+//   ours         our handler_rbdtier.so via the harness, the LUN untiered,
+//   ours-tiered  our handler_rbdtier.so via the harness, the LUN tiered (--tiered-cfg, by default
+//                tiers=nvme-a+nvme-b;policy=predictive) with every extent at home,
+//   librbd       raw librbd aio (rbd_aio_read/rbd_aio_write),
+// on one cluster in one run, on the same freshly created and pre-filled image. Round r runs, per
+// op and queue depth, each target once, back to back, in an order rotated by r (and the case),
+// each opening its LUN for that run: drift of the shared machine hits every target alike, and
+// the figures a ratio compares were measured seconds apart.
+// Every round prints each target's IOPS and the ratios ours/handler_rbd and tiered/ours of that
+// round; the end prints per case the median-IOPS round (IOPS, p50, p99) and, per op and queue
+// depth, the median of the per-round ratios.
+//
+// The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
+// rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
+// ever but no extent moves; the untiered targets ignore the key. After each tiered run the
+// bench reads the placement map and refuses the figure if any extent is away from home. The
+// LUN's placement map and tier images are removed at the end with the image.
 //
 //   handler_bench --conf CEPH_CONF [--pool nvme-a] [--ours PATH] [--stock PATH]
-//                 [--seconds 5] [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
+//                 [--targets handler_rbd,ours,ours-tiered,librbd] [--seconds 5]
+//                 [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
+//                 [--tiered-cfg OPTS]
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ceph/cluster.h"
+#include "ceph/lun_lifecycle.h"
+#include "ceph/tiered_lun_store.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/load.h"
 #include "tests/harness/rbd_client.h"
@@ -27,13 +44,25 @@ using namespace rbdtier::harness;
 
 namespace {
 
+constexpr const char* kHandlerRbd = "handler_rbd";
+constexpr const char* kOurs = "ours";
+constexpr const char* kOursTiered = "ours-tiered";
+constexpr const char* kLibrbd = "librbd";
+
+// One target, one op, one queue depth: its run of each round (none when that round failed).
 struct Case {
-    std::string target;  // ours, handler_rbd, librbd
-    std::string op;      // randread, randwrite
+    std::string target;
+    std::string op;  // randread, randwrite
     unsigned qd;
-    std::optional<LoadStats> stats;  // latest run; after all rounds, the median-IOPS run
-    std::vector<LoadStats> runs;     // one per round
-    std::string error;
+    std::vector<std::optional<LoadStats>> rounds;
+    std::string error;  // the first failure
+};
+
+// What a round of one target runs through: a handler .so and its cfgstring, or raw librbd.
+struct Target {
+    std::string name;
+    std::string so;   // empty for librbd
+    std::string cfg;  // the handler part of the cfgstring
 };
 
 LoadSpec spec_for(unsigned qd, double seconds, uint64_t span) {
@@ -47,30 +76,34 @@ LoadSpec spec_for(unsigned qd, double seconds, uint64_t span) {
     return s;
 }
 
-void run_harness_cases(const std::string& target, const std::string& so, const std::string& cfg,
-                       uint64_t size, double seconds, uint64_t span, std::vector<Case>& cases) {
+void note_error(Case& c, const std::string& what) {
+    if (c.error.empty()) c.error = what;
+    std::cerr << c.target << " " << c.op << " qd" << c.qd << ": " << what << "\n";
+}
+
+void record(Case& c, unsigned round, const LoadStats& stats) {
+    c.rounds[round] = stats;
+    std::cerr << "round " << round + 1 << " " << c.target << " " << c.op << " qd" << c.qd << ": "
+              << stats.summary() << "\n";
+}
+
+// One case through a handler .so: the LUN is opened for it and closed after it.
+void run_harness_case(const Target& t, Case& c, unsigned round, uint64_t span, double seconds) {
     try {
-        Harness h(so);
-        auto dev = h.open({cfg, size, 512, 2048});
-        for (Case& c : cases) {
-            if (c.target != target) continue;
-            const bool is_write = c.op == "randwrite";
-            std::vector<std::vector<uint8_t>> bufs(c.qd, std::vector<uint8_t>(4096, 0xa5));
-            c.stats = run_closed_loop(
-                spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
-                    const uint64_t lba = off / 512;
-                    dev->submit(Request{is_write ? make_write16(lba, 8) : make_read16(lba, 8),
-                                        {{bufs[slot].data(), 4096}}},
-                                [done = std::move(done)](const Result& r) { done(r.ok()); });
-                });
-            c.runs.push_back(*c.stats);
-            std::cerr << target << " " << c.op << " qd" << c.qd << ": " << c.stats->summary()
-                      << "\n";
-        }
+        Harness h(t.so);
+        auto dev = h.open({t.cfg, span, 512, 2048});
+        const bool is_write = c.op == "randwrite";
+        std::vector<std::vector<uint8_t>> bufs(c.qd, std::vector<uint8_t>(4096, 0xa5));
+        const LoadStats stats = run_closed_loop(
+            spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
+                const uint64_t lba = off / 512;
+                dev->submit(Request{is_write ? make_write16(lba, 8) : make_read16(lba, 8),
+                                    {{bufs[slot].data(), 4096}}},
+                            [done = std::move(done)](const Result& r) { done(r.ok()); });
+            });
+        record(c, round, stats);
     } catch (const std::exception& e) {
-        for (Case& c : cases)
-            if (c.target == target) c.error = e.what();
-        std::cerr << target << ": " << e.what() << "\n";
+        note_error(c, e.what());
     }
 }
 
@@ -82,71 +115,151 @@ void librbd_done(rbd_completion_t comp, void* arg) {
     delete done;
 }
 
-void run_librbd_cases(const IoCtx& io, const std::string& image, double seconds, uint64_t span,
-                      std::vector<Case>& cases) {
+void run_librbd_case(const IoCtx& io, const std::string& image, Case& c, unsigned round,
+                     uint64_t span, double seconds) {
     try {
         RbdImage img(io, image);
-        for (Case& c : cases) {
-            if (c.target != "librbd") continue;
-            const bool is_write = c.op == "randwrite";
-            std::vector<std::vector<char>> bufs(c.qd, std::vector<char>(4096, 0x5a));
-            c.stats = run_closed_loop(
-                spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
-                    auto* arg = new OnDone(std::move(done));
-                    rbd_completion_t comp;
-                    rbd_aio_create_completion(arg, librbd_done, &comp);
-                    int rc = is_write ? rbd_aio_write(img.get(), off, 4096, bufs[slot].data(), comp)
-                                      : rbd_aio_read(img.get(), off, 4096, bufs[slot].data(), comp);
-                    if (rc < 0) {
-                        rbd_aio_release(comp);
-                        (*arg)(false);
-                        delete arg;
-                    }
-                });
-            c.runs.push_back(*c.stats);
-            std::cerr << "librbd " << c.op << " qd" << c.qd << ": " << c.stats->summary() << "\n";
-        }
+        const bool is_write = c.op == "randwrite";
+        std::vector<std::vector<char>> bufs(c.qd, std::vector<char>(4096, 0x5a));
+        const LoadStats stats = run_closed_loop(
+            spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
+                auto* arg = new OnDone(std::move(done));
+                rbd_completion_t comp;
+                rbd_aio_create_completion(arg, librbd_done, &comp);
+                int rc = is_write ? rbd_aio_write(img.get(), off, 4096, bufs[slot].data(), comp)
+                                  : rbd_aio_read(img.get(), off, 4096, bufs[slot].data(), comp);
+                if (rc < 0) {
+                    rbd_aio_release(comp);
+                    (*arg)(false);
+                    delete arg;
+                }
+            });
+        record(c, round, stats);
     } catch (const std::exception& e) {
-        for (Case& c : cases)
-            if (c.target == "librbd") c.error = e.what();
+        note_error(c, e.what());
     }
 }
 
-const Case* find(const std::vector<Case>& cases, const std::string& t, const std::string& op,
-                 unsigned qd) {
-    for (const Case& c : cases)
-        if (c.target == t && c.op == op && c.qd == qd && c.stats) return &c;
+// The pools of "tiers=a+b" in a cfgstring's options ("" when it names none).
+std::vector<std::string> tier_pools_of(const std::string& options) {
+    std::vector<std::string> pools;
+    const std::string key = "tiers=";
+    std::size_t at = options.find(key);
+    if (at == std::string::npos) return pools;
+    at += key.size();
+    const std::string list = options.substr(at, options.find(';', at) - at);
+    std::size_t from = 0;
+    while (from <= list.size()) {
+        const std::size_t end = list.find_first_of("+,", from);
+        const std::string pool = list.substr(from, end - from);
+        if (!pool.empty()) pools.push_back(pool);
+        if (end == std::string::npos) break;
+        from = end + 1;
+    }
+    return pools;
+}
+
+// How many extents of the LUN the placement map puts away from home (0 without a map).
+std::optional<std::size_t> extents_away(const std::string& conf, const std::string& pool,
+                                        const std::string& image, std::string& error) {
+    rbdtier::ceph::ClusterOptions o;
+    o.conf_path = conf;
+    auto cluster = rbdtier::ceph::Cluster::connect(o);
+    if (!cluster) {
+        error = "connect: " + cluster.status().message();
+        return std::nullopt;
+    }
+    auto map = rbdtier::ceph::read_placement_map(*cluster, pool, "", image);
+    if (!map) {
+        error = "placement map: " + map.status().message();
+        return std::nullopt;
+    }
+    return map->entries().size();
+}
+
+template <typename Cases>
+auto find(Cases& cases, const std::string& t, const std::string& op, unsigned qd)
+    -> decltype(&cases.front()) {
+    for (auto& c : cases)
+        if (c.target == t && c.op == op && c.qd == qd) return &c;
     return nullptr;
+}
+
+// The IOPS of `c` in `round`, if that round ran.
+std::optional<double> iops_in(const Case* c, unsigned round) {
+    if (!c || !c->rounds[round]) return std::nullopt;
+    return c->rounds[round]->iops;
+}
+
+std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
+    if (!a || !b || *b <= 0) return std::nullopt;
+    return *a / *b;
+}
+
+template <typename T>
+std::optional<T> median(std::vector<T> v, bool (*less)(const T&, const T&)) {
+    if (v.empty()) return std::nullopt;
+    std::sort(v.begin(), v.end(), less);
+    return v[v.size() / 2];
+}
+
+std::string fmt(std::optional<double> v, const char* format) {
+    if (!v) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, format, *v);
+    return buf;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"handler_bench: ours vs handler_rbd vs librbd, 4 KiB random I/O"};
+    CLI::App app{
+        "handler_bench: handler_rbd vs ours untiered vs ours tiered vs librbd, 4 KiB "
+        "random I/O"};
     std::string conf, pool = "nvme-a", ours,
-                      stock = "/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so", ours_extra;
+                      stock = "/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so", ours_extra,
+                      tiered_extra = "tiers=nvme-a+nvme-b;policy=predictive";
     double seconds = 5;
     uint64_t span_mb = 64;
     std::vector<unsigned> qds = {1, 16};
+    std::vector<std::string> targets = {kHandlerRbd, kOurs, kOursTiered, kLibrbd};
     unsigned rounds = 1;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
-    app.add_option("--pool", pool)->capture_default_str();
-    app.add_option("--ours", ours, "handler_rbdtier.so (skipped when empty)");
+    app.add_option("--pool", pool, "the image's pool, the home of the tiered LUN")
+        ->capture_default_str();
+    app.add_option("--ours", ours, "handler_rbdtier.so (ours and ours-tiered skipped when empty)");
     app.add_option("--stock", stock, "Debian's handler_rbd.so")->capture_default_str();
-    app.add_option("--ours-extra-cfg", ours_extra, "options appended to our cfgstring");
+    app.add_option("--targets", targets, "targets to run, each once per round")
+        ->delimiter(',')
+        ->check(CLI::IsMember({kHandlerRbd, kOurs, kOursTiered, kLibrbd}))
+        ->capture_default_str();
+    app.add_option("--ours-extra-cfg", ours_extra, "options appended to ours' cfgstring");
+    app.add_option("--tiered-cfg", tiered_extra,
+                   "options appended to ours-tiered's cfgstring (its tiers, home first)")
+        ->capture_default_str();
     app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
     app.add_option("--span-mb", span_mb, "image size / random span in MiB")->capture_default_str();
     app.add_option("--qd", qds, "queue depths")->delimiter(',')->capture_default_str();
-    app.add_option("--rounds", rounds, "rounds, targets in rotating order; median IOPS reported")
+    app.add_option("--rounds", rounds, "rounds, targets in rotating order; medians reported")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
 
+    const std::vector<std::string> tier_pools = tier_pools_of(tiered_extra);
+    const bool wants_tiered =
+        std::find(targets.begin(), targets.end(), kOursTiered) != targets.end();
+    if (wants_tiered && (tier_pools.size() < 2 || tier_pools.front() != pool)) {
+        std::cerr << "handler_bench: --tiered-cfg '" << tiered_extra << "' must name tiers=" << pool
+                  << "+<other pools> (the home pool first)\n";
+        return 2;
+    }
+
     const uint64_t span = span_mb << 20;
     std::vector<Case> cases;
-    for (const char* t : {"ours", "handler_rbd", "librbd"})
+    for (const std::string& t : targets)
         for (const char* op : {"randread", "randwrite"})
-            for (unsigned qd : qds) cases.push_back({t, op, qd, std::nullopt, {}, ""});
+            for (unsigned qd : qds)
+                cases.push_back({t, op, qd, std::vector<std::optional<LoadStats>>(rounds), ""});
 
     try {
         RadosCluster cluster(conf);
@@ -159,61 +272,124 @@ int main(int argc, char** argv) {
             std::vector<char> chunk(4u << 20, 0x3c);
             for (uint64_t off = 0; off < span; off += chunk.size())
                 img.write(off, chunk.data(), chunk.size());
+            check_rc(rbd_metadata_set(img.get(), rbdtier::ceph::kHomePinKey,
+                                      rbdtier::ceph::kHomePinValue),
+                     "rbd_metadata_set " + std::string(rbdtier::ceph::kHomePinKey));
         }
         const std::string cfg = pool + "/" + image + ";conf=" + conf;
-        const std::string ours_cfg = ours_extra.empty() ? cfg : cfg + ";" + ours_extra;
-        for (unsigned r = 0; r < rounds; ++r) {
-            for (unsigned k = 0; k < 3; ++k) {  // rotate the order: spread drift and warm-up
-                const unsigned which = (r + k) % 3;
-                if (which == 0)
-                    run_librbd_cases(io, image, seconds, span, cases);
-                else if (which == 1)
-                    run_harness_cases("handler_rbd", stock, cfg, span, seconds, span, cases);
-                else if (!ours.empty())
-                    run_harness_cases("ours", ours, ours_cfg, span, seconds, span, cases);
+        std::vector<Target> plan;
+        for (const std::string& t : targets) {
+            if (t == kHandlerRbd) plan.push_back({t, stock, cfg});
+            if (t == kLibrbd) plan.push_back({t, "", ""});
+            if (ours.empty() && (t == kOurs || t == kOursTiered)) continue;  // "skipped"
+            if (t == kOurs)
+                plan.push_back({t, ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra});
+            if (t == kOursTiered) plan.push_back({t, ours, cfg + ";" + tiered_extra});
+        }
+        // Round r, per op and queue depth, runs each target once, back to back, in an order
+        // rotated by the round and the case: what is compared ran seconds apart.
+        std::vector<std::pair<std::string, unsigned>> kinds;
+        for (const char* op : {"randread", "randwrite"})
+            for (unsigned qd : qds) kinds.emplace_back(op, qd);
+        for (unsigned r = 0; r < rounds && !plan.empty(); ++r) {
+            for (std::size_t j = 0; j < kinds.size(); ++j) {
+                for (std::size_t k = 0; k < plan.size(); ++k) {
+                    const Target& t = plan[(r + j + k) % plan.size()];
+                    Case& c = *find(cases, t.name, kinds[j].first, kinds[j].second);
+                    if (t.name == kLibrbd) {
+                        run_librbd_case(io, image, c, r, span, seconds);
+                        continue;
+                    }
+                    run_harness_case(t, c, r, span, seconds);
+                    if (t.name != kOursTiered) continue;
+                    // The figure is the all-at-home case only if nothing moved.
+                    std::string error;
+                    const auto away = extents_away(conf, pool, image, error);
+                    if (!away || *away > 0) {
+                        c.rounds[r].reset();
+                        note_error(c, away
+                                          ? std::to_string(*away) + " extents left home in round " +
+                                                std::to_string(r + 1) + ": not the all-at-home case"
+                                          : error);
+                    }
+                }
+            }
+        }
+        if (wants_tiered && !ours.empty()) {
+            rbdtier::ceph::ClusterOptions o;
+            o.conf_path = conf;
+            if (auto c = rbdtier::ceph::Cluster::connect(o)) {
+                const std::vector<std::string> others(tier_pools.begin() + 1, tier_pools.end());
+                if (auto st = rbdtier::ceph::remove_tiered_lun_store(*c, pool, "", image, others);
+                    !st)
+                    std::cerr << "handler_bench: remove the tiered LUN's store: " << st.message()
+                              << "\n";
             }
         }
         remove_image(io, image);
-        for (Case& c : cases) {
-            if (c.runs.empty()) continue;
-            std::sort(c.runs.begin(), c.runs.end(),
-                      [](const LoadStats& a, const LoadStats& b) { return a.iops < b.iops; });
-            c.stats = c.runs[c.runs.size() / 2];
-        }
     } catch (const std::exception& e) {
         std::cerr << "handler_bench: " << e.what() << "\n";
         return 2;
     }
 
-    std::printf("\n%-12s %-10s %4s %10s %10s %10s\n", "target", "op", "qd", "IOPS", "p50 us",
+    // Every round: each target's IOPS and that round's ratios.
+    const auto by = [&](const char* t, const char* op, unsigned qd) {
+        return find(cases, t, op, qd);
+    };
+    std::printf("\n%-5s %-10s %4s %12s %12s %12s %12s %16s %14s\n", "round", "op", "qd",
+                kHandlerRbd, kOurs, kOursTiered, kLibrbd, "ours/handler_rbd", "tiered/ours");
+    for (const char* op : {"randread", "randwrite"})
+        for (unsigned qd : qds)
+            for (unsigned r = 0; r < rounds; ++r) {
+                const auto s = iops_in(by(kHandlerRbd, op, qd), r);
+                const auto o = iops_in(by(kOurs, op, qd), r);
+                const auto t = iops_in(by(kOursTiered, op, qd), r);
+                const auto l = iops_in(by(kLibrbd, op, qd), r);
+                std::printf("%-5u %-10s %4u %12s %12s %12s %12s %16s %14s\n", r + 1, op, qd,
+                            fmt(s, "%.0f").c_str(), fmt(o, "%.0f").c_str(), fmt(t, "%.0f").c_str(),
+                            fmt(l, "%.0f").c_str(), fmt(ratio(o, s), "%.3f").c_str(),
+                            fmt(ratio(t, o), "%.3f").c_str());
+            }
+
+    // Per case, the median-IOPS round.
+    std::printf("\n%-12s %-10s %4s %10s %10s %10s\n", "target", "op", "qd", "median IOPS", "p50 us",
                 "p99 us");
     bool any_error = false;
+    const auto by_iops = +[](const LoadStats& a, const LoadStats& b) { return a.iops < b.iops; };
     for (const Case& c : cases) {
-        if (c.stats) {
-            std::printf("%-12s %-10s %4u %10.0f %10.1f %10.1f%s\n", c.target.c_str(), c.op.c_str(),
-                        c.qd, c.stats->iops, c.stats->p50_us, c.stats->p99_us,
-                        c.stats->errors ? "  (I/O errors!)" : "");
-            any_error = any_error || c.stats->errors;
-        } else {
+        std::vector<LoadStats> ran;
+        for (const auto& s : c.rounds)
+            if (s) ran.push_back(*s);
+        const auto m = median(ran, by_iops);
+        for (const LoadStats& s : ran) any_error = any_error || s.errors;
+        if (m)
+            std::printf("%-12s %-10s %4u %10.0f %10.1f %10.1f%s%s\n", c.target.c_str(),
+                        c.op.c_str(), c.qd, m->iops, m->p50_us, m->p99_us,
+                        ran.size() < rounds ? "  (some rounds failed)" : "",
+                        m->errors ? "  (I/O errors!)" : "");
+        else
             std::printf("%-12s %-10s %4u %10s %10s %10s  %s\n", c.target.c_str(), c.op.c_str(),
                         c.qd, "n/a", "n/a", "n/a", c.error.empty() ? "skipped" : c.error.c_str());
-        }
+        any_error = any_error || !c.error.empty();
     }
-    std::printf("\n%-10s %4s %22s %22s\n", "op", "qd", "ours/handler_rbd IOPS", "ours/librbd IOPS");
-    for (const char* op : {"randread", "randwrite"}) {
+
+    // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round).
+    const auto by_value = +[](const double& a, const double& b) { return a < b; };
+    std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd (median)",
+                "tiered/ours (median)", "ours/librbd (median)");
+    for (const char* op : {"randread", "randwrite"})
         for (unsigned qd : qds) {
-            const Case* o = find(cases, "ours", op, qd);
-            const Case* s = find(cases, "handler_rbd", op, qd);
-            const Case* l = find(cases, "librbd", op, qd);
-            auto ratio = [&](const Case* b) {
-                return (o && b && b->stats->iops > 0) ? o->stats->iops / b->stats->iops : -1.0;
-            };
-            double rs = ratio(s), rl = ratio(l);
-            char a[32] = "n/a", b[32] = "n/a";
-            if (rs >= 0) std::snprintf(a, sizeof a, "%.2f", rs);
-            if (rl >= 0) std::snprintf(b, sizeof b, "%.2f", rl);
-            std::printf("%-10s %4u %22s %22s\n", op, qd, a, b);
+            std::vector<double> os, to, ol;
+            for (unsigned r = 0; r < rounds; ++r) {
+                const auto o = iops_in(by(kOurs, op, qd), r);
+                if (auto x = ratio(o, iops_in(by(kHandlerRbd, op, qd), r))) os.push_back(*x);
+                if (auto x = ratio(iops_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
+                if (auto x = ratio(o, iops_in(by(kLibrbd, op, qd), r))) ol.push_back(*x);
+            }
+            std::printf("%-10s %4u %24s %22s %22s\n", op, qd,
+                        fmt(median(os, by_value), "%.3f").c_str(),
+                        fmt(median(to, by_value), "%.3f").c_str(),
+                        fmt(median(ol, by_value), "%.3f").c_str());
         }
-    }
     return any_error ? 1 : 0;
 }

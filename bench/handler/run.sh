@@ -1,8 +1,10 @@
 #!/bin/bash
 # run.sh — start a local Ceph cluster in a temporary directory, run handler_bench on it
-# (ours vs Debian's handler_rbd.so vs raw librbd), stop the cluster by PID even on failure.
+# (Debian's handler_rbd.so, ours untiered, ours tiered, raw librbd; interleaved per round), stop
+# the cluster by PID even on failure.
 #
 #   bench/handler/run.sh BUILD_DIR [handler_bench options, e.g. --seconds 10 --qd 1,16]
+#   bench/handler/run.sh build --qd 16 --rounds 3 --seconds 5    # the I/O path bar
 #
 # Uses tests/cluster/cluster.sh (start DIR / stop DIR); RBDTIER_CLUSTER_SH overrides it.
 set -euo pipefail
