@@ -28,6 +28,7 @@
 #include "ceph/cluster.h"
 #include "ceph/status.h"
 #include "ceph/tenant_registry.h"
+#include "engine/tenant.h"
 
 namespace rbdtier::ceph {
 
@@ -38,21 +39,9 @@ struct TenantLunRef {
     std::string tier_image;          // its tier images' name (LunIdentity::tier_image_name)
 };
 
-struct TenantRoom {
-    bool tenant_found = false;                    // false: unknown tenant, no quota
-    std::map<std::string, std::uint64_t> quota;   // by pool; absent = unlimited
-    std::map<std::string, std::uint64_t> others;  // bytes the tenant's other LUNs hold, by pool
-    double bandwidth_weight = 1.0;                // the tenant's share of a migration budget
-    // Bytes the LUN itself may still add in `pool`, given it holds `own` there; nullopt =
-    // unlimited.
-    std::optional<std::uint64_t> room(const std::string& pool, std::uint64_t own) const {
-        const auto q = quota.find(pool);
-        if (q == quota.end()) return std::nullopt;
-        const auto o = others.find(pool);
-        const std::uint64_t held = own + (o == others.end() ? 0 : o->second);
-        return held >= q->second ? 0 : q->second - held;
-    }
-};
+// What refresh() finds (engine/tenant.h): the tenant's quota and what its other LUNs hold, by
+// pool.
+using TenantRoom = rbdtier::TenantRoom;
 
 // Allocations measured on the cluster (allocated_bytes), shared by the TenantQuota of every LUN
 // of a process: a tier image measured less than max_age ago is not measured again, so the

@@ -1,9 +1,9 @@
 // Admission: the one rule that decides whether a proposed migration may start.
 //
-// Policies propose migrations (engine/placement_policy.h); executors carry them out: the live
-// LUN tiering in ceph/ and the replay simulator in engine/replay/. Both ask this component, at
-// the moment an order would start, whether it may, so a replay runs the gateway's own
-// decisions. The scheduler shares its hysteresis ledger (Hysteresis below).
+// Policies propose migrations (engine/placement_policy.h); executors carry them out: a live LUN's
+// rounds (engine/lun_rounds.h) and the replay simulator in engine/replay/. Both ask this component,
+// at the moment an order would start, whether it may, so a replay runs the gateway's own decisions.
+// The scheduler shares its hysteresis ledger (Hysteresis below).
 //
 // An order is checked in this order, the first failing rule giving the refusal:
 //  1. invalid:     a tier id out of range, or from == to;

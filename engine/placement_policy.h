@@ -1,10 +1,10 @@
 // PlacementPolicy: what decides where a LUN's extents should live.
 //
-// The contract between whoever executes placement (the replay simulator in engine/replay, the
-// migration executor in ceph/) and whoever decides it (none, reactive, frequency, predictive,
-// oracle). A policy observes every served I/O in time order and, once per round, proposes
-// migrations best-first. The executor enforces what is physical (tier capacity, tenant quota,
-// bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
+// The contract between whoever executes placement (the replay simulator in engine/replay, a live
+// LUN's rounds in engine/lun_rounds.h) and whoever decides it (none, reactive, frequency,
+// predictive, oracle). A policy observes every served I/O in time order and, once per round,
+// proposes migrations best-first. The executor enforces what is physical (tier capacity, tenant
+// quota, bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
 // anything itself. Single-threaded: observe/plan/migrated are called from one thread.
 // Introspection (outlook, accuracy, alerts, selection) is optional and for people (`rbdtier heat`,
 // `forecast accuracy`, `alerts`, `replay --explain`): a policy that knows nothing answers nothing.

@@ -3,11 +3,13 @@
 // TenantSpec is plain configuration. TenantTable resolves a LUN to its tenant (LUNs not listed
 // belong to tenant 0, the default tenant, which always exists) and answers quota questions.
 // A quota absent for a tier means "unlimited there". Immutable after construction.
+// TenantRoom is what a tenant may still add on each pool of the live cluster, by pool name.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +46,24 @@ public:
 private:
     std::vector<TenantSpec> tenants_;
     std::unordered_map<LunId, TenantIndex> lun_tenant_;
+};
+
+// How much room a LUN's tenant has on each pool, by pool name, as the cluster says (the live
+// gateway reads it: ceph/tenant_quota.h): its quota there, and what its other LUNs hold there.
+struct TenantRoom {
+    bool tenant_found = false;                    // false: unknown tenant, no quota
+    std::map<std::string, std::uint64_t> quota;   // by pool; absent = unlimited
+    std::map<std::string, std::uint64_t> others;  // bytes the tenant's other LUNs hold, by pool
+    double bandwidth_weight = 1.0;                // the tenant's share of a migration budget
+    // Bytes the LUN itself may still add in `pool`, given it holds `own` there; nullopt =
+    // unlimited.
+    std::optional<std::uint64_t> room(const std::string& pool, std::uint64_t own) const {
+        const auto q = quota.find(pool);
+        if (q == quota.end()) return std::nullopt;
+        const auto o = others.find(pool);
+        const std::uint64_t held = own + (o == others.end() ? 0 : o->second);
+        return held >= q->second ? 0 : q->second - held;
+    }
 };
 
 }  // namespace rbdtier

@@ -260,7 +260,7 @@ json pins_json(const GatewayLun& lun) {
     return out;
 }
 
-json record_json(const std::string& lun, const ceph::MigrationRecord& r) {
+json record_json(const std::string& lun, const MigrationRecord& r) {
     return {{"lun", lun},
             {"extent", r.extent},
             {"from", r.from},

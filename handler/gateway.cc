@@ -275,7 +275,7 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
     if (!l.tiering) return f;
     const ceph::LunTieringStats stats = l.tiering->stats();
     f.resource_problem = stats.resource_problem;
-    for (const ceph::MigrationRecord& r : l.tiering->history(kRecentMigrations)) {
+    for (const MigrationRecord& r : l.tiering->history(kRecentMigrations)) {
         ++f.recent_migrations;
         // A refusal (extent busy, already there, not the owner) is a decision, not a failure.
         if (r.outcome != "moved" && r.outcome.rfind("refused", 0) != 0) ++f.recent_failures;

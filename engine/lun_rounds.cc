@@ -1,0 +1,529 @@
+#include "engine/lun_rounds.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "common/log.h"
+
+namespace rbdtier {
+
+// The policy's view of where the LUN's extents are: read from the storage, counted per tier.
+class LunRounds::View : public PlacementView {
+public:
+    View(const LunStorage& storage, const std::vector<TierSpec>& specs, std::uint64_t extent_bytes,
+         const std::vector<std::uint64_t>& extents_in_tier)
+        : storage_(storage), specs_(specs), extent_bytes_(extent_bytes), counts_(extents_in_tier) {}
+
+    TierId tier_of(LunId, ExtentIndex extent) const override {
+        return extent < storage_.extents() ? storage_.tier(extent) : 0;
+    }
+    TierId home_tier(LunId) const override { return 0; }
+    std::uint64_t used_bytes(TierId tier) const override {
+        return tier < counts_.size() ? counts_[tier] * extent_bytes_ : 0;
+    }
+    const std::vector<TierSpec>& tiers() const override { return specs_; }
+    std::uint64_t extent_bytes() const override { return extent_bytes_; }
+    std::uint64_t extents(LunId) const override { return storage_.extents(); }
+
+private:
+    const LunStorage& storage_;
+    const std::vector<TierSpec>& specs_;
+    std::uint64_t extent_bytes_;
+    const std::vector<std::uint64_t>& counts_;
+};
+
+namespace {
+// Per tier id: the capacity the admission holds it to (0 = unlimited).
+std::vector<std::uint64_t> capacities(const std::vector<TierSpec>& specs) {
+    std::vector<std::uint64_t> out;
+    out.reserve(specs.size());
+    for (const TierSpec& s : specs) out.push_back(s.capacity_bytes);
+    return out;
+}
+}  // namespace
+
+LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
+                     std::unique_ptr<PlacementPolicy> policy, LunRoundsOptions options)
+    : storage_(storage),
+      specs_(std::move(specs)),
+      policy_(std::move(policy)),
+      options_(options),
+      epoch_(std::chrono::steady_clock::now()),
+      ring_(options.event_ring),
+      budget_(options.budget ? options.budget
+                             : std::make_shared<GatewayBudget>(options.bandwidth_bytes_per_s, 1)),
+      pins_(storage_.extents(), specs_.size(), 0),
+      admission_(AdmissionConfig{storage_.extent_bytes(), 0}, capacities(specs_)),
+      round_us_(options.round_us) {
+    admission_.set_tenant(options_.lun, 0);
+    stats_.extents_in_tier = count_extents(placement_epoch_);
+    admission_.replace_placement(options_.lun, 0, stats_.extents_in_tier);
+}
+
+std::vector<std::uint64_t> LunRounds::count_extents(std::uint64_t& epoch) const {
+    epoch = storage_.placement_epoch();  // first: a change during the count shows next time
+    std::vector<std::uint64_t> counts(specs_.size(), 0);
+    const std::uint64_t extents = storage_.extents();
+    for (std::uint64_t e = 0; e < extents; ++e) {
+        const auto t = storage_.tier(e);
+        if (t < counts.size()) ++counts[t];
+    }
+    return counts;
+}
+
+void LunRounds::follow_placement(std::uint64_t now) {
+    if (storage_.placement_epoch() == placement_epoch_) return;
+    const std::uint64_t extents = storage_.extents();
+    auto counts = count_extents(placement_epoch_);
+    std::vector<std::uint64_t> before;
+    std::vector<TierSpec> tiers;
+    {
+        std::lock_guard lock(mutex_);
+        before = std::exchange(stats_.extents_in_tier, counts);
+        admission_.replace_placement(options_.lun, 0, counts);
+        pins_.grow(extents);
+        tiers = effective_tiers_locked();
+    }
+    if (before != counts) {
+        RBDTIER_LOG_INFO(storage_.lun_name(), [&](log::Emitter& line) {
+            line << "placement changed by another hand (map reloaded, LUN taken over or "
+                    "grown): extents per pool now";
+            for (std::size_t t = 0; t < counts.size(); ++t)
+                line << (t == 0 ? " " : ", ") << storage_.tier_name(t) << ' ' << counts[t]
+                     << " (was " << before[t] << ')';
+        });
+    }
+    const View view(storage_, tiers, storage_.extent_bytes(), counts);
+    policy_->placement_changed(options_.lun, now, view);
+}
+
+double LunRounds::budget_use(std::uint64_t window_us) const {
+    const double allowed = bandwidth() * static_cast<double>(window_us) / 1e6;
+    if (!(allowed > 0)) return 0;
+    const auto now_unix_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    std::uint64_t bytes = 0;
+    std::lock_guard lock(mutex_);
+    for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+        const std::uint64_t end_us = it->start_unix_ms * 1000 + it->duration_us;
+        if (end_us + window_us < now_unix_us) break;  // older ones ended before the window
+        if (it->outcome == "moved") bytes += it->bytes;
+    }
+    return static_cast<double>(bytes) / allowed;
+}
+
+LunRounds::~LunRounds() {
+    stop();
+}
+
+std::uint64_t LunRounds::now_us() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 epoch_)
+        .count();
+}
+
+void LunRounds::start() {
+    std::lock_guard lock(registration_mutex_);
+    if (registration_) return;
+    stop_requested_.store(false);
+    if (!driver_) driver_ = options_.driver ? options_.driver : RoundDriver::shared();
+    // The first round is due at once, the next ones round_us after each one ended.
+    registration_ = driver_->add([this] {
+        run_round();
+        return round_us_.load();
+    });
+}
+
+void LunRounds::stop() {
+    stop_requested_.store(true);
+    std::optional<RoundDriver::Id> registration;
+    {
+        std::lock_guard lock(registration_mutex_);
+        registration = std::exchange(registration_, std::nullopt);
+    }
+    budget_->wake_all();  // a round waiting for its budget gives up
+    // Waits for the round in progress, which may need registration_mutex_ until it ends.
+    if (registration) driver_->remove(*registration);
+}
+
+void LunRounds::set_paused(bool paused) {
+    paused_.store(paused);
+    if (paused) budget_->wake_all();  // a round waiting for its budget gives up
+}
+
+void LunRounds::run_round() {
+    // What the policy logs without naming a LUN (it knows it by number) is about this one.
+    const log::LunScope scope(storage_.lun_name());
+    if (round_hook_) round_hook_();
+    // Pools and tenant first: it asks the cluster, and inspect() must not wait for that.
+    if (!paused_.load()) sample_resources(now_us());
+    std::unique_lock policy_lock(policy_mutex_);
+    IoEvent event;
+    std::uint64_t events = 0;
+    while (ring_.try_pop(event)) {
+        policy_->observe(event);
+        ++events;
+    }
+    const std::uint64_t now = now_us();
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.rounds;
+        stats_.events += events;
+        stats_.dropped_events = dropped_.load(std::memory_order_relaxed);
+    }
+    if (paused_.load()) {
+        follow_placement(now);
+        return;
+    }
+    // Asked first: taking the LUN over reloads the map and may reroute extents.
+    const bool owner = !options_.may_migrate || options_.may_migrate();
+    follow_placement(now);
+    if (!owner) {
+        std::lock_guard lock(mutex_);
+        ++stats_.rounds_not_owner;
+        return;
+    }
+
+    std::vector<std::uint64_t> counts;
+    std::vector<TierSpec> tiers;
+    double weight = 1;  // the tenant's bandwidth weight, as last sampled
+    {
+        std::lock_guard lock(mutex_);
+        counts = stats_.extents_in_tier;
+        tiers = effective_tiers_locked();
+        if (tenant_room_ && tenant_room_->tenant_found) weight = tenant_room_->bandwidth_weight;
+    }
+    View view(storage_, tiers, storage_.extent_bytes(), counts);
+    auto planned = policy_->plan(now, view);
+    // Pin orders first; the policy hears at once of its orders that pins overrule.
+    std::vector<MigrationOrder> overruled;
+    std::size_t pin_orders = 0;
+    const auto orders = with_pins(std::move(planned), budget_->bandwidth(), pin_orders, overruled);
+    for (const MigrationOrder& o : overruled) policy_->dropped(o, now);
+    policy_lock.unlock();
+    {
+        std::lock_guard lock(mutex_);
+        queue_ = orders;
+        queue_done_.assign(orders.size(), false);
+    }
+    const std::uint64_t bytes = storage_.extent_bytes();
+    auto interrupted = [this] { return paused_.load() || stop_requested_.load(); };
+    std::vector<bool> attempted(orders.size(), false);  // handed to the storage
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        // Paused or stopping: the rest of the round waits (it stays in the queue).
+        if (interrupted()) break;
+        // Each order starts once the gateway's budget grants it; what the budget cannot grant
+        // before the next round is due waits for that round's plan. The budget has a clock of
+        // its own: the deadline is the time left in this round.
+        const std::uint64_t elapsed = now_us() - now;
+        const std::uint64_t round = round_us_.load();
+        const std::uint64_t deadline = budget_->now_us() + (round > elapsed ? round - elapsed : 0);
+        // Pin orders (an admin's) go before any policy order of the tenant.
+        const double benefit =
+            i < pin_orders ? std::numeric_limits<double>::max() : orders[i].net_benefit;
+        auto grant = budget_->acquire(BudgetRequest{options_.tenant, weight, benefit, bytes},
+                                      deadline, interrupted);
+        if (!grant) {
+            if (interrupted()) break;
+            RBDTIER_LOG_LIMITED(
+                log::Level::kDebug, storage_.lun_name(),
+                "extent " << orders[i].extent << " to " << storage_.tier_name(orders[i].to)
+                          << " waits: the migration budget (" << budget_->bandwidth() / (1 << 20)
+                          << " MiB/s, shared by the gateway's tiered LUNs) has no room for it "
+                             "before the next round; "
+                          << orders.size() - i - 1 << " more orders wait with it");
+            std::lock_guard lock(mutex_);
+            stats_.deferred_bandwidth += orders.size() - i;
+            break;
+        }
+        const MigrationOrder& order = orders[i];
+        std::unique_lock lock(mutex_);
+        if (order.lun != options_.lun || order.extent >= storage_.extents()) {
+            grant->unused();
+            queue_done_[i] = true;
+            continue;  // not ours
+        }
+        // A pin set since the round began wins over the order.
+        const ExtentPlace place{storage_.tier(order.extent), 0, false};
+        const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
+        if (refusal == Refusal::kInvalid || refusal == Refusal::kStale ||
+            refusal == Refusal::kPinned) {
+            grant->unused();
+            queue_done_[i] = true;
+            continue;
+        }
+        ++stats_.orders;
+        if (refusal != Refusal::kNone) {
+            grant->unused();
+            refused_locked(order, refusal);
+            continue;
+        }
+        attempted[i] = true;
+        MigrationRecord record;
+        record.reason = order.reason;
+        lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
+        const bool moved = storage_.migrate(order.extent, order.to, record);
+        if (moved) {
+            policy_lock.lock();
+            policy_->migrated(order, now_us());
+            policy_lock.unlock();
+        }
+        lock.lock();
+        queue_done_[i] = true;
+        if (moved) {
+            if (!admission_.completed(order, 0, now_us())) {
+                RBDTIER_LOG_WARNING(storage_.lun_name(),
+                                    "extent " << order.extent << " left "
+                                              << storage_.tier_name(order.from)
+                                              << " but the admission counted nothing there");
+            }
+            ++stats_.moved;
+            stats_.bytes_moved += record.bytes;
+            --stats_.extents_in_tier[order.from];
+            ++stats_.extents_in_tier[order.to];
+        } else {
+            admission_.abandoned(order, 0);
+            ++stats_.failed;
+        }
+        history_.push_back(std::move(record));
+        if (history_.size() > options_.history) history_.pop_front();
+    }
+    // The policy's orders this round did not hand to the storage (refused, or left for the
+    // budget, a pause or a stop): nothing moved and no budget was spent on them.
+    policy_lock.lock();
+    for (std::size_t i = pin_orders; i < orders.size(); ++i)
+        if (!attempted[i]) policy_->dropped(orders[i], now_us());
+}
+
+std::vector<MigrationOrder> LunRounds::with_pins(std::vector<MigrationOrder> orders,
+                                                 double budget_bytes, std::size_t& pin_orders,
+                                                 std::vector<MigrationOrder>& overruled) const {
+    pin_orders = 0;
+    PinTable pins(0, 0);
+    {
+        std::lock_guard lock(mutex_);
+        if (pins_.empty()) return orders;
+        pins = pins_;
+    }
+    // Enough pin orders to use the budget (one more shows in the queue what waits for it).
+    const auto most = static_cast<std::size_t>(budget_bytes / storage_.extent_bytes()) + 1;
+    const std::size_t planned = orders.size();
+    auto out = pins.with_pins(
+        options_.lun, std::move(orders), [this](ExtentIndex e) { return storage_.tier(e); }, most,
+        specs_, &overruled);
+    pin_orders = out.size() - (planned - overruled.size());
+    return out;
+}
+
+std::optional<AdmissionError> LunRounds::pin(ExtentIndex first, std::uint64_t count, TierId tier) {
+    std::lock_guard lock(mutex_);
+    return pins_.pin(first, count, tier);
+}
+
+void LunRounds::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
+    std::lock_guard lock(mutex_);
+    pins_.set_home_pinned(pinned, if_version);
+}
+
+bool LunRounds::home_pinned() const {
+    std::lock_guard lock(mutex_);
+    return pins_.home_pinned();
+}
+
+std::uint64_t LunRounds::home_pin_version() const {
+    std::lock_guard lock(mutex_);
+    return pins_.home_pin_version();
+}
+
+void LunRounds::unpin(ExtentIndex first, std::uint64_t count) {
+    std::lock_guard lock(mutex_);
+    pins_.unpin(first, count);
+}
+
+std::vector<PinnedRange> LunRounds::pins() const {
+    std::lock_guard lock(mutex_);
+    return pins_.ranges();
+}
+
+std::vector<MigrationOrder> LunRounds::queue() const {
+    std::lock_guard lock(mutex_);
+    std::vector<MigrationOrder> out;
+    for (std::size_t i = 0; i < queue_.size(); ++i)
+        if (!queue_done_[i]) out.push_back(queue_[i]);
+    return out;
+}
+
+void LunRounds::inspect(
+    const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const {
+    std::lock_guard policy_lock(policy_mutex_);
+    std::vector<std::uint64_t> counts;
+    std::vector<TierSpec> tiers;
+    {
+        std::lock_guard lock(mutex_);
+        counts = stats_.extents_in_tier;
+        tiers = effective_tiers_locked();
+    }
+    const View view(storage_, tiers, storage_.extent_bytes(), counts);
+    fn(*policy_, view);
+}
+
+LunRoundsStats LunRounds::stats() const {
+    std::lock_guard lock(mutex_);
+    LunRoundsStats s = stats_;
+    s.dropped_events = dropped_.load(std::memory_order_relaxed);
+    return s;
+}
+
+std::vector<MigrationRecord> LunRounds::history() const {
+    std::lock_guard lock(mutex_);
+    return {history_.begin(), history_.end()};
+}
+
+std::vector<MigrationRecord> LunRounds::history(std::size_t last) const {
+    std::lock_guard lock(mutex_);
+    const std::size_t skip = history_.size() > last ? history_.size() - last : 0;
+    return {history_.begin() + static_cast<std::ptrdiff_t>(skip), history_.end()};
+}
+
+std::vector<bool> LunRounds::pools_full() const {
+    std::lock_guard lock(mutex_);
+    std::vector<bool> full(specs_.size());
+    for (std::size_t t = 0; t < full.size(); ++t)
+        full[t] = admission_.pool_full(static_cast<TierId>(t));
+    return full;
+}
+
+void LunRounds::sample_resources(std::uint64_t now) {
+    if (now < next_sample_us_) return;
+    std::optional<ResourceReading> reading = storage_.sample_resources();
+    if (!reading) return;  // the storage samples nothing
+    next_sample_us_ = now + options_.resource_interval_us;
+    std::optional<ResourceSample> sample = std::move(reading->pools);
+    std::optional<TenantRoom> room = std::move(reading->tenant);
+    std::string problem;
+    if (!reading->tenant_problem.empty()) problem = "tenant: " + reading->tenant_problem;
+    std::unique_lock lock(mutex_);
+    if (room && (!tenant_room_ || tenant_room_->tenant_found != room->tenant_found ||
+                 tenant_room_->quota != room->quota ||
+                 tenant_room_->bandwidth_weight != room->bandwidth_weight)) {
+        RBDTIER_LOG_INFO(storage_.lun_name(), [&room](log::Emitter& line) {
+            if (!room->tenant_found) {
+                line << "tenant not found: no quota, bandwidth weight " << room->bandwidth_weight;
+                return;
+            }
+            line << "tenant's quota:";
+            if (room->quota.empty()) line << " none";
+            const char* separator = " ";
+            for (const auto& [pool, bytes] : room->quota) {
+                line << separator << pool << ' ' << bytes << " bytes";
+                separator = ", ";
+            }
+            line << "; bandwidth weight " << room->bandwidth_weight;
+        });
+    }
+    ++stats_.resource_samples;
+    if (problem != stats_.resource_problem) {
+        if (problem.empty()) {
+            RBDTIER_LOG_INFO(storage_.lun_name(), "pools and tenant sampled again");
+        } else {
+            RBDTIER_LOG_WARNING(storage_.lun_name(),
+                                "sampling pools and tenant: " << problem
+                                                              << " (the last known room "
+                                                                 "stays in force)");
+        }
+    }
+    stats_.resource_problem = problem;
+    if (sample) {
+        for (std::size_t t = 0; t < specs_.size() && t < sample->pools.size(); ++t) {
+            const double ratio = t < options_.pool_full_ratio.size() ? options_.pool_full_ratio[t]
+                                                                     : kDefaultPoolFullRatio;
+            admission_.set_pool_full(static_cast<TierId>(t),
+                                     sample->pools[t].full(ratio, storage_.extent_bytes()));
+        }
+        resources_ = std::move(sample);
+    }
+    if (room) {
+        // The tenant's quota on each tier pool, and what its other LUNs hold there.
+        for (std::size_t t = 1; t < specs_.size(); ++t) {
+            const std::string& pool = storage_.tier_name(t);
+            const auto quota = room->quota.find(pool);
+            const auto others = room->others.find(pool);
+            admission_.set_quota(
+                0, static_cast<TierId>(t),
+                quota == room->quota.end() ? std::nullopt : std::optional(quota->second),
+                others == room->others.end() ? 0 : others->second);
+        }
+        tenant_room_ = std::move(room);
+    }
+}
+
+void LunRounds::replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us) {
+    std::lock_guard policy_lock(policy_mutex_);
+    policy_ = std::move(policy);
+    round_us_.store(round_us);
+}
+
+void LunRounds::refused_locked(const MigrationOrder& order, Refusal refusal) {
+    const std::string& pool = storage_.tier_name(order.to);
+    switch (refusal) {
+        case Refusal::kCapacity:
+            ++stats_.refused_capacity;
+            RBDTIER_LOG_LIMITED(log::Level::kInfo, storage_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool
+                                          << ": the tier's capacity ("
+                                          << specs_[order.to].capacity_bytes << " bytes) is used");
+            return;
+        case Refusal::kPoolFull:
+            ++stats_.refused_pool_full;
+            RBDTIER_LOG_LIMITED(
+                log::Level::kWarning, storage_.lun_name(),
+                "extent " << order.extent << " not moved to " << pool << ": the pool is full");
+            return;
+        case Refusal::kQuota: {
+            ++stats_.refused_tenant_quota;
+            std::uint64_t quota = 0;
+            if (tenant_room_) {
+                if (auto q = tenant_room_->quota.find(pool); q != tenant_room_->quota.end())
+                    quota = q->second;
+            }
+            RBDTIER_LOG_LIMITED(log::Level::kWarning, storage_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool
+                                          << ": the tenant's quota there (" << quota
+                                          << " bytes) is used");
+            return;
+        }
+        default:
+            RBDTIER_LOG_LIMITED(log::Level::kInfo, storage_.lun_name(),
+                                "extent " << order.extent << " not moved to " << pool << ": "
+                                          << refusal_name(refusal));
+            return;
+    }
+}
+
+std::vector<TierSpec> LunRounds::effective_tiers_locked() const {
+    return admission_.effective_tiers(specs_, options_.lun, 0);
+}
+
+std::vector<TierSpec> LunRounds::effective_tiers() const {
+    std::lock_guard lock(mutex_);
+    return effective_tiers_locked();
+}
+
+std::optional<ResourceSample> LunRounds::resources() const {
+    std::lock_guard lock(mutex_);
+    return resources_;
+}
+
+std::optional<TenantRoom> LunRounds::tenant_room() const {
+    std::lock_guard lock(mutex_);
+    return tenant_room_;
+}
+
+}  // namespace rbdtier

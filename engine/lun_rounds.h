@@ -1,0 +1,251 @@
+// LunRounds: the tiering rounds of one LUN. They bind the LUN's storage (engine/lun_storage.h:
+// where its extents are, and how one moves) to a placement policy and to the engine's admission
+// rule; the live gateway's storage is ceph/lun_tiering.h.
+//
+// The I/O path reports every completed command with record() (any thread, lock-free: a bounded
+// ring; a full ring drops the event and counts it). Rounds run, once start()ed, every round_us on
+// a worker of a RoundDriver (engine/round_driver.h: by default the process's, a fixed pool of
+// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs):
+// a round hands the recorded events to the policy in order, asks it for migrations
+// (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins), and carries the orders
+// out one after another with LunStorage::migrate. Whether each order may start is decided by
+// engine/admission.h at the moment it would start (stale or invalid orders, pins, a tier's capacity
+// of extents away from home, a full pool, the tenant's quota), the same rule the replay simulator
+// applies. Each order asks the gateway's migration budget (engine/gateway_budget.h, shared by every
+// tiered LUN of the gateway: one token bucket one second deep and a limit on migrations at once)
+// for one extent, stating the LUN's tenant, the tenant's bandwidth weight and the order's net
+// benefit (pin orders: the highest), and starts when it is granted; what the budget cannot grant
+// before the next round is due is left to that round's plan (the executor model of
+// engine/migration_channel.h, which replays use). The policy hears of each completed move
+// (migrated()) and, at the end of the round, of each of its orders not handed to the storage
+// (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as a replay
+// tells it; every attempt is kept in the migration history. Tier ids are the storage's (0 = home).
+// Times are microseconds on the steady clock since the LunRounds was made (now_us()). stop() (or
+// the destructor) ends the rounds: a round in progress stops after its migration in progress, and
+// stop() returns once it ended (so the LUN's storage may go then); set_paused(true) stops a round
+// after its migration in progress too. A round holds its worker while it migrates and while it
+// waits for its budget (never past the next round's due time; a stop or a pause wakes it): with
+// more such rounds than workers, the others' rounds start late.
+// Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
+// bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
+// dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
+// with the policy while no round uses it. All public members are thread-safe.
+// Home pin (the LUN taken out of tiering): every extent is pinned to the home tier, those away
+// from it are brought back first, and nothing moves anywhere else (pins to other tiers are
+// refused) until it is released; it covers extents added by a resize too.
+// Resources: every resource_interval_us a round asks the storage to sample the tier pools' usage
+// and the LUN's tenant (what its other LUNs hold; its bandwidth weight goes with the LUN's
+// requests to the budget), and hands both to the admission: a tier whose pool is full takes no
+// more extents; a tier takes no more than the tenant's quota there allows (its other LUNs' usage,
+// measured by the storage, plus this LUN's own, known exactly) nor more than its own capacity:
+// the smallest limit wins. The policy sees the same limits as the tiers' capacity_bytes in its
+// PlacementView (Admission::effective_tiers). A failed tenant reading keeps the last known room.
+// Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
+// tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem; a
+// change of the tenant's quota or weight. Migrations log themselves (the storage).
+// Placement changed by another hand: the counts of extents per tier (stats, the policy's view)
+// and the admission's ledger follow the rounds' own migrations; when the storage's routing
+// changes otherwise (LunStorage::placement_epoch), the next round recounts them from the storage
+// (before it plans, after may_migrate, which may take the LUN over), grows the pins to the LUN's
+// extents and tells the policy (PlacementPolicy::placement_changed); a changed count is logged.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/admission.h"
+#include "engine/event_ring.h"
+#include "engine/gateway_budget.h"
+#include "engine/lun_storage.h"
+#include "engine/migration_record.h"
+#include "engine/placement_policy.h"
+#include "engine/resource_sample.h"
+#include "engine/round_driver.h"
+#include "engine/tenant.h"
+
+namespace rbdtier {
+
+struct LunRoundsOptions {
+    LunId lun = 0;  // the LUN's id for the policy: 24 bits (engine/extent_key.h)
+    std::uint64_t round_us = 1'000'000;
+    // The migration budget the LUN draws from: the gateway's, shared with its other LUNs (null:
+    // one of the LUN's own, of bandwidth_bytes_per_s, one migration at a time).
+    std::shared_ptr<GatewayBudget> budget;
+    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::string tenant;  // the LUN's tenant in the budget ("": none)
+    std::size_t event_ring = 1 << 16;
+    std::size_t history = 4096;  // migration records kept
+    // Where the rounds run (null: RoundDriver::shared(), the process's).
+    std::shared_ptr<RoundDriver> driver;
+    // Asked before every round's migrations: only the gateway holding the LUN's exclusive lock
+    // moves data (null: always).
+    std::function<bool()> may_migrate;
+    // How often the pools and the tenant are sampled (in a round).
+    std::uint64_t resource_interval_us = 5'000'000;
+    // Per tier id: a pool used to this fraction of its capacity is full (absent:
+    // kDefaultPoolFullRatio, Ceph's nearfull ratio). A pool without room for one extent is
+    // full whatever its ratio.
+    std::vector<double> pool_full_ratio;
+};
+
+inline constexpr double kDefaultPoolFullRatio = 0.85;
+
+struct LunRoundsStats {
+    std::uint64_t rounds = 0;
+    std::uint64_t events = 0;
+    std::uint64_t dropped_events = 0;
+    std::uint64_t orders = 0;
+    std::uint64_t moved = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t refused_capacity = 0;
+    std::uint64_t deferred_bandwidth = 0;
+    std::uint64_t rounds_not_owner = 0;   // rounds that moved nothing: another gateway owns the LUN
+    std::uint64_t refused_pool_full = 0;  // orders into a full pool
+    std::uint64_t refused_tenant_quota = 0;  // orders beyond the tenant's quota
+    std::uint64_t resource_samples = 0;
+    std::string resource_problem;  // the last sampling error (tenant, pools), empty if none
+    std::uint64_t bytes_moved = 0;
+    std::vector<std::uint64_t> extents_in_tier;  // per tier id
+};
+
+class LunRounds {
+public:
+    // specs[i] describes the storage's tier i (specs[i].id must be i). The storage must outlive
+    // the LunRounds.
+    LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
+              std::unique_ptr<PlacementPolicy> policy, LunRoundsOptions options);
+    ~LunRounds();
+    LunRounds(const LunRounds&) = delete;
+    LunRounds& operator=(const LunRounds&) = delete;
+
+    void start();
+    void stop();
+    // Paused: a round waiting for its budget gives up, one migrating stops after that move.
+    void set_paused(bool paused);
+    // The budget the LUN draws from, and its bandwidth (bytes/s).
+    const std::shared_ptr<GatewayBudget>& budget() const { return budget_; }
+    double bandwidth() const { return budget_->bandwidth(); }
+    // Share of the budget this LUN used over the last `window_us`: bytes it moved by migrations
+    // that ended within it, over what the budget allowed in it (0 when the budget is 0).
+    double budget_use(std::uint64_t window_us = 10'000'000) const;
+
+    std::uint64_t now_us() const;
+    // The event is this LUN's whatever its `lun` says (policies key extents by options.lun).
+    void record(IoEvent event) noexcept {
+        event.lun = options_.lun;
+        bool contended = false;
+        if (!ring_.try_push(event, contended)) dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // Runs one round now, on the caller's thread (tests; not while start()ed).
+    void run_round();
+    // The next round samples the resources, whenever the last sample was (what the storage
+    // samples changed). Not while start()ed.
+    void sample_next_round() { next_sample_us_ = 0; }
+
+    std::optional<ResourceSample> resources() const;  // the last sample, if any
+    std::optional<TenantRoom> tenant_room() const;    // the last known, if any
+    // The tiers as the policy sees them now: capacity_bytes lowered to what the pools and the
+    // tenant allow.
+    std::vector<TierSpec> effective_tiers() const;
+
+    LunRoundsStats stats() const;
+    std::vector<MigrationRecord> history() const;
+    std::vector<MigrationRecord> history(std::size_t last) const;  // the newest `last` of them
+    std::vector<bool> pools_full() const;  // per tier id, as the last resource sample found
+    const std::vector<TierSpec>& tiers() const { return specs_; }
+
+    // Pins extents [first, first+count) to `tier`: rounds move them there first (within the
+    // bandwidth budget and tier capacity) and never move them elsewhere; the policy's orders for
+    // them are dropped. Refuses (-EINVAL) a tier id out of range or an empty/out-of-LUN range,
+    // (-EBUSY) a pin away from home while the LUN is pinned home; a new pin replaces overlap.
+    std::optional<AdmissionError> pin(ExtentIndex first, std::uint64_t count, TierId tier);
+    // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned;
+    // not the home pin: set_home_pinned(false)).
+    void unpin(ExtentIndex first, std::uint64_t count);
+    std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
+    // The home pin (see above): set, it replaces every pin (pins() shows the whole LUN pinned
+    // to tier 0); released, the LUN is the policy's again, without pins. Each change bumps
+    // home_pin_version(); given `if_version`, the call changes nothing unless the version is
+    // still that one (whoever follows the pin in the cluster passes the version it saw before
+    // reading it, so a stale read cannot undo a newer change).
+    void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
+    bool home_pinned() const;
+    std::uint64_t home_pin_version() const;
+    // The orders of the last round that are not carried out yet (the migration queue), best
+    // first.
+    std::vector<MigrationOrder> queue() const;
+    // From the next round on, plans with `policy` (what the old one learned is dropped) every
+    // `round_us`: the LUN's policy or horizon changed while it is open. Any thread, but not from a
+    // round's policy calls; the round hook may call it.
+    void replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us);
+    std::uint64_t round_us() const { return round_us_.load(); }
+    // Called at the start of every round (paused or not), in the round, with no lock
+    // held (e.g. to follow settings kept in the cluster). Set before start(); null: none.
+    void set_round_hook(std::function<void()> hook) { round_hook_ = std::move(hook); }
+    // Runs fn with the policy while no round uses it (admin introspection; fn must be quick).
+    void inspect(const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const;
+
+private:
+    class View;
+    // Orders that bring pinned extents to their tier (as many as `budget_bytes` carries, and
+    // one more; `pin_orders` of them, first), then the policy's orders without those for
+    // pinned extents (put in `overruled`).
+    std::vector<MigrationOrder> with_pins(std::vector<MigrationOrder> orders, double budget_bytes,
+                                          std::size_t& pin_orders,
+                                          std::vector<MigrationOrder>& overruled) const;
+    void sample_resources(std::uint64_t now);
+    // Recounts the extents per tier from the storage if its placement epoch moved since the last
+    // count (see the top of this file). Rounds thread, with policy_mutex_ held.
+    void follow_placement(std::uint64_t now);
+    // The storage's extents per tier id, read after `epoch` (the storage's placement epoch).
+    std::vector<std::uint64_t> count_extents(std::uint64_t& epoch) const;
+    std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
+    // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
+    // quota. Under mutex_.
+    void refused_locked(const MigrationOrder& order, Refusal refusal);
+
+    LunStorage& storage_;
+    std::vector<TierSpec> specs_;
+    std::unique_ptr<PlacementPolicy> policy_;
+    LunRoundsOptions options_;
+    const std::chrono::steady_clock::time_point epoch_;
+
+    EventRing ring_;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<bool> paused_{false};
+    std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
+
+    // Round state: touched by the rounds only (one at a time), except under mutex_ for readers.
+    const std::shared_ptr<GatewayBudget> budget_;
+    mutable std::mutex mutex_;
+    LunRoundsStats stats_;
+    std::deque<MigrationRecord> history_;
+    PinTable pins_;                      // under mutex_
+    Admission admission_;                // under mutex_
+    std::vector<MigrationOrder> queue_;  // under mutex_
+    std::vector<bool> queue_done_;       // queue_[i] carried out (moved or failed)
+    // Held by a round while it uses the policy, and by inspect().
+    mutable std::mutex policy_mutex_;
+
+    std::function<void()> round_hook_;     // set before start()
+    std::atomic<std::uint64_t> round_us_;  // options_.round_us, or what replace_policy set
+    std::uint64_t next_sample_us_ = 0;
+    std::uint64_t placement_epoch_ = 0;        // the storage's, at the last count (rounds)
+    std::optional<ResourceSample> resources_;  // under mutex_
+    std::optional<TenantRoom> tenant_room_;    // under mutex_
+
+    std::mutex registration_mutex_;
+    std::shared_ptr<RoundDriver> driver_;          // from the first start() on
+    std::optional<RoundDriver::Id> registration_;  // under registration_mutex_, while started
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,318 @@
+// LunRounds over an in-memory LunStorage: the rounds' own rules, without a cluster. Orders the
+// admission refuses never reach the storage; the policy is told of each of its orders the round
+// did not carry out; pins refuse bad ranges and replace overlap; a failed move is counted and
+// gives its reservation back; placement changed by another hand is recounted and told to the
+// policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
+// last known room; a round of a LUN another gateway owns moves nothing. The same rounds on the
+// live cluster are in tests/integration/tiering/.
+#include "engine/lun_rounds.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+constexpr std::uint64_t kExtent = 4 << 20;
+
+// A LUN's storage in memory: where each extent is, moved at once by migrate() (unless its extent
+// is in `fail`), and what sample_resources() answers (`reading`, if set).
+class FakeStorage final : public LunStorage {
+public:
+    explicit FakeStorage(std::uint64_t extents) : placement_(extents, 0) {}
+
+    const std::string& lun_name() const override { return name_; }
+    std::uint64_t extent_bytes() const override { return kExtent; }
+    const std::string& tier_name(TierId tier) const override { return names_.at(tier); }
+    std::uint64_t extents() const override { return placement_.size(); }
+    TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
+    std::uint64_t placement_epoch() const override { return epoch_; }
+    bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override {
+        migrations.push_back(extent);
+        record.extent = extent;
+        record.from = names_.at(placement_.at(extent));
+        record.to = names_.at(to);
+        record.bytes = kExtent;
+        if (std::find(fail.begin(), fail.end(), extent) != fail.end()) {
+            record.outcome = "copy: Input/output error";
+            return false;
+        }
+        placement_.at(extent) = to;
+        record.outcome = "moved";
+        return true;
+    }
+    std::optional<ResourceReading> sample_resources() override {
+        ++samples;
+        return reading;
+    }
+
+    // Another hand moves `extent` to `tier` (or a resize adds extents): the epoch moves.
+    void move_by_another_hand(ExtentIndex extent, TierId tier) {
+        placement_.at(extent) = tier;
+        ++epoch_;
+    }
+    void grow(std::uint64_t extents) {
+        placement_.resize(extents, 0);
+        ++epoch_;
+    }
+
+    std::vector<ExtentIndex> migrations;  // extents handed to migrate(), in order
+    std::vector<ExtentIndex> fail;        // extents whose migration fails
+    std::optional<ResourceReading> reading;
+    int samples = 0;
+
+private:
+    std::string name_ = "pool/lun";
+    std::vector<std::string> names_ = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
+    std::vector<TierId> placement_;
+    std::uint64_t epoch_ = 0;
+};
+
+// hdd-a (home), nvme-a (`nvme_a_extents` extents away from home at most; 0: unlimited), nvme-b,
+// hdd-b.
+std::vector<TierSpec> tiers(std::uint64_t nvme_a_extents = 0) {
+    std::vector<TierSpec> specs(4);
+    const char* names[] = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
+    for (std::size_t t = 0; t < specs.size(); ++t) {
+        specs[t].id = static_cast<TierId>(t);
+        specs[t].name = names[t];
+    }
+    specs[1].capacity_bytes = nvme_a_extents * kExtent;
+    return specs;
+}
+
+// A policy that proposes the same orders every round and keeps what the executor told it.
+class ScriptedPolicy final : public PlacementPolicy {
+public:
+    explicit ScriptedPolicy(std::vector<MigrationOrder> orders) : orders_(std::move(orders)) {}
+    std::string_view name() const override { return "scripted"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
+        return orders_;
+    }
+    void dropped(const MigrationOrder& order, std::uint64_t) override {
+        dropped_extents->push_back(order.extent);
+    }
+    void migrated(const MigrationOrder& order, std::uint64_t) override {
+        migrated_extents->push_back(order.extent);
+    }
+    void placement_changed(LunId, std::uint64_t, const PlacementView& view) override {
+        changes->push_back(view.used_bytes(1) / kExtent);
+    }
+
+    std::shared_ptr<std::vector<ExtentIndex>> dropped_extents =
+        std::make_shared<std::vector<ExtentIndex>>();
+    std::shared_ptr<std::vector<ExtentIndex>> migrated_extents =
+        std::make_shared<std::vector<ExtentIndex>>();
+    // Per placement change: the extents in nvme-a the policy's view showed.
+    std::shared_ptr<std::vector<std::uint64_t>> changes =
+        std::make_shared<std::vector<std::uint64_t>>();
+
+private:
+    std::vector<MigrationOrder> orders_;
+};
+
+MigrationOrder move(ExtentIndex extent, TierId from, TierId to) {
+    MigrationOrder o;
+    o.extent = extent;
+    o.from = from;
+    o.to = to;
+    return o;
+}
+
+// The rounds of a LUN of `extents` extents over a FakeStorage, planning `orders` every round.
+struct Rounds {
+    Rounds(std::uint64_t extents, std::vector<MigrationOrder> orders,
+           std::uint64_t nvme_a_extents = 0, LunRoundsOptions options = {})
+        : storage(extents) {
+        auto scripted = std::make_unique<ScriptedPolicy>(std::move(orders));
+        policy = scripted.get();
+        rounds = std::make_unique<LunRounds>(storage, tiers(nvme_a_extents), std::move(scripted),
+                                             std::move(options));
+    }
+    FakeStorage storage;
+    ScriptedPolicy* policy = nullptr;
+    std::unique_ptr<LunRounds> rounds;
+};
+
+// An order to the tier the extent is already in, or to a tier the LUN does not have, is refused
+// before the storage is asked: it is no failed migration and leaves no history; the valid order
+// of the same round still moves.
+TEST(LunRounds, RefusesOrdersToTheTierTheExtentIsIn) {
+    Rounds r(4, {move(0, 0, 0), move(1, 0, 4), move(2, 0, 1)});
+    r.rounds->run_round();
+    EXPECT_EQ(r.storage.migrations, (std::vector<ExtentIndex>{2}));
+    const auto stats = r.rounds->stats();
+    EXPECT_EQ(stats.failed, 0u);
+    EXPECT_EQ(stats.moved, 1u);
+    EXPECT_EQ(stats.bytes_moved, kExtent);
+    EXPECT_EQ(stats.extents_in_tier, (std::vector<std::uint64_t>{3, 1, 0, 0}));
+    const auto history = r.rounds->history();
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history.front().extent, 2u);
+    EXPECT_EQ(history.front().outcome, "moved");
+    EXPECT_EQ(r.storage.tier(2), 1);
+}
+
+// Every order of the policy's that the round does not carry out is told dropped, as the replay
+// simulator tells it: refused as invalid, for a pin or for the tier's capacity. Pin orders are
+// not the policy's.
+TEST(LunRounds, TellsThePolicyWhichOfItsOrdersWereNotCarriedOut) {
+    Rounds r(4, {move(0, 0, 0), move(1, 0, 1), move(2, 0, 1), move(3, 0, 1)},
+             /*nvme_a_extents=*/1);
+    ASSERT_FALSE(r.rounds->pin(1, 1, 2).has_value());
+    r.rounds->run_round();
+    auto dropped = *r.policy->dropped_extents;
+    std::sort(dropped.begin(), dropped.end());
+    EXPECT_EQ(dropped, (std::vector<ExtentIndex>{0, 1, 3}));
+    // The policy hears of every move, the pin's too: it keeps track of where extents are.
+    EXPECT_EQ(*r.policy->migrated_extents, (std::vector<ExtentIndex>{1, 2}));
+    EXPECT_EQ(r.storage.tier(1), 2) << "the pin's order did not move extent 1 to nvme-b";
+    EXPECT_EQ(r.storage.tier(2), 1);
+    EXPECT_EQ(r.rounds->stats().refused_capacity, 1u);
+}
+
+TEST(LunRounds, PinsRefuseBadRangesAndReplaceOverlap) {
+    Rounds r(8, {});
+    LunRounds& rounds = *r.rounds;
+    EXPECT_EQ(rounds.pin(0, 1, 4)->code, -EINVAL);  // tier out of range
+    EXPECT_EQ(rounds.pin(0, 0, 1)->code, -EINVAL);  // empty
+    EXPECT_EQ(rounds.pin(7, 2, 1)->code, -EINVAL);  // past the end
+    EXPECT_EQ(rounds.pin(8, 1, 1)->code, -EINVAL);
+    EXPECT_TRUE(rounds.pins().empty());
+
+    ASSERT_FALSE(rounds.pin(1, 4, 2).has_value());  // [1,5) -> nvme-b
+    ASSERT_FALSE(rounds.pin(3, 4, 1).has_value());  // [3,7) -> nvme-a replaces [3,5)
+    ASSERT_FALSE(rounds.pin(2, 1, 3).has_value());  // [2,3) -> hdd-b splits [1,3)
+    const std::vector<PinnedRange> want = {{1, 1, 2}, {2, 1, 3}, {3, 4, 1}};
+    EXPECT_EQ(rounds.pins(), want);
+    rounds.unpin(4, 2);  // leaves [3,4) and [6,7)
+    const std::vector<PinnedRange> after = {{1, 1, 2}, {2, 1, 3}, {3, 1, 1}, {6, 1, 1}};
+    EXPECT_EQ(rounds.pins(), after);
+    rounds.unpin(0, 100);
+    EXPECT_TRUE(rounds.pins().empty());
+
+    rounds.set_home_pinned(true);
+    EXPECT_EQ(rounds.pin(0, 1, 1)->code, -EBUSY);
+    EXPECT_EQ(rounds.pins(), (std::vector<PinnedRange>{{0, 8, 0}}));
+}
+
+// A move the storage could not make is counted failed and kept in the history; the policy does
+// not hear it migrated, and the reservation it held in nvme-a goes back: the next order there is
+// admitted.
+TEST(LunRounds, AFailedMoveGivesItsReservationBack) {
+    Rounds r(4, {move(0, 0, 1), move(1, 0, 1)}, /*nvme_a_extents=*/1);
+    r.storage.fail = {0};
+    r.rounds->run_round();
+    const auto stats = r.rounds->stats();
+    EXPECT_EQ(stats.failed, 1u);
+    EXPECT_EQ(stats.moved, 1u);
+    EXPECT_EQ(stats.refused_capacity, 0u);
+    EXPECT_EQ(r.storage.migrations, (std::vector<ExtentIndex>{0, 1}));
+    EXPECT_EQ(*r.policy->migrated_extents, (std::vector<ExtentIndex>{1}));
+    const auto history = r.rounds->history();
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_EQ(history[0].outcome, "copy: Input/output error");
+    EXPECT_EQ(history[1].outcome, "moved");
+    EXPECT_EQ(r.rounds->history(1).size(), 1u);
+}
+
+// Extents moved by another hand (the storage's placement epoch moved) are recounted before the
+// next round plans, the policy is told, and the capacity they take is the admission's too; a
+// resize grows the home pin over the new extents.
+TEST(LunRounds, RecountsPlacementChangedByAnotherHand) {
+    Rounds r(4, {move(3, 0, 1)}, /*nvme_a_extents=*/1);
+    r.storage.move_by_another_hand(0, 1);
+    r.rounds->run_round();
+    EXPECT_EQ(r.rounds->stats().extents_in_tier, (std::vector<std::uint64_t>{3, 1, 0, 0}));
+    EXPECT_EQ(*r.policy->changes, (std::vector<std::uint64_t>{1}));
+    EXPECT_TRUE(r.storage.migrations.empty()) << "nvme-a was full of the other hand's extent";
+    EXPECT_EQ(r.rounds->stats().refused_capacity, 1u);
+
+    r.rounds->run_round();  // nothing changed: the policy is not told again
+    EXPECT_EQ(r.policy->changes->size(), 1u);
+
+    r.rounds->set_home_pinned(true);
+    r.storage.grow(6);
+    r.rounds->run_round();
+    EXPECT_EQ(r.rounds->pins(), (std::vector<PinnedRange>{{0, 6, 0}}));
+    EXPECT_EQ(r.storage.tier(0), 0) << "the home pin did not bring extent 0 home";
+}
+
+// A full pool and the tenant's quota refuse orders into them; the policy's view shows the
+// limits. A failed tenant reading keeps the last known room and is the sampling problem until a
+// reading succeeds again.
+TEST(LunRounds, FullPoolsAndTheTenantsQuotaRefuseOrders) {
+    LunRoundsOptions options;
+    options.resource_interval_us = 0;  // every round samples
+    Rounds r(4, {move(0, 0, 1), move(1, 0, 2), move(2, 0, 2)}, 0, options);
+    ResourceReading reading;
+    reading.pools = ResourceSample{};
+    reading.pools->pools.resize(4);
+    reading.pools->pools[1] = PoolResources{"nvme-a", 90, 0, 10, "df"};  // 90% used: full
+    reading.pools->pools[2] = PoolResources{"nvme-b", 0, 0, 1ull << 40, "df"};
+    TenantRoom room;
+    room.tenant_found = true;
+    room.quota["nvme-b"] = 2 * kExtent;
+    room.others["nvme-b"] = kExtent;  // its other LUNs hold one extent there: room for one
+    reading.tenant = room;
+    r.storage.reading = reading;
+    r.rounds->run_round();
+    auto stats = r.rounds->stats();
+    EXPECT_EQ(stats.resource_samples, 1u);
+    EXPECT_EQ(stats.refused_pool_full, 1u);
+    EXPECT_EQ(stats.refused_tenant_quota, 1u);
+    EXPECT_EQ(stats.moved, 1u);
+    EXPECT_EQ(r.storage.migrations, (std::vector<ExtentIndex>{1}));
+    EXPECT_EQ(r.rounds->pools_full(), (std::vector<bool>{false, true, false, false}));
+    // The policy sees nvme-b hold what the LUN has there: no room for more.
+    EXPECT_EQ(r.rounds->effective_tiers()[2].capacity_bytes, kExtent);
+    ASSERT_TRUE(r.rounds->tenant_room());
+    EXPECT_EQ(r.rounds->tenant_room()->quota.at("nvme-b"), 2 * kExtent);
+
+    r.storage.reading->tenant.reset();
+    r.storage.reading->tenant_problem = "read tenant t: Connection timed out";
+    r.rounds->run_round();
+    stats = r.rounds->stats();
+    EXPECT_EQ(stats.resource_problem, "tenant: read tenant t: Connection timed out");
+    ASSERT_TRUE(r.rounds->tenant_room()) << "the last known room was dropped";
+    EXPECT_EQ(stats.refused_tenant_quota, 2u);
+
+    r.storage.reading->tenant = room;
+    r.storage.reading->tenant_problem.clear();
+    r.rounds->run_round();
+    EXPECT_EQ(r.rounds->stats().resource_problem, "");
+}
+
+// A storage that samples nothing is asked each round and counts no sample.
+TEST(LunRounds, AStorageThatSamplesNothingCountsNoSample) {
+    LunRoundsOptions options;
+    options.resource_interval_us = 0;
+    Rounds r(2, {}, 0, options);
+    r.rounds->run_round();
+    r.rounds->run_round();
+    EXPECT_EQ(r.storage.samples, 2);
+    EXPECT_EQ(r.rounds->stats().resource_samples, 0u);
+    EXPECT_FALSE(r.rounds->resources());
+}
+
+// A round of a LUN another gateway owns moves nothing and says so.
+TEST(LunRounds, MovesNothingWhereAnotherGatewayOwnsTheLun) {
+    LunRoundsOptions options;
+    options.may_migrate = [] { return false; };
+    Rounds r(2, {move(0, 0, 1)}, 0, options);
+    r.rounds->run_round();
+    EXPECT_TRUE(r.storage.migrations.empty());
+    EXPECT_EQ(r.rounds->stats().rounds_not_owner, 1u);
+    EXPECT_EQ(r.rounds->stats().rounds, 1u);
+}
+
+}  // namespace
+}  // namespace rbdtier
