@@ -9,6 +9,10 @@
 //
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
+//               [--cycles K]
+// --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
+// block in each of 8 extents), left to settle and closed, K times; a line "cycle=i threads=T
+// rss_kib=R" after each close shows whether the process keeps anything of a closed LUN.
 //
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
@@ -90,6 +94,8 @@ int main(int argc, char** argv) {
     app.add_option("--size-gib", size_gib, "image size")->capture_default_str();
     app.add_option("--settle-s", settle_s, "idle time before measuring")->capture_default_str();
     app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
+    unsigned cycles = 0;
+    app.add_option("--cycles", cycles, "open/use/close cycles (ours, handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -132,12 +138,39 @@ int main(int argc, char** argv) {
             return 0;
         }
         Harness h(so);
-        std::vector<std::unique_ptr<Device>> open;
-        for (const std::string& name : names) {
+        auto cfg_of = [&](const std::string& name) {
             std::string cfg = pool + "/" + name + ";conf=" + conf;
             if (target == "ours") cfg += ";tiers=" + pool + "+" + tier + ";policy=" + policy;
-            open.push_back(h.open({cfg, size, 512, 2048}));
+            return cfg;
+        };
+        if (cycles > 0) {
+            std::vector<char> block(4096, 'c'), back(4096);
+            for (unsigned c = 1; c <= cycles; ++c) {
+                {
+                    std::vector<std::unique_ptr<Device>> open;
+                    for (const std::string& name : names)
+                        open.push_back(h.open({cfg_of(name), size, 512, 2048}));
+                    for (auto& dev : open) {
+                        for (std::uint64_t e = 0; e < 8; ++e) {
+                            const std::uint64_t lba = e * (std::uint64_t{4} << 20) / 512;
+                            if (!dev->write(lba, block.data(), block.size()).ok() ||
+                                !dev->read(lba, back.data(), back.size()).ok() || back != block)
+                                throw std::runtime_error("I/O failed in cycle " +
+                                                         std::to_string(c));
+                        }
+                    }
+                    std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+                }
+                const ProcessUse after = process_use();
+                std::printf("cycle=%u target=%s luns=%u threads=%lu rss_kib=%lu base_rss_kib=%lu\n",
+                            c, target.c_str(), luns, after.threads, after.rss_kib, base.rss_kib);
+                std::fflush(stdout);
+            }
+            return 0;
         }
+        std::vector<std::unique_ptr<Device>> open;
+        for (const std::string& name : names)
+            open.push_back(h.open({cfg_of(name), size, 512, 2048}));
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
