@@ -18,6 +18,7 @@
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
 // base_rss_kib=... open_s=..." (base: the process before the first LUN was opened).
 
+#include <malloc.h>
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -40,6 +41,8 @@ namespace {
 struct ProcessUse {
     unsigned long threads = 0;
     unsigned long rss_kib = 0;
+    unsigned long anon_kib = 0;  // of rss_kib: anonymous memory (heap, stacks)
+    unsigned long file_kib = 0;  // of rss_kib: mapped files (the libraries' code and data)
 };
 
 // Threads and VmRSS of this process, as /proc/self/status gives them.
@@ -52,6 +55,10 @@ ProcessUse process_use() {
             status >> use.threads;
         } else if (key == "VmRSS:") {
             status >> use.rss_kib;
+        } else if (key == "RssAnon:") {
+            status >> use.anon_kib;
+        } else if (key == "RssFile:") {
+            status >> use.file_kib;
         }
         status.ignore(4096, '\n');
     }
@@ -162,8 +169,15 @@ int main(int argc, char** argv) {
                     std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
                 }
                 const ProcessUse after = process_use();
-                std::printf("cycle=%u target=%s luns=%u threads=%lu rss_kib=%lu base_rss_kib=%lu\n",
-                            c, target.c_str(), luns, after.threads, after.rss_kib, base.rss_kib);
+                // The C heap: what malloc holds from the OS (arenas and mmap'd blocks), and how
+                // much of that is free but kept.
+                const struct mallinfo2 heap = mallinfo2();
+                std::printf(
+                    "cycle=%u target=%s luns=%u threads=%lu rss_kib=%lu base_rss_kib=%lu "
+                    "anon_kib=%lu file_kib=%lu heap_kib=%zu heap_free_kib=%zu mmap_kib=%zu\n",
+                    c, target.c_str(), luns, after.threads, after.rss_kib, base.rss_kib,
+                    after.anon_kib, after.file_kib, (heap.arena + heap.hblkhd) / 1024,
+                    heap.fordblks / 1024, heap.hblkhd / 1024);
                 std::fflush(stdout);
             }
             return 0;
