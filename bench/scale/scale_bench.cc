@@ -11,8 +11,14 @@
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
 //               [--cycles K]
 // --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
-// block in each of 8 extents), left to settle and closed, K times; a line "cycle=i threads=T
-// rss_kib=R" after each close shows whether the process keeps anything of a closed LUN.
+// block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
+// what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
+// K times; a line "cycle=i threads=T rss_kib=R ..." after each close shows whether the process
+// keeps anything of a closed LUN. The LUNs take the RBD lock with their first write (ALUA
+// implicit failover), so that a reopened LUN migrates at once. Before the first cycle the
+// images' tiering is removed (forced: tier images and placement maps of earlier runs), so every
+// run starts with every extent at home; ours: after the last, a line "moved_extents=M" counts
+// the extents the cycles moved out (the maps' entries).
 //
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
@@ -27,10 +33,14 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ceph/cluster.h"
+#include "ceph/lun_lifecycle.h"
+#include "ceph/tiered_lun_store.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/rbd_client.h"
 
@@ -80,6 +90,15 @@ private:
     rbd_image_t image_ = nullptr;
 };
 
+// A client of the cluster at `conf` (for the set-up and the count, not the measure).
+rbdtier::ceph::Cluster connect_ceph(const std::string& conf) {
+    rbdtier::ceph::ClusterOptions options;
+    options.conf_path = conf;
+    auto cluster = rbdtier::ceph::Cluster::connect(options);
+    if (!cluster) throw std::runtime_error("connect: " + cluster.status().message());
+    return std::move(cluster).value();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,6 +144,18 @@ int main(int argc, char** argv) {
                                              std::to_string(rc));
             }
         }
+        if (cycles > 0) {
+            // Every extent home: what earlier runs moved would not move again (for both
+            // handlers, so that each starts the same).
+            auto cluster = connect_ceph(conf);
+            for (const std::string& name : names) {
+                auto removed = rbdtier::ceph::remove_lun_tiering(cluster, {pool, "", name}, {tier},
+                                                                 /*force=*/true);
+                if (!removed)
+                    throw std::runtime_error("reset the tiering of " + name + ": " +
+                                             removed.status().message());
+            }
+        }
         const ProcessUse base = process_use();
         const auto start = std::chrono::steady_clock::now();
         ProcessUse use;
@@ -151,15 +182,26 @@ int main(int argc, char** argv) {
             return cfg;
         };
         if (cycles > 0) {
+            constexpr std::uint64_t kExtentBlocks = (std::uint64_t{4} << 20) / 512;
+            constexpr std::uint64_t kExtentsPerCycle = 8;
+            const std::uint64_t extents = size / (kExtentBlocks * 512);
+            if (extents < kExtentsPerCycle)
+                throw std::runtime_error("--cycles needs images of at least 32 MiB");
             std::vector<char> block(4096, 'c'), back(4096);
             for (unsigned c = 1; c <= cycles; ++c) {
+                // Extents of this cycle's own (at home, unless the image wraps around).
+                const std::uint64_t first =
+                    (c - 1) * kExtentsPerCycle % (extents - kExtentsPerCycle + 1);
                 {
                     std::vector<std::unique_ptr<Device>> open;
-                    for (const std::string& name : names)
-                        open.push_back(h.open({cfg_of(name), size, 512, 2048}));
+                    for (const std::string& name : names) {
+                        DeviceConfig dc{cfg_of(name), size, 512, 2048};
+                        dc.implicit_failover = true;
+                        open.push_back(h.open(dc));
+                    }
                     for (auto& dev : open) {
-                        for (std::uint64_t e = 0; e < 8; ++e) {
-                            const std::uint64_t lba = e * (std::uint64_t{4} << 20) / 512;
+                        for (std::uint64_t e = first; e < first + kExtentsPerCycle; ++e) {
+                            const std::uint64_t lba = e * kExtentBlocks;
                             if (!dev->write(lba, block.data(), block.size()).ok() ||
                                 !dev->read(lba, back.data(), back.size()).ok() || back != block)
                                 throw std::runtime_error("I/O failed in cycle " +
@@ -167,6 +209,15 @@ int main(int argc, char** argv) {
                         }
                     }
                     std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+                    for (auto& dev : open) {
+                        for (std::uint64_t e = first; e < first + kExtentsPerCycle; ++e) {
+                            const LbaRange range{e * kExtentBlocks,
+                                                 static_cast<std::uint32_t>(kExtentBlocks)};
+                            if (!dev->unmap(std::span(&range, 1)).ok())
+                                throw std::runtime_error("unmap failed in cycle " +
+                                                         std::to_string(c));
+                        }
+                    }
                 }
                 const ProcessUse after = process_use();
                 // The C heap: what malloc holds from the OS (arenas and mmap'd blocks), and how
@@ -179,6 +230,18 @@ int main(int argc, char** argv) {
                     after.anon_kib, after.file_kib, (heap.arena + heap.hblkhd) / 1024,
                     heap.fordblks / 1024, heap.hblkhd / 1024);
                 std::fflush(stdout);
+            }
+            if (target == "ours") {
+                auto cluster = connect_ceph(conf);
+                std::size_t moved = 0;
+                for (const std::string& name : names) {
+                    auto map = rbdtier::ceph::read_placement_map(cluster, pool, "", name);
+                    if (!map)
+                        throw std::runtime_error("placement map of " + name + ": " +
+                                                 map.status().message());
+                    moved += map->entries().size();
+                }
+                std::printf("moved_extents=%zu\n", moved);
             }
             return 0;
         }
