@@ -111,7 +111,13 @@ void CopyBufferPool::give_back(CopyBuffer buffer) {
     if (idle_.size() < idle_limit_) {
         idle_.push_back(std::move(buffer));
     } else {
-        // Unmapped with the lock held: a few microseconds, and only above the idle limit.
+        // Full: the smallest of the idle buffers and this one goes (the larger serve any LUN's
+        // extents), unmapped with the lock held: a few microseconds, only above the idle limit.
+        auto smallest = std::min_element(
+            idle_.begin(), idle_.end(),
+            [](const CopyBuffer& a, const CopyBuffer& b) { return a.size() < b.size(); });
+        if (smallest != idle_.end() && smallest->size() < buffer.size())
+            std::swap(*smallest, buffer);
         buffer = CopyBuffer();
         --stats_.mapped_now;
     }

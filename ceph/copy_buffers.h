@@ -10,9 +10,9 @@
 // CopyBufferPool: the copy buffers of one gateway, reused across migrations. acquire(bytes)
 // lends an idle buffer of at least `bytes` (else maps a new one); the Lease gives it back when
 // destroyed. The pool keeps at most `idle_limit` idle buffers (what the migrations that run at
-// once reuse) and unmaps any other returned buffer, so a pool that served N migrations, at most
-// `idle_limit` of them at a time, mapped at most `idle_limit` buffers. A lease must not outlive
-// its pool. Thread-safe.
+// once reuse), the largest it was given back, and unmaps the others, so a pool that served N
+// migrations of one size, at most `idle_limit` of them at a time, mapped at most `idle_limit`
+// buffers. A lease must not outlive its pool. Thread-safe.
 //
 // shared(): the process's pool, made by the first caller and destroyed (every buffer unmapped)
 // when the last holder lets go; each ExtentMigrator holds it, so a gateway with no tiered LUN open

@@ -86,6 +86,24 @@ TEST(CopyBufferPool, KeepsNoMoreThanItsIdleLimit) {
     }
 }
 
+// Full, the pool keeps the larger buffer: one that fits any request it served.
+TEST(CopyBufferPool, KeepsTheLargestWhenFull) {
+    CopyBufferPool pool(1);
+    {
+        auto small = pool.acquire(4096);
+        ASSERT_TRUE(small.is_ok());
+    }  // idle: the small one
+    {
+        auto large = pool.acquire(1 << 20);  // the idle one is too small: mapped
+        ASSERT_TRUE(large.is_ok());
+        EXPECT_EQ(pool.stats().mapped_total, 2u);
+    }  // full: the small one goes
+    EXPECT_EQ(pool.stats().mapped_now, 1u);
+    auto again = pool.acquire(1 << 20);
+    ASSERT_TRUE(again.is_ok());
+    EXPECT_EQ(pool.stats().mapped_total, 2u);  // the large one kept and reused
+}
+
 TEST(CopyBufferPool, SharedIsOneWhileHeldAndGoneAfter) {
     auto a = CopyBufferPool::shared();
     auto b = CopyBufferPool::shared();
