@@ -42,7 +42,12 @@ struct ExtentMigrator::Busy {
 
 ExtentMigrator::ExtentMigrator(TierImages& images, PlacementMap& map, ExtentGate& gate,
                                std::uint64_t lun_size, MigratorOptions options)
-    : images_(images), map_(map), gate_(gate), lun_size_(lun_size), options_(options) {}
+    : images_(images),
+      map_(map),
+      gate_(gate),
+      lun_size_(lun_size),
+      options_(std::move(options)),
+      buffers_(options_.copy_buffers ? options_.copy_buffers : CopyBufferPool::shared()) {}
 
 bool ExtentMigrator::try_begin(std::uint64_t extent) {
     std::lock_guard lock(mutex_);
@@ -70,7 +75,7 @@ std::uint64_t ExtentMigrator::chunk_for(std::size_t tier, std::uint64_t length) 
 }
 
 Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offset,
-                            std::uint64_t length, std::vector<char>& buffer, std::uint32_t& crc) {
+                            std::uint64_t length, std::span<char> buffer, std::uint32_t& crc) {
     rbd_image_t src = images_.image(from).handle();
     rbd_image_t dst = images_.image(to).handle();
     const std::uint64_t read_chunk = chunk_for(from, length);
@@ -104,7 +109,7 @@ Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offs
 }
 
 Status ExtentMigrator::verify(std::size_t to, std::uint64_t offset, std::uint64_t length,
-                              std::uint32_t crc, std::vector<char>& buffer) {
+                              std::uint32_t crc, std::span<char> buffer) {
     const std::uint64_t chunk = chunk_for(to, length);
     for (std::uint64_t at = 0; at < length; at += chunk) {
         const std::uint64_t n = std::min(chunk, length - at);
@@ -168,9 +173,14 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     const std::uint64_t length = extent_length(extent);
     record.bytes = length;
 
+    // One buffer for the copy and its read-back, borrowed for this migration (before the
+    // intent: without it nothing is left to clean).
+    auto buffer = buffers_->acquire(2 * length);
+    if (!buffer) return finish(buffer.status().with_context("copy buffer"), "refused");
     if (Status s = map_.set_intent(extent, images_.pool(to)); !s) return finish(s, "refused");
     crash_if(CrashPoint::kAfterIntent);
-    std::vector<char> data(length), check(length);
+    const std::span<char> data = buffer->bytes().first(length);
+    const std::span<char> check = buffer->bytes().subspan(length, length);
     // A copy nobody will point at is removed at once, with its intent; if either fails the
     // intent stays for the next owner. Never after losing the LUN: the new owner may use it.
     auto drop_copy = [&] {
@@ -389,7 +399,9 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
     };
     report.extents_checked = (size + object_size - 1) / object_size;
     if (control) control->steps_total = images_.count() * report.extents_checked + entries.size();
-    std::vector<char> buffer(object_size);
+    auto scrub_buffer = buffers_->acquire(object_size);
+    if (!scrub_buffer) return scrub_buffer.status().with_context("scrub");
+    const std::span<char> buffer = scrub_buffer->bytes();
     for (std::size_t i = 0; i < images_.count(); ++i) {
         if (cancelled()) return kCancelled;
         std::vector<std::uint64_t> allocated;

@@ -16,6 +16,10 @@
 // not acknowledge keeps the source (that gateway may still read it) and its intent.
 // Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone.
 // Synchronous: call from the engine's worker threads, never from an I/O thread.
+// Each migration borrows one buffer of two extents (copy, and verify's read-back) from a
+// CopyBufferPool, the gateway's unless the options name another: mapped memory reused across
+// migrations and unmapped when the pool goes, never blocks of the C heap that stay in the
+// arenas of the worker threads. A buffer that cannot be had fails the migration (-ENOMEM).
 // Logs (common/log.h) every migration's outcome, each map load and each change of ownership:
 // the callers do not log them again.
 #pragma once
@@ -25,12 +29,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "ceph/copy_buffers.h"
 #include "ceph/extent_gate.h"
 #include "ceph/placement_map.h"
 #include "ceph/status.h"
@@ -88,6 +95,9 @@ struct MigratorOptions {
     // Asked right before each commit (after the copy): an error refuses the commit (the copy is
     // dropped). For what the map's fence cannot see, e.g. that another gateway may be writing.
     std::function<Status()> may_commit;
+    // Where the copy and verify buffers come from (null: CopyBufferPool::shared(), the
+    // gateway's); the migrator holds it while it lives.
+    std::shared_ptr<CopyBufferPool> copy_buffers;
 };
 
 class ExtentMigrator {
@@ -127,9 +137,9 @@ private:
     void end(std::uint64_t extent);
     std::uint64_t extent_length(std::uint64_t extent) const;
     Status copy(std::size_t from, std::size_t to, std::uint64_t offset, std::uint64_t length,
-                std::vector<char>& buffer, std::uint32_t& crc);
+                std::span<char> buffer, std::uint32_t& crc);
     Status verify(std::size_t to, std::uint64_t offset, std::uint64_t length, std::uint32_t crc,
-                  std::vector<char>& buffer);
+                  std::span<char> buffer);
     void crash_if(CrashPoint point) const;
     // Moved at debug; not moved at warning (rate-limited) with the reason, unless there was
     // nothing to do (already there, being moved).
@@ -141,6 +151,8 @@ private:
     ExtentGate& gate_;
     std::atomic<std::uint64_t> lun_size_;
     MigratorOptions options_;
+    // The buffers of copy, verify and scrub (options_.copy_buffers, or the gateway's).
+    std::shared_ptr<CopyBufferPool> buffers_;
 
     // Shared by migrate() and scrub(), exclusive for a reload of the map and routing.
     std::shared_mutex quiesce_;

@@ -9,11 +9,22 @@
 //
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
+//               [--cycles K]
+// --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
+// block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
+// what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
+// K times; a line "cycle=i threads=T rss_kib=R ..." after each close shows whether the process
+// keeps anything of a closed LUN. The LUNs take the RBD lock with their first write (ALUA
+// implicit failover), so that a reopened LUN migrates at once. Before the first cycle the
+// images' tiering is removed (forced: tier images and placement maps of earlier runs), so every
+// run starts with every extent at home; ours: after the last, a line "moved_extents=M" counts
+// the extents the cycles moved out (the maps' entries).
 //
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
 // base_rss_kib=... open_s=..." (base: the process before the first LUN was opened).
 
+#include <malloc.h>
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -22,10 +33,14 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ceph/cluster.h"
+#include "ceph/lun_lifecycle.h"
+#include "ceph/tiered_lun_store.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/rbd_client.h"
 
@@ -36,6 +51,8 @@ namespace {
 struct ProcessUse {
     unsigned long threads = 0;
     unsigned long rss_kib = 0;
+    unsigned long anon_kib = 0;  // of rss_kib: anonymous memory (heap, stacks)
+    unsigned long file_kib = 0;  // of rss_kib: mapped files (the libraries' code and data)
 };
 
 // Threads and VmRSS of this process, as /proc/self/status gives them.
@@ -48,6 +65,10 @@ ProcessUse process_use() {
             status >> use.threads;
         } else if (key == "VmRSS:") {
             status >> use.rss_kib;
+        } else if (key == "RssAnon:") {
+            status >> use.anon_kib;
+        } else if (key == "RssFile:") {
+            status >> use.file_kib;
         }
         status.ignore(4096, '\n');
     }
@@ -68,6 +89,15 @@ public:
 private:
     rbd_image_t image_ = nullptr;
 };
+
+// A client of the cluster at `conf` (for the set-up and the count, not the measure).
+rbdtier::ceph::Cluster connect_ceph(const std::string& conf) {
+    rbdtier::ceph::ClusterOptions options;
+    options.conf_path = conf;
+    auto cluster = rbdtier::ceph::Cluster::connect(options);
+    if (!cluster) throw std::runtime_error("connect: " + cluster.status().message());
+    return std::move(cluster).value();
+}
 
 }  // namespace
 
@@ -90,6 +120,8 @@ int main(int argc, char** argv) {
     app.add_option("--size-gib", size_gib, "image size")->capture_default_str();
     app.add_option("--settle-s", settle_s, "idle time before measuring")->capture_default_str();
     app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
+    unsigned cycles = 0;
+    app.add_option("--cycles", cycles, "open/use/close cycles (ours, handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -112,6 +144,18 @@ int main(int argc, char** argv) {
                                              std::to_string(rc));
             }
         }
+        if (cycles > 0) {
+            // Every extent home: what earlier runs moved would not move again (for both
+            // handlers, so that each starts the same).
+            auto cluster = connect_ceph(conf);
+            for (const std::string& name : names) {
+                auto removed = rbdtier::ceph::remove_lun_tiering(cluster, {pool, "", name}, {tier},
+                                                                 /*force=*/true);
+                if (!removed)
+                    throw std::runtime_error("reset the tiering of " + name + ": " +
+                                             removed.status().message());
+            }
+        }
         const ProcessUse base = process_use();
         const auto start = std::chrono::steady_clock::now();
         ProcessUse use;
@@ -132,12 +176,78 @@ int main(int argc, char** argv) {
             return 0;
         }
         Harness h(so);
-        std::vector<std::unique_ptr<Device>> open;
-        for (const std::string& name : names) {
+        auto cfg_of = [&](const std::string& name) {
             std::string cfg = pool + "/" + name + ";conf=" + conf;
             if (target == "ours") cfg += ";tiers=" + pool + "+" + tier + ";policy=" + policy;
-            open.push_back(h.open({cfg, size, 512, 2048}));
+            return cfg;
+        };
+        if (cycles > 0) {
+            constexpr std::uint64_t kExtentBlocks = (std::uint64_t{4} << 20) / 512;
+            constexpr std::uint64_t kExtentsPerCycle = 8;
+            const std::uint64_t extents = size / (kExtentBlocks * 512);
+            if (extents < kExtentsPerCycle)
+                throw std::runtime_error("--cycles needs images of at least 32 MiB");
+            std::vector<char> block(4096, 'c'), back(4096);
+            for (unsigned c = 1; c <= cycles; ++c) {
+                // Extents of this cycle's own (at home, unless the image wraps around).
+                const std::uint64_t first =
+                    (c - 1) * kExtentsPerCycle % (extents - kExtentsPerCycle + 1);
+                {
+                    std::vector<std::unique_ptr<Device>> open;
+                    for (const std::string& name : names) {
+                        DeviceConfig dc{cfg_of(name), size, 512, 2048};
+                        dc.implicit_failover = true;
+                        open.push_back(h.open(dc));
+                    }
+                    for (auto& dev : open) {
+                        for (std::uint64_t e = first; e < first + kExtentsPerCycle; ++e) {
+                            const std::uint64_t lba = e * kExtentBlocks;
+                            if (!dev->write(lba, block.data(), block.size()).ok() ||
+                                !dev->read(lba, back.data(), back.size()).ok() || back != block)
+                                throw std::runtime_error("I/O failed in cycle " +
+                                                         std::to_string(c));
+                        }
+                    }
+                    std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+                    for (auto& dev : open) {
+                        for (std::uint64_t e = first; e < first + kExtentsPerCycle; ++e) {
+                            const LbaRange range{e * kExtentBlocks,
+                                                 static_cast<std::uint32_t>(kExtentBlocks)};
+                            if (!dev->unmap(std::span(&range, 1)).ok())
+                                throw std::runtime_error("unmap failed in cycle " +
+                                                         std::to_string(c));
+                        }
+                    }
+                }
+                const ProcessUse after = process_use();
+                // The C heap: what malloc holds from the OS (arenas and mmap'd blocks), and how
+                // much of that is free but kept.
+                const struct mallinfo2 heap = mallinfo2();
+                std::printf(
+                    "cycle=%u target=%s luns=%u threads=%lu rss_kib=%lu base_rss_kib=%lu "
+                    "anon_kib=%lu file_kib=%lu heap_kib=%zu heap_free_kib=%zu mmap_kib=%zu\n",
+                    c, target.c_str(), luns, after.threads, after.rss_kib, base.rss_kib,
+                    after.anon_kib, after.file_kib, (heap.arena + heap.hblkhd) / 1024,
+                    heap.fordblks / 1024, heap.hblkhd / 1024);
+                std::fflush(stdout);
+            }
+            if (target == "ours") {
+                auto cluster = connect_ceph(conf);
+                std::size_t moved = 0;
+                for (const std::string& name : names) {
+                    auto map = rbdtier::ceph::read_placement_map(cluster, pool, "", name);
+                    if (!map)
+                        throw std::runtime_error("placement map of " + name + ": " +
+                                                 map.status().message());
+                    moved += map->entries().size();
+                }
+                std::printf("moved_extents=%zu\n", moved);
+            }
+            return 0;
         }
+        std::vector<std::unique_ptr<Device>> open;
+        for (const std::string& name : names)
+            open.push_back(h.open({cfg_of(name), size, 512, 2048}));
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
