@@ -104,6 +104,10 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
     // 1% better is enough to switch (or to leave probation): the margin guards against noise,
     // and confirm_rounds/confirm_ios against short-lived leads.
     params.switch_margin = 0.01;
+    // A burst's evidence against the followed candidate counts across changes of the leading
+    // challenger (the shadows catch up with the burst at different paces): without it a burst on
+    // a near-idle LUN is decided rounds late, once one challenger alone has led long enough.
+    params.streak_across_leaders = true;
     return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
                                               config.channel(), params);
 }

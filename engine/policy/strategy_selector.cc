@@ -288,12 +288,24 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                            s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
         if (!ahead) {
             s.streak = 0;
+            s.run = 0;
         } else if (active) {
             // The challenger must be no worse lately either; a round in which it served the
             // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
-            if (best != s.challenger || s.recent[best] > s.recent[s.choice]) s.streak = 0;
-            if (s.recent[best] <= s.recent[s.choice] &&
-                s.round_cost[best] < s.round_cost[s.choice] && s.streak++ == 0) {
+            // A new leader of the window restarts the streak, unless the params let the streak
+            // run on across leaders (then the switch must pay for itself, see below).
+            // The run is the part of the streak led by the current leader.
+            if (s.recent[best] > s.recent[s.choice]) {
+                s.streak = 0;
+                s.run = 0;
+            } else if (best != s.challenger) {
+                s.run = 0;
+                if (!params_.streak_across_leaders) s.streak = 0;
+            }
+            const bool counts =
+                s.recent[best] <= s.recent[s.choice] && s.round_cost[best] < s.round_cost[s.choice];
+            if (counts && s.run++ == 0) s.run_ios = s.ios;
+            if (counts && s.streak++ == 0) {
                 s.streak_ios = s.ios;
                 s.streak_us = last_round_us_;
                 std::fill(s.streak_lead.begin(), s.streak_lead.end(), 0.0);
@@ -302,15 +314,19 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                 for (std::size_t i = 0; i < s.cost.size(); ++i)
                     s.streak_lead[i] += s.round_cost[s.choice] - s.round_cost[i];
             s.challenger = best;
-            const std::uint64_t span = s.ios - s.streak_ios;
-            // Enough I/Os over the streak confirm it; a streak of fewer I/Os (a near-idle LUN)
+            // Enough I/Os over the rounds confirm them; a streak of fewer I/Os (a near-idle LUN)
             // confirms once the challenger's lead over it pays for the switch.
-            const bool by_ios =
-                (s.streak >= params_.confirm_rounds && span >= params_.confirm_ios) ||
-                (params_.fast_confirm_ios > 0 && s.streak >= params_.fast_confirm_rounds &&
-                 span >= params_.fast_confirm_ios);
-            const bool confirmed =
-                by_ios || (params_.switch_charge > 0 && s.streak >= params_.confirm_rounds);
+            const auto enough_ios = [&](unsigned rounds, std::uint64_t since_ios) {
+                const std::uint64_t span = s.ios - since_ios;
+                return (rounds >= params_.confirm_rounds && span >= params_.confirm_ios) ||
+                       (params_.fast_confirm_ios > 0 && rounds >= params_.fast_confirm_rounds &&
+                        span >= params_.fast_confirm_ios);
+            };
+            // The I/Os of a run (one leader) confirm a switch outright; those of a streak across
+            // leaders only with a lead that pays for it, as do the rounds of a near-idle run.
+            const bool by_ios = enough_ios(s.run, s.run_ios);
+            const bool confirmed = by_ios || enough_ios(s.streak, s.streak_ios) ||
+                                   (params_.switch_charge > 0 && s.run >= params_.confirm_rounds);
             if (confirmed) {
                 // The evidence is that the current candidate serves the LUN worse; the one to
                 // follow is, of those ahead of it in the window by the margin that served this
@@ -333,6 +349,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                     s.switches.push_back({now_us, s.choice, target});
                     s.choice = target;
                     s.streak = 0;
+                    s.run = 0;
                     ++switches_;
                 }
             }

@@ -21,7 +21,8 @@
 // LUN, or over which (a near-idle LUN) the challenger has served the LUN cheaper by more than the
 // switch would cost (SelectorParams::switch_charge: a handful of reads is no reason to re-place
 // much data, a lead that pays for moving a few extents is),
-// or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst),
+// or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst;
+// a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay). Once confirmed, the LUN switches to the candidate that served it best lately
 // (lowest recent cost) of those ahead of its current one in the window by the margin that also
@@ -160,6 +161,14 @@ struct SelectorParams {
     // (migration_cost_us each, unscaled) plus the lead forgone while the channel runs them at
     // the streak's rate. 1: the real LUN pays a switch in full (0: only confirm_ios confirms).
     double switch_charge = 1.0;
+    // Whether a streak runs on when another challenger takes the lead of the window (true) or
+    // restarts (false). A streak that has had more than one leader and spans enough I/Os
+    // confirms only once the lead of the candidate switched to pays for the switch (as a
+    // near-idle LUN's does); the rounds that confirm a near-idle LUN's switch are still those of
+    // the current leader alone. At a burst the leader often changes as the shadows catch up, and
+    // a restart each time delays the switch by rounds, while a lead that pays for its switch is
+    // evidence enough.
+    bool streak_across_leaders = false;
     // Names of the candidates the followed one must beat (any one of them) before it may demote
     // (see probation above); empty: no probation. A name that is not a candidate's is refused by
     // the selector.
@@ -217,6 +226,8 @@ private:
         unsigned streak = 0;           // consecutive rounds it has been better by the margin
         std::uint64_t ios = 0;         // I/Os seen (all time)
         std::uint64_t streak_ios = 0;  // `ios` when the streak began
+        unsigned run = 0;              // rounds of the streak led by the current challenger
+        std::uint64_t run_ios = 0;     // `ios` when the run began
         std::uint64_t streak_us = 0;   // when the streak's first round began
         std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
         bool active = false;           // had I/O since the last round

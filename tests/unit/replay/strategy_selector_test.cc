@@ -23,6 +23,8 @@ namespace {
 using replay_test::kE;
 using replay_test::scattered_read_at;
 
+constexpr std::uint64_t kBurstUs = 300'000'000;  // start of the bursts of the burst tests
+
 // A hot set of 6 extents that moves to never-seen extents every 40 s, 50 reads/s at random
 // within it, for 20 minutes: promote-on-access wins, ranking by decayed heat lags behind.
 std::vector<IoEvent> shifting_hot_set(std::uint32_t seed) {
@@ -566,6 +568,70 @@ TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
     EXPECT_GE(first.time_us, burst_us);
     EXPECT_LE(first.time_us, burst_us + 5'000'000)
         << "switched " << first.time_us - burst_us << " us into the burst";
+}
+
+// A near-idle LUN: one read a second of extents 0-4 ("a" keeps them fast) for 300 s; then a
+// burst of 1,000 reads a second for 8 s, its first second on extents 100-104 and the rest on
+// extents 110-114. "b" keeps 100-104 and 110-112 fast, "c" keeps 110-114 and 100-102: b leads
+// the window after the burst's first round, c from its second on, and both serve every round of
+// the burst far better than a.
+std::vector<IoEvent> burst_whose_leader_changes() {
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 300'000'000; t += 1'000'000)
+        events.push_back(scattered_read_at(t, t / 1'000'000 % 5));
+    for (std::uint64_t t = 0; t < 8'000'000; t += 1'000)
+        events.push_back(
+            scattered_read_at(kBurstUs + t + 1, (t < 1'000'000 ? 100 : 110) + t / 1'000 % 5));
+    sort_by_time(events);
+    return events;
+}
+
+// The time of the first switch of LUN 0 and the candidate it went to.
+std::pair<std::uint64_t, std::string> first_switch(const StrategySelector& selector) {
+    const auto report = selector.selection();
+    if (!report || report->luns.empty() || report->luns[0].switches.empty()) return {0, ""};
+    const StrategySwitch& first = report->luns[0].switches.front();
+    return {first.time_us, selector.candidate_name(first.to)};
+}
+
+TEST(StrategySelector, ABurstWhoseLeaderChangesStillDecidesInAFewRounds) {
+    // The burst's evidence is against "a" from its first round on, whichever challenger leads:
+    // the streak runs on when c takes the lead from b, and c's lead pays for its switch, so the
+    // selector follows c once the streak spans fast_confirm_ios I/Os, not once c alone has led
+    // for that long.
+    const auto events = burst_whose_leader_changes();
+    const ReplayConfig c = standard_replay_config(events, 1.0);
+    SelectorParams params;
+    params.streak_across_leaders = true;
+    StrategySelector selector = fixed_set_selector(
+        {{"a", {{0, 5}}}, {"b", {{100, 5}, {110, 3}}}, {"c", {{110, 5}, {100, 3}}}}, c, params);
+    replay(c, events, selector);
+    const auto [time_us, to] = first_switch(selector);
+    ASSERT_FALSE(to.empty()) << "the burst must make the selector switch";
+    EXPECT_EQ(to, "c");
+    EXPECT_GE(time_us, kBurstUs);
+    EXPECT_LE(time_us, kBurstUs + 4'000'000)
+        << "switched " << time_us - kBurstUs << " us into the burst";
+}
+
+TEST(StrategySelector, AStreakAcrossLeadersConfirmsOnlyALeadThatPaysForTheSwitch) {
+    // The same burst, but c also keeps 1,000 extents nobody reads fast: following it means
+    // promoting them, which the burst's lead does not pay for. A streak that has had two
+    // leaders is no evidence for c in particular: the selector waits until c alone has led for
+    // fast_confirm_rounds rounds spanning fast_confirm_ios I/Os, as without
+    // streak_across_leaders.
+    const auto events = burst_whose_leader_changes();
+    const auto [c, params] = unlimited_fast_tiers(events);
+    const std::vector<FixedSet> sets = {
+        {"a", {{0, 5}}}, {"b", {{100, 5}, {110, 3}}}, {"c", {{110, 5}, {100, 3}, {1000, 1000}}}};
+    SelectorParams across = params;
+    across.streak_across_leaders = true;
+    StrategySelector with = fixed_set_selector(sets, c, across);
+    replay(c, events, with);
+    StrategySelector without = fixed_set_selector(sets, c, params);
+    replay(c, events, without);
+    EXPECT_EQ(first_switch(with), first_switch(without));
+    EXPECT_EQ(first_switch(with).second, "c");
 }
 
 TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnReactive) {
