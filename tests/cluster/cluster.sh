@@ -510,11 +510,12 @@ cmd_start() {
     t_ready=$(now)
     wait_for 30 "every pool serving on its OSD" healthy || die "pools are not healthy"
     phase "healthy"
-    local t_mgr=""
+    local t_mgr="" mgr_at=""
     if ((mgr)); then
         pytool mgr-ready 60 || die "$MGR is not serving"
         t_mgr=$(now)
-        printf 'mgr %s\n' "$(mgr_port)" >>"$DIR/ports"
+        mgr_at=$(mgr_port) || die "no address of $MGR in the mgr map"
+        printf 'mgr %s\n' "$mgr_at" >>"$DIR/ports"
         phase "mgr active"
     fi
     flock -u 9
@@ -528,7 +529,7 @@ cmd_start() {
         printf "cluster.sh: started in %.1f s (%.1f s waiting for the port lock, OSDs up " \
                "after %.1f s); ports %s-%s; latency profile %s\n",
             t2 - t0, tl - t0, t1 - t0, b, e, l }' >&2
-    [[ -z $t_mgr ]] || awk -v t0="$t0" -v t="$t_mgr" -v p="$(mgr_port)" 'BEGIN {
+    [[ -z $t_mgr ]] || awk -v t0="$t0" -v t="$t_mgr" -v p="$mgr_at" 'BEGIN {
         printf "cluster.sh: mgr.x active, answering `ceph df`, %.1f s after start; port %s\n",
             t - t0, p }' >&2
     echo "export CEPH_CONF=$DIR/ceph.conf"

@@ -516,8 +516,8 @@ EOF
   out=$(api PUT "clientlun/$GW_TARGET_IQN/$INITIATOR_IQN" -d "disk=$GW_DISK") ||
     fail "map the disk to the client: $out"
   record gw_api_lun_client_ms "$(($(now_ms) - t))"
-  # The configuration as gwcli and the dashboard read it (`gwcli ls` would also show the pools,
-  # which needs `ceph df`, a mgr command: the test cluster runs no mgr).
+  # The configuration as the dashboard reads it (gwcli's view, `gwcli ls`, is checked in
+  # gateway_io, once the disk's status is known).
   out=$(api GET config) || fail "read the configuration: $out"
   out=$(python3 -c '
 import json, sys
