@@ -13,7 +13,8 @@ Contract:
       /iscsi-targets/IQN              the target, with
         disks/POOL/IMAGE              "Owner: NAME, Lun: <n>"
         gateways/NAME                 "IP (UP)"
-        clients/CLIENT                the client, with lun <n>: "POOL/IMAGE(<size>), Owner: NAME"
+        hosts/CLIENT                  the client (ceph-iscsi 3.5 calls the group "hosts", older
+                                      ones "clients"), with lun <n>: "POOL/IMAGE(<size>), Owner: NAME"
     and in DISK_JSON: backstore user:rbd, status.state Online, status.lock_owner NAME.
     Prints one line summing up what it found and exits 0; otherwise prints the first thing
     missing or wrong (naming the tree node or JSON field) and exits 1. Bad arguments or
@@ -104,9 +105,9 @@ def check(nodes, disk_json, a):
     if a.ip not in m["ips"].split(",") or m["state"] != "UP":
         raise Missing(f"{t}/gateways/{a.gateway} shows [{nodes[t + '/gateways/' + a.gateway]}]; "
                       f"want {a.ip} (UP)")
-    client = node(nodes, f"{t}/clients/{a.client}")
-    node(nodes, f"{t}/clients/{a.client}/lun {lun}",
-         d + re.escape(f"({size}), Owner: {a.gateway}"))
+    group = "hosts" if f"{t}/hosts" in nodes else "clients"
+    client = node(nodes, f"{t}/{group}/{a.client}")
+    node(nodes, f"{t}/{group}/{a.client}/lun {lun}", d + re.escape(f"({size}), Owner: {a.gateway}"))
     found.append(f"target {a.target}: lun {lun} owner {a.gateway}, gateway {a.gateway} "
                  f"{a.ip} (UP), client {a.client} [{client}]")
 
