@@ -37,7 +37,13 @@
 #        INITIATOR_IQN an ACL for it; GET /api/config must show all four. Proves our handler serves
 #        ceph-iscsi's user:rbd backstore (its tiered "opened:" log line, its admin socket), logs in
 #        to GW_IP, writes a pattern (seed GW_SEED, GW_PATTERN_BYTES at offset 0) and reads it
-#        until the admin socket shows an extent away from home (MOVE_WAIT_SECONDS at most). Then
+#        until the admin socket shows an extent away from home (MOVE_WAIT_SECONDS at most). Still
+#        logged in, it waits (90 s at most) until rbd-target-api reports the disk Online with
+#        GW_NAME as lock owner, runs `gwcli ls` once (kept as /e2e/gwcli-ls.txt, the API's disk as
+#        /e2e/gw-disk.json) and checks with gwcli_check.py that it shows the disk, target,
+#        gateway, client and pool as configured, and that the check fails for an absent disk;
+#        and reads rbd-target-gw's metrics (started with rbd-target-api, syslogd.py taking its
+#        syslog) for the LUN's size and mapping. Then
 #        stops rbd-target-api (which removes its LIO objects: checked) and tcmu-runner, starts
 #        both, and requires the LUN restored by rbd-target-api from gateway.conf, opened tiered by
 #        our handler again, the pattern read back through a new login. Records the time of each
@@ -55,6 +61,8 @@ STEP=init
 TCMU_PID=""
 ISCSID_PID=""
 API_PID="" # ceph-iscsi's rbd-target-api (GW_MODE)
+GWD_PID=""    # ceph-iscsi's rbd-target-gw, its metrics exporter (GW_MODE)
+SYSLOG_PID="" # syslogd.py, the guest's stand-in for syslogd (GW_MODE)
 
 log() { echo "guest: $*"; }
 record() { echo "$1=${2//$'\n'/ | }" >>"$RESULT"; } # one line per key
@@ -90,6 +98,7 @@ gone() { [[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/nul
 
 on_exit() {
   local rc=$?
+  set +e # cleanup runs to its end: a daemon slow to stop must not keep the logs from the host
   if ((rc != 0)); then
     grep -q '^status=' "$RESULT" || record status "FAIL: $STEP: exited with status $rc"
     echo "guest: last kernel messages:"
@@ -101,11 +110,15 @@ on_exit() {
   if [[ -n $API_PID ]]; then
     kill "$API_PID" 2>/dev/null && wait_for 60 gone "$API_PID"
   fi
+  [[ -n $GWD_PID ]] && kill "$GWD_PID" 2>/dev/null && wait_for 20 gone "$GWD_PID"
   python3 /e2e/target.py clear >/dev/null 2>&1 || true
   [[ -n $TCMU_PID ]] && kill "$TCMU_PID" 2>/dev/null && wait_for 20 gone "$TCMU_PID"
   [[ -n $ISCSID_PID ]] && kill "$ISCSID_PID" 2>/dev/null
   cp /var/log/tcmu-runner.log /e2e/tcmu-runner.log 2>/dev/null || true
   cp /var/log/rbd-target-api.out /e2e/rbd-target-api.out 2>/dev/null || true
+  cp /var/log/rbd-target-gw/rbd-target-gw.log /e2e/rbd-target-gw.log 2>/dev/null || true
+  [[ -n $SYSLOG_PID ]] && kill "$SYSLOG_PID" 2>/dev/null && wait_for 10 gone "$SYSLOG_PID"
+  cp /var/log/syslog /e2e/syslog 2>/dev/null || true
   sync
 }
 trap on_exit EXIT
@@ -476,6 +489,15 @@ EOF
   start_api
   record gw_api_start_ms "$API_START_MS"
   log "rbd-target-api answers after $API_START_MS ms"
+  # rbd-target-gw, ceph-iscsi's metrics exporter, as its systemd unit runs it; it logs to syslog
+  # (and its own file), so syslogd.py stands in for the syslogd the guest lacks. Started now so
+  # that it comes up while the LUN is made; its metrics are read in gateway_io.
+  python3 /e2e/syslogd.py /dev/log /var/log/syslog >/tmp/syslogd.out 2>&1 &
+  SYSLOG_PID=$!
+  wait_for 30 grep -qx ready /tmp/syslogd.out || fail "syslogd.py: $(cat /tmp/syslogd.out)"
+  GWD_T=$(now_ms)
+  rbd-target-gw >/var/log/rbd-target-gw.out 2>&1 &
+  GWD_PID=$!
   GW_DISK=$GW_POOL/$GW_IMAGE
   t=$(now_ms)
   out=$(api PUT "target/$GW_TARGET_IQN") || fail "create the target: $out"
@@ -495,8 +517,8 @@ EOF
   out=$(api PUT "clientlun/$GW_TARGET_IQN/$INITIATOR_IQN" -d "disk=$GW_DISK") ||
     fail "map the disk to the client: $out"
   record gw_api_lun_client_ms "$(($(now_ms) - t))"
-  # The configuration as gwcli and the dashboard read it (`gwcli ls` would also show the pools,
-  # which needs `ceph df`, a mgr command: the test cluster runs no mgr).
+  # The configuration as the dashboard reads it (gwcli's view, `gwcli ls`, is checked in
+  # gateway_io, once the disk's status is known).
   out=$(api GET config) || fail "read the configuration: $out"
   out=$(python3 -c '
 import json, sys
@@ -565,6 +587,58 @@ for so in RTSRoot().storage_objects:
   gw_read_compare
   log "$GW_DISK after $reads reads: $out"
   record gw_placement "after $reads reads: $out"
+  # The LUN as an admin sees it while the client is logged in: one `gwcli ls` (each gwcli call
+  # costs tens of seconds here), the pools' capacity in it from `ceph df` (the mgr's figures),
+  # and the disk's status, which rbd-target-api derives from the service map entries our
+  # handler publishes (the mgr's `service status`): Online, its lock owned by this gateway.
+  gw_disk_status() { # the API's disk, once its status is Online with this gateway the lock owner
+    api GET "disk/$GW_POOL/$GW_IMAGE" >/tmp/gw-disk.json &&
+      python3 -c 'import json, sys; s = json.load(open(sys.argv[1])).get("status", {})
+sys.exit(s.get("state") != "Online" or s.get("lock_owner") != sys.argv[2])' /tmp/gw-disk.json "$GW_NAME"
+  }
+  t=$(now_ms)
+  wait_for 90 gw_disk_status ||
+    fail "ceph-iscsi's status of $GW_DISK is not Online with lock owner $GW_NAME: $(cat /tmp/gw-disk.json)"
+  record gw_status_wait_ms "$(($(now_ms) - t))"
+  t=$(now_ms)
+  gwcli ls >/tmp/gwcli-ls.txt 2>&1 || fail "gwcli ls: $(tail -5 /tmp/gwcli-ls.txt)"
+  record gw_gwcli_ls_ms "$(($(now_ms) - t))"
+  cp /tmp/gwcli-ls.txt /tmp/gw-disk.json /e2e/
+  gw_check=(--size "$GW_LUN_SIZE" --target "$GW_TARGET_IQN" --gateway "$GW_NAME" --ip "$GW_IP"
+    --client "$INITIATOR_IQN")
+  out=$(python3 /e2e/gwcli_check.py /tmp/gwcli-ls.txt /tmp/gw-disk.json --disk "$GW_DISK" "${gw_check[@]}") ||
+    fail "gwcli ls does not show the LUN as configured: $out; $(tail -3 /root/gwcli.log 2>/dev/null)"
+  log "gwcli ls: $out"
+  record gw_gwcli_ls "$out"
+  # The check can fail: the same output, asked for a disk that is not there.
+  if out=$(python3 /e2e/gwcli_check.py /tmp/gwcli-ls.txt /tmp/gw-disk.json --disk "$GW_POOL/absent-$GW_IMAGE" \
+    "${gw_check[@]}"); then
+    fail "self-check: gwcli_check.py found a disk that does not exist: $out"
+  fi
+  [[ $out == *"/disks/$GW_POOL/absent-$GW_IMAGE not in gwcli ls"* ]] || fail "self-check: gwcli_check.py said: $out"
+  record gw_gwcli_selfcheck "absent disk: $out"
+  # rbd-target-gw's metrics: the LUN's size and mapping, labelled with its backstore's name.
+  gw_metrics() { curl -sS -m 20 http://127.0.0.1:9287/metrics >/tmp/gw-metrics.txt 2>&1; }
+  wait_for 60 gw_metrics || {
+    gone "$GWD_PID" && GWD_PID=""
+    fail "rbd-target-gw's metrics: $(tail -3 /tmp/gw-metrics.txt); $(tail -3 /var/log/rbd-target-gw.out)"
+  }
+  record gw_metrics_up_ms "$(($(now_ms) - GWD_T))"
+  out=$(python3 - /tmp/gw-metrics.txt "${backstore%% *}" "$GW_LUN_SIZE" 2>&1 <<'EOF'
+import re, sys
+text, so, size = open(sys.argv[1]).read(), sys.argv[2], int(sys.argv[3])
+def value(metric):
+    m = re.search(r'^%s\{[^}]*lun_name="%s"[^}]*\} (\S+)$' % (metric, re.escape(so)), text, re.M)
+    if not m:
+        sys.exit(f"no {metric} for lun_name {so} in: " + " | ".join(text.splitlines()[:12]))
+    return float(m.group(1))
+size_seen, mapped = value("ceph_iscsi_lun_size_bytes"), value("ceph_iscsi_lun_mapped")
+if size_seen != size or mapped != 1:
+    sys.exit(f"{so}: ceph_iscsi_lun_size_bytes {size_seen:.0f}, ceph_iscsi_lun_mapped {mapped:.0f}")
+print(f"ceph_iscsi_lun_size_bytes{{lun_name={so}}} {size}, ceph_iscsi_lun_mapped 1")
+EOF
+  ) || fail "rbd-target-gw's metrics: $out"
+  record gw_metrics "$out; syslog lines from rbd-target-gw: $(grep -c . /var/log/syslog || true)"
   iscsiadm -m node -T "$GW_TARGET_IQN" -p "$GW_IP:3260" -I default --logout >/dev/null || fail "logout ($GW_TARGET_IQN)"
   phase_end
 

@@ -32,9 +32,17 @@
 #   and gwcli create the target, the gateway (the guest), the disk (the image, tiered by its
 #   metadata as above) and a client ACL; our handler must serve the user:rbd backstore ceph-iscsi
 #   makes, an extent must move to the tier, and after rbd-target-api and tcmu-runner restart,
-#   ceph-iscsi must restore the LUN from gateway.conf and the pattern read back. The host finds
-#   that pattern with lun_export (an extent away from home) and the disk, target, gateway and
-#   client in gateway.conf.
+#   ceph-iscsi must restore the LUN from gateway.conf and the pattern read back. Before the
+#   restart, with the client logged in, one `gwcli ls` must show the disk (image, size, state
+#   Online), the target with the disk's LUN and owner, the gateway UP, the client with its LUN,
+#   and the disk's pool with `ceph df`'s capacity; rbd-target-api must report the disk's
+#   backstore user:rbd and its status Online with the guest as lock owner (from the service map
+#   entries our handler publishes); gwcli_check.py does this and is shown to fail on the same
+#   output for a disk that is not there; ceph-iscsi's rbd-target-gw (its syslog taken by
+#   syslogd.py) must export the LUN's size and mapping in its metrics. The cluster therefore runs
+#   a mgr (cluster.sh start --mgr; a --ceph-conf cluster must have one). The host finds the
+#   pattern with lun_export (an extent away from home), the disk, target, gateway and client in
+#   gateway.conf, and prints the gwcli ls tree.
 #   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
 #   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
 #   which takes the string verbatim (target.py create), and shown with targetcli ls.
@@ -48,7 +56,7 @@
 #   --ceph-conf: use this running cluster (default: $RBDTIER_CEPH_CONF). Otherwise the test starts
 #   its own: with tests/cluster/cluster.sh (script), or a one-OSD cluster of its own (mini); auto
 #   (the default) takes the script when it exists. A tiered LUN needs the script's four pools; the
-#   script's cluster is started with --latency (a --ceph-conf cluster must make the home pool slower
+#   script's cluster is started with --mgr and --latency (a --ceph-conf cluster must make the home pool slower
 #   than another tier itself, or nothing moves and the test fails saying so).
 #   --lun-export: default <dir of --handler>/../tests/e2e/lun_export (a build tree).
 #   --deb: install the handler in the guest from this Debian package (dpkg -i; tcmu-runner loads it
@@ -438,10 +446,13 @@ ensure_cluster() {
   fi
   if [[ $CLUSTER_KIND == script ]]; then
     OWN_CLUSTER_KIND=cluster.sh
-    local latency=()
-    ((TIERED)) && latency=(--latency) # slow hdd, fast nvme: what the reactive policy acts on
-    "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" "${latency[@]}" >"$TMP/cluster.log" 2>&1 ||
+    local opts=()
+    # Slow hdd, fast nvme: what the reactive policy acts on. A mgr: gwcli and ceph-iscsi's disk
+    # status need `ceph df` and the service map.
+    ((TIERED)) && opts=(--latency --mgr)
+    "$REPO/tests/cluster/cluster.sh" start "$OWN_CLUSTER" "${opts[@]}" >"$TMP/cluster.log" 2>&1 ||
       { tail -20 "$TMP/cluster.log"; die "tests/cluster/cluster.sh start failed"; }
+    grep '^cluster.sh: .*started in\|^cluster.sh: mgr' "$TMP/cluster.log" | sed 's/^/e2e: /' || true
   else
     ((!TIERED)) || die "a tiered LUN needs tests/cluster/cluster.sh's four pools (or use --no-tiers)"
     OWN_CLUSTER_KIND=mini
@@ -451,9 +462,10 @@ ensure_cluster() {
   CEPH_CONF=$OWN_CLUSTER/ceph.conf
 }
 
-# Ports of every monitor and OSD public address on 127.0.0.1 (what the guest must reach).
+# Ports of every monitor, OSD and active mgr address on 127.0.0.1 (what the guest must reach).
 cluster_ports() {
-  { ceph -c "$CEPH_CONF" mon dump -f json 2>/dev/null; echo; ceph -c "$CEPH_CONF" osd dump -f json 2>/dev/null; } |
+  { ceph -c "$CEPH_CONF" mon dump -f json 2>/dev/null; echo; ceph -c "$CEPH_CONF" osd dump -f json 2>/dev/null
+    echo; timeout 30 ceph -c "$CEPH_CONF" mgr dump -f json 2>/dev/null; } |
     python3 -c '
 import json, sys
 ports = set()
@@ -464,6 +476,8 @@ for line in sys.stdin:
     d = json.loads(line)
     vecs = [m["public_addrs"]["addrvec"] for m in d.get("mons", [])]
     vecs += [o["public_addrs"]["addrvec"] for o in d.get("osds", []) if o.get("up")]
+    if d.get("available"):
+        vecs.append(d["active_addrs"]["addrvec"])
     for v in vecs:
         for a in v:
             host, _, port = a["addr"].rpartition(":")
@@ -570,6 +584,10 @@ main() {
     if timeout 60 rados -c "$CEPH_CONF" -p "$POOL" stat gateway.conf >/dev/null 2>&1; then
       die "$POOL already holds a gateway.conf object (ceph-iscsi's configuration): use another cluster"
     fi
+    # gwcli's pool figures (`ceph df`) and ceph-iscsi's disk status (`service status`) need a mgr.
+    timeout 30 ceph -c "$CEPH_CONF" mgr stat -f json 2>/dev/null |
+      python3 -c 'import json, sys; sys.exit(not json.load(sys.stdin).get("available"))' ||
+      die "the cluster has no available mgr: ceph-iscsi's gwcli and disk status need one (cluster.sh start --mgr)"
     GW_IMAGE=$IMAGE-gw
     timeout 60 rbd -c "$CEPH_CONF" create --size "${rbd_bytes}B" "$POOL/$GW_IMAGE" ||
       die "rbd create $POOL/$GW_IMAGE"
@@ -590,7 +608,7 @@ main() {
   else
     cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
   fi
-  cp "$HERE"/{guest.sh,target.py,pattern.py,initiators.py} "$share/"
+  cp "$HERE"/{guest.sh,target.py,pattern.py,initiators.py,gwcli_check.py,syslogd.py} "$share/"
   local copied=()
   while read -r lib; do
     [[ -n $lib ]] || continue
@@ -844,6 +862,8 @@ print(f"gateway.conf epoch {c['epoch']}: disk {disk} ({d['backstore']}, wwn {d['
 EOF
     ) || die "ceph-iscsi's gateway.conf in $POOL: $why"
     say "ceph-iscsi: $why"
+    say "ceph-iscsi: gwcli ls in the guest, with the client logged in:"
+    sed 's/\x1b\[[0-9;]*m//g; s/^/e2e:   /' "$share/gwcli-ls.txt"
   fi
   # Self-check: corrupt one byte of the data object that holds it in RADOS and look again.
   local victim
