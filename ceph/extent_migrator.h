@@ -42,6 +42,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
+#include "engine/migration_record.h"
 
 namespace rbdtier::ceph {
 
@@ -50,19 +51,8 @@ enum class CrashPoint { kNone, kAfterIntent, kDuringCopy, kAfterVerify, kAfterCo
 // "", intent, copy, verify, commit, clean
 CrashPoint crash_point_from_name(const std::string& name);
 
-struct MigrationRecord {
-    std::uint64_t extent = 0;
-    std::string from;  // pools
-    std::string to;
-    std::uint64_t bytes = 0;
-    std::uint64_t start_unix_ms = 0;
-    std::uint64_t duration_us = 0;
-    std::uint32_t crc = 0;
-    std::uint64_t generation = 0;
-    int copies = 0;       // 1 unless writes forced a re-copy
-    std::string outcome;  // "moved", or what failed
-    std::string reason;   // why the engine asked for it (forecast, net benefit)
-};
+// What one migration attempt did (engine/migration_record.h: the LUN's rounds keep it).
+using MigrationRecord = rbdtier::MigrationRecord;
 
 struct ScrubReport {
     std::uint64_t extents_checked = 0;

@@ -5,20 +5,7 @@
 namespace rbdtier::ceph {
 
 bool LiveLunStorage::migrate(ExtentIndex extent, TierId to, rbdtier::MigrationRecord& record) {
-    MigrationRecord attempt;
-    attempt.reason = record.reason;
-    const Status s = migrator_.migrate(extent, to, attempt);
-    record.extent = attempt.extent;
-    record.from = std::move(attempt.from);
-    record.to = std::move(attempt.to);
-    record.bytes = attempt.bytes;
-    record.start_unix_ms = attempt.start_unix_ms;
-    record.duration_us = attempt.duration_us;
-    record.crc = attempt.crc;
-    record.generation = attempt.generation;
-    record.copies = attempt.copies;
-    record.outcome = std::move(attempt.outcome);
-    record.reason = std::move(attempt.reason);
+    const Status s = migrator_.migrate(extent, to, record);
     return s.is_ok();
 }
 
