@@ -4,9 +4,11 @@
 // Contract: lun_export --conf CEPH_CONF --pool HOME_POOL --image IMAGE [--size BYTES]
 //                      (--out FILE|- | --map-only)
 //   Loads the LUN's placement map (`rbdtier_map.<image id>`, omap in HOME_POOL), opens the home
-//   image and its tier images in every pool the map names (never creates any), and writes the
-//   first BYTES (default: the home image's size) of the LUN to FILE, each extent read with librbd
-//   from the image the map says holds it. Then prints one summary line
+//   image read-only (no header watch: a gateway counts the image's watchers to tell whether
+//   another gateway serves the LUN, and this tool must not look like one) and its tier images in
+//   every pool the map names (never creates any), and writes the first BYTES (default: the home
+//   image's size) of the LUN to FILE, each extent read with librbd from the image the map says
+//   holds it. Then prints one summary line
 //     "lun_export: extents=N away=A [<pool>=<count>...]"
 //   and one line per extent away from home, "lun_export: away <extent> <pool> gen=<n>", on stdout
 //   (on stderr when FILE is "-"). --map-only prints the same lines without reading any data (cheap
@@ -49,7 +51,7 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
     if (!cluster) return cluster.status();
     auto home_io = ceph::IoContext::open(*cluster, request.pool);
     if (!home_io) return home_io.status();
-    auto home = ceph::Image::open(*home_io, request.image);
+    auto home = ceph::Image::open_read_only(*home_io, request.image);
     if (!home) return home.status();
     auto lun = ceph::LunIdentity::of(*home_io, *home);
     if (!lun) return lun.status();
