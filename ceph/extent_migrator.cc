@@ -172,6 +172,10 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     const std::uint64_t offset = extent * images_.object_size();
     const std::uint64_t length = extent_length(extent);
     record.bytes = length;
+    // Tier images are opened on first need (TierImages): here, before anything is written.
+    for (const std::size_t tier : {from, to}) {
+        if (Status s = images_.ensure_open(tier); !s) return finish(s, "refused");
+    }
 
     // One buffer for the copy and its read-back, borrowed for this migration (before the
     // intent: without it nothing is left to clean).
@@ -301,11 +305,17 @@ Status ExtentMigrator::route_to_map() {
     const auto entries = map_.entries();
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
     for (const auto& [extent, entry] : entries) {
-        if (!images_.index_of(entry.pool)) {
+        const auto index = images_.index_of(entry.pool);
+        if (!index) {
             return Status::error(-EINVAL, "placement map of " + images_.home_name() +
                                               " puts extent " + std::to_string(extent) +
                                               " in pool " + entry.pool +
                                               ", which is not among its tiers");
+        }
+        // Nothing routes to a tier image before it is open.
+        if (Status s = images_.ensure_open(*index); !s) {
+            return s.with_context("placement map of " + images_.home_name() + " puts extent " +
+                                  std::to_string(extent) + " in pool " + entry.pool);
         }
     }
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
@@ -361,6 +371,10 @@ Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
             const std::uint64_t offset = extent * object_size;
             const std::uint64_t length = extent_length(extent);
             if (length > 0) {
+                if (Status s = images_.ensure_open(*index); !s) {
+                    return s.with_context("clean leftover copy of extent " +
+                                          std::to_string(extent));
+                }
                 int rc = rbd_discard(images_.image(*index).handle(), offset, length);
                 if (rc < 0) {
                     return Status::error(rc, "clean leftover copy of extent " +
@@ -404,6 +418,8 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
     const std::span<char> buffer = scrub_buffer->bytes();
     for (std::size_t i = 0; i < images_.count(); ++i) {
         if (cancelled()) return kCancelled;
+        // Stray data may be in a tier image this gateway never needed: scrub looks at them all.
+        if (Status s = images_.ensure_open(i); !s) return s.with_context("scrub");
         std::vector<std::uint64_t> allocated;
         auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
             if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);

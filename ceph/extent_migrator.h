@@ -15,6 +15,10 @@
 // take_ownership() removes; scrub() finds anything else. A commit whose notify some gateway did
 // not acknowledge keeps the source (that gateway may still read it) and its intent.
 // Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone.
+// Tier images are opened on first need (TierImages::ensure_open): a migration opens its source
+// and destination before its intent, a reload every tier the map puts an extent in before it
+// routes any extent, clean_intents and scrub the tiers they touch; a tier that cannot be opened
+// fails the migration before anything changed (the extent stays where it was) or the reload.
 // Synchronous: call from the engine's worker threads, never from an I/O thread.
 // Each migration borrows one buffer of two extents (copy, and verify's read-back) from a
 // CopyBufferPool, the gateway's unless the options name another: mapped memory reused across

@@ -259,6 +259,11 @@ bool PlacementWatch::apply(const Notify& n) {
             error_ = -EINVAL;  // mapped to a pool this gateway has no image of
             return false;
         }
+        if (Status s = images_.ensure_open(*tier); !s) {  // opened before anything routes to it
+            std::lock_guard lock(mutex_);
+            error_ = s.code();
+            return false;
+        }
         (void)gate_.reroute(extent, static_cast<ExtentGate::TierIndex>(*tier),
                             std::chrono::steady_clock::now() + std::chrono::seconds(2));
         RBDTIER_LOG_DEBUG(images_.lun_name(), "followed the owner's move of extent "

@@ -5,7 +5,9 @@
 // for a notify from another client, the watch reloads the map and moves that extent in the
 // ExtentGate (hold, drain the sub-I/Os in flight, route to the new tier, release) and only then
 // acknowledges: a follower whose reload failed does not, and the owner, which waits for the
-// acknowledgements, keeps the old copy. Notifies from this client itself are acknowledged at
+// acknowledgements, keeps the old copy. A tier image this gateway has not opened yet is opened
+// (TierImages::ensure_open) before the extent is routed to it; if it cannot be, that is a
+// failed reload. Notifies from this client itself are acknowledged at
 // once.
 //
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the

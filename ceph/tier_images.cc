@@ -1,23 +1,82 @@
 #include "ceph/tier_images.h"
 
 #include <cerrno>
+#include <cstdlib>
+
+#include "common/log.h"
 
 namespace rbdtier::ceph {
 
 namespace {
 
-// Uses a tier image only if it is tagged for `lun`; tags an untagged one (made by this
-// code, which tags right after creating: a crash in between leaves it untagged).
-Status check_tag(Image& tier, const LunIdentity& lun, const std::string& home_spec) {
-    auto tag = tier.metadata_get(kTierImageTag);
-    if (!tag) return tag.status();
-    if (!tag->has_value()) return tier.metadata_set(kTierImageTag, lun.key());
-    if (**tag != lun.key()) {
-        return Status::error(-EPERM, "tier image " + tier.spec() + " is tagged for LUN " + **tag +
+// Refuses a tier image tagged for another LUN, or of another object size than the home image.
+// `tag` is the image's kTierImageTag, if any.
+Status check_belongs(const Image& tier, const std::optional<std::string>& tag,
+                     const ImageInfo& tier_info, const LunIdentity& lun, std::uint64_t object_size,
+                     const std::string& home_spec) {
+    if (tag && *tag != lun.key()) {
+        return Status::error(-EPERM, "tier image " + tier.spec() + " is tagged for LUN " + *tag +
                                          ", not for " + home_spec + " (" + lun.key() +
                                          "): refusing to use it");
     }
+    if (tier_info.object_size != object_size) {
+        return Status::error(
+            -EINVAL, "tier image " + tier.spec() + " has another object size than " + home_spec);
+    }
     return Status::ok();
+}
+
+// Opens the LUN's tier image `name` in `io` for writing, creating it first (of `home`'s size and
+// order) when it is missing and `create` says so; uses it only if it is tagged for `lun` (tags
+// an untagged one: made by this code, which tags right after creating, so a crash in between
+// leaves it untagged) and has the home image's object size; grows it to the home image's size.
+Result<Image> open_tier(const IoContext& io, const std::string& name, const LunIdentity& lun,
+                        const ImageInfo& home, const std::string& home_spec, bool create) {
+    auto tier = Image::open(io, name);
+    if (!tier && tier.status().code() == -ENOENT && create) {
+        ImageCreateOptions options;
+        options.order = home.order;
+        if (Status s = create_image(io, name, home.size, options); !s && s.code() != -EEXIST) {
+            return s.with_context("create tier image of " + home_spec);
+        }
+        tier = Image::open(io, name);
+    }
+    if (!tier) return tier.status();
+    auto tag = tier->metadata_get(kTierImageTag);
+    if (!tag) return tag.status();
+    auto info = tier->stat();
+    if (!info) return info.status();
+    if (Status s = check_belongs(*tier, *tag, *info, lun, home.object_size, home_spec); !s)
+        return s;
+    if (!tag->has_value()) {
+        if (Status s = tier->metadata_set(kTierImageTag, lun.key()); !s) return s;
+    }
+    if (info->size < home.size) {
+        if (Status s = tier->resize(home.size); !s) return s;
+    }
+    return std::move(*tier);
+}
+
+// Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. A
+// read-only open (no watch, no lock) answers when the image is there, tagged and big enough;
+// otherwise open_tier() makes it so.
+Status check_tier(const IoContext& io, const std::string& name, const LunIdentity& lun,
+                  const ImageInfo& home, const std::string& home_spec, bool create) {
+    auto seen = Image::open_read_only(io, name);
+    if (seen) {
+        auto tag = seen->metadata_get(kTierImageTag);
+        if (!tag) return tag.status();
+        auto info = seen->stat();
+        if (!info) return info.status();
+        if (Status s = check_belongs(*seen, *tag, *info, lun, home.object_size, home_spec); !s)
+            return s;
+        if (tag->has_value() && info->size >= home.size) return Status::ok();
+    } else if (seen.status().code() != -ENOENT) {
+        return seen.status();
+    }
+    auto made = open_tier(io, name, lun, home, home_spec, create);
+    if (!made) return made.status();
+    return made->close();
 }
 
 }  // namespace
@@ -26,57 +85,48 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
                                     const std::string& ns, const std::string& image,
                                     const std::vector<std::string>& tier_pools,
                                     const std::function<bool(const std::string&)>& create_missing,
-                                    Image* home) {
-    std::vector<Tier> tiers;
+                                    Image* home,
+                                    const std::function<bool(const std::string&)>& open_now) {
+    std::vector<std::unique_ptr<Tier>> tiers;
     auto home_io = IoContext::open(cluster, home_pool, ns);
     if (!home_io) return home_io.status();
-    Tier first{home_pool, std::move(*home_io), nullptr, home};
+    auto first = std::make_unique<Tier>(home_pool, std::move(*home_io));
     if (home == nullptr) {
-        auto opened = Image::open(first.io, image);
+        auto opened = Image::open(first->io, image);
         if (!opened) return opened.status();
-        first.owned = std::make_unique<Image>(std::move(*opened));
-        first.image = first.owned.get();
+        first->owned = std::make_unique<Image>(std::move(*opened));
+        home = first->owned.get();
     }
-    auto info = first.image->stat();
+    first->image.store(home, std::memory_order_release);
+    auto info = home->stat();
     if (!info) return info.status();
-    auto lun = LunIdentity::of(first.io, *first.image);
+    auto lun = LunIdentity::of(first->io, *home);
     if (!lun) return lun.status();
-    const std::string home_spec = first.image->spec();
+    const std::string home_spec = home->spec();
     tiers.push_back(std::move(first));
 
     const std::string name = lun->tier_image_name();
     for (const auto& pool : tier_pools) {
         if (pool == home_pool) continue;
         bool seen = false;
-        for (const auto& t : tiers) seen = seen || t.pool == pool;
+        for (const auto& t : tiers) seen = seen || t->pool == pool;
         if (seen) continue;
         if (tiers.size() == 255) return Status::error(-E2BIG, "tiers of " + image + ": too many");
         auto io = IoContext::open(cluster, pool);
         if (!io) return io.status().with_context("open tier " + pool + " of " + home_spec);
-        auto tier = Image::open(*io, name);
-        if (!tier && tier.status().code() == -ENOENT && create_missing && create_missing(pool)) {
-            ImageCreateOptions options;
-            options.order = info->order;
-            if (Status s = create_image(*io, name, info->size, options);
-                !s && s.code() != -EEXIST) {
-                return s.with_context("create tier image of " + home_spec);
-            }
-            tier = Image::open(*io, name);
+        auto tier = std::make_unique<Tier>(pool, std::move(*io));
+        tier->creatable = create_missing && create_missing(pool);
+        if (!open_now || open_now(pool)) {
+            auto opened = open_tier(tier->io, name, *lun, *info, home_spec, tier->creatable);
+            if (!opened)
+                return opened.status().with_context("open tier " + pool + " of " + home_spec);
+            tier->owned = std::make_unique<Image>(std::move(*opened));
+            tier->image.store(tier->owned.get(), std::memory_order_release);
+        } else if (Status s = check_tier(tier->io, name, *lun, *info, home_spec, tier->creatable);
+                   !s) {
+            return s.with_context("open tier " + pool + " of " + home_spec);
         }
-        if (!tier) return tier.status().with_context("open tier " + pool + " of " + home_spec);
-        if (Status s = check_tag(*tier, *lun, home_spec); !s) return s;
-        auto tier_info = tier->stat();
-        if (!tier_info) return tier_info.status();
-        if (tier_info->object_size != info->object_size) {
-            return Status::error(-EINVAL, "tier image " + tier->spec() +
-                                              " has another object size than " + home_spec);
-        }
-        if (tier_info->size < info->size) {
-            if (Status s = tier->resize(info->size); !s) return s;
-        }
-        auto owned = std::make_unique<Image>(std::move(*tier));
-        Image* raw = owned.get();
-        tiers.push_back(Tier{pool, std::move(*io), std::move(owned), raw});
+        tiers.push_back(std::move(tier));
     }
     return TierImages(std::move(tiers), info->object_size, std::move(*lun), image);
 }
@@ -102,35 +152,89 @@ Result<std::vector<std::string>> TierImages::present(const Cluster& cluster, con
 
 std::optional<std::size_t> TierImages::index_of(const std::string& pool) const {
     for (std::size_t i = 0; i < tiers_.size(); ++i) {
-        if (tiers_[i].pool == pool) return i;
+        if (tiers_[i]->pool == pool) return i;
     }
     return {};
 }
 
-Status TierImages::take_over() {
-    for (auto& t : tiers_) {
-        Image& image = *t.image;
-        auto mine = image.is_exclusive_lock_owner();
-        if (!mine) return mine.status();
-        if (*mine) continue;
-        auto owner = image.lock_owner();
-        if (!owner) return owner.status();
-        if (!owner->owner.empty()) {
-            if (Status s = image.lock_break(owner->mode, owner->owner); !s && s.code() != -ENOENT) {
-                return s;
-            }
-        }
-        if (Status s = image.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE); !s) return s;
+std::size_t TierImages::open_count() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < tiers_.size(); ++i) n += is_open(i) ? 1 : 0;
+    return n;
+}
+
+Image& TierImages::image(std::size_t index) {
+    if (Image* image = opened(index)) return *image;
+    if (Status s = ensure_open(index); !s) {
+        RBDTIER_LOG_ERROR(lun_name(), "tier image used before it could be opened: " << s.message());
+        std::abort();
     }
+    return *opened(index);
+}
+
+Status TierImages::ensure_open(std::size_t index) {
+    if (index >= tiers_.size()) {
+        return Status::error(
+            -EINVAL, "tier " + std::to_string(index) + " of " + lun_name() + ": no such tier");
+    }
+    if (is_open(index)) return Status::ok();
+    std::lock_guard lock(control_->mutex);
+    Tier& t = *tiers_[index];
+    if (is_open(index)) return Status::ok();  // opened meanwhile
+    Image& home = *opened(0);
+    const std::string context = "open tier " + t.pool + " of " + home.spec();
+    auto info = home.stat();
+    if (!info) return info.status().with_context(context);
+    auto opened = open_tier(t.io, lun_.tier_image_name(), lun_, *info, home.spec(), t.creatable);
+    if (!opened) return opened.status().with_context(context);
+    if (control_->taken_over) {
+        // This client took the LUN over: the image gets the lock the take-over gave the others,
+        // as long as this client still owns the LUN (holds the home image's lock).
+        auto owner = home.is_exclusive_lock_owner();
+        if (!owner) return owner.status().with_context(context);
+        if (*owner) {
+            if (Status s = take_lock(*opened); !s) return s.with_context(context);
+        }
+    }
+    t.owned = std::make_unique<Image>(std::move(*opened));
+    t.image.store(t.owned.get(), std::memory_order_release);
+    return Status::ok();
+}
+
+Status TierImages::take_lock(Image& image) {
+    auto mine = image.is_exclusive_lock_owner();
+    if (!mine) return mine.status();
+    if (*mine) return Status::ok();
+    auto owner = image.lock_owner();
+    if (!owner) return owner.status();
+    if (!owner->owner.empty()) {
+        if (Status s = image.lock_break(owner->mode, owner->owner); !s && s.code() != -ENOENT) {
+            return s;
+        }
+    }
+    return image.lock_acquire(RBD_LOCK_MODE_EXCLUSIVE);
+}
+
+Status TierImages::take_over() {
+    std::lock_guard lock(control_->mutex);
+    for (std::size_t i = 0; i < tiers_.size(); ++i) {
+        if (Image* image = opened(i)) {
+            if (Status s = take_lock(*image); !s) return s;
+        }
+    }
+    control_->taken_over = true;
     return Status::ok();
 }
 
 Status TierImages::resize(std::uint64_t bytes) {
-    for (auto& t : tiers_) {
-        auto size = t.image->size();
+    std::lock_guard lock(control_->mutex);
+    for (std::size_t i = 0; i < tiers_.size(); ++i) {
+        Image* image = opened(i);
+        if (image == nullptr) continue;
+        auto size = image->size();
         if (!size) return size.status();
         if (*size != bytes) {
-            if (Status s = t.image->resize(bytes); !s) return s;
+            if (Status s = image->resize(bytes); !s) return s;
         }
     }
     return Status::ok();

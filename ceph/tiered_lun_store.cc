@@ -102,9 +102,12 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
         }
     }
     if (Status s = map->add_tiers(others); !s) return s.with_context("open tiered LUN " + spec);
+    // Tier images the map puts data (or an intent) in are open before the LUN serves; the
+    // others are opened on first need.
     auto images = TierImages::open(
         cluster, home_pool, ns, image, tier_pools,
-        [&](const std::string& pool) { return used.count(pool) == 0; }, home);
+        [&](const std::string& pool) { return used.count(pool) == 0; }, home,
+        [&](const std::string& pool) { return used.count(pool) != 0; });
     if (!images) return images.status().with_context("open tiered LUN " + spec);
     return TieredLunStore{std::move(*images), std::move(*map)};
 }

@@ -9,7 +9,9 @@
 //   - an extent mapped (or a migration intended) to a pool that `tier_pools` does not list, or
 //     to a tier image that is missing;
 //   - a tier image tagged for another LUN.
-// A pool new to the LUN is added to the header before its tier image is made. The Cluster (and
+// A pool new to the LUN is added to the header before its tier image is made. Every tier image
+// is checked (and made) at open, but only those the map puts an extent or an intent in stay
+// open: the others are opened on first need (TierImages). The Cluster (and
 // `home`, if given) must outlive the store. Control path; not thread-safe.
 #pragma once
 

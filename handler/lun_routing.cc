@@ -440,11 +440,17 @@ void Lun::resume_routed(IoCommand* c) {
 // it back (callout) or completes it (resumed).
 int Lun::route(IoCommand* c) {
     if (c->kind == IoKind::kFlush) {
-        const int n = static_cast<int>(tiers_->count());
+        // Every tier image open now (one opened later holds no write this flush covers: nothing
+        // was routed to it before it was open).
+        std::array<rbd_image_t, 256> open_images{};
+        int n = 0;
+        for (std::size_t i = 0; i < tiers_->count(); ++i) {
+            if (ceph::Image* image = tiers_->opened(i)) open_images[n++] = image->handle();
+        }
         c->parts.store(n, std::memory_order_relaxed);
         c->part_error.store(0, std::memory_order_relaxed);
         for (int i = 0; i < n; ++i) {
-            rbd_image_t image = tiers_->image(static_cast<std::size_t>(i)).handle();
+            rbd_image_t image = open_images[static_cast<std::size_t>(i)];
             long rc =
                 submit_part(c, [&](rbd_completion_t comp) { return rbd_aio_flush(image, comp); });
             if (rc < 0) {
@@ -543,7 +549,14 @@ int Lun::route(IoCommand* c) {
             cnt = slice_iovec(c->data_iov, c->data_iov_cnt, rel, run_end - run_start, c->slices);
             v = c->slices.data() + at;
         }
-        rbd_image_t image = tiers_->image(tier).handle();
+        // The gate routes only to open tier images; a closed one here is a defect, refused.
+        ceph::Image* opened = tiers_->opened(tier);
+        if (opened == nullptr) {
+            if (r == 0) return refuse(TCMU_STS_HW_ERR);
+            for (int k = r; k < runs; ++k) part_done(c, -EIO);  // c may be gone now
+            return TCMU_STS_OK;
+        }
+        rbd_image_t image = opened->handle();
         const std::uint64_t off = run_start, len = run_end - run_start;
         long rc = submit_part(
             c, [&](rbd_completion_t comp) { return issue(c, image, off, len, v, cnt, comp); });

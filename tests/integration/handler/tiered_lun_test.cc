@@ -580,3 +580,135 @@ TEST_F(TieredLunTest, WithoutAluaOnlyASoleGatewayMigrates) {
 
 }  // namespace
 }  // namespace rbdtier::testing
+
+namespace rbdtier::testing {
+namespace {
+
+constexpr const char* kTierPools[] = {"nvme-a", "nvme-b", "hdd-b"};
+
+// The gateways (RADOS clients) that have the LUN's tier image in `pool` open: its header's
+// watchers, seen through a read-only open of the test's own, which watches nothing.
+std::size_t gateways_on(ScratchImage& home, Lun& lun, const std::string& pool) {
+    auto io = ceph::IoContext::open(home.cluster(), pool);
+    EXPECT_TRUE(io.is_ok()) << io.status().message();
+    if (!io) return 0;
+    auto tier = ceph::Image::open_read_only(*io, lun.tier_images()->lun().tier_image_name());
+    EXPECT_TRUE(tier.is_ok()) << tier.status().message();
+    if (!tier) return 0;
+    auto n = tier->watcher_count();
+    EXPECT_TRUE(n.is_ok()) << n.status().message();
+    return n ? *n : 0;
+}
+
+// The client holding the exclusive lock of the LUN's image in `pool` ("" if none).
+std::string lock_owner_in(ScratchImage& home, const std::string& pool, const std::string& name) {
+    auto io = ceph::IoContext::open(home.cluster(), pool);
+    if (!io) return "?";
+    auto image = ceph::Image::open_read_only(*io, name);
+    if (!image) return "?";
+    auto owner = image->lock_owner();
+    return owner ? owner->owner : "?";
+}
+
+// A tiered LUN with every extent at home costs no tier image: none is open until its first
+// migration, which opens it on the migrator's thread, takes its lock as the take-over took the
+// others (this gateway owns the LUN), and moves the data byte for byte.
+TEST_F(TieredLunTest, AnIdleLunOpensNoTierImageUntilItsFirstMigration) {
+    std::vector<char> shadow = pattern(kSize, 81);
+    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    {
+        TestCommand c;
+        ASSERT_EQ(run([&](tcmur_cmd* cmd) { return lun_->flush(nullptr, cmd); }, c), TCMU_STS_OK);
+    }
+    for (const char* pool : kTierPools) EXPECT_EQ(gateways_on(*image_, *lun_, pool), 0u) << pool;
+
+    move(2, "nvme-b");
+    EXPECT_EQ(gateways_on(*image_, *lun_, "nvme-b"), 1u);
+    EXPECT_EQ(gateways_on(*image_, *lun_, "nvme-a"), 0u);
+    EXPECT_EQ(gateways_on(*image_, *lun_, "hdd-b"), 0u);
+    const std::string home_owner = lock_owner_in(*image_, "hdd-a", image_->name());
+    EXPECT_FALSE(home_owner.empty());
+    EXPECT_EQ(lock_owner_in(*image_, "nvme-b", lun_->tier_images()->lun().tier_image_name()),
+              home_owner);
+    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
+
+    // Written in its new tier and read back across the boundary with home.
+    const std::vector<char> fresh = pattern(kExtent, 82);
+    ASSERT_EQ(write(*lun_, 2 * kExtent - kExtent / 2, fresh), TCMU_STS_OK);
+    std::copy(fresh.begin(), fresh.end(), shadow.begin() + 2 * kExtent - kExtent / 2);
+    {
+        TestCommand c;
+        ASSERT_EQ(run([&](tcmur_cmd* cmd) { return lun_->flush(nullptr, cmd); }, c), TCMU_STS_OK);
+    }
+    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
+    move(2, "hdd-a");
+    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
+    expect_at_rest(shadow);
+}
+
+// A tier image that cannot be opened when first needed (here: tagged for another LUN after
+// the LUN opened) fails the migration cleanly: the extent stays where it was, nothing mapped.
+TEST_F(TieredLunTest, AMigrationToATierThatCannotBeOpenedLeavesTheExtentHome) {
+    std::vector<char> shadow = pattern(kSize, 83);
+    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    const std::string name = lun_->tier_images()->lun().tier_image_name();
+    {
+        auto io = ceph::IoContext::open(image_->cluster(), "nvme-a");
+        ASSERT_TRUE(io.is_ok());
+        auto tier = ceph::Image::open(*io, name);
+        ASSERT_TRUE(tier.is_ok());
+        ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "0/other/lun").is_ok());
+    }
+    ceph::MigrationRecord record;
+    auto to = lun_->tier_images()->index_of("nvme-a");
+    ASSERT_TRUE(to);
+    EXPECT_FALSE(lun_->migrator()->migrate(1, *to, record).is_ok());
+    EXPECT_EQ(lun_->extent_gate()->tier(1), 0);
+    EXPECT_FALSE(lun_->placement_map()->find(1));
+    EXPECT_TRUE(lun_->placement_map()->intents().empty());
+    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
+    // The other tiers still work.
+    move(1, "nvme-b");
+    EXPECT_EQ(read(*lun_, 0, kSize), shadow);
+    {
+        auto io = ceph::IoContext::open(image_->cluster(), "nvme-a");
+        ASSERT_TRUE(io.is_ok());
+        auto tier = ceph::Image::open(*io, name);
+        ASSERT_TRUE(tier.is_ok());
+        ASSERT_TRUE(
+            tier->metadata_set(ceph::kTierImageTag, lun_->tier_images()->lun().key()).is_ok());
+    }
+}
+
+// Another gateway that opened the LUN while every extent was at home opens a tier image when
+// the owner moves an extent there (its watch's reload) before routing to it, serves the moved
+// bytes, and, taking the LUN over, moves extents into a tier it had not opened yet.
+TEST_F(TieredLunTest, AFollowerOpensATierWhenTheOwnerMovesAnExtentThere) {
+    std::vector<char> shadow = pattern(kSize, 84);
+    auto b = open_follower(shadow);
+    ASSERT_TRUE(b);
+    for (const char* pool : kTierPools) EXPECT_EQ(gateways_on(*image_, *lun_, pool), 0u) << pool;
+
+    move(3, "hdd-b");  // acknowledged by B once it has reloaded and rerouted
+    EXPECT_EQ(gateways_on(*image_, *lun_, "hdd-b"), 2u);
+    EXPECT_EQ(gateways_on(*image_, *lun_, "nvme-a"), 0u);
+    EXPECT_EQ(b->extent_gate()->tier(3), *b->tier_images()->index_of("hdd-b"));
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+    const std::vector<char> fresh = pattern(kExtent, 85);
+    ASSERT_EQ(write(*lun_, 3 * kExtent, fresh), TCMU_STS_OK);
+    std::copy(fresh.begin(), fresh.end(), shadow.begin() + 3 * kExtent);
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+
+    // B takes the LUN over (A is fenced) and moves an extent into a tier neither had open.
+    ASSERT_EQ(b->lock(2), TCMU_STS_OK);
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+    ceph::MigrationRecord record;
+    auto s = b->migrator()->migrate(5, *b->tier_images()->index_of("nvme-a"), record);
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    EXPECT_EQ(lock_owner_in(*image_, "nvme-a", b->tier_images()->lun().tier_image_name()),
+              lock_owner_in(*image_, "hdd-a", image_->name()));
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+}
+
+}  // namespace
+}  // namespace rbdtier::testing

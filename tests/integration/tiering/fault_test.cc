@@ -36,6 +36,8 @@ TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
     const auto data = pattern(kSize, 5);
     lun->write(0, data);
     const std::size_t nvme_b = *lun->images().index_of("nvme-b");
+    // Opened first (tier images open on first need): the copy's failure is what this tests.
+    ASSERT_TRUE(lun->images().ensure_open(nvme_b).is_ok());
     {
         StoppedOsd down(2);  // osd.2 holds nvme-b
         ceph::MigrationRecord record;

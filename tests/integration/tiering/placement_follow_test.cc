@@ -145,6 +145,8 @@ TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
     move_extent(*g->owner, 0, "hdd-a");
     move_extent(*g->owner, 1, "hdd-a");
     g->standby = false;
+    // Its round of 100 ms goes to the moves, not to opening the tier image (on first need).
+    g->standby_lun->open_every_tier();
     g->tiering->run_round();
 
     const auto stats = g->tiering->stats();

@@ -86,6 +86,13 @@ TieredLun::~TieredLun() {
     if (auto io = ceph::IoContext::open(*cluster_, pool_)) (void)ceph::remove_image(*io, name_);
 }
 
+void TieredLun::open_every_tier() {
+    for (std::size_t i = 0; i < images_->count(); ++i) {
+        auto s = images_->ensure_open(i);
+        EXPECT_TRUE(s.is_ok()) << s.message();
+    }
+}
+
 void TieredLun::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier) {
     for (;;) {
         if (auto t = gate_->enter(extent)) {

@@ -42,6 +42,8 @@ public:
 
     ceph::Cluster& cluster() { return *cluster_; }
     ceph::TierImages& images() { return *images_; }
+    // Opens every tier image now (they open on first need); a test failure if one cannot be.
+    void open_every_tier();
     ceph::PlacementMap& map() { return *map_; }
     ceph::ExtentGate& gate() { return *gate_; }
     ceph::ExtentMigrator& migrator() { return *migrator_; }
