@@ -158,7 +158,8 @@ ceph::Status Lun::enable_tiering() {
     // What the pools and the tenant leave room for, sampled on the rounds thread.
     std::vector<std::string> pools;
     for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
-    tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(cluster_, pools));
+    tiering_->set_resource_monitor(
+        std::make_unique<ceph::ResourceMonitor>(cluster_, pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
         auto quota = std::make_shared<ceph::TenantQuota>(
             cluster_, settings_.tenant_pool, config_.tenant,
