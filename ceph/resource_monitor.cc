@@ -105,8 +105,46 @@ GatewayResources gateway_resources_now() {
     return g;
 }
 
-ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools)
-    : cluster_(cluster), pools_(std::move(pools)) {}
+std::optional<PoolResources> PoolSampleCache::find(
+    const std::string& fsid, const std::string& pool,
+    std::chrono::steady_clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find({fsid, pool});
+    if (it == entries_.end() || now - it->second.at >= max_age_) return std::nullopt;
+    return it->second.sample;
+}
+
+void PoolSampleCache::store(const std::string& fsid, PoolResources sample,
+                            std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= max_age_; });
+    std::string pool = sample.pool;
+    entries_[{fsid, std::move(pool)}] = Entry{std::move(sample), now};
+}
+
+std::size_t PoolSampleCache::size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+std::shared_ptr<PoolSampleCache> PoolSampleCache::process() {
+    static const auto cache = std::make_shared<PoolSampleCache>(kProcessMaxAge);
+    return cache;
+}
+
+ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools,
+                                 std::shared_ptr<PoolSampleCache> shared)
+    : cluster_(cluster), pools_(std::move(pools)), shared_(std::move(shared)) {
+    if (shared_) {
+        char fsid[64] = {};
+        // Without the cluster's id the samples cannot be told from another cluster's.
+        if (rados_cluster_fsid(cluster_.handle(), fsid, sizeof fsid - 1) < 0) {
+            shared_.reset();
+        } else {
+            fsid_ = fsid;
+        }
+    }
+}
 
 std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
     if (auto it = osds_.find(pool); it != osds_.end()) return it->second;
@@ -179,26 +217,46 @@ ResourceSample ResourceMonitor::sample() {
     s.unix_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
+    // The pools another monitor of the process sampled recently are taken from it.
+    const auto now_steady = std::chrono::steady_clock::now();
+    std::vector<std::optional<PoolResources>> known(pools_.size());
+    bool all_known = true;
+    for (std::size_t i = 0; i < pools_.size(); ++i) {
+        if (shared_) known[i] = shared_->find(fsid_, pools_[i], now_steady);
+        all_known = all_known && known[i].has_value();
+    }
     std::map<std::string, DfEntry> df;
-    // `df` answers from the manager's statistics; with no active manager the monitor still
-    // answers, from the last statistics it had, which never change again: ask the OSDs then.
-    const auto mgr = mon_command(cluster_, {{"prefix", "mgr stat"}, {"format", "json"}});
-    const bool mgr_active = mgr.is_object() && mgr.contains("available") &&
-                            mgr["available"].is_boolean() && mgr["available"].get<bool>();
-    const auto reply = mgr_active ? mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}})
-                                  : nlohmann::json();
-    if (reply.is_object() && reply.contains("pools") && reply["pools"].is_array()) {
-        for (const auto& p : reply["pools"]) {
-            if (!p.contains("name") || !p["name"].is_string() || !p.contains("stats")) continue;
-            const auto& st = p["stats"];
-            DfEntry e;
-            e.stored = st.contains("stored") ? u64(st, "stored") : u64(st, "bytes_used");
-            e.objects = u64(st, "objects");
-            e.max_avail = u64(st, "max_avail");
-            df[p["name"].get<std::string>()] = e;
+    if (!all_known) {
+        // `df` answers from the manager's statistics; with no active manager the monitor still
+        // answers, from the last statistics it had, which never change again: ask the OSDs then.
+        const auto mgr = mon_command(cluster_, {{"prefix", "mgr stat"}, {"format", "json"}});
+        const bool mgr_active = mgr.is_object() && mgr.contains("available") &&
+                                mgr["available"].is_boolean() && mgr["available"].get<bool>();
+        const auto reply = mgr_active
+                               ? mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}})
+                               : nlohmann::json();
+        if (reply.is_object() && reply.contains("pools") && reply["pools"].is_array()) {
+            for (const auto& p : reply["pools"]) {
+                if (!p.contains("name") || !p["name"].is_string() || !p.contains("stats")) continue;
+                const auto& st = p["stats"];
+                DfEntry e;
+                e.stored = st.contains("stored") ? u64(st, "stored") : u64(st, "bytes_used");
+                e.objects = u64(st, "objects");
+                e.max_avail = u64(st, "max_avail");
+                df[p["name"].get<std::string>()] = e;
+            }
         }
     }
-    for (const auto& pool : pools_) s.pools.push_back(sample_pool(pool, df));
+    for (std::size_t i = 0; i < pools_.size(); ++i) {
+        if (known[i]) {
+            s.pools.push_back(std::move(*known[i]));
+            continue;
+        }
+        s.pools.push_back(sample_pool(pools_[i], df));
+        // A pool nothing answered for is asked again by the next monitor.
+        if (shared_ && s.pools.back().known())
+            shared_->store(fsid_, s.pools.back(), std::chrono::steady_clock::now());
+    }
 
     s.gateway = gateway_resources_now();
     const std::uint64_t now = now_us();

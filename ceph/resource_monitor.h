@@ -12,11 +12,23 @@
 // Per gateway process: CPU time, and cores used since the previous sample (/proc/self/stat);
 // resident and virtual memory (/proc/self/statm).
 // One sampler at a time (not thread-safe); the Cluster must outlive the monitor.
+//
+// A pool's sample costs the cluster several requests (monitor commands, and with no manager a
+// `perf dump` of each of the pool's OSDs, whose reply is a large JSON document), and is the same
+// for every LUN of a gateway on that pool. Monitors given a PoolSampleCache share their pool
+// samples: a pool sampled less than its max age ago (on the same cluster) is not sampled again,
+// so a gateway's N LUNs on P pools load the cluster with P samples per max age, not N x P per
+// resource interval.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ceph/cluster.h"
@@ -32,9 +44,41 @@ using ResourceSample = rbdtier::ResourceSample;
 // This process's CPU time and memory now (cpu_cores left 0).
 GatewayResources gateway_resources_now();
 
+// Pool samples shared by the ResourceMonitors of a process, by cluster (fsid) and pool. A
+// sample younger than max_age is handed out again; older ones are dropped whenever a sample is
+// stored. Thread-safe; sampling runs without the lock (two monitors may sample one pool at the
+// same time).
+class PoolSampleCache {
+public:
+    explicit PoolSampleCache(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+
+    // The sample of `pool` on the cluster with id `fsid` taken less than max_age before `now`.
+    std::optional<PoolResources> find(const std::string& fsid, const std::string& pool,
+                                      std::chrono::steady_clock::time_point now) const;
+    void store(const std::string& fsid, PoolResources sample,
+               std::chrono::steady_clock::time_point now);
+    std::size_t size() const;
+
+    // The process's cache (the gateway's LUNs): samples kept kProcessMaxAge, less than the
+    // tiering's resource interval.
+    static constexpr std::chrono::seconds kProcessMaxAge{4};
+    static std::shared_ptr<PoolSampleCache> process();
+
+private:
+    struct Entry {
+        PoolResources sample;
+        std::chrono::steady_clock::time_point at;
+    };
+    const std::chrono::steady_clock::duration max_age_;
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, std::string>, Entry> entries_;
+};
+
 class ResourceMonitor {
 public:
-    ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools);
+    // `shared` (null: none) shares the pool samples with the process's other monitors.
+    ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools,
+                    std::shared_ptr<PoolSampleCache> shared = nullptr);
 
     ResourceSample sample();
     const std::vector<std::string>& pools() const { return pools_; }
@@ -48,6 +92,8 @@ private:
 
     const Cluster& cluster_;
     std::vector<std::string> pools_;
+    std::shared_ptr<PoolSampleCache> shared_;
+    std::string fsid_;  // the cluster's, the key of shared_ (read when shared_ is set)
     std::map<std::string, std::vector<int>> osds_;  // pool -> OSD ids (found once)
     double last_cpu_seconds_ = -1;
     std::uint64_t last_sample_us_ = 0;

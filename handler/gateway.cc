@@ -137,6 +137,10 @@ void Gateway::start_service_map(std::function<void(const ceph::Status&)> on_erro
         if (service_error_) return;
         service_error_ = on_error ? std::move(on_error) : [](const ceph::Status&) {};
     }
+    {
+        std::lock_guard lock(service_mutex_);
+        service_period_ = period;
+    }
     auto publisher =
         std::make_unique<ceph::ServiceStatusPublisher>(period, [this] { publish_service_map(); });
     std::lock_guard lock(mutex_);
@@ -153,52 +157,72 @@ std::string daemon_name(const GatewayLun& lun) {
 void Gateway::publish_service_map() {
     const GatewayConfig c = config();
     std::function<void(const ceph::Status&)> on_error;
+    std::vector<std::string> names;
+    bool every_lun = false;
     {
         std::lock_guard lock(service_mutex_);
         on_error = service_error_;
+        const auto now = std::chrono::steady_clock::now();
+        every_lun = now >= next_full_publish_;
+        if (every_lun) next_full_publish_ = now + service_period_;
+        names = std::exchange(service_opened_, {});
     }
-    auto luns = lock_luns();
-    for (const GatewayLun& l : luns_) {
-        if (!l.cluster) continue;
-        bool registered = false;
-        {
-            std::lock_guard lock(service_mutex_);
-            registered = service_entries_[l.name].registered;
+    if (every_lun) {
+        // The names now; each is looked up again when its turn comes (it may have closed).
+        auto luns = lock_luns();
+        names.clear();
+        names.reserve(luns_.size());
+        for (const GatewayLun& l : luns_) names.push_back(l.name);
+    }
+    // One LUN at a time under the list's lock: a LUN opening or closing meanwhile waits for
+    // one LUN's publication, not for the whole pass.
+    for (const std::string& name : names) {
+        auto luns = lock_luns();
+        if (const GatewayLun* l = find_lun(name)) publish_service_entry(*l, c, on_error);
+    }
+}
+
+void Gateway::publish_service_entry(const GatewayLun& l, const GatewayConfig& c,
+                                    const std::function<void(const ceph::Status&)>& on_error) {
+    if (!l.cluster) return;
+    bool registered = false;
+    {
+        std::lock_guard lock(service_mutex_);
+        registered = service_entries_[l.name].registered;
+    }
+    if (!registered) {
+        const std::string daemon = daemon_name(l);
+        ceph::ServiceDict metadata = {
+            {"daemon_type", "portal"}, {"daemon_prefix", local_hostname()},
+            {"pool_name", l.pool},     {"image_name", l.image},
+            {"handler", "rbdtier"},    {"lun", l.name},
+            {"site", c.site},          {"admin_socket", c.admin_socket}};
+        if (!l.ns.empty()) metadata["pool_namespace"] = l.ns;
+        if (l.home_image) {
+            if (auto id = l.home_image->id()) metadata["image_id"] = *id;
         }
-        if (!registered) {
-            const std::string daemon = daemon_name(l);
-            ceph::ServiceDict metadata = {
-                {"daemon_type", "portal"}, {"daemon_prefix", local_hostname()},
-                {"pool_name", l.pool},     {"image_name", l.image},
-                {"handler", "rbdtier"},    {"lun", l.name},
-                {"site", c.site},          {"admin_socket", c.admin_socket}};
-            if (!l.ns.empty()) metadata["pool_namespace"] = l.ns;
-            if (l.home_image) {
-                if (auto id = l.home_image->id()) metadata["image_id"] = *id;
-            }
-            const ceph::Status st = ceph::register_service_daemon(
-                *l.cluster, ceph::kTcmuRunnerService, daemon, metadata);
-            std::lock_guard lock(service_mutex_);
-            ServiceEntry& e = service_entries_[l.name];
-            e.daemon = daemon;
-            if (st) {
-                e.registered = true;
-            } else if (!e.register_failed) {
-                e.register_failed = true;
-                on_error(st);
-            }
-            if (!e.registered) continue;
-        }
-        const ceph::ServiceDict status = service_status(l);
-        const ceph::Status st = ceph::update_service_status(*l.cluster, status);
+        const ceph::Status st =
+            ceph::register_service_daemon(*l.cluster, ceph::kTcmuRunnerService, daemon, metadata);
         std::lock_guard lock(service_mutex_);
         ServiceEntry& e = service_entries_[l.name];
+        e.daemon = daemon;
         if (st) {
-            ++e.status_updates;
-        } else if (!e.update_failed) {
-            e.update_failed = true;
-            on_error(st.with_context(l.name));
+            e.registered = true;
+        } else if (!e.register_failed) {
+            e.register_failed = true;
+            on_error(st);
         }
+        if (!e.registered) return;
+    }
+    const ceph::ServiceDict status = service_status(l);
+    const ceph::Status st = ceph::update_service_status(*l.cluster, status);
+    std::lock_guard lock(service_mutex_);
+    ServiceEntry& e = service_entries_[l.name];
+    if (st) {
+        ++e.status_updates;
+    } else if (!e.update_failed) {
+        e.update_failed = true;
+        on_error(st.with_context(l.name));
     }
 }
 
@@ -395,8 +419,13 @@ Gateway::Registration Gateway::add_lun(GatewayLun lun, std::string& error) {
     luns_.push_back(std::move(lun));
     lock.unlock();
     {
+        // Registered in the service map at once, by itself.
+        std::lock_guard service(service_mutex_);
+        service_opened_.push_back(name);
+    }
+    {
         std::lock_guard slock(mutex_);
-        if (publisher_) publisher_->update_now();  // registered in the service map at once
+        if (publisher_) publisher_->update_now();
     }
     return Registration(this, std::move(name));
 }

@@ -182,8 +182,11 @@ public:
     // one) plus handler "rbdtier", lun, site and admin_socket; registered on the LUN's own
     // client (librados takes one registration per client), which takes the entry away when
     // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
-    // and publishes each LUN's service_status() every `period` and when a LUN opens. Errors go
-    // to `on_error` (from that thread), once per LUN and kind. Once; the first call wins.
+    // and publishes each LUN's service_status() every `period`; a LUN that opens is registered
+    // and published at once, alone (an open costs the same with any number of LUNs open). A
+    // pass holds the LUN list one LUN at a time, so an open or close waits for one LUN's
+    // publication at most. Errors go to `on_error` (from that thread), once per LUN and kind.
+    // Once; the first call wins.
     void start_service_map(std::function<void(const ceph::Status&)> on_error,
                            std::chrono::milliseconds period = std::chrono::seconds(5));
     // {"type", "daemons": [{"daemon","lun","registered","status_updates"}]}, or null when the
@@ -241,6 +244,12 @@ private:
     mutable std::map<std::string, ServiceEntry> service_entries_;  // by LUN name
     std::map<std::string, std::uint64_t> scrub_damage_;            // by LUN name
     std::function<void(const ceph::Status&)> service_error_;
+    std::chrono::milliseconds service_period_{0};
+    std::chrono::steady_clock::time_point next_full_publish_;  // of every LUN
+    std::vector<std::string> service_opened_;                  // LUNs to publish alone, at once
+    // Publishes one registered LUN (registers it first when needed); with lock_luns() held.
+    void publish_service_entry(const GatewayLun& l, const GatewayConfig& config,
+                               const std::function<void(const ceph::Status&)>& on_error);
     std::unique_ptr<ceph::ServiceStatusPublisher> publisher_;  // null: no service map
 
     mutable std::shared_mutex luns_mutex_;

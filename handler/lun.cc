@@ -525,6 +525,8 @@ int Lun::dispatch(IoCommand* c) {
         complete_now(c, TCMU_STS_OK);
         return TCMU_STS_OK;
     }
+    // librbd takes the exclusive lock for a command that writes: the rounds ask at once.
+    if (c->kind != IoKind::kRead) lock_probe_.note_may_take();
     if (gate_ != nullptr) {
         const int status = route(c);
         if (status != TCMU_STS_OK) discard(c);
@@ -700,6 +702,7 @@ int Lun::lock(std::uint16_t tag) {
     // A round that sees the lock taken waits for its tiering to be taken too (and then finds
     // it taken) instead of taking it a second time.
     std::lock_guard ownership(ownership_mutex_);
+    lock_probe_.note_may_take();  // the rounds ask at once whether this gateway holds it now
     int rc = has_lock();
     if (rc == 0) {
         rc = break_lock();
@@ -789,6 +792,7 @@ int Lun::get_lock_tag(std::uint16_t* tag) {
 }
 
 ceph::Status Lun::resize(std::uint64_t new_size) {
+    lock_probe_.note_may_take();  // librbd takes the lock to resize
     auto current = image_.size();
     if (!current) return current.status();
     if (*current < new_size) {

@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -50,6 +51,7 @@
 #include "handler/initiator_names.h"
 #include "handler/io_command.h"
 #include "handler/io_observer.h"
+#include "handler/lock_probe.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
 #include "handler/shared_settings.h"
@@ -81,6 +83,10 @@ struct LunGeometry {
 class Lun {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
+    // How often the rounds of a LUN whose lock another gateway holds (or none does) ask the
+    // cluster whether this gateway took it by a path the LUN does not see (handler/lock_probe.h);
+    // a lock callout or a command that writes makes the next round ask at once.
+    static constexpr std::chrono::seconds kStandbyLockProbePeriod{10};
 
     // Connects (one RADOS client, the LUN's own for as long as it is open), opens pool and image,
     // checks the image is at least the LUN's size, and reads the image's "rbdtier.*" metadata
@@ -283,7 +289,11 @@ private:
     std::atomic<bool> lock_by_callout_{false};  // taken by lock(), not handed over by librbd
     std::atomic<bool> lock_held_noted_{false};  // logged as taken, not logged as released/lost
     std::atomic<bool> lock_lost_noted_{false};  // the loss is logged
-    bool opened_ = false;                       // open() succeeded: its close is logged
+    // When the rounds ask the cluster whether this gateway holds the lock (handler/lock_probe.h):
+    // a standby LUN asks once per kStandbyLockProbePeriod, or at once after a command that may
+    // take the lock.
+    LockProbe lock_probe_{kStandbyLockProbePeriod};
+    bool opened_ = false;  // open() succeeded: its close is logged
     FreeList<IoCommand> commands_{kMaxQueued};
 
     std::optional<ceph::TierImages> tiers_;

@@ -137,8 +137,14 @@ ceph::Status Lun::enable_tiering() {
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.tenant = config_.tenant;
     options.may_migrate = [this] {
+        // Both questions are round trips to the cluster: a standby asks them once per
+        // kStandbyLockProbePeriod, or at once after a command that may have taken the lock.
+        const auto now = LockProbe::Clock::now();
+        if (!lock_probe_.should_ask(now)) return false;
+        const bool held = has_lock() == 1;
+        lock_probe_.answered(held, now);
         if (!follow_home_pin()) return false;
-        if (has_lock() != 1) return false;  // a standby: another gateway owns the LUN
+        if (!held) return false;  // a standby: another gateway owns the LUN
         if (ceph::Status s = may_move_extents(); !s) {
             tiering_problem(s);
             return false;
@@ -152,7 +158,8 @@ ceph::Status Lun::enable_tiering() {
     // What the pools and the tenant leave room for, sampled on the rounds thread.
     std::vector<std::string> pools;
     for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
-    tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(cluster_, pools));
+    tiering_->set_resource_monitor(
+        std::make_unique<ceph::ResourceMonitor>(cluster_, pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
         auto quota = std::make_shared<ceph::TenantQuota>(
             cluster_, settings_.tenant_pool, config_.tenant,

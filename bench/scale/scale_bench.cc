@@ -9,7 +9,7 @@
 //
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
-//               [--cycles K]
+//               [--cycles K] [--print-open-times]
 // --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
 // block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
 // what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
@@ -22,7 +22,9 @@
 //
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
-// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened).
+// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened); with
+// --print-open-times, before it a line "open=i ms=T" per LUN as it opens (how the time of one
+// open grows with the LUNs already open).
 
 #include <malloc.h>
 #include <rbd/librbd.h>
@@ -122,6 +124,9 @@ int main(int argc, char** argv) {
     app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
     unsigned cycles = 0;
     app.add_option("--cycles", cycles, "open/use/close cycles (ours, handler_rbd)");
+    bool print_open_times = false;
+    app.add_flag("--print-open-times", print_open_times,
+                 "print each open's time: \"open=i ms=T\" (ours, handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -246,8 +251,18 @@ int main(int argc, char** argv) {
             return 0;
         }
         std::vector<std::unique_ptr<Device>> open;
-        for (const std::string& name : names)
+        for (const std::string& name : names) {
+            const auto opened = std::chrono::steady_clock::now();
             open.push_back(h.open({cfg_of(name), size, 512, 2048}));
+            if (print_open_times) {
+                // One line per open, as it ends, so that a run cut short still shows the curve.
+                std::printf("open=%zu ms=%.1f\n", open.size() - 1,
+                            std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - opened)
+                                .count());
+                std::fflush(stdout);
+            }
+        }
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.

@@ -1,0 +1,66 @@
+// LockProbe: when a tiered LUN's rounds ask the cluster whether this gateway holds the LUN's
+// exclusive lock, and read its home pin.
+//
+// Asking is a round trip to an OSD (librbd's rbd_is_exclusive_lock_owner pings the image
+// header with lock.assert_locked, every call) and the home pin is another (rbd_metadata_get).
+// The owner of a LUN asks every round: it may lose the lock at any time (broken by a peer,
+// blocklisted) and must stop moving extents at once. A standby (the last answer was "not
+// held") cannot start to hold the lock by itself: only this process takes it, by the lock
+// callout or by librbd's implicit acquisition on a command that writes. So a standby asks again
+// at once after such a command or callout (note_may_take()), and otherwise once per
+// `standby_period`, which bounds how late it notices a take-over by any other path. An idle
+// standby LUN then costs the cluster no request per round, and N standby LUNs of a gateway load
+// it with N / standby_period requests per second instead of N per round.
+//
+// note_may_take() is called on the I/O path: it is a relaxed load, and a store only on the first
+// command after an answer. should_ask() and answered() are called by the LUN's rounds (one at a
+// time). Thread-safe in that use.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+namespace rbdtier {
+
+class LockProbe {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit LockProbe(Clock::duration standby_period) : standby_period_(standby_period) {}
+
+    // This process did something that may take the lock (a write-type command, the lock
+    // callout): the next round asks.
+    void note_may_take() noexcept {
+        if (!may_take_.load(std::memory_order_relaxed))
+            may_take_.store(true, std::memory_order_relaxed);
+    }
+
+    // Whether the round at `now` asks the cluster: never asked, held at the last answer, a
+    // note_may_take() since that answer, or `standby_period` past it.
+    bool should_ask(Clock::time_point now) {
+        if (may_take_.exchange(false, std::memory_order_relaxed)) return true;
+        std::lock_guard lock(mutex_);
+        return !asked_at_ || held_ || now - *asked_at_ >= standby_period_;
+    }
+
+    // The answer the round got at `now` (an error counts as not held: it is asked again at the
+    // next period or command).
+    void answered(bool held, Clock::time_point now) {
+        std::lock_guard lock(mutex_);
+        held_ = held;
+        asked_at_ = now;
+    }
+
+    Clock::duration standby_period() const { return standby_period_; }
+
+private:
+    const Clock::duration standby_period_;
+    std::atomic<bool> may_take_{false};
+    std::mutex mutex_;
+    bool held_ = false;
+    std::optional<Clock::time_point> asked_at_;
+};
+
+}  // namespace rbdtier

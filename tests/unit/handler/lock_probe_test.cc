@@ -1,0 +1,70 @@
+// LockProbe: a standby LUN's rounds ask the cluster about the lock once per standby period (not
+// every round), at once after a command or callout that may take the lock, and every round
+// while the lock is held.
+#include "handler/lock_probe.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace rbdtier {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = LockProbe::Clock;
+
+// Runs `rounds` rounds one second apart from `start`, each answering `held` when it asks;
+// returns how many asked.
+int asks_over(LockProbe& probe, Clock::time_point& now, int rounds, bool held) {
+    int asks = 0;
+    for (int i = 0; i < rounds; ++i, now += 1s) {
+        if (!probe.should_ask(now)) continue;
+        ++asks;
+        probe.answered(held, now);
+    }
+    return asks;
+}
+
+TEST(LockProbe, FirstRoundAsks) {
+    LockProbe probe(10s);
+    EXPECT_TRUE(probe.should_ask(Clock::time_point{}));
+}
+
+TEST(LockProbe, StandbyAsksOncePerPeriodNotEveryRound) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    // 100 rounds of one second: the first, then one per 10 s.
+    EXPECT_EQ(asks_over(probe, now, 100, /*held=*/false), 10);
+}
+
+TEST(LockProbe, OwnerAsksEveryRound) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    EXPECT_EQ(asks_over(probe, now, 20, /*held=*/true), 20);
+}
+
+TEST(LockProbe, CommandThatMayTakeTheLockMakesTheNextRoundAsk) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(false, now);
+    now += 1s;
+    EXPECT_FALSE(probe.should_ask(now));
+    probe.note_may_take();
+    probe.note_may_take();  // several commands: one ask
+    EXPECT_TRUE(probe.should_ask(now));
+    probe.answered(false, now);
+    EXPECT_FALSE(probe.should_ask(now + 1s));
+}
+
+TEST(LockProbe, LostLockFallsBackToTheStandbyPeriod) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(true, now);
+    EXPECT_TRUE(probe.should_ask(now + 1s));
+    probe.answered(false, now + 1s);
+    EXPECT_FALSE(probe.should_ask(now + 2s));
+    EXPECT_TRUE(probe.should_ask(now + 11s));
+}
+
+}  // namespace
+}  // namespace rbdtier
