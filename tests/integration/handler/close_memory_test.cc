@@ -56,7 +56,10 @@ TEST_F(CloseMemory, ClosedTieredLunsLeaveNoMigrationMemoryBehind) {
     // arena), at most a few MiB in each of the 8 per core glibc makes; 30 to 70 MiB seen here.
     constexpr unsigned long kAfterCloseBoundKib = 96 << 10;
     // Growth from the second close (every arena made by then) to the last (KiB).
-    constexpr unsigned long kGrowthBoundKib = 24 << 10;
+    // Arena tops differ from run to run by a few tens of MiB under load (40 MiB seen on a busy
+    // machine); a copy buffer (two extents, 8 MiB) left behind per LUN and cycle is 64 MiB from
+    // the second close to the fourth, and fails.
+    constexpr unsigned long kGrowthBoundKib = 48 << 10;
 
     GatewayConf gw("metrics_port = 0\n");
     std::vector<std::unique_ptr<TestImage>> images;
