@@ -7,6 +7,7 @@
 // threads of rbdtier (and of the test) started from the process's threads keep the process's
 // name: this counts them apart from the Ceph libraries' threads.
 // threads_named(name): those named `name` (e.g. "tp_librbd", one of librbd's thread pools).
+// proc_self_status(key): any other number of /proc/self/status, e.g. "RssAnon:".
 #pragma once
 
 #include <dirent.h>
@@ -16,11 +17,13 @@
 
 namespace rbdtier::test_support {
 
-inline unsigned long process_threads() {
+// The number on the `key` line of /proc/self/status (e.g. "Threads:", "RssAnon:" in KiB); 0 when
+// unreadable.
+inline unsigned long proc_self_status(const std::string& key) {
     std::ifstream status("/proc/self/status");
-    std::string key;
-    while (status >> key) {
-        if (key == "Threads:") {
+    std::string word;
+    while (status >> word) {
+        if (word == key) {
             unsigned long n = 0;
             status >> n;
             return n;
@@ -28,6 +31,10 @@ inline unsigned long process_threads() {
         status.ignore(4096, '\n');
     }
     return 0;
+}
+
+inline unsigned long process_threads() {
+    return proc_self_status("Threads:");
 }
 
 namespace detail {

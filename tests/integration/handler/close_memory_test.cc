@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,17 +29,7 @@ using namespace so_test;
 
 // RssAnon of this process in KiB (/proc/self/status), 0 when unreadable.
 unsigned long rss_anon_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    while (status >> key) {
-        if (key == "RssAnon:") {
-            unsigned long kib = 0;
-            status >> kib;
-            return kib;
-        }
-        status.ignore(4096, '\n');
-    }
-    return 0;
+    return test_support::proc_self_status("RssAnon:");
 }
 
 class CloseMemory : public ClusterTest {};
