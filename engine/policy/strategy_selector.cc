@@ -316,8 +316,8 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             s.challenger = best;
             // Enough I/Os over the rounds confirm them; a streak of fewer I/Os (a near-idle LUN)
             // confirms once the challenger's lead over it pays for the switch.
-            const auto enough_ios = [&](unsigned rounds, std::uint64_t since_ios) {
-                const std::uint64_t span = s.ios - since_ios;
+            const auto enough_ios = [this, ios = s.ios](unsigned rounds, std::uint64_t since_ios) {
+                const std::uint64_t span = ios - since_ios;
                 return (rounds >= params_.confirm_rounds && span >= params_.confirm_ios) ||
                        (params_.fast_confirm_ios > 0 && rounds >= params_.fast_confirm_rounds &&
                         span >= params_.fast_confirm_ios);
