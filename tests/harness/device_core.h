@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <string>
 #include <thread>
@@ -129,7 +130,13 @@ struct DeviceCore {
     void command_done();
     void start_lock_thread();
     void stop_lock_thread();
-    void acquire_lock();  // tcmu_acquire_dev_lock() for implicit failover
+    void drain_admitted();  // waits until no command past the ALUA check is in the handler
+    // Closes and opens the device again (tcmu_reopen_dev); false when open() fails.
+    bool reopen_device();
+    // tcmu_acquire_dev_lock(): (re)opens when needed, takes the handler's lock with `tag`, sets
+    // the runner's lock state; returns the handler's TCMU_STS_*.
+    int acquire_lock(uint16_t tag = TCMU_INVALID_LOCK_TAG);
+    std::optional<DeviceConfig::AluaGroups> explicit_alua;
 };
 
 }  // namespace rbdtier::harness::detail

@@ -98,32 +98,37 @@ void DeviceCore::stop_lock_thread() {
     if (lock_thread.joinable()) lock_thread.join();
 }
 
-void DeviceCore::acquire_lock() {
+void DeviceCore::drain_admitted() {
+    std::unique_lock lk(idle_mu);
+    idle_cv.wait(lk, [this] { return admitted == 0; });
+}
+
+bool DeviceCore::reopen_device() {
     tcmur_device& r = dev.rdev;
-    {
-        // No command may be in the handler while we (re)open and lock.
-        std::unique_lock lk(idle_mu);
-        idle_cv.wait(lk, [this] { return admitted == 0; });
-    }
+    pthread_mutex_lock(&r.state_lock);
+    bool was_open = r.flags & TCMUR_DEV_FLAG_IS_OPEN;
+    r.flags &= ~TCMUR_DEV_FLAG_IS_OPEN;
+    pthread_mutex_unlock(&r.state_lock);
+    if (was_open && handler->close) handler->close(&dev);
+    if (handler->open && handler->open(&dev, true) != 0) return false;
+    pthread_mutex_lock(&r.state_lock);
+    r.flags |= TCMUR_DEV_FLAG_IS_OPEN;
+    r.lock_lost = false;
+    pthread_mutex_unlock(&r.state_lock);
+    return true;
+}
+
+int DeviceCore::acquire_lock(uint16_t tag) {
+    tcmur_device& r = dev.rdev;
+    drain_admitted();  // no command may be in the handler while we (re)open and lock
     pthread_mutex_lock(&r.state_lock);
     bool reopen = r.lock_lost || !(r.flags & TCMUR_DEV_FLAG_IS_OPEN);
     pthread_mutex_unlock(&r.state_lock);
     int ret = TCMU_STS_HW_ERR;
     for (int retries = 0;; ++retries) {
-        if (reopen) {
-            pthread_mutex_lock(&r.state_lock);
-            bool was_open = r.flags & TCMUR_DEV_FLAG_IS_OPEN;
-            r.flags &= ~TCMUR_DEV_FLAG_IS_OPEN;
-            pthread_mutex_unlock(&r.state_lock);
-            if (was_open && handler->close) handler->close(&dev);
-            if (handler->open && handler->open(&dev, true) != 0) {
-                ret = TCMU_STS_FENCED;
-                break;
-            }
-            pthread_mutex_lock(&r.state_lock);
-            r.flags |= TCMUR_DEV_FLAG_IS_OPEN;
-            r.lock_lost = false;
-            pthread_mutex_unlock(&r.state_lock);
+        if (reopen && !reopen_device()) {
+            ret = TCMU_STS_FENCED;
+            break;
         }
         pthread_mutex_lock(&r.state_lock);
         const bool read_locking = r.lock_state == TCMUR_DEV_LOCK_READ_LOCKING;
@@ -132,7 +137,7 @@ void DeviceCore::acquire_lock() {
             ret = TCMU_STS_OK;
             break;
         }
-        ret = handler->lock(&dev, TCMU_INVALID_LOCK_TAG);
+        ret = handler->lock(&dev, tag);
         if (ret == TCMU_STS_FENCED && retries < 1) {
             reopen = true;
             continue;
@@ -155,6 +160,7 @@ void DeviceCore::acquire_lock() {
         ++lock_generation;
     }
     ev_cv.notify_all();
+    return ret;
 }
 
 void DeviceCore::command_done() {
@@ -540,6 +546,12 @@ int flush_work(DeviceCore& d, tcmur_cmd* c) {
 // background thread takes the lock.
 int alua_check(DeviceCore& d, bool is_read) {
     tcmur_device& r = d.dev.rdev;
+    if (r.failover_type == TCMUR_DEV_FAILOVER_EXPLICIT) {  // alua_check_state(): explicit
+        pthread_mutex_lock(&r.state_lock);
+        const bool locked = r.lock_state == TCMUR_DEV_LOCK_WRITE_LOCKED;
+        pthread_mutex_unlock(&r.state_lock);
+        return locked ? TCMU_STS_OK : TCMU_STS_FENCED;
+    }
     if (r.failover_type != TCMUR_DEV_FAILOVER_IMPLICIT || !d.handler->lock) return TCMU_STS_OK;
     int ret = TCMU_STS_OK;
     pthread_mutex_lock(&r.state_lock);
@@ -869,6 +881,61 @@ const tcmur_device& Device::runner_state() const {
     return core_->dev.rdev;
 }
 
+int Device::report_target_port_groups(std::vector<PortGroupState>* groups) {
+    detail::DeviceCore& d = *core_;
+    if (!d.explicit_alua || !d.handler->get_lock_tag) return TCMU_STS_INVALID_CMD;
+    uint16_t owner = TCMU_INVALID_LOCK_TAG;
+    int rc = d.handler->get_lock_tag(&d.dev, &owner);
+    // tcmu_get_lock_tag(): a fenced (blocklisted) client is replaced by reopening, once.
+    if (rc == TCMU_STS_FENCED) {
+        d.drain_admitted();
+        if (d.reopen_device()) rc = d.handler->get_lock_tag(&d.dev, &owner);
+    }
+    if (rc == TCMU_STS_NO_LOCK_HOLDERS) {
+        owner = TCMU_INVALID_LOCK_TAG;
+    } else if (rc != TCMU_STS_OK) {
+        return rc;
+    }
+    tcmur_device& r = d.dev.rdev;
+    groups->clear();
+    for (uint16_t id : d.explicit_alua->ids) {
+        groups->push_back({id, id == owner ? kAluaActiveOptimized : kAluaStandby});
+        // alua_sync_state(): another gateway took the lock from the local group, so the runner
+        // no longer counts it as held.
+        if (id == d.explicit_alua->local && id != owner) {
+            pthread_mutex_lock(&r.state_lock);
+            if (r.lock_state == TCMUR_DEV_LOCK_WRITE_LOCKED) r.lock_state = TCMUR_DEV_LOCK_UNLOCKED;
+            pthread_mutex_unlock(&r.state_lock);
+        }
+    }
+    return TCMU_STS_OK;
+}
+
+int Device::set_target_port_group(uint16_t id, uint8_t state) {
+    detail::DeviceCore& d = *core_;
+    if (!d.explicit_alua) return TCMU_STS_INVALID_CMD;
+    const auto& ids = d.explicit_alua->ids;
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) return TCMU_STS_EXPL_TRANSITION_ERR;
+    if (id != d.explicit_alua->local) return TCMU_STS_HW_ERR;  // a remote group cannot change
+    tcmur_device& r = d.dev.rdev;
+    if (state == kAluaActiveOptimized) {
+        pthread_mutex_lock(&r.state_lock);
+        r.lock_state = TCMUR_DEV_LOCK_WRITE_LOCKING;
+        pthread_mutex_unlock(&r.state_lock);
+        const int rc = d.acquire_lock(id);
+        if (rc == TCMU_STS_HW_ERR) return TCMU_STS_EXPL_TRANSITION_ERR;
+        return rc == TCMU_STS_OK ? TCMU_STS_OK : TCMU_STS_BUSY;
+    }
+    if (state == kAluaStandby) {
+        const int rc = d.handler->unlock ? d.handler->unlock(&d.dev) : TCMU_STS_OK;
+        pthread_mutex_lock(&r.state_lock);
+        r.lock_state = TCMUR_DEV_LOCK_UNLOCKED;
+        pthread_mutex_unlock(&r.state_lock);
+        return rc;
+    }
+    return TCMU_STS_INVALID_PARAM_LIST;
+}
+
 // ---- Harness -------------------------------------------------------------------------
 
 namespace {
@@ -941,6 +1008,11 @@ std::unique_ptr<Device> Harness::open(const DeviceConfig& cfg) {
     dev.unmap_enabled = true;
     dev.cfgstring = subtype() + "/" + cfg.cfg;
     core->busy_retry = cfg.busy_retry;
+    if (cfg.explicit_alua) {
+        if (cfg.implicit_failover) throw std::runtime_error("implicit and explicit failover");
+        dev.rdev.failover_type = TCMUR_DEV_FAILOVER_EXPLICIT;
+        core->explicit_alua = cfg.explicit_alua;
+    }
     if (cfg.implicit_failover) {
         dev.rdev.failover_type = TCMUR_DEV_FAILOVER_IMPLICIT;
         core->start_lock_thread();

@@ -12,10 +12,13 @@
 // the TCMU_STS_* code, the SAM status and 18 bytes of fixed-format sense built like libtcmu.
 // Every command carries an initiator name, readable by the handler through
 // rbdtier_harness_cmd_initiator() (see handler/tcmu_abi.h). Failover is all-active by
-// default; DeviceConfig::implicit_failover emulates ALUA implicit failover (lock()).
+// default; DeviceConfig::implicit_failover emulates ALUA implicit failover (lock()), and
+// DeviceConfig::explicit_alua explicit failover: REPORT / SET TARGET PORT GROUPS through the
+// handler's get_lock_tag / lock / unlock (Device::report_target_port_groups and
+// set_target_port_group).
 // LogCapture keeps what the handler logs through the runner's log functions, for tests.
 // Not emulated: SPC commands (INQUIRY, READ CAPACITY, ...: answered INVALID OPCODE),
-// EXTENDED COPY, FORMAT UNIT, explicit ALUA, unit attentions, timeouts.
+// EXTENDED COPY, FORMAT UNIT, unit attentions, timeouts.
 // The executable linking this library must export its symbols: use
 // rbdtier_harness_executable() in CMake (ENABLE_EXPORTS). Devices must be destroyed before
 // their Harness; completions run on handler threads, so callbacks must be thread-safe.
@@ -75,6 +78,15 @@ struct DeviceConfig {
     // answers BUSY while a background thread takes the handler's lock (reopening the
     // device first when the lock was lost). false: all-active, the lock is never taken.
     bool implicit_failover = false;
+    // ALUA explicit failover (alua_access_type "Implicit and Explicit" on every group of the
+    // backstore, as a multi-gateway target with explicit failover has them): the target port
+    // group ids of the backstore, and the one holding this gateway's enabled port. Data
+    // commands are answered FENCED (ALUA standby) unless this gateway holds the lock.
+    struct AluaGroups {
+        std::vector<uint16_t> ids{};
+        uint16_t local = 0;
+    };
+    std::optional<AluaGroups> explicit_alua{};
     // How long the synchronous helpers (execute, read, write, ...) retry a BUSY answer,
     // as an initiator does. The asynchronous submit() never retries.
     std::chrono::milliseconds busy_retry{30000};
@@ -83,6 +95,18 @@ struct DeviceConfig {
 namespace detail {
 struct DeviceCore;
 }
+
+// ALUA access states (SPC-4 REPORT TARGET PORT GROUPS).
+inline constexpr uint8_t kAluaActiveOptimized = 0x0;
+inline constexpr uint8_t kAluaActiveNonOptimized = 0x1;
+inline constexpr uint8_t kAluaStandby = 0x2;
+
+// One target port group as REPORT TARGET PORT GROUPS describes it.
+struct PortGroupState {
+    uint16_t id = 0;
+    uint8_t state = kAluaStandby;
+    bool operator==(const PortGroupState&) const = default;
+};
 
 // One open LUN. Thread-safe: commands may be submitted from any thread.
 class Device {
@@ -119,6 +143,15 @@ public:
     Result compare_and_write(uint64_t lba, const void* compare, const void* write, uint8_t blocks,
                              std::string_view initiator = kDefaultInitiator);
     Result sync(bool sixteen = false, std::string_view initiator = kDefaultInitiator);
+
+    // With DeviceConfig::explicit_alua, as tcmu-runner 1.5.4 answers them (alua.c). REPORT
+    // TARGET PORT GROUPS: the group whose id is the handler's lock tag (get_lock_tag) is
+    // active/optimized, every other standby; `groups` gets them in the order configured.
+    // SET TARGET PORT GROUPS for one group: only the local group may change; active/optimized
+    // takes the handler's lock with the group id as tag (reopening the device first after a
+    // lock loss, as tcmu_acquire_dev_lock), standby releases it. Both return TCMU_STS_*.
+    int report_target_port_groups(std::vector<PortGroupState>* groups);
+    int set_target_port_group(uint16_t id, uint8_t state);
 
     void drain();                // waits until no command is in flight
     uint64_t in_flight() const;  // commands submitted and not yet completed
