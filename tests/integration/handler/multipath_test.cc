@@ -67,11 +67,14 @@ protected:
         (void)ceph::remove_image(*hdd_a_, image_);
     }
 
-    // The gateway whose enabled port is in `local`: the tiered LUN with the recipe's groups.
+    // The tiered LUN of image_, as both gateways open it.
+    harness::DeviceConfig lun_config() const {
+        return {"hdd-a/" + image_ + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=reactive",
+                kSize};
+    }
+    // The gateway whose enabled port is in `local`, with the recipe's groups (explicit failover).
     std::unique_ptr<harness::Device> open_gateway(std::uint16_t local) {
-        harness::DeviceConfig dc{
-            "hdd-a/" + image_ + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=reactive",
-            kSize};
+        harness::DeviceConfig dc = lun_config();
         dc.explicit_alua = harness::DeviceConfig::AluaGroups{{kGroupA, kGroupB}, local};
         return harness_->open(dc);
     }
@@ -86,8 +89,17 @@ protected:
         return groups;
     }
 
-    // Random writes (1 to 256 blocks each) through `gw`, recorded in the shadow model.
-    void write_random(harness::Device& gw, int count) {
+    // The initiator makes `gw`'s own group active/optimized; both gateways then report it so.
+    void make_optimized(harness::Device& gw, std::uint16_t group) {
+        ASSERT_EQ(gw.set_target_port_group(group, kAluaActiveOptimized), TCMU_STS_OK);
+        EXPECT_EQ(report(*a_), owned_by(group));
+        EXPECT_EQ(report(*b_), owned_by(group));
+    }
+
+    // Random writes (1 to 256 blocks each) through `gw`, recorded in the shadow model. With
+    // `resend_first`, a failed first write is sent again once, as the initiator does when the
+    // gateway's client was blocklisted by the other's taking the lock (nothing of it landed).
+    void write_random(harness::Device& gw, int count, bool resend_first = false) {
         std::uniform_int_distribution<std::uint64_t> blocks(1, 256);
         for (int i = 0; i < count; ++i) {
             const std::uint64_t n = blocks(rng_);
@@ -95,8 +107,9 @@ protected:
                 std::uniform_int_distribution<std::uint64_t>(0, kSize / kBlock - n)(rng_);
             std::vector<std::uint8_t> data(n * kBlock);
             for (auto& byte : data) byte = static_cast<std::uint8_t>(rng_());
-            const harness::Result r = gw.write(lba, data.data(), data.size());
-            ASSERT_TRUE(r.ok()) << "write at lba " << lba << ": " << r.describe();
+            harness::Result r = gw.write(lba, data.data(), data.size());
+            if (!r.ok() && resend_first && i == 0) r = gw.write(lba, data.data(), data.size());
+            ASSERT_TRUE(r.ok()) << "write " << i << " at lba " << lba << ": " << r.describe();
             std::memcpy(shadow_.data() + lba * kBlock, data.data(), data.size());
         }
     }
@@ -130,10 +143,7 @@ TEST_F(TwoGatewayLun, OwnerIsOptimizedStandbyIsFencedAndFailoverMovesOwnershipBy
     std::vector<std::uint8_t> block(kBlock, 0x5a);
     EXPECT_EQ(a_->write(0, block.data(), block.size()).tcmu_status, TCMU_STS_FENCED);
 
-    // The initiator makes A's group active/optimized; both gateways report it so.
-    ASSERT_EQ(a_->set_target_port_group(kGroupA, kAluaActiveOptimized), TCMU_STS_OK);
-    EXPECT_EQ(report(*a_), owned_by(kGroupA));
-    EXPECT_EQ(report(*b_), owned_by(kGroupA));
+    ASSERT_NO_FATAL_FAILURE(make_optimized(*a_, kGroupA));
     EXPECT_EQ(b_->write(0, block.data(), block.size()).tcmu_status, TCMU_STS_FENCED);
     ASSERT_NO_FATAL_FAILURE(write_random(*a_, 150));
     ASSERT_NO_FATAL_FAILURE(expect_shadow(*a_, "A, the owner"));
@@ -153,9 +163,7 @@ TEST_F(TwoGatewayLun, OwnerIsOptimizedStandbyIsFencedAndFailoverMovesOwnershipBy
     ASSERT_NO_FATAL_FAILURE(expect_shadow(*b_, "B, the owner"));
 
     // Failback: A's path returns and is made active/optimized again.
-    ASSERT_EQ(a_->set_target_port_group(kGroupA, kAluaActiveOptimized), TCMU_STS_OK);
-    EXPECT_EQ(report(*a_), owned_by(kGroupA));
-    EXPECT_EQ(report(*b_), owned_by(kGroupA));
+    ASSERT_NO_FATAL_FAILURE(make_optimized(*a_, kGroupA));
     ASSERT_NO_FATAL_FAILURE(expect_shadow(*a_, "A, after failback"));
     ASSERT_NO_FATAL_FAILURE(write_random(*a_, 50));
     ASSERT_NO_FATAL_FAILURE(expect_shadow(*a_, "A, the owner again"));
@@ -168,28 +176,16 @@ TEST_F(TwoGatewayLun, OwnerIsOptimizedStandbyIsFencedAndFailoverMovesOwnershipBy
 // lands) and is sent again, as the initiator does; the other gateway reads every byte back.
 TEST_F(TwoGatewayLun, ImplicitTransitionsBackAndForthByteExact) {
     if (!set_up()) return;
-    harness::DeviceConfig dc{
-        "hdd-a/" + image_ + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=reactive", kSize};
+    harness::DeviceConfig dc = lun_config();
     dc.implicit_failover = true;
     a_ = harness_->open(dc);
     b_ = harness_->open(dc);
     harness::Device* gateways[] = {a_.get(), b_.get()};
-    std::uniform_int_distribution<std::uint64_t> blocks(1, 256);
     for (int round = 0; round < 6; ++round) {
         harness::Device& writer = *gateways[round % 2];
         harness::Device& reader = *gateways[(round + 1) % 2];
-        for (int i = 0; i < 40; ++i) {
-            const std::uint64_t n = blocks(rng_);
-            const std::uint64_t lba =
-                std::uniform_int_distribution<std::uint64_t>(0, kSize / kBlock - n)(rng_);
-            std::vector<std::uint8_t> data(n * kBlock);
-            for (auto& byte : data) byte = static_cast<std::uint8_t>(rng_());
-            harness::Result r = writer.write(lba, data.data(), data.size());
-            if (!r.ok() && i == 0) r = writer.write(lba, data.data(), data.size());
-            ASSERT_TRUE(r.ok()) << "round " << round << " write " << i << " at lba " << lba << ": "
-                                << r.describe();
-            std::memcpy(shadow_.data() + lba * kBlock, data.data(), data.size());
-        }
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_NO_FATAL_FAILURE(write_random(writer, 40, /*resend_first=*/true));
         // The reader's first read may fail the same way; the check reads again.
         std::vector<std::uint8_t> probe(kBlock);
         if (!reader.read(0, probe.data(), probe.size()).ok())
