@@ -154,6 +154,16 @@ struct Leftovers {
 
 using LunLifecycle = ClusterTest;
 
+// A tiered policy=none LUN at home in hdd-a over hdd-a and nvme-a, `size` bytes; with ALUA's
+// implicit failover (the gateway takes the lock at open) or without (the first writer gets it).
+harness::DeviceConfig policy_none_lun(const std::string& image, std::uint64_t size,
+                                      bool implicit_failover) {
+    harness::DeviceConfig dc{
+        "hdd-a/" + image + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=none", size};
+    dc.implicit_failover = implicit_failover;
+    return dc;
+}
+
 TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
     const std::string image = "life-none-" + std::to_string(::getpid());
     constexpr std::uint64_t kSize = 8 * kExtent;
@@ -161,10 +171,7 @@ TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
     ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
     GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
     harness::Harness h(HANDLER_SO);
-    harness::DeviceConfig dc{
-        "hdd-a/" + image + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=none", kSize};
-    dc.implicit_failover = true;
-    auto dev = h.open(dc);
+    auto dev = h.open(policy_none_lun(image, kSize, true));
     std::vector<char> block(kExtent, 'n');
     for (std::uint64_t e = 0; e < 4; ++e)
         ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
@@ -227,10 +234,7 @@ TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
     ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
     GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
     harness::Harness h(HANDLER_SO);
-    harness::DeviceConfig dc{
-        "hdd-a/" + image + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=none", kSize};
-    dc.implicit_failover = false;  // no ALUA: librbd hands the lock to the first writer
-    auto dev = h.open(dc);
+    auto dev = h.open(policy_none_lun(image, kSize, false));  // no ALUA
     std::vector<char> block(kExtent);
     ASSERT_TRUE(dev->read(0, block.data(), block.size()).ok());
     const std::string lun = "hdd-a/" + image;
