@@ -771,7 +771,9 @@ void Soak::verify_at_rest() {
         // After the owner's scrub no tier image holds data its map does not point at.
         for (std::size_t t = 1; t < store->images.count(); ++t) {
             ASSERT_TRUE(store->images.ensure_open(t).is_ok()) << store->images.pool(t);
-            ceph::Image& tier = **store->images.image(t);
+            auto opened = store->images.image(t);
+            ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+            ceph::Image& tier = **opened;
             std::vector<std::uint64_t> allocated;
             auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
                 if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);
