@@ -76,16 +76,21 @@ std::uint64_t ExtentMigrator::chunk_for(std::size_t tier, std::uint64_t length) 
 
 Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offset,
                             std::uint64_t length, std::span<char> buffer, std::uint32_t& crc) {
-    rbd_image_t src = images_.image(from).handle();
-    rbd_image_t dst = images_.image(to).handle();
+    auto source = images_.image(from);
+    if (!source) return source.status().with_context("copy");
+    auto target = images_.image(to);
+    if (!target) return target.status().with_context("copy");
+    const Image& from_image = **source;
+    const Image& to_image = **target;
+    rbd_image_t src = from_image.handle();
+    rbd_image_t dst = to_image.handle();
     const std::uint64_t read_chunk = chunk_for(from, length);
     for (std::uint64_t at = 0; at < length; at += read_chunk) {
         const std::uint64_t n = std::min(read_chunk, length - at);
         const ssize_t got = rbd_read(src, offset + at, n, buffer.data() + at);
-        if (got < 0)
-            return Status::error(static_cast<int>(got), "copy: read " + images_.image(from).spec());
+        if (got < 0) return Status::error(static_cast<int>(got), "copy: read " + from_image.spec());
         if (static_cast<std::uint64_t>(got) != n) {
-            return Status::error(-EIO, "copy: short read from " + images_.image(from).spec());
+            return Status::error(-EIO, "copy: short read from " + from_image.spec());
         }
     }
     crc = crc32c(buffer.data(), length);
@@ -101,29 +106,28 @@ Status ExtentMigrator::copy(std::size_t from, std::size_t to, std::uint64_t offs
                 put < 0 ? static_cast<int>(put) : (static_cast<std::uint64_t>(put) == n ? 0 : -EIO);
         }
     }
-    if (rc < 0) return Status::error(rc, "copy: write " + images_.image(to).spec());
+    if (rc < 0) return Status::error(rc, "copy: write " + to_image.spec());
     crash_if(CrashPoint::kDuringCopy);
-    if ((rc = rbd_flush(dst)) < 0)
-        return Status::error(rc, "copy: flush " + images_.image(to).spec());
+    if ((rc = rbd_flush(dst)) < 0) return Status::error(rc, "copy: flush " + to_image.spec());
     return Status::ok();
 }
 
 Status ExtentMigrator::verify(std::size_t to, std::uint64_t offset, std::uint64_t length,
                               std::uint32_t crc, std::span<char> buffer) {
+    auto target = images_.image(to);
+    if (!target) return target.status().with_context("verify");
+    const Image& image = **target;
     const std::uint64_t chunk = chunk_for(to, length);
     for (std::uint64_t at = 0; at < length; at += chunk) {
         const std::uint64_t n = std::min(chunk, length - at);
-        const ssize_t got =
-            rbd_read(images_.image(to).handle(), offset + at, n, buffer.data() + at);
-        if (got < 0) {
-            return Status::error(static_cast<int>(got), "verify: read " + images_.image(to).spec());
-        }
+        const ssize_t got = rbd_read(image.handle(), offset + at, n, buffer.data() + at);
+        if (got < 0) return Status::error(static_cast<int>(got), "verify: read " + image.spec());
         if (static_cast<std::uint64_t>(got) != n) {
-            return Status::error(-EIO, "verify: short read from " + images_.image(to).spec());
+            return Status::error(-EIO, "verify: short read from " + image.spec());
         }
     }
     if (crc32c(buffer.data(), length) != crc) {
-        return Status::error(-EIO, "verify: checksum mismatch in " + images_.image(to).spec());
+        return Status::error(-EIO, "verify: checksum mismatch in " + image.spec());
     }
     return Status::ok();
 }
@@ -189,7 +193,8 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     // intent stays for the next owner. Never after losing the LUN: the new owner may use it.
     auto drop_copy = [&] {
         if (!map_.fence_held()) return;
-        if (rbd_discard(images_.image(to).handle(), offset, length) == 0) {
+        auto target = images_.image(to);
+        if (target && rbd_discard((*target)->handle(), offset, length) == 0) {
             (void)map_.clear_intent(extent);
         }
     };
@@ -264,9 +269,12 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
             return finish(Status::ok(), "moved");
         }
         // Clean: nothing routes to `from` any more, and nothing was in flight at the switch.
-        int rc = rbd_discard(images_.image(from).handle(), offset, length);
+        auto source = images_.image(from);
+        const int rc =
+            source ? rbd_discard((*source)->handle(), offset, length) : source.status().code();
         if (rc < 0) {
-            return finish(Status::error(rc, "clean " + images_.image(from).spec() +
+            const std::string what = source ? (*source)->spec() : source.status().message();
+            return finish(Status::error(rc, "clean " + what +
                                                 " (its intent stays: the owner removes it later)"),
                           "moved, clean failed");
         }
@@ -371,15 +379,12 @@ Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
             const std::uint64_t offset = extent * object_size;
             const std::uint64_t length = extent_length(extent);
             if (length > 0) {
-                if (Status s = images_.ensure_open(*index); !s) {
-                    return s.with_context("clean leftover copy of extent " +
-                                          std::to_string(extent));
-                }
-                int rc = rbd_discard(images_.image(*index).handle(), offset, length);
-                if (rc < 0) {
-                    return Status::error(rc, "clean leftover copy of extent " +
-                                                 std::to_string(extent) + " in " +
-                                                 images_.image(*index).spec());
+                const std::string what = "clean leftover copy of extent " + std::to_string(extent);
+                if (Status s = images_.ensure_open(*index); !s) return s.with_context(what);
+                auto copy = images_.image(*index);
+                if (!copy) return copy.status().with_context(what);
+                if (int rc = rbd_discard((*copy)->handle(), offset, length); rc < 0) {
+                    return Status::error(rc, what + " in " + (*copy)->spec());
                 }
             }
         }
@@ -420,14 +425,16 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
         if (cancelled()) return kCancelled;
         // Stray data may be in a tier image this gateway never needed: scrub looks at them all.
         if (Status s = images_.ensure_open(i); !s) return s.with_context("scrub");
+        auto opened = images_.image(i);
+        if (!opened) return opened.status().with_context("scrub");
+        const Image& image = **opened;
         std::vector<std::uint64_t> allocated;
         auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
             if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);
             return 0;
         };
-        int rc = rbd_diff_iterate2(images_.image(i).handle(), nullptr, 0, size, 0, 1, collect,
-                                   &allocated);
-        if (rc < 0) return Status::error(rc, "scrub: list data of " + images_.image(i).spec());
+        int rc = rbd_diff_iterate2(image.handle(), nullptr, 0, size, 0, 1, collect, &allocated);
+        if (rc < 0) return Status::error(rc, "scrub: list data of " + image.spec());
         for (std::uint64_t off : allocated) {
             if (cancelled()) return kCancelled;
             const std::uint64_t extent = off / object_size;
@@ -439,12 +446,11 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
             const std::size_t where = now ? images_.index_of(now->pool).value_or(0) : 0;
             if (where == i || gate_.tier(extent) == i) continue;
             if (map_.intents().count(extent) != 0) continue;  // a migration's, cleaned with it
-            rc = rbd_discard(images_.image(i).handle(), extent * object_size,
+            rc = rbd_discard(image.handle(), extent * object_size,
                              std::min(object_size, size - extent * object_size));
             if (rc < 0) {
                 report.problems.push_back("discard stray extent " + std::to_string(extent) +
-                                          " in " + images_.image(i).spec() + ": " +
-                                          std::strerror(-rc));
+                                          " in " + image.spec() + ": " + std::strerror(-rc));
                 continue;
             }
             ++report.stray_removed;
@@ -465,8 +471,10 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
         Busy busy{*this, extent};
         const std::size_t where = images_.index_of(entry.pool).value_or(0);
         const std::uint64_t length = extent_length(extent);
+        auto holder = images_.image(where);
         const ssize_t got =
-            rbd_read(images_.image(where).handle(), extent * object_size, length, buffer.data());
+            holder ? rbd_read((*holder)->handle(), extent * object_size, length, buffer.data())
+                   : holder.status().code();
         if (got < 0 || static_cast<std::uint64_t>(got) != length) {
             report.problems.push_back("read extent " + std::to_string(extent) + " for its crc");
             continue;

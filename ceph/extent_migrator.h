@@ -55,9 +55,6 @@ enum class CrashPoint { kNone, kAfterIntent, kDuringCopy, kAfterVerify, kAfterCo
 // "", intent, copy, verify, commit, clean
 CrashPoint crash_point_from_name(const std::string& name);
 
-// What one migration attempt did (engine/migration_record.h: the LUN's rounds keep it).
-using MigrationRecord = rbdtier::MigrationRecord;
-
 struct ScrubReport {
     std::uint64_t extents_checked = 0;
     std::uint64_t intents_cleaned = 0;  // copies left by interrupted migrations, removed

@@ -4,7 +4,7 @@
 
 namespace rbdtier::ceph {
 
-bool LiveLunStorage::migrate(ExtentIndex extent, TierId to, rbdtier::MigrationRecord& record) {
+bool LiveLunStorage::migrate(ExtentIndex extent, TierId to, MigrationRecord& record) {
     const Status s = migrator_.migrate(extent, to, record);
     return s.is_ok();
 }

@@ -24,12 +24,6 @@
 
 namespace rbdtier::ceph {
 
-using LunTieringOptions = LunRoundsOptions;
-using LunTieringStats = LunRoundsStats;
-using rbdtier::kDefaultPoolFullRatio;
-// Extents [first, first+count) pinned to `tier` (engine/admission.h).
-using PinnedRange = rbdtier::PinnedRange;
-
 // What gives the tenant's room on each pool (e.g. TenantQuota::refresh); called in a round. An
 // error keeps the last known room.
 using TenantRoomSource = std::function<Result<TenantRoom>()>;
@@ -52,7 +46,7 @@ public:
     std::uint64_t extents() const override { return gate_.extents(); }
     TierId tier(ExtentIndex extent) const override { return gate_.tier(extent); }
     std::uint64_t placement_epoch() const override { return gate_.placement_epoch(); }
-    bool migrate(ExtentIndex extent, TierId to, rbdtier::MigrationRecord& record) override;
+    bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override;
     std::optional<ResourceReading> sample_resources() override;
 
 private:
@@ -76,7 +70,7 @@ public:
     // specs[i] describes tier image i (specs[i].id must be i).
     LunTiering(TierImages& images, ExtentGate& gate, ExtentMigrator& migrator,
                std::vector<TierSpec> specs, std::unique_ptr<PlacementPolicy> policy,
-               LunTieringOptions options)
+               LunRoundsOptions options)
         : LiveLunStorageHolder{LiveLunStorage(images, gate, migrator)},
           LunRounds(storage, std::move(specs), std::move(policy), std::move(options)) {}
 

@@ -36,11 +36,6 @@
 
 namespace rbdtier::ceph {
 
-// The sample's types are the engine's (engine/resource_sample.h): the admission reads them.
-using PoolResources = rbdtier::PoolResources;
-using GatewayResources = rbdtier::GatewayResources;
-using ResourceSample = rbdtier::ResourceSample;
-
 // This process's CPU time and memory now (cpu_cores left 0).
 GatewayResources gateway_resources_now();
 

@@ -39,10 +39,6 @@ struct TenantLunRef {
     std::string tier_image;          // its tier images' name (LunIdentity::tier_image_name)
 };
 
-// What refresh() finds (engine/tenant.h): the tenant's quota and what its other LUNs hold, by
-// pool.
-using TenantRoom = rbdtier::TenantRoom;
-
 // Allocations measured on the cluster (allocated_bytes), shared by the TenantQuota of every LUN
 // of a process: a tier image measured less than max_age ago is not measured again, so the
 // refreshes of a tenant's L LUNs within max_age measure each tier image once (L measurements),

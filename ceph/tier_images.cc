@@ -1,9 +1,6 @@
 #include "ceph/tier_images.h"
 
 #include <cerrno>
-#include <cstdlib>
-
-#include "common/log.h"
 
 namespace rbdtier::ceph {
 
@@ -163,13 +160,14 @@ std::size_t TierImages::open_count() const {
     return n;
 }
 
-Image& TierImages::image(std::size_t index) {
-    if (Image* image = opened(index)) return *image;
-    if (Status s = ensure_open(index); !s) {
-        RBDTIER_LOG_ERROR(lun_name(), "tier image used before it could be opened: " << s.message());
-        std::abort();
+Result<Image*> TierImages::image(std::size_t index) const {
+    if (index >= tiers_.size()) {
+        return Status::error(
+            -EINVAL, "tier " + std::to_string(index) + " of " + lun_name() + ": no such tier");
     }
-    return *opened(index);
+    if (Image* image = opened(index)) return image;
+    return Status::error(-EIO, "tier image in " + tiers_[index]->pool + " of " + lun_name() +
+                                   " used while it is not open");
 }
 
 Status TierImages::ensure_open(std::size_t index) {

@@ -15,11 +15,11 @@
 // closed again: a librbd image costs a few hundred KiB of the gateway's memory, and an idle
 // LUN with every extent at home never needs them. ensure_open(i) opens one (checking it again,
 // growing it to the home image's size, re-creating it only where create_missing allowed) and
-// must be called before anything routes an extent to it, writes to it or reads it: the
-// migrator before a migration to or from it and before cleaning or scrubbing it, whoever
-// follows the map before rerouting an extent to it. It is a control-path call (it talks to the
-// cluster); never call it from the I/O path, which routes only to tiers the gate names, and
-// those are open.
+// must be called before anything routes an extent to it, writes to it or reads it (image(i) of a
+// closed image is an error, never an open): the migrator before a migration to or from it and
+// before cleaning or scrubbing it, whoever follows the map before rerouting an extent to it. It is
+// a control-path call (it talks to the cluster); never call it from the I/O path, which routes only
+// to tiers the gate names, and those are open.
 //
 // Exclusive lock. take_over() breaks a previous owner's lock (blocklisting it) and takes the
 // lock of every tier image open now, as before. A tier image opened after a take_over(),
@@ -77,10 +77,10 @@ public:
     // The LUN's name in logs: its home image's "pool[/ns]/image".
     const std::string& lun_name() const { return opened(0)->spec(); }
     std::size_t count() const { return tiers_.size(); }
-    // The image at `index`, opened now if it is not (control path). A caller that must survive
-    // a failed open calls ensure_open() first: an open that fails here is a defect of the
-    // caller's, logged, and ends the process.
-    Image& image(std::size_t index);
+    // The image at `index` if it is open; else an error naming it (-EIO; -EINVAL for no such
+    // tier), for the caller to carry to its edge. It never opens one: ensure_open() does, and a
+    // caller that may meet a closed image calls it first. Any thread.
+    Result<Image*> image(std::size_t index) const;
     // The image at `index` if it is open, else null. Lock-free (the I/O path).
     Image* opened(std::size_t index) const {
         return tiers_[index]->image.load(std::memory_order_acquire);

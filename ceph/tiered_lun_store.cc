@@ -179,12 +179,14 @@ Result<MapRepair> repair_placement_map(const Cluster& cluster, const std::string
     repair.tier_pools = *present;
     auto images = TierImages::open(cluster, home_pool, ns, image, *present, {});
     if (!images) return images.status();
-    auto size = images->image(0).size();
+    auto size = images->opened(0)->size();
     if (!size) return size.status();
     const std::uint64_t object_size = images->object_size();
     std::map<std::uint64_t, std::vector<std::size_t>> holders;
     for (std::size_t i = 0; i < images->count(); ++i) {
-        auto extents = allocated_extents(images->image(i), *size, object_size);
+        auto tier = images->image(i);
+        if (!tier) return tier.status();
+        auto extents = allocated_extents(**tier, *size, object_size);
         if (!extents) return extents.status();
         for (std::uint64_t e : *extents) holders[e].push_back(i);
     }
@@ -192,10 +194,10 @@ Result<MapRepair> repair_placement_map(const Cluster& cluster, const std::string
     for (const auto& [extent, where] : holders) {
         const std::uint64_t offset = extent * object_size;
         std::vector<char> first(std::min(object_size, *size - offset)), other(first.size());
-        if (Status s = read_extent(images->image(where.front()), offset, first); !s) return s;
+        if (Status s = read_extent(*images->opened(where.front()), offset, first); !s) return s;
         bool same = true;
         for (std::size_t k = 1; k < where.size() && same; ++k) {
-            if (Status s = read_extent(images->image(where[k]), offset, other); !s) return s;
+            if (Status s = read_extent(*images->opened(where[k]), offset, other); !s) return s;
             same = other == first;
         }
         if (!same) {

@@ -1,13 +1,13 @@
 // `rbdtier lun list` and `rbdtier lun show LUN`: the gateway's LUNs, where their extents are
 // (show warns while extents live outside the home image: tools reading it alone see part of the
-// LUN), and show's initiators: how commands are attributed and what each initiator did. `rbdtier
-// lun evacuate LUN`: the gateway pins the LUN home whole and its owner brings every extent home;
-// the CLI follows the progress until none is away (or --no-wait, --timeout). Straight in RADOS, no
-// gateway needed (ceph/lun_lifecycle.h, ceph/tiered_lun_store.h): `rbdtier lun export
-// POOL/[NS/]IMAGE FILE`, the LUN's bytes wherever its extents are; `rbdtier lun remove
-// POOL/[NS/]IMAGE [--force]`, its tier images and map, once no gateway has it open; `rbdtier lun
-// repair POOL/[NS/]IMAGE`, a missing placement map rebuilt from what its tier images hold (no
-// gateway serves a LUN without its map).
+// LUN), why the LUN's extents do not move when they do not, and show's initiators: how commands
+// are attributed and what each initiator did. `rbdtier lun evacuate LUN`: the gateway pins the
+// LUN home whole and its owner brings every extent home; the CLI follows the progress until none
+// is away (or --no-wait, --timeout). Straight in RADOS, no gateway needed (ceph/lun_lifecycle.h,
+// ceph/tiered_lun_store.h): `rbdtier lun export POOL/[NS/]IMAGE FILE`, the LUN's bytes wherever
+// its extents are; `rbdtier lun remove POOL/[NS/]IMAGE [--force]`, its tier images and map, once
+// no gateway has it open; `rbdtier lun repair POOL/[NS/]IMAGE`, a missing placement map rebuilt
+// from what its tier images hold (no gateway serves a LUN without its map).
 #include <fcntl.h>
 #include <rados/librados.h>
 #include <unistd.h>
@@ -200,6 +200,12 @@ protected:
             << human_bytes(r["extent_bytes"].get<std::uint64_t>()) << ")\n"
             << "tenant      " << cell(r["tenant"]) << '\n'
             << "lock owner  " << cell(r["lock_owner"]) << '\n';
+        if (const auto& m = r.value("movement", nlohmann::json()); m.is_object()) {
+            out << "moving      "
+                << (m["moving"].get<bool>() ? std::string("yes")
+                                            : "no: " + m["reason"].get<std::string>())
+                << '\n';
+        }
         if (r.value("home_pinned", nlohmann::json()) == true)
             out << "pinned      home, whole LUN (evacuated: `rbdtier unpin " << cell(r["name"])
                 << " all` hands it back to tiering)\n";

@@ -158,6 +158,28 @@ void LunRounds::set_paused(bool paused) {
     if (paused) budget_->wake_all();  // a round waiting for its budget gives up
 }
 
+const char* to_string(RoundOutcome outcome) {
+    switch (outcome) {
+        case RoundOutcome::kNoRound:
+            return "no_round";
+        case RoundOutcome::kMoved:
+            return "moved";
+        case RoundOutcome::kNothingToMove:
+            return "nothing_to_move";
+        case RoundOutcome::kPaused:
+            return "paused";
+        case RoundOutcome::kNotOwner:
+            return "not_owner";
+        case RoundOutcome::kBudget:
+            return "budget";
+        case RoundOutcome::kRefused:
+            return "refused";
+        case RoundOutcome::kFailed:
+            return "failed";
+    }
+    return "unknown";
+}
+
 void LunRounds::run_round() {
     // What the policy logs without naming a LUN (it knows it by number) is about this one.
     const log::LunScope scope(storage_.lun_name());
@@ -180,6 +202,8 @@ void LunRounds::run_round() {
     }
     if (paused_.load()) {
         follow_placement(now);
+        std::lock_guard lock(mutex_);
+        stats_.last_round = RoundOutcome::kPaused;
         return;
     }
     // Asked first: taking the LUN over reloads the map and may reroute extents.
@@ -188,6 +212,7 @@ void LunRounds::run_round() {
     if (!owner) {
         std::lock_guard lock(mutex_);
         ++stats_.rounds_not_owner;
+        stats_.last_round = RoundOutcome::kNotOwner;
         return;
     }
 
@@ -216,6 +241,8 @@ void LunRounds::run_round() {
     const std::uint64_t bytes = storage_.extent_bytes();
     auto interrupted = [this] { return paused_.load() || stop_requested_.load(); };
     std::vector<bool> attempted(orders.size(), false);  // handed to the storage
+    std::size_t moved_now = 0, failed_now = 0, refused_now = 0;
+    bool deferred = false;
     for (std::size_t i = 0; i < orders.size(); ++i) {
         // Paused or stopping: the rest of the round waits (it stays in the queue).
         if (interrupted()) break;
@@ -241,6 +268,7 @@ void LunRounds::run_round() {
                           << orders.size() - i - 1 << " more orders wait with it");
             std::lock_guard lock(mutex_);
             stats_.deferred_bandwidth += orders.size() - i;
+            deferred = true;
             break;
         }
         const MigrationOrder& order = orders[i];
@@ -263,6 +291,7 @@ void LunRounds::run_round() {
         if (refusal != Refusal::kNone) {
             grant->unused();
             refused_locked(order, refusal);
+            ++refused_now;
             continue;
         }
         attempted[i] = true;
@@ -285,15 +314,26 @@ void LunRounds::run_round() {
                                               << " but the admission counted nothing there");
             }
             ++stats_.moved;
+            ++moved_now;
             stats_.bytes_moved += record.bytes;
             --stats_.extents_in_tier[order.from];
             ++stats_.extents_in_tier[order.to];
         } else {
             admission_.abandoned(order, 0);
             ++stats_.failed;
+            ++failed_now;
         }
         history_.push_back(std::move(record));
         if (history_.size() > options_.history) history_.pop_front();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stats_.last_round = moved_now > 0     ? RoundOutcome::kMoved
+                            : paused_.load()  ? RoundOutcome::kPaused
+                            : deferred        ? RoundOutcome::kBudget
+                            : failed_now > 0  ? RoundOutcome::kFailed
+                            : refused_now > 0 ? RoundOutcome::kRefused
+                                              : RoundOutcome::kNothingToMove;
     }
     // The policy's orders this round did not hand to the storage (refused, or left for the
     // budget, a pause or a stop): nothing moved and no budget was spent on them.

@@ -98,6 +98,20 @@ struct LunRoundsOptions {
 
 inline constexpr double kDefaultPoolFullRatio = 0.85;
 
+// What the LUN's last round did about moving extents: it moved some, or why it moved none.
+enum class RoundOutcome : std::uint8_t {
+    kNoRound,        // no round has run yet
+    kMoved,          // at least one extent moved
+    kNothingToMove,  // neither the policy nor a pin asked for a move that could start
+    kPaused,         // paused (set_paused), or paused while it ran
+    kNotOwner,       // may_migrate said no: this gateway may not move the LUN's extents now
+    kBudget,         // its orders waited for the migration budget, none moved
+    kRefused,        // every order it could start was refused (capacity, full pool, quota)
+    kFailed,         // every migration it tried failed
+};
+// "no_round", "moved", "nothing_to_move", "paused", "not_owner", "budget", "refused", "failed".
+const char* to_string(RoundOutcome outcome);
+
 struct LunRoundsStats {
     std::uint64_t rounds = 0;
     std::uint64_t events = 0;
@@ -107,8 +121,9 @@ struct LunRoundsStats {
     std::uint64_t failed = 0;
     std::uint64_t refused_capacity = 0;
     std::uint64_t deferred_bandwidth = 0;
-    std::uint64_t rounds_not_owner = 0;   // rounds that moved nothing: another gateway owns the LUN
-    std::uint64_t refused_pool_full = 0;  // orders into a full pool
+    std::uint64_t rounds_not_owner = 0;  // rounds that moved nothing: another gateway owns the LUN
+    RoundOutcome last_round = RoundOutcome::kNoRound;
+    std::uint64_t refused_pool_full = 0;     // orders into a full pool
     std::uint64_t refused_tenant_quota = 0;  // orders beyond the tenant's quota
     std::uint64_t resource_samples = 0;
     std::string resource_problem;  // the last sampling error (tenant, pools), empty if none

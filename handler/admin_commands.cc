@@ -140,9 +140,61 @@ json engine_json(const GatewayLun& lun, bool paused) {
             {"bytes_moved", s.bytes_moved}};
 }
 
+// Whether the LUN's extents move, and if not why, from its last round (null: not tiered). The
+// one place that words a LUN's standstill for `lun show`.
+json movement_json(const GatewayLun& lun, bool paused) {
+    if (!lun.tiering) return nullptr;
+    const RoundOutcome last = lun.tiering->stats().last_round;
+    const std::string problem = lun.tiering_problem ? lun.tiering_problem() : std::string();
+    std::string reason;
+    switch (last) {
+        case RoundOutcome::kMoved:
+            break;
+        case RoundOutcome::kNoRound:
+            reason = "no tiering round has run yet";
+            break;
+        case RoundOutcome::kPaused:
+            reason = "paused: the gateway's migrations are paused (`rbdtier resume` restarts them)";
+            break;
+        case RoundOutcome::kNotOwner:
+            reason = !problem.empty()
+                         ? "this gateway may not move the LUN's extents: " + problem
+                         : "this gateway does not hold the LUN's lock (no ALUA: the lock follows "
+                           "the first write to a home extent; whoever holds it moves the LUN)";
+            break;
+        case RoundOutcome::kBudget:
+            reason =
+                "budget exhausted: the gateway's migration budget, shared by its tiered "
+                "LUNs, had no room for this LUN's moves before the next round";
+            break;
+        case RoundOutcome::kRefused:
+            reason =
+                "every move was refused: a tier's capacity, a full pool or the tenant's "
+                "quota (engine: refused_*)";
+            break;
+        case RoundOutcome::kFailed:
+            reason = "every migration tried failed (`rbdtier migrations` has the records)";
+            break;
+        case RoundOutcome::kNothingToMove:
+            if (lun.tiering->home_pinned())
+                reason = "home pin: the LUN is pinned home and every extent is there";
+            else if (tiering_in_force(lun).policy == "none")
+                reason = "policy none: only pins move extents, and no pin asks for a move";
+            else
+                reason = "nothing to move: the policy asks for no move now";
+            break;
+    }
+    if (paused && last != RoundOutcome::kPaused) {
+        reason = "paused: the gateway's migrations are paused (`rbdtier resume` restarts them)";
+    }
+    return {{"moving", reason.empty()},
+            {"last_round", to_string(last)},
+            {"reason", reason.empty() ? json(nullptr) : json(reason)}};
+}
+
 json lock_json(const GatewayLun& lun) {
     const ceph::Image* image = lun.home_image ? lun.home_image
-                               : lun.images   ? &lun.images->image(0)
+                               : lun.images   ? lun.images->opened(0)
                                               : nullptr;
     if (!image) return nullptr;
     auto owner = image->is_exclusive_lock_owner();
@@ -561,6 +613,7 @@ json AdminCommands::lun_show(const GatewayLun& lun) const {
     }
     if (lun.settings_problems) out["settings_problems"] = lun.settings_problems();
     out["lock_owner"] = lock_json(lun);
+    out["movement"] = movement_json(lun, gateway_.paused());
     out["io"] = io_json(lun);
     out["initiators"] = initiators_json(lun);
     return out;

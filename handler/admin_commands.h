@@ -7,7 +7,8 @@
 //   health                      HEALTH_OK|WARN|ERR and its checks (gateway_health.h), in the
 //                               form of `ceph health detail -f json`
 //   lun list | lun show {lun}   LUNs, size, tenant, extents and bytes per tier, engine counters,
-//                               extents away from the home image, whether it is pinned home
+//                               extents away from the home image, whether it is pinned home;
+//                               show: whether its extents move, and if not why (its last round)
 //   lun evacuate {lun}          pins the LUN home whole (in RADOS: the home image's metadata,
 //                               ceph/lun_lifecycle.h): its owner brings every extent home and
 //                               moves none out; replies as lun show (poll it for progress)

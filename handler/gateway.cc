@@ -263,7 +263,7 @@ ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
         tier_bytes += (tier_bytes.empty() ? "" : ",") + pool + "=" + std::to_string(extents * eb);
     std::uint64_t away = 0;
     if (l.map) away = l.map->entries().size();
-    ceph::LunTieringStats stats;
+    LunRoundsStats stats;
     if (l.tiering) stats = l.tiering->stats();
     const HealthReport health = lun_health(l);
     ceph::ServiceDict out = {{"lock_owner", owner ? "true" : "false"},
@@ -297,7 +297,7 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
         if (it != scrub_damage_.end()) f.scrub_mismatches = it->second;
     }
     if (!l.tiering) return f;
-    const ceph::LunTieringStats stats = l.tiering->stats();
+    const LunRoundsStats stats = l.tiering->stats();
     f.resource_problem = stats.resource_problem;
     for (const MigrationRecord& r : l.tiering->history(kRecentMigrations)) {
         ++f.recent_migrations;
@@ -305,7 +305,7 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
         if (r.outcome != "moved" && r.outcome.rfind("refused", 0) != 0) ++f.recent_failures;
     }
     const std::vector<bool> full = l.tiering->pools_full();
-    const std::optional<ceph::TenantRoom> room = l.tiering->tenant_room();
+    const std::optional<TenantRoom> room = l.tiering->tenant_room();
     const std::uint64_t eb = extent_bytes(l);
     const std::map<std::string, std::uint64_t> extents = extents_per_pool(l);
     for (std::size_t t = 0; l.images && t < l.images->count(); ++t) {

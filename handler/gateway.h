@@ -85,7 +85,7 @@ struct GatewayLun {
     double round_s = 0;
     // The policy, horizon and round in force now (null: those above and `policy`).
     std::function<TieringInForce()> in_force;
-    LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunTieringOptions::lun)
+    LunId policy_lun = 0;  // the LUN's id as its tiering's policy knows it (LunRoundsOptions::lun)
     // The settings in effect and where each comes from; the values in RADOS not used (null:
     // not known).
     std::function<std::vector<EffectiveSetting>()> settings;

@@ -130,7 +130,7 @@ ceph::Status Lun::enable_tiering() {
     policy_config_ = policy_config;
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.lun = policy_lun();
     options.round_us = policy_config.round_us;
     options.budget = budget_;

@@ -67,7 +67,7 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
         ceph::TierImages::open(*cluster, request.pool, "", request.image, pools, {}, &*home);
     if (!images) return images.status();
 
-    auto home_size = images->image(0).size();
+    auto home_size = images->opened(0)->size();
     if (!home_size) return home_size.status();
     const std::uint64_t size = request.size == 0 ? *home_size : request.size;
     if (size > *home_size) {
@@ -107,9 +107,11 @@ ceph::Status export_lun(const ExportRequest& request, std::ostream& summary) {
             if (tier != 0) ++away_per_pool[entry->pool];
         }
         if (request.map_only) continue;
-        const ssize_t got = rbd_read(images->image(tier).handle(), offset, length, buffer.data());
+        auto image = images->image(tier);
+        if (!image) return image.status();
+        const ssize_t got = rbd_read((*image)->handle(), offset, length, buffer.data());
         const std::string what =
-            "read extent " + std::to_string(extent) + " from " + images->image(tier).spec();
+            "read extent " + std::to_string(extent) + " from " + (*image)->spec();
         if (got < 0) return ceph::Status::error(static_cast<int>(got), what);
         if (static_cast<std::uint64_t>(got) != length) {
             return ceph::Status::error(-EIO, what + ": short read");

@@ -50,7 +50,7 @@ struct Fixture {
     Fixture() {
         lun = rbdtier::test::TieredLun::create("hdd-a", image, kExtents * kExtent);
         const rbdtier::ReplayConfig rc = rbdtier::test::live_tier_config(/*nvme_a_extents=*/3);
-        rbdtier::ceph::LunTieringOptions options;
+        rbdtier::LunRoundsOptions options;
         options.round_us = rc.round_us;
         tiering = std::make_unique<rbdtier::ceph::LunTiering>(
             lun->images(), lun->gate(), lun->migrator(), rbdtier::test::tier_specs(rc),
@@ -68,7 +68,7 @@ struct Fixture {
         t.pool = "hdd-a";
         t.image = image;
         t.size_bytes = kExtents * kExtent;
-        t.home_image = &lun->images().image(0);
+        t.home_image = lun->images().opened(0);
         t.images = &lun->images();
         t.map = &lun->map();
         t.migrator = &lun->migrator();
@@ -85,7 +85,7 @@ struct Fixture {
     void reset() {
         gateway.set_paused(false);
         if (tiering->home_pinned()) {
-            (void)rbdtier::ceph::set_home_pinned(lun->images().image(0), false);
+            (void)rbdtier::ceph::set_home_pinned(*lun->images().opened(0), false);
             tiering->set_home_pinned(false);
         }
         tiering->unpin(0, kExtents);

@@ -753,9 +753,10 @@ void Soak::verify_at_rest() {
         for (std::uint64_t e = 0; e < kLunBytes / kExtent; ++e) {
             const auto entry = store->map.find(e);
             const std::size_t where = entry ? *store->images.index_of(entry->pool) : 0;
-            ASSERT_EQ(
-                rbd_read(store->images.image(where).handle(), e * kExtent, kExtent, extent.data()),
-                static_cast<ssize_t>(kExtent));
+            auto holder = store->images.image(where);
+            ASSERT_TRUE(holder.is_ok()) << holder.status().message();
+            ASSERT_EQ(rbd_read((*holder)->handle(), e * kExtent, kExtent, extent.data()),
+                      static_cast<ssize_t>(kExtent));
             for (std::uint64_t b = 0; b < kExtent / kBlock; ++b) {
                 const std::uint64_t lba = e * (kExtent / kBlock) + b;
                 if (!models_[i].check(lba, fingerprint(extent.data() + b * kBlock, kBlock))) {
@@ -769,25 +770,28 @@ void Soak::verify_at_rest() {
         }
         // After the owner's scrub no tier image holds data its map does not point at.
         for (std::size_t t = 1; t < store->images.count(); ++t) {
+            ASSERT_TRUE(store->images.ensure_open(t).is_ok()) << store->images.pool(t);
+            auto opened = store->images.image(t);
+            ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+            ceph::Image& tier = **opened;
             std::vector<std::uint64_t> allocated;
             auto collect = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
                 if (exists) static_cast<std::vector<std::uint64_t>*>(arg)->push_back(off);
                 return 0;
             };
-            ASSERT_EQ(rbd_diff_iterate2(store->images.image(t).handle(), nullptr, 0, kLunBytes, 0,
-                                        1, collect, &allocated),
-                      0);
+            ASSERT_EQ(
+                rbd_diff_iterate2(tier.handle(), nullptr, 0, kLunBytes, 0, 1, collect, &allocated),
+                0);
             for (std::uint64_t off : allocated) {
                 const auto entry = store->map.find(off / kExtent);
                 if (!entry || entry->pool != store->images.pool(t)) {
-                    fail(l.pool + "/" + l.image + ": " + store->images.image(t).spec() +
-                         " holds extent " + std::to_string(off / kExtent) +
-                         ", which its map does not point at");
+                    fail(l.pool + "/" + l.image + ": " + tier.spec() + " holds extent " +
+                         std::to_string(off / kExtent) + ", which its map does not point at");
                 }
             }
-            auto tag = store->images.image(t).metadata_get(ceph::kTierImageTag);
+            auto tag = tier.metadata_get(ceph::kTierImageTag);
             EXPECT_TRUE(tag && tag->has_value() && **tag == store->images.lun().key())
-                << store->images.image(t).spec() << " is not tagged for its LUN";
+                << tier.spec() << " is not tagged for its LUN";
         }
         (void)migrator.release_ownership();
     }

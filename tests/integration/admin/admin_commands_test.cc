@@ -88,7 +88,7 @@ protected:
     // the gateway's migration budget.
     void start_tiering(const std::string& policy) {
         const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
-        ceph::LunTieringOptions options;
+        LunRoundsOptions options;
         options.round_us = rc.round_us;
         options.budget = gateway_->migration_budget();
         tiering_ = std::make_unique<ceph::LunTiering>(

@@ -42,7 +42,7 @@ std::unique_ptr<Lun> open_lun(const LunConfig& config) {
 }
 
 void move(Lun& lun, std::uint64_t extent, const std::string& pool) {
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     auto to = lun.tier_images()->index_of(pool);
     ASSERT_TRUE(to);
     ASSERT_TRUE(lun.migrator()->migrate(extent, *to, record).is_ok()) << record.outcome;
@@ -63,7 +63,9 @@ TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
         auto a = open_lun(a_image.config("tiers=hdd-a+nvme-a"));
         auto b = open_lun(b_config);
         ASSERT_TRUE(a && b);
-        EXPECT_NE(a->tier_images()->image(1).spec(), b->tier_images()->image(1).spec());
+        ASSERT_TRUE(a->tier_images()->ensure_open(1).is_ok());
+        ASSERT_TRUE(b->tier_images()->ensure_open(1).is_ok());
+        EXPECT_NE(a->tier_images()->opened(1)->spec(), b->tier_images()->opened(1)->spec());
         const auto a_data = pattern(kSize, 71), b_data = pattern(kSize, 72);
         ASSERT_EQ(a->lock(1), TCMU_STS_OK);
         ASSERT_EQ(write(*a, 0, a_data), TCMU_STS_OK);

@@ -1,6 +1,7 @@
 // A tiered LUN's lifecycle through the real handler_rbdtier.so (loaded by the harness the way
 // tcmu-runner loads it) and the real `rbdtier` CLI, on the local cluster. Pins move extents
-// whatever the LUN's policy, `policy=none` included. A LUN written with random data (a shadow
+// whatever the LUN's policy, `policy=none` included; `lun show` says why a LUN's extents do not
+// move (no lock without ALUA, policy none). A LUN written with random data (a shadow
 // copy in the test says what it must hold) has extents in three pools; `lun export` equals the
 // shadow while migrations run; `lun evacuate` brings every extent home while a thread keeps
 // writing and reading back (every read checked against the shadow); then `rbd export` of the home
@@ -153,6 +154,16 @@ struct Leftovers {
 
 using LunLifecycle = ClusterTest;
 
+// A tiered policy=none LUN at home in hdd-a over hdd-a and nvme-a, `size` bytes; with ALUA's
+// implicit failover (the gateway takes the lock at open) or without (the first writer gets it).
+harness::DeviceConfig policy_none_lun(const std::string& image, std::uint64_t size,
+                                      bool implicit_failover) {
+    harness::DeviceConfig dc{
+        "hdd-a/" + image + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=none", size};
+    dc.implicit_failover = implicit_failover;
+    return dc;
+}
+
 TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
     const std::string image = "life-none-" + std::to_string(::getpid());
     constexpr std::uint64_t kSize = 8 * kExtent;
@@ -160,10 +171,7 @@ TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
     ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
     GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
     harness::Harness h(HANDLER_SO);
-    harness::DeviceConfig dc{
-        "hdd-a/" + image + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=none", kSize};
-    dc.implicit_failover = true;
-    auto dev = h.open(dc);
+    auto dev = h.open(policy_none_lun(image, kSize, true));
     std::vector<char> block(kExtent, 'n');
     for (std::uint64_t e = 0; e < 4; ++e)
         ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
@@ -214,6 +222,58 @@ TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
         *hdd_a_, ceph::identity_of(*cluster_, "hdd-a", "", image).value());
     ASSERT_TRUE(exists.is_ok());
     EXPECT_FALSE(*exists) << "the map object is gone";
+}
+
+// Without ALUA a LUN nobody has written holds no lock: its gateway moves nothing, not even a
+// pin, and `lun show` says why (JSON and text). A write to a home extent takes the lock; the pin
+// is carried out, and then show says what keeps a policy=none LUN still.
+TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
+    const std::string image = "life-still-" + std::to_string(::getpid());
+    constexpr std::uint64_t kSize = 4 * kExtent;
+    Leftovers leftovers{*cluster_, image};
+    ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
+    GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
+    harness::Harness h(HANDLER_SO);
+    auto dev = h.open(policy_none_lun(image, kSize, false));  // no ALUA
+    std::vector<char> block(kExtent);
+    ASSERT_TRUE(dev->read(0, block.data(), block.size()).ok());
+    const std::string lun = "hdd-a/" + image;
+    EXPECT_EQ(cli_json("pin " + lun + " 0-1 nvme-a", gw.socket())["count"], 2);
+
+    json show;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            show = cli_json("lun show " + lun, gw.socket());
+            return show["movement"].value("last_round", "") == "not_owner";
+        },
+        30s))
+        << show.dump();
+    EXPECT_EQ(show["lock_owner"], false) << show.dump();
+    EXPECT_EQ(show["movement"]["moving"], false) << show.dump();
+    const std::string reason = show["movement"].value("reason", "");
+    EXPECT_NE(reason.find("does not hold the LUN's lock (no ALUA"), std::string::npos) << reason;
+    EXPECT_TRUE(rados_map(*cluster_, image).empty()) << "a gateway without the lock moved data";
+    const CliRun text = cli("lun show " + lun + " --socket " + gw.socket());
+    ASSERT_EQ(text.code, 0) << text.out;
+    EXPECT_NE(text.out.find("moving      no: this gateway does not hold the LUN's lock"),
+              std::string::npos)
+        << text.out;
+
+    std::fill(block.begin(), block.end(), 'w');
+    ASSERT_TRUE(dev->write(3 * kExtent / 512, block.data(), block.size()).ok());
+    ASSERT_TRUE(wait_for([&] { return rados_map(*cluster_, image).size() == 2; }, 30s))
+        << "the pin was not carried out once the gateway held the lock";
+    ASSERT_TRUE(wait_for(
+        [&] {
+            show = cli_json("lun show " + lun, gw.socket());
+            return show["movement"].value("last_round", "") == "nothing_to_move";
+        },
+        30s))
+        << show.dump();
+    EXPECT_EQ(show["lock_owner"], true) << show.dump();
+    EXPECT_EQ(show["movement"]["moving"], false);
+    EXPECT_NE(show["movement"].value("reason", "").find("policy none"), std::string::npos)
+        << show.dump();
 }
 
 TEST_F(LunLifecycle, EvacuateWhileIoRunsThenExportAndRemove) {

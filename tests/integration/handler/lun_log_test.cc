@@ -61,7 +61,7 @@ TEST(LunLog, OpenMigrationLockLossAndCloseAreLogged) {
     EXPECT_EQ(capture.find(Level::kInfo, lun, "owns the LUN's placement").size(), 1u);
 
     (*a)->tiering()->set_paused(true);  // the test moves the extent itself
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     ASSERT_TRUE((*a)->migrator()->migrate(1, 1, record).is_ok()) << record.outcome;
     EXPECT_EQ(capture.find(Level::kDebug, lun, "moved extent 1 from hdd-a to nvme-a: 4194304 bytes")
                   .size(),

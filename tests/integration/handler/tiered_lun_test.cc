@@ -74,7 +74,7 @@ protected:
         const std::uint64_t extent = rng() % extents;
         std::size_t to = rng() % images.count();
         if (to == lun.extent_gate()->tier(extent)) to = (to + 1) % images.count();
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         if (lun.migrator()->migrate(extent, to, record).is_ok()) return true;
         ADD_FAILURE() << "extent " << extent << ": " << record.outcome;
         return false;
@@ -109,7 +109,7 @@ protected:
         return b;
     }
     void move(std::uint64_t extent, const std::string& pool) {
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         auto to = lun_->tier_images()->index_of(pool);
         ASSERT_TRUE(to);
         auto s = lun_->migrator()->migrate(extent, *to, record);
@@ -659,7 +659,7 @@ TEST_F(TieredLunTest, AMigrationToATierThatCannotBeOpenedLeavesTheExtentHome) {
         ASSERT_TRUE(tier.is_ok());
         ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "0/other/lun").is_ok());
     }
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     auto to = lun_->tier_images()->index_of("nvme-a");
     ASSERT_TRUE(to);
     EXPECT_FALSE(lun_->migrator()->migrate(1, *to, record).is_ok());
@@ -702,7 +702,7 @@ TEST_F(TieredLunTest, AFollowerOpensATierWhenTheOwnerMovesAnExtentThere) {
     // B takes the LUN over (A is fenced) and moves an extent into a tier neither had open.
     ASSERT_EQ(b->lock(2), TCMU_STS_OK);
     EXPECT_EQ(read(*b, 0, kSize), shadow);
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     auto s = b->migrator()->migrate(5, *b->tier_images()->index_of("nvme-a"), record);
     ASSERT_TRUE(s.is_ok()) << s.message();
     EXPECT_EQ(lock_owner_in(*image_, "nvme-a", b->tier_images()->lun().tier_image_name()),

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
         lun->remove_all_on_exit(false);
         auto to = lun->images().index_of(argv[5]);
         if (!to) throw std::runtime_error(std::string("unknown pool ") + argv[5]);
-        rbdtier::ceph::MigrationRecord record;
+        rbdtier::MigrationRecord record;
         auto s = lun->migrator().migrate(std::stoull(argv[4]), *to, record);
         std::printf("%s\n", s.is_ok() ? "moved" : s.message().c_str());
         return s.is_ok() ? 0 : 1;

@@ -40,7 +40,7 @@ TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
     ASSERT_TRUE(lun->images().ensure_open(nvme_b).is_ok());
     {
         StoppedOsd down(2);  // osd.2 holds nvme-b
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         auto s = lun->migrator().migrate(1, nvme_b, record);
         EXPECT_FALSE(s.is_ok());
         EXPECT_NE(record.outcome.find("copy failed"), std::string::npos) << record.outcome;
@@ -48,7 +48,7 @@ TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
         EXPECT_EQ(lun->gate().tier(1), 0);
         EXPECT_EQ(lun->read(0, kSize), data) << "foreground I/O goes on from the home tier";
     }
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     auto s = lun->migrator().migrate(1, nvme_b, record);
     ASSERT_TRUE(s.is_ok()) << s.message();
     EXPECT_EQ(lun->map().find(1)->pool, "nvme-b");
@@ -59,11 +59,11 @@ TEST(MigrationFaults, MapUnreachableNothingCommits) {
     auto lun = TieredLun::create("hdd-a", unique_name("fault-map"), kSize);
     const auto data = pattern(kSize, 6);
     lun->write(0, data);
-    ceph::MigrationRecord first;
+    MigrationRecord first;
     ASSERT_TRUE(lun->migrator().migrate(2, *lun->images().index_of("nvme-b"), first).is_ok());
     {
         StoppedOsd down(1);  // osd.1 holds hdd-a: the home image and the placement map
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         auto s = lun->migrator().migrate(2, *lun->images().index_of("nvme-a"), record);
         EXPECT_FALSE(s.is_ok());
         // The intent, written to the map before any copy, cannot be recorded: nothing moves.

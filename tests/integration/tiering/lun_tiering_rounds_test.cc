@@ -77,7 +77,7 @@ TEST(LunTieringRounds, StartedTieringsRunOnSharedWorkersNotAThreadEach) {
     const unsigned long threads_before = process_threads();
     std::vector<std::unique_ptr<ceph::LunTiering>> tierings;
     for (int i = 0; i < kTierings; ++i) {
-        ceph::LunTieringOptions options;
+        LunRoundsOptions options;
         options.lun = static_cast<LunId>(i);
         options.round_us = 5'000;
         tierings.push_back(
@@ -124,7 +124,7 @@ TEST(LunTieringRounds, ClosingWhileRoundsMigrateWaitsForThemAndKeepsTheData) {
         for (int i = 0; i < kLuns; ++i) {
             luns.push_back(TieredLun::open("hdd-a", names[i], size));
             luns.back()->remove_all_on_exit(false);  // reopened in the next cycle
-            ceph::LunTieringOptions options;
+            LunRoundsOptions options;
             options.lun = static_cast<LunId>(i);
             options.round_us = 1'000;
             options.bandwidth_bytes_per_s = 1e12;  // the budget never holds a round back

@@ -27,7 +27,7 @@ TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     lun->write(0, std::vector<char>(size, 'q'));
     const ReplayConfig config = live_tier_config(/*nvme_a_extents=*/2);
     std::vector<TierSpec> specs = tier_specs(config);
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.round_us = config.round_us;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,
                              builtin_policy_registry().create("reactive", {config, {}}), options);
@@ -46,14 +46,14 @@ TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     rounds(2, 10);
     EXPECT_EQ(lun->images().pool(lun->gate().tier(0)), "nvme-a");
     EXPECT_EQ(lun->images().pool(lun->gate().tier(1)), "nvme-a");
-    EXPECT_EQ(allocated_extents(lun->images().image(1), size), 2u);
+    EXPECT_EQ(allocated_extents(lun->tier_image(1), size), 2u);
     // One that does not: nvme-a never holds more than its capacity, counted on the cluster.
     rounds(5, 10);
     const auto stats = tiering.stats();
     EXPECT_GT(stats.moved, 2u);
     EXPECT_EQ(stats.failed, 0u);
     EXPECT_LE(stats.extents_in_tier[1], 2u);
-    EXPECT_LE(allocated_extents(lun->images().image(1), size), 2u)
+    EXPECT_LE(allocated_extents(lun->tier_image(1), size), 2u)
         << "nvme-a holds more of this LUN than its capacity";
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'q'));
     ASSERT_FALSE(tiering.history().empty());

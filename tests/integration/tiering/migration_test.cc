@@ -25,8 +25,7 @@ std::vector<std::uint64_t> allocated_extents(TieredLun& lun, std::size_t index,
         return 0;
     };
     EXPECT_EQ(
-        rbd_diff_iterate2(lun.images().image(index).handle(), nullptr, 0, size, 0, 1, cb, &offsets),
-        0);
+        rbd_diff_iterate2(lun.tier_image(index).handle(), nullptr, 0, size, 0, 1, cb, &offsets), 0);
     for (auto& o : offsets) o /= lun.extent_size();
     return offsets;
 }
@@ -37,7 +36,7 @@ TEST(ExtentMigrator, MovesAnExtentThroughEveryTierAndKeepsItsBytes) {
     const auto data = pattern(size, 1);
     lun->write(0, data);
     for (const std::string pool : {"nvme-a", "nvme-b", "hdd-b", "hdd-a"}) {
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         auto s = lun->migrator().migrate(1, *lun->images().index_of(pool), record);
         ASSERT_TRUE(s.is_ok()) << s.message();
         EXPECT_EQ(record.outcome, "moved");
@@ -69,12 +68,12 @@ TEST(ExtentMigrator, KeepsNoCommitRecordForExtentsBackHome) {
     const std::size_t nvme_a = *lun->images().index_of("nvme-a");
     for (int trip = 0; trip < kTrips; ++trip) {
         for (std::uint64_t e = trip == 0 ? 0 : 1; e < kExtents; ++e) {
-            ceph::MigrationRecord record;
+            MigrationRecord record;
             ASSERT_TRUE(lun->migrator().migrate(e, nvme_a, record)) << record.outcome;
         }
         EXPECT_EQ(lun->migrator().committed_versions(), kExtents);
         for (std::uint64_t e = 1; e < kExtents; ++e) {  // extent 0 stays in nvme-a
-            ceph::MigrationRecord record;
+            MigrationRecord record;
             ASSERT_TRUE(lun->migrator().migrate(e, 0, record)) << record.outcome;
         }
     }
@@ -85,6 +84,45 @@ TEST(ExtentMigrator, KeepsNoCommitRecordForExtentsBackHome) {
     ceph::ScrubReport report;
     ASSERT_TRUE(lun->migrator().scrub(report));
     EXPECT_EQ(report.crc_verified, 1u) << "extent 0, still unwritten in nvme-a";
+}
+
+// A tier image that is closed and cannot be opened (tagged for another LUN behind the gateway's
+// back): asking TierImages for it is an error the caller carries, never an open nor an end of
+// the process, and a migration to it is refused with the extent left where it was.
+TEST(ExtentMigrator, AClosedTierImageIsAnErrorAndAMigrationToItLeavesTheExtent) {
+    constexpr std::uint64_t kSize = 4 * 4 * kMiB;
+    auto lun = TieredLun::create("hdd-a", unique_name("mig-closed"), kSize);
+    const auto data = pattern(kSize, 9);
+    lun->write(0, data);
+    const std::size_t nvme_b = *lun->images().index_of("nvme-b");
+    ASSERT_FALSE(lun->images().is_open(nvme_b)) << "nothing placed there: not opened yet";
+    {
+        auto io = open_test_pool(lun->cluster(), "nvme-b");
+        auto tier = ceph::Image::open(io, lun->images().lun().tier_image_name());
+        ASSERT_TRUE(tier.is_ok()) << tier.status().message();
+        ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "0//another-lun").is_ok());
+    }
+
+    auto closed = lun->images().image(nvme_b);
+    ASSERT_FALSE(closed.is_ok());
+    EXPECT_EQ(closed.status().code(), -EIO) << closed.status().message();
+    EXPECT_NE(closed.status().message().find("nvme-b"), std::string::npos)
+        << closed.status().message();
+    EXPECT_FALSE(lun->images().is_open(nvme_b)) << "image() opens nothing";
+    EXPECT_EQ(lun->images().image(lun->images().count()).status().code(), -EINVAL);
+
+    MigrationRecord record;
+    EXPECT_FALSE(lun->migrator().migrate(1, nvme_b, record).is_ok());
+    EXPECT_EQ(record.outcome.rfind("refused", 0), 0u) << record.outcome;
+    EXPECT_FALSE(lun->map().find(1)) << "the extent stays at home";
+    EXPECT_EQ(lun->gate().tier(1), 0);
+    EXPECT_FALSE(lun->images().is_open(nvme_b));
+    EXPECT_EQ(lun->read(0, kSize), data);
+    // Its own tag back, so that the LUN's removal at the end takes the image with it.
+    auto io = open_test_pool(lun->cluster(), "nvme-b");
+    auto tier = ceph::Image::open(io, lun->images().lun().tier_image_name());
+    ASSERT_TRUE(tier.is_ok());
+    EXPECT_TRUE(tier->metadata_set(ceph::kTierImageTag, lun->images().lun().key()).is_ok());
 }
 
 // Writers and readers keep going while a migrator moves random extents between all four pools.
@@ -135,7 +173,7 @@ TEST(ExtentMigrator, NoByteLostOrStaleUnderConcurrentIo) {
         const std::uint64_t extent = rng() % lun->extents();
         std::size_t to = rng() % lun->images().count();
         if (to == lun->gate().tier(extent)) to = (to + 1) % lun->images().count();
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         if (lun->migrator().migrate(extent, to, record).is_ok()) {
             ++moved;
             if (record.copies > 1) ++recopied;

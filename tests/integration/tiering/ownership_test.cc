@@ -56,7 +56,7 @@ TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
     const auto nvme_a = *lun->images().index_of("nvme-a");
     const auto nvme_b = *lun->images().index_of("nvme-b");
     lun->gate().set_tier(1, static_cast<ceph::ExtentGate::TierIndex>(nvme_a));  // an old view
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     const auto s = lun->migrator().migrate(1, nvme_b, record);
     EXPECT_FALSE(s.is_ok()) << record.outcome;
     EXPECT_FALSE(lun->map().find(1)) << "nothing committed";
@@ -73,7 +73,7 @@ TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
     auto& new_owner = g.second;
     const auto& data = g.data;
 
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     const auto s =
         old_owner->migrator().migrate(2, *old_owner->images().index_of("nvme-b"), record);
     EXPECT_FALSE(s.is_ok()) << record.outcome;
@@ -98,7 +98,7 @@ TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
     auto& follower = g.second;
     const auto& data = g.data;
     for (std::uint64_t e = 0; e < 4; ++e) {
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         const auto to = *owner->images().index_of(e % 2 ? "nvme-a" : "hdd-b");
         ASSERT_TRUE(owner->migrator().migrate(e, to, record).is_ok()) << record.outcome;
     }
@@ -118,7 +118,7 @@ TEST(Ownership, MissingMapIsRefusedNotEmpty) {
     auto lun = TieredLun::create("hdd-a", name, kSize);
     const auto data = pattern(kSize, 4);
     lun->write(0, data);
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     ASSERT_TRUE(lun->migrator().migrate(1, *lun->images().index_of("nvme-b"), record).is_ok());
     const ceph::LunIdentity identity = lun->images().lun();
     lun->remove_all_on_exit(false);
@@ -177,11 +177,11 @@ TEST(Ownership, RepairRefusesAmbiguousExtents) {
     auto lun = TieredLun::create("hdd-a", name, kSize);
     const auto data = pattern(kSize, 5);
     lun->write(0, data);
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     ASSERT_TRUE(lun->migrator().migrate(2, *lun->images().index_of("nvme-a"), record).is_ok());
     // A copy left at home that differs (as if the move had been interrupted after new writes).
     std::vector<char> other(kExtent, 'x');
-    ASSERT_EQ(rbd_write(lun->images().image(0).handle(), 2 * kExtent, kExtent, other.data()),
+    ASSERT_EQ(rbd_write(lun->images().opened(0)->handle(), 2 * kExtent, kExtent, other.data()),
               static_cast<ssize_t>(kExtent));
     const ceph::LunIdentity identity = lun->images().lun();
     lun->remove_all_on_exit(false);

@@ -26,7 +26,7 @@ TEST(LunTieringPins, RefusesBadRangesWithAStatus) {
     EXPECT_EQ(tiering.pin(7, 2, 1).code(), -EINVAL);  // past the end
     EXPECT_TRUE(tiering.pins().empty());
     ASSERT_TRUE(tiering.pin(1, 4, 2));
-    EXPECT_EQ(tiering.pins(), (std::vector<ceph::PinnedRange>{{1, 4, 2}}));
+    EXPECT_EQ(tiering.pins(), (std::vector<PinnedRange>{{1, 4, 2}}));
 }
 
 // A tiered LUN of `extents` extents, written through with `fill`, and a LunTiering running the
@@ -35,7 +35,7 @@ struct TieredWithBudget {
     TieredWithBudget(std::uint64_t extents, char fill, const std::string& policy, double bandwidth)
         : size(extents * kExtent), lun(TieredLun::create("hdd-a", unique_name("pin"), size)) {
         lun->write(0, std::vector<char>(size, fill));
-        ceph::LunTieringOptions options;
+        LunRoundsOptions options;
         options.round_us = config.round_us;
         options.bandwidth_bytes_per_s = bandwidth;
         tiering = std::make_unique<ceph::LunTiering>(
@@ -64,7 +64,7 @@ TEST(LunTieringPins, PinnedExtentsMoveToTheirTierAndStay) {
     EXPECT_EQ(lun->gate().tier(2), 2);
     EXPECT_EQ(lun->gate().tier(3), 2);
     EXPECT_EQ(lun->gate().tier(5), 1) << "the unpinned hot extent is the policy's";
-    EXPECT_EQ(allocated_extents(lun->images().image(2), size), 2u);  // on the cluster
+    EXPECT_EQ(allocated_extents(lun->tier_image(2), size), 2u);  // on the cluster
     for (const auto& o : tiering.queue()) EXPECT_TRUE(o.extent != 2 && o.extent != 3);
     bool pinned_reason = false;
     for (const auto& r : tiering.history()) pinned_reason |= r.reason == "pinned to nvme-b";
@@ -114,7 +114,7 @@ TEST(LunTieringPins, QueueShowsWhatWaitsForBandwidth) {
     EXPECT_EQ(queue.front().to, 1);
     EXPECT_EQ(queue.front().reason, "pinned to nvme-a");
     EXPECT_GE(tiering.stats().deferred_bandwidth, 1u);
-    EXPECT_EQ(allocated_extents(lun->images().image(1), size), 1u);
+    EXPECT_EQ(allocated_extents(lun->tier_image(1), size), 1u);
 }
 
 // Home pin: the extents away come home first, the policy moves none out while it holds.
@@ -133,7 +133,7 @@ TEST(LunTieringPins, HomePinBringsEveryExtentHomeAndKeepsItThere) {
 
     tiering.set_home_pinned(true);
     EXPECT_TRUE(tiering.home_pinned());
-    const std::vector<ceph::PinnedRange> whole = {{0, 6, 0}};
+    const std::vector<PinnedRange> whole = {{0, 6, 0}};
     EXPECT_EQ(tiering.pins(), whole) << "the home pin replaces the others";
     EXPECT_EQ(tiering.pin(2, 1, 1).code(), -EBUSY) << "no pin elsewhere while pinned home";
     EXPECT_TRUE(tiering.pin(2, 1, 0)) << "home: pinned there already";
@@ -143,7 +143,7 @@ TEST(LunTieringPins, HomePinBringsEveryExtentHomeAndKeepsItThere) {
     }
     for (std::uint64_t e = 0; e < 6; ++e) EXPECT_EQ(lun->gate().tier(e), 0) << "extent " << e;
     for (std::size_t i = 1; i < lun->images().count(); ++i)
-        EXPECT_EQ(allocated_extents(lun->images().image(i), size), 0u) << "tier " << i;
+        EXPECT_EQ(allocated_extents(lun->tier_image(i), size), 0u) << "tier " << i;
     for (const auto& o : tiering.queue()) EXPECT_EQ(o.to, 0) << "extent " << o.extent;
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'h'));
 

@@ -71,7 +71,7 @@ struct Standby {
 };
 
 void move_extent(TieredLun& lun, ExtentIndex extent, const std::string& pool) {
-    ceph::MigrationRecord record;
+    MigrationRecord record;
     ASSERT_TRUE(lun.migrator().migrate(extent, *lun.images().index_of(pool), record).is_ok())
         << record.outcome;
 }
@@ -94,7 +94,7 @@ std::unique_ptr<Standby> standby_gateway(
     const ReplayConfig config = live_tier_config(nvme_a_extents);
     auto policy = std::make_unique<FixedOrders>(std::move(orders));
     g->policy = policy.get();
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.round_us = config.round_us;
     Standby* self = g.get();
     options.may_migrate = [self] {
@@ -164,7 +164,7 @@ TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
 TEST(LunTieringFollowsTheMap, ResizeAddsExtentsToTheCountsAndPins) {
     auto lun = TieredLun::create("hdd-a", unique_name("follow-grow"), 4 * kExtent);
     const ReplayConfig config = live_tier_config(2);
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.round_us = config.round_us;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              std::make_unique<FixedOrders>(std::vector<MigrationOrder>{}), options);

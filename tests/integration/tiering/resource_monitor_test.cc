@@ -45,7 +45,7 @@ private:
     std::string name_;
 };
 
-const ceph::PoolResources& pool_of(const ceph::ResourceSample& s, const std::string& pool) {
+const PoolResources& pool_of(const ResourceSample& s, const std::string& pool) {
     for (const auto& p : s.pools)
         if (p.pool == pool) return p;
     throw std::runtime_error("no pool " + pool + " in the sample");
@@ -66,7 +66,7 @@ TEST(ResourceMonitor, PoolUsageFollowsWrittenData) {
     ScratchImage data(cluster, "nvme-a", 64 * kMiB);
     // OSDs refresh their statfs every few seconds: wait for the new data to show.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    ceph::ResourceSample after = monitor.sample();
+    ResourceSample after = monitor.sample();
     while (pool_of(after, "nvme-a").stored_bytes < stored + 48 * kMiB &&
            std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -132,7 +132,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     // Our 16 MiB stay in nvme-a through the test (whatever earlier tests free meanwhile): a
     // threshold at half of that makes nvme-a full, and no other pool.
     ceph::ResourceMonitor probe(lun->cluster(), pools);
-    ceph::PoolResources nvme = probe.sample().pools[1];
+    PoolResources nvme = probe.sample().pools[1];
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (nvme.stored_bytes < 16 * kMiB && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -144,7 +144,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     // The reactive policy on the LUN, sampling the pools every round, after 6 rounds of heat;
     // `pool_full_ratio` empty: Ceph's default threshold.
     auto heated = [&](std::vector<double> pool_full_ratio) {
-        ceph::LunTieringOptions options;
+        LunRoundsOptions options;
         options.round_us = config.round_us;
         options.resource_interval_us = 0;  // every round
         options.pool_full_ratio = std::move(pool_full_ratio);
@@ -170,7 +170,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
             std::to_string(seen.used_ratio()) + ", threshold " + std::to_string(nvme_ratio / 2));
         EXPECT_GE(stats.resource_samples, 6u);
         EXPECT_EQ(stats.extents_in_tier[1], 0u);
-        EXPECT_EQ(allocated_extents(lun->images().image(1), size), 0u)
+        EXPECT_EQ(allocated_extents(lun->tier_image(1), size), 0u)
             << "a full nvme-a received extents";
         EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, 1u) << "the policy sees no room";
         ASSERT_TRUE(tiering.resources());
@@ -179,7 +179,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     {
         const auto tiering = heated({});
         EXPECT_EQ(tiering->stats().refused_pool_full, 0u);
-        EXPECT_EQ(allocated_extents(lun->images().image(1), size), 3u)
+        EXPECT_EQ(allocated_extents(lun->tier_image(1), size), 3u)
             << "with room, the hot extents go to nvme-a";
     }
     EXPECT_EQ(lun->read(0, size), std::vector<char>(size, 'f'));

@@ -90,14 +90,14 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
 
     // LUN a fills the tenant's nvme-a quota: 2 extents, on the cluster.
     for (std::uint64_t e : {0u, 1u}) {
-        ceph::MigrationRecord record;
+        MigrationRecord record;
         ASSERT_TRUE(a->migrator().migrate(e, 1, record)) << record.outcome;
     }
     ASSERT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
 
     const ReplayConfig config = live_tier_config();
     std::vector<TierSpec> specs = tier_specs(config);
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.round_us = config.round_us;
     options.resource_interval_us = 0;  // re-read the tenant every round
     ceph::LunTiering tiering(b->images(), b->gate(), b->migrator(), specs,
@@ -159,7 +159,7 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     const ReplayConfig config = live_tier_config();
     std::vector<TierSpec> specs = tier_specs(config);
     specs[1].capacity_bytes = 1 * kExtent;  // quota=nvme-a=4M
-    ceph::LunTieringOptions options;
+    LunRoundsOptions options;
     options.round_us = config.round_us;
     options.resource_interval_us = 0;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), specs,

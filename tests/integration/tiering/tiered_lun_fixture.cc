@@ -93,6 +93,13 @@ void TieredLun::open_every_tier() {
     }
 }
 
+ceph::Image& TieredLun::tier_image(std::size_t index) {
+    if (auto s = images_->ensure_open(index); !s) throw std::runtime_error(s.message());
+    auto image = images_->image(index);
+    if (!image) throw std::runtime_error(image.status().message());
+    return **image;
+}
+
 void TieredLun::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier) {
     for (;;) {
         if (auto t = gate_->enter(extent)) {
@@ -117,8 +124,10 @@ void TieredLun::routed(std::uint64_t offset, std::uint64_t length, bool write, F
         const std::uint64_t piece = std::min(length, (extent + 1) * es - offset);
         ceph::ExtentGate::TierIndex tier = 0;
         enter_or_wait(extent, tier);
-        fn(images_->image(tier).handle(), offset, piece);
+        auto image = images_->image(tier);  // the gate routes only to open tiers
+        if (image) fn((*image)->handle(), offset, piece);
         gate_->leave(extent, write);
+        ASSERT_TRUE(image.is_ok()) << image.status().message();
         offset += piece;
         length -= piece;
     }

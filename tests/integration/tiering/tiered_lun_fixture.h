@@ -44,6 +44,8 @@ public:
     ceph::TierImages& images() { return *images_; }
     // Opens every tier image now (they open on first need); a test failure if one cannot be.
     void open_every_tier();
+    // Tier image `index`, opened first if it is closed; throws std::runtime_error if it cannot be.
+    ceph::Image& tier_image(std::size_t index);
     ceph::PlacementMap& map() { return *map_; }
     ceph::ExtentGate& gate() { return *gate_; }
     ceph::ExtentMigrator& migrator() { return *migrator_; }

@@ -23,7 +23,7 @@ IoEvent numbered(std::uint64_t n, InitiatorId producer = 0) {
 }
 
 TEST(EventRing, UnusedRingHoldsNoSlots) {
-    // The size of a LUN's ring (LunTieringOptions::event_ring): 65,536 slots of 48 bytes.
+    // The size of a LUN's ring (LunRoundsOptions::event_ring): 65,536 slots of 48 bytes.
     const std::size_t before = test_support::heap_bytes();
     auto ring = std::make_unique<EventRing>(1 << 16);
     const std::size_t held = test_support::heap_bytes() - before;

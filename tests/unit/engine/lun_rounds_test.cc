@@ -312,6 +312,34 @@ TEST(LunRounds, MovesNothingWhereAnotherGatewayOwnsTheLun) {
     EXPECT_TRUE(r.storage.migrations.empty());
     EXPECT_EQ(r.rounds->stats().rounds_not_owner, 1u);
     EXPECT_EQ(r.rounds->stats().rounds, 1u);
+    EXPECT_EQ(r.rounds->stats().last_round, RoundOutcome::kNotOwner);
+}
+
+// The last round's outcome: what moved it, or what kept it still.
+TEST(LunRounds, KeepsWhatTheLastRoundDidOrWhyItMovedNothing) {
+    Rounds still(2, {});
+    EXPECT_EQ(still.rounds->stats().last_round, RoundOutcome::kNoRound);
+    still.rounds->run_round();
+    EXPECT_EQ(still.rounds->stats().last_round, RoundOutcome::kNothingToMove);
+    still.rounds->set_paused(true);
+    still.rounds->run_round();
+    EXPECT_EQ(still.rounds->stats().last_round, RoundOutcome::kPaused);
+
+    Rounds moving(2, {move(0, 0, 1)});
+    moving.rounds->run_round();
+    EXPECT_EQ(moving.rounds->stats().last_round, RoundOutcome::kMoved);
+
+    Rounds full(2, {move(0, 0, 1), move(1, 0, 1)}, /*nvme_a_extents=*/1);
+    full.rounds->run_round();  // extent 0 moves, extent 1 is refused
+    EXPECT_EQ(full.rounds->stats().last_round, RoundOutcome::kMoved);
+    full.rounds->run_round();  // extent 0 is there already, extent 1 still refused
+    EXPECT_EQ(full.rounds->stats().last_round, RoundOutcome::kRefused);
+
+    Rounds failing(2, {move(0, 0, 1)});
+    failing.storage.fail = {0};
+    failing.rounds->run_round();
+    EXPECT_EQ(failing.rounds->stats().last_round, RoundOutcome::kFailed);
+    EXPECT_STREQ(to_string(RoundOutcome::kNotOwner), "not_owner");
 }
 
 }  // namespace
