@@ -16,8 +16,9 @@
 //
 // shared(): the process's pool, made by the first caller and destroyed (every buffer unmapped)
 // when the last holder lets go; each ExtentMigrator holds it, so a gateway with no tiered LUN open
-// holds no copy buffer. Its idle limit is the gateway's migration concurrency: rounds run on
-// RoundDriver::kSharedWorkers workers, each migrating one extent at a time.
+// holds no copy buffer. Its idle limit is the gateway's migration concurrency: the gateway's
+// migration executor (engine/migration_executor.h) has RoundDriver::kSharedWorkers workers, each
+// migrating one extent at a time.
 #pragma once
 
 #include <cstddef>

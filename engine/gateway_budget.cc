@@ -29,12 +29,9 @@ GatewayBudget::GatewayBudget(double bandwidth_bytes_per_s, unsigned max_concurre
       max_concurrent_(std::max(max_concurrent, 1u)) {}
 
 void GatewayBudget::set_bandwidth(double bytes_per_s) {
-    {
-        std::lock_guard lock(mutex_);
-        bucket_.refill(clock_());  // the time until now at the old rate
-        bucket_.set_rate(bytes_per_s);
-    }
-    changed_.notify_all();
+    std::lock_guard lock(mutex_);
+    bucket_.refill(clock_());  // the time until now at the old rate
+    bucket_.set_rate(bytes_per_s);
 }
 
 double GatewayBudget::bandwidth() const {
@@ -42,11 +39,8 @@ double GatewayBudget::bandwidth() const {
 }
 
 void GatewayBudget::set_max_concurrent(unsigned max_concurrent) {
-    {
-        std::lock_guard lock(mutex_);
-        max_concurrent_ = std::max(max_concurrent, 1u);
-    }
-    changed_.notify_all();
+    std::lock_guard lock(mutex_);
+    max_concurrent_ = std::max(max_concurrent, 1u);
 }
 
 unsigned GatewayBudget::max_concurrent() const {
@@ -72,13 +66,8 @@ GatewayBudget::Ticket GatewayBudget::submit_locked(const BudgetRequest& request)
 }
 
 std::vector<GatewayBudget::Ticket> GatewayBudget::dispatch() {
-    std::vector<Ticket> out;
-    {
-        std::lock_guard lock(mutex_);
-        out = dispatch_locked(clock_());
-    }
-    if (!out.empty()) changed_.notify_all();
-    return out;
+    std::lock_guard lock(mutex_);
+    return dispatch_locked(clock_());
 }
 
 GatewayBudget::Tenant* GatewayBudget::next_tenant_locked() {
@@ -125,11 +114,8 @@ bool GatewayBudget::granted(Ticket ticket) const {
 }
 
 void GatewayBudget::withdraw(Ticket ticket) {
-    {
-        std::lock_guard lock(mutex_);
-        withdraw_locked(ticket);
-    }
-    changed_.notify_all();
+    std::lock_guard lock(mutex_);
+    withdraw_locked(ticket);
 }
 
 void GatewayBudget::withdraw_locked(Ticket ticket) {
@@ -145,11 +131,8 @@ void GatewayBudget::withdraw_locked(Ticket ticket) {
 }
 
 void GatewayBudget::finish(Ticket ticket, bool used) {
-    {
-        std::lock_guard lock(mutex_);
-        finish_locked(ticket, used);
-    }
-    changed_.notify_all();
+    std::lock_guard lock(mutex_);
+    finish_locked(ticket, used);
 }
 
 void GatewayBudget::finish_locked(Ticket ticket, bool used) {
@@ -186,45 +169,6 @@ std::uint64_t GatewayBudget::next_grant_us_locked(std::uint64_t now) const {
     return bucket_.wait_us(bytes, now);
 }
 
-std::optional<GatewayBudget::Grant> GatewayBudget::acquire(
-    const BudgetRequest& request, std::uint64_t deadline_us,
-    const std::function<bool()>& interrupted) {
-    std::unique_lock lock(mutex_);
-    const auto bytes = static_cast<double>(request.bytes);
-    // Never there by the deadline, whatever the others do.
-    auto hopeless = [&](std::uint64_t now) {
-        if (bytes > bucket_.depth()) return true;
-        const std::uint64_t wait = bucket_.wait_us(bytes, now);
-        return wait == kNever || now >= deadline_us || wait > deadline_us - now;
-    };
-    if ((interrupted && interrupted()) || hopeless(clock_())) return std::nullopt;
-    const Ticket ticket = submit_locked(request);
-    for (;;) {
-        const std::uint64_t now = clock_();
-        if (!dispatch_locked(now).empty()) changed_.notify_all();
-        if (entries_.at(ticket).granted) return Grant(*this, ticket);
-        if ((interrupted && interrupted()) || hopeless(now)) {
-            withdraw_locked(ticket);
-            // Withdrawn from the head of the line, the next one may go now.
-            if (!dispatch_locked(now).empty()) changed_.notify_all();
-            return std::nullopt;
-        }
-        // Until the deadline or the next grant's tokens, whichever is first; a finish, a new rate
-        // or wake_all() wakes it earlier.
-        std::uint64_t wait = deadline_us - now;
-        if (in_flight_ < max_concurrent_) {
-            const std::uint64_t tokens = next_grant_us_locked(now);
-            wait = std::min(wait, std::max<std::uint64_t>(tokens, 1));
-        }
-        changed_.wait_for(lock, std::chrono::microseconds(wait));
-    }
-}
-
-void GatewayBudget::wake_all() {
-    { std::lock_guard lock(mutex_); }  // a waiter between its check and its wait sees the change
-    changed_.notify_all();
-}
-
 GatewayBudgetStats GatewayBudget::stats() const {
     std::lock_guard lock(mutex_);
     GatewayBudgetStats s;
@@ -239,26 +183,6 @@ GatewayBudgetStats GatewayBudget::stats() const {
             {name, tenant.weight, tenant.grants, tenant.granted_bytes, tenant.waiting.size()});
     }
     return s;
-}
-
-GatewayBudget::Grant::Grant(Grant&& other) noexcept
-    : budget_(std::exchange(other.budget_, nullptr)),
-      ticket_(std::exchange(other.ticket_, 0)),
-      used_(other.used_) {}
-
-GatewayBudget::Grant& GatewayBudget::Grant::operator=(Grant&& other) noexcept {
-    if (this != &other) {
-        reset();
-        budget_ = std::exchange(other.budget_, nullptr);
-        ticket_ = std::exchange(other.ticket_, 0);
-        used_ = other.used_;
-    }
-    return *this;
-}
-
-void GatewayBudget::Grant::reset() {
-    if (budget_ != nullptr) budget_->finish(ticket_, used_);
-    budget_ = nullptr;
 }
 
 }  // namespace rbdtier

@@ -1,9 +1,11 @@
 // GatewayBudget: the gateway's migration budget, shared by every tiered LUN of the gateway.
 //
 // What it holds: one token bucket of bytes (the gateway's migration bandwidth, one second deep,
-// starting full; engine/token_bucket.h) and a limit on the migrations in flight at once. A LUN's
-// round asks it for one extent of budget before each migration it would start (request): the
-// request names the LUN's tenant, the tenant's bandwidth weight and the order's benefit. A
+// starting full; engine/token_bucket.h) and a limit on the migrations in flight at once. Every
+// order a tiered LUN's round plans waits here as one request of one extent (submitted by the
+// gateway's migration executor, engine/migration_executor.h, which carries out each order when it
+// is granted): the request names the LUN's tenant, the tenant's bandwidth weight and the order's
+// benefit, so the orders of all the gateway's LUNs are ranked together. A
 // granted request has taken its bytes out of the bucket and holds one slot of the concurrency
 // limit until it finishes; a grant not used (the order was refused after all) gives its bytes
 // back.
@@ -21,30 +23,20 @@
 // The request next in line holds the others back while the bucket fills for it (requests are
 // one extent each, so the order of grants is the fair order).
 //
-// Two ways in, one rule:
-//  - submit() / dispatch() / withdraw() / finish(): no waiting, no thread: the caller reads the
-//    injected clock through dispatch(); deterministic (unit tests, simulations).
-//  - acquire(): blocks the calling round until its request is granted (a Grant, which finishes
-//    it when destroyed), or gives up (nullopt) at `deadline_us` on the clock, at once when the
-//    bucket alone could not hold the bytes by then (the rate is not positive, the request is
-//    larger than the bucket is deep, or the tokens come later), or when `interrupted` says so:
-//    it is checked on every wake-up, and wake_all() wakes every waiter (a LUN stopping or
-//    pausing calls it after setting what its predicate reads).
-// Time: microseconds on the injected clock (default: the steady clock). Waits are on a condition
-// variable for the time the clock says is left; with a fake clock, advance it and call
-// wake_all(). Bandwidth and concurrency may change at any time (the next grant follows them; the
-// bucket keeps at most one second of the new rate). Thread-safe: every member may be called from
-// any thread; acquire() must not be called with a Grant of the same caller still held when the
-// limit is one (it would wait for itself until its deadline).
+// No waiting, no thread: submit() / dispatch() / withdraw() / finish(); the caller reads the
+// injected clock through dispatch(), so it is deterministic under a fake clock. What waits for the
+// grants and carries them out is the gateway's migration executor (engine/migration_executor.h),
+// the budget's only dispatcher (two dispatchers would each take grants meant for the other).
+// Time: microseconds on the injected clock (default: the steady clock). Bandwidth and concurrency
+// may change at any time (the next grant follows them; the bucket keeps at most one second of the
+// new rate). Thread-safe: every member may be called from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -110,27 +102,6 @@ public:
     // it does; kNever: none waits, or the rate is not positive).
     std::uint64_t next_grant_us() const;
 
-    // Holds a granted request: finishes it (used, unless unused() was called) when destroyed.
-    class Grant {
-    public:
-        Grant(GatewayBudget& budget, Ticket ticket) : budget_(&budget), ticket_(ticket) {}
-        Grant(Grant&& other) noexcept;
-        Grant& operator=(Grant&& other) noexcept;
-        Grant(const Grant&) = delete;
-        Grant& operator=(const Grant&) = delete;
-        ~Grant() { reset(); }
-        void unused() { used_ = false; }  // the bytes go back when it ends
-        void reset();                     // ends it now
-
-    private:
-        GatewayBudget* budget_ = nullptr;
-        Ticket ticket_ = 0;
-        bool used_ = true;
-    };
-    std::optional<Grant> acquire(const BudgetRequest& request, std::uint64_t deadline_us,
-                                 const std::function<bool()>& interrupted);
-    void wake_all();
-
     GatewayBudgetStats stats() const;
 
 private:
@@ -165,7 +136,6 @@ private:
 
     const Clock clock_;
     mutable std::mutex mutex_;
-    std::condition_variable changed_;  // a grant, a finish, a new rate or limit, wake_all()
     TokenBucket bucket_;
     unsigned max_concurrent_;
     unsigned in_flight_ = 0;

@@ -55,8 +55,14 @@ LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
       options_(options),
       epoch_(std::chrono::steady_clock::now()),
       ring_(options.event_ring),
-      budget_(options.budget ? options.budget
-                             : std::make_shared<GatewayBudget>(options.bandwidth_bytes_per_s, 1)),
+      own_executor_(!options.executor),
+      executor_(options.executor ? options.executor
+                                 : std::make_shared<MigrationExecutor>(
+                                       options.budget ? options.budget
+                                                      : std::make_shared<GatewayBudget>(
+                                                            options.bandwidth_bytes_per_s, 1),
+                                       0)),
+      budget_(executor_->budget()),
       pins_(storage_.extents(), specs_.size(), 0),
       admission_(AdmissionConfig{storage_.extent_bytes(), 0}, capacities(specs_)),
       round_us_(options.round_us) {
@@ -148,14 +154,39 @@ void LunRounds::stop() {
         std::lock_guard lock(registration_mutex_);
         registration = std::exchange(registration_, std::nullopt);
     }
-    budget_->wake_all();  // a round waiting for its budget gives up
     // Waits for the round in progress, which may need registration_mutex_ until it ends.
     if (registration) driver_->remove(*registration);
+    // No round submits any more: what waits leaves the queue, and the move in progress ends.
+    executor_->stop(*this);
 }
 
 void LunRounds::set_paused(bool paused) {
     paused_.store(paused);
-    if (paused) budget_->wake_all();  // a round waiting for its budget gives up
+    if (!paused) return;
+    // What waits leaves the queue; the move in progress ends as it would.
+    std::lock_guard policy_lock(policy_mutex_);
+    withdraw_locked(now_us());
+}
+
+std::vector<MigrationExecutor::Submitted> LunRounds::withdraw_locked(std::uint64_t now) {
+    auto withdrawn = executor_->withdraw(*this);
+    for (const MigrationExecutor::Submitted& w : withdrawn)
+        if (!w.pin) policy_->dropped(w.order, now);
+    return withdrawn;
+}
+
+void LunRounds::waited_for_budget(const std::vector<MigrationOrder>& orders) {
+    if (orders.empty()) return;
+    const MigrationOrder& first = orders.front();
+    RBDTIER_LOG_LIMITED(log::Level::kDebug, storage_.lun_name(),
+                        "extent " << first.extent << " to " << storage_.tier_name(first.to)
+                                  << " waits: the migration budget ("
+                                  << budget_->bandwidth() / (1 << 20)
+                                  << " MiB/s, shared by the gateway's tiered LUNs) did not grant "
+                                     "it within its round; "
+                                  << orders.size() - 1 << " more orders wait with it");
+    std::lock_guard lock(mutex_);
+    stats_.deferred_bandwidth += orders.size();
 }
 
 const char* to_string(RoundOutcome outcome) {
@@ -178,6 +209,16 @@ const char* to_string(RoundOutcome outcome) {
             return "failed";
     }
     return "unknown";
+}
+
+void LunRounds::settle_outcome_locked(std::size_t waited) {
+    if (!outcome_pending_) return;
+    outcome_pending_ = false;
+    stats_.last_round = submitted_.moved > 0     ? RoundOutcome::kMoved
+                        : waited > 0             ? RoundOutcome::kBudget
+                        : submitted_.failed > 0  ? RoundOutcome::kFailed
+                        : submitted_.refused > 0 ? RoundOutcome::kRefused
+                                                 : RoundOutcome::kNothingToMove;
 }
 
 void LunRounds::run_round() {
@@ -203,15 +244,29 @@ void LunRounds::run_round() {
     if (paused_.load()) {
         follow_placement(now);
         std::lock_guard lock(mutex_);
+        outcome_pending_ = false;
         stats_.last_round = RoundOutcome::kPaused;
         return;
     }
     // Asked first: taking the LUN over reloads the map and may reroute extents.
     const bool owner = !options_.may_migrate || options_.may_migrate();
     follow_placement(now);
+    // The last round's orders not started yet are replaced by this round's plan (none if
+    // another gateway owns the LUN): the policy hears them dropped before it plans again.
+    const auto withdrawn = withdraw_locked(now);
+    if (!own_executor_) {
+        std::vector<MigrationOrder> waited;
+        for (const MigrationExecutor::Submitted& w : withdrawn) waited.push_back(w.order);
+        waited_for_budget(waited);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        settle_outcome_locked(withdrawn.size());
+    }
     if (!owner) {
         std::lock_guard lock(mutex_);
         ++stats_.rounds_not_owner;
+        outcome_pending_ = false;
         stats_.last_round = RoundOutcome::kNotOwner;
         return;
     }
@@ -232,114 +287,103 @@ void LunRounds::run_round() {
     std::size_t pin_orders = 0;
     const auto orders = with_pins(std::move(planned), budget_->bandwidth(), pin_orders, overruled);
     for (const MigrationOrder& o : overruled) policy_->dropped(o, now);
-    policy_lock.unlock();
-    {
-        std::lock_guard lock(mutex_);
-        queue_ = orders;
-        queue_done_.assign(orders.size(), false);
-    }
+    // Every order waits in the gateway's queue with the LUN's tenant and weight and its net
+    // benefit (pin orders, an admin's: the highest); the executor carries each out when the budget
+    // grants it (carry_out).
+    // Orders that could never start (not this LUN's, the extent not where they say, pinned
+    // elsewhere) are dropped at once rather than queued; the rest is checked again when it
+    // starts.
     const std::uint64_t bytes = storage_.extent_bytes();
-    auto interrupted = [this] { return paused_.load() || stop_requested_.load(); };
-    std::vector<bool> attempted(orders.size(), false);  // handed to the storage
-    std::size_t moved_now = 0, failed_now = 0, refused_now = 0;
-    bool deferred = false;
-    for (std::size_t i = 0; i < orders.size(); ++i) {
-        // Paused or stopping: the rest of the round waits (it stays in the queue).
-        if (interrupted()) break;
-        // Each order starts once the gateway's budget grants it; what the budget cannot grant
-        // before the next round is due waits for that round's plan. The budget has a clock of
-        // its own: the deadline is the time left in this round.
-        const std::uint64_t elapsed = now_us() - now;
-        const std::uint64_t round = round_us_.load();
-        const std::uint64_t deadline = budget_->now_us() + (round > elapsed ? round - elapsed : 0);
-        // Pin orders (an admin's) go before any policy order of the tenant.
-        const double benefit =
-            i < pin_orders ? std::numeric_limits<double>::max() : orders[i].net_benefit;
-        auto grant = budget_->acquire(BudgetRequest{options_.tenant, weight, benefit, bytes},
-                                      deadline, interrupted);
-        if (!grant) {
-            if (interrupted()) break;
-            RBDTIER_LOG_LIMITED(
-                log::Level::kDebug, storage_.lun_name(),
-                "extent " << orders[i].extent << " to " << storage_.tier_name(orders[i].to)
-                          << " waits: the migration budget (" << budget_->bandwidth() / (1 << 20)
-                          << " MiB/s, shared by the gateway's tiered LUNs) has no room for it "
-                             "before the next round; "
-                          << orders.size() - i - 1 << " more orders wait with it");
-            std::lock_guard lock(mutex_);
-            stats_.deferred_bandwidth += orders.size() - i;
-            deferred = true;
-            break;
-        }
-        const MigrationOrder& order = orders[i];
-        std::unique_lock lock(mutex_);
-        if (order.lun != options_.lun || order.extent >= storage_.extents()) {
-            grant->unused();
-            queue_done_[i] = true;
-            continue;  // not ours
-        }
-        // A pin set since the round began wins over the order.
-        const ExtentPlace place{storage_.tier(order.extent), 0, false};
-        const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
-        if (refusal == Refusal::kInvalid || refusal == Refusal::kStale ||
-            refusal == Refusal::kPinned) {
-            grant->unused();
-            queue_done_[i] = true;
-            continue;
-        }
-        ++stats_.orders;
-        if (refusal != Refusal::kNone) {
-            grant->unused();
-            refused_locked(order, refusal);
-            ++refused_now;
-            continue;
-        }
-        attempted[i] = true;
-        MigrationRecord record;
-        record.reason = order.reason;
-        lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
-        const bool moved = storage_.migrate(order.extent, order.to, record);
-        if (moved) {
-            policy_lock.lock();
-            policy_->migrated(order, now_us());
-            policy_lock.unlock();
-        }
-        lock.lock();
-        queue_done_[i] = true;
-        if (moved) {
-            if (!admission_.completed(order, 0, now_us())) {
-                RBDTIER_LOG_WARNING(storage_.lun_name(),
-                                    "extent " << order.extent << " left "
-                                              << storage_.tier_name(order.from)
-                                              << " but the admission counted nothing there");
-            }
-            ++stats_.moved;
-            ++moved_now;
-            stats_.bytes_moved += record.bytes;
-            --stats_.extents_in_tier[order.from];
-            ++stats_.extents_in_tier[order.to];
-        } else {
-            admission_.abandoned(order, 0);
-            ++stats_.failed;
-            ++failed_now;
-        }
-        history_.push_back(std::move(record));
-        if (history_.size() > options_.history) history_.pop_front();
-    }
     {
         std::lock_guard lock(mutex_);
-        stats_.last_round = moved_now > 0     ? RoundOutcome::kMoved
-                            : paused_.load()  ? RoundOutcome::kPaused
-                            : deferred        ? RoundOutcome::kBudget
-                            : failed_now > 0  ? RoundOutcome::kFailed
-                            : refused_now > 0 ? RoundOutcome::kRefused
-                                              : RoundOutcome::kNothingToMove;
+        submitted_ = {};
+        outcome_pending_ = true;
     }
-    // The policy's orders this round did not hand to the storage (refused, or left for the
-    // budget, a pause or a stop): nothing moved and no budget was spent on them.
-    policy_lock.lock();
-    for (std::size_t i = pin_orders; i < orders.size(); ++i)
-        if (!attempted[i]) policy_->dropped(orders[i], now_us());
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        const bool pin = i < pin_orders;
+        if (!startable(orders[i])) {
+            if (!pin) policy_->dropped(orders[i], now);
+            continue;
+        }
+        const double benefit = pin ? std::numeric_limits<double>::max() : orders[i].net_benefit;
+        executor_->submit(*this, BudgetRequest{options_.tenant, weight, benefit, bytes}, orders[i],
+                          pin);
+    }
+    policy_lock.unlock();
+    // A budget of the LUN's own: what it grants now is carried out in this round.
+    if (own_executor_) {
+        executor_->run_granted();
+        const auto waited = executor_->pending(*this);
+        waited_for_budget(waited);
+        std::lock_guard lock(mutex_);
+        settle_outcome_locked(waited.size());
+    }
+}
+
+bool LunRounds::startable(const MigrationOrder& order) const {
+    if (order.lun != options_.lun || order.extent >= storage_.extents()) return false;
+    const ExtentPlace place{storage_.tier(order.extent), 0, false};
+    std::lock_guard lock(mutex_);
+    const Refusal refusal = admission_.check(order, place, now_us(), &pins_);
+    return refusal != Refusal::kInvalid && refusal != Refusal::kStale &&
+           refusal != Refusal::kPinned;
+}
+
+bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
+    const log::LunScope scope(storage_.lun_name());
+    std::unique_lock lock(mutex_);
+    auto dropped = [&] {
+        lock.unlock();
+        if (pin) return false;
+        std::lock_guard policy_lock(policy_mutex_);
+        policy_->dropped(order, now_us());
+        return false;
+    };
+    // Paused or stopping since it was planned: it does not start.
+    if (paused_.load() || stop_requested_.load()) return dropped();
+    if (order.lun != options_.lun || order.extent >= storage_.extents()) return dropped();
+    // Where the extent is now, and the pins and room now: it may have moved or been pinned
+    // since the round planned it.
+    const ExtentPlace place{storage_.tier(order.extent), 0, false};
+    const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
+    if (refusal == Refusal::kInvalid || refusal == Refusal::kStale || refusal == Refusal::kPinned) {
+        return dropped();
+    }
+    ++stats_.orders;
+    if (refusal != Refusal::kNone) {
+        refused_locked(order, refusal);
+        ++submitted_.refused;
+        return dropped();
+    }
+    MigrationRecord record;
+    record.reason = order.reason;
+    lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
+    const bool moved = storage_.migrate(order.extent, order.to, record);
+    if (moved) {
+        std::lock_guard policy_lock(policy_mutex_);
+        policy_->migrated(order, now_us());
+    }
+    lock.lock();
+    if (moved) {
+        if (!admission_.completed(order, 0, now_us())) {
+            RBDTIER_LOG_WARNING(storage_.lun_name(),
+                                "extent " << order.extent << " left "
+                                          << storage_.tier_name(order.from)
+                                          << " but the admission counted nothing there");
+        }
+        ++stats_.moved;
+        ++submitted_.moved;
+        stats_.bytes_moved += record.bytes;
+        --stats_.extents_in_tier[order.from];
+        ++stats_.extents_in_tier[order.to];
+    } else {
+        admission_.abandoned(order, 0);
+        ++stats_.failed;
+        ++submitted_.failed;
+    }
+    history_.push_back(std::move(record));
+    if (history_.size() > options_.history) history_.pop_front();
+    return true;
 }
 
 std::vector<MigrationOrder> LunRounds::with_pins(std::vector<MigrationOrder> orders,
@@ -393,11 +437,7 @@ std::vector<PinnedRange> LunRounds::pins() const {
 }
 
 std::vector<MigrationOrder> LunRounds::queue() const {
-    std::lock_guard lock(mutex_);
-    std::vector<MigrationOrder> out;
-    for (std::size_t i = 0; i < queue_.size(); ++i)
-        if (!queue_done_[i]) out.push_back(queue_[i]);
-    return out;
+    return executor_->pending(*this);
 }
 
 void LunRounds::inspect(

@@ -5,27 +5,31 @@
 // The I/O path reports every completed command with record() (any thread, lock-free: a bounded
 // ring; a full ring drops the event and counts it). Rounds run, once start()ed, every round_us on
 // a worker of a RoundDriver (engine/round_driver.h: by default the process's, a fixed pool of
-// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs):
-// a round hands the recorded events to the policy in order, asks it for migrations
-// (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins), and carries the orders
-// out one after another with LunStorage::migrate. Whether each order may start is decided by
-// engine/admission.h at the moment it would start (stale or invalid orders, pins, a tier's capacity
-// of extents away from home, a full pool, the tenant's quota), the same rule the replay simulator
-// applies. Each order asks the gateway's migration budget (engine/gateway_budget.h, shared by every
-// tiered LUN of the gateway: one token bucket one second deep and a limit on migrations at once)
-// for one extent, stating the LUN's tenant, the tenant's bandwidth weight and the order's net
-// benefit (pin orders: the highest), and starts when it is granted; what the budget cannot grant
-// before the next round is due is left to that round's plan (the executor model of
-// engine/migration_channel.h, which replays use). The policy hears of each completed move
-// (migrated()) and, at the end of the round, of each of its orders not handed to the storage
-// (dropped(): refused, overruled by a pin, or left for the budget, a pause or a stop), as a replay
-// tells it; every attempt is kept in the migration history. Tier ids are the storage's (0 = home).
-// Times are microseconds on the steady clock since the LunRounds was made (now_us()). stop() (or
-// the destructor) ends the rounds: a round in progress stops after its migration in progress, and
-// stop() returns once it ended (so the LUN's storage may go then); set_paused(true) stops a round
-// after its migration in progress too. A round holds its worker while it migrates and while it
-// waits for its budget (never past the next round's due time; a stop or a pause wakes it): with
-// more such rounds than workers, the others' rounds start late.
+// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs).
+// A round hands the recorded events to the policy in order, withdraws the last round's orders not
+// started yet (the policy hears them dropped), asks the policy for migrations
+// (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins) and submits every
+// order to the migration executor (engine/migration_executor.h): the gateway's, shared by every
+// tiered LUN. There each order waits in the gateway's migration budget (engine/gateway_budget.h:
+// one token bucket one second deep and a limit on migrations at once) with the LUN's tenant, the
+// tenant's bandwidth weight and the order's net benefit (pin orders: the highest), so the budget
+// ranks the orders of all the gateway's LUNs together: weighted fair share between tenants,
+// highest benefit first within a tenant. The round does not wait for them. When the budget grants
+// an order, one of the executor's workers has this LUN carry it out (a LUN moves one extent at a
+// time): whether it may start is decided by engine/admission.h at that moment (stale or invalid
+// orders, pins, a tier's capacity of extents away from home, a full pool, the tenant's quota), the
+// same rule the replay simulator applies; then LunStorage::migrate. Without a gateway executor
+// (options.executor null) the LUN has one of its own without workers, and each round carries out
+// what its budget grants at the round's end (the rest waits for the next round's plan). The
+// policy hears of each completed move (migrated()) and of each of its orders not handed to the
+// storage (dropped(): refused when it would start, overruled by a pin, or withdrawn unstarted by
+// the next round, a pause or a stop); every attempt is kept in the migration history. Tier ids
+// are the storage's (0 = home). Times are microseconds on the steady clock since the LunRounds
+// was made (now_us()). stop() (or the destructor) ends the rounds: it waits for a round in
+// progress, withdraws the LUN's orders from the executor and waits for its migration in progress;
+// once it returns nothing of the LUN runs (so the LUN's storage may go then). set_paused(true)
+// withdraws the orders not started; a migration in progress ends as it would, and an order
+// granted at the same moment sees the pause and does not start.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -65,6 +69,7 @@
 #include "engine/event_ring.h"
 #include "engine/gateway_budget.h"
 #include "engine/lun_storage.h"
+#include "engine/migration_executor.h"
 #include "engine/migration_record.h"
 #include "engine/placement_policy.h"
 #include "engine/resource_sample.h"
@@ -76,8 +81,12 @@ namespace rbdtier {
 struct LunRoundsOptions {
     LunId lun = 0;  // the LUN's id for the policy: 24 bits (engine/extent_key.h)
     std::uint64_t round_us = 1'000'000;
-    // The migration budget the LUN draws from: the gateway's, shared with its other LUNs (null:
-    // one of the LUN's own, of bandwidth_bytes_per_s, one migration at a time).
+    // What carries the LUN's orders out: the gateway's executor, shared with its other LUNs, and
+    // its budget (null: one of the LUN's own, without workers, over `budget`: each round carries
+    // out what that budget grants at its end).
+    std::shared_ptr<MigrationExecutor> executor;
+    // With no executor: the budget the LUN's own executor draws from (null: one of the LUN's own,
+    // of bandwidth_bytes_per_s, one migration at a time).
     std::shared_ptr<GatewayBudget> budget;
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
     std::string tenant;  // the LUN's tenant in the budget ("": none)
@@ -99,6 +108,8 @@ struct LunRoundsOptions {
 inline constexpr double kDefaultPoolFullRatio = 0.85;
 
 // What the LUN's last round did about moving extents: it moved some, or why it moved none.
+// Paused and not-owner rounds say so at once; a round that submitted orders is settled when the
+// next round begins (with a budget of the LUN's own: at its end), from what its orders did.
 enum class RoundOutcome : std::uint8_t {
     kNoRound,        // no round has run yet
     kMoved,          // at least one extent moved
@@ -120,7 +131,7 @@ struct LunRoundsStats {
     std::uint64_t moved = 0;
     std::uint64_t failed = 0;
     std::uint64_t refused_capacity = 0;
-    std::uint64_t deferred_bandwidth = 0;
+    std::uint64_t deferred_bandwidth = 0;  // orders not granted within the round that planned them
     std::uint64_t rounds_not_owner = 0;  // rounds that moved nothing: another gateway owns the LUN
     RoundOutcome last_round = RoundOutcome::kNoRound;
     std::uint64_t refused_pool_full = 0;     // orders into a full pool
@@ -131,19 +142,20 @@ struct LunRoundsStats {
     std::vector<std::uint64_t> extents_in_tier;  // per tier id
 };
 
-class LunRounds {
+class LunRounds : private MigrationExecutor::Client {
 public:
     // specs[i] describes the storage's tier i (specs[i].id must be i). The storage must outlive
     // the LunRounds.
     LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
               std::unique_ptr<PlacementPolicy> policy, LunRoundsOptions options);
-    ~LunRounds();
+    virtual ~LunRounds();
     LunRounds(const LunRounds&) = delete;
     LunRounds& operator=(const LunRounds&) = delete;
 
     void start();
     void stop();
-    // Paused: a round waiting for its budget gives up, one migrating stops after that move.
+    // Paused: the orders not started are withdrawn (see the top of this file); rounds still read
+    // the events and follow the placement, and plan nothing.
     void set_paused(bool paused);
     // The budget the LUN draws from, and its bandwidth (bytes/s).
     const std::shared_ptr<GatewayBudget>& budget() const { return budget_; }
@@ -195,8 +207,8 @@ public:
     void set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version = std::nullopt);
     bool home_pinned() const;
     std::uint64_t home_pin_version() const;
-    // The orders of the last round that are not carried out yet (the migration queue), best
-    // first.
+    // The orders of the last round that are not carried out yet (the migration queue: waiting
+    // for the budget or in progress), as submitted: pins first, then the policy's order.
     std::vector<MigrationOrder> queue() const;
     // From the next round on, plans with `policy` (what the old one learned is dropped) every
     // `round_us`: the LUN's policy or horizon changed while it is open. Any thread, but not from a
@@ -227,6 +239,21 @@ private:
     // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
     // quota. Under mutex_.
     void refused_locked(const MigrationOrder& order, Refusal refusal);
+    // Carries out one order the budget granted (an executor's worker, or the round with an
+    // executor of its own): re-checks it, migrates, counts; true if it used the grant.
+    bool carry_out(const MigrationOrder& order, bool pin) override;
+    // Withdraws the orders not started from the executor and tells the policy they were dropped.
+    // With policy_mutex_ held.
+    std::vector<MigrationExecutor::Submitted> withdraw_locked(std::uint64_t now);
+    // Whether the order could start now, its room aside: the LUN's, the extent where it says,
+    // not pinned elsewhere.
+    bool startable(const MigrationOrder& order) const;
+    // Sets stats_.last_round from what the last planned round's orders did (`waited`: how many
+    // of them the budget never granted), once; mutex_ held.
+    void settle_outcome_locked(std::size_t waited);
+    // Counts (deferred_bandwidth) and logs the orders the budget did not grant within the round
+    // that planned them.
+    void waited_for_budget(const std::vector<MigrationOrder>& orders);
 
     LunStorage& storage_;
     std::vector<TierSpec> specs_;
@@ -240,14 +267,19 @@ private:
     std::atomic<bool> stop_requested_{false};  // stop() called: the round ends early
 
     // Round state: touched by the rounds only (one at a time), except under mutex_ for readers.
-    const std::shared_ptr<GatewayBudget> budget_;
+    const bool own_executor_;  // options_.executor was null
+    const std::shared_ptr<MigrationExecutor> executor_;
+    const std::shared_ptr<GatewayBudget> budget_;  // executor_'s
     mutable std::mutex mutex_;
     LunRoundsStats stats_;
+    // What the orders of the last round that submitted any did, until it is settled.
+    struct {
+        std::size_t moved = 0, failed = 0, refused = 0;
+    } submitted_;
+    bool outcome_pending_ = false;
     std::deque<MigrationRecord> history_;
-    PinTable pins_;                      // under mutex_
-    Admission admission_;                // under mutex_
-    std::vector<MigrationOrder> queue_;  // under mutex_
-    std::vector<bool> queue_done_;       // queue_[i] carried out (moved or failed)
+    PinTable pins_;        // under mutex_
+    Admission admission_;  // under mutex_
     // Held by a round while it uses the policy, and by inspect().
     mutable std::mutex policy_mutex_;
 

@@ -4,9 +4,11 @@
 // A round is a function registered with add(): it returns how many microseconds after it ended
 // it wants to run again. Rounds run in the order they are due, each on one worker at a time
 // (never two runs of one registration at once); a registration's first round is due at once.
-// With more rounds due than workers, the later ones wait for a worker: a round that blocks (a
-// migration, waiting for its bandwidth budget) holds its worker for that long, so the pool is
-// sized for the rounds that may block at once, the same for any number of LUNs.
+// With more rounds due than workers, the later ones wait for a worker: a round that blocks holds
+// its worker for that long (a tiered LUN's round plans and submits its migrations to the
+// gateway's executor, engine/migration_executor.h, and blocks only when it has an executor of its
+// own), so the pool is sized for the rounds that may block at once, the same for any number of
+// LUNs.
 //
 // remove() ends a registration: when it returns, its round is not running and never runs again,
 // so whatever the round uses may be destroyed. It waits for a round in progress: a round must
@@ -44,7 +46,8 @@ public:
     // Runs one round; returns the microseconds until the next one is due.
     using Round = std::function<std::uint64_t()>;
 
-    // Rounds that may block at once in the process's driver (migrations are synchronous).
+    // Rounds that may block at once in the process's driver; also the gateway's migrations at
+    // once (handler/gateway.h).
     static constexpr std::size_t kSharedWorkers = 4;
 
     // `workers` threads (at least one), started at once.

@@ -53,7 +53,8 @@ Gateway::Gateway(GatewayConfig config, std::string config_path)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
       budget_(std::make_shared<GatewayBudget>(config_.migration_bandwidth_mib_s * (1 << 20),
-                                              kMaxConcurrentMigrations)) {}
+                                              kMaxConcurrentMigrations)),
+      executor_(std::make_shared<MigrationExecutor>(budget_, kMaxConcurrentMigrations)) {}
 
 Gateway::~Gateway() {
     scrubs_.cancel_all();
@@ -391,6 +392,7 @@ ConfigOutcome Gateway::reload() {
 void Gateway::apply_migration_bandwidth() {
     // Logged by whoever changed it: the reload, the LUNs that read the cluster's settings.
     budget_->set_bandwidth(config_in_effect().migration_bandwidth_mib_s * (1 << 20));
+    executor_->wake();
 }
 
 Gateway::Registration& Gateway::Registration::operator=(Registration&& other) noexcept {

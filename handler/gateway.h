@@ -7,17 +7,17 @@
 // finish) and are looked up by name. The pointers in a GatewayLun are owned by the LUN and stay
 // valid while it is registered. reload() re-reads the config file: a bad file is refused with
 // its line and reason and the last good config stays in force. The gateway's migration budget
-// (migration_budget(), engine/gateway_budget.h) is one for all its tiered LUNs: they open with it
-// and draw from it, the busy ones taking what the idle ones leave, tenants by their bandwidth
-// weights; its bandwidth follows the config on reload and when the cluster-wide settings
-// (handler/shared_settings.h, as the LUNs read them from RADOS: set_cluster_settings) change;
-// the cluster's values beat the file's (config_in_effect()). The other tiering settings reach a
-// LUN when it opens, and while it is open
-// through its own re-reads, which take the cluster object from the gateway's copy
-// (cluster_settings_object()). The services (admin
-// socket, metrics endpoint, the cluster's service map) are independent: one that cannot start does
-// not keep the others from running, nor the LUNs from serving. health() judges what the gateway
-// knows of its LUNs (gateway_health.h). Scrubs run as jobs of their own (scrubs(),
+// (migration_budget(), engine/gateway_budget.h) is one for all its tiered LUNs: they open with its
+// executor (migration_executor(), engine/migration_executor.h), which carries out the orders of
+// every LUN in the order the budget ranks them together, the busy ones taking what the idle ones
+// leave, tenants by their bandwidth weights; its bandwidth follows the config on reload and when
+// the cluster-wide settings (handler/shared_settings.h, as the LUNs read them from RADOS:
+// set_cluster_settings) change; the cluster's values beat the file's (config_in_effect()). The
+// other tiering settings reach a LUN when it opens, and while it is open through its own re-reads,
+// which take the cluster object from the gateway's copy (cluster_settings_object()). The services
+// (admin socket, metrics endpoint, the cluster's service map) are independent: one that cannot
+// start does not keep the others from running, nor the LUNs from serving. health() judges what the
+// gateway knows of its LUNs (gateway_health.h). Scrubs run as jobs of their own (scrubs(),
 // handler/scrub_jobs.h), never on the admin socket's thread nor under the LUN list's lock; a
 // LUN's scrub is cancelled and joined when the LUN unregisters (before it closes) and every
 // scrub when the gateway goes. Thread-safe.
@@ -43,6 +43,7 @@
 #include "ceph/settings_store.h"
 #include "ceph/tier_images.h"
 #include "engine/gateway_budget.h"
+#include "engine/migration_executor.h"
 #include "engine/round_driver.h"
 #include "handler/admin_socket.h"
 #include "handler/gateway_config.h"
@@ -122,11 +123,13 @@ public:
     // The cluster object's entries as a LUN last read them; a change of the bandwidth applies
     // to the budget at once.
     void set_cluster_settings(const std::map<std::string, std::string>& cluster);
-    // The migration budget every tiered LUN of the gateway draws from (Lun::open takes it).
-    // Shared: a LUN may keep it after the gateway is gone.
+    // The migration budget every tiered LUN of the gateway draws from.
     std::shared_ptr<GatewayBudget> migration_budget() const { return budget_; }
-    // Migrations in flight at once in the gateway: as many as the rounds that may migrate at
-    // once (engine/round_driver.h).
+    // What carries out the migrations of every tiered LUN of the gateway, ranked together by the
+    // budget (Lun::open takes it). Shared: a LUN may keep it after the gateway is gone.
+    std::shared_ptr<MigrationExecutor> migration_executor() const { return executor_; }
+    // Migrations in flight at once in the gateway: the executor's workers (ceph/copy_buffers.h
+    // keeps as many copy buffers).
     static constexpr unsigned kMaxConcurrentMigrations = RoundDriver::kSharedWorkers;
     const std::string& config_path() const { return config_path_; }
     // Re-reads config_path(); on failure the current config is kept and the outcome says why.
@@ -234,6 +237,7 @@ private:
     const std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object_ =
         std::make_shared<ceph::SharedObjectSettings>(kSharedSettingsPeriod);
     const std::shared_ptr<GatewayBudget> budget_;
+    const std::shared_ptr<MigrationExecutor> executor_;  // over budget_
     bool paused_ = false;
     std::function<void(const std::string&)> service_log_;
     std::unique_ptr<AdminSocket> admin_;

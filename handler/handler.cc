@@ -119,8 +119,8 @@ public:
     GatewayConfig config_for_open();
     // The gateway's copy of the cluster settings object, which every LUN reads through.
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object();
-    // The gateway's migration budget, which every tiered LUN draws from.
-    std::shared_ptr<GatewayBudget> migration_budget();
+    // The gateway's migration executor, which carries out every tiered LUN's migrations.
+    std::shared_ptr<MigrationExecutor> migration_executor();
     // At each open: starts the services once, and registers the LUN.
     Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
@@ -177,10 +177,10 @@ std::shared_ptr<ceph::SharedObjectSettings> GatewayHost::cluster_settings_object
     return gateway_->cluster_settings_object();
 }
 
-std::shared_ptr<GatewayBudget> GatewayHost::migration_budget() {
+std::shared_ptr<MigrationExecutor> GatewayHost::migration_executor() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
-    return gateway_->migration_budget();
+    return gateway_->migration_executor();
 }
 
 void GatewayHost::load() {
@@ -378,7 +378,7 @@ int open_impl(tcmu_device* dev) {
     const TcmuHost host = host_functions();
     auto lun =
         Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
-                  gateway_host().cluster_settings_object(), gateway_host().migration_budget());
+                  gateway_host().cluster_settings_object(), gateway_host().migration_executor());
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

@@ -115,7 +115,7 @@ ceph::Status take_image_tiers(LunConfig& config,
 ceph::Result<std::unique_ptr<Lun>> Lun::open(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
     const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
-    std::shared_ptr<GatewayBudget> budget) {
+    std::shared_ptr<MigrationExecutor> executor) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -156,7 +156,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
     lun->base_config_ = opened;
     lun->base_gateway_ = gateway;
     lun->cluster_object_ = std::move(cluster_object);
-    lun->budget_ = std::move(budget);
+    lun->executor_ = std::move(executor);
     lun->shared_ = apply_shared_settings(opened, gateway, {}, {});
     if (!opened.tiers.empty()) {
         // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.

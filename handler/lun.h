@@ -44,7 +44,7 @@
 #include "ceph/settings_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
-#include "engine/gateway_budget.h"
+#include "engine/migration_executor.h"
 #include "engine/policy/tier_model.h"
 #include "handler/free_list.h"
 #include "handler/initiator_attribution.h"
@@ -105,14 +105,15 @@ public:
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
     // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
     // through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read per
-    // period and pool for all of them), else by the LUN itself. A tiered LUN's migrations draw
-    // from `budget` when given (the gateway's, shared by its tiered LUNs), else from a budget of
-    // its own of the gateway config's bandwidth.
+    // period and pool for all of them), else by the LUN itself. A tiered LUN's migrations are
+    // carried out through `executor` when given (the gateway's, shared by its tiered LUNs, which
+    // ranks them with theirs), else through one of its own over a budget of the gateway config's
+    // bandwidth.
     static ceph::Result<std::unique_ptr<Lun>> open(
         const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
         const GatewayConfig& gateway = {},
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr,
-        std::shared_ptr<GatewayBudget> budget = nullptr);
+        std::shared_ptr<MigrationExecutor> executor = nullptr);
     ~Lun();
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;
@@ -319,7 +320,7 @@ private:
     std::string read_problem_;                         // the last failed read, "" if none
     std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object_;  // null: read it ourselves
-    std::shared_ptr<GatewayBudget> budget_;  // the gateway's migration budget (null: its own)
+    std::shared_ptr<MigrationExecutor> executor_;                 // the gateway's (null: its own)
     // Calls follow_shared_settings; stopped first in ~Lun (it uses the tiering and the image).
     std::unique_ptr<ceph::SettingsWatch> settings_watch_;
 };

@@ -133,7 +133,7 @@ ceph::Status Lun::enable_tiering() {
     LunRoundsOptions options;
     options.lun = policy_lun();
     options.round_us = policy_config.round_us;
-    options.budget = budget_;
+    options.executor = executor_;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.tenant = config_.tenant;
     options.may_migrate = [this] {

@@ -85,12 +85,12 @@ protected:
     }
 
     // tiering_: the built-in `policy` on the LUN, over live_tier_config(3)'s tiers, drawing from
-    // the gateway's migration budget.
+    // the gateway's migration executor and budget.
     void start_tiering(const std::string& policy) {
         const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
         LunRoundsOptions options;
         options.round_us = rc.round_us;
-        options.budget = gateway_->migration_budget();
+        options.executor = gateway_->migration_executor();
         tiering_ = std::make_unique<ceph::LunTiering>(
             lun_->images(), lun_->gate(), lun_->migrator(), tier_specs(rc),
             builtin_policy_registry().create(policy, {rc, {}}), options);

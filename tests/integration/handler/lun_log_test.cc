@@ -218,9 +218,9 @@ TEST(LunLog, AdminCommandsThatChangeTheLunAreLoggedOnce) {
     const std::string name = "hdd-a/" + image.name();
     const std::string conf = ::testing::TempDir() + "/" + image.name() + ".conf";
     Gateway gateway({}, conf);
-    // Opened as the handler opens it: drawing from the gateway's migration budget.
+    // Opened as the handler opens it: its migrations carried out by the gateway's executor.
     auto opened = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host(), {}, nullptr,
-                            gateway.migration_budget());
+                            gateway.migration_executor());
     ASSERT_TRUE(opened.is_ok()) << opened.status().message();
     Lun& lun = **opened;
     ASSERT_EQ(lun.lock(1), TCMU_STS_OK);

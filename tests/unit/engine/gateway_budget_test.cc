@@ -1,8 +1,7 @@
 // GatewayBudget on a fake clock: weighted fair share between saturated tenants, everything to a
-// tenant alone, best benefit first within a tenant, the concurrency limit, a waiter woken by a
-// stop and never kept past its deadline, and randomized arrivals (seed printed; RBDTIER_SEED
-// replays one) checked against the invariants: never more than the bucket allows, never more in
-// flight than the limit, never idle while a request could be served.
+// tenant alone, best benefit first within a tenant, the concurrency limit, and randomized arrivals
+// (seed printed; RBDTIER_SEED replays one) checked against the invariants: never more than the
+// bucket allows, never more in flight than the limit, never idle while a request could be served.
 #include "engine/gateway_budget.h"
 
 #include <gtest/gtest.h>
@@ -137,69 +136,6 @@ TEST(GatewayBudget, TheConcurrencyLimitHoldsAndUnusedBytesComeBack) {
     EXPECT_EQ(budget.dispatch().size(), 2u) << "the last two";
     budget.withdraw(tickets[4]);  // granted: it ends unused
     EXPECT_EQ(budget.stats().in_flight, 2u);
-}
-
-TEST(GatewayBudget, AStopWakesAWaiterAndNoneWaitsPastItsDeadline) {
-    FakeClock clock;
-    GatewayBudget budget(1.0 * kExtent, 16, clock.clock());
-    std::atomic<bool> stopped{false};
-    auto interrupted = [&] { return stopped.load(); };
-    auto held = budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted);
-    ASSERT_TRUE(held.has_value()) << "the full bucket's extent";
-    // The next extent is 1 s away on a clock that does not move: the waiter waits for the stop.
-    auto waiter = std::async(std::launch::async, [&] {
-        return budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted).has_value();
-    });
-    EXPECT_EQ(waiter.wait_for(200ms), std::future_status::timeout) << "it waits";
-    stopped.store(true);
-    budget.wake_all();
-    ASSERT_EQ(waiter.wait_for(30s), std::future_status::ready) << "the stop did not wake it";
-    EXPECT_FALSE(waiter.get());
-    EXPECT_EQ(budget.stats().waiting, 0u);
-    stopped.store(false);
-
-    // Waiting for a slot (the only one is held), its deadline ends the wait.
-    GatewayBudget one_slot(10.0 * kExtent, 1, clock.clock());
-    auto slot = one_slot.acquire(request("gold", 1), clock.now + 10'000'000, interrupted);
-    ASSERT_TRUE(slot.has_value());
-    auto blocked = std::async(std::launch::async, [&] {
-        return one_slot.acquire(request("silver", 1), clock.now + 500'000, interrupted).has_value();
-    });
-    EXPECT_EQ(blocked.wait_for(100ms), std::future_status::timeout);
-    clock.now += 600'000;  // past the deadline
-    one_slot.wake_all();
-    ASSERT_EQ(blocked.wait_for(30s), std::future_status::ready);
-    EXPECT_FALSE(blocked.get());
-    EXPECT_EQ(one_slot.stats().waiting, 0u);
-    slot.reset();
-
-    // Tokens that cannot come by the deadline: it gives up at once, nothing waits.
-    EXPECT_FALSE(budget.acquire(request("gold", 1), clock.now + 1, interrupted).has_value());
-    EXPECT_FALSE(
-        budget
-            .acquire(BudgetRequest{"gold", 1, 0, 2 * kExtent}, clock.now + 10'000'000, interrupted)
-            .has_value())
-        << "larger than the bucket is deep";
-    budget.set_bandwidth(0);
-    EXPECT_FALSE(budget.acquire(request("gold", 1), clock.now + 10'000'000, interrupted));
-    // A grant held ends when it goes: the slot is free.
-    held.reset();
-    EXPECT_EQ(budget.stats().in_flight, 0u);
-}
-
-TEST(GatewayBudget, AWaiterIsGrantedWhenTheTokensCome) {
-    FakeClock clock;
-    GatewayBudget budget(1.0 * kExtent, 16, clock.clock());
-    auto never = [] { return false; };
-    ASSERT_TRUE(budget.acquire(request("gold", 1), clock.now + 10'000'000, never));
-    auto waiter = std::async(std::launch::async, [&] {
-        return budget.acquire(request("silver", 1), clock.now + 10'000'000, never).has_value();
-    });
-    EXPECT_EQ(waiter.wait_for(100ms), std::future_status::timeout);
-    clock.now += 1'000'000;
-    budget.wake_all();
-    ASSERT_EQ(waiter.wait_for(30s), std::future_status::ready);
-    EXPECT_TRUE(waiter.get());
 }
 
 TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {

@@ -10,10 +10,21 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -35,6 +46,7 @@ public:
     TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
     std::uint64_t placement_epoch() const override { return epoch_; }
     bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override {
+        if (on_migrate) on_migrate(extent);
         migrations.push_back(extent);
         record.extent = extent;
         record.from = names_.at(placement_.at(extent));
@@ -67,6 +79,7 @@ public:
     std::vector<ExtentIndex> fail;        // extents whose migration fails
     std::optional<ResourceReading> reading;
     int samples = 0;
+    std::function<void(ExtentIndex)> on_migrate;  // called first in migrate(), if set
 
 private:
     std::string name_ = "pool/lun";
@@ -97,6 +110,7 @@ public:
     std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
         return orders_;
     }
+    double benefit() const { return orders_.empty() ? 0 : orders_.front().net_benefit; }
     void dropped(const MigrationOrder& order, std::uint64_t) override {
         dropped_extents->push_back(order.extent);
     }
@@ -301,6 +315,178 @@ TEST(LunRounds, AStorageThatSamplesNothingCountsNoSample) {
     EXPECT_EQ(r.storage.samples, 2);
     EXPECT_EQ(r.rounds->stats().resource_samples, 0u);
     EXPECT_FALSE(r.rounds->resources());
+}
+
+// A clock the test moves (microseconds).
+struct FakeClock {
+    std::atomic<std::uint64_t> now{1'000'000};
+    GatewayBudget::Clock clock() {
+        return [this] { return now.load(); };
+    }
+};
+
+MigrationOrder move(LunId lun, ExtentIndex extent, TierId to, double benefit) {
+    MigrationOrder o = move(extent, 0, to);
+    o.lun = lun;
+    o.net_benefit = benefit;
+    return o;
+}
+
+// Many LUNs on one gateway: one executor (no workers: the test runs what the budget grants) over
+// one budget on a fake clock.
+struct GatewayRig {
+    GatewayRig(double extents_per_s, unsigned max_concurrent, std::size_t workers = 0)
+        : budget(std::make_shared<GatewayBudget>(extents_per_s * kExtent, max_concurrent,
+                                                 workers == 0 ? clock.clock() : nullptr)),
+          executor(std::make_shared<MigrationExecutor>(budget, workers)) {}
+    // A LUN of `extents` extents, in `tenant`, planning `orders` every round.
+    Rounds& add(std::uint64_t extents, std::vector<MigrationOrder> orders,
+                const std::string& tenant = "t") {
+        LunRoundsOptions options;
+        options.lun = static_cast<LunId>(luns.size());
+        options.executor = executor;
+        options.tenant = tenant;
+        for (MigrationOrder& o : orders) o.lun = options.lun;
+        luns.push_back(std::make_unique<Rounds>(extents, std::move(orders), 0, options));
+        return *luns.back();
+    }
+    FakeClock clock;
+    std::shared_ptr<GatewayBudget> budget;
+    std::shared_ptr<MigrationExecutor> executor;
+    std::vector<std::unique_ptr<Rounds>> luns;  // destroyed before the executor
+    ~GatewayRig() { luns.clear(); }
+};
+
+// 100 LUNs, each offering one order of a distinct benefit (in shuffled order: seed printed), and a
+// budget of 5 extents now: the 5 granted and moved are the 5 best of the gateway, whichever LUN
+// planned first; a second later the next 5 best.
+TEST(LunRounds, TheBudgetGoesToTheGatewaysBestMovesAcrossLuns) {
+    const unsigned seed = std::random_device{}();
+    std::printf("seed %u\n", seed);
+    std::vector<double> benefits(100);
+    for (std::size_t i = 0; i < benefits.size(); ++i) benefits[i] = static_cast<double>(i + 1);
+    std::shuffle(benefits.begin(), benefits.end(), std::mt19937(seed));
+    GatewayRig g(/*extents_per_s=*/5, /*max_concurrent=*/5);
+    for (const double b : benefits) g.add(1, {move(0, 0, 1, b)});
+    for (auto& lun : g.luns) lun->rounds->run_round();
+    auto moved = [&g] {
+        std::multiset<double> out;
+        for (std::size_t i = 0; i < g.luns.size(); ++i)
+            if (g.luns[i]->storage.tier(0) == 1) out.insert(g.luns[i]->policy->benefit());
+        return out;
+    };
+    EXPECT_EQ(g.executor->run_granted(), 5u);
+    EXPECT_EQ(moved(), (std::multiset<double>{96, 97, 98, 99, 100}));
+    g.clock.now += 1'000'000;  // five more extents of budget
+    EXPECT_EQ(g.executor->run_granted(), 5u);
+    EXPECT_EQ(moved(), (std::multiset<double>{91, 92, 93, 94, 95, 96, 97, 98, 99, 100}));
+    // The rest waits in the queue, each LUN's order in its own queue().
+    EXPECT_EQ(g.budget->stats().waiting, 90u);
+    std::size_t queued = 0;
+    for (auto& lun : g.luns) queued += lun->rounds->queue().size();
+    EXPECT_EQ(queued, 90u);
+}
+
+// Tenants of equal weight share the budget equally, however many LUNs each has: a tenant with 10
+// busy LUNs gets one share, not ten, against a tenant with one.
+TEST(LunRounds, TenantsShareTheBudgetAcrossTheirLuns) {
+    GatewayRig g(/*extents_per_s=*/2, /*max_concurrent=*/16);
+    for (int l = 0; l < 10; ++l) {
+        std::vector<MigrationOrder> orders;
+        for (ExtentIndex e = 0; e < 20; ++e) orders.push_back(move(0, e, 1, 100.0 - l));
+        g.add(20, orders, "big");
+    }
+    std::vector<MigrationOrder> orders;
+    for (ExtentIndex e = 0; e < 20; ++e) orders.push_back(move(0, e, 1, 1));
+    Rounds& small = g.add(20, orders, "small");
+    for (auto& lun : g.luns) lun->rounds->run_round();
+    for (int step = 0; step < 100; ++step) {  // 10 s of fake time
+        g.clock.now += 100'000;
+        g.executor->run_granted();
+    }
+    std::uint64_t big = 0;
+    for (std::size_t i = 0; i + 1 < g.luns.size(); ++i) big += g.luns[i]->rounds->stats().moved;
+    const std::uint64_t mine = small.rounds->stats().moved;
+    EXPECT_EQ(big + mine, g.budget->stats().grants);
+    EXPECT_GE(big + mine, 20u) << "the budget: 2 extents now and 2 a second for 10 s";
+    EXPECT_LE(big > mine ? big - mine : mine - big, 1u) << "big " << big << ", small " << mine;
+    // Within the big tenant the best LUN (benefit 100) went first.
+    EXPECT_EQ(g.luns[0]->rounds->stats().moved, big);
+}
+
+// A LUN's next round withdraws its orders not started (the policy hears them dropped) and
+// submits its new plan; a pause withdraws them too and nothing of the LUN starts while paused.
+TEST(LunRounds, TheNextRoundAndAPauseWithdrawTheOrdersNotStarted) {
+    GatewayRig g(/*extents_per_s=*/1, /*max_concurrent=*/4);
+    Rounds& a = g.add(4, {move(0, 0, 1, 5), move(0, 1, 1, 4), move(0, 2, 1, 3)});
+    Rounds& b = g.add(4, {move(0, 0, 1, 1)});
+    a.rounds->run_round();
+    b.rounds->run_round();
+    EXPECT_EQ(g.executor->run_granted(), 1u);
+    EXPECT_EQ(a.storage.migrations, (std::vector<ExtentIndex>{0}));
+    EXPECT_EQ(a.rounds->queue().size(), 2u);
+    a.rounds->run_round();  // the same plan: extent 0 is where it goes (dropped), 1 and 2 queued
+    EXPECT_EQ(*a.policy->dropped_extents, (std::vector<ExtentIndex>{1, 2, 0}));
+    EXPECT_EQ(g.budget->stats().waiting, 3u) << "a's 1 and 2 (once), b's 0";
+    a.rounds->set_paused(true);
+    EXPECT_TRUE(a.rounds->queue().empty());
+    EXPECT_EQ(g.budget->stats().waiting, 1u);
+    g.clock.now += 10'000'000;
+    g.executor->run_granted();
+    a.rounds->run_round();  // paused: plans nothing
+    g.executor->run_granted();
+    EXPECT_EQ(a.storage.migrations, (std::vector<ExtentIndex>{0})) << "moved while paused";
+    EXPECT_EQ(b.storage.migrations, (std::vector<ExtentIndex>{0}));
+}
+
+// stop() of a LUN with a migration in progress on the executor's worker and more orders queued:
+// it returns only after that migration ended, its queued orders are gone from the budget, and
+// no migration of the LUN starts afterwards.
+TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/4, /*workers=*/2);
+    std::mutex m;
+    std::condition_variable cv;
+    bool entered = false;
+    bool release = false;
+    std::atomic<bool> stopped{false};
+    std::atomic<int> after_stop{0};
+    Rounds& a = g.add(4, {move(0, 0, 1, 5), move(0, 1, 1, 4), move(0, 2, 1, 3)});
+    a.storage.on_migrate = [&](ExtentIndex) {
+        if (stopped.load()) ++after_stop;
+        std::unique_lock lock(m);
+        entered = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+    };
+    a.rounds->run_round();
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return entered; }))
+            << "no migration started";
+    }
+    auto stopping = std::async(std::launch::async, [&] {
+        a.rounds->stop();
+        stopped.store(true);
+    });
+    // stop() withdraws the queued orders (granted or not) first: the queue keeps only the one in
+    // progress, which holds the budget's only slot in use.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (a.rounds->queue().size() != 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    EXPECT_EQ(a.rounds->queue().size(), 1u);
+    EXPECT_EQ(g.budget->stats().in_flight, 1u);
+    EXPECT_FALSE(stopped.load()) << "stop() returned while the LUN was migrating";
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    stopping.get();
+    const auto s = g.budget->stats();
+    EXPECT_EQ(s.in_flight, 0u);
+    EXPECT_EQ(s.waiting, 0u) << "an order of the stopped LUN could still be granted";
+    EXPECT_EQ(after_stop.load(), 0);
+    EXPECT_EQ(a.storage.migrations, (std::vector<ExtentIndex>{0}));
 }
 
 // A round of a LUN another gateway owns moves nothing and says so.
