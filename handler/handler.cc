@@ -302,13 +302,12 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     return options;
 }
 
-// Checks the cfgstring through `cluster`: opens the pool and the image (read-only: no watch, no
-// lock) and the tiers: those of the cfgstring, else those the image's rbdtier.tiers names (read
-// as the LUN's open will).
+// Checks the cfgstring through `cluster`: opens the pool and the image and the tiers: those of the
+// cfgstring, else those the image's rbdtier.tiers names (read as the LUN's open will).
 ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
     auto io = ceph::IoContext::open(cluster, cfg.pool, cfg.ns);
     if (!io) return io.status();
-    auto image = ceph::Image::open_read_only(*io, cfg.image);
+    auto image = ceph::Image::open(*io, cfg.image);
     if (!image) return image.status();
     if (cfg.tiers.empty()) {
         auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
