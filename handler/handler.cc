@@ -21,8 +21,9 @@
 // restarts. In both, the home image's rbdtier.tiers metadata, read at open, makes the LUN tiered
 // (handler/shared_settings.h); a value there that its parser refuses fails the open with the
 // reason rather than serve the LUN without its tiers. An open connects one RADOS client, the
-// LUN's own, and reads the image's metadata once through it (Lun::open); check_config connects
-// one client of its own.
+// LUN's own, and reads the image's metadata once through it (Lun::open); check_config reads
+// through the process's probe client for the cfgstring's cluster configuration
+// (handler/probe_clients.h), connected at the first check and kept.
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -47,6 +48,7 @@
 #include "handler/lun.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
+#include "handler/probe_clients.h"
 #include "handler/shared_settings.h"
 #include "handler/tcmu_abi.h"
 
@@ -300,36 +302,44 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     return options;
 }
 
-// Connects one client of its own (closed before it returns), opens the pool and the image, and
-// checks the tiers: those of the cfgstring, else those the image's rbdtier.tiers names (read
-// through that client, as the LUN's open will).
+// Checks the cfgstring through `cluster`: opens the pool and the image and the tiers: those of the
+// cfgstring, else those the image's rbdtier.tiers names (read as the LUN's open will).
+ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
+    auto io = ceph::IoContext::open(cluster, cfg.pool, cfg.ns);
+    if (!io) return io.status();
+    auto image = ceph::Image::open(*io, cfg.image);
+    if (!image) return image.status();
+    if (cfg.tiers.empty()) {
+        auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
+        if (!metadata) return metadata.status().with_context("read the image's rbdtier.tiers");
+        if (ceph::Status s = take_image_tiers(cfg, *metadata); !s) return s;
+    }
+    for (const std::string& tier : cfg.tiers) {
+        if (auto t = ceph::IoContext::open(cluster, tier); !t)
+            return t.status().with_context("tiers=");
+    }
+    return ceph::Status::ok();
+}
+
+// Checks through the process's probe client for the cfgstring's cluster configuration
+// (ProbeClients); a kept client that itself failed is dropped and the check made once more
+// through a new one.
 bool check_config_impl(const char* cfgstring, char** reason) {
     LunConfigParse parsed = parse_open_cfgstring(cfgstring);
     if (!parsed.config) {
         if (reason != nullptr) *reason = copy_reason(parsed.error);
         return false;
     }
-    LunConfig& cfg = *parsed.config;
-    auto cluster = ceph::Cluster::connect(probe_options(cfg));
     ceph::Status status;
-    if (!cluster) {
-        status = cluster.status();
-    } else if (auto io = ceph::IoContext::open(*cluster, cfg.pool, cfg.ns); !io) {
-        status = io.status();
-    } else if (auto image = ceph::Image::open(*io, cfg.image); !image) {
-        status = image.status();
-    } else if (cfg.tiers.empty()) {
-        auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
-        status = metadata ? take_image_tiers(cfg, *metadata)
-                          : metadata.status().with_context("read the image's rbdtier.tiers");
-    }
-    if (status.is_ok()) {
-        for (const std::string& tier : cfg.tiers) {
-            if (auto t = ceph::IoContext::open(*cluster, tier); !t) {
-                status = t.status().with_context("tiers=");
-                break;
-            }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto client = ProbeClients::process().get(probe_options(*parsed.config));
+        if (!client) {
+            status = client.status();
+            break;
         }
+        status = check_on(**client, *parsed.config);
+        if (status.is_ok() || !ProbeClients::client_failed(status.code())) break;
+        ProbeClients::process().forget(*client);
     }
     if (status.is_ok()) return true;
     if (reason != nullptr) *reason = copy_reason(status.message());

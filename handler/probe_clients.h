@@ -1,0 +1,46 @@
+// ProbeClients: the RADOS clients check_config validates cfgstrings with, one per cluster
+// configuration (client id, conf file, options), connected at the first check and kept for the
+// next, so that checking a cfgstring costs a few requests, not a client's connection.
+//
+// A probe client only reads (pools, images, their metadata): it serves no LUN and holds no lock
+// or watch. A client is made again when its conf file changed (path, size, modification time or
+// inode differ from when it connected) or after forget(), which the caller calls when the
+// client itself failed (-ESHUTDOWN: blocklisted or shut down; -ENOTCONN; -ETIMEDOUT). A failed
+// connect is not kept: the next call connects again. Thread-safe: one connect at a time; a
+// client handed out stays valid while the caller holds it, even if it is replaced meanwhile.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "ceph/cluster.h"
+#include "ceph/status.h"
+
+namespace rbdtier {
+
+class ProbeClients {
+public:
+    // The client for `options`: kept, or connected now.
+    ceph::Result<std::shared_ptr<const ceph::Cluster>> get(const ceph::ClusterOptions& options);
+    // Drops `client` (if still kept), so the next get() connects again.
+    void forget(const std::shared_ptr<const ceph::Cluster>& client);
+    std::size_t size() const;
+
+    // Whether an error from a client's request means the client itself is unusable.
+    static bool client_failed(int code);
+
+    static ProbeClients& process();
+
+private:
+    struct Kept {
+        std::string conf_signature;
+        std::shared_ptr<const ceph::Cluster> client;
+    };
+    mutable std::mutex mutex_;
+    std::map<std::string, Kept> kept_;  // by the options, flattened
+};
+
+}  // namespace rbdtier
