@@ -9,7 +9,7 @@
 //
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
-//               [--cycles K] [--print-open-times]
+//               [--cycles K] [--print-open-times] [--exit-open]
 // --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
 // block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
 // what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
@@ -24,10 +24,13 @@
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
 // base_rss_kib=... open_s=..." (base: the process before the first LUN was opened); with
 // --print-open-times, before it a line "open=i ms=T" per LUN as it opens (how the time of one
-// open grows with the LUNs already open).
+// open grows with the LUNs already open). With --exit-open (ours, handler_rbd) the process ends
+// right after that line with the LUNs still open (_exit: nothing closed or freed), so that a heap
+// profiler run over it (heaptrack) counts what the open LUNs hold as not freed.
 
 #include <malloc.h>
 #include <rbd/librbd.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -127,6 +130,10 @@ int main(int argc, char** argv) {
     bool print_open_times = false;
     app.add_flag("--print-open-times", print_open_times,
                  "print each open's time: \"open=i ms=T\" (ours, handler_rbd)");
+    bool exit_open = false;
+    app.add_flag("--exit-open", exit_open,
+                 "end the process after the measure, the LUNs open (ours, handler_rbd; for a heap "
+                 "profiler)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -273,6 +280,7 @@ int main(int argc, char** argv) {
             "open_s=%.1f\n",
             target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s);
         std::fflush(stdout);
+        if (exit_open) _exit(0);
         open.clear();
     } catch (const std::exception& e) {
         std::cerr << "scale_bench: " << e.what() << "\n";
