@@ -122,11 +122,24 @@ protected:
                 tiering_->record(ev);
                 (void)lun_->read(e * kExtent, 4096);
             }
-            tiering_->run_round();
+            round_and_settle();
         }
         ASSERT_GE(tiering_->stats().moved, 1u);
     }
     std::string sock() const { return " --socket " + socket_; }
+
+    // One planning round; the gateway's executor then carries its orders out on its own
+    // workers: waits (at most 30 s) until none of the LUN's orders waits or runs.
+    void round_and_settle() {
+        tiering_->run_round();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!tiering_->queue().empty()) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+                << "the executor did not carry out the round's " << tiering_->queue().size()
+                << " orders";
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
 
     std::string name_, socket_, config_path_;
     std::unique_ptr<TieredLun> lun_;
@@ -430,7 +443,7 @@ TEST_F(CliGateway, HeatPinUnpinAndQueue) {
             return it == map.end() ? std::string("hdd-a") : it->second.pool;
         };
         if (at(4) == "nvme-b" && at(5) == "nvme-b" && at(6) == "hdd-b" && at(7) == "hdd-b") break;
-        tiering_->run_round();
+        round_and_settle();
     }
     heat = run_json("heat lun0" + sock());
     for (std::uint64_t e : {4, 5}) {
@@ -504,7 +517,7 @@ TEST_F(CliGateway, ForecastAccuracyAlertsAndHeatFromThePredictiveEngine) {
             ev.op = IoOp::kRead;
             tiering_->record(ev);
         }
-        tiering_->run_round();
+        round_and_settle();
     }
     const json heat = run_json("heat lun0" + sock());
     EXPECT_EQ(heat["policy"], "predictive");
