@@ -108,6 +108,140 @@ TEST(LunIdentity, TierImageOfAnotherLunIsRefused) {
     (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
 }
 
+// The LUN's tier image in `pool`, replaced by a new one of `size` bytes and `order`, tagged
+// `tag` (none when empty): what another tool or an earlier crash may have left there.
+void replace_tier_image(ScratchImage& image, const std::string& pool, const std::string& name,
+                        std::uint64_t size, int order, const std::string& tag) {
+    auto io = ceph::IoContext::open(image.cluster(), pool);
+    ASSERT_TRUE(io);
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    ceph::ImageCreateOptions options;
+    options.order = order;
+    ASSERT_TRUE(ceph::create_image(*io, name, size, options).is_ok());
+    if (!tag.empty()) {
+        auto tier = ceph::Image::open(*io, name);
+        ASSERT_TRUE(tier);
+        ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, tag).is_ok());
+    }
+}
+
+struct TierImageSeen {
+    std::optional<std::string> tag;
+    std::uint64_t size = 0;
+};
+
+TierImageSeen tier_image_seen(ScratchImage& image, const std::string& pool,
+                              const std::string& name) {
+    auto io = ceph::IoContext::open(image.cluster(), pool);
+    EXPECT_TRUE(io);
+    if (!io) return {};
+    auto tier = ceph::Image::open_read_only(*io, name);
+    EXPECT_TRUE(tier) << tier.status().message();
+    if (!tier) return {};
+    auto tag = tier->metadata_get(ceph::kTierImageTag);
+    auto size = tier->size();
+    EXPECT_TRUE(tag && size);
+    if (!tag || !size) return {};
+    return {*tag, *size};
+}
+
+// A LUN opened once (every extent at home) and closed: its identity.
+ceph::LunIdentity identity_of(ScratchImage& image, const std::string& tiers) {
+    auto lun = open_lun(image.config(tiers));
+    EXPECT_TRUE(lun);
+    if (!lun) return {};
+    EXPECT_FALSE(lun->tier_images()->is_open(1));  // idle: checked at open, not kept open
+    return lun->tier_images()->lun();
+}
+
+// A tier image of another object size than the home image is refused at open, with the reason,
+// though the map puts no extent in it.
+TEST(LunIdentity, TierImageOfAnotherObjectSizeIsRefused) {
+    ScratchImage image("hdd-a", kSize, "objsize");
+    ASSERT_TRUE(image.ok());
+    const auto lun = identity_of(image, "tiers=hdd-a+nvme-a");
+    ASSERT_FALSE(lun.image_id.empty());
+    const std::string name = lun.tier_image_name();
+    replace_tier_image(image, "nvme-a", name, kSize, 23, lun.key());
+    auto refused =
+        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.status().message().find("nvme-a/" + name + " has another object size"),
+              std::string::npos)
+        << refused.status().message();
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// An untagged tier image of the LUN's name (left by a crash between creating and tagging) is
+// tagged for the LUN at open and used.
+TEST(LunIdentity, UntaggedTierImageIsTaggedAtOpen) {
+    ScratchImage image("hdd-a", kSize, "untagged");
+    ASSERT_TRUE(image.ok());
+    const std::string name = identity_of(image, "tiers=hdd-a+nvme-a").tier_image_name();
+    ASSERT_NE(name, ceph::LunIdentity{}.tier_image_name());
+    replace_tier_image(image, "nvme-a", name, kSize, 22, "");
+    ASSERT_FALSE(tier_image_seen(image, "nvme-a", name).tag);
+    {
+        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
+        ASSERT_TRUE(lun);
+        EXPECT_EQ(tier_image_seen(image, "nvme-a", name).tag, lun->tier_images()->lun().key());
+        const auto data = pattern(kExtent, 75);
+        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(write(*lun, kExtent, data), TCMU_STS_OK);
+        move(*lun, 1, "nvme-a");
+        EXPECT_EQ(read(*lun, kExtent, kExtent), data);
+    }
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// A tier image smaller than the home image (the home image grew while the LUN was closed) is
+// grown to the home image's size at open.
+TEST(LunIdentity, SmallerTierImageIsGrownAtOpen) {
+    ScratchImage image("hdd-a", kSize, "smaller");
+    ASSERT_TRUE(image.ok());
+    const auto lun = identity_of(image, "tiers=hdd-a+nvme-a");
+    ASSERT_FALSE(lun.image_id.empty());
+    const std::string name = lun.tier_image_name();
+    replace_tier_image(image, "nvme-a", name, kSize / 2, 22, lun.key());
+    {
+        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
+        ASSERT_TRUE(lun);
+        EXPECT_EQ(tier_image_seen(image, "nvme-a", name).size, kSize);
+    }
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
+// A missing tier image the map puts no extent in is made (and tagged) at open; one the map puts
+// an extent in is refused at open, with the reason (nothing is re-created over lost data).
+TEST(LunIdentity, MissingTierImageIsMadeWhenEmptyAndRefusedWhenItHoldsData) {
+    ScratchImage image("hdd-a", kSize, "missing");
+    ASSERT_TRUE(image.ok());
+    const std::string name = identity_of(image, "tiers=hdd-a+nvme-a").tier_image_name();
+    ASSERT_NE(name, ceph::LunIdentity{}.tier_image_name());
+    auto io = ceph::IoContext::open(image.cluster(), "nvme-a");
+    ASSERT_TRUE(io);
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    {
+        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
+        ASSERT_TRUE(lun);
+        const auto seen = tier_image_seen(image, "nvme-a", name);
+        EXPECT_EQ(seen.tag, lun->tier_images()->lun().key());
+        EXPECT_EQ(seen.size, kSize);
+        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(write(*lun, 0, pattern(kExtent, 76)), TCMU_STS_OK);
+        move(*lun, 0, "nvme-a");
+    }
+    ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
+    auto refused =
+        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.status().message().find("open tier nvme-a of hdd-a/" + image.name()),
+              std::string::npos)
+        << refused.status().message();
+    EXPECT_EQ(refused.status().code(), -ENOENT) << refused.status().message();
+    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+}
+
 // `rbd rename` of the home image keeps the LUN's data. (Before: the renamed LUN found no map
 // under its new name, read every moved extent from home — zeros — and orphaned the tier data.)
 TEST(LunIdentity, RenamedHomeImageKeepsItsData) {
