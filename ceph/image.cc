@@ -194,4 +194,101 @@ Status remove_image(const IoContext& io, const std::string& name) {
     return check(rc, [&] { return "remove image " + io.pool() + "/" + name; });
 }
 
+namespace {
+
+// The Ceph encoding (little-endian integers; a string is its u32 length, then its bytes) of
+// the RBD object class's arguments and answers.
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::string encoded_string(const std::string& s) {
+    std::string out;
+    const auto len = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+    return out + s;
+}
+
+class Decoder {
+public:
+    Decoder(const char* data, std::size_t len) : data_(data), len_(len) {}
+    bool u8(std::uint8_t& v) { return fixed(v, 1); }
+    bool u32(std::uint32_t& v) { return fixed(v, 4); }
+    bool u64(std::uint64_t& v) { return fixed(v, 8); }
+    bool string(std::string& v) {
+        std::uint32_t n = 0;
+        if (!u32(n) || len_ - at_ < n) return false;
+        v.assign(data_ + at_, n);
+        at_ += n;
+        return true;
+    }
+
+private:
+    template <typename T>
+    bool fixed(T& v, std::size_t bytes) {
+        if (len_ - at_ < bytes) return false;
+        v = 0;
+        for (std::size_t i = 0; i < bytes; ++i)
+            v |= static_cast<T>(static_cast<unsigned char>(data_[at_ + i])) << (8 * i);
+        at_ += bytes;
+        return true;
+    }
+    const char* data_;
+    std::size_t len_;
+    std::size_t at_ = 0;
+};
+
+// Calls `method` of the rbd object class on `oid`; its answer, or the error (-ENOENT as is).
+Result<std::string> rbd_class_call(const IoContext& io, const std::string& oid, const char* method,
+                                   const std::string& in) {
+    std::vector<char> out(4096);
+    const int rc = rados_exec(io.handle(), oid.c_str(), "rbd", method, in.data(), in.size(),
+                              out.data(), out.size());
+    if (rc < 0) return Status::error(rc, std::string("rbd.") + method + " on " + oid);
+    return std::string(out.data(), static_cast<std::size_t>(rc));
+}
+
+}  // namespace
+
+Result<std::optional<ImageHeader>> read_image_header(const IoContext& io, const std::string& name,
+                                                     const std::string& metadata_key) {
+    const std::string spec = io.where() + "/" + name;
+    auto malformed = [&](const char* what) {
+        return Status::error(-EIO, "read header of image " + spec + ": malformed " + what);
+    };
+    auto id_reply = rbd_class_call(io, "rbd_id." + name, "get_id", {});
+    if (!id_reply) {
+        if (id_reply.status().code() == -ENOENT) return std::optional<ImageHeader>();
+        return id_reply.status().with_context("read header of image " + spec);
+    }
+    std::string id;
+    if (!Decoder(id_reply->data(), id_reply->size()).string(id) || id.empty())
+        return malformed("image id");
+    const std::string header = "rbd_header." + id;
+
+    std::string head;  // CEPH_NOSNAP: the writable head
+    put_u64(head, static_cast<std::uint64_t>(-2));
+    auto size_reply = rbd_class_call(io, header, "get_size", head);
+    if (!size_reply) {
+        if (size_reply.status().code() == -ENOENT) return std::optional<ImageHeader>();
+        return size_reply.status().with_context("read header of image " + spec);
+    }
+    ImageHeader seen;
+    std::uint8_t order = 0;
+    Decoder size_decoder(size_reply->data(), size_reply->size());
+    if (!size_decoder.u8(order) || !size_decoder.u64(seen.size) || order >= 64)
+        return malformed("size");
+    seen.object_size = std::uint64_t{1} << order;
+
+    auto value = rbd_class_call(io, header, "metadata_get", encoded_string(metadata_key));
+    if (value) {
+        std::string decoded;
+        if (!Decoder(value->data(), value->size()).string(decoded)) return malformed("metadata");
+        seen.metadata = std::move(decoded);
+    } else if (value.status().code() != -ENOENT) {
+        return value.status().with_context("read header of image " + spec);
+    }
+    return std::optional<ImageHeader>(std::move(seen));
+}
+
 }  // namespace rbdtier::ceph

@@ -87,4 +87,19 @@ Status create_image(const IoContext& io, const std::string& name, std::uint64_t 
                     const ImageCreateOptions& options = {});
 Status remove_image(const IoContext& io, const std::string& name);
 
+// What a format-2 image's header object holds, read without opening the image.
+struct ImageHeader {
+    std::uint64_t size = 0;               // bytes, of the writable head
+    std::uint64_t object_size = 0;        // bytes
+    std::optional<std::string> metadata;  // the image metadata value asked for; none when unset
+};
+
+// Reads image `name`'s size, object size and its image metadata `metadata_key` through the RBD
+// object class (the calls librbd's open makes: the image id from rbd_id.<name>, then size and
+// metadata from rbd_header.<id>), without opening it: no image context, watch or lock, so it
+// costs the gateway next to nothing. std::nullopt when no format-2 image of that name is there.
+// Synchronous (control path).
+Result<std::optional<ImageHeader>> read_image_header(const IoContext& io, const std::string& name,
+                                                     const std::string& metadata_key);
+
 }  // namespace rbdtier::ceph

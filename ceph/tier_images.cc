@@ -7,18 +7,18 @@ namespace rbdtier::ceph {
 namespace {
 
 // Refuses a tier image tagged for another LUN, or of another object size than the home image.
-// `tag` is the image's kTierImageTag, if any.
-Status check_belongs(const Image& tier, const std::optional<std::string>& tag,
-                     const ImageInfo& tier_info, const LunIdentity& lun, std::uint64_t object_size,
-                     const std::string& home_spec) {
+// `tag` is the image's kTierImageTag, if any; `tier_spec` its "pool[/ns]/image".
+Status check_belongs(const std::string& tier_spec, const std::optional<std::string>& tag,
+                     std::uint64_t tier_object_size, const LunIdentity& lun,
+                     std::uint64_t object_size, const std::string& home_spec) {
     if (tag && *tag != lun.key()) {
-        return Status::error(-EPERM, "tier image " + tier.spec() + " is tagged for LUN " + *tag +
+        return Status::error(-EPERM, "tier image " + tier_spec + " is tagged for LUN " + *tag +
                                          ", not for " + home_spec + " (" + lun.key() +
                                          "): refusing to use it");
     }
-    if (tier_info.object_size != object_size) {
+    if (tier_object_size != object_size) {
         return Status::error(
-            -EINVAL, "tier image " + tier.spec() + " has another object size than " + home_spec);
+            -EINVAL, "tier image " + tier_spec + " has another object size than " + home_spec);
     }
     return Status::ok();
 }
@@ -43,7 +43,9 @@ Result<Image> open_tier(const IoContext& io, const std::string& name, const LunI
     if (!tag) return tag.status();
     auto info = tier->stat();
     if (!info) return info.status();
-    if (Status s = check_belongs(*tier, *tag, *info, lun, home.object_size, home_spec); !s)
+    if (Status s =
+            check_belongs(tier->spec(), *tag, info->object_size, lun, home.object_size, home_spec);
+        !s)
         return s;
     if (!tag->has_value()) {
         if (Status s = tier->metadata_set(kTierImageTag, lun.key()); !s) return s;
@@ -54,22 +56,20 @@ Result<Image> open_tier(const IoContext& io, const std::string& name, const LunI
     return std::move(*tier);
 }
 
-// Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. A
-// read-only open (no watch, no lock) answers when the image is there, tagged and big enough;
-// otherwise open_tier() makes it so.
+// Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. Its
+// header, read without opening the image (read_image_header), answers when the image is there,
+// tagged and big enough; otherwise open_tier() makes it so.
 Status check_tier(const IoContext& io, const std::string& name, const LunIdentity& lun,
                   const ImageInfo& home, const std::string& home_spec, bool create) {
-    auto seen = Image::open_read_only(io, name);
-    if (seen) {
-        auto tag = seen->metadata_get(kTierImageTag);
-        if (!tag) return tag.status();
-        auto info = seen->stat();
-        if (!info) return info.status();
-        if (Status s = check_belongs(*seen, *tag, *info, lun, home.object_size, home_spec); !s)
+    auto seen = read_image_header(io, name, kTierImageTag);
+    if (!seen) return seen.status();
+    if (*seen) {
+        const ImageHeader& header = **seen;
+        if (Status s = check_belongs(io.where() + "/" + name, header.metadata, header.object_size,
+                                     lun, home.object_size, home_spec);
+            !s)
             return s;
-        if (tag->has_value() && info->size >= home.size) return Status::ok();
-    } else if (seen.status().code() != -ENOENT) {
-        return seen.status();
+        if (header.metadata && header.size >= home.size) return Status::ok();
     }
     auto made = open_tier(io, name, lun, home, home_spec, create);
     if (!made) return made.status();

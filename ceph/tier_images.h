@@ -12,14 +12,15 @@
 // size), so a LUN that cannot use its tiers fails at open as before, but keeps open only the
 // home image and the tier images `open_now` names (the caller names those the placement map
 // puts an extent or an intent in: they must be there before the LUN serves). The others are
-// closed again: a librbd image costs a few hundred KiB of the gateway's memory, and an idle
-// LUN with every extent at home never needs them. ensure_open(i) opens one (checking it again,
-// growing it to the home image's size, re-creating it only where create_missing allowed) and
-// must be called before anything routes an extent to it, writes to it or reads it (image(i) of a
-// closed image is an error, never an open): the migrator before a migration to or from it and
-// before cleaning or scrubbing it, whoever follows the map before rerouting an extent to it. It is
-// a control-path call (it talks to the cluster); never call it from the I/O path, which routes only
-// to tiers the gate names, and those are open.
+// checked from their header objects without being opened (read_image_header; opened only to
+// create, tag or grow one): a librbd image, even opened and closed again, costs a few hundred
+// KiB of the gateway's memory, and an idle LUN with every extent at home never needs them.
+// ensure_open(i) opens one (checking it again, growing it to the home image's size, re-creating it
+// only where create_missing allowed) and must be called before anything routes an extent to it,
+// writes to it or reads it (image(i) of a closed image is an error, never an open): the migrator
+// before a migration to or from it and before cleaning or scrubbing it, whoever follows the map
+// before rerouting an extent to it. It is a control-path call (it talks to the cluster); never call
+// it from the I/O path, which routes only to tiers the gate names, and those are open.
 //
 // Exclusive lock. take_over() breaks a previous owner's lock (blocklisting it) and takes the
 // lock of every tier image open now, as before. A tier image opened after a take_over(),

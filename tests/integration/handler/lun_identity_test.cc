@@ -199,10 +199,10 @@ TEST(LunIdentity, UntaggedTierImageIsTaggedAtOpen) {
 TEST(LunIdentity, SmallerTierImageIsGrownAtOpen) {
     ScratchImage image("hdd-a", kSize, "smaller");
     ASSERT_TRUE(image.ok());
-    const auto lun = identity_of(image, "tiers=hdd-a+nvme-a");
-    ASSERT_FALSE(lun.image_id.empty());
-    const std::string name = lun.tier_image_name();
-    replace_tier_image(image, "nvme-a", name, kSize / 2, 22, lun.key());
+    const auto identity = identity_of(image, "tiers=hdd-a+nvme-a");
+    ASSERT_FALSE(identity.image_id.empty());
+    const std::string name = identity.tier_image_name();
+    replace_tier_image(image, "nvme-a", name, kSize / 2, 22, identity.key());
     {
         auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
         ASSERT_TRUE(lun);
