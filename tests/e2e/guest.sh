@@ -19,6 +19,14 @@
 #        handler's admin socket says the LUN's commands are that initiator's alone (exact
 #        attribution from configfs), and at the end it checks with `lun show` that each region
 #        is attributed to its initiator and not to the other (initiators.py).
+#   MULTIPATH=1 (after the user:rbdtier phases, before RBD_MODE): two gateways of the LUN in this
+#        target (multipath.py setup: backstores gw1 and gw2 of CFGSTRING with the WWN MP_WWN, tpg1 on
+#        MP_IP1 in ALUA group ao, tpg2 on MP_IP2 in group ano2 of MP_TARGET_IQN); checks the
+#        configfs ALUA groups; udevd and multipathd (/e2e/multipath.conf) join the two logins into
+#        one map with paths of prio 50 and 10; checks both paths' VPD 0x80/0x83; writes random
+#        data (seed MP_SEED) in [MP_OFFSET, +MP_BYTES) through the map, reading it all back, through
+#        gw1, through gw2 after tpg1 is disabled, through gw1 after tpg1 is enabled and tpg2
+#        disabled; leaves the shadow copy as /e2e/mp_shadow and the gateways and initiator gone.
 #   RBD_MODE=1 (after the user:rbdtier phases, in the same boot): serves a second image as user:rbd,
 #        as ceph-iscsi creates LUNs: Debian's handler_rbd.so diverted out of tcmu-runner's handler
 #        directory with dpkg-divert, rbdtier.conf handler_subtype = rbd, our handler in that
@@ -96,6 +104,34 @@ wait_for() {
 # True when process $1 has exited (a zombie child counts as exited).
 gone() { [[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
 
+MP_ACTIVE=0   # the multipath phase has made its gateways and initiator (MULTIPATH)
+MPATHD_PID="" # multipathd
+UDEVD_STARTED=0
+MP_NAME=""
+# mp_teardown: the multipath phase's initiator and gateways gone, as found before it. Queued I/O
+# is failed first (no_path_retry queue would hold it forever once the paths are gone).
+mp_teardown() {
+  ((MP_ACTIVE)) || return 0
+  if [[ -n $MP_NAME ]]; then
+    dmsetup message "$MP_NAME" 0 fail_if_no_path >/dev/null 2>&1
+    multipath -f "$MP_NAME" >/dev/null 2>&1 || dmsetup remove --force "$MP_NAME" >/dev/null 2>&1
+    MP_NAME=""
+  fi
+  if [[ -n $MPATHD_PID ]]; then
+    kill "$MPATHD_PID" 2>/dev/null && wait_for 20 gone "$MPATHD_PID"
+    MPATHD_PID=""
+  fi
+  iscsiadm -m node -T "$MP_TARGET_IQN" --logout >/dev/null 2>&1
+  iscsiadm -m node -T "$MP_TARGET_IQN" -o delete >/dev/null 2>&1
+  if ((UDEVD_STARTED)); then
+    udevadm control --exit >/dev/null 2>&1
+    UDEVD_STARTED=0
+  fi
+  python3 /e2e/target.py clear >/dev/null 2>&1
+  ip addr del "$MP_IP2/24" dev eth0 >/dev/null 2>&1
+  MP_ACTIVE=0
+}
+
 on_exit() {
   local rc=$?
   set +e # cleanup runs to its end: a daemon slow to stop must not keep the logs from the host
@@ -105,6 +141,8 @@ on_exit() {
     dmesg | tail -20
     [[ -e /var/log/tcmu-runner.out ]] && { echo "guest: tcmu-runner output:"; tail -20 /var/log/tcmu-runner.out; }
   fi
+  mp_teardown
+  cp /var/log/multipathd.log /e2e/ 2>/dev/null
   # Leave the target as found so that the image is closed cleanly (releases its RBD lock).
   iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
   if [[ -n $API_PID ]]; then
@@ -363,6 +401,105 @@ phase_start teardown
 sync
 iscsiadm -m node -T "$TARGET_IQN" -p 127.0.0.1:3260 --logout >/dev/null || fail "logout"
 python3 /e2e/target.py clear || fail "target clear"
+phase_end
+
+if ((${MULTIPATH:-0})); then
+  # Two gateways of the LUN, as the README's multipath recipe makes them, in this one target:
+  # gw1 and gw2, two backstores of the same image and WWN, on tpg1 (MP_IP1, ALUA group ao, id 1)
+  # and tpg2 (MP_IP2, group ano2, id 2) of MP_TARGET_IQN. dm-multipath joins the two paths.
+  phase_start multipath
+  for m in dm_multipath dm_queue_length scsi_dh_alua; do modprobe "$m" || fail "modprobe $m"; done
+  MP_ACTIVE=1
+  ip addr add "$MP_IP2/24" dev eth0 || fail "second address $MP_IP2"
+  python3 /e2e/multipath.py setup "$SUBTYPE" "$CFGSTRING" "$LUN_SIZE" "$MP_WWN" "$MP_TARGET_IQN" \
+    "$INITIATOR_IQN" "$MP_IP1" "$MP_IP2" || fail "two gateways (multipath.py setup)"
+  out=$(python3 /e2e/multipath.py alua) || fail "configfs ALUA groups: $out"
+  log "configfs ALUA groups: $out"
+  record mp_alua "$out"
+  # The initiator: udev (multipathd learns of paths from its events) and multipathd with the
+  # README's /etc/multipath.conf.
+  mkdir -p /run/udev /etc/multipath
+  /lib/systemd/systemd-udevd --daemon || fail "systemd-udevd"
+  UDEVD_STARTED=1
+  cp /e2e/multipath.conf /etc/multipath.conf
+  multipathd -d -s >/var/log/multipathd.log 2>&1 &
+  MPATHD_PID=$!
+  mpathd_up() { multipathd show daemon 2>/dev/null | grep -Eq "pid [0-9]+ (idle|running)"; }
+  wait_for 30 mpathd_up || fail "multipathd does not answer: $(tail -5 /var/log/multipathd.log)"
+  for ip in "$MP_IP1" "$MP_IP2"; do
+    iscsiadm -m discovery -t sendtargets -p "$ip:3260" -I default >/dev/null || fail "discovery ($ip)"
+    iscsiadm -m node -T "$MP_TARGET_IQN" -p "$ip:3260" -I default --login >/dev/null || fail "login ($ip)"
+  done
+  # mp_paths: "dev dm_state checker_state prio" per path of the map, as multipathd sees them.
+  mp_paths() { multipathd show paths raw format "%d %t %T %p %w"; }
+  mp_map() { # sets MP_DEV (/dev/dm-N) and MP_NAME when one multipath map has two paths
+    local d paths
+    for d in /sys/block/dm-*; do
+      [[ -e $d/dm/uuid && $(cat "$d/dm/uuid") == mpath-* ]] || continue
+      paths=("$d"/slaves/*)
+      ((${#paths[@]} == 2)) || return 1
+      MP_DEV=/dev/${d##*/}
+      MP_NAME=$(cat "$d/dm/name")
+      return 0
+    done
+    return 1
+  }
+  MP_DEV="" MP_NAME=""
+  wait_for 60 mp_map || fail "no multipath map with two paths: $(multipath -ll 2>&1 | head -20); $(tail -5 /var/log/multipathd.log)"
+  mp_map
+  # Both paths ready, gw1's optimized (prio 50) and gw2's non-optimized (prio 10).
+  mp_prios() { [[ $(mp_paths | awk '$2 == "active" && $3 == "ready" {print $4}' | sort -n | tr '\n' ' ') == "10 50 " ]]; }
+  wait_for 30 mp_prios || fail "paths of $MP_NAME: $(mp_paths | tr '\n' ';')"
+  ll=$(multipath -ll "$MP_NAME" 2>&1)
+  log "multipath -ll: $ll"
+  record mp_map "$ll"
+  # The same device through both paths: the logical unit's identification (VPD 0x80, and page
+  # 0x83's designators of the logical unit), while the target port's (relative port, port group,
+  # port name) are each path's own.
+  slaves=("/sys/block/${MP_DEV#/dev/}/slaves"/*)
+  slaves=("${slaves[@]##*/}")
+  out=$(python3 /e2e/multipath.py vpd "${slaves[@]}") || fail "VPD pages of ${slaves[*]}: $out"
+  log "VPD: $out"
+  record mp_vpd "$out"
+  phase_end
+
+  phase_start multipath_io
+  MP_SHADOW=/tmp/mp_shadow
+  rm -f "$MP_SHADOW"
+  log "random writes through $MP_NAME: seed $MP_SEED"
+  mp_write() { # mp_write ROUND: random writes through the map, then everything read back
+    python3 /e2e/multipath.py write "$MP_DEV" "$MP_OFFSET" "$MP_BYTES" "$MP_SEED" "$1" 64 "$MP_SHADOW" ||
+      fail "writes through $MP_NAME (round $1)"
+    out=$(python3 /e2e/multipath.py verify "$MP_DEV" "$MP_OFFSET" "$MP_BYTES" "$MP_SHADOW") ||
+      fail "read back through $MP_NAME (round $1): $out"
+  }
+  path_of() { mp_paths | awk -v p="$1" '$1 == p {print $2 "/" $3}'; }
+  mp_write 1
+  dev1=$(python3 /e2e/multipath.py dev-of "$MP_IP1" "${slaves[@]}") || fail "path of $MP_IP1: $dev1"
+  dev2=$(python3 /e2e/multipath.py dev-of "$MP_IP2" "${slaves[@]}") || fail "path of $MP_IP2: $dev2"
+  # gw1 dies: its TPG disabled (sessions dropped, logins refused). I/O goes on through gw2,
+  # whose handler takes the image's lock (implicit ALUA) and breaks gw1's.
+  t=$(now_ms)
+  python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 1 disable || fail "disable tpg1"
+  mp_write 2
+  record mp_failover_ms "$(($(now_ms) - t))"
+  [[ $(path_of "$dev1") == failed/* ]] || fail "gw1's path $dev1 is $(path_of "$dev1") after gw1 died"
+  # gw1 comes back; then gw2 dies, and I/O fails back to gw1.
+  python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 1 enable || fail "enable tpg1"
+  path1_ready() { [[ $(path_of "$dev1") == active/ready ]]; }
+  wait_for 60 path1_ready || fail "gw1's path $dev1 not reinstated: $(path_of "$dev1")"
+  t=$(now_ms)
+  python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 2 disable || fail "disable tpg2"
+  mp_write 3
+  record mp_failback_ms "$(($(now_ms) - t))"
+  [[ $(path_of "$dev2") == failed/* ]] || fail "gw2's path $dev2 is $(path_of "$dev2") after gw2 died"
+  cp "$MP_SHADOW" /e2e/mp_shadow
+  record mp_io "3 rounds of 64 random writes (seed $MP_SEED) through $MP_NAME, each round read back:\
+ through gw1, through gw2 after gw1 died ($dev1 failed), through gw1 after gw2 died ($dev2 failed)"
+  mp_teardown
+  phase_end
+fi
+phase_start tcmu_stop
 kill "$TCMU_PID"
 wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner did not stop"
 TCMU_PID=""

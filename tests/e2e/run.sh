@@ -43,6 +43,14 @@
 #   a mgr (cluster.sh start --mgr; a --ceph-conf cluster must have one). The host finds the
 #   pattern with lun_export (an extent away from home), the disk, target, gateway and client in
 #   gateway.conf, and prints the gwcli ls tree.
+#   With RBDTIER_E2E_MULTIPATH=1 (opt-in; a tiered LUN only), between the user:rbdtier and user:rbd
+#   phases the guest plays two gateways of the tiered LUN (README "Two gateways, one LUN"): two
+#   backstores of its image with one WWN, on two TPGs and addresses, implicit ALUA groups ao (id 1)
+#   and ano2 (id 2); multipathd (multipath.conf) joins the paths into one map; the guest checks the
+#   configfs ALUA groups, the VPD pages of both paths, and writes random data through the map
+#   (seed printed) through gw1, through gw2 after gw1's TPG is disabled, through gw1 after gw2's
+#   is, reading all back each time (multipath.py); the host finds the guest's shadow copy in the
+#   LUN (lun_export). Phase times mp_failover and mp_failback are printed.
 #   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
 #   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
 #   which takes the string verbatim (target.py create), and shown with targetcli ls.
@@ -83,6 +91,7 @@ BAD_CFG_EXPECTS=()
 SMP=2
 KEEP=0
 CLUSTER_KIND=auto
+MULTIPATH=${RBDTIER_E2E_MULTIPATH:-0} # 1: the multipath phases (opt-in, see the header)
 DEADLINE=840 # seconds for the whole run: fail cleanly before CTest's TIMEOUT (900) kills us
 while (($#)); do
   case $1 in
@@ -123,11 +132,11 @@ POOL=${POOL:-nvme-a}
 # python3-cryptography depends on.
 GUEST_PACKAGES=(kmod tcmu-runner targetcli-fb python3-rtslib-fb python3-dbus python3-gi open-iscsi
   dbus fio librbd1 librados2 libtbb12 libisal2 nftables iproute2 procps util-linux python3
-  ceph-iscsi ceph-common curl python3-cffi-backend)
+  ceph-iscsi ceph-common curl python3-cffi-backend multipath-tools)
 # Kernel modules the guest loads (with their dependencies).
 GUEST_MODULES=(configfs target_core_mod target_core_user iscsi_target_mod iscsi_tcp libiscsi_tcp libiscsi
   scsi_transport_iscsi sd_mod uio 9p 9pnet_virtio virtio_pci virtio_net nf_tables nft_nat nft_chain_nat
-  nf_nat nf_conntrack crc32c_generic crc32c_intel crc_t10dif)
+  nf_nat nf_conntrack crc32c_generic crc32c_intel crc_t10dif dm_multipath dm_queue_length scsi_dh_alua)
 MIRROR=${RBDTIER_E2E_MIRROR:-http://deb.debian.org/debian}
 
 TMP=""
@@ -608,7 +617,7 @@ main() {
   else
     cp "$HANDLER" "$share/handler/handler_$SUBTYPE.so"
   fi
-  cp "$HERE"/{guest.sh,target.py,pattern.py,initiators.py,gwcli_check.py,syslogd.py} "$share/"
+  cp "$HERE"/{guest.sh,target.py,pattern.py,initiators.py,gwcli_check.py,syslogd.py,multipath.py,multipath.conf} "$share/"
   local copied=()
   while read -r lib; do
     [[ -n $lib ]] || continue
@@ -636,6 +645,10 @@ EOF
   # last blocks. The first initiator's: the pattern's second extent and fio's.
   local b_offset=$((56 << 20)) b_bytes=$((2 << 20))
   local a_extents="1,$((fio_offset >> 22))-$(((fio_offset + fio_bytes - 1) >> 22))"
+  # The multipath phase's region: extents 12 and 13, which no other phase writes.
+  local mp_offset=$((48 << 20)) mp_bytes=$((8 << 20)) mp_wwn
+  mp_wwn=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  ((TIERED)) || MULTIPATH=0
   local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
   # 16 MiB of nvme-a: four extents; what the reactive policy promotes beyond goes to nvme-b.
   if ((TIERED)); then
@@ -686,6 +699,14 @@ GW_API_USER=e2e
 GW_API_PASSWORD=e2e-$seed
 GW_SEED=$((seed + 1))
 GW_PATTERN_BYTES=$((1 << 20))
+MULTIPATH=$MULTIPATH
+MP_TARGET_IQN=iqn.2003-01.org.rbdtier:e2e-mp
+MP_WWN=$mp_wwn
+MP_IP1=10.0.2.15
+MP_IP2=10.0.2.16
+MP_SEED=$((seed + 2))
+MP_OFFSET=$mp_offset
+MP_BYTES=$mp_bytes
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
     BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
@@ -761,6 +782,8 @@ EOF
     rbd_mode_*) say "user:rbd: ${key#rbd_mode_}: $val" ;;
     gw_*_ms) PHASES+=("${key%_ms}=${val}ms") ;;
     gw_*) say "ceph-iscsi: ${key#gw_}: $val" ;;
+    mp_*_ms) PHASES+=("${key%_ms}=${val}ms") ;;
+    mp_*) say "multipath: ${key#mp_}: $val" ;;
     status) status=$val ;;
     esac
   done <"$share/result"
@@ -820,6 +843,22 @@ print(f"{differ} of {len(sys.argv) - 4}")' "$TMP/image" "$TMP/home" "$extent_byt
       $(awk '$2 == "away" {print $3}' "$TMP/export.txt"))
     say "away extents whose bytes differ in the home image (its copy discarded): $differ"
     rm -f "$TMP/home"
+  fi
+  if ((MULTIPATH)); then
+    # What the guest wrote through the multipath map, through both gateways, is in the LUN.
+    why=$(python3 - "$share/mp_shadow" "$TMP/image" "$mp_offset" <<'EOF'
+import sys
+want = open(sys.argv[1], "rb").read()
+with open(sys.argv[2], "rb") as f:
+    f.seek(int(sys.argv[3]))
+    got = f.read(len(want))
+if got != want:
+    first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+    sys.exit(f"differs at offset {int(sys.argv[3]) + first}")
+print(f"{len(want)} bytes at offset {sys.argv[3]}")
+EOF
+    ) || die "the writes through the multipath map are not in the LUN: $why"
+    say "multipath: the guest's shadow copy found in the LUN (lun_export): $why"
   fi
   if [[ -n $RBD_IMAGE ]]; then
     # The user:rbd LUN: its pattern (offset 0) as the LUN holds it, wherever its extents are.
