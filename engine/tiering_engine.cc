@@ -181,12 +181,16 @@ void TieringEngine::sync_capacity(const PlacementView& view) {
     }
 }
 
-std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
-                                                      const PlacementView& view) {
-    ++stats_.rounds;
+void TieringEngine::drain(std::uint64_t now_us) {
     const auto events = profiler_.drain(now_us);
     stats_.events += events.size();
     consume(events);
+}
+
+std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
+                                                      const PlacementView& view) {
+    ++stats_.rounds;
+    drain(now_us);
     refresh_luns(now_us, view);
     for (TierId t : resources_.tiers_fastest_first())
         resources_.set_used_bytes(t, view.used_bytes(t));
