@@ -32,17 +32,7 @@ struct World : test_support::ScoringCandidates {
         std::mt19937_64 rng(seed);
         add_luns(1, 4, 0.7);
         luns[3].priority = 2.0;
-        IoEvent e;
-        e.length = 4096;
-        for (int i = 0; i < 120'000; ++i) {
-            e.lun = 1 + static_cast<LunId>(rng() % 4);
-            e.offset = (rng() % 15'000) * kExt;
-            e.time_us = static_cast<std::uint64_t>(i) * 50;
-            e.op = rng() % 4 == 0 ? IoOp::kWrite : IoOp::kRead;
-            profiler.record(e);
-            if (i % 10'000 == 0) profiler.drain(e.time_us);
-        }
-        profiler.drain(e.time_us);
+        const std::uint64_t last_us = record_random(rng, 120'000, 15'000);
         for (int i = 0; i < 500; ++i)
             placement.moved(make_extent_key(1 + i % 4, static_cast<ExtentIndex>(i) * 13), 1, 0, 1);
         for (int i = 0; i < 300; ++i) {
@@ -50,8 +40,8 @@ struct World : test_support::ScoringCandidates {
             h.p[2] = 0.9f;
             h.expected[2] = 3;
         }
-        prepare(e.time_us);
-        now_us = e.time_us;
+        prepare(last_us);
+        now_us = last_us;
     }
     std::uint64_t now_us = 0;
 };
