@@ -14,8 +14,6 @@
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
-
 EngineConfig two_tiers() {
     EngineConfig c;
     c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, 0, 10},
