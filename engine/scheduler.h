@@ -20,6 +20,9 @@
 // but displaces nobody.
 // Executors free a tier's space only when a migration out of it completes, so the promotion
 // waits for a later round (it will still rank high); orders come back best-first.
+// schedule() reads only the residents (scores away from home) and the candidates among `scores`
+// and breaks ties by their order there: any subsequence that holds all of them, in order, gets the
+// same orders (a round passes just those).
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include "engine/forecast/ar_forecaster.h"
 #include "engine/forecast/ewma_forecaster.h"
 #include "engine/forecast/holt_winters_forecaster.h"
+#include "engine/round_scores.h"
 
 namespace rbdtier {
 
@@ -181,12 +182,16 @@ void TieringEngine::sync_capacity(const PlacementView& view) {
     }
 }
 
-std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
-                                                      const PlacementView& view) {
-    ++stats_.rounds;
+void TieringEngine::drain(std::uint64_t now_us) {
     const auto events = profiler_.drain(now_us);
     stats_.events += events.size();
     consume(events);
+}
+
+std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
+                                                      const PlacementView& view) {
+    ++stats_.rounds;
+    drain(now_us);
     refresh_luns(now_us, view);
     for (TierId t : resources_.tiers_fastest_first())
         resources_.set_used_bytes(t, view.used_bytes(t));
@@ -195,12 +200,22 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     collect_hints(now_us);
     prepare_context(now_us);
 
+    // Feedback tightens the evidence a promotion needs while promotions are wasted.
+    stats_.threshold_us = config_.benefit_threshold_us;
+    stats_.min_accesses = config_.min_expected_accesses * (1.0 + feedback_.threshold_factor());
+    const double threshold_us = stats_.threshold_us, min_accesses = stats_.min_accesses;
+    // What the scheduler reads: residents (away from home) and candidates to move.
+    const auto for_scheduler = [&](const ExtentScore& s) {
+        return s.current != s.home ||
+               (s.best != s.current && s.gain_us > threshold_us && s.value >= min_accesses);
+    };
+
     const auto t0 = std::chrono::steady_clock::now();
     const float min_value = 1e-3f;
     // Per round: released when the round ends, so idle rounds hold no per-extent scores.
-    std::vector<ExtentScore> scores;
+    RoundScores scores;
     arena_->execute(
-        [&] { CostBenefit::score(profiler_.extents(), ctx_, min_value, true, scores); });
+        [&] { scores.score(profiler_.extents(), ctx_, min_value, true, for_scheduler); });
     stats_.score_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats_.scored = profiler_.extents().size();
@@ -211,50 +226,47 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
         ExtentStats fresh;
         fresh.key = key;
         const ExtentScore s = score_extent(fresh, ctx_);
-        if (s.value > min_value || s.forecast > min_value) scores.push_back(s);
+        if (s.value > min_value || s.forecast > min_value) scores.append(s, for_scheduler(s));
     }
     // Extents placed away from home whose statistics were evicted: residents worth nothing.
     for (const auto& [key, tier] : placement_.away()) {
         if (profiler_.extents().find(key) != nullptr) continue;
         ExtentStats gone;
         gone.key = key;
-        scores.push_back(score_extent(gone, ctx_));
+        const ExtentScore s = score_extent(gone, ctx_);
+        scores.append(s, for_scheduler(s));
     }
     // Quarantined extents are not promoted on an anomalous initiator's account.
-    for (ExtentScore& s : scores)
+    for (ExtentScore& s : scores.kept())
         if (s.current == s.home && anomaly_.quarantined(s.key)) s.gain_us = 0;
     // A sample of forecasts is followed up, to learn each model's reliability per LUN.
-    const std::size_t stride = std::max<std::size_t>(1, scores.size() / kForecastSamplesPerRound);
-    for (std::size_t i = stats_.rounds % stride; i < scores.size(); i += stride) {
-        const ExtentScore& s = scores[i];
+    const std::size_t n = scores.size();
+    const std::size_t stride = std::max<std::size_t>(1, n / kForecastSamplesPerRound);
+    for (std::size_t i = stats_.rounds % stride; i < n; i += stride) {
+        const ExtentScore s = scores.at(i);
         feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model), s.p_access,
                                  now_us, s.forecast);
     }
     // The most forecast extents drive the decisions: they are followed up every round too
     // (for the forecast skill only: p = 0 keeps them out of the models' reliability).
-    if (scores.size() > kForecastSamplesPerRound) {
-        std::vector<std::size_t> top(scores.size());
-        for (std::size_t i = 0; i < top.size(); ++i) top[i] = i;
+    if (n > kForecastSamplesPerRound) {
+        std::vector<std::uint32_t> top(n);  // positions (an extent table holds < 2^32 slots)
+        for (std::size_t i = 0; i < n; ++i) top[i] = static_cast<std::uint32_t>(i);
         const auto k = static_cast<std::ptrdiff_t>(kTopSamplesPerRound);
-        std::nth_element(
-            top.begin(), top.begin() + k, top.end(),
-            [&](std::size_t a, std::size_t b) { return scores[a].forecast > scores[b].forecast; });
+        std::nth_element(top.begin(), top.begin() + k, top.end(),
+                         [&](std::uint32_t a, std::uint32_t b) {
+                             return scores.forecast(a) > scores.forecast(b);
+                         });
         for (auto it = top.begin(); it != top.begin() + k; ++it) {
-            const ExtentScore& s = scores[*it];
-            if (*it % stride != stats_.rounds % stride)  // not already sampled above
-                feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model), 0.0,
-                                         now_us, s.forecast);
+            if (*it % stride == stats_.rounds % stride) continue;  // already sampled above
+            const ExtentScore s = scores.at(*it);
+            feedback_.track_forecast(s.key, key_lun(s.key), static_cast<ModelId>(s.model), 0.0,
+                                     now_us, s.forecast);
         }
     }
-    const double move_us =
-        static_cast<double>(config_.extent_bytes) / config_.migration_bandwidth_bytes_per_s * 1e6;
-    // Feedback tightens the evidence a promotion needs while promotions are wasted.
-    (void)move_us;
-    stats_.threshold_us = config_.benefit_threshold_us;
-    stats_.min_accesses = config_.min_expected_accesses * (1.0 + feedback_.threshold_factor());
 
     std::vector<std::uint8_t> models;
-    auto orders = scheduler_.schedule(now_us, scores, ctx_, resources_, placement_,
+    auto orders = scheduler_.schedule(now_us, scores.kept(), ctx_, resources_, placement_,
                                       stats_.threshold_us, stats_.min_accesses, &models);
     // Orders the executor refused or lost never come back through migrated(): forget them
     // once the scheduler no longer counts them in flight (it expires them).

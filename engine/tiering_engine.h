@@ -64,6 +64,10 @@ public:
     TieringEngine& operator=(const TieringEngine&) = delete;
 
     void record(const IoEvent& event) noexcept { profiler_.record(event); }
+    // Folds what was recorded since the last drain into the profiler and the event models,
+    // without planning (plan_round() begins with it): for a caller that records faster than
+    // the profiler's rings hold between two rounds.
+    void drain(std::uint64_t now_us);
     std::vector<MigrationOrder> plan_round(std::uint64_t now_us, const PlacementView& view);
     void migrated(const MigrationOrder& order, std::uint64_t now_us);
     // The executor did not take `order` (see PlacementPolicy::dropped).

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <unordered_map>
 #include <utility>
 
@@ -34,6 +35,23 @@ struct ScoringCandidates {
         lc.home = 1;
         lc.reliability.fill(reliability);
         for (LunId lun = first; lun <= last; ++lun) luns[lun] = lc;
+    }
+
+    // `events` random 4 KiB I/Os (a quarter of them writes) over extents [0, extents) of LUNs
+    // 1..4, 50 µs apart from time 0, folded into `profiler`; returns the time of the last.
+    std::uint64_t record_random(std::mt19937_64& rng, int events, std::uint64_t extents) {
+        IoEvent e;
+        e.length = 4096;
+        for (int i = 0; i < events; ++i) {
+            e.lun = 1 + static_cast<LunId>(rng() % 4);
+            e.offset = (rng() % extents) * cfg.extent_bytes;
+            e.time_us = static_cast<std::uint64_t>(i) * 50;
+            e.op = rng() % 4 == 0 ? IoOp::kWrite : IoOp::kRead;
+            profiler.record(e);
+            if (i % 10'000 == 0) profiler.drain(e.time_us);
+        }
+        profiler.drain(e.time_us);
+        return e.time_us;
     }
 
     // Fills `ctx` for a scoring round at `now_us`.

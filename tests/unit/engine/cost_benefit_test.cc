@@ -34,22 +34,12 @@ TEST(CostBenefit, ParallelEqualsSerial) {
     std::mt19937_64 rng(11);
     f.add_luns(1, 4, 0.7);
     f.luns[3].priority = 2.0;
-    IoEvent e;
-    e.length = 4096;
-    for (int i = 0; i < 200'000; ++i) {
-        e.lun = 1 + static_cast<LunId>(rng() % 4);
-        e.offset = (rng() % 20'000) * kExt;
-        e.time_us = static_cast<std::uint64_t>(i) * 50;
-        e.op = rng() % 4 == 0 ? IoOp::kWrite : IoOp::kRead;
-        f.profiler.record(e);
-        if (i % 10'000 == 0) f.profiler.drain(e.time_us);
-    }
-    f.profiler.drain(e.time_us);
+    const std::uint64_t last_us = f.record_random(rng, 200'000, 20'000);
     for (int i = 0; i < 500; ++i) f.placement.moved(make_extent_key(1 + i % 4, i * 13), 1, 0, 1);
     for (int i = 0; i < 300; ++i)
         f.hints[make_extent_key(2, i * 7)].p[2] = 0.9f,
                                        f.hints[make_extent_key(2, i * 7)].expected[2] = 3;
-    f.prepare(e.time_us);
+    f.prepare(last_us);
     std::vector<ExtentScore> serial, parallel;
     CostBenefit::score(f.profiler.extents(), f.ctx, 0.01f, false, serial);
     {

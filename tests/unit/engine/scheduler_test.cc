@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 namespace rbdtier {
 namespace {
@@ -216,6 +217,50 @@ TEST(Scheduler, HysteresisAndDisplacement) {
     ASSERT_EQ(early.size(), 1u);
     EXPECT_EQ(early[0].extent, 10u);
     EXPECT_EQ(w.round(75'000'000, s3).size(), 1u);  // extent 20 moves in
+}
+
+}  // namespace
+}  // namespace rbdtier
+
+namespace rbdtier {
+namespace {
+
+// What a planning round passes: the residents and candidates only, in order. Over rounds with
+// displacements, quotas and many tied values, the orders are those the full list gives.
+TEST(Scheduler, ResidentsAndCandidatesAloneGiveTheSameOrders) {
+    World full(12 * kExt, 8.0 * kExt), subset(12 * kExt, 8.0 * kExt);
+    std::mt19937_64 rng(3);
+    std::uint64_t now = 1'000'000;
+    std::size_t orders_seen = 0, displaced = 0;
+    for (int r = 0; r < 30; ++r, now += 20'000'000) {
+        std::vector<ExtentScore> scores, kept;
+        for (int x = 0; x < 200; ++x) {
+            const LunId lun = 1 + static_cast<LunId>(rng() % 2);
+            const ExtentIndex extent = rng() % 60;
+            // Few distinct values: ties everywhere; a third worth nothing (neither kind).
+            const float value = rng() % 3 == 0 ? 0.0f : 10.0f * static_cast<float>(rng() % 5);
+            scores.push_back(full.score(lun, extent, value));
+            ASSERT_EQ(subset.placement->tier_of(scores.back().key, 1), scores.back().current);
+            const ExtentScore& s = scores.back();
+            if (s.current != s.home || (s.best != s.current && s.gain_us > 0.0 && s.value >= 0.0))
+                kept.push_back(s);
+        }
+        ASSERT_LT(kept.size(), scores.size());
+        const auto a = full.round(now, scores);
+        const auto b = subset.round(now, kept);
+        ASSERT_EQ(a.size(), b.size()) << "round " << r;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            EXPECT_EQ(a[i].lun, b[i].lun);
+            EXPECT_EQ(a[i].extent, b[i].extent);
+            EXPECT_EQ(a[i].from, b[i].from);
+            EXPECT_EQ(a[i].to, b[i].to);
+            EXPECT_EQ(a[i].net_benefit, b[i].net_benefit);
+            if (a[i].to == 1) ++displaced;
+        }
+        orders_seen += a.size();
+    }
+    EXPECT_GT(orders_seen, 20u);
+    EXPECT_GT(displaced, 0u);  // the residents mattered
 }
 
 }  // namespace
