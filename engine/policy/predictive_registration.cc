@@ -72,8 +72,10 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
                                                                        FrequencyParams{}, quotas);
                           }});
     candidates.push_back({"none", [] { return std::make_unique<NonePolicy>(); }});
+    // admit (admission by eviction age) is not a candidate: its shadow leads reactive's on a
+    // near-idle LUN whose real placement then serves worse once the selector follows it.
     for (const auto& v : caching)
-        if (v.name != "lrfu") candidates.push_back(candidate(v));
+        if (v.name == "readahead" || v.name == "slru") candidates.push_back(candidate(v));
     // Reactive that never demotes: the yardstick of probation (see make_predictive), never
     // followed, since a LUN that follows it keeps a stale fast tier once the hot set moves.
     StrategySelector::Candidate fill{"fill", [extent_bytes] {
