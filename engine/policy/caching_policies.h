@@ -31,8 +31,9 @@
 //     every accessed extent is promoted; once it is full, only one whose last two accesses came
 //     within the tier's eviction age (how long its least recently used resident has gone
 //     unused: the reuse gap that LRU keeps in the tier) is, so extents touched once do not push
-//     out reused ones (nor take the room an eviction freed for one). The history of non-resident extents (evicted ones included: a ghost
-//     list) is kept for the eviction age, and for at most four times the tier's slots.
+//     out reused ones (nor take the room an eviction freed for one). The history of non-resident
+//     extents (evicted ones included: a ghost list) is kept for the eviction age, and for at most
+//     four times the tier's slots.
 // Demotions go to the LUN's home tier. The executor enforces capacity, quotas and budget;
 // orders it refuses or drops are simply wanted again later. Single-threaded, as
 // PlacementPolicy requires. Memory: one entry per resident, per wanted extent and per extent
@@ -92,7 +93,7 @@ private:
     };
     struct History {
         std::uint64_t last_us = 0;
-        unsigned accesses = 0;               // within admit_window_us of last_us
+        unsigned accesses = 0;              // within admit_window_us of last_us
         std::uint64_t gap_us = UINT64_MAX;  // between its last two accesses (UINT64_MAX: one)
     };
     using Lru = std::set<std::pair<std::uint64_t, ExtentKey>>;

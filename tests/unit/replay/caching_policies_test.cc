@@ -192,8 +192,14 @@ TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
     const ReplayConfig c = two_tiers(events, 40);
     const auto registry = replay_policy_registry();
     const std::vector<StrategySelector::Candidate> candidates = {
-        {"reactive", [&] { return registry.create("reactive", {c, events}); }},
-        {"admit", [&] { return registry.create("admit", {c, events}); }},
+        {"reactive",
+         [&] {
+             return registry.create("reactive", {c, events});
+         }},
+        {"admit",
+         [&] {
+             return registry.create("admit", {c, events});
+         }},
     };
     StrategySelector selector("selector", candidates, c.channel());
     const auto selected = replay(c, events, selector);
