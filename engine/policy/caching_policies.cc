@@ -22,9 +22,10 @@ TierId fastest_tier(const std::vector<TierSpec>& tiers) {
 CachingPolicy::CachingPolicy(std::string name, std::uint64_t extent_bytes, CachingParams params)
     : name_(std::move(name)), extent_bytes_(extent_bytes), params_(params) {}
 
-void CachingPolicy::touch_resident(ExtentKey key, Resident& r) {
+void CachingPolicy::touch_resident(ExtentKey key, Resident& r, std::uint64_t now_us) {
     (r.protected_ ? protected_ : probationary_).erase({r.last_use, key});
     r.last_use = ++seq_;
+    r.last_us = std::max(r.last_us, now_us);
     if (params_.protected_share > 0) r.protected_ = true;  // reused after its promotion
     (r.protected_ ? protected_ : probationary_).insert({r.last_use, key});
     // An overfull protected segment hands its least recently used resident back to probation.
@@ -36,9 +37,9 @@ void CachingPolicy::touch_resident(ExtentKey key, Resident& r) {
     }
 }
 
-void CachingPolicy::insert_resident(ExtentKey key) {
+void CachingPolicy::insert_resident(ExtentKey key, std::uint64_t now_us) {
     erase_resident(key);
-    Resident r{++seq_, false};
+    Resident r{++seq_, false, now_us};
     probationary_.insert({r.last_use, key});
     residents_.emplace(key, r);
 }
@@ -54,6 +55,43 @@ bool CachingPolicy::admitted(ExtentKey key) const {
     if (params_.admit_accesses <= 1) return true;
     auto it = history_.find(key);
     return it != history_.end() && it->second.accesses >= params_.admit_accesses;
+}
+
+bool CachingPolicy::reused_within_eviction_age(ExtentKey key) const {
+    if (!params_.admit_by_eviction_age || eviction_age_us_ == UINT64_MAX) return true;
+    auto it = history_.find(key);
+    return it != history_.end() && it->second.gap_us <= eviction_age_us_;
+}
+
+std::uint64_t CachingPolicy::eviction_age(std::uint64_t now_us) const {
+    // The resident LRU eviction takes first: the oldest probationary one, else protected one.
+    const Lru& segment = probationary_.empty() ? protected_ : probationary_;
+    if (segment.empty()) return UINT64_MAX;
+    auto it = residents_.find(segment.begin()->second);
+    if (it == residents_.end()) return UINT64_MAX;
+    return now_us - std::min(now_us, it->second.last_us);
+}
+
+void CachingPolicy::prune_history(std::uint64_t now_us, std::int64_t slots) {
+    std::uint64_t window = params_.admit_window_us;
+    if (params_.admit_by_eviction_age && eviction_age_us_ != UINT64_MAX)
+        window = std::max(window, eviction_age_us_);
+    for (auto it = history_.begin(); it != history_.end();)
+        it = now_us > it->second.last_us + window ? history_.erase(it) : std::next(it);
+    // The ghost list of an eviction-age admission holds at most four times the tier's slots:
+    // the extents seen longest ago go first.
+    const std::int64_t ghosts = slots > INT64_MAX / 8 ? INT64_MAX / 2 : 4 * slots;
+    const auto bound = static_cast<std::size_t>(std::max<std::int64_t>(ghosts, 4096));
+    if (params_.admit_by_eviction_age && history_.size() > bound) {
+        std::vector<std::uint64_t> times;
+        times.reserve(history_.size());
+        for (const auto& [key, h] : history_) times.push_back(h.last_us);
+        const auto cut = times.begin() + static_cast<std::ptrdiff_t>(history_.size() - bound);
+        std::nth_element(times.begin(), cut, times.end());
+        const std::uint64_t oldest_kept = *cut;
+        for (auto it = history_.begin(); it != history_.end();)
+            it = it->second.last_us < oldest_kept ? history_.erase(it) : std::next(it);
+    }
 }
 
 void CachingPolicy::want(ExtentKey key, std::uint64_t until_us) {
@@ -105,11 +143,13 @@ void CachingPolicy::observe(const IoEvent& io) {
         if (read_ahead_unused_.erase(key)) count_read_ahead(true);
         auto it = residents_.find(key);
         if (it != residents_.end()) {
-            touch_resident(key, it->second);
+            touch_resident(key, it->second, io.time_us);
             continue;
         }
-        if (params_.admit_accesses > 1) {
-            History& h = history_[key];
+        if (params_.admit_accesses > 1 || params_.admit_by_eviction_age) {
+            auto [hit, fresh] = history_.try_emplace(key);
+            History& h = hit->second;
+            if (!fresh) h.gap_us = io.time_us - std::min(h.last_us, io.time_us);
             if (h.accesses > 0 && io.time_us > h.last_us + params_.admit_window_us) h.accesses = 0;
             ++h.accesses;
             h.last_us = std::max(h.last_us, io.time_us);
@@ -136,6 +176,9 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     if (params_.protected_share > 0 && capacity != 0)
         protected_slots_ = std::max<std::size_t>(
             1, static_cast<std::size_t>(params_.protected_share * static_cast<double>(slots)));
+    if (params_.admit_by_eviction_age) eviction_age_us_ = eviction_age(now_us);
+    freed_by_eviction_ = std::min(freed_by_eviction_, std::max<std::int64_t>(free, 0));
+    std::int64_t open = free - freed_by_eviction_;
 
     // Extents to promote, best first: the read-ahead of runs (the latest run first, nearest
     // extent first), then those accessed this round (most recent first), then those still
@@ -165,7 +208,7 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         accessed_now.insert(*it);
         if (admitted(*it)) {
             consider(*it);
-            want(*it, now_us + params_.want_ttl_us);
+            if (reused_within_eviction_age(*it)) want(*it, now_us + params_.want_ttl_us);
         }
     }
     std::vector<std::pair<std::uint64_t, ExtentKey>> carried;
@@ -210,8 +253,14 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         const TierId current = view.tier_of(lun, key_extent(key));
         if (current == fast_ || !(tiers[fast_].read_latency_us < tiers[current].read_latency_us))
             continue;
+        // An extent not reused within the eviction age takes only room no eviction freed.
+        if (!is_read_ahead && !reused_within_eviction_age(key)) {
+            if (open <= 0) continue;
+            --open;
+        }
         if (free > 0) {
             --free;
+            open = std::min(open, free);
             MigrationOrder o;
             o.lun = lun;
             o.extent = key_extent(key);
@@ -285,9 +334,7 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     }
 
     // History older than its window can no longer admit or start a run.
-    for (auto it = history_.begin(); it != history_.end();)
-        it = now_us > it->second.last_us + params_.admit_window_us ? history_.erase(it)
-                                                                   : std::next(it);
+    prune_history(now_us, slots);
     for (auto it = last_access_.begin(); it != last_access_.end();)
         it = now_us > it->second.time_us + params_.run_window_us ? last_access_.erase(it)
                                                                  : std::next(it);
@@ -302,15 +349,25 @@ void CachingPolicy::count_read_ahead(bool used) {
     }
 }
 
-void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t) {
+void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t now_us) {
     const ExtentKey key = make_extent_key(order.lun, order.extent);
     promoting_.erase(key);
     demoting_.erase(key);
     wanted_.erase(key);
     read_ahead_orders_.erase(key);
     if (order.to == fast_) {
-        insert_resident(key);
+        insert_resident(key, now_us);
+        freed_by_eviction_ = std::max<std::int64_t>(freed_by_eviction_ - 1, 0);
     } else {
+        if (residents_.count(key)) ++freed_by_eviction_;
+        // An evicted extent joins the history with its last access: accessed again within the
+        // eviction age, it was evicted too soon and is admitted again.
+        auto resident = residents_.find(key);
+        if (params_.admit_by_eviction_age && resident != residents_.end()) {
+            History& h = history_[key];
+            h.last_us = std::max(h.last_us, resident->second.last_us);
+            h.accesses = std::max(h.accesses, 1u);
+        }
         erase_resident(key);
         if (read_ahead_unused_.erase(key)) count_read_ahead(false);
     }
@@ -333,7 +390,7 @@ void CachingPolicy::placement_changed(LunId lun, std::uint64_t, const PlacementV
         const ExtentKey key = make_extent_key(lun, e);
         if (view.tier_of(lun, e) != fast_ || residents_.count(key) != 0) continue;
         probationary_.insert({0, key});
-        residents_.emplace(key, Resident{0, false});
+        residents_.emplace(key, Resident{0, false, 0});
     }
 }
 
@@ -351,6 +408,9 @@ std::vector<CachingVariant> caching_variants() {
     CachingParams lrfu;
     lrfu.heat_half_life_us = 60'000'000;
     lrfu.evict_coldest = true;
+    CachingParams admit;
+    admit.admit_by_eviction_age = true;
+    admit.carry_over = false;
     CachingParams slru;
     slru.heat_half_life_us = 600'000'000;
     slru.protected_share = 0.8;
@@ -366,6 +426,11 @@ std::vector<CachingVariant> caching_variants() {
          "promote on access hottest first (10-minute decayed heat), segmented LRU eviction "
          "protecting reused extents",
          slru},
+        {"admit",
+         "promote on access while the fast tier has room; once it is full, only an extent "
+         "accessed again within the tier's eviction age (the idle time of its least recently "
+         "used resident), evict LRU: extents touched once do not push out reused ones",
+         admit},
     };
 }
 

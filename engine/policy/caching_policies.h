@@ -25,7 +25,15 @@
 //     reads neither evict a hot set nor spend the channel on trading one-off extents;
 //   - admission: an extent is promoted only once it has been accessed `admit_accesses` times
 //     within `admit_window_us` (the history remembers non-resident extents that long), which
-//     spends no bandwidth on extents touched once.
+//     spends no bandwidth on extents touched once;
+//   - admission by eviction age (`admit_by_eviction_age`, scan resistance as LIRS and ARC judge
+//     a block by its reuse against what the cache keeps): while the fastest tier has free room
+//     every accessed extent is promoted; once it is full, only one whose last two accesses came
+//     within the tier's eviction age (how long its least recently used resident has gone
+//     unused: the reuse gap that LRU keeps in the tier) is, so extents touched once do not push
+//     out reused ones (nor take the room an eviction freed for one). The history of non-resident
+//     extents (evicted ones included: a ghost list) is kept for the eviction age, and for at most
+//     four times the tier's slots.
 // Demotions go to the LUN's home tier. The executor enforces capacity, quotas and budget;
 // orders it refuses or drops are simply wanted again later. Single-threaded, as
 // PlacementPolicy requires. Memory: one entry per resident, per wanted extent and per extent
@@ -63,6 +71,7 @@ struct CachingParams {
     // ghosts, for every candidate); make_caching_policy sets it from the budget.
     std::size_t max_orders_per_round = 0;
     std::uint64_t admit_window_us = 60'000'000;
+    bool admit_by_eviction_age = false;
 };
 
 class CachingPolicy final : public PlacementPolicy {
@@ -80,17 +89,26 @@ private:
     struct Resident {
         std::uint64_t last_use = 0;  // sequence number of the last access (or promotion)
         bool protected_ = false;
+        std::uint64_t last_us = 0;  // time of the last access (or promotion)
     };
     struct History {
         std::uint64_t last_us = 0;
-        unsigned accesses = 0;  // within admit_window_us of last_us
+        unsigned accesses = 0;              // within admit_window_us of last_us
+        std::uint64_t gap_us = UINT64_MAX;  // between its last two accesses (UINT64_MAX: one)
     };
     using Lru = std::set<std::pair<std::uint64_t, ExtentKey>>;
 
-    void touch_resident(ExtentKey key, Resident& r);
-    void insert_resident(ExtentKey key);
+    void touch_resident(ExtentKey key, Resident& r, std::uint64_t now_us);
+    void insert_resident(ExtentKey key, std::uint64_t now_us);
     void erase_resident(ExtentKey key);
     bool admitted(ExtentKey key) const;
+    // With admit_by_eviction_age: whether `key` was accessed again within the eviction age.
+    bool reused_within_eviction_age(ExtentKey key) const;
+    // The fastest tier's eviction age at `now_us`: the idle time of the resident LRU eviction
+    // takes first (UINT64_MAX without residents).
+    std::uint64_t eviction_age(std::uint64_t now_us) const;
+    // Drops history that can no longer admit an extent.
+    void prune_history(std::uint64_t now_us, std::int64_t slots);
     void want(ExtentKey key, std::uint64_t until_us);
     // The next resident to demote that is not already leaving and not in `keep`; 0 if none.
     bool next_victim(const std::unordered_set<ExtentKey>& keep, ExtentKey& victim) const;
@@ -106,6 +124,8 @@ private:
     Lru probationary_, protected_;
     std::size_t protected_slots_ = SIZE_MAX;
     std::unordered_map<ExtentKey, History> history_;
+    std::uint64_t eviction_age_us_ = UINT64_MAX;  // as of the last plan
+    std::int64_t freed_by_eviction_ = 0;  // fast-tier slots evictions freed, not yet refilled
     struct Heat {
         double value = 0;
         std::uint64_t at_us = 0;
@@ -129,7 +149,8 @@ private:
 
 // The variants registered by name (builtin_policy_registry), each with what it is for:
 // readahead (carry-over + read-ahead with feedback), lrfu (carry-over + 1-minute heat order +
-// coldest eviction), slru (carry-over + 10-minute heat order + segmented LRU).
+// coldest eviction), slru (carry-over + 10-minute heat order + segmented LRU), admit (carry-over
+// + admission by eviction age).
 struct CachingVariant {
     std::string name;
     std::string description;

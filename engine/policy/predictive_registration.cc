@@ -72,8 +72,11 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
                                                                        FrequencyParams{}, quotas);
                           }});
     candidates.push_back({"none", [] { return std::make_unique<NonePolicy>(); }});
+    // admit (admission by eviction age) is not a candidate: where it beats reactive, lrfu mostly
+    // beats it, so following it changed no real-trace share, and a candidate costs a live and a
+    // ghost instance per LUN.
     for (const auto& v : caching)
-        if (v.name != "lrfu") candidates.push_back(candidate(v));
+        if (v.name == "readahead" || v.name == "slru") candidates.push_back(candidate(v));
     // Reactive that never demotes: the yardstick of probation (see make_predictive), never
     // followed, since a LUN that follows it keeps a stale fast tier once the hot set moves.
     StrategySelector::Candidate fill{"fill", [extent_bytes] {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/policy/baseline_policies.h"
+#include "engine/policy/strategy_selector.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
@@ -151,6 +152,63 @@ TEST(CachingPolicies, NoMoreChurnThanReactiveOnUniformRandomLoad) {
         EXPECT_LE(r.migrations, reactive.migrations + reactive.migrations / 20);
         EXPECT_LE(r.mean_latency_us, none.mean_latency_us);
     }
+}
+
+// 40 reused extents, read at random 4 times a second (each about every 10 s), while a scan reads
+// 2 never-seen extents a second, once each, for 20 minutes; the fast tier holds the 40. LRU
+// keeps the last 40 distinct extents, about 20 of them the scan's, so promoting on every access
+// evicts reused extents for one-touch ones; admission by eviction age promotes no scan extent
+// once the tier is full.
+std::vector<IoEvent> reused_set_under_a_scan(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    std::uint64_t next_scan = 100'000;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 250'000) {
+        out.push_back(scattered_read_at(t, rng() % 40));
+        if (t % 500'000 == 0) out.push_back(scattered_read_at(t + 100'000, next_scan++));
+    }
+    sort_by_time(out);
+    return out;
+}
+
+TEST(CachingPolicies, AdmissionByEvictionAgeKeepsAReusedSetThatAScanWouldEvict) {
+    const std::uint32_t seed = test_seed();
+    const auto events = reused_set_under_a_scan(seed);
+    const ReplayConfig c = two_tiers(events, 40);
+    const auto reactive = run("reactive", c, events);
+    const auto admit = run("admit", c, events);
+    std::cout << "reactive: " << reactive.mean_latency_us << " us, " << reactive.migrations
+              << " migrations; admit: " << admit.mean_latency_us << " us, " << admit.migrations
+              << " migrations\n";
+    EXPECT_LT(admit.mean_latency_us, 0.7 * reactive.mean_latency_us);
+    EXPECT_LT(admit.migrations, reactive.migrations / 2);
+}
+
+// A StrategySelector over reactive and admit, starting on reactive, follows admit where a scan
+// favours it.
+TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
+    const std::uint32_t seed = test_seed();
+    const auto events = reused_set_under_a_scan(seed);
+    const ReplayConfig c = two_tiers(events, 40);
+    const auto registry = replay_policy_registry();
+    const std::vector<StrategySelector::Candidate> candidates = {
+        {"reactive",
+         [&] {
+             return registry.create("reactive", {c, events});
+         }},
+        {"admit",
+         [&] {
+             return registry.create("admit", {c, events});
+         }},
+    };
+    StrategySelector selector("selector", candidates, c.channel());
+    const auto selected = replay(c, events, selector);
+    const auto admit = run("admit", c, events);
+    std::cout << "selector: " << selected.mean_latency_us << " us, follows "
+              << selector.candidate_name(selector.choice(0)) << "; admit alone "
+              << admit.mean_latency_us << " us\n";
+    EXPECT_EQ(selector.candidate_name(selector.choice(0)), "admit");
+    EXPECT_LT(selected.mean_latency_us, run("reactive", c, events).mean_latency_us);
 }
 
 TEST(CachingPolicies, VariantsAreRegisteredWithADescription) {
