@@ -339,8 +339,9 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
         policy_->dropped(order, now_us());
         return false;
     };
-    // Paused or stopping since it was planned: it does not start.
-    if (paused_.load() || stop_requested_.load()) return dropped();
+    // Paused or stopping since it was planned, or this gateway gave the LUN up (or found it
+    // taken) since: it does not start.
+    if (paused_.load() || stop_requested_.load() || !storage_.owns_extents()) return dropped();
     if (order.lun != options_.lun || order.extent >= storage_.extents()) return dropped();
     // Where the extent is now, and the pins and room now: it may have moved or been pinned
     // since the round planned it.

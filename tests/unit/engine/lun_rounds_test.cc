@@ -47,6 +47,7 @@ public:
     std::uint64_t extents() const override { return placement_.size(); }
     TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
     std::uint64_t placement_epoch() const override { return epoch_; }
+    bool owns_extents() const override { return owner.load(); }
     bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override {
         if (on_migrate) on_migrate(extent);
         migrations.push_back(extent);
