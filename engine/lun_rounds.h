@@ -247,8 +247,11 @@ private:
     // Withdraws the orders not started from the executor and tells the policy they were dropped.
     // With policy_mutex_ held.
     std::vector<MigrationExecutor::Submitted> withdraw_locked(std::uint64_t now);
+    // Where the order's extent is now; nullopt if the order is not this LUN's or its extent is
+    // past the LUN's end.
+    std::optional<ExtentPlace> place_of(const MigrationOrder& order) const;
     // Whether the order could start now, its room aside: the LUN's, the extent where it says,
-    // not pinned elsewhere.
+    // not pinned elsewhere (Admission::never_startable).
     bool startable(const MigrationOrder& order) const;
     // Sets stats_.last_round from what the last planned round's orders did (`waited`: how many
     // of them the budget never granted), once; mutex_ held.
