@@ -2,7 +2,8 @@
 //
 // The rounds decide and schedule; this file only binds them to the LUN's storage on the cluster
 // (LiveLunStorage): where an extent is and how many there are come from the LUN's ExtentGate, the
-// tier names and extent size from its TierImages, a move is ExtentMigrator::migrate, the pools'
+// tier names and extent size from its TierImages, a move is ExtentMigrator::migrate (and whether
+// this gateway may move any is whether its migrator holds the map's fence), the pools'
 // usage is a ResourceMonitor sample and the tenant's room comes from a TenantRoomSource (e.g.
 // TenantQuota::refresh). Every member of LunRounds is LunTiering's; the LUN's images, gate and
 // migrator must outlive it. The monitor and the tenant source are set before start().
@@ -46,6 +47,8 @@ public:
     std::uint64_t extents() const override { return gate_.extents(); }
     TierId tier(ExtentIndex extent) const override { return gate_.tier(extent); }
     std::uint64_t placement_epoch() const override { return gate_.placement_epoch(); }
+    // The migrator holds the map's fence (ExtentMigrator::owner).
+    bool owns_extents() const override { return migrator_.owner(); }
     bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override;
     std::optional<ResourceReading> sample_resources() override;
 

@@ -108,23 +108,17 @@ GatewayResources gateway_resources_now() {
 std::optional<PoolResources> PoolSampleCache::find(
     const std::string& fsid, const std::string& pool,
     std::chrono::steady_clock::time_point now) const {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find({fsid, pool});
-    if (it == entries_.end() || now - it->second.at >= max_age_) return std::nullopt;
-    return it->second.sample;
+    return samples_.find({fsid, pool}, now);
 }
 
 void PoolSampleCache::store(const std::string& fsid, PoolResources sample,
                             std::chrono::steady_clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= max_age_; });
-    std::string pool = sample.pool;
-    entries_[{fsid, std::move(pool)}] = Entry{std::move(sample), now};
+    std::pair<std::string, std::string> key{fsid, sample.pool};
+    samples_.store(key, std::move(sample), now);
 }
 
 std::size_t PoolSampleCache::size() const {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
+    return samples_.size();
 }
 
 std::shared_ptr<PoolSampleCache> PoolSampleCache::process() {

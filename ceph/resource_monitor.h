@@ -25,13 +25,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ceph/cluster.h"
+#include "common/expiring_cache.h"
 #include "engine/resource_sample.h"
 
 namespace rbdtier::ceph {
@@ -39,13 +39,13 @@ namespace rbdtier::ceph {
 // This process's CPU time and memory now (cpu_cores left 0).
 GatewayResources gateway_resources_now();
 
-// Pool samples shared by the ResourceMonitors of a process, by cluster (fsid) and pool. A
-// sample younger than max_age is handed out again; older ones are dropped whenever a sample is
-// stored. Thread-safe; sampling runs without the lock (two monitors may sample one pool at the
-// same time).
+// Pool samples shared by the ResourceMonitors of a process, by cluster (fsid) and pool, in an
+// ExpiringCache (common/expiring_cache.h): a sample younger than max_age is handed out again;
+// older ones are dropped whenever a sample is stored. Thread-safe; sampling runs without the lock
+// (two monitors may sample one pool at the same time).
 class PoolSampleCache {
 public:
-    explicit PoolSampleCache(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+    explicit PoolSampleCache(std::chrono::steady_clock::duration max_age) : samples_(max_age) {}
 
     // The sample of `pool` on the cluster with id `fsid` taken less than max_age before `now`.
     std::optional<PoolResources> find(const std::string& fsid, const std::string& pool,
@@ -60,13 +60,7 @@ public:
     static std::shared_ptr<PoolSampleCache> process();
 
 private:
-    struct Entry {
-        PoolResources sample;
-        std::chrono::steady_clock::time_point at;
-    };
-    const std::chrono::steady_clock::duration max_age_;
-    mutable std::mutex mutex_;
-    std::map<std::pair<std::string, std::string>, Entry> entries_;
+    ExpiringCache<std::pair<std::string, std::string>, PoolResources> samples_;  // by fsid, pool
 };
 
 class ResourceMonitor {

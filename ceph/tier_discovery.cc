@@ -122,30 +122,24 @@ private:
 
 PoolFacts TierCatalog::find(const std::string& fsid, std::int64_t pool_id,
                             std::chrono::steady_clock::time_point now) const {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find({fsid, pool_id});
-    if (it == entries_.end() || now - it->second.at >= max_age_) return {};
-    return it->second.facts;
+    return facts_.find({fsid, pool_id}, now).value_or(PoolFacts{});
 }
 
 void TierCatalog::store(const std::string& fsid, std::int64_t pool_id, const PoolFacts& facts,
                         std::chrono::steady_clock::time_point now) {
     if (!facts.take_item && !facts.round_trip_us) return;
-    std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= max_age_; });
-    auto it = entries_.try_emplace({fsid, pool_id}, Entry{{}, now}).first;
-    if (!it->second.facts.take_item) it->second.facts.take_item = facts.take_item;
-    if (!it->second.facts.round_trip_us) it->second.facts.round_trip_us = facts.round_trip_us;
+    facts_.update({fsid, pool_id}, now, [&facts](PoolFacts& kept) {
+        if (!kept.take_item) kept.take_item = facts.take_item;
+        if (!kept.round_trip_us) kept.round_trip_us = facts.round_trip_us;
+    });
 }
 
 void TierCatalog::clear() {
-    std::lock_guard lock(mutex_);
-    entries_.clear();
+    facts_.clear();
 }
 
 std::size_t TierCatalog::size() const {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
+    return facts_.size();
 }
 
 std::shared_ptr<TierCatalog> TierCatalog::process() {

@@ -14,14 +14,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "ceph/cluster.h"
+#include "common/expiring_cache.h"
 #include "engine/placement_policy.h"
 
 namespace rbdtier::ceph {
@@ -33,13 +32,14 @@ struct PoolFacts {
     std::optional<double> round_trip_us;
 };
 
-// Pool facts shared by the LUNs of a process, by cluster (fsid) and pool id. Facts younger
-// than max_age (counted from when the entry was first stored) are handed out again; older ones
-// are dropped whenever facts are stored. Storing merges: what an entry already holds stays,
-// what it lacks is added. Thread-safe; discovery runs without the lock.
+// Pool facts shared by the LUNs of a process, by cluster (fsid) and pool id, in an
+// ExpiringCache (common/expiring_cache.h): facts younger than max_age (counted from when the
+// entry was first stored) are handed out again; older ones are dropped whenever facts are
+// stored. Storing merges: what an entry already holds stays, what it lacks is added.
+// Thread-safe; discovery runs without the lock.
 class TierCatalog {
 public:
-    explicit TierCatalog(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+    explicit TierCatalog(std::chrono::steady_clock::duration max_age) : facts_(max_age) {}
 
     // The facts kept for the pool (none when absent or older than max_age).
     PoolFacts find(const std::string& fsid, std::int64_t pool_id,
@@ -55,13 +55,7 @@ public:
     static std::shared_ptr<TierCatalog> process();
 
 private:
-    struct Entry {
-        PoolFacts facts;
-        std::chrono::steady_clock::time_point at;
-    };
-    const std::chrono::steady_clock::duration max_age_;
-    mutable std::mutex mutex_;
-    std::map<std::pair<std::string, std::int64_t>, Entry> entries_;
+    ExpiringCache<std::pair<std::string, std::int64_t>, PoolFacts> facts_;  // by fsid, pool id
 };
 
 // `catalog` null: TierCatalog::process().

@@ -257,18 +257,25 @@ void Admission::replace_placement(LunId lun, TierId home,
     }
 }
 
-Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
-                         std::uint64_t now_us, const PinTable* pins) const {
+Refusal Admission::never_startable(const MigrationOrder& order, const ExtentPlace& place,
+                                   const PinTable* pins) const {
     const std::size_t tiers = capacity_.size();
     if (order.to >= tiers || order.from >= tiers || order.to == order.from)
         return Refusal::kInvalid;
-    const ExtentKey key = make_extent_key(order.lun, order.extent);
-    if (place.current != order.from || place.in_flight || in_flight_.count(key) != 0)
+    if (place.current != order.from || place.in_flight ||
+        in_flight_.count(make_extent_key(order.lun, order.extent)) != 0)
         return Refusal::kStale;
     if (pins != nullptr) {
         if (auto tier = pins->pinned_tier(order.extent); tier && *tier != order.to)
             return Refusal::kPinned;
     }
+    return Refusal::kNone;
+}
+
+Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
+                         std::uint64_t now_us, const PinTable* pins) const {
+    if (const Refusal r = never_startable(order, place, pins); r != Refusal::kNone) return r;
+    const ExtentKey key = make_extent_key(order.lun, order.extent);
     if (!hysteresis_.settled(key, now_us)) return Refusal::kHysteresis;
     const std::uint64_t bytes = config_.extent_bytes;
     const bool away = order.to != place.home;

@@ -189,6 +189,11 @@ public:
     // other LUNs' holdings and the hysteresis stay.
     void replace_placement(LunId lun, TierId home, std::span<const std::uint64_t> extents_in_tier);
 
+    // The first of rules 1-3 `order` breaks: kInvalid, kStale or kPinned, an order that cannot
+    // start as it was planned (an executor drops it rather than count it refused); kNone: none
+    // (the other rules may still refuse it). Changes nothing.
+    Refusal never_startable(const MigrationOrder& order, const ExtentPlace& place,
+                            const PinTable* pins = nullptr) const;
     // The first rule `order` breaks at `now_us` (kNone: it may start); changes nothing.
     Refusal check(const MigrationOrder& order, const ExtentPlace& place, std::uint64_t now_us,
                   const PinTable* pins = nullptr) const;

@@ -60,8 +60,8 @@ GatewayBudget::Ticket GatewayBudget::submit_locked(const BudgetRequest& request)
     tenant.weight = usable_weight(request.weight);
     // Back from idle: it starts where the gateway is, owed nothing for the time it asked nothing.
     if (tenant.waiting.empty()) tenant.virtual_time = std::max(tenant.virtual_time, virtual_time_);
-    tenant.waiting.insert(Waiting{benefit, ticket, request.bytes});
-    entries_.emplace(ticket, Entry{request.tenant, benefit, request.bytes, false});
+    tenant.waiting.insert(Waiting{benefit, ticket, request.bytes, request.client});
+    entries_.emplace(ticket, Entry{request.tenant, benefit, request.bytes, request.client, false});
     return ticket;
 }
 
@@ -70,39 +70,49 @@ std::vector<GatewayBudget::Ticket> GatewayBudget::dispatch() {
     return dispatch_locked(clock_());
 }
 
-GatewayBudget::Tenant* GatewayBudget::next_tenant_locked() {
-    Tenant* best = nullptr;
-    for (auto& [name, tenant] : tenants_) {  // by name: ties go to the first
+GatewayBudget::Next GatewayBudget::next_locked() const {
+    Next next;
+    const Tenant* best = nullptr;
+    for (const auto& [name, tenant] : tenants_) {  // by name: ties go to the first
         if (tenant.waiting.empty()) continue;
-        if (best == nullptr || tenant.virtual_time < best->virtual_time) best = &tenant;
+        if (best != nullptr && tenant.virtual_time >= best->virtual_time) continue;
+        // Its best request whose client holds no grant.
+        const auto it =
+            std::find_if(tenant.waiting.begin(), tenant.waiting.end(),
+                         [this](const Waiting& w) { return !busy_.contains(w.client); });
+        if (it == tenant.waiting.end()) continue;
+        best = &tenant;
+        next = Next{&name, it};
     }
-    return best;
+    return next;
 }
 
 std::vector<GatewayBudget::Ticket> GatewayBudget::dispatch_locked(std::uint64_t now) {
     std::vector<Ticket> out;
     bucket_.refill(now);
     while (in_flight_ < max_concurrent_) {
-        Tenant* tenant = next_tenant_locked();
-        if (tenant == nullptr) break;
-        const Waiting next = *tenant->waiting.begin();
-        const auto bytes = static_cast<double>(next.bytes);
+        const Next next = next_locked();
+        if (next.tenant == nullptr) break;
+        Tenant& tenant = tenants_.at(*next.tenant);
+        const Waiting granted = *next.waiting;
+        const auto bytes = static_cast<double>(granted.bytes);
         if (bucket_.level() < bytes) {
             // Only a rounding error short of what wait_us() promised: it is there.
             if (bucket_.wait_us(bytes, now) != 0 || bytes > bucket_.depth()) break;
             bucket_.cover(bytes);
         }
         bucket_.take(bytes);
-        tenant->waiting.erase(tenant->waiting.begin());
-        virtual_time_ = tenant->virtual_time;  // the start tag of this grant
-        tenant->virtual_time += bytes / tenant->weight;
-        ++tenant->grants;
-        tenant->granted_bytes += next.bytes;
+        tenant.waiting.erase(next.waiting);
+        virtual_time_ = tenant.virtual_time;  // the start tag of this grant
+        tenant.virtual_time += bytes / tenant.weight;
+        ++tenant.grants;
+        tenant.granted_bytes += granted.bytes;
         ++grants_;
-        granted_bytes_ += next.bytes;
+        granted_bytes_ += granted.bytes;
         ++in_flight_;
-        entries_.at(next.ticket).granted = true;
-        out.push_back(next.ticket);
+        if (granted.client != 0) busy_.insert(granted.client);
+        entries_.at(granted.ticket).granted = true;
+        out.push_back(granted.ticket);
     }
     return out;
 }
@@ -126,7 +136,7 @@ void GatewayBudget::withdraw_locked(Ticket ticket) {
         return;
     }
     tenants_.at(it->second.tenant)
-        .waiting.erase(Waiting{it->second.benefit, ticket, it->second.bytes});
+        .waiting.erase(Waiting{it->second.benefit, ticket, it->second.bytes, it->second.client});
     entries_.erase(it);
 }
 
@@ -139,6 +149,7 @@ void GatewayBudget::finish_locked(Ticket ticket, bool used) {
     const auto it = entries_.find(ticket);
     if (it == entries_.end() || !it->second.granted) return;
     --in_flight_;
+    busy_.erase(it->second.client);
     if (!used) {
         const std::uint64_t bytes = it->second.bytes;
         bucket_.give_back(static_cast<double>(bytes));
@@ -158,13 +169,9 @@ std::uint64_t GatewayBudget::next_grant_us() const {
 }
 
 std::uint64_t GatewayBudget::next_grant_us_locked(std::uint64_t now) const {
-    const Tenant* best = nullptr;
-    for (const auto& [name, tenant] : tenants_) {
-        if (tenant.waiting.empty()) continue;
-        if (best == nullptr || tenant.virtual_time < best->virtual_time) best = &tenant;
-    }
-    if (best == nullptr) return kNever;
-    const auto bytes = static_cast<double>(best->waiting.begin()->bytes);
+    const Next next = next_locked();
+    if (next.tenant == nullptr) return kNever;
+    const auto bytes = static_cast<double>(next.waiting->bytes);
     if (bytes > bucket_.depth()) return kNever;
     return bucket_.wait_us(bytes, now);
 }

@@ -18,8 +18,13 @@
 //    did not ask for while idle is not owed to it later;
 //  - within a tenant: the request of highest benefit first, across all its LUNs (ties: the
 //    earlier request);
-//  - work-conserving: only waiting requests compete, so what idle LUNs and tenants leave goes to
-//    the busy ones; a grant never waits while the bucket and a slot could serve the next request.
+//  - one at a time per client: a request names who carries it out (its LUN); while that client
+//    holds a grant (granted, not finished), its other requests are passed over, keeping their
+//    place, and the next request in the order above of a client without one goes instead; when
+//    the grant finishes, the client's best request is in line again;
+//  - work-conserving: only requests that could start compete, so what idle LUNs and tenants, and
+//    LUNs busy migrating, leave goes to the others; a grant never waits while the bucket and a
+//    slot could serve a request that could start.
 // The request next in line holds the others back while the bucket fills for it (requests are
 // one extent each, so the order of grants is the fair order).
 //
@@ -51,6 +56,9 @@ struct BudgetRequest {
     double weight = 1;        // the tenant's bandwidth weight; not positive or not a number: 1
     double benefit = 0;       // the order's net benefit (policy's units); NaN: the lowest
     std::uint64_t bytes = 0;  // one extent
+    // Who carries it out (e.g. its LUN's address): one grant at a time per client; 0: no one in
+    // particular (not limited).
+    std::uintptr_t client = 0;
 };
 
 struct TenantBudgetStats {
@@ -99,7 +107,7 @@ public:
     // A granted request ends: its slot is free; `used` false gives its bytes back.
     void finish(Ticket ticket, bool used);
     // Microseconds from now until the bucket holds the bytes of the request next in line (0:
-    // it does; kNever: none waits, or the rate is not positive).
+    // it does; kNever: none waits whose client is free to start it, or the rate is not positive).
     std::uint64_t next_grant_us() const;
 
     GatewayBudgetStats stats() const;
@@ -109,6 +117,7 @@ private:
         double benefit;
         Ticket ticket;
         std::uint64_t bytes;
+        std::uintptr_t client;
         bool operator<(const Waiting& o) const {
             return std::tie(o.benefit, ticket) < std::tie(benefit, o.ticket);  // best first
         }
@@ -124,14 +133,20 @@ private:
         std::string tenant;
         double benefit = 0;
         std::uint64_t bytes = 0;
+        std::uintptr_t client = 0;
         bool granted = false;
+    };
+    // The request next in line: its tenant and where it waits there.
+    struct Next {
+        const std::string* tenant = nullptr;  // null: none
+        std::set<Waiting>::const_iterator waiting;
     };
     Ticket submit_locked(const BudgetRequest& request);
     std::vector<Ticket> dispatch_locked(std::uint64_t now);
     void withdraw_locked(Ticket ticket);
     void finish_locked(Ticket ticket, bool used);
-    // The tenant whose request is next in line (null: none waits).
-    Tenant* next_tenant_locked();
+    // The request next in line (tenant null: none waits whose client is free).
+    Next next_locked() const;
     std::uint64_t next_grant_us_locked(std::uint64_t now) const;
 
     const Clock clock_;
@@ -143,6 +158,7 @@ private:
     Ticket next_ticket_ = 1;
     std::map<std::string, Tenant> tenants_;
     std::map<Ticket, Entry> entries_;  // waiting or granted
+    std::set<std::uintptr_t> busy_;    // clients holding a grant (not 0)
     std::uint64_t grants_ = 0;
     std::uint64_t granted_bytes_ = 0;
 };

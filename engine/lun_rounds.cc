@@ -320,13 +320,15 @@ void LunRounds::run_round() {
     }
 }
 
+std::optional<ExtentPlace> LunRounds::place_of(const MigrationOrder& order) const {
+    if (order.lun != options_.lun || order.extent >= storage_.extents()) return std::nullopt;
+    return ExtentPlace{storage_.tier(order.extent), 0, false};
+}
+
 bool LunRounds::startable(const MigrationOrder& order) const {
-    if (order.lun != options_.lun || order.extent >= storage_.extents()) return false;
-    const ExtentPlace place{storage_.tier(order.extent), 0, false};
+    const auto place = place_of(order);
     std::lock_guard lock(mutex_);
-    const Refusal refusal = admission_.check(order, place, now_us(), &pins_);
-    return refusal != Refusal::kInvalid && refusal != Refusal::kStale &&
-           refusal != Refusal::kPinned;
+    return place && admission_.never_startable(order, *place, &pins_) == Refusal::kNone;
 }
 
 bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
@@ -339,16 +341,15 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
         policy_->dropped(order, now_us());
         return false;
     };
-    // Paused or stopping since it was planned: it does not start.
-    if (paused_.load() || stop_requested_.load()) return dropped();
-    if (order.lun != options_.lun || order.extent >= storage_.extents()) return dropped();
+    // Paused or stopping since it was planned, or this gateway gave the LUN up (or found it
+    // taken) since: it does not start.
+    if (paused_.load() || stop_requested_.load() || !storage_.owns_extents()) return dropped();
     // Where the extent is now, and the pins and room now: it may have moved or been pinned
     // since the round planned it.
-    const ExtentPlace place{storage_.tier(order.extent), 0, false};
-    const Refusal refusal = admission_.admit(order, place, now_us(), &pins_);
-    if (refusal == Refusal::kInvalid || refusal == Refusal::kStale || refusal == Refusal::kPinned) {
+    const auto place = place_of(order);
+    if (!place || admission_.never_startable(order, *place, &pins_) != Refusal::kNone)
         return dropped();
-    }
+    const Refusal refusal = admission_.admit(order, *place, now_us(), &pins_);
     ++stats_.orders;
     if (refusal != Refusal::kNone) {
         refused_locked(order, refusal);

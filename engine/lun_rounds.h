@@ -18,18 +18,20 @@
 // an order, one of the executor's workers has this LUN carry it out (a LUN moves one extent at a
 // time): whether it may start is decided by engine/admission.h at that moment (stale or invalid
 // orders, pins, a tier's capacity of extents away from home, a full pool, the tenant's quota), the
-// same rule the replay simulator applies; then LunStorage::migrate. Without a gateway executor
+// same rule the replay simulator applies; then LunStorage::migrate. An order granted after this
+// gateway gave the LUN up (LunStorage::owns_extents() false: its lock released or lost since the
+// round) does not start either: it is dropped, no failed migration. Without a gateway executor
 // (options.executor null) the LUN has one of its own without workers, and each round carries out
-// what its budget grants at the round's end (the rest waits for the next round's plan). The
-// policy hears of each completed move (migrated()) and of each of its orders not handed to the
-// storage (dropped(): refused when it would start, overruled by a pin, or withdrawn unstarted by
-// the next round, a pause or a stop); every attempt is kept in the migration history. Tier ids
-// are the storage's (0 = home). Times are microseconds on the steady clock since the LunRounds
-// was made (now_us()). stop() (or the destructor) ends the rounds: it waits for a round in
-// progress, withdraws the LUN's orders from the executor and waits for its migration in progress;
-// once it returns nothing of the LUN runs (so the LUN's storage may go then). set_paused(true)
-// withdraws the orders not started; a migration in progress ends as it would, and an order
-// granted at the same moment sees the pause and does not start.
+// what its budget grants at the round's end (the rest waits for the next round's plan). The policy
+// hears of each completed move (migrated()) and of each of its orders not handed to the storage
+// (dropped(): refused or the LUN given up when it would start, overruled by a pin, or withdrawn
+// unstarted by the next round, a pause or a stop); every attempt is kept in the migration history.
+// Tier ids are the storage's (0 = home). Times are microseconds on the steady clock since the
+// LunRounds was made (now_us()). stop() (or the destructor) ends the rounds: it waits for a round
+// in progress, withdraws the LUN's orders from the executor and waits for its migration in
+// progress; once it returns nothing of the LUN runs (so the LUN's storage may go then).
+// set_paused(true) withdraws the orders not started; a migration in progress ends as it would, and
+// an order granted at the same moment sees the pause and does not start.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -245,8 +247,11 @@ private:
     // Withdraws the orders not started from the executor and tells the policy they were dropped.
     // With policy_mutex_ held.
     std::vector<MigrationExecutor::Submitted> withdraw_locked(std::uint64_t now);
+    // Where the order's extent is now; nullopt if the order is not this LUN's or its extent is
+    // past the LUN's end.
+    std::optional<ExtentPlace> place_of(const MigrationOrder& order) const;
     // Whether the order could start now, its room aside: the LUN's, the extent where it says,
-    // not pinned elsewhere.
+    // not pinned elsewhere (Admission::never_startable).
     bool startable(const MigrationOrder& order) const;
     // Sets stats_.last_round from what the last planned round's orders did (`waited`: how many
     // of them the budget never granted), once; mutex_ held.

@@ -5,10 +5,10 @@
 //
 // Tier ids are the storage's tier indexes (0 = home); extents are numbered from 0. The rounds
 // call it from one thread at a time (a round, or a reader holding the rounds' lock); tier(),
-// extents() and placement_epoch() may also be called while migrate() runs. placement_epoch()
-// grows whenever the routing of the LUN's extents changes by another hand than migrate() (a map
-// reloaded, another gateway's moves followed, a resize): the rounds recount the extents per tier
-// then.
+// extents(), placement_epoch() and owns_extents() may also be called while migrate() runs.
+// placement_epoch() grows whenever the routing of the LUN's extents changes by another hand than
+// migrate() (a map reloaded, another gateway's moves followed, a resize): the rounds recount the
+// extents per tier then.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,10 @@ public:
     // The tier `extent` (< extents()) is routed to now.
     virtual TierId tier(ExtentIndex extent) const = 0;
     virtual std::uint64_t placement_epoch() const = 0;
+    // Whether this gateway may move the LUN's extents now, as far as it knows without asking the
+    // cluster (cheap: asked before every migration). False once it gave the LUN up or found it
+    // taken: a migration would be refused, so the rounds do not try it.
+    virtual bool owns_extents() const = 0;
     // Moves `extent` to tier `to`; true once it is there. `record` says what the attempt did
     // ("moved", or what failed); the storage reports its own failures.
     virtual bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) = 0;

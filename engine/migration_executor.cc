@@ -24,9 +24,11 @@ MigrationExecutor::~MigrationExecutor() {
 
 void MigrationExecutor::submit(Client& client, const BudgetRequest& request,
                                const MigrationOrder& order, bool pin) {
+    BudgetRequest mine = request;
+    mine.client = reinterpret_cast<std::uintptr_t>(&client);  // one grant at a time per client
     {
         std::lock_guard lock(mutex_);
-        jobs_.emplace(budget_->submit(request), Job{&client, order, pin});
+        jobs_.emplace(budget_->submit(mine), Job{&client, order, pin});
     }
     changed_.notify_all();
 }
@@ -70,18 +72,15 @@ void MigrationExecutor::dispatch_locked() {
 }
 
 GatewayBudget::Ticket MigrationExecutor::take_ready_locked() {
-    // The first granted job whose client has none in progress: a LUN migrates one extent at a
-    // time.
-    for (auto it = ready_.begin(); it != ready_.end(); ++it) {
-        Job& job = jobs_.at(*it);
-        if (busy_.count(job.client) != 0) continue;
-        const GatewayBudget::Ticket t = *it;
-        ready_.erase(it);
-        job.running = true;
-        busy_.insert(job.client);
-        return t;
-    }
-    return 0;
+    // The budget grants a client's next job only once its last one finished (run() finishes it
+    // and frees the client under mutex_), so no granted job waits for its client.
+    if (ready_.empty()) return 0;
+    const GatewayBudget::Ticket t = ready_.front();
+    ready_.pop_front();
+    Job& job = jobs_.at(t);
+    job.running = true;
+    busy_.insert(job.client);
+    return t;
 }
 
 void MigrationExecutor::run(GatewayBudget::Ticket ticket) {
@@ -96,9 +95,9 @@ void MigrationExecutor::run(GatewayBudget::Ticket ticket) {
         pin = job.pin;
     }
     const bool used = client->carry_out(order, pin);
-    budget_->finish(ticket, used);
     {
         std::lock_guard lock(mutex_);
+        budget_->finish(ticket, used);
         jobs_.erase(ticket);
         busy_.erase(client);
     }
@@ -136,10 +135,10 @@ void MigrationExecutor::work() {
             lock.lock();
             continue;
         }
-        // Nothing to start now (a granted job whose LUN is migrating waits for that move to
-        // end): until the budget's bucket holds the next request's bytes, or a
+        // Nothing to start now: until the budget's bucket holds the next request's bytes, or a
         // submit, finish, withdraw or wake() changes what may go. The bytes there and still no
-        // grant: every slot is held, and only a finish frees one.
+        // grant: every slot is held, and only a finish frees one. No request whose LUN is free
+        // to start it: only a finish (or a submit) makes one.
         const std::uint64_t next = budget_->next_grant_us();
         if (next == 0 || next == GatewayBudget::kNever) {
             changed_.wait(lock);

@@ -4,10 +4,12 @@
 //
 // A LUN's round submits each order it plans (submit(): it waits in the budget's queue with the
 // LUN's tenant, weight and the order's benefit; nothing blocks). Granted orders are carried out
-// one per worker, in the order granted (a LUN's one at a time: a granted order of a LUN that is
-// migrating waits for that move to end, while the others go), by the LUN itself (Client::carry_out:
-// it re-checks at that moment whether the order may still start and returns whether the grant was
-// used; an unused grant gives its bytes back). A LUN withdraws what it submitted and did not start
+// one per worker, in the order granted, by the LUN itself (Client::carry_out: it re-checks at
+// that moment whether the order may still start and returns whether the grant was used; an
+// unused grant gives its bytes back). A LUN migrates one extent at a time: the budget
+// grants a LUN's next order only once its grant in progress has finished (BudgetRequest::client),
+// so a LUN that is migrating holds one slot and its other orders wait in line without one, while
+// the other LUNs' orders take the free slots. A LUN withdraws what it submitted and did not start
 // with withdraw() (its next round replaces its plan, or it pauses), and stop() also waits for its
 // migration in progress: once stop() returns no carry_out of that client runs or will run, so the
 // client and its storage may go.
@@ -87,7 +89,7 @@ private:
     };
     // Grants what the budget allows now and queues it to run. Under mutex_.
     void dispatch_locked();
-    // Takes the next granted job (0: none). Under mutex_.
+    // Takes the first granted job (0: none); its client has none in progress. Under mutex_.
     GatewayBudget::Ticket take_ready_locked();
     // Carries out a taken job and finishes it. Called without mutex_.
     void run(GatewayBudget::Ticket ticket);
@@ -98,7 +100,7 @@ private:
     std::condition_variable changed_;            // a submit, a finish, a withdraw, wake(), stopping
     std::map<GatewayBudget::Ticket, Job> jobs_;  // waiting, granted or running; by submission
     std::deque<GatewayBudget::Ticket> ready_;    // granted, not started, in the order granted
-    std::set<const Client*> busy_;               // clients with a job in progress
+    std::set<const Client*> busy_;               // clients with a job taken to run
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

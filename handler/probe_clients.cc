@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace rbdtier {
 namespace {
@@ -27,25 +28,24 @@ ceph::Result<std::shared_ptr<const ceph::Cluster>> ProbeClients::get(
     const ceph::ClusterOptions& options) {
     const std::string key = key_of(options);
     const std::string signature = conf_signature(options.conf_path);
-    std::lock_guard lock(mutex_);
-    if (auto it = kept_.find(key); it != kept_.end()) {
-        if (it->second.conf_signature == signature) return it->second.client;
-        kept_.erase(it);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard connecting(connect_mutex_);
+    if (auto kept = kept_.find(key, now)) {
+        if (kept->conf_signature == signature) return kept->client;
+        kept_.erase(key);
     }
     auto connected = ceph::Cluster::connect(options);
     if (!connected) return connected.status();
     auto client = std::make_shared<const ceph::Cluster>(std::move(connected).value());
-    kept_[key] = Kept{signature, client};
+    kept_.store(key, Kept{signature, client}, now);
     return client;
 }
 
 void ProbeClients::forget(const std::shared_ptr<const ceph::Cluster>& client) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(kept_, [&](const auto& k) { return k.second.client == client; });
+    kept_.erase_if([&client](const std::string&, const Kept& k) { return k.client == client; });
 }
 
 std::size_t ProbeClients::size() const {
-    std::lock_guard lock(mutex_);
     return kept_.size();
 }
 

@@ -6,18 +6,19 @@
 // or watch. A client is made again when its conf file changed (path, size, modification time or
 // inode differ from when it connected) or after forget(), which the caller calls when the
 // client itself failed (-ESHUTDOWN: blocklisted or shut down; -ENOTCONN; -ETIMEDOUT). A failed
-// connect is not kept: the next call connects again. Thread-safe: one connect at a time; a
-// client handed out stays valid while the caller holds it, even if it is replaced meanwhile.
+// connect is not kept: the next call connects again. The clients are kept in an ExpiringCache
+// (common/expiring_cache.h) without an age bound: a client is good until its conf file changes or
+// it fails, however old. Thread-safe: one connect at a time; a client handed out stays valid
+// while the caller holds it, even if it is replaced meanwhile.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
 
 #include "ceph/cluster.h"
 #include "ceph/status.h"
+#include "common/expiring_cache.h"
 
 namespace rbdtier {
 
@@ -39,8 +40,9 @@ private:
         std::string conf_signature;
         std::shared_ptr<const ceph::Cluster> client;
     };
-    mutable std::mutex mutex_;
-    std::map<std::string, Kept> kept_;  // by the options, flattened
+    using KeptClients = ExpiringCache<std::string, Kept>;  // by the options, flattened
+    std::mutex connect_mutex_;  // one get() at a time: two never connect for one key
+    KeptClients kept_{KeptClients::Clock::duration::max()};
 };
 
 }  // namespace rbdtier

@@ -130,6 +130,37 @@ TEST(Admission, InvalidStaleAndFullPoolsAreRefused) {
     EXPECT_EQ(admission.check(order(2, kSlow, kHome, 1), at(kSlow), 0), Refusal::kPoolFull);
 }
 
+// never_startable() gives the refusals of the first three rules (invalid, stale, pinned
+// elsewhere), which check() gives first too, and nothing for an order only the room refuses.
+TEST(Admission, NeverStartableIsTheFirstThreeRules) {
+    PinTable pins(8, 3);
+    ASSERT_FALSE(pins.pin(2, 1, kSlow));
+    Admission admission({kExtent, 0}, {0, kExtent, 0});
+    const std::vector<std::pair<MigrationOrder, ExtentPlace>> cases = {
+        {order(0, kHome, kHome, 1), at(kHome)},  // invalid
+        {order(0, kFast, kSlow, 1), at(kHome)},  // stale
+        {order(2, kHome, kFast, 1), at(kHome)},  // pinned elsewhere
+        {order(3, kHome, kFast, 1), at(kHome)},  // may start
+    };
+    const std::vector<Refusal> want = {Refusal::kInvalid, Refusal::kStale, Refusal::kPinned,
+                                       Refusal::kNone};
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& [o, place] = cases[i];
+        EXPECT_EQ(admission.never_startable(o, place, &pins), want[i]) << i;
+        if (want[i] != Refusal::kNone) {
+            EXPECT_EQ(admission.check(o, place, 0, &pins), want[i]);
+        }
+    }
+    ASSERT_EQ(admission.admit(order(3, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kNone);
+    // The fast tier is full now: the room refuses the next order, but it is not never-startable.
+    EXPECT_EQ(admission.check(order(4, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kCapacity);
+    EXPECT_EQ(admission.never_startable(order(4, kHome, kFast, 1), at(kHome), &pins),
+              Refusal::kNone);
+    EXPECT_EQ(admission.never_startable(order(3, kHome, kFast, 1), at(kHome), &pins),
+              Refusal::kStale)
+        << "in flight";
+}
+
 TEST(Admission, PinsWinOverPolicyOrders) {
     PinTable pins(8, 3);
     ASSERT_FALSE(pins.pin(2, 2, kSlow));

@@ -1,11 +1,13 @@
 // GatewayBudget on a fake clock: weighted fair share between saturated tenants, everything to a
-// tenant alone, best benefit first within a tenant, the concurrency limit, and randomized arrivals
-// (seed printed; RBDTIER_SEED replays one) checked against the invariants: never more than the
-// bucket allows, never more in flight than the limit, never idle while a request could be served.
+// tenant alone, best benefit first within a tenant, the concurrency limit, one grant at a time per
+// client, and randomized arrivals (seed printed; RBDTIER_SEED replays one) checked against the
+// invariants: never more than the bucket allows, never more in flight than the limit, never two
+// grants of one client at once, never idle while a request could be served.
 #include "engine/gateway_budget.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -138,6 +140,39 @@ TEST(GatewayBudget, TheConcurrencyLimitHoldsAndUnusedBytesComeBack) {
     EXPECT_EQ(budget.stats().in_flight, 2u);
 }
 
+// One client's requests go one at a time: while it holds a grant its other requests keep their
+// place, and the next best request of a free client goes instead; its finish puts the client's
+// best request in line again. The order otherwise stays the budget's.
+TEST(GatewayBudget, AClientHoldingAGrantIsPassedOver) {
+    FakeClock clock;
+    GatewayBudget budget(100.0 * kExtent, 4, clock.clock());
+    auto of = [](std::uintptr_t client, double benefit) {
+        BudgetRequest r = request("gold", 1, benefit);
+        r.client = client;
+        return r;
+    };
+    const GatewayBudget::Ticket a1 = budget.submit(of(1, 10));
+    const GatewayBudget::Ticket a2 = budget.submit(of(1, 9));
+    const GatewayBudget::Ticket a3 = budget.submit(of(1, 8));
+    const GatewayBudget::Ticket b1 = budget.submit(of(2, 2));
+    const GatewayBudget::Ticket b2 = budget.submit(of(2, 1));
+    const GatewayBudget::Ticket c1 = budget.submit(of(3, 0));
+    const GatewayBudget::Ticket free = budget.submit(of(0, -1));  // no client: not limited
+    EXPECT_EQ(budget.dispatch(), (std::vector<GatewayBudget::Ticket>{a1, b1, c1, free}));
+    budget.finish(free, true);
+    EXPECT_EQ(budget.next_grant_us(), GatewayBudget::kNever) << "only busy clients wait";
+    EXPECT_TRUE(budget.dispatch().empty()) << "a slot is free, but only busy clients wait";
+    budget.finish(b1, true);
+    EXPECT_EQ(budget.next_grant_us(), 0u);
+    EXPECT_EQ(budget.dispatch(), std::vector<GatewayBudget::Ticket>{b2});
+    budget.withdraw(a1);  // granted: it ends unused, and a's best request is in line again
+    EXPECT_EQ(budget.dispatch(), std::vector<GatewayBudget::Ticket>{a2});
+    budget.finish(a2, true);
+    EXPECT_EQ(budget.dispatch(), std::vector<GatewayBudget::Ticket>{a3});
+    EXPECT_EQ(budget.stats().waiting, 0u);
+    EXPECT_EQ(budget.stats().in_flight, 3u);
+}
+
 TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
     std::uint64_t seed = std::random_device{}();
     if (const char* s = std::getenv("RBDTIER_SEED")) seed = std::strtoull(s, nullptr, 10);
@@ -153,7 +188,9 @@ TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
         {"a", 1}, {"b", 2.5}, {"c", 0.5}, {"", 1}};
     std::map<GatewayBudget::Ticket, std::uint64_t> in_flight;  // ticket -> when it ends
     std::vector<GatewayBudget::Ticket> waiting;
-    std::uint64_t used_bytes = 0;  // granted and kept (not given back)
+    std::map<GatewayBudget::Ticket, std::uintptr_t> client_of;  // 0: no client
+    std::map<std::uintptr_t, int> holding;                      // grants in flight per client
+    std::uint64_t used_bytes = 0;                               // granted and kept (not given back)
     for (int step = 0; step < 20'000; ++step) {
         clock.now += rng() % 50'000;
         // Some grants end (some unused), some requests arrive, some leave.
@@ -162,6 +199,7 @@ TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
                 const bool used = rng() % 8 != 0;
                 budget.finish(it->first, used);
                 if (!used) used_bytes -= kExtent;
+                --holding[client_of.at(it->first)];
                 it = in_flight.erase(it);
             } else {
                 ++it;
@@ -169,8 +207,10 @@ TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
         }
         for (std::uint64_t n = rng() % 4; n > 0; --n) {
             const auto& [tenant, weight] = tenants[rng() % tenants.size()];
-            waiting.push_back(
-                budget.submit(request(tenant, weight, static_cast<double>(rng() % 100))));
+            BudgetRequest r = request(tenant, weight, static_cast<double>(rng() % 100));
+            r.client = rng() % 6;
+            waiting.push_back(budget.submit(r));
+            client_of[waiting.back()] = r.client;
         }
         if (!waiting.empty() && rng() % 10 == 0) {
             const std::size_t i = rng() % waiting.size();
@@ -181,6 +221,10 @@ TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
             in_flight[t] = clock.now + rng() % 2'000'000;
             std::erase(waiting, t);
             used_bytes += kExtent;
+            const std::uintptr_t client = client_of.at(t);
+            ASSERT_TRUE(client == 0 || holding[client] == 0)
+                << "client " << client << " holds two grants, step " << step;
+            ++holding[client];
         }
         const GatewayBudgetStats s = budget.stats();
         ASSERT_LE(s.in_flight, limit) << "step " << step;
@@ -190,9 +234,17 @@ TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
         // Never more than the bucket: one second deep, then the rate.
         const double elapsed_s = static_cast<double>(clock.now - start) / 1e6;
         ASSERT_LE(static_cast<double>(used_bytes), rate * (1 + elapsed_s) + 1) << "step " << step;
-        // Work-conserving: a request waits only for tokens or for a slot.
-        if (!waiting.empty() && s.in_flight < limit) {
-            ASSERT_GT(budget.next_grant_us(), 0u) << "step " << step;
+        // Work-conserving: a request waits only for tokens, for a slot or for its client.
+        const bool startable = std::any_of(waiting.begin(), waiting.end(), [&](auto t) {
+            const std::uintptr_t client = client_of.at(t);
+            return client == 0 || holding[client] == 0;
+        });
+        if (s.in_flight < limit) {
+            if (startable) {
+                ASSERT_GT(budget.next_grant_us(), 0u) << "step " << step;
+            } else {
+                ASSERT_EQ(budget.next_grant_us(), GatewayBudget::kNever) << "step " << step;
+            }
         }
     }
 }

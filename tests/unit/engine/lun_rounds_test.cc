@@ -3,8 +3,9 @@
 // did not carry out; pins refuse bad ranges and replace overlap; a failed move is counted and
 // gives its reservation back; placement changed by another hand is recounted and told to the
 // policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
-// last known room; a round of a LUN another gateway owns moves nothing. The same rounds on the
-// live cluster are in tests/integration/tiering/.
+// last known room; a round of a LUN another gateway owns moves nothing, and orders queued before
+// this gateway lost the LUN are dropped, not failed. The same rounds on the live cluster are in
+// tests/integration/tiering/.
 #include "engine/lun_rounds.h"
 
 #include <gtest/gtest.h>
@@ -34,7 +35,8 @@ namespace {
 constexpr std::uint64_t kExtent = 4 << 20;
 
 // A LUN's storage in memory: where each extent is, moved at once by migrate() (unless its extent
-// is in `fail`), and what sample_resources() answers (`reading`, if set).
+// is in `fail`, or the storage is not the LUN's `owner`: then it refuses, as the migrator's fence
+// does), and what sample_resources() answers (`reading`, if set).
 class FakeStorage final : public LunStorage {
 public:
     explicit FakeStorage(std::uint64_t extents) : placement_(extents, 0) {}
@@ -45,6 +47,7 @@ public:
     std::uint64_t extents() const override { return placement_.size(); }
     TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
     std::uint64_t placement_epoch() const override { return epoch_; }
+    bool owns_extents() const override { return owner.load(); }
     bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override {
         if (on_migrate) on_migrate(extent);
         migrations.push_back(extent);
@@ -52,6 +55,10 @@ public:
         record.from = names_.at(placement_.at(extent));
         record.to = names_.at(to);
         record.bytes = kExtent;
+        if (!owner) {
+            record.outcome = "refused: this gateway does not own the LUN";
+            return false;
+        }
         if (std::find(fail.begin(), fail.end(), extent) != fail.end()) {
             record.outcome = "copy: Input/output error";
             return false;
@@ -77,6 +84,7 @@ public:
 
     std::vector<ExtentIndex> migrations;  // extents handed to migrate(), in order
     std::vector<ExtentIndex> fail;        // extents whose migration fails
+    std::atomic<bool> owner{true};        // false: this gateway lost the LUN (its lock)
     std::optional<ResourceReading> reading;
     int samples = 0;
     std::function<void(ExtentIndex)> on_migrate;  // called first in migrate(), if set
@@ -499,6 +507,30 @@ TEST(LunRounds, MovesNothingWhereAnotherGatewayOwnsTheLun) {
     EXPECT_EQ(r.rounds->stats().rounds_not_owner, 1u);
     EXPECT_EQ(r.rounds->stats().rounds, 1u);
     EXPECT_EQ(r.rounds->stats().last_round, RoundOutcome::kNotOwner);
+}
+
+// Orders queued while this gateway owned the LUN, granted after it lost the LUN (its lock was
+// released) and before the next round asks again: they are dropped when they would start (the
+// policy hears so), never handed to the storage, and no migration is counted failed.
+TEST(LunRounds, OrdersQueuedBeforeTheLunWasLostAreDroppedNotFailed) {
+    GatewayRig g(/*extents_per_s=*/1, /*max_concurrent=*/4);
+    Rounds& a = g.add(4, {move(0, 0, 1, 5), move(0, 1, 1, 4), move(0, 2, 1, 3)});
+    a.rounds->run_round();
+    EXPECT_EQ(g.executor->run_granted(), 1u);
+    EXPECT_EQ(a.rounds->queue().size(), 2u);
+    a.storage.owner = false;
+    for (int second = 0; second < 3; ++second) {
+        g.clock.now += 1'000'000;
+        g.executor->run_granted();
+    }
+    EXPECT_TRUE(a.rounds->queue().empty());
+    EXPECT_EQ(a.storage.migrations, (std::vector<ExtentIndex>{0}));
+    const auto stats = a.rounds->stats();
+    EXPECT_EQ(stats.failed, 0u);
+    EXPECT_EQ(stats.moved, 1u);
+    EXPECT_EQ(a.rounds->history().size(), 1u);
+    EXPECT_EQ(*a.policy->dropped_extents, (std::vector<ExtentIndex>{1, 2}));
+    EXPECT_EQ(g.budget->stats().in_flight, 0u);
 }
 
 // The last round's outcome: what moved it, or what kept it still.
