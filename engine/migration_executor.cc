@@ -55,7 +55,11 @@ std::vector<MigrationExecutor::Submitted> MigrationExecutor::withdraw(Client& cl
 std::vector<MigrationExecutor::Submitted> MigrationExecutor::stop(Client& client) {
     std::vector<Submitted> out = withdraw(client);
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return busy_.count(&client) == 0; });
+    changed_.wait(lock, [&] {
+        return std::none_of(jobs_.begin(), jobs_.end(), [&](const auto& entry) {
+            return entry.second.client == &client && entry.second.running;
+        });
+    });
     return out;
 }
 
@@ -79,7 +83,6 @@ GatewayBudget::Ticket MigrationExecutor::take_ready_locked() {
     ready_.pop_front();
     Job& job = jobs_.at(t);
     job.running = true;
-    busy_.insert(job.client);
     return t;
 }
 
@@ -99,7 +102,6 @@ void MigrationExecutor::run(GatewayBudget::Ticket ticket) {
         std::lock_guard lock(mutex_);
         budget_->finish(ticket, used);
         jobs_.erase(ticket);
-        busy_.erase(client);
     }
     changed_.notify_all();
 }

@@ -32,7 +32,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -100,7 +99,6 @@ private:
     std::condition_variable changed_;            // a submit, a finish, a withdraw, wake(), stopping
     std::map<GatewayBudget::Ticket, Job> jobs_;  // waiting, granted or running; by submission
     std::deque<GatewayBudget::Ticket> ready_;    // granted, not started, in the order granted
-    std::set<const Client*> busy_;               // clients with a job taken to run
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };
