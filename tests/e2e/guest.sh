@@ -23,10 +23,13 @@
 #        target (multipath.py setup: backstores gw1 and gw2 of CFGSTRING with the WWN MP_WWN, tpg1 on
 #        MP_IP1 in ALUA group ao, tpg2 on MP_IP2 in group ano2 of MP_TARGET_IQN); checks the
 #        configfs ALUA groups; udevd and multipathd (/e2e/multipath.conf) join the two logins into
-#        one map with paths of prio 50 and 10; checks both paths' VPD 0x80/0x83; writes random
-#        data (seed MP_SEED) in [MP_OFFSET, +MP_BYTES) through the map, reading it all back, through
-#        gw1, through gw2 after tpg1 is disabled, through gw1 after tpg1 is enabled and tpg2
-#        disabled; leaves the shadow copy as /e2e/mp_shadow and the gateways and initiator gone.
+#        one map with paths of prio 50 and 10; checks both paths' VPD 0x80/0x83; switches the map
+#        to gw1's path group (multipathd may have made gw2's the first); writes MP_WRITES random
+#        writes (seed MP_SEED) in [MP_OFFSET, +MP_BYTES) through the map, reading it all back,
+#        through gw1, through gw2 after tpg1 is disabled, through gw1 after tpg1 is enabled and
+#        tpg2 disabled, each round's read-back counted by LIO on that gateway's target port alone;
+#        leaves the shadow copy as /e2e/mp_shadow and the gateways and initiator gone. Each
+#        tcmu-runner's log is kept as /e2e/tcmu-runner.NAME.log before the next one starts.
 #   RBD_MODE=1 (after the user:rbdtier phases, in the same boot): serves a second image as user:rbd,
 #        as ceph-iscsi creates LUNs: Debian's handler_rbd.so diverted out of tcmu-runner's handler
 #        directory with dpkg-divert, rbdtier.conf handler_subtype = rbd, our handler in that
@@ -100,6 +103,10 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# keep_tcmu_log NAME: the log of the tcmu-runner that served the phases so far, kept as
+# /e2e/tcmu-runner.NAME.log before the next tcmu-runner starts with an empty one.
+keep_tcmu_log() { cp /var/log/tcmu-runner.log "/e2e/tcmu-runner.$1.log" 2>/dev/null || true; }
 
 # True when process $1 has exited (a zombie child counts as exited).
 gone() { [[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
@@ -411,9 +418,8 @@ if ((${MULTIPATH:-0})); then
   for m in dm_multipath dm_queue_length scsi_dh_alua; do modprobe "$m" || fail "modprobe $m"; done
   MP_ACTIVE=1
   ip addr add "$MP_IP2/24" dev eth0 || fail "second address $MP_IP2"
-  python3 /e2e/multipath.py setup "$SUBTYPE" "$CFGSTRING" "$LUN_SIZE" "$MP_WWN" "$MP_TARGET_IQN" \
-    "$INITIATOR_IQN" "$MP_IP1" "$MP_IP2" || fail "two gateways (multipath.py setup)"
-  out=$(python3 /e2e/multipath.py alua) || fail "configfs ALUA groups: $out"
+  out=$(python3 /e2e/multipath.py setup "$SUBTYPE" "$CFGSTRING" "$LUN_SIZE" "$MP_WWN" "$MP_TARGET_IQN" \
+    "$INITIATOR_IQN" "$MP_IP1" "$MP_IP2" 2>&1) || fail "two gateways and their configfs ALUA groups: $out"
   log "configfs ALUA groups: $out"
   record mp_alua "$out"
   # The initiator: udev (multipathd learns of paths from its events) and multipathd with the
@@ -422,6 +428,10 @@ if ((${MULTIPATH:-0})); then
   /lib/systemd/systemd-udevd --daemon || fail "systemd-udevd"
   UDEVD_STARTED=1
   cp /e2e/multipath.conf /etc/multipath.conf
+  # The test's one change to the README's file: paths checked every second (default 5 s, up to
+  # 20 s once a path has been healthy a while), so a gateway that comes back is seen at once.
+  mkdir -p /etc/multipath/conf.d
+  printf 'defaults {\n\tpolling_interval 1\n}\n' >/etc/multipath/conf.d/e2e.conf
   multipathd -d -s >/var/log/multipathd.log 2>&1 &
   MPATHD_PID=$!
   mpathd_up() { multipathd show daemon 2>/dev/null | grep -Eq "pid [0-9]+ (idle|running)"; }
@@ -467,34 +477,52 @@ if ((${MULTIPATH:-0})); then
   MP_SHADOW=/tmp/mp_shadow
   rm -f "$MP_SHADOW"
   log "random writes through $MP_NAME: seed $MP_SEED"
-  mp_write() { # mp_write ROUND: random writes through the map, then everything read back
-    python3 /e2e/multipath.py write "$MP_DEV" "$MP_OFFSET" "$MP_BYTES" "$MP_SEED" "$1" 64 "$MP_SHADOW" ||
-      fail "writes through $MP_NAME (round $1)"
-    out=$(python3 /e2e/multipath.py verify "$MP_DEV" "$MP_OFFSET" "$MP_BYTES" "$MP_SHADOW") ||
-      fail "read back through $MP_NAME (round $1): $out"
+  # port_mib TAG read|write: MiB the target port of tpgTAG (gwTAG) has carried, as LIO counts them.
+  port_mib() { cat "/sys/kernel/config/target/iscsi/$MP_TARGET_IQN/tpgt_$1/lun/lun_0/statistics/scsi_tgt_port/$2_mbytes"; }
+  mp_write() { # mp_write ROUND TAG: random writes through the map, everything read back, all through gwTAG
+    local other=$((3 - $2)) before_own before_other
+    before_own=$(port_mib "$2" read) before_other=$(port_mib "$other" read)
+    out=$(python3 /e2e/multipath.py write "$MP_DEV" "$MP_OFFSET" "$MP_BYTES" "$MP_SEED" "$1" "$MP_WRITES" \
+      "$MP_SHADOW" 2>&1) || fail "writes through $MP_NAME, read back (round $1): $out"
+    # The read-back went through gwTAG's port alone (the path checker's TEST UNIT READY moves no data).
+    (($(port_mib "$2" read) - before_own >= MP_BYTES >> 20)) && (($(port_mib "$other" read) == before_other)) ||
+      fail "round $1 not served by gw$2 alone: tpg$2 read $((before_own))->$(port_mib "$2" read) MiB," \
+        "tpg$other read $before_other->$(port_mib "$other" read) MiB"
   }
   path_of() { mp_paths | awk -v p="$1" '$1 == p {print $2 "/" $3}'; }
-  mp_write 1
   dev1=$(python3 /e2e/multipath.py dev-of "$MP_IP1" "${slaves[@]}") || fail "path of $MP_IP1: $dev1"
   dev2=$(python3 /e2e/multipath.py dev-of "$MP_IP2" "${slaves[@]}") || fail "path of $MP_IP2: $dev2"
+  # multipathd may have made the map while gw1's path was still being checked: gw2's path group
+  # is then the map's first and carries the I/O until multipathd fails back to gw1's (higher
+  # priority) after `failback 60` s. Start from gw1's group, as after that failback; mp_write
+  # checks that gw1 carried round 1.
+  group1=$(multipath -ll "$MP_NAME" | awk -v p="$dev1" '/policy=/ {g++} $0 ~ " " p " " {print g}')
+  [[ -n $group1 ]] || fail "no path group of $MP_NAME holds $dev1: $(multipath -ll "$MP_NAME")"
+  out=$(multipathd switchgroup map "$MP_NAME" group "$group1" 2>&1) && [[ $out == ok ]] ||
+    fail "switchgroup to gw1's group $group1: $out"
+  t=$(now_ms)
+  mp_write 1 1
+  record mp_round_ms "$(($(now_ms) - t))"
   # gw1 dies: its TPG disabled (sessions dropped, logins refused). I/O goes on through gw2,
   # whose handler takes the image's lock (implicit ALUA) and breaks gw1's.
   t=$(now_ms)
   python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 1 disable || fail "disable tpg1"
-  mp_write 2
+  mp_write 2 2
   record mp_failover_ms "$(($(now_ms) - t))"
   [[ $(path_of "$dev1") == failed/* ]] || fail "gw1's path $dev1 is $(path_of "$dev1") after gw1 died"
   # gw1 comes back; then gw2 dies, and I/O fails back to gw1.
+  t=$(now_ms)
   python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 1 enable || fail "enable tpg1"
   path1_ready() { [[ $(path_of "$dev1") == active/ready ]]; }
   wait_for 60 path1_ready || fail "gw1's path $dev1 not reinstated: $(path_of "$dev1")"
+  record mp_reinstate_ms "$(($(now_ms) - t))"
   t=$(now_ms)
   python3 /e2e/multipath.py tpg "$MP_TARGET_IQN" 2 disable || fail "disable tpg2"
-  mp_write 3
+  mp_write 3 1
   record mp_failback_ms "$(($(now_ms) - t))"
   [[ $(path_of "$dev2") == failed/* ]] || fail "gw2's path $dev2 is $(path_of "$dev2") after gw2 died"
   cp "$MP_SHADOW" /e2e/mp_shadow
-  record mp_io "3 rounds of 64 random writes (seed $MP_SEED) through $MP_NAME, each round read back:\
+  record mp_io "3 rounds of $MP_WRITES random writes (seed $MP_SEED) through $MP_NAME, each round read back:\
  through gw1, through gw2 after gw1 died ($dev1 failed), through gw1 after gw2 died ($dev2 failed)"
   mp_teardown
   phase_end
@@ -525,6 +553,7 @@ if ((${RBD_MODE:-0})); then
   else
     echo "handler_subtype = rbd" >>/etc/ceph/rbdtier.conf
   fi
+  keep_tcmu_log rbdtier
   : >/var/log/tcmu-runner.log
   tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
   TCMU_PID=$!
@@ -592,6 +621,7 @@ api_password = $GW_API_PASSWORD
 log_to_stderr = true
 log_to_file = false
 EOF
+  keep_tcmu_log rbd_mode
   : >/var/log/tcmu-runner.log
   tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
   TCMU_PID=$!
@@ -717,7 +747,8 @@ for so in RTSRoot().storage_objects:
   reads=0
   deadline=$(($(date +%s) + MOVE_WAIT_SECONDS))
   until out=$(python3 /e2e/initiators.py away "$ASOK" "$GW_DISK"); do
-    (($(date +%s) < deadline)) || fail "no extent of $GW_DISK left home within ${MOVE_WAIT_SECONDS}s of reads: $out"
+    (($(date +%s) < deadline)) || fail "no extent of $GW_DISK left home within ${MOVE_WAIT_SECONDS}s of reads: $out;\
+ $(grep -F "rbdtier $GW_DISK:" /var/log/tcmu-runner.log | grep -E '\[(WARN|ERROR)\]' | tail -3)"
     gw_read_compare
     reads=$((reads + 1))
   done
@@ -788,6 +819,7 @@ EOF
   ! has_gw_backstore || fail "the backstore of $GW_DISK is still in LIO after rbd-target-api stopped"
   kill "$TCMU_PID"
   wait_for 30 gone "$TCMU_PID" || fail "tcmu-runner (ceph-iscsi) did not stop"
+  keep_tcmu_log gateway
   : >/var/log/tcmu-runner.log
   tcmu-runner -l /var/log >/var/log/tcmu-runner.out 2>&1 &
   TCMU_PID=$!

@@ -8,6 +8,7 @@
 #       IP1:3260) and tpg2 (LUN 0 = gw2 in group ano2, portal IP2:3260), an ACL for INITIATOR in each.
 #       These are the configfs objects the README's targetcli lines make, made here with rtslib (the
 #       library targetcli calls) in one process: each targetcli call costs seconds under emulation.
+#       Then checks and prints them as `alua` does.
 #   multipath.py tpg IQN TAG enable|disable    a gateway dies (its TPG disabled: sessions dropped,
 #                                              logins refused) or comes back
 #   multipath.py alua                          prints and checks the backstores' ALUA groups as the
@@ -15,7 +16,7 @@
 #   multipath.py write DEV OFFSET BYTES SEED ROUND COUNT SHADOW
 #       COUNT random writes (4 KiB to 64 KiB, O_DIRECT) inside [OFFSET, OFFSET+BYTES) of DEV, each
 #       also applied to SHADOW (a file of BYTES, created zero-filled by the first round); the RNG is
-#       seeded with SEED and ROUND
+#       seeded with SEED and ROUND; then `verify`
 #   multipath.py verify DEV OFFSET BYTES SHADOW    reads the region with O_DIRECT, compares it to SHADOW
 #   multipath.py vpd SD1 SD2                   checks that the paths show one logical unit: VPD 0x80
 #                                              and page 0x83's logical unit designators identical, one
@@ -29,9 +30,8 @@ import random
 import re
 import sys
 
-from rtslib_fb import LUN, TPG, FabricModule, MappedLUN, NetworkPortal, NodeACL, RTSRoot, Target
-from rtslib_fb import tcm
-from rtslib_fb.alua import ALUATargetPortGroup
+# rtslib is imported only by the commands that use it (setup, tpg, alua): its import costs about a
+# second under emulation, and the I/O commands run once per round.
 
 GROUPS = (("ao", 1, 0), ("ano2", 2, 1))  # name, id (= TPG tag), alua_access_state
 IMPLICIT_TRANS_SECS = 45
@@ -39,6 +39,9 @@ BLOCK = 4096
 
 
 def setup(subtype, cfgstring, size, wwn, iqn, initiator, ip1, ip2):
+    from rtslib_fb import LUN, TPG, FabricModule, MappedLUN, NetworkPortal, NodeACL, Target, tcm
+    from rtslib_fb.alua import ALUATargetPortGroup
+
     backstores = []
     for name in ("gw1", "gw2"):
         so = tcm.UserBackedStorageObject(name, config=f"{subtype}/{cfgstring}", size=int(size), wwn=wwn)
@@ -64,14 +67,19 @@ def setup(subtype, cfgstring, size, wwn, iqn, initiator, ip1, ip2):
         MappedLUN(NodeACL(tpg, initiator, mode="create"), 0, lun, write_protect=False)
         NetworkPortal(tpg, ip, 3260, mode="create")
         tpg.enable = True
+    alua()
 
 
 def set_tpg(iqn, tag, state):
+    from rtslib_fb import TPG, FabricModule, Target
+
     tpg = TPG(Target(FabricModule("iscsi"), iqn, mode="lookup"), int(tag), mode="lookup")
     tpg.enable = state == "enable"
 
 
 def alua():
+    from rtslib_fb import RTSRoot
+
     problems = []
     root = RTSRoot()
     wwns = set()
@@ -170,6 +178,7 @@ def write(dev, offset, nbytes, seed, rnd, count, shadow_path):
             shadow.write(data)
     os.fsync(fd)
     os.close(fd)
+    verify(dev, offset, nbytes, shadow_path)
 
 
 def verify(dev, offset, nbytes, shadow_path):

@@ -43,14 +43,16 @@
 #   a mgr (cluster.sh start --mgr; a --ceph-conf cluster must have one). The host finds the
 #   pattern with lun_export (an extent away from home), the disk, target, gateway and client in
 #   gateway.conf, and prints the gwcli ls tree.
-#   With RBDTIER_E2E_MULTIPATH=1 (opt-in; a tiered LUN only), between the user:rbdtier and user:rbd
+#   Unless RBDTIER_E2E_MULTIPATH=0 (and only for a tiered LUN), between the user:rbdtier and user:rbd
 #   phases the guest plays two gateways of the tiered LUN (README "Two gateways, one LUN"): two
 #   backstores of its image with one WWN, on two TPGs and addresses, implicit ALUA groups ao (id 1)
 #   and ano2 (id 2); multipathd (multipath.conf) joins the paths into one map; the guest checks the
 #   configfs ALUA groups, the VPD pages of both paths, and writes random data through the map
 #   (seed printed) through gw1, through gw2 after gw1's TPG is disabled, through gw1 after gw2's
-#   is, reading all back each time (multipath.py); the host finds the guest's shadow copy in the
-#   LUN (lun_export). Phase times mp_failover and mp_failback are printed.
+#   is, reading all back each time (multipath.py), each round's reads counted on that gateway's
+#   target port alone; the host finds the guest's shadow copy in the LUN (lun_export). Phase
+#   times mp_round, mp_failover, mp_reinstate and mp_failback are printed. On a failure, the
+#   warnings and errors of each tcmu-runner the guest ran are printed.
 #   targetcli cannot create a LUN whose cfgstring has ',' or ':' (rtslib refuses ':', the kernel's
 #   control file splits at ','), so a tiered LUN is created through configfs attrib/dev_config,
 #   which takes the string verbatim (target.py create), and shown with targetcli ls.
@@ -91,7 +93,7 @@ BAD_CFG_EXPECTS=()
 SMP=2
 KEEP=0
 CLUSTER_KIND=auto
-MULTIPATH=${RBDTIER_E2E_MULTIPATH:-0} # 1: the multipath phases (opt-in, see the header)
+MULTIPATH=${RBDTIER_E2E_MULTIPATH:-1} # 0: without the multipath phases (see the header)
 DEADLINE=840 # seconds for the whole run: fail cleanly before CTest's TIMEOUT (900) kills us
 while (($#)); do
   case $1 in
@@ -645,8 +647,9 @@ EOF
   # last blocks. The first initiator's: the pattern's second extent and fio's.
   local b_offset=$((56 << 20)) b_bytes=$((2 << 20))
   local a_extents="1,$((fio_offset >> 22))-$(((fio_offset + fio_bytes - 1) >> 22))"
-  # The multipath phase's region: extents 12 and 13, which no other phase writes.
-  local mp_offset=$((48 << 20)) mp_bytes=$((8 << 20)) mp_wwn
+  # The multipath phase's region: 2 MiB across the boundary of extents 12 and 13, which no other
+  # phase writes.
+  local mp_offset=$((51 << 20)) mp_bytes=$((2 << 20)) mp_wwn
   mp_wwn=$(python3 -c 'import uuid; print(uuid.uuid4())')
   ((TIERED)) || MULTIPATH=0
   local cfgstring="$POOL/$IMAGE;conf=/e2e/ceph.conf"
@@ -707,6 +710,7 @@ MP_IP2=10.0.2.16
 MP_SEED=$((seed + 2))
 MP_OFFSET=$mp_offset
 MP_BYTES=$mp_bytes
+MP_WRITES=16
 EOF
   if [[ $SUBTYPE == rbdtier && ${#BAD_CFGSTRINGS[@]} == 0 ]]; then
     BAD_CFGSTRINGS=("$POOL/$IMAGE;osd_op_timeout=soon;conf=/e2e/ceph.conf"
@@ -797,6 +801,12 @@ EOF
   if [[ $status != PASS ]]; then
     grep -E '^(guest|e2e):|tcmu|error|Error' "$share/guest.log" 2>/dev/null | tail -30 || tail -40 "$TMP/console.log"
     [[ -s $share/tcmu-runner.log ]] && tail -15 "$share/tcmu-runner.log"
+    local kept
+    for kept in "$share"/tcmu-runner*.log; do # the last tcmu-runner's log and the earlier ones
+      [[ -s $kept ]] || continue
+      say "warnings and errors in ${kept##*/}:"
+      grep -E '\[(WARN|ERROR|CRIT)\]' "$kept" | tail -15
+    done
     [[ -s $share/rbd-target-api.out ]] && tail -15 "$share/rbd-target-api.out"
     die "guest: ${status:-no status}"
   fi
