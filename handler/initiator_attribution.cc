@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -381,17 +382,29 @@ InitiatorActivity::InitiatorActivity(std::uint64_t lun_bytes, std::uint64_t exte
       extents_(std::max<std::uint64_t>(1, (lun_bytes + extent_bytes_ - 1) / extent_bytes_)),
       region_extents_((extents_ + kRegions - 1) / kRegions) {}
 
+InitiatorActivity::~InitiatorActivity() {
+    for (auto& slot : slots_) delete slot.load(std::memory_order_acquire);
+}
+
 InitiatorActivity::Slot* InitiatorActivity::slot_of(std::uint32_t initiator) noexcept {
     const std::uint64_t key = initiator | (std::uint64_t{1} << 32);
-    for (Slot& s : slots_) {
-        std::uint64_t k = s.key.load(std::memory_order_acquire);
-        if (k == key) return &s;
-        if (k == 0) {
-            if (s.key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) return &s;
-            if (k == key) return &s;
+    for (auto& slot : slots_) {
+        Slot* s = slot.load(std::memory_order_acquire);
+        if (s == nullptr) {
+            auto* mine = new (std::nothrow) Slot(key);
+            if (mine == nullptr) return nullptr;
+            if (slot.compare_exchange_strong(s, mine, std::memory_order_acq_rel)) return mine;
+            delete mine;  // another thread claimed this slot first: `s` is its counters
         }
+        if (s->key == key) return s;
     }
     return nullptr;
+}
+
+std::size_t InitiatorActivity::tracked_initiators() const noexcept {
+    std::size_t n = 0;
+    for (const auto& slot : slots_) n += slot.load(std::memory_order_acquire) != nullptr;
+    return n;
 }
 
 void InitiatorActivity::record(std::uint32_t initiator, bool write, bool data, std::uint64_t offset,
@@ -418,9 +431,11 @@ void InitiatorActivity::record(std::uint32_t initiator, bool write, bool data, s
 
 std::vector<InitiatorActivity::Entry> InitiatorActivity::entries() const {
     std::vector<Entry> out;
-    for (const Slot& s : slots_) {
-        const std::uint64_t key = s.key.load(std::memory_order_acquire);
-        if (key == 0) continue;
+    for (const auto& slot : slots_) {
+        const Slot* claimed = slot.load(std::memory_order_acquire);
+        if (claimed == nullptr) continue;
+        const Slot& s = *claimed;
+        const std::uint64_t key = s.key;
         Entry e;
         e.initiator = static_cast<std::uint32_t>(key);
         e.commands = s.commands.load(std::memory_order_relaxed);

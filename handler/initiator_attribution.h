@@ -33,8 +33,10 @@
 //
 // InitiatorActivity: what each initiator did to one LUN as the handler attributed it (commands,
 // bytes read and written, and the extents it touched), for `rbdtier lun show`. record() is the
-// I/O path: atomics only, no allocation; at most kMaxInitiators initiators are tracked (the
-// commands of later ones are counted as untracked). Extents are kept at a granularity of at most
+// I/O path: atomics only; an initiator's counters (about 0.5 KiB) are allocated at its first
+// command, once for the LUN's life, so an idle LUN holds only a table of pointers. At most
+// kMaxInitiators initiators are tracked (the commands of later ones, and of one whose counters
+// could not be allocated, are counted as untracked). Extents are kept at a granularity of at most
 // kRegions regions per LUN (a region is one extent on LUNs of up to kRegions extents). Thread-safe.
 #pragma once
 
@@ -146,6 +148,9 @@ public:
     static constexpr std::size_t kRegions = 4096;
 
     InitiatorActivity(std::uint64_t lun_bytes, std::uint64_t extent_bytes);
+    ~InitiatorActivity();
+    InitiatorActivity(const InitiatorActivity&) = delete;
+    InitiatorActivity& operator=(const InitiatorActivity&) = delete;
 
     // One command of `initiator` (0: shared) over [offset, offset+length) of the LUN.
     void record(std::uint32_t initiator, bool write, bool data, std::uint64_t offset,
@@ -161,10 +166,13 @@ public:
     std::vector<Entry> entries() const;
     std::uint64_t untracked_commands() const { return untracked_.load(std::memory_order_relaxed); }
     std::uint64_t extent_bytes() const { return extent_bytes_; }
+    // How many initiators' counters are allocated.
+    std::size_t tracked_initiators() const noexcept;
 
 private:
     struct Slot {
-        std::atomic<std::uint64_t> key{0};  // initiator | 1 << 32 once claimed; 0: free
+        explicit Slot(std::uint64_t k) : key(k) {}
+        const std::uint64_t key;  // initiator | 1 << 32
         std::atomic<std::uint64_t> commands{0};
         std::atomic<std::uint64_t> read_bytes{0};
         std::atomic<std::uint64_t> write_bytes{0};
@@ -174,8 +182,8 @@ private:
 
     std::uint64_t extent_bytes_;
     std::uint64_t extents_;
-    std::uint64_t region_extents_;  // extents per region
-    std::array<Slot, kMaxInitiators> slots_;
+    std::uint64_t region_extents_;                            // extents per region
+    std::array<std::atomic<Slot*>, kMaxInitiators> slots_{};  // claimed in order; null: free
     std::atomic<std::uint64_t> untracked_{0};
 };
 

@@ -306,5 +306,39 @@ TEST(InitiatorActivity, KeepsEachInitiatorsExtents) {
               (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 1}}));
 }
 
+TEST(InitiatorActivity, AnInitiatorsCountersExistFromItsFirstCommand) {
+    InitiatorActivity activity(100ull << 30, 4u << 20);
+    EXPECT_EQ(activity.tracked_initiators(), 0u);
+    EXPECT_TRUE(activity.entries().empty());
+    activity.record(7, false, true, 0, 4096);
+    activity.record(7, true, true, 0, 4096);
+    EXPECT_EQ(activity.tracked_initiators(), 1u);
+    activity.record(0, false, false, 0, 0);
+    EXPECT_EQ(activity.tracked_initiators(), 2u);
+}
+
+TEST(InitiatorActivity, ConcurrentFirstCommandsGiveEachInitiatorOneEntry) {
+    // Threads race to claim the same slots for the same and for different initiators.
+    constexpr unsigned kThreads = 8, kPerThread = 2000, kInitiators = 5;
+    InitiatorActivity activity(1ull << 30, 4u << 20);
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&activity, t] {
+            for (unsigned i = 0; i < kPerThread; ++i)
+                activity.record((t + i) % kInitiators + 1, false, true, 0, 512);
+        });
+    }
+    for (auto& t : threads) t.join();
+    const auto entries = activity.entries();
+    ASSERT_EQ(entries.size(), kInitiators);
+    std::map<std::uint32_t, std::uint64_t> commands;
+    for (const auto& e : entries) commands[e.initiator] += e.commands;
+    EXPECT_EQ(commands.size(), kInitiators);
+    std::uint64_t total = 0;
+    for (const auto& [initiator, n] : commands) total += n;
+    EXPECT_EQ(total, std::uint64_t{kThreads} * kPerThread);
+    EXPECT_EQ(activity.untracked_commands(), 0u);
+}
+
 }  // namespace
 }  // namespace rbdtier
