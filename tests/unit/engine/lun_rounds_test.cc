@@ -422,6 +422,71 @@ TEST(LunRounds, TenantsShareTheBudgetAcrossTheirLuns) {
     EXPECT_EQ(g.luns[0]->rounds->stats().moved, big);
 }
 
+// The tiers of the LUNs of `g`: the sum over them of their extents in tier `tier`.
+std::uint64_t extents_in(const GatewayRig& g, TierId tier) {
+    std::uint64_t total = 0;
+    for (const auto& lun : g.luns)
+        for (ExtentIndex e = 0; e < lun->storage.extents(); ++e)
+            total += lun->storage.tier(e) == tier ? 1 : 0;
+    return total;
+}
+
+// Every LUN of `g` reads its tenant's quota of `quota_extents` on nvme-a, measured on the cluster
+// before any of them moved (nothing held anywhere yet).
+void set_quota_reading(GatewayRig& g, std::uint64_t quota_extents) {
+    TenantRoom room;
+    room.tenant_found = true;
+    room.quota["nvme-a"] = quota_extents * kExtent;
+    ResourceReading reading;
+    reading.tenant = room;
+    for (auto& lun : g.luns) lun->storage.reading = reading;
+}
+
+// Two LUNs of one tenant on one gateway, a quota of 8 extents on nvme-a, each LUN wanting 6 there
+// in the same resource interval: together they take the 8 and no more, whichever plans first.
+TEST(LunRounds, TwoLunsOfATenantTogetherStayWithinItsQuota) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16);
+    const std::string tenant = "quota-two-luns";
+    for (LunId lun = 0; lun < 2; ++lun) {
+        std::vector<MigrationOrder> orders;
+        for (ExtentIndex e = 0; e < 6; ++e) orders.push_back(move(lun, e, 1, 10.0 - e));
+        g.add(10, orders, tenant);
+    }
+    set_quota_reading(g, 8);
+    for (int round = 0; round < 3; ++round) {
+        for (auto& lun : g.luns) lun->rounds->run_round();
+        g.executor->run_granted();
+    }
+    std::uint64_t refused = 0;
+    for (auto& lun : g.luns) refused += lun->rounds->stats().refused_tenant_quota;
+    EXPECT_EQ(extents_in(g, 1), 8u) << "the tenant's quota is 8 extents on nvme-a";
+    EXPECT_GE(refused, 4u);
+}
+
+// Four LUNs of one tenant carried out by two workers at once, each wanting the whole quota: the
+// tenant never ends above it.
+TEST(LunRounds, LunsOfATenantMigratingAtOnceStayWithinItsQuota) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16, /*workers=*/2);
+    const std::string tenant = "quota-four-luns";
+    for (LunId lun = 0; lun < 4; ++lun) {
+        std::vector<MigrationOrder> orders;
+        for (ExtentIndex e = 0; e < 5; ++e) orders.push_back(move(lun, e, 1, 10.0 - e));
+        g.add(8, orders, tenant);
+    }
+    set_quota_reading(g, 5);
+    for (auto& lun : g.luns) lun->rounds->run_round();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto settled = [&g] {
+        for (auto& lun : g.luns)
+            if (!lun->rounds->queue().empty()) return false;
+        return true;
+    };
+    while (!settled() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(settled()) << "orders still queued after 30 s";
+    EXPECT_EQ(extents_in(g, 1), 5u) << "the tenant's quota is 5 extents on nvme-a";
+}
+
 // A LUN's next round withdraws its orders not started (the policy hears them dropped) and
 // submits its new plan; a pause withdraws them too and nothing of the LUN starts while paused.
 TEST(LunRounds, TheNextRoundAndAPauseWithdrawTheOrdersNotStarted) {
