@@ -227,7 +227,7 @@ Result<TenantRoom> TenantQuota::refresh() const {
                 if (bytes.status().code() == -ENOENT) continue;  // LUN removed since
                 return bytes.status();
             }
-            room.others[pool] += *bytes;
+            room.luns[lun.name()][pool] += *bytes;
         }
     }
     return room;

@@ -7,7 +7,8 @@
 // image in each pool (rbd_diff_iterate2, whole objects; opened read-only, so no lock is taken),
 // or takes a recent measurement from an AllocationCache shared with the process's other LUNs.
 // Only tier images count (extents away from home), as the engine counts tenant usage; the LUN
-// itself (`self`) is left out, because its own placement is known exactly by its caller.
+// itself (`self`) is left out, because its own placement is known exactly by its caller. The
+// room names each LUN measured (TenantRoom::luns), so that a gateway leaves out its own LUNs.
 // refresh() also re-reads the tenant, so `rbdtier tenant set` takes effect at the next refresh.
 // Control path only (rounds thread): it talks to the monitors and OSDs synchronously. The
 // Cluster must outlive it.
@@ -37,6 +38,8 @@ struct TenantLunRef {
     std::string image;
     std::vector<std::string> tiers;  // every pool the LUN may use (home may be among them)
     std::string tier_image;          // its tier images' name (LunIdentity::tier_image_name)
+    // Its name among the tenant's LUNs (TenantRoom::luns): "<home pool>/<image>".
+    std::string name() const { return home_pool + "/" + image; }
 };
 
 // Allocations measured on the cluster (allocated_bytes), shared by the TenantQuota of every LUN

@@ -107,7 +107,7 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     EXPECT_EQ(heat(tiering, *b, name_b, 3, 6), 0u) << "the tenant was at its quota on nvme-a";
     ASSERT_TRUE(tiering.tenant_room());
     EXPECT_TRUE(tiering.tenant_room()->tenant_found);
-    EXPECT_EQ(tiering.tenant_room()->others.at("nvme-a"), 2 * kExtent) << "measured LUN a";
+    EXPECT_EQ(tiering.tenant_room()->others("nvme-a"), 2 * kExtent) << "measured LUN a";
     EXPECT_EQ(tiering.stats().extents_in_tier[1], 0u);
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, 1u) << "the policy sees no room";
     EXPECT_TRUE(tiering.stats().resource_problem.empty()) << tiering.stats().resource_problem;

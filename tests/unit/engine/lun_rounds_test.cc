@@ -283,7 +283,7 @@ TEST(LunRounds, FullPoolsAndTheTenantsQuotaRefuseOrders) {
     TenantRoom room;
     room.tenant_found = true;
     room.quota["nvme-b"] = 2 * kExtent;
-    room.others["nvme-b"] = kExtent;  // its other LUNs hold one extent there: room for one
+    room.luns["hdd-a/other"]["nvme-b"] = kExtent;  // its other LUN holds one extent there
     reading.tenant = room;
     r.storage.reading = reading;
     r.rounds->run_round();
