@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -29,6 +28,7 @@
 #include "ceph/cluster.h"
 #include "ceph/status.h"
 #include "ceph/tenant_registry.h"
+#include "common/expiring_cache.h"
 #include "engine/tenant.h"
 
 namespace rbdtier::ceph {
@@ -46,12 +46,13 @@ struct TenantLunRef {
 // of a process: a tier image measured less than max_age ago is not measured again, so the
 // refreshes of a tenant's L LUNs within max_age measure each tier image once (L measurements),
 // not L x (L - 1). Entries older than max_age are dropped whenever a measurement is stored, so
-// removed images leave it. Errors are not kept. Thread-safe; a measurement runs without the
-// lock (two LUNs may measure one image at the same time).
+// removed images leave it (common/expiring_cache.h keeps them). Errors are not kept.
+// Thread-safe; a measurement runs without the lock (two LUNs may measure one image at the same
+// time).
 class AllocationCache {
 public:
     using Measure = std::function<Result<std::uint64_t>()>;
-    explicit AllocationCache(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+    explicit AllocationCache(std::chrono::steady_clock::duration max_age) : entries_(max_age) {}
 
     // The bytes allocated in `pool`/`image` of the cluster with id `fsid`: measure() unless a
     // measurement younger than max_age is kept.
@@ -65,13 +66,8 @@ public:
     static std::shared_ptr<AllocationCache> process();
 
 private:
-    struct Entry {
-        std::uint64_t bytes = 0;
-        std::chrono::steady_clock::time_point at;
-    };
-    const std::chrono::steady_clock::duration max_age_;
-    mutable std::mutex mutex_;
-    std::map<std::tuple<std::string, std::string, std::string>, Entry> entries_;
+    // Bytes by (fsid, pool, image).
+    ExpiringCache<std::tuple<std::string, std::string, std::string>, std::uint64_t> entries_;
 };
 
 class TenantQuota {

@@ -348,12 +348,14 @@ struct GatewayRig {
                                                  workers == 0 ? clock.clock() : nullptr)),
           executor(std::make_shared<MigrationExecutor>(budget, workers)) {}
     // A LUN of `extents` extents, in `tenant`, planning `orders` every round.
+    // `name`: its name among the tenant's LUNs in the tenant readings.
     Rounds& add(std::uint64_t extents, std::vector<MigrationOrder> orders,
-                const std::string& tenant = "t") {
+                const std::string& tenant = "t", const std::string& name = "") {
         LunRoundsOptions options;
         options.lun = static_cast<LunId>(luns.size());
         options.executor = executor;
         options.tenant = tenant;
+        options.name_in_tenant = name;
         for (MigrationOrder& o : orders) o.lun = options.lun;
         luns.push_back(std::make_unique<Rounds>(extents, std::move(orders), 0, options));
         return *luns.back();
@@ -461,6 +463,31 @@ TEST(LunRounds, TwoLunsOfATenantTogetherStayWithinItsQuota) {
     for (auto& lun : g.luns) refused += lun->rounds->stats().refused_tenant_quota;
     EXPECT_EQ(extents_in(g, 1), 8u) << "the tenant's quota is 8 extents on nvme-a";
     EXPECT_GE(refused, 4u);
+}
+
+// The tenant's reading names what each of its LUNs holds on the cluster: a LUN of this gateway
+// counts once, as the ledger holds it (not again as measured), a LUN of another gateway as
+// measured.
+TEST(LunRounds, ATenantsLunOfThisGatewayIsNotCountedAgainAsMeasured) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16);
+    const std::string tenant = "quota-measured";
+    Rounds& a = g.add(10, {}, tenant, "hdd-a/a");
+    std::vector<MigrationOrder> orders;
+    for (ExtentIndex e = 0; e < 6; ++e) orders.push_back(move(1, e, 1, 10.0 - e));
+    Rounds& b = g.add(10, orders, tenant, "hdd-a/b");
+    for (ExtentIndex e = 0; e < 3; ++e) a.storage.move_by_another_hand(e, 1);
+    set_quota_reading(g, 8);
+    // Measured on the cluster: a (this gateway's) holds 3 extents in nvme-a, c (another
+    // gateway's) 2.
+    for (auto& lun : g.luns)
+        lun->storage.reading->tenant->luns = {{"hdd-a/a", {{"nvme-a", 3 * kExtent}}},
+                                              {"hdd-b/c", {{"nvme-a", 2 * kExtent}}}};
+    a.rounds->run_round();
+    b.rounds->run_round();
+    g.executor->run_granted();
+    EXPECT_EQ(b.rounds->stats().moved, 3u) << "8 - (3 of a, here) - (2 of c, elsewhere)";
+    EXPECT_EQ(extents_in(g, 1), 6u);
+    EXPECT_EQ(b.rounds->effective_tiers()[1].capacity_bytes, 3 * kExtent) << "no more room";
 }
 
 // Four LUNs of one tenant carried out by two workers at once, each wanting the whole quota: the
