@@ -11,6 +11,13 @@ std::uint64_t bytes_in(const TenantLedger::Holdings& holdings, const std::string
     const auto it = holdings.find(pool);
     return it == holdings.end() ? 0 : it->second;
 }
+// Takes `what` off `from`, pool by pool, never below zero.
+void take(TenantLedger::Holdings& from, const TenantLedger::Holdings& what) {
+    for (const auto& [pool, bytes] : what) {
+        std::uint64_t& held = from[pool];
+        held -= std::min(held, bytes);
+    }
+}
 }  // namespace
 
 std::shared_ptr<TenantLedger> TenantLedger::process() {
@@ -30,10 +37,7 @@ void TenantLedger::leave(Member member) {
     std::lock_guard lock(mutex_);
     auto [lun, tenant] = find_locked(member);
     if (lun == nullptr) return;
-    for (const auto& [pool, bytes] : lun->holdings) {
-        std::uint64_t& held = tenant->held[pool];
-        held -= std::min(held, bytes);
-    }
+    take(tenant->held, lun->holdings);
     if (--tenant->members == 0) tenants_.erase(lun->tenant);
     luns_.erase(member);
 }
@@ -113,10 +117,7 @@ void TenantLedger::set_holdings(Member member, Holdings holdings) {
     std::lock_guard lock(mutex_);
     auto [lun, tenant] = find_locked(member);
     if (lun == nullptr) return;
-    for (const auto& [pool, bytes] : lun->holdings) {
-        std::uint64_t& held = tenant->held[pool];
-        held -= std::min(held, bytes);
-    }
+    take(tenant->held, lun->holdings);
     for (const auto& [pool, bytes] : holdings) tenant->held[pool] += bytes;
     lun->holdings = std::move(holdings);
 }
