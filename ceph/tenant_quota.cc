@@ -3,6 +3,7 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -81,24 +82,15 @@ Result<std::uint64_t> allocated_bytes(const Cluster& cluster, const std::string&
 
 Result<std::uint64_t> AllocationCache::allocated(const std::string& fsid, const std::string& pool,
                                                  const std::string& image, const Measure& measure) {
-    auto key = std::make_tuple(fsid, pool, image);
-    {
-        std::lock_guard lock(mutex_);
-        auto it = entries_.find(key);
-        if (it != entries_.end() && std::chrono::steady_clock::now() - it->second.at < max_age_)
-            return it->second.bytes;
-    }
+    const auto key = std::make_tuple(fsid, pool, image);
+    if (const auto bytes = entries_.find(key, std::chrono::steady_clock::now())) return *bytes;
     auto bytes = measure();
     if (!bytes) return bytes;
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= max_age_; });
-    entries_[std::move(key)] = Entry{*bytes, now};
+    entries_.store(key, *bytes, std::chrono::steady_clock::now());
     return bytes;
 }
 
 std::size_t AllocationCache::size() const {
-    std::lock_guard lock(mutex_);
     return entries_.size();
 }
 
@@ -227,7 +219,7 @@ Result<TenantRoom> TenantQuota::refresh() const {
                 if (bytes.status().code() == -ENOENT) continue;  // LUN removed since
                 return bytes.status();
             }
-            room.others[pool] += *bytes;
+            room.luns[lun.name()][pool] += *bytes;
         }
     }
     return room;

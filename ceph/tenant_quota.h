@@ -7,7 +7,8 @@
 // image in each pool (rbd_diff_iterate2, whole objects; opened read-only, so no lock is taken),
 // or takes a recent measurement from an AllocationCache shared with the process's other LUNs.
 // Only tier images count (extents away from home), as the engine counts tenant usage; the LUN
-// itself (`self`) is left out, because its own placement is known exactly by its caller.
+// itself (`self`) is left out, because its own placement is known exactly by its caller. The
+// room names each LUN measured (TenantRoom::luns), so that a gateway leaves out its own LUNs.
 // refresh() also re-reads the tenant, so `rbdtier tenant set` takes effect at the next refresh.
 // Control path only (rounds thread): it talks to the monitors and OSDs synchronously. The
 // Cluster must outlive it.
@@ -19,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -28,6 +28,7 @@
 #include "ceph/cluster.h"
 #include "ceph/status.h"
 #include "ceph/tenant_registry.h"
+#include "common/expiring_cache.h"
 #include "engine/tenant.h"
 
 namespace rbdtier::ceph {
@@ -37,18 +38,21 @@ struct TenantLunRef {
     std::string image;
     std::vector<std::string> tiers;  // every pool the LUN may use (home may be among them)
     std::string tier_image;          // its tier images' name (LunIdentity::tier_image_name)
+    // Its name among the tenant's LUNs (TenantRoom::luns): "<home pool>/<image>".
+    std::string name() const { return home_pool + "/" + image; }
 };
 
 // Allocations measured on the cluster (allocated_bytes), shared by the TenantQuota of every LUN
 // of a process: a tier image measured less than max_age ago is not measured again, so the
 // refreshes of a tenant's L LUNs within max_age measure each tier image once (L measurements),
 // not L x (L - 1). Entries older than max_age are dropped whenever a measurement is stored, so
-// removed images leave it. Errors are not kept. Thread-safe; a measurement runs without the
-// lock (two LUNs may measure one image at the same time).
+// removed images leave it (common/expiring_cache.h keeps them). Errors are not kept.
+// Thread-safe; a measurement runs without the lock (two LUNs may measure one image at the same
+// time).
 class AllocationCache {
 public:
     using Measure = std::function<Result<std::uint64_t>()>;
-    explicit AllocationCache(std::chrono::steady_clock::duration max_age) : max_age_(max_age) {}
+    explicit AllocationCache(std::chrono::steady_clock::duration max_age) : entries_(max_age) {}
 
     // The bytes allocated in `pool`/`image` of the cluster with id `fsid`: measure() unless a
     // measurement younger than max_age is kept.
@@ -62,13 +66,8 @@ public:
     static std::shared_ptr<AllocationCache> process();
 
 private:
-    struct Entry {
-        std::uint64_t bytes = 0;
-        std::chrono::steady_clock::time_point at;
-    };
-    const std::chrono::steady_clock::duration max_age_;
-    mutable std::mutex mutex_;
-    std::map<std::tuple<std::string, std::string, std::string>, Entry> entries_;
+    // Bytes by (fsid, pool, image).
+    ExpiringCache<std::tuple<std::string, std::string, std::string>, std::uint64_t> entries_;
 };
 
 class TenantQuota {

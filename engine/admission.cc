@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <iterator>
 #include <limits>
+#include <utility>
 
 namespace rbdtier {
 
@@ -163,74 +164,89 @@ std::vector<MigrationOrder> PinTable::with_pins(LunId lun, std::vector<Migration
 // --- Admission ---
 
 Admission::Admission(AdmissionConfig config, std::vector<std::uint64_t> capacity_bytes)
-    : config_(config),
+    : config_(std::move(config)),
+      ledger_(config_.tenants ? std::move(config_.tenants) : std::make_shared<TenantLedger>()),
       capacity_(std::move(capacity_bytes)),
       used_(capacity_.size(), 0),
       pool_full_(capacity_.size(), false),
-      hysteresis_(config.hysteresis_us) {}
+      hysteresis_(config_.hysteresis_us) {}
 
-Admission::TenantLedger& Admission::tenant_ledger(TenantId tenant) {
-    if (tenant >= tenants_.size()) tenants_.resize(tenant + 1);
-    TenantLedger& t = tenants_[tenant];
-    t.quota.resize(capacity_.size());
-    t.used.resize(capacity_.size(), 0);
-    t.elsewhere.resize(capacity_.size(), 0);
-    return t;
+Admission::~Admission() {
+    if (!ledger_) return;  // moved from
+    for (const auto& [lun, member] : members_) ledger_->leave(member);
 }
 
-std::optional<Admission::TenantId> Admission::tenant_of(LunId lun) const {
-    auto it = tenant_of_lun_.find(lun);
-    if (it == tenant_of_lun_.end()) return std::nullopt;
-    return it->second;
+Admission::Admission(Admission&& other) noexcept
+    : config_(std::move(other.config_)),
+      ledger_(std::move(other.ledger_)),
+      capacity_(std::move(other.capacity_)),
+      used_(std::move(other.used_)),
+      pool_full_(std::move(other.pool_full_)),
+      members_(std::exchange(other.members_, {})),
+      lun_used_(std::move(other.lun_used_)),
+      in_flight_(std::move(other.in_flight_)),
+      hysteresis_(std::move(other.hysteresis_)) {}
+
+std::string Admission::pool(TierId tier) const {
+    if (tier < config_.pools.size() && !config_.pools[tier].empty()) return config_.pools[tier];
+    return "tier " + std::to_string(tier);
 }
 
-void Admission::set_tenant(LunId lun, TenantId tenant) {
-    tenant_ledger(tenant);
-    tenant_of_lun_[lun] = tenant;
+TenantLedger::Member Admission::member_of(LunId lun) const {
+    const auto it = members_.find(lun);
+    return it == members_.end() ? 0 : it->second;
 }
 
-void Admission::set_quota(TenantId tenant, TierId tier, std::optional<std::uint64_t> quota_bytes,
-                          std::uint64_t held_elsewhere) {
+TenantLedger::Holdings Admission::holdings_of(LunId lun) const {
+    TenantLedger::Holdings out;
+    const auto it = lun_used_.find(lun);
+    if (it == lun_used_.end()) return out;
+    for (std::size_t t = 0; t < it->second.size(); ++t)
+        if (it->second[t] != 0) out[pool(static_cast<TierId>(t))] += it->second[t];
+    return out;
+}
+
+void Admission::set_tenant(LunId lun, const std::string& tenant, const std::string& name) {
+    if (const TenantLedger::Member old = member_of(lun); old != 0) ledger_->leave(old);
+    const TenantLedger::Member member = ledger_->join(tenant, name);
+    members_[lun] = member;
+    ledger_->set_holdings(member, holdings_of(lun));
+}
+
+void Admission::set_quota(const std::string& tenant, TierId tier,
+                          std::optional<std::uint64_t> quota_bytes) {
     if (tier >= capacity_.size()) return;
-    TenantLedger& t = tenant_ledger(tenant);
-    t.quota[tier] = quota_bytes;
-    t.elsewhere[tier] = held_elsewhere;
+    ledger_->set_quota(tenant, pool(tier), quota_bytes);
 }
 
 void Admission::set_pool_full(TierId tier, bool full) {
     if (tier < pool_full_.size()) pool_full_[tier] = full;
 }
 
-std::uint64_t Admission::tenant_used(TenantId tenant, TierId tier) const {
-    if (tenant >= tenants_.size() || tier >= tenants_[tenant].used.size()) return 0;
-    return tenants_[tenant].used[tier];
+std::uint64_t Admission::tenant_used(const std::string& tenant, TierId tier) const {
+    return ledger_->held(tenant, pool(tier));
 }
 
-bool Admission::account(LunId lun, TierId tier, int sign) {
+bool Admission::count(LunId lun, TierId tier, int sign) {
     if (tier >= used_.size()) return false;
     const std::uint64_t bytes = config_.extent_bytes;
-    const auto tenant = tenant_of(lun);
     std::vector<std::uint64_t>& held = lun_used_[lun];
     held.resize(capacity_.size(), 0);
     if (sign > 0) {
         used_[tier] += bytes;
         held[tier] += bytes;
-        if (tenant) tenants_[*tenant].used[tier] += bytes;
         return true;
     }
     if (used_[tier] < bytes) return false;
     used_[tier] -= bytes;
     held[tier] -= std::min(held[tier], bytes);
-    if (tenant) {
-        std::uint64_t& t = tenants_[*tenant].used[tier];
-        if (t < bytes) return false;
-        t -= bytes;
-    }
     return true;
 }
 
 void Admission::place(LunId lun, TierId tier, TierId home) {
-    if (tier != home) account(lun, tier, +1);
+    if (tier == home || !count(lun, tier, +1)) return;
+    if (const TenantLedger::Member member = member_of(lun); member != 0)
+        ledger_->add(member, pool(tier), config_.extent_bytes);
 }
 
 void Admission::replace_placement(LunId lun, TierId home,
@@ -244,17 +260,14 @@ void Admission::replace_placement(LunId lun, TierId home,
         if (t != home) next[t] += extents_in_tier[t] * config_.extent_bytes;
     std::vector<std::uint64_t>& held = lun_used_[lun];
     held.resize(tiers, 0);
-    const auto tenant = tenant_of(lun);
     // Each tier's total moves by the difference; counts never go below zero.
-    const auto shift = [](std::uint64_t& total, std::uint64_t before, std::uint64_t after) {
-        total =
-            after >= before ? total + (after - before) : total - std::min(total, before - after);
-    };
     for (std::size_t t = 0; t < tiers; ++t) {
-        shift(used_[t], held[t], next[t]);
-        if (tenant) shift(tenants_[*tenant].used[t], held[t], next[t]);
+        used_[t] = next[t] >= held[t] ? used_[t] + (next[t] - held[t])
+                                      : used_[t] - std::min(used_[t], held[t] - next[t]);
         held[t] = next[t];
     }
+    if (const TenantLedger::Member member = member_of(lun); member != 0)
+        ledger_->set_holdings(member, holdings_of(lun));
 }
 
 Refusal Admission::never_startable(const MigrationOrder& order, const ExtentPlace& place,
@@ -283,12 +296,9 @@ Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
         return Refusal::kCapacity;
     if (pool_full_[order.to]) return Refusal::kPoolFull;
     if (away) {
-        if (const auto tenant = tenant_of(order.lun)) {
-            const TenantLedger& t = tenants_[*tenant];
-            const auto& quota = t.quota[order.to];
-            if (quota && t.used[order.to] + t.elsewhere[order.to] + bytes > *quota)
-                return Refusal::kQuota;
-        }
+        if (const TenantLedger::Member member = member_of(order.lun);
+            member != 0 && !ledger_->fits(member, pool(order.to), bytes))
+            return Refusal::kQuota;
     }
     return Refusal::kNone;
 }
@@ -297,7 +307,14 @@ Refusal Admission::admit(const MigrationOrder& order, const ExtentPlace& place,
                          std::uint64_t now_us, const PinTable* pins) {
     const Refusal r = check(order, place, now_us, pins);
     if (r != Refusal::kNone) return r;
-    if (order.to != place.home) account(order.lun, order.to, +1);
+    if (order.to != place.home) {
+        // Checked and reserved in one step: another LUN of the tenant may have taken the room
+        // since check().
+        if (const TenantLedger::Member member = member_of(order.lun);
+            member != 0 && !ledger_->reserve(member, pool(order.to), config_.extent_bytes))
+            return Refusal::kQuota;
+        count(order.lun, order.to, +1);
+    }
     in_flight_.emplace(make_extent_key(order.lun, order.extent), order.to);
     return r;
 }
@@ -308,12 +325,17 @@ bool Admission::completed(const MigrationOrder& order, TierId home, std::uint64_
     hysteresis_.moved(key, now_us);
     hysteresis_.prune(now_us);
     if (order.from == home) return true;
-    return account(order.lun, order.from, -1);
+    bool held = count(order.lun, order.from, -1);
+    if (const TenantLedger::Member member = member_of(order.lun); member != 0)
+        held = ledger_->release(member, pool(order.from), config_.extent_bytes) && held;
+    return held;
 }
 
 void Admission::abandoned(const MigrationOrder& order, TierId home) {
-    if (in_flight_.erase(make_extent_key(order.lun, order.extent)) == 0) return;
-    if (order.to != home) account(order.lun, order.to, -1);
+    if (in_flight_.erase(make_extent_key(order.lun, order.extent)) == 0 || order.to == home) return;
+    count(order.lun, order.to, -1);
+    if (const TenantLedger::Member member = member_of(order.lun); member != 0)
+        ledger_->release(member, pool(order.to), config_.extent_bytes);
 }
 
 AdmittedRound Admission::admit_round(
@@ -346,19 +368,16 @@ AdmittedRound Admission::admit_round(
 
 std::vector<TierSpec> Admission::effective_tiers(std::vector<TierSpec> tiers, LunId lun,
                                                  TierId home) const {
-    const auto tenant = tenant_of(lun);
+    const TenantLedger::Member member = member_of(lun);
     for (std::size_t t = 0; t < tiers.size() && t < capacity_.size(); ++t) {
         if (t == home) continue;
         const std::uint64_t own = used_[t];
         std::optional<std::uint64_t> limit;
         if (pool_full_[t]) limit = own;
-        if (tenant) {
-            const TenantLedger& l = tenants_[*tenant];
-            if (const auto& quota = l.quota[t]) {
-                const std::uint64_t held = l.used[t] + l.elsewhere[t];
-                const std::uint64_t room = held >= *quota ? 0 : *quota - held;
-                limit =
-                    std::min(limit.value_or(std::numeric_limits<std::uint64_t>::max()), own + room);
+        if (member != 0) {
+            if (const auto room = ledger_->room(member, pool(static_cast<TierId>(t)))) {
+                limit = std::min(limit.value_or(std::numeric_limits<std::uint64_t>::max()),
+                                 own + *room);
             }
         }
         if (!limit) continue;

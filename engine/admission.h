@@ -16,8 +16,10 @@
 //  6. pool full:   the destination's pool is full (any destination, home included: nothing is
 //                  written into a full pool);
 //  7. quota:       the destination, unless it is home, would hold more of the LUN's tenant than
-//                  the tenant's quota there: the bytes of all the tenant's LUNs in this ledger
-//                  plus what the tenant holds elsewhere (other gateways, measured on the cluster);
+//                  the tenant's quota there: what the tenant holds in the destination's pool in
+//                  the gateway's TenantLedger (engine/tenant_ledger.h: all its LUNs of the
+//                  gateway, reservations included, plus what its LUNs of other gateways hold, as
+//                  measured on the cluster);
 //  8. budget and concurrency (admit_round only): one extent of budget bytes and one free slot
 //     per admitted order; executors that wait for tokens over time (a TokenBucket, a
 //     MigrationChannel) check those themselves and ask admit() per order.
@@ -27,14 +29,21 @@
 // away from their home, as TierSpec and TenantModel do. When a LUN's placement changes by
 // another hand than the executor's admitted orders (another gateway moved its extents, a map
 // reload), replace_placement() sets what the ledger holds of it from the new placement.
+// Tenants: set_tenant() makes a LUN a member of its tenant in the TenantLedger the admission is
+// given (AdmissionConfig::tenants: the gateway's, shared by the admissions of all its LUNs; null:
+// one of its own, as a replay has), which keeps the tenant's holdings by pool name
+// (AdmissionConfig::pools) and checks and reserves quota in one step; the admission's LUNs leave
+// that ledger when it is destroyed.
 // Everything is deterministic: no clock is read (times are the caller's), no hash order shows.
-// Not thread-safe: the executor serializes calls (the live tiering under its mutex).
+// Not thread-safe: the executor serializes calls (the live tiering under its mutex); the tenant
+// ledger it shares is thread-safe on its own.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +54,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
+#include "engine/tenant_ledger.h"
 
 namespace rbdtier {
 
@@ -157,6 +167,10 @@ struct ExtentPlace {
 struct AdmissionConfig {
     std::uint64_t extent_bytes = 4ull << 20;
     std::uint64_t hysteresis_us = 0;  // 0: no hysteresis at admission
+    // Per tier id: its pool's name, the tenant ledger's key (a tier without one: "tier <id>").
+    std::vector<std::string> pools;
+    // What each tenant holds per pool: the gateway's ledger (null: one of the admission's own).
+    std::shared_ptr<TenantLedger> tenants;
 };
 
 // The orders of a round that were admitted, in their proposed order, and the others with why.
@@ -167,17 +181,25 @@ struct AdmittedRound {
 
 class Admission {
 public:
-    using TenantId = std::size_t;
-
     // capacity_bytes[t]: what tier t may hold of extents away from their home (0 = unlimited).
     Admission(AdmissionConfig config, std::vector<std::uint64_t> capacity_bytes);
+    // Its LUNs leave the tenant ledger.
+    ~Admission();
+    Admission(Admission&& other) noexcept;
+    Admission(const Admission&) = delete;
+    Admission& operator=(const Admission&) = delete;
+    Admission& operator=(Admission&&) = delete;
 
-    // The LUN's tenant (a LUN without one has no quota).
-    void set_tenant(LunId lun, TenantId tenant);
-    // The tenant's quota on `tier` (nullopt: none) and the bytes it holds there outside this
-    // ledger (its LUNs on other gateways).
-    void set_quota(TenantId tenant, TierId tier, std::optional<std::uint64_t> quota_bytes,
-                   std::uint64_t held_elsewhere = 0);
+    // The LUN joins its tenant in the tenant ledger (a LUN without one has no quota), with what
+    // the admission holds of it; `name` is how the tenant's measurements name the LUN
+    // (TenantLedger::set_measured). Once per LUN: a later call moves it to `tenant`.
+    void set_tenant(LunId lun, const std::string& tenant, const std::string& name = "");
+    // The tenant's quota on `tier`'s pool (nullopt: none), in the tenant ledger.
+    void set_quota(const std::string& tenant, TierId tier,
+                   std::optional<std::uint64_t> quota_bytes);
+    TenantLedger& tenants() const { return *ledger_; }
+    // The pool of `tier`, as the tenant ledger names it.
+    std::string pool(TierId tier) const;
     void set_pool_full(TierId tier, bool full);
     bool pool_full(TierId tier) const { return tier < pool_full_.size() && pool_full_[tier]; }
 
@@ -226,28 +248,26 @@ public:
 
     // Bytes of extents away from their home in `tier`, reserved ones included.
     std::uint64_t used(TierId tier) const { return tier < used_.size() ? used_[tier] : 0; }
-    // Bytes of the tenant's LUNs in `tier` in this ledger (not those held elsewhere).
-    std::uint64_t tenant_used(TenantId tenant, TierId tier) const;
+    // Bytes of the tenant's LUNs in `tier`'s pool in the tenant ledger (not those measured
+    // outside it).
+    std::uint64_t tenant_used(const std::string& tenant, TierId tier) const;
     std::uint64_t extent_bytes() const { return config_.extent_bytes; }
 
 private:
-    struct TenantLedger {
-        std::vector<std::optional<std::uint64_t>> quota;  // per tier
-        std::vector<std::uint64_t> used;                  // per tier, this ledger
-        std::vector<std::uint64_t> elsewhere;             // per tier, outside it
-    };
-    TenantLedger& tenant_ledger(TenantId tenant);
-    std::optional<TenantId> tenant_of(LunId lun) const;
-    // Adds (or with `sign` -1 removes) one extent of `lun` in `tier` to the ledger.
-    bool account(LunId lun, TierId tier, int sign);
+    // The LUN's member in the tenant ledger (0: none).
+    TenantLedger::Member member_of(LunId lun) const;
+    // Adds (or with `sign` -1 removes) one extent of `lun` in `tier` to the capacity counts.
+    bool count(LunId lun, TierId tier, int sign);
+    // What the admission holds of `lun`, by pool, for the tenant ledger.
+    TenantLedger::Holdings holdings_of(LunId lun) const;
 
     AdmissionConfig config_;
+    std::shared_ptr<TenantLedger> ledger_;  // config_.tenants, or one of its own
     std::vector<std::uint64_t> capacity_;
     std::vector<std::uint64_t> used_;
     std::vector<bool> pool_full_;
-    std::unordered_map<LunId, TenantId> tenant_of_lun_;
-    std::vector<TenantLedger> tenants_;
-    // Per LUN, per tier: its extents in this ledger (reservations included).
+    std::unordered_map<LunId, TenantLedger::Member> members_;
+    // Per LUN, per tier: its bytes away from home here (reservations included).
     std::unordered_map<LunId, std::vector<std::uint64_t>> lun_used_;
     // Admitted, not completed or abandoned: the extent and its destination.
     std::unordered_map<ExtentKey, TierId> in_flight_;

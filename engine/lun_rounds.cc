@@ -45,6 +45,17 @@ std::vector<std::uint64_t> capacities(const std::vector<TierSpec>& specs) {
     for (const TierSpec& s : specs) out.push_back(s.capacity_bytes);
     return out;
 }
+
+// The admission's configuration: the storage's pools, in the gateway's tenant ledger.
+AdmissionConfig admission_config(const LunStorage& storage, std::size_t tiers,
+                                 const LunRoundsOptions& options) {
+    AdmissionConfig config;
+    config.extent_bytes = storage.extent_bytes();
+    for (std::size_t t = 0; t < tiers; ++t)
+        config.pools.push_back(storage.tier_name(static_cast<TierId>(t)));
+    config.tenants = options.tenants ? options.tenants : TenantLedger::process();
+    return config;
+}
 }  // namespace
 
 LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
@@ -64,11 +75,11 @@ LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
                                        0)),
       budget_(executor_->budget()),
       pins_(storage_.extents(), specs_.size(), 0),
-      admission_(AdmissionConfig{storage_.extent_bytes(), 0}, capacities(specs_)),
+      admission_(admission_config(storage_, specs_.size(), options_), capacities(specs_)),
       round_us_(options.round_us) {
-    admission_.set_tenant(options_.lun, 0);
     stats_.extents_in_tier = count_extents(placement_epoch_);
     admission_.replace_placement(options_.lun, 0, stats_.extents_in_tier);
+    admission_.set_tenant(options_.lun, options_.tenant, options_.name_in_tenant);
 }
 
 std::vector<std::uint64_t> LunRounds::count_extents(std::uint64_t& epoch) const {
@@ -531,16 +542,9 @@ void LunRounds::sample_resources(std::uint64_t now) {
         resources_ = std::move(sample);
     }
     if (room) {
-        // The tenant's quota on each tier pool, and what its other LUNs hold there.
-        for (std::size_t t = 1; t < specs_.size(); ++t) {
-            const std::string& pool = storage_.tier_name(t);
-            const auto quota = room->quota.find(pool);
-            const auto others = room->others.find(pool);
-            admission_.set_quota(
-                0, static_cast<TierId>(t),
-                quota == room->quota.end() ? std::nullopt : std::optional(quota->second),
-                others == room->others.end() ? 0 : others->second);
-        }
+        // The tenant's quotas, and what its LUNs outside the ledger hold.
+        admission_.tenants().set_quotas(options_.tenant, room->quota);
+        admission_.tenants().set_measured(options_.tenant, room->luns);
         tenant_room_ = std::move(room);
     }
 }

@@ -40,20 +40,23 @@
 // from it are brought back first, and nothing moves anywhere else (pins to other tiers are
 // refused) until it is released; it covers extents added by a resize too.
 // Resources: every resource_interval_us a round asks the storage to sample the tier pools' usage
-// and the LUN's tenant (what its other LUNs hold; its bandwidth weight goes with the LUN's
-// requests to the budget), and hands both to the admission: a tier whose pool is full takes no
-// more extents; a tier takes no more than the tenant's quota there allows (its other LUNs' usage,
-// measured by the storage, plus this LUN's own, known exactly) nor more than its own capacity:
-// the smallest limit wins. The policy sees the same limits as the tiers' capacity_bytes in its
-// PlacementView (Admission::effective_tiers). A failed tenant reading keeps the last known room.
-// Logged (common/log.h), rate-limited: every order refused for capacity, a full pool or the
-// tenant's quota, and deferred for the bandwidth budget; a change of the sampling problem; a
-// change of the tenant's quota or weight. Migrations log themselves (the storage).
-// Placement changed by another hand: the counts of extents per tier (stats, the policy's view)
-// and the admission's ledger follow the rounds' own migrations; when the storage's routing
-// changes otherwise (LunStorage::placement_epoch), the next round recounts them from the storage
-// (before it plans, after may_migrate, which may take the LUN over), grows the pins to the LUN's
-// extents and tells the policy (PlacementPolicy::placement_changed); a changed count is logged.
+// and the LUN's tenant (its quotas, what its other LUNs hold, LUN by LUN; its bandwidth weight
+// goes with the LUN's requests to the budget), and hands both to the admission: a tier whose pool
+// is full takes no more extents; a tier takes no more than the tenant's quota there allows nor
+// more than its own capacity: the smallest limit wins. The tenant's usage is kept in the
+// gateway's tenant ledger (engine/tenant_ledger.h, options.tenants), shared by the rounds of every
+// LUN of the gateway: its LUNs here count exactly as they move (an admitted order reserves its
+// room there at once), the sampled LUNs that are not the gateway's (other gateways') as measured.
+// The policy sees the same limits as the tiers' capacity_bytes in its PlacementView
+// (Admission::effective_tiers). A failed tenant reading keeps the last known room. Logged
+// (common/log.h), rate-limited: every order refused for capacity, a full pool or the tenant's
+// quota, and deferred for the bandwidth budget; a change of the sampling problem; a change of the
+// tenant's quota or weight. Migrations log themselves (the storage). Placement changed by another
+// hand: the counts of extents per tier (stats, the policy's view) and the admission's ledger follow
+// the rounds' own migrations; when the storage's routing changes otherwise
+// (LunStorage::placement_epoch), the next round recounts them from the storage (before it plans,
+// after may_migrate, which may take the LUN over), grows the pins to the LUN's extents and tells
+// the policy (PlacementPolicy::placement_changed); a changed count is logged.
 #pragma once
 
 #include <atomic>
@@ -77,6 +80,7 @@
 #include "engine/resource_sample.h"
 #include "engine/round_driver.h"
 #include "engine/tenant.h"
+#include "engine/tenant_ledger.h"
 
 namespace rbdtier {
 
@@ -91,7 +95,13 @@ struct LunRoundsOptions {
     // of bandwidth_bytes_per_s, one migration at a time).
     std::shared_ptr<GatewayBudget> budget;
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    std::string tenant;  // the LUN's tenant in the budget ("": none)
+    std::string tenant;  // the LUN's tenant, in the budget and the tenant ledger ("": none)
+    // The LUN's name among its tenant's LUNs as the storage's tenant readings name them
+    // (TenantRoom::luns): the ledger counts those of the gateway's LUNs once ("": none).
+    std::string name_in_tenant;
+    // What each tenant holds per tier pool on this gateway, shared by the rounds of all its LUNs
+    // (null: TenantLedger::process(), the process's).
+    std::shared_ptr<TenantLedger> tenants;
     std::size_t event_ring = 1 << 16;
     std::size_t history = 4096;  // migration records kept
     // Where the rounds run (null: RoundDriver::shared(), the process's).

@@ -49,20 +49,23 @@ private:
 };
 
 // How much room a LUN's tenant has on each pool, by pool name, as the cluster says (the live
-// gateway reads it: ceph/tenant_quota.h): its quota there, and what its other LUNs hold there.
+// gateway reads it: ceph/tenant_quota.h): its quota there, and what its other LUNs hold there,
+// LUN by LUN (a gateway's tenant ledger, engine/tenant_ledger.h, counts its own LUNs itself).
 struct TenantRoom {
-    bool tenant_found = false;                    // false: unknown tenant, no quota
-    std::map<std::string, std::uint64_t> quota;   // by pool; absent = unlimited
-    std::map<std::string, std::uint64_t> others;  // bytes the tenant's other LUNs hold, by pool
-    double bandwidth_weight = 1.0;                // the tenant's share of a migration budget
-    // Bytes the LUN itself may still add in `pool`, given it holds `own` there; nullopt =
-    // unlimited.
-    std::optional<std::uint64_t> room(const std::string& pool, std::uint64_t own) const {
-        const auto q = quota.find(pool);
-        if (q == quota.end()) return std::nullopt;
-        const auto o = others.find(pool);
-        const std::uint64_t held = own + (o == others.end() ? 0 : o->second);
-        return held >= q->second ? 0 : q->second - held;
+    bool tenant_found = false;                   // false: unknown tenant, no quota
+    std::map<std::string, std::uint64_t> quota;  // by pool; absent = unlimited
+    // Bytes each of the tenant's other LUNs holds away from its home, by the LUN's name in the
+    // tenant (ceph::TenantLunRef::name) and pool.
+    std::map<std::string, std::map<std::string, std::uint64_t>> luns;
+    double bandwidth_weight = 1.0;  // the tenant's share of a migration budget
+    // Bytes the tenant's other LUNs hold in `pool`.
+    std::uint64_t others(const std::string& pool) const {
+        std::uint64_t bytes = 0;
+        for (const auto& [lun, pools] : luns) {
+            (void)lun;
+            if (const auto it = pools.find(pool); it != pools.end()) bytes += it->second;
+        }
+        return bytes;
     }
 };
 

@@ -318,9 +318,8 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
             if (auto q = room->quota.find(p.pool); q != room->quota.end()) {
                 p.tenant_quota_bytes = q->second;
                 const auto own = extents.find(p.pool);
-                const auto others = room->others.find(p.pool);
-                p.tenant_held_bytes = (own == extents.end() ? 0 : own->second * eb) +
-                                      (others == room->others.end() ? 0 : others->second);
+                p.tenant_held_bytes =
+                    (own == extents.end() ? 0 : own->second * eb) + room->others(p.pool);
             }
         }
         f.pools.push_back(std::move(p));

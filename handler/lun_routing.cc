@@ -136,6 +136,12 @@ ceph::Status Lun::enable_tiering() {
     options.executor = executor_;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.tenant = config_.tenant;
+    std::vector<std::string> pools;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
+    const ceph::TenantLunRef tenant_lun{
+        config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns, config_.image, pools,
+        tiers_->lun().tier_image_name()};
+    options.name_in_tenant = tenant_lun.name();
     options.may_migrate = [this] {
         // Both questions are round trips to the cluster: a standby asks them once per
         // kStandbyLockProbePeriod, or at once after a command that may have taken the lock.
@@ -156,16 +162,12 @@ ceph::Status Lun::enable_tiering() {
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
-    std::vector<std::string> pools;
-    for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
     tiering_->set_resource_monitor(
         std::make_unique<ceph::ResourceMonitor>(cluster_, pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
-        auto quota = std::make_shared<ceph::TenantQuota>(
-            cluster_, settings_.tenant_pool, config_.tenant,
-            ceph::TenantLunRef{config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns,
-                               config_.image, pools, tiers_->lun().tier_image_name()},
-            ceph::AllocationCache::process());
+        auto quota =
+            std::make_shared<ceph::TenantQuota>(cluster_, settings_.tenant_pool, config_.tenant,
+                                                tenant_lun, ceph::AllocationCache::process());
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }

@@ -157,9 +157,8 @@ std::string render_metrics(const Gateway& gateway) {
                 const auto extents = extents_per_pool(l);
                 for (const auto& [pool, quota] : room->quota) {
                     const auto own = extents.find(pool);
-                    const auto others = room->others.find(pool);
-                    const std::uint64_t used = (own == extents.end() ? 0 : own->second * eb) +
-                                               (others == room->others.end() ? 0 : others->second);
+                    const std::uint64_t used =
+                        (own == extents.end() ? 0 : own->second * eb) + room->others(pool);
                     auto& q = quotas[{l.tenant, pool}];
                     q = {quota, std::max(q.second, used)};
                 }

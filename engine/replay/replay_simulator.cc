@@ -25,16 +25,22 @@ struct ExtentState {
     std::uint64_t first_wait_us = 0;  // the first such access
 };
 
-// The admission the executor applies: every tier's capacity, every tenant's LUNs and quotas.
+// Tenant `i` of the config in the simulated gateway's tenant ledger (names need not be unique).
+std::string tenant_key(std::size_t i) {
+    return "tenant " + std::to_string(i);
+}
+
+// The admission the executor applies: every tier's capacity, every tenant's LUNs and quotas, in a
+// tenant ledger of the simulated gateway's own, as a gateway's LUNs share the gateway's.
 Admission make_admission(const ReplayConfig& config) {
     config.validate();
     std::vector<std::uint64_t> capacity;
     for (const auto& t : config.tiers) capacity.push_back(t.spec.capacity_bytes);
-    Admission admission(AdmissionConfig{config.extent_bytes, 0}, std::move(capacity));
+    Admission admission(AdmissionConfig{config.extent_bytes, 0, {}, nullptr}, std::move(capacity));
     for (std::size_t i = 0; i < config.tenants.size(); ++i) {
-        for (LunId lun : config.tenants[i].luns) admission.set_tenant(lun, i);
+        for (LunId lun : config.tenants[i].luns) admission.set_tenant(lun, tenant_key(i));
         for (const auto& [tier, quota] : config.tenants[i].quota_bytes)
-            admission.set_quota(i, tier, quota);
+            admission.set_quota(tenant_key(i), tier, quota);
     }
     return admission;
 }
@@ -241,7 +247,7 @@ private:
         }
         for (std::size_t i = 0; i < config_.tenants.size(); ++i)
             for (const auto& [tier, quota] : config_.tenants[i].quota_bytes)
-                if (admission_.tenant_used(i, tier) > quota)
+                if (admission_.tenant_used(tenant_key(i), tier) > quota)
                     throw InvariantViolation("quota of tenant " + config_.tenants[i].name +
                                              " on tier " + specs_[tier].name + " exceeded");
         const double allowed = channel_->bucket_bytes() + config_.bandwidth_bytes_per_s *

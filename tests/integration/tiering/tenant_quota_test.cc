@@ -1,6 +1,7 @@
 // Tenant quotas on the live cluster: a tenant at its quota on a tier gets no more extents there,
 // counted on the cluster (its other LUNs' tier images), and a quota raised with the tenant
-// store takes effect at the next refresh.
+// store takes effect at the next refresh; two LUNs of a tenant on one gateway share its quota
+// through the gateway's tenant ledger.
 #include "ceph/tenant_quota.h"
 
 #include <gtest/gtest.h>
@@ -107,7 +108,7 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     EXPECT_EQ(heat(tiering, *b, name_b, 3, 6), 0u) << "the tenant was at its quota on nvme-a";
     ASSERT_TRUE(tiering.tenant_room());
     EXPECT_TRUE(tiering.tenant_room()->tenant_found);
-    EXPECT_EQ(tiering.tenant_room()->others.at("nvme-a"), 2 * kExtent) << "measured LUN a";
+    EXPECT_EQ(tiering.tenant_room()->others("nvme-a"), 2 * kExtent) << "measured LUN a";
     EXPECT_EQ(tiering.stats().extents_in_tier[1], 0u);
     EXPECT_EQ(tiering.effective_tiers()[1].capacity_bytes, 1u) << "the policy sees no room";
     EXPECT_TRUE(tiering.stats().resource_problem.empty()) << tiering.stats().resource_problem;
@@ -140,6 +141,66 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     EXPECT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
     EXPECT_EQ(b->read(0, size), std::vector<char>(size, 'b'));
 
+    EXPECT_TRUE(quota_a.unregister_self());
+    EXPECT_TRUE(quota_b.unregister_self());
+    EXPECT_TRUE(t.store.remove(t.tenant.name));
+}
+
+// Two LUNs of one tenant on one gateway share its quota exactly: each counts the other as the
+// gateway's tenant ledger holds it, and its measurement on the cluster (re-read every round here)
+// is not counted again.
+TEST(TenantQuota, LunsOfATenantOnOneGatewayShareItsQuotaExactly) {
+    const std::uint64_t size = 4 * kExtent;
+    const std::string name_a = unique_name("ten-ga"), name_b = unique_name("ten-gb");
+    auto a = TieredLun::create("hdd-a", name_a, size);
+    auto b = TieredLun::create("hdd-a", name_b, size);
+    a->write(0, std::vector<char>(size, 'a'));
+    b->write(0, std::vector<char>(size, 'b'));
+    QuotaTenant t(a->cluster(), "shared", 3 * kExtent);
+    ASSERT_TRUE(t.store.create(t.tenant));
+    ceph::TenantQuota quota_a = t.quota_of(*a, name_a);
+    ceph::TenantQuota quota_b = t.quota_of(*b, name_b);
+    ASSERT_TRUE(quota_a.register_self());
+    ASSERT_TRUE(quota_b.register_self());
+
+    const ReplayConfig config = live_tier_config();
+    const auto ledger = std::make_shared<TenantLedger>();  // the gateway's
+    auto tiering_of = [&](TieredLun& lun, const std::string& name, ceph::TenantQuota& quota) {
+        LunRoundsOptions options;
+        options.lun = name == name_a ? 1 : 2;
+        options.round_us = config.round_us;
+        options.resource_interval_us = 0;  // re-read the tenant every round
+        options.tenant = t.tenant.name;
+        options.name_in_tenant = ceph::TenantLunRef{"hdd-a", name, {}, {}}.name();
+        options.tenants = ledger;
+        auto tiering = std::make_unique<ceph::LunTiering>(
+            lun.images(), lun.gate(), lun.migrator(), tier_specs(config),
+            builtin_policy_registry().create("reactive", {config, {}}), options);
+        tiering->set_tenant_room_source([&quota] { return quota.refresh(); });
+        return tiering;
+    };
+    auto tiering_a = tiering_of(*a, name_a, quota_a);
+    auto tiering_b = tiering_of(*b, name_b, quota_b);
+
+    EXPECT_EQ(heat(*tiering_a, *a, name_a, 1, 3), kExtent);
+    EXPECT_EQ(heat(*tiering_b, *b, name_b, 4, 6), 2 * kExtent) << "the quota's 3 less a's 1";
+    // Both hot at once: together they never pass the quota.
+    for (int round = 0; round < 6; ++round) {
+        for (std::uint64_t e = 0; e < 4; ++e) {
+            record_reads(*tiering_a, e, 4);
+            record_reads(*tiering_b, e, 4);
+        }
+        tiering_a->run_round();
+        tiering_b->run_round();
+        EXPECT_LE(nvme_a_bytes(*a, name_a) + nvme_a_bytes(*b, name_b), 3 * kExtent);
+    }
+    EXPECT_EQ(ledger->held(t.tenant.name, "nvme-a"),
+              nvme_a_bytes(*a, name_a) + nvme_a_bytes(*b, name_b));
+    EXPECT_EQ(a->read(0, size), std::vector<char>(size, 'a'));
+    EXPECT_EQ(b->read(0, size), std::vector<char>(size, 'b'));
+
+    tiering_a.reset();
+    tiering_b.reset();
     EXPECT_TRUE(quota_a.unregister_self());
     EXPECT_TRUE(quota_b.unregister_self());
     EXPECT_TRUE(t.store.remove(t.tenant.name));
@@ -243,7 +304,8 @@ TEST(TenantQuota, RefreshesOfATenantsLunsMeasureEachTierImageOnce) {
     for (const auto& quota : quotas) {  // one resource interval: every LUN refreshes once
         auto room = quota->refresh();
         ASSERT_TRUE(room) << room.status().message();
-        EXPECT_EQ(room->others.at("nvme-a"), 0u);
+        EXPECT_EQ(room->others("nvme-a"), 0u);
+        EXPECT_EQ(room->luns.size(), static_cast<std::size_t>(kLuns - 1)) << "the other LUNs";
         measured += quota->measurements();
     }
     std::cout << kLuns << " LUNs of one tenant, one refresh each: " << measured

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tests/unit/replay/replay_test_support.h"
@@ -23,16 +24,24 @@ constexpr TierId kSlow = 2;
 
 using replay_test::order;
 
+AdmissionConfig config(std::uint64_t hysteresis_us = 0) {
+    AdmissionConfig c;
+    c.extent_bytes = kExtent;
+    c.hysteresis_us = hysteresis_us;
+    return c;
+}
+
 ExtentPlace at(TierId current) {
     return ExtentPlace{current, kHome, false};
 }
 
 TEST(Admission, TenantQuotaHoldsAcrossItsLuns) {
-    Admission admission({kExtent, 0}, {0, 0, 0});
-    admission.set_tenant(1, 0);
-    admission.set_tenant(2, 0);
-    admission.set_tenant(3, 1);
-    admission.set_quota(0, kFast, 3 * kExtent, /*held_elsewhere=*/kExtent);
+    Admission admission(config(), {0, 0, 0});
+    admission.set_tenant(1, "t0");
+    admission.set_tenant(2, "t0");
+    admission.set_tenant(3, "t1");
+    admission.set_quota("t0", kFast, 3 * kExtent);
+    admission.tenants().set_measured("t0", {{"elsewhere", {{admission.pool(kFast), kExtent}}}});
     // The tenant holds one extent elsewhere: two more fit, whichever of its LUNs asks.
     EXPECT_EQ(admission.admit(order(0, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
     EXPECT_EQ(admission.admit(order(0, kHome, kFast, 2), at(kHome), 0), Refusal::kNone);
@@ -41,7 +50,7 @@ TEST(Admission, TenantQuotaHoldsAcrossItsLuns) {
     // Another tenant, and the same tenant on a tier without quota, are not limited by it.
     EXPECT_EQ(admission.admit(order(0, kHome, kFast, 3), at(kHome), 0), Refusal::kNone);
     EXPECT_EQ(admission.admit(order(2, kHome, kSlow, 1), at(kHome), 0), Refusal::kNone);
-    EXPECT_EQ(admission.tenant_used(0, kFast), 2 * kExtent);
+    EXPECT_EQ(admission.tenant_used("t0", kFast), 2 * kExtent);
     // Going home is never refused by a quota; completing it frees the tenant's room.
     ASSERT_TRUE(admission.completed(order(0, kHome, kFast, 1), kHome, 10));
     EXPECT_EQ(admission.admit(order(0, kFast, kHome, 1), at(kFast), 20), Refusal::kNone);
@@ -50,7 +59,7 @@ TEST(Admission, TenantQuotaHoldsAcrossItsLuns) {
 }
 
 TEST(Admission, CapacityCountsReservationsAndFreesTheSourceOnCompletion) {
-    Admission admission({kExtent, 0}, {0, 2 * kExtent, 0});
+    Admission admission(config(), {0, 2 * kExtent, 0});
     admission.place(1, kFast, kHome);
     EXPECT_EQ(admission.admit(order(1, kHome, kFast, 1), at(kHome), 0), Refusal::kNone);
     EXPECT_EQ(admission.admit(order(2, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
@@ -69,17 +78,17 @@ TEST(Admission, CapacityCountsReservationsAndFreesTheSourceOnCompletion) {
 // the ledger holds what the new placement says, for capacity and quota, keeps the reservations
 // of the LUN's migrations in flight, and leaves the other LUNs' holdings alone.
 TEST(Admission, ReplacingALunsPlacementRecountsCapacityAndQuota) {
-    Admission admission({kExtent, 0}, {0, 2 * kExtent, 0});
-    admission.set_tenant(1, 0);
-    admission.set_tenant(2, 0);
-    admission.set_quota(0, kSlow, 3 * kExtent);
+    Admission admission(config(), {0, 2 * kExtent, 0});
+    admission.set_tenant(1, "t0");
+    admission.set_tenant(2, "t0");
+    admission.set_quota("t0", kSlow, 3 * kExtent);
     admission.place(2, kSlow, kHome);  // another LUN of the tenant
     // LUN 1 started with nothing away from home; another gateway filled the fast tier.
     const std::vector<std::uint64_t> filled = {6, 2, 1};
     admission.replace_placement(1, kHome, filled);
     EXPECT_EQ(admission.used(kFast), 2 * kExtent);
     EXPECT_EQ(admission.used(kSlow), 2 * kExtent);
-    EXPECT_EQ(admission.tenant_used(0, kSlow), 2 * kExtent);
+    EXPECT_EQ(admission.tenant_used("t0", kSlow), 2 * kExtent);
     EXPECT_EQ(admission.check(order(3, kHome, kFast, 1), at(kHome), 0), Refusal::kCapacity);
     EXPECT_EQ(admission.admit(order(3, kHome, kSlow, 1), at(kHome), 0), Refusal::kNone);
     EXPECT_EQ(admission.check(order(4, kHome, kSlow, 1), at(kHome), 0), Refusal::kQuota);
@@ -99,7 +108,7 @@ TEST(Admission, ReplacingALunsPlacementRecountsCapacityAndQuota) {
     EXPECT_EQ(admission.used(kFast), kExtent);  // extent 6's reservation
     admission.abandoned(order(6, kHome, kFast, 1), kHome);
     EXPECT_EQ(admission.used(kFast), 0u);
-    EXPECT_EQ(admission.tenant_used(0, kSlow), 2 * kExtent);
+    EXPECT_EQ(admission.tenant_used("t0", kSlow), 2 * kExtent);
 }
 
 // A LUN that grew: pins reach the extents added.
@@ -117,7 +126,7 @@ TEST(Admission, PinTableGrowsWithTheLun) {
 }
 
 TEST(Admission, InvalidStaleAndFullPoolsAreRefused) {
-    Admission admission({kExtent, 0}, {0, 0, 0});
+    Admission admission(config(), {0, 0, 0});
     EXPECT_EQ(admission.check(order(0, kHome, kHome, 1), at(kHome), 0), Refusal::kInvalid);
     EXPECT_EQ(admission.check(order(0, kHome, 3, 1), at(kHome), 0), Refusal::kInvalid);
     EXPECT_EQ(admission.check(order(0, kFast, kSlow, 1), at(kHome), 0), Refusal::kStale);
@@ -135,7 +144,7 @@ TEST(Admission, InvalidStaleAndFullPoolsAreRefused) {
 TEST(Admission, NeverStartableIsTheFirstThreeRules) {
     PinTable pins(8, 3);
     ASSERT_FALSE(pins.pin(2, 1, kSlow));
-    Admission admission({kExtent, 0}, {0, kExtent, 0});
+    Admission admission(config(), {0, kExtent, 0});
     const std::vector<std::pair<MigrationOrder, ExtentPlace>> cases = {
         {order(0, kHome, kHome, 1), at(kHome)},  // invalid
         {order(0, kFast, kSlow, 1), at(kHome)},  // stale
@@ -164,7 +173,7 @@ TEST(Admission, NeverStartableIsTheFirstThreeRules) {
 TEST(Admission, PinsWinOverPolicyOrders) {
     PinTable pins(8, 3);
     ASSERT_FALSE(pins.pin(2, 2, kSlow));
-    Admission admission({kExtent, 0}, {0, 0, 0});
+    Admission admission(config(), {0, 0, 0});
     EXPECT_EQ(admission.check(order(2, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kPinned);
     EXPECT_EQ(admission.check(order(3, kHome, kSlow, 1), at(kHome), 0, &pins), Refusal::kNone);
     EXPECT_EQ(admission.check(order(4, kHome, kFast, 1), at(kHome), 0, &pins), Refusal::kNone);
@@ -209,7 +218,7 @@ TEST(Admission, PinTableRefusesBadRangesAndReplacesOverlap) {
 }
 
 TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
-    Admission admission({kExtent, 0}, {0, 0, 0});
+    Admission admission(config(), {0, 0, 0});
     std::vector<MigrationOrder> proposed;
     for (ExtentIndex e = 0; e < 6; ++e) proposed.push_back(order(e, kHome, kFast, 1));
     auto place = [](const MigrationOrder&) { return at(kHome); };
@@ -219,7 +228,7 @@ TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
     ASSERT_EQ(round.refused.size(), 3u);
     for (const auto& [o, why] : round.refused) EXPECT_EQ(why, Refusal::kBudget);
     // Enough budget, two slots: two go, the rest wait for a slot.
-    Admission second({kExtent, 0}, {0, 0, 0});
+    Admission second(config(), {0, 0, 0});
     round = second.admit_round(proposed, place, 0, 100.0 * kExtent, 2);
     ASSERT_EQ(round.admitted.size(), 2u);
     for (const auto& [o, why] : round.refused) EXPECT_EQ(why, Refusal::kConcurrency);
@@ -227,7 +236,7 @@ TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
 
 TEST(Admission, AnExtentJustMovedDoesNotMoveBackWithinTheWindow) {
     constexpr std::uint64_t kWindow = 60'000'000;
-    Admission admission({kExtent, kWindow}, {0, 0, 0});
+    Admission admission(config(kWindow), {0, 0, 0});
     const MigrationOrder up = order(7, kHome, kFast, 1);
     ASSERT_EQ(admission.admit(up, at(kHome), 0), Refusal::kNone);
     ASSERT_TRUE(admission.completed(up, kHome, 1'000'000));
@@ -243,9 +252,9 @@ TEST(Admission, AnExtentJustMovedDoesNotMoveBackWithinTheWindow) {
 
 TEST(Admission, SameProposalsGiveTheSameAnswerInTheSameOrder) {
     auto run = [] {
-        Admission admission({kExtent, 0}, {0, 3 * kExtent, 0});
-        admission.set_tenant(2, 0);
-        admission.set_quota(0, kSlow, kExtent);
+        Admission admission(config(), {0, 3 * kExtent, 0});
+        admission.set_tenant(2, "t0");
+        admission.set_quota("t0", kSlow, kExtent);
         std::vector<MigrationOrder> proposed;
         for (LunId lun = 1; lun <= 3; ++lun)
             for (ExtentIndex e = 0; e < 4; ++e)
@@ -279,11 +288,12 @@ TEST(Admission, RandomOrdersNeverBreakCapacityOrQuota) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
     const std::vector<std::uint64_t> capacity = {0, 5 * kExtent, 9 * kExtent};
-    Admission admission({kExtent, 0}, capacity);
+    Admission admission(config(), capacity);
     const std::uint64_t quota = 4 * kExtent;
-    for (LunId lun = 1; lun <= 4; ++lun) admission.set_tenant(lun, lun % 2);
-    admission.set_quota(0, kFast, quota, kExtent);
-    admission.set_quota(1, kSlow, quota);
+    for (LunId lun = 1; lun <= 4; ++lun) admission.set_tenant(lun, "t" + std::to_string(lun % 2));
+    admission.set_quota("t0", kFast, quota);
+    admission.tenants().set_measured("t0", {{"elsewhere", {{admission.pool(kFast), kExtent}}}});
+    admission.set_quota("t1", kSlow, quota);
     std::map<ExtentKey, TierId> where;
     std::vector<std::pair<MigrationOrder, bool>> flights;  // order, will it complete
     for (int step = 0; step < 20000; ++step) {
@@ -308,8 +318,8 @@ TEST(Admission, RandomOrdersNeverBreakCapacityOrQuota) {
         if (admission.admit(o, at(now), step) == Refusal::kNone)
             flights.emplace_back(o, rng() % 4 != 0);
         for (TierId t = 1; t < 3; ++t) ASSERT_LE(admission.used(t), capacity[t]);
-        ASSERT_LE(admission.tenant_used(0, kFast) + kExtent, quota);
-        ASSERT_LE(admission.tenant_used(1, kSlow), quota);
+        ASSERT_LE(admission.tenant_used("t0", kFast) + kExtent, quota);
+        ASSERT_LE(admission.tenant_used("t1", kSlow), quota);
     }
 }
 

@@ -283,7 +283,7 @@ TEST(LunRounds, FullPoolsAndTheTenantsQuotaRefuseOrders) {
     TenantRoom room;
     room.tenant_found = true;
     room.quota["nvme-b"] = 2 * kExtent;
-    room.others["nvme-b"] = kExtent;  // its other LUNs hold one extent there: room for one
+    room.luns["hdd-a/other"]["nvme-b"] = kExtent;  // its other LUN holds one extent there
     reading.tenant = room;
     r.storage.reading = reading;
     r.rounds->run_round();
@@ -348,12 +348,14 @@ struct GatewayRig {
                                                  workers == 0 ? clock.clock() : nullptr)),
           executor(std::make_shared<MigrationExecutor>(budget, workers)) {}
     // A LUN of `extents` extents, in `tenant`, planning `orders` every round.
+    // `name`: its name among the tenant's LUNs in the tenant readings.
     Rounds& add(std::uint64_t extents, std::vector<MigrationOrder> orders,
-                const std::string& tenant = "t") {
+                const std::string& tenant = "t", const std::string& name = "") {
         LunRoundsOptions options;
         options.lun = static_cast<LunId>(luns.size());
         options.executor = executor;
         options.tenant = tenant;
+        options.name_in_tenant = name;
         for (MigrationOrder& o : orders) o.lun = options.lun;
         luns.push_back(std::make_unique<Rounds>(extents, std::move(orders), 0, options));
         return *luns.back();
@@ -420,6 +422,96 @@ TEST(LunRounds, TenantsShareTheBudgetAcrossTheirLuns) {
     EXPECT_LE(big > mine ? big - mine : mine - big, 1u) << "big " << big << ", small " << mine;
     // Within the big tenant the best LUN (benefit 100) went first.
     EXPECT_EQ(g.luns[0]->rounds->stats().moved, big);
+}
+
+// The tiers of the LUNs of `g`: the sum over them of their extents in tier `tier`.
+std::uint64_t extents_in(const GatewayRig& g, TierId tier) {
+    std::uint64_t total = 0;
+    for (const auto& lun : g.luns)
+        for (ExtentIndex e = 0; e < lun->storage.extents(); ++e)
+            total += lun->storage.tier(e) == tier ? 1 : 0;
+    return total;
+}
+
+// Every LUN of `g` reads its tenant's quota of `quota_extents` on nvme-a, measured on the cluster
+// before any of them moved (nothing held anywhere yet).
+void set_quota_reading(GatewayRig& g, std::uint64_t quota_extents) {
+    TenantRoom room;
+    room.tenant_found = true;
+    room.quota["nvme-a"] = quota_extents * kExtent;
+    ResourceReading reading;
+    reading.tenant = room;
+    for (auto& lun : g.luns) lun->storage.reading = reading;
+}
+
+// Two LUNs of one tenant on one gateway, a quota of 8 extents on nvme-a, each LUN wanting 6 there
+// in the same resource interval: together they take the 8 and no more, whichever plans first.
+TEST(LunRounds, TwoLunsOfATenantTogetherStayWithinItsQuota) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16);
+    const std::string tenant = "quota-two-luns";
+    for (LunId lun = 0; lun < 2; ++lun) {
+        std::vector<MigrationOrder> orders;
+        for (ExtentIndex e = 0; e < 6; ++e) orders.push_back(move(lun, e, 1, 10.0 - e));
+        g.add(10, orders, tenant);
+    }
+    set_quota_reading(g, 8);
+    for (int round = 0; round < 3; ++round) {
+        for (auto& lun : g.luns) lun->rounds->run_round();
+        g.executor->run_granted();
+    }
+    std::uint64_t refused = 0;
+    for (auto& lun : g.luns) refused += lun->rounds->stats().refused_tenant_quota;
+    EXPECT_EQ(extents_in(g, 1), 8u) << "the tenant's quota is 8 extents on nvme-a";
+    EXPECT_GE(refused, 4u);
+}
+
+// The tenant's reading names what each of its LUNs holds on the cluster: a LUN of this gateway
+// counts once, as the ledger holds it (not again as measured), a LUN of another gateway as
+// measured.
+TEST(LunRounds, ATenantsLunOfThisGatewayIsNotCountedAgainAsMeasured) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16);
+    const std::string tenant = "quota-measured";
+    Rounds& a = g.add(10, {}, tenant, "hdd-a/a");
+    std::vector<MigrationOrder> orders;
+    for (ExtentIndex e = 0; e < 6; ++e) orders.push_back(move(1, e, 1, 10.0 - e));
+    Rounds& b = g.add(10, orders, tenant, "hdd-a/b");
+    for (ExtentIndex e = 0; e < 3; ++e) a.storage.move_by_another_hand(e, 1);
+    set_quota_reading(g, 8);
+    // Measured on the cluster: a (this gateway's) holds 3 extents in nvme-a, c (another
+    // gateway's) 2.
+    for (auto& lun : g.luns)
+        lun->storage.reading->tenant->luns = {{"hdd-a/a", {{"nvme-a", 3 * kExtent}}},
+                                              {"hdd-b/c", {{"nvme-a", 2 * kExtent}}}};
+    a.rounds->run_round();
+    b.rounds->run_round();
+    g.executor->run_granted();
+    EXPECT_EQ(b.rounds->stats().moved, 3u) << "8 - (3 of a, here) - (2 of c, elsewhere)";
+    EXPECT_EQ(extents_in(g, 1), 6u);
+    EXPECT_EQ(b.rounds->effective_tiers()[1].capacity_bytes, 3 * kExtent) << "no more room";
+}
+
+// Four LUNs of one tenant carried out by two workers at once, each wanting the whole quota: the
+// tenant never ends above it.
+TEST(LunRounds, LunsOfATenantMigratingAtOnceStayWithinItsQuota) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/16, /*workers=*/2);
+    const std::string tenant = "quota-four-luns";
+    for (LunId lun = 0; lun < 4; ++lun) {
+        std::vector<MigrationOrder> orders;
+        for (ExtentIndex e = 0; e < 5; ++e) orders.push_back(move(lun, e, 1, 10.0 - e));
+        g.add(8, orders, tenant);
+    }
+    set_quota_reading(g, 5);
+    for (auto& lun : g.luns) lun->rounds->run_round();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto settled = [&g] {
+        for (auto& lun : g.luns)
+            if (!lun->rounds->queue().empty()) return false;
+        return true;
+    };
+    while (!settled() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(settled()) << "orders still queued after 30 s";
+    EXPECT_EQ(extents_in(g, 1), 5u) << "the tenant's quota is 5 extents on nvme-a";
 }
 
 // A LUN's next round withdraws its orders not started (the policy hears them dropped) and
