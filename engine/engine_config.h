@@ -17,6 +17,10 @@
 
 namespace rbdtier {
 
+// Extents one engine profiles at most (~57 bytes each, so ~460 MB at the default); accesses to
+// further extents are counted and raise a "tracking limit" alert (PredictivePolicy::alerts).
+inline constexpr std::size_t kDefaultMaxTrackedExtents = 8'000'000;
+
 struct EngineConfig {
     std::vector<TierSpec> tiers;      // every tier the engine may place extents in
     std::vector<TenantSpec> tenants;  // index = TenantIndex; empty = one default tenant
@@ -43,7 +47,7 @@ struct EngineConfig {
     double idle_move_cost = 0.1;    // move cost weight when both tiers are idle
 
     std::uint64_t idle_evict_us = 0;  // forget extents idle this long (0 = 64 horizons)
-    std::size_t max_tracked_extents = 8'000'000;
+    std::size_t max_tracked_extents = kDefaultMaxTrackedExtents;
     std::size_t profiler_shards = 8;              // lock-free rings the I/O threads write into
     std::size_t profiler_ring_events = 1u << 15;  // events per ring (power of two)
     unsigned threads = 0;                         // scoring threads (0 = TBB's default)

@@ -96,9 +96,11 @@ struct ForecastAccuracy {
     AccuracyCounters total;
 };
 
-// An access pattern that does not fit the profile (kept out of the fast tiers).
+// An access pattern that does not fit the profile (kept out of the fast tiers), or accesses the
+// policy could not profile ("tracking limit": `extents` is the limit, time_us the last such
+// access).
 struct PolicyAlert {
-    std::string kind;  // "scan", "overwrite burst"
+    std::string kind;  // "scan", "overwrite burst", "tracking limit"
     InitiatorId initiator = 0;
     ExtentIndex first_extent = 0;
     ExtentIndex last_extent = 0;

@@ -74,6 +74,15 @@ std::vector<PolicyAlert> PredictivePolicy::alerts() const {
         p.description = alert.describe();
         out.push_back(std::move(p));
     }
+    if (std::string problem = engine_.tracking_limit_problem(); !problem.empty()) {
+        const EngineStats stats = engine_.stats();
+        PolicyAlert p;
+        p.kind = "tracking limit";
+        p.extents = stats.max_tracked_extents;
+        p.time_us = stats.last_untracked_us;
+        p.description = std::move(problem);
+        out.push_back(std::move(p));
+    }
     return out;
 }
 

@@ -4,7 +4,8 @@
 // drive the same engine. observe() records into the engine's profiler, plan() runs one engine
 // round, migrated() reports completions. Built from one EngineConfig. Introspection: outlook()
 // from the profiler (heat) and the engine's explain(), accuracy() from its feedback (per
-// model and per tenant), alerts() from its anomaly detector.
+// model and per tenant), alerts() from its anomaly detector and, once the
+// engine's extent table was full for an access, a "tracking limit" alert.
 #pragma once
 
 #include <string>

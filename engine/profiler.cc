@@ -156,7 +156,11 @@ void Profiler::fold(const IoEvent& e) {
         (e.offset + std::max<std::uint32_t>(e.length, 1) - 1) / extent_bytes_;
     for (std::uint64_t x = first; x <= last; ++x) {
         ExtentStats* s = extents_.find_or_insert(make_extent_key(e.lun, x));
-        if (s == nullptr) continue;  // table full: the extent stays untracked
+        if (s == nullptr) {  // table full: the extent stays untracked
+            ++untracked_;
+            last_untracked_us_ = e.time_us;
+            continue;
+        }
         const std::uint64_t begin = std::max(e.offset, x * extent_bytes_);
         const std::uint64_t end = std::min(e.offset + e.length, (x + 1) * extent_bytes_);
         s->record(tick, bucket_ticks_, episode_gap_ticks_, e.op != IoOp::kRead,

@@ -82,6 +82,10 @@ public:
         return to_tick(time_us) / bucket_ticks_;
     }
     std::uint64_t recorded() const { return folded_; }
+    // Accesses folded in to an extent the table had no room for (it held max_tracked_extents):
+    // that extent is not profiled.
+    std::uint64_t untracked() const { return untracked_; }
+    std::uint64_t last_untracked_us() const { return last_untracked_us_; }
     // Memory per tracked extent, including the table's empty slots.
     double bytes_per_extent() const { return extents_.bytes_per_extent(); }
     static constexpr std::size_t record_bytes() { return sizeof(ExtentStats); }
@@ -109,6 +113,8 @@ private:
     std::unordered_map<InitiatorId, std::uint16_t> compact_ids_;
     std::vector<IoEvent> batch_;
     std::uint64_t folded_ = 0;
+    std::uint64_t untracked_ = 0;
+    std::uint64_t last_untracked_us_ = 0;
 };
 
 }  // namespace rbdtier

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/log.h"
 #include "engine/forecast/ar_forecaster.h"
 #include "engine/forecast/ewma_forecaster.h"
 #include "engine/forecast/holt_winters_forecaster.h"
@@ -186,6 +187,10 @@ void TieringEngine::drain(std::uint64_t now_us) {
     const auto events = profiler_.drain(now_us);
     stats_.events += events.size();
     consume(events);
+    if (!tracking_limit_logged_ && profiler_.untracked() > 0) {
+        tracking_limit_logged_ = true;
+        RBDTIER_LOG_WARNING("", tracking_limit_problem());
+    }
 }
 
 std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
@@ -325,8 +330,21 @@ EngineStats TieringEngine::stats() const {
     EngineStats s = stats_;
     s.dropped = profiler_.dropped();
     s.tracked_extents = profiler_.extents().size();
+    s.max_tracked_extents = profiler_.extents().max_entries();
+    s.untracked_accesses = profiler_.untracked();
+    s.last_untracked_us = profiler_.last_untracked_us();
     s.bytes_per_extent = profiler_.bytes_per_extent();
     return s;
+}
+
+std::string TieringEngine::tracking_limit_problem() const {
+    if (profiler_.untracked() == 0) return {};
+    return "the engine tracks at most " + std::to_string(profiler_.extents().max_entries()) +
+           " extents (max_tracked_extents) and holds " +
+           std::to_string(profiler_.extents().size()) + ": " +
+           std::to_string(profiler_.untracked()) +
+           " accesses to further extents were not profiled, so those extents are not placed "
+           "ahead of their access";
 }
 
 ExtentScore TieringEngine::explain(LunId lun, ExtentIndex extent) const {

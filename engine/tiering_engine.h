@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -47,6 +48,9 @@ struct EngineStats {
     std::uint64_t events = 0;
     std::uint64_t dropped = 0;
     std::size_t tracked_extents = 0;
+    std::size_t max_tracked_extents = 0;   // the limit (EngineConfig::max_tracked_extents)
+    std::uint64_t untracked_accesses = 0;  // accesses to extents past the limit: not profiled
+    std::uint64_t last_untracked_us = 0;   // the last of them
     double bytes_per_extent = 0;
     std::size_t scored = 0;  // extents scored in the last round
     std::size_t hinted = 0;  // extents with an event-model forecast in the last round
@@ -79,6 +83,10 @@ public:
     // Status.
     const EngineConfig& config() const { return config_; }
     EngineStats stats() const;
+    // "" while every accessed extent is profiled; once an access found the extent table full
+    // (max_tracked_extents), what that costs, with the limit and the count: logged as a warning
+    // the first time, and PredictivePolicy's "tracking limit" alert.
+    std::string tracking_limit_problem() const;
     const std::vector<AnomalyAlert>& alerts() const { return anomaly_.alerts(); }
     const Feedback& feedback() const { return feedback_; }
     Feedback& feedback() { return feedback_; }
@@ -126,6 +134,7 @@ private:
     std::vector<ExtentForecast> forecasts_;
     ScoringContext ctx_;
     EngineStats stats_;
+    bool tracking_limit_logged_ = false;
     std::uint64_t last_evict_us_ = 0;
     std::uint64_t last_bucket_ = 0;
 };

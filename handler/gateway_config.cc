@@ -133,6 +133,9 @@ std::string gateway_key(GatewayConfig& c, std::string_view key, std::string_view
     if (key == "horizon_s")
         return parse_double(v, c.horizon_s, 0, true, GatewayLimits::kMaxHorizonS);
     if (key == "round_s") return parse_double(v, c.round_s, 0, true, GatewayLimits::kMaxRoundS);
+    if (key == "max_tracked_extents")
+        return parse_uint(v, c.max_tracked_extents, GatewayLimits::kMaxTrackedExtents.min,
+                          GatewayLimits::kMaxTrackedExtents.max);
     if (key == "tenant_pool") {  // may be empty: the first tier pool
         if (v.empty()) {
             c.tenant_pool.clear();

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/engine_config.h"
+
 namespace rbdtier {
 
 // The range of each numeric setting of rbdtier.conf.
@@ -33,6 +35,7 @@ struct GatewayLimits {
     static constexpr Whole kAdminReadTimeoutMs{1, 3'600'000};
     static constexpr Whole kMaxSessions{1, 4096};  // admin_ and metrics_max_sessions
     static constexpr Whole kMetricsPort{0, 65535};
+    static constexpr Whole kMaxTrackedExtents{1024, 1ull << 32};
     // Greater than 0 and at most:
     static constexpr double kMaxBandwidthMibS = 1 << 20;  // migration_bandwidth_mib_s: 1 TiB/s
     static constexpr double kMaxHorizonS = 86400;         // horizon_s: a day, as horizon=
@@ -78,6 +81,9 @@ struct GatewayConfig {
     double migration_bandwidth_mib_s = 200;
     double horizon_s = 120;
     double round_s = 1;
+    // Extents the engine of one LUN profiles at most (policy predictive); past it, the LUN's
+    // alerts and the log say so.
+    std::uint64_t max_tracked_extents = kDefaultMaxTrackedExtents;
     std::string tenant_pool;                    // empty: the first tier pool
     std::map<std::string, TierOverride> tiers;  // by pool
 

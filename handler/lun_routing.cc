@@ -105,6 +105,7 @@ ceph::Status Lun::enable_tiering() {
     policy_config.horizon_us = static_cast<std::uint64_t>(settings_.horizon_s * 1e6);
     policy_config.round_us = settings_.round_us;
     policy_config.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
+    policy_config.max_tracked_extents = settings_.max_tracked_extents;
     std::vector<TierSpec> specs;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         TierModel model;

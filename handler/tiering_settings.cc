@@ -15,6 +15,7 @@ TieringSettings resolve_tiering_settings(const LunConfig& lun, const GatewayConf
     s.round_us = static_cast<std::uint64_t>(std::llround(round_s * 1e6));
     s.bandwidth_bytes_per_s = gateway.migration_bandwidth_mib_s * (1 << 20);
     s.site = gateway.site;
+    s.max_tracked_extents = gateway.max_tracked_extents;
     s.tenant_pool = !lun.tenant_pool.empty() ? lun.tenant_pool : gateway.tenant_pool;
     if (s.tenant_pool.empty() && !lun.tiers.empty()) s.tenant_pool = lun.tiers.front();
     for (const std::string& pool : lun.tiers) {

@@ -5,8 +5,8 @@
 // at other sites cost the remote penalty). Tenant pool: cfgstring tenant_pool=, else conf
 // tenant_pool, else the first tier. Tier overrides: the conf's [tier POOL] sections, applied
 // over what discovery found (apply_tier_override); a cfgstring quota= caps a tier's capacity
-// further. The migration bandwidth here is the whole gateway's budget; the Gateway divides it
-// between its open LUNs (Gateway::add_lun). Pure.
+// further. Tracked extents: conf max_tracked_extents. The migration bandwidth here is the whole
+// gateway's budget; the Gateway divides it between its open LUNs (Gateway::add_lun). Pure.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,8 @@ struct TieringSettings {
     double bandwidth_bytes_per_s = GatewayConfig{}.migration_bandwidth_mib_s * (1 << 20);
     std::string site = GatewayConfig{}.site;
     std::string tenant_pool;  // resolved: never empty for a LUN with tiers
-    std::map<std::string, TierOverride> tier_overrides;  // by pool
+    std::map<std::string, TierOverride> tier_overrides;                       // by pool
+    std::uint64_t max_tracked_extents = GatewayConfig{}.max_tracked_extents;  // conf's
 
     bool operator==(const TieringSettings&) const = default;
 };

@@ -41,6 +41,7 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
     c.horizon_us = replay.horizon_us;
     c.migration_bandwidth_bytes_per_s = replay.bandwidth_bytes_per_s;
     c.max_concurrent_migrations = replay.max_concurrent;
+    if (replay.max_tracked_extents != 0) c.max_tracked_extents = replay.max_tracked_extents;
     return c;
 }
 

@@ -8,6 +8,7 @@
 // home-resident data is not counted (0 capacity = unlimited).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -45,6 +46,8 @@ struct ReplayConfig {
     std::uint64_t round_us = 1'000'000;
     std::uint64_t horizon_us = 120'000'000;  // how far policies look ahead / forecast
     std::string local_site;  // the gateway's site; empty: the default home tier's site
+    std::size_t max_tracked_extents =
+        0;  // extents an engine-backed policy profiles; 0: its default
 
     TierId home_of(LunId lun) const {
         auto it = home.find(lun);

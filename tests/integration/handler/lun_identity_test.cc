@@ -41,6 +41,44 @@ std::unique_ptr<Lun> open_lun(const LunConfig& config) {
     return lun ? std::move(lun).value() : nullptr;
 }
 
+// Why opening a LUN with `config` is refused (a test failure when it opens).
+ceph::Status refusal(const LunConfig& config) {
+    auto lun = Lun::open(config, LunGeometry{kSize, 512}, fake_host());
+    EXPECT_FALSE(lun) << "opened";
+    return lun ? ceph::Status::ok() : lun.status();
+}
+
+// A scratch home image in hdd-a tiered over nvme-a, opened once as a LUN (every extent at home)
+// and closed: its identity, so its tier image's name, is known. The tiered store (tier image,
+// map) is removed with it, however the test ends.
+class OpenedOnce {
+public:
+    explicit OpenedOnce(const std::string& stem) : image_("hdd-a", kSize, stem) {
+        if (!image_.ok()) return;
+        auto lun = open_lun(config());
+        if (!lun) return;
+        EXPECT_FALSE(lun->tier_images()->is_open(1));  // idle: checked at open, not kept open
+        identity_ = lun->tier_images()->lun();
+    }
+    ~OpenedOnce() {
+        if (image_.ok())
+            (void)ceph::remove_tiered_lun_store(image_.cluster(), "hdd-a", "", image_.name(),
+                                                {"nvme-a"});
+    }
+    OpenedOnce(const OpenedOnce&) = delete;
+    OpenedOnce& operator=(const OpenedOnce&) = delete;
+
+    bool ok() const { return !identity_.image_id.empty(); }
+    ScratchImage& image() { return image_; }
+    LunConfig config() const { return image_.config("tiers=hdd-a+nvme-a"); }
+    const ceph::LunIdentity& identity() const { return identity_; }
+    std::string tier_name() const { return identity_.tier_image_name(); }
+
+private:
+    ScratchImage image_;
+    ceph::LunIdentity identity_;
+};
+
 void move(Lun& lun, std::uint64_t extent, const std::string& pool) {
     MigrationRecord record;
     auto to = lun.tier_images()->index_of(pool);
@@ -85,27 +123,18 @@ TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
 
 // A tier image tagged for another LUN is refused at open, with the reason.
 TEST(LunIdentity, TierImageOfAnotherLunIsRefused) {
-    ScratchImage image("hdd-a", kSize, "tagged");
-    ASSERT_TRUE(image.ok());
-    std::string tier_name;
+    OpenedOnce lun("tagged");
+    ASSERT_TRUE(lun.ok());
     {
-        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
-        ASSERT_TRUE(lun);
-        tier_name = lun->tier_images()->lun().tier_image_name();
-    }
-    {
-        auto io = ceph::IoContext::open(image.cluster(), "nvme-a");
+        auto io = ceph::IoContext::open(lun.image().cluster(), "nvme-a");
         ASSERT_TRUE(io);
-        auto tier = ceph::Image::open(*io, tier_name);
+        auto tier = ceph::Image::open(*io, lun.tier_name());
         ASSERT_TRUE(tier);
         ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "999//other").is_ok());
     }
-    auto refused =
-        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
-    ASSERT_FALSE(refused);
-    EXPECT_NE(refused.status().message().find("tagged for LUN 999//other"), std::string::npos)
-        << refused.status().message();
-    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+    const ceph::Status refused = refusal(lun.config());
+    EXPECT_NE(refused.message().find("tagged for LUN 999//other"), std::string::npos)
+        << refused.message();
 }
 
 // The LUN's tier image in `pool`, replaced by a new one of `size` bytes and `order`, tagged
@@ -145,86 +174,61 @@ TierImageSeen tier_image_seen(ScratchImage& image, const std::string& pool,
     return {*tag, *size};
 }
 
-// A LUN opened once (every extent at home) and closed: its identity.
-ceph::LunIdentity identity_of(ScratchImage& image, const std::string& tiers) {
-    auto lun = open_lun(image.config(tiers));
-    EXPECT_TRUE(lun);
-    if (!lun) return {};
-    EXPECT_FALSE(lun->tier_images()->is_open(1));  // idle: checked at open, not kept open
-    return lun->tier_images()->lun();
-}
-
 // A tier image of another object size than the home image is refused at open, with the reason,
 // though the map puts no extent in it.
 TEST(LunIdentity, TierImageOfAnotherObjectSizeIsRefused) {
-    ScratchImage image("hdd-a", kSize, "objsize");
-    ASSERT_TRUE(image.ok());
-    const auto lun = identity_of(image, "tiers=hdd-a+nvme-a");
-    ASSERT_FALSE(lun.image_id.empty());
-    const std::string name = lun.tier_image_name();
-    replace_tier_image(image, "nvme-a", name, kSize, 23, lun.key());
-    auto refused =
-        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
-    ASSERT_FALSE(refused);
-    EXPECT_NE(refused.status().message().find("nvme-a/" + name + " has another object size"),
+    OpenedOnce lun("objsize");
+    ASSERT_TRUE(lun.ok());
+    replace_tier_image(lun.image(), "nvme-a", lun.tier_name(), kSize, 23, lun.identity().key());
+    const ceph::Status refused = refusal(lun.config());
+    EXPECT_NE(refused.message().find("nvme-a/" + lun.tier_name() + " has another object size"),
               std::string::npos)
-        << refused.status().message();
-    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+        << refused.message();
 }
 
 // An untagged tier image of the LUN's name (left by a crash between creating and tagging) is
 // tagged for the LUN at open and used.
 TEST(LunIdentity, UntaggedTierImageIsTaggedAtOpen) {
-    ScratchImage image("hdd-a", kSize, "untagged");
-    ASSERT_TRUE(image.ok());
-    const std::string name = identity_of(image, "tiers=hdd-a+nvme-a").tier_image_name();
-    ASSERT_NE(name, ceph::LunIdentity{}.tier_image_name());
-    replace_tier_image(image, "nvme-a", name, kSize, 22, "");
-    ASSERT_FALSE(tier_image_seen(image, "nvme-a", name).tag);
-    {
-        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
-        ASSERT_TRUE(lun);
-        EXPECT_EQ(tier_image_seen(image, "nvme-a", name).tag, lun->tier_images()->lun().key());
-        const auto data = pattern(kExtent, 75);
-        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
-        ASSERT_EQ(write(*lun, kExtent, data), TCMU_STS_OK);
-        move(*lun, 1, "nvme-a");
-        EXPECT_EQ(read(*lun, kExtent, kExtent), data);
-    }
-    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+    OpenedOnce once("untagged");
+    ASSERT_TRUE(once.ok());
+    const std::string name = once.tier_name();
+    replace_tier_image(once.image(), "nvme-a", name, kSize, 22, "");
+    ASSERT_FALSE(tier_image_seen(once.image(), "nvme-a", name).tag);
+    auto lun = open_lun(once.config());
+    ASSERT_TRUE(lun);
+    EXPECT_EQ(tier_image_seen(once.image(), "nvme-a", name).tag, lun->tier_images()->lun().key());
+    const auto data = pattern(kExtent, 75);
+    ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+    ASSERT_EQ(write(*lun, kExtent, data), TCMU_STS_OK);
+    move(*lun, 1, "nvme-a");
+    EXPECT_EQ(read(*lun, kExtent, kExtent), data);
 }
 
 // A tier image smaller than the home image (the home image grew while the LUN was closed) is
 // grown to the home image's size at open.
 TEST(LunIdentity, SmallerTierImageIsGrownAtOpen) {
-    ScratchImage image("hdd-a", kSize, "smaller");
-    ASSERT_TRUE(image.ok());
-    const auto identity = identity_of(image, "tiers=hdd-a+nvme-a");
-    ASSERT_FALSE(identity.image_id.empty());
-    const std::string name = identity.tier_image_name();
-    replace_tier_image(image, "nvme-a", name, kSize / 2, 22, identity.key());
-    {
-        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
-        ASSERT_TRUE(lun);
-        EXPECT_EQ(tier_image_seen(image, "nvme-a", name).size, kSize);
-    }
-    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+    OpenedOnce once("smaller");
+    ASSERT_TRUE(once.ok());
+    replace_tier_image(once.image(), "nvme-a", once.tier_name(), kSize / 2, 22,
+                       once.identity().key());
+    auto lun = open_lun(once.config());
+    ASSERT_TRUE(lun);
+    EXPECT_EQ(tier_image_seen(once.image(), "nvme-a", once.tier_name()).size, kSize);
 }
 
 // A missing tier image the map puts no extent in is made (and tagged) at open; one the map puts
 // an extent in is refused at open, with the reason (nothing is re-created over lost data).
 TEST(LunIdentity, MissingTierImageIsMadeWhenEmptyAndRefusedWhenItHoldsData) {
-    ScratchImage image("hdd-a", kSize, "missing");
-    ASSERT_TRUE(image.ok());
-    const std::string name = identity_of(image, "tiers=hdd-a+nvme-a").tier_image_name();
-    ASSERT_NE(name, ceph::LunIdentity{}.tier_image_name());
-    auto io = ceph::IoContext::open(image.cluster(), "nvme-a");
+    OpenedOnce once("missing");
+    ASSERT_TRUE(once.ok());
+    const std::string name = once.tier_name();
+    auto io = ceph::IoContext::open(once.image().cluster(), "nvme-a");
     ASSERT_TRUE(io);
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
     {
-        auto lun = open_lun(image.config("tiers=hdd-a+nvme-a"));
+        auto lun = open_lun(once.config());
         ASSERT_TRUE(lun);
-        const auto seen = tier_image_seen(image, "nvme-a", name);
+        const auto seen = tier_image_seen(once.image(), "nvme-a", name);
         EXPECT_EQ(seen.tag, lun->tier_images()->lun().key());
         EXPECT_EQ(seen.size, kSize);
         ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
@@ -232,14 +236,11 @@ TEST(LunIdentity, MissingTierImageIsMadeWhenEmptyAndRefusedWhenItHoldsData) {
         move(*lun, 0, "nvme-a");
     }
     ASSERT_TRUE(ceph::remove_image(*io, name).is_ok());
-    auto refused =
-        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
-    ASSERT_FALSE(refused);
-    EXPECT_NE(refused.status().message().find("open tier nvme-a of hdd-a/" + image.name()),
+    const ceph::Status refused = refusal(once.config());
+    EXPECT_NE(refused.message().find("open tier nvme-a of hdd-a/" + once.image().name()),
               std::string::npos)
-        << refused.status().message();
-    EXPECT_EQ(refused.status().code(), -ENOENT) << refused.status().message();
-    (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
+        << refused.message();
+    EXPECT_EQ(refused.code(), -ENOENT) << refused.message();
 }
 
 // `rbd rename` of the home image keeps the LUN's data. (Before: the renamed LUN found no map

@@ -33,6 +33,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
@@ -79,10 +80,12 @@ CliRun cli(const std::string& args) {
 }
 
 // One thread writing random data at random places of the LUN and reading random places back,
-// every byte checked against the shadow (which it keeps up to date: only it writes).
+// every byte checked against the shadow (which it keeps up to date: only it writes). Its places
+// and data come from the test's seed.
 class ShadowIo {
 public:
-    ShadowIo(harness::Device& dev, std::vector<char>& shadow) : dev_(dev), shadow_(shadow) {
+    ShadowIo(harness::Device& dev, std::vector<char>& shadow)
+        : dev_(dev), shadow_(shadow), seed_(test_support::test_seed()) {
         thread_ = std::thread([this] { run(); });
     }
     ~ShadowIo() { stop(); }
@@ -104,7 +107,7 @@ private:
         stop_ = true;
     }
     void run() {
-        std::mt19937_64 rng(::getpid());
+        std::mt19937_64 rng(seed_);
         std::vector<char> buf(256 << 10);
         const std::uint64_t blocks = shadow_.size() / 512;
         while (!stop_) {
@@ -135,6 +138,7 @@ private:
 
     harness::Device& dev_;
     std::vector<char>& shadow_;
+    const std::uint32_t seed_;
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> writes_{0}, reads_{0};
     mutable std::mutex mutex_;

@@ -24,6 +24,7 @@
 #include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 #include "tests/harness/harness.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace harness {
@@ -54,9 +55,7 @@ protected:
         gw_.emplace("metrics_port = 0\n");
         harness_.emplace(HANDLER_SO);
         shadow_.assign(kSize, 0);
-        const std::uint64_t seed = std::random_device{}();
-        std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
-        rng_.seed(seed);
+        rng_.seed(test_support::test_seed());
     }
     void TearDown() override {
         a_.reset();

@@ -7,7 +7,7 @@
 //   - LUNs closed and opened again while their map object, their image's header and the cluster
 //     settings object are notified without pause: each close waits for the callbacks in flight, the
 //     notifier is answered throughout, and every LUN reads back what was written. The moments of
-//     the closes are random: the seed is printed, RBDTIER_SEED replays it.
+//     the closes are random (tests/support/seed.h).
 // Its own executable: the thread counts are this process's alone.
 #include <gtest/gtest.h>
 #include <rados/librados.h>
@@ -30,6 +30,7 @@
 #include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 #include "tests/support/process_threads.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
@@ -190,9 +191,8 @@ TEST_F(WatchHubTest, HeaderChangesAreHeardWithoutAThreadPerTieredLun) {
 
 TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
     if (!set_up()) return;
-    unsigned seed = std::random_device{}();
-    if (const char* s = std::getenv("RBDTIER_SEED")) seed = static_cast<unsigned>(std::stoul(s));
-    std::printf("seed %u (RBDTIER_SEED=%u replays it)\n", seed, seed);
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937 random(seed);
 
     GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");

@@ -16,6 +16,7 @@
 #include "ceph/lun_tiering.h"
 #include "live_tiers.h"
 #include "tests/support/process_threads.h"
+#include "tests/support/seed.h"
 #include "tiered_lun_fixture.h"
 
 namespace rbdtier::test {
@@ -98,11 +99,10 @@ TEST(LunTieringRounds, StartedTieringsRunOnSharedWorkersNotAThreadEach) {
 // LUNs opened and closed over and over while their rounds migrate: a LunTiering destroyed in
 // the middle of a migration waits for it, the next one (a new gate and migrator on the same
 // images, as a reopened LUN) continues from the map, and the data reads back whole. The time
-// each one lives is random: the seed is printed, RBDTIER_SEED replays it.
+// each one lives is random (tests/support/seed.h).
 TEST(LunTieringRounds, ClosingWhileRoundsMigrateWaitsForThemAndKeepsTheData) {
-    unsigned seed = std::random_device{}();
-    if (const char* s = std::getenv("RBDTIER_SEED")) seed = static_cast<unsigned>(std::stoul(s));
-    std::printf("seed %u (RBDTIER_SEED=%u replays it)\n", seed, seed);
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937 random(seed);
 
     constexpr int kLuns = 3;

@@ -17,6 +17,11 @@ TEST(GatewayConfig, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(*out.config, GatewayConfig{});
 }
 
+// The engine's own default is the gateway's: a conf that does not set the limit changes nothing.
+TEST(GatewayConfig, TheLimitOfTrackedExtentsDefaultsToTheEngines) {
+    EXPECT_EQ(GatewayConfig{}.max_tracked_extents, EngineConfig{}.max_tracked_extents);
+}
+
 TEST(GatewayConfig, HandlerSubtypeIsRbdtierOrRbd) {
     EXPECT_EQ(GatewayConfig{}.handler_subtype, HandlerSubtype::kRbdtier);
     ConfigOutcome out = parse_gateway_config("handler_subtype = rbd\n", "rbdtier.conf");
@@ -46,6 +51,7 @@ TEST(GatewayConfig, ReadsEverySettingCommentsAndTierSections) {
         "migration_bandwidth_mib_s = 50.5\n"
         "horizon_s = 60\n"
         "round_s = 0.5\n"
+        "max_tracked_extents = 20000000\n"
         "tenant_pool = hdd-a\n"
         "; another comment style\n"
         "[tier nvme-a]\n"
@@ -67,6 +73,7 @@ TEST(GatewayConfig, ReadsEverySettingCommentsAndTierSections) {
     EXPECT_DOUBLE_EQ(c.migration_bandwidth_mib_s, 50.5);
     EXPECT_DOUBLE_EQ(c.horizon_s, 60);
     EXPECT_DOUBLE_EQ(c.round_s, 0.5);
+    EXPECT_EQ(c.max_tracked_extents, 20'000'000u);
     EXPECT_EQ(c.tenant_pool, "hdd-a");
     ASSERT_EQ(c.tiers.size(), 2u);
     const TierOverride& nvme = c.tiers.at("nvme-a");
@@ -155,6 +162,7 @@ TEST(GatewayConfig, EveryNumericSettingIsBoundedAndNamesItsRange) {
          "greater than 0 and at most 1048576"},
         {"horizon_s", false, false, 0, true, 86400, "greater than 0 and at most 86400"},
         {"round_s", false, false, 0, true, 3600, "greater than 0 and at most 3600"},
+        {"max_tracked_extents", false, true, 1024, false, 4294967296.0, "from 1024 to 4294967296"},
         {"latency_ms", true, false, 0, false, 3'600'000, "at least 0 and at most 3600000"},
         {"capacity_bytes", true, true, 0, false, 4611686018427387904.0,
          "from 0 to 4611686018427387904"},

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/seed.h"
 #include "tests/unit/replay/replay_test_support.h"
 
 namespace rbdtier {
@@ -279,13 +280,10 @@ TEST(Admission, SameProposalsGiveTheSameAnswerInTheSameOrder) {
 }
 
 // Random orders, completions and abandonments: what the ledger holds never passes a tier's
-// capacity or a tenant's quota. RBDTIER_ADMISSION_SEED=<seed> replays a run.
+// capacity or a tenant's quota.
 TEST(Admission, RandomOrdersNeverBreakCapacityOrQuota) {
-    std::uint64_t seed = std::random_device{}();
-    if (const char* s = std::getenv("RBDTIER_ADMISSION_SEED")) seed = std::strtoull(s, nullptr, 10);
-    std::printf("seed %llu (RBDTIER_ADMISSION_SEED=%llu replays it)\n",
-                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937_64 rng(seed);
     const std::vector<std::uint64_t> capacity = {0, 5 * kExtent, 9 * kExtent};
     Admission admission(config(), capacity);

@@ -250,5 +250,37 @@ TEST(TieringEngine, RefusedOrdersAreForgotten) {
     EXPECT_LE(most_awaited, policy.engine().config().max_concurrent_migrations);
 }
 
+// Past its limit of tracked extents the engine profiles no further extent: that is an alert,
+// naming the limit and how many accesses went unprofiled, never a silent loss. Below the limit
+// there is none.
+TEST(TieringEngine, PassingTheLimitOfTrackedExtentsIsAnAlert) {
+    EngineConfig c = config(40);
+    c.max_tracked_extents = 1024;
+    PredictivePolicy policy(c);
+    InstantExecutor ex(c.tiers);
+    const auto limit_alerts = [&policy] {
+        std::vector<PolicyAlert> out;
+        for (const PolicyAlert& a : policy.alerts())
+            if (a.kind == "tracking limit") out.push_back(a);
+        return out;
+    };
+    for (std::uint64_t x = 0; x < 1000; ++x) ex.serve(policy, io(1'000'000 + x, x));
+    ex.run_round(policy, 2'000'000);
+    EXPECT_TRUE(limit_alerts().empty());
+
+    for (std::uint64_t x = 1000; x < 1500; ++x) ex.serve(policy, io(2'000'000 + x, x));
+    ex.run_round(policy, 3'000'000);
+    const auto alerts = limit_alerts();
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].extents, 1024u);
+    EXPECT_NE(alerts[0].description.find("1024"), std::string::npos) << alerts[0].description;
+    EXPECT_NE(alerts[0].description.find("max_tracked_extents"), std::string::npos)
+        << alerts[0].description;
+    EXPECT_NE(alerts[0].description.find(std::to_string(1500 - 1024) + " accesses"),
+              std::string::npos)
+        << alerts[0].description;
+    EXPECT_EQ(policy.engine().stats().tracked_extents, 1024u);
+}
+
 }  // namespace
 }  // namespace rbdtier

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/seed.h"
+
 namespace rbdtier {
 namespace {
 
@@ -174,10 +176,8 @@ TEST(GatewayBudget, AClientHoldingAGrantIsPassedOver) {
 }
 
 TEST(GatewayBudget, RandomArrivalsKeepTheInvariants) {
-    std::uint64_t seed = std::random_device{}();
-    if (const char* s = std::getenv("RBDTIER_SEED")) seed = std::strtoull(s, nullptr, 10);
-    std::printf("RBDTIER_SEED=%llu\n", static_cast<unsigned long long>(seed));
-    SCOPED_TRACE("RBDTIER_SEED=" + std::to_string(seed));
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937_64 rng(seed);
     FakeClock clock;
     const std::uint64_t start = clock.now;

@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/seed.h"
+
 namespace rbdtier {
 namespace {
 
@@ -371,8 +373,8 @@ struct GatewayRig {
 // budget of 5 extents now: the 5 granted and moved are the 5 best of the gateway, whichever LUN
 // planned first; a second later the next 5 best.
 TEST(LunRounds, TheBudgetGoesToTheGatewaysBestMovesAcrossLuns) {
-    const unsigned seed = std::random_device{}();
-    std::printf("seed %u\n", seed);
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::vector<double> benefits(100);
     for (std::size_t i = 0; i < benefits.size(); ++i) benefits[i] = static_cast<double>(i + 1);
     std::shuffle(benefits.begin(), benefits.end(), std::mt19937(seed));

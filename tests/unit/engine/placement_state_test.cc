@@ -8,6 +8,8 @@
 #include <map>
 #include <random>
 
+#include "tests/support/seed.h"
+
 namespace rbdtier {
 namespace {
 
@@ -15,9 +17,8 @@ constexpr std::uint64_t kExt = 4ull << 20;
 constexpr TierId kHome = 1;
 
 TEST(PlacementState, TierOfMatchesAMapThroughGrowthAndReturns) {
-    const std::uint64_t seed = std::random_device{}();
-    std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937_64 rng(seed);
     TenantTable tenants({TenantSpec{}, TenantSpec{}}, {{2, 1}});
     PlacementState placement(tenants, kExt);

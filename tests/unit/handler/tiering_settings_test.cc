@@ -23,6 +23,7 @@ TEST(TieringSettings, DefaultsAreTheDefaultConfigs) {
     expected.bandwidth_bytes_per_s = 200.0 * (1 << 20);
     expected.site = "site-a";
     expected.tenant_pool = "hdd-a";
+    expected.max_tracked_extents = 8'000'000;
     EXPECT_EQ(s, expected);
 }
 
@@ -33,7 +34,9 @@ TEST(TieringSettings, CfgstringBeatsConfigBeatsDefaults) {
     g.migration_bandwidth_mib_s = 64;
     g.site = "site-b";
     g.tenant_pool = "nvme-b";
+    g.max_tracked_extents = 5000;
     TieringSettings s = resolve_tiering_settings(lun(), g);
+    EXPECT_EQ(s.max_tracked_extents, 5000u);
     EXPECT_DOUBLE_EQ(s.horizon_s, 40);
     EXPECT_EQ(s.round_us, 500'000u);
     EXPECT_DOUBLE_EQ(s.bandwidth_bytes_per_s, 64.0 * (1 << 20));

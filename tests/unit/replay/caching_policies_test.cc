@@ -15,6 +15,7 @@
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
@@ -23,15 +24,8 @@ using replay_test::kE;
 using replay_test::read_at;
 using replay_test::scattered_read_at;
 
-// The seed of a randomized workload: RBDTIER_SEED when set (to replay a failure), else fresh;
-// printed either way.
-std::uint32_t test_seed() {
-    const char* fixed = std::getenv("RBDTIER_SEED");
-    const std::uint32_t seed = fixed ? static_cast<std::uint32_t>(std::strtoul(fixed, nullptr, 10))
-                                     : std::random_device{}();
-    std::cout << "seed " << seed << " (replay with RBDTIER_SEED=" << seed << ")\n";
-    return seed;
-}
+using test_support::seed_note;
+using test_support::test_seed;
 
 // Fast tier 0.3 ms holding `fast_extents`, slow home 8 ms, 50 MiB/s, 32 concurrent.
 ReplayConfig two_tiers(const std::vector<IoEvent>& events, std::uint64_t fast_extents) {
@@ -99,7 +93,7 @@ std::vector<IoEvent> hot_set_under_one_off_reads(std::uint32_t seed) {
 
 TEST(CachingPolicies, HeatOrderAndProtectionKeepAHotSetThatOneOffReadsWouldEvict) {
     const std::uint32_t seed = test_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const auto events = hot_set_under_one_off_reads(seed);
     const ReplayConfig c = two_tiers(events, 24);
     const auto reactive = run("reactive", c, events);
@@ -139,7 +133,7 @@ std::vector<IoEvent> uniform_random(std::uint32_t seed) {
 
 TEST(CachingPolicies, NoMoreChurnThanReactiveOnUniformRandomLoad) {
     const std::uint32_t seed = test_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
     const ReplayConfig c = two_tiers(events, 2000);
     const auto reactive = run("reactive", c, events);

@@ -16,9 +16,13 @@
 #include "engine/replay/replay_simulator.h"
 #include "replay_test_support.h"
 #include "tests/support/heap_bytes.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
+
+using test_support::seed_note;
+using test_support::test_seed;
 
 using replay_test::kE;
 using replay_test::scattered_read_at;
@@ -138,11 +142,10 @@ Outcome run_all(const std::vector<IoEvent>& events, const ReplayConfig& c,
 }
 
 TEST(StrategySelector, FollowsReactiveWhenReactingWins) {
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
+    const std::uint32_t seed = test_seed();
     const auto events = shifting_hot_set(seed);
     const Outcome r = run_all(events, config_for(events));
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const double reactive = r.alone.at("reactive").mean_latency_us;
     const double frequency = r.alone.at("frequency").mean_latency_us;
     ASSERT_LT(reactive, frequency * 0.9) << "the workload must favour reactive over frequency";
@@ -152,11 +155,10 @@ TEST(StrategySelector, FollowsReactiveWhenReactingWins) {
 }
 
 TEST(StrategySelector, FollowsTheForecastOnPeriodicScans) {
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
+    const std::uint32_t seed = test_seed();
     const auto events = periodic_scans(seed);
     const Outcome r = run_all(events, config_for(events));
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const double reactive = r.alone.at("reactive").mean_latency_us;
     const double lookahead = r.alone.at("lookahead").mean_latency_us;
     ASSERT_LT(lookahead, reactive * 0.8) << "the workload must favour foresight";
@@ -166,12 +168,11 @@ TEST(StrategySelector, FollowsTheForecastOnPeriodicScans) {
 }
 
 TEST(StrategySelector, FollowsReactiveOnShortBursts) {
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
+    const std::uint32_t seed = test_seed();
     const auto events = short_bursts(seed);
     // Starting from none, it has to find reactive on its own.
     const Outcome r = run_all(events, config_for(events), "none", false);
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const double reactive = r.alone.at("reactive").mean_latency_us;
     const double none = r.alone.at("none").mean_latency_us;
     ASSERT_LT(reactive, r.alone.at("frequency").mean_latency_us * 0.8)
@@ -183,15 +184,14 @@ TEST(StrategySelector, FollowsReactiveOnShortBursts) {
 }
 
 TEST(StrategySelector, FollowsFrequencyOnAStableSkewedSet) {
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
+    const std::uint32_t seed = test_seed();
     const auto events = stable_skew(seed);
     // The fast tiers hold about the hot set (40 extents).
     const double fraction = 48.0 / static_cast<double>(working_set_extents(events, kE));
     ReplayConfig c = config_for(events);
     size_fast_tiers(c, events, fraction);
     const Outcome r = run_all(events, c, "reactive", false);
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const double frequency = r.alone.at("frequency").mean_latency_us;
     ASSERT_LT(frequency, r.alone.at("reactive").mean_latency_us)
         << "the workload must favour frequency over reactive";
@@ -202,12 +202,11 @@ TEST(StrategySelector, FollowsFrequencyOnAStableSkewedSet) {
 }
 
 TEST(StrategySelector, MovesNothingOnUniformRandom) {
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
+    const std::uint32_t seed = test_seed();
     const auto events = uniform_random(seed);
     const ReplayConfig c = config_for(events);
     const Outcome r = run_all(events, c, "reactive", false);
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(seed_note(seed));
     const double none = r.alone.at("none").mean_latency_us;
     // Reacting does place some reads in the fast tier, but most of what it promotes is
     // evicted unused: a transfer for less than one fast read.
@@ -255,9 +254,8 @@ std::vector<StrategySelector::Candidate> reactive_then_none(const ReplayConfig& 
 TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
     // Uniform random reads on a fast tier of 1% of them: reactive fills it within seconds and
     // then trades an extent for every read, and never serves the LUN better than none.
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
     ReplayConfig c = standard_replay_config(events, 0.01);
     c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
@@ -325,9 +323,8 @@ TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade
     // On a moving hot set reactive serves the LUN far better than filling the fast tier once
     // and keeping it: measured against "fill" (reactive that never demotes, never followed),
     // reactive leaves probation and demotes, and the selector does as well as reactive alone.
-    const std::uint32_t seed = std::random_device{}();
-    std::cout << "seed " << seed << "\n";
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
     const auto events = shifting_hot_set(seed);
     const ReplayConfig c = config_for(events);
     SelectorParams params;
