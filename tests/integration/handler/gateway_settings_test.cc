@@ -4,7 +4,8 @@
 // its tiered LUNs draw from (their tenants' bandwidth weights, as stored in RADOS, go with their
 // requests), following the config when it is reloaded. The engine keeps within what the config
 // says: no more extents in the narrowed tier, no more bytes moved than the budget allows. An
-// untiered LUN shows its lock ownership too.
+// untiered LUN shows its lock ownership too. max_tracked_extents reaches a LUN's engine, and
+// passing it is an alert and one log line.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -202,6 +203,60 @@ TEST_F(GatewaySettings, TheConfigReachesTheLunsAndTheEngineKeepsWithinIt) {
     status = cli_json("status", gw.socket());
     EXPECT_EQ(lun_named(status, spec(1))["horizon_s"], 24) << "the last good settings";
     EXPECT_EQ(status["site"], "site-a");
+}
+
+// rbdtier.conf's max_tracked_extents reaches a LUN's engine: reads of more extents than it
+// tracks raise a "tracking limit" alert naming the limit (rbdtier alerts), and the runner's log
+// says it once, about that LUN.
+TEST_F(GatewaySettings, TheLimitOfTrackedExtentsIsReadAndReportedWhenPassed) {
+    constexpr std::uint64_t kLimit = 1024, kExtents = kLimit + 64;
+    GatewayConf gw("metrics_port = 0\nmax_tracked_extents = " + std::to_string(kLimit) + "\n");
+    TestImage image("hdd-a", "so-set-limit", kExtents * kExtent);
+    struct Cleanup {
+        ceph::Cluster& cluster;
+        std::string name;
+        ~Cleanup() { (void)ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, {"nvme-a"}); }
+    } cleanup{*cluster_, image.name()};
+    const std::string spec = "hdd-a/" + image.name();
+    harness::LogCapture log;
+    {
+        harness::Harness h(HANDLER_SO);
+        harness::DeviceConfig dc{
+            spec + ";conf=" + ceph_conf() + ";tiers=hdd-a+nvme-a;policy=predictive",
+            kExtents * kExtent};
+        auto dev = h.open(dc);
+        std::vector<char> block(4096);
+        // A write takes the exclusive lock (as librbd does without ALUA): a sole gateway that holds
+        // it runs the LUN's planning rounds, which fold the reads into the engine.
+        ASSERT_TRUE(dev->write(0, block.data(), block.size()).ok());
+        for (std::uint64_t x = 0; x < kExtents; ++x)
+            ASSERT_TRUE(dev->read(x * kExtent / 512, block.data(), block.size()).ok()) << x;
+
+        json limit;
+        const bool alerted = wait_for(
+            [&] {
+                const json alerts = cli_json("alerts --lun " + spec, gw.socket());
+                for (const json& a : alerts["alerts"])
+                    if (a["kind"] == "tracking limit") limit = a;
+                return !limit.is_null();
+            },
+            60s);
+        ASSERT_TRUE(alerted) << "no tracking-limit alert within 60 s of reading " << kExtents
+                             << " extents";
+        EXPECT_EQ(limit["lun"], spec);
+        EXPECT_EQ(limit["extents"], kLimit);
+        const std::string description = limit["description"];
+        EXPECT_NE(description.find("at most " + std::to_string(kLimit) + " extents"),
+                  std::string::npos)
+            << description;
+        EXPECT_NE(description.find("max_tracked_extents"), std::string::npos) << description;
+    }
+    std::size_t logged = 0;
+    for (const std::string& line : log.lines())
+        if (line.rfind("warn ", 0) == 0 && line.find(spec) != std::string::npos &&
+            line.find("max_tracked_extents") != std::string::npos)
+            ++logged;
+    EXPECT_EQ(logged, 1u) << "one warning about the limit, naming the LUN";
 }
 
 }  // namespace
