@@ -1,7 +1,6 @@
 #include "engine/tenant_ledger.h"
 
 #include <algorithm>
-#include <set>
 #include <utility>
 
 namespace rbdtier {
@@ -29,7 +28,9 @@ TenantLedger::Member TenantLedger::join(const std::string& tenant, const std::st
     std::lock_guard lock(mutex_);
     const Member member = next_member_++;
     luns_.emplace(member, LunEntry{tenant, name, {}});
-    ++tenants_[tenant].members;
+    TenantEntry& entry = tenants_[tenant];
+    ++entry.members;
+    if (!name.empty() && entry.member_names[name]++ == 0) recount_outside(entry);
     return member;
 }
 
@@ -38,7 +39,15 @@ void TenantLedger::leave(Member member) {
     auto [lun, tenant] = find_locked(member);
     if (lun == nullptr) return;
     take(tenant->held, lun->holdings);
-    if (--tenant->members == 0) tenants_.erase(lun->tenant);
+    if (--tenant->members == 0) {
+        tenants_.erase(lun->tenant);
+    } else if (!lun->name.empty()) {
+        const auto name = tenant->member_names.find(lun->name);
+        if (--name->second == 0) {
+            tenant->member_names.erase(name);
+            recount_outside(*tenant);
+        }
+    }
     luns_.erase(member);
 }
 
@@ -49,19 +58,18 @@ std::pair<TenantLedger::LunEntry*, TenantLedger::TenantEntry*> TenantLedger::fin
     return {&lun->second, &tenants_[lun->second.tenant]};
 }
 
+void TenantLedger::recount_outside(TenantEntry& tenant) {
+    tenant.outside.clear();
+    for (const auto& [name, holdings] : tenant.measured) {
+        if (tenant.member_names.count(name) != 0) continue;
+        for (const auto& [pool, bytes] : holdings) tenant.outside[pool] += bytes;
+    }
+}
+
 std::uint64_t TenantLedger::outside_locked(const std::string& tenant,
                                            const std::string& pool) const {
     const auto it = tenants_.find(tenant);
-    if (it == tenants_.end() || it->second.measured.empty()) return 0;
-    std::set<std::string> members;
-    for (const auto& [member, lun] : luns_) {
-        (void)member;
-        if (lun.tenant == tenant && !lun.name.empty()) members.insert(lun.name);
-    }
-    std::uint64_t bytes = 0;
-    for (const auto& [name, holdings] : it->second.measured)
-        if (members.count(name) == 0) bytes += bytes_in(holdings, pool);
-    return bytes;
+    return it == tenants_.end() ? 0 : bytes_in(it->second.outside, pool);
 }
 
 std::optional<std::uint64_t> TenantLedger::room_locked(const std::string& tenant,
@@ -139,7 +147,9 @@ void TenantLedger::set_quota(const std::string& tenant, const std::string& pool,
 
 void TenantLedger::set_measured(const std::string& tenant, std::map<std::string, Holdings> by_lun) {
     std::lock_guard lock(mutex_);
-    tenants_[tenant].measured = std::move(by_lun);
+    TenantEntry& entry = tenants_[tenant];
+    entry.measured = std::move(by_lun);
+    recount_outside(entry);
 }
 
 std::uint64_t TenantLedger::held(const std::string& tenant, const std::string& pool) const {

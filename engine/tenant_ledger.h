@@ -78,10 +78,14 @@ private:
     };
     struct TenantEntry {
         std::size_t members = 0;
+        std::map<std::string, std::size_t> member_names;  // members joined under each name
         Holdings quota;
         Holdings held;  // the members', summed
         std::map<std::string, Holdings> measured;
+        Holdings outside;  // the measured LUNs that are not members, summed
     };
+    // Sums `outside` again: called when the measurements or the member names changed.
+    static void recount_outside(TenantEntry& tenant);
     std::uint64_t outside_locked(const std::string& tenant, const std::string& pool) const;
     std::optional<std::uint64_t> room_locked(const std::string& tenant,
                                              const std::string& pool) const;

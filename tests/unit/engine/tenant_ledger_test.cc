@@ -83,6 +83,27 @@ TEST(TenantLedger, LeavingTakesTheHoldingsAndTheLastLunTheTenant) {
     EXPECT_TRUE(ledger.reserve(a, "nvme-a", kExtent)) << "a member that left is not limited";
 }
 
+// A LUN open twice on the gateway joins twice under one name: its measurement stays out while
+// either member remains, and counts again once both left; a measurement taken after the joins
+// leaves the members out as well.
+TEST(TenantLedger, AMeasurementStaysOutWhileAMemberOfItsNameRemains) {
+    TenantLedger ledger;
+    const auto keep = ledger.join("acme", "hdd-a/k");
+    const auto first = ledger.join("acme", "hdd-a/a");
+    const auto second = ledger.join("acme", "hdd-a/a");
+    ledger.set_measured(
+        "acme", {{"hdd-a/a", {{"nvme-a", 2 * kExtent}}}, {"hdd-a/k", {{"nvme-a", kExtent}}}});
+    EXPECT_EQ(ledger.outside("acme", "nvme-a"), 0u);
+    ledger.leave(first);
+    EXPECT_EQ(ledger.outside("acme", "nvme-a"), 0u) << "the second member of the name remains";
+    ledger.leave(second);
+    EXPECT_EQ(ledger.outside("acme", "nvme-a"), 2 * kExtent);
+    ledger.join("acme", "hdd-a/a");
+    EXPECT_EQ(ledger.outside("acme", "nvme-a"), 0u) << "a member again";
+    ledger.leave(keep);
+    EXPECT_EQ(ledger.outside("acme", "nvme-a"), kExtent);
+}
+
 // Threads reserving and releasing for several LUNs of one tenant at once: the members never hold
 // more than the quota, and every reservation is accounted for. Seed printed.
 TEST(TenantLedger, ConcurrentReservationsNeverPassTheQuota) {
