@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/io_events.h"
 #include "tests/support/seed.h"
-#include "tests/unit/replay/replay_test_support.h"
 
 namespace rbdtier {
 namespace {
@@ -23,7 +23,7 @@ constexpr TierId kHome = 0;
 constexpr TierId kFast = 1;
 constexpr TierId kSlow = 2;
 
-using replay_test::order;
+using test_events::order;
 
 AdmissionConfig config(std::uint64_t hysteresis_us = 0) {
     AdmissionConfig c;

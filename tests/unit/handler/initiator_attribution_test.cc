@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "tests/support/temp_dir.h"
 
 namespace rbdtier {
 namespace {
@@ -30,15 +31,9 @@ constexpr const char* kB = "iqn.2003-01.org.example:b";
 // A configfs-like target root in a temporary directory, removed at the end.
 class FakeConfigfs {
 public:
-    FakeConfigfs() {
-        std::string templ = (fs::temp_directory_path() / "rbdtier-configfs.XXXXXX").string();
-        root_ = mkdtemp(templ.data());
+    FakeConfigfs() : root_(dir_.root()) {
         fs::create_directories(root_ / "core/user_1/lun0");
         fs::create_directories(root_ / kTpg / "acls");
-    }
-    ~FakeConfigfs() {
-        std::error_code ec;
-        fs::remove_all(root_, ec);
     }
     std::string root() const { return root_.string(); }
 
@@ -74,6 +69,7 @@ private:
     fs::path acl_lun(const std::string& initiator, int k) const {
         return root_ / kTpg / "acls" / initiator / ("lun_" + std::to_string(k));
     }
+    testing::TempDir dir_;
     fs::path root_;
 };
 

@@ -13,7 +13,7 @@
 #include "engine/replay/workload_generator.h"
 #include "engine/trace/msr_writer.h"
 #include "engine/trace/trace_error.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace rbdtier {
 namespace {

@@ -14,8 +14,8 @@
 #include "engine/replay/oracle_policy.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
-#include "replay_test_support.h"
 #include "tests/support/heap_bytes.h"
+#include "tests/support/io_events.h"
 #include "tests/support/seed.h"
 
 namespace rbdtier {
@@ -24,8 +24,8 @@ namespace {
 using test_support::seed_note;
 using test_support::test_seed;
 
-using replay_test::kE;
-using replay_test::scattered_read_at;
+using test_events::kE;
+using test_events::scattered_read_at;
 
 constexpr std::uint64_t kBurstUs = 300'000'000;  // start of the bursts of the burst tests
 

@@ -1,10 +1,11 @@
 // Every policy on every synthetic workload: physics holds (the simulator throws otherwise),
 // `none` moves nothing, and the oracle is an upper bound on the fast-tier share.
+#include "engine/replay/replay_policies.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/replay/workload_generator.h"
 

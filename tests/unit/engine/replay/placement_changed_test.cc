@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "engine/replay/replay_policies.h"
-#include "tests/unit/replay/replay_test_support.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-using replay_test::kE;
+using test_events::kE;
 
 constexpr TierId kFast = 0;
 constexpr TierId kHome = 1;
@@ -77,7 +77,7 @@ TEST_P(EveryPolicy, ExtentsPlacedByAnotherHandMakeRoomForHotOnes) {
     std::vector<IoEvent> events;
     for (std::uint64_t s = 0; s < kSeconds; ++s)
         for (std::uint64_t i = 0; i < 8; ++i)
-            events.push_back(replay_test::read_at(s * 1'000'000 + i * 1000, i % 2, 0,
+            events.push_back(test_events::read_at(s * 1'000'000 + i * 1000, i % 2, 0,
                                                   ((s * 8 + i) % 1000) * 4096));
     std::vector<TierSpec> specs;
     for (const auto& t : config.tiers) specs.push_back(t.spec);

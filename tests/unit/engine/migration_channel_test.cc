@@ -4,17 +4,17 @@
 
 #include <vector>
 
-#include "replay_test_support.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-using replay_test::kE;
+using test_events::kE;
 
 // Orders promoting extents 0..n-1 from tier 1 home.
 std::vector<MigrationOrder> orders(ExtentIndex n) {
     std::vector<MigrationOrder> out;
-    for (ExtentIndex e = 0; e < n; ++e) out.push_back(replay_test::order(e, 1, 0));
+    for (ExtentIndex e = 0; e < n; ++e) out.push_back(test_events::order(e, 1, 0));
     return out;
 }
 

@@ -5,14 +5,14 @@
 #include <functional>
 
 #include "engine/extent_key.h"
-#include "replay_test_support.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-using replay_test::kE;
-using replay_test::order;
-using replay_test::read_at;
+using test_events::kE;
+using test_events::order;
+using test_events::read_at;
 
 // A policy driven by a function: plan(now, view) -> orders. Records completions.
 class ScriptedPolicy final : public PlacementPolicy {

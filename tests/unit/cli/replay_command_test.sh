@@ -1,6 +1,6 @@
 #!/bin/sh
 # `rbdtier replay` end to end: generate, replay (table and JSON), exit codes 0 / 1 / 2 and
-# error messages with line numbers. Usage: cli_test.sh /path/to/rbdtier
+# error messages with line numbers. Usage: replay_command_test.sh /path/to/rbdtier
 set -u
 RBDTIER=$1
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-cli-XXXXXX") || exit 1

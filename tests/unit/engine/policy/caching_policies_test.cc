@@ -14,15 +14,15 @@
 #include "engine/policy/strategy_selector.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
-#include "replay_test_support.h"
+#include "tests/support/io_events.h"
 #include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
 
-using replay_test::kE;
-using replay_test::read_at;
-using replay_test::scattered_read_at;
+using test_events::kE;
+using test_events::read_at;
+using test_events::scattered_read_at;
 
 using test_support::seed_note;
 using test_support::test_seed;

@@ -3,7 +3,7 @@
 # reactive, frequency and none lost most (two-tier model: fast 0.3 ms holding FAST of the working
 # set, slow home 8 ms, BW MiB/s, CONC concurrent migrations): its mean latency is at most 2% above
 # the best of reactive and frequency, and never above none's. Exits 77 (skipped) when the traces
-# are not there. Usage: real_traces_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
+# are not there. Usage: replay_real_traces_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
 # the project)]
 set -u
 RBDTIER=$1

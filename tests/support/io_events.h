@@ -1,5 +1,5 @@
-// What the replay unit tests share: the extent size they replay with, and builders of the
-// engine's I/O events and migration orders. Header-only, for tests.
+// What the engine's and the replay's unit tests share: the extent size they use, and builders of
+// the engine's I/O events and migration orders. Header-only, for tests.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include "engine/io_event.h"
 #include "engine/placement_policy.h"
 
-namespace rbdtier::replay_test {
+namespace rbdtier::test_events {
 
 // The extent size of every replay test (the engine's default).
 inline constexpr std::uint64_t kE = 4ull << 20;
@@ -40,4 +40,4 @@ inline MigrationOrder order(ExtentIndex extent, TierId from, TierId to, LunId lu
     return o;
 }
 
-}  // namespace rbdtier::replay_test
+}  // namespace rbdtier::test_events

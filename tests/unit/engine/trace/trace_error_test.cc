@@ -1,13 +1,14 @@
 // Malformed, truncated, empty and unknown traces give a TraceError naming the line or record,
 // never a crash. Includes a small deterministic fuzz over corrupted lines and records.
+#include "engine/trace/trace_error.h"
+
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 
-#include "engine/trace/trace_error.h"
 #include "engine/trace/trace_reader.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace rbdtier {
 namespace {

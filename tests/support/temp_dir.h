@@ -14,7 +14,7 @@ class TempDir {
 public:
     TempDir() {
         const char* base = std::getenv("TMPDIR");
-        std::string templ = std::string(base && *base ? base : "/tmp") + "/rbdtier-trace-XXXXXX";
+        std::string templ = std::string(base && *base ? base : "/tmp") + "/rbdtier-test-XXXXXX";
         if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
         path_ = templ;
     }
@@ -32,6 +32,7 @@ public:
         return p;
     }
     std::string path(std::string_view name) const { return (path_ / name).string(); }
+    const std::filesystem::path& root() const { return path_; }
 
 private:
     std::filesystem::path path_;

@@ -3,7 +3,7 @@
 # over a shared real trace; the JSON parsed and checked (every point and every policy present,
 # the swept values as asked, oracle's and reactive's mean latency never worse when only the fast
 # share grows); the table and the plot; bad sweep specs refused as usage errors (exit 2).
-# Usage: sweep_cli_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
+# Usage: replay_sweep_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
 # the project)]
 set -u
 RBDTIER=$1
@@ -108,4 +108,4 @@ if [ -f "$TRACES/msrc-flashnet_cut105-rw20-80_replayer-ms.trace" ]; then
 else
     echo "no shared traces in $TRACES: real-trace sweep skipped"
 fi
-echo "sweep_cli_test: all passed"
+echo "replay_sweep_test: all passed"
