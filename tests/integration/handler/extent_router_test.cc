@@ -79,16 +79,14 @@ protected:
         router_.emplace(lun_->images(), lun_->gate(), *tiering_, extent_, commands_);
     }
 
-    // A command of `kind` over [offset, offset+length), its data in `data` (iovec of one entry).
-    IoCommand command(IoKind kind, std::uint64_t offset, std::vector<char>& data) {
+    // Makes c a command of `kind` over [offset, offset+size of data), its data one iovec entry.
+    void command(IoCommand& c, IoKind kind, std::uint64_t offset, std::vector<char>& data) {
         iov_ = iovec{data.data(), data.size()};
-        IoCommand c;
         c.kind = kind;
         c.offset = offset;
         c.length = data.size();
         c.data_iov = &iov_;
         c.data_iov_cnt = 1;
-        return c;
     }
 
     std::unique_ptr<TieredLun> lun_;
@@ -104,7 +102,8 @@ TEST_F(ExtentRouterTest, SplitsAWriteAcrossTiersAndCompletesItOnce) {
     // From the middle of extent 0 to the middle of extent 2: three runs, three tier images.
     const std::uint64_t offset = extent_ / 2;
     std::vector<char> data = pattern(2 * extent_, 7);
-    IoCommand c = command(IoKind::kWrite, offset, data);
+    IoCommand c;
+    command(c, IoKind::kWrite, offset, data);
     ASSERT_EQ(router_->route(&c), TCMU_STS_OK);
     const auto rc = commands_.wait_finished();
     ASSERT_TRUE(rc.has_value()) << "the write did not complete within 30 s";
@@ -137,7 +136,8 @@ TEST_F(ExtentRouterTest, SplitsAWriteAcrossTiersAndCompletesItOnce) {
 TEST_F(ExtentRouterTest, RefusesACompareAndWriteAcrossTiersAndLeavesNoExtentEntered) {
     // Two blocks at the boundary of extents 0 (home) and 1 (nvme-a): compare 1, write 1.
     std::vector<char> data(2 * 1024, 'h');
-    IoCommand c = command(IoKind::kCompareAndWrite, extent_ - 512, data);
+    IoCommand c;
+    command(c, IoKind::kCompareAndWrite, extent_ - 512, data);
     c.length = 1024;
     c.data_iov = nullptr;
     c.data_buf = data.data();
