@@ -238,18 +238,19 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
     if (lun.tiered()) {
         g.horizon_s = lun.tiering_settings().horizon_s;
         g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
-        g.in_force = [&lun] { return lun.tiering_in_force(); };
+        g.in_force = [&lun] { return lun.tiered_lun()->tiering_in_force(); };
     }
     g.policy_lun = lun.policy_lun();
     g.settings = [&lun] { return lun.settings_report(); };
     g.settings_problems = [&lun] { return lun.settings_problems(); };
     if (lun.tiered()) {
         // The cluster-wide budget as the LUN reads it, now and whenever it changes.
-        gateway_->set_cluster_settings(lun.cluster_settings());
-        lun.set_cluster_settings_listener([this](const std::map<std::string, std::string>& c) {
-            std::lock_guard lock(mutex_);
-            if (gateway_) gateway_->set_cluster_settings(c);
-        });
+        gateway_->set_cluster_settings(lun.tiered_lun()->cluster_settings());
+        lun.tiered_lun()->set_cluster_settings_listener(
+            [this](const std::map<std::string, std::string>& c) {
+                std::lock_guard lock(mutex_);
+                if (gateway_) gateway_->set_cluster_settings(c);
+            });
     }
     std::string error;
     Gateway::Registration r = gateway_->add_lun(std::move(g), error);

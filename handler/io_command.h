@@ -3,6 +3,8 @@
 // Taken from the LUN's FreeList at submission, given back when librbd completes, so the
 // common path allocates nothing of ours. The scratch vectors keep their capacity across
 // reuse (for trimmed iovecs and CAW/WRITE SAME staging when the iovec is not contiguous).
+// issue_io() is the one place a command's operation is handed to librbd (whole on a plain LUN,
+// a part of it on a tiered one); completed_event() is the one place its IoEvent is built.
 #pragma once
 
 #include <rbd/librbd.h>
@@ -20,9 +22,11 @@
 namespace rbdtier {
 
 class Lun;
+class ExtentRouter;
 
 struct IoCommand {
-    Lun* lun = nullptr;
+    Lun* lun = nullptr;              // completes the command (on_complete)
+    ExtentRouter* router = nullptr;  // collects its parts when routed (tiered LUNs)
     tcmu_device* dev = nullptr;
     tcmur_cmd* cmd = nullptr;
     std::uint64_t offset = 0;           // bytes
@@ -41,7 +45,7 @@ struct IoCommand {
     std::vector<char> bounce;
 
     // What to issue, kept so that a tiered command can be split per tier and re-issued after
-    // waiting for a migration commit (see Lun::route).
+    // waiting for a migration commit (see ExtentRouter::route).
     const iovec* data_iov = nullptr;  // read/write: exactly `length` bytes; null: use data_buf
     int data_iov_cnt = 0;
     char* data_buf = nullptr;  // contiguous data: bounce, write-same pattern, CAW buffers
@@ -56,5 +60,14 @@ struct IoCommand {
     std::atomic<long> part_error{0};
     std::vector<iovec> slices;  // per-part iovec slices
 };
+
+// Issues c's operation on `image` for [off, off+len) of it (a part of c when split): `v`/`cnt`
+// the iovec of exactly those bytes, or null to use c->data_buf. librbd's submission result: 0,
+// or a negative errno when librbd did not take the operation (`comp` is then still the caller's).
+long issue_io(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len, const iovec* v,
+              int cnt, rbd_completion_t comp);
+
+// The IoEvent of c completed at `end_us` (monotonic µs) on LUN `lun`; not for a FLUSH.
+IoEvent completed_event(const IoCommand& c, LunId lun, std::uint64_t end_us) noexcept;
 
 }  // namespace rbdtier

@@ -65,17 +65,6 @@ bool out_of_range(std::uint64_t off, std::uint64_t len, std::uint64_t size) {
     return off > size || len > size - off;
 }
 
-IoOp event_op(IoKind kind) {
-    switch (kind) {
-        case IoKind::kRead:
-            return IoOp::kRead;
-        case IoKind::kUnmap:
-            return IoOp::kUnmap;
-        default:
-            return IoOp::kWrite;
-    }
-}
-
 // Sizes a per-command scratch vector (keeping its capacity across commands); false when the
 // memory is not there, so that no exception crosses into the C host.
 template <typename T>
@@ -153,32 +142,19 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
     std::unique_ptr<Lun> lun(new Lun(opened, resolve_tiering_settings(opened, gateway), host,
                                      std::move(cluster).value(), std::move(io).value(),
                                      std::move(image).value(), info.value(), geometry.size_bytes));
-    lun->base_config_ = opened;
-    lun->base_gateway_ = gateway;
-    lun->cluster_object_ = std::move(cluster_object);
-    lun->executor_ = std::move(executor);
-    lun->shared_ = apply_shared_settings(opened, gateway, {}, {});
+    lun->untiered_settings_ = apply_shared_settings(opened, gateway, {}, {});
     if (!opened.tiers.empty()) {
-        // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
-        SharedSettings shared;
-        std::map<std::string, std::string> cluster_object;
-        std::string why;
-        if (lun->read_shared_settings(shared, cluster_object, why, {}, &metadata)) {
-            lun->log_new_problems_locked(shared.problems);
-            lun->shared_ = std::move(shared);
-            lun->cluster_seen_ = std::move(cluster_object);
-            lun->config_ = lun->shared_.lun;
-            lun->settings_ = resolve_tiering_settings(lun->shared_.lun, lun->shared_.gateway);
-        } else {
-            lun->read_problem_ = why;
-            RBDTIER_LOG_WARNING(opened.spec(),
-                                why << "; using the cfgstring and rbdtier.conf settings");
-        }
-    }
-    if (!opened.tiers.empty()) {
-        if (ceph::Status s = lun->enable_tiering(); !s) {
-            return s.with_context("enable tiering of " + opened.spec());
-        }
+        const TieredLun::Home home{lun->cluster_, lun->io_,          lun->image_,
+                                   lun->size(),   lun->policy_lun(), lun->lock_};
+        auto tiered = TieredLun::open(home, opened, gateway, std::move(cluster_object),
+                                      std::move(executor), metadata);
+        if (!tiered) return tiered.status().with_context("enable tiering of " + opened.spec());
+        lun->tiered_ = std::move(tiered).value();
+        lun->config_ = lun->tiered_->config();
+        lun->settings_ = lun->tiered_->settings();
+        lun->router_ = std::make_unique<ExtentRouter>(
+            lun->tiered_->images(), lun->tiered_->gate(), lun->tiered_->tiering(),
+            lun->tiered_->extent_bytes(), static_cast<RoutedCommands&>(*lun));
     }
     lun->log_open();
     return lun;
@@ -186,14 +162,15 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
 
 void Lun::log_open() {
     opened_ = true;
-    if (!tiers_) {
+    if (!tiered_) {
         RBDTIER_LOG_INFO(config_.spec(), "opened: " << size() << " bytes, " << info_.object_size
                                                     << "-byte objects, no tiers");
         return;
     }
     std::string tiers;
-    for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        tiers += (i == 0 ? "" : ", ") + tiers_->pool(i) + (i == 0 ? " (home)" : "");
+    const ceph::TierImages& images = tiered_->images();
+    for (std::size_t i = 0; i < images.count(); ++i) {
+        tiers += (i == 0 ? "" : ", ") + images.pool(i) + (i == 0 ? " (home)" : "");
     }
     RBDTIER_LOG_INFO(
         config_.spec(),
@@ -227,13 +204,9 @@ void Lun::attribute_initiators_from_configfs(std::string configfs_root, std::str
 }
 
 Lun::~Lun() {
-    // The settings watch, the rounds (and the migrations they run) and the map's watch run on
-    // the process's shared threads (the watch hub, the rounds driver) and use this LUN's
-    // members: each is ended, waiting for its work in progress and its callbacks in flight,
-    // before any member is destroyed.
-    settings_watch_.reset();
-    if (tiering_) tiering_->stop();
-    watch_.reset();
+    // The tiering's watches and rounds run on the process's shared threads and use this LUN's
+    // members: they are ended, waiting for their work in flight, before any member is destroyed.
+    if (tiered_) tiered_->stop();
     if (attribution_) attribution_->stop();
     // The runner drains commands before close; this only guards against a broken host.
     while (in_flight_.load(std::memory_order_acquire) != 0) {
@@ -494,30 +467,6 @@ int Lun::compare_and_write_command(tcmu_device* dev, tcmur_cmd* cmd, std::uint64
     return dispatch(c);
 }
 
-long Lun::issue(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len,
-                const iovec* v, int cnt, rbd_completion_t comp) {
-    char* buf = c->data_buf != nullptr ? c->data_buf + (off - c->offset) : nullptr;
-    switch (c->kind) {
-        case IoKind::kRead:
-            return v != nullptr ? rbd_aio_readv(image, v, cnt, off, comp)
-                                : rbd_aio_read(image, off, len, buf, comp);
-        case IoKind::kWrite:
-            return v != nullptr ? rbd_aio_writev(image, v, cnt, off, comp)
-                                : rbd_aio_write(image, off, len, buf, comp);
-        case IoKind::kFlush:
-            return rbd_aio_flush(image, comp);
-        case IoKind::kUnmap:
-            return rbd_aio_discard(image, off, len, comp);
-        case IoKind::kWriteSame:
-            return rbd_aio_writesame(image, off, len, c->data_buf, c->pattern, comp, 0);
-        case IoKind::kCompareAndWrite:
-            c->routed_image = image;
-            return rbd_aio_compare_and_write(image, off, len, c->data_buf, c->data_buf + len, comp,
-                                             &c->mismatch_offset, 0);
-    }
-    return -EINVAL;
-}
-
 int Lun::dispatch(IoCommand* c) {
     // A transfer length of zero moves no data and is not an error (SBC-4); librbd must not see
     // it (a zero-length read into no buffer fails an assertion and aborts the process).
@@ -526,15 +475,15 @@ int Lun::dispatch(IoCommand* c) {
         return TCMU_STS_OK;
     }
     // librbd takes the exclusive lock for a command that writes: the rounds ask at once.
-    if (c->kind != IoKind::kRead) lock_probe_.note_may_take();
-    if (gate_ != nullptr) {
-        const int status = route(c);
+    if (c->kind != IoKind::kRead) lock_.probe.note_may_take();
+    if (router_ != nullptr) {
+        const int status = router_->route(c);
         if (status != TCMU_STS_OK) discard(c);
         return status;
     }
     rbd_image_t image = image_.handle();
     return submit(c, [&](rbd_completion_t comp) {
-        return issue(c, image, c->offset, c->length, c->data_iov, c->data_iov_cnt, comp);
+        return issue_io(c, image, c->offset, c->length, c->data_iov, c->data_iov_cnt, comp);
     });
 }
 
@@ -619,27 +568,23 @@ void Lun::finish(IoCommand* c, long rc) {
     } else if (status.failure == IoFailure::kFenced && host_.notify_lock_lost != nullptr) {
         host_.notify_lock_lost(c->dev);
     }
+    IoObserver* observer = nullptr;
     if (c->kind != IoKind::kFlush) {
         if (LunIoMetrics* metrics = io_metrics_.load(std::memory_order_acquire);
             metrics && rc >= 0) {
-            const std::size_t tier = gate_ != nullptr ? gate_->tier(c->first_extent) : 0;
+            const std::size_t tier = router_ != nullptr ? router_->tier(c->first_extent) : 0;
             metrics->record(tier,
                             c->kind == IoKind::kRead ? LunIoMetrics::kRead : LunIoMetrics::kWrite,
                             c->length, end_us - c->start_us);
         }
-        if (IoObserver* observer = observer_.load(std::memory_order_acquire)) {
-            IoEvent event;
-            event.time_us = end_us;
-            event.offset = c->offset;
-            event.length = static_cast<std::uint32_t>(c->length);
-            event.latency_us = static_cast<std::uint32_t>(end_us - c->start_us);
-            event.lun = id_;
-            event.initiator = c->initiator;
-            event.op = event_op(c->kind);
-            observer->on_complete(event);
-        }
+        observer = observer_.load(std::memory_order_acquire);
     }
-    if (c->gated) leave_extents(c, end_us);
+    // The command's one IoEvent, for the observer and the tiering rounds (a FLUSH has none).
+    if (observer != nullptr || c->gated) {
+        const IoEvent event = completed_event(*c, id_, end_us);
+        if (observer != nullptr) observer->on_complete(event);
+        if (c->gated) router_->leave(c, event);
+    }
     tcmu_device* dev = c->dev;
     tcmur_cmd* cmd = c->cmd;
     recycle(c);
@@ -651,16 +596,40 @@ void Lun::finish(IoCommand* c, long rc) {
     in_flight_.fetch_sub(1, std::memory_order_release);
 }
 
+void Lun::complete_now(IoCommand* c, int status) {
+    tcmu_device* dev = c->dev;
+    tcmur_cmd* cmd = c->cmd;
+    recycle(c);
+    log_answer(cmd, status);
+    host_.complete(dev, cmd, status);
+    in_flight_.fetch_sub(1, std::memory_order_release);
+}
+
+void Lun::fenced(IoCommand* c) {
+    // As librbd answers a blocklisted client: the runner learns the lock is lost.
+    note_lock_lost("this gateway's client is blocklisted (placement map fenced)");
+    if (host_.notify_lock_lost != nullptr) host_.notify_lock_lost(c->dev);
+}
+
+// ---- the admin side: a tiered LUN's settings follow the cluster -------------------------------
+
+std::string Lun::tiering_problem() const {
+    return tiered_ ? tiered_->tiering_problem() : std::string();
+}
+
+std::vector<EffectiveSetting> Lun::settings_report() const {
+    return tiered_ ? tiered_->settings_report() : untiered_settings_.report;
+}
+
+std::vector<std::string> Lun::settings_problems() const {
+    return tiered_ ? tiered_->settings_problems() : untiered_settings_.problems;
+}
+
 // ---- exclusive lock (ALUA implicit failover) -------------------------------------------------
 
 // 1 = we own the lock, 0 = we do not, -ESHUTDOWN (blocklisted) / -ETIMEDOUT / -EIO.
 int Lun::has_lock() {
-    auto owner = image_.is_exclusive_lock_owner();
-    if (!owner) {
-        int rc = owner.status().code();
-        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
-    }
-    return *owner ? 1 : 0;
+    return holds_exclusive_lock(image_);
 }
 
 void Lun::note_lock_lost(const char* why) {
@@ -701,8 +670,8 @@ int Lun::set_lock_tag(std::uint16_t tag) {
 int Lun::lock(std::uint16_t tag) {
     // A round that sees the lock taken waits for its tiering to be taken too (and then finds
     // it taken) instead of taking it a second time.
-    std::lock_guard ownership(ownership_mutex_);
-    lock_probe_.note_may_take();  // the rounds ask at once whether this gateway holds it now
+    std::lock_guard ownership(lock_.ownership);
+    lock_.probe.note_may_take();  // the rounds ask at once whether this gateway holds it now
     int rc = has_lock();
     if (rc == 0) {
         rc = break_lock();
@@ -711,19 +680,19 @@ int Lun::lock(std::uint16_t tag) {
         rc = 0;  // we may have failed between acquiring the lock and storing the tag
     }
     if (rc == 0 && tag != TCMU_INVALID_LOCK_TAG) rc = set_lock_tag(tag);
-    lock_by_callout_.store(rc == 0);
+    lock_.by_callout.store(rc == 0);
     std::string failed = "librbd: " + std::generic_category().message(-rc);
-    if (rc == 0 && tiers_) {
+    if (rc == 0 && tiered_) {
         // The new owner of the LUN takes its tier images and the map's fence too (the previous
         // owner can commit nothing from now on), and serves every extent from where the map
         // says it is now; what the previous owner's interrupted migrations left is removed.
-        if (ceph::Status s = tiers_->take_over(); !s) {
+        if (ceph::Status s = tiered_->images().take_over(); !s) {
             rc = s.code();
             failed = "tier images: " + s.message();
         }
         if (rc == 0) {
-            if (ceph::Status s = migrator_->take_ownership(); !s) {
-                tiering_problem(s, /*caller_logs=*/true);  // logged below, with the lock
+            if (ceph::Status s = tiered_->migrator().take_ownership(); !s) {
+                tiered_->tiering_problem(s, /*caller_logs=*/true);  // logged below, with the lock
                 rc = s.code();
                 failed = "tiering: " + s.message();
             }
@@ -736,7 +705,7 @@ int Lun::lock(std::uint16_t tag) {
         RBDTIER_LOG_INFO(
             config_.spec(), "took the exclusive lock" << [tag](log::Emitter& line) {
                 if (tag != TCMU_INVALID_LOCK_TAG) line << " (ALUA tag " << tag << ")";
-            } << (tiers_ ? ", and the LUN's tiering" : ""));
+            } << (tiered_ ? ", and the LUN's tiering" : ""));
     } else {
         RBDTIER_LOG_WARNING(config_.spec(), "could not take the exclusive lock: "
                                                 << failed << " (answered "
@@ -746,17 +715,18 @@ int Lun::lock(std::uint16_t tag) {
 }
 
 int Lun::unlock() {
-    std::lock_guard ownership(ownership_mutex_);  // no round takes the tiering meanwhile
+    std::lock_guard ownership(lock_.ownership);  // no round takes the tiering meanwhile
     int rc = has_lock();
     if (rc == 0) return TCMU_STS_OK;
     if (rc < 0) return control_status_from_rbd(rc);
-    lock_by_callout_.store(false);
+    lock_.by_callout.store(false);
     lock_held_noted_.store(false);
     rc = image_.lock_release().code();
     // Nothing migrates once the lock is gone: wait for the migration in progress (its commit
     // is still fenced by this gateway's lock on the map), then give the fence up.
-    if (migrator_) {
-        if (ceph::Status s = migrator_->release_ownership(); !s) tiering_problem(s);
+    if (tiered_) {
+        if (ceph::Status s = tiered_->migrator().release_ownership(); !s)
+            tiered_->tiering_problem(s);
     }
     if (rc == 0) {
         RBDTIER_LOG_INFO(config_.spec(), "released the exclusive lock");
@@ -792,17 +762,15 @@ int Lun::get_lock_tag(std::uint16_t* tag) {
 }
 
 ceph::Status Lun::resize(std::uint64_t new_size) {
-    lock_probe_.note_may_take();  // librbd takes the lock to resize
+    lock_.probe.note_may_take();  // librbd takes the lock to resize
     auto current = image_.size();
     if (!current) return current.status();
     if (*current < new_size) {
         ceph::Status st = image_.resize(new_size);
         if (!st) return st;
     }
-    if (tiers_) {
-        if (ceph::Status st = tiers_->resize(std::max(new_size, *current)); !st) return st;
-        gate_->grow((new_size + extent_bytes_ - 1) / extent_bytes_);
-        migrator_->set_lun_size(new_size);
+    if (tiered_) {
+        if (ceph::Status st = tiered_->resize(new_size, *current); !st) return st;
     }
     size_.store(new_size, std::memory_order_relaxed);
     return ceph::Status::ok();

@@ -17,6 +17,9 @@
 // with attribute_initiators_from_configfs() it is the one the target's configfs counters point at
 // (handler/initiator_attribution.h), else initiator 0 (shared). Every command is counted, with its
 // extents, under its initiator in initiator_activity().
+// A tiered LUN (tiers=...) is built by TieredLun (handler/tiered_lun.h: images, map, watches,
+// settings, rounds) and its commands go through an ExtentRouter (handler/extent_router.h), which
+// hands them back through the RoutedCommands interface; a plain LUN issues to its home image.
 #pragma once
 
 #include <sys/uio.h>
@@ -41,11 +44,10 @@
 #include "ceph/placement_map.h"
 #include "ceph/placement_watch.h"
 #include "ceph/settings_store.h"
-#include "ceph/settings_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
 #include "engine/migration_executor.h"
-#include "engine/policy/tier_model.h"
+#include "handler/extent_router.h"
 #include "handler/free_list.h"
 #include "handler/initiator_attribution.h"
 #include "handler/initiator_names.h"
@@ -56,6 +58,7 @@
 #include "handler/lun_io_metrics.h"
 #include "handler/shared_settings.h"
 #include "handler/tcmu_abi.h"
+#include "handler/tiered_lun.h"
 #include "handler/tiering_settings.h"
 
 namespace rbdtier {
@@ -80,7 +83,7 @@ struct LunGeometry {
     std::uint32_t block_size = 512;
 };
 
-class Lun {
+class Lun : private RoutedCommands {
 public:
     static constexpr std::uint32_t kMaxQueued = 512;
     // How often the rounds of a LUN whose lock another gateway holds (or none does) ask the
@@ -103,9 +106,9 @@ public:
     // process's watch hub), and both are re-read every kSharedSettingsPeriod: a new policy, horizon
     // or round takes effect at once (a new policy object; what the old one learned is dropped), a
     // new quota, tenant or tier override when the LUN is opened again (logged), a new
-    // cluster-wide budget through set_cluster_settings_listener(). The cluster object is read
-    // through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read per
-    // period and pool for all of them), else by the LUN itself. A tiered LUN's migrations are
+    // cluster-wide budget through TieredLun::set_cluster_settings_listener(). The cluster object is
+    // read through `cluster_object` when given (the gateway's copy, shared by its LUNs: one read
+    // per period and pool for all of them), else by the LUN itself. A tiered LUN's migrations are
     // carried out through `executor` when given (the gateway's, shared by its tiered LUNs, which
     // ranks them with theirs), else through one of its own over a budget of the gateway config's
     // bandwidth.
@@ -114,7 +117,7 @@ public:
         const GatewayConfig& gateway = {},
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr,
         std::shared_ptr<MigrationExecutor> executor = nullptr);
-    ~Lun();
+    ~Lun() override;
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;
 
@@ -150,13 +153,15 @@ public:
     ceph::Cluster& cluster() { return cluster_; }  // this LUN's RADOS client
 
     // Tiering (cfgstring tiers=...): all null for a plain LUN.
-    bool tiered() const { return gate_ != nullptr; }
-    ceph::TierImages* tier_images() { return tiers_ ? &*tiers_ : nullptr; }
-    ceph::PlacementMap* placement_map() { return map_ ? &*map_ : nullptr; }
-    ceph::ExtentGate* extent_gate() { return gate_.get(); }
-    ceph::ExtentMigrator* migrator() { return migrator_.get(); }
-    ceph::LunTiering* tiering() { return tiering_.get(); }
-    ceph::PlacementWatch* placement_watch() { return watch_.get(); }
+    bool tiered() const { return tiered_ != nullptr; }
+    ceph::TierImages* tier_images() { return tiered_ ? &tiered_->images() : nullptr; }
+    ceph::PlacementMap* placement_map() { return tiered_ ? &tiered_->map() : nullptr; }
+    ceph::ExtentGate* extent_gate() { return tiered_ ? &tiered_->gate() : nullptr; }
+    ceph::ExtentMigrator* migrator() { return tiered_ ? &tiered_->migrator() : nullptr; }
+    ceph::LunTiering* tiering() { return tiered_ ? &tiered_->tiering() : nullptr; }
+    ceph::PlacementWatch* placement_watch() {
+        return tiered_ ? tiered_->placement_watch() : nullptr;
+    }
     // The last reason this gateway could not own or follow the LUN's tiering ("" if none).
     std::string tiering_problem() const;
     std::uint64_t size() const { return size_.load(std::memory_order_relaxed); }
@@ -168,15 +173,9 @@ public:
     // and the values in RADOS not used (one line each, as logged). Any thread.
     std::vector<EffectiveSetting> settings_report() const;
     std::vector<std::string> settings_problems() const;
-    // The policy, horizon and round the rounds run with now (a tiered LUN). Any thread.
-    TieringInForce tiering_in_force() const;
-    // The cluster object's entries as last read (empty when not read).
-    std::map<std::string, std::string> cluster_settings() const;
-    // Called (on the watch hub, no lock of the LUN held) with the cluster object's entries
-    // when a re-read finds them changed. Set once, before the first change matters (at
-    // registration).
-    void set_cluster_settings_listener(
-        std::function<void(const std::map<std::string, std::string>&)> listener);
+    // A tiered LUN's tiering: the policy, horizon and round in force, the cluster object's
+    // entries and their listener (handler/tiered_lun.h). Null for a plain LUN.
+    TieredLun* tiered_lun() { return tiered_.get(); }
     const InitiatorNames& initiators() const { return initiators_; }
     // Attributes the commands the host does not name an initiator for from the target's
     // configfs under `configfs_root`, the LUN's backstore being `backstore` there, sampled every
@@ -213,31 +212,12 @@ private:
     void log_answer(const tcmur_cmd* cmd, int status, long rc = 0) const;
     IoCommand* begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64_t off,
                      std::uint64_t len);
-    // Issues c's operation on `image` for [off, off+len) of it (a part of c when split).
-    long issue(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len,
-               const iovec* v, int cnt, rbd_completion_t comp);
-    int dispatch(IoCommand* c);  // to the home image, or through route() when tiered
+    int dispatch(IoCommand* c);  // to the home image, or through the router when tiered
 
-    // Tiered I/O path (lun_routing.cc).
-    ceph::Status enable_tiering();
-    bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
-    // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
-    // false, with the problem noted, when it cannot be read (nothing moves then).
-    bool follow_home_pin();
-    // Whether this gateway may change the LUN's placement now (checked every round and before
-    // every commit): it holds the exclusive lock, and no other gateway can write behind it.
-    ceph::Status may_move_extents();
-    // Notes why extents do not move (ok clears it) for `status`, and logs the change; not when
-    // `caller_logs`, whose caller reports the failure itself (one failure, one log record).
-    void tiering_problem(const ceph::Status& s, bool caller_logs = false);
-    int route(IoCommand* c);
-    void resume_routed(IoCommand* c);
-    template <typename Submit>
-    long submit_part(IoCommand* c, Submit&& submit_fn);
-    static void on_part_complete(rbd_completion_t completion, void* arg);
-    void part_done(IoCommand* c, long rc);
-    void leave_extents(IoCommand* c, std::uint64_t end_us);
-    void complete_now(IoCommand* c, int status);
+    // RoutedCommands: what the router hands back.
+    void finish(IoCommand* c, long rc) override;
+    void complete_now(IoCommand* c, int status) override;
+    void fenced(IoCommand* c) override;
     void discard(IoCommand* c);  // submission failed: give the context back
     void recycle(IoCommand* c);
     // Creates the completion, calls submit(completion), and maps a submission failure.
@@ -248,26 +228,12 @@ private:
     int exact_iovec(IoCommand* c, iovec* iov, std::size_t iov_cnt, std::size_t len,
                     const iovec** out, int* out_cnt);
     static void on_complete(rbd_completion_t completion, void* arg);
-    void finish(IoCommand* c, long rc);
     bool start_miscompare_read(IoCommand* c);
     std::uint64_t miscompare_index(const IoCommand* c) const;
     int has_lock();
     int set_lock_tag(std::uint16_t tag);
     int break_lock();
     void log_open();
-    // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
-    // given) and the cluster object (tiered LUNs only) and applies them over base_config_ and
-    // base_gateway_; false (with `why`) when RADOS cannot be read. The gateway's copy of the
-    // cluster object is used unless read before `changed_at`.
-    bool read_shared_settings(
-        SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
-        std::chrono::steady_clock::time_point changed_at = {},
-        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
-    // Re-reads the shared settings and applies what changed (see open()); from the settings
-    // watch's step only (one call at a time).
-    void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
-    // Logs the problems of `fresh` not logged last time (under shared_mutex_).
-    void log_new_problems_locked(const std::vector<std::string>& fresh);
     // Logs (once until the lock is taken again) that the LUN's exclusive lock is gone.
     void note_lock_lost(const char* why);
 
@@ -287,42 +253,20 @@ private:
     std::atomic<IoObserver*> observer_{nullptr};
     std::atomic<LunIoMetrics*> io_metrics_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
-    std::atomic<bool> lock_by_callout_{false};  // taken by lock(), not handed over by librbd
     std::atomic<bool> lock_held_noted_{false};  // logged as taken, not logged as released/lost
     std::atomic<bool> lock_lost_noted_{false};  // the loss is logged
-    // When the rounds ask the cluster whether this gateway holds the lock (handler/lock_probe.h):
-    // a standby LUN asks once per kStandbyLockProbePeriod, or at once after a command that may
-    // take the lock.
-    LockProbe lock_probe_{kStandbyLockProbePeriod};
+    // Shared with the tiering rounds: the ownership mutex, whether the lock callout took the lock,
+    // and the LockProbe (a standby LUN asks once per kStandbyLockProbePeriod, or at once after a
+    // command that may take the lock).
+    LunLockShare lock_{kStandbyLockProbePeriod};
     bool opened_ = false;  // open() succeeded: its close is logged
     FreeList<IoCommand> commands_{kMaxQueued};
 
-    std::optional<ceph::TierImages> tiers_;
-    std::optional<ceph::PlacementMap> map_;
-    std::unique_ptr<ceph::ExtentGate> gate_;
-    std::unique_ptr<ceph::ExtentMigrator> migrator_;
-    std::unique_ptr<ceph::LunTiering> tiering_;
-    std::unique_ptr<ceph::PlacementWatch> watch_;  // follows the owner's migrations
-    // Held by the lock callouts and by a round taking the LUN's tiering: a round that falls into
-    // a lock take finds the tiering taken instead of taking it (fencing, logging) a second time.
-    std::mutex ownership_mutex_;
-    mutable std::mutex problem_mutex_;
-    std::string tiering_problem_;
-    std::uint64_t extent_bytes_ = 0;
-
-    // Shared settings (handler/shared_settings.h).
-    LunConfig base_config_;       // the cfgstring as given
-    GatewayConfig base_gateway_;  // rbdtier.conf at open
-    ReplayConfig policy_config_;  // what the policy was made with (horizon and round change)
-    mutable std::mutex shared_mutex_;
-    SharedSettings shared_;                            // in effect now
-    std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
-    std::string read_problem_;                         // the last failed read, "" if none
-    std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
-    std::shared_ptr<ceph::SharedObjectSettings> cluster_object_;  // null: read it ourselves
-    std::shared_ptr<MigrationExecutor> executor_;                 // the gateway's (null: its own)
-    // Calls follow_shared_settings; stopped first in ~Lun (it uses the tiering and the image).
-    std::unique_ptr<ceph::SettingsWatch> settings_watch_;
+    // Settings of a plain LUN, as given at open (a tiered LUN's follow the cluster: tiered_).
+    SharedSettings untiered_settings_;
+    // Tiering (null for a plain LUN); the router goes first (it routes through the tiering).
+    std::unique_ptr<TieredLun> tiered_;
+    std::unique_ptr<ExtentRouter> router_;
 };
 
 }  // namespace rbdtier

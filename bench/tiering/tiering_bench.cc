@@ -502,8 +502,8 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     prefill(*lun, p.extents, extent_bytes);
     TraceRun r;
     r.bandwidth = lun->tiering()->bandwidth();
-    r.horizon_s = lun->tiering_in_force().horizon_s;
-    r.round_s = lun->tiering_in_force().round_s;
+    r.horizon_s = lun->tiered_lun()->tiering_in_force().horizon_s;
+    r.round_s = lun->tiered_lun()->tiering_in_force().round_s;
     const auto before = lun->tiering()->stats();
 
     std::atomic<std::size_t> next{0};

@@ -168,12 +168,13 @@ TEST(LunLog, ALunClosesOnlyAfterItsRoundInProgressEnds) {
     std::mutex mutex;
     std::condition_variable cv;
     bool in_round = false, release = false;
-    (*a)->set_cluster_settings_listener([&](const std::map<std::string, std::string>&) {
-        std::unique_lock lock(mutex);
-        in_round = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-    });
+    (*a)->tiered_lun()->set_cluster_settings_listener(
+        [&](const std::map<std::string, std::string>&) {
+            std::unique_lock lock(mutex);
+            in_round = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+        });
     // A change of the cluster-wide settings object (the tenant pool is the first tier's) that
     // means nothing to this LUN: a tier section of a pool it does not use.
     auto io = ceph::IoContext::open(image.cluster(), "hdd-a");

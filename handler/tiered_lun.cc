@@ -1,18 +1,10 @@
-// The tiered I/O path of a Lun: each command is sent, extent by extent, to the tier image that
-// holds the data, as the ExtentGate says, and waits (parked, not blocking a thread) while a
-// migration commits one of its extents. A command whose extents all live in one tier is one
-// librbd operation, as on a plain LUN; one that spans tiers is split into one operation per run
-// of extents in the same tier and completes when the last part does. COMPARE AND WRITE is
-// atomic only within one image, so one that would span tiers is refused (INVALID CDB): it
-// cannot happen for CAW of a block or two unless it crosses an extent boundary.
+#include "handler/tiered_lun.h"
+
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 
-#include "ceph/completion.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/resource_monitor.h"
 #include "ceph/settings_store.h"
@@ -21,36 +13,13 @@
 #include "ceph/tiered_lun_store.h"
 #include "common/log.h"
 #include "engine/policy/policy_registry.h"
-#include "handler/lun.h"
 
 namespace rbdtier {
 
 namespace {
 
-// Appends to `out` the iovec entries covering [skip, skip+len) of v; returns how many.
-int slice_iovec(const iovec* v, int cnt, std::size_t skip, std::size_t len,
-                std::vector<iovec>& out) {
-    int n = 0;
-    for (int i = 0; i < cnt && len > 0; ++i) {
-        if (skip >= v[i].iov_len) {
-            skip -= v[i].iov_len;
-            continue;
-        }
-        const std::size_t take = std::min(v[i].iov_len - skip, len);
-        out.push_back(iovec{static_cast<char*>(v[i].iov_base) + skip, take});
-        skip = 0;
-        len -= take;
-        ++n;
-    }
-    return n;
-}
-
 constexpr std::uint64_t kQuickTierCopyChunk = 1 << 20;
 constexpr double kQuickTierLatencyUs = 2000;
-
-bool writes(IoKind kind) {
-    return kind != IoKind::kRead && kind != IoKind::kFlush;
-}
 
 // The policy a LUN's cfgstring asks for, by the name the policy registry knows.
 std::string policy_name(TierPolicy policy) {
@@ -59,14 +28,82 @@ std::string policy_name(TierPolicy policy) {
 
 }  // namespace
 
-ceph::Status Lun::enable_tiering() {
-    auto store = ceph::open_tiered_lun_store(cluster_, config_.pool, config_.ns, config_.image,
-                                             config_.tiers, &image_);
+int holds_exclusive_lock(ceph::Image& image) {
+    auto owner = image.is_exclusive_lock_owner();
+    if (!owner) {
+        int rc = owner.status().code();
+        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
+    }
+    return *owner ? 1 : 0;
+}
+
+TieredLun::TieredLun(Home home, const LunConfig& config, const GatewayConfig& gateway,
+                     std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
+                     std::shared_ptr<MigrationExecutor> executor)
+    : home_(home),
+      config_(config),
+      settings_(resolve_tiering_settings(config, gateway)),
+      base_config_(config),
+      base_gateway_(gateway),
+      shared_(apply_shared_settings(config, gateway, {}, {})),
+      cluster_object_(std::move(cluster_object)),
+      executor_(std::move(executor)) {}
+
+ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
+    Home home, const LunConfig& config, const GatewayConfig& gateway,
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
+    std::shared_ptr<MigrationExecutor> executor,
+    const ceph::Result<std::map<std::string, std::string>>& metadata) {
+    std::unique_ptr<TieredLun> lun(
+        new TieredLun(home, config, gateway, std::move(cluster_object), std::move(executor)));
+    // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
+    SharedSettings shared;
+    std::map<std::string, std::string> cluster_object_entries;
+    std::string why;
+    if (lun->read_shared_settings(shared, cluster_object_entries, why, {}, &metadata)) {
+        lun->log_new_problems_locked(shared.problems);
+        lun->shared_ = std::move(shared);
+        lun->cluster_seen_ = std::move(cluster_object_entries);
+        lun->config_ = lun->shared_.lun;
+        lun->settings_ = resolve_tiering_settings(lun->shared_.lun, lun->shared_.gateway);
+    } else {
+        lun->read_problem_ = why;
+        RBDTIER_LOG_WARNING(config.spec(),
+                            why << "; using the cfgstring and rbdtier.conf settings");
+    }
+    if (ceph::Status s = lun->enable_tiering(); !s) return s;
+    return lun;
+}
+
+TieredLun::~TieredLun() {
+    stop();
+}
+
+void TieredLun::stop() {
+    // The settings watch, the rounds (and the migrations they run) and the map's watch run on
+    // the process's shared threads (the watch hub, the rounds driver) and use this LUN's
+    // members: each is ended, waiting for its work in progress and its callbacks in flight,
+    // before any member is destroyed.
+    settings_watch_.reset();
+    if (tiering_) tiering_->stop();
+    watch_.reset();
+}
+
+ceph::Status TieredLun::resize(std::uint64_t new_size, std::uint64_t image_size) {
+    if (ceph::Status st = tiers_->resize(std::max(new_size, image_size)); !st) return st;
+    gate_->grow((new_size + extent_bytes_ - 1) / extent_bytes_);
+    migrator_->set_lun_size(new_size);
+    return ceph::Status::ok();
+}
+
+ceph::Status TieredLun::enable_tiering() {
+    auto store = ceph::open_tiered_lun_store(home_.cluster, config_.pool, config_.ns, config_.image,
+                                             config_.tiers, &home_.image);
     if (!store) return store.status();
     tiers_.emplace(std::move(store->images));
     map_.emplace(std::move(store->map));
     extent_bytes_ = tiers_->object_size();
-    const std::uint64_t size = this->size();
+    const std::uint64_t size = home_.size;
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
     // Copies move 1 MiB at a time to and from tiers an access costs under 2 ms (local
     // fast media: a 4 MiB op would hold their foreground reads up for several times their
@@ -75,7 +112,7 @@ ceph::Status Lun::enable_tiering() {
     std::vector<TierSpec> discovered;
     ceph::MigratorOptions migrator_options;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        discovered.push_back(ceph::describe_tier(cluster_, tiers_->pool(i)));
+        discovered.push_back(ceph::describe_tier(home_.cluster, tiers_->pool(i)));
         const double latency = discovered.back().read_latency_us;
         const bool quick = latency > 0 && latency < kQuickTierLatencyUs;
         migrator_options.chunk_bytes.push_back(quick ? kQuickTierCopyChunk : 0);
@@ -88,10 +125,10 @@ ceph::Status Lun::enable_tiering() {
     migrator_ =
         std::make_unique<ceph::ExtentMigrator>(*tiers_, *map_, *gate_, size, migrator_options);
     // Watch first, then route from the map: no move of the owner's can fall in between.
-    auto watch_io = ceph::IoContext::open(cluster_, config_.pool, config_.ns);
+    auto watch_io = ceph::IoContext::open(home_.cluster, config_.pool, config_.ns);
     if (!watch_io) return watch_io.status();
-    auto watch = ceph::PlacementWatch::start(cluster_, std::move(*watch_io), *map_, *gate_, *tiers_,
-                                             [this] { return migrator_->sync_routing(); });
+    auto watch = ceph::PlacementWatch::start(home_.cluster, std::move(*watch_io), *map_, *gate_,
+                                             *tiers_, [this] { return migrator_->sync_routing(); });
     if (!watch) return watch.status();
     watch_ = std::move(*watch);
     if (ceph::Status s = migrator_->sync_routing(); !s) return s;
@@ -125,14 +162,14 @@ ceph::Status Lun::enable_tiering() {
         // the executor's to enforce (they change while the LUN is open).
         TenantModel tenant;
         tenant.name = config_.tenant;
-        tenant.luns.push_back(policy_lun());
+        tenant.luns.push_back(home_.policy_lun);
         policy_config.tenants.push_back(std::move(tenant));
     }
     policy_config_ = policy_config;
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
     LunRoundsOptions options;
-    options.lun = policy_lun();
+    options.lun = home_.policy_lun;
     options.round_us = policy_config.round_us;
     options.executor = executor_;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
@@ -147,9 +184,9 @@ ceph::Status Lun::enable_tiering() {
         // Both questions are round trips to the cluster: a standby asks them once per
         // kStandbyLockProbePeriod, or at once after a command that may have taken the lock.
         const auto now = LockProbe::Clock::now();
-        if (!lock_probe_.should_ask(now)) return false;
-        const bool held = has_lock() == 1;
-        lock_probe_.answered(held, now);
+        if (!home_.lock.probe.should_ask(now)) return false;
+        const bool held = holds_exclusive_lock(home_.image) == 1;
+        home_.lock.probe.answered(held, now);
         if (!follow_home_pin()) return false;
         if (!held) return false;  // a standby: another gateway owns the LUN
         if (ceph::Status s = may_move_extents(); !s) {
@@ -163,19 +200,20 @@ ceph::Status Lun::enable_tiering() {
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
-    tiering_->set_resource_monitor(
-        std::make_unique<ceph::ResourceMonitor>(cluster_, pools, ceph::PoolSampleCache::process()));
+    tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(
+        home_.cluster, pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
-        auto quota =
-            std::make_shared<ceph::TenantQuota>(cluster_, settings_.tenant_pool, config_.tenant,
-                                                tenant_lun, ceph::AllocationCache::process());
+        auto quota = std::make_shared<ceph::TenantQuota>(home_.cluster, settings_.tenant_pool,
+                                                         config_.tenant, tenant_lun,
+                                                         ceph::AllocationCache::process());
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
     // Settings changed in the cluster are applied when notified, whatever the rounds do.
     settings_watch_ = std::make_unique<ceph::SettingsWatch>(
-        cluster_, io_, image_, resolve_tiering_settings(base_config_, base_gateway_).tenant_pool,
-        kClusterSettingsObject, config_.spec(), kSharedSettingsPeriod,
+        home_.cluster, home_.io, home_.image,
+        resolve_tiering_settings(base_config_, base_gateway_).tenant_pool, kClusterSettingsObject,
+        config_.spec(), kSharedSettingsPeriod,
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);
         });
@@ -186,11 +224,12 @@ ceph::Status Lun::enable_tiering() {
     return ceph::Status::ok();
 }
 
-bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::string>& cluster,
-                               std::string& why, std::chrono::steady_clock::time_point changed_at,
-                               const ceph::Result<std::map<std::string, std::string>>* read) {
+bool TieredLun::read_shared_settings(SharedSettings& out,
+                                     std::map<std::string, std::string>& cluster, std::string& why,
+                                     std::chrono::steady_clock::time_point changed_at,
+                                     const ceph::Result<std::map<std::string, std::string>>* read) {
     auto metadata =
-        read != nullptr ? *read : ceph::image_metadata(image_, std::string(kLunSettingPrefix));
+        read != nullptr ? *read : ceph::image_metadata(home_.image, std::string(kLunSettingPrefix));
     if (!metadata) {
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;
@@ -199,11 +238,11 @@ bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::s
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
             // The gateway's copy: LUNs of one client identity and pool share one read a period.
-            return cluster_object_->read(cluster_,
+            return cluster_object_->read(home_.cluster,
                                          base_config_.conf_path + '\n' + base_config_.client_id,
                                          pool, kClusterSettingsObject, changed_at);
         }
-        auto io = ceph::IoContext::open(cluster_, pool);
+        auto io = ceph::IoContext::open(home_.cluster, pool);
         if (!io) return io.status();
         return ceph::object_settings(*io, kClusterSettingsObject);
     }();
@@ -222,14 +261,14 @@ bool Lun::read_shared_settings(SharedSettings& out, std::map<std::string, std::s
     return true;
 }
 
-void Lun::log_new_problems_locked(const std::vector<std::string>& fresh) {
+void TieredLun::log_new_problems_locked(const std::vector<std::string>& fresh) {
     for (const std::string& p : fresh)
         if (std::find(shared_.problems.begin(), shared_.problems.end(), p) ==
             shared_.problems.end())
             RBDTIER_LOG_WARNING(config_.spec(), "setting not used: " << p);
 }
 
-void Lun::follow_shared_settings(std::chrono::steady_clock::time_point changed_at) {
+void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point changed_at) {
     SharedSettings fresh;
     std::map<std::string, std::string> cluster;
     std::string why;
@@ -287,30 +326,30 @@ void Lun::follow_shared_settings(std::chrono::steady_clock::time_point changed_a
     if (listener) listener(cluster);
 }
 
-std::vector<EffectiveSetting> Lun::settings_report() const {
+std::vector<EffectiveSetting> TieredLun::settings_report() const {
     std::lock_guard lock(shared_mutex_);
     return shared_.report;
 }
 
-std::vector<std::string> Lun::settings_problems() const {
+std::vector<std::string> TieredLun::settings_problems() const {
     std::lock_guard lock(shared_mutex_);
     std::vector<std::string> out = shared_.problems;
     if (!read_problem_.empty()) out.push_back(read_problem_);
     return out;
 }
 
-TieringInForce Lun::tiering_in_force() const {
+TieringInForce TieredLun::tiering_in_force() const {
     std::lock_guard lock(shared_mutex_);
     const TieringSettings s = resolve_tiering_settings(shared_.lun, shared_.gateway);
     return {policy_name(shared_.lun.policy), s.horizon_s, static_cast<double>(s.round_us) / 1e6};
 }
 
-std::map<std::string, std::string> Lun::cluster_settings() const {
+std::map<std::string, std::string> TieredLun::cluster_settings() const {
     std::lock_guard lock(shared_mutex_);
     return cluster_seen_;
 }
 
-void Lun::set_cluster_settings_listener(
+void TieredLun::set_cluster_settings_listener(
     std::function<void(const std::map<std::string, std::string>&)> listener) {
     std::lock_guard lock(shared_mutex_);
     cluster_listener_ = std::move(listener);
@@ -321,10 +360,11 @@ void Lun::set_cluster_settings_listener(
 // the lock to whichever gateway writes, at any moment, without telling this one: a second
 // gateway could then write an extent's old copy while this one copies it, so extents move only
 // while no other gateway has the LUN open (each open watches the image's header).
-ceph::Status Lun::may_move_extents() {
-    if (has_lock() != 1) return ceph::Status::error(-EBUSY, "not the holder of the LUN's lock");
-    if (lock_by_callout_.load()) return ceph::Status::ok();
-    auto gateways = image_.watcher_count();
+ceph::Status TieredLun::may_move_extents() {
+    if (holds_exclusive_lock(home_.image) != 1)
+        return ceph::Status::error(-EBUSY, "not the holder of the LUN's lock");
+    if (home_.lock.by_callout.load()) return ceph::Status::ok();
+    auto gateways = home_.image.watcher_count();
     if (!gateways) return gateways.status();
     if (*gateways > 1) {
         return ceph::Status::error(
@@ -335,10 +375,10 @@ ceph::Status Lun::may_move_extents() {
     return ceph::Status::ok();
 }
 
-bool Lun::follow_home_pin() {
+bool TieredLun::follow_home_pin() {
     // An admin command may change the pin while it is read: the newer change wins.
     const std::uint64_t seen = tiering_->home_pin_version();
-    auto pinned = ceph::home_pinned(image_);
+    auto pinned = ceph::home_pinned(home_.image);
     if (!pinned) {
         tiering_problem(pinned.status().with_context("read the LUN's home pin"));
         return false;
@@ -349,8 +389,8 @@ bool Lun::follow_home_pin() {
 
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and
 // so fences the previous owner's commits) before its first migration.
-bool Lun::take_tiering_ownership() {
-    std::lock_guard ownership(ownership_mutex_);
+bool TieredLun::take_tiering_ownership() {
+    std::lock_guard ownership(home_.lock.ownership);
     if (migrator_->owner()) return true;
     if (ceph::Status s = migrator_->take_ownership(); !s) {
         tiering_problem(s);
@@ -359,7 +399,7 @@ bool Lun::take_tiering_ownership() {
     return true;
 }
 
-void Lun::tiering_problem(const ceph::Status& s, bool caller_logs) {
+void TieredLun::tiering_problem(const ceph::Status& s, bool caller_logs) {
     std::string problem = s ? std::string() : s.message();
     std::lock_guard lock(problem_mutex_);
     if (problem == tiering_problem_) return;
@@ -374,210 +414,9 @@ void Lun::tiering_problem(const ceph::Status& s, bool caller_logs) {
     tiering_problem_ = std::move(problem);
 }
 
-std::string Lun::tiering_problem() const {
+std::string TieredLun::tiering_problem() const {
     std::lock_guard lock(problem_mutex_);
     return tiering_problem_;
-}
-
-template <typename Submit>
-long Lun::submit_part(IoCommand* c, Submit&& submit_fn) {
-    rbd_completion_t handle = nullptr;
-    if (rbd_aio_create_completion(c, &Lun::on_part_complete, &handle) < 0) return -ENOMEM;
-    ceph::Completion completion = ceph::Completion::adopt(handle);
-    long rc = submit_fn(completion.handle());
-    if (rc < 0) return rc;
-    (void)completion.detach();
-    return 0;
-}
-
-void Lun::on_part_complete(rbd_completion_t completion, void* arg) {
-    long rc = 0;
-    {
-        ceph::Completion owned = ceph::Completion::adopt(completion);
-        rc = static_cast<long>(owned.return_value());
-    }
-    auto* c = static_cast<IoCommand*>(arg);
-    c->lun->part_done(c, rc);
-}
-
-void Lun::part_done(IoCommand* c, long rc) {
-    if (rc < 0) {
-        long none = 0;
-        c->part_error.compare_exchange_strong(none, rc, std::memory_order_acq_rel);
-    }
-    if (c->parts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    const long error = c->part_error.load(std::memory_order_acquire);
-    finish(c, error < 0 ? error : 0);
-}
-
-void Lun::leave_extents(IoCommand* c, std::uint64_t end_us) {
-    const bool wrote = writes(c->kind);
-    for (std::uint64_t e = c->first_extent; e <= c->last_extent; ++e) gate_->leave(e, wrote);
-    c->gated = false;
-    if (c->kind != IoKind::kFlush) {
-        IoEvent event;
-        event.time_us = tiering_->now_us();
-        event.offset = c->offset;
-        event.length = static_cast<std::uint32_t>(c->length);
-        event.latency_us = static_cast<std::uint32_t>(end_us - c->start_us);
-        event.lun = id_;
-        event.initiator = c->initiator;
-        event.op = c->kind == IoKind::kRead    ? IoOp::kRead
-                   : c->kind == IoKind::kUnmap ? IoOp::kUnmap
-                                               : IoOp::kWrite;
-        tiering_->record(event);
-    }
-}
-
-void Lun::complete_now(IoCommand* c, int status) {
-    tcmu_device* dev = c->dev;
-    tcmur_cmd* cmd = c->cmd;
-    recycle(c);
-    log_answer(cmd, status);
-    host_.complete(dev, cmd, status);
-    in_flight_.fetch_sub(1, std::memory_order_release);
-}
-
-void Lun::resume_routed(IoCommand* c) {
-    // Runs on the migrator's thread once the extent is released: the callout returned OK long
-    // ago, so a failure now must complete the command.
-    const int status = route(c);
-    if (status != TCMU_STS_OK) complete_now(c, status);
-}
-
-// Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete it)
-// or parked; any other status means nothing was submitted and c is untouched: the caller gives
-// it back (callout) or completes it (resumed).
-int Lun::route(IoCommand* c) {
-    if (c->kind == IoKind::kFlush) {
-        // Every tier image open now (one opened later holds no write this flush covers: nothing
-        // was routed to it before it was open).
-        std::array<rbd_image_t, 256> open_images{};
-        int n = 0;
-        for (std::size_t i = 0; i < tiers_->count(); ++i) {
-            if (ceph::Image* image = tiers_->opened(i)) open_images[n++] = image->handle();
-        }
-        c->parts.store(n, std::memory_order_relaxed);
-        c->part_error.store(0, std::memory_order_relaxed);
-        for (int i = 0; i < n; ++i) {
-            rbd_image_t image = open_images[static_cast<std::size_t>(i)];
-            long rc =
-                submit_part(c, [&](rbd_completion_t comp) { return rbd_aio_flush(image, comp); });
-            if (rc < 0) {
-                if (i == 0) return io_status_from_rbd(IoKind::kFlush, rc).tcmu_status;
-                for (int k = i; k < n; ++k) part_done(c, rc);  // c may be gone now
-                return TCMU_STS_OK;
-            }
-        }
-        return TCMU_STS_OK;
-    }
-
-    // A routing that may be stale (the map's watch is down) serves nothing until it is reloaded.
-    switch (gate_->lease(std::chrono::steady_clock::now())) {
-        case ceph::ExtentGate::Lease::kValid:
-            break;
-        case ceph::ExtentGate::Lease::kRefused:
-            return TCMU_STS_BUSY;
-        case ceph::ExtentGate::Lease::kFenced:
-            // As librbd answers a blocklisted client: the runner learns the lock is lost.
-            note_lock_lost("this gateway's client is blocklisted (placement map fenced)");
-            if (host_.notify_lock_lost != nullptr) host_.notify_lock_lost(c->dev);
-            return io_status_from_rbd(c->kind, -ESHUTDOWN).tcmu_status;
-        case ceph::ExtentGate::Lease::kExpired: {
-            ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
-            if (gate_->defer_until_routable(resume)) return TCMU_STS_OK;
-            return route(c);  // the lease was renewed or refused meanwhile
-        }
-    }
-    const std::uint64_t first = c->offset / extent_bytes_;
-    const std::uint64_t last = c->length == 0 ? first : (c->offset + c->length - 1) / extent_bytes_;
-    if (last >= gate_->extents()) return TCMU_STS_RANGE;
-    const std::uint64_t count = last - first + 1;
-    constexpr std::size_t kInline = 16;
-    std::array<ceph::ExtentGate::TierIndex, kInline> inline_tiers{};
-    std::vector<ceph::ExtentGate::TierIndex> many;
-    ceph::ExtentGate::TierIndex* tier_of = inline_tiers.data();
-    if (count > kInline) {
-        try {
-            many.resize(count);
-        } catch (const std::bad_alloc&) {
-            return TCMU_STS_NO_RESOURCE;
-        }
-        tier_of = many.data();
-    }
-    // Enter every extent, or park the command on the one a migration holds.
-    for (std::uint64_t e = first; e <= last;) {
-        if (auto t = gate_->enter(e)) {
-            tier_of[e - first] = *t;
-            ++e;
-            continue;
-        }
-        for (std::uint64_t x = first; x < e; ++x) gate_->leave(x, false);
-        ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
-        if (gate_->defer(e, resume)) return TCMU_STS_OK;
-        e = first;  // released meanwhile: start over
-    }
-    c->gated = true;
-    c->first_extent = first;
-    c->last_extent = last;
-
-    int runs = 1;
-    for (std::uint64_t i = 1; i < count; ++i) runs += tier_of[i] != tier_of[i - 1];
-    auto refuse = [&](int status) {
-        for (std::uint64_t e = first; e <= last; ++e) gate_->leave(e, false);
-        c->gated = false;
-        return status;
-    };
-    if (runs > 1 && c->kind == IoKind::kCompareAndWrite) return refuse(TCMU_STS_INVALID_CDB);
-    if (runs > 1 && c->data_iov != nullptr) {
-        try {
-            c->slices.clear();
-            c->slices.reserve(static_cast<std::size_t>(c->data_iov_cnt) + runs);
-        } catch (const std::bad_alloc&) {
-            return refuse(TCMU_STS_NO_RESOURCE);
-        }
-    }
-    c->parts.store(runs, std::memory_order_relaxed);
-    c->part_error.store(0, std::memory_order_relaxed);
-
-    std::uint64_t run_start = c->offset;
-    std::uint64_t i = 0;
-    for (int r = 0; r < runs; ++r) {
-        const ceph::ExtentGate::TierIndex tier = tier_of[i];
-        while (i < count && tier_of[i] == tier) ++i;
-        const std::uint64_t run_end = std::min(c->offset + c->length, (first + i) * extent_bytes_);
-        const std::uint64_t rel = run_start - c->offset;
-        if (c->kind == IoKind::kWriteSame && rel % c->pattern != 0) {
-            if (r == 0) return refuse(TCMU_STS_INVALID_CDB);
-            for (int k = r; k < runs; ++k) part_done(c, -EINVAL);
-            return TCMU_STS_OK;
-        }
-        const iovec* v = c->data_iov;
-        int cnt = c->data_iov_cnt;
-        if (v != nullptr && runs > 1) {
-            const std::size_t at = c->slices.size();
-            cnt = slice_iovec(c->data_iov, c->data_iov_cnt, rel, run_end - run_start, c->slices);
-            v = c->slices.data() + at;
-        }
-        // The gate routes only to open tier images; a closed one here is a defect, refused.
-        ceph::Image* opened = tiers_->opened(tier);
-        if (opened == nullptr) {
-            if (r == 0) return refuse(TCMU_STS_HW_ERR);
-            for (int k = r; k < runs; ++k) part_done(c, -EIO);  // c may be gone now
-            return TCMU_STS_OK;
-        }
-        rbd_image_t image = opened->handle();
-        const std::uint64_t off = run_start, len = run_end - run_start;
-        long rc = submit_part(
-            c, [&](rbd_completion_t comp) { return issue(c, image, off, len, v, cnt, comp); });
-        if (rc < 0) {
-            if (r == 0) return refuse(io_status_from_rbd(c->kind, rc).tcmu_status);
-            for (int k = r; k < runs; ++k) part_done(c, rc);  // c may be gone now
-            return TCMU_STS_OK;
-        }
-        run_start = run_end;
-    }
-    return TCMU_STS_OK;
 }
 
 }  // namespace rbdtier

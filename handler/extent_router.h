@@ -1,0 +1,85 @@
+// ExtentRouter: the tiered I/O path of one LUN. Each command is sent, extent by extent, to the
+// tier image that holds the data, as the LUN's ExtentGate says, and waits (parked, not blocking a
+// thread) while a migration commits one of its extents. A command whose extents all live in one
+// tier is one librbd operation, as on a plain LUN; one that spans tiers is split into one
+// operation per run of extents in the same tier and completes when the last part does. COMPARE
+// AND WRITE is atomic only within one image, so one that would span tiers is refused (INVALID
+// CDB): it cannot happen for CAW of a block or two unless it crosses an extent boundary. A FLUSH
+// goes to every tier image open now.
+//
+// Protocol with the gate (ceph/extent_gate.h): route() asks the routing lease first, then enters
+// every extent of the command or none (parking it on the held one); the command is then
+// "gated" and leave() gives its extents back when it completes, with its IoEvent recorded in the
+// LUN's tiering rounds (engine/lun_rounds.h). A command never holds an extent across a park.
+//
+// Completion: the router owns no command. It tells the LUN's RoutedCommands when the last part of
+// a command completed (finish), when a parked command fails to resume (complete_now) and when
+// the gate says this gateway is fenced. Thread-safety: route() is called from the callouts and,
+// for a parked command, from the thread that releases it (the migrator's, the map's watch); part
+// completions run on librbd's completion threads; leave() from the LUN's completion. Nothing here
+// takes a lock. The images, gate and rounds given must outlive the router, and so must the
+// RoutedCommands; the caller destroys the router only once no command is in flight.
+#pragma once
+
+#include <rbd/librbd.h>
+
+#include <cstdint>
+
+#include "ceph/extent_gate.h"
+#include "ceph/tier_images.h"
+#include "engine/io_event.h"
+#include "engine/lun_rounds.h"
+#include "handler/io_command.h"
+
+namespace rbdtier {
+
+// What a LUN does with the commands its router routed (see the top of this file).
+class RoutedCommands {
+public:
+    virtual ~RoutedCommands() = default;
+    // Every part of c completed; rc is the first part's error, or 0.
+    virtual void finish(IoCommand* c, long rc) = 0;
+    // c was parked, and routing it on resume failed with `status` (nothing was submitted).
+    virtual void complete_now(IoCommand* c, int status) = 0;
+    // The gate refused c because this gateway's client is blocklisted (c is answered by the
+    // status route() returns).
+    virtual void fenced(IoCommand* c) = 0;
+};
+
+class ExtentRouter {
+public:
+    ExtentRouter(ceph::TierImages& tiers, ceph::ExtentGate& gate, LunRounds& rounds,
+                 std::uint64_t extent_bytes, RoutedCommands& commands)
+        : tiers_(tiers),
+          gate_(gate),
+          rounds_(rounds),
+          extent_bytes_(extent_bytes),
+          commands_(commands) {}
+    ExtentRouter(const ExtentRouter&) = delete;
+    ExtentRouter& operator=(const ExtentRouter&) = delete;
+
+    // Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete
+    // it) or parked; any other status means nothing was submitted and c is untouched: the caller
+    // gives it back (callout) or completes it (resumed).
+    int route(IoCommand* c);
+    // A gated command completed: leaves its extents and records `event` (its completion, built
+    // once) in the LUN's rounds, on the rounds' clock.
+    void leave(IoCommand* c, IoEvent event);
+    // The tier image that holds `extent` now (for per-tier counters).
+    std::size_t tier(std::uint64_t extent) const { return gate_.tier(extent); }
+
+private:
+    void resume_routed(IoCommand* c);  // a parked command, released: route it again
+    template <typename Submit>
+    long submit_part(IoCommand* c, Submit&& submit_fn);
+    static void on_part_complete(rbd_completion_t completion, void* arg);
+    void part_done(IoCommand* c, long rc);
+
+    ceph::TierImages& tiers_;
+    ceph::ExtentGate& gate_;
+    LunRounds& rounds_;
+    const std::uint64_t extent_bytes_;
+    RoutedCommands& commands_;
+};
+
+}  // namespace rbdtier

@@ -1,0 +1,192 @@
+// TieredLun: what makes a LUN tiered (cfgstring or image metadata tiers=...), built when it opens.
+//
+// open() reads the settings the cluster gives the LUN (handler/shared_settings.h: the home
+// image's "rbdtier.*" metadata and the cluster object in the tenant pool; a value refused there,
+// or a failed read, is logged and falls back to the cfgstring and rbdtier.conf), then opens the
+// LUN's tier images and placement map (ceph/tiered_lun_store.h), builds its ExtentGate and
+// ExtentMigrator, starts the map's watch (placement_watch: follows the owner's moves) before it
+// routes from the map, builds the tiering rounds (the policy, the tiers as discovered with the
+// gateway's overrides and the LUN's quota, the tenant's registration and room) over the
+// gateway's migration executor when given, starts the settings watch (a change in the cluster
+// is applied at once when notified, and re-read every kSharedSettingsPeriod: policy, horizon and
+// round at once, quota, tenant and tier overrides at the next open) and starts the rounds.
+// What it produces: the images, gate and tiering the LUN's ExtentRouter routes through, and the
+// admin side's view (settings in force and their problems, the tiering problem).
+//
+// Ownership of the LUN's tiering follows its exclusive lock: the rounds ask (LockProbe) whether
+// this gateway holds it, and take the map's fence before their first move, under the lock
+// share's `ownership` mutex, which the LUN's lock callouts hold too.
+//
+// Thread-safety: the accessors and the admin-side getters may be called from any thread; the
+// settings getters take a mutex of their own. What the caller owes: the Home given to open()
+// outlives the TieredLun; stop() (or the destructor) ends the settings watch, the rounds and the
+// map's watch, waiting for their work in flight, and must be called before the Home's members
+// go; the TieredLun itself (its images, map and gate) must outlive every command in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ceph/cluster.h"
+#include "ceph/extent_gate.h"
+#include "ceph/extent_migrator.h"
+#include "ceph/image.h"
+#include "ceph/io_context.h"
+#include "ceph/lun_tiering.h"
+#include "ceph/placement_map.h"
+#include "ceph/placement_watch.h"
+#include "ceph/settings_store.h"
+#include "ceph/settings_watch.h"
+#include "ceph/status.h"
+#include "ceph/tier_images.h"
+#include "engine/migration_executor.h"
+#include "engine/policy/tier_model.h"
+#include "handler/gateway_config.h"
+#include "handler/lock_probe.h"
+#include "handler/lun_config.h"
+#include "handler/shared_settings.h"
+#include "handler/tiering_settings.h"
+
+namespace rbdtier {
+
+// What a LUN's lock callouts share with its tiering rounds; the LUN's, outliving its TieredLun.
+struct LunLockShare {
+    explicit LunLockShare(std::chrono::seconds standby_period) : probe(standby_period) {}
+    // Held by the lock callouts and by a round taking the LUN's tiering: a round that falls into
+    // a lock take finds the tiering taken instead of taking it (fencing, logging) a second time.
+    std::mutex ownership;
+    // When the rounds ask the cluster whether this gateway holds the lock (handler/lock_probe.h).
+    LockProbe probe;
+    std::atomic<bool> by_callout{false};  // taken by the lock callout, not handed over by librbd
+};
+
+// 1 = this client owns the image's exclusive lock, 0 = it does not, -ESHUTDOWN (blocklisted) /
+// -ETIMEDOUT / -EIO.
+int holds_exclusive_lock(ceph::Image& image);
+
+class TieredLun {
+public:
+    // The LUN's own parts the tiering works over (they outlive the TieredLun).
+    struct Home {
+        ceph::Cluster& cluster;  // the LUN's RADOS client
+        ceph::IoContext& io;     // the home pool (and namespace)
+        ceph::Image& image;      // the home image
+        std::uint64_t size;      // the LUN's size at open, bytes
+        LunId policy_lun;        // the LUN's id as its policy keys extents (24 bits)
+        LunLockShare& lock;
+    };
+
+    // `config` is the cfgstring (with the image's tiers) and `metadata` the home image's
+    // "rbdtier.*" metadata as read at open; see the top of this file. An error when the tiering
+    // cannot be set up (the LUN is not served then).
+    static ceph::Result<std::unique_ptr<TieredLun>> open(
+        Home home, const LunConfig& config, const GatewayConfig& gateway,
+        std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
+        std::shared_ptr<MigrationExecutor> executor,
+        const ceph::Result<std::map<std::string, std::string>>& metadata);
+    ~TieredLun();
+    TieredLun(const TieredLun&) = delete;
+    TieredLun& operator=(const TieredLun&) = delete;
+
+    // Ends the settings watch, the rounds (and the migrations they run) and the map's watch,
+    // waiting for their work in progress; idempotent.
+    void stop();
+
+    // The config and settings the LUN was opened with (the cluster's settings applied).
+    const LunConfig& config() const { return config_; }
+    const TieringSettings& settings() const { return settings_; }
+
+    ceph::TierImages& images() { return *tiers_; }
+    ceph::PlacementMap& map() { return *map_; }
+    ceph::ExtentGate& gate() { return *gate_; }
+    ceph::ExtentMigrator& migrator() { return *migrator_; }
+    ceph::LunTiering& tiering() { return *tiering_; }
+    ceph::PlacementWatch* placement_watch() { return watch_.get(); }
+    std::uint64_t extent_bytes() const { return extent_bytes_; }
+
+    // The LUN grew to new_size (its home image holds at least `image_size` bytes now).
+    ceph::Status resize(std::uint64_t new_size, std::uint64_t image_size);
+
+    // The last reason this gateway could not own or follow the LUN's tiering ("" if none).
+    std::string tiering_problem() const;
+    // Notes why extents do not move (ok clears it) for `status`, and logs the change; not when
+    // `caller_logs`, whose caller reports the failure itself (one failure, one log record).
+    void tiering_problem(const ceph::Status& s, bool caller_logs = false);
+
+    // The settings in effect now and where each comes from, and the values in RADOS not used.
+    std::vector<EffectiveSetting> settings_report() const;
+    std::vector<std::string> settings_problems() const;
+    // The policy, horizon and round the rounds run with now.
+    TieringInForce tiering_in_force() const;
+    // The cluster object's entries as last read (empty when not read).
+    std::map<std::string, std::string> cluster_settings() const;
+    // Called (on the watch hub, no lock held) with the cluster object's entries when a re-read
+    // finds them changed. Set once, before the first change matters.
+    void set_cluster_settings_listener(
+        std::function<void(const std::map<std::string, std::string>&)> listener);
+
+private:
+    TieredLun(Home home, const LunConfig& config, const GatewayConfig& gateway,
+              std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
+              std::shared_ptr<MigrationExecutor> executor);
+
+    ceph::Status enable_tiering();
+    bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
+    // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
+    // false, with the problem noted, when it cannot be read (nothing moves then).
+    bool follow_home_pin();
+    // Whether this gateway may change the LUN's placement now (checked every round and before
+    // every commit): it holds the exclusive lock, and no other gateway can write behind it.
+    ceph::Status may_move_extents();
+    // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
+    // given) and the cluster object and applies them over base_config_ and base_gateway_; false
+    // (with `why`) when RADOS cannot be read. The gateway's copy of the cluster object is used
+    // unless read before `changed_at`.
+    bool read_shared_settings(
+        SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
+        std::chrono::steady_clock::time_point changed_at = {},
+        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
+    // Re-reads the shared settings and applies what changed (see the top of this file); from
+    // the settings watch's step only (one call at a time).
+    void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
+    // Logs the problems of `fresh` not logged last time (under shared_mutex_).
+    void log_new_problems_locked(const std::vector<std::string>& fresh);
+
+    Home home_;
+    LunConfig config_;
+    TieringSettings settings_;
+
+    std::optional<ceph::TierImages> tiers_;
+    std::optional<ceph::PlacementMap> map_;
+    std::unique_ptr<ceph::ExtentGate> gate_;
+    std::unique_ptr<ceph::ExtentMigrator> migrator_;
+    std::unique_ptr<ceph::LunTiering> tiering_;
+    std::unique_ptr<ceph::PlacementWatch> watch_;  // follows the owner's migrations
+    mutable std::mutex problem_mutex_;
+    std::string tiering_problem_;
+    std::uint64_t extent_bytes_ = 0;
+
+    // Shared settings (handler/shared_settings.h).
+    LunConfig base_config_;       // the cfgstring as given
+    GatewayConfig base_gateway_;  // rbdtier.conf at open
+    ReplayConfig policy_config_;  // what the policy was made with (horizon and round change)
+    mutable std::mutex shared_mutex_;
+    SharedSettings shared_;                            // in effect now
+    std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
+    std::string read_problem_;                         // the last failed read, "" if none
+    std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_object_;  // null: read it ourselves
+    std::shared_ptr<MigrationExecutor> executor_;                 // the gateway's (null: its own)
+    // Calls follow_shared_settings; stopped first (it uses the tiering and the image).
+    std::unique_ptr<ceph::SettingsWatch> settings_watch_;
+};
+
+}  // namespace rbdtier
