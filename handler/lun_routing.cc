@@ -416,7 +416,8 @@ void Lun::leave_extents(IoCommand* c, std::uint64_t end_us) {
     c->gated = false;
     if (c->kind != IoKind::kFlush) {
         IoEvent event;
-        event.time_us = tiering_->now_us();
+        event.time_us = tiering_->time_us(
+            std::chrono::steady_clock::time_point(std::chrono::microseconds(end_us)));
         event.offset = c->offset;
         event.length = static_cast<std::uint32_t>(c->length);
         event.latency_us = static_cast<std::uint32_t>(end_us - c->start_us);
@@ -518,6 +519,7 @@ int Lun::route(IoCommand* c) {
         e = first;  // released meanwhile: start over
     }
     c->gated = true;
+    c->first_tier = tier_of[0];
     c->first_extent = first;
     c->last_extent = last;
 
