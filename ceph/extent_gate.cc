@@ -1,6 +1,5 @@
 #include "ceph/extent_gate.h"
 
-#include <cassert>
 #include <limits>
 #include <stdexcept>
 
@@ -37,15 +36,7 @@ void ExtentGate::grow(std::uint64_t extents) {
     placement_changed();
 }
 
-std::atomic<ExtentGate::Chunk*>& ExtentGate::chunk_slot(std::uint64_t extent) const {
-    assert(extent < extents());
-    return directories_[extent >> (kDirectoryShift + kChunkShift)]
-        .load(std::memory_order_acquire)
-        ->chunks[(extent >> kChunkShift) & (kDirectoryChunks - 1)];
-}
-
-ExtentGate::Chunk& ExtentGate::chunk(std::uint64_t extent) const {
-    std::atomic<Chunk*>& slot = chunk_slot(extent);
+ExtentGate::Chunk& ExtentGate::install_chunk(std::atomic<Chunk*>& slot) {
     Chunk* existing = slot.load(std::memory_order_acquire);
     if (existing != nullptr) return *existing;
     auto fresh = std::make_unique<Chunk>();  // every extent home, free, at version 0
@@ -53,18 +44,6 @@ ExtentGate::Chunk& ExtentGate::chunk(std::uint64_t extent) const {
                                      std::memory_order_acquire))
         return *fresh.release();
     return *existing;  // another thread installed it first
-}
-
-const ExtentGate::Chunk* ExtentGate::find_chunk(std::uint64_t extent) const {
-    return chunk_slot(extent).load(std::memory_order_acquire);
-}
-
-std::atomic<std::uint32_t>& ExtentGate::state(std::uint64_t extent) const {
-    return chunk(extent).state[extent & (kChunkExtents - 1)];
-}
-
-std::atomic<std::uint64_t>& ExtentGate::version(std::uint64_t extent) const {
-    return chunk(extent).version[extent & (kChunkExtents - 1)];
 }
 
 std::optional<ExtentGate::TierIndex> ExtentGate::enter(std::uint64_t extent) {

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -120,14 +121,33 @@ private:
         std::atomic<Chunk*> chunks[kDirectoryChunks];
     };
 
+    // The lookups below are inline: every sub-I/O takes them twice (enter, leave).
     // The slot of the extent's chunk (its directory exists: extent < extents()).
-    std::atomic<Chunk*>& chunk_slot(std::uint64_t extent) const;
+    std::atomic<Chunk*>& chunk_slot(std::uint64_t extent) const {
+        assert(extent < extents());
+        return directories_[extent >> (kDirectoryShift + kChunkShift)]
+            .load(std::memory_order_acquire)
+            ->chunks[(extent >> kChunkShift) & (kDirectoryChunks - 1)];
+    }
     // The extent's chunk, allocated if it was not yet (writers).
-    Chunk& chunk(std::uint64_t extent) const;
+    Chunk& chunk(std::uint64_t extent) const {
+        std::atomic<Chunk*>& slot = chunk_slot(extent);
+        Chunk* existing = slot.load(std::memory_order_acquire);
+        return existing != nullptr ? *existing : install_chunk(slot);
+    }
+    // Allocates the chunk of `slot` unless another thread installed one first; returns the one
+    // installed.
+    static Chunk& install_chunk(std::atomic<Chunk*>& slot);
     // The extent's chunk if it was allocated, else null (readers: the extent is untouched).
-    const Chunk* find_chunk(std::uint64_t extent) const;
-    std::atomic<std::uint32_t>& state(std::uint64_t extent) const;
-    std::atomic<std::uint64_t>& version(std::uint64_t extent) const;
+    const Chunk* find_chunk(std::uint64_t extent) const {
+        return chunk_slot(extent).load(std::memory_order_acquire);
+    }
+    std::atomic<std::uint32_t>& state(std::uint64_t extent) const {
+        return chunk(extent).state[extent & (kChunkExtents - 1)];
+    }
+    std::atomic<std::uint64_t>& version(std::uint64_t extent) const {
+        return chunk(extent).version[extent & (kChunkExtents - 1)];
+    }
 
     std::unique_ptr<std::atomic<Directory*>[]> directories_;
     std::atomic<std::uint64_t> extents_{0};

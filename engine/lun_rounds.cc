@@ -140,12 +140,6 @@ LunRounds::~LunRounds() {
     stop();
 }
 
-std::uint64_t LunRounds::now_us() const {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                 epoch_)
-        .count();
-}
-
 void LunRounds::start() {
     std::lock_guard lock(registration_mutex_);
     if (registration_) return;

@@ -176,7 +176,15 @@ public:
     // that ended within it, over what the budget allowed in it (0 when the budget is 0).
     double budget_use(std::uint64_t window_us = 10'000'000) const;
 
-    std::uint64_t now_us() const;
+    std::uint64_t now_us() const { return time_us(std::chrono::steady_clock::now()); }
+    // The rounds' time of `at` (microseconds since the LunRounds was made; 0 before that): what
+    // an IoEvent's time_us holds, for a caller that already read the clock.
+    std::uint64_t time_us(std::chrono::steady_clock::time_point at) const {
+        return at <= epoch_ ? 0
+                            : static_cast<std::uint64_t>(
+                                  std::chrono::duration_cast<std::chrono::microseconds>(at - epoch_)
+                                      .count());
+    }
     // The event is this LUN's whatever its `lun` says (policies key extents by options.lun).
     void record(IoEvent event) noexcept {
         event.lun = options_.lun;

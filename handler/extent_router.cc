@@ -74,7 +74,9 @@ void ExtentRouter::leave(IoCommand* c, IoEvent event) {
     for (std::uint64_t e = c->first_extent; e <= c->last_extent; ++e) gate_.leave(e, wrote);
     c->gated = false;
     if (c->kind != IoKind::kFlush) {
-        event.time_us = rounds_.now_us();
+        // The command's end (steady_clock µs) on the rounds' clock: no second clock read.
+        event.time_us = rounds_.time_us(
+            std::chrono::steady_clock::time_point(std::chrono::microseconds(event.time_us)));
         rounds_.record(event);
     }
 }
@@ -159,6 +161,7 @@ int ExtentRouter::route(IoCommand* c) {
         e = first;  // released meanwhile: start over
     }
     c->gated = true;
+    c->first_tier = tier_of[0];
     c->first_extent = first;
     c->last_extent = last;
 

@@ -63,7 +63,8 @@ public:
     // gives it back (callout) or completes it (resumed).
     int route(IoCommand* c);
     // A gated command completed: leaves its extents and records `event` (its completion, built
-    // once) in the LUN's rounds, on the rounds' clock.
+    // once; its time_us the command's end in steady_clock µs) in the LUN's rounds, on the rounds'
+    // clock.
     void leave(IoCommand* c, IoEvent event);
     // The tier image that holds `extent` now (for per-tier counters).
     std::size_t tier(std::uint64_t extent) const { return gate_.tier(extent); }

@@ -55,6 +55,7 @@ struct IoCommand {
     std::uint64_t first_extent = 0;
     std::uint64_t last_extent = 0;
     bool gated = false;
+    std::uint8_t first_tier = 0;  // the tier the first extent was routed to (0: home, untiered)
     rbd_image_t routed_image = nullptr;
     std::atomic<int> parts{0};
     std::atomic<long> part_error{0};

@@ -1,10 +1,10 @@
 #include "handler/lun.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <new>
 #include <string>
 #include <system_error>
@@ -21,11 +21,12 @@ namespace {
 // Where upstream handler_rbd keeps the ALUA lock tag, so mixed gateways agree.
 constexpr const char* kLockTagKey = "tcmu_rbd_locker_tag";
 
+// steady_clock's microseconds: a command's start and end, and (see ExtentRouter::leave) the instant
+// the tiering's IoEvent is stamped with, from one clock read at completion.
 std::uint64_t now_us() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
-           static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
 }
 
 constexpr std::uint8_t kWriteSame10 = 0x41;
@@ -242,6 +243,7 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
     c->data_buf = nullptr;
     c->pattern = 0;
     c->gated = false;
+    c->first_tier = 0;
     c->routed_image = nullptr;
     c->read_back_cnt = 0;
     c->caw_compare = nullptr;
@@ -572,7 +574,7 @@ void Lun::finish(IoCommand* c, long rc) {
     if (c->kind != IoKind::kFlush) {
         if (LunIoMetrics* metrics = io_metrics_.load(std::memory_order_acquire);
             metrics && rc >= 0) {
-            const std::size_t tier = router_ != nullptr ? router_->tier(c->first_extent) : 0;
+            const std::size_t tier = c->first_tier;  // where route() sent it (0: untiered)
             metrics->record(tier,
                             c->kind == IoKind::kRead ? LunIoMetrics::kRead : LunIoMetrics::kWrite,
                             c->length, end_us - c->start_us);

@@ -5,12 +5,15 @@
 //                tiers=nvme-a+nvme-b;policy=predictive) with every extent at home,
 //   librbd       raw librbd aio (rbd_aio_read/rbd_aio_write),
 // on one cluster in one run, on the same freshly created and pre-filled image. Round r runs, per
-// op and queue depth, each target once, back to back, in an order rotated by r (and the case),
-// each opening its LUN for that run: drift of the shared machine hits every target alike, and
-// the figures a ratio compares were measured seconds apart.
-// Every round prints each target's IOPS and the ratios ours/handler_rbd and tiered/ours of that
-// round; the end prints per case the median-IOPS round (IOPS, p50, p99) and, per op and queue
-// depth, the median of the per-round ratios.
+// op and queue depth, the targets back to back in an order rotated by r (and the case), then in
+// the reverse order (A B C D D C B A), each run half of --seconds after its own warm-up and
+// opening its LUN for that run; a target's figure of the round is its two halves as one. So every
+// target sits at the same mean time of the round (a drift of the shared machine that is linear
+// over the round hits all alike) and runs as often just before as just after each other one.
+// Every run prints its figures (round "1a", "1b": the halves); every round prints each target's
+// IOPS and the ratios ours/handler_rbd and tiered/ours of that round; the end prints per case the
+// median-IOPS round (IOPS, p50, p99) and, per op and queue depth, the median of the per-round
+// ratios.
 //
 // The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
 // rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
@@ -65,10 +68,11 @@ struct Target {
     std::string cfg;  // the handler part of the cfgstring
 };
 
+// One half of a target's round: `seconds / 2` measured, after the warm-up of a whole round.
 LoadSpec spec_for(unsigned qd, double seconds, uint64_t span) {
     LoadSpec s;
     s.qd = qd;
-    s.seconds = seconds;
+    s.seconds = seconds / 2;
     s.warmup_seconds = std::min(1.0, seconds / 4);
     s.io_size = 4096;
     s.span_bytes = span;
@@ -81,14 +85,13 @@ void note_error(Case& c, const std::string& what) {
     std::cerr << c.target << " " << c.op << " qd" << c.qd << ": " << what << "\n";
 }
 
-void record(Case& c, unsigned round, const LoadStats& stats) {
-    c.rounds[round] = stats;
-    std::cerr << "round " << round + 1 << " " << c.target << " " << c.op << " qd" << c.qd << ": "
-              << stats.summary() << "\n";
+void print_run(const Case& c, unsigned round, const char* part, const LoadStats& stats) {
+    std::cerr << "round " << round + 1 << part << " " << c.target << " " << c.op << " qd" << c.qd
+              << ": " << stats.summary() << "\n";
 }
 
-// One case through a handler .so: the LUN is opened for it and closed after it.
-void run_harness_case(const Target& t, Case& c, unsigned round, uint64_t span, double seconds) {
+// One half of a case through a handler .so: the LUN is opened for it and closed after it.
+std::optional<LoadStats> run_harness_case(const Target& t, Case& c, uint64_t span, double seconds) {
     try {
         Harness h(t.so);
         auto dev = h.open({t.cfg, span, 512, 2048});
@@ -101,9 +104,10 @@ void run_harness_case(const Target& t, Case& c, unsigned round, uint64_t span, d
                                     {{bufs[slot].data(), 4096}}},
                             [done = std::move(done)](const Result& r) { done(r.ok()); });
             });
-        record(c, round, stats);
+        return stats;
     } catch (const std::exception& e) {
         note_error(c, e.what());
+        return std::nullopt;
     }
 }
 
@@ -115,8 +119,8 @@ void librbd_done(rbd_completion_t comp, void* arg) {
     delete done;
 }
 
-void run_librbd_case(const IoCtx& io, const std::string& image, Case& c, unsigned round,
-                     uint64_t span, double seconds) {
+std::optional<LoadStats> run_librbd_case(const IoCtx& io, const std::string& image, Case& c,
+                                         uint64_t span, double seconds) {
     try {
         RbdImage img(io, image);
         const bool is_write = c.op == "randwrite";
@@ -134,9 +138,10 @@ void run_librbd_case(const IoCtx& io, const std::string& image, Case& c, unsigne
                     delete arg;
                 }
             });
-        record(c, round, stats);
+        return stats;
     } catch (const std::exception& e) {
         note_error(c, e.what());
+        return std::nullopt;
     }
 }
 
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
     double seconds = 5;
     uint64_t span_mb = 64;
     std::vector<unsigned> qds = {1, 16};
+    std::vector<std::string> ops = {"randread", "randwrite"};
     std::vector<std::string> targets = {kHandlerRbd, kOurs, kOursTiered, kLibrbd};
     unsigned rounds = 1;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
@@ -240,6 +246,10 @@ int main(int argc, char** argv) {
     app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
     app.add_option("--span-mb", span_mb, "image size / random span in MiB")->capture_default_str();
     app.add_option("--qd", qds, "queue depths")->delimiter(',')->capture_default_str();
+    app.add_option("--ops", ops, "operations to run")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"randread", "randwrite"}))
+        ->capture_default_str();
     app.add_option("--rounds", rounds, "rounds, targets in rotating order; medians reported")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -257,7 +267,7 @@ int main(int argc, char** argv) {
     const uint64_t span = span_mb << 20;
     std::vector<Case> cases;
     for (const std::string& t : targets)
-        for (const char* op : {"randread", "randwrite"})
+        for (const std::string& op : ops)
             for (unsigned qd : qds)
                 cases.push_back({t, op, qd, std::vector<std::optional<LoadStats>>(rounds), ""});
 
@@ -286,32 +296,50 @@ int main(int argc, char** argv) {
                 plan.push_back({t, ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra});
             if (t == kOursTiered) plan.push_back({t, ours, cfg + ";" + tiered_extra});
         }
-        // Round r, per op and queue depth, runs each target once, back to back, in an order
-        // rotated by the round and the case: what is compared ran seconds apart.
+        // Round r, per op and queue depth, runs the targets in an order rotated by the round and
+        // the case, then in the reverse order (A B C D D C B A), each half of the round's seconds;
+        // a target's figure for the round is its two halves taken as one. Every target then sits
+        // at the same mean time in the round, so a drift of the shared machine that is linear
+        // over a round hits every target alike, and each target runs as often before as after
+        // each other one (one pass alone ran the same pairs in the same order round after round,
+        // and ratios compared runs up to a round apart).
         std::vector<std::pair<std::string, unsigned>> kinds;
-        for (const char* op : {"randread", "randwrite"})
+        for (const std::string& op : ops)
             for (unsigned qd : qds) kinds.emplace_back(op, qd);
         for (unsigned r = 0; r < rounds && !plan.empty(); ++r) {
             for (std::size_t j = 0; j < kinds.size(); ++j) {
-                for (std::size_t k = 0; k < plan.size(); ++k) {
-                    const Target& t = plan[(r + j + k) % plan.size()];
+                std::vector<const Target*> order;
+                for (std::size_t k = 0; k < plan.size(); ++k)
+                    order.push_back(&plan[(r + j + k) % plan.size()]);
+                order.insert(order.end(), order.rbegin(), order.rend());
+                std::vector<std::vector<LoadStats>> halves(plan.size());
+                for (std::size_t k = 0; k < order.size(); ++k) {
+                    const Target& t = *order[k];
                     Case& c = *find(cases, t.name, kinds[j].first, kinds[j].second);
-                    if (t.name == kLibrbd) {
-                        run_librbd_case(io, image, c, r, span, seconds);
-                        continue;
+                    const auto stats = t.name == kLibrbd
+                                           ? run_librbd_case(io, image, c, span, seconds)
+                                           : run_harness_case(t, c, span, seconds);
+                    if (!stats) continue;
+                    print_run(c, r, k < plan.size() ? "a" : "b", *stats);
+                    if (t.name == kOursTiered) {
+                        // The figure is the all-at-home case only if nothing moved.
+                        std::string error;
+                        const auto away = extents_away(conf, pool, image, error);
+                        if (!away || *away > 0) {
+                            note_error(
+                                c, away ? std::to_string(*away) + " extents left home in round " +
+                                              std::to_string(r + 1) + ": not the all-at-home case"
+                                        : error);
+                            continue;
+                        }
                     }
-                    run_harness_case(t, c, r, span, seconds);
-                    if (t.name != kOursTiered) continue;
-                    // The figure is the all-at-home case only if nothing moved.
-                    std::string error;
-                    const auto away = extents_away(conf, pool, image, error);
-                    if (!away || *away > 0) {
-                        c.rounds[r].reset();
-                        note_error(c, away
-                                          ? std::to_string(*away) + " extents left home in round " +
-                                                std::to_string(r + 1) + ": not the all-at-home case"
-                                          : error);
-                    }
+                    halves[static_cast<std::size_t>(&t - plan.data())].push_back(*stats);
+                }
+                for (std::size_t t = 0; t < plan.size(); ++t) {
+                    if (halves[t].size() != 2) continue;  // a half failed: no figure this round
+                    Case& c = *find(cases, plan[t].name, kinds[j].first, kinds[j].second);
+                    c.rounds[r] = combine(halves[t]);
+                    print_run(c, r, " ", *c.rounds[r]);
                 }
             }
         }
@@ -333,19 +361,19 @@ int main(int argc, char** argv) {
     }
 
     // Every round: each target's IOPS and that round's ratios.
-    const auto by = [&](const char* t, const char* op, unsigned qd) {
+    const auto by = [&](const char* t, const std::string& op, unsigned qd) {
         return find(cases, t, op, qd);
     };
     std::printf("\n%-5s %-10s %4s %12s %12s %12s %12s %16s %14s\n", "round", "op", "qd",
                 kHandlerRbd, kOurs, kOursTiered, kLibrbd, "ours/handler_rbd", "tiered/ours");
-    for (const char* op : {"randread", "randwrite"})
+    for (const std::string& op : ops)
         for (unsigned qd : qds)
             for (unsigned r = 0; r < rounds; ++r) {
                 const auto s = iops_in(by(kHandlerRbd, op, qd), r);
                 const auto o = iops_in(by(kOurs, op, qd), r);
                 const auto t = iops_in(by(kOursTiered, op, qd), r);
                 const auto l = iops_in(by(kLibrbd, op, qd), r);
-                std::printf("%-5u %-10s %4u %12s %12s %12s %12s %16s %14s\n", r + 1, op, qd,
+                std::printf("%-5u %-10s %4u %12s %12s %12s %12s %16s %14s\n", r + 1, op.c_str(), qd,
                             fmt(s, "%.0f").c_str(), fmt(o, "%.0f").c_str(), fmt(t, "%.0f").c_str(),
                             fmt(l, "%.0f").c_str(), fmt(ratio(o, s), "%.3f").c_str(),
                             fmt(ratio(t, o), "%.3f").c_str());
@@ -377,7 +405,7 @@ int main(int argc, char** argv) {
     const auto by_value = +[](const double& a, const double& b) { return a < b; };
     std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd (median)",
                 "tiered/ours (median)", "ours/librbd (median)");
-    for (const char* op : {"randread", "randwrite"})
+    for (const std::string& op : ops)
         for (unsigned qd : qds) {
             std::vector<double> os, to, ol;
             for (unsigned r = 0; r < rounds; ++r) {
@@ -386,7 +414,7 @@ int main(int argc, char** argv) {
                 if (auto x = ratio(iops_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
                 if (auto x = ratio(o, iops_in(by(kLibrbd, op, qd), r))) ol.push_back(*x);
             }
-            std::printf("%-10s %4u %24s %22s %22s\n", op, qd,
+            std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd,
                         fmt(median(os, by_value), "%.3f").c_str(),
                         fmt(median(to, by_value), "%.3f").c_str(),
                         fmt(median(ol, by_value), "%.3f").c_str());

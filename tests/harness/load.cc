@@ -20,6 +20,26 @@ std::string LoadStats::summary() const {
     return buf;
 }
 
+namespace {
+
+// ops, iops, p50, p99 and mean from s.latencies_us (ascending) and s.seconds.
+void summarize_latencies(LoadStats& s) {
+    const std::vector<double>& lat = s.latencies_us;
+    s.ops = lat.size();
+    s.iops = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
+    if (lat.empty()) return;
+    auto pct = [&](double p) {
+        return lat[static_cast<std::size_t>(p * static_cast<double>(lat.size() - 1))];
+    };
+    s.p50_us = pct(0.50);
+    s.p99_us = pct(0.99);
+    double sum = 0;
+    for (double v : lat) sum += v;
+    s.mean_us = sum / static_cast<double>(lat.size());
+}
+
+}  // namespace
+
 LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
     using Clock = std::chrono::steady_clock;
     if (spec.qd == 0 || spec.io_size == 0 || spec.span_bytes < spec.io_size)
@@ -75,22 +95,23 @@ LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
         cv.wait(lk, [&] { return free_slots.size() == spec.qd; });
     }
     LoadStats s;
-    s.ops = lat_us.size();
     s.errors = errors;
     s.seconds = measuring ? std::chrono::duration<double>(stop - measured_from).count() : 0;
-    s.iops = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
-    if (!lat_us.empty()) {
-        std::sort(lat_us.begin(), lat_us.end());
-        auto pct = [&](double p) {
-            size_t i = static_cast<size_t>(p * static_cast<double>(lat_us.size() - 1));
-            return lat_us[i];
-        };
-        s.p50_us = pct(0.50);
-        s.p99_us = pct(0.99);
-        double sum = 0;
-        for (double v : lat_us) sum += v;
-        s.mean_us = sum / static_cast<double>(lat_us.size());
+    s.latencies_us = std::move(lat_us);
+    std::sort(s.latencies_us.begin(), s.latencies_us.end());
+    summarize_latencies(s);
+    return s;
+}
+
+LoadStats combine(const std::vector<LoadStats>& runs) {
+    LoadStats s;
+    for (const LoadStats& r : runs) {
+        s.errors += r.errors;
+        s.seconds += r.seconds;
+        s.latencies_us.insert(s.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
     }
+    std::sort(s.latencies_us.begin(), s.latencies_us.end());
+    summarize_latencies(s);
     return s;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace rbdtier::harness {
 
@@ -31,12 +32,17 @@ struct LoadStats {
     double p50_us = 0;
     double p99_us = 0;
     double mean_us = 0;
-    std::string summary() const;  // "iops 1234 p50 456.7us p99 890.1us (errors 0)"
+    std::vector<double> latencies_us;  // every counted operation's, ascending
+    std::string summary() const;       // "iops 1234 p50 456.7us p99 890.1us (errors 0)"
 };
 
 using OnDone = std::function<void(bool ok)>;
 using SubmitFn = std::function<void(unsigned slot, uint64_t offset, OnDone on_done)>;
 
 LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit);
+
+// Several runs taken as one: operations, errors and measured seconds add up, IOPS is their
+// quotient, and the percentiles and mean are those of all the runs' latencies.
+LoadStats combine(const std::vector<LoadStats>& runs);
 
 }  // namespace rbdtier::harness
