@@ -5,7 +5,9 @@
 #        with DEB set, /e2e/$DEB: the handler's Debian package, installed with dpkg -i (tcmu-runner
 #        then loads the handler from its own handler directory, as on a gateway),
 #        /e2e/lib/ (host libraries the guest lacks), /e2e/ceph.conf (guest view of the cluster),
-#        /e2e/pattern.py (the deterministic data pattern shared with the host check).
+#        /e2e/pattern.py (the deterministic data pattern shared with the host check),
+#        with README_LUN=1 /e2e/readme_lun.sh: the README's targetcli line that creates the tiered
+#        LUN (backstore BACKSTORE), its parameters assigned by run.sh.
 #   out: /e2e/result (key=value lines: phase timings, fio figures, status), exit status 0 only if every
 #        step passed.
 #   TIERED=1 (a tiered LUN): after writing the pattern, keeps reading it back with direct I/O and

@@ -11,7 +11,9 @@
 #   --bad-cfg-expect; both options may be repeated, in pairs). For user:rbdtier, two such checks are
 #   on by default: a malformed option and an image that does not exist (found by asking the cluster).
 #   With user:rbdtier the LUN is tiered by default (--tiers, --no-tiers): cfgstring
-#   "hdd-a/<image>;tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=reactive;quota=nvme-a=16M" on a cluster.sh
+#   "hdd-a/<image>;tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=reactive;quota=nvme-a=16M"; with those
+#   tiers the image and the LUN are made by the README's own lines ("Creating a LUN": `rbd create`
+#   here, `targetcli` in the guest, with this run's values for their parameters), on a cluster.sh
 #   cluster with its latency profile (hdd-a slow, nvme-a fast), so the handler moves the extents the
 #   guest uses to faster tiers while it uses them. The guest keeps reading and comparing the pattern
 #   until this script has seen, in the placement map, every extent of the pattern away from home;
