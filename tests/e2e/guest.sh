@@ -5,7 +5,9 @@
 #        with DEB set, /e2e/$DEB: the handler's Debian package, installed with dpkg -i (tcmu-runner
 #        then loads the handler from its own handler directory, as on a gateway),
 #        /e2e/lib/ (host libraries the guest lacks), /e2e/ceph.conf (guest view of the cluster),
-#        /e2e/pattern.py (the deterministic data pattern shared with the host check).
+#        /e2e/pattern.py (the deterministic data pattern shared with the host check),
+#        with README_LUN=1 /e2e/readme_lun.sh: the README's targetcli line that creates the tiered
+#        LUN (backstore BACKSTORE), its parameters assigned by run.sh.
 #   out: /e2e/result (key=value lines: phase timings, fio figures, status), exit status 0 only if every
 #        step passed.
 #   TIERED=1 (a tiered LUN): after writing the pattern, keeps reading it back with direct I/O and
@@ -240,27 +242,36 @@ if ((${#BAD_CFGSTRINGS[@]})); then
 fi
 
 phase_start target
-if [[ $CFGSTRING == *[,:]* ]]; then
+if ((${README_LUN:-0})); then
+  # The README's own lines (run.sh took them from README.md, with this run's values for its
+  # parameters): the cfgstring names no conf=, so the handler reads /etc/ceph/ceph.conf.
+  mkdir -p /etc/ceph
+  cp /e2e/ceph.conf /etc/ceph/ceph.conf
+  out=$(bash -eu /e2e/readme_lun.sh 2>&1 | grep -v 'Could not load preferences file'; exit "${PIPESTATUS[0]}") ||
+    fail "the README's targetcli line: $(tr '\n' ' ' </e2e/readme_lun.sh): $out"
+  log "$out"
+  record created_via "README.md: $(tail -n +2 /e2e/readme_lun.sh | tr -s '\n\\ ' ' ')"
+elif [[ $CFGSTRING == *[,:]* ]]; then
   # A tiered cfgstring lists pools with ',' and quotas with ':'. targetcli cannot pass either:
   # rtslib refuses ':' and the kernel's control file splits at ','. Its attrib/dev_config takes
   # the string verbatim; tcmu-runner opens the LUN from there as from targetcli.
-  python3 /e2e/target.py create "$SUBTYPE" lun0 "$LUN_SIZE" "$CFGSTRING" || fail "create (attrib/dev_config)"
+  python3 /e2e/target.py create "$SUBTYPE" "$BACKSTORE" "$LUN_SIZE" "$CFGSTRING" || fail "create (attrib/dev_config)"
   out=$(tcli ls "/backstores/user:$SUBTYPE" 1) || fail "targetcli ls: $out"
-  grep -q lun0 <<<"$out" || fail "targetcli does not list lun0: $out"
+  grep -q "$BACKSTORE" <<<"$out" || fail "targetcli does not list $BACKSTORE: $out"
   log "created through attrib/dev_config (',' and ':' in the cfgstring); targetcli sees it: $out"
   record created_via "attrib/dev_config"
 else
-  out=$(tcli "/backstores/user:$SUBTYPE" create name=lun0 size="$LUN_SIZE" "cfgstring=$CFGSTRING") ||
+  out=$(tcli "/backstores/user:$SUBTYPE" create name="$BACKSTORE" size="$LUN_SIZE" "cfgstring=$CFGSTRING") ||
     fail "targetcli create: $out"
   log "$out"
   record created_via targetcli
 fi
 if [[ $SUBTYPE == rbdtier ]]; then
   # ACLs, not demo mode: the kernel then counts each initiator's commands in configfs.
-  python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" "$INITIATOR_IQN" "$INITIATOR_B_IQN" ||
+  python3 /e2e/target.py export "$SUBTYPE" "$BACKSTORE" "$TARGET_IQN" "$INITIATOR_IQN" "$INITIATOR_B_IQN" ||
     fail "iSCSI export"
 else
-  python3 /e2e/target.py export "$SUBTYPE" lun0 "$TARGET_IQN" || fail "iSCSI export"
+  python3 /e2e/target.py export "$SUBTYPE" "$BACKSTORE" "$TARGET_IQN" || fail "iSCSI export"
 fi
 if [[ $SUBTYPE == rbdtier ]]; then
   # The handler logs through tcmu-runner: the LUN's open is in its log (info, the default level).

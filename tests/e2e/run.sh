@@ -11,7 +11,9 @@
 #   --bad-cfg-expect; both options may be repeated, in pairs). For user:rbdtier, two such checks are
 #   on by default: a malformed option and an image that does not exist (found by asking the cluster).
 #   With user:rbdtier the LUN is tiered by default (--tiers, --no-tiers): cfgstring
-#   "hdd-a/<image>;tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=reactive;quota=nvme-a=16M" on a cluster.sh
+#   "hdd-a/<image>;tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=reactive;quota=nvme-a=16M"; with those
+#   tiers the image and the LUN are made by the README's own lines ("Creating a LUN": `rbd create`
+#   here, `targetcli` in the guest, with this run's values for their parameters), on a cluster.sh
 #   cluster with its latency profile (hdd-a slow, nvme-a fast), so the handler moves the extents the
 #   guest uses to faster tiers while it uses them. The guest keeps reading and comparing the pattern
 #   until this script has seen, in the placement map, every extent of the pattern away from home;
@@ -560,6 +562,48 @@ EOF
   CORRUPTED_IN=$holder/$image
 }
 
+# The README's tiered LUN, run as documented (README "Creating a LUN"): its fenced block that
+# creates a user:rbdtier backstore with tiers=. The block's first line assigns the parameters
+# (LUN SIZE POLICY QUOTA) the other lines use; this run assigns its own instead. `rbd` lines run
+# here (CEPH_CONF names the cluster), `targetcli` lines in the guest. Before either runs, the
+# targetcli line is expanded here with targetcli standing in as a printer: its cfgstring must be
+# the one this run serves (README_CFGSTRING). Writes $TMP/readme_host.sh, $TMP/readme_guest.sh.
+README_VARS="LUN SIZE POLICY QUOTA"
+README_CFGSTRING=""
+readme_lun_lines() { # readme_lun_lines LUN SIZE POLICY QUOTA
+  local block line cmd assign="" host="" guest="" n=0 argv
+  block=$(awk '/^```/ { if (open) { if (b ~ /targetcli \/backstores\/user:rbdtier create/ && b ~ /tiers=/) { printf "%s", b; n++ }; open = 0; b = ""; next } open = 1; next }
+    open { b = b $0 "\n" } END { exit (n != 1) }' "$REPO/README.md") ||
+    die "README.md: not exactly one fenced block creating a tiered user:rbdtier LUN"
+  while IFS= read -r line; do
+    while [[ $line == *\\ ]] && IFS= read -r cmd; do line+=$'\n'"$cmd"; done
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    n=$((n + 1))
+    if ((n == 1)); then
+      # The parameter line: exactly VAR=value for README_VARS, in that order.
+      [[ $(sed -E 's/=[^ ]+//g' <<<"$line") == "$README_VARS" ]] ||
+        die "README.md's tiered LUN block: first line '$line' does not assign $README_VARS"
+      assign="LUN=$1 SIZE=$2 POLICY=$3 QUOTA=$4"
+      continue
+    fi
+    case $line in
+    rbd\ *) host+="$line"$'\n' ;;
+    targetcli\ *) guest+="$line"$'\n' ;;
+    *) die "README.md's tiered LUN block: '$line' is neither an rbd nor a targetcli command" ;;
+    esac
+  done <<<"$block"
+  [[ -n $host && -n $guest ]] || die "README.md's tiered LUN block lacks its rbd create or targetcli line"
+  printf '%s\n%s' "$assign" "$host" >"$TMP/readme_host.sh"
+  printf '%s\n%s' "$assign" "$guest" >"$TMP/readme_guest.sh"
+  argv=$(bash -c 'targetcli() { printf "%s\n" "$@"; }; source "$1"' _ "$TMP/readme_guest.sh") ||
+    die "README.md's targetcli line does not run in bash: $(cat "$TMP/readme_guest.sh")"
+  [[ $(grep -c '^cfgstring=' <<<"$argv") == 1 ]] || die "README.md's targetcli line has no single cfgstring=: $argv"
+  README_CFGSTRING=$(sed -n 's/^cfgstring=//p' <<<"$argv")
+  grep -qxF "name=$1" <<<"$argv" && grep -qxF "size=$2" <<<"$argv" ||
+    die "README.md's targetcli line does not take name=\$LUN size=\$SIZE: $argv"
+  say "README's tiered LUN, as this run runs it: $(tr '\n' ';' <"$TMP/readme_host.sh") then in the guest $(tr '\n' ' ' <<<"$guest")"
+}
+
 # ---------------------------------------------------------------------------------------------------
 main() {
   [[ $(id -u) == 0 ]] || die "must run as root (debootstrap, apt-get)"
@@ -572,14 +616,27 @@ main() {
   t=$(ms)
   need_host_tools
   TMP=$(mktemp -d /tmp/rbdtier-e2e.XXXXXX)
+  IMAGE=e2e-$(basename "$TMP" | tr 'A-Z.' 'a-z-')
+  local lun_bytes=$((64 << 20))
+  # The README's tiered LUN serves the default tiered run: its pool and tiers are the README's.
+  local readme_lun=0
+  if ((TIERED)) && [[ $POOL == hdd-a && $TIERS == hdd-a,nvme-a,nvme-b,hdd-b ]]; then
+    readme_lun=1
+    readme_lun_lines "$IMAGE" 64M reactive 16M
+  fi
   ensure_image
   phase image "$t"
 
   t=$(ms)
   ensure_cluster
-  IMAGE=e2e-$(basename "$TMP" | tr 'A-Z.' 'a-z-')
-  local lun_bytes=$((64 << 20))
-  timeout 60 rbd -c "$CEPH_CONF" create --size "${lun_bytes}B" "$POOL/$IMAGE" || die "rbd create $POOL/$IMAGE"
+  if ((readme_lun)); then
+    CEPH_CONF=$CEPH_CONF timeout 60 bash -eu "$TMP/readme_host.sh" || die "the README's rbd line: $(cat "$TMP/readme_host.sh")"
+    [[ $(timeout 60 rbd -c "$CEPH_CONF" info --format json "$POOL/$IMAGE" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])') == "$lun_bytes" ]] ||
+      die "the README's rbd line did not create $POOL/$IMAGE of $lun_bytes bytes"
+  else
+    timeout 60 rbd -c "$CEPH_CONF" create --size "${lun_bytes}B" "$POOL/$IMAGE" || die "rbd create $POOL/$IMAGE"
+  fi
   local rbd_bytes=$((16 << 20))
   if ((TIERED)); then
     # Served as user:rbd with handler_rbd's cfgstring; tiered only by its image metadata.
@@ -660,7 +717,19 @@ EOF
     cfgstring+=";tiers=${TIERS//,/+};policy=reactive"
     [[ ,$TIERS, == *,nvme-a,* ]] && cfgstring+=";quota=nvme-a=16M"
   fi
+  local backstore=lun0
+  if ((readme_lun)); then
+    # The guest creates the LUN with the README's targetcli line (named after its image, as the
+    # README's is), which must give this cfgstring; the guest reaches the cluster through
+    # /etc/ceph/ceph.conf, as a gateway does, so it has no conf=.
+    [[ $README_CFGSTRING == "${cfgstring/;conf=\/e2e\/ceph.conf/}" ]] ||
+      die "README.md's targetcli line gives cfgstring '$README_CFGSTRING'; this run serves '$cfgstring' (without conf=)"
+    cp "$TMP/readme_guest.sh" "$share/readme_lun.sh"
+    backstore=$IMAGE
+  fi
   cat >"$share/params" <<EOF
+README_LUN=$readme_lun
+BACKSTORE=$backstore
 SUBTYPE=$SUBTYPE
 DEB='${DEB:+$(basename "$DEB")}'
 CFGSTRING='$cfgstring'
