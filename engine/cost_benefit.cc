@@ -91,9 +91,19 @@ ExtentScore score_extent(const ExtentStats& s, const ScoringContext& ctx, const 
             // An extent that was busy and has been silent for many of its own inter-access
             // times has ended its episode: its rate fades fast instead of bucket by bucket.
             if (s.episode_count >= 3 && ctx.now_tick > s.last_tick) {
-                const float iat =
-                    std::max(1.0f, static_cast<float>(s.last_tick - s.episode_start()) /
-                                       static_cast<float>(s.episode_count - 1));
+                const float span = static_cast<float>(s.last_tick - s.episode_start());
+                float iat = std::max(1.0f, span / static_cast<float>(s.episode_count - 1));
+                // An extent busy in several buckets of its episode comes back after silences
+                // as long as the gaps between its busy buckets, however dense its bursts: its
+                // inter-access time is measured between busy buckets too. Three at least: two
+                // may be one burst across a bucket boundary.
+                const std::uint64_t since =
+                    std::max<std::uint64_t>(s.episode_start() / ctx.bucket_ticks,
+                                            newest >= kBuckets - 1 ? newest - (kBuckets - 1) : 0);
+                float busy = 0;
+                for (std::uint64_t b = since; b <= newest; ++b)
+                    if (s.bucket(b % kBuckets) > 0) busy += 1;
+                if (busy >= 3) iat = std::max(iat, span / busy);
                 const float silent = static_cast<float>(ctx.now_tick - s.last_tick) / iat;
                 if (silent > 4.0f) rate *= std::exp(-(silent - 4.0f) / 4.0f);
             }

@@ -91,6 +91,53 @@ TEST(CostBenefit, HotExtentsGainColdOnesDoNot) {
     EXPECT_NEAR(hot3.value, 3 * hot.value, 1e-3);
 }
 
+// The value of extent 1 of LUN 1 at `now_us` after `accesses` (times in µs), in the fixture's
+// model: buckets of 1 s, horizon 6 s, episodes end after 3 s of silence.
+float value_after(const std::vector<std::uint64_t>& accesses, std::uint64_t now_us) {
+    Fixture f;
+    f.add_luns(1, 1, 1.0);
+    IoEvent e;
+    e.lun = 1;
+    e.length = 4096;
+    e.offset = 1 * kExt;
+    for (std::uint64_t t : accesses) {
+        e.time_us = t;
+        f.profiler.record(e);
+    }
+    f.profiler.drain(now_us);
+    f.prepare(now_us);
+    return score_extent(*f.profiler.extents().find(make_extent_key(1, 1)), f.ctx).value;
+}
+
+TEST(CostBenefit, ABurstyExtentKeepsItsValueThroughTheSilencesItComesBackFrom) {
+    // 20 accesses 5 ms apart at the start of every second for 10 s: 200 accesses, as many as a
+    // steady 20 a second, but in bursts with 0.9 s of silence between them. 0.8 s after its last
+    // burst it is as busy as ever: its silence is shorter than those it came back from.
+    std::vector<std::uint64_t> bursty, steady;
+    for (std::uint64_t s = 0; s < 10; ++s)
+        for (std::uint64_t i = 0; i < 20; ++i) {
+            bursty.push_back(s * 1'000'000 + i * 5'000);
+            steady.push_back(s * 1'000'000 + i * 50'000);
+        }
+    const float steady_value = value_after(steady, 9'900'000);
+    const float bursty_value = value_after(bursty, 9'900'000);
+    EXPECT_GT(steady_value, 50.0f);
+    EXPECT_GT(bursty_value, 0.5f * steady_value)
+        << "steady " << steady_value << ", bursty " << bursty_value;
+}
+
+TEST(CostBenefit, AnExtentWhoseOneBurstEndedFadesFast) {
+    // 100 accesses 5 ms apart, then 1.5 s of silence (300 of its inter-access times, within
+    // its episode): the burst is over and its value fades, as it does not for the same burst
+    // scored 20 ms after its end.
+    std::vector<std::uint64_t> burst;
+    for (std::uint64_t i = 0; i < 100; ++i) burst.push_back(2'000'000 + i * 5'000);
+    const float just_after = value_after(burst, 2'515'000);
+    ASSERT_GT(just_after, 10.0f);
+    const float kept = value_after(burst, 4'000'000) / just_after;
+    EXPECT_LT(kept, 0.05f) << "share of its value kept 1.5 s after the burst";
+}
+
 TEST(ResourceModel, LatencyCapacityAndMoveCost) {
     EngineConfig c = two_tiers();
     c.tiers.push_back({2, "nvme-b", "nvme", "site-b", 200, 200, 1 << 30, 10});
