@@ -115,7 +115,8 @@ ceph::Status take_image_tiers(LunConfig& config,
 ceph::Result<std::unique_ptr<Lun>> Lun::open(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
     const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
-    std::shared_ptr<MigrationExecutor> executor) {
+    std::shared_ptr<MigrationExecutor> executor,
+    std::shared_ptr<const ceph::Cluster> header_reader) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -176,7 +177,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
         }
     }
     if (!opened.tiers.empty()) {
-        if (ceph::Status s = lun->enable_tiering(); !s) {
+        if (ceph::Status s = lun->enable_tiering(header_reader.get()); !s) {
             return s.with_context("enable tiering of " + opened.spec());
         }
     }

@@ -108,12 +108,16 @@ public:
     // period and pool for all of them), else by the LUN itself. A tiered LUN's migrations are
     // carried out through `executor` when given (the gateway's, shared by its tiered LUNs, which
     // ranks them with theirs), else through one of its own over a budget of the gateway config's
-    // bandwidth.
+    // bandwidth. A tiered LUN's tier images that its placement map does not use are checked at
+    // open from their header objects, read through `header_reader` when given (a client of the
+    // same cluster configuration that the process keeps, check_config's: the LUN's own client
+    // then opens no session to those tiers' OSDs until it uses them), else through the LUN's own.
     static ceph::Result<std::unique_ptr<Lun>> open(
         const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
         const GatewayConfig& gateway = {},
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr,
-        std::shared_ptr<MigrationExecutor> executor = nullptr);
+        std::shared_ptr<MigrationExecutor> executor = nullptr,
+        std::shared_ptr<const ceph::Cluster> header_reader = nullptr);
     ~Lun();
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;
@@ -219,7 +223,7 @@ private:
     int dispatch(IoCommand* c);  // to the home image, or through route() when tiered
 
     // Tiered I/O path (lun_routing.cc).
-    ceph::Status enable_tiering();
+    ceph::Status enable_tiering(const ceph::Cluster* header_reader);
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
     // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
     // false, with the problem noted, when it cannot be read (nothing moves then).

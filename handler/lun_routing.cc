@@ -59,9 +59,9 @@ std::string policy_name(TierPolicy policy) {
 
 }  // namespace
 
-ceph::Status Lun::enable_tiering() {
+ceph::Status Lun::enable_tiering(const ceph::Cluster* header_reader) {
     auto store = ceph::open_tiered_lun_store(cluster_, config_.pool, config_.ns, config_.image,
-                                             config_.tiers, &image_);
+                                             config_.tiers, &image_, header_reader);
     if (!store) return store.status();
     tiers_.emplace(std::move(store->images));
     map_.emplace(std::move(store->map));
