@@ -725,9 +725,8 @@ private:
     std::vector<MigrationOrder> next_;
 };
 
-TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
-    const auto registry = builtin_policy_registry();
-    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+// The tiers of AllAtHome, its slow tier home.
+ReplayConfig all_at_home_config() {
     ReplayConfig c;
     for (const AllAtHome view; const TierSpec& t : view.tiers()) {
         TierModel m;
@@ -735,6 +734,13 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentS
         c.tiers.push_back(m);
     }
     c.default_home = 1;
+    return c;
+}
+
+TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
+    const auto registry = builtin_policy_registry();
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    const ReplayConfig c = all_at_home_config();
     const AllAtHome view;
     const auto idle_lun = [&] {
         auto policy = registry.create("predictive", {c, {}});
@@ -754,13 +760,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentS
 TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunBuildsOnlyTheCandidateItFollows) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
-    ReplayConfig c;
-    for (const AllAtHome view; const TierSpec& t : view.tiers()) {
-        TierModel m;
-        m.spec = t;
-        c.tiers.push_back(m);
-    }
-    c.default_home = 1;
+    const ReplayConfig c = all_at_home_config();
     const AllAtHome view;
     const auto lun = [&](bool io) {
         auto policy = registry.create("predictive", {c, {}});
