@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "ceph/rados_op.h"
+
 namespace rbdtier::ceph {
 
 Result<Image> Image::open(const IoContext& io, const std::string& name,
@@ -238,6 +240,18 @@ private:
     std::size_t at_ = 0;
 };
 
+// A reply librados allocated for a call of a compound operation; freed when destroyed.
+struct ReplyBuffer {
+    ReplyBuffer() = default;
+    ReplyBuffer(const ReplyBuffer&) = delete;
+    ReplyBuffer& operator=(const ReplyBuffer&) = delete;
+    ~ReplyBuffer() {
+        if (data != nullptr) rados_buffer_free(data);
+    }
+    char* data = nullptr;
+    std::size_t size = 0;
+};
+
 // Calls `method` of the rbd object class on `oid`; its answer, or the error (-ENOENT as is).
 Result<std::string> rbd_class_call(const IoContext& io, const std::string& oid, const char* method,
                                    const std::string& in) {
@@ -266,27 +280,38 @@ Result<std::optional<ImageHeader>> read_image_header(const IoContext& io, const 
         return malformed("image id");
     const std::string header = "rbd_header." + id;
 
+    // Size and metadata in one round trip: a compound read of two calls, the second allowed to
+    // fail (an unset key answers -ENOENT).
     std::string head;  // CEPH_NOSNAP: the writable head
     put_u64(head, static_cast<std::uint64_t>(-2));
-    auto size_reply = rbd_class_call(io, header, "get_size", head);
-    if (!size_reply) {
-        if (size_reply.status().code() == -ENOENT) return std::optional<ImageHeader>();
-        return size_reply.status().with_context("read header of image " + spec);
-    }
+    const std::string key = encoded_string(metadata_key);
+    ReplyBuffer size_reply, value;
+    int size_rc = 0, value_rc = 0;
+    const ReadOp op(rados_create_read_op());
+    if (!op) return Status::error(-ENOMEM, "read header of image " + spec);
+    rados_read_op_exec(op.get(), "rbd", "get_size", head.data(), head.size(), &size_reply.data,
+                       &size_reply.size, &size_rc);
+    rados_read_op_exec(op.get(), "rbd", "metadata_get", key.data(), key.size(), &value.data,
+                       &value.size, &value_rc);
+    rados_read_op_set_flags(op.get(), LIBRADOS_OP_FLAG_FAILOK);
+    const int rc = rados_read_op_operate(op.get(), io.handle(), header.c_str(), 0);
+    if (rc == -ENOENT || size_rc == -ENOENT) return std::optional<ImageHeader>();
+    if (rc < 0 || size_rc < 0)
+        return Status::error(rc < 0 ? rc : size_rc, "rbd.get_size on " + header)
+            .with_context("read header of image " + spec);
     ImageHeader seen;
     std::uint8_t order = 0;
-    Decoder size_decoder(size_reply->data(), size_reply->size());
+    Decoder size_decoder(size_reply.data, size_reply.size);
     if (!size_decoder.u8(order) || !size_decoder.u64(seen.size) || order >= 64)
         return malformed("size");
     seen.object_size = std::uint64_t{1} << order;
-
-    auto value = rbd_class_call(io, header, "metadata_get", encoded_string(metadata_key));
-    if (value) {
+    if (value_rc >= 0) {
         std::string decoded;
-        if (!Decoder(value->data(), value->size()).string(decoded)) return malformed("metadata");
+        if (!Decoder(value.data, value.size).string(decoded)) return malformed("metadata");
         seen.metadata = std::move(decoded);
-    } else if (value.status().code() != -ENOENT) {
-        return value.status().with_context("read header of image " + spec);
+    } else if (value_rc != -ENOENT) {
+        return Status::error(value_rc, "rbd.metadata_get on " + header)
+            .with_context("read header of image " + spec);
     }
     return std::optional<ImageHeader>(std::move(seen));
 }

@@ -1,6 +1,7 @@
 #include "ceph/tier_images.h"
 
 #include <cerrno>
+#include <optional>
 
 namespace rbdtier::ceph {
 
@@ -57,19 +58,22 @@ Result<Image> open_tier(const IoContext& io, const std::string& name, const LunI
 }
 
 // Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. Its
-// header, read without opening the image (read_image_header), answers when the image is there,
-// tagged and big enough; otherwise open_tier() makes it so.
-Status check_tier(const IoContext& io, const std::string& name, const LunIdentity& lun,
-                  const ImageInfo& home, const std::string& home_spec, bool create) {
-    auto seen = read_image_header(io, name, kTierImageTag);
-    if (!seen) return seen.status();
-    if (*seen) {
+// header, read without opening the image (read_image_header) through `header_io` (the same pool
+// through another client, or `io` itself), answers when the image is there, tagged and big
+// enough; otherwise (or when that read fails) open_tier() makes it so through `io`.
+Status check_tier(const IoContext& io, const IoContext& header_io, const std::string& name,
+                  const LunIdentity& lun, const ImageInfo& home, const std::string& home_spec,
+                  bool create) {
+    auto seen = read_image_header(header_io, name, kTierImageTag);
+    if (seen && *seen) {
         const ImageHeader& header = **seen;
         if (Status s = check_belongs(io.where() + "/" + name, header.metadata, header.object_size,
                                      lun, home.object_size, home_spec);
             !s)
             return s;
         if (header.metadata && header.size >= home.size) return Status::ok();
+    } else if (!seen && &header_io == &io) {
+        return seen.status();
     }
     auto made = open_tier(io, name, lun, home, home_spec, create);
     if (!made) return made.status();
@@ -83,7 +87,8 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
                                     const std::vector<std::string>& tier_pools,
                                     const std::function<bool(const std::string&)>& create_missing,
                                     Image* home,
-                                    const std::function<bool(const std::string&)>& open_now) {
+                                    const std::function<bool(const std::string&)>& open_now,
+                                    const Cluster* header_reader) {
     std::vector<std::unique_ptr<Tier>> tiers;
     auto home_io = IoContext::open(cluster, home_pool, ns);
     if (!home_io) return home_io.status();
@@ -119,9 +124,16 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
                 return opened.status().with_context("open tier " + pool + " of " + home_spec);
             tier->owned = std::make_unique<Image>(std::move(*opened));
             tier->image.store(tier->owned.get(), std::memory_order_release);
-        } else if (Status s = check_tier(tier->io, name, *lun, *info, home_spec, tier->creatable);
-                   !s) {
-            return s.with_context("open tier " + pool + " of " + home_spec);
+        } else {
+            std::optional<IoContext> reader;
+            if (header_reader != nullptr) {
+                auto io = IoContext::open(*header_reader, pool);
+                if (io) reader.emplace(std::move(*io));
+            }
+            if (Status s = check_tier(tier->io, reader ? *reader : tier->io, name, *lun, *info,
+                                      home_spec, tier->creatable);
+                !s)
+                return s.with_context("open tier " + pool + " of " + home_spec);
         }
         tiers.push_back(std::move(tier));
     }

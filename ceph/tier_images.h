@@ -60,13 +60,18 @@ public:
     // `home`, if given, is the already open home image (it must outlive the TierImages): one
     // client must not open an image twice, or its two handles fight over the exclusive lock.
     // A tier image is created (and tagged) only where create_missing says so. Every tier image
-    // is checked; those `open_now` names (all when it is empty) stay open.
+    // is checked; those `open_now` names (all when it is empty) stay open. The headers of the
+    // others are read through `header_reader` when given: another client of the same cluster,
+    // kept by the process (so `cluster` opens no session to those tiers' OSDs; it must outlive
+    // the call); a tier its header does not show ready (or whose read failed) is checked, and
+    // made ready, through `cluster` as without it.
     static Result<TierImages> open(const Cluster& cluster, const std::string& home_pool,
                                    const std::string& ns, const std::string& image,
                                    const std::vector<std::string>& tier_pools,
                                    const std::function<bool(const std::string&)>& create_missing,
                                    Image* home = nullptr,
-                                   const std::function<bool(const std::string&)>& open_now = {});
+                                   const std::function<bool(const std::string&)>& open_now = {},
+                                   const Cluster* header_reader = nullptr);
 
     // The pools among `pools` (the home pool excepted) that hold an image named for `lun`.
     static Result<std::vector<std::string>> present(const Cluster& cluster, const LunIdentity& lun,

@@ -35,7 +35,7 @@ Status refuse_legacy(const IoContext& home_io, const std::string& image, const s
 Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::string& home_pool,
                                              const std::string& ns, const std::string& image,
                                              const std::vector<std::string>& tier_pools,
-                                             Image* home) {
+                                             Image* home, const Cluster* header_reader) {
     auto home_io = IoContext::open(cluster, home_pool, ns);
     if (!home_io) return home_io.status();
     std::optional<Image> own_home;  // only to learn the identity; TierImages opens its own
@@ -107,7 +107,7 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
     auto images = TierImages::open(
         cluster, home_pool, ns, image, tier_pools,
         [&](const std::string& pool) { return used.count(pool) == 0; }, home,
-        [&](const std::string& pool) { return used.count(pool) != 0; });
+        [&](const std::string& pool) { return used.count(pool) != 0; }, header_reader);
     if (!images) return images.status().with_context("open tiered LUN " + spec);
     return TieredLunStore{std::move(*images), std::move(*map)};
 }

@@ -11,8 +11,9 @@
 //   - a tier image tagged for another LUN.
 // A pool new to the LUN is added to the header before its tier image is made. Every tier image
 // is checked (and made) at open, but only those the map puts an extent or an intent in stay
-// open: the others are opened on first need (TierImages). The Cluster (and
-// `home`, if given) must outlive the store. Control path; not thread-safe.
+// open: the others are opened on first need (TierImages), and checked from their headers, read
+// through `header_reader` when given (TierImages::open). The Cluster (and `home`, if given) must
+// outlive the store. Control path; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,8 @@ struct TieredLunStore {
 Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::string& home_pool,
                                              const std::string& ns, const std::string& image,
                                              const std::vector<std::string>& tier_pools,
-                                             Image* home = nullptr);
+                                             Image* home = nullptr,
+                                             const Cluster* header_reader = nullptr);
 
 // The identity of the home image `home_pool[/ns]/image`.
 Result<LunIdentity> identity_of(const Cluster& cluster, const std::string& home_pool,

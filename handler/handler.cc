@@ -23,7 +23,8 @@
 // reason rather than serve the LUN without its tiers. An open connects one RADOS client, the
 // LUN's own, and reads the image's metadata once through it (Lun::open); check_config reads
 // through the process's probe client for the cfgstring's cluster configuration
-// (handler/probe_clients.h), connected at the first check and kept.
+// (handler/probe_clients.h), connected at the first check and kept, and so does an open for the
+// headers of the tier images the LUN does not use yet.
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -303,17 +305,22 @@ ceph::ClusterOptions probe_options(const LunConfig& cfg) {
     return options;
 }
 
-// Checks the cfgstring through `cluster`: opens the pool and the image and the tiers: those of the
-// cfgstring, else those the image's rbdtier.tiers names (read as the LUN's open will).
+// Checks the cfgstring through `cluster`: opens the pool, reads the image's header (that it
+// exists and, unless the cfgstring names tiers, its rbdtier.tiers: two or three round trips, where
+// opening the image would take a dozen) and opens the tiers: those of the cfgstring, else those
+// the image's rbdtier.tiers names (taken as the LUN's open will).
 ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
     auto io = ceph::IoContext::open(cluster, cfg.pool, cfg.ns);
     if (!io) return io.status();
-    auto image = ceph::Image::open(*io, cfg.image);
-    if (!image) return image.status();
+    const std::string tiers_key = std::string(kLunSettingPrefix) + "tiers";
+    auto header = ceph::read_image_header(*io, cfg.image, tiers_key);
+    if (!header) return header.status();
+    if (!*header)
+        return ceph::Status::error(-ENOENT, "open image " + io->where() + "/" + cfg.image);
     if (cfg.tiers.empty()) {
-        auto metadata = ceph::image_metadata(*image, std::string(kLunSettingPrefix) + "tiers");
-        if (!metadata) return metadata.status().with_context("read the image's rbdtier.tiers");
-        if (ceph::Status s = take_image_tiers(cfg, *metadata); !s) return s;
+        std::map<std::string, std::string> metadata;
+        if ((*header)->metadata) metadata.emplace(tiers_key, *(*header)->metadata);
+        if (ceph::Status s = take_image_tiers(cfg, metadata); !s) return s;
     }
     for (const std::string& tier : cfg.tiers) {
         if (auto t = ceph::IoContext::open(cluster, tier); !t)
@@ -387,9 +394,12 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     const TcmuHost host = host_functions();
+    // check_config's client, if it is kept, reads the headers of the tier images the LUN does
+    // not use yet (without it, the LUN's own client reads them).
     auto lun =
         Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
-                  gateway_host().cluster_settings_object(), gateway_host().migration_executor());
+                  gateway_host().cluster_settings_object(), gateway_host().migration_executor(),
+                  ProbeClients::process().kept(probe_options(*parsed.config)));
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

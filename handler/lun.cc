@@ -105,7 +105,8 @@ ceph::Status take_image_tiers(LunConfig& config,
 ceph::Result<std::unique_ptr<Lun>> Lun::open(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
     const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
-    std::shared_ptr<MigrationExecutor> executor) {
+    std::shared_ptr<MigrationExecutor> executor,
+    std::shared_ptr<const ceph::Cluster> header_reader) {
     ceph::ClusterOptions options;
     options.id = config.client_id;
     options.conf_path = config.conf_path;
@@ -148,7 +149,7 @@ ceph::Result<std::unique_ptr<Lun>> Lun::open(
         const TieredLun::Home home{lun->cluster_, lun->io_,          lun->image_,
                                    lun->size(),   lun->policy_lun(), lun->lock_};
         auto tiered = TieredLun::open(home, opened, gateway, std::move(cluster_object),
-                                      std::move(executor), metadata);
+                                      std::move(executor), metadata, header_reader.get());
         if (!tiered) return tiered.status().with_context("enable tiering of " + opened.spec());
         lun->tiered_ = std::move(tiered).value();
         lun->config_ = lun->tiered_->config();

@@ -111,12 +111,16 @@ public:
     // per period and pool for all of them), else by the LUN itself. A tiered LUN's migrations are
     // carried out through `executor` when given (the gateway's, shared by its tiered LUNs, which
     // ranks them with theirs), else through one of its own over a budget of the gateway config's
-    // bandwidth.
+    // bandwidth. A tiered LUN's tier images that its placement map does not use are checked at
+    // open from their header objects, read through `header_reader` when given (a client of the
+    // same cluster configuration that the process keeps, check_config's: the LUN's own client
+    // then opens no session to those tiers' OSDs until it uses them), else through the LUN's own.
     static ceph::Result<std::unique_ptr<Lun>> open(
         const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
         const GatewayConfig& gateway = {},
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr,
-        std::shared_ptr<MigrationExecutor> executor = nullptr);
+        std::shared_ptr<MigrationExecutor> executor = nullptr,
+        std::shared_ptr<const ceph::Cluster> header_reader = nullptr);
     ~Lun() override;
     Lun(const Lun&) = delete;
     Lun& operator=(const Lun&) = delete;

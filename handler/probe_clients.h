@@ -26,6 +26,8 @@ class ProbeClients {
 public:
     // The client for `options`: kept, or connected now.
     ceph::Result<std::shared_ptr<const ceph::Cluster>> get(const ceph::ClusterOptions& options);
+    // The client kept for `options` (as get() would hand it out), or null: never connects.
+    std::shared_ptr<const ceph::Cluster> kept(const ceph::ClusterOptions& options);
     // Drops `client` (if still kept), so the next get() connects again.
     void forget(const std::shared_ptr<const ceph::Cluster>& client);
     std::size_t size() const;

@@ -53,7 +53,8 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
     Home home, const LunConfig& config, const GatewayConfig& gateway,
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
     std::shared_ptr<MigrationExecutor> executor,
-    const ceph::Result<std::map<std::string, std::string>>& metadata) {
+    const ceph::Result<std::map<std::string, std::string>>& metadata,
+    const ceph::Cluster* header_reader) {
     std::unique_ptr<TieredLun> lun(
         new TieredLun(home, config, gateway, std::move(cluster_object), std::move(executor)));
     // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
@@ -71,7 +72,7 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
         RBDTIER_LOG_WARNING(config.spec(),
                             why << "; using the cfgstring and rbdtier.conf settings");
     }
-    if (ceph::Status s = lun->enable_tiering(); !s) return s;
+    if (ceph::Status s = lun->enable_tiering(header_reader); !s) return s;
     return lun;
 }
 
@@ -96,9 +97,9 @@ ceph::Status TieredLun::resize(std::uint64_t new_size, std::uint64_t image_size)
     return ceph::Status::ok();
 }
 
-ceph::Status TieredLun::enable_tiering() {
+ceph::Status TieredLun::enable_tiering(const ceph::Cluster* header_reader) {
     auto store = ceph::open_tiered_lun_store(home_.cluster, config_.pool, config_.ns, config_.image,
-                                             config_.tiers, &home_.image);
+                                             config_.tiers, &home_.image, header_reader);
     if (!store) return store.status();
     tiers_.emplace(std::move(store->images));
     map_.emplace(std::move(store->map));

@@ -85,13 +85,16 @@ public:
     };
 
     // `config` is the cfgstring (with the image's tiers) and `metadata` the home image's
-    // "rbdtier.*" metadata as read at open; see the top of this file. An error when the tiering
-    // cannot be set up (the LUN is not served then).
+    // "rbdtier.*" metadata as read at open; see the top of this file. The headers of tier images
+    // the placement map does not use yet are read through `header_reader` when given (a kept
+    // client of the same cluster configuration), else through the home's client. An error when
+    // the tiering cannot be set up (the LUN is not served then).
     static ceph::Result<std::unique_ptr<TieredLun>> open(
         Home home, const LunConfig& config, const GatewayConfig& gateway,
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
         std::shared_ptr<MigrationExecutor> executor,
-        const ceph::Result<std::map<std::string, std::string>>& metadata);
+        const ceph::Result<std::map<std::string, std::string>>& metadata,
+        const ceph::Cluster* header_reader = nullptr);
     ~TieredLun();
     TieredLun(const TieredLun&) = delete;
     TieredLun& operator=(const TieredLun&) = delete;
@@ -138,7 +141,7 @@ private:
               std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
               std::shared_ptr<MigrationExecutor> executor);
 
-    ceph::Status enable_tiering();
+    ceph::Status enable_tiering(const ceph::Cluster* header_reader);
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
     // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
     // false, with the problem noted, when it cannot be read (nothing moves then).

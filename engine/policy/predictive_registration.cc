@@ -52,14 +52,19 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 // variants (lrfu, readahead, slru) are the best simple policy in most real-trace settings. A LUN
 // follows a candidate until another one's shadow placement, its migrations paid for, has served the
 // LUN's own I/O at a lower cost for long enough.
+// The factories share one copy of what they need (the selector keeps them until the LUN's first
+// I/O).
 std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
-    const EngineConfig engine = engine_config_for(config);
-    const TenantSlots quotas = TenantSlots::from(config);
+    const auto engine = std::make_shared<const EngineConfig>(engine_config_for(config));
+    const auto quotas = std::make_shared<const TenantSlots>(TenantSlots::from(config));
+    const auto shared = std::make_shared<const ReplayConfig>(config);
     const std::uint64_t extent_bytes = config.extent_bytes;
     std::vector<CachingVariant> caching = caching_variants();
-    const auto candidate = [&config](const CachingVariant& v) {
+    const auto candidate = [&shared](const CachingVariant& v) {
         return StrategySelector::Candidate{v.name,
-                                           [config, v] { return make_caching_policy(v, config); }};
+                                           [shared, v = std::make_shared<const CachingVariant>(v)] {
+                                               return make_caching_policy(*v, *shared);
+                                           }};
     };
     std::vector<StrategySelector::Candidate> candidates = {
         {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
@@ -67,10 +72,10 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
     for (const auto& v : caching)
         if (v.name == "lrfu") candidates.push_back(candidate(v));
     candidates.push_back(
-        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(engine, "forecast"); }});
+        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(*engine, "forecast"); }});
     candidates.push_back({"frequency", [extent_bytes, quotas] {
                               return std::make_unique<FrequencyPolicy>(extent_bytes,
-                                                                       FrequencyParams{}, quotas);
+                                                                       FrequencyParams{}, *quotas);
                           }});
     candidates.push_back({"none", [] { return std::make_unique<NonePolicy>(); }});
     // admit (admission by eviction age) is not a candidate: where it beats reactive, lrfu mostly

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <stdexcept>
 
 namespace rbdtier {
@@ -169,26 +170,87 @@ std::vector<MigrationOrder> FillOnly::plan(std::uint64_t now_us, const Placement
     return kept;
 }
 
+// What the candidates made at the first I/O are told: the last round's tiers, usage and default
+// home, and per LUN where its extents are away from home (from placement_changed() and
+// migrated()), as a PlacementView.
+struct StrategySelector::Deferred final : PlacementView {
+    struct Lun {
+        std::uint64_t now_us = 0;  // when its placement was last told
+        TierId home = 0;
+        std::uint64_t extents = 0;
+        std::map<ExtentIndex, TierId> away;
+    };
+    bool planned = false;  // a round was planned
+    std::vector<TierSpec> tiers_seen;
+    std::vector<std::uint64_t> used;
+    std::uint64_t bytes = 0;
+    TierId default_home = 0;
+    std::map<LunId, Lun> luns;
+
+    TierId tier_of(LunId lun, ExtentIndex extent) const override {
+        const auto it = luns.find(lun);
+        if (it == luns.end()) return default_home;
+        const auto away = it->second.away.find(extent);
+        return away == it->second.away.end() ? it->second.home : away->second;
+    }
+    TierId home_tier(LunId lun) const override {
+        const auto it = luns.find(lun);
+        return it == luns.end() ? default_home : it->second.home;
+    }
+    std::uint64_t used_bytes(TierId tier) const override {
+        return tier < used.size() ? used[tier] : 0;
+    }
+    const std::vector<TierSpec>& tiers() const override { return tiers_seen; }
+    std::uint64_t extent_bytes() const override { return bytes; }
+    std::uint64_t extents(LunId lun) const override {
+        const auto it = luns.find(lun);
+        return it == luns.end() ? 0 : it->second.extents;
+    }
+
+    // Where `lun`'s extents are now, as `view` says.
+    void placement(LunId lun, std::uint64_t now_us, const PlacementView& view) {
+        Lun& l = luns[lun];
+        l.now_us = now_us;
+        l.home = view.home_tier(lun);
+        l.extents = view.extents(lun);
+        l.away.clear();
+        for (ExtentIndex e = 0; e < l.extents; ++e)
+            if (const TierId t = view.tier_of(lun, e); t != l.home) l.away[e] = t;
+    }
+    // `order` moved its extent.
+    void moved(const MigrationOrder& order, std::uint64_t now_us) {
+        auto [it, fresh] = luns.try_emplace(order.lun);
+        Lun& l = it->second;
+        if (fresh) l.home = default_home;
+        l.now_us = now_us;
+        l.extents = std::max<std::uint64_t>(l.extents, order.extent + 1);
+        if (order.to == l.home)
+            l.away.erase(order.extent);
+        else
+            l.away[order.extent] = order.to;
+    }
+};
+
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                                    ChannelSpec channel, SelectorParams params)
-    : name_(std::move(name)), params_(params), channel_(channel) {
-    ghosts_.reserve(candidates.size());
+    : name_(std::move(name)),
+      deferred_(std::make_unique<Deferred>()),
+      params_(params),
+      channel_(channel) {
     for (const auto& c : candidates) {
         names_.push_back(c.name);
         followable_.push_back(c.followable);
-        live_.push_back(c.make());
-        ghosts_.emplace_back(c.make(), channel);
-        ghosts_.back().set_migration_cost(
-            [weight = params_.migration_charge, cost = params_.migration_cost_us](
-                const TierSpec& from, const TierSpec& to) {
-                return weight * price_of(cost, from, to);
-            });
+        factories_.push_back(c.make);
     }
     rounds_followed_.assign(candidates.size(), 0);
     first_ = static_cast<std::size_t>(std::find(followable_.begin(), followable_.end(), true) -
                                       followable_.begin());
     if (first_ == followable_.size())
         throw std::invalid_argument("strategy selector: no candidate may be followed");
+    // Every LUN follows the first followable candidate until its first I/O: that one plans from
+    // the start; the others wait for I/O to learn from (build()).
+    live_.resize(candidates.size());
+    live_[first_] = factories_[first_]();
     for (const std::string& reference : params_.references) {
         auto it = std::find(names_.begin(), names_.end(), reference);
         if (it == names_.end())
@@ -196,6 +258,60 @@ StrategySelector::StrategySelector(std::string name, const std::vector<Candidate
                                         "' is not one of its candidates");
         references_.push_back(static_cast<std::size_t>(it - names_.begin()));
     }
+}
+
+StrategySelector::~StrategySelector() = default;
+
+void StrategySelector::defer_round(const PlacementView& view) {
+    Deferred& d = *deferred_;
+    d.planned = true;
+    if (d.tiers_seen.size() != view.tiers().size()) d.tiers_seen = view.tiers();
+    for (std::size_t t = 0; t < d.tiers_seen.size(); ++t) {
+        const TierSpec& seen = view.tiers()[t];
+        TierSpec& kept = d.tiers_seen[t];
+        // Copied only when changed: an idle LUN's rounds allocate nothing.
+        if (kept.name != seen.name || kept.device_class != seen.device_class ||
+            kept.site != seen.site || kept.id != seen.id ||
+            kept.read_latency_us != seen.read_latency_us ||
+            kept.write_latency_us != seen.write_latency_us ||
+            kept.capacity_bytes != seen.capacity_bytes || kept.cost_per_gib != seen.cost_per_gib)
+            kept = seen;
+    }
+    d.used.resize(d.tiers_seen.size());
+    for (std::size_t t = 0; t < d.used.size(); ++t)
+        d.used[t] = view.used_bytes(static_cast<TierId>(t));
+    d.bytes = view.extent_bytes();
+    d.default_home = view.home_tier(0);
+}
+
+void StrategySelector::build() {
+    const std::unique_ptr<Deferred> told = std::move(deferred_);
+    const std::uint64_t round_us = last_round_us_;
+    ghosts_.reserve(factories_.size());
+    for (std::size_t i = 0; i < factories_.size(); ++i) {
+        const bool fresh = live_[i] == nullptr;
+        if (fresh) live_[i] = factories_[i]();
+        ghosts_.emplace_back(factories_[i](), channel_);
+        ghosts_.back().set_migration_cost(
+            [weight = params_.migration_charge, cost = params_.migration_cost_us](
+                const TierSpec& from, const TierSpec& to) {
+                return weight * price_of(cost, from, to);
+            });
+        if (!fresh) continue;
+        // The new live instance learns the placement as told before the last round, plans that
+        // round (its orders were never the real ones: dropped), then learns what was told after.
+        PlacementPolicy& p = *live_[i];
+        for (const auto& [lun, l] : told->luns)
+            if (!told->planned || l.now_us <= round_us) p.placement_changed(lun, l.now_us, *told);
+        if (!told->planned) continue;
+        for (const MigrationOrder& o : p.plan(round_us, *told)) p.dropped(o, round_us);
+        for (const auto& [lun, l] : told->luns)
+            if (l.now_us > round_us) p.placement_changed(lun, l.now_us, *told);
+    }
+    if (told->planned)
+        for (GhostPlacement& g : ghosts_) g.round(round_us, *told);
+    factories_.clear();
+    factories_.shrink_to_fit();
 }
 
 double StrategySelector::switch_cost(LunId lun, std::size_t i, const PlacementView& real,
@@ -256,6 +372,7 @@ void StrategySelector::charge(std::size_t i, std::uint64_t now_us) {
 }
 
 void StrategySelector::observe(const IoEvent& io) {
+    if (deferred_) build();
     for (auto& p : live_) p->observe(io);
     LunState& s = lun_state(io.lun, io.time_us);
     s.active = true;
@@ -364,8 +481,10 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         ++s.followed[s.choice];
     }
     last_round_us_ = now_us;
+    if (deferred_) defer_round(view);
     std::vector<MigrationOrder> orders;
     for (std::size_t i = 0; i < live_.size(); ++i) {
+        if (!live_[i]) continue;
         auto mine = live_[i]->plan(now_us, view);
         for (auto& o : mine) {
             if (choice(o.lun) == i && (trusted(o.lun) || !to_slower_tier(view, o)))
@@ -378,12 +497,16 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
 }
 
 void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_us) {
-    for (auto& p : live_) p->migrated(order, now_us);
+    if (deferred_) deferred_->moved(order, now_us);
+    for (auto& p : live_)
+        if (p) p->migrated(order, now_us);
 }
 
 void StrategySelector::placement_changed(LunId lun, std::uint64_t now_us,
                                          const PlacementView& view) {
-    for (auto& p : live_) p->placement_changed(lun, now_us, view);
+    if (deferred_) deferred_->placement(lun, now_us, view);
+    for (auto& p : live_)
+        if (p) p->placement_changed(lun, now_us, view);
 }
 
 void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us) {
@@ -408,13 +531,15 @@ double StrategySelector::windowed_cost(LunId lun, std::size_t i) const {
 std::optional<ExtentOutlook> StrategySelector::outlook(LunId lun, ExtentIndex extent,
                                                        std::uint64_t now_us) const {
     for (const auto& p : live_)
-        if (auto o = p->outlook(lun, extent, now_us)) return o;
+        if (p)
+            if (auto o = p->outlook(lun, extent, now_us)) return o;
     return std::nullopt;
 }
 
 std::optional<ForecastAccuracy> StrategySelector::accuracy() const {
     for (const auto& p : live_)
-        if (auto a = p->accuracy()) return a;
+        if (p)
+            if (auto a = p->accuracy()) return a;
     return std::nullopt;
 }
 
@@ -431,6 +556,7 @@ std::optional<SelectionReport> StrategySelector::selection() const {
 std::vector<PolicyAlert> StrategySelector::alerts() const {
     std::vector<PolicyAlert> out;
     for (const auto& p : live_) {
+        if (!p) continue;
         auto a = p->alerts();
         out.insert(out.end(), a.begin(), a.end());
     }

@@ -39,6 +39,17 @@
 // selection()
 // reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
 // PlacementPolicy requires.
+// Built at the first I/O: until the selector observes its first I/O, only the live instance of
+// the first followable candidate exists (it plans the real orders of every LUN until then, as
+// it would); the other live instances and every ghost are made at the first observe(), so an
+// idle LUN costs one candidate, not two of each. Until then the selector keeps what they must
+// be told: the tiers, usage and homes of the last round's view and, per LUN, where its extents
+// are away from home (as placement_changed() and migrated() said). The instances made then are
+// told that placement (placement_changed()), and, if a round was planned before, catch up with
+// that last round: each ghost runs it (the channel starts then; its tiers are that round's) and
+// each new live instance plans it, its orders told dropped. So a selector whose first round comes
+// before its first I/O (the replay's) runs exactly as if every instance had been there from the
+// start; one that had several idle rounds gives the later candidates only the last of them.
 #pragma once
 
 #include <cstdint>
@@ -180,7 +191,10 @@ public:
     using Factory = std::function<std::unique_ptr<PlacementPolicy>()>;
     struct Candidate {
         std::string name;
-        Factory make;  // called twice: the live instance and the ghost's
+        // Called twice: the live instance and the ghost's (at the first I/O, but for the first
+        // followable candidate's live instance, at construction); kept until then, so what it
+        // refers to must outlive the selector's first observe().
+        Factory make;
         // Whether a LUN may follow it; false: shadowed and measured only (a yardstick).
         bool followable = true;
     };
@@ -189,6 +203,7 @@ public:
     // candidate is followable.
     StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                      ChannelSpec channel, SelectorParams params = {});
+    ~StrategySelector() override;
 
     std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override;
@@ -216,8 +231,12 @@ public:
     std::uint64_t switches() const { return switches_; }
     // LUN-rounds spent following each candidate.
     const std::vector<std::uint64_t>& rounds_followed() const { return rounds_followed_; }
-    // Migrations candidate `i`'s ghost has started (all LUNs).
-    std::uint64_t ghost_migrations(std::size_t i) const { return ghosts_.at(i).migrations(); }
+    // Migrations candidate `i`'s ghost has started (all LUNs; 0 before the first I/O).
+    std::uint64_t ghost_migrations(std::size_t i) const {
+        return ghosts_.empty() ? 0 : ghosts_.at(i).migrations();
+    }
+    // Whether every candidate's live and ghost instances exist (from the first I/O on).
+    bool built() const { return deferred_ == nullptr; }
 
 private:
     struct LunState {
@@ -253,9 +272,18 @@ private:
     double switch_cost(LunId lun, std::size_t i, const PlacementView& real,
                        double lead_per_us) const;
 
+    // What the candidates made at the first I/O are told (see the top of this file).
+    struct Deferred;
+    // Makes the instances the first I/O needs and tells them what they missed.
+    void build();
+    // Keeps what the last round's `view` says of the tiers, for build().
+    void defer_round(const PlacementView& view);
+
     std::string name_;
     std::vector<std::string> names_;
-    std::vector<std::unique_ptr<PlacementPolicy>> live_;
+    std::vector<Factory> factories_;                      // until build()
+    std::unique_ptr<Deferred> deferred_;                  // null once built
+    std::vector<std::unique_ptr<PlacementPolicy>> live_;  // null until built, but first_'s
     std::vector<GhostPlacement> ghosts_;
     SelectorParams params_;
     ChannelSpec channel_;

@@ -121,20 +121,80 @@ TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
     (void)ceph::remove_image(*b_io, a_image.name());
 }
 
+// Tags the LUN's tier image in nvme-a for another LUN.
+void tag_for_another_lun(OpenedOnce& lun) {
+    auto io = ceph::IoContext::open(lun.image().cluster(), "nvme-a");
+    ASSERT_TRUE(io);
+    auto tier = ceph::Image::open(*io, lun.tier_name());
+    ASSERT_TRUE(tier);
+    ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "999//other").is_ok());
+}
+
 // A tier image tagged for another LUN is refused at open, with the reason.
 TEST(LunIdentity, TierImageOfAnotherLunIsRefused) {
     OpenedOnce lun("tagged");
     ASSERT_TRUE(lun.ok());
-    {
-        auto io = ceph::IoContext::open(lun.image().cluster(), "nvme-a");
-        ASSERT_TRUE(io);
-        auto tier = ceph::Image::open(*io, lun.tier_name());
-        ASSERT_TRUE(tier);
-        ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "999//other").is_ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(tag_for_another_lun(lun));
     const ceph::Status refused = refusal(lun.config());
     EXPECT_NE(refused.message().find("tagged for LUN 999//other"), std::string::npos)
         << refused.message();
+}
+
+// Another client of the cluster, as the process keeps check_config's, to read tier headers.
+std::shared_ptr<const ceph::Cluster> header_reader() {
+    ceph::ClusterOptions options;
+    options.conf_path = ceph_conf();
+    auto cluster = ceph::Cluster::connect(options);
+    EXPECT_TRUE(cluster) << cluster.status().message();
+    return cluster ? std::make_shared<const ceph::Cluster>(std::move(cluster).value()) : nullptr;
+}
+
+ceph::Result<std::unique_ptr<Lun>> open_reading_headers_through(
+    const LunConfig& config, std::shared_ptr<const ceph::Cluster> reader) {
+    return Lun::open(config, LunGeometry{kSize, 512}, fake_host(), {}, nullptr, nullptr,
+                     std::move(reader));
+}
+
+// Read through another client, the header of a tier image tagged for another LUN refuses the
+// LUN at open just the same.
+TEST(LunIdentity, TierImageOfAnotherLunIsRefusedWhenAnotherClientReadsItsHeader) {
+    OpenedOnce lun("tagged-probe");
+    ASSERT_TRUE(lun.ok());
+    ASSERT_NO_FATAL_FAILURE(tag_for_another_lun(lun));
+    auto reader = header_reader();
+    ASSERT_NE(reader, nullptr);
+    auto opened = open_reading_headers_through(lun.config(), reader);
+    ASSERT_FALSE(opened) << "opened";
+    EXPECT_NE(opened.status().message().find("tagged for LUN 999//other"), std::string::npos)
+        << opened.status().message();
+}
+
+// A tier image its header does not show ready (missing: removed behind the gateway) is made
+// through the LUN's own client, tagged, and the LUN serves from it once an extent moves there.
+TEST(LunIdentity, AMissingTierImageIsMadeByTheLunsClientWhenAnotherReadsTheHeaders) {
+    OpenedOnce once("missing-probe");
+    ASSERT_TRUE(once.ok());
+    {
+        auto io = ceph::IoContext::open(once.image().cluster(), "nvme-a");
+        ASSERT_TRUE(io);
+        ASSERT_TRUE(ceph::remove_image(*io, once.tier_name()).is_ok());
+    }
+    auto reader = header_reader();
+    ASSERT_NE(reader, nullptr);
+    auto opened = open_reading_headers_through(once.config(), reader);
+    ASSERT_TRUE(opened) << opened.status().message();
+    Lun& lun = **opened;
+    EXPECT_FALSE(lun.tier_images()->is_open(1));
+    const auto data = pattern(kExtent, 76);
+    ASSERT_EQ(lun.lock(1), TCMU_STS_OK);
+    ASSERT_EQ(write(lun, 0, data), TCMU_STS_OK);
+    move(lun, 0, "nvme-a");
+    EXPECT_EQ(read(lun, 0, kExtent), data);
+    auto io = ceph::IoContext::open(once.image().cluster(), "nvme-a");
+    ASSERT_TRUE(io);
+    auto seen = ceph::read_image_header(*io, once.tier_name(), ceph::kTierImageTag);
+    ASSERT_TRUE(seen && *seen);
+    EXPECT_EQ((*seen)->metadata, lun.tier_images()->lun().key());
 }
 
 // The LUN's tier image in `pool`, replaced by a new one of `size` bytes and `order`, tagged

@@ -725,9 +725,8 @@ private:
     std::vector<MigrationOrder> next_;
 };
 
-TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
-    const auto registry = builtin_policy_registry();
-    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+// The tiers of AllAtHome, its slow tier home.
+ReplayConfig all_at_home_config() {
     ReplayConfig c;
     for (const AllAtHome view; const TierSpec& t : view.tiers()) {
         TierModel m;
@@ -735,6 +734,13 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentS
         c.tiers.push_back(m);
     }
     c.default_home = 1;
+    return c;
+}
+
+TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
+    const auto registry = builtin_policy_registry();
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    const ReplayConfig c = all_at_home_config();
     const AllAtHome view;
     const auto idle_lun = [&] {
         auto policy = registry.create("predictive", {c, {}});
@@ -749,6 +755,107 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentS
     const std::size_t held = test_support::heap_bytes() - before;
     std::cout << "predictive policy of an idle 25,600-extent LUN: " << held << " bytes\n";
     EXPECT_LE(held, 56u * 1024);  // 2 bytes an extent: no per-extent state
+}
+
+TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunBuildsOnlyTheCandidateItFollows) {
+    const auto registry = builtin_policy_registry();
+    if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    const ReplayConfig c = all_at_home_config();
+    const AllAtHome view;
+    const auto lun = [&](bool io) {
+        auto policy = registry.create("predictive", {c, {}});
+        policy->placement_changed(0, 0, view);
+        for (std::uint64_t round = 1; round <= 3; ++round)
+            EXPECT_TRUE(policy->plan(round * c.round_us, view).empty());
+        if (io) policy->observe(scattered_read_at(3 * c.round_us + 10, 5));
+        return policy;
+    };
+    const auto first = lun(true);  // sets up what the process shares
+    std::size_t before = test_support::heap_bytes();
+    const auto idle = lun(false);
+    const std::size_t idle_bytes = test_support::heap_bytes() - before;
+    before = test_support::heap_bytes();
+    const auto busy = lun(true);
+    const std::size_t busy_bytes = test_support::heap_bytes() - before;
+    std::cout << "predictive policy of a LUN: idle " << idle_bytes << " bytes, after one I/O "
+              << busy_bytes << " bytes\n";
+    // The candidate it follows (reactive) and what the others will be told; not 8 candidates
+    // twice, two of them forecast engines.
+    EXPECT_LE(idle_bytes, 8u * 1024);
+    EXPECT_GT(busy_bytes, idle_bytes + 8 * 1024) << "the candidates are built at the first I/O";
+}
+
+// A candidate that notes what it is told, for a test to read after the selector made it.
+struct Told {
+    int made = 0;
+    std::vector<std::string> calls;  // "placement t=T extent7=TIER", "plan t=T", "observe t=T"
+};
+class Noting final : public PlacementPolicy {
+public:
+    explicit Noting(std::shared_ptr<Told> told) : told_(std::move(told)) { ++told_->made; }
+    std::string_view name() const override { return "noting"; }
+    void observe(const IoEvent& io) override {
+        told_->calls.push_back("observe t=" + std::to_string(io.time_us));
+    }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView&) override {
+        told_->calls.push_back("plan t=" + std::to_string(now_us));
+        return {};
+    }
+    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override {
+        told_->calls.push_back("placement t=" + std::to_string(now_us) +
+                               " extent7=" + std::to_string(view.tier_of(lun, 7)) +
+                               " extents=" + std::to_string(view.extents(lun)));
+    }
+    void migrated(const MigrationOrder& o, std::uint64_t now_us) override {
+        told_->calls.push_back("migrated t=" + std::to_string(now_us) +
+                               " extent=" + std::to_string(o.extent));
+    }
+
+private:
+    std::shared_ptr<Told> told_;
+};
+
+// A view of AllAtHome's LUN with extent 7 in the fast tier.
+class SevenAway final : public PlacementView {
+public:
+    TierId tier_of(LunId lun, ExtentIndex e) const override {
+        return e == 7 ? 0 : home_.tier_of(lun, e);
+    }
+    TierId home_tier(LunId lun) const override { return home_.home_tier(lun); }
+    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? kE : 0; }
+    const std::vector<TierSpec>& tiers() const override { return home_.tiers(); }
+    std::uint64_t extent_bytes() const override { return kE; }
+    std::uint64_t extents(LunId lun) const override { return home_.extents(lun); }
+
+private:
+    AllAtHome home_;
+};
+
+TEST(StrategySelector, AnIdleSelectorMakesOnlyTheCandidateItFollows) {
+    auto first = std::make_shared<Told>();
+    auto second = std::make_shared<Told>();
+    StrategySelector selector("selector",
+                              {{"first", [first] { return std::make_unique<Noting>(first); }},
+                               {"second", [second] { return std::make_unique<Noting>(second); }}},
+                              ChannelSpec{});
+    const SevenAway seven_away;
+    selector.placement_changed(0, 500, seven_away);
+    for (std::uint64_t t = 1'000; t <= 3'000; t += 1'000) selector.plan(t, seven_away);
+    EXPECT_EQ(first->made, 1) << "the followed candidate's live instance plans from the start";
+    EXPECT_EQ(second->made, 0) << "nothing to learn from yet";
+    EXPECT_EQ(selector.ghost_migrations(1), 0u);
+    // Moved back home by the followed candidate's order, then placed again after the round.
+    MigrationOrder back = replay_test::order(7, 0, 1);
+    selector.migrated(back, 3'100);
+    selector.placement_changed(0, 3'200, seven_away);
+    selector.observe(scattered_read_at(3'500, 2));
+    EXPECT_EQ(first->made, 2) << "its ghost";
+    EXPECT_EQ(second->made, 2) << "its live instance and its ghost, at the first I/O";
+    // The live instance made then learns the placement, catches up with the last round and
+    // sees the I/O; its ghost catches up with the round too (it then serves the I/O).
+    EXPECT_EQ(second->calls,
+              (std::vector<std::string>{"plan t=3000", "placement t=3200 extent7=0 extents=25600",
+                                        "plan t=3000", "observe t=3500", "observe t=3500"}));
 }
 
 TEST(GhostPlacement, KeepsNoRecordOfAnExtentBackHome) {
