@@ -845,7 +845,7 @@ TEST(StrategySelector, AnIdleSelectorMakesOnlyTheCandidateItFollows) {
     EXPECT_EQ(second->made, 0) << "nothing to learn from yet";
     EXPECT_EQ(selector.ghost_migrations(1), 0u);
     // Moved back home by the followed candidate's order, then placed again after the round.
-    MigrationOrder back = replay_test::order(7, 0, 1);
+    MigrationOrder back = test_events::order(7, 0, 1);
     selector.migrated(back, 3'100);
     selector.placement_changed(0, 3'200, seven_away);
     selector.observe(scattered_read_at(3'500, 2));

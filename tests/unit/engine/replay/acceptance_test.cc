@@ -1,9 +1,8 @@
 // The product's acceptance criteria for the predictive policy (skipped until the engine's
 // PredictivePolicy is registered): on every structured workload its mean latency is within 2% of
 // the better of reactive and frequency and closes at least 80% of the none -> oracle gap; on
-// uniform random it is no
-// worse than none, fills and re-places the fast tiers' room at most once each, and once settled
-// migrates next to nothing.
+// uniform random it is no worse than none, fills and re-places the fast tiers' room at most once
+// each, and once settled migrates next to nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
