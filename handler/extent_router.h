@@ -66,8 +66,6 @@ public:
     // once; its time_us the command's end in steady_clock µs) in the LUN's rounds, on the rounds'
     // clock.
     void leave(IoCommand* c, IoEvent event);
-    // The tier image that holds `extent` now (for per-tier counters).
-    std::size_t tier(std::uint64_t extent) const { return gate_.tier(extent); }
 
 private:
     void resume_routed(IoCommand* c);  // a parked command, released: route it again
