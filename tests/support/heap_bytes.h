@@ -8,12 +8,22 @@
 #include <malloc.h>
 
 #include <cstddef>
+#include <cstdlib>
 
 namespace rbdtier::test_support {
 
 inline std::size_t heap_bytes() {
     const struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
+}
+
+// Whether heap_bytes() sees this process's allocations: false under a sanitizer's allocator.
+inline bool heap_bytes_counted() {
+    const std::size_t before = heap_bytes();
+    void* volatile block = std::malloc(64 * 1024);
+    const bool counted = heap_bytes() > before;
+    std::free(block);
+    return counted;
 }
 
 }  // namespace rbdtier::test_support

@@ -760,6 +760,8 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentS
 TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunBuildsOnlyTheCandidateItFollows) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
+    if (!test_support::heap_bytes_counted())
+        GTEST_SKIP() << "the heap is not counted here (a sanitizer's allocator)";
     const ReplayConfig c = all_at_home_config();
     const AllAtHome view;
     const auto lun = [&](bool io) {
