@@ -20,10 +20,16 @@
 // unmaps left out; reads and writes as recorded, from --readers workers (an I/O that finds no
 // free worker starts late: the mean lateness is printed). Once per mode (none, reactive,
 // predictive) and --runs times, each run on a fresh LUN; every run is printed, then the median
-// per mode and the ratios predictive/reactive and predictive/none. Beside them, the same mapped
-// I/Os through the replay simulator with the LUN's tier model: the tiers' latencies as measured
-// live (mean per tier and op over all runs), nvme-a's capacity, the LUN's bandwidth, horizon and
-// round, one migration at a time (as the LUN's executor runs them).
+// per mode and the ratios predictive/reactive and predictive/none. A run also prints the mean
+// latency of the I/Os its home tier served and how long its migrations took. Beside them, the same
+// mapped I/Os through the replay simulator: each policy made as the LUN makes it (the tiers as it
+// sees them, the LUN's bandwidth, horizon and round), the simulator's tiers as measured live (mean
+// latency per tier and op over all runs), nvme-a's capacity, one migration at a time at the LUN's
+// bandwidth (as the LUN's executor runs them), with the oracle's replay as the bound of both
+// ratios. A live migration is several ops one after another on its tiers (copy, read-back, the
+// map's updates), so it can take far longer than its bytes at the LUN's bandwidth: the replay is
+// then printed again with its channel moving one extent per live migration time, the pace the
+// LUN's executor actually had.
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -44,7 +50,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
-#include "engine/policy/policy_registry.h"
+#include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
 #include "handler/lun.h"
@@ -476,6 +482,17 @@ struct TraceRun {
     double sum_ms[2][2] = {};
     std::uint64_t count[2][2] = {};
     double bandwidth = 0, horizon_s = 0, round_s = 0;
+    std::vector<TierSpec> policy_tiers;  // the tiers as the LUN's policy sees them
+    // The run's completed migrations: how long each took, from its start to its commit.
+    double migration_ms_sum = 0;
+    std::uint64_t migrations_timed = 0;
+    double migration_ms() const {
+        return migrations_timed ? migration_ms_sum / static_cast<double>(migrations_timed) : 0;
+    }
+    double home_ms() const {
+        const std::uint64_t n = count[0][0] + count[0][1];
+        return n ? (sum_ms[0][0] + sum_ms[0][1]) / static_cast<double>(n) : 0;
+    }
 };
 
 TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::string& mode) {
@@ -504,6 +521,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     r.bandwidth = lun->tiering()->bandwidth();
     r.horizon_s = lun->tiered_lun()->tiering_in_force().horizon_s;
     r.round_s = lun->tiered_lun()->tiering_in_force().round_s;
+    r.policy_tiers = lun->tiering()->tiers();
     const auto before = lun->tiering()->stats();
 
     std::atomic<std::size_t> next{0};
@@ -554,6 +572,11 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     r.moved = after.moved - before.moved;
     r.bytes_moved = after.bytes_moved - before.bytes_moved;
     lun->tiering()->stop();
+    for (const MigrationRecord& m : lun->tiering()->history())
+        if (m.outcome == "moved") {
+            r.migration_ms_sum += static_cast<double>(m.duration_us) / 1000;
+            ++r.migrations_timed;
+        }
     std::sort(latencies.begin(), latencies.end());
     r.ios = latencies.size();
     double sum = 0;
@@ -574,10 +597,11 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// The replay simulator on the mapped I/Os with the tier model the live runs measured.
+// The replay simulator on the mapped I/Os with the tier model the live runs measured, its channel
+// moving one extent at a time at `bandwidth` bytes/s; the modes, then "oracle".
 std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
                                       const std::vector<std::string>& modes,
-                                      const std::vector<TraceRun>& runs) {
+                                      const std::vector<TraceRun>& runs, double bandwidth) {
     double sum[2][2] = {};
     std::uint64_t count[2][2] = {};
     for (const TraceRun& r : runs)
@@ -609,73 +633,75 @@ std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
     }
     config.tiers[1].spec.capacity_bytes = std::uint64_t{p.fast_capacity} * (4 << 20);
     config.default_home = 0;
-    config.bandwidth_bytes_per_s = runs.front().bandwidth;
+    config.bandwidth_bytes_per_s = bandwidth;
     config.max_concurrent = 1;
     config.round_us = static_cast<std::uint64_t>(runs.front().round_s * 1e6);
     config.horizon_us = static_cast<std::uint64_t>(runs.front().horizon_s * 1e6);
+    // The policy as the LUN made it: the tiers as it sees them (latency from discovery, capacity
+    // from the quota), the LUN's bandwidth and the default concurrency; the simulator's tiers and
+    // channel are what the live runs measured.
+    ReplayConfig policy_config = config;
+    for (std::size_t t = 0; t < 2; ++t) {
+        policy_config.tiers[t].spec = runs.front().policy_tiers.at(t);
+        policy_config.tiers[t].spec.id = static_cast<TierId>(t);
+    }
+    policy_config.bandwidth_bytes_per_s = runs.front().bandwidth;
+    policy_config.max_concurrent = ReplayConfig{}.max_concurrent;
     std::printf(
         "replay model: hdd-a %.2f/%.2f ms, nvme-a %.2f/%.2f ms (read/write, measured live), "
-        "nvme-a %u extents, %.0f MiB/s, 1 migration at a time, round %.2f s, horizon %.0f s\n",
+        "nvme-a %u extents, %.1f MiB/s, 1 migration at a time, round %.2f s, horizon %.0f s\n",
         config.tiers[0].spec.read_latency_us / 1000, config.tiers[0].spec.write_latency_us / 1000,
         config.tiers[1].spec.read_latency_us / 1000, config.tiers[1].spec.write_latency_us / 1000,
         p.fast_capacity, config.bandwidth_bytes_per_s / (1 << 20), runs.front().round_s,
         runs.front().horizon_s);
+    std::printf(
+        "  the policies as the LUN made them: hdd-a %.2f ms, nvme-a %.2f ms, nvme-a %llu MiB, "
+        "%.0f MiB/s, %u migrations at a time\n",
+        policy_config.tiers[0].spec.read_latency_us / 1000,
+        policy_config.tiers[1].spec.read_latency_us / 1000,
+        static_cast<unsigned long long>(policy_config.tiers[1].spec.capacity_bytes >> 20),
+        policy_config.bandwidth_bytes_per_s / (1 << 20), policy_config.max_concurrent);
     std::vector<IoEvent> events;
     for (const TraceIo& io : plan.ios)
         events.push_back(
             {io.at_us, io.offset, io.length, 0, 0, 0, io.write ? IoOp::kWrite : IoOp::kRead});
-    const auto registry = builtin_policy_registry();
+    const auto registry = replay_policy_registry();
     std::vector<ReplayResult> results;
-    for (const std::string& mode : modes) {
-        auto policy = registry.create(mode, {config, events});
+    std::vector<std::string> replayed = modes;
+    replayed.push_back("oracle");
+    for (const std::string& mode : replayed) {
+        auto policy = registry.create(mode, {policy_config, events});
         results.push_back(replay(config, events, *policy));
     }
     return results;
 }
 
-int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
-    const TracePlan plan = plan_trace(p);
-    const double live_s = static_cast<double>(plan.ios.back().at_us) / 1e6;
-    std::printf(
-        "trace %s: %zu I/Os over %.1f s, replayed live in %.1f s (time / %.2f) on a %u-extent "
-        "LUN (nvme-a holds %u), %llu clamped to %u KiB or the LUN's end, %llu unmaps left out, "
-        "%u workers, %d run(s) per mode\n",
-        p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
-        p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
-        static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
-    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s\n", "run", "mode", "ios", "mean_ms",
-                "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved");
-    std::vector<std::vector<TraceRun>> by_mode(modes.size());
-    std::vector<TraceRun> all;
-    // Runs interleave the modes (run 1: none, reactive, predictive; run 2: ...) so that a change
-    // of the shared machine's load does not favour one mode.
-    for (int run = 1; run <= p.runs; ++run) {
-        for (std::size_t m = 0; m < modes.size(); ++m) {
-            const TraceRun r = run_trace_mode(p, plan, modes[m]);
-            by_mode[m].push_back(r);
-            all.push_back(r);
-            std::printf("%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f\n", run,
-                        modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms,
-                        r.p99_ms, r.late_ms, 100 * r.fast_share,
-                        static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0);
-            std::fflush(stdout);
-        }
-    }
-    const auto replayed = replay_plan(p, plan, modes, all);
-    std::printf("\n%-11s %12s %12s %12s %12s\n", "mode", "live_mean", "live_p99", "replay_mean",
-                "replay_p99");
+// The live medians per mode beside the replay of the same I/Os at `bandwidth`, and the ratios.
+void compare_with_replay(const Params& p, const TracePlan& plan,
+                         const std::vector<std::string>& modes,
+                         const std::vector<std::vector<TraceRun>>& by_mode,
+                         const std::vector<TraceRun>& all, double bandwidth) {
+    const auto replayed = replay_plan(p, plan, modes, all, bandwidth);
+    std::printf("\n%-11s %12s %12s %12s %12s %12s %12s\n", "mode", "live_mean", "live_p99",
+                "replay_mean", "replay_p99", "live_moved", "replay_moved");
     std::vector<double> live_mean(modes.size()), replay_mean(modes.size());
     for (std::size_t m = 0; m < modes.size(); ++m) {
-        std::vector<double> means, p99s;
+        std::vector<double> means, p99s, moved;
         for (const TraceRun& r : by_mode[m]) {
             means.push_back(r.mean_ms);
             p99s.push_back(r.p99_ms);
+            moved.push_back(static_cast<double>(r.moved));
         }
         live_mean[m] = median(means);
         replay_mean[m] = replayed[m].mean_latency_us / 1000;
-        std::printf("%-11s %12.2f %12.2f %12.2f %12.2f\n", modes[m].c_str(), live_mean[m],
-                    median(p99s), replay_mean[m], replayed[m].p99_latency_us / 1000);
+        std::printf("%-11s %12.2f %12.2f %12.2f %12.2f %12.0f %12llu\n", modes[m].c_str(),
+                    live_mean[m], median(p99s), replay_mean[m], replayed[m].p99_latency_us / 1000,
+                    median(moved), static_cast<unsigned long long>(replayed[m].migrations));
     }
+    const ReplayResult& oracle = replayed.back();
+    std::printf("%-11s %12s %12s %12.2f %12.2f %12s %12llu\n", "oracle", "-", "-",
+                oracle.mean_latency_us / 1000, oracle.p99_latency_us / 1000, "-",
+                static_cast<unsigned long long>(oracle.migrations));
     std::printf("(live: median of %d run(s), ms)\n", p.runs);
     auto index = [&](const char* m) -> std::optional<std::size_t> {
         for (std::size_t i = 0; i < modes.size(); ++i)
@@ -693,6 +719,59 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
     };
     ratio("predictive/reactive", predictive, reactive, "<= 0.8 where replay shows a gap");
     ratio("predictive/none", predictive, none, "<= 0.5");
+    // What knowing the future would reach in the same model: the bound on both targets.
+    for (const auto& [label, m] : {std::pair{"reactive", reactive}, std::pair{"none", none}})
+        if (m)
+            std::printf("oracle/%s mean latency in replay: %.2f\n", label,
+                        oracle.mean_latency_us / 1000 / replay_mean[*m]);
+}
+
+int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
+    const TracePlan plan = plan_trace(p);
+    const double live_s = static_cast<double>(plan.ios.back().at_us) / 1e6;
+    std::printf(
+        "trace %s: %zu I/Os over %.1f s, replayed live in %.1f s (time / %.2f) on a %u-extent "
+        "LUN (nvme-a holds %u), %llu clamped to %u KiB or the LUN's end, %llu unmaps left out, "
+        "%u workers, %d run(s) per mode\n",
+        p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
+        p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
+        static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
+    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s\n", "run", "mode", "ios",
+                "mean_ms", "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved", "home_ms",
+                "mig_ms");
+    std::vector<std::vector<TraceRun>> by_mode(modes.size());
+    std::vector<TraceRun> all;
+    // Runs interleave the modes (run 1: none, reactive, predictive; run 2: ...) so that a change
+    // of the shared machine's load does not favour one mode.
+    for (int run = 1; run <= p.runs; ++run) {
+        for (std::size_t m = 0; m < modes.size(); ++m) {
+            const TraceRun r = run_trace_mode(p, plan, modes[m]);
+            by_mode[m].push_back(r);
+            all.push_back(r);
+            std::printf("%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f %8.2f %8.1f\n",
+                        run, modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms,
+                        r.p99_ms, r.late_ms, 100 * r.fast_share,
+                        static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0,
+                        r.home_ms(), r.migration_ms());
+            std::fflush(stdout);
+        }
+    }
+    compare_with_replay(p, plan, modes, by_mode, all, all.front().bandwidth);
+    // A live migration takes longer than its bytes at the LUN's bandwidth (the copy, its
+    // read-back and the map's updates wait on the tiers' own latency and queues): the same
+    // replay with the channel moving one extent per live migration time.
+    double ms = 0;
+    std::uint64_t n = 0;
+    for (const TraceRun& r : all) {
+        ms += r.migration_ms_sum;
+        n += r.migrations_timed;
+    }
+    const double measured = n ? 4.0 * (1 << 20) / (ms / static_cast<double>(n) / 1000) : 0;
+    if (n && measured < all.front().bandwidth) {
+        std::printf("\nlive migrations took %.1f ms each (mean of %llu): replay at that pace\n",
+                    ms / static_cast<double>(n), static_cast<unsigned long long>(n));
+        compare_with_replay(p, plan, modes, by_mode, all, measured);
+    }
     return 0;
 }
 

@@ -1,14 +1,22 @@
 #!/bin/sh
 # Smoke test of `tiering_bench --trace` on the test cluster (no timing asserted): a short
-# synthetic trace replayed once per mode; the output must have a row per mode, the medians and
-# the live and replay ratios. Usage: trace_smoke.sh RBDTIER TIERING_BENCH (RBDTIER_CEPH_CONF set).
+# synthetic trace replayed once per mode with hdd-a's latency emulated; the output must have a
+# row per mode, the medians, the oracle's replay, the live and replay ratios, and, as a live
+# migration then takes longer than its bytes at the LUN's bandwidth, the replay again with its
+# channel at the live migrations' pace. Usage: trace_smoke.sh RBDTIER TIERING_BENCH
+# (RBDTIER_CEPH_CONF, RBDTIER_CLUSTER_SH and RBDTIER_CLUSTER_DIR set by the cluster fixture).
 set -u
 RBDTIER=$1
 BENCH=$2
 : "${RBDTIER_CEPH_CONF:?set by the cluster fixture}"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-trace-smoke-XXXXXX") || exit 1
-trap 'rm -rf "$DIR"' EXIT
+: "${RBDTIER_CLUSTER_SH:?set by the cluster fixture}" "${RBDTIER_CLUSTER_DIR:?set by the cluster fixture}"
+LATENCY=$(cat "$RBDTIER_CLUSTER_DIR/run/osd.1.latency" 2>/dev/null || echo 0)
+trap '"$RBDTIER_CLUSTER_SH" latency "$RBDTIER_CLUSTER_DIR" hdd-a "$LATENCY" >/dev/null; rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*" >&2; cat "$DIR/out" >&2; exit 1; }
+# hdd-a as the emulated hdd (~13 ms an op): a migration does several ops on it one after another.
+"$RBDTIER_CLUSTER_SH" latency "$RBDTIER_CLUSTER_DIR" hdd-a 0.004 >/dev/null ||
+    fail "cannot set hdd-a's latency"
 "$RBDTIER" replay --generate shifting --seed 3 --duration 60 --iops 20 --out "$DIR/t.csv" ||
     fail "cannot generate the trace"
 "$BENCH" --conf "$RBDTIER_CEPH_CONF" --trace "$DIR/t.csv" --runs 1 --target-seconds 5 \
@@ -16,8 +24,18 @@ fail() { echo "FAIL: $*" >&2; cat "$DIR/out" >&2; exit 1; }
     { cat "$DIR/err" >&2; fail "tiering_bench --trace failed"; }
 for mode in none reactive predictive; do
     grep -q "^1 *$mode  *300 " "$DIR/out" || fail "no run of $mode with 300 I/Os"
-    grep -q "^$mode  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9.]*$" "$DIR/out" || fail "no median of $mode"
+    grep -q "^$mode  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9]*  *[0-9]*$" "$DIR/out" ||
+        fail "no median of $mode"
 done
+grep -q '^oracle  *-  *-  *[0-9.]*  *[0-9.]*  *-  *[0-9]*$' "$DIR/out" || fail "no replay of oracle"
+grep -q '^oracle/none mean latency in replay: [0-9.]*$' "$DIR/out" || fail "no oracle/none ratio"
+# The replay at the live migrations' pace: its channel moves 4 MiB per live migration time.
+awk '/^live migrations took [0-9.]+ ms each/ { ms = $4; next }
+     ms && /^replay model:/ { split($0, a, "extents, "); split(a[2], b, " MiB/s");
+                              want = 4000 / ms; got = b[1] + 0; found = 1
+                              exit !(got > want - 0.06 && got < want + 0.06) }
+     END { if (!found) exit 1 }' "$DIR/out" ||
+    fail "no replay at the live migrations' pace (a migration takes > 20 ms on the emulated hdd)"
 grep -q '^predictive/reactive mean latency: live [0-9.]*, replay [0-9.]*' "$DIR/out" ||
     fail "no predictive/reactive ratios"
 grep -q '^predictive/none mean latency: live' "$DIR/out" || fail "no predictive/none ratios"
