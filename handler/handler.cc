@@ -316,7 +316,7 @@ ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
     auto header = ceph::read_image_header(*io, cfg.image, tiers_key);
     if (!header) return header.status();
     if (!*header)
-        return ceph::Status::error(-ENOENT, "open image " + io->where() + "/" + cfg.image);
+        return ceph::Status::error(-ENOENT, "no such image " + io->where() + "/" + cfg.image);
     if (cfg.tiers.empty()) {
         std::map<std::string, std::string> metadata;
         if ((*header)->metadata) metadata.emplace(tiers_key, *(*header)->metadata);
