@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <vector>
 
@@ -272,8 +273,21 @@ Result<std::optional<ImageHeader>> read_image_header(const IoContext& io, const 
     };
     auto id_reply = rbd_class_call(io, "rbd_id." + name, "get_id", {});
     if (!id_reply) {
-        if (id_reply.status().code() == -ENOENT) return std::optional<ImageHeader>();
-        return id_reply.status().with_context("read header of image " + spec);
+        if (id_reply.status().code() != -ENOENT)
+            return id_reply.status().with_context("read header of image " + spec);
+        // No format-2 image of that name: a format-1 one is its header object NAME.rbd alone.
+        const std::string old_header = name + ".rbd";
+        std::uint64_t size = 0;
+        std::time_t mtime = 0;
+        const int rc = rados_stat(io.handle(), old_header.c_str(), &size, &mtime);
+        if (rc == -ENOENT) return std::optional<ImageHeader>();
+        if (rc < 0)
+            return Status::error(rc, "stat " + old_header)
+                .with_context("read header of image " + spec);
+        return Status::error(-EOPNOTSUPP, "image " + spec +
+                                              " is format 1, and format 1 images are not "
+                                              "supported (rbd export then rbd import make a "
+                                              "format 2 copy)");
     }
     std::string id;
     if (!Decoder(id_reply->data(), id_reply->size()).string(id) || id.empty())

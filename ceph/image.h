@@ -97,8 +97,9 @@ struct ImageHeader {
 // Reads image `name`'s size, object size and its image metadata `metadata_key` through the RBD
 // object class (the calls librbd's open makes: the image id from rbd_id.<name>, then size and
 // metadata from rbd_header.<id>), without opening it: no image context, watch or lock, so it
-// costs the gateway next to nothing. std::nullopt when no format-2 image of that name is there.
-// Synchronous (control path).
+// costs the gateway next to nothing. std::nullopt when no image of that name is there; an
+// -EOPNOTSUPP error saying so when a format-1 image is (its header object NAME.rbd: one more
+// round trip, taken only when there is no format-2 image). Synchronous (control path).
 Result<std::optional<ImageHeader>> read_image_header(const IoContext& io, const std::string& name,
                                                      const std::string& metadata_key);
 

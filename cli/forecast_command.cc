@@ -1,5 +1,6 @@
 // `rbdtier forecast accuracy [--lun LUN]`: did the engine's promotions pay? Precision, recall,
-// wasted promotions and bytes, latency saved: per model and per tenant, for each tiered LUN.
+// wasted promotions and bytes, latency saved: per model and per tenant, for each tiered LUN (one
+// without I/O yet is listed, saying so).
 #include "cli/socket_command.h"
 #include "cli/text_table.h"
 
@@ -29,6 +30,10 @@ protected:
         for (const auto& l : r["luns"]) {
             out << "LUN " << cell(l["lun"]) << " (policy " << cell(l["policy"]) << ", tenant "
                 << cell(l["tenant"]) << ")\n";
+            if (!l.value("io_seen", true)) {
+                out << "  no I/O yet: no forecast to judge\n";
+                continue;
+            }
             if (!l["available"].get<bool>()) {
                 out << "  this policy makes no forecasts to judge\n";
                 continue;

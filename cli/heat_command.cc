@@ -1,5 +1,6 @@
 // `rbdtier heat LUN`: per extent, how hot it is, what the policy forecasts, where it is and where
-// the policy wants it, as a compact terminal map (64 extents per line, four rows per line):
+// the policy wants it, as a compact terminal map (64 extents per line, four rows per line; a LUN
+// without I/O yet shows every extent cold and says so):
 //   heat   ' ' cold .. '@' hottest (log scale against the LUN's hottest extent)
 //   p      forecast probability of access within the horizon, tenths ('0'..'9', '*' = 1)
 //   tier   where the extent is ('.' = home, else the tier's legend symbol)
@@ -49,8 +50,11 @@ protected:
         for (const auto& e : r["heat"]) hottest = std::max(hottest, e["heat"].get<double>());
         const std::string ramp = " .:-=+*#%@";
         out << "LUN " << r["lun"].get<std::string>() << ": " << r["extents"] << " extents, policy "
-            << r["policy"].get<std::string>()
-            << (r["forecasts"].get<bool>() ? "" : " (no forecasts from this policy)");
+            << r["policy"].get<std::string>();
+        if (!r.value("io_seen", true))
+            out << " (no I/O yet)";
+        else if (!r["forecasts"].get<bool>())
+            out << " (no forecasts from this policy)";
         if (r["truncated"].get<bool>())
             out << "; extents " << r["first"] << ".."
                 << r["first"].get<std::uint64_t>() + r["count"].get<std::uint64_t>() - 1

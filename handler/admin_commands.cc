@@ -291,6 +291,13 @@ std::string need_string(const json& request, const char* key) {
     return it->get<std::string>();
 }
 
+// Whether the LUN's policy has been told of any I/O (before it, a policy may not have built what
+// makes its forecasts: every extent is cold and nothing is judged).
+bool io_seen(const ceph::LunTiering& tiering) {
+    const LunRoundsStats stats = tiering.stats();
+    return stats.events + stats.dropped_events > 0;
+}
+
 json accuracy_json(const AccuracyCounters& c) {
     return {{"name", c.name},
             {"promotions", c.promotions},
@@ -775,6 +782,7 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
     return {{"lun", lun.name},
             {"policy", policy_name},
             {"forecasts", known},
+            {"io_seen", io_seen(tiering)},
             {"extents", extents},
             {"first", first},
             {"count", count},
@@ -789,7 +797,7 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
 json AdminCommands::forecast_accuracy(const json& request) const {
     json luns = json::array();
     for (const GatewayLun* l : chosen_luns(gateway_, request)) {
-        json entry = {{"lun", l->name}, {"tenant", l->tenant}};
+        json entry = {{"lun", l->name}, {"tenant", l->tenant}, {"io_seen", io_seen(*l->tiering)}};
         l->tiering->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
             entry["policy"] = std::string(policy.name());
             const auto a = policy.accuracy();

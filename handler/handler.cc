@@ -296,15 +296,6 @@ LunConfigParse parse_open_cfgstring(const char* cfgstring) {
                                              : parse_lun_config(text);
 }
 
-ceph::ClusterOptions probe_options(const LunConfig& cfg) {
-    ceph::ClusterOptions options;
-    options.id = cfg.client_id;
-    options.conf_path = cfg.conf_path;
-    // check_config must answer promptly even when the monitors are unreachable.
-    options.conf.emplace_back("client_mount_timeout", "15");
-    return options;
-}
-
 // Checks the cfgstring through `cluster`: opens the pool, reads the image's header (that it
 // exists and, unless the cfgstring names tiers, its rbdtier.tiers: two or three round trips, where
 // opening the image would take a dozen) and opens the tiers: those of the cfgstring, else those
@@ -314,9 +305,16 @@ ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
     if (!io) return io.status();
     const std::string tiers_key = std::string(kLunSettingPrefix) + "tiers";
     auto header = ceph::read_image_header(*io, cfg.image, tiers_key);
+    if (!header && header.status().code() == -ETIMEDOUT)
+        return ceph::Status::error(
+            -ETIMEDOUT, "pool " + io->where() + " did not answer within " +
+                            std::to_string(ProbeClients::op_timeout_s(cfg)) +
+                            " s (osd_op_timeout; are its placement groups active? ceph pg "
+                            "ls-by-pool " +
+                            cfg.pool + ")");
     if (!header) return header.status();
     if (!*header)
-        return ceph::Status::error(-ENOENT, "open image " + io->where() + "/" + cfg.image);
+        return ceph::Status::error(-ENOENT, "no such image " + io->where() + "/" + cfg.image);
     if (cfg.tiers.empty()) {
         std::map<std::string, std::string> metadata;
         if ((*header)->metadata) metadata.emplace(tiers_key, *(*header)->metadata);
@@ -331,7 +329,8 @@ ceph::Status check_on(const ceph::Cluster& cluster, LunConfig cfg) {
 
 // Checks through the process's probe client for the cfgstring's cluster configuration
 // (ProbeClients); a kept client that itself failed is dropped and the check made once more
-// through a new one.
+// through a new one, but for a request that timed out: dropped, and that is the answer (another
+// try would double the wait).
 bool check_config_impl(const char* cfgstring, char** reason) {
     LunConfigParse parsed = parse_open_cfgstring(cfgstring);
     if (!parsed.config) {
@@ -340,7 +339,7 @@ bool check_config_impl(const char* cfgstring, char** reason) {
     }
     ceph::Status status;
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto client = ProbeClients::process().get(probe_options(*parsed.config));
+        auto client = ProbeClients::process().get(ProbeClients::options_for(*parsed.config));
         if (!client) {
             status = client.status();
             break;
@@ -348,6 +347,7 @@ bool check_config_impl(const char* cfgstring, char** reason) {
         status = check_on(**client, *parsed.config);
         if (status.is_ok() || !ProbeClients::client_failed(status.code())) break;
         ProbeClients::process().forget(*client);
+        if (status.code() == -ETIMEDOUT) break;
     }
     if (status.is_ok()) return true;
     if (reason != nullptr) *reason = copy_reason(status.message());
@@ -399,7 +399,7 @@ int open_impl(tcmu_device* dev) {
     auto lun =
         Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
                   gateway_host().cluster_settings_object(), gateway_host().migration_executor(),
-                  ProbeClients::process().kept(probe_options(*parsed.config)));
+                  ProbeClients::process().kept(ProbeClients::options_for(*parsed.config)));
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

@@ -24,6 +24,19 @@ std::string conf_signature(const std::string& path) {
 
 }  // namespace
 
+unsigned ProbeClients::op_timeout_s(const LunConfig& cfg) {
+    return cfg.osd_op_timeout_s.value_or(0) != 0 ? *cfg.osd_op_timeout_s : kDefaultOpTimeoutS;
+}
+
+ceph::ClusterOptions ProbeClients::options_for(const LunConfig& cfg) {
+    ceph::ClusterOptions options;
+    options.id = cfg.client_id;
+    options.conf_path = cfg.conf_path;
+    options.conf.emplace_back("client_mount_timeout", std::to_string(kMountTimeoutS));
+    options.conf.emplace_back("rados_osd_op_timeout", std::to_string(op_timeout_s(cfg)));
+    return options;
+}
+
 ceph::Result<std::shared_ptr<const ceph::Cluster>> ProbeClients::get(
     const ceph::ClusterOptions& options) {
     const std::string key = key_of(options);

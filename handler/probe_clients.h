@@ -10,6 +10,13 @@
 // (common/expiring_cache.h) without an age bound: a client is good until its conf file changes or
 // it fails, however old. Thread-safe: one connect at a time; a client handed out stays valid
 // while the caller holds it, even if it is replaced meanwhile.
+//
+// options_for() is the one place a LUN's probe options are made: its client id and conf file,
+// client_mount_timeout 15 s, and rados_osd_op_timeout = the cfgstring's osd_op_timeout, or
+// kDefaultOpTimeoutS (10 s) when it gives none or 0 (handler_rbd's "no timeout", which would let
+// a check wait forever on a pool whose placement groups are not active). So a check answers
+// within one connect and one op timeout: a request not answered in time fails with -ETIMEDOUT.
+// LUNs with different op timeouts get different clients.
 #pragma once
 
 #include <memory>
@@ -19,11 +26,19 @@
 #include "ceph/cluster.h"
 #include "ceph/status.h"
 #include "common/expiring_cache.h"
+#include "handler/lun_config.h"
 
 namespace rbdtier {
 
 class ProbeClients {
 public:
+    static constexpr unsigned kDefaultOpTimeoutS = 10;
+    static constexpr unsigned kMountTimeoutS = 15;
+    // The options of the probe client for a LUN of config `cfg` (see the top of this file).
+    static ceph::ClusterOptions options_for(const LunConfig& cfg);
+    // How long a probe request for `cfg` waits for an OSD (rados_osd_op_timeout), in seconds.
+    static unsigned op_timeout_s(const LunConfig& cfg);
+
     // The client for `options`: kept, or connected now.
     ceph::Result<std::shared_ptr<const ceph::Cluster>> get(const ceph::ClusterOptions& options);
     // The client kept for `options` (as get() would hand it out), or null: never connects.

@@ -147,7 +147,7 @@ private:
     std::thread reader_;
 };
 
-// Removes what the test made in the cluster, whatever way the test ends.
+// Removes what the test made in the cluster, whatever way the test ends (an empty name: none).
 struct ClusterLeftovers {
     const ceph::Cluster& cluster;
     std::string tiered, plain, tenant;
@@ -156,9 +156,9 @@ struct ClusterLeftovers {
         if (auto io = ceph::IoContext::open(cluster, "hdd-a")) {
             (void)ceph::remove_image(*io, tiered);
             ceph::TenantStore store(*io);
-            (void)store.remove(tenant);
+            if (!tenant.empty()) (void)store.remove(tenant);
         }
-        if (auto io = ceph::IoContext::open(cluster, "nvme-a"))
+        if (auto io = ceph::IoContext::open(cluster, "nvme-a"); io && !plain.empty())
             (void)ceph::remove_image(*io, plain);
     }
 };
@@ -822,6 +822,67 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     const std::optional<int> follow_exit = follow.wait_exit(30s);
     ASSERT_TRUE(follow_exit) << "migrations --follow did not end when the gateway went away";
     EXPECT_EQ(*follow_exit, 1);
+}
+
+// A tiered LUN that has had no I/O yet (its predictive policy builds its forecasts at the first
+// I/O): heat shows every extent cold and says "no I/O yet", so does forecast accuracy, in JSON
+// and in text; after one write both show the LUN as seen.
+class IdleLunCli : public ClusterTest {};
+
+TEST_F(IdleLunCli, HeatAndForecastAccuracySayNoIoYet) {
+    if (!set_up()) return;
+    GatewayConf gw("metrics_port = 0\nround_s = 0.25\n");
+    const std::string sock = gw.socket();
+    const std::string image = "so-cli-idle-" + std::to_string(::getpid());
+    const std::string lun = "hdd-a/" + image;
+    ClusterLeftovers leftovers{*cluster_, image, "", ""};
+    ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kTieredSize).is_ok());
+    auto h = std::make_unique<harness::Harness>(HANDLER_SO);
+    auto dev = h->open({lun + ";conf=" + ceph_conf() +
+                            ";tiers=hdd-a+nvme-a+nvme-b+hdd-b;policy=predictive;horizon=2",
+                        kTieredSize});
+
+    const json heat = cli_json("heat " + lun, sock);
+    EXPECT_EQ(heat["lun"], lun);
+    EXPECT_EQ(heat["io_seen"], false) << heat.dump().substr(0, 400);
+    ASSERT_EQ(heat["heat"].size(), kTieredExtents) << heat.dump();
+    for (const auto& row : heat["heat"]) {
+        EXPECT_EQ(row["heat"], 0) << row.dump();
+        EXPECT_EQ(row["tier"], "hdd-a") << row.dump();
+    }
+    const Split heat_text = cli("heat " + lun + " --socket " + sock);
+    EXPECT_EQ(heat_text.code, 0) << heat_text.err;
+    EXPECT_NE(heat_text.out.find("LUN " + lun + ": 48 extents, policy predictive (no I/O yet)"),
+              std::string::npos)
+        << heat_text.out;
+
+    const json accuracy = cli_json("forecast accuracy --lun " + lun, sock);
+    ASSERT_EQ(accuracy["luns"].size(), 1u) << accuracy.dump();
+    EXPECT_EQ(accuracy["luns"][0]["lun"], lun);
+    EXPECT_EQ(accuracy["luns"][0]["io_seen"], false) << accuracy.dump();
+    const Split accuracy_text = cli("forecast accuracy --socket " + sock);
+    EXPECT_EQ(accuracy_text.code, 0) << accuracy_text.err;
+    EXPECT_NE(accuracy_text.out.find("LUN " + lun +
+                                     " (policy predictive, tenant default)\n"
+                                     "  no I/O yet: no forecast to judge\n"),
+              std::string::npos)
+        << accuracy_text.out;
+
+    // One write: the policy sees it within a few rounds and judges its forecasts from then on.
+    std::vector<char> block(4096, 'w');
+    ASSERT_TRUE(dev->write(0, block.data(), block.size()).ok());
+    ASSERT_TRUE(wait_for(
+        [&] {
+            const json a = cli_json("forecast accuracy --lun " + lun, sock);
+            return a["luns"].size() == 1 && a["luns"][0]["io_seen"] == true &&
+                   a["luns"][0]["available"] == true;
+        },
+        30s))
+        << cli_json("forecast accuracy --lun " + lun, sock).dump();
+    EXPECT_EQ(cli_json("heat " + lun, sock)["io_seen"], true);
+    EXPECT_EQ(cli("heat " + lun + " --socket " + sock).out.find("no I/O yet"), std::string::npos);
+    dev.reset();
+    h.reset();
 }
 
 }  // namespace

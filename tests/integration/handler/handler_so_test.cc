@@ -92,7 +92,7 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
     EXPECT_EQ(h.check_config("no-such-pool/x" + c),
               "open pool no-such-pool: No such file or directory");
     EXPECT_EQ(h.check_config("nvme-a/no-such-image" + c),
-              "open image nvme-a/no-such-image: No such file or directory");
+              "no such image nvme-a/no-such-image: No such file or directory");
     EXPECT_EQ(h.check_config("nvme-a/x;conf=/nonexistent.conf"),
               "read ceph config /nonexistent.conf: No such file or directory");
 
@@ -108,6 +108,51 @@ TEST_F(HandlerSo, CheckConfigGivesTheReason) {
     EXPECT_THROW(h.open({"nvme-a/no-such-image" + c, 8 << 20}), std::runtime_error);
     EXPECT_THROW(h.open({"nvme-a/" + name + c, 16 << 20}), std::runtime_error);
     ASSERT_TRUE(image.remove().is_ok());
+}
+
+// A format-1 image is its header object NAME.rbd (no rbd_id.NAME): Pacific creates none any
+// more, so the test writes one as format 1 lays it out (rbd info reads it as a format 1 image).
+// check_config names the format, not a missing image; a name that is neither gets "no such
+// image"; odd names get a reason.
+class HandlerSoOnCluster : public ClusterTest {};
+
+TEST_F(HandlerSoOnCluster, CheckConfigNamesAFormat1Image) {
+    if (!set_up()) return;
+    harness::Harness h(HANDLER_SO);
+    const std::string c = ";conf=" + conf();
+    auto io = ceph::IoContext::open(*cluster_, "nvme-a");
+    ASSERT_TRUE(io.is_ok()) << io.status().message();
+    const std::string name = "so-format1-" + std::to_string(::getpid());
+    struct HeaderObject {
+        const ceph::IoContext& io;
+        std::string oid;
+        ~HeaderObject() { (void)rados_remove(io.handle(), oid.c_str()); }
+    } header{*io, name + ".rbd"};
+    // rbd_obj_header_ondisk: text, block name, signature, version, order 22, size 8 MiB.
+    std::string ondisk(112, '\0');
+    const std::string text = "<<< Rados Block Device Image >>>\n";
+    ondisk.replace(0, text.size(), text);
+    ondisk.replace(40, 14, "rb.0.1.0000002");
+    ondisk.replace(64, 3, "RBD");
+    ondisk.replace(68, 7, "001.005");
+    ondisk[76] = 22;
+    ondisk[82] = static_cast<char>(0x80);  // 8 MiB, little-endian at offset 80
+    ASSERT_EQ(rados_write_full(io->handle(), header.oid.c_str(), ondisk.data(), ondisk.size()), 0);
+
+    EXPECT_EQ(h.check_config("nvme-a/" + name + c),
+              "image nvme-a/" + name +
+                  " is format 1, and format 1 images are not supported (rbd export then rbd "
+                  "import make a format 2 copy): Operation not supported");
+    EXPECT_EQ(h.check_config("nvme-a/" + name + "-not" + c),
+              "no such image nvme-a/" + name + "-not: No such file or directory");
+    // Bad names: each refused with a reason, none crashes or hangs (the test's timeout).
+    for (const std::string& odd :
+         {std::string(3000, 'x'), std::string("\xc3\xa4\xe2\x82\xac%"), std::string(".rbd"),
+          std::string("rbd_id.") + name, name + ".rbd", std::string("..")}) {
+        const auto why = h.check_config("nvme-a/" + odd + c);
+        ASSERT_TRUE(why.has_value()) << odd;
+        EXPECT_FALSE(why->empty()) << odd;
+    }
 }
 
 TEST_F(HandlerSo, DataWrittenWithLibrbdReadsBackThroughTheHandler) {

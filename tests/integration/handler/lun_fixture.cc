@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "handler/lun_config.h"
+#include "tests/support/mon_command.h"
 
 namespace rbdtier::testing {
 
@@ -192,17 +193,7 @@ void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uin
 }
 
 int mon_command(ceph::Cluster& cluster, const std::string& json, std::string* out) {
-    const char* cmds[] = {json.c_str()};
-    char* buf = nullptr;
-    std::size_t buf_len = 0;
-    char* status = nullptr;
-    std::size_t status_len = 0;
-    const int rc =
-        rados_mon_command(cluster.handle(), cmds, 1, "", 0, &buf, &buf_len, &status, &status_len);
-    if (out != nullptr) out->assign(buf != nullptr ? buf : "", buf_len);
-    rados_buffer_free(buf);
-    rados_buffer_free(status);
-    return rc;
+    return test_support::mon_command(cluster.handle(), json, out);
 }
 
 }  // namespace rbdtier::testing

@@ -21,7 +21,6 @@
 // and after sending it; a row whose child died is reported as "aborts", and the remaining rows
 // go on in a new child.
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,8 +44,7 @@
 #include "so_gateway.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/rbd_client.h"
-
-extern char** environ;
+#include "tests/support/self_child.h"
 
 namespace rbdtier {
 namespace {
@@ -754,19 +752,10 @@ TEST(UpstreamChild, Run) {
 
 // Runs this executable as UpstreamChild.Run from row `first`; true when it exited normally.
 bool run_child(std::size_t first, const std::string& log, const std::string& image) {
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    env_strings.push_back("SCSI_BOUNDARY_FIRST_ROW=" + std::to_string(first));
-    env_strings.push_back("SCSI_BOUNDARY_LOG=" + log);
-    env_strings.push_back("SCSI_BOUNDARY_IMAGE=" + image);
-    std::vector<char*> envp;
-    for (std::string& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    std::string filter = "--gtest_filter=UpstreamChild.Run";
-    char* argv[] = {self.data(), filter.data(), nullptr};
-    pid_t pid = 0;
-    if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) return false;
+    const pid_t pid = test_support::spawn_self(
+        "UpstreamChild.Run", {"SCSI_BOUNDARY_FIRST_ROW=" + std::to_string(first),
+                              "SCSI_BOUNDARY_LOG=" + log, "SCSI_BOUNDARY_IMAGE=" + image});
+    if (pid < 0) return false;
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
