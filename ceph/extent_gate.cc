@@ -6,16 +6,14 @@
 namespace rbdtier::ceph {
 
 ExtentGate::ExtentGate(std::uint64_t extents)
-    : directories_(std::make_unique<std::atomic<Directory*>[]>(kMaxDirectories)),
-      lease_until_ns_(std::numeric_limits<std::int64_t>::max()) {
-    for (std::uint64_t i = 0; i < kMaxDirectories; ++i) directories_[i].store(nullptr);
+    : lease_until_ns_(std::numeric_limits<std::int64_t>::max()) {
     grow(extents);
 }
 
 ExtentGate::~ExtentGate() {
-    for (std::uint64_t d = 0; d < kMaxDirectories; ++d) {
-        Directory* directory = directories_[d].load();
-        if (directory == nullptr) continue;
+    if (tables_ == nullptr) return;
+    // The current table holds every directory (those of the tables it replaced among them).
+    for (Directory* directory : tables_->directories) {
         for (auto& c : directory->chunks) delete c.load();
         delete directory;
     }
@@ -27,10 +25,19 @@ void ExtentGate::grow(std::uint64_t extents) {
     if (extents > kMaxExtents) throw std::length_error("ExtentGate: LUN larger than 1 PiB");
     const std::uint64_t directories =
         (extents + (kDirectoryChunks << kChunkShift) - 1) >> (kDirectoryShift + kChunkShift);
-    for (std::uint64_t i = 0; i < directories; ++i) {
-        if (directories_[i].load() != nullptr) continue;
+    const std::size_t have = tables_ == nullptr ? 0 : tables_->directories.size();
+    if (directories > have) {
+        auto next = std::make_unique<DirectoryTable>();
+        next->directories.reserve(directories);
+        if (tables_ != nullptr) next->directories = tables_->directories;
+        std::vector<std::unique_ptr<Directory>> added;
         // Chunk pointers start null (C++20 atomics are value-initialised).
-        directories_[i].store(new Directory, std::memory_order_release);
+        for (std::uint64_t i = have; i < directories; ++i)
+            added.push_back(std::make_unique<Directory>());
+        for (auto& d : added) next->directories.push_back(d.release());
+        next->replaced = std::move(tables_);
+        tables_ = std::move(next);
+        table_.store(tables_.get(), std::memory_order_release);
     }
     extents_.store(extents, std::memory_order_release);
     placement_changed();

@@ -14,7 +14,8 @@
 // Memory follows use: the per-extent words live in chunks of 4,096 extents (48 KiB), each
 // allocated when the first sub-I/O, hold or routing change reaches one of its extents (one CAS
 // installs it; readers of an extent whose chunk is absent see it at home, free, at version 0), so
-// an idle LUN costs a few KiB whatever its size; a chunk stays until the gate goes.
+// an idle LUN costs a few hundred bytes (its directory) whatever its size; a chunk stays until the
+// gate goes.
 // Placement epoch: bumped whenever the routing changes by another hand than a migration's own
 // commit (release() with a new tier): reroute() that moves an extent (following the map on a
 // reload, a notify or a takeover), set_tier(), and grow(). Whoever keeps counts of the extents
@@ -104,14 +105,14 @@ private:
     static constexpr std::uint32_t kHeld = 1u << 8;
     static constexpr std::uint32_t kOneInFlight = 1u << 9;
     // Extent words in chunks of 4,096 extents (16 GiB of 4 MiB), allocated on first use; chunk
-    // pointers in directories of 256 chunks (4 TiB), allocated by grow(); 256 directories: 1 PiB
-    // of 4 MiB extents.
+    // pointers in directories of 16 chunks (256 GiB), allocated by grow(); the table of
+    // directories holds as many as the LUN's size needs (one up to 256 GiB; 4,096 for the
+    // largest LUN, 1 PiB of 4 MiB extents).
     static constexpr std::uint64_t kChunkShift = 12;
     static constexpr std::uint64_t kChunkExtents = 1ull << kChunkShift;
-    static constexpr std::uint64_t kDirectoryShift = 8;
+    static constexpr std::uint64_t kDirectoryShift = 4;
     static constexpr std::uint64_t kDirectoryChunks = 1ull << kDirectoryShift;
-    static constexpr std::uint64_t kMaxDirectories = 256;
-    static constexpr std::uint64_t kMaxExtents = kMaxDirectories << (kDirectoryShift + kChunkShift);
+    static constexpr std::uint64_t kMaxExtents = std::uint64_t{1} << 28;
 
     struct Chunk {
         std::atomic<std::uint32_t> state[kChunkExtents];
@@ -120,13 +121,20 @@ private:
     struct Directory {
         std::atomic<Chunk*> chunks[kDirectoryChunks];
     };
+    // Directories never move: grow() publishes a new table holding the old one's directories and
+    // the new ones, and keeps the table it replaced (a reader may still be using it) until the
+    // gate goes. Immutable once published.
+    struct DirectoryTable {
+        std::vector<Directory*> directories;
+        std::unique_ptr<DirectoryTable> replaced;
+    };
 
     // The lookups below are inline: every sub-I/O takes them twice (enter, leave).
     // The slot of the extent's chunk (its directory exists: extent < extents()).
     std::atomic<Chunk*>& chunk_slot(std::uint64_t extent) const {
         assert(extent < extents());
-        return directories_[extent >> (kDirectoryShift + kChunkShift)]
-            .load(std::memory_order_acquire)
+        return table_.load(std::memory_order_acquire)
+            ->directories[extent >> (kDirectoryShift + kChunkShift)]
             ->chunks[(extent >> kChunkShift) & (kDirectoryChunks - 1)];
     }
     // The extent's chunk, allocated if it was not yet (writers).
@@ -149,7 +157,8 @@ private:
         return chunk(extent).version[extent & (kChunkExtents - 1)];
     }
 
-    std::unique_ptr<std::atomic<Directory*>[]> directories_;
+    std::atomic<const DirectoryTable*> table_{nullptr};  // the current one (readers)
+    std::unique_ptr<DirectoryTable> tables_;             // owns it and those it replaced
     std::atomic<std::uint64_t> extents_{0};
     std::atomic<std::uint64_t> placement_epoch_{0};
     void placement_changed() { placement_epoch_.fetch_add(1, std::memory_order_acq_rel); }

@@ -76,6 +76,11 @@ Result<bool> home_pinned(const Image& home) {
     return value->has_value() && **value == kHomePinValue;
 }
 
+bool home_pinned(const std::map<std::string, std::string>& metadata) {
+    auto it = metadata.find(kHomePinKey);
+    return it != metadata.end() && it->second == kHomePinValue;
+}
+
 Status set_home_pinned(Image& home, bool pinned) {
     if (pinned) return home.metadata_set(kHomePinKey, kHomePinValue);
     return home.metadata_remove(kHomePinKey);

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ inline constexpr const char* kHomePinKey = "rbdtier.pin";
 inline constexpr const char* kHomePinValue = "home";
 
 Result<bool> home_pinned(const Image& home);
+// The same, from the home image's metadata entries as read already (full keys, kHomePinKey's
+// among them when it is set).
+bool home_pinned(const std::map<std::string, std::string>& metadata);
 Status set_home_pinned(Image& home, bool pinned);
 
 // The home image `pool[/ns]/image` of a LUN.

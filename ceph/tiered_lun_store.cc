@@ -54,12 +54,16 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
         if (p != home_pool) others.push_back(p);
     }
 
-    auto exists = PlacementMap::exists(*home_io, *lun);
-    if (!exists) return exists.status();
+    // One read answers both whether the map exists and what it holds.
     auto map_io = IoContext::open(cluster, home_pool, ns);
     if (!map_io) return map_io.status();
+    auto opened = PlacementMap::open(std::move(*map_io), *lun);
+    if (!opened && opened.status().code() != -ENOENT)
+        return opened.status().with_context("open tiered LUN " + spec);
     std::optional<PlacementMap> map;
-    if (!*exists) {
+    if (opened) {
+        map.emplace(std::move(*opened));
+    } else {
         if (Status s = refuse_legacy(*home_io, image, spec); !s) return s;
         auto present = TierImages::present(cluster, *lun, tier_pools, home_pool);
         if (!present) return present.status();
@@ -73,22 +77,20 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
                                               "repair " +
                                               spec + "`");
         }
-        auto created = PlacementMap::create(std::move(*map_io), *lun, others);
+        auto create_io = IoContext::open(cluster, home_pool, ns);
+        if (!create_io) return create_io.status();
+        auto created = PlacementMap::create(std::move(*create_io), *lun, others);
         if (created) {
             map.emplace(std::move(*created));
         } else if (created.status().code() == -EEXIST) {  // another gateway, just now
             auto again = IoContext::open(cluster, home_pool, ns);
             if (!again) return again.status();
-            auto opened = PlacementMap::open(std::move(*again), *lun);
-            if (!opened) return opened.status().with_context("open tiered LUN " + spec);
-            map.emplace(std::move(*opened));
+            auto reopened = PlacementMap::open(std::move(*again), *lun);
+            if (!reopened) return reopened.status().with_context("open tiered LUN " + spec);
+            map.emplace(std::move(*reopened));
         } else {
             return created.status().with_context("open tiered LUN " + spec);
         }
-    } else {
-        auto opened = PlacementMap::open(std::move(*map_io), *lun);
-        if (!opened) return opened.status().with_context("open tiered LUN " + spec);
-        map.emplace(std::move(*opened));
     }
 
     // Every pool the map points at must be one of this LUN's tiers now, with its image.

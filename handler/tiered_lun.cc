@@ -72,7 +72,7 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
         RBDTIER_LOG_WARNING(config.spec(),
                             why << "; using the cfgstring and rbdtier.conf settings");
     }
-    if (ceph::Status s = lun->enable_tiering(header_reader); !s) return s;
+    if (ceph::Status s = lun->enable_tiering(header_reader, metadata); !s) return s;
     return lun;
 }
 
@@ -97,7 +97,9 @@ ceph::Status TieredLun::resize(std::uint64_t new_size, std::uint64_t image_size)
     return ceph::Status::ok();
 }
 
-ceph::Status TieredLun::enable_tiering(const ceph::Cluster* header_reader) {
+ceph::Status TieredLun::enable_tiering(
+    const ceph::Cluster* header_reader,
+    const ceph::Result<std::map<std::string, std::string>>& metadata) {
     auto store = ceph::open_tiered_lun_store(home_.cluster, config_.pool, config_.ns, config_.image,
                                              config_.tiers, &home_.image, header_reader);
     if (!store) return store.status();
@@ -218,7 +220,12 @@ ceph::Status TieredLun::enable_tiering(const ceph::Cluster* header_reader) {
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);
         });
-    (void)follow_home_pin();  // the rounds read it again before they move anything
+    // The home pin as the metadata read at open says, else read now; the rounds read it again
+    // before they move anything.
+    if (metadata)
+        tiering_->set_home_pinned(ceph::home_pinned(metadata.value()));
+    else
+        (void)follow_home_pin();
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
     // policy=none they are all that moves).
     tiering_->start();

@@ -141,7 +141,9 @@ private:
               std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
               std::shared_ptr<MigrationExecutor> executor);
 
-    ceph::Status enable_tiering(const ceph::Cluster* header_reader);
+    // `metadata`: the home image's "rbdtier.*" metadata as read at open (the home pin's too).
+    ceph::Status enable_tiering(const ceph::Cluster* header_reader,
+                                const ceph::Result<std::map<std::string, std::string>>& metadata);
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
     // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
     // false, with the problem noted, when it cannot be read (nothing moves then).

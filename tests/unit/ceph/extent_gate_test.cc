@@ -215,9 +215,11 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
     for (std::uint64_t e = 0; e < kExtents; ++e) EXPECT_EQ(gate.in_flight(e), 0u);
 }
 
-// Memory follows use: an extent nobody wrote to, routed or held costs nothing, whatever the LUN's
-// size. 25,600 extents: a 100 GiB LUN of 4 MiB extents.
+// Memory follows use: an extent nobody wrote to, routed or held costs nothing, and the gate's
+// directory grows with the LUN's size (a few hundred bytes up to 256 GiB), not a fixed table for
+// the largest LUN. 25,600 extents: a 100 GiB LUN of 4 MiB extents.
 TEST(ExtentGate, AnIdleGateHoldsNoPerExtentState) {
+    if (!rbdtier::test_support::heap_bytes_counted()) GTEST_SKIP() << "heap not counted here";
     const std::size_t before = rbdtier::test_support::heap_bytes();
     auto gate = std::make_unique<ExtentGate>(25'600);
     // Reading every extent's routing (as counting extents per tier does) allocates nothing.
@@ -228,7 +230,7 @@ TEST(ExtentGate, AnIdleGateHoldsNoPerExtentState) {
     }
     const std::size_t held = rbdtier::test_support::heap_bytes() - before;
     std::cout << "idle gate of 25,600 extents: " << held << " bytes\n";
-    EXPECT_LE(held, 8u * 1024);
+    EXPECT_LE(held, 1024u);
 }
 
 TEST(ExtentGate, StateIsKeptForTheExtentsUsedOnly) {
