@@ -25,15 +25,6 @@ std::string policy_name(TierPolicy policy) {
 
 }  // namespace
 
-int holds_exclusive_lock(ceph::Image& image) {
-    auto owner = image.is_exclusive_lock_owner();
-    if (!owner) {
-        int rc = owner.status().code();
-        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
-    }
-    return *owner ? 1 : 0;
-}
-
 // The LUN's answers to engine/lun_ownership.h's questions.
 class TieredLun::Ownership final : public OwnershipSource {
 public:

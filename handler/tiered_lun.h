@@ -69,10 +69,6 @@ struct LunLockShare {
     std::atomic<bool> by_callout{false};  // taken by the lock callout, not handed over by librbd
 };
 
-// 1 = this client owns the image's exclusive lock, 0 = it does not, -ESHUTDOWN (blocklisted) /
-// -ETIMEDOUT / -EIO.
-int holds_exclusive_lock(ceph::Image& image);
-
 class TieredLun {
 public:
     // The LUN's own parts the tiering works over (they outlive the TieredLun).
