@@ -833,13 +833,19 @@ private:
     AllAtHome home_;
 };
 
+// A selector over two Noting candidates, "first" followed from the start.
+StrategySelector noting_selector(const std::shared_ptr<Told>& first,
+                                 const std::shared_ptr<Told>& second) {
+    return StrategySelector("selector",
+                            {{"first", [first] { return std::make_unique<Noting>(first); }},
+                             {"second", [second] { return std::make_unique<Noting>(second); }}},
+                            ChannelSpec{});
+}
+
 TEST(StrategySelector, AnIdleSelectorMakesOnlyTheCandidateItFollows) {
     auto first = std::make_shared<Told>();
     auto second = std::make_shared<Told>();
-    StrategySelector selector("selector",
-                              {{"first", [first] { return std::make_unique<Noting>(first); }},
-                               {"second", [second] { return std::make_unique<Noting>(second); }}},
-                              ChannelSpec{});
+    StrategySelector selector = noting_selector(first, second);
     const SevenAway seven_away;
     selector.placement_changed(0, 500, seven_away);
     for (std::uint64_t t = 1'000; t <= 3'000; t += 1'000) selector.plan(t, seven_away);
@@ -886,10 +892,7 @@ private:
 TEST(StrategySelector, AnIdleLunsPlacementIsKeptFromItsExtentsAwayFromHomeAlone) {
     auto first = std::make_shared<Told>();
     auto second = std::make_shared<Told>();
-    StrategySelector selector("selector",
-                              {{"first", [first] { return std::make_unique<Noting>(first); }},
-                               {"second", [second] { return std::make_unique<Noting>(second); }}},
-                              ChannelSpec{});
+    StrategySelector selector = noting_selector(first, second);
     const HugeSevenAway view;
     const std::uint64_t asked_before = view.asked;
     selector.placement_changed(0, 500, view);
