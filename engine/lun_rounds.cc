@@ -12,12 +12,18 @@
 
 namespace rbdtier {
 
-// The policy's view of where the LUN's extents are: read from the storage, counted per tier.
+// The policy's view of where the LUN's extents are: read from the storage, counted per tier
+// (and, where the count listed them, its extents away from home).
 class LunRounds::View : public PlacementView {
 public:
     View(const LunStorage& storage, const std::vector<TierSpec>& specs, std::uint64_t extent_bytes,
-         const std::vector<std::uint64_t>& extents_in_tier)
-        : storage_(storage), specs_(specs), extent_bytes_(extent_bytes), counts_(extents_in_tier) {}
+         const std::vector<std::uint64_t>& extents_in_tier,
+         const std::vector<std::pair<ExtentIndex, TierId>>* away = nullptr)
+        : storage_(storage),
+          specs_(specs),
+          extent_bytes_(extent_bytes),
+          counts_(extents_in_tier),
+          away_(away) {}
 
     TierId tier_of(LunId, ExtentIndex extent) const override {
         return extent < storage_.extents() ? storage_.tier(extent) : 0;
@@ -29,12 +35,18 @@ public:
     const std::vector<TierSpec>& tiers() const override { return specs_; }
     std::uint64_t extent_bytes() const override { return extent_bytes_; }
     std::uint64_t extents(LunId) const override { return storage_.extents(); }
+    void away_from_home(LunId lun,
+                        const std::function<void(ExtentIndex, TierId)>& each) const override {
+        if (away_ == nullptr) return PlacementView::away_from_home(lun, each);
+        for (const auto& [extent, tier] : *away_) each(extent, tier);
+    }
 
 private:
     const LunStorage& storage_;
     const std::vector<TierSpec>& specs_;
     std::uint64_t extent_bytes_;
     const std::vector<std::uint64_t>& counts_;
+    const std::vector<std::pair<ExtentIndex, TierId>>* away_;  // null: not listed
 };
 
 namespace {
@@ -82,13 +94,15 @@ LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
     admission_.set_tenant(options_.lun, options_.tenant, options_.name_in_tenant);
 }
 
-std::vector<std::uint64_t> LunRounds::count_extents(std::uint64_t& epoch) const {
+std::vector<std::uint64_t> LunRounds::count_extents(
+    std::uint64_t& epoch, std::vector<std::pair<ExtentIndex, TierId>>* away) const {
     epoch = storage_.placement_epoch();  // first: a change during the count shows next time
     std::vector<std::uint64_t> counts(specs_.size(), 0);
     const std::uint64_t extents = storage_.extents();
     for (std::uint64_t e = 0; e < extents; ++e) {
         const auto t = storage_.tier(e);
         if (t < counts.size()) ++counts[t];
+        if (away != nullptr && t != 0) away->emplace_back(e, t);
     }
     return counts;
 }
@@ -96,7 +110,8 @@ std::vector<std::uint64_t> LunRounds::count_extents(std::uint64_t& epoch) const 
 void LunRounds::follow_placement(std::uint64_t now) {
     if (storage_.placement_epoch() == placement_epoch_) return;
     const std::uint64_t extents = storage_.extents();
-    auto counts = count_extents(placement_epoch_);
+    std::vector<std::pair<ExtentIndex, TierId>> away;
+    auto counts = count_extents(placement_epoch_, &away);
     std::vector<std::uint64_t> before;
     std::vector<TierSpec> tiers;
     {
@@ -115,7 +130,7 @@ void LunRounds::follow_placement(std::uint64_t now) {
                      << " (was " << before[t] << ')';
         });
     }
-    const View view(storage_, tiers, storage_.extent_bytes(), counts);
+    const View view(storage_, tiers, storage_.extent_bytes(), counts, &away);
     policy_->placement_changed(options_.lun, now, view);
 }
 

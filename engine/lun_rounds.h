@@ -68,6 +68,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/admission.h"
@@ -253,8 +254,10 @@ private:
     // Recounts the extents per tier from the storage if its placement epoch moved since the last
     // count (see the top of this file). Rounds thread, with policy_mutex_ held.
     void follow_placement(std::uint64_t now);
-    // The storage's extents per tier id, read after `epoch` (the storage's placement epoch).
-    std::vector<std::uint64_t> count_extents(std::uint64_t& epoch) const;
+    // The storage's extents per tier id, read after `epoch` (the storage's placement epoch);
+    // with `away`, the extents not in the home tier too, in extent order.
+    std::vector<std::uint64_t> count_extents(
+        std::uint64_t& epoch, std::vector<std::pair<ExtentIndex, TierId>>* away = nullptr) const;
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
     // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
     // quota. Under mutex_.

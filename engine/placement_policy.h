@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ struct TierSpec {
     double write_latency_us = 0;
     std::uint64_t capacity_bytes = 0;  // 0 = unlimited
     double cost_per_gib = 0;           // relative cost of keeping a GiB there
+
+    bool operator==(const TierSpec&) const = default;
 };
 
 // The tighter of two capacities, 0 meaning unlimited on either side.
@@ -65,6 +68,16 @@ public:
     virtual std::uint64_t extents(LunId lun) const {
         (void)lun;
         return 0;
+    }
+    // Calls each(extent, tier) for every extent of `lun` not in its home tier, in extent order,
+    // for a policy that keeps only those. By default it asks tier_of() for each of extents(lun);
+    // a view that knows them lists just those, so the walk is proportional to them.
+    virtual void away_from_home(LunId lun,
+                                const std::function<void(ExtentIndex, TierId)>& each) const {
+        const TierId home = home_tier(lun);
+        const std::uint64_t n = extents(lun);
+        for (ExtentIndex e = 0; e < n; ++e)
+            if (const TierId t = tier_of(lun, e); t != home) each(e, t);
     }
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "ceph/lun_lifecycle.h"
 #include "common/log.h"
 #include "handler/admin_range.h"
+#include "handler/lock_probe.h"
 
 namespace rbdtier {
 namespace {
@@ -197,9 +199,11 @@ json lock_json(const GatewayLun& lun) {
                                : lun.images   ? lun.images->opened(0)
                                               : nullptr;
     if (!image) return nullptr;
-    auto owner = image->is_exclusive_lock_owner();
-    if (!owner) return json{{"error", owner.status().message()}};
-    return owner.value();
+    const int held = holds_exclusive_lock(*image);
+    if (held < 0)
+        return json{
+            {"error", "check lock owner of image " + image->spec() + ": " + std::strerror(-held)}};
+    return held == 1;
 }
 
 // Where the LUN's placement lives and whether this gateway's view of it can be trusted: owner

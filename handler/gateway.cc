@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "handler/admin_commands.h"
+#include "handler/lock_probe.h"
 #include "handler/metrics_server.h"
 
 namespace rbdtier {
@@ -241,11 +242,7 @@ nlohmann::json Gateway::service_json() const {
 }
 
 ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
-    bool owner = false;
-    if (l.home_image) {
-        auto o = l.home_image->is_exclusive_lock_owner();
-        owner = o && *o;
-    }
+    const bool owner = l.home_image && holds_exclusive_lock(*l.home_image) == 1;
     std::uint64_t lost = 0;
     {
         std::lock_guard lock(service_mutex_);

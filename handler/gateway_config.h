@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "engine/engine_config.h"
+#include "engine/policy/tier_model.h"
 
 namespace rbdtier {
 
@@ -44,16 +45,6 @@ struct GatewayLimits {
     static constexpr double kMaxLatencyMs = 3'600'000;              // latency_ms: an hour
     static constexpr std::uint64_t kMaxCapacityBytes = 1ull << 62;  // capacity_bytes: 4 EiB
     static constexpr double kMaxCostPerGib = 1e9;                   // cost_per_gib
-};
-
-struct TierOverride {
-    std::optional<std::string> device_class;
-    std::optional<std::string> site;
-    std::optional<double> latency_ms;
-    std::optional<std::uint64_t> capacity_bytes;
-    std::optional<double> cost_per_gib;
-
-    bool operator==(const TierOverride&) const = default;
 };
 
 // The backstore subtype the handler registers as, and so the cfgstring form it reads.

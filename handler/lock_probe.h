@@ -1,5 +1,6 @@
 // LockProbe: when a tiered LUN's rounds ask the cluster whether this gateway holds the LUN's
-// exclusive lock, and read its home pin.
+// exclusive lock, and read its home pin; holds_exclusive_lock(): the asking itself, as the
+// lock callouts, the rounds and the admin side read the answer.
 //
 // Asking is a round trip to an OSD (librbd's rbd_is_exclusive_lock_owner pings the image
 // header with lock.assert_locked, every call) and the home pin is another (rbd_metadata_get).
@@ -18,11 +19,26 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <optional>
 
+#include "ceph/image.h"
+
 namespace rbdtier {
+
+// Whether this client holds `image`'s exclusive lock: 1 = it does, 0 = it does not, or why it
+// cannot tell: -ESHUTDOWN (this client is blocklisted), -ETIMEDOUT, -EIO (any other failure).
+// A round trip to the image's header (synchronous).
+inline int holds_exclusive_lock(const ceph::Image& image) {
+    auto owner = image.is_exclusive_lock_owner();
+    if (!owner) {
+        const int rc = owner.status().code();
+        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
+    }
+    return *owner ? 1 : 0;
+}
 
 class LockProbe {
 public:

@@ -571,7 +571,6 @@ void Lun::finish(IoCommand* c, long rc) {
     } else if (status.failure == IoFailure::kFenced && host_.notify_lock_lost != nullptr) {
         host_.notify_lock_lost(c->dev);
     }
-    IoObserver* observer = nullptr;
     if (c->kind != IoKind::kFlush) {
         if (LunIoMetrics* metrics = io_metrics_.load(std::memory_order_acquire);
             metrics && rc >= 0) {
@@ -580,14 +579,9 @@ void Lun::finish(IoCommand* c, long rc) {
                             c->kind == IoKind::kRead ? LunIoMetrics::kRead : LunIoMetrics::kWrite,
                             c->length, end_us - c->start_us);
         }
-        observer = observer_.load(std::memory_order_acquire);
     }
-    // The command's one IoEvent, for the observer and the tiering rounds (a FLUSH has none).
-    if (observer != nullptr || c->gated) {
-        const IoEvent event = completed_event(*c, id_, end_us);
-        if (observer != nullptr) observer->on_complete(event);
-        if (c->gated) router_->leave(c, event);
-    }
+    // The command's one IoEvent goes to the tiering rounds, its one consumer (a FLUSH has none).
+    if (c->gated) router_->leave(c, completed_event(*c, id_, end_us));
     tcmu_device* dev = c->dev;
     tcmur_cmd* cmd = c->cmd;
     recycle(c);

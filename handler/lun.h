@@ -7,19 +7,20 @@
 // completion thread) or a TCMU_STS_* failure when it was not queued (never completed then).
 // No lock is held across an I/O and no allocation of ours is made per command while fewer
 // than kMaxQueued commands are in flight. Every completed data command is timed (monotonic
-// µs) and given to the IoObserver, if one is set, and counted in the LunIoMetrics, if set
-// (per tier image: the tier of the command's first extent). Lock/size methods are synchronous
-// control calls made from the runner's threads. The host's functions are passed in (TcmuHost) so
-// the I/O path can also be driven by a test without tcmu-runner. Destruction waits for in-flight
-// commands. An unmap callout made for a WRITE SAME with UNMAP whose block is not all zeros
-// writes that block instead (unmapped blocks read zeros); a WRITE SAME with ANCHOR is refused. The
-// initiator of a command is the one the host names (the harness); tcmu-runner 1.5.4 names none, so
-// with attribute_initiators_from_configfs() it is the one the target's configfs counters point at
-// (handler/initiator_attribution.h), else initiator 0 (shared). Every command is counted, with its
-// extents, under its initiator in initiator_activity().
-// A tiered LUN (tiers=...) is built by TieredLun (handler/tiered_lun.h: images, map, watches,
-// settings, rounds) and its commands go through an ExtentRouter (handler/extent_router.h), which
-// hands them back through the RoutedCommands interface; a plain LUN issues to its home image.
+// µs) and counted in the LunIoMetrics, if set (per tier image: the tier of the command's first
+// extent); on a tiered LUN its IoEvent (built once, handler/io_command.h) goes to the LUN's
+// tiering rounds, through the ExtentRouter, and from their ring to the policy. Lock/size methods
+// are synchronous control calls made from the runner's threads. The host's functions are passed in
+// (TcmuHost) so the I/O path can also be driven by a test without tcmu-runner. Destruction waits
+// for in-flight commands. An unmap callout made for a WRITE SAME with UNMAP whose block is not all
+// zeros writes that block instead (unmapped blocks read zeros); a WRITE SAME with ANCHOR is
+// refused. The initiator of a command is the one the host names (the harness); tcmu-runner 1.5.4
+// names none, so with attribute_initiators_from_configfs() it is the one the target's configfs
+// counters point at (handler/initiator_attribution.h), else initiator 0 (shared). Every command is
+// counted, with its extents, under its initiator in initiator_activity(). A tiered LUN (tiers=...)
+// is built by TieredLun (handler/tiered_lun.h: images, map, watches, settings, rounds) and its
+// commands go through an ExtentRouter (handler/extent_router.h), which hands them back through the
+// RoutedCommands interface; a plain LUN issues to its home image.
 #pragma once
 
 #include <sys/uio.h>
@@ -52,7 +53,6 @@
 #include "handler/initiator_attribution.h"
 #include "handler/initiator_names.h"
 #include "handler/io_command.h"
-#include "handler/io_observer.h"
 #include "handler/lock_probe.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
@@ -146,9 +146,6 @@ public:
     // The LUN was resized to new_size: grow the image if it is smaller, then serve new_size.
     ceph::Status resize(std::uint64_t new_size);
 
-    void set_observer(IoObserver* observer) {
-        observer_.store(observer, std::memory_order_release);
-    }
     // Counts every completed data command from now on; `metrics` must outlive the Lun.
     void set_io_metrics(LunIoMetrics* metrics) {
         io_metrics_.store(metrics, std::memory_order_release);
@@ -254,7 +251,6 @@ private:
     ceph::Image image_;
     ceph::ImageInfo info_;
     std::atomic<std::uint64_t> size_;
-    std::atomic<IoObserver*> observer_{nullptr};
     std::atomic<LunIoMetrics*> io_metrics_{nullptr};
     std::atomic<std::uint32_t> in_flight_{0};
     std::atomic<bool> lock_held_noted_{false};  // logged as taken, not logged as released/lost

@@ -18,9 +18,6 @@ namespace rbdtier {
 
 namespace {
 
-constexpr std::uint64_t kQuickTierCopyChunk = 1 << 20;
-constexpr double kQuickTierLatencyUs = 2000;
-
 // The policy a LUN's cfgstring asks for, by the name the policy registry knows.
 std::string policy_name(TierPolicy policy) {
     return std::string(to_string(policy));
@@ -28,14 +25,38 @@ std::string policy_name(TierPolicy policy) {
 
 }  // namespace
 
-int holds_exclusive_lock(ceph::Image& image) {
-    auto owner = image.is_exclusive_lock_owner();
-    if (!owner) {
-        int rc = owner.status().code();
-        return (rc == -ESHUTDOWN || rc == -ETIMEDOUT) ? rc : -EIO;
+// The LUN's answers to engine/lun_ownership.h's questions.
+class TieredLun::Ownership final : public OwnershipSource {
+public:
+    explicit Ownership(TieredLun& lun) : lun_(lun) {}
+
+    std::optional<bool> lock_this_round() override {
+        // A round trip to the cluster: a standby asks once per kStandbyLockProbePeriod, or at
+        // once after a command that may have taken the lock.
+        const auto now = LockProbe::Clock::now();
+        if (!lun_.home_.lock.probe.should_ask(now)) return std::nullopt;
+        const bool held = holds_lock();
+        lun_.home_.lock.probe.answered(held, now);
+        return held;
     }
-    return *owner ? 1 : 0;
-}
+    bool holds_lock() override { return holds_exclusive_lock(lun_.home_.image) == 1; }
+    bool lock_by_callout() const override { return lun_.home_.lock.by_callout.load(); }
+    std::optional<std::size_t> gateways(OwnershipRefusal& why) override {
+        auto gateways = lun_.home_.image.watcher_count();
+        if (gateways) return *gateways;
+        why = {gateways.status().code(), gateways.status().context()};
+        return std::nullopt;
+    }
+    bool follow_home_pin() override { return lun_.follow_home_pin(); }
+    bool take_ownership() override { return lun_.take_tiering_ownership(); }
+    void note_problem(const std::optional<OwnershipRefusal>& problem) override {
+        lun_.tiering_problem(problem ? ceph::Status::error(problem->code, problem->reason)
+                                     : ceph::Status::ok());
+    }
+
+private:
+    TieredLun& lun_;
+};
 
 TieredLun::TieredLun(Home home, const LunConfig& config, const GatewayConfig& gateway,
                      std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
@@ -43,6 +64,7 @@ TieredLun::TieredLun(Home home, const LunConfig& config, const GatewayConfig& ga
     : home_(home),
       config_(config),
       settings_(resolve_tiering_settings(config, gateway)),
+      ownership_(std::make_unique<Ownership>(*this)),
       base_config_(config),
       base_gateway_(gateway),
       shared_(apply_shared_settings(config, gateway, {}, {})),
@@ -108,17 +130,12 @@ ceph::Status TieredLun::enable_tiering(
     extent_bytes_ = tiers_->object_size();
     const std::uint64_t size = home_.size;
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
-    // Copies move 1 MiB at a time to and from tiers an access costs under 2 ms (local
-    // fast media: a 4 MiB op would hold their foreground reads up for several times their
-    // latency), and the whole extent at once elsewhere (every op there costs a seek or a
-    // round trip to a remote site, so more ops would cost foreground I/O more).
+    // Each copy moves as much at a time as engine/policy/tier_model.h's rule gives the tier.
     std::vector<TierSpec> discovered;
     ceph::MigratorOptions migrator_options;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
         discovered.push_back(ceph::describe_tier(home_.cluster, tiers_->pool(i)));
-        const double latency = discovered.back().read_latency_us;
-        const bool quick = latency > 0 && latency < kQuickTierLatencyUs;
-        migrator_options.chunk_bytes.push_back(quick ? kQuickTierCopyChunk : 0);
+        migrator_options.chunk_bytes.push_back(copy_chunk_bytes(discovered.back()));
     }
     // Fault tests (tests/soak) have the gateway killed at a step of its migrations.
     if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
@@ -136,38 +153,30 @@ ceph::Status TieredLun::enable_tiering(
     watch_ = std::move(*watch);
     if (ceph::Status s = migrator_->sync_routing(); !s) return s;
 
-    // The policy sees the tiers as the LUN's tier images: id = index, home = 0; what the gateway's
-    // config says of a tier overrides what discovery found, and the LUN's quota= caps it.
-    ReplayConfig policy_config;
-    policy_config.default_home = 0;
-    policy_config.local_site = settings_.site;
-    policy_config.extent_bytes = extent_bytes_;
-    policy_config.horizon_us = static_cast<std::uint64_t>(settings_.horizon_s * 1e6);
-    policy_config.round_us = settings_.round_us;
-    policy_config.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
-    policy_config.max_tracked_extents = settings_.max_tracked_extents;
-    std::vector<TierSpec> specs;
+    // The policy's tiers: the LUN's tier images as discovered, with the gateway's overrides and
+    // the LUN's quotas (engine/policy/tier_model.h).
+    std::vector<LunTier> lun_tiers;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        TierModel model;
-        model.spec = discovered[i];
-        model.spec.id = static_cast<TierId>(i);
+        LunTier& t = lun_tiers.emplace_back();
+        t.discovered = discovered[i];
         if (auto o = settings_.tier_overrides.find(tiers_->pool(i));
-            o != settings_.tier_overrides.end()) {
-            apply_tier_override(model.spec, o->second);
-        }
+            o != settings_.tier_overrides.end())
+            t.override = o->second;
         if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end())
-            model.spec.capacity_bytes = tighter_capacity(model.spec.capacity_bytes, q->second);
-        specs.push_back(model.spec);
-        policy_config.tiers.push_back(model);
+            t.quota_bytes = q->second;
     }
-    if (!config_.tenant.empty()) {
-        // The policy's accounting (accuracy per tenant) names the LUN's tenant; its quotas are
-        // the executor's to enforce (they change while the LUN is open).
-        TenantModel tenant;
-        tenant.name = config_.tenant;
-        tenant.luns.push_back(home_.policy_lun);
-        policy_config.tenants.push_back(std::move(tenant));
-    }
+    LunPolicySettings policy_settings;
+    policy_settings.local_site = settings_.site;
+    policy_settings.extent_bytes = extent_bytes_;
+    policy_settings.horizon_s = settings_.horizon_s;
+    policy_settings.round_us = settings_.round_us;
+    policy_settings.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
+    policy_settings.max_tracked_extents = settings_.max_tracked_extents;
+    policy_settings.lun = home_.policy_lun;
+    policy_settings.tenant = config_.tenant;
+    const ReplayConfig policy_config = lun_policy_config(lun_tiers, policy_settings);
+    std::vector<TierSpec> specs;
+    for (const TierModel& model : policy_config.tiers) specs.push_back(model.spec);
     policy_config_ = policy_config;
     auto policy = builtin_policy_registry().create(policy_name(config_.policy),
                                                    PolicyContext{policy_config, {}});
@@ -183,23 +192,7 @@ ceph::Status TieredLun::enable_tiering(
         config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns, config_.image, pools,
         tiers_->lun().tier_image_name()};
     options.name_in_tenant = tenant_lun.name();
-    options.may_migrate = [this] {
-        // Both questions are round trips to the cluster: a standby asks them once per
-        // kStandbyLockProbePeriod, or at once after a command that may have taken the lock.
-        const auto now = LockProbe::Clock::now();
-        if (!home_.lock.probe.should_ask(now)) return false;
-        const bool held = holds_exclusive_lock(home_.image) == 1;
-        home_.lock.probe.answered(held, now);
-        if (!follow_home_pin()) return false;
-        if (!held) return false;  // a standby: another gateway owns the LUN
-        if (ceph::Status s = may_move_extents(); !s) {
-            tiering_problem(s);
-            return false;
-        }
-        if (!take_tiering_ownership()) return false;
-        tiering_problem(ceph::Status::ok());  // whatever stopped it before is over
-        return true;
-    };
+    options.may_migrate = [this] { return may_migrate(*ownership_); };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
@@ -363,24 +356,9 @@ void TieredLun::set_cluster_settings_listener(
     cluster_listener_ = std::move(listener);
 }
 
-// With ALUA the lock is taken through the lock callout, and another gateway cannot write without
-// breaking it (which blocklists this one and so fences its commits). Without ALUA librbd hands
-// the lock to whichever gateway writes, at any moment, without telling this one: a second
-// gateway could then write an extent's old copy while this one copies it, so extents move only
-// while no other gateway has the LUN open (each open watches the image's header).
 ceph::Status TieredLun::may_move_extents() {
-    if (holds_exclusive_lock(home_.image) != 1)
-        return ceph::Status::error(-EBUSY, "not the holder of the LUN's lock");
-    if (home_.lock.by_callout.load()) return ceph::Status::ok();
-    auto gateways = home_.image.watcher_count();
-    if (!gateways) return gateways.status();
-    if (*gateways > 1) {
-        return ceph::Status::error(
-            -EBUSY, std::to_string(*gateways) +
-                        " gateways serve the LUN without ALUA: extents move only under ALUA "
-                        "implicit failover (one lock owner) or with a single gateway");
-    }
-    return ceph::Status::ok();
+    const auto refused = rbdtier::may_move_extents(*ownership_);
+    return refused ? ceph::Status::error(refused->code, refused->reason) : ceph::Status::ok();
 }
 
 bool TieredLun::follow_home_pin() {

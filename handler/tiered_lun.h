@@ -47,6 +47,7 @@
 #include "ceph/settings_watch.h"
 #include "ceph/status.h"
 #include "ceph/tier_images.h"
+#include "engine/lun_ownership.h"
 #include "engine/migration_executor.h"
 #include "engine/policy/tier_model.h"
 #include "handler/gateway_config.h"
@@ -67,10 +68,6 @@ struct LunLockShare {
     LockProbe probe;
     std::atomic<bool> by_callout{false};  // taken by the lock callout, not handed over by librbd
 };
-
-// 1 = this client owns the image's exclusive lock, 0 = it does not, -ESHUTDOWN (blocklisted) /
-// -ETIMEDOUT / -EIO.
-int holds_exclusive_lock(ceph::Image& image);
 
 class TieredLun {
 public:
@@ -148,9 +145,10 @@ private:
     // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
     // false, with the problem noted, when it cannot be read (nothing moves then).
     bool follow_home_pin();
-    // Whether this gateway may change the LUN's placement now (checked every round and before
-    // every commit): it holds the exclusive lock, and no other gateway can write behind it.
+    // Whether this gateway may change the LUN's placement now, asked before every commit
+    // (engine/lun_ownership.h's may_move_extents over ownership_).
     ceph::Status may_move_extents();
+    class Ownership;  // the LUN's answers to engine/lun_ownership.h's questions
     // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
     // given) and the cluster object and applies them over base_config_ and base_gateway_; false
     // (with `why`) when RADOS cannot be read. The gateway's copy of the cluster object is used
@@ -168,6 +166,7 @@ private:
     Home home_;
     LunConfig config_;
     TieringSettings settings_;
+    std::unique_ptr<Ownership> ownership_;  // asked by the rounds and the migrator: outlives them
 
     std::optional<ceph::TierImages> tiers_;
     std::optional<ceph::PlacementMap> map_;

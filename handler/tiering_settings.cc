@@ -25,15 +25,4 @@ TieringSettings resolve_tiering_settings(const LunConfig& lun, const GatewayConf
     return s;
 }
 
-void apply_tier_override(TierSpec& spec, const TierOverride& o) {
-    if (o.device_class) spec.device_class = *o.device_class;
-    if (o.site) spec.site = *o.site;
-    if (o.latency_ms) {
-        spec.read_latency_us = *o.latency_ms * 1000.0;
-        spec.write_latency_us = *o.latency_ms * 1000.0;
-    }
-    if (o.capacity_bytes) spec.capacity_bytes = *o.capacity_bytes;
-    if (o.cost_per_gib) spec.cost_per_gib = *o.cost_per_gib;
-}
-
 }  // namespace rbdtier

@@ -4,9 +4,10 @@
 // round_s, but at least 8 rounds per horizon and never under 0.1 s. Local site: conf site (tiers
 // at other sites cost the remote penalty). Tenant pool: cfgstring tenant_pool=, else conf
 // tenant_pool, else the first tier. Tier overrides: the conf's [tier POOL] sections, applied
-// over what discovery found (apply_tier_override); a cfgstring quota= caps a tier's capacity
-// further. Tracked extents: conf max_tracked_extents. The migration bandwidth here is the whole
-// gateway's budget; the Gateway divides it between its open LUNs (Gateway::add_lun). Pure.
+// over what discovery found (engine/policy/tier_model.h: apply_tier_override, lun_policy_config);
+// a cfgstring quota= caps a tier's capacity further. Tracked extents: conf max_tracked_extents. The
+// migration bandwidth here is the whole gateway's budget; the Gateway divides it between its open
+// LUNs (Gateway::add_lun). Pure.
 #pragma once
 
 #include <cstdint>
@@ -40,9 +41,5 @@ struct TieringInForce {
     double round_s = 0;
     bool operator==(const TieringInForce&) const = default;
 };
-
-// `spec` with what `o` sets (latency_ms sets the read and write latency; capacity_bytes 0 =
-// unlimited).
-void apply_tier_override(TierSpec& spec, const TierOverride& o);
 
 }  // namespace rbdtier

@@ -214,8 +214,8 @@ struct StrategySelector::Deferred final : PlacementView {
         l.home = view.home_tier(lun);
         l.extents = view.extents(lun);
         l.away.clear();
-        for (ExtentIndex e = 0; e < l.extents; ++e)
-            if (const TierId t = view.tier_of(lun, e); t != l.home) l.away[e] = t;
+        view.away_from_home(
+            lun, [&](ExtentIndex e, TierId t) { l.away.emplace_hint(l.away.end(), e, t); });
     }
     // `order` moved its extent.
     void moved(const MigrationOrder& order, std::uint64_t now_us) {
@@ -270,12 +270,7 @@ void StrategySelector::defer_round(const PlacementView& view) {
         const TierSpec& seen = view.tiers()[t];
         TierSpec& kept = d.tiers_seen[t];
         // Copied only when changed: an idle LUN's rounds allocate nothing.
-        if (kept.name != seen.name || kept.device_class != seen.device_class ||
-            kept.site != seen.site || kept.id != seen.id ||
-            kept.read_latency_us != seen.read_latency_us ||
-            kept.write_latency_us != seen.write_latency_us ||
-            kept.capacity_bytes != seen.capacity_bytes || kept.cost_per_gib != seen.cost_per_gib)
-            kept = seen;
+        if (kept != seen) kept = seen;
     }
     d.used.resize(d.tiers_seen.size());
     for (std::size_t t = 0; t < d.used.size(); ++t)

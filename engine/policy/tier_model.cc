@@ -85,6 +85,49 @@ void ReplayConfig::validate() const {
     }
 }
 
+void apply_tier_override(TierSpec& spec, const TierOverride& o) {
+    if (o.device_class) spec.device_class = *o.device_class;
+    if (o.site) spec.site = *o.site;
+    if (o.latency_ms) {
+        spec.read_latency_us = *o.latency_ms * 1000.0;
+        spec.write_latency_us = *o.latency_ms * 1000.0;
+    }
+    if (o.capacity_bytes) spec.capacity_bytes = *o.capacity_bytes;
+    if (o.cost_per_gib) spec.cost_per_gib = *o.cost_per_gib;
+}
+
+ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings) {
+    ReplayConfig config;
+    config.default_home = 0;
+    config.local_site = settings.local_site;
+    config.extent_bytes = settings.extent_bytes;
+    config.horizon_us = static_cast<std::uint64_t>(settings.horizon_s * 1e6);
+    config.round_us = settings.round_us;
+    config.bandwidth_bytes_per_s = settings.bandwidth_bytes_per_s;
+    config.max_tracked_extents = settings.max_tracked_extents;
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+        TierModel model;
+        model.spec = tiers[i].discovered;
+        model.spec.id = static_cast<TierId>(i);
+        if (tiers[i].override) apply_tier_override(model.spec, *tiers[i].override);
+        model.spec.capacity_bytes =
+            tighter_capacity(model.spec.capacity_bytes, tiers[i].quota_bytes);
+        config.tiers.push_back(std::move(model));
+    }
+    if (!settings.tenant.empty()) {
+        TenantModel tenant;
+        tenant.name = settings.tenant;
+        tenant.luns.push_back(settings.lun);
+        config.tenants.push_back(std::move(tenant));
+    }
+    return config;
+}
+
+std::uint64_t copy_chunk_bytes(const TierSpec& discovered) {
+    const double latency = discovered.read_latency_us;
+    return latency > 0 && latency < kQuickTierLatencyUs ? kQuickTierCopyChunk : 0;
+}
+
 std::vector<TierModel> default_tier_models() {
     return {
         make_tier(0, "nvme-a", "nvme", "site-a", 200, 0.5, 10),

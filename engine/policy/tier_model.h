@@ -6,11 +6,17 @@
 // (token bucket), concurrency cap, round length and the policies' horizon. Tier ids are indexes
 // into `tiers`. Capacities and quotas count extents placed in a tier away from their home;
 // home-resident data is not counted (0 capacity = unlimited).
+// A live tiered LUN's policy is made from the same ReplayConfig (lun_policy_config): its tier
+// images are its tiers (id = index, home = 0), each as discovery found it, with what the gateway's
+// configuration says of the tier over that (TierOverride), its capacity capped by the LUN's
+// quota there. copy_chunk_bytes() is how much of an extent a migration copies at a time to and
+// from a tier. Pure functions and plain data: no thread-safety concern.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,6 +65,55 @@ struct ReplayConfig {
     // Throws std::invalid_argument with a reason when the configuration is unusable.
     void validate() const;
 };
+
+// What a gateway's configuration says of a tier (rbdtier.conf's [tier POOL]), over what
+// discovery found: each field given replaces the discovered one.
+struct TierOverride {
+    std::optional<std::string> device_class;
+    std::optional<std::string> site;
+    std::optional<double> latency_ms;             // sets the read and the write latency
+    std::optional<std::uint64_t> capacity_bytes;  // 0 = unlimited
+    std::optional<double> cost_per_gib;
+
+    bool operator==(const TierOverride&) const = default;
+};
+
+// `spec` with what `o` sets.
+void apply_tier_override(TierSpec& spec, const TierOverride& o);
+
+// One tier image of a live LUN, as its policy is told of it.
+struct LunTier {
+    TierSpec discovered;                   // as discovery measured the pool
+    std::optional<TierOverride> override;  // the gateway's configuration of the pool, if any
+    std::uint64_t quota_bytes = 0;         // the LUN's quota= in the pool (0: none)
+};
+
+// What a live LUN's policy is made with besides its tiers.
+struct LunPolicySettings {
+    std::string local_site;
+    std::uint64_t extent_bytes = 4ull << 20;
+    double horizon_s = 120;
+    std::uint64_t round_us = 1'000'000;
+    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::size_t max_tracked_extents = 0;
+    LunId lun = 0;       // the LUN's id as the policy keys extents
+    std::string tenant;  // "" : none
+};
+
+// The configuration a live LUN's policy is made with: tiers[i] is tier i (home 0), its override
+// applied over what was discovered and its capacity then capped by the LUN's quota there; the
+// LUN's tenant, when it has one, names the LUN (for the policy's accounting; the quotas are the
+// executor's to enforce).
+ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);
+
+// The bytes a migration copies (and verifies) at a time to and from a tier of `discovered`
+// latency: 1 MiB where an access costs under 2 ms (local fast media: a 4 MiB op would hold its
+// foreground reads up for several times their latency), 0 (the whole extent in one op)
+// elsewhere and where the latency is unknown (every op there costs a seek or a round trip to a
+// remote site, so more ops would cost foreground I/O more).
+std::uint64_t copy_chunk_bytes(const TierSpec& discovered);
+inline constexpr std::uint64_t kQuickTierCopyChunk = 1 << 20;
+inline constexpr double kQuickTierLatencyUs = 2000;
 
 // nvme-a 0.2 ms, hdd-a 8 ms (home), nvme-b 1.2 ms, hdd-b 10 ms; capacities unlimited.
 std::vector<TierModel> default_tier_models();

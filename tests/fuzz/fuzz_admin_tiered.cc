@@ -28,7 +28,7 @@
 #include "handler/admin_socket.h"
 #include "handler/gateway.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace {
 
@@ -37,7 +37,7 @@ constexpr std::uint64_t kExtents = 8;
 
 struct Fixture {
     std::string image = rbdtier::test::unique_name("fuzz-admin");
-    std::unique_ptr<rbdtier::test::TieredLun> lun;
+    std::unique_ptr<rbdtier::test::TieredStorage> lun;
     std::unique_ptr<rbdtier::ceph::LunTiering> tiering;
     rbdtier::Gateway gateway{rbdtier::GatewayConfig{}, "/nonexistent/rbdtier.conf"};
     rbdtier::AdminCommands commands{gateway};
@@ -48,7 +48,7 @@ struct Fixture {
     rbdtier::Gateway::Registration tiered;
 
     Fixture() {
-        lun = rbdtier::test::TieredLun::create("hdd-a", image, kExtents * kExtent);
+        lun = rbdtier::test::TieredStorage::create("hdd-a", image, kExtents * kExtent);
         const rbdtier::ReplayConfig rc = rbdtier::test::live_tier_config(/*nvme_a_extents=*/3);
         rbdtier::LunRoundsOptions options;
         options.round_us = rc.round_us;

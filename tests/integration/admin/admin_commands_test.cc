@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "../tiering/live_tiers.h"
-#include "../tiering/tiered_lun_fixture.h"
+#include "../tiering/tiered_storage_fixture.h"
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
 #include "handler/gateway.h"
@@ -57,7 +57,7 @@ class CliGateway : public ::testing::Test {
 protected:
     void SetUp() override {
         name_ = unique_name("adm");
-        lun_ = TieredLun::create("hdd-a", name_, kExtents * kExtent);
+        lun_ = TieredStorage::create("hdd-a", name_, kExtents * kExtent);
         lun_->write(0, std::vector<char>(kExtents * kExtent, 'a'));
         socket_ = ::testing::TempDir() + "/rbdtier-admin." + std::to_string(::getpid()) + ".asok";
         config_path_ =
@@ -142,7 +142,7 @@ protected:
     }
 
     std::string name_, socket_, config_path_;
-    std::unique_ptr<TieredLun> lun_;
+    std::unique_ptr<TieredStorage> lun_;
     std::unique_ptr<ceph::LunTiering> tiering_;
     std::unique_ptr<Gateway> gateway_;
     LunIoMetrics io_metrics_;

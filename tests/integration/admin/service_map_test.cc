@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "../tiering/tiered_lun_fixture.h"
+#include "../tiering/tiered_storage_fixture.h"
 #include "handler/gateway.h"
 
 namespace rbdtier::test {

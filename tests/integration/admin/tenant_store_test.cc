@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "../tiering/tiered_lun_fixture.h"
+#include "../tiering/tiered_storage_fixture.h"
 #include "tests/support/shell_command.h"
 
 namespace rbdtier::test {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {

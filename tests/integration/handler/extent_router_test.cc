@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../tiering/live_tiers.h"
-#include "../tiering/tiered_lun_fixture.h"
+#include "../tiering/tiered_storage_fixture.h"
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
 
@@ -64,7 +64,7 @@ protected:
     static constexpr std::uint64_t kExtents = 3;
 
     void SetUp() override {
-        lun_ = TieredLun::create("hdd-a", unique_name("router"), kExtents * (4 << 20));
+        lun_ = TieredStorage::create("hdd-a", unique_name("router"), kExtents * (4 << 20));
         extent_ = lun_->extent_size();
         lun_->write(0, std::vector<char>(kExtents * extent_, 'h'));
         // Extent 1 lives in nvme-a, 0 and 2 at home.
@@ -89,7 +89,7 @@ protected:
         c.data_iov_cnt = 1;
     }
 
-    std::unique_ptr<TieredLun> lun_;
+    std::unique_ptr<TieredStorage> lun_;
     std::uint64_t extent_ = 0;
     std::size_t nvme_a_ = 0;
     Commands commands_;

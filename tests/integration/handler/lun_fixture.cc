@@ -95,16 +95,6 @@ std::uint32_t TestCommand::sense_info() const {
            (std::uint32_t{lib_.sense_buf[5]} << 8) | std::uint32_t{lib_.sense_buf[6]};
 }
 
-void RecordingObserver::on_complete(const IoEvent& event) noexcept {
-    std::lock_guard lock(mutex_);
-    events_.push_back(event);
-}
-
-std::vector<IoEvent> RecordingObserver::events() {
-    std::lock_guard lock(mutex_);
-    return events_;
-}
-
 ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem)
     : pool_(pool), name_(unique_name(stem)) {
     ceph::ClusterOptions options;

@@ -19,7 +19,6 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
-#include "handler/io_observer.h"
 #include "handler/lun.h"
 
 namespace rbdtier::testing {
@@ -71,16 +70,6 @@ int run(Submit&& submit, TestCommand& c) {
     if (queued != TCMU_STS_OK) return queued;
     return c.wait();
 }
-
-class RecordingObserver : public IoObserver {
-public:
-    void on_complete(const IoEvent& event) noexcept override;
-    std::vector<IoEvent> events();
-
-private:
-    std::mutex mutex_;
-    std::vector<IoEvent> events_;
-};
 
 // A connected cluster plus a fresh image in `pool`, removed at the end.
 class ScratchImage {

@@ -1,6 +1,6 @@
 // The Lun I/O path on the local cluster, driven directly with a fake tcmu host: data
 // integrity (through the Lun and through librbd), iovec shapes, range checks, WRITE SAME,
-// UNMAP, COMPARE AND WRITE miscompare offset, the IoObserver hook, exclusive-lock failover,
+// UNMAP, COMPARE AND WRITE miscompare offset, exclusive-lock failover,
 // resize, and refusals with their reasons.
 #include <gtest/gtest.h>
 #include <sys/uio.h>
@@ -244,45 +244,6 @@ TEST_F(LunIoTest, CompareAndWriteMatchesAndReportsMiscompareOffset) {
         EXPECT_EQ(m.sense_info(), 401u) << off;
         EXPECT_EQ(read_librbd(off, kBlock), old) << off;
     }
-}
-
-TEST_F(LunIoTest, ObserverSeesEveryDataCommandTimed) {
-    RecordingObserver observer;
-    lun_->set_observer(&observer);
-    std::vector<char> data = pattern(8192, 1);
-    TestCommand w("iqn.test:alpha");
-    iovec v{data.data(), data.size()};
-    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 8192, 65536); }, w),
-              TCMU_STS_OK);
-    TestCommand r("iqn.test:beta");
-    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 4096, 69632); }, r),
-              TCMU_STS_OK);
-    TestCommand u("iqn.test:alpha");
-    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->unmap(nullptr, c, 0, 4 << 20); }, u),
-              TCMU_STS_OK);
-    TestCommand f;
-    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->flush(nullptr, c); }, f), TCMU_STS_OK);
-    lun_->set_observer(nullptr);
-
-    std::vector<IoEvent> ev = observer.events();
-    ASSERT_EQ(ev.size(), 3u) << "flush carries no range and is not reported";
-    EXPECT_EQ(ev[0].op, IoOp::kWrite);
-    EXPECT_EQ(ev[0].offset, 65536u);
-    EXPECT_EQ(ev[0].length, 8192u);
-    EXPECT_EQ(ev[1].op, IoOp::kRead);
-    EXPECT_EQ(ev[1].offset, 69632u);
-    EXPECT_EQ(ev[1].length, 4096u);
-    EXPECT_EQ(ev[2].op, IoOp::kUnmap);
-    EXPECT_EQ(ev[0].initiator, name_id("iqn.test:alpha"));
-    EXPECT_EQ(ev[1].initiator, name_id("iqn.test:beta"));
-    EXPECT_EQ(ev[2].initiator, ev[0].initiator);
-    EXPECT_NE(ev[0].initiator, ev[1].initiator);
-    for (const IoEvent& e : ev) {
-        EXPECT_EQ(e.lun, lun_->id());
-        EXPECT_GT(e.latency_us, 0u);
-        EXPECT_LT(e.latency_us, 10u * 1000 * 1000);
-    }
-    EXPECT_LE(ev[0].time_us, ev[1].time_us);
 }
 
 TEST_F(LunIoTest, ManyInFlightBeyondTheFreeList) {

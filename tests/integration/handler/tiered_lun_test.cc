@@ -8,9 +8,13 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "ceph/tiered_lun_store.h"
 #include "lun_fixture.h"
@@ -121,6 +125,86 @@ protected:
 };
 
 // The same on a tiered LUN, whose commands are routed through the gate first.
+// A policy that only keeps the events the rounds hand it (any thread may read them).
+class RecordingPolicy final : public PlacementPolicy {
+public:
+    std::string_view name() const override { return "recording"; }
+    void observe(const IoEvent& io) override {
+        std::lock_guard lock(mutex_);
+        events_.push_back(io);
+    }
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override { return {}; }
+    // The events seen once there are at least `n` (waits up to a minute for them).
+    std::vector<IoEvent> events_once(std::size_t n) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        for (;;) {
+            {
+                std::lock_guard lock(mutex_);
+                if (events_.size() >= n || std::chrono::steady_clock::now() > until) return events_;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<IoEvent> events_;
+};
+
+TEST_F(TieredLunTest, ThePolicySeesEachDataCommandOnceWithItsTiming) {
+    auto recording = std::make_unique<RecordingPolicy>();
+    RecordingPolicy& policy = *recording;
+    lun_->tiering()->replace_policy(std::move(recording), 100'000);
+    std::vector<char> data = pattern(8192, 1);
+    iovec v{data.data(), data.size()};
+    TestCommand w("iqn.test:alpha");
+    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 8192, 65536); }, w),
+              TCMU_STS_OK);
+    TestCommand r("iqn.test:beta");
+    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 4096, 69632); }, r),
+              TCMU_STS_OK);
+    TestCommand u("iqn.test:alpha");
+    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->unmap(nullptr, c, 0, kExtent); }, u),
+              TCMU_STS_OK);
+    TestCommand f;
+    ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->flush(nullptr, c); }, f), TCMU_STS_OK);
+    // Across two extents: two parts, one command.
+    TestCommand x("iqn.test:beta");
+    ASSERT_EQ(
+        run([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 8192, kExtent - 4096); }, x),
+        TCMU_STS_OK);
+    // A last command: once its event is in, every earlier one is (the ring keeps their order).
+    TestCommand last;
+    ASSERT_EQ(
+        run([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 512, 3 * kExtent); }, last),
+        TCMU_STS_OK);
+    std::vector<IoEvent> ev = policy.events_once(5);
+    ASSERT_EQ(ev.size(), 5u) << "one event per data command; a flush carries no range";
+    EXPECT_EQ(ev[0].op, IoOp::kWrite);
+    EXPECT_EQ(ev[0].offset, 65536u);
+    EXPECT_EQ(ev[0].length, 8192u);
+    EXPECT_EQ(ev[1].op, IoOp::kRead);
+    EXPECT_EQ(ev[1].offset, 69632u);
+    EXPECT_EQ(ev[1].length, 4096u);
+    EXPECT_EQ(ev[2].op, IoOp::kUnmap);
+    EXPECT_EQ(ev[3].op, IoOp::kWrite);
+    EXPECT_EQ(ev[3].offset, kExtent - 4096);
+    EXPECT_EQ(ev[3].length, 8192u);
+    EXPECT_EQ(ev[4].offset, 3 * kExtent);
+    EXPECT_EQ(ev[0].initiator, name_id("iqn.test:alpha"));
+    EXPECT_EQ(ev[1].initiator, name_id("iqn.test:beta"));
+    EXPECT_EQ(ev[2].initiator, ev[0].initiator);
+    EXPECT_EQ(ev[3].initiator, ev[1].initiator);
+    for (std::size_t i = 0; i < ev.size(); ++i) {
+        EXPECT_EQ(ev[i].lun, lun_->policy_lun()) << i;
+        EXPECT_GT(ev[i].latency_us, 0u) << i;
+        EXPECT_LT(ev[i].latency_us, 10u * 1000 * 1000) << i;
+        if (i > 0) {
+            EXPECT_LE(ev[i - 1].time_us, ev[i].time_us) << i;
+        }
+    }
+}
+
 TEST_F(TieredLunTest, ZeroLengthCommandsCompleteGood) {
     move(kSize / kExtent - 1, "nvme-b");
     expect_zero_length_commands_complete(*lun_, kSize, 512);

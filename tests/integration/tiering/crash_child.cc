@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 int main(int argc, char** argv) {
     if (argc != 6) {
@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        auto lun = rbdtier::test::TieredLun::open(argv[1], argv[2], std::stoull(argv[3]));
+        auto lun = rbdtier::test::TieredStorage::open(argv[1], argv[2], std::stoull(argv[3]));
         lun->remove_all_on_exit(false);
         auto to = lun->images().index_of(argv[5]);
         if (!to) throw std::runtime_error(std::string("unknown pool ") + argv[5]);

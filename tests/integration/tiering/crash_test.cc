@@ -6,7 +6,7 @@
 #include <random>
 
 #include "ceph/tiered_lun_store.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 extern char** environ;
 
@@ -48,7 +48,7 @@ TEST_P(CrashAt, EveryByteSurvivesAndScrubCleans) {
     std::mt19937 rng(3);
     for (auto& c : data) c = static_cast<char>(rng());
     {
-        auto lun = TieredLun::create("hdd-a", image, kSize);
+        auto lun = TieredStorage::create("hdd-a", image, kSize);
         lun->write(0, data);
         lun->remove_all_on_exit(false);
     }
@@ -66,7 +66,7 @@ TEST_P(CrashAt, EveryByteSurvivesAndScrubCleans) {
     }
     // The restarted gateway takes the LUN over from the dead one, as after a failover: it takes
     // the map's fence (the dead one's lock is broken) and cleans what the intent names.
-    auto lun = TieredLun::open("hdd-a", image, kSize);
+    auto lun = TieredStorage::open("hdd-a", image, kSize);
     auto taken = lun->images().take_over();
     ASSERT_TRUE(taken.is_ok()) << taken.message();
     EXPECT_TRUE(lun->map().intents().empty());

@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -32,7 +32,7 @@ struct StoppedOsd {
 };
 
 TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
-    auto lun = TieredLun::create("hdd-a", unique_name("fault-dst"), kSize);
+    auto lun = TieredStorage::create("hdd-a", unique_name("fault-dst"), kSize);
     const auto data = pattern(kSize, 5);
     lun->write(0, data);
     const std::size_t nvme_b = *lun->images().index_of("nvme-b");
@@ -56,7 +56,7 @@ TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
 }
 
 TEST(MigrationFaults, MapUnreachableNothingCommits) {
-    auto lun = TieredLun::create("hdd-a", unique_name("fault-map"), kSize);
+    auto lun = TieredStorage::create("hdd-a", unique_name("fault-map"), kSize);
     const auto data = pattern(kSize, 6);
     lun->write(0, data);
     MigrationRecord first;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <rbd/librbd.h>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 

@@ -1,6 +1,6 @@
 // LiveTiers: the four pools of the local test cluster as a placement policy sees them, for tests
-// that run a LunTiering on a TieredLun (kAllPools order: hdd-a home, nvme-a, nvme-b, hdd-b), the
-// reads such tests feed it, and what the cluster itself says a tier image holds.
+// that run a LunTiering on a TieredStorage (kAllPools order: hdd-a home, nvme-a, nvme-b, hdd-b),
+// the reads such tests feed it, and what the cluster itself says a tier image holds.
 #pragma once
 
 #include <cstdint>

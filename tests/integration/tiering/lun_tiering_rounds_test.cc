@@ -17,7 +17,7 @@
 #include "live_tiers.h"
 #include "tests/support/process_threads.h"
 #include "tests/support/seed.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -72,7 +72,7 @@ private:
 };
 
 TEST(LunTieringRounds, StartedTieringsRunOnSharedWorkersNotAThreadEach) {
-    auto lun = TieredLun::create("hdd-a", unique_name("lt-rounds"), 2 * kExtent);
+    auto lun = TieredStorage::create("hdd-a", unique_name("lt-rounds"), 2 * kExtent);
     const std::vector<TierSpec> specs = tier_specs(live_tier_config());
     constexpr int kTierings = 24;
     const unsigned long threads_before = process_threads();
@@ -111,7 +111,7 @@ TEST(LunTieringRounds, ClosingWhileRoundsMigrateWaitsForThemAndKeepsTheData) {
     std::vector<std::vector<char>> data;
     for (int i = 0; i < kLuns; ++i) {
         names.push_back(unique_name("lt-close" + std::to_string(i)));
-        auto lun = TieredLun::create("hdd-a", names.back(), size);
+        auto lun = TieredStorage::create("hdd-a", names.back(), size);
         data.push_back(pattern(size, seed + static_cast<unsigned>(i)));
         lun->write(0, data.back());
         lun->remove_all_on_exit(false);
@@ -119,10 +119,10 @@ TEST(LunTieringRounds, ClosingWhileRoundsMigrateWaitsForThemAndKeepsTheData) {
     const std::vector<TierSpec> specs = tier_specs(live_tier_config());
     std::uint64_t moved = 0;
     for (int cycle = 0; cycle < 8; ++cycle) {
-        std::vector<std::unique_ptr<TieredLun>> luns;
+        std::vector<std::unique_ptr<TieredStorage>> luns;
         std::vector<std::unique_ptr<ceph::LunTiering>> tierings;
         for (int i = 0; i < kLuns; ++i) {
-            luns.push_back(TieredLun::open("hdd-a", names[i], size));
+            luns.push_back(TieredStorage::open("hdd-a", names[i], size));
             luns.back()->remove_all_on_exit(false);  // reopened in the next cycle
             LunRoundsOptions options;
             options.lun = static_cast<LunId>(i);
@@ -152,7 +152,7 @@ TEST(LunTieringRounds, ClosingWhileRoundsMigrateWaitsForThemAndKeepsTheData) {
     }
     EXPECT_GT(moved, 0u);
     for (int i = 0; i < kLuns; ++i) {
-        auto lun = TieredLun::open("hdd-a", names[i], size);
+        auto lun = TieredStorage::open("hdd-a", names[i], size);
         EXPECT_EQ(lun->read(0, size), data[i]) << "LUN " << i << " reopened";
         lun->remove_all_on_exit(true);
     }

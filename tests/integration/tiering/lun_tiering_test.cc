@@ -12,7 +12,7 @@
 
 #include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -23,7 +23,7 @@ constexpr std::uint64_t kExtent = 4 << 20;
 // more of them than nvme-a's capacity for this LUN, counted on the cluster itself.
 TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     const std::uint64_t size = 8 * kExtent;
-    auto lun = TieredLun::create("hdd-a", unique_name("lt"), size);
+    auto lun = TieredStorage::create("hdd-a", unique_name("lt"), size);
     lun->write(0, std::vector<char>(size, 'q'));
     const ReplayConfig config = live_tier_config(/*nvme_a_extents=*/2);
     std::vector<TierSpec> specs = tier_specs(config);

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -17,7 +17,7 @@ namespace {
 constexpr std::uint64_t kMiB = 1 << 20;
 
 // Extents that hold data in image `index` (whole objects).
-std::vector<std::uint64_t> allocated_extents(TieredLun& lun, std::size_t index,
+std::vector<std::uint64_t> allocated_extents(TieredStorage& lun, std::size_t index,
                                              std::uint64_t size) {
     std::vector<std::uint64_t> offsets;
     auto cb = [](std::uint64_t off, std::size_t, int exists, void* arg) -> int {
@@ -32,7 +32,7 @@ std::vector<std::uint64_t> allocated_extents(TieredLun& lun, std::size_t index,
 
 TEST(ExtentMigrator, MovesAnExtentThroughEveryTierAndKeepsItsBytes) {
     const std::uint64_t size = 16 * kMiB;
-    auto lun = TieredLun::create("hdd-a", unique_name("mig1"), size);
+    auto lun = TieredStorage::create("hdd-a", unique_name("mig1"), size);
     const auto data = pattern(size, 1);
     lun->write(0, data);
     for (const std::string pool : {"nvme-a", "nvme-b", "hdd-b", "hdd-a"}) {
@@ -63,7 +63,7 @@ TEST(ExtentMigrator, MovesAnExtentThroughEveryTierAndKeepsItsBytes) {
 TEST(ExtentMigrator, KeepsNoCommitRecordForExtentsBackHome) {
     constexpr std::uint64_t kExtents = 8;
     constexpr int kTrips = 3;
-    auto lun = TieredLun::create("hdd-a", unique_name("mig-home"), kExtents * 4 * kMiB);
+    auto lun = TieredStorage::create("hdd-a", unique_name("mig-home"), kExtents * 4 * kMiB);
     lun->write(0, pattern(kExtents * 4 * kMiB, 2));
     const std::size_t nvme_a = *lun->images().index_of("nvme-a");
     for (int trip = 0; trip < kTrips; ++trip) {
@@ -91,7 +91,7 @@ TEST(ExtentMigrator, KeepsNoCommitRecordForExtentsBackHome) {
 // the process, and a migration to it is refused with the extent left where it was.
 TEST(ExtentMigrator, AClosedTierImageIsAnErrorAndAMigrationToItLeavesTheExtent) {
     constexpr std::uint64_t kSize = 4 * 4 * kMiB;
-    auto lun = TieredLun::create("hdd-a", unique_name("mig-closed"), kSize);
+    auto lun = TieredStorage::create("hdd-a", unique_name("mig-closed"), kSize);
     const auto data = pattern(kSize, 9);
     lun->write(0, data);
     const std::size_t nvme_b = *lun->images().index_of("nvme-b");
@@ -133,7 +133,7 @@ TEST(ExtentMigrator, NoByteLostOrStaleUnderConcurrentIo) {
     const char* env = std::getenv("RBDTIER_MIGRATION_SECONDS");
     const int seconds = env ? std::atoi(env) : 20;
     const std::string name = unique_name("mig2");
-    auto lun = TieredLun::create("hdd-a", name, size);
+    auto lun = TieredStorage::create("hdd-a", name, size);
     std::vector<char> shadow = pattern(size, 2);
     lun->write(0, shadow);
 
@@ -199,7 +199,7 @@ TEST(ExtentMigrator, NoByteLostOrStaleUnderConcurrentIo) {
     // A second gateway loading the map from RADOS sees the same bytes.
     lun->remove_all_on_exit(false);
     lun.reset();
-    auto again = TieredLun::open("hdd-a", name, size);
+    auto again = TieredStorage::open("hdd-a", name, size);
     EXPECT_EQ(again->read(0, size), shadow);
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ceph/tiered_lun_store.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -24,21 +24,22 @@ constexpr std::uint64_t kSize = 4 * kExtent;
 // One LUN served by two gateways: `first` created it and wrote `data`; `second` opened it after,
 // taking it over (its owner now) or not.
 struct TwoGateways {
-    std::unique_ptr<TieredLun> first, second;
+    std::unique_ptr<TieredStorage> first, second;
     std::vector<char> data;
 };
 TwoGateways two_gateways(const std::string& stem, std::uint32_t seed, bool take_over) {
     const std::string name = unique_name(stem);
-    TwoGateways g{TieredLun::create("hdd-a", name, kSize), nullptr, pattern(kSize, seed)};
+    TwoGateways g{TieredStorage::create("hdd-a", name, kSize), nullptr, pattern(kSize, seed)};
     g.first->write(0, g.data);
-    g.second = TieredLun::open("hdd-a", name, kSize, take_over);
+    g.second = TieredStorage::open("hdd-a", name, kSize, take_over);
     g.second->remove_all_on_exit(false);
     return g;
 }
 
 // A scrub by `gateway`, which does not own the LUN, is refused and removes nothing; `owner` still
 // reads `data`.
-void expect_scrub_refused(TieredLun& gateway, TieredLun& owner, const std::vector<char>& data) {
+void expect_scrub_refused(TieredStorage& gateway, TieredStorage& owner,
+                          const std::vector<char>& data) {
     ceph::ScrubReport report;
     EXPECT_EQ(gateway.migrator().scrub(report).code(), -ESTALE);
     EXPECT_EQ(report.stray_removed, 0u);
@@ -50,7 +51,7 @@ void expect_scrub_refused(TieredLun& gateway, TieredLun& owner, const std::vecto
 // (Before: it copied from where the routing pointed — here an empty tier image — committed that
 // copy and discarded the live data at home.)
 TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
-    auto lun = TieredLun::create("hdd-a", unique_name("own-src"), kSize);
+    auto lun = TieredStorage::create("hdd-a", unique_name("own-src"), kSize);
     const auto data = pattern(kSize, 1);
     lun->write(0, data);
     const auto nvme_a = *lun->images().index_of("nvme-a");
@@ -115,7 +116,7 @@ TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
 // missing map read as empty — everything at home — and the next scrub deleted all tier data.)
 TEST(Ownership, MissingMapIsRefusedNotEmpty) {
     const std::string name = unique_name("own-nomap");
-    auto lun = TieredLun::create("hdd-a", name, kSize);
+    auto lun = TieredStorage::create("hdd-a", name, kSize);
     const auto data = pattern(kSize, 4);
     lun->write(0, data);
     MigrationRecord record;
@@ -154,7 +155,7 @@ TEST(Ownership, MissingMapIsRefusedNotEmpty) {
     EXPECT_TRUE(repaired->ambiguous.empty());
     EXPECT_EQ(repaired->placed, (std::map<std::uint64_t, std::string>{{1, "nvme-b"}}));
     {
-        auto again = TieredLun::open("hdd-a", name, kSize);
+        auto again = TieredStorage::open("hdd-a", name, kSize);
         again->remove_all_on_exit(false);
         EXPECT_EQ(again->map().find(1)->pool, "nvme-b");
         EXPECT_EQ(again->read(0, kSize), data);
@@ -174,7 +175,7 @@ TEST(Ownership, MissingMapIsRefusedNotEmpty) {
 // and says which extents and pools.
 TEST(Ownership, RepairRefusesAmbiguousExtents) {
     const std::string name = unique_name("own-ambig");
-    auto lun = TieredLun::create("hdd-a", name, kSize);
+    auto lun = TieredStorage::create("hdd-a", name, kSize);
     const auto data = pattern(kSize, 5);
     lun->write(0, data);
     MigrationRecord record;

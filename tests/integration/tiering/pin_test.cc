@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -18,7 +18,7 @@ constexpr std::uint64_t kExtent = 4 << 20;
 
 // A pin refused by the rounds is a Status with its errno (the rules: lun_rounds_test.cc).
 TEST(LunTieringPins, RefusesBadRangesWithAStatus) {
-    auto lun = TieredLun::create("hdd-a", unique_name("pin"), 8 * kExtent);
+    auto lun = TieredStorage::create("hdd-a", unique_name("pin"), 8 * kExtent);
     const ReplayConfig config = live_tier_config();
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              builtin_policy_registry().create("none", {config, {}}), {});
@@ -33,7 +33,7 @@ TEST(LunTieringPins, RefusesBadRangesWithAStatus) {
 // built-in `policy` on it with a migration budget of `bandwidth` bytes/s.
 struct TieredWithBudget {
     TieredWithBudget(std::uint64_t extents, char fill, const std::string& policy, double bandwidth)
-        : size(extents * kExtent), lun(TieredLun::create("hdd-a", unique_name("pin"), size)) {
+        : size(extents * kExtent), lun(TieredStorage::create("hdd-a", unique_name("pin"), size)) {
         lun->write(0, std::vector<char>(size, fill));
         LunRoundsOptions options;
         options.round_us = config.round_us;
@@ -44,7 +44,7 @@ struct TieredWithBudget {
     }
 
     const std::uint64_t size;
-    std::unique_ptr<TieredLun> lun;
+    std::unique_ptr<TieredStorage> lun;
     const ReplayConfig config = live_tier_config();
     std::unique_ptr<ceph::LunTiering> tiering;
 };

@@ -13,7 +13,7 @@
 #include "ceph/lun_tiering.h"
 #include "engine/placement_policy.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -52,7 +52,7 @@ std::vector<MigrationOrder> promotions(ExtentIndex first, ExtentIndex end, TierI
 }
 
 // Extents the map (read again from RADOS) puts in `pool`.
-std::uint64_t mapped_to(TieredLun& lun, const std::string& pool) {
+std::uint64_t mapped_to(TieredStorage& lun, const std::string& pool) {
     EXPECT_TRUE(lun.map().reload().is_ok());
     std::uint64_t n = 0;
     for (const auto& [extent, entry] : lun.map().entries())
@@ -63,14 +63,14 @@ std::uint64_t mapped_to(TieredLun& lun, const std::string& pool) {
 // A standby gateway's tiering, which takes the LUN's ownership (as the handler does, inside the
 // round) once `standby` turns false.
 struct Standby {
-    std::unique_ptr<TieredLun> owner, standby_lun;
+    std::unique_ptr<TieredStorage> owner, standby_lun;
     std::vector<char> data;
     bool standby = true;
     FixedOrders* policy = nullptr;
     std::unique_ptr<ceph::LunTiering> tiering;
 };
 
-void move_extent(TieredLun& lun, ExtentIndex extent, const std::string& pool) {
+void move_extent(TieredStorage& lun, ExtentIndex extent, const std::string& pool) {
     MigrationRecord record;
     ASSERT_TRUE(lun.migrator().migrate(extent, *lun.images().index_of(pool), record).is_ok())
         << record.outcome;
@@ -85,11 +85,11 @@ std::unique_ptr<Standby> standby_gateway(
     const std::vector<std::pair<ExtentIndex, std::string>>& owner_moves = {}) {
     auto g = std::make_unique<Standby>();
     const std::string name = unique_name(stem);
-    g->owner = TieredLun::create("hdd-a", name, extents * kExtent);
+    g->owner = TieredStorage::create("hdd-a", name, extents * kExtent);
     g->data = pattern(extents * kExtent, static_cast<std::uint32_t>(extents));
     g->owner->write(0, g->data);
     for (const auto& [extent, pool] : owner_moves) move_extent(*g->owner, extent, pool);
-    g->standby_lun = TieredLun::open("hdd-a", name, extents * kExtent, /*own=*/false);
+    g->standby_lun = TieredStorage::open("hdd-a", name, extents * kExtent, /*own=*/false);
     g->standby_lun->remove_all_on_exit(false);
     const ReplayConfig config = live_tier_config(nvme_a_extents);
     auto policy = std::make_unique<FixedOrders>(std::move(orders));
@@ -162,7 +162,7 @@ TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
 // (Before: the counts kept the old size and a pin on a new extent was refused as outside the
 // LUN.)
 TEST(LunTieringFollowsTheMap, ResizeAddsExtentsToTheCountsAndPins) {
-    auto lun = TieredLun::create("hdd-a", unique_name("follow-grow"), 4 * kExtent);
+    auto lun = TieredStorage::create("hdd-a", unique_name("follow-grow"), 4 * kExtent);
     const ReplayConfig config = live_tier_config(2);
     LunRoundsOptions options;
     options.round_us = config.round_us;

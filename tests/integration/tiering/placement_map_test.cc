@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {

@@ -15,7 +15,7 @@
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -120,7 +120,7 @@ void heat(ceph::LunTiering& tiering, int rounds) {
 // hot extents go elsewhere. With Ceph's default threshold the same heat promotes them there.
 TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     const std::uint64_t size = 6 * kExtent;
-    auto lun = TieredLun::create("hdd-a", unique_name("full"), size);
+    auto lun = TieredStorage::create("hdd-a", unique_name("full"), size);
     lun->write(0, std::vector<char>(size, 'f'));
     ScratchImage data(lun->cluster(), "nvme-a", 16 * kMiB);  // nvme-a holds something
     std::vector<std::string> pools;

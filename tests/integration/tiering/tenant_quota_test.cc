@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "engine/policy/policy_registry.h"
 #include "live_tiers.h"
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
 namespace {
@@ -26,7 +26,7 @@ namespace {
 constexpr std::uint64_t kExtent = 4 << 20;
 
 // Bytes of `lun` in nvme-a, as the cluster says.
-std::uint64_t nvme_a_bytes(TieredLun& lun, const std::string&) {
+std::uint64_t nvme_a_bytes(TieredStorage& lun, const std::string&) {
     auto bytes =
         ceph::allocated_bytes(lun.cluster(), "nvme-a", lun.images().lun().tier_image_name());
     EXPECT_TRUE(bytes) << bytes.status().message();
@@ -47,7 +47,7 @@ struct QuotaTenant {
         return store.update(tenant);
     }
     // The tenant's quota as the tiered LUN hdd-a/`name` reads it.
-    ceph::TenantQuota quota_of(TieredLun& lun, const std::string& name) const {
+    ceph::TenantQuota quota_of(TieredStorage& lun, const std::string& name) const {
         return ceph::TenantQuota(lun.cluster(), "hdd-a", tenant.name,
                                  {"hdd-a", name, kAllPools, lun.images().lun().tier_image_name()});
     }
@@ -59,7 +59,7 @@ struct QuotaTenant {
 
 // Hot reads of extents [0, extents) for some rounds; the most bytes `lun` held in nvme-a after
 // any of them, measured on the cluster (the reactive policy may evict and promote again).
-std::uint64_t heat(ceph::LunTiering& tiering, TieredLun& lun, const std::string& name,
+std::uint64_t heat(ceph::LunTiering& tiering, TieredStorage& lun, const std::string& name,
                    std::uint64_t extents, int rounds) {
     std::uint64_t most = 0;
     for (int round = 0; round < rounds; ++round) {
@@ -73,8 +73,8 @@ std::uint64_t heat(ceph::LunTiering& tiering, TieredLun& lun, const std::string&
 TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     const std::uint64_t size = 4 * kExtent;
     const std::string name_a = unique_name("ten-a"), name_b = unique_name("ten-b");
-    auto a = TieredLun::create("hdd-a", name_a, size);
-    auto b = TieredLun::create("hdd-a", name_b, size);
+    auto a = TieredStorage::create("hdd-a", name_a, size);
+    auto b = TieredStorage::create("hdd-a", name_b, size);
     a->write(0, std::vector<char>(size, 'a'));
     b->write(0, std::vector<char>(size, 'b'));
 
@@ -152,8 +152,8 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
 TEST(TenantQuota, LunsOfATenantOnOneGatewayShareItsQuotaExactly) {
     const std::uint64_t size = 4 * kExtent;
     const std::string name_a = unique_name("ten-ga"), name_b = unique_name("ten-gb");
-    auto a = TieredLun::create("hdd-a", name_a, size);
-    auto b = TieredLun::create("hdd-a", name_b, size);
+    auto a = TieredStorage::create("hdd-a", name_a, size);
+    auto b = TieredStorage::create("hdd-a", name_b, size);
     a->write(0, std::vector<char>(size, 'a'));
     b->write(0, std::vector<char>(size, 'b'));
     QuotaTenant t(a->cluster(), "shared", 3 * kExtent);
@@ -165,7 +165,7 @@ TEST(TenantQuota, LunsOfATenantOnOneGatewayShareItsQuotaExactly) {
 
     const ReplayConfig config = live_tier_config();
     const auto ledger = std::make_shared<TenantLedger>();  // the gateway's
-    auto tiering_of = [&](TieredLun& lun, const std::string& name, ceph::TenantQuota& quota) {
+    auto tiering_of = [&](TieredStorage& lun, const std::string& name, ceph::TenantQuota& quota) {
         LunRoundsOptions options;
         options.lun = name == name_a ? 1 : 2;
         options.round_us = config.round_us;
@@ -210,7 +210,7 @@ TEST(TenantQuota, LunsOfATenantOnOneGatewayShareItsQuotaExactly) {
 TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     const std::uint64_t size = 4 * kExtent;
     const std::string name = unique_name("ten-c");
-    auto lun = TieredLun::create("hdd-a", name, size);
+    auto lun = TieredStorage::create("hdd-a", name, size);
     lun->write(0, std::vector<char>(size, 'c'));
     QuotaTenant t(lun->cluster(), "small", 3 * kExtent);
     ASSERT_TRUE(t.store.create(t.tenant));
@@ -248,7 +248,7 @@ TEST(TenantQuota, RemovingALunTakesItOutOfItsTenantsRegistry) {
     ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
     const std::string tenant = unique_name("gone");
     const std::string stay = unique_name("ten-stay");
-    auto kept = TieredLun::create("hdd-a", stay, kExtent);
+    auto kept = TieredStorage::create("hdd-a", stay, kExtent);
     ceph::TenantQuota kept_quota(
         cluster, "hdd-a", tenant,
         {"hdd-a", stay, kAllPools, kept->images().lun().tier_image_name()});
@@ -257,7 +257,7 @@ TEST(TenantQuota, RemovingALunTakesItOutOfItsTenantsRegistry) {
         const std::string name = unique_name("ten-gone-" + std::to_string(i));
         std::string tier_image;
         {
-            auto lun = TieredLun::create("hdd-a", name, kExtent);
+            auto lun = TieredStorage::create("hdd-a", name, kExtent);
             tier_image = lun->images().lun().tier_image_name();
             lun->remove_all_on_exit(false);  // removed below, as `rbdtier lun remove` does
         }
@@ -286,13 +286,13 @@ TEST(TenantQuota, RefreshesOfATenantsLunsMeasureEachTierImageOnce) {
     ceph::IoContext hdd_a = open_test_pool(cluster, "hdd-a");
     QuotaTenant t(cluster, "many", 64 * kExtent);
     ASSERT_TRUE(t.store.create(t.tenant));
-    std::vector<std::unique_ptr<TieredLun>> luns;
+    std::vector<std::unique_ptr<TieredStorage>> luns;
     std::vector<std::unique_ptr<ceph::TenantQuota>> quotas;
     // The LUNs of one gateway share the process's cache; a minute: no entry expires here.
     auto allocations = std::make_shared<ceph::AllocationCache>(std::chrono::minutes(1));
     for (int i = 0; i < kLuns; ++i) {
         const std::string name = unique_name("ten-many-" + std::to_string(i));
-        luns.push_back(TieredLun::create("hdd-a", name, kExtent));
+        luns.push_back(TieredStorage::create("hdd-a", name, kExtent));
         quotas.push_back(std::make_unique<ceph::TenantQuota>(
             cluster, "hdd-a", t.tenant.name,
             ceph::TenantLunRef{"hdd-a", name, kAllPools,

@@ -833,13 +833,19 @@ private:
     AllAtHome home_;
 };
 
+// A selector over two Noting candidates, "first" followed from the start.
+StrategySelector noting_selector(const std::shared_ptr<Told>& first,
+                                 const std::shared_ptr<Told>& second) {
+    return StrategySelector("selector",
+                            {{"first", [first] { return std::make_unique<Noting>(first); }},
+                             {"second", [second] { return std::make_unique<Noting>(second); }}},
+                            ChannelSpec{});
+}
+
 TEST(StrategySelector, AnIdleSelectorMakesOnlyTheCandidateItFollows) {
     auto first = std::make_shared<Told>();
     auto second = std::make_shared<Told>();
-    StrategySelector selector("selector",
-                              {{"first", [first] { return std::make_unique<Noting>(first); }},
-                               {"second", [second] { return std::make_unique<Noting>(second); }}},
-                              ChannelSpec{});
+    StrategySelector selector = noting_selector(first, second);
     const SevenAway seven_away;
     selector.placement_changed(0, 500, seven_away);
     for (std::uint64_t t = 1'000; t <= 3'000; t += 1'000) selector.plan(t, seven_away);
@@ -858,6 +864,46 @@ TEST(StrategySelector, AnIdleSelectorMakesOnlyTheCandidateItFollows) {
     EXPECT_EQ(second->calls,
               (std::vector<std::string>{"plan t=3000", "placement t=3200 extent7=0 extents=25600",
                                         "plan t=3000", "observe t=3500", "observe t=3500"}));
+}
+
+// A LUN of 2^24 extents (64 TiB) with extent 7 in the fast tier, which lists the extents away
+// from home and counts the extents asked one by one.
+class HugeSevenAway final : public PlacementView {
+public:
+    TierId tier_of(LunId, ExtentIndex e) const override {
+        ++asked;
+        return e == 7 ? 0 : 1;
+    }
+    TierId home_tier(LunId) const override { return 1; }
+    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? kE : 0; }
+    const std::vector<TierSpec>& tiers() const override { return home_.tiers(); }
+    std::uint64_t extent_bytes() const override { return kE; }
+    std::uint64_t extents(LunId) const override { return std::uint64_t{1} << 24; }
+    void away_from_home(LunId,
+                        const std::function<void(ExtentIndex, TierId)>& each) const override {
+        each(7, 0);
+    }
+    mutable std::uint64_t asked = 0;
+
+private:
+    AllAtHome home_;
+};
+
+TEST(StrategySelector, AnIdleLunsPlacementIsKeptFromItsExtentsAwayFromHomeAlone) {
+    auto first = std::make_shared<Told>();
+    auto second = std::make_shared<Told>();
+    StrategySelector selector = noting_selector(first, second);
+    const HugeSevenAway view;
+    const std::uint64_t asked_before = view.asked;
+    selector.placement_changed(0, 500, view);
+    // The followed candidate's live instance (Noting) asks extent 7 itself; the selector's own
+    // keeping of the placement asks none.
+    EXPECT_LE(view.asked - asked_before, 1u);
+    selector.plan(1'000, view);
+    selector.observe(scattered_read_at(1'500, 2));
+    ASSERT_EQ(second->made, 2) << "its live instance and its ghost, at the first I/O";
+    EXPECT_EQ(second->calls.at(0), "placement t=500 extent7=0 extents=16777216")
+        << "told the placement as kept";
 }
 
 TEST(GhostPlacement, KeepsNoRecordOfAnExtentBackHome) {

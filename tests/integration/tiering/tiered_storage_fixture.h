@@ -1,9 +1,9 @@
-// TieredLunFixture: a tiered LUN on the running local cluster, for tests of the migration
-// protocol below the handler: its tier images in all four pools, its placement map, an
-// ExtentGate loaded from the map, and routed synchronous reads/writes that go through the gate
-// exactly as the handler's tiered I/O path does (enter, I/O on the extent's tier image, leave).
-// The image is created with a name unique to the process and removed, with its tier images and
-// map, at the end.
+// TieredStorage: the storage of a tiered LUN on the running local cluster (no handler, no rounds),
+// for tests of the migration protocol below the handler: its tier images in all four pools, its
+// placement map, an ExtentGate loaded from the map, and routed synchronous reads/writes that go
+// through the gate exactly as the handler's tiered I/O path does (enter, I/O on the extent's tier
+// image, leave). The image is created with a name unique to the process and removed, with its tier
+// images and map, at the end.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,16 +26,16 @@ namespace rbdtier::test {
 
 inline const std::vector<std::string> kAllPools = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 
-class TieredLun {
+class TieredStorage {
 public:
     // Creates `pool/name` of `size` bytes (4 MiB objects) and opens it tiered over kAllPools.
-    static std::unique_ptr<TieredLun> create(const std::string& pool, const std::string& name,
-                                             std::uint64_t size);
+    static std::unique_ptr<TieredStorage> create(const std::string& pool, const std::string& name,
+                                                 std::uint64_t size);
     // Opens an existing tiered LUN (e.g. after a crash), loading the map into a new gate; as its
     // owner (take_ownership: the previous owner is fenced) unless `own` is false.
-    static std::unique_ptr<TieredLun> open(const std::string& pool, const std::string& name,
-                                           std::uint64_t size, bool own = true);
-    ~TieredLun();
+    static std::unique_ptr<TieredStorage> open(const std::string& pool, const std::string& name,
+                                               std::uint64_t size, bool own = true);
+    ~TieredStorage();
 
     void write(std::uint64_t offset, const std::vector<char>& data);
     std::vector<char> read(std::uint64_t offset, std::uint64_t length);
@@ -54,7 +54,7 @@ public:
     void remove_all_on_exit(bool yes) { remove_ = yes; }
 
 private:
-    TieredLun() = default;
+    TieredStorage() = default;
     void enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier);
     template <typename Fn>
     void routed(std::uint64_t offset, std::uint64_t length, bool write, Fn&& fn);

@@ -1,4 +1,4 @@
-#include "tiered_lun_fixture.h"
+#include "tiered_storage_fixture.h"
 
 #include <rbd/librbd.h>
 #include <unistd.h>
@@ -42,8 +42,8 @@ ceph::IoContext open_test_pool(ceph::Cluster& cluster, const std::string& pool) 
     return std::move(io).value();
 }
 
-std::unique_ptr<TieredLun> TieredLun::create(const std::string& pool, const std::string& name,
-                                             std::uint64_t size) {
+std::unique_ptr<TieredStorage> TieredStorage::create(const std::string& pool,
+                                                     const std::string& name, std::uint64_t size) {
     {
         auto cluster = connect_test_cluster();
         auto io = open_test_pool(cluster, pool);
@@ -52,9 +52,9 @@ std::unique_ptr<TieredLun> TieredLun::create(const std::string& pool, const std:
     return open(pool, name, size);
 }
 
-std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::string& name,
-                                           std::uint64_t size, bool own) {
-    std::unique_ptr<TieredLun> lun(new TieredLun);
+std::unique_ptr<TieredStorage> TieredStorage::open(const std::string& pool, const std::string& name,
+                                                   std::uint64_t size, bool own) {
+    std::unique_ptr<TieredStorage> lun(new TieredStorage);
     lun->pool_ = pool;
     lun->name_ = name;
     lun->size_ = size;
@@ -76,7 +76,7 @@ std::unique_ptr<TieredLun> TieredLun::open(const std::string& pool, const std::s
     return lun;
 }
 
-TieredLun::~TieredLun() {
+TieredStorage::~TieredStorage() {
     migrator_.reset();
     gate_.reset();
     if (!remove_ || !cluster_) return;
@@ -86,21 +86,21 @@ TieredLun::~TieredLun() {
     if (auto io = ceph::IoContext::open(*cluster_, pool_)) (void)ceph::remove_image(*io, name_);
 }
 
-void TieredLun::open_every_tier() {
+void TieredStorage::open_every_tier() {
     for (std::size_t i = 0; i < images_->count(); ++i) {
         auto s = images_->ensure_open(i);
         EXPECT_TRUE(s.is_ok()) << s.message();
     }
 }
 
-ceph::Image& TieredLun::tier_image(std::size_t index) {
+ceph::Image& TieredStorage::tier_image(std::size_t index) {
     if (auto s = images_->ensure_open(index); !s) throw std::runtime_error(s.message());
     auto image = images_->image(index);
     if (!image) throw std::runtime_error(image.status().message());
     return **image;
 }
 
-void TieredLun::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier) {
+void TieredStorage::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex& tier) {
     for (;;) {
         if (auto t = gate_->enter(extent)) {
             tier = *t;
@@ -117,7 +117,7 @@ void TieredLun::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIndex&
 }
 
 template <typename Fn>
-void TieredLun::routed(std::uint64_t offset, std::uint64_t length, bool write, Fn&& fn) {
+void TieredStorage::routed(std::uint64_t offset, std::uint64_t length, bool write, Fn&& fn) {
     const std::uint64_t es = images_->object_size();
     while (length > 0) {
         const std::uint64_t extent = offset / es;
@@ -133,7 +133,7 @@ void TieredLun::routed(std::uint64_t offset, std::uint64_t length, bool write, F
     }
 }
 
-void TieredLun::write(std::uint64_t offset, const std::vector<char>& data) {
+void TieredStorage::write(std::uint64_t offset, const std::vector<char>& data) {
     const char* p = data.data();
     routed(offset, data.size(), true, [&](rbd_image_t image, std::uint64_t off, std::uint64_t len) {
         ASSERT_EQ(rbd_write(image, off, len, p), static_cast<ssize_t>(len));
@@ -141,7 +141,7 @@ void TieredLun::write(std::uint64_t offset, const std::vector<char>& data) {
     });
 }
 
-std::vector<char> TieredLun::read(std::uint64_t offset, std::uint64_t length) {
+std::vector<char> TieredStorage::read(std::uint64_t offset, std::uint64_t length) {
     std::vector<char> out(length);
     char* p = out.data();
     routed(offset, length, false, [&](rbd_image_t image, std::uint64_t off, std::uint64_t len) {

@@ -1,0 +1,142 @@
+// LunOwnership: the order of the questions a LUN's rounds ask before they move extents, and
+// what each answer decides.
+#include "engine/lun_ownership.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+// Answers as set; records the questions in the order they were asked.
+class FakeSource final : public OwnershipSource {
+public:
+    std::optional<bool> round_lock = true;  // nullopt: the round does not ask
+    bool lock = true;
+    bool by_callout = false;
+    std::optional<std::size_t> open_by = 1;  // nullopt: counting fails
+    bool pin_read = true;
+    bool ownership_taken = true;
+    std::vector<std::string> asked;
+    std::vector<std::optional<OwnershipRefusal>> noted;
+
+    std::optional<bool> lock_this_round() override {
+        asked.push_back("lock_this_round");
+        return round_lock;
+    }
+    bool holds_lock() override {
+        asked.push_back("holds_lock");
+        return lock;
+    }
+    bool lock_by_callout() const override { return by_callout; }
+    std::optional<std::size_t> gateways(OwnershipRefusal& why) override {
+        asked.push_back("gateways");
+        if (!open_by) why = {-ETIMEDOUT, "list watchers of image rbd/lun"};
+        return open_by;
+    }
+    bool follow_home_pin() override {
+        asked.push_back("follow_home_pin");
+        return pin_read;
+    }
+    bool take_ownership() override {
+        asked.push_back("take_ownership");
+        return ownership_taken;
+    }
+    void note_problem(const std::optional<OwnershipRefusal>& problem) override {
+        noted.push_back(problem);
+    }
+};
+
+using Asked = std::vector<std::string>;
+
+TEST(LunOwnership, TheHolderAloneFollowsThePinChecksAndTakesTheTiering) {
+    FakeSource s;
+    EXPECT_TRUE(may_migrate(s));
+    EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin", "holds_lock", "gateways",
+                              "take_ownership"}));
+    ASSERT_EQ(s.noted.size(), 1u);
+    EXPECT_FALSE(s.noted[0]) << "a move allowed clears the problem noted before";
+}
+
+TEST(LunOwnership, ARoundThatDoesNotAskTheLockMovesNothingAndAsksNothingElse) {
+    FakeSource s;
+    s.round_lock = std::nullopt;
+    EXPECT_FALSE(may_migrate(s));
+    EXPECT_EQ(s.asked, (Asked{"lock_this_round"}));
+    EXPECT_TRUE(s.noted.empty());
+}
+
+TEST(LunOwnership, AStandbyFollowsTheHomePinButMovesNothing) {
+    FakeSource s;
+    s.round_lock = false;
+    EXPECT_FALSE(may_migrate(s));
+    EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin"}));
+    EXPECT_TRUE(s.noted.empty()) << "a standby has no problem: another gateway owns the LUN";
+}
+
+TEST(LunOwnership, AnUnreadableHomePinStopsTheHolder) {
+    FakeSource s;
+    s.pin_read = false;
+    EXPECT_FALSE(may_migrate(s));
+    EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin"}));
+}
+
+TEST(LunOwnership, WithoutAluaASecondGatewayStopsTheMovesWithTheReason) {
+    FakeSource s;
+    s.open_by = 2;
+    EXPECT_FALSE(may_migrate(s));
+    ASSERT_EQ(s.noted.size(), 1u);
+    ASSERT_TRUE(s.noted[0]);
+    EXPECT_EQ(s.noted[0]->code, -EBUSY);
+    EXPECT_EQ(s.noted[0]->reason,
+              "2 gateways serve the LUN without ALUA: extents move only under ALUA implicit "
+              "failover (one lock owner) or with a single gateway");
+    EXPECT_EQ(s.asked.back(), "gateways") << "the tiering is not taken";
+}
+
+TEST(LunOwnership, UnderAluaOtherGatewaysAreNotCounted) {
+    FakeSource s;
+    s.by_callout = true;
+    s.open_by = 3;
+    EXPECT_TRUE(may_migrate(s));
+    EXPECT_EQ(s.asked,
+              (Asked{"lock_this_round", "follow_home_pin", "holds_lock", "take_ownership"}));
+}
+
+TEST(LunOwnership, ALockLostSinceTheRoundAskedStopsTheMoves) {
+    FakeSource s;
+    s.lock = false;  // the round's answer was "held"; asked again, it is not
+    EXPECT_FALSE(may_migrate(s));
+    ASSERT_EQ(s.noted.size(), 1u);
+    ASSERT_TRUE(s.noted[0]);
+    EXPECT_EQ(s.noted[0]->code, -EBUSY);
+    EXPECT_EQ(s.noted[0]->reason, "not the holder of the LUN's lock");
+}
+
+TEST(LunOwnership, GatewaysThatCannotBeCountedStopTheMovesWithWhy) {
+    FakeSource s;
+    s.open_by = std::nullopt;
+    const auto refused = may_move_extents(s);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, -ETIMEDOUT);
+    EXPECT_EQ(refused->reason, "list watchers of image rbd/lun");
+}
+
+TEST(LunOwnership, ATieringThatCannotBeTakenMovesNothingAndClearsNothing) {
+    FakeSource s;
+    s.ownership_taken = false;
+    EXPECT_FALSE(may_migrate(s));
+    EXPECT_TRUE(s.noted.empty()) << "the source notes why it could not take it";
+}
+
+TEST(LunOwnership, ACommitIsAllowedToTheSoleHolder) {
+    FakeSource s;
+    EXPECT_FALSE(may_move_extents(s));
+    EXPECT_EQ(s.asked, (Asked{"holds_lock", "gateways"}));
+}
+
+}  // namespace
+}  // namespace rbdtier

@@ -1,0 +1,116 @@
+// A live LUN's tier models (what its policy is made with) and the copy-chunk rule.
+#include "engine/policy/tier_model.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace rbdtier {
+namespace {
+
+TierSpec discovered(const char* name, double latency_us, std::uint64_t capacity = 0) {
+    TierSpec s;
+    s.id = 7;  // discovery knows no index: the LUN's tier order gives it
+    s.name = name;
+    s.device_class = "nvme";
+    s.site = "site-a";
+    s.read_latency_us = latency_us;
+    s.write_latency_us = latency_us;
+    s.capacity_bytes = capacity;
+    s.cost_per_gib = 3;
+    return s;
+}
+
+TEST(TierModel, AnOverrideReplacesOnlyWhatItSets) {
+    TierSpec spec = discovered("nvme-a", 150);
+    TierOverride o;
+    o.latency_ms = 0.4;
+    o.capacity_bytes = 1 << 30;
+    apply_tier_override(spec, o);
+    EXPECT_DOUBLE_EQ(spec.read_latency_us, 400);
+    EXPECT_DOUBLE_EQ(spec.write_latency_us, 400);
+    EXPECT_EQ(spec.capacity_bytes, 1u << 30);
+    EXPECT_EQ(spec.device_class, "nvme") << "not overridden: as discovered";
+    EXPECT_EQ(spec.site, "site-a");
+    EXPECT_DOUBLE_EQ(spec.cost_per_gib, 3);
+    TierOverride place;
+    place.site = "site-b";
+    place.device_class = "hdd";
+    place.cost_per_gib = 0.5;
+    apply_tier_override(spec, place);
+    EXPECT_EQ(spec.site, "site-b");
+    EXPECT_EQ(spec.device_class, "hdd");
+    EXPECT_DOUBLE_EQ(spec.cost_per_gib, 0.5);
+    EXPECT_DOUBLE_EQ(spec.read_latency_us, 400) << "kept from the first override";
+}
+
+TEST(TierModel, ALunsTiersAreItsImagesInOrderWithOverridesThenQuotas) {
+    std::vector<LunTier> tiers(4);
+    tiers[0].discovered = discovered("hdd-a", 8000);
+    tiers[1].discovered = discovered("nvme-a", 200, 10ull << 30);
+    tiers[1].quota_bytes = 4ull << 30;  // tighter than the pool: the quota holds
+    tiers[2].discovered = discovered("nvme-b", 1200, 2ull << 30);
+    tiers[2].quota_bytes = 8ull << 30;  // looser than the pool: the pool holds
+    tiers[3].discovered = discovered("hdd-b", 10000);
+    TierOverride o;
+    o.capacity_bytes = 1ull << 30;  // the override comes first, the quota caps it after
+    o.latency_ms = 9;
+    tiers[3].override = o;
+    tiers[3].quota_bytes = 3ull << 30;
+    LunPolicySettings settings;
+    settings.local_site = "site-b";
+    settings.extent_bytes = 4ull << 20;
+    settings.horizon_s = 60;
+    settings.round_us = 500'000;
+    settings.bandwidth_bytes_per_s = 1e8;
+    settings.max_tracked_extents = 1000;
+    settings.lun = 42;
+    const ReplayConfig c = lun_policy_config(tiers, settings);
+    ASSERT_EQ(c.tiers.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(c.tiers[i].spec.id, i);
+        EXPECT_EQ(c.tiers[i].spec.name, tiers[i].discovered.name);
+    }
+    EXPECT_EQ(c.default_home, 0u);
+    EXPECT_EQ(c.tiers[0].spec.capacity_bytes, 0u) << "no quota, no limit";
+    EXPECT_EQ(c.tiers[1].spec.capacity_bytes, 4ull << 30);
+    EXPECT_EQ(c.tiers[2].spec.capacity_bytes, 2ull << 30);
+    EXPECT_EQ(c.tiers[3].spec.capacity_bytes, 1ull << 30);
+    EXPECT_DOUBLE_EQ(c.tiers[3].spec.read_latency_us, 9000);
+    EXPECT_DOUBLE_EQ(c.tiers[2].spec.read_latency_us, 1200);
+    EXPECT_EQ(c.local_site, "site-b");
+    EXPECT_EQ(c.extent_bytes, 4ull << 20);
+    EXPECT_EQ(c.horizon_us, 60'000'000u);
+    EXPECT_EQ(c.round_us, 500'000u);
+    EXPECT_DOUBLE_EQ(c.bandwidth_bytes_per_s, 1e8);
+    EXPECT_EQ(c.max_tracked_extents, 1000u);
+    EXPECT_TRUE(c.tenants.empty()) << "no tenant named";
+    EXPECT_NO_THROW(c.validate());
+}
+
+TEST(TierModel, ALunsTenantNamesTheLunWithoutQuotas) {
+    std::vector<LunTier> tiers(2);
+    tiers[0].discovered = discovered("hdd-a", 8000);
+    tiers[1].discovered = discovered("nvme-a", 200);
+    tiers[1].quota_bytes = 1ull << 30;
+    LunPolicySettings settings;
+    settings.lun = 0x123456;
+    settings.tenant = "acme";
+    const ReplayConfig c = lun_policy_config(tiers, settings);
+    ASSERT_EQ(c.tenants.size(), 1u);
+    EXPECT_EQ(c.tenants[0].name, "acme");
+    EXPECT_EQ(c.tenants[0].luns, std::vector<LunId>{0x123456});
+    EXPECT_TRUE(c.tenants[0].quota_bytes.empty()) << "the executor enforces the tenant's quotas";
+}
+
+TEST(TierModel, CopiesMoveOneMibAtATimeOnlyToAndFromTiersUnderTwoMilliseconds) {
+    EXPECT_EQ(copy_chunk_bytes(discovered("nvme-a", 200)), 1u << 20);
+    EXPECT_EQ(copy_chunk_bytes(discovered("nvme-b", 1999)), 1u << 20);
+    EXPECT_EQ(copy_chunk_bytes(discovered("ssd", 2000)), 0u) << "2 ms: the whole extent";
+    EXPECT_EQ(copy_chunk_bytes(discovered("hdd-a", 8000)), 0u);
+    EXPECT_EQ(copy_chunk_bytes(discovered("unmeasured", 0)), 0u) << "latency unknown";
+    EXPECT_EQ(copy_chunk_bytes(discovered("broken", -1)), 0u);
+}
+
+}  // namespace
+}  // namespace rbdtier
