@@ -23,6 +23,11 @@ std::string policy_name(TierPolicy policy) {
     return std::string(to_string(policy));
 }
 
+// The ownership rule's refusal as the status the LUN reports: its errno value and its reason.
+ceph::Status to_status(const OwnershipRefusal& refusal) {
+    return ceph::Status::error(refusal.code, refusal.reason);
+}
+
 }  // namespace
 
 // The LUN's answers to engine/lun_ownership.h's questions.
@@ -50,8 +55,7 @@ public:
     bool follow_home_pin() override { return lun_.follow_home_pin(); }
     bool take_ownership() override { return lun_.take_tiering_ownership(); }
     void note_problem(const std::optional<OwnershipRefusal>& problem) override {
-        lun_.tiering_problem(problem ? ceph::Status::error(problem->code, problem->reason)
-                                     : ceph::Status::ok());
+        lun_.tiering_problem(problem ? to_status(*problem) : ceph::Status::ok());
     }
 
 private:
@@ -358,7 +362,7 @@ void TieredLun::set_cluster_settings_listener(
 
 ceph::Status TieredLun::may_move_extents() {
     const auto refused = rbdtier::may_move_extents(*ownership_);
-    return refused ? ceph::Status::error(refused->code, refused->reason) : ceph::Status::ok();
+    return refused ? to_status(*refused) : ceph::Status::ok();
 }
 
 bool TieredLun::follow_home_pin() {
