@@ -12,6 +12,11 @@
 
 namespace rbdtier {
 
+namespace {
+// The storage's home tier: LunStorage numbers its tiers from the home one (engine/lun_storage.h).
+constexpr TierId kHomeTier = 0;
+}  // namespace
+
 // The policy's view of where the LUN's extents are: read from the storage, counted per tier
 // (and, where the count listed them, its extents away from home).
 class LunRounds::View : public PlacementView {
@@ -26,9 +31,9 @@ public:
           away_(away) {}
 
     TierId tier_of(LunId, ExtentIndex extent) const override {
-        return extent < storage_.extents() ? storage_.tier(extent) : 0;
+        return extent < storage_.extents() ? storage_.tier(extent) : kHomeTier;
     }
-    TierId home_tier(LunId) const override { return 0; }
+    TierId home_tier(LunId) const override { return kHomeTier; }
     std::uint64_t used_bytes(TierId tier) const override {
         return tier < counts_.size() ? counts_[tier] * extent_bytes_ : 0;
     }
@@ -86,11 +91,11 @@ LunRounds::LunRounds(LunStorage& storage, std::vector<TierSpec> specs,
                                                             options.bandwidth_bytes_per_s, 1),
                                        0)),
       budget_(executor_->budget()),
-      pins_(storage_.extents(), specs_.size(), 0),
+      pins_(storage_.extents(), specs_.size(), kHomeTier),
       admission_(admission_config(storage_, specs_.size(), options_), capacities(specs_)),
       round_us_(options.round_us) {
     stats_.extents_in_tier = count_extents(placement_epoch_);
-    admission_.replace_placement(options_.lun, 0, stats_.extents_in_tier);
+    admission_.replace_placement(options_.lun, kHomeTier, stats_.extents_in_tier);
     admission_.set_tenant(options_.lun, options_.tenant, options_.name_in_tenant);
 }
 
@@ -102,7 +107,7 @@ std::vector<std::uint64_t> LunRounds::count_extents(
     for (std::uint64_t e = 0; e < extents; ++e) {
         const auto t = storage_.tier(e);
         if (t < counts.size()) ++counts[t];
-        if (away != nullptr && t != 0) away->emplace_back(e, t);
+        if (away != nullptr && t != kHomeTier) away->emplace_back(e, t);
     }
     return counts;
 }
@@ -117,7 +122,7 @@ void LunRounds::follow_placement(std::uint64_t now) {
     {
         std::lock_guard lock(mutex_);
         before = std::exchange(stats_.extents_in_tier, counts);
-        admission_.replace_placement(options_.lun, 0, counts);
+        admission_.replace_placement(options_.lun, kHomeTier, counts);
         pins_.grow(extents);
         tiers = effective_tiers_locked();
     }
@@ -342,7 +347,7 @@ void LunRounds::run_round() {
 
 std::optional<ExtentPlace> LunRounds::place_of(const MigrationOrder& order) const {
     if (order.lun != options_.lun || order.extent >= storage_.extents()) return std::nullopt;
-    return ExtentPlace{storage_.tier(order.extent), 0, false};
+    return ExtentPlace{storage_.tier(order.extent), kHomeTier, false};
 }
 
 bool LunRounds::startable(const MigrationOrder& order) const {
@@ -386,7 +391,7 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
     }
     lock.lock();
     if (moved) {
-        if (!admission_.completed(order, 0, now_us())) {
+        if (!admission_.completed(order, kHomeTier, now_us())) {
             RBDTIER_LOG_WARNING(storage_.lun_name(),
                                 "extent " << order.extent << " left "
                                           << storage_.tier_name(order.from)
