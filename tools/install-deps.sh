@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-    # build
-    cmake g++ make pkg-config clang-format
+    # build (ccache: build/'s compile also serves the RPM package test, tools/test.sh)
+    cmake g++ make pkg-config clang-format ccache
     # the sanitizer build and the fuzzers (tools/test.sh step 3, tests/fuzz): clang and libFuzzer
     clang-14 libclang-rt-14-dev
     # libraries

@@ -4,7 +4,10 @@
 # and that the packaged handler exports handler_init. Exit 77 (skipped) when rpmbuild is missing.
 # %check (unit tests) is skipped here (--nocheck) since CI runs them anyway; RBDTIER_RPM_CHECK=1
 # runs it too. It builds unoptimized (optflags -O0) to check packaging in little time;
-# RBDTIER_RPM_OPTFLAGS="-O2 -g" builds as the package would ship. Debian's rpmbuild lacks Fedora's
+# RBDTIER_RPM_OPTFLAGS="-O2 -g" builds as the package would ship. RBDTIER_RPM_CCACHE_DIR=DIR
+# compiles through ccache, reading objects from DIR and storing none: tools/test.sh sets it and
+# RBDTIER_RPM_OPTFLAGS to build/'s cache and flags, so that build/'s compile serves the package
+# too (build/ccache/ccache.conf keys the cache the same for both trees). Debian's rpmbuild lacks Fedora's
 # %cmake macros: tests/packaging/fedora-cmake.macros stands in for them. rpmlint checks the spec
 # first (errors fail).
 set -eu
@@ -50,6 +53,11 @@ cp "$spec" "$work/SPECS/"
 
 check=--nocheck
 [ "${RBDTIER_RPM_CHECK:-0}" = 1 ] && check=
+if [ -n "${RBDTIER_RPM_CCACHE_DIR:-}" ] && command -v ccache >/dev/null 2>&1; then
+    # rpmbuild's %build runs CMake in this environment: CMake takes its compiler launchers from it.
+    export CCACHE_DIR="$RBDTIER_RPM_CCACHE_DIR" CCACHE_READONLY=1 CCACHE_STATSLOG="$work/ccache.log"
+    export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
 # At nice 10: CTest runs this beside the cluster tests, which must keep the CPU when they want it.
 # shellcheck disable=SC2086 # $check is one word or none
 nice -n 10 rpmbuild -bb --nodeps $check \
@@ -106,4 +114,8 @@ nm -D --defined-only "$work/root$libdir/tcmu-runner/handler_rbdtier.so" | grep -
 }
 "$work/root/usr/bin/rbdtier" --version
 
+if [ -n "${CCACHE_STATSLOG:-}" ]; then
+    echo "rpm_test: through ccache: $(grep -c '_cache_hit$' "$CCACHE_STATSLOG" || true) objects" \
+        "from the cache, $(grep -c '^cache_miss$' "$CCACHE_STATSLOG" || true) compiled"
+fi
 echo "rpm_test: $(basename "$rpmfile") OK: $(echo "$actual" | wc -l) files"
