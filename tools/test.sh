@@ -69,7 +69,8 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON "${launcher[@]}" \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$debug_lines" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=$debug_lines" >/dev/null
-cmake --build "$build" -j "$jobs"
+# LANG=C: ccache keys the locale (the compiler's messages), and rpmbuild runs %build with LANG=C.
+LANG=C cmake --build "$build" -j "$jobs"
 echo "== tests"
 if [ "$rpm" -eq 0 ]; then ctest_args+=(-LE rpm); fi
 # Tests that use the cluster hold its resource lock, the VM test takes both cores: -j is safe.
