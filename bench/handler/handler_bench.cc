@@ -12,8 +12,9 @@
 // over the round hits all alike) and runs as often just before as just after each other one.
 // Every run prints its figures (round "1a", "1b": the halves); every round prints each target's
 // IOPS and the ratios ours/handler_rbd and tiered/ours of that round; the end prints per case the
-// median-IOPS round (IOPS, p50, p99) and, per op and queue depth, the median of the per-round
-// ratios.
+// median-IOPS round (IOPS, p50, p99) with the medians over the rounds of the whole process's CPU
+// time and context switches per operation (tests/harness/load.h; less noisy than IOPS on a shared
+// machine), and, per op and queue depth, the median of the per-round ratios.
 //
 // The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
 // rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
@@ -379,9 +380,11 @@ int main(int argc, char** argv) {
                             fmt(ratio(t, o), "%.3f").c_str());
             }
 
-    // Per case, the median-IOPS round.
-    std::printf("\n%-12s %-10s %4s %10s %10s %10s\n", "target", "op", "qd", "median IOPS", "p50 us",
-                "p99 us");
+    // Per case, the median-IOPS round, and the medians over the rounds of the process's CPU time
+    // and context switches per operation.
+    const auto by_value = +[](const double& a, const double& b) { return a < b; };
+    std::printf("\n%-12s %-10s %4s %10s %10s %10s %12s %10s\n", "target", "op", "qd", "median IOPS",
+                "p50 us", "p99 us", "cpu us/op", "cs/op");
     bool any_error = false;
     const auto by_iops = +[](const LoadStats& a, const LoadStats& b) { return a.iops < b.iops; };
     for (const Case& c : cases) {
@@ -389,10 +392,16 @@ int main(int argc, char** argv) {
         for (const auto& s : c.rounds)
             if (s) ran.push_back(*s);
         const auto m = median(ran, by_iops);
-        for (const LoadStats& s : ran) any_error = any_error || s.errors;
+        std::vector<double> cpu, cs;
+        for (const LoadStats& s : ran) {
+            any_error = any_error || s.errors;
+            cpu.push_back(s.cpu_us_per_op());
+            cs.push_back(s.switches_per_op());
+        }
         if (m)
-            std::printf("%-12s %-10s %4u %10.0f %10.1f %10.1f%s%s\n", c.target.c_str(),
-                        c.op.c_str(), c.qd, m->iops, m->p50_us, m->p99_us,
+            std::printf("%-12s %-10s %4u %10.0f %10.1f %10.1f %12.1f %10.2f%s%s\n",
+                        c.target.c_str(), c.op.c_str(), c.qd, m->iops, m->p50_us, m->p99_us,
+                        *median(cpu, by_value), *median(cs, by_value),
                         ran.size() < rounds ? "  (some rounds failed)" : "",
                         m->errors ? "  (I/O errors!)" : "");
         else
@@ -402,7 +411,6 @@ int main(int argc, char** argv) {
     }
 
     // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round).
-    const auto by_value = +[](const double& a, const double& b) { return a < b; };
     std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd (median)",
                 "tiered/ours (median)", "ours/librbd (median)");
     for (const std::string& op : ops)

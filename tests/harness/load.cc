@@ -1,5 +1,7 @@
 #include "load.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,15 +14,31 @@
 namespace rbdtier::harness {
 
 std::string LoadStats::summary() const {
-    char buf[160];
+    char buf[200];
     std::snprintf(buf, sizeof buf,
-                  "iops %.0f p50 %.1fus p99 %.1fus mean %.1fus (ops %llu, errors %llu)", iops,
-                  p50_us, p99_us, mean_us, static_cast<unsigned long long>(ops),
-                  static_cast<unsigned long long>(errors));
+                  "iops %.0f p50 %.1fus p99 %.1fus mean %.1fus cpu %.1fus/op cs %.2f/op (ops %llu, "
+                  "errors %llu)",
+                  iops, p50_us, p99_us, mean_us, cpu_us_per_op(), switches_per_op(),
+                  static_cast<unsigned long long>(ops), static_cast<unsigned long long>(errors));
     return buf;
 }
 
 namespace {
+
+// The process's CPU time (user + system) and context switches so far.
+struct Usage {
+    double cpu_seconds = 0;
+    uint64_t switches = 0;
+};
+
+Usage process_usage() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    const auto secs = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return {secs(u.ru_utime) + secs(u.ru_stime), static_cast<uint64_t>(u.ru_nvcsw + u.ru_nivcsw)};
+}
 
 // ops, iops, p50, p99 and mean from s.latencies_us (ascending) and s.seconds.
 void summarize_latencies(LoadStats& s) {
@@ -61,6 +79,7 @@ LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
     const auto t_measure = t0 + std::chrono::duration<double>(spec.warmup_seconds);
     const auto t_end = t_measure + std::chrono::duration<double>(spec.seconds);
     Clock::time_point measured_from{};
+    Usage usage_from{};
     for (;;) {
         unsigned slot;
         {
@@ -71,6 +90,7 @@ LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
             if (!measuring && now >= t_measure) {
                 measuring = true;
                 measured_from = now;
+                usage_from = process_usage();
             }
             slot = free_slots.back();
             free_slots.pop_back();
@@ -90,6 +110,7 @@ LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
         });
     }
     const auto stop = Clock::now();
+    const Usage usage_to = process_usage();
     {
         std::unique_lock lk(mu);  // wait for everything in flight
         cv.wait(lk, [&] { return free_slots.size() == spec.qd; });
@@ -97,6 +118,10 @@ LoadStats run_closed_loop(const LoadSpec& spec, const SubmitFn& submit) {
     LoadStats s;
     s.errors = errors;
     s.seconds = measuring ? std::chrono::duration<double>(stop - measured_from).count() : 0;
+    if (measuring) {
+        s.cpu_seconds = usage_to.cpu_seconds - usage_from.cpu_seconds;
+        s.context_switches = usage_to.switches - usage_from.switches;
+    }
     s.latencies_us = std::move(lat_us);
     std::sort(s.latencies_us.begin(), s.latencies_us.end());
     summarize_latencies(s);
@@ -108,6 +133,8 @@ LoadStats combine(const std::vector<LoadStats>& runs) {
     for (const LoadStats& r : runs) {
         s.errors += r.errors;
         s.seconds += r.seconds;
+        s.cpu_seconds += r.cpu_seconds;
+        s.context_switches += r.context_switches;
         s.latencies_us.insert(s.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
     }
     std::sort(s.latencies_us.begin(), s.latencies_us.end());
