@@ -220,7 +220,7 @@ std::uint64_t PlacementWatch::step() {
             std::lock_guard lock(mutex_);
             if (queue_.empty()) break;
             n = std::move(queue_.front());
-            queue_.pop_front();
+            queue_.erase(queue_.begin());
         }
         if (n->rewatch) {
             begin_recovery(/*rewatch=*/true, "the watch failed");

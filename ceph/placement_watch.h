@@ -30,12 +30,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ceph/cluster.h"
 #include "ceph/extent_gate.h"
@@ -117,7 +117,7 @@ private:
     bool watching_ = false;
 
     mutable std::mutex mutex_;
-    std::deque<Notify> queue_;
+    std::vector<Notify> queue_;  // in arrival order; empty (no allocation) while idle
     std::uint64_t moved_ = 0;
     std::uint64_t rewatches_ = 0;
     int error_ = 0;

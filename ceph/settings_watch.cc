@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <system_error>
 
 #include "ceph/rados_op.h"
@@ -16,6 +17,8 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::uint32_t kWatchTimeoutS = 30;  // the OSD drops a silent watcher after this
+// A watched object's step: woken by an error or a move, else due after this anyway.
+constexpr std::uint64_t kIdleStepUs = 60'000'000;
 
 // librbd's notifies on an image's header are a NotifyMessage encoded as Ceph encodes a
 // versioned struct: version (u8), compat version (u8), length of what follows (u32 LE), then the
@@ -35,39 +38,338 @@ bool may_change_header(const void* data, std::size_t len) {
     return op == kNotifyOpHeaderUpdate;
 }
 
+// Microseconds from now until `at` (0 when it has passed): a step's return.
+std::uint64_t us_until(std::chrono::steady_clock::time_point at) {
+    const auto left = at - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return 0;
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(left).count());
+}
+
 std::string errno_text(int rc) {
     return std::generic_category().message(rc < 0 ? -rc : rc);
 }
 }  // namespace
 
+// The watch of one settings object for every LUN of the process with the same client key, pool
+// and object (SettingsObjectWatch::of): made with the client of one subscribed LUN (the holder),
+// each notify fanned out to every subscriber. Its step on the hub makes it (again): at first,
+// after an error, and after its holder left. A subscriber's `Changed` is called under mutex_
+// (from librados's callbacks and the step): it only notes and wakes the LUN's own step.
+// Lock order: watching_ before mutex_; librados's callbacks take mutex_ only, so a flush may
+// wait for them while watching_ is held.
+class SettingsObjectWatch {
+public:
+    using Clock = std::chrono::steady_clock;
+    enum class Event { kNotified, kRewatched, kWatched, kJoined };
+    using Changed = std::function<void(Clock::time_point changed_at, Event event)>;
+
+    // The process's watch of `oid` in `pool` for clients of `client_key`: the one in use, or a
+    // new one (watched once it has a subscriber).
+    static std::shared_ptr<SettingsObjectWatch> of(const std::string& client_key,
+                                                   const std::string& pool, const std::string& oid);
+
+    SettingsObjectWatch(std::string pool, std::string oid);
+    ~SettingsObjectWatch();
+    SettingsObjectWatch(const SettingsObjectWatch&) = delete;
+    SettingsObjectWatch& operator=(const SettingsObjectWatch&) = delete;
+
+    // `cluster` must stay connected until unsubscribe(id) has returned. When the object is
+    // watched already, `changed` is called at once (kJoined) with the watch's last notify or
+    // (re)watch time.
+    std::uint64_t subscribe(const Cluster& cluster, std::string lun, Changed changed);
+    // When it returns, `changed` is not running and is never called again, and the watch no
+    // longer uses the subscriber's client.
+    void unsubscribe(std::uint64_t id);
+    bool watched() const;
+
+private:
+    // One watch made with one subscriber's client; the callbacks' argument. Freed only after
+    // its unwatch and flush.
+    struct Holder {
+        SettingsObjectWatch* owner = nullptr;
+        std::uint64_t subscriber = 0;
+        const Cluster* cluster = nullptr;
+        std::optional<IoContext> io;
+        std::uint64_t cookie = 0;
+    };
+    struct Subscriber {
+        const Cluster* cluster = nullptr;
+        std::string lun;
+        Changed changed;
+    };
+
+    static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
+                          std::uint64_t notifier_id, void* data, std::size_t data_len);
+    static void on_error(void* arg, std::uint64_t cookie, int err);
+    std::uint64_t step();
+    // A watch made with `subscriber`'s client, or a negative errno.
+    Result<std::unique_ptr<Holder>> watch(std::uint64_t subscriber, const Cluster& cluster);
+    static void end(std::unique_ptr<Holder> holder);  // unwatched and flushed
+    void fan_out(Clock::time_point at, Event event);  // under mutex_
+    void wake();
+
+    const std::string pool_;
+    const std::string oid_;
+    const std::string where_;  // "pool/oid", for log lines
+    std::shared_ptr<RoundDriver> hub_ = watch_hub();
+
+    std::mutex watching_;  // held while a watch is made or ended: subscribers wait to leave
+    mutable std::mutex mutex_;
+    std::unique_ptr<Holder> holder_;  // null: not watched
+    bool failed_ = false;             // holder_'s watch reported an error
+    int error_ = 0;
+    bool moved_ = false;            // the holder left: watch again at once
+    Clock::time_point last_event_;  // last notify or watch made
+    std::map<std::uint64_t, Subscriber> subscribers_;
+    std::uint64_t next_id_ = 1;
+    std::optional<RoundDriver::Id> step_;
+    // The step only.
+    std::chrono::milliseconds backoff_ = kFirstBackoff;
+    Clock::time_point next_watch_;
+    bool outage_logged_ = false;
+    std::uint64_t last_tried_ = 0;  // the subscriber whose client was last used to watch
+};
+
+std::shared_ptr<SettingsObjectWatch> SettingsObjectWatch::of(const std::string& client_key,
+                                                             const std::string& pool,
+                                                             const std::string& oid) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<SettingsObjectWatch>> watches;
+    const std::string key = client_key + '\n' + pool + '\n' + oid;
+    std::lock_guard lock(mutex);
+    for (auto it = watches.begin(); it != watches.end();)
+        it = it->second.expired() ? watches.erase(it) : std::next(it);
+    if (auto found = watches.find(key); found != watches.end())
+        if (auto watch = found->second.lock()) return watch;
+    auto watch = std::make_shared<SettingsObjectWatch>(pool, oid);
+    watches[key] = watch;
+    return watch;
+}
+
+SettingsObjectWatch::SettingsObjectWatch(std::string pool, std::string oid)
+    : pool_(std::move(pool)), oid_(std::move(oid)), where_(pool_ + "/" + oid_) {
+    std::lock_guard lock(mutex_);
+    step_ = hub_->add([this] { return step(); });
+}
+
+SettingsObjectWatch::~SettingsObjectWatch() {
+    std::optional<RoundDriver::Id> step;
+    {
+        std::lock_guard lock(mutex_);
+        step = std::exchange(step_, std::nullopt);
+    }
+    if (step) hub_->remove(*step);
+    // Every subscriber has left, and the last one's leaving ended the watch made with its
+    // client; none is made without a subscriber.
+    std::unique_ptr<Holder> holder;
+    {
+        std::lock_guard lock(mutex_);
+        holder = std::move(holder_);
+    }
+    if (holder) end(std::move(holder));
+}
+
+std::uint64_t SettingsObjectWatch::subscribe(const Cluster& cluster, std::string lun,
+                                             Changed changed) {
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        auto& s = subscribers_[id];
+        s.cluster = &cluster;
+        s.lun = std::move(lun);
+        s.changed = std::move(changed);
+        if (holder_ && !failed_) s.changed(last_event_, Event::kJoined);
+    }
+    wake();  // the first subscriber: watch now
+    return id;
+}
+
+void SettingsObjectWatch::unsubscribe(std::uint64_t id) {
+    std::unique_ptr<Holder> holder;
+    bool moved = false;
+    {
+        std::lock_guard watching(watching_);
+        {
+            std::lock_guard lock(mutex_);
+            subscribers_.erase(id);
+            if (holder_ && holder_->subscriber == id) {
+                holder = std::move(holder_);
+                failed_ = false;
+                moved_ = moved = !subscribers_.empty();
+            }
+        }
+        // Ended (its callbacks in flight returned) before the subscriber's client may go.
+        if (holder) end(std::move(holder));
+    }
+    if (moved) wake();  // made again with another subscriber's client
+}
+
+bool SettingsObjectWatch::watched() const {
+    std::lock_guard lock(mutex_);
+    return holder_ != nullptr && !failed_;
+}
+
+void SettingsObjectWatch::wake() {
+    std::optional<RoundDriver::Id> step;
+    {
+        std::lock_guard lock(mutex_);
+        step = step_;
+    }
+    if (step) hub_->wake(*step);
+}
+
+void SettingsObjectWatch::fan_out(Clock::time_point at, Event event) {
+    for (auto& [id, s] : subscribers_) s.changed(at, event);
+}
+
+void SettingsObjectWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
+                                    std::uint64_t, void*, std::size_t) {
+    auto* h = static_cast<Holder*>(arg);
+    SettingsObjectWatch* self = h->owner;
+    // Acknowledged at once, empty: the re-reads are each LUN's business.
+    (void)rados_notify_ack(h->io->handle(), self->oid_.c_str(), notify_id, handle, nullptr, 0);
+    std::lock_guard lock(self->mutex_);
+    self->last_event_ = Clock::now();
+    self->fan_out(self->last_event_, Event::kNotified);
+}
+
+void SettingsObjectWatch::on_error(void* arg, std::uint64_t, int err) {
+    auto* h = static_cast<Holder*>(arg);
+    SettingsObjectWatch* self = h->owner;
+    {
+        std::lock_guard lock(self->mutex_);
+        if (self->holder_.get() != h) return;  // a watch already ended
+        self->failed_ = true;
+        self->error_ = err;
+    }
+    self->wake();
+}
+
+Result<std::unique_ptr<SettingsObjectWatch::Holder>> SettingsObjectWatch::watch(
+    std::uint64_t subscriber, const Cluster& cluster) {
+    auto io = IoContext::open(cluster, pool_);
+    if (!io) return io.status();
+    auto h = std::make_unique<Holder>();
+    h->owner = this;
+    h->subscriber = subscriber;
+    h->cluster = &cluster;
+    h->io.emplace(std::move(io).value());
+    // A missing object cannot be watched: create it empty (an existing one is left as it is).
+    WriteOp op(rados_create_write_op());
+    if (!op) return Status::error(-ENOMEM, "create " + where_);
+    rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+    if (Status s =
+            check(rados_write_op_operate2(op.get(), h->io->handle(), oid_.c_str(), nullptr, 0),
+                  [&] { return "create " + where_; });
+        !s)
+        return s;
+    if (Status s = check(
+            rados_watch3(h->io->handle(), oid_.c_str(), &h->cookie, &SettingsObjectWatch::on_notify,
+                         &SettingsObjectWatch::on_error, kWatchTimeoutS, h.get()),
+            [&] { return "watch " + where_; });
+        !s) {
+        h->cookie = 0;
+        return s;
+    }
+    return h;
+}
+
+void SettingsObjectWatch::end(std::unique_ptr<Holder> holder) {
+    if (holder->cookie == 0) return;
+    (void)rados_unwatch2(holder->io->handle(), holder->cookie);
+    (void)rados_watch_flush(holder->cluster->handle());
+}
+
+std::uint64_t SettingsObjectWatch::step() {
+    std::lock_guard watching(watching_);
+    std::unique_lock lock(mutex_);
+    if (subscribers_.empty()) return kIdleStepUs;
+    if (holder_ && !failed_) return kIdleStepUs;  // watched: woken by an error or a move
+    if (!failed_ && !moved_ && Clock::now() < next_watch_) return us_until(next_watch_);
+    const bool failed = failed_;
+    const int failure = error_;
+    const bool moved = std::exchange(moved_, false);
+    failed_ = false;
+    std::unique_ptr<Holder> old = std::move(holder_);
+    // The holder: the subscriber after the one tried last, so that a client that cannot watch
+    // (fenced, say) does not keep the others from it (none leaves while watching_ is held).
+    auto next = subscribers_.upper_bound(last_tried_);
+    if (next == subscribers_.end()) next = subscribers_.begin();
+    const auto& [subscriber, s] = *next;
+    const std::uint64_t id = last_tried_ = subscriber;
+    const Cluster& cluster = *s.cluster;
+    const std::string lun = s.lun;
+    lock.unlock();
+    if (old) {
+        end(std::move(old));
+        RBDTIER_LOG_WARNING(lun, "watch of " << where_ << " failed (" << errno_text(failure)
+                                             << "); watching it again");
+        outage_logged_ = true;
+    }
+    auto made = watch(id, cluster);
+    lock.lock();
+    if (made) {
+        holder_ = std::move(made).value();
+        if (outage_logged_)
+            RBDTIER_LOG_INFO(lun, "watching " << where_ << " for settings changes again");
+        // Whatever changed while it was not watched (or since each LUN's read at open): one
+        // re-read by each LUN now, past any cached copy of the object.
+        last_event_ = Clock::now();
+        const bool again = failed || moved || outage_logged_;
+        fan_out(last_event_, again ? Event::kRewatched : Event::kWatched);
+        outage_logged_ = false;
+        backoff_ = kFirstBackoff;
+        return kIdleStepUs;
+    }
+    if (!outage_logged_) {
+        RBDTIER_LOG_WARNING(lun, "cannot watch " << where_ << " for settings changes ("
+                                                 << made.status().message()
+                                                 << "); re-reading them periodically until it can");
+    }
+    outage_logged_ = true;
+    next_watch_ = Clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    return us_until(next_watch_);
+}
+
 SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Image& image,
-                             std::string pool, std::string oid, std::string lun,
+                             const std::string& client_key, const std::string& pool,
+                             const std::string& oid, std::string lun,
                              std::chrono::milliseconds backstop,
                              std::function<void(std::chrono::steady_clock::time_point)> reread,
                              std::shared_ptr<RoundDriver> hub)
     : cluster_(cluster),
       home_(home),
       image_(image),
-      pool_(std::move(pool)),
       lun_(std::move(lun)),
       backstop_(backstop),
       reread_(std::move(reread)),
       next_reread_(std::chrono::steady_clock::now() + backstop),
-      hub_(hub ? std::move(hub) : watch_hub()) {
-    const auto now = std::chrono::steady_clock::now();
+      hub_(hub ? std::move(hub) : watch_hub()),
+      object_(SettingsObjectWatch::of(client_key, pool, oid)) {
     header_.owner = this;
-    header_.is_header = true;
     header_.where = home_.where() + "/rbd_header (of " + image_.spec() + ")";
     header_.backoff = kFirstBackoff;
-    header_.next_watch = now;
-    object_.owner = this;
-    object_.oid = std::move(oid);
-    object_.where = pool_ + "/" + object_.oid;
-    object_.backoff = kFirstBackoff;
-    object_.next_watch = now;
-    // Under mutex_: a callback that comes meanwhile wakes the step once it is registered.
-    std::lock_guard lock(mutex_);
-    step_ = hub_->add([this] { return step(); });
+    header_.next_watch = std::chrono::steady_clock::now();
+    {
+        // Under mutex_: a callback that comes meanwhile wakes the step once it is registered.
+        std::lock_guard lock(mutex_);
+        step_ = hub_->add([this] { return step(); });
+    }
+    subscription_ = object_->subscribe(
+        cluster_, lun_,
+        [this](std::chrono::steady_clock::time_point at, SettingsObjectWatch::Event event) {
+            {
+                std::lock_guard lock(mutex_);
+                changed_ = true;
+                object_changed_at_ = std::max(object_changed_at_, at);
+                if (event == SettingsObjectWatch::Event::kNotified) ++counters_.object_notifies;
+                if (event == SettingsObjectWatch::Event::kRewatched) ++counters_.rewatches;
+            }
+            wake();
+        });
 }
 
 SettingsWatch::~SettingsWatch() {
@@ -76,10 +378,10 @@ SettingsWatch::~SettingsWatch() {
         std::lock_guard lock(mutex_);
         step = std::exchange(step_, std::nullopt);
     }
-    if (step) hub_->remove(*step);  // waits for a step in progress; none runs afterwards
-    unwatch(header_);
-    unwatch(object_);
-    // The callbacks in flight of both watches have returned once this has.
+    if (step) hub_->remove(*step);        // waits for a step in progress; none runs afterwards
+    object_->unsubscribe(subscription_);  // no callback of it runs afterwards
+    unwatch();
+    // The header watch's callbacks in flight have returned once this has.
     (void)rados_watch_flush(cluster_.handle());
 }
 
@@ -93,8 +395,11 @@ void SettingsWatch::wake() {
 }
 
 SettingsWatch::Counters SettingsWatch::counters() const {
+    const bool object_watched = object_->watched();
     std::lock_guard lock(mutex_);
-    return counters_;
+    Counters c = counters_;
+    c.object_watched = object_watched;
+    return c;
 }
 
 void SettingsWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
@@ -104,16 +409,11 @@ void SettingsWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t 
     // The notifier waits for every watcher's acknowledgement: give it at once, empty (the
     // re-read is this watch's business, not the notifier's).
     (void)rados_notify_ack(w->io->handle(), w->oid.c_str(), notify_id, handle, nullptr, 0);
-    if (w->is_header && !may_change_header(data, data_len)) return;
+    if (!may_change_header(data, data_len)) return;
     {
         std::lock_guard lock(self->mutex_);
         self->changed_ = true;
-        if (w->is_header) {
-            ++self->counters_.image_notifies;
-        } else {
-            ++self->counters_.object_notifies;
-            self->object_changed_at_ = std::chrono::steady_clock::now();
-        }
+        ++self->counters_.image_notifies;
     }
     self->wake();
 }
@@ -129,74 +429,58 @@ void SettingsWatch::on_error(void* arg, std::uint64_t, int err) {
     self->wake();
 }
 
-int SettingsWatch::watch(Watched& w) {
+int SettingsWatch::watch() {
+    Watched& w = header_;
     if (!w.io) {
-        auto io = w.is_header ? home_.duplicate() : IoContext::open(cluster_, pool_);
+        auto io = home_.duplicate();
         if (!io) return io.status().code() < 0 ? io.status().code() : -EIO;
         w.io.emplace(std::move(io).value());
     }
-    if (w.is_header) {
-        if (w.oid.empty()) {
-            auto id = image_.id();
-            if (!id) return id.status().code() < 0 ? id.status().code() : -EIO;
-            w.oid = "rbd_header." + *id;
-        }
-    } else {
-        // A missing object cannot be watched: create it empty (an existing one is left as it is).
-        WriteOp op(rados_create_write_op());
-        if (!op) return -ENOMEM;
-        rados_write_op_create(op.get(), LIBRADOS_CREATE_IDEMPOTENT, nullptr);
-        if (int rc = rados_write_op_operate2(op.get(), w.io->handle(), w.oid.c_str(), nullptr, 0);
-            rc < 0)
-            return rc;
+    if (w.oid.empty()) {
+        auto id = image_.id();
+        if (!id) return id.status().code() < 0 ? id.status().code() : -EIO;
+        w.oid = "rbd_header." + *id;
     }
     return rados_watch3(w.io->handle(), w.oid.c_str(), &w.cookie, &SettingsWatch::on_notify,
                         &SettingsWatch::on_error, kWatchTimeoutS, &w);
 }
 
-void SettingsWatch::unwatch(Watched& w) {
+void SettingsWatch::unwatch() {
+    Watched& w = header_;
     if (!w.io || w.cookie == 0) return;
     (void)rados_unwatch2(w.io->handle(), w.cookie);
     w.cookie = 0;
 }
 
-void SettingsWatch::keep_watched(Watched& w, std::unique_lock<std::mutex>& lock) {
+void SettingsWatch::keep_watched(std::unique_lock<std::mutex>& lock) {
     using Clock = std::chrono::steady_clock;
+    Watched& w = header_;
     if (!w.failed && (w.watched || Clock::now() < w.next_watch)) return;
     const bool failed = w.failed;
     const int failure = w.error;
     w.failed = false;
     w.watched = false;
-    if (w.is_header)
-        counters_.image_watched = false;
-    else
-        counters_.object_watched = false;
+    counters_.image_watched = false;
     lock.unlock();
     if (failed) {
-        unwatch(w);
+        unwatch();
         // Its callbacks in flight return before the watch is made again.
         (void)rados_watch_flush(cluster_.handle());
         RBDTIER_LOG_WARNING(lun_, "watch of " << w.where << " failed (" << errno_text(failure)
                                               << "); watching it again");
         w.outage_logged = true;
     }
-    const int rc = watch(w);
+    const int rc = watch();
     lock.lock();
     if (rc == 0) {
         w.watched = true;
-        if (w.is_header)
-            counters_.image_watched = true;
-        else
-            counters_.object_watched = true;
+        counters_.image_watched = true;
         if (failed || w.outage_logged) ++counters_.rewatches;
         if (w.outage_logged) {
             RBDTIER_LOG_INFO(lun_, "watching " << w.where << " for settings changes again");
         }
-        // Whatever changed while it was not watched: one re-read now, past any cached copy of
-        // the settings object after an outage (the first watches follow the LUN's own read at
-        // open).
+        // Whatever changed while it was not watched: one re-read now.
         changed_ = true;
-        if (!w.is_header && (failed || w.outage_logged)) object_changed_at_ = Clock::now();
         w.outage_logged = false;
         w.backoff = kFirstBackoff;
     } else {
@@ -216,8 +500,7 @@ void SettingsWatch::keep_watched(Watched& w, std::unique_lock<std::mutex>& lock)
 std::uint64_t SettingsWatch::step() {
     using Clock = std::chrono::steady_clock;
     std::unique_lock lock(mutex_);
-    keep_watched(header_, lock);
-    keep_watched(object_, lock);
+    keep_watched(lock);
     if (changed_ || Clock::now() >= next_reread_) {
         changed_ = false;
         const auto changed_at = std::exchange(object_changed_at_, {});
@@ -228,14 +511,10 @@ std::uint64_t SettingsWatch::step() {
         next_reread_ = Clock::now() + backstop_;
     }
     // A notification during the re-read, or a failed watch: due again at once.
-    if (changed_ || header_.failed || object_.failed) return 0;
+    if (changed_ || header_.failed) return 0;
     auto until = next_reread_;
-    for (const Watched* w : {&header_, &object_})
-        if (!w->watched) until = std::min(until, w->next_watch);
-    const auto left = until - Clock::now();
-    if (left <= left.zero()) return 0;
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(left).count());
+    if (!header_.watched) until = std::min(until, header_.next_watch);
+    return us_until(until);
 }
 
 }  // namespace rbdtier::ceph

@@ -28,6 +28,12 @@ ceph::Status to_status(const OwnershipRefusal& refusal) {
     return ceph::Status::error(refusal.code, refusal.reason);
 }
 
+// The cluster and client identity a LUN's client is connected as: LUNs with the same key share
+// the gateway's copy of the cluster-wide settings and its watch.
+std::string client_key(const LunConfig& config) {
+    return config.conf_path + '\n' + config.client_id;
+}
+
 }  // namespace
 
 // The LUN's answers to engine/lun_ownership.h's questions.
@@ -211,7 +217,7 @@ ceph::Status TieredLun::enable_tiering(
     }
     // Settings changed in the cluster are applied when notified, whatever the rounds do.
     settings_watch_ = std::make_unique<ceph::SettingsWatch>(
-        home_.cluster, home_.io, home_.image,
+        home_.cluster, home_.io, home_.image, client_key(base_config_),
         resolve_tiering_settings(base_config_, base_gateway_).tenant_pool, kClusterSettingsObject,
         config_.spec(), kSharedSettingsPeriod,
         [this](std::chrono::steady_clock::time_point changed_at) {
@@ -243,9 +249,8 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
             // The gateway's copy: LUNs of one client identity and pool share one read a period.
-            return cluster_object_->read(home_.cluster,
-                                         base_config_.conf_path + '\n' + base_config_.client_id,
-                                         pool, kClusterSettingsObject, changed_at);
+            return cluster_object_->read(home_.cluster, client_key(base_config_), pool,
+                                         kClusterSettingsObject, changed_at);
         }
         auto io = ceph::IoContext::open(home_.cluster, pool);
         if (!io) return io.status();

@@ -5,6 +5,8 @@
 // a bad value put in RADOS behind the CLI's back is logged and falls back. Changes made with
 // Ceph's own `rbd` and `rados` binaries reach a gateway whose rounds are far apart: at once when
 // notified (the image's header update, `rados notify`), within the period otherwise.
+#include "handler/shared_settings.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ protected:
         if (!set_up()) return;
         name_ = "shared-set-" + std::to_string(::getpid());
         ASSERT_TRUE(ceph::create_image(*hdd_a_, name_, kSize).is_ok());
+        names_.push_back(name_);
         auto io = ceph::IoContext::open(*cluster_, kSettingsPool);
         ASSERT_TRUE(io.is_ok()) << io.status().message();
         settings_io_.emplace(std::move(io).value());
@@ -48,8 +51,24 @@ protected:
     void TearDown() override {
         if (!cluster_ || name_.empty()) return;
         clear_cluster_object();
-        (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", name_, {"nvme-a"});
-        (void)ceph::remove_image(*hdd_a_, name_);
+        for (const std::string& name : names_) {
+            (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", name, {"nvme-a"});
+            (void)ceph::remove_image(*hdd_a_, name);
+        }
+    }
+    // The names of `count` LUN images: this test's own, then images made now (removed at the
+    // end of the test).
+    std::vector<std::string> images(std::size_t count) {
+        while (names_.size() < count) {
+            names_.push_back(name_ + "-" + std::to_string(names_.size()));
+            EXPECT_TRUE(ceph::create_image(*hdd_a_, names_.back(), kSize).is_ok());
+        }
+        return {names_.begin(), names_.begin() + static_cast<std::ptrdiff_t>(count)};
+    }
+    // The cfgstring of the LUN of image `name`.
+    static std::string cfg_of(const std::string& name, const std::string& options) {
+        return "hdd-a/" + name + ";conf=" + ceph_conf() +
+               ";tiers=hdd-a+nvme-a;tenant_pool=" + kSettingsPool + options;
     }
     void clear_cluster_object() {
         if (!settings_io_) return;
@@ -59,10 +78,7 @@ protected:
             (void)ceph::remove_object_setting(*settings_io_, "rbdtier.config", k);
     }
     std::string spec() const { return "hdd-a/" + name_; }
-    std::string cfg(const std::string& options) const {
-        return spec() + ";conf=" + ceph_conf() +
-               ";tiers=hdd-a+nvme-a;tenant_pool=" + kSettingsPool + options;
-    }
+    std::string cfg(const std::string& options) const { return cfg_of(name_, options); }
     // `rbdtier config ARGS` against the test cluster.
     CliRun config(const std::string& args) const {
         return run_command(std::string(RBDTIER_CLI_PATH) + " config " + args + " --pool " +
@@ -78,6 +94,7 @@ protected:
     }
 
     std::string name_;
+    std::vector<std::string> names_;  // name_ first, then images()'s
     std::optional<ceph::IoContext> settings_io_;
 };
 
@@ -283,30 +300,13 @@ TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
 // reaches every LUN.
 TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLuns) {
     constexpr std::size_t kLuns = 4;
-    std::vector<std::string> names = {name_};
-    for (std::size_t i = 1; i < kLuns; ++i) {
-        names.push_back(name_ + "-" + std::to_string(i));
-        ASSERT_TRUE(ceph::create_image(*hdd_a_, names.back(), kSize).is_ok());
-    }
-    struct Leftovers {
-        const ceph::Cluster& cluster;
-        const ceph::IoContext& home;
-        std::vector<std::string> names;
-        ~Leftovers() {
-            for (std::size_t i = 1; i < names.size(); ++i) {
-                (void)ceph::remove_tiered_lun_store(cluster, "hdd-a", "", names[i], {"nvme-a"});
-                (void)ceph::remove_image(home, names[i]);
-            }
-        }
-    } leftovers{*cluster_, *hdd_a_, names};
+    const std::vector<std::string> names = images(kLuns);
 
     GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 0.25\n");
     harness::Harness h(HANDLER_SO);
     std::vector<std::unique_ptr<harness::Device>> devs;
     for (const std::string& name : names) {
-        harness::DeviceConfig dc{"hdd-a/" + name + ";conf=" + ceph_conf() +
-                                     ";tiers=hdd-a+nvme-a;policy=none;tenant_pool=" + kSettingsPool,
-                                 kSize};
+        harness::DeviceConfig dc{cfg_of(name, ";policy=none"), kSize};
         devs.push_back(h.open(dc));
         ASSERT_TRUE(devs.back()) << name;
     }
@@ -348,6 +348,97 @@ TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLu
         },
         30s))
         << luns.dump();
+    devs.clear();
+}
+
+// The LUNs of one gateway share one watch of the cluster object (one watcher in RADOS, not one
+// per LUN), and each of them still follows it: a notify reaches both LUNs; the object removed
+// (the watch breaks) has both re-read once it is watched again, well within the period; the LUN
+// whose client held the watch closes and the other one's client watches it, and follows the
+// next notify. Rounds are 10 minutes apart, so no round applies a change. Prints how long each
+// change took to show.
+TEST_F(SharedSettingsTest, OneWatchOfTheClusterObjectServesEveryLunOfAGateway) {
+    const std::vector<std::string> names = images(2);
+    GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 600\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    for (const std::string& name : names) {
+        devs.push_back(h.open(harness::DeviceConfig{cfg_of(name, ";policy=none"), kSize}));
+        ASSERT_TRUE(devs.back()) << name;
+    }
+    const std::string rados = "rados -c " + ceph_conf() + " -p " + kSettingsPool + " ";
+    // The watchers of the cluster object, one line each ("watcher=ADDR client.ID cookie=N").
+    auto watchers = [&] {
+        const CliRun r = run_command(rados + "listwatchers rbdtier.config");
+        std::vector<std::string> out;
+        std::istringstream lines(r.out);
+        for (std::string line; std::getline(lines, line);)
+            if (line.rfind("watcher=", 0) == 0) out.push_back(line);
+        return out;
+    };
+    // Waits until every LUN in `luns` shows horizon_s = `expected`; prints how long it took.
+    auto shown_by = [&](const std::vector<std::string>& luns, const std::string& what,
+                        const std::string& expected, std::chrono::seconds deadline) {
+        const auto start = std::chrono::steady_clock::now();
+        std::string seen;
+        const bool ok = wait_for(
+            [&] {
+                for (const std::string& name : luns) {
+                    seen = settings(cli_json("lun show hdd-a/" + name, gw.socket()))["horizon_s"];
+                    if (seen != expected) return false;
+                }
+                return true;
+            },
+            deadline);
+        std::cout << what << ": horizon_s = " << expected << " shown by " << luns.size()
+                  << " LUN(s) after "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count()
+                  << " ms\n";
+        EXPECT_TRUE(ok) << what << ": a LUN shows horizon_s '" << seen << "', not '" << expected
+                        << "', after " << deadline.count() << " s";
+    };
+    constexpr auto kNotified = 2s;   // at once when notified (tens of ms here)
+    constexpr auto kRewatched = 5s;  // the error, a re-watch (backoff from 100 ms), the re-reads
+    static_assert(kRewatched < kSharedSettingsPeriod, "within the period, not by the backstop");
+
+    ASSERT_EQ(config("set horizon_s 45").code, 0);
+    shown_by(names, "rbdtier config set, both LUNs", "45 (cluster)", kNotified);
+    std::vector<std::string> before = watchers();
+    EXPECT_EQ(before.size(), 1u) << "one watch for the gateway's two LUNs: "
+                                 << ::testing::PrintToString(before);
+
+    // The watch breaks: both LUNs re-read once it is made again (the object is made empty again).
+    ASSERT_EQ(run_command(rados + "rm rbdtier.config").code, 0);
+    shown_by(names, "object removed, both LUNs", "10 (rbdtier.conf)", kRewatched);
+    ASSERT_TRUE(wait_for([&] { return watchers().size() == 1; }, 10s))
+        << ::testing::PrintToString(watchers());
+    before = watchers();
+
+    // The LUN whose client holds the watch closes: the one whose client (client.GID) also
+    // watches its image's header (`rbd status`).
+    const std::string gid = before.front().substr(before.front().find(" client.") + 1);
+    const std::string holder_client = gid.substr(0, gid.find(' '));
+    std::size_t holder = names.size();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const CliRun status = run_command("rbd -c " + ceph_conf() + " status hdd-a/" + names[i]);
+        if (status.out.find(holder_client + " ") != std::string::npos) holder = i;
+    }
+    ASSERT_LT(holder, names.size()) << holder_client << " watches no LUN's image";
+    devs[holder].reset();
+    const std::string stays = names[1 - holder];
+    std::vector<std::string> after;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            after = watchers();
+            return after.size() == 1 && after != before;
+        },
+        10s))
+        << "the LUN that stays watches the object with its own client: before "
+        << ::testing::PrintToString(before) << ", after " << ::testing::PrintToString(after);
+    ASSERT_EQ(config("set horizon_s 50").code, 0);
+    shown_by({stays}, "rbdtier config set after a close", "50 (cluster)", kNotified);
     devs.clear();
 }
 
