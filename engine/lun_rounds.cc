@@ -579,7 +579,8 @@ void LunRounds::note_served(const IoEvent& event) {
     if (extent != (event.offset + std::max<std::uint32_t>(event.length, 1) - 1) / bytes ||
         extent >= storage_.extents())
         return;
-    served_.push_back({extent, storage_.tier(extent), event.op, event.latency_us, event.time_us});
+    served_.push_back(
+        {extent, storage_.tier(extent), event.op, event.length, event.latency_us, event.time_us});
 }
 
 void LunRounds::measure_served_locked() {
@@ -592,7 +593,7 @@ void LunRounds::measure_served_locked() {
                 tier = m.from;
                 break;
             }
-        measured_.served(tier, s.op, s.latency_us);
+        measured_.served(tier, s.op, s.bytes, s.latency_us);
     }
     served_.clear();
     moved_.clear();

@@ -349,6 +349,7 @@ private:
         ExtentIndex extent;
         TierId tier;
         IoOp op;
+        std::uint32_t bytes;
         std::uint32_t latency_us;
         std::uint64_t time_us;
     };
