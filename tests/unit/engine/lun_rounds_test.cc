@@ -697,12 +697,27 @@ void served(LunRounds& rounds, int n, IoOp op, ExtentIndex extent, std::uint32_t
     }
 }
 
+// The rounds of a LUN of 8 extents at home (extent 1 in nvme-a if `one_in_nvme_a`) over the
+// configured tiers, planned by a TierWatcher.
+struct Watched {
+    explicit Watched(bool one_in_nvme_a = false) : storage(8) {
+        if (one_in_nvme_a) storage.move_by_another_hand(1, 1);
+        auto watcher = std::make_unique<TierWatcher>();
+        seen = watcher->seen;
+        next = watcher->next;
+        rounds = std::make_unique<LunRounds>(storage, configured_tiers(), std::move(watcher),
+                                             LunRoundsOptions{});
+    }
+    FakeStorage storage;
+    std::shared_ptr<std::vector<std::vector<TierSpec>>> seen;
+    std::shared_ptr<std::vector<MigrationOrder>> next;
+    std::unique_ptr<LunRounds> rounds;
+};
+
 TEST(LunRounds, ThePolicySeesTheTiersLatenciesAsTheLunsCommandsMetThem) {
-    FakeStorage storage(8);
-    storage.move_by_another_hand(1, 1);  // extent 1 is in nvme-a
-    auto watcher = std::make_unique<TierWatcher>();
-    const auto seen = watcher->seen;
-    LunRounds rounds(storage, configured_tiers(), std::move(watcher), {});
+    Watched w(true);
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
     served(rounds, 200, IoOp::kRead, 0, 9'000, 1);
     served(rounds, 200, IoOp::kWrite, 0, 30'000, 1);
     served(rounds, 200, IoOp::kRead, 1, 1'000, 1);
@@ -724,32 +739,27 @@ TEST(LunRounds, ThePolicySeesTheTiersLatenciesAsTheLunsCommandsMetThem) {
 // configured; the writes, which rank nothing, are taken. Large commands measure transfers, not
 // accesses: not counted.
 TEST(LunRounds, MeasuredReadsThatWouldReorderTheTiersAreNotUsed) {
-    FakeStorage storage(8);
-    storage.move_by_another_hand(1, 1);  // extent 1 is in nvme-a
-    auto watcher = std::make_unique<TierWatcher>();
-    const auto seen = watcher->seen;
-    LunRounds rounds(storage, configured_tiers(), std::move(watcher), {});
-    served(rounds, 200, IoOp::kRead, 1, 3'000, 1);
-    served(rounds, 200, IoOp::kWrite, 1, 4'000, 1);
-    rounds.run_round();
-    EXPECT_DOUBLE_EQ(seen->back()[1].read_latency_us, 200) << "as configured";
-    EXPECT_DOUBLE_EQ(seen->back()[1].write_latency_us, 4'000);
+    Watched w(true);
+    served(*w.rounds, 200, IoOp::kRead, 1, 3'000, 1);
+    served(*w.rounds, 200, IoOp::kWrite, 1, 4'000, 1);
+    w.rounds->run_round();
+    EXPECT_DOUBLE_EQ(w.seen->back()[1].read_latency_us, 200) << "as configured";
+    EXPECT_DOUBLE_EQ(w.seen->back()[1].write_latency_us, 4'000);
     for (int i = 0; i < 200; ++i) {
         IoEvent e;
         e.time_us = 2;
         e.length = 1 << 20;
         e.latency_us = 90'000;
-        rounds.record(e);
+        w.rounds->record(e);
     }
-    rounds.run_round();
-    EXPECT_DOUBLE_EQ(seen->back()[0].read_latency_us, 8000) << "1 MiB reads: not counted";
+    w.rounds->run_round();
+    EXPECT_DOUBLE_EQ(w.seen->back()[0].read_latency_us, 8000) << "1 MiB reads: not counted";
 }
 
 TEST(LunRounds, AFewCommandsLeaveTheConfiguredLatency) {
-    FakeStorage storage(8);
-    auto watcher = std::make_unique<TierWatcher>();
-    const auto seen = watcher->seen;
-    LunRounds rounds(storage, configured_tiers(), std::move(watcher), {});
+    Watched w;
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
     served(rounds, static_cast<int>(LunMeasurements::kMinIoSamples) - 1, IoOp::kRead, 0, 9'000, 1);
     rounds.run_round();
     EXPECT_DOUBLE_EQ(seen->back()[0].read_latency_us, 8000) << "too few samples";
@@ -760,12 +770,11 @@ TEST(LunRounds, AFewCommandsLeaveTheConfiguredLatency) {
 
 // A command that completed before its extent moved was served by the tier the extent left.
 TEST(LunRounds, ACommandCountsForTheTierItsExtentWasInWhenItCompleted) {
-    FakeStorage storage(8);
-    auto watcher = std::make_unique<TierWatcher>();
-    const auto seen = watcher->seen;
-    const auto next = watcher->next;
-    LunRounds rounds(storage, configured_tiers(), std::move(watcher), {});
-    *next = {move(2, 0, 1)};
+    Watched w;
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
+    FakeStorage& storage = w.storage;
+    *w.next = {move(2, 0, 1)};
     rounds.run_round();  // extent 2 moves to nvme-a at the end of the round
     ASSERT_EQ(storage.tier(2), 1u);
     served(rounds, 100, IoOp::kRead, 2, 9'000, 0);  // completed before the move
