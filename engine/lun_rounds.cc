@@ -257,6 +257,7 @@ void LunRounds::run_round() {
     std::uint64_t events = 0;
     while (ring_.try_pop(event)) {
         policy_->observe(event);
+        note_served(event);
         ++events;
     }
     const std::uint64_t now = now_us();
@@ -265,7 +266,9 @@ void LunRounds::run_round() {
         ++stats_.rounds;
         stats_.events += events;
         stats_.dropped_events = dropped_.load(std::memory_order_relaxed);
+        measure_served_locked();
     }
+    if (const auto channel = channel_to_tell()) policy_->channel_changed(*channel, now);
     if (paused_.load()) {
         follow_placement(now);
         std::lock_guard lock(mutex_);
@@ -384,13 +387,17 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
     MigrationRecord record;
     record.reason = order.reason;
     lock.unlock();  // the copy takes milliseconds: readers of stats must not wait for it
+    const std::uint64_t started = now_us();
     const bool moved = storage_.migrate(order.extent, order.to, record);
+    const std::uint64_t ended = now_us();
     if (moved) {
         std::lock_guard policy_lock(policy_mutex_);
         policy_->migrated(order, now_us());
     }
     lock.lock();
     if (moved) {
+        measured_.migrated(storage_.extent_bytes(), ended - started);
+        moved_.push_back({order.extent, order.from, ended});
         if (!admission_.completed(order, kHomeTier, now_us())) {
             RBDTIER_LOG_WARNING(storage_.lun_name(),
                                 "extent " << order.extent << " left "
@@ -566,7 +573,52 @@ void LunRounds::sample_resources(std::uint64_t now) {
 void LunRounds::replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uint64_t round_us) {
     std::lock_guard policy_lock(policy_mutex_);
     policy_ = std::move(policy);
+    told_channel_.reset();
     round_us_.store(round_us);
+}
+
+void LunRounds::note_served(const IoEvent& event) {
+    if (event.latency_us == 0 || event.op == IoOp::kUnmap) return;
+    const std::uint64_t bytes = storage_.extent_bytes();
+    const ExtentIndex extent = event.offset / bytes;
+    if (extent != (event.offset + std::max<std::uint32_t>(event.length, 1) - 1) / bytes ||
+        extent >= storage_.extents())
+        return;
+    served_.push_back(
+        {extent, storage_.tier(extent), event.op, event.length, event.latency_us, event.time_us});
+}
+
+void LunRounds::measure_served_locked() {
+    // The tiers were read after these migrations began: one that ended after a command moved
+    // its extent away from where the command found it.
+    for (const Served& s : served_) {
+        TierId tier = s.tier;
+        for (const Moved& m : moved_)
+            if (m.extent == s.extent && m.at_us > s.time_us) {
+                tier = m.from;
+                break;
+            }
+        measured_.served(tier, s.op, s.bytes, s.latency_us);
+    }
+    served_.clear();
+    moved_.clear();
+}
+
+std::optional<ChannelSpec> LunRounds::channel_to_tell() {
+    ChannelSpec channel;
+    {
+        std::lock_guard lock(mutex_);
+        if (!measured_.bandwidth_measured()) return std::nullopt;
+        channel.bandwidth_bytes_per_s = measured_.bandwidth(budget_->bandwidth());
+    }
+    channel.max_concurrent = MigrationExecutor::kMigrationsPerLun;
+    channel.extent_bytes = storage_.extent_bytes();
+    if (told_channel_ &&
+        std::abs(channel.bandwidth_bytes_per_s - told_channel_->bandwidth_bytes_per_s) <=
+            kChannelChange * told_channel_->bandwidth_bytes_per_s)
+        return std::nullopt;
+    told_channel_ = channel;
+    return channel;
 }
 
 void LunRounds::refused_locked(const MigrationOrder& order, Refusal refusal) {
@@ -607,7 +659,9 @@ void LunRounds::refused_locked(const MigrationOrder& order, Refusal refusal) {
 }
 
 std::vector<TierSpec> LunRounds::effective_tiers_locked() const {
-    return admission_.effective_tiers(specs_, options_.lun, 0);
+    std::vector<TierSpec> tiers = admission_.effective_tiers(specs_, options_.lun, 0);
+    measured_.apply(tiers);
+    return tiers;
 }
 
 std::vector<TierSpec> LunRounds::effective_tiers() const {

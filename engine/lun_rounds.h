@@ -57,6 +57,15 @@
 // (LunStorage::placement_epoch), the next round recounts them from the storage (before it plans,
 // after may_migrate, which may take the LUN over), grows the pins to the LUN's extents and tells
 // the policy (PlacementPolicy::placement_changed); a changed count is logged.
+// Measured (engine/lun_measurements.h): each round attributes the commands it hands the policy
+// to the tier that served them (where the extent was when the command completed: the storage's
+// tier now, or the source of a migration of the extent that ended after it), and each carried-out
+// migration gives the rate it moved its extent at. The policy's view (effective_tiers) shows the
+// tiers' latencies as measured once there are enough samples, and the policy is told the channel
+// the executor really gives the LUN (PlacementPolicy::channel_changed: the measured rate, within
+// the budget's bandwidth, MigrationExecutor::kMigrationsPerLun at once) once the rate is measured
+// and whenever it moves by more than kChannelChange since it was last told (a policy that
+// replace_policy() put in is told at its first round).
 #pragma once
 
 #include <atomic>
@@ -74,6 +83,7 @@
 #include "engine/admission.h"
 #include "engine/event_ring.h"
 #include "engine/gateway_budget.h"
+#include "engine/lun_measurements.h"
 #include "engine/lun_storage.h"
 #include "engine/migration_executor.h"
 #include "engine/migration_record.h"
@@ -119,6 +129,8 @@ struct LunRoundsOptions {
 };
 
 inline constexpr double kDefaultPoolFullRatio = 0.85;
+// The share by which the measured migration rate must move before the policy is told again.
+inline constexpr double kChannelChange = 0.1;
 
 // What the LUN's last round did about moving extents: it moved some, or why it moved none.
 // Paused and not-owner rounds say so at once; a round that submitted orders is settled when the
@@ -202,7 +214,7 @@ public:
     std::optional<ResourceSample> resources() const;  // the last sample, if any
     std::optional<TenantRoom> tenant_room() const;    // the last known, if any
     // The tiers as the policy sees them now: capacity_bytes lowered to what the pools and the
-    // tenant allow.
+    // tenant allow, the latencies as measured (see the top of this file).
     std::vector<TierSpec> effective_tiers() const;
 
     LunRoundsStats stats() const;
@@ -274,6 +286,15 @@ private:
     // Whether the order could start now, its room aside: the LUN's, the extent where it says,
     // not pinned elsewhere (Admission::never_startable).
     bool startable(const MigrationOrder& order) const;
+    // Notes which tier served `event` (for the measurements), if it touched one extent and its
+    // latency is known. Rounds thread.
+    void note_served(const IoEvent& event);
+    // Hands what note_served() noted since the last round to the measurements, each command
+    // to the tier where its extent was when it completed. Under mutex_.
+    void measure_served_locked();
+    // The channel to tell the policy now, if it is to be told (see the top of this file). With
+    // policy_mutex_ held.
+    std::optional<ChannelSpec> channel_to_tell();
     // Sets stats_.last_round from what the last planned round's orders did (`waited`: how many
     // of them the budget never granted), once; mutex_ held.
     void settle_outcome_locked(std::size_t waited);
@@ -315,6 +336,25 @@ private:
     std::uint64_t placement_epoch_ = 0;        // the storage's, at the last count (rounds)
     std::optional<ResourceSample> resources_;  // under mutex_
     std::optional<TenantRoom> tenant_room_;    // under mutex_
+    LunMeasurements measured_;                 // under mutex_
+    // A migration carried out: its extent, where from, and when it ended.
+    struct Moved {
+        ExtentIndex extent;
+        TierId from;
+        std::uint64_t at_us;
+    };
+    std::vector<Moved> moved_;  // under mutex_: since the last round measured its commands
+    // A command of one extent that note_served() noted: the tier the storage said then.
+    struct Served {
+        ExtentIndex extent;
+        TierId tier;
+        IoOp op;
+        std::uint32_t bytes;
+        std::uint32_t latency_us;
+        std::uint64_t time_us;
+    };
+    std::vector<Served> served_;               // rounds only
+    std::optional<ChannelSpec> told_channel_;  // under policy_mutex_: what the policy was told
 
     std::mutex registration_mutex_;
     std::shared_ptr<RoundDriver> driver_;          // from the first start() on

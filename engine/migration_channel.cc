@@ -22,15 +22,28 @@ double bucket_depth(const ChannelSpec& spec) {
                                                 : spec.bandwidth_bytes_per_s;
     return std::max(depth, static_cast<double>(spec.extent_bytes));
 }
+
+// How long one extent occupies the link (at least 1 µs).
+std::uint64_t extent_time_us(const ChannelSpec& spec) {
+    const double bytes = static_cast<double>(spec.extent_bytes);
+    return std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(bytes / spec.bandwidth_bytes_per_s * 1e6)));
+}
 }  // namespace
 
 MigrationChannel::MigrationChannel(ChannelSpec spec, std::uint64_t start_us)
     : spec_(floored(spec)),
       bucket_(spec_.bandwidth_bytes_per_s, bucket_depth(spec_), start_us),
-      clock_us_(start_us) {
-    const double bytes = static_cast<double>(spec_.extent_bytes);
-    extent_us_ = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::ceil(bytes / spec_.bandwidth_bytes_per_s * 1e6)));
+      extent_us_(extent_time_us(spec_)),
+      clock_us_(start_us) {}
+
+void MigrationChannel::set_spec(ChannelSpec spec, std::uint64_t now_us) {
+    clock_us_ = std::max(clock_us_, now_us);
+    const double level = bucket_.level_at(clock_us_);
+    spec_ = floored(spec);
+    bucket_ = TokenBucket(spec_.bandwidth_bytes_per_s, bucket_depth(spec_), clock_us_);
+    bucket_.take(bucket_.depth() - std::min(level, bucket_.depth()));
+    extent_us_ = extent_time_us(spec_);
 }
 
 std::uint64_t MigrationChannel::next_start_us() const {

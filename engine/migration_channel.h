@@ -23,13 +23,6 @@
 
 namespace rbdtier {
 
-struct ChannelSpec {
-    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    std::uint64_t bucket_bytes = 0;  // token bucket depth; 0 = one second of bandwidth
-    unsigned max_concurrent = 32;
-    std::uint64_t extent_bytes = 4 << 20;
-};
-
 class MigrationChannel {
 public:
     struct Flight {
@@ -45,7 +38,12 @@ public:
     // A started migration completed at flight.finish_us.
     using Completed = std::function<void(const Flight& flight)>;
 
+    // `spec`: engine/placement_policy.h.
     MigrationChannel(ChannelSpec spec, std::uint64_t start_us);
+    // From `now_us` (after advance(now_us)) on, the channel is `spec`: the bucket keeps its level
+    // (at most the new depth) and refills at the new bandwidth; migrations in flight end when
+    // they were due, the later ones take the new time per extent.
+    void set_spec(ChannelSpec spec, std::uint64_t now_us);
 
     // Replaces the queue with `orders` at `now_us` (after advance(now_us)); returns the orders
     // of the old queue that never started.

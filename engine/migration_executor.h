@@ -57,6 +57,9 @@ public:
         bool pin = false;
     };
 
+    // Migrations of one LUN in progress at once: the budget grants a client one at a time.
+    static constexpr unsigned kMigrationsPerLun = 1;
+
     MigrationExecutor(std::shared_ptr<GatewayBudget> budget, std::size_t workers);
     ~MigrationExecutor();
     MigrationExecutor(const MigrationExecutor&) = delete;

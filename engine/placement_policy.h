@@ -4,11 +4,13 @@
 // LUN's rounds in engine/lun_rounds.h) and whoever decides it (none, reactive, frequency,
 // predictive, oracle). A policy observes every served I/O in time order and, once per round,
 // proposes migrations best-first. The executor enforces what is physical (tier capacity, tenant
-// quota, bandwidth, concurrency) and tells the policy what it actually moved. A policy never moves
-// anything itself. Single-threaded: observe/plan/migrated are called from one thread.
-// Introspection (outlook, accuracy, alerts, selection) is optional and for people (`rbdtier heat`,
-// `forecast accuracy`, `alerts`, `replay --explain`): a policy that knows nothing answers nothing.
-// It is called between rounds, never concurrently with observe/plan/migrated.
+// quota, bandwidth, concurrency) and tells the policy what it actually moved; a live executor also
+// tells it what it measured of its channel (channel_changed) and of the tiers (the latencies in
+// the view). A policy never moves anything itself. Single-threaded: observe/plan/migrated are
+// called from one thread. Introspection (outlook, accuracy, alerts, selection) is optional and for
+// people (`rbdtier heat`, `forecast accuracy`, `alerts`, `replay --explain`): a policy that knows
+// nothing answers nothing. It is called between rounds, never concurrently with
+// observe/plan/migrated.
 #pragma once
 
 #include <algorithm>
@@ -42,6 +44,16 @@ inline std::uint64_t tighter_capacity(std::uint64_t a, std::uint64_t b) {
     if (a == 0) return b;
     return b == 0 ? a : std::min(a, b);
 }
+
+// The executor's channel as a policy models it: how fast it moves extents, how many at once.
+struct ChannelSpec {
+    double bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    std::uint64_t bucket_bytes = 0;  // token bucket depth; 0 = one second of bandwidth
+    unsigned max_concurrent = 32;
+    std::uint64_t extent_bytes = 4 << 20;
+
+    bool operator==(const ChannelSpec&) const = default;
+};
 
 // One extent to move. `reason` says why, for people (migration history, CLI).
 struct MigrationOrder {
@@ -168,6 +180,14 @@ public:
         (void)lun;
         (void)now_us;
         (void)view;
+    }
+
+    // The executor measured its channel anew at `now_us` (e.g. the rate its migrations really
+    // run at): a policy that models the channel (shadow placements) uses `channel` from now on.
+    // The tiers' latencies as measured come with every plan()'s view.
+    virtual void channel_changed(const ChannelSpec& channel, std::uint64_t now_us) {
+        (void)channel;
+        (void)now_us;
     }
 
     // Introspection (see the top of this file).

@@ -50,6 +50,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
+#include "engine/migration_executor.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
@@ -638,15 +639,15 @@ std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
     config.round_us = static_cast<std::uint64_t>(runs.front().round_s * 1e6);
     config.horizon_us = static_cast<std::uint64_t>(runs.front().horizon_s * 1e6);
     // The policy as the LUN made it: the tiers as it sees them (latency from discovery, capacity
-    // from the quota), the LUN's bandwidth and the default concurrency; the simulator's tiers and
-    // channel are what the live runs measured.
+    // from the quota), the LUN's bandwidth and the executor's concurrency; the simulator's tiers
+    // and channel are what the live runs measured.
     ReplayConfig policy_config = config;
     for (std::size_t t = 0; t < 2; ++t) {
         policy_config.tiers[t].spec = runs.front().policy_tiers.at(t);
         policy_config.tiers[t].spec.id = static_cast<TierId>(t);
     }
     policy_config.bandwidth_bytes_per_s = runs.front().bandwidth;
-    policy_config.max_concurrent = ReplayConfig{}.max_concurrent;
+    policy_config.max_concurrent = MigrationExecutor::kMigrationsPerLun;
     std::printf(
         "replay model: hdd-a %.2f/%.2f ms, nvme-a %.2f/%.2f ms (read/write, measured live), "
         "nvme-a %u extents, %.1f MiB/s, 1 migration at a time, round %.2f s, horizon %.0f s\n",

@@ -54,6 +54,11 @@ void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
         tiers_ = real.tiers();
         used_.assign(tiers_.size(), 0);
     }
+    // The latencies as the executor knows them now (measured live); the rest as at the start.
+    for (std::size_t t = 0; t < tiers_.size() && t < real.tiers().size(); ++t) {
+        tiers_[t].read_latency_us = real.tiers()[t].read_latency_us;
+        tiers_[t].write_latency_us = real.tiers()[t].write_latency_us;
+    }
     default_home_ = real.home_tier(0);
     complete_until(now_us);
     auto orders = policy_->plan(now_us, *this);
@@ -62,6 +67,13 @@ void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
     for (const MigrationOrder& o : channel_->replace_queue(std::move(orders), now_us))
         policy_->dropped(o, now_us);
     complete_until(now_us);
+}
+
+void GhostPlacement::set_channel(const ChannelSpec& channel, std::uint64_t now_us) {
+    spec_ = channel;
+    if (!channel_) return;  // made with spec_ at the first round
+    complete_until(now_us);
+    channel_->set_spec(channel, now_us);
 }
 
 void GhostPlacement::complete_until(std::uint64_t now_us) {
@@ -502,6 +514,13 @@ void StrategySelector::placement_changed(LunId lun, std::uint64_t now_us,
     if (deferred_) deferred_->placement(lun, now_us, view);
     for (auto& p : live_)
         if (p) p->placement_changed(lun, now_us, view);
+}
+
+void StrategySelector::channel_changed(const ChannelSpec& channel, std::uint64_t now_us) {
+    channel_ = channel;
+    for (GhostPlacement& g : ghosts_) g.set_channel(channel, now_us);
+    for (auto& p : live_)
+        if (p) p->channel_changed(channel, now_us);
 }
 
 void StrategySelector::dropped(const MigrationOrder& order, std::uint64_t now_us) {

@@ -4,11 +4,12 @@
 // Each candidate (e.g. reactive promote-on-access with LRU eviction, decayed frequency ranking,
 // forecast-driven placement) runs twice: a live instance that observes every I/O, is told every
 // completed migration and plans every round against the real placement, and a ghost instance
-// that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies and
-// capacities) in which its own orders are executed by a MigrationChannel with the real budget
-// (the same executor model as the replay's). Every observed I/O is served by each ghost; its
-// modelled latency is added, per LUN, to that candidate's cost, and so is the cost of every
-// migration the ghost starts (one access of the source tier and one of the destination, or
+// that places extents in a GhostPlacement: a shadow copy of the tiers (the real latencies, as the
+// view says them each round, and capacities) in which its own orders are executed by a
+// MigrationChannel with the real budget (the same executor model as the replay's; a live
+// executor's measured channel once channel_changed() tells it). Every observed I/O is served by
+// each ghost; its modelled latency is added, per LUN, to that candidate's cost, and so is the cost
+// of every migration the ghost starts (one access of the source tier and one of the destination, or
 // SelectorParams::migration_cost_us, times migration_charge), so a strategy that churns pays for
 // its transfers, and its ghost channel delays its later
 // orders as the real one would. Costs are decayed with a half-life (the window), and also with a
@@ -76,8 +77,11 @@ public:
     // shown) before the first round, when the tiers are not known yet.
     double serve(const IoEvent& io);
     // One planning round at `now_us`: completes due migrations, refills the bucket, plans and
-    // executes the ghost policy's orders. `real` gives the tiers and the LUNs' homes.
+    // executes the ghost policy's orders. `real` gives the tiers (their latencies each round,
+    // the rest at the first) and the LUNs' homes.
     void round(std::uint64_t now_us, const PlacementView& real);
+    // The real channel is `channel` from `now_us` on (MigrationChannel::set_spec).
+    void set_channel(const ChannelSpec& channel, std::uint64_t now_us);
 
     TierId tier_of(LunId lun, ExtentIndex extent) const override;
     TierId home_tier(LunId lun) const override;
@@ -143,6 +147,9 @@ public:
     }
     void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override {
         inner_->placement_changed(lun, now_us, view);
+    }
+    void channel_changed(const ChannelSpec& channel, std::uint64_t now_us) override {
+        inner_->channel_changed(channel, now_us);
     }
 
 private:
@@ -212,6 +219,9 @@ public:
     void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
     // Told to every live candidate (the ghosts keep their own placements).
     void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;
+    // The ghosts' channels (and those made later) are `channel` from now on; told to every
+    // candidate.
+    void channel_changed(const ChannelSpec& channel, std::uint64_t now_us) override;
 
     // Introspection is the live instance's of each LUN's candidate (or the first candidate's).
     std::optional<ExtentOutlook> outlook(LunId lun, ExtentIndex extent,

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "engine/extent_key.h"
+#include "engine/migration_executor.h"
 
 namespace rbdtier {
 
@@ -104,6 +105,7 @@ ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySe
     config.horizon_us = static_cast<std::uint64_t>(settings.horizon_s * 1e6);
     config.round_us = settings.round_us;
     config.bandwidth_bytes_per_s = settings.bandwidth_bytes_per_s;
+    config.max_concurrent = MigrationExecutor::kMigrationsPerLun;
     config.max_tracked_extents = settings.max_tracked_extents;
     for (std::size_t i = 0; i < tiers.size(); ++i) {
         TierModel model;

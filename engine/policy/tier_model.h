@@ -9,8 +9,9 @@
 // A live tiered LUN's policy is made from the same ReplayConfig (lun_policy_config): its tier
 // images are its tiers (id = index, home = 0), each as discovery found it, with what the gateway's
 // configuration says of the tier over that (TierOverride), its capacity capped by the LUN's
-// quota there. copy_chunk_bytes() is how much of an extent a migration copies at a time to and
-// from a tier. Pure functions and plain data: no thread-safety concern.
+// quota there, its channel the executor's: its bandwidth, one migration of the LUN at a time
+// (MigrationExecutor::kMigrationsPerLun). copy_chunk_bytes() is how much of an extent a migration
+// copies at a time to and from a tier. Pure functions and plain data: no thread-safety concern.
 #pragma once
 
 #include <cstddef>
@@ -101,7 +102,8 @@ struct LunPolicySettings {
 };
 
 // The configuration a live LUN's policy is made with: tiers[i] is tier i (home 0), its override
-// applied over what was discovered and its capacity then capped by the LUN's quota there; the
+// applied over what was discovered and its capacity then capped by the LUN's quota there; as many
+// migrations at once as the executor runs for one LUN; the
 // LUN's tenant, when it has one, names the LUN (for the policy's accounting; the quotas are the
 // executor's to enforce).
 ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);

@@ -4,7 +4,9 @@
 // gives its reservation back; placement changed by another hand is recounted and told to the
 // policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
 // last known room; a round of a LUN another gateway owns moves nothing, and orders queued before
-// this gateway lost the LUN are dropped, not failed. The same rounds on the live cluster are in
+// this gateway lost the LUN are dropped, not failed; the policy plans with the tiers' latencies
+// and the channel as the LUN's commands and migrations measured them. The same rounds on the live
+// cluster are in
 // tests/integration/tiering/.
 #include "engine/lun_rounds.h"
 
@@ -652,6 +654,187 @@ TEST(LunRounds, KeepsWhatTheLastRoundDidOrWhyItMovedNothing) {
     failing.rounds->run_round();
     EXPECT_EQ(failing.rounds->stats().last_round, RoundOutcome::kFailed);
     EXPECT_STREQ(to_string(RoundOutcome::kNotOwner), "not_owner");
+}
+
+// Measured: the tiers' latencies the policy plans with are those the LUN's commands met there.
+
+// Plans the orders put in `next` (once each) and keeps the tiers of each plan()'s view.
+class TierWatcher : public PlacementPolicy {
+public:
+    std::string_view name() const override { return "tier watcher"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
+        seen->push_back(view.tiers());
+        return std::exchange(*next, {});
+    }
+
+    std::shared_ptr<std::vector<MigrationOrder>> next =
+        std::make_shared<std::vector<MigrationOrder>>();
+    std::shared_ptr<std::vector<std::vector<TierSpec>>> seen =
+        std::make_shared<std::vector<std::vector<TierSpec>>>();
+};
+
+// hdd-a 8 ms, nvme-a 0.2 ms, nvme-b 1.2 ms, hdd-b 10 ms, as discovered or configured.
+std::vector<TierSpec> configured_tiers() {
+    std::vector<TierSpec> specs = tiers();
+    const double latency_us[] = {8000, 200, 1200, 10000};
+    for (std::size_t t = 0; t < specs.size(); ++t)
+        specs[t].read_latency_us = specs[t].write_latency_us = latency_us[t];
+    return specs;
+}
+
+// `n` commands of `op` on `extent`, each served in `latency_us` and completed at `time_us`.
+void served(LunRounds& rounds, int n, IoOp op, ExtentIndex extent, std::uint32_t latency_us,
+            std::uint64_t time_us) {
+    for (int i = 0; i < n; ++i) {
+        IoEvent e;
+        e.time_us = time_us;
+        e.offset = extent * kExtent + 4096u * static_cast<std::uint64_t>(i % 16);
+        e.length = 4096;
+        e.latency_us = latency_us;
+        e.op = op;
+        rounds.record(e);
+    }
+}
+
+// The rounds of a LUN of 8 extents at home (extent 1 in nvme-a if `one_in_nvme_a`) over the
+// configured tiers, planned by a TierWatcher.
+struct Watched {
+    explicit Watched(bool one_in_nvme_a = false) : storage(8) {
+        if (one_in_nvme_a) storage.move_by_another_hand(1, 1);
+        auto watcher = std::make_unique<TierWatcher>();
+        seen = watcher->seen;
+        next = watcher->next;
+        rounds = std::make_unique<LunRounds>(storage, configured_tiers(), std::move(watcher),
+                                             LunRoundsOptions{});
+    }
+    FakeStorage storage;
+    std::shared_ptr<std::vector<std::vector<TierSpec>>> seen;
+    std::shared_ptr<std::vector<MigrationOrder>> next;
+    std::unique_ptr<LunRounds> rounds;
+};
+
+TEST(LunRounds, ThePolicySeesTheTiersLatenciesAsTheLunsCommandsMetThem) {
+    Watched w(true);
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
+    served(rounds, 200, IoOp::kRead, 0, 9'000, 1);
+    served(rounds, 200, IoOp::kWrite, 0, 30'000, 1);
+    served(rounds, 200, IoOp::kRead, 1, 1'000, 1);
+    served(rounds, 200, IoOp::kUnmap, 1, 90'000, 1);  // no data served: not a latency
+    rounds.run_round();
+    ASSERT_EQ(seen->size(), 1u);
+    const std::vector<TierSpec>& t = seen->back();
+    EXPECT_DOUBLE_EQ(t[0].read_latency_us, 9'000) << "hdd-a's reads as measured";
+    EXPECT_DOUBLE_EQ(t[0].write_latency_us, 30'000) << "hdd-a's writes as measured";
+    EXPECT_DOUBLE_EQ(t[1].read_latency_us, 1'000) << "nvme-a's reads as measured";
+    EXPECT_DOUBLE_EQ(t[1].write_latency_us, 200) << "no write measured there: as configured";
+    EXPECT_DOUBLE_EQ(t[2].read_latency_us, 1200) << "nothing served there: as configured";
+    EXPECT_DOUBLE_EQ(rounds.effective_tiers()[0].read_latency_us, 9'000);
+    EXPECT_DOUBLE_EQ(rounds.tiers()[0].read_latency_us, 8000) << "the tiers as configured";
+}
+
+// A busy nvme-a measured slower than idle nvme-b's configured figure: the policies would rank
+// nvme-b first and move data there on a comparison of unlike figures. The reads stay as
+// configured; the writes, which rank nothing, are taken. Large commands measure transfers, not
+// accesses: not counted.
+TEST(LunRounds, MeasuredReadsThatWouldReorderTheTiersAreNotUsed) {
+    Watched w(true);
+    served(*w.rounds, 200, IoOp::kRead, 1, 3'000, 1);
+    served(*w.rounds, 200, IoOp::kWrite, 1, 4'000, 1);
+    w.rounds->run_round();
+    EXPECT_DOUBLE_EQ(w.seen->back()[1].read_latency_us, 200) << "as configured";
+    EXPECT_DOUBLE_EQ(w.seen->back()[1].write_latency_us, 4'000);
+    for (int i = 0; i < 200; ++i) {
+        IoEvent e;
+        e.time_us = 2;
+        e.length = 1 << 20;
+        e.latency_us = 90'000;
+        w.rounds->record(e);
+    }
+    w.rounds->run_round();
+    EXPECT_DOUBLE_EQ(w.seen->back()[0].read_latency_us, 8000) << "1 MiB reads: not counted";
+}
+
+TEST(LunRounds, AFewCommandsLeaveTheConfiguredLatency) {
+    Watched w;
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
+    served(rounds, static_cast<int>(LunMeasurements::kMinIoSamples) - 1, IoOp::kRead, 0, 9'000, 1);
+    rounds.run_round();
+    EXPECT_DOUBLE_EQ(seen->back()[0].read_latency_us, 8000) << "too few samples";
+    served(rounds, 1, IoOp::kRead, 0, 9'000, 2);
+    rounds.run_round();
+    EXPECT_DOUBLE_EQ(seen->back()[0].read_latency_us, 9'000) << "enough samples";
+}
+
+// A command that completed before its extent moved was served by the tier the extent left.
+TEST(LunRounds, ACommandCountsForTheTierItsExtentWasInWhenItCompleted) {
+    Watched w;
+    LunRounds& rounds = *w.rounds;
+    const auto& seen = w.seen;
+    FakeStorage& storage = w.storage;
+    *w.next = {move(2, 0, 1)};
+    rounds.run_round();  // extent 2 moves to nvme-a at the end of the round
+    ASSERT_EQ(storage.tier(2), 1u);
+    served(rounds, 100, IoOp::kRead, 2, 9'000, 0);  // completed before the move
+    rounds.run_round();
+    EXPECT_DOUBLE_EQ(seen->back()[0].read_latency_us, 9'000) << "served by hdd-a";
+    EXPECT_DOUBLE_EQ(seen->back()[1].read_latency_us, 200) << "nothing served by nvme-a";
+    served(rounds, 100, IoOp::kRead, 2, 1'000, rounds.now_us() + 1);  // after the move
+    rounds.run_round();
+    EXPECT_DOUBLE_EQ(seen->back()[1].read_latency_us, 1'000) << "served by nvme-a";
+}
+
+// Keeps every channel it is told too.
+class ChannelWatcher final : public TierWatcher {
+public:
+    void channel_changed(const ChannelSpec& channel, std::uint64_t) override {
+        channels->push_back(channel);
+    }
+    std::shared_ptr<std::vector<ChannelSpec>> channels =
+        std::make_shared<std::vector<ChannelSpec>>();
+};
+
+// The policy plans with the channel the LUN's migrations really have: one at a time, at the rate
+// they ran at (here at least 40 ms an extent: at most 100 MiB/s, a tenth of the budget's).
+TEST(LunRounds, ThePolicyIsToldTheChannelItsMigrationsRunAt) {
+    constexpr double kBudget = 1024.0 * (1 << 20);
+    constexpr auto kCopy = std::chrono::milliseconds(40);
+    const double most = static_cast<double>(kExtent) / 0.040;
+    FakeStorage storage(8);
+    storage.on_migrate = [kCopy](ExtentIndex) { std::this_thread::sleep_for(kCopy); };
+    auto watcher = std::make_unique<ChannelWatcher>();
+    const auto channels = watcher->channels;
+    const auto next = watcher->next;
+    LunRoundsOptions options;
+    options.bandwidth_bytes_per_s = kBudget;
+    LunRounds rounds(storage, configured_tiers(), std::move(watcher), options);
+    const auto n = LunMeasurements::kMinMigrationSamples;
+    for (ExtentIndex e = 0; e + 1 < n; ++e) next->push_back(move(e, 0, 1));
+    rounds.run_round();
+    rounds.run_round();
+    EXPECT_EQ(storage.migrations.size(), n - 1);
+    EXPECT_TRUE(channels->empty()) << "too few migrations to tell the rate";
+    *next = {move(n - 1, 0, 1)};
+    rounds.run_round();
+    rounds.run_round();
+    ASSERT_EQ(channels->size(), 1u);
+    const ChannelSpec& told = channels->back();
+    EXPECT_EQ(told.max_concurrent, MigrationExecutor::kMigrationsPerLun);
+    EXPECT_EQ(told.extent_bytes, kExtent);
+    EXPECT_GT(told.bandwidth_bytes_per_s, 0);
+    EXPECT_LE(told.bandwidth_bytes_per_s, most) << "the rate the migrations ran at";
+    rounds.run_round();
+    EXPECT_EQ(channels->size(), 1u) << "nothing changed: told once";
+
+    // A policy put in later is told at its first round.
+    auto replacement = std::make_unique<ChannelWatcher>();
+    const auto told_later = replacement->channels;
+    rounds.replace_policy(std::move(replacement), rounds.round_us());
+    rounds.run_round();
+    ASSERT_EQ(told_later->size(), 1u);
+    EXPECT_DOUBLE_EQ(told_later->back().bandwidth_bytes_per_s, told.bandwidth_bytes_per_s);
 }
 
 }  // namespace

@@ -110,5 +110,28 @@ TEST(MigrationChannel, ANewQueueHandsBackWhatNeverStarted) {
     EXPECT_EQ(d.started[2].second, 200'000u);  // when the slot frees
 }
 
+// A channel told a new spec: the migration in flight ends when it was due; the next ones start
+// and take as long as the new spec says, the bucket holding no more than its new depth.
+TEST(MigrationChannel, ANewSpecHoldsFromWhenItIsSet) {
+    Driver d(spec(10, 4));  // 100 ms per extent, 4 at once, 10 extents of tokens
+    d.channel.replace_queue(orders(1), 0);
+    d.advance(0);
+    ASSERT_EQ(d.started.size(), 1u);
+    d.channel.set_spec(spec(2, 1), 50'000);  // 500 ms per extent, one at a time, 2 of tokens
+    d.channel.replace_queue(orders(4), 50'000);
+    d.advance(50'000);
+    EXPECT_EQ(d.started.size(), 1u) << "the one slot is taken by the flight";
+    d.advance(10'000'000);
+    ASSERT_EQ(d.completed.size(), 5u);
+    EXPECT_EQ(d.completed[0].second, 100'000u) << "in flight: as it was due";
+    // Then the new queue's four, one at a time, 500 ms each.
+    EXPECT_EQ(d.started[1].second, 100'000u);
+    EXPECT_EQ(d.completed[1].second, 600'000u);
+    EXPECT_EQ(d.started[2].second, 600'000u);
+    EXPECT_EQ(d.completed[2].second, 1'100'000u);
+    EXPECT_EQ(d.started[3].second, 1'100'000u);
+    EXPECT_EQ(d.completed[4].second, 2'100'000u);
+}
+
 }  // namespace
 }  // namespace rbdtier

@@ -700,6 +700,10 @@ public:
         slow.read_latency_us = slow.write_latency_us = 8000;
         tiers_ = {fast, slow};
     }
+    // Tier `tier`'s read and write latency are `us` from now on (as a live executor measured).
+    void set_latency(TierId tier, double us) {
+        tiers_.at(tier).read_latency_us = tiers_.at(tier).write_latency_us = us;
+    }
     TierId tier_of(LunId, ExtentIndex) const override { return 1; }
     TierId home_tier(LunId) const override { return 1; }
     std::uint64_t used_bytes(TierId) const override { return 0; }
@@ -904,6 +908,102 @@ TEST(StrategySelector, AnIdleLunsPlacementIsKeptFromItsExtentsAwayFromHomeAlone)
     ASSERT_EQ(second->made, 2) << "its live instance and its ghost, at the first I/O";
     EXPECT_EQ(second->calls.at(0), "placement t=500 extent7=0 extents=16777216")
         << "told the placement as kept";
+}
+
+// The channel and latencies a live executor measures: a ghost uses those it is told now.
+
+// `n` promotions of extents 0.. from the slow tier of AllAtHome to its fast one.
+std::vector<MigrationOrder> promotions(std::uint64_t n) {
+    std::vector<MigrationOrder> out;
+    for (std::uint64_t e = 0; e < n; ++e) {
+        MigrationOrder o;
+        o.extent = e;
+        o.from = 1;
+        o.to = 0;
+        out.push_back(o);
+    }
+    return out;
+}
+
+// 32 migrations at once, fast enough to start all it is given.
+ChannelSpec wide_channel() {
+    ChannelSpec c;
+    c.bandwidth_bytes_per_s = 1e12;
+    c.max_concurrent = 32;
+    c.extent_bytes = kE;
+    return c;
+}
+
+// One migration at a time, an extent a second (bucket: one second of it, one extent).
+ChannelSpec one_extent_a_second() {
+    ChannelSpec c;
+    c.bandwidth_bytes_per_s = static_cast<double>(kE);
+    c.max_concurrent = 1;
+    c.extent_bytes = kE;
+    return c;
+}
+
+TEST(GhostPlacement, StartsItsOrdersOnTheChannelItIsToldOf) {
+    const AllAtHome real;
+    for (const bool before_first_round : {true, false}) {
+        auto scripted = std::make_unique<Scripted>();
+        std::vector<MigrationOrder>* next = scripted->next;
+        GhostPlacement ghost(std::move(scripted), wide_channel());
+        std::uint64_t now = 1'000'000;
+        if (before_first_round) ghost.set_channel(one_extent_a_second(), now);
+        ghost.round(now, real);
+        if (!before_first_round) ghost.set_channel(one_extent_a_second(), now);
+        *next = promotions(10);
+        ghost.round(now += 1, real);
+        EXPECT_EQ(ghost.migrations(), 1u) << "one at a time, one extent of tokens";
+        ghost.round(now += 500'000, real);  // the queue is replaced: nothing more planned
+        EXPECT_EQ(ghost.migrations(), 1u);
+    }
+    auto scripted = std::make_unique<Scripted>();
+    std::vector<MigrationOrder>* next = scripted->next;
+    GhostPlacement wide(std::move(scripted), wide_channel());
+    wide.round(1'000'000, real);
+    *next = promotions(10);
+    wide.round(1'000'001, real);
+    EXPECT_EQ(wide.migrations(), 10u) << "not told: the channel it was made with";
+}
+
+TEST(GhostPlacement, ServesWithTheLatenciesTheRealViewHasNow) {
+    AllAtHome real;
+    GhostPlacement ghost(std::make_unique<Scripted>(), wide_channel());
+    ghost.round(1'000'000, real);
+    EXPECT_DOUBLE_EQ(ghost.serve(scattered_read_at(1'500'000, 3)), 8000);
+    real.set_latency(1, 25'000);
+    ghost.round(2'000'000, real);
+    EXPECT_DOUBLE_EQ(ghost.serve(scattered_read_at(2'500'000, 3)), 25'000);
+    EXPECT_DOUBLE_EQ(ghost.tiers()[1].read_latency_us, 25'000);
+}
+
+// The selector's shadows start their orders on the channel it was told last, whether told before
+// they exist (before the LUN's first I/O) or after.
+TEST(StrategySelector, ItsShadowsUseTheChannelItIsToldOf) {
+    const AllAtHome real;
+    const ReplayConfig c = all_at_home_config();
+    const auto reactive_only = [&c] {
+        return std::vector<StrategySelector::Candidate>{
+            {"reactive", [&c] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }}};
+    };
+    std::uint64_t ghost_migrations[3] = {};
+    for (int told = 0; told < 3; ++told) {  // 0: never, 1: before its first I/O, 2: after
+        StrategySelector selector("s", reactive_only(), wide_channel());
+        for (const MigrationOrder& o : selector.plan(1'000'000, real))  // the tiers, no I/O
+            selector.dropped(o, 1'000'000);
+        if (told == 1) selector.channel_changed(one_extent_a_second(), 1'100'000);
+        for (std::uint64_t e = 0; e < 10; ++e)
+            selector.observe(scattered_read_at(1'200'000 + e * 1000, e));
+        if (told == 2) selector.channel_changed(one_extent_a_second(), 1'300'000);
+        for (const MigrationOrder& o : selector.plan(2'000'000, real))
+            selector.dropped(o, 2'000'000);
+        ghost_migrations[told] = selector.ghost_migrations(0);
+    }
+    EXPECT_EQ(ghost_migrations[0], 10u) << "the channel it was made with";
+    EXPECT_EQ(ghost_migrations[1], 1u);
+    EXPECT_EQ(ghost_migrations[2], 1u);
 }
 
 TEST(GhostPlacement, KeepsNoRecordOfAnExtentBackHome) {

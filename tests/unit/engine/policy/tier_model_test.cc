@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "engine/gateway_budget.h"
+
 namespace rbdtier {
 namespace {
 
@@ -101,6 +103,30 @@ TEST(TierModel, ALunsTenantNamesTheLunWithoutQuotas) {
     EXPECT_EQ(c.tenants[0].name, "acme");
     EXPECT_EQ(c.tenants[0].luns, std::vector<LunId>{0x123456});
     EXPECT_TRUE(c.tenants[0].quota_bytes.empty()) << "the executor enforces the tenant's quotas";
+}
+
+// The executor carries out a LUN's orders as the gateway's budget grants them: with bandwidth and
+// slots to spare, it grants one LUN (one client) as many at once as the executor runs for it. The
+// policy a live LUN is made with plans for that many migrations at once, not for a channel the
+// LUN does not have.
+TEST(TierModel, ALiveLunsPolicyPlansForTheMigrationsAtOnceTheExecutorRunsForIt) {
+    constexpr std::uint64_t kExtent = 4ull << 20;
+    std::uint64_t now = 0;
+    GatewayBudget budget(1e12, 64, [&now] { return now; });
+    const std::uintptr_t lun = 1;
+    for (int i = 0; i < 8; ++i) budget.submit(BudgetRequest{"", 1, 1.0 + i, kExtent, lun});
+    const std::size_t at_once = budget.dispatch().size();
+    ASSERT_GE(at_once, 1u);
+
+    std::vector<LunTier> tiers(2);
+    tiers[0].discovered = discovered("hdd-a", 8000);
+    tiers[1].discovered = discovered("nvme-a", 200);
+    LunPolicySettings settings;
+    settings.extent_bytes = kExtent;
+    const ReplayConfig c = lun_policy_config(tiers, settings);
+    EXPECT_EQ(c.max_concurrent, at_once)
+        << "the executor runs " << at_once << " migration(s) of a LUN at a time";
+    EXPECT_EQ(c.channel().max_concurrent, at_once) << "what the selector's shadows are given";
 }
 
 TEST(TierModel, CopiesMoveOneMibAtATimeOnlyToAndFromTiersUnderTwoMilliseconds) {
