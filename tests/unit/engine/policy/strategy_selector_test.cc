@@ -789,11 +789,13 @@ std::vector<IoEvent> filling_with_one_offs(std::uint32_t seed) {
 
 // The registered predictive policy, from its first rounds: where the channel cannot fill an
 // empty fast tier at once, it promotes the hottest extents first, and so serves the LUN better
-// than reactive (most recent first) does.
+// than reactive (most recent first) does. One workload's draw can favour either (the hot reads
+// and the one-offs interleave at random), so the claim is over 16 workloads: their summed mean
+// latency is at least 20% below reactive's. One workload alone gave 0.52–1.01 of reactive over
+// seeds 1–300; the sum of 16 gave 0.60–0.74 over 100 disjoint runs of seeds (1–1,600).
 TEST(StrategySelector, ThePredictivePolicyFillsAnEmptyFastTierHottestFirst) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
-    const auto events = filling_with_one_offs(seed);
     ReplayConfig c;
     c.tiers.resize(2);
     c.tiers[0].spec = {0, "fast", "nvme", "", 300, 300, 8 * kE, 0};
@@ -803,16 +805,23 @@ TEST(StrategySelector, ThePredictivePolicyFillsAnEmptyFastTierHottestFirst) {
     c.max_concurrent = 32;
     const auto registry = replay_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "no predictive policy in this build";
-    auto predictive = registry.create("predictive", {c, events});
-    auto reactive = registry.create("reactive", {c, events});
-    const ReplayResult p = replay(c, events, *predictive);
-    const ReplayResult r = replay(c, events, *reactive);
-    std::cout << "predictive " << p.mean_latency_us << " us, reactive " << r.mean_latency_us
-              << " us\n";
-    const auto report = predictive->selection();
-    ASSERT_TRUE(report.has_value());
-    ASSERT_EQ(report->luns.size(), 1u);
-    EXPECT_LT(p.mean_latency_us, 0.8 * r.mean_latency_us);
+    double predictive_sum = 0;
+    double reactive_sum = 0;
+    for (std::uint32_t k = 0; k < 16; ++k) {
+        const auto events = filling_with_one_offs(seed + k);
+        auto predictive = registry.create("predictive", {c, events});
+        auto reactive = registry.create("reactive", {c, events});
+        const ReplayResult p = replay(c, events, *predictive);
+        const ReplayResult r = replay(c, events, *reactive);
+        std::cout << "workload " << seed + k << ": predictive " << p.mean_latency_us
+                  << " us, reactive " << r.mean_latency_us << " us\n";
+        const auto report = predictive->selection();
+        ASSERT_TRUE(report.has_value());
+        ASSERT_EQ(report->luns.size(), 1u);
+        predictive_sum += p.mean_latency_us;
+        reactive_sum += r.mean_latency_us;
+    }
+    EXPECT_LT(predictive_sum, 0.8 * reactive_sum);
 }
 
 }  // namespace
