@@ -46,10 +46,15 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 }
 
 // The strategies the selector chooses among, in one place. The first is where every LUN starts:
-// reactive (promote on access), which is never far from the best simple policy while the shadows
-// have seen too little to tell them apart, and which catches a moving hot set from its first
-// accesses; it is on probation against "fill" and the forecast (see make_predictive). The caching
-// variants (lrfu, readahead, slru) are the best simple policy in most real-trace settings. A LUN
+// lrfu (promote on access, hottest first; evict the coldest resident, only for a hotter extent).
+// A LUN's first rounds are spent filling an empty fast tier through a channel that cannot move
+// every accessed extent at once, and the selector may not switch before its watch is over, so
+// what those promotions carry is decided by the first candidate alone: hottest first fills the
+// tier with the extents that keep coming back, where most recent first (reactive) spends the
+// channel on what the round read last, one-off reads included. Like reactive, lrfu promotes on
+// the first access, so it catches a moving hot set; it is on probation against "fill" and the
+// forecast (see make_predictive). The caching variants (lrfu, readahead, slru) are the best
+// simple policy in most real-trace settings. A LUN
 // follows a candidate until another one's shadow placement, its migrations paid for, has served the
 // LUN's own I/O at a lower cost for long enough.
 // The factories share one copy of what they need (the selector keeps them until the LUN's first
@@ -66,11 +71,11 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
                                                return make_caching_policy(*v, *shared);
                                            }};
     };
-    std::vector<StrategySelector::Candidate> candidates = {
-        {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }},
-    };
+    std::vector<StrategySelector::Candidate> candidates;
     for (const auto& v : caching)
         if (v.name == "lrfu") candidates.push_back(candidate(v));
+    candidates.push_back(
+        {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }});
     candidates.push_back(
         {"forecast", [engine] { return std::make_unique<PredictivePolicy>(*engine, "forecast"); }});
     candidates.push_back({"frequency", [extent_bytes, quotas] {
@@ -100,6 +105,19 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
     // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
     // first accesses, a longer watch costs more than the switch it guards.
     params.warmup_rounds = 10;
+    // lrfu admits a new hot set slowly (its extents are not hot yet, and the coldest resident is
+    // evicted only for a hotter one), and the windowed cost, still full of lrfu's good fill,
+    // would hold a LUN on it for minutes while every read of the new set goes to the slow tier.
+    // A LUN leaves its first candidate as soon as another one has served it 10% cheaper lately
+    // (recent cost) and cheaper in a round of at least 50 I/Os: each round on the wrong candidate
+    // costs a round of slow reads of the new set, and a LUN leaves lrfu this way at most once.
+    // One round of 50 I/Os, not two rounds or 100 I/Os or more: on a hot set that moves every 40 s,
+    // the later exit leaves the LUN more than 2% slower than reactive alone. 10%, not 5%: on
+    // uniform random load a 5% lead in one round is noise, and following it promotes extents
+    // that are never read again.
+    params.early_rounds = 1;
+    params.early_margin = 0.1;
+    params.early_ios = 50;
     // Until the followed candidate's shadow beats filling the free room and keeping it ("fill",
     // never followed) or the forecast's placement, it may fill free room but not demote: on
     // structureless load no caching strategy beats either, so it never trades extents. Either
@@ -125,9 +143,9 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
 void register_predictive_policy(PolicyRegistry& registry) {
 #ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add("predictive",
-                 "follows, per LUN, whichever of reactive, lrfu, forecast placement, frequency, "
+                 "follows, per LUN, whichever of lrfu, reactive, forecast placement, frequency, "
                  "none, readahead and slru does best in shadow placements of the live stream, "
-                 "migrations paid for; starts on reactive; a candidate may not demote until it "
+                 "migrations paid for; starts on lrfu; a candidate may not demote until it "
                  "beats fill (reactive that never demotes, shadowed but never followed) or the "
                  "forecast (rbdtier engine)",
                  [](const PolicyContext& c) { return make_predictive(c.config); });

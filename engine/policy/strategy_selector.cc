@@ -339,6 +339,31 @@ double StrategySelector::switch_cost(LunId lun, std::size_t i, const PlacementVi
     return params_.switch_charge * (price + lead_per_us * replace_us);
 }
 
+void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t now_us) {
+    if (params_.early_rounds == 0 || s.choice != first_ || !s.switches.empty() || !active) return;
+    // The candidates that served the LUN clearly better lately, and this round too.
+    const auto clearly_better = [&](std::size_t i) {
+        return followable_[i] && i != s.choice &&
+               s.recent[i] < (1.0 - params_.early_margin) * s.recent[s.choice] &&
+               s.round_cost[i] < s.round_cost[s.choice];
+    };
+    std::size_t target = s.choice;
+    for (std::size_t i = 0; i < s.recent.size(); ++i)
+        if (clearly_better(i) && (target == s.choice || s.recent[i] < s.recent[target])) target = i;
+    if (target == s.choice) {
+        s.early = 0;
+        return;
+    }
+    if (s.early++ == 0) s.early_ios = s.round_ios;
+    if (s.early < params_.early_rounds || s.ios - s.early_ios < params_.early_ios) return;
+    s.switches.push_back({now_us, s.choice, target});
+    s.choice = target;
+    s.early = 0;
+    s.streak = 0;
+    s.run = 0;
+    ++switches_;
+}
+
 void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
     if (now_us <= s.at_us) return;
     const auto factor = [&](std::uint64_t half_life_us) {
@@ -402,12 +427,14 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
     for (auto& [lun, s] : luns_) {
         if (s.cost.empty()) continue;
         decay(s, now_us);
-        std::size_t best = s.choice;
-        for (std::size_t i = 0; i < s.cost.size(); ++i)
-            if (followable_[i] && s.cost[i] < s.cost[best]) best = i;
         const bool active = s.active;
         if (active) ++s.rounds;
         s.active = false;
+        leave_first_early(s, active, now_us);
+        s.round_ios = s.ios;
+        std::size_t best = s.choice;
+        for (std::size_t i = 0; i < s.cost.size(); ++i)
+            if (followable_[i] && s.cost[i] < s.cost[best]) best = i;
         const bool ahead = best != s.choice && s.rounds > params_.warmup_rounds &&
                            s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
         if (!ahead) {

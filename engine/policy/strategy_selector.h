@@ -25,13 +25,14 @@
 // or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst;
 // a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
-// so it must pay). Once confirmed, the LUN switches to the candidate that served it best lately
-// (lowest recent cost) of those ahead of its current one in the window by the margin that also
-// served the round better, which is not always the leader of the window; the real orders are the
-// live orders of each LUN's candidate, and the orders of the others are dropped (told to them as
-// such). A LUN starts with the first followable candidate. A candidate that is not followable
-// (Candidate::followable false) is shadowed and measured like the others but never followed,
-// however cheap its shadow: it is a yardstick, not a strategy. Probation
+// so it must pay), but for one early exit from the first candidate when another one serves the
+// LUN clearly better lately (SelectorParams::early_rounds). Once confirmed, the LUN switches to the
+// candidate that served it best lately (lowest recent cost) of those ahead of its current one in
+// the window by the margin that also served the round better, which is not always the leader of the
+// window; the real orders are the live orders of each LUN's candidate, and the orders of the others
+// are dropped (told to them as such). A LUN starts with the first followable candidate. A candidate
+// that is not followable (Candidate::followable false) is shadowed and measured like the others but
+// never followed, however cheap its shadow: it is a yardstick, not a strategy. Probation
 // (SelectorParams::references, candidates' names, followable or not): while the candidate a LUN
 // follows is none of the references and has not served the LUN at a windowed cost lower than at
 // least one reference's by `switch_margin` (after `warmup_rounds`), its orders that move an extent
@@ -187,6 +188,19 @@ struct SelectorParams {
     // a restart each time delays the switch by rounds, while a lead that pays for its switch is
     // evidence enough.
     bool streak_across_leaders = false;
+    // Leaving the first candidate early (0 rounds: off). While a LUN follows the candidate it
+    // started on and has never switched, the warmup and the windowed cost do not hold it there
+    // once another followable candidate has served it clearly better lately: a recent cost lower
+    // than the current one's by more than `early_margin`, and a lower round cost, in each of
+    // `early_rounds` consecutive rounds with I/O (whichever candidate leads in each) that span at
+    // least `early_ios` I/Os of the LUN. It then switches to the one of those with the lowest
+    // recent cost. A first candidate chosen for how it fills an empty fast tier so does not hold
+    // a LUN whose load it does not suit (a hot set that moves) for the many rounds the windowed
+    // cost needs to forget the fill. It happens at most once per LUN, so it cannot flap; later
+    // switches follow the rules above.
+    unsigned early_rounds = 0;
+    double early_margin = 0.1;
+    std::uint64_t early_ios = 0;
     // Names of the candidates the followed one must beat (any one of them) before it may demote
     // (see probation above); empty: no probation. A name that is not a candidate's is refused by
     // the selector.
@@ -259,6 +273,9 @@ private:
         std::uint64_t run_ios = 0;     // `ios` when the run began
         std::uint64_t streak_us = 0;   // when the streak's first round began
         std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
+        unsigned early = 0;            // consecutive rounds another candidate clearly led lately
+        std::uint64_t early_ios = 0;   // `ios` when those rounds began
+        std::uint64_t round_ios = 0;   // `ios` when the last round was planned
         bool active = false;           // had I/O since the last round
         bool trusted = false;          // its candidate may demote (out of probation)
         std::uint64_t at_us = 0;       // costs are decayed to this time
@@ -270,6 +287,9 @@ private:
         std::vector<StrategySwitch> switches;  // in time order
     };
     void decay(LunState& s, std::uint64_t now_us) const;
+    // Switches a LUN away from its first candidate if it leaves it early this round (see
+    // SelectorParams::early_rounds), having had I/O in it (`active`).
+    void leave_first_early(LunState& s, bool active, std::uint64_t now_us);
     // Whether the candidate `lun` follows may move extents to slower tiers (see probation).
     bool trusted(LunId lun) const;
     LunState& lun_state(LunId lun, std::uint64_t now_us);

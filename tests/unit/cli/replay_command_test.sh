@@ -21,7 +21,7 @@ grep -q '(msr)' "$DIR/out" || fail "format not detected as msr"
 # The selector explains which candidate each LUN followed, in the table and in the JSON.
 expect_rc 0 "replay explain" "$RBDTIER" replay "$DIR/s.csv" --policy predictive --explain \
     --limit 5000
-grep -q '^predictive follows, per LUN' "$DIR/out" && grep -q '^  LUN 0: reactive [0-9]' "$DIR/out" \
+grep -q '^predictive follows, per LUN' "$DIR/out" && grep -q '^  LUN 0: lrfu [0-9]' "$DIR/out" \
     || fail "--explain lacks the selector's choices"
 expect_rc 0 "replay json selection" "$RBDTIER" replay "$DIR/s.csv" --policy predictive,forecast \
     --json --limit 5000
