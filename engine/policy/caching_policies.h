@@ -110,8 +110,6 @@ private:
     // Drops history that can no longer admit an extent.
     void prune_history(std::uint64_t now_us, std::int64_t slots);
     void want(ExtentKey key, std::uint64_t until_us);
-    // The next resident to demote that is not already leaving and not in `keep`; 0 if none.
-    bool next_victim(const std::unordered_set<ExtentKey>& keep, ExtentKey& victim) const;
 
     std::string name_;
     std::uint64_t extent_bytes_;
@@ -131,6 +129,7 @@ private:
         std::uint64_t at_us = 0;
     };
     double heat_at(ExtentKey key, std::uint64_t now_us) const;
+    double decayed(const Heat& heat, std::uint64_t now_us) const;  // its value at `now_us`
     std::unordered_map<ExtentKey, Heat> heat_;
     std::uint64_t next_heat_prune_us_ = 0;
     struct RunMark {
