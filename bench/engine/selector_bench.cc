@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "engine/policy/policy_registry.h"
+#include "engine/policy/strategy_selector.h"
 #include "engine/policy/tier_model.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
@@ -48,35 +49,22 @@ double cpu_ns() {
 }
 
 // Forwards every call to `inner` and adds up the CPU time spent in observe() and plan().
-class TimedPolicy final : public PlacementPolicy {
+class TimedPolicy final : public ForwardingPolicy {
 public:
-    explicit TimedPolicy(std::unique_ptr<PlacementPolicy> inner) : inner_(std::move(inner)) {}
+    using ForwardingPolicy::ForwardingPolicy;
 
-    std::string_view name() const override { return inner_->name(); }
     void observe(const IoEvent& io) override {
         const double start = cpu_ns();
-        inner_->observe(io);
+        ForwardingPolicy::observe(io);
         observe_ns_ += cpu_ns() - start;
         ++events_;
     }
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
         const double start = cpu_ns();
-        auto orders = inner_->plan(now_us, view);
+        auto orders = ForwardingPolicy::plan(now_us, view);
         plan_ns_ += cpu_ns() - start;
         ++rounds_;
         return orders;
-    }
-    void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
-        inner_->migrated(order, now_us);
-    }
-    void dropped(const MigrationOrder& order, std::uint64_t now_us) override {
-        inner_->dropped(order, now_us);
-    }
-    void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override {
-        inner_->placement_changed(lun, now_us, view);
-    }
-    void channel_changed(const ChannelSpec& channel, std::uint64_t now_us) override {
-        inner_->channel_changed(channel, now_us);
     }
 
     double observe_ns() const { return observe_ns_; }
@@ -85,7 +73,6 @@ public:
     std::uint64_t rounds() const { return rounds_; }
 
 private:
-    std::unique_ptr<PlacementPolicy> inner_;
     double observe_ns_ = 0;
     double plan_ns_ = 0;
     std::uint64_t events_ = 0;
