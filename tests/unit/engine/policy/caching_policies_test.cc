@@ -1,6 +1,7 @@
 // The promote-on-access candidates (caching_policies.h) on workloads built to favour each, and
 // on one where none may churn: each must beat reactive placement where its idea applies, and
-// move no more than reactive does on structureless load.
+// move no more than reactive does on structureless load. And what they learn of a placement
+// changed by another hand: from the view's list of extents away from home, not a walk of all.
 #include "engine/policy/caching_policies.h"
 
 #include <gtest/gtest.h>
@@ -11,8 +12,10 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <unordered_map>
 
 #include "engine/policy/baseline_policies.h"
+#include "engine/policy/ranked_placement.h"
 #include "engine/policy/strategy_selector.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
@@ -268,6 +271,17 @@ TEST(CachingPolicies, PlacementChangedReadsTheExtentsAwayFromHomeNotEveryExtent)
             }
         EXPECT_TRUE(demoted);
     }
+}
+
+TEST(CachingPolicies, RankedPoliciesReadTheExtentsAwayFromHomeNotEveryExtent) {
+    // The residents of the ranked policies (frequency, oracle) are learnt the same way.
+    ListedView view({300, 7, 25'000});
+    ResidentSet residents;
+    residents.replace_lun(0, 1, view);
+    EXPECT_EQ(view.tier_of_calls, 0u);
+    const std::unordered_map<ExtentKey, TierId> expected = {
+        {make_extent_key(0, 7), 0}, {make_extent_key(0, 300), 0}, {make_extent_key(0, 25'000), 0}};
+    EXPECT_EQ(residents.extents(), expected);
 }
 
 TEST(CachingPolicies, VariantsAreRegisteredWithADescription) {
