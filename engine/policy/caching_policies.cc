@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 
 namespace rbdtier {
@@ -134,8 +135,16 @@ void CachingPolicy::prune_history(std::uint64_t now_us, std::int64_t slots) {
 
 void CachingPolicy::want(ExtentKey key, std::uint64_t until_us) {
     if (!params_.carry_over) return;
+    // A resident is not wanted: a promotion completed since its access.
+    if (residents_.count(key) != 0) {
+        wanted_.erase(key);
+        return;
+    }
     auto& until = wanted_[key];
     until = std::max(until, until_us);
+    if (wanted_rounds_.empty() || wanted_rounds_.back().first != until_us)
+        wanted_rounds_.push_back({until_us, {}});
+    wanted_rounds_.back().second.push_back(key);
 }
 
 double CachingPolicy::decayed(const Heat& heat, std::uint64_t now_us) const {
@@ -253,17 +262,28 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             if (reused_within_eviction_age(*it)) want(*it, now_us + params_.want_ttl_us);
         }
     }
-    std::vector<std::pair<std::uint64_t, ExtentKey>> carried;
-    for (auto it = wanted_.begin(); it != wanted_.end();) {
-        if (it->second < now_us || residents_.count(it->first)) {
-            it = wanted_.erase(it);
-            continue;
-        }
-        carried.push_back({it->second, it->first});
-        ++it;
+    // Still wanted: latest `until` first, ties by key, highest first; forgotten once past their
+    // time or resident (an extent placed in the fast tier by another hand).
+    if (!wanted_rounds_.empty() && wanted_rounds_.back().first == now_us + params_.want_ttl_us)
+        std::sort(wanted_rounds_.back().second.begin(), wanted_rounds_.back().second.end(),
+                  std::greater<>());
+    while (!wanted_rounds_.empty() && wanted_rounds_.front().first < now_us) {
+        const auto& [until, keys] = wanted_rounds_.front();
+        for (ExtentKey key : keys)
+            if (auto it = wanted_.find(key); it != wanted_.end() && it->second == until)
+                wanted_.erase(it);
+        wanted_rounds_.pop_front();
     }
-    std::sort(carried.begin(), carried.end(), std::greater<>());
-    for (const auto& [until, key] : carried) consider(key);
+    for (ExtentKey key : adopted_)
+        if (residents_.count(key) != 0) wanted_.erase(key);
+    adopted_.clear();
+    for (auto round = wanted_rounds_.rbegin();
+         round != wanted_rounds_.rend() && candidates.size() < max_candidates; ++round)
+        for (auto key = round->second.begin();
+             key != round->second.end() && candidates.size() < max_candidates; ++key)
+            // Its entry in the list of the last round that wanted it counts.
+            if (auto it = wanted_.find(*key); it != wanted_.end() && it->second == round->first)
+                consider(*key);
     if (params_.heat_half_life_us > 0) {
         // Hottest first, the read-ahead of runs staying ahead of everything else.
         const auto first_wanted =
@@ -450,6 +470,7 @@ void CachingPolicy::placement_changed(LunId lun, std::uint64_t, const PlacementV
         if (tier != fast_ || residents_.count(key) != 0) return;
         probationary_.insert({0, key});
         residents_.emplace(key, Resident{0, false, 0});
+        adopted_.push_back(key);
     };
     if (homes_[lun] != fast_) {
         view.away_from_home(lun, adopt);

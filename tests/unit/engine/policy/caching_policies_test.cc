@@ -215,12 +215,14 @@ TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
 // every extent, as the executor's view does, and counts the tier_of() calls.
 class ListedView final : public PlacementView {
 public:
-    explicit ListedView(std::vector<ExtentIndex> in_fast) : in_fast_(std::move(in_fast)) {
+    // The fast tier holds `fast_extents` (0: as many as `in_fast`).
+    explicit ListedView(std::vector<ExtentIndex> in_fast, std::uint64_t fast_extents = 0)
+        : in_fast_(std::move(in_fast)) {
         TierSpec fast;
         fast.id = 0;
         fast.name = "fast";
         fast.read_latency_us = fast.write_latency_us = 300;
-        fast.capacity_bytes = in_fast_.size() * kE;
+        fast.capacity_bytes = (fast_extents != 0 ? fast_extents : in_fast_.size()) * kE;
         TierSpec slow;
         slow.id = 1;
         slow.name = "slow";
@@ -242,6 +244,8 @@ public:
                         const std::function<void(ExtentIndex, TierId)>& each) const override {
         for (ExtentIndex e : in_fast_) each(e, 0);
     }
+    // Another hand moved extents: `in_fast` are the fast tier's now.
+    void place(std::vector<ExtentIndex> in_fast) { in_fast_ = std::move(in_fast); }
     mutable std::uint64_t tier_of_calls = 0;
 
 private:
@@ -270,6 +274,27 @@ TEST(CachingPolicies, PlacementChangedReadsTheExtentsAwayFromHomeNotEveryExtent)
                 demoted = true;
             }
         EXPECT_TRUE(demoted);
+    }
+}
+
+TEST(CachingPolicies, AnExtentAnotherHandPromotedIsNoLongerWanted) {
+    // Extent 9 is read and finds no room (one fast slot, held by 5): it is wanted for the next
+    // 10 s. Another hand then puts it in the fast tier, and after a round moves it home again:
+    // it was resident at that round, so it is no longer wanted, and nothing promotes it.
+    for (const CachingVariant& v : caching_variants()) {
+        if (!v.params.carry_over) continue;
+        SCOPED_TRACE(v.name);
+        CachingPolicy policy(v.name, kE, v.params);
+        ListedView view({5}, 1);
+        policy.placement_changed(0, 0, view);
+        policy.observe(read_at(500'000, 9));
+        for (const MigrationOrder& o : policy.plan(1'000'000, view)) EXPECT_NE(o.to, 0u);
+        view.place({9});
+        policy.placement_changed(0, 1'500'000, view);
+        EXPECT_TRUE(policy.plan(2'000'000, view).empty());
+        view.place({});
+        policy.placement_changed(0, 2'500'000, view);
+        EXPECT_TRUE(policy.plan(3'000'000, view).empty());
     }
 }
 
