@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 
 namespace rbdtier {
@@ -9,6 +10,44 @@ namespace rbdtier {
 namespace {
 
 constexpr std::size_t kMaxCandidatesPerRound = 4096;
+
+// A set of extent keys for one round's bookkeeping: open addressing (linear probing) in one
+// array, so that a key costs no allocation.
+class KeySet {
+public:
+    // Whether `key` was absent (it is in the set now).
+    bool insert(ExtentKey key) {
+        if (key == kNoExtent) return !std::exchange(has_no_extent_, true);
+        if ((size_ + 1) * 2 > slots_.size()) grow();
+        std::size_t i = mix_key(key) & mask_;
+        for (; slots_[i] != kNoExtent; i = (i + 1) & mask_)
+            if (slots_[i] == key) return false;
+        slots_[i] = key;
+        ++size_;
+        return true;
+    }
+    bool contains(ExtentKey key) const {
+        if (key == kNoExtent) return has_no_extent_;
+        if (slots_.empty()) return false;
+        for (std::size_t i = mix_key(key) & mask_; slots_[i] != kNoExtent; i = (i + 1) & mask_)
+            if (slots_[i] == key) return true;
+        return false;
+    }
+
+private:
+    void grow() {
+        std::vector<ExtentKey> old = std::move(slots_);
+        slots_.assign(std::max<std::size_t>(64, old.size() * 2), kNoExtent);
+        mask_ = slots_.size() - 1;
+        size_ = 0;
+        for (ExtentKey key : old)
+            if (key != kNoExtent) insert(key);
+    }
+    std::vector<ExtentKey> slots_;  // a power of two of them, kNoExtent where empty
+    std::size_t mask_ = 0;
+    std::size_t size_ = 0;
+    bool has_no_extent_ = false;
+};
 
 TierId fastest_tier(const std::vector<TierSpec>& tiers) {
     TierId best = 0;
@@ -96,15 +135,26 @@ void CachingPolicy::prune_history(std::uint64_t now_us, std::int64_t slots) {
 
 void CachingPolicy::want(ExtentKey key, std::uint64_t until_us) {
     if (!params_.carry_over) return;
+    // A resident is not wanted: a promotion completed since its access.
+    if (residents_.count(key) != 0) {
+        wanted_.erase(key);
+        return;
+    }
     auto& until = wanted_[key];
     until = std::max(until, until_us);
+    if (wanted_rounds_.empty() || wanted_rounds_.back().first != until_us)
+        wanted_rounds_.push_back({until_us, {}});
+    wanted_rounds_.back().second.push_back(key);
+}
+
+double CachingPolicy::decayed(const Heat& heat, std::uint64_t now_us) const {
+    const double age = static_cast<double>(now_us - std::min(now_us, heat.at_us));
+    return heat.value * std::exp2(-age / static_cast<double>(params_.heat_half_life_us));
 }
 
 double CachingPolicy::heat_at(ExtentKey key, std::uint64_t now_us) const {
     auto it = heat_.find(key);
-    if (it == heat_.end()) return 0;
-    const double age = static_cast<double>(now_us - std::min(now_us, it->second.at_us));
-    return it->second.value * std::exp2(-age / static_cast<double>(params_.heat_half_life_us));
+    return it == heat_.end() ? 0 : decayed(it->second, now_us);
 }
 
 void CachingPolicy::observe(const IoEvent& io) {
@@ -135,12 +185,13 @@ void CachingPolicy::observe(const IoEvent& io) {
             }
         }
         if (params_.heat_half_life_us > 0) {
-            const double h = heat_at(key, io.time_us) + 1.0;
-            Heat& heat = heat_[key];
-            heat.value = h;
+            // One lookup: heat_at()'s value (0 for a new extent) plus this access.
+            auto [it, fresh] = heat_.try_emplace(key);
+            Heat& heat = it->second;
+            heat.value = (fresh ? 0.0 : decayed(heat, io.time_us)) + 1.0;
             heat.at_us = std::max(heat.at_us, io.time_us);
         }
-        if (read_ahead_unused_.erase(key)) count_read_ahead(true);
+        if (!read_ahead_unused_.empty() && read_ahead_unused_.erase(key)) count_read_ahead(true);
         auto it = residents_.find(key);
         if (it != residents_.end()) {
             touch_resident(key, it->second, io.time_us);
@@ -187,9 +238,9 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         params_.max_orders_per_round > 0 ? params_.max_orders_per_round : kMaxCandidatesPerRound;
     const std::size_t max_candidates = std::min(max_orders, kMaxCandidatesPerRound);
     std::vector<ExtentKey> candidates;
-    std::unordered_set<ExtentKey> seen, accessed_now;
+    KeySet seen, accessed_now;
     auto consider = [&](ExtentKey key) {
-        if (candidates.size() >= max_candidates || !seen.insert(key).second) return;
+        if (candidates.size() >= max_candidates || !seen.insert(key)) return;
         if (residents_.count(key) || promoting_.count(key)) return;
         candidates.push_back(key);
     };
@@ -211,17 +262,28 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             if (reused_within_eviction_age(*it)) want(*it, now_us + params_.want_ttl_us);
         }
     }
-    std::vector<std::pair<std::uint64_t, ExtentKey>> carried;
-    for (auto it = wanted_.begin(); it != wanted_.end();) {
-        if (it->second < now_us || residents_.count(it->first)) {
-            it = wanted_.erase(it);
-            continue;
-        }
-        carried.push_back({it->second, it->first});
-        ++it;
+    // Still wanted: latest `until` first, ties by key, highest first; forgotten once past their
+    // time or resident (an extent placed in the fast tier by another hand).
+    if (!wanted_rounds_.empty() && wanted_rounds_.back().first == now_us + params_.want_ttl_us)
+        std::sort(wanted_rounds_.back().second.begin(), wanted_rounds_.back().second.end(),
+                  std::greater<>());
+    while (!wanted_rounds_.empty() && wanted_rounds_.front().first < now_us) {
+        const auto& [until, keys] = wanted_rounds_.front();
+        for (ExtentKey key : keys)
+            if (auto it = wanted_.find(key); it != wanted_.end() && it->second == until)
+                wanted_.erase(it);
+        wanted_rounds_.pop_front();
     }
-    std::sort(carried.begin(), carried.end(), std::greater<>());
-    for (const auto& [until, key] : carried) consider(key);
+    for (ExtentKey key : adopted_)
+        if (residents_.count(key) != 0) wanted_.erase(key);
+    adopted_.clear();
+    for (auto round = wanted_rounds_.rbegin();
+         round != wanted_rounds_.rend() && candidates.size() < max_candidates; ++round)
+        for (auto key = round->second.begin();
+             key != round->second.end() && candidates.size() < max_candidates; ++key)
+            // Its entry in the list of the last round that wanted it counts.
+            if (auto it = wanted_.find(*key); it != wanted_.end() && it->second == round->first)
+                consider(*key);
     if (params_.heat_half_life_us > 0) {
         // Hottest first, the read-ahead of runs staying ahead of everything else.
         const auto first_wanted =
@@ -292,29 +354,46 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     const auto reserve = static_cast<std::int64_t>(
         std::ceil(params_.reserve_share * static_cast<double>(capacity == 0 ? 0 : slots)));
     std::int64_t deficit = need_room + reserve - free - static_cast<std::int64_t>(demoting_.size());
-    std::vector<ExtentKey> victims;
-    if (deficit > 0) {
-        if (params_.evict_coldest) {
-            std::vector<std::pair<double, ExtentKey>> by_heat;
-            for (const auto& [key, r] : residents_) by_heat.push_back({heat_at(key, now_us), key});
-            std::sort(by_heat.begin(), by_heat.end());
-            for (const auto& [h, key] : by_heat) victims.push_back(key);
-        } else {
-            for (const Lru* segment : {&probationary_, &protected_})
-                for (const auto& [use, key] : *segment) victims.push_back(key);
-        }
+    // The residents in eviction order, each taken when the loop below needs one: coldest first
+    // (a min-heap of (heat, key), every pair distinct), or least recently used first
+    // (probationary, then protected).
+    std::vector<std::pair<double, ExtentKey>> coldest;
+    if (deficit > 0 && params_.evict_coldest) {
+        coldest.reserve(residents_.size());
+        for (const auto& [key, r] : residents_) coldest.push_back({heat_at(key, now_us), key});
+        std::make_heap(coldest.begin(), coldest.end(), std::greater<>());
     }
+    const Lru* segment = &probationary_;
+    auto lru = segment->begin();
+    // The next resident in eviction order and its heat (coldest first only); false after the last.
+    const auto next_victim = [&](ExtentKey& key, double& heat) {
+        if (params_.evict_coldest) {
+            if (coldest.empty()) return false;
+            std::pop_heap(coldest.begin(), coldest.end(), std::greater<>());
+            heat = coldest.back().first;
+            key = coldest.back().second;
+            coldest.pop_back();
+            return true;
+        }
+        while (lru == segment->end()) {
+            if (segment == &protected_) return false;
+            segment = &protected_;
+            lru = segment->begin();
+        }
+        key = (lru++)->second;
+        return true;
+    };
     // Coldest-first eviction trades a resident only for a hotter extent (the k-th extent that
     // found no room, past those that room already being freed will take, against the k-th
     // coldest resident), so that one-off reads do not push out extents that keep coming back.
     std::size_t paired = static_cast<std::size_t>(
         std::max<std::int64_t>(0, free + static_cast<std::int64_t>(demoting_.size())));
-    for (auto it = victims.begin();
-         it != victims.end() && deficit > 0 && orders.size() < max_orders; ++it) {
-        const ExtentKey key = *it;
-        if (demoting_.count(key) || accessed_now.count(key)) continue;
+    ExtentKey key = 0;
+    double heat = 0;
+    while (deficit > 0 && orders.size() < max_orders && next_victim(key, heat)) {
+        if (demoting_.count(key) || accessed_now.contains(key)) continue;
         if (params_.evict_coldest) {
-            if (paired >= needy_heat.size() || !(heat_at(key, now_us) < needy_heat[paired])) break;
+            if (paired >= needy_heat.size() || !(heat < needy_heat[paired])) break;
             ++paired;
         }
         const LunId lun = key_lun(key);
@@ -384,14 +463,21 @@ void CachingPolicy::placement_changed(LunId lun, std::uint64_t, const PlacementV
         read_ahead_unused_.erase(key);
     }
     // Extents another hand put in the fast tier: not used since as far as this policy knows, so
-    // the first to be demoted.
-    const std::uint64_t extents = view.extents(lun);
-    for (ExtentIndex e = 0; e < extents; ++e) {
+    // the first to be demoted. Outside its home they are among the LUN's extents away from home
+    // (the view lists those without a walk of every extent, where it can).
+    const auto adopt = [&](ExtentIndex e, TierId tier) {
         const ExtentKey key = make_extent_key(lun, e);
-        if (view.tier_of(lun, e) != fast_ || residents_.count(key) != 0) continue;
+        if (tier != fast_ || residents_.count(key) != 0) return;
         probationary_.insert({0, key});
         residents_.emplace(key, Resident{0, false, 0});
+        adopted_.push_back(key);
+    };
+    if (homes_[lun] != fast_) {
+        view.away_from_home(lun, adopt);
+        return;
     }
+    const std::uint64_t extents = view.extents(lun);
+    for (ExtentIndex e = 0; e < extents; ++e) adopt(e, view.tier_of(lun, e));
 }
 
 void CachingPolicy::dropped(const MigrationOrder& order, std::uint64_t) {

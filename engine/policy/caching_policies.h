@@ -41,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -110,8 +111,6 @@ private:
     // Drops history that can no longer admit an extent.
     void prune_history(std::uint64_t now_us, std::int64_t slots);
     void want(ExtentKey key, std::uint64_t until_us);
-    // The next resident to demote that is not already leaving and not in `keep`; 0 if none.
-    bool next_victim(const std::unordered_set<ExtentKey>& keep, ExtentKey& victim) const;
 
     std::string name_;
     std::uint64_t extent_bytes_;
@@ -119,7 +118,13 @@ private:
     std::uint64_t seq_ = 0;
     std::vector<ExtentKey> accessed_;  // since the last plan, in access order
     std::vector<ExtentKey> runs_;      // read-ahead extents found since the last plan
-    std::unordered_map<ExtentKey, std::uint64_t> wanted_;  // key -> wanted until (µs)
+    // Extents wanted: key -> until when (µs), never a resident's (but for those adopted since
+    // the last plan()); and the lists of the extents each plan() wanted, oldest first, each
+    // with its `until` (sorted by key, highest first, once its plan() is over). An extent wanted
+    // again is in several lists: the one with the `until` the map holds counts.
+    std::unordered_map<ExtentKey, std::uint64_t> wanted_;
+    std::deque<std::pair<std::uint64_t, std::vector<ExtentKey>>> wanted_rounds_;
+    std::vector<ExtentKey> adopted_;  // residents placement_changed() adopted since plan()
     std::unordered_map<ExtentKey, Resident> residents_;
     Lru probationary_, protected_;
     std::size_t protected_slots_ = SIZE_MAX;
@@ -131,6 +136,7 @@ private:
         std::uint64_t at_us = 0;
     };
     double heat_at(ExtentKey key, std::uint64_t now_us) const;
+    double decayed(const Heat& heat, std::uint64_t now_us) const;  // its value at `now_us`
     std::unordered_map<ExtentKey, Heat> heat_;
     std::uint64_t next_heat_prune_us_ = 0;
     struct RunMark {

@@ -17,11 +17,16 @@ void ResidentSet::on_migrated(const MigrationOrder& order, TierId home) {
 
 void ResidentSet::replace_lun(LunId lun, TierId home, const PlacementView& view) {
     std::erase_if(extents_, [lun](const auto& entry) { return key_lun(entry.first) == lun; });
-    const std::uint64_t extents = view.extents(lun);
-    for (ExtentIndex e = 0; e < extents; ++e) {
-        const TierId tier = view.tier_of(lun, e);
+    const auto keep = [&](ExtentIndex e, TierId tier) {
         if (tier != home) extents_[make_extent_key(lun, e)] = tier;
+    };
+    // Away from the view's home: the view lists those, without a walk where it can.
+    if (home == view.home_tier(lun)) {
+        view.away_from_home(lun, keep);
+        return;
     }
+    const std::uint64_t extents = view.extents(lun);
+    for (ExtentIndex e = 0; e < extents; ++e) keep(e, view.tier_of(lun, e));
 }
 
 namespace {

@@ -77,6 +77,9 @@ void GhostPlacement::set_channel(const ChannelSpec& channel, std::uint64_t now_u
 }
 
 void GhostPlacement::complete_until(std::uint64_t now_us) {
+    // An idle channel (nothing queued, nothing in flight) has nothing due: advance() would only
+    // move its clock, as the next replace_queue() or set_spec() does before the clock is read.
+    if (channel_->in_flight() == 0 && channel_->queued() == 0) return;
     channel_->advance(
         now_us, [this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
         [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
@@ -169,13 +172,13 @@ double price_of(const GhostPlacement::MigrationCost& cost, const TierSpec& from,
 }  // namespace
 
 FillOnly::FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner)
-    : name_(std::move(name)), inner_(std::move(inner)) {}
+    : ForwardingPolicy(std::move(inner)), name_(std::move(name)) {}
 
 std::vector<MigrationOrder> FillOnly::plan(std::uint64_t now_us, const PlacementView& view) {
     std::vector<MigrationOrder> kept;
-    for (MigrationOrder& o : inner_->plan(now_us, view)) {
+    for (MigrationOrder& o : inner().plan(now_us, view)) {
         if (to_slower_tier(view, o))
-            inner_->dropped(o, now_us);
+            inner().dropped(o, now_us);
         else
             kept.push_back(std::move(o));
     }

@@ -129,17 +129,17 @@ private:
     std::uint64_t migrations_ = 0;
 };
 
-// A placement policy that runs `inner` but drops its orders that move an extent to a slower
-// tier (told to `inner` as dropped): it fills free room in faster tiers and never trades extents.
-// As a candidate that is never followed it is the yardstick of probation: trading pays where a
-// strategy's shadow beats filling the free room and keeping it.
-class FillOnly final : public PlacementPolicy {
+// A placement policy that hands every observe, plan, migration, placement and channel call to
+// `inner` (introspection is not handed on); a subclass overrides the calls it changes.
+class ForwardingPolicy : public PlacementPolicy {
 public:
-    FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner);
+    explicit ForwardingPolicy(std::unique_ptr<PlacementPolicy> inner) : inner_(std::move(inner)) {}
 
-    std::string_view name() const override { return name_; }
+    std::string_view name() const override { return inner_->name(); }
     void observe(const IoEvent& io) override { inner_->observe(io); }
-    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        return inner_->plan(now_us, view);
+    }
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
         inner_->migrated(order, now_us);
     }
@@ -153,9 +153,26 @@ public:
         inner_->channel_changed(channel, now_us);
     }
 
+protected:
+    PlacementPolicy& inner() { return *inner_; }
+
+private:
+    std::unique_ptr<PlacementPolicy> inner_;
+};
+
+// A placement policy that runs `inner` but drops its orders that move an extent to a slower
+// tier (told to `inner` as dropped): it fills free room in faster tiers and never trades extents.
+// As a candidate that is never followed it is the yardstick of probation: trading pays where a
+// strategy's shadow beats filling the free room and keeping it.
+class FillOnly final : public ForwardingPolicy {
+public:
+    FillOnly(std::string name, std::unique_ptr<PlacementPolicy> inner);
+
+    std::string_view name() const override { return name_; }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+
 private:
     std::string name_;
-    std::unique_ptr<PlacementPolicy> inner_;
 };
 
 struct SelectorParams {

@@ -1,16 +1,21 @@
 // The promote-on-access candidates (caching_policies.h) on workloads built to favour each, and
 // on one where none may churn: each must beat reactive placement where its idea applies, and
-// move no more than reactive does on structureless load.
+// move no more than reactive does on structureless load. And what they learn of a placement
+// changed by another hand: from the view's list of extents away from home, not a walk of all.
 #include "engine/policy/caching_policies.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <string>
+#include <unordered_map>
 
 #include "engine/policy/baseline_policies.h"
+#include "engine/policy/ranked_placement.h"
 #include "engine/policy/strategy_selector.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
@@ -203,6 +208,105 @@ TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
               << admit.mean_latency_us << " us\n";
     EXPECT_EQ(selector.candidate_name(selector.choice(0)), "admit");
     EXPECT_LT(selected.mean_latency_us, run("reactive", c, events).mean_latency_us);
+}
+
+// One LUN of 25,600 extents (100 GiB), home tier 1 (slow, 8 ms), whose extents `in_fast` are in
+// tier 0 (fast, 0.3 ms, full with them). It lists the extents away from home without a walk of
+// every extent, as the executor's view does, and counts the tier_of() calls.
+class ListedView final : public PlacementView {
+public:
+    // The fast tier holds `fast_extents` (0: as many as `in_fast`).
+    explicit ListedView(std::vector<ExtentIndex> in_fast, std::uint64_t fast_extents = 0)
+        : in_fast_(std::move(in_fast)) {
+        TierSpec fast;
+        fast.id = 0;
+        fast.name = "fast";
+        fast.read_latency_us = fast.write_latency_us = 300;
+        fast.capacity_bytes = (fast_extents != 0 ? fast_extents : in_fast_.size()) * kE;
+        TierSpec slow;
+        slow.id = 1;
+        slow.name = "slow";
+        slow.read_latency_us = slow.write_latency_us = 8000;
+        tiers_ = {fast, slow};
+    }
+    TierId tier_of(LunId, ExtentIndex extent) const override {
+        ++tier_of_calls;
+        return std::find(in_fast_.begin(), in_fast_.end(), extent) != in_fast_.end() ? 0 : 1;
+    }
+    TierId home_tier(LunId) const override { return 1; }
+    std::uint64_t used_bytes(TierId tier) const override {
+        return tier == 0 ? in_fast_.size() * kE : 0;
+    }
+    const std::vector<TierSpec>& tiers() const override { return tiers_; }
+    std::uint64_t extent_bytes() const override { return kE; }
+    std::uint64_t extents(LunId) const override { return 25'600; }
+    void away_from_home(LunId,
+                        const std::function<void(ExtentIndex, TierId)>& each) const override {
+        for (ExtentIndex e : in_fast_) each(e, 0);
+    }
+    // Another hand moved extents: `in_fast` are the fast tier's now.
+    void place(std::vector<ExtentIndex> in_fast) { in_fast_ = std::move(in_fast); }
+    mutable std::uint64_t tier_of_calls = 0;
+
+private:
+    std::vector<ExtentIndex> in_fast_;
+    std::vector<TierSpec> tiers_;
+};
+
+TEST(CachingPolicies, PlacementChangedReadsTheExtentsAwayFromHomeNotEveryExtent) {
+    // Another hand put extents 7, 300 and 25,000 of the LUN in the fast tier. Each variant learns
+    // them from the view's list of extents away from home, without asking where each of the
+    // 25,600 extents is; and adopts them as residents unused since: when extent 100 is read and
+    // finds no room, the first one (LRU or coldest order, ties by extent) is demoted for it.
+    for (const CachingVariant& v : caching_variants()) {
+        SCOPED_TRACE(v.name);
+        CachingPolicy policy(v.name, kE, v.params);
+        ListedView view({300, 7, 25'000});
+        policy.placement_changed(0, 0, view);
+        EXPECT_LE(view.tier_of_calls, 3u);
+        if (v.params.admit_by_eviction_age) continue;  // admits no extent read once to a full tier
+        policy.observe(read_at(500'000, 100));
+        bool demoted = false;
+        for (const MigrationOrder& o : policy.plan(1'000'000, view))
+            if (o.to == 1) {
+                EXPECT_EQ(o.extent, 7u);
+                EXPECT_EQ(o.from, 0u);
+                demoted = true;
+            }
+        EXPECT_TRUE(demoted);
+    }
+}
+
+TEST(CachingPolicies, AnExtentAnotherHandPromotedIsNoLongerWanted) {
+    // Extent 9 is read and finds no room (one fast slot, held by 5): it is wanted for the next
+    // 10 s. Another hand then puts it in the fast tier, and after a round moves it home again:
+    // it was resident at that round, so it is no longer wanted, and nothing promotes it.
+    for (const CachingVariant& v : caching_variants()) {
+        if (!v.params.carry_over) continue;
+        SCOPED_TRACE(v.name);
+        CachingPolicy policy(v.name, kE, v.params);
+        ListedView view({5}, 1);
+        policy.placement_changed(0, 0, view);
+        policy.observe(read_at(500'000, 9));
+        for (const MigrationOrder& o : policy.plan(1'000'000, view)) EXPECT_NE(o.to, 0u);
+        view.place({9});
+        policy.placement_changed(0, 1'500'000, view);
+        EXPECT_TRUE(policy.plan(2'000'000, view).empty());
+        view.place({});
+        policy.placement_changed(0, 2'500'000, view);
+        EXPECT_TRUE(policy.plan(3'000'000, view).empty());
+    }
+}
+
+TEST(CachingPolicies, RankedPoliciesReadTheExtentsAwayFromHomeNotEveryExtent) {
+    // The residents of the ranked policies (frequency, oracle) are learnt the same way.
+    ListedView view({300, 7, 25'000});
+    ResidentSet residents;
+    residents.replace_lun(0, 1, view);
+    EXPECT_EQ(view.tier_of_calls, 0u);
+    const std::unordered_map<ExtentKey, TierId> expected = {
+        {make_extent_key(0, 7), 0}, {make_extent_key(0, 300), 0}, {make_extent_key(0, 25'000), 0}};
+    EXPECT_EQ(residents.extents(), expected);
 }
 
 TEST(CachingPolicies, VariantsAreRegisteredWithADescription) {
