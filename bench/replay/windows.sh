@@ -12,17 +12,18 @@
 # the others (held out).
 # Usage: windows.sh RBDTIER [SETTINGS="0.1/50/32 0.05/20/1 0.2/200/32 default"]
 # Environment: TRACES (folder), DEV (trace name parts; default "webserver-2 msnfs cut1370"),
-# ONLY (a trace name part: only those traces).
+# ONLY (a trace name part: only those traces), WHOLE=0 (leave the whole traces out: real_traces.sh
+# replays them).
 set -eu
 rbdtier=$1
 settings=${2:-0.1/50/32 0.05/20/1 0.2/200/32 default}
 traces=${TRACES:-$(dirname "$0")/../../../shared/data/traces}
 exec nice -n 19 python3 - "$rbdtier" "$traces" "${DEV:-webserver-2 msnfs cut1370}" \
-    "${ONLY:-}" $settings <<'PY'
+    "${ONLY:-}" "${WHOLE:-1}" $settings <<'PY'
 import json, os, subprocess, sys, tempfile
 
-rbdtier, folder, dev, only = sys.argv[1:5]
-settings = sys.argv[5:]
+rbdtier, folder, dev, only, whole = sys.argv[1:6]
+settings = sys.argv[6:]
 dev = dev.split()
 policies = "none,reactive,frequency,predictive,oracle"
 
@@ -54,7 +55,8 @@ def windows(duration):
     if duration >= 1200:
         for start in (0, duration / 2):
             out.append(("10m@%d" % start, "%d:600" % start))
-    out.append(("whole", None))
+    if whole != "0":
+        out.append(("whole", None))
     return out
 
 
