@@ -48,7 +48,7 @@ def run(path, args):
 
 def windows(duration):
     out = []
-    if duration > 90:
+    if duration >= 60:
         for start in (0, duration / 3, 2 * duration / 3):
             if start + 60 <= duration:
                 out.append(("60s@%d" % start, "%d:60" % start))
