@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "cli/replay_sweep.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
+#include "engine/replay/trace_window.h"
 #include "engine/replay/workload_generator.h"
 #include "engine/trace/msr_writer.h"
 #include "engine/trace/trace_error.h"
@@ -77,6 +79,13 @@ public:
             sub_->add_option("--concurrency", concurrency_, "Migrations in flight at once")
                 ->check(CLI::PositiveNumber);
         sub_->add_option("--limit", limit_, "Replay only the first N I/Os");
+        sub_->add_option("--window", window_,
+                         "Replay only the I/Os from FROM seconds after the trace's first I/O, for "
+                         "LENGTH seconds (FROM[:LENGTH]; no LENGTH: to the end), as if they were "
+                         "the whole trace (the working set, and so the fast share, is theirs)");
+        sub_->add_option("--lun", lun_,
+                         "Replay only the I/Os of this volume (LUN number, 0 first, as the trace "
+                         "names them in order of appearance)");
         sub_->add_option("--sweep", sweep_specs_,
                          "What-if: replay every policy at every point of the grid the sweeps "
                          "span, e.g. --sweep fast=5%,10%,20% --sweep bandwidth=20,50,200 "
@@ -290,6 +299,18 @@ private:
                 trace_path_, options, limit_,
                 [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
         }
+        if (!window_.empty() || lun_) {
+            TraceWindow window;
+            try {
+                if (!window_.empty()) window = parse_trace_window(window_);
+            } catch (const std::invalid_argument& e) {
+                throw UsageError(e.what());
+            }
+            window.lun = lun_;
+            trace.events = window_of(trace.events, window);
+            if (trace.events.empty())
+                throw std::runtime_error("the window (--window, --lun) holds no I/O of the trace");
+        }
         TraceSummary summary;
         summary.source = trace_path_;
         summary.format = std::string(trace_format_name(trace.format));
@@ -362,6 +383,8 @@ private:
     double round_s_ = 0;
     unsigned concurrency_ = 0;
     std::uint64_t limit_ = 0;
+    std::string window_;
+    std::optional<LunId> lun_;
     bool json_ = false;
     bool explain_ = false;
     std::string generate_;

@@ -31,6 +31,20 @@ expect_rc 0 "replay json" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --
 grep -q '"policy": "none"' "$DIR/out" || fail "JSON lacks the policy"
 grep -q '"events": 1000' "$DIR/out" || fail "--limit not applied"
 
+# --window replays a part of the trace as a trace of its own (the shifting trace: 100 I/Os/s).
+expect_rc 0 "replay window" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --window 100:50
+events=$(sed -n 's/.*"events": \([0-9]*\).*/\1/p' "$DIR/out")
+[ -n "$events" ] && [ "$events" -gt 4000 ] && [ "$events" -lt 6000 ] ||
+    fail "--window 100:50 replayed ${events:-no} I/Os, not about 5000"
+expect_rc 0 "replay window of LUN 0" "$RBDTIER" replay "$DIR/s.csv" --policy none --json \
+    --window 100:50 --lun 0
+grep -q "\"events\": $events," "$DIR/out" || fail "--lun 0 of a one-LUN trace changed the I/Os"
+expect_rc 1 "window past the end" "$RBDTIER" replay "$DIR/s.csv" --policy none --window 400
+grep -q 'holds no I/O' "$DIR/err" || fail "empty window not named: $(cat "$DIR/err")"
+expect_rc 1 "window of a LUN the trace lacks" "$RBDTIER" replay "$DIR/s.csv" --policy none --lun 3
+expect_rc 2 "bad window" "$RBDTIER" replay "$DIR/s.csv" --policy none --window 10:abc
+grep -q "length '10:abc'\|length 'abc'" "$DIR/err" || fail "bad window not named: $(cat "$DIR/err")"
+
 printf '1,R,0,4096,1\n1,R,4096,4096,2\n1,Q,0,4096,3\n' >"$DIR/bad.csv"
 expect_rc 1 "malformed trace" "$RBDTIER" replay "$DIR/bad.csv"
 grep -q 'line 3' "$DIR/err" || fail "error does not name line 3: $(cat "$DIR/err")"
