@@ -9,8 +9,7 @@ void LunMeasurements::Mean::add(double x, double weight) {
     value += std::max(weight, 1.0 / static_cast<double>(samples)) * (x - value);
 }
 
-void LunMeasurements::served(TierId tier, IoOp op, std::uint32_t bytes, double latency_us) {
-    if (op == IoOp::kUnmap || bytes > kMaxSampleBytes || !(latency_us > 0)) return;
+void LunMeasurements::served(TierId tier, IoOp op, double latency_us) {
     std::vector<Mean>& means = op == IoOp::kRead ? read_ : write_;
     if (tier >= means.size()) means.resize(tier + 1u);
     means[tier].add(latency_us, kIoWeight);

@@ -6,12 +6,13 @@
 // sample weighs kIoWeight (kMigrationWeight), so the figures follow a change of load within a few
 // hundred commands (a handful of migrations). A figure is used once it has kMinIoSamples
 // (kMinMigrationSamples) samples; until then the configured or discovered value stands.
-// A tier's latency is that of an access, not of a transfer: only commands of at most
-// kMaxSampleBytes count. Policies rank tiers by read latency, and a tier that serves nothing is
-// known only as configured or discovered (at open, idle): measured read latencies are used only
-// while they keep the tiers in the order the configured ones give (a busy fast tier measured
-// slower than an idle one's discovered figure is no reason to move data to that one).
-// Not thread-safe: the caller serializes every call (LunRounds: under its mutex).
+// A tier's latency is that of an access, not of a transfer: only what counts() accepts is handed
+// to served() (the caller filters, once, before it keeps a command). Policies rank tiers by read
+// latency, and a tier that serves nothing is known only as configured or discovered (at open,
+// idle): measured read latencies are used only while they keep the tiers in the order the
+// configured ones give (a busy fast tier measured slower than an idle one's discovered figure is no
+// reason to move data to that one). Not thread-safe: the caller serializes every call (LunRounds:
+// under its mutex).
 #pragma once
 
 #include <cstddef>
@@ -31,9 +32,13 @@ public:
     static constexpr double kMigrationWeight = 1.0 / 8;
     static constexpr std::uint32_t kMaxSampleBytes = 16 << 10;
 
-    // A command of `op` and `bytes` served by tier `tier` in `latency_us` (an unmap, a larger
-    // command or an unknown latency, 0, are not counted).
-    void served(TierId tier, IoOp op, std::uint32_t bytes, double latency_us);
+    // Whether a command of `op` and `bytes` served in `latency_us` measures its tier's access
+    // latency: not an unmap, not larger than kMaxSampleBytes, its latency known (not 0).
+    static bool counts(IoOp op, std::uint32_t bytes, double latency_us) {
+        return op != IoOp::kUnmap && bytes <= kMaxSampleBytes && latency_us > 0;
+    }
+    // A command of `op` (one counts() accepted) served by tier `tier` in `latency_us`.
+    void served(TierId tier, IoOp op, double latency_us);
     // A migration moved `bytes` in `duration_us` (0 µs counts as 1).
     void migrated(std::uint64_t bytes, std::uint64_t duration_us);
 

@@ -392,13 +392,13 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
     const std::uint64_t ended = now_us();
     if (moved) {
         std::lock_guard policy_lock(policy_mutex_);
-        policy_->migrated(order, now_us());
+        policy_->migrated(order, ended);
     }
     lock.lock();
     if (moved) {
         measured_.migrated(storage_.extent_bytes(), ended - started);
         moved_.push_back({order.extent, order.from, ended});
-        if (!admission_.completed(order, kHomeTier, now_us())) {
+        if (!admission_.completed(order, kHomeTier, ended)) {
             RBDTIER_LOG_WARNING(storage_.lun_name(),
                                 "extent " << order.extent << " left "
                                           << storage_.tier_name(order.from)
@@ -578,14 +578,13 @@ void LunRounds::replace_policy(std::unique_ptr<PlacementPolicy> policy, std::uin
 }
 
 void LunRounds::note_served(const IoEvent& event) {
-    if (event.latency_us == 0 || event.op == IoOp::kUnmap) return;
+    if (!LunMeasurements::counts(event.op, event.length, event.latency_us)) return;
     const std::uint64_t bytes = storage_.extent_bytes();
     const ExtentIndex extent = event.offset / bytes;
     if (extent != (event.offset + std::max<std::uint32_t>(event.length, 1) - 1) / bytes ||
         extent >= storage_.extents())
         return;
-    served_.push_back(
-        {extent, storage_.tier(extent), event.op, event.length, event.latency_us, event.time_us});
+    served_.push_back({extent, storage_.tier(extent), event.op, event.latency_us, event.time_us});
 }
 
 void LunRounds::measure_served_locked() {
@@ -598,7 +597,7 @@ void LunRounds::measure_served_locked() {
                 tier = m.from;
                 break;
             }
-        measured_.served(tier, s.op, s.bytes, s.latency_us);
+        measured_.served(tier, s.op, s.latency_us);
     }
     served_.clear();
     moved_.clear();
@@ -659,7 +658,7 @@ void LunRounds::refused_locked(const MigrationOrder& order, Refusal refusal) {
 }
 
 std::vector<TierSpec> LunRounds::effective_tiers_locked() const {
-    std::vector<TierSpec> tiers = admission_.effective_tiers(specs_, options_.lun, 0);
+    std::vector<TierSpec> tiers = admission_.effective_tiers(specs_, options_.lun, kHomeTier);
     measured_.apply(tiers);
     return tiers;
 }

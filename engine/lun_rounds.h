@@ -286,8 +286,8 @@ private:
     // Whether the order could start now, its room aside: the LUN's, the extent where it says,
     // not pinned elsewhere (Admission::never_startable).
     bool startable(const MigrationOrder& order) const;
-    // Notes which tier served `event` (for the measurements), if it touched one extent and its
-    // latency is known. Rounds thread.
+    // Notes which tier served `event` (for the measurements), if it touched one extent and the
+    // measurements count it (LunMeasurements::counts). Rounds thread.
     void note_served(const IoEvent& event);
     // Hands what note_served() noted since the last round to the measurements, each command
     // to the tier where its extent was when it completed. Under mutex_.
@@ -349,7 +349,6 @@ private:
         ExtentIndex extent;
         TierId tier;
         IoOp op;
-        std::uint32_t bytes;
         std::uint32_t latency_us;
         std::uint64_t time_us;
     };
