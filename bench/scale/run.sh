@@ -3,6 +3,9 @@
 # count and target (ours: handler_rbdtier.so, tiered; handler_rbd: Debian's handler_rbd.so;
 # librbd: plain image opens), RUNS times each, one process per run; print every run, then per
 # LUN count the medians and rbdtier's cost per LUN = (RSS ours - RSS handler_rbd) / N.
+# Also per target the medians of the C heap in use and of the open time: idle LUNs grow with the
+# time they have been open (bench/scale/scale_bench.cc --sample-s shows how), so a target that
+# opens slower is measured older.
 # Stops the cluster by PID even on failure.
 #
 #   bench/scale/run.sh BUILD_DIR [N ...]      (default N: 10 50 200)
@@ -114,17 +117,26 @@ for n in "${counts[@]}"; do
     done
 done
 
-# Medians per (target, N), then the cost of a LUN.
-printf '\n%-12s %6s %8s %12s %16s\n' target luns threads "RSS MiB" "RSS KiB/LUN"
+# Medians per (target, N), then the cost of a LUN. Idle LUNs' RSS grows with the time they have
+# been open (librbd's and ours), so the open time is printed with it; the C heap in use (malloc's
+# live bytes, mallinfo2) depends on it much less.
+printf '\n%-12s %6s %8s %12s %16s %14s %8s\n' target luns threads "RSS MiB" "RSS KiB/LUN" \
+    "heap used MiB" "open s"
 for n in "${counts[@]}"; do
-    declare -A rss=() thr=()
+    declare -A rss=() thr=() used=()
     for target in librbd handler_rbd ours; do
         rows=$(grep "target=$target luns=$n " "$results")
         rss[$target]=$(field rss_kib <<<"$rows" | median)
         thr[$target]=$(field threads <<<"$rows" | median)
-        printf '%-12s %6s %8s %12.1f %16.1f\n' "$target" "$n" "${thr[$target]}" \
-            "$(echo "${rss[$target]} / 1024" | bc -l)" "$(echo "${rss[$target]} / $n" | bc -l)"
+        used[$target]=$(field heap_used_kib <<<"$rows" | median)
+        printf '%-12s %6s %8s %12.1f %16.1f %14s %8s\n' "$target" "$n" "${thr[$target]}" \
+            "$(echo "${rss[$target]} / 1024" | bc -l)" "$(echo "${rss[$target]} / $n" | bc -l)" \
+            "$([[ -n ${used[$target]} ]] && printf '%.1f' "$(echo "${used[$target]} / 1024" | bc -l)" || echo -)" \
+            "$(field open_s <<<"$rows" | median)"
     done
+    [[ -n ${used[ours]} && -n ${used[handler_rbd]} ]] &&
+        printf 'N=%s rbdtier heap in use per LUN: %.1f KiB (ours - handler_rbd)\n' "$n" \
+            "$(echo "(${used[ours]} - ${used[handler_rbd]}) / $n" | bc -l)"
     printf 'N=%s rbdtier per LUN: %.1f KiB (ours - handler_rbd), %.1f KiB (ours - librbd); threads ours %s, handler_rbd %s\n' \
         "$n" "$(echo "(${rss[ours]} - ${rss[handler_rbd]}) / $n" | bc -l)" \
         "$(echo "(${rss[ours]} - ${rss[librbd]}) / $n" | bc -l)" "${thr[ours]}" "${thr[handler_rbd]}"

@@ -9,7 +9,8 @@
 //
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
-//               [--cycles K] [--print-open-times] [--exit-open]
+//               [--cycles K] [--print-open-times] [--exit-open] [--sample-s S]
+//               [--malloc-info FILE]
 // --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
 // block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
 // what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
@@ -27,6 +28,11 @@
 // open grows with the LUNs already open). With --exit-open (ours, handler_rbd) the process ends
 // right after that line with the LUNs still open (_exit: nothing closed or freed), so that a heap
 // profiler run over it (heaptrack) counts what the open LUNs hold as not freed.
+// The result line adds the C heap (mallinfo2, every arena): what malloc holds from the OS
+// (heap_kib), of it in use (heap_used_kib) and free but kept (heap_free_kib); --malloc-info
+// writes malloc_info's XML (per arena) at the measure. --sample-s S prints, every S seconds of
+// the settle, a line "idle_s=T rss_kib=R heap_used_kib=U heap_free_kib=F": whether idle LUNs
+// grow with time.
 
 #include <malloc.h>
 #include <rbd/librbd.h>
@@ -134,6 +140,13 @@ int main(int argc, char** argv) {
     app.add_flag("--exit-open", exit_open,
                  "end the process after the measure, the LUNs open (ours, handler_rbd; for a heap "
                  "profiler)");
+    double sample_s = 0;
+    app.add_option("--sample-s", sample_s,
+                   "print RSS and the C heap every this many seconds of the settle (ours, "
+                   "handler_rbd): \"idle_s=T rss_kib=R heap_used_kib=U heap_free_kib=F\"");
+    std::string malloc_info_path;
+    app.add_option("--malloc-info", malloc_info_path,
+                   "write malloc_info's XML (every arena) here at the measure (ours, handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -273,12 +286,39 @@ int main(int argc, char** argv) {
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
-        std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+        // With --sample-s, a line per sample on the way shows whether idle LUNs grow.
+        const auto settled = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(settle_s));
+        const auto idle_from = std::chrono::steady_clock::now();
+        while (sample_s > 0 &&
+               std::chrono::steady_clock::now() + std::chrono::duration<double>(sample_s) <
+                   settled) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(sample_s));
+            const ProcessUse now = process_use();
+            const struct mallinfo2 heap = mallinfo2();
+            std::printf(
+                "idle_s=%.0f rss_kib=%lu heap_used_kib=%zu heap_free_kib=%zu\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_from).count(),
+                now.rss_kib, (heap.uordblks + heap.hblkhd) / 1024, heap.fordblks / 1024);
+            std::fflush(stdout);
+        }
+        std::this_thread::sleep_until(settled);
         use = process_use();
+        const struct mallinfo2 heap = mallinfo2();
         std::printf(
             "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu base_rss_kib=%lu "
-            "open_s=%.1f\n",
-            target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s);
+            "open_s=%.1f anon_kib=%lu heap_kib=%zu heap_used_kib=%zu heap_free_kib=%zu\n",
+            target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s,
+            use.anon_kib, (heap.arena + heap.hblkhd) / 1024, (heap.uordblks + heap.hblkhd) / 1024,
+            heap.fordblks / 1024);
+        if (!malloc_info_path.empty()) {
+            // Per arena: what malloc holds from the OS and how much of it is free.
+            if (FILE* out = std::fopen(malloc_info_path.c_str(), "w")) {
+                malloc_info(0, out);
+                std::fclose(out);
+            }
+        }
         std::fflush(stdout);
         if (exit_open) _exit(0);
         open.clear();
