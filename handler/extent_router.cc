@@ -91,7 +91,7 @@ void ExtentRouter::resume_routed(IoCommand* c) {
 // Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete it)
 // or parked; any other status means nothing was submitted and c is untouched: the caller gives
 // it back (callout) or completes it (resumed).
-int ExtentRouter::route(IoCommand* c) {
+int ExtentRouter::route(IoCommand* c, std::chrono::steady_clock::time_point now) {
     c->router = this;
     if (c->kind == IoKind::kFlush) {
         // Every tier image open now (one opened later holds no write this flush covers: nothing
@@ -117,7 +117,7 @@ int ExtentRouter::route(IoCommand* c) {
     }
 
     // A routing that may be stale (the map's watch is down) serves nothing until it is reloaded.
-    switch (gate_.lease(std::chrono::steady_clock::now())) {
+    switch (gate_.lease(now)) {
         case ceph::ExtentGate::Lease::kValid:
             break;
         case ceph::ExtentGate::Lease::kRefused:

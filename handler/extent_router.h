@@ -23,6 +23,7 @@
 
 #include <rbd/librbd.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include "ceph/extent_gate.h"
@@ -60,8 +61,11 @@ public:
 
     // Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete
     // it) or parked; any other status means nothing was submitted and c is untouched: the caller
-    // gives it back (callout) or completes it (resumed).
-    int route(IoCommand* c);
+    // gives it back (callout) or completes it (resumed). `now` is the instant the routing lease is
+    // asked at: a clock read made just before the call (never an older one, such as the start of
+    // a command that was parked: the lease must not run longer than the gate says).
+    int route(IoCommand* c,
+              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
     // A gated command completed: leaves its extents and records `event` (its completion, built
     // once; its time_us the command's end in steady_clock µs) in the LUN's rounds, on the rounds'
     // clock.

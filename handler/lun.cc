@@ -23,10 +23,36 @@ constexpr const char* kLockTagKey = "tcmu_rbd_locker_tag";
 
 // steady_clock's microseconds: a command's start and end, and (see ExtentRouter::leave) the instant
 // the tiering's IoEvent is stamped with, from one clock read at completion.
+std::uint64_t us_of(std::chrono::steady_clock::time_point t) noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
 std::uint64_t now_us() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
+    return us_of(std::chrono::steady_clock::now());
+}
+
+// The id (name_id) of the initiator the harness names for a command. Its commands come one name
+// after another on a thread, so each thread keeps the last name it hashed and its id, and hashes
+// only a name that differs (compared whole: the harness's string lives only as long as the
+// command). Plain storage, no destructor: this runs in a plugin that may be unloaded.
+std::uint32_t harness_initiator_id(const char* name) noexcept {
+    struct Last {
+        std::uint32_t id = 0;
+        std::size_t length = 0;
+        char name[224];  // an iSCSI name has at most 223 bytes; a longer one is hashed each time
+    };
+    thread_local Last last;
+    if (name == nullptr) return 0;
+    const std::size_t length = std::strlen(name);
+    if (last.id != 0 && length == last.length && std::memcmp(name, last.name, length) == 0)
+        return last.id;
+    const std::uint32_t id = name_id(name);
+    if (id != 0 && length < sizeof last.name) {
+        std::memcpy(last.name, name, length);
+        last.length = length;
+        last.id = id;
+    }
+    return id;
 }
 
 constexpr std::uint8_t kWriteSame10 = 0x41;
@@ -252,7 +278,7 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
     c->initiator = 0;
     if (host_.initiator != nullptr) {
         const char* initiator = host_.initiator(dev, cmd);
-        c->initiator = name_id(initiator);
+        c->initiator = harness_initiator_id(initiator);
         initiators_.note(c->initiator, initiator);
     } else if (attribution_) {
         c->initiator = attribution_->next();
@@ -261,7 +287,6 @@ IoCommand* Lun::begin(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, std::uint64
         c->initiator,
         kind == IoKind::kWrite || kind == IoKind::kWriteSame || kind == IoKind::kCompareAndWrite,
         kind != IoKind::kFlush && kind != IoKind::kUnmap, off, len);
-    c->start_us = now_us();
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     return c;
 }
@@ -474,13 +499,18 @@ int Lun::dispatch(IoCommand* c) {
     // A transfer length of zero moves no data and is not an error (SBC-4); librbd must not see
     // it (a zero-length read into no buffer fails an assertion and aborts the process).
     if (c->length == 0 && c->kind != IoKind::kFlush) {
+        c->start_us = now_us();
         complete_now(c, TCMU_STS_OK);
         return TCMU_STS_OK;
     }
     // librbd takes the exclusive lock for a command that writes: the rounds ask at once.
     if (c->kind != IoKind::kRead) lock_.probe.note_may_take();
+    // The command starts now, its buffers ready: one clock read for its start and, on a tiered
+    // LUN, for the routing lease that route() asks next.
+    const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+    c->start_us = us_of(now);
     if (router_ != nullptr) {
-        const int status = router_->route(c);
+        const int status = router_->route(c, now);
         if (status != TCMU_STS_OK) discard(c);
         return status;
     }

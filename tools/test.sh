@@ -13,6 +13,10 @@
 #      outside input); runs the unit tests but those labelled long (hour-scale simulations, run
 #      in step 2), then each fuzzer over its checked-in corpus and for 10 s from it (CTest label
 #      fuzz; tests/fuzz/run.sh runs them longer).
+#      That build runs while step 2's tests do, at idle priority (tools/lib/at-idle-priority.sh),
+#      on the CPU they leave unused (the cluster tests run one at a time and mostly wait on
+#      Ceph); its output is printed when it is done, and its tests start once both are.
+# Each step's header line says when it started (seconds since the start).
 # Exit status 0 only if every step passed. Options: --no-asan, --jobs N,
 # -R/-E/-L/-LE (to ctest), --no-rpm (skip the binary RPM build, label rpm: rpmbuild from a
 # tarball of HEAD, ~2 min).
@@ -44,10 +48,21 @@ stop_cluster() {
         "$root/tests/cluster/cluster.sh" stop "$cluster_dir" >/dev/null 2>&1 || true
     fi
 }
-trap stop_cluster EXIT
+# The sanitizer build running beside the tests: its own process group, stopped with them.
+asan_build="$root/build-asan"
+asan_pgid=""
+stop_asan_build() {
+    if [ -n "$asan_pgid" ]; then
+        kill -- "-$asan_pgid" 2>/dev/null || true
+        wait "$asan_pgid" 2>/dev/null || true
+        asan_pgid=""
+    fi
+}
+trap 'stop_asan_build; stop_cluster' EXIT
 
 start=$(date +%s)
-echo "== build ($build)"
+since_start() { echo "at $(($(date +%s) - start)) s"; }
+echo "== build ($build; $(since_start))"
 # Debug information as line tables only (-g1): GCC generates the same code at every -g level, so
 # the tests run what a full -g build runs, and backtraces (gdb, addr2line) still give file and
 # line; what is left out is the variable and type information, a quarter of the compile time and
@@ -71,15 +86,9 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=O
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$debug_lines" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=$debug_lines" >/dev/null
 # LANG=C: ccache keys the locale (the compiler's messages), and rpmbuild runs %build with LANG=C.
 LANG=C cmake --build "$build" -j "$jobs"
-echo "== tests"
-if [ "$rpm" -eq 0 ]; then ctest_args+=(-LE rpm); fi
-# Tests that use the cluster hold its resource lock, the VM test takes both cores: -j is safe.
-(cd "$build" && ctest --output-on-failure --timeout 900 -j "$jobs" "${ctest_args[@]}")
-stop_cluster
 
 if [ "$asan" -eq 1 ]; then
-    asan_build="$root/build-asan"
-    echo "== unit tests and fuzzers under AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
+    echo "== sanitizer build ($asan_build), beside the tests at idle priority; $(since_start)"
     # A build dir configured with another compiler (GCC, before) cannot switch in place.
     if [ -f "$asan_build/CMakeCache.txt" ] &&
         ! grep -q '^CMAKE_CXX_COMPILER:.*clang++-14$' "$asan_build/CMakeCache.txt"; then
@@ -87,7 +96,33 @@ if [ "$asan" -eq 1 ]; then
     fi
     CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug \
         -DRBDTIER_SANITIZE=ON -DRBDTIER_UNIT_ONLY=ON -DRBDTIER_FUZZ=ON >/dev/null
-    cmake --build "$asan_build" -j "$jobs"
+    # It takes only the CPU the tests leave (lib/at-idle-priority.sh); its output is shown once
+    # it is done.
+    setsid "$root/tools/lib/at-idle-priority.sh" cmake --build "$asan_build" -j "$jobs" \
+        </dev/null >"$build/asan-build.log" 2>&1 &
+    asan_pgid=$!
+fi
+echo "== tests; $(since_start)"
+if [ "$rpm" -eq 0 ]; then ctest_args+=(-LE rpm); fi
+# Tests that use the cluster hold its resource lock, the VM test takes both cores: -j is safe.
+(cd "$build" && ctest --output-on-failure --timeout 900 -j "$jobs" "${ctest_args[@]}")
+stop_cluster
+
+if [ "$asan" -eq 1 ]; then
+    echo "== sanitizer build: waiting for it; $(since_start)"
+    # Nothing of this run competes with it now: back to the ordinary priority.
+    echo 0 2>/dev/null >"/proc/$asan_pgid/autogroup" || true
+    renice -n 0 -g "$asan_pgid" >/dev/null 2>&1 || true
+    asan_rc=0
+    wait "$asan_pgid" || asan_rc=$?
+    asan_pgid=""
+    cat "$build/asan-build.log"
+    if [ "$asan_rc" -ne 0 ]; then
+        echo "test.sh: the sanitizer build failed (rc=$asan_rc; log above, $build/asan-build.log)" >&2
+        exit 1
+    fi
+    echo "== unit tests and fuzzers under AddressSanitizer + UndefinedBehaviorSanitizer" \
+        "($asan_build); $(since_start)"
     # Label long: hour-scale policy simulations, a few seconds each in build/ (run above) and
     # minutes under the sanitizers; shorter tests run the same code here.
     (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
