@@ -145,23 +145,27 @@ int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
     return c.status.load();
 }
 
+// Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
+// librbd, before any LUN opens on it: every read of the workload hits real data, and the LUN's
+// policy hears the workload alone (a fill through the LUN would be the first I/O its policy
+// learns from, and fill the fast tier with it before the workload begins).
+void create_filled_image(const ceph::IoContext& home_io, const std::string& name, unsigned extents,
+                         std::uint64_t extent_bytes) {
+    must(ceph::create_image(home_io, name, std::uint64_t{extents} * extent_bytes));
+    auto image = must(ceph::Image::open(home_io, name));
+    const std::vector<char> data(extent_bytes, 'x');
+    for (unsigned e = 0; e < extents; ++e) {
+        const ssize_t written =
+            rbd_write(image.handle(), e * extent_bytes, data.size(), data.data());
+        if (written != static_cast<ssize_t>(data.size()))
+            fail("filling " + name + " failed: " + std::to_string(written));
+    }
+    must(image.close());
+}
+
 // The workload: p.readers threads of 4 KiB reads for `seconds`, most inside a hot window that
 // advances one extent every p.step_ms, as if `offset_ms` of the workload had passed already.
 // Readers' random streams come from `seed`: the same seed and offset replay the same requests.
-// Writes every one of the LUN's first `extents` extents, so that every read hits real data.
-void prefill(Lun& lun, unsigned extents, std::uint64_t extent_bytes) {
-    std::vector<char> data(extent_bytes, 'x');
-    BenchCommand c;
-    for (unsigned e = 0; e < extents; ++e) {
-        iovec v{data.data(), data.size()};
-        if (run_command(c, [&](tcmur_cmd* cmd) {
-                return lun.write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
-            }) != TCMU_STS_OK) {
-            fail("prefill failed");
-        }
-    }
-}
-
 std::vector<Sample> run_workload(const Params& p, Lun& lun, std::int64_t offset_ms, int seconds,
                                  unsigned seed) {
     const std::uint64_t extent_bytes = 4 << 20;
@@ -271,7 +275,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     const std::string name = "tierbench-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    must(ceph::create_image(home_io, name, size));
+    create_filled_image(home_io, name, p.extents, extent_bytes);
 
     std::string cfg = "hdd-a/" + name + ";conf=" + p.conf;
     if (mode != "off") {
@@ -286,7 +290,6 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     const std::size_t fast_tier =
         lun->tiered() ? lun->tier_images()->index_of("nvme-a").value_or(99) : 99;
-    prefill(*lun, p.extents, extent_bytes);
 
     const auto samples = run_workload(p, *lun, 0, p.seconds, 1);
     ModeResult r;
@@ -580,7 +583,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     const std::string name = "tierbench-trace-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    must(ceph::create_image(home_io, name, size));
+    create_filled_image(home_io, name, p.extents, extent_bytes);
     // The replay's horizon (120 s of trace time) in live time.
     const int horizon = std::max(1, static_cast<int>(std::lround(120.0 / plan.factor)));
     const std::string cfg = "hdd-a/" + name + ";conf=" + p.conf +
@@ -593,7 +596,6 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     host.complete = bench_complete;
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     if (!lun->tiered()) fail("the LUN is not tiered: " + lun->tiering_problem());
-    prefill(*lun, p.extents, extent_bytes);
     TraceRun r;
     r.bandwidth = lun->tiering()->bandwidth();
     r.horizon_s = lun->tiered_lun()->tiering_in_force().horizon_s;
