@@ -812,13 +812,21 @@ void compare_with_replay(const Params& p, const TracePlan& plan,
                     live_mean[m], median(p99s), replay_mean[m], replayed[m].p99_latency_us / 1000,
                     median(moved), static_cast<unsigned long long>(replayed[m].migrations));
     }
-    for (std::size_t m = 0; m < modes.size(); ++m)
-        if (modes[m] != "none")
-            std::printf("  replay %s: promotions %llu, used %llu, wasted %llu; followed %s\n",
-                        modes[m].c_str(), static_cast<unsigned long long>(replayed[m].promotions),
-                        static_cast<unsigned long long>(replayed[m].useful_promotions),
-                        static_cast<unsigned long long>(replayed[m].wasted_promotions),
-                        describe(replayed[m].selection).c_str());
+    // What each policy did in the replay, and the share of I/Os nvme-a served there and live (a
+    // figure of the placement alone, whatever the tiers' latencies on a loaded machine).
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+        if (modes[m] == "none") continue;
+        std::vector<double> fast;
+        for (const TraceRun& r : by_mode[m]) fast.push_back(r.fast_share);
+        std::printf(
+            "  replay %s: promotions %llu, used %llu, wasted %llu; followed %s; nvme-a served "
+            "%.1f%% of I/Os (live: median %.1f%%)\n",
+            modes[m].c_str(), static_cast<unsigned long long>(replayed[m].promotions),
+            static_cast<unsigned long long>(replayed[m].useful_promotions),
+            static_cast<unsigned long long>(replayed[m].wasted_promotions),
+            describe(replayed[m].selection).c_str(), 100 * replayed[m].fast_share(),
+            100 * median(fast));
+    }
     const ReplayResult& oracle = replayed.back();
     std::printf("%-11s %12s %12s %12.2f %12.2f %12s %12llu\n", "oracle", "-", "-",
                 oracle.mean_latency_us / 1000, oracle.p99_latency_us / 1000, "-",
