@@ -21,7 +21,10 @@
 // free worker starts late: the mean lateness is printed). Once per mode (none, reactive,
 // predictive) and --runs times, each run on a fresh LUN; every run is printed, then the median
 // per mode and the ratios predictive/reactive and predictive/none. A run also prints the mean
-// latency of the I/Os its home tier served and how long its migrations took. Beside them, the same
+// latency of the I/Os its home tier served and how long its migrations took; a tiered one, what its
+// policy did: the tier latencies it planned with at the end and when measured ones reached it,
+// its promotions into nvme-a and how many of them served an I/O from there, the candidates it
+// followed, and what it had heard and moved before the trace began. Beside them, the same
 // mapped I/Os through the replay simulator: each policy made as the LUN makes it (the tiers as it
 // sees them, the LUN's bandwidth, horizon and round), the simulator's tiers as measured live (mean
 // latency per tier and op over all runs), nvme-a's capacity, one migration at a time at the LUN's
@@ -29,7 +32,8 @@
 // ratios. A live migration is several ops one after another on its tiers (copy, read-back, the
 // map's updates), so it can take far longer than its bytes at the LUN's bandwidth: the replay is
 // then printed again with its channel moving one extent per live migration time, the pace the
-// LUN's executor actually had.
+// LUN's executor actually had. Each replayed policy's promotions (used, wasted) and the candidates
+// it followed are printed beside the live ones.
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +42,8 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -139,23 +145,27 @@ int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
     return c.status.load();
 }
 
+// Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
+// librbd, before any LUN opens on it: every read of the workload hits real data, and the LUN's
+// policy hears the workload alone (a fill through the LUN would be the first I/O its policy
+// learns from, and fill the fast tier with it before the workload begins).
+void create_filled_image(const ceph::IoContext& home_io, const std::string& name, unsigned extents,
+                         std::uint64_t extent_bytes) {
+    must(ceph::create_image(home_io, name, std::uint64_t{extents} * extent_bytes));
+    auto image = must(ceph::Image::open(home_io, name));
+    const std::vector<char> data(extent_bytes, 'x');
+    for (unsigned e = 0; e < extents; ++e) {
+        const ssize_t written =
+            rbd_write(image.handle(), e * extent_bytes, data.size(), data.data());
+        if (written != static_cast<ssize_t>(data.size()))
+            fail("filling " + name + " failed: " + std::to_string(written));
+    }
+    must(image.close());
+}
+
 // The workload: p.readers threads of 4 KiB reads for `seconds`, most inside a hot window that
 // advances one extent every p.step_ms, as if `offset_ms` of the workload had passed already.
 // Readers' random streams come from `seed`: the same seed and offset replay the same requests.
-// Writes every one of the LUN's first `extents` extents, so that every read hits real data.
-void prefill(Lun& lun, unsigned extents, std::uint64_t extent_bytes) {
-    std::vector<char> data(extent_bytes, 'x');
-    BenchCommand c;
-    for (unsigned e = 0; e < extents; ++e) {
-        iovec v{data.data(), data.size()};
-        if (run_command(c, [&](tcmur_cmd* cmd) {
-                return lun.write(nullptr, cmd, &v, 1, extent_bytes, e * extent_bytes);
-            }) != TCMU_STS_OK) {
-            fail("prefill failed");
-        }
-    }
-}
-
 std::vector<Sample> run_workload(const Params& p, Lun& lun, std::int64_t offset_ms, int seconds,
                                  unsigned seed) {
     const std::uint64_t extent_bytes = 4 << 20;
@@ -265,7 +275,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     const std::string name = "tierbench-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    must(ceph::create_image(home_io, name, size));
+    create_filled_image(home_io, name, p.extents, extent_bytes);
 
     std::string cfg = "hdd-a/" + name + ";conf=" + p.conf;
     if (mode != "off") {
@@ -280,7 +290,6 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     const std::size_t fast_tier =
         lun->tiered() ? lun->tier_images()->index_of("nvme-a").value_or(99) : 99;
-    prefill(*lun, p.extents, extent_bytes);
 
     const auto samples = run_workload(p, *lun, 0, p.seconds, 1);
     ModeResult r;
@@ -483,7 +492,18 @@ struct TraceRun {
     double sum_ms[2][2] = {};
     std::uint64_t count[2][2] = {};
     double bandwidth = 0, horizon_s = 0, round_s = 0;
-    std::vector<TierSpec> policy_tiers;  // the tiers as the LUN's policy sees them
+    std::vector<TierSpec> policy_tiers;  // the tiers as the LUN's policy sees them at its open
+    // What the LUN's policy did: promotions into nvme-a that completed, those of them that served
+    // an I/O from nvme-a before the extent left it, the tiers as its view showed them at the run's
+    // end, when (s into the run) that view first showed each tier's measured read latency (-1:
+    // never), and the candidates it followed.
+    std::uint64_t promotions = 0, used_promotions = 0;
+    // Before the trace began: the I/Os the policy had heard of, the extents moved, and those in
+    // nvme-a then (a replay of the trace starts from none of either).
+    std::uint64_t heard_before = 0, moved_before = 0, fast_before = 0;
+    std::vector<TierSpec> final_tiers;
+    double measured_at_s[2] = {-1, -1};
+    std::string followed;
     // The run's completed migrations: how long each took, from its start to its commit.
     double migration_ms_sum = 0;
     std::uint64_t migrations_timed = 0;
@@ -496,6 +516,65 @@ struct TraceRun {
     }
 };
 
+// One I/O as issued: its extent, the tier index serving it then (0 home, 1 nvme-a) and when it
+// was issued (Unix ms, the clock of MigrationRecord::start_unix_ms).
+struct Access {
+    std::uint64_t extent = 0;
+    std::uint8_t tier = 0;
+    std::uint64_t unix_ms = 0;
+};
+
+std::uint64_t unix_ms_now() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+// Which candidates a selecting policy followed: rounds per candidate and the switches.
+std::string describe(const std::optional<SelectionReport>& selection) {
+    if (!selection || selection->luns.empty()) return "-";
+    const LunSelection& lun = selection->luns.front();
+    std::string out;
+    for (std::size_t c = 0; c < lun.rounds.size() && c < selection->candidates.size(); ++c)
+        if (lun.rounds[c] > 0)
+            out += (out.empty() ? "" : ", ") + selection->candidates[c] + " " +
+                   std::to_string(lun.rounds[c]);
+    out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
+    return out;
+}
+
+// The run's completed promotions into nvme-a (moves from home to tier index 1's pool), and those
+// followed by an I/O that nvme-a served before the extent's next move.
+void count_promotions(const std::vector<MigrationRecord>& history,
+                      const std::vector<Access>& accesses, TraceRun& r) {
+    struct Move {
+        std::uint64_t end_ms;
+        bool promotion;
+    };
+    std::map<std::uint64_t, std::vector<Move>> moves;  // per extent, in time order
+    for (const MigrationRecord& m : history)
+        if (m.outcome == "moved")
+            moves[m.extent].push_back(
+                {m.start_unix_ms + m.duration_us / 1000, m.to == "nvme-a" && m.from == "hdd-a"});
+    for (auto& [extent, list] : moves) {
+        std::sort(list.begin(), list.end(),
+                  [](const Move& a, const Move& b) { return a.end_ms < b.end_ms; });
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (!list[i].promotion) continue;
+            ++r.promotions;
+            const std::uint64_t until = i + 1 < list.size()
+                                            ? list[i + 1].end_ms
+                                            : std::numeric_limits<std::uint64_t>::max();
+            for (const Access& a : accesses)
+                if (a.extent == extent && a.tier == 1 && a.unix_ms >= list[i].end_ms &&
+                    a.unix_ms < until) {
+                    ++r.used_promotions;
+                    break;
+                }
+        }
+    }
+}
+
 TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::string& mode) {
     ceph::ClusterOptions options;
     options.conf_path = p.conf;
@@ -504,7 +583,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     const std::string name = "tierbench-trace-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    must(ceph::create_image(home_io, name, size));
+    create_filled_image(home_io, name, p.extents, extent_bytes);
     // The replay's horizon (120 s of trace time) in live time.
     const int horizon = std::max(1, static_cast<int>(std::lround(120.0 / plan.factor)));
     const std::string cfg = "hdd-a/" + name + ";conf=" + p.conf +
@@ -517,23 +596,31 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     host.complete = bench_complete;
     auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
     if (!lun->tiered()) fail("the LUN is not tiered: " + lun->tiering_problem());
-    prefill(*lun, p.extents, extent_bytes);
     TraceRun r;
     r.bandwidth = lun->tiering()->bandwidth();
     r.horizon_s = lun->tiered_lun()->tiering_in_force().horizon_s;
     r.round_s = lun->tiered_lun()->tiering_in_force().round_s;
     r.policy_tiers = lun->tiering()->tiers();
+    // Two rounds, so that the rounds have handed the policy every I/O the LUN had so far.
+    const auto rounds = lun->tiering()->stats().rounds;
+    if (!wait_for([&] { return lun->tiering()->stats().rounds >= rounds + 2; }, 30))
+        fail("the engine's rounds stopped");
     const auto before = lun->tiering()->stats();
+    r.heard_before = before.events;
+    r.moved_before = before.moved;
+    r.fast_before = before.extents_in_tier.size() > 1 ? before.extents_in_tier[1] : 0;
 
     std::atomic<std::size_t> next{0};
     std::mutex merge;
     std::vector<double> latencies;
+    std::vector<Access> accesses;
     double late_sum = 0;
     const auto start = std::chrono::steady_clock::now();
     auto worker = [&] {
         std::vector<char> buf(std::size_t{p.max_io_kib} << 10, 'y');
         BenchCommand c;
         std::vector<double> mine;
+        std::vector<Access> seen;
         double late = 0, sum[2][2] = {};
         std::uint64_t count[2][2] = {};
         for (std::size_t i = next++; i < plan.ios.size(); i = next++) {
@@ -542,6 +629,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             std::this_thread::sleep_until(due);  // pacing: the trace's own arrival times
             const std::uint64_t extent = io.offset / extent_bytes;
             const std::uint8_t tier = lun->extent_gate()->tier(extent) == 0 ? 0 : 1;
+            seen.push_back({extent, tier, unix_ms_now()});
             iovec v{buf.data(), io.length};
             const auto t0 = std::chrono::steady_clock::now();
             const int st = run_command(c, [&](tcmur_cmd* cmd) {
@@ -558,6 +646,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
         }
         std::lock_guard lock(merge);
         latencies.insert(latencies.end(), mine.begin(), mine.end());
+        accesses.insert(accesses.end(), seen.begin(), seen.end());
         late_sum += late;
         for (int t = 0; t < 2; ++t)
             for (int o = 0; o < 2; ++o) {
@@ -565,19 +654,43 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
                 r.count[t][o] += count[t][o];
             }
     };
+    // When the policy's view first shows each tier's measured read latency in place of the one
+    // it opened with.
+    std::atomic<bool> workers_done{false};
+    std::thread watcher([&] {
+        ceph::LunTiering& tiering = *lun->tiering();
+        while (!workers_done.load()) {
+            const auto now = tiering.effective_tiers();
+            const double at =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            for (std::size_t t = 0; t < 2 && t < now.size(); ++t)
+                if (r.measured_at_s[t] < 0 &&
+                    now[t].read_latency_us != r.policy_tiers.at(t).read_latency_us)
+                    r.measured_at_s[t] = at;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < p.readers; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
+    workers_done = true;
+    watcher.join();
 
     const auto after = lun->tiering()->stats();
     r.moved = after.moved - before.moved;
     r.bytes_moved = after.bytes_moved - before.bytes_moved;
     lun->tiering()->stop();
-    for (const MigrationRecord& m : lun->tiering()->history())
+    r.final_tiers = lun->tiering()->effective_tiers();
+    lun->tiering()->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+        r.followed = describe(policy.selection());
+    });
+    const auto history = lun->tiering()->history();
+    for (const MigrationRecord& m : history)
         if (m.outcome == "moved") {
             r.migration_ms_sum += static_cast<double>(m.duration_us) / 1000;
             ++r.migrations_timed;
         }
+    count_promotions(history, accesses, r);
     std::sort(latencies.begin(), latencies.end());
     r.ios = latencies.size();
     double sum = 0;
@@ -699,6 +812,21 @@ void compare_with_replay(const Params& p, const TracePlan& plan,
                     live_mean[m], median(p99s), replay_mean[m], replayed[m].p99_latency_us / 1000,
                     median(moved), static_cast<unsigned long long>(replayed[m].migrations));
     }
+    // What each policy did in the replay, and the share of I/Os nvme-a served there and live (a
+    // figure of the placement alone, whatever the tiers' latencies on a loaded machine).
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+        if (modes[m] == "none") continue;
+        std::vector<double> fast;
+        for (const TraceRun& r : by_mode[m]) fast.push_back(r.fast_share);
+        std::printf(
+            "  replay %s: promotions %llu, used %llu, wasted %llu; followed %s; nvme-a served "
+            "%.1f%% of I/Os (live: median %.1f%%)\n",
+            modes[m].c_str(), static_cast<unsigned long long>(replayed[m].promotions),
+            static_cast<unsigned long long>(replayed[m].useful_promotions),
+            static_cast<unsigned long long>(replayed[m].wasted_promotions),
+            describe(replayed[m].selection).c_str(), 100 * replayed[m].fast_share(),
+            100 * median(fast));
+    }
     const ReplayResult& oracle = replayed.back();
     std::printf("%-11s %12s %12s %12.2f %12.2f %12s %12llu\n", "oracle", "-", "-",
                 oracle.mean_latency_us / 1000, oracle.p99_latency_us / 1000, "-",
@@ -754,6 +882,21 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
                         r.p99_ms, r.late_ms, 100 * r.fast_share,
                         static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0,
                         r.home_ms(), r.migration_ms());
+            if (modes[m] != "none" && r.final_tiers.size() >= 2)
+                std::printf(
+                    "     planned with hdd-a %.2f ms, nvme-a %.2f ms at the end (opened with "
+                    "%.2f/%.2f; measured in view from %.1f/%.1f s); promotions %llu, used %llu; "
+                    "followed %s\n     before the trace the policy heard %llu I/Os, moved "
+                    "%llu extents, nvme-a held %llu\n",
+                    r.final_tiers[0].read_latency_us / 1000,
+                    r.final_tiers[1].read_latency_us / 1000,
+                    r.policy_tiers[0].read_latency_us / 1000,
+                    r.policy_tiers[1].read_latency_us / 1000, r.measured_at_s[0],
+                    r.measured_at_s[1], static_cast<unsigned long long>(r.promotions),
+                    static_cast<unsigned long long>(r.used_promotions), r.followed.c_str(),
+                    static_cast<unsigned long long>(r.heard_before),
+                    static_cast<unsigned long long>(r.moved_before),
+                    static_cast<unsigned long long>(r.fast_before));
             std::fflush(stdout);
         }
     }

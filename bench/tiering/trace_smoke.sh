@@ -1,9 +1,10 @@
 #!/bin/sh
 # Smoke test of `tiering_bench --trace` on the test cluster (no timing asserted): a short
 # synthetic trace replayed once per mode with hdd-a's latency emulated; the output must have a
-# row per mode, the medians, the oracle's replay, the live and replay ratios, and, as a live
-# migration then takes longer than its bytes at the LUN's bandwidth, the replay again with its
-# channel at the live migrations' pace. Usage: trace_smoke.sh RBDTIER TIERING_BENCH
+# row per mode, the medians, tiered LUNs whose policy heard nothing before the trace, the
+# oracle's replay, the live and replay ratios, and, as a live migration then takes longer than
+# its bytes at the LUN's bandwidth, the replay again with its channel at the live migrations'
+# pace. Usage: trace_smoke.sh RBDTIER TIERING_BENCH
 # (RBDTIER_CEPH_CONF, RBDTIER_CLUSTER_SH and RBDTIER_CLUSTER_DIR set by the cluster fixture).
 set -u
 RBDTIER=$1
@@ -26,6 +27,14 @@ for mode in none reactive predictive; do
     grep -q "^1 *$mode  *300 " "$DIR/out" || fail "no run of $mode with 300 I/Os"
     grep -q "^$mode  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9]*  *[0-9]*$" "$DIR/out" ||
         fail "no median of $mode"
+done
+# The live LUN's policy hears the trace alone, as the replay beside it does: nothing before it
+# (the LUN's data is written before the LUN opens), so nothing moved and nvme-a empty.
+for mode in reactive predictive; do
+    awk -v mode="$mode" '$1 == 1 && $2 == mode { row = 1; next }
+        row && /before the trace the policy heard/ { found = 1; ok = $7 == 0 && $10 == 0 && $14 == 0; exit }
+        END { exit !(found && ok) }' "$DIR/out" ||
+        fail "the $mode LUN's policy heard I/O or moved extents before the trace"
 done
 grep -q '^oracle  *-  *-  *[0-9.]*  *[0-9.]*  *-  *[0-9]*$' "$DIR/out" || fail "no replay of oracle"
 grep -q '^oracle/none mean latency in replay: [0-9.]*$' "$DIR/out" || fail "no oracle/none ratio"
