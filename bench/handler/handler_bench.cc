@@ -4,7 +4,11 @@
 //   ours-tiered  our handler_rbdtier.so via the harness, the LUN tiered (--tiered-cfg, by default
 //                tiers=nvme-a+nvme-b;policy=predictive) with every extent at home,
 //   librbd       raw librbd aio (rbd_aio_read/rbd_aio_write),
-// on one cluster in one run, on the same freshly created and pre-filled image. Round r runs, per
+// on one cluster in one run, on the same freshly created, pre-filled and preconditioned image
+// (every object written whole, then --precondition-writes random 4 KiB writes through librbd at
+// queue depth 16, so the OSDs' per-op state — PG logs at their trim length, overwritten objects —
+// is the steady one before the first measured run; bench/handler/run.sh starts its cluster
+// --steady, where that takes a few thousand writes). Round r runs, per
 // op and queue depth, the targets back to back in an order rotated by r (and the case), then in
 // the reverse order (A B C D D C B A), each run half of --seconds after its own warm-up and
 // opening its LUN for that run; a target's figure of the round is its two halves as one. So every
@@ -14,7 +18,8 @@
 // IOPS and the ratios ours/handler_rbd and tiered/ours of that round; the end prints per case the
 // median-IOPS round (IOPS, p50, p99) with the medians over the rounds of the whole process's CPU
 // time and context switches per operation (tests/harness/load.h; less noisy than IOPS on a shared
-// machine), and, per op and queue depth, the median of the per-round ratios.
+// machine), and, per op and queue depth, the median of the per-round ratios with their lowest and
+// highest.
 //
 // The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
 // rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
@@ -25,7 +30,7 @@
 //   handler_bench --conf CEPH_CONF [--pool nvme-a] [--ours PATH] [--stock PATH]
 //                 [--targets handler_rbd,ours,ours-tiered,librbd] [--seconds 5]
 //                 [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
-//                 [--tiered-cfg OPTS]
+//                 [--tiered-cfg OPTS] [--precondition-writes 10000]
 
 #include <unistd.h>
 
@@ -34,6 +39,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -209,6 +215,34 @@ std::optional<T> median(std::vector<T> v, bool (*less)(const T&, const T&)) {
     return v[v.size() / 2];
 }
 
+// `writes` random 4 KiB writes (offsets from a fixed seed) over [0, span), 16 in flight.
+void precondition(const RbdImage& img, uint64_t span, uint64_t writes) {
+    constexpr unsigned kInFlight = 16;
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<uint64_t> block(0, span / 4096 - 1);
+    std::vector<char> buf(4096, 0x3c);
+    for (uint64_t done = 0; done < writes;) {
+        std::vector<rbd_completion_t> batch;
+        for (; batch.size() < kInFlight && done < writes; ++done) {
+            rbd_completion_t comp;
+            check_rc(rbd_aio_create_completion(nullptr, nullptr, &comp),
+                     "rbd_aio_create_completion");
+            const int rc = rbd_aio_write(img.get(), block(rng) * 4096, 4096, buf.data(), comp);
+            if (rc < 0) rbd_aio_release(comp);
+            check_rc(rc, "rbd_aio_write (precondition)");
+            batch.push_back(comp);
+        }
+        int first_error = 0;
+        for (rbd_completion_t comp : batch) {
+            rbd_aio_wait_for_complete(comp);
+            const ssize_t rc = rbd_aio_get_return_value(comp);
+            if (rc < 0 && first_error == 0) first_error = static_cast<int>(rc);
+            rbd_aio_release(comp);
+        }
+        check_rc(first_error, "rbd_aio_write (precondition)");
+    }
+}
+
 std::string fmt(std::optional<double> v, const char* format) {
     if (!v) return "n/a";
     char buf[32];
@@ -231,6 +265,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> ops = {"randread", "randwrite"};
     std::vector<std::string> targets = {kHandlerRbd, kOurs, kOursTiered, kLibrbd};
     unsigned rounds = 1;
+    uint64_t precondition_writes = 10000;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
     app.add_option("--pool", pool, "the image's pool, the home of the tiered LUN")
         ->capture_default_str();
@@ -250,6 +285,9 @@ int main(int argc, char** argv) {
     app.add_option("--ops", ops, "operations to run")
         ->delimiter(',')
         ->check(CLI::IsMember({"randread", "randwrite"}))
+        ->capture_default_str();
+    app.add_option("--precondition-writes", precondition_writes,
+                   "random 4 KiB writes to the image before the first measured run")
         ->capture_default_str();
     app.add_option("--rounds", rounds, "rounds, targets in rotating order; medians reported")
         ->capture_default_str()
@@ -278,11 +316,13 @@ int main(int argc, char** argv) {
         const std::string image = "bench-" + std::to_string(getpid());
         create_image(io, image, span);
         {
-            // Pre-fill so reads hit real objects, not holes.
+            // Pre-fill so reads hit real objects, not holes; then overwrite as the runs will, so
+            // the first run meets the OSDs in the state the last one leaves them.
             RbdImage img(io, image);
             std::vector<char> chunk(4u << 20, 0x3c);
             for (uint64_t off = 0; off < span; off += chunk.size())
                 img.write(off, chunk.data(), chunk.size());
+            precondition(img, span, precondition_writes);
             check_rc(rbd_metadata_set(img.get(), rbdtier::ceph::kHomePinKey,
                                       rbdtier::ceph::kHomePinValue),
                      "rbd_metadata_set " + std::string(rbdtier::ceph::kHomePinKey));
@@ -410,9 +450,20 @@ int main(int argc, char** argv) {
         any_error = any_error || !c.error.empty();
     }
 
-    // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round).
-    std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd (median)",
-                "tiered/ours (median)", "ours/librbd (median)");
+    // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round),
+    // with the lowest and highest of them.
+    const auto spread = [&](std::vector<double> v) -> std::string {
+        const auto m = median(v, by_value);
+        if (!m) return "n/a";
+        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%.3f [%.3f-%.3f]", *m, *lo, *hi);
+        return buf;
+    };
+    std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd", "tiered/ours",
+                "ours/librbd");
+    std::printf("%-10s %4s %24s %22s %22s\n", "", "", "median [min-max]", "median [min-max]",
+                "median [min-max]");
     for (const std::string& op : ops)
         for (unsigned qd : qds) {
             std::vector<double> os, to, ol;
@@ -422,10 +473,8 @@ int main(int argc, char** argv) {
                 if (auto x = ratio(iops_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
                 if (auto x = ratio(o, iops_in(by(kLibrbd, op, qd), r))) ol.push_back(*x);
             }
-            std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd,
-                        fmt(median(os, by_value), "%.3f").c_str(),
-                        fmt(median(to, by_value), "%.3f").c_str(),
-                        fmt(median(ol, by_value), "%.3f").c_str());
+            std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd, spread(os).c_str(),
+                        spread(to).c_str(), spread(ol).c_str());
         }
     return any_error ? 1 : 0;
 }
