@@ -19,7 +19,7 @@
 // median-IOPS round (IOPS, p50, p99) with the medians over the rounds of the whole process's CPU
 // time and context switches per operation (tests/harness/load.h; less noisy than IOPS on a shared
 // machine), and, per op and queue depth, the median of the per-round ratios with their lowest and
-// highest.
+// highest, by IOPS and by CPU time per operation.
 //
 // The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
 // rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
@@ -195,6 +195,12 @@ auto find(Cases& cases, const std::string& t, const std::string& op, unsigned qd
     for (auto& c : cases)
         if (c.target == t && c.op == op && c.qd == qd) return &c;
     return nullptr;
+}
+
+// The process's CPU time per operation of `c` in `round`, if that round ran.
+std::optional<double> cpu_in(const Case* c, unsigned round) {
+    if (!c || !c->rounds[round] || c->rounds[round]->ops == 0) return std::nullopt;
+    return c->rounds[round]->cpu_us_per_op();
 }
 
 // The IOPS of `c` in `round`, if that round ran.
@@ -475,6 +481,22 @@ int main(int argc, char** argv) {
             }
             std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd, spread(os).c_str(),
                         spread(to).c_str(), spread(ol).c_str());
+        }
+
+    // The same pairs by the process's CPU time per operation (cost, not speed: a busy shared
+    // machine moves it far less than IOPS), the median of the per-round ratios.
+    std::printf("\n%-10s %4s %24s %22s\n", "op", "qd", "cpu/op ours/handler_rbd",
+                "cpu/op tiered/ours");
+    for (const std::string& op : ops)
+        for (unsigned qd : qds) {
+            std::vector<double> os, to;
+            for (unsigned r = 0; r < rounds; ++r) {
+                const auto o = cpu_in(by(kOurs, op, qd), r);
+                if (auto x = ratio(o, cpu_in(by(kHandlerRbd, op, qd), r))) os.push_back(*x);
+                if (auto x = ratio(cpu_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
+            }
+            std::printf("%-10s %4u %24s %22s\n", op.c_str(), qd, spread(os).c_str(),
+                        spread(to).c_str());
         }
     return any_error ? 1 : 0;
 }
