@@ -4,28 +4,40 @@
 //   ours-tiered  our handler_rbdtier.so via the harness, the LUN tiered (--tiered-cfg, by default
 //                tiers=nvme-a+nvme-b;policy=predictive) with every extent at home,
 //   librbd       raw librbd aio (rbd_aio_read/rbd_aio_write),
-// on one cluster in one run, on the same freshly created and pre-filled image. Round r runs, per
-// op and queue depth, the targets back to back in an order rotated by r (and the case), then in
-// the reverse order (A B C D D C B A), each run half of --seconds after its own warm-up and
-// opening its LUN for that run; a target's figure of the round is its two halves as one. So every
-// target sits at the same mean time of the round (a drift of the shared machine that is linear
-// over the round hits all alike) and runs as often just before as just after each other one.
-// Every run prints its figures (round "1a", "1b": the halves); every round prints each target's
-// IOPS and the ratios ours/handler_rbd and tiered/ours of that round; the end prints per case the
-// median-IOPS round (IOPS, p50, p99) with the medians over the rounds of the whole process's CPU
-// time and context switches per operation (tests/harness/load.h; less noisy than IOPS on a shared
-// machine), and, per op and queue depth, the median of the per-round ratios.
+// on one cluster in one run, each target on an image of its own, all alike: the same size and
+// pool, created, pre-filled (every object written whole) and preconditioned the same way
+// (--precondition-writes random 4 KiB writes through librbd at queue depth 16, so the OSDs' per-op
+// state — PG logs at their trim length, overwritten objects — is the steady one before the first
+// measured run; bench/handler/run.sh starts its cluster --steady, where that takes a few thousand
+// writes).
 //
-// The tiered LUN keeps every extent at home: the image is pinned home whole (image metadata
-// rbdtier.pin = home, what `rbdtier lun evacuate` sets), so the policy profiles and plans as
-// ever but no extent moves; the untiered targets ignore the key. After each tiered run the
-// bench reads the placement map and refuses the figure if any extent is away from home. The
-// LUN's placement map and tier images are removed at the end with the image.
+// Round r, per op and queue depth, opens every target's LUN (ours and ours-tiered as two LUNs of
+// one gateway, as in production), runs each once unmeasured, then alternates them in slices of
+// about --slice-seconds: in an order rotated by r (and the case), then reversed, and so on
+// (A B C D D C B A A B C D ...), each target --seconds in all; slice k draws its offsets from one
+// seed for every target. A target's figure of the round is its slices as one. So every target
+// meets the same mix of the shared machine's moods, sub-second apart, sits at the same mean time
+// of the round, and runs as often just before as just after each other one. The process's CPU
+// time of a slice includes what the other open LUNs do meanwhile (a tiered LUN's rounds thread),
+// so the CPU-per-op figures charge every target a share of that.
+//
+// Every slice prints its figures ("round 1.3": round 1, slice 3) and every round each target's
+// figure; the end prints per round each target's IOPS and the ratios ours/handler_rbd and
+// tiered/ours of that round; per case the median-IOPS round (IOPS, p50, p99) with the medians
+// over the rounds of the whole process's CPU time and context switches per operation
+// (tests/harness/load.h); and, per op and queue depth, the median of the per-round ratios with
+// their lowest and highest, by IOPS and by CPU time per operation.
+//
+// The tiered LUN keeps every extent at home: its image is pinned home whole (image metadata
+// rbdtier.pin = home, what `rbdtier lun evacuate` sets; every image gets the key, the untiered
+// targets ignore it), so the policy profiles and plans as ever but no extent moves. After each
+// round the bench reads the placement map and refuses the tiered figure if any extent is away
+// from home. The LUN's placement map and tier images are removed at the end with the images.
 //
 //   handler_bench --conf CEPH_CONF [--pool nvme-a] [--ours PATH] [--stock PATH]
 //                 [--targets handler_rbd,ours,ours-tiered,librbd] [--seconds 5]
 //                 [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
-//                 [--tiered-cfg OPTS]
+//                 [--tiered-cfg OPTS] [--precondition-writes 4000] [--slice-seconds 0.5]
 
 #include <unistd.h>
 
@@ -33,7 +45,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -62,22 +76,25 @@ struct Case {
     std::string error;  // the first failure
 };
 
-// What a round of one target runs through: a handler .so and its cfgstring, or raw librbd.
+// What a round of one target runs through: a handler .so and its cfgstring, or raw librbd, on
+// the target's own image.
 struct Target {
     std::string name;
-    std::string so;   // empty for librbd
-    std::string cfg;  // the handler part of the cfgstring
+    std::string so;     // empty for librbd
+    std::string cfg;    // the handler part of the cfgstring
+    std::string image;  // the target's image, in the home pool
 };
 
-// One half of a target's round: `seconds / 2` measured, after the warm-up of a whole round.
-LoadSpec spec_for(unsigned qd, double seconds, uint64_t span) {
+// One slice of a target's round: `seconds` measured after a short warm-up, the offsets drawn from
+// `seed` (the same for every target in a slice: the same work for each).
+LoadSpec spec_for(unsigned qd, double seconds, uint64_t span, uint64_t seed) {
     LoadSpec s;
     s.qd = qd;
-    s.seconds = seconds / 2;
-    s.warmup_seconds = std::min(1.0, seconds / 4);
+    s.seconds = seconds;
+    s.warmup_seconds = std::min(0.1, seconds / 4);
     s.io_size = 4096;
     s.span_bytes = span;
-    s.seed = 7 + qd;
+    s.seed = seed;
     return s;
 }
 
@@ -86,30 +103,9 @@ void note_error(Case& c, const std::string& what) {
     std::cerr << c.target << " " << c.op << " qd" << c.qd << ": " << what << "\n";
 }
 
-void print_run(const Case& c, unsigned round, const char* part, const LoadStats& stats) {
+void print_run(const Case& c, unsigned round, const std::string& part, const LoadStats& stats) {
     std::cerr << "round " << round + 1 << part << " " << c.target << " " << c.op << " qd" << c.qd
               << ": " << stats.summary() << "\n";
-}
-
-// One half of a case through a handler .so: the LUN is opened for it and closed after it.
-std::optional<LoadStats> run_harness_case(const Target& t, Case& c, uint64_t span, double seconds) {
-    try {
-        Harness h(t.so);
-        auto dev = h.open({t.cfg, span, 512, 2048});
-        const bool is_write = c.op == "randwrite";
-        std::vector<std::vector<uint8_t>> bufs(c.qd, std::vector<uint8_t>(4096, 0xa5));
-        const LoadStats stats = run_closed_loop(
-            spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
-                const uint64_t lba = off / 512;
-                dev->submit(Request{is_write ? make_write16(lba, 8) : make_read16(lba, 8),
-                                    {{bufs[slot].data(), 4096}}},
-                            [done = std::move(done)](const Result& r) { done(r.ok()); });
-            });
-        return stats;
-    } catch (const std::exception& e) {
-        note_error(c, e.what());
-        return std::nullopt;
-    }
 }
 
 void librbd_done(rbd_completion_t comp, void* arg) {
@@ -120,31 +116,49 @@ void librbd_done(rbd_completion_t comp, void* arg) {
     delete done;
 }
 
-std::optional<LoadStats> run_librbd_case(const IoCtx& io, const std::string& image, Case& c,
-                                         uint64_t span, double seconds) {
-    try {
-        RbdImage img(io, image);
-        const bool is_write = c.op == "randwrite";
-        std::vector<std::vector<char>> bufs(c.qd, std::vector<char>(4096, 0x5a));
-        const LoadStats stats = run_closed_loop(
-            spec_for(c.qd, seconds, span), [&](unsigned slot, uint64_t off, OnDone done) {
-                auto* arg = new OnDone(std::move(done));
-                rbd_completion_t comp;
-                rbd_aio_create_completion(arg, librbd_done, &comp);
-                int rc = is_write ? rbd_aio_write(img.get(), off, 4096, bufs[slot].data(), comp)
-                                  : rbd_aio_read(img.get(), off, 4096, bufs[slot].data(), comp);
-                if (rc < 0) {
-                    rbd_aio_release(comp);
-                    (*arg)(false);
-                    delete arg;
-                }
-            });
-        return stats;
-    } catch (const std::exception& e) {
-        note_error(c, e.what());
-        return std::nullopt;
+// A target's LUN (through its handler, in the harness that loaded that handler) or librbd image,
+// open for the slices of one case of one round. Not thread-safe; one slice runs at a time.
+class OpenTarget {
+public:
+    OpenTarget(const Target& t, Harness* harness, const IoCtx& io, uint64_t span) : span_(span) {
+        if (harness)
+            device_ = harness->open({t.cfg, span, 512, 2048});
+        else
+            image_ = std::make_unique<RbdImage>(io, t.image);
     }
-}
+
+    // One slice of closed-loop 4 KiB I/O; throws on a failure to run it.
+    LoadStats run(bool is_write, unsigned qd, double seconds, uint64_t seed) {
+        std::vector<std::vector<uint8_t>> bufs(qd, std::vector<uint8_t>(4096, 0xa5));
+        const LoadSpec spec = spec_for(qd, seconds, span_, seed);
+        if (device_) {
+            return run_closed_loop(spec, [&](unsigned slot, uint64_t off, OnDone done) {
+                const uint64_t lba = off / 512;
+                device_->submit(Request{is_write ? make_write16(lba, 8) : make_read16(lba, 8),
+                                        {{bufs[slot].data(), 4096}}},
+                                [done = std::move(done)](const Result& r) { done(r.ok()); });
+            });
+        }
+        return run_closed_loop(spec, [&](unsigned slot, uint64_t off, OnDone done) {
+            auto* arg = new OnDone(std::move(done));
+            rbd_completion_t comp;
+            rbd_aio_create_completion(arg, librbd_done, &comp);
+            char* buf = reinterpret_cast<char*>(bufs[slot].data());
+            const int rc = is_write ? rbd_aio_write(image_->get(), off, 4096, buf, comp)
+                                    : rbd_aio_read(image_->get(), off, 4096, buf, comp);
+            if (rc < 0) {
+                rbd_aio_release(comp);
+                (*arg)(false);
+                delete arg;
+            }
+        });
+    }
+
+private:
+    uint64_t span_;
+    std::unique_ptr<Device> device_;
+    std::unique_ptr<RbdImage> image_;
+};
 
 // The pools of "tiers=a+b" in a cfgstring's options ("" when it names none).
 std::vector<std::string> tier_pools_of(const std::string& options) {
@@ -191,6 +205,12 @@ auto find(Cases& cases, const std::string& t, const std::string& op, unsigned qd
     return nullptr;
 }
 
+// The process's CPU time per operation of `c` in `round`, if that round ran.
+std::optional<double> cpu_in(const Case* c, unsigned round) {
+    if (!c || !c->rounds[round] || c->rounds[round]->ops == 0) return std::nullopt;
+    return c->rounds[round]->cpu_us_per_op();
+}
+
 // The IOPS of `c` in `round`, if that round ran.
 std::optional<double> iops_in(const Case* c, unsigned round) {
     if (!c || !c->rounds[round]) return std::nullopt;
@@ -207,6 +227,34 @@ std::optional<T> median(std::vector<T> v, bool (*less)(const T&, const T&)) {
     if (v.empty()) return std::nullopt;
     std::sort(v.begin(), v.end(), less);
     return v[v.size() / 2];
+}
+
+// `writes` random 4 KiB writes (offsets from a fixed seed) over [0, span), 16 in flight.
+void precondition(const RbdImage& img, uint64_t span, uint64_t writes) {
+    constexpr unsigned kInFlight = 16;
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<uint64_t> block(0, span / 4096 - 1);
+    std::vector<char> buf(4096, 0x3c);
+    for (uint64_t done = 0; done < writes;) {
+        std::vector<rbd_completion_t> batch;
+        for (; batch.size() < kInFlight && done < writes; ++done) {
+            rbd_completion_t comp;
+            check_rc(rbd_aio_create_completion(nullptr, nullptr, &comp),
+                     "rbd_aio_create_completion");
+            const int rc = rbd_aio_write(img.get(), block(rng) * 4096, 4096, buf.data(), comp);
+            if (rc < 0) rbd_aio_release(comp);
+            check_rc(rc, "rbd_aio_write (precondition)");
+            batch.push_back(comp);
+        }
+        int first_error = 0;
+        for (rbd_completion_t comp : batch) {
+            rbd_aio_wait_for_complete(comp);
+            const ssize_t rc = rbd_aio_get_return_value(comp);
+            if (rc < 0 && first_error == 0) first_error = static_cast<int>(rc);
+            rbd_aio_release(comp);
+        }
+        check_rc(first_error, "rbd_aio_write (precondition)");
+    }
 }
 
 std::string fmt(std::optional<double> v, const char* format) {
@@ -231,6 +279,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> ops = {"randread", "randwrite"};
     std::vector<std::string> targets = {kHandlerRbd, kOurs, kOursTiered, kLibrbd};
     unsigned rounds = 1;
+    uint64_t precondition_writes = 4000;
+    double slice_seconds = 0.5;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
     app.add_option("--pool", pool, "the image's pool, the home of the tiered LUN")
         ->capture_default_str();
@@ -251,6 +301,13 @@ int main(int argc, char** argv) {
         ->delimiter(',')
         ->check(CLI::IsMember({"randread", "randwrite"}))
         ->capture_default_str();
+    app.add_option("--precondition-writes", precondition_writes,
+                   "random 4 KiB writes to each image before the first measured run")
+        ->capture_default_str();
+    app.add_option("--slice-seconds", slice_seconds,
+                   "targets alternate in slices of about this long within a round")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--rounds", rounds, "rounds, targets in rotating order; medians reported")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -272,60 +329,109 @@ int main(int argc, char** argv) {
             for (unsigned qd : qds)
                 cases.push_back({t, op, qd, std::vector<std::optional<LoadStats>>(rounds), ""});
 
+    std::vector<std::string> images;  // created so far, removed at the end
     try {
         RadosCluster cluster(conf);
         IoCtx io(cluster, pool);
-        const std::string image = "bench-" + std::to_string(getpid());
-        create_image(io, image, span);
-        {
-            // Pre-fill so reads hit real objects, not holes.
-            RbdImage img(io, image);
+        const auto remove_images = [&] {
+            for (const std::string& image : images) {
+                try {
+                    remove_image(io, image);
+                } catch (const std::exception& e) {
+                    std::cerr << "handler_bench: " << e.what() << "\n";
+                }
+            }
+        };
+        std::vector<Target> plan;
+        for (const std::string& t : targets) {
+            if (ours.empty() && (t == kOurs || t == kOursTiered)) continue;  // "skipped"
+            const std::string image = "bench-" + std::to_string(getpid()) + "-" + t;
+            const std::string cfg = pool + "/" + image + ";conf=" + conf;
+            if (t == kHandlerRbd) plan.push_back({t, stock, cfg, image});
+            if (t == kLibrbd) plan.push_back({t, "", "", image});
+            if (t == kOurs)
+                plan.push_back({t, ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra, image});
+            if (t == kOursTiered) plan.push_back({t, ours, cfg + ";" + tiered_extra, image});
+        }
+        // Every target its own image, alike: the same size and pool, pre-filled so reads hit real
+        // objects, not holes, then overwritten as the runs will, so the first run meets the OSDs
+        // in the state the last one leaves them. The images live side by side for the whole run.
+        for (const Target& t : plan) {
+            create_image(io, t.image, span);
+            images.push_back(t.image);
+            RbdImage img(io, t.image);
             std::vector<char> chunk(4u << 20, 0x3c);
             for (uint64_t off = 0; off < span; off += chunk.size())
                 img.write(off, chunk.data(), chunk.size());
+            precondition(img, span, precondition_writes);
             check_rc(rbd_metadata_set(img.get(), rbdtier::ceph::kHomePinKey,
                                       rbdtier::ceph::kHomePinValue),
                      "rbd_metadata_set " + std::string(rbdtier::ceph::kHomePinKey));
         }
-        const std::string cfg = pool + "/" + image + ";conf=" + conf;
-        std::vector<Target> plan;
-        for (const std::string& t : targets) {
-            if (t == kHandlerRbd) plan.push_back({t, stock, cfg});
-            if (t == kLibrbd) plan.push_back({t, "", ""});
-            if (ours.empty() && (t == kOurs || t == kOursTiered)) continue;  // "skipped"
-            if (t == kOurs)
-                plan.push_back({t, ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra});
-            if (t == kOursTiered) plan.push_back({t, ours, cfg + ";" + tiered_extra});
-        }
-        // Round r, per op and queue depth, runs the targets in an order rotated by the round and
-        // the case, then in the reverse order (A B C D D C B A), each half of the round's seconds;
-        // a target's figure for the round is its two halves taken as one. Every target then sits
-        // at the same mean time in the round, so a drift of the shared machine that is linear
-        // over a round hits every target alike, and each target runs as often before as after
-        // each other one (one pass alone ran the same pairs in the same order round after round,
-        // and ratios compared runs up to a round apart).
+        // One harness per handler .so (ours and ours-tiered are two LUNs of one gateway).
+        std::vector<std::pair<std::string, std::unique_ptr<Harness>>> harnesses;
+        const auto harness_for = [&](const std::string& so) -> Harness* {
+            if (so.empty()) return nullptr;
+            for (auto& [path, h] : harnesses)
+                if (path == so) return h.get();
+            harnesses.emplace_back(so, std::make_unique<Harness>(so));
+            return harnesses.back().second.get();
+        };
+        // Round r, per op and queue depth, opens every target's LUN, runs each once unmeasured,
+        // then runs them in slices of --slice-seconds: in an order rotated by the round and the
+        // case, then reversed, and so on (A B C D D C B A A B C D ...), each target `seconds` in
+        // all; a target's figure for the round is its slices taken as one. Slice k draws its
+        // offsets from one seed for every target. So every target meets the same mix of the
+        // shared machine's moods, sub-second apart, and sits at the same mean time of the round.
         std::vector<std::pair<std::string, unsigned>> kinds;
         for (const std::string& op : ops)
             for (unsigned qd : qds) kinds.emplace_back(op, qd);
+        const unsigned slices =
+            std::max(2u, 2 * static_cast<unsigned>(seconds / slice_seconds / 2 + 0.5));
+        const double slice = seconds / slices;
         for (unsigned r = 0; r < rounds && !plan.empty(); ++r) {
             for (std::size_t j = 0; j < kinds.size(); ++j) {
-                std::vector<const Target*> order;
+                const bool is_write = kinds[j].first == "randwrite";
+                const unsigned qd = kinds[j].second;
+                std::vector<std::unique_ptr<OpenTarget>> open(plan.size());
+                for (std::size_t t = 0; t < plan.size(); ++t) {
+                    Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
+                    try {
+                        open[t] = std::make_unique<OpenTarget>(plan[t], harness_for(plan[t].so), io,
+                                                               span);
+                        open[t]->run(is_write, qd, slice, 1);  // warm-up, not counted
+                    } catch (const std::exception& e) {
+                        note_error(c, e.what());
+                        open[t].reset();
+                    }
+                }
+                std::vector<std::size_t> order;
                 for (std::size_t k = 0; k < plan.size(); ++k)
-                    order.push_back(&plan[(r + j + k) % plan.size()]);
-                order.insert(order.end(), order.rbegin(), order.rend());
-                std::vector<std::vector<LoadStats>> halves(plan.size());
-                for (std::size_t k = 0; k < order.size(); ++k) {
-                    const Target& t = *order[k];
-                    Case& c = *find(cases, t.name, kinds[j].first, kinds[j].second);
-                    const auto stats = t.name == kLibrbd
-                                           ? run_librbd_case(io, image, c, span, seconds)
-                                           : run_harness_case(t, c, span, seconds);
-                    if (!stats) continue;
-                    print_run(c, r, k < plan.size() ? "a" : "b", *stats);
-                    if (t.name == kOursTiered) {
+                    order.push_back((r + j + k) % plan.size());
+                std::vector<std::vector<LoadStats>> parts(plan.size());
+                for (unsigned k = 0; k < slices; ++k) {
+                    const uint64_t seed = 7 + qd + 1000ull * (r * kinds.size() + j) + k;
+                    for (std::size_t t : order) {
+                        if (!open[t]) continue;
+                        Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
+                        try {
+                            parts[t].push_back(open[t]->run(is_write, qd, slice, seed));
+                            print_run(c, r, "." + std::to_string(k + 1), parts[t].back());
+                        } catch (const std::exception& e) {
+                            note_error(c, e.what());
+                            open[t].reset();
+                        }
+                    }
+                    std::reverse(order.begin(), order.end());
+                }
+                open.clear();  // every LUN closed before the map is read
+                for (std::size_t t = 0; t < plan.size(); ++t) {
+                    Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
+                    if (parts[t].size() != slices) continue;  // a slice failed: no figure
+                    if (plan[t].name == kOursTiered) {
                         // The figure is the all-at-home case only if nothing moved.
                         std::string error;
-                        const auto away = extents_away(conf, pool, image, error);
+                        const auto away = extents_away(conf, pool, plan[t].image, error);
                         if (!away || *away > 0) {
                             note_error(
                                 c, away ? std::to_string(*away) + " extents left home in round " +
@@ -334,28 +440,28 @@ int main(int argc, char** argv) {
                             continue;
                         }
                     }
-                    halves[static_cast<std::size_t>(&t - plan.data())].push_back(*stats);
-                }
-                for (std::size_t t = 0; t < plan.size(); ++t) {
-                    if (halves[t].size() != 2) continue;  // a half failed: no figure this round
-                    Case& c = *find(cases, plan[t].name, kinds[j].first, kinds[j].second);
-                    c.rounds[r] = combine(halves[t]);
+                    c.rounds[r] = combine(parts[t]);
                     print_run(c, r, " ", *c.rounds[r]);
                 }
             }
         }
+        harnesses.clear();
         if (wants_tiered && !ours.empty()) {
             rbdtier::ceph::ClusterOptions o;
             o.conf_path = conf;
             if (auto c = rbdtier::ceph::Cluster::connect(o)) {
                 const std::vector<std::string> others(tier_pools.begin() + 1, tier_pools.end());
-                if (auto st = rbdtier::ceph::remove_tiered_lun_store(*c, pool, "", image, others);
-                    !st)
-                    std::cerr << "handler_bench: remove the tiered LUN's store: " << st.message()
-                              << "\n";
+                for (const Target& t : plan) {
+                    if (t.name != kOursTiered) continue;
+                    if (auto st =
+                            rbdtier::ceph::remove_tiered_lun_store(*c, pool, "", t.image, others);
+                        !st)
+                        std::cerr << "handler_bench: remove the tiered LUN's store: "
+                                  << st.message() << "\n";
+                }
             }
         }
-        remove_image(io, image);
+        remove_images();
     } catch (const std::exception& e) {
         std::cerr << "handler_bench: " << e.what() << "\n";
         return 2;
@@ -410,9 +516,20 @@ int main(int argc, char** argv) {
         any_error = any_error || !c.error.empty();
     }
 
-    // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round).
-    std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd (median)",
-                "tiered/ours (median)", "ours/librbd (median)");
+    // Per op and queue depth, the median of the per-round ratios (each pairs runs of one round),
+    // with the lowest and highest of them.
+    const auto spread = [&](std::vector<double> v) -> std::string {
+        const auto m = median(v, by_value);
+        if (!m) return "n/a";
+        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%.3f [%.3f-%.3f]", *m, *lo, *hi);
+        return buf;
+    };
+    std::printf("\n%-10s %4s %24s %22s %22s\n", "op", "qd", "ours/handler_rbd", "tiered/ours",
+                "ours/librbd");
+    std::printf("%-10s %4s %24s %22s %22s\n", "", "", "median [min-max]", "median [min-max]",
+                "median [min-max]");
     for (const std::string& op : ops)
         for (unsigned qd : qds) {
             std::vector<double> os, to, ol;
@@ -422,10 +539,24 @@ int main(int argc, char** argv) {
                 if (auto x = ratio(iops_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
                 if (auto x = ratio(o, iops_in(by(kLibrbd, op, qd), r))) ol.push_back(*x);
             }
-            std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd,
-                        fmt(median(os, by_value), "%.3f").c_str(),
-                        fmt(median(to, by_value), "%.3f").c_str(),
-                        fmt(median(ol, by_value), "%.3f").c_str());
+            std::printf("%-10s %4u %24s %22s %22s\n", op.c_str(), qd, spread(os).c_str(),
+                        spread(to).c_str(), spread(ol).c_str());
+        }
+
+    // The same pairs by the process's CPU time per operation (cost, not speed: a busy shared
+    // machine moves it far less than IOPS), the median of the per-round ratios.
+    std::printf("\n%-10s %4s %24s %22s\n", "op", "qd", "cpu/op ours/handler_rbd",
+                "cpu/op tiered/ours");
+    for (const std::string& op : ops)
+        for (unsigned qd : qds) {
+            std::vector<double> os, to;
+            for (unsigned r = 0; r < rounds; ++r) {
+                const auto o = cpu_in(by(kOurs, op, qd), r);
+                if (auto x = ratio(o, cpu_in(by(kHandlerRbd, op, qd), r))) os.push_back(*x);
+                if (auto x = ratio(cpu_in(by(kOursTiered, op, qd), r), o)) to.push_back(*x);
+            }
+            std::printf("%-10s %4u %24s %22s\n", op.c_str(), qd, spread(os).c_str(),
+                        spread(to).c_str());
         }
     return any_error ? 1 : 0;
 }

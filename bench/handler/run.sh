@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh — start a local Ceph cluster in a temporary directory, run handler_bench on it
 # (Debian's handler_rbd.so, ours untiered, ours tiered, raw librbd; interleaved per round), stop
-# the cluster by PID even on failure.
+# the cluster by PID even on failure. The cluster is started --steady (memstore in fixed pages,
+# short PG logs): its cost per op stays level over the run, so rounds minutes apart compare.
 #
 #   bench/handler/run.sh BUILD_DIR [handler_bench options, e.g. --seconds 10 --qd 1,16]
 #   bench/handler/run.sh build --qd 16 --rounds 3 --seconds 5    # the I/O path bar
@@ -19,7 +20,7 @@ ours=$(find "$build" -name handler_rbdtier.so -type f | head -n1)
 [[ -n $bench ]] || { echo "run.sh: handler_bench not built in $build" >&2; exit 2; }
 
 source "$here/../lib/cluster.bash"
-bench_cluster_start bench
+bench_cluster_start bench --steady
 
 args=(--conf "$conf" --pool nvme-a)
 [[ -n $ours ]] && args+=(--ours "$ours")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cluster_selftest.sh CLUSTER_SH — self-test of the local-cluster script (tests/cluster/cluster.sh).
 #
-# Starts two clusters side by side (in parallel, ports picked by the script) in temporary directories
-# and checks: both healthy, different ports, isolated from each other; every pool maps to its own
+# Starts two clusters side by side (in parallel, ports picked by the script) in temporary directories,
+# the second --steady, and checks: both healthy; the second's OSDs keep objects in pages and cap
+# their PG logs, the first's do neither (Ceph's defaults); different ports, isolated from each other; every pool maps to its own
 # OSD; latency injection makes hdd-a measurably slower than nvme-a (median of 4 KiB ops, >= 2 ms)
 # and turning it off restores it; osd-stop makes a pool unreachable and osd-start brings it back
 # with its data, in both modes (kill and --freeze); stop leaves no process behind (checked by PID).
@@ -40,7 +41,7 @@ step "start two clusters side by side"
 mkdir -p "$A" "$B"
 "$SH" start "$A" >"$TMP/start-a.log" 2>&1 &
 pa=$!
-"$SH" start "$B" >"$TMP/start-b.log" 2>&1 &
+"$SH" start "$B" --steady >"$TMP/start-b.log" 2>&1 &
 pb=$!
 wait "$pa" || fail "start A: $(cat "$TMP/start-a.log")"
 wait "$pb" || fail "start B: $(cat "$TMP/start-b.log")"
@@ -75,6 +76,17 @@ for spec in nvme-a:0:site-a:nvme hdd-a:1:site-a:hdd nvme-b:2:site-b:nvme hdd-b:3
     [[ $loc == "$site" ]] || fail "osd.$osd is in datacenter $loc, want $site"
     cls=$(ceph -c "$A/ceph.conf" osd crush get-device-class "osd.$osd")
     [[ $cls == "$class" ]] || fail "osd.$osd has class $cls, want $class"
+done
+
+step "--steady: B's OSDs keep objects in pages and cap PG logs; A's run Ceph's defaults"
+# osd_config DIR N OPTION: the value osd.N runs with.
+osd_config() { timeout 15 ceph --admin-daemon "$1/run/osd.$2.asok" config get "$3" | jq -r ".$3"; }
+for n in 0 1 2 3; do
+    [[ $(osd_config "$B" "$n" memstore_page_set) == true ]] || fail "B osd.$n: memstore_page_set not on"
+    [[ $(osd_config "$B" "$n" osd_max_pg_log_entries) == 500 ]] || fail "B osd.$n: PG log not capped"
+    [[ $(osd_config "$B" "$n" osd_pg_log_dups_tracked) == 500 ]] || fail "B osd.$n: dups not capped"
+    [[ $(osd_config "$A" "$n" memstore_page_set) == false ]] || fail "A osd.$n: memstore_page_set on"
+    [[ $(osd_config "$A" "$n" osd_max_pg_log_entries) == 10000 ]] || fail "A osd.$n: PG log capped"
 done
 
 step "latency injection: hdd-a (osd.1) slower than nvme-a (osd.0)"
