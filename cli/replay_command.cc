@@ -66,7 +66,8 @@ public:
         fast_fraction_option_ =
             sub_->add_option("--fast-fraction", fast_fraction_,
                              "Capacity of each faster-than-home tier as a share of the working set "
-                             "(when the tier model gives none)")
+                             "(given: over the tier model's, as --bandwidth and --concurrency are; "
+                             "default 0.1 for the built-in tier model)")
                 ->check(CLI::Range(1e-6, 1.0));
         bandwidth_option_ =
             sub_->add_option("--bandwidth", bandwidth_mib_s_, "Migration bandwidth, MiB/s")
@@ -158,38 +159,36 @@ private:
         return kExitOk;
     }
 
-    // The replay's configuration at one sweep point (an empty point: the options alone).
+    // The replay's configuration at one sweep point (an empty point: the options alone). The
+    // options, and a sweep point's values, override the tier model's.
     ReplayConfig build_config(std::uint64_t working_set, const SweepPoint& point) {
-        ReplayConfig config;
-        std::vector<double> fractions;
+        ReplayConfigFile model;
         if (!tiers_path_.empty()) {
             try {
-                auto file = read_replay_config_file(tiers_path_);
-                config = std::move(file.config);
-                fractions = std::move(file.capacity_fraction);
+                model = read_replay_config_file(tiers_path_);
             } catch (const std::invalid_argument& e) {
                 throw std::runtime_error(e.what());  // bad input file: exit 1
             }
         } else {
-            config = default_replay_config();
-            fractions.assign(config.tiers.size(), -1.0);
+            model.config = default_replay_config();
+            model.capacity_fraction.assign(model.config.tiers.size(), -1.0);
         }
-        const double home_latency = config.tiers[config.default_home].spec.read_latency_us;
-        for (std::size_t i = 0; i < config.tiers.size(); ++i) {
-            auto& spec = config.tiers[i].spec;
-            const bool faster = spec.read_latency_us < home_latency;
-            double fraction = fractions[i];
-            if (faster && point.fast_fraction) {
-                fraction = *point.fast_fraction;
-            } else if (fraction < 0 && tiers_path_.empty() && faster) {
+        // The share of the working set in each faster-than-home tier: the sweep point's, else
+        // --fast-fraction's when given, else the tier model's, else (the built-in tier model)
+        // --fast-fraction's default.
+        std::optional<double> fast = point.fast_fraction;
+        if (!fast && fast_fraction_option_->count() > 0) fast = fast_fraction_;
+        const auto& tiers = model.config.tiers;
+        const double home_latency = tiers[model.config.default_home].spec.read_latency_us;
+        for (std::size_t i = 0; i < tiers.size(); ++i) {
+            if (tiers[i].spec.read_latency_us >= home_latency) continue;
+            double& fraction = model.capacity_fraction[i];
+            if (fast)
+                fraction = *fast;
+            else if (fraction < 0 && tiers_path_.empty())
                 fraction = fast_fraction_;
-            }
-            if (fraction > 0)
-                spec.capacity_bytes =
-                    std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
-                                                   static_cast<double>(working_set) * fraction)) *
-                    config.extent_bytes;
         }
+        ReplayConfig config = resolve_capacity_fractions(std::move(model), working_set);
         if (bandwidth_mib_s_ > 0) config.bandwidth_bytes_per_s = bandwidth_mib_s_ * (1 << 20);
         if (point.bandwidth_mib_s)
             config.bandwidth_bytes_per_s = *point.bandwidth_mib_s * (1 << 20);

@@ -1,5 +1,6 @@
 #include "cli/replay_config_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace rbdtier::cli {
 
@@ -224,6 +226,18 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
     }
     c.validate();
     return out;
+}
+
+ReplayConfig resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents) {
+    ReplayConfig& config = file.config;
+    for (std::size_t i = 0; i < config.tiers.size() && i < file.capacity_fraction.size(); ++i) {
+        const double fraction = file.capacity_fraction[i];
+        if (fraction <= 0) continue;
+        const auto extents = std::max<std::uint64_t>(
+            1, static_cast<std::uint64_t>(static_cast<double>(working_set_extents) * fraction));
+        config.tiers[i].spec.capacity_bytes = extents * config.extent_bytes;
+    }
+    return std::move(config);
 }
 
 ReplayConfigFile read_replay_config_file(const std::string& path) {

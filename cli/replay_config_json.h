@@ -20,6 +20,7 @@
 // 1..65536, round_s 0.001..3600, horizon_s 0..86400, luns 0..2^24-1, priority (0, 1e6].
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,10 @@ struct ReplayConfigFile {
 
 ReplayConfigFile parse_replay_config_json(const std::string& text);
 ReplayConfigFile read_replay_config_file(const std::string& path);
+
+// The file's config with each tier whose capacity_fraction is given sized to that share of the
+// trace's working set (`working_set_extents` extents; at least one extent); the other tiers keep
+// the capacity the file gave them.
+ReplayConfig resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents);
 
 }  // namespace rbdtier::cli

@@ -1,8 +1,10 @@
-// PredictivePolicy: the TieringEngine behind the PlacementPolicy contract (policy "predictive").
+// PredictivePolicy: the TieringEngine behind the PlacementPolicy contract: policy "forecast", and
+// the forecast candidate of the StrategySelector that policy "predictive" runs
+// (engine/policy/predictive_registration.cc).
 //
-// The replay simulator instantiates it next to none/reactive/frequency/oracle; the handler will
-// drive the same engine. observe() records into the engine's profiler, plan() runs one engine
-// round, migrated() reports completions. Built from one EngineConfig. Introspection: outlook()
+// The replay simulator and a live LUN's rounds (engine/lun_rounds.h) drive it alike. observe()
+// records into the engine's profiler, plan() runs one engine round, migrated() reports
+// completions. Built from one EngineConfig. Introspection: outlook()
 // from the profiler (heat) and the engine's explain(), accuracy() from its feedback (per
 // model and per tenant), alerts() from its anomaly detector and, once the
 // engine's extent table was full for an access, a "tracking limit" alert.

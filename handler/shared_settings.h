@@ -1,6 +1,6 @@
 // SharedSettings: the tiering settings kept in the cluster, so that every gateway serving a LUN
 // runs it alike (the owner's behaviour does not change at failover). Pure: the caller reads
-// RADOS (ceph/shared_settings_store.h) and hands the raw key/value pairs in.
+// RADOS (ceph/settings_store.h) and hands the raw key/value pairs in.
 //
 // Two places, both plain text values, readable and writable with Ceph's own tools:
 //   per LUN:      image metadata of the LUN's home image, key "rbdtier.<name>"

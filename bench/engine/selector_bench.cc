@@ -1,12 +1,13 @@
 // selector_bench: CPU of the registered "predictive" policy (a StrategySelector: a live and a
 // shadow instance of every candidate strategy) per observed I/O and per planning round, driven by
-// the replay simulator (its executor's callbacks included) in the two-tier model of
-// bench/replay/real_traces.sh: fast tier 0.3 ms holding 10% of the working set, slow home 8 ms,
-// 50 MiB/s of migration bandwidth, 32 migrations at once.
+// the replay simulator (its executor's callbacks included) in the two-tier model that
+// bench/replay/real_traces.sh replays the shared traces in (bench/replay/two_tier.json, its fast
+// tier's capacity_fraction a share of the workload's working set).
 //
 // Workloads:
 //  - trace: the first 30,000 I/Os of a real trace (SELECTOR_BENCH_TRACE, default the
-//    webserver trace of /work/shared/data/traces), read by the trace readers of engine/trace;
+//    webserver trace of the shared trace folder, ../shared/data/traces beside the project), read
+//    by the trace readers of engine/trace;
 //  - uniform: 4 KiB random reads and writes (one in three) over one LUN of 25,600 extents
 //    (100 GiB), 2,000 I/Os a second for 30 s (seed printed).
 // Each repetition replays the workload once under a fresh policy and reports the policy's CPU
@@ -26,9 +27,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/replay_config_json.h"
 #include "engine/policy/policy_registry.h"
 #include "engine/policy/strategy_selector.h"
-#include "engine/policy/tier_model.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
 
@@ -36,10 +37,12 @@ namespace {
 
 using namespace rbdtier;
 
-constexpr std::uint64_t kExtentBytes = 4ull << 20;
+constexpr std::uint64_t kUniformExtentBytes = 4ull << 20;
 constexpr std::uint64_t kTraceEvents = 30'000;
 constexpr std::uint64_t kUniformExtents = 25'600;
 constexpr std::uint64_t kUniformSeed = 20261206;
+constexpr const char* kDefaultTrace =
+    RBDTIER_SHARED_TRACES "/blkreplay1und1_linux-webserver-2_blkreplayload.load.gz";
 
 // CPU time of the process (ns).
 double cpu_ns() {
@@ -79,36 +82,16 @@ private:
     std::uint64_t rounds_ = 0;
 };
 
-TierModel tier(TierId id, const char* name, double latency_us) {
-    TierModel t;
-    t.spec.id = id;
-    t.spec.name = name;
-    t.spec.device_class = name;
-    t.spec.site = "site-a";
-    t.spec.read_latency_us = latency_us;
-    t.spec.write_latency_us = latency_us;
-    return t;
-}
-
-// The model of real_traces.sh at fast 10%, 50 MiB/s, 32 at once.
+// The two-tier model of bench/replay/two_tier.json, its capacities those of `events`.
 ReplayConfig two_tier_config(const std::vector<IoEvent>& events) {
-    ReplayConfig config;
-    config.tiers = {tier(0, "fast", 300), tier(1, "slow", 8000)};
-    config.default_home = 1;
-    config.extent_bytes = kExtentBytes;
-    config.bandwidth_bytes_per_s = 50.0 * (1 << 20);
-    config.max_concurrent = 32;
-    size_fast_tiers(config, events, 0.1);
-    config.validate();
-    return config;
+    cli::ReplayConfigFile model = cli::read_replay_config_file(RBDTIER_TWO_TIER_MODEL);
+    const std::uint64_t working_set = working_set_extents(events, model.config.extent_bytes);
+    return cli::resolve_capacity_fractions(std::move(model), working_set);
 }
 
 std::vector<IoEvent> trace_events() {
     const char* path = std::getenv("SELECTOR_BENCH_TRACE");
-    const std::string file = path != nullptr
-                                 ? path
-                                 : "/work/shared/data/traces/"
-                                   "blkreplay1und1_linux-webserver-2_blkreplayload.load.gz";
+    const std::string file = path != nullptr ? path : kDefaultTrace;
     LoadedTrace t = load_trace(file, {}, kTraceEvents);
     std::printf("trace %s: %zu I/Os\n", file.c_str(), t.events.size());
     return std::move(t.events);
@@ -119,7 +102,7 @@ std::vector<IoEvent> uniform_events() {
                 static_cast<unsigned long long>(kUniformExtents),
                 static_cast<unsigned long long>(kUniformSeed));
     std::mt19937_64 rng(kUniformSeed);
-    constexpr std::uint64_t kBlocks = kUniformExtents * (kExtentBytes / 4096);
+    constexpr std::uint64_t kBlocks = kUniformExtents * (kUniformExtentBytes / 4096);
     std::vector<IoEvent> events(60'000);
     for (std::size_t i = 0; i < events.size(); ++i) {
         IoEvent& e = events[i];

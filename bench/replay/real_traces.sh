@@ -1,30 +1,26 @@
 #!/bin/sh
 # Replays every real trace of the shared trace folder (not tpcc_small: too short to judge a
-# policy) in a two-tier model: fast tier 0.3 ms holding FAST of the working set, slow home
-# 8 ms, BW MiB/s of migration bandwidth, at most CONC migrations at once. Prints one line per
-# trace: each policy's mean latency (ms) with the share of the none->oracle gap it closes, then
-# forecast (the engine alone) and predictive (the selector over none, reactive, frequency and
-# forecast) against the best of reactive and frequency, and predictive against none (ratios of
-# mean latencies; above 1.02 is marked LOSS).
-# Usage: real_traces.sh RBDTIER [FAST=0.1] [BW=50] [CONC=32] [POLICIES=...]
+# policy) in the two-tier model of two_tier.json beside this script (a fast tier and a slow
+# home; the share of the working set the fast tier holds, the migration bandwidth and the
+# migrations at once are the model's unless FAST, BW (MiB/s) and CONC are given). Prints one
+# line per trace: each policy's mean latency (ms) with the share of the none->oracle gap it
+# closes, then forecast (the engine alone) and predictive (the selector over none, reactive,
+# frequency and forecast) against the best of reactive and frequency, and predictive against
+# none (ratios of mean latencies; above 1.02 is marked LOSS).
+# Usage: real_traces.sh RBDTIER [FAST] [BW] [CONC] [POLICIES=...] (an empty argument: the
+# model's value)
 set -eu
 rbdtier=$1
-fast=${2:-0.1}
-bw=${3:-50}
-conc=${4:-32}
+fast=${2:-}
+bw=${3:-}
+conc=${4:-}
 policies=${5:-none,reactive,frequency,forecast,predictive,oracle}
 traces=${TRACES:-$(dirname "$0")/../../../shared/data/traces}
-model=$(mktemp)
-trap 'rm -f "$model"' EXIT
-cat >"$model" <<JSON
-{"tiers": [{"name": "fast", "read_latency_us": 300, "write_latency_us": 300,
-            "capacity_fraction": $fast},
-           {"name": "slow", "read_latency_us": 8000, "write_latency_us": 8000}],
- "home": "slow", "bandwidth_mib_s": $bw, "max_concurrent": $conc}
-JSON
+model=$(dirname "$0")/two_tier.json
 for t in "$traces"/*; do
     case $t in *README* | *tpcc_small*) continue ;; esac
-    "$rbdtier" replay "$t" --tiers "$model" --policy "$policies" --json |
+    "$rbdtier" replay "$t" --tiers "$model" ${fast:+--fast-fraction "$fast"} \
+        ${bw:+--bandwidth "$bw"} ${conc:+--concurrency "$conc"} --policy "$policies" --json |
         python3 -c '
 import json, sys
 j = json.load(sys.stdin)
@@ -46,7 +42,11 @@ if simple:
 if "predictive" in r and none:
     ratio = r["predictive"] / none
     cells.append("predictive/none %.3f%s" % (ratio, " LOSS" if ratio > 1.02 else ""))
-print("%s fast=%s bw=%s conc=%s | %s" % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
-                                        " | ".join(cells)), flush=True)
-' "$(basename "$t")" "$fast" "$bw" "$conc"
+m = json.load(open(sys.argv[2]))
+fast = sys.argv[3] or next(t["capacity_fraction"] for t in m["tiers"] if "capacity_fraction" in t)
+bw = sys.argv[4] or m["bandwidth_mib_s"]
+conc = sys.argv[5] or m["max_concurrent"]
+print("%s fast=%s bw=%s conc=%s | %s" % (sys.argv[1], fast, bw, conc, " | ".join(cells)),
+      flush=True)
+' "$(basename "$t")" "$model" "$fast" "$bw" "$conc"
 done

@@ -2,40 +2,41 @@
 # Held-out-style evidence from the shared real traces: replays windows of each trace as if each
 # were a trace of its own (rbdtier replay --window): 60 s windows from three start points (the
 # start, a third in, two thirds in), 10 min windows from the start and the middle of traces of
-# at least 20 min, and the whole trace; in the two-tier model of real_traces.sh (fast tier
-# 0.3 ms holding FAST of the window's working set, home 8 ms, BW MiB/s, CONC migrations at once)
-# at each SETTING, and in the default tier settings ("default"). One line per window and setting:
+# at least 20 min, and the whole trace; in the two-tier model of two_tier.json beside this script
+# (a fast tier holding a share of the window's working set, a slow home) at each SETTING: "model"
+# as the file says, FAST/BW/CONC its fast share, migration bandwidth (MiB/s) and migrations at
+# once instead of the file's, "default" the default tier settings. One line per window and setting:
 # each policy's mean latency (ms), the share of the none->oracle gap that predictive and the
 # best of reactive and frequency close, predictive/best (above 1.02: LOSS) and LOW when
 # predictive closes 10 points less of the gap than reactive. Then a summary per half: the
 # windows of the traces named in DEV (the development half: choose parameters on it) and of
 # the others (held out).
-# Usage: windows.sh RBDTIER [SETTINGS="0.1/50/32 0.05/20/1 0.2/200/32 default"]
+# Usage: windows.sh RBDTIER [SETTINGS="model 0.05/20/1 0.2/200/32 default"]
 # Environment: TRACES (folder), DEV (trace name parts; default "webserver-2 msnfs cut1370"),
 # ONLY (a trace name part: only those traces), WHOLE=0 (leave the whole traces out: real_traces.sh
 # replays them).
 set -eu
 rbdtier=$1
-settings=${2:-0.1/50/32 0.05/20/1 0.2/200/32 default}
+settings=${2:-model 0.05/20/1 0.2/200/32 default}
 traces=${TRACES:-$(dirname "$0")/../../../shared/data/traces}
-exec nice -n 19 python3 - "$rbdtier" "$traces" "${DEV:-webserver-2 msnfs cut1370}" \
-    "${ONLY:-}" "${WHOLE:-1}" $settings <<'PY'
-import json, os, subprocess, sys, tempfile
+exec nice -n 19 python3 - "$rbdtier" "$traces" "$(dirname "$0")/two_tier.json" \
+    "${DEV:-webserver-2 msnfs cut1370}" "${ONLY:-}" "${WHOLE:-1}" $settings <<'PY'
+import json, os, subprocess, sys
 
-rbdtier, folder, dev, only, whole = sys.argv[1:6]
-settings = sys.argv[6:]
+rbdtier, folder, model, dev, only, whole = sys.argv[1:7]
+settings = sys.argv[7:]
 dev = dev.split()
 policies = "none,reactive,frequency,predictive,oracle"
 
 
-def model(fast, bw, conc):
-    f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    json.dump({"tiers": [{"name": "fast", "read_latency_us": 300, "write_latency_us": 300,
-                          "capacity_fraction": float(fast)},
-                         {"name": "slow", "read_latency_us": 8000, "write_latency_us": 8000}],
-               "home": "slow", "bandwidth_mib_s": float(bw), "max_concurrent": int(conc)}, f)
-    f.close()
-    return f.name
+def tier_options(setting):
+    """The replay's options for a SETTING (see the top of the script)."""
+    if setting == "default":
+        return []
+    if setting == "model":
+        return ["--tiers", model]
+    fast, bw, conc = setting.split("/")
+    return ["--tiers", model, "--fast-fraction", fast, "--bandwidth", bw, "--concurrency", conc]
 
 
 def run(path, args):
@@ -60,7 +61,6 @@ def windows(duration):
     return out
 
 
-models = {}
 rows = []
 for name in sorted(os.listdir(folder)):
     if "README" in name or "tpcc_small" in name or (only and only not in name):
@@ -76,11 +76,7 @@ for name in sorted(os.listdir(folder)):
             args = ["--policy", policies]
             if window:
                 args += ["--window", window]
-            if s != "default":
-                if s not in models:
-                    models[s] = model(*s.split("/"))
-                args += ["--tiers", models[s]]
-            j = run(path, args)
+            j = run(path, args + tier_options(s))
             if j is None:
                 print("%s %s %s | no I/O" % (name[:40], wname, s), flush=True)
                 continue
@@ -101,8 +97,6 @@ for name in sorted(os.listdir(folder)):
                   % (half, name[:40], wname, s,
                      " ".join("%s %.2f" % (p[:4], r[p]) for p in r), share["predictive"],
                      best[:4], share[best], ratio, " ".join(flags)), flush=True)
-for m in models.values():
-    os.unlink(m)
 for half in ("dev", "held-out"):
     h = [x for x in rows if x[0] == half]
     if not h:

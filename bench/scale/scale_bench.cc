@@ -39,8 +39,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -85,6 +87,51 @@ ProcessUse process_use() {
     }
     return use;
 }
+
+// The C heap (mallinfo2, every arena), KiB: what malloc holds from the OS (arenas and mmap'd
+// blocks), of it in use and free but kept, and the mmap'd blocks alone.
+struct HeapUse {
+    std::size_t held_kib = 0;
+    std::size_t used_kib = 0;
+    std::size_t free_kib = 0;
+    std::size_t mmap_kib = 0;
+};
+
+HeapUse heap_use() {
+    const struct mallinfo2 m = mallinfo2();
+    return {(m.arena + m.hblkhd) / 1024, (m.uordblks + m.hblkhd) / 1024, m.fordblks / 1024,
+            m.hblkhd / 1024};
+}
+
+// The file --malloc-info names, opened (created or truncated) before any LUN opens, so that a
+// long run does not end without it; closed when destroyed.
+class MallocInfoFile {
+public:
+    explicit MallocInfoFile(const std::string& path) : path_(path) {
+        if (path.empty()) return;
+        file_ = std::fopen(path.c_str(), "w");
+        if (file_ == nullptr)
+            throw std::runtime_error("--malloc-info " + path + ": " + std::strerror(errno));
+    }
+    ~MallocInfoFile() {
+        if (file_ != nullptr) std::fclose(file_);
+    }
+    MallocInfoFile(const MallocInfoFile&) = delete;
+    MallocInfoFile& operator=(const MallocInfoFile&) = delete;
+
+    // Writes malloc_info's XML (per arena: what malloc holds from the OS and how much of it is
+    // free), if a path was given; throws when it cannot be written.
+    void write() {
+        if (file_ == nullptr) return;
+        const bool written = malloc_info(0, file_) == 0 && std::fflush(file_) == 0;
+        if (!written)
+            throw std::runtime_error("--malloc-info " + path_ + ": " + std::strerror(errno));
+    }
+
+private:
+    std::string path_;
+    FILE* file_ = nullptr;
+};
 
 // Opens image `name` with librbd; closes it when destroyed.
 class PlainImage {
@@ -154,6 +201,7 @@ int main(int argc, char** argv) {
     }
 
     try {
+        MallocInfoFile malloc_info_file(malloc_info_path);
         const std::uint64_t size = size_gib << 30;
         std::vector<std::string> names;
         {
@@ -245,15 +293,12 @@ int main(int argc, char** argv) {
                     }
                 }
                 const ProcessUse after = process_use();
-                // The C heap: what malloc holds from the OS (arenas and mmap'd blocks), and how
-                // much of that is free but kept.
-                const struct mallinfo2 heap = mallinfo2();
+                const HeapUse heap = heap_use();
                 std::printf(
                     "cycle=%u target=%s luns=%u threads=%lu rss_kib=%lu base_rss_kib=%lu "
                     "anon_kib=%lu file_kib=%lu heap_kib=%zu heap_free_kib=%zu mmap_kib=%zu\n",
                     c, target.c_str(), luns, after.threads, after.rss_kib, base.rss_kib,
-                    after.anon_kib, after.file_kib, (heap.arena + heap.hblkhd) / 1024,
-                    heap.fordblks / 1024, heap.hblkhd / 1024);
+                    after.anon_kib, after.file_kib, heap.held_kib, heap.free_kib, heap.mmap_kib);
                 std::fflush(stdout);
             }
             if (target == "ours") {
@@ -296,30 +341,23 @@ int main(int argc, char** argv) {
                    settled) {
             std::this_thread::sleep_for(std::chrono::duration<double>(sample_s));
             const ProcessUse now = process_use();
-            const struct mallinfo2 heap = mallinfo2();
+            const HeapUse heap = heap_use();
             std::printf(
                 "idle_s=%.0f rss_kib=%lu heap_used_kib=%zu heap_free_kib=%zu\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_from).count(),
-                now.rss_kib, (heap.uordblks + heap.hblkhd) / 1024, heap.fordblks / 1024);
+                now.rss_kib, heap.used_kib, heap.free_kib);
             std::fflush(stdout);
         }
         std::this_thread::sleep_until(settled);
         use = process_use();
-        const struct mallinfo2 heap = mallinfo2();
+        const HeapUse heap = heap_use();
         std::printf(
             "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu base_rss_kib=%lu "
             "open_s=%.1f anon_kib=%lu heap_kib=%zu heap_used_kib=%zu heap_free_kib=%zu\n",
             target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s,
-            use.anon_kib, (heap.arena + heap.hblkhd) / 1024, (heap.uordblks + heap.hblkhd) / 1024,
-            heap.fordblks / 1024);
-        if (!malloc_info_path.empty()) {
-            // Per arena: what malloc holds from the OS and how much of it is free.
-            if (FILE* out = std::fopen(malloc_info_path.c_str(), "w")) {
-                malloc_info(0, out);
-                std::fclose(out);
-            }
-        }
+            use.anon_kib, heap.held_kib, heap.used_kib, heap.free_kib);
         std::fflush(stdout);
+        malloc_info_file.write();
         if (exit_open) _exit(0);
         open.clear();
     } catch (const std::exception& e) {

@@ -31,6 +31,28 @@ expect_rc 0 "replay json" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --
 grep -q '"policy": "none"' "$DIR/out" || fail "JSON lacks the policy"
 grep -q '"events": 1000' "$DIR/out" || fail "--limit not applied"
 
+# Given with --tiers, --fast-fraction, --bandwidth and --concurrency override the tier model's
+# values, as --sweep does: the fast tier's capacity follows the option, not the file.
+cat >"$DIR/tiers.json" <<'JSON'
+{"tiers": [{"name": "fast", "read_latency_us": 300, "capacity_fraction": 0.1},
+           {"name": "slow", "read_latency_us": 8000}],
+ "home": "slow", "bandwidth_mib_s": 50, "max_concurrent": 32}
+JSON
+fast_capacity() { sed -n 's/.*"capacity_bytes": \([0-9]*\).*/\1/p' "$DIR/out" | head -1; }
+expect_rc 0 "replay tier model" "$RBDTIER" replay "$DIR/s.csv" --policy none --json \
+    --tiers "$DIR/tiers.json"
+model_capacity=$(fast_capacity)
+[ -n "$model_capacity" ] && [ "$model_capacity" -gt 0 ] || fail "no capacity of the fast tier"
+expect_rc 0 "replay tier model, options over it" "$RBDTIER" replay "$DIR/s.csv" --policy none \
+    --json --tiers "$DIR/tiers.json" --fast-fraction 0.4 --bandwidth 20 --concurrency 3
+given_capacity=$(fast_capacity)
+[ -n "$given_capacity" ] && [ "$given_capacity" -gt $((3 * model_capacity)) ] &&
+    [ "$given_capacity" -lt $((5 * model_capacity)) ] ||
+    fail "--fast-fraction 0.4 over the model's 0.1 gave ${given_capacity:-no} bytes, not 4x $model_capacity"
+grep -q '"max_concurrent": 3,' "$DIR/out" || fail "--concurrency 3 did not override the model's"
+grep -q '"bandwidth_bytes_per_s": 20971520' "$DIR/out" ||
+    fail "--bandwidth 20 did not override the model's"
+
 # --window replays a part of the trace as a trace of its own (the shifting trace: 100 I/Os/s).
 expect_rc 0 "replay window" "$RBDTIER" replay "$DIR/s.csv" --policy none --json --window 100:50
 events=$(sed -n 's/.*"events": \([0-9]*\).*/\1/p' "$DIR/out")

@@ -1,25 +1,22 @@
 #!/bin/sh
 # `predictive` on the shared real traces, in the settings where the selector over forecast,
-# reactive, frequency and none lost most (two-tier model: fast 0.3 ms holding FAST of the working
-# set, slow home 8 ms, BW MiB/s, CONC concurrent migrations): its mean latency is at most 2% above
-# the best of reactive and frequency, and never above none's. Exits 77 (skipped) when the traces
-# are not there. Usage: replay_real_traces_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces beside
-# the project)]
+# reactive, frequency and none lost most (the two-tier model of bench/replay/two_tier.json, its
+# fast tier holding FAST of the working set, BW MiB/s, CONC concurrent migrations): its mean
+# latency is at most 2% above the best of reactive and frequency, and never above none's. Exits
+# 77 (skipped) when the traces are not there.
+# Usage: replay_real_traces_test.sh /path/to/rbdtier [TRACES_DIR (default: ../shared/data/traces
+# beside the project)]
 set -u
 RBDTIER=$1
 TRACES=${2:-$(dirname "$0")/../../../../shared/data/traces}
+MODEL=$(dirname "$0")/../../../bench/replay/two_tier.json
 [ -d "$TRACES" ] || { echo "no traces in $TRACES: skipped"; exit 77; }
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rbdtier-real-XXXXXX") || exit 1
 trap 'rm -rf "$DIR"' EXIT
 failed=0
 check() {  # trace fast bw conc [first N I/Os only]
-    cat >"$DIR/model.json" <<JSON
-{"tiers": [{"name": "fast", "read_latency_us": 300, "write_latency_us": 300,
-            "capacity_fraction": $2},
-           {"name": "slow", "read_latency_us": 8000, "write_latency_us": 8000}],
- "home": "slow", "bandwidth_mib_s": $3, "max_concurrent": $4}
-JSON
-    "$RBDTIER" replay "$TRACES/$1" --tiers "$DIR/model.json" ${5:+--limit "$5"} \
+    "$RBDTIER" replay "$TRACES/$1" --tiers "$MODEL" --fast-fraction "$2" --bandwidth "$3" \
+        --concurrency "$4" ${5:+--limit "$5"} \
         --policy none,reactive,frequency,predictive --json >"$DIR/out.json" ||
         { echo "FAIL: $1 fast=$2 bw=$3 conc=$4${5:+ limit=$5}: replay failed"; failed=1; return; }
     python3 - "$DIR/out.json" "$1 fast=$2 bw=$3 conc=$4${5:+ limit=$5}" <<'PY' || failed=1

@@ -1,8 +1,8 @@
 // decode_placement_omap: a placement map object's omap, decoded without a cluster. Every
 // corrupted value is a refusal naming the key, never a partial map.
-#include <gtest/gtest.h>
-
 #include "ceph/placement_map.h"
+
+#include <gtest/gtest.h>
 
 namespace rbdtier::ceph {
 namespace {

@@ -1,11 +1,11 @@
 // TierCatalog: what the cluster said of a pool is handed out again per cluster and pool id while
 // younger than the max age; what was not answered is never stored, so it is asked again.
+#include "ceph/tier_discovery.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
-
-#include "ceph/tier_discovery.h"
 
 namespace rbdtier::ceph {
 namespace {

@@ -1,10 +1,10 @@
 // AllocationCache: a recent measurement is reused, errors are not kept, old entries leave.
+#include "ceph/tenant_quota.h"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
-
-#include "ceph/tenant_quota.h"
 
 namespace rbdtier::ceph {
 namespace {

@@ -1,11 +1,11 @@
 // PoolSampleCache: a recent pool sample is handed out again per cluster and pool, an old one is
 // not, and old entries leave.
+#include "ceph/resource_monitor.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
-
-#include "ceph/resource_monitor.h"
 
 namespace rbdtier::ceph {
 namespace {

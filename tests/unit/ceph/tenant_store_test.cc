@@ -1,11 +1,11 @@
 // StoredTenant::decode: a tenant's omap value as read from RADOS. A value of the wrong shape is
 // refused, never converted with undefined behaviour or wrapped.
+#include "ceph/tenant_store.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <string>
-
-#include "ceph/tenant_store.h"
 
 namespace rbdtier::ceph {
 namespace {
