@@ -618,7 +618,8 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched) 
             beats_a_reference || s.choice == r ||
             (s.rounds > params_.warmup_rounds && s.cost[s.choice] < keep * s.cost[r]);
     if (!s.proven && s.held_rounds > params_.warmup_rounds &&
-        s.ios - s.held_ios >= params_.confirm_ios && s.held_shadow < keep * s.held_real)
+        s.ios - s.held_ios >= params_.confirm_ios &&
+        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real)
         s.proven = true;
     s.trusted = references_.empty() || beats_a_reference || s.proven;
 }

@@ -42,7 +42,7 @@
 // extents are (as migrated() and placement_changed() tell it) and serves every observed I/O from
 // there with the ghosts' model, real migrations charged as the ghosts' are. Since it began to
 // follow its candidate, a LUN on probation whose candidate's shadow has served it cheaper than
-// its real, restricted run by `switch_margin`, over more than `warmup_rounds` rounds with I/O and
+// its real, restricted run by `proof_margin`, over more than `warmup_rounds` rounds with I/O and
 // at least `confirm_ios` I/Os, is out of probation: what the candidate would do with trades has
 // proven better than what the LUN does without them. It stays out until it switches candidate
 // (a candidate whose trades stop paying loses the LUN to one that serves it better, "none"
@@ -237,6 +237,10 @@ struct SelectorParams {
     // (see probation above); empty: no probation. A name that is not a candidate's is refused by
     // the selector.
     std::vector<std::string> references;
+    // How much cheaper (a share) than the LUN's real run on probation its candidate's shadow must
+    // have served it to let it out (see probation): on structureless load the two differ by
+    // noise, a few percent over a thousand I/Os, and a candidate let out there trades for nothing.
+    double proof_margin = 0.1;
 };
 
 class StrategySelector final : public PlacementPolicy {
