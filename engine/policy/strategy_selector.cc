@@ -28,20 +28,28 @@ std::uint64_t GhostPlacement::used_bytes(TierId tier) const {
     return tier < used_.size() ? used_[tier] : 0;
 }
 
-double GhostPlacement::serve(const IoEvent& io) {
-    if (!channel_) return 0;
-    complete_until(io.time_us);
+double modelled_service_us(const IoEvent& io, const PlacementView& placement) {
+    const std::uint64_t extent_bytes = placement.extent_bytes();
+    const auto& tiers = placement.tiers();
+    if (extent_bytes == 0) return 0;
     const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
-    const std::uint64_t first = io.offset / extent_bytes_;
-    const std::uint64_t last = (io.offset + length - 1) / extent_bytes_;
+    const std::uint64_t first = io.offset / extent_bytes;
+    const std::uint64_t last = (io.offset + length - 1) / extent_bytes;
     double latency = 0;
     for (std::uint64_t e = first; e <= last; ++e) {
-        const TierId t = tier_of(io.lun, e);
-        if (t >= tiers_.size()) continue;
-        const TierSpec& spec = tiers_[t];
+        const TierId t = placement.tier_of(io.lun, e);
+        if (t >= tiers.size()) continue;
+        const TierSpec& spec = tiers[t];
         latency =
             std::max(latency, io.op == IoOp::kRead ? spec.read_latency_us : spec.write_latency_us);
     }
+    return latency;
+}
+
+double GhostPlacement::serve(const IoEvent& io) {
+    if (!channel_) return 0;
+    complete_until(io.time_us);
+    const double latency = modelled_service_us(io, *this);
     IoEvent seen = io;
     seen.latency_us = static_cast<std::uint32_t>(std::lround(latency));
     policy_->observe(seen);
@@ -246,6 +254,63 @@ struct StrategySelector::Deferred final : PlacementView {
     }
 };
 
+// Where the real extents are away from home, as migrated() and placement_changed() tell the
+// selector, with the tiers of the last round's view: the placement the LUNs really run.
+class StrategySelector::RealPlacement final : public PlacementView {
+public:
+    // From what was told before the first I/O.
+    explicit RealPlacement(const Deferred& told)
+        : tiers_(told.planned ? told.tiers_seen : std::vector<TierSpec>{}),
+          extent_bytes_(told.bytes),
+          default_home_(told.default_home) {
+        for (const auto& [lun, l] : told.luns) {
+            homes_[lun] = l.home;
+            for (const auto& [extent, tier] : l.away) away_[make_extent_key(lun, extent)] = tier;
+        }
+    }
+
+    TierId tier_of(LunId lun, ExtentIndex extent) const override {
+        const auto it = away_.find(make_extent_key(lun, extent));
+        return it == away_.end() ? home_tier(lun) : it->second;
+    }
+    TierId home_tier(LunId lun) const override {
+        const auto it = homes_.find(lun);
+        return it == homes_.end() ? default_home_ : it->second;
+    }
+    std::uint64_t used_bytes(TierId) const override { return 0; }  // not kept
+    const std::vector<TierSpec>& tiers() const override { return tiers_; }
+    std::uint64_t extent_bytes() const override { return extent_bytes_; }
+
+    // A round's `view`: the tiers (their latencies now), the homes of `luns`.
+    template <typename Luns>
+    void round(const PlacementView& view, const Luns& luns) {
+        if (tiers_ != view.tiers()) tiers_ = view.tiers();
+        extent_bytes_ = view.extent_bytes();
+        default_home_ = view.home_tier(0);
+        for (const auto& entry : luns) homes_[entry.first] = view.home_tier(entry.first);
+    }
+    void moved(const MigrationOrder& order) {
+        const ExtentKey key = make_extent_key(order.lun, order.extent);
+        if (order.to == home_tier(order.lun))
+            away_.erase(key);
+        else
+            away_[key] = order.to;
+    }
+    void placement(LunId lun, const PlacementView& view) {
+        homes_[lun] = view.home_tier(lun);
+        std::erase_if(away_, [lun](const auto& entry) { return key_lun(entry.first) == lun; });
+        view.away_from_home(lun,
+                            [&](ExtentIndex e, TierId t) { away_[make_extent_key(lun, e)] = t; });
+    }
+
+private:
+    std::vector<TierSpec> tiers_;
+    std::uint64_t extent_bytes_ = 0;
+    TierId default_home_ = 0;
+    std::unordered_map<LunId, TierId> homes_;
+    std::unordered_map<ExtentKey, TierId> away_;
+};
+
 StrategySelector::StrategySelector(std::string name, const std::vector<Candidate>& candidates,
                                    ChannelSpec channel, SelectorParams params)
     : name_(std::move(name)),
@@ -297,6 +362,7 @@ void StrategySelector::defer_round(const PlacementView& view) {
 void StrategySelector::build() {
     const std::unique_ptr<Deferred> told = std::move(deferred_);
     const std::uint64_t round_us = last_round_us_;
+    real_ = std::make_unique<RealPlacement>(*told);
     ghosts_.reserve(factories_.size());
     for (std::size_t i = 0; i < factories_.size(); ++i) {
         const bool fresh = live_[i] == nullptr;
@@ -403,6 +469,7 @@ void StrategySelector::charge(std::size_t i, std::uint64_t now_us) {
         s.cost[i] += cost;
         s.recent[i] += cost;
         s.round_cost[i] += cost;
+        if (i == s.choice) s.held_shadow += cost;
     }
 }
 
@@ -417,8 +484,10 @@ void StrategySelector::observe(const IoEvent& io) {
         s.cost[i] += latency;
         s.recent[i] += latency;
         s.round_cost[i] += latency;
+        if (i == s.choice) s.held_shadow += latency;
         charge(i, io.time_us);
     }
+    s.held_real += modelled_service_us(io, *real_);
 }
 
 std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
@@ -427,9 +496,11 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         ghosts_[i].round(now_us, view);
         charge(i, now_us);
     }
+    if (real_) real_->round(view, luns_);
     for (auto& [lun, s] : luns_) {
         if (s.cost.empty()) continue;
         decay(s, now_us);
+        const std::size_t held = s.choice;
         const bool active = s.active;
         if (active) ++s.rounds;
         s.active = false;
@@ -509,11 +580,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
-        s.trusted = references_.empty();
-        for (std::size_t r : references_)
-            s.trusted = s.trusted || s.choice == r ||
-                        (s.rounds > params_.warmup_rounds &&
-                         s.cost[s.choice] < (1.0 - params_.switch_margin) * s.cost[r]);
+        judge_probation(s, active, s.choice != held);
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
@@ -533,8 +600,41 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
     return orders;
 }
 
+void StrategySelector::hold_anew(LunState& s) {
+    s.held_real = 0;
+    s.held_shadow = 0;
+    s.held_rounds = 0;
+    s.held_ios = s.ios;
+    s.proven = false;
+}
+
+void StrategySelector::judge_probation(LunState& s, bool active, bool switched) {
+    if (switched) hold_anew(s);
+    if (active) ++s.held_rounds;
+    const double keep = 1.0 - params_.switch_margin;
+    bool beats_a_reference = false;
+    for (std::size_t r : references_)
+        beats_a_reference =
+            beats_a_reference || s.choice == r ||
+            (s.rounds > params_.warmup_rounds && s.cost[s.choice] < keep * s.cost[r]);
+    if (!s.proven && s.held_rounds > params_.warmup_rounds &&
+        s.ios - s.held_ios >= params_.confirm_ios &&
+        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real)
+        s.proven = true;
+    s.trusted = references_.empty() || beats_a_reference || s.proven;
+}
+
 void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_us) {
     if (deferred_) deferred_->moved(order, now_us);
+    if (real_) {
+        real_->moved(order);
+        const auto& tiers = real_->tiers();
+        if (order.from < tiers.size() && order.to < tiers.size()) {
+            LunState& s = lun_state(order.lun, now_us);
+            s.held_real += params_.migration_charge *
+                           price_of(params_.migration_cost_us, tiers[order.from], tiers[order.to]);
+        }
+    }
     for (auto& p : live_)
         if (p) p->migrated(order, now_us);
 }
@@ -542,6 +642,7 @@ void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_u
 void StrategySelector::placement_changed(LunId lun, std::uint64_t now_us,
                                          const PlacementView& view) {
     if (deferred_) deferred_->placement(lun, now_us, view);
+    if (real_) real_->placement(lun, view);
     for (auto& p : live_)
         if (p) p->placement_changed(lun, now_us, view);
 }

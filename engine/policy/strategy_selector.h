@@ -38,6 +38,17 @@
 // least one reference's by `switch_margin` (after `warmup_rounds`), its orders that move an extent
 // to a slower tier (demotions, evictions) are dropped: it may fill free room in faster tiers but
 // not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
+// Probation is judged by what the LUN really runs as well: the selector keeps where the real
+// extents are (as migrated() and placement_changed() tell it) and serves every observed I/O from
+// there with the ghosts' model, real migrations charged as the ghosts' are. Since it began to
+// follow its candidate, a LUN on probation whose candidate's shadow has served it cheaper than
+// its real, restricted run by `proof_margin`, over more than `warmup_rounds` rounds with I/O and
+// at least `confirm_ios` I/Os, is out of probation: what the candidate would do with trades has
+// proven better than what the LUN does without them. It stays out until it switches candidate
+// (a candidate whose trades stop paying loses the LUN to one that serves it better, "none"
+// included, and the next one starts on probation). So a candidate that fills the fast tier with
+// the wrong extents first, or a load that moves before the windowed costs show a lead over the
+// references, does not hold the LUN on a stale fast tier.
 // selection()
 // reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
 // PlacementPolicy requires.
@@ -67,6 +78,10 @@
 #include "engine/placement_policy.h"
 
 namespace rbdtier {
+
+// The latency (µs) `io` is served with from `placement`, as the selector models it: the slowest
+// extent it touches, at its tier's read or write latency (0 for an extent of no known tier).
+double modelled_service_us(const IoEvent& io, const PlacementView& placement);
 
 // A shadow placement of all extents: where one candidate strategy would have put them.
 class GhostPlacement final : public PlacementView {
@@ -222,6 +237,10 @@ struct SelectorParams {
     // (see probation above); empty: no probation. A name that is not a candidate's is refused by
     // the selector.
     std::vector<std::string> references;
+    // How much cheaper (a share) than the LUN's real run on probation its candidate's shadow must
+    // have served it to let it out (see probation): on structureless load the two differ by
+    // noise, a few percent over a thousand I/Os, and a candidate let out there trades for nothing.
+    double proof_margin = 0.1;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -295,7 +314,15 @@ private:
         std::uint64_t round_ios = 0;   // `ios` when the last round was planned
         bool active = false;           // had I/O since the last round
         bool trusted = false;          // its candidate may demote (out of probation)
-        std::uint64_t at_us = 0;       // costs are decayed to this time
+        // Since the LUN began to follow its candidate (or the proof below was last dropped): its
+        // real run's cost (µs: its I/O from the real placement, its real migrations), its
+        // candidate's shadow cost over the same I/O, rounds with I/O, and `ios` at the start.
+        double held_real = 0;
+        double held_shadow = 0;
+        std::uint64_t held_rounds = 0;
+        std::uint64_t held_ios = 0;
+        bool proven = false;      // the shadow beat the real run: out of probation (see above)
+        std::uint64_t at_us = 0;  // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;            // decayed with the short half-life
         std::vector<double> round_cost;        // since the last round, undecayed
@@ -319,8 +346,16 @@ private:
     double switch_cost(LunId lun, std::size_t i, const PlacementView& real,
                        double lead_per_us) const;
 
+    // Starts gathering the evidence of the real run of `s` anew (see probation).
+    static void hold_anew(LunState& s);
+    // Decides whether the candidate `s` follows may demote this round (see probation).
+    void judge_probation(LunState& s, bool active, bool switched);
+
     // What the candidates made at the first I/O are told (see the top of this file).
     struct Deferred;
+    // Where the real extents are, from the first I/O on (see probation).
+    class RealPlacement;
+    std::unique_ptr<RealPlacement> real_;
     // Makes the instances the first I/O needs and tells them what they missed.
     void build();
     // Keeps what the last round's `view` says of the tiers, for build().

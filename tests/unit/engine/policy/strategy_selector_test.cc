@@ -346,6 +346,105 @@ TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade
     EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
 }
 
+// Reactive that, until they are full, fills the free room of every tier faster than home with
+// extents no I/O reads (a wrong guess): alone, its evictions soon trade the guess for what is read;
+// kept from demoting, it holds the guess and serves every read from home.
+class GuessesWrongFirst final : public ForwardingPolicy {
+public:
+    explicit GuessesWrongFirst(std::uint64_t extent_bytes)
+        : ForwardingPolicy(std::make_unique<ReactivePolicy>(extent_bytes)) {}
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        std::vector<MigrationOrder> orders;
+        if (guessing_) {
+            guessing_ = false;  // until a tier faster than home has room
+            const auto& tiers = view.tiers();
+            const TierId home = view.home_tier(0);
+            ExtentIndex next = kUnreadExtents;
+            for (TierId t = 0; t < tiers.size(); ++t) {
+                if (!(tiers[t].read_latency_us < tiers[home].read_latency_us)) continue;
+                const std::uint64_t room =
+                    (tiers[t].capacity_bytes - view.used_bytes(t)) / view.extent_bytes();
+                guessing_ = guessing_ || room > 0;
+                for (std::uint64_t i = 0; i < room; ++next) {
+                    if (view.tier_of(0, next) != home) continue;
+                    MigrationOrder o;
+                    o.lun = 0;
+                    o.extent = next;
+                    o.from = home;
+                    o.to = t;
+                    orders.push_back(o);
+                    ++i;
+                }
+            }
+        }
+        // Its own promotions wait until the guess is in.
+        for (MigrationOrder& o : inner().plan(now_us, view)) {
+            if (guessing_)
+                inner().dropped(o, now_us);
+            else
+                orders.push_back(std::move(o));
+        }
+        return orders;
+    }
+    static constexpr ExtentIndex kUnreadExtents = 100;
+
+private:
+    bool guessing_ = true;  // the guess is ordered again each round until the room is full
+};
+
+TEST(StrategySelector, ProbationIsJudgedByWhatTheLunReallyRuns) {
+    // A stable hot set of 10 extents takes 50 reads/s, one read/s goes to cold extents. The
+    // candidate guesses wrong first: alone it trades its guess for the hot set within seconds,
+    // so its shadow never beats "fill" (which keeps the hot set from its first reads) by the
+    // margin. On probation the real LUN keeps the guess and serves every hot read from home,
+    // while the candidate's shadow, which traded, serves them fast: what the LUN really runs,
+    // not the shadow, shows what probation costs, and the candidate must be let to trade.
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 1'200'000'000; t += 20'000) {
+        events.push_back(scattered_read_at(t, rng() % 10));
+        if (t % 1'000'000 == 0) events.push_back(scattered_read_at(t + 7, 1000 + rng() % 100'000));
+    }
+    sort_by_time(events);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"fill"};
+    params.warmup_rounds = 10;
+    params.switch_margin = 0.01;
+    params.migration_charge = 0.1;
+    StrategySelector::Candidate fill{"fill", [&] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
+                                     }};
+    fill.followable = false;
+    StrategySelector selector(
+        "selector",
+        {{"guesses-wrong-first",
+          [&] { return std::make_unique<GuessesWrongFirst>(c.extent_bytes); }},
+         {"none", [] { return std::make_unique<NonePolicy>(); }},
+         fill},
+        c.channel(), params);
+    const auto r = replay(c, events, selector);
+    GuessesWrongFirst alone_policy(c.extent_bytes);
+    const auto alone = replay(c, events, alone_policy);
+    std::cout << "selector: " << r.mean_latency_us << " us, " << r.demotions
+              << " demotions; the candidate alone: " << alone.mean_latency_us << " us, "
+              << alone.demotions << " demotions, " << alone.migrations
+              << " migrations; windowed cost of its shadow " << selector.windowed_cost(0, 0)
+              << ", of fill's " << selector.windowed_cost(0, 2) << "\n";
+    ASSERT_GT(selector.windowed_cost(0, 0), 0.99 * selector.windowed_cost(0, 2))
+        << "the candidate's shadow must not beat fill by the margin";
+    EXPECT_EQ(selector.choice(0), 0u);
+    EXPECT_GT(r.demotions, 0u);
+    // Held on probation, the LUN serves every hot read from home (16 times the candidate's mean
+    // latency alone); judged by its real run, it pays only the rounds that gather the evidence
+    // (and a detour to "none" while the candidate's shadow fills its guess).
+    EXPECT_LE(r.mean_latency_us, alone.mean_latency_us * 1.5);
+}
+
 TEST(StrategySelector, NoFollowableCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
