@@ -5,8 +5,8 @@
 // policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
 // last known room; a round of a LUN another gateway owns moves nothing, and orders queued before
 // this gateway lost the LUN are dropped, not failed; the policy plans with the tiers' latencies
-// and the channel as the LUN's commands and migrations measured them. The same rounds on the live
-// cluster are in
+// and the channel as the LUN's commands and migrations measured them, also when discovery ranked
+// the tiers against their media at open. The same rounds on the live cluster are in
 // tests/integration/tiering/.
 #include "engine/lun_rounds.h"
 
