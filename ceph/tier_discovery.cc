@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ceph/io_context.h"
+#include "engine/device_class.h"
 
 namespace rbdtier::ceph {
 namespace {
@@ -173,11 +174,8 @@ TierSpec describe_tier(const Cluster& cluster, const std::string& pool, TierCata
     }
     // A few round trips cannot tell media apart on an idle cluster (memstore, caches): the
     // device class sets a floor, so an hdd pool never looks faster than an nvme one by noise.
-    double floor_us = 0;
-    if (spec.device_class == "nvme") floor_us = 100;
-    if (spec.device_class == "ssd") floor_us = 300;
-    if (spec.device_class == "hdd") floor_us = 5000;
-    spec.read_latency_us = spec.write_latency_us = std::max(lookup.round_trip_us(), floor_us);
+    spec.read_latency_us = spec.write_latency_us =
+        std::max(lookup.round_trip_us(), device_class_floor_us(spec.device_class));
     return spec;
 }
 

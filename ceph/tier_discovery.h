@@ -1,9 +1,12 @@
 // describe_tier(): what a pool is, as a tier: its device class and site, found from the cluster
 // (the pool's CRUSH rule takes `<bucket>~<class>`: the bucket names the site, e.g. a datacenter
 // bucket, and the class the media), and its latency, measured as the median of a few round
-// trips to one of its OSDs, never below what its device class costs (nvme 0.1 ms, ssd 0.3 ms,
-// hdd 5 ms). Anything the cluster does not say stays empty; an unreachable pool of unknown class
-// gets no latency. Control path only (it asks the monitors and OSDs synchronously).
+// trips to one of its OSDs, never below what its device class costs (engine/device_class.h:
+// nvme 0.1 ms, ssd 0.3 ms, hdd 5 ms). Round trips measured on a loaded machine can still rank two
+// pools against their media; a LUN's tiers are put back in their media's order where they are
+// made (engine/policy/tier_model.h). Anything the cluster does not say stays empty; an
+// unreachable pool of unknown class gets no latency. Control path only (it asks the monitors and
+// OSDs synchronously).
 //
 // What the cluster says of a pool is the same for every LUN of a gateway on it, so the answers
 // are kept in a TierCatalog, by cluster (fsid) and pool id (a pool deleted and made again under

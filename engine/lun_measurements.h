@@ -11,8 +11,10 @@
 // latency, and a tier that serves nothing is known only as configured or discovered (at open,
 // idle): measured read latencies are used only while they keep the tiers in the order the
 // configured ones give (a busy fast tier measured slower than an idle one's discovered figure is no
-// reason to move data to that one). Not thread-safe: the caller serializes every call (LunRounds:
-// under its mutex).
+// reason to move data to that one). That order is the one the LUN's tiers were made with: for
+// latencies discovery measured, that of the tiers' media at a site (lun_policy_config,
+// engine/policy/tier_model.h), so a misleading round trip at open does not fix a wrong order for
+// the LUN's life. Not thread-safe: the caller serializes every call (LunRounds: under its mutex).
 #pragma once
 
 #include <cstddef>

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "engine/device_class.h"
 #include "engine/extent_key.h"
 #include "engine/migration_executor.h"
 
@@ -26,6 +27,31 @@ TierModel make_tier(TierId id, const char* name, const char* device_class, const
     t.read_us_per_kib = us_per_kib;
     t.write_us_per_kib = us_per_kib;
     return t;
+}
+
+// Puts the latencies of the tiers that are `probed` (as discovery measured them, no override
+// setting them) in the order of their media: a probed tier not faster than a tier of slower
+// media at its site takes its class's floor. Slowest media first, so that a tier is compared
+// with figures already final.
+void keep_media_order(std::vector<TierModel>& tiers, const std::vector<bool>& probed) {
+    std::vector<std::size_t> by_media;  // tiers of known media, slowest first
+    for (std::size_t i = 0; i < tiers.size(); ++i)
+        if (device_class_rank(tiers[i].spec.device_class)) by_media.push_back(i);
+    const auto rank = [&](std::size_t i) { return *device_class_rank(tiers[i].spec.device_class); };
+    std::stable_sort(by_media.begin(), by_media.end(),
+                     [&](std::size_t a, std::size_t b) { return rank(a) > rank(b); });
+    for (const std::size_t fast : by_media) {
+        if (!probed[fast]) continue;
+        TierSpec& spec = tiers[fast].spec;
+        for (const std::size_t slow : by_media) {
+            const TierSpec& slower = tiers[slow].spec;
+            if (rank(slow) <= rank(fast) || slower.site != spec.site ||
+                spec.read_latency_us < slower.read_latency_us)
+                continue;
+            spec.read_latency_us = spec.write_latency_us = device_class_floor_us(spec.device_class);
+            break;
+        }
+    }
 }
 
 }  // namespace
@@ -107,6 +133,7 @@ ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySe
     config.bandwidth_bytes_per_s = settings.bandwidth_bytes_per_s;
     config.max_concurrent = MigrationExecutor::kMigrationsPerLun;
     config.max_tracked_extents = settings.max_tracked_extents;
+    std::vector<bool> probed;
     for (std::size_t i = 0; i < tiers.size(); ++i) {
         TierModel model;
         model.spec = tiers[i].discovered;
@@ -115,7 +142,9 @@ ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySe
         model.spec.capacity_bytes =
             tighter_capacity(model.spec.capacity_bytes, tiers[i].quota_bytes);
         config.tiers.push_back(std::move(model));
+        probed.push_back(!tiers[i].override || !tiers[i].override->latency_ms);
     }
+    keep_media_order(config.tiers, probed);
     if (!settings.tenant.empty()) {
         TenantModel tenant;
         tenant.name = settings.tenant;

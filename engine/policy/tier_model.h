@@ -8,7 +8,8 @@
 // home-resident data is not counted (0 capacity = unlimited).
 // A live tiered LUN's policy is made from the same ReplayConfig (lun_policy_config): its tier
 // images are its tiers (id = index, home = 0), each as discovery found it, with what the gateway's
-// configuration says of the tier over that (TierOverride), its capacity capped by the LUN's
+// configuration says of the tier over that (TierOverride), the latencies discovery measured in
+// the order of the tiers' media (engine/device_class.h), its capacity capped by the LUN's
 // quota there, its channel the executor's: its bandwidth, one migration of the LUN at a time
 // (MigrationExecutor::kMigrationsPerLun). copy_chunk_bytes() is how much of an extent a migration
 // copies at a time to and from a tier. Pure functions and plain data: no thread-safety concern.
@@ -106,6 +107,12 @@ struct LunPolicySettings {
 // migrations at once as the executor runs for one LUN; the
 // LUN's tenant, when it has one, names the LUN (for the policy's accounting; the quotas are the
 // executor's to enforce).
+// The media order the tiers of a site, not the few round trips discovery measured (a loaded
+// machine can make them rank an nvme pool after an hdd one, and the policy would then promote
+// nothing): a tier whose latency no override sets and that is not faster than a tier of slower
+// media at its site (device classes known to engine/device_class.h) takes its class's floor, which
+// is below every slower class's floor. Latencies an override sets are the gateway's word and stay;
+// tiers of unknown media, or at different sites, keep what discovery measured.
 ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);
 
 // The bytes a migration copies (and verifies) at a time to and from a tier of `discovered`

@@ -5,8 +5,8 @@
 // policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
 // last known room; a round of a LUN another gateway owns moves nothing, and orders queued before
 // this gateway lost the LUN are dropped, not failed; the policy plans with the tiers' latencies
-// and the channel as the LUN's commands and migrations measured them. The same rounds on the live
-// cluster are in
+// and the channel as the LUN's commands and migrations measured them, also when discovery ranked
+// the tiers against their media at open. The same rounds on the live cluster are in
 // tests/integration/tiering/.
 #include "engine/lun_rounds.h"
 
@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/policy/policy_registry.h"
+#include "engine/policy/tier_model.h"
 #include "tests/support/seed.h"
 
 namespace rbdtier {
@@ -784,6 +786,46 @@ TEST(LunRounds, ACommandCountsForTheTierItsExtentWasInWhenItCompleted) {
     served(rounds, 100, IoOp::kRead, 2, 1'000, rounds.now_us() + 1);  // after the move
     rounds.run_round();
     EXPECT_DOUBLE_EQ(seen->back()[1].read_latency_us, 1'000) << "served by nvme-a";
+}
+
+// The tier a LUN's policy is told of as discovery found its pool: `device_class` media at site-a
+// and one round trip of `probe_us`.
+LunTier probed(const char* name, const char* device_class, double probe_us) {
+    LunTier t;
+    t.discovered.name = name;
+    t.discovered.device_class = device_class;
+    t.discovered.site = "site-a";
+    t.discovered.read_latency_us = t.discovered.write_latency_us = probe_us;
+    return t;
+}
+
+// A LUN opened on a loaded machine: discovery's one round trip per pool found nvme-a slower than
+// its home on hdd-a. The LUN's commands then measure both tiers in their media's order, hdd-a
+// several times slower: the policy plans with those figures and promotes what hdd-a serves.
+TEST(LunRounds, AProbeThatMisordersTheMediaAtOpenDoesNotKeepTheLunUntiered) {
+    const std::vector<LunTier> discovered = {probed("hdd-a", "hdd", 14'270),
+                                             probed("nvme-a", "nvme", 15'620)};
+    LunPolicySettings settings;
+    settings.extent_bytes = kExtent;
+    const ReplayConfig config = lun_policy_config(discovered, settings);
+    std::vector<TierSpec> specs;
+    for (const TierModel& model : config.tiers) specs.push_back(model.spec);
+    FakeStorage storage(8);
+    storage.move_by_another_hand(7, 1);  // nvme-a serves extent 7
+    LunRounds rounds(storage, specs,
+                     builtin_policy_registry().create("reactive", PolicyContext{config, {}}),
+                     LunRoundsOptions{});
+    const int n = static_cast<int>(LunMeasurements::kMinIoSamples);
+    for (int round = 0; round < 3 && storage.tier(0) == 0; ++round) {
+        served(rounds, n, IoOp::kRead, 0, 70'000, rounds.now_us());
+        served(rounds, n, IoOp::kRead, 7, 15'000, rounds.now_us());
+        rounds.run_round();
+    }
+    const std::vector<TierSpec> planned = rounds.effective_tiers();
+    EXPECT_DOUBLE_EQ(planned[0].read_latency_us, 70'000) << "hdd-a's reads as measured";
+    EXPECT_DOUBLE_EQ(planned[1].read_latency_us, 15'000) << "nvme-a's reads as measured";
+    EXPECT_EQ(storage.tier(0), 1) << "extent 0, read at hdd-a, promoted to nvme-a";
+    EXPECT_EQ(rounds.stats().moved, 1u);
 }
 
 // Keeps every channel it is told too.

@@ -129,6 +129,59 @@ TEST(TierModel, ALiveLunsPolicyPlansForTheMigrationsAtOnceTheExecutorRunsForIt) 
     EXPECT_EQ(c.channel().max_concurrent, at_once) << "what the selector's shadows are given";
 }
 
+// A tier as discovery found it: `device_class` media at `site`, `probe_us` its round trip.
+LunTier probed(const char* name, const char* device_class, const char* site, double probe_us) {
+    LunTier t;
+    t.discovered = discovered(name, probe_us);
+    t.discovered.device_class = device_class;
+    t.discovered.site = site;
+    return t;
+}
+
+std::vector<double> read_latencies(const ReplayConfig& c) {
+    std::vector<double> reads;
+    for (const TierModel& t : c.tiers) reads.push_back(t.spec.read_latency_us);
+    return reads;
+}
+
+// Round trips measured on a loaded machine rank nvme-a after hdd-a: the media order them, nvme-a
+// at its class's floor; hdd-a keeps what discovery measured.
+TEST(TierModel, TheMediaOrderTheDiscoveredTiersOfASite) {
+    const std::vector<LunTier> tiers = {probed("hdd-a", "hdd", "site-a", 14'270),
+                                        probed("nvme-a", "nvme", "site-a", 15'620)};
+    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    EXPECT_EQ(read_latencies(c), (std::vector<double>{14'270, 100}));
+    EXPECT_DOUBLE_EQ(c.tiers[1].spec.write_latency_us, 100);
+    const std::vector<LunTier> in_order = {probed("hdd-a", "hdd", "site-a", 14'270),
+                                           probed("nvme-a", "nvme", "site-a", 9'000)};
+    EXPECT_EQ(read_latencies(lun_policy_config(in_order, LunPolicySettings{})),
+              (std::vector<double>{14'270, 9'000}))
+        << "already in the media's order: as measured";
+}
+
+// nvme below ssd below hdd: a tier put back at its floor may then be out of order with a faster
+// one, which is put back too.
+TEST(TierModel, ThreeMediaOfASiteEndInTheirOrder) {
+    const std::vector<LunTier> tiers = {probed("hdd-a", "hdd", "site-a", 14'000),
+                                        probed("nvme-a", "nvme", "site-a", 4'000),
+                                        probed("ssd-a", "ssd", "site-a", 20'000)};
+    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    EXPECT_EQ(read_latencies(c), (std::vector<double>{14'000, 100, 300}));
+}
+
+// Other sites (a remote nvme pool can be slower than a local hdd one), unknown media and the
+// gateway's configured latencies keep their figures.
+TEST(TierModel, OtherSitesUnknownMediaAndConfiguredLatenciesKeepTheirFigures) {
+    std::vector<LunTier> tiers = {
+        probed("hdd-a", "hdd", "site-a", 14'000), probed("nvme-b", "nvme", "site-b", 30'000),
+        probed("fast-a", "", "site-a", 20'000), probed("nvme-a", "nvme", "site-a", 15'000)};
+    TierOverride o;
+    o.latency_ms = 16;
+    tiers[3].override = o;
+    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    EXPECT_EQ(read_latencies(c), (std::vector<double>{14'000, 30'000, 20'000, 16'000}));
+}
+
 TEST(TierModel, CopiesMoveOneMibAtATimeOnlyToAndFromTiersUnderTwoMilliseconds) {
     EXPECT_EQ(copy_chunk_bytes(discovered("nvme-a", 200)), 1u << 20);
     EXPECT_EQ(copy_chunk_bytes(discovered("nvme-b", 1999)), 1u << 20);
