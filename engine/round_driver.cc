@@ -76,9 +76,11 @@ void RoundDriver::wake(Id id) {
         it->second.woken = true;  // the round in progress reschedules it for now
         return;
     }
-    schedule_.erase({it->second.due, id});
+    // The schedule's node is moved, not made again: no allocation.
+    auto node = schedule_.extract({it->second.due, id});
     it->second.due = std::min(it->second.due, Clock::now());
-    schedule_.emplace(it->second.due, id);
+    node.value().first = it->second.due;
+    schedule_.insert(std::move(node));
     due_changed_.notify_one();
 }
 
@@ -94,12 +96,14 @@ void RoundDriver::work() {
             due_changed_.wait(lock);
             continue;
         }
-        const auto [due, id] = *schedule_.begin();  // copies: the set node is erased below
+        const auto [due, id] = *schedule_.begin();  // copies: the set node is taken out below
         if (due > Clock::now()) {
             due_changed_.wait_until(lock, due);
             continue;
         }
-        schedule_.erase(schedule_.begin());
+        // Out of the schedule while the round runs, and back in with its next due time: the
+        // same node each time, so that a steady round allocates nothing here.
+        auto node = schedule_.extract(schedule_.begin());
         Entry& entry = entries_.at(id);
         entry.running = true;
         entry.runner = std::this_thread::get_id();
@@ -122,7 +126,8 @@ void RoundDriver::work() {
         const auto now = Clock::now();
         after.due = after.woken ? now : now + std::chrono::microseconds(delay_us);
         after.woken = false;
-        schedule_.emplace(after.due, id);
+        node.value().first = after.due;
+        schedule_.insert(std::move(node));
     }
 }
 
