@@ -1,6 +1,8 @@
-// RAII for librados compound operations and omap iterators: ReadOp and WriteOp own a
-// rados_read_op_t / rados_write_op_t (made with rados_create_read_op / rados_create_write_op)
-// and release it; OmapIter ends the omap iteration an operation filled in (out()).
+// RAII for librados compound operations, omap iterators and aio completions: ReadOp and WriteOp
+// own a rados_read_op_t / rados_write_op_t (made with rados_create_read_op /
+// rados_create_write_op) and release it; OmapIter ends the omap iteration an operation filled in
+// (out()); AioCompletion owns a rados_completion_t (rados_aio_create_completion2) and releases it
+// (the caller waits for the op first: a completion released in flight is librados's to free).
 #pragma once
 
 #include <rados/librados.h>
@@ -18,6 +20,10 @@ struct WriteOpRelease {
 };
 using ReadOp = std::unique_ptr<std::remove_pointer_t<rados_read_op_t>, ReadOpRelease>;
 using WriteOp = std::unique_ptr<std::remove_pointer_t<rados_write_op_t>, WriteOpRelease>;
+struct AioRelease {
+    void operator()(rados_completion_t c) const { rados_aio_release(c); }
+};
+using AioCompletion = std::unique_ptr<std::remove_pointer_t<rados_completion_t>, AioRelease>;
 
 class OmapIter {
 public:

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -103,6 +104,18 @@ GatewayResources gateway_resources_now() {
         g.rss_bytes = resident * static_cast<unsigned long long>(page);
     }
     return g;
+}
+
+GatewayReading gateway_resources_shared() {
+    static std::mutex mutex;
+    static std::optional<GatewayReading> last;
+    const std::uint64_t period_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(kGatewayReadingPeriod).count();
+    std::lock_guard lock(mutex);
+    const std::uint64_t now = now_us();
+    if (!last || now >= last->at_us + period_us)
+        last = GatewayReading{gateway_resources_now(), now};
+    return *last;
 }
 
 std::optional<PoolResources> PoolSampleCache::find(
@@ -252,14 +265,17 @@ ResourceSample ResourceMonitor::sample() {
             shared_->store(fsid_, s.pools.back(), std::chrono::steady_clock::now());
     }
 
-    s.gateway = gateway_resources_now();
-    const std::uint64_t now = now_us();
-    if (last_cpu_seconds_ >= 0 && now > last_sample_us_) {
-        s.gateway.cpu_cores = (s.gateway.cpu_seconds - last_cpu_seconds_) /
-                              (static_cast<double>(now - last_sample_us_) / 1e6);
+    // Cores used between this monitor's last reading and this one, by the readings' own times;
+    // the same reading as last time keeps the cores it gave.
+    const GatewayReading reading = gateway_resources_shared();
+    s.gateway = reading.resources;
+    if (last_cpu_seconds_ >= 0 && reading.at_us > last_sample_us_) {
+        last_cpu_cores_ = (s.gateway.cpu_seconds - last_cpu_seconds_) /
+                          (static_cast<double>(reading.at_us - last_sample_us_) / 1e6);
     }
+    s.gateway.cpu_cores = last_cpu_cores_;
     last_cpu_seconds_ = s.gateway.cpu_seconds;
-    last_sample_us_ = now;
+    last_sample_us_ = reading.at_us;
     return s;
 }
 

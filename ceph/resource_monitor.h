@@ -10,8 +10,11 @@
 // divided by the pool's replica count. `source` says which one answered ("df", "osd statfs");
 // a pool nothing answers for stays unknown, and is never taken for full.
 // Per gateway process: CPU time, and cores used since the previous sample (/proc/self/stat);
-// resident and virtual memory (/proc/self/statm).
-// One sampler at a time (not thread-safe); the Cluster must outlive the monitor.
+// resident and virtual memory (/proc/self/statm). Read once per kGatewayReadingPeriod for every
+// monitor of the process (gateway_resources_shared()): the kernel sums /proc/self/stat over every
+// thread of the process, and a gateway has its LUNs' librbd threads, so one read per LUN's sample
+// would cost the gateway the square of its LUN count.
+// One sampler at a time per monitor (not thread-safe); the Cluster must outlive the monitor.
 //
 // A pool's sample costs the cluster several requests (monitor commands, and with no manager a
 // `perf dump` of each of the pool's OSDs, whose reply is a large JSON document), and is the same
@@ -38,6 +41,19 @@ namespace rbdtier::ceph {
 
 // This process's CPU time and memory now (cpu_cores left 0).
 GatewayResources gateway_resources_now();
+
+// How often the process's own use is read for its monitors.
+inline constexpr std::chrono::milliseconds kGatewayReadingPeriod{1000};
+
+// A reading of gateway_resources_now() and when it was taken (steady clock, microseconds).
+struct GatewayReading {
+    GatewayResources resources;
+    std::uint64_t at_us = 0;
+};
+
+// The process's last reading when younger than kGatewayReadingPeriod, else a new one (one
+// reader at a time; the others wait for it and share it). Thread-safe.
+GatewayReading gateway_resources_shared();
 
 // Pool samples shared by the ResourceMonitors of a process, by cluster (fsid) and pool, in an
 // ExpiringCache (common/expiring_cache.h): a sample younger than max_age is handed out again;
@@ -84,8 +100,9 @@ private:
     std::shared_ptr<PoolSampleCache> shared_;
     std::string fsid_;  // the cluster's, the key of shared_ (read when shared_ is set)
     std::map<std::string, std::vector<int>> osds_;  // pool -> OSD ids (found once)
-    double last_cpu_seconds_ = -1;
+    double last_cpu_seconds_ = -1;                  // of the last reading this monitor got
     std::uint64_t last_sample_us_ = 0;
+    double last_cpu_cores_ = 0;
 };
 
 }  // namespace rbdtier::ceph

@@ -49,6 +49,23 @@ std::uint64_t us_until(std::chrono::steady_clock::time_point at) {
 std::string errno_text(int rc) {
     return std::generic_category().message(rc < 0 ? -rc : rc);
 }
+
+// The version of object `oid` (its user version, which every write to it changes: omap values,
+// xattrs, data), or nullopt when it cannot be asked (missing, unreachable): one stat's round
+// trip, nothing read. Its own completion, so that other ops on `io` (the watch's acks, from
+// librados's threads) do not mix their versions in.
+std::optional<std::uint64_t> object_version(const IoContext& io, const std::string& oid) {
+    rados_completion_t made = nullptr;
+    if (rados_aio_create_completion2(nullptr, nullptr, &made) < 0) return std::nullopt;
+    const AioCompletion done(made);
+    std::uint64_t size = 0;
+    time_t mtime = 0;
+    if (rados_aio_stat(io.handle(), oid.c_str(), done.get(), &size, &mtime) < 0)
+        return std::nullopt;
+    (void)rados_aio_wait_for_complete(done.get());  // size and mtime are written until then
+    if (rados_aio_get_return_value(done.get()) < 0) return std::nullopt;
+    return rados_aio_get_version(done.get());
+}
 }  // namespace
 
 // The watch of one settings object for every LUN of the process with the same client key, pool
@@ -61,15 +78,17 @@ std::string errno_text(int rc) {
 class SettingsObjectWatch {
 public:
     using Clock = std::chrono::steady_clock;
-    enum class Event { kNotified, kRewatched, kWatched, kJoined };
+    // kChanged: the backstop found the object's version moved (or could not ask it).
+    enum class Event { kNotified, kRewatched, kWatched, kJoined, kChanged };
     using Changed = std::function<void(Clock::time_point changed_at, Event event)>;
 
     // The process's watch of `oid` in `pool` for clients of `client_key`: the one in use, or a
-    // new one (watched once it has a subscriber).
+    // new one (watched once it has a subscriber) whose backstop is `backstop`.
     static std::shared_ptr<SettingsObjectWatch> of(const std::string& client_key,
-                                                   const std::string& pool, const std::string& oid);
+                                                   const std::string& pool, const std::string& oid,
+                                                   std::chrono::milliseconds backstop);
 
-    SettingsObjectWatch(std::string pool, std::string oid);
+    SettingsObjectWatch(std::string pool, std::string oid, std::chrono::milliseconds backstop);
     ~SettingsObjectWatch();
     SettingsObjectWatch(const SettingsObjectWatch&) = delete;
     SettingsObjectWatch& operator=(const SettingsObjectWatch&) = delete;
@@ -112,6 +131,7 @@ private:
     const std::string pool_;
     const std::string oid_;
     const std::string where_;  // "pool/oid", for log lines
+    const std::chrono::milliseconds backstop_;
     std::shared_ptr<RoundDriver> hub_ = watch_hub();
 
     std::mutex watching_;  // held while a watch is made or ended: subscribers wait to leave
@@ -129,11 +149,14 @@ private:
     Clock::time_point next_watch_;
     bool outage_logged_ = false;
     std::uint64_t last_tried_ = 0;  // the subscriber whose client was last used to watch
+    Clock::time_point next_backstop_;
+    std::optional<std::uint64_t> version_;  // the object's, when last watched or fanned out
 };
 
 std::shared_ptr<SettingsObjectWatch> SettingsObjectWatch::of(const std::string& client_key,
                                                              const std::string& pool,
-                                                             const std::string& oid) {
+                                                             const std::string& oid,
+                                                             std::chrono::milliseconds backstop) {
     static std::mutex mutex;
     static std::map<std::string, std::weak_ptr<SettingsObjectWatch>> watches;
     const std::string key = client_key + '\n' + pool + '\n' + oid;
@@ -142,13 +165,18 @@ std::shared_ptr<SettingsObjectWatch> SettingsObjectWatch::of(const std::string& 
         it = it->second.expired() ? watches.erase(it) : std::next(it);
     if (auto found = watches.find(key); found != watches.end())
         if (auto watch = found->second.lock()) return watch;
-    auto watch = std::make_shared<SettingsObjectWatch>(pool, oid);
+    auto watch = std::make_shared<SettingsObjectWatch>(pool, oid, backstop);
     watches[key] = watch;
     return watch;
 }
 
-SettingsObjectWatch::SettingsObjectWatch(std::string pool, std::string oid)
-    : pool_(std::move(pool)), oid_(std::move(oid)), where_(pool_ + "/" + oid_) {
+SettingsObjectWatch::SettingsObjectWatch(std::string pool, std::string oid,
+                                         std::chrono::milliseconds backstop)
+    : pool_(std::move(pool)),
+      oid_(std::move(oid)),
+      where_(pool_ + "/" + oid_),
+      backstop_(backstop),
+      next_backstop_(Clock::now() + backstop) {
     std::lock_guard lock(mutex_);
     step_ = hub_->add([this] { return step(); });
 }
@@ -286,8 +314,24 @@ std::uint64_t SettingsObjectWatch::step() {
     std::lock_guard watching(watching_);
     std::unique_lock lock(mutex_);
     if (subscribers_.empty()) return kIdleStepUs;
-    if (holder_ && !failed_) return kIdleStepUs;  // watched: woken by an error or a move
-    if (!failed_ && !moved_ && Clock::now() < next_watch_) return us_until(next_watch_);
+    const bool watched = holder_ && !failed_;
+    if (Clock::now() >= next_backstop_) {
+        // The backstop, once for every subscriber: a write that notified nobody moved the
+        // object's version (asked with the holder's client; holder_ changes only under
+        // watching_); without a watch, every subscriber re-reads anyway.
+        std::optional<std::uint64_t> version;
+        if (watched) {
+            lock.unlock();
+            version = object_version(*holder_->io, oid_);
+            lock.lock();
+        }
+        if (!version || version != version_) fan_out(Clock::now(), Event::kChanged);
+        version_ = version;
+        next_backstop_ = Clock::now() + backstop_;
+    }
+    if (watched) return us_until(next_backstop_);  // else woken by an error or a move
+    if (!failed_ && !moved_ && Clock::now() < next_watch_)
+        return us_until(std::min(next_watch_, next_backstop_));
     const bool failed = failed_;
     const int failure = error_;
     const bool moved = std::exchange(moved_, false);
@@ -309,9 +353,14 @@ std::uint64_t SettingsObjectWatch::step() {
         outage_logged_ = true;
     }
     auto made = watch(id, cluster);
+    // The version the re-reads below start from, asked before they read.
+    const std::optional<std::uint64_t> version =
+        made ? object_version(*(*made)->io, oid_) : std::nullopt;
     lock.lock();
     if (made) {
         holder_ = std::move(made).value();
+        version_ = version;
+        next_backstop_ = Clock::now() + backstop_;
         if (outage_logged_)
             RBDTIER_LOG_INFO(lun, "watching " << where_ << " for settings changes again");
         // Whatever changed while it was not watched (or since each LUN's read at open): one
@@ -321,7 +370,7 @@ std::uint64_t SettingsObjectWatch::step() {
         fan_out(last_event_, again ? Event::kRewatched : Event::kWatched);
         outage_logged_ = false;
         backoff_ = kFirstBackoff;
-        return kIdleStepUs;
+        return us_until(next_backstop_);
     }
     if (!outage_logged_) {
         RBDTIER_LOG_WARNING(lun, "cannot watch " << where_ << " for settings changes ("
@@ -331,7 +380,7 @@ std::uint64_t SettingsObjectWatch::step() {
     outage_logged_ = true;
     next_watch_ = Clock::now() + backoff_;
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-    return us_until(next_watch_);
+    return us_until(std::min(next_watch_, next_backstop_));
 }
 
 SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Image& image,
@@ -348,7 +397,7 @@ SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Imag
       reread_(std::move(reread)),
       next_reread_(std::chrono::steady_clock::now() + backstop),
       hub_(hub ? std::move(hub) : watch_hub()),
-      object_(SettingsObjectWatch::of(client_key, pool, oid)) {
+      object_(SettingsObjectWatch::of(client_key, pool, oid, backstop)) {
     header_.owner = this;
     header_.where = home_.where() + "/rbd_header (of " + image_.spec() + ")";
     header_.backoff = kFirstBackoff;
@@ -502,12 +551,18 @@ std::uint64_t SettingsWatch::step() {
     std::unique_lock lock(mutex_);
     keep_watched(lock);
     if (changed_ || Clock::now() >= next_reread_) {
-        changed_ = false;
+        const bool notified = std::exchange(changed_, false);
         const auto changed_at = std::exchange(object_changed_at_, {});
-        ++counters_.rereads;
         lock.unlock();
-        reread_(changed_at);
+        // The header's version, asked before the re-read reads: a write after it moves it. The
+        // backstop re-reads only when it moved since the last re-read (or cannot be asked).
+        std::optional<std::uint64_t> version;
+        if (!header_.oid.empty() && header_.io) version = object_version(*header_.io, header_.oid);
+        const bool reread = notified || !version || version != header_version_;
+        if (reread) reread_(changed_at);
+        header_version_ = version;
         lock.lock();
+        if (reread) ++counters_.rereads;
         next_reread_ = Clock::now() + backstop_;
     }
     // A notification during the re-read, or a failed watch: due again at once.

@@ -26,10 +26,16 @@
 // reply, so ours must be empty). A watch that fails (error callback, OSD restart, the object
 // removed) is made again with backoff (100 ms doubling to 5 s), and a re-read follows.
 // A write that notifies nobody (`rados setomapval` alone), or one made while a watch was down,
-// is found by the periodic re-read: every `backstop` the LUN re-reads anyway, and once right
-// after each watch is established (after an outage, past any cached copy of the object), and
-// once after it starts to share a settings watch already made (past any copy older than that
-// watch's last notify or re-watch).
+// is found by the backstop within `backstop`, which asks versions rather than re-reading: every
+// `backstop` the LUN asks its header's version (a stat, one small round trip; every write to
+// the header moves it) and re-reads when it moved since the version asked before its last
+// re-read, or cannot be asked; the settings object's version is asked once per `backstop` for
+// every LUN sharing its watch (with the watch's client), and every one of them re-reads when
+// it moved, could not be asked, or the object is not watched (a watch's LUNs share the backstop
+// of the LUN that made it). A LUN also re-reads once right after each watch is established
+// (after an outage, past any cached copy of the object), and once after it starts to share a
+// settings watch already made (past any copy older than that watch's last notify or re-watch).
+// An idle LUN whose settings do not change so costs one stat per `backstop` and no re-read.
 //
 // The watches are made, made again, and `reread` is called by steps on the process's watch hub
 // (ceph/watch_hub.h, a few threads for every LUN's watches), never in librados's callbacks,
@@ -136,6 +142,7 @@ private:
 
     // The hub's thread only.
     std::chrono::steady_clock::time_point next_reread_;
+    std::optional<std::uint64_t> header_version_;  // the header's, asked before the last re-read
 
     std::shared_ptr<RoundDriver> hub_;
     std::optional<RoundDriver::Id> step_;  // under mutex_; registered when all is ready

@@ -48,7 +48,9 @@ std::vector<MigrationExecutor::Submitted> MigrationExecutor::withdraw(Client& cl
             it = jobs_.erase(it);
         }
     }
-    changed_.notify_all();  // a withdrawn head of the line may let the next one go
+    // A withdrawn head of the line may let the next one go; nothing withdrawn (an idle LUN's
+    // every round) changes nothing, and wakes no worker.
+    if (!out.empty()) changed_.notify_all();
     return out;
 }
 

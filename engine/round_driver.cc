@@ -7,6 +7,26 @@
 
 namespace rbdtier {
 
+std::chrono::steady_clock::time_point RoundDriver::due_after(
+    std::chrono::steady_clock::time_point now, std::uint64_t delay_us) {
+    using std::chrono::microseconds;
+    const Clock::time_point due = now + microseconds(delay_us);
+    // The grid: about a tenth of the delay, one of a few steps shared by every registration.
+    microseconds grid{0};
+    if (delay_us >= 1'000'000) {
+        grid = microseconds(100'000);
+    } else if (delay_us >= 100'000) {
+        grid = microseconds(10'000);
+    } else if (delay_us >= 10'000) {
+        grid = microseconds(1'000);
+    } else {
+        return due;
+    }
+    const auto since = due.time_since_epoch();
+    const auto steps = (since + grid - Clock::duration(1)) / grid;  // rounded up
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(steps * grid));
+}
+
 RoundDriver::RoundDriver(std::size_t workers) {
     const std::size_t n = std::max<std::size_t>(workers, 1);
     threads_.reserve(n);
@@ -76,9 +96,11 @@ void RoundDriver::wake(Id id) {
         it->second.woken = true;  // the round in progress reschedules it for now
         return;
     }
-    schedule_.erase({it->second.due, id});
+    // The schedule's node is moved, not made again: no allocation.
+    auto node = schedule_.extract({it->second.due, id});
     it->second.due = std::min(it->second.due, Clock::now());
-    schedule_.emplace(it->second.due, id);
+    node.value().first = it->second.due;
+    schedule_.insert(std::move(node));
     due_changed_.notify_one();
 }
 
@@ -94,12 +116,14 @@ void RoundDriver::work() {
             due_changed_.wait(lock);
             continue;
         }
-        const auto [due, id] = *schedule_.begin();  // copies: the set node is erased below
+        const auto [due, id] = *schedule_.begin();  // copies: the set node is taken out below
         if (due > Clock::now()) {
             due_changed_.wait_until(lock, due);
             continue;
         }
-        schedule_.erase(schedule_.begin());
+        // Out of the schedule while the round runs, and back in with its next due time: the
+        // same node each time, so that a steady round allocates nothing here.
+        auto node = schedule_.extract(schedule_.begin());
         Entry& entry = entries_.at(id);
         entry.running = true;
         entry.runner = std::this_thread::get_id();
@@ -120,9 +144,10 @@ void RoundDriver::work() {
         after.runner = {};
         // A wake() during the round makes the next one due at once.
         const auto now = Clock::now();
-        after.due = after.woken ? now : now + std::chrono::microseconds(delay_us);
+        after.due = after.woken ? now : due_after(now, delay_us);
         after.woken = false;
-        schedule_.emplace(after.due, id);
+        node.value().first = after.due;
+        schedule_.insert(std::move(node));
     }
 }
 

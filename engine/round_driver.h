@@ -2,7 +2,11 @@
 // so that a gateway's thread count does not grow with its LUN count.
 //
 // A round is a function registered with add(): it returns how many microseconds after it ended
-// it wants to run again. Rounds run in the order they are due, each on one worker at a time
+// it wants to run again. It runs no sooner, and at most about a tenth of that later: the due time
+// is rounded up to a grid (1 ms for delays from 10 ms, 10 ms from 100 ms, 100 ms from 1 s; a
+// shorter delay is kept as it is), so that the rounds of many registrations (a gateway's idle
+// LUNs, each due once a second) fall due together and run on one wake-up of the workers instead
+// of waking them once each. Rounds run in the order they are due, each on one worker at a time
 // (never two runs of one registration at once); a registration's first round is due at once.
 // With more rounds due than workers, the later ones wait for a worker: a round that blocks holds
 // its worker for that long (a tiered LUN's round plans and submits its migrations to the
@@ -68,6 +72,11 @@ public:
     void remove(Id id);  // an unknown or removed id: nothing happens
     void wake(Id id);
     std::size_t workers() const { return threads_.size(); }
+
+    // When a round that ended at `now` and asked for `delay_us` is due: at `now + delay_us`
+    // rounded up to a grid of about a tenth of the delay (see the top of this file).
+    static std::chrono::steady_clock::time_point due_after(
+        std::chrono::steady_clock::time_point now, std::uint64_t delay_us);
     std::size_t registered() const;
 
 private:

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "ceph/cluster.h"
 #include "ceph/image.h"
@@ -207,7 +208,8 @@ TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
 // A gateway whose rounds are 10 minutes apart (so nothing a round does can be what applies a
 // change) follows settings changed with Ceph's own tools: `rbd image-meta set` on the home image
 // and `rados setomapval` + `rados notify` on the cluster object apply within a few seconds;
-// `rados setomapval` alone, which notifies nobody, within the period; `rbdtier config set`
+// `rados setomapval` alone, which notifies nobody, within the period (on the cluster object, and
+// on the image's header); `rbdtier config set`
 // notifies by itself. A malformed value written by hand is refused with a log line and the next
 // source down is used. Prints how long each change took to show in `rbdtier lun show`.
 TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
@@ -280,6 +282,15 @@ TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
     // Not notified: found by the periodic re-read.
     shell(rados + "setomapval rbdtier.config horizon_s 50");
     applied_within("rados setomapval alone", "horizon_s", "50 (cluster)", kUnnotified);
+    // The image's own, written into its header by hand as librbd keeps image-meta (omap key
+    // metadata_<key>): notifies nobody, found by the LUN's backstop (the header's version moved).
+    const CliRun info = run_command(rbd + "info --format json " + spec());
+    ASSERT_EQ(info.code, 0) << info.out;
+    const std::string header = "rbd_header." + json::parse(info.out)["id"].get<std::string>();
+    shell("rados -c " + ceph_conf() + " -p hdd-a setomapval " + header +
+          " metadata_rbdtier.policy reactive");
+    applied_within("rados setomapval on the image's header alone", "policy", "reactive (image)",
+                   kUnnotified);
 
     // The watched object removed (the watch breaks): the gateway watches it again, and a later
     // notified change applies at once again.
@@ -295,10 +306,13 @@ TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
     dev.reset();
 }
 
-// With several tiered LUNs open on one gateway, the cluster object is read once a period for all
-// of them (the gateway's copy, counted in `status`), not once per LUN; a cluster-wide change
-// reaches every LUN.
-TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLuns) {
+// With several idle tiered LUNs open on one gateway, the cluster object costs one look at its
+// version a period for all of them (the settings object's backstop), and nobody re-reads it while
+// it does not change; a change that notifies nobody (`rados setomapval` alone) is found by that
+// look within the period and reaches every LUN, read from RADOS once for all of them (the
+// gateway's copy, counted in `status`). Between two such changes more than two periods apart,
+// each LUN looked at the object once (for the second change), not once a period.
+TEST_F(SharedSettingsTest, IdleLunsOfAGatewayLookAtTheClusterObjectOnlyWhenItChanged) {
     constexpr std::size_t kLuns = 4;
     const std::vector<std::string> names = images(kLuns);
 
@@ -310,8 +324,8 @@ TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLu
         devs.push_back(h.open(dc));
         ASSERT_TRUE(devs.back()) << name;
     }
+    const std::string rados = "rados -c " + ceph_conf() + " -p " + kSettingsPool + " ";
 
-    // Every LUN looks at the cluster object every period; RADOS is read about once a period.
     json counters;
     auto lookups_and_reads = [&](std::uint64_t& lookups, std::uint64_t& reads) {
         const json status = cli_json("status", gw.socket());
@@ -326,28 +340,39 @@ TEST_F(SharedSettingsTest, OneGatewayReadsTheClusterObjectOnceAPeriodForAllItsLu
         }
         return false;
     };
+    // Written by hand, notifying nobody; waits until every LUN shows it.
+    auto unnotified_change = [&](const std::string& round_s, double shown) {
+        const CliRun set = run_command(rados + "setomapval rbdtier.config round_s " + round_s);
+        ASSERT_EQ(set.code, 0) << set.out;
+        json luns;
+        EXPECT_TRUE(wait_for(
+            [&] {
+                luns = cli_json("status", gw.socket())["luns"];
+                return luns.size() == kLuns &&
+                       std::all_of(luns.begin(), luns.end(),
+                                   [&](const json& l) { return l["round_s"] == shown; });
+            },
+            20s))  // the period (kSharedSettingsPeriod, 10 s) and a margin
+            << luns.dump();
+    };
     std::uint64_t lookups = 0, reads = 0;
-    ASSERT_TRUE(
-        wait_for([&] { return lookups_and_reads(lookups, reads) && lookups >= 5 * kLuns; }, 60s))
-        << "the gateway counts its LUNs' looks at the cluster object: " << counters.dump();
-    std::cout << kLuns << " LUNs looked " << lookups << " times at the cluster object, read "
-              << reads << " times\n";
-    EXPECT_LE(reads, lookups / kLuns + 2)
-        << lookups << " looks by " << kLuns << " LUNs took " << reads << " reads of "
-        << kSettingsPool << "/rbdtier.config";
+    unnotified_change("0.5", 0.5);
+    ASSERT_TRUE(lookups_and_reads(lookups, reads)) << counters.dump();
+    const std::uint64_t lookups_before = lookups, reads_before = reads;
 
-    // A change in the cluster reaches every LUN.
-    ASSERT_EQ(config("set round_s 0.5").code, 0);
-    json luns;
-    EXPECT_TRUE(wait_for(
-        [&] {
-            luns = cli_json("status", gw.socket())["luns"];
-            return luns.size() == kLuns && std::all_of(luns.begin(), luns.end(), [](const json& l) {
-                       return l["round_s"] == 0.5;
-                   });
-        },
-        30s))
-        << luns.dump();
+    // Idle for more than two periods, then another change nobody notifies.
+    std::this_thread::sleep_for(2 * kSharedSettingsPeriod + 5s);
+    unnotified_change("0.75", 0.75);
+    ASSERT_TRUE(lookups_and_reads(lookups, reads)) << counters.dump();
+    std::cout << kLuns << " idle LUNs looked " << lookups - lookups_before
+              << " times at the cluster object, which was read " << reads - reads_before
+              << " times, between two changes " << (2 * kSharedSettingsPeriod + 5s).count()
+              << " s apart\n";
+    EXPECT_LT(lookups - lookups_before, 2 * kLuns)
+        << "one look by each LUN for the second change, none by the idle periods: "
+        << counters.dump();
+    EXPECT_LE(reads - reads_before, 2u)
+        << "the change read once for all " << kLuns << " LUNs: " << counters.dump();
     devs.clear();
 }
 

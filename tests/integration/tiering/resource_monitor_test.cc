@@ -100,12 +100,54 @@ TEST(ResourceMonitor, GatewayCpuAndMemory) {
     while (thread_cpu_s() - cpu_start < 0.35 && std::chrono::steady_clock::now() < deadline) {
         for (int i = 0; i < 1000; ++i) sink = sink + std::sqrt(static_cast<double>(i));
     }
-    const auto second = monitor.sample();
+    // The process's use is read once per kGatewayReadingPeriod for all monitors: sampled again
+    // until a reading taken after the work shows it, within a deadline.
+    auto second = monitor.sample();
+    const auto shown_by =
+        std::chrono::steady_clock::now() + ceph::kGatewayReadingPeriod + std::chrono::seconds(10);
+    while (second.gateway.cpu_seconds - first.gateway.cpu_seconds < 0.3 &&
+           std::chrono::steady_clock::now() < shown_by) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        second = monitor.sample();
+    }
     EXPECT_GE(second.gateway.cpu_seconds - first.gateway.cpu_seconds, 0.3);
     // Cores used since the first sample: this thread's share at least, never more than the
     // machine has.
     EXPECT_GT(second.gateway.cpu_cores, 0.0);
     EXPECT_LE(second.gateway.cpu_cores, std::thread::hardware_concurrency() + 0.5);
+}
+
+// The process's own use is read once a period for every monitor of the process (reading
+// /proc/self/stat sums over every thread, and a gateway has its LUNs' librbd threads): a second
+// monitor sampling soon after the first gets the same reading, even after CPU time was spent in
+// between (more than the clock tick, so that two readings would differ).
+TEST(ResourceMonitor, MonitorsOfAProcessShareOneReadingOfItsOwnUse) {
+    auto cluster = connect_test_cluster();
+    ceph::ResourceMonitor a(cluster, {});
+    ceph::ResourceMonitor b(cluster, {});
+    const auto thread_cpu_s = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    };
+    volatile double sink = 0;
+    // A loaded machine may stretch the 50 ms of CPU past the period: tried again then.
+    bool within_period = false;
+    for (int attempt = 0; attempt < 5 && !within_period; ++attempt) {
+        const auto start = std::chrono::steady_clock::now();
+        const auto first = a.sample();
+        const double cpu_start = thread_cpu_s();
+        while (thread_cpu_s() - cpu_start < 0.05) {
+            for (int i = 0; i < 1000; ++i) sink = sink + std::sqrt(static_cast<double>(i));
+        }
+        const auto second = b.sample();
+        if (std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(500)) continue;
+        within_period = true;
+        EXPECT_EQ(second.gateway.cpu_seconds, first.gateway.cpu_seconds)
+            << "one reading of the process's CPU time for both monitors";
+        EXPECT_EQ(second.gateway.rss_bytes, first.gateway.rss_bytes);
+    }
+    EXPECT_TRUE(within_period) << "two samples 50 ms of CPU apart took 500 ms or more, 5 times";
 }
 
 // Hot reads of extents 0-2 for a few rounds.

@@ -1,5 +1,6 @@
 // RoundDriver: rounds of many registrations on a fixed pool of workers, one run of a
-// registration at a time, remove() waiting for a round in progress, wake(), shared().
+// registration at a time, remove() waiting for a round in progress, wake(), shared(), the due
+// times rounded up to a grid (due_after).
 
 #include "engine/round_driver.h"
 
@@ -55,6 +56,34 @@ private:
     std::condition_variable cv_;
     bool open_ = false;
 };
+
+// A round is due no sooner than it asked and less than a tenth of its delay later; rounds of
+// one kind that end within one grid step (a second's LUN rounds, 1 s apart) are due together.
+TEST(RoundDriver, DueTimesAreRoundedUpToAGridOfATenthOfTheDelay) {
+    using std::chrono::microseconds;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const std::uint64_t delay : {1'000u, 9'999u, 10'000u, 50'000u, 100'000u, 250'000u,
+                                      1'000'000u, 10'000'000u, 600'000'000u}) {
+        for (const auto offset : {microseconds(0), microseconds(1), microseconds(37'123),
+                                  microseconds(999'999), microseconds(5'432'101)}) {
+            const auto now = t0 + offset;
+            const auto due = RoundDriver::due_after(now, delay);
+            EXPECT_GE(due, now + microseconds(delay)) << delay << " us, +" << offset.count();
+            EXPECT_LE(due - (now + microseconds(delay)), microseconds(delay / 10))
+                << delay << " us, +" << offset.count();
+            if (delay < 10'000) {
+                EXPECT_EQ(due, now + microseconds(delay)) << "a short delay is kept as it is";
+            }
+        }
+    }
+    // 1 s rounds ending a few ms apart within one 100 ms step fall due at one time.
+    const auto step = RoundDriver::due_after(t0, 1'000'000);
+    const auto first = step - 1s - 99ms;  // the earliest end in the step before `step`
+    EXPECT_EQ(RoundDriver::due_after(first, 1'000'000), step);
+    EXPECT_EQ(RoundDriver::due_after(first + 50ms, 1'000'000), step);
+    EXPECT_EQ(RoundDriver::due_after(step - 1s, 1'000'000), step);
+    EXPECT_GT(RoundDriver::due_after(step - 1s + 1us, 1'000'000), step);
+}
 
 TEST(RoundDriver, ManyRegistrationsRunOnTheSameWorkers) {
     RoundDriver driver(3);
