@@ -11,8 +11,9 @@
 // once.
 //
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
-// gate's routing is trusted only while the watch is known to be alive. Every second the watch
-// asks librados when the OSD last confirmed it and extends the gate's lease to that moment plus
+// gate's routing is trusted only while the watch is known to be alive. Every second (up to a
+// tenth of it later: the hub's due times lie on a grid, engine/round_driver.h) the watch asks
+// librados when the OSD last confirmed it and extends the gate's lease to that moment plus
 // kLeaseTerm (well inside the 30 s after which the OSD drops a silent watcher, so the lease ends
 // before the watch can). When the watch fails, is not confirmed in time, or a reload fails, it
 // suspends the gate's routing (commands park), watches again with backoff, reloads the whole map
