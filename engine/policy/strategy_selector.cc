@@ -479,15 +479,21 @@ void StrategySelector::observe(const IoEvent& io) {
     LunState& s = lun_state(io.lun, io.time_us);
     s.active = true;
     ++s.ios;
+    double shadow = 0;  // the latency the followed candidate's shadow served `io` with
     for (std::size_t i = 0; i < ghosts_.size(); ++i) {
         const double latency = ghosts_[i].serve(io);
         s.cost[i] += latency;
         s.recent[i] += latency;
         s.round_cost[i] += latency;
+        if (i == s.choice) shadow = latency;
         if (i == s.choice && s.comparing) s.held_shadow += latency;
         charge(i, io.time_us);
     }
-    if (s.comparing) s.held_real += modelled_service_us(io, *real_);
+    if (s.comparing) {
+        const double real = modelled_service_us(io, *real_);
+        s.held_real += real;
+        s.held_spread += (real - shadow) * (real - shadow);
+    }
 }
 
 std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
@@ -603,6 +609,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
 void StrategySelector::hold_anew(LunState& s) {
     s.held_real = 0;
     s.held_shadow = 0;
+    s.held_spread = 0;
     s.held_rounds = 0;
     s.held_ios = s.ios;
     s.comparing = false;
@@ -643,7 +650,8 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
             (s.rounds > params_.warmup_rounds && s.cost[s.choice] < keep * s.cost[r]);
     if (!s.proven && s.comparing && s.held_rounds > params_.warmup_rounds &&
         s.ios - s.held_ios >= params_.confirm_ios &&
-        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real)
+        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real &&
+        s.held_real - s.held_shadow > params_.proof_deviations * std::sqrt(s.held_spread))
         s.proven = true;
     s.trusted = references_.empty() || beats_a_reference || s.proven;
 }

@@ -48,7 +48,8 @@
 // the rounds the LUN followed another candidate, and its migrations are charged when they start,
 // the real ones when they end), and a shadow that runs exactly as the LUN does would leave
 // probation on that lead. From then on, a LUN on probation whose candidate's shadow has served
-// it cheaper than its real, restricted run by `proof_margin`, over more than `warmup_rounds`
+// it cheaper than its real, restricted run by `proof_margin` and beyond noise
+// (`proof_deviations`), over more than `warmup_rounds`
 // rounds with I/O and at least `confirm_ios` I/Os, is out of probation: what the candidate would do
 // with trades has proven better than what the LUN does without them. It stays out until it switches
 // candidate (a candidate whose trades stop paying loses the LUN to one that serves it better,
@@ -247,6 +248,12 @@ struct SelectorParams {
     // have served it to let it out (see probation): compared from a common starting point, the two
     // differ on structureless load by less than this, and a real lead of this much pays.
     double proof_margin = 0.01;
+    // ... and by more than this many times the root of the sum of the squared per-I/O
+    // differences of the two (the spread of their difference, were it noise): on structureless
+    // load the two hold different extents of the same worth, and over a thousand I/Os their
+    // difference is a few percent either way; a lead from trades that pay grows with the I/Os,
+    // the noise with their root.
+    double proof_deviations = 3.0;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -325,6 +332,7 @@ private:
         // candidate's shadow cost over the same I/O, rounds with I/O, and `ios` at the start.
         double held_real = 0;
         double held_shadow = 0;
+        double held_spread = 0;  // sum of the squared differences of the two per I/O (µs²)
         std::uint64_t held_rounds = 0;
         std::uint64_t held_ios = 0;
         bool comparing = false;        // the real run and the shadow are compared (see probation)
