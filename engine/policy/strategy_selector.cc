@@ -469,7 +469,7 @@ void StrategySelector::charge(std::size_t i, std::uint64_t now_us) {
         s.cost[i] += cost;
         s.recent[i] += cost;
         s.round_cost[i] += cost;
-        if (i == s.choice) s.held_shadow += cost;
+        if (i == s.choice && s.comparing) s.held_shadow += cost;
     }
 }
 
@@ -479,15 +479,21 @@ void StrategySelector::observe(const IoEvent& io) {
     LunState& s = lun_state(io.lun, io.time_us);
     s.active = true;
     ++s.ios;
+    double shadow = 0;  // the latency the followed candidate's shadow served `io` with
     for (std::size_t i = 0; i < ghosts_.size(); ++i) {
         const double latency = ghosts_[i].serve(io);
         s.cost[i] += latency;
         s.recent[i] += latency;
         s.round_cost[i] += latency;
-        if (i == s.choice) s.held_shadow += latency;
+        if (i == s.choice) shadow = latency;
+        if (i == s.choice && s.comparing) s.held_shadow += latency;
         charge(i, io.time_us);
     }
-    s.held_real += modelled_service_us(io, *real_);
+    if (s.comparing) {
+        const double real = modelled_service_us(io, *real_);
+        s.held_real += real;
+        s.held_spread += (real - shadow) * (real - shadow);
+    }
 }
 
 std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
@@ -580,7 +586,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
-        judge_probation(s, active, s.choice != held);
+        judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view));
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
@@ -603,23 +609,49 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
 void StrategySelector::hold_anew(LunState& s) {
     s.held_real = 0;
     s.held_shadow = 0;
+    s.held_spread = 0;
     s.held_rounds = 0;
     s.held_ios = s.ios;
+    s.comparing = false;
     s.proven = false;
 }
 
-void StrategySelector::judge_probation(LunState& s, bool active, bool switched) {
+bool StrategySelector::level_with_shadow(LunId lun, std::size_t i,
+                                         const PlacementView& real) const {
+    const auto& tiers = real.tiers();
+    const TierId home = real.home_tier(lun);
+    if (home >= tiers.size()) return false;
+    std::uint64_t real_used = 0;
+    std::uint64_t shadow_used = 0;
+    for (TierId t = 0; t < tiers.size(); ++t) {
+        if (!(tiers[t].read_latency_us < tiers[home].read_latency_us)) continue;
+        real_used += real.used_bytes(t);
+        shadow_used += ghosts_.at(i).used_bytes(t);
+    }
+    return real_used + real.extent_bytes() >= shadow_used;
+}
+
+void StrategySelector::judge_probation(LunState& s, bool active, bool switched, bool level) {
     if (switched) hold_anew(s);
-    if (active) ++s.held_rounds;
+    // The comparison starts from a common point: the real faster tiers hold as much as the
+    // shadow's, and no real migration of the LUN ended in the round (none is left to be charged
+    // to the real run alone).
+    if (!s.comparing && level && s.real_moves == 0) {
+        hold_anew(s);
+        s.comparing = true;
+    }
+    s.real_moves = 0;
+    if (active && s.comparing) ++s.held_rounds;
     const double keep = 1.0 - params_.switch_margin;
     bool beats_a_reference = false;
     for (std::size_t r : references_)
         beats_a_reference =
             beats_a_reference || s.choice == r ||
             (s.rounds > params_.warmup_rounds && s.cost[s.choice] < keep * s.cost[r]);
-    if (!s.proven && s.held_rounds > params_.warmup_rounds &&
+    if (!s.proven && s.comparing && s.held_rounds > params_.warmup_rounds &&
         s.ios - s.held_ios >= params_.confirm_ios &&
-        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real)
+        s.held_shadow < (1.0 - params_.proof_margin) * s.held_real &&
+        s.held_real - s.held_shadow > params_.proof_deviations * std::sqrt(s.held_spread))
         s.proven = true;
     s.trusted = references_.empty() || beats_a_reference || s.proven;
 }
@@ -631,8 +663,11 @@ void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_u
         const auto& tiers = real_->tiers();
         if (order.from < tiers.size() && order.to < tiers.size()) {
             LunState& s = lun_state(order.lun, now_us);
-            s.held_real += params_.migration_charge *
-                           price_of(params_.migration_cost_us, tiers[order.from], tiers[order.to]);
+            ++s.real_moves;
+            if (s.comparing)
+                s.held_real +=
+                    params_.migration_charge *
+                    price_of(params_.migration_cost_us, tiers[order.from], tiers[order.to]);
         }
     }
     for (auto& p : live_)

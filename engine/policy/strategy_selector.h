@@ -40,29 +40,36 @@
 // not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
 // Probation is judged by what the LUN really runs as well: the selector keeps where the real
 // extents are (as migrated() and placement_changed() tell it) and serves every observed I/O from
-// there with the ghosts' model, real migrations charged as the ghosts' are. Since it began to
-// follow its candidate, a LUN on probation whose candidate's shadow has served it cheaper than
-// its real, restricted run by `proof_margin`, over more than `warmup_rounds` rounds with I/O and
-// at least `confirm_ios` I/Os, is out of probation: what the candidate would do with trades has
-// proven better than what the LUN does without them. It stays out until it switches candidate
-// (a candidate whose trades stop paying loses the LUN to one that serves it better, "none"
-// included, and the next one starts on probation). So a candidate that fills the fast tier with
-// the wrong extents first, or a load that moves before the windowed costs show a lead over the
-// references, does not hold the LUN on a stale fast tier.
-// selection()
-// reports, per LUN, the rounds spent following each candidate and every switch. Single-threaded, as
-// PlacementPolicy requires.
-// Built at the first I/O: until the selector observes its first I/O, only the live instance of
-// the first followable candidate exists (it plans the real orders of every LUN until then, as
-// it would); the other live instances and every ghost are made at the first observe(), so an
-// idle LUN costs one candidate, not two of each. Until then the selector keeps what they must
-// be told: the tiers, usage and homes of the last round's view and, per LUN, where its extents
-// are away from home (as placement_changed() and migrated() said). The instances made then are
-// told that placement (placement_changed()), and, if a round was planned before, catch up with
-// that last round: each ghost runs it (the channel starts then; its tiers are that round's) and
-// each new live instance plans it, its orders told dropped. So a selector whose first round comes
-// before its first I/O (the replay's) runs exactly as if every instance had been there from the
-// start; one that had several idle rounds gives the later candidates only the last of them.
+// there with the ghosts' model, real migrations charged as the ghosts' are. The two are compared
+// from a common starting point: from the first round, since the LUN began to follow its candidate,
+// in which the real tiers faster than its home hold as much as the candidate's shadow holds there
+// (one extent short counts) and no real migration of the LUN ended. Before that the shadow leads by
+// its head start alone: its channel started its fill sooner (a shadow fills from the rounds the LUN
+// followed another candidate, and its migrations are charged when they start, the real ones when
+// they end), and a shadow that runs exactly as the LUN does would leave probation on that lead.
+// From then on, a LUN on probation whose candidate's shadow has served it cheaper than its real,
+// restricted run by `proof_margin` and beyond noise (`proof_deviations`), over more than
+// `warmup_rounds` rounds with I/O and at least `confirm_ios` I/Os, is out of probation: what the
+// candidate would do with trades has proven better than what the LUN does without them. It stays
+// out until it switches candidate (a candidate whose trades stop paying loses the LUN to one that
+// serves it better, "none" included, and the next one starts on probation). So a candidate that
+// fills the fast tier with the wrong extents first, or a load that moves before the windowed costs
+// show a lead over the references, does not hold the LUN on a stale fast tier.
+//
+// selection() reports, per LUN, the rounds spent following each candidate and every switch.
+// Single-threaded, as PlacementPolicy requires.
+//
+// Built at the first I/O: until the selector observes its first I/O, only the live instance of the
+// first followable candidate exists (it plans the real orders of every LUN until then, as it
+// would); the other live instances and every ghost are made at the first observe(), so an idle LUN
+// costs one candidate, not two of each. Until then the selector keeps what they must be told: the
+// tiers, usage and homes of the last round's view and, per LUN, where its extents are away from
+// home (as placement_changed() and migrated() said). The instances made then are told that
+// placement (placement_changed()), and, if a round was planned before, catch up with that last
+// round: each ghost runs it (the channel starts then; its tiers are that round's) and each new live
+// instance plans it, its orders told dropped. So a selector whose first round comes before its
+// first I/O (the replay's) runs exactly as if every instance had been there from the start; one
+// that had several idle rounds gives the later candidates only the last of them.
 #pragma once
 
 #include <cstdint>
@@ -238,9 +245,14 @@ struct SelectorParams {
     // the selector.
     std::vector<std::string> references;
     // How much cheaper (a share) than the LUN's real run on probation its candidate's shadow must
-    // have served it to let it out (see probation): on structureless load the two differ by
-    // noise, a few percent over a thousand I/Os, and a candidate let out there trades for nothing.
-    double proof_margin = 0.1;
+    // have served it to let it out (see probation), compared from a common starting point.
+    double proof_margin = 0.01;
+    // ... and by more than this many times the root of the sum of the squared per-I/O
+    // differences of the two (the spread of their difference, were it noise): on structureless
+    // load the two hold different extents of the same worth, and over a thousand I/Os their
+    // difference is a few percent either way; a lead from trades that pay grows with the I/Os,
+    // the noise with their root.
+    double proof_deviations = 3.0;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -314,15 +326,18 @@ private:
         std::uint64_t round_ios = 0;   // `ios` when the last round was planned
         bool active = false;           // had I/O since the last round
         bool trusted = false;          // its candidate may demote (out of probation)
-        // Since the LUN began to follow its candidate (or the proof below was last dropped): its
+        // Since the comparison started (see probation; `comparing`), the LUN's
         // real run's cost (µs: its I/O from the real placement, its real migrations), its
         // candidate's shadow cost over the same I/O, rounds with I/O, and `ios` at the start.
         double held_real = 0;
         double held_shadow = 0;
+        double held_spread = 0;  // sum of the squared differences of the two per I/O (µs²)
         std::uint64_t held_rounds = 0;
         std::uint64_t held_ios = 0;
-        bool proven = false;      // the shadow beat the real run: out of probation (see above)
-        std::uint64_t at_us = 0;  // costs are decayed to this time
+        bool comparing = false;        // the real run and the shadow are compared (see probation)
+        std::uint64_t real_moves = 0;  // real migrations of the LUN ended since the last round
+        bool proven = false;           // the shadow beat the real run: out of probation (see above)
+        std::uint64_t at_us = 0;       // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;            // decayed with the short half-life
         std::vector<double> round_cost;        // since the last round, undecayed
@@ -348,8 +363,12 @@ private:
 
     // Starts gathering the evidence of the real run of `s` anew (see probation).
     static void hold_anew(LunState& s);
-    // Decides whether the candidate `s` follows may demote this round (see probation).
-    void judge_probation(LunState& s, bool active, bool switched);
+    // Decides whether the candidate `s` follows may demote this round (see probation); `level`:
+    // whether its real faster tiers hold as much as its candidate's shadow's (level_with_shadow).
+    void judge_probation(LunState& s, bool active, bool switched, bool level);
+    // Whether the tiers faster than `lun`'s home hold, in `real`, as many bytes as candidate
+    // `i`'s shadow holds there (one extent short counts as level).
+    bool level_with_shadow(LunId lun, std::size_t i, const PlacementView& real) const;
 
     // What the candidates made at the first I/O are told (see the top of this file).
     struct Deferred;

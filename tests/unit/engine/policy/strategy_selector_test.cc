@@ -445,6 +445,108 @@ TEST(StrategySelector, ProbationIsJudgedByWhatTheLunReallyRuns) {
     EXPECT_LE(r.mean_latency_us, alone.mean_latency_us * 1.5);
 }
 
+// Reactive that never demotes (FillOnly) and also orders, every round, one demotion that no
+// executor runs: an extent no I/O reads, from a faster tier it is not in, to home (stale; ghost
+// and real executor refuse it alike). Its shadow and its real run so place the same extents;
+// the demotion is passed on by the selector only once the LUN is out of probation.
+class FillsAndProbesTrust final : public ForwardingPolicy {
+public:
+    explicit FillsAndProbesTrust(std::uint64_t extent_bytes)
+        : ForwardingPolicy(std::make_unique<FillOnly>(
+              "fill-twin", std::make_unique<ReactivePolicy>(extent_bytes))) {}
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        auto orders = inner().plan(now_us, view);
+        const auto& tiers = view.tiers();
+        const TierId home = view.home_tier(0);
+        for (TierId t = 0; t < tiers.size(); ++t)
+            if (tiers[t].read_latency_us < tiers[home].read_latency_us &&
+                view.tier_of(0, kNeverRead) == home) {
+                MigrationOrder o;
+                o.lun = 0;
+                o.extent = kNeverRead;
+                o.from = t;
+                o.to = home;
+                orders.push_back(o);
+                break;
+            }
+        return orders;
+    }
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override {
+        if (order.extent != kNeverRead) inner().dropped(order, now_us);
+    }
+    static constexpr ExtentIndex kNeverRead = 1'000'000'000;
+};
+
+// Forwards to a selector and counts the orders to slower tiers it passes on.
+class PassedDemotions final : public PlacementPolicy {
+public:
+    explicit PassedDemotions(StrategySelector& selector) : selector_(selector) {}
+    std::string_view name() const override { return selector_.name(); }
+    void observe(const IoEvent& io) override { selector_.observe(io); }
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        auto orders = selector_.plan(now_us, view);
+        for (const MigrationOrder& o : orders)
+            if (view.tiers().at(o.to).read_latency_us > view.tiers().at(o.from).read_latency_us &&
+                first_us_ == 0)
+                first_us_ = now_us;
+        return orders;
+    }
+    void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
+        selector_.migrated(order, now_us);
+    }
+    void dropped(const MigrationOrder& order, std::uint64_t now_us) override {
+        selector_.dropped(order, now_us);
+    }
+    // When the selector first passed on a demotion (0: never).
+    std::uint64_t first_demotion_us() const { return first_us_; }
+
+private:
+    StrategySelector& selector_;
+    std::uint64_t first_us_ = 0;
+};
+
+TEST(StrategySelector, AShadowThatRunsAsTheLunDoesShowsNoLeadOverIt) {
+    // Uniform random reads. The LUN starts on none; the candidate it then follows fills the fast
+    // tier and never demotes, as its shadow does: on probation the real run does exactly what the
+    // shadow does, so the shadow can never lead it by the proof margin, however much sooner the
+    // shadow's fast tier was full than the real one (its shadow filled while the LUN was still on
+    // none). Its windowed cost is the "fill" yardstick's, so only the real-run proof could let it
+    // out of probation, and nothing may.
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
+    const auto events = uniform_random(seed);
+    const ReplayConfig c = config_for(events);
+    SelectorParams params;
+    params.references = {"fill"};
+    params.warmup_rounds = 10;
+    params.switch_margin = 0.01;
+    params.migration_charge = 0.1;
+    params.proof_margin = 0.01;
+    StrategySelector::Candidate fill{"fill", [&] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
+                                     }};
+    fill.followable = false;
+    StrategySelector selector(
+        "selector",
+        {{"none", [] { return std::make_unique<NonePolicy>(); }},
+         {"fill-twin", [&] { return std::make_unique<FillsAndProbesTrust>(c.extent_bytes); }},
+         fill},
+        c.channel(), params);
+    PassedDemotions counted(selector);
+    const auto r = replay(c, events, counted);
+    std::cout << "selector: " << r.mean_latency_us << " us, " << r.migrations
+              << " migrations, follows " << selector.candidate_name(selector.choice(0))
+              << ", rounds followed none " << selector.rounds_followed()[0] << ", fill-twin "
+              << selector.rounds_followed()[1] << "; first demotion passed on at "
+              << counted.first_demotion_us() / 1e6 << " s\n";
+    ASSERT_EQ(selector.choice(0), 1u) << "the fill must beat none";
+    ASSERT_GT(selector.rounds_followed()[0], 0u) << "the LUN must start on none";
+    EXPECT_EQ(counted.first_demotion_us(), 0u)
+        << "the shadow led a real run that did as it did: let out of probation by the bias alone";
+}
+
 TEST(StrategySelector, NoFollowableCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
