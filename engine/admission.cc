@@ -59,6 +59,58 @@ void Hysteresis::prune(std::uint64_t now_us, std::size_t keep) {
     }
 }
 
+// --- Room ---
+
+Refusal Room::refusal(std::uint64_t bytes) const {
+    if (!capacity_fits(bytes)) return Refusal::kCapacity;
+    if (pool_full) return Refusal::kPoolFull;
+    if (!quota_fits(bytes)) return Refusal::kQuota;
+    return Refusal::kNone;
+}
+
+// --- PlanningLedger ---
+
+void PlanningLedger::set_tier(TierId tier, std::uint64_t capacity_bytes, std::uint64_t used_bytes) {
+    if (tier >= tiers_.size()) tiers_.resize(tier + std::size_t{1});
+    const bool unlimited = capacity_bytes == std::numeric_limits<std::uint64_t>::max();
+    tiers_[tier] = Tier{unlimited ? 0 : capacity_bytes, used_bytes};
+}
+
+void PlanningLedger::set_quota(TenantIndex tenant, TierId tier,
+                               std::optional<std::uint64_t> quota_bytes, std::uint64_t held_bytes) {
+    if (!quota_bytes || *quota_bytes == std::numeric_limits<std::uint64_t>::max()) {
+        quotas_.erase(quota_key(tenant, tier));
+        return;
+    }
+    quotas_[quota_key(tenant, tier)] = Quota{*quota_bytes, held_bytes};
+}
+
+void PlanningLedger::in_flight(TenantIndex tenant, TierId to, TierId home) {
+    if (to == home) return;
+    if (const auto it = quotas_.find(quota_key(tenant, to)); it != quotas_.end())
+        it->second.held += extent_bytes_;
+}
+
+Room PlanningLedger::room(TenantIndex tenant, TierId to, TierId home) const {
+    Room room;
+    room.home = to == home;
+    if (to < tiers_.size()) {
+        room.capacity_bytes = tiers_[to].capacity;
+        room.used_bytes = tiers_[to].used;
+    }
+    if (const auto it = quotas_.find(quota_key(tenant, to)); it != quotas_.end()) {
+        const Quota& q = it->second;
+        room.tenant_room = q.held >= q.quota ? 0 : q.quota - q.held;
+    }
+    return room;
+}
+
+void PlanningLedger::reserve(TenantIndex tenant, TierId to, TierId home) {
+    if (to == home) return;
+    if (to < tiers_.size()) tiers_[to].used += extent_bytes_;
+    in_flight(tenant, to, home);
+}
+
 // --- PinTable ---
 
 void PinTable::cut(std::map<ExtentIndex, PinnedRange>& pins, ExtentIndex first,
@@ -288,19 +340,21 @@ Refusal Admission::never_startable(const MigrationOrder& order, const ExtentPlac
 Refusal Admission::check(const MigrationOrder& order, const ExtentPlace& place,
                          std::uint64_t now_us, const PinTable* pins) const {
     if (const Refusal r = never_startable(order, place, pins); r != Refusal::kNone) return r;
-    const ExtentKey key = make_extent_key(order.lun, order.extent);
-    if (!hysteresis_.settled(key, now_us)) return Refusal::kHysteresis;
-    const std::uint64_t bytes = config_.extent_bytes;
-    const bool away = order.to != place.home;
-    if (away && capacity_[order.to] != 0 && used_[order.to] + bytes > capacity_[order.to])
-        return Refusal::kCapacity;
-    if (pool_full_[order.to]) return Refusal::kPoolFull;
-    if (away) {
-        if (const TenantLedger::Member member = member_of(order.lun);
-            member != 0 && !ledger_->fits(member, pool(order.to), bytes))
-            return Refusal::kQuota;
-    }
-    return Refusal::kNone;
+    if (!hysteresis_.settled(make_extent_key(order.lun, order.extent), now_us))
+        return Refusal::kHysteresis;
+    return room(order.lun, order.to, place.home).refusal(config_.extent_bytes);
+}
+
+Room Admission::room(LunId lun, TierId to, TierId home) const {
+    Room room;
+    room.home = to == home;
+    if (to >= capacity_.size()) return room;
+    room.capacity_bytes = capacity_[to];
+    room.used_bytes = used_[to];
+    room.pool_full = pool_full_[to];
+    if (const TenantLedger::Member member = member_of(lun); member != 0 && !room.home)
+        room.tenant_room = ledger_->room(member, pool(to));
+    return room;
 }
 
 Refusal Admission::admit(const MigrationOrder& order, const ExtentPlace& place,
@@ -368,17 +422,14 @@ AdmittedRound Admission::admit_round(
 
 std::vector<TierSpec> Admission::effective_tiers(std::vector<TierSpec> tiers, LunId lun,
                                                  TierId home) const {
-    const TenantLedger::Member member = member_of(lun);
     for (std::size_t t = 0; t < tiers.size() && t < capacity_.size(); ++t) {
         if (t == home) continue;
-        const std::uint64_t own = used_[t];
+        const Room r = room(lun, static_cast<TierId>(t), home);
         std::optional<std::uint64_t> limit;
-        if (pool_full_[t]) limit = own;
-        if (member != 0) {
-            if (const auto room = ledger_->room(member, pool(static_cast<TierId>(t)))) {
-                limit = std::min(limit.value_or(std::numeric_limits<std::uint64_t>::max()),
-                                 own + *room);
-            }
+        if (r.pool_full) limit = r.used_bytes;
+        if (r.tenant_room) {
+            limit = std::min(limit.value_or(std::numeric_limits<std::uint64_t>::max()),
+                             r.used_bytes + *r.tenant_room);
         }
         if (!limit) continue;
         // capacity 0 means unlimited: a tier with no room at all shows one byte.

@@ -3,7 +3,13 @@
 // Policies propose migrations (engine/placement_policy.h); executors carry them out: a live LUN's
 // rounds (engine/lun_rounds.h) and the replay simulator in engine/replay/. Both ask this component,
 // at the moment an order would start, whether it may, so a replay runs the gateway's own decisions.
-// The scheduler shares its hysteresis ledger (Hysteresis below).
+// A planner that respects the limits when it proposes (the forecast engine's scheduler,
+// engine/scheduler.h) counts them with the same code: Room is the rule of capacity, full pool and
+// quota for one destination, read from whatever books its caller keeps; the Admission builds one
+// per order from its counts and the tenant ledger, a PlanningLedger one per destination a round
+// considers, from the executor's counts and the planner's orders in flight; both judge
+// settledness with a Hysteresis ledger. So a planner never proposes for lack of a limit what the
+// admission refuses, nor holds back what it admits, in the same state.
 //
 // An order is checked in this order, the first failing rule giving the refusal:
 //  1. invalid:     a tier id out of range, or from == to;
@@ -54,6 +60,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
+#include "engine/tenant.h"
 #include "engine/tenant_ledger.h"
 
 namespace rbdtier {
@@ -91,6 +98,82 @@ private:
     std::uint64_t window_us_;
     std::unordered_map<ExtentKey, std::uint64_t> last_moved_;  // key -> completion time
     std::unordered_set<ExtentKey> early_;
+};
+
+// Room: what one destination tier offers an order moving one more extent there, under rules 5-7
+// above, from the numbers its caller keeps. A move to the extent's home needs no room: capacities
+// and quotas count only extents away from their home (a full pool still refuses it). Plain value.
+struct Room {
+    bool home = false;                 // the destination is the extent's home
+    std::uint64_t capacity_bytes = 0;  // what the tier may hold away from home; 0: unlimited
+    std::uint64_t used_bytes = 0;      // what it holds away from home, reservations included
+    bool pool_full = false;
+    std::optional<std::uint64_t> tenant_room;  // what the tenant may still add; nullopt: no quota
+
+    bool capacity_fits(std::uint64_t bytes) const {
+        return home || capacity_bytes == 0 || used_bytes + bytes <= capacity_bytes;
+    }
+    bool quota_fits(std::uint64_t bytes) const {
+        return home || !tenant_room || bytes <= *tenant_room;
+    }
+    // The first of kCapacity, kPoolFull and kQuota that refuses `bytes` more; kNone: they fit.
+    Refusal refusal(std::uint64_t bytes) const;
+};
+
+// PlanningLedger: the room a planner sees in one round, counted as the admission counts it. Per
+// tier: its capacity for extents away from their home and what they hold there, reservations of
+// admitted migrations included (the executor's count, Admission::used()); per tenant and tier
+// with a quota: the quota and what the tenant's extents away from home hold there as the
+// placement says, plus the destinations of the planner's orders still in flight (in_flight()),
+// which the admission reserved or will reserve when they start. reserve() counts an order the
+// planner proposes this round against both; its source is freed only when the migration
+// completes, in a later round's ledger. Settledness is the planner's Hysteresis ledger's.
+// Not thread-safe; one per round (it refers to the Hysteresis it was given).
+class PlanningLedger {
+public:
+    PlanningLedger(std::uint64_t extent_bytes, const Hysteresis& hysteresis)
+        : extent_bytes_(extent_bytes), hysteresis_(&hysteresis) {}
+
+    // Tier `tier` may hold `capacity_bytes` of extents away from their home (0 or UINT64_MAX:
+    // unlimited) and holds `used_bytes` of them.
+    void set_tier(TierId tier, std::uint64_t capacity_bytes, std::uint64_t used_bytes);
+    // Tenant `tenant` may hold `quota_bytes` on `tier` (nullopt or UINT64_MAX: no quota) and its
+    // extents away from home hold `held_bytes` there, migrations in flight not included.
+    void set_quota(TenantIndex tenant, TierId tier, std::optional<std::uint64_t> quota_bytes,
+                   std::uint64_t held_bytes);
+    // A migration of the tenant's proposed in an earlier round, not completed, bound for `to`
+    // (its extent's home `home`): its destination counts against the tenant's quota there.
+    void in_flight(TenantIndex tenant, TierId to, TierId home);
+
+    bool settled(ExtentKey key, std::uint64_t now_us) const {
+        return hysteresis_->settled(key, now_us);
+    }
+    // What `to` offers one extent of the tenant's whose home is `home`.
+    Room room(TenantIndex tenant, TierId to, TierId home) const;
+    // Whether one more extent fits there, capacity and quota.
+    bool fits(TenantIndex tenant, TierId to, TierId home) const {
+        return room(tenant, to, home).refusal(extent_bytes_) == Refusal::kNone;
+    }
+    // The planner proposes moving one extent of the tenant's to `to` (home `home`).
+    void reserve(TenantIndex tenant, TierId to, TierId home);
+
+private:
+    struct Tier {
+        std::uint64_t capacity = 0;  // 0: unlimited
+        std::uint64_t used = 0;
+    };
+    struct Quota {
+        std::uint64_t quota = 0;
+        std::uint64_t held = 0;
+    };
+    static std::uint64_t quota_key(TenantIndex tenant, TierId tier) {
+        return (static_cast<std::uint64_t>(tenant) << 16) | tier;
+    }
+
+    std::uint64_t extent_bytes_;
+    const Hysteresis* hysteresis_;
+    std::vector<Tier> tiers_;                          // by tier id
+    std::unordered_map<std::uint64_t, Quota> quotas_;  // by (tenant, tier)
 };
 
 // Extents [first, first+count) pinned to `tier`.
@@ -239,6 +322,9 @@ public:
                               const std::function<ExtentPlace(const MigrationOrder&)>& place_of,
                               std::uint64_t now_us, double budget_bytes, std::size_t free_slots,
                               const std::function<const PinTable*(LunId)>& pins_of = {});
+
+    // What `to` offers one more extent of `lun`, whose home is `home`: rules 5-7 of check().
+    Room room(LunId lun, TierId to, TierId home) const;
 
     // `tiers` with capacity_bytes lowered to what LUN `lun` (home `home`) may still reach: a
     // full pool keeps what the ledger holds there, a quota what the tenant may add; a tier with

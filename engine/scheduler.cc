@@ -53,15 +53,16 @@ std::vector<MigrationOrder> Scheduler::schedule(
     const std::size_t cap = config_.max_concurrent_migrations;
     if (bucket_->level() < ext || in_flight_.size() >= cap) return orders;
 
-    // Bytes each tier holds or will hold once what is ordered (and in flight) lands.
-    std::vector<double> used(ctx.stride, 0.0), capacity(ctx.stride, 0.0);
+    // The room each tier and each tenant's quota leave, counted as the admission counts it: the
+    // executor's bytes away from home (its admitted migrations included), the placement's per
+    // tenant, and the destinations of this scheduler's orders still in flight.
+    PlanningLedger ledger(config_.extent_bytes, hysteresis_);
     for (TierId t : ctx.tiers) {
-        used[t] = static_cast<double>(resources.used(t));
-        const auto c = resources.capacity(t);
-        capacity[t] = c == std::numeric_limits<std::uint64_t>::max()
-                          ? std::numeric_limits<double>::infinity()
-                          : static_cast<double>(c);
+        ledger.set_tier(t, resources.capacity(t), resources.used(t));
+        for (TenantIndex i = 0; i < tenants_->size(); ++i)
+            ledger.set_quota(i, t, tenants_->quota(i, t), placement.tenant_used(i, t));
     }
+    for (const auto& [key, f] : in_flight_) ledger.in_flight(f.tenant, f.to, f.home);
     // Residents of every non-home placement, coldest first (what keeping them there is worth).
     struct Resident {
         double keep = 0;
@@ -92,20 +93,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         });
     std::vector<std::size_t> next(tenants_->size(), 0);
     std::vector<double> granted(tenants_->size(), 0.0);
-    std::unordered_map<std::uint64_t, double> quota_reserved;  // (tenant, tier) -> bytes ordered
-    for (const auto& [key, f] : in_flight_)
-        if (f.counts_quota)
-            quota_reserved[(static_cast<std::uint64_t>(f.tenant) << 16) | f.to] += ext;
     std::unordered_set<ExtentKey> chosen;
-    auto quota_left = [&](TenantIndex t, TierId tier, TierId home) {
-        if (tier == home) return std::numeric_limits<double>::infinity();
-        const auto q = tenants_->quota(t, tier);
-        if (q == std::numeric_limits<std::uint64_t>::max())
-            return std::numeric_limits<double>::infinity();
-        const double used_q = static_cast<double>(placement.tenant_used(t, tier)) +
-                              quota_reserved[(static_cast<std::uint64_t>(t) << 16) | tier];
-        return static_cast<double>(q) - used_q;
-    };
     auto emit = [&](const ExtentScore& s, TierId to, double net, std::string reason) {
         MigrationOrder o;
         o.lun = key_lun(s.key);
@@ -118,9 +106,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         orders.push_back(std::move(o));
         if (order_models != nullptr) order_models->push_back(s.model);
         bucket_->take(ext);
-        used[to] += ext;
-        // The source is freed only when the migration completes (the view will say so).
-        if (to != s.home) quota_reserved[(static_cast<std::uint64_t>(s.tenant) << 16) | to] += ext;
+        ledger.reserve(s.tenant, to, s.home);
         granted[s.tenant] += ext;
         granted_total_[s.tenant] += config_.extent_bytes;
         const double transfer_us = ext / config_.migration_bandwidth_bytes_per_s * 1e6;
@@ -131,7 +117,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
                       5'000'000;
         f.tenant = s.tenant;
         f.to = to;
-        f.counts_quota = to != s.home;
+        f.home = s.home;
         in_flight_[s.key] = f;
         chosen.insert(s.key);
         ++stats_.orders;
@@ -158,7 +144,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         if (!any) break;
         const ExtentScore& x = scores[candidates[t][next[t]++]];
         if (in_flight_.count(x.key) || chosen.count(x.key)) continue;
-        if (!hysteresis_.settled(x.key, now_us)) {
+        if (!ledger.settled(x.key, now_us)) {
             ++stats_.skipped_hysteresis;
             continue;
         }
@@ -170,9 +156,10 @@ std::vector<MigrationOrder> Scheduler::schedule(
             const double gain =
                 benefit - ctx.move_cost_factor * ctx.move_cost_us[x.current * ctx.stride + d];
             if (gain <= threshold_us) continue;
-            const bool room = used[d] + ext <= capacity[d];
-            const bool quota_ok = quota_left(x.tenant, d, x.home) >= ext;
-            if (room && quota_ok) {
+            const Room room = ledger.room(x.tenant, d, x.home);
+            const bool capacity_ok = room.capacity_fits(config_.extent_bytes);
+            const bool quota_ok = room.quota_fits(config_.extent_bytes);
+            if (capacity_ok && quota_ok) {
                 emit(x, d, gain,
                      "forecast " + std::string(model_name(static_cast<ModelId>(x.model))));
                 ++stats_.promotions;
@@ -188,7 +175,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
                 const ExtentScore& y = scores[r.index];
                 if (chosen.count(y.key) || in_flight_.count(y.key)) continue;
                 if (!quota_ok && y.tenant != x.tenant) continue;
-                if (!hysteresis_.settled(y.key, now_us)) continue;
+                if (!ledger.settled(y.key, now_us)) continue;
                 // y steps down to the next slower tier that has room for it and is still
                 // faster than its home (a second-level fast tier), else home.
                 TierId to = y.home;
@@ -198,13 +185,12 @@ std::vector<MigrationOrder> Scheduler::schedule(
                     if (u == y.home) break;
                     if (ctx.latency(u, y.write_fraction) >= ctx.latency(y.home, y.write_fraction))
                         break;
-                    if (used[u] + ext <= capacity[u] && quota_left(y.tenant, u, y.home) >= ext) {
+                    if (ledger.fits(y.tenant, u, y.home)) {
                         to = u;
                         break;
                     }
                 }
-                if (to == d || used[to] + ext > capacity[to]) break;
-                if (quota_left(y.tenant, to, y.home) < ext) break;
+                if (to == d || !ledger.fits(y.tenant, to, y.home)) break;
                 const double y_benefit = y.value * (ctx.latency(to, y.write_fraction) -
                                                     ctx.latency(d, y.write_fraction));
                 // Clearly better only: by the relative margin, and by more than the Poisson noise

@@ -7,15 +7,22 @@
 //  - bandwidth: a token bucket (engine/token_bucket.h) refilled at the migration bandwidth
 //    (depth burst_bytes, by default one second of it); every order spends one extent of tokens;
 //  - concurrency: at most max_concurrent_migrations orders in flight (an order leaves the
-//    flight when completed() is called, or after an expiry if the executor dropped it);
-//  - tier capacity and tenant quota per tier: never exceeded by what the engine orders;
+//    flight when completed() or dropped() is called, or after an expiry if the executor lost
+//    it: the executor owes it a report before then, or the scheduler takes its room and its
+//    extent for free again while the admission still holds them);
+//  - tier capacity and tenant quota per tier: never exceeded by what the engine orders, and
+//    counted by the executors' admission's own rule (a PlanningLedger of engine/admission.h per
+//    round: the executor's bytes away from home, the placement's per tenant, the destinations of
+//    the orders in flight; a move home needs no room), so a round proposes no order the
+//    admission would refuse for room, and holds back none it would admit, in the same state;
 //  - hysteresis: an extent moved less than min_residency ago is not moved again (unless
-//    feedback marked its promotion wasted; the Hysteresis ledger of engine/admission.h, which
-//    the executors' admission keeps too), and displacing a resident requires the newcomer to
-//    be worth (1 + benefit_margin) times what the resident is worth there, and more than the
-//    resident by displacement_z Poisson standard deviations of the two forecasts.
+//    feedback marked its promotion wasted; a Hysteresis ledger, as the admission keeps), and
+//    displacing a resident requires the newcomer to be worth (1 + benefit_margin) times what the
+//    resident is worth there, and more than the resident by displacement_z Poisson standard
+//    deviations of the two forecasts.
 // When the destination is full (or the tenant's quota there is), the coldest resident (of that
-// tenant, for quota) is demoted home if that pays: the displaced value is part of the cost. An
+// tenant, for quota) is demoted (to a slower tier that has room and is faster than its home,
+// else home) if that pays: the displaced value is part of the cost. An
 // extent whose LUN's forecast skill is not yet measured (ExtentScore::proven) fills free room
 // but displaces nobody.
 // Executors free a tier's space only when a migration out of it completes, so the promotion
@@ -87,7 +94,7 @@ private:
         std::uint64_t expiry_us = 0;
         TenantIndex tenant = 0;
         TierId to = 0;
-        bool counts_quota = false;  // destination is not home: counts against the tenant
+        TierId home = 0;  // of the extent: a move there counts against no quota
     };
     std::unordered_map<ExtentKey, Flight> in_flight_;
     Hysteresis hysteresis_;  // when each extent last completed a move

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -249,6 +250,78 @@ TEST(Admission, AnExtentJustMovedDoesNotMoveBackWithinTheWindow) {
     EXPECT_EQ(admission.check(back, at(kFast), 1'000'001), Refusal::kNone);
     // Other extents are not held by it.
     EXPECT_EQ(admission.check(order(8, kHome, kFast, 1), at(kHome), 1'000'001), Refusal::kNone);
+}
+
+TEST(Room, HomeNeedsNoRoomAndTheRulesComeInOrder) {
+    Room full;
+    full.capacity_bytes = 2 * kExtent;
+    full.used_bytes = 2 * kExtent;
+    full.pool_full = true;
+    full.tenant_room = 0;
+    EXPECT_EQ(full.refusal(kExtent), Refusal::kCapacity);
+    full.capacity_bytes = 0;  // unlimited
+    EXPECT_EQ(full.refusal(kExtent), Refusal::kPoolFull);
+    full.pool_full = false;
+    EXPECT_EQ(full.refusal(kExtent), Refusal::kQuota);
+    full.tenant_room = kExtent;
+    EXPECT_EQ(full.refusal(kExtent), Refusal::kNone);
+    // Home: neither capacity nor quota applies; a full pool still refuses.
+    Room home;
+    home.home = true;
+    home.capacity_bytes = kExtent;
+    home.used_bytes = kExtent;
+    home.tenant_room = 0;
+    EXPECT_EQ(home.refusal(kExtent), Refusal::kNone);
+    home.pool_full = true;
+    EXPECT_EQ(home.refusal(kExtent), Refusal::kPoolFull);
+}
+
+TEST(Room, TheAdmissionsRoomIsWhatItsCheckApplies) {
+    Admission admission(config(), {0, 2 * kExtent, 0});
+    admission.set_tenant(1, "t0");
+    admission.set_quota("t0", kSlow, kExtent);
+    admission.place(1, kFast, kHome);
+    Room fast = admission.room(1, kFast, kHome);
+    EXPECT_FALSE(fast.home);
+    EXPECT_EQ(fast.capacity_bytes, 2 * kExtent);
+    EXPECT_EQ(fast.used_bytes, kExtent);
+    EXPECT_FALSE(fast.tenant_room.has_value());
+    EXPECT_EQ(admission.room(1, kSlow, kHome).tenant_room, kExtent);
+    EXPECT_TRUE(admission.room(1, kHome, kHome).home);
+    ASSERT_EQ(admission.admit(order(2, kHome, kSlow, 1), at(kHome), 0), Refusal::kNone);
+    EXPECT_EQ(admission.room(1, kSlow, kHome).tenant_room, 0u);
+    EXPECT_EQ(admission.room(1, kSlow, kHome).refusal(kExtent),
+              admission.check(order(3, kHome, kSlow, 1), at(kHome), 0));
+}
+
+TEST(PlanningLedger, CountsProposalsAndOrdersInFlightAsTheAdmissionReservesThem) {
+    Hysteresis hysteresis(10);
+    PlanningLedger ledger(kExtent, hysteresis);
+    ledger.set_tier(kHome, 0, 0);
+    ledger.set_tier(kFast, 3 * kExtent, kExtent);
+    ledger.set_tier(kSlow, std::numeric_limits<std::uint64_t>::max(), 5 * kExtent);
+    ledger.set_quota(0, kFast, 2 * kExtent, 0);
+    ledger.set_quota(0, kSlow, std::numeric_limits<std::uint64_t>::max(), 0);  // none
+    ledger.set_quota(1, kFast, std::nullopt, 0);
+    // An order of tenant 0 in flight to kFast: its quota counts it (the tier's used bytes
+    // already do, once admitted); one home counts nowhere.
+    ledger.in_flight(0, kFast, kHome);
+    ledger.in_flight(0, kHome, kHome);
+    EXPECT_EQ(ledger.room(0, kFast, kHome).used_bytes, kExtent);
+    EXPECT_EQ(ledger.room(0, kFast, kHome).tenant_room, kExtent);
+    EXPECT_TRUE(ledger.fits(0, kFast, kHome));
+    ledger.reserve(0, kFast, kHome);
+    EXPECT_EQ(ledger.room(0, kFast, kHome).refusal(kExtent), Refusal::kQuota);
+    EXPECT_TRUE(ledger.fits(1, kFast, kHome));
+    ledger.reserve(1, kFast, kHome);
+    EXPECT_EQ(ledger.room(1, kFast, kHome).refusal(kExtent), Refusal::kCapacity);
+    // kFast is the home of another LUN's extents: they go home whatever it holds.
+    EXPECT_TRUE(ledger.fits(0, kFast, kFast));
+    EXPECT_TRUE(ledger.fits(0, kSlow, kHome));  // unlimited, no quota
+    // Settledness is the hysteresis ledger's.
+    hysteresis.moved(make_extent_key(1, 4), 100);
+    EXPECT_FALSE(ledger.settled(make_extent_key(1, 4), 109));
+    EXPECT_TRUE(ledger.settled(make_extent_key(1, 4), 110));
 }
 
 TEST(Admission, SameProposalsGiveTheSameAnswerInTheSameOrder) {
