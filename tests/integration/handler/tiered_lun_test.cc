@@ -146,6 +146,11 @@ public:
         }
     }
 
+    std::vector<IoEvent> events() {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
+
 private:
     std::mutex mutex_;
     std::vector<IoEvent> events_;
@@ -202,6 +207,86 @@ TEST_F(TieredLunTest, ThePolicySeesEachDataCommandOnceWithItsTiming) {
         if (i > 0) {
             EXPECT_LE(ev[i - 1].time_us, ev[i].time_us) << i;
         }
+    }
+}
+
+TEST_F(TieredLunTest, EveryCompletedDataCommandRecordsExactlyOneEvent) {
+    auto recording = std::make_unique<RecordingPolicy>();
+    RecordingPolicy& policy = *recording;
+    lun_->tiering()->replace_policy(std::move(recording), 100'000);
+    move(1, "nvme-a");  // commands across the boundary of extents 0 and 1 go in two parts
+    const std::uint64_t boundary = kExtent;
+    std::vector<char> data = pattern(16384, 3);
+    iovec v{data.data(), data.size()};
+    struct Expected {
+        IoOp op;
+        std::uint64_t offset;
+        std::uint32_t length;
+    };
+    std::vector<Expected> expected;
+    auto served = [&](auto&& submit, IoOp op, std::uint64_t offset, std::uint32_t length,
+                      int status = TCMU_STS_OK) {
+        TestCommand c;
+        ASSERT_EQ(run(submit, c), status);
+        expected.push_back({op, offset, length});
+    };
+    served([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 8192, 65536); }, IoOp::kWrite,
+           65536, 8192);
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 4096, 69632); }, IoOp::kRead,
+           69632, 4096);
+    served([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 16384, boundary - 8192); },
+           IoOp::kWrite, boundary - 8192, 16384);
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 16384, boundary - 8192); },
+           IoOp::kRead, boundary - 8192, 16384);
+    served([&](tcmur_cmd* c) { return lun_->unmap(nullptr, c, boundary - 4096, 8192); },
+           IoOp::kUnmap, boundary - 4096, 8192);
+    {
+        iovec block{data.data(), 512};
+        served(
+            [&](tcmur_cmd* c) {
+                return lun_->write_same(nullptr, c, boundary - 4096, 8192, &block, 1);
+            },
+            IoOp::kWrite, boundary - 4096, 8192);
+    }
+    {
+        // A COMPARE AND WRITE that matches, then one that does not (read back to locate it).
+        std::vector<char> now(512);
+        iovec r{now.data(), now.size()};
+        TestCommand c;
+        ASSERT_EQ(run([&](tcmur_cmd* cmd) { return lun_->read(nullptr, cmd, &r, 1, 512, 0); }, c),
+                  TCMU_STS_OK);
+        expected.push_back({IoOp::kRead, 0, 512});
+        std::vector<char> caw(now);
+        caw.insert(caw.end(), 512, 'c');
+        iovec cv{caw.data(), caw.size()};
+        served(
+            [&](tcmur_cmd* cmd) { return lun_->compare_and_write(nullptr, cmd, 0, 512, &cv, 1); },
+            IoOp::kWrite, 0, 512);
+        served(
+            [&](tcmur_cmd* cmd) { return lun_->compare_and_write(nullptr, cmd, 0, 512, &cv, 1); },
+            IoOp::kWrite, 0, 512, TCMU_STS_MISCOMPARE);
+    }
+    // No event: a FLUSH (no range), a command of no length, one refused before it was queued.
+    {
+        TestCommand f;
+        ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->flush(nullptr, c); }, f), TCMU_STS_OK);
+        TestCommand z;
+        ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 0, 4096); }, z),
+                  TCMU_STS_OK);
+        TestCommand o;
+        EXPECT_EQ(lun_->read(nullptr, o.cmd(), &v, 1, 4096, kSize), TCMU_STS_RANGE);
+    }
+    // The last one: once its event is in, every earlier one is (the ring keeps their order).
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 512, 3 * kExtent); },
+           IoOp::kRead, 3 * kExtent, 512);
+    (void)policy.events_once(expected.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // rounds that would bring more
+    const std::vector<IoEvent> ev = policy.events();
+    ASSERT_EQ(ev.size(), expected.size()) << "one event per completed data command";
+    for (std::size_t i = 0; i < ev.size(); ++i) {
+        EXPECT_EQ(ev[i].op, expected[i].op) << i;
+        EXPECT_EQ(ev[i].offset, expected[i].offset) << i;
+        EXPECT_EQ(ev[i].length, expected[i].length) << i;
     }
 }
 
