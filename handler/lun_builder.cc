@@ -17,7 +17,7 @@ namespace {
 
 // Logs what the LUN serves: its size and objects, and its tiering (from what the cluster and
 // its config set at open).
-void log_opened(Lun& lun) {
+void log_open(Lun& lun) {
     const LunConfig& config = lun.config();
     const std::uint64_t object_size = lun.image_info().object_size;
     TieredLun* tiered = lun.tiered_lun();
@@ -111,7 +111,7 @@ ceph::Result<std::unique_ptr<Lun>> build_lun(
     }
     auto lun = std::make_unique<Lun>(std::move(opened), host, std::move(home), geometry.size_bytes,
                                      std::move(tiered));
-    log_opened(*lun);
+    log_open(*lun);
     return lun;
 }
 

@@ -87,7 +87,7 @@ void LunCommands::answer(IoCommand* c, long rc, std::uint64_t end_us) {
         }
     }
     if (status.failure == IoFailure::kFenced)
-        lock_.note_lost("this gateway's client is blocklisted");
+        lock_.note_lock_lost("this gateway's client is blocklisted");
     complete(c, status.tcmu_status, rc);
 }
 
@@ -107,7 +107,7 @@ void LunCommands::complete(IoCommand* c, int status, long rc) {
 
 void LunCommands::fenced(IoCommand* c) {
     // As librbd answers a blocklisted client: the runner learns the lock is lost.
-    lock_.note_lost("this gateway's client is blocklisted (placement map fenced)");
+    lock_.note_lock_lost("this gateway's client is blocklisted (placement map fenced)");
     if (host_.notify_lock_lost != nullptr) host_.notify_lock_lost(c->dev);
 }
 

@@ -23,7 +23,7 @@ int LunLock::has_lock() {
     return holds_exclusive_lock(image_);
 }
 
-void LunLock::note_lost(const char* why) {
+void LunLock::note_lock_lost(const char* why) {
     held_noted_.store(false);
     if (lost_noted_.exchange(true)) return;
     RBDTIER_LOG_WARNING(spec_, "lost the exclusive lock: " << why);
@@ -32,7 +32,8 @@ void LunLock::note_lost(const char* why) {
 int LunLock::get_lock_state() {
     int rc = has_lock();
     if ((rc == 0 || rc == -ESHUTDOWN) && held_noted_.load()) {
-        note_lost(rc == 0 ? "another gateway holds it" : "this gateway's client is blocklisted");
+        note_lock_lost(rc == 0 ? "another gateway holds it"
+                               : "this gateway's client is blocklisted");
     }
     if (rc == 1) return TCMUR_DEV_LOCK_WRITE_LOCKED;
     if (rc == 0 || rc == -ESHUTDOWN) return TCMUR_DEV_LOCK_UNLOCKED;

@@ -7,11 +7,11 @@
 // progress is waited for first, and the map's fence given up). get_lock_tag() reports the stored
 // tag only while it names the current owner, get_lock_state() whether this gateway holds it.
 // They answer TCMU_STS_* (lock, unlock, get_lock_tag) or tcmur_lock_state (get_lock_state).
-// Logs the lock taken, released or lost (note_lost: once until it is taken again).
+// Logs the lock taken, released or lost (note_lock_lost: once until it is taken again).
 //
 // Thread-safety: the four callouts are synchronous control calls from the runner's threads; the
 // callouts and a tiering round taking the LUN's tiering are serialised by the share's
-// `ownership` mutex. note_lost() and note_may_take() may be called from any thread. What the
+// `ownership` mutex. note_lock_lost() and note_may_take() may be called from any thread. What the
 // caller owes: the image outlives this, and so does the TieredLun given to follow_tiering(),
 // which the caller sets before the first callout.
 #pragma once
@@ -52,7 +52,7 @@ public:
     // the rounds ask at once.
     void note_may_take() { share_.probe.note_may_take(); }
     // Logs (once until the lock is taken again) that the lock is gone, and why.
-    void note_lost(const char* why);
+    void note_lock_lost(const char* why);
 
 private:
     int has_lock();  // 1 = we own the lock, 0 = we do not, -ESHUTDOWN / -ETIMEDOUT / -EIO
