@@ -66,17 +66,25 @@ void ExtentRouter::part_done(IoCommand* c, long rc) {
     }
     if (c->parts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     const long error = c->part_error.load(std::memory_order_acquire);
-    commands_.finish(c, error < 0 ? error : 0);
+    long outcome = error < 0 ? error : 0;
+    // A miscompare is read back inside the gate (no migration moves the bytes meanwhile): the
+    // read comes back here as the command's one part.
+    c->parts.store(1, std::memory_order_relaxed);
+    c->part_error.store(0, std::memory_order_relaxed);
+    if (reading_back_miscompare(c, outcome, &ExtentRouter::on_part_complete)) return;
+    const auto end = std::chrono::steady_clock::now();
+    if (c->gated) leave(c, end);
+    answers_.answer(c, outcome, steady_us(end));
 }
 
-void ExtentRouter::leave(IoCommand* c, IoEvent event) {
+void ExtentRouter::leave(IoCommand* c, std::chrono::steady_clock::time_point end) {
     const bool wrote = writes(c->kind);
     for (std::uint64_t e = c->first_extent; e <= c->last_extent; ++e) gate_.leave(e, wrote);
     c->gated = false;
     if (c->kind != IoKind::kFlush) {
-        // The command's end (steady_clock µs) on the rounds' clock: no second clock read.
-        event.time_us = rounds_.time_us(
-            std::chrono::steady_clock::time_point(std::chrono::microseconds(event.time_us)));
+        // The command's one event, stamped with its end on the rounds' clock: no second clock read.
+        IoEvent event = completed_event(*c, lun_, steady_us(end));
+        event.time_us = rounds_.time_us(end);
         rounds_.record(event);
     }
 }
@@ -85,7 +93,7 @@ void ExtentRouter::resume_routed(IoCommand* c) {
     // Runs on the migrator's thread once the extent is released: the callout returned OK long
     // ago, so a failure now must complete the command.
     const int status = route(c);
-    if (status != TCMU_STS_OK) commands_.complete_now(c, status);
+    if (status != TCMU_STS_OK) answers_.complete_now(c, status);
 }
 
 // Returns TCMU_STS_OK when the command was submitted (whole, or in parts that will complete it)
@@ -124,7 +132,7 @@ int ExtentRouter::route(IoCommand* c, std::chrono::steady_clock::time_point now)
             return TCMU_STS_BUSY;
         case ceph::ExtentGate::Lease::kFenced:
             // As librbd answers a blocklisted client: the runner learns the lock is lost.
-            commands_.fenced(c);
+            answers_.fenced(c);
             return io_status_from_rbd(c->kind, -ESHUTDOWN).tcmu_status;
         case ceph::ExtentGate::Lease::kExpired: {
             ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };

@@ -9,16 +9,19 @@
 //
 // Protocol with the gate (ceph/extent_gate.h): route() asks the routing lease first, then enters
 // every extent of the command or none (parking it on the held one); the command is then
-// "gated" and leave() gives its extents back when it completes, with its IoEvent recorded in the
-// LUN's tiering rounds (engine/lun_rounds.h). A command never holds an extent across a park.
+// "gated". When its last part completes (and, for a COMPARE AND WRITE that miscompared, the
+// read-back that locates the miscompare, still inside the gate), the router leaves its extents
+// and records the command's one IoEvent, built there, in the LUN's tiering rounds
+// (engine/lun_rounds.h). A command never holds an extent across a park.
 //
-// Completion: the router owns no command. It tells the LUN's RoutedCommands when the last part of
-// a command completed (finish), when a parked command fails to resume (complete_now) and when
-// the gate says this gateway is fenced. Thread-safety: route() is called from the callouts and,
-// for a parked command, from the thread that releases it (the migrator's, the map's watch); part
-// completions run on librbd's completion threads; leave() from the LUN's completion. Nothing here
-// takes a lock. The images, gate and rounds given must outlive the router, and so must the
-// RoutedCommands; the caller destroys the router only once no command is in flight.
+// Completion: the router owns no command and answers none. It hands each to the LUN's
+// CommandAnswers (handler/io_command.h) once its last part completed (answer), when a parked
+// command fails to resume (complete_now) and when the gate says this gateway is fenced; those
+// never call the router. Thread-safety: route() is called from the callouts and, for a parked
+// command, from the thread that releases it (the migrator's, the map's watch); part completions
+// run on librbd's completion threads. Nothing here takes a lock. The images, gate and rounds
+// given must outlive the router, and so must the CommandAnswers; the caller destroys the router
+// only once no command is in flight.
 #pragma once
 
 #include <rbd/librbd.h>
@@ -34,28 +37,17 @@
 
 namespace rbdtier {
 
-// What a LUN does with the commands its router routed (see the top of this file).
-class RoutedCommands {
-public:
-    virtual ~RoutedCommands() = default;
-    // Every part of c completed; rc is the first part's error, or 0.
-    virtual void finish(IoCommand* c, long rc) = 0;
-    // c was parked, and routing it on resume failed with `status` (nothing was submitted).
-    virtual void complete_now(IoCommand* c, int status) = 0;
-    // The gate refused c because this gateway's client is blocklisted (c is answered by the
-    // status route() returns).
-    virtual void fenced(IoCommand* c) = 0;
-};
-
 class ExtentRouter {
 public:
+    // `lun` is the LUN's id its events carry.
     ExtentRouter(ceph::TierImages& tiers, ceph::ExtentGate& gate, LunRounds& rounds,
-                 std::uint64_t extent_bytes, RoutedCommands& commands)
+                 std::uint64_t extent_bytes, LunId lun, CommandAnswers& answers)
         : tiers_(tiers),
           gate_(gate),
           rounds_(rounds),
           extent_bytes_(extent_bytes),
-          commands_(commands) {}
+          lun_(lun),
+          answers_(answers) {}
     ExtentRouter(const ExtentRouter&) = delete;
     ExtentRouter& operator=(const ExtentRouter&) = delete;
 
@@ -66,12 +58,11 @@ public:
     // a command that was parked: the lease must not run longer than the gate says).
     int route(IoCommand* c,
               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
-    // A gated command completed: leaves its extents and records `event` (its completion, built
-    // once; its time_us the command's end in steady_clock µs) in the LUN's rounds, on the rounds'
-    // clock.
-    void leave(IoCommand* c, IoEvent event);
 
 private:
+    // A gated command completed at `end`: leaves its extents and records its IoEvent (not for a
+    // FLUSH) in the LUN's rounds, stamped with `end` on the rounds' clock.
+    void leave(IoCommand* c, std::chrono::steady_clock::time_point end);
     void resume_routed(IoCommand* c);  // a parked command, released: route it again
     template <typename Submit>
     long submit_part(IoCommand* c, Submit&& submit_fn);
@@ -82,7 +73,8 @@ private:
     ceph::ExtentGate& gate_;
     LunRounds& rounds_;
     const std::uint64_t extent_bytes_;
-    RoutedCommands& commands_;
+    const LunId lun_;
+    CommandAnswers& answers_;
 };
 
 }  // namespace rbdtier

@@ -1,13 +1,14 @@
-// handler_rbdtier.so: the tcmu-runner callouts of backstore user:rbdtier, forwarding to Lun,
-// and the process's one Gateway (admin socket, metrics, service map).
+// handler_rbdtier.so: the tcmu-runner callouts of backstore user:rbdtier, forwarding to the Lun
+// (data, resize) and its LunLock (lock), and the process's one Gateway (admin socket, metrics,
+// service map), which is shown each LUN through admin_view (handler/lun_admin_view.h).
 //
 // Only handler_init is exported. tcmu_*/tcmur_* resolve from the host process at load time.
 // Every line of rbdtier's log (common/log.h) goes to tcmu-runner's log from handler_init on, at
 // its level; tcmu-runner writes what its log_level lets through. Errors are reported once, at
 // the edge: logged and returned to the runner (open: -errno; check_config: a reason string;
-// I/O: TCMU_STS_*, logged by the Lun with what the initiator gets). The Gateway is made
-// at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad =
-// logged with its line and reason, defaults used); its services start at the first open and
+// I/O: TCMU_STS_*, logged by the LUN's LunCommands with what the initiator gets). The Gateway is
+// made at registration from $RBDTIER_CONF (default /etc/ceph/rbdtier.conf; missing = defaults, bad
+// = logged with its line and reason, defaults used); its services start at the first open and
 // whatever cannot start (no /var/run/ceph, a port in use) is logged once: LUNs serve anyway.
 // Each open re-reads the config (as `rbdtier reload` does) and the LUN runs with its tiering
 // settings as they are then; each open LUN registers with the gateway (by "pool/image"), counts
@@ -21,7 +22,7 @@
 // restarts. In both, the home image's rbdtier.tiers metadata, read at open, makes the LUN tiered
 // (handler/shared_settings.h); a value there that its parser refuses fails the open with the
 // reason rather than serve the LUN without its tiers. An open connects one RADOS client, the
-// LUN's own, and reads the image's metadata once through it (Lun::open); check_config reads
+// LUN's own, and reads the image's metadata once through it (build_lun); check_config reads
 // through the process's probe client for the cfgstring's cluster configuration
 // (handler/probe_clients.h), connected at the first check and kept, and so does an open for the
 // headers of the tier images the LUN does not use yet.
@@ -48,6 +49,8 @@
 #include "handler/callout_guard.h"
 #include "handler/gateway.h"
 #include "handler/lun.h"
+#include "handler/lun_admin_view.h"
+#include "handler/lun_builder.h"
 #include "handler/lun_config.h"
 #include "handler/lun_io_metrics.h"
 #include "handler/probe_clients.h"
@@ -125,8 +128,10 @@ public:
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object();
     // The gateway's migration executor, which carries out every tiered LUN's migrations.
     std::shared_ptr<MigrationExecutor> migration_executor();
-    // At each open: starts the services once, and registers the LUN.
-    Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics);
+    // At each open: starts the services once, and registers the LUN (opened with the gateway
+    // config `opened_with`).
+    Gateway::Registration add(Lun& lun, const LunIoMetrics& metrics,
+                              const GatewayConfig& opened_with);
     // At teardown (handler destroy / unload): stops the services when no LUN is open.
     void shutdown();
 
@@ -203,7 +208,8 @@ void GatewayHost::load() {
                                         "config set` sets it for every gateway");
 }
 
-Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
+Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics,
+                                       const GatewayConfig& opened_with) {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     if (!started_) {
@@ -217,45 +223,16 @@ Gateway::Registration GatewayHost::add(Lun& lun, const LunIoMetrics& metrics) {
         gateway_->start_service_map(
             [](const ceph::Status& s) { RBDTIER_LOG_WARNING("", s.message()); });
     }
-    GatewayLun g;
-    g.name = lun.config().spec();
-    g.pool = lun.config().pool;
-    g.image = lun.config().image;
-    g.ns = lun.config().ns;
-    g.policy = std::string(to_string(lun.config().policy));
-    g.cluster = &lun.cluster();
-    g.size_bytes = lun.size();
-    if (!lun.config().tenant.empty()) g.tenant = lun.config().tenant;
-    g.home_image = &lun.image();
-    g.images = lun.tier_images();
-    g.map = lun.placement_map();
-    g.migrator = lun.migrator();
-    g.tiering = lun.tiering();
-    g.watch = lun.placement_watch();
-    g.tiering_problem = [&lun] { return lun.tiering_problem(); };
-    g.io_metrics = &metrics;
-    g.initiators = &lun.initiators();
-    g.attribution = lun.initiator_attribution();
-    g.activity = &lun.initiator_activity();
-    if (lun.tiered()) {
-        g.horizon_s = lun.tiering_settings().horizon_s;
-        g.round_s = static_cast<double>(lun.tiering_settings().round_us) / 1e6;
-        g.in_force = [&lun] { return lun.tiered_lun()->tiering_in_force(); };
-    }
-    g.policy_lun = lun.policy_lun();
-    g.settings = [&lun] { return lun.settings_report(); };
-    g.settings_problems = [&lun] { return lun.settings_problems(); };
-    if (lun.tiered()) {
+    if (TieredLun* tiered = lun.tiered_lun()) {
         // The cluster-wide budget as the LUN reads it, now and whenever it changes.
-        gateway_->set_cluster_settings(lun.tiered_lun()->cluster_settings());
-        lun.tiered_lun()->set_cluster_settings_listener(
-            [this](const std::map<std::string, std::string>& c) {
-                std::lock_guard lock(mutex_);
-                if (gateway_) gateway_->set_cluster_settings(c);
-            });
+        gateway_->set_cluster_settings(tiered->cluster_settings());
+        tiered->set_cluster_settings_listener([this](const std::map<std::string, std::string>& c) {
+            std::lock_guard lock(mutex_);
+            if (gateway_) gateway_->set_cluster_settings(c);
+        });
     }
     std::string error;
-    Gateway::Registration r = gateway_->add_lun(std::move(g), error);
+    Gateway::Registration r = gateway_->add_lun(admin_view(lun, &metrics, opened_with), error);
     if (!r.registered())
         RBDTIER_LOG_WARNING(lun.config().spec(), "not shown on the admin socket: " << error);
     return r;
@@ -396,9 +373,10 @@ int open_impl(tcmu_device* dev) {
     const TcmuHost host = host_functions();
     // check_config's client, if it is kept, reads the headers of the tier images the LUN does
     // not use yet (without it, the LUN's own client reads them).
+    const GatewayConfig gateway = gateway_host().config_for_open();
     auto lun =
-        Lun::open(*parsed.config, geometry, host, gateway_host().config_for_open(),
-                  gateway_host().cluster_settings_object(), gateway_host().migration_executor(),
+        build_lun(*parsed.config, geometry, host, gateway, gateway_host().cluster_settings_object(),
+                  gateway_host().migration_executor(),
                   ProbeClients::process().kept(ProbeClients::options_for(*parsed.config)));
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
@@ -447,7 +425,7 @@ int open_impl(tcmu_device* dev) {
     auto open_lun = std::make_unique<OpenLun>();
     open_lun->lun = std::move(lun).value();
     open_lun->lun->set_io_metrics(&open_lun->metrics);
-    open_lun->registration = gateway_host().add(*open_lun->lun, open_lun->metrics);
+    open_lun->registration = gateway_host().add(*open_lun->lun, open_lun->metrics, gateway);
     tcmur_dev_set_private(dev, open_lun.release());
     return 0;
 }
@@ -529,19 +507,19 @@ int caw(tcmu_device* dev, tcmur_cmd* cmd, uint64_t off, uint64_t len, iovec* iov
 
 int lock(tcmu_device* dev, uint16_t tag) {
     return guarded(name_of(dev), "lock", int{TCMU_STS_NO_RESOURCE},
-                   [&] { return lun_of(dev)->lock(tag); });
+                   [&] { return lun_of(dev)->exclusive_lock().lock(tag); });
 }
 int unlock(tcmu_device* dev) {
     return guarded(name_of(dev), "unlock", int{TCMU_STS_NO_RESOURCE},
-                   [&] { return lun_of(dev)->unlock(); });
+                   [&] { return lun_of(dev)->exclusive_lock().unlock(); });
 }
 int get_lock_tag(tcmu_device* dev, uint16_t* tag) {
     return guarded(name_of(dev), "get_lock_tag", int{TCMU_STS_NO_RESOURCE},
-                   [&] { return lun_of(dev)->get_lock_tag(tag); });
+                   [&] { return lun_of(dev)->exclusive_lock().get_lock_tag(tag); });
 }
 int get_lock_state(tcmu_device* dev) {
     return guarded(name_of(dev), "get_lock_state", int{TCMUR_DEV_LOCK_UNKNOWN},
-                   [&] { return lun_of(dev)->get_lock_state(); });
+                   [&] { return lun_of(dev)->exclusive_lock().get_lock_state(); });
 }
 
 // The handler registration: the one piece of global state (tcmu-runner keeps a pointer).

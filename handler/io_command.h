@@ -4,15 +4,22 @@
 // common path allocates nothing of ours. The scratch vectors keep their capacity across
 // reuse (for trimmed iovecs and CAW/WRITE SAME staging when the iovec is not contiguous).
 // issue_io() is the one place a command's operation is handed to librbd (whole on a plain LUN,
-// a part of it on a tiered one); completed_event() is the one place its IoEvent is built.
+// a part of it on a tiered one); completed_event() is the one place its IoEvent is built (by
+// the ExtentRouter, once per command); a COMPARE AND WRITE's miscompare is located here
+// (reading_back_miscompare, miscompare_index), whichever path issued it. A command is answered
+// through its LUN's CommandAnswers (handler/lun_commands.h), which neither path calls back from.
+// Nothing here takes a lock; an IoCommand is used by one thread at a time (the callout, then
+// librbd's completion threads), except the part counters, which are atomic.
 #pragma once
 
 #include <rbd/librbd.h>
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "engine/io_event.h"
@@ -21,12 +28,28 @@
 
 namespace rbdtier {
 
-class Lun;
 class ExtentRouter;
+struct IoCommand;
+
+// Where the commands of a LUN are answered (handler/lun_commands.h; a test's own in tests).
+class CommandAnswers {
+public:
+    virtual ~CommandAnswers() = default;
+    // c's operation completed with rc (librbd's result; when split, the first failed part's, else
+    // 0) at end_us (steady_clock µs): c is answered with what rc means, exactly once, and given
+    // back. A tiered command has left the gate (and its event is recorded) before.
+    virtual void answer(IoCommand* c, long rc, std::uint64_t end_us) = 0;
+    // c was queued, then failed before anything was issued (a parked command that could not be
+    // routed on resume): answered with `status` and given back.
+    virtual void complete_now(IoCommand* c, int status) = 0;
+    // The gate refused c because this gateway's client is blocklisted: the LUN's lock is lost
+    // (c itself is answered by the caller's status).
+    virtual void fenced(IoCommand* c) = 0;
+};
 
 struct IoCommand {
-    Lun* lun = nullptr;              // completes the command (on_complete)
-    ExtentRouter* router = nullptr;  // collects its parts when routed (tiered LUNs)
+    CommandAnswers* answers = nullptr;  // answers the command when librbd completes it
+    ExtentRouter* router = nullptr;     // collects its parts when routed (tiered LUNs)
     tcmu_device* dev = nullptr;
     tcmur_cmd* cmd = nullptr;
     std::uint64_t offset = 0;           // bytes
@@ -68,7 +91,35 @@ struct IoCommand {
 long issue_io(IoCommand* c, rbd_image_t image, std::uint64_t off, std::uint64_t len, const iovec* v,
               int cnt, rbd_completion_t comp);
 
+// steady_clock's microseconds: a command's start and end (monotonic µs), from one clock read.
+inline std::uint64_t steady_us(std::chrono::steady_clock::time_point t) noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
+
 // The IoEvent of c completed at `end_us` (monotonic µs) on LUN `lun`; not for a FLUSH.
 IoEvent completed_event(const IoCommand& c, LunId lun, std::uint64_t end_us) noexcept;
+
+// A COMPARE AND WRITE that librbd answers with a miscompare is read back before it is answered,
+// to locate the first differing byte (miscompare_index). Called with each completion of c and
+// its rc: true when that read was queued on the image c went to (its completion comes to `done`
+// with c as its argument; c is not answered now); false when c is to be answered with `rc`
+// (after the read-back, -EILSEQ whatever the read gave).
+bool reading_back_miscompare(IoCommand* c, long& rc, rbd_callback_t done);
+// The index, in c's compared bytes, of the first one that differs: from the read-back when it
+// was made, else from librbd's offset (see io_command.cc for why it is not trusted alone).
+std::uint64_t miscompare_index(const IoCommand& c, std::uint64_t object_size);
+
+// Sizes a per-command scratch vector (keeping its capacity across commands); false when the
+// memory is not there, so that no exception crosses into the C host.
+template <typename T>
+bool fit(std::vector<T>& v, std::size_t n) noexcept {
+    try {
+        v.resize(n);
+        return true;
+    } catch (const std::bad_alloc&) {
+        return false;
+    }
+}
 
 }  // namespace rbdtier

@@ -122,6 +122,19 @@ void TieredLun::stop() {
     watch_.reset();
 }
 
+ceph::Status TieredLun::take_over() {
+    if (ceph::Status s = tiers_->take_over(); !s) return s.with_context("tier images");
+    if (ceph::Status s = migrator_->take_ownership(); !s) {
+        tiering_problem(s, /*caller_logs=*/true);
+        return s.with_context("tiering");
+    }
+    return ceph::Status::ok();
+}
+
+void TieredLun::give_up() {
+    if (ceph::Status s = migrator_->release_ownership(); !s) tiering_problem(s);
+}
+
 ceph::Status TieredLun::resize(std::uint64_t new_size, std::uint64_t image_size) {
     if (ceph::Status st = tiers_->resize(std::max(new_size, image_size)); !st) return st;
     gate_->grow((new_size + extent_bytes_ - 1) / extent_bytes_);

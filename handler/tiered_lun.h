@@ -112,6 +112,17 @@ public:
     ceph::PlacementWatch* placement_watch() { return watch_.get(); }
     std::uint64_t extent_bytes() const { return extent_bytes_; }
 
+    // This gateway took the LUN's exclusive lock: it takes the tier images and the map's fence
+    // too (the previous owner can commit nothing from now on) and serves every extent from where
+    // the map says it is now; what the previous owner's interrupted migrations left is removed.
+    // The error names the step that failed ("tier images: ...", "tiering: ..."); the caller logs
+    // it (a failed fence is noted as the tiering problem, not logged here).
+    ceph::Status take_over();
+    // This gateway released the lock: waits for the migration in progress (its commit is still
+    // fenced by this gateway's lock on the map), then gives the fence up (a failure is noted as
+    // the tiering problem and logged).
+    void give_up();
+
     // The LUN grew to new_size (its home image holds at least `image_size` bytes now).
     ceph::Status resize(std::uint64_t new_size, std::uint64_t image_size);
 

@@ -61,6 +61,7 @@
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
 #include "handler/lun.h"
+#include "handler/lun_builder.h"
 #include "handler/lun_config.h"
 
 namespace rbdtier {
@@ -191,14 +192,16 @@ std::vector<Sample> run_workload(const Params& p, Lun& lun, std::int64_t offset_
                 extent = rng() % p.extents;
             }
             const std::uint64_t off = extent * extent_bytes + (rng() % 1024) * 4096;
-            const std::uint8_t tier = lun.tiered() ? lun.extent_gate()->tier(extent) : 0;
+            const std::uint8_t tier =
+                lun.tiered_lun() != nullptr ? lun.tiered_lun()->gate().tier(extent) : 0;
             iovec v{buf, sizeof buf};
             const auto t0 = std::chrono::steady_clock::now();
             const int st = run_command(
                 c, [&](tcmur_cmd* cmd) { return lun.read(nullptr, cmd, &v, 1, 4096, off); });
             const auto t1 = std::chrono::steady_clock::now();
             if (st != TCMU_STS_OK) fail("read failed with status " + std::to_string(st));
-            const bool moved = lun.tiered() && lun.extent_gate()->tier(extent) != tier;
+            const bool moved =
+                lun.tiered_lun() != nullptr && lun.tiered_lun()->gate().tier(extent) != tier;
             mine.push_back(
                 {std::chrono::duration<double, std::milli>(t1 - t0).count(), tier, moved});
         }
@@ -228,8 +231,8 @@ bool wait_for(const std::function<bool()>& done, int seconds) {
 // migration at all. Repeated p.interference_rounds times (migrating, paused, migrating, ...), so
 // that a change of the machine's load does not favour one side.
 void compare_interference(const Params& p, Lun& lun, std::int64_t offset_ms, ModeResult& r) {
-    ceph::LunTiering& tiering = *lun.tiering();
-    ceph::ExtentGate& gate = *lun.extent_gate();
+    ceph::LunTiering& tiering = lun.tiered_lun()->tiering();
+    ceph::ExtentGate& gate = lun.tiered_lun()->gate();
     std::vector<TierId> placement(p.extents);
     for (unsigned e = 0; e < p.extents; ++e) placement[e] = gate.tier(e);
 
@@ -287,9 +290,10 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     if (!parsed.config) fail(parsed.error);
     TcmuHost host;
     host.complete = bench_complete;
-    auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
-    const std::size_t fast_tier =
-        lun->tiered() ? lun->tier_images()->index_of("nvme-a").value_or(99) : 99;
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    const std::size_t fast_tier = lun->tiered_lun() != nullptr
+                                      ? lun->tiered_lun()->images().index_of("nvme-a").value_or(99)
+                                      : 99;
 
     const auto samples = run_workload(p, *lun, 0, p.seconds, 1);
     ModeResult r;
@@ -298,10 +302,10 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     std::uint64_t fast = 0;
     for (const Sample& x : samples) {
         latencies.push_back(x.ms);
-        if (lun->tiered() && x.tier == fast_tier) ++fast;
+        if (lun->tiered_lun() != nullptr && x.tier == fast_tier) ++fast;
     }
-    if (lun->tiering() != nullptr) {
-        const auto s = lun->tiering()->stats();  // of the main run
+    if (lun->tiered_lun() != nullptr) {
+        const auto s = lun->tiered_lun()->tiering().stats();  // of the main run
         r.moved = s.moved;
         r.bytes_moved = s.bytes_moved;
         r.failed = s.failed;
@@ -313,20 +317,20 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
                      (unsigned long long)s.moved, (unsigned long long)s.failed,
                      (unsigned long long)s.refused_capacity,
                      (unsigned long long)s.deferred_bandwidth);
-        for (const auto& t : lun->tiering()->tiers()) {
+        for (const auto& t : lun->tiered_lun()->tiering().tiers()) {
             r.tier_names.push_back(t.name);
             std::fprintf(stderr, "  tier %s class %s site %s latency %.0f us capacity %llu\n",
                          t.name.c_str(), t.device_class.c_str(), t.site.c_str(), t.read_latency_us,
                          (unsigned long long)t.capacity_bytes);
         }
-        auto history = lun->tiering()->history();
+        auto history = lun->tiered_lun()->tiering().history();
         if (!history.empty()) {
             std::fprintf(stderr, "  last migration: extent %llu %s -> %s: %s\n",
                          (unsigned long long)history.back().extent, history.back().from.c_str(),
                          history.back().to.c_str(), history.back().outcome.c_str());
         }
         if (p.interference_seconds > 0) compare_interference(p, *lun, p.seconds * 1000, r);
-        lun->tiering()->stop();
+        lun->tiered_lun()->tiering().stop();
     }
     std::sort(latencies.begin(), latencies.end());
     r.reads = latencies.size();
@@ -338,7 +342,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
         r.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
         r.fast_share = static_cast<double>(fast) / latencies.size();
     }
-    const bool tiered = lun->tiered();
+    const bool tiered = lun->tiered_lun() != nullptr;
     lun.reset();
     if (tiered) {
         must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
@@ -594,18 +598,18 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     if (!parsed.config) fail(parsed.error);
     TcmuHost host;
     host.complete = bench_complete;
-    auto lun = must(Lun::open(*parsed.config, LunGeometry{size, 512}, host));
-    if (!lun->tiered()) fail("the LUN is not tiered: " + lun->tiering_problem());
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    if (lun->tiered_lun() == nullptr) fail("the LUN is not tiered");
     TraceRun r;
-    r.bandwidth = lun->tiering()->bandwidth();
+    r.bandwidth = lun->tiered_lun()->tiering().bandwidth();
     r.horizon_s = lun->tiered_lun()->tiering_in_force().horizon_s;
     r.round_s = lun->tiered_lun()->tiering_in_force().round_s;
-    r.policy_tiers = lun->tiering()->tiers();
+    r.policy_tiers = lun->tiered_lun()->tiering().tiers();
     // Two rounds, so that the rounds have handed the policy every I/O the LUN had so far.
-    const auto rounds = lun->tiering()->stats().rounds;
-    if (!wait_for([&] { return lun->tiering()->stats().rounds >= rounds + 2; }, 30))
+    const auto rounds = lun->tiered_lun()->tiering().stats().rounds;
+    if (!wait_for([&] { return lun->tiered_lun()->tiering().stats().rounds >= rounds + 2; }, 30))
         fail("the engine's rounds stopped");
-    const auto before = lun->tiering()->stats();
+    const auto before = lun->tiered_lun()->tiering().stats();
     r.heard_before = before.events;
     r.moved_before = before.moved;
     r.fast_before = before.extents_in_tier.size() > 1 ? before.extents_in_tier[1] : 0;
@@ -628,7 +632,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             const auto due = start + std::chrono::microseconds(io.at_us);
             std::this_thread::sleep_until(due);  // pacing: the trace's own arrival times
             const std::uint64_t extent = io.offset / extent_bytes;
-            const std::uint8_t tier = lun->extent_gate()->tier(extent) == 0 ? 0 : 1;
+            const std::uint8_t tier = lun->tiered_lun()->gate().tier(extent) == 0 ? 0 : 1;
             seen.push_back({extent, tier, unix_ms_now()});
             iovec v{buf.data(), io.length};
             const auto t0 = std::chrono::steady_clock::now();
@@ -658,7 +662,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     // it opened with.
     std::atomic<bool> workers_done{false};
     std::thread watcher([&] {
-        ceph::LunTiering& tiering = *lun->tiering();
+        ceph::LunTiering& tiering = lun->tiered_lun()->tiering();
         while (!workers_done.load()) {
             const auto now = tiering.effective_tiers();
             const double at =
@@ -676,15 +680,15 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     workers_done = true;
     watcher.join();
 
-    const auto after = lun->tiering()->stats();
+    const auto after = lun->tiered_lun()->tiering().stats();
     r.moved = after.moved - before.moved;
     r.bytes_moved = after.bytes_moved - before.bytes_moved;
-    lun->tiering()->stop();
-    r.final_tiers = lun->tiering()->effective_tiers();
-    lun->tiering()->inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+    lun->tiered_lun()->tiering().stop();
+    r.final_tiers = lun->tiered_lun()->tiering().effective_tiers();
+    lun->tiered_lun()->tiering().inspect([&](const PlacementPolicy& policy, const PlacementView&) {
         r.followed = describe(policy.selection());
     });
-    const auto history = lun->tiering()->history();
+    const auto history = lun->tiered_lun()->tiering().history();
     for (const MigrationRecord& m : history)
         if (m.outcome == "moved") {
             r.migration_ms_sum += static_cast<double>(m.duration_us) / 1000;

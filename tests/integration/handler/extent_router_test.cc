@@ -1,6 +1,6 @@
 // ExtentRouter on the local cluster, without a Lun or a tcmu host: a command that spans tiers is
-// split at extent boundaries into one operation per run of extents in one tier image, completes
-// once, leaves every extent it entered, and gives the LUN's rounds one event.
+// split at extent boundaries into one operation per run of extents in one tier image, is handed
+// to be answered once, having left every extent it entered and given the LUN's rounds one event.
 #include "handler/extent_router.h"
 
 #include <gtest/gtest.h>
@@ -21,10 +21,10 @@
 namespace rbdtier::test {
 namespace {
 
-// Records what the router hands back, and lets the test wait for it with a deadline.
-class Commands final : public RoutedCommands {
+// Records what the router hands over, and lets the test wait for it with a deadline.
+class Commands final : public CommandAnswers {
 public:
-    void finish(IoCommand*, long rc) override {
+    void answer(IoCommand*, long rc, std::uint64_t) override {
         std::lock_guard lock(mutex_);
         finished_.push_back(rc);
         changed_.notify_all();
@@ -36,7 +36,7 @@ public:
     }
     void fenced(IoCommand*) override {}
 
-    // The rc of the first finish, or nothing when none came within the deadline.
+    // The rc of the first answer, or nothing when none came within the deadline.
     std::optional<long> wait_finished() {
         std::unique_lock lock(mutex_);
         if (!changed_.wait_for(lock, std::chrono::seconds(30), [&] { return !finished_.empty(); }))
@@ -76,7 +76,7 @@ protected:
         tiering_.emplace(lun_->images(), lun_->gate(), lun_->migrator(), tier_specs(config),
                          builtin_policy_registry().create("none", {config, {}}),
                          LunRoundsOptions{});
-        router_.emplace(lun_->images(), lun_->gate(), *tiering_, extent_, commands_);
+        router_.emplace(lun_->images(), lun_->gate(), *tiering_, extent_, LunId{1}, commands_);
     }
 
     // Makes c a command of `kind` over [offset, offset+size of data), its data one iovec entry.
@@ -109,12 +109,10 @@ TEST_F(ExtentRouterTest, SplitsAWriteAcrossTiersAndCompletesItOnce) {
     ASSERT_TRUE(rc.has_value()) << "the write did not complete within 30 s";
     EXPECT_EQ(*rc, 0);
     EXPECT_EQ(commands_.finishes(), 1u);
-    EXPECT_TRUE(c.gated);
+    EXPECT_FALSE(c.gated) << "answered once it left the extents it entered";
     EXPECT_EQ(c.first_extent, 0u);
     EXPECT_EQ(c.last_extent, 2u);
-
-    router_->leave(&c, completed_event(c, 1, 0));
-    EXPECT_FALSE(c.gated);
+    for (std::uint64_t e = 0; e < kExtents; ++e) EXPECT_EQ(lun_->gate().in_flight(e), 0u) << e;
     tiering_->run_round();
     EXPECT_EQ(tiering_->stats().events, 1u);
 

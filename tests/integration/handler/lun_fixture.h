@@ -1,4 +1,5 @@
-// Test support for driving a Lun directly on the local cluster, with a fake tcmu host.
+// Test support for driving a Lun (opened with build_lun) directly on the local cluster, with a
+// fake tcmu host.
 //
 // TestCommand plays the runner's tcmur_cmd: the fake host's complete() records the status
 // and wakes the waiter; wait() returns it or fails the test after a deadline. Scratch images
@@ -20,6 +21,7 @@
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "handler/lun.h"
+#include "handler/lun_builder.h"
 
 namespace rbdtier::testing {
 

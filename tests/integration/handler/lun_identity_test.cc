@@ -36,14 +36,14 @@ std::vector<char> read(Lun& lun, std::uint64_t off, std::size_t len) {
 }
 
 std::unique_ptr<Lun> open_lun(const LunConfig& config) {
-    auto lun = Lun::open(config, LunGeometry{kSize, 512}, fake_host());
+    auto lun = build_lun(config, LunGeometry{kSize, 512}, fake_host());
     EXPECT_TRUE(lun.is_ok()) << lun.status().message();
     return lun ? std::move(lun).value() : nullptr;
 }
 
 // Why opening a LUN with `config` is refused (a test failure when it opens).
 ceph::Status refusal(const LunConfig& config) {
-    auto lun = Lun::open(config, LunGeometry{kSize, 512}, fake_host());
+    auto lun = build_lun(config, LunGeometry{kSize, 512}, fake_host());
     EXPECT_FALSE(lun) << "opened";
     return lun ? ceph::Status::ok() : lun.status();
 }
@@ -57,8 +57,9 @@ public:
         if (!image_.ok()) return;
         auto lun = open_lun(config());
         if (!lun) return;
-        EXPECT_FALSE(lun->tier_images()->is_open(1));  // idle: checked at open, not kept open
-        identity_ = lun->tier_images()->lun();
+        EXPECT_FALSE(
+            lun->tiered_lun()->images().is_open(1));  // idle: checked at open, not kept open
+        identity_ = lun->tiered_lun()->images().lun();
     }
     ~OpenedOnce() {
         if (image_.ok())
@@ -81,9 +82,10 @@ private:
 
 void move(Lun& lun, std::uint64_t extent, const std::string& pool) {
     MigrationRecord record;
-    auto to = lun.tier_images()->index_of(pool);
+    auto to = lun.tiered_lun()->images().index_of(pool);
     ASSERT_TRUE(to);
-    ASSERT_TRUE(lun.migrator()->migrate(extent, *to, record).is_ok()) << record.outcome;
+    ASSERT_TRUE(lun.tiered_lun()->migrator().migrate(extent, *to, record).is_ok())
+        << record.outcome;
 }
 
 // Two LUNs `hdd-a/N` and `hdd-b/N` that may both use nvme-a. (Before: they shared one tier
@@ -101,13 +103,14 @@ TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
         auto a = open_lun(a_image.config("tiers=hdd-a+nvme-a"));
         auto b = open_lun(b_config);
         ASSERT_TRUE(a && b);
-        ASSERT_TRUE(a->tier_images()->ensure_open(1).is_ok());
-        ASSERT_TRUE(b->tier_images()->ensure_open(1).is_ok());
-        EXPECT_NE(a->tier_images()->opened(1)->spec(), b->tier_images()->opened(1)->spec());
+        ASSERT_TRUE(a->tiered_lun()->images().ensure_open(1).is_ok());
+        ASSERT_TRUE(b->tiered_lun()->images().ensure_open(1).is_ok());
+        EXPECT_NE(a->tiered_lun()->images().opened(1)->spec(),
+                  b->tiered_lun()->images().opened(1)->spec());
         const auto a_data = pattern(kSize, 71), b_data = pattern(kSize, 72);
-        ASSERT_EQ(a->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(a->exclusive_lock().lock(1), TCMU_STS_OK);
         ASSERT_EQ(write(*a, 0, a_data), TCMU_STS_OK);
-        ASSERT_EQ(b->lock(2), TCMU_STS_OK);
+        ASSERT_EQ(b->exclusive_lock().lock(2), TCMU_STS_OK);
         ASSERT_EQ(write(*b, 0, b_data), TCMU_STS_OK);
         for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
             move(*a, e, "nvme-a");
@@ -151,7 +154,7 @@ std::shared_ptr<const ceph::Cluster> header_reader() {
 
 ceph::Result<std::unique_ptr<Lun>> open_reading_headers_through(
     const LunConfig& config, std::shared_ptr<const ceph::Cluster> reader) {
-    return Lun::open(config, LunGeometry{kSize, 512}, fake_host(), {}, nullptr, nullptr,
+    return build_lun(config, LunGeometry{kSize, 512}, fake_host(), {}, nullptr, nullptr,
                      std::move(reader));
 }
 
@@ -184,9 +187,9 @@ TEST(LunIdentity, AMissingTierImageIsMadeByTheLunsClientWhenAnotherReadsTheHeade
     auto opened = open_reading_headers_through(once.config(), reader);
     ASSERT_TRUE(opened) << opened.status().message();
     Lun& lun = **opened;
-    EXPECT_FALSE(lun.tier_images()->is_open(1));
+    EXPECT_FALSE(lun.tiered_lun()->images().is_open(1));
     const auto data = pattern(kExtent, 76);
-    ASSERT_EQ(lun.lock(1), TCMU_STS_OK);
+    ASSERT_EQ(lun.exclusive_lock().lock(1), TCMU_STS_OK);
     ASSERT_EQ(write(lun, 0, data), TCMU_STS_OK);
     move(lun, 0, "nvme-a");
     EXPECT_EQ(read(lun, 0, kExtent), data);
@@ -194,7 +197,7 @@ TEST(LunIdentity, AMissingTierImageIsMadeByTheLunsClientWhenAnotherReadsTheHeade
     ASSERT_TRUE(io);
     auto seen = ceph::read_image_header(*io, once.tier_name(), ceph::kTierImageTag);
     ASSERT_TRUE(seen && *seen);
-    EXPECT_EQ((*seen)->metadata, lun.tier_images()->lun().key());
+    EXPECT_EQ((*seen)->metadata, lun.tiered_lun()->images().lun().key());
 }
 
 // The LUN's tier image in `pool`, replaced by a new one of `size` bytes and `order`, tagged
@@ -256,9 +259,10 @@ TEST(LunIdentity, UntaggedTierImageIsTaggedAtOpen) {
     ASSERT_FALSE(tier_image_seen(once.image(), "nvme-a", name).tag);
     auto lun = open_lun(once.config());
     ASSERT_TRUE(lun);
-    EXPECT_EQ(tier_image_seen(once.image(), "nvme-a", name).tag, lun->tier_images()->lun().key());
+    EXPECT_EQ(tier_image_seen(once.image(), "nvme-a", name).tag,
+              lun->tiered_lun()->images().lun().key());
     const auto data = pattern(kExtent, 75);
-    ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+    ASSERT_EQ(lun->exclusive_lock().lock(1), TCMU_STS_OK);
     ASSERT_EQ(write(*lun, kExtent, data), TCMU_STS_OK);
     move(*lun, 1, "nvme-a");
     EXPECT_EQ(read(*lun, kExtent, kExtent), data);
@@ -289,9 +293,9 @@ TEST(LunIdentity, MissingTierImageIsMadeWhenEmptyAndRefusedWhenItHoldsData) {
         auto lun = open_lun(once.config());
         ASSERT_TRUE(lun);
         const auto seen = tier_image_seen(once.image(), "nvme-a", name);
-        EXPECT_EQ(seen.tag, lun->tier_images()->lun().key());
+        EXPECT_EQ(seen.tag, lun->tiered_lun()->images().lun().key());
         EXPECT_EQ(seen.size, kSize);
-        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(lun->exclusive_lock().lock(1), TCMU_STS_OK);
         ASSERT_EQ(write(*lun, 0, pattern(kExtent, 76)), TCMU_STS_OK);
         move(*lun, 0, "nvme-a");
     }
@@ -312,7 +316,7 @@ TEST(LunIdentity, RenamedHomeImageKeepsItsData) {
     {
         auto lun = open_lun(image.config("tiers=hdd-a+nvme-b"));
         ASSERT_TRUE(lun);
-        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(lun->exclusive_lock().lock(1), TCMU_STS_OK);
         ASSERT_EQ(write(*lun, 0, data), TCMU_STS_OK);
         move(*lun, 1, "nvme-b");
         move(*lun, 3, "nvme-b");
@@ -346,8 +350,8 @@ TEST(LunIdentity, LunInAnRbdNamespace) {
     {
         auto lun = open_lun(config);
         ASSERT_TRUE(lun);
-        EXPECT_EQ(lun->tier_images()->lun().ns, ns);
-        ASSERT_EQ(lun->lock(1), TCMU_STS_OK);
+        EXPECT_EQ(lun->tiered_lun()->images().lun().ns, ns);
+        ASSERT_EQ(lun->exclusive_lock().lock(1), TCMU_STS_OK);
         ASSERT_EQ(write(*lun, 0, data), TCMU_STS_OK);
         move(*lun, 2, "nvme-a");
         EXPECT_EQ(read(*lun, 0, kSize), data);
@@ -370,7 +374,7 @@ TEST(LunIdentity, FormatOneDataIsRefused) {
     const std::string legacy = ceph::legacy_map_object_name(image.name());
     ASSERT_EQ(rados_write_full(image.io().handle(), legacy.c_str(), "", 0), 0);
     auto refused =
-        Lun::open(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
+        build_lun(image.config("tiers=hdd-a+nvme-a"), LunGeometry{kSize, 512}, fake_host());
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.status().message().find("format-1"), std::string::npos)
         << refused.status().message();

@@ -24,7 +24,7 @@ protected:
         if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
         image_ = std::make_unique<ScratchImage>("nvme-a", kSize);
         ASSERT_TRUE(image_->ok());
-        auto lun = Lun::open(image_->config(), LunGeometry{kSize, kBlock}, fake_host());
+        auto lun = build_lun(image_->config(), LunGeometry{kSize, kBlock}, fake_host());
         ASSERT_TRUE(lun.is_ok()) << lun.status().message();
         lun_ = std::move(lun).value();
     }
@@ -248,7 +248,7 @@ TEST_F(LunIoTest, CompareAndWriteMatchesAndReportsMiscompareOffset) {
 
 TEST_F(LunIoTest, ManyInFlightBeyondTheFreeList) {
     // More commands in flight than preallocated contexts: the overflow goes to the heap.
-    const std::size_t n = Lun::kMaxQueued + 64;
+    const std::size_t n = LunCommands::kMaxQueued + 64;
     std::vector<std::unique_ptr<TestCommand>> cmds;
     std::vector<std::vector<char>> bufs;
     std::vector<iovec> iovs(n);
@@ -290,24 +290,24 @@ TEST_F(LunIoTest, ResizeGrowsImageAndRange) {
 TEST(LunOpen, RefusesWithAReason) {
     if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
     const std::string conf = ";conf=" + ceph_conf();
-    auto missing_pool = Lun::open(*parse_lun_config("no-such-pool/x" + conf).config,
+    auto missing_pool = build_lun(*parse_lun_config("no-such-pool/x" + conf).config,
                                   LunGeometry{kSize, kBlock}, fake_host());
     ASSERT_FALSE(missing_pool.is_ok());
     EXPECT_EQ(missing_pool.status().message(), "open pool no-such-pool: No such file or directory");
-    auto missing_image = Lun::open(*parse_lun_config("hdd-a/no-such-image" + conf).config,
+    auto missing_image = build_lun(*parse_lun_config("hdd-a/no-such-image" + conf).config,
                                    LunGeometry{kSize, kBlock}, fake_host());
     ASSERT_FALSE(missing_image.is_ok());
     EXPECT_EQ(missing_image.status().message(),
               "open image hdd-a/no-such-image: No such file or directory");
     ScratchImage small("hdd-a", 1 << 20);
     ASSERT_TRUE(small.ok());
-    auto too_small = Lun::open(small.config(), LunGeometry{2 << 20, kBlock}, fake_host());
+    auto too_small = build_lun(small.config(), LunGeometry{2 << 20, kBlock}, fake_host());
     ASSERT_FALSE(too_small.is_ok());
     EXPECT_EQ(too_small.status().message(),
               "image hdd-a/" + small.name() +
                   " has 1048576 bytes, fewer than the LUN's 2097152 (grow it with rbd resize): "
                   "Invalid argument");
-    auto bad_conf = Lun::open(*parse_lun_config("hdd-a/x;conf=/nonexistent/ceph.conf").config,
+    auto bad_conf = build_lun(*parse_lun_config("hdd-a/x;conf=/nonexistent/ceph.conf").config,
                               LunGeometry{kSize, kBlock}, fake_host());
     ASSERT_FALSE(bad_conf.is_ok());
     EXPECT_EQ(bad_conf.status().message(),
@@ -318,22 +318,22 @@ TEST(LunLock, ImplicitFailoverBetweenTwoGateways) {
     if (ceph_conf().empty()) GTEST_SKIP() << "RBDTIER_CEPH_CONF not set";
     ScratchImage image("nvme-a", 8 << 20);
     ASSERT_TRUE(image.ok());
-    auto a = Lun::open(image.config(), LunGeometry{8 << 20, kBlock}, fake_host());
-    auto b = Lun::open(image.config(), LunGeometry{8 << 20, kBlock}, fake_host());
+    auto a = build_lun(image.config(), LunGeometry{8 << 20, kBlock}, fake_host());
+    auto b = build_lun(image.config(), LunGeometry{8 << 20, kBlock}, fake_host());
     ASSERT_TRUE(a.is_ok()) << a.status().message();
     ASSERT_TRUE(b.is_ok()) << b.status().message();
     Lun& ga = **a;
     Lun& gb = **b;
     std::uint16_t tag = 0;
-    EXPECT_EQ(ga.get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
-    EXPECT_EQ(ga.get_lock_tag(&tag), TCMU_STS_NO_LOCK_HOLDERS);
+    EXPECT_EQ(ga.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
+    EXPECT_EQ(ga.exclusive_lock().get_lock_tag(&tag), TCMU_STS_NO_LOCK_HOLDERS);
 
-    ASSERT_EQ(ga.lock(1), TCMU_STS_OK);
-    EXPECT_EQ(ga.get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
-    EXPECT_EQ(gb.get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
-    ASSERT_EQ(gb.get_lock_tag(&tag), TCMU_STS_OK);
+    ASSERT_EQ(ga.exclusive_lock().lock(1), TCMU_STS_OK);
+    EXPECT_EQ(ga.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
+    EXPECT_EQ(gb.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
+    ASSERT_EQ(gb.exclusive_lock().get_lock_tag(&tag), TCMU_STS_OK);
     EXPECT_EQ(tag, 1);
-    EXPECT_EQ(ga.lock(1), TCMU_STS_OK) << "re-locking as owner is fine";
+    EXPECT_EQ(ga.exclusive_lock().lock(1), TCMU_STS_OK) << "re-locking as owner is fine";
 
     std::vector<char> data = pattern(4096, 4);
     iovec v{data.data(), data.size()};
@@ -343,11 +343,11 @@ TEST(LunLock, ImplicitFailoverBetweenTwoGateways) {
 
     // Gateway B takes over (path failover): A's lock is broken and A blocklisted.
     const int lost_before = host_counters().lock_lost.load();
-    ASSERT_EQ(gb.lock(2), TCMU_STS_OK);
-    EXPECT_EQ(gb.get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
-    ASSERT_EQ(gb.get_lock_tag(&tag), TCMU_STS_OK);
+    ASSERT_EQ(gb.exclusive_lock().lock(2), TCMU_STS_OK);
+    EXPECT_EQ(gb.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
+    ASSERT_EQ(gb.exclusive_lock().get_lock_tag(&tag), TCMU_STS_OK);
     EXPECT_EQ(tag, 2);
-    EXPECT_NE(ga.get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
+    EXPECT_NE(ga.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
     TestCommand w2;
     int st = run([&](tcmur_cmd* c) { return ga.write(nullptr, c, &v, 1, 4096, 0); }, w2);
     EXPECT_EQ(st, TCMU_STS_BUSY) << "the fenced gateway's writes must fail";
@@ -356,9 +356,10 @@ TEST(LunLock, ImplicitFailoverBetweenTwoGateways) {
     TestCommand w3;
     EXPECT_EQ(run([&](tcmur_cmd* c) { return gb.write(nullptr, c, &v, 1, 4096, 0); }, w3),
               TCMU_STS_OK);
-    EXPECT_EQ(gb.unlock(), TCMU_STS_OK);
-    EXPECT_EQ(gb.get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
-    EXPECT_EQ(gb.unlock(), TCMU_STS_OK) << "unlocking when not the owner is a no-op";
+    EXPECT_EQ(gb.exclusive_lock().unlock(), TCMU_STS_OK);
+    EXPECT_EQ(gb.exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_UNLOCKED);
+    EXPECT_EQ(gb.exclusive_lock().unlock(), TCMU_STS_OK)
+        << "unlocking when not the owner is a no-op";
     a->reset();
     b->reset();
     // Unblocklisting A is the cluster's business; the image is still removable.

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "handler/admin_commands.h"
 #include "handler/gateway.h"
+#include "handler/lun_admin_view.h"
 #include "lun_fixture.h"
 
 namespace rbdtier::testing {
@@ -48,7 +49,7 @@ TEST(LunLog, OpenMigrationLockLossAndCloseAreLogged) {
     const std::string lun = "hdd-a/" + image.name();
     using log::Level;
 
-    auto a = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    auto a = build_lun(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok()) << a.status().message();
     const auto opened = capture.find(Level::kInfo, lun, "opened: ");
     ASSERT_EQ(opened.size(), 1u);
@@ -56,26 +57,26 @@ TEST(LunLog, OpenMigrationLockLossAndCloseAreLogged) {
         << opened[0].text;
     EXPECT_EQ(capture.find(Level::kInfo, lun, "placement map loaded: 0 of 4 extents").size(), 1u);
 
-    ASSERT_EQ((*a)->lock(1), TCMU_STS_OK);
+    ASSERT_EQ((*a)->exclusive_lock().lock(1), TCMU_STS_OK);
     EXPECT_EQ(capture.find(Level::kInfo, lun, "took the exclusive lock (ALUA tag 1)").size(), 1u);
     EXPECT_EQ(capture.find(Level::kInfo, lun, "owns the LUN's placement").size(), 1u);
 
-    (*a)->tiering()->set_paused(true);  // the test moves the extent itself
+    (*a)->tiered_lun()->tiering().set_paused(true);  // the test moves the extent itself
     MigrationRecord record;
-    ASSERT_TRUE((*a)->migrator()->migrate(1, 1, record).is_ok()) << record.outcome;
+    ASSERT_TRUE((*a)->tiered_lun()->migrator().migrate(1, 1, record).is_ok()) << record.outcome;
     EXPECT_EQ(capture.find(Level::kDebug, lun, "moved extent 1 from hdd-a to nvme-a: 4194304 bytes")
                   .size(),
               1u);
     // Asked again, the migrator has nothing to do: debug, not a warning.
-    EXPECT_FALSE((*a)->migrator()->migrate(1, 1, record).is_ok());
+    EXPECT_FALSE((*a)->tiered_lun()->migrator().migrate(1, 1, record).is_ok());
     EXPECT_EQ(capture.find(Level::kDebug, lun, "did not move extent 1").size(), 1u);
     EXPECT_TRUE(capture.find(Level::kWarning, lun, "did not move").empty());
 
     // Another gateway takes the LUN over: this one is blocklisted, and learns it on its next
     // command (or its map's watch); it says so once, however many commands fail.
-    auto b = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    auto b = build_lun(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(b.is_ok()) << b.status().message();
-    ASSERT_EQ((*b)->lock(2), TCMU_STS_OK);
+    ASSERT_EQ((*b)->exclusive_lock().lock(2), TCMU_STS_OK);
     int status = TCMU_STS_OK;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (status == TCMU_STS_OK && std::chrono::steady_clock::now() < deadline) {
@@ -88,7 +89,7 @@ TEST(LunLog, OpenMigrationLockLossAndCloseAreLogged) {
     EXPECT_NE(lost[0].text.find("blocklisted"), std::string::npos) << lost[0].text;
     EXPECT_FALSE(capture.find(Level::kInfo, lun, "answered BUSY").empty());
 
-    EXPECT_EQ((*b)->unlock(), TCMU_STS_OK);
+    EXPECT_EQ((*b)->exclusive_lock().unlock(), TCMU_STS_OK);
     EXPECT_EQ(capture.find(Level::kInfo, lun, "released the exclusive lock").size(), 1u);
     a->reset();
     b->reset();
@@ -120,9 +121,9 @@ TEST(LunLog, AFailedLockTakeIsOneRecord) {
     ScratchImage image("hdd-a", kSize, "lockfail");
     ASSERT_TRUE(image.ok());
     const std::string lun = "hdd-a/" + image.name();
-    auto a = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    auto a = build_lun(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok()) << a.status().message();
-    (*a)->tiering()->set_paused(true);  // no round takes the LUN's tiering meanwhile
+    (*a)->tiered_lun()->tiering().set_paused(true);  // no round takes the LUN's tiering meanwhile
 
     // The map's header names another LUN: taking the LUN's placement is refused.
     {
@@ -132,12 +133,12 @@ TEST(LunLog, AFailedLockTakeIsOneRecord) {
         const std::size_t length = std::char_traits<char>::length(value);
         rados_write_op_omap_set(op, &key, &value, &length, 1);
         const int rc = rados_write_op_operate(
-            op, image.io().handle(), (*a)->placement_map()->object_name().c_str(), nullptr, 0);
+            op, image.io().handle(), (*a)->tiered_lun()->map().object_name().c_str(), nullptr, 0);
         rados_release_write_op(op);
         ASSERT_EQ(rc, 0);
     }
     capture.clear();
-    EXPECT_NE((*a)->lock(1), TCMU_STS_OK);
+    EXPECT_NE((*a)->exclusive_lock().lock(1), TCMU_STS_OK);
     std::vector<log::Record> said;
     for (const log::Record& r : capture.records())
         if (r.level <= log::Level::kWarning) said.push_back(r);
@@ -146,7 +147,7 @@ TEST(LunLog, AFailedLockTakeIsOneRecord) {
     EXPECT_EQ(said[0].lun, lun);
     EXPECT_NE(said[0].text.find("could not take the exclusive lock: tiering: "), std::string::npos)
         << said[0].text;
-    EXPECT_FALSE((*a)->tiering_problem().empty());
+    EXPECT_FALSE((*a)->tiered_lun()->tiering_problem().empty());
     if (HasFailure()) dump(capture);
     a->reset();
     (void)ceph::remove_tiered_lun_store(image.cluster(), "hdd-a", "", image.name(), {"nvme-a"});
@@ -162,7 +163,7 @@ TEST(LunLog, ALunClosesOnlyAfterItsRoundInProgressEnds) {
     ScratchImage image("hdd-a", kSize, "closing");
     ASSERT_TRUE(image.ok());
     const std::string lun = "hdd-a/" + image.name();
-    auto a = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
+    auto a = build_lun(image.config(kTiers), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok()) << a.status().message();
 
     std::mutex mutex;
@@ -220,24 +221,14 @@ TEST(LunLog, AdminCommandsThatChangeTheLunAreLoggedOnce) {
     const std::string conf = ::testing::TempDir() + "/" + image.name() + ".conf";
     Gateway gateway({}, conf);
     // Opened as the handler opens it: its migrations carried out by the gateway's executor.
-    auto opened = Lun::open(image.config(kTiers), LunGeometry{kSize, 512}, fake_host(), {}, nullptr,
+    auto opened = build_lun(image.config(kTiers), LunGeometry{kSize, 512}, fake_host(), {}, nullptr,
                             gateway.migration_executor());
     ASSERT_TRUE(opened.is_ok()) << opened.status().message();
     Lun& lun = **opened;
-    ASSERT_EQ(lun.lock(1), TCMU_STS_OK);
-    GatewayLun g;
-    g.name = name;
-    g.pool = "hdd-a";
-    g.image = image.name();
-    g.size_bytes = kSize;
-    g.home_image = &lun.image();
-    g.images = lun.tier_images();
-    g.map = lun.placement_map();
-    g.migrator = lun.migrator();
-    g.tiering = lun.tiering();
-    g.watch = lun.placement_watch();
-    g.tiering_problem = [&lun] { return lun.tiering_problem(); };
-    g.policy_lun = lun.policy_lun();
+    ASSERT_EQ(lun.exclusive_lock().lock(1), TCMU_STS_OK);
+    // Shown to the admin side as the handler shows it.
+    GatewayLun g = admin_view(lun, nullptr, {});
+    ASSERT_EQ(g.name, name);
     std::string error;
     auto registration = gateway.add_lun(std::move(g), error);
     ASSERT_TRUE(registration.registered()) << error;
@@ -301,7 +292,7 @@ TEST(LunLog, AdminCommandsThatChangeTheLunAreLoggedOnce) {
     EXPECT_EQ(reloaded[0].lun, "");
     EXPECT_NE(reloaded[0].text.find("migration bandwidth 50 MiB/s"), std::string::npos)
         << reloaded[0].text;
-    EXPECT_DOUBLE_EQ(lun.tiering()->bandwidth(), 50.0 * (1 << 20));
+    EXPECT_DOUBLE_EQ(lun.tiered_lun()->tiering().bandwidth(), 50.0 * (1 << 20));
     if (HasFailure()) dump(capture);
     std::remove(conf.c_str());
     registration.reset();

@@ -45,7 +45,7 @@ TEST_P(OsdFault, TimeoutThenRecovery) {
 
     ScratchImage image("nvme-a", kSize);
     ASSERT_TRUE(image.ok());
-    auto lun = Lun::open(image.config("osd_op_timeout=5"), LunGeometry{kSize, 512}, fake_host());
+    auto lun = build_lun(image.config("osd_op_timeout=5"), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(lun.is_ok()) << lun.status().message();
     Lun& l = **lun;
 

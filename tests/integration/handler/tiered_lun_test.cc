@@ -33,9 +33,9 @@ protected:
         image_ = std::make_unique<ScratchImage>("hdd-a", kSize, "tiered");
         ASSERT_TRUE(image_->ok());
         lun_ = open_lun();
-        ASSERT_TRUE(lun_ && lun_->tiered());
+        ASSERT_TRUE(lun_ && lun_->tiered_lun() != nullptr);
         // The tests drive the migrator directly, as the LUN's owner (its lock callout taken).
-        ASSERT_EQ(lun_->lock(1), TCMU_STS_OK);
+        ASSERT_EQ(lun_->exclusive_lock().lock(1), TCMU_STS_OK);
     }
     void TearDown() override {
         lun_.reset();
@@ -47,7 +47,7 @@ protected:
         image_.reset();
     }
     std::unique_ptr<Lun> open_lun() {
-        auto lun = Lun::open(image_->config(kTiers), LunGeometry{kSize, 512}, fake_host());
+        auto lun = build_lun(image_->config(kTiers), LunGeometry{kSize, 512}, fake_host());
         EXPECT_TRUE(lun.is_ok()) << lun.status().message();
         return lun ? std::move(lun).value() : nullptr;
     }
@@ -74,12 +74,12 @@ protected:
     // Moves a random extent below `extents` to another tier; false (and a test failure) if the
     // migration failed.
     bool move_random(Lun& lun, std::mt19937& rng, std::uint64_t extents) {
-        auto& images = *lun.tier_images();
+        auto& images = lun.tiered_lun()->images();
         const std::uint64_t extent = rng() % extents;
         std::size_t to = rng() % images.count();
-        if (to == lun.extent_gate()->tier(extent)) to = (to + 1) % images.count();
+        if (to == lun.tiered_lun()->gate().tier(extent)) to = (to + 1) % images.count();
         MigrationRecord record;
-        if (lun.migrator()->migrate(extent, to, record).is_ok()) return true;
+        if (lun.tiered_lun()->migrator().migrate(extent, to, record).is_ok()) return true;
         ADD_FAILURE() << "extent " << extent << ": " << record.outcome;
         return false;
     }
@@ -87,7 +87,7 @@ protected:
     void expect_at_rest(const std::vector<char>& shadow) {
         EXPECT_EQ(read(*lun_, 0, shadow.size()), shadow);
         ceph::ScrubReport report;
-        ASSERT_TRUE(lun_->migrator()->scrub(report).is_ok());
+        ASSERT_TRUE(lun_->tiered_lun()->migrator().scrub(report).is_ok());
         EXPECT_EQ(report.stray_removed, 0u);
         EXPECT_EQ(report.crc_mismatch, 0u);
     }
@@ -108,15 +108,15 @@ protected:
     // A second gateway of the LUN, while this one takes the lock and writes `data` over it.
     std::unique_ptr<Lun> open_follower(const std::vector<char>& data) {
         auto b = open_lun();
-        EXPECT_EQ(lun_->lock(1), TCMU_STS_OK);
+        EXPECT_EQ(lun_->exclusive_lock().lock(1), TCMU_STS_OK);
         EXPECT_EQ(write(*lun_, 0, data), TCMU_STS_OK);
         return b;
     }
     void move(std::uint64_t extent, const std::string& pool) {
         MigrationRecord record;
-        auto to = lun_->tier_images()->index_of(pool);
+        auto to = lun_->tiered_lun()->images().index_of(pool);
         ASSERT_TRUE(to);
-        auto s = lun_->migrator()->migrate(extent, *to, record);
+        auto s = lun_->tiered_lun()->migrator().migrate(extent, *to, record);
         ASSERT_TRUE(s.is_ok()) << s.message();
     }
 
@@ -146,6 +146,11 @@ public:
         }
     }
 
+    std::vector<IoEvent> events() {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
+
 private:
     std::mutex mutex_;
     std::vector<IoEvent> events_;
@@ -154,7 +159,7 @@ private:
 TEST_F(TieredLunTest, ThePolicySeesEachDataCommandOnceWithItsTiming) {
     auto recording = std::make_unique<RecordingPolicy>();
     RecordingPolicy& policy = *recording;
-    lun_->tiering()->replace_policy(std::move(recording), 100'000);
+    lun_->tiered_lun()->tiering().replace_policy(std::move(recording), 100'000);
     std::vector<char> data = pattern(8192, 1);
     iovec v{data.data(), data.size()};
     TestCommand w("iqn.test:alpha");
@@ -202,6 +207,86 @@ TEST_F(TieredLunTest, ThePolicySeesEachDataCommandOnceWithItsTiming) {
         if (i > 0) {
             EXPECT_LE(ev[i - 1].time_us, ev[i].time_us) << i;
         }
+    }
+}
+
+TEST_F(TieredLunTest, EveryCompletedDataCommandRecordsExactlyOneEvent) {
+    auto recording = std::make_unique<RecordingPolicy>();
+    RecordingPolicy& policy = *recording;
+    lun_->tiered_lun()->tiering().replace_policy(std::move(recording), 100'000);
+    move(1, "nvme-a");  // commands across the boundary of extents 0 and 1 go in two parts
+    const std::uint64_t boundary = kExtent;
+    std::vector<char> data = pattern(16384, 3);
+    iovec v{data.data(), data.size()};
+    struct Expected {
+        IoOp op;
+        std::uint64_t offset;
+        std::uint32_t length;
+    };
+    std::vector<Expected> expected;
+    auto served = [&](auto&& submit, IoOp op, std::uint64_t offset, std::uint32_t length,
+                      int status = TCMU_STS_OK) {
+        TestCommand c;
+        ASSERT_EQ(run(submit, c), status);
+        expected.push_back({op, offset, length});
+    };
+    served([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 8192, 65536); }, IoOp::kWrite,
+           65536, 8192);
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 4096, 69632); }, IoOp::kRead,
+           69632, 4096);
+    served([&](tcmur_cmd* c) { return lun_->write(nullptr, c, &v, 1, 16384, boundary - 8192); },
+           IoOp::kWrite, boundary - 8192, 16384);
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 16384, boundary - 8192); },
+           IoOp::kRead, boundary - 8192, 16384);
+    served([&](tcmur_cmd* c) { return lun_->unmap(nullptr, c, boundary - 4096, 8192); },
+           IoOp::kUnmap, boundary - 4096, 8192);
+    {
+        iovec block{data.data(), 512};
+        served(
+            [&](tcmur_cmd* c) {
+                return lun_->write_same(nullptr, c, boundary - 4096, 8192, &block, 1);
+            },
+            IoOp::kWrite, boundary - 4096, 8192);
+    }
+    {
+        // A COMPARE AND WRITE that matches, then one that does not (read back to locate it).
+        std::vector<char> now(512);
+        iovec r{now.data(), now.size()};
+        TestCommand c;
+        ASSERT_EQ(run([&](tcmur_cmd* cmd) { return lun_->read(nullptr, cmd, &r, 1, 512, 0); }, c),
+                  TCMU_STS_OK);
+        expected.push_back({IoOp::kRead, 0, 512});
+        std::vector<char> caw(now);
+        caw.insert(caw.end(), 512, 'c');
+        iovec cv{caw.data(), caw.size()};
+        served(
+            [&](tcmur_cmd* cmd) { return lun_->compare_and_write(nullptr, cmd, 0, 512, &cv, 1); },
+            IoOp::kWrite, 0, 512);
+        served(
+            [&](tcmur_cmd* cmd) { return lun_->compare_and_write(nullptr, cmd, 0, 512, &cv, 1); },
+            IoOp::kWrite, 0, 512, TCMU_STS_MISCOMPARE);
+    }
+    // No event: a FLUSH (no range), a command of no length, one refused before it was queued.
+    {
+        TestCommand f;
+        ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->flush(nullptr, c); }, f), TCMU_STS_OK);
+        TestCommand z;
+        ASSERT_EQ(run([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 0, 4096); }, z),
+                  TCMU_STS_OK);
+        TestCommand o;
+        EXPECT_EQ(lun_->read(nullptr, o.cmd(), &v, 1, 4096, kSize), TCMU_STS_RANGE);
+    }
+    // The last one: once its event is in, every earlier one is (the ring keeps their order).
+    served([&](tcmur_cmd* c) { return lun_->read(nullptr, c, &v, 1, 512, 3 * kExtent); },
+           IoOp::kRead, 3 * kExtent, 512);
+    (void)policy.events_once(expected.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // rounds that would bring more
+    const std::vector<IoEvent> ev = policy.events();
+    ASSERT_EQ(ev.size(), expected.size()) << "one event per completed data command";
+    for (std::size_t i = 0; i < ev.size(); ++i) {
+        EXPECT_EQ(ev[i].op, expected[i].op) << i;
+        EXPECT_EQ(ev[i].offset, expected[i].offset) << i;
+        EXPECT_EQ(ev[i].length, expected[i].length) << i;
     }
 }
 
@@ -283,7 +368,7 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
     // A second gateway on the same LUN, after taking the lock over, reads the same bytes.
     auto second = open_lun();
     ASSERT_TRUE(second);
-    EXPECT_EQ(second->lock(1), TCMU_STS_OK);
+    EXPECT_EQ(second->exclusive_lock().lock(1), TCMU_STS_OK);
     EXPECT_EQ(read(*second, 0, kSize), shadow);
 }
 
@@ -292,36 +377,37 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
 TEST_F(TieredLunTest, OnlyTheLockOwnerMigrates) {
     lun_.reset();
     const std::string cfg = std::string(kTiers) + ";policy=reactive";
-    auto a = Lun::open(image_->config(cfg + ";horizon=4"), LunGeometry{kSize, 512}, fake_host());
-    auto b = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto a = build_lun(image_->config(cfg + ";horizon=4"), LunGeometry{kSize, 512}, fake_host());
+    auto b = build_lun(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok() && b.is_ok());
     // The cfgstring's horizon, else the (default) gateway config's; rounds follow.
-    EXPECT_EQ((*a)->tiering_settings().horizon_s, 4);
-    EXPECT_EQ((*a)->tiering_settings().round_us, 500'000u);
-    EXPECT_EQ((*b)->tiering_settings().horizon_s, GatewayConfig{}.horizon_s);
-    EXPECT_EQ((*b)->tiering_settings().round_us, 1'000'000u);
+    EXPECT_EQ((*a)->tiered_lun()->settings().horizon_s, 4);
+    EXPECT_EQ((*a)->tiered_lun()->settings().round_us, 500'000u);
+    EXPECT_EQ((*b)->tiered_lun()->settings().horizon_s, GatewayConfig{}.horizon_s);
+    EXPECT_EQ((*b)->tiered_lun()->settings().round_us, 1'000'000u);
     std::vector<char> shadow = pattern(kSize, 31);
-    ASSERT_EQ((*a)->lock(1), TCMU_STS_OK);
+    ASSERT_EQ((*a)->exclusive_lock().lock(1), TCMU_STS_OK);
     ASSERT_EQ(write(**a, 0, shadow), TCMU_STS_OK);
     // Both see the whole LUN read (B only as recorded traffic: as ALUA standby it serves no
     // I/O while A owns the LUN); only A may act on it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while ((*a)->tiering()->stats().moved < 2 && std::chrono::steady_clock::now() < deadline) {
+    while ((*a)->tiered_lun()->tiering().stats().moved < 2 &&
+           std::chrono::steady_clock::now() < deadline) {
         EXPECT_EQ(read(**a, 0, kSize), shadow);
         for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
             IoEvent ev;
-            ev.time_us = (*b)->tiering()->now_us();
+            ev.time_us = (*b)->tiered_lun()->tiering().now_us();
             ev.offset = e * kExtent;
             ev.length = 4096;
-            (*b)->tiering()->record(ev);
+            (*b)->tiered_lun()->tiering().record(ev);
         }
     }
-    EXPECT_GE((*a)->tiering()->stats().moved, 2u);
-    EXPECT_EQ((*b)->tiering()->stats().moved, 0u);
-    EXPECT_GT((*b)->tiering()->stats().rounds_not_owner, 0u);
+    EXPECT_GE((*a)->tiered_lun()->tiering().stats().moved, 2u);
+    EXPECT_EQ((*b)->tiered_lun()->tiering().stats().moved, 0u);
+    EXPECT_GT((*b)->tiered_lun()->tiering().stats().rounds_not_owner, 0u);
     // Handover: B takes the lock (A is fenced), reloads the map and serves the right bytes.
-    (*a)->tiering()->stop();
-    ASSERT_EQ((*b)->lock(2), TCMU_STS_OK);
+    (*a)->tiered_lun()->tiering().stop();
+    ASSERT_EQ((*b)->exclusive_lock().lock(2), TCMU_STS_OK);
     EXPECT_EQ(read(**b, 0, kSize), shadow);
     a->reset();
 }
@@ -347,7 +433,7 @@ TEST_F(TieredLunTest, AnotherGatewayFollowsTheOwnersMoves) {
     EXPECT_EQ(mismatches.load(), 0) << "of " << reads.load() << " full reads by gateway B";
     EXPECT_GT(reads.load(), 3);
     for (std::uint64_t e = 0; e < kSize / kExtent; ++e) {
-        EXPECT_EQ(b->extent_gate()->tier(e), lun_->extent_gate()->tier(e)) << e;
+        EXPECT_EQ(b->tiered_lun()->gate().tier(e), lun_->tiered_lun()->gate().tier(e)) << e;
     }
 }
 
@@ -547,11 +633,11 @@ public:
         EXPECT_FALSE(address_.empty());
         EXPECT_EQ(blocklist("add"), 0) << address_;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (follower.placement_watch()->last_error() == 0 &&
+        while (follower.tiered_lun()->placement_watch()->last_error() == 0 &&
                std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        watch_broke_ = follower.placement_watch()->last_error() != 0;
+        watch_broke_ = follower.tiered_lun()->placement_watch()->last_error() != 0;
     }
     ~CutOff() {
         if (blocked_) (void)blocklist("rm");
@@ -599,7 +685,7 @@ TEST_F(TieredLunTest, AFollowerReloadsTheMapBeforeServingAfterItsWatchBroke) {
 
     cut.unblock();
     EXPECT_EQ(read_until_served(*b, 0, kSize), shadow);
-    EXPECT_EQ(b->extent_gate()->tier(2), lun_->extent_gate()->tier(2));
+    EXPECT_EQ(b->tiered_lun()->gate().tier(2), lun_->tiered_lun()->gate().tier(2));
 }
 
 // A follower cut off from the cluster (blocklisted) answers as librbd answers a fenced client:
@@ -618,7 +704,7 @@ TEST_F(TieredLunTest, AFollowerCutOffAnswersFencedThenServesAgain) {
         (void)read(*b, 0, 4096, &status);
     } while (status == TCMU_STS_OK && std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(status, TCMU_STS_BUSY);
-    EXPECT_EQ(b->placement_watch()->routing(), "fenced");
+    EXPECT_EQ(b->tiered_lun()->placement_watch()->routing(), "fenced");
     EXPECT_GT(host_counters().lock_lost.load(), lost_before);
 
     cut.unblock();
@@ -638,27 +724,30 @@ namespace {
 TEST_F(TieredLunTest, WithoutAluaOnlyASoleGatewayMigrates) {
     lun_.reset();
     const std::string cfg = std::string(kTiers) + ";policy=reactive;horizon=4";
-    auto a = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
-    auto b = Lun::open(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto a = build_lun(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
+    auto b = build_lun(image_->config(cfg), LunGeometry{kSize, 512}, fake_host());
     ASSERT_TRUE(a.is_ok() && b.is_ok());
     const std::vector<char> shadow = pattern(kSize, 71);
     ASSERT_EQ(write(**a, 0, shadow), TCMU_STS_OK);  // takes the lock, as librbd does it
     auto busy_rounds = [&](Lun& lun, std::uint64_t rounds) {
-        const std::uint64_t until = lun.tiering()->stats().rounds + rounds;
+        const std::uint64_t until = lun.tiered_lun()->tiering().stats().rounds + rounds;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (lun.tiering()->stats().rounds < until && lun.tiering()->stats().moved == 0 &&
+        while (lun.tiered_lun()->tiering().stats().rounds < until &&
+               lun.tiered_lun()->tiering().stats().moved == 0 &&
                std::chrono::steady_clock::now() < deadline) {
             EXPECT_EQ(read(lun, 0, kSize), shadow);
         }
     };
     busy_rounds(**a, 40);
-    EXPECT_EQ((*a)->get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
-    EXPECT_EQ((*a)->tiering()->stats().moved, 0u) << "moved with another gateway serving";
-    EXPECT_NE((*a)->tiering_problem().find("ALUA"), std::string::npos) << (*a)->tiering_problem();
+    EXPECT_EQ((*a)->exclusive_lock().get_lock_state(), TCMUR_DEV_LOCK_WRITE_LOCKED);
+    EXPECT_EQ((*a)->tiered_lun()->tiering().stats().moved, 0u)
+        << "moved with another gateway serving";
+    EXPECT_NE((*a)->tiered_lun()->tiering_problem().find("ALUA"), std::string::npos)
+        << (*a)->tiered_lun()->tiering_problem();
 
     b->reset();  // the other gateway goes: this one is alone and may move extents
     busy_rounds(**a, 40);
-    EXPECT_GT((*a)->tiering()->stats().moved, 0u);
+    EXPECT_GT((*a)->tiered_lun()->tiering().stats().moved, 0u);
     EXPECT_EQ(read(**a, 0, kSize), shadow);
 }
 
@@ -676,7 +765,8 @@ std::size_t gateways_on(ScratchImage& home, Lun& lun, const std::string& pool) {
     auto io = ceph::IoContext::open(home.cluster(), pool);
     EXPECT_TRUE(io.is_ok()) << io.status().message();
     if (!io) return 0;
-    auto tier = ceph::Image::open_read_only(*io, lun.tier_images()->lun().tier_image_name());
+    auto tier =
+        ceph::Image::open_read_only(*io, lun.tiered_lun()->images().lun().tier_image_name());
     EXPECT_TRUE(tier.is_ok()) << tier.status().message();
     if (!tier) return 0;
     auto n = tier->watcher_count();
@@ -712,8 +802,9 @@ TEST_F(TieredLunTest, AnIdleLunOpensNoTierImageUntilItsFirstMigration) {
     EXPECT_EQ(gateways_on(*image_, *lun_, "hdd-b"), 0u);
     const std::string home_owner = lock_owner_in(*image_, "hdd-a", image_->name());
     EXPECT_FALSE(home_owner.empty());
-    EXPECT_EQ(lock_owner_in(*image_, "nvme-b", lun_->tier_images()->lun().tier_image_name()),
-              home_owner);
+    EXPECT_EQ(
+        lock_owner_in(*image_, "nvme-b", lun_->tiered_lun()->images().lun().tier_image_name()),
+        home_owner);
     EXPECT_EQ(read(*lun_, 0, kSize), shadow);
 
     // Written in its new tier and read back across the boundary with home.
@@ -735,7 +826,7 @@ TEST_F(TieredLunTest, AnIdleLunOpensNoTierImageUntilItsFirstMigration) {
 TEST_F(TieredLunTest, AMigrationToATierThatCannotBeOpenedLeavesTheExtentHome) {
     std::vector<char> shadow = pattern(kSize, 83);
     ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
-    const std::string name = lun_->tier_images()->lun().tier_image_name();
+    const std::string name = lun_->tiered_lun()->images().lun().tier_image_name();
     {
         auto io = ceph::IoContext::open(image_->cluster(), "nvme-a");
         ASSERT_TRUE(io.is_ok());
@@ -744,12 +835,12 @@ TEST_F(TieredLunTest, AMigrationToATierThatCannotBeOpenedLeavesTheExtentHome) {
         ASSERT_TRUE(tier->metadata_set(ceph::kTierImageTag, "0/other/lun").is_ok());
     }
     MigrationRecord record;
-    auto to = lun_->tier_images()->index_of("nvme-a");
+    auto to = lun_->tiered_lun()->images().index_of("nvme-a");
     ASSERT_TRUE(to);
-    EXPECT_FALSE(lun_->migrator()->migrate(1, *to, record).is_ok());
-    EXPECT_EQ(lun_->extent_gate()->tier(1), 0);
-    EXPECT_FALSE(lun_->placement_map()->find(1));
-    EXPECT_TRUE(lun_->placement_map()->intents().empty());
+    EXPECT_FALSE(lun_->tiered_lun()->migrator().migrate(1, *to, record).is_ok());
+    EXPECT_EQ(lun_->tiered_lun()->gate().tier(1), 0);
+    EXPECT_FALSE(lun_->tiered_lun()->map().find(1));
+    EXPECT_TRUE(lun_->tiered_lun()->map().intents().empty());
     EXPECT_EQ(read(*lun_, 0, kSize), shadow);
     // The other tiers still work.
     move(1, "nvme-b");
@@ -760,7 +851,8 @@ TEST_F(TieredLunTest, AMigrationToATierThatCannotBeOpenedLeavesTheExtentHome) {
         auto tier = ceph::Image::open(*io, name);
         ASSERT_TRUE(tier.is_ok());
         ASSERT_TRUE(
-            tier->metadata_set(ceph::kTierImageTag, lun_->tier_images()->lun().key()).is_ok());
+            tier->metadata_set(ceph::kTierImageTag, lun_->tiered_lun()->images().lun().key())
+                .is_ok());
     }
 }
 
@@ -776,7 +868,7 @@ TEST_F(TieredLunTest, AFollowerOpensATierWhenTheOwnerMovesAnExtentThere) {
     move(3, "hdd-b");  // acknowledged by B once it has reloaded and rerouted
     EXPECT_EQ(gateways_on(*image_, *lun_, "hdd-b"), 2u);
     EXPECT_EQ(gateways_on(*image_, *lun_, "nvme-a"), 0u);
-    EXPECT_EQ(b->extent_gate()->tier(3), *b->tier_images()->index_of("hdd-b"));
+    EXPECT_EQ(b->tiered_lun()->gate().tier(3), *b->tiered_lun()->images().index_of("hdd-b"));
     EXPECT_EQ(read(*b, 0, kSize), shadow);
     const std::vector<char> fresh = pattern(kExtent, 85);
     ASSERT_EQ(write(*lun_, 3 * kExtent, fresh), TCMU_STS_OK);
@@ -784,12 +876,13 @@ TEST_F(TieredLunTest, AFollowerOpensATierWhenTheOwnerMovesAnExtentThere) {
     EXPECT_EQ(read(*b, 0, kSize), shadow);
 
     // B takes the LUN over (A is fenced) and moves an extent into a tier neither had open.
-    ASSERT_EQ(b->lock(2), TCMU_STS_OK);
+    ASSERT_EQ(b->exclusive_lock().lock(2), TCMU_STS_OK);
     EXPECT_EQ(read(*b, 0, kSize), shadow);
     MigrationRecord record;
-    auto s = b->migrator()->migrate(5, *b->tier_images()->index_of("nvme-a"), record);
+    auto s = b->tiered_lun()->migrator().migrate(5, *b->tiered_lun()->images().index_of("nvme-a"),
+                                                 record);
     ASSERT_TRUE(s.is_ok()) << s.message();
-    EXPECT_EQ(lock_owner_in(*image_, "nvme-a", b->tier_images()->lun().tier_image_name()),
+    EXPECT_EQ(lock_owner_in(*image_, "nvme-a", b->tiered_lun()->images().lun().tier_image_name()),
               lock_owner_in(*image_, "hdd-a", image_->name()));
     EXPECT_EQ(read(*b, 0, kSize), shadow);
 }
