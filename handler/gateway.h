@@ -115,8 +115,9 @@ public:
     // config() with the cluster-wide settings applied (what the tiering runs with).
     GatewayConfig config_in_effect() const;
     // The gateway's copy of the cluster object (per client and pool), which its LUNs read
-    // through (Lun::open): one RADOS read per kSharedSettingsPeriod for all of them; its
-    // counters are in `status`. Shared: a LUN may keep it after the gateway is gone.
+    // through (build_lun, handler/lun_builder.h): one RADOS read per kSharedSettingsPeriod for
+    // all of them; its counters are in `status`. Shared: a LUN may keep it after the gateway is
+    // gone.
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object() const {
         return cluster_settings_object_;
     }
@@ -126,7 +127,7 @@ public:
     // The migration budget every tiered LUN of the gateway draws from.
     std::shared_ptr<GatewayBudget> migration_budget() const { return budget_; }
     // What carries out the migrations of every tiered LUN of the gateway, ranked together by the
-    // budget (Lun::open takes it). Shared: a LUN may keep it after the gateway is gone.
+    // budget (build_lun takes it). Shared: a LUN may keep it after the gateway is gone.
     std::shared_ptr<MigrationExecutor> migration_executor() const { return executor_; }
     // Migrations in flight at once in the gateway: the executor's workers (ceph/copy_buffers.h
     // keeps as many copy buffers).
