@@ -524,12 +524,13 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             s.streak = 0;
             s.run = 0;
         } else if (active) {
-            // The challenger must be no worse lately either; a round in which it served the
-            // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
+            // The challenger must be no worse lately either, but for the margin (closer is a
+            // tie); a round in which it served the LUN's I/O (migrations included) at a lower
+            // cost lately and in the round confirms, any other holds.
             // A new leader of the window restarts the streak, unless the params let the streak
             // run on across leaders (then the switch must pay for itself, see below).
             // The run is the part of the streak led by the current leader.
-            if (s.recent[best] > s.recent[s.choice]) {
+            if (s.recent[best] > (1.0 + params_.switch_margin) * s.recent[s.choice]) {
                 s.streak = 0;
                 s.run = 0;
             } else if (best != s.challenger) {

@@ -15,7 +15,8 @@
 // orders as the real one would. Costs are decayed with a half-life (the window), and also with a
 // short one (the recent cost). A LUN switches to the candidate with the lowest windowed cost only
 // when that cost has been lower than its current candidate's by more than `switch_margin`, and its
-// recent cost no higher, in every round with I/O of a streak in which it served the round's I/O
+// recent cost not higher by more than that margin (closer lately is a tie, as in the window), in
+// every round with I/O of a streak in which it served the round's I/O
 // (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
 // the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
