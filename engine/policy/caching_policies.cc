@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <utility>
 
 namespace rbdtier {
@@ -230,6 +231,30 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     if (params_.admit_by_eviction_age) eviction_age_us_ = eviction_age(now_us);
     freed_by_eviction_ = std::min(freed_by_eviction_, std::max<std::int64_t>(free, 0));
     std::int64_t open = free - freed_by_eviction_;
+    // Free slots of the other tiers, and those tiers fastest first: an extent the fastest tier
+    // has no room for goes to the fastest of them with room that is faster than where it is.
+    std::vector<std::int64_t> room(tiers.size(), 0);
+    std::vector<TierId> next_tiers;
+    for (std::size_t t = 0; t < tiers.size(); ++t) {
+        if (t == fast_) continue;
+        const std::uint64_t cap = tiers[t].capacity_bytes;
+        room[t] = cap == 0 ? INT64_MAX / 2
+                           : (static_cast<std::int64_t>(cap) -
+                              static_cast<std::int64_t>(view.used_bytes(static_cast<TierId>(t)))) /
+                                 e_bytes;
+        next_tiers.push_back(static_cast<TierId>(t));
+    }
+    std::stable_sort(next_tiers.begin(), next_tiers.end(), [&](TierId a, TierId b) {
+        return tiers[a].read_latency_us < tiers[b].read_latency_us;
+    });
+    // The tier an extent in `current` that finds no room in the fastest one goes to, if any.
+    const auto next_faster_with_room = [&](TierId current) -> std::optional<TierId> {
+        for (TierId t : next_tiers) {
+            if (!(tiers[t].read_latency_us < tiers[current].read_latency_us)) break;
+            if (room[t] > 0) return t;
+        }
+        return std::nullopt;
+    };
 
     // Extents to promote, best first: the read-ahead of runs (the latest run first, nearest
     // extent first), then those accessed this round (most recent first), then those still
@@ -315,20 +340,27 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         const TierId current = view.tier_of(lun, key_extent(key));
         if (current == fast_ || !(tiers[fast_].read_latency_us < tiers[current].read_latency_us))
             continue;
-        // An extent not reused within the eviction age takes only room no eviction freed.
-        if (!is_read_ahead && !reused_within_eviction_age(key)) {
+        const std::optional<TierId> next = free > 0 ? std::nullopt : next_faster_with_room(current);
+        // An extent not reused within the eviction age takes only room of the fastest tier that
+        // no eviction freed.
+        if (!next && !is_read_ahead && !reused_within_eviction_age(key)) {
             if (open <= 0) continue;
             --open;
         }
-        if (free > 0) {
-            --free;
-            open = std::min(open, free);
+        if (free > 0 || next) {
+            if (next) {
+                --room[*next];
+            } else {
+                --free;
+                open = std::min(open, free);
+            }
             MigrationOrder o;
             o.lun = lun;
             o.extent = key_extent(key);
             o.from = current;
-            o.to = fast_;
-            o.reason = name_ + (is_read_ahead ? ": read-ahead" : ": accessed");
+            o.to = next.value_or(fast_);
+            o.reason = name_ + (is_read_ahead ? ": read-ahead" : ": accessed") +
+                       (next ? ", no room in the fastest tier" : "");
             promoting_.insert(key);
             if (is_read_ahead) {
                 read_ahead_orders_.insert(key);
@@ -336,6 +368,13 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             }
             orders.push_back(std::move(o));
         } else {
+            // An eviction sends a resident home to make room. For an extent that already sits in
+            // a tier faster than its home, the trade gains less per access (from its tier, not
+            // from home) than the victim loses: LRU eviction, blind to how hot either is, does
+            // not make that trade; coldest eviction weighs each side's heat by its gain.
+            const double home_gap = tiers[home].read_latency_us - tiers[fast_].read_latency_us;
+            const double gap = tiers[current].read_latency_us - tiers[fast_].read_latency_us;
+            if (gap < home_gap && !params_.evict_coldest) continue;
             ++need_room;
             if (params_.evict_coldest) {
                 // A read-ahead extent is as hot as the nearest extent of its run behind it.
@@ -344,10 +383,12 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
                      h == 0 && is_read_ahead && d <= params_.prefetch_depth && d <= key_extent(key);
                      ++d)
                     h = heat_at(make_extent_key(lun, key_extent(key) - d), now_us);
-                needy_heat.push_back(h);
+                needy_heat.push_back(gap < home_gap && home_gap > 0 ? h * gap / home_gap : h);
             }
         }
     }
+    // Hottest first (by heat weighed with its gain), as the victims are taken coldest first.
+    std::stable_sort(needy_heat.begin(), needy_heat.end(), std::greater<>());
 
     // Room: demote least recently used residents (probationary first) for the extents that
     // found none, and ahead of need for the reserve, counting demotions already under way.

@@ -34,6 +34,14 @@
 //     out reused ones (nor take the room an eviction freed for one). The history of non-resident
 //     extents (evicted ones included: a ghost list) is kept for the eviction age, and for at most
 //     four times the tier's slots.
+// An extent the fastest tier has no free room for is promoted into the fastest other tier faster
+// than where it is that has free room, as reactive placement does (the room of every faster tier
+// is used while the channel could fill it); only when none has room does it wait for an eviction
+// from the fastest tier. Only the fastest tier's residents are tracked and evicted: an extent in
+// another fast tier leaves it when it is promoted into the fastest one. Such a promotion trades a
+// resident sent home (a loss of home's latency per access) for a gain of its own tier's latency
+// per access: LRU eviction, blind to how hot either is, does not make that trade; coldest
+// eviction makes it when the extent's heat weighed by its gain exceeds the resident's.
 // Demotions go to the LUN's home tier. The executor enforces capacity, quotas and budget;
 // orders it refuses or drops are simply wanted again later. Single-threaded, as
 // PlacementPolicy requires. Memory: one entry per resident, per wanted extent and per extent

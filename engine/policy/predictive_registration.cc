@@ -109,7 +109,8 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
     // evicted only for a hotter one), and the windowed cost, still full of lrfu's good fill,
     // would hold a LUN on it for minutes while every read of the new set goes to the slow tier.
     // A LUN leaves its first candidate as soon as another one has served it 10% cheaper lately
-    // (recent cost) and cheaper in a round of at least 50 I/Os: each round on the wrong candidate
+    // (recent cost), cheaper in a round of at least 50 I/Os and no dearer over the window (one
+    // burst on a near-idle LUN does not outweigh the window): each round on the wrong candidate
     // costs a round of slow reads of the new set, and a LUN leaves lrfu this way at most once.
     // One round of 50 I/Os, not two rounds or 100 I/Os or more: on a hot set that moves every 40 s,
     // the later exit leaves the LUN more than 2% slower than reactive alone. 10%, not 5%: on

@@ -410,15 +410,18 @@ double StrategySelector::switch_cost(LunId lun, std::size_t i, const PlacementVi
 
 void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t now_us) {
     if (params_.early_rounds == 0 || s.choice != first_ || !s.switches.empty() || !active) return;
-    // The candidates that served the LUN clearly better lately, and this round too.
+    // The candidates that served the LUN clearly better lately, and this round too, and no worse
+    // over the window: the exit waives the margin, the warmup and the confirmation, not the
+    // window's evidence, so one round does not outweigh it.
     const auto clearly_better = [&](std::size_t i) {
         return followable_[i] && i != s.choice &&
                s.recent[i] < (1.0 - params_.early_margin) * s.recent[s.choice] &&
-               s.round_cost[i] < s.round_cost[s.choice];
+               s.round_cost[i] < s.round_cost[s.choice] && s.cost[i] <= s.cost[s.choice];
     };
+    // Of those, the leader of the window.
     std::size_t target = s.choice;
     for (std::size_t i = 0; i < s.recent.size(); ++i)
-        if (clearly_better(i) && (target == s.choice || s.recent[i] < s.recent[target])) target = i;
+        if (clearly_better(i) && (target == s.choice || s.cost[i] < s.cost[target])) target = i;
     if (target == s.choice) {
         s.early = 0;
         return;
@@ -521,12 +524,13 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             s.streak = 0;
             s.run = 0;
         } else if (active) {
-            // The challenger must be no worse lately either; a round in which it served the
-            // LUN's I/O (migrations included) at a lower cost confirms, any other holds.
+            // The challenger must be no worse lately either, but for the margin (closer is a
+            // tie); a round in which it served the LUN's I/O (migrations included) at a lower
+            // cost lately and in the round confirms, any other holds.
             // A new leader of the window restarts the streak, unless the params let the streak
             // run on across leaders (then the switch must pay for itself, see below).
             // The run is the part of the streak led by the current leader.
-            if (s.recent[best] > s.recent[s.choice]) {
+            if (s.recent[best] > (1.0 + params_.switch_margin) * s.recent[s.choice]) {
                 s.streak = 0;
                 s.run = 0;
             } else if (best != s.challenger) {

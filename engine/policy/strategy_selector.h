@@ -15,7 +15,8 @@
 // orders as the real one would. Costs are decayed with a half-life (the window), and also with a
 // short one (the recent cost). A LUN switches to the candidate with the lowest windowed cost only
 // when that cost has been lower than its current candidate's by more than `switch_margin`, and its
-// recent cost no higher, in every round with I/O of a streak in which it served the round's I/O
+// recent cost not higher by more than that margin (closer lately is a tie, as in the window), in
+// every round with I/O of a streak in which it served the round's I/O
 // (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
 // the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
@@ -26,7 +27,8 @@
 // a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay), but for one early exit from the first candidate when another one serves the
-// LUN clearly better lately (SelectorParams::early_rounds). Once confirmed, the LUN switches to the
+// LUN clearly better lately and no worse over the window (SelectorParams::early_rounds). Once
+// confirmed, the LUN switches to the
 // candidate that served it best lately (lowest recent cost) of those ahead of its current one in
 // the window by the margin that also served the round better, which is not always the leader of the
 // window; the real orders are the live orders of each LUN's candidate, and the orders of the others
@@ -228,15 +230,17 @@ struct SelectorParams {
     // evidence enough.
     bool streak_across_leaders = false;
     // Leaving the first candidate early (0 rounds: off). While a LUN follows the candidate it
-    // started on and has never switched, the warmup and the windowed cost do not hold it there
-    // once another followable candidate has served it clearly better lately: a recent cost lower
-    // than the current one's by more than `early_margin`, and a lower round cost, in each of
-    // `early_rounds` consecutive rounds with I/O (whichever candidate leads in each) that span at
-    // least `early_ios` I/Os of the LUN. It then switches to the one of those with the lowest
-    // recent cost. A first candidate chosen for how it fills an empty fast tier so does not hold
-    // a LUN whose load it does not suit (a hot set that moves) for the many rounds the windowed
-    // cost needs to forget the fill. It happens at most once per LUN, so it cannot flap; later
-    // switches follow the rules above.
+    // started on and has never switched, the warmup, the margin and the confirmation do not hold
+    // it there once another followable candidate has served it clearly better lately and no worse
+    // over the window: a recent cost lower than the current one's by more than `early_margin`, a
+    // lower round cost and a windowed cost no higher, in each of `early_rounds` consecutive rounds
+    // with I/O (whichever candidate leads in each) that span at least `early_ios` I/Os of the
+    // LUN. It then switches to the one of those with the lowest windowed cost (the leader of the
+    // window among them). A first candidate chosen for how it fills an empty fast tier so does not
+    // hold a LUN whose load it does not suit (a hot set that moves) once another has made up for
+    // the fill, while one round (a burst on a near-idle LUN) does not outweigh the window's
+    // evidence. It happens at most once per LUN, so it cannot flap; later switches follow the
+    // rules above.
     unsigned early_rounds = 0;
     double early_margin = 0.1;
     std::uint64_t early_ios = 0;

@@ -832,6 +832,59 @@ TEST(StrategySelector, AStreakAcrossLeadersConfirmsOnlyALeadThatPaysForTheSwitch
     EXPECT_EQ(first_switch(with).second, "c");
 }
 
+TEST(StrategySelector, AChallengerBehindLatelyByLessThanTheMarginDoesNotRestartItsStreak) {
+    // 50 reads a second of extent 0 (both candidates keep it fast) for 300 s, and one more read
+    // each second: of extent 10 ("b" keeps it fast, "a" does not) in four seconds of five, of
+    // extent 20 ("a" keeps it fast, "b" does not) in the fifth. b leads the window by far, but
+    // in every fifth round, with a recent half-life of 1 s, it is behind lately, by less than
+    // the margin (3%): a tie, which must not restart the streak. The selector follows b
+    // once a streak spans confirm_ios I/Os after the warmup.
+    std::vector<IoEvent> events;
+    for (std::uint64_t second = 0; second < 300; ++second) {
+        for (std::uint64_t k = 0; k < 50; ++k)
+            events.push_back(scattered_read_at(second * 1'000'000 + k * 20'000 + 1, 0));
+        events.push_back(
+            scattered_read_at(second * 1'000'000 + 500'003, second % 5 == 4 ? 20 : 10));
+    }
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 1.0);
+    SelectorParams params;
+    params.recent_half_life_us = 1'000'000;
+    StrategySelector selector =
+        fixed_set_selector({{"a", {{0, 1}, {20, 1}}}, {"b", {{0, 1}, {10, 1}}}}, c, params);
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), 0.9 * selector.windowed_cost(0, 0));
+    const auto [time_us, to] = first_switch(selector);
+    EXPECT_EQ(to, "b");
+    EXPECT_LE(time_us, 120'000'000u) << "switched at " << time_us / 1e6 << " s";
+}
+
+TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) {
+    // A near-idle LUN: one read a second of extents 0-4 ("a", where it starts, keeps them fast)
+    // for 300 s, one round's burst of 100 reads on extents 100-104 ("b" keeps those fast), then
+    // one read a second of 0-4 again for 300 s. In the burst's round b serves the LUN far better
+    // lately, but over the window a, which served every other read fast, leads b by far: one
+    // round is no evidence against the window, and the LUN stays on a (the early exit waives the
+    // margin, the warmup and the confirmation, not the window's evidence).
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 600'000'000; t += 1'000'000)
+        events.push_back(scattered_read_at(t, t / 1'000'000 % 5));
+    for (std::uint64_t k = 0; k < 100; ++k)
+        events.push_back(scattered_read_at(kBurstUs + 1 + k * 5'000, 100 + k % 5));
+    sort_by_time(events);
+    const ReplayConfig c = standard_replay_config(events, 0.5);
+    SelectorParams params;
+    params.early_rounds = 1;
+    params.early_margin = 0.1;
+    params.early_ios = 50;
+    StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c, params);
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 0), selector.windowed_cost(0, 1));
+    const auto [time_us, to] = first_switch(selector);
+    EXPECT_EQ(selector.switches(), 0u) << "switched to " << to << " at " << time_us / 1e6 << " s";
+    EXPECT_EQ(selector.choice(0), 0u);
+}
+
 // A selector over lrfu (hottest first, the coldest resident evicted only for a hotter extent)
 // and reactive, starting on lrfu, with the default rules and, if `early_rounds`, an early exit
 // from lrfu (5% lower recent cost, rounds spanning 50 I/Os).

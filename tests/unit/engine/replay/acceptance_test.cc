@@ -122,13 +122,16 @@ TEST(Unstructured, PredictiveNoWorseThanNoneOnUniformRandom) {
     // free room (any extent is as good as any other there) while the selector judges its
     // candidates; the candidate it then settles on may re-place that room once (move out what
     // it does not want, move in what it does); but nothing may keep swapping extents whose
-    // futures are the same. So: at most two fills of the fast room (and a quarter) over the
-    // hour, at most a third of a fill promoted and never used, and next to nothing once settled
-    // (the second half of the hour). Without probation the first candidate trades extents
+    // futures are the same. So: at most two fills of the fast room (and a half) over the hour,
+    // at most two fifths of a fill promoted and never used, and next to nothing once settled
+    // (the second half of the hour). The first candidate fills every fast tier's free room, not
+    // only the fastest one's (the settled one then re-places some of it between the fast tiers:
+    // 1892 migrations, 285 unused promotions at seed 11; 1793 and 231 when the first candidate
+    // filled only the fastest tier). Without probation the first candidate trades extents
     // through its first minute and the selector migrates about twice as much (3379 migrations,
-    // 694 unused promotions at seed 11, against 1793 and 258 with it).
-    EXPECT_LE(pred.migrations, 2 * fast_room + fast_room / 4);
-    EXPECT_LE(pred.wasted_promotions, fast_room / 3);
+    // 694 unused promotions at seed 11).
+    EXPECT_LE(pred.migrations, 2 * fast_room + fast_room / 2);
+    EXPECT_LE(pred.wasted_promotions, 2 * fast_room / 5);
     EXPECT_LE(counted.late(), fast_room / 20);
 }
 
