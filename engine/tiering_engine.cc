@@ -83,13 +83,16 @@ void TieringEngine::score_all(bool parallel, std::vector<ExtentScore>& out) {
         CostBenefit::score(extents, ctx_, 0.0f, false, out);
 }
 
-void TieringEngine::sync_capacity(const PlacementView& view) {
-    // The executor's limits of now (a full pool, a tenant's quota) narrow the configured ones.
+void TieringEngine::sync_tiers(const PlacementView& view) {
+    // The executor's limits of now (a full pool, a tenant's quota) narrow the configured ones;
+    // the latencies it measures replace the configured ones.
     for (const TierSpec& configured : config_.tiers) {
         std::uint64_t cap = configured.capacity_bytes;
         for (const TierSpec& now : view.tiers()) {
             if (now.id != configured.id) continue;
             cap = tighter_capacity(cap, now.capacity_bytes);
+            if (now.read_latency_us > 0)
+                resources_.set_latency(now.id, now.read_latency_us, now.write_latency_us);
         }
         resources_.set_capacity(configured.id, cap);
     }
@@ -130,7 +133,7 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     refresh_luns(view);
     for (TierId t : resources_.tiers_fastest_first())
         resources_.set_used_bytes(t, view.used_bytes(t));
-    sync_capacity(view);
+    sync_tiers(view);
     for (ExtentKey k : feedback_.settle(now_us)) scheduler_.release_early(k);
     prepare_context(now_us);
 

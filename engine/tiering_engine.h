@@ -4,7 +4,7 @@
 // calibration of the forecasts) lives in an AccessForecast (engine/access_forecast.h), which the
 // engine makes for itself or is handed, shared with other planners over the same I/O stream.
 // What is planned lives here, one per placement: the placement state, the resource model (the
-// tiers' capacities, narrowed each round to what the view says), the scoring
+// tiers' capacities and latencies, narrowed each round to what the view says), the scoring
 // context, the scheduler, the orders in flight and the Feedback on the promotions this engine's
 // orders made.
 //
@@ -117,7 +117,7 @@ public:
 private:
     void on_drained(std::span<const DrainedAccess> accesses);
     void refresh_luns(const PlacementView& view);
-    void sync_capacity(const PlacementView& view);
+    void sync_tiers(const PlacementView& view);
     void prepare_context(std::uint64_t now_us);
     void sample_forecasts(const RoundScores& scores, std::uint64_t now_us);
 

@@ -139,6 +139,25 @@ TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
     EXPECT_EQ(ex.refused, 0u) << "no order for what does not fit";
 }
 
+// The executor's view measures the tiers' latencies (a live LUN's measured ones): the engine
+// plans with those, not the configured ones, so a "fast" tier measured slower than home gets no
+// promotion.
+TEST(TieringEngine, PlansWithTheLatenciesTheViewMeasures) {
+    PredictivePolicy policy(config(40));
+    std::vector<TierSpec> measured = config(40).tiers;
+    measured[0].read_latency_us = 20'000;
+    measured[0].write_latency_us = 30'000;
+    InstantExecutor ex(measured);
+    for (std::uint64_t sec = 0; sec < 300; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
+    EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0), 20'000);
+    EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0, 1.0), 30'000);
+    EXPECT_EQ(ex.migrations, 0u) << "nothing gains from the measured-slow tier";
+}
+
 TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
