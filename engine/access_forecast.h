@@ -68,6 +68,16 @@ struct LunForecast {
     float trust = 1.0f;
     float base_accesses = 0.0f;
     bool proven = true;
+
+    // Sets these fields of `context`; the planner sets the rest (tenant, priority, home).
+    void describe(LunContext& context) const {
+        context.period_ticks = period_ticks;
+        context.load_ratio = load_ratio;
+        context.reliability = reliability;
+        context.trust = trust;
+        context.base_accesses = base_accesses;
+        context.proven = proven;
+    }
 };
 
 // One drained access, as a planner's feedback needs it.

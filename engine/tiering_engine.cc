@@ -52,12 +52,7 @@ void TieringEngine::refresh_luns(const PlacementView& view) {
         c.tenant = tenants_.tenant_of(lun);
         c.priority = tenants_.priority(c.tenant);
         c.home = placement_.home(lun, view.home_tier(lun));
-        c.period_ticks = forecast.period_ticks;
-        c.load_ratio = forecast.load_ratio;
-        c.reliability = forecast.reliability;
-        c.trust = forecast.trust;
-        c.proven = forecast.proven;
-        c.base_accesses = forecast.base_accesses;
+        forecast.describe(c);
     }
 }
 
