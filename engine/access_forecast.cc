@@ -55,8 +55,14 @@ void AccessForecast::unsubscribe(const void* planner) {
 
 void AccessForecast::consume(std::span<const IoEvent> events) {
     started_.clear();
-    drained_.clear();
-    drained_.reserve(events.size());
+    // The subscribers are told in chunks, from the stack: nothing is kept between drains.
+    std::array<DrainedAccess, 64> chunk;
+    std::size_t in_chunk = 0;
+    const auto tell = [&] {
+        for (const auto& [planner, listener] : listeners_)
+            listener(std::span<const DrainedAccess>(chunk.data(), in_chunk));
+        in_chunk = 0;
+    };
     for (const IoEvent& e : events) {
         const bool muted = anomaly_.observe(e);
         const ExtentKey key = make_extent_key(e.lun, e.offset / config_.extent_bytes);
@@ -66,13 +72,14 @@ void AccessForecast::consume(std::span<const IoEvent> events) {
             drift_.observe(e);
         }
         const ExtentStats* s = profiler_.extents().find(key);
-        drained_.push_back(
-            {key, e.lun, e.time_us, s != nullptr && s->episode_count >= Feedback::kBusyEpisode});
+        chunk[in_chunk++] = {key, e.lun, e.time_us,
+                             s != nullptr && s->episode_count >= Feedback::kBusyEpisode};
+        if (in_chunk == chunk.size()) tell();
         if (s == nullptr) continue;
         if (s->episode_start() == to_tick(e.time_us) && started_.insert(key).second && !muted)
             coaccess_.observe_episode_start(key, e.time_us);
     }
-    for (const auto& [planner, listener] : listeners_) listener(drained_);
+    if (in_chunk > 0) tell();
 }
 
 void AccessForecast::drain(std::uint64_t now_us) {

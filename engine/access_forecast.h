@@ -151,7 +151,6 @@ private:
     ForecastCalibration calibration_;
     std::atomic<const void*> recorder_{nullptr};
     std::vector<std::pair<const void*, AccessListener>> listeners_;
-    std::vector<DrainedAccess> drained_;
 
     std::unordered_map<LunId, std::unique_ptr<LunModels>> lun_models_;
     std::unordered_map<LunId, LunOutlook> outlooks_;
