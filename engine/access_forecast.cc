@@ -49,10 +49,6 @@ void AccessForecast::subscribe(const void* planner, AccessListener listener) {
     listeners_.emplace_back(planner, std::move(listener));
 }
 
-void AccessForecast::unsubscribe(const void* planner) {
-    std::erase_if(listeners_, [&](const auto& l) { return l.first == planner; });
-}
-
 void AccessForecast::consume(std::span<const IoEvent> events) {
     started_.clear();
     // The subscribers are told in chunks, from the stack: nothing is kept between drains.

@@ -20,11 +20,11 @@
 // Recording: record() is the hot path (any thread, lock-free, tens of ns). With several
 // planners, only one of them (the recorder) must pass the stream on: records_for(planner) is
 // true for the first planner that asks, until it release()s (its destruction), then for the next
-// that asks. Drained accesses: every planner that subscribe()s is told each drained batch
+// that asks. Drained accesses: every planner that subscribe()s is told those of every drain
 // (its Feedback counts accesses to its promotions, and busy accesses for recall).
 //
 // Thread-safety: record() and records_for() from any thread; everything else on the one thread
-// that drives the planners (the engine thread). A subscriber must unsubscribe() before it is
+// that drives the planners (the engine thread). A subscriber must release() before it is
 // destroyed; a planner holds the AccessForecast (shared_ptr) for as long as it uses it.
 #pragma once
 
@@ -110,7 +110,6 @@ public:
 
     using AccessListener = std::function<void(std::span<const DrainedAccess>)>;
     void subscribe(const void* planner, AccessListener listener);
-    void unsubscribe(const void* planner);
 
     // Folds what was recorded since the last drain into the profiler, the event models and the
     // anomaly detector, and tells the subscribers.
