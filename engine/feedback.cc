@@ -4,22 +4,13 @@
 
 namespace rbdtier {
 
-Feedback::Feedback(std::uint64_t horizon_us, std::uint64_t extent_bytes, std::size_t max_tracked)
-    : horizon_us_(horizon_us), extent_bytes_(extent_bytes), max_tracked_(max_tracked) {}
+Feedback::Feedback(std::uint64_t horizon_us, std::uint64_t extent_bytes,
+                   ForecastCalibration& calibration)
+    : horizon_us_(horizon_us), extent_bytes_(extent_bytes), calibration_(calibration) {}
 
 const OutcomeCounters& Feedback::by_tenant(TenantIndex t) {
     if (t >= by_tenant_.size()) by_tenant_.resize(t + 1);
     return by_tenant_[t];
-}
-
-const ModelReliability& Feedback::reliability(LunId lun) const {
-    auto it = reliability_.find(lun);
-    return it == reliability_.end() ? default_reliability_ : it->second;
-}
-
-const ForecastSkill& Feedback::skill(LunId lun) const {
-    auto it = skill_.find(lun);
-    return it == skill_.end() ? default_skill_ : it->second;
 }
 
 void Feedback::on_promotion(ExtentKey key, TenantIndex tenant, ModelId model,
@@ -57,7 +48,7 @@ void Feedback::on_busy_access(ExtentKey key, TenantIndex tenant, bool promoted) 
 
 void Feedback::judge(ExtentKey key, const Promotion& p) {
     // The model that caused the promotion answers for it in its LUN's reliability.
-    reliability_[key_lun(key)].update(p.model, 0.9, p.accesses > 0);
+    calibration_.judged_promotion(key, p.model, p.accesses > 0);
     if (p.tenant >= by_tenant_.size()) by_tenant_.resize(p.tenant + 1);
     const bool hit = p.accesses > 0;
     for (OutcomeCounters* c :
@@ -85,39 +76,7 @@ void Feedback::judge(ExtentKey key, const Promotion& p) {
     }
 }
 
-void Feedback::track_forecast(ExtentKey key, LunId lun, ModelId model, double p,
-                              std::uint64_t now_us, double expected) {
-    if (p >= kMinTrackedP && forecasts_.size() < max_tracked_)
-        forecasts_.push_back(
-            {key, lun, model, static_cast<float>(p), to_tick(now_us), now_us + horizon_us_});
-    if (expected >= 0 && bucket_ticks_ != 0 && skill_samples_.size() < max_tracked_) {
-        const std::uint64_t last = to_tick(now_us) / bucket_ticks_ + kSkillBuckets;
-        skill_samples_.push_back(
-            {key, lun, static_cast<float>(expected), last,
-             tick_to_us(static_cast<std::uint32_t>((last + 1) * bucket_ticks_))});
-    }
-}
-
-std::vector<ExtentKey> Feedback::settle(std::uint64_t now_us, const ExtentTable& table) {
-    while (!forecasts_.empty() && forecasts_.front().due_us <= now_us) {
-        const Pending& f = forecasts_.front();
-        const ExtentStats* s = table.find(f.key);
-        const bool accessed = s != nullptr && s->last_tick > f.issued_tick;
-        reliability_[f.lun].update(f.model, f.p, accessed);
-        forecasts_.pop_front();
-    }
-    // What came in the window, scaled to H (forecasts and the base rate are per H).
-    const double window_us = static_cast<double>(kSkillBuckets) * bucket_ticks_ * kTickUs;
-    const double to_horizon = window_us > 0 ? static_cast<double>(horizon_us_) / window_us : 1.0;
-    while (!skill_samples_.empty() && skill_samples_.front().due_us <= now_us) {
-        const SkillSample& f = skill_samples_.front();
-        double came = 0;
-        if (const ExtentStats* s = table.find(f.key))
-            for (std::uint32_t i = 0; i < kSkillBuckets; ++i)
-                came += s->count_in_bucket(f.last_bucket - i, bucket_ticks_);
-        skill_[f.lun].add(f.expected, came * to_horizon);
-        skill_samples_.pop_front();
-    }
+std::vector<ExtentKey> Feedback::settle(std::uint64_t now_us) {
     for (auto it = promotions_.begin(); it != promotions_.end();) {
         if (it->second.since_us + horizon_us_ <= now_us) {
             judge(it->first, it->second);

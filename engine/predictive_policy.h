@@ -3,13 +3,16 @@
 // (engine/policy/predictive_registration.cc).
 //
 // The replay simulator and a live LUN's rounds (engine/lun_rounds.h) drive it alike. observe()
-// records into the engine's profiler, plan() runs one engine round, migrated() reports
-// completions. Built from one EngineConfig. Introspection: outlook()
+// records into the engine's forecast, plan() runs one engine round, migrated() reports
+// completions. Built from one EngineConfig, with a forecast of its own or one shared with other
+// instances over the same I/O stream (the selector's live and ghost instance: each plans
+// against its own placement; see engine/access_forecast.h). Introspection: outlook()
 // from the profiler (heat) and the engine's explain(), accuracy() from its feedback (per
 // model and per tenant), alerts() from its anomaly detector and, once the
 // engine's extent table was full for an access, a "tracking limit" alert.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,6 +26,9 @@ class PredictivePolicy : public PlacementPolicy {
 public:
     explicit PredictivePolicy(const EngineConfig& config, std::string name = "predictive")
         : engine_(config), name_(std::move(name)) {}
+    PredictivePolicy(const EngineConfig& config, std::shared_ptr<AccessForecast> forecast,
+                     std::string name)
+        : engine_(config, std::move(forecast)), name_(std::move(name)) {}
 
     std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override { engine_.record(io); }

@@ -1,31 +1,40 @@
-// TieringEngine: the predictive engine, from recorded I/O to migration orders.
+// TieringEngine: the planner of one placement, from an AccessForecast to migration orders.
 //
-// record() is the hot path (any thread, lock-free, tens of ns). Everything else runs on one
-// engine thread: plan_round(now, view) drains the profiler, feeds the event models (scan,
-// co-access, drift) and anomaly detection, refits the per-LUN load models (EWMA, Holt-Winters
-// with detected season, AR) and their ensemble, scores every tracked extent with TBB, and
+// What is predicted (profiler, event models, per-LUN load models, anomaly detection, the
+// calibration of the forecasts) lives in an AccessForecast (engine/access_forecast.h), which the
+// engine makes for itself or is handed, shared with other planners over the same I/O stream.
+// What is planned lives here, one per placement: the placement state, the resource model (the
+// tiers' capacities and latencies, narrowed each round to what the view says), the scoring
+// context, the scheduler, the orders in flight and the Feedback on the promotions this engine's
+// orders made.
+//
+// record() is the hot path (any thread, lock-free, tens of ns): it passes the event on to the
+// forecast when this engine is the forecast's recorder (the first of its planners to record).
+// Everything else runs on one engine thread: plan_round(now, view) advances the forecast to
+// `now` (once per time step, whichever of its planners comes first), builds each LUN's scoring
+// context from the forecast and this placement, scores every tracked extent with TBB (in the
+// process-wide ScoringArena of the configured thread count, engine/scoring_arena.h), and
 // schedules the orders (best first; demotions that make room precede their promotions).
 // migrated() is told what the executor completed. Status accessors expose forecast accuracy,
 // alerts, the queue and statistics for an admin socket.
+// The planners of one forecast run on one thread, and are configured alike (the forecast's
+// configuration decides what is predicted; the engine's, what is planned).
 #pragma once
 
 #include <tbb/task_arena.h>
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "engine/access_forecast.h"
 #include "engine/anomaly.h"
 #include "engine/cost_benefit.h"
 #include "engine/engine_config.h"
 #include "engine/feedback.h"
-#include "engine/forecast/coaccess_predictor.h"
-#include "engine/forecast/drift_predictor.h"
-#include "engine/forecast/ensemble.h"
-#include "engine/forecast/scan_predictor.h"
 #include "engine/placement_policy.h"
 #include "engine/placement_state.h"
 #include "engine/profiler.h"
@@ -35,13 +44,7 @@
 
 namespace rbdtier {
 
-// Load outlook of one LUN (LUN-level models).
-struct LunOutlook {
-    std::size_t period_buckets = 0;   // detected season (0 = none)
-    double load_ratio = 1.0;          // forecast over H / recent level over H
-    double forecast_next = 0;         // ensemble forecast of the next bucket
-    std::array<double, 3> weights{};  // ensemble weights: ewma, holt-winters, ar
-};
+class RoundScores;
 
 struct EngineStats {
     std::uint64_t rounds = 0;
@@ -62,16 +65,21 @@ struct EngineStats {
 
 class TieringEngine {
 public:
+    // With a forecast of its own.
     explicit TieringEngine(const EngineConfig& config);
+    // Planning against `forecast`, shared with other planners of the same I/O stream.
+    TieringEngine(const EngineConfig& config, std::shared_ptr<AccessForecast> forecast);
     ~TieringEngine();
     TieringEngine(const TieringEngine&) = delete;
     TieringEngine& operator=(const TieringEngine&) = delete;
 
-    void record(const IoEvent& event) noexcept { profiler_.record(event); }
-    // Folds what was recorded since the last drain into the profiler and the event models,
-    // without planning (plan_round() begins with it): for a caller that records faster than
-    // the profiler's rings hold between two rounds.
-    void drain(std::uint64_t now_us);
+    void record(const IoEvent& event) noexcept {
+        if (forecast_->records_for(this)) forecast_->record(event);
+    }
+    // Folds what was recorded since the last drain into the forecast, without planning
+    // (plan_round() begins with it): for a caller that records faster than the profiler's rings
+    // hold between two rounds.
+    void drain(std::uint64_t now_us) { forecast_->drain(now_us); }
     std::vector<MigrationOrder> plan_round(std::uint64_t now_us, const PlacementView& view);
     void migrated(const MigrationOrder& order, std::uint64_t now_us);
     // The executor did not take `order` (see PlacementPolicy::dropped).
@@ -87,16 +95,18 @@ public:
     // (max_tracked_extents), what that costs, with the limit and the count: logged as a warning
     // the first time, and PredictivePolicy's "tracking limit" alert.
     std::string tracking_limit_problem() const;
-    const std::vector<AnomalyAlert>& alerts() const { return anomaly_.alerts(); }
+    const std::vector<AnomalyAlert>& alerts() const { return forecast_->alerts(); }
     const Feedback& feedback() const { return feedback_; }
     Feedback& feedback() { return feedback_; }
     const SchedulerStats& scheduler_stats() const { return scheduler_.stats(); }
     std::size_t in_flight() const { return scheduler_.in_flight(); }
     // Issued orders still awaiting migrated() (refused or lost ones leave when they expire).
     std::size_t awaited_orders() const { return order_model_.size(); }
-    const std::unordered_map<LunId, LunOutlook>& outlooks() const { return outlooks_; }
+    const std::unordered_map<LunId, LunOutlook>& outlooks() const { return forecast_->outlooks(); }
     ResourceModel& resources() { return resources_; }
-    const Profiler& profiler() const { return profiler_; }
+    const Profiler& profiler() const { return forecast_->profiler(); }
+    const AccessForecast& forecast() const { return *forecast_; }
+    const std::shared_ptr<AccessForecast>& shared_forecast() const { return forecast_; }
     const PlacementState& placement() const { return placement_; }
     // Forecast for one extent as the engine sees it now (for `rbdtier` heat/forecast views).
     ExtentScore explain(LunId lun, ExtentIndex extent) const;
@@ -105,38 +115,25 @@ public:
     void score_all(bool parallel, std::vector<ExtentScore>& out);
 
 private:
-    struct LunModels;
-    void consume(std::span<const IoEvent> events);
-    void refresh_luns(std::uint64_t now_us, const PlacementView& view);
-    void sync_capacity(const PlacementView& view);
-    void collect_hints(std::uint64_t now_us);
+    void on_drained(std::span<const DrainedAccess> accesses);
+    void refresh_luns(const PlacementView& view);
+    void sync_tiers(const PlacementView& view);
     void prepare_context(std::uint64_t now_us);
+    void sample_forecasts(const RoundScores& scores, std::uint64_t now_us);
 
     EngineConfig config_;
+    std::shared_ptr<AccessForecast> forecast_;
     TenantTable tenants_;
     ResourceModel resources_;
-    Profiler profiler_;
     PlacementState placement_;
-    ScanPredictor scan_;
-    CoAccessPredictor coaccess_;
-    DriftPredictor drift_;
-    AnomalyDetector anomaly_;
     Feedback feedback_;
     Scheduler scheduler_;
-    std::unique_ptr<tbb::task_arena> arena_;
+    std::shared_ptr<tbb::task_arena> arena_;  // the process-wide ScoringArena
 
-    std::unordered_map<LunId, std::unique_ptr<LunModels>> lun_models_;
-    std::unordered_map<LunId, LunOutlook> outlooks_;
     std::unordered_map<LunId, LunContext> lun_context_;
-    std::unordered_map<ExtentKey, ExtentHint> hints_;
     std::unordered_map<ExtentKey, std::uint8_t> order_model_;  // order in flight -> model
-    std::unordered_set<ExtentKey> started_;
-    std::vector<ExtentForecast> forecasts_;
     ScoringContext ctx_;
     EngineStats stats_;
-    bool tracking_limit_logged_ = false;
-    std::uint64_t last_evict_us_ = 0;
-    std::uint64_t last_bucket_ = 0;
 };
 
 }  // namespace rbdtier

@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(r.refused_concurrency),
                         static_cast<unsigned long long>(r.refused_invalid));
                     for (const auto& [lun, outlook] : p->engine().outlooks()) {
-                        const ForecastSkill& sk = fb.skill(lun);
+                        const ForecastSkill& sk = p->engine().forecast().calibration().skill(lun);
                         std::printf(
                             "    lun %u skill: slope %.3f r %.3f trust %.2f base %.2f samples "
                             "%zu\n",

@@ -14,12 +14,16 @@
 // time (the process's, so the forecast's scoring threads count; measured around observe() and
 // plan(), the simulator's own work excluded; on a shared machine CPU time varies less than wall
 // time) as ns_per_event (observe time / I/Os) and ns_per_round (plan time / rounds); the time
-// of a repetition is the policy's CPU time in both. Every repetition is printed, then the median
-// (and mean) of the repetitions.
+// of a repetition is the policy's CPU time in both. The heap the policy holds is measured too
+// (glibc's count of what malloc handed out, tests/support/heap_bytes.h), less what was in use
+// before the policy was made: heap_peak_bytes, the most after any planning round, and
+// heap_held_bytes, once the replay is over (the replay's own result included: a few KiB).
+// Every repetition is printed, then the median (and mean) of the repetitions.
 // Usage: selector_bench [--benchmark_filter=...] [--benchmark_repetitions=N]
 #include <benchmark/benchmark.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -32,6 +36,7 @@
 #include "engine/policy/strategy_selector.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
+#include "tests/support/heap_bytes.h"
 
 namespace {
 
@@ -67,6 +72,7 @@ public:
         auto orders = ForwardingPolicy::plan(now_us, view);
         plan_ns_ += cpu_ns() - start;
         ++rounds_;
+        peak_heap_ = std::max(peak_heap_, test_support::heap_bytes());
         return orders;
     }
 
@@ -74,8 +80,11 @@ public:
     double plan_ns() const { return plan_ns_; }
     std::uint64_t events() const { return events_; }
     std::uint64_t rounds() const { return rounds_; }
+    // The most heap in use after a planning round.
+    std::size_t peak_heap() const { return peak_heap_; }
 
 private:
+    std::size_t peak_heap_ = 0;
     double observe_ns_ = 0;
     double plan_ns_ = 0;
     std::uint64_t events_ = 0;
@@ -125,13 +134,16 @@ void BM_Predictive(benchmark::State& state, bool trace) {
     const std::vector<IoEvent>& events = workload(trace);
     const ReplayConfig config = two_tier_config(events);
     const PolicyRegistry registry = builtin_policy_registry();
-    double observe_ns = 0, plan_ns = 0;
+    double observe_ns = 0, plan_ns = 0, peak_bytes = 0, held_bytes = 0;
     std::uint64_t ios = 0, rounds = 0;
     for (auto _ : state) {
+        const auto before = static_cast<double>(test_support::heap_bytes());
         TimedPolicy policy(registry.create("predictive", {config, events}));
         const ReplayResult r = replay(config, events, policy);
         state.SetIterationTime((policy.observe_ns() + policy.plan_ns()) / 1e9);
         benchmark::DoNotOptimize(r.mean_latency_us);
+        peak_bytes += static_cast<double>(policy.peak_heap()) - before;
+        held_bytes += static_cast<double>(test_support::heap_bytes()) - before;
         observe_ns += policy.observe_ns();
         plan_ns += policy.plan_ns();
         ios += policy.events();
@@ -141,6 +153,8 @@ void BM_Predictive(benchmark::State& state, bool trace) {
         observe_ns / static_cast<double>(std::max<std::uint64_t>(ios, 1));
     state.counters["ns_per_round"] =
         plan_ns / static_cast<double>(std::max<std::uint64_t>(rounds, 1));
+    state.counters["heap_peak_bytes"] = peak_bytes / static_cast<double>(state.iterations());
+    state.counters["heap_held_bytes"] = held_bytes / static_cast<double>(state.iterations());
     state.counters["events"] = static_cast<double>(ios) / static_cast<double>(state.iterations());
     state.counters["rounds"] =
         static_cast<double>(rounds) / static_cast<double>(state.iterations());

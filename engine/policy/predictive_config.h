@@ -5,8 +5,7 @@
 // home tier's), the extent size, the horizon, the migration bandwidth and concurrency, and the
 // limit of tracked extents when the replay sets one; every other setting is taken from `knobs`
 // (defaults unless a tool tunes them). One definition serves the policy registry and the
-// benchmarks. Defined only where the engine is built (rbdtier_engine linked and
-// engine/predictive_policy.h present, see predictive_registration.cc).
+// benchmarks. Defined in predictive_registration.cc.
 #pragma once
 
 #include "engine/engine_config.h"

@@ -1,25 +1,21 @@
 // Registers "predictive" (a StrategySelector that follows, per LUN, whichever of the candidates of
 // selector_candidates() does best on the live stream) and "forecast" (the engine's
-// forecast-driven PredictivePolicy alone, one of those candidates) when
-// engine/predictive_policy.h exists and rbdtier_engine is linked; otherwise the registry simply
-// has neither entry. "predictive" is what a LUN with policy=predictive runs.
+// forecast-driven PredictivePolicy alone, one of those candidates). "predictive" is what a LUN
+// with policy=predictive runs.
 // The engine's configuration is derived from the replay configuration (engine_config_for, see
 // predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
 // and migration budget as the executor.
-#include "engine/policy/policy_registry.h"
-
-#if !defined(RBDTIER_NO_PREDICTIVE) && __has_include("engine/predictive_policy.h")
+#include "engine/access_forecast.h"
 #include "engine/policy/baseline_policies.h"
 #include "engine/policy/caching_policies.h"
+#include "engine/policy/policy_registry.h"
+#include "engine/policy/predictive_candidates.h"
 #include "engine/policy/predictive_config.h"
 #include "engine/policy/strategy_selector.h"
 #include "engine/predictive_policy.h"
-#define RBDTIER_HAVE_PREDICTIVE 1
-#endif
 
 namespace rbdtier {
 
-#ifdef RBDTIER_HAVE_PREDICTIVE
 EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& knobs) {
     EngineConfig c = knobs;
     c.tiers.clear();
@@ -58,7 +54,9 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 // follows a candidate until another one's shadow placement, its migrations paid for, has served the
 // LUN's own I/O at a lower cost for long enough.
 // The factories share one copy of what they need (the selector keeps them until the LUN's first
-// I/O).
+// I/O). The forecast candidate's two instances (live and ghost) share one AccessForecast: the
+// first made makes it, the other takes it, so the stream is profiled and predicted once and each
+// instance plans against its own placement. The candidates serve one selector.
 std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
     const auto engine = std::make_shared<const EngineConfig>(engine_config_for(config));
     const auto quotas = std::make_shared<const TenantSlots>(TenantSlots::from(config));
@@ -76,8 +74,16 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
         if (v.name == "lrfu") candidates.push_back(candidate(v));
     candidates.push_back(
         {"reactive", [extent_bytes] { return std::make_unique<ReactivePolicy>(extent_bytes); }});
-    candidates.push_back(
-        {"forecast", [engine] { return std::make_unique<PredictivePolicy>(*engine, "forecast"); }});
+    const auto forecast = std::make_shared<std::weak_ptr<AccessForecast>>();
+    candidates.push_back({"forecast", [engine, forecast] {
+                              std::shared_ptr<AccessForecast> shared = forecast->lock();
+                              if (!shared) {
+                                  shared = std::make_shared<AccessForecast>(*engine);
+                                  *forecast = shared;
+                              }
+                              return std::make_unique<PredictivePolicy>(*engine, std::move(shared),
+                                                                        "forecast");
+                          }});
     candidates.push_back({"frequency", [extent_bytes, quotas] {
                               return std::make_unique<FrequencyPolicy>(extent_bytes,
                                                                        FrequencyParams{}, *quotas);
@@ -139,10 +145,8 @@ std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
     return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
                                               config.channel(), params);
 }
-#endif
 
 void register_predictive_policy(PolicyRegistry& registry) {
-#ifdef RBDTIER_HAVE_PREDICTIVE
     registry.add("predictive",
                  "follows, per LUN, whichever of lrfu, reactive, forecast placement, frequency, "
                  "none, readahead and slru does best in shadow placements of the live stream, "
@@ -155,9 +159,6 @@ void register_predictive_policy(PolicyRegistry& registry) {
                      return std::make_unique<PredictivePolicy>(engine_config_for(c.config),
                                                                "forecast");
                  });
-#else
-    (void)registry;
-#endif
 }
 
 }  // namespace rbdtier

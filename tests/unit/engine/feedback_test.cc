@@ -1,9 +1,10 @@
-// Feedback on a scripted scenario: precision, recall, wasted bytes, reliability, threshold.
+// Feedback on a scripted scenario: precision, recall, wasted bytes, threshold, and the judged
+// promotions told to the forecast's calibration.
 #include "engine/feedback.h"
 
 #include <gtest/gtest.h>
 
-#include "engine/profiler.h"
+#include "engine/forecast_calibration.h"
 
 namespace rbdtier {
 namespace {
@@ -12,8 +13,8 @@ constexpr std::uint64_t kExt = 4ull << 20;
 constexpr std::uint64_t kH = 10'000'000;
 
 TEST(Feedback, PrecisionWastedBytesAndLatencySaved) {
-    Feedback f(kH, kExt);
-    ExtentTable table(1000);
+    ForecastCalibration calibration(kH);
+    Feedback f(kH, kExt, calibration);
     // Ten promotions at t=0: six by the scan model (5 accessed), four by recurrence (1 accessed).
     for (int i = 0; i < 10; ++i) {
         const ModelId m = i < 6 ? ModelId::kScan : ModelId::kRecurrence;
@@ -22,8 +23,8 @@ TEST(Feedback, PrecisionWastedBytesAndLatencySaved) {
     for (int i : {0, 1, 2, 3, 4, 6})
         for (int k = 0; k < 3; ++k) f.on_access(make_extent_key(1, i), 1'000'000 + k);
     f.on_access(make_extent_key(1, 99), 1'000'000);  // not promoted: ignored
-    EXPECT_TRUE(f.settle(kH - 1, table).empty());    // nothing due yet
-    const auto wasted = f.settle(kH, table);
+    EXPECT_TRUE(f.settle(kH - 1).empty());           // nothing due yet
+    const auto wasted = f.settle(kH);
     EXPECT_EQ(wasted.size(), 4u);
     EXPECT_EQ(f.total().promotions, 10u);
     EXPECT_EQ(f.total().hits, 6u);
@@ -36,19 +37,20 @@ TEST(Feedback, PrecisionWastedBytesAndLatencySaved) {
 }
 
 TEST(Feedback, DemotionJudgesEarlyAndRecallCountsEpisodes) {
-    Feedback f(kH, kExt);
-    ExtentTable table(1000);
+    ForecastCalibration calibration(kH);
+    Feedback f(kH, kExt, calibration);
     f.on_promotion(make_extent_key(1, 1), 0, ModelId::kEwma, 100.0, 0);
     f.on_demotion(make_extent_key(1, 1), 1'000'000);
     EXPECT_EQ(f.total().wasted, 1u);
-    EXPECT_EQ(f.settle(2'000'000, table).size(), 1u);
+    EXPECT_EQ(f.settle(2'000'000).size(), 1u);
     for (int i = 0; i < 8; ++i) f.on_busy_access(make_extent_key(1, 2), 0, i < 6);
     EXPECT_DOUBLE_EQ(f.total().recall(), 0.75);
 }
 
 // Each model answers for the busy accesses its promotions served, out of all of them.
 TEST(Feedback, RecallPerModelAddsUpToTheTotal) {
-    Feedback f(kH, kExt);
+    ForecastCalibration calibration(kH);
+    Feedback f(kH, kExt, calibration);
     const ExtentKey by_scan = make_extent_key(1, 1), by_ewma = make_extent_key(1, 2),
                     demoted = make_extent_key(1, 3), never = make_extent_key(1, 4);
     f.on_promotion(by_scan, 0, ModelId::kScan, 100.0, 0);
@@ -67,14 +69,14 @@ TEST(Feedback, RecallPerModelAddsUpToTheTotal) {
 }
 
 TEST(Feedback, ThresholdRisesWhenPromotionsAreWastedAndFallsWhenTheyHit) {
-    Feedback f(kH, kExt);
-    ExtentTable table(1000);
+    ForecastCalibration calibration(kH);
+    Feedback f(kH, kExt, calibration);
     std::uint64_t t = 0;
     for (int batch = 0; batch < 3; ++batch) {
         for (int i = 0; i < 32; ++i)
             f.on_promotion(make_extent_key(1, batch * 100 + i), 0, ModelId::kEwma, 1, t);
         t += kH;
-        f.settle(t, table);
+        f.settle(t);
     }
     const double raised = f.threshold_factor();
     EXPECT_GT(raised, 0.5);
@@ -84,27 +86,22 @@ TEST(Feedback, ThresholdRisesWhenPromotionsAreWastedAndFallsWhenTheyHit) {
             f.on_access(make_extent_key(2, batch * 100 + i), t + 1);
         }
         t += kH;
-        f.settle(t, table);
+        f.settle(t);
     }
     EXPECT_LT(f.threshold_factor(), raised);
 }
 
-TEST(Feedback, ForecastsScoreModelReliabilityPerLun) {
-    Feedback f(kH, kExt);
-    ExtentTable table(1000);
-    for (int i = 0; i < 200; ++i) {
-        f.track_forecast(make_extent_key(1, i), 1, ModelId::kDrift, 0.8, 0);
-        f.track_forecast(make_extent_key(1, 1000 + i), 1, ModelId::kScan, 0.8, 0);
+TEST(Feedback, JudgedPromotionsScoreTheirModelsReliability) {
+    ForecastCalibration calibration(kH);
+    Feedback f(kH, kExt, calibration);
+    for (int i = 0; i < 100; ++i) {
+        f.on_promotion(make_extent_key(1, i), 0, ModelId::kScan, 100.0, 0);
+        f.on_promotion(make_extent_key(1, 1000 + i), 0, ModelId::kDrift, 100.0, 0);
+        f.on_access(make_extent_key(1, i), 1);
     }
-    // Only the scan's extents get accessed after the forecast.
-    for (int i = 0; i < 200; ++i) {
-        ExtentStats* s = table.find_or_insert(make_extent_key(1, 1000 + i));
-        s->record(to_tick(1'000'000), 100, 1000, false, 4096, 0, false);
-    }
-    f.settle(kH, table);
-    EXPECT_GT(f.reliability(1).reliability(ModelId::kScan), 0.9);
-    EXPECT_LT(f.reliability(1).reliability(ModelId::kDrift), 0.1);
-    EXPECT_DOUBLE_EQ(f.reliability(2).reliability(ModelId::kScan), 0.5);  // prior elsewhere
+    f.settle(kH);
+    EXPECT_GT(calibration.reliability(1).reliability(ModelId::kScan), 0.8);
+    EXPECT_LT(calibration.reliability(1).reliability(ModelId::kDrift), 0.2);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // TieringEngine end to end against a tiny in-test executor: moves ahead of predictable access,
-// stays put when nothing is predictable, and keeps anomalous scans out of the fast tier.
+// stays put when nothing is predictable, keeps anomalous scans out of the fast tier, and plans
+// against its own placement when it shares its AccessForecast with another planner.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 
+#include "engine/access_forecast.h"
 #include "engine/predictive_policy.h"
 
 namespace rbdtier {
@@ -26,22 +28,25 @@ public:
     std::uint64_t extent_bytes() const override { return kExt; }
 
     void run_round(PlacementPolicy& p, std::uint64_t now) {
-        for (const auto& o : p.plan(now, *this)) {
-            ASSERT_EQ(tier_of(o.lun, o.extent), o.from);
-            if (o.to == 0) {
-                if ((fast_ + 1) * kExt > tiers_[0].capacity_bytes) {
-                    ++refused;
-                    continue;
-                }
-                ++fast_;
-                where_[make_extent_key(o.lun, o.extent)] = 0;
-            } else {
-                --fast_;
-                where_.erase(make_extent_key(o.lun, o.extent));
+        for (const auto& o : p.plan(now, *this))
+            if (apply(o)) p.migrated(o, now);
+    }
+    // Executes `o`; false when it was refused.
+    bool apply(const MigrationOrder& o) {
+        EXPECT_EQ(tier_of(o.lun, o.extent), o.from);
+        if (o.to == 0) {
+            if ((fast_ + 1) * kExt > tiers_[0].capacity_bytes) {
+                ++refused;
+                return false;
             }
-            ++migrations;
-            p.migrated(o, now);
+            ++fast_;
+            where_[make_extent_key(o.lun, o.extent)] = 0;
+        } else {
+            --fast_;
+            where_.erase(make_extent_key(o.lun, o.extent));
         }
+        ++migrations;
+        return true;
     }
     // Serves an I/O; returns true when it hit the fast tier.
     bool serve(PlacementPolicy& p, const IoEvent& e) {
@@ -132,6 +137,25 @@ TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
     }
     EXPECT_EQ(ex.migrations, 4u) << "four extents fit";
     EXPECT_EQ(ex.refused, 0u) << "no order for what does not fit";
+}
+
+// The executor's view measures the tiers' latencies (a live LUN's measured ones): the engine
+// plans with those, not the configured ones, so a "fast" tier measured slower than home gets no
+// promotion.
+TEST(TieringEngine, PlansWithTheLatenciesTheViewMeasures) {
+    PredictivePolicy policy(config(40));
+    std::vector<TierSpec> measured = config(40).tiers;
+    measured[0].read_latency_us = 20'000;
+    measured[0].write_latency_us = 30'000;
+    InstantExecutor ex(measured);
+    for (std::uint64_t sec = 0; sec < 300; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
+    EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0), 20'000);
+    EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0, 1.0), 30'000);
+    EXPECT_EQ(ex.migrations, 0u) << "nothing gains from the measured-slow tier";
 }
 
 TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
@@ -280,6 +304,96 @@ TEST(TieringEngine, PassingTheLimitOfTrackedExtentsIsAnAlert) {
               std::string::npos)
         << alerts[0].description;
     EXPECT_EQ(policy.engine().stats().tracked_extents, 1024u);
+}
+
+// Serves the same I/O to every policy of `policies` (as a selector shows it to its live and its
+// ghost instance).
+void serve_all(std::initializer_list<std::pair<PlacementPolicy*, InstantExecutor*>> policies,
+               const IoEvent& e) {
+    for (const auto& [p, ex] : policies) ex->serve(*p, e);
+}
+
+// Two planners of one forecast (a selector's live and ghost instance): the stream is profiled
+// once, the forecast advances once per time step whichever plans first, and each plans against
+// its own placement.
+TEST(TieringEngine, PlannersOfOneForecastProfileTheStreamOnceAndStepItOnce) {
+    const auto forecast = std::make_shared<AccessForecast>(config(40));
+    PredictivePolicy live(config(40), forecast, "forecast");
+    PredictivePolicy ghost(config(40), forecast, "forecast");
+    ASSERT_EQ(live.engine().shared_forecast(), ghost.engine().shared_forecast());
+    InstantExecutor live_ex(config(40).tiers);
+    std::vector<TierSpec> narrowed = config(40).tiers;
+    narrowed[0].capacity_bytes = 4 * kExt;
+    InstantExecutor ghost_ex(narrowed);
+    for (std::uint64_t sec = 0; sec < 300; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            serve_all({{&live, &live_ex}, {&ghost, &ghost_ex}},
+                      io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+        ghost_ex.run_round(ghost, (sec + 1) * 1'000'000);  // the selector's ghosts plan first
+        ASSERT_EQ(forecast->steps(), sec + 1);
+        live_ex.run_round(live, (sec + 1) * 1'000'000);
+        ASSERT_EQ(forecast->steps(), sec + 1) << "the second planner of a step reuses it";
+    }
+    EXPECT_EQ(live.engine().stats().events, 300u * 64) << "each I/O profiled once";
+    EXPECT_EQ(live.engine().stats().rounds, 300u);
+    EXPECT_EQ(ghost.engine().stats().rounds, 300u);
+    EXPECT_EQ(ghost_ex.migrations, 4u) << "its own placement: four extents fit";
+    EXPECT_GT(live_ex.migrations, 4u);
+}
+
+// A planner of a shared forecast plans exactly as an engine with a forecast of its own, whatever
+// the other planner does.
+TEST(TieringEngine, APlannerOfASharedForecastPlansAsAnEngineAlone) {
+    PredictivePolicy alone(config(40));
+    const auto forecast = std::make_shared<AccessForecast>(config(40));
+    PredictivePolicy live(config(40), forecast, "forecast");
+    PredictivePolicy ghost(config(40), forecast, "forecast");
+    InstantExecutor alone_ex(config(40).tiers), live_ex(config(40).tiers);
+    std::vector<TierSpec> narrowed = config(40).tiers;
+    narrowed[0].capacity_bytes = 4 * kExt;
+    InstantExecutor ghost_ex(narrowed);
+    std::mt19937_64 rng(11);
+    for (std::uint64_t sec = 0; sec < 400; ++sec) {
+        // A hot set that moves every 100 s, and noise.
+        for (int i = 0; i < 80; ++i) {
+            const std::uint64_t x =
+                i % 4 == 0 ? rng() % 4000 : (sec / 100) * 64 + static_cast<std::uint64_t>(i % 48);
+            serve_all({{&alone, &alone_ex}, {&live, &live_ex}, {&ghost, &ghost_ex}},
+                      io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, x));
+        }
+        ghost_ex.run_round(ghost, (sec + 1) * 1'000'000);
+        const auto alone_orders = alone.plan((sec + 1) * 1'000'000, alone_ex);
+        const auto live_orders = live.plan((sec + 1) * 1'000'000, live_ex);
+        ASSERT_EQ(alone_orders.size(), live_orders.size()) << "round " << sec;
+        for (std::size_t i = 0; i < alone_orders.size(); ++i) {
+            ASSERT_EQ(alone_orders[i].extent, live_orders[i].extent) << "round " << sec;
+            ASSERT_EQ(alone_orders[i].to, live_orders[i].to) << "round " << sec;
+        }
+        for (const auto& o : alone_orders)
+            if (alone_ex.apply(o)) alone.migrated(o, (sec + 1) * 1'000'000);
+        for (const auto& o : live_orders)
+            if (live_ex.apply(o)) live.migrated(o, (sec + 1) * 1'000'000);
+    }
+    EXPECT_GT(alone_ex.migrations, 0u);
+    EXPECT_EQ(alone.engine().feedback().total().promotions,
+              live.engine().feedback().total().promotions);
+}
+
+// The planner that records the stream for its forecast may go (a selector drops an instance):
+// another planner of the forecast records from then on.
+TEST(TieringEngine, AnotherPlannerRecordsOnceTheRecorderIsGone) {
+    const auto forecast = std::make_shared<AccessForecast>(config(40));
+    auto first = std::make_unique<PredictivePolicy>(config(40), forecast, "forecast");
+    PredictivePolicy second(config(40), forecast, "forecast");
+    InstantExecutor ex(config(40).tiers);
+    for (int i = 0; i < 10; ++i) {
+        first->observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
+        second.observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
+    }
+    first.reset();
+    for (int i = 10; i < 15; ++i) second.observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
+    ex.run_round(second, 1'000'000);
+    EXPECT_EQ(second.engine().stats().events, 15u);
 }
 
 }  // namespace

@@ -1,0 +1,23 @@
+// The strategies policy "predictive" chooses among, and the selector it runs
+// (defined in predictive_registration.cc, which registers both "predictive" and "forecast").
+//
+// selector_candidates(config): the candidates of one StrategySelector, their factories ready to
+// be called twice each (a live and a ghost instance). The forecast candidate's two instances
+// share one AccessForecast (engine/access_forecast.h), so a list serves one selector.
+// make_predictive(config): the selector a LUN with policy=predictive runs.
+// Both are pure functions of `config`; what they return is used on one thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/placement_policy.h"
+#include "engine/policy/strategy_selector.h"
+#include "engine/policy/tier_model.h"
+
+namespace rbdtier {
+
+std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config);
+std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config);
+
+}  // namespace rbdtier

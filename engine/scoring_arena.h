@@ -1,0 +1,26 @@
+// ScoringArena: the process's TBB arenas in which every TieringEngine scores its extents, so a
+// gateway's scoring threads do not grow with its LUN count (an arena per engine would give each
+// LUN's planner its own set of TBB slots).
+//
+// process_wide(threads): the arena of `threads` worker slots (0: TBB's automatic count), made by
+// the first caller and destroyed when its last holder lets go; the next caller then makes a new
+// one. Engines configured alike (EngineConfig::threads: a gateway's engines all come from one
+// configuration) therefore share one arena; engines configured with another count share
+// another. The arena itself is initialised by TBB at its first execute().
+// Thread-safe: any thread may call process_wide(); an arena runs concurrent execute() calls of
+// its holders on its slots (tbb::task_arena's own contract).
+#pragma once
+
+#include <tbb/task_arena.h>
+
+#include <cstddef>
+#include <memory>
+
+namespace rbdtier {
+
+class ScoringArena {
+public:
+    static std::shared_ptr<tbb::task_arena> process_wide(std::size_t threads);
+};
+
+}  // namespace rbdtier
