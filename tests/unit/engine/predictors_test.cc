@@ -9,30 +9,26 @@
 #include "engine/forecast/drift_predictor.h"
 #include "engine/forecast/recurrence_predictor.h"
 #include "engine/forecast/scan_predictor.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::io_at;
+using test_events::IoShape;
+using test_events::kE;
 
-IoEvent io(std::uint64_t t_us, std::uint64_t offset, LunId lun = 1, InitiatorId ini = 1,
-           IoOp op = IoOp::kRead, std::uint32_t len = 1 << 20) {
-    IoEvent e;
-    e.time_us = t_us;
-    e.offset = offset;
-    e.length = len;
-    e.lun = lun;
-    e.initiator = ini;
-    e.op = op;
-    return e;
-}
+// The I/Os of these tests: 1 MiB reads of LUN 1, from initiator 1 unless said.
+constexpr IoShape kIo{.length = 1 << 20, .lun = 1, .initiator = 1};
 
 TEST(ScanPredictor, PredictsTheNextExtentsAtTheScanRate) {
-    ScanPredictor p(kExt);
+    ScanPredictor p(kE);
     // 1 MiB reads, 4 per extent, one I/O every 100 ms: 2.5 extents/s. Extents 100..119.
     std::uint64_t t = 0;
-    for (std::uint64_t off = 100 * kExt; off < 120 * kExt; off += 1 << 20, t += 100'000)
-        p.observe(io(t, off));
+    for (std::uint64_t x = 100; x < 120; ++x)
+        for (std::uint64_t mib = 0; mib < 4; ++mib, t += 100'000)
+            p.observe(
+                io_at(t, x, {.within = mib << 20, .length = 1 << 20, .lun = 1, .initiator = 1}));
     std::vector<ExtentForecast> out;
     const std::uint64_t now = t;
     p.predict(now, 10'000'000, out);  // 10 s at 2.5 extents/s: ~25 extents
@@ -50,20 +46,22 @@ TEST(ScanPredictor, PredictsTheNextExtentsAtTheScanRate) {
 }
 
 TEST(ScanPredictor, RandomAccessPredictsNothingAndDeadScansStop) {
-    ScanPredictor p(kExt);
+    ScanPredictor p(kE);
     std::mt19937_64 rng(2);
-    for (int i = 0; i < 1000; ++i) p.observe(io(i * 1000, (rng() % 10000) * kExt));
+    for (int i = 0; i < 1000; ++i) p.observe(io_at(i * 1000, rng() % 10000, kIo));
     std::vector<ExtentForecast> out;
     p.predict(1'000'000, 60'000'000, out);
     EXPECT_TRUE(out.empty());
-    for (std::uint64_t x = 0; x < 10; ++x) p.observe(io(2'000'000 + x * 100'000, x * kExt, 1, 2));
+    for (std::uint64_t x = 0; x < 10; ++x)
+        p.observe(io_at(2'000'000 + x * 100'000, x, kIo.from(2)));
     p.predict(3'000'000, 60'000'000, out);
     EXPECT_FALSE(out.empty());
     out.clear();
     p.predict(600'000'000, 60'000'000, out);  // long silent: the scan is over
     EXPECT_TRUE(out.empty());
     // Muted streams (anomalous initiators) predict nothing.
-    for (std::uint64_t x = 0; x < 10; ++x) p.observe(io(700'000'000 + x * 100'000, x * kExt, 1, 3));
+    for (std::uint64_t x = 0; x < 10; ++x)
+        p.observe(io_at(700'000'000 + x * 100'000, x, kIo.from(3)));
     p.mute(1, 3, true);
     p.predict(701'000'000, 60'000'000, out);
     EXPECT_TRUE(out.empty());
@@ -153,14 +151,14 @@ TEST(Recurrence, PredictsTheNextEpisodeOfAPeriodicExtent) {
 }
 
 TEST(Drift, FollowsAMovingHotspot) {
-    DriftPredictor p(kExt, 1'000'000);  // 1 s buckets
+    DriftPredictor p(kE, 1'000'000);  // 1 s buckets
     std::mt19937_64 rng(4);
     // Hotspot of 20 extents centred at 100 + 2 * second.
     for (int sec = 0; sec < 20; ++sec)
         for (int i = 0; i < 200; ++i) {
             const double c = 100 + 2.0 * sec;
             const auto x = static_cast<std::uint64_t>(c - 10 + static_cast<double>(rng() % 20));
-            p.observe(io(sec * 1'000'000ull + i * 5000, x * kExt));
+            p.observe(io_at(sec * 1'000'000ull + i * 5000, x, kIo));
         }
     const auto fit = p.fit(1);
     ASSERT_TRUE(fit.valid);
@@ -178,11 +176,11 @@ TEST(Drift, FollowsAMovingHotspot) {
 }
 
 TEST(Drift, StationaryTrafficPredictsNothing) {
-    DriftPredictor p(kExt, 1'000'000);
+    DriftPredictor p(kE, 1'000'000);
     std::mt19937_64 rng(8);
     for (int sec = 0; sec < 20; ++sec)
         for (int i = 0; i < 200; ++i)
-            p.observe(io(sec * 1'000'000ull + i * 5000, (rng() % 1000) * kExt));
+            p.observe(io_at(sec * 1'000'000ull + i * 5000, rng() % 1000, kIo));
     std::vector<ExtentForecast> out;
     p.predict(20'000'000, 5'000'000, out);
     EXPECT_TRUE(out.empty());

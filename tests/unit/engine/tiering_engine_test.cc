@@ -6,11 +6,17 @@
 #include <random>
 
 #include "engine/predictive_policy.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::io_at;
+using test_events::IoShape;
+using test_events::kE;
+
+// The I/Os of these tests: 64 KiB reads of LUN 1, from initiator 1 unless said.
+constexpr IoShape kIo{.length = 65536, .lun = 1, .initiator = 1};
 
 // Executes orders instantly, refusing those that would overflow a tier.
 class InstantExecutor : public PlacementView {
@@ -21,15 +27,15 @@ public:
         return it == where_.end() ? 1 : it->second;
     }
     TierId home_tier(LunId) const override { return 1; }
-    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast_ * kExt : 0; }
+    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast_ * kE : 0; }
     const std::vector<TierSpec>& tiers() const override { return tiers_; }
-    std::uint64_t extent_bytes() const override { return kExt; }
+    std::uint64_t extent_bytes() const override { return kE; }
 
     void run_round(PlacementPolicy& p, std::uint64_t now) {
         for (const auto& o : p.plan(now, *this)) {
             ASSERT_EQ(tier_of(o.lun, o.extent), o.from);
             if (o.to == 0) {
-                if ((fast_ + 1) * kExt > tiers_[0].capacity_bytes) {
+                if ((fast_ + 1) * kE > tiers_[0].capacity_bytes) {
                     ++refused;
                     continue;
                 }
@@ -46,7 +52,7 @@ public:
     // Serves an I/O; returns true when it hit the fast tier.
     bool serve(PlacementPolicy& p, const IoEvent& e) {
         p.observe(e);
-        return tier_of(e.lun, e.offset / kExt) == 0;
+        return tier_of(e.lun, e.offset / kE) == 0;
     }
     std::uint64_t migrations = 0, refused = 0;
 
@@ -58,22 +64,12 @@ private:
 
 EngineConfig config(std::uint64_t fast_extents) {
     EngineConfig c;
-    c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, fast_extents * kExt, 10},
+    c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, fast_extents * kE, 10},
                {1, "hdd-a", "hdd", "site-a", 8000, 8000, 0, 1}};
     c.horizon_us = 60'000'000;
     c.bucket_us = 10'000'000;
     c.threads = 2;
     return c;
-}
-
-IoEvent io(std::uint64_t t, std::uint64_t x, InitiatorId ini = 1, std::uint32_t off = 0) {
-    IoEvent e;
-    e.time_us = t;
-    e.offset = x * kExt + off;
-    e.length = 65536;
-    e.lun = 1;
-    e.initiator = ini;
-    return e;
 }
 
 TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
@@ -90,11 +86,11 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
             IoEvent e;
             bool in_burst = false;
             if (phase < burst && i % 2 == 0) {
-                e = io(t, 1000 + rng() % 32), in_burst = true;  // hot set A
+                e = io_at(t, 1000 + rng() % 32, kIo), in_burst = true;  // hot set A
             } else if (phase >= 150 && phase < 150 + burst && i % 2 == 0) {
-                e = io(t, 5000 + rng() % 32), in_burst = true;  // hot set B
+                e = io_at(t, 5000 + rng() % 32, kIo), in_burst = true;  // hot set B
             } else if (i % 20 == 0) {
-                e = io(t, rng() % 20000, 2);  // background
+                e = io_at(t, rng() % 20000, kIo.from(2));  // background
             } else {
                 continue;
             }
@@ -123,11 +119,12 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
 TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
     PredictivePolicy policy(config(40));
     std::vector<TierSpec> narrowed = config(40).tiers;
-    narrowed[0].capacity_bytes = 4 * kExt;
+    narrowed[0].capacity_bytes = 4 * kE;
     InstantExecutor ex(narrowed);
     for (std::uint64_t sec = 0; sec < 600; ++sec) {
         for (int i = 0; i < 64; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     EXPECT_EQ(ex.migrations, 4u) << "four extents fit";
@@ -140,7 +137,8 @@ TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     std::mt19937_64 rng(7);
     for (std::uint64_t sec = 0; sec < 1200; ++sec) {
         for (int i = 0; i < 100; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 10'000, rng() % 20000, 1 + rng() % 4));
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + i * 10'000, rng() % 20000, kIo.from(1 + rng() % 4)));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     // 120k I/Os spread over 20k extents: some extents look hot by chance, but the forecasts
@@ -159,9 +157,9 @@ TEST(TieringEngine, RecurringBackupScanIsPrefetched) {
         for (int i = 0; i < 80; ++i) {
             if (phase >= 120) break;
             const std::uint64_t pos = phase * 80 + i;
-            IoEvent e = io(sec * 1'000'000 + i * 12'500, pos / 16, 9,
-                           static_cast<std::uint32_t>((pos % 16) << 18));
-            e.length = 1 << 18;
+            const IoEvent e =
+                io_at(sec * 1'000'000 + i * 12'500, pos / 16,
+                      {.within = (pos % 16) << 18, .length = 1 << 18, .lun = 1, .initiator = 9});
             const bool hit = ex.serve(policy, e);
             if (sec >= 300) ++ios, hits += hit;
         }
@@ -178,13 +176,13 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
     // Initiator 5 does random reads for 120 s, then reads 3000 extents sequentially (fast).
     for (std::uint64_t sec = 0; sec < 120; ++sec) {
         for (int i = 0; i < 50; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 20'000, rng() % 20000, 5));
+            ex.serve(policy, io_at(sec * 1'000'000 + i * 20'000, rng() % 20000, kIo.from(5)));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     const std::uint64_t before = ex.migrations;
     for (std::uint64_t sec = 120; sec < 135; ++sec) {
         for (int i = 0; i < 200; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 5000, (sec - 120) * 200 + i, 5));
+            ex.serve(policy, io_at(sec * 1'000'000 + i * 5000, (sec - 120) * 200 + i, kIo.from(5)));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     ASSERT_FALSE(policy.engine().alerts().empty());
@@ -204,11 +202,9 @@ TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
         std::vector<TierSpec> specs = config(4).tiers;
         TierId tier_of(LunId, ExtentIndex x) const override { return fast.count(x) ? 0 : 1; }
         TierId home_tier(LunId) const override { return 1; }
-        std::uint64_t used_bytes(TierId t) const override {
-            return t == 0 ? fast.size() * kExt : 0;
-        }
+        std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast.size() * kE : 0; }
         const std::vector<TierSpec>& tiers() const override { return specs; }
-        std::uint64_t extent_bytes() const override { return kExt; }
+        std::uint64_t extent_bytes() const override { return kE; }
         std::uint64_t extents(LunId) const override { return 6; }
     } view;
     PredictivePolicy policy(config(4));
@@ -241,7 +237,8 @@ TEST(TieringEngine, RefusedOrdersAreForgotten) {
     std::size_t most_awaited = 0;
     for (std::uint64_t s = 0; s < 1200; ++s) {
         const std::uint64_t hot = s / 60 * 10;  // a new hot set of 10 extents every minute
-        for (int i = 0; i < 20; ++i) policy.observe(io(s * 1'000'000 + i * 1000, hot + i % 10));
+        for (int i = 0; i < 20; ++i)
+            policy.observe(io_at(s * 1'000'000 + i * 1000, hot + i % 10, kIo));
         issued += policy.plan(s * 1'000'000 + 999'999, view).size();
         most_awaited = std::max(most_awaited, policy.engine().awaited_orders());
     }
@@ -264,11 +261,11 @@ TEST(TieringEngine, PassingTheLimitOfTrackedExtentsIsAnAlert) {
             if (a.kind == "tracking limit") out.push_back(a);
         return out;
     };
-    for (std::uint64_t x = 0; x < 1000; ++x) ex.serve(policy, io(1'000'000 + x, x));
+    for (std::uint64_t x = 0; x < 1000; ++x) ex.serve(policy, io_at(1'000'000 + x, x, kIo));
     ex.run_round(policy, 2'000'000);
     EXPECT_TRUE(limit_alerts().empty());
 
-    for (std::uint64_t x = 1000; x < 1500; ++x) ex.serve(policy, io(2'000'000 + x, x));
+    for (std::uint64_t x = 1000; x < 1500; ++x) ex.serve(policy, io_at(2'000'000 + x, x, kIo));
     ex.run_round(policy, 3'000'000);
     const auto alerts = limit_alerts();
     ASSERT_EQ(alerts.size(), 1u);
