@@ -2,6 +2,7 @@
 // stays put when nothing is predictable, and keeps anomalous scans out of the fast tier.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <random>
 
@@ -72,6 +73,21 @@ EngineConfig config(std::uint64_t fast_extents) {
     return c;
 }
 
+// Reads of random extents among 20,000, `per_second` a second evenly spaced, for `seconds`
+// seconds from 0, each from the initiator `initiator()` names; a round at the end of each second.
+void serve_random_reads(PlacementPolicy& policy, InstantExecutor& ex, std::mt19937_64& rng,
+                        std::uint64_t seconds, std::uint64_t per_second,
+                        const std::function<InitiatorId()>& initiator) {
+    for (std::uint64_t sec = 0; sec < seconds; ++sec) {
+        for (std::uint64_t i = 0; i < per_second; ++i) {
+            const ExtentIndex x = rng() % 20000;
+            ex.serve(policy, io_at(sec * 1'000'000 + i * (1'000'000 / per_second), x,
+                                   kIo.from(initiator())));
+        }
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
+}
+
 TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
@@ -135,12 +151,8 @@ TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
     std::mt19937_64 rng(7);
-    for (std::uint64_t sec = 0; sec < 1200; ++sec) {
-        for (int i = 0; i < 100; ++i)
-            ex.serve(policy,
-                     io_at(sec * 1'000'000 + i * 10'000, rng() % 20000, kIo.from(1 + rng() % 4)));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_random_reads(policy, ex, rng, 1200, 100,
+                       [&rng] { return static_cast<InitiatorId>(1 + rng() % 4); });
     // 120k I/Os spread over 20k extents: some extents look hot by chance, but the forecasts
     // prove no better than the base rate: the 40 fast slots are filled once, nothing is swapped.
     EXPECT_LE(ex.migrations, 50u);
@@ -174,11 +186,7 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
     InstantExecutor ex(config(4000).tiers);
     std::mt19937_64 rng(3);
     // Initiator 5 does random reads for 120 s, then reads 3000 extents sequentially (fast).
-    for (std::uint64_t sec = 0; sec < 120; ++sec) {
-        for (int i = 0; i < 50; ++i)
-            ex.serve(policy, io_at(sec * 1'000'000 + i * 20'000, rng() % 20000, kIo.from(5)));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_random_reads(policy, ex, rng, 120, 50, [] { return InitiatorId{5}; });
     const std::uint64_t before = ex.migrations;
     for (std::uint64_t sec = 120; sec < 135; ++sec) {
         for (int i = 0; i < 200; ++i)
