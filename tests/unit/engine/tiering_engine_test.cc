@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <map>
 #include <random>
 
 #include "engine/predictive_policy.h"
+#include "tests/support/instant_executor.h"
 #include "tests/support/io_events.h"
 
 namespace rbdtier {
@@ -15,53 +15,10 @@ namespace {
 using test_events::io_at;
 using test_events::IoShape;
 using test_events::kE;
+using test_support::InstantExecutor;
 
 // The I/Os of these tests: 64 KiB reads of LUN 1, from initiator 1 unless said.
 constexpr IoShape kIo{.length = 65536, .lun = 1, .initiator = 1};
-
-// Executes orders instantly, refusing those that would overflow a tier.
-class InstantExecutor : public PlacementView {
-public:
-    InstantExecutor(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {}
-    TierId tier_of(LunId lun, ExtentIndex x) const override {
-        auto it = where_.find(make_extent_key(lun, x));
-        return it == where_.end() ? 1 : it->second;
-    }
-    TierId home_tier(LunId) const override { return 1; }
-    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast_ * kE : 0; }
-    const std::vector<TierSpec>& tiers() const override { return tiers_; }
-    std::uint64_t extent_bytes() const override { return kE; }
-
-    void run_round(PlacementPolicy& p, std::uint64_t now) {
-        for (const auto& o : p.plan(now, *this)) {
-            ASSERT_EQ(tier_of(o.lun, o.extent), o.from);
-            if (o.to == 0) {
-                if ((fast_ + 1) * kE > tiers_[0].capacity_bytes) {
-                    ++refused;
-                    continue;
-                }
-                ++fast_;
-                where_[make_extent_key(o.lun, o.extent)] = 0;
-            } else {
-                --fast_;
-                where_.erase(make_extent_key(o.lun, o.extent));
-            }
-            ++migrations;
-            p.migrated(o, now);
-        }
-    }
-    // Serves an I/O; returns true when it hit the fast tier.
-    bool serve(PlacementPolicy& p, const IoEvent& e) {
-        p.observe(e);
-        return tier_of(e.lun, e.offset / kE) == 0;
-    }
-    std::uint64_t migrations = 0, refused = 0;
-
-private:
-    std::vector<TierSpec> tiers_;
-    std::map<ExtentKey, TierId> where_;
-    std::uint64_t fast_ = 0;
-};
 
 EngineConfig config(std::uint64_t fast_extents) {
     EngineConfig c;
@@ -204,17 +161,7 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
 // A placement set by another hand (another gateway's moves found on a takeover): the engine
 // reads where the LUN's extents are from the view, forgetting what it recorded before.
 TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
-    class Fixed : public PlacementView {
-    public:
-        std::map<ExtentIndex, TierId> fast;  // extents in tier 0; the others at home (1)
-        std::vector<TierSpec> specs = config(4).tiers;
-        TierId tier_of(LunId, ExtentIndex x) const override { return fast.count(x) ? 0 : 1; }
-        TierId home_tier(LunId) const override { return 1; }
-        std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast.size() * kE : 0; }
-        const std::vector<TierSpec>& tiers() const override { return specs; }
-        std::uint64_t extent_bytes() const override { return kE; }
-        std::uint64_t extents(LunId) const override { return 6; }
-    } view;
+    InstantExecutor view(config(4).tiers, 1, 6);
     PredictivePolicy policy(config(4));
     MigrationOrder own;  // a move of its own, recorded as usual
     own.lun = 1;
@@ -224,7 +171,8 @@ TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
     policy.migrated(own, 0);
     ASSERT_EQ(policy.engine().placement().tier_of(make_extent_key(1, 4), 1), 0);
 
-    view.fast = {{2, 0}, {3, 0}};
+    view.place(1, 2, 0);
+    view.place(1, 3, 0);
     policy.placement_changed(1, 10, view);
     const PlacementState& placement = policy.engine().placement();
     EXPECT_EQ(placement.away().size(), 2u);
@@ -232,7 +180,9 @@ TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 3), 1), 0);
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 4), 1), 1) << "moved home by another hand";
 
-    view.fast = {{5, 0}};
+    view.place(1, 2, 1);
+    view.place(1, 3, 1);
+    view.place(1, 5, 0);
     policy.placement_changed(1, 20, view);
     EXPECT_EQ(placement.away().size(), 1u);
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 5), 1), 0);
