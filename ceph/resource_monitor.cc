@@ -106,16 +106,20 @@ GatewayResources gateway_resources_now() {
     return g;
 }
 
-GatewayReading gateway_resources_shared() {
-    static std::mutex mutex;
-    static std::optional<GatewayReading> last;
-    const std::uint64_t period_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(kGatewayReadingPeriod).count();
-    std::lock_guard lock(mutex);
-    const std::uint64_t now = now_us();
-    if (!last || now >= last->at_us + period_us)
-        last = GatewayReading{gateway_resources_now(), now};
-    return *last;
+GatewayReading GatewayReadings::read(std::uint64_t now) {
+    std::lock_guard lock(mutex_);
+    if (!last_ || now >= last_->at_us + period_us_)
+        last_ = GatewayReading{gateway_resources_now(), now};
+    return *last_;
+}
+
+GatewayReading GatewayReadings::read() {
+    return read(now_us());
+}
+
+std::shared_ptr<GatewayReadings> GatewayReadings::process() {
+    static const auto readings = std::make_shared<GatewayReadings>();
+    return readings;
 }
 
 std::optional<PoolResources> PoolSampleCache::find(
@@ -140,8 +144,12 @@ std::shared_ptr<PoolSampleCache> PoolSampleCache::process() {
 }
 
 ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools,
-                                 std::shared_ptr<PoolSampleCache> shared)
-    : cluster_(cluster), pools_(std::move(pools)), shared_(std::move(shared)) {
+                                 std::shared_ptr<PoolSampleCache> shared,
+                                 std::shared_ptr<GatewayReadings> readings)
+    : cluster_(cluster),
+      pools_(std::move(pools)),
+      shared_(std::move(shared)),
+      readings_(std::move(readings)) {
     if (shared_) {
         char fsid[64] = {};
         // Without the cluster's id the samples cannot be told from another cluster's.
@@ -267,7 +275,7 @@ ResourceSample ResourceMonitor::sample() {
 
     // Cores used between this monitor's last reading and this one, by the readings' own times;
     // the same reading as last time keeps the cores it gave.
-    const GatewayReading reading = gateway_resources_shared();
+    const GatewayReading reading = readings_->read();
     s.gateway = reading.resources;
     if (last_cpu_seconds_ >= 0 && reading.at_us > last_sample_us_) {
         last_cpu_cores_ = (s.gateway.cpu_seconds - last_cpu_seconds_) /

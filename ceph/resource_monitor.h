@@ -11,9 +11,9 @@
 // a pool nothing answers for stays unknown, and is never taken for full.
 // Per gateway process: CPU time, and cores used since the previous sample (/proc/self/stat);
 // resident and virtual memory (/proc/self/statm). Read once per kGatewayReadingPeriod for every
-// monitor of the process (gateway_resources_shared()): the kernel sums /proc/self/stat over every
-// thread of the process, and a gateway has its LUNs' librbd threads, so one read per LUN's sample
-// would cost the gateway the square of its LUN count.
+// monitor of the process (GatewayReadings::process(), which each monitor holds): the kernel sums
+// /proc/self/stat over every thread of the process, and a gateway has its LUNs' librbd threads,
+// so one read per LUN's sample would cost the gateway the square of its LUN count.
 // One sampler at a time per monitor (not thread-safe); the Cluster must outlive the monitor.
 //
 // A pool's sample costs the cluster several requests (monitor commands, and with no manager a
@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -51,9 +52,29 @@ struct GatewayReading {
     std::uint64_t at_us = 0;
 };
 
-// The process's last reading when younger than kGatewayReadingPeriod, else a new one (one
-// reader at a time; the others wait for it and share it). Thread-safe.
-GatewayReading gateway_resources_shared();
+// Readings of this process's use shared by the ResourceMonitors of the process: the last
+// reading is handed out again while younger than the period, and the first caller past it reads
+// the process anew (one reader at a time; the others wait for it and share it). Thread-safe.
+class GatewayReadings {
+public:
+    explicit GatewayReadings(std::chrono::microseconds period = kGatewayReadingPeriod)
+        : period_us_(static_cast<std::uint64_t>(period.count())) {}
+
+    // The last reading when taken less than the period before `now` (steady clock,
+    // microseconds), else gateway_resources_now() taken at `now`.
+    GatewayReading read(std::uint64_t now);
+    // The same at the steady clock's now.
+    GatewayReading read();
+
+    // The readings of the gateway's monitors: made on the first call, held by every monitor
+    // given it and by the process until it exits.
+    static std::shared_ptr<GatewayReadings> process();
+
+private:
+    const std::uint64_t period_us_;
+    std::mutex mutex_;
+    std::optional<GatewayReading> last_;  // guarded by mutex_
+};
 
 // Pool samples shared by the ResourceMonitors of a process, by cluster (fsid) and pool, in an
 // ExpiringCache (common/expiring_cache.h): a sample younger than max_age is handed out again;
@@ -81,9 +102,11 @@ private:
 
 class ResourceMonitor {
 public:
-    // `shared` (null: none) shares the pool samples with the process's other monitors.
+    // `shared` (null: none) shares the pool samples with the process's other monitors;
+    // `readings` (not null) gives the process's own use.
     ResourceMonitor(const Cluster& cluster, std::vector<std::string> pools,
-                    std::shared_ptr<PoolSampleCache> shared = nullptr);
+                    std::shared_ptr<PoolSampleCache> shared = nullptr,
+                    std::shared_ptr<GatewayReadings> readings = GatewayReadings::process());
 
     ResourceSample sample();
     const std::vector<std::string>& pools() const { return pools_; }
@@ -98,6 +121,7 @@ private:
     const Cluster& cluster_;
     std::vector<std::string> pools_;
     std::shared_ptr<PoolSampleCache> shared_;
+    std::shared_ptr<GatewayReadings> readings_;
     std::string fsid_;  // the cluster's, the key of shared_ (read when shared_ is set)
     std::map<std::string, std::vector<int>> osds_;  // pool -> OSD ids (found once)
     double last_cpu_seconds_ = -1;                  // of the last reading this monitor got

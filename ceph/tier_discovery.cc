@@ -157,8 +157,9 @@ std::string pool_device_class(const Cluster& cluster, const std::string& pool,
 }
 
 bool pool_is_solid_state(const Cluster& cluster, const std::string& pool, TierCatalog* catalog) {
-    const std::string c = pool_device_class(cluster, pool, catalog);
-    return c == "ssd" || c == "nvme";
+    // Solid-state media rank before spinning media (engine/device_class.h).
+    const std::optional<int> rank = device_class_rank(pool_device_class(cluster, pool, catalog));
+    return rank && *rank < *device_class_rank("hdd");
 }
 
 TierSpec describe_tier(const Cluster& cluster, const std::string& pool, TierCatalog* catalog) {

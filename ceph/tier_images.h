@@ -9,8 +9,8 @@
 //
 // Opened on first need. open() checks every tier image (creating and tagging a missing one
 // where create_missing says so; refusing one tagged for another LUN, or of another object
-// size), so a LUN that cannot use its tiers fails at open as before, but keeps open only the
-// home image and the tier images `open_now` names (the caller names those the placement map
+// size), so a LUN that cannot use its tiers fails at open, but keeps open only the home image
+// and the tier images `open_now` names (the caller names those the placement map
 // puts an extent or an intent in: they must be there before the LUN serves). The others are
 // checked from their header objects without being opened (read_image_header; opened only to
 // create, tag or grow one): a librbd image, even opened and closed again, costs a few hundred
@@ -23,13 +23,13 @@
 // it from the I/O path, which routes only to tiers the gate names, and those are open.
 //
 // Exclusive lock. take_over() breaks a previous owner's lock (blocklisting it) and takes the
-// lock of every tier image open now, as before. A tier image opened after a take_over(),
+// lock of every tier image open now. A tier image opened after a take_over(),
 // while this client still holds the home image's lock, gets the same treatment inside
 // ensure_open() before it is published, so before anything writes to it: a previous owner's
 // lock on it is broken and this client takes it. A tier image opened while this client does not
 // hold the home image's lock (a follower's reload, or ownership since released) is opened
 // without taking its lock, as librbd's cooperative lock would have it. So whoever writes to a
-// tier image as the LUN's owner holds its lock, and commits are fenced by the map as before
+// tier image as the LUN's owner holds its lock, and commits are fenced by the map
 // (ExtentMigrator).
 //
 // Threads: image(i), opened(i) and is_open(i) may be called from any thread (an image once

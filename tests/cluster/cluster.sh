@@ -15,7 +15,7 @@
 #       (their absence is HEALTH_ERR MGR_MODULE_ERROR), devicehealth with its monitoring off (no
 #       device_health_metrics pool); none of the others (prometheus, restful, influx, ...: start-up
 #       time, network) is loaded. start then also waits until the mgr is active and `ceph df` shows
-#       every pool's statistics. Without --mgr the cluster is exactly as before.
+#       every pool's statistics. Without --mgr the cluster runs no manager.
 #       --steady: a cluster whose cost per op does not drift as I/O accumulates, for benchmarks
 #       that compare figures taken minutes apart. By default memstore keeps an object as one
 #       bufferlist that every small overwrite splits further (a 4 KiB write or read walks up to

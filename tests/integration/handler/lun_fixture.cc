@@ -17,11 +17,6 @@ std::string ceph_conf() {
     return conf != nullptr ? conf : "";
 }
 
-std::string unique_name(const std::string& stem) {
-    static std::atomic<int> counter{0};
-    return stem + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-}
-
 HostCounters& host_counters() {
     static HostCounters counters;
     return counters;
@@ -132,18 +127,6 @@ LunConfig ScratchImage::config(const std::string& extra) const {
     LunConfigParse parsed = parse_lun_config(s);
     EXPECT_TRUE(parsed.config.has_value()) << parsed.error;
     return parsed.config.value_or(LunConfig{});
-}
-
-std::vector<char> pattern(std::size_t len, std::uint32_t seed) {
-    std::vector<char> out(len);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (std::size_t i = 0; i < len; ++i) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out[i] = static_cast<char>(x);
-    }
-    return out;
 }
 
 }  // namespace rbdtier::testing

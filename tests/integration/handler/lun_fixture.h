@@ -22,11 +22,12 @@
 #include "ceph/io_context.h"
 #include "handler/lun.h"
 #include "handler/lun_builder.h"
+#include "tests/support/scratch_data.h"
 
 namespace rbdtier::testing {
 
 std::string ceph_conf();  // $RBDTIER_CEPH_CONF, or the test is skipped/failed by the caller
-std::string unique_name(const std::string& stem);
+using test_support::unique_name;
 
 // Counts of the host notifications (process-wide: one fake host per test binary).
 struct HostCounters {
@@ -93,7 +94,7 @@ private:
     bool ok_ = false;
 };
 
-std::vector<char> pattern(std::size_t len, std::uint32_t seed);
+using test_support::pattern;
 // Sends every data command with a transfer length of zero to `lun` (at its first and last
 // block) and checks each completes GOOD, as SBC-4 has it: nothing transferred, not an error.
 void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uint32_t block);

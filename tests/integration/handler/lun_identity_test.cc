@@ -88,9 +88,9 @@ void move(Lun& lun, std::uint64_t extent, const std::string& pool) {
         << record.outcome;
 }
 
-// Two LUNs `hdd-a/N` and `hdd-b/N` that may both use nvme-a. (Before: they shared one tier
-// image `N.rbdtier`; the second LUN's lock takeover blocklisted the first gateway, and every
-// extent moved to nvme-a read back the other LUN's data.)
+// Two LUNs `hdd-a/N` and `hdd-b/N` that may both use nvme-a each have their own tier image there
+// (sharing one, `N.rbdtier`, the second LUN's lock takeover would blocklist the first gateway,
+// and every extent moved to nvme-a would read back the other LUN's data).
 TEST(LunIdentity, SameImageNameInTwoPoolsKeepsDataApart) {
     ScratchImage a_image("hdd-a", kSize, "samename");
     ASSERT_TRUE(a_image.ok());
@@ -307,8 +307,8 @@ TEST(LunIdentity, MissingTierImageIsMadeWhenEmptyAndRefusedWhenItHoldsData) {
     EXPECT_EQ(refused.code(), -ENOENT) << refused.message();
 }
 
-// `rbd rename` of the home image keeps the LUN's data. (Before: the renamed LUN found no map
-// under its new name, read every moved extent from home — zeros — and orphaned the tier data.)
+// `rbd rename` of the home image keeps the LUN's data (a LUN that looked its map up by the new
+// name would find none, read every moved extent from home — zeros — and orphan the tier data).
 TEST(LunIdentity, RenamedHomeImageKeepsItsData) {
     ScratchImage image("hdd-a", kSize, "rename");
     ASSERT_TRUE(image.ok());

@@ -76,8 +76,8 @@ TEST_F(LunIoTest, WriteReadBackExactThroughLunAndLibrbd) {
     }
 }
 
-// A transfer length of zero transfers nothing and is GOOD. (Before: librbd was asked for a
-// zero-length read into no buffer, and its assertion aborted the whole process.)
+// A transfer length of zero transfers nothing and is GOOD, without asking librbd for a
+// zero-length read into no buffer (its assertion would abort the whole process).
 TEST_F(LunIoTest, ZeroLengthCommandsCompleteGood) {
     expect_zero_length_commands_complete(*lun_, kSize, kBlock);
     std::vector<char> back(4096);

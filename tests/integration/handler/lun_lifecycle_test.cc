@@ -17,11 +17,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +32,7 @@
 #include "ceph/tiered_lun_store.h"
 #include "so_gateway.h"
 #include "tests/support/seed.h"
+#include "tests/support/shell_command.h"
 
 namespace rbdtier {
 namespace {
@@ -44,16 +43,11 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kTiers = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test_support::read_file;
 
 // Where a file's bytes first differ from `want` ("" when equal).
 std::string compare_file(const std::string& path, const std::vector<char>& want) {
-    const std::string got = slurp(path);
+    const std::string got = read_file(path);
     if (got.size() != want.size())
         return path + ": " + std::to_string(got.size()) + " bytes, want " +
                std::to_string(want.size());

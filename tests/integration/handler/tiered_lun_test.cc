@@ -666,8 +666,8 @@ private:
 // A gateway whose watch on the map broke serves nothing until it has reloaded the map: the owner
 // cannot wait for a gateway that is not watching, so it moves and discards extents meanwhile.
 // Here the follower is cut off (blocklisted) while the owner moves an extent and rewrites it,
-// then let back: its first read must be the new data. (Before: it kept serving its old routing
-// until the re-watch, retried with backoff, happened to succeed; the read got the old bytes.)
+// then let back: its first read must be the new data, not the old bytes its old routing points
+// to until a re-watch, retried with backoff, succeeds.
 TEST_F(TieredLunTest, AFollowerReloadsTheMapBeforeServingAfterItsWatchBroke) {
     std::vector<char> shadow = pattern(kSize, 61);
     auto b = open_follower(shadow);
@@ -719,8 +719,8 @@ namespace {
 
 // Without ALUA (no lock callouts) librbd hands the exclusive lock to whichever gateway writes,
 // so a second gateway could write an extent's old copy while the owner copies it: only a sole
-// gateway migrates then, and the LUN says why the others do not. (Before: the gateway holding
-// the lock at the start of a round migrated with another gateway serving the LUN.)
+// gateway migrates then, and the LUN says why the others do not: holding the lock at the start
+// of a round is not enough while another gateway serves the LUN.
 TEST_F(TieredLunTest, WithoutAluaOnlyASoleGatewayMigrates) {
     lun_.reset();
     const std::string cfg = std::string(kTiers) + ";policy=reactive;horizon=4";

@@ -17,6 +17,7 @@
 #include "live_tiers.h"
 #include "tests/support/process_threads.h"
 #include "tests/support/seed.h"
+#include "tests/support/wait_until.h"
 #include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
@@ -28,16 +29,7 @@ constexpr unsigned long kSharedRoundWorkers = 4;
 
 using test_support::process_threads;
 
-// Polls `done` until it holds or `limit` passes; whether it held.
-template <typename Pred>
-bool wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
-}
+using test_support::wait_until;
 
 // Plans nothing: the rounds only read their events.
 class IdlePolicy final : public PlacementPolicy {

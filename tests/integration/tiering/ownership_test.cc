@@ -47,9 +47,9 @@ void expect_scrub_refused(TieredStorage& gateway, TieredStorage& owner,
 }
 
 // The source of a migration is the committed map entry, never the gateway's routing: with a
-// routing that disagrees with the map (an old view), the migration is refused and no byte moves.
-// (Before: it copied from where the routing pointed — here an empty tier image — committed that
-// copy and discarded the live data at home.)
+// routing that disagrees with the map (an old view), the migration is refused and no byte moves
+// (copying from where the routing points — here an empty tier image — would commit that copy and
+// discard the live data at home).
 TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
     auto lun = TieredStorage::create("hdd-a", unique_name("own-src"), kSize);
     const auto data = pattern(kSize, 1);
@@ -66,8 +66,8 @@ TEST(Ownership, MigrationSourceIsTheMapNotTheRouting) {
 }
 
 // Every commit is fenced: once another gateway has taken the LUN over, the old owner's
-// migrations change nothing. (Before: the old owner moved the extent and discarded the copy the
-// new owner was reading, which then read zeros.)
+// migrations change nothing (an old owner that moved the extent would discard the copy the new
+// owner reads, which would then read zeros).
 TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
     auto g = two_gateways("own-fence", 2, /*take_over=*/true);
     auto& old_owner = g.first;
@@ -91,8 +91,8 @@ TEST(Ownership, OldOwnerCannotMoveAfterTakeover) {
     expect_scrub_refused(*old_owner, *new_owner, data);
 }
 
-// Scrub runs only on the owner and against the map re-read under its lock. (Before: a gateway
-// whose map was older than the owner's moves deleted the moved extents as strays: live data.)
+// Scrub runs only on the owner and against the map re-read under its lock (a gateway whose map
+// is older than the owner's moves would delete the moved extents as strays: live data).
 TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
     auto g = two_gateways("own-scrub", 3, /*take_over=*/false);
     auto& owner = g.first;
@@ -112,8 +112,8 @@ TEST(Ownership, ScrubOnAFollowerDeletesNothing) {
     EXPECT_EQ(owner->read(0, kSize), data);
 }
 
-// A LUN whose tier images exist without a map is refused, and nothing is deleted. (Before: a
-// missing map read as empty — everything at home — and the next scrub deleted all tier data.)
+// A LUN whose tier images exist without a map is refused, and nothing is deleted (a missing map
+// read as empty — everything at home — would have the next scrub delete all tier data).
 TEST(Ownership, MissingMapIsRefusedNotEmpty) {
     const std::string name = unique_name("own-nomap");
     auto lun = TieredStorage::create("hdd-a", name, kSize);

@@ -109,8 +109,8 @@ std::unique_ptr<Standby> standby_gateway(
 }
 
 // The old owner filled nvme-a (capacity 2 extents) before the standby took the LUN over: the new
-// owner counts those extents and moves none of its own there. (Before: it counted nvme-a empty,
-// as it was when its tiering started, and moved two more extents in: four, twice the capacity.)
+// owner counts those extents and moves none of its own there (an owner that counted nvme-a
+// empty, as it was when its tiering started, would move two more in: twice the capacity).
 TEST(LunTieringFollowsTheMap, TakeoverCountsWhatTheOldOwnerMoved) {
     auto g = standby_gateway("follow-full", 8, 2, promotions(2, 6, 1));
     g->tiering->run_round();
@@ -134,9 +134,9 @@ TEST(LunTieringFollowsTheMap, TakeoverCountsWhatTheOldOwnerMoved) {
     EXPECT_EQ(g->standby_lun->read(0, 8 * kExtent), g->data);
 }
 
-// The old owner emptied nvme-a before the takeover: the new owner uses the room. (Before: it
-// still counted nvme-a full, refused every promotion there, and a later demotion logged that
-// the admission counted nothing in the tier it left.)
+// The old owner emptied nvme-a before the takeover: the new owner uses the room (an owner that
+// still counted nvme-a full would refuse every promotion there, and a later demotion would find
+// the admission counting nothing in the tier it left).
 TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
     auto g =
         standby_gateway("follow-free", 8, 2, promotions(2, 4, 1), {{0, "nvme-a"}, {1, "nvme-a"}});
@@ -158,9 +158,8 @@ TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
     EXPECT_EQ(g->standby_lun->read(0, 8 * kExtent), g->data);
 }
 
-// Extents added by a resize are counted (at home) and can be pinned and moved like the others.
-// (Before: the counts kept the old size and a pin on a new extent was refused as outside the
-// LUN.)
+// Extents added by a resize are counted (at home) and can be pinned and moved like the others:
+// a pin on a new extent is not refused as outside the LUN.
 TEST(LunTieringFollowsTheMap, ResizeAddsExtentsToTheCountsAndPins) {
     auto lun = TieredStorage::create("hdd-a", unique_name("follow-grow"), 4 * kExtent);
     const ReplayConfig config = live_tier_config(2);

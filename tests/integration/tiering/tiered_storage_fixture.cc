@@ -13,18 +13,6 @@
 
 namespace rbdtier::test {
 
-std::string unique_name(const std::string& stem) {
-    return stem + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
-}
-
-std::vector<char> pattern(std::uint64_t length, std::uint32_t seed) {
-    std::vector<char> data(length);
-    std::mt19937 rng(seed);
-    for (auto& c : data) c = static_cast<char>(rng());
-    return data;
-}
-
 ceph::Cluster connect_test_cluster() {
     const char* conf = std::getenv("RBDTIER_CEPH_CONF");
     if (conf == nullptr) throw std::runtime_error("RBDTIER_CEPH_CONF is not set: run under ctest");

@@ -21,6 +21,7 @@
 #include "ceph/io_context.h"
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
+#include "tests/support/scratch_data.h"
 
 namespace rbdtier::test {
 
@@ -69,9 +70,8 @@ private:
     std::unique_ptr<ceph::ExtentMigrator> migrator_;
 };
 
-std::string unique_name(const std::string& stem);
-// `length` bytes determined by `seed` (test data a shadow copy can be checked against).
-std::vector<char> pattern(std::uint64_t length, std::uint32_t seed);
+using test_support::pattern;
+using test_support::unique_name;
 // A connection to the running test cluster ($RBDTIER_CEPH_CONF); throws std::runtime_error.
 ceph::Cluster connect_test_cluster();
 // `pool` opened on `cluster`; throws std::runtime_error with Ceph's message.

@@ -1,5 +1,6 @@
 // PoolSampleCache: a recent pool sample is handed out again per cluster and pool, an old one is
-// not, and old entries leave.
+// not, and old entries leave. GatewayReadings: a reading is handed out again within its period,
+// and each holder keeps its own.
 #include "ceph/resource_monitor.h"
 
 #include <gtest/gtest.h>
@@ -48,6 +49,22 @@ TEST(PoolSampleCache, OldEntriesLeaveWhenASampleIsStored) {
     for (int i = 0; i < 100; ++i, now += 5s)
         cache.store("c", sample_of("pool-" + std::to_string(i), 1), now);
     EXPECT_EQ(cache.size(), 1u) << "removed pools' entries must not pile up";
+}
+
+TEST(GatewayReadings, AReadingIsHandedOutAgainWithinItsPeriod) {
+    GatewayReadings readings(1s);
+    const GatewayReading first = readings.read(5'000'000);
+    EXPECT_EQ(first.at_us, 5'000'000u);
+    EXPECT_GT(first.resources.rss_bytes, 0u) << "the process's own memory";
+    EXPECT_EQ(readings.read(5'999'999).at_us, 5'000'000u) << "younger than the period";
+    EXPECT_EQ(readings.read(6'000'000).at_us, 6'000'000u) << "as old as the period: read anew";
+}
+
+TEST(GatewayReadings, EachHolderKeepsItsOwnReadings) {
+    GatewayReadings a(1s), b(1s);
+    (void)a.read(1'000'000);
+    EXPECT_EQ(b.read(1'500'000).at_us, 1'500'000u) << "b has read nothing yet";
+    EXPECT_EQ(GatewayReadings::process(), GatewayReadings::process()) << "one per process";
 }
 
 }  // namespace

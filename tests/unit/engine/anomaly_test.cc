@@ -6,35 +6,31 @@
 #include <random>
 
 #include "common/log.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::io_at;
+using test_events::IoShape;
+using test_events::kE;
+
 constexpr std::uint64_t kWindow = 1'000'000;
 
-IoEvent io(std::uint64_t t, std::uint64_t extent, InitiatorId ini, IoOp op = IoOp::kRead) {
-    IoEvent e;
-    e.time_us = t;
-    e.offset = extent * kExt;
-    e.length = 65536;
-    e.lun = 1;
-    e.initiator = ini;
-    e.op = op;
-    return e;
-}
+// The I/Os of these tests: 64 KiB reads of LUN 1.
+constexpr IoShape kIo{.length = 65536, .lun = 1};
 
 // Random reads (and some writes) over a 2000-extent LUN from initiator `ini`, 50 per second.
 void normal_traffic(AnomalyDetector& d, std::mt19937_64& rng, InitiatorId ini, std::uint64_t from_s,
                     std::uint64_t to_s) {
     for (std::uint64_t s = from_s; s < to_s; ++s)
         for (int i = 0; i < 50; ++i)
-            d.observe(io(s * kWindow + i * 20'000, rng() % 2000, ini,
-                         i % 10 == 0 ? IoOp::kWrite : IoOp::kRead));
+            d.observe(io_at(s * kWindow + i * 20'000, rng() % 2000,
+                            kIo.from(ini).doing(i % 10 == 0 ? IoOp::kWrite : IoOp::kRead)));
 }
 
 TEST(Anomaly, NormalTrafficRaisesNothing) {
-    AnomalyDetector d(kExt, kWindow);
+    AnomalyDetector d(kE, kWindow);
     std::mt19937_64 rng(1);
     normal_traffic(d, rng, 1, 0, 300);
     EXPECT_TRUE(d.alerts().empty());
@@ -45,12 +41,12 @@ TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
     log::CaptureSink capture;
     log::Binding binding(capture, log::Level::kDebug);
     const log::LunScope scope("hdd-a/lun1");  // as a LUN's tiering rounds name it
-    AnomalyDetector d(kExt, kWindow);
+    AnomalyDetector d(kE, kWindow);
     std::mt19937_64 rng(2);
     normal_traffic(d, rng, 7, 0, 30);
     // Initiator 7 suddenly reads the LUN sequentially: 500 extents/s, 1 I/O per extent.
     std::uint64_t t = 30 * kWindow;
-    for (std::uint64_t x = 0; x < 2000; ++x, t += 2000) d.observe(io(t, x, 7));
+    for (std::uint64_t x = 0; x < 2000; ++x, t += 2000) d.observe(io_at(t, x, kIo.from(7)));
     ASSERT_EQ(d.alerts().size(), 1u);
     const AnomalyAlert& a = d.alerts()[0];
     EXPECT_EQ(a.kind, AnomalyKind::kScan);
@@ -64,7 +60,7 @@ TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
     EXPECT_TRUE(d.quarantined(make_extent_key(1, 1500)));
     EXPECT_GE(d.quarantined_extents(), 1900u);
     // ... until a normal initiator uses them.
-    d.observe(io(t + 1, 1500, 8));
+    d.observe(io_at(t + 1, 1500, kIo.from(8)));
     EXPECT_FALSE(d.quarantined(make_extent_key(1, 1500)));
     // The scan ends; normal behaviour clears the alert.
     normal_traffic(d, rng, 7, 40, 43);
@@ -79,25 +75,25 @@ TEST(Anomaly, ScanFromANonScanningInitiatorRaisesAnAlert) {
 }
 
 TEST(Anomaly, HabitualScannerIsNotAnomalous) {
-    AnomalyDetector d(kExt, kWindow);
+    AnomalyDetector d(kE, kWindow);
     // A backup initiator that always scans.
     std::uint64_t t = 0;
     for (int pass = 0; pass < 5; ++pass)
-        for (std::uint64_t x = 0; x < 2000; ++x, t += 2000) d.observe(io(t, x, 3));
+        for (std::uint64_t x = 0; x < 2000; ++x, t += 2000) d.observe(io_at(t, x, kIo.from(3)));
     EXPECT_TRUE(d.alerts().empty());
 }
 
 TEST(Anomaly, OverwriteBurstAcrossManyExtents) {
-    AnomalyDetector d(kExt, kWindow);
+    AnomalyDetector d(kE, kWindow);
     std::mt19937_64 rng(3);
     // A database writing to a handful of extents.
     for (std::uint64_t s = 0; s < 20; ++s)
         for (int i = 0; i < 100; ++i)
-            d.observe(io(s * kWindow + i * 10'000, i / 25, 5, IoOp::kWrite));
+            d.observe(io_at(s * kWindow + i * 10'000, i / 25, kIo.from(5).doing(IoOp::kWrite)));
     EXPECT_TRUE(d.alerts().empty());
     // Ransomware-like: overwrite random extents all over the LUN.
     for (int i = 0; i < 400; ++i)
-        d.observe(io(20 * kWindow + i * 2000, rng() % 100'000, 5, IoOp::kWrite));
+        d.observe(io_at(20 * kWindow + i * 2000, rng() % 100'000, kIo.from(5).doing(IoOp::kWrite)));
     ASSERT_EQ(d.alerts().size(), 1u);
     EXPECT_EQ(d.alerts()[0].kind, AnomalyKind::kOverwriteBurst);
 }

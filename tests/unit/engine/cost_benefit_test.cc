@@ -7,12 +7,13 @@
 #include <random>
 
 #include "engine/profiler.h"
+#include "tests/support/io_events.h"
 #include "tests/support/scoring_candidates.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::read_at;
 
 EngineConfig two_tiers() {
     EngineConfig c;
@@ -59,19 +60,11 @@ TEST(CostBenefit, ParallelEqualsSerial) {
 TEST(CostBenefit, HotExtentsGainColdOnesDoNot) {
     Fixture f;
     f.add_luns(1, 1, 1.0);
-    IoEvent e;
-    e.lun = 1;
-    e.length = 4096;
     // Extent 1: 20 accesses per second for 10 s. Extent 2: one access.
     for (int s = 0; s < 10; ++s)
-        for (int i = 0; i < 20; ++i) {
-            e.time_us = s * 1'000'000ull + i * 50'000;  // steady: 20 per second
-            e.offset = 1 * kExt;
-            f.profiler.record(e);
-        }
-    e.offset = 2 * kExt;
-    e.time_us = 9'500'000;
-    f.profiler.record(e);
+        for (int i = 0; i < 20; ++i)
+            f.profiler.record(read_at(s * 1'000'000ull + i * 50'000, 1, 1));  // 20 per second
+    f.profiler.record(read_at(9'500'000, 2, 1));
     f.profiler.drain(10'000'000);
     f.prepare(10'000'000);
     const ExtentScore hot = score_extent(*f.profiler.extents().find(make_extent_key(1, 1)), f.ctx);
@@ -96,14 +89,7 @@ TEST(CostBenefit, HotExtentsGainColdOnesDoNot) {
 float value_after(const std::vector<std::uint64_t>& accesses, std::uint64_t now_us) {
     Fixture f;
     f.add_luns(1, 1, 1.0);
-    IoEvent e;
-    e.lun = 1;
-    e.length = 4096;
-    e.offset = 1 * kExt;
-    for (std::uint64_t t : accesses) {
-        e.time_us = t;
-        f.profiler.record(e);
-    }
+    for (std::uint64_t t : accesses) f.profiler.record(read_at(t, 1, 1));
     f.profiler.drain(now_us);
     f.prepare(now_us);
     return score_extent(*f.profiler.extents().find(make_extent_key(1, 1)), f.ctx).value;

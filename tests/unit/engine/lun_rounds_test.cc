@@ -33,12 +33,13 @@
 
 #include "engine/policy/policy_registry.h"
 #include "engine/policy/tier_model.h"
+#include "tests/support/io_events.h"
 #include "tests/support/seed.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExtent = 4 << 20;
+using test_events::kE;
 
 // A LUN's storage in memory: where each extent is, moved at once by migrate() (unless its extent
 // is in `fail`, or the storage is not the LUN's `owner`: then it refuses, as the migrator's fence
@@ -48,7 +49,7 @@ public:
     explicit FakeStorage(std::uint64_t extents) : placement_(extents, 0) {}
 
     const std::string& lun_name() const override { return name_; }
-    std::uint64_t extent_bytes() const override { return kExtent; }
+    std::uint64_t extent_bytes() const override { return kE; }
     const std::string& tier_name(TierId tier) const override { return names_.at(tier); }
     std::uint64_t extents() const override { return placement_.size(); }
     TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
@@ -60,7 +61,7 @@ public:
         record.extent = extent;
         record.from = names_.at(placement_.at(extent));
         record.to = names_.at(to);
-        record.bytes = kExtent;
+        record.bytes = kE;
         if (!owner) {
             record.outcome = "refused: this gateway does not own the LUN";
             return false;
@@ -111,7 +112,7 @@ std::vector<TierSpec> tiers(std::uint64_t nvme_a_extents = 0) {
         specs[t].id = static_cast<TierId>(t);
         specs[t].name = names[t];
     }
-    specs[1].capacity_bytes = nvme_a_extents * kExtent;
+    specs[1].capacity_bytes = nvme_a_extents * kE;
     return specs;
 }
 
@@ -132,7 +133,7 @@ public:
         migrated_extents->push_back(order.extent);
     }
     void placement_changed(LunId, std::uint64_t, const PlacementView& view) override {
-        changes->push_back(view.used_bytes(1) / kExtent);
+        changes->push_back(view.used_bytes(1) / kE);
     }
 
     std::shared_ptr<std::vector<ExtentIndex>> dropped_extents =
@@ -180,7 +181,7 @@ TEST(LunRounds, RefusesOrdersToTheTierTheExtentIsIn) {
     const auto stats = r.rounds->stats();
     EXPECT_EQ(stats.failed, 0u);
     EXPECT_EQ(stats.moved, 1u);
-    EXPECT_EQ(stats.bytes_moved, kExtent);
+    EXPECT_EQ(stats.bytes_moved, kE);
     EXPECT_EQ(stats.extents_in_tier, (std::vector<std::uint64_t>{3, 1, 0, 0}));
     const auto history = r.rounds->history();
     ASSERT_EQ(history.size(), 1u);
@@ -288,8 +289,8 @@ TEST(LunRounds, FullPoolsAndTheTenantsQuotaRefuseOrders) {
     reading.pools->pools[2] = PoolResources{"nvme-b", 0, 0, 1ull << 40, "df"};
     TenantRoom room;
     room.tenant_found = true;
-    room.quota["nvme-b"] = 2 * kExtent;
-    room.luns["hdd-a/other"]["nvme-b"] = kExtent;  // its other LUN holds one extent there
+    room.quota["nvme-b"] = 2 * kE;
+    room.luns["hdd-a/other"]["nvme-b"] = kE;  // its other LUN holds one extent there
     reading.tenant = room;
     r.storage.reading = reading;
     r.rounds->run_round();
@@ -301,9 +302,9 @@ TEST(LunRounds, FullPoolsAndTheTenantsQuotaRefuseOrders) {
     EXPECT_EQ(r.storage.migrations, (std::vector<ExtentIndex>{1}));
     EXPECT_EQ(r.rounds->pools_full(), (std::vector<bool>{false, true, false, false}));
     // The policy sees nvme-b hold what the LUN has there: no room for more.
-    EXPECT_EQ(r.rounds->effective_tiers()[2].capacity_bytes, kExtent);
+    EXPECT_EQ(r.rounds->effective_tiers()[2].capacity_bytes, kE);
     ASSERT_TRUE(r.rounds->tenant_room());
-    EXPECT_EQ(r.rounds->tenant_room()->quota.at("nvme-b"), 2 * kExtent);
+    EXPECT_EQ(r.rounds->tenant_room()->quota.at("nvme-b"), 2 * kE);
 
     r.storage.reading->tenant.reset();
     r.storage.reading->tenant_problem = "read tenant t: Connection timed out";
@@ -350,7 +351,7 @@ MigrationOrder move(LunId lun, ExtentIndex extent, TierId to, double benefit) {
 // one budget on a fake clock.
 struct GatewayRig {
     GatewayRig(double extents_per_s, unsigned max_concurrent, std::size_t workers = 0)
-        : budget(std::make_shared<GatewayBudget>(extents_per_s * kExtent, max_concurrent,
+        : budget(std::make_shared<GatewayBudget>(extents_per_s * kE, max_concurrent,
                                                  workers == 0 ? clock.clock() : nullptr)),
           executor(std::make_shared<MigrationExecutor>(budget, workers)) {}
     // A LUN of `extents` extents, in `tenant`, planning `orders` every round.
@@ -444,7 +445,7 @@ std::uint64_t extents_in(const GatewayRig& g, TierId tier) {
 void set_quota_reading(GatewayRig& g, std::uint64_t quota_extents) {
     TenantRoom room;
     room.tenant_found = true;
-    room.quota["nvme-a"] = quota_extents * kExtent;
+    room.quota["nvme-a"] = quota_extents * kE;
     ResourceReading reading;
     reading.tenant = room;
     for (auto& lun : g.luns) lun->storage.reading = reading;
@@ -486,14 +487,14 @@ TEST(LunRounds, ATenantsLunOfThisGatewayIsNotCountedAgainAsMeasured) {
     // Measured on the cluster: a (this gateway's) holds 3 extents in nvme-a, c (another
     // gateway's) 2.
     for (auto& lun : g.luns)
-        lun->storage.reading->tenant->luns = {{"hdd-a/a", {{"nvme-a", 3 * kExtent}}},
-                                              {"hdd-b/c", {{"nvme-a", 2 * kExtent}}}};
+        lun->storage.reading->tenant->luns = {{"hdd-a/a", {{"nvme-a", 3 * kE}}},
+                                              {"hdd-b/c", {{"nvme-a", 2 * kE}}}};
     a.rounds->run_round();
     b.rounds->run_round();
     g.executor->run_granted();
     EXPECT_EQ(b.rounds->stats().moved, 3u) << "8 - (3 of a, here) - (2 of c, elsewhere)";
     EXPECT_EQ(extents_in(g, 1), 6u);
-    EXPECT_EQ(b.rounds->effective_tiers()[1].capacity_bytes, 3 * kExtent) << "no more room";
+    EXPECT_EQ(b.rounds->effective_tiers()[1].capacity_bytes, 3 * kE) << "no more room";
 }
 
 // Four LUNs of one tenant carried out by two workers at once, each wanting the whole quota: the
@@ -688,15 +689,11 @@ std::vector<TierSpec> configured_tiers() {
 // `n` commands of `op` on `extent`, each served in `latency_us` and completed at `time_us`.
 void served(LunRounds& rounds, int n, IoOp op, ExtentIndex extent, std::uint32_t latency_us,
             std::uint64_t time_us) {
-    for (int i = 0; i < n; ++i) {
-        IoEvent e;
-        e.time_us = time_us;
-        e.offset = extent * kExtent + 4096u * static_cast<std::uint64_t>(i % 16);
-        e.length = 4096;
-        e.latency_us = latency_us;
-        e.op = op;
-        rounds.record(e);
-    }
+    for (int i = 0; i < n; ++i)
+        rounds.record(test_events::io_at(time_us, extent,
+                                         {.within = 4096u * static_cast<std::uint64_t>(i % 16),
+                                          .op = op,
+                                          .latency_us = latency_us}));
 }
 
 // The rounds of a LUN of 8 extents at home (extent 1 in nvme-a if `one_in_nvme_a`) over the
@@ -747,13 +744,8 @@ TEST(LunRounds, MeasuredReadsThatWouldReorderTheTiersAreNotUsed) {
     w.rounds->run_round();
     EXPECT_DOUBLE_EQ(w.seen->back()[1].read_latency_us, 200) << "as configured";
     EXPECT_DOUBLE_EQ(w.seen->back()[1].write_latency_us, 4'000);
-    for (int i = 0; i < 200; ++i) {
-        IoEvent e;
-        e.time_us = 2;
-        e.length = 1 << 20;
-        e.latency_us = 90'000;
-        w.rounds->record(e);
-    }
+    for (int i = 0; i < 200; ++i)
+        w.rounds->record(test_events::io_at(2, 0, {.length = 1 << 20, .latency_us = 90'000}));
     w.rounds->run_round();
     EXPECT_DOUBLE_EQ(w.seen->back()[0].read_latency_us, 8000) << "1 MiB reads: not counted";
 }
@@ -806,7 +798,7 @@ TEST(LunRounds, AProbeThatMisordersTheMediaAtOpenDoesNotKeepTheLunUntiered) {
     const std::vector<LunTier> discovered = {probed("hdd-a", "hdd", 14'270),
                                              probed("nvme-a", "nvme", 15'620)};
     LunPolicySettings settings;
-    settings.extent_bytes = kExtent;
+    settings.extent_bytes = kE;
     const ReplayConfig config = lun_policy_config(discovered, settings);
     std::vector<TierSpec> specs;
     for (const TierModel& model : config.tiers) specs.push_back(model.spec);
@@ -843,7 +835,7 @@ public:
 TEST(LunRounds, ThePolicyIsToldTheChannelItsMigrationsRunAt) {
     constexpr double kBudget = 1024.0 * (1 << 20);
     constexpr auto kCopy = std::chrono::milliseconds(40);
-    const double most = static_cast<double>(kExtent) / 0.040;
+    const double most = static_cast<double>(kE) / 0.040;
     FakeStorage storage(8);
     storage.on_migrate = [kCopy](ExtentIndex) { std::this_thread::sleep_for(kCopy); };
     auto watcher = std::make_unique<ChannelWatcher>();
@@ -864,7 +856,7 @@ TEST(LunRounds, ThePolicyIsToldTheChannelItsMigrationsRunAt) {
     ASSERT_EQ(channels->size(), 1u);
     const ChannelSpec& told = channels->back();
     EXPECT_EQ(told.max_concurrent, MigrationExecutor::kMigrationsPerLun);
-    EXPECT_EQ(told.extent_bytes, kExtent);
+    EXPECT_EQ(told.extent_bytes, kE);
     EXPECT_GT(told.bandwidth_bytes_per_s, 0);
     EXPECT_LE(told.bandwidth_bytes_per_s, most) << "the rate the migrations ran at";
     rounds.run_round();

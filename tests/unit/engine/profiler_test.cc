@@ -11,29 +11,23 @@
 #include <vector>
 
 #include "tests/support/heap_bytes.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::io_at;
+using test_events::IoShape;
+
+// The I/Os of these tests: 4 KiB reads of LUN 1, 4 KiB into their extent, from initiator 1
+// unless said.
+constexpr IoShape kIo{.within = 4096, .lun = 1, .initiator = 1};
 
 EngineConfig config() {
     EngineConfig c;
     c.bucket_us = 1'000'000;
     c.horizon_us = 6'000'000;
     return c.validated();
-}
-
-IoEvent io(std::uint64_t t, std::uint64_t extent, InitiatorId ini = 1, LunId lun = 1,
-           IoOp op = IoOp::kRead) {
-    IoEvent e;
-    e.time_us = t;
-    e.offset = extent * kExt + 4096;
-    e.length = 4096;
-    e.lun = lun;
-    e.initiator = ini;
-    e.op = op;
-    return e;
 }
 
 std::uint32_t total_count(const ExtentStats& s, std::uint32_t bucket_ticks) {
@@ -118,8 +112,8 @@ TEST(Profiler, ConcurrentRecordsAreConservedWhileDraining) {
     for (int t = 0; t < kThreads; ++t)
         threads.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
-                IoEvent e = io(5'000'000 + static_cast<std::uint64_t>(i % 1000), i % kExtents,
-                               static_cast<InitiatorId>(t));
+                IoEvent e = io_at(5'000'000 + static_cast<std::uint64_t>(i % 1000), i % kExtents,
+                                  kIo.from(static_cast<InitiatorId>(t)));
                 p.record(e);
             }
             done.fetch_add(1);
@@ -152,7 +146,8 @@ TEST(Profiler, ExactCountsWithoutDropsWhenRingsAreLargeEnough) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t)
         threads.emplace_back([&, t] {
-            for (int i = 0; i < kPerThread; ++i) p.record(io(1'000'000, (i * 7 + t) % 1000, t));
+            for (int i = 0; i < kPerThread; ++i)
+                p.record(io_at(1'000'000, (i * 7 + t) % 1000, kIo.from(t)));
         });
     for (auto& th : threads) th.join();
     EXPECT_EQ(p.dropped(), 0u);
@@ -182,7 +177,7 @@ TEST(Profiler, DrainedBatchIsInTimeOrder) {
             for (int i = 0; i < kPerThread; ++i) {
                 // Thread 2 goes backwards in time.
                 const int k = t == 2 ? kPerThread - 1 - i : i;
-                p.record(io(static_cast<std::uint64_t>(k) * kThreads + t, k % 50, t));
+                p.record(io_at(static_cast<std::uint64_t>(k) * kThreads + t, k % 50, kIo.from(t)));
             }
         });
     for (auto& th : threads) th.join();
@@ -194,9 +189,9 @@ TEST(Profiler, DrainedBatchIsInTimeOrder) {
 TEST(Profiler, BucketsEpisodesAndMix) {
     Profiler p(config());
     // 3 reads in second 0, 2 writes in second 2, then a long gap, then 1 read: a new episode.
-    for (int i = 0; i < 3; ++i) p.record(io(100'000 + i, 9));
-    for (int i = 0; i < 2; ++i) p.record(io(2'100'000 + i, 9, 1, 1, IoOp::kWrite));
-    p.record(io(40'000'000, 9));
+    for (int i = 0; i < 3; ++i) p.record(io_at(100'000 + i, 9, kIo));
+    for (int i = 0; i < 2; ++i) p.record(io_at(2'100'000 + i, 9, kIo.doing(IoOp::kWrite)));
+    p.record(io_at(40'000'000, 9, kIo));
     p.drain(40'000'000);
     const ExtentStats* s = p.extents().find(make_extent_key(1, 9));
     ASSERT_NE(s, nullptr);
@@ -219,10 +214,11 @@ TEST(Profiler, BucketsEpisodesAndMix) {
 TEST(Profiler, SequentialStreamsAreRecognised) {
     Profiler p(config());
     for (int i = 0; i < 100; ++i) {
-        IoEvent e = io(1000 + i, 0, 3);
-        e.offset = static_cast<std::uint64_t>(i) * 65536;
-        e.length = 65536;
-        p.record(e);
+        p.record(io_at(1000 + i, 0,
+                       {.within = static_cast<std::uint64_t>(i) * 65536,
+                        .length = 65536,
+                        .lun = 1,
+                        .initiator = 3}));
     }
     p.drain(10'000);
     EXPECT_NEAR(p.initiator(1, 3)->sequential_fraction(), 0.99, 0.011);
@@ -236,7 +232,8 @@ TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
     Profiler p(c);
     for (int round = 0; round < 3; ++round) {
         const int n = round == 1 ? 20'000 : 30'000;  // rounds 0 and 1 fill the table exactly
-        for (int i = 0; i < n; ++i) p.record(io(1'000'000 * (round + 1), round * 30'000 + i));
+        for (int i = 0; i < n; ++i)
+            p.record(io_at(1'000'000 * (round + 1), round * 30'000 + i, kIo));
         p.drain(1'000'000 * (round + 1));
     }
     EXPECT_EQ(p.extents().size(), 50'000u);  // capped: the rest stays untracked
@@ -244,7 +241,7 @@ TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
     EXPECT_LE(p.bytes_per_extent(), 64.0);
     EXPECT_GE(p.bytes_per_extent(), 40.0);
     // Only extents 30000..39999 are touched again recently.
-    for (int i = 30'000; i < 40'000; ++i) p.record(io(4'000'000, i));
+    for (int i = 30'000; i < 40'000; ++i) p.record(io_at(4'000'000, i, kIo));
     p.drain(4'000'000);
     p.evict_idle(4'500'000, 1'000'000);
     EXPECT_EQ(p.extents().size(), 10'000u);

@@ -17,22 +17,14 @@
 #include <vector>
 
 #include "tests/support/process_threads.h"
+#include "tests/support/wait_until.h"
 
 namespace rbdtier {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `done` until it holds or `limit` passes; whether it held.
-template <typename Pred>
-bool wait_until(Pred done, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
+using test_support::wait_until;
 
 using test_support::process_threads;
 

@@ -3,67 +3,28 @@
 // against its own placement when it shares its AccessForecast with another planner.
 #include <gtest/gtest.h>
 
-#include <map>
+#include <functional>
 #include <random>
 
 #include "engine/access_forecast.h"
 #include "engine/predictive_policy.h"
+#include "tests/support/instant_executor.h"
+#include "tests/support/io_events.h"
 
 namespace rbdtier {
 namespace {
 
-constexpr std::uint64_t kExt = 4ull << 20;
+using test_events::io_at;
+using test_events::IoShape;
+using test_events::kE;
+using test_support::InstantExecutor;
 
-// Executes orders instantly, refusing those that would overflow a tier.
-class InstantExecutor : public PlacementView {
-public:
-    InstantExecutor(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {}
-    TierId tier_of(LunId lun, ExtentIndex x) const override {
-        auto it = where_.find(make_extent_key(lun, x));
-        return it == where_.end() ? 1 : it->second;
-    }
-    TierId home_tier(LunId) const override { return 1; }
-    std::uint64_t used_bytes(TierId t) const override { return t == 0 ? fast_ * kExt : 0; }
-    const std::vector<TierSpec>& tiers() const override { return tiers_; }
-    std::uint64_t extent_bytes() const override { return kExt; }
-
-    void run_round(PlacementPolicy& p, std::uint64_t now) {
-        for (const auto& o : p.plan(now, *this))
-            if (apply(o)) p.migrated(o, now);
-    }
-    // Executes `o`; false when it was refused.
-    bool apply(const MigrationOrder& o) {
-        EXPECT_EQ(tier_of(o.lun, o.extent), o.from);
-        if (o.to == 0) {
-            if ((fast_ + 1) * kExt > tiers_[0].capacity_bytes) {
-                ++refused;
-                return false;
-            }
-            ++fast_;
-            where_[make_extent_key(o.lun, o.extent)] = 0;
-        } else {
-            --fast_;
-            where_.erase(make_extent_key(o.lun, o.extent));
-        }
-        ++migrations;
-        return true;
-    }
-    // Serves an I/O; returns true when it hit the fast tier.
-    bool serve(PlacementPolicy& p, const IoEvent& e) {
-        p.observe(e);
-        return tier_of(e.lun, e.offset / kExt) == 0;
-    }
-    std::uint64_t migrations = 0, refused = 0;
-
-private:
-    std::vector<TierSpec> tiers_;
-    std::map<ExtentKey, TierId> where_;
-    std::uint64_t fast_ = 0;
-};
+// The I/Os of these tests: 64 KiB reads of LUN 1, from initiator 1 unless said.
+constexpr IoShape kIo{.length = 65536, .lun = 1, .initiator = 1};
 
 EngineConfig config(std::uint64_t fast_extents) {
     EngineConfig c;
-    c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, fast_extents * kExt, 10},
+    c.tiers = {{0, "nvme-a", "nvme", "site-a", 200, 200, fast_extents * kE, 10},
                {1, "hdd-a", "hdd", "site-a", 8000, 8000, 0, 1}};
     c.horizon_us = 60'000'000;
     c.bucket_us = 10'000'000;
@@ -71,14 +32,19 @@ EngineConfig config(std::uint64_t fast_extents) {
     return c;
 }
 
-IoEvent io(std::uint64_t t, std::uint64_t x, InitiatorId ini = 1, std::uint32_t off = 0) {
-    IoEvent e;
-    e.time_us = t;
-    e.offset = x * kExt + off;
-    e.length = 65536;
-    e.lun = 1;
-    e.initiator = ini;
-    return e;
+// Reads of random extents among 20,000, `per_second` a second evenly spaced, for `seconds`
+// seconds from 0, each from the initiator `initiator()` names; a round at the end of each second.
+void serve_random_reads(PlacementPolicy& policy, InstantExecutor& ex, std::mt19937_64& rng,
+                        std::uint64_t seconds, std::uint64_t per_second,
+                        const std::function<InitiatorId()>& initiator) {
+    for (std::uint64_t sec = 0; sec < seconds; ++sec) {
+        for (std::uint64_t i = 0; i < per_second; ++i) {
+            const ExtentIndex x = rng() % 20000;
+            ex.serve(policy, io_at(sec * 1'000'000 + i * (1'000'000 / per_second), x,
+                                   kIo.from(initiator())));
+        }
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
 }
 
 TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
@@ -95,11 +61,11 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
             IoEvent e;
             bool in_burst = false;
             if (phase < burst && i % 2 == 0) {
-                e = io(t, 1000 + rng() % 32), in_burst = true;  // hot set A
+                e = io_at(t, 1000 + rng() % 32, kIo), in_burst = true;  // hot set A
             } else if (phase >= 150 && phase < 150 + burst && i % 2 == 0) {
-                e = io(t, 5000 + rng() % 32), in_burst = true;  // hot set B
+                e = io_at(t, 5000 + rng() % 32, kIo), in_burst = true;  // hot set B
             } else if (i % 20 == 0) {
-                e = io(t, rng() % 20000, 2);  // background
+                e = io_at(t, rng() % 20000, kIo.from(2));  // background
             } else {
                 continue;
             }
@@ -128,11 +94,12 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
 TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
     PredictivePolicy policy(config(40));
     std::vector<TierSpec> narrowed = config(40).tiers;
-    narrowed[0].capacity_bytes = 4 * kExt;
+    narrowed[0].capacity_bytes = 4 * kE;
     InstantExecutor ex(narrowed);
     for (std::uint64_t sec = 0; sec < 600; ++sec) {
         for (int i = 0; i < 64; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     EXPECT_EQ(ex.migrations, 4u) << "four extents fit";
@@ -150,7 +117,8 @@ TEST(TieringEngine, PlansWithTheLatenciesTheViewMeasures) {
     InstantExecutor ex(measured);
     for (std::uint64_t sec = 0; sec < 300; ++sec) {
         for (int i = 0; i < 64; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0), 20'000);
@@ -162,11 +130,8 @@ TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
     std::mt19937_64 rng(7);
-    for (std::uint64_t sec = 0; sec < 1200; ++sec) {
-        for (int i = 0; i < 100; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 10'000, rng() % 20000, 1 + rng() % 4));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_random_reads(policy, ex, rng, 1200, 100,
+                       [&rng] { return static_cast<InitiatorId>(1 + rng() % 4); });
     // 120k I/Os spread over 20k extents: some extents look hot by chance, but the forecasts
     // prove no better than the base rate: the 40 fast slots are filled once, nothing is swapped.
     EXPECT_LE(ex.migrations, 50u);
@@ -183,9 +148,9 @@ TEST(TieringEngine, RecurringBackupScanIsPrefetched) {
         for (int i = 0; i < 80; ++i) {
             if (phase >= 120) break;
             const std::uint64_t pos = phase * 80 + i;
-            IoEvent e = io(sec * 1'000'000 + i * 12'500, pos / 16, 9,
-                           static_cast<std::uint32_t>((pos % 16) << 18));
-            e.length = 1 << 18;
+            const IoEvent e =
+                io_at(sec * 1'000'000 + i * 12'500, pos / 16,
+                      {.within = (pos % 16) << 18, .length = 1 << 18, .lun = 1, .initiator = 9});
             const bool hit = ex.serve(policy, e);
             if (sec >= 300) ++ios, hits += hit;
         }
@@ -200,15 +165,11 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
     InstantExecutor ex(config(4000).tiers);
     std::mt19937_64 rng(3);
     // Initiator 5 does random reads for 120 s, then reads 3000 extents sequentially (fast).
-    for (std::uint64_t sec = 0; sec < 120; ++sec) {
-        for (int i = 0; i < 50; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 20'000, rng() % 20000, 5));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_random_reads(policy, ex, rng, 120, 50, [] { return InitiatorId{5}; });
     const std::uint64_t before = ex.migrations;
     for (std::uint64_t sec = 120; sec < 135; ++sec) {
         for (int i = 0; i < 200; ++i)
-            ex.serve(policy, io(sec * 1'000'000 + i * 5000, (sec - 120) * 200 + i, 5));
+            ex.serve(policy, io_at(sec * 1'000'000 + i * 5000, (sec - 120) * 200 + i, kIo.from(5)));
         ex.run_round(policy, (sec + 1) * 1'000'000);
     }
     ASSERT_FALSE(policy.engine().alerts().empty());
@@ -222,19 +183,7 @@ TEST(TieringEngine, AnomalousScanDoesNotPolluteTheFastTier) {
 // A placement set by another hand (another gateway's moves found on a takeover): the engine
 // reads where the LUN's extents are from the view, forgetting what it recorded before.
 TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
-    class Fixed : public PlacementView {
-    public:
-        std::map<ExtentIndex, TierId> fast;  // extents in tier 0; the others at home (1)
-        std::vector<TierSpec> specs = config(4).tiers;
-        TierId tier_of(LunId, ExtentIndex x) const override { return fast.count(x) ? 0 : 1; }
-        TierId home_tier(LunId) const override { return 1; }
-        std::uint64_t used_bytes(TierId t) const override {
-            return t == 0 ? fast.size() * kExt : 0;
-        }
-        const std::vector<TierSpec>& tiers() const override { return specs; }
-        std::uint64_t extent_bytes() const override { return kExt; }
-        std::uint64_t extents(LunId) const override { return 6; }
-    } view;
+    InstantExecutor view(config(4).tiers, 1, 6);
     PredictivePolicy policy(config(4));
     MigrationOrder own;  // a move of its own, recorded as usual
     own.lun = 1;
@@ -244,7 +193,8 @@ TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
     policy.migrated(own, 0);
     ASSERT_EQ(policy.engine().placement().tier_of(make_extent_key(1, 4), 1), 0);
 
-    view.fast = {{2, 0}, {3, 0}};
+    view.place(1, 2, 0);
+    view.place(1, 3, 0);
     policy.placement_changed(1, 10, view);
     const PlacementState& placement = policy.engine().placement();
     EXPECT_EQ(placement.away().size(), 2u);
@@ -252,7 +202,9 @@ TEST(TieringEngine, PlacementChangedIsReadFromTheView) {
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 3), 1), 0);
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 4), 1), 1) << "moved home by another hand";
 
-    view.fast = {{5, 0}};
+    view.place(1, 2, 1);
+    view.place(1, 3, 1);
+    view.place(1, 5, 0);
     policy.placement_changed(1, 20, view);
     EXPECT_EQ(placement.away().size(), 1u);
     EXPECT_EQ(placement.tier_of(make_extent_key(1, 5), 1), 0);
@@ -265,7 +217,8 @@ TEST(TieringEngine, RefusedOrdersAreForgotten) {
     std::size_t most_awaited = 0;
     for (std::uint64_t s = 0; s < 1200; ++s) {
         const std::uint64_t hot = s / 60 * 10;  // a new hot set of 10 extents every minute
-        for (int i = 0; i < 20; ++i) policy.observe(io(s * 1'000'000 + i * 1000, hot + i % 10));
+        for (int i = 0; i < 20; ++i)
+            policy.observe(io_at(s * 1'000'000 + i * 1000, hot + i % 10, kIo));
         issued += policy.plan(s * 1'000'000 + 999'999, view).size();
         most_awaited = std::max(most_awaited, policy.engine().awaited_orders());
     }
@@ -288,11 +241,11 @@ TEST(TieringEngine, PassingTheLimitOfTrackedExtentsIsAnAlert) {
             if (a.kind == "tracking limit") out.push_back(a);
         return out;
     };
-    for (std::uint64_t x = 0; x < 1000; ++x) ex.serve(policy, io(1'000'000 + x, x));
+    for (std::uint64_t x = 0; x < 1000; ++x) ex.serve(policy, io_at(1'000'000 + x, x, kIo));
     ex.run_round(policy, 2'000'000);
     EXPECT_TRUE(limit_alerts().empty());
 
-    for (std::uint64_t x = 1000; x < 1500; ++x) ex.serve(policy, io(2'000'000 + x, x));
+    for (std::uint64_t x = 1000; x < 1500; ++x) ex.serve(policy, io_at(2'000'000 + x, x, kIo));
     ex.run_round(policy, 3'000'000);
     const auto alerts = limit_alerts();
     ASSERT_EQ(alerts.size(), 1u);
@@ -323,12 +276,12 @@ TEST(TieringEngine, PlannersOfOneForecastProfileTheStreamOnceAndStepItOnce) {
     ASSERT_EQ(live.engine().shared_forecast(), ghost.engine().shared_forecast());
     InstantExecutor live_ex(config(40).tiers);
     std::vector<TierSpec> narrowed = config(40).tiers;
-    narrowed[0].capacity_bytes = 4 * kExt;
+    narrowed[0].capacity_bytes = 4 * kE;
     InstantExecutor ghost_ex(narrowed);
     for (std::uint64_t sec = 0; sec < 300; ++sec) {
         for (int i = 0; i < 64; ++i)
             serve_all({{&live, &live_ex}, {&ghost, &ghost_ex}},
-                      io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32));
+                      io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
         ghost_ex.run_round(ghost, (sec + 1) * 1'000'000);  // the selector's ghosts plan first
         ASSERT_EQ(forecast->steps(), sec + 1);
         live_ex.run_round(live, (sec + 1) * 1'000'000);
@@ -350,7 +303,7 @@ TEST(TieringEngine, APlannerOfASharedForecastPlansAsAnEngineAlone) {
     PredictivePolicy ghost(config(40), forecast, "forecast");
     InstantExecutor alone_ex(config(40).tiers), live_ex(config(40).tiers);
     std::vector<TierSpec> narrowed = config(40).tiers;
-    narrowed[0].capacity_bytes = 4 * kExt;
+    narrowed[0].capacity_bytes = 4 * kE;
     InstantExecutor ghost_ex(narrowed);
     std::mt19937_64 rng(11);
     for (std::uint64_t sec = 0; sec < 400; ++sec) {
@@ -359,7 +312,7 @@ TEST(TieringEngine, APlannerOfASharedForecastPlansAsAnEngineAlone) {
             const std::uint64_t x =
                 i % 4 == 0 ? rng() % 4000 : (sec / 100) * 64 + static_cast<std::uint64_t>(i % 48);
             serve_all({{&alone, &alone_ex}, {&live, &live_ex}, {&ghost, &ghost_ex}},
-                      io(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, x));
+                      io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, x, kIo));
         }
         ghost_ex.run_round(ghost, (sec + 1) * 1'000'000);
         const auto alone_orders = alone.plan((sec + 1) * 1'000'000, alone_ex);
@@ -369,10 +322,8 @@ TEST(TieringEngine, APlannerOfASharedForecastPlansAsAnEngineAlone) {
             ASSERT_EQ(alone_orders[i].extent, live_orders[i].extent) << "round " << sec;
             ASSERT_EQ(alone_orders[i].to, live_orders[i].to) << "round " << sec;
         }
-        for (const auto& o : alone_orders)
-            if (alone_ex.apply(o)) alone.migrated(o, (sec + 1) * 1'000'000);
-        for (const auto& o : live_orders)
-            if (live_ex.apply(o)) live.migrated(o, (sec + 1) * 1'000'000);
+        for (const auto& o : alone_orders) alone_ex.carry_out(alone, o, (sec + 1) * 1'000'000);
+        for (const auto& o : live_orders) live_ex.carry_out(live, o, (sec + 1) * 1'000'000);
     }
     EXPECT_GT(alone_ex.migrations, 0u);
     EXPECT_EQ(alone.engine().feedback().total().promotions,
@@ -387,11 +338,12 @@ TEST(TieringEngine, AnotherPlannerRecordsOnceTheRecorderIsGone) {
     PredictivePolicy second(config(40), forecast, "forecast");
     InstantExecutor ex(config(40).tiers);
     for (int i = 0; i < 10; ++i) {
-        first->observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
-        second.observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
+        first->observe(io_at(static_cast<std::uint64_t>(i) * 1000, 1, kIo));
+        second.observe(io_at(static_cast<std::uint64_t>(i) * 1000, 1, kIo));
     }
     first.reset();
-    for (int i = 10; i < 15; ++i) second.observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
+    for (int i = 10; i < 15; ++i)
+        second.observe(io_at(static_cast<std::uint64_t>(i) * 1000, 1, kIo));
     ex.run_round(second, 1'000'000);
     EXPECT_EQ(second.engine().stats().events, 15u);
 }

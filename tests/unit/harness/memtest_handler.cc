@@ -7,6 +7,8 @@
 // cfgstring "memtest/<name>[;unmap_split]". memtest_get_stats() exposes what the handler
 // saw; memtest_lose_lock() plays a lock taken over by another gateway. The globals are
 // test instrumentation of this test-only plugin.
+#include "tests/unit/harness/memtest_handler.h"
+
 #include <dlfcn.h>
 
 #include <condition_variable>
@@ -25,18 +27,6 @@
 #ifndef MEMTEST_ASYNC
 #error "define MEMTEST_ASYNC 0 or 1"
 #endif
-
-extern "C" {
-// What the handler observed; read by the unit tests through dlsym.
-struct memtest_stats {
-    unsigned reads, writes, unmaps, writesames, caws, flushes;
-    uint64_t last_unmap_off, last_unmap_len;
-    char last_initiator[128];
-    unsigned opens, reopens, locks;
-};
-void memtest_get_stats(struct memtest_stats* out);
-void memtest_lose_lock(void);
-}
 
 namespace {
 

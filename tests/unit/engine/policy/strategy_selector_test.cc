@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "engine/policy/baseline_policies.h"
@@ -94,11 +95,42 @@ std::vector<IoEvent> short_bursts(std::uint32_t seed) {
     return out;
 }
 
-ReplayConfig config_for(const std::vector<IoEvent>& events) {
-    ReplayConfig c = standard_replay_config(events, 0.1);
+// The standard tiers, those faster than home holding `fast_share` of the working set, over a
+// channel of 50 MiB/s and 32 migrations at once.
+ReplayConfig config_for(const std::vector<IoEvent>& events, double fast_share = 0.1) {
+    ReplayConfig c = standard_replay_config(events, fast_share);
     c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
     c.max_concurrent = 32;
     return c;
+}
+
+// Settings whose probation measures a candidate against `reference`: it may fill free room but
+// not demote until its shadow beats the reference's.
+SelectorParams probation_against(std::string reference) {
+    SelectorParams params;
+    params.references = {std::move(reference)};
+    return params;
+}
+
+// Probation against "fill" that lets a lead show soon: 10 rounds of warm-up, a switch on a 1%
+// lead, a migration charged a tenth of its cost.
+SelectorParams quick_probation_against_fill() {
+    SelectorParams params = probation_against("fill");
+    params.warmup_rounds = 10;
+    params.switch_margin = 0.01;
+    params.migration_charge = 0.1;
+    return params;
+}
+
+// The yardstick "fill": reactive kept from demoting (FillOnly), never followed.
+StrategySelector::Candidate fill_yardstick(const ReplayConfig& c) {
+    StrategySelector::Candidate fill{"fill", [extent_bytes = c.extent_bytes] {
+                                         return std::make_unique<FillOnly>(
+                                             "fill",
+                                             std::make_unique<ReactivePolicy>(extent_bytes));
+                                     }};
+    fill.followable = false;
+    return fill;
 }
 
 struct Outcome {
@@ -257,12 +289,9 @@ TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
-    ReplayConfig c = standard_replay_config(events, 0.01);
-    c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
-    c.max_concurrent = 32;
-    SelectorParams params;
-    params.references = {"none"};
-    StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
+    const ReplayConfig c = config_for(events, 0.01);
+    StrategySelector selector("selector", reactive_then_none(c), c.channel(),
+                              probation_against("none"));
     DemotionCounter counted(selector);
     const auto r = replay(c, events, counted);
     // On probation, reactive may fill the free room but not demote to make more.
@@ -285,9 +314,8 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     // demote, and the selector does as well as reactive alone.
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"none"};
-    StrategySelector selector("selector", reactive_then_none(c), c.channel(), params);
+    StrategySelector selector("selector", reactive_then_none(c), c.channel(),
+                              probation_against("none"));
     const auto r = replay(c, events, selector);
     EXPECT_EQ(selector.choice(0), 0u);
     EXPECT_GT(r.demotions, 0u);
@@ -301,14 +329,12 @@ TEST(StrategySelector, NeverFollowsACandidateThatIsNotFollowable) {
     // followable candidate, and stays there.
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"yardstick"};
     StrategySelector::Candidate yardstick{
         "yardstick", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }};
     yardstick.followable = false;
     StrategySelector selector("selector",
                               {yardstick, {"none", [] { return std::make_unique<NonePolicy>(); }}},
-                              c.channel(), params);
+                              c.channel(), probation_against("yardstick"));
     EXPECT_EQ(selector.choice(0), 1u);
     const auto r = replay(c, events, selector);
     EXPECT_LT(selector.windowed_cost(0, 0), 0.5 * selector.windowed_cost(0, 1))
@@ -327,17 +353,9 @@ TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade
     SCOPED_TRACE(seed_note(seed));
     const auto events = shifting_hot_set(seed);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"fill"};
-    StrategySelector::Candidate fill{"fill", [&] {
-                                         return std::make_unique<FillOnly>(
-                                             "fill",
-                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
-                                     }};
-    fill.followable = false;
     auto candidates = reactive_then_none(c);
-    candidates.push_back(fill);
-    StrategySelector selector("selector", candidates, c.channel(), params);
+    candidates.push_back(fill_yardstick(c));
+    StrategySelector selector("selector", candidates, c.channel(), probation_against("fill"));
     DemotionCounter counted(selector);
     const auto r = replay(c, events, counted);
     EXPECT_GT(counted.demotions(), 0u);
@@ -409,24 +427,13 @@ TEST(StrategySelector, ProbationIsJudgedByWhatTheLunReallyRuns) {
     }
     sort_by_time(events);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"fill"};
-    params.warmup_rounds = 10;
-    params.switch_margin = 0.01;
-    params.migration_charge = 0.1;
-    StrategySelector::Candidate fill{"fill", [&] {
-                                         return std::make_unique<FillOnly>(
-                                             "fill",
-                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
-                                     }};
-    fill.followable = false;
     StrategySelector selector(
         "selector",
         {{"guesses-wrong-first",
           [&] { return std::make_unique<GuessesWrongFirst>(c.extent_bytes); }},
          {"none", [] { return std::make_unique<NonePolicy>(); }},
-         fill},
-        c.channel(), params);
+         fill_yardstick(c)},
+        c.channel(), quick_probation_against_fill());
     const auto r = replay(c, events, selector);
     GuessesWrongFirst alone_policy(c.extent_bytes);
     const auto alone = replay(c, events, alone_policy);
@@ -516,23 +523,13 @@ TEST(StrategySelector, AShadowThatRunsAsTheLunDoesShowsNoLeadOverIt) {
     SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"fill"};
-    params.warmup_rounds = 10;
-    params.switch_margin = 0.01;
-    params.migration_charge = 0.1;
+    SelectorParams params = quick_probation_against_fill();
     params.proof_margin = 0.01;
-    StrategySelector::Candidate fill{"fill", [&] {
-                                         return std::make_unique<FillOnly>(
-                                             "fill",
-                                             std::make_unique<ReactivePolicy>(c.extent_bytes));
-                                     }};
-    fill.followable = false;
     StrategySelector selector(
         "selector",
         {{"none", [] { return std::make_unique<NonePolicy>(); }},
          {"fill-twin", [&] { return std::make_unique<FillsAndProbesTrust>(c.extent_bytes); }},
-         fill},
+         fill_yardstick(c)},
         c.channel(), params);
     PassedDemotions counted(selector);
     const auto r = replay(c, events, counted);
@@ -558,9 +555,8 @@ TEST(StrategySelector, NoFollowableCandidateIsRefused) {
 TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
     const ReplayConfig c = config_for(events);
-    SelectorParams params;
-    params.references = {"forecast"};
-    EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(), params),
+    EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(),
+                                  probation_against("forecast")),
                  std::invalid_argument);
 }
 

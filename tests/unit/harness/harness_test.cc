@@ -1,6 +1,8 @@
 // The harness driving the in-memory test handler (memtest_handler.cc) in both variants:
 // native writesame/caw with completions from a handler thread and nr_threads 0, and
 // emulated writesame/caw with nr_threads 2 and completion inside the callout.
+#include "tests/harness/harness.h"
+
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
@@ -14,18 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/harness.h"
+#include "tests/unit/harness/memtest_handler.h"
 
 using namespace rbdtier::harness;
-
-extern "C" {
-struct memtest_stats {
-    unsigned reads, writes, unmaps, writesames, caws, flushes;
-    uint64_t last_unmap_off, last_unmap_len;
-    char last_initiator[128];
-    unsigned opens, reopens, locks;
-};
-}
 
 namespace {
 
