@@ -73,7 +73,8 @@ public:
                                    const std::function<bool(const std::string&)>& open_now = {},
                                    const Cluster* header_reader = nullptr);
 
-    // The pools among `pools` (the home pool excepted) that hold an image named for `lun`.
+    // The pools among `pools` (the home pool excepted) that hold an image named for `lun`, as
+    // their header objects say (no image is opened).
     static Result<std::vector<std::string>> present(const Cluster& cluster, const LunIdentity& lun,
                                                     const std::vector<std::string>& pools,
                                                     const std::string& home_pool);
