@@ -69,7 +69,9 @@ Result<Image> open_tier(const IoContext& io, const std::string& name, const LunI
 // Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. Its
 // header, read without opening the image (read_image_header) through `header_io` (the same pool
 // through another client, or `io` itself), answers when the image is there, tagged and big
-// enough; otherwise (or when that read fails) open_tier() makes it so through `io`.
+// enough; otherwise open_tier() makes it so through `header_io` when that client answered (so
+// the LUN's own client opens no session to the tier's OSDs before it uses the tier), else, or
+// when that fails, through `io`.
 Status check_tier(const IoContext& io, const IoContext& header_io, const std::string& name,
                   const LunIdentity& lun, const ImageInfo& home, const std::string& home_spec,
                   bool create) {
@@ -85,6 +87,10 @@ Status check_tier(const IoContext& io, const IoContext& header_io, const std::st
         return seen.status();
     }
     const TierImageSeen known = seen && !*seen ? TierImageSeen::missing : TierImageSeen::unknown;
+    if (seen && &header_io != &io) {
+        auto made = open_tier(header_io, name, lun, home, home_spec, create, known);
+        if (made && made->close()) return Status::ok();
+    }
     auto made = open_tier(io, name, lun, home, home_spec, create, known);
     if (!made) return made.status();
     return made->close();

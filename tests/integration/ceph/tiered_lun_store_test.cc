@@ -2,7 +2,8 @@
 // An open builds a whole image context even when it fails (ceph/image.h), and a gateway tiers
 // many LUNs at once, so the first tiering of a LUN opens each new tier image once (to tag it)
 // and asks whether one is there from its header; a LUN whose tiering exists opens none of the
-// tier images it does not use.
+// tier images it does not use. Given another client to read headers with, the store makes new
+// tier images ready through it.
 #include "ceph/tiered_lun_store.h"
 
 #include <gtest/gtest.h>
@@ -37,10 +38,12 @@ protected:
         (void)ceph::remove_image(*home_io_, name_);
     }
 
-    // The librbd opens one open_tiered_lun_store() of the LUN asks for.
-    std::uint64_t opens_of_one_store_open() {
+    // The librbd opens one open_tiered_lun_store() of the LUN asks for (the headers of tier
+    // images not in use read through `header_reader` when given).
+    std::uint64_t opens_of_one_store_open(const ceph::Cluster* header_reader = nullptr) {
         const std::uint64_t before = ceph::Image::opens_attempted();
-        auto store = ceph::open_tiered_lun_store(*cluster_, "hdd-a", "", name_, pools_, &*home_);
+        auto store = ceph::open_tiered_lun_store(*cluster_, "hdd-a", "", name_, pools_, &*home_,
+                                                 header_reader);
         EXPECT_TRUE(store) << store.status().message();
         return ceph::Image::opens_attempted() - before;
     }
@@ -60,6 +63,13 @@ TEST_F(TieredLunStoreOpens, FirstTieringOpensEachNewTierImageOnce) {
 TEST_F(TieredLunStoreOpens, ReopenedTieringOpensNoUnusedTierImage) {
     ASSERT_EQ(opens_of_one_store_open(), 2u);
     // Every extent at home: the tier images are checked from their headers, none opened.
+    EXPECT_EQ(opens_of_one_store_open(), 0u);
+}
+
+TEST_F(TieredLunStoreOpens, HeaderReaderMakesNewTierImagesReady) {
+    // Created and tagged through the other client; the next open finds them ready.
+    const ceph::Cluster reader = connect_test_cluster();
+    ASSERT_EQ(opens_of_one_store_open(&reader), 2u);
     EXPECT_EQ(opens_of_one_store_open(), 0u);
 }
 
