@@ -1,6 +1,7 @@
 #include "ceph/image.h"
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -11,8 +12,19 @@
 
 namespace rbdtier::ceph {
 
+namespace {
+
+std::atomic<std::uint64_t> opens_asked{0};  // Image::opens_attempted()
+
+}  // namespace
+
+std::uint64_t Image::opens_attempted() {
+    return opens_asked.load(std::memory_order_relaxed);
+}
+
 Result<Image> Image::open(const IoContext& io, const std::string& name,
                           const std::string& snapshot) {
+    opens_asked.fetch_add(1, std::memory_order_relaxed);
     std::string spec = io.where() + "/" + name + (snapshot.empty() ? "" : "@" + snapshot);
     rbd_image_t handle = nullptr;
     int rc = snapshot.empty()
@@ -23,6 +35,7 @@ Result<Image> Image::open(const IoContext& io, const std::string& name,
 }
 
 Result<Image> Image::open_read_only(const IoContext& io, const std::string& name) {
+    opens_asked.fetch_add(1, std::memory_order_relaxed);
     std::string spec = io.where() + "/" + name;
     rbd_image_t handle = nullptr;
     int rc = rbd_open_read_only(io.handle(), name.c_str(), &handle, nullptr);

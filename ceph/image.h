@@ -6,6 +6,11 @@
 // must outlive the Image. The destructor closes the image, waiting for in-flight aio; call
 // close() to see the error instead. Metadata, size and lock calls are synchronous (control
 // path); the data path uses handle() with rbd_aio_* directly. Move-only.
+//
+// An open, even one that fails because the image is missing, builds a librbd image context (a
+// copy of the client's configuration among it: thousands of allocations, a few hundred KiB),
+// so control paths that only ask whether an image is there, or how big it is, read its header
+// (read_image_header) instead; opens_attempted() counts the opens this process asked for.
 #pragma once
 
 #include <rbd/librbd.h>
@@ -39,6 +44,9 @@ public:
     static Result<Image> open(const IoContext& io, const std::string& name,
                               const std::string& snapshot = {});
     static Result<Image> open_read_only(const IoContext& io, const std::string& name);
+    // The opens (open, open_read_only) this process has asked librbd for, failed ones too.
+    // Any thread.
+    static std::uint64_t opens_attempted();
 
     Image(Image&& other) noexcept
         : handle_(std::exchange(other.handle_, nullptr)), spec_(std::move(other.spec_)) {}

@@ -24,13 +24,22 @@ Status check_belongs(const std::string& tier_spec, const std::optional<std::stri
     return Status::ok();
 }
 
+// Whether a tier image is known to be missing (its header read found none) before open_tier().
+enum class TierImageSeen { unknown, missing };
+
 // Opens the LUN's tier image `name` in `io` for writing, creating it first (of `home`'s size and
 // order) when it is missing and `create` says so; uses it only if it is tagged for `lun` (tags
 // an untagged one: made by this code, which tags right after creating, so a crash in between
 // leaves it untagged) and has the home image's object size; grows it to the home image's size.
+// One known missing is not opened before it is created (an open that fails costs as much as one
+// that succeeds, ceph/image.h).
 Result<Image> open_tier(const IoContext& io, const std::string& name, const LunIdentity& lun,
-                        const ImageInfo& home, const std::string& home_spec, bool create) {
-    auto tier = Image::open(io, name);
+                        const ImageInfo& home, const std::string& home_spec, bool create,
+                        TierImageSeen seen = TierImageSeen::unknown) {
+    Result<Image> tier =
+        seen == TierImageSeen::missing
+            ? Result<Image>(Status::error(-ENOENT, "open image " + io.where() + "/" + name))
+            : Image::open(io, name);
     if (!tier && tier.status().code() == -ENOENT && create) {
         ImageCreateOptions options;
         options.order = home.order;
@@ -60,7 +69,9 @@ Result<Image> open_tier(const IoContext& io, const std::string& name, const LunI
 // Checks the LUN's tier image `name` in `io` as open_tier() does and leaves it closed. Its
 // header, read without opening the image (read_image_header) through `header_io` (the same pool
 // through another client, or `io` itself), answers when the image is there, tagged and big
-// enough; otherwise (or when that read fails) open_tier() makes it so through `io`.
+// enough; otherwise open_tier() makes it so through `header_io` when that client answered (so
+// the LUN's own client opens no session to the tier's OSDs before it uses the tier), else, or
+// when that fails, through `io`.
 Status check_tier(const IoContext& io, const IoContext& header_io, const std::string& name,
                   const LunIdentity& lun, const ImageInfo& home, const std::string& home_spec,
                   bool create) {
@@ -75,7 +86,12 @@ Status check_tier(const IoContext& io, const IoContext& header_io, const std::st
     } else if (!seen && &header_io == &io) {
         return seen.status();
     }
-    auto made = open_tier(io, name, lun, home, home_spec, create);
+    const TierImageSeen known = seen && !*seen ? TierImageSeen::missing : TierImageSeen::unknown;
+    if (seen && &header_io != &io) {
+        auto made = open_tier(header_io, name, lun, home, home_spec, create, known);
+        if (made && made->close()) return Status::ok();
+    }
+    auto made = open_tier(io, name, lun, home, home_spec, create, known);
     if (!made) return made.status();
     return made->close();
 }
@@ -149,11 +165,12 @@ Result<std::vector<std::string>> TierImages::present(const Cluster& cluster, con
         if (pool == home_pool) continue;
         auto io = IoContext::open(cluster, pool);
         if (!io) return io.status();
-        auto tier = Image::open(*io, name);
-        if (tier) {
+        // From its header, without opening it; a format-1 image of that name is there too.
+        auto header = read_image_header(*io, name, kTierImageTag);
+        if (header ? header->has_value() : header.status().code() == -EOPNOTSUPP) {
             found.push_back(pool);
-        } else if (tier.status().code() != -ENOENT) {
-            return tier.status();
+        } else if (!header) {
+            return header.status();
         }
     }
     return found;

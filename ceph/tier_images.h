@@ -63,8 +63,9 @@ public:
     // is checked; those `open_now` names (all when it is empty) stay open. The headers of the
     // others are read through `header_reader` when given: another client of the same cluster,
     // kept by the process (so `cluster` opens no session to those tiers' OSDs; it must outlive
-    // the call); a tier its header does not show ready (or whose read failed) is checked, and
-    // made ready, through `cluster` as without it.
+    // the call); a tier its header does not show ready is made ready (created, tagged, grown)
+    // through that client too, and through `cluster` as without it when that fails or when its
+    // header read failed.
     static Result<TierImages> open(const Cluster& cluster, const std::string& home_pool,
                                    const std::string& ns, const std::string& image,
                                    const std::vector<std::string>& tier_pools,
@@ -73,7 +74,8 @@ public:
                                    const std::function<bool(const std::string&)>& open_now = {},
                                    const Cluster* header_reader = nullptr);
 
-    // The pools among `pools` (the home pool excepted) that hold an image named for `lun`.
+    // The pools among `pools` (the home pool excepted) that hold an image named for `lun`, as
+    // their header objects say (no image is opened).
     static Result<std::vector<std::string>> present(const Cluster& cluster, const LunIdentity& lun,
                                                     const std::vector<std::string>& pools,
                                                     const std::string& home_pool);

@@ -65,7 +65,15 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
         map.emplace(std::move(*opened));
     } else {
         if (Status s = refuse_legacy(*home_io, image, spec); !s) return s;
-        auto present = TierImages::present(cluster, *lun, tier_pools, home_pool);
+        // Read through the header reader when given, so that the LUN's client opens no session
+        // to the tiers' OSDs; through `cluster` when that read fails.
+        auto present = [&] {
+            if (header_reader != nullptr) {
+                auto seen = TierImages::present(*header_reader, *lun, tier_pools, home_pool);
+                if (seen) return seen;
+            }
+            return TierImages::present(cluster, *lun, tier_pools, home_pool);
+        }();
         if (!present) return present.status();
         if (!present->empty()) {
             return Status::error(-ENOENT, spec + ": tier image " + present->front() + "/" +

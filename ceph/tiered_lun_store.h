@@ -12,8 +12,10 @@
 // A pool new to the LUN is added to the header before its tier image is made. Every tier image
 // is checked (and made) at open, but only those the map puts an extent or an intent in stay
 // open: the others are opened on first need (TierImages), and checked from their headers, read
-// through `header_reader` when given (TierImages::open). The Cluster (and `home`, if given) must
-// outlive the store. Control path; not thread-safe.
+// through `header_reader` when given (TierImages::open), which also makes new ones ready and
+// tells, for a LUN without a map, whether tier images are there; `cluster` does what that
+// client could not. The Cluster (and `home`, if given) must outlive the store. Control path;
+// not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -2,14 +2,16 @@
 // configuration (client id, conf file, options), connected at the first check and kept for the
 // next, so that checking a cfgstring costs a few requests, not a client's connection.
 //
-// A probe client only reads (pools, images, their metadata): it serves no LUN and holds no lock
-// or watch. A client is made again when its conf file changed (path, size, modification time or
-// inode differ from when it connected) or after forget(), which the caller calls when the
-// client itself failed (-ESHUTDOWN: blocklisted or shut down; -ENOTCONN; -ETIMEDOUT). A failed
-// connect is not kept: the next call connects again. The clients are kept in an ExpiringCache
-// (common/expiring_cache.h) without an age bound: a client is good until its conf file changes or
-// it fails, however old. Thread-safe: one connect at a time; a client handed out stays valid
-// while the caller holds it, even if it is replaced meanwhile.
+// A probe client reads (pools, images, their metadata) and makes a LUN's missing tier images
+// ready when its tiering is opened (creates, tags and grows them, ceph/tier_images.h, so that
+// the LUN's own client opens no session to a tier's OSDs before it uses the tier): it serves
+// no LUN and holds a lock or watch only while it tags such an image. A client is made again when
+// its conf file changed (path, size, modification time or inode differ from when it connected) or
+// after forget(), which the caller calls when the client itself failed (-ESHUTDOWN: blocklisted or
+// shut down; -ENOTCONN; -ETIMEDOUT). A failed connect is not kept: the next call connects again.
+// The clients are kept in an ExpiringCache (common/expiring_cache.h) without an age bound: a client
+// is good until its conf file changes or it fails, however old. Thread-safe: one connect at a time;
+// a client handed out stays valid while the caller holds it, even if it is replaced meanwhile.
 //
 // options_for() is the one place a LUN's probe options are made: its client id and conf file,
 // client_mount_timeout 15 s, and rados_osd_op_timeout = the cfgstring's osd_op_timeout, or

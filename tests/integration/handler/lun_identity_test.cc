@@ -173,8 +173,9 @@ TEST(LunIdentity, TierImageOfAnotherLunIsRefusedWhenAnotherClientReadsItsHeader)
 }
 
 // A tier image its header does not show ready (missing: removed behind the gateway) is made
-// through the LUN's own client, tagged, and the LUN serves from it once an extent moves there.
-TEST(LunIdentity, AMissingTierImageIsMadeByTheLunsClientWhenAnotherReadsTheHeaders) {
+// and tagged through the client that reads the headers, and the LUN serves from it (opened by
+// its own client) once an extent moves there.
+TEST(LunIdentity, AMissingTierImageIsMadeWhenAnotherClientReadsTheHeaders) {
     OpenedOnce once("missing-probe");
     ASSERT_TRUE(once.ok());
     {

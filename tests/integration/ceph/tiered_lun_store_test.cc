@@ -1,0 +1,77 @@
+// open_tiered_lun_store() on the local cluster: how many librbd image opens tiering a LUN costs.
+// An open builds a whole image context even when it fails (ceph/image.h), and a gateway tiers
+// many LUNs at once, so the first tiering of a LUN opens each new tier image once (to tag it)
+// and asks whether one is there from its header; a LUN whose tiering exists opens none of the
+// tier images it does not use. Given another client to read headers with, the store makes new
+// tier images ready through it.
+#include "ceph/tiered_lun_store.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ceph/image.h"
+#include "tiered_storage_fixture.h"
+
+namespace rbdtier::test {
+namespace {
+
+constexpr std::uint64_t kImageBytes = 64ull << 20;
+
+class TieredLunStoreOpens : public ::testing::Test {
+protected:
+    void SetUp() override {
+        cluster_.emplace(connect_test_cluster());
+        home_io_.emplace(open_test_pool(*cluster_, "hdd-a"));
+        name_ = unique_name("opens");
+        ASSERT_TRUE(ceph::create_image(*home_io_, name_, kImageBytes).is_ok());
+        auto home = ceph::Image::open(*home_io_, name_);
+        ASSERT_TRUE(home) << home.status().message();
+        home_.emplace(std::move(*home));
+    }
+    void TearDown() override {
+        if (!home_io_) return;
+        (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", name_, pools_);
+        home_.reset();
+        (void)ceph::remove_image(*home_io_, name_);
+    }
+
+    // The librbd opens one open_tiered_lun_store() of the LUN asks for (the headers of tier
+    // images not in use read through `header_reader` when given).
+    std::uint64_t opens_of_one_store_open(const ceph::Cluster* header_reader = nullptr) {
+        const std::uint64_t before = ceph::Image::opens_attempted();
+        auto store = ceph::open_tiered_lun_store(*cluster_, "hdd-a", "", name_, pools_, &*home_,
+                                                 header_reader);
+        EXPECT_TRUE(store) << store.status().message();
+        return ceph::Image::opens_attempted() - before;
+    }
+
+    const std::vector<std::string> pools_{"hdd-a", "nvme-a", "nvme-b"};
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::IoContext> home_io_;
+    std::string name_;
+    std::optional<ceph::Image> home_;
+};
+
+TEST_F(TieredLunStoreOpens, FirstTieringOpensEachNewTierImageOnce) {
+    // Two tier pools: each tier image is created, then opened once to be tagged and closed.
+    EXPECT_EQ(opens_of_one_store_open(), 2u);
+}
+
+TEST_F(TieredLunStoreOpens, ReopenedTieringOpensNoUnusedTierImage) {
+    ASSERT_EQ(opens_of_one_store_open(), 2u);
+    // Every extent at home: the tier images are checked from their headers, none opened.
+    EXPECT_EQ(opens_of_one_store_open(), 0u);
+}
+
+TEST_F(TieredLunStoreOpens, HeaderReaderMakesNewTierImagesReady) {
+    // Created and tagged through the other client; the next open finds them ready.
+    const ceph::Cluster reader = connect_test_cluster();
+    ASSERT_EQ(opens_of_one_store_open(&reader), 2u);
+    EXPECT_EQ(opens_of_one_store_open(), 0u);
+}
+
+}  // namespace
+}  // namespace rbdtier::test
