@@ -1,13 +1,17 @@
 // TieringEngine end to end against a tiny in-test executor: moves ahead of predictable access,
-// stays put when nothing is predictable, keeps anomalous scans out of the fast tier, and plans
-// against its own placement when it shares its AccessForecast with another planner.
+// stays put when nothing is predictable, keeps anomalous scans out of the fast tier, plans
+// against its own placement when it shares its AccessForecast with another planner, and takes
+// the I/O its policy observes without the profiler's rings.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "engine/access_forecast.h"
 #include "engine/predictive_policy.h"
+#include "tests/support/heap_bytes.h"
 
 namespace rbdtier {
 namespace {
@@ -394,6 +398,34 @@ TEST(TieringEngine, AnotherPlannerRecordsOnceTheRecorderIsGone) {
     for (int i = 10; i < 15; ++i) second.observe(io(static_cast<std::uint64_t>(i) * 1000, 1));
     ex.run_round(second, 1'000'000);
     EXPECT_EQ(second.engine().stats().events, 15u);
+}
+
+// What the policy observes comes in through its engine's serialized intake, without the
+// profiler's rings: 100 rounds of 1,000 I/Os are more events than a ring holds, so a ring would
+// have wrapped through all its 32,768 slots (1.5 MiB). From the first round to the last the
+// policy grows by far less than that (the calibration's forecasts awaiting their horizon).
+TEST(TieringEngine, AnObservingPolicyHoldsNoEventRings) {
+    if (!test_support::heap_bytes_counted()) GTEST_SKIP() << "heap not counted by glibc";
+    InstantExecutor ex(config(40).tiers);
+    {
+        PredictivePolicy warm(config(40));  // the process-wide scoring arena, made once
+        ex.run_round(warm, 1'000'000);
+    }
+    const std::size_t before = test_support::heap_bytes();
+    auto policy = std::make_unique<PredictivePolicy>(config(40));
+    std::size_t after_first = 0;
+    for (std::uint64_t sec = 0; sec < 100; ++sec) {
+        for (std::uint64_t i = 0; i < 1000; ++i)
+            ex.serve(*policy, io(sec * 1'000'000 + i * 1000, i % 64));
+        ex.run_round(*policy, (sec + 1) * 1'000'000);
+        if (sec == 0) after_first = test_support::heap_bytes() - before;
+    }
+    EXPECT_EQ(policy->engine().stats().events, 100'000u);
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "policy after 1,000 observed I/Os: " << after_first
+              << " bytes, after 100,000: " << held << " bytes\n";
+    EXPECT_LE(held, after_first + 1024 * 1024);
+    EXPECT_EQ(policy->engine().profiler().ring_bytes(), 0u);
 }
 
 }  // namespace
