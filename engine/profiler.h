@@ -15,7 +15,8 @@
 // sorts the batch by time (ties keep their order of arrival within an intake's run) and folds it
 // into per-extent statistics (ExtentTable), per-(LUN, initiator) statistics and per-LUN load
 // series, then returns the sorted batch for the other consumers (forecasters, anomaly
-// detection). The same events give the same batch and the same statistics by either intake.
+// detection). The same events in the same order give the same batch and the same statistics
+// by append() as by record() from one thread.
 // Thread-safety: record(), dropped() and ring_bytes() from any thread; everything else (append()
 // included) on the engine thread, one call at a time.
 #pragma once
@@ -119,7 +120,7 @@ private:
     };
     // The concurrent intake's rings, built once, by the first record().
     struct Rings {
-        Rings(std::size_t shards, std::size_t events_per_ring);
+        Rings(std::size_t shard_count, std::size_t events_per_ring);
         std::vector<std::unique_ptr<Shard>> shards;
     };
     // The rings, built first if no record() did yet (null: out of memory).
