@@ -48,7 +48,10 @@ struct EngineConfig {
 
     std::uint64_t idle_evict_us = 0;  // forget extents idle this long (0 = 64 horizons)
     std::size_t max_tracked_extents = kDefaultMaxTrackedExtents;
-    std::size_t profiler_shards = 8;              // lock-free rings the I/O threads write into
+    // The profiler's concurrent intake: lock-free rings the I/O threads write into (built at the
+    // first Profiler::record()). Their total capacity also bounds what the serialized intake
+    // holds between two drains.
+    std::size_t profiler_shards = 8;
     std::size_t profiler_ring_events = 1u << 15;  // events per ring (power of two)
     unsigned threads = 0;                         // scoring threads (0 = TBB's default)
 

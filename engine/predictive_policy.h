@@ -3,7 +3,8 @@
 // (engine/policy/predictive_registration.cc).
 //
 // The replay simulator and a live LUN's rounds (engine/lun_rounds.h) drive it alike. observe()
-// records into the engine's forecast, plan() runs one engine round, migrated() reports
+// hands the event to the engine's forecast (TieringEngine::observe: the policy's caller is
+// serialized, so no ring), plan() runs one engine round, migrated() reports
 // completions. Built from one EngineConfig, with a forecast of its own or one shared with other
 // instances over the same I/O stream (the selector's live and ghost instance: each plans
 // against its own placement; see engine/access_forecast.h). Introspection: outlook()
@@ -31,7 +32,7 @@ public:
         : engine_(config, std::move(forecast)), name_(std::move(name)) {}
 
     std::string_view name() const override { return name_; }
-    void observe(const IoEvent& io) override { engine_.record(io); }
+    void observe(const IoEvent& io) override { engine_.observe(io); }
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
         return engine_.plan_round(now_us, view);
     }

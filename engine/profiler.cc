@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <new>
 #include <thread>
 
 namespace rbdtier {
@@ -33,23 +34,53 @@ std::vector<double> LunStats::series(std::uint64_t now_bucket, std::size_t n) co
     return out;
 }
 
+Profiler::Rings::Rings(std::size_t shard_count, std::size_t events_per_ring) {
+    shards.reserve(shard_count);
+    for (std::size_t i = 0; i < shard_count; ++i)
+        shards.push_back(std::make_unique<Shard>(events_per_ring));
+}
+
 Profiler::Profiler(const EngineConfig& config)
     : extent_bytes_(config.extent_bytes),
       bucket_ticks_(
           static_cast<std::uint32_t>(std::max<std::uint64_t>(1, config.bucket_us / kTickUs))),
       episode_gap_ticks_(static_cast<std::uint32_t>(config.episode_gap_us / kTickUs)),
-      extents_(config.max_tracked_extents) {
-    const std::size_t n = std::max<std::size_t>(1, config.profiler_shards);
-    shards_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-        shards_.push_back(std::make_unique<Shard>(config.profiler_ring_events));
+      shard_count_(std::max<std::size_t>(1, config.profiler_shards)),
+      ring_events_(config.profiler_ring_events),
+      append_capacity_(shard_count_ * ring_events_),
+      extents_(config.max_tracked_extents) {}
+
+Profiler::~Profiler() {
+    delete rings_.load(std::memory_order_acquire);
+}
+
+Profiler::Rings* Profiler::rings_for_record() noexcept {
+    Rings* rings = rings_.load(std::memory_order_acquire);
+    if (rings != nullptr) return rings;
+    Rings* fresh = nullptr;
+    try {
+        fresh = new Rings(shard_count_, ring_events_);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+    if (rings_.compare_exchange_strong(rings, fresh, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        return fresh;
+    delete fresh;  // another thread built them first
+    return rings;
 }
 
 void Profiler::record(const IoEvent& event) noexcept {
+    Rings* rings = rings_for_record();
+    if (rings == nullptr) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    const auto& shards = rings->shards;
     std::size_t& hint = thread_ring_hint();
-    const std::size_t n = shards_.size();
+    const std::size_t n = shards.size();
     for (std::size_t attempt = 0; attempt < n; ++attempt) {
-        Shard& shard = *shards_[hint % n];
+        Shard& shard = *shards[hint % n];
         bool contended = false;
         if (shard.ring.try_push(event, contended)) {
             if (contended) ++hint;  // someone else writes here too: spread out next time
@@ -57,13 +88,38 @@ void Profiler::record(const IoEvent& event) noexcept {
         }
         ++hint;  // full: try the next ring
     }
-    shards_[hint % n]->dropped.fetch_add(1, std::memory_order_relaxed);
+    shards[hint % n]->dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Profiler::append(const IoEvent& event) noexcept {
+    if (batch_folded_) {
+        batch_.clear();
+        batch_folded_ = false;
+    }
+    if (batch_.size() >= append_capacity_) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    try {
+        batch_.push_back(event);
+    } catch (const std::bad_alloc&) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 std::uint64_t Profiler::dropped() const {
-    std::uint64_t d = 0;
-    for (const auto& s : shards_) d += s->dropped.load(std::memory_order_relaxed);
+    std::uint64_t d = dropped_.load(std::memory_order_relaxed);
+    if (const Rings* rings = rings_.load(std::memory_order_acquire))
+        for (const auto& s : rings->shards) d += s->dropped.load(std::memory_order_relaxed);
     return d;
+}
+
+std::size_t Profiler::ring_bytes() const {
+    const Rings* rings = rings_.load(std::memory_order_acquire);
+    if (rings == nullptr) return 0;
+    std::size_t bytes = sizeof(Rings) + rings->shards.capacity() * sizeof(rings->shards[0]);
+    for (const auto& s : rings->shards) bytes += sizeof(Shard) + s->ring.bytes();
+    return bytes;
 }
 
 const InitiatorStats* Profiler::initiator(LunId lun, InitiatorId initiator) const {
@@ -80,19 +136,29 @@ std::uint16_t Profiler::compact_initiator(InitiatorId id) {
 
 std::span<const IoEvent> Profiler::drain(std::uint64_t now_us) {
     (void)now_us;
-    batch_.clear();
-    // Each ring's events are usually in time order already (one writer thread, or writers that
-    // rarely overtake each other): sort a ring's run only when it is not, then merge the runs.
+    if (batch_folded_) batch_.clear();  // nothing was appended since the last drain
+    batch_folded_ = true;
+    // The batch is made of runs: the appended events, in their order of arrival, then each
+    // ring's. A run is usually in time order already (one writer thread, or writers that rarely
+    // overtake each other): it is sorted only when it is not (stably: ties keep their order),
+    // then the runs are merged.
     const auto by_time = [](const IoEvent& a, const IoEvent& b) { return a.time_us < b.time_us; };
     std::vector<std::size_t> run_ends;
-    run_ends.reserve(shards_.size());
-    IoEvent e;
-    for (auto& shard : shards_) {
-        const auto start = static_cast<std::ptrdiff_t>(batch_.size());
-        while (shard->ring.try_pop(e)) batch_.push_back(e);
-        if (!std::is_sorted(batch_.begin() + start, batch_.end(), by_time))
-            std::sort(batch_.begin() + start, batch_.end(), by_time);
-        if (batch_.size() > static_cast<std::size_t>(start)) run_ends.push_back(batch_.size());
+    const auto end_run = [&](std::size_t start) {
+        const auto first = batch_.begin() + static_cast<std::ptrdiff_t>(start);
+        if (!std::is_sorted(first, batch_.end(), by_time))
+            std::stable_sort(first, batch_.end(), by_time);
+        if (batch_.size() > start) run_ends.push_back(batch_.size());
+    };
+    end_run(0);
+    if (Rings* rings = rings_.load(std::memory_order_acquire)) {
+        run_ends.reserve(rings->shards.size() + 1);
+        IoEvent e;
+        for (auto& shard : rings->shards) {
+            const std::size_t start = batch_.size();
+            while (shard->ring.try_pop(e)) batch_.push_back(e);
+            end_run(start);
+        }
     }
     // Bottom-up pairwise merges of adjacent runs.
     while (run_ends.size() > 1) {

@@ -1,12 +1,24 @@
-// Profiler: records every completed I/O cheaply from many threads; the engine drains it.
+// Profiler: takes in every completed I/O cheaply, by one of two intakes; the engine drains it.
 //
-// record() may be called from any number of I/O threads at once: it copies the 40-byte event
-// into one of a few lock-free rings (a thread sticks to one ring and moves on when it meets
-// contention), never blocks, never allocates; when every ring it tries is full the event is
-// dropped and counted. drain() runs on the engine thread only: it empties the rings, sorts the
-// batch by time and folds it into per-extent statistics (ExtentTable), per-(LUN, initiator)
-// statistics and per-LUN load series, then returns the sorted batch for the other consumers
-// (forecasters, anomaly detection). Everything but record() and dropped() is engine-thread-only.
+// Two intakes, for the two kinds of caller:
+//  - record(), concurrent: may be called from any number of I/O threads at once. It copies the
+//    40-byte event into one of a few lock-free rings (a thread sticks to one ring and moves on
+//    when it meets contention), never blocks; when every ring it tries is full the event is
+//    dropped and counted. The rings (EngineConfig::profiler_shards of profiler_ring_events each)
+//    are built by the first record(): a profiler fed only through append() holds none.
+//  - append(), serialized: for a caller that is already serialized with drain() (a placement
+//    policy's observe(), on its rounds' thread). The event is appended, in order, to the batch
+//    the next drain() folds: no ring, no atomic. It holds at most as many events between two
+//    drains as the rings would (profiler_shards x profiler_ring_events); past that the event is
+//    dropped and counted.
+// drain() runs on the engine thread only: it takes the appended events and empties the rings,
+// sorts the batch by time (ties keep their order of arrival within an intake's run) and folds it
+// into per-extent statistics (ExtentTable), per-(LUN, initiator) statistics and per-LUN load
+// series, then returns the sorted batch for the other consumers (forecasters, anomaly
+// detection). The same events in the same order give the same batch and the same statistics
+// by append() as by record() from one thread.
+// Thread-safety: record(), dropped() and ring_bytes() from any thread; everything else (append()
+// included) on the engine thread, one call at a time.
 #pragma once
 
 #include <atomic>
@@ -54,15 +66,21 @@ struct LunStats {
 class Profiler {
 public:
     explicit Profiler(const EngineConfig& config);
+    ~Profiler();
     Profiler(const Profiler&) = delete;
     Profiler& operator=(const Profiler&) = delete;
 
-    // Hot path, any thread.
+    // Concurrent intake, any thread (the first call builds the rings).
     void record(const IoEvent& event) noexcept;
+    // Serialized intake, engine thread: `event` joins the batch the next drain() folds.
+    void append(const IoEvent& event) noexcept;
+    // Events either intake dropped (full, or out of memory).
     std::uint64_t dropped() const;
+    // Heap bytes the concurrent intake's rings hold (0 until the first record()).
+    std::size_t ring_bytes() const;
 
-    // Engine thread: fold everything recorded so far; returns the batch sorted by time, valid
-    // until the next drain().
+    // Engine thread: fold everything taken in so far; returns the batch sorted by time, valid
+    // until the next drain() or append().
     std::span<const IoEvent> drain(std::uint64_t now_us);
 
     // Forget extents idle since before `now_us - idle_us` (and entries never accessed that
@@ -100,18 +118,32 @@ private:
         EventRing ring;
         alignas(64) std::atomic<std::uint64_t> dropped{0};
     };
+    // The concurrent intake's rings, built once, by the first record().
+    struct Rings {
+        Rings(std::size_t shard_count, std::size_t events_per_ring);
+        std::vector<std::unique_ptr<Shard>> shards;
+    };
+    // The rings, built first if no record() did yet (null: out of memory).
+    Rings* rings_for_record() noexcept;
     std::uint16_t compact_initiator(InitiatorId id);
     void fold(const IoEvent& e);
 
     std::uint64_t extent_bytes_;
     std::uint32_t bucket_ticks_;
     std::uint32_t episode_gap_ticks_;
-    std::vector<std::unique_ptr<Shard>> shards_;
+    std::size_t shard_count_;
+    std::size_t ring_events_;
+    std::size_t append_capacity_;            // events the serialized intake holds between drains
+    std::atomic<Rings*> rings_{nullptr};     // owned; null until the first record()
+    std::atomic<std::uint64_t> dropped_{0};  // dropped outside the rings' shards
     ExtentTable extents_;
     std::unordered_map<std::uint64_t, InitiatorStats> initiators_;
     std::unordered_map<LunId, LunStats> luns_;
     std::unordered_map<InitiatorId, std::uint16_t> compact_ids_;
+    // The appended events until the next drain(); from a drain() on, the batch it folded (until
+    // the next append() or drain() starts a new one: batch_folded_).
     std::vector<IoEvent> batch_;
+    bool batch_folded_ = false;
     std::uint64_t folded_ = 0;
     std::uint64_t untracked_ = 0;
     std::uint64_t last_untracked_us_ = 0;

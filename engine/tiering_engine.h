@@ -8,8 +8,10 @@
 // context, the scheduler, the orders in flight and the Feedback on the promotions this engine's
 // orders made.
 //
-// record() is the hot path (any thread, lock-free, tens of ns): it passes the event on to the
-// forecast when this engine is the forecast's recorder (the first of its planners to record).
+// Each completed I/O comes in by observe() (the engine thread, serialized with the rounds: the
+// forecast's serialized intake, no ring) or by record() (any thread, lock-free, tens of ns: the
+// forecast's rings, built at its first use); either passes the event on to the forecast when this
+// engine is the forecast's recorder (the first of its planners to record).
 // Everything else runs on one engine thread: plan_round(now, view) advances the forecast to
 // `now` (once per time step, whichever of its planners comes first), builds each LUN's scoring
 // context from the forecast and this placement, scores every tracked extent with TBB (in the
@@ -73,12 +75,17 @@ public:
     TieringEngine(const TieringEngine&) = delete;
     TieringEngine& operator=(const TieringEngine&) = delete;
 
+    // Engine thread, serialized with plan_round(): the event joins the next round's batch.
+    void observe(const IoEvent& event) noexcept {
+        if (forecast_->records_for(this)) forecast_->append(event);
+    }
+    // Any thread, concurrently with everything else.
     void record(const IoEvent& event) noexcept {
         if (forecast_->records_for(this)) forecast_->record(event);
     }
-    // Folds what was recorded since the last drain into the forecast, without planning
-    // (plan_round() begins with it): for a caller that records faster than the profiler's rings
-    // hold between two rounds.
+    // Folds what was taken in since the last drain into the forecast, without planning
+    // (plan_round() begins with it): for a caller that takes in more events between two rounds
+    // than the profiler holds (EngineConfig::profiler_shards x profiler_ring_events).
     void drain(std::uint64_t now_us) { forecast_->drain(now_us); }
     std::vector<MigrationOrder> plan_round(std::uint64_t now_us, const PlacementView& view);
     void migrated(const MigrationOrder& order, std::uint64_t now_us);

@@ -1,7 +1,8 @@
 // bench_engine: micro-benchmarks of the engine's hot paths.
 //
-//  - Profiler::record() cost per call with 1 and 2 threads recording at once, and the amortized
-//    cost per I/O including the engine thread's drain and fold into the extent table;
+//  - Profiler::record() (the concurrent intake) cost per call with 1 and 2 threads recording at
+//    once, and the amortized cost per I/O including the engine thread's drain and fold into the
+//    extent table, through record() and through append() (the serialized intake);
 //  - scoring throughput (extents/s) of the cost/benefit kernel: serial, and TBB with 1 and 2
 //    threads (tbb::global_control caps the parallelism);
 //  - memory per tracked extent (counter bytes_per_extent: the extent table, slack included).
@@ -103,9 +104,10 @@ void BM_Record(benchmark::State& state, Profiler* p) {
     if (state.thread_index() == 0) state.counters["dropped"] = static_cast<double>(p->dropped());
 }
 
-// Amortized cost of an I/O including the engine thread's share: record, then drain (sort by
-// time, fold into the extent table) every 64 Ki events, over 256 Ki extents of 8 LUNs.
-void BM_RecordAndFold(benchmark::State& state) {
+// Amortized cost of an I/O including the engine thread's share: record() (or append(), the
+// serialized intake), then drain (sort by time, fold into the extent table) every 64 Ki events,
+// over 256 Ki extents of 8 LUNs.
+void BM_IntakeAndFold(benchmark::State& state, bool serialized) {
     EngineConfig c = bench_config();
     c.profiler_ring_events = 1 << 17;
     Profiler p(c);
@@ -118,7 +120,10 @@ void BM_RecordAndFold(benchmark::State& state) {
         e.lun = static_cast<LunId>(r & 7);
         e.offset = ((r >> 3) & 32767) * kExt;
         e.time_us = i;
-        p.record(e);
+        if (serialized)
+            p.append(e);
+        else
+            p.record(e);
         if ((++i & 65535) == 0) p.drain(i);
     }
     p.drain(i);
@@ -159,7 +164,8 @@ private:
 };
 
 // Heap bytes a TieringEngine holds for `n` tracked extents (8 LUNs), after planning rounds,
-// beyond what an engine that tracks nothing holds (its rings, fixed tables).
+// beyond what an engine that tracks nothing holds (its fixed tables). The events come in by
+// observe(), as a LUN's rounds hand them to the engine.
 double engine_heap_per_extent(std::size_t n, std::uint64_t* dropped) {
     EngineConfig c = bench_config();
     c.profiler_ring_events = 1 << 16;
@@ -182,7 +188,7 @@ double engine_heap_per_extent(std::size_t n, std::uint64_t* dropped) {
         ev.op = i % 3 == 0 ? IoOp::kWrite : IoOp::kRead;
         ev.time_us = t;
         t += 10;
-        engine->record(ev);
+        engine->observe(ev);
         if ((i + 1) % 32768 == 0) engine->plan_round(t, view);
     }
     engine->plan_round(t, view);
@@ -236,7 +242,10 @@ int main(int argc, char** argv) {
         ->Threads(2)
         ->Iterations(1'000'000)
         ->UseRealTime();
-    benchmark::RegisterBenchmark("profiler_record_and_fold/threads:1", BM_RecordAndFold)
+    benchmark::RegisterBenchmark("profiler_record_and_fold/threads:1", BM_IntakeAndFold, false)
+        ->Iterations(4'000'000)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("profiler_append_and_fold", BM_IntakeAndFold, true)
         ->Iterations(4'000'000)
         ->UseRealTime();
     benchmark::RegisterBenchmark("score/serial", BM_Score, false, 1)

@@ -5,12 +5,12 @@
 // extent seen: a first sweep touches each extent once (each LUN read sequentially by its own
 // initiator), then a second period of skewed random accesses gives a hot set (a few percent of
 // each LUN) repeated episodes and the rest a scattering of further accesses. Everything goes
-// through the engine's own paths: record() (the I/O paths' hot path), drain() (the fold into the
-// extent table), placement_changed() (some extents already away from home, read from the view)
-// and plan_round() (what the gateway's rounds call). Then it runs full planning rounds, one
-// profiler bucket apart (so every round also refits each LUN's load models: the worst round), with
-// TBB limited to 1 thread and then to 2 (tbb::global_control), and completes each round's orders as
-// an executor would (migrated(), and the view moves them).
+// through the engine's own paths: the policy's observe() (the serialized intake the gateway's
+// rounds feed), drain() (the fold into the extent table), placement_changed() (some extents already
+// away from home, read from the view) and plan_round() (what the gateway's rounds call). Then it
+// runs full planning rounds, one profiler bucket apart (so every round also refits each LUN's load
+// models: the worst round), with TBB limited to 1 thread and then to 2 (tbb::global_control), and
+// completes each round's orders as an executor would (migrated(), and the view moves them).
 //
 // Prints: the per-extent record sizes; RSS (VmRSS, and the peak VmHWM) and the engine's heap
 // (glibc mallinfo2, in-use bytes, delta from before the engine was built) for the whole set and
@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
     TieringEngine& engine = policy->engine();
     const std::size_t heap_empty = heap_in_use() - heap0;
 
-    // Drain before the rings can fill: a quarter of their capacity at a time.
+    // Drain before the profiler's intake is full: a quarter of its capacity at a time.
     const std::uint64_t drain_every = config.profiler_shards * config.profiler_ring_events / 4;
     std::uint64_t recorded = 0;
     std::uint64_t now = 0;

@@ -1,12 +1,15 @@
-// Profiler: exact counts under concurrent recording, bucket arithmetic, bounded memory.
+// Profiler: exact counts under concurrent recording, the serialized intake folded as the
+// concurrent one, bucket arithmetic, bounded memory.
 #include "engine/profiler.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -247,6 +250,139 @@ TEST(Profiler, MemoryIsBoundedAndColdExtentsAreEvicted) {
     EXPECT_EQ(p.extents().size(), 10'000u);
     EXPECT_LE(p.bytes_per_extent(), 40.0 / 0.7);
     for (int i = 0; i < 100; ++i) EXPECT_EQ(p.extents().find(make_extent_key(1, i)), nullptr);
+}
+
+// A stream over 3 LUNs and 4 initiators: sequential runs, writes, I/Os spanning two extents, and
+// now and then an event that completed before the one taken in just ahead of it.
+std::vector<IoEvent> mixed_stream(std::size_t n, std::uint64_t start_us) {
+    std::mt19937_64 rng(17);
+    std::vector<IoEvent> events;
+    std::uint64_t t = start_us;
+    std::uint64_t next = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t r = rng();
+        IoShape shape = kIo.from(static_cast<InitiatorId>(r >> 10 & 3))
+                            .doing(r >> 14 & 1 ? IoOp::kWrite : IoOp::kRead);
+        shape.lun = static_cast<LunId>(1 + (r >> 12 & 1) + (r >> 13 & 1));
+        IoEvent e = io_at(t, r % 300, shape);
+        if (r >> 15 & 1) e.offset = next;  // continues the last one
+        if ((r >> 16 & 15) == 0)
+            e.offset = (r % 300 + 1) * test_events::kE - 2048;         // spans two extents
+        if ((r >> 20 & 31) == 0 && e.time_us > 500) e.time_us -= 500;  // completed earlier
+        next = e.offset + e.length;
+        events.push_back(e);
+        t += r >> 24 & 1 ? 0 : 37;  // ties too
+    }
+    return events;
+}
+
+bool same_event(const IoEvent& a, const IoEvent& b) {
+    return a.time_us == b.time_us && a.offset == b.offset && a.length == b.length &&
+           a.lun == b.lun && a.initiator == b.initiator && a.op == b.op;
+}
+
+bool same_stream(const InitiatorStats& a, const InitiatorStats& b) {
+    return a.ios == b.ios && a.bytes == b.bytes && a.reads == b.reads && a.writes == b.writes &&
+           a.sequential_ios == b.sequential_ios && a.next_offset == b.next_offset &&
+           a.first_us == b.first_us && a.last_us == b.last_us;
+}
+
+bool same_lun_load(const LunStats& a, const LunStats& b) {
+    return a.ios == b.ios && a.bytes == b.bytes && a.first_bucket == b.first_bucket &&
+           a.newest_bucket == b.newest_bucket && a.ring == b.ring;
+}
+
+bool same_extent(const ExtentStats& a, const ExtentStats& b) {
+    return a.key == b.key && a.last_tick == b.last_tick && a.anchor_start == b.anchor_start &&
+           a.bucket_codes == b.bucket_codes && a.episode_span == b.episode_span &&
+           a.period_flags == b.period_flags && a.episode_count == b.episode_count &&
+           a.anchor_count == b.anchor_count && a.initiator == b.initiator &&
+           a.mib_code == b.mib_code && a.write_share == b.write_share &&
+           a.sequential_share == b.sequential_share;
+}
+
+// The same events, by append() into one profiler and by record() (one thread) into another,
+// drained at the same times: the same sorted batches and the same statistics, to the byte.
+TEST(Profiler, AppendedEventsAreFoldedAsRecordedOnes) {
+    Profiler appended(config());
+    Profiler recorded(config());
+    const std::vector<IoEvent> events = mixed_stream(40'000, 1'000'000);
+    std::size_t at = 0;
+    for (std::size_t drain = 1; at < events.size(); ++drain) {
+        const std::size_t end = std::min(events.size(), at + 997 * drain);
+        for (; at < end; ++at) {
+            appended.append(events[at]);
+            recorded.record(events[at]);
+        }
+        const std::uint64_t now = events[end - 1].time_us + 1;
+        const auto a = appended.drain(now);
+        const auto r = recorded.drain(now);
+        ASSERT_EQ(a.size(), r.size());
+        ASSERT_TRUE(std::is_sorted(a.begin(), a.end(), [](const IoEvent& x, const IoEvent& y) {
+            return x.time_us < y.time_us;
+        }));
+        for (std::size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(same_event(a[i], r[i])) << i;
+    }
+    EXPECT_EQ(appended.recorded(), events.size());
+    EXPECT_EQ(recorded.recorded(), events.size());
+    EXPECT_EQ(appended.dropped(), 0u);
+    EXPECT_EQ(recorded.dropped(), 0u);
+    ASSERT_EQ(appended.initiators().size(), recorded.initiators().size());
+    for (const auto& [key, a] : appended.initiators()) {
+        EXPECT_TRUE(same_stream(a, recorded.initiators().at(key))) << key;
+        EXPECT_GT(a.sequential_ios, 0u);
+    }
+    ASSERT_EQ(appended.luns().size(), 3u);
+    for (const auto& [lun, a] : appended.luns())
+        EXPECT_TRUE(same_lun_load(a, recorded.luns().at(lun))) << lun;
+    ASSERT_EQ(appended.extents().size(), recorded.extents().size());
+    std::size_t compared = 0;
+    appended.extents().for_each([&](const ExtentStats& a) {
+        const ExtentStats* r = recorded.extents().find(a.key);
+        ASSERT_NE(r, nullptr);
+        EXPECT_TRUE(same_extent(a, *r)) << a.key;
+        ++compared;
+    });
+    EXPECT_EQ(compared, appended.extents().size());
+    // Only the profiler fed by record() built its rings.
+    EXPECT_EQ(appended.ring_bytes(), 0u);
+    EXPECT_GT(recorded.ring_bytes(), 0u);
+}
+
+// The serialized intake holds as many events between two drains as the rings would; the rest
+// is dropped and counted, and the next drain starts afresh.
+TEST(Profiler, AppendedEventsBeyondTheRingsCapacityAreDropped) {
+    EngineConfig c = config();
+    c.profiler_shards = 2;
+    c.profiler_ring_events = 64;
+    Profiler p(c);
+    for (int i = 0; i < 200; ++i)
+        p.append(io_at(1'000 + static_cast<std::uint64_t>(i), i % 7, kIo));
+    EXPECT_EQ(p.drain(2'000).size(), 128u);
+    EXPECT_EQ(p.dropped(), 72u);
+    for (int i = 0; i < 5; ++i) p.append(io_at(3'000 + static_cast<std::uint64_t>(i), 1, kIo));
+    EXPECT_EQ(p.drain(4'000).size(), 5u);
+    EXPECT_EQ(p.drain(5'000).size(), 0u);
+    EXPECT_EQ(p.recorded(), 133u);
+}
+
+// A profiler fed only by append() allocates no ring: what it holds after a day's worth of
+// rounds is its tables and one round's batch, not the 8 x 32,768 slots of the rings.
+TEST(Profiler, TheSerializedIntakeBuildsNoRings) {
+    if (!test_support::heap_bytes_counted()) GTEST_SKIP() << "heap not counted by glibc";
+    const std::size_t before = test_support::heap_bytes();
+    auto p = std::make_unique<Profiler>(EngineConfig{}.validated());
+    for (std::uint64_t round = 0; round < 100; ++round) {
+        for (std::uint64_t i = 0; i < 1000; ++i)
+            p->append(io_at(round * 1'000'000 + i, i % 64, kIo));
+        p->drain((round + 1) * 1'000'000);
+    }
+    EXPECT_EQ(p->ring_bytes(), 0u);
+    EXPECT_EQ(p->recorded(), 100'000u);
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "profiler fed by append(): " << held << " bytes\n";
+    // The extent table's initial slots, 64 extents' streams, one batch of 1,000 events.
+    EXPECT_LE(held, 256u * 1024);
 }
 
 TEST(Profiler, AProfilerThatRecordedNothingHoldsNoRingSlots) {

@@ -1,13 +1,17 @@
 // TieringEngine end to end against a tiny in-test executor: moves ahead of predictable access,
-// stays put when nothing is predictable, keeps anomalous scans out of the fast tier, and plans
-// against its own placement when it shares its AccessForecast with another planner.
+// stays put when nothing is predictable, keeps anomalous scans out of the fast tier, plans
+// against its own placement when it shares its AccessForecast with another planner, and takes
+// the I/O its policy observes without the profiler's rings.
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <iostream>
+#include <memory>
 #include <random>
 
 #include "engine/access_forecast.h"
 #include "engine/predictive_policy.h"
+#include "tests/support/heap_bytes.h"
 #include "tests/support/instant_executor.h"
 #include "tests/support/io_events.h"
 
@@ -346,6 +350,71 @@ TEST(TieringEngine, AnotherPlannerRecordsOnceTheRecorderIsGone) {
         second.observe(io_at(static_cast<std::uint64_t>(i) * 1000, 1, kIo));
     ex.run_round(second, 1'000'000);
     EXPECT_EQ(second.engine().stats().events, 15u);
+}
+
+// An engine whose I/O comes in by record() (the concurrent intake, here from one thread) plans
+// exactly as one whose I/O comes in by observe() (the serialized intake); only the first built
+// the profiler's rings.
+TEST(TieringEngine, RecordedAndObservedStreamsArePlannedAlike) {
+    PredictivePolicy observed(config(40));
+    PredictivePolicy recorded(config(40));
+    InstantExecutor observed_ex(config(40).tiers), recorded_ex(config(40).tiers);
+    std::mt19937_64 rng(5);
+    std::uint64_t orders = 0;
+    for (std::uint64_t sec = 0; sec < 200; ++sec) {
+        for (int i = 0; i < 80; ++i) {
+            const std::uint64_t x =
+                i % 4 == 0 ? rng() % 4000 : (sec / 50) * 64 + static_cast<std::uint64_t>(i % 48);
+            const IoEvent e =
+                io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, x, kIo);
+            observed.observe(e);
+            recorded.engine().record(e);
+        }
+        const std::uint64_t now = (sec + 1) * 1'000'000;
+        const auto a = observed.plan(now, observed_ex);
+        const auto b = recorded.plan(now, recorded_ex);
+        ASSERT_EQ(a.size(), b.size()) << "round " << sec;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            ASSERT_EQ(a[i].extent, b[i].extent) << "round " << sec;
+            ASSERT_EQ(a[i].to, b[i].to) << "round " << sec;
+            observed_ex.carry_out(observed, a[i], now);
+            recorded_ex.carry_out(recorded, b[i], now);
+        }
+        orders += a.size();
+    }
+    EXPECT_GT(orders, 0u);
+    EXPECT_EQ(observed.engine().stats().events, recorded.engine().stats().events);
+    EXPECT_EQ(observed.engine().stats().tracked_extents, recorded.engine().stats().tracked_extents);
+    EXPECT_EQ(observed.engine().profiler().ring_bytes(), 0u);
+    EXPECT_GT(recorded.engine().profiler().ring_bytes(), 0u);
+}
+
+// What the policy observes comes in through its engine's serialized intake, without the
+// profiler's rings: 100 rounds of 1,000 I/Os are more events than a ring holds, so a ring would
+// have wrapped through all its 32,768 slots (1.5 MiB). From the first round to the last the
+// policy grows by far less than that (the calibration's forecasts awaiting their horizon).
+TEST(TieringEngine, AnObservingPolicyHoldsNoEventRings) {
+    if (!test_support::heap_bytes_counted()) GTEST_SKIP() << "heap not counted by glibc";
+    InstantExecutor ex(config(40).tiers);
+    {
+        PredictivePolicy warm(config(40));  // the process-wide scoring arena, made once
+        ex.run_round(warm, 1'000'000);
+    }
+    const std::size_t before = test_support::heap_bytes();
+    auto policy = std::make_unique<PredictivePolicy>(config(40));
+    std::size_t after_first = 0;
+    for (std::uint64_t sec = 0; sec < 100; ++sec) {
+        for (std::uint64_t i = 0; i < 1000; ++i)
+            ex.serve(*policy, io_at(sec * 1'000'000 + i * 1000, i % 64, kIo));
+        ex.run_round(*policy, (sec + 1) * 1'000'000);
+        if (sec == 0) after_first = test_support::heap_bytes() - before;
+    }
+    EXPECT_EQ(policy->engine().stats().events, 100'000u);
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "policy after 1,000 observed I/Os: " << after_first
+              << " bytes, after 100,000: " << held << " bytes\n";
+    EXPECT_LE(held, after_first + 1024 * 1024);
+    EXPECT_EQ(policy->engine().profiler().ring_bytes(), 0u);
 }
 
 }  // namespace
