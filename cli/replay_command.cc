@@ -161,7 +161,7 @@ private:
 
     // The replay's configuration at one sweep point (an empty point: the options alone). The
     // options, and a sweep point's values, override the tier model's.
-    ReplayConfig build_config(std::uint64_t working_set, const SweepPoint& point) {
+    StorageModel build_config(std::uint64_t working_set, const SweepPoint& point) {
         ReplayConfigFile model;
         if (!tiers_path_.empty()) {
             try {
@@ -188,7 +188,7 @@ private:
             else if (fraction < 0 && tiers_path_.empty())
                 fraction = fast_fraction_;
         }
-        ReplayConfig config = resolve_capacity_fractions(std::move(model), working_set);
+        StorageModel config = resolve_capacity_fractions(std::move(model), working_set);
         if (bandwidth_mib_s_ > 0) config.bandwidth_bytes_per_s = bandwidth_mib_s_ * (1 << 20);
         if (point.bandwidth_mib_s)
             config.bandwidth_bytes_per_s = *point.bandwidth_mib_s * (1 << 20);
@@ -232,10 +232,10 @@ private:
                                             std::uint64_t working_set,
                                             const std::vector<SweepPoint>& grid) {
         std::vector<SweepPointResult> points(grid.size());
-        std::vector<ReplayConfig> configs;
+        std::vector<StorageModel> configs;
         for (std::size_t i = 0; i < grid.size(); ++i) {
             configs.push_back(build_config(working_set, grid[i]));
-            const ReplayConfig& c = configs.back();
+            const StorageModel& c = configs.back();
             SweepPointResult& p = points[i];
             p.point = grid[i];
             p.bandwidth_mib_s = c.bandwidth_bytes_per_s / (1 << 20);
@@ -318,7 +318,7 @@ private:
         summary.luns = trace.volumes.luns.names().size();
         summary.duration_us =
             trace.events.empty() ? 0 : trace.events.back().time_us - trace.events.front().time_us;
-        ReplayConfig probe = tiers_path_.empty() ? default_replay_config()
+        StorageModel probe = tiers_path_.empty() ? default_replay_config()
                                                  : read_replay_config_file(tiers_path_).config;
         summary.working_set_extents = working_set_extents(trace.events, probe.extent_bytes);
         if (!sweeps.empty()) {
@@ -344,7 +344,7 @@ private:
             }
             return kExitOk;
         }
-        const ReplayConfig config = build_config(summary.working_set_extents, SweepPoint{});
+        const StorageModel config = build_config(summary.working_set_extents, SweepPoint{});
 
         std::vector<ReplayResult> results;
         for (const auto& name : names) {

@@ -84,7 +84,7 @@ std::string text(const json& j, const std::string& where) {
     return j.get<std::string>();
 }
 
-TierId tier_named(const ReplayConfig& c, const std::string& name, const std::string& where) {
+TierId tier_named(const StorageModel& c, const std::string& name, const std::string& where) {
     for (const auto& t : c.tiers)
         if (t.spec.name == name) return t.spec.id;
     throw std::invalid_argument(where + ": unknown tier '" + name + "'");
@@ -104,7 +104,7 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
                "round_s", "horizon_s"});
     ReplayConfigFile out;
     out.config = default_replay_config();
-    ReplayConfig& c = out.config;
+    StorageModel& c = out.config;
     out.capacity_fraction.assign(c.tiers.size(), -1.0);
     if (root.contains("tiers")) {
         const auto& tiers = root["tiers"];
@@ -228,8 +228,8 @@ ReplayConfigFile parse_replay_config_json(const std::string& input) {
     return out;
 }
 
-ReplayConfig resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents) {
-    ReplayConfig& config = file.config;
+StorageModel resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents) {
+    StorageModel& config = file.config;
     for (std::size_t i = 0; i < config.tiers.size() && i < file.capacity_fraction.size(); ++i) {
         const double fraction = file.capacity_fraction[i];
         if (fraction <= 0) continue;

@@ -29,7 +29,7 @@
 namespace rbdtier::cli {
 
 struct ReplayConfigFile {
-    ReplayConfig config;
+    StorageModel config;
     std::vector<double> capacity_fraction;  // per tier; < 0 = not given
 };
 
@@ -39,6 +39,6 @@ ReplayConfigFile read_replay_config_file(const std::string& path);
 // The file's config with each tier whose capacity_fraction is given sized to that share of the
 // trace's working set (`working_set_extents` extents; at least one extent); the other tiers keep
 // the capacity the file gave them.
-ReplayConfig resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents);
+StorageModel resolve_capacity_fractions(ReplayConfigFile file, std::uint64_t working_set_extents);
 
 }  // namespace rbdtier::cli

@@ -13,7 +13,7 @@ std::string format(const char* fmt, auto... args) {
     return buf;
 }
 
-std::size_t fastest_tier(const ReplayConfig& c) {
+std::size_t fastest_tier(const StorageModel& c) {
     std::size_t best = 0;
     for (std::size_t i = 1; i < c.tiers.size(); ++i)
         if (c.tiers[i].spec.read_latency_us < c.tiers[best].spec.read_latency_us) best = i;
@@ -57,7 +57,7 @@ const ReplayResult* find_policy(const std::vector<ReplayResult>& results, const 
 
 }  // namespace
 
-void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
+void print_replay_table(std::ostream& out, const TraceSummary& trace, const StorageModel& config,
                         const std::vector<ReplayResult>& results) {
     print_trace_line(out, trace, config.extent_bytes);
     out << "tiers:";
@@ -148,7 +148,7 @@ nlohmann::json trace_json(const TraceSummary& trace) {
 }
 }  // namespace
 
-nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
+nlohmann::json replay_json(const TraceSummary& trace, const StorageModel& config,
                            const std::vector<ReplayResult>& results) {
     using nlohmann::json;
     json j;

@@ -31,12 +31,12 @@ struct TraceSummary {
     std::uint64_t working_set_extents = 0;
 };
 
-void print_replay_table(std::ostream& out, const TraceSummary& trace, const ReplayConfig& config,
+void print_replay_table(std::ostream& out, const TraceSummary& trace, const StorageModel& config,
                         const std::vector<ReplayResult>& results);
 // Per policy, why it wins or loses: promotions made and used, bytes of unused promotions, the
 // mean wait before a promotion, rounds that left the channel idle despite slow accesses.
 void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& results);
-nlohmann::json replay_json(const TraceSummary& trace, const ReplayConfig& config,
+nlohmann::json replay_json(const TraceSummary& trace, const StorageModel& config,
                            const std::vector<ReplayResult>& results);
 
 // One point of a sweep, with the settings the replay used there (swept or not).

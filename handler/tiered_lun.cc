@@ -197,7 +197,7 @@ ceph::Status TieredLun::enable_tiering(
     policy_settings.max_tracked_extents = settings_.max_tracked_extents;
     policy_settings.lun = home_.policy_lun;
     policy_settings.tenant = config_.tenant;
-    const ReplayConfig policy_config = lun_policy_config(lun_tiers, policy_settings);
+    const StorageModel policy_config = lun_policy_config(lun_tiers, policy_settings);
     std::vector<TierSpec> specs;
     for (const TierModel& model : policy_config.tiers) specs.push_back(model.spec);
     policy_config_ = policy_config;
@@ -311,7 +311,7 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
         const TieringSettings is = resolve_tiering_settings(fresh.lun, fresh.gateway);
         if (fresh.lun.policy != shared_.lun.policy || was.horizon_s != is.horizon_s ||
             was.round_us != is.round_us) {
-            ReplayConfig c = policy_config_;
+            StorageModel c = policy_config_;
             c.horizon_us = static_cast<std::uint64_t>(is.horizon_s * 1e6);
             c.round_us = is.round_us;
             tiering_->replace_policy(builtin_policy_registry().create(policy_name(fresh.lun.policy),

@@ -192,7 +192,7 @@ private:
     // Shared settings (handler/shared_settings.h).
     LunConfig base_config_;       // the cfgstring as given
     GatewayConfig base_gateway_;  // rbdtier.conf at open
-    ReplayConfig policy_config_;  // what the policy was made with (horizon and round change)
+    StorageModel policy_config_;  // what the policy was made with (horizon and round change)
     mutable std::mutex shared_mutex_;
     SharedSettings shared_;                            // in effect now
     std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read

@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     const auto registry = replay_policy_registry();
     for (WorkloadKind kind : kinds) {
         const auto events = generate_workload(kind, params);
-        const ReplayConfig config = standard_replay_config(events);
+        const StorageModel config = standard_replay_config(events);
         std::printf("== %s: %zu I/Os\n", std::string(workload_kind_name(kind)).c_str(),
                     events.size());
         std::printf("%-11s %9s %9s %6s %7s %7s %7s %7s %6s %6s %6s\n", "policy", "mean_us",

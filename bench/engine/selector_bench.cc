@@ -92,7 +92,7 @@ private:
 };
 
 // The two-tier model of bench/replay/two_tier.json, its capacities those of `events`.
-ReplayConfig two_tier_config(const std::vector<IoEvent>& events) {
+StorageModel two_tier_config(const std::vector<IoEvent>& events) {
     cli::ReplayConfigFile model = cli::read_replay_config_file(RBDTIER_TWO_TIER_MODEL);
     const std::uint64_t working_set = working_set_extents(events, model.config.extent_bytes);
     return cli::resolve_capacity_fractions(std::move(model), working_set);
@@ -132,7 +132,7 @@ const std::vector<IoEvent>& workload(bool trace) {
 
 void BM_Predictive(benchmark::State& state, bool trace) {
     const std::vector<IoEvent>& events = workload(trace);
-    const ReplayConfig config = two_tier_config(events);
+    const StorageModel config = two_tier_config(events);
     const PolicyRegistry registry = builtin_policy_registry();
     double observe_ns = 0, plan_ns = 0, peak_bytes = 0, held_bytes = 0;
     std::uint64_t ios = 0, rounds = 0;

@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
     std::printf("workload %s: %zu I/Os over %.0f s generated in %.2f s (%.1f M I/Os/s)\n",
                 kind_name.c_str(), events.size(), p.duration_s, seconds_since(t),
                 static_cast<double>(events.size()) / seconds_since(t) / 1e6);
-    const ReplayConfig config = standard_replay_config(events);
+    const StorageModel config = standard_replay_config(events);
     const auto registry = replay_policy_registry();
     const auto names = policy_list.empty() ? registry.names() : split(policy_list);
     std::printf("\n%-11s %12s %12s %8s %8s %10s %12s\n", "policy", "I/Os/s wall", "I/Os/s cpu",

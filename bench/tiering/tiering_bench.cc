@@ -736,7 +736,7 @@ std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
             return 1000 * sum[tier][1 - op] / static_cast<double>(count[tier][1 - op]);
         return fallback[tier];
     };
-    ReplayConfig config;
+    StorageModel config;
     config.tiers.resize(2);
     const char* names[2] = {"hdd-a", "nvme-a"};
     const char* classes[2] = {"hdd", "nvme"};
@@ -758,7 +758,7 @@ std::vector<ReplayResult> replay_plan(const Params& p, const TracePlan& plan,
     // The policy as the LUN made it: the tiers as it sees them (latency from discovery, capacity
     // from the quota), the LUN's bandwidth and the executor's concurrency; the simulator's tiers
     // and channel are what the live runs measured.
-    ReplayConfig policy_config = config;
+    StorageModel policy_config = config;
     for (std::size_t t = 0; t < 2; ++t) {
         policy_config.tiers[t].spec = runs.front().policy_tiers.at(t);
         policy_config.tiers[t].spec.id = static_cast<TierId>(t);

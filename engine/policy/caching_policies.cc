@@ -562,7 +562,7 @@ std::vector<CachingVariant> caching_variants() {
 }
 
 std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
-                                                     const ReplayConfig& config) {
+                                                     const StorageModel& config) {
     CachingParams params = variant.params;
     const double per_round = config.bandwidth_bytes_per_s * static_cast<double>(config.round_us) /
                              1e6 /

@@ -172,9 +172,9 @@ struct CachingVariant {
 };
 std::vector<CachingVariant> caching_variants();
 
-// `variant` for the replay configuration `config`: its extent size, and at most twice the
+// `variant` for the storage model `config`: its extent size, and at most twice the
 // orders per round that the budget (bandwidth over a round, plus the concurrency) can start.
 std::unique_ptr<PlacementPolicy> make_caching_policy(const CachingVariant& variant,
-                                                     const ReplayConfig& config);
+                                                     const StorageModel& config);
 
 }  // namespace rbdtier

@@ -23,7 +23,7 @@
 namespace rbdtier {
 
 struct PolicyContext {
-    const ReplayConfig& config;
+    const StorageModel& config;
     std::span<const IoEvent> events;
 };
 

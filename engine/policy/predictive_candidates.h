@@ -17,7 +17,7 @@
 
 namespace rbdtier {
 
-std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config);
-std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config);
+std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel& config);
+std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config);
 
 }  // namespace rbdtier

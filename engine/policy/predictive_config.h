@@ -13,6 +13,6 @@
 
 namespace rbdtier {
 
-EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& knobs = {});
+EngineConfig engine_config_for(const StorageModel& replay, const EngineConfig& knobs = {});
 
 }  // namespace rbdtier

@@ -2,7 +2,7 @@
 // selector_candidates() does best on the live stream) and "forecast" (the engine's
 // forecast-driven PredictivePolicy alone, one of those candidates). "predictive" is what a LUN
 // with policy=predictive runs.
-// The engine's configuration is derived from the replay configuration (engine_config_for, see
+// The engine's configuration is derived from the storage model (engine_config_for, see
 // predictive_config.h), so that the policy knows the same tiers, tenants, extent size, horizon
 // and migration budget as the executor.
 #include "engine/access_forecast.h"
@@ -16,7 +16,7 @@
 
 namespace rbdtier {
 
-EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& knobs) {
+EngineConfig engine_config_for(const StorageModel& replay, const EngineConfig& knobs) {
     EngineConfig c = knobs;
     c.tiers.clear();
     for (const auto& t : replay.tiers) c.tiers.push_back(t.spec);
@@ -57,10 +57,10 @@ EngineConfig engine_config_for(const ReplayConfig& replay, const EngineConfig& k
 // I/O). The forecast candidate's two instances (live and ghost) share one AccessForecast: the
 // first made makes it, the other takes it, so the stream is profiled and predicted once and each
 // instance plans against its own placement. The candidates serve one selector.
-std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig& config) {
+std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel& config) {
     const auto engine = std::make_shared<const EngineConfig>(engine_config_for(config));
     const auto quotas = std::make_shared<const TenantSlots>(TenantSlots::from(config));
-    const auto shared = std::make_shared<const ReplayConfig>(config);
+    const auto shared = std::make_shared<const StorageModel>(config);
     const std::uint64_t extent_bytes = config.extent_bytes;
     std::vector<CachingVariant> caching = caching_variants();
     const auto candidate = [&shared](const CachingVariant& v) {
@@ -106,7 +106,7 @@ std::vector<StrategySelector::Candidate> selector_candidates(const ReplayConfig&
     return candidates;
 }
 
-std::unique_ptr<PlacementPolicy> make_predictive(const ReplayConfig& config) {
+std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config) {
     SelectorParams params;
     // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
     // first accesses, a longer watch costs more than the switch it guards.

@@ -74,7 +74,7 @@ std::vector<RankedExtent> rank_extents(const std::vector<ScoredExtent>& candidat
     return ranked;
 }
 
-TenantSlots TenantSlots::from(const ReplayConfig& config) {
+TenantSlots TenantSlots::from(const StorageModel& config) {
     TenantSlots out;
     for (std::size_t i = 0; i < config.tenants.size(); ++i) {
         const auto& t = config.tenants[i];

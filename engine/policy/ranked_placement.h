@@ -56,13 +56,13 @@ struct RankedExtent {
 std::vector<RankedExtent> rank_extents(const std::vector<ScoredExtent>& candidates,
                                        const ResidentSet& residents, RankingBonus bonus);
 
-// Tenant quotas in extents, for policies that are given the replay configuration
+// Tenant quotas in extents, for policies that are given the storage model
 // (PlacementView does not tell quotas). LUNs of no tenant have no quota.
 struct TenantSlots {
     static constexpr std::uint64_t kUnlimited = UINT64_MAX;
     std::unordered_map<LunId, std::size_t> tenant_of;  // LUN -> index into slots
     std::vector<std::vector<std::uint64_t>> slots;     // [tenant][tier] extents allowed
-    static TenantSlots from(const ReplayConfig& config);
+    static TenantSlots from(const StorageModel& config);
 };
 
 // Orders that move placement towards `ranking` (see above), within tenant quotas when given.

@@ -56,7 +56,7 @@ void keep_media_order(std::vector<TierModel>& tiers, const std::vector<bool>& pr
 
 }  // namespace
 
-std::uint64_t ReplayConfig::bucket_bytes() const {
+std::uint64_t StorageModel::bucket_bytes() const {
     if (burst_bytes != 0) return burst_bytes;
     const double one_round = bandwidth_bytes_per_s * static_cast<double>(round_us) / 1e6;
     // A round's worth that no uint64 holds (a bandwidth of "unlimited") saturates.
@@ -65,7 +65,7 @@ std::uint64_t ReplayConfig::bucket_bytes() const {
     return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_round));
 }
 
-ChannelSpec ReplayConfig::channel() const {
+ChannelSpec StorageModel::channel() const {
     ChannelSpec spec;
     spec.bandwidth_bytes_per_s = bandwidth_bytes_per_s;
     spec.bucket_bytes = bucket_bytes();
@@ -74,7 +74,7 @@ ChannelSpec ReplayConfig::channel() const {
     return spec;
 }
 
-void ReplayConfig::validate() const {
+void StorageModel::validate() const {
     if (tiers.empty()) throw std::invalid_argument("the tier model has no tiers");
     for (std::size_t i = 0; i < tiers.size(); ++i) {
         if (tiers[i].spec.id != i)
@@ -123,8 +123,8 @@ void apply_tier_override(TierSpec& spec, const TierOverride& o) {
     if (o.cost_per_gib) spec.cost_per_gib = *o.cost_per_gib;
 }
 
-ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings) {
-    ReplayConfig config;
+StorageModel lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings) {
+    StorageModel config;
     config.default_home = 0;
     config.local_site = settings.local_site;
     config.extent_bytes = settings.extent_bytes;
@@ -168,8 +168,8 @@ std::vector<TierModel> default_tier_models() {
     };
 }
 
-ReplayConfig default_replay_config() {
-    ReplayConfig config;
+StorageModel default_replay_config() {
+    StorageModel config;
     config.tiers = default_tier_models();
     config.default_home = 1;
     return config;
@@ -187,7 +187,7 @@ std::uint64_t working_set_extents(std::span<const IoEvent> events, std::uint64_t
     return extents.size();
 }
 
-void size_fast_tiers(ReplayConfig& config, std::span<const IoEvent> events, double fraction) {
+void size_fast_tiers(StorageModel& config, std::span<const IoEvent> events, double fraction) {
     const std::uint64_t ws = working_set_extents(events, config.extent_bytes);
     const double home_latency = config.tiers.at(config.default_home).spec.read_latency_us;
     const auto extents =
@@ -197,8 +197,8 @@ void size_fast_tiers(ReplayConfig& config, std::span<const IoEvent> events, doub
             tier.spec.capacity_bytes = extents * config.extent_bytes;
 }
 
-ReplayConfig standard_replay_config(std::span<const IoEvent> events, double fast_fraction) {
-    ReplayConfig config = default_replay_config();
+StorageModel standard_replay_config(std::span<const IoEvent> events, double fast_fraction) {
+    StorageModel config = default_replay_config();
     size_fast_tiers(config, events, fast_fraction);
     return config;
 }

@@ -1,12 +1,13 @@
-// Tier model and replay configuration: the physical world the replay simulator enforces.
+// Tier model and storage model: the physical world a policy places extents in, which the replay
+// simulator enforces and a live LUN's policy is made from.
 //
 // A TierModel is a TierSpec (latency per 4 KiB access, capacity, cost) plus a transfer cost per
 // KiB beyond the first 4 KiB of a request. A TenantModel groups LUNs and caps the bytes they may
-// keep in each tier. ReplayConfig gathers tiers, homes, tenants, extent size, migration bandwidth
+// keep in each tier. StorageModel gathers tiers, homes, tenants, extent size, migration bandwidth
 // (token bucket), concurrency cap, round length and the policies' horizon. Tier ids are indexes
 // into `tiers`. Capacities and quotas count extents placed in a tier away from their home;
 // home-resident data is not counted (0 capacity = unlimited).
-// A live tiered LUN's policy is made from the same ReplayConfig (lun_policy_config): its tier
+// A live tiered LUN's policy is made from the same StorageModel (lun_policy_config): its tier
 // images are its tiers (id = index, home = 0), each as discovery found it, with what the gateway's
 // configuration says of the tier over that (TierOverride), the latencies discovery measured in
 // the order of the tiers' media (engine/device_class.h), its capacity capped by the LUN's
@@ -42,7 +43,7 @@ struct TenantModel {
     double priority = 1.0;
 };
 
-struct ReplayConfig {
+struct StorageModel {
     std::vector<TierModel> tiers;
     TierId default_home = 1;
     std::map<LunId, TierId> home;  // per-LUN override of default_home
@@ -113,7 +114,7 @@ struct LunPolicySettings {
 // media at its site (device classes known to engine/device_class.h) takes its class's floor, which
 // is below every slower class's floor. Latencies an override sets are the gateway's word and stay;
 // tiers of unknown media, or at different sites, keep what discovery measured.
-ReplayConfig lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);
+StorageModel lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);
 
 // The bytes a migration copies (and verifies) at a time to and from a tier of `discovered`
 // latency: 1 MiB where an access costs under 2 ms (local fast media: a 4 MiB op would hold its
@@ -126,15 +127,15 @@ inline constexpr double kQuickTierLatencyUs = 2000;
 
 // nvme-a 0.2 ms, hdd-a 8 ms (home), nvme-b 1.2 ms, hdd-b 10 ms; capacities unlimited.
 std::vector<TierModel> default_tier_models();
-ReplayConfig default_replay_config();
+StorageModel default_replay_config();
 
 // Sets the capacity of every tier faster than the default home to `fraction` of the trace's
 // working set (distinct extents touched), at least one extent.
-void size_fast_tiers(ReplayConfig& config, std::span<const IoEvent> events, double fraction);
+void size_fast_tiers(StorageModel& config, std::span<const IoEvent> events, double fraction);
 
 // The standard scenario used by the CLI and the acceptance tests: default tiers, home hdd-a,
 // every faster tier sized to `fast_fraction` of the working set of `events`.
-ReplayConfig standard_replay_config(std::span<const IoEvent> events, double fast_fraction = 0.1);
+StorageModel standard_replay_config(std::span<const IoEvent> events, double fast_fraction = 0.1);
 
 // Distinct extents touched by `events` with the given extent size.
 std::uint64_t working_set_extents(std::span<const IoEvent> events, std::uint64_t extent_bytes);

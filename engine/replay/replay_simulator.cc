@@ -32,7 +32,7 @@ std::string tenant_key(std::size_t i) {
 
 // The admission the executor applies: every tier's capacity, every tenant's LUNs and quotas, in a
 // tenant ledger of the simulated gateway's own, as a gateway's LUNs share the gateway's.
-Admission make_admission(const ReplayConfig& config) {
+Admission make_admission(const StorageModel& config) {
     config.validate();
     std::vector<std::uint64_t> capacity;
     for (const auto& t : config.tiers) capacity.push_back(t.spec.capacity_bytes);
@@ -47,7 +47,7 @@ Admission make_admission(const ReplayConfig& config) {
 
 class Simulator final : public PlacementView {
 public:
-    Simulator(const ReplayConfig& config, PlacementPolicy& policy)
+    Simulator(const StorageModel& config, PlacementPolicy& policy)
         : config_(config), policy_(policy), admission_(make_admission(config)) {
         for (const auto& t : config_.tiers) specs_.push_back(t.spec);
         fastest_latency_ = specs_[0].read_latency_us;
@@ -288,7 +288,7 @@ private:
         result_.selection = policy_.selection();
     }
 
-    const ReplayConfig& config_;
+    const StorageModel& config_;
     PlacementPolicy& policy_;
     Admission admission_;  // tier and tenant usage, reserved from a migration's start
     std::vector<TierSpec> specs_;
@@ -327,7 +327,7 @@ void sort_by_time(std::vector<IoEvent>& events) {
                          [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
 }
 
-ReplayResult replay(const ReplayConfig& config, std::span<const IoEvent> events,
+ReplayResult replay(const StorageModel& config, std::span<const IoEvent> events,
                     PlacementPolicy& policy, const ReplayProgress& progress) {
     Simulator sim(config, policy);
     return sim.run(events, progress);

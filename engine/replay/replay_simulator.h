@@ -3,7 +3,7 @@
 // Every I/O is served from the tier its extents are in (latency = the tier's per-4 KiB latency
 // plus per-KiB transfer; the slowest extent of a spanning request counts), then shown to the
 // policy (`observe`, with latency_us set to the modelled latency). At every round boundary
-// (ReplayConfig::round_us of trace time, starting at the first event) the policy's `plan` becomes
+// (StorageModel::round_us of trace time, starting at the first event) the policy's `plan` becomes
 // the queue of a MigrationChannel, which starts each order, best first, as soon as a slot and
 // bandwidth tokens allow (as the live executor carries a round's orders out), until the next
 // round's plan replaces what has not started (told to the policy as dropped). An order that
@@ -43,7 +43,7 @@ void sort_by_time(std::vector<IoEvent>& events);
 
 // Replays `events` under `policy`. Throws InvariantViolation (a simulator or policy bug made
 // physics break), std::invalid_argument (bad configuration or unsorted events).
-ReplayResult replay(const ReplayConfig& config, std::span<const IoEvent> events,
+ReplayResult replay(const StorageModel& config, std::span<const IoEvent> events,
                     PlacementPolicy& policy, const ReplayProgress& progress = {});
 
 // Modelled latency of `length` bytes of `op` on `tier`.

@@ -49,7 +49,7 @@ struct Fixture {
 
     Fixture() {
         lun = rbdtier::test::TieredStorage::create("hdd-a", image, kExtents * kExtent);
-        const rbdtier::ReplayConfig rc = rbdtier::test::live_tier_config(/*nvme_a_extents=*/3);
+        const rbdtier::StorageModel rc = rbdtier::test::live_tier_config(/*nvme_a_extents=*/3);
         rbdtier::LunRoundsOptions options;
         options.round_us = rc.round_us;
         tiering = std::make_unique<rbdtier::ceph::LunTiering>(

@@ -87,7 +87,7 @@ protected:
     // tiering_: the built-in `policy` on the LUN, over live_tier_config(3)'s tiers, drawing from
     // the gateway's migration executor and budget.
     void start_tiering(const std::string& policy) {
-        const ReplayConfig rc = live_tier_config(/*nvme_a_extents=*/3);
+        const StorageModel rc = live_tier_config(/*nvme_a_extents=*/3);
         LunRoundsOptions options;
         options.round_us = rc.round_us;
         options.executor = gateway_->migration_executor();

@@ -72,7 +72,7 @@ protected:
         nvme_a_ = *lun_->images().index_of("nvme-a");
         ASSERT_TRUE(lun_->migrator().migrate(1, nvme_a_, record).is_ok()) << record.outcome;
         ASSERT_EQ(lun_->gate().tier(1), nvme_a_);
-        const ReplayConfig config = live_tier_config();
+        const StorageModel config = live_tier_config();
         tiering_.emplace(lun_->images(), lun_->gate(), lun_->migrator(), tier_specs(config),
                          builtin_policy_registry().create("none", {config, {}}),
                          LunRoundsOptions{});

@@ -7,10 +7,10 @@
 
 namespace rbdtier::test {
 
-ReplayConfig live_tier_config(std::uint64_t nvme_a_extents) {
+StorageModel live_tier_config(std::uint64_t nvme_a_extents) {
     constexpr std::uint64_t kExtent = 4 << 20;
     const double lat_us[] = {8000, 200, 1200, 10000};
-    ReplayConfig c;
+    StorageModel c;
     for (std::size_t i = 0; i < kAllPools.size(); ++i) {
         TierModel m;
         m.spec.id = static_cast<TierId>(i);
@@ -27,7 +27,7 @@ ReplayConfig live_tier_config(std::uint64_t nvme_a_extents) {
     return c;
 }
 
-std::vector<TierSpec> tier_specs(const ReplayConfig& config) {
+std::vector<TierSpec> tier_specs(const StorageModel& config) {
     std::vector<TierSpec> specs;
     for (const auto& t : config.tiers) specs.push_back(t.spec);
     return specs;

@@ -15,10 +15,10 @@ namespace rbdtier::test {
 
 // Tiers with fixed latencies (nvme-a fastest, hdd-b slowest), rounds of 100 ms, a 5 s horizon;
 // nvme-a limited to `nvme_a_extents` extents of 4 MiB (0 = unlimited).
-ReplayConfig live_tier_config(std::uint64_t nvme_a_extents = 0);
+StorageModel live_tier_config(std::uint64_t nvme_a_extents = 0);
 
 // The TierSpecs of `config`, in tier id order (what LunTiering takes).
-std::vector<TierSpec> tier_specs(const ReplayConfig& config);
+std::vector<TierSpec> tier_specs(const StorageModel& config);
 
 // Records `reads` 4 KiB reads of `extent` (4 MiB extents) at the tiering's clock.
 void record_reads(ceph::LunTiering& tiering, std::uint64_t extent, int reads = 1);

@@ -25,7 +25,7 @@ TEST(LunTiering, PromotesReadExtentsWithinTheTierCapacity) {
     const std::uint64_t size = 8 * kExtent;
     auto lun = TieredStorage::create("hdd-a", unique_name("lt"), size);
     lun->write(0, std::vector<char>(size, 'q'));
-    const ReplayConfig config = live_tier_config(/*nvme_a_extents=*/2);
+    const StorageModel config = live_tier_config(/*nvme_a_extents=*/2);
     std::vector<TierSpec> specs = tier_specs(config);
     LunRoundsOptions options;
     options.round_us = config.round_us;

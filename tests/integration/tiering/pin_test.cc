@@ -19,7 +19,7 @@ constexpr std::uint64_t kExtent = 4 << 20;
 // A pin refused by the rounds is a Status with its errno (the rules: lun_rounds_test.cc).
 TEST(LunTieringPins, RefusesBadRangesWithAStatus) {
     auto lun = TieredStorage::create("hdd-a", unique_name("pin"), 8 * kExtent);
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),
                              builtin_policy_registry().create("none", {config, {}}), {});
     EXPECT_EQ(tiering.pin(0, 1, 4).code(), -EINVAL);  // tier out of range
@@ -45,7 +45,7 @@ struct TieredWithBudget {
 
     const std::uint64_t size;
     std::unique_ptr<TieredStorage> lun;
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     std::unique_ptr<ceph::LunTiering> tiering;
 };
 

@@ -91,7 +91,7 @@ std::unique_ptr<Standby> standby_gateway(
     for (const auto& [extent, pool] : owner_moves) move_extent(*g->owner, extent, pool);
     g->standby_lun = TieredStorage::open("hdd-a", name, extents * kExtent, /*own=*/false);
     g->standby_lun->remove_all_on_exit(false);
-    const ReplayConfig config = live_tier_config(nvme_a_extents);
+    const StorageModel config = live_tier_config(nvme_a_extents);
     auto policy = std::make_unique<FixedOrders>(std::move(orders));
     g->policy = policy.get();
     LunRoundsOptions options;
@@ -162,7 +162,7 @@ TEST(LunTieringFollowsTheMap, TakeoverUsesRoomTheOldOwnerFreed) {
 // a pin on a new extent is not refused as outside the LUN.
 TEST(LunTieringFollowsTheMap, ResizeAddsExtentsToTheCountsAndPins) {
     auto lun = TieredStorage::create("hdd-a", unique_name("follow-grow"), 4 * kExtent);
-    const ReplayConfig config = live_tier_config(2);
+    const StorageModel config = live_tier_config(2);
     LunRoundsOptions options;
     options.round_us = config.round_us;
     ceph::LunTiering tiering(lun->images(), lun->gate(), lun->migrator(), tier_specs(config),

@@ -168,7 +168,7 @@ TEST(ResourceMonitor, AFullPoolGetsNoPromotions) {
     std::vector<std::string> pools;
     for (std::size_t i = 0; i < lun->images().count(); ++i) pools.push_back(lun->images().pool(i));
     ASSERT_EQ(pools, kAllPools);
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     std::vector<TierSpec> specs = tier_specs(config);
 
     // Our 16 MiB stay in nvme-a through the test (whatever earlier tests free meanwhile): a

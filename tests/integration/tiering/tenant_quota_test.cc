@@ -96,7 +96,7 @@ TEST(TenantQuota, ATenantAtItsQuotaGetsNoMoreExtentsThere) {
     }
     ASSERT_EQ(nvme_a_bytes(*a, name_a), 2 * kExtent);
 
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     std::vector<TierSpec> specs = tier_specs(config);
     LunRoundsOptions options;
     options.round_us = config.round_us;
@@ -163,7 +163,7 @@ TEST(TenantQuota, LunsOfATenantOnOneGatewayShareItsQuotaExactly) {
     ASSERT_TRUE(quota_a.register_self());
     ASSERT_TRUE(quota_b.register_self());
 
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     const auto ledger = std::make_shared<TenantLedger>();  // the gateway's
     auto tiering_of = [&](TieredStorage& lun, const std::string& name, ceph::TenantQuota& quota) {
         LunRoundsOptions options;
@@ -217,7 +217,7 @@ TEST(TenantQuota, TheSmallerOfLunAndTenantQuotaWins) {
     ceph::TenantQuota quota = t.quota_of(*lun, name);
     ASSERT_TRUE(quota.register_self());
 
-    const ReplayConfig config = live_tier_config();
+    const StorageModel config = live_tier_config();
     std::vector<TierSpec> specs = tier_specs(config);
     specs[1].capacity_bytes = 1 * kExtent;  // quota=nvme-a=4M
     LunRoundsOptions options;

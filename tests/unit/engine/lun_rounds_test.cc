@@ -799,7 +799,7 @@ TEST(LunRounds, AProbeThatMisordersTheMediaAtOpenDoesNotKeepTheLunUntiered) {
                                              probed("nvme-a", "nvme", 15'620)};
     LunPolicySettings settings;
     settings.extent_bytes = kE;
-    const ReplayConfig config = lun_policy_config(discovered, settings);
+    const StorageModel config = lun_policy_config(discovered, settings);
     std::vector<TierSpec> specs;
     for (const TierModel& model : config.tiers) specs.push_back(model.spec);
     FakeStorage storage(8);

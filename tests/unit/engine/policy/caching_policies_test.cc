@@ -33,8 +33,8 @@ using test_support::seed_note;
 using test_support::test_seed;
 
 // Fast tier 0.3 ms holding `fast_extents`, slow home 8 ms, 50 MiB/s, 32 concurrent.
-ReplayConfig two_tiers(const std::vector<IoEvent>& events, std::uint64_t fast_extents) {
-    ReplayConfig c = standard_replay_config(events, 0.1);
+StorageModel two_tiers(const std::vector<IoEvent>& events, std::uint64_t fast_extents) {
+    StorageModel c = standard_replay_config(events, 0.1);
     c.tiers.clear();
     TierModel fast;
     fast.spec.id = 0;
@@ -52,7 +52,7 @@ ReplayConfig two_tiers(const std::vector<IoEvent>& events, std::uint64_t fast_ex
     return c;
 }
 
-ReplayResult run(const std::string& name, const ReplayConfig& c,
+ReplayResult run(const std::string& name, const StorageModel& c,
                  const std::vector<IoEvent>& events) {
     const auto registry = replay_policy_registry();
     auto policy = registry.create(name, {c, events});
@@ -74,7 +74,7 @@ std::vector<IoEvent> sequential_walks() {
 
 TEST(CachingPolicies, ReadAheadRunsAheadOfASequentialWalk) {
     const auto events = sequential_walks();
-    const ReplayConfig c = two_tiers(events, 50);
+    const StorageModel c = two_tiers(events, 50);
     const auto reactive = run("reactive", c, events);
     const auto readahead = run("readahead", c, events);
     std::cout << "fast share: reactive " << reactive.fast_share() << ", readahead "
@@ -100,7 +100,7 @@ TEST(CachingPolicies, HeatOrderAndProtectionKeepAHotSetThatOneOffReadsWouldEvict
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = hot_set_under_one_off_reads(seed);
-    const ReplayConfig c = two_tiers(events, 24);
+    const StorageModel c = two_tiers(events, 24);
     const auto reactive = run("reactive", c, events);
     const auto lrfu = run("lrfu", c, events);
     std::cout << "fast share: reactive " << reactive.fast_share() << ", lrfu " << lrfu.fast_share()
@@ -116,7 +116,7 @@ TEST(CachingPolicies, CarryOverPromotesOnceRoomIsFreedWithoutASecondAccess) {
     // free (in the round at 7 s); carry-over promotes it as soon as the room is there (5 s).
     std::vector<IoEvent> events = {read_at(100'000, 1), read_at(3'100'000, 2)};
     for (std::uint64_t t = 6'500'000; t < 7'500'000; t += 10'000) events.push_back(read_at(t, 2));
-    const ReplayConfig c = two_tiers(events, 1);
+    const StorageModel c = two_tiers(events, 1);
     const auto reactive = run("reactive", c, events);
     for (const char* name : {"readahead", "lrfu"}) {
         SCOPED_TRACE(name);
@@ -128,8 +128,8 @@ TEST(CachingPolicies, CarryOverPromotesOnceRoomIsFreedWithoutASecondAccess) {
 
 // Three tiers: fast 0.3 ms and mid 1.2 ms, each holding `extents_each`, and a slow home 8 ms;
 // 50 MiB/s, 32 concurrent.
-ReplayConfig fast_mid_slow(const std::vector<IoEvent>& events, std::uint64_t extents_each) {
-    ReplayConfig c = two_tiers(events, extents_each);
+StorageModel fast_mid_slow(const std::vector<IoEvent>& events, std::uint64_t extents_each) {
+    StorageModel c = two_tiers(events, extents_each);
     TierModel mid;
     mid.spec.id = 2;
     mid.spec.name = "mid";
@@ -152,7 +152,7 @@ TEST(CachingPolicies, ExtentsTheFastestTierHasNoRoomForFillTheNextFasterTier) {
     std::vector<IoEvent> events;
     for (std::uint64_t t = 0; t < 300'000'000; t += 25'000)
         events.push_back(scattered_read_at(t, rng() % 40));
-    const ReplayConfig c = fast_mid_slow(events, 20);
+    const StorageModel c = fast_mid_slow(events, 20);
     const auto reactive = run("reactive", c, events);
     // readahead is left out: on a hot set read at random its runs read ahead past the set.
     for (const char* name : {"lrfu", "slru", "admit"}) {
@@ -180,7 +180,7 @@ TEST(CachingPolicies, NoMoreChurnThanReactiveOnUniformRandomLoad) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
-    const ReplayConfig c = two_tiers(events, 2000);
+    const StorageModel c = two_tiers(events, 2000);
     const auto reactive = run("reactive", c, events);
     const auto none = run("none", c, events);
     for (const char* name : {"readahead", "lrfu"}) {
@@ -213,7 +213,7 @@ std::vector<IoEvent> reused_set_under_a_scan(std::uint32_t seed) {
 TEST(CachingPolicies, AdmissionByEvictionAgeKeepsAReusedSetThatAScanWouldEvict) {
     const std::uint32_t seed = test_seed();
     const auto events = reused_set_under_a_scan(seed);
-    const ReplayConfig c = two_tiers(events, 40);
+    const StorageModel c = two_tiers(events, 40);
     const auto reactive = run("reactive", c, events);
     const auto admit = run("admit", c, events);
     std::cout << "reactive: " << reactive.mean_latency_us << " us, " << reactive.migrations
@@ -228,7 +228,7 @@ TEST(CachingPolicies, AdmissionByEvictionAgeKeepsAReusedSetThatAScanWouldEvict) 
 TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
     const std::uint32_t seed = test_seed();
     const auto events = reused_set_under_a_scan(seed);
-    const ReplayConfig c = two_tiers(events, 40);
+    const StorageModel c = two_tiers(events, 40);
     const auto registry = replay_policy_registry();
     const std::vector<StrategySelector::Candidate> candidates = {
         {"reactive",

@@ -12,8 +12,8 @@
 namespace rbdtier {
 namespace {
 
-ReplayConfig two_tiers() {
-    ReplayConfig c;
+StorageModel two_tiers() {
+    StorageModel c;
     TierModel fast, slow;
     fast.spec = {0, "nvme-a", "nvme", "site-a", 200, 200, 64ull << 20, 10};
     slow.spec = {1, "hdd-a", "hdd", "site-a", 8000, 8000, 0, 1};
@@ -28,7 +28,7 @@ std::shared_ptr<AccessForecast> forecast_of(const std::unique_ptr<PlacementPolic
     return predictive->engine().shared_forecast();
 }
 
-StrategySelector::Factory forecast_factory(const ReplayConfig& config) {
+StrategySelector::Factory forecast_factory(const StorageModel& config) {
     const auto candidates = selector_candidates(config);
     const auto it = std::find_if(candidates.begin(), candidates.end(),
                                  [](const auto& c) { return c.name == "forecast"; });
@@ -36,7 +36,7 @@ StrategySelector::Factory forecast_factory(const ReplayConfig& config) {
 }
 
 TEST(PredictiveCandidates, TheForecastsLiveAndGhostInstanceShareOneForecast) {
-    const ReplayConfig config = two_tiers();
+    const StorageModel config = two_tiers();
     const auto make = forecast_factory(config);
     ASSERT_TRUE(make);
     const auto live = make();
@@ -49,7 +49,7 @@ TEST(PredictiveCandidates, TheForecastsLiveAndGhostInstanceShareOneForecast) {
 
 TEST(PredictiveCandidates, TheForecastPolicyAloneHasAForecastOfItsOwn) {
     const auto registry = builtin_policy_registry();
-    const ReplayConfig config = two_tiers();
+    const StorageModel config = two_tiers();
     const auto a = registry.create("forecast", {config, {}});
     const auto b = registry.create("forecast", {config, {}});
     ASSERT_NE(forecast_of(a), nullptr);

@@ -97,8 +97,8 @@ std::vector<IoEvent> short_bursts(std::uint32_t seed) {
 
 // The standard tiers, those faster than home holding `fast_share` of the working set, over a
 // channel of 50 MiB/s and 32 migrations at once.
-ReplayConfig config_for(const std::vector<IoEvent>& events, double fast_share = 0.1) {
-    ReplayConfig c = standard_replay_config(events, fast_share);
+StorageModel config_for(const std::vector<IoEvent>& events, double fast_share = 0.1) {
+    StorageModel c = standard_replay_config(events, fast_share);
     c.bandwidth_bytes_per_s = 50.0 * (1 << 20);
     c.max_concurrent = 32;
     return c;
@@ -123,7 +123,7 @@ SelectorParams quick_probation_against_fill() {
 }
 
 // The yardstick "fill": reactive kept from demoting (FillOnly), never followed.
-StrategySelector::Candidate fill_yardstick(const ReplayConfig& c) {
+StrategySelector::Candidate fill_yardstick(const StorageModel& c) {
     StrategySelector::Candidate fill{"fill", [extent_bytes = c.extent_bytes] {
                                          return std::make_unique<FillOnly>(
                                              "fill",
@@ -142,7 +142,7 @@ struct Outcome {
 
 // Replays `events` under a selector over none, reactive, frequency and (if `lookahead`) a
 // look-ahead stand-in for the forecast, starting with `first`, and under each candidate alone.
-Outcome run_all(const std::vector<IoEvent>& events, const ReplayConfig& c,
+Outcome run_all(const std::vector<IoEvent>& events, const StorageModel& c,
                 const std::string& first = "reactive", bool lookahead = true) {
     std::vector<StrategySelector::Candidate> candidates = {
         {"none", [] { return std::make_unique<NonePolicy>(); }},
@@ -220,7 +220,7 @@ TEST(StrategySelector, FollowsFrequencyOnAStableSkewedSet) {
     const auto events = stable_skew(seed);
     // The fast tiers hold about the hot set (40 extents).
     const double fraction = 48.0 / static_cast<double>(working_set_extents(events, kE));
-    ReplayConfig c = config_for(events);
+    StorageModel c = config_for(events);
     size_fast_tiers(c, events, fraction);
     const Outcome r = run_all(events, c, "reactive", false);
     SCOPED_TRACE(seed_note(seed));
@@ -236,7 +236,7 @@ TEST(StrategySelector, FollowsFrequencyOnAStableSkewedSet) {
 TEST(StrategySelector, MovesNothingOnUniformRandom) {
     const std::uint32_t seed = test_seed();
     const auto events = uniform_random(seed);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     const Outcome r = run_all(events, c, "reactive", false);
     SCOPED_TRACE(seed_note(seed));
     const double none = r.alone.at("none").mean_latency_us;
@@ -278,7 +278,7 @@ private:
 };
 
 // Reactive first, none second.
-std::vector<StrategySelector::Candidate> reactive_then_none(const ReplayConfig& c) {
+std::vector<StrategySelector::Candidate> reactive_then_none(const StorageModel& c) {
     return {{"reactive", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
             {"none", [] { return std::make_unique<NonePolicy>(); }}};
 }
@@ -289,7 +289,7 @@ TEST(StrategySelector, ProbationKeepsAnUnprovenCandidateFromTradingExtents) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
-    const ReplayConfig c = config_for(events, 0.01);
+    const StorageModel c = config_for(events, 0.01);
     StrategySelector selector("selector", reactive_then_none(c), c.channel(),
                               probation_against("none"));
     DemotionCounter counted(selector);
@@ -313,7 +313,7 @@ TEST(StrategySelector, ProbationEndsOnceTheCandidateBeatsTheReference) {
     // On a moving hot set reactive soon serves the LUN far better than none: it may then
     // demote, and the selector does as well as reactive alone.
     const auto events = shifting_hot_set(7);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     StrategySelector selector("selector", reactive_then_none(c), c.channel(),
                               probation_against("none"));
     const auto r = replay(c, events, selector);
@@ -328,7 +328,7 @@ TEST(StrategySelector, NeverFollowsACandidateThatIsNotFollowable) {
     // yardstick here (not followable, and first in the list): the LUN starts on none, the first
     // followable candidate, and stays there.
     const auto events = shifting_hot_set(7);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     StrategySelector::Candidate yardstick{
         "yardstick", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }};
     yardstick.followable = false;
@@ -352,7 +352,7 @@ TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = shifting_hot_set(seed);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     auto candidates = reactive_then_none(c);
     candidates.push_back(fill_yardstick(c));
     StrategySelector selector("selector", candidates, c.channel(), probation_against("fill"));
@@ -426,7 +426,7 @@ TEST(StrategySelector, ProbationIsJudgedByWhatTheLunReallyRuns) {
         if (t % 1'000'000 == 0) events.push_back(scattered_read_at(t + 7, 1000 + rng() % 100'000));
     }
     sort_by_time(events);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     StrategySelector selector(
         "selector",
         {{"guesses-wrong-first",
@@ -522,7 +522,7 @@ TEST(StrategySelector, AShadowThatRunsAsTheLunDoesShowsNoLeadOverIt) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = uniform_random(seed);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     SelectorParams params = quick_probation_against_fill();
     params.proof_margin = 0.01;
     StrategySelector selector(
@@ -546,7 +546,7 @@ TEST(StrategySelector, AShadowThatRunsAsTheLunDoesShowsNoLeadOverIt) {
 
 TEST(StrategySelector, NoFollowableCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     StrategySelector::Candidate only{"none", [] { return std::make_unique<NonePolicy>(); }};
     only.followable = false;
     EXPECT_THROW(StrategySelector("selector", {only}, c.channel()), std::invalid_argument);
@@ -554,7 +554,7 @@ TEST(StrategySelector, NoFollowableCandidateIsRefused) {
 
 TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
     const auto events = shifting_hot_set(7);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     EXPECT_THROW(StrategySelector("selector", reactive_then_none(c), c.channel(),
                                   probation_against("forecast")),
                  std::invalid_argument);
@@ -563,7 +563,7 @@ TEST(StrategySelector, AReferenceThatIsNoCandidateIsRefused) {
 TEST(StrategySelector, HysteresisKeepsTheFirstCandidateOnATie) {
     // Two identical candidates: the costs tie, so the selector never switches.
     const auto events = shifting_hot_set(7);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     StrategySelector selector(
         "selector",
         {{"a", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
@@ -609,7 +609,7 @@ struct FixedSet {
 };
 
 // A selector over fixed-set candidates (the first is where the LUN starts), on `c`'s channel.
-StrategySelector fixed_set_selector(const std::vector<FixedSet>& sets, const ReplayConfig& c,
+StrategySelector fixed_set_selector(const std::vector<FixedSet>& sets, const StorageModel& c,
                                     SelectorParams params = {}) {
     std::vector<StrategySelector::Candidate> candidates;
     for (const FixedSet& set : sets)
@@ -628,7 +628,7 @@ TEST(StrategySelector, ABurstLongPastConfirmsNoSwitch) {
     for (std::uint64_t t = 120'000'000; t < 125'000'000; t += 2'500)
         events.push_back(scattered_read_at(t + 1, 100 + t % 5));
     sort_by_time(events);
-    const ReplayConfig c = standard_replay_config(events, 0.5);
+    const StorageModel c = standard_replay_config(events, 0.5);
     StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c);
     replay(c, events, selector);
     EXPECT_LT(selector.windowed_cost(0, 1), selector.windowed_cost(0, 0))
@@ -648,8 +648,8 @@ std::vector<IoEvent> near_idle_reads() {
 
 // The standard scenario with unlimited fast tiers and free shadow migrations: only a switch
 // pays for moving data.
-std::pair<ReplayConfig, SelectorParams> unlimited_fast_tiers(const std::vector<IoEvent>& events) {
-    ReplayConfig c = standard_replay_config(events, 1.0);
+std::pair<StorageModel, SelectorParams> unlimited_fast_tiers(const std::vector<IoEvent>& events) {
+    StorageModel c = standard_replay_config(events, 1.0);
     const double home = c.tiers.at(c.default_home).spec.read_latency_us;
     for (auto& t : c.tiers)
         if (t.spec.read_latency_us < home) t.spec.capacity_bytes = 0;
@@ -719,7 +719,7 @@ TEST(StrategySelector, ABurstOfThousandsOfIosASecondDecidesInAFewRounds) {
     for (std::uint64_t t = 0; t < 8'000'000; t += 500)
         events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 500 % 5));
     sort_by_time(events);
-    const ReplayConfig c = standard_replay_config(events, 0.5);
+    const StorageModel c = standard_replay_config(events, 0.5);
     StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c);
     replay(c, events, selector);
     const auto report = selector.selection();
@@ -747,7 +747,7 @@ TEST(StrategySelector, ABurstSwitchesToTheChallengerThatServedItBestLately) {
     for (std::uint64_t t = 0; t < 8'000'000; t += 1'000)
         events.push_back(scattered_read_at(burst_us + t + 1, 100 + t / 1'000 % 5));
     sort_by_time(events);
-    const ReplayConfig c = standard_replay_config(events, 0.7);
+    const StorageModel c = standard_replay_config(events, 0.7);
     SelectorParams params;
     params.switch_charge = 0;
     StrategySelector selector = fixed_set_selector(
@@ -794,7 +794,7 @@ TEST(StrategySelector, ABurstWhoseLeaderChangesStillDecidesInAFewRounds) {
     // selector follows c once the streak spans fast_confirm_ios I/Os, not once c alone has led
     // for that long.
     const auto events = burst_whose_leader_changes();
-    const ReplayConfig c = standard_replay_config(events, 1.0);
+    const StorageModel c = standard_replay_config(events, 1.0);
     SelectorParams params;
     params.streak_across_leaders = true;
     StrategySelector selector = fixed_set_selector(
@@ -843,7 +843,7 @@ TEST(StrategySelector, AChallengerBehindLatelyByLessThanTheMarginDoesNotRestartI
             scattered_read_at(second * 1'000'000 + 500'003, second % 5 == 4 ? 20 : 10));
     }
     sort_by_time(events);
-    const ReplayConfig c = standard_replay_config(events, 1.0);
+    const StorageModel c = standard_replay_config(events, 1.0);
     SelectorParams params;
     params.recent_half_life_us = 1'000'000;
     StrategySelector selector =
@@ -868,7 +868,7 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
     for (std::uint64_t k = 0; k < 100; ++k)
         events.push_back(scattered_read_at(kBurstUs + 1 + k * 5'000, 100 + k % 5));
     sort_by_time(events);
-    const ReplayConfig c = standard_replay_config(events, 0.5);
+    const StorageModel c = standard_replay_config(events, 0.5);
     SelectorParams params;
     params.early_rounds = 1;
     params.early_margin = 0.1;
@@ -884,7 +884,7 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
 // A selector over lrfu (hottest first, the coldest resident evicted only for a hotter extent)
 // and reactive, starting on lrfu, with the default rules and, if `early_rounds`, an early exit
 // from lrfu (5% lower recent cost, rounds spanning 50 I/Os).
-StrategySelector lrfu_then_reactive(const ReplayConfig& c, const std::vector<IoEvent>& events,
+StrategySelector lrfu_then_reactive(const StorageModel& c, const std::vector<IoEvent>& events,
                                     unsigned early_rounds) {
     const auto registry = replay_policy_registry();
     SelectorParams params;
@@ -912,7 +912,7 @@ TEST(StrategySelector, ALunLeavesItsFirstCandidateEarlyWhenTheHotSetMoves) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
     const auto events = shifting_hot_set(seed);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     const auto registry = replay_policy_registry();
     ASSERT_TRUE(registry.contains("lrfu"));
     auto reactive_alone = registry.create("reactive", {c, events});
@@ -951,7 +951,7 @@ TEST(StrategySelector, TheEarlyExitKeepsAFirstCandidateThatServesBetter) {
     SCOPED_TRACE(seed_note(seed));
     const auto events = stable_skew(seed);
     const double fraction = 48.0 / static_cast<double>(working_set_extents(events, kE));
-    ReplayConfig c = config_for(events);
+    StorageModel c = config_for(events);
     size_fast_tiers(c, events, fraction);
     const auto registry = replay_policy_registry();
     auto lrfu_alone = registry.create("lrfu", {c, events});
@@ -973,7 +973,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyIsASelectorThatStartsOnLrfu)
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
     ASSERT_TRUE(registry.contains("forecast")) << "the forecast engine alone, as a policy";
     const auto events = shifting_hot_set(11);
-    const ReplayConfig c = config_for(events);
+    const StorageModel c = config_for(events);
     auto p = registry.create("predictive", {c, events});
     auto* selector = dynamic_cast<StrategySelector*>(p.get());
     ASSERT_NE(selector, nullptr);
@@ -1046,7 +1046,7 @@ std::vector<IoEvent> filling_with_one_offs(std::uint32_t seed) {
 TEST(StrategySelector, ThePredictivePolicyFillsAnEmptyFastTierHottestFirst) {
     const std::uint32_t seed = test_seed();
     SCOPED_TRACE(seed_note(seed));
-    ReplayConfig c;
+    StorageModel c;
     c.tiers.resize(2);
     c.tiers[0].spec = {0, "fast", "nvme", "", 300, 300, 8 * kE, 0};
     c.tiers[1].spec = {1, "slow", "hdd", "", 8000, 8000, 0, 0};
@@ -1126,8 +1126,8 @@ private:
 };
 
 // The tiers of AllAtHome, its slow tier home.
-ReplayConfig all_at_home_config() {
-    ReplayConfig c;
+StorageModel all_at_home_config() {
+    StorageModel c;
     for (const AllAtHome view; const TierSpec& t : view.tiers()) {
         TierModel m;
         m.spec = t;
@@ -1140,7 +1140,7 @@ ReplayConfig all_at_home_config() {
 TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunHoldsNoPerExtentState) {
     const auto registry = builtin_policy_registry();
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
-    const ReplayConfig c = all_at_home_config();
+    const StorageModel c = all_at_home_config();
     const AllAtHome view;
     const auto idle_lun = [&] {
         auto policy = registry.create("predictive", {c, {}});
@@ -1162,7 +1162,7 @@ TEST(StrategySelector, TheRegisteredPredictivePolicyOfAnIdleLunBuildsOnlyTheCand
     if (!registry.contains("predictive")) GTEST_SKIP() << "predictive not built";
     if (!test_support::heap_bytes_counted())
         GTEST_SKIP() << "the heap is not counted here (a sanitizer's allocator)";
-    const ReplayConfig c = all_at_home_config();
+    const StorageModel c = all_at_home_config();
     const AllAtHome view;
     const auto lun = [&](bool io) {
         auto policy = registry.create("predictive", {c, {}});
@@ -1379,7 +1379,7 @@ TEST(GhostPlacement, ServesWithTheLatenciesTheRealViewHasNow) {
 // they exist (before the LUN's first I/O) or after.
 TEST(StrategySelector, ItsShadowsUseTheChannelItIsToldOf) {
     const AllAtHome real;
-    const ReplayConfig c = all_at_home_config();
+    const StorageModel c = all_at_home_config();
     const auto reactive_only = [&c] {
         return std::vector<StrategySelector::Candidate>{
             {"reactive", [&c] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }}};

@@ -67,7 +67,7 @@ TEST(TierModel, ALunsTiersAreItsImagesInOrderWithOverridesThenQuotas) {
     settings.bandwidth_bytes_per_s = 1e8;
     settings.max_tracked_extents = 1000;
     settings.lun = 42;
-    const ReplayConfig c = lun_policy_config(tiers, settings);
+    const StorageModel c = lun_policy_config(tiers, settings);
     ASSERT_EQ(c.tiers.size(), 4u);
     for (std::size_t i = 0; i < 4; ++i) {
         EXPECT_EQ(c.tiers[i].spec.id, i);
@@ -98,7 +98,7 @@ TEST(TierModel, ALunsTenantNamesTheLunWithoutQuotas) {
     LunPolicySettings settings;
     settings.lun = 0x123456;
     settings.tenant = "acme";
-    const ReplayConfig c = lun_policy_config(tiers, settings);
+    const StorageModel c = lun_policy_config(tiers, settings);
     ASSERT_EQ(c.tenants.size(), 1u);
     EXPECT_EQ(c.tenants[0].name, "acme");
     EXPECT_EQ(c.tenants[0].luns, std::vector<LunId>{0x123456});
@@ -123,7 +123,7 @@ TEST(TierModel, ALiveLunsPolicyPlansForTheMigrationsAtOnceTheExecutorRunsForIt) 
     tiers[1].discovered = discovered("nvme-a", 200);
     LunPolicySettings settings;
     settings.extent_bytes = kExtent;
-    const ReplayConfig c = lun_policy_config(tiers, settings);
+    const StorageModel c = lun_policy_config(tiers, settings);
     EXPECT_EQ(c.max_concurrent, at_once)
         << "the executor runs " << at_once << " migration(s) of a LUN at a time";
     EXPECT_EQ(c.channel().max_concurrent, at_once) << "what the selector's shadows are given";
@@ -138,7 +138,7 @@ LunTier probed(const char* name, const char* device_class, const char* site, dou
     return t;
 }
 
-std::vector<double> read_latencies(const ReplayConfig& c) {
+std::vector<double> read_latencies(const StorageModel& c) {
     std::vector<double> reads;
     for (const TierModel& t : c.tiers) reads.push_back(t.spec.read_latency_us);
     return reads;
@@ -149,7 +149,7 @@ std::vector<double> read_latencies(const ReplayConfig& c) {
 TEST(TierModel, TheMediaOrderTheDiscoveredTiersOfASite) {
     const std::vector<LunTier> tiers = {probed("hdd-a", "hdd", "site-a", 14'270),
                                         probed("nvme-a", "nvme", "site-a", 15'620)};
-    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    const StorageModel c = lun_policy_config(tiers, LunPolicySettings{});
     EXPECT_EQ(read_latencies(c), (std::vector<double>{14'270, 100}));
     EXPECT_DOUBLE_EQ(c.tiers[1].spec.write_latency_us, 100);
     const std::vector<LunTier> in_order = {probed("hdd-a", "hdd", "site-a", 14'270),
@@ -165,7 +165,7 @@ TEST(TierModel, ThreeMediaOfASiteEndInTheirOrder) {
     const std::vector<LunTier> tiers = {probed("hdd-a", "hdd", "site-a", 14'000),
                                         probed("nvme-a", "nvme", "site-a", 4'000),
                                         probed("ssd-a", "ssd", "site-a", 20'000)};
-    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    const StorageModel c = lun_policy_config(tiers, LunPolicySettings{});
     EXPECT_EQ(read_latencies(c), (std::vector<double>{14'000, 100, 300}));
 }
 
@@ -178,7 +178,7 @@ TEST(TierModel, OtherSitesUnknownMediaAndConfiguredLatenciesKeepTheirFigures) {
     TierOverride o;
     o.latency_ms = 16;
     tiers[3].override = o;
-    const ReplayConfig c = lun_policy_config(tiers, LunPolicySettings{});
+    const StorageModel c = lun_policy_config(tiers, LunPolicySettings{});
     EXPECT_EQ(read_latencies(c), (std::vector<double>{14'000, 30'000, 20'000, 16'000}));
 }
 

@@ -24,7 +24,7 @@ std::map<std::string, ReplayResult> run(WorkloadKind kind) {
     p.iops = 200;
     p.seed = 11;
     const auto events = generate_workload(kind, p);
-    const ReplayConfig config = standard_replay_config(events);
+    const StorageModel config = standard_replay_config(events);
     const auto registry = replay_policy_registry();
     std::map<std::string, ReplayResult> out;
     for (const char* name : {"none", "reactive", "frequency", "oracle", "predictive"}) {
@@ -99,7 +99,7 @@ TEST(Unstructured, PredictiveNoWorseThanNoneOnUniformRandom) {
     p.iops = 200;
     p.seed = 11;
     const auto events = generate_workload(WorkloadKind::kUniform, p);
-    const ReplayConfig config = standard_replay_config(events);
+    const StorageModel config = standard_replay_config(events);
     auto none_policy = registry.create("none", {config, events});
     const ReplayResult none = replay(config, events, *none_policy);
     auto predictive = registry.create("predictive", {config, events});

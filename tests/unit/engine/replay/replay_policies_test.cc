@@ -21,8 +21,8 @@ struct Outcome {
     std::map<std::string, ReplayResult> by_policy;
 };
 
-ReplayConfig constrained_config(const std::vector<IoEvent>& events) {
-    ReplayConfig c = standard_replay_config(events, 0.05);
+StorageModel constrained_config(const std::vector<IoEvent>& events) {
+    StorageModel c = standard_replay_config(events, 0.05);
     c.bandwidth_bytes_per_s = 64.0 * (1 << 20);
     c.max_concurrent = 8;
     // One tenant per LUN, each allowed at most 60% of every fast tier.
@@ -54,7 +54,7 @@ protected:
 #endif
         p.seed = 3;
         const auto events = generate_workload(kind, p);
-        const ReplayConfig config = constrained_config(events);
+        const StorageModel config = constrained_config(events);
         const auto registry = replay_policy_registry();
         Outcome out;
         for (const auto& name : registry.names()) {
@@ -101,7 +101,7 @@ TEST(PolicyRegistry, KnowsTheBaselinesAndRefusesUnknownNames) {
     const auto registry = replay_policy_registry();
     for (const char* name : {"none", "reactive", "frequency", "oracle"})
         EXPECT_TRUE(registry.contains(name)) << name;
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     std::vector<IoEvent> none;
     EXPECT_THROW(registry.create("bogus", {c, none}), std::invalid_argument);
     EXPECT_EQ(registry.create("reactive", {c, none})->name(), "reactive");
@@ -117,7 +117,7 @@ constexpr std::uint64_t kExtents = 8;
 class EveryPolicy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPolicy, ExtentsPlacedByAnotherHandMakeRoomForHotOnes) {
-    ReplayConfig config;
+    StorageModel config;
     const auto models = default_tier_models();
     config.tiers = {models[0], models[1]};  // nvme-a, hdd-a
     config.tiers[kFast].spec.id = kFast;

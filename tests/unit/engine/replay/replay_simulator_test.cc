@@ -33,7 +33,7 @@ private:
 };
 
 TEST(ReplaySimulator, NoMigrationMeansHomeLatency) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     std::vector<IoEvent> ev = {read_at(0, 1), read_at(10, 2), read_at(20, 3)};
     ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
     const auto r = replay(c, ev, p);
@@ -46,7 +46,7 @@ TEST(ReplaySimulator, NoMigrationMeansHomeLatency) {
 }
 
 TEST(ReplaySimulator, ExtentIsInItsNewTierOnlyAfterTheCopyTime) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.bandwidth_bytes_per_s = 4.0 * (1 << 20);  // one extent per second
     c.round_us = 10'000'000;
     // Promote extent 5 at the first round (t = 0); the copy takes 1 s of trace time.
@@ -67,7 +67,7 @@ TEST(ReplaySimulator, ExtentIsInItsNewTierOnlyAfterTheCopyTime) {
 }
 
 TEST(ReplaySimulator, CapacityRefusesAndIsNeverExceeded) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.tiers[0].spec.capacity_bytes = 3 * kE;
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
         std::vector<MigrationOrder> out;
@@ -83,7 +83,7 @@ TEST(ReplaySimulator, CapacityRefusesAndIsNeverExceeded) {
 }
 
 TEST(ReplaySimulator, TenantQuotaRefuses) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     TenantModel t;
     t.name = "small";
     t.luns = {0};
@@ -105,7 +105,7 @@ TEST(ReplaySimulator, TenantQuotaRefuses) {
 }
 
 TEST(ReplaySimulator, BandwidthAndConcurrencyBudgets) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // 2 extents per second, bucket = 2 extents
     c.max_concurrent = 100;
     ScriptedPolicy p([](std::uint64_t, const PlacementView& v) {
@@ -126,7 +126,7 @@ TEST(ReplaySimulator, BandwidthAndConcurrencyBudgets) {
 // A full channel makes an order wait for a slot, as the live executor does: with one migration
 // at a time, a round's orders run one after another within the round, not one per round.
 TEST(ReplaySimulator, OrdersWaitForAFreeSlotWithinTheRound) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.max_concurrent = 1;
     c.bandwidth_bytes_per_s = 40.0 * (1 << 20);  // 10 extents per second, 100 ms each
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
@@ -146,7 +146,7 @@ TEST(ReplaySimulator, OrdersWaitForAFreeSlotWithinTheRound) {
 
 // What the channel could not start before the next round is replaced by that round's plan.
 TEST(ReplaySimulator, OrdersNotStartedByTheNextRoundAreDropped) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.max_concurrent = 1;
     c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // 2 extents per second, 500 ms each
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
@@ -163,7 +163,7 @@ TEST(ReplaySimulator, OrdersNotStartedByTheNextRoundAreDropped) {
 }
 
 TEST(ReplaySimulator, StaleAndNonsenseOrdersAreRefused) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
         std::vector<MigrationOrder> out;
         if (now == 0) {
@@ -183,7 +183,7 @@ TEST(ReplaySimulator, StaleAndNonsenseOrdersAreRefused) {
 }
 
 TEST(ReplaySimulator, WastedPromotionIsCounted) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
         std::vector<MigrationOrder> out;
         if (now == 0) out.push_back(order(7, 1, 0));  // never accessed
@@ -199,7 +199,7 @@ TEST(ReplaySimulator, WastedPromotionIsCounted) {
 }
 
 TEST(ReplaySimulator, ExplainCountersOnATinyStream) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.bandwidth_bytes_per_s = 8.0 * (1 << 20);  // one extent per 0.5 s
     c.round_us = 1'000'000;
     // Round at 2 s: promote extent 5 (first slow access at 0.5 s, done at 2.5 s: waited 2 s)
@@ -228,7 +228,7 @@ TEST(ReplaySimulator, ExplainCountersOnATinyStream) {
 }
 
 TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
         std::vector<MigrationOrder> out;
         if (now == 0) out.push_back(order(0, 1, 0));
@@ -244,7 +244,7 @@ TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {
 }
 
 TEST(ReplaySimulator, UnsortedEventsAreRefused) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
     std::vector<IoEvent> ev = {read_at(10, 1), read_at(5, 1)};
     EXPECT_THROW(replay(c, ev, p), std::invalid_argument);
@@ -253,7 +253,7 @@ TEST(ReplaySimulator, UnsortedEventsAreRefused) {
 }
 
 TEST(ReplaySimulator, BadConfigurationIsRefused) {
-    ReplayConfig c = default_replay_config();
+    StorageModel c = default_replay_config();
     c.default_home = 9;
     ScriptedPolicy p([](auto, auto&) { return std::vector<MigrationOrder>{}; });
     std::vector<IoEvent> ev = {read_at(0, 1)};
