@@ -52,15 +52,14 @@
 // From then on, a LUN on probation whose candidate's shadow has served it cheaper than its real,
 // restricted run by `proof_margin` and beyond noise (lead_beyond_noise(), at `proof_error`), over
 // more than `warmup_rounds` rounds with I/O and at least `confirm_ios` I/Os, is out of probation:
-// what the
-// candidate would do with trades has proven better than what the LUN does without them. The lead
-// is tested again every round, so the bound holds over all of them, not at one: a lead that is
-// noise crosses a bound of a fixed number of deviations at some round of a thousand far more often
-// than at any one. It stays
-// out until it switches candidate (a candidate whose trades stop paying loses the LUN to one that
-// serves it better, "none" included, and the next one starts on probation). So a candidate that
-// fills the fast tier with the wrong extents first, or a load that moves before the windowed costs
-// show a lead over the references, does not hold the LUN on a stale fast tier.
+// what the candidate would do with trades has proven better than what the LUN does without them.
+// The lead is tested again every round, so the bound holds over all of them, not at one: a lead
+// that is noise crosses a bound of a fixed number of deviations at some round of a thousand far
+// more often than at any one. It stays out until it switches candidate (a candidate whose trades
+// stop paying loses the LUN to one that serves it better, "none" included, and the next one starts
+// on probation). So a candidate that fills the fast tier with the wrong extents first, or a load
+// that moves before the windowed costs show a lead over the references, does not hold the LUN on a
+// stale fast tier.
 //
 // selection() reports, per LUN, the rounds spent following each candidate and every switch.
 // Single-threaded, as PlacementPolicy requires.
