@@ -556,7 +556,7 @@ TEST(StrategySelector, AShadowThatRunsAsTheLunDoesShowsNoLeadOverIt) {
     ASSERT_EQ(run.choice, 1u) << "the fill must beat none";
     ASSERT_GT(run.rounds_on_none, 0u) << "the LUN must start on none";
     EXPECT_EQ(run.first_demotion_us, 0u)
-        << "the shadow led a real run that did as it did: let out of probation by the bias alone";
+        << "the shadow led a real run that did as it did: let out of probation without a lead";
 }
 
 TEST(StrategySelector, NoFollowableCandidateIsRefused) {
