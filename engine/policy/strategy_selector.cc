@@ -28,6 +28,15 @@ std::uint64_t GhostPlacement::used_bytes(TierId tier) const {
     return tier < used_.size() ? used_[tier] : 0;
 }
 
+double lead_beyond_noise(double spread, double scale, double error) {
+    // Robbins' normal mixture over the rate of exp(rate * lead - rate² * spread / 2), a
+    // supermartingale when each difference is as likely either way, with a normal of variance
+    // 1/scale over the rate: its value sqrt(scale / (spread + scale)) * exp(lead² / (2 (spread +
+    // scale))) exceeds 1/error at any round with a chance of at most `error` (Ville).
+    const double v = std::max(spread, 0.0) + std::max(scale, 1.0);
+    return std::sqrt(v * (std::log(v / std::max(scale, 1.0)) - 2.0 * std::log(error)));
+}
+
 double modelled_service_us(const IoEvent& io, const PlacementView& placement) {
     const std::uint64_t extent_bytes = placement.extent_bytes();
     const auto& tiers = placement.tiers();
@@ -506,6 +515,9 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         charge(i, now_us);
     }
     if (real_) real_->round(view, luns_);
+    double slowest_us = 0;
+    for (const TierSpec& t : view.tiers())
+        slowest_us = std::max({slowest_us, t.read_latency_us, t.write_latency_us});
     for (auto& [lun, s] : luns_) {
         if (s.cost.empty()) continue;
         decay(s, now_us);
@@ -590,7 +602,8 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
-        judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view));
+        judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view),
+                        slowest_us);
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
     }
@@ -635,7 +648,8 @@ bool StrategySelector::level_with_shadow(LunId lun, std::size_t i,
     return real_used + real.extent_bytes() >= shadow_used;
 }
 
-void StrategySelector::judge_probation(LunState& s, bool active, bool switched, bool level) {
+void StrategySelector::judge_probation(LunState& s, bool active, bool switched, bool level,
+                                       double slowest_us) {
     if (switched) hold_anew(s);
     // The comparison starts from a common point: the real faster tiers hold as much as the
     // shadow's, and no real migration of the LUN ended in the round (none is left to be charged
@@ -643,6 +657,7 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
     if (!s.comparing && level && s.real_moves == 0) {
         hold_anew(s);
         s.comparing = true;
+        s.held_scale = params_.proof_scale_ios * slowest_us * slowest_us;
     }
     s.real_moves = 0;
     if (active && s.comparing) ++s.held_rounds;
@@ -655,7 +670,8 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
     if (!s.proven && s.comparing && s.held_rounds > params_.warmup_rounds &&
         s.ios - s.held_ios >= params_.confirm_ios &&
         s.held_shadow < (1.0 - params_.proof_margin) * s.held_real &&
-        s.held_real - s.held_shadow > params_.proof_deviations * std::sqrt(s.held_spread))
+        s.held_real - s.held_shadow >
+            lead_beyond_noise(s.held_spread, s.held_scale, params_.proof_error))
         s.proven = true;
     s.trusted = references_.empty() || beats_a_reference || s.proven;
 }

@@ -50,13 +50,16 @@
 // followed another candidate, and its migrations are charged when they start, the real ones when
 // they end), and a shadow that runs exactly as the LUN does would leave probation on that lead.
 // From then on, a LUN on probation whose candidate's shadow has served it cheaper than its real,
-// restricted run by `proof_margin` and beyond noise (`proof_deviations`), over more than
-// `warmup_rounds` rounds with I/O and at least `confirm_ios` I/Os, is out of probation: what the
-// candidate would do with trades has proven better than what the LUN does without them. It stays
-// out until it switches candidate (a candidate whose trades stop paying loses the LUN to one that
-// serves it better, "none" included, and the next one starts on probation). So a candidate that
-// fills the fast tier with the wrong extents first, or a load that moves before the windowed costs
-// show a lead over the references, does not hold the LUN on a stale fast tier.
+// restricted run by `proof_margin` and beyond noise (lead_beyond_noise(), at `proof_error`), over
+// more than `warmup_rounds` rounds with I/O and at least `confirm_ios` I/Os, is out of probation:
+// what the candidate would do with trades has proven better than what the LUN does without them.
+// The lead is tested again every round, so the bound holds over all of them, not at one: a lead
+// that is noise crosses a bound of a fixed number of deviations at some round of a thousand far
+// more often than at any one. It stays out until it switches candidate (a candidate whose trades
+// stop paying loses the LUN to one that serves it better, "none" included, and the next one starts
+// on probation). So a candidate that fills the fast tier with the wrong extents first, or a load
+// that moves before the windowed costs show a lead over the references, does not hold the LUN on a
+// stale fast tier.
 //
 // selection() reports, per LUN, the rounds spent following each candidate and every switch.
 // Single-threaded, as PlacementPolicy requires.
@@ -87,6 +90,18 @@
 #include "engine/placement_policy.h"
 
 namespace rbdtier {
+
+// The lead (µs) a sum of per-I/O differences must exceed to be beyond noise at every round it is
+// ever tested in, not at one: `spread` is the sum of their squares (µs²). Were the differences
+// noise, each as likely either way (e.g. two placements of the same worth), their sum would
+// exceed this bound at some round of all the rounds, however many, with a chance of at most
+// `error` (0 < error < 1). The bound is sqrt((spread + scale) * (ln((spread + scale) / scale) +
+// 2 ln(1 / error))), a normal-mixture bound (Robbins) on the self-normalized sum (de la Peña):
+// at an error of one in ten thousand, about 4.8 deviations (the root of `spread`) for spreads of
+// 5 to 100 times `scale` (µs², > 0: where the bound is tightest), 5.2 at 5,000 times, growing
+// with the log of the spread as the looks accumulate, where a fixed number of deviations tested
+// at every round is crossed by noise at some round far more often than at any one.
+double lead_beyond_noise(double spread, double scale, double error);
 
 // The latency (µs) `io` is served with from `placement`, as the selector models it: the slowest
 // extent it touches, at its tier's read or write latency (0 for an extent of no known tier).
@@ -251,12 +266,18 @@ struct SelectorParams {
     // How much cheaper (a share) than the LUN's real run on probation its candidate's shadow must
     // have served it to let it out (see probation), compared from a common starting point.
     double proof_margin = 0.01;
-    // ... and by more than this many times the root of the sum of the squared per-I/O
-    // differences of the two (the spread of their difference, were it noise): on structureless
-    // load the two hold different extents of the same worth, and over a thousand I/Os their
-    // difference is a few percent either way; a lead from trades that pay grows with the I/Os,
-    // the noise with their root.
-    double proof_deviations = 3.0;
+    // ... and beyond noise: by more than lead_beyond_noise() of the sum of the squared per-I/O
+    // differences of the two at this error, the chance that a shadow with no lead over the real
+    // run is ever let out, over all the rounds it is compared in. On structureless load the two
+    // hold different extents of the same worth, and over a thousand I/Os their difference is a
+    // few percent either way; a lead from trades that pay grows with the I/Os, the noise with
+    // their root (and the bound with the log of their number). One in ten thousand: a LUN is
+    // compared for hours, and a gateway runs many.
+    double proof_error = 0.0001;
+    // The bound is tightest at the spread of this many I/Os that each differ by the slowest
+    // latency of the tiers (the most one I/O's latencies can differ by), as the comparison
+    // starts: a few tens of differing I/Os, the least evidence a proof is made of.
+    double proof_scale_ios = 20;
 };
 
 class StrategySelector final : public PlacementPolicy {
@@ -336,6 +357,7 @@ private:
         double held_real = 0;
         double held_shadow = 0;
         double held_spread = 0;  // sum of the squared differences of the two per I/O (µs²)
+        double held_scale = 1;   // where lead_beyond_noise() is tightest (µs², proof_scale_ios)
         std::uint64_t held_rounds = 0;
         std::uint64_t held_ios = 0;
         bool comparing = false;        // the real run and the shadow are compared (see probation)
@@ -368,8 +390,9 @@ private:
     // Starts gathering the evidence of the real run of `s` anew (see probation).
     static void hold_anew(LunState& s);
     // Decides whether the candidate `s` follows may demote this round (see probation); `level`:
-    // whether its real faster tiers hold as much as its candidate's shadow's (level_with_shadow).
-    void judge_probation(LunState& s, bool active, bool switched, bool level);
+    // whether its real faster tiers hold as much as its candidate's shadow's (level_with_shadow);
+    // `slowest_us`: the slowest latency of the tiers this round.
+    void judge_probation(LunState& s, bool active, bool switched, bool level, double slowest_us);
     // Whether the tiers faster than `lun`'s home hold, in `real`, as many bytes as candidate
     // `i`'s shadow holds there (one extent short counts as level).
     bool level_with_shadow(LunId lun, std::size_t i, const PlacementView& real) const;
