@@ -93,6 +93,17 @@ TEST(TieringEngine, AlternatingPeriodicHotSetsArePromotedAhead) {
     EXPECT_LE(ex.refused, 1u);
 }
 
+// `seconds` of 64 reads a second over extents 0-31 (a hot set that fits any fast tier of 32
+// extents), a round at the end of each second.
+void serve_small_hot_set(PlacementPolicy& policy, InstantExecutor& ex, std::uint64_t seconds) {
+    for (std::uint64_t sec = 0; sec < seconds; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
+        ex.run_round(policy, (sec + 1) * 1'000'000);
+    }
+}
+
 // The executor's view narrows a tier (a full pool, a tenant at its quota): the engine plans no
 // more than fits, instead of orders the executor would refuse.
 TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
@@ -100,12 +111,7 @@ TEST(TieringEngine, PlansWithinTheCapacityTheViewShows) {
     std::vector<TierSpec> narrowed = config(40).tiers;
     narrowed[0].capacity_bytes = 4 * kE;
     InstantExecutor ex(narrowed);
-    for (std::uint64_t sec = 0; sec < 600; ++sec) {
-        for (int i = 0; i < 64; ++i)
-            ex.serve(policy,
-                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_small_hot_set(policy, ex, 600);
     EXPECT_EQ(ex.migrations, 4u) << "four extents fit";
     EXPECT_EQ(ex.refused, 0u) << "no order for what does not fit";
 }
@@ -119,12 +125,7 @@ TEST(TieringEngine, PlansWithTheLatenciesTheViewMeasures) {
     measured[0].read_latency_us = 20'000;
     measured[0].write_latency_us = 30'000;
     InstantExecutor ex(measured);
-    for (std::uint64_t sec = 0; sec < 300; ++sec) {
-        for (int i = 0; i < 64; ++i)
-            ex.serve(policy,
-                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 32, kIo));
-        ex.run_round(policy, (sec + 1) * 1'000'000);
-    }
+    serve_small_hot_set(policy, ex, 300);
     EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0), 20'000);
     EXPECT_DOUBLE_EQ(policy.engine().resources().access_latency_us(0, 1.0), 30'000);
     EXPECT_EQ(ex.migrations, 0u) << "nothing gains from the measured-slow tier";
