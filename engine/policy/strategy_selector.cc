@@ -454,6 +454,7 @@ void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
     const double f = factor(params_.half_life_us);
     const double g = factor(params_.recent_half_life_us);
     for (double& c : s.cost) c *= f;
+    for (double& c : s.cost_at_start) c *= f;
     for (double& c : s.recent) c *= g;
     s.at_us = now_us;
 }
@@ -658,15 +659,19 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
         hold_anew(s);
         s.comparing = true;
         s.held_scale = params_.proof_scale_ios * slowest_us * slowest_us;
+        s.cost_at_start = s.cost;
     }
     s.real_moves = 0;
     if (active && s.comparing) ++s.held_rounds;
     const double keep = 1.0 - params_.switch_margin;
+    // What candidate `i` has cost the LUN since the comparison started (windowed).
+    const auto since_start = [&s](std::size_t i) { return s.cost[i] - s.cost_at_start[i]; };
     bool beats_a_reference = false;
     for (std::size_t r : references_)
-        beats_a_reference =
-            beats_a_reference || s.choice == r ||
-            (s.rounds > params_.warmup_rounds && s.cost[s.choice] < keep * s.cost[r]);
+        beats_a_reference = beats_a_reference || s.choice == r ||
+                            (s.rounds > params_.warmup_rounds &&
+                             (s.cost[s.choice] < keep * s.cost[r] ||
+                              (s.comparing && since_start(s.choice) < keep * since_start(r))));
     if (!s.proven && s.comparing && s.held_rounds > params_.warmup_rounds &&
         s.ios - s.held_ios >= params_.confirm_ios &&
         s.held_shadow < (1.0 - params_.proof_margin) * s.held_real &&

@@ -37,7 +37,10 @@
 // never followed, however cheap its shadow: it is a yardstick, not a strategy. Probation
 // (SelectorParams::references, candidates' names, followable or not): while the candidate a LUN
 // follows is none of the references and has not served the LUN at a windowed cost lower than at
-// least one reference's by `switch_margin` (after `warmup_rounds`), its orders that move an extent
+// least one reference's by `switch_margin` (after `warmup_rounds`; over the window, or over what
+// the two cost since the comparison below started: an empty fast tier fills the same way for a
+// candidate and for a yardstick that fills free room, and those rounds would dilute a lead that
+// trades earn once it is full), its orders that move an extent
 // to a slower tier (demotions, evictions) are dropped: it may fill free room in faster tiers but
 // not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
 // Probation is judged by what the LUN really runs as well: the selector keeps where the real
@@ -363,7 +366,9 @@ private:
         bool comparing = false;        // the real run and the shadow are compared (see probation)
         std::uint64_t real_moves = 0;  // real migrations of the LUN ended since the last round
         bool proven = false;           // the shadow beat the real run: out of probation (see above)
-        std::uint64_t at_us = 0;       // costs are decayed to this time
+        // The windowed costs (`cost`) as the comparison started, decayed as they are.
+        std::vector<double> cost_at_start;
+        std::uint64_t at_us = 0;  // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;            // decayed with the short half-life
         std::vector<double> round_cost;        // since the last round, undecayed

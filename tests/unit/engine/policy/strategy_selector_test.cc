@@ -364,6 +364,73 @@ TEST(StrategySelector, ProbationAgainstAFillYardstickLetsACandidateThatPaysTrade
     EXPECT_LE(r.mean_latency_us, replay(c, events, alone).mean_latency_us * 1.02);
 }
 
+// For 120 s, 25 never-seen extents a second are read 4 times each within their second and never
+// again: promote-on-access fills the fast tier (3,000 extents) with them, every read missing, as
+// filling the free room does. Then a hot set of 6 extents takes 10 reads/s and moves to
+// never-seen extents every 20 s: trading the fill's extents for it pays from its first reads.
+std::vector<IoEvent> long_fill_then_moving_hot_set(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<IoEvent> out;
+    std::uint64_t fresh = 100'000;
+    for (std::uint64_t second = 0; second < 120; ++second)
+        for (std::uint64_t k = 0; k < 25; ++k, ++fresh)
+            for (std::uint64_t read = 0; read < 4; ++read)
+                out.push_back(scattered_read_at(
+                    second * 1'000'000 + k * 40'000 + read * 5'000 + rng() % 1000, fresh));
+    for (std::uint64_t t = 120'000'000; t < 240'000'000; t += 100'000)
+        out.push_back(scattered_read_at(t + rng() % 1000, (t / 20'000'000) * 10 + rng() % 6));
+    sort_by_time(out);
+    return out;
+}
+
+// Forwards to a selector and keeps when it first passed on an order to a slower tier.
+class FirstDemotion final : public ForwardingPolicy {
+public:
+    explicit FirstDemotion(std::unique_ptr<PlacementPolicy> selector)
+        : ForwardingPolicy(std::move(selector)) {}
+    std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
+        auto orders = inner().plan(now_us, view);
+        for (const MigrationOrder& o : orders)
+            if (!at_us &&
+                view.tiers().at(o.to).read_latency_us > view.tiers().at(o.from).read_latency_us)
+                at_us = now_us;
+        return orders;
+    }
+    std::optional<std::uint64_t> at_us;
+};
+
+TEST(StrategySelector, AFillThatTookLongDoesNotHoldTheLunOnProbationOnceTradesPay) {
+    // Reactive fills the fast tier exactly as the yardstick does for 120 s of misses; the hot set
+    // that then moves is served far better by trading. Measured over the window, the fill's costs
+    // (the same for both) dilute reactive's lead for tens of seconds; measured from where the
+    // LUN's fast tier holds what its shadow holds (the fill over), it shows within a few rounds.
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
+    const auto events = long_fill_then_moving_hot_set(seed);
+    StorageModel c;
+    c.tiers.resize(2);
+    c.tiers[0].spec = {0, "fast", "nvme", "", 300, 300, 3000 * kE, 0};
+    c.tiers[1].spec = {1, "slow", "hdd", "", 8000, 8000, 0, 0};
+    c.default_home = 1;
+    c.bandwidth_bytes_per_s = 200.0 * (1 << 20);
+    c.max_concurrent = 32;
+    std::vector<StrategySelector::Candidate> candidates = {
+        {"reactive", [&] { return std::make_unique<ReactivePolicy>(c.extent_bytes); }},
+        fill_yardstick(c)};
+    FirstDemotion counted(std::make_unique<StrategySelector>("selector", candidates, c.channel(),
+                                                             quick_probation_against_fill()));
+    const auto r = replay(c, events, counted);
+    ReactivePolicy alone(c.extent_bytes);
+    const double reactive = replay(c, events, alone).mean_latency_us;
+    ASSERT_TRUE(counted.at_us.has_value()) << "reactive never left probation";
+    std::cout << "first demotion at " << static_cast<double>(*counted.at_us) / 1e6
+              << " s; mean latency " << r.mean_latency_us << " us, reactive alone " << reactive
+              << " us\n";
+    // The hot set arrives at 120 s: a few rounds to show the lead, no tens of them.
+    EXPECT_LE(*counted.at_us, 126'000'000u);
+    EXPECT_LE(r.mean_latency_us, reactive * 1.005);
+}
+
 // Reactive that, until they are full, fills the free room of every tier faster than home with
 // extents no I/O reads (a wrong guess): alone, its evictions soon trade the guess for what is read;
 // kept from demoting, it holds the guess and serves every read from home.
