@@ -359,13 +359,13 @@ TcmuHost host_functions() {
     return host;
 }
 
-// The client that reads the headers of the tier images a LUN of `cfg` does not use yet, and
-// makes missing ones ready: the process's probe client for its cluster configuration, kept from
-// check_config or an earlier open, else connected now and kept. An open is often the first call
-// for its cfgstring: tcmu-runner opens the LUNs it finds at its start without check_config (which
-// it calls only for targetcli's create), and so are backstores made without targetcli (rtslib:
-// ceph-iscsi, targetcli restoreconfig). Null when it cannot connect: the LUN's own client reads
-// them then.
+// The client that reads the headers of the tier images a LUN of `cfg` does not use yet, makes
+// missing ones ready, measures the tiers and samples their pools: the process's probe client for
+// its cluster configuration, kept from check_config or an earlier open, else connected now and
+// kept. An open is often the first call for its cfgstring: tcmu-runner opens the LUNs it finds at
+// its start without check_config (which it calls only for targetcli's create), and so are
+// backstores made without targetcli (rtslib: ceph-iscsi, targetcli restoreconfig). Null when it
+// cannot connect: the LUN's own client reads them then.
 std::shared_ptr<const ceph::Cluster> header_reader_for(const LunConfig& cfg) {
     auto client = ProbeClients::process().get(ProbeClients::options_for(cfg));
     if (client) return *client;
