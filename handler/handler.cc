@@ -24,8 +24,8 @@
 // reason rather than serve the LUN without its tiers. An open connects one RADOS client, the
 // LUN's own, and reads the image's metadata once through it (build_lun); check_config reads
 // through the process's probe client for the cfgstring's cluster configuration
-// (handler/probe_clients.h), connected at the first check and kept, and so does an open for the
-// headers of the tier images the LUN does not use yet.
+// (handler/probe_clients.h), connected at the first check or open and kept, and so does an open
+// for the headers of the tier images the LUN does not use yet (and to make missing ones ready).
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -359,6 +359,21 @@ TcmuHost host_functions() {
     return host;
 }
 
+// The client that reads the headers of the tier images a LUN of `cfg` does not use yet, makes
+// missing ones ready, measures the tiers and samples their pools: the process's probe client for
+// its cluster configuration, kept from check_config or an earlier open, else connected now and
+// kept. An open is often the first call for its cfgstring: tcmu-runner opens the LUNs it finds at
+// its start without check_config (which it calls only for targetcli's create), and so are
+// backstores made without targetcli (rtslib: ceph-iscsi, targetcli restoreconfig). Null when it
+// cannot connect: the LUN's own client reads them then.
+std::shared_ptr<const ceph::Cluster> header_reader_for(const LunConfig& cfg) {
+    auto client = ProbeClients::process().get(ProbeClients::options_for(cfg));
+    if (client) return *client;
+    RBDTIER_LOG_INFO(cfg.spec(), "tier image headers read through the LUN's own client: "
+                                     << client.status().message());
+    return nullptr;
+}
+
 int open_impl(tcmu_device* dev) {
     const char* cfgstring = tcmu_dev_get_cfgstring(dev);
     LunConfigParse parsed = parse_open_cfgstring(cfgstring);
@@ -371,13 +386,10 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     const TcmuHost host = host_functions();
-    // check_config's client, if it is kept, reads the headers of the tier images the LUN does
-    // not use yet (without it, the LUN's own client reads them).
     const GatewayConfig gateway = gateway_host().config_for_open();
     auto lun =
         build_lun(*parsed.config, geometry, host, gateway, gateway_host().cluster_settings_object(),
-                  gateway_host().migration_executor(),
-                  ProbeClients::process().kept(ProbeClients::options_for(*parsed.config)));
+                  gateway_host().migration_executor(), header_reader_for(*parsed.config));
     if (!lun) {
         RBDTIER_LOG_ERROR(parsed.config->spec(), "not opened: " << lun.status().message());
         return lun.status().code();

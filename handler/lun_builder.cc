@@ -105,7 +105,7 @@ ceph::Result<std::unique_ptr<Lun>> build_lun(
                                           policy_lun_id(name_id(opened.spec().c_str())),
                                           home->lock.share()};
         auto made = TieredLun::open(tiered_home, opened, gateway, std::move(cluster_object),
-                                    std::move(executor), metadata, header_reader.get());
+                                    std::move(executor), metadata, std::move(header_reader));
         if (!made) return made.status().with_context("enable tiering of " + opened.spec());
         tiered = std::move(made).value();
     }

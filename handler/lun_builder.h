@@ -58,9 +58,9 @@ struct LunGeometry {
 // ranks them with theirs), else through one of its own over a budget of the gateway config's
 // bandwidth. A tiered LUN's tier images that its placement map does not use are checked at
 // open from their header objects, read through `header_reader` when given (a client of the
-// same cluster configuration that the process keeps, check_config's: the LUN's own client
-// then opens no session to those tiers' OSDs until it uses them), else through the LUN's
-// own.
+// same cluster configuration that the process keeps, its probe client, which also measures the
+// tiers' latency and samples their pools' usage for the LUN's rounds: the LUN's own client then
+// opens no session to those tiers' OSDs until it uses them), else through the LUN's own.
 ceph::Result<std::unique_ptr<Lun>> build_lun(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
     const GatewayConfig& gateway = {},

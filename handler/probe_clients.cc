@@ -54,14 +54,6 @@ ceph::Result<std::shared_ptr<const ceph::Cluster>> ProbeClients::get(
     return client;
 }
 
-std::shared_ptr<const ceph::Cluster> ProbeClients::kept(const ceph::ClusterOptions& options) {
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard connecting(connect_mutex_);
-    auto kept = kept_.find(key_of(options), now);
-    if (!kept || kept->conf_signature != conf_signature(options.conf_path)) return nullptr;
-    return kept->client;
-}
-
 void ProbeClients::forget(const std::shared_ptr<const ceph::Cluster>& client) {
     kept_.erase_if([&client](const std::string&, const Kept& k) { return k.client == client; });
 }

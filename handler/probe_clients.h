@@ -1,6 +1,7 @@
-// ProbeClients: the RADOS clients check_config validates cfgstrings with, one per cluster
-// configuration (client id, conf file, options), connected at the first check and kept for the
-// next, so that checking a cfgstring costs a few requests, not a client's connection.
+// ProbeClients: the RADOS clients check_config validates cfgstrings with, and opens read tier
+// image headers with, one per cluster configuration (client id, conf file, options), connected at
+// the first check or open and kept for the next, so that checking a cfgstring costs a few
+// requests, not a client's connection.
 //
 // A probe client reads (pools, images, their metadata) and makes a LUN's missing tier images
 // ready when its tiering is opened (creates, tags and grows them, ceph/tier_images.h, so that
@@ -43,8 +44,6 @@ public:
 
     // The client for `options`: kept, or connected now.
     ceph::Result<std::shared_ptr<const ceph::Cluster>> get(const ceph::ClusterOptions& options);
-    // The client kept for `options` (as get() would hand it out), or null: never connects.
-    std::shared_ptr<const ceph::Cluster> kept(const ceph::ClusterOptions& options);
     // Drops `client` (if still kept), so the next get() connects again.
     void forget(const std::shared_ptr<const ceph::Cluster>& client);
     std::size_t size() const;

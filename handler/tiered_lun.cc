@@ -86,9 +86,10 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
     std::shared_ptr<MigrationExecutor> executor,
     const ceph::Result<std::map<std::string, std::string>>& metadata,
-    const ceph::Cluster* header_reader) {
+    std::shared_ptr<const ceph::Cluster> probe) {
     std::unique_ptr<TieredLun> lun(
         new TieredLun(home, config, gateway, std::move(cluster_object), std::move(executor)));
+    lun->probe_ = std::move(probe);
     // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
     SharedSettings shared;
     std::map<std::string, std::string> cluster_object_entries;
@@ -104,7 +105,7 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
         RBDTIER_LOG_WARNING(config.spec(),
                             why << "; using the cfgstring and rbdtier.conf settings");
     }
-    if (ceph::Status s = lun->enable_tiering(header_reader, metadata); !s) return s;
+    if (ceph::Status s = lun->enable_tiering(metadata); !s) return s;
     return lun;
 }
 
@@ -143,10 +144,9 @@ ceph::Status TieredLun::resize(std::uint64_t new_size, std::uint64_t image_size)
 }
 
 ceph::Status TieredLun::enable_tiering(
-    const ceph::Cluster* header_reader,
     const ceph::Result<std::map<std::string, std::string>>& metadata) {
     auto store = ceph::open_tiered_lun_store(home_.cluster, config_.pool, config_.ns, config_.image,
-                                             config_.tiers, &home_.image, header_reader);
+                                             config_.tiers, &home_.image, probe_.get());
     if (!store) return store.status();
     tiers_.emplace(std::move(store->images));
     map_.emplace(std::move(store->map));
@@ -157,7 +157,7 @@ ceph::Status TieredLun::enable_tiering(
     std::vector<TierSpec> discovered;
     ceph::MigratorOptions migrator_options;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        discovered.push_back(ceph::describe_tier(home_.cluster, tiers_->pool(i)));
+        discovered.push_back(ceph::describe_tier(sampler(), tiers_->pool(i)));
         migrator_options.chunk_bytes.push_back(copy_chunk_bytes(discovered.back()));
     }
     // Fault tests (tests/soak) have the gateway killed at a step of its migrations.
@@ -220,7 +220,7 @@ ceph::Status TieredLun::enable_tiering(
                                                   std::move(policy), options);
     // What the pools and the tenant leave room for, sampled on the rounds thread.
     tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(
-        home_.cluster, pools, ceph::PoolSampleCache::process()));
+        sampler(), pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
         auto quota = std::make_shared<ceph::TenantQuota>(home_.cluster, settings_.tenant_pool,
                                                          config_.tenant, tenant_lun,

@@ -82,16 +82,18 @@ public:
     };
 
     // `config` is the cfgstring (with the image's tiers) and `metadata` the home image's
-    // "rbdtier.*" metadata as read at open; see the top of this file. The headers of tier images
-    // the placement map does not use yet are read through `header_reader` when given (a kept
-    // client of the same cluster configuration), else through the home's client. An error when
-    // the tiering cannot be set up (the LUN is not served then).
+    // "rbdtier.*" metadata as read at open; see the top of this file. `probe`, when given (a
+    // client of the same cluster configuration that the process keeps, held while the LUN is
+    // open), reads the headers of the tier images the placement map does not use yet, measures
+    // the tiers' latency and samples the pools' usage, so that the home's client, which does
+    // otherwise, opens no session to OSDs the LUN's data is not on. An error when the tiering
+    // cannot be set up (the LUN is not served then).
     static ceph::Result<std::unique_ptr<TieredLun>> open(
         Home home, const LunConfig& config, const GatewayConfig& gateway,
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
         std::shared_ptr<MigrationExecutor> executor,
         const ceph::Result<std::map<std::string, std::string>>& metadata,
-        const ceph::Cluster* header_reader = nullptr);
+        std::shared_ptr<const ceph::Cluster> probe = nullptr);
     ~TieredLun();
     TieredLun(const TieredLun&) = delete;
     TieredLun& operator=(const TieredLun&) = delete;
@@ -150,8 +152,9 @@ private:
               std::shared_ptr<MigrationExecutor> executor);
 
     // `metadata`: the home image's "rbdtier.*" metadata as read at open (the home pin's too).
-    ceph::Status enable_tiering(const ceph::Cluster* header_reader,
-                                const ceph::Result<std::map<std::string, std::string>>& metadata);
+    ceph::Status enable_tiering(const ceph::Result<std::map<std::string, std::string>>& metadata);
+    // The client that samples the pools and measures the tiers: probe_, else the home's.
+    const ceph::Cluster& sampler() const { return probe_ ? *probe_ : home_.cluster; }
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
     // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
     // false, with the problem noted, when it cannot be read (nothing moves then).
@@ -179,6 +182,7 @@ private:
     TieringSettings settings_;
     std::unique_ptr<Ownership> ownership_;  // asked by the rounds and the migrator: outlives them
 
+    std::shared_ptr<const ceph::Cluster> probe_;  // null: the home's client samples and probes
     std::optional<ceph::TierImages> tiers_;
     std::optional<ceph::PlacementMap> map_;
     std::unique_ptr<ceph::ExtentGate> gate_;

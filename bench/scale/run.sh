@@ -6,15 +6,18 @@
 # The LUNs' tiering is set up (tier images created and tagged, placement maps written) by the
 # first process that opens them tiered: that process is measured apart, once per LUN count, as
 # target ours_first; the RUNS of ours open LUNs whose tiering exists, as a gateway does after
-# a restart. Both costs per LUN are printed.
+# a restart. Both costs per LUN are printed. Opened as tcmu-runner opens them: ours_first after
+# check_config, as when targetcli creates the backstores (FIRST_CHECK=0: the open alone, as
+# ceph-iscsi or targetcli restoreconfig make them); ours and handler_rbd by the open alone, as
+# tcmu-runner opens the LUNs it finds at its start.
 # Also per target the medians of the C heap in use and of the open time: idle LUNs grow with the
 # time they have been open (bench/scale/scale_bench.cc --sample-s shows how), so a target that
 # opens slower is measured older.
 # Stops the cluster by PID even on failure.
 #
 #   bench/scale/run.sh BUILD_DIR [N ...]      (default N: 10 50 200)
-#   env: RUNS (3), SETTLE_S (3), SIZE_GIB (100), POLICY (predictive), OURS (handler_rbdtier.so
-#        to measure, default: the one in BUILD_DIR),
+#   env: RUNS (3), SETTLE_S (3), SIZE_GIB (100), POLICY (predictive), FIRST_CHECK (1),
+#        OURS (handler_rbdtier.so to measure, default: the one in BUILD_DIR),
 #        STOCK (/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so),
 #        RBDTIER_CLUSTER_SH (tests/cluster/cluster.sh)
 #
@@ -111,15 +114,17 @@ common=(--conf "$conf" --settle-s "${SETTLE_S:-3}" --size-gib "${SIZE_GIB:-100}"
 ours_args=(--so "$ours" --policy "${POLICY:-predictive}")
 for n in "${counts[@]}"; do
     # The first tiered open of LUNs 0..n-1 in this cluster sets their tiering up.
-    line=$("$bench" "${common[@]}" --target ours --luns "$n" "${ours_args[@]}")
+    first_check=()
+    [[ ${FIRST_CHECK:-1} == 0 ]] && first_check=(--no-check-config)
+    line=$("$bench" "${common[@]}" --target ours --luns "$n" "${ours_args[@]}" "${first_check[@]}")
     line=${line/target=ours /target=ours_first }
     echo "first: $line"
     echo "$line" >>"$results"
     for r in $(seq "$runs"); do
         for target in librbd handler_rbd ours; do
             so=()
-            [[ $target == ours ]] && so=("${ours_args[@]}")
-            [[ $target == handler_rbd ]] && so=(--so "$stock")
+            [[ $target == ours ]] && so=("${ours_args[@]}" --no-check-config)
+            [[ $target == handler_rbd ]] && so=(--so "$stock" --no-check-config)
             line=$("$bench" "${common[@]}" --target "$target" --luns "$n" "${so[@]}")
             echo "run $r: $line"
             echo "$line" >>"$results"

@@ -10,7 +10,11 @@
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
 //               [--cycles K] [--print-open-times] [--exit-open] [--sample-s S]
-//               [--malloc-info FILE]
+//               [--malloc-info FILE] [--no-check-config]
+// Each LUN is opened as tcmu-runner opens it (tests/harness): ours and handler_rbd after the
+// handler's check_config on its cfgstring, as when targetcli creates the backstore; with
+// --no-check-config the open alone, as tcmu-runner opens the LUNs it finds at its start (and
+// the backstores made without targetcli: ceph-iscsi, targetcli restoreconfig).
 // --cycles K (ours, handler_rbd): the N LUNs are opened, each written and read once (one 4 KiB
 // block in each of 8 extents, other extents each cycle), left to settle (ours: the policy moves
 // what it will of them), unmapped (so the cluster's memstore gives their space back) and closed,
@@ -194,6 +198,10 @@ int main(int argc, char** argv) {
     std::string malloc_info_path;
     app.add_option("--malloc-info", malloc_info_path,
                    "write malloc_info's XML (every arena) here at the measure (ours, handler_rbd)");
+    bool no_check_config = false;
+    app.add_flag("--no-check-config", no_check_config,
+                 "open without check_config first, as tcmu-runner at its start (ours, "
+                 "handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -254,6 +262,11 @@ int main(int argc, char** argv) {
             if (target == "ours") cfg += ";tiers=" + pool + "+" + tier + ";policy=" + policy;
             return cfg;
         };
+        auto device_of = [&](const std::string& name) {
+            DeviceConfig dc{cfg_of(name), size, 512, 2048};
+            dc.check_config = !no_check_config;
+            return dc;
+        };
         if (cycles > 0) {
             constexpr std::uint64_t kExtentBlocks = (std::uint64_t{4} << 20) / 512;
             constexpr std::uint64_t kExtentsPerCycle = 8;
@@ -268,7 +281,7 @@ int main(int argc, char** argv) {
                 {
                     std::vector<std::unique_ptr<Device>> open;
                     for (const std::string& name : names) {
-                        DeviceConfig dc{cfg_of(name), size, 512, 2048};
+                        DeviceConfig dc = device_of(name);
                         dc.implicit_failover = true;
                         open.push_back(h.open(dc));
                     }
@@ -318,7 +331,7 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<Device>> open;
         for (const std::string& name : names) {
             const auto opened = std::chrono::steady_clock::now();
-            open.push_back(h.open({cfg_of(name), size, 512, 2048}));
+            open.push_back(h.open(device_of(name)));
             if (print_open_times) {
                 // One line per open, as it ends, so that a run cut short still shows the curve.
                 std::printf("open=%zu ms=%.1f\n", open.size() - 1,

@@ -992,7 +992,8 @@ std::optional<std::string> Harness::check_config(const std::string& cfg) const {
 std::unique_ptr<Device> Harness::open(const DeviceConfig& cfg) {
     if (cfg.block_size == 0 || cfg.size_bytes % cfg.block_size != 0)
         throw std::runtime_error("size must be a non-zero multiple of the block size");
-    if (auto why = check_config(cfg.cfg)) throw std::runtime_error("check_config: " + *why);
+    if (auto why = cfg.check_config ? check_config(cfg.cfg) : std::nullopt)
+        throw std::runtime_error("check_config: " + *why);
     auto core = std::make_unique<DeviceCore>();
     core->handler = handler_;
     tcmu_device& dev = core->dev;

@@ -90,6 +90,11 @@ struct DeviceConfig {
     // How long the synchronous helpers (execute, read, write, ...) retry a BUSY answer,
     // as an initiator does. The asynchronous submit() never retries.
     std::chrono::milliseconds busy_retry{30000};
+    // Whether check_config is called before the open, as when targetcli creates the backstore
+    // (tcmu-runner's CheckConfig over D-Bus). false: the open alone, as tcmu-runner opens the
+    // LUNs it finds at its start, and as a backstore made without targetcli (rtslib: ceph-iscsi,
+    // targetcli restoreconfig) is opened.
+    bool check_config = true;
 };
 
 namespace detail {
@@ -190,7 +195,8 @@ public:
     // The handler's check_config on "<subtype>/<cfg>": nullopt if valid (or no
     // check_config), else the reason it gave.
     std::optional<std::string> check_config(const std::string& cfg) const;
-    // Opens a LUN; throws std::runtime_error (with check_config's reason or open's errno).
+    // Opens a LUN (check_config first unless cfg.check_config is false); throws
+    // std::runtime_error (with check_config's reason or open's errno).
     std::unique_ptr<Device> open(const DeviceConfig& cfg);
 
 private:

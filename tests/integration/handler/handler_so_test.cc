@@ -28,9 +28,11 @@
 #include "ceph/cluster.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
+#include "ceph/lun_lifecycle.h"
 #include "so_gateway.h"
 #include "tests/harness/battery.h"
 #include "tests/harness/harness.h"
+#include "tests/support/raw_admin_client.h"
 
 namespace rbdtier {
 namespace {
@@ -152,6 +154,65 @@ TEST_F(HandlerSoOnCluster, CheckConfigNamesAFormat1Image) {
         const auto why = h.check_config("nvme-a/" + odd + c);
         ASSERT_TRUE(why.has_value()) << odd;
         EXPECT_FALSE(why->empty()) << odd;
+    }
+}
+
+// The connections OSD `osd`'s messenger holds now (msgr_active_connections of its workers, read
+// through its admin socket in the test cluster's directory); -1 when they cannot be read.
+long osd_connections(int osd) {
+    const char* dir = std::getenv("RBDTIER_CLUSTER_DIR");
+    if (dir == nullptr || *dir == '\0') return -1;
+    test_support::RawClient asok(std::string(dir) + "/run/osd." + std::to_string(osd) + ".asok");
+    if (!asok.connected()) return -1;
+    const nlohmann::json perf = asok.request({{"prefix", "perf dump"}});
+    if (!perf.is_object()) return -1;
+    long connections = 0;
+    for (const auto& [section, counters] : perf.items()) {
+        if (section.rfind("AsyncMessenger::Worker-", 0) == 0 && counters.is_object())
+            connections += counters.value("msgr_active_connections", 0L);
+    }
+    return connections;
+}
+
+// tcmu-runner opens the LUNs it finds at its start without check_config (it calls that only for
+// targetcli's create), and so are backstores made without targetcli (ceph-iscsi, targetcli
+// restoreconfig). Such opens of new tiered LUNs look for and make their tier images through
+// the process's one probe client, as after a check, and so do their tiers' latency probes and,
+// while they idle, their rounds' samples of the pools (which, without a manager's statistics,
+// ask each OSD of the pool): the LUNs' own clients open no session to the tier pool's OSD
+// (osd.0 holds nvme-a), which each idle LUN would keep for as long as it is open. One new
+// connection there at most, the probe client's.
+TEST_F(HandlerSoOnCluster, IdleTieredLunsLeaveTheTierPoolToTheProbeClient) {
+    if (!set_up()) return;
+    if (osd_connections(0) < 0) GTEST_SKIP() << "osd.0's admin socket cannot be read";
+    constexpr int kLuns = 4;
+    std::vector<std::unique_ptr<TestImage>> images;
+    for (int i = 0; i < kLuns; ++i)
+        images.push_back(
+            std::make_unique<TestImage>("hdd-a", "so-nocheck-" + std::to_string(i), 8 << 20));
+    harness::Harness h(HANDLER_SO);
+    const long before = osd_connections(0);
+    {
+        std::vector<std::unique_ptr<harness::Device>> luns;
+        for (const auto& image : images) {
+            // An op timeout of its own: no probe client of this process is kept for it yet.
+            harness::DeviceConfig dc{"hdd-a/" + image->name() + ";conf=" + conf() +
+                                         ";osd_op_timeout=17;tiers=hdd-a,nvme-a",
+                                     8 << 20, 512, 2048};
+            dc.check_config = false;
+            luns.push_back(h.open(dc));
+        }
+        EXPECT_LE(osd_connections(0) - before, 1)
+            << "new connections to osd.0 with " << kLuns << " tiered LUNs open";
+        // Two resource intervals of each LUN's rounds (ceph/resource_monitor.h).
+        std::this_thread::sleep_for(std::chrono::seconds(11));
+        EXPECT_LE(osd_connections(0) - before, 1)
+            << "new connections to osd.0 with " << kLuns << " tiered LUNs idle for 11 s";
+    }
+    for (const auto& image : images) {
+        auto removed =
+            ceph::remove_lun_tiering(*cluster_, {"hdd-a", "", image->name()}, {"nvme-a"}, true);
+        EXPECT_TRUE(removed) << removed.status().message();
     }
 }
 

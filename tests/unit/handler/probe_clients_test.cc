@@ -22,17 +22,6 @@ TEST(ProbeClients, AFailedConnectIsNotKept) {
     }
 }
 
-// kept() hands out only a client already connected: it never connects, even after a failed try.
-TEST(ProbeClients, KeptNeverConnects) {
-    ProbeClients clients;
-    ceph::ClusterOptions options;
-    options.conf_path = "/nonexistent/rbdtier-probe-test/ceph.conf";
-    EXPECT_EQ(clients.kept(options), nullptr);
-    EXPECT_FALSE(clients.get(options));
-    EXPECT_EQ(clients.kept(options), nullptr);
-    EXPECT_EQ(clients.size(), 0u);
-}
-
 TEST(ProbeClients, OnlyTheClientsOwnFailuresDropIt) {
     EXPECT_TRUE(ProbeClients::client_failed(-ESHUTDOWN));
     EXPECT_TRUE(ProbeClients::client_failed(-ENOTCONN));
