@@ -353,43 +353,6 @@ TEST(TieringEngine, AnotherPlannerRecordsOnceTheRecorderIsGone) {
     EXPECT_EQ(second.engine().stats().events, 15u);
 }
 
-// An engine whose I/O comes in by record() (the concurrent intake, here from one thread) plans
-// exactly as one whose I/O comes in by observe() (the serialized intake); only the first built
-// the profiler's rings.
-TEST(TieringEngine, RecordedAndObservedStreamsArePlannedAlike) {
-    PredictivePolicy observed(config(40));
-    PredictivePolicy recorded(config(40));
-    InstantExecutor observed_ex(config(40).tiers), recorded_ex(config(40).tiers);
-    std::mt19937_64 rng(5);
-    std::uint64_t orders = 0;
-    for (std::uint64_t sec = 0; sec < 200; ++sec) {
-        for (int i = 0; i < 80; ++i) {
-            const std::uint64_t x =
-                i % 4 == 0 ? rng() % 4000 : (sec / 50) * 64 + static_cast<std::uint64_t>(i % 48);
-            const IoEvent e =
-                io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, x, kIo);
-            observed.observe(e);
-            recorded.engine().record(e);
-        }
-        const std::uint64_t now = (sec + 1) * 1'000'000;
-        const auto a = observed.plan(now, observed_ex);
-        const auto b = recorded.plan(now, recorded_ex);
-        ASSERT_EQ(a.size(), b.size()) << "round " << sec;
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            ASSERT_EQ(a[i].extent, b[i].extent) << "round " << sec;
-            ASSERT_EQ(a[i].to, b[i].to) << "round " << sec;
-            observed_ex.carry_out(observed, a[i], now);
-            recorded_ex.carry_out(recorded, b[i], now);
-        }
-        orders += a.size();
-    }
-    EXPECT_GT(orders, 0u);
-    EXPECT_EQ(observed.engine().stats().events, recorded.engine().stats().events);
-    EXPECT_EQ(observed.engine().stats().tracked_extents, recorded.engine().stats().tracked_extents);
-    EXPECT_EQ(observed.engine().profiler().ring_bytes(), 0u);
-    EXPECT_GT(recorded.engine().profiler().ring_bytes(), 0u);
-}
-
 // What the policy observes comes in through its engine's serialized intake, without the
 // profiler's rings: 100 rounds of 1,000 I/Os are more events than a ring holds, so a ring would
 // have wrapped through all its 32,768 slots (1.5 MiB). From the first round to the last the
