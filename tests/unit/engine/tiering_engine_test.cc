@@ -131,6 +131,33 @@ TEST(TieringEngine, PlansWithTheLatenciesTheViewMeasures) {
     EXPECT_EQ(ex.migrations, 0u) << "nothing gains from the measured-slow tier";
 }
 
+// An executor that holds the engine's orders longer than the engine would wait for a report (a
+// slow copy, a budget that grants late) shows them in its view: while they are held, the engine
+// orders neither their extents again nor more than the tenant's quota holds.
+TEST(TieringEngine, OrdersTheExecutorHoldsAreNotOrderedAgainNorLeftOutOfTheQuota) {
+    EngineConfig c = config(40);
+    c.tenants = {TenantSpec{"small", {{0, 4 * kE}}, 1.0, 1.0}};
+    c.lun_tenant = {{1, 0}};
+    PredictivePolicy policy(c);
+    InstantExecutor ex(c.tiers);
+    std::size_t ordered = 0;
+    for (std::uint64_t sec = 0; sec < 120; ++sec) {
+        for (int i = 0; i < 64; ++i)
+            ex.serve(policy,
+                     io_at(sec * 1'000'000 + static_cast<std::uint64_t>(i) * 10'000, i % 16, kIo));
+        for (const MigrationOrder& o : policy.plan((sec + 1) * 1'000'000, ex)) {
+            ++ordered;
+            EXPECT_LE(ordered, 4u) << "at " << sec + 1 << " s: extent " << o.extent;
+            ex.hold(o);
+        }
+    }
+    EXPECT_EQ(ordered, 4u) << "the quota's four extents";
+    EXPECT_EQ(policy.engine().scheduler_stats().expired, 0u);
+    ex.finish_held(policy, 121'000'000);
+    EXPECT_EQ(ex.migrations, 4u);
+    EXPECT_EQ(ex.refused, 0u);
+}
+
 TEST(TieringEngine, UniformRandomDoesNotMigrateForNothing) {
     PredictivePolicy policy(config(40));
     InstantExecutor ex(config(40).tiers);
