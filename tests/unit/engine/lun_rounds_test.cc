@@ -497,31 +497,52 @@ TEST(LunRounds, TheNextRoundAndAPauseWithdrawTheOrdersNotStarted) {
     EXPECT_EQ(b.storage.migrations, (std::vector<ExtentIndex>{0}));
 }
 
+// Holds every migration of a storage in progress (within migrate(), on the executor's worker)
+// until release(); `first`, if set, is called first in each.
+class HeldMigrations {
+public:
+    explicit HeldMigrations(FakeStorage& storage, std::function<void()> first = {}) {
+        storage.on_migrate = [this, first = std::move(first)](ExtentIndex) {
+            if (first) first();
+            std::unique_lock lock(m_);
+            started_ = true;
+            cv_.notify_all();
+            cv_.wait(lock, [this] { return released_; });
+        };
+    }
+    // Whether a migration started within 30 s.
+    bool started() {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, std::chrono::seconds(30), [this] { return started_; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(m_);
+            released_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool started_ = false;
+    bool released_ = false;
+};
+
 // stop() of a LUN with a migration in progress on the executor's worker and more orders queued:
 // it returns only after that migration ended, its queued orders are gone from the budget, and
 // no migration of the LUN starts afterwards.
 TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
     GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/4, /*workers=*/2);
-    std::mutex m;
-    std::condition_variable cv;
-    bool entered = false;
-    bool release = false;
     std::atomic<bool> stopped{false};
     std::atomic<int> after_stop{0};
     Rounds& a = g.add(4, {move(0, 0, 1, 5), move(0, 1, 1, 4), move(0, 2, 1, 3)});
-    a.storage.on_migrate = [&](ExtentIndex) {
+    HeldMigrations held(a.storage, [&] {
         if (stopped.load()) ++after_stop;
-        std::unique_lock lock(m);
-        entered = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-    };
+    });
     a.rounds->run_round();
-    {
-        std::unique_lock lock(m);
-        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return entered; }))
-            << "no migration started";
-    }
+    ASSERT_TRUE(held.started()) << "no migration started";
     auto stopping = std::async(std::launch::async, [&] {
         a.rounds->stop();
         stopped.store(true);
@@ -534,11 +555,7 @@ TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
     EXPECT_EQ(a.rounds->queue().size(), 1u);
     EXPECT_EQ(g.budget->stats().in_flight, 1u);
     EXPECT_FALSE(stopped.load()) << "stop() returned while the LUN was migrating";
-    {
-        std::lock_guard lock(m);
-        release = true;
-    }
-    cv.notify_all();
+    held.release();
     stopping.get();
     const auto s = g.budget->stats();
     EXPECT_EQ(s.in_flight, 0u);
@@ -552,29 +569,12 @@ TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
 // when it started).
 TEST(LunRounds, ThePolicysViewShowsTheMigrationInProgress) {
     GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/4, /*workers=*/1);
-    std::mutex m;
-    std::condition_variable cv;
-    bool entered = false;
-    bool release = false;
     Rounds& a = g.add(4, {move(0, 2, 1, 5)});
-    a.storage.on_migrate = [&](ExtentIndex) {
-        std::unique_lock lock(m);
-        entered = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-    };
+    HeldMigrations held(a.storage);
     a.rounds->run_round();
-    {
-        std::unique_lock lock(m);
-        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return entered; }))
-            << "no migration started";
-    }
+    ASSERT_TRUE(held.started()) << "no migration started";
     a.rounds->run_round();
-    {
-        std::lock_guard lock(m);
-        release = true;
-    }
-    cv.notify_all();
+    held.release();
     a.rounds->stop();
     EXPECT_EQ(*a.policy->planned_with, (std::vector<std::uint64_t>{0, 1}));
     EXPECT_EQ(*a.policy->in_flight, (std::vector<std::vector<ExtentIndex>>{{}, {2}}));
