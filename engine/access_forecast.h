@@ -17,19 +17,18 @@
 // planner that gets it samples its round's forecasts into calibration(), so a forecast is
 // tracked once however many planners score it.
 //
-// Recording, by the profiler's two intakes (engine/profiler.h): append() for a caller already
-// serialized with the planners' rounds (a placement policy's observe(): no ring, no atomic), and
-// record() for I/O threads that call at once (lock-free rings, tens of ns, built by the first
-// record()). With several planners, only one of them (the recorder) must pass the stream on:
-// records_for(planner) is true for the first planner that asks, until it release()s (its
-// destruction), then for the next that asks. Drained accesses: every planner that subscribe()s
-// is told those of every drain (its Feedback counts accesses to its promotions, and busy
-// accesses for recall).
+// Recording, by the profiler's serialized intake (engine/profiler.h): append(), for a caller
+// serialized with the planners' rounds (a placement policy's observe(): no ring, no atomic); the
+// I/O threads of a gateway reach a policy through LunRounds (engine/lun_rounds.h), which hands it
+// their events in order. With several planners, only one of them (the recorder) must pass the
+// stream on: records_for(planner) is true for the first planner that asks, until it release()s
+// (its destruction), then for the next that asks. Drained accesses: every planner that
+// subscribe()s is told those of every drain (its Feedback counts accesses to its promotions, and
+// busy accesses for recall).
 //
-// Thread-safety: record() and records_for() from any thread; everything else (append()
-// included) on the one thread that drives the planners (the engine thread). A subscriber must
-// release() before it is destroyed; a planner holds the AccessForecast (shared_ptr) for as long
-// as it uses it.
+// Thread-safety: records_for() from any thread; everything else (append() included) on the one
+// thread that drives the planners (the engine thread). A subscriber must release() before it is
+// destroyed; a planner holds the AccessForecast (shared_ptr) for as long as it uses it.
 #pragma once
 
 #include <array>
@@ -101,8 +100,6 @@ public:
 
     const EngineConfig& config() const { return config_; }
 
-    // Concurrent intake, any thread.
-    void record(const IoEvent& event) noexcept { profiler_.record(event); }
     // Serialized intake, engine thread: `event` joins the batch the next drain folds.
     void append(const IoEvent& event) noexcept { profiler_.append(event); }
     bool records_for(const void* planner) noexcept {

@@ -5,7 +5,9 @@
 // (cold) extent costs nothing. Any capacity is allowed (index = fast range reduction of a
 // mixed hash); growth is x1.25 at 88% load, so the load stays between 70% and 88% and a tracked
 // extent costs at most 40 / 0.704 = 56.8 bytes, all slack included (a hit still takes ~5
-// probes at the highest load). No per-entry deletion:
+// probes at the highest load). The table grows in place: its array is extended (realloc, which
+// remaps a large one rather than copying it) and the entries are moved to their new slots within
+// it, so growing never holds the old and the new array at once. No per-entry deletion:
 // `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. A table nothing
 // was inserted into holds no slots: the first insert allocates `initial_capacity` of them (the
 // capacities, and so the slot order, are those of a table allocated when built). Not thread-safe;
@@ -15,8 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
-#include <vector>
+#include <memory>
 
 #include "engine/extent_stats.h"
 
@@ -36,11 +39,11 @@ public:
     void rebuild(const std::function<bool(const ExtentStats&)>& keep);
 
     std::size_t size() const { return size_; }
-    std::size_t capacity() const { return slots_.size(); }
+    std::size_t capacity() const { return capacity_; }
     std::size_t max_entries() const { return max_entries_; }
     const ExtentStats& slot(std::size_t i) const { return slots_[i]; }
     // Memory held by the table (slots), in bytes.
-    std::size_t memory_bytes() const { return slots_.capacity() * sizeof(ExtentStats); }
+    std::size_t memory_bytes() const { return capacity_ * sizeof(ExtentStats); }
     // Memory per tracked extent (records plus empty slots), in bytes.
     double bytes_per_extent() const {
         return size_ == 0 ? 0.0 : static_cast<double>(memory_bytes()) / static_cast<double>(size_);
@@ -48,19 +51,26 @@ public:
 
     template <class F>
     void for_each(F&& f) const {
-        for (const auto& s : slots_)
-            if (!s.empty()) f(s);
+        for (std::size_t i = 0; i < capacity_; ++i)
+            if (!slots_[i].empty()) f(slots_[i]);
     }
 
 private:
     std::size_t index_of(ExtentKey key) const {
         const unsigned __int128 h = mix_key(key);
-        return static_cast<std::size_t>((h * slots_.size()) >> 64);
+        return static_cast<std::size_t>((h * capacity_) >> 64);
     }
     void grow();
     void insert_fresh(const ExtentStats& stats);
+    // The array holds `capacity` slots: those beyond the old capacity are empty, the others
+    // keep their content. False (the table unchanged) when memory ran out.
+    bool resize_slots(std::size_t capacity);
 
-    std::vector<ExtentStats> slots_;  // empty until the first insert
+    struct Free {
+        void operator()(ExtentStats* p) const { std::free(p); }
+    };
+    std::unique_ptr<ExtentStats[], Free> slots_;  // null until the first insert
+    std::size_t capacity_ = 0;
     std::size_t size_ = 0;
     std::size_t max_entries_;
     std::size_t initial_capacity_;

@@ -17,29 +17,31 @@ namespace {
 constexpr TierId kHomeTier = 0;
 }  // namespace
 
-// The policy's view of where the LUN's extents are: read from the storage, counted per tier
+// The policy's view of where the LUN's extents are: read from the storage, its use of each tier
+// as the rounds count it (LunRounds::used_bytes_locked), the LUN's migrations the executor holds
 // (and, where the count listed them, its extents away from home).
 class LunRounds::View : public PlacementView {
 public:
-    View(const LunStorage& storage, const std::vector<TierSpec>& specs, std::uint64_t extent_bytes,
-         const std::vector<std::uint64_t>& extents_in_tier,
+    View(const LunRounds& rounds, const std::vector<TierSpec>& specs,
+         const std::vector<std::uint64_t>& used_bytes,
          const std::vector<std::pair<ExtentIndex, TierId>>* away = nullptr)
-        : storage_(storage),
-          specs_(specs),
-          extent_bytes_(extent_bytes),
-          counts_(extents_in_tier),
-          away_(away) {}
+        : rounds_(rounds), specs_(specs), used_(used_bytes), away_(away) {}
 
     TierId tier_of(LunId, ExtentIndex extent) const override {
-        return extent < storage_.extents() ? storage_.tier(extent) : kHomeTier;
+        return extent < storage().extents() ? storage().tier(extent) : kHomeTier;
     }
     TierId home_tier(LunId) const override { return kHomeTier; }
     std::uint64_t used_bytes(TierId tier) const override {
-        return tier < counts_.size() ? counts_[tier] * extent_bytes_ : 0;
+        return tier < used_.size() ? used_[tier] : 0;
     }
     const std::vector<TierSpec>& tiers() const override { return specs_; }
-    std::uint64_t extent_bytes() const override { return extent_bytes_; }
-    std::uint64_t extents(LunId) const override { return storage_.extents(); }
+    std::uint64_t extent_bytes() const override { return storage().extent_bytes(); }
+    std::uint64_t extents(LunId) const override { return storage().extents(); }
+    void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const override {
+        const MigrationExecutor::Client& client = rounds_;
+        for (const MigrationOrder& o : rounds_.executor_->pending(client)) each(o);
+    }
     void away_from_home(LunId lun,
                         const std::function<void(ExtentIndex, TierId)>& each) const override {
         if (away_ == nullptr) return PlacementView::away_from_home(lun, each);
@@ -47,10 +49,11 @@ public:
     }
 
 private:
-    const LunStorage& storage_;
+    const LunStorage& storage() const { return rounds_.storage_; }
+
+    const LunRounds& rounds_;
     const std::vector<TierSpec>& specs_;
-    std::uint64_t extent_bytes_;
-    const std::vector<std::uint64_t>& counts_;
+    const std::vector<std::uint64_t>& used_;
     const std::vector<std::pair<ExtentIndex, TierId>>* away_;  // null: not listed
 };
 
@@ -119,12 +122,14 @@ void LunRounds::follow_placement(std::uint64_t now) {
     auto counts = count_extents(placement_epoch_, &away);
     std::vector<std::uint64_t> before;
     std::vector<TierSpec> tiers;
+    std::vector<std::uint64_t> used;
     {
         std::lock_guard lock(mutex_);
         before = std::exchange(stats_.extents_in_tier, counts);
         admission_.replace_placement(options_.lun, kHomeTier, counts);
         pins_.grow(extents);
         tiers = effective_tiers_locked();
+        used = used_bytes_locked();
     }
     if (before != counts) {
         RBDTIER_LOG_INFO(storage_.lun_name(), [&](log::Emitter& line) {
@@ -135,7 +140,7 @@ void LunRounds::follow_placement(std::uint64_t now) {
                      << " (was " << before[t] << ')';
         });
     }
-    const View view(storage_, tiers, storage_.extent_bytes(), counts, &away);
+    const View view(*this, tiers, used, &away);
     policy_->placement_changed(options_.lun, now, view);
 }
 
@@ -299,16 +304,16 @@ void LunRounds::run_round() {
         return;
     }
 
-    std::vector<std::uint64_t> counts;
+    std::vector<std::uint64_t> used;
     std::vector<TierSpec> tiers;
     double weight = 1;  // the tenant's bandwidth weight, as last sampled
     {
         std::lock_guard lock(mutex_);
-        counts = stats_.extents_in_tier;
+        used = used_bytes_locked();
         tiers = effective_tiers_locked();
         if (tenant_room_ && tenant_room_->tenant_found) weight = tenant_room_->bandwidth_weight;
     }
-    View view(storage_, tiers, storage_.extent_bytes(), counts);
+    const View view(*this, tiers, used);
     auto planned = policy_->plan(now, view);
     // Pin orders first; the policy hears at once of its orders that pins overrule.
     std::vector<MigrationOrder> overruled;
@@ -476,14 +481,14 @@ std::vector<MigrationOrder> LunRounds::queue() const {
 void LunRounds::inspect(
     const std::function<void(const PlacementPolicy&, const PlacementView&)>& fn) const {
     std::lock_guard policy_lock(policy_mutex_);
-    std::vector<std::uint64_t> counts;
+    std::vector<std::uint64_t> used;
     std::vector<TierSpec> tiers;
     {
         std::lock_guard lock(mutex_);
-        counts = stats_.extents_in_tier;
+        used = used_bytes_locked();
         tiers = effective_tiers_locked();
     }
-    const View view(storage_, tiers, storage_.extent_bytes(), counts);
+    const View view(*this, tiers, used);
     fn(*policy_, view);
 }
 
@@ -655,6 +660,15 @@ void LunRounds::refused_locked(const MigrationOrder& order, Refusal refusal) {
                                           << refusal_name(refusal));
             return;
     }
+}
+
+std::vector<std::uint64_t> LunRounds::used_bytes_locked() const {
+    std::vector<std::uint64_t> used(specs_.size(), 0);
+    for (std::size_t t = 0; t < used.size(); ++t) {
+        used[t] = t == kHomeTier ? stats_.extents_in_tier[t] * storage_.extent_bytes()
+                                 : admission_.used(static_cast<TierId>(t));
+    }
+    return used;
 }
 
 std::vector<TierSpec> LunRounds::effective_tiers_locked() const {

@@ -48,7 +48,10 @@
 // LUN of the gateway: its LUNs here count exactly as they move (an admitted order reserves its
 // room there at once), the sampled LUNs that are not the gateway's (other gateways') as measured.
 // The policy sees the same limits as the tiers' capacity_bytes in its PlacementView
-// (Admission::effective_tiers). A failed tenant reading keeps the last known room. Logged
+// (Admission::effective_tiers), and the same use: a tier's bytes count the destinations of the
+// LUN's admitted migrations from their start; the view lists the LUN's migrations the executor
+// holds (PlacementView::migrations_in_flight), however long they take. A failed tenant reading
+// keeps the last known room. Logged
 // (common/log.h), rate-limited: every order refused for capacity, a full pool or the tenant's
 // quota, and deferred for the bandwidth budget; a change of the sampling problem; a change of the
 // tenant's quota or weight. Migrations log themselves (the storage). Placement changed by another
@@ -271,6 +274,10 @@ private:
     std::vector<std::uint64_t> count_extents(
         std::uint64_t& epoch, std::vector<std::pair<ExtentIndex, TierId>>* away = nullptr) const;
     std::vector<TierSpec> effective_tiers_locked() const;  // under mutex_
+    // What the policy's view says each tier holds of the LUN: the home tier its extents there;
+    // every other its extents there with the destinations of its admitted migrations not ended
+    // (the admission's count). Under mutex_.
+    std::vector<std::uint64_t> used_bytes_locked() const;
     // Counts and logs an order the admission refused for capacity, a full pool or the tenant's
     // quota. Under mutex_.
     void refused_locked(const MigrationOrder& order, Refusal refusal);

@@ -53,6 +53,11 @@ public:
     void advance(std::uint64_t now_us, const Admit& admit, const Refused& refused,
                  const Completed& completed);
 
+    // Calls each(order) for every order started and not completed, then every order queued.
+    void each_held(const std::function<void(const MigrationOrder&)>& each) const {
+        for (const Flight& f : flights_) each(f.order);
+        for (const MigrationOrder& o : queue_) each(o);
+    }
     std::size_t in_flight() const { return flights_.size(); }
     std::size_t queued() const { return queue_.size(); }
     // Bytes started so far (for invariant checks against bandwidth x time + bucket).

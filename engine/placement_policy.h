@@ -72,6 +72,10 @@ public:
     virtual ~PlacementView() = default;
     virtual TierId tier_of(LunId lun, ExtentIndex extent) const = 0;
     virtual TierId home_tier(LunId lun) const = 0;
+    // Bytes of extents away from their home in `tier`, the destinations of the migrations the
+    // executor admitted and has not finished included (their room is taken from their start, as
+    // engine/admission.h counts it). What it says of a tier that is the extents' home is the
+    // view's own (no room is needed there).
     virtual std::uint64_t used_bytes(TierId tier) const = 0;
     virtual const std::vector<TierSpec>& tiers() const = 0;
     virtual std::uint64_t extent_bytes() const = 0;
@@ -80,6 +84,15 @@ public:
     virtual std::uint64_t extents(LunId lun) const {
         (void)lun;
         return 0;
+    }
+    // Calls each(order) for every migration the executor holds now, waiting for its start or in
+    // progress, whoever ordered it (a policy's, an admin's pin): its extent is still where the
+    // order takes it from, and it may take longer than any bound a policy would guess. A policy
+    // hears of its own when they leave (migrated(), dropped()). By default none: an executor
+    // that says nothing.
+    virtual void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const {
+        (void)each;
     }
     // Calls each(extent, tier) for every extent of `lun` not in its home tier, in extent order,
     // for a policy that keeps only those. By default it asks tier_of() for each of extents(lun);

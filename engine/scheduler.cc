@@ -37,25 +37,42 @@ void Scheduler::dropped(const MigrationOrder& order) {
 std::vector<MigrationOrder> Scheduler::schedule(
     std::uint64_t now_us, std::span<const ExtentScore> scores, const ScoringContext& ctx,
     const ResourceModel& resources, const PlacementState& placement, double threshold_us,
-    double min_accesses, std::vector<std::uint8_t>* order_models) {
+    double min_accesses, std::span<const MigrationOrder> held,
+    std::vector<std::uint8_t>* order_models) {
     refill(now_us);
+    std::vector<MigrationOrder> orders;
+    // What the executor holds, as flights: those this scheduler ordered are not lost however
+    // long they take; the others (an admin's pin, another planner's order) take their extent, a
+    // slot and their room alike for this round.
+    std::unordered_map<ExtentKey, Flight> others;
+    for (const MigrationOrder& o : held) {
+        Flight f;
+        f.tenant = tenants_->tenant_of(o.lun);
+        f.to = o.to;
+        f.home = placement.home(o.lun, ctx.default_home);
+        others.emplace(make_extent_key(o.lun, o.extent), f);
+    }
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-        if (it->second.expiry_us <= now_us) {
+        if (others.erase(it->first) == 0 && it->second.expiry_us <= now_us) {
             ++stats_.expired;
             it = in_flight_.erase(it);
         } else {
             ++it;
         }
     }
+    const auto busy = [&](ExtentKey key) {
+        return in_flight_.count(key) != 0 || others.count(key) != 0;
+    };
+    const auto slots_used = [&] { return in_flight_.size() + others.size(); };
     hysteresis_.prune(now_us);
-    std::vector<MigrationOrder> orders;
     const double ext = static_cast<double>(config_.extent_bytes);
     const std::size_t cap = config_.max_concurrent_migrations;
-    if (bucket_->level() < ext || in_flight_.size() >= cap) return orders;
+    if (bucket_->level() < ext || slots_used() >= cap) return orders;
 
     // The room each tier and each tenant's quota leave, counted as the admission counts it: the
     // executor's bytes away from home (its admitted migrations included), the placement's per
-    // tenant, and the destinations of this scheduler's orders still in flight.
+    // tenant, and the destinations of the migrations in flight (this scheduler's, and the others
+    // the executor holds).
     PlanningLedger ledger(config_.extent_bytes, hysteresis_);
     for (TierId t : ctx.tiers) {
         ledger.set_tier(t, resources.capacity(t), resources.used(t));
@@ -63,6 +80,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
             ledger.set_quota(i, t, tenants_->quota(i, t), placement.tenant_used(i, t));
     }
     for (const auto& [key, f] : in_flight_) ledger.in_flight(f.tenant, f.to, f.home);
+    for (const auto& [key, f] : others) ledger.in_flight(f.tenant, f.to, f.home);
     // Residents of every non-home placement, coldest first (what keeping them there is worth).
     struct Resident {
         double keep = 0;
@@ -124,7 +142,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
     };
 
     while (orders.size() < config_.max_orders_per_round) {
-        if (bucket_->level() < ext || in_flight_.size() >= cap) {
+        if (bucket_->level() < ext || slots_used() >= cap) {
             ++stats_.skipped_budget;
             break;
         }
@@ -143,7 +161,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
         }
         if (!any) break;
         const ExtentScore& x = scores[candidates[t][next[t]++]];
-        if (in_flight_.count(x.key) || chosen.count(x.key)) continue;
+        if (busy(x.key) || chosen.count(x.key)) continue;
         if (!ledger.settled(x.key, now_us)) {
             ++stats_.skipped_hysteresis;
             continue;
@@ -173,7 +191,7 @@ std::vector<MigrationOrder> Scheduler::schedule(
             TierId victim_to = 0;
             for (const Resident& r : residents[d]) {
                 const ExtentScore& y = scores[r.index];
-                if (chosen.count(y.key) || in_flight_.count(y.key)) continue;
+                if (chosen.count(y.key) || busy(y.key)) continue;
                 if (!quota_ok && y.tenant != x.tenant) continue;
                 if (!ledger.settled(y.key, now_us)) continue;
                 // y steps down to the next slower tier that has room for it and is still

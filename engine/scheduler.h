@@ -6,10 +6,11 @@
 // (the tenant with the fewest bytes granted per unit of bandwidth weight goes next). Limits:
 //  - bandwidth: a token bucket (engine/token_bucket.h) refilled at the migration bandwidth
 //    (depth burst_bytes, by default one second of it); every order spends one extent of tokens;
-//  - concurrency: at most max_concurrent_migrations orders in flight (an order leaves the
-//    flight when completed() or dropped() is called, or after an expiry if the executor lost
-//    it: the executor owes it a report before then, or the scheduler takes its room and its
-//    extent for free again while the admission still holds them);
+//  - concurrency: at most max_concurrent_migrations orders in flight: the scheduler's own (an
+//    order leaves the flight when completed() or dropped() is called, or, once the executor no
+//    longer holds it, after an expiry: the executor lost it) and the other migrations the
+//    executor holds (`held`: an admin's pin, another planner's order). Every migration in
+//    flight keeps its extent from being ordered again and counts against its tenant's quota;
 //  - tier capacity and tenant quota per tier: never exceeded by what the engine orders, and
 //    counted by the executors' admission's own rule (a PlanningLedger of engine/admission.h per
 //    round: the executor's bytes away from home, the placement's per tenant, the destinations of
@@ -64,10 +65,13 @@ class Scheduler {
 public:
     Scheduler(const EngineConfig& config, const TenantTable& tenants);
 
+    // `held`: the migrations the executor holds now, waiting or in progress, whoever ordered
+    // them (PlacementView::migrations_in_flight).
     std::vector<MigrationOrder> schedule(std::uint64_t now_us, std::span<const ExtentScore> scores,
                                          const ScoringContext& ctx, const ResourceModel& resources,
                                          const PlacementState& placement, double threshold_us,
                                          double min_accesses,
+                                         std::span<const MigrationOrder> held = {},
                                          std::vector<std::uint8_t>* order_models = nullptr);
     // The executor completed `order` (or reported it finished).
     void completed(const MigrationOrder& order, std::uint64_t now_us);

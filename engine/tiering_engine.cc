@@ -175,11 +175,14 @@ std::vector<MigrationOrder> TieringEngine::plan_round(std::uint64_t now_us,
     // The forecasts are followed up once per time step, by the first planner of the step.
     if (forecast_->claim_sampling(now_us)) sample_forecasts(scores, now_us);
 
+    std::vector<MigrationOrder> held;
+    view.migrations_in_flight([&held](const MigrationOrder& o) { held.push_back(o); });
     std::vector<std::uint8_t> models;
     auto orders = scheduler_.schedule(now_us, scores.kept(), ctx_, resources_, placement_,
-                                      stats_.threshold_us, stats_.min_accesses, &models);
+                                      stats_.threshold_us, stats_.min_accesses, held, &models);
     // Orders the executor refused or lost never come back through migrated(): forget them
-    // once the scheduler no longer counts them in flight (it expires them).
+    // once the scheduler no longer counts them in flight (it expires them once the executor no
+    // longer holds them).
     std::erase_if(order_model_,
                   [&](const auto& entry) { return !scheduler_.in_flight(entry.first); });
     std::vector<MigrationOrder> valid;

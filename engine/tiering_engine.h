@@ -9,9 +9,8 @@
 // orders made.
 //
 // Each completed I/O comes in by observe() (the engine thread, serialized with the rounds: the
-// forecast's serialized intake, no ring) or by record() (any thread, lock-free, tens of ns: the
-// forecast's rings, built at its first use); either passes the event on to the forecast when this
-// engine is the forecast's recorder (the first of its planners to record).
+// forecast's serialized intake, no ring), which passes the event on to the forecast when this
+// engine is the forecast's recorder (the first of its planners to observe).
 // Everything else runs on one engine thread: plan_round(now, view) advances the forecast to
 // `now` (once per time step, whichever of its planners comes first), builds each LUN's scoring
 // context from the forecast and this placement, scores every tracked extent with TBB (in the
@@ -78,10 +77,6 @@ public:
     // Engine thread, serialized with plan_round(): the event joins the next round's batch.
     void observe(const IoEvent& event) noexcept {
         if (forecast_->records_for(this)) forecast_->append(event);
-    }
-    // Any thread, concurrently with everything else.
-    void record(const IoEvent& event) noexcept {
-        if (forecast_->records_for(this)) forecast_->record(event);
     }
     // Folds what was taken in since the last drain into the forecast, without planning
     // (plan_round() begins with it): for a caller that takes in more events between two rounds

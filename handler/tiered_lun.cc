@@ -153,13 +153,21 @@ ceph::Status TieredLun::enable_tiering(
     extent_bytes_ = tiers_->object_size();
     const std::uint64_t size = home_.size;
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
-    // Each copy moves as much at a time as engine/policy/tier_model.h's rule gives the tier.
-    std::vector<TierSpec> discovered;
-    ceph::MigratorOptions migrator_options;
+    // The LUN's tiers: its tier images as discovered, with the gateway's overrides and the LUN's
+    // quotas (engine/policy/tier_model.h). Its policy and its copies go by the latencies seen so:
+    // each copy moves as much at a time as the rule there gives the tier.
+    std::vector<LunTier> lun_tiers;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        discovered.push_back(ceph::describe_tier(sampler(), tiers_->pool(i)));
-        migrator_options.chunk_bytes.push_back(copy_chunk_bytes(discovered.back()));
+        LunTier& t = lun_tiers.emplace_back();
+        t.discovered = ceph::describe_tier(sampler(), tiers_->pool(i));
+        if (auto o = settings_.tier_overrides.find(tiers_->pool(i));
+            o != settings_.tier_overrides.end())
+            t.override = o->second;
+        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end())
+            t.quota_bytes = q->second;
     }
+    ceph::MigratorOptions migrator_options;
+    migrator_options.chunk_bytes = copy_chunk_bytes(lun_tiers);
     // Fault tests (tests/soak) have the gateway killed at a step of its migrations.
     if (const char* crash = std::getenv("RBDTIER_CRASH_AT")) {
         migrator_options.crash_at = ceph::crash_point_from_name(crash);
@@ -176,18 +184,6 @@ ceph::Status TieredLun::enable_tiering(
     watch_ = std::move(*watch);
     if (ceph::Status s = migrator_->sync_routing(); !s) return s;
 
-    // The policy's tiers: the LUN's tier images as discovered, with the gateway's overrides and
-    // the LUN's quotas (engine/policy/tier_model.h).
-    std::vector<LunTier> lun_tiers;
-    for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        LunTier& t = lun_tiers.emplace_back();
-        t.discovered = discovered[i];
-        if (auto o = settings_.tier_overrides.find(tiers_->pool(i));
-            o != settings_.tier_overrides.end())
-            t.override = o->second;
-        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end())
-            t.quota_bytes = q->second;
-    }
     LunPolicySettings policy_settings;
     policy_settings.local_site = settings_.site;
     policy_settings.extent_bytes = extent_bytes_;

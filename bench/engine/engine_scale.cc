@@ -12,12 +12,16 @@
 // models: the worst round), with TBB limited to 1 thread and then to 2 (tbb::global_control), and
 // completes each round's orders as an executor would (migrated(), and the view moves them).
 //
-// Prints: the per-extent record sizes; RSS (VmRSS, and the peak VmHWM) and the engine's heap
-// (glibc mallinfo2, in-use bytes, delta from before the engine was built) for the whole set and
-// per tracked extent; the wall time of every round, the median per thread count and the speedup.
+// Prints: the per-extent record sizes; RSS (VmRSS, and the peak VmHWM of the setup, of the first
+// round and of the timed rounds) and the engine's heap (glibc mallinfo2, in-use bytes, delta from
+// before the engine was built) for the whole set and per tracked extent; the wall time and the
+// CPU time (the process's, user + system) of every round, the medians per thread count and the
+// speedup; the load average when the rounds began and ended (on a shared machine a round's wall
+// time is only its own when its CPU time is close to threads x wall).
 //
 // Usage: engine_scale_bench [--luns N] [--tenants N] [--extents-per-lun N] [--rounds N]
 #include <malloc.h>
+#include <sys/resource.h>
 #include <tbb/global_control.h>
 
 #include <algorithm>
@@ -90,6 +94,31 @@ std::pair<std::size_t, std::size_t> rss() {
         if (line.rfind("VmHWM:", 0) == 0) peak = std::strtoull(line.c_str() + 6, nullptr, 10) << 10;
     }
     return {now, peak};
+}
+
+// CPU seconds this process used so far (user + system, all threads).
+double cpu_seconds() {
+    struct rusage u {};
+    getrusage(RUSAGE_SELF, &u);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+// The first line of /proc/loadavg (the 1, 5 and 15 minute averages, ...).
+std::string load_average() {
+    std::ifstream f("/proc/loadavg");
+    std::string line;
+    std::getline(f, line);
+    return line;
+}
+
+// Resets the peak RSS (VmHWM) to the RSS now (Linux: "5" to clear_refs); false if refused.
+bool reset_peak_rss() {
+    std::ofstream clear_refs("/proc/self/clear_refs");
+    clear_refs << "5" << std::flush;
+    return static_cast<bool>(clear_refs);
 }
 
 double gib(double bytes) {
@@ -240,30 +269,37 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - setup0).count();
 
     const EngineStats s0 = engine.stats();
-    std::printf("setup: %.1f s, %llu events recorded, %llu dropped, %zu extents tracked\n", setup_s,
-                static_cast<unsigned long long>(recorded),
-                static_cast<unsigned long long>(s0.dropped), s0.tracked_extents);
+    const std::size_t rss_setup_peak = rss().second;
+    std::printf(
+        "setup: %.1f s, %llu events recorded, %llu dropped, %zu extents tracked, peak RSS %.2f "
+        "GiB\n",
+        setup_s, static_cast<unsigned long long>(recorded),
+        static_cast<unsigned long long>(s0.dropped), s0.tracked_extents,
+        gib(static_cast<double>(rss_setup_peak)));
     if (s0.dropped != 0 || s0.tracked_extents != total) {
         std::fprintf(stderr, "setup did not track every extent\n");
         return 1;
     }
 
     // Rounds, one bucket apart (each refits the LUN models); its orders complete before the next.
-    std::vector<double> walls[2];
+    std::vector<double> walls[2], cpus[2];
     std::size_t orders_total = 0;
     auto run_round = [&](int threads, int index) {
         tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
         now += config.bucket_us;
+        const double cpu0 = cpu_seconds();
         const auto t0 = std::chrono::steady_clock::now();
         auto orders = policy->plan(now, view);
         const double wall =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double cpu = cpu_seconds() - cpu0;
         const EngineStats st = engine.stats();
         std::printf(
-            "round %d, %d thread%s: %.3f s (scoring %.3f s, %zu extents scored, %zu "
+            "round %d, %d thread%s: %.3f s, CPU %.3f s (scoring %.3f s, %zu extents scored, %zu "
             "orders)\n",
-            index, threads, threads == 1 ? "" : "s", wall, st.score_seconds, st.scored,
+            index, threads, threads == 1 ? "" : "s", wall, cpu, st.score_seconds, st.scored,
             orders.size());
+        if (index > 0) cpus[threads - 1].push_back(cpu);
         for (const MigrationOrder& order : orders) {
             view.move(order.lun, order.extent, order.to);
             policy->migrated(order, now);
@@ -271,13 +307,14 @@ int main(int argc, char** argv) {
         orders_total += orders.size();
         return wall;
     };
+    // The first round's peak alone, if the peak can be reset.
+    const bool setup_peak_reset = reset_peak_rss();
     run_round(2, 0);  // warm-up (first fit of the LUN models, first allocations): not counted
     const std::size_t heap_engine = heap_in_use() - heap0;
     const auto [rss_now, rss_peak] = rss();
-    // From here the peak RSS is that of the rounds alone (Linux: "5" resets VmHWM).
-    std::ofstream clear_refs("/proc/self/clear_refs");
-    clear_refs << "5" << std::flush;
-    const bool peak_reset = static_cast<bool>(clear_refs);
+    // From here the peak RSS is that of the timed rounds alone.
+    const bool peak_reset = reset_peak_rss();
+    const std::string load_before = load_average();
     for (int threads = 1; threads <= 2; ++threads)
         for (int r = 1; r <= o.rounds; ++r) walls[threads - 1].push_back(run_round(threads, r));
 
@@ -294,17 +331,21 @@ int main(int argc, char** argv) {
                 gib(static_cast<double>(engine.profiler().extents().memory_bytes())),
                 engine.profiler().bytes_per_extent(), engine.profiler().extents().capacity());
     std::printf(
-        "  RSS: %.2f GiB (engine: +%.2f GiB, %.1f B per extent); peak RSS of setup and first round "
-        "%.2f GiB\n",
+        "  RSS: %.2f GiB (engine: +%.2f GiB, %.1f B per extent); peak RSS of the setup %.2f GiB, "
+        "of %s %.2f GiB\n",
         gib(static_cast<double>(rss_now)), gib(static_cast<double>(rss_now - rss0)),
-        static_cast<double>(rss_now - rss0) / n, gib(static_cast<double>(rss_peak)));
+        static_cast<double>(rss_now - rss0) / n, gib(static_cast<double>(rss_setup_peak)),
+        setup_peak_reset ? "the first round" : "setup and first round",
+        gib(static_cast<double>(rss_peak)));
     std::printf("  after the timed rounds: RSS %.2f GiB, heap %.2f GiB; peak RSS %s %.2f GiB\n",
                 gib(static_cast<double>(rss_end)), gib(static_cast<double>(heap_in_use() - heap0)),
                 peak_reset ? "during the timed rounds" : "of the whole run",
                 gib(static_cast<double>(rss_peak_end)));
     std::printf(
-        "\nfull round (plan_round), median of %d: 1 thread %.3f s, 2 threads %.3f s, "
-        "speedup 1 -> 2 threads %.2fx (%zu orders in all)\n",
-        o.rounds, m1, m2, m1 / m2, orders_total);
+        "\nfull round (plan_round), median of %d: 1 thread %.3f s (CPU %.3f s), 2 threads %.3f s "
+        "(CPU %.3f s), speedup 1 -> 2 threads %.2fx (%zu orders in all)\n",
+        o.rounds, m1, median(cpus[0]), m2, median(cpus[1]), m1 / m2, orders_total);
+    std::printf("load average when the timed rounds began: %s; ended: %s\n", load_before.c_str(),
+                load_average().c_str());
     return 0;
 }

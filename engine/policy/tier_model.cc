@@ -54,6 +54,27 @@ void keep_media_order(std::vector<TierModel>& tiers, const std::vector<bool>& pr
     }
 }
 
+// A live LUN's tiers as its gateway sees them, the one source of their latencies (for the
+// policy and for the copies): tiers[i] as discovered, with id i, the gateway's override applied,
+// its capacity capped by the LUN's quota there, the latencies discovery measured put in the
+// media's order.
+std::vector<TierModel> seen_tiers(std::span<const LunTier> tiers) {
+    std::vector<TierModel> seen;
+    std::vector<bool> probed;
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+        TierModel model;
+        model.spec = tiers[i].discovered;
+        model.spec.id = static_cast<TierId>(i);
+        if (tiers[i].override) apply_tier_override(model.spec, *tiers[i].override);
+        model.spec.capacity_bytes =
+            tighter_capacity(model.spec.capacity_bytes, tiers[i].quota_bytes);
+        seen.push_back(std::move(model));
+        probed.push_back(!tiers[i].override || !tiers[i].override->latency_ms);
+    }
+    keep_media_order(seen, probed);
+    return seen;
+}
+
 }  // namespace
 
 std::uint64_t StorageModel::bucket_bytes() const {
@@ -133,18 +154,7 @@ StorageModel lun_policy_config(std::span<const LunTier> tiers, const LunPolicySe
     config.bandwidth_bytes_per_s = settings.bandwidth_bytes_per_s;
     config.max_concurrent = MigrationExecutor::kMigrationsPerLun;
     config.max_tracked_extents = settings.max_tracked_extents;
-    std::vector<bool> probed;
-    for (std::size_t i = 0; i < tiers.size(); ++i) {
-        TierModel model;
-        model.spec = tiers[i].discovered;
-        model.spec.id = static_cast<TierId>(i);
-        if (tiers[i].override) apply_tier_override(model.spec, *tiers[i].override);
-        model.spec.capacity_bytes =
-            tighter_capacity(model.spec.capacity_bytes, tiers[i].quota_bytes);
-        config.tiers.push_back(std::move(model));
-        probed.push_back(!tiers[i].override || !tiers[i].override->latency_ms);
-    }
-    keep_media_order(config.tiers, probed);
+    config.tiers = seen_tiers(tiers);
     if (!settings.tenant.empty()) {
         TenantModel tenant;
         tenant.name = settings.tenant;
@@ -154,9 +164,15 @@ StorageModel lun_policy_config(std::span<const LunTier> tiers, const LunPolicySe
     return config;
 }
 
-std::uint64_t copy_chunk_bytes(const TierSpec& discovered) {
-    const double latency = discovered.read_latency_us;
+std::uint64_t copy_chunk_bytes(const TierSpec& tier) {
+    const double latency = tier.read_latency_us;
     return latency > 0 && latency < kQuickTierLatencyUs ? kQuickTierCopyChunk : 0;
+}
+
+std::vector<std::uint64_t> copy_chunk_bytes(std::span<const LunTier> tiers) {
+    std::vector<std::uint64_t> out;
+    for (const TierModel& t : seen_tiers(tiers)) out.push_back(copy_chunk_bytes(t.spec));
+    return out;
 }
 
 std::vector<TierModel> default_tier_models() {

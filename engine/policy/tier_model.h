@@ -13,7 +13,8 @@
 // the order of the tiers' media (engine/device_class.h), its capacity capped by the LUN's
 // quota there, its channel the executor's: its bandwidth, one migration of the LUN at a time
 // (MigrationExecutor::kMigrationsPerLun). copy_chunk_bytes() is how much of an extent a migration
-// copies at a time to and from a tier. Pure functions and plain data: no thread-safety concern.
+// copies at a time to and from a tier, by the same latency the LUN's policy plans with. Pure
+// functions and plain data: no thread-safety concern.
 #pragma once
 
 #include <cstddef>
@@ -116,12 +117,16 @@ struct LunPolicySettings {
 // tiers of unknown media, or at different sites, keep what discovery measured.
 StorageModel lun_policy_config(std::span<const LunTier> tiers, const LunPolicySettings& settings);
 
-// The bytes a migration copies (and verifies) at a time to and from a tier of `discovered`
-// latency: 1 MiB where an access costs under 2 ms (local fast media: a 4 MiB op would hold its
+// The bytes a migration copies (and verifies) at a time to and from a tier of `tier`'s latency:
+// 1 MiB where an access costs under 2 ms (local fast media: a 4 MiB op would hold its
 // foreground reads up for several times their latency), 0 (the whole extent in one op)
 // elsewhere and where the latency is unknown (every op there costs a seek or a round trip to a
 // remote site, so more ops would cost foreground I/O more).
-std::uint64_t copy_chunk_bytes(const TierSpec& discovered);
+std::uint64_t copy_chunk_bytes(const TierSpec& tier);
+// Per tier of a live LUN (tiers[i] is tier i): copy_chunk_bytes() of the tier as its policy
+// sees it (lun_policy_config: the gateway's override applied, the latencies in the media's
+// order), so the copies and the policy go by one latency per tier.
+std::vector<std::uint64_t> copy_chunk_bytes(std::span<const LunTier> tiers);
 inline constexpr std::uint64_t kQuickTierCopyChunk = 1 << 20;
 inline constexpr double kQuickTierLatencyUs = 2000;
 

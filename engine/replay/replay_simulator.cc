@@ -68,6 +68,10 @@ public:
     std::uint64_t used_bytes(TierId tier) const override { return admission_.used(tier); }
     const std::vector<TierSpec>& tiers() const override { return specs_; }
     std::uint64_t extent_bytes() const override { return config_.extent_bytes; }
+    void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const override {
+        channel_->each_held(each);
+    }
 
     ReplayResult run(std::span<const IoEvent> events, const ReplayProgress& progress) {
         const auto wall_start = std::chrono::steady_clock::now();
@@ -157,14 +161,18 @@ private:
         const bool demand = slow_accesses_ > 0;
         slow_accesses_ = 0;
         const std::uint64_t promotions_before = promotions_accepted_;
-        auto orders = policy_.plan(now, *this);
-        result_.orders += orders.size();
+        // The last round's orders not started yet are withdrawn before the policy plans again,
+        // as a live LUN's round withdraws them from the gateway's executor: the policy hears them
+        // dropped first, so it plans without counting them (against a quota, say).
         const bool short_of_tokens = channel_->short_of_tokens();
-        for (const auto& left : channel_->replace_queue(std::move(orders), now)) {
-            // The round's budget ran out before this order could start: the next plan replaces it.
+        for (const auto& left : channel_->replace_queue({}, now)) {
+            // The round's budget ran out before this order could start.
             ++(short_of_tokens ? result_.refused_bandwidth : result_.refused_concurrency);
             policy_.dropped(left, now);
         }
+        auto orders = policy_.plan(now, *this);
+        result_.orders += orders.size();
+        channel_->replace_queue(std::move(orders), now);
         complete_until(now);
         if (channel_idle && demand && promotions_accepted_ == promotions_before)
             ++result_.idle_rounds_without_promotion;

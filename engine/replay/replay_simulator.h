@@ -3,13 +3,15 @@
 // Every I/O is served from the tier its extents are in (latency = the tier's per-4 KiB latency
 // plus per-KiB transfer; the slowest extent of a spanning request counts), then shown to the
 // policy (`observe`, with latency_us set to the modelled latency). At every round boundary
-// (StorageModel::round_us of trace time, starting at the first event) the policy's `plan` becomes
+// (StorageModel::round_us of trace time, starting at the first event) the last round's orders
+// that have not started leave the queue and the policy hears them dropped, then its `plan` becomes
 // the queue of a MigrationChannel, which starts each order, best first, as soon as a slot and
-// bandwidth tokens allow (as the live executor carries a round's orders out), until the next
-// round's plan replaces what has not started (told to the policy as dropped). An order that
-// reaches the head of the queue is refused (and dropped) if it breaks tier capacity or a tenant
-// quota (destination space is reserved from the start; the source is freed at completion) or is
-// stale. An accepted migration occupies the link for extent_bytes / bandwidth of trace time
+// bandwidth tokens allow: what a live LUN's round does with the gateway's executor
+// (engine/lun_rounds.h). The policy's view lists the migrations in flight
+// (PlacementView::migrations_in_flight) and counts their destinations in the tiers' use. An order
+// that reaches the head of the queue is refused (and dropped) if it breaks tier capacity or a
+// tenant quota (destination space is reserved from the start; the source is freed at completion) or
+// is stale. An accepted migration occupies the link for extent_bytes / bandwidth of trace time
 // (migrations are serialized on the link) and the extent is in its new tier only once it
 // completes. Invariants (capacity, quota, bandwidth, concurrency) are re-checked after every
 // change; a violation throws InvariantViolation, failing the replay loudly.

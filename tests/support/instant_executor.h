@@ -4,10 +4,13 @@
 // once: one whose source is where the extent is, whose destination is another tier with room
 // for it (home always has; a tier of capacity 0 is unlimited) and, when the LUN's size is said,
 // whose extent is within it, moves and is told migrated(); every other is told dropped() and
-// counted in `refused`. Single-threaded. Header-only, for tests.
+// counted in `refused`. A slow executor's orders are hold()en instead: migrations_in_flight()
+// shows them and used_bytes() counts their destinations until finish_held() carries them out.
+// Single-threaded. Header-only, for tests.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -33,7 +36,14 @@ public:
     }
     TierId home_tier(LunId) const override { return home_; }
     std::uint64_t used_bytes(TierId tier) const override {
-        return tier < held_.size() ? held_[tier] * test_events::kE : 0;
+        if (tier >= held_.size()) return 0;
+        std::uint64_t extents = held_[tier];
+        for (const MigrationOrder& o : holding_) extents += o.to == tier && o.to != home_;
+        return extents * test_events::kE;
+    }
+    void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const override {
+        for (const MigrationOrder& o : holding_) each(o);
     }
     const std::vector<TierSpec>& tiers() const override { return tiers_; }
     std::uint64_t extent_bytes() const override { return test_events::kE; }
@@ -66,6 +76,14 @@ public:
         policy.migrated(o, now_us);
     }
 
+    // Holds `o`, one order of a policy planned by the caller, as a slow executor would: its
+    // extent stays where it is (see the top).
+    void hold(const MigrationOrder& o) { holding_.push_back(o); }
+    // Carries out the orders held, at `now_us`.
+    void finish_held(PlacementPolicy& policy, std::uint64_t now_us) {
+        for (const MigrationOrder& o : std::exchange(holding_, {})) carry_out(policy, o, now_us);
+    }
+
     // Shows `io` to `policy`; true when its extent is away from home (in a faster tier).
     bool serve(PlacementPolicy& policy, const IoEvent& io) {
         policy.observe(io);
@@ -89,6 +107,7 @@ private:
     std::uint64_t lun_extents_;
     std::vector<std::uint64_t> held_;  // per tier: extents placed away from home there
     std::map<std::pair<LunId, ExtentIndex>, TierId> away_;
+    std::vector<MigrationOrder> holding_;  // hold()en, not carried out yet
 };
 
 }  // namespace rbdtier::test_support

@@ -33,6 +33,7 @@
 
 #include "engine/policy/policy_registry.h"
 #include "engine/policy/tier_model.h"
+#include "tests/support/fake_storage.h"
 #include "tests/support/io_events.h"
 #include "tests/support/seed.h"
 
@@ -41,67 +42,7 @@ namespace {
 
 using test_events::kE;
 
-// A LUN's storage in memory: where each extent is, moved at once by migrate() (unless its extent
-// is in `fail`, or the storage is not the LUN's `owner`: then it refuses, as the migrator's fence
-// does), and what sample_resources() answers (`reading`, if set).
-class FakeStorage final : public LunStorage {
-public:
-    explicit FakeStorage(std::uint64_t extents) : placement_(extents, 0) {}
-
-    const std::string& lun_name() const override { return name_; }
-    std::uint64_t extent_bytes() const override { return kE; }
-    const std::string& tier_name(TierId tier) const override { return names_.at(tier); }
-    std::uint64_t extents() const override { return placement_.size(); }
-    TierId tier(ExtentIndex extent) const override { return placement_.at(extent); }
-    std::uint64_t placement_epoch() const override { return epoch_; }
-    bool owns_extents() const override { return owner.load(); }
-    bool migrate(ExtentIndex extent, TierId to, MigrationRecord& record) override {
-        if (on_migrate) on_migrate(extent);
-        migrations.push_back(extent);
-        record.extent = extent;
-        record.from = names_.at(placement_.at(extent));
-        record.to = names_.at(to);
-        record.bytes = kE;
-        if (!owner) {
-            record.outcome = "refused: this gateway does not own the LUN";
-            return false;
-        }
-        if (std::find(fail.begin(), fail.end(), extent) != fail.end()) {
-            record.outcome = "copy: Input/output error";
-            return false;
-        }
-        placement_.at(extent) = to;
-        record.outcome = "moved";
-        return true;
-    }
-    std::optional<ResourceReading> sample_resources() override {
-        ++samples;
-        return reading;
-    }
-
-    // Another hand moves `extent` to `tier` (or a resize adds extents): the epoch moves.
-    void move_by_another_hand(ExtentIndex extent, TierId tier) {
-        placement_.at(extent) = tier;
-        ++epoch_;
-    }
-    void grow(std::uint64_t extents) {
-        placement_.resize(extents, 0);
-        ++epoch_;
-    }
-
-    std::vector<ExtentIndex> migrations;  // extents handed to migrate(), in order
-    std::vector<ExtentIndex> fail;        // extents whose migration fails
-    std::atomic<bool> owner{true};        // false: this gateway lost the LUN (its lock)
-    std::optional<ResourceReading> reading;
-    int samples = 0;
-    std::function<void(ExtentIndex)> on_migrate;  // called first in migrate(), if set
-
-private:
-    std::string name_ = "pool/lun";
-    std::vector<std::string> names_ = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
-    std::vector<TierId> placement_;
-    std::uint64_t epoch_ = 0;
-};
+using test_support::FakeStorage;
 
 // hdd-a (home), nvme-a (`nvme_a_extents` extents away from home at most; 0: unlimited), nvme-b,
 // hdd-b.
@@ -122,7 +63,11 @@ public:
     explicit ScriptedPolicy(std::vector<MigrationOrder> orders) : orders_(std::move(orders)) {}
     std::string_view name() const override { return "scripted"; }
     void observe(const IoEvent&) override {}
-    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
+        planned_with->push_back(view.used_bytes(1) / kE);
+        in_flight->emplace_back();
+        view.migrations_in_flight(
+            [this](const MigrationOrder& o) { in_flight->back().push_back(o.extent); });
         return orders_;
     }
     double benefit() const { return orders_.empty() ? 0 : orders_.front().net_benefit; }
@@ -143,6 +88,12 @@ public:
     // Per placement change: the extents in nvme-a the policy's view showed.
     std::shared_ptr<std::vector<std::uint64_t>> changes =
         std::make_shared<std::vector<std::uint64_t>>();
+    // Per plan: the extents in nvme-a the policy's view showed, and the extents of the
+    // migrations in flight it listed.
+    std::shared_ptr<std::vector<std::uint64_t>> planned_with =
+        std::make_shared<std::vector<std::uint64_t>>();
+    std::shared_ptr<std::vector<std::vector<ExtentIndex>>> in_flight =
+        std::make_shared<std::vector<std::vector<ExtentIndex>>>();
 
 private:
     std::vector<MigrationOrder> orders_;
@@ -546,31 +497,52 @@ TEST(LunRounds, TheNextRoundAndAPauseWithdrawTheOrdersNotStarted) {
     EXPECT_EQ(b.storage.migrations, (std::vector<ExtentIndex>{0}));
 }
 
+// Holds every migration of a storage in progress (within migrate(), on the executor's worker)
+// until release(); `first`, if set, is called first in each.
+class HeldMigrations {
+public:
+    explicit HeldMigrations(FakeStorage& storage, std::function<void()> first = {}) {
+        storage.on_migrate = [this, first = std::move(first)](ExtentIndex) {
+            if (first) first();
+            std::unique_lock lock(m_);
+            started_ = true;
+            cv_.notify_all();
+            cv_.wait(lock, [this] { return released_; });
+        };
+    }
+    // Whether a migration started within 30 s.
+    bool started() {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, std::chrono::seconds(30), [this] { return started_; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(m_);
+            released_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool started_ = false;
+    bool released_ = false;
+};
+
 // stop() of a LUN with a migration in progress on the executor's worker and more orders queued:
 // it returns only after that migration ended, its queued orders are gone from the budget, and
 // no migration of the LUN starts afterwards.
 TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
     GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/4, /*workers=*/2);
-    std::mutex m;
-    std::condition_variable cv;
-    bool entered = false;
-    bool release = false;
     std::atomic<bool> stopped{false};
     std::atomic<int> after_stop{0};
     Rounds& a = g.add(4, {move(0, 0, 1, 5), move(0, 1, 1, 4), move(0, 2, 1, 3)});
-    a.storage.on_migrate = [&](ExtentIndex) {
+    HeldMigrations held(a.storage, [&] {
         if (stopped.load()) ++after_stop;
-        std::unique_lock lock(m);
-        entered = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-    };
+    });
     a.rounds->run_round();
-    {
-        std::unique_lock lock(m);
-        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return entered; }))
-            << "no migration started";
-    }
+    ASSERT_TRUE(held.started()) << "no migration started";
     auto stopping = std::async(std::launch::async, [&] {
         a.rounds->stop();
         stopped.store(true);
@@ -583,17 +555,30 @@ TEST(LunRounds, StopWithdrawsTheQueueAndWaitsForTheMigrationInProgress) {
     EXPECT_EQ(a.rounds->queue().size(), 1u);
     EXPECT_EQ(g.budget->stats().in_flight, 1u);
     EXPECT_FALSE(stopped.load()) << "stop() returned while the LUN was migrating";
-    {
-        std::lock_guard lock(m);
-        release = true;
-    }
-    cv.notify_all();
+    held.release();
     stopping.get();
     const auto s = g.budget->stats();
     EXPECT_EQ(s.in_flight, 0u);
     EXPECT_EQ(s.waiting, 0u) << "an order of the stopped LUN could still be granted";
     EXPECT_EQ(after_stop.load(), 0);
     EXPECT_EQ(a.storage.migrations, (std::vector<ExtentIndex>{0}));
+}
+
+// A round while the LUN's migration into nvme-a is in progress on the executor's worker: the
+// policy's view lists it and counts its destination in nvme-a's use (the admission reserved it
+// when it started).
+TEST(LunRounds, ThePolicysViewShowsTheMigrationInProgress) {
+    GatewayRig g(/*extents_per_s=*/1000, /*max_concurrent=*/4, /*workers=*/1);
+    Rounds& a = g.add(4, {move(0, 2, 1, 5)});
+    HeldMigrations held(a.storage);
+    a.rounds->run_round();
+    ASSERT_TRUE(held.started()) << "no migration started";
+    a.rounds->run_round();
+    held.release();
+    a.rounds->stop();
+    EXPECT_EQ(*a.policy->planned_with, (std::vector<std::uint64_t>{0, 1}));
+    EXPECT_EQ(*a.policy->in_flight, (std::vector<std::vector<ExtentIndex>>{{}, {2}}));
+    EXPECT_EQ(a.storage.tier(2), 1u);
 }
 
 // A round of a LUN another gateway owns moves nothing and says so.

@@ -191,5 +191,20 @@ TEST(TierModel, CopiesMoveOneMibAtATimeOnlyToAndFromTiersUnderTwoMilliseconds) {
     EXPECT_EQ(copy_chunk_bytes(discovered("broken", -1)), 0u);
 }
 
+// A LUN's copies go by the latency its policy plans with: an nvme pool that discovery measured
+// slower than the hdd home (a loaded machine) is nvme for both, and a pool the gateway's
+// configuration says is slow is slow for both, whatever discovery measured.
+TEST(TierModel, ALunsCopiesGoByTheLatenciesItsPolicySees) {
+    std::vector<LunTier> tiers = {probed("hdd-a", "hdd", "site-a", 14'270),
+                                  probed("nvme-a", "nvme", "site-a", 15'620),
+                                  probed("ssd-a", "ssd", "site-a", 300)};
+    TierOverride slow;
+    slow.latency_ms = 5;
+    tiers[2].override = slow;
+    const StorageModel policy = lun_policy_config(tiers, LunPolicySettings{});
+    EXPECT_EQ(read_latencies(policy), (std::vector<double>{14'270, 100, 5'000}));
+    EXPECT_EQ(copy_chunk_bytes(tiers), (std::vector<std::uint64_t>{0, 1u << 20, 0}));
+}
+
 }  // namespace
 }  // namespace rbdtier

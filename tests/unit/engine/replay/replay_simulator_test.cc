@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
+#include <memory>
+#include <set>
 
 #include "engine/extent_key.h"
+#include "engine/lun_rounds.h"
+#include "tests/support/fake_storage.h"
 #include "tests/support/io_events.h"
 
 namespace rbdtier {
@@ -160,6 +166,102 @@ TEST(ReplaySimulator, OrdersNotStartedByTheNextRoundAreDropped) {
     // Started at 0, 500 and 1000 ms (the slot frees at 1 s, before the next round's plan).
     EXPECT_EQ(r.migrations, 3u);
     EXPECT_EQ(r.refused_concurrency + r.refused_bandwidth, 7u);
+}
+
+// A policy that keeps `quota` extents of LUN 0 in tier 1 (extents 0, 1, ... in turn), and counts
+// against that quota, as the engine's scheduler does, every order of its own it has not heard back
+// about (migrated() or dropped()). What it saw, shared with the test: at each plan(), how many
+// orders it counted so; and how many of its orders it heard dropped only after it had planned
+// again.
+class QuotaKeeper final : public PlacementPolicy {
+public:
+    struct Seen {
+        std::vector<std::size_t> counted_at_plan;
+        std::size_t dropped_after_next_plan = 0;
+        std::size_t migrated = 0;
+    };
+    explicit QuotaKeeper(std::size_t quota) : quota_(quota) {}
+    std::string_view name() const override { return "quota keeper"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView&) override {
+        ++round_;
+        seen->counted_at_plan.push_back(waiting_.size());
+        std::vector<MigrationOrder> out;
+        for (ExtentIndex e = 0; placed_.size() + waiting_.size() < quota_; ++e) {
+            if (placed_.count(e) != 0 || waiting_.count(e) != 0) continue;
+            out.push_back(order(e, 0, 1));
+            waiting_[e] = round_;
+        }
+        return out;
+    }
+    void migrated(const MigrationOrder& o, std::uint64_t) override {
+        waiting_.erase(o.extent);
+        placed_.insert(o.extent);
+        ++seen->migrated;
+    }
+    void dropped(const MigrationOrder& o, std::uint64_t) override {
+        if (const auto it = waiting_.find(o.extent); it != waiting_.end()) {
+            if (it->second < round_) ++seen->dropped_after_next_plan;
+            waiting_.erase(it);
+        }
+    }
+
+    std::shared_ptr<Seen> seen = std::make_shared<Seen>();
+
+private:
+    std::size_t quota_;
+    std::size_t round_ = 0;
+    std::set<ExtentIndex> placed_;
+    std::map<ExtentIndex, std::size_t> waiting_;  // extent -> the round that ordered it
+};
+
+// The same policy, wanting 6 extents in the fast tier, over a channel of one migration at a time
+// and one extent a second, with a round a second, run live (a LUN's rounds over a storage in
+// memory, its executor's budget on a test clock) and in replay. Live, each round withdraws the
+// last round's orders not started and the policy hears them dropped before it plans again: it
+// never counts more than the executor may have in flight (one) against its quota. The replay
+// must do the same, or the policy counts its queued orders against the quota while planning
+// and then loses them, and its quota stays unused for a round.
+TEST(ReplaySimulator, WithdrawsTheOrdersNotStartedBeforeThePolicyPlansAgainAsTheLiveRoundsDo) {
+    static constexpr std::size_t kQuota = 6;
+    constexpr int kRounds = 10;
+    const auto followed_the_live_rules = [](const QuotaKeeper::Seen& seen) {
+        EXPECT_EQ(seen.dropped_after_next_plan, 0u);
+        EXPECT_LE(*std::max_element(seen.counted_at_plan.begin(), seen.counted_at_plan.end()), 1u);
+        EXPECT_EQ(seen.migrated, kQuota);
+    };
+    {
+        SCOPED_TRACE("live");
+        std::atomic<std::uint64_t> clock_us{1'000'000};
+        auto budget = std::make_shared<GatewayBudget>(static_cast<double>(kE), 1,
+                                                      [&] { return clock_us.load(); });
+        test_support::FakeStorage storage(16);
+        std::vector<TierSpec> tiers(2);
+        tiers[0] = {0, "hdd-a", "hdd", "a", 8000, 8000, 0, 1};
+        tiers[1] = {1, "nvme-a", "nvme", "a", 200, 200, 0, 10};
+        auto keeper = std::make_unique<QuotaKeeper>(kQuota);
+        const auto seen = keeper->seen;
+        LunRoundsOptions options;
+        options.budget = budget;
+        LunRounds rounds(storage, tiers, std::move(keeper), options);
+        for (int r = 0; r < kRounds; ++r, clock_us += 1'000'000) rounds.run_round();
+        followed_the_live_rules(*seen);
+    }
+    {
+        SCOPED_TRACE("replay");
+        StorageModel c;
+        c.tiers = {TierModel{{0, "hdd-a", "hdd", "a", 8000, 8000, 0, 1}},
+                   TierModel{{1, "nvme-a", "nvme", "a", 200, 200, 0, 10}}};
+        c.default_home = 0;
+        c.bandwidth_bytes_per_s = static_cast<double>(kE);
+        c.max_concurrent = 1;
+        std::vector<IoEvent> ev;
+        for (int r = 0; r <= kRounds; ++r)
+            ev.push_back(read_at(static_cast<std::uint64_t>(r) * 1'000'000, 15));
+        QuotaKeeper keeper(kQuota);
+        replay(c, ev, keeper);
+        followed_the_live_rules(*keeper.seen);
+    }
 }
 
 TEST(ReplaySimulator, StaleAndNonsenseOrdersAreRefused) {
