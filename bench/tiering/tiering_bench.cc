@@ -41,6 +41,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <map>
@@ -111,6 +112,13 @@ struct ModeResult {
 [[noreturn]] void fail(const std::string& what) {
     std::fprintf(stderr, "tiering_bench: %s\n", what.c_str());
     std::exit(1);
+}
+
+// The machine's load average over the last minute (0 if unknown): the bench shares the machine, so
+// every run says how loaded it was.
+double load_average() {
+    double load[1] = {0};
+    return getloadavg(load, 1) == 1 ? load[0] : 0;
 }
 
 template <typename T>
@@ -491,6 +499,7 @@ TracePlan plan_trace(const Params& p) {
 // What one live run of one mode measured.
 struct TraceRun {
     double mean_ms = 0, p99_ms = 0, late_ms = 0, fast_share = 0;
+    double load = 0;  // the machine's load average at the run's end
     std::uint64_t ios = 0, moved = 0, bytes_moved = 0;
     // Per tier index (0 home, 1 nvme-a) and op (0 read, 1 write): latency sum (ms) and count.
     double sum_ms[2][2] = {};
@@ -702,6 +711,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     r.mean_ms = sum / static_cast<double>(r.ios);
     r.p99_ms = latencies[std::min(r.ios - 1, r.ios * 99 / 100)];
     r.late_ms = late_sum / static_cast<double>(r.ios);
+    r.load = load_average();
     r.fast_share = static_cast<double>(r.count[1][0] + r.count[1][1]) / static_cast<double>(r.ios);
     lun.reset();
     must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
@@ -869,9 +879,9 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
         p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
         p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
         static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
-    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s\n", "run", "mode", "ios",
+    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s %5s\n", "run", "mode", "ios",
                 "mean_ms", "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved", "home_ms",
-                "mig_ms");
+                "mig_ms", "load");
     std::vector<std::vector<TraceRun>> by_mode(modes.size());
     std::vector<TraceRun> all;
     // Runs interleave the modes (run 1: none, reactive, predictive; run 2: ...) so that a change
@@ -881,11 +891,11 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
             const TraceRun r = run_trace_mode(p, plan, modes[m]);
             by_mode[m].push_back(r);
             all.push_back(r);
-            std::printf("%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f %8.2f %8.1f\n",
-                        run, modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms,
-                        r.p99_ms, r.late_ms, 100 * r.fast_share,
-                        static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0,
-                        r.home_ms(), r.migration_ms());
+            std::printf(
+                "%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f %8.2f %8.1f %5.1f\n", run,
+                modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms, r.p99_ms,
+                r.late_ms, 100 * r.fast_share, static_cast<unsigned long long>(r.moved),
+                r.bytes_moved / 1048576.0, r.home_ms(), r.migration_ms(), r.load);
             if (modes[m] != "none" && r.final_tiers.size() >= 2)
                 std::printf(
                     "     planned with hdd-a %.2f ms, nvme-a %.2f ms at the end (opened with "
@@ -978,15 +988,15 @@ int main(int argc, char** argv) {
     }
 
     std::vector<ModeResult> results;
-    std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s\n", "mode", "reads", "mean_ms", "p50_ms",
-                "p99_ms", "nvme_a%", "moved", "MiB_moved");
+    std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s %5s\n", "mode", "reads", "mean_ms", "p50_ms",
+                "p99_ms", "nvme_a%", "moved", "MiB_moved", "load");
     for (const auto& mode : modes) {
         const auto r = run_mode(p, mode);
         results.push_back(r);
-        std::printf("%-11s %9llu %9.2f %9.2f %9.2f %9.1f %8llu %10.0f\n", r.mode.c_str(),
+        std::printf("%-11s %9llu %9.2f %9.2f %9.2f %9.1f %8llu %10.0f %5.1f\n", r.mode.c_str(),
                     static_cast<unsigned long long>(r.reads), r.mean_ms, r.p50_ms, r.p99_ms,
                     100 * r.fast_share, static_cast<unsigned long long>(r.moved),
-                    r.bytes_moved / 1048576.0);
+                    r.bytes_moved / 1048576.0, load_average());
         std::fflush(stdout);
     }
     auto find = [&](const std::string& m) -> const ModeResult* {
