@@ -154,6 +154,19 @@ int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
     return c.status.load();
 }
 
+// Which candidates a selecting policy followed: rounds per candidate and the switches.
+std::string describe(const std::optional<SelectionReport>& selection) {
+    if (!selection || selection->luns.empty()) return "-";
+    const LunSelection& lun = selection->luns.front();
+    std::string out;
+    for (std::size_t c = 0; c < lun.rounds.size() && c < selection->candidates.size(); ++c)
+        if (lun.rounds[c] > 0)
+            out += (out.empty() ? "" : ", ") + selection->candidates[c] + " " +
+                   std::to_string(lun.rounds[c]);
+    out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
+    return out;
+}
+
 // Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
 // librbd, before any LUN opens on it: every read of the workload hits real data, and the LUN's
 // policy hears the workload alone (a fill through the LUN would be the first I/O its policy
@@ -317,14 +330,29 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
         r.moved = s.moved;
         r.bytes_moved = s.bytes_moved;
         r.failed = s.failed;
-        std::fprintf(stderr,
-                     "%s: rounds %llu events %llu dropped %llu orders %llu moved %llu failed %llu "
-                     "refused(capacity) %llu deferred(bandwidth) %llu\n",
-                     mode.c_str(), (unsigned long long)s.rounds, (unsigned long long)s.events,
-                     (unsigned long long)s.dropped_events, (unsigned long long)s.orders,
-                     (unsigned long long)s.moved, (unsigned long long)s.failed,
-                     (unsigned long long)s.refused_capacity,
-                     (unsigned long long)s.deferred_bandwidth);
+        std::fprintf(
+            stderr,
+            "%s: rounds %llu events %llu dropped %llu orders %llu moved %llu failed %llu "
+            "refused(capacity) %llu deferred(bandwidth) %llu refused(pool full) %llu "
+            "refused(tenant) %llu not owner %llu last round %s%s%s\n",
+            mode.c_str(), (unsigned long long)s.rounds, (unsigned long long)s.events,
+            (unsigned long long)s.dropped_events, (unsigned long long)s.orders,
+            (unsigned long long)s.moved, (unsigned long long)s.failed,
+            (unsigned long long)s.refused_capacity, (unsigned long long)s.deferred_bandwidth,
+            (unsigned long long)s.refused_pool_full, (unsigned long long)s.refused_tenant_quota,
+            (unsigned long long)s.rounds_not_owner, to_string(s.last_round),
+            s.resource_problem.empty() ? "" : "; sampling: ", s.resource_problem.c_str());
+        // What the policy planned with at the end: the tiers' latency and room as its view showed
+        // them, and the candidates it followed.
+        lun->tiered_lun()->tiering().inspect([&](const PlacementPolicy& policy,
+                                                 const PlacementView& view) {
+            for (const TierSpec& t : view.tiers())
+                std::fprintf(stderr, "  planned with %s %.0f us, room %llu MiB, used %llu MiB\n",
+                             t.name.c_str(), t.read_latency_us,
+                             (unsigned long long)(t.capacity_bytes >> 20),
+                             (unsigned long long)(view.used_bytes(t.id) >> 20));
+            std::fprintf(stderr, "  followed %s\n", describe(policy.selection()).c_str());
+        });
         for (const auto& t : lun->tiered_lun()->tiering().tiers()) {
             r.tier_names.push_back(t.name);
             std::fprintf(stderr, "  tier %s class %s site %s latency %.0f us capacity %llu\n",
@@ -541,19 +569,6 @@ std::uint64_t unix_ms_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
-}
-
-// Which candidates a selecting policy followed: rounds per candidate and the switches.
-std::string describe(const std::optional<SelectionReport>& selection) {
-    if (!selection || selection->luns.empty()) return "-";
-    const LunSelection& lun = selection->luns.front();
-    std::string out;
-    for (std::size_t c = 0; c < lun.rounds.size() && c < selection->candidates.size(); ++c)
-        if (lun.rounds[c] > 0)
-            out += (out.empty() ? "" : ", ") + selection->candidates[c] + " " +
-                   std::to_string(lun.rounds[c]);
-    out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
-    return out;
 }
 
 // The run's completed promotions into nvme-a (moves from home to tier index 1's pool), and those
