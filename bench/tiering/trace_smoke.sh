@@ -4,7 +4,8 @@
 # row per mode, the medians, tiered LUNs whose policy heard nothing before the trace, the
 # oracle's replay, the live and replay ratios, and, as a live migration then takes longer than
 # its bytes at the LUN's bandwidth, the replay again with its channel at the live migrations'
-# pace. Usage: trace_smoke.sh RBDTIER TIERING_BENCH
+# pace; and, on a trace of reads only, a LUN that moves extents. Usage: trace_smoke.sh RBDTIER
+# TIERING_BENCH
 # (RBDTIER_CEPH_CONF, RBDTIER_CLUSTER_SH and RBDTIER_CLUSTER_DIR set by the cluster fixture).
 set -u
 RBDTIER=$1
@@ -48,6 +49,14 @@ awk '/^live migrations took [0-9.]+ ms each/ { ms = $4; next }
 grep -q '^predictive/reactive mean latency: live [0-9.]*, replay [0-9.]*' "$DIR/out" ||
     fail "no predictive/reactive ratios"
 grep -q '^predictive/none mean latency: live' "$DIR/out" || fail "no predictive/none ratios"
+# A trace of reads only: the LUN takes its lock when it opens, as tcmu-runner's implicit ALUA
+# failover does on the first command of any kind, so its extents move without a write.
+grep ',Read,' "$DIR/t.csv" >"$DIR/reads.csv" || fail "no read in the trace"
+"$BENCH" --conf "$RBDTIER_CEPH_CONF" --trace "$DIR/reads.csv" --modes reactive --runs 1 \
+    --target-seconds 5 --limit 300 --extents 16 --fast-capacity 4 --readers 4 >"$DIR/out" \
+    2>"$DIR/err" || { cat "$DIR/err" >&2; fail "tiering_bench --trace of reads failed"; }
+awk '$1 == 1 && $2 == "reactive" { found = 1; moved = $8 } END { exit !(found && moved > 0) }' \
+    "$DIR/out" || fail "the reactive LUN moved nothing on a trace of reads"
 # Bad input: a clear error, no crash.
 printf 'not a trace\n' >"$DIR/bad.csv"
 "$BENCH" --conf "$RBDTIER_CEPH_CONF" --trace "$DIR/bad.csv" >"$DIR/out" 2>"$DIR/err" &&
