@@ -57,6 +57,7 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
+#include "common/log.h"
 #include "engine/migration_executor.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
@@ -165,6 +166,31 @@ std::string describe(const std::optional<SelectionReport>& selection) {
                    std::to_string(lun.rounds[c]);
     out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
     return out;
+}
+
+// The LUNs' log lines (common/log.h) on stderr, for --log.
+class StderrSink final : public log::Sink {
+public:
+    void write(const log::Record& record) noexcept override {
+        std::fprintf(stderr, "%s %s\n", std::string(log::to_string(record.level)).c_str(),
+                     record.render().c_str());
+    }
+};
+
+// Opens the LUN of cfgstring `cfg` (`size` bytes) as tcmu-runner opens it, then takes its
+// exclusive lock as tcmu-runner's implicit ALUA failover does on the initiator's first command,
+// read or write (the lock callout): a tiered LUN moves extents only while its gateway holds the
+// lock, and librbd takes it by itself only for a write, so a workload of reads would otherwise
+// run on a LUN that never migrates.
+std::unique_ptr<Lun> open_lun(const std::string& cfg, std::uint64_t size) {
+    auto parsed = parse_lun_config(cfg);
+    if (!parsed.config) fail(parsed.error);
+    TcmuHost host;
+    host.complete = bench_complete;
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    if (const int st = lun->exclusive_lock().lock(1); st != TCMU_STS_OK)
+        fail("cannot take the LUN's lock: status " + std::to_string(st));
+    return lun;
 }
 
 // Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
@@ -307,11 +333,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
                ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
                ";horizon=" + std::to_string(std::max(1, 4 * p.step_ms / 1000));
     }
-    auto parsed = parse_lun_config(cfg);
-    if (!parsed.config) fail(parsed.error);
-    TcmuHost host;
-    host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    auto lun = open_lun(cfg, size);
     const std::size_t fast_tier = lun->tiered_lun() != nullptr
                                       ? lun->tiered_lun()->images().index_of("nvme-a").value_or(99)
                                       : 99;
@@ -353,6 +375,8 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
                              (unsigned long long)(view.used_bytes(t.id) >> 20));
             std::fprintf(stderr, "  followed %s\n", describe(policy.selection()).c_str());
         });
+        if (const std::string problem = lun->tiered_lun()->tiering_problem(); !problem.empty())
+            std::fprintf(stderr, "  tiering problem: %s\n", problem.c_str());
         for (const auto& t : lun->tiered_lun()->tiering().tiers()) {
             r.tier_names.push_back(t.name);
             std::fprintf(stderr, "  tier %s class %s site %s latency %.0f us capacity %llu\n",
@@ -618,11 +642,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
                             ";tiers=hdd-a,nvme-a;policy=" + mode +
                             ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
                             ";horizon=" + std::to_string(horizon);
-    auto parsed = parse_lun_config(cfg);
-    if (!parsed.config) fail(parsed.error);
-    TcmuHost host;
-    host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    auto lun = open_lun(cfg, size);
     if (lun->tiered_lun() == nullptr) fail("the LUN is not tiered");
     TraceRun r;
     r.bandwidth = lun->tiered_lun()->tiering().bandwidth();
@@ -992,7 +1012,12 @@ int main(int argc, char** argv) {
     app.add_option("--fast-capacity", p.fast_capacity, "extents nvme-a may hold")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    bool show_log = false;
+    app.add_flag("--log", show_log, "print the LUNs' log lines (info and above) on stderr");
     CLI11_PARSE(app, argc, argv);
+    StderrSink sink;
+    std::optional<log::Binding> logging;
+    if (show_log) logging.emplace(sink, log::Level::kInfo);
     if (!p.trace.empty()) {
         if (app.count("--modes") == 0) modes = {"none", "reactive", "predictive"};
         for (const auto& m : modes)
