@@ -62,6 +62,8 @@
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
+#include "handler/gateway.h"
+#include "handler/gateway_config.h"
 #include "handler/lun.h"
 #include "handler/lun_builder.h"
 #include "handler/lun_config.h"
@@ -177,17 +179,33 @@ public:
     }
 };
 
-// Opens the LUN of cfgstring `cfg` (`size` bytes) as tcmu-runner opens it, then takes its
-// exclusive lock as tcmu-runner's implicit ALUA failover does on the initiator's first command,
-// read or write (the lock callout): a tiered LUN moves extents only while its gateway holds the
-// lock, and librbd takes it by itself only for a write, so a workload of reads would otherwise
-// run on a LUN that never migrates.
+// The process's migration executor and budget, as handler_rbdtier.so's Gateway makes them (its
+// default bandwidth, Gateway::kMaxConcurrentMigrations workers): a LUN's migrations run on
+// those workers beside its rounds. A LUN built without one carries its migrations out inside
+// its rounds, one after another, and plans again only once they are done: a path the gateway
+// never takes. Outlives every LUN (destroyed at exit).
+const std::shared_ptr<MigrationExecutor>& gateway_executor() {
+    static const auto executor = [] {
+        const double bandwidth = GatewayConfig{}.migration_bandwidth_mib_s * (1 << 20);
+        return std::make_shared<MigrationExecutor>(
+            std::make_shared<GatewayBudget>(bandwidth, Gateway::kMaxConcurrentMigrations),
+            Gateway::kMaxConcurrentMigrations);
+    }();
+    return executor;
+}
+
+// Opens the LUN of cfgstring `cfg` (`size` bytes) as tcmu-runner opens it, on the gateway's
+// executor, then takes its exclusive lock as tcmu-runner's implicit ALUA failover does on the
+// initiator's first command, read or write (the lock callout): a tiered LUN moves extents only
+// while its gateway holds the lock, and librbd takes it by itself only for a write, so a
+// workload of reads would otherwise run on a LUN that never migrates.
 std::unique_ptr<Lun> open_lun(const std::string& cfg, std::uint64_t size) {
     auto parsed = parse_lun_config(cfg);
     if (!parsed.config) fail(parsed.error);
     TcmuHost host;
     host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host, GatewayConfig{},
+                              nullptr, gateway_executor()));
     if (const int st = lun->exclusive_lock().lock(1); st != TCMU_STS_OK)
         fail("cannot take the LUN's lock: status " + std::to_string(st));
     return lun;
@@ -566,6 +584,8 @@ struct TraceRun {
     // Before the trace began: the I/Os the policy had heard of, the extents moved, and those in
     // nvme-a then (a replay of the trace starts from none of either).
     std::uint64_t heard_before = 0, moved_before = 0, fast_before = 0;
+    std::uint64_t rounds = 0;  // the LUN's rounds while the trace ran
+    double seconds = 0;        // how long the trace ran
     std::vector<TierSpec> final_tiers;
     double measured_at_s[2] = {-1, -1};
     std::string followed;
@@ -721,11 +741,13 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < p.readers; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     workers_done = true;
     watcher.join();
 
     const auto after = lun->tiered_lun()->tiering().stats();
     r.moved = after.moved - before.moved;
+    r.rounds = after.rounds - before.rounds;
     r.bytes_moved = after.bytes_moved - before.bytes_moved;
     lun->tiered_lun()->tiering().stop();
     r.final_tiers = lun->tiered_lun()->tiering().effective_tiers();
@@ -946,6 +968,9 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
                     static_cast<unsigned long long>(r.heard_before),
                     static_cast<unsigned long long>(r.moved_before),
                     static_cast<unsigned long long>(r.fast_before));
+            if (modes[m] != "none")
+                std::printf("     rounds %llu in %.1f s, one per %.2f s planned\n",
+                            static_cast<unsigned long long>(r.rounds), r.seconds, r.round_s);
             std::fflush(stdout);
         }
     }
