@@ -62,7 +62,6 @@ int LunLock::lock(std::uint16_t tag) {
     // A round that sees the lock taken waits for its tiering to be taken too (and then finds
     // it taken) instead of taking it a second time.
     std::lock_guard ownership(share_.ownership);
-    share_.probe.note_may_take();  // the rounds ask at once whether this gateway holds it now
     int rc = has_lock();
     if (rc == 0) {
         rc = break_lock();
@@ -80,6 +79,10 @@ int LunLock::lock(std::uint16_t tag) {
             failed = s.message();
         }
     }
+    // The next round asks whether this gateway holds the lock. Noted once the lock is taken: a
+    // round that asked while it was being taken found it not held yet, and a note it consumed
+    // then would leave the LUN standing by until its next probe period.
+    share_.probe.note_may_take();
     const int status = control_status_from_rbd(rc);
     if (rc == 0) {
         lost_noted_.store(false);

@@ -41,6 +41,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <map>
@@ -56,10 +57,13 @@
 #include "ceph/placement_map.h"
 #include "ceph/tier_images.h"
 #include "ceph/tiered_lun_store.h"
+#include "common/log.h"
 #include "engine/migration_executor.h"
 #include "engine/replay/replay_policies.h"
 #include "engine/replay/replay_simulator.h"
 #include "engine/trace/trace_reader.h"
+#include "handler/gateway.h"
+#include "handler/gateway_config.h"
 #include "handler/lun.h"
 #include "handler/lun_builder.h"
 #include "handler/lun_config.h"
@@ -113,6 +117,13 @@ struct ModeResult {
     std::exit(1);
 }
 
+// The machine's load average over the last minute (0 if unknown): the bench shares the machine, so
+// every run says how loaded it was.
+double load_average() {
+    double load[1] = {0};
+    return getloadavg(load, 1) == 1 ? load[0] : 0;
+}
+
 template <typename T>
 T must(ceph::Result<T> r) {
     if (!r) fail(r.status().message());
@@ -144,6 +155,60 @@ int run_command(BenchCommand& c, const std::function<int(tcmur_cmd*)>& submit) {
     if (queued != TCMU_STS_OK) return queued;
     c.status.wait(-1, std::memory_order_acquire);
     return c.status.load();
+}
+
+// Which candidates a selecting policy followed: rounds per candidate and the switches.
+std::string describe(const std::optional<SelectionReport>& selection) {
+    if (!selection || selection->luns.empty()) return "-";
+    const LunSelection& lun = selection->luns.front();
+    std::string out;
+    for (std::size_t c = 0; c < lun.rounds.size() && c < selection->candidates.size(); ++c)
+        if (lun.rounds[c] > 0)
+            out += (out.empty() ? "" : ", ") + selection->candidates[c] + " " +
+                   std::to_string(lun.rounds[c]);
+    out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
+    return out;
+}
+
+// The LUNs' log lines (common/log.h) on stderr, for --log.
+class StderrSink final : public log::Sink {
+public:
+    void write(const log::Record& record) noexcept override {
+        std::fprintf(stderr, "%s %s\n", std::string(log::to_string(record.level)).c_str(),
+                     record.render().c_str());
+    }
+};
+
+// The process's migration executor and budget, as handler_rbdtier.so's Gateway makes them (its
+// default bandwidth, Gateway::kMaxConcurrentMigrations workers): a LUN's migrations run on
+// those workers beside its rounds. A LUN built without one carries its migrations out inside
+// its rounds, one after another, and plans again only once they are done: a path the gateway
+// never takes. Outlives every LUN (destroyed at exit).
+const std::shared_ptr<MigrationExecutor>& gateway_executor() {
+    static const auto executor = [] {
+        const double bandwidth = GatewayConfig{}.migration_bandwidth_mib_s * (1 << 20);
+        return std::make_shared<MigrationExecutor>(
+            std::make_shared<GatewayBudget>(bandwidth, Gateway::kMaxConcurrentMigrations),
+            Gateway::kMaxConcurrentMigrations);
+    }();
+    return executor;
+}
+
+// Opens the LUN of cfgstring `cfg` (`size` bytes) as tcmu-runner opens it, on the gateway's
+// executor, then takes its exclusive lock as tcmu-runner's implicit ALUA failover does on the
+// initiator's first command, read or write (the lock callout): a tiered LUN moves extents only
+// while its gateway holds the lock, and librbd takes it by itself only for a write, so a
+// workload of reads would otherwise run on a LUN that never migrates.
+std::unique_ptr<Lun> open_lun(const std::string& cfg, std::uint64_t size) {
+    auto parsed = parse_lun_config(cfg);
+    if (!parsed.config) fail(parsed.error);
+    TcmuHost host;
+    host.complete = bench_complete;
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host, GatewayConfig{},
+                              nullptr, gateway_executor()));
+    if (const int st = lun->exclusive_lock().lock(1); st != TCMU_STS_OK)
+        fail("cannot take the LUN's lock: status " + std::to_string(st));
+    return lun;
 }
 
 // Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
@@ -286,11 +351,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
                ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
                ";horizon=" + std::to_string(std::max(1, 4 * p.step_ms / 1000));
     }
-    auto parsed = parse_lun_config(cfg);
-    if (!parsed.config) fail(parsed.error);
-    TcmuHost host;
-    host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    auto lun = open_lun(cfg, size);
     const std::size_t fast_tier = lun->tiered_lun() != nullptr
                                       ? lun->tiered_lun()->images().index_of("nvme-a").value_or(99)
                                       : 99;
@@ -309,14 +370,31 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
         r.moved = s.moved;
         r.bytes_moved = s.bytes_moved;
         r.failed = s.failed;
-        std::fprintf(stderr,
-                     "%s: rounds %llu events %llu dropped %llu orders %llu moved %llu failed %llu "
-                     "refused(capacity) %llu deferred(bandwidth) %llu\n",
-                     mode.c_str(), (unsigned long long)s.rounds, (unsigned long long)s.events,
-                     (unsigned long long)s.dropped_events, (unsigned long long)s.orders,
-                     (unsigned long long)s.moved, (unsigned long long)s.failed,
-                     (unsigned long long)s.refused_capacity,
-                     (unsigned long long)s.deferred_bandwidth);
+        std::fprintf(
+            stderr,
+            "%s: rounds %llu events %llu dropped %llu orders %llu moved %llu failed %llu "
+            "refused(capacity) %llu deferred(bandwidth) %llu refused(pool full) %llu "
+            "refused(tenant) %llu not owner %llu last round %s%s%s\n",
+            mode.c_str(), (unsigned long long)s.rounds, (unsigned long long)s.events,
+            (unsigned long long)s.dropped_events, (unsigned long long)s.orders,
+            (unsigned long long)s.moved, (unsigned long long)s.failed,
+            (unsigned long long)s.refused_capacity, (unsigned long long)s.deferred_bandwidth,
+            (unsigned long long)s.refused_pool_full, (unsigned long long)s.refused_tenant_quota,
+            (unsigned long long)s.rounds_not_owner, to_string(s.last_round),
+            s.resource_problem.empty() ? "" : "; sampling: ", s.resource_problem.c_str());
+        // What the policy planned with at the end: the tiers' latency and room as its view showed
+        // them, and the candidates it followed.
+        lun->tiered_lun()->tiering().inspect([&](const PlacementPolicy& policy,
+                                                 const PlacementView& view) {
+            for (const TierSpec& t : view.tiers())
+                std::fprintf(stderr, "  planned with %s %.0f us, room %llu MiB, used %llu MiB\n",
+                             t.name.c_str(), t.read_latency_us,
+                             (unsigned long long)(t.capacity_bytes >> 20),
+                             (unsigned long long)(view.used_bytes(t.id) >> 20));
+            std::fprintf(stderr, "  followed %s\n", describe(policy.selection()).c_str());
+        });
+        if (const std::string problem = lun->tiered_lun()->tiering_problem(); !problem.empty())
+            std::fprintf(stderr, "  tiering problem: %s\n", problem.c_str());
         for (const auto& t : lun->tiered_lun()->tiering().tiers()) {
             r.tier_names.push_back(t.name);
             std::fprintf(stderr, "  tier %s class %s site %s latency %.0f us capacity %llu\n",
@@ -491,6 +569,7 @@ TracePlan plan_trace(const Params& p) {
 // What one live run of one mode measured.
 struct TraceRun {
     double mean_ms = 0, p99_ms = 0, late_ms = 0, fast_share = 0;
+    double load = 0;  // the machine's load average at the run's end
     std::uint64_t ios = 0, moved = 0, bytes_moved = 0;
     // Per tier index (0 home, 1 nvme-a) and op (0 read, 1 write): latency sum (ms) and count.
     double sum_ms[2][2] = {};
@@ -505,6 +584,8 @@ struct TraceRun {
     // Before the trace began: the I/Os the policy had heard of, the extents moved, and those in
     // nvme-a then (a replay of the trace starts from none of either).
     std::uint64_t heard_before = 0, moved_before = 0, fast_before = 0;
+    std::uint64_t rounds = 0;  // the LUN's rounds while the trace ran
+    double seconds = 0;        // how long the trace ran
     std::vector<TierSpec> final_tiers;
     double measured_at_s[2] = {-1, -1};
     std::string followed;
@@ -532,19 +613,6 @@ std::uint64_t unix_ms_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
-}
-
-// Which candidates a selecting policy followed: rounds per candidate and the switches.
-std::string describe(const std::optional<SelectionReport>& selection) {
-    if (!selection || selection->luns.empty()) return "-";
-    const LunSelection& lun = selection->luns.front();
-    std::string out;
-    for (std::size_t c = 0; c < lun.rounds.size() && c < selection->candidates.size(); ++c)
-        if (lun.rounds[c] > 0)
-            out += (out.empty() ? "" : ", ") + selection->candidates[c] + " " +
-                   std::to_string(lun.rounds[c]);
-    out += " rounds, " + std::to_string(lun.switches.size()) + " switch(es)";
-    return out;
 }
 
 // The run's completed promotions into nvme-a (moves from home to tier index 1's pool), and those
@@ -594,11 +662,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
                             ";tiers=hdd-a,nvme-a;policy=" + mode +
                             ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
                             ";horizon=" + std::to_string(horizon);
-    auto parsed = parse_lun_config(cfg);
-    if (!parsed.config) fail(parsed.error);
-    TcmuHost host;
-    host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host));
+    auto lun = open_lun(cfg, size);
     if (lun->tiered_lun() == nullptr) fail("the LUN is not tiered");
     TraceRun r;
     r.bandwidth = lun->tiered_lun()->tiering().bandwidth();
@@ -677,11 +741,13 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < p.readers; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     workers_done = true;
     watcher.join();
 
     const auto after = lun->tiered_lun()->tiering().stats();
     r.moved = after.moved - before.moved;
+    r.rounds = after.rounds - before.rounds;
     r.bytes_moved = after.bytes_moved - before.bytes_moved;
     lun->tiered_lun()->tiering().stop();
     r.final_tiers = lun->tiered_lun()->tiering().effective_tiers();
@@ -702,6 +768,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     r.mean_ms = sum / static_cast<double>(r.ios);
     r.p99_ms = latencies[std::min(r.ios - 1, r.ios * 99 / 100)];
     r.late_ms = late_sum / static_cast<double>(r.ios);
+    r.load = load_average();
     r.fast_share = static_cast<double>(r.count[1][0] + r.count[1][1]) / static_cast<double>(r.ios);
     lun.reset();
     must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
@@ -869,9 +936,9 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
         p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
         p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
         static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
-    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s\n", "run", "mode", "ios",
+    std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s %5s\n", "run", "mode", "ios",
                 "mean_ms", "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved", "home_ms",
-                "mig_ms");
+                "mig_ms", "load");
     std::vector<std::vector<TraceRun>> by_mode(modes.size());
     std::vector<TraceRun> all;
     // Runs interleave the modes (run 1: none, reactive, predictive; run 2: ...) so that a change
@@ -881,11 +948,11 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
             const TraceRun r = run_trace_mode(p, plan, modes[m]);
             by_mode[m].push_back(r);
             all.push_back(r);
-            std::printf("%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f %8.2f %8.1f\n",
-                        run, modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms,
-                        r.p99_ms, r.late_ms, 100 * r.fast_share,
-                        static_cast<unsigned long long>(r.moved), r.bytes_moved / 1048576.0,
-                        r.home_ms(), r.migration_ms());
+            std::printf(
+                "%-4d %-11s %8llu %9.2f %9.2f %9.2f %7.1f%% %7llu %10.0f %8.2f %8.1f %5.1f\n", run,
+                modes[m].c_str(), static_cast<unsigned long long>(r.ios), r.mean_ms, r.p99_ms,
+                r.late_ms, 100 * r.fast_share, static_cast<unsigned long long>(r.moved),
+                r.bytes_moved / 1048576.0, r.home_ms(), r.migration_ms(), r.load);
             if (modes[m] != "none" && r.final_tiers.size() >= 2)
                 std::printf(
                     "     planned with hdd-a %.2f ms, nvme-a %.2f ms at the end (opened with "
@@ -901,6 +968,9 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
                     static_cast<unsigned long long>(r.heard_before),
                     static_cast<unsigned long long>(r.moved_before),
                     static_cast<unsigned long long>(r.fast_before));
+            if (modes[m] != "none")
+                std::printf("     rounds %llu in %.1f s, one per %.2f s planned\n",
+                            static_cast<unsigned long long>(r.rounds), r.seconds, r.round_s);
             std::fflush(stdout);
         }
     }
@@ -967,7 +1037,12 @@ int main(int argc, char** argv) {
     app.add_option("--fast-capacity", p.fast_capacity, "extents nvme-a may hold")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    bool show_log = false;
+    app.add_flag("--log", show_log, "print the LUNs' log lines (info and above) on stderr");
     CLI11_PARSE(app, argc, argv);
+    StderrSink sink;
+    std::optional<log::Binding> logging;
+    if (show_log) logging.emplace(sink, log::Level::kInfo);
     if (!p.trace.empty()) {
         if (app.count("--modes") == 0) modes = {"none", "reactive", "predictive"};
         for (const auto& m : modes)
@@ -978,15 +1053,15 @@ int main(int argc, char** argv) {
     }
 
     std::vector<ModeResult> results;
-    std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s\n", "mode", "reads", "mean_ms", "p50_ms",
-                "p99_ms", "nvme_a%", "moved", "MiB_moved");
+    std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s %5s\n", "mode", "reads", "mean_ms", "p50_ms",
+                "p99_ms", "nvme_a%", "moved", "MiB_moved", "load");
     for (const auto& mode : modes) {
         const auto r = run_mode(p, mode);
         results.push_back(r);
-        std::printf("%-11s %9llu %9.2f %9.2f %9.2f %9.1f %8llu %10.0f\n", r.mode.c_str(),
+        std::printf("%-11s %9llu %9.2f %9.2f %9.2f %9.1f %8llu %10.0f %5.1f\n", r.mode.c_str(),
                     static_cast<unsigned long long>(r.reads), r.mean_ms, r.p50_ms, r.p99_ms,
                     100 * r.fast_share, static_cast<unsigned long long>(r.moved),
-                    r.bytes_moved / 1048576.0);
+                    r.bytes_moved / 1048576.0, load_average());
         std::fflush(stdout);
     }
     auto find = [&](const std::string& m) -> const ModeResult* {
