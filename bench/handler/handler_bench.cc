@@ -13,11 +13,13 @@
 // hash, unevenly with a few objects per PG, and that alone moves a target's IOPS by up to a
 // quarter; so every case runs each target on every image, as long on each.
 //
-// Round r, per op and queue depth, runs n rotations (n targets): rotation s opens every target's
-// LUN on its image of the rotation (target t on image (t + s) mod n; ours and ours-tiered as two
-// LUNs of one gateway, as in production), runs each once unmeasured, then alternates them in
-// slices of about --slice-seconds: in an order rotated by r (and the case), then reversed, and so
-// on (A B C D D C B A A B C D ...), each target --seconds / n in all, and closes them; slice k
+// Round r, per op and queue depth, runs n rotations (n targets) twice, as a palindrome shifted
+// by r (0 1 .. n-1 n-1 .. 1 0: each pairing of target and image at the same mean time of the
+// round): rotation s opens every target's LUN on its image of the rotation (target t on image
+// (t + s) mod n; ours and ours-tiered as two LUNs of one gateway, as in production), runs each
+// once unmeasured, then alternates them in slices of about --slice-seconds: in an order rotated
+// by r (and the case), then reversed, and so on (A B C D D C B A A B C D ...), each target
+// --seconds / 2n in all (one rotation, --seconds, for one target), and closes them; slice k
 // draws its offsets from one seed for every target. A target's figure of the round is its slices
 // of every rotation as one. So every target meets the same mix of the shared machine's moods,
 // sub-second apart, sits at the same mean time of the round, runs as often just before as just
@@ -97,9 +99,21 @@ std::string cfg_for(const Target& t, const std::string& pool, const std::string&
 }
 
 // The image target `t` runs on in rotation `s` of a case: every target on every image once
-// over the rotations, no two targets on one image in the same rotation.
+// over n rotations, no two targets on one image in the same rotation.
 std::size_t image_of(std::size_t t, std::size_t s, std::size_t images) {
     return (t + s) % images;
+}
+
+// The rotations of round r with n images, in the order they run: a palindrome (0 1 .. n-1
+// n-1 .. 1 0, shifted by r), so each target's time on each image sits at the same mean time of
+// the round and a drift of the machine's load over the round favours no pairing. One rotation
+// when there is one image.
+std::vector<std::size_t> rotations(std::size_t n, unsigned r) {
+    std::vector<std::size_t> order;
+    for (std::size_t k = 0; k < n; ++k) order.push_back((k + r) % n);
+    if (n > 1)
+        for (std::size_t k = n; k-- > 0;) order.push_back((k + r) % n);
+    return order;
 }
 
 // One slice of a target's round: `seconds` measured after a short warm-up, the offsets drawn from
@@ -402,20 +416,13 @@ int main(int argc, char** argv) {
             harnesses.emplace_back(so, std::make_unique<Harness>(so));
             return harnesses.back().second.get();
         };
-        // Round r, per op and queue depth, runs one rotation per image. A rotation opens every
-        // target's LUN on its image of the rotation, runs each once unmeasured, then runs them in
-        // slices of about --slice-seconds: in an order rotated by the round and the case, then
-        // reversed, and so on (A B C D D C B A A B C D ...), each target seconds / n in all; then
-        // closes them (ours-tiered's image must still have every extent at home). A target's
-        // figure for the round is its slices of every rotation taken as one. Slice k draws its
-        // offsets from one seed for every target. So every target meets the same mix of the
-        // shared machine's moods, sub-second apart, sits at the same mean time of the round and
-        // runs on every image as long as every other target.
+        // Rotations, slices and seeds: see the top of this file.
         std::vector<std::pair<std::string, unsigned>> kinds;
         for (const std::string& op : ops)
             for (unsigned qd : qds) kinds.emplace_back(op, qd);
         const std::size_t n = plan.size();
-        const double rotation_seconds = seconds / static_cast<double>(std::max<std::size_t>(n, 1));
+        const double rotation_seconds =
+            seconds / static_cast<double>(std::max<std::size_t>(rotations(n, 0).size(), 1));
         const unsigned slices =
             std::max(2u, 2 * static_cast<unsigned>(rotation_seconds / slice_seconds / 2 + 0.5));
         const double slice = rotation_seconds / slices;
@@ -425,8 +432,9 @@ int main(int argc, char** argv) {
                 const unsigned qd = kinds[j].second;
                 std::vector<std::vector<LoadStats>> parts(n);
                 std::vector<bool> failed(n, false);  // no figure this round
-                for (std::size_t rot = 0; rot < n; ++rot) {
-                    const std::size_t s = (rot + r) % n;
+                const std::vector<std::size_t> order_of_rotations = rotations(n, r);
+                for (std::size_t rot = 0; rot < order_of_rotations.size(); ++rot) {
+                    const std::size_t s = order_of_rotations[rot];
                     std::vector<std::unique_ptr<OpenTarget>> open(n);
                     for (std::size_t t = 0; t < n; ++t) {
                         if (failed[t]) continue;
