@@ -18,12 +18,13 @@
 // round): rotation s opens every target's LUN on its image of the rotation (target t on image
 // (t + s) mod n; ours and ours-tiered as two LUNs of one gateway, as in production), runs each
 // once unmeasured, then alternates them in slices of about --slice-seconds: in an order rotated
-// by r (and the case), then reversed, and so on (A B C D D C B A A B C D ...), each target
-// --seconds / 2n in all (one rotation, --seconds, for one target), and closes them; slice k
-// draws its offsets from one seed for every target. A target's figure of the round is its slices
-// of every rotation as one. So every target meets the same mix of the shared machine's moods,
-// sub-second apart, sits at the same mean time of the round, runs as often just before as just
-// after each other one, and runs on every image as long as every other one. The process's CPU
+// by r, the case and the rotation (no target always first after the warm-ups), then reversed,
+// and so on (A B C D D C B A A B C D ...), each target --seconds / 2n in all (one rotation,
+// --seconds, for one target), and closes them; slice k draws its offsets from one seed for every
+// target. A target's figure of the round is its slices of every rotation as one. So every
+// target meets the same mix of the shared machine's moods, sub-second apart, sits at the same
+// mean time of the round, runs as often just before as just after each other one, and runs on
+// every image as long as every other one. The process's CPU
 // time of a slice includes what the other open LUNs do meanwhile (a tiered LUN's rounds thread),
 // so the CPU-per-op figures charge every target a share of that.
 //
@@ -453,7 +454,7 @@ int main(int argc, char** argv) {
                         }
                     }
                     std::vector<std::size_t> order;
-                    for (std::size_t k = 0; k < n; ++k) order.push_back((r + j + k) % n);
+                    for (std::size_t k = 0; k < n; ++k) order.push_back((r + j + rot + k) % n);
                     for (unsigned k = 0; k < slices; ++k) {
                         const unsigned index = static_cast<unsigned>(rot) * slices + k;
                         const uint64_t seed = 7 + qd + 1000ull * (r * kinds.size() + j) + index;
