@@ -4,20 +4,27 @@
 //   ours-tiered  our handler_rbdtier.so via the harness, the LUN tiered (--tiered-cfg, by default
 //                tiers=nvme-a+nvme-b;policy=predictive) with every extent at home,
 //   librbd       raw librbd aio (rbd_aio_read/rbd_aio_write),
-// on one cluster in one run, each target on an image of its own, all alike: the same size and
-// pool, created, pre-filled (every object written whole) and preconditioned the same way
+// on one cluster in one run, with one image per target, all alike: the same size and pool,
+// created, pre-filled (every object written whole) and preconditioned the same way
 // (--precondition-writes random 4 KiB writes through librbd at queue depth 16, so the OSDs' per-op
 // state — PG logs at their trim length, overwritten objects — is the steady one before the first
 // measured run; bench/handler/run.sh starts its cluster --steady, where that takes a few thousand
-// writes).
+// writes). No target keeps an image: an image's objects fall on the pool's PGs as their names
+// hash, unevenly with a few objects per PG, and that alone moves a target's IOPS by up to a
+// quarter; so every case runs each target on every image, as long on each.
 //
-// Round r, per op and queue depth, opens every target's LUN (ours and ours-tiered as two LUNs of
-// one gateway, as in production), runs each once unmeasured, then alternates them in slices of
-// about --slice-seconds: in an order rotated by r (and the case), then reversed, and so on
-// (A B C D D C B A A B C D ...), each target --seconds in all; slice k draws its offsets from one
-// seed for every target. A target's figure of the round is its slices as one. So every target
-// meets the same mix of the shared machine's moods, sub-second apart, sits at the same mean time
-// of the round, and runs as often just before as just after each other one. The process's CPU
+// Round r, per op and queue depth, runs n rotations (n targets) twice, as a palindrome shifted
+// by r (0 1 .. n-1 n-1 .. 1 0: each pairing of target and image at the same mean time of the
+// round): rotation s opens every target's LUN on its image of the rotation (target t on image
+// (t + s) mod n; ours and ours-tiered as two LUNs of one gateway, as in production), runs each
+// once unmeasured, then alternates them in slices of about --slice-seconds: in an order rotated
+// by r, the case and the rotation (no target always first after the warm-ups), then reversed,
+// and so on (A B C D D C B A A B C D ...), each target --seconds / 2n in all (one rotation,
+// --seconds, for one target), and closes them; slice k draws its offsets from one seed for every
+// target. A target's figure of the round is its slices of every rotation as one. So every
+// target meets the same mix of the shared machine's moods, sub-second apart, sits at the same
+// mean time of the round, runs as often just before as just after each other one, and runs on
+// every image as long as every other one. The process's CPU
 // time of a slice includes what the other open LUNs do meanwhile (a tiered LUN's rounds thread),
 // so the CPU-per-op figures charge every target a share of that.
 //
@@ -28,11 +35,12 @@
 // (tests/harness/load.h); and, per op and queue depth, the median of the per-round ratios with
 // their lowest and highest, by IOPS and by CPU time per operation.
 //
-// The tiered LUN keeps every extent at home: its image is pinned home whole (image metadata
+// The tiered LUN keeps every extent at home: every image is pinned home whole (image metadata
 // rbdtier.pin = home, what `rbdtier lun evacuate` sets; every image gets the key, the untiered
 // targets ignore it), so the policy profiles and plans as ever but no extent moves. After each
-// round the bench reads the placement map and refuses the tiered figure if any extent is away
-// from home. The LUN's placement map and tier images are removed at the end with the images.
+// rotation the bench reads the placement map and refuses the tiered figure of the round if any
+// extent is away from home. The placement maps and tier images are removed at the end with the
+// images.
 //
 //   handler_bench --conf CEPH_CONF [--pool nvme-a] [--ours PATH] [--stock PATH]
 //                 [--targets handler_rbd,ours,ours-tiered,librbd] [--seconds 5]
@@ -76,14 +84,38 @@ struct Case {
     std::string error;  // the first failure
 };
 
-// What a round of one target runs through: a handler .so and its cfgstring, or raw librbd, on
-// the target's own image.
+// What a target runs through: a handler .so and the options its cfgstring adds to the image's
+// "pool/image;conf=...", or raw librbd.
 struct Target {
     std::string name;
-    std::string so;     // empty for librbd
-    std::string cfg;    // the handler part of the cfgstring
-    std::string image;  // the target's image, in the home pool
+    std::string so;       // empty for librbd
+    std::string options;  // appended to the cfgstring ("" for none)
 };
+
+// The cfgstring that opens `image` of `pool` through `t`.
+std::string cfg_for(const Target& t, const std::string& pool, const std::string& image,
+                    const std::string& conf) {
+    const std::string cfg = pool + "/" + image + ";conf=" + conf;
+    return t.options.empty() ? cfg : cfg + ";" + t.options;
+}
+
+// The image target `t` runs on in rotation `s` of a case: every target on every image once
+// over n rotations, no two targets on one image in the same rotation.
+std::size_t image_of(std::size_t t, std::size_t s, std::size_t images) {
+    return (t + s) % images;
+}
+
+// The rotations of round r with n images, in the order they run: a palindrome (0 1 .. n-1
+// n-1 .. 1 0, shifted by r), so each target's time on each image sits at the same mean time of
+// the round and a drift of the machine's load over the round favours no pairing. One rotation
+// when there is one image.
+std::vector<std::size_t> rotations(std::size_t n, unsigned r) {
+    std::vector<std::size_t> order;
+    for (std::size_t k = 0; k < n; ++k) order.push_back((k + r) % n);
+    if (n > 1)
+        for (std::size_t k = n; k-- > 0;) order.push_back((k + r) % n);
+    return order;
+}
 
 // One slice of a target's round: `seconds` measured after a short warm-up, the offsets drawn from
 // `seed` (the same for every target in a slice: the same work for each).
@@ -120,11 +152,14 @@ void librbd_done(rbd_completion_t comp, void* arg) {
 // open for the slices of one case of one round. Not thread-safe; one slice runs at a time.
 class OpenTarget {
 public:
-    OpenTarget(const Target& t, Harness* harness, const IoCtx& io, uint64_t span) : span_(span) {
+    // `cfg` is the cfgstring (through `harness`), `image` the image (raw librbd, no harness).
+    OpenTarget(Harness* harness, const std::string& cfg, const IoCtx& io, const std::string& image,
+               uint64_t span)
+        : span_(span) {
         if (harness)
-            device_ = harness->open({t.cfg, span, 512, 2048});
+            device_ = harness->open({cfg, span, 512, 2048});
         else
-            image_ = std::make_unique<RbdImage>(io, t.image);
+            image_ = std::make_unique<RbdImage>(io, image);
     }
 
     // One slice of closed-loop 4 KiB I/O; throws on a failure to run it.
@@ -345,21 +380,25 @@ int main(int argc, char** argv) {
         std::vector<Target> plan;
         for (const std::string& t : targets) {
             if (ours.empty() && (t == kOurs || t == kOursTiered)) continue;  // "skipped"
-            const std::string image = "bench-" + std::to_string(getpid()) + "-" + t;
-            const std::string cfg = pool + "/" + image + ";conf=" + conf;
-            if (t == kHandlerRbd) plan.push_back({t, stock, cfg, image});
-            if (t == kLibrbd) plan.push_back({t, "", "", image});
-            if (t == kOurs)
-                plan.push_back({t, ours, ours_extra.empty() ? cfg : cfg + ";" + ours_extra, image});
-            if (t == kOursTiered) plan.push_back({t, ours, cfg + ";" + tiered_extra, image});
+            if (t == kHandlerRbd) plan.push_back({t, stock, ""});
+            if (t == kLibrbd) plan.push_back({t, "", ""});
+            if (t == kOurs) plan.push_back({t, ours, ours_extra});
+            if (t == kOursTiered) plan.push_back({t, ours, tiered_extra});
         }
-        // Every target its own image, alike: the same size and pool, pre-filled so reads hit real
+        // One image per target, alike: the same size and pool, pre-filled so reads hit real
         // objects, not holes, then overwritten as the runs will, so the first run meets the OSDs
         // in the state the last one leaves them. The images live side by side for the whole run.
-        for (const Target& t : plan) {
-            create_image(io, t.image, span);
-            images.push_back(t.image);
-            RbdImage img(io, t.image);
+        // Alike is not the same: an image's objects land on the pool's PGs as their names hash,
+        // and with a span of a few objects per PG one image may put 6 of its 16 objects in one
+        // PG (whose ops the OSD runs one at a time) where another puts at most 2: measured, the
+        // same handler on two such images differs by up to 25% at QD16. So no target keeps an
+        // image: each case runs in rotations, target t on image (t + s) mod n in rotation s,
+        // and a target's figure of the round covers every image equally.
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            const std::string image = "bench-" + std::to_string(getpid()) + "-" + std::to_string(i);
+            create_image(io, image, span);
+            images.push_back(image);
+            RbdImage img(io, image);
             std::vector<char> chunk(4u << 20, 0x3c);
             for (uint64_t off = 0; off < span; off += chunk.size())
                 img.write(off, chunk.data(), chunk.size());
@@ -368,6 +407,7 @@ int main(int argc, char** argv) {
                                       rbdtier::ceph::kHomePinValue),
                      "rbd_metadata_set " + std::string(rbdtier::ceph::kHomePinKey));
         }
+        std::vector<bool> tiered_store(images.size(), false);  // opened by ours-tiered
         // One harness per handler .so (ours and ours-tiered are two LUNs of one gateway).
         std::vector<std::pair<std::string, std::unique_ptr<Harness>>> harnesses;
         const auto harness_for = [&](const std::string& so) -> Harness* {
@@ -377,84 +417,96 @@ int main(int argc, char** argv) {
             harnesses.emplace_back(so, std::make_unique<Harness>(so));
             return harnesses.back().second.get();
         };
-        // Round r, per op and queue depth, opens every target's LUN, runs each once unmeasured,
-        // then runs them in slices of --slice-seconds: in an order rotated by the round and the
-        // case, then reversed, and so on (A B C D D C B A A B C D ...), each target `seconds` in
-        // all; a target's figure for the round is its slices taken as one. Slice k draws its
-        // offsets from one seed for every target. So every target meets the same mix of the
-        // shared machine's moods, sub-second apart, and sits at the same mean time of the round.
+        // Rotations, slices and seeds: see the top of this file.
         std::vector<std::pair<std::string, unsigned>> kinds;
         for (const std::string& op : ops)
             for (unsigned qd : qds) kinds.emplace_back(op, qd);
+        const std::size_t n = plan.size();
+        const double rotation_seconds =
+            seconds / static_cast<double>(std::max<std::size_t>(rotations(n, 0).size(), 1));
         const unsigned slices =
-            std::max(2u, 2 * static_cast<unsigned>(seconds / slice_seconds / 2 + 0.5));
-        const double slice = seconds / slices;
-        for (unsigned r = 0; r < rounds && !plan.empty(); ++r) {
+            std::max(2u, 2 * static_cast<unsigned>(rotation_seconds / slice_seconds / 2 + 0.5));
+        const double slice = rotation_seconds / slices;
+        for (unsigned r = 0; r < rounds && n > 0; ++r) {
             for (std::size_t j = 0; j < kinds.size(); ++j) {
                 const bool is_write = kinds[j].first == "randwrite";
                 const unsigned qd = kinds[j].second;
-                std::vector<std::unique_ptr<OpenTarget>> open(plan.size());
-                for (std::size_t t = 0; t < plan.size(); ++t) {
-                    Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
-                    try {
-                        open[t] = std::make_unique<OpenTarget>(plan[t], harness_for(plan[t].so), io,
-                                                               span);
-                        open[t]->run(is_write, qd, slice, 1);  // warm-up, not counted
-                    } catch (const std::exception& e) {
-                        note_error(c, e.what());
-                        open[t].reset();
-                    }
-                }
-                std::vector<std::size_t> order;
-                for (std::size_t k = 0; k < plan.size(); ++k)
-                    order.push_back((r + j + k) % plan.size());
-                std::vector<std::vector<LoadStats>> parts(plan.size());
-                for (unsigned k = 0; k < slices; ++k) {
-                    const uint64_t seed = 7 + qd + 1000ull * (r * kinds.size() + j) + k;
-                    for (std::size_t t : order) {
-                        if (!open[t]) continue;
+                std::vector<std::vector<LoadStats>> parts(n);
+                std::vector<bool> failed(n, false);  // no figure this round
+                const std::vector<std::size_t> order_of_rotations = rotations(n, r);
+                for (std::size_t rot = 0; rot < order_of_rotations.size(); ++rot) {
+                    const std::size_t s = order_of_rotations[rot];
+                    std::vector<std::unique_ptr<OpenTarget>> open(n);
+                    for (std::size_t t = 0; t < n; ++t) {
+                        if (failed[t]) continue;
                         Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
+                        const std::string& image = images[image_of(t, s, n)];
                         try {
-                            parts[t].push_back(open[t]->run(is_write, qd, slice, seed));
-                            print_run(c, r, "." + std::to_string(k + 1), parts[t].back());
+                            if (plan[t].name == kOursTiered) tiered_store[image_of(t, s, n)] = true;
+                            open[t] = std::make_unique<OpenTarget>(
+                                harness_for(plan[t].so), cfg_for(plan[t], pool, image, conf), io,
+                                image, span);
+                            open[t]->run(is_write, qd, slice, 1);  // warm-up, not counted
                         } catch (const std::exception& e) {
                             note_error(c, e.what());
                             open[t].reset();
+                            failed[t] = true;
                         }
                     }
-                    std::reverse(order.begin(), order.end());
-                }
-                open.clear();  // every LUN closed before the map is read
-                for (std::size_t t = 0; t < plan.size(); ++t) {
-                    Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
-                    if (parts[t].size() != slices) continue;  // a slice failed: no figure
-                    if (plan[t].name == kOursTiered) {
+                    std::vector<std::size_t> order;
+                    for (std::size_t k = 0; k < n; ++k) order.push_back((r + j + rot + k) % n);
+                    for (unsigned k = 0; k < slices; ++k) {
+                        const unsigned index = static_cast<unsigned>(rot) * slices + k;
+                        const uint64_t seed = 7 + qd + 1000ull * (r * kinds.size() + j) + index;
+                        for (std::size_t t : order) {
+                            if (!open[t]) continue;
+                            Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
+                            try {
+                                parts[t].push_back(open[t]->run(is_write, qd, slice, seed));
+                                print_run(c, r, "." + std::to_string(index + 1), parts[t].back());
+                            } catch (const std::exception& e) {
+                                note_error(c, e.what());
+                                open[t].reset();
+                                failed[t] = true;
+                            }
+                        }
+                        std::reverse(order.begin(), order.end());
+                    }
+                    open.clear();  // every LUN closed before the map is read
+                    for (std::size_t t = 0; t < n; ++t) {
+                        if (failed[t] || plan[t].name != kOursTiered) continue;
                         // The figure is the all-at-home case only if nothing moved.
+                        Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
                         std::string error;
-                        const auto away = extents_away(conf, pool, plan[t].image, error);
+                        const auto away =
+                            extents_away(conf, pool, images[image_of(t, s, n)], error);
                         if (!away || *away > 0) {
                             note_error(
                                 c, away ? std::to_string(*away) + " extents left home in round " +
                                               std::to_string(r + 1) + ": not the all-at-home case"
                                         : error);
-                            continue;
+                            failed[t] = true;
                         }
                     }
+                }
+                for (std::size_t t = 0; t < n; ++t) {
+                    if (failed[t]) continue;
+                    Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
                     c.rounds[r] = combine(parts[t]);
                     print_run(c, r, " ", *c.rounds[r]);
                 }
             }
         }
         harnesses.clear();
-        if (wants_tiered && !ours.empty()) {
+        if (std::find(tiered_store.begin(), tiered_store.end(), true) != tiered_store.end()) {
             rbdtier::ceph::ClusterOptions o;
             o.conf_path = conf;
             if (auto c = rbdtier::ceph::Cluster::connect(o)) {
                 const std::vector<std::string> others(tier_pools.begin() + 1, tier_pools.end());
-                for (const Target& t : plan) {
-                    if (t.name != kOursTiered) continue;
+                for (std::size_t i = 0; i < images.size(); ++i) {
+                    if (!tiered_store[i]) continue;
                     if (auto st =
-                            rbdtier::ceph::remove_tiered_lun_store(*c, pool, "", t.image, others);
+                            rbdtier::ceph::remove_tiered_lun_store(*c, pool, "", images[i], others);
                         !st)
                         std::cerr << "handler_bench: remove the tiered LUN's store: "
                                   << st.message() << "\n";

@@ -7,7 +7,8 @@
 #   bench/handler/run.sh BUILD_DIR [handler_bench options, e.g. --seconds 10 --qd 1,16]
 #   bench/handler/run.sh build --qd 16 --rounds 3 --seconds 5    # the I/O path bar
 #
-# Uses tests/cluster/cluster.sh (start DIR / stop DIR); RBDTIER_CLUSTER_SH overrides it.
+# Uses tests/cluster/cluster.sh (start DIR / stop DIR); RBDTIER_CLUSTER_SH overrides it. To compare
+# two builds of handler_rbdtier.so on one cluster, in turn, use bench/handler/ab.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
