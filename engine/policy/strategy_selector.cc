@@ -441,8 +441,24 @@ void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t
     s.choice = target;
     s.early = 0;
     s.streak = 0;
-    s.run = 0;
+    std::fill(s.run.begin(), s.run.end(), 0u);
+    s.leader_run = 0;
     ++switches_;
+}
+
+void StrategySelector::count_runs(LunState& s) const {
+    const double keep = 1.0 - params_.switch_margin;
+    for (std::size_t i = 0; i < s.run.size(); ++i) {
+        const bool ahead = followable_[i] && i != s.choice && s.cost[i] < keep * s.cost[s.choice] &&
+                           s.recent[i] <= (1.0 + params_.switch_margin) * s.recent[s.choice];
+        if (!ahead) {
+            s.run[i] = 0;
+            continue;
+        }
+        const bool counts =
+            s.recent[i] <= s.recent[s.choice] && s.round_cost[i] < s.round_cost[s.choice];
+        if (counts && s.run[i]++ == 0) s.run_ios[i] = s.ios;
+    }
 }
 
 void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
@@ -466,6 +482,8 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.recent.assign(ghosts_.size(), 0.0);
         s.round_cost.assign(ghosts_.size(), 0.0);
         s.streak_lead.assign(ghosts_.size(), 0.0);
+        s.run.assign(ghosts_.size(), 0);
+        s.run_ios.assign(ghosts_.size(), 0);
         s.followed.assign(ghosts_.size(), 0);
         s.choice = first_;
         s.challenger = first_;
@@ -535,24 +553,26 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                            s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
         if (!ahead) {
             s.streak = 0;
-            s.run = 0;
+            std::fill(s.run.begin(), s.run.end(), 0u);
+            s.leader_run = 0;
         } else if (active) {
             // The challenger must be no worse lately either, but for the margin (closer is a
             // tie); a round in which it served the LUN's I/O (migrations included) at a lower
             // cost lately and in the round confirms, any other holds.
             // A new leader of the window restarts the streak, unless the params let the streak
             // run on across leaders (then the switch must pay for itself, see below).
-            // The run is the part of the streak led by the current leader.
+            // The leader's run is the part of the streak led by the current leader.
             if (s.recent[best] > (1.0 + params_.switch_margin) * s.recent[s.choice]) {
                 s.streak = 0;
-                s.run = 0;
+                s.leader_run = 0;
             } else if (best != s.challenger) {
-                s.run = 0;
+                s.leader_run = 0;
                 if (!params_.streak_across_leaders) s.streak = 0;
             }
             const bool counts =
                 s.recent[best] <= s.recent[s.choice] && s.round_cost[best] < s.round_cost[s.choice];
-            if (counts && s.run++ == 0) s.run_ios = s.ios;
+            if (counts) ++s.leader_run;
+            count_runs(s);
             if (counts && s.streak++ == 0) {
                 s.streak_ios = s.ios;
                 s.streak_us = last_round_us_;
@@ -570,22 +590,26 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                        (params_.fast_confirm_ios > 0 && rounds >= params_.fast_confirm_rounds &&
                         span >= params_.fast_confirm_ios);
             };
-            // The I/Os of a run (one leader) confirm a switch outright; those of a streak across
-            // leaders only with a lead that pays for it, as do the rounds of a near-idle run.
-            const bool by_ios = enough_ios(s.run, s.run_ios);
-            const bool confirmed = by_ios || enough_ios(s.streak, s.streak_ios) ||
-                                   (params_.switch_charge > 0 && s.run >= params_.confirm_rounds);
+            // The evidence is that the current candidate serves the LUN worse; the one to follow
+            // is, of those ahead of it in the window by the margin that served this round better,
+            // the one that served the LUN best lately: at a burst the first to lead the window is
+            // often one whose lead is from before the burst.
+            std::size_t target = best;
+            for (std::size_t i = 0; i < s.cost.size(); ++i)
+                if (followable_[i] && i != s.choice &&
+                    s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
+                    s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
+                    target = i;
+            // The I/Os of the run of the leader or of the candidate to follow (count_runs(): its
+            // own rounds ahead, whoever led the window in them) confirm a switch outright; those
+            // of a streak across leaders only with a lead that pays for it, as do the rounds of
+            // the leader's run on a near-idle LUN.
+            const bool by_ios = enough_ios(s.run[best], s.run_ios[best]) ||
+                                enough_ios(s.run[target], s.run_ios[target]);
+            const bool confirmed =
+                by_ios || enough_ios(s.streak, s.streak_ios) ||
+                (params_.switch_charge > 0 && s.leader_run >= params_.confirm_rounds);
             if (confirmed) {
-                // The evidence is that the current candidate serves the LUN worse; the one to
-                // follow is, of those ahead of it in the window by the margin that served this
-                // round better, the one that served the LUN best lately: at a burst the first to
-                // lead the window is often one whose lead is from before the burst.
-                std::size_t target = best;
-                for (std::size_t i = 0; i < s.cost.size(); ++i)
-                    if (followable_[i] && i != s.choice &&
-                        s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
-                        s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
-                        target = i;
                 // A switch re-places the LUN's data: without the I/Os to confirm it, the lead the
                 // challenger has built over the streak must pay for that first; until it does,
                 // the streak goes on gathering lead.
@@ -597,7 +621,8 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
                     s.switches.push_back({now_us, s.choice, target});
                     s.choice = target;
                     s.streak = 0;
-                    s.run = 0;
+                    std::fill(s.run.begin(), s.run.end(), 0u);
+                    s.leader_run = 0;
                     ++switches_;
                 }
             }

@@ -20,7 +20,11 @@
 // (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
 // the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
-// LUN, or over which (a near-idle LUN) the challenger has served the LUN cheaper by more than the
+// LUN (the rounds and I/Os of the run of the leader or of the candidate switched to: those in
+// which it was ahead by the margin and served the round cheaper, whether or not it led the
+// window; two challengers that trade the lead of the window while both beat the current
+// candidate each gather their own evidence), or
+// over which (a near-idle LUN) the challenger has served the LUN cheaper by more than the
 // switch would cost (SelectorParams::switch_charge: a handful of reads is no reason to re-place
 // much data, a lead that pays for moving a few extents is),
 // or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst;
@@ -243,9 +247,10 @@ struct SelectorParams {
     // restarts (false). A streak that has had more than one leader and spans enough I/Os
     // confirms only once the lead of the candidate switched to pays for the switch (as a
     // near-idle LUN's does); the rounds that confirm a near-idle LUN's switch are still those of
-    // the current leader alone. At a burst the leader often changes as the shadows catch up, and
-    // a restart each time delays the switch by rounds, while a lead that pays for its switch is
-    // evidence enough.
+    // the current leader alone. Either way, the run of the leader or of the candidate switched to
+    // (its rounds ahead of the current candidate, whoever led the window in them) confirms by its
+    // I/Os. At a burst the leader often changes as the shadows catch up, and a restart each time
+    // delays the switch by rounds, while a lead that pays for its switch is evidence enough.
     bool streak_across_leaders = false;
     // Leaving the first candidate early (0 rounds: off). While a LUN follows the candidate it
     // started on and has never switched, the warmup, the margin and the confirmation do not hold
@@ -345,15 +350,18 @@ private:
         unsigned streak = 0;           // consecutive rounds it has been better by the margin
         std::uint64_t ios = 0;         // I/Os seen (all time)
         std::uint64_t streak_ios = 0;  // `ios` when the streak began
-        unsigned run = 0;              // rounds of the streak led by the current challenger
-        std::uint64_t run_ios = 0;     // `ios` when the run began
-        std::uint64_t streak_us = 0;   // when the streak's first round began
-        std::uint64_t rounds = 0;      // rounds in which the LUN had I/O
-        unsigned early = 0;            // consecutive rounds another candidate clearly led lately
-        std::uint64_t early_ios = 0;   // `ios` when those rounds began
-        std::uint64_t round_ios = 0;   // `ios` when the last round was planned
-        bool active = false;           // had I/O since the last round
-        bool trusted = false;          // its candidate may demote (out of probation)
+        unsigned leader_run = 0;       // rounds of the streak led by the window's leader
+        // Per candidate, its run: the rounds with I/O since it last was not ahead of `choice`
+        // (count_runs()) in which it served the LUN cheaper, and `ios` when the run began.
+        std::vector<unsigned> run;
+        std::vector<std::uint64_t> run_ios;
+        std::uint64_t streak_us = 0;  // when the streak's first round began
+        std::uint64_t rounds = 0;     // rounds in which the LUN had I/O
+        unsigned early = 0;           // consecutive rounds another candidate clearly led lately
+        std::uint64_t early_ios = 0;  // `ios` when those rounds began
+        std::uint64_t round_ios = 0;  // `ios` when the last round was planned
+        bool active = false;          // had I/O since the last round
+        bool trusted = false;         // its candidate may demote (out of probation)
         // Since the comparison started (see probation; `comparing`), the LUN's
         // real run's cost (µs: its I/O from the real placement, its real migrations), its
         // candidate's shadow cost over the same I/O, rounds with I/O, and `ios` at the start.
@@ -377,6 +385,11 @@ private:
         std::vector<StrategySwitch> switches;  // in time order
     };
     void decay(LunState& s, std::uint64_t now_us) const;
+    // Counts a round with I/O in each candidate's run: a candidate ahead of the one `s` follows
+    // in the window by the margin and not behind lately by more than it runs on (a round in
+    // which it also served the LUN cheaper lately and in the round counts, any other holds);
+    // any other candidate's run ends.
+    void count_runs(LunState& s) const;
     // Switches a LUN away from its first candidate if it leaves it early this round (see
     // SelectorParams::early_rounds), having had I/O in it (`active`).
     void leave_first_early(LunState& s, bool active, std::uint64_t now_us);

@@ -934,6 +934,43 @@ TEST(StrategySelector, AChallengerBehindLatelyByLessThanTheMarginDoesNotRestartI
     EXPECT_LE(time_us, 120'000'000u) << "switched at " << time_us / 1e6 << " s";
 }
 
+// 60 reads a second for 300 s: 40 of extent 0, which the three candidates keep fast, and 20 of
+// extents 10 and 20: "a" keeps neither fast, "b" keeps 10, "c" keeps 20. Extent 10 takes 12 of
+// the 20 in the first 4 s and then in every other 8 s phase, extent 20 in the phases between:
+// b and c serve every round at least 40% cheaper than a, while the lead of the window passes
+// from one to the other in the middle of each phase, so neither leads it for more than 8
+// rounds and 480 reads.
+std::vector<IoEvent> two_challengers_trading_the_lead() {
+    std::vector<IoEvent> events;
+    for (std::uint64_t second = 0; second < 300; ++second) {
+        const bool tens = second < 4 || ((second - 4) / 8) % 2 == 1;
+        for (std::uint64_t k = 0; k < 60; ++k) {
+            const ExtentIndex extent = k < 40 ? 0 : (k - 40 < 12) == tens ? 10 : 20;
+            events.push_back(scattered_read_at(second * 1'000'000 + k * 16'000 + 1, extent));
+        }
+    }
+    return events;
+}
+
+TEST(StrategySelector, TwoChallengersTradingTheLeadBothConfirmTheirLeadOverTheIncumbent) {
+    // The evidence against "a" is each challenger's own: b (and c) is ahead of a in the window
+    // and serves every round cheaper, whichever of the two leads the window. Once those rounds
+    // span confirm_ios reads after the warmup (60 rounds), the LUN leaves a, though no one
+    // leader ever held a streak of confirm_ios reads.
+    const auto events = two_challengers_trading_the_lead();
+    const StorageModel c = standard_replay_config(events, 1.0);
+    StrategySelector selector = fixed_set_selector(
+        {{"a", {{0, 1}}}, {"b", {{0, 1}, {10, 1}}}, {"c", {{0, 1}, {20, 1}}}}, c);
+    replay(c, events, selector);
+    EXPECT_LT(selector.windowed_cost(0, 1), 0.9 * selector.windowed_cost(0, 0));
+    EXPECT_LT(selector.windowed_cost(0, 2), 0.9 * selector.windowed_cost(0, 0));
+    const auto [time_us, to] = first_switch(selector);
+    ASSERT_FALSE(to.empty()) << "the LUN must leave a";
+    EXPECT_NE(to, "a");
+    EXPECT_LE(time_us, 90'000'000u) << "switched at " << time_us / 1e6 << " s";
+    EXPECT_EQ(selector.switches(), 1u);
+}
+
 TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) {
     // A near-idle LUN: one read a second of extents 0-4 ("a", where it starts, keeps them fast)
     // for 300 s, one round's burst of 100 reads on extents 100-104 ("b" keeps those fast), then
