@@ -45,10 +45,12 @@ void DeferredPolicy::note_told(LunId lun, std::uint64_t now_us) {
 }
 
 void DeferredPolicy::observe(const IoEvent& io) {
-    if (policy_)
+    if (policy_) {
         policy_->observe(io);
-    else
-        pending_.push_back(io);
+        return;
+    }
+    pending_.push_back(io);
+    if (pending_.size() >= kMaxPendingIo) make(nullptr);
 }
 
 std::vector<MigrationOrder> DeferredPolicy::plan(std::uint64_t now_us, const PlacementView& view) {

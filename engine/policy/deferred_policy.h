@@ -10,7 +10,10 @@
 // that plan()'s view), the last round (its orders dropped), the placements told after it, the
 // kept I/O, and then plans the round: so the policy runs as if it had been there from the start,
 // seeing the last idle round only (with the tiers as they are now), which for a policy that
-// orders nothing without I/O is what it would have seen of its idle rounds. dropped() before then
+// orders nothing without I/O is what it would have seen of its idle rounds. A caller may observe
+// without planning (LunRounds plans nothing while paused or while another gateway owns the LUN):
+// the kMaxPendingIo-th I/O kept makes the policy at once, without the last round and the
+// placements told (no view to read them from), so what is kept stays bounded. dropped() before then
 // has nothing to drop (no order was given). Introspection is the policy's once made; before, none
 // (no outlook, accuracy, alert or selection).
 //
@@ -19,6 +22,7 @@
 // the first observe(), on that caller's thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +38,8 @@ namespace rbdtier {
 class DeferredPolicy final : public PlacementPolicy {
 public:
     using Factory = std::function<std::unique_ptr<PlacementPolicy>()>;
+    // The most I/O kept for the policy until a plan() makes it.
+    static constexpr std::size_t kMaxPendingIo = 1024;
 
     // `name` is the name the policy made by `make` has.
     DeferredPolicy(std::string name, Factory make);

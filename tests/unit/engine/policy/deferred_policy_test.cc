@@ -60,5 +60,23 @@ TEST(DeferredPolicy, ThePredictiveSelectorMadeAtTheFirstIoRunsAsOneMadeAtOnce) {
     }
 }
 
+TEST(DeferredPolicy, IoObservedWithoutRoundsMakesThePolicyOnceItWouldKeepTooMuch) {
+    // A caller that observes and does not plan (a LUN paused, or owned by another gateway).
+    int made = 0;
+    DeferredPolicy policy("predictive", [&made] {
+        ++made;
+        return make_predictive_selector(model_for(moving_hot_set(0)));
+    });
+    for (std::size_t i = 0; i + 1 < DeferredPolicy::kMaxPendingIo; ++i)
+        policy.observe(scattered_read_at(i * 1000, i % 6));
+    EXPECT_EQ(policy.made(), nullptr);
+    policy.observe(scattered_read_at(DeferredPolicy::kMaxPendingIo * 1000, 1));
+    ASSERT_NE(policy.made(), nullptr);
+    EXPECT_EQ(made, 1);
+    const auto* selector = dynamic_cast<const StrategySelector*>(policy.made());
+    ASSERT_NE(selector, nullptr);
+    EXPECT_TRUE(selector->built()) << "the I/O kept was handed to it";
+}
+
 }  // namespace
 }  // namespace rbdtier
