@@ -13,7 +13,9 @@
 // orders nothing without I/O is what it would have seen of its idle rounds. A caller may observe
 // without planning (LunRounds plans nothing while paused or while another gateway owns the LUN):
 // the kMaxPendingIo-th I/O kept makes the policy at once, without the last round and the
-// placements told (no view to read them from), so what is kept stays bounded. dropped() before then
+// placements told (no view to read them from), so what is kept stays bounded (2.5 MiB); a caller
+// that plans every round and hands fewer I/Os a round (LunRounds hands at most its event ring's,
+// 65,536 by default) never gets there. dropped() before then
 // has nothing to drop (no order was given). Introspection is the policy's once made; before, none
 // (no outlook, accuracy, alert or selection).
 //
@@ -39,7 +41,7 @@ class DeferredPolicy final : public PlacementPolicy {
 public:
     using Factory = std::function<std::unique_ptr<PlacementPolicy>()>;
     // The most I/O kept for the policy until a plan() makes it.
-    static constexpr std::size_t kMaxPendingIo = 1024;
+    static constexpr std::size_t kMaxPendingIo = std::size_t{1} << 16;
 
     // `name` is the name the policy made by `make` has.
     DeferredPolicy(std::string name, Factory make);

@@ -19,11 +19,13 @@ namespace {
 
 using test_events::scattered_read_at;
 
-// A hot set of 6 extents that moves every 40 s, from `start_us` on for 4 minutes.
-std::vector<IoEvent> moving_hot_set(std::uint64_t start_us) {
+// A hot set of 6 extents that moves every 40 s, one read every `step_us` from `start_us` on for
+// `length_us`.
+std::vector<IoEvent> moving_hot_set(std::uint64_t start_us, std::uint64_t step_us = 20'000,
+                                    std::uint64_t length_us = 240'000'000) {
     std::mt19937 rng(5);
     std::vector<IoEvent> out;
-    for (std::uint64_t t = 0; t < 240'000'000; t += 20'000)
+    for (std::uint64_t t = 0; t < length_us; t += step_us)
         out.push_back(scattered_read_at(start_us + t, (t / 40'000'000) * 100 + rng() % 6));
     return out;
 }
@@ -34,9 +36,8 @@ StorageModel model_for(const std::vector<IoEvent>& events) {
     return c;
 }
 
-TEST(DeferredPolicy, ThePredictiveSelectorMadeAtTheFirstIoRunsAsOneMadeAtOnce) {
-    // The first I/O comes after rounds without any.
-    const std::vector<IoEvent> events = moving_hot_set(30'000'000);
+// Replays `events` under policy "predictive" made at its first I/O and made at once.
+void expect_same_run(const std::vector<IoEvent>& events) {
     const StorageModel c = model_for(events);
     auto deferred = make_predictive(c);
     ASSERT_NE(dynamic_cast<DeferredPolicy*>(deferred.get()), nullptr);
@@ -58,6 +59,15 @@ TEST(DeferredPolicy, ThePredictiveSelectorMadeAtTheFirstIoRunsAsOneMadeAtOnce) {
         EXPECT_EQ(a->luns[i].rounds, b->luns[i].rounds);
         EXPECT_EQ(a->luns[i].switches.size(), b->luns[i].switches.size());
     }
+}
+
+TEST(DeferredPolicy, ThePredictiveSelectorMadeAtTheFirstIoRunsAsOneMadeAtOnce) {
+    // The first I/O comes after rounds without any.
+    expect_same_run(moving_hot_set(30'000'000));
+}
+
+TEST(DeferredPolicy, SoItDoesWhenTheFirstRoundWithIoHasThousandsOfThem) {
+    expect_same_run(moving_hot_set(0, 500, 60'000'000));
 }
 
 TEST(DeferredPolicy, IoObservedWithoutRoundsMakesThePolicyOnceItWouldKeepTooMuch) {
