@@ -154,6 +154,21 @@ std::string daemon_name(const GatewayLun& lun) {
     return local_hostname() + ":" + lun.pool + "/" + (lun.ns.empty() ? "" : lun.ns + "/") +
            lun.image;
 }
+
+// A 64-bit FNV-1a digest of every key and value of `status`, each ended by a NUL (no two
+// statuses that differ run together into the same bytes).
+std::uint64_t status_digest(const ceph::ServiceDict& status) {
+    std::uint64_t h = 14695981039346656037ull;
+    const auto add = [&h](const std::string& s) {
+        for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        h = h * 1099511628211ull;  // the NUL that ends it
+    };
+    for (const auto& [key, value] : status) {
+        add(key);
+        add(value);
+    }
+    return h;
+}
 }  // namespace
 
 void Gateway::publish_service_map() {
@@ -217,11 +232,24 @@ void Gateway::publish_service_entry(const GatewayLun& l, const GatewayConfig& c,
         if (!e.registered) return;
     }
     const ceph::ServiceDict status = service_status(l);
+    const std::uint64_t digest = status_digest(status);
+    {
+        // librados keeps the last status and reports it to the manager itself: the same status
+        // again would only churn its messenger.
+        std::lock_guard lock(service_mutex_);
+        ServiceEntry& e = service_entries_[l.name];
+        if (e.pushed && e.pushed_digest == digest) {
+            ++e.status_unchanged;
+            return;
+        }
+    }
     const ceph::Status st = ceph::update_service_status(*l.cluster, status);
     std::lock_guard lock(service_mutex_);
     ServiceEntry& e = service_entries_[l.name];
     if (st) {
         ++e.status_updates;
+        e.pushed = true;
+        e.pushed_digest = digest;
     } else if (!e.update_failed) {
         e.update_failed = true;
         on_error(st.with_context(l.name));
@@ -236,7 +264,8 @@ nlohmann::json Gateway::service_json() const {
         daemons.push_back({{"daemon", e.daemon},
                            {"lun", name},
                            {"registered", e.registered},
-                           {"status_updates", e.status_updates}});
+                           {"status_updates", e.status_updates},
+                           {"status_unchanged", e.status_unchanged}});
     }
     return {{"type", ceph::kTcmuRunnerService}, {"daemons", std::move(daemons)}};
 }

@@ -186,15 +186,20 @@ public:
     // one) plus handler "rbdtier", lun, site and admin_socket; registered on the LUN's own
     // client (librados takes one registration per client), which takes the entry away when
     // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
-    // and publishes each LUN's service_status() every `period`; a LUN that opens is registered
-    // and published at once, alone (an open costs the same with any number of LUNs open). A
-    // pass holds the LUN list one LUN at a time, so an open or close waits for one LUN's
-    // publication at most. Errors go to `on_error` (from that thread), once per LUN and kind.
-    // Once; the first call wins.
+    // and looks at each LUN's service_status() every `period`, pushing it to the LUN's client
+    // only when it differs from the last one pushed (compared by a 64-bit digest: librados keeps
+    // the last status and reports it to the manager on its own, as it does upstream
+    // handler_rbd's, which pushes on lock events only); a LUN that opens is registered and
+    // pushed at once, alone (an open costs the same with any number of LUNs open). So a change
+    // (the lock taken or lost, tier bytes, migrations, health) shows within a period, and an
+    // idle LUN's unchanged status is pushed once. A pass holds the LUN list one LUN at a time,
+    // so an open or close waits for one LUN's publication at most. Errors go to `on_error`
+    // (from that thread), once per LUN and kind. Once; the first call wins.
     void start_service_map(std::function<void(const ceph::Status&)> on_error,
                            std::chrono::milliseconds period = std::chrono::seconds(5));
-    // {"type", "daemons": [{"daemon","lun","registered","status_updates"}]}, or null when the
-    // service map is not in use.
+    // {"type", "daemons": [{"daemon","lun","registered","status_updates","status_unchanged"}]}
+    // (status_updates: the statuses pushed; status_unchanged: the looks that found the status
+    // pushed last and pushed nothing), or null when the service map is not in use.
     nlohmann::json service_json() const;
     // What the service map shows for one LUN (with lock_luns() held): lock_owner true/false
     // and lock_lost_cnt as handler_rbd reports them; site, tenant, policy, engine
@@ -223,9 +228,12 @@ private:
     struct ServiceEntry {
         std::string daemon;
         bool registered = false;
-        bool register_failed = false;  // reported once
-        bool update_failed = false;    // reported once
-        std::uint64_t status_updates = 0;
+        bool register_failed = false;        // reported once
+        bool update_failed = false;          // reported once
+        std::uint64_t status_updates = 0;    // statuses pushed
+        std::uint64_t status_unchanged = 0;  // looks that found the last status pushed
+        bool pushed = false;                 // a status was pushed: pushed_digest is its digest
+        std::uint64_t pushed_digest = 0;
         bool had_lock = false;
         std::uint64_t lock_lost = 0;
     };

@@ -4,8 +4,10 @@
 // selector_candidates(config): the candidates of one StrategySelector, their factories ready to
 // be called twice each (a live and a ghost instance). The forecast candidate's two instances
 // share one AccessForecast (engine/access_forecast.h), so a list serves one selector.
-// make_predictive(config): the selector a LUN with policy=predictive runs.
-// Both are pure functions of `config`; what they return is used on one thread.
+// make_predictive_selector(config): the selector a LUN with policy=predictive runs.
+// make_predictive(config): that selector as a LUN holds it, made at its first I/O
+// (engine/policy/deferred_policy.h): an idle LUN holds the configuration, not the selector.
+// All are pure functions of `config`; what they return is used on one thread.
 #pragma once
 
 #include <memory>
@@ -18,6 +20,7 @@
 namespace rbdtier {
 
 std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel& config);
+std::unique_ptr<StrategySelector> make_predictive_selector(const StorageModel& config);
 std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config);
 
 }  // namespace rbdtier

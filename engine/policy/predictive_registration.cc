@@ -8,6 +8,7 @@
 #include "engine/access_forecast.h"
 #include "engine/policy/baseline_policies.h"
 #include "engine/policy/caching_policies.h"
+#include "engine/policy/deferred_policy.h"
 #include "engine/policy/policy_registry.h"
 #include "engine/policy/predictive_candidates.h"
 #include "engine/policy/predictive_config.h"
@@ -49,12 +50,11 @@ EngineConfig engine_config_for(const StorageModel& replay, const EngineConfig& k
 // tier with the extents that keep coming back, where most recent first (reactive) spends the
 // channel on what the round read last, one-off reads included. Like reactive, lrfu promotes on
 // the first access, so it catches a moving hot set; it is on probation against "fill" and the
-// forecast (see make_predictive). The caching variants (lrfu, readahead, slru) are the best
-// simple policy in most real-trace settings. A LUN
-// follows a candidate until another one's shadow placement, its migrations paid for, has served the
-// LUN's own I/O at a lower cost for long enough.
-// The factories share one copy of what they need (the selector keeps them until the LUN's first
-// I/O). The forecast candidate's two instances (live and ghost) share one AccessForecast: the
+// forecast (see make_predictive_selector). The caching variants (lrfu, readahead, slru) are the
+// best simple policy in most real-trace settings. A LUN follows a candidate until another one's
+// shadow placement, its migrations paid for, has served the LUN's own I/O at a lower cost for long
+// enough. The factories share one copy of what they need (the selector keeps them until the LUN's
+// first I/O). The forecast candidate's two instances (live and ghost) share one AccessForecast: the
 // first made makes it, the other takes it, so the stream is profiled and predicted once and each
 // instance plans against its own placement. The candidates serve one selector.
 std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel& config) {
@@ -94,7 +94,7 @@ std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel&
     // ghost instance per LUN.
     for (const auto& v : caching)
         if (v.name == "readahead" || v.name == "slru") candidates.push_back(candidate(v));
-    // Reactive that never demotes: the yardstick of probation (see make_predictive), never
+    // Reactive that never demotes: the yardstick of probation (see make_predictive_selector), never
     // followed, since a LUN that follows it keeps a stale fast tier once the hot set moves.
     StrategySelector::Candidate fill{"fill", [extent_bytes] {
                                          return std::make_unique<FillOnly>(
@@ -106,7 +106,7 @@ std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel&
     return candidates;
 }
 
-std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config) {
+std::unique_ptr<StrategySelector> make_predictive_selector(const StorageModel& config) {
     SelectorParams params;
     // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
     // first accesses, a longer watch costs more than the switch it guards.
@@ -144,6 +144,14 @@ std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config) {
     params.streak_across_leaders = true;
     return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
                                               config.channel(), params);
+}
+
+std::unique_ptr<PlacementPolicy> make_predictive(const StorageModel& config) {
+    // The selector orders nothing before its first I/O (its first candidate promotes what was
+    // accessed, and demotes nothing on probation): made then, with its candidates and their
+    // copies of the configuration.
+    return std::make_unique<DeferredPolicy>("predictive",
+                                            [config] { return make_predictive_selector(config); });
 }
 
 void register_predictive_policy(PolicyRegistry& registry) {

@@ -1,10 +1,12 @@
 // The gateway's service map on the live cluster: a LUN that opens is registered and published at
 // once, by itself; the LUNs already open are published on the period, not again at each open
-// (an open must cost the same with any number of LUNs open).
+// (an open must cost the same with any number of LUNs open); a status is pushed again only when it
+// changed, at the next period's look.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -18,21 +20,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The status updates the service map shows for `lun` (-1: not listed).
-long status_updates(const Gateway& gateway, const std::string& lun) {
+// A count the service map shows for `lun` (-1: not listed): status_updates (statuses pushed)
+// or status_unchanged (looks that pushed nothing).
+long service_count(const Gateway& gateway, const std::string& lun,
+                   const char* count = "status_updates") {
     const nlohmann::json map = gateway.service_json();
     if (!map.is_object()) return -1;
     for (const auto& d : map["daemons"]) {
-        if (d.value("lun", "") == lun) return d.value("status_updates", 0L);
+        if (d.value("lun", "") == lun) return d.value(count, 0L);
     }
     return -1;
 }
+long status_updates(const Gateway& gateway, const std::string& lun) {
+    return service_count(gateway, lun);
+}
 
-// Waits (deadline 30 s) until `lun` has at least `n` status updates.
-bool wait_for_updates(const Gateway& gateway, const std::string& lun, long n) {
+// Waits (deadline 30 s) until `lun`'s `count` is at least `n`.
+bool wait_for_updates(const Gateway& gateway, const std::string& lun, long n,
+                      const char* count = "status_updates") {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (status_updates(gateway, lun) >= n) return true;
+        if (service_count(gateway, lun, count) >= n) return true;
         std::this_thread::sleep_for(10ms);
     }
     return false;
@@ -73,6 +81,42 @@ TEST(GatewayServiceMap, AnOpeningLunIsPublishedAloneNotWithEveryLunOpen) {
             << name << " was published again when a later LUN opened";
     }
     registrations.clear();
+}
+
+TEST(GatewayServiceMap, AnUnchangedStatusIsPushedOnceAndAChangeWithinAPeriod) {
+    ceph::Cluster client = connect_test_cluster();
+    Gateway gateway(GatewayConfig{}, "/nonexistent/rbdtier.conf");
+    gateway.start_service_map([](const ceph::Status& s) { ADD_FAILURE() << s.message(); },
+                              std::chrono::milliseconds(100));
+    // The policy in force is one field of the status: a change of it is a change of the status.
+    auto policy = std::make_shared<std::string>("none");
+    auto policy_mutex = std::make_shared<std::mutex>();
+    GatewayLun lun = service_lun("svc-idle", client);
+    lun.in_force = [policy, policy_mutex] {
+        std::lock_guard lock(*policy_mutex);
+        return TieringInForce{*policy, 0, 0};
+    };
+    std::string error;
+    Gateway::Registration registration = gateway.add_lun(std::move(lun), error);
+    ASSERT_TRUE(registration.registered()) << error;
+    ASSERT_TRUE(wait_for_updates(gateway, "svc-idle", 1)) << "pushed when it opened";
+    // Idle over many periods: looked at every period, pushed no more.
+    ASSERT_TRUE(wait_for_updates(gateway, "svc-idle", 5, "status_unchanged"));
+    EXPECT_EQ(status_updates(gateway, "svc-idle"), 1) << gateway.service_json().dump();
+
+    const long looks_before = service_count(gateway, "svc-idle", "status_unchanged");
+    {
+        std::lock_guard lock(*policy_mutex);
+        *policy = "reactive";
+    }
+    ASSERT_TRUE(wait_for_updates(gateway, "svc-idle", 2)) << "the change was never pushed";
+    // At the first look after the change (a look under way as it changed may miss it).
+    EXPECT_LE(service_count(gateway, "svc-idle", "status_unchanged"), looks_before + 1)
+        << "the change was pushed periods late";
+    // And not again while it stays.
+    const long looks_after = service_count(gateway, "svc-idle", "status_unchanged");
+    ASSERT_TRUE(wait_for_updates(gateway, "svc-idle", looks_after + 3, "status_unchanged"));
+    EXPECT_EQ(status_updates(gateway, "svc-idle"), 2) << gateway.service_json().dump();
 }
 
 }  // namespace

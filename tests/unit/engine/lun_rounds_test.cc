@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <functional>
 #include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "engine/policy/policy_registry.h"
 #include "engine/policy/tier_model.h"
 #include "tests/support/fake_storage.h"
+#include "tests/support/heap_bytes.h"
 #include "tests/support/io_events.h"
 #include "tests/support/seed.h"
 
@@ -854,6 +856,49 @@ TEST(LunRounds, ThePolicyIsToldTheChannelItsMigrationsRunAt) {
     rounds.run_round();
     ASSERT_EQ(told_later->size(), 1u);
     EXPECT_DOUBLE_EQ(told_later->back().bandwidth_bytes_per_s, told.bandwidth_bytes_per_s);
+}
+
+// The engine side of an idle tiered LUN (its rounds and policy "predictive", made as a live LUN
+// makes it, with the gateway's executor), after rounds without I/O: what only a LUN with I/O uses
+// (the strategy selector, its candidates and their copies of the configuration) is not made yet.
+TEST(LunRounds, AnIdleTieredLunsRoundsAndPolicyHoldLittleBeforeItsFirstIo) {
+    if (!test_support::heap_bytes_counted())
+        GTEST_SKIP() << "the heap is not counted here (a sanitizer's allocator)";
+    const auto registry = builtin_policy_registry();
+    // Home hdd, two tier pools, as a LUN of bench/scale.
+    std::vector<TierSpec> discovered = configured_tiers();
+    discovered.resize(3);
+    std::vector<LunTier> lun_tiers(discovered.size());
+    const char* classes[] = {"hdd", "nvme", "ssd"};
+    for (std::size_t t = 0; t < lun_tiers.size(); ++t) {
+        lun_tiers[t].discovered = discovered[t];
+        lun_tiers[t].discovered.device_class = classes[t];
+        lun_tiers[t].discovered.site = "site-a";
+    }
+    LunPolicySettings settings;
+    settings.local_site = "site-a";
+    settings.extent_bytes = kE;
+    settings.lun = 7;
+    const StorageModel model = lun_policy_config(lun_tiers, settings);
+    std::vector<TierSpec> specs;
+    for (const TierModel& t : model.tiers) specs.push_back(t.spec);
+    LunRoundsOptions options;
+    options.lun = settings.lun;
+    options.executor = std::make_shared<MigrationExecutor>(
+        std::make_shared<GatewayBudget>(options.bandwidth_bytes_per_s, 4), 4);
+    FakeStorage storage(25'600);  // 100 GiB
+    const auto idle_lun = [&] {
+        auto rounds = std::make_unique<LunRounds>(
+            storage, specs, registry.create("predictive", {model, {}}), options);
+        for (int r = 0; r < 3; ++r) rounds->run_round();
+        return rounds;
+    };
+    const auto first = idle_lun();  // sets up what the process shares
+    const std::size_t before = test_support::heap_bytes();
+    const auto idle = idle_lun();
+    const std::size_t held = test_support::heap_bytes() - before;
+    std::cout << "rounds and policy predictive of an idle tiered LUN: " << held << " bytes\n";
+    EXPECT_LE(held, 6u * 1024);
 }
 
 }  // namespace
