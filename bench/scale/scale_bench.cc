@@ -10,7 +10,7 @@
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
 //               [--cycles K] [--print-open-times] [--exit-open] [--sample-s S]
-//               [--malloc-info FILE] [--no-check-config]
+//               [--malloc-info FILE] [--trim-after] [--no-check-config]
 // Each LUN is opened as tcmu-runner opens it (tests/harness): ours and handler_rbd after the
 // handler's check_config on its cfgstring, as when targetcli creates the backstore; with
 // --no-check-config the open alone, as tcmu-runner opens the LUNs it finds at its start (and
@@ -36,7 +36,9 @@
 // (heap_kib), of it in use (heap_used_kib) and free but kept (heap_free_kib); --malloc-info
 // writes malloc_info's XML (per arena) at the measure. --sample-s S prints, every S seconds of
 // the settle, a line "idle_s=T rss_kib=R heap_used_kib=U heap_free_kib=F": whether idle LUNs
-// grow with time.
+// grow with time. --trim-after, once measured, calls malloc_trim(0) and prints a line "trimmed
+// rss_kib=R released_kib=D": how much of the RSS measured was free heap pages malloc could give
+// back.
 
 #include <malloc.h>
 #include <rbd/librbd.h>
@@ -198,6 +200,11 @@ int main(int argc, char** argv) {
     std::string malloc_info_path;
     app.add_option("--malloc-info", malloc_info_path,
                    "write malloc_info's XML (every arena) here at the measure (ours, handler_rbd)");
+    bool trim_after = false;
+    app.add_flag(
+        "--trim-after", trim_after,
+        "after the measure, malloc_trim(0) and a line \"trimmed rss_kib=R released_kib=D\": "
+        "what of the RSS was free heap pages (ours, handler_rbd)");
     bool no_check_config = false;
     app.add_flag("--no-check-config", no_check_config,
                  "open without check_config first, as tcmu-runner at its start (ours, "
@@ -371,6 +378,13 @@ int main(int argc, char** argv) {
             use.anon_kib, heap.held_kib, heap.used_kib, heap.free_kib);
         std::fflush(stdout);
         malloc_info_file.write();
+        if (trim_after) {
+            (void)malloc_trim(0);
+            const ProcessUse trimmed = process_use();
+            std::printf("trimmed rss_kib=%lu released_kib=%ld\n", trimmed.rss_kib,
+                        static_cast<long>(use.rss_kib) - static_cast<long>(trimmed.rss_kib));
+            std::fflush(stdout);
+        }
         if (exit_open) _exit(0);
         open.clear();
     } catch (const std::exception& e) {
