@@ -5,10 +5,15 @@
 # (the same images untiered), leaves them idle SETTLE_S seconds after the last open, and reads the
 # process's threads, RSS and C heap. rbdtier's cost per LUN = (RSS ours - RSS handler_rbd) / N.
 #
-# The targets are measured in pairs, handler_rbd then ours, back to back, with the same settle:
-# idle LUNs' RSS grows with the time they are open (librbd's and ours), and a machine shared with
-# other work drifts, so each pair sees the same conditions and the cost is the median of the
-# pairs' differences; every run and every pair's difference is printed. Per N:
+# The targets are measured in pairs, handler_rbd then ours, back to back, and each at the same
+# mean age of its LUNs: idle LUNs' RSS grows with the time they are open (librbd's and ours, by
+# tens of KiB per LUN and minute), and opening 1,000 LUNs takes from half a minute to several on
+# a busy machine, ours longer than handler_rbd (it reads its tiering): measured at the same time
+# after the last open, the target that opened slower would have older LUNs. So each process
+# waits SETTLE_S after its last open and until its LUNs have been open MEAN_AGE_S on average
+# (scale_bench --mean-age-s; both ages printed). A machine shared with other work drifts: each
+# pair sees the same conditions and the cost is the median of the pairs' differences; every
+# run and every pair's difference is printed. Per N:
 #   first: the first tiered open of LUNs 0..N-1 in this cluster sets their tiering up (tier
 #     images created and tagged, placement maps written): ours_first, paired with a handler_rbd
 #     run just before it (handler_rbd_first); both opened after check_config, as when targetcli
@@ -25,8 +30,8 @@
 # Stops the cluster by PID even on failure.
 #
 #   bench/scale/run.sh BUILD_DIR [N ...]      (default N: 10 50 200)
-#   env: RUNS (3), SETTLE_S (10), SIZE_GIB (100), POLICY (predictive), FIRST_CHECK (1),
-#        LIBRBD (1), NICE (5: the benchmark's processes run under nice -n NICE),
+#   env: RUNS (3), SETTLE_S (10), MEAN_AGE_S (60), SIZE_GIB (100), POLICY (predictive),
+#        FIRST_CHECK (1), LIBRBD (1), NICE (5: the benchmark's processes run under nice -n NICE),
 #        OURS (handler_rbdtier.so to measure, default: BUILD_DIR/handler/handler_rbdtier.so),
 #        STOCK (/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so),
 #        RBDTIER_CLUSTER_SH (tests/cluster/cluster.sh)
@@ -122,7 +127,8 @@ if [[ $cycles -gt 0 ]]; then
 fi
 
 common=(--conf "$conf" --settle-s "${SETTLE_S:-10}" --size-gib "${SIZE_GIB:-100}")
-ours_args=(--so "$ours" --policy "${POLICY:-predictive}")
+age=(--mean-age-s "${MEAN_AGE_S:-60}")
+ours_args=(--so "$ours" --policy "${POLICY:-predictive}" "${age[@]}")
 first_check=()
 [[ ${FIRST_CHECK:-1} == 0 ]] && first_check=(--no-check-config)
 # One process: target, N, a label for the results and the run's lines, scale_bench's options.
@@ -137,21 +143,23 @@ measure() {
 # Per LUN, KiB: (field of `a` - field of `b`) / n, from two result lines.
 per_lun() { echo "($(field "$1" <<<"$2") - $(field "$1" <<<"$3")) / $4" | bc -l; }
 pair_line() {
-    printf 'rss %.1f heap_used %.1f heap_free %.1f KiB/LUN' "$(per_lun rss_kib "$1" "$2" "$3")" \
-        "$(per_lun heap_used_kib "$1" "$2" "$3")" "$(per_lun heap_free_kib "$1" "$2" "$3")"
+    printf 'rss %.1f heap_used %.1f heap_free %.1f KiB/LUN (mean age %s s and %s s)' \
+        "$(per_lun rss_kib "$1" "$2" "$3")" "$(per_lun heap_used_kib "$1" "$2" "$3")" \
+        "$(per_lun heap_free_kib "$1" "$2" "$3")" "$(field mean_age_s <<<"$1")" \
+        "$(field mean_age_s <<<"$2")"
 }
 for n in "${counts[@]}"; do
     # The first tiered open of LUNs 0..n-1 in this cluster sets their tiering up (tier images
     # created and tagged, placement maps written); handler_rbd opens them just before, the same
     # way, as its pair.
-    h=$(measure handler_rbd "$n" handler_rbd_first --so "$stock" "${first_check[@]}")
+    h=$(measure handler_rbd "$n" handler_rbd_first --so "$stock" "${age[@]}" "${first_check[@]}")
     echo "first: $h"
     o=$(measure ours "$n" ours_first "${ours_args[@]}" "${first_check[@]}")
     echo "first: $o"
     echo "first: ours_first - handler_rbd_first: $(pair_line "$o" "$h" "$n")"
     echo "pair=first luns=$n rss_kib_per_lun=$(per_lun rss_kib "$o" "$h" "$n")" >>"$results"
     for r in $(seq "$runs"); do
-        h=$(measure handler_rbd "$n" handler_rbd --so "$stock" --no-check-config)
+        h=$(measure handler_rbd "$n" handler_rbd --so "$stock" "${age[@]}" --no-check-config)
         echo "run $r: $h"
         o=$(measure ours "$n" ours "${ours_args[@]}" --no-check-config)
         echo "run $r: $o"
@@ -169,8 +177,8 @@ mib() { [[ -n $1 ]] && printf '%.1f' "$(echo "$1 / 1024" | bc -l)" || echo -; }
 # Medians per (target, N), then the cost of a LUN: the median of the runs' differences ours -
 # handler_rbd (each pair measured back to back, so that what drifts on a shared machine drifts
 # for both), every run's difference listed.
-printf '\n%-18s %6s %8s %12s %14s %14s %14s %8s\n' target luns threads "RSS MiB" "RSS KiB/LUN" \
-    "heap used MiB" "heap free MiB" "open s"
+printf '\n%-18s %6s %8s %12s %14s %14s %14s %8s %8s\n' target luns threads "RSS MiB" \
+    "RSS KiB/LUN" "heap used MiB" "heap free MiB" "open s" "age s"
 for n in "${counts[@]}"; do
     declare -A thr=()
     for target in librbd handler_rbd_first ours_first handler_rbd ours; do
@@ -180,9 +188,10 @@ for n in "${counts[@]}"; do
         thr[$target]=$(field threads <<<"$rows" | median)
         used=$(field heap_used_kib <<<"$rows" | median)
         free=$(field heap_free_kib <<<"$rows" | median)
-        printf '%-18s %6s %8s %12.1f %14.1f %14s %14s %8s\n' "$target" "$n" "${thr[$target]}" \
-            "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" "$(mib "$used")" \
-            "$(mib "$free")" "$(field open_s <<<"$rows" | median)"
+        age_s=$(field mean_age_s <<<"$rows" | median)
+        printf '%-18s %6s %8s %12.1f %14.1f %14s %14s %8s %8s\n' "$target" "$n" \
+            "${thr[$target]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
+            "$(mib "$used")" "$(mib "$free")" "$(field open_s <<<"$rows" | median)" "${age_s:--}"
     done
     warm=$(grep "pair=warm luns=$n " "$results")
     printf 'N=%s rbdtier per idle LUN, warm reopen (ours - handler_rbd, median of %s runs): %.1f KiB (runs: %s); C heap in use %.1f KiB, heap free %.1f KiB\n' \

@@ -25,9 +25,16 @@
 // run starts with every extent at home; ours: after the last, a line "moved_extents=M" counts
 // the extents the cycles moved out (the maps' entries).
 //
+// --mean-age-s A (ours, handler_rbd): the measure waits, past the settle, until the LUNs have been
+// open A seconds on average. Idle LUNs grow with the time they are open (librbd's and ours), and
+// opens take longer on a busy machine or through a slower handler: two targets measured at the
+// same mean age had their LUNs open equally long, whatever their open times.
+//
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
-// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened); with
+// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened; ours and
+// handler_rbd add idle_s, the time since the last open, and mean_age_s, the LUNs' mean time
+// open, at the measure); with
 // --print-open-times, before it a line "open=i ms=T" per LUN as it opens (how the time of one
 // open grows with the LUNs already open). With --exit-open (ours, handler_rbd) the process ends
 // right after that line with the LUNs still open (_exit: nothing closed or freed), so that a heap
@@ -45,6 +52,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -183,6 +191,11 @@ int main(int argc, char** argv) {
     app.add_option("--policy", policy, "tiering policy (ours)")->capture_default_str();
     app.add_option("--size-gib", size_gib, "image size")->capture_default_str();
     app.add_option("--settle-s", settle_s, "idle time before measuring")->capture_default_str();
+    double mean_age_s = 0;
+    app.add_option("--mean-age-s", mean_age_s,
+                   "measure no sooner than the LUNs have been open this long on average (ours, "
+                   "handler_rbd)")
+        ->capture_default_str();
     app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
     unsigned cycles = 0;
     app.add_option("--cycles", cycles, "open/use/close cycles (ours, handler_rbd)");
@@ -336,9 +349,12 @@ int main(int argc, char** argv) {
             return 0;
         }
         std::vector<std::unique_ptr<Device>> open;
+        double open_ends_s = 0;  // sum of the opens' ends, seconds from `start`
         for (const std::string& name : names) {
             const auto opened = std::chrono::steady_clock::now();
             open.push_back(h.open(device_of(name)));
+            open_ends_s +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (print_open_times) {
                 // One line per open, as it ends, so that a run cut short still shows the curve.
                 std::printf("open=%zu ms=%.1f\n", open.size() - 1,
@@ -350,11 +366,19 @@ int main(int argc, char** argv) {
         }
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
+        // Idle LUNs: the measure is of the steady state, after the rounds ran a few times, and
+        // with --mean-age-s once the LUNs have been open that long on average.
         // With --sample-s, a line per sample on the way shows whether idle LUNs grow.
-        const auto settled = std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(settle_s));
+        const auto since_start = [&](double s) {
+            return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(s));
+        };
+        const double mean_open_end_s = open_ends_s / static_cast<double>(open.size());
+        const auto settled =
+            std::max(std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(settle_s)),
+                     since_start(mean_open_end_s + mean_age_s));
         const auto idle_from = std::chrono::steady_clock::now();
         while (sample_s > 0 &&
                std::chrono::steady_clock::now() + std::chrono::duration<double>(sample_s) <
@@ -371,11 +395,15 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_until(settled);
         use = process_use();
         const HeapUse heap = heap_use();
+        const double now_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::printf(
             "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu base_rss_kib=%lu "
-            "open_s=%.1f anon_kib=%lu heap_kib=%zu heap_used_kib=%zu heap_free_kib=%zu\n",
+            "open_s=%.1f idle_s=%.1f mean_age_s=%.1f anon_kib=%lu heap_kib=%zu "
+            "heap_used_kib=%zu heap_free_kib=%zu\n",
             target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s,
-            use.anon_kib, heap.held_kib, heap.used_kib, heap.free_kib);
+            now_s - open_s, now_s - mean_open_end_s, use.anon_kib, heap.held_kib, heap.used_kib,
+            heap.free_kib);
         std::fflush(stdout);
         malloc_info_file.write();
         if (trim_after) {
