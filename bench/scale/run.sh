@@ -1,23 +1,38 @@
 #!/bin/bash
-# run.sh — start a local Ceph cluster in a temporary directory, run scale_bench for each LUN
-# count and target (ours: handler_rbdtier.so, tiered; handler_rbd: Debian's handler_rbd.so;
-# librbd: plain image opens), RUNS times each, one process per run; print every run, then per
-# LUN count the medians and rbdtier's cost per LUN = (RSS ours - RSS handler_rbd) / N.
-# The LUNs' tiering is set up (tier images created and tagged, placement maps written) by the
-# first process that opens them tiered: that process is measured apart, once per LUN count, as
-# target ours_first; the RUNS of ours open LUNs whose tiering exists, as a gateway does after
-# a restart. Both costs per LUN are printed. Opened as tcmu-runner opens them: ours_first after
-# check_config, as when targetcli creates the backstores (FIRST_CHECK=0: the open alone, as
-# ceph-iscsi or targetcli restoreconfig make them); ours and handler_rbd by the open alone, as
-# tcmu-runner opens the LUNs it finds at its start.
-# Also per target the medians of the C heap in use and of the open time: idle LUNs grow with the
-# time they have been open (bench/scale/scale_bench.cc --sample-s shows how), so a target that
-# opens slower is measured older.
+# run.sh — start a local Ceph cluster in a temporary directory and measure what an idle tiered
+# LUN costs a gateway process: for each LUN count N, scale_bench (one process per measure) opens
+# the N LUNs through handler_rbdtier.so (ours: tiered, two tier pools) or Debian's handler_rbd.so
+# (the same images untiered), leaves them idle SETTLE_S seconds after the last open, and reads the
+# process's threads, RSS and C heap. rbdtier's cost per LUN = (RSS ours - RSS handler_rbd) / N.
+#
+# The targets are measured in pairs, handler_rbd then ours, back to back, and each at the same
+# mean age of its LUNs: idle LUNs' RSS grows with the time they are open (librbd's and ours, by
+# tens of KiB per LUN and minute), and opening 1,000 LUNs takes from half a minute to several on
+# a busy machine, ours longer than handler_rbd (it reads its tiering): measured at the same time
+# after the last open, the target that opened slower would have older LUNs. So each process
+# waits SETTLE_S after its last open and until its LUNs have been open MEAN_AGE_S on average
+# (scale_bench --mean-age-s; both ages printed). A machine shared with other work drifts: each
+# pair sees the same conditions and the cost is the median of the pairs' differences; every
+# run and every pair's difference is printed. Per N:
+#   first: the first tiered open of LUNs 0..N-1 in this cluster sets their tiering up (tier
+#     images created and tagged, placement maps written): ours_first, paired with a handler_rbd
+#     run just before it (handler_rbd_first); both opened after check_config, as when targetcli
+#     creates the backstores (FIRST_CHECK=0: the open alone, as ceph-iscsi or targetcli
+#     restoreconfig make them). Once per N (the tiering exists afterwards).
+#   runs 1..RUNS: handler_rbd, ours (warm reopen: the tiering exists, as a gateway reopens its
+#     LUNs after a restart), both by the open alone as tcmu-runner opens the LUNs it finds at its
+#     start; then plain librbd opens of the same images (LIBRBD=0: not), for reference.
+# The summary: per target the medians (threads, RSS, C heap in use and free, open time), then per
+# N the cost per idle LUN of the warm reopen (median, every run's, and the differences of the C
+# heap in use and free), of the first open, and the threads of both. The heap's free bytes are
+# malloc's books (mallinfo2): free pages it gave back to the OS (malloc_trim) count there, not in
+# the RSS.
 # Stops the cluster by PID even on failure.
 #
 #   bench/scale/run.sh BUILD_DIR [N ...]      (default N: 10 50 200)
-#   env: RUNS (3), SETTLE_S (3), SIZE_GIB (100), POLICY (predictive), FIRST_CHECK (1),
-#        OURS (handler_rbdtier.so to measure, default: the one in BUILD_DIR),
+#   env: RUNS (3), SETTLE_S (10), MEAN_AGE_S (60), SIZE_GIB (100), POLICY (predictive),
+#        FIRST_CHECK (1), LIBRBD (1), NICE (5: the benchmark's processes run under nice -n NICE),
+#        OURS (handler_rbdtier.so to measure, default: BUILD_DIR/handler/handler_rbdtier.so),
 #        STOCK (/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so),
 #        RBDTIER_CLUSTER_SH (tests/cluster/cluster.sh)
 #
@@ -38,10 +53,11 @@ counts=("$@")
 [[ ${#counts[@]} -gt 0 ]] || counts=(10 50 200)
 runs=${RUNS:-3}
 stock=${STOCK:-/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so}
-bench=$(find "$build" -name scale_bench -type f -perm -u+x | head -n1)
-ours=${OURS:-$(find "$build" -name handler_rbdtier.so -type f | head -n1)}
-[[ -n $bench ]] || { echo "run.sh: scale_bench not built in $build" >&2; exit 2; }
-[[ -n $ours ]] || { echo "run.sh: handler_rbdtier.so not built in $build" >&2; exit 2; }
+source "$here/../lib/build.bash"
+bench=$(bench_built "$build" bench/scale/scale_bench)
+ours=${OURS:-$(bench_built "$build" handler/handler_rbdtier.so)}
+echo "ours: $(bench_describe "$ours")"
+echo "handler_rbd: $(bench_describe "$stock")"
 
 cycles=${CYCLES:-0}
 [[ $cycles =~ ^[0-9]+$ ]] || { echo "run.sh: CYCLES must be a number of cycles" >&2; exit 2; }
@@ -110,52 +126,81 @@ if [[ $cycles -gt 0 ]]; then
     exit 0
 fi
 
-common=(--conf "$conf" --settle-s "${SETTLE_S:-3}" --size-gib "${SIZE_GIB:-100}")
-ours_args=(--so "$ours" --policy "${POLICY:-predictive}")
-for n in "${counts[@]}"; do
-    # The first tiered open of LUNs 0..n-1 in this cluster sets their tiering up.
-    first_check=()
-    [[ ${FIRST_CHECK:-1} == 0 ]] && first_check=(--no-check-config)
-    line=$("$bench" "${common[@]}" --target ours --luns "$n" "${ours_args[@]}" "${first_check[@]}")
-    line=${line/target=ours /target=ours_first }
-    echo "first: $line"
+common=(--conf "$conf" --settle-s "${SETTLE_S:-10}" --size-gib "${SIZE_GIB:-100}")
+age=(--mean-age-s "${MEAN_AGE_S:-60}")
+ours_args=(--so "$ours" --policy "${POLICY:-predictive}" "${age[@]}")
+first_check=()
+[[ ${FIRST_CHECK:-1} == 0 ]] && first_check=(--no-check-config)
+# One process: target, N, a label for the results and the run's lines, scale_bench's options.
+measure() {
+    local target=$1 n=$2 label=$3 line
+    shift 3
+    line=$(nice -n "${NICE:-5}" "$bench" "${common[@]}" --target "$target" --luns "$n" "$@")
+    line=${line/target=$target /target=$label }
     echo "$line" >>"$results"
+    echo "$line"
+}
+# Per LUN, KiB: (field of `a` - field of `b`) / n, from two result lines.
+per_lun() { echo "($(field "$1" <<<"$2") - $(field "$1" <<<"$3")) / $4" | bc -l; }
+pair_line() {
+    printf 'rss %.1f heap_used %.1f heap_free %.1f KiB/LUN (mean age %s s and %s s)' \
+        "$(per_lun rss_kib "$1" "$2" "$3")" "$(per_lun heap_used_kib "$1" "$2" "$3")" \
+        "$(per_lun heap_free_kib "$1" "$2" "$3")" "$(field mean_age_s <<<"$1")" \
+        "$(field mean_age_s <<<"$2")"
+}
+for n in "${counts[@]}"; do
+    # The first tiered open of LUNs 0..n-1 in this cluster sets their tiering up (tier images
+    # created and tagged, placement maps written); handler_rbd opens them just before, the same
+    # way, as its pair.
+    h=$(measure handler_rbd "$n" handler_rbd_first --so "$stock" "${age[@]}" "${first_check[@]}")
+    echo "first: $h"
+    o=$(measure ours "$n" ours_first "${ours_args[@]}" "${first_check[@]}")
+    echo "first: $o"
+    echo "first: ours_first - handler_rbd_first: $(pair_line "$o" "$h" "$n")"
+    echo "pair=first luns=$n rss_kib_per_lun=$(per_lun rss_kib "$o" "$h" "$n")" >>"$results"
     for r in $(seq "$runs"); do
-        for target in librbd handler_rbd ours; do
-            so=()
-            [[ $target == ours ]] && so=("${ours_args[@]}" --no-check-config)
-            [[ $target == handler_rbd ]] && so=(--so "$stock" --no-check-config)
-            line=$("$bench" "${common[@]}" --target "$target" --luns "$n" "${so[@]}")
-            echo "run $r: $line"
-            echo "$line" >>"$results"
-        done
+        h=$(measure handler_rbd "$n" handler_rbd --so "$stock" "${age[@]}" --no-check-config)
+        echo "run $r: $h"
+        o=$(measure ours "$n" ours "${ours_args[@]}" --no-check-config)
+        echo "run $r: $o"
+        echo "run $r: ours - handler_rbd: $(pair_line "$o" "$h" "$n")"
+        echo "pair=warm luns=$n rss_kib_per_lun=$(per_lun rss_kib "$o" "$h" "$n")" \
+            "heap_used_kib_per_lun=$(per_lun heap_used_kib "$o" "$h" "$n")" \
+            "heap_free_kib_per_lun=$(per_lun heap_free_kib "$o" "$h" "$n")" >>"$results"
+        if [[ ${LIBRBD:-1} == 1 ]]; then
+            echo "run $r: $(measure librbd "$n" librbd)"
+        fi
     done
 done
 
-# Medians per (target, N), then the cost of a LUN. Idle LUNs' RSS grows with the time they have
-# been open (librbd's and ours), so the open time is printed with it; the C heap in use (malloc's
-# live bytes, mallinfo2) depends on it much less.
-printf '\n%-12s %6s %8s %12s %16s %14s %8s\n' target luns threads "RSS MiB" "RSS KiB/LUN" \
-    "heap used MiB" "open s"
+mib() { [[ -n $1 ]] && printf '%.1f' "$(echo "$1 / 1024" | bc -l)" || echo -; }
+# Medians per (target, N), then the cost of a LUN: the median of the runs' differences ours -
+# handler_rbd (each pair measured back to back, so that what drifts on a shared machine drifts
+# for both), every run's difference listed.
+printf '\n%-18s %6s %8s %12s %14s %14s %14s %8s %8s\n' target luns threads "RSS MiB" \
+    "RSS KiB/LUN" "heap used MiB" "heap free MiB" "open s" "age s"
 for n in "${counts[@]}"; do
-    declare -A rss=() thr=() used=()
-    for target in librbd handler_rbd ours_first ours; do
-        rows=$(grep "target=$target luns=$n " "$results")
-        rss[$target]=$(field rss_kib <<<"$rows" | median)
+    declare -A thr=()
+    for target in librbd handler_rbd_first ours_first handler_rbd ours; do
+        rows=$(grep "target=$target luns=$n " "$results" || true)
+        [[ -n $rows ]] || continue
+        rss=$(field rss_kib <<<"$rows" | median)
         thr[$target]=$(field threads <<<"$rows" | median)
-        used[$target]=$(field heap_used_kib <<<"$rows" | median)
-        printf '%-12s %6s %8s %12.1f %16.1f %14s %8s\n' "$target" "$n" "${thr[$target]}" \
-            "$(echo "${rss[$target]} / 1024" | bc -l)" "$(echo "${rss[$target]} / $n" | bc -l)" \
-            "$([[ -n ${used[$target]} ]] && printf '%.1f' "$(echo "${used[$target]} / 1024" | bc -l)" || echo -)" \
-            "$(field open_s <<<"$rows" | median)"
+        used=$(field heap_used_kib <<<"$rows" | median)
+        free=$(field heap_free_kib <<<"$rows" | median)
+        age_s=$(field mean_age_s <<<"$rows" | median)
+        printf '%-18s %6s %8s %12.1f %14.1f %14s %14s %8s %8s\n' "$target" "$n" \
+            "${thr[$target]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
+            "$(mib "$used")" "$(mib "$free")" "$(field open_s <<<"$rows" | median)" "${age_s:--}"
     done
-    for ours_target in ours_first ours; do
-        [[ -n ${used[$ours_target]} && -n ${used[handler_rbd]} ]] &&
-            printf 'N=%s rbdtier heap in use per LUN: %.1f KiB (%s - handler_rbd)\n' "$n" \
-                "$(echo "(${used[$ours_target]} - ${used[handler_rbd]}) / $n" | bc -l)" "$ours_target"
-        printf 'N=%s rbdtier per LUN: %.1f KiB (%s - handler_rbd), %.1f KiB (%s - librbd); threads %s %s, handler_rbd %s\n' \
-            "$n" "$(echo "(${rss[$ours_target]} - ${rss[handler_rbd]}) / $n" | bc -l)" "$ours_target" \
-            "$(echo "(${rss[$ours_target]} - ${rss[librbd]}) / $n" | bc -l)" "$ours_target" \
-            "$ours_target" "${thr[$ours_target]}" "${thr[handler_rbd]}"
-    done
+    warm=$(grep "pair=warm luns=$n " "$results")
+    printf 'N=%s rbdtier per idle LUN, warm reopen (ours - handler_rbd, median of %s runs): %.1f KiB (runs: %s); C heap in use %.1f KiB, heap free %.1f KiB\n' \
+        "$n" "$runs" "$(field rss_kib_per_lun <<<"$warm" | median)" \
+        "$(field rss_kib_per_lun <<<"$warm" | xargs printf '%.1f ' | sed 's/ $//')" \
+        "$(field heap_used_kib_per_lun <<<"$warm" | median)" \
+        "$(field heap_free_kib_per_lun <<<"$warm" | median)"
+    printf 'N=%s rbdtier per LUN, first open (tier images created; ours_first - handler_rbd_first): %.1f KiB\n' \
+        "$n" "$(grep "pair=first luns=$n " "$results" | field rss_kib_per_lun)"
+    printf 'N=%s threads: ours %s, handler_rbd %s (ours - handler_rbd: %s)\n' "$n" "${thr[ours]}" \
+        "${thr[handler_rbd]}" "$((thr[ours] - thr[handler_rbd]))"
 done

@@ -10,7 +10,7 @@
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
 //               [--cycles K] [--print-open-times] [--exit-open] [--sample-s S]
-//               [--malloc-info FILE] [--no-check-config]
+//               [--malloc-info FILE] [--trim-after] [--no-check-config]
 // Each LUN is opened as tcmu-runner opens it (tests/harness): ours and handler_rbd after the
 // handler's check_config on its cfgstring, as when targetcli creates the backstore; with
 // --no-check-config the open alone, as tcmu-runner opens the LUNs it finds at its start (and
@@ -25,9 +25,16 @@
 // run starts with every extent at home; ours: after the last, a line "moved_extents=M" counts
 // the extents the cycles moved out (the maps' entries).
 //
+// --mean-age-s A (ours, handler_rbd): the measure waits, past the settle, until the LUNs have been
+// open A seconds on average. Idle LUNs grow with the time they are open (librbd's and ours), and
+// opens take longer on a busy machine or through a slower handler: two targets measured at the
+// same mean age had their LUNs open equally long, whatever their open times.
+//
 // Images "<prefix>-<i>" are created in the pool when missing (thin, --size-gib each) and left
 // for the next run. Output: one line "target=... luns=N threads=T rss_kib=R base_threads=...
-// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened); with
+// base_rss_kib=... open_s=..." (base: the process before the first LUN was opened; ours and
+// handler_rbd add idle_s, the time since the last open, and mean_age_s, the LUNs' mean time
+// open, at the measure); with
 // --print-open-times, before it a line "open=i ms=T" per LUN as it opens (how the time of one
 // open grows with the LUNs already open). With --exit-open (ours, handler_rbd) the process ends
 // right after that line with the LUNs still open (_exit: nothing closed or freed), so that a heap
@@ -36,13 +43,16 @@
 // (heap_kib), of it in use (heap_used_kib) and free but kept (heap_free_kib); --malloc-info
 // writes malloc_info's XML (per arena) at the measure. --sample-s S prints, every S seconds of
 // the settle, a line "idle_s=T rss_kib=R heap_used_kib=U heap_free_kib=F": whether idle LUNs
-// grow with time.
+// grow with time. --trim-after, once measured, calls malloc_trim(0) and prints a line "trimmed
+// rss_kib=R released_kib=D": how much of the RSS measured was free heap pages malloc could give
+// back.
 
 #include <malloc.h>
 #include <rbd/librbd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -181,6 +191,11 @@ int main(int argc, char** argv) {
     app.add_option("--policy", policy, "tiering policy (ours)")->capture_default_str();
     app.add_option("--size-gib", size_gib, "image size")->capture_default_str();
     app.add_option("--settle-s", settle_s, "idle time before measuring")->capture_default_str();
+    double mean_age_s = 0;
+    app.add_option("--mean-age-s", mean_age_s,
+                   "measure no sooner than the LUNs have been open this long on average (ours, "
+                   "handler_rbd)")
+        ->capture_default_str();
     app.add_option("--prefix", prefix, "image name prefix")->capture_default_str();
     unsigned cycles = 0;
     app.add_option("--cycles", cycles, "open/use/close cycles (ours, handler_rbd)");
@@ -198,6 +213,11 @@ int main(int argc, char** argv) {
     std::string malloc_info_path;
     app.add_option("--malloc-info", malloc_info_path,
                    "write malloc_info's XML (every arena) here at the measure (ours, handler_rbd)");
+    bool trim_after = false;
+    app.add_flag(
+        "--trim-after", trim_after,
+        "after the measure, malloc_trim(0) and a line \"trimmed rss_kib=R released_kib=D\": "
+        "what of the RSS was free heap pages (ours, handler_rbd)");
     bool no_check_config = false;
     app.add_flag("--no-check-config", no_check_config,
                  "open without check_config first, as tcmu-runner at its start (ours, "
@@ -329,9 +349,12 @@ int main(int argc, char** argv) {
             return 0;
         }
         std::vector<std::unique_ptr<Device>> open;
+        double open_ends_s = 0;  // sum of the opens' ends, seconds from `start`
         for (const std::string& name : names) {
             const auto opened = std::chrono::steady_clock::now();
             open.push_back(h.open(device_of(name)));
+            open_ends_s +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (print_open_times) {
                 // One line per open, as it ends, so that a run cut short still shows the curve.
                 std::printf("open=%zu ms=%.1f\n", open.size() - 1,
@@ -343,11 +366,19 @@ int main(int argc, char** argv) {
         }
         const double open_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        // Idle LUNs: the measure is of the steady state, after the rounds ran a few times.
+        // Idle LUNs: the measure is of the steady state, after the rounds ran a few times, and
+        // with --mean-age-s once the LUNs have been open that long on average.
         // With --sample-s, a line per sample on the way shows whether idle LUNs grow.
-        const auto settled = std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(settle_s));
+        const auto since_start = [&](double s) {
+            return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(s));
+        };
+        const double mean_open_end_s = open_ends_s / static_cast<double>(open.size());
+        const auto settled =
+            std::max(std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(settle_s)),
+                     since_start(mean_open_end_s + mean_age_s));
         const auto idle_from = std::chrono::steady_clock::now();
         while (sample_s > 0 &&
                std::chrono::steady_clock::now() + std::chrono::duration<double>(sample_s) <
@@ -364,13 +395,24 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_until(settled);
         use = process_use();
         const HeapUse heap = heap_use();
+        const double now_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::printf(
             "target=%s luns=%u threads=%lu rss_kib=%lu base_threads=%lu base_rss_kib=%lu "
-            "open_s=%.1f anon_kib=%lu heap_kib=%zu heap_used_kib=%zu heap_free_kib=%zu\n",
+            "open_s=%.1f idle_s=%.1f mean_age_s=%.1f anon_kib=%lu heap_kib=%zu "
+            "heap_used_kib=%zu heap_free_kib=%zu\n",
             target.c_str(), luns, use.threads, use.rss_kib, base.threads, base.rss_kib, open_s,
-            use.anon_kib, heap.held_kib, heap.used_kib, heap.free_kib);
+            now_s - open_s, now_s - mean_open_end_s, use.anon_kib, heap.held_kib, heap.used_kib,
+            heap.free_kib);
         std::fflush(stdout);
         malloc_info_file.write();
+        if (trim_after) {
+            (void)malloc_trim(0);
+            const ProcessUse trimmed = process_use();
+            std::printf("trimmed rss_kib=%lu released_kib=%ld\n", trimmed.rss_kib,
+                        static_cast<long>(use.rss_kib) - static_cast<long>(trimmed.rss_kib));
+            std::fflush(stdout);
+        }
         if (exit_open) _exit(0);
         open.clear();
     } catch (const std::exception& e) {
