@@ -10,6 +10,11 @@
 // and one used at most k at a time holds about k slots. A chunk that cannot be allocated makes
 // acquire() return nullptr. Slots are reused as-is until the list goes: state a slot keeps
 // (e.g. a vector's capacity) survives reuse, which is the point.
+//
+// Cost per acquire/release pair when one thread acquires and another releases (a command taken
+// by a callout, given back by librbd's completion thread): the head's cache line and the slot's
+// own (its link sits beside it, not in a table shared with the other slots of its chunk) pass
+// between the two threads; nothing else the list holds is written.
 #pragma once
 
 #include <atomic>
@@ -69,9 +74,14 @@ public:
     std::uint32_t capacity() const noexcept { return capacity_; }
 
 private:
+    // A slot and its link (the 1-based index of the next released slot), side by side: the
+    // link just before the slot's first bytes, which a slot's user touches first.
+    struct Node {
+        std::atomic<std::uint32_t> next{0};
+        T slot;
+    };
     struct Chunk {
-        T slots[kChunkSlots];
-        std::atomic<std::uint32_t> next[kChunkSlots];
+        Node nodes[kChunkSlots];
     };
 
     // A slot never handed out before, its chunk allocated if need be; nullptr when `capacity`
@@ -93,35 +103,41 @@ private:
                 delete fresh;  // another thread installed it first
             }
         }
-        return &chunk->slots[made % kChunkSlots];
+        return &chunk->nodes[made % kChunkSlots].slot;
     }
 
     // 1-based index of a slot of this list, 0 if it is none of them.
     std::uint32_t index_of(const T* slot) const noexcept {
         for (std::uint32_t c = 0; c < chunk_count_; ++c) {
             const Chunk* chunk = chunks_[c].load(std::memory_order_acquire);
-            if (chunk != nullptr && slot >= chunk->slots && slot < chunk->slots + kChunkSlots)
-                return c * kChunkSlots + static_cast<std::uint32_t>(slot - chunk->slots) + 1;
+            if (chunk == nullptr) continue;
+            const auto first = reinterpret_cast<std::uintptr_t>(&chunk->nodes[0].slot);
+            const auto at = reinterpret_cast<std::uintptr_t>(slot);
+            if (at < first || at >= first + sizeof chunk->nodes) continue;
+            const std::uintptr_t offset = at - first;
+            if (offset % sizeof(Node) != 0) continue;  // inside a slot, not one
+            return c * kChunkSlots + static_cast<std::uint32_t>(offset / sizeof(Node)) + 1;
         }
         return 0;
     }
     // The slot and link of a 1-based index of a slot handed out before (its chunk exists).
-    T& slot_of(std::uint32_t index) noexcept {
+    Node& node_of(std::uint32_t index) noexcept {
         return chunks_[(index - 1) / kChunkSlots]
             .load(std::memory_order_acquire)
-            ->slots[(index - 1) % kChunkSlots];
+            ->nodes[(index - 1) % kChunkSlots];
     }
+    T& slot_of(std::uint32_t index) noexcept { return node_of(index).slot; }
     std::atomic<std::uint32_t>& next_of(std::uint32_t index) noexcept {
-        return chunks_[(index - 1) / kChunkSlots]
-            .load(std::memory_order_acquire)
-            ->next[(index - 1) % kChunkSlots];
+        return node_of(index).next;
     }
 
     std::uint32_t chunk_count_;
     std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
     std::uint32_t capacity_;
     std::atomic<std::uint32_t> made_{0};  // slots handed out at least once
-    std::atomic<std::uint64_t> head_{0};  // (tag, index) of the first released slot
+    // (tag, index) of the first released slot: written by every acquire and release, so on a
+    // cache line of its own, apart from the chunk table that every one of them reads.
+    alignas(64) std::atomic<std::uint64_t> head_{0};
 };
 
 }  // namespace rbdtier

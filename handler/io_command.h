@@ -48,41 +48,46 @@ public:
 };
 
 struct IoCommand {
+    // What a command's callout sets and its completion reads, plain LUN or tiered: the first two
+    // cache lines of the command, so that handing it from the callout's thread to librbd's
+    // completion thread moves as few lines as can be.
     CommandAnswers* answers = nullptr;  // answers the command when librbd completes it
-    ExtentRouter* router = nullptr;     // collects its parts when routed (tiered LUNs)
     tcmu_device* dev = nullptr;
     tcmur_cmd* cmd = nullptr;
-    std::uint64_t offset = 0;           // bytes
-    std::uint64_t length = 0;           // bytes
-    std::uint64_t start_us = 0;         // monotonic
-    std::uint64_t mismatch_offset = 0;  // CAW: absolute byte offset of the first mismatch
-    InitiatorId initiator = 0;
-    IoKind kind = IoKind::kRead;
-    bool from_heap = false;            // allocated because the free list was empty
-    const iovec* read_back = nullptr;  // read through bounce: scatter into this on completion
-    std::size_t read_back_cnt = 0;
-    const char* caw_compare = nullptr;  // CAW: the data that was expected
-    bool caw_verifying = false;         // CAW: reading back to locate a miscompare
-    std::vector<iovec> iov_scratch;
-    std::vector<char> verify;  // CAW read-back
-    std::vector<char> bounce;
-
+    std::uint64_t offset = 0;    // bytes
+    std::uint64_t length = 0;    // bytes
+    std::uint64_t start_us = 0;  // monotonic
     // What to issue, kept so that a tiered command can be split per tier and re-issued after
     // waiting for a migration commit (see ExtentRouter::route).
     const iovec* data_iov = nullptr;  // read/write: exactly `length` bytes; null: use data_buf
+    char* data_buf = nullptr;         // contiguous data: bounce, write-same pattern, CAW buffers
     int data_iov_cnt = 0;
-    char* data_buf = nullptr;  // contiguous data: bounce, write-same pattern, CAW buffers
-    std::size_t pattern = 0;   // write same: pattern length
-    // Tiered LUNs: the extents this command entered in the ExtentGate, the image a CAW went
-    // to (for its read-back), and the parts still in flight when split across tiers.
+    InitiatorId initiator = 0;
+    IoKind kind = IoKind::kRead;
+    bool from_heap = false;       // allocated because the free list was empty
+    bool gated = false;           // tiered: entered in the ExtentGate (first_extent..last_extent)
+    std::uint8_t first_tier = 0;  // the tier the first extent was routed to (0: home, untiered)
+    bool caw_verifying = false;   // CAW: reading back to locate a miscompare
+    const iovec* read_back = nullptr;  // read through bounce: scatter into this on completion
+    std::size_t read_back_cnt = 0;
+    std::size_t pattern = 0;             // write same: pattern length
+    const char* caw_compare = nullptr;   // CAW: the data that was expected
+    std::uint64_t mismatch_offset = 0;   // CAW: absolute byte offset of the first mismatch
+    rbd_image_t routed_image = nullptr;  // the image a CAW went to (for its read-back)
+
+    // Tiered LUNs: the router that collects the command's parts, the extents it entered in the
+    // ExtentGate, and the parts still in flight when split across tiers.
+    ExtentRouter* router = nullptr;
     std::uint64_t first_extent = 0;
     std::uint64_t last_extent = 0;
-    bool gated = false;
-    std::uint8_t first_tier = 0;  // the tier the first extent was routed to (0: home, untiered)
-    rbd_image_t routed_image = nullptr;
     std::atomic<int> parts{0};
     std::atomic<long> part_error{0};
     std::vector<iovec> slices;  // per-part iovec slices
+
+    // Scratch that keeps its capacity across reuse.
+    std::vector<iovec> iov_scratch;
+    std::vector<char> verify;  // CAW read-back
+    std::vector<char> bounce;
 };
 
 // Issues c's operation on `image` for [off, off+len) of it (a part of c when split): `v`/`cnt`

@@ -38,7 +38,7 @@ IoCommand* LunCommands::acquire(tcmu_device* dev, tcmur_cmd* cmd, IoKind kind, s
     c->caw_compare = nullptr;
     c->caw_verifying = false;
     c->initiator = 0;
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    taken_.fetch_add(1, std::memory_order_relaxed);
     return c;
 }
 
@@ -52,7 +52,7 @@ void LunCommands::recycle(IoCommand* c) {
 
 void LunCommands::discard(IoCommand* c) {
     recycle(c);
-    in_flight_.fetch_sub(1, std::memory_order_release);
+    given_back_.fetch_add(1, std::memory_order_release);
 }
 
 void LunCommands::answer(IoCommand* c, long rc, std::uint64_t end_us) {
@@ -101,8 +101,8 @@ void LunCommands::complete(IoCommand* c, int status, long rc) {
     recycle(c);
     log_answer(cmd, status, rc);
     host_.complete(dev, cmd, status);
-    // Last touch of *this: the LUN may close once this reaches 0.
-    in_flight_.fetch_sub(1, std::memory_order_release);
+    // Last touch of *this: the LUN may close once every command taken is given back.
+    given_back_.fetch_add(1, std::memory_order_release);
 }
 
 void LunCommands::fenced(IoCommand* c) {
@@ -123,7 +123,7 @@ void LunCommands::log_answer(const tcmur_cmd* cmd, int status, long rc) const {
 }
 
 void LunCommands::wait_idle() const {
-    while (in_flight_.load(std::memory_order_acquire) != 0) {
+    while (in_flight() != 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }

@@ -13,8 +13,11 @@
 // (answered()). Nothing here calls the LUN or its router back.
 //
 // Thread-safety: acquire/discard from the callouts, answer/complete_now/fenced from librbd's
-// completion threads or the thread that resumes a parked command; no lock is taken. What the
-// caller owes: the LunLock outlives this, and no command is in flight when it goes (wait_idle).
+// completion threads or the thread that resumes a parked command; no lock is taken. A command
+// costs two atomic additions to counters of its own side (taken by the callouts, given back by
+// the completions: each on a cache line of its own, so neither side waits for the other's line)
+// and the free list's acquire and release. What the caller owes: the LunLock outlives this, and
+// no command is in flight when it goes (wait_idle).
 #pragma once
 
 #include <atomic>
@@ -69,7 +72,11 @@ public:
     void set_io_metrics(LunIoMetrics* metrics) {
         io_metrics_.store(metrics, std::memory_order_release);
     }
-    std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+    std::uint32_t in_flight() const {
+        // Given back first: a command counted there was counted as taken before.
+        const std::uint64_t given_back = given_back_.load(std::memory_order_acquire);
+        return static_cast<std::uint32_t>(taken_.load(std::memory_order_relaxed) - given_back);
+    }
     // Returns once no command is in flight (the runner drains before close; this guards against
     // a broken host).
     void wait_idle() const;
@@ -87,7 +94,10 @@ private:
     const std::uint64_t object_size_;
     LunLock& lock_;
     std::atomic<LunIoMetrics*> io_metrics_{nullptr};
-    std::atomic<std::uint32_t> in_flight_{0};
+    // Commands taken (acquire) and given back (discard, complete) since the LUN opened; in
+    // flight: the difference. Each is written by one side only, on a line of its own.
+    alignas(64) std::atomic<std::uint64_t> taken_{0};
+    alignas(64) std::atomic<std::uint64_t> given_back_{0};
     FreeList<IoCommand> free_{kMaxQueued};
 };
 

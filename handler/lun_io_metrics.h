@@ -1,9 +1,11 @@
 // LunIoMetrics: what the I/O path of one LUN has served, per tier and direction: commands,
 // bytes, and a latency histogram (Prometheus-style cumulative buckets are built at export).
 //
-// record() is called from I/O completion threads: lock-free (relaxed atomics), no allocation,
-// a handful of nanoseconds. Readers (the metrics endpoint, the admin socket) take snapshot()s
-// at any time; counters only grow. Sized for up to kMaxTiers tier images (TierImages indexes).
+// record() is called from I/O completion threads: lock-free (three relaxed atomic additions:
+// bytes, latency sum, the latency's bucket; the command count is the buckets' sum), no
+// allocation, a handful of nanoseconds. Readers (the metrics endpoint, the admin socket) take
+// snapshot()s at any time; counters only grow. Sized for up to kMaxTiers tier images (TierImages
+// indexes).
 #pragma once
 
 #include <array>
@@ -32,7 +34,6 @@ public:
                 std::uint64_t latency_us) noexcept {
         if (tier >= kMaxTiers) return;
         Cell& c = cells_[tier][dir];
-        c.ios.fetch_add(1, std::memory_order_relaxed);
         c.bytes.fetch_add(bytes, std::memory_order_relaxed);
         c.latency_sum_us.fetch_add(latency_us, std::memory_order_relaxed);
         std::size_t b = 0;
@@ -44,17 +45,17 @@ public:
         Series s;
         if (tier >= kMaxTiers) return s;
         const Cell& c = cells_[tier][dir];
-        s.ios = c.ios.load(std::memory_order_relaxed);
         s.bytes = c.bytes.load(std::memory_order_relaxed);
         s.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
-        for (std::size_t b = 0; b < s.buckets.size(); ++b)
+        for (std::size_t b = 0; b < s.buckets.size(); ++b) {
             s.buckets[b] = c.buckets[b].load(std::memory_order_relaxed);
+            s.ios += s.buckets[b];
+        }
         return s;
     }
 
 private:
     struct Cell {
-        std::atomic<std::uint64_t> ios{0};
         std::atomic<std::uint64_t> bytes{0};
         std::atomic<std::uint64_t> latency_sum_us{0};
         std::array<std::atomic<std::uint64_t>, kBucketsUs.size() + 1> buckets{};

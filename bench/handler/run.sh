@@ -8,7 +8,8 @@
 #   bench/handler/run.sh build --qd 16 --rounds 3 --seconds 5    # the I/O path bar
 #
 # Uses tests/cluster/cluster.sh (start DIR / stop DIR); RBDTIER_CLUSTER_SH overrides it. To compare
-# two builds of handler_rbdtier.so on one cluster, in turn, use bench/handler/ab.sh.
+# two builds of handler_rbdtier.so on one cluster, in turn, use bench/handler/ab.sh; for what each
+# handler's own code costs per command (perf call stacks), bench/handler/profile.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
