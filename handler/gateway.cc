@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
+#include <string>
 
 #include "handler/admin_commands.h"
 #include "handler/lock_probe.h"
@@ -155,20 +157,6 @@ std::string daemon_name(const GatewayLun& lun) {
            lun.image;
 }
 
-// A 64-bit FNV-1a digest of every key and value of `status`, each ended by a NUL (no two
-// statuses that differ run together into the same bytes).
-std::uint64_t status_digest(const ceph::ServiceDict& status) {
-    std::uint64_t h = 14695981039346656037ull;
-    const auto add = [&h](const std::string& s) {
-        for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-        h = h * 1099511628211ull;  // the NUL that ends it
-    };
-    for (const auto& [key, value] : status) {
-        add(key);
-        add(value);
-    }
-    return h;
-}
 }  // namespace
 
 void Gateway::publish_service_map() {
@@ -232,7 +220,9 @@ void Gateway::publish_service_entry(const GatewayLun& l, const GatewayConfig& c,
         if (!e.registered) return;
     }
     const ceph::ServiceDict status = service_status(l);
-    const std::uint64_t digest = status_digest(status);
+    // Compared by the hash of the form librados takes (NUL-separated: no two statuses that
+    // differ pack into the same bytes).
+    const std::uint64_t digest = std::hash<std::string>{}(ceph::pack_service_dict(status));
     {
         // librados keeps the last status and reports it to the manager itself: the same status
         // again would only churn its messenger.

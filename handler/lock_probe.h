@@ -8,14 +8,16 @@
 // blocklisted) and must stop moving extents at once. A standby (the last answer was "not
 // held") cannot start to hold the lock by itself: only this process takes it, by the lock
 // callout or by librbd's implicit acquisition on a command that writes. So a standby asks again
-// at once after such a command or callout (note_may_take()), and otherwise once per
-// `standby_period`, which bounds how late it notices a take-over by any other path. An idle
-// standby LUN then costs the cluster no request per round, and N standby LUNs of a gateway load
-// it with N / standby_period requests per second instead of N per round.
+// at once when such a callout has taken the lock or such a command has completed
+// (note_may_take(), made after the take: a round that asked between an earlier note and the take
+// would consume it and hear "not held"), and otherwise once per `standby_period`, which bounds
+// how late it notices a take-over by any other path. An idle standby LUN then costs the cluster
+// no request per round, and N standby LUNs of a gateway load it with N / standby_period requests
+// per second instead of N per round.
 //
-// note_may_take() is called on the I/O path: it is a relaxed load, and a store only on the first
-// command after an answer. should_ask() and answered() are called by the LUN's rounds (one at a
-// time). Thread-safe in that use.
+// note_may_take() is called on the I/O path (each completed command that wrote): it is a relaxed
+// load, and a store only on the first command after an answer. should_ask() and answered() are
+// called by the LUN's rounds (one at a time). Thread-safe in that use.
 #pragma once
 
 #include <atomic>
@@ -46,8 +48,8 @@ public:
 
     explicit LockProbe(Clock::duration standby_period) : standby_period_(standby_period) {}
 
-    // This process did something that may take the lock (a write-type command, the lock
-    // callout): the next round asks.
+    // This process took, or may have taken, the lock (the lock callout took it, a command that
+    // wrote completed): the next round asks.
     void note_may_take() noexcept {
         if (!may_take_.load(std::memory_order_relaxed))
             may_take_.store(true, std::memory_order_relaxed);

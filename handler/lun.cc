@@ -293,8 +293,6 @@ int Lun::dispatch(IoCommand* c) {
         commands_.complete_now(c, TCMU_STS_OK);
         return TCMU_STS_OK;
     }
-    // librbd takes the exclusive lock for a command that writes: the rounds ask at once.
-    if (c->kind != IoKind::kRead) home_->lock.note_may_take();
     // The command starts now, its buffers ready: one clock read for its start and, on a tiered
     // LUN, for the routing lease that route() asks next.
     const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();

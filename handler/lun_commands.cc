@@ -88,6 +88,11 @@ void LunCommands::answer(IoCommand* c, long rc, std::uint64_t end_us) {
     }
     if (status.failure == IoFailure::kFenced)
         lock_.note_lock_lost("this gateway's client is blocklisted");
+    // librbd held the exclusive lock of the image a command wrote to (taking it first if it had
+    // to): the rounds ask at once whether this gateway holds the LUN's. Noted once the command
+    // completed, not when it started: a round that asked before librbd took the lock would
+    // consume the note and hear "not held".
+    if (rc >= 0 && c->kind != IoKind::kRead && c->kind != IoKind::kFlush) lock_.note_may_take();
     complete(c, status.tcmu_status, rc);
 }
 

@@ -7,10 +7,11 @@
 // completed: a plain LUN's from librbd's completion, a tiered LUN's from the ExtentRouter once
 // its last part did) or complete_now(); it is then given back and no longer in flight. answer()
 // scatters a read made through the bounce buffer, sets a miscompare's sense INFORMATION, tells
-// the host of a timed-out command or a lost lock, and counts the command in the LunIoMetrics, if
-// set (timed start_us..end_us, per tier image: the tier of its first extent). Every answer but
-// GOOD is logged (log_scsi_answer, rate-limited), and so are the callouts' own refusals
-// (answered()). Nothing here calls the LUN or its router back.
+// the host of a timed-out command or a lost lock, notes on the LunLock that a command that writes
+// completed (librbd held the lock for it: note_may_take), and counts the command in the
+// LunIoMetrics, if set (timed start_us..end_us, per tier image: the tier of its first extent).
+// Every answer but GOOD is logged (log_scsi_answer, rate-limited), and so are the callouts' own
+// refusals (answered()). Nothing here calls the LUN or its router back.
 //
 // Thread-safety: acquire/discard from the callouts, answer/complete_now/fenced from librbd's
 // completion threads or the thread that resumes a parked command; no lock is taken. A command
@@ -47,7 +48,7 @@ public:
     static constexpr std::uint32_t kMaxQueued = 512;
 
     // `spec` names the LUN in logs; `object_size` is the home image's (where librbd may place a
-    // miscompare, see miscompare_index); `lock` notes a lost lock.
+    // miscompare, see miscompare_index); `lock` notes a lost lock and a completed write.
     LunCommands(const TcmuHost& host, std::string spec, std::uint64_t object_size, LunLock& lock)
         : host_(host), spec_(std::move(spec)), object_size_(object_size), lock_(lock) {}
     LunCommands(const LunCommands&) = delete;

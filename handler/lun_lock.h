@@ -48,8 +48,8 @@ public:
     int get_lock_tag(std::uint16_t* tag);
     int get_lock_state();
 
-    // librbd may take the lock for what the LUN does next (a command that writes, a resize):
-    // the rounds ask at once.
+    // librbd took, or may take, the lock (a command that wrote completed, a resize): the rounds
+    // ask at once.
     void note_may_take() { share_.probe.note_may_take(); }
     // Logs (once until the lock is taken again) that the lock is gone, and why.
     void note_lock_lost(const char* why);

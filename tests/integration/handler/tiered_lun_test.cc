@@ -16,7 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "ceph/extent_gate.h"
 #include "ceph/tiered_lun_store.h"
+#include "handler/lock_probe.h"
 #include "lun_fixture.h"
 
 namespace rbdtier::testing {
@@ -370,6 +372,42 @@ TEST_F(TieredLunTest, EveryCommandKindAcrossTiers) {
     ASSERT_TRUE(second);
     EXPECT_EQ(second->exclusive_lock().lock(1), TCMU_STS_OK);
     EXPECT_EQ(read(*second, 0, kSize), shadow);
+}
+
+// A standby LUN (no lock callout took its lock) whose write makes librbd take the lock: its
+// rounds ask the cluster again once the write completed, although a round asked (and heard "not
+// held") after the write started and before librbd took the lock. Deterministic: the LUN's own
+// rounds are stopped and the test plays them, while the write waits in the gate (a migration
+// holds its extent).
+TEST_F(TieredLunTest, AStandbyLearnsAWriteTookTheLockWhenARoundAskedBeforeTheTake) {
+    lun_.reset();  // its lock released: librbd takes it for whichever client writes
+    lun_ = open_lun();
+    ASSERT_TRUE(lun_);
+    lun_->tiered_lun()->tiering().stop();
+    LockProbe& probe = lun_->exclusive_lock().share().probe;
+    ceph::ExtentGate& gate = lun_->tiered_lun()->gate();
+    const auto ask = [&] {
+        const auto now = LockProbe::Clock::now();
+        if (!probe.should_ask(now)) return false;
+        probe.answered(holds_exclusive_lock(lun_->image()) == 1, now);
+        return true;
+    };
+    (void)ask();  // the first round asks, unless one of the LUN's own did
+    ASSERT_FALSE(ask()) << "a standby asks once per standby period";
+
+    gate.hold(0);
+    const std::vector<char> data = pattern(4096, 51);
+    iovec v{const_cast<char*>(data.data()), data.size()};
+    TestCommand c;
+    ASSERT_EQ(lun_->write(nullptr, c.cmd(), &v, 1, data.size(), 0), TCMU_STS_OK);
+    (void)ask();  // between the command's start and librbd's take
+    EXPECT_EQ(holds_exclusive_lock(lun_->image()), 0);
+    gate.release(0);
+    ASSERT_EQ(c.wait(), TCMU_STS_OK);
+    ASSERT_EQ(holds_exclusive_lock(lun_->image()), 1);
+
+    EXPECT_TRUE(ask()) << "the next round asks once a write completed";
+    EXPECT_TRUE(ask()) << "and, the lock held, every round";
 }
 
 // Two gateways serve the LUN with the reactive policy; only the one holding the exclusive lock
