@@ -22,9 +22,9 @@ shift 2
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 hz=${PERF_HZ:-1500}
-bench=$(find "$build" -name handler_bench -type f -perm -u+x | head -n1)
-ours=${OURS:-$(find "$build" -name handler_rbdtier.so -type f | head -n1)}
-[[ -n $bench && -n $ours ]] || { echo "profile.sh: handler_bench or handler_rbdtier.so not built in $build" >&2; exit 2; }
+source "$here/../lib/build.bash"
+bench=$(bench_built "$build" bench/handler/handler_bench)
+ours=${OURS:-$(bench_built "$build" handler/handler_rbdtier.so)}
 
 source "$here/../lib/cluster.bash"
 bench_cluster_start profile --steady

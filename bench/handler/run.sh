@@ -6,6 +6,7 @@
 #
 #   bench/handler/run.sh BUILD_DIR [handler_bench options, e.g. --seconds 10 --qd 1,16]
 #   bench/handler/run.sh build --qd 16 --rounds 3 --seconds 5    # the I/O path bar
+#   env: OURS (the handler_rbdtier.so to measure; default BUILD_DIR/handler/handler_rbdtier.so)
 #
 # Uses tests/cluster/cluster.sh (start DIR / stop DIR); RBDTIER_CLUSTER_SH overrides it. To compare
 # two builds of handler_rbdtier.so on one cluster, in turn, use bench/handler/ab.sh; for what each
@@ -17,13 +18,13 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:?usage: run.sh BUILD_DIR [handler_bench options]}
 shift
 build=$(cd "$build" && pwd)
-bench=$(find "$build" -name handler_bench -type f -perm -u+x | head -n1)
-ours=$(find "$build" -name handler_rbdtier.so -type f | head -n1)
-[[ -n $bench ]] || { echo "run.sh: handler_bench not built in $build" >&2; exit 2; }
+source "$here/../lib/build.bash"
+bench=$(bench_built "$build" bench/handler/handler_bench)
+ours=${OURS:-$(bench_built "$build" handler/handler_rbdtier.so)}
+echo "ours: $(bench_describe "$ours")"
 
 source "$here/../lib/cluster.bash"
 bench_cluster_start bench --steady
 
-args=(--conf "$conf" --pool nvme-a)
-[[ -n $ours ]] && args+=(--ours "$ours")
+args=(--conf "$conf" --pool nvme-a --ours "$ours")
 "$bench" "${args[@]}" "$@"

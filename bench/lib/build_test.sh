@@ -34,4 +34,14 @@ if err=$(RBDTIER_CLUSTER_SH=/nonexistent "$here/../scale/run.sh" "$tree" 10 2>&1
 fi
 [[ $err == *"handler/handler_rbdtier.so is not built in"* ]] ||
     fail "run.sh took the stale copy: $err"
+
+# Nor does bench/handler/run.sh.
+mkdir -p "$tree/bench/handler"
+printf '#!/bin/sh\nexit 0\n' >"$tree/bench/handler/handler_bench"
+chmod +x "$tree/bench/handler/handler_bench"
+if err=$(RBDTIER_CLUSTER_SH=/nonexistent "$here/../handler/run.sh" "$tree" 2>&1 >/dev/null); then
+    fail "handler/run.sh ran on a tree without handler_rbdtier.so"
+fi
+[[ $err == *"handler/handler_rbdtier.so is not built in"* ]] ||
+    fail "handler/run.sh took the stale copy: $err"
 echo ok
