@@ -5,10 +5,18 @@
 #include <map>
 #include <stdexcept>
 
+#include "engine/admission.h"
+
 namespace rbdtier {
 
 GhostPlacement::GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel)
     : policy_(std::move(policy)), spec_(channel), extent_bytes_(channel.extent_bytes) {}
+
+MigrationChannel::Owner GhostPlacement::owner() {
+    return {[this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
+            [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+            [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); }};
+}
 
 TierId GhostPlacement::home_or_default(LunId lun) const {
     auto it = homes_.find(lun);
@@ -78,12 +86,22 @@ void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
     }
     default_home_ = real.home_tier(0);
     complete_until(now_us);
-    auto orders = policy_->plan(now_us, *this);
-    for (const MigrationOrder& o : orders)
-        if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
-    for (const MigrationOrder& o : channel_->replace_queue(std::move(orders), now_us))
-        policy_->dropped(o, now_us);
-    complete_until(now_us);
+    // As a live LUN's round: the last round's orders not started are withdrawn (the policy hears
+    // them dropped) before it plans, against this placement, which lists what is in flight.
+    channel_->round(
+        now_us, [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+        [&] {
+            auto orders = policy_->plan(now_us, *this);
+            for (const MigrationOrder& o : orders)
+                if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
+            return orders;
+        },
+        owner());
+}
+
+void GhostPlacement::migrations_in_flight(
+    const std::function<void(const MigrationOrder&)>& each) const {
+    if (channel_) channel_->each_held(each);
 }
 
 void GhostPlacement::set_channel(const ChannelSpec& channel, std::uint64_t now_us) {
@@ -97,10 +115,7 @@ void GhostPlacement::complete_until(std::uint64_t now_us) {
     // An idle channel (nothing queued, nothing in flight) has nothing due: advance() would only
     // move its clock, as the next replace_queue() or set_spec() does before the clock is read.
     if (channel_->in_flight() == 0 && channel_->queued() == 0) return;
-    channel_->advance(
-        now_us, [this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
-        [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
-        [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); });
+    channel_->advance(now_us, owner());
 }
 
 bool GhostPlacement::admit(const MigrationOrder& order) {
@@ -111,9 +126,11 @@ bool GhostPlacement::admit(const MigrationOrder& order) {
     auto it = extents_.find(key);
     const TierId current = it == extents_.end() ? home : it->second.tier;
     if (current != order.from || (it != extents_.end() && it->second.in_flight)) return false;
-    const std::uint64_t capacity = tiers_[order.to].capacity_bytes;
-    if (order.to != home && capacity != 0 && used_[order.to] + extent_bytes_ > capacity)
-        return false;
+    Room room;  // the admission's rule of capacity (engine/admission.h)
+    room.home = order.to == home;
+    room.capacity_bytes = tiers_[order.to].capacity_bytes;
+    room.used_bytes = used_[order.to];
+    if (!room.capacity_fits(extent_bytes_)) return false;
     if (order.to != home) used_[order.to] += extent_bytes_;
     extents_.try_emplace(key, State{home, false}).first->second.in_flight = true;
     const TierSpec& from = tiers_[order.from];

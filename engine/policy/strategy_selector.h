@@ -123,9 +123,12 @@ public:
     // the slowest extent it touches) and shows the I/O to the ghost's policy. 0 (and nothing
     // shown) before the first round, when the tiers are not known yet.
     double serve(const IoEvent& io);
-    // One planning round at `now_us`: completes due migrations, refills the bucket, plans and
-    // executes the ghost policy's orders. `real` gives the tiers (their latencies each round,
-    // the rest at the first) and the LUNs' homes.
+    // One planning round at `now_us`, as a live LUN's round runs (MigrationChannel::round):
+    // completes due migrations, withdraws the last round's orders not started (the ghost policy
+    // hears them dropped), then the policy plans against this placement (its migrations in
+    // flight listed, their destinations counted in used_bytes()) and its orders start as the
+    // channel allows. `real` gives the tiers (their latencies each round, the rest at the first)
+    // and the LUNs' homes.
     void round(std::uint64_t now_us, const PlacementView& real);
     // The real channel is `channel` from `now_us` on (MigrationChannel::set_spec).
     void set_channel(const ChannelSpec& channel, std::uint64_t now_us);
@@ -135,6 +138,10 @@ public:
     std::uint64_t used_bytes(TierId tier) const override;
     const std::vector<TierSpec>& tiers() const override { return tiers_; }
     std::uint64_t extent_bytes() const override { return extent_bytes_; }
+    // The migrations its channel holds (at a plan: those in flight), as a live executor lists
+    // them.
+    void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const override;
 
     const PlacementPolicy& policy() const { return *policy_; }
 
@@ -157,6 +164,8 @@ private:
         bool in_flight = false;
     };
     void complete_until(std::uint64_t now_us);
+    // What its channel asks of it (admit) and tells it (dropped, complete).
+    MigrationChannel::Owner owner();
     bool admit(const MigrationOrder& order);  // whether it may start; reserves its room
     void complete(const MigrationOrder& order, std::uint64_t now_us);
     TierId home_or_default(LunId lun) const;
