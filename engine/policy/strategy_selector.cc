@@ -439,9 +439,20 @@ void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t
     // The candidates that served the LUN clearly better lately, and this round too, and no worse
     // over the window: the exit waives the margin, the warmup and the confirmation, not the
     // window's evidence, so one round does not outweigh it.
+    // Lately is since the two shadows parted (the first round with I/O in which they served the
+    // LUN at different costs): the rounds before, in which the candidate's shadow served it
+    // exactly as the first one's did (an empty fast tier filled alike), added the same to both
+    // recent costs, and would dilute a lead by a share with what is no evidence.
+    for (std::size_t i = 0; i < s.recent.size(); ++i)
+        if (!s.parted[i] && s.round_cost[i] != s.round_cost[s.choice]) {
+            s.parted[i] = true;
+            s.parted_own[i] = s.recent_before[i];
+            s.parted_first[i] = s.recent_before[s.choice];
+        }
     const auto clearly_better = [&](std::size_t i) {
         return followable_[i] && i != s.choice &&
-               s.recent[i] < (1.0 - params_.early_margin) * s.recent[s.choice] &&
+               s.recent[i] - s.parted_own[i] <
+                   (1.0 - params_.early_margin) * (s.recent[s.choice] - s.parted_first[i]) &&
                s.round_cost[i] < s.round_cost[s.choice] && s.cost[i] <= s.cost[s.choice];
     };
     // Of those, the leader of the window.
@@ -489,6 +500,9 @@ void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
     for (double& c : s.cost) c *= f;
     for (double& c : s.cost_at_start) c *= f;
     for (double& c : s.recent) c *= g;
+    for (double& c : s.recent_before) c *= g;
+    for (double& c : s.parted_own) c *= g;
+    for (double& c : s.parted_first) c *= g;
     s.at_us = now_us;
 }
 
@@ -501,6 +515,10 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.streak_lead.assign(ghosts_.size(), 0.0);
         s.run.assign(ghosts_.size(), 0);
         s.run_ios.assign(ghosts_.size(), 0);
+        s.recent_before.assign(ghosts_.size(), 0.0);
+        s.parted.assign(ghosts_.size(), false);
+        s.parted_own.assign(ghosts_.size(), 0.0);
+        s.parted_first.assign(ghosts_.size(), 0.0);
         s.followed.assign(ghosts_.size(), 0);
         s.choice = first_;
         s.challenger = first_;
@@ -645,6 +663,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
+        s.recent_before = s.recent;
         judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view),
                         slowest_us);
         ++rounds_followed_[s.choice];

@@ -31,7 +31,8 @@
 // a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay), but for one early exit from the first candidate when another one serves the
-// LUN clearly better lately and no worse over the window (SelectorParams::early_rounds). Once
+// LUN clearly better since their shadows parted and no worse over the window
+// (SelectorParams::early_rounds). Once
 // confirmed, the LUN switches to the
 // candidate that served it best lately (lowest recent cost) of those ahead of its current one in
 // the window by the margin that also served the round better, which is not always the leader of the
@@ -268,11 +269,15 @@ struct SelectorParams {
     // lower round cost and a windowed cost no higher, in each of `early_rounds` consecutive rounds
     // with I/O (whichever candidate leads in each) that span at least `early_ios` I/Os of the
     // LUN. It then switches to the one of those with the lowest windowed cost (the leader of the
-    // window among them). A first candidate chosen for how it fills an empty fast tier so does not
-    // hold a LUN whose load it does not suit (a hot set that moves) once another has made up for
-    // the fill, while one round (a burst on a near-idle LUN) does not outweigh the window's
-    // evidence. It happens at most once per LUN, so it cannot flap; later switches follow the
-    // rules above.
+    // window among them). The recent costs compared are those since the two shadows parted (the
+    // first round one served the LUN at another cost than the other): before, they served it
+    // alike (an empty fast tier filled the same way), which adds the same to both and is no
+    // evidence, and a share of a sum that holds it would shrink with it: a short fill followed by
+    // a lead would wait for the fill to decay out of the recent costs. A first candidate chosen for
+    // how it fills an empty fast tier so does not hold a LUN whose load it does not suit (a hot set
+    // that moves) once another has made up for the fill, while one round (a burst on a near-idle
+    // LUN) does not outweigh the window's evidence. It happens at most once per LUN, so it cannot
+    // flap; later switches follow the rules above.
     unsigned early_rounds = 0;
     double early_margin = 0.1;
     std::uint64_t early_ios = 0;
@@ -387,8 +392,15 @@ private:
         std::vector<double> cost_at_start;
         std::uint64_t at_us = 0;  // costs are decayed to this time
         std::vector<double> cost;
-        std::vector<double> recent;            // decayed with the short half-life
-        std::vector<double> round_cost;        // since the last round, undecayed
+        std::vector<double> recent;         // decayed with the short half-life
+        std::vector<double> round_cost;     // since the last round, undecayed
+        std::vector<double> recent_before;  // `recent` as the last round ended
+        // Per candidate, whether its shadow has served a round of the LUN with I/O at another
+        // cost (migrations included) than the first candidate's, and the recent costs of both
+        // as the round before that one ended (see SelectorParams::early_rounds).
+        std::vector<bool> parted;
+        std::vector<double> parted_own;
+        std::vector<double> parted_first;
         std::vector<double> streak_lead;       // µs cheaper than `choice` over the streak
         std::vector<std::uint64_t> followed;   // rounds spent following each candidate
         std::vector<StrategySwitch> switches;  // in time order

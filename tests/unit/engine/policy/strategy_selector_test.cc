@@ -1000,6 +1000,33 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
     EXPECT_EQ(selector.choice(0), 0u);
 }
 
+// A LUN whose two candidates serve it alike for 10 s (2,000 reads a second of extents neither
+// keeps fast, all slow), then part: from 10 s on it reads extents 100-104, 50 a second, which "b"
+// keeps fast and "a" (where it starts) does not. From then on b serves every read fast, a none;
+// the early exit must see that lead from the round they parted, not once the 10 s both served
+// alike have decayed out of the recent costs (a 10% lead over a sum that still holds them takes
+// some fifteen rounds).
+TEST(StrategySelector, TheEarlyExitWeighsTheLeadSinceTheShadowsParted) {
+    constexpr std::uint64_t kPartUs = 10'000'000;
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < kPartUs; t += 500)
+        events.push_back(scattered_read_at(t, 1000 + t / 500 % 1000));
+    for (std::uint64_t t = kPartUs; t < 60'000'000; t += 20'000)
+        events.push_back(scattered_read_at(t, 100 + t / 20'000 % 5));
+    const StorageModel c = standard_replay_config(events, 0.5);
+    SelectorParams params;
+    params.early_rounds = 1;
+    params.early_margin = 0.1;
+    params.early_ios = 50;
+    params.migration_charge = 0;  // b's shadow fills its set before the reads: free, alike
+    StrategySelector selector = fixed_set_selector({{"a", {}}, {"b", {{100, 5}}}}, c, params);
+    replay(c, events, selector);
+    ASSERT_EQ(selector.switches(), 1u);
+    const auto [time_us, to] = first_switch(selector);
+    EXPECT_EQ(to, "b");
+    EXPECT_LE(time_us, kPartUs + 2'000'000) << "left a at " << time_us / 1e6 << " s";
+}
+
 // A selector over lrfu (hottest first, the coldest resident evicted only for a hotter extent)
 // and reactive, starting on lrfu, with the default rules and, if `early_rounds`, an early exit
 // from lrfu (5% lower recent cost, rounds spanning 50 I/Os).
