@@ -60,6 +60,18 @@ std::vector<MigrationOrder> MigrationChannel::replace_queue(std::vector<Migratio
     return left;
 }
 
+std::size_t MigrationChannel::round(std::uint64_t now_us, const Refused& withdrawn,
+                                    const std::function<std::vector<MigrationOrder>()>& plan,
+                                    const Owner& owner) {
+    advance(now_us, owner);
+    for (const MigrationOrder& left : replace_queue({}, now_us)) withdrawn(left, now_us);
+    std::vector<MigrationOrder> orders = plan();
+    const std::size_t planned = orders.size();
+    replace_queue(std::move(orders), now_us);
+    advance(now_us, owner);
+    return planned;
+}
+
 void MigrationChannel::advance(std::uint64_t now_us, const Admit& admit, const Refused& refused,
                                const Completed& completed) {
     const double need = static_cast<double>(spec_.extent_bytes);

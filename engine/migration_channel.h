@@ -9,6 +9,10 @@
 // has not started (those are handed back, to be told dropped). The owner decides, when an order
 // reaches the head of the queue, whether it may start at all (capacity, quota, stale source): a
 // refused order leaves the queue and the next one is tried at once.
+// A round (round()) runs as a live LUN's round does (engine/lun_rounds.h): the orders of the last
+// round that have not started are withdrawn before the policy plans again, and what the policy
+// plans against lists the migrations the channel holds then (each_held(): those in flight), so a
+// replay and a shadow placement that run their rounds through it plan as the gateway's LUN does.
 // Events are processed in time order by advance(): completions and starts interleave exactly.
 // Times are microseconds on the caller's clock, never decreasing. Not thread-safe.
 #pragma once
@@ -38,12 +42,26 @@ public:
     // A started migration completed at flight.finish_us.
     using Completed = std::function<void(const Flight& flight)>;
 
+    // What the channel asks of its owner and tells it, as advance() takes them.
+    struct Owner {
+        Admit admit;
+        Refused refused;
+        Completed completed;
+    };
+
     // `spec`: engine/placement_policy.h.
     MigrationChannel(ChannelSpec spec, std::uint64_t start_us);
     // From `now_us` (after advance(now_us)) on, the channel is `spec`: the bucket keeps its level
     // (at most the new depth) and refills at the new bandwidth; migrations in flight end when
     // they were due, the later ones take the new time per extent.
     void set_spec(ChannelSpec spec, std::uint64_t now_us);
+
+    // One round at `now_us`: advance(now_us), then the queue that has not started is withdrawn
+    // (each order handed to `withdrawn`, which tells its policy it was dropped), then `plan` plans
+    // (the channel holds only its migrations in flight then) and its orders are the queue, and
+    // advance(now_us) starts those that may start at once. Returns how many orders it planned.
+    std::size_t round(std::uint64_t now_us, const Refused& withdrawn,
+                      const std::function<std::vector<MigrationOrder>()>& plan, const Owner& owner);
 
     // Replaces the queue with `orders` at `now_us` (after advance(now_us)); returns the orders
     // of the old queue that never started.
@@ -52,6 +70,9 @@ public:
     // Processes every completion and start due up to `now_us`, in time order.
     void advance(std::uint64_t now_us, const Admit& admit, const Refused& refused,
                  const Completed& completed);
+    void advance(std::uint64_t now_us, const Owner& owner) {
+        advance(now_us, owner.admit, owner.refused, owner.completed);
+    }
 
     // Calls each(order) for every order started and not completed, then every order queued.
     void each_held(const std::function<void(const MigrationOrder&)>& each) const {

@@ -5,10 +5,18 @@
 #include <map>
 #include <stdexcept>
 
+#include "engine/admission.h"
+
 namespace rbdtier {
 
 GhostPlacement::GhostPlacement(std::unique_ptr<PlacementPolicy> policy, ChannelSpec channel)
     : policy_(std::move(policy)), spec_(channel), extent_bytes_(channel.extent_bytes) {}
+
+MigrationChannel::Owner GhostPlacement::owner() {
+    return {[this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
+            [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+            [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); }};
+}
 
 TierId GhostPlacement::home_or_default(LunId lun) const {
     auto it = homes_.find(lun);
@@ -78,12 +86,22 @@ void GhostPlacement::round(std::uint64_t now_us, const PlacementView& real) {
     }
     default_home_ = real.home_tier(0);
     complete_until(now_us);
-    auto orders = policy_->plan(now_us, *this);
-    for (const MigrationOrder& o : orders)
-        if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
-    for (const MigrationOrder& o : channel_->replace_queue(std::move(orders), now_us))
-        policy_->dropped(o, now_us);
-    complete_until(now_us);
+    // As a live LUN's round: the last round's orders not started are withdrawn (the policy hears
+    // them dropped) before it plans, against this placement, which lists what is in flight.
+    channel_->round(
+        now_us, [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
+        [&] {
+            auto orders = policy_->plan(now_us, *this);
+            for (const MigrationOrder& o : orders)
+                if (!homes_.count(o.lun)) homes_[o.lun] = real.home_tier(o.lun);
+            return orders;
+        },
+        owner());
+}
+
+void GhostPlacement::migrations_in_flight(
+    const std::function<void(const MigrationOrder&)>& each) const {
+    if (channel_) channel_->each_held(each);
 }
 
 void GhostPlacement::set_channel(const ChannelSpec& channel, std::uint64_t now_us) {
@@ -97,10 +115,7 @@ void GhostPlacement::complete_until(std::uint64_t now_us) {
     // An idle channel (nothing queued, nothing in flight) has nothing due: advance() would only
     // move its clock, as the next replace_queue() or set_spec() does before the clock is read.
     if (channel_->in_flight() == 0 && channel_->queued() == 0) return;
-    channel_->advance(
-        now_us, [this](const MigrationOrder& o, std::uint64_t) { return admit(o); },
-        [this](const MigrationOrder& o, std::uint64_t t) { policy_->dropped(o, t); },
-        [this](const MigrationChannel::Flight& f) { complete(f.order, f.finish_us); });
+    channel_->advance(now_us, owner());
 }
 
 bool GhostPlacement::admit(const MigrationOrder& order) {
@@ -111,9 +126,11 @@ bool GhostPlacement::admit(const MigrationOrder& order) {
     auto it = extents_.find(key);
     const TierId current = it == extents_.end() ? home : it->second.tier;
     if (current != order.from || (it != extents_.end() && it->second.in_flight)) return false;
-    const std::uint64_t capacity = tiers_[order.to].capacity_bytes;
-    if (order.to != home && capacity != 0 && used_[order.to] + extent_bytes_ > capacity)
-        return false;
+    Room room;  // the admission's rule of capacity (engine/admission.h)
+    room.home = order.to == home;
+    room.capacity_bytes = tiers_[order.to].capacity_bytes;
+    room.used_bytes = used_[order.to];
+    if (!room.capacity_fits(extent_bytes_)) return false;
     if (order.to != home) used_[order.to] += extent_bytes_;
     extents_.try_emplace(key, State{home, false}).first->second.in_flight = true;
     const TierSpec& from = tiers_[order.from];
@@ -422,9 +439,20 @@ void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t
     // The candidates that served the LUN clearly better lately, and this round too, and no worse
     // over the window: the exit waives the margin, the warmup and the confirmation, not the
     // window's evidence, so one round does not outweigh it.
+    // Lately is since the two shadows parted (the first round with I/O in which they served the
+    // LUN at different costs): the rounds before, in which the candidate's shadow served it
+    // exactly as the first one's did (an empty fast tier filled alike), added the same to both
+    // recent costs, and would dilute a lead by a share with what is no evidence.
+    for (std::size_t i = 0; i < s.recent.size(); ++i)
+        if (!s.parted[i] && s.round_cost[i] != s.round_cost[s.choice]) {
+            s.parted[i] = true;
+            s.parted_own[i] = s.recent_before[i];
+            s.parted_first[i] = s.recent_before[s.choice];
+        }
     const auto clearly_better = [&](std::size_t i) {
         return followable_[i] && i != s.choice &&
-               s.recent[i] < (1.0 - params_.early_margin) * s.recent[s.choice] &&
+               s.recent[i] - s.parted_own[i] <
+                   (1.0 - params_.early_margin) * (s.recent[s.choice] - s.parted_first[i]) &&
                s.round_cost[i] < s.round_cost[s.choice] && s.cost[i] <= s.cost[s.choice];
     };
     // Of those, the leader of the window.
@@ -472,6 +500,9 @@ void StrategySelector::decay(LunState& s, std::uint64_t now_us) const {
     for (double& c : s.cost) c *= f;
     for (double& c : s.cost_at_start) c *= f;
     for (double& c : s.recent) c *= g;
+    for (double& c : s.recent_before) c *= g;
+    for (double& c : s.parted_own) c *= g;
+    for (double& c : s.parted_first) c *= g;
     s.at_us = now_us;
 }
 
@@ -484,6 +515,10 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
         s.streak_lead.assign(ghosts_.size(), 0.0);
         s.run.assign(ghosts_.size(), 0);
         s.run_ios.assign(ghosts_.size(), 0);
+        s.recent_before.assign(ghosts_.size(), 0.0);
+        s.parted.assign(ghosts_.size(), false);
+        s.parted_own.assign(ghosts_.size(), 0.0);
+        s.parted_first.assign(ghosts_.size(), 0.0);
         s.followed.assign(ghosts_.size(), 0);
         s.choice = first_;
         s.challenger = first_;
@@ -628,6 +663,7 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
             }
         }
         std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
+        s.recent_before = s.recent;
         judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view),
                         slowest_us);
         ++rounds_followed_[s.choice];

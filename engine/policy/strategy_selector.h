@@ -31,7 +31,8 @@
 // a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
 // and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
 // so it must pay), but for one early exit from the first candidate when another one serves the
-// LUN clearly better lately and no worse over the window (SelectorParams::early_rounds). Once
+// LUN clearly better since their shadows parted and no worse over the window
+// (SelectorParams::early_rounds). Once
 // confirmed, the LUN switches to the
 // candidate that served it best lately (lowest recent cost) of those ahead of its current one in
 // the window by the margin that also served the round better, which is not always the leader of the
@@ -123,9 +124,12 @@ public:
     // the slowest extent it touches) and shows the I/O to the ghost's policy. 0 (and nothing
     // shown) before the first round, when the tiers are not known yet.
     double serve(const IoEvent& io);
-    // One planning round at `now_us`: completes due migrations, refills the bucket, plans and
-    // executes the ghost policy's orders. `real` gives the tiers (their latencies each round,
-    // the rest at the first) and the LUNs' homes.
+    // One planning round at `now_us`, as a live LUN's round runs (MigrationChannel::round):
+    // completes due migrations, withdraws the last round's orders not started (the ghost policy
+    // hears them dropped), then the policy plans against this placement (its migrations in
+    // flight listed, their destinations counted in used_bytes()) and its orders start as the
+    // channel allows. `real` gives the tiers (their latencies each round, the rest at the first)
+    // and the LUNs' homes.
     void round(std::uint64_t now_us, const PlacementView& real);
     // The real channel is `channel` from `now_us` on (MigrationChannel::set_spec).
     void set_channel(const ChannelSpec& channel, std::uint64_t now_us);
@@ -135,6 +139,10 @@ public:
     std::uint64_t used_bytes(TierId tier) const override;
     const std::vector<TierSpec>& tiers() const override { return tiers_; }
     std::uint64_t extent_bytes() const override { return extent_bytes_; }
+    // The migrations its channel holds (at a plan: those in flight), as a live executor lists
+    // them.
+    void migrations_in_flight(
+        const std::function<void(const MigrationOrder&)>& each) const override;
 
     const PlacementPolicy& policy() const { return *policy_; }
 
@@ -157,6 +165,8 @@ private:
         bool in_flight = false;
     };
     void complete_until(std::uint64_t now_us);
+    // What its channel asks of it (admit) and tells it (dropped, complete).
+    MigrationChannel::Owner owner();
     bool admit(const MigrationOrder& order);  // whether it may start; reserves its room
     void complete(const MigrationOrder& order, std::uint64_t now_us);
     TierId home_or_default(LunId lun) const;
@@ -259,11 +269,15 @@ struct SelectorParams {
     // lower round cost and a windowed cost no higher, in each of `early_rounds` consecutive rounds
     // with I/O (whichever candidate leads in each) that span at least `early_ios` I/Os of the
     // LUN. It then switches to the one of those with the lowest windowed cost (the leader of the
-    // window among them). A first candidate chosen for how it fills an empty fast tier so does not
-    // hold a LUN whose load it does not suit (a hot set that moves) once another has made up for
-    // the fill, while one round (a burst on a near-idle LUN) does not outweigh the window's
-    // evidence. It happens at most once per LUN, so it cannot flap; later switches follow the
-    // rules above.
+    // window among them). The recent costs compared are those since the two shadows parted (the
+    // first round one served the LUN at another cost than the other): before, they served it
+    // alike (an empty fast tier filled the same way), which adds the same to both and is no
+    // evidence, and a share of a sum that holds it would shrink with it: a short fill followed by
+    // a lead would wait for the fill to decay out of the recent costs. A first candidate chosen for
+    // how it fills an empty fast tier so does not hold a LUN whose load it does not suit (a hot set
+    // that moves) once another has made up for the fill, while one round (a burst on a near-idle
+    // LUN) does not outweigh the window's evidence. It happens at most once per LUN, so it cannot
+    // flap; later switches follow the rules above.
     unsigned early_rounds = 0;
     double early_margin = 0.1;
     std::uint64_t early_ios = 0;
@@ -378,8 +392,15 @@ private:
         std::vector<double> cost_at_start;
         std::uint64_t at_us = 0;  // costs are decayed to this time
         std::vector<double> cost;
-        std::vector<double> recent;            // decayed with the short half-life
-        std::vector<double> round_cost;        // since the last round, undecayed
+        std::vector<double> recent;         // decayed with the short half-life
+        std::vector<double> round_cost;     // since the last round, undecayed
+        std::vector<double> recent_before;  // `recent` as the last round ended
+        // Per candidate, whether its shadow has served a round of the LUN with I/O at another
+        // cost (migrations included) than the first candidate's, and the recent costs of both
+        // as the round before that one ended (see SelectorParams::early_rounds).
+        std::vector<bool> parted;
+        std::vector<double> parted_own;
+        std::vector<double> parted_first;
         std::vector<double> streak_lead;       // µs cheaper than `choice` over the streak
         std::vector<std::uint64_t> followed;   // rounds spent following each candidate
         std::vector<StrategySwitch> switches;  // in time order

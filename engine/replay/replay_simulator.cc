@@ -162,29 +162,29 @@ private:
         slow_accesses_ = 0;
         const std::uint64_t promotions_before = promotions_accepted_;
         // The last round's orders not started yet are withdrawn before the policy plans again,
-        // as a live LUN's round withdraws them from the gateway's executor: the policy hears them
-        // dropped first, so it plans without counting them (against a quota, say).
+        // as a live LUN's round withdraws them from the gateway's executor (MigrationChannel::
+        // round): the policy hears them dropped first, so it plans without counting them.
         const bool short_of_tokens = channel_->short_of_tokens();
-        for (const auto& left : channel_->replace_queue({}, now)) {
+        const auto withdrawn = [&](const MigrationOrder& left, std::uint64_t t) {
             // The round's budget ran out before this order could start.
             ++(short_of_tokens ? result_.refused_bandwidth : result_.refused_concurrency);
-            policy_.dropped(left, now);
-        }
-        auto orders = policy_.plan(now, *this);
-        result_.orders += orders.size();
-        channel_->replace_queue(std::move(orders), now);
-        complete_until(now);
+            policy_.dropped(left, t);
+        };
+        result_.orders += channel_->round(
+            now, withdrawn, [&] { return policy_.plan(now, *this); }, owner());
         if (channel_idle && demand && promotions_accepted_ == promotions_before)
             ++result_.idle_rounds_without_promotion;
     }
 
-    // Completes and starts migrations up to `now`, in time order.
-    void complete_until(std::uint64_t now) {
-        channel_->advance(
-            now, [this](const MigrationOrder& o, std::uint64_t t) { return admit(o, t); },
-            [this](const MigrationOrder& o, std::uint64_t t) { policy_.dropped(o, t); },
-            [this](const MigrationChannel::Flight& f) { complete(f); });
+    // What the channel asks of the simulator (admit) and tells it (refused, completed).
+    MigrationChannel::Owner owner() {
+        return {[this](const MigrationOrder& o, std::uint64_t t) { return admit(o, t); },
+                [this](const MigrationOrder& o, std::uint64_t t) { policy_.dropped(o, t); },
+                [this](const MigrationChannel::Flight& f) { complete(f); }};
     }
+
+    // Completes and starts migrations up to `now`, in time order.
+    void complete_until(std::uint64_t now) { channel_->advance(now, owner()); }
 
     // Whether `order`, at the head of the queue at `now`, may start (engine/admission.h);
     // reserves its room if so.

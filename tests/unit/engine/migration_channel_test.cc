@@ -21,18 +21,18 @@ std::vector<MigrationOrder> orders(ExtentIndex n) {
 // Drives a channel and records what happened, admitting everything except `refuse`.
 struct Driver {
     explicit Driver(ChannelSpec spec) : channel(spec, 0) {}
-    void advance(std::uint64_t now) {
-        channel.advance(
-            now,
-            [this](const MigrationOrder& o, std::uint64_t t) {
-                if (o.extent == refuse) return false;
-                started.push_back({o.extent, t});
-                return true;
-            },
-            [this](const MigrationOrder& o, std::uint64_t) { refused.push_back(o.extent); },
-            [this](const MigrationChannel::Flight& f) {
-                completed.push_back({f.order.extent, f.finish_us});
-            });
+    void advance(std::uint64_t now) { channel.advance(now, owner()); }
+    // What the channel asks of the driver and tells it, as advance() gives them.
+    MigrationChannel::Owner owner() {
+        return {[this](const MigrationOrder& o, std::uint64_t t) {
+                    if (o.extent == refuse) return false;
+                    started.push_back({o.extent, t});
+                    return true;
+                },
+                [this](const MigrationOrder& o, std::uint64_t) { refused.push_back(o.extent); },
+                [this](const MigrationChannel::Flight& f) {
+                    completed.push_back({f.order.extent, f.finish_us});
+                }};
     }
     MigrationChannel channel;
     ExtentIndex refuse = ~ExtentIndex{0};
@@ -47,6 +47,31 @@ ChannelSpec spec(double extents_per_s, unsigned concurrent, std::uint64_t bucket
     s.max_concurrent = concurrent;
     s.extent_bytes = kE;
     return s;
+}
+
+// A round as a live LUN's: what is due completes first, the orders not started are withdrawn
+// before the plan, which sees only the migrations in flight, and the plan's orders start as soon
+// as a slot allows.
+TEST(MigrationChannel, ARoundWithdrawsWhatHasNotStartedBeforeItPlans) {
+    Driver d(spec(10, 1));  // 100 ms per extent, one at a time
+    d.channel.replace_queue(orders(3), 0);
+    std::vector<ExtentIndex> withdrawn;
+    std::vector<ExtentIndex> held_at_plan;
+    // At 150 ms extent 0 has completed (100 ms), extent 1 is in flight until 200 ms.
+    const std::size_t planned = d.channel.round(
+        150'000, [&](const MigrationOrder& o, std::uint64_t) { withdrawn.push_back(o.extent); },
+        [&] {
+            d.channel.each_held([&](const MigrationOrder& o) { held_at_plan.push_back(o.extent); });
+            EXPECT_EQ(withdrawn, std::vector<ExtentIndex>{2}) << "withdrawn before the plan";
+            return std::vector<MigrationOrder>{test_events::order(7, 1, 0)};
+        },
+        d.owner());
+    EXPECT_EQ(planned, 1u);
+    EXPECT_EQ(held_at_plan, std::vector<ExtentIndex>{1});
+    ASSERT_EQ(d.completed.size(), 1u);
+    d.advance(200'000);
+    ASSERT_EQ(d.started.size(), 3u);
+    EXPECT_EQ(d.started[2], (std::pair<ExtentIndex, std::uint64_t>{7, 200'000}));
 }
 
 TEST(MigrationChannel, OneSlotStartsTheNextOrderWhenTheLastCompletes) {

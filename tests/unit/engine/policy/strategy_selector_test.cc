@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -998,6 +1000,33 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
     EXPECT_EQ(selector.choice(0), 0u);
 }
 
+// A LUN whose two candidates serve it alike for 10 s (2,000 reads a second of extents neither
+// keeps fast, all slow), then part: from 10 s on it reads extents 100-104, 50 a second, which "b"
+// keeps fast and "a" (where it starts) does not. From then on b serves every read fast, a none;
+// the early exit must see that lead from the round they parted, not once the 10 s both served
+// alike have decayed out of the recent costs (a 10% lead over a sum that still holds them takes
+// some fifteen rounds).
+TEST(StrategySelector, TheEarlyExitWeighsTheLeadSinceTheShadowsParted) {
+    constexpr std::uint64_t kPartUs = 10'000'000;
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < kPartUs; t += 500)
+        events.push_back(scattered_read_at(t, 1000 + t / 500 % 1000));
+    for (std::uint64_t t = kPartUs; t < 60'000'000; t += 20'000)
+        events.push_back(scattered_read_at(t, 100 + t / 20'000 % 5));
+    const StorageModel c = standard_replay_config(events, 0.5);
+    SelectorParams params;
+    params.early_rounds = 1;
+    params.early_margin = 0.1;
+    params.early_ios = 50;
+    params.migration_charge = 0;  // b's shadow fills its set before the reads: free, alike
+    StrategySelector selector = fixed_set_selector({{"a", {}}, {"b", {{100, 5}}}}, c, params);
+    replay(c, events, selector);
+    ASSERT_EQ(selector.switches(), 1u);
+    const auto [time_us, to] = first_switch(selector);
+    EXPECT_EQ(to, "b");
+    EXPECT_LE(time_us, kPartUs + 2'000'000) << "left a at " << time_us / 1e6 << " s";
+}
+
 // A selector over lrfu (hottest first, the coldest resident evicted only for a hotter extent)
 // and reactive, starting on lrfu, with the default rules and, if `early_rounds`, an early exit
 // from lrfu (5% lower recent cost, rounds spanning 50 I/Os).
@@ -1560,6 +1589,98 @@ TEST(GhostPlacement, KeepsNoRecordOfAnExtentBackHome) {
     // Back home, at most the hash table's empty buckets stay (8 bytes an extent).
     EXPECT_LE(home, kExtents * 12);
     EXPECT_EQ(ghost.migrations(), 2 * kExtents);
+}
+
+// Wants `quota` extents in the fast tier of AllAtHome and orders them, counting its own orders
+// not heard back (neither migrated nor dropped) against that quota. At every plan it notes what
+// it sees: those orders, the migrations the view lists in flight, the fast tier's use (extents).
+class HeldCounter final : public PlacementPolicy {
+public:
+    struct Seen {
+        std::size_t waiting = 0;
+        std::size_t listed = 0;
+        std::uint64_t used = 0;
+        bool operator==(const Seen&) const = default;
+    };
+    explicit HeldCounter(std::size_t quota, std::shared_ptr<std::vector<Seen>> seen)
+        : quota_(quota), seen_(std::move(seen)) {}
+    std::string_view name() const override { return "held counter"; }
+    void observe(const IoEvent&) override {}
+    std::vector<MigrationOrder> plan(std::uint64_t, const PlacementView& view) override {
+        Seen now;
+        now.waiting = waiting_.size();
+        view.migrations_in_flight([&now](const MigrationOrder&) { ++now.listed; });
+        now.used = view.used_bytes(0) / kE;
+        seen_->push_back(now);
+        std::vector<MigrationOrder> out;
+        for (ExtentIndex e = 0; placed_.size() + waiting_.size() < quota_; ++e) {
+            if (placed_.count(e) != 0 || waiting_.count(e) != 0) continue;
+            MigrationOrder o;
+            o.extent = e;
+            o.from = 1;
+            o.to = 0;
+            out.push_back(o);
+            waiting_.insert(e);
+        }
+        return out;
+    }
+    void migrated(const MigrationOrder& o, std::uint64_t) override {
+        waiting_.erase(o.extent);
+        placed_.insert(o.extent);
+    }
+    void dropped(const MigrationOrder& o, std::uint64_t) override { waiting_.erase(o.extent); }
+
+private:
+    std::size_t quota_;
+    std::shared_ptr<std::vector<Seen>> seen_;
+    std::set<ExtentIndex> placed_;
+    std::set<ExtentIndex> waiting_;
+};
+
+// The same policy, wanting 6 extents in the fast tier, over a channel of one migration at a time
+// and one extent a second, with a round every half second, run in replay (which runs a LUN's
+// rounds as the live gateway does: the last round's orders not started are withdrawn, the policy
+// hears them dropped before it plans again, and its view lists the migrations in flight) and as
+// a ghost placement: the ghost's policy must see at every plan what the replay's sees, or the
+// ghost judges its candidate by a plan the LUN would never run (its queued orders counted against
+// its quota, say, and then lost).
+TEST(GhostPlacement, PlansAsTheLiveRoundsDo) {
+    constexpr std::size_t kQuota = 6;
+    constexpr std::uint64_t kRoundUs = 500'000;
+    constexpr std::uint64_t kRounds = 20;
+    StorageModel c = all_at_home_config();
+    c.round_us = kRoundUs;
+    c.bandwidth_bytes_per_s = static_cast<double>(kE);
+    c.max_concurrent = 1;
+    std::vector<IoEvent> events;
+    for (std::uint64_t r = 0; r < kRounds; ++r)
+        events.push_back(scattered_read_at(r * kRoundUs, 15));
+
+    const auto replayed = std::make_shared<std::vector<HeldCounter::Seen>>();
+    HeldCounter live(kQuota, replayed);
+    replay(c, events, live);
+
+    const auto shadowed = std::make_shared<std::vector<HeldCounter::Seen>>();
+    GhostPlacement ghost(std::make_unique<HeldCounter>(kQuota, shadowed), c.channel());
+    const AllAtHome real;
+    for (const IoEvent& io : events) {
+        ghost.round(io.time_us, real);
+        ghost.serve(io);
+    }
+
+    ASSERT_EQ(replayed->size(), kRounds);
+    for (const HeldCounter::Seen& seen : *replayed) {
+        EXPECT_EQ(seen.waiting, seen.listed) << "after the withdrawal, what it waits for is what "
+                                                "the executor holds: its migration in flight";
+        EXPECT_LE(seen.listed, 1u);
+    }
+    ASSERT_EQ(shadowed->size(), kRounds);
+    for (std::size_t r = 0; r < kRounds; ++r) {
+        SCOPED_TRACE("round " + std::to_string(r));
+        EXPECT_EQ((*shadowed)[r].waiting, (*replayed)[r].waiting);
+        EXPECT_EQ((*shadowed)[r].listed, (*replayed)[r].listed);
+        EXPECT_EQ((*shadowed)[r].used, (*replayed)[r].used);
+    }
 }
 
 TEST(StrategySelector, AShadowThatRunsAsTheLunDoesIsNotLetOutByALuckyStretchOfNoise) {
