@@ -60,13 +60,43 @@ TierId fastest_tier(const std::vector<TierSpec>& tiers) {
 }  // namespace
 
 CachingPolicy::CachingPolicy(std::string name, std::uint64_t extent_bytes, CachingParams params)
-    : name_(std::move(name)), extent_bytes_(extent_bytes), params_(params) {}
+    : name_(std::move(name)), extent_bytes_(extent_bytes), params_(params) {
+    // As large as allowed until the first plan() tells the fastest tier's size; folded then.
+    if (params_.sketch_admission)
+        sketch_.resize(params_.sketch_counters, params_.sketch_counters * 10 / 16);
+}
+
+void CachingPolicy::GhostList::push(ExtentKey key) {
+    const std::uint64_t seq = ++next_seq_;
+    entries_[key] = Entry{seq, false};
+    order_.push_back({seq, key});
+}
+
+bool CachingPolicy::GhostList::first_hit(ExtentKey key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.hit) return false;
+    it->second.hit = true;
+    return true;
+}
+
+bool CachingPolicy::GhostList::erase(ExtentKey key) {
+    return entries_.erase(key) != 0;
+}
+
+void CachingPolicy::GhostList::trim(std::size_t keep) {
+    while (!order_.empty() && (entries_.size() > keep || order_.size() > 2 * entries_.size())) {
+        const auto [seq, key] = order_.front();
+        order_.pop_front();
+        if (auto it = entries_.find(key); it != entries_.end() && it->second.seq == seq)
+            entries_.erase(it);
+    }
+}
 
 void CachingPolicy::touch_resident(ExtentKey key, Resident& r, std::uint64_t now_us) {
     (r.protected_ ? protected_ : probationary_).erase({r.last_use, key});
     r.last_use = ++seq_;
     r.last_us = std::max(r.last_us, now_us);
-    if (params_.protected_share > 0) r.protected_ = true;  // reused after its promotion
+    if (params_.protected_share > 0 || params_.adaptive) r.protected_ = true;  // reused
     (r.protected_ ? protected_ : probationary_).insert({r.last_use, key});
     // An overfull protected segment hands its least recently used resident back to probation.
     while (protected_.size() > protected_slots_) {
@@ -79,8 +109,11 @@ void CachingPolicy::touch_resident(ExtentKey key, Resident& r, std::uint64_t now
 
 void CachingPolicy::insert_resident(ExtentKey key, std::uint64_t now_us) {
     erase_resident(key);
-    Resident r{++seq_, false, now_us};
-    probationary_.insert({r.last_use, key});
+    // An extent evicted lately and promoted again returns into the frequency side.
+    const bool recency_ghost = params_.adaptive && recency_ghosts_.erase(key);
+    const bool frequency_ghost = params_.adaptive && frequency_ghosts_.erase(key);
+    Resident r{++seq_, recency_ghost || frequency_ghost, now_us};
+    (r.protected_ ? protected_ : probationary_).insert({r.last_use, key});
     residents_.emplace(key, r);
 }
 
@@ -158,6 +191,10 @@ double CachingPolicy::heat_at(ExtentKey key, std::uint64_t now_us) const {
     return it == heat_.end() ? 0 : decayed(it->second, now_us);
 }
 
+double CachingPolicy::frequency_at(ExtentKey key, std::uint64_t now_us) const {
+    return params_.sketch_admission ? sketch_.estimate(key) : heat_at(key, now_us);
+}
+
 void CachingPolicy::observe(const IoEvent& io) {
     const std::uint64_t length = std::max<std::uint32_t>(io.length, 1);
     const std::uint64_t first = io.offset / extent_bytes_;
@@ -192,11 +229,26 @@ void CachingPolicy::observe(const IoEvent& io) {
             heat.value = (fresh ? 0.0 : decayed(heat, io.time_us)) + 1.0;
             heat.at_us = std::max(heat.at_us, io.time_us);
         }
+        if (params_.sketch_admission) sketch_.add(key);
         if (!read_ahead_unused_.empty() && read_ahead_unused_.erase(key)) count_read_ahead(true);
         auto it = residents_.find(key);
         if (it != residents_.end()) {
             touch_resident(key, it->second, io.time_us);
             continue;
+        }
+        if (params_.adaptive) {
+            // A return of an extent evicted too soon from one side asks for more room on it.
+            const auto ratio = [](std::size_t a, std::size_t b) {
+                return std::max(
+                    1.0, static_cast<double>(a) / static_cast<double>(std::max<std::size_t>(b, 1)));
+            };
+            if (recency_ghosts_.first_hit(key))
+                recency_target_ = std::min(
+                    static_cast<double>(fast_slots_),
+                    recency_target_ + ratio(frequency_ghosts_.size(), recency_ghosts_.size()));
+            else if (frequency_ghosts_.first_hit(key))
+                recency_target_ = std::max(
+                    0.0, recency_target_ - ratio(recency_ghosts_.size(), frequency_ghosts_.size()));
         }
         if (params_.admit_accesses > 1 || params_.admit_by_eviction_age) {
             auto [hit, fresh] = history_.try_emplace(key);
@@ -229,6 +281,15 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         protected_slots_ = std::max<std::size_t>(
             1, static_cast<std::size_t>(params_.protected_share * static_cast<double>(slots)));
     if (params_.admit_by_eviction_age) eviction_age_us_ = eviction_age(now_us);
+    fast_slots_ = static_cast<std::size_t>(std::min<std::int64_t>(slots, 1 << 24));
+    recency_target_ = std::min(recency_target_, static_cast<double>(fast_slots_));
+    if (params_.sketch_admission) {
+        // About 16 counters and 10 accesses between halvings per slot (TinyLFU's proportions),
+        // within the sketch's bound.
+        const std::size_t counters = std::min(params_.sketch_counters, 16 * fast_slots_);
+        const std::uint64_t sample = std::min<std::uint64_t>(10 * fast_slots_, counters * 10 / 16);
+        sketch_.resize(counters, sample);
+    }
     freed_by_eviction_ = std::min(freed_by_eviction_, std::max<std::int64_t>(free, 0));
     std::int64_t open = free - freed_by_eviction_;
     // Free slots of the other tiers, and those tiers fastest first: an extent the fastest tier
@@ -309,17 +370,19 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             // Its entry in the list of the last round that wanted it counts.
             if (auto it = wanted_.find(*key); it != wanted_.end() && it->second == round->first)
                 consider(*key);
-    if (params_.heat_half_life_us > 0) {
-        // Hottest first, the read-ahead of runs staying ahead of everything else.
+    if (ranks_by_frequency()) {
+        // Most frequent first, the read-ahead of runs staying ahead of everything else.
         const auto first_wanted =
             candidates.begin() + static_cast<std::ptrdiff_t>(read_ahead_count);
         std::vector<std::pair<double, ExtentKey>> by_heat;
         for (auto it = first_wanted; it != candidates.end(); ++it)
-            by_heat.push_back({heat_at(*it, now_us), *it});
+            by_heat.push_back({frequency_at(*it, now_us), *it});
         std::stable_sort(by_heat.begin(), by_heat.end(),
                          [](const auto& a, const auto& b) { return a.first > b.first; });
         auto out = first_wanted;
         for (const auto& [h, key] : by_heat) *out++ = key;
+    }
+    if (params_.heat_half_life_us > 0) {
         if (now_us >= next_heat_prune_us_) {
             next_heat_prune_us_ = now_us + params_.heat_half_life_us;
             for (auto it = heat_.begin(); it != heat_.end();)
@@ -374,15 +437,15 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             // not make that trade; coldest eviction weighs each side's heat by its gain.
             const double home_gap = tiers[home].read_latency_us - tiers[fast_].read_latency_us;
             const double gap = tiers[current].read_latency_us - tiers[fast_].read_latency_us;
-            if (gap < home_gap && !params_.evict_coldest) continue;
+            if (gap < home_gap && !trades_by_frequency()) continue;
             ++need_room;
-            if (params_.evict_coldest) {
+            if (trades_by_frequency()) {
                 // A read-ahead extent is as hot as the nearest extent of its run behind it.
-                double h = heat_at(key, now_us);
+                double h = frequency_at(key, now_us);
                 for (std::uint64_t d = 1;
                      h == 0 && is_read_ahead && d <= params_.prefetch_depth && d <= key_extent(key);
                      ++d)
-                    h = heat_at(make_extent_key(lun, key_extent(key) - d), now_us);
+                    h = frequency_at(make_extent_key(lun, key_extent(key) - d), now_us);
                 needy_heat.push_back(gap < home_gap && home_gap > 0 ? h * gap / home_gap : h);
             }
         }
@@ -406,7 +469,12 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
     }
     const Lru* segment = &probationary_;
     auto lru = segment->begin();
-    // The next resident in eviction order and its heat (coldest first only); false after the last.
+    // Adaptive: the recency side (probationary) and the frequency side (protected), each in LRU
+    // order, and how many of the recency side's residents have not been taken yet.
+    auto recency = probationary_.begin(), frequency = protected_.begin();
+    std::size_t recency_left = probationary_.size();
+    // The next resident in eviction order and its frequency (when trades weigh it); false after
+    // the last.
     const auto next_victim = [&](ExtentKey& key, double& heat) {
         if (params_.evict_coldest) {
             if (coldest.empty()) return false;
@@ -416,25 +484,50 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
             coldest.pop_back();
             return true;
         }
-        while (lru == segment->end()) {
-            if (segment == &protected_) return false;
-            segment = &protected_;
-            lru = segment->begin();
+        if (params_.adaptive) {
+            const bool any_recency = recency != probationary_.end();
+            const bool any_frequency = frequency != protected_.end();
+            if (!any_recency && !any_frequency) return false;
+            if (any_recency &&
+                (!any_frequency || static_cast<double>(recency_left) > recency_target_)) {
+                key = (recency++)->second;
+                --recency_left;
+            } else {
+                key = (frequency++)->second;
+            }
+        } else {
+            while (lru == segment->end()) {
+                if (segment == &protected_) return false;
+                segment = &protected_;
+                lru = segment->begin();
+            }
+            key = (lru++)->second;
         }
-        key = (lru++)->second;
+        heat = frequency_at(key, now_us);
         return true;
     };
-    // Coldest-first eviction trades a resident only for a hotter extent (the k-th extent that
-    // found no room, past those that room already being freed will take, against the k-th
-    // coldest resident), so that one-off reads do not push out extents that keep coming back.
+    // Coldest-first eviction and frequency admission trade a resident only for a more frequent
+    // extent (the k-th extent that found no room, past those that room already being freed will
+    // take, against the k-th resident in eviction order), so that one-off reads do not push out
+    // extents that keep coming back.
     std::size_t paired = static_cast<std::size_t>(
         std::max<std::int64_t>(0, free + static_cast<std::int64_t>(demoting_.size())));
     ExtentKey key = 0;
     double heat = 0;
     while (deficit > 0 && orders.size() < max_orders && next_victim(key, heat)) {
         if (demoting_.count(key) || accessed_now.contains(key)) continue;
-        if (params_.evict_coldest) {
-            if (paired >= needy_heat.size() || !(heat < needy_heat[paired])) break;
+        if (trades_by_frequency()) {
+            if (paired >= needy_heat.size()) break;
+            const double wanted = needy_heat[paired];
+            if (params_.sketch_admission) {
+                // An extent accessed once lately never takes a resident's place (while the
+                // channel is the bound, a one-off costs a promotion and a demotion for no hit);
+                // otherwise the more frequent one wins, and a tie keeps the resident (trading
+                // equals would only spend the channel).
+                if (wanted < 2 || !(heat < wanted)) break;
+            } else if (!(heat < wanted)) {
+                break;
+            }
             ++paired;
         }
         const LunId lun = key_lun(key);
@@ -447,7 +540,9 @@ std::vector<MigrationOrder> CachingPolicy::plan(std::uint64_t now_us, const Plac
         d.extent = key_extent(key);
         d.from = current;
         d.to = to;
-        d.reason = name_ + (params_.evict_coldest ? ": coldest eviction" : ": LRU eviction");
+        d.reason = name_ + (params_.evict_coldest      ? ": coldest eviction"
+                            : params_.sketch_admission ? ": LRU eviction for a more frequent extent"
+                                                       : ": LRU eviction");
         demoting_.insert(key);
         orders.push_back(std::move(d));
         --deficit;
@@ -487,6 +582,11 @@ void CachingPolicy::migrated(const MigrationOrder& order, std::uint64_t now_us) 
             History& h = history_[key];
             h.last_us = std::max(h.last_us, resident->second.last_us);
             h.accesses = std::max(h.accesses, 1u);
+        }
+        if (params_.adaptive && resident != residents_.end()) {
+            GhostList& ghosts = resident->second.protected_ ? frequency_ghosts_ : recency_ghosts_;
+            ghosts.push(key);
+            ghosts.trim(fast_slots_);
         }
         erase_resident(key);
         if (read_ahead_unused_.erase(key)) count_read_ahead(false);
@@ -541,6 +641,12 @@ std::vector<CachingVariant> caching_variants() {
     CachingParams slru;
     slru.heat_half_life_us = 600'000'000;
     slru.protected_share = 0.8;
+    CachingParams tinylfu;
+    tinylfu.sketch_admission = true;
+    tinylfu.prefetch_depth = 32;
+    tinylfu.prefetch_feedback = true;
+    CachingParams arc;
+    arc.adaptive = true;
     return {
         {"readahead",
          "promote on access and the next extents of a sequential run ahead of it, evict LRU",
@@ -558,6 +664,15 @@ std::vector<CachingVariant> caching_variants() {
          "accessed again within the tier's eviction age (the idle time of its least recently "
          "used resident), evict LRU: extents touched once do not push out reused ones",
          admit},
+        {"tinylfu",
+         "promote on access most frequent first (count-min sketch of recent accesses); once the "
+         "fast tier is full, evict a resident (segmented LRU) only for an extent accessed more "
+         "often lately (TinyLFU admission)",
+         tinylfu},
+        {"arc",
+         "promote on access; evict from the recency or the frequency side of the fast tier, "
+         "whichever is above the share that returns of evicted extents ask for (ARC)",
+         arc},
     };
 }
 

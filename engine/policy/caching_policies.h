@@ -34,6 +34,24 @@
 //     out reused ones (nor take the room an eviction freed for one). The history of non-resident
 //     extents (evicted ones included: a ghost list) is kept for the eviction age, and for at most
 //     four times the tier's slots.
+//   - frequency admission (`sketch_admission`, TinyLFU): every access counts in a count-min
+//     sketch of the extents (engine/policy/frequency_sketch.h; about 16 counters per slot of the
+//     fastest tier, at most `sketch_counters`, halved every 10 accesses per slot, or every
+//     5/8 access per counter when that bound is reached), the extents wanted in a round are
+//     promoted most frequent first, and once the fastest tier is full, a resident is evicted (in
+//     LRU order, probationary first) only for an extent accessed more than once lately whose
+//     estimated frequency is higher than the resident's: an extent touched once takes neither
+//     the channel nor the room of one that keeps coming back, equals are not traded, and a new
+//     hot set is admitted as soon as its extents have been accessed more often than the
+//     residents;
+//   - adaptive recency/frequency (`adaptive`, ARC): residents accessed once since their
+//     promotion form the recency side, those accessed again the frequency side; extents evicted
+//     from each side are remembered in a ghost list of its own (at most the tier's slots each).
+//     An access to an extent of the recency ghost list grows the recency side's target share of
+//     the tier (by the ratio of the ghost lists' sizes, at least one slot), one of the frequency
+//     ghost list shrinks it, and the extent returns into the frequency side; eviction takes the
+//     least recently used resident of the recency side while that side is above its target, of
+//     the frequency side otherwise.
 // An extent the fastest tier has no free room for is promoted into the fastest other tier faster
 // than where it is that has free room, as reactive placement does (the room of every faster tier
 // is used while the channel could fill it); only when none has room does it wait for an eviction
@@ -45,7 +63,9 @@
 // Demotions go to the LUN's home tier. The executor enforces capacity, quotas and budget;
 // orders it refuses or drops are simply wanted again later. Single-threaded, as
 // PlacementPolicy requires. Memory: one entry per resident, per wanted extent and per extent
-// accessed within the longest window (older history is pruned every round).
+// accessed within the longest window (older history is pruned every round); with frequency
+// admission the sketch (at most sketch_counters / 2 bytes), adaptive the ghost lists (at most
+// the fastest tier's slots each). observe() costs O(1) per extent an I/O touches.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +79,7 @@
 
 #include "engine/extent_key.h"
 #include "engine/placement_policy.h"
+#include "engine/policy/frequency_sketch.h"
 #include "engine/policy/tier_model.h"
 
 namespace rbdtier {
@@ -81,6 +102,9 @@ struct CachingParams {
     std::size_t max_orders_per_round = 0;
     std::uint64_t admit_window_us = 60'000'000;
     bool admit_by_eviction_age = false;
+    bool sketch_admission = false;       // frequency admission (TinyLFU)
+    std::size_t sketch_counters = 8192;  // at most, per policy (4 KiB)
+    bool adaptive = false;               // adaptive recency/frequency (ARC)
 };
 
 class CachingPolicy final : public PlacementPolicy {
@@ -106,6 +130,26 @@ private:
         std::uint64_t gap_us = UINT64_MAX;  // between its last two accesses (UINT64_MAX: one)
     };
     using Lru = std::set<std::pair<std::uint64_t, ExtentKey>>;
+    // Extents evicted lately, oldest first, at most a given number of them; an entry remembers
+    // whether an access since its eviction was already counted (ARC adapts once per return).
+    class GhostList {
+    public:
+        void push(ExtentKey key);
+        // Whether `key` is listed and was not accessed since its eviction (it is marked now).
+        bool first_hit(ExtentKey key);
+        bool erase(ExtentKey key);  // whether it was listed
+        std::size_t size() const { return entries_.size(); }
+        void trim(std::size_t keep);
+
+    private:
+        struct Entry {
+            std::uint64_t seq = 0;
+            bool hit = false;
+        };
+        std::unordered_map<ExtentKey, Entry> entries_;
+        std::deque<std::pair<std::uint64_t, ExtentKey>> order_;  // stale pairs skipped
+        std::uint64_t next_seq_ = 0;
+    };
 
     void touch_resident(ExtentKey key, Resident& r, std::uint64_t now_us);
     void insert_resident(ExtentKey key, std::uint64_t now_us);
@@ -119,6 +163,13 @@ private:
     // Drops history that can no longer admit an extent.
     void prune_history(std::uint64_t now_us, std::int64_t slots);
     void want(ExtentKey key, std::uint64_t until_us);
+    // What orders the extents wanted in a round and decides a trade of a resident for one:
+    // the sketch's estimate with frequency admission, else the decayed heat.
+    double frequency_at(ExtentKey key, std::uint64_t now_us) const;
+    bool ranks_by_frequency() const {
+        return params_.heat_half_life_us > 0 || params_.sketch_admission;
+    }
+    bool trades_by_frequency() const { return params_.evict_coldest || params_.sketch_admission; }
 
     std::string name_;
     std::uint64_t extent_bytes_;
@@ -159,12 +210,17 @@ private:
     std::unordered_set<ExtentKey> promoting_, demoting_;  // ordered, not yet done
     std::unordered_map<LunId, TierId> homes_;
     TierId fast_ = 0;
+    FrequencySketch sketch_;
+    GhostList recency_ghosts_, frequency_ghosts_;  // adaptive only
+    double recency_target_ = 0;                    // adaptive: slots the recency side aims at
+    std::size_t fast_slots_ = 0;                   // of the fastest tier, as of the last plan
 };
 
 // The variants registered by name (builtin_policy_registry), each with what it is for:
 // readahead (carry-over + read-ahead with feedback), lrfu (carry-over + 1-minute heat order +
 // coldest eviction), slru (carry-over + 10-minute heat order + segmented LRU), admit (carry-over
-// + admission by eviction age).
+// + admission by eviction age), tinylfu (carry-over + frequency admission + segmented LRU), arc
+// (carry-over + adaptive recency/frequency).
 struct CachingVariant {
     std::string name;
     std::string description;

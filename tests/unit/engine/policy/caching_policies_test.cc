@@ -11,6 +11,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -223,31 +224,42 @@ TEST(CachingPolicies, AdmissionByEvictionAgeKeepsAReusedSetThatAScanWouldEvict) 
     EXPECT_LT(admit.migrations, reactive.migrations / 2);
 }
 
-// A StrategySelector over reactive and admit, starting on reactive, follows admit where a scan
-// favours it.
-TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
-    const std::uint32_t seed = test_seed();
-    const auto events = reused_set_under_a_scan(seed);
-    const StorageModel c = two_tiers(events, 40);
+// What a StrategySelector over reactive and `challenger`, starting on reactive, serves on
+// `events`, and which of the two it follows at the end.
+struct Selected {
+    ReplayResult result;
+    std::string follows;
+};
+Selected select_against_reactive(const std::string& challenger, const StorageModel& c,
+                                 const std::vector<IoEvent>& events) {
     const auto registry = replay_policy_registry();
     const std::vector<StrategySelector::Candidate> candidates = {
         {"reactive",
          [&] {
              return registry.create("reactive", {c, events});
          }},
-        {"admit",
+        {challenger,
          [&] {
-             return registry.create("admit", {c, events});
+             return registry.create(challenger, {c, events});
          }},
     };
     StrategySelector selector("selector", candidates, c.channel());
-    const auto selected = replay(c, events, selector);
-    const auto admit = run("admit", c, events);
-    std::cout << "selector: " << selected.mean_latency_us << " us, follows "
-              << selector.candidate_name(selector.choice(0)) << "; admit alone "
-              << admit.mean_latency_us << " us\n";
-    EXPECT_EQ(selector.candidate_name(selector.choice(0)), "admit");
-    EXPECT_LT(selected.mean_latency_us, run("reactive", c, events).mean_latency_us);
+    Selected out{replay(c, events, selector), ""};
+    out.follows = selector.candidate_name(selector.choice(0));
+    std::cout << "selector: " << out.result.mean_latency_us << " us, follows " << out.follows
+              << "; " << challenger << " alone " << run(challenger, c, events).mean_latency_us
+              << " us\n";
+    return out;
+}
+
+// The selector follows admit where a scan favours it.
+TEST(CachingPolicies, ASelectorFollowsAdmissionByEvictionAgeWhereItWins) {
+    const std::uint32_t seed = test_seed();
+    const auto events = reused_set_under_a_scan(seed);
+    const StorageModel c = two_tiers(events, 40);
+    const Selected selected = select_against_reactive("admit", c, events);
+    EXPECT_EQ(selected.follows, "admit");
+    EXPECT_LT(selected.result.mean_latency_us, run("reactive", c, events).mean_latency_us);
 }
 
 // One LUN of 25,600 extents (100 GiB), home tier 1 (slow, 8 ms), whose extents `in_fast` are in
@@ -304,7 +316,8 @@ TEST(CachingPolicies, PlacementChangedReadsTheExtentsAwayFromHomeNotEveryExtent)
         ListedView view({300, 7, 25'000});
         policy.placement_changed(0, 0, view);
         EXPECT_LE(view.tier_of_calls, 3u);
-        if (v.params.admit_by_eviction_age) continue;  // admits no extent read once to a full tier
+        // Neither admits an extent read once to a full tier.
+        if (v.params.admit_by_eviction_age || v.params.sketch_admission) continue;
         policy.observe(read_at(500'000, 100));
         bool demoted = false;
         for (const MigrationOrder& o : policy.plan(1'000'000, view))
@@ -347,6 +360,115 @@ TEST(CachingPolicies, RankedPoliciesReadTheExtentsAwayFromHomeNotEveryExtent) {
     const std::unordered_map<ExtentKey, TierId> expected = {
         {make_extent_key(0, 7), 0}, {make_extent_key(0, 300), 0}, {make_extent_key(0, 25'000), 0}};
     EXPECT_EQ(residents.extents(), expected);
+}
+
+// The variant registered as `name`, made alone.
+CachingPolicy make_variant(const std::string& name) {
+    for (const CachingVariant& v : caching_variants())
+        if (v.name == name) return CachingPolicy(v.name, kE, v.params);
+    throw std::invalid_argument("no caching variant " + name);
+}
+
+// Carries `orders` out at once on `view` (the fast tier's extents change) and tells `policy`.
+void carry_out(CachingPolicy& policy, ListedView& view, const std::vector<MigrationOrder>& orders,
+               std::vector<ExtentIndex>& in_fast, std::uint64_t now_us) {
+    for (const MigrationOrder& o : orders) {
+        if (o.to == 0)
+            in_fast.push_back(o.extent);
+        else
+            in_fast.erase(std::find(in_fast.begin(), in_fast.end(), o.extent));
+        view.place(in_fast);
+        policy.migrated(o, now_us);
+    }
+}
+
+std::vector<ExtentIndex> demoted(const std::vector<MigrationOrder>& orders) {
+    std::vector<ExtentIndex> out;
+    for (const MigrationOrder& o : orders)
+        if (o.to == 1) out.push_back(o.extent);
+    return out;
+}
+
+TEST(CachingPolicies, TinyLfuRefusesAOneOffExtentIntoAFullTierAndAdmitsAFrequentOne) {
+    // Two fast slots filled with extents 1 and 2, each read three times, 2 once more since.
+    // Extent 100, read once, is not worth a resident: nothing is demoted for it. Extent 200,
+    // read five times, is: the least recently used resident (1) is demoted, and 200 (not 100)
+    // takes the room.
+    CachingPolicy policy = make_variant("tinylfu");
+    std::vector<ExtentIndex> in_fast;
+    ListedView view(in_fast, 2);
+    for (std::uint64_t k = 0; k < 3; ++k) {
+        policy.observe(read_at(100'000 + k, 1));
+        policy.observe(read_at(200'000 + k, 2));
+    }
+    carry_out(policy, view, policy.plan(1'000'000, view), in_fast, 1'000'000);
+    ASSERT_EQ(in_fast.size(), 2u);
+    policy.observe(read_at(1'200'000, 2));  // 1 is the least recently used resident
+    policy.observe(read_at(1'500'000, 100));
+    const auto for_one_off = policy.plan(2'000'000, view);
+    EXPECT_TRUE(for_one_off.empty());
+    for (std::uint64_t k = 0; k < 5; ++k) policy.observe(read_at(2'500'000 + k, 200));
+    const auto for_frequent = policy.plan(3'000'000, view);
+    EXPECT_EQ(demoted(for_frequent), (std::vector<ExtentIndex>{1}));
+    carry_out(policy, view, for_frequent, in_fast, 3'000'000);
+    carry_out(policy, view, policy.plan(4'000'000, view), in_fast, 4'000'000);
+    std::sort(in_fast.begin(), in_fast.end());
+    EXPECT_EQ(in_fast, (std::vector<ExtentIndex>{2, 200}));
+}
+
+TEST(CachingPolicies, ArcGrowsItsRecencySideOnRecencyGhostHits) {
+    // Two fast slots: extent 1 read again after its promotion (frequency side), then 2 (recency
+    // side). Extent 3 is read: the recency side is above its target (none yet), so 2 is evicted
+    // for it and remembered as a recency ghost. Then:
+    //   - 2 is read again (a recency ghost hit: the recency side's target grows to one slot):
+    //     the recency side (3) is no longer above its target, so 1 is evicted for 2;
+    //   - a new extent 4 is read instead: the recency side is still above its target (none), so
+    //     3 is evicted for it.
+    for (const bool ghost_hit : {true, false}) {
+        SCOPED_TRACE(ghost_hit ? "recency ghost hit" : "new extent");
+        CachingPolicy policy = make_variant("arc");
+        std::vector<ExtentIndex> in_fast;
+        ListedView view(in_fast, 2);
+        policy.observe(read_at(100'000, 1));
+        carry_out(policy, view, policy.plan(1'000'000, view), in_fast, 1'000'000);
+        policy.observe(read_at(1'100'000, 1));
+        policy.observe(read_at(1'200'000, 2));
+        carry_out(policy, view, policy.plan(2'000'000, view), in_fast, 2'000'000);
+        ASSERT_EQ(in_fast.size(), 2u);
+        policy.observe(read_at(2'100'000, 3));
+        const auto for_3 = policy.plan(3'000'000, view);
+        EXPECT_EQ(demoted(for_3), (std::vector<ExtentIndex>{2}));
+        carry_out(policy, view, for_3, in_fast, 3'000'000);
+        carry_out(policy, view, policy.plan(4'000'000, view), in_fast, 4'000'000);
+        policy.observe(read_at(4'100'000, ghost_hit ? 2 : 4));
+        EXPECT_EQ(demoted(policy.plan(5'000'000, view)),
+                  (std::vector<ExtentIndex>{ghost_hit ? 1u : 3u}));
+    }
+}
+
+TEST(CachingPolicies, TinyLfuKeepsAHotSetThatOneOffReadsWouldEvictAndSpendsLessChannel) {
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
+    const auto events = hot_set_under_one_off_reads(seed);
+    const StorageModel c = two_tiers(events, 24);
+    const auto reactive = run("reactive", c, events);
+    const auto tinylfu = run("tinylfu", c, events);
+    std::cout << "reactive: fast share " << reactive.fast_share() << ", " << reactive.migrations
+              << " migrations; tinylfu: " << tinylfu.fast_share() << ", " << tinylfu.migrations
+              << "\n";
+    EXPECT_GT(tinylfu.fast_share(), reactive.fast_share() + 0.1);
+    EXPECT_LT(tinylfu.migrations, reactive.migrations / 2);
+}
+
+// The selector follows tinylfu where one-off reads would evict a hot set.
+TEST(CachingPolicies, ASelectorFollowsTinyLfuWhereItWins) {
+    const std::uint32_t seed = test_seed();
+    SCOPED_TRACE(seed_note(seed));
+    const auto events = hot_set_under_one_off_reads(seed);
+    const StorageModel c = two_tiers(events, 24);
+    const Selected selected = select_against_reactive("tinylfu", c, events);
+    EXPECT_EQ(selected.follows, "tinylfu");
+    EXPECT_LT(selected.result.mean_latency_us, 0.9 * run("reactive", c, events).mean_latency_us);
 }
 
 TEST(CachingPolicies, VariantsAreRegisteredWithADescription) {
