@@ -459,7 +459,8 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
         EXPECT_TRUE(heat["heat"][e]["pinned"].is_null());
     }
     for (std::uint64_t e = 0; e < 3; ++e)
-        EXPECT_GT(heat["heat"][e]["heat"].get<double>(), 0) << "hot extent " << e;
+        EXPECT_GT(heat["heat"][e]["heat"].get<double>(), 0)
+            << "hot extent " << e << ": " << heat["heat"][e].dump();
     const json window = cli_json("heat " + tiered_lun + " --first 40 --count 20", sock);
     EXPECT_EQ(window["first"], 40);
     EXPECT_EQ(window["count"], 8) << "a window ends at the LUN's end";
