@@ -11,15 +11,30 @@ inlined frames are told by their names). Each handler's samples are divided by t
 measured slices made (handler_bench's "round R.S" lines): the warm-ups are not counted as
 operations, alike for every target, so the figures compare but read a little high.
 
+handler_rbdtier.so serves two targets, ours (untiered) and ours-tiered, in one process. Its samples
+are also split by phase: the outermost frame of the .so in the sample's stack (the callout that
+took the command, the librbd completion that answered it, a tiering round on its worker, ...).
+A phase that only one target has (PHASE_TARGET: the completions of a plain LUN and of the
+ExtentRouter, the tiering rounds) is divided by that target's operations, so a tiered command's
+extra cost reads per phase; the others by the operations of both.
+
     own_cost.py PERF_SCRIPT_OUTPUT BENCH_STDERR SAMPLE_HZ [TOP]
 PERF_SCRIPT_OUTPUT is `perf script -F comm,tid,ip,sym,dso`. Prints per handler its own samples,
-microseconds per operation, and its TOP (default 12) leaf functions.
+microseconds per operation, and its TOP (default 12) leaf functions; for ours, its phases.
 """
 import collections
 import re
 import sys
 
 HANDLERS = {"handler_rbdtier.so": "ours", "handler_rbd.so": "handler_rbd"}
+# The targets (handler_bench's names) each handler serves.
+TARGETS = {"ours": ("ours", "ours-tiered"), "handler_rbd": ("handler_rbd",)}
+# Phases (the outermost frame of handler_rbdtier.so, by prefix) that one target alone has.
+PHASE_TARGET = (
+    ("rbdtier::Lun::on_complete", "ours"),
+    ("rbdtier::ExtentRouter::", "ours-tiered"),
+    ("rbdtier::RoundDriver::", "ours-tiered"),
+)
 FRAME = re.compile(r"\s*([0-9a-f]+) (.*) \((.*)\)\s*$")
 SLICE = re.compile(r"^round \d+\.\d+ (\S+) \S+ qd\d+: .*\(ops (\d+),")
 
@@ -78,6 +93,7 @@ def main():
     top = int(sys.argv[4]) if len(sys.argv) > 4 else 12
     own = collections.Counter()
     leaves = collections.defaultdict(collections.Counter)
+    phases = collections.defaultdict(collections.Counter)
     for frames in samples:
         for sym, dso, _ in frames:
             who = owner(sym, dso)
@@ -87,14 +103,26 @@ def main():
                 own[who] += 1
                 leaf_sym, leaf_dso, _ = frames[0]
                 leaves[who][f"{leaf_sym} ({leaf_dso.rsplit('/', 1)[-1]})"] += 1
+                mine = [f for f in frames if HANDLERS.get(f[1].rsplit("/", 1)[-1]) == who]
+                phases[who][mine[-1][0] if mine else leaf_sym] += 1
             break
     print(f"{len(samples)} samples at {sys.argv[3]} Hz")
     for who in HANDLERS.values():
-        n = ops[who]
+        n = sum(ops[t] for t in TARGETS[who])
         per_op = own[who] * period_us / n if n else float("nan")
-        print(f"{who}: {own[who]} own samples, {n} measured ops, {per_op:.3f} us/op own code")
+        served = ", ".join(f"{t} {ops[t]}" for t in TARGETS[who] if ops[t])
+        print(f"{who}: {own[who]} own samples, {n} measured ops ({served or 'none'}), "
+              f"{per_op:.3f} us/op own code")
         for leaf, count in leaves[who].most_common(top):
             print(f"  {count:6d}  {leaf}")
+        if who != "ours" or not own[who]:
+            continue
+        print(f"{who} by phase (outermost frame of the .so; us per op of the target(s) it serves):")
+        for phase, count in phases[who].most_common(top):
+            target = next((t for prefix, t in PHASE_TARGET if phase.startswith(prefix)), None)
+            m = ops[target] if target else n
+            us = count * period_us / m if m else float("nan")
+            print(f"  {count:6d}  {us:7.3f} us/op  {phase}  [{target or 'both'}]")
 
 
 if __name__ == "__main__":
