@@ -35,8 +35,9 @@
 // time of a slice includes what the other open LUNs do meanwhile (a tiered LUN's rounds thread),
 // so the CPU-per-op figures charge every target a share of that.
 //
-// Every slice prints its figures ("round 1.3": round 1, slice 3) and every round each target's
-// figure; the end prints per round each target's IOPS and the ratios ours/handler_rbd and
+// Every slice prints its figures ("round 1.3": round 1, slice 3) and its measured window on the
+// steady clock (bench/handler/profile.sh counts the samples within it), and every round each
+// target's figure; the end prints per round each target's IOPS and the ratios ours/handler_rbd and
 // tiered/ours of that round; per case the median-IOPS round (IOPS, p50, p99) with the medians
 // over the rounds of the whole process's CPU time and context switches per operation
 // (tests/harness/load.h); and, per op and queue depth, the median of the per-round ratios with
@@ -145,9 +146,20 @@ void note_error(Case& c, const std::string& what) {
     std::cerr << c.target << " " << c.op << " qd" << c.qd << ": " << what << "\n";
 }
 
-void print_run(const Case& c, unsigned round, const std::string& part, const LoadStats& stats) {
+// `measured_end`, when given, is when a slice's measured seconds ended (the steady clock:
+// CLOCK_MONOTONIC, which `perf record -k monotonic` stamps samples with): the line then names
+// the slice's measured window, "at START-END s", for bench/handler/own_cost.py.
+void print_run(const Case& c, unsigned round, const std::string& part, const LoadStats& stats,
+               std::optional<std::chrono::steady_clock::time_point> measured_end = std::nullopt) {
     std::cerr << "round " << round + 1 << part << " " << c.target << " " << c.op << " qd" << c.qd
-              << ": " << stats.summary() << "\n";
+              << ": " << stats.summary();
+    if (measured_end) {
+        const double end = std::chrono::duration<double>(measured_end->time_since_epoch()).count();
+        char window[64];
+        std::snprintf(window, sizeof window, " at %.6f-%.6f s", end - stats.seconds, end);
+        std::cerr << window;
+    }
+    std::cerr << "\n";
 }
 
 void librbd_done(rbd_completion_t comp, void* arg) {
@@ -488,7 +500,8 @@ int main(int argc, char** argv) {
                             Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
                             try {
                                 parts[t].push_back(open[t]->run(is_write, qd, slice, seed));
-                                print_run(c, r, "." + std::to_string(index + 1), parts[t].back());
+                                print_run(c, r, "." + std::to_string(index + 1), parts[t].back(),
+                                          std::chrono::steady_clock::now());
                             } catch (const std::exception& e) {
                                 note_error(c, e.what());
                                 open[t].reset();

@@ -34,9 +34,9 @@ source "$here/../lib/cluster.bash"
 bench_cluster_start profile --steady
 
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-perf record -q -F "$hz" --call-graph dwarf,10240 -o "$out/perf.data" -- \
+perf record -q -k monotonic -F "$hz" --call-graph dwarf,10240 -o "$out/perf.data" -- \
     "$bench" --conf "$conf" --pool nvme-a --ours "$ours" --targets "$targets" "$@" \
     >"$out/bench.out" 2>"$out/bench.err"
 cat "$out/bench.out"
-perf script -i "$out/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null >"$out/stacks.txt"
+perf script -i "$out/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null >"$out/stacks.txt"
 python3 "$here/own_cost.py" "$out/stacks.txt" "$out/bench.err" "$hz"
