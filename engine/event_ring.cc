@@ -6,10 +6,14 @@
 
 namespace rbdtier {
 
+static_assert(std::has_single_bit(EventRing::kChunkSlots), "a chunk's slots are a power of two");
+
 EventRing::EventRing(std::size_t capacity) {
     const std::size_t n = std::bit_ceil(std::max<std::size_t>(capacity, 2));
     mask_ = n - 1;
     chunk_slots_ = std::min(kChunkSlots, n);
+    chunk_shift_ = static_cast<unsigned>(std::countr_zero(chunk_slots_));
+    chunk_mask_ = chunk_slots_ - 1;
     chunk_count_ = n / chunk_slots_;
     chunks_ = std::make_unique<std::atomic<Slot*>[]>(chunk_count_);
     for (std::size_t i = 0; i < chunk_count_; ++i) chunks_[i].store(nullptr);

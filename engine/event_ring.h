@@ -58,9 +58,9 @@ public:
     // Consumer thread only.
     bool try_pop(IoEvent& out) noexcept {
         const std::size_t index = tail_ & mask_;
-        Slot* chunk = chunks_[index / chunk_slots_].load(std::memory_order_acquire);
+        Slot* chunk = chunks_[index >> chunk_shift_].load(std::memory_order_acquire);
         if (chunk == nullptr) return false;  // nothing was ever written there
-        Slot& slot = chunk[index % chunk_slots_];
+        Slot& slot = chunk[index & chunk_mask_];
         const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
         if (seq != tail_ + 1) return false;
         out = slot.event;
@@ -83,14 +83,18 @@ private:
     // of memory).
     Slot* slot_for_push(std::uint64_t pos) noexcept {
         const std::size_t index = pos & mask_;
-        Slot* chunk = chunks_[index / chunk_slots_].load(std::memory_order_acquire);
-        if (chunk == nullptr) chunk = allocate_chunk(index / chunk_slots_);
-        return chunk == nullptr ? nullptr : chunk + index % chunk_slots_;
+        Slot* chunk = chunks_[index >> chunk_shift_].load(std::memory_order_acquire);
+        if (chunk == nullptr) chunk = allocate_chunk(index >> chunk_shift_);
+        return chunk == nullptr ? nullptr : chunk + (index & chunk_mask_);
     }
     Slot* allocate_chunk(std::size_t chunk) noexcept;
 
     std::size_t mask_ = 0;
-    std::size_t chunk_slots_ = 0;  // min(kChunkSlots, capacity)
+    // A chunk holds min(kChunkSlots, capacity) slots, a power of two: a position's chunk and its
+    // slot there are a shift and a mask, never a division (every push and pop takes them).
+    std::size_t chunk_slots_ = 0;
+    unsigned chunk_shift_ = 0;    // log2(chunk_slots_)
+    std::size_t chunk_mask_ = 0;  // chunk_slots_ - 1
     std::size_t chunk_count_ = 0;
     std::unique_ptr<std::atomic<Slot*>[]> chunks_;
     alignas(64) std::atomic<std::uint64_t> head_{0};

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ceph/completion.h"
@@ -37,6 +40,20 @@ bool writes(IoKind kind) {
 }
 
 }  // namespace
+
+ExtentRouter::ExtentRouter(ceph::TierImages& tiers, ceph::ExtentGate& gate, LunRounds& rounds,
+                           std::uint64_t extent_bytes, LunId lun, CommandAnswers& answers)
+    : tiers_(tiers),
+      gate_(gate),
+      rounds_(rounds),
+      extent_bytes_(extent_bytes),
+      extent_shift_(static_cast<unsigned>(std::countr_zero(extent_bytes))),
+      lun_(lun),
+      answers_(answers) {
+    if (!std::has_single_bit(extent_bytes))
+        throw std::invalid_argument("ExtentRouter: extent size " + std::to_string(extent_bytes) +
+                                    " is not a power of two");
+}
 
 template <typename Submit>
 long ExtentRouter::submit_part(IoCommand* c, Submit&& submit_fn) {
@@ -140,8 +157,9 @@ int ExtentRouter::route(IoCommand* c, std::chrono::steady_clock::time_point now)
             return route(c);  // the lease was renewed or refused meanwhile
         }
     }
-    const std::uint64_t first = c->offset / extent_bytes_;
-    const std::uint64_t last = c->length == 0 ? first : (c->offset + c->length - 1) / extent_bytes_;
+    const std::uint64_t first = c->offset >> extent_shift_;
+    const std::uint64_t last =
+        c->length == 0 ? first : (c->offset + c->length - 1) >> extent_shift_;
     if (last >= gate_.extents()) return TCMU_STS_RANGE;
     const std::uint64_t count = last - first + 1;
     constexpr std::size_t kInline = 16;

@@ -39,15 +39,10 @@ namespace rbdtier {
 
 class ExtentRouter {
 public:
-    // `lun` is the LUN's id its events carry.
+    // `lun` is the LUN's id its events carry; `extent_bytes` (the tier images' object size) is a
+    // power of two, as RBD's object sizes are (std::invalid_argument otherwise).
     ExtentRouter(ceph::TierImages& tiers, ceph::ExtentGate& gate, LunRounds& rounds,
-                 std::uint64_t extent_bytes, LunId lun, CommandAnswers& answers)
-        : tiers_(tiers),
-          gate_(gate),
-          rounds_(rounds),
-          extent_bytes_(extent_bytes),
-          lun_(lun),
-          answers_(answers) {}
+                 std::uint64_t extent_bytes, LunId lun, CommandAnswers& answers);
     ExtentRouter(const ExtentRouter&) = delete;
     ExtentRouter& operator=(const ExtentRouter&) = delete;
 
@@ -73,6 +68,7 @@ private:
     ceph::ExtentGate& gate_;
     LunRounds& rounds_;
     const std::uint64_t extent_bytes_;
+    const unsigned extent_shift_;  // log2(extent_bytes_): an offset's extent is a shift
     const LunId lun_;
     CommandAnswers& answers_;
 };

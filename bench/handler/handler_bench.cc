@@ -24,12 +24,20 @@
 // target. A target's figure of the round is its slices of every rotation as one. So every
 // target meets the same mix of the shared machine's moods, sub-second apart, sits at the same
 // mean time of the round, runs as often just before as just after each other one, and runs on
-// every image as long as every other one. The process's CPU
+// every image as long as every other one. A tiered LUN's measured slices begin no sooner than
+// --settle-seconds after it opened (the rotation waits, idle, after the warm-ups if it must): a
+// predictive policy is made by the LUN's first round after its first I/O (engine/policy/
+// deferred_policy.h) from the I/O kept until then, and the bench reopens every LUN each rotation,
+// so without the wait what a LUN does once in its life (make its policy) would be charged to its
+// per-command figures every rotation. The default, 1.5 s, covers the first two rounds of the
+// default 1 s round (the first is due at open, before any I/O); 0 measures right after the
+// warm-ups. The process's CPU
 // time of a slice includes what the other open LUNs do meanwhile (a tiered LUN's rounds thread),
 // so the CPU-per-op figures charge every target a share of that.
 //
-// Every slice prints its figures ("round 1.3": round 1, slice 3) and every round each target's
-// figure; the end prints per round each target's IOPS and the ratios ours/handler_rbd and
+// Every slice prints its figures ("round 1.3": round 1, slice 3) and its measured window on the
+// steady clock (bench/handler/profile.sh counts the samples within it), and every round each
+// target's figure; the end prints per round each target's IOPS and the ratios ours/handler_rbd and
 // tiered/ours of that round; per case the median-IOPS round (IOPS, p50, p99) with the medians
 // over the rounds of the whole process's CPU time and context switches per operation
 // (tests/harness/load.h); and, per op and queue depth, the median of the per-round ratios with
@@ -46,17 +54,20 @@
 //                 [--targets handler_rbd,ours,ours-tiered,librbd] [--seconds 5]
 //                 [--span-mb 64] [--qd 1,16] [--rounds 1] [--ours-extra-cfg OPTS]
 //                 [--tiered-cfg OPTS] [--precondition-writes 4000] [--slice-seconds 0.5]
+//                 [--settle-seconds 1.5]
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ceph/cluster.h"
@@ -135,9 +146,20 @@ void note_error(Case& c, const std::string& what) {
     std::cerr << c.target << " " << c.op << " qd" << c.qd << ": " << what << "\n";
 }
 
-void print_run(const Case& c, unsigned round, const std::string& part, const LoadStats& stats) {
+// `measured_end`, when given, is when a slice's measured seconds ended (the steady clock:
+// CLOCK_MONOTONIC, which `perf record -k monotonic` stamps samples with): the line then names
+// the slice's measured window, "at START-END s", for bench/handler/own_cost.py.
+void print_run(const Case& c, unsigned round, const std::string& part, const LoadStats& stats,
+               std::optional<std::chrono::steady_clock::time_point> measured_end = std::nullopt) {
     std::cerr << "round " << round + 1 << part << " " << c.target << " " << c.op << " qd" << c.qd
-              << ": " << stats.summary() << "\n";
+              << ": " << stats.summary();
+    if (measured_end) {
+        const double end = std::chrono::duration<double>(measured_end->time_since_epoch()).count();
+        char window[64];
+        std::snprintf(window, sizeof window, " at %.6f-%.6f s", end - stats.seconds, end);
+        std::cerr << window;
+    }
+    std::cerr << "\n";
 }
 
 void librbd_done(rbd_completion_t comp, void* arg) {
@@ -316,6 +338,7 @@ int main(int argc, char** argv) {
     unsigned rounds = 1;
     uint64_t precondition_writes = 4000;
     double slice_seconds = 0.5;
+    double settle_seconds = 1.5;
     app.add_option("--conf", conf, "ceph.conf")->envname("RBDTIER_CEPH_CONF")->required();
     app.add_option("--pool", pool, "the image's pool, the home of the tiered LUN")
         ->capture_default_str();
@@ -339,6 +362,10 @@ int main(int argc, char** argv) {
     app.add_option("--precondition-writes", precondition_writes,
                    "random 4 KiB writes to each image before the first measured run")
         ->capture_default_str();
+    app.add_option("--settle-seconds", settle_seconds,
+                   "a tiered LUN's measured slices begin no sooner after it opened")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--slice-seconds", slice_seconds,
                    "targets alternate in slices of about this long within a round")
         ->capture_default_str()
@@ -437,15 +464,24 @@ int main(int argc, char** argv) {
                 for (std::size_t rot = 0; rot < order_of_rotations.size(); ++rot) {
                     const std::size_t s = order_of_rotations[rot];
                     std::vector<std::unique_ptr<OpenTarget>> open(n);
+                    // When the tiered LUNs of the rotation have settled (see the top of this file).
+                    auto settled = std::chrono::steady_clock::now();
                     for (std::size_t t = 0; t < n; ++t) {
                         if (failed[t]) continue;
                         Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
                         const std::string& image = images[image_of(t, s, n)];
                         try {
                             if (plan[t].name == kOursTiered) tiered_store[image_of(t, s, n)] = true;
+                            const auto opening = std::chrono::steady_clock::now();
                             open[t] = std::make_unique<OpenTarget>(
                                 harness_for(plan[t].so), cfg_for(plan[t], pool, image, conf), io,
                                 image, span);
+                            if (plan[t].name == kOursTiered)
+                                settled = std::max(
+                                    settled,
+                                    opening + std::chrono::duration_cast<
+                                                  std::chrono::steady_clock::duration>(
+                                                  std::chrono::duration<double>(settle_seconds)));
                             open[t]->run(is_write, qd, slice, 1);  // warm-up, not counted
                         } catch (const std::exception& e) {
                             note_error(c, e.what());
@@ -453,6 +489,7 @@ int main(int argc, char** argv) {
                             failed[t] = true;
                         }
                     }
+                    std::this_thread::sleep_until(settled);
                     std::vector<std::size_t> order;
                     for (std::size_t k = 0; k < n; ++k) order.push_back((r + j + rot + k) % n);
                     for (unsigned k = 0; k < slices; ++k) {
@@ -463,7 +500,8 @@ int main(int argc, char** argv) {
                             Case& c = *find(cases, plan[t].name, kinds[j].first, qd);
                             try {
                                 parts[t].push_back(open[t]->run(is_write, qd, slice, seed));
-                                print_run(c, r, "." + std::to_string(index + 1), parts[t].back());
+                                print_run(c, r, "." + std::to_string(index + 1), parts[t].back(),
+                                          std::chrono::steady_clock::now());
                             } catch (const std::exception& e) {
                                 note_error(c, e.what());
                                 open[t].reset();
