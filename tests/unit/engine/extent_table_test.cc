@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iostream>
 #include <random>
 #include <unordered_map>
 
@@ -83,11 +84,15 @@ TEST(ExtentTable, RebuildHoldsNoSecondArray) {
         << "the table held " << table_bytes << " B; rebuild() added " << peak - before << " B";
     EXPECT_LT(after, before) << "the table shrank to fit what it kept";
     EXPECT_LE(table.memory_bytes(), table_bytes * 2 / 3);
+    std::cout << "rebuild() of 800,000 entries keeping half: table " << table_bytes << " B, then "
+              << table.memory_bytes() << " B; the heap held at most " << peak - before
+              << " B more meanwhile\n";
 }
 
-// Random keys in random tables, random predicates (all, none, any share between), rebuilt again
-// and again with inserts in between: every kept entry is found with its content, every dropped
-// one is gone, and for_each() visits exactly the kept ones.
+// Random keys in random tables, random predicates (all, none, any share between, or the entries
+// used since a random tick, as idle eviction asks), rebuilt again and again with inserts in
+// between, the first time before any insert: every kept entry is found with its content, every
+// dropped one is gone, and for_each() visits exactly the kept ones.
 TEST(ExtentTable, RebuildKeepsExactlyWhatItsPredicateAccepts) {
     const std::uint32_t seed = test_support::test_seed();
     SCOPED_TRACE(test_support::seed_note(seed));
@@ -96,6 +101,8 @@ TEST(ExtentTable, RebuildKeepsExactlyWhatItsPredicateAccepts) {
         ExtentTable table(1'000'000, 16 + rng() % 4096);
         std::unordered_map<ExtentKey, std::uint32_t> expected;  // key -> last_tick
         std::uint32_t tick = 0;
+        table.rebuild([](const ExtentStats&) { return true; });
+        EXPECT_EQ(table.size(), 0u);
         for (int round = 0; round < 6; ++round) {
             const std::size_t inserts = rng() % 40'000;
             // Keys from a small range collide (and probe) more than keys from the whole space.
@@ -109,21 +116,26 @@ TEST(ExtentTable, RebuildKeepsExactlyWhatItsPredicateAccepts) {
                 expected[key] = tick;
             }
             ASSERT_EQ(table.size(), expected.size());
-            // Keeps all, none, or each entry with a random probability (by a hash of its key).
+            // Keeps all, none, each entry with a random probability (by a hash of its key), or
+            // the entries used at or since a random tick.
             const std::uint64_t salt = rng();
             const std::uint64_t share =
                 std::array<std::uint64_t, 4>{0, 1000, rng() % 1000, rng() % 1000}[rng() % 4];
-            const auto keeps = [&](ExtentKey key) { return mix_key(key ^ salt) % 1000 < share; };
+            const bool idle = rng() % 3 == 0;
+            const std::uint32_t since = static_cast<std::uint32_t>(rng() % (tick + 1));
+            const auto keeps = [&](ExtentKey key, std::uint32_t last_tick) {
+                return idle ? last_tick >= since : mix_key(key ^ salt) % 1000 < share;
+            };
             std::size_t calls = 0;
             table.rebuild([&](const ExtentStats& s) {
                 ++calls;
-                return keeps(s.key);
+                return keeps(s.key, s.last_tick);
             });
             EXPECT_EQ(calls, expected.size()) << "the predicate is asked once per entry";
             std::size_t kept = 0;
             for (auto it = expected.begin(); it != expected.end();) {
                 const ExtentStats* s = table.find(it->first);
-                if (keeps(it->first)) {
+                if (keeps(it->first, it->second)) {
                     ASSERT_NE(s, nullptr) << "case " << table_case << " round " << round;
                     EXPECT_EQ(s->last_tick, it->second);
                     ++kept;
