@@ -46,15 +46,6 @@ ExtentStats* ExtentTable::find_or_insert(ExtentKey key) {
     return &slots_[i];
 }
 
-void ExtentTable::insert_fresh(const ExtentStats& stats) {
-    std::size_t i = index_of(stats.key);
-    while (!slots_[i].empty()) {
-        if (++i == capacity_) i = 0;
-    }
-    slots_[i] = stats;
-    ++size_;
-}
-
 bool ExtentTable::resize_slots(std::size_t capacity) {
     void* grown = std::realloc(slots_.get(), capacity * sizeof(ExtentStats));
     if (grown == nullptr) return false;
@@ -69,12 +60,18 @@ bool ExtentTable::resize_slots(std::size_t capacity) {
 void ExtentTable::grow() {
     const std::size_t old_capacity = capacity_;
     if (!resize_slots(old_capacity + old_capacity / 4 + 16)) throw std::bad_alloc();
-    // Every entry moves to the first slot from its new index that holds no moved entry yet; an
-    // entry not moved yet that sits there is taken out and moved next. Moved entries never move
-    // again and are never passed over by an empty slot, so the probing rule holds.
-    std::vector<bool> moved(capacity_, false);
-    for (std::size_t first = 0; first < old_capacity; ++first) {
-        if (moved[first] || slots_[first].empty()) continue;
+    std::vector<bool> moved;
+    reseat(old_capacity, moved);
+}
+
+void ExtentTable::reseat(std::size_t occupied, std::vector<bool>& moved) {
+    // Every entry moves to the first slot from its index that holds no moved entry yet; an entry
+    // not moved yet that sits there is taken out and moved next. Moved entries never move again
+    // and are never passed over by an empty slot, so the probing rule holds. Slots at or beyond
+    // capacity_ are never a destination: the scan takes their entries out before it ends.
+    moved.assign(capacity_, false);
+    for (std::size_t first = 0; first < occupied; ++first) {
+        if ((first < capacity_ && moved[first]) || slots_[first].empty()) continue;
         ExtentStats moving = slots_[first];
         slots_[first] = ExtentStats{};
         for (;;) {
@@ -93,15 +90,28 @@ void ExtentTable::grow() {
 }
 
 void ExtentTable::rebuild(const std::function<bool(const ExtentStats&)>& keep) {
+    const std::size_t old_capacity = capacity_;
+    // One bit per slot: kept, then (reseat) moved.
+    std::vector<bool> marks(old_capacity, false);
     std::size_t live = 0;
-    for (std::size_t i = 0; i < capacity_; ++i)
-        if (!slots_[i].empty() && keep(slots_[i])) ++live;
-    const std::unique_ptr<ExtentStats[], Free> old = std::move(slots_);
-    const std::size_t old_capacity = std::exchange(capacity_, 0);
-    if (!resize_slots(std::max<std::size_t>(16, live * 100 / 80 + 16))) throw std::bad_alloc();
-    size_ = 0;
+    for (std::size_t i = 0; i < old_capacity; ++i) {
+        if (!slots_[i].empty() && keep(slots_[i])) {
+            marks[i] = true;
+            ++live;
+        }
+    }
+    // At most 80% full, never more slots than it has.
+    const std::size_t capacity =
+        std::min(old_capacity, std::max<std::size_t>(16, live * 100 / 80 + 16));
+    if (live == size_ && capacity == old_capacity) return;
     for (std::size_t i = 0; i < old_capacity; ++i)
-        if (!old[i].empty() && keep(old[i])) insert_fresh(old[i]);
+        if (!marks[i]) slots_[i] = ExtentStats{};
+    size_ = live;
+    capacity_ = capacity;
+    reseat(old_capacity, marks);
+    // Gives back the slots beyond the new capacity, all empty now (should realloc refuse, the
+    // array stays longer than capacity_, its tail unused).
+    if (capacity < old_capacity) (void)resize_slots(capacity);
 }
 
 }  // namespace rbdtier

@@ -8,7 +8,9 @@
 // probes at the highest load). The table grows in place: its array is extended (realloc, which
 // remaps a large one rather than copying it) and the entries are moved to their new slots within
 // it, so growing never holds the old and the new array at once. No per-entry deletion:
-// `rebuild()` keeps the entries a predicate accepts (idle eviction) at 80% load. A table nothing
+// `rebuild()` keeps the entries a predicate accepts (idle eviction) and shrinks the table to 80%
+// load, in place too: it drops the others, re-seats the kept ones within the array and gives its
+// tail back (realloc), so the most it adds to the array is a bit per slot. A table nothing
 // was inserted into holds no slots: the first insert allocates `initial_capacity` of them (the
 // capacities, and so the slot order, are those of a table allocated when built). Not thread-safe;
 // the engine thread owns it, and parallel readers may scan `slot(i)` for i < capacity() while
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "engine/extent_stats.h"
 
@@ -35,7 +38,8 @@ public:
     // max_entries already.
     ExtentStats* find_or_insert(ExtentKey key);
 
-    // Keeps only the entries for which keep(stats) is true; shrinks to fit them.
+    // Keeps only the entries for which keep(stats) is true (asked once per entry); shrinks to
+    // hold them at 80% load, never grows. Pointers into the table are invalid after it.
     void rebuild(const std::function<bool(const ExtentStats&)>& keep);
 
     std::size_t size() const { return size_; }
@@ -61,7 +65,10 @@ private:
         return static_cast<std::size_t>((h * capacity_) >> 64);
     }
     void grow();
-    void insert_fresh(const ExtentStats& stats);
+    // Moves the entries of slots [0, occupied) to their places for capacity_ (the array holds at
+    // least max(occupied, capacity_) slots; those from capacity_ on end empty). `moved` is
+    // scratch, one bit per slot.
+    void reseat(std::size_t occupied, std::vector<bool>& moved);
     // The array holds `capacity` slots: those beyond the old capacity are empty, the others
     // keep their content. False (the table unchanged) when memory ran out.
     bool resize_slots(std::size_t capacity);

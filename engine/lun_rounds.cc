@@ -276,6 +276,7 @@ void LunRounds::run_round() {
     if (const auto channel = channel_to_tell()) policy_->channel_changed(*channel, now);
     if (paused_.load()) {
         follow_placement(now);
+        policy_->unplanned_round(now);
         std::lock_guard lock(mutex_);
         outcome_pending_ = false;
         stats_.last_round = RoundOutcome::kPaused;
@@ -297,6 +298,7 @@ void LunRounds::run_round() {
         settle_outcome_locked(withdrawn.size());
     }
     if (!owner) {
+        policy_->unplanned_round(now);
         std::lock_guard lock(mutex_);
         ++stats_.rounds_not_owner;
         outcome_pending_ = false;

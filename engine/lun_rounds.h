@@ -31,7 +31,10 @@
 // in progress, withdraws the LUN's orders from the executor and waits for its migration in
 // progress; once it returns nothing of the LUN runs (so the LUN's storage may go then).
 // set_paused(true) withdraws the orders not started; a migration in progress ends as it would, and
-// an order granted at the same moment sees the pause and does not start.
+// an order granted at the same moment sees the pause and does not start. A round that plans
+// nothing (paused, or the LUN another gateway's) still hands the recorded events to the policy and
+// tells it so (PlacementPolicy::unplanned_round): what the policy knows and shows of the LUN's I/O
+// (`rbdtier heat`) follows the I/O while nothing moves.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function

@@ -172,6 +172,11 @@ public:
     virtual void observe(const IoEvent& io) = 0;
     // Migrations wanted at `now_us`, best first. May be empty.
     virtual std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) = 0;
+    // A round at `now_us` that plans nothing (a live LUN's rounds while paused, or while another
+    // gateway owns the LUN): a policy that takes in what it observed only when it plans (a
+    // forecast's profile) takes it in now, so that what it knows of the I/O, and shows of it,
+    // follows the I/O however long nothing is planned. It orders nothing.
+    virtual void unplanned_round(std::uint64_t now_us) { (void)now_us; }
     // The executor moved `order` (it was accepted and completed at `now_us`).
     virtual void migrated(const MigrationOrder& order, std::uint64_t now_us) {
         (void)order;

@@ -36,6 +36,8 @@ public:
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
         return engine_.plan_round(now_us, view);
     }
+    // The observed I/O is folded into the forecast's profile (TieringEngine::drain).
+    void unplanned_round(std::uint64_t now_us) override { engine_.drain(now_us); }
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
         engine_.migrated(order, now_us);
     }

@@ -11,13 +11,18 @@
 // runs full planning rounds, one profiler bucket apart (so every round also refits each LUN's load
 // models: the worst round), with TBB limited to 1 thread and then to 2 (tbb::global_control), and
 // completes each round's orders as an executor would (migrated(), and the view moves them).
+// Last, idle eviction: a step at which the extents last accessed in the first half of the sweep
+// have been idle for EngineConfig::idle_evict_us, then the drain that forgets them (the extent
+// table rebuilt with the rest, about 60% of it), alone.
 //
 // Prints: the per-extent record sizes; RSS (VmRSS, and the peak VmHWM of the setup, of the first
 // round and of the timed rounds) and the engine's heap (glibc mallinfo2, in-use bytes, delta from
 // before the engine was built) for the whole set and per tracked extent; the wall time and the
 // CPU time (the process's, user + system) of every round, the medians per thread count and the
 // speedup; the load average when the rounds began and ended (on a shared machine a round's wall
-// time is only its own when its CPU time is close to threads x wall).
+// time is only its own when its CPU time is close to threads x wall); of the idle eviction, the
+// extents and the table's bytes before and after, its time and its peak RSS above the RSS before
+// it.
 //
 // Usage: engine_scale_bench [--luns N] [--tenants N] [--extents-per-lun N] [--rounds N]
 #include <malloc.h>
@@ -347,5 +352,31 @@ int main(int argc, char** argv) {
         o.rounds, m1, median(cpus[0]), m2, median(cpus[1]), m1 / m2, orders_total);
     std::printf("load average when the timed rounds began: %s; ended: %s\n", load_before.c_str(),
                 load_average().c_str());
+    const std::uint64_t evict_at = sweep_us / 2 + engine.config().idle_evict_us;
+    (void)policy->plan(evict_at, view);  // the step at which the idle extents are due
+    const ExtentTable& table = engine.profiler().extents();
+    const std::size_t tracked_before_evict = table.size();
+    const std::size_t table_before_evict = table.memory_bytes();
+    const bool evict_peak_reset = reset_peak_rss();
+    const std::size_t rss_before_evict = rss().first;
+    const auto evict0 = std::chrono::steady_clock::now();
+    engine.drain(evict_at);
+    const double evict_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - evict0).count();
+    const auto [rss_after_evict, rss_peak_evict] = rss();
+    // (The kernel counts a thread's pages in batches: the peak may read a little under the RSS.)
+    const std::size_t evict_rise =
+        rss_peak_evict > rss_before_evict ? rss_peak_evict - rss_before_evict : 0;
+    std::printf(
+        "\nidle eviction (idle for %.0f s): %zu -> %zu extents tracked, extent table %.2f -> %.2f "
+        "GiB, %.2f s; RSS %.2f -> %.2f GiB, peak RSS %s %.3f GiB above the RSS before it (%.1f%% "
+        "of the table before)\n",
+        static_cast<double>(engine.config().idle_evict_us) / kSecond, tracked_before_evict,
+        table.size(), gib(static_cast<double>(table_before_evict)),
+        gib(static_cast<double>(table.memory_bytes())), evict_s,
+        gib(static_cast<double>(rss_before_evict)), gib(static_cast<double>(rss_after_evict)),
+        evict_peak_reset ? "of the eviction" : "of the whole run",
+        gib(static_cast<double>(evict_rise)),
+        100.0 * static_cast<double>(evict_rise) / static_cast<double>(table_before_evict));
     return 0;
 }

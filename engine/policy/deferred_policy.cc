@@ -62,6 +62,10 @@ std::vector<MigrationOrder> DeferredPolicy::plan(std::uint64_t now_us, const Pla
     return policy_->plan(now_us, view);
 }
 
+void DeferredPolicy::unplanned_round(std::uint64_t now_us) {
+    if (policy_) policy_->unplanned_round(now_us);
+}
+
 void DeferredPolicy::migrated(const MigrationOrder& order, std::uint64_t now_us) {
     if (policy_)
         policy_->migrated(order, now_us);

@@ -49,6 +49,8 @@ public:
     std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    // Told to the policy once made (the I/O kept until then waits for the plan() that makes it).
+    void unplanned_round(std::uint64_t now_us) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
     void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
     void placement_changed(LunId lun, std::uint64_t now_us, const PlacementView& view) override;

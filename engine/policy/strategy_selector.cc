@@ -742,6 +742,11 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
     s.trusted = references_.empty() || beats_a_reference || s.proven;
 }
 
+void StrategySelector::unplanned_round(std::uint64_t now_us) {
+    for (auto& p : live_)
+        if (p) p->unplanned_round(now_us);
+}
+
 void StrategySelector::migrated(const MigrationOrder& order, std::uint64_t now_us) {
     if (deferred_) deferred_->moved(order, now_us);
     if (real_) {

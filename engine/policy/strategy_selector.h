@@ -185,8 +185,8 @@ private:
     std::uint64_t migrations_ = 0;
 };
 
-// A placement policy that hands every observe, plan, migration, placement and channel call to
-// `inner` (introspection is not handed on); a subclass overrides the calls it changes.
+// A placement policy that hands every observe, plan, round, migration, placement and channel call
+// to `inner` (introspection is not handed on); a subclass overrides the calls it changes.
 class ForwardingPolicy : public PlacementPolicy {
 public:
     explicit ForwardingPolicy(std::unique_ptr<PlacementPolicy> inner) : inner_(std::move(inner)) {}
@@ -196,6 +196,7 @@ public:
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override {
         return inner_->plan(now_us, view);
     }
+    void unplanned_round(std::uint64_t now_us) override { inner_->unplanned_round(now_us); }
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override {
         inner_->migrated(order, now_us);
     }
@@ -324,6 +325,8 @@ public:
     std::string_view name() const override { return name_; }
     void observe(const IoEvent& io) override;
     std::vector<MigrationOrder> plan(std::uint64_t now_us, const PlacementView& view) override;
+    // Told to every live candidate (a ghost's forecast is its live instance's).
+    void unplanned_round(std::uint64_t now_us) override;
     void migrated(const MigrationOrder& order, std::uint64_t now_us) override;
     void dropped(const MigrationOrder& order, std::uint64_t now_us) override;
     // Told to every live candidate (the ghosts keep their own placements).

@@ -339,8 +339,15 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     auto runner_log = std::make_unique<harness::LogCapture>();
     EXPECT_EQ(cli_json("pause", sock)["paused"], true);
     const std::uint64_t paused_at = rounds();
-    // The round under way when paused ends after its migration; two rounds later it is over.
-    ASSERT_TRUE(wait_for([&] { return rounds() >= paused_at + 2; }, 20s));
+    // The pause withdrew the LUN's orders not started; a migration in progress ends as it would,
+    // however many rounds that takes. Once the LUN's queue (waiting or in progress) is empty and
+    // paused rounds have run, nothing of it moves until `resume`.
+    ASSERT_TRUE(wait_for(
+        [&] {
+            return rounds() >= paused_at + 2 &&
+                   cli_json("migrations --lun " + tiered_lun, sock)["queue"].empty();
+        },
+        60s));
     const json paused_show = cli_json("lun show " + tiered_lun, sock);
     EXPECT_EQ(paused_show["engine"]["paused"], true);
     EXPECT_EQ(cli_json("status", sock)["paused"], true);

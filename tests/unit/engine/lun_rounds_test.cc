@@ -4,7 +4,8 @@
 // gives its reservation back; placement changed by another hand is recounted and told to the
 // policy; a full pool and the tenant's quota refuse orders, and a failed tenant reading keeps the
 // last known room; a round of a LUN another gateway owns moves nothing, and orders queued before
-// this gateway lost the LUN are dropped, not failed; the policy plans with the tiers' latencies
+// this gateway lost the LUN are dropped, not failed; rounds that plan nothing (paused, not the
+// owner) still let the policy take the LUN's I/O in; the policy plans with the tiers' latencies
 // and the channel as the LUN's commands and migrations measured them, also when discovery ranked
 // the tiers against their media at open. The same rounds on the live cluster are in
 // tests/integration/tiering/.
@@ -858,14 +859,9 @@ TEST(LunRounds, ThePolicyIsToldTheChannelItsMigrationsRunAt) {
     EXPECT_DOUBLE_EQ(told_later->back().bandwidth_bytes_per_s, told.bandwidth_bytes_per_s);
 }
 
-// The engine side of an idle tiered LUN (its rounds and policy "predictive", made as a live LUN
-// makes it, with the gateway's executor), after rounds without I/O: what only a LUN with I/O uses
-// (the strategy selector, its candidates and their copies of the configuration) is not made yet.
-TEST(LunRounds, AnIdleTieredLunsRoundsAndPolicyHoldLittleBeforeItsFirstIo) {
-    if (!test_support::heap_bytes_counted())
-        GTEST_SKIP() << "the heap is not counted here (a sanitizer's allocator)";
-    const auto registry = builtin_policy_registry();
-    // Home hdd, two tier pools, as a LUN of bench/scale.
+// The policy configuration of a live tiered LUN `lun` (home hdd, two tier pools, as a LUN of
+// bench/scale) with a horizon of `horizon_s`, as lun_policy_config makes it from discovery.
+StorageModel tiered_lun_model(LunId lun, double horizon_s = 120) {
     std::vector<TierSpec> discovered = configured_tiers();
     discovered.resize(3);
     std::vector<LunTier> lun_tiers(discovered.size());
@@ -878,12 +874,28 @@ TEST(LunRounds, AnIdleTieredLunsRoundsAndPolicyHoldLittleBeforeItsFirstIo) {
     LunPolicySettings settings;
     settings.local_site = "site-a";
     settings.extent_bytes = kE;
-    settings.lun = 7;
-    const StorageModel model = lun_policy_config(lun_tiers, settings);
+    settings.lun = lun;
+    settings.horizon_s = horizon_s;
+    return lun_policy_config(lun_tiers, settings);
+}
+
+std::vector<TierSpec> tier_specs(const StorageModel& model) {
     std::vector<TierSpec> specs;
     for (const TierModel& t : model.tiers) specs.push_back(t.spec);
+    return specs;
+}
+
+// The engine side of an idle tiered LUN (its rounds and policy "predictive", made as a live LUN
+// makes it, with the gateway's executor), after rounds without I/O: what only a LUN with I/O uses
+// (the strategy selector, its candidates and their copies of the configuration) is not made yet.
+TEST(LunRounds, AnIdleTieredLunsRoundsAndPolicyHoldLittleBeforeItsFirstIo) {
+    if (!test_support::heap_bytes_counted())
+        GTEST_SKIP() << "the heap is not counted here (a sanitizer's allocator)";
+    const auto registry = builtin_policy_registry();
+    const StorageModel model = tiered_lun_model(7);
+    const std::vector<TierSpec> specs = tier_specs(model);
     LunRoundsOptions options;
-    options.lun = settings.lun;
+    options.lun = 7;
     options.executor = std::make_shared<MigrationExecutor>(
         std::make_shared<GatewayBudget>(options.bandwidth_bytes_per_s, 4), 4);
     FakeStorage storage(25'600);  // 100 GiB
@@ -899,6 +911,44 @@ TEST(LunRounds, AnIdleTieredLunsRoundsAndPolicyHoldLittleBeforeItsFirstIo) {
     const std::size_t held = test_support::heap_bytes() - before;
     std::cout << "rounds and policy predictive of an idle tiered LUN: " << held << " bytes\n";
     EXPECT_LE(held, 6u * 1024);
+}
+
+// Rounds that plan nothing (paused, or the LUN another gateway's) still hand the LUN's I/O to its
+// policy "predictive", and what the policy shows of it (`rbdtier heat`) follows that I/O: an
+// extent read only since the rounds stopped planning is known and hot, not unknown or cold.
+TEST(LunRounds, WhatThePolicyShowsFollowsTheIoOfRoundsThatPlanNothing) {
+    const StorageModel model = tiered_lun_model(0, /*horizon_s=*/2);  // 1 s buckets
+    for (const bool paused : {true, false}) {
+        SCOPED_TRACE(paused ? "paused" : "another gateway owns the LUN");
+        FakeStorage storage(8);
+        bool owner = true;
+        LunRoundsOptions options;
+        options.may_migrate = [&owner] { return owner; };
+        LunRounds rounds(storage, tier_specs(model),
+                         builtin_policy_registry().create("predictive", {model, {}}), options);
+        const std::uint64_t start = rounds.now_us();
+        served(rounds, 16, IoOp::kRead, 0, 0, start);
+        rounds.run_round();  // the policy is made, and plans
+        if (paused)
+            rounds.set_paused(true);
+        else
+            owner = false;
+        // A minute on: far more than the policy's twelve buckets after the last round that planned.
+        const std::uint64_t later = start + 60'000'000;
+        served(rounds, 16, IoOp::kRead, 1, 0, later);
+        rounds.run_round();
+        EXPECT_EQ(rounds.stats().last_round,
+                  paused ? RoundOutcome::kPaused : RoundOutcome::kNotOwner);
+        std::optional<ExtentOutlook> read, idle;
+        rounds.inspect([&](const PlacementPolicy& policy, const PlacementView&) {
+            read = policy.outlook(0, 1, later);
+            idle = policy.outlook(0, 0, later);
+        });
+        ASSERT_TRUE(read.has_value()) << "extent 1, read since, unknown to the policy";
+        EXPECT_GT(read->recent_accesses, 0) << "extent 1 is hot";
+        ASSERT_TRUE(idle.has_value());
+        EXPECT_EQ(idle->recent_accesses, 0) << "extent 0, idle for a minute, is cold";
+    }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // TieringEngine end to end against a tiny in-test executor: moves ahead of predictable access,
 // stays put when nothing is predictable, keeps anomalous scans out of the fast tier, plans
-// against its own placement when it shares its AccessForecast with another planner, and takes
-// the I/O its policy observes without the profiler's rings.
+// against its own placement when it shares its AccessForecast with another planner, forgets idle
+// extents and keeps the hot ones' statistics, and takes the I/O its policy observes without the
+// profiler's rings.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -324,6 +325,42 @@ TEST(TieringEngine, PlannersOfOneForecastProfileTheStreamOnceAndStepItOnce) {
     EXPECT_EQ(ghost.engine().stats().rounds, 300u);
     EXPECT_EQ(ghost_ex.migrations, 4u) << "its own placement: four extents fit";
     EXPECT_GT(live_ex.migrations, 4u);
+}
+
+// Idle eviction under two planners of one forecast (the extent table rebuilt between their time
+// steps): the extents idle for idle_evict_us are forgotten, the hot ones keep their statistics
+// through every rebuild (their outlook, what `rbdtier heat` shows, stays hot), and both planners
+// of a step score the same table.
+TEST(TieringEngine, IdleEvictionForgetsTheIdleExtentsAndKeepsTheHotOnes) {
+    EngineConfig c = config(40);
+    c.horizon_us = 1'000'000;  // idle for 64 s: forgotten; looked for every 4 s
+    c.bucket_us = 1'000'000;
+    const auto forecast = std::make_shared<AccessForecast>(c);
+    PredictivePolicy live(c, forecast, "forecast");
+    PredictivePolicy ghost(c, forecast, "forecast");
+    InstantExecutor live_ex(c.tiers);
+    InstantExecutor ghost_ex(c.tiers);
+    constexpr std::uint64_t kHot = 32, kSeconds = 120;
+    for (std::uint64_t sec = 0; sec < kSeconds; ++sec) {
+        const std::uint64_t t = sec * 1'000'000;
+        // The first ten seconds, 500 extents a second read once (then idle); extents 0-31 read
+        // every second throughout.
+        for (std::uint64_t i = 0; sec < 10 && i < 500; ++i)
+            serve_all({{&live, &live_ex}, {&ghost, &ghost_ex}},
+                      io_at(t + i * 1'000, kHot + sec * 500 + i, kIo));
+        for (std::uint64_t e = 0; e < kHot; ++e)
+            serve_all({{&live, &live_ex}, {&ghost, &ghost_ex}}, io_at(t + 600'000 + e, e, kIo));
+        ghost_ex.run_round(ghost, t + 1'000'000);
+        live_ex.run_round(live, t + 1'000'000);
+        ASSERT_EQ(live.engine().stats().scored, ghost.engine().stats().scored) << "second " << sec;
+        for (std::uint64_t e = 0; e < kHot; ++e) {
+            const auto o = live.outlook(kIo.lun, e, t + 1'000'000);
+            ASSERT_TRUE(o.has_value()) << "hot extent " << e << ", second " << sec;
+            ASSERT_GT(o->recent_accesses, 0) << "hot extent " << e << ", second " << sec;
+        }
+    }
+    EXPECT_EQ(live.engine().stats().tracked_extents, kHot) << "every idle extent forgotten";
+    EXPECT_FALSE(live.outlook(kIo.lun, kHot, kSeconds * 1'000'000).has_value());
 }
 
 // A planner of a shared forecast plans exactly as an engine with a forecast of its own, whatever
