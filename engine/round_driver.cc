@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/background_priority.h"
+
 namespace rbdtier {
 
 std::chrono::steady_clock::time_point RoundDriver::due_after(
@@ -27,10 +29,10 @@ std::chrono::steady_clock::time_point RoundDriver::due_after(
     return Clock::time_point(std::chrono::duration_cast<Clock::duration>(steps * grid));
 }
 
-RoundDriver::RoundDriver(std::size_t workers) {
+RoundDriver::RoundDriver(std::size_t workers, Priority priority) {
     const std::size_t n = std::max<std::size_t>(workers, 1);
     threads_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, priority] { work(priority); });
 }
 
 RoundDriver::~RoundDriver() {
@@ -42,22 +44,27 @@ RoundDriver::~RoundDriver() {
     for (std::thread& t : threads_) t.join();
 }
 
-std::shared_ptr<RoundDriver> RoundDriver::process_wide(std::string_view tag, std::size_t workers) {
+std::shared_ptr<RoundDriver> RoundDriver::process_wide(std::string_view tag, std::size_t workers,
+                                                       Priority priority) {
     struct Slot {
         std::size_t workers;
+        Priority priority;
         std::weak_ptr<RoundDriver> driver;
     };
     static std::mutex mutex;
     static std::map<std::string, Slot, std::less<>> slots;
     std::lock_guard lock(mutex);
     auto it = slots.find(tag);
-    if (it == slots.end()) it = slots.emplace(std::string(tag), Slot{workers, {}}).first;
+    if (it == slots.end()) it = slots.emplace(std::string(tag), Slot{workers, priority, {}}).first;
     if (it->second.workers != workers)
         throw std::logic_error("RoundDriver::process_wide('" + std::string(tag) + "'): asked for " +
                                std::to_string(workers) + " workers, the tag has " +
                                std::to_string(it->second.workers));
+    if (it->second.priority != priority)
+        throw std::logic_error("RoundDriver::process_wide('" + std::string(tag) +
+                               "'): asked for another priority than the tag has");
     if (auto driver = it->second.driver.lock()) return driver;
-    auto driver = std::make_shared<RoundDriver>(workers);
+    auto driver = std::make_shared<RoundDriver>(workers, priority);
     it->second.driver = driver;
     return driver;
 }
@@ -109,7 +116,8 @@ std::size_t RoundDriver::registered() const {
     return entries_.size();
 }
 
-void RoundDriver::work() {
+void RoundDriver::work(Priority priority) {
+    if (priority == Priority::kBackground) make_this_thread_background();
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (schedule_.empty()) {

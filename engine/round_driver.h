@@ -22,8 +22,10 @@
 // process_wide(tag, workers): the process's driver for `tag`, made by the first caller and
 // destroyed (its workers joined) when the last holder lets go; the next caller then makes a new
 // one. A tag always comes with the same worker count (another count throws std::logic_error).
-// Thread-safe. shared() is the one of the tiered LUNs' rounds (tag kRoundsTag, kSharedWorkers);
-// the watches of ceph/ have theirs (ceph/watch_hub.h).
+// Thread-safe. shared() is the one of the tiered LUNs' rounds (tag kRoundsTag, kSharedWorkers),
+// whose workers run at background priority (engine/background_priority.h) so that planning yields
+// the CPU to the threads serving I/O; the watches of ceph/ have theirs (ceph/watch_hub.h), at the
+// process's priority (they keep the LUNs' leases).
 // The destructor requires every registration removed. A round must not throw (as the body of a
 // thread of its own: it would end the process).
 #pragma once
@@ -54,8 +56,11 @@ public:
     // once (handler/gateway.h).
     static constexpr std::size_t kSharedWorkers = 4;
 
-    // `workers` threads (at least one), started at once.
-    explicit RoundDriver(std::size_t workers);
+    // How a driver's workers are scheduled.
+    enum class Priority { kProcess, kBackground };
+
+    // `workers` threads (at least one), started at once, at `priority`.
+    explicit RoundDriver(std::size_t workers, Priority priority = Priority::kProcess);
     ~RoundDriver();
     RoundDriver(const RoundDriver&) = delete;
     RoundDriver& operator=(const RoundDriver&) = delete;
@@ -63,9 +68,11 @@ public:
     // The tag of shared(): every tiered LUN of a gateway registers its rounds there.
     static constexpr std::string_view kRoundsTag = "rounds";
 
-    static std::shared_ptr<RoundDriver> process_wide(std::string_view tag, std::size_t workers);
+    // A tag always comes with the same priority too.
+    static std::shared_ptr<RoundDriver> process_wide(std::string_view tag, std::size_t workers,
+                                                     Priority priority = Priority::kProcess);
     static std::shared_ptr<RoundDriver> shared() {
-        return process_wide(kRoundsTag, kSharedWorkers);
+        return process_wide(kRoundsTag, kSharedWorkers, Priority::kBackground);
     }
 
     Id add(Round round);
@@ -89,7 +96,7 @@ private:
         bool woken = false;      // wake() while running: the next round is due at once
         std::thread::id runner;  // while running
     };
-    void work();
+    void work(Priority priority);
 
     mutable std::mutex mutex_;
     std::condition_variable due_changed_;  // a new or earlier round, or stopping

@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "engine/background_priority.h"
+
 namespace rbdtier {
 
 std::shared_ptr<tbb::task_arena> ScoringArena::process_wide(std::size_t threads) {
@@ -11,8 +13,15 @@ std::shared_ptr<tbb::task_arena> ScoringArena::process_wide(std::size_t threads)
     std::lock_guard lock(mutex);
     std::weak_ptr<tbb::task_arena>& slot = arenas[threads];
     if (auto arena = slot.lock()) return arena;
-    auto arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
-                                                                : static_cast<int>(threads));
+    // The arena and the observer that makes its workers background live and die together.
+    struct Held {
+        tbb::task_arena arena;
+        BackgroundArenaWorkers workers{arena};
+        explicit Held(int slots) : arena(slots) { arena.initialize(); }
+    };
+    auto held = std::make_shared<Held>(threads == 0 ? tbb::task_arena::automatic
+                                                    : static_cast<int>(threads));
+    std::shared_ptr<tbb::task_arena> arena(held, &held->arena);
     slot = arena;
     return arena;
 }

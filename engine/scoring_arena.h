@@ -6,7 +6,7 @@
 // the first caller and destroyed when its last holder lets go; the next caller then makes a new
 // one. Engines configured alike (EngineConfig::threads: a gateway's engines all come from one
 // configuration) therefore share one arena; engines configured with another count share
-// another. The arena itself is initialised by TBB at its first execute().
+// another. The arena's worker threads run at background priority (engine/background_priority.h).
 // Thread-safe: any thread may call process_wide(); an arena runs concurrent execute() calls of
 // its holders on its slots (tbb::task_arena's own contract).
 #pragma once

@@ -1,11 +1,16 @@
 // RoundDriver: rounds of many registrations on a fixed pool of workers, one run of a
 // registration at a time, remove() waiting for a round in progress, wake(), shared(), the due
-// times rounded up to a grid (due_after).
+// times rounded up to a grid (due_after), the background priority of the rounds' and the scoring
+// arena's workers.
 
 #include "engine/round_driver.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/background_priority.h"
+#include "engine/scoring_arena.h"
 #include "tests/support/process_threads.h"
 #include "tests/support/wait_until.h"
 
@@ -214,9 +221,10 @@ TEST(RoundDriver, ProcessWideIsOneDriverPerTagWhileHeld) {
     // shared() is the rounds' tag, not one of these.
     auto rounds = RoundDriver::shared();
     EXPECT_NE(rounds.get(), a.get());
-    EXPECT_EQ(
-        rounds.get(),
-        RoundDriver::process_wide(RoundDriver::kRoundsTag, RoundDriver::kSharedWorkers).get());
+    EXPECT_EQ(rounds.get(),
+              RoundDriver::process_wide(RoundDriver::kRoundsTag, RoundDriver::kSharedWorkers,
+                                        RoundDriver::Priority::kBackground)
+                  .get());
 }
 
 TEST(RoundDriver, ProcessWideRefusesAnotherWorkerCountForATag) {
@@ -226,6 +234,62 @@ TEST(RoundDriver, ProcessWideRefusesAnotherWorkerCountForATag) {
     // Even with no holder left: a tag's worker count is fixed for the process.
     EXPECT_THROW(RoundDriver::process_wide("test-count", 3), std::logic_error);
     EXPECT_EQ(RoundDriver::process_wide("test-count", 2)->workers(), 2u);
+}
+
+// The nice value the calling thread runs at (Linux: per thread).
+int nice_of_this_thread() {
+    return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+}
+
+// The nice value a background thread runs at in this process.
+int background_nice() {
+    return std::min(::getpriority(PRIO_PROCESS, static_cast<id_t>(::getpid())) + kBackgroundNice,
+                    19);
+}
+
+TEST(RoundDriver, TheRoundsOfTheSharedDriverRunAtBackgroundPriority) {
+    if (background_nice() == nice_of_this_thread())
+        GTEST_SKIP() << "the process already runs at nice 19: no lower priority to show";
+    auto driver = RoundDriver::shared();
+    std::atomic<int> seen{-100};
+    const RoundDriver::Id id = driver->add([&] {
+        seen = nice_of_this_thread();
+        return 3'600'000'000;  // an hour
+    });
+    ASSERT_TRUE(wait_until([&] { return seen.load() != -100; }));
+    driver->remove(id);
+    EXPECT_EQ(seen.load(), background_nice());
+    // The caller's own thread is untouched.
+    EXPECT_LT(nice_of_this_thread(), background_nice());
+}
+
+TEST(RoundDriver, ADriverAtTheProcessPriorityLeavesItsWorkersAsTheyAre) {
+    RoundDriver driver(1);
+    const int mine = nice_of_this_thread();
+    std::atomic<int> seen{-100};
+    const RoundDriver::Id id = driver.add([&] {
+        seen = nice_of_this_thread();
+        return 3'600'000'000;
+    });
+    ASSERT_TRUE(wait_until([&] { return seen.load() != -100; }));
+    driver.remove(id);
+    EXPECT_EQ(seen.load(), mine);
+}
+
+TEST(RoundDriver, ATagComesWithOnePriority) {
+    auto a = RoundDriver::process_wide("test-priority", 1, RoundDriver::Priority::kBackground);
+    EXPECT_THROW(RoundDriver::process_wide("test-priority", 1), std::logic_error);
+}
+
+TEST(ScoringArena, ItsWorkerThreadsRunAtBackgroundPriority) {
+    if (background_nice() == nice_of_this_thread())
+        GTEST_SKIP() << "the process already runs at nice 19: no lower priority to show";
+    auto arena = ScoringArena::process_wide(2);
+    std::atomic<int> seen{-100};
+    arena->enqueue([&] { seen = nice_of_this_thread(); });  // run by a worker, never the caller
+    ASSERT_TRUE(wait_until([&] { return seen.load() != -100; }));
+    EXPECT_EQ(seen.load(), background_nice());
+    EXPECT_LT(nice_of_this_thread(), background_nice());
 }
 
 }  // namespace
