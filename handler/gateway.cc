@@ -261,7 +261,8 @@ nlohmann::json Gateway::service_json() const {
 }
 
 ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
-    const bool owner = l.home_image && holds_exclusive_lock(*l.home_image) == 1;
+    const bool standby = l.lock_probe && l.lock_probe->known_not_held(LockProbe::Clock::now());
+    const bool owner = !standby && l.home_image && holds_exclusive_lock(*l.home_image) == 1;
     std::uint64_t lost = 0;
     {
         std::lock_guard lock(service_mutex_);

@@ -58,6 +58,7 @@
 namespace rbdtier {
 
 class AdminCommands;
+class LockProbe;
 class MetricsServer;
 
 struct GatewayLun {
@@ -67,9 +68,12 @@ struct GatewayLun {
     std::string ns;  // RBD namespace of the home image ("" = the pool's default one)
     std::uint64_t size_bytes = 0;
     std::string tenant = "default";
-    std::string policy = "none";         // the LUN's tiering policy, by name
-    ceph::Cluster* cluster = nullptr;    // the LUN's own RADOS client (its service map entry)
-    ceph::Image* home_image = nullptr;   // lock ownership; null: not known
+    std::string policy = "none";        // the LUN's tiering policy, by name
+    ceph::Cluster* cluster = nullptr;   // the LUN's own RADOS client (its service map entry)
+    ceph::Image* home_image = nullptr;  // lock ownership; null: not known
+    // What the LUN's rounds last heard of its lock: a known standby is shown without asking
+    // the cluster (null: asked every time).
+    const LockProbe* lock_probe = nullptr;
     ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
@@ -186,15 +190,16 @@ public:
     // one) plus handler "rbdtier", lun, site and admin_socket; registered on the LUN's own
     // client (librados takes one registration per client), which takes the entry away when
     // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
-    // and looks at each LUN's service_status() every `period`, pushing it to the LUN's client
-    // only when it differs from the last one pushed (compared by a 64-bit digest: librados keeps
-    // the last status and reports it to the manager on its own, as it does upstream
-    // handler_rbd's, which pushes on lock events only); a LUN that opens is registered and
-    // pushed at once, alone (an open costs the same with any number of LUNs open). So a change
-    // (the lock taken or lost, tier bytes, migrations, health) shows within a period, and an
-    // idle LUN's unchanged status is pushed once. A pass holds the LUN list one LUN at a time,
-    // so an open or close waits for one LUN's publication at most. Errors go to `on_error`
-    // (from that thread), once per LUN and kind. Once; the first call wins.
+    // and looks at each LUN's service_status() every `period` (its lock asked of the cluster,
+    // a round trip, unless its lock probe knows it a standby: handler/lock_probe.h), pushing
+    // it to the LUN's client only when it differs from the last one pushed (compared by a
+    // 64-bit digest: librados keeps the last status and reports it to the manager on its own,
+    // as it does upstream handler_rbd's, which pushes on lock events only); a LUN that opens
+    // is registered and pushed at once, alone (an open costs the same with any number of LUNs
+    // open). So a change (the lock taken or lost, tier bytes, migrations, health) shows within
+    // a period, and an idle LUN's unchanged status is pushed once. A pass holds the LUN list
+    // one LUN at a time, so an open or close waits for one LUN's publication at most. Errors
+    // go to `on_error` (from that thread), once per LUN and kind. Once; the first call wins.
     void start_service_map(std::function<void(const ceph::Status&)> on_error,
                            std::chrono::milliseconds period = std::chrono::seconds(5));
     // {"type", "daemons": [{"daemon","lun","registered","status_updates","status_unchanged"}]}

@@ -15,9 +15,15 @@
 // no request per round, and N standby LUNs of a gateway load it with N / standby_period requests
 // per second instead of N per round.
 //
+// Whoever else shows the lock (the gateway's service map) asks known_not_held() first: a LUN
+// whose last answer was "not held", younger than `standby_period`, with no note_may_take() since,
+// is a standby by the same reasoning, and is shown so without a round trip (the rounds'
+// answers keep that current; a LUN whose rounds do not ask, untiered, is asked every time).
+//
 // note_may_take() is called on the I/O path (each completed command that wrote): it is a relaxed
 // load, and a store only on the first command after an answer. should_ask() and answered() are
-// called by the LUN's rounds (one at a time). Thread-safe in that use.
+// called by the LUN's rounds (one at a time); known_not_held() from any thread (it only reads).
+// Thread-safe in that use.
 #pragma once
 
 #include <atomic>
@@ -71,12 +77,22 @@ public:
         asked_at_ = now;
     }
 
+    // Whether the lock is known not to be held at `now` without asking: the last answer was
+    // "not held", less than `standby_period` ago, and nothing noted since may have taken it.
+    // Neither consumes a note nor counts as an answer. A take the rounds are asking about at
+    // this moment (its note consumed, the answer not in yet) shows at the next look.
+    bool known_not_held(Clock::time_point now) const {
+        if (may_take_.load(std::memory_order_relaxed)) return false;
+        std::lock_guard lock(mutex_);
+        return asked_at_ && !held_ && now - *asked_at_ < standby_period_;
+    }
+
     Clock::duration standby_period() const { return standby_period_; }
 
 private:
     const Clock::duration standby_period_;
     std::atomic<bool> may_take_{false};
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     bool held_ = false;
     std::optional<Clock::time_point> asked_at_;
 };

@@ -19,6 +19,7 @@ GatewayLun admin_view(Lun& lun, const LunIoMetrics* metrics, const GatewayConfig
     g.size_bytes = lun.size();
     if (!config.tenant.empty()) g.tenant = config.tenant;
     g.home_image = &lun.image();
+    g.lock_probe = &lun.exclusive_lock().share().probe;
     g.io_metrics = metrics;
     g.initiators = &lun.initiators();
     g.attribution = lun.initiator_attribution();

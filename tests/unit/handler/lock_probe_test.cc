@@ -1,6 +1,6 @@
 // LockProbe: a standby LUN's rounds ask the cluster about the lock once per standby period (not
 // every round), at once after a command or callout that may take the lock, and every round
-// while the lock is held.
+// while the lock is held; a standby is known as such to others without asking.
 #include "handler/lock_probe.h"
 
 #include <gtest/gtest.h>
@@ -64,6 +64,40 @@ TEST(LockProbe, LostLockFallsBackToTheStandbyPeriod) {
     probe.answered(false, now + 1s);
     EXPECT_FALSE(probe.should_ask(now + 2s));
     EXPECT_TRUE(probe.should_ask(now + 11s));
+}
+
+TEST(LockProbe, NotKnownBeforeTheFirstAnswer) {
+    LockProbe probe(10s);
+    EXPECT_FALSE(probe.known_not_held(Clock::time_point{}));
+}
+
+TEST(LockProbe, StandbyKnownNotHeldWithinThePeriod) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(false, now);
+    EXPECT_TRUE(probe.known_not_held(now + 9s));
+    EXPECT_FALSE(probe.known_not_held(now + 10s));  // too old: whoever shows it asks
+    // Reading it is no answer: the rounds still ask once per period.
+    EXPECT_FALSE(probe.should_ask(now + 9s));
+    EXPECT_TRUE(probe.should_ask(now + 10s));
+}
+
+TEST(LockProbe, HolderIsNeverKnownNotHeld) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(true, now);
+    EXPECT_FALSE(probe.known_not_held(now + 1s));
+}
+
+TEST(LockProbe, NoteOfAPossibleTakeEndsWhatIsKnownWithoutConsumingIt) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(false, now);
+    probe.note_may_take();
+    EXPECT_FALSE(probe.known_not_held(now + 1s));
+    EXPECT_TRUE(probe.should_ask(now + 1s));  // the rounds still see the note
+    probe.answered(false, now + 1s);
+    EXPECT_TRUE(probe.known_not_held(now + 2s));
 }
 
 }  // namespace
