@@ -277,7 +277,11 @@ TEST_F(GatewayCli, EveryVerbAgainstTheHandlerSoWhileLunsServeIo) {
     tiered_dc.implicit_failover = true;  // writes take the RBD exclusive lock: the LUN migrates
     auto t_dev = h->open(tiered_dc);
     auto p_dev = h->open({plain_lun + ";conf=" + ceph_conf(), kPlainSize});
-    IoLoop tiered_loop(*t_dev, kTieredSize);
+    // Paced: at most 25 writes a second, each on another extent, below the anomaly detector's
+    // 32 extents a window (1 s here), so the loop is never an overwrite burst however fast or
+    // slow the machine lets it run meanwhile (the check at the alerts below).
+    IoLoop tiered_loop(*t_dev, kTieredSize, harness::kDefaultInitiator,
+                       std::chrono::milliseconds(40));
     IoLoop plain_loop(*p_dev, kPlainSize);
     // Extents 0-2 read over and over by one initiator: the hot ones.
     std::atomic<bool> stop_hot{false};

@@ -51,8 +51,9 @@ void GatewayConf::rewrite(const std::string& body_after_socket, bool with_socket
     out << body_after_socket;
 }
 
-IoLoop::IoLoop(harness::Device& dev, std::uint64_t size, std::string_view initiator)
-    : dev_(dev), size_(size), initiator_(initiator) {
+IoLoop::IoLoop(harness::Device& dev, std::uint64_t size, std::string_view initiator,
+               std::chrono::milliseconds pace)
+    : dev_(dev), size_(size), initiator_(initiator), pace_(pace) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -75,7 +76,12 @@ void IoLoop::fail(const std::string& what) {
 void IoLoop::run() {
     std::vector<char> data(64 * 1024);
     std::vector<char> back(data.size());
+    auto next = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; !stop_; ++i) {
+        if (pace_.count() > 0) {
+            std::this_thread::sleep_until(next);  // pacing the workload, not a wait
+            next = std::max(next + pace_, std::chrono::steady_clock::now());
+        }
         const std::uint64_t off = (i * 5 * 1024 * 1024 + i * 4096) % (size_ - data.size());
         const std::uint64_t lba = off / 512;
         for (std::size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>(i + k * 13);

@@ -69,9 +69,13 @@ private:
 
 class IoLoop {
 public:
-    // Patterns of 64 KiB spread over the LUN, sent as `initiator`.
+    // Patterns of 64 KiB spread over the LUN, sent as `initiator`: a write and its read back,
+    // each on another extent than the last, as fast as they go or, with `pace`, at most one such
+    // pair per `pace` (a rate the machine's load cannot raise, e.g. for a test that requires the
+    // loop's writes never to look like a burst to the anomaly detector).
     IoLoop(harness::Device& dev, std::uint64_t size,
-           std::string_view initiator = harness::kDefaultInitiator);
+           std::string_view initiator = harness::kDefaultInitiator,
+           std::chrono::milliseconds pace = std::chrono::milliseconds(0));
     ~IoLoop() { stop(); }
     IoLoop(const IoLoop&) = delete;
     IoLoop& operator=(const IoLoop&) = delete;
@@ -88,6 +92,7 @@ private:
     harness::Device& dev_;
     const std::uint64_t size_;
     const std::string initiator_;
+    const std::chrono::milliseconds pace_;
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> done_{0};
     std::atomic<std::uint64_t> failed_{0};
