@@ -5,9 +5,11 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "ceph/settings_store.h"
 #include "ceph/watch_hub.h"
 #include "common/log.h"
 
@@ -91,6 +93,7 @@ void PlacementWatch::begin_recovery(bool rewatch, const char* why) {
 bool PlacementWatch::try_recovery() {
     Recovery& r = *recovery_;
     const std::string& lun = images_.lun_name();
+    const bool rewatched = r.rewatch;
     int rc = 0;
     if (r.rewatch) {
         bool was_watching = false;
@@ -119,6 +122,8 @@ bool PlacementWatch::try_recovery() {
                                       << " ms; commands are served again");
             recovery_.reset();
             next_check_ = Clock::now() + kCheckPeriod;
+            if (rewatched)
+                settings_changed(/*notify=*/false);  // its notifies may have been missed too
             return true;
         }
         rc = s.code();
@@ -187,9 +192,29 @@ void PlacementWatch::wake() {
     if (step) hub_->wake(*step);  // a step removed meanwhile: nothing happens
 }
 
-void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t,
+void PlacementWatch::set_settings_listener(std::function<void()> listener) {
+    std::lock_guard lock(mutex_);  // a call in progress holds it
+    settings_listener_ = std::move(listener);
+}
+
+void PlacementWatch::settings_changed(bool notify) {
+    std::lock_guard lock(mutex_);
+    if (notify) ++settings_notifies_;
+    if (settings_listener_) settings_listener_();
+}
+
+void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                                std::uint64_t notifier_id, void* data, std::size_t data_len) {
     auto* self = static_cast<PlacementWatch*>(arg);
+    if (data != nullptr &&
+        std::string_view(static_cast<const char*>(data), data_len) == kSettingsNotifyPayload) {
+        // Not the placement's business: acknowledged at once (empty), whatever the routing is
+        // doing, and handed to the settings' re-read.
+        (void)rados_notify_ack(self->io_.handle(), self->oid_.c_str(), notify_id, handle, nullptr,
+                               0);
+        self->settings_changed(/*notify=*/true);
+        return;
+    }
     {
         std::lock_guard lock(self->mutex_);
         self->queue_.push_back(
@@ -278,6 +303,11 @@ bool PlacementWatch::apply(const Notify& n) {
 std::uint64_t PlacementWatch::extents_moved() const {
     std::lock_guard lock(mutex_);
     return moved_;
+}
+
+std::uint64_t PlacementWatch::settings_notifies() const {
+    std::lock_guard lock(mutex_);
+    return settings_notifies_;
 }
 
 std::uint64_t PlacementWatch::rewatches() const {

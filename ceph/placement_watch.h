@@ -10,6 +10,14 @@
 // failed reload. Notifies from this client itself are acknowledged at
 // once.
 //
+// The map object carries the LUN's settings notifies too, so that a gateway keeps one watch per
+// LUN: a notify whose payload is kSettingsNotifyPayload (ceph/settings_store.h; `rbdtier config
+// set/rm --lun` sends it after writing the home image's metadata) is acknowledged at once in
+// librados's callback, from any client, and passed to the settings listener (the LUN's
+// SettingsWatch, which re-reads its settings); so is every recovery that made the watch again
+// (settings notifies may have been missed meanwhile). Any other payload that is not a map key
+// (a foreign or newer notifier's) is acknowledged and ignored.
+//
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
 // gate's routing is trusted only while the watch is known to be alive. Every second (up to a
 // tenth of it later: the hub's due times lie on a grid, engine/round_driver.h) the watch asks
@@ -64,9 +72,16 @@ public:
     static constexpr std::chrono::seconds kLeaseTerm{15};    // routing trusted past confirmation
     static constexpr std::chrono::seconds kRefuseAfter{20};  // parked commands then get BUSY
 
-    std::uint64_t extents_moved() const;  // by notifies from other gateways
-    int last_error() const;               // of the watch itself (0: healthy)
-    std::uint64_t rewatches() const;      // times the routing was recovered
+    // Called, briefly and without blocking (it only notes and wakes), on librados's callback
+    // thread for each settings notify and on the hub's after a recovery that watched again;
+    // null: none. When set_settings_listener returns, the previous listener is not running and
+    // is never called again.
+    void set_settings_listener(std::function<void()> listener);
+
+    std::uint64_t extents_moved() const;      // by notifies from other gateways
+    std::uint64_t settings_notifies() const;  // passed to the settings listener (or none set)
+    int last_error() const;                   // of the watch itself (0: healthy)
+    std::uint64_t rewatches() const;          // times the routing was recovered
     // "valid", "suspended" (commands park while the map is reloaded), "refused" (BUSY) or
     // "fenced" (this client is blocklisted).
     std::string routing() const;
@@ -106,6 +121,8 @@ private:
     // The hub's step: what came, the lease, the recovery; microseconds until the next one.
     std::uint64_t step();
     bool apply(const Notify& n);  // false: the routing may be stale (not acknowledged)
+    // The settings listener called, if any; `notify`: for a settings notify (counted).
+    void settings_changed(bool notify);
 
     IoContext io_;
     std::string oid_;
@@ -120,6 +137,8 @@ private:
     mutable std::mutex mutex_;
     std::vector<Notify> queue_;  // in arrival order; empty (no allocation) while idle
     std::uint64_t moved_ = 0;
+    std::uint64_t settings_notifies_ = 0;
+    std::function<void()> settings_listener_;
     std::uint64_t rewatches_ = 0;
     int error_ = 0;
     std::shared_ptr<RoundDriver> hub_;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ceph/lun_identity.h"
 #include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
 
@@ -91,13 +92,20 @@ Status notify_settings_changed(const IoContext& io, const std::string& oid,
                                std::chrono::milliseconds timeout) {
     char* reply = nullptr;
     std::size_t reply_len = 0;
-    static constexpr char kPayload[] = "settings";
-    const int rc = rados_notify2(io.handle(), oid.c_str(), kPayload, sizeof kPayload - 1,
+    const int rc = rados_notify2(io.handle(), oid.c_str(), kSettingsNotifyPayload.data(),
+                                 static_cast<int>(kSettingsNotifyPayload.size()),
                                  static_cast<std::uint64_t>(timeout.count()), &reply, &reply_len);
     if (reply != nullptr) rados_buffer_free(reply);
     if (rc == -ENOENT) return Status::ok();
     if (rc < 0) return Status::error(rc, "notify the watchers of " + io.pool() + "/" + oid);
     return Status::ok();
+}
+
+Status notify_lun_settings_changed(const IoContext& home_io, const Image& home,
+                                   std::chrono::milliseconds timeout) {
+    auto lun = LunIdentity::of(home_io, home);
+    if (!lun) return lun.status();
+    return notify_settings_changed(home_io, lun->map_object_name(), timeout);
 }
 
 Result<std::map<std::string, std::string>> SharedObjectSettings::read(

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ceph/cluster.h"
@@ -35,11 +36,22 @@ Status set_object_setting(const IoContext& io, const std::string& oid, const std
                           const std::string& value);
 // Removes `key` from the omap of `oid`; an absent key or object is no error.
 Status remove_object_setting(const IoContext& io, const std::string& oid, const std::string& key);
-// Tells the watchers of `oid` (the gateways, ceph/settings_watch.h) that its settings changed,
-// and waits up to `timeout` for their acknowledgements. A missing object or no watcher is no
-// error; a watcher that does not answer in time is (-ETIMEDOUT: it re-reads on its own period).
+// The payload of a notify that says "the settings changed": on the cluster-wide object (its
+// watchers, ceph/settings_watch.h, take any payload so) and on a LUN's placement map object,
+// whose watchers (ceph/placement_watch.h) tell it from an extent's map key by it.
+inline constexpr std::string_view kSettingsNotifyPayload = "settings";
+
+// Tells the watchers of `oid` that its settings changed (kSettingsNotifyPayload), and waits up to
+// `timeout` for their acknowledgements. A missing object or no watcher is no error; a watcher
+// that does not answer in time is (-ETIMEDOUT: it re-reads on its own period).
 Status notify_settings_changed(const IoContext& io, const std::string& oid,
                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// Tells the gateways serving the LUN of `home` (opened on `home_io`) that its "rbdtier.*"
+// metadata changed: a settings notify of its placement map object, which every gateway serving
+// it watches, as notify_settings_changed (a LUN never tiered has no map: no error). Without
+// it they see the change within their backstop (ceph/settings_watch.h: the header's version).
+Status notify_lun_settings_changed(const IoContext& home_io, const Image& home,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // The omap of one settings object per (cluster, pool), shared by every reader of the process.
 // read() gives what the last read found when it is younger than `period` and began after

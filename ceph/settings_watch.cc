@@ -7,6 +7,7 @@
 #include <map>
 #include <system_error>
 
+#include "ceph/placement_watch.h"
 #include "ceph/rados_op.h"
 #include "ceph/watch_hub.h"
 #include "common/log.h"
@@ -19,24 +20,6 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::uint32_t kWatchTimeoutS = 30;  // the OSD drops a silent watcher after this
 // A watched object's step: woken by an error or a move, else due after this anyway.
 constexpr std::uint64_t kIdleStepUs = 60'000'000;
-
-// librbd's notifies on an image's header are a NotifyMessage encoded as Ceph encodes a
-// versioned struct: version (u8), compat version (u8), length of what follows (u32 LE), then the
-// op (u32 LE) and the op's payload. An empty payload is an old client's header update.
-constexpr std::size_t kNotifyOpOffset = 6;
-constexpr std::uint32_t kNotifyOpHeaderUpdate = 3;
-
-// Whether a notify of the image's header may mean that its metadata changed: a header update,
-// or a payload that is not a NotifyMessage (a change is assumed: a re-read costs little).
-bool may_change_header(const void* data, std::size_t len) {
-    if (len == 0) return true;
-    if (data == nullptr || len < kNotifyOpOffset + sizeof(std::uint32_t)) return true;
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    std::uint32_t op = 0;
-    for (std::size_t i = 0; i < sizeof op; ++i)
-        op |= static_cast<std::uint32_t>(bytes[kNotifyOpOffset + i]) << (8 * i);
-    return op == kNotifyOpHeaderUpdate;
-}
 
 // Microseconds from now until `at` (0 when it has passed): a step's return.
 std::uint64_t us_until(std::chrono::steady_clock::time_point at) {
@@ -384,31 +367,27 @@ std::uint64_t SettingsObjectWatch::step() {
 }
 
 SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Image& image,
-                             const std::string& client_key, const std::string& pool,
-                             const std::string& oid, std::string lun,
+                             PlacementWatch* map_watch, const std::string& client_key,
+                             const std::string& pool, const std::string& oid, std::string lun,
                              std::chrono::milliseconds backstop,
                              std::function<void(std::chrono::steady_clock::time_point)> reread,
                              std::shared_ptr<RoundDriver> hub)
-    : cluster_(cluster),
-      home_(home),
+    : home_(home),
       image_(image),
-      lun_(std::move(lun)),
+      map_watch_(map_watch),
       backstop_(backstop),
       reread_(std::move(reread)),
       next_reread_(std::chrono::steady_clock::now() + backstop),
       hub_(hub ? std::move(hub) : watch_hub()),
       object_(SettingsObjectWatch::of(client_key, pool, oid, backstop)) {
-    header_.owner = this;
-    header_.where = home_.where() + "/rbd_header (of " + image_.spec() + ")";
-    header_.backoff = kFirstBackoff;
-    header_.next_watch = std::chrono::steady_clock::now();
     {
-        // Under mutex_: a callback that comes meanwhile wakes the step once it is registered.
+        // Under mutex_: a notification that comes meanwhile wakes the step once it is registered.
         std::lock_guard lock(mutex_);
         step_ = hub_->add([this] { return step(); });
     }
+    if (map_watch_) map_watch_->set_settings_listener([this] { lun_changed(); });
     subscription_ = object_->subscribe(
-        cluster_, lun_,
+        cluster, std::move(lun),
         [this](std::chrono::steady_clock::time_point at, SettingsObjectWatch::Event event) {
             {
                 std::lock_guard lock(mutex_);
@@ -422,6 +401,7 @@ SettingsWatch::SettingsWatch(const Cluster& cluster, const IoContext& home, Imag
 }
 
 SettingsWatch::~SettingsWatch() {
+    if (map_watch_) map_watch_->set_settings_listener(nullptr);  // no call in progress after it
     std::optional<RoundDriver::Id> step;
     {
         std::lock_guard lock(mutex_);
@@ -429,9 +409,15 @@ SettingsWatch::~SettingsWatch() {
     }
     if (step) hub_->remove(*step);        // waits for a step in progress; none runs afterwards
     object_->unsubscribe(subscription_);  // no callback of it runs afterwards
-    unwatch();
-    // The header watch's callbacks in flight have returned once this has.
-    (void)rados_watch_flush(cluster_.handle());
+}
+
+void SettingsWatch::lun_changed() {
+    {
+        std::lock_guard lock(mutex_);
+        changed_ = true;
+        ++counters_.lun_notifies;
+    }
+    wake();
 }
 
 void SettingsWatch::wake() {
@@ -451,113 +437,20 @@ SettingsWatch::Counters SettingsWatch::counters() const {
     return c;
 }
 
-void SettingsWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
-                              std::uint64_t, void* data, std::size_t data_len) {
-    auto* w = static_cast<Watched*>(arg);
-    SettingsWatch* self = w->owner;
-    // The notifier waits for every watcher's acknowledgement: give it at once, empty (the
-    // re-read is this watch's business, not the notifier's).
-    (void)rados_notify_ack(w->io->handle(), w->oid.c_str(), notify_id, handle, nullptr, 0);
-    if (!may_change_header(data, data_len)) return;
-    {
-        std::lock_guard lock(self->mutex_);
-        self->changed_ = true;
-        ++self->counters_.image_notifies;
-    }
-    self->wake();
-}
-
-void SettingsWatch::on_error(void* arg, std::uint64_t, int err) {
-    auto* w = static_cast<Watched*>(arg);
-    SettingsWatch* self = w->owner;
-    {
-        std::lock_guard lock(self->mutex_);
-        w->failed = true;
-        w->error = err;
-    }
-    self->wake();
-}
-
-int SettingsWatch::watch() {
-    Watched& w = header_;
-    if (!w.io) {
-        auto io = home_.duplicate();
-        if (!io) return io.status().code() < 0 ? io.status().code() : -EIO;
-        w.io.emplace(std::move(io).value());
-    }
-    if (w.oid.empty()) {
-        auto id = image_.id();
-        if (!id) return id.status().code() < 0 ? id.status().code() : -EIO;
-        w.oid = "rbd_header." + *id;
-    }
-    return rados_watch3(w.io->handle(), w.oid.c_str(), &w.cookie, &SettingsWatch::on_notify,
-                        &SettingsWatch::on_error, kWatchTimeoutS, &w);
-}
-
-void SettingsWatch::unwatch() {
-    Watched& w = header_;
-    if (!w.io || w.cookie == 0) return;
-    (void)rados_unwatch2(w.io->handle(), w.cookie);
-    w.cookie = 0;
-}
-
-void SettingsWatch::keep_watched(std::unique_lock<std::mutex>& lock) {
-    using Clock = std::chrono::steady_clock;
-    Watched& w = header_;
-    if (!w.failed && (w.watched || Clock::now() < w.next_watch)) return;
-    const bool failed = w.failed;
-    const int failure = w.error;
-    w.failed = false;
-    w.watched = false;
-    counters_.image_watched = false;
-    lock.unlock();
-    if (failed) {
-        unwatch();
-        // Its callbacks in flight return before the watch is made again.
-        (void)rados_watch_flush(cluster_.handle());
-        RBDTIER_LOG_WARNING(lun_, "watch of " << w.where << " failed (" << errno_text(failure)
-                                              << "); watching it again");
-        w.outage_logged = true;
-    }
-    const int rc = watch();
-    lock.lock();
-    if (rc == 0) {
-        w.watched = true;
-        counters_.image_watched = true;
-        if (failed || w.outage_logged) ++counters_.rewatches;
-        if (w.outage_logged) {
-            RBDTIER_LOG_INFO(lun_, "watching " << w.where << " for settings changes again");
-        }
-        // Whatever changed while it was not watched: one re-read now.
-        changed_ = true;
-        w.outage_logged = false;
-        w.backoff = kFirstBackoff;
-    } else {
-        w.cookie = 0;
-        if (!w.outage_logged) {
-            RBDTIER_LOG_WARNING(lun_, "cannot watch "
-                                          << w.where << " for settings changes (" << errno_text(rc)
-                                          << "); re-reading them every " << backstop_.count()
-                                          << " ms until it can");
-        }
-        w.outage_logged = true;
-        w.next_watch = Clock::now() + w.backoff;
-        w.backoff = std::min(w.backoff * 2, kMaxBackoff);
-    }
-}
-
 std::uint64_t SettingsWatch::step() {
     using Clock = std::chrono::steady_clock;
     std::unique_lock lock(mutex_);
-    keep_watched(lock);
     if (changed_ || Clock::now() >= next_reread_) {
         const bool notified = std::exchange(changed_, false);
         const auto changed_at = std::exchange(object_changed_at_, {});
         lock.unlock();
+        if (header_.empty()) {
+            if (auto id = image_.id()) header_ = "rbd_header." + *id;
+        }
         // The header's version, asked before the re-read reads: a write after it moves it. The
         // backstop re-reads only when it moved since the last re-read (or cannot be asked).
         std::optional<std::uint64_t> version;
-        if (!header_.oid.empty() && header_.io) version = object_version(*header_.io, header_.oid);
+        if (!header_.empty()) version = object_version(home_, header_);
         const bool reread = notified || !version || version != header_version_;
         if (reread) reread_(changed_at);
         header_version_ = version;
@@ -565,11 +458,9 @@ std::uint64_t SettingsWatch::step() {
         if (reread) ++counters_.rereads;
         next_reread_ = Clock::now() + backstop_;
     }
-    // A notification during the re-read, or a failed watch: due again at once.
-    if (changed_ || header_.failed) return 0;
-    auto until = next_reread_;
-    if (!header_.watched) until = std::min(until, header_.next_watch);
-    return us_until(until);
+    // A notification during the re-read: due again at once.
+    if (changed_) return 0;
+    return us_until(next_reread_);
 }
 
 }  // namespace rbdtier::ceph

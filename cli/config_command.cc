@@ -8,11 +8,12 @@
 //               tier.POOL.KEY.
 // set checks VALUE with the parser the gateway uses (the cfgstring's or rbdtier.conf's) and
 // refuses a bad one before anything is written (exit 1). The gateways serving a LUN apply a
-// change at once: a per-LUN one through the image's header update (librbd notifies it), a
-// cluster-wide one because set/rm notify the object's watchers after writing (a failed notify
-// is a warning on stderr: the gateways then re-read within kSharedSettingsPeriod). get prints the
-// stored value (exit 1 when not set); list prints every stored value with what a gateway would say
-// of it.
+// change at once because set/rm notify after writing: a per-LUN one on the LUN's placement map
+// object (which each gateway serving the LUN watches), a cluster-wide one on the object itself
+// (a failed notify is a warning on stderr: the gateways then find the change within
+// kSharedSettingsPeriod, as they find `rbd image-meta set` made by hand). get prints the stored
+// value (exit 1 when not set); list prints every stored value with what a gateway would say of
+// it.
 #include <algorithm>
 #include <iostream>
 #include <optional>
@@ -109,6 +110,7 @@ private:
             const ceph::Status s =
                 set_->parsed() ? image->metadata_set(key, value_) : image->metadata_remove(key);
             if (!s) throw ConfigError(s.message());
+            warn_unless(ceph::notify_lun_settings_changed(io, *image));
             return done(key);
         }
         if (get_->parsed()) {
@@ -137,13 +139,7 @@ private:
                 set_->parsed() ? ceph::set_object_setting(io, kClusterSettingsObject, key_, value_)
                                : ceph::remove_object_setting(io, kClusterSettingsObject, key_);
             if (!s) throw ConfigError(s.message());
-            // The gateways watch the object: told, they re-read it at once (else on their
-            // period). The change is made either way: a failed notify is only a warning.
-            if (const ceph::Status n = ceph::notify_settings_changed(io, kClusterSettingsObject);
-                !n) {
-                std::cerr << "rbdtier: warning: " << n.message() << "; gateways re-read within "
-                          << kSharedSettingsPeriod.count() << " s\n";
-            }
+            warn_unless(ceph::notify_settings_changed(io, kClusterSettingsObject));
             return done(key_);
         }
         auto all = ceph::object_settings(io, kClusterSettingsObject);
@@ -157,6 +153,14 @@ private:
             return cluster_setting_problem(k, v);
         });
         return kExitOk;
+    }
+
+    // The gateways watch what was notified: told, they re-read at once (else within their
+    // period). The change is made either way: a failed notify is only a warning.
+    static void warn_unless(const ceph::Status& notified) {
+        if (notified) return;
+        std::cerr << "rbdtier: warning: " << notified.message() << "; gateways apply it within "
+                  << kSharedSettingsPeriod.count() << " s\n";
     }
 
     std::string where() const {

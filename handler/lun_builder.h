@@ -46,9 +46,9 @@ struct LunGeometry {
 // (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
 // metadata and the cluster object in the tenant pool are read first; a value refused there
 // is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
-// While open, a change of either is applied at once when the LUN is notified of it (the
-// image's header update, a notify of the cluster object: ceph/settings_watch.h, on the
-// process's watch hub), and both are re-read every kSharedSettingsPeriod: a new policy, horizon
+// While open, a change of either is applied at once when the LUN is notified of it (on its
+// map object, a notify of the cluster object: ceph/settings_watch.h, on the process's watch
+// hub), else within kSharedSettingsPeriod (by their versions): a new policy, horizon
 // or round takes effect at once (a new policy object; what the old one learned is dropped), a
 // new quota, tenant or tier override when the LUN is opened again (logged), a new
 // cluster-wide budget through TieredLun::set_cluster_settings_listener(). The cluster object is

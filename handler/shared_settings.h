@@ -44,11 +44,13 @@
 namespace rbdtier {
 
 inline constexpr std::string_view kLunSettingPrefix = "rbdtier.";
-// A running LUN applies a change at once when it is notified (ceph/settings_watch.h: the home
-// image's header update, a notify of the cluster object); it also re-reads its settings every
-// kSharedSettingsPeriod, for a write that notified nobody (`rados setomapval` alone) or a watch
-// that was down. A gateway's copy of the cluster object serves its LUNs that long too, unless a
-// notify came after it was read.
+// A running LUN applies a change at once when it is notified (ceph/settings_watch.h: a settings
+// notify of its placement map object, which `rbdtier config set/rm --lun` sends, or of the
+// cluster object); a change that notified nobody (`rbd image-meta set` or `rados setomapval` by
+// hand) or was made while a watch was down is found within kSharedSettingsPeriod (the LUN asks
+// its header's and the cluster object's versions that often and re-reads when one moved). A
+// gateway's copy of the cluster object serves its LUNs that long too, unless a notify came
+// after it was read.
 inline constexpr std::chrono::seconds kSharedSettingsPeriod{10};
 inline constexpr const char* kClusterSettingsObject = "rbdtier.config";
 // Cluster-wide keys of one tier: "tier.<POOL>.<key>" (key of a [tier POOL] section).

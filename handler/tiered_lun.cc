@@ -224,9 +224,10 @@ ceph::Status TieredLun::enable_tiering(
         if (ceph::Status s = quota->register_self(); !s) return s;
         tiering_->set_tenant_room_source([quota] { return quota->refresh(); });
     }
-    // Settings changed in the cluster are applied when notified, whatever the rounds do.
+    // Settings changed in the cluster are applied when notified, whatever the rounds do: the
+    // LUN's own through the map's watch, the cluster-wide ones through the settings object's.
     settings_watch_ = std::make_unique<ceph::SettingsWatch>(
-        home_.cluster, home_.io, home_.image, client_key(base_config_),
+        home_.cluster, home_.io, home_.image, watch_.get(), client_key(base_config_),
         resolve_tiering_settings(base_config_, base_gateway_).tenant_pool, kClusterSettingsObject,
         config_.spec(), kSharedSettingsPeriod,
         [this](std::chrono::steady_clock::time_point changed_at) {

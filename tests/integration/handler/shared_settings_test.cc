@@ -3,8 +3,9 @@
 // one LUN with different rbdtier.conf and cfgstrings (two gateways, one after the other, as at a
 // failover) run it with the same settings; a running gateway follows a change within a deadline;
 // a bad value put in RADOS behind the CLI's back is logged and falls back. Changes made with
-// Ceph's own `rbd` and `rados` binaries reach a gateway whose rounds are far apart: at once when
-// notified (the image's header update, `rados notify`), within the period otherwise.
+// Ceph's own `rbd` and `rados` binaries, or with `rbdtier config`, reach a gateway whose rounds
+// are far apart: at once when notified (`rbdtier config` notifies, `rados notify`), within the
+// period otherwise.
 #include "handler/shared_settings.h"
 
 #include <gtest/gtest.h>
@@ -206,13 +207,14 @@ TEST_F(SharedSettingsTest, GatewaysWithDifferentConfsAgreeAndFollowChanges) {
 }
 
 // A gateway whose rounds are 10 minutes apart (so nothing a round does can be what applies a
-// change) follows settings changed with Ceph's own tools: `rbd image-meta set` on the home image
-// and `rados setomapval` + `rados notify` on the cluster object apply within a few seconds;
-// `rados setomapval` alone, which notifies nobody, within the period (on the cluster object, and
-// on the image's header); `rbdtier config set`
-// notifies by itself. A malformed value written by hand is refused with a log line and the next
-// source down is used. Prints how long each change took to show in `rbdtier lun show`.
-TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
+// change) follows settings changes: `rbdtier config set/rm`, per LUN (a notify of the LUN's map
+// object) and cluster-wide, and `rados setomapval` + `rados notify` on the cluster object apply
+// within a few seconds; what notifies nobody within the period: `rbd image-meta set/remove` on
+// the home image (librbd notifies only its header, which the gateway does not watch),
+// `rados setomapval` alone on the cluster object or on the image's header. A malformed value
+// written by hand is refused with a log line and the next source down is used. Prints how long
+// each change took to show in `rbdtier lun show`.
+TEST_F(SharedSettingsTest, SettingChangesApplyWithoutARound) {
     GatewayConf gw("metrics_port = 0\nhorizon_s = 10\nround_s = 600\n");
     harness::Harness h(HANDLER_SO);
     harness::DeviceConfig dc{cfg(";policy=none"), kSize};
@@ -249,10 +251,14 @@ TEST_F(SharedSettingsTest, ChangesWithCephToolsApplyAtOnceWithoutARound) {
     constexpr auto kNotified = 2s;     // notified: at once (tens of ms here), not on a poll
     constexpr auto kUnnotified = 20s;  // the period (kSharedSettingsPeriod, 10 s) and a margin
 
+    ASSERT_EQ(config("set --lun " + spec() + " policy reactive").code, 0);
+    applied_within("rbdtier config set --lun", "policy", "reactive (image)", kNotified);
+    ASSERT_EQ(config("rm --lun " + spec() + " policy").code, 0);
+    applied_within("rbdtier config rm --lun", "policy", "none (cfgstring)", kNotified);
     shell(rbd + "image-meta set " + spec() + " rbdtier.policy reactive");
-    applied_within("rbd image-meta set", "policy", "reactive (image)", kNotified);
+    applied_within("rbd image-meta set", "policy", "reactive (image)", kUnnotified);
     shell(rbd + "image-meta remove " + spec() + " rbdtier.policy");
-    applied_within("rbd image-meta remove", "policy", "none (cfgstring)", kNotified);
+    applied_within("rbd image-meta remove", "policy", "none (cfgstring)", kUnnotified);
 
     shell(rados + "setomapval rbdtier.config horizon_s 45");
     shell(rados + "notify rbdtier.config settings");

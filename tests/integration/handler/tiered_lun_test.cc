@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <random>
@@ -17,9 +18,12 @@
 #include <vector>
 
 #include "ceph/extent_gate.h"
+#include "ceph/lun_identity.h"
+#include "ceph/settings_store.h"
 #include "ceph/tiered_lun_store.h"
 #include "handler/lock_probe.h"
 #include "lun_fixture.h"
+#include "tests/support/wait_until.h"
 
 namespace rbdtier::testing {
 namespace {
@@ -922,6 +926,53 @@ TEST_F(TieredLunTest, AFollowerOpensATierWhenTheOwnerMovesAnExtentThere) {
     ASSERT_TRUE(s.is_ok()) << s.message();
     EXPECT_EQ(lock_owner_in(*image_, "nvme-a", b->tiered_lun()->images().lun().tier_image_name()),
               lock_owner_in(*image_, "hdd-a", image_->name()));
+    EXPECT_EQ(read(*b, 0, kSize), shadow);
+}
+
+// The LUN's settings travel on its map object's watch, the one watch per LUN each gateway has:
+// `rbdtier config set --lun` writes the home image's metadata and notifies the map object with
+// the settings payload; both gateways acknowledge it and re-read at once (their look at the
+// header's version is seconds away), and nothing of the placement moves. A payload that is
+// neither a map key nor the settings' is acknowledged and ignored.
+TEST_F(TieredLunTest, BothGatewaysApplyASettingsNotifyOfTheMapAtOnce) {
+    std::vector<char> shadow = pattern(kSize, 86);
+    auto b = open_follower(shadow);
+    ASSERT_TRUE(b);
+    ASSERT_NE(lun_->tiered_lun()->tiering_in_force().policy, "reactive");
+    auto home = ceph::Image::open(image_->io(), image_->name());
+    ASSERT_TRUE(home.is_ok()) << home.status().message();
+    // As the CLI does (cli/config_command.cc).
+    ASSERT_TRUE(home->metadata_set("rbdtier.policy", "reactive").is_ok());
+    const auto sent = std::chrono::steady_clock::now();
+    const ceph::Status notified = ceph::notify_lun_settings_changed(image_->io(), *home);
+    ASSERT_TRUE(notified.is_ok()) << notified.message();
+    for (Lun* gateway : {lun_.get(), b.get()}) {
+        EXPECT_TRUE(test_support::wait_until(
+            [&] { return gateway->tiered_lun()->tiering_in_force().policy == "reactive"; },
+            std::chrono::seconds(2)))
+            << "policy " << gateway->tiered_lun()->tiering_in_force().policy;
+        EXPECT_EQ(gateway->tiered_lun()->placement_watch()->settings_notifies(), 1u);
+        EXPECT_EQ(gateway->tiered_lun()->placement_watch()->extents_moved(), 0u);
+        EXPECT_EQ(gateway->tiered_lun()->placement_watch()->routing(), "valid");
+    }
+    std::printf("both gateways apply the notified policy within %lld ms\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - sent)
+                                           .count()));
+    auto lun = ceph::LunIdentity::of(image_->io(), *home);
+    ASSERT_TRUE(lun.is_ok()) << lun.status().message();
+    const std::string foreign = "not-a-key";
+    char* reply = nullptr;
+    std::size_t reply_len = 0;
+    EXPECT_EQ(rados_notify2(image_->io().handle(), lun->map_object_name().c_str(), foreign.data(),
+                            static_cast<int>(foreign.size()), 5000, &reply, &reply_len),
+              0)
+        << "every gateway acknowledges a foreign payload";
+    if (reply != nullptr) rados_buffer_free(reply);
+    for (Lun* gateway : {lun_.get(), b.get()}) {
+        EXPECT_EQ(gateway->tiered_lun()->placement_watch()->settings_notifies(), 1u);
+        EXPECT_EQ(gateway->tiered_lun()->placement_watch()->routing(), "valid");
+    }
     EXPECT_EQ(read(*b, 0, kSize), shadow);
 }
 

@@ -2,12 +2,15 @@
 // tcmu-runner loads handler_rbdtier.so (the harness) on the local cluster:
 //   - the process's threads beyond librados's and librbd's own (those named as the process: the
 //     Ceph libraries name theirs) do not grow with the number of tiered LUNs;
-//   - `rbd image-meta set` on each LUN's image, heard by each tiered LUN's settings watch, costs a
-//     tiered LUN no thread more than it costs a plain one (no librbd thread pool per image);
-//   - LUNs closed and opened again while their map object, their image's header and the cluster
-//     settings object are notified without pause: each close waits for the callbacks in flight, the
-//     notifier is answered throughout, and every LUN reads back what was written. The moments of
-//     the closes are random (tests/support/seed.h).
+//   - `rbdtier config set --lun` on each LUN's image, heard by each tiered LUN through its map's
+//     watch, costs a tiered LUN no thread more than `rbd image-meta set` costs a plain one (no
+//     librbd thread pool per image);
+//   - a tiered LUN watches one object of its own (its map; librbd's watch of the header aside);
+//   - LUNs closed and opened again while their map object (an extent's move, a settings change, a
+//     payload of nobody's), their image's header and the cluster settings object are notified
+//     without pause: each close waits for the callbacks in flight, the notifier is answered
+//     throughout, and every LUN reads back what was written. The moments of the closes are random
+//     (tests/support/seed.h).
 // Its own executable: the thread counts are this process's alone.
 #include <gtest/gtest.h>
 #include <rados/librados.h>
@@ -21,6 +24,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ceph/cluster.h"
@@ -134,20 +138,25 @@ TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
     devs.clear();
 }
 
-TEST_F(WatchHubTest, HeaderChangesAreHeardWithoutAThreadPerTieredLun) {
+TEST_F(WatchHubTest, LunSettingChangesAreHeardWithoutAThreadPerTieredLun) {
     if (!set_up()) return;
     GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
     harness::Harness h(HANDLER_SO);
     std::vector<std::unique_ptr<harness::Device>> devs;
-    // Opens a LUN, writes to it, then sets a per-LUN setting in its image's metadata with `rbd
-    // image-meta set` (librbd notifies the image's header); a tiered LUN must apply it at once,
-    // heard through its settings watch (its periodic re-read is 10 s away).
+    // Opens a LUN, writes to it, then sets a per-LUN setting in its image's metadata: a tiered
+    // LUN's with `rbdtier config set --lun` (which notifies the LUN's map object), a plain LUN's
+    // with `rbd image-meta set` (librbd notifies the image's header, which librbd watches); a
+    // tiered LUN must apply it at once, heard through its map's watch (its periodic look is
+    // 10 s away).
     auto open = [&](bool tiered) {
         const std::string image = make_image();
         devs.push_back(h.open(lun_config(image, tiered)));
         touch(*devs.back(), tiered ? 't' : 'p');
-        const std::string set =
-            "rbd -c " + ceph_conf() + " image-meta set hdd-a/" + image + " rbdtier.horizon 60";
+        const std::string set = tiered
+                                    ? std::string(RBDTIER_CLI_PATH) + " config set --lun hdd-a/" +
+                                          image + " horizon 60 --ceph-conf " + ceph_conf()
+                                    : "rbd -c " + ceph_conf() + " image-meta set hdd-a/" + image +
+                                          " rbdtier.horizon 60";
         const CliRun r = run_command(set);
         ASSERT_EQ(r.code, 0) << set << ": " << r.out;
         if (!tiered) return;
@@ -181,11 +190,54 @@ TEST_F(WatchHubTest, HeaderChangesAreHeardWithoutAThreadPerTieredLun) {
     const unsigned long with_tiered = process_threads();
     std::printf(
         "threads: %lu; %lu with %lu more plain LUNs; %lu with %lu more tiered LUNs "
-        "(%lu named tp_librbd), after an rbd image-meta set on each\n",
+        "(%lu named tp_librbd), after a per-LUN setting changed on each\n",
         before, with_plain, kLuns, with_tiered, kLuns, threads_named("tp_librbd"));
     EXPECT_TRUE(same) << kLuns << " tiered LUNs added " << grown(with_plain, with_tiered)
                       << " threads, " << kLuns << " plain LUNs " << grown(before, with_plain)
                       << " (" << threads_named("tp_librbd") << " threads named tp_librbd)";
+    devs.clear();
+}
+
+// The watchers of `oid` in hdd-a, as `rados listwatchers` lists them (one line each).
+int watchers_of(const std::string& oid) {
+    const CliRun r = run_command("rados -c " + ceph_conf() + " -p hdd-a listwatchers " + oid);
+    EXPECT_EQ(r.code, 0) << oid << ": " << r.out;
+    int n = 0;
+    for (std::size_t at = r.out.find("watcher="); at != std::string::npos;
+         at = r.out.find("watcher=", at + 1))
+        ++n;
+    return n;
+}
+
+// Each watch costs a gateway a ping every few seconds and its state for each LUN: a tiered LUN
+// watches its map object (the placement and its own settings' notifies) and leaves its image's
+// header to librbd's own watch, as a plain LUN does.
+TEST_F(WatchHubTest, ATieredLunWatchesOneObjectOfItsOwn) {
+    if (!set_up()) return;
+    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
+    harness::Harness h(HANDLER_SO);
+    std::vector<std::unique_ptr<harness::Device>> devs;
+    std::vector<std::string> headers, maps;
+    for (const bool tiered : {false, true}) {
+        const std::string image = make_image();
+        devs.push_back(h.open(lun_config(image, tiered)));
+        touch(*devs.back(), tiered ? 't' : 'p');
+        ASSERT_FALSE(HasFailure());
+        auto opened = ceph::Image::open_read_only(*hdd_a_, image);
+        ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+        auto lun = ceph::LunIdentity::of(*hdd_a_, *opened);
+        ASSERT_TRUE(lun.is_ok()) << lun.status().message();
+        headers.push_back("rbd_header." + lun->image_id);
+        maps.push_back(lun->map_object_name());
+    }
+    const int plain_header = watchers_of(headers[0]);
+    const int tiered_header = watchers_of(headers[1]);
+    const int tiered_map = watchers_of(maps[1]);
+    std::printf("watchers: plain LUN's header %d; tiered LUN's header %d, its map %d\n",
+                plain_header, tiered_header, tiered_map);
+    EXPECT_EQ(plain_header, 1) << "librbd's own watch";
+    EXPECT_EQ(tiered_header, plain_header) << "the tiered LUN's header: librbd's watch alone";
+    EXPECT_EQ(tiered_map, 1);
     devs.clear();
 }
 
@@ -228,16 +280,18 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
             failed.fetch_add(1);
             return;
         }
-        std::vector<std::string> objects = map_objects;
-        objects.push_back("rbdtier.config");
-        objects.insert(objects.end(), headers.begin(), headers.end());
+        // Each map object three times: a move of extent 0, a settings change, a payload that is
+        // neither (acknowledged and ignored).
+        std::vector<std::pair<std::string, std::string>> notifies_of;
+        for (const std::string& oid : map_objects)
+            for (const char* payload : {"0", "settings", "not-a-key"})
+                notifies_of.emplace_back(oid, payload);
+        notifies_of.emplace_back("rbdtier.config", "settings");
+        // An empty notify of a header is a header update (as old librbd clients send).
+        for (const std::string& oid : headers) notifies_of.emplace_back(oid, "");
         constexpr std::uint64_t kTimeoutMs = 5000;
         while (!stop.load()) {
-            for (const std::string& oid : objects) {
-                // An empty notify of a header is a header update (as old librbd clients send).
-                const std::string payload = oid == "rbdtier.config"            ? "settings"
-                                            : oid.rfind("rbd_header.", 0) == 0 ? ""
-                                                                               : "0";
+            for (const auto& [oid, payload] : notifies_of) {
                 char* reply = nullptr;
                 std::size_t reply_len = 0;
                 const auto sent = std::chrono::steady_clock::now();
