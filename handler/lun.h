@@ -32,7 +32,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "ceph/cluster.h"
@@ -152,7 +151,7 @@ private:
 
     // The config of a LUN served from its home image alone; a tiered LUN's is its TieredLun's
     // (one copy), which config_ names.
-    std::optional<LunConfig> untiered_config_;
+    std::unique_ptr<const LunConfig> untiered_config_;
     const LunConfig& config_;
     rbdtier_harness_cmd_initiator_fn initiator_of_;  // the host's (null: it names none)
     InitiatorNames initiators_;
