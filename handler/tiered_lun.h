@@ -84,12 +84,11 @@ public:
     // `config` is the cfgstring (with the image's tiers), `gateway` rbdtier.conf as the gateway
     // read it (not null; kept, and shared by the LUNs opened with the same one) and `metadata`
     // the home image's "rbdtier.*" metadata as read at open; see the top of this file. `probe`,
-    // when given (a
-    // client of the same cluster configuration that the process keeps, held while the LUN is
-    // open), reads the headers of the tier images the placement map does not use yet, measures
-    // the tiers' latency and samples the pools' usage, so that the home's client, which does
-    // otherwise, opens no session to OSDs the LUN's data is not on. An error when the tiering
-    // cannot be set up (the LUN is not served then).
+    // when given (a client of the same cluster configuration that the process keeps, held while
+    // the LUN is open), reads the headers of the tier images the placement map does not use yet,
+    // measures the tiers' latency and samples the pools' usage, so that the home's client, which
+    // does otherwise, opens no session to OSDs the LUN's data is not on. An error when the
+    // tiering cannot be set up (the LUN is not served then).
     static ceph::Result<std::unique_ptr<TieredLun>> open(
         Home home, const LunConfig& config, std::shared_ptr<const GatewayConfig> gateway,
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
