@@ -172,7 +172,6 @@ PlacementMap::PlacementMap(IoContext io, LunIdentity lun)
 
 PlacementMap::PlacementMap(PlacementMap&& other) noexcept
     : io_(std::move(other.io_)),
-      reader_(std::move(other.reader_)),
       lun_(std::move(other.lun_)),
       oid_(std::move(other.oid_)),
       cookie_(std::move(other.cookie_)),
@@ -200,13 +199,6 @@ Result<bool> PlacementMap::exists(const IoContext& io, const LunIdentity& lun) {
     return true;
 }
 
-Status PlacementMap::load() {
-    auto reader = io_.duplicate();
-    if (!reader) return reader.status().with_context("placement map " + oid_);
-    reader_.emplace(std::move(*reader));
-    return reload();
-}
-
 Result<PlacementMap> PlacementMap::create(IoContext io, const LunIdentity& lun,
                                           const std::vector<std::string>& tiers) {
     PlacementMap map(std::move(io), lun);
@@ -226,13 +218,13 @@ Result<PlacementMap> PlacementMap::create(IoContext io, const LunIdentity& lun,
     if (rc < 0) {
         return Status::error(rc, "create placement map " + map.io_.where() + "/" + map.oid_);
     }
-    if (Status s = map.load(); !s) return s;
+    if (Status s = map.reload(); !s) return s;
     return map;
 }
 
 Result<PlacementMap> PlacementMap::open(IoContext io, const LunIdentity& lun) {
     PlacementMap map(std::move(io), lun);
-    if (Status s = map.load(); !s) return s;
+    if (Status s = map.reload(); !s) return s;
     return map;
 }
 
@@ -247,6 +239,10 @@ Status PlacementMap::remove(const IoContext& io, const LunIdentity& lun) {
 
 Status PlacementMap::reload() {
     std::lock_guard reloading(reload_mutex_);
+    // The reads go through a context of their own, made for this reload: its last-version slot is
+    // one no writer touches, and a LUN that never reloads keeps none.
+    auto reader = io_.duplicate();
+    if (!reader) return reader.status().with_context("placement map " + oid_);
     // Optimistic reads: installed only if no change began or ended while the read ran.
     for (int attempt = 0; attempt < kOptimisticReads; ++attempt) {
         std::uint64_t seen = 0;
@@ -254,7 +250,7 @@ Status PlacementMap::reload() {
             std::lock_guard lock(mutex_);
             seen = changes_;
         }
-        auto map = read_map();
+        auto map = read_map(*reader);
         if (!map) return map.status();
         if (reload_hook_) reload_hook_();
         std::lock_guard lock(mutex_);
@@ -265,16 +261,16 @@ Status PlacementMap::reload() {
     }
     // Changes keep landing during the reads: hold them off for one read (lookups still answer).
     std::lock_guard no_changes(change_mutex_);
-    auto map = read_map();
+    auto map = read_map(*reader);
     if (!map) return map.status();
     std::lock_guard lock(mutex_);
     install(std::move(*map));
     return Status::ok();
 }
 
-Result<DecodedPlacementMap> PlacementMap::read_map() const {
-    const std::string where = "placement map " + reader_->where() + "/" + oid_;
-    auto snap = read_omap_snapshot(*reader_, oid_, "placement map");
+Result<DecodedPlacementMap> PlacementMap::read_map(const IoContext& reader) const {
+    const std::string where = "placement map " + reader.where() + "/" + oid_;
+    auto snap = read_omap_snapshot(reader, oid_, "placement map");
     if (!snap) return snap.status();
     if (snap->version == 0) return Status::error(-ENOENT, "read " + where);
     PlacementOmapDecode decoded = decode_placement_omap(snap->entries, lun_.key());

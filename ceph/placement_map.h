@@ -150,10 +150,8 @@ public:
 
 private:
     PlacementMap(IoContext io, LunIdentity lun);
-    // Opens reader_, then reads the map. For create() and open().
-    Status load();
-    // Reads and decodes the map object through reader_, without mutex_. With reload_mutex_ held.
-    Result<DecodedPlacementMap> read_map() const;
+    // Reads and decodes the map object through `reader`, without mutex_. With reload_mutex_ held.
+    Result<DecodedPlacementMap> read_map(const IoContext& reader) const;
     void install(DecodedPlacementMap map);  // with mutex_ held
     // Marks a change begun / ended (mutex_ taken inside): reload() installs nothing read while a
     // change ran.
@@ -169,15 +167,14 @@ private:
     Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply);
     NotifyOutcome notify(const std::string& key);  // without mutex_ held
 
-    IoContext io_;                     // writes, locks and notifies
-    std::optional<IoContext> reader_;  // reload()'s reads: a last-version slot no writer touches
+    IoContext io_;  // writes, locks and notifies
     LunIdentity lun_;
     std::string oid_;
     std::string cookie_;     // this map's lock cookie, unique per instance
     std::string assertion_;  // the encoded lock.assert_locked input for cookie_
     // Lock order: reload_mutex_, change_mutex_, mutex_. Only mutex_ is taken by lookups, and it
     // is never held across a RADOS call.
-    std::mutex reload_mutex_;  // one reload at a time (reader_'s last-version slot)
+    std::mutex reload_mutex_;  // one reload at a time
     std::mutex change_mutex_;  // serialises changes, held across their RADOS write
     mutable std::mutex mutex_;
     MapHeader header_;

@@ -108,19 +108,23 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
     std::vector<std::unique_ptr<Tier>> tiers;
     auto home_io = IoContext::open(cluster, home_pool, ns);
     if (!home_io) return home_io.status();
-    auto first = std::make_unique<Tier>(home_pool, std::move(*home_io));
+    std::unique_ptr<Image> owned_home;
     if (home == nullptr) {
-        auto opened = Image::open(first->io, image);
+        auto opened = Image::open(*home_io, image);
         if (!opened) return opened.status();
-        first->owned = std::make_unique<Image>(std::move(*opened));
-        home = first->owned.get();
+        owned_home = std::make_unique<Image>(std::move(*opened));
+        home = owned_home.get();
     }
-    first->image.store(home, std::memory_order_release);
     auto info = home->stat();
     if (!info) return info.status();
-    auto lun = LunIdentity::of(first->io, *home);
+    auto lun = LunIdentity::of(*home_io, *home);
     if (!lun) return lun.status();
     const std::string home_spec = home->spec();
+    // A home image the caller opened is served through the caller's context: none kept here.
+    auto first = std::make_unique<Tier>(
+        home_pool, owned_home ? std::optional<IoContext>(std::move(*home_io)) : std::nullopt);
+    first->owned = std::move(owned_home);
+    first->image.store(home, std::memory_order_release);
     tiers.push_back(std::move(first));
 
     const std::string name = lun->tier_image_name();
@@ -135,7 +139,7 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         auto tier = std::make_unique<Tier>(pool, std::move(*io));
         tier->creatable = create_missing && create_missing(pool);
         if (!open_now || open_now(pool)) {
-            auto opened = open_tier(tier->io, name, *lun, *info, home_spec, tier->creatable);
+            auto opened = open_tier(*tier->io, name, *lun, *info, home_spec, tier->creatable);
             if (!opened)
                 return opened.status().with_context("open tier " + pool + " of " + home_spec);
             tier->owned = std::make_unique<Image>(std::move(*opened));
@@ -146,7 +150,7 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
                 auto io = IoContext::open(*header_reader, pool);
                 if (io) reader.emplace(std::move(*io));
             }
-            if (Status s = check_tier(tier->io, reader ? *reader : tier->io, name, *lun, *info,
+            if (Status s = check_tier(*tier->io, reader ? *reader : *tier->io, name, *lun, *info,
                                       home_spec, tier->creatable);
                 !s)
                 return s.with_context("open tier " + pool + " of " + home_spec);
@@ -212,7 +216,7 @@ Status TierImages::ensure_open(std::size_t index) {
     const std::string context = "open tier " + t.pool + " of " + home.spec();
     auto info = home.stat();
     if (!info) return info.status().with_context(context);
-    auto opened = open_tier(t.io, lun_.tier_image_name(), lun_, *info, home.spec(), t.creatable);
+    auto opened = open_tier(*t.io, lun_.tier_image_name(), lun_, *info, home.spec(), t.creatable);
     if (!opened) return opened.status().with_context(context);
     if (control_->taken_over) {
         // This client took the LUN over: the image gets the lock the take-over gave the others,

@@ -98,7 +98,6 @@ public:
     // Opens the image at `index` unless it is open (see the top of this file).
     Status ensure_open(std::size_t index);
     const std::string& pool(std::size_t index) const { return tiers_[index]->pool; }
-    const IoContext& io(std::size_t index) const { return tiers_[index]->io; }
     std::optional<std::size_t> index_of(const std::string& pool) const;
     std::uint64_t object_size() const { return object_size_; }
 
@@ -117,9 +116,10 @@ public:
 
 private:
     struct Tier {
-        Tier(std::string p, IoContext c) : pool(std::move(p)), io(std::move(c)) {}
+        Tier(std::string p, std::optional<IoContext> c) : pool(std::move(p)), io(std::move(c)) {}
         std::string pool;
-        IoContext io;
+        // The pool's context; none for a home image the caller opened (served through its own).
+        std::optional<IoContext> io;
         bool creatable = false;              // create_missing allowed making it
         std::unique_ptr<Image> owned;        // null for a home image opened by the caller
         std::atomic<Image*> image{nullptr};  // published once open; stable until destruction

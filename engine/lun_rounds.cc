@@ -153,7 +153,8 @@ double LunRounds::budget_use(std::uint64_t window_us) const {
                                        .count());
     std::uint64_t bytes = 0;
     std::lock_guard lock(mutex_);
-    for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+    if (!history_) return 0;
+    for (auto it = history_->rbegin(); it != history_->rend(); ++it) {
         const std::uint64_t end_us = it->start_unix_ms * 1000 + it->duration_us;
         if (end_us + window_us < now_unix_us) break;  // older ones ended before the window
         if (it->outcome == "moved") bytes += it->bytes;
@@ -421,8 +422,9 @@ bool LunRounds::carry_out(const MigrationOrder& order, bool pin) {
         ++stats_.failed;
         ++submitted_.failed;
     }
-    history_.push_back(std::move(record));
-    if (history_.size() > options_.history) history_.pop_front();
+    if (!history_) history_.emplace();
+    history_->push_back(std::move(record));
+    if (history_->size() > options_.history) history_->pop_front();
     return true;
 }
 
@@ -503,13 +505,15 @@ LunRoundsStats LunRounds::stats() const {
 
 std::vector<MigrationRecord> LunRounds::history() const {
     std::lock_guard lock(mutex_);
-    return {history_.begin(), history_.end()};
+    if (!history_) return {};
+    return {history_->begin(), history_->end()};
 }
 
 std::vector<MigrationRecord> LunRounds::history(std::size_t last) const {
     std::lock_guard lock(mutex_);
-    const std::size_t skip = history_.size() > last ? history_.size() - last : 0;
-    return {history_.begin() + static_cast<std::ptrdiff_t>(skip), history_.end()};
+    if (!history_) return {};
+    const std::size_t skip = history_->size() > last ? history_->size() - last : 0;
+    return {history_->begin() + static_cast<std::ptrdiff_t>(skip), history_->end()};
 }
 
 std::vector<bool> LunRounds::pools_full() const {

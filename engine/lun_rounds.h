@@ -334,7 +334,9 @@ private:
         std::size_t moved = 0, failed = 0, refused = 0;
     } submitted_;
     bool outcome_pending_ = false;
-    std::deque<MigrationRecord> history_;
+    // Made with the first record (a std::deque allocates its first block when constructed: an
+    // idle LUN that never migrates holds none).
+    std::optional<std::deque<MigrationRecord>> history_;
     PinTable pins_;        // under mutex_
     Admission admission_;  // under mutex_
     // Held by a round while it uses the policy, and by inspect().

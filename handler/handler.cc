@@ -122,8 +122,9 @@ public:
     // The subtype the config read at init asks for.
     HandlerSubtype subtype();
     // What a LUN opened now runs with: the config file read anew (a bad one is logged with its
-    // line and reason, and the last good config stays; a missing one changes nothing).
-    GatewayConfig config_for_open();
+    // line and reason, and the last good config stays; a missing one changes nothing). The LUNs
+    // opened while the file says the same share one copy.
+    std::shared_ptr<const GatewayConfig> config_for_open();
     // The gateway's copy of the cluster settings object, which every LUN reads through.
     std::shared_ptr<ceph::SharedObjectSettings> cluster_settings_object();
     // The gateway's migration executor, which carries out every tiered LUN's migrations.
@@ -140,6 +141,7 @@ private:
 
     std::mutex mutex_;
     std::unique_ptr<Gateway> gateway_;
+    std::shared_ptr<const GatewayConfig> opened_with_;  // the last config_for_open() gave
     bool started_ = false;
 };
 
@@ -159,7 +161,7 @@ HandlerSubtype GatewayHost::subtype() {
     return gateway_->config().handler_subtype;
 }
 
-GatewayConfig GatewayHost::config_for_open() {
+std::shared_ptr<const GatewayConfig> GatewayHost::config_for_open() {
     std::lock_guard lock(mutex_);
     if (!gateway_) load();  // a host that never called init()
     struct stat st {};
@@ -177,7 +179,10 @@ GatewayConfig GatewayHost::config_for_open() {
                     << " takes effect when tcmu-runner restarts; serving as "
                     << to_string(g_subtype) << " until then");
     }
-    return gateway_->config();
+    const GatewayConfig now = gateway_->config();
+    if (opened_with_ == nullptr || *opened_with_ != now)
+        opened_with_ = std::make_shared<const GatewayConfig>(now);
+    return opened_with_;
 }
 
 std::shared_ptr<ceph::SharedObjectSettings> GatewayHost::cluster_settings_object() {
@@ -386,7 +391,7 @@ int open_impl(tcmu_device* dev) {
     const std::uint32_t block_size = tcmu_dev_get_block_size(dev);
     LunGeometry geometry{tcmu_dev_get_num_lbas(dev) * block_size, block_size};
     const TcmuHost host = host_functions();
-    const GatewayConfig gateway = gateway_host().config_for_open();
+    const std::shared_ptr<const GatewayConfig> gateway = gateway_host().config_for_open();
     auto lun =
         build_lun(*parsed.config, geometry, host, gateway, gateway_host().cluster_settings_object(),
                   gateway_host().migration_executor(), header_reader_for(*parsed.config));
@@ -437,7 +442,7 @@ int open_impl(tcmu_device* dev) {
     auto open_lun = std::make_unique<OpenLun>();
     open_lun->lun = std::move(lun).value();
     open_lun->lun->set_io_metrics(&open_lun->metrics);
-    open_lun->registration = gateway_host().add(*open_lun->lun, open_lun->metrics, gateway);
+    open_lun->registration = gateway_host().add(*open_lun->lun, open_lun->metrics, *gateway);
     tcmur_dev_set_private(dev, open_lun.release());
     return 0;
 }

@@ -113,7 +113,8 @@ int exact_iovec(IoCommand& c, iovec* iov, std::size_t iov_cnt, std::size_t len, 
 
 Lun::Lun(LunConfig config, const TcmuHost& host, std::unique_ptr<LunHome> home, std::uint64_t size,
          std::unique_ptr<TieredLun> tiered)
-    : config_(tiered ? tiered->config() : std::move(config)),
+    : untiered_config_(tiered ? nullptr : std::make_unique<const LunConfig>(std::move(config))),
+      config_(tiered ? tiered->config() : *untiered_config_),
       initiator_of_(host.initiator),
       id_(name_id(config_.spec().c_str())),
       home_(std::move(home)),

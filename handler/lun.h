@@ -149,7 +149,10 @@ private:
     // librbd's completion of a command issued whole to the home image.
     static void on_complete(rbd_completion_t completion, void* arg);
 
-    LunConfig config_;
+    // The config of a LUN served from its home image alone; a tiered LUN's is its TieredLun's
+    // (one copy), which config_ names.
+    std::unique_ptr<const LunConfig> untiered_config_;
+    const LunConfig& config_;
     rbdtier_harness_cmd_initiator_fn initiator_of_;  // the host's (null: it names none)
     InitiatorNames initiators_;
     // Ends (its sampler stopped) before initiators_, whose names it notes.

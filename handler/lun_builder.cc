@@ -57,7 +57,8 @@ ceph::Status take_image_tiers(LunConfig& config,
 
 ceph::Result<std::unique_ptr<Lun>> build_lun(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
-    const GatewayConfig& gateway, std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
+    std::shared_ptr<const GatewayConfig> gateway,
+    std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
     std::shared_ptr<MigrationExecutor> executor,
     std::shared_ptr<const ceph::Cluster> header_reader) {
     ceph::ClusterOptions options;
@@ -104,8 +105,11 @@ ceph::Result<std::unique_ptr<Lun>> build_lun(
                                           geometry.size_bytes,
                                           policy_lun_id(name_id(opened.spec().c_str())),
                                           home->lock.share()};
-        auto made = TieredLun::open(tiered_home, opened, gateway, std::move(cluster_object),
-                                    std::move(executor), metadata, std::move(header_reader));
+        // Without the gateway's: the built-in defaults, one copy for the process.
+        static const auto defaults = std::make_shared<const GatewayConfig>();
+        auto made = TieredLun::open(tiered_home, opened, gateway ? std::move(gateway) : defaults,
+                                    std::move(cluster_object), std::move(executor), metadata,
+                                    std::move(header_reader));
         if (!made) return made.status().with_context("enable tiering of " + opened.spec());
         tiered = std::move(made).value();
     }

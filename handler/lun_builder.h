@@ -43,9 +43,10 @@ struct LunGeometry {
 // failed read); a LUN without tiers is refused while its placement map puts extents outside
 // the home image (ceph::check_home_holds_all, through the LUN's own pool context). A LUN with
 // tiers starts its tiering with the settings the cluster, its config and the gateway's give
-// (handler/shared_settings.h, then resolve_tiering_settings): the home image's "rbdtier.*"
-// metadata and the cluster object in the tenant pool are read first; a value refused there
-// is logged (warning) and falls back, and so does a failed read (the LUN opens anyway).
+// (handler/shared_settings.h, then resolve_tiering_settings; `gateway`: rbdtier.conf as read,
+// null: the built-in defaults): the home image's "rbdtier.*" metadata and the cluster object
+// in the tenant pool are read first; a value refused there is logged (warning) and falls back,
+// and so does a failed read (the LUN opens anyway).
 // While open, a change of either is applied at once when the LUN is notified of it (on its
 // map object, a notify of the cluster object: ceph/settings_watch.h, on the process's watch
 // hub), else within kSharedSettingsPeriod (by their versions): a new policy, horizon
@@ -63,7 +64,7 @@ struct LunGeometry {
 // opens no session to those tiers' OSDs until it uses them), else through the LUN's own.
 ceph::Result<std::unique_ptr<Lun>> build_lun(
     const LunConfig& config, LunGeometry geometry, const TcmuHost& host,
-    const GatewayConfig& gateway = {},
+    std::shared_ptr<const GatewayConfig> gateway = nullptr,
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object = nullptr,
     std::shared_ptr<MigrationExecutor> executor = nullptr,
     std::shared_ptr<const ceph::Cluster> header_reader = nullptr);

@@ -68,27 +68,30 @@ private:
     TieredLun& lun_;
 };
 
-TieredLun::TieredLun(Home home, const LunConfig& config, const GatewayConfig& gateway,
+TieredLun::TieredLun(Home home, const LunConfig& config,
+                     std::shared_ptr<const GatewayConfig> gateway,
                      std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
                      std::shared_ptr<MigrationExecutor> executor)
     : home_(home),
       config_(config),
-      settings_(resolve_tiering_settings(config, gateway)),
+      settings_(resolve_tiering_settings(config, *gateway)),
       ownership_(std::make_unique<Ownership>(*this)),
       base_config_(config),
-      base_gateway_(gateway),
-      shared_(apply_shared_settings(config, gateway, {}, {})),
+      base_gateway_(std::move(gateway)),
       cluster_object_(std::move(cluster_object)),
-      executor_(std::move(executor)) {}
+      executor_(std::move(executor)) {
+    // Until the cluster's settings are read: the cfgstring's and rbdtier.conf's.
+    take_shared_settings_locked(apply_shared_settings(config, *base_gateway_, {}, {}));
+}
 
 ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
-    Home home, const LunConfig& config, const GatewayConfig& gateway,
+    Home home, const LunConfig& config, std::shared_ptr<const GatewayConfig> gateway,
     std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
     std::shared_ptr<MigrationExecutor> executor,
     const ceph::Result<std::map<std::string, std::string>>& metadata,
     std::shared_ptr<const ceph::Cluster> probe) {
-    std::unique_ptr<TieredLun> lun(
-        new TieredLun(home, config, gateway, std::move(cluster_object), std::move(executor)));
+    std::unique_ptr<TieredLun> lun(new TieredLun(home, config, std::move(gateway),
+                                                 std::move(cluster_object), std::move(executor)));
     lun->probe_ = std::move(probe);
     // What the cluster says of the LUN's settings comes before its cfgstring and rbdtier.conf.
     SharedSettings shared;
@@ -96,10 +99,10 @@ ceph::Result<std::unique_ptr<TieredLun>> TieredLun::open(
     std::string why;
     if (lun->read_shared_settings(shared, cluster_object_entries, why, {}, &metadata)) {
         lun->log_new_problems_locked(shared.problems);
-        lun->shared_ = std::move(shared);
         lun->cluster_seen_ = std::move(cluster_object_entries);
-        lun->config_ = lun->shared_.lun;
-        lun->settings_ = resolve_tiering_settings(lun->shared_.lun, lun->shared_.gateway);
+        lun->config_ = shared.lun;
+        lun->settings_ = resolve_tiering_settings(shared.lun, shared.gateway);
+        lun->take_shared_settings_locked(std::move(shared));
     } else {
         lun->read_problem_ = why;
         RBDTIER_LOG_WARNING(config.spec(),
@@ -228,7 +231,7 @@ ceph::Status TieredLun::enable_tiering(
     // LUN's own through the map's watch, the cluster-wide ones through the settings object's.
     settings_watch_ = std::make_unique<ceph::SettingsWatch>(
         home_.cluster, home_.io, home_.image, watch_.get(), client_key(base_config_),
-        resolve_tiering_settings(base_config_, base_gateway_).tenant_pool, kClusterSettingsObject,
+        resolve_tiering_settings(base_config_, *base_gateway_).tenant_pool, kClusterSettingsObject,
         config_.spec(), kSharedSettingsPeriod,
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);
@@ -255,7 +258,7 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;
     }
-    const std::string pool = resolve_tiering_settings(base_config_, base_gateway_).tenant_pool;
+    const std::string pool = resolve_tiering_settings(base_config_, *base_gateway_).tenant_pool;
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
             // The gateway's copy: LUNs of one client identity and pool share one read a period.
@@ -273,7 +276,7 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
         return false;
     }
     cluster = no_pool ? std::map<std::string, std::string>{} : std::move(*object);
-    out = apply_shared_settings(base_config_, base_gateway_, *metadata, cluster);
+    out = apply_shared_settings(base_config_, *base_gateway_, *metadata, cluster);
     if (no_pool)
         out.problems.push_back("cluster-wide settings (" + std::string(kClusterSettingsObject) +
                                "): pool " + pool +
@@ -283,9 +286,19 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
 
 void TieredLun::log_new_problems_locked(const std::vector<std::string>& fresh) {
     for (const std::string& p : fresh)
-        if (std::find(shared_.problems.begin(), shared_.problems.end(), p) ==
-            shared_.problems.end())
+        if (std::find(problems_.begin(), problems_.end(), p) == problems_.end())
             RBDTIER_LOG_WARNING(config_.spec(), "setting not used: " << p);
+}
+
+void TieredLun::take_shared_settings_locked(SharedSettings&& applied) {
+    const TieringSettings resolved = resolve_tiering_settings(applied.lun, applied.gateway);
+    policy_in_force_ = applied.lun.policy;
+    horizon_s_in_force_ = resolved.horizon_s;
+    round_us_in_force_ = resolved.round_us;
+    report_ = std::move(applied.report);
+    report_.shrink_to_fit();
+    problems_ = std::move(applied.problems);
+    problems_.shrink_to_fit();
 }
 
 void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point changed_at) {
@@ -304,10 +317,9 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
         }
         read_problem_.clear();
         log_new_problems_locked(fresh.problems);
-        const TieringSettings was = resolve_tiering_settings(shared_.lun, shared_.gateway);
         const TieringSettings is = resolve_tiering_settings(fresh.lun, fresh.gateway);
-        if (fresh.lun.policy != shared_.lun.policy || was.horizon_s != is.horizon_s ||
-            was.round_us != is.round_us) {
+        if (fresh.lun.policy != policy_in_force_ || horizon_s_in_force_ != is.horizon_s ||
+            round_us_in_force_ != is.round_us) {
             StorageModel c = policy_config_;
             c.horizon_us = static_cast<std::uint64_t>(is.horizon_s * 1e6);
             c.round_us = is.round_us;
@@ -316,28 +328,25 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
                                      is.round_us);
             RBDTIER_LOG_INFO(config_.spec(), "settings changed in the cluster: policy "
                                                  << to_string(fresh.lun.policy) << " (was "
-                                                 << to_string(shared_.lun.policy) << "), horizon "
-                                                 << is.horizon_s << " s (was " << was.horizon_s
-                                                 << "), round "
+                                                 << to_string(policy_in_force_) << "), horizon "
+                                                 << is.horizon_s << " s (was "
+                                                 << horizon_s_in_force_ << "), round "
                                                  << static_cast<double>(is.round_us) / 1e6 << " s");
         }
         // Quota, tenant and tier overrides shape the tiers and the tenant's registration made
         // at open: they change when the LUN is opened again.
-        if (fresh.lun.quota != shared_.lun.quota || fresh.lun.tenant != shared_.lun.tenant ||
-            fresh.gateway.tiers != shared_.gateway.tiers)
+        if (fresh.lun.quota != config_.quota || fresh.lun.tenant != config_.tenant ||
+            is.tier_overrides != settings_.tier_overrides)
             RBDTIER_LOG_INFO(config_.spec(),
                              "quota, tenant or tier settings changed in the cluster: they take "
                              "effect when the LUN is opened again");
         for (const char* name : {"quota", "tenant"}) {  // as at open (see above)
             auto named = [&](const EffectiveSetting& e) { return e.name == name; };
             auto now_it = std::find_if(fresh.report.begin(), fresh.report.end(), named);
-            auto was_it = std::find_if(shared_.report.begin(), shared_.report.end(), named);
-            if (now_it != fresh.report.end() && was_it != shared_.report.end()) *now_it = *was_it;
+            auto was_it = std::find_if(report_.begin(), report_.end(), named);
+            if (now_it != fresh.report.end() && was_it != report_.end()) *now_it = *was_it;
         }
-        fresh.lun.quota = shared_.lun.quota;
-        fresh.lun.tenant = shared_.lun.tenant;
-        fresh.gateway.tiers = shared_.gateway.tiers;
-        shared_ = std::move(fresh);
+        take_shared_settings_locked(std::move(fresh));
         if (cluster != cluster_seen_) {
             cluster_seen_ = cluster;
             listener = cluster_listener_;
@@ -348,20 +357,20 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
 
 std::vector<EffectiveSetting> TieredLun::settings_report() const {
     std::lock_guard lock(shared_mutex_);
-    return shared_.report;
+    return report_;
 }
 
 std::vector<std::string> TieredLun::settings_problems() const {
     std::lock_guard lock(shared_mutex_);
-    std::vector<std::string> out = shared_.problems;
+    std::vector<std::string> out = problems_;
     if (!read_problem_.empty()) out.push_back(read_problem_);
     return out;
 }
 
 TieringInForce TieredLun::tiering_in_force() const {
     std::lock_guard lock(shared_mutex_);
-    const TieringSettings s = resolve_tiering_settings(shared_.lun, shared_.gateway);
-    return {policy_name(shared_.lun.policy), s.horizon_s, static_cast<double>(s.round_us) / 1e6};
+    return {policy_name(policy_in_force_), horizon_s_in_force_,
+            static_cast<double>(round_us_in_force_) / 1e6};
 }
 
 std::map<std::string, std::string> TieredLun::cluster_settings() const {

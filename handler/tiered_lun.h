@@ -81,15 +81,16 @@ public:
         LunLockShare& lock;
     };
 
-    // `config` is the cfgstring (with the image's tiers) and `metadata` the home image's
-    // "rbdtier.*" metadata as read at open; see the top of this file. `probe`, when given (a
-    // client of the same cluster configuration that the process keeps, held while the LUN is
-    // open), reads the headers of the tier images the placement map does not use yet, measures
-    // the tiers' latency and samples the pools' usage, so that the home's client, which does
-    // otherwise, opens no session to OSDs the LUN's data is not on. An error when the tiering
-    // cannot be set up (the LUN is not served then).
+    // `config` is the cfgstring (with the image's tiers), `gateway` rbdtier.conf as the gateway
+    // read it (not null; kept, and shared by the LUNs opened with the same one) and `metadata`
+    // the home image's "rbdtier.*" metadata as read at open; see the top of this file. `probe`,
+    // when given (a client of the same cluster configuration that the process keeps, held while
+    // the LUN is open), reads the headers of the tier images the placement map does not use yet,
+    // measures the tiers' latency and samples the pools' usage, so that the home's client, which
+    // does otherwise, opens no session to OSDs the LUN's data is not on. An error when the
+    // tiering cannot be set up (the LUN is not served then).
     static ceph::Result<std::unique_ptr<TieredLun>> open(
-        Home home, const LunConfig& config, const GatewayConfig& gateway,
+        Home home, const LunConfig& config, std::shared_ptr<const GatewayConfig> gateway,
         std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
         std::shared_ptr<MigrationExecutor> executor,
         const ceph::Result<std::map<std::string, std::string>>& metadata,
@@ -147,7 +148,7 @@ public:
         std::function<void(const std::map<std::string, std::string>&)> listener);
 
 private:
-    TieredLun(Home home, const LunConfig& config, const GatewayConfig& gateway,
+    TieredLun(Home home, const LunConfig& config, std::shared_ptr<const GatewayConfig> gateway,
               std::shared_ptr<ceph::SharedObjectSettings> cluster_object,
               std::shared_ptr<MigrationExecutor> executor);
 
@@ -176,6 +177,8 @@ private:
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
     // Logs the problems of `fresh` not logged last time (under shared_mutex_).
     void log_new_problems_locked(const std::vector<std::string>& fresh);
+    // Takes what `applied` says of the settings in force (under shared_mutex_, or at open).
+    void take_shared_settings_locked(SharedSettings&& applied);
 
     Home home_;
     LunConfig config_;
@@ -194,11 +197,17 @@ private:
     std::uint64_t extent_bytes_ = 0;
 
     // Shared settings (handler/shared_settings.h).
-    LunConfig base_config_;       // the cfgstring as given
-    GatewayConfig base_gateway_;  // rbdtier.conf at open
+    LunConfig base_config_;                              // the cfgstring as given
+    std::shared_ptr<const GatewayConfig> base_gateway_;  // rbdtier.conf at open (never null)
     StorageModel policy_config_;  // what the policy was made with (horizon and round change)
     mutable std::mutex shared_mutex_;
-    SharedSettings shared_;                            // in effect now
+    // In effect now: what may change while the LUN is open (policy, horizon, round; the rest
+    // holds as opened: config_, settings_), and the report and problems of the last read.
+    TierPolicy policy_in_force_ = TierPolicy::kNone;
+    double horizon_s_in_force_ = 0;
+    std::uint64_t round_us_in_force_ = 0;
+    std::vector<EffectiveSetting> report_;
+    std::vector<std::string> problems_;
     std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
     std::string read_problem_;                         // the last failed read, "" if none
     std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;
