@@ -125,12 +125,17 @@ std::shared_ptr<GatewayReadings> GatewayReadings::process() {
 std::optional<PoolResources> PoolSampleCache::find(
     const std::string& fsid, const std::string& pool,
     std::chrono::steady_clock::time_point now) const {
-    return samples_.find({fsid, pool}, now);
+    return find(Key{fsid, pool}, now);
+}
+
+std::optional<PoolResources> PoolSampleCache::find(
+    const Key& key, std::chrono::steady_clock::time_point now) const {
+    return samples_.find(key, now);
 }
 
 void PoolSampleCache::store(const std::string& fsid, PoolResources sample,
                             std::chrono::steady_clock::time_point now) {
-    std::pair<std::string, std::string> key{fsid, sample.pool};
+    Key key{fsid, sample.pool};
     samples_.store(key, std::move(sample), now);
 }
 
@@ -157,8 +162,11 @@ ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string
             shared_.reset();
         } else {
             fsid_ = fsid;
+            keys_.reserve(pools_.size());
+            for (const std::string& pool : pools_) keys_.emplace_back(fsid_, pool);
         }
     }
+    known_.resize(pools_.size());
 }
 
 std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
@@ -212,7 +220,8 @@ PoolResources ResourceMonitor::sample_pool(const std::string& pool,
     std::uint64_t total = 0, used = 0, avail = 0;
     int answered = 0;
     for (int osd : osds_of(pool)) {
-        const auto perf = osd_command(cluster_, osd, {{"prefix", "perf dump"}});
+        // The OSD's own counters only: its whole dump is several times that.
+        const auto perf = osd_command(cluster_, osd, {{"prefix", "perf dump"}, {"logger", "osd"}});
         if (!perf.is_object() || !perf.contains("osd")) continue;
         const auto& counters = perf["osd"];
         total += u64(counters, "stat_bytes");
@@ -234,11 +243,10 @@ ResourceSample ResourceMonitor::sample() {
                                                .count());
     // The pools another monitor of the process sampled recently are taken from it.
     const auto now_steady = std::chrono::steady_clock::now();
-    std::vector<std::optional<PoolResources>> known(pools_.size());
     bool all_known = true;
     for (std::size_t i = 0; i < pools_.size(); ++i) {
-        if (shared_) known[i] = shared_->find(fsid_, pools_[i], now_steady);
-        all_known = all_known && known[i].has_value();
+        known_[i] = shared_ ? shared_->find(keys_[i], now_steady) : std::nullopt;
+        all_known = all_known && known_[i].has_value();
     }
     std::map<std::string, DfEntry> df;
     if (!all_known) {
@@ -262,9 +270,10 @@ ResourceSample ResourceMonitor::sample() {
             }
         }
     }
+    s.pools.reserve(pools_.size());
     for (std::size_t i = 0; i < pools_.size(); ++i) {
-        if (known[i]) {
-            s.pools.push_back(std::move(*known[i]));
+        if (known_[i]) {
+            s.pools.push_back(std::move(*known_[i]));
             continue;
         }
         s.pools.push_back(sample_pool(pools_[i], df));

@@ -17,11 +17,12 @@
 // One sampler at a time per monitor (not thread-safe); the Cluster must outlive the monitor.
 //
 // A pool's sample costs the cluster several requests (monitor commands, and with no manager a
-// `perf dump` of each of the pool's OSDs, whose reply is a large JSON document), and is the same
-// for every LUN of a gateway on that pool. Monitors given a PoolSampleCache share their pool
-// samples: a pool sampled less than its max age ago (on the same cluster) is not sampled again,
-// so a gateway's N LUNs on P pools load the cluster with P samples per max age, not N x P per
-// resource interval.
+// `perf dump` of the OSD counters of each of the pool's OSDs, a JSON document of a few KiB), and
+// is the same for every LUN of a gateway on that pool. Monitors given a PoolSampleCache share
+// their pool samples: a pool sampled less than its max age ago (on the same cluster) is not
+// sampled again, so a gateway's N LUNs on P pools load the cluster with P samples per max age,
+// not N x P per resource interval. A sample that every pool's cached sample answers asks the
+// cluster nothing and allocates only the sample it returns.
 #pragma once
 
 #include <chrono>
@@ -82,10 +83,16 @@ private:
 // (two monitors may sample one pool at the same time).
 class PoolSampleCache {
 public:
+    // A pool of a cluster: its fsid, and the pool's name.
+    using Key = std::pair<std::string, std::string>;
+
     explicit PoolSampleCache(std::chrono::steady_clock::duration max_age) : samples_(max_age) {}
 
     // The sample of `pool` on the cluster with id `fsid` taken less than max_age before `now`.
     std::optional<PoolResources> find(const std::string& fsid, const std::string& pool,
+                                      std::chrono::steady_clock::time_point now) const;
+    // The same by its key (made once by a caller that asks again and again).
+    std::optional<PoolResources> find(const Key& key,
                                       std::chrono::steady_clock::time_point now) const;
     void store(const std::string& fsid, PoolResources sample,
                std::chrono::steady_clock::time_point now);
@@ -97,7 +104,7 @@ public:
     static std::shared_ptr<PoolSampleCache> process();
 
 private:
-    ExpiringCache<std::pair<std::string, std::string>, PoolResources> samples_;  // by fsid, pool
+    ExpiringCache<Key, PoolResources> samples_;
 };
 
 class ResourceMonitor {
@@ -123,6 +130,9 @@ private:
     std::shared_ptr<PoolSampleCache> shared_;
     std::shared_ptr<GatewayReadings> readings_;
     std::string fsid_;  // the cluster's, the key of shared_ (read when shared_ is set)
+    std::vector<PoolSampleCache::Key> keys_;  // per pool, its key in shared_
+    // Per pool: its sample found in shared_ by the sample in progress (kept for the next one).
+    std::vector<std::optional<PoolResources>> known_;
     std::map<std::string, std::vector<int>> osds_;  // pool -> OSD ids (found once)
     double last_cpu_seconds_ = -1;                  // of the last reading this monitor got
     std::uint64_t last_sample_us_ = 0;

@@ -4,22 +4,11 @@
 
 namespace rbdtier {
 
-bool may_migrate(OwnershipSource& source) {
-    const std::optional<bool> held = source.lock_this_round();
-    if (!held) return false;
-    if (!source.follow_home_pin()) return false;
-    if (!*held) return false;
-    if (auto refused = may_move_extents(source)) {
-        source.note_problem(refused);
-        return false;
-    }
-    if (!source.take_ownership()) return false;
-    source.note_problem(std::nullopt);
-    return true;
-}
+namespace {
 
-std::optional<OwnershipRefusal> may_move_extents(OwnershipSource& source) {
-    if (!source.holds_lock()) return OwnershipRefusal{-EBUSY, "not the holder of the LUN's lock"};
+// may_move_extents() with the lock's answer `held` already asked.
+std::optional<OwnershipRefusal> refusal(OwnershipSource& source, bool held) {
+    if (!held) return OwnershipRefusal{-EBUSY, "not the holder of the LUN's lock"};
     if (source.lock_by_callout()) return std::nullopt;
     OwnershipRefusal why;
     const std::optional<std::size_t> gateways = source.gateways(why);
@@ -31,6 +20,27 @@ std::optional<OwnershipRefusal> may_move_extents(OwnershipSource& source) {
                         "implicit failover (one lock owner) or with a single gateway"};
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+bool may_migrate(OwnershipSource& source) {
+    const std::optional<bool> held = source.lock_this_round();
+    if (!held) return false;
+    if (!source.follow_home_pin()) return false;
+    if (!*held) return false;
+    // The round's answer was asked just now: the holder's checks go on from it.
+    if (auto refused = refusal(source, true)) {
+        source.note_problem(refused);
+        return false;
+    }
+    if (!source.take_ownership()) return false;
+    source.note_problem(std::nullopt);
+    return true;
+}
+
+std::optional<OwnershipRefusal> may_move_extents(OwnershipSource& source) {
+    return refusal(source, source.holds_lock());
 }
 
 }  // namespace rbdtier

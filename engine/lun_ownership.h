@@ -9,10 +9,12 @@
 // may_migrate(), in order, the first "no" ending it:
 //  1. the lock as far as this round asks it (lock_this_round(): a standby asks the cluster only
 //     now and then): not asked, no;
-//  2. the home pin followed (read and handed to the rounds, asked of the holder and of a
-//     standby alike): cannot be read, no (the source notes why);
+//  2. the home pin followed (handed to the rounds, asked of the holder and of a standby alike;
+//     the live gateway reads it with the LUN's settings, not each round): not known and cannot
+//     be read, no (the source notes why);
 //  3. not the holder of the LUN's exclusive lock: no (a standby: another gateway owns the LUN);
-//  4. may_move_extents() refuses: no, with its refusal noted as the tiering's problem;
+//  4. may_move_extents() refuses, the holder's answer being the round's own (asked once a
+//     round): no, with its refusal noted as the tiering's problem;
 //  5. the tiering's ownership (the placement map's fence) cannot be taken: no (noted by the
 //     source);
 //  6. yes, and whatever problem stopped the extents before is cleared.
@@ -50,7 +52,8 @@ public:
     virtual bool lock_by_callout() const = 0;
     // How many gateways have the LUN open, or why they cannot be counted.
     virtual std::optional<std::size_t> gateways(OwnershipRefusal& why) = 0;
-    // Reads the home pin and hands it to the rounds; false (the problem noted) when it cannot.
+    // Hands the home pin to the rounds (reading it when it is not known); false (the problem
+    // noted) when it is not known and cannot be read.
     virtual bool follow_home_pin() = 0;
     // Takes the tiering's ownership unless taken; false (the problem noted) when it cannot.
     virtual bool take_ownership() = 0;

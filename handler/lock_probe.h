@@ -1,12 +1,12 @@
 // LockProbe: when a tiered LUN's rounds ask the cluster whether this gateway holds the LUN's
-// exclusive lock, and read its home pin; holds_exclusive_lock(): the asking itself, as the
-// lock callouts, the rounds and the admin side read the answer.
+// exclusive lock; holds_exclusive_lock(): the asking itself, as the lock callouts, the rounds and
+// the admin side read the answer.
 //
 // Asking is a round trip to an OSD (librbd's rbd_is_exclusive_lock_owner pings the image
-// header with lock.assert_locked, every call) and the home pin is another (rbd_metadata_get).
-// The owner of a LUN asks every round: it may lose the lock at any time (broken by a peer,
-// blocklisted) and must stop moving extents at once. A standby (the last answer was "not
-// held") cannot start to hold the lock by itself: only this process takes it, by the lock
+// header with lock.assert_locked, every call). The owner of a LUN asks every round: it may lose
+// the lock at any time (broken by a peer, blocklisted) and must stop moving extents at once (the
+// round's answer serves the round's checks: engine/lun_ownership.h). A standby (the last answer was
+// "not held") cannot start to hold the lock by itself: only this process takes it, by the lock
 // callout or by librbd's implicit acquisition on a command that writes. So a standby asks again
 // at once when such a callout has taken the lock or such a command has completed
 // (note_may_take(), made after the take: a round that asked between an earlier note and the take
@@ -16,9 +16,11 @@
 // per second instead of N per round.
 //
 // Whoever else shows the lock (the gateway's service map) asks known_not_held() first: a LUN
-// whose last answer was "not held", younger than `standby_period`, with no note_may_take() since,
-// is a standby by the same reasoning, and is shown so without a round trip (the rounds'
-// answers keep that current; a LUN whose rounds do not ask, untiered, is asked every time).
+// whose last answer was "not held", younger than twice `standby_period`, with no note_may_take()
+// since, is a standby by the same reasoning, and is shown so without a round trip (the rounds'
+// answers keep that current: they renew it at their first round past the period, so a look in
+// between does not ask for an answer about to come; a LUN whose rounds do not ask, untiered or
+// paused, is asked once that is past).
 //
 // note_may_take() is called on the I/O path (each completed command that wrote): it is a relaxed
 // load, and a store only on the first command after an answer. should_ask() and answered() are
@@ -78,13 +80,13 @@ public:
     }
 
     // Whether the lock is known not to be held at `now` without asking: the last answer was
-    // "not held", less than `standby_period` ago, and nothing noted since may have taken it.
-    // Neither consumes a note nor counts as an answer. A take the rounds are asking about at
+    // "not held", less than twice `standby_period` ago, and nothing noted since may have taken
+    // it. Neither consumes a note nor counts as an answer. A take the rounds are asking about at
     // this moment (its note consumed, the answer not in yet) shows at the next look.
     bool known_not_held(Clock::time_point now) const {
         if (may_take_.load(std::memory_order_relaxed)) return false;
         std::lock_guard lock(mutex_);
-        return asked_at_ && !held_ && now - *asked_at_ < standby_period_;
+        return asked_at_ && !held_ && now - *asked_at_ < 2 * standby_period_;
     }
 
     Clock::duration standby_period() const { return standby_period_; }

@@ -236,10 +236,10 @@ ceph::Status TieredLun::enable_tiering(
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);
         });
-    // The home pin as the metadata read at open says, else read now; the rounds read it again
-    // before they move anything.
+    // The home pin as the metadata read at open says, else read now; the settings' re-reads
+    // follow it from then on.
     if (metadata)
-        tiering_->set_home_pinned(ceph::home_pinned(metadata.value()));
+        follow_home_pin(metadata.value(), tiering_->home_pin_version());
     else
         (void)follow_home_pin();
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
@@ -251,13 +251,15 @@ ceph::Status TieredLun::enable_tiering(
 bool TieredLun::read_shared_settings(SharedSettings& out,
                                      std::map<std::string, std::string>& cluster, std::string& why,
                                      std::chrono::steady_clock::time_point changed_at,
-                                     const ceph::Result<std::map<std::string, std::string>>* read) {
+                                     const ceph::Result<std::map<std::string, std::string>>* read,
+                                     std::optional<std::uint64_t> pin_seen) {
     auto metadata =
         read != nullptr ? *read : ceph::image_metadata(home_.image, std::string(kLunSettingPrefix));
     if (!metadata) {
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;
     }
+    if (pin_seen) follow_home_pin(*metadata, *pin_seen);
     const std::string pool = resolve_tiering_settings(base_config_, *base_gateway_).tenant_pool;
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
@@ -305,7 +307,9 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
     SharedSettings fresh;
     std::map<std::string, std::string> cluster;
     std::string why;
-    const bool read = read_shared_settings(fresh, cluster, why, changed_at);
+    // Before the read: an admin command that changes the pin meanwhile wins over what it finds.
+    const std::uint64_t pin_seen = tiering_->home_pin_version();
+    const bool read = read_shared_settings(fresh, cluster, why, changed_at, nullptr, pin_seen);
     std::function<void(const std::map<std::string, std::string>&)> listener;
     {
         std::lock_guard lock(shared_mutex_);
@@ -390,6 +394,7 @@ ceph::Status TieredLun::may_move_extents() {
 }
 
 bool TieredLun::follow_home_pin() {
+    if (home_pin_known_.load()) return true;
     // An admin command may change the pin while it is read: the newer change wins.
     const std::uint64_t seen = tiering_->home_pin_version();
     auto pinned = ceph::home_pinned(home_.image);
@@ -398,7 +403,14 @@ bool TieredLun::follow_home_pin() {
         return false;
     }
     tiering_->set_home_pinned(*pinned, seen);
+    home_pin_known_.store(true);
     return true;
+}
+
+void TieredLun::follow_home_pin(const std::map<std::string, std::string>& metadata,
+                                std::uint64_t seen) {
+    tiering_->set_home_pinned(ceph::home_pinned(metadata), seen);
+    home_pin_known_.store(true);
 }
 
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and

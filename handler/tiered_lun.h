@@ -10,6 +10,10 @@
 // gateway's migration executor when given, starts the settings watch (a change in the cluster
 // is applied at once when notified, and re-read every kSharedSettingsPeriod: policy, horizon and
 // round at once, quota, tenant and tier overrides at the next open) and starts the rounds.
+// The home pin (ceph/lun_lifecycle.h) comes with the settings: from the metadata read at open,
+// and from each re-read of them (an admin command's newer change wins: home_pin_version), so a
+// round asks the cluster nothing for it; only while no read of it has succeeded yet does a round
+// read it itself (and moves nothing when it cannot).
 // What it produces: the images, gate and tiering the LUN's ExtentRouter routes through, and the
 // admin side's view (settings in force and their problems, the tiering problem).
 //
@@ -157,9 +161,13 @@ private:
     // The client that samples the pools and measures the tiers: probe_, else the home's.
     const ceph::Cluster& sampler() const { return probe_ ? *probe_ : home_.cluster; }
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
-    // Sets the tiering's home pin as the home image's metadata says (ceph/lun_lifecycle.h);
-    // false, with the problem noted, when it cannot be read (nothing moves then).
+    // The rounds' question (engine/lun_ownership.h): true once the home pin is known (read at
+    // open or with the settings since); until then reads it from the home image's metadata and
+    // sets it, false with the problem noted when it cannot be read (nothing moves then).
     bool follow_home_pin();
+    // Sets the tiering's home pin as the home image's metadata `metadata` says, unless an admin
+    // command changed it since home_pin_version() was `seen` (read before the metadata).
+    void follow_home_pin(const std::map<std::string, std::string>& metadata, std::uint64_t seen);
     // Whether this gateway may change the LUN's placement now, asked before every commit
     // (engine/lun_ownership.h's may_move_extents over ownership_).
     ceph::Status may_move_extents();
@@ -167,11 +175,13 @@ private:
     // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
     // given) and the cluster object and applies them over base_config_ and base_gateway_; false
     // (with `why`) when RADOS cannot be read. The gateway's copy of the cluster object is used
-    // unless read before `changed_at`.
+    // unless read before `changed_at`. `pin_seen`, when given, is home_pin_version() before the
+    // call: the home pin follows the metadata read, even when the cluster object's read fails.
     bool read_shared_settings(
         SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
         std::chrono::steady_clock::time_point changed_at = {},
-        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr);
+        const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr,
+        std::optional<std::uint64_t> pin_seen = std::nullopt);
     // Re-reads the shared settings and applies what changed (see the top of this file); from
     // the settings watch's step only (one call at a time).
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
@@ -195,6 +205,7 @@ private:
     mutable std::mutex problem_mutex_;
     std::string tiering_problem_;
     std::uint64_t extent_bytes_ = 0;
+    std::atomic<bool> home_pin_known_{false};  // the home pin was read (at open or since)
 
     // Shared settings (handler/shared_settings.h).
     LunConfig base_config_;                              // the cfgstring as given

@@ -52,12 +52,7 @@ build=$(cd "$build" && pwd)
 counts=("$@")
 [[ ${#counts[@]} -gt 0 ]] || counts=(10 50 200)
 runs=${RUNS:-3}
-stock=${STOCK:-/usr/lib/x86_64-linux-gnu/tcmu-runner/handler_rbd.so}
-source "$here/../lib/build.bash"
-bench=$(bench_built "$build" bench/scale/scale_bench)
-ours=${OURS:-$(bench_built "$build" handler/handler_rbdtier.so)}
-echo "ours: $(bench_describe "$ours")"
-echo "handler_rbd: $(bench_describe "$stock")"
+source "$here/targets.bash"
 
 cycles=${CYCLES:-0}
 [[ $cycles =~ ^[0-9]+$ ]] || { echo "run.sh: CYCLES must be a number of cycles" >&2; exit 2; }

@@ -10,7 +10,7 @@
 //   scale_bench --conf CEPH_CONF --target ours|handler_rbd|librbd --luns N [--so PATH]
 //               [--pool hdd-a] [--tier nvme-a] [--size-gib 100] [--settle-s 3] [--prefix scale]
 //               [--cycles K] [--print-open-times] [--exit-open] [--sample-s S]
-//               [--malloc-info FILE] [--trim-after] [--no-check-config]
+//               [--malloc-info FILE] [--trim-after] [--no-check-config] [--owner]
 // Each LUN is opened as tcmu-runner opens it (tests/harness): ours and handler_rbd after the
 // handler's check_config on its cfgstring, as when targetcli creates the backstore; with
 // --no-check-config the open alone, as tcmu-runner opens the LUNs it finds at its start (and
@@ -25,6 +25,9 @@
 // run starts with every extent at home; ours: after the last, a line "moved_extents=M" counts
 // the extents the cycles moved out (the maps' entries).
 //
+// --owner (ours, handler_rbd): each LUN is opened under ALUA implicit failover and written once
+// (a 4 KiB block at its start), so that the process holds every LUN's lock and the LUNs idle as
+// the active gateway's LUNs that had I/O do (without it they idle as standbys: never written).
 // --mean-age-s A (ours, handler_rbd): the measure waits, past the settle, until the LUNs have been
 // open A seconds on average. Idle LUNs grow with the time they are open (librbd's and ours), and
 // opens take longer on a busy machine or through a slower handler: two targets measured at the
@@ -222,6 +225,11 @@ int main(int argc, char** argv) {
     app.add_flag("--no-check-config", no_check_config,
                  "open without check_config first, as tcmu-runner at its start (ours, "
                  "handler_rbd)");
+    bool owner = false;
+    app.add_flag("--owner", owner,
+                 "each LUN, once open, written once under ALUA implicit failover (one 4 KiB "
+                 "block at its start): the process holds every LUN's lock, as the active "
+                 "gateway of LUNs that had I/O (ours, handler_rbd)");
     CLI11_PARSE(app, argc, argv);
     if (target != "librbd" && so.empty()) {
         std::cerr << "scale_bench: --so is required for --target " << target << "\n";
@@ -350,9 +358,14 @@ int main(int argc, char** argv) {
         }
         std::vector<std::unique_ptr<Device>> open;
         double open_ends_s = 0;  // sum of the opens' ends, seconds from `start`
+        const std::vector<char> owner_block(4096, 'o');
         for (const std::string& name : names) {
             const auto opened = std::chrono::steady_clock::now();
-            open.push_back(h.open(device_of(name)));
+            DeviceConfig dc = device_of(name);
+            dc.implicit_failover = owner;
+            open.push_back(h.open(dc));
+            if (owner && !open.back()->write(0, owner_block.data(), owner_block.size()).ok())
+                throw std::runtime_error("the write that takes the lock of " + name + " failed");
             open_ends_s +=
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (print_open_times) {

@@ -30,6 +30,7 @@
 #include "ceph/lun_identity.h"
 #include "ceph/placement_map.h"
 #include "ceph/tiered_lun_store.h"
+#include "handler/shared_settings.h"
 #include "so_gateway.h"
 #include "tests/support/seed.h"
 #include "tests/support/shell_command.h"
@@ -272,6 +273,63 @@ TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
     EXPECT_EQ(show["movement"]["moving"], false);
     EXPECT_NE(show["movement"].value("reason", "").find("policy none"), std::string::npos)
         << show.dump();
+}
+
+// The home pin is followed with the LUN's settings, not read by each round: written by hand
+// into the home image's header (as librbd keeps image-meta: omap key metadata_<key>), which
+// notifies nobody, it is found within the settings' period and the owner brings the LUN's
+// extents home; removed with `rbd image-meta remove` (notified), the LUN is tiered again and a
+// pin moves an extent out.
+TEST_F(LunLifecycle, AHomePinWrittenByHandIsFollowedWithinTheSettingsPeriod) {
+    const std::string image = "life-hand-" + std::to_string(::getpid());
+    const std::string lun = "hdd-a/" + image;
+    constexpr std::uint64_t kSize = 4 * kExtent;
+    Leftovers leftovers{*cluster_, image};
+    ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
+    GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
+    const std::string sock = " --socket " + gw.socket();
+    harness::Harness h(HANDLER_SO);
+    auto dev = h.open(policy_none_lun(image, kSize, true));
+    std::vector<char> block(kExtent, 'h');
+    for (std::uint64_t e = 0; e < 2; ++e)
+        ASSERT_TRUE(dev->write(e * kExtent / 512, block.data(), block.size()).ok());
+    EXPECT_EQ(cli_json("pin " + lun + " 0-1 nvme-a", gw.socket())["count"], 2);
+    ASSERT_TRUE(wait_for([&] { return rados_map(*cluster_, image).size() == 2; }, 30s))
+        << "pinned extents never moved out";
+
+    const std::string rbd = "rbd -c " + ceph_conf() + " ";
+    const CliRun info = run_command(rbd + "info --format json " + lun);
+    ASSERT_EQ(info.code, 0) << info.out;
+    const std::string header = "rbd_header." + json::parse(info.out)["id"].get<std::string>();
+    const std::string set = "rados -c " + ceph_conf() + " -p hdd-a setomapval " + header + " " +
+                            "metadata_" + ceph::kHomePinKey + " " + ceph::kHomePinValue;
+    const CliRun pinned = run_command(set);
+    ASSERT_EQ(pinned.code, 0) << set << ": " << pinned.out;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = kSharedSettingsPeriod + 10s;
+    EXPECT_TRUE(wait_for([&] { return rados_map(*cluster_, image).empty(); }, deadline))
+        << "the owner did not bring the extents home: " << rados_map(*cluster_, image).size()
+        << " away";
+    std::printf("home pin written by hand: extents home after %lld ms\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - start)
+                                           .count()));
+    EXPECT_EQ(cli_json("lun show " + lun, gw.socket())["home_pinned"], true);
+    EXPECT_NE(cli("pin " + lun + " 0 nvme-a" + sock).code, 0) << "pinned home whole";
+
+    const CliRun removed = run_command(rbd + "image-meta remove " + lun + " " + ceph::kHomePinKey);
+    ASSERT_EQ(removed.code, 0) << removed.out;
+    EXPECT_TRUE(wait_for(
+        [&] { return cli_json("lun show " + lun, gw.socket())["home_pinned"] == false; }, deadline))
+        << "the home pin removed by hand still holds";
+    EXPECT_EQ(cli_json("pin " + lun + " 0 nvme-a", gw.socket())["count"], 1);
+    EXPECT_TRUE(wait_for([&] { return rados_map(*cluster_, image).count(0) == 1; }, 30s))
+        << "the LUN released from its home pin is not tiered again";
+    std::vector<char> back(kExtent);
+    for (std::uint64_t e = 0; e < 2; ++e) {
+        ASSERT_TRUE(dev->read(e * kExtent / 512, back.data(), back.size()).ok());
+        EXPECT_EQ(back, block) << "extent " << e;
+    }
 }
 
 TEST_F(LunLifecycle, EvacuateWhileIoRunsThenExportAndRemove) {

@@ -76,10 +76,23 @@ TEST(LockProbe, StandbyKnownNotHeldWithinThePeriod) {
     Clock::time_point now{};
     probe.answered(false, now);
     EXPECT_TRUE(probe.known_not_held(now + 9s));
-    EXPECT_FALSE(probe.known_not_held(now + 10s));  // too old: whoever shows it asks
+    EXPECT_FALSE(probe.known_not_held(now + 20s));  // too old: whoever shows it asks
     // Reading it is no answer: the rounds still ask once per period.
     EXPECT_FALSE(probe.should_ask(now + 9s));
     EXPECT_TRUE(probe.should_ask(now + 10s));
+}
+
+// The rounds ask at their first round past the period: a look in between (the service map's,
+// every few seconds) finds the answer they are about to renew, and asks the cluster nothing.
+TEST(LockProbe, StandbyStillKnownNotHeldUntilItsRoundsRenewTheAnswer) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(false, now);
+    EXPECT_TRUE(probe.known_not_held(now + 10s));
+    EXPECT_TRUE(probe.known_not_held(now + 10s + 900ms));
+    probe.answered(false, now + 10s + 900ms);
+    EXPECT_TRUE(probe.known_not_held(now + 25s));
+    EXPECT_FALSE(probe.known_not_held(now + 30s + 900ms)) << "rounds that stopped asking";
 }
 
 TEST(LockProbe, HolderIsNeverKnownNotHeld) {
