@@ -171,11 +171,9 @@ void LunRounds::start() {
     if (registration_) return;
     stop_requested_.store(false);
     if (!driver_) driver_ = options_.driver ? options_.driver : RoundDriver::shared();
-    // The first round is due at once, the next ones round_us after each one ended.
-    registration_ = driver_->add([this] {
-        run_round();
-        return round_us_.load();
-    });
+    // The first round is due at once, the next ones round_us after each one ended (a quiet
+    // round's at least kQuietRoundUs after).
+    registration_ = driver_->add([this] { return run_round(); });
 }
 
 void LunRounds::stop() {
@@ -252,7 +250,13 @@ void LunRounds::settle_outcome_locked(std::size_t waited) {
                                                  : RoundOutcome::kNothingToMove;
 }
 
-void LunRounds::run_round() {
+std::uint64_t LunRounds::run_round() {
+    const bool quiet = quiet_round();
+    const std::uint64_t round_us = round_us_.load();  // the round hook may have changed it
+    return quiet ? std::max(round_us, kQuietRoundUs) : round_us;
+}
+
+bool LunRounds::quiet_round() {
     // What the policy logs without naming a LUN (it knows it by number) is about this one.
     const log::LunScope scope(storage_.lun_name());
     if (round_hook_) round_hook_();
@@ -281,7 +285,7 @@ void LunRounds::run_round() {
         std::lock_guard lock(mutex_);
         outcome_pending_ = false;
         stats_.last_round = RoundOutcome::kPaused;
-        return;
+        return events == 0;
     }
     // Asked first: taking the LUN over reloads the map and may reroute extents.
     const bool owner = !options_.may_migrate || options_.may_migrate();
@@ -304,7 +308,7 @@ void LunRounds::run_round() {
         ++stats_.rounds_not_owner;
         outcome_pending_ = false;
         stats_.last_round = RoundOutcome::kNotOwner;
-        return;
+        return events == 0;
     }
 
     std::vector<std::uint64_t> used;
@@ -335,6 +339,7 @@ void LunRounds::run_round() {
         submitted_ = {};
         outcome_pending_ = true;
     }
+    std::size_t submitted = 0;
     for (std::size_t i = 0; i < orders.size(); ++i) {
         const bool pin = i < pin_orders;
         if (!startable(orders[i])) {
@@ -344,6 +349,7 @@ void LunRounds::run_round() {
         const double benefit = pin ? std::numeric_limits<double>::max() : orders[i].net_benefit;
         executor_->submit(*this, BudgetRequest{options_.tenant, weight, benefit, bytes}, orders[i],
                           pin);
+        ++submitted;
     }
     policy_lock.unlock();
     // A budget of the LUN's own: what it grants now is carried out in this round.
@@ -354,6 +360,7 @@ void LunRounds::run_round() {
         std::lock_guard lock(mutex_);
         settle_outcome_locked(waited.size());
     }
+    return events == 0 && submitted == 0;
 }
 
 std::optional<ExtentPlace> LunRounds::place_of(const MigrationOrder& order) const {

@@ -5,7 +5,11 @@
 // The I/O path reports every completed command with record() (any thread, lock-free: a bounded
 // ring; a full ring drops the event and counts it). Rounds run, once start()ed, every round_us on
 // a worker of a RoundDriver (engine/round_driver.h: by default the process's, a fixed pool of
-// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs).
+// threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs);
+// after a quiet round (no I/O handed to the policy, no order submitted) the next one comes no
+// sooner than kQuietRoundUs, so that a shorter round_us costs an idle LUN nothing more (each
+// round asks the storage whether the LUN may migrate: for the live gateway, requests to the
+// cluster) while a LUN with I/O plans at its round_us.
 // A round hands the recorded events to the policy in order, withdraws the last round's orders not
 // started yet (the policy hears them dropped), asks the policy for migrations
 // (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins) and submits every
@@ -211,8 +215,12 @@ public:
         if (!ring_.try_push(event, contended)) dropped_.fetch_add(1, std::memory_order_relaxed);
     }
 
-    // Runs one round now, on the caller's thread (tests; not while start()ed).
-    void run_round();
+    // A quiet round (see the top of this file) is followed by the next one after round_us, but
+    // no sooner than this: a second, the default round.
+    static constexpr std::uint64_t kQuietRoundUs = 1'000'000;
+    // Runs one round now, on the caller's thread (tests; not while start()ed); returns how long
+    // after it the next round is due (µs): round_us, at least kQuietRoundUs after a quiet round.
+    std::uint64_t run_round();
     // The next round samples the resources, whenever the last sample was (what the storage
     // samples changed). Not while start()ed.
     void sample_next_round() { next_sample_us_ = 0; }
@@ -269,6 +277,9 @@ private:
                                           std::size_t& pin_orders,
                                           std::vector<MigrationOrder>& overruled) const;
     void sample_resources(std::uint64_t now);
+    // One round (run_round()); returns whether it was quiet (no I/O handed to the policy, no
+    // order submitted).
+    bool quiet_round();
     // Recounts the extents per tier from the storage if its placement epoch moved since the last
     // count (see the top of this file). Rounds thread, with policy_mutex_ held.
     void follow_placement(std::uint64_t now);

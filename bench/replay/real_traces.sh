@@ -9,6 +9,8 @@
 # none (ratios of mean latencies; above 1.02 is marked LOSS).
 # Usage: real_traces.sh RBDTIER [FAST] [BW] [CONC] [POLICIES=...] (an empty argument: the
 # model's value)
+# Environment: TRACES (folder), ROUND (planning round of every policy, seconds; default the
+# replay's).
 set -eu
 rbdtier=$1
 fast=${2:-}
@@ -20,7 +22,8 @@ model=$(dirname "$0")/two_tier.json
 for t in "$traces"/*; do
     case $t in *README* | *tpcc_small*) continue ;; esac
     "$rbdtier" replay "$t" --tiers "$model" ${fast:+--fast-fraction "$fast"} \
-        ${bw:+--bandwidth "$bw"} ${conc:+--concurrency "$conc"} --policy "$policies" --json |
+        ${bw:+--bandwidth "$bw"} ${conc:+--concurrency "$conc"} ${ROUND:+--round "$ROUND"} \
+        --policy "$policies" --json |
         python3 -c '
 import json, sys
 j = json.load(sys.stdin)

@@ -14,17 +14,17 @@
 # Usage: windows.sh RBDTIER [SETTINGS="model 0.05/20/1 0.2/200/32 default"]
 # Environment: TRACES (folder), DEV (trace name parts; default "webserver-2 msnfs cut1370"),
 # ONLY (a trace name part: only those traces), WHOLE=0 (leave the whole traces out: real_traces.sh
-# replays them).
+# replays them), ROUND (planning round of every policy, seconds; default the replay's).
 set -eu
 rbdtier=$1
 settings=${2:-model 0.05/20/1 0.2/200/32 default}
 traces=${TRACES:-$(dirname "$0")/../../../shared/data/traces}
 exec nice -n 19 python3 - "$rbdtier" "$traces" "$(dirname "$0")/two_tier.json" \
-    "${DEV:-webserver-2 msnfs cut1370}" "${ONLY:-}" "${WHOLE:-1}" $settings <<'PY'
+    "${DEV:-webserver-2 msnfs cut1370}" "${ONLY:-}" "${WHOLE:-1}" "${ROUND:-}" $settings <<'PY'
 import json, os, subprocess, sys
 
-rbdtier, folder, model, dev, only, whole = sys.argv[1:7]
-settings = sys.argv[7:]
+rbdtier, folder, model, dev, only, whole, round_s = sys.argv[1:8]
+settings = sys.argv[8:]
 dev = dev.split()
 policies = "none,reactive,frequency,predictive,oracle"
 
@@ -40,7 +40,8 @@ def tier_options(setting):
 
 
 def run(path, args):
-    out = subprocess.run([rbdtier, "replay", path, "--json"] + args, capture_output=True,
+    rounds = ["--round", round_s] if round_s else []
+    out = subprocess.run([rbdtier, "replay", path, "--json"] + rounds + args, capture_output=True,
                          text=True)
     if out.returncode != 0:
         return None

@@ -110,21 +110,21 @@ std::vector<StrategySelector::Candidate> selector_candidates(const StorageModel&
 
 std::unique_ptr<StrategySelector> make_predictive_selector(const StorageModel& config) {
     SelectorParams params;
-    // A LUN may leave its first candidate after 10 rounds with I/O: where reacting wins from the
-    // first accesses, a longer watch costs more than the switch it guards.
-    params.warmup_rounds = 10;
+    // A LUN may leave its first candidate after 10 periods (seconds) with I/O: where reacting
+    // wins from the first accesses, a longer watch costs more than the switch it guards.
+    params.warmup_periods = 10;
     // lrfu admits a new hot set slowly (its extents are not hot yet, and the coldest resident is
     // evicted only for a hotter one), and the windowed cost, still full of lrfu's good fill,
     // would hold a LUN on it for minutes while every read of the new set goes to the slow tier.
     // A LUN leaves its first candidate as soon as another one has served it 10% cheaper lately
-    // (recent cost), cheaper in a round of at least 50 I/Os and no dearer over the window (one
-    // burst on a near-idle LUN does not outweigh the window): each round on the wrong candidate
-    // costs a round of slow reads of the new set, and a LUN leaves lrfu this way at most once.
-    // One round of 50 I/Os, not two rounds or 100 I/Os or more: on a hot set that moves every 40 s,
+    // (recent cost), cheaper in a period of at least 50 I/Os and no dearer over the window (one
+    // burst on a near-idle LUN does not outweigh the window): each second on the wrong candidate
+    // costs a second of slow reads of the new set, and a LUN leaves lrfu this way at most once.
+    // One period of 50 I/Os, not two or 100 I/Os or more: on a hot set that moves every 40 s,
     // the later exit leaves the LUN more than 2% slower than reactive alone. 10%, not 5%: on
-    // uniform random load a 5% lead in one round is noise, and following it promotes extents
+    // uniform random load a 5% lead in one period is noise, and following it promotes extents
     // that are never read again.
-    params.early_rounds = 1;
+    params.early_periods = 1;
     params.early_margin = 0.1;
     params.early_ios = 50;
     // Until the followed candidate's shadow beats filling the free room and keeping it ("fill",
@@ -138,11 +138,11 @@ std::unique_ptr<StrategySelector> make_predictive_selector(const StorageModel& c
     // selector shy of the caching strategies that won the real-trace sweep.
     params.migration_charge = 0.1;
     // 1% better is enough to switch (or to leave probation): the margin guards against noise,
-    // and confirm_rounds/confirm_ios against short-lived leads.
+    // and confirm_periods/confirm_ios against short-lived leads.
     params.switch_margin = 0.01;
     // A burst's evidence against the followed candidate counts across changes of the leading
     // challenger (the shadows catch up with the burst at different paces): without it a burst on
-    // a near-idle LUN is decided rounds late, once one challenger alone has led long enough.
+    // a near-idle LUN is decided periods late, once one challenger alone has led long enough.
     params.streak_across_leaders = true;
     return std::make_unique<StrategySelector>("predictive", selector_candidates(config),
                                               config.channel(), params);

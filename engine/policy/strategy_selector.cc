@@ -435,16 +435,16 @@ double StrategySelector::switch_cost(LunId lun, std::size_t i, const PlacementVi
 }
 
 void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t now_us) {
-    if (params_.early_rounds == 0 || s.choice != first_ || !s.switches.empty() || !active) return;
-    // The candidates that served the LUN clearly better lately, and this round too, and no worse
-    // over the window: the exit waives the margin, the warmup and the confirmation, not the
-    // window's evidence, so one round does not outweigh it.
-    // Lately is since the two shadows parted (the first round with I/O in which they served the
-    // LUN at different costs): the rounds before, in which the candidate's shadow served it
+    if (params_.early_periods == 0 || s.choice != first_ || !s.switches.empty() || !active) return;
+    // The candidates that served the LUN clearly better lately, and this period too, and no
+    // worse over the window: the exit waives the margin, the warmup and the confirmation, not the
+    // window's evidence, so one period does not outweigh it.
+    // Lately is since the two shadows parted (the first period with I/O in which they served the
+    // LUN at different costs): the periods before, in which the candidate's shadow served it
     // exactly as the first one's did (an empty fast tier filled alike), added the same to both
     // recent costs, and would dilute a lead by a share with what is no evidence.
     for (std::size_t i = 0; i < s.recent.size(); ++i)
-        if (!s.parted[i] && s.round_cost[i] != s.round_cost[s.choice]) {
+        if (!s.parted[i] && s.period_cost[i] != s.period_cost[s.choice]) {
             s.parted[i] = true;
             s.parted_own[i] = s.recent_before[i];
             s.parted_first[i] = s.recent_before[s.choice];
@@ -453,7 +453,7 @@ void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t
         return followable_[i] && i != s.choice &&
                s.recent[i] - s.parted_own[i] <
                    (1.0 - params_.early_margin) * (s.recent[s.choice] - s.parted_first[i]) &&
-               s.round_cost[i] < s.round_cost[s.choice] && s.cost[i] <= s.cost[s.choice];
+               s.period_cost[i] < s.period_cost[s.choice] && s.cost[i] <= s.cost[s.choice];
     };
     // Of those, the leader of the window.
     std::size_t target = s.choice;
@@ -463,8 +463,8 @@ void StrategySelector::leave_first_early(LunState& s, bool active, std::uint64_t
         s.early = 0;
         return;
     }
-    if (s.early++ == 0) s.early_ios = s.round_ios;
-    if (s.early < params_.early_rounds || s.ios - s.early_ios < params_.early_ios) return;
+    if (s.early++ == 0) s.early_ios = s.period_ios;
+    if (s.early < params_.early_periods || s.ios - s.early_ios < params_.early_ios) return;
     s.switches.push_back({now_us, s.choice, target});
     s.choice = target;
     s.early = 0;
@@ -484,7 +484,7 @@ void StrategySelector::count_runs(LunState& s) const {
             continue;
         }
         const bool counts =
-            s.recent[i] <= s.recent[s.choice] && s.round_cost[i] < s.round_cost[s.choice];
+            s.recent[i] <= s.recent[s.choice] && s.period_cost[i] < s.period_cost[s.choice];
         if (counts && s.run[i]++ == 0) s.run_ios[i] = s.ios;
     }
 }
@@ -511,7 +511,7 @@ StrategySelector::LunState& StrategySelector::lun_state(LunId lun, std::uint64_t
     if (s.cost.empty()) {
         s.cost.assign(ghosts_.size(), 0.0);
         s.recent.assign(ghosts_.size(), 0.0);
-        s.round_cost.assign(ghosts_.size(), 0.0);
+        s.period_cost.assign(ghosts_.size(), 0.0);
         s.streak_lead.assign(ghosts_.size(), 0.0);
         s.run.assign(ghosts_.size(), 0);
         s.run_ios.assign(ghosts_.size(), 0);
@@ -534,7 +534,7 @@ void StrategySelector::charge(std::size_t i, std::uint64_t now_us) {
         LunState& s = lun_state(lun, now_us);
         s.cost[i] += cost;
         s.recent[i] += cost;
-        s.round_cost[i] += cost;
+        s.period_cost[i] += cost;
         if (i == s.choice && s.comparing) s.held_shadow += cost;
     }
 }
@@ -550,7 +550,7 @@ void StrategySelector::observe(const IoEvent& io) {
         const double latency = ghosts_[i].serve(io);
         s.cost[i] += latency;
         s.recent[i] += latency;
-        s.round_cost[i] += latency;
+        s.period_cost[i] += latency;
         if (i == s.choice) shadow = latency;
         if (i == s.choice && s.comparing) s.held_shadow += latency;
         charge(i, io.time_us);
@@ -569,105 +569,22 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
         charge(i, now_us);
     }
     if (real_) real_->round(view, luns_);
+    const bool period_ends = ends_period(now_us);
     double slowest_us = 0;
     for (const TierSpec& t : view.tiers())
         slowest_us = std::max({slowest_us, t.read_latency_us, t.write_latency_us});
     for (auto& [lun, s] : luns_) {
         if (s.cost.empty()) continue;
-        decay(s, now_us);
-        const std::size_t held = s.choice;
-        const bool active = s.active;
-        if (active) ++s.rounds;
-        s.active = false;
-        leave_first_early(s, active, now_us);
-        s.round_ios = s.ios;
-        std::size_t best = s.choice;
-        for (std::size_t i = 0; i < s.cost.size(); ++i)
-            if (followable_[i] && s.cost[i] < s.cost[best]) best = i;
-        const bool ahead = best != s.choice && s.rounds > params_.warmup_rounds &&
-                           s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
-        if (!ahead) {
-            s.streak = 0;
-            std::fill(s.run.begin(), s.run.end(), 0u);
-            s.leader_run = 0;
-        } else if (active) {
-            // The challenger must be no worse lately either, but for the margin (closer is a
-            // tie); a round in which it served the LUN's I/O (migrations included) at a lower
-            // cost lately and in the round confirms, any other holds.
-            // A new leader of the window restarts the streak, unless the params let the streak
-            // run on across leaders (then the switch must pay for itself, see below).
-            // The leader's run is the part of the streak led by the current leader.
-            if (s.recent[best] > (1.0 + params_.switch_margin) * s.recent[s.choice]) {
-                s.streak = 0;
-                s.leader_run = 0;
-            } else if (best != s.challenger) {
-                s.leader_run = 0;
-                if (!params_.streak_across_leaders) s.streak = 0;
-            }
-            const bool counts =
-                s.recent[best] <= s.recent[s.choice] && s.round_cost[best] < s.round_cost[s.choice];
-            if (counts) ++s.leader_run;
-            count_runs(s);
-            if (counts && s.streak++ == 0) {
-                s.streak_ios = s.ios;
-                s.streak_us = last_round_us_;
-                std::fill(s.streak_lead.begin(), s.streak_lead.end(), 0.0);
-            }
-            if (s.streak > 0)
-                for (std::size_t i = 0; i < s.cost.size(); ++i)
-                    s.streak_lead[i] += s.round_cost[s.choice] - s.round_cost[i];
-            s.challenger = best;
-            // Enough I/Os over the rounds confirm them; a streak of fewer I/Os (a near-idle LUN)
-            // confirms once the challenger's lead over it pays for the switch.
-            const auto enough_ios = [this, ios = s.ios](unsigned rounds, std::uint64_t since_ios) {
-                const std::uint64_t span = ios - since_ios;
-                return (rounds >= params_.confirm_rounds && span >= params_.confirm_ios) ||
-                       (params_.fast_confirm_ios > 0 && rounds >= params_.fast_confirm_rounds &&
-                        span >= params_.fast_confirm_ios);
-            };
-            // The evidence is that the current candidate serves the LUN worse; the one to follow
-            // is, of those ahead of it in the window by the margin that served this round better,
-            // the one that served the LUN best lately: at a burst the first to lead the window is
-            // often one whose lead is from before the burst.
-            std::size_t target = best;
-            for (std::size_t i = 0; i < s.cost.size(); ++i)
-                if (followable_[i] && i != s.choice &&
-                    s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
-                    s.round_cost[i] < s.round_cost[s.choice] && s.recent[i] < s.recent[target])
-                    target = i;
-            // The I/Os of the run of the leader or of the candidate to follow (count_runs(): its
-            // own rounds ahead, whoever led the window in them) confirm a switch outright; those
-            // of a streak across leaders only with a lead that pays for it, as do the rounds of
-            // the leader's run on a near-idle LUN.
-            const bool by_ios = enough_ios(s.run[best], s.run_ios[best]) ||
-                                enough_ios(s.run[target], s.run_ios[target]);
-            const bool confirmed =
-                by_ios || enough_ios(s.streak, s.streak_ios) ||
-                (params_.switch_charge > 0 && s.leader_run >= params_.confirm_rounds);
-            if (confirmed) {
-                // A switch re-places the LUN's data: without the I/Os to confirm it, the lead the
-                // challenger has built over the streak must pay for that first; until it does,
-                // the streak goes on gathering lead.
-                const double lead = s.streak_lead[target];
-                const double lead_per_us =
-                    std::max(lead, 0.0) /
-                    static_cast<double>(std::max<std::uint64_t>(now_us - s.streak_us, 1));
-                if (by_ios || lead > switch_cost(lun, target, view, lead_per_us)) {
-                    s.switches.push_back({now_us, s.choice, target});
-                    s.choice = target;
-                    s.streak = 0;
-                    std::fill(s.run.begin(), s.run.end(), 0u);
-                    s.leader_run = 0;
-                    ++switches_;
-                }
-            }
-        }
-        std::fill(s.round_cost.begin(), s.round_cost.end(), 0.0);
-        s.recent_before = s.recent;
-        judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view),
-                        slowest_us);
+        if (period_ends) judge(lun, s, now_us, view, slowest_us);
         ++rounds_followed_[s.choice];
         ++s.followed[s.choice];
+    }
+    if (period_ends) {
+        // Periods keep to their grid (a round that ends one a little early or late does not move
+        // the next one); a round longer than the period starts a new grid.
+        period_end_us_ = (period_end_us_ ? *period_end_us_ : now_us) + params_.period_us;
+        if (*period_end_us_ <= now_us) period_end_us_ = now_us + params_.period_us;
+        period_start_us_ = now_us;
     }
     last_round_us_ = now_us;
     if (deferred_) defer_round(view);
@@ -685,11 +602,115 @@ std::vector<MigrationOrder> StrategySelector::plan(std::uint64_t now_us,
     return orders;
 }
 
+bool StrategySelector::ends_period(std::uint64_t now_us) const {
+    if (!period_end_us_) return true;  // the first round ends the first period
+    // The round nearest the period's end ends it: one less than half a round before the end (a
+    // driver's jitter) does, and rounds as long as the period or longer end one each.
+    const std::uint64_t round = now_us - std::min(now_us, last_round_us_);
+    return now_us + round / 2 >= *period_end_us_;
+}
+
+void StrategySelector::judge(LunId lun, LunState& s, std::uint64_t now_us,
+                             const PlacementView& view, double slowest_us) {
+    decay(s, now_us);
+    const std::size_t held = s.choice;
+    const bool active = s.active;
+    if (active) ++s.periods;
+    s.active = false;
+    leave_first_early(s, active, now_us);
+    s.period_ios = s.ios;
+    std::size_t best = s.choice;
+    for (std::size_t i = 0; i < s.cost.size(); ++i)
+        if (followable_[i] && s.cost[i] < s.cost[best]) best = i;
+    const bool ahead = best != s.choice && s.periods > params_.warmup_periods &&
+                       s.cost[best] < (1.0 - params_.switch_margin) * s.cost[s.choice];
+    if (!ahead) {
+        s.streak = 0;
+        std::fill(s.run.begin(), s.run.end(), 0u);
+        s.leader_run = 0;
+    } else if (active) {
+        // The challenger must be no worse lately either, but for the margin (closer is a
+        // tie); a period in which it served the LUN's I/O (migrations included) at a lower
+        // cost lately and in the period confirms, any other holds.
+        // A new leader of the window restarts the streak, unless the params let the streak
+        // run on across leaders (then the switch must pay for itself, see below).
+        // The leader's run is the part of the streak led by the current leader.
+        if (s.recent[best] > (1.0 + params_.switch_margin) * s.recent[s.choice]) {
+            s.streak = 0;
+            s.leader_run = 0;
+        } else if (best != s.challenger) {
+            s.leader_run = 0;
+            if (!params_.streak_across_leaders) s.streak = 0;
+        }
+        const bool counts =
+            s.recent[best] <= s.recent[s.choice] && s.period_cost[best] < s.period_cost[s.choice];
+        if (counts) ++s.leader_run;
+        count_runs(s);
+        if (counts && s.streak++ == 0) {
+            s.streak_ios = s.ios;
+            s.streak_us = period_start_us_;
+            std::fill(s.streak_lead.begin(), s.streak_lead.end(), 0.0);
+        }
+        if (s.streak > 0)
+            for (std::size_t i = 0; i < s.cost.size(); ++i)
+                s.streak_lead[i] += s.period_cost[s.choice] - s.period_cost[i];
+        s.challenger = best;
+        // Enough I/Os over the periods confirm them; a streak of fewer I/Os (a near-idle LUN)
+        // confirms once the challenger's lead over it pays for the switch.
+        const auto enough_ios = [this, ios = s.ios](unsigned periods, std::uint64_t since_ios) {
+            const std::uint64_t span = ios - since_ios;
+            return (periods >= params_.confirm_periods && span >= params_.confirm_ios) ||
+                   (params_.fast_confirm_ios > 0 && periods >= params_.fast_confirm_periods &&
+                    span >= params_.fast_confirm_ios);
+        };
+        // The evidence is that the current candidate serves the LUN worse; the one to follow
+        // is, of those ahead of it in the window by the margin that served this period better,
+        // the one that served the LUN best lately: at a burst the first to lead the window is
+        // often one whose lead is from before the burst.
+        std::size_t target = best;
+        for (std::size_t i = 0; i < s.cost.size(); ++i)
+            if (followable_[i] && i != s.choice &&
+                s.cost[i] < (1.0 - params_.switch_margin) * s.cost[s.choice] &&
+                s.period_cost[i] < s.period_cost[s.choice] && s.recent[i] < s.recent[target])
+                target = i;
+        // The I/Os of the run of the leader or of the candidate to follow (count_runs(): its
+        // own periods ahead, whoever led the window in them) confirm a switch outright; those
+        // of a streak across leaders only with a lead that pays for it, as do the periods of
+        // the leader's run on a near-idle LUN.
+        const bool by_ios = enough_ios(s.run[best], s.run_ios[best]) ||
+                            enough_ios(s.run[target], s.run_ios[target]);
+        const bool confirmed =
+            by_ios || enough_ios(s.streak, s.streak_ios) ||
+            (params_.switch_charge > 0 && s.leader_run >= params_.confirm_periods);
+        if (confirmed) {
+            // A switch re-places the LUN's data: without the I/Os to confirm it, the lead the
+            // challenger has built over the streak must pay for that first; until it does,
+            // the streak goes on gathering lead.
+            const double lead = s.streak_lead[target];
+            const double lead_per_us =
+                std::max(lead, 0.0) /
+                static_cast<double>(std::max<std::uint64_t>(now_us - s.streak_us, 1));
+            if (by_ios || lead > switch_cost(lun, target, view, lead_per_us)) {
+                s.switches.push_back({now_us, s.choice, target});
+                s.choice = target;
+                s.streak = 0;
+                std::fill(s.run.begin(), s.run.end(), 0u);
+                s.leader_run = 0;
+                ++switches_;
+            }
+        }
+    }
+    std::fill(s.period_cost.begin(), s.period_cost.end(), 0.0);
+    s.recent_before = s.recent;
+    judge_probation(s, active, s.choice != held, level_with_shadow(lun, s.choice, view),
+                    slowest_us);
+}
+
 void StrategySelector::hold_anew(LunState& s) {
     s.held_real = 0;
     s.held_shadow = 0;
     s.held_spread = 0;
-    s.held_rounds = 0;
+    s.held_periods = 0;
     s.held_ios = s.ios;
     s.comparing = false;
     s.proven = false;
@@ -714,7 +735,7 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
                                        double slowest_us) {
     if (switched) hold_anew(s);
     // The comparison starts from a common point: the real faster tiers hold as much as the
-    // shadow's, and no real migration of the LUN ended in the round (none is left to be charged
+    // shadow's, and no real migration of the LUN ended in the period (none is left to be charged
     // to the real run alone).
     if (!s.comparing && level && s.real_moves == 0) {
         hold_anew(s);
@@ -723,17 +744,17 @@ void StrategySelector::judge_probation(LunState& s, bool active, bool switched, 
         s.cost_at_start = s.cost;
     }
     s.real_moves = 0;
-    if (active && s.comparing) ++s.held_rounds;
+    if (active && s.comparing) ++s.held_periods;
     const double keep = 1.0 - params_.switch_margin;
     // What candidate `i` has cost the LUN since the comparison started (windowed).
     const auto since_start = [&s](std::size_t i) { return s.cost[i] - s.cost_at_start[i]; };
     bool beats_a_reference = false;
     for (std::size_t r : references_)
         beats_a_reference = beats_a_reference || s.choice == r ||
-                            (s.rounds > params_.warmup_rounds &&
+                            (s.periods > params_.warmup_periods &&
                              (s.cost[s.choice] < keep * s.cost[r] ||
                               (s.comparing && since_start(s.choice) < keep * since_start(r))));
-    if (!s.proven && s.comparing && s.held_rounds > params_.warmup_rounds &&
+    if (!s.proven && s.comparing && s.held_periods > params_.warmup_periods &&
         s.ios - s.held_ios >= params_.confirm_ios &&
         s.held_shadow < (1.0 - params_.proof_margin) * s.held_real &&
         s.held_real - s.held_shadow >

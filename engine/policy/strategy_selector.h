@@ -13,45 +13,48 @@
 // SelectorParams::migration_cost_us, times migration_charge), so a strategy that churns pays for
 // its transfers, and its ghost channel delays its later
 // orders as the real one would. Costs are decayed with a half-life (the window), and also with a
-// short one (the recent cost). A LUN switches to the candidate with the lowest windowed cost only
+// short one (the recent cost). The ghosts plan at every round, as the LUN does; the selector weighs
+// them once per period (SelectorParams::period_us, one second), whatever the round's length, so
+// that its hysteresis is in time and I/Os, not in rounds: a LUN planned every quarter second
+// switches on the same evidence, at the same time, as one planned every second. A LUN switches
+// to the candidate with the lowest windowed cost only
 // when that cost has been lower than its current candidate's by more than `switch_margin`, and its
 // recent cost not higher by more than that margin (closer lately is a tie, as in the window), in
-// every round with I/O of a streak in which it served the round's I/O
-// (migrations included) at a lower cost in `confirm_rounds` rounds (rounds where it did not hold
-// the streak: a challenger that wins every few rounds, as on recurring bursts, gets there; a burst
+// every period with I/O of a streak in which it served the period's I/O
+// (migrations included) at a lower cost in `confirm_periods` periods (periods where it did not hold
+// the streak: a challenger that wins every few periods, as on recurring bursts, gets there; a burst
 // long past, still in the windows, confirms nothing) that spans at least `confirm_ios` I/Os of the
-// LUN (the rounds and I/Os of the run of the leader or of the candidate switched to: those in
-// which it was ahead by the margin and served the round cheaper, whether or not it led the
+// LUN (the periods and I/Os of the run of the leader or of the candidate switched to: those in
+// which it was ahead by the margin and served the period cheaper, whether or not it led the
 // window; two challengers that trade the lead of the window while both beat the current
 // candidate each gather their own evidence), or
 // over which (a near-idle LUN) the challenger has served the LUN cheaper by more than the
 // switch would cost (SelectorParams::switch_charge: a handful of reads is no reason to re-place
 // much data, a lead that pays for moving a few extents is),
-// or in `fast_confirm_rounds` such rounds that span at least `fast_confirm_ios` I/Os (a burst;
+// or in `fast_confirm_periods` such periods that span at least `fast_confirm_ios` I/Os (a burst;
 // a streak whose leader changed, SelectorParams::streak_across_leaders, confirms by its lead only),
-// and never before it has had I/O in `warmup_rounds` rounds (hysteresis: a switch costs migrations,
-// so it must pay), but for one early exit from the first candidate when another one serves the
-// LUN clearly better since their shadows parted and no worse over the window
-// (SelectorParams::early_rounds). Once
-// confirmed, the LUN switches to the
-// candidate that served it best lately (lowest recent cost) of those ahead of its current one in
-// the window by the margin that also served the round better, which is not always the leader of the
-// window; the real orders are the live orders of each LUN's candidate, and the orders of the others
-// are dropped (told to them as such). A LUN starts with the first followable candidate. A candidate
-// that is not followable (Candidate::followable false) is shadowed and measured like the others but
-// never followed, however cheap its shadow: it is a yardstick, not a strategy. Probation
+// and never before it has had I/O in `warmup_periods` periods (hysteresis: a switch costs
+// migrations, so it must pay), but for one early exit from the first candidate when another one
+// serves the LUN clearly better since their shadows parted and no worse over the window
+// (SelectorParams::early_periods). Once confirmed, the LUN switches to the candidate that served
+// it best lately (lowest recent cost) of those ahead of its current one in
+// the window by the margin that also served the period better, which is not always the leader of
+// the window; the real orders are the live orders of each LUN's candidate, and the orders of the
+// others are dropped (told to them as such). A LUN starts with the first followable candidate. A
+// candidate that is not followable (Candidate::followable false) is shadowed and measured like the
+// others but never followed, however cheap its shadow: it is a yardstick, not a strategy. Probation
 // (SelectorParams::references, candidates' names, followable or not): while the candidate a LUN
 // follows is none of the references and has not served the LUN at a windowed cost lower than at
-// least one reference's by `switch_margin` (after `warmup_rounds`; over the window, or over what
+// least one reference's by `switch_margin` (after `warmup_periods`; over the window, or over what
 // the two cost since the comparison below started: an empty fast tier fills the same way for a
-// candidate and for a yardstick that fills free room, and those rounds would dilute a lead that
+// candidate and for a yardstick that fills free room, and those periods would dilute a lead that
 // trades earn once it is full), its orders that move an extent
 // to a slower tier (demotions, evictions) are dropped: it may fill free room in faster tiers but
 // not trade extents, so a candidate that has not proven itself cannot churn the LUN's data.
 // Probation is judged by what the LUN really runs as well: the selector keeps where the real
 // extents are (as migrated() and placement_changed() tell it) and serves every observed I/O from
 // there with the ghosts' model, real migrations charged as the ghosts' are. The two are compared
-// from a common starting point: from the first round, since the LUN began to follow its candidate,
+// from a common starting point: from the first period, since the LUN began to follow its candidate,
 // in which the real tiers faster than its home hold as much as the candidate's shadow holds there
 // (one extent short counts) and no real migration of the LUN ended. Before that the shadow leads by
 // its head start alone: its channel started its fill sooner (a shadow fills from the rounds the LUN
@@ -59,15 +62,15 @@
 // they end), and a shadow that runs exactly as the LUN does would leave probation on that lead.
 // From then on, a LUN on probation whose candidate's shadow has served it cheaper than its real,
 // restricted run by `proof_margin` and beyond noise (lead_beyond_noise(), at `proof_error`), over
-// more than `warmup_rounds` rounds with I/O and at least `confirm_ios` I/Os, is out of probation:
-// what the candidate would do with trades has proven better than what the LUN does without them.
-// The lead is tested again every round, so the bound holds over all of them, not at one: a lead
-// that is noise crosses a bound of a fixed number of deviations at some round of a thousand far
-// more often than at any one. It stays out until it switches candidate (a candidate whose trades
-// stop paying loses the LUN to one that serves it better, "none" included, and the next one starts
-// on probation). So a candidate that fills the fast tier with the wrong extents first, or a load
-// that moves before the windowed costs show a lead over the references, does not hold the LUN on a
-// stale fast tier.
+// more than `warmup_periods` periods with I/O and at least `confirm_ios` I/Os, is out of
+// probation: what the candidate would do with trades has proven better than what the LUN does
+// without them. The lead is tested again every period, so the bound holds over all of them, not
+// at one: a lead that is noise crosses a bound of a fixed number of deviations at some period of a
+// thousand far more often than at any one. It stays out until it switches candidate (a candidate
+// whose trades stop paying loses the LUN to one that serves it better, "none" included, and the
+// next one starts on probation). So a candidate that fills the fast tier with the wrong extents
+// first, or a load that moves before the windowed costs show a lead over the references, does not
+// hold the LUN on a stale fast tier.
 //
 // selection() reports, per LUN, the rounds spent following each candidate and every switch.
 // Single-threaded, as PlacementPolicy requires.
@@ -236,19 +239,25 @@ struct SelectorParams {
     double switch_margin = 0.03;                     // switch when better by more than this share
     std::uint64_t half_life_us = 600'000'000;        // of the windowed cost
     std::uint64_t recent_half_life_us = 10'000'000;  // of the recent cost
-    unsigned confirm_rounds = 10;                    // ... in this many consecutive rounds
+    // The selector weighs its candidates once per period of this length (µs), at the planning
+    // round that ends nearest the period's end, whatever the length of the rounds: every count
+    // below is of periods, every "served the period cheaper" is over one, so a LUN planned every
+    // 0.25 s switches on the same evidence and at the same time as one planned every second.
+    // Rounds as long as the period or longer are periods of their own.
+    std::uint64_t period_us = 1'000'000;
+    unsigned confirm_periods = 10;     // ... in this many consecutive periods
     std::uint64_t confirm_ios = 1000;  // ... over which the LUN has had at least this many I/Os
-    // A streak of at least `fast_confirm_rounds` rounds over which the LUN has had at least
+    // A streak of at least `fast_confirm_periods` periods over which the LUN has had at least
     // `fast_confirm_ios` I/Os confirms as well: evidence is counted in I/Os, so a burst of
-    // thousands of I/Os a second is decided in a few rounds, not after it is over (0: off).
+    // thousands of I/Os a second is decided in a few periods, not after it is over (0: off).
     std::uint64_t fast_confirm_ios = 3000;
-    unsigned fast_confirm_rounds = 3;
-    unsigned warmup_rounds = 60;  // rounds with I/O watched before any switch
+    unsigned fast_confirm_periods = 3;
+    unsigned warmup_periods = 60;  // periods with I/O watched before any switch
     // Cost (µs) charged to a ghost for one migration it starts; empty: the source tier's read
     // latency plus the destination's write latency (one access of each).
     GhostPlacement::MigrationCost migration_cost_us;
     double migration_charge = 1.0;  // multiplies that cost (0: migrations are free)
-    // A streak of `confirm_rounds` rounds that spans fewer than `confirm_ios` I/Os (a near-idle
+    // A streak of `confirm_periods` periods that spans fewer than `confirm_ios` I/Os (a near-idle
     // LUN) confirms once the challenger's lead over it exceeds this many times the switch's cost:
     // the promotions that bring the LUN's placement to the challenger's shadow placement
     // (migration_cost_us each, unscaled) plus the lead forgone while the channel runs them at
@@ -257,29 +266,29 @@ struct SelectorParams {
     // Whether a streak runs on when another challenger takes the lead of the window (true) or
     // restarts (false). A streak that has had more than one leader and spans enough I/Os
     // confirms only once the lead of the candidate switched to pays for the switch (as a
-    // near-idle LUN's does); the rounds that confirm a near-idle LUN's switch are still those of
+    // near-idle LUN's does); the periods that confirm a near-idle LUN's switch are still those of
     // the current leader alone. Either way, the run of the leader or of the candidate switched to
-    // (its rounds ahead of the current candidate, whoever led the window in them) confirms by its
+    // (its periods ahead of the current candidate, whoever led the window in them) confirms by its
     // I/Os. At a burst the leader often changes as the shadows catch up, and a restart each time
-    // delays the switch by rounds, while a lead that pays for its switch is evidence enough.
+    // delays the switch by periods, while a lead that pays for its switch is evidence enough.
     bool streak_across_leaders = false;
-    // Leaving the first candidate early (0 rounds: off). While a LUN follows the candidate it
+    // Leaving the first candidate early (0 periods: off). While a LUN follows the candidate it
     // started on and has never switched, the warmup, the margin and the confirmation do not hold
     // it there once another followable candidate has served it clearly better lately and no worse
     // over the window: a recent cost lower than the current one's by more than `early_margin`, a
-    // lower round cost and a windowed cost no higher, in each of `early_rounds` consecutive rounds
-    // with I/O (whichever candidate leads in each) that span at least `early_ios` I/Os of the
-    // LUN. It then switches to the one of those with the lowest windowed cost (the leader of the
-    // window among them). The recent costs compared are those since the two shadows parted (the
-    // first round one served the LUN at another cost than the other): before, they served it
-    // alike (an empty fast tier filled the same way), which adds the same to both and is no
-    // evidence, and a share of a sum that holds it would shrink with it: a short fill followed by
-    // a lead would wait for the fill to decay out of the recent costs. A first candidate chosen for
-    // how it fills an empty fast tier so does not hold a LUN whose load it does not suit (a hot set
-    // that moves) once another has made up for the fill, while one round (a burst on a near-idle
-    // LUN) does not outweigh the window's evidence. It happens at most once per LUN, so it cannot
-    // flap; later switches follow the rules above.
-    unsigned early_rounds = 0;
+    // lower cost in the period and a windowed cost no higher, in each of `early_periods`
+    // consecutive periods with I/O (whichever candidate leads in each) that span at least
+    // `early_ios` I/Os of the LUN. It then switches to the one of those with the lowest windowed
+    // cost (the leader of the window among them). The recent costs compared are those since the two
+    // shadows parted (the first period one served the LUN at another cost than the other): before,
+    // they served it alike (an empty fast tier filled the same way), which adds the same to both
+    // and is no evidence, and a share of a sum that holds it would shrink with it: a short fill
+    // followed by a lead would wait for the fill to decay out of the recent costs. A first
+    // candidate chosen for how it fills an empty fast tier so does not hold a LUN whose load it
+    // does not suit (a hot set that moves) once another has made up for the fill, while one period
+    // (a burst on a near-idle LUN) does not outweigh the window's evidence. It happens at most once
+    // per LUN, so it cannot flap; later switches follow the rules above.
+    unsigned early_periods = 0;
     double early_margin = 0.1;
     std::uint64_t early_ios = 0;
     // Names of the candidates the followed one must beat (any one of them) before it may demote
@@ -291,7 +300,7 @@ struct SelectorParams {
     double proof_margin = 0.01;
     // ... and beyond noise: by more than lead_beyond_noise() of the sum of the squared per-I/O
     // differences of the two at this error, the chance that a shadow with no lead over the real
-    // run is ever let out, over all the rounds it is compared in. On structureless load the two
+    // run is ever let out, over all the periods it is compared in. On structureless load the two
     // hold different extents of the same worth, and over a thousand I/Os their difference is a
     // few percent either way; a lead from trades that pay grows with the I/Os, the noise with
     // their root (and the bound with the log of their number). One in ten thousand: a LUN is
@@ -364,43 +373,43 @@ private:
     struct LunState {
         std::size_t choice = 0;
         std::size_t challenger = 0;    // the candidate that has been better lately
-        unsigned streak = 0;           // consecutive rounds it has been better by the margin
+        unsigned streak = 0;           // consecutive periods it has been better by the margin
         std::uint64_t ios = 0;         // I/Os seen (all time)
         std::uint64_t streak_ios = 0;  // `ios` when the streak began
-        unsigned leader_run = 0;       // rounds of the streak led by the window's leader
-        // Per candidate, its run: the rounds with I/O since it last was not ahead of `choice`
+        unsigned leader_run = 0;       // periods of the streak led by the window's leader
+        // Per candidate, its run: the periods with I/O since it last was not ahead of `choice`
         // (count_runs()) in which it served the LUN cheaper, and `ios` when the run began.
         std::vector<unsigned> run;
         std::vector<std::uint64_t> run_ios;
-        std::uint64_t streak_us = 0;  // when the streak's first round began
-        std::uint64_t rounds = 0;     // rounds in which the LUN had I/O
-        unsigned early = 0;           // consecutive rounds another candidate clearly led lately
-        std::uint64_t early_ios = 0;  // `ios` when those rounds began
-        std::uint64_t round_ios = 0;  // `ios` when the last round was planned
-        bool active = false;          // had I/O since the last round
-        bool trusted = false;         // its candidate may demote (out of probation)
+        std::uint64_t streak_us = 0;   // when the streak's first period began
+        std::uint64_t periods = 0;     // periods in which the LUN had I/O
+        unsigned early = 0;            // consecutive periods another candidate clearly led lately
+        std::uint64_t early_ios = 0;   // `ios` when those periods began
+        std::uint64_t period_ios = 0;  // `ios` when the last period ended
+        bool active = false;           // had I/O since the last period ended
+        bool trusted = false;          // its candidate may demote (out of probation)
         // Since the comparison started (see probation; `comparing`), the LUN's
         // real run's cost (µs: its I/O from the real placement, its real migrations), its
-        // candidate's shadow cost over the same I/O, rounds with I/O, and `ios` at the start.
+        // candidate's shadow cost over the same I/O, periods with I/O, and `ios` at the start.
         double held_real = 0;
         double held_shadow = 0;
         double held_spread = 0;  // sum of the squared differences of the two per I/O (µs²)
         double held_scale = 1;   // where lead_beyond_noise() is tightest (µs², proof_scale_ios)
-        std::uint64_t held_rounds = 0;
+        std::uint64_t held_periods = 0;
         std::uint64_t held_ios = 0;
         bool comparing = false;        // the real run and the shadow are compared (see probation)
-        std::uint64_t real_moves = 0;  // real migrations of the LUN ended since the last round
+        std::uint64_t real_moves = 0;  // real migrations of the LUN ended since the last period
         bool proven = false;           // the shadow beat the real run: out of probation (see above)
         // The windowed costs (`cost`) as the comparison started, decayed as they are.
         std::vector<double> cost_at_start;
         std::uint64_t at_us = 0;  // costs are decayed to this time
         std::vector<double> cost;
         std::vector<double> recent;         // decayed with the short half-life
-        std::vector<double> round_cost;     // since the last round, undecayed
-        std::vector<double> recent_before;  // `recent` as the last round ended
-        // Per candidate, whether its shadow has served a round of the LUN with I/O at another
+        std::vector<double> period_cost;    // since the last period ended, undecayed
+        std::vector<double> recent_before;  // `recent` as the last period ended
+        // Per candidate, whether its shadow has served a period of the LUN with I/O at another
         // cost (migrations included) than the first candidate's, and the recent costs of both
-        // as the round before that one ended (see SelectorParams::early_rounds).
+        // as the period before that one ended (see SelectorParams::early_periods).
         std::vector<bool> parted;
         std::vector<double> parted_own;
         std::vector<double> parted_first;
@@ -409,13 +418,19 @@ private:
         std::vector<StrategySwitch> switches;  // in time order
     };
     void decay(LunState& s, std::uint64_t now_us) const;
-    // Counts a round with I/O in each candidate's run: a candidate ahead of the one `s` follows
-    // in the window by the margin and not behind lately by more than it runs on (a round in
-    // which it also served the LUN cheaper lately and in the round counts, any other holds);
+    // Whether the round planned at `now_us` ends a period (SelectorParams::period_us).
+    bool ends_period(std::uint64_t now_us) const;
+    // Weighs the candidates for `lun` at the end of a period: switches it if the evidence says
+    // so (see the top of this file) and decides whether its candidate may demote.
+    void judge(LunId lun, LunState& s, std::uint64_t now_us, const PlacementView& view,
+               double slowest_us);
+    // Counts a period with I/O in each candidate's run: a candidate ahead of the one `s` follows
+    // in the window by the margin and not behind lately by more than it runs on (a period in
+    // which it also served the LUN cheaper lately and in the period counts, any other holds);
     // any other candidate's run ends.
     void count_runs(LunState& s) const;
-    // Switches a LUN away from its first candidate if it leaves it early this round (see
-    // SelectorParams::early_rounds), having had I/O in it (`active`).
+    // Switches a LUN away from its first candidate if it leaves it early this period (see
+    // SelectorParams::early_periods), having had I/O in it (`active`).
     void leave_first_early(LunState& s, bool active, std::uint64_t now_us);
     // Whether the candidate `lun` follows may move extents to slower tiers (see probation).
     bool trusted(LunId lun) const;
@@ -431,7 +446,7 @@ private:
 
     // Starts gathering the evidence of the real run of `s` anew (see probation).
     static void hold_anew(LunState& s);
-    // Decides whether the candidate `s` follows may demote this round (see probation); `level`:
+    // Decides whether the candidate `s` follows may demote this period (see probation); `level`:
     // whether its real faster tiers hold as much as its candidate's shadow's (level_with_shadow);
     // `slowest_us`: the slowest latency of the tiers this round.
     void judge_probation(LunState& s, bool active, bool switched, bool level, double slowest_us);
@@ -457,7 +472,9 @@ private:
     std::vector<GhostPlacement> ghosts_;
     SelectorParams params_;
     ChannelSpec channel_;
-    std::uint64_t last_round_us_ = 0;      // when the last round was planned
+    std::uint64_t last_round_us_ = 0;             // when the last round was planned
+    std::uint64_t period_start_us_ = 0;           // when the last period ended
+    std::optional<std::uint64_t> period_end_us_;  // when the current one ends (none: no round yet)
     std::vector<std::size_t> references_;  // indices of params_.references; empty: no probation
     std::vector<bool> followable_;         // per candidate
     std::size_t first_ = 0;                // the first followable candidate, where a LUN starts

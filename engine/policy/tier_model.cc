@@ -79,11 +79,12 @@ std::vector<TierModel> seen_tiers(std::span<const LunTier> tiers) {
 
 std::uint64_t StorageModel::bucket_bytes() const {
     if (burst_bytes != 0) return burst_bytes;
-    const double one_round = bandwidth_bytes_per_s * static_cast<double>(round_us) / 1e6;
-    // A round's worth that no uint64 holds (a bandwidth of "unlimited") saturates.
+    // One second of bandwidth, as the gateway's budget holds (engine/gateway_budget.h), whatever
+    // the round's length; a second's worth that no uint64 holds ("unlimited") saturates.
+    const double one_second = bandwidth_bytes_per_s;
     constexpr double kTooLarge = 18446744073709551616.0;  // 2^64
-    if (!(one_round < kTooLarge)) return std::numeric_limits<std::uint64_t>::max();
-    return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_round));
+    if (!(one_second < kTooLarge)) return std::numeric_limits<std::uint64_t>::max();
+    return std::max<std::uint64_t>(extent_bytes, static_cast<std::uint64_t>(one_second));
 }
 
 ChannelSpec StorageModel::channel() const {

@@ -51,7 +51,7 @@ struct StorageModel {
     std::vector<TenantModel> tenants;
     std::uint64_t extent_bytes = 4ull << 20;
     double bandwidth_bytes_per_s = 200.0 * (1 << 20);
-    std::uint64_t burst_bytes = 0;  // token bucket depth; 0 = one round of bandwidth
+    std::uint64_t burst_bytes = 0;  // token bucket depth; 0 = one second of bandwidth
     unsigned max_concurrent = 32;   // migrations in flight at once
     std::uint64_t round_us = 1'000'000;
     std::uint64_t horizon_us = 120'000'000;  // how far policies look ahead / forecast

@@ -953,5 +953,37 @@ TEST(LunRounds, WhatThePolicyShowsFollowsTheIoOfRoundsThatPlanNothing) {
     }
 }
 
+// A LUN with no I/O that plans nothing plans at most once a second, however short its round: a
+// live LUN's round asks the cluster whether it may migrate, and four rounds a second of every idle
+// LUN would cost the gateway four times the requests for nothing. (Upper bounds only: a loaded
+// machine delays rounds, never hastens them.)
+TEST(LunRounds, AQuietLunPlansAtMostOnceASecondWhateverItsRound) {
+    LunRoundsOptions options;
+    options.round_us = 100'000;
+    options.driver = std::make_shared<RoundDriver>(1);
+    Rounds r(4, {}, 0, options);
+    r.rounds->start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    r.rounds->stop();
+    EXPECT_LE(r.rounds->stats().rounds, 2u) << "rounds of a quiet LUN in 1.5 s";
+}
+
+// A round that handed the policy I/O or submitted an order is followed by the next after the
+// LUN's round; a quiet one (neither) after a second at least (a longer round stays as it is).
+TEST(LunRounds, OnlyAQuietRoundPutsTheNextOneASecondAway) {
+    LunRoundsOptions options;
+    options.round_us = 250'000;
+    Rounds r(4, {move(1, 0, 1)}, 0, options);
+    EXPECT_EQ(r.rounds->run_round(), 250'000u) << "its order was submitted (and moved)";
+    EXPECT_EQ(r.rounds->run_round(), LunRounds::kQuietRoundUs)
+        << "the order is stale now (dropped, not submitted), and no I/O";
+    served(*r.rounds, 1, IoOp::kRead, 2, 0, r.rounds->now_us());
+    EXPECT_EQ(r.rounds->run_round(), 250'000u) << "a round with I/O";
+    EXPECT_EQ(r.rounds->run_round(), LunRounds::kQuietRoundUs);
+    r.rounds->replace_policy(std::make_unique<ScriptedPolicy>(std::vector<MigrationOrder>{}),
+                             2'000'000);
+    EXPECT_EQ(r.rounds->run_round(), 2'000'000u) << "a round longer than a second stays";
+}
+
 }  // namespace
 }  // namespace rbdtier

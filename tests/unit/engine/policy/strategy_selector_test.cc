@@ -119,7 +119,7 @@ SelectorParams probation_against(std::string reference) {
 // lead, a migration charged a tenth of its cost.
 SelectorParams quick_probation_against_fill() {
     SelectorParams params = probation_against("fill");
-    params.warmup_rounds = 10;
+    params.warmup_periods = 10;
     params.switch_margin = 0.01;
     params.migration_charge = 0.1;
     return params;
@@ -894,7 +894,7 @@ TEST(StrategySelector, AStreakAcrossLeadersConfirmsOnlyALeadThatPaysForTheSwitch
     // The same burst, but c also keeps 1,000 extents nobody reads fast: following it means
     // promoting them, which the burst's lead does not pay for. A streak that has had two
     // leaders is no evidence for c in particular: the selector waits until c alone has led for
-    // fast_confirm_rounds rounds spanning fast_confirm_ios I/Os, as without
+    // fast_confirm_periods periods spanning fast_confirm_ios I/Os, as without
     // streak_across_leaders.
     const auto events = burst_whose_leader_changes();
     const auto [c, params] = unlimited_fast_tiers(events);
@@ -989,7 +989,7 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
     sort_by_time(events);
     const StorageModel c = standard_replay_config(events, 0.5);
     SelectorParams params;
-    params.early_rounds = 1;
+    params.early_periods = 1;
     params.early_margin = 0.1;
     params.early_ios = 50;
     StrategySelector selector = fixed_set_selector({{"a", {{0, 5}}}, {"b", {{100, 5}}}}, c, params);
@@ -1002,24 +1002,36 @@ TEST(StrategySelector, TheEarlyExitDoesNotLeaveTheLeaderOfTheWindowForOneBurst) 
 
 // A LUN whose two candidates serve it alike for 10 s (2,000 reads a second of extents neither
 // keeps fast, all slow), then part: from 10 s on it reads extents 100-104, 50 a second, which "b"
-// keeps fast and "a" (where it starts) does not. From then on b serves every read fast, a none;
-// the early exit must see that lead from the round they parted, not once the 10 s both served
-// alike have decayed out of the recent costs (a 10% lead over a sum that still holds them takes
-// some fifteen rounds).
-TEST(StrategySelector, TheEarlyExitWeighsTheLeadSinceTheShadowsParted) {
-    constexpr std::uint64_t kPartUs = 10'000'000;
+// keeps fast and "a" (where it starts) does not. From then on b serves every read fast, a none.
+constexpr std::uint64_t kPartUs = 10'000'000;
+std::vector<IoEvent> shadows_that_part() {
     std::vector<IoEvent> events;
     for (std::uint64_t t = 0; t < kPartUs; t += 500)
         events.push_back(scattered_read_at(t, 1000 + t / 500 % 1000));
     for (std::uint64_t t = kPartUs; t < 60'000'000; t += 20'000)
         events.push_back(scattered_read_at(t, 100 + t / 20'000 % 5));
-    const StorageModel c = standard_replay_config(events, 0.5);
+    return events;
+}
+
+// An early exit from the first candidate after one period of 50 reads with a 10% lead lately;
+// migrations free (b's shadow fills its set before the reads: free, alike).
+SelectorParams early_exit_after_a_period() {
     SelectorParams params;
-    params.early_rounds = 1;
+    params.early_periods = 1;
     params.early_margin = 0.1;
     params.early_ios = 50;
-    params.migration_charge = 0;  // b's shadow fills its set before the reads: free, alike
-    StrategySelector selector = fixed_set_selector({{"a", {}}, {"b", {{100, 5}}}}, c, params);
+    params.migration_charge = 0;
+    return params;
+}
+
+// The early exit must see b's lead from the period the shadows parted, not once the 10 s both
+// served alike have decayed out of the recent costs (a 10% lead over a sum that still holds them
+// takes some fifteen periods).
+TEST(StrategySelector, TheEarlyExitWeighsTheLeadSinceTheShadowsParted) {
+    const auto events = shadows_that_part();
+    const StorageModel c = standard_replay_config(events, 0.5);
+    StrategySelector selector =
+        fixed_set_selector({{"a", {}}, {"b", {{100, 5}}}}, c, early_exit_after_a_period());
     replay(c, events, selector);
     ASSERT_EQ(selector.switches(), 1u);
     const auto [time_us, to] = first_switch(selector);
@@ -1027,14 +1039,72 @@ TEST(StrategySelector, TheEarlyExitWeighsTheLeadSinceTheShadowsParted) {
     EXPECT_LE(time_us, kPartUs + 2'000'000) << "left a at " << time_us / 1e6 << " s";
 }
 
+// The first switch of LUN 0 when `events` are replayed in `c` with rounds of `round_us` under a
+// selector over the fixed sets `sets`.
+std::pair<std::uint64_t, std::string> first_switch_at_rounds(const std::vector<IoEvent>& events,
+                                                             StorageModel c, std::uint64_t round_us,
+                                                             const std::vector<FixedSet>& sets,
+                                                             const SelectorParams& params) {
+    c.round_us = round_us;
+    StrategySelector selector = fixed_set_selector(sets, c, params);
+    replay(c, events, selector);
+    return first_switch(selector);
+}
+
+// Rounds of a quarter second, of 0.3 s (which do not divide a second) and of a little less than
+// a second (a driver's jitter).
+constexpr std::uint64_t kOtherRoundsUs[] = {250'000, 300'000, 999'000};
+
+TEST(StrategySelector, ItsWarmupAndConfirmationAreInTimeAndIosNotInRounds) {
+    // 50 reads a second of extents 100-104 for 200 s: "b" keeps them fast, "a" (where the LUN
+    // starts) does not. The warmup (60 periods with I/O) and the confirmation (10 periods that
+    // span 1,000 reads) are as many seconds and reads whatever the rounds: the LUN leaves a for
+    // b at the moment it does with one-second rounds, within a period, not four times sooner
+    // with four times as many rounds.
+    std::vector<IoEvent> events;
+    for (std::uint64_t t = 0; t < 200'000'000; t += 20'000)
+        events.push_back(scattered_read_at(t + 1, 100 + (t / 20'000) % 5));
+    const StorageModel c = standard_replay_config(events, 1.0);
+    const std::vector<FixedSet> sets = {{"a", {{0, 5}}}, {"b", {{100, 5}}}};
+    const auto [second_us, to] = first_switch_at_rounds(events, c, 1'000'000, sets, {});
+    ASSERT_EQ(to, "b");
+    ASSERT_GT(second_us, 60'000'000u) << "the warmup is 60 s of I/O";
+    for (const std::uint64_t round_us : kOtherRoundsUs) {
+        const auto [at_us, to_b] = first_switch_at_rounds(events, c, round_us, sets, {});
+        EXPECT_EQ(to_b, "b") << "rounds of " << round_us << " us";
+        EXPECT_NEAR(static_cast<double>(at_us), static_cast<double>(second_us), 1e6)
+            << "rounds of " << round_us << " us";
+    }
+}
+
+TEST(StrategySelector, TheEarlyExitWeighsAPeriodWhateverTheRoundLength) {
+    // The shadows part at 10 s; from then on 50 reads a second, b serving each fast. One period
+    // of 50 reads is the early exit's evidence with rounds of any length (a quarter-second round
+    // holds a dozen of them): the LUN leaves a within a period of the moment it does with
+    // one-second rounds, not after the warmup and the confirmation.
+    const auto events = shadows_that_part();
+    const StorageModel c = standard_replay_config(events, 0.5);
+    const std::vector<FixedSet> sets = {{"a", {}}, {"b", {{100, 5}}}};
+    const SelectorParams params = early_exit_after_a_period();
+    const auto [second_us, to] = first_switch_at_rounds(events, c, 1'000'000, sets, params);
+    ASSERT_EQ(to, "b");
+    ASSERT_LE(second_us, kPartUs + 2'000'000);
+    for (const std::uint64_t round_us : kOtherRoundsUs) {
+        const auto [at_us, to_b] = first_switch_at_rounds(events, c, round_us, sets, params);
+        EXPECT_EQ(to_b, "b") << "rounds of " << round_us << " us";
+        EXPECT_NEAR(static_cast<double>(at_us), static_cast<double>(second_us), 1e6)
+            << "rounds of " << round_us << " us";
+    }
+}
+
 // A selector over lrfu (hottest first, the coldest resident evicted only for a hotter extent)
-// and reactive, starting on lrfu, with the default rules and, if `early_rounds`, an early exit
+// and reactive, starting on lrfu, with the default rules and, if `early_periods`, an early exit
 // from lrfu (5% lower recent cost, rounds spanning 50 I/Os).
 StrategySelector lrfu_then_reactive(const StorageModel& c, const std::vector<IoEvent>& events,
-                                    unsigned early_rounds) {
+                                    unsigned early_periods) {
     const auto registry = replay_policy_registry();
     SelectorParams params;
-    params.early_rounds = early_rounds;
+    params.early_periods = early_periods;
     params.early_margin = 0.05;
     params.early_ios = 50;
     return StrategySelector("selector",

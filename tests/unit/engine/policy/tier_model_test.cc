@@ -129,6 +129,25 @@ TEST(TierModel, ALiveLunsPolicyPlansForTheMigrationsAtOnceTheExecutorRunsForIt) 
     EXPECT_EQ(c.channel().max_concurrent, at_once) << "what the selector's shadows are given";
 }
 
+// The gateway's budget holds one second of its bandwidth, whatever the LUNs' round: a replay or
+// a shadow at quarter-second rounds starts as much at once as the gateway would, not a quarter.
+TEST(TierModel, TheChannelHoldsOneSecondOfBandwidthAsTheGatewaysBudgetDoes) {
+    constexpr std::uint64_t kExtent = 4ull << 20;
+    constexpr double kBandwidth = 10.0 * kExtent;  // 10 extents a second
+    std::uint64_t now = 0;
+    GatewayBudget budget(kBandwidth, 64, [&now] { return now; });
+    for (int i = 0; i < 40; ++i) budget.submit(BudgetRequest{"", 1, 1.0 + i, kExtent, 0});
+    const std::size_t at_once = budget.dispatch().size();
+    ASSERT_EQ(at_once, 10u) << "the gateway's bucket starts full, one second deep";
+    for (const std::uint64_t round_us : {250'000ull, 1'000'000ull}) {
+        StorageModel c;
+        c.extent_bytes = kExtent;
+        c.bandwidth_bytes_per_s = kBandwidth;
+        c.round_us = round_us;
+        EXPECT_EQ(c.channel().bucket_bytes / kExtent, at_once) << "rounds of " << round_us << " us";
+    }
+}
+
 // A tier as discovery found it: `device_class` media at `site`, `probe_us` its round trip.
 LunTier probed(const char* name, const char* device_class, const char* site, double probe_us) {
     LunTier t;
