@@ -204,8 +204,8 @@ std::unique_ptr<Lun> open_lun(const std::string& cfg, std::uint64_t size) {
     if (!parsed.config) fail(parsed.error);
     TcmuHost host;
     host.complete = bench_complete;
-    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host, nullptr,
-                              nullptr, gateway_executor()));
+    auto lun = must(build_lun(*parsed.config, LunGeometry{size, 512}, host, nullptr, nullptr,
+                              gateway_executor()));
     if (const int st = lun->exclusive_lock().lock(1); st != TCMU_STS_OK)
         fail("cannot take the LUN's lock: status " + std::to_string(st));
     return lun;
