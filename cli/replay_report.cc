@@ -108,6 +108,23 @@ void print_replay_explain(std::ostream& out, const std::vector<ReplayResult>& re
                       static_cast<unsigned long long>(r.idle_rounds_without_promotion),
                       static_cast<unsigned long long>(r.rounds));
     }
+    out << "\nslow accesses (extent accesses served from a tier not faster than home): the "
+           "extent's first\naccess, re-read after its demotion (within 10 s of it), within a "
+           "round of the slow access\nthat started its wait (a burst), accessed before and not "
+           "promoted since:\n";
+    out << format("%-11s %10s %10s %16s %10s %14s\n", "policy", "slow", "first", "after demotion",
+                  "burst", "not promoted");
+    for (const auto& r : results) {
+        const auto slow = r.slow_first_accesses + r.slow_after_demotion + r.slow_within_round +
+                          r.slow_before_promotion;
+        out << format("%-11s %10llu %10llu %8llu (%5llu) %10llu %14llu\n", r.policy.c_str(),
+                      static_cast<unsigned long long>(slow),
+                      static_cast<unsigned long long>(r.slow_first_accesses),
+                      static_cast<unsigned long long>(r.slow_after_demotion),
+                      static_cast<unsigned long long>(r.slow_after_demotion_10s),
+                      static_cast<unsigned long long>(r.slow_within_round),
+                      static_cast<unsigned long long>(r.slow_before_promotion));
+    }
     for (const auto& r : results) {
         if (!r.selection) continue;
         const SelectionReport& sel = *r.selection;
@@ -199,6 +216,11 @@ nlohmann::json replay_json(const TraceSummary& trace, const StorageModel& config
                           {"mean_promotion_wait_s", r.mean_promotion_wait_us() / 1e6},
                           {"promotions_after_wait", r.promotions_after_wait},
                           {"idle_rounds_without_promotion", r.idle_rounds_without_promotion},
+                          {"slow_first_accesses", r.slow_first_accesses},
+                          {"slow_after_demotion", r.slow_after_demotion},
+                          {"slow_after_demotion_10s", r.slow_after_demotion_10s},
+                          {"slow_within_round", r.slow_within_round},
+                          {"slow_before_promotion", r.slow_before_promotion},
                           {"rounds", r.rounds}}},
                         {"precision", r.precision()},
                         {"recall", r.recall()},

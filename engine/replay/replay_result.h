@@ -13,6 +13,17 @@
 //   mean_promotion_wait_us        for promotions of an extent accessed while it sat in a tier not
 //                                 faster than its home: from that first access to the completed
 //                                 promotion (how late the policy reacts or how early it predicts)
+//   slow_first_accesses           extent accesses served from a tier not faster than home,
+//                                 the extent's first access of the trace (no placement policy
+//                                 reacting to accesses could have served it faster)
+//   slow_after_demotion           such accesses to an extent that was sent back from a faster
+//                                 tier and not promoted since (what eviction gave away)
+//   slow_after_demotion_10s       those of them within 10 s of the demotion (evicted too soon)
+//   slow_within_round             the other such accesses within a round of the first slow
+//                                 access the extent's promotion would answer (a burst that ends
+//                                 before a policy that reacts at the next round can move it)
+//   slow_before_promotion         the rest: to an extent accessed more than a round before and
+//                                 not promoted since (the policy has not moved it yet, or never)
 //   idle_rounds_without_promotion rounds that began with no migration in flight, followed a round
 //                                 with accesses served slower than possible, and accepted no
 //                                 promotion (bandwidth left unused while there was demand)
@@ -50,6 +61,11 @@ struct ReplayResult {
     std::uint64_t promotion_wait_us_sum = 0;  // over promotions_after_wait
     std::uint64_t promotions_after_wait = 0;
     std::uint64_t idle_rounds_without_promotion = 0;
+    std::uint64_t slow_first_accesses = 0;
+    std::uint64_t slow_after_demotion = 0;
+    std::uint64_t slow_after_demotion_10s = 0;
+    std::uint64_t slow_within_round = 0;
+    std::uint64_t slow_before_promotion = 0;
 
     std::uint64_t orders = 0;  // proposed by the policy
     std::uint64_t refused_capacity = 0;

@@ -23,6 +23,9 @@ struct ExtentState {
     std::uint64_t last_round = kNoRound;
     bool waiting = false;             // accessed in a tier not faster than home, not promoted since
     std::uint64_t first_wait_us = 0;  // the first such access
+    bool accessed = false;            // accessed at least once
+    bool demoted = false;             // sent back from a faster tier, not promoted since
+    std::uint64_t demoted_us = 0;     // when
 };
 
 // Tenant `i` of the config in the simulated gateway's tenant ledger (names need not be unique).
@@ -133,6 +136,17 @@ private:
             }
             if (!home_is_fastest && !faster_than_home(st.tier, home)) {
                 ++slow_accesses_;
+                if (!st.accessed) {
+                    ++result_.slow_first_accesses;
+                } else if (st.demoted) {
+                    ++result_.slow_after_demotion;
+                    if (io.time_us - std::min(io.time_us, st.demoted_us) <= 10'000'000)
+                        ++result_.slow_after_demotion_10s;
+                } else if (st.waiting && io.time_us - st.first_wait_us < config_.round_us) {
+                    ++result_.slow_within_round;
+                } else {
+                    ++result_.slow_before_promotion;
+                }
                 if (!st.waiting) {
                     st.waiting = true;
                     st.first_wait_us = io.time_us;
@@ -143,6 +157,7 @@ private:
                 if (faster_than_home(st.tier, home)) ++result_.recall_hits;
             }
             st.last_round = round_no;
+            st.accessed = true;
         }
         ++result_.ios;
         result_.bytes += io.length;
@@ -224,6 +239,12 @@ private:
         }
         if (!admission_.completed(m.order, home, m.finish_us))
             throw InvariantViolation("tier usage underflow on " + specs_[m.order.from].name);
+        if (faster_than_home(st.tier, home) && !faster_than_home(m.order.to, home)) {
+            st.demoted = true;
+            st.demoted_us = m.finish_us;
+        } else if (faster_than_home(m.order.to, home)) {
+            st.demoted = false;
+        }
         st.tier = m.order.to;
         st.in_flight = false;
         st.promoted_unused = faster_than_home(m.order.to, home);

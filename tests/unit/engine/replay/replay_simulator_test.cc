@@ -329,6 +329,33 @@ TEST(ReplaySimulator, ExplainCountersOnATinyStream) {
     EXPECT_EQ(r.idle_rounds_without_promotion, 1u);
 }
 
+TEST(ReplaySimulator, SlowAccessesAreToldApartByWhatThePolicyCouldHaveDone) {
+    StorageModel c = default_replay_config();
+    c.round_us = 1'000'000;
+    // Rounds every second from the first read (extent 9 at 0 s). Extent 5: read at 0.2 s (its
+    // first access), 0.7 s (within a round of it), 1.5 s (waited past a round); promoted at the
+    // round at 2 s and read there at 2.5 s; demoted at the round at 3 s, then read at 3.5 s
+    // (within 10 s of its demotion) and 20 s (more than 10 s after).
+    ScriptedPolicy p([](std::uint64_t now, const PlacementView& v) {
+        std::vector<MigrationOrder> out;
+        if (now == 2'000'000 && v.tier_of(0, 5) == 1) out.push_back(order(5, 1, 0));
+        if (now == 3'000'000 && v.tier_of(0, 5) == 0) out.push_back(order(5, 0, 1));
+        return out;
+    });
+    std::vector<IoEvent> ev = {read_at(0, 9),         read_at(200'000, 5),   read_at(700'000, 5),
+                               read_at(1'500'000, 5), read_at(2'500'000, 5), read_at(3'500'000, 5),
+                               read_at(20'000'000, 5)};
+    const auto r = replay(c, ev, p);
+    ASSERT_EQ(r.promotions, 1u);
+    ASSERT_EQ(r.demotions, 1u);
+    EXPECT_EQ(r.ios_per_tier[0], 1u);  // at 2.5 s
+    EXPECT_EQ(r.slow_first_accesses, 2u);
+    EXPECT_EQ(r.slow_within_round, 1u);
+    EXPECT_EQ(r.slow_before_promotion, 1u);
+    EXPECT_EQ(r.slow_after_demotion, 2u);
+    EXPECT_EQ(r.slow_after_demotion_10s, 1u);
+}
+
 TEST(ReplaySimulator, SpanningIoPaysTheSlowestExtent) {
     StorageModel c = default_replay_config();
     ScriptedPolicy p([](std::uint64_t now, const PlacementView&) {
