@@ -35,6 +35,14 @@
 // fenced, served again. Destruction removes the step (waiting for a run in progress), then ends
 // the watch and waits for librados's callbacks in flight: the map, gate and images are not
 // touched once it has returned.
+//
+// Thread-safety and lock order: every public member may be called from any thread. The settings
+// listener is called with this watch's mutex held (so that no call is in progress once
+// set_settings_listener has returned); the listener, the LUN's SettingsWatch, takes its own
+// mutex and then the hub's to wake its step. So the order is this watch's mutex, then the
+// SettingsWatch's, then the hub's (a leaf: the hub runs no step under it). The listener must
+// not call back into this watch, and nothing may call this watch (set_settings_listener above
+// all) while holding the SettingsWatch's mutex: SettingsWatch never does.
 #pragma once
 
 #include <chrono>

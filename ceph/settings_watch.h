@@ -50,6 +50,14 @@
 // removes the step (waiting for a run in progress, reread included) and leaves the shared
 // settings watch (ending it first if it was made with this LUN's client; a step making it again
 // at that moment is waited for): nothing of the LUN is touched once it has returned.
+//
+// Thread-safety and lock order: lun_changed() and counters() may be called from any thread. The
+// PlacementWatch calls lun_changed() with its own mutex held, and the shared settings object's
+// watch notes its notifies with its own mutex held: both are taken before this watch's mutex,
+// never after it. So this watch holds its mutex only to note state and to register its step
+// with the hub (whose mutex is a leaf): never while it calls the PlacementWatch
+// (set_settings_listener, in the constructor and the destructor), the settings object's watch
+// (subscribe, unsubscribe, watched) or `reread`.
 #pragma once
 
 #include <chrono>
