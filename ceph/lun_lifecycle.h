@@ -4,10 +4,11 @@
 // Home pin: image metadata kHomePinKey = "home" on the home image. While it is set, the gateway
 // that owns the LUN brings every extent home and moves none out (LunTiering::set_home_pinned).
 // Every gateway serving the LUN reads it with the LUN's settings (handler/tiered_lun.h: at open,
-// when the home image's header is notified, and when the settings' backstop finds the header
-// changed), so it holds across restarts and failovers and costs an idle round no request. Set by
-// `rbdtier lun evacuate`, cleared by `rbdtier unpin LUN all` and by remove_lun_tiering(); set or
-// removed by hand (`rbd image-meta set POOL/IMAGE rbdtier.pin home`), it is followed the same way.
+// when the LUN's map object gets a settings notify, and when the settings' backstop finds the
+// header changed), so it holds across restarts and failovers and costs an idle round no request.
+// Set by `rbdtier lun evacuate`, cleared by `rbdtier unpin LUN all` (the gateway that answers
+// sends the notify, ceph/settings_store.h) and by remove_lun_tiering(); set or removed by hand
+// (`rbd image-meta set POOL/IMAGE rbdtier.pin home`), it is followed within the backstop.
 //
 // export_lun() reads every extent of the LUN from the image its placement map points at, through
 // read-only opens (no lock taken, no watch: gateways serving the LUN go on undisturbed). Against

@@ -11,12 +11,12 @@
 // once.
 //
 // The map object carries the LUN's settings notifies too, so that a gateway keeps one watch per
-// LUN: a notify whose payload is kSettingsNotifyPayload (ceph/settings_store.h; `rbdtier config
-// set/rm --lun` sends it after writing the home image's metadata) is acknowledged at once in
-// librados's callback, from any client, and passed to the settings listener (the LUN's
-// SettingsWatch, which re-reads its settings); so is every recovery that made the watch again
-// (settings notifies may have been missed meanwhile). Any other payload that is not a map key
-// (a foreign or newer notifier's) is acknowledged and ignored.
+// LUN: a notify whose payload is kSettingsNotifyPayload (ceph/settings_store.h's
+// notify_lun_settings_changed, sent after each write of the home image's metadata) is
+// acknowledged at once in librados's callback, from any client, and passed to the settings
+// listener (the LUN's SettingsWatch, which re-reads its settings); so is every recovery that made
+// the watch again (settings notifies may have been missed meanwhile). Any other payload that is not
+// a map key (a foreign or newer notifier's) is acknowledged and ignored.
 //
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
 // gate's routing is trusted only while the watch is known to be alive. Every second (up to a
@@ -35,6 +35,14 @@
 // fenced, served again. Destruction removes the step (waiting for a run in progress), then ends
 // the watch and waits for librados's callbacks in flight: the map, gate and images are not
 // touched once it has returned.
+//
+// Thread-safety and lock order: every public member may be called from any thread. The settings
+// listener is called with this watch's mutex held (so that no call is in progress once
+// set_settings_listener has returned); the listener, the LUN's SettingsWatch, takes its own
+// mutex and then the hub's to wake its step. So the order is this watch's mutex, then the
+// SettingsWatch's, then the hub's (a leaf: the hub runs no step under it). The listener must
+// not call back into this watch, and nothing may call this watch (set_settings_listener above
+// all) while holding the SettingsWatch's mutex: SettingsWatch never does.
 #pragma once
 
 #include <chrono>

@@ -50,6 +50,8 @@ Status notify_settings_changed(const IoContext& io, const std::string& oid,
 // metadata changed: a settings notify of its placement map object, which every gateway serving
 // it watches, as notify_settings_changed (a LUN never tiered has no map: no error). Without
 // it they see the change within their backstop (ceph/settings_watch.h: the header's version).
+// Whatever writes that metadata sends it after the write: `rbdtier config set/rm --lun`, and the
+// gateway that answers `rbdtier lun evacuate` or `rbdtier unpin LUN all` (the home pin).
 Status notify_lun_settings_changed(const IoContext& home_io, const Image& home,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

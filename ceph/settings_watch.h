@@ -6,12 +6,12 @@
 //   - its own, the "rbdtier.*" metadata of the home image (kept by librbd in the image's header
 //     object, rbd_header.<image id>): through the LUN's placement map watch
 //     (ceph/placement_watch.h), the one RADOS watch a tiered LUN has of its own, which hands
-//     each settings notify of the map object (kSettingsNotifyPayload, ceph/settings_store.h:
-//     `rbdtier config set/rm --lun` sends it after writing) to this watch, and each recovery
-//     that watched it again. The header itself is not watched (librbd's own watch of it is the
-//     LUN's client's business, and a second watch per LUN would cost its pings and state in every
-//     gateway): a change made without that notify (`rbd image-meta set/remove` by hand, an old CLI)
-//     is found by the backstop, within `backstop`;
+//     each settings notify of the map object (kSettingsNotifyPayload, ceph/settings_store.h's
+//     notify_lun_settings_changed, sent after each write of the metadata) to this watch, and each
+//     recovery that watched it again. The header itself is not watched (librbd's own watch of it is
+//     the LUN's client's business, and a second watch per LUN would cost its pings and state in
+//     every gateway): a change made without that notify (`rbd image-meta set/remove` by hand, an
+//     old CLI) is found by the backstop, within `backstop`;
 //   - the cluster-wide settings object in its pool: `rbdtier config set/rm` notifies it after
 //     writing, and so does `rados -p POOL notify rbdtier.config X` after a change by hand. This
 //     watch (rados_watch3, RAII) is one per process for every LUN of one client identity
@@ -50,6 +50,14 @@
 // removes the step (waiting for a run in progress, reread included) and leaves the shared
 // settings watch (ending it first if it was made with this LUN's client; a step making it again
 // at that moment is waited for): nothing of the LUN is touched once it has returned.
+//
+// Thread-safety and lock order: lun_changed() and counters() may be called from any thread. The
+// PlacementWatch calls lun_changed() with its own mutex held, and the shared settings object's
+// watch notes its notifies with its own mutex held: both are taken before this watch's mutex,
+// never after it. So this watch holds its mutex only to note state and to register its step
+// with the hub (whose mutex is a leaf): never while it calls the PlacementWatch
+// (set_settings_listener, in the constructor and the destructor), the settings object's watch
+// (subscribe, unsubscribe, watched) or `reread`.
 #pragma once
 
 #include <chrono>

@@ -11,10 +11,13 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "ceph/io_context.h"
 #include "ceph/lun_lifecycle.h"
+#include "ceph/settings_store.h"
 #include "common/log.h"
 #include "handler/admin_range.h"
 #include "handler/lock_probe.h"
+#include "handler/shared_settings.h"
 
 namespace rbdtier {
 namespace {
@@ -844,6 +847,29 @@ json AdminCommands::alerts(const json& request) const {
     return {{"alerts", std::move(out)}};
 }
 
+void AdminCommands::write_home_pin(const GatewayLun& lun, bool pinned, const std::string& outcome,
+                                   Outcome& done) {
+    if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
+    if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, pinned); !st)
+        throw CommandError((pinned ? "pin " + lun.name + " home: "
+                                   : "release the home pin of " + lun.name + ": ") +
+                           st.message());
+    lun.tiering->set_home_pinned(pinned);
+    done.text = outcome;
+    ceph::Status told = ceph::Status::error(ENOTCONN, "the LUN's RADOS client is not known");
+    if (lun.cluster != nullptr) {
+        auto home_io = ceph::IoContext::open(*lun.cluster, lun.pool, lun.ns);
+        told = home_io ? ceph::notify_lun_settings_changed(*home_io, *lun.home_image)
+                       : home_io.status();
+    }
+    if (!told) {
+        done.level = log::Level::kWarning;
+        done.text += " (not every gateway serving it was told: " + told.message() +
+                     "; they find the change within " +
+                     std::to_string(kSharedSettingsPeriod.count()) + " s)";
+    }
+}
+
 json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Outcome& done) const {
     need_tiering(lun);
     ceph::LunTiering& tiering = *lun.tiering;
@@ -858,11 +884,8 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
     if (tiering.home_pinned()) {
         const bool whole = r.first == 0 && r.count >= extent_count(lun);
         if (!pin && whole) {
-            if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
-            if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, false); !st)
-                throw CommandError("release the home pin of " + lun.name + ": " + st.message());
-            tiering.set_home_pinned(false);
-            done.text = "home pin released: the policy places the LUN's extents again";
+            write_home_pin(lun, false,
+                           "home pin released: the policy places the LUN's extents again", done);
             out["pins"] = pins_json(lun);
             return out;
         }
@@ -890,13 +913,10 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
 
 json AdminCommands::evacuate(const GatewayLun& lun, Outcome& done) const {
     need_tiering(lun);
-    if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
-    // In RADOS first: whichever gateway owns the LUN, now or after a failover, follows it.
-    if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, true); !st)
-        throw CommandError("pin " + lun.name + " home: " + st.message());
-    lun.tiering->set_home_pinned(true);
-    done.text = "pinned home whole: its owner brings every extent home (" +
-                std::to_string(extents_away(lun)) + " away now) and moves none out";
+    write_home_pin(lun, true,
+                   "pinned home whole: its owner brings every extent home (" +
+                       std::to_string(extents_away(lun)) + " away now) and moves none out",
+                   done);
     return lun_show(lun);
 }
 

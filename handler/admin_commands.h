@@ -10,8 +10,10 @@
 //                               extents away from the home image, whether it is pinned home;
 //                               show: whether its extents move, and if not why (its last round)
 //   lun evacuate {lun}          pins the LUN home whole (in RADOS: the home image's metadata,
-//                               ceph/lun_lifecycle.h): its owner brings every extent home and
-//                               moves none out; replies as lun show (poll it for progress)
+//                               ceph/lun_lifecycle.h, then a settings notify of its map object
+//                               so that every gateway serving it follows at once): its owner
+//                               brings every extent home and moves none out; replies as lun
+//                               show (poll it for progress)
 //   tier list                   pools in use: device class, site, latency, capacity, used
 //   migrations {lun?, limit?}   migration history (newest last) and per-LUN counters
 //   migrations also lists the queue: the last round's orders not carried out yet (net benefit,
@@ -25,7 +27,10 @@
 //   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents, "0M-64M" bytes,
 //                               "all")
 //   unpin {lun,range}           hand them back to the policy; on a LUN pinned home whole, only
-//                               the whole LUN ("all"), which releases the home pin
+//                               the whole LUN ("all"), which releases the home pin (as lun
+//                               evacuate sets it). Pins of extents are this gateway's own: they
+//                               are not written in RADOS, and its rounds carry them out only
+//                               while it owns the LUN
 //   pause | resume              stop/restart migrations on every LUN of the gateway
 //   scrub {lun}                 starts a scrub of the LUN (removes stray data, verifies migrated
 //                               extents' crc32c) on a thread of its own and answers at once
@@ -90,6 +95,16 @@ private:
     nlohmann::json scrub(const GatewayLun& lun, Outcome& done) const;
     nlohmann::json scrub_status(const GatewayLun& lun) const;
     nlohmann::json evacuate(const GatewayLun& lun, Outcome& done) const;
+    // Pins `lun` home whole, or releases that pin: in RADOS first (the home image's metadata,
+    // ceph/lun_lifecycle.h), so that whichever gateway owns the LUN, now or after a failover,
+    // follows it; then in this gateway's tiering; then it tells every gateway serving the LUN
+    // that its settings changed, as `rbdtier config set --lun` does
+    // (ceph::notify_lun_settings_changed), so that the owner follows at once rather than at its
+    // settings backstop (it waits for their acknowledgements, at most the notify's timeout).
+    // `done` says `outcome`, and, at warning, that not every gateway was told and why (those
+    // find the pin within kSharedSettingsPeriod). A CommandError when the pin is not written.
+    static void write_home_pin(const GatewayLun& lun, bool pinned, const std::string& outcome,
+                               Outcome& done);
     nlohmann::json reload(Outcome& done);
 
     Gateway& gateway_;

@@ -239,7 +239,7 @@ ceph::Status TieredLun::enable_tiering(
     // The home pin as the metadata read at open says, else read now; the settings' re-reads
     // follow it from then on.
     if (metadata)
-        follow_home_pin(metadata.value(), tiering_->home_pin_version());
+        take_home_pin(metadata.value(), tiering_->home_pin_version());
     else
         (void)follow_home_pin();
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
@@ -259,7 +259,7 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;
     }
-    if (pin_seen) follow_home_pin(*metadata, *pin_seen);
+    if (pin_seen) take_home_pin(*metadata, *pin_seen);
     const std::string pool = resolve_tiering_settings(base_config_, *base_gateway_).tenant_pool;
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
@@ -407,8 +407,8 @@ bool TieredLun::follow_home_pin() {
     return true;
 }
 
-void TieredLun::follow_home_pin(const std::map<std::string, std::string>& metadata,
-                                std::uint64_t seen) {
+void TieredLun::take_home_pin(const std::map<std::string, std::string>& metadata,
+                              std::uint64_t seen) {
     tiering_->set_home_pinned(ceph::home_pinned(metadata), seen);
     home_pin_known_.store(true);
 }

@@ -165,9 +165,10 @@ private:
     // open or with the settings since); until then reads it from the home image's metadata and
     // sets it, false with the problem noted when it cannot be read (nothing moves then).
     bool follow_home_pin();
-    // Sets the tiering's home pin as the home image's metadata `metadata` says, unless an admin
-    // command changed it since home_pin_version() was `seen` (read before the metadata).
-    void follow_home_pin(const std::map<std::string, std::string>& metadata, std::uint64_t seen);
+    // Takes the home pin from metadata already read: sets the tiering's home pin as the home
+    // image's metadata `metadata` says, unless an admin command changed it since
+    // home_pin_version() was `seen` (read before the metadata).
+    void take_home_pin(const std::map<std::string, std::string>& metadata, std::uint64_t seen);
     // Whether this gateway may change the LUN's placement now, asked before every commit
     // (engine/lun_ownership.h's may_move_extents over ownership_).
     ceph::Status may_move_extents();
@@ -176,7 +177,8 @@ private:
     // given) and the cluster object and applies them over base_config_ and base_gateway_; false
     // (with `why`) when RADOS cannot be read. The gateway's copy of the cluster object is used
     // unless read before `changed_at`. `pin_seen`, when given, is home_pin_version() before the
-    // call: the home pin follows the metadata read, even when the cluster object's read fails.
+    // call: the home pin is taken from the metadata read (take_home_pin), even when the cluster
+    // object's read fails.
     bool read_shared_settings(
         SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
         std::chrono::steady_clock::time_point changed_at = {},

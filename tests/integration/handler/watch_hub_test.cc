@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -49,7 +50,16 @@ constexpr std::uint64_t kSize = 4 * kExtent;
 
 class WatchHubTest : public ClusterTest {
 protected:
+    // A test's gateway: its rbdtier.conf (tenant pool hdd-a) and handler_rbdtier.so loaded as
+    // tcmu-runner loads it, with the LUNs it opened (closed first, then the .so's handler).
+    struct Gateway {
+        GatewayConf conf{"metrics_port = 0\ntenant_pool = hdd-a\n"};
+        harness::Harness harness{HANDLER_SO};
+        std::vector<std::unique_ptr<harness::Device>> devs;
+    };
+
     void TearDown() override {
+        gateway_.reset();  // its LUNs closed before their images go
         if (!cluster_) return;
         for (const std::string& image : images_) {
             (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", image, {"nvme-a"});
@@ -70,16 +80,33 @@ protected:
         return {"hdd-a/" + image + ";conf=" + ceph_conf() + (tiered ? ";tiers=hdd-a+nvme-a" : ""),
                 kSize};
     }
-    std::vector<std::string> images_;
-};
+    // Starts the test's gateway (gateway_); false when the test is not to run (SetUp skipped it
+    // or failed).
+    bool start_gateway() {
+        if (!set_up()) return false;
+        gateway_.emplace();
+        return true;
+    }
+    // Opens a LUN of `image` (tiered or plain) in the gateway and writes and reads back its
+    // first block filled with `fill` (by default 't' for a tiered LUN, 'p' for a plain one): what
+    // librbd starts on a LUN's first I/O is running. Its device, the last of gateway_->devs.
+    harness::Device& open_lun(const std::string& image, bool tiered,
+                              std::optional<char> fill = std::nullopt) {
+        gateway_->devs.push_back(gateway_->harness.open(lun_config(image, tiered)));
+        touch(*gateway_->devs.back(), fill.value_or(tiered ? 't' : 'p'));
+        return *gateway_->devs.back();
+    }
+    // One block written and read back.
+    static void touch(harness::Device& dev, char fill) {
+        std::vector<char> block(4096, fill), back(4096);
+        ASSERT_TRUE(dev.write(0, block.data(), block.size()).ok());
+        ASSERT_TRUE(dev.read(0, back.data(), back.size()).ok());
+        ASSERT_EQ(back, block);
+    }
 
-// One block written and read back: what librbd starts on a LUN's first I/O is running.
-void touch(harness::Device& dev, char fill) {
-    std::vector<char> block(4096, fill), back(4096);
-    ASSERT_TRUE(dev.write(0, block.data(), block.size()).ok());
-    ASSERT_TRUE(dev.read(0, back.data(), back.size()).ok());
-    ASSERT_EQ(back, block);
-}
+    std::vector<std::string> images_;
+    std::optional<Gateway> gateway_;
+};
 
 // The acks of a notify's reply (rados_notify2): how many, and how many carry a payload. The reply
 // is Ceph's encoding of map<pair<gid, cookie>, bufferlist> (the acks) then the watchers that timed
@@ -108,14 +135,8 @@ Acks acks_of(const char* reply, std::size_t len) {
 }
 
 TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
-    if (!set_up()) return;
-    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
-    harness::Harness h(HANDLER_SO);
-    std::vector<std::unique_ptr<harness::Device>> devs;
-    auto open = [&](bool tiered) {
-        devs.push_back(h.open(lun_config(make_image(), tiered)));
-        touch(*devs.back(), tiered ? 't' : 'p');
-    };
+    if (!start_gateway()) return;
+    auto open = [&](bool tiered) { open_lun(make_image(), tiered); };
     // The gateway's services and its shared workers start with its first tiered LUN.
     open(true);
     ASSERT_FALSE(HasFailure());
@@ -135,14 +156,10 @@ TEST_F(WatchHubTest, TieredLunsAddNoThreadsOfTheirOwn) {
         all_before, ours_before, all, ours, kTiered);
     EXPECT_TRUE(constant) << ours - ours_before << " threads beyond librados's and librbd's "
                           << "started for " << kTiered << " more tiered LUNs";
-    devs.clear();
 }
 
 TEST_F(WatchHubTest, LunSettingChangesAreHeardWithoutAThreadPerTieredLun) {
-    if (!set_up()) return;
-    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
-    harness::Harness h(HANDLER_SO);
-    std::vector<std::unique_ptr<harness::Device>> devs;
+    if (!start_gateway()) return;
     // Opens a LUN, writes to it, then sets a per-LUN setting in its image's metadata: a tiered
     // LUN's with `rbdtier config set --lun` (which notifies the LUN's map object), a plain LUN's
     // with `rbd image-meta set` (librbd notifies the image's header, which librbd watches); a
@@ -150,8 +167,7 @@ TEST_F(WatchHubTest, LunSettingChangesAreHeardWithoutAThreadPerTieredLun) {
     // 10 s away).
     auto open = [&](bool tiered) {
         const std::string image = make_image();
-        devs.push_back(h.open(lun_config(image, tiered)));
-        touch(*devs.back(), tiered ? 't' : 'p');
+        open_lun(image, tiered);
         const std::string set = tiered
                                     ? std::string(RBDTIER_CLI_PATH) + " config set --lun hdd-a/" +
                                           image + " horizon 60 --ceph-conf " + ceph_conf()
@@ -163,7 +179,7 @@ TEST_F(WatchHubTest, LunSettingChangesAreHeardWithoutAThreadPerTieredLun) {
         nlohmann::json show;
         const bool heard = wait_for(
             [&] {
-                show = cli_json("lun show hdd-a/" + image, gw.socket());
+                show = cli_json("lun show hdd-a/" + image, gateway_->conf.socket());
                 const auto& s = show["settings"]["horizon_s"];
                 return s.is_object() && s["value"] == "60" && s["source"] == "image";
             },
@@ -195,7 +211,6 @@ TEST_F(WatchHubTest, LunSettingChangesAreHeardWithoutAThreadPerTieredLun) {
     EXPECT_TRUE(same) << kLuns << " tiered LUNs added " << grown(with_plain, with_tiered)
                       << " threads, " << kLuns << " plain LUNs " << grown(before, with_plain)
                       << " (" << threads_named("tp_librbd") << " threads named tp_librbd)";
-    devs.clear();
 }
 
 // The watchers of `oid` in hdd-a, as `rados listwatchers` lists them (one line each).
@@ -213,15 +228,11 @@ int watchers_of(const std::string& oid) {
 // watches its map object (the placement and its own settings' notifies) and leaves its image's
 // header to librbd's own watch, as a plain LUN does.
 TEST_F(WatchHubTest, ATieredLunWatchesOneObjectOfItsOwn) {
-    if (!set_up()) return;
-    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
-    harness::Harness h(HANDLER_SO);
-    std::vector<std::unique_ptr<harness::Device>> devs;
+    if (!start_gateway()) return;
     std::vector<std::string> headers, maps;
     for (const bool tiered : {false, true}) {
         const std::string image = make_image();
-        devs.push_back(h.open(lun_config(image, tiered)));
-        touch(*devs.back(), tiered ? 't' : 'p');
+        open_lun(image, tiered);
         ASSERT_FALSE(HasFailure());
         auto opened = ceph::Image::open_read_only(*hdd_a_, image);
         ASSERT_TRUE(opened.is_ok()) << opened.status().message();
@@ -238,26 +249,22 @@ TEST_F(WatchHubTest, ATieredLunWatchesOneObjectOfItsOwn) {
     EXPECT_EQ(plain_header, 1) << "librbd's own watch";
     EXPECT_EQ(tiered_header, plain_header) << "the tiered LUN's header: librbd's watch alone";
     EXPECT_EQ(tiered_map, 1);
-    devs.clear();
 }
 
 TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
-    if (!set_up()) return;
+    if (!start_gateway()) return;
     const std::uint32_t seed = test_support::test_seed();
     SCOPED_TRACE(test_support::seed_note(seed));
     std::mt19937 random(seed);
 
-    GatewayConf gw("metrics_port = 0\ntenant_pool = hdd-a\n");
-    harness::Harness h(HANDLER_SO);
     constexpr int kLuns = 3;
     std::vector<std::string> images;
-    std::vector<std::unique_ptr<harness::Device>> devs;
+    auto& devs = gateway_->devs;
     std::vector<std::string> map_objects;
     std::vector<std::string> headers;  // the images' header objects
     for (int i = 0; i < kLuns; ++i) {
         images.push_back(make_image());
-        devs.push_back(h.open(lun_config(images.back(), true)));
-        touch(*devs.back(), static_cast<char>('a' + i));
+        open_lun(images.back(), true, static_cast<char>('a' + i));
         ASSERT_FALSE(HasFailure());
         auto image = ceph::Image::open_read_only(*hdd_a_, images.back());
         ASSERT_TRUE(image.is_ok()) << image.status().message();
@@ -327,7 +334,7 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
         devs[static_cast<std::size_t>(i)].reset();
         std::this_thread::sleep_for(std::chrono::microseconds(random() % 50'000));
         devs[static_cast<std::size_t>(i)] =
-            h.open(lun_config(images[static_cast<std::size_t>(i)], true));
+            gateway_->harness.open(lun_config(images[static_cast<std::size_t>(i)], true));
         std::vector<char> back(4096);
         ASSERT_TRUE(devs[static_cast<std::size_t>(i)]->read(0, back.data(), back.size()).ok());
         EXPECT_EQ(back, std::vector<char>(4096, static_cast<char>('a' + i)))
@@ -344,7 +351,6 @@ TEST_F(WatchHubTest, ClosingLunsWhileTheirWatchesAreNotifiedIsSafe) {
     EXPECT_GT(header_acks.load(), 0u);
     EXPECT_EQ(doubly_answered.load(), 0u)
         << "header updates answered with a payload by more than librbd (seed " << seed << ")";
-    devs.clear();
 }
 
 }  // namespace
