@@ -201,6 +201,11 @@ Status create_image(const IoContext& io, const std::string& name, std::uint64_t 
         rc = rbd_image_options_set_uint64(opts.opts, RBD_IMAGE_OPTION_FEATURES, *options.features);
         if (rc < 0) return Status::error(rc, what + " (features option)");
     }
+    if (!options.data_pool.empty()) {
+        rc = rbd_image_options_set_string(opts.opts, RBD_IMAGE_OPTION_DATA_POOL,
+                                          options.data_pool.c_str());
+        if (rc < 0) return Status::error(rc, what + " (data pool option)");
+    }
     rc = rbd_create4(io.handle(), name.c_str(), size, opts.opts);
     return check(rc, [&] { return what; });
 }

@@ -89,6 +89,9 @@ private:
 struct ImageCreateOptions {
     int order = 22;                         // 4 MiB objects
     std::optional<std::uint64_t> features;  // default: the cluster's default features
+    // The pool of the image's data objects (`rbd create --data-pool`); empty: the image's own
+    // pool, which holds its header either way.
+    std::string data_pool;
 };
 
 Status create_image(const IoContext& io, const std::string& name, std::uint64_t size,

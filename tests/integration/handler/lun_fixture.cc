@@ -90,7 +90,8 @@ std::uint32_t TestCommand::sense_info() const {
            (std::uint32_t{lib_.sense_buf[5]} << 8) | std::uint32_t{lib_.sense_buf[6]};
 }
 
-ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem)
+ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem,
+                           const std::string& data_pool)
     : pool_(pool), name_(unique_name(stem)) {
     ceph::ClusterOptions options;
     options.conf_path = ceph_conf();
@@ -106,7 +107,9 @@ ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const st
         return;
     }
     io_ = std::make_unique<ceph::IoContext>(std::move(io).value());
-    ceph::Status st = ceph::create_image(*io_, name_, size);
+    ceph::ImageCreateOptions create;
+    create.data_pool = data_pool;
+    ceph::Status st = ceph::create_image(*io_, name_, size, create);
     if (!st) {
         ADD_FAILURE() << st.message();
         return;

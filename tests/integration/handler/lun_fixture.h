@@ -74,10 +74,12 @@ int run(Submit&& submit, TestCommand& c) {
     return c.wait();
 }
 
-// A connected cluster plus a fresh image in `pool`, removed at the end.
+// A connected cluster plus a fresh image in `pool` (its data objects in `data_pool` when given),
+// removed at the end.
 class ScratchImage {
 public:
-    ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem = "lun");
+    ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem = "lun",
+                 const std::string& data_pool = {});
     ~ScratchImage();
     const std::string& pool() const { return pool_; }
     const std::string& name() const { return name_; }
