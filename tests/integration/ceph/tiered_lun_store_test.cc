@@ -3,7 +3,7 @@
 // many LUNs at once, so the first tiering of a LUN opens each new tier image once (to tag it)
 // and asks whether one is there from its header; a LUN whose tiering exists opens none of the
 // tier images it does not use. Given another client to read headers with, the store makes new
-// tier images ready through it.
+// tier images ready through it. A home image with a data pool: which pools hold tier images.
 #include "ceph/tiered_lun_store.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "ceph/image.h"
+#include "ceph/placement_map.h"
+#include "ceph/tier_images.h"
 #include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
@@ -71,6 +73,66 @@ TEST_F(TieredLunStoreOpens, HeaderReaderMakesNewTierImagesReady) {
     const ceph::Cluster reader = connect_test_cluster();
     ASSERT_EQ(opens_of_one_store_open(&reader), 2u);
     EXPECT_EQ(opens_of_one_store_open(), 0u);
+}
+
+// A home image with its data in another pool (`rbd create --data-pool`): that pool is the home
+// tier's, so listed among the tiers it gets no tier image; a tier image made there before (with
+// data the map puts there) stays a tier, so no extent is lost.
+class DataPoolStore : public ::testing::Test {
+protected:
+    void SetUp() override {
+        cluster_.emplace(connect_test_cluster());
+        home_io_.emplace(open_test_pool(*cluster_, "nvme-a"));
+        name_ = unique_name("datapool");
+        ceph::ImageCreateOptions options;
+        options.data_pool = "hdd-a";
+        ASSERT_TRUE(ceph::create_image(*home_io_, name_, kImageBytes, options).is_ok());
+    }
+    void TearDown() override {
+        if (!home_io_) return;
+        (void)ceph::remove_tiered_lun_store(*cluster_, "nvme-a", "", name_, pools_);
+        (void)ceph::remove_image(*home_io_, name_);
+    }
+
+    const std::vector<std::string> pools_{"hdd-a", "nvme-b"};
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::IoContext> home_io_;
+    std::string name_;
+};
+
+TEST_F(DataPoolStore, TheDataPoolListedIsTheHomeTier) {
+    auto store = ceph::open_tiered_lun_store(*cluster_, "nvme-a", "", name_, pools_);
+    ASSERT_TRUE(store) << store.status().message();
+    ASSERT_EQ(store->images.count(), 2u);
+    EXPECT_EQ(store->images.pool(0), "nvme-a");
+    EXPECT_EQ(store->images.data_pool(0), "hdd-a");
+    EXPECT_EQ(store->images.pool(1), "nvme-b");
+    EXPECT_EQ(store->map.header().tiers, std::vector<std::string>{"nvme-b"});
+}
+
+TEST_F(DataPoolStore, ATierImageInTheDataPoolStaysWhileTheMapHasDataThere) {
+    auto lun = ceph::identity_of(*cluster_, "nvme-a", "", name_);
+    ASSERT_TRUE(lun) << lun.status().message();
+    {
+        // What a gateway that took the data pool for a tier pool left: a tier image there and
+        // an extent mapped to it.
+        auto images = ceph::TierImages::open(*cluster_, "nvme-a", "", name_, {"hdd-a"},
+                                             [](const std::string&) { return true; });
+        ASSERT_TRUE(images) << images.status().message();
+        auto map = ceph::PlacementMap::create(open_test_pool(*cluster_, "nvme-a"), *lun, {"hdd-a"});
+        ASSERT_TRUE(map) << map.status().message();
+        ASSERT_TRUE(map->acquire_fence().is_ok());
+        ASSERT_TRUE(
+            map->commit(0, std::nullopt, ceph::PlacementEntry{"hdd-a", 0, 0}, "hdd-a").is_ok());
+        ASSERT_TRUE(map->clear_intent(0).is_ok());
+        ASSERT_TRUE(map->release_fence().is_ok());
+    }
+    auto store = ceph::open_tiered_lun_store(*cluster_, "nvme-a", "", name_, pools_);
+    ASSERT_TRUE(store) << store.status().message();
+    ASSERT_EQ(store->images.count(), 3u);
+    EXPECT_EQ(store->images.index_of("hdd-a"), std::optional<std::size_t>(1));
+    EXPECT_TRUE(store->images.is_open(1));
+    EXPECT_EQ(store->images.data_pool(0), "hdd-a");
 }
 
 }  // namespace
