@@ -242,7 +242,7 @@ json summary(const GatewayLun& lun, bool paused) {
         json t = {{"pool", pool},
                   {"extents", extents},
                   {"bytes", extents * eb},
-                  {"home", pool == lun.pool}};
+                  {"home", pool == home_tier_pool(lun)}};
         if (const TierSpec* s = spec_of(lun, pool)) {
             t["device_class"] = s->device_class;
             t["site"] = s->site;
