@@ -210,13 +210,11 @@ Status create_image(const IoContext& io, const std::string& name, std::uint64_t 
     return check(rc, [&] { return what; });
 }
 
-Result<std::string> data_pool_of(const IoContext& io, const Image& image) {
+Result<std::string> data_pool_of(const Cluster& cluster, const Image& image) {
     const std::int64_t id = rbd_get_data_pool_id(image.handle());
     if (id < 0) return Status::error(static_cast<int>(id), "data pool of " + image.spec());
-    if (id == io.pool_id()) return io.pool();
     char name[256] = {};
-    const int rc =
-        rados_pool_reverse_lookup(rados_ioctx_get_cluster(io.handle()), id, name, sizeof name - 1);
+    const int rc = rados_pool_reverse_lookup(cluster.handle(), id, name, sizeof name - 1);
     if (rc < 0) {
         return Status::error(
             rc, "name of pool " + std::to_string(id) + ", the data pool of " + image.spec());

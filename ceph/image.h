@@ -94,9 +94,10 @@ struct ImageCreateOptions {
     std::string data_pool;
 };
 
-// The pool holding the data objects of `image`, opened through `io` (its own pool, the one of
-// its header, unless it was created with a data pool). Synchronous (control path).
-Result<std::string> data_pool_of(const IoContext& io, const Image& image);
+// The pool holding the data objects of `image`, opened through a context of `cluster`: its own
+// pool (its header's) unless it was created with a data pool. From the client's OSD map (no
+// round trip).
+Result<std::string> data_pool_of(const Cluster& cluster, const Image& image);
 
 Status create_image(const IoContext& io, const std::string& name, std::uint64_t size,
                     const ImageCreateOptions& options = {});

@@ -119,7 +119,7 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
     if (!info) return info.status();
     auto lun = LunIdentity::of(*home_io, *home);
     if (!lun) return lun.status();
-    auto data_pool = data_pool_of(*home_io, *home);
+    auto data_pool = data_pool_of(cluster, *home);
     if (!data_pool) return data_pool.status();
     const std::string home_spec = home->spec();
     // A home image the caller opened is served through the caller's context: none kept here.

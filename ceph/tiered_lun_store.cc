@@ -48,7 +48,7 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
     const std::string spec = home_image.spec();
     auto lun = LunIdentity::of(*home_io, home_image);
     if (!lun) return lun.status();
-    auto data_pool = data_pool_of(*home_io, home_image);
+    auto data_pool = data_pool_of(cluster, home_image);
     if (!data_pool) return data_pool.status();
     own_home.reset();
     // The pools of the LUN's tier images: those listed but the home pool and the home image's
