@@ -680,11 +680,10 @@ std::uint64_t unix_ms_now() {
                                           .count());
 }
 
-// The run's completed promotions into nvme-a (moves from home, named by its image's pool `home`,
-// to tier index 1's pool), and those followed by an I/O that nvme-a served before the extent's
-// next move.
+// The run's completed promotions into nvme-a (moves from home to tier index 1's pool), and those
+// followed by an I/O that nvme-a served before the extent's next move.
 void count_promotions(const std::vector<MigrationRecord>& history,
-                      const std::vector<Access>& accesses, const std::string& home, TraceRun& r) {
+                      const std::vector<Access>& accesses, TraceRun& r) {
     struct Move {
         std::uint64_t end_ms;
         bool promotion;
@@ -692,8 +691,8 @@ void count_promotions(const std::vector<MigrationRecord>& history,
     std::map<std::uint64_t, std::vector<Move>> moves;  // per extent, in time order
     for (const MigrationRecord& m : history)
         if (m.outcome == "moved")
-            moves[m.extent].push_back(
-                {m.start_unix_ms + m.duration_us / 1000, m.to == "nvme-a" && m.from == home});
+            moves[m.extent].push_back({m.start_unix_ms + m.duration_us / 1000,
+                                       m.to == "nvme-a" && m.from == kHomeDataPool});
     for (auto& [extent, list] : moves) {
         std::sort(list.begin(), list.end(),
                   [](const Move& a, const Move& b) { return a.end_ms < b.end_ms; });
@@ -826,7 +825,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             r.migration_ms_sum += static_cast<double>(m.duration_us) / 1000;
             ++r.migrations_timed;
         }
-    count_promotions(history, accesses, home_pool(p), r);
+    count_promotions(history, accesses, r);
     std::sort(latencies.begin(), latencies.end());
     r.ios = latencies.size();
     double sum = 0;

@@ -101,6 +101,14 @@ TEST_F(DataPoolLunTest, HomeTierIsTheDataPool) {
     EXPECT_EQ(images.data_pool(1), "nvme-b");
     ASSERT_EQ(tiers.size(), 2u);
     EXPECT_EQ(tiers[1].device_class, "nvme");
+    // A migration names the tiers as the engine does; the map names the tier image's pool.
+    MigrationRecord record;
+    ASSERT_TRUE(tiered.migrator().migrate(0, 1, record).is_ok()) << record.outcome;
+    EXPECT_EQ(record.from, kDataPool);
+    EXPECT_EQ(record.to, "nvme-b");
+    const auto entry = tiered.map().find(0);
+    ASSERT_TRUE(entry.has_value());
+    EXPECT_EQ(entry->pool, "nvme-b");
     // The placement map stays beside the header.
     auto header_io = ceph::IoContext::open(image_->cluster(), kHeaderPool);
     ASSERT_TRUE(header_io.is_ok());
