@@ -11,9 +11,10 @@
 // identity, placement map and settings too; the map names tiers by it. data_pool(i) is where the
 // image's data lives, what the tier is as storage (its media, latency, fullness and quota): for
 // a tier image its pool, for the home image the pool it was created with as data pool
-// (`rbd create --data-pool`, e.g. an erasure-coded or HDD pool), its own pool otherwise. A pool
-// listed among the tiers that is the home image's data pool is the home tier's (the caller
-// leaves it out, as it does the home pool: TieredLunStore).
+// (`rbd create --data-pool`, e.g. an erasure-coded or HDD pool), its own pool otherwise. open()
+// makes no tier image in the home pool; the home image's data pool is the home tier's too, and
+// the caller leaves it out of tier_pools (TieredLunStore, which knows whether the map already
+// has data in a tier image there).
 //
 // Opened on first need. open() checks every tier image (creating and tagging a missing one
 // where create_missing says so; refusing one tagged for another LUN, or of another object

@@ -727,7 +727,7 @@ json AdminCommands::map(const GatewayLun& lun) const {
                            {"generation", e.generation},
                            {"crc32c", e.crc}});
     return {{"lun", lun.name},
-            {"home", lun.pool},
+            {"home", home_tier_pool(lun)},
             {"extents", extent_count(lun)},
             {"extent_bytes", extent_bytes(lun)},
             {"away", std::move(entries)}};
