@@ -635,5 +635,28 @@ TEST(ReplayPlot, WritesLatencyShareAndMigrationPictures) {
     std::remove((base + ".html").c_str());
 }
 
+// A LUN whose home image keeps its data in another pool (header nvme-a, data hdd-a): the
+// gateway names its home tier, and counts its extents, by the data pool.
+TEST(GatewayDataPool, TiersAreNamedByThePoolTheirDataLivesIn) {
+    const std::string name = unique_name("adm-datapool");
+    auto lun = TieredStorage::create("nvme-a", name, kExtents * kExtent, "hdd-a");
+    GatewayLun g;
+    g.name = "lun0";
+    g.pool = "nvme-a";
+    g.image = name;
+    g.size_bytes = kExtents * kExtent;
+    g.images = &lun->images();
+    g.map = &lun->map();
+    g.migrator = &lun->migrator();
+    EXPECT_EQ(home_tier_pool(g), "hdd-a");
+    const auto nvme_b = lun->images().index_of("nvme-b");
+    ASSERT_TRUE(nvme_b);
+    MigrationRecord record;
+    ASSERT_TRUE(lun->migrator().migrate(0, *nvme_b, record).is_ok()) << record.outcome;
+    const std::map<std::string, std::uint64_t> expected = {
+        {"hdd-a", kExtents - 1}, {"nvme-b", 1}, {"hdd-b", 0}};
+    EXPECT_EQ(extents_per_pool(g), expected);
+}
+
 }  // namespace
 }  // namespace rbdtier::test
