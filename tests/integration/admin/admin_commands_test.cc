@@ -53,6 +53,19 @@ json run_json(const std::string& args) {
     return j;
 }
 
+// `lun` (the image `pool/image`) as the gateway serves it, named "lun0"; no tiering rounds.
+GatewayLun served_as_lun0(const std::string& pool, const std::string& image, TieredStorage& lun) {
+    GatewayLun g;
+    g.name = "lun0";
+    g.pool = pool;
+    g.image = image;
+    g.size_bytes = kExtents * kExtent;
+    g.images = &lun.images();
+    g.map = &lun.map();
+    g.migrator = &lun.migrator();
+    return g;
+}
+
 class CliGateway : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -98,14 +111,7 @@ protected:
 
     // The LUN as the gateway serves it: "lun0", run by tiering_.
     GatewayLun lun0() {
-        GatewayLun g;
-        g.name = "lun0";
-        g.pool = "hdd-a";
-        g.image = name_;
-        g.size_bytes = kExtents * kExtent;
-        g.images = &lun_->images();
-        g.map = &lun_->map();
-        g.migrator = &lun_->migrator();
+        GatewayLun g = served_as_lun0("hdd-a", name_, *lun_);
         g.tiering = tiering_.get();
         return g;
     }
@@ -640,14 +646,7 @@ TEST(ReplayPlot, WritesLatencyShareAndMigrationPictures) {
 TEST(GatewayDataPool, TiersAreNamedByThePoolTheirDataLivesIn) {
     const std::string name = unique_name("adm-datapool");
     auto lun = TieredStorage::create("nvme-a", name, kExtents * kExtent, "hdd-a");
-    GatewayLun g;
-    g.name = "lun0";
-    g.pool = "nvme-a";
-    g.image = name;
-    g.size_bytes = kExtents * kExtent;
-    g.images = &lun->images();
-    g.map = &lun->map();
-    g.migrator = &lun->migrator();
+    const GatewayLun g = served_as_lun0("nvme-a", name, *lun);
     EXPECT_EQ(home_tier_pool(g), "hdd-a");
     const auto nvme_b = lun->images().index_of("nvme-b");
     ASSERT_TRUE(nvme_b);

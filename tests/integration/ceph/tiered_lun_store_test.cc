@@ -22,22 +22,41 @@ namespace {
 
 constexpr std::uint64_t kImageBytes = 64ull << 20;
 
-class TieredLunStoreOpens : public ::testing::Test {
+// A home image made for the test (its data in a data pool when given), removed with its tiering.
+class HomeImageTest : public ::testing::Test {
 protected:
-    void SetUp() override {
+    void create_home(const std::string& pool, const std::string& stem,
+                     const std::string& data_pool = {}) {
         cluster_.emplace(connect_test_cluster());
-        home_io_.emplace(open_test_pool(*cluster_, "hdd-a"));
-        name_ = unique_name("opens");
-        ASSERT_TRUE(ceph::create_image(*home_io_, name_, kImageBytes).is_ok());
-        auto home = ceph::Image::open(*home_io_, name_);
-        ASSERT_TRUE(home) << home.status().message();
-        home_.emplace(std::move(*home));
+        home_io_.emplace(open_test_pool(*cluster_, pool));
+        pool_ = pool;
+        name_ = unique_name(stem);
+        ceph::ImageCreateOptions options;
+        options.data_pool = data_pool;
+        ASSERT_TRUE(ceph::create_image(*home_io_, name_, kImageBytes, options).is_ok());
     }
     void TearDown() override {
         if (!home_io_) return;
-        (void)ceph::remove_tiered_lun_store(*cluster_, "hdd-a", "", name_, pools_);
+        (void)ceph::remove_tiered_lun_store(*cluster_, pool_, "", name_, pools_);
         home_.reset();
         (void)ceph::remove_image(*home_io_, name_);
+    }
+
+    std::vector<std::string> pools_;
+    std::optional<ceph::Cluster> cluster_;
+    std::optional<ceph::IoContext> home_io_;
+    std::string pool_, name_;
+    std::optional<ceph::Image> home_;  // the home image, when the test opens it
+};
+
+class TieredLunStoreOpens : public HomeImageTest {
+protected:
+    void SetUp() override {
+        pools_ = {"hdd-a", "nvme-a", "nvme-b"};
+        create_home("hdd-a", "opens");
+        auto home = ceph::Image::open(*home_io_, name_);
+        ASSERT_TRUE(home) << home.status().message();
+        home_.emplace(std::move(*home));
     }
 
     // The librbd opens one open_tiered_lun_store() of the LUN asks for (the headers of tier
@@ -49,12 +68,6 @@ protected:
         EXPECT_TRUE(store) << store.status().message();
         return ceph::Image::opens_attempted() - before;
     }
-
-    const std::vector<std::string> pools_{"hdd-a", "nvme-a", "nvme-b"};
-    std::optional<ceph::Cluster> cluster_;
-    std::optional<ceph::IoContext> home_io_;
-    std::string name_;
-    std::optional<ceph::Image> home_;
 };
 
 TEST_F(TieredLunStoreOpens, FirstTieringOpensEachNewTierImageOnce) {
@@ -78,26 +91,12 @@ TEST_F(TieredLunStoreOpens, HeaderReaderMakesNewTierImagesReady) {
 // A home image with its data in another pool (`rbd create --data-pool`): that pool is the home
 // tier's, so listed among the tiers it gets no tier image; a tier image made there before (with
 // data the map puts there) stays a tier, so no extent is lost.
-class DataPoolStore : public ::testing::Test {
+class DataPoolStore : public HomeImageTest {
 protected:
     void SetUp() override {
-        cluster_.emplace(connect_test_cluster());
-        home_io_.emplace(open_test_pool(*cluster_, "nvme-a"));
-        name_ = unique_name("datapool");
-        ceph::ImageCreateOptions options;
-        options.data_pool = "hdd-a";
-        ASSERT_TRUE(ceph::create_image(*home_io_, name_, kImageBytes, options).is_ok());
+        pools_ = {"hdd-a", "nvme-b"};
+        create_home("nvme-a", "datapool", "hdd-a");
     }
-    void TearDown() override {
-        if (!home_io_) return;
-        (void)ceph::remove_tiered_lun_store(*cluster_, "nvme-a", "", name_, pools_);
-        (void)ceph::remove_image(*home_io_, name_);
-    }
-
-    const std::vector<std::string> pools_{"hdd-a", "nvme-b"};
-    std::optional<ceph::Cluster> cluster_;
-    std::optional<ceph::IoContext> home_io_;
-    std::string name_;
 };
 
 TEST_F(DataPoolStore, TheDataPoolListedIsTheHomeTier) {

@@ -51,17 +51,11 @@ protected:
         image_.reset();
     }
     int write(std::uint64_t off, const std::vector<char>& data) {
-        TestCommand c;
-        iovec v{const_cast<char*>(data.data()), data.size()};
-        return run(
-            [&](tcmur_cmd* cmd) { return lun_->write(nullptr, cmd, &v, 1, data.size(), off); }, c);
+        return write_lun(*lun_, off, data);
     }
     std::vector<char> read(std::uint64_t off, std::size_t len) {
         std::vector<char> out(len);
-        iovec v{out.data(), len};
-        TestCommand c;
-        EXPECT_EQ(run([&](tcmur_cmd* cmd) { return lun_->read(nullptr, cmd, &v, 1, len, off); }, c),
-                  TCMU_STS_OK);
+        EXPECT_EQ(read_lun(*lun_, off, out), TCMU_STS_OK);
         return out;
     }
     void move(std::uint64_t extent, std::size_t to) {

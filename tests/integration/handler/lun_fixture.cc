@@ -1,6 +1,7 @@
 #include "lun_fixture.h"
 
 #include <rados/librados.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -88,6 +89,18 @@ int TestCommand::wait(std::chrono::seconds deadline) {
 std::uint32_t TestCommand::sense_info() const {
     return (std::uint32_t{lib_.sense_buf[3]} << 24) | (std::uint32_t{lib_.sense_buf[4]} << 16) |
            (std::uint32_t{lib_.sense_buf[5]} << 8) | std::uint32_t{lib_.sense_buf[6]};
+}
+
+int write_lun(Lun& lun, std::uint64_t off, const std::vector<char>& data) {
+    TestCommand c;
+    iovec v{const_cast<char*>(data.data()), data.size()};
+    return run([&](tcmur_cmd* cmd) { return lun.write(nullptr, cmd, &v, 1, data.size(), off); }, c);
+}
+
+int read_lun(Lun& lun, std::uint64_t off, std::vector<char>& data) {
+    TestCommand c;
+    iovec v{data.data(), data.size()};
+    return run([&](tcmur_cmd* cmd) { return lun.read(nullptr, cmd, &v, 1, data.size(), off); }, c);
 }
 
 ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem,
