@@ -164,8 +164,9 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
                       "refused");
     }
     const std::size_t from = *from_index;
-    record.from = images_.pool(from);
-    record.to = images_.pool(to);
+    // The record names the tiers by the pools their data lives in, as the engine does.
+    record.from = images_.data_pool(from);
+    record.to = images_.data_pool(to);
     if (from == to) return finish(Status::error(-EALREADY, "extent already there"), "refused");
     if (gate_.tier(extent) != from) {
         return finish(

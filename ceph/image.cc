@@ -201,8 +201,25 @@ Status create_image(const IoContext& io, const std::string& name, std::uint64_t 
         rc = rbd_image_options_set_uint64(opts.opts, RBD_IMAGE_OPTION_FEATURES, *options.features);
         if (rc < 0) return Status::error(rc, what + " (features option)");
     }
+    if (!options.data_pool.empty()) {
+        rc = rbd_image_options_set_string(opts.opts, RBD_IMAGE_OPTION_DATA_POOL,
+                                          options.data_pool.c_str());
+        if (rc < 0) return Status::error(rc, what + " (data pool option)");
+    }
     rc = rbd_create4(io.handle(), name.c_str(), size, opts.opts);
     return check(rc, [&] { return what; });
+}
+
+Result<std::string> data_pool_of(const Cluster& cluster, const Image& image) {
+    const std::int64_t id = rbd_get_data_pool_id(image.handle());
+    if (id < 0) return Status::error(static_cast<int>(id), "data pool of " + image.spec());
+    char name[256] = {};
+    const int rc = rados_pool_reverse_lookup(cluster.handle(), id, name, sizeof name - 1);
+    if (rc < 0) {
+        return Status::error(
+            rc, "name of pool " + std::to_string(id) + ", the data pool of " + image.spec());
+    }
+    return std::string(name);
 }
 
 Status remove_image(const IoContext& io, const std::string& name) {

@@ -89,7 +89,15 @@ private:
 struct ImageCreateOptions {
     int order = 22;                         // 4 MiB objects
     std::optional<std::uint64_t> features;  // default: the cluster's default features
+    // The pool of the image's data objects (`rbd create --data-pool`); empty: the image's own
+    // pool, which holds its header either way.
+    std::string data_pool;
 };
+
+// The pool holding the data objects of `image`, opened through a context of `cluster`: its own
+// pool (its header's) unless it was created with a data pool. From the client's OSD map (no
+// round trip).
+Result<std::string> data_pool_of(const Cluster& cluster, const Image& image);
 
 Status create_image(const IoContext& io, const std::string& name, std::uint64_t size,
                     const ImageCreateOptions& options = {});

@@ -30,7 +30,7 @@ namespace rbdtier::ceph {
 using TenantRoomSource = std::function<Result<TenantRoom>()>;
 
 // The LunStorage of a tiered LUN on the live cluster (see the top of this file). Its monitor's
-// pools must be the TierImages' pools, in their order.
+// pools must be the TierImages' data pools, in their order.
 class LiveLunStorage final : public LunStorage {
 public:
     LiveLunStorage(TierImages& images, ExtentGate& gate, ExtentMigrator& migrator)
@@ -43,7 +43,8 @@ public:
 
     const std::string& lun_name() const override { return images_.lun_name(); }
     std::uint64_t extent_bytes() const override { return images_.object_size(); }
-    const std::string& tier_name(TierId tier) const override { return images_.pool(tier); }
+    // The pool the tier's data lives in (TierImages::data_pool).
+    const std::string& tier_name(TierId tier) const override { return images_.data_pool(tier); }
     std::uint64_t extents() const override { return gate_.extents(); }
     TierId tier(ExtentIndex extent) const override { return gate_.tier(extent); }
     std::uint64_t placement_epoch() const override { return gate_.placement_epoch(); }
@@ -77,7 +78,7 @@ public:
         : LiveLunStorageHolder{LiveLunStorage(images, gate, migrator)},
           LunRounds(storage, std::move(specs), std::move(policy), std::move(options)) {}
 
-    // Set before start(). The monitor's pools must be the TierImages' pools, in their order.
+    // Set before start(). The monitor's pools must be the TierImages' data pools, in their order.
     void set_resource_monitor(std::unique_ptr<ResourceMonitor> monitor) {
         storage.set_resource_monitor(std::move(monitor));
         sample_next_round();

@@ -119,6 +119,8 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
     if (!info) return info.status();
     auto lun = LunIdentity::of(*home_io, *home);
     if (!lun) return lun.status();
+    auto data_pool = data_pool_of(cluster, *home);
+    if (!data_pool) return data_pool.status();
     const std::string home_spec = home->spec();
     // A home image the caller opened is served through the caller's context: none kept here.
     auto first = std::make_unique<Tier>(
@@ -157,7 +159,8 @@ Result<TierImages> TierImages::open(const Cluster& cluster, const std::string& h
         }
         tiers.push_back(std::move(tier));
     }
-    return TierImages(std::move(tiers), info->object_size, std::move(*lun), image);
+    return TierImages(std::move(tiers), info->object_size, std::move(*lun), image,
+                      std::move(*data_pool));
 }
 
 Result<std::vector<std::string>> TierImages::present(const Cluster& cluster, const LunIdentity& lun,

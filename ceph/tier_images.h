@@ -7,6 +7,15 @@
 // PlacementMap says; `rbd du` and `rbd ls` see the data where it is. The Cluster must outlive
 // the TierImages. Up to 255 images (ExtentGate's tier index).
 //
+// Two pools per image. pool(i) is where image i is: its header, and for the home image its
+// identity, placement map and settings too; the map names tiers by it. data_pool(i) is where the
+// image's data lives, what the tier is as storage (its media, latency, fullness and quota): for
+// a tier image its pool, for the home image the pool it was created with as data pool
+// (`rbd create --data-pool`, e.g. an erasure-coded or HDD pool), its own pool otherwise. open()
+// makes no tier image in the home pool; the home image's data pool is the home tier's too, and
+// the caller leaves it out of tier_pools (TieredLunStore, which knows whether the map already
+// has data in a tier image there).
+//
 // Opened on first need. open() checks every tier image (creating and tagging a missing one
 // where create_missing says so; refusing one tagged for another LUN, or of another object
 // size), so a LUN that cannot use its tiers fails at open, but keeps open only the home image
@@ -97,8 +106,13 @@ public:
     std::size_t open_count() const;
     // Opens the image at `index` unless it is open (see the top of this file).
     Status ensure_open(std::size_t index);
+    // Where image `index` is (see the top of this file); index_of() finds an image by it.
     const std::string& pool(std::size_t index) const { return tiers_[index]->pool; }
     std::optional<std::size_t> index_of(const std::string& pool) const;
+    // Where the data of tier `index` lives (see the top of this file).
+    const std::string& data_pool(std::size_t index) const {
+        return index == 0 ? home_data_pool_ : tiers_[index]->pool;
+    }
     std::uint64_t object_size() const { return object_size_; }
 
     // Takes the exclusive lock of every open image, breaking (and so blocklisting) a previous
@@ -130,12 +144,13 @@ private:
         bool taken_over = false;  // take_over() succeeded once: later opens take their lock
     };
     TierImages(std::vector<std::unique_ptr<Tier>> tiers, std::uint64_t object_size, LunIdentity lun,
-               std::string home_name)
+               std::string home_name, std::string home_data_pool)
         : tiers_(std::move(tiers)),
           control_(std::make_unique<Control>()),
           object_size_(object_size),
           lun_(std::move(lun)),
-          home_name_(std::move(home_name)) {}
+          home_name_(std::move(home_name)),
+          home_data_pool_(std::move(home_data_pool)) {}
     // Takes the exclusive lock of `image`, breaking another owner's (with control_ held).
     static Status take_lock(Image& image);
 
@@ -144,6 +159,7 @@ private:
     std::uint64_t object_size_ = 0;
     LunIdentity lun_;
     std::string home_name_;
+    std::string home_data_pool_;
 };
 
 }  // namespace rbdtier::ceph

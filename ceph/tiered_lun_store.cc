@@ -48,11 +48,22 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
     const std::string spec = home_image.spec();
     auto lun = LunIdentity::of(*home_io, home_image);
     if (!lun) return lun.status();
+    auto data_pool = data_pool_of(cluster, home_image);
+    if (!data_pool) return data_pool.status();
     own_home.reset();
-    std::vector<std::string> others;
-    for (const auto& p : tier_pools) {
-        if (p != home_pool) others.push_back(p);
-    }
+    // The pools of the LUN's tier images: those listed but the home pool and the home image's
+    // data pool (both the home tier's); the data pool only while the map has no data in a tier
+    // image there (one made before it was told apart from the home pool).
+    const auto tier_image_pools = [&](const std::set<std::string>& used) {
+        std::vector<std::string> out;
+        for (const auto& p : tier_pools) {
+            if (p == home_pool || (p == *data_pool && used.count(p) == 0) || listed(out, p))
+                continue;
+            out.push_back(p);
+        }
+        return out;
+    };
+    std::vector<std::string> others = tier_image_pools({});
 
     // One read answers both whether the map exists and what it holds.
     auto map_io = IoContext::open(cluster, home_pool, ns);
@@ -105,6 +116,7 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
     std::set<std::string> used;
     for (const auto& [extent, entry] : map->entries()) used.insert(entry.pool);
     for (const auto& [extent, pool] : map->intents()) used.insert(pool);
+    others = tier_image_pools(used);
     for (const auto& pool : used) {
         if (pool != home_pool && !listed(others, pool)) {
             return Status::error(-EINVAL, spec + ": its placement map has data in pool " + pool +
@@ -115,7 +127,7 @@ Result<TieredLunStore> open_tiered_lun_store(const Cluster& cluster, const std::
     // Tier images the map puts data (or an intent) in are open before the LUN serves; the
     // others are opened on first need.
     auto images = TierImages::open(
-        cluster, home_pool, ns, image, tier_pools,
+        cluster, home_pool, ns, image, others,
         [&](const std::string& pool) { return used.count(pool) == 0; }, home,
         [&](const std::string& pool) { return used.count(pool) != 0; }, header_reader);
     if (!images) return images.status().with_context("open tiered LUN " + spec);

@@ -9,6 +9,9 @@
 //   - an extent mapped (or a migration intended) to a pool that `tier_pools` does not list, or
 //     to a tier image that is missing;
 //   - a tier image tagged for another LUN.
+// The home image's pool and its data pool (TierImages) are the home tier's: listed in
+// `tier_pools`, neither gets a tier image (a tier image already in the data pool, made before
+// the data pool was told apart, stays a tier while the map has data in it).
 // A pool new to the LUN is added to the header before its tier image is made. Every tier image
 // is checked (and made) at open, but only those the map puts an extent or an intent in stay
 // open: the others are opened on first need (TierImages), and checked from their headers, read

@@ -245,7 +245,7 @@ json summary(const GatewayLun& lun, bool paused) {
         json t = {{"pool", pool},
                   {"extents", extents},
                   {"bytes", extents * eb},
-                  {"home", pool == lun.pool}};
+                  {"home", pool == home_tier_pool(lun)}};
         if (const TierSpec* s = spec_of(lun, pool)) {
             t["device_class"] = s->device_class;
             t["site"] = s->site;
@@ -268,7 +268,7 @@ json summary(const GatewayLun& lun, bool paused) {
 }
 
 std::string pool_of(const GatewayLun& lun, TierId tier) {
-    if (lun.images && tier < lun.images->count()) return lun.images->pool(tier);
+    if (lun.images && tier < lun.images->count()) return lun.images->data_pool(tier);
     return "tier " + std::to_string(tier);
 }
 
@@ -557,7 +557,7 @@ json io_json(const GatewayLun& lun) {
     for (std::size_t t = 0; t < tiers; ++t) {
         const auto r = lun.io_metrics->snapshot(t, LunIoMetrics::kRead);
         const auto w = lun.io_metrics->snapshot(t, LunIoMetrics::kWrite);
-        out.push_back({{"pool", lun.images ? lun.images->pool(t) : lun.pool},
+        out.push_back({{"pool", lun.images ? lun.images->data_pool(t) : lun.pool},
                        {"reads", r.ios},
                        {"writes", w.ios},
                        {"read_bytes", r.bytes},
@@ -730,7 +730,7 @@ json AdminCommands::map(const GatewayLun& lun) const {
                            {"generation", e.generation},
                            {"crc32c", e.crc}});
     return {{"lun", lun.name},
-            {"home", lun.pool},
+            {"home", home_tier_pool(lun)},
             {"extents", extent_count(lun)},
             {"extent_bytes", extent_bytes(lun)},
             {"away", std::move(entries)}};
@@ -785,7 +785,7 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
     });
     json tiers = json::array();
     for (std::size_t i = 0; lun.images && i < lun.images->count(); ++i)
-        tiers.push_back(lun.images->pool(i));
+        tiers.push_back(lun.images->data_pool(i));
     return {{"lun", lun.name},
             {"policy", policy_name},
             {"forecasts", known},
@@ -795,7 +795,7 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
             {"count", count},
             {"truncated", end < extents || first > 0},
             {"extent_bytes", extent_bytes(lun)},
-            {"home", lun.pool},
+            {"home", home_tier_pool(lun)},
             {"tiers", std::move(tiers)},
             {"heat", std::move(rows)},
             {"initiators", initiators_json(lun)}};
@@ -889,13 +889,14 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
             out["pins"] = pins_json(lun);
             return out;
         }
-        if (!pin || need_string(request, "tier") != lun.images->pool(0))
+        if (!pin || need_string(request, "tier") != lun.images->data_pool(0))
             throw CommandError("LUN '" + lun.name + "' is pinned home whole (evacuated): " +
                                "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
         std::vector<std::string> tiers;
-        for (std::size_t i = 0; i < lun.images->count(); ++i) tiers.push_back(lun.images->pool(i));
+        for (std::size_t i = 0; i < lun.images->count(); ++i)
+            tiers.push_back(lun.images->data_pool(i));
         const TierParse chosen = parse_tier_argument(request, tiers, lun.name);
         if (!chosen.index) throw CommandError(chosen.error);
         const std::string& tier = chosen.tier;

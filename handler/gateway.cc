@@ -34,17 +34,23 @@ std::uint64_t extent_count(const GatewayLun& lun) {
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
     std::map<std::string, std::uint64_t> out;
     if (!lun.images) return out;
-    for (std::size_t i = 0; i < lun.images->count(); ++i) out[lun.images->pool(i)] = 0;
+    const ceph::TierImages& images = *lun.images;
+    for (std::size_t i = 0; i < images.count(); ++i) out[images.data_pool(i)] = 0;
     std::uint64_t away = 0;
     if (lun.map) {
         for (const auto& [extent, entry] : lun.map->entries()) {
-            ++out[entry.pool];
+            const auto tier = images.index_of(entry.pool);
+            ++out[tier ? images.data_pool(*tier) : entry.pool];
             ++away;
         }
     }
     const std::uint64_t total = extent_count(lun);
-    out[lun.pool] = total > away ? total - away : 0;
+    out[home_tier_pool(lun)] += total > away ? total - away : 0;
     return out;
+}
+
+const std::string& home_tier_pool(const GatewayLun& lun) {
+    return lun.images ? lun.images->data_pool(0) : lun.pool;
 }
 
 TieringInForce tiering_in_force(const GatewayLun& lun) {
@@ -328,8 +334,8 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
     const std::map<std::string, std::uint64_t> extents = extents_per_pool(l);
     for (std::size_t t = 0; l.images && t < l.images->count(); ++t) {
         PoolHealthFacts p;
-        p.pool = l.images->pool(t);
-        p.home = p.pool == l.pool;
+        p.pool = l.images->data_pool(t);
+        p.home = t == 0;
         p.full = t < full.size() && full[t];
         if (room && room->tenant_found && !p.home) {
             if (auto q = room->quota.find(p.pool); q != room->quota.end()) {

@@ -98,10 +98,14 @@ struct GatewayLun {
 };
 
 // The LUN's extent size (its tier images' object size; 0 when not tiered), extent count, and
-// extents per pool from its placement map (the truth; the home pool holds the rest).
+// extents per tier, by the pool the tier's data lives in, from its placement map (the truth;
+// the home tier holds the rest).
 std::uint64_t extent_bytes(const GatewayLun& lun);
 std::uint64_t extent_count(const GatewayLun& lun);
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun);
+// The pool the LUN's home tier's data lives in (ceph::TierImages::data_pool; its own pool when
+// it is not tiered).
+const std::string& home_tier_pool(const GatewayLun& lun);
 // The LUN's policy, horizon and round in force now (horizon and round 0 when not known).
 TieringInForce tiering_in_force(const GatewayLun& lun);
 

@@ -344,9 +344,11 @@ std::uint64_t discard_granularity_bytes(ceph::Cluster& cluster) {
     return std::strtoull(value, nullptr, 10);
 }
 
-// Whether every pool holding the LUN's data (its home pool, and its tiers) is solid-state.
+// Whether every pool holding the LUN's data (its home image's data pool, and its tiers) is
+// solid-state.
 bool solid_state(Lun& lun) {
-    if (!ceph::pool_is_solid_state(lun.cluster(), lun.config().pool)) return false;
+    auto home = ceph::data_pool_of(lun.cluster(), lun.image());
+    if (!home || !ceph::pool_is_solid_state(lun.cluster(), *home)) return false;
     for (const std::string& tier : lun.config().tiers) {
         if (!ceph::pool_is_solid_state(lun.cluster(), tier)) return false;
     }

@@ -29,7 +29,11 @@ void log_open(Lun& lun) {
     std::string tiers;
     const ceph::TierImages& images = tiered->images();
     for (std::size_t i = 0; i < images.count(); ++i) {
-        tiers += (i == 0 ? "" : ", ") + images.pool(i) + (i == 0 ? " (home)" : "");
+        tiers += (i == 0 ? "" : ", ") + images.data_pool(i);
+        if (i == 0)
+            tiers += images.data_pool(0) == images.pool(0)
+                         ? " (home)"
+                         : " (home, header in " + images.pool(0) + ")";
     }
     const TieringSettings& settings = tiered->settings();
     RBDTIER_LOG_INFO(

@@ -200,7 +200,7 @@ std::string render_metrics(const Gateway& gateway) {
         if (l.io_metrics) {  // an untiered LUN's I/O is all its home pool's
             const std::size_t tiers =
                 std::min<std::size_t>(l.images ? l.images->count() : 1, LunIoMetrics::kMaxTiers);
-            auto pool = [&](std::size_t t) { return l.images ? l.images->pool(t) : l.pool; };
+            auto pool = [&](std::size_t t) { return l.images ? l.images->data_pool(t) : l.pool; };
             std::uint64_t reads = 0;
             for (std::size_t t = 0; t < tiers; ++t)
                 reads += l.io_metrics->snapshot(t, LunIoMetrics::kRead).ios;

@@ -156,18 +156,19 @@ ceph::Status TieredLun::enable_tiering(
     extent_bytes_ = tiers_->object_size();
     const std::uint64_t size = home_.size;
     gate_ = std::make_unique<ceph::ExtentGate>((size + extent_bytes_ - 1) / extent_bytes_);
-    // The LUN's tiers: its tier images as discovered, with the gateway's overrides and the LUN's
-    // quotas (engine/policy/tier_model.h). Its policy and its copies go by the latencies seen so:
-    // each copy moves as much at a time as the rule there gives the tier.
+    // The LUN's tiers: the pools their data lives in (the home image's data pool for the home
+    // tier) as discovered, with the gateway's overrides and the LUN's quotas
+    // (engine/policy/tier_model.h). Its policy and its copies go by the latencies seen so: each
+    // copy moves as much at a time as the rule there gives the tier.
     std::vector<LunTier> lun_tiers;
+    std::vector<std::string> data_pools;
     for (std::size_t i = 0; i < tiers_->count(); ++i) {
+        const std::string& pool = data_pools.emplace_back(tiers_->data_pool(i));
         LunTier& t = lun_tiers.emplace_back();
-        t.discovered = ceph::describe_tier(sampler(), tiers_->pool(i));
-        if (auto o = settings_.tier_overrides.find(tiers_->pool(i));
-            o != settings_.tier_overrides.end())
+        t.discovered = ceph::describe_tier(sampler(), pool);
+        if (auto o = settings_.tier_overrides.find(pool); o != settings_.tier_overrides.end())
             t.override = o->second;
-        if (auto q = config_.quota.find(tiers_->pool(i)); q != config_.quota.end())
-            t.quota_bytes = q->second;
+        if (auto q = config_.quota.find(pool); q != config_.quota.end()) t.quota_bytes = q->second;
     }
     ceph::MigratorOptions migrator_options;
     migrator_options.chunk_bytes = copy_chunk_bytes(lun_tiers);
@@ -208,18 +209,19 @@ ceph::Status TieredLun::enable_tiering(
     options.executor = executor_;
     options.bandwidth_bytes_per_s = settings_.bandwidth_bytes_per_s;
     options.tenant = config_.tenant;
-    std::vector<std::string> pools;
-    for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
+    // The tenant registry names the LUN's images where they are (it measures the tier images).
+    std::vector<std::string> image_pools;
+    for (std::size_t i = 0; i < tiers_->count(); ++i) image_pools.push_back(tiers_->pool(i));
     const ceph::TenantLunRef tenant_lun{
-        config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns, config_.image, pools,
-        tiers_->lun().tier_image_name()};
+        config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns, config_.image,
+        image_pools, tiers_->lun().tier_image_name()};
     options.name_in_tenant = tenant_lun.name();
     options.may_migrate = [this] { return may_migrate(*ownership_); };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
-    // What the pools and the tenant leave room for, sampled on the rounds thread.
+    // What the tiers' pools and the tenant leave room for, sampled on the rounds thread.
     tiering_->set_resource_monitor(std::make_unique<ceph::ResourceMonitor>(
-        sampler(), pools, ceph::PoolSampleCache::process()));
+        sampler(), data_pools, ceph::PoolSampleCache::process()));
     if (!config_.tenant.empty()) {
         auto quota = std::make_shared<ceph::TenantQuota>(home_.cluster, settings_.tenant_pool,
                                                          config_.tenant, tenant_lun,

@@ -1,7 +1,12 @@
 // tiering_bench: a tiered LUN on the live local cluster, a workload whose hot set moves
 // predictably, and the same run with tiering off, `reactive` and `predictive` placement.
 //
-// The LUN's home is hdd-a (slow); it may use nvme-a (fast, capacity-limited), nvme-b and hdd-b.
+// The LUN's home tier is hdd-a (slow); it may use nvme-a (fast, capacity-limited), nvme-b and
+// hdd-b. --home-layout split (the default) creates the home image with its header in meta-a, a
+// replicated pool on nvme-a's OSD that the bench makes, and its data in hdd-a (`rbd create
+// --data-pool`, as the README recommends for an HDD or erasure-coded home pool): the placement
+// map, beside the header, is updated on the fast OSD; `single` keeps header, map and data in
+// hdd-a. Every mode of a run uses the same layout; the first line printed names it.
 // Readers issue 4 KiB reads through the handler's I/O path (the Lun that handler_rbdtier.so
 // serves, driven as tcmu-runner does, without the .so loader): most inside a hot window that
 // advances one extent every --step-ms, the rest anywhere. The LUN's cfgstring asks for the
@@ -34,6 +39,7 @@
 // then printed again with its channel moving one extent per live migration time, the pace the
 // LUN's executor actually had. Each replayed policy's promotions (used, wasted) and the candidates
 // it followed are printed beside the live ones.
+#include <rados/librados.h>
 #include <rbd/librbd.h>
 
 #include <CLI/CLI.hpp>
@@ -46,6 +52,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <thread>
@@ -88,7 +95,8 @@ struct Params {
     int target_seconds = 60;     // the run's length when time_factor is 0
     unsigned max_io_kib = 1024;  // larger I/Os are clamped to this
     int runs = 3;
-    std::uint64_t limit = 0;  // first N I/Os of the trace (0: all)
+    std::uint64_t limit = 0;            // first N I/Os of the trace (0: all)
+    std::string home_layout = "split";  // split: header in kHeaderPool, data in kHomeDataPool
 };
 
 // One read's latency and the tier index that served it (0 = home; 0 when not tiered).
@@ -135,6 +143,61 @@ void must(const ceph::Status& s) {
 }
 
 const std::vector<std::string> kPools = {"hdd-a", "nvme-a", "nvme-b", "hdd-b"};
+// The home tier's pool, and the pool the split layout keeps the home image's header (and so the
+// LUN's placement map and settings) in: made by the bench on nvme-a's CRUSH rule (its OSD).
+constexpr const char* kHomeDataPool = "hdd-a";
+constexpr const char* kHeaderPool = "meta-a";
+constexpr const char* kHeaderPoolRule = "nvme-a";
+
+// The pool of the home image (its header): kHeaderPool when split, else kHomeDataPool.
+std::string home_pool(const Params& p) {
+    return p.home_layout == "split" ? kHeaderPool : kHomeDataPool;
+}
+
+// The home layout as the first line of a run names it.
+std::string home_layout_text(const Params& p) {
+    if (p.home_layout != "split")
+        return "home layout single (header, placement map and data in " +
+               std::string(kHomeDataPool) + ")";
+    return "home layout split (header and placement map in " + std::string(kHeaderPool) + " on " +
+           kHeaderPoolRule + "'s OSD, data in " + kHomeDataPool + ")";
+}
+
+// Sends a monitor command; fails the bench when the monitors refuse it.
+void mon_command(const ceph::Cluster& cluster, const std::string& json) {
+    const char* cmd[] = {json.c_str()};
+    char *out = nullptr, *status = nullptr;
+    std::size_t out_len = 0, status_len = 0;
+    const int rc = rados_mon_command(cluster.handle(), cmd, 1, nullptr, 0, &out, &out_len, &status,
+                                     &status_len);
+    const std::string why = status != nullptr ? std::string(status, status_len) : std::string();
+    if (out != nullptr) rados_buffer_free(out);
+    if (status != nullptr) rados_buffer_free(status);
+    if (rc < 0) fail(json + ": " + why + " (" + std::to_string(rc) + ")");
+}
+
+// Makes the split layout's header pool (an existing one is kept) and waits until it takes a write.
+void ensure_header_pool(const Params& p) {
+    if (p.home_layout != "split") return;
+    ceph::ClusterOptions options;
+    options.conf_path = p.conf;
+    auto cluster = must(ceph::Cluster::connect(options));
+    mon_command(cluster, nlohmann::json{{"prefix", "osd pool create"},
+                                        {"pool", kHeaderPool},
+                                        {"pg_num", 8},
+                                        {"pgp_num", 8},
+                                        {"pool_type", "replicated"},
+                                        {"rule", kHeaderPoolRule}}
+                             .dump());
+    mon_command(cluster, nlohmann::json{{"prefix", "osd pool application enable"},
+                                        {"pool", kHeaderPool},
+                                        {"app", "rbd"}}
+                             .dump());
+    auto io = must(ceph::IoContext::open(cluster, kHeaderPool));
+    const char probe = 0;
+    if (const int rc = rados_write_full(io.handle(), "rbdtier_bench_probe", &probe, 1); rc < 0)
+        fail("write to " + std::string(kHeaderPool) + ": " + std::to_string(rc));
+}
 
 // The handler's command as the bench plays tcmu-runner: complete() stores the status and
 // wakes the reader waiting on it.
@@ -211,13 +274,15 @@ std::unique_ptr<Lun> open_lun(const std::string& cfg, std::uint64_t size) {
     return lun;
 }
 
-// Creates image `name` of `extents` extents in `home_io` and writes every extent of it through
-// librbd, before any LUN opens on it: every read of the workload hits real data, and the LUN's
-// policy hears the workload alone (a fill through the LUN would be the first I/O its policy
-// learns from, and fill the fast tier with it before the workload begins).
-void create_filled_image(const ceph::IoContext& home_io, const std::string& name, unsigned extents,
-                         std::uint64_t extent_bytes) {
-    must(ceph::create_image(home_io, name, std::uint64_t{extents} * extent_bytes));
+// Creates image `name` of `extents` extents in `home_io` (as p.home_layout lays it out) and writes
+// every extent of it through librbd, before any LUN opens on it: every read of the workload hits
+// real data, and the LUN's policy hears the workload alone (a fill through the LUN would be the
+// first I/O its policy learns from, and fill the fast tier with it before the workload begins).
+void create_filled_image(const Params& p, const ceph::IoContext& home_io, const std::string& name,
+                         unsigned extents, std::uint64_t extent_bytes) {
+    ceph::ImageCreateOptions create;
+    if (p.home_layout == "split") create.data_pool = kHomeDataPool;
+    must(ceph::create_image(home_io, name, std::uint64_t{extents} * extent_bytes, create));
     auto image = must(ceph::Image::open(home_io, name));
     const std::vector<char> data(extent_bytes, 'x');
     for (unsigned e = 0; e < extents; ++e) {
@@ -339,13 +404,13 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     ceph::ClusterOptions options;
     options.conf_path = p.conf;
     auto cluster = must(ceph::Cluster::connect(options));
-    auto home_io = must(ceph::IoContext::open(cluster, "hdd-a"));
+    auto home_io = must(ceph::IoContext::open(cluster, home_pool(p)));
     const std::string name = "tierbench-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    create_filled_image(home_io, name, p.extents, extent_bytes);
+    create_filled_image(p, home_io, name, p.extents, extent_bytes);
 
-    std::string cfg = "hdd-a/" + name + ";conf=" + p.conf;
+    std::string cfg = home_pool(p) + "/" + name + ";conf=" + p.conf;
     if (mode != "off") {
         cfg += ";tiers=hdd-a,nvme-a,nvme-b,hdd-b;policy=" + mode +
                ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
@@ -423,7 +488,7 @@ ModeResult run_mode(const Params& p, const std::string& mode) {
     const bool tiered = lun->tiered_lun() != nullptr;
     lun.reset();
     if (tiered) {
-        must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
+        must(ceph::remove_tiered_lun_store(cluster, home_pool(p), "", name, kPools));
     }
     must(ceph::remove_image(home_io, name));
     return r;
@@ -626,8 +691,8 @@ void count_promotions(const std::vector<MigrationRecord>& history,
     std::map<std::uint64_t, std::vector<Move>> moves;  // per extent, in time order
     for (const MigrationRecord& m : history)
         if (m.outcome == "moved")
-            moves[m.extent].push_back(
-                {m.start_unix_ms + m.duration_us / 1000, m.to == "nvme-a" && m.from == "hdd-a"});
+            moves[m.extent].push_back({m.start_unix_ms + m.duration_us / 1000,
+                                       m.to == "nvme-a" && m.from == kHomeDataPool});
     for (auto& [extent, list] : moves) {
         std::sort(list.begin(), list.end(),
                   [](const Move& a, const Move& b) { return a.end_ms < b.end_ms; });
@@ -651,14 +716,14 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     ceph::ClusterOptions options;
     options.conf_path = p.conf;
     auto cluster = must(ceph::Cluster::connect(options));
-    auto home_io = must(ceph::IoContext::open(cluster, "hdd-a"));
+    auto home_io = must(ceph::IoContext::open(cluster, home_pool(p)));
     const std::string name = "tierbench-trace-" + mode + "-" + std::to_string(::getpid());
     const std::uint64_t extent_bytes = 4 << 20;
     const std::uint64_t size = p.extents * extent_bytes;
-    create_filled_image(home_io, name, p.extents, extent_bytes);
+    create_filled_image(p, home_io, name, p.extents, extent_bytes);
     // The replay's horizon (120 s of trace time) in live time.
     const int horizon = std::max(1, static_cast<int>(std::lround(120.0 / plan.factor)));
-    const std::string cfg = "hdd-a/" + name + ";conf=" + p.conf +
+    const std::string cfg = home_pool(p) + "/" + name + ";conf=" + p.conf +
                             ";tiers=hdd-a,nvme-a;policy=" + mode +
                             ";quota=nvme-a:" + std::to_string(p.fast_capacity * 4) + "M" +
                             ";horizon=" + std::to_string(horizon);
@@ -771,7 +836,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
     r.load = load_average();
     r.fast_share = static_cast<double>(r.count[1][0] + r.count[1][1]) / static_cast<double>(r.ios);
     lun.reset();
-    must(ceph::remove_tiered_lun_store(cluster, "hdd-a", "", name, kPools));
+    must(ceph::remove_tiered_lun_store(cluster, home_pool(p), "", name, kPools));
     must(ceph::remove_image(home_io, name));
     return r;
 }
@@ -932,10 +997,11 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
     std::printf(
         "trace %s: %zu I/Os over %.1f s, replayed live in %.1f s (time / %.2f) on a %u-extent "
         "LUN (nvme-a holds %u), %llu clamped to %u KiB or the LUN's end, %llu unmaps left out, "
-        "%u workers, %d run(s) per mode\n",
+        "%u workers, %d run(s) per mode; %s\n",
         p.trace.c_str(), plan.ios.size(), plan.trace_seconds, live_s, plan.factor, p.extents,
         p.fast_capacity, static_cast<unsigned long long>(plan.clamped), p.max_io_kib,
-        static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs);
+        static_cast<unsigned long long>(plan.skipped_unmaps), p.readers, p.runs,
+        home_layout_text(p).c_str());
     std::printf("%-4s %-11s %8s %9s %9s %9s %8s %7s %10s %8s %8s %5s\n", "run", "mode", "ios",
                 "mean_ms", "p99_ms", "late_ms", "nvme_a%", "moved", "MiB_moved", "home_ms",
                 "mig_ms", "load");
@@ -1037,12 +1103,18 @@ int main(int argc, char** argv) {
     app.add_option("--fast-capacity", p.fast_capacity, "extents nvme-a may hold")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    app.add_option("--home-layout", p.home_layout,
+                   "split: the home image's header (and the LUN's placement map) in a replicated "
+                   "pool on the fast OSD, its data in hdd-a; single: all in hdd-a")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"split", "single"}));
     bool show_log = false;
     app.add_flag("--log", show_log, "print the LUNs' log lines (info and above) on stderr");
     CLI11_PARSE(app, argc, argv);
     StderrSink sink;
     std::optional<log::Binding> logging;
     if (show_log) logging.emplace(sink, log::Level::kInfo);
+    ensure_header_pool(p);
     if (!p.trace.empty()) {
         if (app.count("--modes") == 0) modes = {"none", "reactive", "predictive"};
         for (const auto& m : modes)
@@ -1053,6 +1125,7 @@ int main(int argc, char** argv) {
     }
 
     std::vector<ModeResult> results;
+    std::printf("%s\n", home_layout_text(p).c_str());
     std::printf("%-11s %9s %9s %9s %9s %9s %8s %10s %5s\n", "mode", "reads", "mean_ms", "p50_ms",
                 "p99_ms", "nvme_a%", "moved", "MiB_moved", "load");
     for (const auto& mode : modes) {

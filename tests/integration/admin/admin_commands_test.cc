@@ -53,6 +53,19 @@ json run_json(const std::string& args) {
     return j;
 }
 
+// `lun` (the image `pool/image`) as the gateway serves it, named "lun0"; no tiering rounds.
+GatewayLun served_as_lun0(const std::string& pool, const std::string& image, TieredStorage& lun) {
+    GatewayLun g;
+    g.name = "lun0";
+    g.pool = pool;
+    g.image = image;
+    g.size_bytes = kExtents * kExtent;
+    g.images = &lun.images();
+    g.map = &lun.map();
+    g.migrator = &lun.migrator();
+    return g;
+}
+
 class CliGateway : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -98,14 +111,7 @@ protected:
 
     // The LUN as the gateway serves it: "lun0", run by tiering_.
     GatewayLun lun0() {
-        GatewayLun g;
-        g.name = "lun0";
-        g.pool = "hdd-a";
-        g.image = name_;
-        g.size_bytes = kExtents * kExtent;
-        g.images = &lun_->images();
-        g.map = &lun_->map();
-        g.migrator = &lun_->migrator();
+        GatewayLun g = served_as_lun0("hdd-a", name_, *lun_);
         g.tiering = tiering_.get();
         return g;
     }
@@ -633,6 +639,22 @@ TEST(ReplayPlot, WritesLatencyShareAndMigrationPictures) {
     EXPECT_NE(bad.err.find("cannot write /nonexistent-dir/p.html"), std::string::npos) << bad.err;
     std::remove((base + ".csv").c_str());
     std::remove((base + ".html").c_str());
+}
+
+// A LUN whose home image keeps its data in another pool (header nvme-a, data hdd-a): the
+// gateway names its home tier, and counts its extents, by the data pool.
+TEST(GatewayDataPool, TiersAreNamedByThePoolTheirDataLivesIn) {
+    const std::string name = unique_name("adm-datapool");
+    auto lun = TieredStorage::create("nvme-a", name, kExtents * kExtent, "hdd-a");
+    const GatewayLun g = served_as_lun0("nvme-a", name, *lun);
+    EXPECT_EQ(home_tier_pool(g), "hdd-a");
+    const auto nvme_b = lun->images().index_of("nvme-b");
+    ASSERT_TRUE(nvme_b);
+    MigrationRecord record;
+    ASSERT_TRUE(lun->migrator().migrate(0, *nvme_b, record).is_ok()) << record.outcome;
+    const std::map<std::string, std::uint64_t> expected = {
+        {"hdd-a", kExtents - 1}, {"nvme-b", 1}, {"hdd-b", 0}};
+    EXPECT_EQ(extents_per_pool(g), expected);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "lun_fixture.h"
 
 #include <rados/librados.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -90,7 +91,20 @@ std::uint32_t TestCommand::sense_info() const {
            (std::uint32_t{lib_.sense_buf[5]} << 8) | std::uint32_t{lib_.sense_buf[6]};
 }
 
-ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem)
+int write_lun(Lun& lun, std::uint64_t off, const std::vector<char>& data) {
+    TestCommand c;
+    iovec v{const_cast<char*>(data.data()), data.size()};
+    return run([&](tcmur_cmd* cmd) { return lun.write(nullptr, cmd, &v, 1, data.size(), off); }, c);
+}
+
+int read_lun(Lun& lun, std::uint64_t off, std::vector<char>& data) {
+    TestCommand c;
+    iovec v{data.data(), data.size()};
+    return run([&](tcmur_cmd* cmd) { return lun.read(nullptr, cmd, &v, 1, data.size(), off); }, c);
+}
+
+ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem,
+                           const std::string& data_pool)
     : pool_(pool), name_(unique_name(stem)) {
     ceph::ClusterOptions options;
     options.conf_path = ceph_conf();
@@ -106,7 +120,9 @@ ScratchImage::ScratchImage(const std::string& pool, std::uint64_t size, const st
         return;
     }
     io_ = std::make_unique<ceph::IoContext>(std::move(io).value());
-    ceph::Status st = ceph::create_image(*io_, name_, size);
+    ceph::ImageCreateOptions create;
+    create.data_pool = data_pool;
+    ceph::Status st = ceph::create_image(*io_, name_, size, create);
     if (!st) {
         ADD_FAILURE() << st.message();
         return;

@@ -74,10 +74,17 @@ int run(Submit&& submit, TestCommand& c) {
     return c.wait();
 }
 
-// A connected cluster plus a fresh image in `pool`, removed at the end.
+// A WRITE of `data` at `off` (one iovec) through `lun`'s I/O path; its status.
+int write_lun(Lun& lun, std::uint64_t off, const std::vector<char>& data);
+// A READ into `data` from `off` (one iovec) through `lun`'s I/O path; its status.
+int read_lun(Lun& lun, std::uint64_t off, std::vector<char>& data);
+
+// A connected cluster plus a fresh image in `pool` (its data objects in `data_pool` when given),
+// removed at the end.
 class ScratchImage {
 public:
-    ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem = "lun");
+    ScratchImage(const std::string& pool, std::uint64_t size, const std::string& stem = "lun",
+                 const std::string& data_pool = {});
     ~ScratchImage();
     const std::string& pool() const { return pool_; }
     const std::string& name() const { return name_; }

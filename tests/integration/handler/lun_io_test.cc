@@ -34,17 +34,9 @@ protected:
     }
 
     int write(std::uint64_t off, const std::vector<char>& data) {
-        TestCommand c;
-        iovec v{const_cast<char*>(data.data()), data.size()};
-        return run(
-            [&](tcmur_cmd* cmd) { return lun_->write(nullptr, cmd, &v, 1, data.size(), off); }, c);
+        return write_lun(*lun_, off, data);
     }
-    int read(std::uint64_t off, std::vector<char>& data) {
-        TestCommand c;
-        iovec v{data.data(), data.size()};
-        return run(
-            [&](tcmur_cmd* cmd) { return lun_->read(nullptr, cmd, &v, 1, data.size(), off); }, c);
-    }
+    int read(std::uint64_t off, std::vector<char>& data) { return read_lun(*lun_, off, data); }
     std::vector<char> read_librbd(std::uint64_t off, std::size_t len) {
         auto image = ceph::Image::open(image_->io(), image_->name());
         EXPECT_TRUE(image.is_ok()) << image.status().message();

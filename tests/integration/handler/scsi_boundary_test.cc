@@ -685,21 +685,26 @@ TEST_F(ScsiBoundary, EveryCommandShapeOnLunsWithAPartialLastExtent) {
 // (through the runner's tcmu_dev_set_*): librbd's discard granularity as the optimal unmap
 // granularity and its alignment (64 KiB by default), 4 objects as the maximum unmap length,
 // and non-rotating media only when every pool of the LUN's data takes solid-state OSDs
-// (nvme-a and nvme-b are of class nvme on the test cluster, hdd-a of class hdd).
+// (nvme-a and nvme-b are of class nvme on the test cluster, hdd-a of class hdd): for a home
+// image with a data pool, that pool, not its header's.
 TEST_F(ScsiBoundary, VpdLimitsAndMediumAreThoseOfLibrbdAndThePools) {
     struct Row {
         std::string pool, tiers;
         bool solid_state;
+        std::string data_pool = {};
     };
     const Row rows[] = {
         {"hdd-a", "", false},
         {"nvme-a", "", true},
         {"hdd-a", "hdd-a+nvme-a", false},
         {"nvme-a", "nvme-a+nvme-b", true},
+        {"nvme-a", "", false, "hdd-a"},
+        {"nvme-a", "hdd-a+nvme-b", false, "hdd-a"},
+        {"hdd-a", "nvme-b", true, "nvme-a"},
     };
     for (const Row& row : rows) {
-        SCOPED_TRACE(row.pool + " tiers=" + row.tiers);
-        so_test::TestImage image(row.pool, "scsi-vpd", kLunBytes);
+        SCOPED_TRACE(row.pool + " data pool " + row.data_pool + " tiers=" + row.tiers);
+        so_test::TestImage image(row.pool, "scsi-vpd", kLunBytes, row.data_pool);
         {
             harness::Harness h(HANDLER_SO);
             const std::string tiers = row.tiers.empty() ? "" : ";tiers=" + row.tiers;

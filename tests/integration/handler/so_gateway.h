@@ -118,7 +118,9 @@ bool wait_for(Pred&& pred, std::chrono::milliseconds deadline) {
 // removes it, unchecked.
 class TestImage {
 public:
-    TestImage(const std::string& pool, const std::string& stem, std::uint64_t size)
+    // `data_pool`, when given, holds the image's data (rbd create --data-pool).
+    TestImage(const std::string& pool, const std::string& stem, std::uint64_t size,
+              const std::string& data_pool = {})
         : name_(stem + "-" + std::to_string(::getpid())) {
         ceph::ClusterOptions options;
         options.conf_path = ceph_conf();
@@ -128,7 +130,9 @@ public:
         auto io = ceph::IoContext::open(*cluster_, pool);
         if (!io.is_ok()) throw std::runtime_error(io.status().message());
         io_.emplace(std::move(io).value());
-        if (const ceph::Status s = ceph::create_image(*io_, name_, size); !s.is_ok())
+        ceph::ImageCreateOptions create;
+        create.data_pool = data_pool;
+        if (const ceph::Status s = ceph::create_image(*io_, name_, size, create); !s.is_ok())
             throw std::runtime_error("create " + pool + "/" + name_ + ": " + s.message());
     }
     ~TestImage() {

@@ -31,11 +31,15 @@ ceph::IoContext open_test_pool(ceph::Cluster& cluster, const std::string& pool) 
 }
 
 std::unique_ptr<TieredStorage> TieredStorage::create(const std::string& pool,
-                                                     const std::string& name, std::uint64_t size) {
+                                                     const std::string& name, std::uint64_t size,
+                                                     const std::string& data_pool) {
     {
         auto cluster = connect_test_cluster();
         auto io = open_test_pool(cluster, pool);
-        if (auto s = ceph::create_image(io, name, size); !s) throw std::runtime_error(s.message());
+        ceph::ImageCreateOptions options;
+        options.data_pool = data_pool;
+        if (auto s = ceph::create_image(io, name, size, options); !s)
+            throw std::runtime_error(s.message());
     }
     return open(pool, name, size);
 }

@@ -29,9 +29,11 @@ inline const std::vector<std::string> kAllPools = {"hdd-a", "nvme-a", "nvme-b", 
 
 class TieredStorage {
 public:
-    // Creates `pool/name` of `size` bytes (4 MiB objects) and opens it tiered over kAllPools.
+    // Creates `pool/name` of `size` bytes (4 MiB objects; its data in `data_pool` when given)
+    // and opens it tiered over kAllPools.
     static std::unique_ptr<TieredStorage> create(const std::string& pool, const std::string& name,
-                                                 std::uint64_t size);
+                                                 std::uint64_t size,
+                                                 const std::string& data_pool = {});
     // Opens an existing tiered LUN (e.g. after a crash), loading the map into a new gate; as its
     // owner (take_ownership: the previous owner is fenced) unless `own` is false.
     static std::unique_ptr<TieredStorage> open(const std::string& pool, const std::string& name,
