@@ -261,8 +261,15 @@ nlohmann::json Gateway::service_json() const {
 }
 
 ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
-    const bool standby = l.lock_probe && l.lock_probe->known_not_held(LockProbe::Clock::now());
-    const bool owner = !standby && l.home_image && holds_exclusive_lock(*l.home_image) == 1;
+    const auto now = LockProbe::Clock::now();
+    const bool standby = l.lock_probe && l.lock_probe->known_not_held(now);
+    bool owner = false;
+    if (!standby && l.home_image) {
+        const int held = holds_exclusive_lock(*l.home_image);
+        owner = held == 1;
+        // A definite answer serves the LUN's rounds too (they ask less).
+        if (l.lock_probe && (held >= 0 || held == -ESHUTDOWN)) l.lock_probe->answered(owner, now);
+    }
     std::uint64_t lost = 0;
     {
         std::lock_guard lock(service_mutex_);

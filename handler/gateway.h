@@ -71,9 +71,9 @@ struct GatewayLun {
     std::string policy = "none";        // the LUN's tiering policy, by name
     ceph::Cluster* cluster = nullptr;   // the LUN's own RADOS client (its service map entry)
     ceph::Image* home_image = nullptr;  // lock ownership; null: not known
-    // What the LUN's rounds last heard of its lock: a known standby is shown without asking
-    // the cluster (null: asked every time).
-    const LockProbe* lock_probe = nullptr;
+    // What is known of the LUN's lock: a known standby is shown without asking the cluster,
+    // and an answer asked is recorded there for the LUN's rounds (null: asked every time).
+    LockProbe* lock_probe = nullptr;
     ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
@@ -191,7 +191,8 @@ public:
     // client (librados takes one registration per client), which takes the entry away when
     // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
     // and looks at each LUN's service_status() every `period` (its lock asked of the cluster,
-    // a round trip, unless its lock probe knows it a standby: handler/lock_probe.h), pushing
+    // a round trip, unless its lock probe knows it a standby: handler/lock_probe.h; the answer
+    // serves the LUN's rounds too), pushing
     // it to the LUN's client only when it differs from the last one pushed (compared by a
     // 64-bit digest: librados keeps the last status and reports it to the manager on its own,
     // as it does upstream handler_rbd's, which pushes on lock events only); a LUN that opens
