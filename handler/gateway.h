@@ -207,11 +207,13 @@ public:
     // (status_updates: the statuses pushed; status_unchanged: the looks that found the status
     // pushed last and pushed nothing), or null when the service map is not in use.
     nlohmann::json service_json() const;
-    // What the service map shows for one LUN (with lock_luns() held): lock_owner true/false
-    // and lock_lost_cnt as handler_rbd reports them; site, tenant, policy, engine
-    // (none|paused|running), extents_away, tier_bytes ("pool=bytes,..."), migrations,
-    // migrations_failed, bytes_moved, health (HEALTH_OK|WARN|ERR) and health_checks (codes).
-    ceph::ServiceDict service_status(const GatewayLun& lun) const;
+    // What the service map shows for one LUN (with lock_luns() held), at `site`, in the packed
+    // form librados takes (ceph::pack_service_dict), written over `packed` (its room reused: an
+    // idle LUN's look allocates next to nothing): lock_owner true/false and lock_lost_cnt as
+    // handler_rbd reports them; site, tenant, policy, engine (none|paused|running),
+    // extents_away, tier_bytes ("pool=bytes,..."), migrations, migrations_failed, bytes_moved,
+    // health (HEALTH_OK|WARN|ERR) and health_checks (codes).
+    void service_status(const GatewayLun& lun, const std::string& site, std::string& packed) const;
 
     // The gateway's health (gateway_health.h) from what it knows of its LUNs now; lun_health
     // the same for one LUN (with lock_luns() held).
@@ -270,6 +272,10 @@ private:
     void publish_service_entry(const GatewayLun& l, const GatewayConfig& config,
                                const std::function<void(const ceph::Status&)>& on_error);
     std::unique_ptr<ceph::ServiceStatusPublisher> publisher_;  // null: no service map
+    // The publisher's thread's own, reused from pass to pass: the names of the LUNs of a pass
+    // and the status of the LUN it looks at.
+    std::vector<std::string> service_names_;
+    std::string service_scratch_;
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;
