@@ -12,13 +12,11 @@ namespace {
 
 TEST(GatewayServiceStatus, AnUntieredLunsStatusIsPackedInKeyOrderOverTheBuffer) {
     Gateway gateway({}, "/nonexistent.conf");
-    GatewayLun lun;
-    lun.name = "lun0";
-    lun.pool = "hdd-a";
-    lun.image = "img0";
-    lun.tenant = "acme";
+    GatewayLun untiered;
+    untiered.name = "lun0";
+    untiered.tenant = "acme";
     std::string error;
-    auto registration = gateway.add_lun(lun, error);
+    auto registration = gateway.add_lun(untiered, error);
     ASSERT_TRUE(registration.registered()) << error;
     auto luns = gateway.lock_luns();
     const GatewayLun* registered = gateway.find_lun("lun0");
