@@ -24,8 +24,7 @@ Status register_service_daemon(Cluster& cluster, const std::string& service,
     return Status::ok();
 }
 
-Status update_service_status(Cluster& cluster, const ServiceDict& status) {
-    const std::string packed = pack_service_dict(status);
+Status update_service_status(Cluster& cluster, const std::string& packed) {
     const int rc = rados_service_update_status(cluster.handle(), packed.c_str());
     if (rc < 0) return Status::error(rc, "service map: status update");
     return Status::ok();

@@ -42,7 +42,8 @@ std::string pack_service_dict(const ServiceDict& dict);
 
 Status register_service_daemon(Cluster& cluster, const std::string& service,
                                const std::string& daemon, const ServiceDict& metadata);
-Status update_service_status(Cluster& cluster, const ServiceDict& status);
+// `packed`: the status in pack_service_dict's form.
+Status update_service_status(Cluster& cluster, const std::string& packed);
 
 class ServiceStatusPublisher {
 public:

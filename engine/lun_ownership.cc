@@ -24,23 +24,36 @@ std::optional<OwnershipRefusal> refusal(OwnershipSource& source, bool held) {
 
 }  // namespace
 
-bool may_migrate(OwnershipSource& source) {
-    const std::optional<bool> held = source.lock_this_round();
-    if (!held) return false;
-    if (!source.follow_home_pin()) return false;
-    if (!*held) return false;
-    // The round's answer was asked just now: the holder's checks go on from it.
-    if (auto refused = refusal(source, true)) {
-        source.note_problem(refused);
-        return false;
-    }
-    if (!source.take_ownership()) return false;
-    source.note_problem(std::nullopt);
-    return true;
+bool LunOwnership::may_plan() {
+    checked_this_round_ = false;
+    const RoundLock lock = source_.lock_this_round();
+    if (!lock.held && !lock.asked) return false;
+    if (!source_.follow_home_pin()) return false;
+    if (!lock.held) return false;
+    if (!lock.asked) return true;
+    checked_this_round_ = holder_checks();
+    return checked_this_round_;
 }
 
-std::optional<OwnershipRefusal> may_move_extents(OwnershipSource& source) {
-    return refusal(source, source.holds_lock());
+bool LunOwnership::may_migrate() {
+    if (checked_this_round_) return true;
+    if (!source_.holds_lock()) return false;
+    checked_this_round_ = holder_checks();
+    return checked_this_round_;
+}
+
+std::optional<OwnershipRefusal> LunOwnership::may_move_extents() {
+    return refusal(source_, source_.holds_lock());
+}
+
+bool LunOwnership::holder_checks() {
+    if (auto refused = refusal(source_, true)) {
+        source_.note_problem(refused);
+        return false;
+    }
+    if (!source_.take_ownership()) return false;
+    source_.note_problem(std::nullopt);
+    return true;
 }
 
 }  // namespace rbdtier

@@ -288,7 +288,7 @@ bool LunRounds::quiet_round() {
         return events == 0;
     }
     // Asked first: taking the LUN over reloads the map and may reroute extents.
-    const bool owner = !options_.may_migrate || options_.may_migrate();
+    const bool owner = !options_.may_plan || options_.may_plan();
     follow_placement(now);
     // The last round's orders not started yet are replaced by this round's plan (none if
     // another gateway owns the LUN): the policy hears them dropped before it plans again.
@@ -304,10 +304,7 @@ bool LunRounds::quiet_round() {
     }
     if (!owner) {
         policy_->unplanned_round(now);
-        std::lock_guard lock(mutex_);
-        ++stats_.rounds_not_owner;
-        outcome_pending_ = false;
-        stats_.last_round = RoundOutcome::kNotOwner;
+        not_owner_round();
         return events == 0;
     }
 
@@ -333,6 +330,20 @@ bool LunRounds::quiet_round() {
     // Orders that could never start (not this LUN's, the extent not where they say, pinned
     // elsewhere) are dropped at once rather than queued; the rest is checked again when it
     // starts.
+    std::vector<bool> start(orders.size());
+    bool any = false;
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        start[i] = startable(orders[i]);
+        if (!start[i] && i >= pin_orders) policy_->dropped(orders[i], now);
+        any = any || start[i];
+    }
+    // Only now, with something to move, whether it may (for the live gateway a round trip).
+    if (any && options_.may_migrate && !options_.may_migrate()) {
+        for (std::size_t i = pin_orders; i < orders.size(); ++i)
+            if (start[i]) policy_->dropped(orders[i], now);
+        not_owner_round();
+        return events == 0;
+    }
     const std::uint64_t bytes = storage_.extent_bytes();
     {
         std::lock_guard lock(mutex_);
@@ -341,11 +352,8 @@ bool LunRounds::quiet_round() {
     }
     std::size_t submitted = 0;
     for (std::size_t i = 0; i < orders.size(); ++i) {
+        if (!start[i]) continue;
         const bool pin = i < pin_orders;
-        if (!startable(orders[i])) {
-            if (!pin) policy_->dropped(orders[i], now);
-            continue;
-        }
         const double benefit = pin ? std::numeric_limits<double>::max() : orders[i].net_benefit;
         executor_->submit(*this, BudgetRequest{options_.tenant, weight, benefit, bytes}, orders[i],
                           pin);
@@ -361,6 +369,13 @@ bool LunRounds::quiet_round() {
         settle_outcome_locked(waited.size());
     }
     return events == 0 && submitted == 0;
+}
+
+void LunRounds::not_owner_round() {
+    std::lock_guard lock(mutex_);
+    ++stats_.rounds_not_owner;
+    outcome_pending_ = false;
+    stats_.last_round = RoundOutcome::kNotOwner;
 }
 
 std::optional<ExtentPlace> LunRounds::place_of(const MigrationOrder& order) const {

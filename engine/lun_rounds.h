@@ -7,38 +7,41 @@
 // a worker of a RoundDriver (engine/round_driver.h: by default the process's, a fixed pool of
 // threads that every tiered LUN of the gateway shares, so the threads do not grow with the LUNs);
 // after a quiet round (no I/O handed to the policy, no order submitted) the next one comes no
-// sooner than kQuietRoundUs, so that a shorter round_us costs an idle LUN nothing more (each
-// round asks the storage whether the LUN may migrate: for the live gateway, requests to the
-// cluster) while a LUN with I/O plans at its round_us.
-// A round hands the recorded events to the policy in order, withdraws the last round's orders not
-// started yet (the policy hears them dropped), asks the policy for migrations
-// (PlacementPolicy::plan), puts the LUN's pins first (PinTable::with_pins) and submits every
-// order to the migration executor (engine/migration_executor.h): the gateway's, shared by every
-// tiered LUN. There each order waits in the gateway's migration budget (engine/gateway_budget.h:
-// one token bucket one second deep and a limit on migrations at once) with the LUN's tenant, the
-// tenant's bandwidth weight and the order's net benefit (pin orders: the highest), so the budget
-// ranks the orders of all the gateway's LUNs together: weighted fair share between tenants,
-// highest benefit first within a tenant. The round does not wait for them. When the budget grants
-// an order, one of the executor's workers has this LUN carry it out (a LUN moves one extent at a
-// time): whether it may start is decided by engine/admission.h at that moment (stale or invalid
-// orders, pins, a tier's capacity of extents away from home, a full pool, the tenant's quota), the
-// same rule the replay simulator applies; then LunStorage::migrate. An order granted after this
-// gateway gave the LUN up (LunStorage::owns_extents() false: its lock released or lost since the
-// round) does not start either: it is dropped, no failed migration. Without a gateway executor
-// (options.executor null) the LUN has one of its own without workers, and each round carries out
-// what its budget grants at the round's end (the rest waits for the next round's plan). The policy
-// hears of each completed move (migrated()) and of each of its orders not handed to the storage
-// (dropped(): refused or the LUN given up when it would start, overruled by a pin, or withdrawn
-// unstarted by the next round, a pause or a stop); every attempt is kept in the migration history.
-// Tier ids are the storage's (0 = home). Times are microseconds on the steady clock since the
-// LunRounds was made (now_us()). stop() (or the destructor) ends the rounds: it waits for a round
-// in progress, withdraws the LUN's orders from the executor and waits for its migration in
-// progress; once it returns nothing of the LUN runs (so the LUN's storage may go then).
-// set_paused(true) withdraws the orders not started; a migration in progress ends as it would, and
-// an order granted at the same moment sees the pause and does not start. A round that plans
-// nothing (paused, or the LUN another gateway's) still hands the recorded events to the policy and
-// tells it so (PlacementPolicy::unplanned_round): what the policy knows and shows of the LUN's I/O
-// (`rbdtier heat`) follows the I/O while nothing moves.
+// sooner than kQuietRoundUs, so that a shorter round_us costs an idle LUN nothing more (a round
+// may ask the storage whether the LUN may migrate: for the live gateway, requests to the cluster)
+// while a LUN with I/O plans at its round_us.
+// A round hands the recorded events to the policy in order, asks whether it plans
+// (options.may_plan: the LUN is this gateway's as far as it knows), withdraws the last round's
+// orders not started yet (the policy hears them dropped), asks the policy for migrations
+// (PlacementPolicy::plan) and puts the LUN's pins first (PinTable::with_pins). Only a round with
+// an order that can start asks whether it may migrate now (options.may_migrate: for the live
+// gateway the lock asked of the cluster; a "no" drops its orders, the policy hears so): an idle
+// LUN's round asks nothing. It submits every order to the migration executor
+// (engine/migration_executor.h): the gateway's, shared by every tiered LUN. There each order waits
+// in the gateway's migration budget (engine/gateway_budget.h: one token bucket one second deep and
+// a limit on migrations at once) with the LUN's tenant, the tenant's bandwidth weight and the
+// order's net benefit (pin orders: the highest), so the budget ranks the orders of all the
+// gateway's LUNs together: weighted fair share between tenants, highest benefit first within a
+// tenant. The round does not wait for them. When the budget grants an order, one of the executor's
+// workers has this LUN carry it out (a LUN moves one extent at a time): whether it may start is
+// decided by engine/admission.h at that moment (stale or invalid orders, pins, a tier's capacity of
+// extents away from home, a full pool, the tenant's quota), the same rule the replay simulator
+// applies; then LunStorage::migrate. An order granted after this gateway gave the LUN up
+// (LunStorage::owns_extents() false: its lock released or lost since the round) does not start
+// either: it is dropped, no failed migration. Without a gateway executor (options.executor null)
+// the LUN has one of its own without workers, and each round carries out what its budget grants at
+// the round's end (the rest waits for the next round's plan). The policy hears of each completed
+// move (migrated()) and of each of its orders not handed to the storage (dropped(): refused or the
+// LUN given up when it would start, overruled by a pin, or withdrawn unstarted by the next round, a
+// pause or a stop); every attempt is kept in the migration history. Tier ids are the storage's (0 =
+// home). Times are microseconds on the steady clock since the LunRounds was made (now_us()). stop()
+// (or the destructor) ends the rounds: it waits for a round in progress, withdraws the LUN's orders
+// from the executor and waits for its migration in progress; once it returns nothing of the LUN
+// runs (so the LUN's storage may go then). set_paused(true) withdraws the orders not started; a
+// migration in progress ends as it would, and an order granted at the same moment sees the pause
+// and does not start. A round that plans nothing (paused, or the LUN another gateway's) still hands
+// the recorded events to the policy and tells it so (PlacementPolicy::unplanned_round): what the
+// policy knows and shows of the LUN's I/O (`rbdtier heat`) follows the I/O while nothing moves.
 // Pins (admin): a pinned extent is moved to its pin's tier before any policy order (within the
 // bandwidth budget and the tier's capacity) and never elsewhere; the policy's orders for it are
 // dropped. queue() shows the last round's orders not carried out yet; inspect() runs a function
@@ -65,7 +68,7 @@
 // hand: the counts of extents per tier (stats, the policy's view) and the admission's ledger follow
 // the rounds' own migrations; when the storage's routing changes otherwise
 // (LunStorage::placement_epoch), the next round recounts them from the storage (before it plans,
-// after may_migrate, which may take the LUN over), grows the pins to the LUN's extents and tells
+// after may_plan, which may take the LUN over), grows the pins to the LUN's extents and tells
 // the policy (PlacementPolicy::placement_changed); a changed count is logged.
 // Measured (engine/lun_measurements.h): each round attributes the commands it hands the policy
 // to the tier that served them (where the extent was when the command completed: the storage's
@@ -127,8 +130,12 @@ struct LunRoundsOptions {
     std::size_t history = 4096;  // migration records kept
     // Where the rounds run (null: RoundDriver::shared(), the process's).
     std::shared_ptr<RoundDriver> driver;
-    // Asked before every round's migrations: only the gateway holding the LUN's exclusive lock
-    // moves data (null: always).
+    // Asked before each round plans: whether the LUN is this gateway's as far as it knows, so
+    // that the round plans (a "no": a round of a LUN another gateway owns). May take the LUN
+    // over (null: always).
+    std::function<bool()> may_plan;
+    // Asked by a round that has orders to submit, before it submits them: only the gateway
+    // holding the LUN's exclusive lock moves data (null: always).
     std::function<bool()> may_migrate;
     // How often the pools and the tenant are sampled (in a round).
     std::uint64_t resource_interval_us = 5'000'000;
@@ -150,7 +157,7 @@ enum class RoundOutcome : std::uint8_t {
     kMoved,          // at least one extent moved
     kNothingToMove,  // neither the policy nor a pin asked for a move that could start
     kPaused,         // paused (set_paused), or paused while it ran
-    kNotOwner,       // may_migrate said no: this gateway may not move the LUN's extents now
+    kNotOwner,       // may_plan or may_migrate said no: this gateway may not move the extents now
     kBudget,         // its orders waited for the migration budget, none moved
     kRefused,        // every order it could start was refused (capacity, full pool, quota)
     kFailed,         // every migration it tried failed
@@ -319,6 +326,8 @@ private:
     // Sets stats_.last_round from what the last planned round's orders did (`waited`: how many
     // of them the budget never granted), once; mutex_ held.
     void settle_outcome_locked(std::size_t waited);
+    // The round moves nothing: this gateway may not move the LUN's extents now.
+    void not_owner_round();
     // Counts (deferred_bandwidth) and logs the orders the budget did not grant within the round
     // that planned them.
     void waited_for_budget(const std::vector<MigrationOrder>& orders);

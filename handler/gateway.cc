@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "handler/admin_commands.h"
 #include "handler/lock_probe.h"
@@ -168,7 +170,7 @@ std::string daemon_name(const GatewayLun& lun) {
 void Gateway::publish_service_map() {
     const GatewayConfig c = config();
     std::function<void(const ceph::Status&)> on_error;
-    std::vector<std::string> names;
+    std::vector<std::string>& names = service_names_;
     bool every_lun = false;
     {
         std::lock_guard lock(service_mutex_);
@@ -176,14 +178,17 @@ void Gateway::publish_service_map() {
         const auto now = std::chrono::steady_clock::now();
         every_lun = now >= next_full_publish_;
         if (every_lun) next_full_publish_ = now + service_period_;
-        names = std::exchange(service_opened_, {});
+        if (every_lun)
+            service_opened_.clear();  // in the pass over every LUN
+        else
+            names = std::exchange(service_opened_, {});
     }
     if (every_lun) {
         // The names now; each is looked up again when its turn comes (it may have closed).
+        // Written over the last pass's: their room is reused.
         auto luns = lock_luns();
-        names.clear();
-        names.reserve(luns_.size());
-        for (const GatewayLun& l : luns_) names.push_back(l.name);
+        names.resize(luns_.size());
+        for (std::size_t i = 0; i < luns_.size(); ++i) names[i] = luns_[i].name;
     }
     // One LUN at a time under the list's lock: a LUN opening or closing meanwhile waits for
     // one LUN's publication, not for the whole pass.
@@ -225,10 +230,11 @@ void Gateway::publish_service_entry(const GatewayLun& l, const GatewayConfig& c,
         }
         if (!e.registered) return;
     }
-    const ceph::ServiceDict status = service_status(l);
+    std::string& status = service_scratch_;
+    service_status(l, c.site, status);
     // Compared by the hash of the form librados takes (NUL-separated: no two statuses that
     // differ pack into the same bytes).
-    const std::uint64_t digest = std::hash<std::string>{}(ceph::pack_service_dict(status));
+    const std::uint64_t digest = std::hash<std::string>{}(status);
     {
         // librados keeps the last status and reports it to the manager itself: the same status
         // again would only churn its messenger.
@@ -266,9 +272,41 @@ nlohmann::json Gateway::service_json() const {
     return {{"type", ceph::kTcmuRunnerService}, {"daemons", std::move(daemons)}};
 }
 
-ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
-    const bool standby = l.lock_probe && l.lock_probe->known_not_held(LockProbe::Clock::now());
-    const bool owner = !standby && l.home_image && holds_exclusive_lock(*l.home_image) == 1;
+namespace {
+
+// Appends an entry to a status in the packed form librados takes (ceph::pack_service_dict).
+void pack_entry(std::string& out, std::string_view key, std::string_view value) {
+    out.append(key);
+    out.push_back('\0');
+    out.append(value);
+    out.push_back('\0');
+}
+
+void append_number(std::string& out, std::uint64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof(digits), value).ptr;
+    out.append(digits, end);
+}
+
+void pack_entry(std::string& out, std::string_view key, std::uint64_t value) {
+    out.append(key);
+    out.push_back('\0');
+    append_number(out, value);
+    out.push_back('\0');
+}
+
+}  // namespace
+
+void Gateway::service_status(const GatewayLun& l, const std::string& site, std::string& out) const {
+    const auto now = LockProbe::Clock::now();
+    const bool standby = l.lock_probe && l.lock_probe->known_not_held(now);
+    bool owner = false;
+    if (!standby && l.home_image) {
+        const int held = holds_exclusive_lock(*l.home_image);
+        owner = held == 1;
+        // A definite answer serves the LUN's rounds too (they ask less).
+        if (l.lock_probe && (held >= 0 || held == -ESHUTDOWN)) l.lock_probe->answered(owner, now);
+    }
     std::uint64_t lost = 0;
     {
         std::lock_guard lock(service_mutex_);
@@ -281,31 +319,41 @@ ceph::ServiceDict Gateway::service_status(const GatewayLun& l) const {
             lost = e.lock_lost;
         }
     }
-    std::string tier_bytes;
-    const std::uint64_t eb = extent_bytes(l);
-    for (const auto& [pool, extents] : extents_per_pool(l))
-        tier_bytes += (tier_bytes.empty() ? "" : ",") + pool + "=" + std::to_string(extents * eb);
+    const std::map<std::string, std::uint64_t> per_pool = extents_per_pool(l);
     std::uint64_t away = 0;
     if (l.map) away = l.map->entries().size();
     LunRoundsStats stats;
     if (l.tiering) stats = l.tiering->stats();
     const HealthReport health = lun_health(l);
-    ceph::ServiceDict out = {{"lock_owner", owner ? "true" : "false"},
-                             {"lock_lost_cnt", std::to_string(lost)},
-                             {"site", config().site},
-                             {"tenant", l.tenant},
-                             {"policy", tiering_in_force(l).policy},
-                             {"engine", !l.tiering ? "none"
-                                        : paused() ? "paused"
-                                                   : "running"},
-                             {"extents_away", std::to_string(away)},
-                             {"migrations", std::to_string(stats.moved)},
-                             {"migrations_failed", std::to_string(stats.failed)},
-                             {"bytes_moved", std::to_string(stats.bytes_moved)},
-                             {"health", to_string(health.status)}};
-    if (!tier_bytes.empty()) out["tier_bytes"] = tier_bytes;
-    if (!health.checks.empty()) out["health_checks"] = health.codes();
-    return out;
+    // In key order, as a ServiceDict packs.
+    out.clear();
+    pack_entry(out, "bytes_moved", stats.bytes_moved);
+    pack_entry(out, "engine", !l.tiering ? "none" : paused() ? "paused" : "running");
+    pack_entry(out, "extents_away", away);
+    pack_entry(out, "health", to_string(health.status));
+    if (!health.checks.empty()) pack_entry(out, "health_checks", health.codes());
+    pack_entry(out, "lock_lost_cnt", lost);
+    pack_entry(out, "lock_owner", owner ? "true" : "false");
+    pack_entry(out, "migrations", stats.moved);
+    pack_entry(out, "migrations_failed", stats.failed);
+    pack_entry(out, "policy", tiering_in_force(l).policy);
+    pack_entry(out, "site", site);
+    pack_entry(out, "tenant", l.tenant);
+    if (!per_pool.empty()) {
+        // "pool=bytes,...", by pool name.
+        const std::uint64_t eb = extent_bytes(l);
+        out.append("tier_bytes");
+        out.push_back('\0');
+        const char* separator = "";
+        for (const auto& [pool, extents] : per_pool) {
+            out.append(separator);
+            out.append(pool);
+            out.push_back('=');
+            append_number(out, extents * eb);
+            separator = ",";
+        }
+        out.push_back('\0');
+    }
 }
 
 LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
@@ -331,7 +379,10 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
     const std::vector<bool> full = l.tiering->pools_full();
     const std::optional<TenantRoom> room = l.tiering->tenant_room();
     const std::uint64_t eb = extent_bytes(l);
-    const std::map<std::string, std::uint64_t> extents = extents_per_pool(l);
+    // What the LUN holds per pool counts only against a tenant's quota.
+    std::map<std::string, std::uint64_t> extents;
+    if (room && room->tenant_found) extents = extents_per_pool(l);
+    if (l.images) f.pools.reserve(l.images->count());
     for (std::size_t t = 0; l.images && t < l.images->count(); ++t) {
         PoolHealthFacts p;
         p.pool = l.images->data_pool(t);

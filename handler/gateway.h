@@ -71,9 +71,9 @@ struct GatewayLun {
     std::string policy = "none";        // the LUN's tiering policy, by name
     ceph::Cluster* cluster = nullptr;   // the LUN's own RADOS client (its service map entry)
     ceph::Image* home_image = nullptr;  // lock ownership; null: not known
-    // What the LUN's rounds last heard of its lock: a known standby is shown without asking
-    // the cluster (null: asked every time).
-    const LockProbe* lock_probe = nullptr;
+    // What is known of the LUN's lock: a known standby is shown without asking the cluster,
+    // and an answer asked is recorded there for the LUN's rounds (null: asked every time).
+    LockProbe* lock_probe = nullptr;
     ceph::TierImages* images = nullptr;  // null when the LUN is not tiered
     ceph::PlacementMap* map = nullptr;
     ceph::ExtentMigrator* migrator = nullptr;
@@ -195,7 +195,8 @@ public:
     // client (librados takes one registration per client), which takes the entry away when
     // the LUN closes. One thread of the gateway registers the LUNs opened since its last pass
     // and looks at each LUN's service_status() every `period` (its lock asked of the cluster,
-    // a round trip, unless its lock probe knows it a standby: handler/lock_probe.h), pushing
+    // a round trip, unless its lock probe knows it a standby: handler/lock_probe.h; the answer
+    // serves the LUN's rounds too), pushing
     // it to the LUN's client only when it differs from the last one pushed (compared by a
     // 64-bit digest: librados keeps the last status and reports it to the manager on its own,
     // as it does upstream handler_rbd's, which pushes on lock events only); a LUN that opens
@@ -210,11 +211,13 @@ public:
     // (status_updates: the statuses pushed; status_unchanged: the looks that found the status
     // pushed last and pushed nothing), or null when the service map is not in use.
     nlohmann::json service_json() const;
-    // What the service map shows for one LUN (with lock_luns() held): lock_owner true/false
-    // and lock_lost_cnt as handler_rbd reports them; site, tenant, policy, engine
-    // (none|paused|running), extents_away, tier_bytes ("pool=bytes,..."), migrations,
-    // migrations_failed, bytes_moved, health (HEALTH_OK|WARN|ERR) and health_checks (codes).
-    ceph::ServiceDict service_status(const GatewayLun& lun) const;
+    // What the service map shows for one LUN (with lock_luns() held), at `site`, in the packed
+    // form librados takes (ceph::pack_service_dict), written over `packed` (its room reused: an
+    // idle LUN's look allocates next to nothing): lock_owner true/false and lock_lost_cnt as
+    // handler_rbd reports them; site, tenant, policy, engine (none|paused|running),
+    // extents_away, tier_bytes ("pool=bytes,..."), migrations, migrations_failed, bytes_moved,
+    // health (HEALTH_OK|WARN|ERR) and health_checks (codes).
+    void service_status(const GatewayLun& lun, const std::string& site, std::string& packed) const;
 
     // The gateway's health (gateway_health.h) from what it knows of its LUNs now; lun_health
     // the same for one LUN (with lock_luns() held).
@@ -273,6 +276,10 @@ private:
     void publish_service_entry(const GatewayLun& l, const GatewayConfig& config,
                                const std::function<void(const ceph::Status&)>& on_error);
     std::unique_ptr<ceph::ServiceStatusPublisher> publisher_;  // null: no service map
+    // The publisher's thread's own, reused from pass to pass: the names of the LUNs of a pass
+    // and the status of the LUN it looks at.
+    std::vector<std::string> service_names_;
+    std::string service_scratch_;
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;

@@ -21,8 +21,27 @@ const char* short_name(HealthLevel level) {
     return "?";
 }
 
-std::string plural(std::size_t n, const std::string& one, const std::string& many) {
+std::string plural(std::size_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// The summary line of check `code`, which `count` LUNs or pools raised.
+std::string summary(const std::string& code, std::size_t count) {
+    if (code == "ENGINE_PAUSED") return "migrations paused by an admin";
+    if (code == "TENANT_QUOTA_EXCEEDED")
+        return plural(count, "tenant quota", "tenant quotas") + " reached";
+    if (code == "TIER_POOL_FULL") return plural(count, "pool", "pools") + " full";
+    if (code == "TIER_POOL_UNREACHABLE")
+        return plural(count, "LUN", "LUNs") + " cannot sample their pools";
+    if (code == "TIERING_NOT_OWNED")
+        return plural(count, "LUN", "LUNs") + " neither owning nor following tiering";
+    if (code == "FOLLOWER_BEHIND")
+        return plural(count, "LUN", "LUNs") + " behind the owner's placement";
+    if (code == "LOCK_LOST") return plural(count, "LUN", "LUNs") + " fenced";
+    if (code == "MIGRATIONS_FAILING")
+        return plural(count, "LUN", "LUNs") + " with failing migrations";
+    if (code == "SCRUB_DAMAGE") return plural(count, "LUN", "LUNs") + " with damaged extents";
+    return code;
 }
 
 std::string mib(std::uint64_t bytes) {
@@ -40,17 +59,14 @@ public:
         if (std::find(e.lines.begin(), e.lines.end(), line) == e.lines.end())
             e.lines.push_back(std::move(line));
     }
-    std::size_t count(const std::string& code) const {
-        const auto it = entries_.find(code);
-        return it == entries_.end() ? 0 : it->second.lines.size();
-    }
-    HealthReport report(const std::map<std::string, std::string>& summaries) const {
+    // The checks collected (none: nothing allocated), each with its summary().
+    HealthReport report() const {
         HealthReport r;
         for (const auto& [code, e] : entries_) {
             HealthCheck c;
             c.code = code;
             c.severity = e.severity;
-            c.summary = summaries.at(code);
+            c.summary = summary(code, e.lines.size());
             c.detail = e.lines;
             r.status = std::max(r.status, c.severity);
             r.checks.push_back(std::move(c));
@@ -211,24 +227,7 @@ HealthReport evaluate_health(const GatewayHealthFacts& facts) {
         c.add("ENGINE_PAUSED", HealthLevel::kWarn,
               "no extent of " + plural(tiered, "tiered LUN", "tiered LUNs") +
                   " moves until `rbdtier resume`");
-    const std::map<std::string, std::string> summaries = {
-        {"ENGINE_PAUSED", "migrations paused by an admin"},
-        {"TENANT_QUOTA_EXCEEDED",
-         plural(c.count("TENANT_QUOTA_EXCEEDED"), "tenant quota", "tenant quotas") + " reached"},
-        {"TIER_POOL_FULL", plural(c.count("TIER_POOL_FULL"), "pool", "pools") + " full"},
-        {"TIER_POOL_UNREACHABLE",
-         plural(c.count("TIER_POOL_UNREACHABLE"), "LUN", "LUNs") + " cannot sample their pools"},
-        {"TIERING_NOT_OWNED", plural(c.count("TIERING_NOT_OWNED"), "LUN", "LUNs") +
-                                  " neither owning nor following "
-                                  "tiering"},
-        {"FOLLOWER_BEHIND",
-         plural(c.count("FOLLOWER_BEHIND"), "LUN", "LUNs") + " behind the owner's placement"},
-        {"LOCK_LOST", plural(c.count("LOCK_LOST"), "LUN", "LUNs") + " fenced"},
-        {"MIGRATIONS_FAILING",
-         plural(c.count("MIGRATIONS_FAILING"), "LUN", "LUNs") + " with failing migrations"},
-        {"SCRUB_DAMAGE", plural(c.count("SCRUB_DAMAGE"), "LUN", "LUNs") + " with damaged extents"},
-    };
-    return c.report(summaries);
+    return c.report();
 }
 
 }  // namespace rbdtier

@@ -106,7 +106,9 @@ int LunLock::unlock() {
     if (rc < 0) return control_status_from_rbd(rc);
     share_.by_callout.store(false);
     held_noted_.store(false);
+    const auto released_at = LockProbe::Clock::now();
     rc = image_.lock_release().code();
+    if (rc == 0) share_.probe.answered(false, released_at);  // the rounds plan nothing now
     // Nothing migrates once the lock is gone: wait for the migration in progress (its commit
     // is still fenced by this gateway's lock on the map), then give the fence up.
     if (tiered_ != nullptr) tiered_->give_up();

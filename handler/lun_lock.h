@@ -28,10 +28,10 @@ namespace rbdtier {
 
 class LunLock {
 public:
-    // How often the rounds of a LUN whose lock another gateway holds (or none does) ask the
-    // cluster whether this gateway took it by a path the LUN does not see (handler/lock_probe.h);
-    // a lock callout or a command that writes makes the next round ask at once.
-    static constexpr std::chrono::seconds kStandbyLockProbePeriod{10};
+    // How often the rounds of an idle LUN renew what they know of its lock when no other asker
+    // did (handler/lock_probe.h): whether this gateway took it by a path the LUN does not see, or
+    // lost it; a lock callout or a command that writes makes the next round ask at once.
+    static constexpr std::chrono::seconds kLockProbePeriod{10};
 
     // `spec` names the LUN in logs.
     LunLock(ceph::Image& image, std::string spec) : image_(image), spec_(std::move(spec)) {}
@@ -62,7 +62,7 @@ private:
     ceph::Image& image_;
     const std::string spec_;
     TieredLun* tiered_ = nullptr;
-    LunLockShare share_{kStandbyLockProbePeriod};
+    LunLockShare share_{kLockProbePeriod};
     std::atomic<bool> held_noted_{false};  // logged as taken, not logged as released/lost
     std::atomic<bool> lost_noted_{false};  // the loss is logged
 };

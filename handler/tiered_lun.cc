@@ -41,16 +41,18 @@ class TieredLun::Ownership final : public OwnershipSource {
 public:
     explicit Ownership(TieredLun& lun) : lun_(lun) {}
 
-    std::optional<bool> lock_this_round() override {
-        // A round trip to the cluster: a standby asks once per kStandbyLockProbePeriod, or at
-        // once after a command that may have taken the lock.
-        const auto now = LockProbe::Clock::now();
-        if (!lun_.home_.lock.probe.should_ask(now)) return std::nullopt;
-        const bool held = holds_lock();
-        lun_.home_.lock.probe.answered(held, now);
+    RoundLock lock_this_round() override {
+        // A round trip to the cluster only when the probe's answer is stale (handler/lock_probe.h).
+        LockProbe& probe = lun_.home_.lock.probe;
+        if (!probe.should_ask(LockProbe::Clock::now())) return {probe.held(), false};
+        return {holds_lock(), true};
+    }
+    bool holds_lock() override {
+        const auto asked_at = LockProbe::Clock::now();
+        const bool held = holds_exclusive_lock(lun_.home_.image) == 1;
+        lun_.home_.lock.probe.answered(held, asked_at);
         return held;
     }
-    bool holds_lock() override { return holds_exclusive_lock(lun_.home_.image) == 1; }
     bool lock_by_callout() const override { return lun_.home_.lock.by_callout.load(); }
     std::optional<std::size_t> gateways(OwnershipRefusal& why) override {
         auto gateways = lun_.home_.image.watcher_count();
@@ -76,6 +78,7 @@ TieredLun::TieredLun(Home home, const LunConfig& config,
       config_(config),
       settings_(resolve_tiering_settings(config, *gateway)),
       ownership_(std::make_unique<Ownership>(*this)),
+      ownership_rule_(*ownership_),
       base_config_(config),
       base_gateway_(std::move(gateway)),
       cluster_object_(std::move(cluster_object)),
@@ -216,7 +219,8 @@ ceph::Status TieredLun::enable_tiering(
         config_.ns.empty() ? config_.pool : config_.pool + "/" + config_.ns, config_.image,
         image_pools, tiers_->lun().tier_image_name()};
     options.name_in_tenant = tenant_lun.name();
-    options.may_migrate = [this] { return may_migrate(*ownership_); };
+    options.may_plan = [this] { return ownership_rule_.may_plan(); };
+    options.may_migrate = [this] { return ownership_rule_.may_migrate(); };
     tiering_ = std::make_unique<ceph::LunTiering>(*tiers_, *gate_, *migrator_, std::move(specs),
                                                   std::move(policy), options);
     // What the tiers' pools and the tenant leave room for, sampled on the rounds thread.
@@ -391,7 +395,7 @@ void TieredLun::set_cluster_settings_listener(
 }
 
 ceph::Status TieredLun::may_move_extents() {
-    const auto refused = rbdtier::may_move_extents(*ownership_);
+    const auto refused = ownership_rule_.may_move_extents();
     return refused ? to_status(*refused) : ceph::Status::ok();
 }
 

@@ -17,9 +17,10 @@
 // What it produces: the images, gate and tiering the LUN's ExtentRouter routes through, and the
 // admin side's view (settings in force and their problems, the tiering problem).
 //
-// Ownership of the LUN's tiering follows its exclusive lock: the rounds ask (LockProbe) whether
-// this gateway holds it, and take the map's fence before their first move, under the lock
-// share's `ownership` mutex, which the LUN's lock callouts hold too.
+// Ownership of the LUN's tiering follows its exclusive lock (engine/lun_ownership.h): the rounds
+// plan on what the LockProbe knows of it, ask the cluster before they move anything, and take the
+// map's fence before their first move, under the lock share's `ownership` mutex, which the LUN's
+// lock callouts hold too.
 //
 // Thread-safety: the accessors and the admin-side getters may be called from any thread; the
 // settings getters take a mutex of their own. What the caller owes: the Home given to open()
@@ -64,11 +65,11 @@ namespace rbdtier {
 
 // What a LUN's lock callouts share with its tiering rounds; the LUN's, outliving its TieredLun.
 struct LunLockShare {
-    explicit LunLockShare(std::chrono::seconds standby_period) : probe(standby_period) {}
+    explicit LunLockShare(std::chrono::seconds probe_period) : probe(probe_period) {}
     // Held by the lock callouts and by a round taking the LUN's tiering: a round that falls into
     // a lock take finds the tiering taken instead of taking it (fencing, logging) a second time.
     std::mutex ownership;
-    // When the rounds ask the cluster whether this gateway holds the lock (handler/lock_probe.h).
+    // What is known of the lock, and when the rounds ask the cluster (handler/lock_probe.h).
     LockProbe probe;
     std::atomic<bool> by_callout{false};  // taken by the lock callout, not handed over by librbd
 };
@@ -170,7 +171,7 @@ private:
     // home_pin_version() was `seen` (read before the metadata).
     void take_home_pin(const std::map<std::string, std::string>& metadata, std::uint64_t seen);
     // Whether this gateway may change the LUN's placement now, asked before every commit
-    // (engine/lun_ownership.h's may_move_extents over ownership_).
+    // (ownership_rule_.may_move_extents()).
     ceph::Status may_move_extents();
     class Ownership;  // the LUN's answers to engine/lun_ownership.h's questions
     // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
@@ -196,6 +197,7 @@ private:
     LunConfig config_;
     TieringSettings settings_;
     std::unique_ptr<Ownership> ownership_;  // asked by the rounds and the migrator: outlives them
+    LunOwnership ownership_rule_;           // over ownership_
 
     std::shared_ptr<const ceph::Cluster> probe_;  // null: the home's client samples and probes
     std::optional<ceph::TierImages> tiers_;

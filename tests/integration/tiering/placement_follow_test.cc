@@ -97,7 +97,7 @@ std::unique_ptr<Standby> standby_gateway(
     LunRoundsOptions options;
     options.round_us = config.round_us;
     Standby* self = g.get();
-    options.may_migrate = [self] {
+    options.may_plan = [self] {
         if (self->standby) return false;
         auto& migrator = self->standby_lun->migrator();
         return migrator.owner() || migrator.take_ownership().is_ok();

@@ -1,5 +1,6 @@
-// LunOwnership: the order of the questions a LUN's rounds ask before they move extents, and
-// what each answer decides.
+// LunOwnership: the order of the questions a LUN's rounds ask before they plan and before they
+// move extents, and what each answer decides; only a round with something to move asks the
+// cluster for a lock it knows held.
 #include "engine/lun_ownership.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +15,7 @@ namespace {
 // Answers as set; records the questions in the order they were asked.
 class FakeSource final : public OwnershipSource {
 public:
-    std::optional<bool> round_lock = true;  // nullopt: the round does not ask
+    RoundLock round_lock{true, true};  // asked of the cluster this round, held
     bool lock = true;
     bool by_callout = false;
     std::optional<std::size_t> open_by = 1;  // nullopt: counting fails
@@ -23,8 +24,8 @@ public:
     std::vector<std::string> asked;
     std::vector<std::optional<OwnershipRefusal>> noted;
 
-    std::optional<bool> lock_this_round() override {
-        asked.push_back("lock_this_round");
+    RoundLock lock_this_round() override {
+        asked.push_back(round_lock.asked ? "lock_this_round" : "lock_as_known");
         return round_lock;
     }
     bool holds_lock() override {
@@ -55,24 +56,61 @@ using Asked = std::vector<std::string>;
 // The round's own answer is the holder's: the lock is asked of the cluster once a round.
 TEST(LunOwnership, TheHolderAloneFollowsThePinChecksAndTakesTheTiering) {
     FakeSource s;
-    EXPECT_TRUE(may_migrate(s));
+    LunOwnership rule(s);
+    EXPECT_TRUE(rule.may_plan());
     EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin", "gateways", "take_ownership"}));
     ASSERT_EQ(s.noted.size(), 1u);
     EXPECT_FALSE(s.noted[0]) << "a move allowed clears the problem noted before";
+    EXPECT_TRUE(rule.may_migrate());
+    EXPECT_EQ(s.asked.size(), 4u) << "the round asked the lock already: its orders ask nothing";
 }
 
-TEST(LunOwnership, ARoundThatDoesNotAskTheLockMovesNothingAndAsksNothingElse) {
+// An idle holder's round plans on the lock as last known and asks the cluster nothing; a round
+// with orders asks it then, and the holder's checks go on from that answer.
+TEST(LunOwnership, AHolderAsksTheLockOnlyWhenItHasSomethingToMove) {
     FakeSource s;
-    s.round_lock = std::nullopt;
-    EXPECT_FALSE(may_migrate(s));
-    EXPECT_EQ(s.asked, (Asked{"lock_this_round"}));
+    s.round_lock = {true, false};
+    LunOwnership rule(s);
+    EXPECT_TRUE(rule.may_plan());
+    EXPECT_EQ(s.asked, (Asked{"lock_as_known", "follow_home_pin"}));
+    s.asked.clear();
+    EXPECT_TRUE(rule.may_plan());  // the next round, still idle
+    EXPECT_EQ(s.asked, (Asked{"lock_as_known", "follow_home_pin"}));
+    s.asked.clear();
+    EXPECT_TRUE(rule.may_migrate());  // it has orders
+    EXPECT_EQ(s.asked, (Asked{"holds_lock", "gateways", "take_ownership"}));
+    s.asked.clear();
+    EXPECT_TRUE(rule.may_plan());
+    EXPECT_EQ(s.asked, (Asked{"lock_as_known", "follow_home_pin"}))
+        << "what a round asked does not carry over to the next";
+}
+
+// A lock lost since it was last asked: the round's orders are not submitted.
+TEST(LunOwnership, AHolderWhoseLockIsGoneWhenItHasOrdersMovesNothing) {
+    FakeSource s;
+    s.round_lock = {true, false};
+    s.lock = false;
+    LunOwnership rule(s);
+    EXPECT_TRUE(rule.may_plan());
+    EXPECT_FALSE(rule.may_migrate());
+    EXPECT_EQ(s.asked.back(), "holds_lock") << "nothing else is asked of a standby";
+    EXPECT_TRUE(s.noted.empty()) << "a standby has no problem: another gateway owns the LUN";
+}
+
+TEST(LunOwnership, AStandbyBetweenAsksPlansNothingAndAsksNothingElse) {
+    FakeSource s;
+    s.round_lock = {false, false};
+    LunOwnership rule(s);
+    EXPECT_FALSE(rule.may_plan());
+    EXPECT_EQ(s.asked, (Asked{"lock_as_known"}));
     EXPECT_TRUE(s.noted.empty());
 }
 
 TEST(LunOwnership, AStandbyFollowsTheHomePinButMovesNothing) {
     FakeSource s;
-    s.round_lock = false;
-    EXPECT_FALSE(may_migrate(s));
+    s.round_lock = {false, true};
+    LunOwnership rule(s);
+    EXPECT_FALSE(rule.may_plan());
     EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin"}));
     EXPECT_TRUE(s.noted.empty()) << "a standby has no problem: another gateway owns the LUN";
 }
@@ -80,14 +118,16 @@ TEST(LunOwnership, AStandbyFollowsTheHomePinButMovesNothing) {
 TEST(LunOwnership, AnUnreadableHomePinStopsTheHolder) {
     FakeSource s;
     s.pin_read = false;
-    EXPECT_FALSE(may_migrate(s));
+    LunOwnership rule(s);
+    EXPECT_FALSE(rule.may_plan());
     EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin"}));
 }
 
 TEST(LunOwnership, WithoutAluaASecondGatewayStopsTheMovesWithTheReason) {
     FakeSource s;
     s.open_by = 2;
-    EXPECT_FALSE(may_migrate(s));
+    LunOwnership rule(s);
+    EXPECT_FALSE(rule.may_plan());
     ASSERT_EQ(s.noted.size(), 1u);
     ASSERT_TRUE(s.noted[0]);
     EXPECT_EQ(s.noted[0]->code, -EBUSY);
@@ -95,21 +135,30 @@ TEST(LunOwnership, WithoutAluaASecondGatewayStopsTheMovesWithTheReason) {
               "2 gateways serve the LUN without ALUA: extents move only under ALUA implicit "
               "failover (one lock owner) or with a single gateway");
     EXPECT_EQ(s.asked.back(), "gateways") << "the tiering is not taken";
+    // A holder as last known plans; its orders meet the same refusal.
+    s.round_lock = {true, false};
+    s.noted.clear();
+    EXPECT_TRUE(rule.may_plan());
+    EXPECT_FALSE(rule.may_migrate());
+    ASSERT_EQ(s.noted.size(), 1u);
+    EXPECT_TRUE(s.noted[0]);
 }
 
 TEST(LunOwnership, UnderAluaOtherGatewaysAreNotCounted) {
     FakeSource s;
     s.by_callout = true;
     s.open_by = 3;
-    EXPECT_TRUE(may_migrate(s));
+    LunOwnership rule(s);
+    EXPECT_TRUE(rule.may_plan());
     EXPECT_EQ(s.asked, (Asked{"lock_this_round", "follow_home_pin", "take_ownership"}));
 }
 
 TEST(LunOwnership, ALockLostSinceTheRoundAskedStopsTheCommit) {
     FakeSource s;
     s.lock = false;  // the round's answer was "held"; asked again before a commit, it is not
-    EXPECT_TRUE(may_migrate(s));
-    const auto refused = may_move_extents(s);
+    LunOwnership rule(s);
+    EXPECT_TRUE(rule.may_plan());
+    const auto refused = rule.may_move_extents();
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->code, -EBUSY);
     EXPECT_EQ(refused->reason, "not the holder of the LUN's lock");
@@ -118,7 +167,7 @@ TEST(LunOwnership, ALockLostSinceTheRoundAskedStopsTheCommit) {
 TEST(LunOwnership, GatewaysThatCannotBeCountedStopTheMovesWithWhy) {
     FakeSource s;
     s.open_by = std::nullopt;
-    const auto refused = may_move_extents(s);
+    const auto refused = LunOwnership(s).may_move_extents();
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->code, -ETIMEDOUT);
     EXPECT_EQ(refused->reason, "list watchers of image rbd/lun");
@@ -127,13 +176,14 @@ TEST(LunOwnership, GatewaysThatCannotBeCountedStopTheMovesWithWhy) {
 TEST(LunOwnership, ATieringThatCannotBeTakenMovesNothingAndClearsNothing) {
     FakeSource s;
     s.ownership_taken = false;
-    EXPECT_FALSE(may_migrate(s));
+    LunOwnership rule(s);
+    EXPECT_FALSE(rule.may_plan());
     EXPECT_TRUE(s.noted.empty()) << "the source notes why it could not take it";
 }
 
 TEST(LunOwnership, ACommitIsAllowedToTheSoleHolder) {
     FakeSource s;
-    EXPECT_FALSE(may_move_extents(s));
+    EXPECT_FALSE(LunOwnership(s).may_move_extents());
     EXPECT_EQ(s.asked, (Asked{"holds_lock", "gateways"}));
 }
 

@@ -587,13 +587,44 @@ TEST(LunRounds, ThePolicysViewShowsTheMigrationInProgress) {
 // A round of a LUN another gateway owns moves nothing and says so.
 TEST(LunRounds, MovesNothingWhereAnotherGatewayOwnsTheLun) {
     LunRoundsOptions options;
-    options.may_migrate = [] { return false; };
+    options.may_plan = [] { return false; };
     Rounds r(2, {move(0, 0, 1)}, 0, options);
     r.rounds->run_round();
     EXPECT_TRUE(r.storage.migrations.empty());
     EXPECT_EQ(r.rounds->stats().rounds_not_owner, 1u);
     EXPECT_EQ(r.rounds->stats().rounds, 1u);
     EXPECT_EQ(r.rounds->stats().last_round, RoundOutcome::kNotOwner);
+}
+
+// A round asks whether it may move extents (for the live gateway a round trip to the cluster)
+// only when it has something to move: an idle LUN's rounds ask nothing; a round with orders asks
+// once, and its orders wait for the answer: a "no" drops them (the policy hears so) and the
+// round moved nothing because another gateway owns the LUN.
+TEST(LunRounds, OnlyARoundWithSomethingToMoveAsksWhetherItMay) {
+    int asked = 0;
+    bool may = true;
+    LunRoundsOptions options;
+    options.may_migrate = [&] {
+        ++asked;
+        return may;
+    };
+    Rounds idle(4, {}, 0, options);
+    for (int round = 0; round < 3; ++round) idle.rounds->run_round();
+    EXPECT_EQ(asked, 0) << "rounds with nothing to move asked the cluster";
+    EXPECT_EQ(idle.rounds->stats().last_round, RoundOutcome::kNothingToMove);
+
+    Rounds busy(4, {move(0, 0, 1), move(1, 0, 1)}, 0, options);
+    may = false;
+    busy.rounds->run_round();
+    EXPECT_EQ(asked, 1);
+    EXPECT_TRUE(busy.storage.migrations.empty());
+    EXPECT_EQ(*busy.policy->dropped_extents, (std::vector<ExtentIndex>{0, 1}));
+    EXPECT_EQ(busy.rounds->stats().rounds_not_owner, 1u);
+    EXPECT_EQ(busy.rounds->stats().last_round, RoundOutcome::kNotOwner);
+    may = true;
+    busy.rounds->run_round();
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(busy.storage.migrations, (std::vector<ExtentIndex>{0, 1}));
 }
 
 // Orders queued while this gateway owned the LUN, granted after it lost the LUN (its lock was
@@ -925,7 +956,7 @@ TEST(LunRounds, WhatThePolicyShowsFollowsTheIoOfRoundsThatPlanNothing) {
         FakeStorage storage(8);
         bool owner = true;
         LunRoundsOptions options;
-        options.may_migrate = [&owner] { return owner; };
+        options.may_plan = [&owner] { return owner; };
         LunRounds rounds(storage, tier_specs(model),
                          builtin_policy_registry().create("predictive", {model, {}}), options);
         const std::uint64_t start = rounds.now_us();

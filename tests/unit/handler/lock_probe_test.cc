@@ -1,6 +1,6 @@
-// LockProbe: a standby LUN's rounds ask the cluster about the lock once per standby period (not
-// every round), at once after a command or callout that may take the lock, and every round
-// while the lock is held; a standby is known as such to others without asking.
+// LockProbe: a LUN's rounds ask the cluster about the lock once per period (not every round),
+// held or not, and at once after a command or callout that may take the lock; any asker's answer
+// serves them, the one asked last winning; a standby is known as such to others without asking.
 #include "handler/lock_probe.h"
 
 #include <gtest/gtest.h>
@@ -37,10 +37,35 @@ TEST(LockProbe, StandbyAsksOncePerPeriodNotEveryRound) {
     EXPECT_EQ(asks_over(probe, now, 100, /*held=*/false), 10);
 }
 
-TEST(LockProbe, OwnerAsksEveryRound) {
+// An idle holder's rounds renew the answer once per period too: a round that has something to
+// move asks for itself (the owner rule), and a lost lock shows within a period.
+TEST(LockProbe, HolderAsksOncePerPeriodNotEveryRound) {
     LockProbe probe(10s);
     Clock::time_point now{};
-    EXPECT_EQ(asks_over(probe, now, 20, /*held=*/true), 20);
+    EXPECT_EQ(asks_over(probe, now, 20, /*held=*/true), 2);
+    EXPECT_TRUE(probe.held());
+}
+
+// Whoever else asks (the service map, a commit's check) answers for the rounds too.
+TEST(LockProbe, AnAnswerFromAnyAskerServesTheRounds) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(true, now);
+    for (int look = 1; look <= 4; ++look) probe.answered(true, now + look * 5s);
+    EXPECT_FALSE(probe.should_ask(now + 21s));
+    probe.answered(false, now + 22s);  // lost: the next look finds it
+    EXPECT_FALSE(probe.held());
+    EXPECT_TRUE(probe.known_not_held(now + 23s));
+}
+
+// Asks made at once answer in any order: the one asked last wins.
+TEST(LockProbe, AnAnswerAskedBeforeTheLastOneIsIgnored) {
+    LockProbe probe(10s);
+    Clock::time_point now{};
+    probe.answered(true, now + 2s);
+    probe.answered(false, now + 1s);  // asked earlier, answered later
+    EXPECT_TRUE(probe.held());
+    EXPECT_FALSE(probe.known_not_held(now + 3s));
 }
 
 TEST(LockProbe, CommandThatMayTakeTheLockMakesTheNextRoundAsk) {
@@ -56,11 +81,11 @@ TEST(LockProbe, CommandThatMayTakeTheLockMakesTheNextRoundAsk) {
     EXPECT_FALSE(probe.should_ask(now + 1s));
 }
 
-TEST(LockProbe, LostLockFallsBackToTheStandbyPeriod) {
+TEST(LockProbe, LostLockIsAskedAgainAfterThePeriod) {
     LockProbe probe(10s);
     Clock::time_point now{};
     probe.answered(true, now);
-    EXPECT_TRUE(probe.should_ask(now + 1s));
+    EXPECT_FALSE(probe.should_ask(now + 1s));
     probe.answered(false, now + 1s);
     EXPECT_FALSE(probe.should_ask(now + 2s));
     EXPECT_TRUE(probe.should_ask(now + 11s));
