@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ceph/cluster.h"
+#include "ceph/extent_pins.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
@@ -273,6 +274,29 @@ TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
     EXPECT_EQ(show["movement"]["moving"], false);
     EXPECT_NE(show["movement"].value("reason", "").find("policy none"), std::string::npos)
         << show.dump();
+}
+
+// Admin commands that write the LUN's pins leave its exclusive lock as it is: without ALUA, a
+// LUN nobody has written holds no lock, and `lun evacuate`, `unpin LUN all` and `pin` answered
+// by its gateway do not make that gateway the lock's holder (and so the LUN's owner).
+TEST_F(LunLifecycle, WritingPinsTakesNoLock) {
+    const std::string image = "life-nolock-" + std::to_string(::getpid());
+    constexpr std::uint64_t kSize = 4 * kExtent;
+    Leftovers leftovers{*cluster_, image};
+    ASSERT_TRUE(ceph::create_image(*hdd_a_, image, kSize).is_ok());
+    GatewayConf gw("site = site-a\nmetrics_port = 0\nround_s = 0.25\n");
+    harness::Harness h(HANDLER_SO);
+    auto dev = h.open(policy_none_lun(image, kSize, false));  // no ALUA
+    const std::string lun = "hdd-a/" + image;
+    for (const std::string& command : {"lun evacuate " + lun + " --no-wait",
+                                       "unpin " + lun + " all", "pin " + lun + " 1 nvme-a"}) {
+        const CliRun r = cli(command + " --format json --socket " + gw.socket());
+        ASSERT_EQ(r.code, 0) << command << ": " << r.out;
+        EXPECT_EQ(cli_json("lun show " + lun, gw.socket())["lock_owner"], false) << command;
+    }
+    const auto stored = ceph::Image::open(*hdd_a_, image);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->metadata_get(ceph::kExtentPinsKey).value(), "1-1:nvme-a");
 }
 
 // The home pin is followed with the LUN's settings, not read by each round: written by hand
