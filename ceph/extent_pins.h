@@ -8,7 +8,8 @@
 // pool name (all that follows the first ':'), in ascending order of FIRST, never overlapping; at
 // most kMaxExtentPins ranges, at most kMaxExtentPinsBytes of text. Example:
 // `0-15:nvme-a,40-40:hdd-b`. Pools are named, not numbered, so a pin means the same pool whatever
-// the order of the LUN's tiers.
+// the order of the LUN's tiers; a tier is named as admins name it, by the pool its data lives in
+// (TierImages::data_pool: for the home tier, the home image's data pool).
 //
 // parse_extent_pins() is strict: any departure from the format refuses the whole value (with
 // why), never part of it. Who reads it with the LUN's settings (handler/tiered_lun.h) logs a bad

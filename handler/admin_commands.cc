@@ -860,6 +860,13 @@ struct HomeForUpdate {
     ceph::Image image;  // closed before io goes
 };
 
+// The LUN's tiers by tier id, named as admins name them: by the pool their data lives in.
+std::vector<std::string> tier_pools(const GatewayLun& lun) {
+    std::vector<std::string> pools;
+    for (std::size_t i = 0; i < lun.images->count(); ++i) pools.push_back(lun.images->data_pool(i));
+    return pools;
+}
+
 HomeForUpdate open_home_for_update(const GatewayLun& lun) {
     if (lun.cluster == nullptr)
         throw CommandError("LUN '" + lun.name + "': its RADOS client is not known");
@@ -912,9 +919,8 @@ void AdminCommands::write_extent_pins(const GatewayLun& lun, std::uint64_t first
               : ceph::edit_extent_pins(*stored, first, count, pool);
     if (const ceph::Status st = ceph::write_extent_pins(home.image, pins); !st)
         throw CommandError("write the pins of " + lun.name + ": " + st.message());
-    std::vector<std::string> pools;
-    for (std::size_t i = 0; i < lun.images->count(); ++i) pools.push_back(lun.images->pool(i));
-    lun.tiering->replace_pins(ceph::resolve_extent_pins(pins, pools, extent_count(lun)).ranges);
+    lun.tiering->replace_pins(
+        ceph::resolve_extent_pins(pins, tier_pools(lun), extent_count(lun)).ranges);
     tell_gateways(home, done.level, done.text);
 }
 
@@ -942,10 +948,7 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
                                "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
-        std::vector<std::string> tiers;
-        for (std::size_t i = 0; i < lun.images->count(); ++i)
-            tiers.push_back(lun.images->data_pool(i));
-        const TierParse chosen = parse_tier_argument(request, tiers, lun.name);
+        const TierParse chosen = parse_tier_argument(request, tier_pools(lun), lun.name);
         if (!chosen.index) throw CommandError(chosen.error);
         const std::string& tier = chosen.tier;
         done.text = extents + " pinned to " + tier;

@@ -424,7 +424,7 @@ void TieredLun::take_pins(const std::map<std::string, std::string>& metadata, Pi
     std::vector<std::string> problems;
     if (auto stored = ceph::extent_pins(metadata); stored) {
         std::vector<std::string> pools;
-        for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->pool(i));
+        for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->data_pool(i));
         ceph::ResolvedPins resolved = ceph::resolve_extent_pins(*stored, pools, gate_->extents());
         tiering_->replace_pins(resolved.ranges, seen.extents);
         problems = std::move(resolved.problems);
