@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "ceph/extent_pins.h"
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
 #include "ceph/omap_snapshot.h"
@@ -263,6 +264,7 @@ Result<LunRemoval> remove_lun_tiering(const Cluster& cluster, const HomeImageRef
     auto home_image = Image::open(*home_io, home.image);
     if (!home_image) return home_image.status();
     if (Status s = set_home_pinned(*home_image, false); !s) return s;
+    if (Status s = write_extent_pins(*home_image, {}); !s) return s;
     // The tenant registry lists the LUN under its home pool as the gateway names it.
     const std::string registry_home = home.ns.empty() ? home.pool : home.pool + "/" + home.ns;
     std::set<std::string> registries(tenant_pools.begin(), tenant_pools.end());

@@ -22,8 +22,9 @@
 // remove_lun_tiering() refuses while any client watches the home image (a gateway has the LUN
 // open), and, unless forced, while extents live outside the home image (their data would be
 // lost); it removes the tier images (the pools of the map's header and `tier_pools`), the map
-// object, the home pin, and the LUN's entries in the tenant registry (ceph/tenant_registry.h) of
-// each of those pools and of `tenant_pools`. The home image stays, a plain RBD image.
+// object, the home pin and the extent pins (ceph/extent_pins.h), and the LUN's entries in the
+// tenant registry (ceph/tenant_registry.h) of each of those pools and of `tenant_pools`. The home
+// image stays, a plain RBD image.
 //
 // Synchronous control-path calls; the Cluster must outlive them. Not for the I/O path.
 #pragma once

@@ -13,12 +13,14 @@
 // (a failed notify is a warning on stderr: the gateways then find the change within
 // kSharedSettingsPeriod, as they find `rbd image-meta set` made by hand). get prints the stored
 // value (exit 1 when not set); list prints every stored value with what a gateway would say of
-// it.
+// it, and with --lun the LUN's extent pins too (rbdtier.pins, ceph/extent_pins.h: set by
+// `rbdtier pin`/`unpin`, shown here to check what is stored).
 #include <algorithm>
 #include <iostream>
 #include <optional>
 
 #include "ceph/cluster.h"
+#include "ceph/extent_pins.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/settings_store.h"
@@ -120,12 +122,17 @@ private:
         }
         auto all = ceph::image_metadata(*image, std::string(kLunSettingPrefix));
         if (!all) throw ConfigError(all.status().message());
+        // The settings, and the extent pins (kept beside them, set by `rbdtier pin`).
         std::map<std::string, std::string> settings;
         for (const auto& [k, v] : *all) {
             const std::string name = k.substr(kLunSettingPrefix.size());
-            if (name != "pin" && name != "lun") settings[k] = v;  // not settings (pin, tag)
+            if (!lun_metadata_not_setting(name) || k == ceph::kExtentPinsKey) settings[k] = v;
         }
         print_list(settings, [](const std::string& k, const std::string& v) {
+            if (k == ceph::kExtentPinsKey) {
+                auto pins = ceph::parse_extent_pins(v);
+                return pins ? std::string() : pins.status().message();
+            }
             return lun_setting_problem(k.substr(kLunSettingPrefix.size()), v);
         });
         return kExitOk;

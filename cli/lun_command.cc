@@ -209,6 +209,16 @@ protected:
         if (r.value("home_pinned", nlohmann::json()) == true)
             out << "pinned      home, whole LUN (evacuated: `rbdtier unpin " << cell(r["name"])
                 << " all` hands it back to tiering)\n";
+        if (const auto& pins = r.value("pins", nlohmann::json());
+            !pins.empty() && r.value("home_pinned", false) != true) {
+            std::string ranges;
+            for (const auto& p : pins)
+                ranges += (ranges.empty() ? "" : ", ") + cell(p["first_extent"]) + "-" +
+                          cell(p["last_extent"]) + " " + cell(p["tier"]);
+            out << "pinned      " << ranges << '\n';
+        }
+        for (const auto& problem : r.value("settings_problems", nlohmann::json::array()))
+            out << "not used    " << problem.get<std::string>() << '\n';
         warn_partial_home(r, out);
         out << '\n';
         TextTable t({"TIER", "CLASS", "SITE", "EXTENTS", "BYTES", "SHARE"});

@@ -1,7 +1,9 @@
 // `rbdtier pin LUN RANGE TIER` / `rbdtier unpin LUN RANGE`: keep a range of a LUN's extents in one
 // tier (the engine moves them there first and never elsewhere), or hand them back to the policy.
 // RANGE is in extents ("0-15", "7") or bytes with a unit on both ends ("0M-64M"); the gateway
-// checks it and the tier (one of the LUN's tier pools) and refuses with the reason.
+// checks it and the tier (one of the LUN's tier pools) and refuses with the reason. The gateway
+// keeps the pins in RADOS (ceph/extent_pins.h) and tells the others serving the LUN, so any of
+// them may answer and the pins outlive restarts and failovers; the reply lists the pins now.
 #include "cli/socket_command.h"
 #include "cli/text_table.h"
 

@@ -148,6 +148,7 @@ std::optional<AdmissionError> PinTable::pin(ExtentIndex first, std::uint64_t cou
     }
     cut(pins_, first, count);
     pins_[first] = PinnedRange{first, count, tier};
+    ++pins_version_;
     return std::nullopt;
 }
 
@@ -155,6 +156,23 @@ void PinTable::unpin(ExtentIndex first, std::uint64_t count) {
     if (count == 0) return;
     count = std::min(count, std::numeric_limits<std::uint64_t>::max() - first);
     cut(pins_, first, count);
+    ++pins_version_;
+}
+
+void PinTable::replace(const std::vector<PinnedRange>& ranges,
+                       std::optional<std::uint64_t> if_version) {
+    if (if_version && *if_version != pins_version_) return;
+    ++pins_version_;
+    pins_.clear();
+    if (home_pinned_) return;
+    ExtentIndex next = 0;  // the first extent the next range may start at
+    for (const PinnedRange& r : ranges) {
+        if (r.count == 0 || r.first < next || r.first >= extents_ || r.count > extents_ - r.first ||
+            r.tier >= tiers_)
+            continue;
+        pins_[r.first] = r;
+        next = r.first + r.count;
+    }
 }
 
 void PinTable::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_version) {
@@ -162,6 +180,7 @@ void PinTable::set_home_pinned(bool pinned, std::optional<std::uint64_t> if_vers
     if (if_version && *if_version != home_pin_version_) return;
     home_pinned_ = pinned;
     ++home_pin_version_;
+    ++pins_version_;
     pins_.clear();
 }
 

@@ -193,7 +193,8 @@ struct AdmissionError {
 // The pins of one LUN of `extents` extents with `tiers` tiers (home is tier `home`), set by
 // admins. A pin replaces what it overlaps. The home pin (the LUN taken out of tiering) pins every
 // extent home, replaces every pin and refuses pins elsewhere until it is released; each change of
-// it bumps home_pin_version(). Not thread-safe.
+// it bumps home_pin_version(), each change of the other pins (pin, unpin, replace) pins_version().
+// Not thread-safe.
 class PinTable {
 public:
     PinTable(std::uint64_t extents, std::size_t tiers, TierId home = 0)
@@ -204,6 +205,12 @@ public:
     std::optional<AdmissionError> pin(ExtentIndex first, std::uint64_t count, TierId tier);
     // Releases [first, first+count) (parts of pins outside it stay; not the home pin).
     void unpin(ExtentIndex first, std::uint64_t count);
+    // Replaces every pin but the home pin with `ranges` (ascending, apart, within the LUN and
+    // its tiers: those that are not are left out); while the LUN is pinned home, with none. Given
+    // `if_version`, changes nothing unless pins_version() is still that one.
+    void replace(const std::vector<PinnedRange>& ranges,
+                 std::optional<std::uint64_t> if_version = std::nullopt);
+    std::uint64_t pins_version() const { return pins_version_; }
     // The LUN now has `extents` extents (a resize); never shrinks. The home pin covers the
     // extents added; other pins stay as they are.
     void grow(std::uint64_t extents) { extents_ = std::max(extents_, extents); }
@@ -238,6 +245,7 @@ private:
     std::map<ExtentIndex, PinnedRange> pins_;  // by first extent
     bool home_pinned_ = false;
     std::uint64_t home_pin_version_ = 0;
+    std::uint64_t pins_version_ = 0;
 };
 
 // Where the executor says an order's extent is now.

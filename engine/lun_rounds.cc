@@ -495,6 +495,17 @@ void LunRounds::unpin(ExtentIndex first, std::uint64_t count) {
     pins_.unpin(first, count);
 }
 
+void LunRounds::replace_pins(const std::vector<PinnedRange>& ranges,
+                             std::optional<std::uint64_t> if_version) {
+    std::lock_guard lock(mutex_);
+    pins_.replace(ranges, if_version);
+}
+
+std::uint64_t LunRounds::pins_version() const {
+    std::lock_guard lock(mutex_);
+    return pins_.pins_version();
+}
+
 std::vector<PinnedRange> LunRounds::pins() const {
     std::lock_guard lock(mutex_);
     return pins_.ranges();

@@ -252,6 +252,12 @@ public:
     // Releases extents [first, first+count) to the policy (parts of pins outside stay pinned;
     // not the home pin: set_home_pinned(false)).
     void unpin(ExtentIndex first, std::uint64_t count);
+    // Replaces every pin but the home pin with `ranges` (PinTable::replace): whoever follows the
+    // pins kept in the cluster passes the pins_version() it saw before reading them, so a stale
+    // read cannot undo a newer change.
+    void replace_pins(const std::vector<PinnedRange>& ranges,
+                      std::optional<std::uint64_t> if_version = std::nullopt);
+    std::uint64_t pins_version() const;
     std::vector<PinnedRange> pins() const;  // by first extent, never overlapping
     // The home pin (see above): set, it replaces every pin (pins() shows the whole LUN pinned
     // to tier 0); released, the LUN is the policy's again, without pins. Each change bumps

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "ceph/extent_pins.h"
 #include "ceph/io_context.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/settings_store.h"
@@ -626,6 +627,7 @@ json AdminCommands::lun_show(const GatewayLun& lun) const {
         out["settings"] = std::move(settings);
     }
     if (lun.settings_problems) out["settings_problems"] = lun.settings_problems();
+    if (lun.tiering) out["pins"] = pins_json(lun);
     out["lock_owner"] = lock_json(lun);
     out["movement"] = movement_json(lun, gateway_.paused());
     out["io"] = io_json(lun);
@@ -847,27 +849,79 @@ json AdminCommands::alerts(const json& request) const {
     return {{"alerts", std::move(out)}};
 }
 
+namespace {
+
+// The LUN's home image opened anew for a change of its metadata. librbd hands such a change to
+// the holder of the image's exclusive lock, or, when nobody holds it, takes the lock for the
+// change and gives it back when the image closes; made through the LUN's own handle, the change
+// would leave this gateway holding the lock (and so owning the LUN) though no initiator wrote.
+struct HomeForUpdate {
+    ceph::IoContext io;
+    ceph::Image image;  // closed before io goes
+};
+
+// The LUN's tiers by tier id, named as admins name them: by the pool their data lives in.
+std::vector<std::string> tier_pools(const GatewayLun& lun) {
+    std::vector<std::string> pools;
+    for (std::size_t i = 0; i < lun.images->count(); ++i) pools.push_back(lun.images->data_pool(i));
+    return pools;
+}
+
+HomeForUpdate open_home_for_update(const GatewayLun& lun) {
+    if (lun.cluster == nullptr)
+        throw CommandError("LUN '" + lun.name + "': its RADOS client is not known");
+    auto io = ceph::IoContext::open(*lun.cluster, lun.pool, lun.ns);
+    if (!io) throw CommandError("LUN '" + lun.name + "': " + io.status().message());
+    auto image = ceph::Image::open(*io, lun.image);
+    if (!image) throw CommandError("LUN '" + lun.name + "': " + image.status().message());
+    return HomeForUpdate{std::move(*io), std::move(*image)};
+}
+
+// Tells every gateway serving the LUN that its settings changed (its map object's notify); when
+// some may not have been told, says so after `text`, and makes `level` a warning.
+void tell_gateways(const HomeForUpdate& home, log::Level& level, std::string& text) {
+    if (const ceph::Status told = ceph::notify_lun_settings_changed(home.io, home.image); !told) {
+        level = log::Level::kWarning;
+        text += " (not every gateway serving it was told: " + told.message() +
+                "; they find the change within " + std::to_string(kSharedSettingsPeriod.count()) +
+                " s)";
+    }
+}
+
+}  // namespace
+
 void AdminCommands::write_home_pin(const GatewayLun& lun, bool pinned, const std::string& outcome,
                                    Outcome& done) {
-    if (!lun.home_image) throw CommandError("LUN '" + lun.name + "': no home image");
-    if (const ceph::Status st = ceph::set_home_pinned(*lun.home_image, pinned); !st)
+    HomeForUpdate home = open_home_for_update(lun);
+    // Released, the LUN is the policy's again without pins: the extent pins go with it.
+    ceph::Status st = pinned ? ceph::Status::ok() : ceph::write_extent_pins(home.image, {});
+    if (st) st = ceph::set_home_pinned(home.image, pinned);
+    if (!st)
         throw CommandError((pinned ? "pin " + lun.name + " home: "
                                    : "release the home pin of " + lun.name + ": ") +
                            st.message());
     lun.tiering->set_home_pinned(pinned);
     done.text = outcome;
-    ceph::Status told = ceph::Status::error(ENOTCONN, "the LUN's RADOS client is not known");
-    if (lun.cluster != nullptr) {
-        auto home_io = ceph::IoContext::open(*lun.cluster, lun.pool, lun.ns);
-        told = home_io ? ceph::notify_lun_settings_changed(*home_io, *lun.home_image)
-                       : home_io.status();
-    }
-    if (!told) {
-        done.level = log::Level::kWarning;
-        done.text += " (not every gateway serving it was told: " + told.message() +
-                     "; they find the change within " +
-                     std::to_string(kSharedSettingsPeriod.count()) + " s)";
-    }
+    tell_gateways(home, done.level, done.text);
+}
+
+void AdminCommands::write_extent_pins(const GatewayLun& lun, std::uint64_t first,
+                                      std::uint64_t count, const std::optional<std::string>& pool,
+                                      Outcome& done) {
+    HomeForUpdate home = open_home_for_update(lun);
+    auto stored = ceph::read_extent_pins(home.image);
+    const bool whole = !pool && first == 0 && count >= extent_count(lun);
+    if (!stored && !whole)
+        throw CommandError("read the pins of " + lun.name + ": " + stored.status().message() +
+                           " (`rbdtier unpin " + lun.name + " all` replaces them)");
+    const std::vector<ceph::StoredPin> pins =
+        whole ? std::vector<ceph::StoredPin>{}
+              : ceph::edit_extent_pins(*stored, first, count, pool);
+    if (const ceph::Status st = ceph::write_extent_pins(home.image, pins); !st)
+        throw CommandError("write the pins of " + lun.name + ": " + st.message());
+    lun.tiering->replace_pins(
+        ceph::resolve_extent_pins(pins, tier_pools(lun), extent_count(lun)).ranges);
+    tell_gateways(home, done.level, done.text);
 }
 
 json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Outcome& done) const {
@@ -894,19 +948,15 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
                                "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
-        std::vector<std::string> tiers;
-        for (std::size_t i = 0; i < lun.images->count(); ++i)
-            tiers.push_back(lun.images->data_pool(i));
-        const TierParse chosen = parse_tier_argument(request, tiers, lun.name);
+        const TierParse chosen = parse_tier_argument(request, tier_pools(lun), lun.name);
         if (!chosen.index) throw CommandError(chosen.error);
         const std::string& tier = chosen.tier;
-        const ceph::Status st = tiering.pin(r.first, r.count, static_cast<TierId>(*chosen.index));
-        if (!st) throw CommandError("pin refused: " + st.message());
-        out["tier"] = tier;
         done.text = extents + " pinned to " + tier;
+        write_extent_pins(lun, r.first, r.count, tier, done);
+        out["tier"] = tier;
     } else {
-        tiering.unpin(r.first, r.count);
         done.text = extents + " handed back to the policy";
+        write_extent_pins(lun, r.first, r.count, std::nullopt, done);
     }
     out["pins"] = pins_json(lun);
     return out;

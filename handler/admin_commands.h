@@ -25,12 +25,14 @@
 //   forecast accuracy {lun?}    precision/recall/wasted bytes per model and per tenant
 //   alerts {lun?}               anomalies the engine noticed (kept out of the fast tiers)
 //   pin {lun,range,tier}        keep extents in a tier (range: "0-15" extents, "0M-64M" bytes,
-//                               "all")
-//   unpin {lun,range}           hand them back to the policy; on a LUN pinned home whole, only
-//                               the whole LUN ("all"), which releases the home pin (as lun
-//                               evacuate sets it). Pins of extents are this gateway's own: they
-//                               are not written in RADOS, and its rounds carry them out only
-//                               while it owns the LUN
+//                               "all"); kept in RADOS (the home image's metadata rbdtier.pins,
+//                               ceph/extent_pins.h), then a settings notify of its map object,
+//                               so that every gateway serving the LUN, its owner among them,
+//                               holds the pins stored, now and after a restart or failover
+//   unpin {lun,range}           hand them back to the policy (in RADOS, notified, as pin); on a
+//                               LUN pinned home whole, only the whole LUN ("all"), which
+//                               releases the home pin (as lun evacuate sets it); "all" releases
+//                               every pin of the LUN
 //   pause | resume              stop/restart migrations on every LUN of the gateway
 //   scrub {lun}                 starts a scrub of the LUN (removes stray data, verifies migrated
 //                               extents' crc32c) on a thread of its own and answers at once
@@ -53,6 +55,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,16 +98,25 @@ private:
     nlohmann::json scrub(const GatewayLun& lun, Outcome& done) const;
     nlohmann::json scrub_status(const GatewayLun& lun) const;
     nlohmann::json evacuate(const GatewayLun& lun, Outcome& done) const;
-    // Pins `lun` home whole, or releases that pin: in RADOS first (the home image's metadata,
-    // ceph/lun_lifecycle.h), so that whichever gateway owns the LUN, now or after a failover,
-    // follows it; then in this gateway's tiering; then it tells every gateway serving the LUN
-    // that its settings changed, as `rbdtier config set --lun` does
-    // (ceph::notify_lun_settings_changed), so that the owner follows at once rather than at its
-    // settings backstop (it waits for their acknowledgements, at most the notify's timeout).
-    // `done` says `outcome`, and, at warning, that not every gateway was told and why (those
-    // find the pin within kSharedSettingsPeriod). A CommandError when the pin is not written.
+    // Pins `lun` home whole, or releases that pin (and every extent pin with it): in RADOS
+    // first (the home image's metadata, ceph/lun_lifecycle.h, written through a handle opened
+    // for it: the LUN's own would keep the image's lock when nobody held it), so that whichever
+    // gateway owns the LUN, now or after a failover, follows it; then in this gateway's tiering;
+    // then it tells every gateway serving the LUN that its settings changed, as `rbdtier config set
+    // --lun` does (ceph::notify_lun_settings_changed), so that the owner follows at once rather
+    // than at its settings backstop (it waits for their acknowledgements, at most the notify's
+    // timeout). `done` says `outcome`, and, at warning, that not every gateway was told and why
+    // (those find the pin within kSharedSettingsPeriod). A CommandError when the pin is not
+    // written.
     static void write_home_pin(const GatewayLun& lun, bool pinned, const std::string& outcome,
                                Outcome& done);
+    // Pins extents [first, first+count) of `lun` to the tier in pool `pool`, or releases them
+    // (nullopt), in the pins kept in RADOS (ceph/extent_pins.h: read, changed, written whole),
+    // then in this gateway's tiering, then tells every gateway serving the LUN as
+    // write_home_pin does. A CommandError when the pins cannot be read or written (a stored
+    // value that cannot be read is replaced only by releasing the whole LUN).
+    static void write_extent_pins(const GatewayLun& lun, std::uint64_t first, std::uint64_t count,
+                                  const std::optional<std::string>& pool, Outcome& done);
     nlohmann::json reload(Outcome& done);
 
     Gateway& gateway_;

@@ -6,9 +6,7 @@
 namespace rbdtier {
 namespace {
 
-// Metadata keys under "rbdtier." that are not settings (the home pin, ceph/lun_lifecycle.h; the
-// tier image tag, ceph/lun_identity.h): left alone, not reported.
-constexpr std::string_view kNotSettings[] = {"pin", "lun"};
+constexpr std::string_view kNotSettings[] = {"pin", "pins", "lun"};
 
 std::string number_text(double d) {
     std::ostringstream out;
@@ -133,6 +131,11 @@ const std::vector<std::string>& cluster_setting_names() {
     return names;
 }
 
+bool lun_metadata_not_setting(std::string_view name) {
+    return std::find(std::begin(kNotSettings), std::end(kNotSettings), name) !=
+           std::end(kNotSettings);
+}
+
 std::string lun_setting_problem(std::string_view name, std::string_view value,
                                 const std::vector<std::string>& tiers) {
     if (!known_lun_setting(name)) {
@@ -182,9 +185,7 @@ SharedSettings apply_shared_settings(const LunConfig& cfgstring, const GatewayCo
     for (const auto& [key, value] : ordered) {
         if (!std::string_view(key).starts_with(kLunSettingPrefix)) continue;
         const std::string name = key.substr(kLunSettingPrefix.size());
-        if (std::find(std::begin(kNotSettings), std::end(kNotSettings), name) !=
-            std::end(kNotSettings))
-            continue;
+        if (lun_metadata_not_setting(name)) continue;
         const std::string where = "image metadata " + key + "='" + value + "' of " + image;
         if (!known_lun_setting(name)) {
             out.problems.push_back(where + ": unknown setting " + key + " (ignored)");

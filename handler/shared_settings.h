@@ -61,6 +61,12 @@ enum class SettingSource { kGateway, kCluster, kCfgstring, kImage };
 // "rbdtier.conf" (the file or its built-in default), "cluster", "cfgstring", "image".
 std::string_view to_string(SettingSource source);
 
+// Whether `name` (without "rbdtier.") is a key of a LUN's home image metadata that is not a
+// setting: the home pin (pin, ceph/lun_lifecycle.h), the extent pins (pins,
+// ceph/extent_pins.h), the tier image tag (lun, ceph/lun_identity.h). Settings leave them
+// alone and do not report them.
+bool lun_metadata_not_setting(std::string_view name);
+
 // The per-LUN setting names (without "rbdtier."), and the cluster-wide ones (without tier.*).
 const std::vector<std::string>& lun_setting_names();
 const std::vector<std::string>& cluster_setting_names();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "ceph/extent_pins.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/resource_monitor.h"
 #include "ceph/settings_store.h"
@@ -242,10 +243,10 @@ ceph::Status TieredLun::enable_tiering(
         [this](std::chrono::steady_clock::time_point changed_at) {
             follow_shared_settings(changed_at);
         });
-    // The home pin as the metadata read at open says, else read now; the settings' re-reads
-    // follow it from then on.
+    // The pins as the metadata read at open says, else read now; the settings' re-reads
+    // follow them from then on.
     if (metadata)
-        take_home_pin(metadata.value(), tiering_->home_pin_version());
+        take_pins(metadata.value(), pin_versions());
     else
         (void)follow_home_pin();
     // Whatever the policy: pins and the home pin are carried out by the rounds (under
@@ -258,14 +259,14 @@ bool TieredLun::read_shared_settings(SharedSettings& out,
                                      std::map<std::string, std::string>& cluster, std::string& why,
                                      std::chrono::steady_clock::time_point changed_at,
                                      const ceph::Result<std::map<std::string, std::string>>* read,
-                                     std::optional<std::uint64_t> pin_seen) {
+                                     std::optional<PinVersions> pin_seen) {
     auto metadata =
         read != nullptr ? *read : ceph::image_metadata(home_.image, std::string(kLunSettingPrefix));
     if (!metadata) {
         why = metadata.status().with_context("read the LUN's settings").message();
         return false;
     }
-    if (pin_seen) take_home_pin(*metadata, *pin_seen);
+    if (pin_seen) take_pins(*metadata, *pin_seen);
     const std::string pool = resolve_tiering_settings(base_config_, *base_gateway_).tenant_pool;
     auto object = [&]() -> ceph::Result<std::map<std::string, std::string>> {
         if (cluster_object_) {
@@ -313,8 +314,8 @@ void TieredLun::follow_shared_settings(std::chrono::steady_clock::time_point cha
     SharedSettings fresh;
     std::map<std::string, std::string> cluster;
     std::string why;
-    // Before the read: an admin command that changes the pin meanwhile wins over what it finds.
-    const std::uint64_t pin_seen = tiering_->home_pin_version();
+    // Before the read: an admin command that changes a pin meanwhile wins over what it finds.
+    const PinVersions pin_seen = pin_versions();
     const bool read = read_shared_settings(fresh, cluster, why, changed_at, nullptr, pin_seen);
     std::function<void(const std::map<std::string, std::string>&)> listener;
     {
@@ -373,6 +374,7 @@ std::vector<EffectiveSetting> TieredLun::settings_report() const {
 std::vector<std::string> TieredLun::settings_problems() const {
     std::lock_guard lock(shared_mutex_);
     std::vector<std::string> out = problems_;
+    out.insert(out.end(), pin_problems_.begin(), pin_problems_.end());
     if (!read_problem_.empty()) out.push_back(read_problem_);
     return out;
 }
@@ -401,22 +403,39 @@ ceph::Status TieredLun::may_move_extents() {
 
 bool TieredLun::follow_home_pin() {
     if (home_pin_known_.load()) return true;
-    // An admin command may change the pin while it is read: the newer change wins.
-    const std::uint64_t seen = tiering_->home_pin_version();
-    auto pinned = ceph::home_pinned(home_.image);
-    if (!pinned) {
-        tiering_problem(pinned.status().with_context("read the LUN's home pin"));
+    // An admin command may change a pin while it is read: the newer change wins.
+    const PinVersions seen = pin_versions();
+    auto metadata = ceph::image_metadata(home_.image, std::string(kLunSettingPrefix));
+    if (!metadata) {
+        tiering_problem(metadata.status().with_context("read the LUN's home pin"));
         return false;
     }
-    tiering_->set_home_pinned(*pinned, seen);
-    home_pin_known_.store(true);
+    take_pins(*metadata, seen);
     return true;
 }
 
-void TieredLun::take_home_pin(const std::map<std::string, std::string>& metadata,
-                              std::uint64_t seen) {
-    tiering_->set_home_pinned(ceph::home_pinned(metadata), seen);
+TieredLun::PinVersions TieredLun::pin_versions() const {
+    return {tiering_->home_pin_version(), tiering_->pins_version()};
+}
+
+void TieredLun::take_pins(const std::map<std::string, std::string>& metadata, PinVersions seen) {
+    tiering_->set_home_pinned(ceph::home_pinned(metadata), seen.home);
     home_pin_known_.store(true);
+    std::vector<std::string> problems;
+    if (auto stored = ceph::extent_pins(metadata); stored) {
+        std::vector<std::string> pools;
+        for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->data_pool(i));
+        ceph::ResolvedPins resolved = ceph::resolve_extent_pins(*stored, pools, gate_->extents());
+        tiering_->replace_pins(resolved.ranges, seen.extents);
+        problems = std::move(resolved.problems);
+    } else {
+        problems.push_back(stored.status().message() + "; keeping the pins in force");
+    }
+    std::lock_guard lock(shared_mutex_);
+    for (const std::string& p : problems)
+        if (std::find(pin_problems_.begin(), pin_problems_.end(), p) == pin_problems_.end())
+            RBDTIER_LOG_WARNING(config_.spec(), "pin not applied: " << p);
+    pin_problems_ = std::move(problems);
 }
 
 // The holder of the LUN's exclusive lock owns its tiering too: it takes the map's fence (and

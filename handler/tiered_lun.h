@@ -10,10 +10,14 @@
 // gateway's migration executor when given, starts the settings watch (a change in the cluster
 // is applied at once when notified, and re-read every kSharedSettingsPeriod: policy, horizon and
 // round at once, quota, tenant and tier overrides at the next open) and starts the rounds.
-// The home pin (ceph/lun_lifecycle.h) comes with the settings: from the metadata read at open,
-// and from each re-read of them (an admin command's newer change wins: home_pin_version), so a
-// round asks the cluster nothing for it; only while no read of it has succeeded yet does a round
-// read it itself (and moves nothing when it cannot).
+// The pins kept in RADOS come with the settings: the home pin (ceph/lun_lifecycle.h) and the
+// extent pins (ceph/extent_pins.h), from the metadata read at open and from each re-read of them
+// (an admin command's newer change wins: home_pin_version, pins_version), so a round asks the
+// cluster nothing for them and every gateway serving the LUN holds the pins stored, whichever
+// gateway wrote them; only while no read of the home pin has succeeded yet does a round read
+// the metadata itself (and moves nothing when it cannot). Stored pins that cannot apply (a bad
+// value, a pool not among the LUN's tiers, extents past its end) are logged once and listed
+// with the settings' problems; a bad value keeps the pins in force.
 // What it produces: the images, gate and tiering the LUN's ExtentRouter routes through, and the
 // admin side's view (settings in force and their problems, the tiering problem).
 //
@@ -163,13 +167,18 @@ private:
     const ceph::Cluster& sampler() const { return probe_ ? *probe_ : home_.cluster; }
     bool take_tiering_ownership();  // true when this gateway owns the LUN's tiering
     // The rounds' question (engine/lun_ownership.h): true once the home pin is known (read at
-    // open or with the settings since); until then reads it from the home image's metadata and
-    // sets it, false with the problem noted when it cannot be read (nothing moves then).
+    // open or with the settings since); until then reads the home image's metadata and takes
+    // the pins from it, false with the problem noted when it cannot be read (nothing moves then).
     bool follow_home_pin();
-    // Takes the home pin from metadata already read: sets the tiering's home pin as the home
-    // image's metadata `metadata` says, unless an admin command changed it since
-    // home_pin_version() was `seen` (read before the metadata).
-    void take_home_pin(const std::map<std::string, std::string>& metadata, std::uint64_t seen);
+    // The tiering's pin versions, read before the metadata a take_pins() call takes.
+    struct PinVersions {
+        std::uint64_t home = 0;
+        std::uint64_t extents = 0;
+    };
+    PinVersions pin_versions() const;
+    // Takes the pins from the home image's metadata `metadata` already read: the home pin and
+    // the extent pins it stores, each unless an admin command changed it since `seen`.
+    void take_pins(const std::map<std::string, std::string>& metadata, PinVersions seen);
     // Whether this gateway may change the LUN's placement now, asked before every commit
     // (ownership_rule_.may_move_extents()).
     ceph::Status may_move_extents();
@@ -177,14 +186,14 @@ private:
     // Reads the home image's "rbdtier.*" metadata (unless `metadata`, that read made already, is
     // given) and the cluster object and applies them over base_config_ and base_gateway_; false
     // (with `why`) when RADOS cannot be read. The gateway's copy of the cluster object is used
-    // unless read before `changed_at`. `pin_seen`, when given, is home_pin_version() before the
-    // call: the home pin is taken from the metadata read (take_home_pin), even when the cluster
+    // unless read before `changed_at`. `pin_seen`, when given, is pin_versions() before the
+    // call: the pins are taken from the metadata read (take_pins), even when the cluster
     // object's read fails.
     bool read_shared_settings(
         SharedSettings& out, std::map<std::string, std::string>& cluster, std::string& why,
         std::chrono::steady_clock::time_point changed_at = {},
         const ceph::Result<std::map<std::string, std::string>>* metadata = nullptr,
-        std::optional<std::uint64_t> pin_seen = std::nullopt);
+        std::optional<PinVersions> pin_seen = std::nullopt);
     // Re-reads the shared settings and applies what changed (see the top of this file); from
     // the settings watch's step only (one call at a time).
     void follow_shared_settings(std::chrono::steady_clock::time_point changed_at);
@@ -223,6 +232,7 @@ private:
     std::uint64_t round_us_in_force_ = 0;
     std::vector<EffectiveSetting> report_;
     std::vector<std::string> problems_;
+    std::vector<std::string> pin_problems_;            // the stored pins not applied, and why
     std::map<std::string, std::string> cluster_seen_;  // the cluster object as last read
     std::string read_problem_;                         // the last failed read, "" if none
     std::function<void(const std::map<std::string, std::string>&)> cluster_listener_;

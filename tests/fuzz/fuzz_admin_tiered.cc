@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "admin_input.h"
+#include "ceph/extent_pins.h"
 #include "ceph/lun_lifecycle.h"
 #include "ceph/lun_tiering.h"
 #include "engine/policy/policy_registry.h"
@@ -69,6 +70,7 @@ struct Fixture {
         t.image = image;
         t.size_bytes = kExtents * kExtent;
         t.home_image = lun->images().opened(0);
+        t.cluster = &lun->cluster();
         t.images = &lun->images();
         t.map = &lun->map();
         t.migrator = &lun->migrator();
@@ -88,6 +90,7 @@ struct Fixture {
             (void)rbdtier::ceph::set_home_pinned(*lun->images().opened(0), false);
             tiering->set_home_pinned(false);
         }
+        (void)rbdtier::ceph::write_extent_pins(*lun->images().opened(0), {});
         tiering->unpin(0, kExtents);
     }
 };

@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t refused = 0;
     for (const auto& [k, v] : metadata) {
         const std::string name = k.substr(8);
-        if (name == "pin" || name == "lun") continue;
+        if (rbdtier::lun_metadata_not_setting(name)) continue;
         if (!rbdtier::lun_setting_problem(name, v, tiers).empty()) ++refused;
     }
     for (const auto& [k, v] : cluster)

@@ -112,6 +112,7 @@ protected:
     // The LUN as the gateway serves it: "lun0", run by tiering_.
     GatewayLun lun0() {
         GatewayLun g = served_as_lun0("hdd-a", name_, *lun_);
+        g.cluster = &lun_->cluster();  // pins are kept in RADOS
         g.tiering = tiering_.get();
         return g;
     }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ceph/cluster.h"
+#include "ceph/extent_pins.h"
 #include "ceph/image.h"
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
@@ -224,8 +225,9 @@ TEST_F(LunLifecycle, PinsMoveExtentsUnderPolicyNone) {
 }
 
 // Without ALUA a LUN nobody has written holds no lock: its gateway moves nothing, not even a
-// pin, and `lun show` says why (JSON and text). A write to a home extent takes the lock; the pin
-// is carried out, and then show says what keeps a policy=none LUN still.
+// pin, and `lun show` says why (JSON and text). Admin commands that write the LUN's pins in RADOS
+// (`lun evacuate`, `unpin LUN all`, `pin`) leave the lock as it is. A write to a home extent
+// takes the lock; the pin is carried out, and then show says what keeps a policy=none LUN still.
 TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
     const std::string image = "life-still-" + std::to_string(::getpid());
     constexpr std::uint64_t kSize = 4 * kExtent;
@@ -237,7 +239,19 @@ TEST_F(LunLifecycle, ShowSaysWhyTheExtentsOfALunDoNotMove) {
     std::vector<char> block(kExtent);
     ASSERT_TRUE(dev->read(0, block.data(), block.size()).ok());
     const std::string lun = "hdd-a/" + image;
+    for (const std::string& command :
+         {"lun evacuate " + lun + " --no-wait", "unpin " + lun + " all"}) {
+        const CliRun r = cli(command + " --format json --socket " + gw.socket());
+        ASSERT_EQ(r.code, 0) << command << ": " << r.out;
+        EXPECT_EQ(cli_json("lun show " + lun, gw.socket())["lock_owner"], false) << command;
+    }
     EXPECT_EQ(cli_json("pin " + lun + " 0-1 nvme-a", gw.socket())["count"], 2);
+    {
+        // Opened here for the read only: another client watching the image counts as a gateway.
+        const auto home = ceph::Image::open_read_only(*hdd_a_, image);
+        ASSERT_TRUE(home);
+        EXPECT_EQ(home->metadata_get(ceph::kExtentPinsKey).value(), "0-1:nvme-a");
+    }
 
     json show;
     ASSERT_TRUE(wait_for(

@@ -7,6 +7,7 @@
 #include <rbd/librbd.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "ceph/extent_gate.h"
+#include "ceph/extent_pins.h"
 #include "ceph/lun_identity.h"
 #include "ceph/settings_store.h"
 #include "ceph/tiered_lun_store.h"
@@ -128,6 +130,28 @@ protected:
         ASSERT_TRUE(to);
         auto s = lun_->tiered_lun()->migrator().migrate(extent, *to, record);
         ASSERT_TRUE(s.is_ok()) << s.message();
+    }
+
+    // A gateway of its own whose admin side serves `lun`: admin commands answered there.
+    struct AdminSide {
+        explicit AdminSide(Lun& lun) : gateway({}, "/nonexistent.conf") {
+            std::string error;
+            registered = gateway.add_lun(admin_view(lun, nullptr, {}), error);
+            EXPECT_TRUE(registered.registered()) << error;
+        }
+        Gateway gateway;
+        Gateway::Registration registered;
+        AdminCommands commands{gateway};
+    };
+    // A second gateway of the LUN (open_follower) whose admin side answers admin commands.
+    struct AdminFollower {
+        std::unique_ptr<Lun> lun;
+        std::unique_ptr<AdminSide> admin;  // goes first
+    };
+    AdminFollower open_admin_follower(const std::vector<char>& data) {
+        AdminFollower f{open_follower(data), nullptr};
+        if (f.lun) f.admin = std::make_unique<AdminSide>(*f.lun);
+        return f;
     }
 
     std::unique_ptr<ScratchImage> image_;
@@ -987,16 +1011,12 @@ TEST_F(TieredLunTest, BothGatewaysApplyASettingsNotifyOfTheMapAtOnce) {
 // object, so the owner (A) follows each at once, well within its settings backstop (10 s).
 TEST_F(TieredLunTest, TheOwnerFollowsAHomePinChangedOnAnotherGatewayAtOnce) {
     std::vector<char> shadow = pattern(kSize, 87);
-    auto b = open_follower(shadow);
-    ASSERT_TRUE(b);
-    Gateway gateway_b({}, "/nonexistent.conf");
-    std::string error;
-    const Gateway::Registration registered = gateway_b.add_lun(admin_view(*b, nullptr, {}), error);
-    ASSERT_TRUE(registered.registered()) << error;
-    AdminCommands commands(gateway_b);
+    AdminFollower b = open_admin_follower(shadow);
+    ASSERT_TRUE(b.lun && b.admin->registered.registered());
+    AdminCommands& commands = b.admin->commands;
     ceph::LunTiering& owner = lun_->tiered_lun()->tiering();
     ASSERT_FALSE(owner.home_pinned());
-    const std::string name = b->config().spec();
+    const std::string name = b.lun->config().spec();
     const struct {
         nlohmann::json request;
         bool pinned;
@@ -1009,7 +1029,7 @@ TEST_F(TieredLunTest, TheOwnerFollowsAHomePinChangedOnAnotherGatewayAtOnce) {
         const auto sent = std::chrono::steady_clock::now();
         const AdminReply reply = commands.handle(step.request);
         ASSERT_EQ(reply.error, 0) << command << ": " << reply.message;
-        EXPECT_EQ(b->tiered_lun()->tiering().home_pinned(), step.pinned) << command;
+        EXPECT_EQ(b.lun->tiered_lun()->tiering().home_pinned(), step.pinned) << command;
         auto followed_within = [&](std::chrono::seconds deadline) {
             return test_support::wait_until([&] { return owner.home_pinned() == step.pinned; },
                                             deadline);
@@ -1025,7 +1045,106 @@ TEST_F(TieredLunTest, TheOwnerFollowsAHomePinChangedOnAnotherGatewayAtOnce) {
         EXPECT_TRUE(at_once) << "the owner's home pin after `" << command << "` on gateway B";
         ASSERT_TRUE(at_all);
     }
-    EXPECT_EQ(read(*b, 0, kSize), shadow);
+    EXPECT_EQ(read(*b.lun, 0, kSize), shadow);
+}
+
+// Extent pins are kept in RADOS (image metadata rbdtier.pins of the home image) and every
+// gateway serving the LUN follows them: a pin answered by a gateway that does not own the LUN
+// (B) is carried out by the owner (A), which moves the pinned extent to the pinned tier; an
+// unpin answered by B releases it on both.
+TEST_F(TieredLunTest, TheOwnerCarriesOutAPinAnsweredByAnotherGateway) {
+    std::vector<char> shadow = pattern(kSize, 93);
+    AdminFollower b = open_admin_follower(shadow);
+    ASSERT_TRUE(b.lun && b.admin->registered.registered());
+    AdminCommands& commands = b.admin->commands;
+    const std::string name = b.lun->config().spec();
+    ceph::LunTiering& owner = lun_->tiered_lun()->tiering();
+    const auto nvme = lun_->tiered_lun()->images().index_of("nvme-b");
+    ASSERT_TRUE(nvme);
+    const AdminReply pinned =
+        commands.handle({{"prefix", "pin"}, {"lun", name}, {"range", "2-3"}, {"tier", "nvme-b"}});
+    ASSERT_EQ(pinned.error, 0) << pinned.message;
+    const auto sent = std::chrono::steady_clock::now();
+    const std::vector<PinnedRange> want = {PinnedRange{2, 2, static_cast<TierId>(*nvme)}};
+    EXPECT_EQ(b.lun->tiered_lun()->tiering().pins(), want);
+    EXPECT_TRUE(
+        test_support::wait_until([&] { return owner.pins() == want; }, std::chrono::seconds(3)))
+        << "the owner's pins follow the notify at once";
+    EXPECT_TRUE(test_support::wait_until(
+        [&] {
+            return lun_->tiered_lun()->gate().tier(2) == *nvme &&
+                   lun_->tiered_lun()->gate().tier(3) == *nvme;
+        },
+        std::chrono::seconds(60)))
+        << "the owner moves the pinned extents to nvme-b";
+    std::printf("the owner moved the extents pinned on the other gateway in %lld ms\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - sent)
+                                           .count()));
+    const AdminReply released =
+        commands.handle({{"prefix", "unpin"}, {"lun", name}, {"range", "2"}});
+    ASSERT_EQ(released.error, 0) << released.message;
+    const std::vector<PinnedRange> left = {PinnedRange{3, 1, static_cast<TierId>(*nvme)}};
+    EXPECT_EQ(b.lun->tiered_lun()->tiering().pins(), left);
+    EXPECT_TRUE(
+        test_support::wait_until([&] { return owner.pins() == left; }, std::chrono::seconds(3)));
+    const AdminReply all = commands.handle({{"prefix", "unpin"}, {"lun", name}, {"range", "all"}});
+    ASSERT_EQ(all.error, 0) << all.message;
+    EXPECT_TRUE(b.lun->tiered_lun()->tiering().pins().empty());
+    EXPECT_TRUE(
+        test_support::wait_until([&] { return owner.pins().empty(); }, std::chrono::seconds(3)));
+    EXPECT_EQ(read(*b.lun, 0, kSize), shadow);
+}
+
+// A LUN closed and opened again keeps its pins: they are read from RADOS with its settings.
+TEST_F(TieredLunTest, ALunOpenedAgainKeepsItsPins) {
+    {
+        AdminSide gateway(*lun_);
+        ASSERT_TRUE(gateway.registered.registered());
+        const AdminReply reply = gateway.commands.handle(
+            {{"prefix", "pin"}, {"lun", lun_->config().spec()}, {"range", "5"}, {"tier", "hdd-b"}});
+        ASSERT_EQ(reply.error, 0) << reply.message;
+    }
+    const auto hdd = lun_->tiered_lun()->images().index_of("hdd-b");
+    ASSERT_TRUE(hdd);
+    lun_.reset();
+    lun_ = open_lun();
+    ASSERT_TRUE(lun_);
+    const std::vector<PinnedRange> want = {PinnedRange{5, 1, static_cast<TierId>(*hdd)}};
+    EXPECT_EQ(lun_->tiered_lun()->tiering().pins(), want);
+}
+
+// Pins stored by hand that cannot apply are reported with the settings' problems, not applied:
+// a pool that is not one of the LUN's tiers, extents past its end; a value off the format keeps
+// the pins in force.
+TEST_F(TieredLunTest, StoredPinsThatCannotApplyAreReportedNotApplied) {
+    TieredLun& tiered = *lun_->tiered_lun();
+    auto home = ceph::Image::open(image_->io(), image_->name());
+    ASSERT_TRUE(home);
+    auto stored = [&](const std::string& value) {
+        ASSERT_TRUE(home->metadata_set(ceph::kExtentPinsKey, value).is_ok());
+        ASSERT_TRUE(ceph::notify_lun_settings_changed(image_->io(), *home).is_ok());
+    };
+    auto reported = [&](const std::string& needle) {
+        const std::vector<std::string> problems = tiered.settings_problems();
+        return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
+            return p.find(needle) != std::string::npos;
+        });
+    };
+    const auto hdd = tiered.images().index_of("hdd-b");
+    ASSERT_TRUE(hdd);
+    const std::vector<PinnedRange> want = {PinnedRange{1, 1, static_cast<TierId>(*hdd)}};
+    stored("1-1:hdd-b,2-3:gone,7-99:hdd-b");
+    EXPECT_TRUE(test_support::wait_until([&] { return tiered.tiering().pins() == want; },
+                                         std::chrono::seconds(3)));
+    EXPECT_TRUE(reported("2-3:gone: gone is not one of the LUN's tiers"));
+    EXPECT_TRUE(reported("7-99:hdd-b: the LUN has 8 extents"));
+    stored("1-1:hdd-b,oops");
+    EXPECT_TRUE(test_support::wait_until([&] { return reported("'oops' is not FIRST-LAST:POOL"); },
+                                         std::chrono::seconds(3)));
+    EXPECT_EQ(tiered.tiering().pins(), want) << "a bad value keeps the pins in force";
+    EXPECT_FALSE(reported("gone")) << "the problems are those of the last value read";
+    ASSERT_TRUE(home->metadata_remove(ceph::kExtentPinsKey).is_ok());
 }
 
 }  // namespace

@@ -219,6 +219,27 @@ TEST(Admission, PinTableRefusesBadRangesAndReplacesOverlap) {
               (std::vector<PinnedRange>{{1, 1, 2}, {2, 1, 3}, {3, 1, 1}, {5, 1, 1}}));
 }
 
+TEST(Admission, PinTableReplacesItsPinsUnlessAChangeCameFirst) {
+    PinTable pins(6, 4);
+    ASSERT_FALSE(pins.pin(0, 2, 1));
+    const std::uint64_t seen = pins.pins_version();
+    // Out of the LUN, of its tiers, empty or overlapping the range before: left out.
+    pins.replace({{1, 2, 2}, {2, 1, 3}, {4, 3, 1}, {4, 1, 9}, {5, 0, 1}, {5, 1, 3}}, seen);
+    EXPECT_EQ(pins.ranges(), (std::vector<PinnedRange>{{1, 2, 2}, {5, 1, 3}}));
+    EXPECT_GT(pins.pins_version(), seen);
+    // A list read before that change does not undo it.
+    pins.replace({}, seen);
+    EXPECT_EQ(pins.ranges(), (std::vector<PinnedRange>{{1, 2, 2}, {5, 1, 3}}));
+    pins.unpin(0, 6);
+    EXPECT_TRUE(pins.ranges().empty());
+    // Pinned home, the LUN keeps no other pin.
+    pins.set_home_pinned(true);
+    pins.replace({{1, 1, 2}});
+    EXPECT_EQ(pins.ranges(), (std::vector<PinnedRange>{{0, 6, 0}}));
+    pins.set_home_pinned(false);
+    EXPECT_TRUE(pins.ranges().empty());
+}
+
 TEST(Admission, RoundKeepsTheBudgetAndConcurrencyCaps) {
     Admission admission(config(), {0, 0, 0});
     std::vector<MigrationOrder> proposed;
