@@ -25,9 +25,11 @@ Each target's samples are also split by phase: the outermost frame of the handle
 stack (the callout that took the command, the librbd completion that answered it, a tiering round
 on its worker, ...), which tells a tiered command's extra cost from an untiered one's.
 
-    own_cost.py PERF_SCRIPT_OUTPUT BENCH_STDERR SAMPLE_HZ [TOP]
+    own_cost.py PERF_SCRIPT_OUTPUT BENCH_STDERR SAMPLE_HZ [TOP [OURS_FILE]]
 PERF_SCRIPT_OUTPUT is `perf script -F comm,tid[,time],ip,sym,dso`. Prints per target its own
-samples, microseconds per operation, its TOP (default 12) leaf functions and phases.
+samples, microseconds per operation, its TOP (default 12) leaf functions and phases. OURS_FILE is
+the file name of the handler_rbdtier.so that ran (default handler_rbdtier.so: a copy of another
+build under another name is told by its name).
 """
 import bisect
 import collections
@@ -117,6 +119,8 @@ def main():
     ops, windows = read_slices(sys.argv[2])
     period_us = 1e6 / float(sys.argv[3])
     top = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+    if len(sys.argv) > 5 and sys.argv[5] != "handler_rbdtier.so":
+        HANDLERS[sys.argv[5]] = HANDLERS.pop("handler_rbdtier.so")
     windowed = bool(windows) and all(at is not None for at, _ in samples)
     starts = [w[0] for w in windows]
     own = collections.Counter()
