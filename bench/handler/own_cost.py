@@ -19,7 +19,8 @@ target runs then, as handler_bench's CPU time per operation is, and what falls o
 measured slice (opening LUNs, warm-ups, making a policy before the slices begin) is left out and
 shown apart. Without times, each handler's samples over the whole run are divided by the
 operations of its targets' measured slices (the warm-ups are not counted as operations, so the
-figures compare but read a little high).
+figures compare but read a little high). With times, each target's figure is also given per
+operation (randread, randwrite): the samples in that operation's slices over their operations.
 
 Each target's samples are also split by phase: the outermost frame of the handler's .so in the
 stack (the callout that took the command, the librbd completion that answered it, a tiering round
@@ -41,7 +42,7 @@ HANDLERS = {"handler_rbdtier.so": "ours", "handler_rbd.so": "handler_rbd"}
 TARGETS = {"ours": ("ours", "ours-tiered"), "handler_rbd": ("handler_rbd",)}
 FRAME = re.compile(r"\s*([0-9a-f]+) (.*) \((.*)\)\s*$")
 SAMPLE_TIME = re.compile(r"\s(\d+\.\d+):\s*$")
-SLICE = re.compile(r"^round \d+\.\d+ (\S+) \S+ qd\d+: .*\(ops (\d+),")
+SLICE = re.compile(r"^round \d+\.\d+ (\S+) (\S+) qd\d+: .*\(ops (\d+),")
 WINDOW = re.compile(r" at (\d+\.\d+)-(\d+\.\d+) s\s*$")
 OUTSIDE = "(outside the measured slices)"
 
@@ -77,19 +78,22 @@ def read_samples(path):
 
 
 def read_slices(path):
-    """The measured slices: per target its operations, and the windows (start, end, target)."""
+    """The measured slices: per target, and per (target, op), its operations; and the windows
+    (start, end, target, op)."""
     ops = collections.Counter()
+    op_ops = collections.Counter()
     windows = []
     with open(path, errors="replace") as f:
         for line in f:
             m = SLICE.match(line)
             if not m:
                 continue
-            ops[m.group(1)] += int(m.group(2))
+            ops[m.group(1)] += int(m.group(3))
+            op_ops[(m.group(1), m.group(2))] += int(m.group(3))
             w = WINDOW.search(line)
             if w:
-                windows.append((float(w.group(1)), float(w.group(2)), m.group(1)))
-    return ops, sorted(windows)
+                windows.append((float(w.group(1)), float(w.group(2)), m.group(1), m.group(2)))
+    return ops, op_ops, sorted(windows)
 
 
 def owner(sym, dso):
@@ -104,19 +108,19 @@ def owner(sym, dso):
     return None
 
 
-def target_at(at, windows, starts):
-    """The target whose measured slice holds time `at`, else None."""
+def slice_at(at, windows, starts):
+    """The (target, op) whose measured slice holds time `at`, else (None, None)."""
     i = bisect.bisect_right(starts, at) - 1
     if i >= 0 and windows[i][0] <= at <= windows[i][1]:
-        return windows[i][2]
-    return None
+        return windows[i][2], windows[i][3]
+    return None, None
 
 
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     samples = read_samples(sys.argv[1])
-    ops, windows = read_slices(sys.argv[2])
+    ops, op_ops, windows = read_slices(sys.argv[2])
     period_us = 1e6 / float(sys.argv[3])
     top = int(sys.argv[4]) if len(sys.argv) > 4 else 12
     if len(sys.argv) > 5 and sys.argv[5] != "handler_rbdtier.so":
@@ -124,6 +128,7 @@ def main():
     windowed = bool(windows) and all(at is not None for at, _ in samples)
     starts = [w[0] for w in windows]
     own = collections.Counter()
+    own_by_op = collections.Counter()  # (target, op) of the slice a sample falls in
     leaves = collections.defaultdict(collections.Counter)
     phases = collections.defaultdict(collections.Counter)
     for at, frames in samples:
@@ -134,8 +139,10 @@ def main():
             if who != "other":
                 key = who
                 if windowed:
-                    key = target_at(at, windows, starts)
-                    if key not in TARGETS[who]:
+                    key, op = slice_at(at, windows, starts)
+                    if key in TARGETS[who]:
+                        own_by_op[(key, op)] += 1
+                    else:
                         key = OUTSIDE if key is None else f"{who} in {key}'s slice"
                 own[key] += 1
                 leaf_sym, leaf_dso, _ = frames[0]
@@ -152,6 +159,11 @@ def main():
             continue
         per_op = own[key] * period_us / n if n else float("nan")
         print(f"{key}: {own[key]} own samples, {n} measured ops, {per_op:.3f} us/op own code")
+        for (target, op), op_n in sorted(op_ops.items()):
+            if target == key and op_n and windowed:
+                count = own_by_op[(target, op)]
+                print(f"  {op}: {count} own samples, {op_n} measured ops, "
+                      f"{count * period_us / op_n:.3f} us/op own code")
         for leaf, count in leaves[key].most_common(top):
             print(f"  {count:6d}  {leaf}")
         if own[key]:
