@@ -20,7 +20,10 @@ measured slice (opening LUNs, warm-ups, making a policy before the slices begin)
 shown apart. Without times, each handler's samples over the whole run are divided by the
 operations of its targets' measured slices (the warm-ups are not counted as operations, so the
 figures compare but read a little high). With times, each target's figure is also given per
-operation (randread, randwrite): the samples in that operation's slices over their operations.
+operation (randread, randwrite): the samples in that operation's slices over their operations,
+and the part of it in the I/O path (the callouts and completions: every phase but the tiering
+rounds and the status publisher, which run beside the I/O), which tells what routing a tiered
+command costs apart from what its LUN's rounds cost.
 
 Each target's samples are also split by phase: the outermost frame of the handler's .so in the
 stack (the callout that took the command, the librbd completion that answered it, a tiering round
@@ -45,6 +48,9 @@ SAMPLE_TIME = re.compile(r"\s(\d+\.\d+):\s*$")
 SLICE = re.compile(r"^round \d+\.\d+ (\S+) (\S+) qd\d+: .*\(ops (\d+),")
 WINDOW = re.compile(r" at (\d+\.\d+)-(\d+\.\d+) s\s*$")
 OUTSIDE = "(outside the measured slices)"
+# Phases (outermost frames of our .so) that run beside the I/O, on threads of their own: the
+# tiering rounds and the status publisher. The rest are the callouts and the completions.
+BACKGROUND = ("RoundDriver::", "ServiceStatusPublisher::")
 
 
 def read_samples(path):
@@ -129,6 +135,7 @@ def main():
     starts = [w[0] for w in windows]
     own = collections.Counter()
     own_by_op = collections.Counter()  # (target, op) of the slice a sample falls in
+    io_by_op = collections.Counter()  # the same, in the I/O path's phases only
     leaves = collections.defaultdict(collections.Counter)
     phases = collections.defaultdict(collections.Counter)
     for at, frames in samples:
@@ -140,15 +147,20 @@ def main():
                 key = who
                 if windowed:
                     key, op = slice_at(at, windows, starts)
+                leaf_sym, leaf_dso, _ = frames[0]
+                mine = [f for f in frames if HANDLERS.get(f[1].rsplit("/", 1)[-1]) == who]
+                phase = mine[-1][0] if mine else leaf_sym
+                if windowed:
+                    key, op = slice_at(at, windows, starts)
                     if key in TARGETS[who]:
                         own_by_op[(key, op)] += 1
+                        if not any(b in phase for b in BACKGROUND):
+                            io_by_op[(key, op)] += 1
                     else:
                         key = OUTSIDE if key is None else f"{who} in {key}'s slice"
                 own[key] += 1
-                leaf_sym, leaf_dso, _ = frames[0]
                 leaves[key][f"{leaf_sym} ({leaf_dso.rsplit('/', 1)[-1]})"] += 1
-                mine = [f for f in frames if HANDLERS.get(f[1].rsplit("/", 1)[-1]) == who]
-                phases[key][mine[-1][0] if mine else leaf_sym] += 1
+                phases[key][phase] += 1
             break
     print(f"{len(samples)} samples at {sys.argv[3]} Hz"
           + (", counted in the measured slices of each target" if windowed else ""))
@@ -162,8 +174,10 @@ def main():
         for (target, op), op_n in sorted(op_ops.items()):
             if target == key and op_n and windowed:
                 count = own_by_op[(target, op)]
+                io = io_by_op[(target, op)]
                 print(f"  {op}: {count} own samples, {op_n} measured ops, "
-                      f"{count * period_us / op_n:.3f} us/op own code")
+                      f"{count * period_us / op_n:.3f} us/op own code, "
+                      f"{io * period_us / op_n:.3f} us/op of it in the I/O path")
         for leaf, count in leaves[key].most_common(top):
             print(f"  {count:6d}  {leaf}")
         if own[key]:
