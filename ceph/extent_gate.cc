@@ -67,9 +67,11 @@ std::optional<ExtentGate::TierIndex> ExtentGate::enter(std::uint64_t extent) {
 void ExtentGate::leave(std::uint64_t extent, bool wrote) {
     // The version moves before the sub-I/O stops counting as in flight, so an executor that saw
     // the extent drained also sees every write that completed.
-    if (wrote) version(extent).fetch_add(1, std::memory_order_acq_rel);
+    Chunk& c = chunk(extent);  // entered: its chunk is there
+    const std::uint64_t slot = extent & (kChunkExtents - 1);
+    if (wrote) c.version[slot].fetch_add(1, std::memory_order_acq_rel);
     const std::uint32_t after =
-        state(extent).fetch_sub(kOneInFlight, std::memory_order_acq_rel) - kOneInFlight;
+        c.state[slot].fetch_sub(kOneInFlight, std::memory_order_acq_rel) - kOneInFlight;
     if ((after & kHeld) && (after >> 9) == 0) {
         std::lock_guard lock(mutex_);
         drained_.notify_all();

@@ -3,7 +3,8 @@
 // Producers (I/O threads) call try_push() concurrently; it never blocks: when the ring is full it
 // returns false and the caller counts a drop. One consumer (the engine thread) calls try_pop().
 // Sequence-numbered slots (Vyukov's bounded queue): a producer claims a position with one CAS on
-// the head, writes the event, then publishes it with a release store.
+// the head, writes the event, then publishes it with a release store, and asks the cache for the
+// next position's slot (a hint, no store: the next push finds its line there).
 // Memory follows use: the slots live in chunks of kChunkSlots, each allocated by the first
 // producer that reaches it (one CAS installs it; a producer that loses the race frees its own),
 // so a ring nobody writes to holds only its table of chunk pointers, and one that never held
@@ -44,6 +45,7 @@ public:
                 if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
                     slot->event = event;
                     slot->seq.store(pos + 1, std::memory_order_release);
+                    prefetch_for_push(pos + 1);
                     return true;
                 }
                 contended = true;
@@ -88,6 +90,18 @@ private:
         return chunk == nullptr ? nullptr : chunk + (index & chunk_mask_);
     }
     Slot* allocate_chunk(std::size_t chunk) noexcept;
+    // Asks for the cache lines of position `pos`'s slot, for writing, if its chunk exists. The
+    // ring's positions advance through more memory than the caches keep between two laps: a push
+    // would otherwise wait for its slot's line (its sequence is read first), and the I/O thread's
+    // next locked instruction for the event's store. Fetched now, they are there for the next push.
+    void prefetch_for_push(std::uint64_t pos) const noexcept {
+        const std::size_t index = pos & mask_;
+        const Slot* chunk = chunks_[index >> chunk_shift_].load(std::memory_order_relaxed);
+        if (chunk == nullptr) return;
+        const char* slot = reinterpret_cast<const char*>(chunk + (index & chunk_mask_));
+        __builtin_prefetch(slot, 1, 3);
+        __builtin_prefetch(slot + sizeof(Slot) - 1, 1, 3);  // a slot may straddle two lines
+    }
 
     std::size_t mask_ = 0;
     // A chunk holds min(kChunkSlots, capacity) slots, a power of two: a position's chunk and its

@@ -81,13 +81,23 @@ void ExtentRouter::part_done(IoCommand* c, long rc) {
         long none = 0;
         c->part_error.compare_exchange_strong(none, rc, std::memory_order_acq_rel);
     }
-    if (c->parts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    const long error = c->part_error.load(std::memory_order_acquire);
-    long outcome = error < 0 ? error : 0;
+    // The last part to complete goes on. A command of one part (most are) is the last without
+    // a decrement: when the count reads 1, every other part has counted itself out already (the
+    // acquire pairs with their decrements), so no one else touches it; the count stays 1, as a
+    // read-back of a miscompare needs it.
+    if (c->parts.load(std::memory_order_acquire) != 1) {
+        if (c->parts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        c->parts.store(1, std::memory_order_relaxed);
+    }
+    long outcome = 0;
+    if (const long error = c->part_error.load(std::memory_order_relaxed); error != 0) {
+        // A part failed: the command's outcome is the first failure (the acquire above made it
+        // visible); cleared for the read-back of a miscompare.
+        outcome = error;
+        c->part_error.store(0, std::memory_order_relaxed);
+    }
     // A miscompare is read back inside the gate (no migration moves the bytes meanwhile): the
     // read comes back here as the command's one part.
-    c->parts.store(1, std::memory_order_relaxed);
-    c->part_error.store(0, std::memory_order_relaxed);
     if (reading_back_miscompare(c, outcome, &ExtentRouter::on_part_complete)) return;
     const auto end = std::chrono::steady_clock::now();
     if (c->gated) leave(c, end);

@@ -48,9 +48,9 @@ public:
 };
 
 struct IoCommand {
-    // What a command's callout sets and its completion reads, plain LUN or tiered: the first two
-    // cache lines of the command, so that handing it from the callout's thread to librbd's
-    // completion thread moves as few lines as can be.
+    // What a command's callout sets and its completion reads, plain LUN or tiered: the first 128
+    // bytes of the command, so that handing it from the callout's thread to librbd's completion
+    // thread moves as few cache lines as can be. What only some kinds of command use comes after.
     CommandAnswers* answers = nullptr;  // answers the command when librbd completes it
     tcmu_device* dev = nullptr;
     tcmur_cmd* cmd = nullptr;
@@ -68,21 +68,22 @@ struct IoCommand {
     bool gated = false;           // tiered: entered in the ExtentGate (first_extent..last_extent)
     std::uint8_t first_tier = 0;  // the tier the first extent was routed to (0: home, untiered)
     bool caw_verifying = false;   // CAW: reading back to locate a miscompare
+    // Tiered LUNs: the parts still in flight when split across tiers (1 when not split).
+    std::atomic<int> parts{0};
     const iovec* read_back = nullptr;  // read through bounce: scatter into this on completion
+    // Tiered LUNs: the router that collects the command's parts, the extents it entered in the
+    // ExtentGate, and the first error of its parts.
+    ExtentRouter* router = nullptr;
+    std::uint64_t first_extent = 0;
+    std::uint64_t last_extent = 0;
+    std::atomic<long> part_error{0};
+
     std::size_t read_back_cnt = 0;
     std::size_t pattern = 0;             // write same: pattern length
     const char* caw_compare = nullptr;   // CAW: the data that was expected
     std::uint64_t mismatch_offset = 0;   // CAW: absolute byte offset of the first mismatch
     rbd_image_t routed_image = nullptr;  // the image a CAW went to (for its read-back)
-
-    // Tiered LUNs: the router that collects the command's parts, the extents it entered in the
-    // ExtentGate, and the parts still in flight when split across tiers.
-    ExtentRouter* router = nullptr;
-    std::uint64_t first_extent = 0;
-    std::uint64_t last_extent = 0;
-    std::atomic<int> parts{0};
-    std::atomic<long> part_error{0};
-    std::vector<iovec> slices;  // per-part iovec slices
+    std::vector<iovec> slices;           // tiered: per-part iovec slices
 
     // Scratch that keeps its capacity across reuse.
     std::vector<iovec> iov_scratch;

@@ -19,15 +19,21 @@ target runs then, as handler_bench's CPU time per operation is, and what falls o
 measured slice (opening LUNs, warm-ups, making a policy before the slices begin) is left out and
 shown apart. Without times, each handler's samples over the whole run are divided by the
 operations of its targets' measured slices (the warm-ups are not counted as operations, so the
-figures compare but read a little high).
+figures compare but read a little high). With times, each target's figure is also given per
+operation (randread, randwrite): the samples in that operation's slices over their operations,
+and the part of it in the I/O path (the callouts and completions: every phase but the tiering
+rounds and the status publisher, which run beside the I/O), which tells what routing a tiered
+command costs apart from what its LUN's rounds cost.
 
 Each target's samples are also split by phase: the outermost frame of the handler's .so in the
 stack (the callout that took the command, the librbd completion that answered it, a tiering round
 on its worker, ...), which tells a tiered command's extra cost from an untiered one's.
 
-    own_cost.py PERF_SCRIPT_OUTPUT BENCH_STDERR SAMPLE_HZ [TOP]
+    own_cost.py PERF_SCRIPT_OUTPUT BENCH_STDERR SAMPLE_HZ [TOP [OURS_FILE]]
 PERF_SCRIPT_OUTPUT is `perf script -F comm,tid[,time],ip,sym,dso`. Prints per target its own
-samples, microseconds per operation, its TOP (default 12) leaf functions and phases.
+samples, microseconds per operation, its TOP (default 12) leaf functions and phases. OURS_FILE is
+the file name of the handler_rbdtier.so that ran (default handler_rbdtier.so: a copy of another
+build under another name is told by its name).
 """
 import bisect
 import collections
@@ -39,9 +45,12 @@ HANDLERS = {"handler_rbdtier.so": "ours", "handler_rbd.so": "handler_rbd"}
 TARGETS = {"ours": ("ours", "ours-tiered"), "handler_rbd": ("handler_rbd",)}
 FRAME = re.compile(r"\s*([0-9a-f]+) (.*) \((.*)\)\s*$")
 SAMPLE_TIME = re.compile(r"\s(\d+\.\d+):\s*$")
-SLICE = re.compile(r"^round \d+\.\d+ (\S+) \S+ qd\d+: .*\(ops (\d+),")
+SLICE = re.compile(r"^round \d+\.\d+ (\S+) (\S+) qd\d+: .*\(ops (\d+),")
 WINDOW = re.compile(r" at (\d+\.\d+)-(\d+\.\d+) s\s*$")
 OUTSIDE = "(outside the measured slices)"
+# Phases (outermost frames of our .so) that run beside the I/O, on threads of their own: the
+# tiering rounds and the status publisher. The rest are the callouts and the completions.
+BACKGROUND = ("RoundDriver::", "ServiceStatusPublisher::")
 
 
 def read_samples(path):
@@ -75,19 +84,22 @@ def read_samples(path):
 
 
 def read_slices(path):
-    """The measured slices: per target its operations, and the windows (start, end, target)."""
+    """The measured slices: per target, and per (target, op), its operations; and the windows
+    (start, end, target, op)."""
     ops = collections.Counter()
+    op_ops = collections.Counter()
     windows = []
     with open(path, errors="replace") as f:
         for line in f:
             m = SLICE.match(line)
             if not m:
                 continue
-            ops[m.group(1)] += int(m.group(2))
+            ops[m.group(1)] += int(m.group(3))
+            op_ops[(m.group(1), m.group(2))] += int(m.group(3))
             w = WINDOW.search(line)
             if w:
-                windows.append((float(w.group(1)), float(w.group(2)), m.group(1)))
-    return ops, sorted(windows)
+                windows.append((float(w.group(1)), float(w.group(2)), m.group(1), m.group(2)))
+    return ops, op_ops, sorted(windows)
 
 
 def owner(sym, dso):
@@ -102,24 +114,28 @@ def owner(sym, dso):
     return None
 
 
-def target_at(at, windows, starts):
-    """The target whose measured slice holds time `at`, else None."""
+def slice_at(at, windows, starts):
+    """The (target, op) whose measured slice holds time `at`, else (None, None)."""
     i = bisect.bisect_right(starts, at) - 1
     if i >= 0 and windows[i][0] <= at <= windows[i][1]:
-        return windows[i][2]
-    return None
+        return windows[i][2], windows[i][3]
+    return None, None
 
 
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     samples = read_samples(sys.argv[1])
-    ops, windows = read_slices(sys.argv[2])
+    ops, op_ops, windows = read_slices(sys.argv[2])
     period_us = 1e6 / float(sys.argv[3])
     top = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+    if len(sys.argv) > 5 and sys.argv[5] != "handler_rbdtier.so":
+        HANDLERS[sys.argv[5]] = HANDLERS.pop("handler_rbdtier.so")
     windowed = bool(windows) and all(at is not None for at, _ in samples)
     starts = [w[0] for w in windows]
     own = collections.Counter()
+    own_by_op = collections.Counter()  # (target, op) of the slice a sample falls in
+    io_by_op = collections.Counter()  # the same, in the I/O path's phases only
     leaves = collections.defaultdict(collections.Counter)
     phases = collections.defaultdict(collections.Counter)
     for at, frames in samples:
@@ -130,14 +146,21 @@ def main():
             if who != "other":
                 key = who
                 if windowed:
-                    key = target_at(at, windows, starts)
-                    if key not in TARGETS[who]:
+                    key, op = slice_at(at, windows, starts)
+                leaf_sym, leaf_dso, _ = frames[0]
+                mine = [f for f in frames if HANDLERS.get(f[1].rsplit("/", 1)[-1]) == who]
+                phase = mine[-1][0] if mine else leaf_sym
+                if windowed:
+                    key, op = slice_at(at, windows, starts)
+                    if key in TARGETS[who]:
+                        own_by_op[(key, op)] += 1
+                        if not any(b in phase for b in BACKGROUND):
+                            io_by_op[(key, op)] += 1
+                    else:
                         key = OUTSIDE if key is None else f"{who} in {key}'s slice"
                 own[key] += 1
-                leaf_sym, leaf_dso, _ = frames[0]
                 leaves[key][f"{leaf_sym} ({leaf_dso.rsplit('/', 1)[-1]})"] += 1
-                mine = [f for f in frames if HANDLERS.get(f[1].rsplit("/", 1)[-1]) == who]
-                phases[key][mine[-1][0] if mine else leaf_sym] += 1
+                phases[key][phase] += 1
             break
     print(f"{len(samples)} samples at {sys.argv[3]} Hz"
           + (", counted in the measured slices of each target" if windowed else ""))
@@ -148,6 +171,13 @@ def main():
             continue
         per_op = own[key] * period_us / n if n else float("nan")
         print(f"{key}: {own[key]} own samples, {n} measured ops, {per_op:.3f} us/op own code")
+        for (target, op), op_n in sorted(op_ops.items()):
+            if target == key and op_n and windowed:
+                count = own_by_op[(target, op)]
+                io = io_by_op[(target, op)]
+                print(f"  {op}: {count} own samples, {op_n} measured ops, "
+                      f"{count * period_us / op_n:.3f} us/op own code, "
+                      f"{io * period_us / op_n:.3f} us/op of it in the I/O path")
         for leaf, count in leaves[key].most_common(top):
             print(f"  {count:6d}  {leaf}")
         if own[key]:

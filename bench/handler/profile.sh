@@ -39,4 +39,4 @@ perf record -q -k monotonic -F "$hz" --call-graph dwarf,10240 -o "$out/perf.data
     >"$out/bench.out" 2>"$out/bench.err"
 cat "$out/bench.out"
 perf script -i "$out/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null >"$out/stacks.txt"
-python3 "$here/own_cost.py" "$out/stacks.txt" "$out/bench.err" "$hz"
+python3 "$here/own_cost.py" "$out/stacks.txt" "$out/bench.err" "$hz" 12 "$(basename "$ours")"

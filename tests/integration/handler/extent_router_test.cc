@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rbd/librbd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -146,6 +147,28 @@ TEST_F(ExtentRouterTest, RefusesACompareAndWriteAcrossTiersAndLeavesNoExtentEnte
     // Nothing left entered: no sub-I/O counted in flight on either extent.
     EXPECT_EQ(lun_->gate().in_flight(0), 0u);
     EXPECT_EQ(lun_->gate().in_flight(1), 0u);
+}
+
+TEST_F(ExtentRouterTest, ASplitCommandWithAFailedPartIsAnsweredOnceWithTheFailure) {
+    // Extent 2 routed to a tier image that is not open: the write over extents 1 (nvme-a) and 2
+    // goes out as its first part, then its second fails before librbd sees it (EIO). The
+    // command is answered once, with that failure, once both parts counted themselves out.
+    const std::size_t nvme_b = *lun_->images().index_of("nvme-b");
+    ASSERT_EQ(lun_->images().opened(nvme_b), nullptr) << "the fixture opened nvme-b";
+    lun_->gate().set_tier(2, static_cast<ceph::ExtentGate::TierIndex>(nvme_b));
+    std::vector<char> data = pattern(8192, 9);
+    IoCommand c;
+    command(c, IoKind::kWrite, 2 * extent_ - 4096, data);
+    ASSERT_EQ(router_->route(&c), TCMU_STS_OK);
+    const auto rc = commands_.wait_finished();
+    ASSERT_TRUE(rc.has_value()) << "the write was not answered within 30 s";
+    EXPECT_EQ(*rc, -EIO);
+    EXPECT_EQ(commands_.finishes(), 1u);
+    EXPECT_FALSE(c.gated);
+    for (std::uint64_t e = 0; e < kExtents; ++e) EXPECT_EQ(lun_->gate().in_flight(e), 0u) << e;
+    // The command's counters are left as a read-back of a miscompare expects them.
+    EXPECT_EQ(c.parts.load(), 1);
+    EXPECT_EQ(c.part_error.load(), 0);
 }
 
 }  // namespace
