@@ -288,4 +288,11 @@ Status TierImages::remove(const Cluster& cluster, const LunIdentity& lun,
     return Status::ok();
 }
 
+std::vector<std::string> TierImages::data_pools() const {
+    std::vector<std::string> pools;
+    pools.reserve(tiers_.size());
+    for (std::size_t i = 0; i < tiers_.size(); ++i) pools.push_back(data_pool(i));
+    return pools;
+}
+
 }  // namespace rbdtier::ceph

@@ -113,6 +113,8 @@ public:
     const std::string& data_pool(std::size_t index) const {
         return index == 0 ? home_data_pool_ : tiers_[index]->pool;
     }
+    // data_pool() of every tier, by index: the LUN's tiers as admins name them.
+    std::vector<std::string> data_pools() const;
     std::uint64_t object_size() const { return object_size_; }
 
     // Takes the exclusive lock of every open image, breaking (and so blocklisting) a previous

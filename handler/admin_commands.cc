@@ -785,9 +785,7 @@ json AdminCommands::heat(const GatewayLun& lun, const json& request) const {
             rows.push_back(std::move(row));
         }
     });
-    json tiers = json::array();
-    for (std::size_t i = 0; lun.images && i < lun.images->count(); ++i)
-        tiers.push_back(lun.images->data_pool(i));
+    json tiers = lun.images ? json(lun.images->data_pools()) : json::array();
     return {{"lun", lun.name},
             {"policy", policy_name},
             {"forecasts", known},
@@ -860,13 +858,6 @@ struct HomeForUpdate {
     ceph::Image image;  // closed before io goes
 };
 
-// The LUN's tiers by tier id, named as admins name them: by the pool their data lives in.
-std::vector<std::string> tier_pools(const GatewayLun& lun) {
-    std::vector<std::string> pools;
-    for (std::size_t i = 0; i < lun.images->count(); ++i) pools.push_back(lun.images->data_pool(i));
-    return pools;
-}
-
 HomeForUpdate open_home_for_update(const GatewayLun& lun) {
     if (lun.cluster == nullptr)
         throw CommandError("LUN '" + lun.name + "': its RADOS client is not known");
@@ -920,7 +911,7 @@ void AdminCommands::write_extent_pins(const GatewayLun& lun, std::uint64_t first
     if (const ceph::Status st = ceph::write_extent_pins(home.image, pins); !st)
         throw CommandError("write the pins of " + lun.name + ": " + st.message());
     lun.tiering->replace_pins(
-        ceph::resolve_extent_pins(pins, tier_pools(lun), extent_count(lun)).ranges);
+        ceph::resolve_extent_pins(pins, lun.images->data_pools(), extent_count(lun)).ranges);
     tell_gateways(home, done.level, done.text);
 }
 
@@ -948,7 +939,7 @@ json AdminCommands::pin(const GatewayLun& lun, const json& request, bool pin, Ou
                                "`rbdtier unpin " + lun.name + " all` hands it back to tiering");
     }
     if (pin) {
-        const TierParse chosen = parse_tier_argument(request, tier_pools(lun), lun.name);
+        const TierParse chosen = parse_tier_argument(request, lun.images->data_pools(), lun.name);
         if (!chosen.index) throw CommandError(chosen.error);
         const std::string& tier = chosen.tier;
         done.text = extents + " pinned to " + tier;

@@ -165,9 +165,8 @@ ceph::Status TieredLun::enable_tiering(
     // (engine/policy/tier_model.h). Its policy and its copies go by the latencies seen so: each
     // copy moves as much at a time as the rule there gives the tier.
     std::vector<LunTier> lun_tiers;
-    std::vector<std::string> data_pools;
-    for (std::size_t i = 0; i < tiers_->count(); ++i) {
-        const std::string& pool = data_pools.emplace_back(tiers_->data_pool(i));
+    const std::vector<std::string> data_pools = tiers_->data_pools();
+    for (const std::string& pool : data_pools) {
         LunTier& t = lun_tiers.emplace_back();
         t.discovered = ceph::describe_tier(sampler(), pool);
         if (auto o = settings_.tier_overrides.find(pool); o != settings_.tier_overrides.end())
@@ -423,9 +422,8 @@ void TieredLun::take_pins(const std::map<std::string, std::string>& metadata, Pi
     home_pin_known_.store(true);
     std::vector<std::string> problems;
     if (auto stored = ceph::extent_pins(metadata); stored) {
-        std::vector<std::string> pools;
-        for (std::size_t i = 0; i < tiers_->count(); ++i) pools.push_back(tiers_->data_pool(i));
-        ceph::ResolvedPins resolved = ceph::resolve_extent_pins(*stored, pools, gate_->extents());
+        ceph::ResolvedPins resolved =
+            ceph::resolve_extent_pins(*stored, tiers_->data_pools(), gate_->extents());
         tiering_->replace_pins(resolved.ranges, seen.extents);
         problems = std::move(resolved.problems);
     } else {

@@ -93,6 +93,7 @@ TEST_F(DataPoolLunTest, HomeTierIsTheDataPool) {
     EXPECT_EQ(images.pool(1), "nvme-b");
     EXPECT_EQ(images.data_pool(0), kDataPool);
     EXPECT_EQ(images.data_pool(1), "nvme-b");
+    EXPECT_EQ(images.data_pools(), (std::vector<std::string>{kDataPool, "nvme-b"}));
     ASSERT_EQ(tiers.size(), 2u);
     EXPECT_EQ(tiers[1].device_class, "nvme");
     // A migration names the tiers as the engine does; the map names the tier image's pool.
