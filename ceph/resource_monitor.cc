@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "ceph/io_context.h"
@@ -24,29 +25,126 @@ struct RadosBuffer {
     ~RadosBuffer() {
         if (data != nullptr) rados_buffer_free(data);
     }
+    // Parsed in place (no copy of the reply); null when there is none or it is not JSON.
     nlohmann::json json() const {
         if (data == nullptr) return nullptr;
-        auto j = nlohmann::json::parse(std::string(data, length), nullptr, false);
+        auto j = nlohmann::json::parse(data, data + length, nullptr, false);
         return j.is_discarded() ? nlohmann::json(nullptr) : j;
     }
 };
 
-nlohmann::json mon_command(const Cluster& cluster, const nlohmann::json& command) {
-    const std::string text = command.dump();
-    const char* cmd[] = {text.c_str()};
+// The reply of a monitor command given as its JSON text; null when it failed.
+nlohmann::json mon_command(const Cluster& cluster, const char* text) {
+    const char* cmd[] = {text};
     RadosBuffer out, status;
     const int rc = rados_mon_command(cluster.handle(), cmd, 1, nullptr, 0, &out.data, &out.length,
                                      &status.data, &status.length);
     return rc < 0 ? nlohmann::json(nullptr) : out.json();
 }
 
-nlohmann::json osd_command(const Cluster& cluster, int osd, const nlohmann::json& command) {
-    const std::string text = command.dump();
-    const char* cmd[] = {text.c_str()};
+nlohmann::json mon_command(const Cluster& cluster, const nlohmann::json& command) {
+    return mon_command(cluster, command.dump().c_str());
+}
+
+// The commands a steady sample sends, written once.
+constexpr const char* kMgrStat = R"({"prefix":"mgr stat","format":"json"})";
+constexpr const char* kDf = R"({"prefix":"df","format":"json"})";
+constexpr const char* kOsdPerfDump = R"({"prefix":"perf dump","logger":"osd"})";
+
+// An OSD's own statfs counters, from its `perf dump` of the "osd" logger.
+struct OsdStatfs {
+    std::uint64_t total = 0, used = 0, avail = 0;
+};
+
+// Reads the three statfs counters of a `perf dump` reply as it is parsed, without building the
+// document (a few KiB, some hundred counters): the numbers of "osd"'s own keys stat_bytes,
+// stat_bytes_used and stat_bytes_avail. Found is false unless "osd" is there.
+class OsdStatfsReader {
+public:
+    using json = nlohmann::json;
+    OsdStatfs statfs;
+    bool found = false;
+
+    bool null() { return value_seen(); }
+    bool boolean(bool) { return value_seen(); }
+    bool number_integer(json::number_integer_t v) {
+        return number(v > 0 ? static_cast<std::uint64_t>(v) : 0);
+    }
+    bool number_unsigned(json::number_unsigned_t v) { return number(v); }
+    bool number_float(json::number_float_t v, const json::string_t&) {
+        return number(v > 0 ? static_cast<std::uint64_t>(v) : 0);
+    }
+    bool string(json::string_t&) { return value_seen(); }
+    bool binary(json::binary_t&) { return value_seen(); }
+    bool start_object(std::size_t) {
+        if (depth_ == 1 && key_ == Key::kOsd) {
+            found = true;
+            in_osd_ = true;
+        }
+        ++depth_;
+        key_ = Key::kOther;
+        return true;
+    }
+    bool end_object() {
+        --depth_;
+        if (depth_ == 1) in_osd_ = false;
+        return true;
+    }
+    bool start_array(std::size_t) {
+        ++depth_;
+        key_ = Key::kOther;
+        return true;
+    }
+    bool end_array() {
+        --depth_;
+        return true;
+    }
+    bool key(json::string_t& k) {
+        if (depth_ == 1)
+            key_ = k == "osd" ? Key::kOsd : Key::kOther;
+        else if (depth_ == 2 && in_osd_)
+            key_ = k == "stat_bytes"         ? Key::kTotal
+                   : k == "stat_bytes_used"  ? Key::kUsed
+                   : k == "stat_bytes_avail" ? Key::kAvail
+                                             : Key::kOther;
+        else
+            key_ = Key::kOther;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+private:
+    enum class Key { kOther, kOsd, kTotal, kUsed, kAvail };
+    bool value_seen() {
+        key_ = Key::kOther;
+        return true;
+    }
+    bool number(std::uint64_t v) {
+        if (depth_ == 2 && in_osd_) {
+            if (key_ == Key::kTotal) statfs.total = v;
+            if (key_ == Key::kUsed) statfs.used = v;
+            if (key_ == Key::kAvail) statfs.avail = v;
+        }
+        return value_seen();
+    }
+    int depth_ = 0;
+    bool in_osd_ = false;
+    Key key_ = Key::kOther;
+};
+
+// The statfs counters of `osd`; nullopt when it did not answer with them.
+std::optional<OsdStatfs> osd_statfs(const Cluster& cluster, int osd) {
+    const char* cmd[] = {kOsdPerfDump};
     RadosBuffer out, status;
     const int rc = rados_osd_command(cluster.handle(), osd, cmd, 1, nullptr, 0, &out.data,
                                      &out.length, &status.data, &status.length);
-    return rc < 0 ? nlohmann::json(nullptr) : out.json();
+    if (rc < 0 || out.data == nullptr) return std::nullopt;
+    OsdStatfsReader reader;
+    if (!nlohmann::json::sax_parse(out.data, out.data + out.length, &reader) || !reader.found)
+        return std::nullopt;
+    return reader.statfs;
 }
 
 std::uint64_t u64(const nlohmann::json& j, const char* key) {
@@ -169,14 +267,15 @@ ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string
     known_.resize(pools_.size());
 }
 
-std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
+const std::vector<int>& ResourceMonitor::osds_of(const std::string& pool) {
+    static const std::vector<int> kNone;
     if (auto it = osds_.find(pool); it != osds_.end()) return it->second;
     std::vector<int> osds;
     const auto rule = mon_command(
         cluster_,
         {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "crush_rule"}, {"format", "json"}});
     if (!rule.is_object() || !rule.contains("crush_rule") || !rule["crush_rule"].is_string()) {
-        return osds;  // not cached: the monitors may answer next time
+        return kNone;  // not cached: the monitors may answer next time
     }
     const auto dump = mon_command(
         cluster_,
@@ -185,7 +284,7 @@ std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
         cluster_, {{"prefix", "osd crush tree"}, {"shadow", "--show-shadow"}, {"format", "json"}});
     if (!dump.is_object() || !dump.contains("steps") || !tree.is_object() ||
         !tree.contains("nodes")) {
-        return osds;
+        return kNone;
     }
     for (const auto& step : dump["steps"]) {
         if (step.value("op", "") == "take" && step.contains("item") &&
@@ -193,8 +292,7 @@ std::vector<int> ResourceMonitor::osds_of(const std::string& pool) {
             collect_osds(tree["nodes"], step["item"].get<int>(), osds);
         }
     }
-    osds_[pool] = osds;
-    return osds;
+    return osds_[pool] = std::move(osds);
 }
 
 PoolResources ResourceMonitor::sample_pool(const std::string& pool,
@@ -221,12 +319,11 @@ PoolResources ResourceMonitor::sample_pool(const std::string& pool,
     int answered = 0;
     for (int osd : osds_of(pool)) {
         // The OSD's own counters only: its whole dump is several times that.
-        const auto perf = osd_command(cluster_, osd, {{"prefix", "perf dump"}, {"logger", "osd"}});
-        if (!perf.is_object() || !perf.contains("osd")) continue;
-        const auto& counters = perf["osd"];
-        total += u64(counters, "stat_bytes");
-        used += u64(counters, "stat_bytes_used");
-        avail += u64(counters, "stat_bytes_avail");
+        const std::optional<OsdStatfs> statfs = osd_statfs(cluster_, osd);
+        if (!statfs) continue;
+        total += statfs->total;
+        used += statfs->used;
+        avail += statfs->avail;
         ++answered;
     }
     if (answered == 0 || total == 0) return r;
@@ -252,12 +349,10 @@ ResourceSample ResourceMonitor::sample() {
     if (!all_known) {
         // `df` answers from the manager's statistics; with no active manager the monitor still
         // answers, from the last statistics it had, which never change again: ask the OSDs then.
-        const auto mgr = mon_command(cluster_, {{"prefix", "mgr stat"}, {"format", "json"}});
+        const auto mgr = mon_command(cluster_, kMgrStat);
         const bool mgr_active = mgr.is_object() && mgr.contains("available") &&
                                 mgr["available"].is_boolean() && mgr["available"].get<bool>();
-        const auto reply = mgr_active
-                               ? mon_command(cluster_, {{"prefix", "df"}, {"format", "json"}})
-                               : nlohmann::json();
+        const auto reply = mgr_active ? mon_command(cluster_, kDf) : nlohmann::json();
         if (reply.is_object() && reply.contains("pools") && reply["pools"].is_array()) {
             for (const auto& p : reply["pools"]) {
                 if (!p.contains("name") || !p["name"].is_string() || !p.contains("stats")) continue;

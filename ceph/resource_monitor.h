@@ -123,7 +123,8 @@ private:
         std::uint64_t stored = 0, objects = 0, max_avail = 0;
     };
     PoolResources sample_pool(const std::string& pool, const std::map<std::string, DfEntry>& df);
-    std::vector<int> osds_of(const std::string& pool);
+    // The OSDs of `pool` (found once; none while the monitors do not say).
+    const std::vector<int>& osds_of(const std::string& pool);
 
     const Cluster& cluster_;
     std::vector<std::string> pools_;
