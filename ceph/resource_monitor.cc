@@ -1,14 +1,16 @@
 #include "ceph/resource_monitor.h"
 
+#include <fcntl.h>
 #include <rados/librados.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
-#include <fstream>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "ceph/io_context.h"
 
@@ -167,6 +169,21 @@ void collect_osds(const nlohmann::json& nodes, int node, std::vector<int>& out, 
     }
 }
 
+// Up to `size` bytes of the file at `path` into `out`; how many (0 when it cannot be read).
+std::size_t read_small_file(const char* path, char* out, std::size_t size) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    std::size_t length = 0;
+    while (length < size) {
+        const ssize_t n = ::read(fd, out + length, size - length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        length += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return length;
+}
+
 std::uint64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -177,26 +194,31 @@ std::uint64_t now_us() {
 
 GatewayResources gateway_resources_now() {
     GatewayResources g;
-    std::ifstream stat("/proc/self/stat");
-    std::string line;
-    if (std::getline(stat, line)) {
-        // The command name (field 2) may hold spaces: fields are counted after its ')'.
-        const auto close = line.rfind(')');
-        if (close != std::string::npos) {
-            std::istringstream rest(line.substr(close + 1));
-            std::string field;
-            unsigned long long utime = 0, stime = 0;
-            for (int i = 3; rest >> field && i <= 15; ++i) {
-                if (i == 14) utime = std::stoull(field);
-                if (i == 15) stime = std::stoull(field);
-            }
-            const long ticks = ::sysconf(_SC_CLK_TCK);
-            if (ticks > 0) g.cpu_seconds = static_cast<double>(utime + stime) / ticks;
+    // Read into a buffer on the stack and parsed in place: a sample allocates nothing here.
+    char text[1024];
+    std::size_t length = read_small_file("/proc/self/stat", text, sizeof text);
+    // The command name (field 2) may hold spaces: fields are counted after its last ')'.
+    const char* const close = static_cast<const char*>(::memrchr(text, ')', length));
+    if (close != nullptr) {
+        const char* p = close + 1;
+        const char* const end = text + length;
+        unsigned long long utime = 0, stime = 0;
+        for (int field = 3; field <= 15 && p < end; ++field) {
+            while (p < end && *p == ' ') ++p;
+            const char* const start = p;
+            while (p < end && *p != ' ') ++p;
+            if (field == 14) std::from_chars(start, p, utime);
+            if (field == 15) std::from_chars(start, p, stime);
         }
+        const long ticks = ::sysconf(_SC_CLK_TCK);
+        if (ticks > 0) g.cpu_seconds = static_cast<double>(utime + stime) / ticks;
     }
-    std::ifstream statm("/proc/self/statm");
+    length = read_small_file("/proc/self/statm", text, sizeof text);
     unsigned long long size = 0, resident = 0;
-    if (statm >> size >> resident) {
+    const char* const end = text + length;
+    const auto [after_size, size_error] = std::from_chars(text, end, size);
+    if (size_error == std::errc() && after_size < end &&
+        std::from_chars(after_size + 1, end, resident).ec == std::errc()) {
         const long page = ::sysconf(_SC_PAGESIZE);
         g.vm_bytes = size * static_cast<unsigned long long>(page);
         g.rss_bytes = resident * static_cast<unsigned long long>(page);
