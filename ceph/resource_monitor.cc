@@ -287,6 +287,14 @@ ResourceMonitor::ResourceMonitor(const Cluster& cluster, std::vector<std::string
         }
     }
     known_.resize(pools_.size());
+    size_commands_.reserve(pools_.size());
+    for (const std::string& pool : pools_) {
+        size_commands_.push_back(nlohmann::json{
+            {"prefix", "osd pool get"},
+            {"pool", pool},
+            {"var", "size"},
+            {"format", "json"}}.dump());
+    }
 }
 
 const std::vector<int>& ResourceMonitor::osds_of(const std::string& pool) {
@@ -317,8 +325,9 @@ const std::vector<int>& ResourceMonitor::osds_of(const std::string& pool) {
     return osds_[pool] = std::move(osds);
 }
 
-PoolResources ResourceMonitor::sample_pool(const std::string& pool,
+PoolResources ResourceMonitor::sample_pool(std::size_t index,
                                            const std::map<std::string, DfEntry>& df) {
+    const std::string& pool = pools_[index];
     PoolResources r;
     r.pool = pool;
     if (auto io = IoContext::open(cluster_, pool)) {
@@ -333,9 +342,7 @@ PoolResources ResourceMonitor::sample_pool(const std::string& pool,
         return r;
     }
     // No manager statistics: the OSDs' own statfs, per replica.
-    const auto size_reply = mon_command(
-        cluster_,
-        {{"prefix", "osd pool get"}, {"pool", pool}, {"var", "size"}, {"format", "json"}});
+    const auto size_reply = mon_command(cluster_, size_commands_[index].c_str());
     const std::uint64_t replicas = std::max<std::uint64_t>(1, u64(size_reply, "size"));
     std::uint64_t total = 0, used = 0, avail = 0;
     int answered = 0;
@@ -393,7 +400,7 @@ ResourceSample ResourceMonitor::sample() {
             s.pools.push_back(std::move(*known_[i]));
             continue;
         }
-        s.pools.push_back(sample_pool(pools_[i], df));
+        s.pools.push_back(sample_pool(i, df));
         // A pool nothing answered for is asked again by the next monitor.
         if (shared_ && s.pools.back().known())
             shared_->store(fsid_, s.pools.back(), std::chrono::steady_clock::now());
