@@ -319,6 +319,11 @@ std::map<std::uint64_t, PlacementEntry> PlacementMap::entries() const {
     return entries_;
 }
 
+std::size_t PlacementMap::entry_count() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
 std::map<std::uint64_t, std::string> PlacementMap::intents() const {
     std::lock_guard lock(mutex_);
     return intents_;

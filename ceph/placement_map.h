@@ -117,6 +117,14 @@ public:
     MapHeader header() const;
     std::optional<PlacementEntry> find(std::uint64_t extent) const;
     std::map<std::uint64_t, PlacementEntry> entries() const;
+    // Calls visit(extent, entry) on each entry, in extent order, under the map's lock: quick,
+    // and never calling the map. A look that needs no copy of them (counts, say).
+    template <typename Visit>
+    void visit_entries(Visit&& visit) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& [extent, entry] : entries_) visit(extent, entry);
+    }
+    std::size_t entry_count() const;
     std::map<std::uint64_t, std::string> intents() const;  // extent -> pool of the copy
 
     // Adds pools to the header's tier list (a compare-and-set on the header; not fenced: it

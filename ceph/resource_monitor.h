@@ -122,8 +122,10 @@ private:
     struct DfEntry {
         std::uint64_t stored = 0, objects = 0, max_avail = 0;
     };
-    PoolResources sample_pool(const std::string& pool, const std::map<std::string, DfEntry>& df);
-    std::vector<int> osds_of(const std::string& pool);
+    // A sample of pools_[index] from the cluster.
+    PoolResources sample_pool(std::size_t index, const std::map<std::string, DfEntry>& df);
+    // The OSDs of `pool` (found once; none while the monitors do not say).
+    const std::vector<int>& osds_of(const std::string& pool);
 
     const Cluster& cluster_;
     std::vector<std::string> pools_;
@@ -133,6 +135,7 @@ private:
     std::vector<PoolSampleCache::Key> keys_;  // per pool, its key in shared_
     // Per pool: its sample found in shared_ by the sample in progress (kept for the next one).
     std::vector<std::optional<PoolResources>> known_;
+    std::vector<std::string> size_commands_;        // per pool, the command asking its size
     std::map<std::string, std::vector<int>> osds_;  // pool -> OSD ids (found once)
     double last_cpu_seconds_ = -1;                  // of the last reading this monitor got
     std::uint64_t last_sample_us_ = 0;

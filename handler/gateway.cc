@@ -33,22 +33,37 @@ std::uint64_t extent_count(const GatewayLun& lun) {
     return e ? (lun.size_bytes + e - 1) / e : 0;
 }
 
-std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
-    std::map<std::string, std::uint64_t> out;
-    if (!lun.images) return out;
+void extents_per_pool(const GatewayLun& lun, PoolExtents& out) {
+    out.clear();
+    if (!lun.images) return;
     const ceph::TierImages& images = *lun.images;
-    for (std::size_t i = 0; i < images.count(); ++i) out[images.data_pool(i)] = 0;
+    const auto add = [&out](const std::string& pool, std::uint64_t extents) {
+        const auto it = std::find_if(
+            out.begin(), out.end(), [&pool](const auto& counted) { return counted.first == pool; });
+        if (it == out.end())
+            out.emplace_back(pool, extents);
+        else
+            it->second += extents;
+    };
+    for (std::size_t i = 0; i < images.count(); ++i) add(images.data_pool(i), 0);
     std::uint64_t away = 0;
     if (lun.map) {
-        for (const auto& [extent, entry] : lun.map->entries()) {
+        lun.map->visit_entries([&](std::uint64_t, const ceph::PlacementEntry& entry) {
             const auto tier = images.index_of(entry.pool);
-            ++out[tier ? images.data_pool(*tier) : entry.pool];
+            add(tier ? images.data_pool(*tier) : entry.pool, 1);
             ++away;
-        }
+        });
     }
     const std::uint64_t total = extent_count(lun);
-    out[home_tier_pool(lun)] += total > away ? total - away : 0;
-    return out;
+    add(home_tier_pool(lun), total > away ? total - away : 0);
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
+    PoolExtents counted;
+    extents_per_pool(lun, counted);
+    return {counted.begin(), counted.end()};
 }
 
 const std::string& home_tier_pool(const GatewayLun& lun) {
@@ -230,8 +245,8 @@ void Gateway::publish_service_entry(const GatewayLun& l, const GatewayConfig& c,
         }
         if (!e.registered) return;
     }
-    std::string& status = service_scratch_;
-    service_status(l, c.site, status);
+    service_status(l, c.site, service_look_);
+    const std::string& status = service_look_.packed;
     // Compared by the hash of the form librados takes (NUL-separated: no two statuses that
     // differ pack into the same bytes).
     const std::uint64_t digest = std::hash<std::string>{}(status);
@@ -297,7 +312,8 @@ void pack_entry(std::string& out, std::string_view key, std::uint64_t value) {
 
 }  // namespace
 
-void Gateway::service_status(const GatewayLun& l, const std::string& site, std::string& out) const {
+void Gateway::service_status(const GatewayLun& l, const std::string& site,
+                             ServiceLook& look) const {
     const auto now = LockProbe::Clock::now();
     const bool standby = l.lock_probe && l.lock_probe->known_not_held(now);
     bool owner = false;
@@ -319,13 +335,14 @@ void Gateway::service_status(const GatewayLun& l, const std::string& site, std::
             lost = e.lock_lost;
         }
     }
-    const std::map<std::string, std::uint64_t> per_pool = extents_per_pool(l);
-    std::uint64_t away = 0;
-    if (l.map) away = l.map->entries().size();
+    PoolExtents& per_pool = look.per_pool;
+    extents_per_pool(l, per_pool);
+    const std::uint64_t away = l.map ? l.map->entry_count() : 0;
     LunRoundsStats stats;
     if (l.tiering) stats = l.tiering->stats();
-    const HealthReport health = lun_health(l);
+    const HealthReport health = lun_health(l, look.health);
     // In key order, as a ServiceDict packs.
+    std::string& out = look.packed;
     out.clear();
     pack_entry(out, "bytes_moved", stats.bytes_moved);
     pack_entry(out, "engine", !l.tiering ? "none" : paused() ? "paused" : "running");
@@ -356,8 +373,12 @@ void Gateway::service_status(const GatewayLun& l, const std::string& site, std::
     }
 }
 
-LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
-    LunHealthFacts f;
+void Gateway::health_facts(const GatewayLun& l, LunHealthFacts& f) const {
+    // Every fact starts again from its default; the pools' room is kept.
+    std::vector<PoolHealthFacts> pools = std::move(f.pools);
+    pools.clear();
+    f = LunHealthFacts{};
+    f.pools = std::move(pools);
     f.lun = l.name;
     f.tenant = l.tenant;
     f.tiered = l.tiering != nullptr;
@@ -368,7 +389,7 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
         auto it = scrub_damage_.find(l.name);
         if (it != scrub_damage_.end()) f.scrub_mismatches = it->second;
     }
-    if (!l.tiering) return f;
+    if (!l.tiering) return;
     const LunRoundsStats stats = l.tiering->stats();
     f.resource_problem = stats.resource_problem;
     for (const MigrationRecord& r : l.tiering->history(kRecentMigrations)) {
@@ -398,21 +419,26 @@ LunHealthFacts Gateway::health_facts(const GatewayLun& l) const {
         }
         f.pools.push_back(std::move(p));
     }
-    return f;
+}
+
+HealthReport Gateway::lun_health(const GatewayLun& lun, GatewayHealthFacts& facts) const {
+    facts.paused = paused() && lun.tiering != nullptr;
+    facts.luns.resize(1);
+    health_facts(lun, facts.luns.front());
+    return evaluate_health(facts);
 }
 
 HealthReport Gateway::lun_health(const GatewayLun& lun) const {
     GatewayHealthFacts facts;
-    facts.paused = paused() && lun.tiering != nullptr;
-    facts.luns.push_back(health_facts(lun));
-    return evaluate_health(facts);
+    return lun_health(lun, facts);
 }
 
 HealthReport Gateway::health() const {
     GatewayHealthFacts facts;
     facts.paused = paused();
     auto luns = lock_luns();
-    for (const GatewayLun& l : luns_) facts.luns.push_back(health_facts(l));
+    facts.luns.resize(luns_.size());
+    for (std::size_t i = 0; i < luns_.size(); ++i) health_facts(luns_[i], facts.luns[i]);
     return evaluate_health(facts);
 }
 

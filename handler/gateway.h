@@ -103,6 +103,9 @@ struct GatewayLun {
 std::uint64_t extent_bytes(const GatewayLun& lun);
 std::uint64_t extent_count(const GatewayLun& lun);
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun);
+// The same as (pool, extents) pairs by pool name, written over `out` (its room reused).
+using PoolExtents = std::vector<std::pair<std::string, std::uint64_t>>;
+void extents_per_pool(const GatewayLun& lun, PoolExtents& out);
 // The pool the LUN's home tier's data lives in (ceph::TierImages::data_pool; its own pool when
 // it is not tiered).
 const std::string& home_tier_pool(const GatewayLun& lun);
@@ -211,13 +214,20 @@ public:
     // (status_updates: the statuses pushed; status_unchanged: the looks that found the status
     // pushed last and pushed nothing), or null when the service map is not in use.
     nlohmann::json service_json() const;
+    // What one look at a LUN's service status builds, kept by its caller from look to look so
+    // that an idle LUN's look reuses their room: the packed status, and what it is made of.
+    struct ServiceLook {
+        std::string packed;
+        PoolExtents per_pool;
+        GatewayHealthFacts health;
+    };
     // What the service map shows for one LUN (with lock_luns() held), at `site`, in the packed
-    // form librados takes (ceph::pack_service_dict), written over `packed` (its room reused: an
-    // idle LUN's look allocates next to nothing): lock_owner true/false and lock_lost_cnt as
-    // handler_rbd reports them; site, tenant, policy, engine (none|paused|running),
-    // extents_away, tier_bytes ("pool=bytes,..."), migrations, migrations_failed, bytes_moved,
-    // health (HEALTH_OK|WARN|ERR) and health_checks (codes).
-    void service_status(const GatewayLun& lun, const std::string& site, std::string& packed) const;
+    // form librados takes (ceph::pack_service_dict), written over `look.packed` (the look's room
+    // reused: an idle LUN's look allocates next to nothing): lock_owner true/false and
+    // lock_lost_cnt as handler_rbd reports them; site, tenant, policy, engine
+    // (none|paused|running), extents_away, tier_bytes ("pool=bytes,..."), migrations,
+    // migrations_failed, bytes_moved, health (HEALTH_OK|WARN|ERR) and health_checks (codes).
+    void service_status(const GatewayLun& lun, const std::string& site, ServiceLook& look) const;
 
     // The gateway's health (gateway_health.h) from what it knows of its LUNs now; lun_health
     // the same for one LUN (with lock_luns() held).
@@ -233,8 +243,11 @@ private:
     void remove_lun(const std::string& name);
     // Sets the budget's bandwidth to the config in effect.
     void apply_migration_bandwidth();
-    LunHealthFacts health_facts(const GatewayLun& lun) const;  // with lock_luns() held
-    void publish_service_map();                                // the publisher's thread
+    // What the gateway knows of `lun`, written over `out` (its room reused); with lock_luns()
+    // held. lun_health() from it, written over `facts`.
+    void health_facts(const GatewayLun& lun, LunHealthFacts& out) const;
+    HealthReport lun_health(const GatewayLun& lun, GatewayHealthFacts& facts) const;
+    void publish_service_map();  // the publisher's thread
 
     // A LUN's entry in the service map; under service_mutex_.
     struct ServiceEntry {
@@ -277,9 +290,9 @@ private:
                                const std::function<void(const ceph::Status&)>& on_error);
     std::unique_ptr<ceph::ServiceStatusPublisher> publisher_;  // null: no service map
     // The publisher's thread's own, reused from pass to pass: the names of the LUNs of a pass
-    // and the status of the LUN it looks at.
+    // and the look at the LUN's status.
     std::vector<std::string> service_names_;
-    std::string service_scratch_;
+    ServiceLook service_look_;
 
     mutable std::shared_mutex luns_mutex_;
     std::vector<GatewayLun> luns_;

@@ -49,6 +49,11 @@ void DeferredPolicy::observe(const IoEvent& io) {
         policy_->observe(io);
         return;
     }
+    if (pending_.size() == pending_.capacity()) {
+        // Room for a round's worth at first, then doubled up to the most kept, never past it.
+        pending_.reserve(pending_.empty() ? kFirstPendingIo
+                                          : std::min(2 * pending_.capacity(), kMaxPendingIo));
+    }
     pending_.push_back(io);
     if (pending_.size() >= kMaxPendingIo) make(nullptr);
 }

@@ -15,7 +15,9 @@
 // the kMaxPendingIo-th I/O kept makes the policy at once, without the last round and the
 // placements told (no view to read them from), so what is kept stays bounded (2.5 MiB); a caller
 // that plans every round and hands fewer I/Os a round (LunRounds hands at most its event ring's,
-// 65,536 by default) never gets there. dropped() before then
+// 65,536 by default) never gets there. The room for the kept I/O is reserved at the first
+// (kFirstPendingIo) and doubled when full, never past kMaxPendingIo, and given back once the
+// policy is made. dropped() before then
 // has nothing to drop (no order was given). Introspection is the policy's once made; before, none
 // (no outlook, accuracy, alert or selection).
 //
@@ -42,6 +44,10 @@ public:
     using Factory = std::function<std::unique_ptr<PlacementPolicy>()>;
     // The most I/O kept for the policy until a plan() makes it.
     static constexpr std::size_t kMaxPendingIo = std::size_t{1} << 16;
+    // The room the first I/O kept reserves (40 KiB: a lightly loaded LUN's round fits, and a
+    // LUN that wakes up costs no more than that until its policy is made); the room doubles from
+    // there when needed, up to kMaxPendingIo.
+    static constexpr std::size_t kFirstPendingIo = std::size_t{1} << 10;
 
     // `name` is the name the policy made by `make` has.
     DeferredPolicy(std::string name, Factory make);
