@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -53,6 +54,13 @@ constexpr const char* kMgrStat = R"({"prefix":"mgr stat","format":"json"})";
 constexpr const char* kDf = R"({"prefix":"df","format":"json"})";
 constexpr const char* kOsdPerfDump = R"({"prefix":"perf dump","logger":"osd"})";
 
+// A count from a number of a reply: 0 for a negative one, the largest count for one past it.
+std::uint64_t count_of(double v) {
+    if (!(v > 0)) return 0;
+    if (v >= 18446744073709551616.0) return std::numeric_limits<std::uint64_t>::max();
+    return static_cast<std::uint64_t>(v);
+}
+
 // An OSD's own statfs counters, from its `perf dump` of the "osd" logger.
 struct OsdStatfs {
     std::uint64_t total = 0, used = 0, avail = 0;
@@ -73,9 +81,7 @@ public:
         return number(v > 0 ? static_cast<std::uint64_t>(v) : 0);
     }
     bool number_unsigned(json::number_unsigned_t v) { return number(v); }
-    bool number_float(json::number_float_t v, const json::string_t&) {
-        return number(v > 0 ? static_cast<std::uint64_t>(v) : 0);
-    }
+    bool number_float(json::number_float_t v, const json::string_t&) { return number(count_of(v)); }
     bool string(json::string_t&) { return value_seen(); }
     bool binary(json::binary_t&) { return value_seen(); }
     bool start_object(std::size_t) {
@@ -151,8 +157,7 @@ std::optional<OsdStatfs> osd_statfs(const Cluster& cluster, int osd) {
 
 std::uint64_t u64(const nlohmann::json& j, const char* key) {
     if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return 0;
-    const double v = j[key].get<double>();
-    return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+    return count_of(j[key].get<double>());
 }
 
 // Every OSD below `node` in a `osd crush tree` reply.
