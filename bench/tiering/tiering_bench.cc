@@ -29,7 +29,9 @@
 // latency of the I/Os its home tier served and how long its migrations took; a tiered one, what its
 // policy did: the tier latencies it planned with at the end and when measured ones reached it,
 // its promotions into nvme-a and how many of them served an I/O from there, the candidates it
-// followed, and what it had heard and moved before the trace began. Beside them, the same
+// followed, what it had heard and moved before the trace began, and its I/Os' latency against
+// the migrations that overlapped them (per serving tier: during a migration whose source is that
+// tier, its destination, or neither; and where the slowest 1% fall). Beside them, the same
 // mapped I/Os through the replay simulator: each policy made as the LUN makes it (the tiers as it
 // sees them, the LUN's bandwidth, horizon and round), the simulator's tiers as measured live (mean
 // latency per tier and op over all runs), nvme-a's capacity, one migration at a time at the LUN's
@@ -654,6 +656,8 @@ struct TraceRun {
     std::vector<TierSpec> final_tiers;
     double measured_at_s[2] = {-1, -1};
     std::string followed;
+    // Foreground latency against the migrations that overlapped it (interference_text()).
+    std::string interference;
     // The run's completed migrations: how long each took, from its start to its commit.
     double migration_ms_sum = 0;
     std::uint64_t migrations_timed = 0;
@@ -672,12 +676,75 @@ struct Access {
     std::uint64_t extent = 0;
     std::uint8_t tier = 0;
     std::uint64_t unix_ms = 0;
+    std::uint64_t unix_us = 0;  // issued, and how long it took
+    double ms = 0;
 };
 
-std::uint64_t unix_ms_now() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+std::uint64_t unix_us_now() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
+}
+
+// Each I/O's latency against the migrations (any outcome: a failed one did I/O too) whose span
+// overlapped it: per serving tier, those that overlapped a migration reading and discarding on
+// that tier (its source), else one writing and reading back there (its destination), else none;
+// p50/p99 of each, and where the slowest 1% of the run's I/Os fall.
+std::string interference_text(const std::vector<MigrationRecord>& history,
+                              const std::vector<Access>& accesses) {
+    struct Span {
+        std::uint64_t from_us, to_us;
+        std::string source, destination;
+    };
+    std::vector<Span> spans;
+    for (const MigrationRecord& m : history)
+        if (m.duration_us > 0)
+            spans.push_back(
+                {m.start_unix_ms * 1000, m.start_unix_ms * 1000 + m.duration_us, m.from, m.to});
+    const char* pools[2] = {kHomeDataPool, "nvme-a"};
+    const char* labels[3] = {"source", "dest", "none"};
+    std::vector<double> by[2][3];
+    std::vector<std::pair<double, int>> all;  // latency, tier * 3 + class
+    for (const Access& a : accesses) {
+        const std::uint64_t end_us = a.unix_us + static_cast<std::uint64_t>(a.ms * 1000);
+        int cls = 2;
+        for (const Span& s : spans) {
+            if (s.from_us >= end_us || s.to_us <= a.unix_us) continue;
+            if (s.source == pools[a.tier]) {
+                cls = 0;
+                break;
+            }
+            if (s.destination == pools[a.tier]) cls = 1;
+        }
+        by[a.tier][cls].push_back(a.ms);
+        all.emplace_back(a.ms, a.tier * 3 + cls);
+    }
+    std::string out = "     foreground vs migrations on the I/O's tier (n p50/p99 ms):";
+    char buf[160];
+    for (int t = 0; t < 2; ++t) {
+        out += std::string(" ") + pools[t];
+        for (int c = 0; c < 3; ++c) {
+            std::vector<double>& v = by[t][c];
+            std::sort(v.begin(), v.end());
+            const double p50 = v.empty() ? 0 : v[v.size() / 2];
+            const double p99 = v.empty() ? 0 : v[std::min(v.size() - 1, v.size() * 99 / 100)];
+            std::snprintf(buf, sizeof buf, " %s %zu %.1f/%.1f", labels[c], v.size(), p50, p99);
+            out += buf;
+        }
+        out += t == 0 ? ";" : "";
+    }
+    std::sort(all.begin(), all.end(), std::greater<>());
+    const std::size_t slow = std::max<std::size_t>(1, all.size() / 100);
+    int count[6] = {};
+    for (std::size_t i = 0; i < slow && i < all.size(); ++i) ++count[all[i].second];
+    std::snprintf(buf, sizeof buf, "\n     the slowest %zu:", slow);
+    out += buf;
+    for (int k = 0; k < 6; ++k)
+        if (count[k]) {
+            std::snprintf(buf, sizeof buf, " %s %s %d", pools[k / 3], labels[k % 3], count[k]);
+            out += buf;
+        }
+    return out;
 }
 
 // The run's completed promotions into nvme-a (moves from home to tier index 1's pool), and those
@@ -762,7 +829,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             std::this_thread::sleep_until(due);  // pacing: the trace's own arrival times
             const std::uint64_t extent = io.offset / extent_bytes;
             const std::uint8_t tier = lun->tiered_lun()->gate().tier(extent) == 0 ? 0 : 1;
-            seen.push_back({extent, tier, unix_ms_now()});
+            const std::uint64_t issued_us = unix_us_now();
             iovec v{buf.data(), io.length};
             const auto t0 = std::chrono::steady_clock::now();
             const int st = run_command(c, [&](tcmur_cmd* cmd) {
@@ -773,6 +840,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             if (st != TCMU_STS_OK) fail("trace I/O failed with status " + std::to_string(st));
             const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
             mine.push_back(ms);
+            seen.push_back({extent, tier, issued_us / 1000, issued_us, ms});
             late += std::chrono::duration<double, std::milli>(t0 - due).count();
             sum[tier][io.write] += ms;
             ++count[tier][io.write];
@@ -826,6 +894,7 @@ TraceRun run_trace_mode(const Params& p, const TracePlan& plan, const std::strin
             ++r.migrations_timed;
         }
     count_promotions(history, accesses, r);
+    r.interference = interference_text(history, accesses);
     std::sort(latencies.begin(), latencies.end());
     r.ios = latencies.size();
     double sum = 0;
@@ -1034,6 +1103,7 @@ int run_trace_bench(const Params& p, const std::vector<std::string>& modes) {
                     static_cast<unsigned long long>(r.heard_before),
                     static_cast<unsigned long long>(r.moved_before),
                     static_cast<unsigned long long>(r.fast_before));
+            if (modes[m] != "none") std::printf("%s\n", r.interference.c_str());
             if (modes[m] != "none")
                 std::printf("     rounds %llu in %.1f s, one per %.2f s planned\n",
                             static_cast<unsigned long long>(r.rounds), r.seconds, r.round_s);
