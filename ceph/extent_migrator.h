@@ -12,8 +12,13 @@
 // into one for the source; then route the extent to its new tier. Clean: discard the extent in
 // the source, then clear the intent. A crash or an error at any step leaves the map pointing at a
 // complete copy and an intent naming the one copy that may be left over, which the next owner's
-// take_ownership() removes; scrub() finds anything else. A commit whose notify some gateway did
-// not acknowledge keeps the source (that gateway may still read it) and its intent.
+// take_ownership() removes; scrub() finds anything else. The extent stays held until the
+// commit's notify has ended: every gateway that watches the map has acknowledged (it routes the
+// extent to its new tier), or may no longer trust its routing (PlacementMap's kCommitNotifyTimeout:
+// it reloads the map before it serves again). So no write reaches the new tier while a gateway may
+// still read the old one; a gateway that died keeps the extent held until the OSD drops its watch
+// (kMapWatchTimeout). A commit whose notify some gateway did not acknowledge keeps the source (that
+// gateway may still read it once it is back) and its intent.
 // Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone.
 // Tier images are opened on first need (TierImages::ensure_open): a migration opens its source
 // and destination before its intent, a reload every tier the map puts an extent in before it

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -536,8 +537,10 @@ NotifyOutcome PlacementMap::notify(const std::string& key) {
     char* reply = nullptr;
     size_t reply_len = 0;
     NotifyOutcome outcome;
-    outcome.error =
-        rados_notify2(io_.handle(), oid_.c_str(), key.data(), key.size(), 3000, &reply, &reply_len);
+    const auto timeout_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(kCommitNotifyTimeout).count();
+    outcome.error = rados_notify2(io_.handle(), oid_.c_str(), key.data(), key.size(),
+                                  static_cast<std::uint64_t>(timeout_ms), &reply, &reply_len);
     if (reply != nullptr) {
         notify_ack_t* acks = nullptr;
         notify_timeout_t* timeouts = nullptr;

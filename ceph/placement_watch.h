@@ -22,12 +22,25 @@
 // gate's routing is trusted only while the watch is known to be alive. Every second (up to a
 // tenth of it later: the hub's due times lie on a grid, engine/round_driver.h) the watch asks
 // librados when the OSD last confirmed it and extends the gate's lease to that moment plus
-// kLeaseTerm (well inside the 30 s after which the OSD drops a silent watcher, so the lease ends
-// before the watch can). When the watch fails, is not confirmed in time, or a reload fails, it
-// suspends the gate's routing (commands park), watches again with backoff, reloads the whole map
-// and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
+// kLeaseTerm (well inside the kTimeout after which the OSD drops a silent watcher, so the lease
+// ends before the watch can). When the watch fails, is not confirmed in time, or a reload fails,
+// or the lease ran out before it was extended again, it suspends the gate's routing (commands
+// park), watches again with backoff, reloads the whole map and routes every extent (`resync`),
+// and only then extends the lease; if that keeps failing for
 // kRefuseAfter the parked commands are refused (BUSY) until it works, and at once if this
-// client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN). The work
+// client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN).
+// Why a routing that is never reloaded cannot miss a commit: the watch's connection to the OSD
+// can break and be made again by librados without any callback here (an OSD restart does it),
+// and a notify sent meanwhile reaches this gateway only if the watch is made again before the
+// notify times out. The owner's commit notify waits longer than the OSD keeps a watch that does
+// not ping (kCommitNotifyTimeout > kTimeout, ceph/placement_map.h), so when the owner goes on
+// without this gateway's acknowledgement, either the OSD dropped the watch (librados then
+// reports its failure) or the watch went unacknowledged for longer than kLeaseTerm: the notify
+// waited in librados (rados_watch_check then counts from its arrival) or in the queue here (the
+// lease is extended only after the queue is handled), or it was handled and the routing follows
+// it. Either way no confirmation extended the lease meanwhile, so it ran out, and a lease that
+// ran out is not extended without a resync, however fresh the watch's next confirmation is.
+// The work
 // runs as a step on the process's watch hub (ceph/watch_hub.h, one thread for every LUN's
 // watches), never in librados's callback, which only queues what came and wakes the step; while
 // the routing is being recovered the step comes back after each backoff instead of waiting in
@@ -76,9 +89,13 @@ public:
     PlacementWatch(const PlacementWatch&) = delete;
     PlacementWatch& operator=(const PlacementWatch&) = delete;
 
-    static constexpr std::chrono::seconds kTimeout{30};      // the OSD drops a silent watcher
+    static constexpr std::chrono::seconds kTimeout = kMapWatchTimeout;  // the OSD drops a
+                                                                        // silent watcher
     static constexpr std::chrono::seconds kLeaseTerm{15};    // routing trusted past confirmation
     static constexpr std::chrono::seconds kRefuseAfter{20};  // parked commands then get BUSY
+    static_assert(kLeaseTerm < kTimeout && kTimeout < kCommitNotifyTimeout,
+                  "the lease ends before the OSD drops the watch, which it does before a "
+                  "commit's notify gives up on it");
 
     // Called, briefly and without blocking (it only notes and wakes), on librados's callback
     // thread for each settings notify and on the hub's after a recovery that watched again;
@@ -122,6 +139,8 @@ private:
     bool try_recovery();
     // Extends the gate's lease from the watch's last confirmation; false if it is not valid.
     bool renew_lease();
+    // The periodic check: false if the lease ran out or the watch is not confirmed in time.
+    bool lease_held();
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                           std::uint64_t notifier_id, void* data, std::size_t data_len);
     static void on_error(void* arg, std::uint64_t cookie, int err);
