@@ -489,6 +489,9 @@ private:
                 std::function<void(const std::string&, const std::string&)> on_reply);
     // A READ on the active gateway, checked against the model when it answers.
     void read(std::size_t lun, std::uint64_t lba, std::uint64_t blocks);
+    // A WRITE of fresh data on the active gateway (which takes the LUN's lock: a READ does not),
+    // in the model once it answers.
+    void write(std::size_t lun, std::uint64_t lba, std::uint64_t blocks);
     bool wait_in_flight(std::size_t limit, std::chrono::seconds deadline);
     void drain() { (void)wait_in_flight(1, std::chrono::seconds(180)); }
     // Reaps a gateway that died at its crash point and restarts every gateway that is not
@@ -604,26 +607,15 @@ void Soak::issue() {
     std::function<void(const std::string&, const std::string&)> on_reply;
     Model& model = models_[lun];
     const std::string where = luns_[lun].where(lba, blocks);
-    if (op < 40) {
+    if (op < 75) {
         lock.unlock();
-        read(lun, lba, blocks);
+        if (op < 40)
+            read(lun, lba, blocks);
+        else
+            write(lun, lba, blocks);
         return;
     }
-    if (op < 75) {  // WRITE
-        const std::uint64_t seed = rng_();
-        request = "w " + std::to_string(lun) + " " + std::to_string(lba) + " " +
-                  std::to_string(blocks) + " " + std::to_string(seed);
-        auto data = block_pattern(seed, blocks * kBlock);
-        on_reply = [this, &model, lba, data, where](const std::string& st,
-                                                    const std::string& rest) {
-            if (st == "ok") {
-                model.write(lba, data);
-            } else {
-                model.maybe_write(lba, data);
-                if (st != "lost") fail("write " + where + ": " + st + " " + rest);
-            }
-        };
-    } else if (op < 82) {  // UNMAP: zeros after
+    if (op < 82) {  // UNMAP: zeros after
         request =
             "u " + std::to_string(lun) + " " + std::to_string(lba) + " " + std::to_string(blocks);
         std::vector<char> zeros(blocks * kBlock, 0);
@@ -714,6 +706,24 @@ void Soak::submit(std::size_t lun, std::uint64_t lba, std::uint64_t blocks,
         in_flight_.erase(id);
         done_.notify_all();
     });
+}
+
+void Soak::write(std::size_t lun, std::uint64_t lba, std::uint64_t blocks) {
+    const std::string where = luns_[lun].where(lba, blocks);
+    Model& model = models_[lun];
+    const std::uint64_t seed = rng_();
+    const std::string request = "w " + std::to_string(lun) + " " + std::to_string(lba) + " " +
+                                std::to_string(blocks) + " " + std::to_string(seed);
+    auto data = block_pattern(seed, blocks * kBlock);
+    submit(lun, lba, blocks, request,
+           [this, &model, lba, data, where](const std::string& st, const std::string& rest) {
+               if (st == "ok") {
+                   model.write(lba, data);
+               } else {
+                   model.maybe_write(lba, data);
+                   if (st != "lost") fail("write " + where + ": " + st + " " + rest);
+               }
+           });
 }
 
 void Soak::read(std::size_t lun, std::uint64_t lba, std::uint64_t blocks) {
@@ -910,7 +920,7 @@ std::vector<std::string> Soak::unfollowed_pins(
 // The standby gateway, fenced by the last handover whenever it held a LUN (a blocklisted client
 // follows nothing until it serves again), is started afresh, and one more pin of each LUN is
 // changed through the active one: the standby must follow that change. Then, until every gateway
-// shows the pins and the owner has carried them out (or a deadline), the active gateway reads a
+// shows the pins and the owner has carried them out (or a deadline), the active gateway writes a
 // block of each LUN (so it holds every LUN's lock) and a gateway dead at its crash point is
 // started again.
 void Soak::check_pins_followed() {
@@ -926,6 +936,8 @@ void Soak::check_pins_followed() {
     }
     if (failed()) return;
     revive();
+    for (std::size_t i = 0; i < luns_.size(); ++i) write(i, 0, 1);
+    drain();
     const std::size_t standby = 1 - active_;
     sample_migrations(standby);
     count_migrations(standby);
@@ -945,7 +957,7 @@ void Soak::check_pins_followed() {
     std::vector<std::string> shows;  // the last `lun show` of each gateway and LUN
     while (true) {
         revive();
-        for (std::size_t i = 0; i < luns_.size(); ++i) read(i, 0, 1);
+        for (std::size_t i = 0; i < luns_.size(); ++i) write(i, 0, 1);
         drain();
         problems.clear();
         shows.clear();
@@ -1039,7 +1051,7 @@ void Soak::verify_at_rest() {
                 const std::uint64_t lba = e * (kExtent / kBlock) + b;
                 if (!models_[i].check(lba, fingerprint(extent.data() + b * kBlock, kBlock))) {
                     fail(l.pool + "/" + l.image + " at rest: block " + std::to_string(lba) +
-                         " (extent " + std::to_string(e) + " in " + store->images.pool(where) +
+                         " (extent " + std::to_string(e) + " in " + store->images.data_pool(where) +
                          ") differs from the model");
                     break;
                 }
