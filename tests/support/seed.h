@@ -43,8 +43,8 @@ inline State& state() {
 }
 
 // Forgets the seed when the next test (or repetition) starts.
-class Reset : public testing::EmptyTestEventListener {
-    void OnTestStart(const testing::TestInfo&) override {
+class Reset : public ::testing::EmptyTestEventListener {
+    void OnTestStart(const ::testing::TestInfo&) override {
         std::lock_guard lock(state().mutex);
         state().drawn = false;
     }
@@ -57,7 +57,7 @@ inline std::uint32_t test_seed() {
     std::lock_guard lock(s.mutex);
     if (s.drawn) return s.seed;
     static const bool listening = [] {
-        testing::UnitTest::GetInstance()->listeners().Append(
+        ::testing::UnitTest::GetInstance()->listeners().Append(
             new seed_detail::Reset);  // owned by gtest
         return true;
     }();
@@ -79,8 +79,8 @@ inline std::uint32_t test_seed() {
     s.drawn = true;
     std::printf("%s\n", seed_note(seed).c_str());
     std::fflush(stdout);
-    if (testing::UnitTest::GetInstance()->current_test_info() != nullptr)
-        testing::Test::RecordProperty("seed", std::to_string(seed));
+    if (::testing::UnitTest::GetInstance()->current_test_info() != nullptr)
+        ::testing::Test::RecordProperty("seed", std::to_string(seed));
     return seed;
 }
 

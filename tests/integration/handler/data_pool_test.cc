@@ -3,7 +3,8 @@
 // and settings stay in the header's pool; its home *tier* is where the data lives: it is
 // described (device class, site, latency), named and sampled as hdd-a. hdd-a listed in its tiers
 // is the home tier, as the home pool is when listed: no tier image is made there. Extents moved
-// between the home tier and another pool under I/O read back byte for byte (a shadow copy).
+// between the home tier and another pool under I/O read back byte for byte (a shadow copy); which
+// extents move and where the writes land come from the test's seed (tests/support/seed.h).
 #include <gtest/gtest.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -19,6 +20,7 @@
 #include "ceph/lun_identity.h"
 #include "ceph/tiered_lun_store.h"
 #include "lun_fixture.h"
+#include "tests/support/seed.h"
 
 namespace rbdtier::testing {
 namespace {
@@ -118,7 +120,9 @@ TEST_F(DataPoolLunTest, MigrationsUnderIoKeepEveryByte) {
     ASSERT_EQ(write(0, shadow), TCMU_STS_OK);
     const std::size_t tiers = lun_->tiered_lun()->images().count();
     ASSERT_EQ(tiers, 2u);
-    std::mt19937 rng(7);
+    const std::uint32_t seed = test_support::test_seed();
+    SCOPED_TRACE(test_support::seed_note(seed));
+    std::mt19937 rng(seed);
     for (int round = 0; round < 12; ++round) {
         const std::uint64_t extent = rng() % (kSize / kExtent);
         move(extent, (lun_->tiered_lun()->gate().tier(extent) + 1) % tiers);
