@@ -25,10 +25,9 @@
 // does without telling the watcher; a notify that timed out before that is never sent, and the
 // watcher would not know it missed a commit. A notify that waits longer than the OSD keeps a
 // watch that no longer pings (kMapWatchTimeout) ends only when every watcher has acknowledged,
-// has had its watch dropped by the OSD (its librados then reports the watch failed), or stayed
-// connected without acknowledging for all that time, longer than a watcher trusts its routing
-// unconfirmed (PlacementWatch's lease): so a watcher that did not acknowledge has stopped
-// trusting its routing and reloads the map before it serves again (ceph/placement_watch.h).
+// has had its watch dropped by the OSD (its librados then reports the watch failed), or went
+// unacknowledged long enough for the watcher's lease on its routing to run out: so a watcher that
+// did not acknowledge reloads the map before it serves again (ceph/placement_watch.h says why).
 // Thread-safe; changes are serialised.
 // Lookups never wait on the OSDs: header(), find(), entries() and intents() answer from memory
 // under a lock that is never held across a RADOS round trip, so a change or a reload waiting on a
