@@ -899,8 +899,8 @@ TEST_F(TieredLunTest, AFollowerWhoseWatchWasMadeAgainServesNoStaleDataAfterAnOsd
     ASSERT_EQ(cluster_sh("osd-stop", 1), 0);
     ASSERT_EQ(cluster_sh("osd-start", 1), 0);
     // The owner moves extent 2 while the follower cannot hear of it. The follower goes on once
-    // the move is done or after 6 s, twice the 3 s of an owner that gives up on a silent
-    // watcher, whichever comes first.
+    // the move is done or after 6 s, whichever comes first: an owner whose commit notify gave
+    // up on silent watchers within seconds would have gone on without it.
     std::atomic<bool> moved{false};
     ceph::Status moving = ceph::Status::ok();
     std::thread mover([&] {
