@@ -45,6 +45,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ceph/io_context.h"
@@ -60,6 +61,10 @@ inline constexpr const char* kFenceLock = "rbdtier";
 inline constexpr std::chrono::seconds kMapWatchTimeout{30};
 inline constexpr std::chrono::seconds kCommitNotifyTimeout =
     kMapWatchTimeout + std::chrono::seconds(5);
+// A probe of the map's watchers (probe_watchers): each gateway's watch acknowledges it at once,
+// doing nothing else; one that does not within kProbeNotifyTimeout died or has a broken watch.
+inline constexpr std::string_view kWatcherProbePayload = "probe";
+inline constexpr std::chrono::seconds kProbeNotifyTimeout{3};
 
 struct PlacementEntry {
     std::string pool;              // the tier's pool; the data is in that pool's tier image
@@ -163,6 +168,10 @@ public:
     // Reads the whole map again (see the top of this file). On failure the map is unchanged.
     Status reload();
     NotifyOutcome last_notify() const;
+    // Notifies the watchers with kWatcherProbePayload and waits up to kProbeNotifyTimeout: who
+    // did not answer. Changes nothing (last_notify() neither): a look before a commit, whose
+    // notify would wait much longer for a gateway that does not answer.
+    NotifyOutcome probe_watchers() const;
 
     // For tests: called by reload() after each read that it may install, before it checks for
     // changes made meanwhile and installs, with none of the map's locks held but reload's own

@@ -222,6 +222,13 @@ void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t
         self->settings_changed(/*notify=*/true);
         return;
     }
+    if (data != nullptr &&
+        std::string_view(static_cast<const char*>(data), data_len) == kWatcherProbePayload) {
+        // The owner asks whether this gateway hears it: it does.
+        (void)rados_notify_ack(self->io_.handle(), self->oid_.c_str(), notify_id, handle, nullptr,
+                               0);
+        return;
+    }
     {
         std::lock_guard lock(self->mutex_);
         self->queue_.push_back(

@@ -15,8 +15,10 @@
 // notify_lun_settings_changed, sent after each write of the home image's metadata) is
 // acknowledged at once in librados's callback, from any client, and passed to the settings
 // listener (the LUN's SettingsWatch, which re-reads its settings); so is every recovery that made
-// the watch again (settings notifies may have been missed meanwhile). Any other payload that is not
-// a map key (a foreign or newer notifier's) is acknowledged and ignored.
+// the watch again (settings notifies may have been missed meanwhile). The owner's probe
+// (kWatcherProbePayload, ceph/placement_map.h) is acknowledged at once in librados's callback too.
+// Any other payload that is not a map key (a foreign or newer notifier's) is acknowledged and
+// ignored.
 //
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
 // gate's routing is trusted only while the watch is known to be alive. Every second (up to a

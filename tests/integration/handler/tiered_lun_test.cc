@@ -898,15 +898,19 @@ TEST_F(TieredLunTest, AFollowerWhoseWatchWasMadeAgainServesNoStaleDataAfterAnOsd
     b.freeze();
     ASSERT_EQ(cluster_sh("osd-stop", 1), 0);
     ASSERT_EQ(cluster_sh("osd-start", 1), 0);
-    // The owner moves extent 2 while the follower cannot hear of it. The follower goes on once
-    // the move is done or after 6 s, whichever comes first: an owner whose commit notify gave
-    // up on silent watchers within seconds would have gone on without it.
+    // The owner moves extent 2 while the follower cannot hear of it (a move the owner refuses,
+    // a gateway not answering, is tried again). The follower goes on once the move is done or
+    // after 6 s, whichever comes first: an owner whose commit notify gave up on silent watchers
+    // within seconds would have gone on without it.
     std::atomic<bool> moved{false};
     ceph::Status moving = ceph::Status::ok();
     std::thread mover([&] {
-        MigrationRecord record;
-        moving = lun_->tiered_lun()->migrator().migrate(
-            2, *lun_->tiered_lun()->images().index_of("nvme-b"), record);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        do {
+            MigrationRecord record;
+            moving = lun_->tiered_lun()->migrator().migrate(
+                2, *lun_->tiered_lun()->images().index_of("nvme-b"), record);
+        } while (!moving && std::chrono::steady_clock::now() < deadline);
         moved = true;
     });
     (void)test_support::wait_until([&] { return moved.load(); }, std::chrono::seconds(6));
