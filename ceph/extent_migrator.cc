@@ -174,6 +174,15 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
                                        " but mapped to " + images_.pool(from)),
             "refused");
     }
+    // A gateway that watches the map but does not answer (it died and the OSD has not dropped
+    // its watch yet, or its watch is broken) would hold the commit's notify, and with it the
+    // extent's I/O, for up to kCommitNotifyTimeout: nothing moves while one does not answer.
+    if (const NotifyOutcome probe = map_.probe_watchers();
+        probe.error < 0 || !probe.silent_notifiers.empty()) {
+        return finish(Status::error(probe.error < 0 ? probe.error : -ETIMEDOUT,
+                                    "a gateway watching the LUN's map did not answer"),
+                      "refused");
+    }
     const std::uint64_t offset = extent * images_.object_size();
     const std::uint64_t length = extent_length(extent);
     record.bytes = length;

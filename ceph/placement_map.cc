@@ -5,9 +5,11 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
+#include <string_view>
 
 #include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
@@ -530,14 +532,16 @@ Status PlacementMap::clear_intent(std::uint64_t extent) {
     return s;
 }
 
-NotifyOutcome PlacementMap::notify(const std::string& key) {
-    // Tell other gateways (watchers of the map object) to reload; they acknowledge after they
-    // have. Who did not is kept for the caller (and `rbdtier status`).
+namespace {
+// Notifies `oid`'s watchers with `payload` and waits up to `timeout` for their acknowledgements.
+NotifyOutcome notify_watchers(const IoContext& io, const std::string& oid, std::string_view payload,
+                              std::chrono::milliseconds timeout) {
     char* reply = nullptr;
     size_t reply_len = 0;
     NotifyOutcome outcome;
     outcome.error =
-        rados_notify2(io_.handle(), oid_.c_str(), key.data(), key.size(), 3000, &reply, &reply_len);
+        rados_notify2(io.handle(), oid.c_str(), payload.data(), static_cast<int>(payload.size()),
+                      static_cast<std::uint64_t>(timeout.count()), &reply, &reply_len);
     if (reply != nullptr) {
         notify_ack_t* acks = nullptr;
         notify_timeout_t* timeouts = nullptr;
@@ -554,9 +558,21 @@ NotifyOutcome PlacementMap::notify(const std::string& key) {
     if (outcome.error == -ETIMEDOUT && outcome.silent_notifiers.empty()) {
         outcome.silent_notifiers.push_back(0);  // somebody, unknown
     }
+    return outcome;
+}
+}  // namespace
+
+NotifyOutcome PlacementMap::notify(const std::string& key) {
+    // Tell other gateways (watchers of the map object) to reload; they acknowledge after they
+    // have. Who did not is kept for the caller (and `rbdtier status`).
+    NotifyOutcome outcome = notify_watchers(io_, oid_, key, kCommitNotifyTimeout);
     std::lock_guard lock(mutex_);
     last_notify_ = outcome;
     return outcome;
+}
+
+NotifyOutcome PlacementMap::probe_watchers() const {
+    return notify_watchers(io_, oid_, kWatcherProbePayload, kProbeNotifyTimeout);
 }
 
 NotifyOutcome PlacementMap::last_notify() const {

@@ -18,7 +18,16 @@
 // commit() is a compare-and-set on one entry: it applies only if the stored value is still the
 // one the caller read (an absent entry included), bumps the generation and points the extent's
 // intent at the copy the commit leaves behind; -ECANCELED otherwise (reload()). Commits notify the
-// object's watchers with the extent's key; last_notify() tells which of them did not acknowledge.
+// object's watchers with the extent's key and wait for their acknowledgements up to
+// kCommitNotifyTimeout; last_notify() tells which of them did not acknowledge.
+// Why that long: the OSD keeps a notify for a watcher whose connection broke (an OSD restart, a
+// network cut) and sends it when the watcher's librados makes the watch again, which librados
+// does without telling the watcher; a notify that timed out before that is never sent, and the
+// watcher would not know it missed a commit. A notify that waits longer than the OSD keeps a
+// watch that no longer pings (kMapWatchTimeout) ends only when every watcher has acknowledged,
+// has had its watch dropped by the OSD (its librados then reports the watch failed), or went
+// unacknowledged long enough for the watcher's lease on its routing to run out: so a watcher that
+// did not acknowledge reloads the map before it serves again (ceph/placement_watch.h says why).
 // Thread-safe; changes are serialised.
 // Lookups never wait on the OSDs: header(), find(), entries() and intents() answer from memory
 // under a lock that is never held across a RADOS round trip, so a change or a reload waiting on a
@@ -29,12 +38,14 @@
 // After a few such retries it reads with the changes held off (lookups still answer).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ceph/io_context.h"
@@ -45,6 +56,15 @@ namespace rbdtier::ceph {
 
 inline constexpr int kPlacementMapFormat = 2;
 inline constexpr const char* kFenceLock = "rbdtier";
+// How long the OSD keeps a watch of the map object after its client's last ping (the timeout
+// PlacementWatch watches with), and how long a commit's notify waits: longer (see above).
+inline constexpr std::chrono::seconds kMapWatchTimeout{30};
+inline constexpr std::chrono::seconds kCommitNotifyTimeout =
+    kMapWatchTimeout + std::chrono::seconds(5);
+// A probe of the map's watchers (probe_watchers): each gateway's watch acknowledges it at once,
+// doing nothing else; one that does not within kProbeNotifyTimeout died or has a broken watch.
+inline constexpr std::string_view kWatcherProbePayload = "probe";
+inline constexpr std::chrono::seconds kProbeNotifyTimeout{3};
 
 struct PlacementEntry {
     std::string pool;              // the tier's pool; the data is in that pool's tier image
@@ -148,6 +168,10 @@ public:
     // Reads the whole map again (see the top of this file). On failure the map is unchanged.
     Status reload();
     NotifyOutcome last_notify() const;
+    // Notifies the watchers with kWatcherProbePayload and waits up to kProbeNotifyTimeout: who
+    // did not answer. Changes nothing (last_notify() neither): a look before a commit, whose
+    // notify would wait much longer for a gateway that does not answer.
+    NotifyOutcome probe_watchers() const;
 
     // For tests: called by reload() after each read that it may install, before it checks for
     // changes made meanwhile and installs, with none of the map's locks held but reload's own

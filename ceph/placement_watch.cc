@@ -169,6 +169,13 @@ bool PlacementWatch::renew_lease() {
     return true;
 }
 
+bool PlacementWatch::lease_held() {
+    // A lease that ran out may have let a notify go unacknowledged: the routing is reloaded
+    // before the lease is extended again, however fresh the watch's next confirmation is.
+    if (gate_.lease(Clock::now()) != ExtentGate::Lease::kValid) return false;
+    return renew_lease();
+}
+
 PlacementWatch::~PlacementWatch() {
     std::optional<RoundDriver::Id> step;
     {
@@ -215,6 +222,13 @@ void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t
         self->settings_changed(/*notify=*/true);
         return;
     }
+    if (data != nullptr &&
+        std::string_view(static_cast<const char*>(data), data_len) == kWatcherProbePayload) {
+        // The owner asks whether this gateway hears it: it does.
+        (void)rados_notify_ack(self->io_.handle(), self->oid_.c_str(), notify_id, handle, nullptr,
+                               0);
+        return;
+    }
     {
         std::lock_guard lock(self->mutex_);
         self->queue_.push_back(
@@ -254,7 +268,7 @@ std::uint64_t PlacementWatch::step() {
         }
     }
     if (!recovery_ && Clock::now() >= next_check_) {
-        if (!renew_lease()) begin_recovery(/*rewatch=*/true, "the watch is not confirmed in time");
+        if (!lease_held()) begin_recovery(/*rewatch=*/true, "the watch is not confirmed in time");
         if (!recovery_) next_check_ = Clock::now() + kCheckPeriod;
     }
     if (recovery_) return micros_until(recovery_->retry_at);

@@ -15,25 +15,43 @@
 // notify_lun_settings_changed, sent after each write of the home image's metadata) is
 // acknowledged at once in librados's callback, from any client, and passed to the settings
 // listener (the LUN's SettingsWatch, which re-reads its settings); so is every recovery that made
-// the watch again (settings notifies may have been missed meanwhile). Any other payload that is not
-// a map key (a foreign or newer notifier's) is acknowledged and ignored.
+// the watch again (settings notifies may have been missed meanwhile). The owner's probe
+// (kWatcherProbePayload, ceph/placement_map.h) is acknowledged at once in librados's callback too.
+// Any other payload that is not a map key (a foreign or newer notifier's) is acknowledged and
+// ignored.
 //
 // A gateway that is not a watcher misses notifies, and the owner does not wait for it: so the
 // gate's routing is trusted only while the watch is known to be alive. Every second (up to a
 // tenth of it later: the hub's due times lie on a grid, engine/round_driver.h) the watch asks
 // librados when the OSD last confirmed it and extends the gate's lease to that moment plus
-// kLeaseTerm (well inside the 30 s after which the OSD drops a silent watcher, so the lease ends
-// before the watch can). When the watch fails, is not confirmed in time, or a reload fails, it
-// suspends the gate's routing (commands park), watches again with backoff, reloads the whole map
-// and routes every extent (`resync`), and only then extends the lease; if that keeps failing for
-// kRefuseAfter the parked commands are refused (BUSY) until it works, and at once if this
-// client is blocklisted (fenced: the I/O path answers as for librbd's own -ESHUTDOWN). The work
-// runs as a step on the process's watch hub (ceph/watch_hub.h, one thread for every LUN's
-// watches), never in librados's callback, which only queues what came and wakes the step; while
-// the routing is being recovered the step comes back after each backoff instead of waiting in
-// it. Each of these changes is logged (common/log.h) once: suspended with the reason, refused,
-// fenced, served again. Destruction removes the step (waiting for a run in progress), then ends
-// the watch and waits for librados's callbacks in flight: the map, gate and images are not
+// kLeaseTerm (well inside the kTimeout after which the OSD drops a silent watcher, so the lease
+// ends before the watch can). When the watch fails, is not confirmed in time, or a reload fails,
+// or the lease ran out before it was extended again, it suspends the gate's routing (commands
+// park), watches again with backoff, reloads the whole map and routes every extent (`resync`),
+// and only then extends the lease; if that keeps failing for kRefuseAfter the parked commands
+// are refused (BUSY) until it works, and at once if this client is blocklisted (fenced: the I/O
+// path answers as for librbd's own -ESHUTDOWN).
+// Why a routing under a running lease cannot have missed a commit: librados makes a watch whose
+// connection broke (an OSD restart does that) again without any callback here, and a notify sent
+// meanwhile reaches this gateway only if the watch is made again before the notify times out.
+// The owner's commit notify waits kCommitNotifyTimeout (ceph/placement_map.h), longer than the
+// OSD keeps a watch that does not ping (kTimeout) and than two lease terms. So if the owner goes
+// on without this gateway's acknowledgement, either the OSD dropped the watch (librados then
+// reports its failure: resync), or this gateway's lease ran out before the owner went on, unless
+// its routing already follows the commit: no confirmation comes while the watch is broken, so a
+// lease runs at most kLeaseTerm past the break; and once the notify has reached this gateway (at
+// once, or when the watch is made again) no confirmation extends the lease further than
+// kLeaseTerm past its arrival until it is handled (rados_watch_check counts from the arrival of a
+// notify librados has not delivered yet, the queue here is handled before the lease is extended,
+// and no lease is extended during a reload). A lease that ran out is extended only after a
+// resync, however fresh the watch's next confirmation. The cost is the owner's: a gateway that
+// died keeps the owner's commits waiting until the OSD drops its watch.
+// The work runs as a step on the process's watch hub (ceph/watch_hub.h, one thread for every
+// LUN's watches), never in librados's callback, which only queues what came and wakes the step;
+// while the routing is being recovered the step comes back after each backoff instead of
+// waiting in it. Each of these changes is logged (common/log.h) once: suspended with the reason,
+// refused, fenced, served again. Destruction removes the step (waiting for a run in progress), then
+// ends the watch and waits for librados's callbacks in flight: the map, gate and images are not
 // touched once it has returned.
 //
 // Thread-safety and lock order: every public member may be called from any thread. The settings
@@ -76,9 +94,13 @@ public:
     PlacementWatch(const PlacementWatch&) = delete;
     PlacementWatch& operator=(const PlacementWatch&) = delete;
 
-    static constexpr std::chrono::seconds kTimeout{30};      // the OSD drops a silent watcher
+    static constexpr std::chrono::seconds kTimeout = kMapWatchTimeout;  // the OSD drops a
+                                                                        // silent watcher
     static constexpr std::chrono::seconds kLeaseTerm{15};    // routing trusted past confirmation
     static constexpr std::chrono::seconds kRefuseAfter{20};  // parked commands then get BUSY
+    static_assert(kLeaseTerm < kTimeout && kTimeout < kCommitNotifyTimeout &&
+                      2 * kLeaseTerm <= kCommitNotifyTimeout,
+                  "a commit's notify gives up on a watcher only after its lease ran out");
 
     // Called, briefly and without blocking (it only notes and wakes), on librados's callback
     // thread for each settings notify and on the hub's after a recovery that watched again;
@@ -122,6 +144,8 @@ private:
     bool try_recovery();
     // Extends the gate's lease from the watch's last confirmation; false if it is not valid.
     bool renew_lease();
+    // The periodic check: false if the lease ran out or the watch is not confirmed in time.
+    bool lease_held();
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                           std::uint64_t notifier_id, void* data, std::size_t data_len);
     static void on_error(void* arg, std::uint64_t cookie, int err);

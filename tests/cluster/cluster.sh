@@ -32,7 +32,9 @@
 #                           > datacenter site-b > host b-nvme > osd.2 (class nvme)
 #                                                > host b-hdd  > osd.3 (class hdd)
 #       one rule and one size-1 pool per (class, site): nvme-a, hdd-a, nvme-b, hdd-b (8 PGs each,
-#       application rbd). The OSDs drop a client's watch 10 s after its last ping (Ceph: 30 s;
+#       application rbd), and meta-a on nvme-a's rule (so on osd.0): the pool for the header (and
+#       so the placement map and settings) of a home image whose data is elsewhere (`rbd create
+#       --data-pool hdd-a meta-a/IMAGE`). The OSDs drop a client's watch 10 s after its last ping (Ceph: 30 s;
 #       a watch that sets its own timeout, like the placement map's 30 s, keeps it), so a killed
 #       client stops delaying librbd's lock notifications sooner.
 #       Returns once every pool takes a write and a read on its intended OSD; prints the time taken.
@@ -73,6 +75,8 @@ readonly PY=/usr/bin/python3 # Debian's python, which has the rados module (not 
 readonly NUM_OSDS=4
 readonly OSD_CLASS=(nvme hdd nvme hdd)
 readonly OSD_SITE=(a a b b)
+# Pools of their own on an OSD's rule (pool:rule), beside the one pool per OSD.
+readonly EXTRA_POOLS=(meta-a:nvme-a)
 readonly DEFAULT_LATENCY=(0 0.004 0.001 0.005)
 readonly PORT_SPAN=100
 readonly PORT_LOCK=/tmp/rbdtier-cluster-ports.lock
@@ -334,6 +338,13 @@ setup_crush_and_pools() {
         cmds+=("$(jq -nc --arg p "$c-$s" '{prefix: "osd pool application enable", pool: $p,
                                            app: "rbd"}')")
     done
+    local extra
+    for extra in "${EXTRA_POOLS[@]}"; do
+        cmds+=("$(jq -nc --arg p "${extra%%:*}" --arg r "${extra#*:}" '{prefix: "osd pool create",
+            pool: $p, pg_num: 8, pgp_num: 8, pool_type: "replicated", rule: $r}')")
+        cmds+=("$(jq -nc --arg p "${extra%%:*}" '{prefix: "osd pool application enable",
+                                                 pool: $p, app: "rbd"}')")
+    done
     pytool mon "${cmds[@]}"
 }
 
@@ -381,8 +392,9 @@ pool_answers() { # read the probe object in POOL
 # healthy: 4 OSDs up and in, each pool maps to its own OSD only and takes a write and a read there.
 # Returns non-zero (and says why on stderr) rather than exiting, so wait_for can retry it.
 healthy() {
-    local i spec=()
+    local i extra spec=()
     for ((i = 0; i < NUM_OSDS; i++)); do spec+=("$(pool_of_osd "$i"):$i"); done
+    for extra in "${EXTRA_POOLS[@]}"; do spec+=("${extra%%:*}:$(osd_arg "${extra#*:}")"); done
     pytool healthy "$NUM_OSDS" "${spec[@]}"
 }
 

@@ -3,19 +3,27 @@
 // strike, every byte checked against a shadow model.
 //
 // Three tiered LUNs of two tenants — hdd-a/<name>, hdd-b/<name> (the same image name in two home
-// pools) and hdd-a/<name>-2 — over nvme-a, nvme-b and the other site's hdd, with the reactive
-// policy, a small nvme-a quota and fast rounds, so extents move all the time; the driver also
-// pins ranges to random tiers through the `rbdtier` CLI. It keeps up to kQueueDepth commands in
+// pools) and meta-a/<name>-2, a home image whose header, placement map, settings and pins are in
+// meta-a and whose data (the home tier, named hdd-a) is in hdd-a (`rbd create --data-pool`) —
+// over nvme-a, nvme-b and the other site's hdd, with the reactive policy, a small nvme-a quota
+// and fast rounds, so extents move all the time; the driver also pins ranges to random tiers
+// through the `rbdtier` CLI, and after each pin reads the pins kept in RADOS (rbdtier.pins on the
+// home image): they must be what the driver set (when the command failed: what they were, or
+// what it asked for). It keeps up to kQueueDepth commands in
 // flight to the active gateway (READ, WRITE, UNMAP, WRITE SAME with and without UNMAP, COMPARE
 // AND WRITE, SYNCHRONIZE CACHE) on ranges that do not overlap, so the model is exact; a write
 // whose outcome is unknown (its gateway was killed) leaves both versions possible until the next
 // read settles it. Events, drawn from the seed: ALUA handover (the other gateway's next command
 // takes the lock and blocklists the first), SIGKILL of a gateway (at a random moment, or by
 // the migrator at one of its crash points through RBDTIER_CRASH_AT), an OSD stopped and
-// restarted, scrub on either gateway, pins. At the end, with both gateways stopped, each LUN is
+// restarted, scrub on either gateway, pins. At the end, while both gateways still run, each LUN's
+// pins in RADOS and in both gateways must be what the driver last set, and the owner must carry
+// them out: every pinned extent in the tier its pin names (unless that is nvme-a and the LUN's
+// tenant holds its whole nvme-a quota there). Then, with both gateways stopped, each LUN is
 // taken over once more (intents cleaned), scrubbed, and rebuilt from its map and tier images
-// with librbd: it must equal the model, and no tier image may hold an extent its map does not
-// point at.
+// with librbd: it must equal the model, its pins and their placement must still hold, no tier
+// image may hold an extent its map does not point at, and the data-pool LUN's extents at home
+// must be objects of its data pool, none of its header pool.
 //
 // RBDTIER_SOAK_SECONDS (default 150), RBDTIER_SOAK_SEED (default: the clock) and
 // RBDTIER_SOAK_EVENTS (default "handover,kill,osd,scrub,pin": the kinds drawn) set the run;
@@ -23,6 +31,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <rados/librados.h>
 #include <rbd/librbd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -53,7 +62,9 @@
 #include "ceph/cluster.h"
 #include "ceph/extent_gate.h"
 #include "ceph/extent_migrator.h"
+#include "ceph/extent_pins.h"
 #include "ceph/image.h"
+#include "ceph/io_context.h"
 #include "ceph/tiered_lun_store.h"
 #include "soak_data.h"
 
@@ -64,7 +75,10 @@ constexpr std::uint32_t kBlock = 512;
 constexpr std::uint64_t kExtent = 4ull << 20;
 constexpr std::uint64_t kLunBytes = 8 * kExtent;
 constexpr std::uint64_t kBlocks = kLunBytes / kBlock;
+constexpr std::uint64_t kExtents = kLunBytes / kExtent;
 constexpr int kQueueDepth = 4;
+// Each tenant's quota in nvme-a: pins to nvme-a past it stay unfulfilled.
+constexpr std::uint64_t kNvmeAQuota = 2 * kExtent;
 const char* const kCrashPoints[] = {"intent", "copy", "verify", "commit", "clean"};
 
 std::string env(const char* name, const std::string& fallback = {}) {
@@ -328,14 +342,69 @@ private:
 
 // ---- the soak -----------------------------------------------------------------------------
 
+// A LUN: its home image pool/image (its data in data_pool when not empty), its tiers as pools
+// joined by '+' (the home tier named by the pool its data is in).
 struct LunSpec {
-    std::string pool, image, tenant, tiers, cfg;
+    std::string pool, image, data_pool, tenant, tiers, cfg;
+
+    std::string name() const { return pool + "/" + image; }
+    // A range of it in failure messages.
+    std::string where(std::uint64_t lba, std::uint64_t blocks) const {
+        return name() + " lba " + std::to_string(lba) + "+" + std::to_string(blocks);
+    }
+    // The pool the home tier's data is in: how pins and tier lists name the home tier.
+    std::string home_tier() const { return data_pool.empty() ? pool : data_pool; }
+    std::vector<std::string> tier_pools() const {
+        std::vector<std::string> pools;
+        std::istringstream in(tiers);
+        for (std::string t; std::getline(in, t, '+');) pools.push_back(t);
+        return pools;
+    }
 };
+
+// Per extent of a LUN, the pool of the tier it is pinned to ("" where none is).
+using ExtentPins = std::vector<std::string>;
+
+ExtentPins expand_pins(const std::vector<ceph::StoredPin>& stored) {
+    ExtentPins pins(kExtents);
+    for (const auto& p : stored)
+        for (std::uint64_t e = p.first; e <= p.last && e < kExtents; ++e) pins[e] = p.pool;
+    return pins;
+}
+
+// The pins of a `lun show` reply ("pins": [{first_extent, last_extent, tier}, ...]).
+std::optional<ExtentPins> shown_pins(const nlohmann::json& show) {
+    if (!show.is_object() || !show.contains("pins") || !show["pins"].is_array())
+        return std::nullopt;
+    ExtentPins pins(kExtents);
+    for (const auto& p : show["pins"]) {
+        const std::uint64_t first = p.value("first_extent", kExtents);
+        const std::uint64_t last = p.value("last_extent", std::uint64_t{0});
+        for (std::uint64_t e = first; e <= last && e < kExtents; ++e)
+            pins[e] = p.value("tier", std::string("?"));
+    }
+    return pins;
+}
+
+// "0-1:nvme-a 5:hdd-b", or "none".
+std::string describe(const ExtentPins& pins) {
+    std::string out;
+    for (std::uint64_t e = 0; e < pins.size();) {
+        std::uint64_t end = e + 1;
+        while (end < pins.size() && pins[end] == pins[e]) ++end;
+        if (!pins[e].empty()) {
+            out += (out.empty() ? "" : " ") + std::to_string(e) +
+                   (end - e > 1 ? "-" + std::to_string(end - 1) : "") + ":" + pins[e];
+        }
+        e = end;
+    }
+    return out.empty() ? "none" : out;
+}
 
 struct Totals {
     std::uint64_t ios = 0, reads_checked = 0, bytes_verified = 0, caw = 0, miscompares = 0;
     std::uint64_t kills = 0, crash_point_deaths = 0, handovers = 0, osd_restarts = 0;
-    std::uint64_t scrubs = 0, pins = 0, lost = 0, migrations = 0;
+    std::uint64_t scrubs = 0, pins = 0, pins_failed = 0, lost = 0, migrations = 0;
 };
 
 class Soak {
@@ -413,10 +482,41 @@ private:
         return false;
     }
     void issue();
+    // Sends `request` on the active gateway for [lba, lba+blocks) of `lun` (mutex_ not held);
+    // on_reply runs under mutex_.
+    void submit(std::size_t lun, std::uint64_t lba, std::uint64_t blocks,
+                const std::string& request,
+                std::function<void(const std::string&, const std::string&)> on_reply);
+    // A READ on the active gateway, checked against the model when it answers.
+    void read(std::size_t lun, std::uint64_t lba, std::uint64_t blocks);
+    // A WRITE of fresh data on the active gateway (which takes the LUN's lock: a READ does not),
+    // in the model once it answers.
+    void write(std::size_t lun, std::uint64_t lba, std::uint64_t blocks);
     bool wait_in_flight(std::size_t limit, std::chrono::seconds deadline);
     void drain() { (void)wait_in_flight(1, std::chrono::seconds(180)); }
+    // Reaps a gateway that died at its crash point and restarts every gateway that is not
+    // running (without a crash point); the active one is a running one.
+    void revive();
     void event();
+    // Pins extents [first, last] of LUN `lun` to `tier` ("": unpins them) through the CLI, then
+    // checks the pins kept in RADOS against the driver's.
+    void pin(std::size_t lun, std::uint64_t first, std::uint64_t last, const std::string& tier);
+    // The pins of LUN `lun` as kept in RADOS (its home image's rbdtier.pins); -EINVAL for a
+    // value that does not parse.
+    ceph::Result<ExtentPins> stored_pins(std::size_t lun);
+    // Where each extent of LUN `lun` is by its placement map, named as pins name tiers.
+    std::vector<std::string> placement(std::size_t lun, const ceph::PlacementMap& map) const;
+    // What does not hold of "each pinned extent is in its pin's tier" in `where` (placement() of
+    // every LUN): an extent pinned to nvme-a may stay out while its tenant holds its quota there.
+    std::vector<std::string> unfollowed_pins(
+        const std::vector<std::vector<std::string>>& where) const;
+    // Before the gateways stop: the pins in RADOS, in each gateway and carried out (see the top).
+    void check_pins_followed();
     void verify_at_rest();
+    // The data-pool LUN at rest: each extent at home is an object of the home image (`home`) in
+    // its data pool, and its header pool holds none of them.
+    void check_home_data_objects(std::size_t lun, const ceph::Image& home,
+                                 const ceph::PlacementMap& map);
     GatewayProcess& active() { return *gateways_[active_]; }
     // Migrations committed by gateway g's current process (`rbdtier status`), kept up to date
     // before it is stopped or killed; counted into the totals when it goes.
@@ -437,6 +537,8 @@ private:
     std::string dir_;
     std::vector<LunSpec> luns_;
     std::vector<Model> models_;
+    std::vector<ExtentPins> pins_;          // per LUN, what the driver's pin commands set
+    std::optional<ceph::Cluster> cluster_;  // the driver's client: pins and maps as in RADOS
     std::vector<std::unique_ptr<GatewayProcess>> gateways_;
     std::vector<std::string> sockets_;
     std::size_t active_ = 0;
@@ -466,6 +568,23 @@ void Soak::sample_migrations(std::size_t g) {
     migrations_seen_[g] = std::max(migrations_seen_[g], moved);
 }
 
+void Soak::revive() {
+    for (std::size_t g = 0; g < gateways_.size(); ++g) {
+        if (gateways_[g]->reap_if_dead()) {  // died at a crash point
+            count_migrations(g);
+            ++totals_.crash_point_deaths;
+            log(gateways_[g]->name() + " died at its crash point");
+            drain();
+            if (g == active_ && gateways_[1 - g]->alive()) active_ = 1 - g;
+            respawn(g, "");
+        }
+    }
+    if (!active().alive() && gateways_[1 - active_]->alive()) active_ = 1 - active_;
+    for (std::size_t g = 0; g < gateways_.size(); ++g) {
+        if (!gateways_[g]->alive()) respawn(g, "");
+    }
+}
+
 void Soak::respawn(std::size_t g, const std::string& crash_at) {
     std::string why;
     if (!gateways_[g]->start(crash_at, why)) fail("restart " + gateways_[g]->name() + ": " + why);
@@ -484,58 +603,19 @@ void Soak::issue() {
     }
     std::unique_lock lock(mutex_);
     if (overlaps(lun, lba, blocks)) return;
-    const std::uint64_t id = next_id_++;
     std::string request;
     std::function<void(const std::string&, const std::string&)> on_reply;
     Model& model = models_[lun];
-    const auto where_of = [&] {
-        return luns_[lun].pool + "/" + luns_[lun].image + " lba " + std::to_string(lba) + "+" +
-               std::to_string(blocks);
-    };
-    const std::string where = where_of();
-    if (op < 40) {  // READ
-        request =
-            "r " + std::to_string(lun) + " " + std::to_string(lba) + " " + std::to_string(blocks);
-        on_reply = [this, &model, lba, blocks, where](const std::string& st,
-                                                      const std::string& rest) {
-            if (st != "ok") {
-                if (st != "lost") fail("read " + where + ": " + st + " " + rest);
-                return;
-            }
-            std::istringstream in(rest);
-            std::string hex;
-            std::uint64_t b = 0;
-            while (std::getline(in, hex, ',') && b < blocks) {
-                const std::uint64_t print = std::stoull(hex, nullptr, 16);
-                if (!model.check(lba + b, print)) {
-                    const std::vector<char> zero(kBlock, 0);
-                    const bool zeros = print == fingerprint(zero.data(), kBlock);
-                    const bool want_zeros = model.bytes(lba + b, 1) == zero;
-                    fail("read " + where + ": block " + std::to_string(lba + b) +
-                         " differs from the model (read " + (zeros ? "zeros" : "data") +
-                         ", expected " + (want_zeros ? "zeros" : "data") + ")");
-                    break;
-                }
-                ++b;
-            }
-            ++totals_.reads_checked;
-            totals_.bytes_verified += blocks * kBlock;
-        };
-    } else if (op < 75) {  // WRITE
-        const std::uint64_t seed = rng_();
-        request = "w " + std::to_string(lun) + " " + std::to_string(lba) + " " +
-                  std::to_string(blocks) + " " + std::to_string(seed);
-        auto data = block_pattern(seed, blocks * kBlock);
-        on_reply = [this, &model, lba, data, where](const std::string& st,
-                                                    const std::string& rest) {
-            if (st == "ok") {
-                model.write(lba, data);
-            } else {
-                model.maybe_write(lba, data);
-                if (st != "lost") fail("write " + where + ": " + st + " " + rest);
-            }
-        };
-    } else if (op < 82) {  // UNMAP: zeros after
+    const std::string where = luns_[lun].where(lba, blocks);
+    if (op < 75) {
+        lock.unlock();
+        if (op < 40)
+            read(lun, lba, blocks);
+        else
+            write(lun, lba, blocks);
+        return;
+    }
+    if (op < 82) {  // UNMAP: zeros after
         request =
             "u " + std::to_string(lun) + " " + std::to_string(lba) + " " + std::to_string(blocks);
         std::vector<char> zeros(blocks * kBlock, 0);
@@ -577,7 +657,7 @@ void Soak::issue() {
             compare[wrong_at] = static_cast<char>(compare[wrong_at] ^ 0x5a);
         }
         const std::uint64_t seed = rng_();
-        const std::string where = where_of();
+        const std::string where = luns_[lun].where(lba, blocks);
         request = "c " + std::to_string(lun) + " " + std::to_string(lba) + " " +
                   std::to_string(blocks) + " " + to_hex(compare.data(), compare.size()) + " " +
                   std::to_string(seed);
@@ -606,6 +686,15 @@ void Soak::issue() {
             if (st != "ok" && st != "lost") fail("sync " + where + ": " + st + " " + rest);
         };
     }
+    lock.unlock();
+    submit(lun, lba, blocks, request, std::move(on_reply));
+}
+
+void Soak::submit(std::size_t lun, std::uint64_t lba, std::uint64_t blocks,
+                  const std::string& request,
+                  std::function<void(const std::string&, const std::string&)> on_reply) {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t id = next_id_++;
     in_flight_[id] = InFlight{lun, lba, blocks};
     ++totals_.ios;
     lock.unlock();
@@ -617,6 +706,56 @@ void Soak::issue() {
         in_flight_.erase(id);
         done_.notify_all();
     });
+}
+
+void Soak::write(std::size_t lun, std::uint64_t lba, std::uint64_t blocks) {
+    const std::string where = luns_[lun].where(lba, blocks);
+    Model& model = models_[lun];
+    const std::uint64_t seed = rng_();
+    const std::string request = "w " + std::to_string(lun) + " " + std::to_string(lba) + " " +
+                                std::to_string(blocks) + " " + std::to_string(seed);
+    auto data = block_pattern(seed, blocks * kBlock);
+    submit(lun, lba, blocks, request,
+           [this, &model, lba, data, where](const std::string& st, const std::string& rest) {
+               if (st == "ok") {
+                   model.write(lba, data);
+               } else {
+                   model.maybe_write(lba, data);
+                   if (st != "lost") fail("write " + where + ": " + st + " " + rest);
+               }
+           });
+}
+
+void Soak::read(std::size_t lun, std::uint64_t lba, std::uint64_t blocks) {
+    const std::string where = luns_[lun].where(lba, blocks);
+    Model& model = models_[lun];
+    const std::string request =
+        "r " + std::to_string(lun) + " " + std::to_string(lba) + " " + std::to_string(blocks);
+    submit(lun, lba, blocks, request,
+           [this, &model, lba, blocks, where](const std::string& st, const std::string& rest) {
+               if (st != "ok") {
+                   if (st != "lost") fail("read " + where + ": " + st + " " + rest);
+                   return;
+               }
+               std::istringstream in(rest);
+               std::string hex;
+               std::uint64_t b = 0;
+               while (std::getline(in, hex, ',') && b < blocks) {
+                   const std::uint64_t print = std::stoull(hex, nullptr, 16);
+                   if (!model.check(lba + b, print)) {
+                       const std::vector<char> zero(kBlock, 0);
+                       const bool zeros = print == fingerprint(zero.data(), kBlock);
+                       const bool want_zeros = model.bytes(lba + b, 1) == zero;
+                       fail("read " + where + ": block " + std::to_string(lba + b) +
+                            " differs from the model (read " + (zeros ? "zeros" : "data") +
+                            ", expected " + (want_zeros ? "zeros" : "data") + ")");
+                       break;
+                   }
+                   ++b;
+               }
+               ++totals_.reads_checked;
+               totals_.bytes_verified += blocks * kBlock;
+           });
 }
 
 // Waits until fewer than `limit` commands are in flight; a gateway that died meanwhile (at a crash
@@ -705,37 +844,188 @@ void Soak::event() {
             break;
         }
         default: {  // pin a range of extents to a random tier of the LUN, or unpin it
-            const auto& l = luns_[pick(luns_.size())];
-            const std::uint64_t first = pick(kLunBytes / kExtent);
-            const std::uint64_t last = std::min(kLunBytes / kExtent - 1, first + pick(3));
-            const std::string range = std::to_string(first) + "-" + std::to_string(last);
-            std::vector<std::string> tiers;
-            std::istringstream in(l.tiers);
-            for (std::string t; std::getline(in, t, '+');) tiers.push_back(t);
-            const std::string args = pick(3) == 0 ? "unpin " + l.pool + "/" + l.image + " " + range
-                                                  : "pin " + l.pool + "/" + l.image + " " + range +
-                                                        " " + tiers[pick(tiers.size())];
-            const std::string out = run_cli(args + " --socket " + sockets_[active_]);
-            ++totals_.pins;
-            log(args + " on " + active().name() + ": " + out.substr(0, 120));
+            const std::size_t lun = pick(luns_.size());
+            const std::uint64_t first = pick(kExtents);
+            const std::uint64_t last = std::min(kExtents - 1, first + pick(3));
+            const std::vector<std::string> tiers = luns_[lun].tier_pools();
+            pin(lun, first, last, pick(3) == 0 ? std::string() : tiers[pick(tiers.size())]);
             break;
         }
     }
 }
 
+void Soak::pin(std::size_t lun, std::uint64_t first, std::uint64_t last, const std::string& tier) {
+    const LunSpec& l = luns_[lun];
+    const std::string range = std::to_string(first) + "-" + std::to_string(last);
+    const std::string args = tier.empty() ? "unpin " + l.name() + " " + range
+                                          : "pin " + l.name() + " " + range + " " + tier;
+    const std::string out = run_cli(args + " --socket " + sockets_[active_]);
+    const bool done = out.rfind("exit 0:", 0) == 0;
+    ++totals_.pins;
+    if (!done) ++totals_.pins_failed;
+    log(args + " on " + active().name() + ": " + out.substr(0, 120));
+    ExtentPins asked = pins_[lun];
+    for (std::uint64_t e = first; e <= last; ++e) asked[e] = tier;
+    // Done: RADOS holds what was asked. Failed: the change was made or not, never half made.
+    auto stored = stored_pins(lun);
+    if (!stored) {
+        fail("read the pins of " + l.name() + " from RADOS: " + stored.status().message());
+    } else if (*stored == asked) {
+        pins_[lun] = asked;
+    } else if (done || *stored != pins_[lun]) {
+        fail("pins of " + l.name() + " in RADOS after `" + args + "` (" +
+             (done ? "done" : "failed") + "): " + describe(*stored) + "; expected " +
+             describe(asked) + (done ? "" : " or " + describe(pins_[lun])));
+    }
+}
+
+ceph::Result<ExtentPins> Soak::stored_pins(std::size_t lun) {
+    const LunSpec& l = luns_[lun];
+    auto io = ceph::IoContext::open(*cluster_, l.pool);
+    if (!io) return io.status();
+    auto home = ceph::Image::open_read_only(*io, l.image);
+    if (!home) return home.status();
+    auto stored = ceph::read_extent_pins(*home);
+    if (!stored) return stored.status();
+    return expand_pins(*stored);
+}
+
+std::vector<std::string> Soak::placement(std::size_t lun, const ceph::PlacementMap& map) const {
+    std::vector<std::string> where(kExtents, luns_[lun].home_tier());
+    for (const auto& [extent, entry] : map.entries())
+        if (extent < kExtents) where[extent] = entry.pool;
+    return where;
+}
+
+std::vector<std::string> Soak::unfollowed_pins(
+    const std::vector<std::vector<std::string>>& where) const {
+    std::map<std::string, std::uint64_t> in_nvme_a;  // by tenant
+    for (std::size_t i = 0; i < luns_.size(); ++i)
+        in_nvme_a[luns_[i].tenant] +=
+            kExtent * std::count(where[i].begin(), where[i].end(), "nvme-a");
+    std::vector<std::string> problems;
+    for (std::size_t i = 0; i < luns_.size(); ++i) {
+        for (std::uint64_t e = 0; e < kExtents; ++e) {
+            const std::string& pin = pins_[i][e];
+            if (pin.empty() || where[i][e] == pin) continue;
+            if (pin == "nvme-a" && in_nvme_a[luns_[i].tenant] >= kNvmeAQuota) continue;
+            problems.push_back(luns_[i].name() + " extent " + std::to_string(e) + " is in " +
+                               where[i][e] + ", pinned to " + pin);
+        }
+    }
+    return problems;
+}
+
+// The gateways run, no command is in flight. Each LUN's pins in RADOS are what the driver set.
+// The standby gateway, fenced by the last handover whenever it held a LUN (a blocklisted client
+// follows nothing until it serves again), is started afresh, and one more pin of each LUN is
+// changed through the active one: the standby must follow that change. Then, until every gateway
+// shows the pins and the owner has carried them out (or a deadline), the active gateway writes a
+// block of each LUN (so it holds every LUN's lock) and a gateway dead at its crash point is
+// started again.
+void Soak::check_pins_followed() {
+    for (std::size_t i = 0; i < luns_.size(); ++i) {
+        auto stored = stored_pins(i);
+        if (!stored) {
+            fail("read the pins of " + luns_[i].name() +
+                 " from RADOS: " + stored.status().message());
+        } else if (*stored != pins_[i]) {
+            fail("pins of " + luns_[i].name() + " in RADOS: " + describe(*stored) +
+                 "; the driver set " + describe(pins_[i]));
+        }
+    }
+    if (failed()) return;
+    revive();
+    for (std::size_t i = 0; i < luns_.size(); ++i) write(i, 0, 1);
+    drain();
+    const std::size_t standby = 1 - active_;
+    sample_migrations(standby);
+    count_migrations(standby);
+    gateways_[standby]->kill();
+    respawn(standby, "");
+    for (std::size_t i = 0; i < luns_.size(); ++i) {
+        const std::uint64_t e = pick(kExtents);
+        std::vector<std::string> other;  // the tiers, and no pin, but what extent e has now
+        for (const std::string& t : luns_[i].tier_pools())
+            if (t != pins_[i][e]) other.push_back(t);
+        if (!pins_[i][e].empty()) other.emplace_back();
+        pin(i, e, e, other[pick(other.size())]);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::seconds(60);
+    std::vector<std::string> problems;
+    std::vector<std::string> shows;  // the last `lun show` of each gateway and LUN
+    while (true) {
+        revive();
+        for (std::size_t i = 0; i < luns_.size(); ++i) write(i, 0, 1);
+        drain();
+        problems.clear();
+        shows.clear();
+        for (std::size_t g = 0; g < gateways_.size(); ++g) {
+            for (std::size_t i = 0; i < luns_.size(); ++i) {
+                const std::string out = run_cli("lun show " + luns_[i].name() +
+                                                " --format json --socket " + sockets_[g]);
+                const auto brace = out.find('{');
+                const auto show = brace == std::string::npos
+                                      ? nlohmann::json()
+                                      : nlohmann::json::parse(out.substr(brace), nullptr, false);
+                shows.push_back(
+                    gateways_[g]->name() + " " + luns_[i].name() + ": " +
+                    (show.is_object()
+                         ? nlohmann::json{{"lock_owner",
+                                           show.value("lock_owner", nlohmann::json())},
+                                          {"movement", show.value("movement", nlohmann::json())},
+                                          {"engine", show.value("engine", nlohmann::json())}}
+                               .dump()
+                         : out.substr(0, 160)));
+                const auto shown = shown_pins(show);
+                if (!shown || *shown != pins_[i]) {
+                    problems.push_back(gateways_[g]->name() + " shows the pins of " +
+                                       luns_[i].name() + " as " +
+                                       (shown ? describe(*shown) : out.substr(0, 160)));
+                }
+            }
+        }
+        std::vector<std::vector<std::string>> where;
+        for (std::size_t i = 0; i < luns_.size(); ++i) {
+            auto map = ceph::read_placement_map(*cluster_, luns_[i].pool, "", luns_[i].image);
+            if (!map) {
+                problems.push_back("read the map of " + luns_[i].name() + ": " +
+                                   map.status().message());
+                where.emplace_back(kExtents, "?");
+            } else {
+                where.push_back(placement(i, *map));
+                std::string intents;
+                for (const auto& [extent, pool] : map->intents())
+                    intents += " " + std::to_string(extent) + ":" + pool;
+                if (!intents.empty()) shows.push_back(luns_[i].name() + " intents:" + intents);
+            }
+        }
+        for (auto& p : unfollowed_pins(where)) problems.push_back(std::move(p));
+        if (problems.empty() || failed() || std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    for (const auto& p : problems) fail("pins not followed within 60 s: " + p);
+    if (!problems.empty())
+        for (const auto& show : shows) log("  " + show);
+    std::string pins;
+    for (std::size_t i = 0; i < luns_.size(); ++i)
+        pins += (i ? "; " : "") + luns_[i].name() + " " + describe(pins_[i]);
+    log("pins followed after " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count()) +
+        " ms: " + pins);
+}
+
 // Both gateways stopped: each LUN taken over once more (intents cleaned) and scrubbed, then
-// rebuilt from its map and tier images and compared with the model.
+// rebuilt from its map and tier images and compared with the model; its pins checked again.
 void Soak::verify_at_rest() {
-    ceph::ClusterOptions options;
-    options.conf_path = env("RBDTIER_CEPH_CONF");
-    auto cluster = ceph::Cluster::connect(options);
-    ASSERT_TRUE(cluster) << cluster.status().message();
+    ceph::Cluster& cluster = *cluster_;
+    std::vector<std::vector<std::string>> where_all;  // placement() of each LUN
     for (std::size_t i = 0; i < luns_.size(); ++i) {
         const LunSpec& l = luns_[i];
-        std::vector<std::string> pools;
-        std::istringstream in(l.tiers);
-        for (std::string t; std::getline(in, t, '+');) pools.push_back(t);
-        auto store = ceph::open_tiered_lun_store(*cluster, l.pool, "", l.image, pools);
+        auto store = ceph::open_tiered_lun_store(cluster, l.pool, "", l.image, l.tier_pools());
         ASSERT_TRUE(store) << store.status().message();
         ceph::ExtentGate gate(kLunBytes / kExtent);
         ceph::ExtentMigrator migrator(store->images, store->map, gate, kLunBytes);
@@ -761,7 +1051,7 @@ void Soak::verify_at_rest() {
                 const std::uint64_t lba = e * (kExtent / kBlock) + b;
                 if (!models_[i].check(lba, fingerprint(extent.data() + b * kBlock, kBlock))) {
                     fail(l.pool + "/" + l.image + " at rest: block " + std::to_string(lba) +
-                         " (extent " + std::to_string(e) + " in " + store->images.pool(where) +
+                         " (extent " + std::to_string(e) + " in " + store->images.data_pool(where) +
                          ") differs from the model");
                     break;
                 }
@@ -793,7 +1083,45 @@ void Soak::verify_at_rest() {
             EXPECT_TRUE(tag && tag->has_value() && **tag == store->images.lun().key())
                 << tier.spec() << " is not tagged for its LUN";
         }
+        auto home = store->images.image(0);
+        ASSERT_TRUE(home.is_ok()) << home.status().message();
+        auto stored = ceph::read_extent_pins(**home);
+        if (!stored) {
+            fail(l.name() + " at rest: its pins do not read: " + stored.status().message());
+        } else if (expand_pins(*stored) != pins_[i]) {
+            fail(l.name() + " at rest: pins " + describe(expand_pins(*stored)) +
+                 "; the driver set " + describe(pins_[i]));
+        }
+        if (!l.data_pool.empty()) check_home_data_objects(i, **home, store->map);
+        where_all.push_back(placement(i, store->map));
         (void)migrator.release_ownership();
+    }
+    for (const auto& p : unfollowed_pins(where_all)) fail("at rest: " + p);
+}
+
+void Soak::check_home_data_objects(std::size_t lun, const ceph::Image& home,
+                                   const ceph::PlacementMap& map) {
+    const LunSpec& l = luns_[lun];
+    char prefix[64] = {};  // "rbd_data.[POOLID.]ID"
+    ASSERT_EQ(rbd_get_block_name_prefix(home.handle(), prefix, sizeof prefix), 0);
+    auto data_io = ceph::IoContext::open(*cluster_, l.data_pool);
+    ASSERT_TRUE(data_io) << data_io.status().message();
+    auto header_io = ceph::IoContext::open(*cluster_, l.pool);
+    ASSERT_TRUE(header_io) << header_io.status().message();
+    for (std::uint64_t e = 0; e < kExtents; ++e) {
+        if (map.find(e)) continue;  // in a tier image
+        char object[96];
+        std::snprintf(object, sizeof object, "%s.%016llx", prefix,
+                      static_cast<unsigned long long>(e));
+        std::uint64_t size = 0;
+        time_t mtime = 0;
+        if (const int rc = rados_stat(data_io->handle(), object, &size, &mtime); rc != 0) {
+            fail(l.name() + " at rest: extent " + std::to_string(e) + " is at home but " +
+                 l.data_pool + " has no object " + object + " (" + std::to_string(rc) + ")");
+        }
+        if (rados_stat(header_io->handle(), object, &size, &mtime) != -ENOENT) {
+            fail(l.name() + " at rest: its header pool " + l.pool + " holds data object " + object);
+        }
     }
 }
 
@@ -808,22 +1136,28 @@ void Soak::run() {
     std::filesystem::create_directories(dir_);
     const std::string conf = env("RBDTIER_CEPH_CONF");
     const std::string name = "soak-" + std::to_string(::getpid());
-    luns_ = {{"hdd-a", name, "t1", "hdd-a+nvme-a+nvme-b+hdd-b", ""},
-             {"hdd-b", name, "t2", "hdd-b+nvme-a+nvme-b+hdd-a", ""},
-             {"hdd-a", name + "-2", "t1", "hdd-a+nvme-b+nvme-a", ""}};
+    // The third LUN's home image: header in meta-a (on nvme-a's OSD), data in hdd-a.
+    luns_ = {{"hdd-a", name, "", "t1", "hdd-a+nvme-a+nvme-b+hdd-b", ""},
+             {"hdd-b", name, "", "t2", "hdd-b+nvme-a+nvme-b+hdd-a", ""},
+             {"meta-a", name + "-2", "hdd-a", "t1", "hdd-a+nvme-b+nvme-a", ""}};
     ceph::ClusterOptions options;
     options.conf_path = conf;
     auto cluster = ceph::Cluster::connect(options);
     ASSERT_TRUE(cluster) << cluster.status().message();
+    cluster_.emplace(std::move(*cluster));
     std::vector<std::string> lun_args;
     for (auto& l : luns_) {
-        auto io = ceph::IoContext::open(*cluster, l.pool);
-        ASSERT_TRUE(io);
-        ASSERT_TRUE(ceph::create_image(*io, l.image, kLunBytes).is_ok());
-        l.cfg = l.pool + "/" + l.image + ";conf=" + conf + ";tiers=" + l.tiers +
-                ";policy=reactive;horizon=2;quota=nvme-a=8M;tenant=" + l.tenant;
+        auto io = ceph::IoContext::open(*cluster_, l.pool);
+        ASSERT_TRUE(io) << l.pool << ": " << io.status().message();
+        ceph::ImageCreateOptions create;
+        create.data_pool = l.data_pool;
+        ASSERT_TRUE(ceph::create_image(*io, l.image, kLunBytes, create).is_ok()) << l.name();
+        l.cfg = l.name() + ";conf=" + conf + ";tiers=" + l.tiers +
+                ";policy=reactive;horizon=2;quota=nvme-a=" + std::to_string(kNvmeAQuota >> 20) +
+                "M;tenant=" + l.tenant;
         lun_args.push_back(l.cfg + "@" + std::to_string(kLunBytes));
         models_.emplace_back();
+        pins_.emplace_back(kExtents);
     }
     struct Cleanup {
         Soak& soak;
@@ -831,17 +1165,14 @@ void Soak::run() {
         ~Cleanup() {
             for (auto& g : soak.gateways_) g->kill();
             for (auto& l : soak.luns_) {
-                std::vector<std::string> pools;
-                std::istringstream in(l.tiers);
-                for (std::string t; std::getline(in, t, '+');) pools.push_back(t);
-                (void)ceph::remove_tiered_lun_store(cluster, l.pool, "", l.image, pools);
+                (void)ceph::remove_tiered_lun_store(cluster, l.pool, "", l.image, l.tier_pools());
                 if (auto io = ceph::IoContext::open(cluster, l.pool)) {
                     (void)ceph::remove_image(*io, l.image);
                 }
             }
             std::filesystem::remove_all(soak.dir_);
         }
-    } cleanup{*this, *cluster};
+    } cleanup{*this, *cluster_};
 
     for (int g = 0; g < 2; ++g) {
         const std::string gw = "gw" + std::to_string(g);
@@ -885,20 +1216,7 @@ void Soak::run() {
     const auto end = start_ + std::chrono::duration<double>(seconds_);
     std::uint64_t since_event = 0;
     while (std::chrono::steady_clock::now() < end && !failed()) {
-        for (std::size_t g = 0; g < gateways_.size(); ++g) {
-            if (gateways_[g]->reap_if_dead()) {  // died at a crash point
-                count_migrations(g);
-                ++totals_.crash_point_deaths;
-                log(gateways_[g]->name() + " died at its crash point");
-                drain();
-                if (g == active_ && gateways_[1 - g]->alive()) active_ = 1 - g;
-                respawn(g, "");
-            }
-        }
-        if (!active().alive() && gateways_[1 - active_]->alive()) active_ = 1 - active_;
-        for (std::size_t g = 0; g < gateways_.size(); ++g) {
-            if (!gateways_[g]->alive()) respawn(g, "");
-        }
+        revive();
         if (!wait_in_flight(kQueueDepth, std::chrono::seconds(120))) break;
         issue();
         if (++since_event >= 40 + pick(80)) {
@@ -908,6 +1226,7 @@ void Soak::run() {
         }
     }
     drain();
+    if (!failed()) check_pins_followed();
     for (std::size_t g = 0; g < gateways_.size(); ++g) {
         sample_migrations(g);
         count_migrations(g);
@@ -921,15 +1240,16 @@ void Soak::run() {
     std::printf(
         "soak: %.1f min, %llu I/Os (%llu reads checked, %llu CAW, %llu miscompares), %llu "
         "migrations committed, %llu bytes verified, %llu kills + %llu crash-point deaths, %llu "
-        "handovers, %llu OSD restarts, %llu scrubs, %llu pin/unpin, %llu commands lost with "
-        "their gateway, %zu failures\n",
+        "handovers, %llu OSD restarts, %llu scrubs, %llu pin/unpin (%llu failed), %llu commands "
+        "lost with their gateway, %zu failures\n",
         minutes, (unsigned long long)totals_.ios, (unsigned long long)totals_.reads_checked,
         (unsigned long long)totals_.caw, (unsigned long long)totals_.miscompares,
         (unsigned long long)totals_.migrations, (unsigned long long)totals_.bytes_verified,
         (unsigned long long)totals_.kills, (unsigned long long)totals_.crash_point_deaths,
         (unsigned long long)totals_.handovers, (unsigned long long)totals_.osd_restarts,
         (unsigned long long)totals_.scrubs, (unsigned long long)totals_.pins,
-        (unsigned long long)totals_.lost, failures_.size());
+        (unsigned long long)totals_.pins_failed, (unsigned long long)totals_.lost,
+        failures_.size());
     std::printf("soak: %s with seed %llu; event log:\n", failures_.empty() ? "passed" : "FAILED",
                 static_cast<unsigned long long>(seed_));
     for (const auto& line : log_) std::printf("  %s\n", line.c_str());

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
 
 #include "handler/lun_config.h"
 #include "tests/support/mon_command.h"
@@ -137,10 +138,14 @@ ScratchImage::~ScratchImage() {
     }
 }
 
-LunConfig ScratchImage::config(const std::string& extra) const {
+std::string ScratchImage::cfgstring(const std::string& extra) const {
     std::string s = pool_ + "/" + name_ + ";conf=" + ceph_conf();
     if (!extra.empty()) s += ";" + extra;
-    LunConfigParse parsed = parse_lun_config(s);
+    return s;
+}
+
+LunConfig ScratchImage::config(const std::string& extra) const {
+    LunConfigParse parsed = parse_lun_config(cfgstring(extra));
     EXPECT_TRUE(parsed.config.has_value()) << parsed.error;
     return parsed.config.value_or(LunConfig{});
 }
@@ -183,6 +188,12 @@ void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uin
 
 int mon_command(ceph::Cluster& cluster, const std::string& json, std::string* out) {
     return test_support::mon_command(cluster.handle(), json, out);
+}
+
+int cluster_sh(const std::string& verb, int osd, const std::string& flag) {
+    std::string cmd = std::string("'") + std::getenv("RBDTIER_CLUSTER_SH") + "' " + verb + " '" +
+                      std::getenv("RBDTIER_CLUSTER_DIR") + "' " + std::to_string(osd) + " " + flag;
+    return std::system(cmd.c_str());
 }
 
 }  // namespace rbdtier::testing

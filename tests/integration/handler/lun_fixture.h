@@ -91,7 +91,8 @@ public:
     ceph::Cluster& cluster() { return *cluster_; }
     ceph::IoContext& io() { return *io_; }
     bool ok() const { return ok_; }
-    LunConfig config(const std::string& extra = "") const;  // pool/name;conf=...;extra
+    std::string cfgstring(const std::string& extra = "") const;  // pool/name;conf=...;extra
+    LunConfig config(const std::string& extra = "") const;       // cfgstring(extra), parsed
 
 private:
     std::string pool_;
@@ -107,5 +108,8 @@ using test_support::pattern;
 void expect_zero_length_commands_complete(Lun& lun, std::uint64_t size, std::uint32_t block);
 // Sends a JSON command to the monitors; returns its result (0 or a negative errno).
 int mon_command(ceph::Cluster& cluster, const std::string& json, std::string* out = nullptr);
+// Runs `$RBDTIER_CLUSTER_SH VERB $RBDTIER_CLUSTER_DIR OSD FLAG` (e.g. osd-stop 1 --freeze);
+// its exit status (std::system's). Both variables must be set (ctest sets them).
+int cluster_sh(const std::string& verb, int osd, const std::string& flag = "");
 
 }  // namespace rbdtier::testing

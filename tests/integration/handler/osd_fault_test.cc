@@ -27,12 +27,6 @@ int primary_osd(ceph::Cluster& cluster, const std::string& pool, const std::stri
     return std::atoi(json.c_str() + at + key.size());
 }
 
-int cluster_sh(const std::string& verb, int osd, const std::string& flag = "") {
-    std::string cmd = std::string("'") + std::getenv("RBDTIER_CLUSTER_SH") + "' " + verb + " '" +
-                      std::getenv("RBDTIER_CLUSTER_DIR") + "' " + std::to_string(osd) + " " + flag;
-    return std::system(cmd.c_str());
-}
-
 // "" = the OSD is shut down (connection refused); "--freeze" = SIGSTOPped (a hung host).
 class OsdFault : public ::testing::TestWithParam<std::string> {};
 

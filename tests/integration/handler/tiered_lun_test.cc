@@ -3,15 +3,23 @@
 // when the extents it touches live in different tiers or are moving, no byte is lost or stale
 // (a shadow copy kept by the test), and a second gateway that takes the lock over serves every
 // extent from the right tier.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rbd/librbd.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <string_view>
@@ -780,6 +788,142 @@ TEST_F(TieredLunTest, AFollowerCutOffAnswersFencedThenServesAgain) {
 
     cut.unblock();
     EXPECT_EQ(read_until_served(*b, 0, kSize), shadow);
+}
+
+// A second gateway of the LUN in a process of its own (follower_child), which the test freezes
+// (SIGSTOP) and lets go on (SIGCONT) as a host that hangs for a while. It ends when it goes:
+// let go on, its input closed (it closes the LUN), killed if it has not exited within a minute.
+class FollowerProcess {
+public:
+    FollowerProcess(const std::string& cfgstring, std::uint64_t size) {
+        int in[2], out[2];
+        // Close-on-exec: no other child (an OSD that cluster.sh starts) keeps the follower's
+        // input open after the test closed it.
+        if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+            ADD_FAILURE() << "pipe: " << std::strerror(errno);
+            return;
+        }
+        const std::string size_arg = std::to_string(size);
+        pid_ = fork();
+        if (pid_ == 0) {  // only async-signal-safe calls until exec
+            dup2(in[0], STDIN_FILENO);
+            dup2(out[1], STDOUT_FILENO);
+            for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+            execl(FOLLOWER_CHILD_PATH, FOLLOWER_CHILD_PATH, cfgstring.c_str(), size_arg.c_str(),
+                  static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        to_ = fdopen(in[1], "w");
+        from_ = fdopen(out[0], "r");
+        ready_ = pid_ > 0 && answer() == "ready";
+    }
+    ~FollowerProcess() {
+        if (pid_ <= 0) return;
+        (void)kill(pid_, SIGCONT);
+        if (to_ != nullptr) std::fclose(to_);
+        int status = 0;
+        if (!test_support::wait_until([&] { return waitpid(pid_, &status, WNOHANG) == pid_; })) {
+            (void)kill(pid_, SIGKILL);
+            (void)waitpid(pid_, &status, 0);
+        }
+        if (from_ != nullptr) std::fclose(from_);
+    }
+    FollowerProcess(const FollowerProcess&) = delete;
+    FollowerProcess& operator=(const FollowerProcess&) = delete;
+
+    bool ready() const { return ready_; }
+    void freeze() { EXPECT_EQ(kill(pid_, SIGSTOP), 0); }
+    void go_on() { EXPECT_EQ(kill(pid_, SIGCONT), 0); }
+    // A READ of `len` bytes at `off` through the follower's I/O path (empty: it did not answer
+    // GOOD, a test failure).
+    std::vector<char> read(std::uint64_t off, std::size_t len) {
+        const std::string path = ::testing::TempDir() + unique_name("follower-read");
+        std::fprintf(to_, "read %llu %zu %s\n", static_cast<unsigned long long>(off), len,
+                     path.c_str());
+        std::fflush(to_);
+        const std::string said = answer();
+        std::vector<char> data;
+        if (said == "ok") {
+            std::ifstream file(path, std::ios::binary);
+            data.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+        } else {
+            ADD_FAILURE() << "the follower's read answered " << said;
+        }
+        std::remove(path.c_str());
+        return data;
+    }
+
+private:
+    std::string answer() {
+        char line[256] = {};
+        if (from_ == nullptr || std::fgets(line, sizeof(line), from_) == nullptr) return {};
+        std::string s(line);
+        if (!s.empty() && s.back() == '\n') s.pop_back();
+        return s;
+    }
+    pid_t pid_ = -1;
+    std::FILE* to_ = nullptr;
+    std::FILE* from_ = nullptr;
+    bool ready_ = false;
+};
+
+// Where `got` first differs from `want` (-1: nowhere), so that a failure names an offset instead
+// of printing megabytes.
+long long first_difference(const std::vector<char>& got, const std::vector<char>& want) {
+    if (got.size() != want.size()) return static_cast<long long>(std::min(got.size(), want.size()));
+    const auto [g, w] = std::mismatch(got.begin(), got.end(), want.begin());
+    return g == got.end() ? -1 : static_cast<long long>(g - got.begin());
+}
+
+// A restart of the OSD of the LUN's map (osd.1, hdd-a) cuts every watch of the map; librados
+// makes the follower's again when it can reach the OSD, and the OSD, which keeps watches with
+// the object, accepts it: no error reaches the follower. If the owner's commit notify gave up
+// while the follower could not hear it (here: frozen), the follower would go on routing the
+// moved extent to its old tier and, once the owner writes the extent's new tier, serve stale
+// data. The owner must not let a write reach the new tier while the follower may still read the
+// old one: the follower's read after the owner's write returns the new data.
+TEST_F(TieredLunTest, AFollowerWhoseWatchWasMadeAgainServesNoStaleDataAfterAnOsdRestart) {
+    if (std::getenv("RBDTIER_CLUSTER_SH") == nullptr ||
+        std::getenv("RBDTIER_CLUSTER_DIR") == nullptr) {
+        GTEST_SKIP() << "RBDTIER_CLUSTER_SH/RBDTIER_CLUSTER_DIR not set (no OSD to restart)";
+    }
+    std::vector<char> shadow = pattern(kSize, 71);
+    ASSERT_EQ(write(*lun_, 0, shadow), TCMU_STS_OK);
+    FollowerProcess b(image_->cfgstring(kTiers), kSize);
+    ASSERT_TRUE(b.ready());
+    ASSERT_EQ(first_difference(b.read(0, kSize), shadow), -1);
+
+    b.freeze();
+    ASSERT_EQ(cluster_sh("osd-stop", 1), 0);
+    ASSERT_EQ(cluster_sh("osd-start", 1), 0);
+    // The owner moves extent 2 while the follower cannot hear of it (a move the owner refuses,
+    // a gateway not answering, is tried again). The follower goes on once the move is done or
+    // after 6 s, whichever comes first: an owner whose commit notify gave up on silent watchers
+    // within seconds would have gone on without it.
+    std::atomic<bool> moved{false};
+    ceph::Status moving = ceph::Status::ok();
+    std::thread mover([&] {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        do {
+            MigrationRecord record;
+            moving = lun_->tiered_lun()->migrator().migrate(
+                2, *lun_->tiered_lun()->images().index_of("nvme-b"), record);
+        } while (!moving && std::chrono::steady_clock::now() < deadline);
+        moved = true;
+    });
+    (void)test_support::wait_until([&] { return moved.load(); }, std::chrono::seconds(6));
+    b.go_on();
+    mover.join();
+    ASSERT_TRUE(moving.is_ok()) << moving.message();
+    ASSERT_EQ(lun_->tiered_lun()->map().find(2)->pool, "nvme-b");
+
+    const std::vector<char> fresh = pattern(kExtent, 72);
+    ASSERT_EQ(write(*lun_, 2 * kExtent, fresh), TCMU_STS_OK);
+    std::copy(fresh.begin(), fresh.end(), shadow.begin() + 2 * kExtent);
+    EXPECT_EQ(first_difference(b.read(0, kSize), shadow), -1)
+        << "the follower served extent 2 from its old tier";
 }
 
 }  // namespace
