@@ -1,29 +1,35 @@
 #include "engine/scoring_arena.h"
 
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "engine/background_priority.h"
 
 namespace rbdtier {
 
-std::shared_ptr<tbb::task_arena> ScoringArena::process_wide(std::size_t threads) {
+namespace {
+
+// An arena and the observer that makes its workers background.
+struct BackgroundArena {
+    tbb::task_arena arena;
+    BackgroundArenaWorkers workers{arena};
+    explicit BackgroundArena(int slots) : arena(slots) { arena.initialize(); }
+};
+
+}  // namespace
+
+tbb::task_arena& ScoringArena::process_wide(std::size_t threads) {
     static std::mutex mutex;
-    static std::map<std::size_t, std::weak_ptr<tbb::task_arena>> arenas;
+    // Made once and never destroyed (see the header): neither at the last holder's release nor
+    // by the process's static destructors.
+    static auto* const arenas = new std::map<std::size_t, std::unique_ptr<BackgroundArena>>;
     std::lock_guard lock(mutex);
-    std::weak_ptr<tbb::task_arena>& slot = arenas[threads];
-    if (auto arena = slot.lock()) return arena;
-    // The arena and the observer that makes its workers background live and die together.
-    struct Held {
-        tbb::task_arena arena;
-        BackgroundArenaWorkers workers{arena};
-        explicit Held(int slots) : arena(slots) { arena.initialize(); }
-    };
-    auto held = std::make_shared<Held>(threads == 0 ? tbb::task_arena::automatic
-                                                    : static_cast<int>(threads));
-    std::shared_ptr<tbb::task_arena> arena(held, &held->arena);
-    slot = arena;
-    return arena;
+    std::unique_ptr<BackgroundArena>& slot = (*arenas)[threads];
+    if (!slot)
+        slot = std::make_unique<BackgroundArena>(threads == 0 ? tbb::task_arena::automatic
+                                                              : static_cast<int>(threads));
+    return slot->arena;
 }
 
 }  // namespace rbdtier

@@ -24,7 +24,7 @@ TieringEngine::TieringEngine(const EngineConfig& config, std::shared_ptr<AccessF
       placement_(tenants_, config_.extent_bytes),
       feedback_(config_.horizon_us, config_.extent_bytes, forecast_->calibration()),
       scheduler_(config_, tenants_),
-      arena_(ScoringArena::process_wide(config_.threads)) {
+      arena_(&ScoringArena::process_wide(config_.threads)) {
     forecast_->subscribe(this,
                          [this](std::span<const DrainedAccess> accesses) { on_drained(accesses); });
 }

@@ -130,7 +130,7 @@ private:
     PlacementState placement_;
     Feedback feedback_;
     Scheduler scheduler_;
-    std::shared_ptr<tbb::task_arena> arena_;  // the process-wide ScoringArena
+    tbb::task_arena* arena_;  // the process-wide ScoringArena
 
     std::unordered_map<LunId, LunContext> lun_context_;
     std::unordered_map<ExtentKey, std::uint8_t> order_model_;  // order in flight -> model

@@ -287,9 +287,9 @@ TEST(RoundDriver, ATagComesWithOnePriority) {
 TEST(ScoringArena, ItsWorkerThreadsRunAtBackgroundPriority) {
     if (background_nice() == nice_of_this_thread())
         GTEST_SKIP() << "the process already runs at nice 19: no lower priority to show";
-    auto arena = ScoringArena::process_wide(2);
+    tbb::task_arena& arena = ScoringArena::process_wide(2);
     std::atomic<int> seen{-100};
-    arena->enqueue([&] { seen = nice_of_this_thread(); });  // run by a worker, never the caller
+    arena.enqueue([&] { seen = nice_of_this_thread(); });  // run by a worker, never the caller
     ASSERT_TRUE(wait_until([&] { return seen.load() != -100; }));
     EXPECT_EQ(seen.load(), background_nice());
     EXPECT_LT(nice_of_this_thread(), background_nice());
@@ -315,21 +315,18 @@ constexpr bool kLeaksChecked = false;
 TEST(ScoringArenaChild, ExitsRightAfterAWorkerRan) {
     if (std::getenv("RBDTIER_ARENA_CHILD") == nullptr) GTEST_SKIP() << "run by its parent test";
     static std::atomic<bool> ran{false};
-    {
-        auto arena = ScoringArena::process_wide(2);
-        arena->enqueue([] { ran = true; });
-        // Spins rather than sleeps: the exit must come while the worker is still in the arena.
-        const auto deadline = std::chrono::steady_clock::now() + 1min;
-        while (!ran) {
-            if (std::chrono::steady_clock::now() > deadline) std::exit(2);
-            std::this_thread::yield();
-        }
+    ScoringArena::process_wide(2).enqueue([] { ran = true; });
+    // Spins rather than sleeps: the exit must come while the worker is still in the arena.
+    const auto deadline = std::chrono::steady_clock::now() + 1min;
+    while (!ran) {
+        if (std::chrono::steady_clock::now() > deadline) std::exit(2);
+        std::this_thread::yield();
     }
     std::exit(0);
 }
 
 // Each child's leak check at exit finds nothing lost (LeakSanitizer fails a child with a leak:
-// on a build whose arena died with its last holder, about two children in three did).
+// when an arena died with its last holder, about two children in three did).
 TEST(ScoringArena, AProcessThatExitsWhileAWorkerIsInsideTheArenaLosesNothing) {
     if (!kLeaksChecked) GTEST_SKIP() << "no leak checker in this build";
     for (int child = 0; child < 10; ++child) {
