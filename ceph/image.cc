@@ -271,18 +271,6 @@ private:
     std::size_t at_ = 0;
 };
 
-// A reply librados allocated for a call of a compound operation; freed when destroyed.
-struct ReplyBuffer {
-    ReplyBuffer() = default;
-    ReplyBuffer(const ReplyBuffer&) = delete;
-    ReplyBuffer& operator=(const ReplyBuffer&) = delete;
-    ~ReplyBuffer() {
-        if (data != nullptr) rados_buffer_free(data);
-    }
-    char* data = nullptr;
-    std::size_t size = 0;
-};
-
 // Calls `method` of the rbd object class on `oid`; its answer, or the error (-ENOENT as is).
 Result<std::string> rbd_class_call(const IoContext& io, const std::string& oid, const char* method,
                                    const std::string& in) {

@@ -1,7 +1,5 @@
 #include "ceph/placement_map.h"
 
-#include <rados/rados_types.h>
-
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -531,36 +529,6 @@ Status PlacementMap::clear_intent(std::uint64_t extent) {
         [&] { intents_.erase(extent); });
     return s;
 }
-
-namespace {
-// Notifies `oid`'s watchers with `payload` and waits up to `timeout` for their acknowledgements.
-NotifyOutcome notify_watchers(const IoContext& io, const std::string& oid, std::string_view payload,
-                              std::chrono::milliseconds timeout) {
-    char* reply = nullptr;
-    size_t reply_len = 0;
-    NotifyOutcome outcome;
-    outcome.error =
-        rados_notify2(io.handle(), oid.c_str(), payload.data(), static_cast<int>(payload.size()),
-                      static_cast<std::uint64_t>(timeout.count()), &reply, &reply_len);
-    if (reply != nullptr) {
-        notify_ack_t* acks = nullptr;
-        notify_timeout_t* timeouts = nullptr;
-        size_t n_acks = 0, n_timeouts = 0;
-        if (rados_decode_notify_response(reply, reply_len, &acks, &n_acks, &timeouts,
-                                         &n_timeouts) == 0) {
-            for (size_t i = 0; i < n_timeouts; ++i) {
-                outcome.silent_notifiers.push_back(timeouts[i].notifier_id);
-            }
-            rados_free_notify_response(acks, n_acks, timeouts);
-        }
-        rados_buffer_free(reply);
-    }
-    if (outcome.error == -ETIMEDOUT && outcome.silent_notifiers.empty()) {
-        outcome.silent_notifiers.push_back(0);  // somebody, unknown
-    }
-    return outcome;
-}
-}  // namespace
 
 NotifyOutcome PlacementMap::notify(const std::string& key) {
     // Tell other gateways (watchers of the map object) to reload; they acknowledge after they

@@ -50,6 +50,7 @@
 
 #include "ceph/io_context.h"
 #include "ceph/lun_identity.h"
+#include "ceph/notify.h"
 #include "ceph/status.h"
 
 namespace rbdtier::ceph {
@@ -105,12 +106,6 @@ struct [[nodiscard]] PlacementOmapDecode {
 // map. Pure: any bytes in, a map or a reason out.
 PlacementOmapDecode decode_placement_omap(const std::map<std::string, std::string>& omap,
                                           const std::string& lun_key);
-
-// Watchers that did not acknowledge the last notify (gateways whose view may be old).
-struct NotifyOutcome {
-    int error = 0;                                // of rados_notify2 itself
-    std::vector<std::uint64_t> silent_notifiers;  // client instance ids that timed out
-};
 
 class PlacementMap {
 public:

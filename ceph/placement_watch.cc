@@ -210,29 +210,31 @@ void PlacementWatch::settings_changed(bool notify) {
     if (settings_listener_) settings_listener_();
 }
 
+void PlacementWatch::acknowledge(std::uint64_t notify_id, std::uint64_t cookie) const {
+    (void)rados_notify_ack(io_.handle(), oid_.c_str(), notify_id, cookie, nullptr, 0);
+}
+
 void PlacementWatch::on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                                std::uint64_t notifier_id, void* data, std::size_t data_len) {
     auto* self = static_cast<PlacementWatch*>(arg);
-    if (data != nullptr &&
-        std::string_view(static_cast<const char*>(data), data_len) == kSettingsNotifyPayload) {
-        // Not the placement's business: acknowledged at once (empty), whatever the routing is
-        // doing, and handed to the settings' re-read.
-        (void)rados_notify_ack(self->io_.handle(), self->oid_.c_str(), notify_id, handle, nullptr,
-                               0);
+    const std::string_view payload =
+        data != nullptr ? std::string_view(static_cast<const char*>(data), data_len)
+                        : std::string_view();
+    if (payload == kSettingsNotifyPayload) {
+        // Not the placement's business: acknowledged at once, whatever the routing is doing, and
+        // handed to the settings' re-read.
+        self->acknowledge(notify_id, handle);
         self->settings_changed(/*notify=*/true);
         return;
     }
-    if (data != nullptr &&
-        std::string_view(static_cast<const char*>(data), data_len) == kWatcherProbePayload) {
+    if (payload == kWatcherProbePayload) {
         // The owner asks whether this gateway hears it: it does.
-        (void)rados_notify_ack(self->io_.handle(), self->oid_.c_str(), notify_id, handle, nullptr,
-                               0);
+        self->acknowledge(notify_id, handle);
         return;
     }
     {
         std::lock_guard lock(self->mutex_);
-        self->queue_.push_back(
-            Notify{notify_id, notifier_id, std::string(static_cast<char*>(data), data_len)});
+        self->queue_.push_back(Notify{notify_id, notifier_id, std::string(payload)});
     }
     self->wake();
 }
@@ -310,7 +312,7 @@ bool PlacementWatch::apply(const Notify& n) {
         std::lock_guard lock(mutex_);
         ++moved_;
     }
-    (void)rados_notify_ack(io_.handle(), oid_.c_str(), n.id, cookie_, nullptr, 0);
+    acknowledge(n.id, cookie_);
     return true;
 }
 

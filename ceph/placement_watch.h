@@ -146,6 +146,8 @@ private:
     bool renew_lease();
     // The periodic check: false if the lease ran out or the watch is not confirmed in time.
     bool lease_held();
+    // Acknowledges the notify with an empty reply.
+    void acknowledge(std::uint64_t notify_id, std::uint64_t cookie) const;
     static void on_notify(void* arg, std::uint64_t notify_id, std::uint64_t handle,
                           std::uint64_t notifier_id, void* data, std::size_t data_len);
     static void on_error(void* arg, std::uint64_t cookie, int err);

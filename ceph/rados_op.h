@@ -1,12 +1,15 @@
-// RAII for librados compound operations, omap iterators and aio completions: ReadOp and WriteOp
-// own a rados_read_op_t / rados_write_op_t (made with rados_create_read_op /
+// RAII for librados compound operations, omap iterators, aio completions and reply buffers:
+// ReadOp and WriteOp own a rados_read_op_t / rados_write_op_t (made with rados_create_read_op /
 // rados_create_write_op) and release it; OmapIter ends the omap iteration an operation filled in
 // (out()); AioCompletion owns a rados_completion_t (rados_aio_create_completion2) and releases it
-// (the caller waits for the op first: a completion released in flight is librados's to free).
+// (the caller waits for the op first: a completion released in flight is librados's to free);
+// ReplyBuffer owns a reply librados allocated (its data and size passed as a call's out
+// parameters) and frees it with rados_buffer_free.
 #pragma once
 
 #include <rados/librados.h>
 
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 
@@ -24,6 +27,17 @@ struct AioRelease {
     void operator()(rados_completion_t c) const { rados_aio_release(c); }
 };
 using AioCompletion = std::unique_ptr<std::remove_pointer_t<rados_completion_t>, AioRelease>;
+
+struct ReplyBuffer {
+    ReplyBuffer() = default;
+    ReplyBuffer(const ReplyBuffer&) = delete;
+    ReplyBuffer& operator=(const ReplyBuffer&) = delete;
+    ~ReplyBuffer() {
+        if (data != nullptr) rados_buffer_free(data);
+    }
+    char* data = nullptr;
+    std::size_t size = 0;
+};
 
 class OmapIter {
 public:

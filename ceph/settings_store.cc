@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ceph/lun_identity.h"
+#include "ceph/notify.h"
 #include "ceph/omap_snapshot.h"
 #include "ceph/rados_op.h"
 
@@ -90,12 +91,7 @@ Status remove_object_setting(const IoContext& io, const std::string& oid, const 
 
 Status notify_settings_changed(const IoContext& io, const std::string& oid,
                                std::chrono::milliseconds timeout) {
-    char* reply = nullptr;
-    std::size_t reply_len = 0;
-    const int rc = rados_notify2(io.handle(), oid.c_str(), kSettingsNotifyPayload.data(),
-                                 static_cast<int>(kSettingsNotifyPayload.size()),
-                                 static_cast<std::uint64_t>(timeout.count()), &reply, &reply_len);
-    if (reply != nullptr) rados_buffer_free(reply);
+    const int rc = notify_watchers(io, oid, kSettingsNotifyPayload, timeout).error;
     if (rc == -ENOENT) return Status::ok();
     if (rc < 0) return Status::error(rc, "notify the watchers of " + io.pool() + "/" + oid);
     return Status::ok();

@@ -33,9 +33,9 @@ std::uint64_t extent_count(const GatewayLun& lun) {
     return e ? (lun.size_bytes + e - 1) / e : 0;
 }
 
-void extents_per_pool(const GatewayLun& lun, PoolExtents& out) {
+std::uint64_t extents_per_pool(const GatewayLun& lun, PoolExtents& out) {
     out.clear();
-    if (!lun.images) return;
+    if (!lun.images) return lun.map ? lun.map->entry_count() : 0;
     const ceph::TierImages& images = *lun.images;
     const auto add = [&out](const std::string& pool, std::uint64_t extents) {
         const auto it = std::find_if(
@@ -58,6 +58,7 @@ void extents_per_pool(const GatewayLun& lun, PoolExtents& out) {
     add(home_tier_pool(lun), total > away ? total - away : 0);
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    return away;
 }
 
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun) {
@@ -336,8 +337,7 @@ void Gateway::service_status(const GatewayLun& l, const std::string& site,
         }
     }
     PoolExtents& per_pool = look.per_pool;
-    extents_per_pool(l, per_pool);
-    const std::uint64_t away = l.map ? l.map->entry_count() : 0;
+    const std::uint64_t away = extents_per_pool(l, per_pool);
     LunRoundsStats stats;
     if (l.tiering) stats = l.tiering->stats();
     const HealthReport health = lun_health(l, look.health);

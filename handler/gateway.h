@@ -103,9 +103,11 @@ struct GatewayLun {
 std::uint64_t extent_bytes(const GatewayLun& lun);
 std::uint64_t extent_count(const GatewayLun& lun);
 std::map<std::string, std::uint64_t> extents_per_pool(const GatewayLun& lun);
-// The same as (pool, extents) pairs by pool name, written over `out` (its room reused).
+// The same as (pool, extents) pairs by pool name, written over `out` (its room reused); returns
+// the extents away from home (the map's entries), counted in the same walk of the map, which
+// takes the map's lock once.
 using PoolExtents = std::vector<std::pair<std::string, std::uint64_t>>;
-void extents_per_pool(const GatewayLun& lun, PoolExtents& out);
+std::uint64_t extents_per_pool(const GatewayLun& lun, PoolExtents& out);
 // The pool the LUN's home tier's data lives in (ceph::TierImages::data_pool; its own pool when
 // it is not tiered).
 const std::string& home_tier_pool(const GatewayLun& lun);
