@@ -144,5 +144,30 @@ TEST_F(PlacementMapTest, CommitsAreFencedAndCompareTheEntry) {
     ASSERT_TRUE(a.acquire_fence().is_ok()) << "a released fence is free";
 }
 
+// An extent's intent is the one record of a copy the map does not point at: recording another
+// one for it never replaces it, and an intent stored behind the map's back is not overwritten.
+TEST_F(PlacementMapTest, AnIntentNamingAnotherPoolIsNeverReplaced) {
+    ASSERT_TRUE(ceph::PlacementMap::create(open_test_pool(*cluster_, "hdd-a"), lun_, {}));
+    auto map = open_map();
+    ASSERT_TRUE(map.acquire_fence().is_ok());
+    ASSERT_TRUE(map.set_intent(1, "nvme-a").is_ok());
+    EXPECT_TRUE(map.set_intent(1, "nvme-a").is_ok()) << "the same intent again";
+    const auto other = map.set_intent(1, "nvme-b");
+    EXPECT_EQ(other.code(), -EEXIST) << other.message();
+    EXPECT_EQ(map.intents().at(1), "nvme-a");
+    ASSERT_TRUE(map.reload().is_ok());
+    EXPECT_EQ(map.intents().at(1), "nvme-a") << "as stored";
+
+    put("intent.0000000000000002", "copy=hdd-b");  // not through this map
+    const auto behind = map.set_intent(2, "nvme-b");
+    EXPECT_EQ(behind.code(), -ECANCELED) << behind.message();
+    ASSERT_TRUE(map.reload().is_ok());
+    EXPECT_EQ(map.intents().at(2), "hdd-b");
+
+    ASSERT_TRUE(map.clear_intent(1).is_ok());
+    EXPECT_TRUE(map.set_intent(1, "nvme-b").is_ok()) << "once the other one is cleared";
+    EXPECT_EQ(map.intents().at(1), "nvme-b");
+}
+
 }  // namespace
 }  // namespace rbdtier::test
