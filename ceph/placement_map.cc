@@ -331,6 +331,13 @@ std::map<std::uint64_t, std::string> PlacementMap::intents() const {
     return intents_;
 }
 
+std::optional<std::string> PlacementMap::intent(std::uint64_t extent) const {
+    std::lock_guard lock(mutex_);
+    auto it = intents_.find(extent);
+    if (it == intents_.end()) return {};
+    return it->second;
+}
+
 Status PlacementMap::add_tiers(const std::vector<std::string>& pools) {
     std::lock_guard changing(change_mutex_);
     MapHeader next;
@@ -505,9 +512,23 @@ Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_po
     std::lock_guard changing(change_mutex_);
     const std::string key = intent_key(extent);
     const std::string value = std::string(kCopyPrefix) + copy_pool;
+    const std::string what = "record migration intent of extent " + extent_key(extent);
+    // Stored must be what this map holds (an absent key compares equal to the empty value), and
+    // that must be no intent or this one: an intent naming another pool is never replaced.
+    std::string expected;
+    if (const auto held = intent(extent)) {
+        if (*held != copy_pool) {
+            return Status::error(-EEXIST, what + " for pool " + copy_pool + " in " + io_.where() +
+                                              "/" + oid_ + ": its intent names a copy in " + *held +
+                                              ", to be removed first");
+        }
+        expected = value;
+    }
     Status s = fenced_write(
-        "record migration intent of extent " + extent_key(extent),
-        [&](rados_write_op_t op, int*) {
+        what,
+        [&](rados_write_op_t op, int* cmp_rval) {
+            rados_write_op_omap_cmp(op, key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, expected.data(),
+                                    expected.size(), cmp_rval);
             const char* keys[] = {key.c_str()};
             const size_t key_lens[] = {key.size()};
             const char* vals[] = {value.data()};

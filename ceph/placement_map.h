@@ -7,6 +7,12 @@
 //   "intent.%016x"          -> "copy=<pool>": that pool's tier image may hold a copy of the
 //                              extent that the map does not point at (a migration's destination
 //                              before its commit, its source after), to be discarded
+// An extent has one intent at most, and it is the only record of that copy: set_intent() never
+// replaces an intent naming another pool (the owner removes that copy and clears its intent
+// first, ExtentMigrator), and only commit() turns the intent of the copy it points the extent at
+// into one for the copy it leaves. An intent may name the pool the extent's entry puts it in
+// (repair commits with one, and clears it next): whoever discards what an intent names compares
+// it with the entry first, under the fence, and discards nothing there.
 // A map object that is absent, has no valid header, names another LUN or holds a bad entry is
 // an error, never an empty map: open() refuses it with the reason.
 //
@@ -145,7 +151,8 @@ public:
         for (const auto& [extent, entry] : entries_) visit(extent, entry);
     }
     std::size_t entry_count() const;
-    std::map<std::uint64_t, std::string> intents() const;  // extent -> pool of the copy
+    std::map<std::uint64_t, std::string> intents() const;           // extent -> pool of the copy
+    std::optional<std::string> intent(std::uint64_t extent) const;  // the pool of its copy
 
     // Adds pools to the header's tier list (a compare-and-set on the header; not fenced: it
     // only widens where scrub and repair look).
@@ -162,6 +169,10 @@ public:
     Status commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
                   std::optional<PlacementEntry> next, const std::string& leftover_pool,
                   NotifyOutcome* notified = nullptr);
+    // Records that `copy_pool`'s tier image may hold a copy of the extent. A compare-and-set on
+    // the stored intent against the one this map holds, which must be none or this one: -EEXIST
+    // (nothing written) if the extent's intent names another pool, -ECANCELED if the stored
+    // intent is not the one held (reload()).
     Status set_intent(std::uint64_t extent, const std::string& copy_pool);
     Status clear_intent(std::uint64_t extent);
 
