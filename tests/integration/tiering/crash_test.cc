@@ -40,6 +40,18 @@ int run_child(const std::string& point, const std::string& image, const std::str
     return status;
 }
 
+// A scrub of `lun` finds nothing left for it (no stray copy, no intent, no damage), and the LUN
+// still reads as `data`.
+void expect_nothing_for_scrub(TieredStorage& lun, const std::vector<char>& data) {
+    ceph::ScrubReport report;
+    ASSERT_TRUE(lun.migrator().scrub(report).is_ok());
+    EXPECT_EQ(report.stray_removed, 0u) << "a stray copy left for scrub";
+    EXPECT_EQ(report.intents_cleaned, 0u);
+    EXPECT_EQ(report.crc_mismatch, 0u);
+    EXPECT_TRUE(report.problems.empty());
+    EXPECT_EQ(lun.read(0, kSize), data);
+}
+
 class CrashAt : public ::testing::TestWithParam<std::string> {};
 
 // The gateway dies (SIGKILL) at a step of the migration. The map then holds an intent naming
@@ -81,13 +93,7 @@ TEST_P(CrashAt, EveryByteSurvivesAndScrubCleans) {
         EXPECT_FALSE(entry) << "map changed before the commit step";
     }
     EXPECT_EQ(lun->read(0, kSize), data);
-
-    ceph::ScrubReport report;
-    ASSERT_TRUE(lun->migrator().scrub(report).is_ok());
-    EXPECT_EQ(report.stray_removed, 0u) << "the take-over left no stray copy for scrub";
-    EXPECT_EQ(report.intents_cleaned, 0u);
-    EXPECT_TRUE(report.problems.empty());
-    EXPECT_EQ(lun->read(0, kSize), data);
+    expect_nothing_for_scrub(*lun, data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, CrashAt,
@@ -150,12 +156,7 @@ TEST(LeftoverCopy, AMigrationElsewhereRemovesItOrKeepsItsIntent) {
         ASSERT_TRUE(stored) << stored.status().message();
         EXPECT_TRUE(stored->intents().empty());
     }
-    ceph::ScrubReport report;
-    ASSERT_TRUE(lun->migrator().scrub(report).is_ok());
-    EXPECT_EQ(report.stray_removed, 0u) << "scrub found the copy in nvme-b";
-    EXPECT_EQ(report.crc_mismatch, 0u);
-    EXPECT_TRUE(report.problems.empty());
-    EXPECT_EQ(lun->read(0, kSize), shadow);
+    expect_nothing_for_scrub(*lun, shadow);
 }
 
 }  // namespace
