@@ -205,9 +205,11 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     const std::span<char> data = buffer->bytes().first(length);
     const std::span<char> check = buffer->bytes().subspan(length, length);
     // A copy nobody will point at is removed at once, with its intent; if either fails the
-    // intent stays for the next owner. Never after losing the LUN: the new owner may use it.
+    // intent stays for the next owner. Only while the map as stored still has the entry the copy
+    // started from and this intent: never after losing the LUN (the new owner may use the copy)
+    // nor after a commit whose reply was lost but that was applied.
     auto drop_copy = [&] {
-        if (!map_.fence_held()) return;
+        if (!map_.confirm_intent(extent, images_.pool(to))) return;
         auto target = images_.image(to);
         if (target && rbd_discard((*target)->handle(), offset, length) == 0) {
             (void)map_.clear_intent(extent);
@@ -395,8 +397,8 @@ Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
 Status ExtentMigrator::remove_leftover(std::uint64_t extent, const std::string& pool) {
     const std::string what = "remove the copy of extent " + std::to_string(extent) + " left in " +
                              pool + " (its intent stays)";
-    // Compared with the map this gateway holds under the fence: nothing is discarded where the
-    // map or the routing puts the extent.
+    // Compared with the map this gateway holds and the routing, then confirmed against the map
+    // as stored, under the fence: nothing is discarded where either map or the routing puts it.
     if (!map_.fence_held()) return Status::error(-ESTALE, what + ": not the LUN's owner");
     const auto entry = map_.find(extent);
     const std::string mapped = entry ? entry->pool : images_.pool(0);
@@ -411,6 +413,7 @@ Status ExtentMigrator::remove_leftover(std::uint64_t extent, const std::string& 
             if (Status s = images_.ensure_open(*index); !s) return s.with_context(what);
             auto copy = images_.image(*index);
             if (!copy) return copy.status().with_context(what);
+            if (Status s = map_.confirm_intent(extent, pool); !s) return s.with_context(what);
             if (int rc = rbd_discard((*copy)->handle(), offset, length); rc < 0) {
                 return Status::error(rc, what + ": discard in " + (*copy)->spec());
             }

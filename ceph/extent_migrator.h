@@ -19,26 +19,28 @@
 // the map pointing at a complete copy and an intent naming the one copy that may be left over,
 // which the next owner's take_ownership() removes (or, if it cannot, the next migration of the
 // extent or a scrub); scrub() finds anything else. Whoever discards what an intent names compares
-// it first with the map it holds under the fence and the routing, and discards nothing the extent
-// is mapped or routed to. The extent stays held until the commit's notify has ended: every gateway
-// that watches the map has acknowledged (it routes the extent to its new tier), or may no longer
-// trust its routing (PlacementMap's kCommitNotifyTimeout: it reloads the map before it serves
-// again). So no write reaches the new tier while a gateway may still read the old one; a gateway
-// that died after the probe keeps the extent held until the OSD drops its watch (kMapWatchTimeout).
-// A commit whose notify some gateway did not acknowledge keeps the source (that gateway may still
-// read it once it is back) and its intent, for the next cleaning of intents or migration of the
-// extent to remove (that gateway's routing lease has run out by then: it reloads the map before it
-// serves again). Map reloads (sync_routing, take_ownership) wait for the migration in progress and
-// run alone. Tier images are opened on first need (TierImages::ensure_open): a migration opens its
-// source and destination before its intent, a reload every tier the map puts an extent in before it
-// routes any extent, clean_intents and scrub the tiers they touch; a tier that cannot be opened
-// fails the migration before anything changed (the extent stays where it was) or the reload.
-// Synchronous: call from the engine's worker threads, never from an I/O thread. Each migration
-// borrows one buffer of two extents (copy, and verify's read-back) from a CopyBufferPool, the
-// gateway's unless the options name another: mapped memory reused across migrations and unmapped
-// when the pool goes, never blocks of the C heap that stay in the arenas of the worker threads. A
-// buffer that cannot be had fails the migration (-ENOMEM). Logs (common/log.h) every migration's
-// outcome, each map load and each change of ownership: the callers do not log them again.
+// it first with the map it holds and the routing, then confirms the entry and the intent against
+// the map as stored, under the fence (PlacementMap::confirm_intent), and discards nothing the
+// extent is mapped or routed to; so does a migration before it drops its own copy. The extent stays
+// held until the commit's notify has ended: every gateway that watches the map has acknowledged (it
+// routes the extent to its new tier), or may no longer trust its routing (PlacementMap's
+// kCommitNotifyTimeout: it reloads the map before it serves again). So no write reaches the new
+// tier while a gateway may still read the old one; a gateway that died after the probe keeps the
+// extent held until the OSD drops its watch (kMapWatchTimeout). A commit whose notify some gateway
+// did not acknowledge keeps the source (that gateway may still read it once it is back) and its
+// intent, for the next cleaning of intents or migration of the extent to remove (that gateway's
+// routing lease has run out by then: it reloads the map before it serves again). Map reloads
+// (sync_routing, take_ownership) wait for the migration in progress and run alone. Tier images are
+// opened on first need (TierImages::ensure_open): a migration opens its source and destination
+// before its intent, a reload every tier the map puts an extent in before it routes any extent,
+// clean_intents and scrub the tiers they touch; a tier that cannot be opened fails the migration
+// before anything changed (the extent stays where it was) or the reload. Synchronous: call from the
+// engine's worker threads, never from an I/O thread. Each migration borrows one buffer of two
+// extents (copy, and verify's read-back) from a CopyBufferPool, the gateway's unless the options
+// name another: mapped memory reused across migrations and unmapped when the pool goes, never
+// blocks of the C heap that stay in the arenas of the worker threads. A buffer that cannot be had
+// fails the migration (-ENOMEM). Logs (common/log.h) every migration's outcome, each map load and
+// each change of ownership: the callers do not log them again.
 #pragma once
 
 #include <atomic>

@@ -539,6 +539,54 @@ Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_po
     return s;
 }
 
+Status PlacementMap::confirm_intent(std::uint64_t extent, const std::string& copy_pool) {
+    const std::string key = extent_key(extent);
+    const std::string intent = intent_key(extent);
+    const std::string context = "confirm the intent of extent " + key + " for its copy in " +
+                                copy_pool + " in " + io_.where() + "/" + oid_;
+    std::string entry_value;  // as stored: an absent key compares equal to the empty value
+    {
+        std::lock_guard lock(mutex_);
+        if (!fenced_)
+            return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
+        const auto held = intents_.find(extent);
+        if (held == intents_.end() || held->second != copy_pool) {
+            return Status::error(-ECANCELED, context + ": the map holds no such intent");
+        }
+        if (const auto it = entries_.find(extent); it != entries_.end()) {
+            entry_value = it->second.encode();
+        }
+    }
+    const std::string intent_value = std::string(kCopyPrefix) + copy_pool;
+    ReadOp op(rados_create_read_op());
+    if (!op) return Status::error(-ENOMEM, context);
+    char* reply = nullptr;
+    size_t reply_len = 0;
+    int lock_rval = 0, entry_rval = 0, intent_rval = 0;
+    rados_read_op_exec(op.get(), "lock", "assert_locked", assertion_.data(), assertion_.size(),
+                       &reply, &reply_len, &lock_rval);
+    rados_read_op_omap_cmp(op.get(), key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, entry_value.data(),
+                           entry_value.size(), &entry_rval);
+    rados_read_op_omap_cmp(op.get(), intent.c_str(), LIBRADOS_CMPXATTR_OP_EQ, intent_value.data(),
+                           intent_value.size(), &intent_rval);
+    const int rc = rados_read_op_operate(op.get(), io_.handle(), oid_.c_str(), 0);
+    if (reply != nullptr) rados_buffer_free(reply);
+    if (lock_rval < 0) {
+        std::lock_guard lock(mutex_);
+        fenced_ = false;
+        return Status::error(-ESTALE, context + ": this gateway no longer owns the LUN (" +
+                                          Status::error(lock_rval, "lock").message() + ")");
+    }
+    if (entry_rval < 0 || intent_rval < 0) {
+        return Status::error(-ECANCELED, context + ": the map as stored " +
+                                             (entry_rval < 0 ? "puts the extent elsewhere"
+                                                             : "holds another intent") +
+                                             " than this gateway's (reload it)");
+    }
+    if (rc < 0) return Status::error(rc, context);
+    return Status::ok();
+}
+
 Status PlacementMap::clear_intent(std::uint64_t extent) {
     std::lock_guard changing(change_mutex_);
     const std::string key = intent_key(extent);

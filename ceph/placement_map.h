@@ -12,7 +12,9 @@
 // first, ExtentMigrator), and only commit() turns the intent of the copy it points the extent at
 // into one for the copy it leaves. An intent may name the pool the extent's entry puts it in
 // (repair commits with one, and clears it next): whoever discards what an intent names compares
-// it with the entry first, under the fence, and discards nothing there.
+// it with the entry first and confirms both as stored, under the fence (confirm_intent: the map
+// in memory may be older than the stored one after a commit whose reply was lost), and discards
+// nothing the entry points at.
 // A map object that is absent, has no valid header, names another LUN or holds a bad entry is
 // an error, never an empty map: open() refuses it with the reason.
 //
@@ -175,6 +177,11 @@ public:
     // intent is not the one held (reload()).
     Status set_intent(std::uint64_t extent, const std::string& copy_pool);
     Status clear_intent(std::uint64_t extent);
+    // Checks, against the map as stored and under the fence, that the extent's entry is still
+    // the one this map holds and its intent still names `copy_pool`: what whoever discards that
+    // copy does first. Reads only. -ESTALE: the fence is lost (fence_held() turns false);
+    // -ECANCELED: this map holds no such intent, or the stored entry or intent differs (reload()).
+    Status confirm_intent(std::uint64_t extent, const std::string& copy_pool);
 
     // Reads the whole map again (see the top of this file). On failure the map is unchanged.
     Status reload();
