@@ -195,14 +195,21 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     // intent: without it nothing is left to clean).
     auto buffer = buffers_->acquire(2 * length);
     if (!buffer) return finish(buffer.status().with_context("copy buffer"), "refused");
+    // The extent's intent is the one record of a copy left elsewhere (by a migration whose clean
+    // failed, or by an owner that died): that copy goes first, or nothing moves.
+    if (const auto left = map_.intent(extent); left && *left != images_.pool(to)) {
+        if (Status s = remove_leftover(extent, *left); !s) return finish(s, "refused");
+    }
     if (Status s = map_.set_intent(extent, images_.pool(to)); !s) return finish(s, "refused");
     crash_if(CrashPoint::kAfterIntent);
     const std::span<char> data = buffer->bytes().first(length);
     const std::span<char> check = buffer->bytes().subspan(length, length);
     // A copy nobody will point at is removed at once, with its intent; if either fails the
-    // intent stays for the next owner. Never after losing the LUN: the new owner may use it.
+    // intent stays for the next owner. Only while the map as stored still has the entry the copy
+    // started from and this intent: never after losing the LUN (the new owner may use the copy)
+    // nor after a commit whose reply was lost but that was applied.
     auto drop_copy = [&] {
-        if (!map_.fence_held()) return;
+        if (!map_.confirm_intent(extent, images_.pool(to))) return;
         auto target = images_.image(to);
         if (target && rbd_discard((*target)->handle(), offset, length) == 0) {
             (void)map_.clear_intent(extent);
@@ -378,30 +385,41 @@ Status ExtentMigrator::release_ownership() {
 Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
     std::shared_lock quiesce(quiesce_);
     if (!map_.fence_held()) return Status::error(-ESTALE, "clean intents: not the LUN's owner");
-    const std::uint64_t object_size = images_.object_size();
     for (const auto& [extent, pool] : map_.intents()) {
         if (!try_begin(extent)) continue;  // a migration of ours is using it
         Busy busy{*this, extent};
-        const auto entry = map_.find(extent);
-        const std::string mapped = entry ? entry->pool : images_.pool(0);
-        const auto index = images_.index_of(pool);
-        if (index && pool != mapped && extent < gate_.extents()) {
-            const std::uint64_t offset = extent * object_size;
-            const std::uint64_t length = extent_length(extent);
-            if (length > 0) {
-                const std::string what = "clean leftover copy of extent " + std::to_string(extent);
-                if (Status s = images_.ensure_open(*index); !s) return s.with_context(what);
-                auto copy = images_.image(*index);
-                if (!copy) return copy.status().with_context(what);
-                if (int rc = rbd_discard((*copy)->handle(), offset, length); rc < 0) {
-                    return Status::error(rc, what + " in " + (*copy)->spec());
-                }
-            }
-        }
-        if (Status s = map_.clear_intent(extent); !s) return s;
+        if (Status s = remove_leftover(extent, pool); !s) return s;
         if (cleaned != nullptr) ++*cleaned;
     }
     return Status::ok();
+}
+
+Status ExtentMigrator::remove_leftover(std::uint64_t extent, const std::string& pool) {
+    const std::string what = "remove the copy of extent " + std::to_string(extent) + " left in " +
+                             pool + " (its intent stays)";
+    // Compared with the map this gateway holds and the routing, then confirmed against the map
+    // as stored, under the fence: nothing is discarded where either map or the routing puts it.
+    if (!map_.fence_held()) return Status::error(-ESTALE, what + ": not the LUN's owner");
+    const auto entry = map_.find(extent);
+    const std::string mapped = entry ? entry->pool : images_.pool(0);
+    const auto index = images_.index_of(pool);
+    if (index && pool != mapped && extent < gate_.extents()) {
+        if (gate_.tier(extent) == *index) {
+            return Status::error(-ESTALE, what + ": the extent is served from there");
+        }
+        const std::uint64_t offset = extent * images_.object_size();
+        const std::uint64_t length = extent_length(extent);
+        if (length > 0) {
+            if (Status s = images_.ensure_open(*index); !s) return s.with_context(what);
+            auto copy = images_.image(*index);
+            if (!copy) return copy.status().with_context(what);
+            if (Status s = map_.confirm_intent(extent, pool); !s) return s.with_context(what);
+            if (int rc = rbd_discard((*copy)->handle(), offset, length); rc < 0) {
+                return Status::error(rc, what + ": discard in " + (*copy)->spec());
+            }
+        }
+    }
+    return map_.clear_intent(extent);
 }
 
 Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
@@ -455,7 +473,7 @@ Status ExtentMigrator::scrub(ScrubReport& report, ScrubControl* control) {
             auto now = map_.find(extent);
             const std::size_t where = now ? images_.index_of(now->pool).value_or(0) : 0;
             if (where == i || gate_.tier(extent) == i) continue;
-            if (map_.intents().count(extent) != 0) continue;  // a migration's, cleaned with it
+            if (map_.intent(extent)) continue;  // a migration's, cleaned with it
             rc = rbd_discard(image.handle(), extent * object_size,
                              std::min(object_size, size - extent * object_size));
             if (rc < 0) {

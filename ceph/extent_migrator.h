@@ -3,24 +3,33 @@
 // Only the LUN's owner migrates: take_ownership() takes the map's fence (PlacementMap), reloads
 // the map, routes every extent where it says and cleans what interrupted migrations left; every
 // map change after that is fenced, so a gateway that lost the LUN changes nothing.
-// migrate() follows DESIGN.md's protocol. The source is the extent's committed map entry, never
-// the in-memory routing. Probe: every gateway that watches the map answers a probe within
-// seconds, else nothing moves (the commit's notify would hold the extent for as long as the OSD
-// keeps the silent gateway's watch). Intent: record in the map that the destination may hold a copy
-// nobody points at. Copy (read the source, crc32c, write the destination, flush), verify (read
-// back, same crc32c). Commit: hold the extent, drain the sub-I/Os in flight, check that no write
-// completed since the copy began (else copy again, a bounded number of times), then one fenced
-// write that compares the entry with the one the copy started from, sets the new entry and turns
-// the intent into one for the source; then route the extent to its new tier. Clean: discard the
-// extent in the source, then clear the intent. A crash or an error at any step leaves the map
-// pointing at a complete copy and an intent naming the one copy that may be left over, which the
-// next owner's take_ownership() removes; scrub() finds anything else. The extent stays held until
-// the commit's notify has ended: every gateway that watches the map has acknowledged (it routes the
-// extent to its new tier), or may no longer trust its routing (PlacementMap's kCommitNotifyTimeout:
-// it reloads the map before it serves again). So no write reaches the new tier while a gateway may
-// still read the old one; a gateway that died after the probe keeps the extent held until the OSD
-// drops its watch (kMapWatchTimeout). A commit whose notify some gateway did not acknowledge keeps
-// the source (that gateway may still read it once it is back) and its intent. Map reloads
+// migrate() follows DESIGN.md's protocol. The source is the extent's committed map entry, never the
+// in-memory routing. Probe: every gateway that watches the map answers a probe within seconds, else
+// nothing moves (the commit's notify would hold the extent for as long as the OSD keeps the silent
+// gateway's watch). Leftover: if the extent's intent names a copy elsewhere than the destination
+// (left by a clean that failed or waited, or by an owner that died), that copy is discarded and the
+// intent cleared first (remove_leftover); if that fails the migration is refused and the intent
+// stays, so no copy ever loses its one record. Intent: record in the map that the destination may
+// hold a copy nobody points at. Copy (read the source, crc32c, write the destination, flush),
+// verify (read back, same crc32c). Commit: hold the extent, drain the sub-I/Os in flight, check
+// that no write completed since the copy began (else copy again, a bounded number of times), then
+// one fenced write that compares the entry with the one the copy started from, sets the new entry
+// and turns the intent into one for the source; then route the extent to its new tier. Clean:
+// discard the extent in the source, then clear the intent. A crash or an error at any step leaves
+// the map pointing at a complete copy and an intent naming the one copy that may be left over,
+// which the next owner's take_ownership() removes (or, if it cannot, the next migration of the
+// extent or a scrub); scrub() finds anything else. Whoever discards what an intent names compares
+// it first with the map it holds and the routing, then confirms the entry and the intent against
+// the map as stored, under the fence (PlacementMap::confirm_intent), and discards nothing the
+// extent is mapped or routed to; so does a migration before it drops its own copy. The extent stays
+// held until the commit's notify has ended: every gateway that watches the map has acknowledged (it
+// routes the extent to its new tier), or may no longer trust its routing (PlacementMap's
+// kCommitNotifyTimeout: it reloads the map before it serves again). So no write reaches the new
+// tier while a gateway may still read the old one; a gateway that died after the probe keeps the
+// extent held until the OSD drops its watch (kMapWatchTimeout). A commit whose notify some gateway
+// did not acknowledge keeps the source (that gateway may still read it once it is back) and its
+// intent, for the next cleaning of intents or migration of the extent to remove (that gateway's
+// routing lease has run out by then: it reloads the map before it serves again). Map reloads
 // (sync_routing, take_ownership) wait for the migration in progress and run alone. Tier images are
 // opened on first need (TierImages::ensure_open): a migration opens its source and destination
 // before its intent, a reload every tier the map puts an extent in before it routes any extent,
@@ -129,7 +138,11 @@ public:
 
 private:
     Status route_to_map();  // with quiesce_ held exclusively
-    struct Busy;            // marks an extent as being worked on, for the lifetime of the guard
+    // Discards the copy of `extent` that `pool`'s tier image may hold, as the extent's intent
+    // says, then clears the intent; the intent stays if either fails. The owner only, with the
+    // extent busy and quiesce_ held. Refuses to discard where the map or the routing puts it.
+    Status remove_leftover(std::uint64_t extent, const std::string& pool);
+    struct Busy;  // marks an extent as being worked on, for the lifetime of the guard
     bool try_begin(std::uint64_t extent);
     void end(std::uint64_t extent);
     std::uint64_t extent_length(std::uint64_t extent) const;

@@ -329,6 +329,13 @@ std::map<std::uint64_t, std::string> PlacementMap::intents() const {
     return intents_;
 }
 
+std::optional<std::string> PlacementMap::intent(std::uint64_t extent) const {
+    std::lock_guard lock(mutex_);
+    auto it = intents_.find(extent);
+    if (it == intents_.end()) return {};
+    return it->second;
+}
+
 Status PlacementMap::add_tiers(const std::vector<std::string>& pools) {
     std::lock_guard changing(change_mutex_);
     MapHeader next;
@@ -503,9 +510,23 @@ Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_po
     std::lock_guard changing(change_mutex_);
     const std::string key = intent_key(extent);
     const std::string value = std::string(kCopyPrefix) + copy_pool;
+    const std::string what = "record migration intent of extent " + extent_key(extent);
+    // Stored must be what this map holds (an absent key compares equal to the empty value), and
+    // that must be no intent or this one: an intent naming another pool is never replaced.
+    std::string expected;
+    if (const auto held = intent(extent)) {
+        if (*held != copy_pool) {
+            return Status::error(-EEXIST, what + " for pool " + copy_pool + " in " + io_.where() +
+                                              "/" + oid_ + ": its intent names a copy in " + *held +
+                                              ", to be removed first");
+        }
+        expected = value;
+    }
     Status s = fenced_write(
-        "record migration intent of extent " + extent_key(extent),
-        [&](rados_write_op_t op, int*) {
+        what,
+        [&](rados_write_op_t op, int* cmp_rval) {
+            rados_write_op_omap_cmp(op, key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, expected.data(),
+                                    expected.size(), cmp_rval);
             const char* keys[] = {key.c_str()};
             const size_t key_lens[] = {key.size()};
             const char* vals[] = {value.data()};
@@ -514,6 +535,54 @@ Status PlacementMap::set_intent(std::uint64_t extent, const std::string& copy_po
         },
         [&] { intents_[extent] = copy_pool; });
     return s;
+}
+
+Status PlacementMap::confirm_intent(std::uint64_t extent, const std::string& copy_pool) {
+    const std::string key = extent_key(extent);
+    const std::string intent = intent_key(extent);
+    const std::string context = "confirm the intent of extent " + key + " for its copy in " +
+                                copy_pool + " in " + io_.where() + "/" + oid_;
+    std::string entry_value;  // as stored: an absent key compares equal to the empty value
+    {
+        std::lock_guard lock(mutex_);
+        if (!fenced_)
+            return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
+        const auto held = intents_.find(extent);
+        if (held == intents_.end() || held->second != copy_pool) {
+            return Status::error(-ECANCELED, context + ": the map holds no such intent");
+        }
+        if (const auto it = entries_.find(extent); it != entries_.end()) {
+            entry_value = it->second.encode();
+        }
+    }
+    const std::string intent_value = std::string(kCopyPrefix) + copy_pool;
+    ReadOp op(rados_create_read_op());
+    if (!op) return Status::error(-ENOMEM, context);
+    char* reply = nullptr;
+    size_t reply_len = 0;
+    int lock_rval = 0, entry_rval = 0, intent_rval = 0;
+    rados_read_op_exec(op.get(), "lock", "assert_locked", assertion_.data(), assertion_.size(),
+                       &reply, &reply_len, &lock_rval);
+    rados_read_op_omap_cmp(op.get(), key.c_str(), LIBRADOS_CMPXATTR_OP_EQ, entry_value.data(),
+                           entry_value.size(), &entry_rval);
+    rados_read_op_omap_cmp(op.get(), intent.c_str(), LIBRADOS_CMPXATTR_OP_EQ, intent_value.data(),
+                           intent_value.size(), &intent_rval);
+    const int rc = rados_read_op_operate(op.get(), io_.handle(), oid_.c_str(), 0);
+    if (reply != nullptr) rados_buffer_free(reply);
+    if (lock_rval < 0) {
+        std::lock_guard lock(mutex_);
+        fenced_ = false;
+        return Status::error(-ESTALE, context + ": this gateway no longer owns the LUN (" +
+                                          Status::error(lock_rval, "lock").message() + ")");
+    }
+    if (entry_rval < 0 || intent_rval < 0) {
+        return Status::error(-ECANCELED, context + ": the map as stored " +
+                                             (entry_rval < 0 ? "puts the extent elsewhere"
+                                                             : "holds another intent") +
+                                             " than this gateway's (reload it)");
+    }
+    if (rc < 0) return Status::error(rc, context);
+    return Status::ok();
 }
 
 Status PlacementMap::clear_intent(std::uint64_t extent) {

@@ -7,6 +7,14 @@
 //   "intent.%016x"          -> "copy=<pool>": that pool's tier image may hold a copy of the
 //                              extent that the map does not point at (a migration's destination
 //                              before its commit, its source after), to be discarded
+// An extent has one intent at most, and it is the only record of that copy: set_intent() never
+// replaces an intent naming another pool (the owner removes that copy and clears its intent
+// first, ExtentMigrator), and only commit() turns the intent of the copy it points the extent at
+// into one for the copy it leaves. An intent may name the pool the extent's entry puts it in
+// (repair commits with one, and clears it next): whoever discards what an intent names compares
+// it with the entry first and confirms both as stored, under the fence (confirm_intent: the map
+// in memory may be older than the stored one after a commit whose reply was lost), and discards
+// nothing the entry points at.
 // A map object that is absent, has no valid header, names another LUN or holds a bad entry is
 // an error, never an empty map: open() refuses it with the reason.
 //
@@ -140,7 +148,8 @@ public:
         for (const auto& [extent, entry] : entries_) visit(extent, entry);
     }
     std::size_t entry_count() const;
-    std::map<std::uint64_t, std::string> intents() const;  // extent -> pool of the copy
+    std::map<std::uint64_t, std::string> intents() const;           // extent -> pool of the copy
+    std::optional<std::string> intent(std::uint64_t extent) const;  // the pool of its copy
 
     // Adds pools to the header's tier list (a compare-and-set on the header; not fenced: it
     // only widens where scrub and repair look).
@@ -157,8 +166,17 @@ public:
     Status commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
                   std::optional<PlacementEntry> next, const std::string& leftover_pool,
                   NotifyOutcome* notified = nullptr);
+    // Records that `copy_pool`'s tier image may hold a copy of the extent. A compare-and-set on
+    // the stored intent against the one this map holds, which must be none or this one: -EEXIST
+    // (nothing written) if the extent's intent names another pool, -ECANCELED if the stored
+    // intent is not the one held (reload()).
     Status set_intent(std::uint64_t extent, const std::string& copy_pool);
     Status clear_intent(std::uint64_t extent);
+    // Checks, against the map as stored and under the fence, that the extent's entry is still
+    // the one this map holds and its intent still names `copy_pool`: what whoever discards that
+    // copy does first. Reads only. -ESTALE: the fence is lost (fence_held() turns false);
+    // -ECANCELED: this map holds no such intent, or the stored entry or intent differs (reload()).
+    Status confirm_intent(std::uint64_t extent, const std::string& copy_pool);
 
     // Reads the whole map again (see the top of this file). On failure the map is unchanged.
     Status reload();

@@ -3,9 +3,12 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
 #include "ceph/tiered_lun_store.h"
+#include "live_tiers.h"
 #include "tiered_storage_fixture.h"
 
 extern char** environ;
@@ -35,6 +38,18 @@ int run_child(const std::string& point, const std::string& image, const std::str
     int status = 0;
     EXPECT_EQ(waitpid(pid, &status, 0), pid);
     return status;
+}
+
+// A scrub of `lun` finds nothing left for it (no stray copy, no intent, no damage), and the LUN
+// still reads as `data`.
+void expect_nothing_for_scrub(TieredStorage& lun, const std::vector<char>& data) {
+    ceph::ScrubReport report;
+    ASSERT_TRUE(lun.migrator().scrub(report).is_ok());
+    EXPECT_EQ(report.stray_removed, 0u) << "a stray copy left for scrub";
+    EXPECT_EQ(report.intents_cleaned, 0u);
+    EXPECT_EQ(report.crc_mismatch, 0u);
+    EXPECT_TRUE(report.problems.empty());
+    EXPECT_EQ(lun.read(0, kSize), data);
 }
 
 class CrashAt : public ::testing::TestWithParam<std::string> {};
@@ -78,17 +93,71 @@ TEST_P(CrashAt, EveryByteSurvivesAndScrubCleans) {
         EXPECT_FALSE(entry) << "map changed before the commit step";
     }
     EXPECT_EQ(lun->read(0, kSize), data);
-
-    ceph::ScrubReport report;
-    ASSERT_TRUE(lun->migrator().scrub(report).is_ok());
-    EXPECT_EQ(report.stray_removed, 0u) << "the take-over left no stray copy for scrub";
-    EXPECT_EQ(report.intents_cleaned, 0u);
-    EXPECT_TRUE(report.problems.empty());
-    EXPECT_EQ(lun->read(0, kSize), data);
+    expect_nothing_for_scrub(*lun, data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, CrashAt,
                          ::testing::Values("intent", "copy", "verify", "commit", "clean"));
+
+// The gateway dies with a verified copy of extent 2 in nvme-b that the map does not point at,
+// and the next owner cannot remove it when it takes the LUN over (nvme-b's OSD is down): the
+// intent is the only record of that copy. A migration of the extent to another tier never
+// loses it: while nvme-b cannot be cleaned the migration is refused and the intent stays; once
+// it can, the migration removes the copy first. Every byte reads as written throughout.
+TEST(LeftoverCopy, AMigrationElsewhereRemovesItOrKeepsItsIntent) {
+    const std::string image = unique_name("crash-leftover");
+    std::vector<char> shadow = pattern(kSize, 11);
+    {
+        auto lun = TieredStorage::create("hdd-a", image, kSize);
+        lun->write(0, shadow);
+        lun->remove_all_on_exit(false);
+    }
+    const int status = run_child("verify", image, "nvme-b");
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child did not crash, status " << status;
+
+    const std::map<std::uint64_t, std::string> leftover = {{2, "nvme-b"}};
+    auto lun = TieredStorage::open("hdd-a", image, kSize, /*own=*/false);
+    ASSERT_EQ(lun->map().intents(), leftover);
+    ASSERT_TRUE(lun->images().take_over().is_ok());
+    const std::size_t nvme_a = *lun->images().index_of("nvme-a");
+    const std::size_t nvme_b = *lun->images().index_of("nvme-b");
+    ASSERT_EQ(allocated_extents(lun->tier_image(nvme_b), kSize), 1u) << "the dead one's copy";
+    {
+        StoppedOsd down(2);  // osd.2 holds nvme-b
+        const ceph::Status taken = lun->migrator().take_ownership();
+        EXPECT_FALSE(taken.is_ok()) << "removed the copy in nvme-b with its OSD down";
+        ASSERT_TRUE(lun->migrator().owner()) << "the map's fence is held all the same";
+        EXPECT_EQ(lun->map().intents(), leftover);
+
+        MigrationRecord record;
+        const ceph::Status s = lun->migrator().migrate(2, nvme_a, record);
+        EXPECT_FALSE(s.is_ok()) << "moved while the copy in nvme-b could not be removed";
+        EXPECT_NE(record.outcome.find("nvme-b"), std::string::npos) << record.outcome;
+        EXPECT_EQ(lun->map().intents(), leftover) << "the record of the copy in nvme-b is lost";
+        EXPECT_EQ(lun->read(0, kSize), shadow);
+    }
+    // nvme-b answers again. The extent is written first, so that the copy there is stale.
+    const std::uint64_t extent_bytes = lun->extent_size();
+    const std::vector<char> rewritten = pattern(extent_bytes, 12);
+    lun->write(2 * extent_bytes, rewritten);
+    std::copy(rewritten.begin(), rewritten.end(), shadow.begin() + 2 * extent_bytes);
+    MigrationRecord record;
+    const ceph::Status s = lun->migrator().migrate(2, nvme_a, record);
+    EXPECT_TRUE(s.is_ok()) << record.outcome;
+    ASSERT_TRUE(lun->map().find(2));
+    EXPECT_EQ(lun->map().find(2)->pool, "nvme-a");
+    EXPECT_TRUE(lun->map().intents().empty());
+    EXPECT_EQ(allocated_extents(lun->tier_image(nvme_b), kSize), 0u)
+        << "the copy in nvme-b is left, and nothing records it";
+    EXPECT_EQ(lun->read(0, kSize), shadow);
+    {
+        auto cluster = connect_test_cluster();
+        auto stored = ceph::read_placement_map(cluster, "hdd-a", "", image);
+        ASSERT_TRUE(stored) << stored.status().message();
+        EXPECT_TRUE(stored->intents().empty());
+    }
+    expect_nothing_for_scrub(*lun, shadow);
+}
 
 }  // namespace
 }  // namespace rbdtier::test

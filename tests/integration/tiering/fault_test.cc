@@ -4,7 +4,6 @@
 // migration commits, whatever the copy did.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -14,22 +13,6 @@ namespace rbdtier::test {
 namespace {
 
 constexpr std::uint64_t kSize = 16 << 20;
-
-void cluster_sh(const std::string& args) {
-    const char* sh = std::getenv("RBDTIER_CLUSTER_SH");
-    const char* dir = std::getenv("RBDTIER_CLUSTER_DIR");
-    ASSERT_TRUE(sh && dir) << "run under ctest (RBDTIER_CLUSTER_SH/DIR)";
-    const std::string cmd = std::string(sh) + " " + args.substr(0, args.find(' ')) + " " + dir +
-                            args.substr(args.find(' ')) + " >/dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-}
-
-// Restarts the OSD even when the test fails half-way.
-struct StoppedOsd {
-    int id;
-    explicit StoppedOsd(int osd) : id(osd) { cluster_sh("osd-stop " + std::to_string(id)); }
-    ~StoppedOsd() { cluster_sh("osd-start " + std::to_string(id)); }
-};
 
 TEST(MigrationFaults, DestinationOsdDownFailsCleanlyThenRetrySucceeds) {
     auto lun = TieredStorage::create("hdd-a", unique_name("fault-dst"), kSize);

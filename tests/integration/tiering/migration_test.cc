@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "ceph/checksum.h"
 #include "tiered_storage_fixture.h"
 
 namespace rbdtier::test {
@@ -123,6 +124,57 @@ TEST(ExtentMigrator, AClosedTierImageIsAnErrorAndAMigrationToItLeavesTheExtent) 
     auto tier = ceph::Image::open(io, lun->images().lun().tier_image_name());
     ASSERT_TRUE(tier.is_ok());
     EXPECT_TRUE(tier->metadata_set(ceph::kTierImageTag, lun->images().lun().key()).is_ok());
+}
+
+// A commit whose reply was lost (an OSD op timeout) may have been applied: the map as stored then
+// puts the extent in the copy this gateway still holds for a leftover. Before it discards what
+// an intent names, the owner checks the map as stored, not only the one it holds: nothing the
+// stored map points at is discarded, and the LUN read through that map keeps every byte.
+TEST(ExtentMigrator, NeverDiscardsTheCopyTheStoredMapPointsAt) {
+    constexpr std::uint64_t kSize = 4 * 4 * kMiB;
+    const std::string name = unique_name("mig-stale");
+    auto lun = TieredStorage::create("hdd-a", name, kSize);
+    const auto data = pattern(kSize, 13);
+    lun->write(0, data);
+    const std::size_t nvme_a = *lun->images().index_of("nvme-a");
+    const std::size_t nvme_b = *lun->images().index_of("nvme-b");
+    const std::uint64_t extent_bytes = lun->extent_size();
+    const char* extent2 = data.data() + 2 * extent_bytes;
+
+    // A migration of extent 2 to nvme-b recorded its intent and copied; its commit was applied
+    // on the OSD, but this gateway was told it failed (it holds the map as before the commit).
+    ASSERT_TRUE(lun->map().set_intent(2, "nvme-b").is_ok());
+    ASSERT_EQ(rbd_write(lun->tier_image(nvme_b).handle(), 2 * extent_bytes, extent_bytes, extent2),
+              static_cast<ssize_t>(extent_bytes));
+    {
+        const std::string entry_key = "0000000000000002", intent_key = "intent.0000000000000002";
+        const std::string entry =
+            ceph::PlacementEntry{"nvme-b", 1, ceph::crc32c(extent2, extent_bytes)}.encode();
+        const std::string intent = "copy=hdd-a";
+        const char* keys[] = {entry_key.c_str(), intent_key.c_str()};
+        const char* vals[] = {entry.data(), intent.data()};
+        const size_t key_lens[] = {entry_key.size(), intent_key.size()};
+        const size_t val_lens[] = {entry.size(), intent.size()};
+        auto io = open_test_pool(lun->cluster(), "hdd-a");
+        rados_write_op_t op = rados_create_write_op();
+        rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 2);
+        EXPECT_EQ(
+            rados_write_op_operate(op, io.handle(), lun->map().object_name().c_str(), nullptr, 0),
+            0);
+        rados_release_write_op(op);
+    }
+    ASSERT_FALSE(lun->map().find(2)) << "the gateway holds the map as before the commit";
+
+    MigrationRecord record;
+    const ceph::Status moved = lun->migrator().migrate(2, nvme_a, record);
+    EXPECT_FALSE(moved.is_ok()) << "moved from a map older than the one stored";
+    EXPECT_EQ(allocated_extents(*lun, nvme_b, kSize), std::vector<std::uint64_t>{2})
+        << "discarded the copy the stored map points at";
+    auto owner = lun->migrator().sync_routing();
+    ASSERT_TRUE(owner.is_ok()) << owner.message();
+    ASSERT_TRUE(lun->map().find(2));
+    EXPECT_EQ(lun->map().find(2)->pool, "nvme-b");
+    EXPECT_TRUE(lun->read(0, kSize) == data) << "the LUN does not read as written";
 }
 
 // Writers and readers keep going while a migrator moves random extents between all four pools.

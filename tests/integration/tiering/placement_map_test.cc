@@ -144,5 +144,59 @@ TEST_F(PlacementMapTest, CommitsAreFencedAndCompareTheEntry) {
     ASSERT_TRUE(a.acquire_fence().is_ok()) << "a released fence is free";
 }
 
+// An extent's intent is the one record of a copy the map does not point at: recording another
+// one for it never replaces it, and an intent stored behind the map's back is not overwritten.
+TEST_F(PlacementMapTest, AnIntentNamingAnotherPoolIsNeverReplaced) {
+    ASSERT_TRUE(ceph::PlacementMap::create(open_test_pool(*cluster_, "hdd-a"), lun_, {}));
+    auto map = open_map();
+    ASSERT_TRUE(map.acquire_fence().is_ok());
+    ASSERT_TRUE(map.set_intent(1, "nvme-a").is_ok());
+    EXPECT_TRUE(map.set_intent(1, "nvme-a").is_ok()) << "the same intent again";
+    const auto other = map.set_intent(1, "nvme-b");
+    EXPECT_EQ(other.code(), -EEXIST) << other.message();
+    EXPECT_EQ(map.intents().at(1), "nvme-a");
+    ASSERT_TRUE(map.reload().is_ok());
+    EXPECT_EQ(map.intents().at(1), "nvme-a") << "as stored";
+
+    put("intent.0000000000000002", "copy=hdd-b");  // not through this map
+    const auto behind = map.set_intent(2, "nvme-b");
+    EXPECT_EQ(behind.code(), -ECANCELED) << behind.message();
+    ASSERT_TRUE(map.reload().is_ok());
+    EXPECT_EQ(map.intents().at(2), "hdd-b");
+
+    ASSERT_TRUE(map.clear_intent(1).is_ok());
+    EXPECT_TRUE(map.set_intent(1, "nvme-b").is_ok()) << "once the other one is cleared";
+    EXPECT_EQ(map.intents().at(1), "nvme-b");
+}
+
+// Before a copy an intent names is discarded, the map as stored must still hold the entry and the
+// intent this map holds, and its fence: a change behind its back or a lost fence is refused.
+TEST_F(PlacementMapTest, AnIntentIsConfirmedAgainstTheStoredMapUnderTheFence) {
+    ASSERT_TRUE(ceph::PlacementMap::create(open_test_pool(*cluster_, "hdd-a"), lun_, {}));
+    auto map = open_map();
+    EXPECT_EQ(map.confirm_intent(1, "nvme-a").code(), -ESTALE) << "without the fence";
+    ASSERT_TRUE(map.acquire_fence().is_ok());
+    EXPECT_EQ(map.confirm_intent(1, "nvme-a").code(), -ECANCELED) << "no such intent held";
+    ASSERT_TRUE(map.set_intent(1, "nvme-a").is_ok());
+    EXPECT_TRUE(map.confirm_intent(1, "nvme-a").is_ok());
+    EXPECT_EQ(map.confirm_intent(1, "nvme-b").code(), -ECANCELED) << "another pool";
+
+    put("0000000000000001", ceph::PlacementEntry{"nvme-a", 1, 7}.encode());  // not through it
+    const auto moved = map.confirm_intent(1, "nvme-a");
+    EXPECT_EQ(moved.code(), -ECANCELED) << moved.message();
+    ASSERT_TRUE(map.reload().is_ok());
+    EXPECT_TRUE(map.confirm_intent(1, "nvme-a").is_ok()) << "once the map holds what is stored";
+    put("intent.0000000000000001", "copy=hdd-b");
+    EXPECT_EQ(map.confirm_intent(1, "nvme-a").code(), -ECANCELED);
+    ASSERT_TRUE(map.reload().is_ok());
+
+    auto other = connect_test_cluster();  // another gateway takes the LUN over
+    auto b = ceph::PlacementMap::open(open_test_pool(other, "hdd-a"), lun_);
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(b->acquire_fence().is_ok());
+    EXPECT_EQ(map.confirm_intent(1, "hdd-b").code(), -ESTALE);
+    EXPECT_FALSE(map.fence_held());
+}
+
 }  // namespace
 }  // namespace rbdtier::test

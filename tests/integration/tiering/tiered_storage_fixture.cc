@@ -30,6 +30,26 @@ ceph::IoContext open_test_pool(ceph::Cluster& cluster, const std::string& pool) 
     return std::move(io).value();
 }
 
+namespace {
+// Runs `$RBDTIER_CLUSTER_SH VERB $RBDTIER_CLUSTER_DIR OSD`.
+void cluster_sh(const std::string& verb, int osd) {
+    const char* sh = std::getenv("RBDTIER_CLUSTER_SH");
+    const char* dir = std::getenv("RBDTIER_CLUSTER_DIR");
+    ASSERT_TRUE(sh && dir) << "run under ctest (RBDTIER_CLUSTER_SH/DIR)";
+    const std::string cmd =
+        std::string(sh) + " " + verb + " " + dir + " " + std::to_string(osd) + " >/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+}  // namespace
+
+StoppedOsd::StoppedOsd(int osd) : osd_(osd) {
+    cluster_sh("osd-stop", osd_);
+}
+
+StoppedOsd::~StoppedOsd() {
+    cluster_sh("osd-start", osd_);
+}
+
 std::unique_ptr<TieredStorage> TieredStorage::create(const std::string& pool,
                                                      const std::string& name, std::uint64_t size,
                                                      const std::string& data_pool) {

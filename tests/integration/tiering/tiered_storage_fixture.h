@@ -72,6 +72,20 @@ private:
     std::unique_ptr<ceph::ExtentMigrator> migrator_;
 };
 
+// osd.N of the test cluster stopped while this lives (`cluster.sh osd-stop`: its data is kept,
+// I/O to its pools waits until the client's osd_op_timeout) and started again when it goes, also
+// when the test fails half-way. A failed stop or start is a test failure.
+class StoppedOsd {
+public:
+    explicit StoppedOsd(int osd);
+    ~StoppedOsd();
+    StoppedOsd(const StoppedOsd&) = delete;
+    StoppedOsd& operator=(const StoppedOsd&) = delete;
+
+private:
+    int osd_;
+};
+
 using test_support::pattern;
 using test_support::unique_name;
 // A connection to the running test cluster ($RBDTIER_CEPH_CONF); throws std::runtime_error.
