@@ -190,6 +190,12 @@ public:
     // changes made meanwhile and installs, with none of the map's locks held but reload's own
     // (the hook may commit). Not while reload() runs.
     void set_reload_hook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
+    // For tests: called by commit() with its write's result once the OSD answered; what it
+    // returns is taken as the result (-ETIMEDOUT after a write that applied: a reply lost). Not
+    // while a commit runs.
+    void set_commit_reply_hook(std::function<int(int)> hook) {
+        commit_reply_hook_ = std::move(hook);
+    }
 
     static constexpr int kOptimisticReads = 4;  // reads a reload tries before holding changes off
 
@@ -208,8 +214,10 @@ private:
     // Runs a fenced write op built by `fill` and, if it applied, `apply` (with mutex_ held) to
     // the map in memory; maps a failed lock assertion to -ESTALE and marks the fence lost. The
     // write is a change (begin_change/end_change). With change_mutex_ held, without mutex_.
+    // `reply`, if set, is called with the write's result and returns the one to carry on with.
     template <typename Fill, typename Apply>
-    Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply);
+    Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply,
+                        const std::function<int(int)>& reply = {});
     NotifyOutcome notify(const std::string& key);  // without mutex_ held
 
     IoContext io_;  // writes, locks and notifies
@@ -231,6 +239,7 @@ private:
     std::uint64_t changes_ = 0;  // bumped when a change begins and when it ends
     bool changing_ = false;      // a change is between begin_change() and end_change()
     std::function<void()> reload_hook_;
+    std::function<int(int)> commit_reply_hook_;
 };
 
 }  // namespace rbdtier::ceph

@@ -177,6 +177,50 @@ TEST(ExtentMigrator, NeverDiscardsTheCopyTheStoredMapPointsAt) {
     EXPECT_TRUE(lun->read(0, kSize) == data) << "the LUN does not read as written";
 }
 
+// A commit the OSD applied but whose reply this gateway never had (an OSD op timeout): the map as
+// stored points the extent at its new copy. The migrator routes the extent where the stored map
+// says before it lets I/O to it go on, so a write made after the migration is where the next
+// owner reads it: every byte of the LUN, read through a map it loaded itself, is as written.
+TEST(ExtentMigrator, ACommitWhoseReplyWasLostRoutesTheExtentAsTheStoredMapSays) {
+    constexpr std::uint64_t kSize = 4 * 4 * kMiB;
+    const std::string name = unique_name("mig-unknown");
+    auto lun = TieredStorage::create("hdd-a", name, kSize);
+    auto shadow = pattern(kSize, 17);
+    lun->write(0, shadow);
+    const std::size_t nvme_a = *lun->images().index_of("nvme-a");
+    const std::uint64_t extent_bytes = lun->extent_size();
+
+    int replies_lost = 0;
+    lun->map().set_commit_reply_hook([&replies_lost](int rc) {
+        if (rc < 0 || replies_lost > 0) return rc;
+        ++replies_lost;
+        return -ETIMEDOUT;  // applied, but the gateway is told it timed out
+    });
+    MigrationRecord record;
+    const ceph::Status moved = lun->migrator().migrate(2, nvme_a, record);
+    lun->map().set_commit_reply_hook({});
+    ASSERT_EQ(replies_lost, 1) << record.outcome;
+    std::cout << "migration whose commit reply was lost: " << record.outcome << "\n";
+
+    // Written after the migration, through the gate, then read by this gateway and by a new owner.
+    const auto later = pattern(extent_bytes, 18);
+    lun->write(2 * extent_bytes, later);
+    std::copy(later.begin(), later.end(), shadow.begin() + 2 * extent_bytes);
+    EXPECT_TRUE(lun->read(0, kSize) == shadow) << "this gateway does not read the LUN as written";
+    auto next = TieredStorage::open("hdd-a", name, kSize);
+    next->remove_all_on_exit(false);
+    const auto stored = next->map().find(2);
+    ASSERT_TRUE(stored) << "the commit applied: the stored map puts extent 2 away from home";
+    EXPECT_EQ(stored->pool, "nvme-a");
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(2)), stored->pool)
+        << "the extent is served from a tier the stored map does not put it in";
+    const auto seen = next->read(0, kSize);
+    std::uint64_t differ = 0;
+    for (std::uint64_t i = 0; i < kSize; ++i) differ += seen[i] != shadow[i];
+    EXPECT_EQ(differ, 0u) << "bytes the next owner reads otherwise than written ("
+                          << moved.message() << ")";
+}
+
 // Writers and readers keep going while a migrator moves random extents between all four pools.
 // Every read must match the shadow copy; at the end the data, re-read through a freshly loaded
 // map, must match too, and scrub must find nothing out of place.
