@@ -507,7 +507,7 @@ Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementE
             !s)
             return s;
     }
-    NotifyOutcome outcome = notify(key);
+    NotifyOutcome outcome = notify_commit(extent);
     if (notified != nullptr) *notified = std::move(outcome);
     return Status::ok();
 }
@@ -605,10 +605,10 @@ Status PlacementMap::clear_intent(std::uint64_t extent) {
     return s;
 }
 
-NotifyOutcome PlacementMap::notify(const std::string& key) {
+NotifyOutcome PlacementMap::notify_commit(std::uint64_t extent) {
     // Tell other gateways (watchers of the map object) to reload; they acknowledge after they
     // have. Who did not is kept for the caller (and `rbdtier status`).
-    NotifyOutcome outcome = notify_watchers(io_, oid_, key, kCommitNotifyTimeout);
+    NotifyOutcome outcome = notify_watchers(io_, oid_, extent_key(extent), kCommitNotifyTimeout);
     std::lock_guard lock(mutex_);
     last_notify_ = outcome;
     return outcome;

@@ -163,9 +163,16 @@ public:
     // (nullopt: absent), and its intent to `leftover_pool` (the copy the move leaves). The new
     // entry's generation is expected's + 1, whatever `next.generation` says. `notified`, if
     // given, receives the outcome of this commit's notify.
+    // Any error but -ECANCELED and -ESTALE leaves the outcome unknown (a reply lost, e.g. to an
+    // OSD op timeout): the write may have applied, and the map in memory is then older than the
+    // stored one until reload().
     Status commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
                   std::optional<PlacementEntry> next, const std::string& leftover_pool,
                   NotifyOutcome* notified = nullptr);
+    // The notify commit() sends after its write (the extent's key to the watchers, waiting up to
+    // kCommitNotifyTimeout; last_notify() keeps the outcome): also for a commit whose reply was
+    // lost, once a reload showed it applied.
+    NotifyOutcome notify_commit(std::uint64_t extent);
     // Records that `copy_pool`'s tier image may hold a copy of the extent. A compare-and-set on
     // the stored intent against the one this map holds, which must be none or this one: -EEXIST
     // (nothing written) if the extent's intent names another pool, -ECANCELED if the stored
@@ -218,7 +225,6 @@ private:
     template <typename Fill, typename Apply>
     Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply,
                         const std::function<int(int)>& reply = {});
-    NotifyOutcome notify(const std::string& key);  // without mutex_ held
 
     IoContext io_;  // writes, locks and notifies
     LunIdentity lun_;
