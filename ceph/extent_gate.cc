@@ -78,14 +78,15 @@ void ExtentGate::leave(std::uint64_t extent, bool wrote) {
     }
 }
 
-bool ExtentGate::defer(std::uint64_t extent, Deferred& resume) {
+ExtentGate::Park ExtentGate::defer(std::uint64_t extent, Deferred& resume) {
     std::lock_guard lock(mutex_);
     const Chunk* c = find_chunk(extent);  // an extent never held has no chunk: not held
     if (c == nullptr ||
         !(c->state[extent & (kChunkExtents - 1)].load(std::memory_order_acquire) & kHeld))
-        return false;
+        return Park::kFree;
+    if (refused_.contains(extent)) return Park::kRefused;
     parked_[extent].push_back(std::move(resume));
-    return true;
+    return Park::kParked;
 }
 
 namespace {
@@ -199,12 +200,34 @@ void ExtentGate::release(std::uint64_t extent, std::optional<TierIndex> new_tier
             next = cur & ~kHeld;
             if (new_tier) next = (next & ~kTierMask) | *new_tier;
         } while (!s.compare_exchange_weak(cur, next, std::memory_order_acq_rel));
-        if (auto it = parked_.find(extent); it != parked_.end()) {
-            resume = std::move(it->second);
-            parked_.erase(it);
-        }
+        refused_.erase(extent);
+        resume = take_parked(extent);
     }
     for (auto& r : resume) r();
+}
+
+void ExtentGate::refuse_held(std::uint64_t extent) {
+    std::vector<Deferred> resume;
+    {
+        std::lock_guard lock(mutex_);
+        refused_.insert(extent);
+        resume = take_parked(extent);
+    }
+    for (auto& r : resume) r();
+}
+
+bool ExtentGate::refused(std::uint64_t extent) const {
+    std::lock_guard lock(mutex_);
+    return refused_.contains(extent);
+}
+
+std::vector<ExtentGate::Deferred> ExtentGate::take_parked(std::uint64_t extent) {
+    std::vector<Deferred> resume;
+    if (auto it = parked_.find(extent); it != parked_.end()) {
+        resume = std::move(it->second);
+        parked_.erase(it);
+    }
+    return resume;
 }
 
 bool ExtentGate::reroute(std::uint64_t extent, TierIndex tier,

@@ -9,7 +9,10 @@
 // when the sub-I/O completes. One CAS and one atomic add: no lock, no allocation.
 // Executor: hold(e) stops new sub-I/Os, wait_drained(e) waits for those in flight, then it may
 // compare write versions and switch the tier with release(e, tier), which also restarts the
-// parked sub-I/Os. Only one executor task works on an extent at a time.
+// parked sub-I/Os. Only one executor task works on an extent at a time. A held extent whose tier
+// is not known (a commit whose outcome could not be learnt) is refused with refuse_held(e): it
+// stays held, its parked sub-I/Os are restarted and every sub-I/O that meets it is refused
+// (defer() says kRefused; the I/O path answers BUSY) until release() routes it.
 // Extents beyond the capacity given at construction can be added with grow() at any time.
 // Memory follows use: the per-extent words live in chunks of 4,096 extents (48 KiB), each
 // allocated when the first sub-I/O, hold or routing change reaches one of its extents (one CAS
@@ -41,6 +44,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace rbdtier::ceph {
@@ -66,9 +70,11 @@ public:
     // --- I/O path ---
     std::optional<TierIndex> enter(std::uint64_t extent);
     void leave(std::uint64_t extent, bool wrote);
-    // Parks `resume` until the extent is released. Returns false (and does not take `resume`)
-    // if the extent is no longer held: the caller must enter() again.
-    bool defer(std::uint64_t extent, Deferred& resume);
+    // Parks `resume` until the extent is released: kParked. kFree (`resume` not taken): the
+    // extent is no longer held, the caller must enter() again. kRefused (not taken): the extent
+    // is held and refused (refuse_held), the caller fails the sub-I/O with a retryable error.
+    enum class Park { kParked, kFree, kRefused };
+    Park defer(std::uint64_t extent, Deferred& resume);
 
     enum class Lease { kValid, kExpired, kRefused, kFenced };
     Lease lease(std::chrono::steady_clock::time_point now) const;
@@ -84,8 +90,13 @@ public:
     void hold(std::uint64_t extent);
     // Waits until no sub-I/O is in flight on a held extent. False at the deadline.
     bool wait_drained(std::uint64_t extent, std::chrono::steady_clock::time_point deadline);
-    // Ends the hold, optionally moving the extent to `new_tier`, and resumes parked sub-I/Os.
+    // Ends the hold (and a refusal), optionally moving the extent to `new_tier`, and resumes
+    // parked sub-I/Os.
     void release(std::uint64_t extent, std::optional<TierIndex> new_tier = std::nullopt);
+    // The held extent's tier is not known: it stays held, parked sub-I/Os are resumed (they meet
+    // the refusal) and defer() refuses it until release().
+    void refuse_held(std::uint64_t extent);
+    bool refused(std::uint64_t extent) const;
     // Routes the extent to `tier` the safe way (hold, drain, release to it) unless it is there
     // already. For whoever follows the map (a reload, a notify); not while an executor task
     // works on the extent. False if the drain timed out (the extent is moved anyway).
@@ -167,12 +178,14 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable drained_;
     std::unordered_map<std::uint64_t, std::vector<Deferred>> parked_;
+    std::unordered_set<std::uint64_t> refused_;  // held extents whose tier is not known
 
     // The lease: steady_clock nanoseconds it runs to, and whether expired means refused.
     std::atomic<std::int64_t> lease_until_ns_;
-    std::atomic<Lease> refusal_{Lease::kExpired};  // what an ended lease means
-    std::vector<Deferred> unroutable_;             // under mutex_
-    std::vector<Deferred> take_unroutable();       // with mutex_ held
+    std::atomic<Lease> refusal_{Lease::kExpired};             // what an ended lease means
+    std::vector<Deferred> unroutable_;                        // under mutex_
+    std::vector<Deferred> take_unroutable();                  // with mutex_ held
+    std::vector<Deferred> take_parked(std::uint64_t extent);  // with mutex_ held
     void end_lease(Lease why);
 };
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <thread>
 
 #include "ceph/checksum.h"
 #include "common/log.h"
@@ -151,6 +152,11 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
     if (!map_.fence_held()) {
         return finish(Status::error(-ESTALE, "this gateway does not own the LUN"), "refused");
     }
+    reload_and_settle();
+    if (outcome_unknown(extent)) {
+        return finish(Status::error(-EAGAIN, "the outcome of its last commit is not known yet"),
+                      "refused");
+    }
     if (!try_begin(extent))
         return finish(Status::error(-EBUSY, "extent is being moved"), "refused");
     Busy busy{*this, extent};
@@ -260,10 +266,33 @@ Status ExtentMigrator::migrate(std::uint64_t extent, std::size_t to, MigrationRe
         if (to != 0) next = PlacementEntry{images_.pool(to), 0, crc};
         NotifyOutcome notified;
         s = map_.commit(extent, source, next, images_.pool(from), &notified);
+        std::optional<std::size_t> stored = from;  // the tier the map as stored puts the extent in
+        if (!s && s.code() != -ESTALE && s.code() != -ECANCELED) {
+            // The commit may have applied (its reply was lost): the extent stays held until the
+            // map as stored says where it is, and is routed there.
+            UnknownCommit unknown{next};
+            if (unknown.applied)
+                unknown.applied->generation = (source ? source->generation : 0) + 1;
+            stored = learn_stored_tier(extent);
+            if (!stored) {
+                {
+                    std::lock_guard lock(mutex_);
+                    unknown_commits_[extent] = unknown;
+                }
+                gate_.refuse_held(extent);
+                return finish(s.with_context("the stored map could not be read after it (the "
+                                             "extent's I/O is refused until it is)"),
+                              "commit outcome unknown");
+            }
+            if (map_.find(extent) == unknown.applied) {
+                notified = map_.notify_commit(extent);
+                s = Status::ok();
+            }
+        }
         if (!s) {
             // Lost the LUN, or the map changed behind this gateway: the copy's fate is the
             // intent's (the owner's take_ownership or scrub removes it).
-            gate_.release(extent);
+            gate_.release(extent, static_cast<ExtentGate::TierIndex>(*stored));
             if (s.code() != -ESTALE && s.code() != -ECANCELED) drop_copy();
             return finish(s, "commit failed");
         }
@@ -326,6 +355,62 @@ void ExtentMigrator::log_migration(const MigrationRecord& r, const Status& s) co
     }
 }
 
+std::optional<std::size_t> ExtentMigrator::loaded_tier(std::uint64_t extent) const {
+    const auto entry = map_.find(extent);
+    return entry ? images_.index_of(entry->pool) : std::optional<std::size_t>(0);
+}
+
+std::optional<std::size_t> ExtentMigrator::learn_stored_tier(std::uint64_t extent) {
+    for (int attempt = 0; attempt < kLearnTries; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(kLearnBackoff * attempt);
+        if (Status s = map_.reload(); !s) {
+            RBDTIER_LOG_WARNING(images_.lun_name(), "extent " << extent
+                                                              << ": the outcome of its commit "
+                                                                 "is not known and "
+                                                              << s.message());
+            continue;
+        }
+        return loaded_tier(extent);
+    }
+    return std::nullopt;
+}
+
+bool ExtentMigrator::outcome_unknown(std::uint64_t extent) const {
+    std::lock_guard lock(mutex_);
+    return unknown_commits_.contains(extent);
+}
+
+void ExtentMigrator::settle_unknown_commits() {
+    std::map<std::uint64_t, UnknownCommit> unknown;
+    {
+        std::lock_guard lock(mutex_);
+        unknown.swap(unknown_commits_);
+    }
+    for (const auto& [extent, commit] : unknown) {
+        const auto tier = loaded_tier(extent);
+        if (!tier) {
+            std::lock_guard lock(mutex_);
+            unknown_commits_.emplace(extent, commit);
+            continue;
+        }
+        const bool applied = map_.find(extent) == commit.applied;
+        if (applied) (void)map_.notify_commit(extent);
+        gate_.release(extent, static_cast<ExtentGate::TierIndex>(*tier));
+        RBDTIER_LOG_INFO(images_.lun_name(),
+                         "extent " << extent << ": its commit whose outcome was not known "
+                                   << (applied ? "applied" : "did not apply") << "; served from "
+                                   << images_.pool(*tier) << " again");
+    }
+}
+
+void ExtentMigrator::reload_and_settle() {
+    {
+        std::lock_guard lock(mutex_);
+        if (unknown_commits_.empty()) return;
+    }
+    if (map_.reload()) settle_unknown_commits();
+}
+
 Status ExtentMigrator::route_to_map() {
     const auto entries = map_.entries();
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
@@ -343,6 +428,7 @@ Status ExtentMigrator::route_to_map() {
                                   std::to_string(extent) + " in pool " + entry.pool);
         }
     }
+    settle_unknown_commits();
     for (std::uint64_t e = 0; e < gate_.extents(); ++e) {
         auto it = entries.find(e);
         const std::size_t tier = it == entries.end() ? 0 : *images_.index_of(it->second.pool);
@@ -385,8 +471,10 @@ Status ExtentMigrator::release_ownership() {
 Status ExtentMigrator::clean_intents(std::uint64_t* cleaned) {
     std::shared_lock quiesce(quiesce_);
     if (!map_.fence_held()) return Status::error(-ESTALE, "clean intents: not the LUN's owner");
+    reload_and_settle();
     for (const auto& [extent, pool] : map_.intents()) {
-        if (!try_begin(extent)) continue;  // a migration of ours is using it
+        // A migration of ours is using it, or its intent may be older than the stored one.
+        if (outcome_unknown(extent) || !try_begin(extent)) continue;
         Busy busy{*this, extent};
         if (Status s = remove_leftover(extent, pool); !s) return s;
         if (cleaned != nullptr) ++*cleaned;

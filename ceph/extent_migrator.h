@@ -14,33 +14,42 @@
 // verify (read back, same crc32c). Commit: hold the extent, drain the sub-I/Os in flight, check
 // that no write completed since the copy began (else copy again, a bounded number of times), then
 // one fenced write that compares the entry with the one the copy started from, sets the new entry
-// and turns the intent into one for the source; then route the extent to its new tier. Clean:
-// discard the extent in the source, then clear the intent. A crash or an error at any step leaves
-// the map pointing at a complete copy and an intent naming the one copy that may be left over,
-// which the next owner's take_ownership() removes (or, if it cannot, the next migration of the
-// extent or a scrub); scrub() finds anything else. Whoever discards what an intent names compares
-// it first with the map it holds and the routing, then confirms the entry and the intent against
-// the map as stored, under the fence (PlacementMap::confirm_intent), and discards nothing the
-// extent is mapped or routed to; so does a migration before it drops its own copy. The extent stays
-// held until the commit's notify has ended: every gateway that watches the map has acknowledged (it
-// routes the extent to its new tier), or may no longer trust its routing (PlacementMap's
-// kCommitNotifyTimeout: it reloads the map before it serves again). So no write reaches the new
-// tier while a gateway may still read the old one; a gateway that died after the probe keeps the
-// extent held until the OSD drops its watch (kMapWatchTimeout). A commit whose notify some gateway
-// did not acknowledge keeps the source (that gateway may still read it once it is back) and its
-// intent, for the next cleaning of intents or migration of the extent to remove (that gateway's
-// routing lease has run out by then: it reloads the map before it serves again). Map reloads
-// (sync_routing, take_ownership) wait for the migration in progress and run alone. Tier images are
-// opened on first need (TierImages::ensure_open): a migration opens its source and destination
-// before its intent, a reload every tier the map puts an extent in before it routes any extent,
-// clean_intents and scrub the tiers they touch; a tier that cannot be opened fails the migration
-// before anything changed (the extent stays where it was) or the reload. Synchronous: call from the
-// engine's worker threads, never from an I/O thread. Each migration borrows one buffer of two
-// extents (copy, and verify's read-back) from a CopyBufferPool, the gateway's unless the options
-// name another: mapped memory reused across migrations and unmapped when the pool goes, never
-// blocks of the C heap that stay in the arenas of the worker threads. A buffer that cannot be had
-// fails the migration (-ENOMEM). Logs (common/log.h) every migration's outcome, each map load and
-// each change of ownership: the callers do not log them again.
+// and turns the intent into one for the source; then route the extent to its new tier. Unknown
+// outcome: a commit that failed otherwise than by a definite refusal (-ECANCELED: the entry
+// differed; -ESTALE: the fence is lost) may have applied, its reply lost (an OSD op timeout):
+// the extent stays held while the map is reloaded (up to kLearnTries times) and is then routed
+// where the stored entry puts it, after the commit's notify if the commit applied (the migration
+// then goes on as after its commit). If no reload works, the extent stays held and the gate
+// refuses its I/O (ExtentGate::refuse_held: answered BUSY, retried by the initiator), never served
+// from a guess, until a later reload (the next migration or cleaning of intents, sync_routing,
+// take_ownership) routes it as stored; nothing migrates it meanwhile. RADOS applies one client's
+// ops on an object in order, so a reload that finds the old entry saw the commit not applied.
+// Clean: discard the extent in the source, then clear the intent. A crash or an error at any step
+// leaves the map pointing at a complete copy and an intent naming the one copy that may be left
+// over, which the next owner's take_ownership() removes (or, if it cannot, the next migration of
+// the extent or a scrub); scrub() finds anything else. Whoever discards what an intent names
+// compares it first with the map it holds and the routing, then confirms the entry and the intent
+// against the map as stored, under the fence (PlacementMap::confirm_intent), and discards nothing
+// the extent is mapped or routed to; so does a migration before it drops its own copy. The extent
+// stays held until the commit's notify has ended: every gateway that watches the map has
+// acknowledged (it routes the extent to its new tier), or may no longer trust its routing
+// (PlacementMap's kCommitNotifyTimeout: it reloads the map before it serves again). So no write
+// reaches the new tier while a gateway may still read the old one; a gateway that died after the
+// probe keeps the extent held until the OSD drops its watch (kMapWatchTimeout). A commit whose
+// notify some gateway did not acknowledge keeps the source (that gateway may still read it once it
+// is back) and its intent, for the next cleaning of intents or migration of the extent to remove
+// (that gateway's routing lease has run out by then: it reloads the map before it serves again).
+// Map reloads (sync_routing, take_ownership) wait for the migration in progress and run alone. Tier
+// images are opened on first need (TierImages::ensure_open): a migration opens its source and
+// destination before its intent, a reload every tier the map puts an extent in before it routes any
+// extent, clean_intents and scrub the tiers they touch; a tier that cannot be opened fails the
+// migration before anything changed (the extent stays where it was) or the reload. Synchronous:
+// call from the engine's worker threads, never from an I/O thread. Each migration borrows one
+// buffer of two extents (copy, and verify's read-back) from a CopyBufferPool, the gateway's unless
+// the options name another: mapped memory reused across migrations and unmapped when the pool goes,
+// never blocks of the C heap that stay in the arenas of the worker threads. A buffer that cannot be
+// had fails the migration (-ENOMEM). Logs (common/log.h) every migration's outcome, each map load
+// and each change of ownership: the callers do not log them again.
 #pragma once
 
 #include <atomic>
@@ -137,7 +146,25 @@ public:
     std::size_t committed_versions() const;
 
 private:
+    // A commit whose outcome is not known (PlacementMap::commit): the entry it would have stored
+    // (its generation the expected entry's + 1; none: back home).
+    struct UnknownCommit {
+        std::optional<PlacementEntry> applied;
+    };
+    static constexpr int kLearnTries = 3;
+    static constexpr std::chrono::milliseconds kLearnBackoff{200};
+
     Status route_to_map();  // with quiesce_ held exclusively
+    // The tier the map as stored puts the extent in: reloads the map, up to kLearnTries times;
+    // none if no reload worked or the stored entry names a pool that is not a tier.
+    std::optional<std::size_t> learn_stored_tier(std::uint64_t extent);
+    std::optional<std::size_t> loaded_tier(std::uint64_t extent) const;  // from the map in memory
+    // Routes each extent of an unknown commit where the map in memory says, after its commit's
+    // notify if the commit applied (its extent stays held until then), and ends its refusal.
+    void settle_unknown_commits();
+    // Reloads the map and settles the unknown commits, if there are any.
+    void reload_and_settle();
+    bool outcome_unknown(std::uint64_t extent) const;
     // Discards the copy of `extent` that `pool`'s tier image may hold, as the extent's intent
     // says, then clears the intent; the intent stays if either fails. The owner only, with the
     // extent busy and quiesce_ held. Refuses to discard where the map or the routing puts it.
@@ -171,6 +198,8 @@ private:
     // write version of each extent when this migrator committed it away from home (to know it
     // is unwritten); an extent committed home has no crc to check and leaves
     std::map<std::uint64_t, std::uint64_t> committed_version_;
+    // Extents whose commit's outcome is not known yet: held and refused in the gate.
+    std::map<std::uint64_t, UnknownCommit> unknown_commits_;
 };
 
 }  // namespace rbdtier::ceph

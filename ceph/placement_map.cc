@@ -183,7 +183,8 @@ PlacementMap::PlacementMap(PlacementMap&& other) noexcept
       fenced_(std::exchange(other.fenced_, false)),
       last_notify_(std::move(other.last_notify_)),
       changes_(other.changes_),
-      reload_hook_(std::move(other.reload_hook_)) {}
+      reload_hook_(std::move(other.reload_hook_)),
+      commit_reply_hook_(std::move(other.commit_reply_hook_)) {}
 
 PlacementMap::~PlacementMap() {
     if (io_.handle() != nullptr && fence_held()) (void)release_fence();
@@ -434,7 +435,8 @@ bool PlacementMap::fence_held() const {
 }
 
 template <typename Fill, typename Apply>
-Status PlacementMap::fenced_write(const std::string& what, Fill&& fill, Apply&& apply) {
+Status PlacementMap::fenced_write(const std::string& what, Fill&& fill, Apply&& apply,
+                                  const std::function<int(int)>& reply) {
     const std::string context = what + " in " + io_.where() + "/" + oid_;
     if (!fenced()) return Status::error(-ESTALE, context + ": this gateway does not own the LUN");
     WriteOp op(rados_create_write_op());
@@ -447,6 +449,7 @@ Status PlacementMap::fenced_write(const std::string& what, Fill&& fill, Apply&& 
     begin_change();
     int rc = rados_write_op_operate(op.get(), io_.handle(), oid_.c_str(), nullptr, 0);
     if (rc >= 0 && cmp_rval < 0) rc = cmp_rval;
+    if (reply) rc = reply(rc);
     {
         std::lock_guard lock(mutex_);
         if (rc >= 0) apply();
@@ -499,9 +502,12 @@ Status PlacementMap::commit(std::uint64_t extent, const std::optional<PlacementE
             }
             intents_[extent] = leftover_pool;
         };
-        if (Status s = fenced_write("commit placement of extent " + key, fill, apply); !s) return s;
+        if (Status s =
+                fenced_write("commit placement of extent " + key, fill, apply, commit_reply_hook_);
+            !s)
+            return s;
     }
-    NotifyOutcome outcome = notify(key);
+    NotifyOutcome outcome = notify_commit(extent);
     if (notified != nullptr) *notified = std::move(outcome);
     return Status::ok();
 }
@@ -599,10 +605,10 @@ Status PlacementMap::clear_intent(std::uint64_t extent) {
     return s;
 }
 
-NotifyOutcome PlacementMap::notify(const std::string& key) {
+NotifyOutcome PlacementMap::notify_commit(std::uint64_t extent) {
     // Tell other gateways (watchers of the map object) to reload; they acknowledge after they
     // have. Who did not is kept for the caller (and `rbdtier status`).
-    NotifyOutcome outcome = notify_watchers(io_, oid_, key, kCommitNotifyTimeout);
+    NotifyOutcome outcome = notify_watchers(io_, oid_, extent_key(extent), kCommitNotifyTimeout);
     std::lock_guard lock(mutex_);
     last_notify_ = outcome;
     return outcome;

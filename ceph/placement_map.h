@@ -163,9 +163,16 @@ public:
     // (nullopt: absent), and its intent to `leftover_pool` (the copy the move leaves). The new
     // entry's generation is expected's + 1, whatever `next.generation` says. `notified`, if
     // given, receives the outcome of this commit's notify.
+    // Any error but -ECANCELED and -ESTALE leaves the outcome unknown (a reply lost, e.g. to an
+    // OSD op timeout): the write may have applied, and the map in memory is then older than the
+    // stored one until reload().
     Status commit(std::uint64_t extent, const std::optional<PlacementEntry>& expected,
                   std::optional<PlacementEntry> next, const std::string& leftover_pool,
                   NotifyOutcome* notified = nullptr);
+    // The notify commit() sends after its write (the extent's key to the watchers, waiting up to
+    // kCommitNotifyTimeout; last_notify() keeps the outcome): also for a commit whose reply was
+    // lost, once a reload showed it applied.
+    NotifyOutcome notify_commit(std::uint64_t extent);
     // Records that `copy_pool`'s tier image may hold a copy of the extent. A compare-and-set on
     // the stored intent against the one this map holds, which must be none or this one: -EEXIST
     // (nothing written) if the extent's intent names another pool, -ECANCELED if the stored
@@ -190,6 +197,12 @@ public:
     // changes made meanwhile and installs, with none of the map's locks held but reload's own
     // (the hook may commit). Not while reload() runs.
     void set_reload_hook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
+    // For tests: called by commit() with its write's result once the OSD answered; what it
+    // returns is taken as the result (-ETIMEDOUT after a write that applied: a reply lost). Not
+    // while a commit runs.
+    void set_commit_reply_hook(std::function<int(int)> hook) {
+        commit_reply_hook_ = std::move(hook);
+    }
 
     static constexpr int kOptimisticReads = 4;  // reads a reload tries before holding changes off
 
@@ -208,9 +221,10 @@ private:
     // Runs a fenced write op built by `fill` and, if it applied, `apply` (with mutex_ held) to
     // the map in memory; maps a failed lock assertion to -ESTALE and marks the fence lost. The
     // write is a change (begin_change/end_change). With change_mutex_ held, without mutex_.
+    // `reply`, if set, is called with the write's result and returns the one to carry on with.
     template <typename Fill, typename Apply>
-    Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply);
-    NotifyOutcome notify(const std::string& key);  // without mutex_ held
+    Status fenced_write(const std::string& what, Fill&& fill, Apply&& apply,
+                        const std::function<int(int)>& reply = {});
 
     IoContext io_;  // writes, locks and notifies
     LunIdentity lun_;
@@ -231,6 +245,7 @@ private:
     std::uint64_t changes_ = 0;  // bumped when a change begins and when it ends
     bool changing_ = false;      // a change is between begin_change() and end_change()
     std::function<void()> reload_hook_;
+    std::function<int(int)> commit_reply_hook_;
 };
 
 }  // namespace rbdtier::ceph

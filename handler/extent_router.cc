@@ -193,8 +193,15 @@ int ExtentRouter::route(IoCommand* c, std::chrono::steady_clock::time_point now)
         }
         for (std::uint64_t x = first; x < e; ++x) gate_.leave(x, false);
         ceph::ExtentGate::Deferred resume = [this, c] { resume_routed(c); };
-        if (gate_.defer(e, resume)) return TCMU_STS_OK;
-        e = first;  // released meanwhile: start over
+        switch (gate_.defer(e, resume)) {
+            case ceph::ExtentGate::Park::kParked:
+                return TCMU_STS_OK;
+            case ceph::ExtentGate::Park::kRefused:  // its tier is not known: try again later
+                return TCMU_STS_BUSY;
+            case ceph::ExtentGate::Park::kFree:
+                e = first;  // released meanwhile: start over
+                break;
+        }
     }
     c->gated = true;
     c->first_tier = tier_of[0];

@@ -9,9 +9,10 @@
 //
 // Protocol with the gate (ceph/extent_gate.h): route() asks the routing lease first, then enters
 // every extent of the command or none (parking it on the held one); the command is then
-// "gated". When its last part completes (and, for a COMPARE AND WRITE that miscompared, the
-// read-back that locates the miscompare, still inside the gate), the router leaves its extents
-// and records the command's one IoEvent, built there, in the LUN's tiering rounds
+// "gated". One that meets an extent the gate refuses (its tier is not known) is answered BUSY,
+// for the initiator to retry. When its last part completes (and, for a COMPARE AND WRITE that
+// miscompared, the read-back that locates the miscompare, still inside the gate), the router leaves
+// its extents and records the command's one IoEvent, built there, in the LUN's tiering rounds
 // (engine/lun_rounds.h). A command never holds an extent across a park.
 //
 // Completion: the router owns no command and answers none. It hands each to the LUN's

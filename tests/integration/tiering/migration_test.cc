@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -175,6 +176,127 @@ TEST(ExtentMigrator, NeverDiscardsTheCopyTheStoredMapPointsAt) {
     ASSERT_TRUE(lun->map().find(2));
     EXPECT_EQ(lun->map().find(2)->pool, "nvme-b");
     EXPECT_TRUE(lun->read(0, kSize) == data) << "the LUN does not read as written";
+}
+
+// A LUN of four extents in hdd-a, written with pattern(`seed`), and what it must read.
+struct WrittenLun {
+    std::string name;
+    std::unique_ptr<TieredStorage> lun;
+    std::vector<char> shadow;
+};
+WrittenLun written_lun(const std::string& prefix, std::uint32_t seed) {
+    constexpr std::uint64_t kSize = 4 * 4 * kMiB;
+    WrittenLun w{unique_name(prefix), nullptr, pattern(kSize, seed)};
+    w.lun = TieredStorage::create("hdd-a", w.name, kSize);
+    w.lun->write(0, w.shadow);
+    return w;
+}
+
+// Migrates `extent` to `to` with its commit's reply lost: the commit applies, then `meanwhile`
+// runs and the migrator is told -ETIMEDOUT.
+ceph::Status migrate_losing_commit_reply(TieredStorage& lun, std::uint64_t extent, std::size_t to,
+                                         MigrationRecord& record,
+                                         const std::function<void()>& meanwhile = {}) {
+    int replies_lost = 0;
+    lun.map().set_commit_reply_hook([&](int rc) {
+        if (rc < 0 || replies_lost > 0) return rc;
+        ++replies_lost;
+        if (meanwhile) meanwhile();
+        return -ETIMEDOUT;
+    });
+    const ceph::Status moved = lun.migrator().migrate(extent, to, record);
+    lun.map().set_commit_reply_hook({});
+    EXPECT_EQ(replies_lost, 1) << record.outcome;
+    return moved;
+}
+
+// A commit the OSD applied but whose reply this gateway never had (an OSD op timeout): the map as
+// stored points the extent at its new copy. The migrator routes the extent where the stored map
+// says before it lets I/O to it go on, so a write made after the migration is where the next
+// owner reads it: every byte of the LUN, read through a map it loaded itself, is as written.
+TEST(ExtentMigrator, ACommitWhoseReplyWasLostRoutesTheExtentAsTheStoredMapSays) {
+    auto [name, lun, shadow] = written_lun("mig-unknown", 17);
+    const std::uint64_t kSize = shadow.size();
+    const std::size_t nvme_a = *lun->images().index_of("nvme-a");
+    const std::uint64_t extent_bytes = lun->extent_size();
+
+    MigrationRecord record;
+    const ceph::Status moved = migrate_losing_commit_reply(*lun, 2, nvme_a, record);
+    std::cout << "migration whose commit reply was lost: " << record.outcome << "\n";
+
+    // Written after the migration, through the gate, then read by this gateway and by a new owner.
+    const auto later = pattern(extent_bytes, 18);
+    lun->write(2 * extent_bytes, later);
+    std::copy(later.begin(), later.end(), shadow.begin() + 2 * extent_bytes);
+    EXPECT_TRUE(lun->read(0, kSize) == shadow) << "this gateway does not read the LUN as written";
+    auto next = TieredStorage::open("hdd-a", name, kSize);
+    next->remove_all_on_exit(false);
+    const auto stored = next->map().find(2);
+    ASSERT_TRUE(stored) << "the commit applied: the stored map puts extent 2 away from home";
+    EXPECT_EQ(stored->pool, "nvme-a");
+    EXPECT_EQ(lun->images().pool(lun->gate().tier(2)), stored->pool)
+        << "the extent is served from a tier the stored map does not put it in";
+    const auto seen = next->read(0, kSize);
+    std::uint64_t differ = 0;
+    for (std::uint64_t i = 0; i < kSize; ++i) differ += seen[i] != shadow[i];
+    EXPECT_EQ(differ, 0u) << "bytes the next owner reads otherwise than written ("
+                          << moved.message() << ")";
+}
+
+// The same lost reply, while the map cannot be read (a bad key stored behind the gateway's back):
+// the migrator cannot learn where the extent is, so it keeps it held and the gate refuses its I/O
+// rather than serving a guess; once the map reads again, a reload routes it as stored.
+TEST(ExtentMigrator, AnExtentWhoseCommitOutcomeCannotBeLearntIsRefusedUntilTheMapReloads) {
+    auto [name, lun, shadow] = written_lun("mig-unknowable", 19);
+    const std::uint64_t kSize = shadow.size();
+    const std::size_t nvme_b = *lun->images().index_of("nvme-b");
+    const std::uint64_t extent_bytes = lun->extent_size();
+    auto io = open_test_pool(lun->cluster(), "hdd-a");
+    const std::string oid = lun->map().object_name();
+    const auto set_bad_key = [&](bool present) {
+        const char* keys[] = {"bad-key"};
+        const size_t key_lens[] = {7};
+        const char* vals[] = {"x"};
+        const size_t val_lens[] = {1};
+        rados_write_op_t op = rados_create_write_op();
+        if (present) {
+            rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
+        } else {
+            rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
+        }
+        EXPECT_EQ(rados_write_op_operate(op, io.handle(), oid.c_str(), nullptr, 0), 0);
+        rados_release_write_op(op);
+    };
+
+    MigrationRecord record;
+    const ceph::Status moved =
+        migrate_losing_commit_reply(*lun, 1, nvme_b, record, [&] { set_bad_key(true); });
+    std::cout << "migration whose commit's outcome cannot be learnt: " << record.outcome << "\n";
+    EXPECT_FALSE(moved.is_ok());
+    EXPECT_TRUE(lun->gate().refused(1)) << "extent 1 is served from a guess";
+    EXPECT_THROW(lun->read(extent_bytes, extent_bytes), std::runtime_error);
+    EXPECT_TRUE(
+        lun->read(2 * extent_bytes, extent_bytes) ==
+        std::vector<char>(shadow.begin() + 2 * extent_bytes, shadow.begin() + 3 * extent_bytes))
+        << "only the extent whose place is not known is refused";
+    MigrationRecord again;
+    EXPECT_FALSE(lun->migrator().migrate(1, 0, again).is_ok())
+        << "moved while its place is unknown";
+
+    set_bad_key(false);
+    const ceph::Status synced = lun->migrator().sync_routing();
+    ASSERT_TRUE(synced.is_ok()) << synced.message();
+    EXPECT_FALSE(lun->gate().refused(1));
+    ASSERT_TRUE(lun->map().find(1));
+    EXPECT_EQ(lun->map().find(1)->pool, "nvme-b");
+    EXPECT_EQ(lun->gate().tier(1), nvme_b);
+    const auto later = pattern(extent_bytes, 20);
+    lun->write(extent_bytes, later);
+    std::copy(later.begin(), later.end(), shadow.begin() + extent_bytes);
+    auto next = TieredStorage::open("hdd-a", name, kSize);
+    next->remove_all_on_exit(false);
+    EXPECT_TRUE(next->read(0, kSize) == shadow)
+        << "the next owner does not read the LUN as written";
 }
 
 // Writers and readers keep going while a migrator moves random extents between all four pools.

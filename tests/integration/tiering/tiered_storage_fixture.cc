@@ -120,7 +120,12 @@ void TieredStorage::enter_or_wait(std::uint64_t extent, ceph::ExtentGate::TierIn
         }
         std::promise<void> released;
         ceph::ExtentGate::Deferred resume = [&] { released.set_value(); };
-        if (gate_->defer(extent, resume)) {
+        const ceph::ExtentGate::Park parked = gate_->defer(extent, resume);
+        if (parked == ceph::ExtentGate::Park::kRefused) {
+            throw std::runtime_error("extent " + std::to_string(extent) +
+                                     " refused: its tier is not known");
+        }
+        if (parked == ceph::ExtentGate::Park::kParked) {
             ASSERT_EQ(released.get_future().wait_for(std::chrono::seconds(30)),
                       std::future_status::ready)
                 << "held extent never released";

@@ -2,8 +2,8 @@
 // for tests of the migration protocol below the handler: its tier images in all four pools, its
 // placement map, an ExtentGate loaded from the map, and routed synchronous reads/writes that go
 // through the gate exactly as the handler's tiered I/O path does (enter, I/O on the extent's tier
-// image, leave). The image is created with a name unique to the process and removed, with its tier
-// images and map, at the end.
+// image, leave; std::runtime_error for an extent the gate refuses). The image is created with a
+// name unique to the process and removed, with its tier images and map, at the end.
 #pragma once
 
 #include <gtest/gtest.h>

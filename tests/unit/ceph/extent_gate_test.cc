@@ -45,7 +45,7 @@ TEST(ExtentGate, HeldExtentParksAndReleaseResumesOnNewTier) {
     EXPECT_FALSE(gate.enter(1));
     int resumed = 0;
     ExtentGate::Deferred d = [&] { ++resumed; };
-    ASSERT_TRUE(gate.defer(1, d));
+    ASSERT_EQ(gate.defer(1, d), ExtentGate::Park::kParked);
     EXPECT_EQ(resumed, 0);
     gate.release(1, ExtentGate::TierIndex{2});
     EXPECT_EQ(resumed, 1);
@@ -56,11 +56,35 @@ TEST(ExtentGate, HeldExtentParksAndReleaseResumesOnNewTier) {
     gate.leave(1, false);
 }
 
+// A held extent whose tier is not known: parked sub-I/Os are resumed (to meet the refusal), new
+// ones are refused, and release() routes it and ends the refusal.
+TEST(ExtentGate, RefusedHeldExtentRefusesUntilReleased) {
+    ExtentGate gate(2);
+    gate.hold(1);
+    int resumed = 0;
+    ExtentGate::Deferred d = [&] { ++resumed; };
+    ASSERT_EQ(gate.defer(1, d), ExtentGate::Park::kParked);
+    gate.refuse_held(1);
+    EXPECT_EQ(resumed, 1);
+    EXPECT_TRUE(gate.refused(1));
+    EXPECT_FALSE(gate.enter(1));
+    ExtentGate::Deferred again = [&] { ++resumed; };
+    EXPECT_EQ(gate.defer(1, again), ExtentGate::Park::kRefused);
+    EXPECT_TRUE(static_cast<bool>(again));  // not taken
+    EXPECT_FALSE(gate.refused(0));
+    gate.release(1, ExtentGate::TierIndex{3});
+    EXPECT_FALSE(gate.refused(1));
+    EXPECT_EQ(gate.tier(1), 3);
+    ASSERT_TRUE(gate.enter(1));
+    gate.leave(1, false);
+    EXPECT_EQ(resumed, 1);
+}
+
 TEST(ExtentGate, DeferOnFreeExtentRefuses) {
     ExtentGate gate(1);
     bool ran = false;
     ExtentGate::Deferred d = [&] { ran = true; };
-    EXPECT_FALSE(gate.defer(0, d));
+    EXPECT_EQ(gate.defer(0, d), ExtentGate::Park::kFree);
     EXPECT_TRUE(static_cast<bool>(d));  // not taken
     EXPECT_FALSE(ran);
 }
@@ -181,7 +205,7 @@ TEST(ExtentGate, ConcurrentIoNeverOverlapsAHeldDrainedExtent) {
                     resumed.store(true);
                     parked_ran.fetch_add(1);
                 };
-                if (gate.defer(e, d)) {
+                if (gate.defer(e, d) == ExtentGate::Park::kParked) {
                     const auto deadline = std::chrono::steady_clock::now() + 10s;
                     while (!resumed.load() && std::chrono::steady_clock::now() < deadline) {
                         std::this_thread::yield();
